@@ -3,12 +3,14 @@
  * (their runtime/ directories: zygote, sandbox, runtime), driven by this build's host, in one
  * process, rounds interleaved A, B, A, B… so load from other work lands on both. Not a section of
  * the bench: run by hand,
- *   node dist/bench/ab-zygote.js <other checkout> [n]
+ *   node dist/bench/ab-zygote.js <other checkout> [n] [--warm-next]
  * A is the other checkout, B this one. Figures (bench/README.md section 3, "zygotes"): generic
  * runtime ready (spawn → hello) p50, the private memory of an idle forked box and of its runtime
  * process alone, the empty-pool cold start p50, a FastAPI app's cold start on the fastapi
  * preset p50, and the cold start from the pool (a waiting generic runtime) p50 and p99 and its specialization
  * (the call's initMs and the runtime's own) p50, p90 and p99; each with B ÷ A and the load average before and after.
+ * `--warm-next`: B's pool for the from-the-pool part has `warmNext` (docs/adr/0114-specialize-pages-written-ahead.md),
+ * and both arms wait 80 ms instead of 30 before each call, so that B's runtime is sent `warm` first.
  */
 import { loadavg } from 'node:os';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -25,7 +27,8 @@ if (!other) {
   console.error('usage: node dist/bench/ab-zygote.js <other checkout> [n]');
   process.exit(2);
 }
-const n = Number(process.argv[3] ?? '30');
+const n = Number(process.argv.slice(3).find((arg) => !arg.startsWith('--')) ?? '30');
+const warmNext = process.argv.includes('--warm-next');
 const entries = { A: join(resolve(other), 'runtime', 'bootstrap.py'), B: join(RUNTIME_DIR, 'bootstrap.py') };
 const SIDES = ['A', 'B'] as const;
 type Side = (typeof SIDES)[number];
@@ -111,7 +114,9 @@ async function coldStarts(codeRoot: string): Promise<void> {
 
 /** A generic runtime waiting in the pool (poolSize 1, refilled before each call) specialized for a new version. */
 async function fromPool(codeRoot: string): Promise<void> {
-  const pools = pair((side) => new PoolManager(defaultPoolConfig({ poolSize: 1, codeRoots: [codeRoot], pythonPath: PYTHON, runtimeEntry: entries[side] })));
+  const pools = pair((side) => new PoolManager(defaultPoolConfig({
+    poolSize: 1, codeRoots: [codeRoot], pythonPath: PYTHON, runtimeEntry: entries[side], warmNext: warmNext && side === 'B',
+  })));
   try {
     await Promise.all(SIDES.map((side) => pools[side].start()));
     const cold = pair(() => [] as number[]);
@@ -134,7 +139,7 @@ async function fromPool(codeRoot: string): Promise<void> {
           if (waited > 15_000) throw new Error(`${side}: the pool did not refill`);
           await sleep(5);
         }
-        await sleep(30);
+        await sleep(warmNext ? 80 : 30);
         const start = process.hrtime.bigint();
         // The manifest's default memory, as the gateway passes it: the box then sets a memory limit at specialize.
         const r = await pools[side].invoke({ ...version(dir, name), memoryBytes: 256 * 2 ** 20 }, { ...EVENT, requestId: name });
@@ -167,7 +172,7 @@ function report(what: string, a: number, b: number): void {
 
 const dir = await tempDir('ab-zygote');
 try {
-  console.log(`A = ${entries.A}\nB = ${entries.B}\nn = ${n}, sandbox ${resolveSandbox('auto')}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`A = ${entries.A}\nB = ${entries.B}${warmNext ? ' (warmNext from the pool)' : ''}\nn = ${n}, sandbox ${resolveSandbox('auto')}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   await readyAndUss(dir.path);
   await coldStarts(dir.path);
   await fromPool(dir.path);

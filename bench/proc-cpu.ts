@@ -39,15 +39,36 @@ export function treeCpuUs(root: number): number {
   return total;
 }
 
-/** user + system CPU of one process (all its threads), µs; 0 when it is gone. */
-export function processCpuUs(pid: number): number {
+/** user + system CPU from a /proc stat file (a process's or one thread's), µs; 0 when it is gone. */
+function statCpuUs(path: string): number {
   try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const text = readFileSync(path, 'utf8');
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) * TICK_US;
   } catch {
     return 0;
   }
+}
+
+/** user + system CPU of one process (all its threads), µs; 0 when it is gone. */
+export function processCpuUs(pid: number): number {
+  return statCpuUs(`/proc/${pid}/stat`);
+}
+
+/**
+ * One process's main thread (the task whose id is the pid: a Node process's event loop): its user +
+ * system CPU, µs, and its voluntary context switches (each a sleep: the loop waited for work).
+ * The rest of processCpuUs is its other threads' (V8's compiler and GC helpers, libuv's pool).
+ * Zeros when it is gone.
+ */
+export function mainThread(pid: number): { cpuUs: number; sleeps: number } {
+  let sleeps = 0;
+  try {
+    sleeps = Number(/\nvoluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    // gone meanwhile
+  }
+  return { cpuUs: statCpuUs(`/proc/${pid}/task/${pid}/stat`), sleeps };
 }
 
 /**

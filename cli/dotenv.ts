@@ -41,6 +41,11 @@ export interface DotenvFile {
   /** Names of `# secret: NAME` lines (secrets kept on the platform, values not in the file). */
   keptSecrets: string[];
   problems: { line: number; message: string }[];
+  /**
+   * Each value's `${NAME}` that the environment filled (no line of the file set it before):
+   * `{name, from}`, in file order. A folder from elsewhere can name any variable of the shell.
+   */
+  fromEnvironment: { name: string; from: string }[];
 }
 
 const ASSIGNMENT = /^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*/;
@@ -49,22 +54,28 @@ const DOUBLE_ESCAPES: Readonly<Record<string, string>> = { n: '\n', r: '\r', t: 
 
 export function parseDotenv(text: string, environment: Readonly<Record<string, string | undefined>> = process.env): DotenvFile {
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  const out: DotenvFile = { entries: [], keptSecrets: [], problems: [] };
+  const out: DotenvFile = { entries: [], keptSecrets: [], problems: [], fromEnvironment: [] };
   const seen = new Map<string, number>();
   // FP_ variables configure the platform and the CLI (FP_TOKEN…): a `.env` from a folder the user
   // did not write could copy the deployer's token into the function's env (red team of 2026-12-05,
   // third round), as platform.yaml's `${FP_…}` could before it was refused there (red team 3).
   let reserved: string | null = null;
+  /** The environment's names the line being read used (kept only if the line is). */
+  const looked = new Set<string>();
   const lookup = (name: string): string | undefined => {
     if (name.toUpperCase().startsWith(RESERVED_ENV_PREFIX)) {
       reserved ??= name;
       return undefined;
     }
-    return out.entries.find((e) => e.name === name)?.value ?? environment[name];
+    const own = out.entries.find((e) => e.name === name);
+    if (own !== undefined) return own.value;
+    if (environment[name] !== undefined) looked.add(name);
+    return environment[name];
   };
   for (let n = 0; n < lines.length; n++) {
     const lineNo = n + 1;
     const line = lines[n]!;
+    looked.clear();
     const kept = KEPT_SECRET.exec(line);
     if (kept) {
       out.keptSecrets.push(kept[1]!);
@@ -126,6 +137,7 @@ export function parseDotenv(text: string, environment: Readonly<Record<string, s
     }
     seen.set(name, lineNo);
     out.entries.push({ name, value, secret: /^secret\b/i.test(comment), line: lineNo });
+    for (const from of looked) out.fromEnvironment.push({ name, from });
   }
   return out;
 }
@@ -171,6 +183,8 @@ export interface FolderDotenv {
   present: boolean;
   values: Record<string, string>;
   problems: { file: string; line: number; message: string }[];
+  /** Values whose `${NAME}` the shell's environment filled (DotenvFile.fromEnvironment). */
+  fromEnvironment: { name: string; from: string }[];
 }
 
 /** `<dir>/.env` for `dev`: its values and its problems by line; an absent file is no values and no problems. */
@@ -179,14 +193,15 @@ export async function readDotenv(dir: string, file: string = DOTENV_FILE): Promi
   try {
     text = await readFile(join(dir, file), 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { present: false, values: {}, problems: [] };
-    return { present: true, values: {}, problems: [{ file, line: 0, message: `cannot be read: ${(err as Error).message}` }] };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { present: false, values: {}, problems: [], fromEnvironment: [] };
+    return { present: true, values: {}, problems: [{ file, line: 0, message: `cannot be read: ${(err as Error).message}` }], fromEnvironment: [] };
   }
   const parsed = parseDotenv(text);
   return {
     present: true,
     values: Object.fromEntries(parsed.entries.map((e) => [e.name, e.value])),
     problems: parsed.problems.map((p) => ({ file, ...p })),
+    fromEnvironment: parsed.fromEnvironment,
   };
 }
 

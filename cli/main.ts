@@ -14,6 +14,7 @@ import { processOutput } from './process-io.js';
 import { PythonChecker, pythonPath } from './python.js';
 import { selfCommand, spelledAs } from './self-command.js';
 import { didYouMean, nearFunctionName, nearWorkspaceName, workspaceTokenElsewhere } from './suggest.js';
+import { safeLines, terminalSafe } from './terminal.js';
 
 /**
  * The commands, each loaded when it runs: a command's module brings what it needs (`up` the
@@ -189,8 +190,10 @@ function report(out: Output, err: unknown): number {
   const message = out.spell(known ? `${known.message}${hint !== null ? `; ${hint}` : ''}` : `unexpected error: ${(err as Error | undefined)?.stack ?? String(err)}`);
   if (out.json) out.data({ ok: false, error: { code, message, exitCode: exit, ...(known?.details ?? {}) } });
   // Every stable code is shown, the CLI's own too (UNREACHABLE, PYTHON_UNAVAILABLE, …: docs/errors.md
-  // says how to fix each); a usage error's `USAGE` says nothing its message does not.
-  else out.io.stderr(`error: ${message}${known !== null && code !== 'USAGE' ? ` [${code}]` : ''}\n`);
+  // says how to fix each); a usage error's `USAGE` says nothing its message does not. The message
+  // and code are escaped: they quote what others wrote (an answer of the server at --url, a path,
+  // a folder's file names), which must not drive the terminal (red team round 11).
+  else out.io.stderr(`error: ${safeLines(message, 16_384)}${known !== null && code !== 'USAGE' ? ` [${terminalSafe(String(code))}]` : ''}\n`);
   return exit;
 }
 

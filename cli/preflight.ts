@@ -7,9 +7,21 @@ import { join } from 'node:path';
 import { MANIFEST_FILE, readManifestFile } from './manifest-file.js';
 import { walkFunctionDir, type LocalFile } from './files.js';
 import { runPythonPreflight, type PythonPreflight } from './python.js';
-import { entrypointToCheck, envReferences, reportProblems, type LimitCeilings, type Manifest, type Problem, type PyEntrypoint, type PyRequirement } from '../protocol/index.js';
+import { terminalSafe } from './terminal.js';
+import { entrypointToCheck, envReferences, formatProblem as problemText, reportProblems, type LimitCeilings, type Manifest, type Problem, type PyEntrypoint, type PyRequirement } from '../protocol/index.js';
 
-export { formatProblem, type Problem, type ProblemKind } from '../protocol/index.js';
+export type { Problem, ProblemKind } from '../protocol/index.js';
+
+/**
+ * A problem as one terminal line (`file:line:column: path: message`). It quotes what the folder
+ * holds (file names, manifest keys, code), and a folder may come from someone else: every control
+ * character is shown escaped, so a file named `x\x1b]52;c;…\x07.py` or a key holding an escape
+ * sequence cannot write the clipboard, retitle or clear the terminal, or hide the line (red team
+ * round 11: `validate`, `deploy` and `dev` printed them raw).
+ */
+export function formatProblem(p: Problem): string {
+  return terminalSafe(problemText(p), 16_384);
+}
 
 export interface Preflight {
   dir: string;

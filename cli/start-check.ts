@@ -6,7 +6,7 @@
 import type { ApiStartReport } from './client.js';
 import { CliError } from './errors.js';
 import type { Output } from './output.js';
-import { terminalSafe } from './terminal.js';
+import { safeLines, terminalSafe } from './terminal.js';
 
 /** The line after "Version N deployed": how the check went. */
 export function startLine(start: ApiStartReport): string {
@@ -38,12 +38,4 @@ export function loadReport(err: unknown): string[] {
   const cause = err.details.cause as { stack?: unknown } | undefined;
   if (typeof cause?.stack === 'string' && cause.stack !== '') for (const line of cause.stack.trimEnd().split('\n')) out.push(terminalSafe(line));
   return out;
-}
-
-/**
- * A message that quotes the function's exception, escaped like its log lines, line by line: the
- * message's own line breaks (notes added by the deploy) stay breaks.
- */
-export function safeLines(text: string): string {
-  return text.split('\n').map((line) => terminalSafe(line)).join('\n');
 }

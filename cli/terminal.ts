@@ -24,6 +24,14 @@ export function terminalSafe(text: string, max = MAX_PRINTED_CHARS): string {
   return `${escaped.slice(0, end)} …[+${escaped.length - end} chars]`;
 }
 
+/**
+ * A message printed line by line, each line escaped and cut like `terminalSafe`: its own line
+ * breaks stay breaks, nothing else of it reaches the terminal raw.
+ */
+export function safeLines(text: string, max = MAX_PRINTED_CHARS): string {
+  return text.split('\n').map((line) => terminalSafe(line, max)).join('\n');
+}
+
 function escapeCode(code: number): string {
   return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
 }

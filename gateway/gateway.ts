@@ -12,11 +12,11 @@ import type { InvocationPool, PoolStats } from './pool.js';
 import type { FunctionRegistry } from './registry.js';
 import { errorResponse, jsonResponse } from './responses.js';
 import { TrustedProxies } from './peer.js';
-import { hostRoute, route, type HostRoute, type Route } from './routes.js';
+import { hostRoute, localHost, route, type HostRoute, type Route } from './routes.js';
 import { RunBatcher, type RunSink } from './runs.js';
 import { serveStatic, type StaticSite } from './static-site.js';
 import { consoleElsewhere } from './console-origin.js';
-import { slashRedirect } from './slash-redirect.js';
+import { slashRedirect, varyOnAccept } from './slash-redirect.js';
 import { startHttpServer, type IncomingRequest, type OutgoingResponse } from './uws-adapter.js';
 
 /** After the grace, how long the calls it ended may take to answer before the connections close. */
@@ -48,6 +48,11 @@ export interface GatewaySettings {
   readonly baseDomain?: string | null;
   /** Addresses and CIDR ranges whose Forwarded / X-Forwarded-* headers are applied; absent: none (FP_TRUSTED_PROXIES). */
   readonly trustedProxies?: readonly string[];
+  /**
+   * Answer only requests whose Host names this machine (routes.ts `localHost`), others 421
+   * HOST_NOT_LOCAL: `dev` and `up` set it when they listen on loopback, against DNS rebinding (ADR 0122).
+   */
+  readonly localHostsOnly?: boolean;
 }
 
 export interface GatewayOptions {
@@ -140,6 +145,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const unsafe = pool.isolation.mode === 'off';
   const trustedProxies = new TrustedProxies(config.trustedProxies ?? []);
   const baseDomain = config.baseDomain ?? null;
+  const localHostsOnly = config.localHostsOnly === true;
   const deps: InvokeDeps = {
     pool, registry, metrics, runs, logTap: options.logTap ?? null, trustedProxies, shuttingDown: () => shuttingDown, graceOver: () => graceOver,
     ...(options.dataOutage !== undefined ? { dataOutage: options.dataOutage } : {}),
@@ -165,18 +171,26 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
    * default, `localhost`) too: the Host is looked at once, here. Everything else goes through `routed`.
    */
   function handle(req: IncomingRequest): Promise<OutgoingResponse> {
+    if (localHostsOnly && !localHost(req.headers, baseDomain)) return Promise.resolve(notLocal(req));
     const atRoot = hostRoute(req.headers, baseDomain);
     if (atRoot === null) {
       const r = routeOf(req.url);
       if (r.kind === 'invoke') {
         const redirect = slashRedirect(req, r.name, r.path);
         if (redirect === null) return invokeHttp(deps, req, r.name, r.path);
+        if (redirect === 'vary') return invokeHttp(deps, req, r.name, r.path).then(varyOnAccept);
         return Promise.resolve(redirect);
       }
     } else if ('key' in atRoot) {
       return invokeHttp(deps, req, atRoot.key, req.url, '');
     }
     return routed(req, atRoot);
+  }
+
+  /** A request whose Host is not this machine's, to a platform on loopback: refused, nothing routed. */
+  function notLocal(req: IncomingRequest): OutgoingResponse {
+    const host = req.headers.find(([key]) => key === 'host')?.[1] ?? '';
+    return errorResponse(new PlatformError('HOST_NOT_LOCAL', `this platform listens on this machine only and answers requests for localhost, <name>.localhost or an IP address, not for the host ${JSON.stringify(host.slice(0, 128))}: open it at http://127.0.0.1:<port>/ (a web page whose name was made to resolve to this machine, DNS rebinding, is refused so); behind a reverse proxy on this machine, set FP_BASE_DOMAIN to the proxy's domain`));
   }
 
   async function routed(req: IncomingRequest, atRoot: HostRoute): Promise<OutgoingResponse> {

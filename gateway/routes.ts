@@ -122,6 +122,43 @@ let lastHost = '';
 let lastBase = '';
 let lastHostRoute: HostRoute = null;
 
+/**
+ * Whether the request's Host names this machine: none, `localhost` or a name under it, an IP
+ * literal (v4 or `[v6]`), or the base domain or a name under it; any port. A platform listening on
+ * loopback only (`dev`) answers nothing else: a web page whose own name was made to resolve to
+ * 127.0.0.1 (DNS rebinding) sends its own name as Host, and could otherwise read the local
+ * functions' answers (docs/adr/0122-what-the-cli-trusts.md). `dev` and `up` set it on loopback.
+ */
+export function localHost(headers: Pairs, baseDomain: string | null): boolean {
+  for (const [name, value] of headers) {
+    if (name !== 'host') continue;
+    if (value === lastLocalValue && baseDomain === lastLocalBase) {
+      if (lastLocal) continue;
+      return false;
+    }
+    const local = localHostValue(value, baseDomain);
+    lastLocalValue = value;
+    lastLocalBase = baseDomain;
+    lastLocal = local;
+    if (!local) return false;
+  }
+  return true;
+}
+
+/** The last Host value `localHost` judged (a `up` on loopback looks at every request's: one comparison). */
+let lastLocalValue = '\n'; // no Host value is this
+let lastLocalBase: string | null = null;
+let lastLocal = true;
+
+function localHostValue(value: string, baseDomain: string | null): boolean {
+  let host = value.trim().toLowerCase();
+  if (host.startsWith('[')) return /^\[[0-9a-f:.]+\](:\d{1,5})?$/.test(host);
+  host = host.replace(/:\d{1,5}$/, '');
+  if (host.endsWith('.')) host = host.slice(0, -1);
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host === 'localhost' || host.endsWith('.localhost')) return true;
+  return baseDomain !== null && (host === baseDomain || host.endsWith(`.${baseDomain}`));
+}
+
 /** hostRoute for one Host value; the routes it returns are frozen (hostRoute hands the same one out again). */
 function routeHost(value: string, baseDomain: string): HostRoute {
   let host = value.trim().toLowerCase();

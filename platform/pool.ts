@@ -50,6 +50,7 @@ export async function startPool(config: PlatformConfig, codeRoots: string[], run
     defaultPoolConfig(
       {
         poolSize: config.poolSize,
+        warmNext: config.poolWarmNext,
         idleTimeoutMs: config.idleTimeoutMs,
         debug: config.debug,
         // A function's output outside its calls, in the platform's log format (its own records in json: ADR 0123).

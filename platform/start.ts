@@ -57,6 +57,11 @@ export interface StartOptions extends PlatformOptions {
    * The CLI's `dev` keeps one per folder across its starts. One platform at a time may use it.
    */
   depsRoot?: string;
+  /**
+   * Answer only requests whose Host names this machine (421 HOST_NOT_LOCAL otherwise): the CLI's
+   * `dev` and `up` set it when they listen on loopback, against DNS rebinding (docs/adr/0122-what-the-cli-trusts.md).
+   */
+  localHostsOnly?: boolean;
 }
 
 /**
@@ -106,7 +111,7 @@ export interface StartedPlatform {
 }
 
 export async function startPlatform(options: StartOptions = {}): Promise<StartedPlatform> {
-  const { log: logOption, rotateAdminToken, rotateSecretsKey, runtimeEnv, observer, depsRoot: depsRootOption, ...settings } = options;
+  const { log: logOption, rotateAdminToken, rotateSecretsKey, runtimeEnv, observer, depsRoot: depsRootOption, localHostsOnly, ...settings } = options;
   const config = parseOptions(settings);
   if (config.functionsDir !== undefined) {
     throw new ConfigError([{ key: 'functionsDir', message: 'directory mode is started by startDirectory (node dist/platform/main.js --functions DIR), not over a store' }]);
@@ -228,7 +233,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       if (warning !== null) log(warning);
     }
     const started = await createGateway({
-      config: gatewaySettings(config),
+      config: { ...gatewaySettings(config), ...(localHostsOnly === true ? { localHostsOnly: true } : {}) },
       pool,
       registry: controlPlane.registry,
       runSink: withWrites(observer?.run ? observed(controlPlane.runSink, observer.run.bind(observer)) : controlPlane.runSink, data?.bindings ?? null),

@@ -14,8 +14,9 @@
  * and a start there waits up to FOREIGN_WAIT_MS for a touch before it takes the lock over.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, linkSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PID_NS } from '../poolmgr/index.js';
 import { PlatformError } from '../protocol/index.js';
 
 export const LOCK_FILE = 'platform.lock';
@@ -66,8 +67,7 @@ const NAMESPACE = namespaceOf();
 function namespaceOf(): string {
   try {
     const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-    const pidns = /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? '';
-    return boot !== '' && pidns !== '' ? `${boot}/${pidns}` : '';
+    return boot !== '' && PID_NS !== null ? `${boot}/${PID_NS}` : '';
   } catch {
     return '';
   }

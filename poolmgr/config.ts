@@ -28,6 +28,12 @@ export interface PoolConfig {
   /** Delay before the pool replaces a generic runtime it handed out (default 30; why: poolmgr/generic-pool.ts). */
   refillDelayMs: number;
   /**
+   * One generic runtime, the next a cold start takes, writes a specialize's pages while it waits:
+   * that cold start's specialize ~0.7× the time, that runtime ~1.2 MiB more (default false;
+   * docs/adr/0114-specialize-pages-written-ahead.md).
+   */
+  warmNext: boolean;
+  /**
    * Calls a ready instance may hold beyond its `concurrency` once its version is at
    * maxInstances: sent ahead so the runtime never idles between calls (default 16; 0 = off).
    */
@@ -151,6 +157,7 @@ export function defaultPoolConfig(
     spawnTimeoutMs: 10_000,
     initTimeoutMs: 10_000,
     refillDelayMs: 30,
+    warmNext: false,
     // 16, not 4: measured 1.5× the requests/s at 0.77× the CPU per request (docs/adr/0018-pipeline-depth.md).
     pipelineDepth: 16,
     // A teardown takes a millisecond or so; a cold start tens to hundreds (docs/adr/0045-finishing-calls.md).

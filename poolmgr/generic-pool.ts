@@ -7,6 +7,12 @@
  * with an immediate refill, 1.7 ms with a deferred one). A runtime that
  * dies while waiting here is dropped and replaced. Failed spawns are retried with a backoff so a
  * broken interpreter path does not become a spawn loop.
+ *
+ * With `warmNext`, one ready runtime at a time is the warm one: `refillDelayMs` after a take or a
+ * new ready runtime (the same delay, for the same reason: not on the cold start's CPU), the newest
+ * runtime is sent `warm` and runs the specialize path once on a throwaway module (~1.2 MiB of its
+ * pages written while it waits), and `take()` hands it out first: its specialize takes ~0.7× the
+ * time (docs/adr/0114-specialize-pages-written-ahead.md). The others stay as they are.
  */
 import { PlatformError, type RuntimeMessage } from '../protocol/index.js';
 import type { ProcessExit, ProcessListener, RuntimeProcess } from './runtime-process.js';
@@ -22,6 +28,9 @@ export class GenericPool implements ProcessListener {
   private retryTimer: NodeJS.Timeout | undefined;
   private refillTimer: NodeJS.Timeout | undefined;
   private refillStep: NodeJS.Immediate | undefined;
+  /** The ready runtime sent `warm` (warmNext), until it is taken or dies. */
+  private warm: RuntimeProcess | null = null;
+  private warmTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private starting: { resolve: () => void; reject: (err: Error) => void } | null = null;
 
@@ -29,6 +38,7 @@ export class GenericPool implements ProcessListener {
     private readonly size: number,
     private readonly spawnProcess: () => RuntimeProcess,
     private readonly refillDelayMs = 0,
+    private readonly warmNext = false,
   ) {}
 
   get available(): number {
@@ -51,12 +61,33 @@ export class GenericPool implements ProcessListener {
 
   /** A ready generic runtime, or null when the pool is empty. The caller becomes its listener. */
   take(): RuntimeProcess | null {
-    let proc = this.ready.pop();
+    let proc = this.takeWarm() ?? this.ready.pop();
     while (proc !== undefined && !proc.alive) proc = this.ready.pop();
     if (proc === undefined) return null;
     proc.listener = null;
     this.refillLater();
+    this.warmLater();
     return proc;
+  }
+
+  /** The warm runtime, out of `ready`, if it is still there. */
+  private takeWarm(): RuntimeProcess | undefined {
+    const warm = this.warm;
+    this.warm = null;
+    const at = warm === null ? -1 : this.ready.indexOf(warm);
+    return at < 0 ? undefined : this.ready.splice(at, 1)[0];
+  }
+
+  /** `warm` to the newest ready runtime after `refillDelayMs`, unless one is warm (warmNext only). */
+  private warmLater(): void {
+    if (!this.warmNext || this.closed || this.warmTimer !== undefined) return;
+    this.warmTimer = setTimeout(() => {
+      this.warmTimer = undefined;
+      if (this.closed || (this.warm !== null && this.ready.includes(this.warm))) return;
+      const next = this.ready.at(-1);
+      this.warm = next !== undefined && next.send({ t: 'warm', id: next.nextId() }) ? next : null;
+    }, this.refillDelayMs);
+    this.warmTimer.unref();
   }
 
   /** Starts spawns, one per event-loop turn, until ready + booting reaches the pool size. */
@@ -82,6 +113,7 @@ export class GenericPool implements ProcessListener {
     this.closed = true;
     clearTimeout(this.retryTimer);
     clearTimeout(this.refillTimer);
+    clearTimeout(this.warmTimer);
     if (this.refillStep !== undefined) clearImmediate(this.refillStep);
     this.retryTimer = undefined;
     this.starting?.reject(new PlatformError('SHUTTING_DOWN', 'the pool was closed while starting'));
@@ -97,7 +129,9 @@ export class GenericPool implements ProcessListener {
     const at = this.ready.indexOf(proc);
     if (at < 0) return;
     this.ready.splice(at, 1);
+    if (proc === this.warm) this.warm = null;
     this.refill();
+    this.warmLater();
   }
 
   private spawnOne(): void {
@@ -111,6 +145,7 @@ export class GenericPool implements ProcessListener {
         if (this.closed) return; // close() shuts every process down, this one included
         this.ready.push(proc);
         this.checkStarted();
+        this.warmLater();
       },
       (err: Error) => {
         this.booting--;

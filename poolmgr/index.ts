@@ -20,3 +20,5 @@ export async function loadKubeHost(): Promise<typeof import('./host/kube/kube-ho
 export { LocalCoordinator, RedisCoordinator, type PoolCoordinator } from './host/kube/coordinator.js';
 export { buildPod, LABEL as POD_LABEL, type PodPreset, type PodTemplate } from './host/kube/pod-spec.js';
 export { RedisFleetView, type FleetView } from './fleet.js';
+/** This process's pid namespace (host-pids.ts): the state lock (platform/state-lock.ts) names it too. */
+export { PID_NS } from './host/host-pids.js';

@@ -157,7 +157,7 @@ export class PoolManager implements InstanceOwner {
     this.fleet = hooks.fleet;
     this.config = Object.freeze({ ...config });
     this.host = host ?? new ProcessHost({ ...this.config, sandbox: resolveSandbox(this.config.sandbox) });
-    this.generic = new GenericPool(this.config.poolSize, () => this.spawnProcess(), this.config.refillDelayMs);
+    this.generic = new GenericPool(this.config.poolSize, () => this.spawnProcess(), this.config.refillDelayMs, this.config.warmNext);
     this.compiler = new BytecodeCompiler(this.config);
   }
 

@@ -17,11 +17,15 @@ const REQUIRES_FASTAPI = /^[ \t]*fastapi\b/im;
 /** Bytes of a file read to decide: imports are at the top. */
 const HEAD_BYTES = 64 * 1024;
 
-/** The preset of `fn` (reads at most two small files; callers cache the answer per version). */
+/**
+ * The preset of `fn` (reads at most a few small files; callers cache the answer per version). The
+ * entry module is looked for at the top, then under `src/` (a src layout's `shop.api:app`, imported
+ * from src: fp_runtime/specialize.py `src_layout`, apps round 12).
+ */
 export function presetOf(fn: Pick<FunctionSpec, 'dir' | 'entrypoint'>): Preset {
-  const module = fn.entrypoint.split(':')[0] ?? '';
-  const base = join(fn.dir, ...module.split('.'));
-  for (const path of [`${base}.py`, join(base, '__init__.py')]) {
+  const parts = (fn.entrypoint.split(':')[0] ?? '').split('.');
+  const bases = [join(fn.dir, ...parts), join(fn.dir, 'src', ...parts)];
+  for (const path of bases.flatMap((base) => [`${base}.py`, join(base, '__init__.py')])) {
     const text = head(path);
     if (text !== null) {
       if (IMPORTS_FASTAPI.test(text)) return 'fastapi';

@@ -54,7 +54,7 @@ export class RuntimeProcess {
   /** The hello came before the runtime set itself up (ADR 0127): `settled` says when it has. */
   private earlyHello = false;
   private settledSeen = false;
-  /** A frame could not be decoded: the process is being killed and nothing more it sends is read. */
+  /** A frame could not be decoded or broke the protocol: the process is being killed and nothing more it sends is read. */
   private refused = false;
   private socketClosed = false;
   private exit: RuntimeExit = { exitCode: null, signal: null, oomKilled: false };
@@ -182,8 +182,13 @@ export class RuntimeProcess {
     this.host.retireTemplate?.(this.rt);
   }
 
-  /** Ends the process now with SIGKILL; the first cause given is the one reported. */
+  /**
+   * Ends the process now with SIGKILL; the first cause given is the one reported. A protocol
+   * error also ends what it says: nothing after the violation is read, not even the rest of the
+   * same read (a result written behind it is not delivered).
+   */
   kill(cause: KillCause): void {
+    if (cause.class === 'protocol_error') this.refused = true;
     this.cause ??= cause;
     this.alive = false;
     if (!this.exitSeen) this.host.signal(this.rt, 'SIGKILL');
@@ -233,7 +238,7 @@ export class RuntimeProcess {
   }
 
   private readonly onFrame = (msg: unknown): void => {
-    if (this.finished) return;
+    if (this.finished || this.refused) return;
     if (typeof msg !== 'object' || msg === null || typeof (msg as { t?: unknown }).t !== 'string') {
       this.kill(protocolError('the runtime sent a message without a type'));
       return;

@@ -346,7 +346,10 @@ export function reportProblems(report: PyReport, limits?: { concurrency: number;
   for (const p of report.problems) problems.push({ kind: 'entrypoint', file: p.file ?? MANIFEST_FILE, line: p.line, message: p.message });
   for (const w of report.warnings) {
     if ((w.needs === 'one-instance' && oneInstance) || (w.needs === 'long-timeout' && longTimeout)) continue;
-    warnings.push({ kind: 'python', file: w.file, line: w.line, message: w.message });
+    // The message says the default (30 s): the manifest's own timeout is told beside it (apps round 12:
+    // `timeout: 60s` read as cut at 30 s).
+    const timeout = w.needs === 'long-timeout' && limits?.timeoutMs !== undefined ? `; this function's limits.timeout is ${limits.timeoutMs / 1000} s` : '';
+    warnings.push({ kind: 'python', file: w.file, line: w.line, message: w.message + timeout });
   }
   for (const p of report.dependencies?.problems ?? []) problems.push({ kind: 'dependencies', file: p.file, line: p.line, message: p.message });
   return { problems, warnings };

@@ -203,6 +203,7 @@ export const ERRORS = {
   DRAFT_CONFLICT: { status: 409, component: 'controlplane', title: 'The draft was saved by someone else (another tab, browser or client) since you read it; nothing was saved.' },
   STORE_BUSY: { status: 503, component: 'controlplane', title: "Another process holds a lock on a SQLite file of the platform's state directory; nothing of the request was kept." },
   API_RATE_LIMITED: { status: 429, component: 'controlplane', title: "The workspace's changes through the API are at their rate (FP_API_WRITE_RATE); retry after Retry-After seconds." },
+  HOST_NOT_LOCAL: { status: 421, component: 'gateway', title: 'A platform listening on this machine only (dev) answers requests for localhost, <name>.localhost or an IP address, not for another host name (DNS rebinding).' },
   REDIS_PREFIX_IN_USE: { status: 503, component: 'platform', title: "Another platform (another MongoDB database) keeps its queue and live state under this Redis prefix; this one did not start on it, or refuses async runs." },
 } as const satisfies Record<string, ErrorDef>;
 

@@ -216,6 +216,12 @@ export type HostMessage =
   | { t: 'invoke'; id: number; event: WireEvent; context: WireContext }
   | { t: 'health'; id: number }
   | { t: 'shutdown'; id: number }
+  /**
+   * To a generic runtime only: run the specialize path once on a throwaway module of its own, so the
+   * pages a specialize writes are written before it comes (docs/adr/0114-specialize-pages-written-ahead.md).
+   * Nothing is answered (a runtime older than the message answers `protocol_error`).
+   */
+  | { t: 'warm'; id: number }
   /** The client's connection took `bytes` more of call `id`'s streamed body: the runtime may send as many more. */
   | { t: 'ack'; id: number; bytes: number }
   /** The client of call `id` went away: its app's `receive` returns `http.disconnect`, its `send` raises. */

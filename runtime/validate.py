@@ -159,6 +159,10 @@ def check_entrypoint(entrypoint, files, trees, syntax_files):
     base = module.replace(".", "/")
     candidates = [f"{base}.py", f"{base}/__init__.py"]
     rel = next((c for c in candidates if c in files), None)
+    if rel is None and "src/__init__.py" not in files:
+        # A src layout's own name for it (`shop.api:app` for src/shop/api.py), as uvicorn --app-dir src
+        # and an installed package import it: the runtime imports it from src (specialize.src_layout).
+        rel = next((f"src/{c}" for c in candidates if f"src/{c}" in files), None)
     if rel is None:
         problems.append({"file": None, "line": None,
                          "message": f"entrypoint {entrypoint}: module {module!r} not found; expected {' or '.join(candidates)}"})
@@ -271,6 +275,56 @@ def _calls(trees):
             if isinstance(node, ast.Call):
                 func = node.func
                 yield rel, node, func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+
+
+def _run_at_import(body):
+    """Module-level statements as `module_level`, but not those under `if __name__ == "__main__":`."""
+    for node in body:
+        yield node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        if isinstance(node, ast.If) and deps_imports._is_main_guard(node.test):
+            yield from _run_at_import(node.orelse)
+            continue
+        for field in ("body", "orelse", "finalbody"):
+            yield from _run_at_import(getattr(node, field, None) or [])
+        for handler in getattr(node, "handlers", None) or []:
+            yield from _run_at_import(handler.body)
+
+
+_SERVER_APPS = ("Flask", "Quart", "Sanic")
+
+
+def servers_at_import(trees, files, entry_file):
+    """Warnings for a server started at import: `uvicorn.run(app, …)` (or Flask's `app.run()`) at
+    module level, outside `if __name__ == "__main__":`. `python main.py` serves that way; here the
+    runtime imports the module and serves the app itself, so the call tries to bind a port, which
+    a box cannot (apps round 12: the deploy failed with `SystemExit: 3`, uvicorn's bind error only in
+    the log). Only the modules the entrypoint imports: a `run.py` beside it is never imported."""
+    found = []
+    for rel in deps_imports.reached(trees, files, entry_file):
+        statements = list(_run_at_import(trees[rel].body))
+        from_uvicorn = {a.asname or a.name for n in statements if isinstance(n, ast.ImportFrom) and n.module == "uvicorn"
+                        for a in n.names if a.name == "run"}
+        uvicorns = {a.asname or a.name for n in statements if isinstance(n, ast.Import) for a in n.names if a.name == "uvicorn"}
+        apps = {t.id for n in statements if isinstance(n, ast.Assign) and isinstance(n.value, ast.Call)
+                and isinstance(n.value.func, ast.Name) and n.value.func.id in _SERVER_APPS
+                for t in n.targets if isinstance(t, ast.Name)}
+        for node in statements:
+            call = node.value if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) else None
+            func = call.func if call is not None else None
+            if isinstance(func, ast.Attribute) and func.attr == "run" and isinstance(func.value, ast.Name) and func.value.id in uvicorns | apps:
+                what = f"{func.value.id}.run(...)"
+            elif isinstance(func, ast.Name) and func.id in from_uvicorn:
+                what = f"{func.id}(...)"
+            else:
+                continue
+            found.append({"file": rel, "line": node.lineno,
+                          "message": f"{what} runs when the module is imported, outside `if __name__ == \"__main__\":`: "
+                                     "the platform imports the module and serves the app itself, so this starts a server "
+                                     "of its own, which cannot bind a port here (the start fails, uvicorn with SystemExit: 3): "
+                                     "put it under `if __name__ == \"__main__\":` (docs/api-invoke.md, \"What differs from uvicorn\")"})
+    return found
 
 
 _SOCKETIO_MODULES = ("socketio", "engineio", "flask_socketio")
@@ -419,6 +473,7 @@ def check(root, entrypoint, files):
                                          [d["requirement"] for d in declared]))
     warns.extend(websocket_routes(trees))
     warns.extend(socketio_apps(trees))
+    warns.extend(servers_at_import(trees, files, entry["file"]))
     warns.extend(event_streams(trees))
     warns.extend(shipped_databases(root, files))
     warns.extend(declared_python(root, set(files)))

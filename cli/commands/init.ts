@@ -1,7 +1,7 @@
 /** `init [dir]`: scaffolds a function from templates/ without overwriting anything. */
 import { selfCommandOf, shellWord } from '../self-command.js';
-import { existsSync, statSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { constants, existsSync, lstatSync, statSync } from 'node:fs';
+import { mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { positionals, str, type ParsedArgs } from '../args.js';
 import { PACKAGE_ROOT } from '../config.js';
@@ -120,6 +120,53 @@ export function gitignoreWith(existing: string | null): string | null {
 }
 
 /**
+ * The first part of `file`'s path under `dir` (the file itself or a folder above it) that is a
+ * symbolic link, or null. A folder handed over (a clone, an archive) may hold `.github -> ~/x` or
+ * `tests -> /etc/cron.d`: writing through it would put init's files outside the folder.
+ */
+function linkOnTheWay(dir: string, file: string): string | null {
+  const parts = file.split('/');
+  for (let i = 1; i <= parts.length; i++) {
+    const rel = parts.slice(0, i).join('/');
+    try {
+      if (lstatSync(join(dir, rel)).isSymbolicLink()) return rel;
+    } catch {
+      return null; // nothing there yet: init makes it
+    }
+  }
+  return null;
+}
+
+/**
+ * Adds the lines `.gitignore` must have to the folder's file (made if absent), never through a
+ * link: a folder handed over with `.gitignore -> ~/.ssh/config` (or a link to a file not there
+ * yet) had init append to, or create, that file outside the folder (red team round 11). Answers
+ * the new text, null when nothing was missing, `'link'` when it is a link or not a plain file
+ * (left as it is).
+ */
+async function addToGitignore(file: string): Promise<{ text: string } | null | 'link'> {
+  let handle;
+  try {
+    handle = await open(file, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' || code === 'EISDIR') return 'link';
+    throw err;
+  }
+  try {
+    if (!(await handle.stat()).isFile()) return 'link';
+    const text = gitignoreWith(await handle.readFile('utf8'));
+    if (text !== null) {
+      await handle.truncate(0);
+      await handle.write(text, 0);
+    }
+    return text === null ? null : { text };
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
  * `mkdir -p` of the function's folder, one level at a time from the nearest existing one, so a
  * place that cannot hold it is said so: a file in the way, no permission, or a pseudo-filesystem
  * (`mkdir(…, {recursive: true})` under /proc loops forever on its ENOENT).
@@ -169,6 +216,10 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const files = app !== null ? new Map([['platform.yaml', await manifestFor(app, name)]]) : await renderTemplate(template, name, ci);
   if (app !== null && ci !== undefined) files.set(CI_TEMPLATES[ci]!.path, (await readFile(CI_TEMPLATES[ci]!.source, 'utf8')).replaceAll('{{name}}', name));
   const existing = [...files.keys()].filter((f) => existsSync(join(dir, f)));
+  const links = [...new Set([...files.keys()].map((f) => linkOnTheWay(dir, f)).filter((l) => l !== null))];
+  if (links.length > 0) {
+    throw new CliError(EXIT.FAILURE, 'FILES_EXIST', `${links.map((l) => join(dir, l)).join(', ')} ${links.length === 1 ? 'is a link' : 'are links'} where init writes (a link may lead out of the folder); nothing was written (init never writes through a link): remove ${links.length === 1 ? 'it' : 'them'}, or run init in another folder`, { files: links, links });
+  }
   if (existing.length > 0) {
     const hint = existsSync(join(dir, 'platform.yaml')) ? '' : ': a folder with code of its own needs only a platform.yaml (`kind: function`, `name`, `entrypoint: module:app`; docs/cli.md, "init")';
     throw new CliError(EXIT.FAILURE, 'FILES_EXIST', `${existing.map((f) => join(dir, f)).join(', ')} already exist${existing.length === 1 ? 's' : ''}; nothing was written (init never overwrites)${hint}`, { files: existing });
@@ -179,12 +230,8 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     await mkdir(dirname(join(dir, file)), { recursive: true });
     await writeFile(join(dir, file), content, { flag: 'wx' });
   }
-  const ignore = join(dir, '.gitignore');
-  const ignored = gitignoreWith(existsSync(ignore) ? await readFile(ignore, 'utf8') : null);
-  if (ignored !== null) {
-    await writeFile(ignore, ignored);
-    files.set('.gitignore', ignored);
-  }
+  const ignored = await addToGitignore(join(dir, '.gitignore'));
+  if (ignored !== null && ignored !== 'link') files.set('.gitignore', ignored.text);
 
   const shown = relative(ctx.cwd, dir) || '.';
   ctx.out.data({ ok: true, dir, name, template: app !== null ? null : template, files: [...files.keys()], ...(app !== null ? { app } : {}) });
@@ -195,6 +242,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     ctx.out.note(`the function is named "${name}", not ${JSON.stringify(basename(dir))}: a name is lowercase letters, digits and hyphens (--name NAME picks another; it is platform.yaml's name)`);
   }
   for (const file of files.keys()) ctx.out.line(`  ${file}`);
+  if (ignored === 'link') ctx.out.note(`.gitignore is a link (it may lead out of the folder) or not a file: left as it is; make sure it ignores ${IGNORED.join(', ')}`);
   ctx.out.line();
   ctx.out.line('Next:');
   if (shown !== '.') ctx.out.line(`  cd ${shellWord(shown)}`);

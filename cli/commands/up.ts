@@ -18,6 +18,7 @@ import { preflight, formatProblem } from '../preflight.js';
 import { pythonPath } from '../python.js';
 import { curlLine, printDeploy } from './deploy.js';
 import { callDirect, formatBody, summaryLine } from './invoke.js';
+import { isLoopback } from '../loopback.js';
 
 export const DEMO_DIR = join(PACKAGE_ROOT, 'examples', 'hello');
 const DEMO_NAME = 'hello';
@@ -103,6 +104,9 @@ async function platformOptions(ctx: Context, args: ParsedArgs): Promise<StartOpt
     ...(stateDir !== undefined ? { stateDir: resolve(ctx.cwd, stateDir) } : {}),
     port: int(args, 'port', base.port, 0, 65535),
     ...(host !== undefined ? { host } : {}),
+    // On loopback (the default), only this machine's names are answered: a web page made to
+    // resolve to 127.0.0.1 (DNS rebinding) read the public functions' answers otherwise (ADR 0122).
+    ...(isLoopback(host ?? base.host) ? { localHostsOnly: true } : {}),
     ...(flag(args, 'unsafe-no-sandbox') ? { unsafeNoSandbox: true } : {}),
     runtimeEnv: ctx.env.runtimeEnv,
   };
@@ -194,7 +198,7 @@ export const upCommand: Command = {
   options: {
     'state-dir': { type: 'string', value: 'DIR', description: 'where functions, versions, runs and code live (default: FP_STATE_DIR or ./.state)' },
     port: { type: 'string', value: 'N', description: 'port for the gateway and the API (default: FP_PORT or 8080; 0 = any free port)' },
-    host: { type: 'string', value: 'HOST', description: 'address to bind (default: FP_HOST or 127.0.0.1)' },
+    host: { type: 'string', value: 'HOST', description: 'address to bind (default: FP_HOST or 127.0.0.1; on loopback only this machine\'s host names are answered, plus FP_BASE_DOMAIN\'s)' },
     demo: { type: 'boolean', description: 'deploy examples/hello if needed and call it cold, then warm' },
     'unsafe-no-sandbox': { type: 'boolean', description: 'run functions WITHOUT isolation (trusted code only; docs/security.md)' },
   },

@@ -15,6 +15,7 @@ import { loadServer, type RunObserver, type StartedPlatform } from '../../platfo
 import { platformConfig } from '../commands/up.js';
 import { startError } from '../start-error.js';
 import { usableCacheDir } from './cache-dir.js';
+import { isLoopback } from '../loopback.js';
 
 /** Tried first when no --port is given, so the URL stays the same from one session to the next. */
 export const DEV_PORT = 8090;
@@ -89,6 +90,9 @@ export async function startLocal(options: LocalOptions): Promise<LocalPlatform> 
     stateDir,
     port,
     host: options.host,
+    // On loopback, only this machine's names are answered: a web page made to resolve to
+    // 127.0.0.1 (DNS rebinding) read the folder's functions otherwise (red team round 11).
+    ...(isLoopback(options.host) ? { localHostsOnly: true } : {}),
     ...(options.unsafeNoSandbox ? { unsafeNoSandbox: true } : {}),
     ...(depsRoot !== null ? { depsRoot } : {}),
     runtimeEnv: options.runtimeEnv,

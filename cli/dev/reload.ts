@@ -14,16 +14,19 @@ import type { Context } from '../context.js';
 import { deployFolder, describeSettingChanges, type DeployResult } from '../deploy-flow.js';
 import { readDotenv } from '../dotenv.js';
 import { isCliError } from '../errors.js';
-import { loadReport, safeLines } from '../start-check.js';
+import { loadReport } from '../start-check.js';
 import { formatMs } from '../output.js';
 import { formatProblem, preflight, type Problem } from '../preflight.js';
 import { PythonChecker, pythonPath } from '../python.js';
 import { clock } from './calls.js';
-import { terminalSafe } from '../terminal.js';
+import { safeLines, terminalSafe } from '../terminal.js';
+
+/** A value of the function's env (platform.yaml's `env`) or secrets (`.env`) that a variable of dev's shell filled. */
+export interface FromShell { file: 'platform.yaml' | '.env'; key: string; from: string }
 
 export type ReloadOutcome =
-  | { kind: 'deployed'; result: DeployResult; envChanged: string[]; warnings: Problem[]; ms: number }
-  | { kind: 'unchanged'; result: DeployResult; envChanged: string[]; warnings: Problem[]; ms: number }
+  | { kind: 'deployed'; result: DeployResult; envChanged: string[]; fromShell: FromShell[]; warnings: Problem[]; ms: number }
+  | { kind: 'unchanged'; result: DeployResult; envChanged: string[]; fromShell: FromShell[]; warnings: Problem[]; ms: number }
   | { kind: 'invalid'; problems: Problem[]; ms: number }
   | { kind: 'refused'; code: string; message: string; ms: number; report: string[] };
 
@@ -45,6 +48,8 @@ export class Reloader {
   /** The .env values the function has, as last sent (by function name). */
   private sent = new Map<string, Map<string, string>>();
   private shownUrls = '';
+  /** The values from the shell last said (said again only when they change). */
+  private shownShell = '';
   /** validate.py, kept running between reloads. */
   private readonly checker = new PythonChecker();
 
@@ -94,7 +99,7 @@ export class Reloader {
     const ms = (): number => performance.now() - started;
     const { ctx, options } = this;
     try {
-      const dotenv = options.dotenv ? await readDotenv(options.dir) : { values: {}, problems: [], present: false };
+      const dotenv = options.dotenv ? await readDotenv(options.dir) : { values: {}, problems: [], present: false, fromEnvironment: [] };
       const env = { ...ctx.env.manifestEnv, ...dotenv.values };
       const checked = await preflight(options.dir, pythonPath(ctx.env.python), env, { runPython: this.checker.check });
       const problems: Problem[] = [...dotenv.problems.map((p): Problem => ({ kind: 'dotenv', file: p.file, line: p.line, message: p.message })), ...checked.problems];
@@ -115,7 +120,13 @@ export class Reloader {
       if (options.dotenv) this.sent.set(name, new Map(Object.entries(dotenv.values)));
       this.serving = { function: result.function, version: result.version };
       const envChanged = Object.keys(secrets).sort();
-      return { kind: result.unchanged ? 'unchanged' : 'deployed', result, envChanged, warnings: checked.warnings, ms: ms() };
+      // What the shell's variables put into the function (its code reads them, and may send them
+      // anywhere): `deploy` says so, dev said nothing (red team round 11).
+      const fromShell: FromShell[] = [
+        ...result.envFromEnvironment.flatMap((e) => e.from.filter((n) => !e.unset.includes(n) && !(n in dotenv.values)).map((from): FromShell => ({ file: 'platform.yaml', key: e.key, from }))),
+        ...dotenv.fromEnvironment.map(({ name, from }): FromShell => ({ file: '.env', key: name, from })),
+      ];
+      return { kind: result.unchanged ? 'unchanged' : 'deployed', result, envChanged, fromShell, warnings: checked.warnings, ms: ms() };
     } catch (err) {
       if (!isCliError(err)) return { kind: 'refused', code: 'INTERNAL_ERROR', message: (err as Error).stack ?? String(err), ms: ms(), report: [] };
       // A version whose code did not load: what its load printed and its traceback, under the line.
@@ -134,7 +145,7 @@ export class Reloader {
         const r = outcome.result;
         out.event({
           event: outcome.kind === 'deployed' ? 'reloaded' : 'unchanged', function: r.function, version: r.version, previousVersion: r.previousVersion,
-          changes: r.changes, envChanged: outcome.envChanged, settingChanges: r.settingChanges, warnings: outcome.warnings, paths: changed, ms: outcome.ms, invokeUrl: r.invokeUrl, ...(r.hostUrl !== undefined ? { hostUrl: r.hostUrl } : {}), ...(r.asyncUrl !== undefined ? { asyncUrl: r.asyncUrl } : {}),
+          changes: r.changes, envChanged: outcome.envChanged, envFromShell: outcome.fromShell, settingChanges: r.settingChanges, warnings: outcome.warnings, paths: changed, ms: outcome.ms, invokeUrl: r.invokeUrl, ...(r.hostUrl !== undefined ? { hostUrl: r.hostUrl } : {}), ...(r.asyncUrl !== undefined ? { asyncUrl: r.asyncUrl } : {}),
         });
         // Plain env comes from platform.yaml at each reload: a value set there since (env set, env
         // push) is removed; say so, or it vanishes unseen.
@@ -158,6 +169,7 @@ export class Reloader {
         // What `validate` and `deploy` warn of (an import no requirement provides fails every call):
         // the save deployed, but the next call may not work.
         for (const w of outcome.warnings) out.line(`  warning: ${formatProblem(w)}`);
+        this.showShell(outcome.fromShell);
         this.showUrls(r);
         return;
       }
@@ -173,6 +185,19 @@ export class Reloader {
         out.line(`${when}  not reloaded (${serving}): [${outcome.code}] ${outcome.message}`);
         for (const line of outcome.report) out.line(`  ${line}`);
     }
+  }
+
+  /**
+   * The shell's variables that went into the function, when first seen or changed (text only: the
+   * events carry them). A folder from elsewhere (a clone, a pull request) names any variable in
+   * platform.yaml's env or .env, `${AWS_SECRET_ACCESS_KEY}`, and its code runs with the value.
+   */
+  private showShell(fromShell: readonly FromShell[]): void {
+    const said = fromShell.map((f) => `${f.file === '.env' ? '.env ' : ''}${f.key} ← \${${f.from}}`).join(', ');
+    if (said === this.shownShell) return;
+    this.shownShell = said;
+    if (said === '') return;
+    this.ctx.out.line(`  note: ${terminalSafe(said, 16_384)}: taken from this shell's environment into the function, whose code reads ${fromShell.length === 1 ? 'it' : 'them'}; check platform.yaml's env and .env of a folder you did not write, or start dev with only the variables it needs (env -i PATH="$PATH" HOME="$HOME" …)`);
   }
 
   /** The function's URLs, when first known or changed (text only: the events carry them). */

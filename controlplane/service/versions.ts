@@ -148,12 +148,18 @@ async function checkManifestData(ctx: ServiceContext, name: string, manifest: un
   await ctx.data.check(name, binding);
 }
 
-/** `module.sub:attr` needs `module/sub.py`, a package `module/sub/`, or a compiled `module/sub.*`. */
+/**
+ * `module.sub:attr` needs `module/sub.py`, a package `module/sub/`, or a compiled `module/sub.*`;
+ * in a src layout (no `src/__init__.py`) these under `src/` too, which the runtime imports from
+ * `src` as `uvicorn --app-dir src` and an installed package do (fp_runtime/specialize.py
+ * `src_layout`; apps round 12).
+ */
 export function checkEntrypoint(entrypoint: string, paths: readonly string[]): void {
   const module = entrypoint.slice(0, entrypoint.indexOf(':')).split('.').join('/');
-  const found = paths.some(
-    (p) => p === `${module}.py` || p.startsWith(`${module}/`) || (p.startsWith(`${module}.`) && !p.slice(module.length + 1).includes('/') && /\.(so|pyd|pyc)$/.test(p)),
+  const at = (m: string): boolean => paths.some(
+    (p) => p === `${m}.py` || p.startsWith(`${m}/`) || (p.startsWith(`${m}.`) && !p.slice(m.length + 1).includes('/') && /\.(so|pyd|pyc)$/.test(p)),
   );
+  const found = at(module) || (!paths.includes('src/__init__.py') && at(`src/${module}`));
   if (!found) {
     throw new PlatformError('ENTRYPOINT_NOT_FOUND', `the entrypoint ${entrypoint} needs ${module}.py (or a package ${module}/) among the files`, { field: 'entrypoint' });
   }

@@ -6,9 +6,10 @@
  * (protocol CgroupOp, runtime/fp_sandbox/enter.py).
  *
  * Layout: one leaf per runtime, under the platform's own cgroup in each hierarchy, in a directory
- * of its own (`fp-<pid>-<n>`, removed at close; stale ones of dead platforms removed at start):
- *   v1  memory/…/fp-<pid>-<n>/<leaf>, pids/…, cpu/…, cpuacct/… (when cpuacct has its own hierarchy)
- *   v2  …/fp-<pid>-<n>/<leaf>
+ * of its own (`fp-<pid>-<n>-<pid namespace>`, removed at close; stale ones of dead platforms
+ * removed at start: `ownName`, `removeStale`, docs/adr/0125-pid-namespace-in-names.md):
+ *   v1  memory/…/fp-<pid>-<n>-<ns>/<leaf>, pids/…, cpu/…, cpuacct/… (when cpuacct has its own hierarchy)
+ *   v2  …/fp-<pid>-<n>-<ns>/<leaf>
  * Leaves are made ahead, a few at a time, off the spawn path (refilled REFILL_DELAY_MS after one is taken) (`l<n>`, never used twice: a leaf
  * leaves with its runtime), and handed to runtimes as they start: a leaf's mkdir in each hierarchy
  * costs ~0.2 ms that a fork would otherwise wait for (bench/README.md section 3, 2026-12-03 night).
@@ -31,13 +32,19 @@ import { mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync, existsS
 import { rmdir } from 'node:fs/promises';
 import { workspaceOfKey, type CgroupOp } from '../../protocol/index.js';
 import { favorDynamicModifications, type MigrationMode } from './cgroup-migrations.js';
-import { pidAlive } from './host-pids.js';
+import { ownerGone, PID_NS_SUFFIX } from './host-pids.js';
 import type { RuntimeStats } from './types.js';
 
 /** Where the box sees the bound cgroup directories (runtime/fp_sandbox/view.py). */
 const IN_BOX = '/.fp/cg';
 /** Hosts opened by this process: each gets its own directory. */
 let opened = 0;
+
+
+/** `fp-<pid>-<n>-<pid namespace>` (`fp-<pid>-<n>` when the namespace cannot be read). */
+function ownName(n: number | string): string {
+  return `fp-${process.pid}-${n}${PID_NS_SUFFIX}`;
+}
 const V1_CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuacct'] as const;
 const V2_CONTROLLERS = ['memory', 'pids', 'cpu'];
 /**
@@ -509,7 +516,7 @@ function sharesToWeight(shares: number): number {
 
 /**
  * A service process the platform runs for every tenant (the embedded FerretDB) held to a memory
- * limit in a cgroup of its own (`fp-<platform pid>-0`, removed as stale once the platform is gone):
+ * limit in a cgroup of its own (`fp-<platform pid>-0-<pid namespace>`, removed as stale once the platform is gone):
  * a function's query (a large in-memory sort, several at once) grew the shared FerretDB to
  * gigabytes, toward the host's OOM killer (red team of 2026-12-04); past the limit the kernel kills
  * FerretDB alone, which the platform starts again. `join(pid)` puts a (re)started process in it.
@@ -517,7 +524,7 @@ function sharesToWeight(shares: number): number {
  */
 export function serviceCgroup(memoryBytes: number): { join(pid: number): void; close(): void } | { reason: string } {
   const found = discover();
-  const name = `fp-${process.pid}-0`;
+  const name = ownName(0);
   try {
     let dir: string;
     let limits: [string, string][];
@@ -595,24 +602,28 @@ function v2Usable(h: Hierarchy): boolean {
 }
 
 /**
- * `fp-<pid>-<n>` with the first n no hierarchy has yet. A counter alone is not enough: two copies
+ * `fp-<pid>-<n>-<ns>` with the first n no hierarchy has yet. A counter alone is not enough: two copies
  * of this module in one process (a benchmark loading two builds, bench/ab-cold.ts) each count from
  * 1, and the second host took the first one's directories.
  */
 function unusedName(found: Discovered): string {
   const parents = [...(found.v2 !== null ? [found.v2] : []), ...Object.values(found.v1)].map((h) => join2(h.mount, h.own));
   for (;;) {
-    const name = `fp-${process.pid}-${++opened}`;
+    const name = ownName(++opened);
     if (parents.every((parent) => !existsSync(`${parent}/${name}`))) return name;
   }
 }
 
-/** Directories of platforms that died without cleaning up (`fp-<pid>-<n>` with a dead pid). */
+/**
+ * Directories of platforms that died without cleaning up: `fp-<pid>-<n>-<ns>` of this pid
+ * namespace with a dead pid, and `fp-<pid>-<n>` (named by builds before ADR 0125) with a dead pid.
+ * Another namespace's directories are left alone: whether their pid lives cannot be told from here.
+ */
 function removeStale(parent: string, mine: string): void {
   if (!existsSync(parent)) return;
   for (const entry of readdirSync(parent)) {
-    const match = /^fp-(\d+)-\d+$/.exec(entry);
-    if (match === null || entry === mine || pidAlive(Number(match[1]))) continue;
+    const match = /^fp-(\d+)-\d+(?:-(\d+))?$/.exec(entry);
+    if (match === null || entry === mine || !ownerGone(Number(match[1]), match[2])) continue;
     removeTree(`${parent}/${entry}`);
   }
 }

@@ -2,7 +2,34 @@
  * Host processes the local process host signals but did not start itself (a zygote's box init, a
  * template's forked child): whether one exists, and which one a pid names now.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
+
+/**
+ * This process's pid namespace (the inode of /proc/self/ns/pid), or null when it cannot be read.
+ * A pid names a process only within its namespace: a platform started in another one (`unshare
+ * --pid`, a container sharing the host's cgroup hierarchies or /tmp) saw no process behind our
+ * `fp-<pid>-…` directories and removed them as stale, idle cgroups and template roots alike, so
+ * our next box or dependency build failed (apps round 12; docs/adr/0125-pid-namespace-in-names.md).
+ */
+export const PID_NS: string | null = (() => {
+  try {
+    return /^pid:\[(\d+)\]$/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? null;
+  } catch {
+    return null;
+  }
+})();
+
+/** What a host-wide name of this process ends with: `-<pid namespace>` ('' when it cannot be read). */
+export const PID_NS_SUFFIX = PID_NS === null ? '' : `-${PID_NS}`;
+
+/**
+ * Whether the owner of a directory named with `pid` (and `ns`, its pid namespace, when the name
+ * has one: names before ADR 0125 have none) is gone. Another namespace's owner cannot be seen
+ * from here, so it is never taken for gone.
+ */
+export function ownerGone(pid: number, ns: string | undefined): boolean {
+  return (ns === undefined || ns === PID_NS) && !pidAlive(pid);
+}
 
 /** Whether a process exists (it may belong to another user: EPERM still means it is there). */
 export function pidAlive(pid: number): boolean {

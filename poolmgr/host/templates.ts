@@ -15,7 +15,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { FrameDecoder } from '../../protocol/index.js';
-import { pidAlive } from './host-pids.js';
+import { ownerGone, PID_NS_SUFFIX } from './host-pids.js';
 
 /** How long a forked child has to connect and say hello before the fork counts as failed (the pool falls back). */
 export const FORK_HELLO_TIMEOUT_MS = 2000;
@@ -26,15 +26,16 @@ const HELLO_MAX_BYTES = 4096;
 let roots = 0;
 
 /**
- * A fresh 0700 template root for one host: `<tmp>/fp-tpl-<pid>-<n>`. Those of processes that no
- * longer exist (a platform that was killed) are removed first, where this user may: another
- * user's (a root platform's, seen by one running as nobody) stays, and is no reason not to start.
+ * A fresh 0700 template root for one host: `<tmp>/fp-tpl-<pid>-<n>-<pid namespace>`. Those of
+ * processes that no longer exist (a platform that was killed) are removed first, where this user
+ * may: another user's (a root platform's, seen by one running as nobody) stays, and is no reason
+ * not to start; so does another pid namespace's (ADR 0125).
  */
 export function makeTemplateRoot(): string {
   const parent = tmpdir();
   for (const name of readdirSafe(parent)) {
-    const m = /^fp-tpl-(\d+)-\d+$/.exec(name);
-    if (m === null || pidAlive(Number(m[1]))) continue;
+    const m = /^fp-tpl-(\d+)-\d+(?:-(\d+))?$/.exec(name);
+    if (m === null || !ownerGone(Number(m[1]), m[2])) continue;
     try {
       rmSync(join(parent, name), { recursive: true, force: true });
     } catch {
@@ -44,7 +45,7 @@ export function makeTemplateRoot(): string {
   // One with this pid is another host's of this process (a second copy of this module counts
   // from 1 too: bench/ab-cold.ts loads two builds): never removed, the next number taken.
   for (;;) {
-    const root = join(parent, `fp-tpl-${process.pid}-${++roots}`);
+    const root = join(parent, `fp-tpl-${process.pid}-${++roots}${PID_NS_SUFFIX}`);
     try {
       mkdirSync(root, { mode: 0o700 });
       return root;

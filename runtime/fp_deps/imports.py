@@ -33,6 +33,10 @@ KNOWN = {
     "django-filter": ["django_filters"], "django-debug-toolbar": ["debug_toolbar"],
     "django-storages": ["storages"], "django-crispy-forms": ["crispy_forms"], "django-allauth": ["allauth"],
     "djangorestframework-simplejwt": ["rest_framework_simplejwt"], "drf-spectacular": ["drf_spectacular"],
+    # FastAPI's ecosystem and gRPC (apps round 12: `from fastapi_cache import FastAPICache` with
+    # fastapi-cache2 declared was warned about as undeclared).
+    "fastapi-cache2": ["fastapi_cache"], "grpcio": ["grpc"], "grpcio-tools": ["grpc_tools"],
+    "grpcio-health-checking": ["grpc_health"], "grpcio-reflection": ["grpc_reflection"],
 }
 # Module -> the requirement to advise, where KNOWN read backwards would advise wrong: psycopg's C
 # build is the `binary` extra (psycopg-binary ships only `psycopg_binary`, not `psycopg`: a
@@ -142,9 +146,11 @@ def guessed_modules(name: str) -> set:
     """The modules a distribution that is not installed here probably provides: its name with `_`,
     without the `python-` / `py` prefix or `-python` suffix many carry (python-slugify → slugify,
     python-magic → magic, pyserial → serial), and its first word (strawberry-graphql → strawberry,
-    google-cloud-storage → google; flask-sqlalchemy → flask, which it brings). A wrong guess only
-    hides a warning; a missing one warned about a module the requirement does provide."""
-    stems = {name}
+    google-cloud-storage → google; flask-sqlalchemy → flask, which it brings), and without a
+    version number at its end, which names a fork or a major version, not the module
+    (fastapi-cache2 → fastapi_cache, apps round 12). A wrong guess only hides a warning; a missing
+    one warned about a module the requirement does provide."""
+    stems = {name, name.rstrip("0123456789").rstrip("-") or name}
     for prefix in ("python-", "py-", "py"):
         if name.startswith(prefix) and len(name) > len(prefix):
             stems.add(name[len(prefix):])
@@ -241,26 +247,36 @@ def _imports(tree, package: str):
                     yield implied, node.lineno, optional, True
 
 
+def reached(trees: dict, files, entry_file) -> list:
+    """The files of `trees` that `entry_file` imports, itself and transitively (every one when it is None)."""
+    local = local_modules(files)
+    by_file = {rel: mod for mod, rel in local.items()}
+    todo = [entry_file] if entry_file in trees else list(trees)
+    seen = dict.fromkeys(todo)  # ordered, as they are reached
+    while todo:
+        rel = todo.pop()
+        module = by_file.get(rel, "")
+        package = module if rel.endswith("__init__.py") else module.rpartition(".")[0]
+        for name, _line, _optional, _implied in _imports(trees[rel], package):
+            target = local.get(name)
+            if target is not None and target in trees and target not in seen:
+                seen[target] = None
+                todo.append(target)
+    return list(seen)
+
+
 def third_party_imports(trees: dict, files, entry_file):
     """[(top-level name, file, line, implied)] reached from `entry_file` (every module when it is None)."""
     local = local_modules(files)
     by_file = {rel: mod for mod, rel in local.items()}
     tops = {m.split(".")[0] for m in local}
-    todo = [entry_file] if entry_file in trees else list(trees)
-    seen, found = set(todo), []
-    while todo:
-        rel = todo.pop()
+    found = []
+    for rel in reached(trees, files, entry_file):
         module = by_file.get(rel, "")
         package = module if rel.endswith("__init__.py") else module.rpartition(".")[0]
         for name, line, optional, implied in _imports(trees[rel], package):
-            target = local.get(name)
-            if target is not None:
-                if target in trees and target not in seen:
-                    seen.add(target)
-                    todo.append(target)
-                continue
             top = name.split(".")[0]
-            if not optional and top and top not in tops:
+            if name not in local and not optional and top and top not in tops:
                 found.append((top, rel, line, implied))
     return found
 

@@ -10,7 +10,9 @@ child's specialize no longer rewrites their bytecode (the reference counts it wr
 
 Only the platform's own code runs, on a throwaway module this writes itself; nothing of any
 function exists yet. Everything the rehearsal changes is undone before it returns (the module,
-its directory and its path entries, its logger, the capture's context), and the steps that would
+its directory and its path entries, its logger, the capture's context, `tempfile`'s directory: its
+`mkdtemp` chose and kept one from the zygote's environment, so every runtime's `tempfile` ignored
+the function's own TMPDIR), and the steps that would
 change the process for good are not rehearsed: the box (mounts, identity, seccomp), the stdout
 proxies and log handler (capture.install), the flusher's exit hook and the memory limit's
 setrlimit.
@@ -49,6 +51,7 @@ class _NoConn:
 
 def specialize_path(rounds: int = ROUNDS) -> None:
     """Runs the pure-Python part of a specialize and a first sync call `rounds` times."""
+    saved_tempdir = tempfile.tempdir  # None until something asks: then chosen from the environment
     directory = tempfile.mkdtemp(prefix="fp-rehearsal-")
     saved_path = list(sys.path)
     saved_cwd = os.getcwd()
@@ -72,6 +75,7 @@ def specialize_path(rounds: int = ROUNDS) -> None:
         os.chdir(saved_cwd)
         capture.set_sink(None)
         shutil.rmtree(directory, ignore_errors=True)
+        tempfile.tempdir = saved_tempdir
 
 
 def _round(frame: bytes, directory: str) -> None:

@@ -284,14 +284,22 @@ def src_layout(directory: str, module_name: str) -> str:
     """A src layout (`src/shop/api.py` with no `src/__init__.py`, entrypoint `src.shop.api:app`):
     the module is imported from `src`, put first on sys.path, as `uvicorn --app-dir src` does, so
     its own absolute imports (`import shop`) resolve. It failed at `import shop` (helper round,
-    2026-12-05). Any other entrypoint is returned as it is."""
-    if not module_name.startswith("src."):
-        return module_name
+    2026-12-05). The entrypoint such a project runs with (`shop.api:app`: uvicorn `--app-dir src`,
+    or the package installed editable as uv, Poetry and hatch projects are) is imported from `src`
+    too when the folder's top level has no such module (apps round 12: validate refused it, and
+    the import failed). Any other entrypoint is returned as it is."""
     src = os.path.join(directory, "src")
     if os.path.exists(os.path.join(src, "__init__.py")) or not os.path.isdir(src):
         return module_name
-    sys.path.insert(0, src)
-    return module_name[len("src."):]
+    if module_name.startswith("src."):
+        sys.path.insert(0, src)
+        return module_name[len("src."):]
+    base = module_name.replace(".", os.sep)
+    def found(root):
+        return os.path.isfile(os.path.join(root, base + ".py")) or os.path.isfile(os.path.join(root, base, "__init__.py"))
+    if not found(directory) and found(src):
+        sys.path.insert(0, src)
+    return module_name
 
 
 def load(spec: dict, flusher=None) -> Loaded:

@@ -169,6 +169,19 @@ describe('attack: frames forged on the runtime\'s channel', () => {
     assert.equal(/[\u001b\n]/.test(error.message), false, error.message);
   });
 
+  it('a protocol violation ends what the runtime says: a result in the same write after it is not delivered', async () => {
+    for (const bad of ['{"no": "type"}', '{"t": "bogus", "id": mid}']) {
+      const res = await forge([
+        'from fp_runtime.frames import encode',
+        `blob = encode(${bad}) + encode({"t": "result", "id": mid, "response": {"status": 200, "headers": [], "body": b"after the violation"}, "logs": [], "handlerMs": 1})`,
+        'with conn._lock: conn.sock.sendall(blob)',
+        'time.sleep(1)',
+      ].join('\n'));
+      assert.equal(res.status, 502, `${bad}: ${res.status} ${res.text.slice(0, 200)}`);
+      assert.equal((JSON.parse(res.text) as { error: { code: string } }).error.code, 'RUNTIME_PROTOCOL_ERROR', bad);
+    }
+  });
+
   it('frames of two million tiny items each: the runtime is cut at the first, and the platform keeps answering others at once', async () => {
     const victim = async (): Promise<number> => {
       const at = performance.now();

@@ -5,12 +5,14 @@
  * FerretDB behind the data proxy, real runtimes.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { runCli } from '../helpers/cli-harness.js';
+import { EventProcess } from '../../bench/events.js';
+import { BIN, runCli } from '../helpers/cli-harness.js';
 import { serverSkip } from '../helpers/servers.js';
 import { cpuOf, cpuSince } from '../helpers/thread-cpu.js';
 import { createFunction, deploy, py, runsWritten, sleep, upload, usePlatform } from './platform-harness.js';
@@ -382,6 +384,105 @@ describe('attack: a function folder from elsewhere (a clone, a pull request in C
     assert.ok(line !== undefined, res.stdout);
     assert.ok(!/[\x00-\x08\x0b-\x1f\x7f]/.test(res.stdout + res.stderr), JSON.stringify(line));
     assert.match(line, /ValueError: E\\x1b\]52;c;ZWNobyBwd25lZA==\\x07\\x1b\[2J/);
+  });
+
+  // Red team round 11: what the CLI prints of a folder, or of a server's answer, never drives the terminal.
+  const RAW_CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
+
+  it('validate and deploy print a folder\'s file names and manifest keys escaped (they reached the terminal raw)', { timeout: 60_000 }, async () => {
+    // Before: `error: x<ESC>]52;c;…<BEL><ESC>[2J.py: the path contains a control character` and
+    // `error: platform.yaml:4:1: <ESC>]0;…<BEL>: unknown key`: the folder's author wrote the
+    // clipboard of whoever validated or deployed it (OSC 52), retitled or cleared the terminal,
+    // or hid the problems behind a fake "0 problems".
+    const dir = folder('escapes', (d) => writeFileSync(join(d, 'x\x1b]52;c;ZWNobyBwd25lZA==\x07\x1b[2J.py'), 'x = 1\n'), '"\x1b]0;TITLE\x07\u009b2J": 1\n');
+    for (const command of ['validate', 'deploy']) {
+      const res = await cli(dir, [command]);
+      assert.equal(res.code, 3, res.stdout + res.stderr);
+      assert.ok(!RAW_CONTROL.test(res.stdout + res.stderr), `${command}: ${JSON.stringify(res.stderr)}`);
+      assert.match(res.stderr, /x\\x1b\]52;c;ZWNobyBwd25lZA==\\x07\\x1b\[2J\.py: /);
+      assert.match(res.stderr, /platform\.yaml:\d+:\d+: \\x1b\]0;TITLE\\x07\\x9b2J: unknown key/);
+    }
+    assert.equal((await h.api.call('GET', '/functions/escapes')).status, 404);
+  });
+
+  it('an error answer of the server at --url is printed escaped, its code too', { timeout: 60_000 }, async () => {
+    // A platform URL from a README, a CI variable or a colleague's message answers what it likes:
+    // its error message and code went to the terminal raw.
+    const hostile = createServer((_req, res) => {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'NOPE\x1b]0;T\x07', message: 'gone\x1b]52;c;ZWNobyBwd25lZA==\x07\n\x1b[2Kerror: 0 problems\u009b1A' } }));
+    });
+    await new Promise<void>((done) => hostile.listen(0, '127.0.0.1', done));
+    try {
+      const { port } = hostile.address() as { port: number };
+      const res = await runCli(['functions', 'show', 'x'], { cwd: work, env: { FP_URL: `http://127.0.0.1:${port}`, FP_TOKEN: 'fpa_x', HOME: work, PATH: process.env.PATH ?? '' } });
+      assert.equal(res.code, 4, res.stdout + res.stderr);
+      assert.ok(!RAW_CONTROL.test(res.stdout + res.stderr), JSON.stringify(res.stderr));
+      assert.match(res.stderr, /gone\\x1b\]52;c;ZWNobyBwd25lZA==\\x07\n\\x1b\[2Kerror: 0 problems\\x9b1A/);
+      assert.match(res.stderr, /\[NOPE\\x1b\]0;T\\x07\]/);
+    } finally {
+      hostile.close();
+    }
+  });
+
+  it('init writes nothing through a link: a .gitignore or a folder on the way leading out is left alone', { timeout: 60_000 }, async () => {
+    // Before: `.gitignore -> ~/.ssh/config` had init append `.env`, `__pycache__/`… to that file
+    // (a link to a file not there yet created it), and `.github -> elsewhere` had `init --ci github`
+    // write the workflow there.
+    const outside = join(work, 'outside-home');
+    mkdirSync(outside, { recursive: true });
+    writeFileSync(join(outside, 'ssh_config'), 'Host *\n  User me\n');
+    const dir = join(work, 'init-links');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'main.py'), 'from fastapi import FastAPI\napp = FastAPI()\n');
+    symlinkSync(join(outside, 'ssh_config'), join(dir, '.gitignore'));
+    const res = await cli(dir, ['init', '.']);
+    assert.equal(res.code, 0, res.stdout + res.stderr);
+    assert.equal(readFileSync(join(outside, 'ssh_config'), 'utf8'), 'Host *\n  User me\n');
+    assert.match(res.stderr, /\.gitignore is a link/);
+    assert.ok(existsSync(join(dir, 'platform.yaml')));
+
+    const dangling = join(work, 'init-dangling');
+    mkdirSync(dangling, { recursive: true });
+    writeFileSync(join(dangling, 'main.py'), 'from fastapi import FastAPI\napp = FastAPI()\n');
+    symlinkSync(join(outside, 'made-by-init'), join(dangling, '.gitignore'));
+    symlinkSync(join(outside, 'gh'), join(dangling, '.github'));
+    const ci = await cli(dangling, ['init', '.', '--ci', 'github']);
+    assert.equal(ci.code, 1, ci.stdout + ci.stderr);
+    assert.match(ci.stderr, /\.github is a link where init writes.*\[FILES_EXIST\]/);
+    const plain = await cli(dangling, ['init', '.']);
+    assert.equal(plain.code, 0, plain.stdout + plain.stderr);
+    assert.deepEqual(readdirSync(outside), ['ssh_config'], 'nothing made outside the folder');
+  });
+
+  it('dev says which values of the function its shell filled (platform.yaml ${VAR}, .env ${VAR}: it said nothing), and answers this machine\'s host names only (DNS rebinding)', { timeout: 120_000 }, async () => {
+    // Before: `dev` in a folder whose platform.yaml has `env: {LOOK: "${AWS_SECRET_ACCESS_KEY}"}`
+    // (or a .env line `T=${GITHUB_TOKEN}`) put the developer's value into the function, whose code
+    // (the folder's author's) read it and, egress allowed, could send it anywhere; `deploy` names
+    // such keys, dev printed nothing (probe-red14/dev-env).
+    const dir = folder('devshell', (d) => writeFileSync(join(d, '.env'), 'T=${RED14_SHELL_TOKEN}\nPLAIN=x\n'), 'env:\n  LOOK: "${RED14_SHELL_KEY}"\n  HERE: "${PLAIN}"\n');
+    const dev = new EventProcess(process.execPath, [BIN, 'dev', dir, '--json', '--port', '0'], {
+      env: { PATH: process.env.PATH ?? '', HOME: work, FP_CONFIG_DIR: join(work, 'config'), RED14_SHELL_KEY: 'key-value', RED14_SHELL_TOKEN: 'token-value' },
+    });
+    try {
+      const started = await dev.next((e) => e.event === 'started', 90_000, true);
+      const reloaded = await dev.next((e) => e.event === 'reloaded', 90_000, true);
+      // A web page whose name was made to resolve to 127.0.0.1 (DNS rebinding) sends its own name
+      // as Host: the local platform answered it, so the page read the folder's functions (421 now).
+      const port = new URL(String(started.url)).port;
+      const asHost = (host: string) => new Promise<number>((done, fail) => {
+        request({ host: '127.0.0.1', port, path: '/fn/devshell/', headers: { host } }, (res) => { res.resume(); done(res.statusCode ?? 0); }).on('error', fail).end();
+      });
+      assert.equal(await asHost(`rebind.attacker.test:${port}`), 421);
+      assert.equal(await asHost(`127.0.0.1:${port}`), 200);
+      assert.equal(await asHost(`localhost:${port}`), 200);
+      assert.deepEqual(reloaded.envFromShell, [
+        { file: 'platform.yaml', key: 'LOOK', from: 'RED14_SHELL_KEY' },
+        { file: '.env', key: 'T', from: 'RED14_SHELL_TOKEN' },
+      ]);
+    } finally {
+      await dev.stop();
+    }
   });
 
   it('a link within the folder still deploys, as its target', { timeout: 60_000 }, async () => {

@@ -10,6 +10,7 @@ import { createHmac } from 'node:crypto';
 import { accessSync, chmodSync, closeSync, constants, existsSync, openSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { BIN, ROOT, spawnCli } from '../helpers/cli-harness.js';
 
@@ -57,6 +58,23 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.match(demo, /npx fastapi-platform init my-fn/, demo);
     // Whether context.db works here is said up front (no FerretDB on this test's PATH and HOME: none).
     assert.match(demo, /^ {2}data: +(none: no FerretDB found and no FP_DATA_MONGO_URL .*is refused \(DATA_BACKEND_NOT_CONFIGURED\)|FerretDB, started here \(.*\), for context\.db .*)$/m, demo);
+  });
+
+  it('up on loopback answers this machine\'s host names only: a DNS-rebinding page\'s name is 421 HOST_NOT_LOCAL (ADR 0122)', async () => {
+    const port = Number(/is running at http:\/\/127\.0\.0\.1:(\d+)/.exec(demo)?.[1]);
+    assert.ok(port > 0, demo);
+    const asHost = (host: string) => new Promise<[number, string]>((done, fail) => {
+      const req = request({ host: '127.0.0.1', port, path: '/fn/hello/', headers: { host } }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => { body += c.toString(); });
+        res.on('end', () => done([res.statusCode ?? 0, body]));
+      });
+      req.on('error', fail).end();
+    });
+    const [status, body] = await asHost(`rebind.attacker.test:${port}`);
+    assert.equal(status, 421, body);
+    assert.equal((JSON.parse(body) as { error: { code: string } }).error.code, 'HOST_NOT_LOCAL');
+    for (const local of [`127.0.0.1:${port}`, `localhost:${port}`, `hello.localhost:${port}`]) assert.equal((await asHost(local))[0], 200, local);
   });
 
   it('a second up on the same state directory is refused, naming the running one (ADR 0055)', async () => {

@@ -248,6 +248,7 @@ describe('request targets', () => {
     assert.equal(moved.status, 308);
     assert.equal(moved.headers.location, `/fn/${name}/?a=1&b=%20`);
     assert.equal(moved.headers['cache-control'], 'no-store');
+    assert.equal(moved.headers.vary, 'Accept'); // a shared cache keys it on Accept
     assert.equal((await request(`${h.url}/fn/${name}`, { method: 'HEAD', headers: page })).headers.location, `/fn/${name}/`);
     // Where it leads: the app's own `/` (this app has none: FastAPI's 404).
     const there = await request(`${h.url}${moved.headers.location}`, { headers: page });
@@ -257,6 +258,9 @@ describe('request targets', () => {
       const answer = await request(`${h.url}${target}`, opts);
       assert.notEqual(answer.status, 308, `${target} ${JSON.stringify(opts)}`);
       assert.equal(answer.headers.location, undefined);
+      // The app's answer to a GET of the bare name depends on Accept too; other requests are the app's own.
+      const bareGet = target === `/fn/${name}` && !('method' in opts);
+      assert.equal(answer.headers.vary, bareGet ? 'Accept' : undefined, `${target} ${JSON.stringify(opts)}`);
     }
   });
 

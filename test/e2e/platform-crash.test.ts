@@ -91,12 +91,12 @@ describe('the embedded FerretDB under a memory limit of its own', { timeout: 60_
   after(() => rmSync(stateDir, { recursive: true, force: true }));
 
   // Shared by every tenant: a function's heavy sorts grew it to gigabytes, toward the host's OOM killer (red team 2026-12-04).
-  it('runs in the platform\'s cgroup fp-<pid>-0 with FP_DATA_MEMORY_BYTES as its memory limit, removed at stop', async () => {
+  it('runs in the platform\'s cgroup fp-<pid>-0-<pid namespace> with FP_DATA_MEMORY_BYTES as its memory limit, removed at stop', async () => {
     const proc = startMain(['--state-dir', stateDir, '--port', '0'], { ...ENV, FP_DATA_MEMORY_BYTES: String(256 * 1024 * 1024) });
     await started(proc);
     const line = readFileSync(`/proc/${ferretdbPid(stateDir)}/cgroup`, 'utf8').split('\n').find((l) => /:memory:/.test(l) || l.startsWith('0::'));
     const path = line!.split(':')[2]!;
-    assert.match(path, new RegExp(`/fp-${proc.child.pid}-0$`));
+    assert.match(path, new RegExp(`/fp-${proc.child.pid}-0-\\d+$`));
     const dir = existsSync('/sys/fs/cgroup/memory') ? `/sys/fs/cgroup/memory${path}` : `/sys/fs/cgroup${path}`;
     const limit = readFileSync(existsSync(`${dir}/memory.limit_in_bytes`) ? `${dir}/memory.limit_in_bytes` : `${dir}/memory.max`, 'utf8').trim();
     assert.equal(limit, String(256 * 1024 * 1024));

@@ -61,6 +61,34 @@ describe('platform process, directory mode', () => {
     assert.equal(existsSync(KEY_FILE), false, 'directory mode created a secrets key file');
   });
 
+  it('FP_POOL_WARM_NEXT=1: a cold start takes the generic runtime that ran the specialize path while it waited (ADR 0114); off by default', async (t) => {
+    const functions = join(tempDir(t), 'functions');
+    const names = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6'];
+    for (const name of names) {
+      mkdirSync(join(functions, name), { recursive: true });
+      writeFileSync(join(functions, name, 'platform.yaml'), `kind: function\nname: ${name}\nentrypoint: main:handler\n`);
+      writeFileSync(join(functions, name, 'main.py'), 'def handler(event, context):\n    from fp_runtime import main\n    return {"warmed": main._warmed == [True]}\n');
+    }
+    const warmedCalls = async (env: Record<string, string>): Promise<boolean[]> => {
+      const proc = startMain(['--functions', functions, '--port', '0'], env);
+      const { url } = await started(proc, 'sandbox:');
+      const seen: boolean[] = [];
+      // Each name's first call is a cold start from the pool (of one, refilled after each take);
+      // the refill is warmed ~30 ms after it is ready: a pause lets it be, when warming is on.
+      for (const name of names) {
+        await new Promise((r) => setTimeout(r, 400));
+        const res = await fetch(`${url}/fn/${name}/`);
+        assert.equal(res.status, 200);
+        seen.push(((await res.json()) as { warmed: boolean }).warmed);
+      }
+      proc.child.kill('SIGTERM');
+      await proc.exited;
+      return seen;
+    };
+    assert.ok((await warmedCalls({ FP_POOL_WARM_NEXT: '1' })).includes(true), 'no cold start took a warmed runtime');
+    assert.deepEqual(await warmedCalls({}), names.map(() => false));
+  });
+
   it('refuses to start, with UWS_FALLBACK and the reason, when uWebSockets.js has no binary here', async (t) => {
     // A module hook makes the package throw at import, as it does on a Node.js ABI, platform or
     // C library it ships no binary for.

@@ -24,6 +24,28 @@ describe('a src layout', () => {
     assert.deepEqual(await res.json(), { price: 42, package: 'shop' });
   });
 
+  it('takes the name the project itself runs it by (shop.api:handler, as uvicorn --app-dir src and an installed package): imported from src', async () => {
+    // Apps round 12: upload refused it (ENTRYPOINT_NOT_FOUND), and so did validate.
+    await createFunction(h.api, 'own');
+    await upload(h.api, 'own', {
+      'src/shop/__init__.py': '',
+      'src/shop/prices.py': py('PRICE = 7'),
+      'src/shop/api.py': py('from shop.prices import PRICE', 'def handler(event, context):', '    return {"price": PRICE, "module": __name__}'),
+    }, { entrypoint: 'shop.api:handler' });
+    await deploy(h.api, 'own');
+    assert.deepEqual(await (await fetch(`${h.url}/fn/own/`)).json(), { price: 7, module: 'shop.api' });
+    // A module of that name at the top level is the one imported, as before.
+    await createFunction(h.api, 'top');
+    await upload(h.api, 'top', {
+      'shop/__init__.py': '',
+      'shop/api.py': py('def handler(event, context):', '    return {"from": "top"}'),
+      'src/shop/__init__.py': '',
+      'src/shop/api.py': py('def handler(event, context):', '    return {"from": "src"}'),
+    }, { entrypoint: 'shop.api:handler' });
+    await deploy(h.api, 'top');
+    assert.deepEqual(await (await fetch(`${h.url}/fn/top/`)).json(), { from: 'top' });
+  });
+
   it('a src that is a package (src/__init__.py) is imported as src.*, as before', async () => {
     await createFunction(h.api, 'pkg');
     await upload(h.api, 'pkg', {

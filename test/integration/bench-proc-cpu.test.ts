@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { descendants, processCpuUs, processRunqueueWaitUs, processSwitches, treeCpuUs } from '../../bench/proc-cpu.js';
+import { Worker } from 'node:worker_threads';
+import { descendants, mainThread, processCpuUs, processRunqueueWaitUs, processSwitches, treeCpuUs } from '../../bench/proc-cpu.js';
 
 describe('bench proc-cpu', () => {
   it('counts this process\'s context switches, finds a child among its descendants, and reads nothing for a gone pid', async (t) => {
@@ -37,5 +38,29 @@ describe('bench proc-cpu', () => {
     for (const kid of kids) kid.kill('SIGKILL');
     assert.ok(processRunqueueWaitUs(process.pid) >= before);
     assert.equal(processRunqueueWaitUs(2 ** 22 + 12345), 0);
+  });
+
+  it('tells the main thread\'s CPU and sleeps from the other threads\' (fastapi-cpu.ts: the gateway\'s loop vs V8\'s helpers)', async () => {
+    const processBefore = processCpuUs(process.pid);
+    const before = mainThread(process.pid);
+    // A worker thread spins until its own CPU time (/proc/thread-self) reaches 60 ms, while this
+    // thread sleeps in Atomics.wait until the worker says it is done: the CPU is the worker's.
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    const worker = new Worker(`
+      const { readFileSync } = require('node:fs');
+      const { workerData } = require('node:worker_threads');
+      const ticks = () => { const f = readFileSync('/proc/thread-self/stat', 'utf8'); const x = f.slice(f.lastIndexOf(')') + 2).split(' '); return Number(x[11]) + Number(x[12]); };
+      while (ticks() < 6) { /* spin */ }
+      Atomics.store(workerData, 0, 1);
+      Atomics.notify(workerData, 0);
+    `, { eval: true, workerData: flag });
+    while (Atomics.load(flag, 0) === 0) Atomics.wait(flag, 0, 0, 1000);
+    await worker.terminate();
+    const after = mainThread(process.pid);
+    const processGrew = processCpuUs(process.pid) - processBefore;
+    const mainGrew = after.cpuUs - before.cpuUs;
+    assert.ok(processGrew - mainGrew >= 60_000, `the process ${processGrew} µs, its main thread ${mainGrew} µs`);
+    assert.ok(after.sleeps > before.sleeps, `${after.sleeps} > ${before.sleeps}`);
+    assert.deepEqual(mainThread(2 ** 22 + 12345), { cpuUs: 0, sleeps: 0 });
   });
 });

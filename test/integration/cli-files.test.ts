@@ -61,6 +61,11 @@ describe('cli file walking', () => {
     const tooMany = await walkFunctionDir(many, { maxFiles: 5, maxTotalBytes: 1000, maxFileBytes: 100 });
     assert.equal(tooMany.problems.length, 1);
     assert.match(tooMany.problems[0]!.message, /more than 5 files/);
+    // The folder that holds most of them is named (apps round 12: a monorepo's frontend/ sources).
+    const mono = folder({ 'main.py': 'x', ...Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`frontend/src/c${i}.tsx`, 'x'])) });
+    t.after(() => rmSync(mono, { recursive: true, force: true }));
+    const crowded = await walkFunctionDir(mono, { maxFiles: 5, maxTotalBytes: 1000, maxFileBytes: 100 });
+    assert.equal(crowded.problems[0]!.message, 'more than 5 files to upload (the limit; frontend/ holds 6 of the first 6); exclude some in .platformignore');
 
     const big = folder({ 'a.bin': Buffer.alloc(150), 'b.bin': Buffer.alloc(90), 'c.bin': Buffer.alloc(90) });
     t.after(() => rmSync(big, { recursive: true, force: true }));

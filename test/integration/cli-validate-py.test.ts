@@ -194,10 +194,13 @@ describe('runtime/validate.py', () => {
     const r = await check(files, 'main:app');
     assert.deepEqual(r.warnings.map((w) => [w.file, w.line, w.needs]), [['main.py', 7, 'long-timeout'], ['main.py', 10, 'long-timeout']]);
     assert.match(r.warnings[0]!.message, /a Server-Sent Events stream is one call: .* cut at limits.timeout, 30 s by default/);
-    for (const [limits, count] of [['', 2], ['limits:\n  timeout: 5m\n', 0]] as const) {
+    for (const [limits, count, told] of [['', 2, /this function's limits\.timeout is 30 s$/], ['limits:\n  timeout: 90s\n', 2, /this function's limits\.timeout is 90 s$/], ['limits:\n  timeout: 5m\n', 0, null]] as const) {
       const d = folder({ ...files, 'platform.yaml': `kind: function\nname: feed\nentrypoint: main:app\n${limits}` });
       try {
-        assert.equal((await preflight(d, PYTHON, {})).warnings.length, count, limits);
+        const { warnings } = await preflight(d, PYTHON, {});
+        assert.equal(warnings.length, count, limits);
+        // The function's own timeout is told beside the default (apps round 12).
+        if (told !== null) assert.match(warnings[0]!.message, told);
       } finally {
         rmSync(d, { recursive: true, force: true });
       }
@@ -323,6 +326,10 @@ describe('runtime/validate.py', () => {
     // Django packages whose module is neither their name nor its first word (apps round 6: `import ninja` with django-ninja declared was warned about).
     const django = await check({ 'main.py': 'import ninja\nimport rest_framework\nimport corsheaders\nimport django_filters\nimport debug_toolbar\n\ndef handler(e, c):\n    pass\n', 'requirements.txt': 'django-ninja\ndjangorestframework\ndjango-cors-headers\ndjango-filter\ndjango-debug-toolbar\n' }, 'main:handler');
     assert.deepEqual(missing(django), []);
+    // A version number ending the name (apps round 12: fastapi-cache2 provides fastapi_cache, and was warned
+    // about as "no declared requirement names"), gRPC's grpcio → grpc, and any other such name by the guess.
+    const numbered = await check({ 'main.py': 'from fastapi_cache import FastAPICache\nimport grpc\nimport tinylib\n\ndef handler(e, c):\n    pass\n', 'requirements.txt': 'fastapi-cache2==0.2.2\ngrpcio\ntinylib3\n' }, 'main:handler');
+    assert.deepEqual(missing(numbered), []);
     // A requirement the platform refuses is a problem, with its line.
     const bad = await check({ ...files, 'requirements.txt': 'Pillow\n-e git+https://example.com/x.git\n' }, 'main:handler');
     assert.deepEqual(bad.dependencies?.problems.map((p) => [p.file, p.line]), [['requirements.txt', 2]]);
@@ -363,14 +370,33 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(extra.warnings, []);
   });
 
+  it('warns about a server started at import (uvicorn.run, Flask app.run) outside the __main__ guard, in modules the entrypoint imports', async () => {
+    // Apps round 12: `uvicorn.run(app, port=8080)` at the bottom of main.py (what `python main.py` runs) failed the deploy with SystemExit: 3.
+    const head = 'import uvicorn\nfrom uvicorn import run as serve\nfrom fastapi import FastAPI\nfrom flask import Flask\nimport helper\napp = FastAPI()\nweb = Flask(__name__)\n';
+    const report = await check({
+      'main.py': `${head}uvicorn.run(app, host="0.0.0.0", port=8080)\nserve(app)\nweb.run()\nif __name__ == "__main__":\n    uvicorn.run(app)\n    web.run()\ndef later():\n    uvicorn.run(app)\n`,
+      'helper.py': 'import uvicorn\ntry:\n    uvicorn.run("main:app")\nexcept SystemExit:\n    pass\n',
+      'run.py': 'import uvicorn\nuvicorn.run("main:app", reload=True)\n',
+      'requirements.txt': 'fastapi\nuvicorn\nflask\n',
+    }, 'main:app');
+    const found = report.warnings.filter((w) => /runs when the module is imported/.test(w.message)).map((w) => `${w.file}:${w.line}`).sort();
+    assert.deepEqual(found, ['helper.py:3', 'main.py:10', 'main.py:8', 'main.py:9']);
+    assert.match(report.warnings.find((w) => w.line === 8)!.message, /^uvicorn\.run\(\.\.\.\) runs .* put it under `if __name__ == "__main__":`/);
+  });
+
   it('a src layout: modules under src/ (no src/__init__.py) are the function\'s own by their names without src.', async () => {
     const files = { 'src/shop/__init__.py': '', 'src/shop/prices.py': 'PRICE = 1\n', 'src/shop/api.py': 'import shop\nfrom shop.prices import PRICE\n\ndef handler(e, c):\n    return PRICE\n' };
     const report = await check(files, 'src.shop.api:handler');
     assert.deepEqual(report.problems, []);
     assert.deepEqual(report.warnings, [], 'shop is no third-party package');
+    // Named as the project runs it (uvicorn --app-dir src, an installed package): found under src/ (apps round 12).
+    const own = await check(files, 'shop.api:handler');
+    assert.deepEqual(own.problems, []);
+    assert.equal(own.entrypoint.file, 'src/shop/api.py');
     // With src/__init__.py, src is a package: `import shop` is not its.
     const pkg = await check({ ...files, 'src/__init__.py': '' }, 'src.shop.api:handler');
     assert.ok(pkg.warnings.some((w) => /imports 'shop'/.test(w.message)), JSON.stringify(pkg.warnings));
+    assert.match((await check({ ...files, 'src/__init__.py': '' }, 'shop.api:handler')).problems[0]!.message, /module 'shop.api' not found/);
   });
 
   it("reads Poetry's [tool.poetry.dependencies] as requirements (carets and tildes as ranges) when [project] has none", async () => {

@@ -2,10 +2,12 @@
  * Names a host takes on the machine (its cgroup root `fp-<pid>-<n>`, its template root
  * `<tmp>/fp-tpl-<pid>-<n>`) stay its own when a second copy of the host's modules runs in the same
  * process (bench/ab-cold.ts loads two builds side by side): the second copy's counter starts at 1
- * too, and it used to take, and then remove, the first one's directories.
+ * too, and it used to take, and then remove, the first one's directories. They also stay its own
+ * when a platform starts in another pid namespace (ADR 0125).
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -31,7 +33,7 @@ describe('a second copy of the host in one process', () => {
     const rootOf = (c: CgroupsModule.Cgroups, id: string): string => dirname(dirname(c.forRuntime(id).join[0]!));
     const [r1, r2] = [rootOf(first, 'one'), rootOf(second, 'two')];
     assert.notEqual(r1, r2, 'two roots');
-    assert.match(r2, /\/fp-\d+-\d+$/, 'named as ever: the stale-directory sweep recognises it');
+    assert.match(r2, /\/fp-\d+-\d+-\d+$/, 'named as ever, with its pid namespace (ADR 0125): the stale-directory sweep recognises it');
     assert.ok(existsSync(r1) && existsSync(r2), 'both still there');
   });
 
@@ -42,10 +44,40 @@ describe('a second copy of the host in one process', () => {
     try {
       assert.notEqual(r1, r2);
       assert.ok(existsSync(r1), 'the first root was not removed by the second copy');
-      assert.match(r2, /\/fp-tpl-\d+-\d+$/);
+      assert.match(r2, /\/fp-tpl-\d+-\d+-\d+$/);
     } finally {
       const { rmSync } = await import('node:fs');
       for (const r of [r1, r2]) rmSync(r, { recursive: true, force: true });
     }
+  });
+
+  it('a platform starting in another pid namespace leaves this one\'s idle cgroup root and template root alone', { skip: isRoot ? false : 'needs root' }, async (t) => {
+    // Apps round 12: a platform run under `unshare --pid` saw no process behind fp-<pid>-<n> and removed
+    // another platform's idle directories as stale; that platform's next dependency build failed
+    // (ENOENT … mkdir '/sys/fs/cgroup/pids/fp-18423-2/l6') and its runtimes died before their function.
+    if (!existsSync('/usr/bin/unshare')) return t.skip('no unshare');
+    const cgroups = await copyOf<typeof CgroupsModule>('cgroups.js', 'ns');
+    const mine = cgroups.Cgroups.open({ tasksMax: 8, cpuShares: 1024, leafStock: 0 }).cgroups;
+    if (mine === null) return t.skip('no usable cgroups');
+    t.after(() => mine.close());
+    const root = dirname(dirname(mine.forRuntime('probe').join[0]!));
+    await mine.release('probe');
+    const tpl = (await copyOf<typeof TemplatesModule>('templates.js', 'ns')).makeTemplateRoot();
+    t.after(() => rmSync(tpl, { recursive: true, force: true }));
+    const host = (file: string): string => pathToFileURL(join(here, '..', '..', 'poolmgr', 'host', file)).href;
+    const other = [
+      `const { Cgroups } = await import(${JSON.stringify(host('cgroups.js'))});`,
+      `const { makeTemplateRoot } = await import(${JSON.stringify(host('templates.js'))});`,
+      'const { rmSync } = await import("node:fs");',
+      'if (process.pid !== 1) throw new Error("not in a pid namespace of its own");',
+      'const opened = Cgroups.open({ tasksMax: 8, cpuShares: 1024, leafStock: 0 });',
+      'if (opened.cgroups === null) throw new Error(opened.reason);',
+      'opened.cgroups.close();',
+      'rmSync(makeTemplateRoot(), { recursive: true });',
+    ].join('\n');
+    const run = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, '--input-type=module', '-e', other], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(run.status, 0, run.stderr);
+    assert.ok(existsSync(root), `${root} is still there`);
+    assert.ok(existsSync(tpl), `${tpl} is still there`);
   });
 });

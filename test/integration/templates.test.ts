@@ -126,8 +126,8 @@ describe('function templates', { skip: SANDBOX === 'off' ? 'templates need a box
     if (SANDBOX === 'root') assert.ok(mine.uid >= 600_000, `runs as the function's uid (${mine.uid})`);
     // Its own cgroup leaf (root mode with cgroups): not the template's, where the module was imported.
     if (SANDBOX === 'root' && pool.isolation.cgroups !== null) {
-      assert.match(memoryLeaf(mine.cgroup), /fp-\d+-\d+\/l\d+$/);
-      assert.match(memoryLeaf(mine.imported.cgroup), /fp-\d+-\d+\/l\d+$/);
+      assert.match(memoryLeaf(mine.cgroup), /fp-\d+-\d+-\d+\/l\d+$/);
+      assert.match(memoryLeaf(mine.imported.cgroup), /fp-\d+-\d+-\d+\/l\d+$/);
       assert.notEqual(memoryLeaf(mine.cgroup), memoryLeaf(mine.imported.cgroup));
     }
     // The same view as any box: nothing of the host, no hidden roots left.

@@ -579,27 +579,86 @@ describe('zygotes', () => {
     assert.deepEqual(seen, { rehearsed: true, contractQuick: true, left: [], rootHandlers: 1, cwd: SANDBOX === 'off' ? dir : '/code' });
   });
 
-  it('the rehearsal undoes what it changed: path, modules, loggers, working directory, environment, streams, capture, its files', () => {
+  it('a forked runtime\'s tempfile takes its directory from the function\'s TMPDIR: the rehearsal\'s mkdtemp leaves no choice behind', async (t) => {
+    const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, codeRoots: [tmpdir()] }));
+    t.after(() => pool.close());
+    await pool.start();
+    const dir = await fnDir({
+      'main.py': py(
+        'import sys, tempfile',
+        'def handler(event, context):',
+        '    return {"rehearsed": "fp_runtime.rehearsal" in sys.modules, "tempdir": tempfile.gettempdir()}',
+      ),
+    });
+    let seen: Record<string, unknown> = {};
+    for (let i = 0; i < 40 && seen.rehearsed !== true; i++) {
+      // The first runtime may be spawned while the default zygote starts; later ones are forked.
+      const r = await pool.invoke(fnVersion(dir, { env: { TMPDIR: '/dev/shm' } }), makeEvent());
+      assert.equal(r.error, null, JSON.stringify(r.error));
+      seen = JSON.parse(Buffer.from(r.response!.body).toString()) as Record<string, unknown>;
+      if (seen.rehearsed !== true) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    // Under uvicorn with TMPDIR=/dev/shm, tempfile writes there; the zygote's own choice was /tmp.
+    assert.deepEqual(seen, { rehearsed: true, tempdir: '/dev/shm' });
+  });
+
+  it('warmNext: the runtime next in line ran the specialize path once before its cold start, and its function finds nothing of it (ADR 0114)', async (t) => {
+    const dir = await fnDir({
+      'main.py': py(
+        'import logging, os, sys, tempfile',
+        'def handler(event, context):',
+        '    from fp_runtime import main',
+        '    return {"warmed": main._warmed == [True],',
+        '            "left": [m for m in sys.modules if "rehearsal_main" in m]',
+        '                    + [p for p in list(sys.path) + list(sys.path_importer_cache) if "fp-rehearsal" in p]',
+        '                    + [n for n in logging.Logger.manager.loggerDict if "rehearsal" in n]',
+        '                    + [f for f in os.listdir("/tmp") if "fp-rehearsal" in f],',
+        '            "tempdir": tempfile.tempdir, "rootHandlers": len(logging.getLogger().handlers),',
+        '            "cwd": os.getcwd()}',
+      ),
+    });
+    const seen = [];
+    for (const warmNext of [true, false]) {
+      const pool = new PoolManager(defaultPoolConfig({ poolSize: 2, codeRoots: [tmpdir()], warmNext }));
+      t.after(() => pool.close());
+      await pool.start();
+      const generic = (pool as unknown as { generic: { warm: unknown } }).generic;
+      for (let i = 0; i < 2; i++) {
+        // `warm` is sent refillDelayMs after a runtime is ready or taken; the runtime reads it before the specialize behind it.
+        if (warmNext) await until(() => generic.warm !== null && pool.stats().generic === 2, 10_000, 'a warm runtime');
+        const r = await pool.invoke(fnVersion(dir), makeEvent());
+        assert.equal(r.error, null, JSON.stringify(r.error));
+        assert.equal(r.start, 'pool');
+        seen.push(JSON.parse(Buffer.from(r.response!.body).toString()) as Record<string, unknown>);
+      }
+    }
+    const clean = { left: [], tempdir: null, rootHandlers: 1, cwd: SANDBOX === 'off' ? dir : '/code' };
+    assert.deepEqual(seen, [{ warmed: true, ...clean }, { warmed: true, ...clean }, { warmed: false, ...clean }, { warmed: false, ...clean }]);
+  });
+
+  it('the rehearsal undoes what it changed: path, modules, loggers, working directory, environment, streams, capture, its files, tempfile\'s directory', () => {
     const script = [
       'import json, logging, os, sys, tempfile',
       `sys.path.insert(0, ${JSON.stringify(repoPath('runtime'))})`,
-      'tempfile.tempdir = tempfile.mkdtemp()',
       'from fp_runtime import capture, rehearsal',
+      'rehearsal.specialize_path(1)',
+      'unchosen = tempfile.tempdir is None  # the rehearsal\'s mkdtemp chose none for later: the environment will',
+      'tempfile.tempdir = tempfile.mkdtemp()',
       'def state():',
       '    return {"path": list(sys.path), "cache": sorted(k for k in sys.path_importer_cache if k is not None),',
       '            "loggers": sorted(logging.Logger.manager.loggerDict), "cwd": os.getcwd(), "env": dict(os.environ),',
       '            "streams": [id(sys.stdout), id(sys.stderr)], "handlers": len(logging.getLogger().handlers),',
       '            "level": logging.getLogger().level, "capture": capture.current() is None, "sink": capture.sink() is None,',
-      '            "exit": id(os._exit), "files": os.listdir(tempfile.tempdir)}',
+      '            "exit": id(os._exit), "files": os.listdir(tempfile.tempdir), "tempdir": tempfile.tempdir}',
       'rehearsal.specialize_path(1)  # what it imports on first use (py_compile, …) stays imported, as any import',
       'before = state()',
       'rehearsal.specialize_path(12)',
       'after = state()',
       'print(json.dumps({"same": before == after, "diff": {k: [before[k], after[k]] for k in before if before[k] != after[k]},',
-      '                  "module": "_fp_rehearsal_main" in sys.modules}))',
+      '                  "module": "_fp_rehearsal_main" in sys.modules, "unchosen": unchosen}))',
     ].join('\n');
     const out = execFileSync(join(repoRoot(), '.venv', 'bin', 'python'), ['-I', '-c', script], { encoding: 'utf8' });
-    assert.deepEqual(JSON.parse(out.trim().split('\n').pop()!), { same: true, diff: {}, module: false });
+    assert.deepEqual(JSON.parse(out.trim().split('\n').pop()!), { same: true, diff: {}, module: false, unchosen: true });
   });
 
   it('the libc symbols the box uses at specialize are resolved at import, so a fork inherits them (ADR 0061)', () => {

@@ -14,9 +14,9 @@ describe('cli dev: .env', () => {
   it('reads the folder\'s .env as values (dotenv format, cli/dotenv.ts); no file is no values', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'fp-dev-env-'));
     try {
-      assert.deepEqual(await readDotenv(dir), { present: false, values: {}, problems: [] });
+      assert.deepEqual(await readDotenv(dir), { present: false, values: {}, problems: [], fromEnvironment: [] });
       await writeFile(join(dir, '.env'), ['# a comment', 'PLAIN=hello world   # trailing', 'export EXPORTED=1', 'DOUBLE="a\\nb"', 'TOKEN=x # secret'].join('\n'));
-      assert.deepEqual(await readDotenv(dir), { present: true, values: { PLAIN: 'hello world', EXPORTED: '1', DOUBLE: 'a\nb', TOKEN: 'x' }, problems: [] });
+      assert.deepEqual(await readDotenv(dir), { present: true, values: { PLAIN: 'hello world', EXPORTED: '1', DOUBLE: 'a\nb', TOKEN: 'x' }, problems: [], fromEnvironment: [] });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -82,6 +82,11 @@ describe('dotenv', () => {
     assert.ok(!JSON.stringify(read).includes('fpa_secret'));
   });
 
+  it('names each value the environment filled, not those the file set before or left unset (red team round 11: dev says so)', () => {
+    const read = parseDotenv(['A=1', 'B=${A}', 'C="${SHELL_KEY}-${A}"', "D='${SHELL_KEY}'", 'E=${NOT_SET:-d}', 'F=${SHELL_KEY}${OTHER}', 'G=${SHELL_KEY', '1BAD=${SHELL_KEY}'].join('\n'), { SHELL_KEY: 'k', OTHER: 'o' });
+    assert.deepEqual(read.fromEnvironment, [{ name: 'C', from: 'SHELL_KEY' }, { name: 'F', from: 'SHELL_KEY' }, { name: 'F', from: 'OTHER' }]);
+  });
+
   it('reports problems with their line instead of guessing', () => {
     const read = parseDotenv(['A=1', '1BAD=x', 'just words', "B='open", 'C=1', 'A=2', 'D="x" y'].join('\n'));
     assert.deepEqual(read.problems.map((p) => p.line), [2, 3, 4, 6, 7]);

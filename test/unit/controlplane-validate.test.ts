@@ -74,7 +74,11 @@ describe('controlplane validation', () => {
     checkEntrypoint('pkg.app:app', ['pkg/app/__init__.py']);
     checkEntrypoint('pkg.app:app', ['pkg/app.py']);
     checkEntrypoint('fast:handler', ['fast.cpython-311-x86_64-linux-gnu.so']);
-    for (const [ep, paths] of [['main:handler', ['mainx.py']], ['main:handler', ['lib/main.py']], ['main:handler', ['main.txt']]] as const) {
+    // A src layout's own name (uvicorn --app-dir src, an installed package; apps round 12).
+    checkEntrypoint('shop.api:app', ['src/shop/__init__.py', 'src/shop/api.py']);
+    checkEntrypoint('shop:app', ['src/shop/__init__.py']);
+    for (const [ep, paths] of [['main:handler', ['mainx.py']], ['main:handler', ['lib/main.py']], ['main:handler', ['main.txt']],
+      ['shop.api:app', ['src/__init__.py', 'src/shop/api.py']], ['shop.api:app', ['lib/shop/api.py']]] as const) {
       assert.deepEqual(codeAndField(() => checkEntrypoint(ep, paths)), ['ENTRYPOINT_NOT_FOUND', 'entrypoint'], `${ep} ${paths.join()}`);
     }
   });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { clientView, formatAddress, TrustedProxies } from '../../gateway/peer.js';
-import { hostRoute } from '../../gateway/routes.js';
+import { hostRoute, localHost } from '../../gateway/routes.js';
 import { gatewaySettings, loadConfig, proxyList } from '../../platform/config.js';
 
 describe('formatAddress', () => {
@@ -69,6 +69,29 @@ describe('X-Forwarded-Prefix', () => {
     assert.equal(prefix('/a%20b'), '/a%20b');
     for (const bad of ['api', '/a/../b', '/a?x=1', '/a b', '//', 'http://x/']) assert.equal(prefix(bad), '', bad);
     assert.equal(prefix('/a', '/b'), '');
+  });
+});
+
+describe('localHost (a platform on loopback answers this machine\'s names only: DNS rebinding, red team round 11)', () => {
+  const local = (value: string, base: string | null = 'localhost') => localHost([['host', value]], base);
+  it('takes localhost and names under it, IP literals and the base domain, with any port', () => {
+    for (const ok of ['localhost', 'localhost:8090', 'LOCALHOST.', 'hello.localhost:8090', 'shop.acme.localhost', '127.0.0.1:8090', '10.0.0.5', '[::1]:8090', '[::ffff:127.0.0.1]']) assert.equal(local(ok), true, ok);
+    assert.equal(local('fn.example.com', 'example.com'), true);
+    assert.equal(local('example.com:443', 'example.com'), true);
+    assert.equal(localHost([], 'localhost'), true, 'no Host at all');
+  });
+  it('refuses any other name: the name a rebinding page was loaded under, look-alikes, junk', () => {
+    for (const bad of ['rebind.attacker.test:8090', 'attacker.test', 'evil-localhost', 'localhost.attacker.test', '127.0.0.1.nip.io', 'x', '[::1', '[evil]', '']) assert.equal(local(bad), false, bad);
+    assert.equal(local('fn.example.com', null), false);
+    assert.equal(local('fn.example.com', 'localhost'), false);
+    assert.equal(localHost([['host', 'localhost'], ['host', 'attacker.test']], 'localhost'), false);
+  });
+  it('the same verdicts when values and base domains repeat and alternate (the last value is remembered)', () => {
+    for (let round = 0; round < 3; round++) {
+      for (const [value, base, expected] of [['x', null, false], ['x', null, false], ['127.0.0.1', null, true], ['fn.example.com', 'example.com', true], ['fn.example.com', null, false], ['', null, false], ['', 'localhost', false], ['localhost', 'localhost', true]] as const) {
+        assert.equal(localHost([['host', value]], base), expected, `${value} ${base}`);
+      }
+    }
   });
 });
 

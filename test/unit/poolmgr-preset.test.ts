@@ -41,6 +41,9 @@ describe('presetOf', () => {
     assert.equal(presetOf({ dir: pkg, entrypoint: 'svc:app' }), 'fastapi');
     const dotted = await version({ 'svc/api.py': 'import fastapi\n' });
     assert.equal(presetOf({ dir: dotted, entrypoint: 'svc.api:app' }), 'fastapi');
+    // A src layout named as the project runs it (svc.api:app for src/svc/api.py; apps round 12).
+    const src = await version({ 'src/svc/api.py': 'import fastapi\n' });
+    assert.equal(presetOf({ dir: src, entrypoint: 'svc.api:app' }), 'fastapi');
   });
 
   it('is fastapi when requirements.txt names fastapi, whatever the entry module imports', async () => {
