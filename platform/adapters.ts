@@ -207,7 +207,7 @@ async function production({ config, keyring, origin, log }: AdapterSettings, ope
   const queue = admitFirst(redisQueue, async () => {
     claim.admit();
     await durability.admit();
-  });
+  }, () => claim.owned());
   // The run timeline and the run index share another connection.
   const shared = await openRedis(redisUrl);
   opened.onClose(() => shared.disconnect());

@@ -7,7 +7,9 @@
  * another platform's claim refuses async runs and is not ready.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { openRedisQueue } from '../../controlplane/async/queue/redis.js';
 import { openRedis } from '../../controlplane/store/production/redis-client.js';
 import { isPlatformError, redisKeys } from '../../protocol/index.js';
 import { deployed, fnName, handlerReturning, sleep } from './platform-harness.js';
@@ -77,6 +79,36 @@ describe('one Redis prefix, one platform', { skip: productionSkip, timeout: 180_
       }
       assert.equal((await fetch(`${a.url}/async/${name}`, { method: 'POST', body: '{}' })).status, 202);
     } finally {
+      redis.disconnect();
+      await a.close();
+    }
+  });
+
+  it('takes no job from the queue while another platform holds the prefix (its jobs are that platform\'s)', async () => {
+    const options = clusterOptions(servers);
+    const key = redisKeys(options.redisPrefix!).owner();
+    const a = await startNode(options);
+    const redis = await openRedis(servers.redis.url);
+    const queue = await openRedisQueue({ client: await openRedis(servers.redis.url), ownsClient: true, prefix: options.redisPrefix! });
+    try {
+      await redis.set(key, JSON.stringify({ id: 'another-platform', database: "'elsewhere' at mongodb://db.example" }));
+      for (let i = 0; (await fetch(`${a.url}/readyz`)).status !== 503; i++) {
+        assert.ok(i < 300, 'not ready within 30 s');
+        await sleep(100);
+      }
+      // The other platform's job. Before, this process's dispatcher claimed it at its next poll (200 ms).
+      await queue.enqueue({ runId: randomUUID(), function: fnName('theirs'), payload: new Uint8Array() });
+      for (let i = 0; i < 20; i++) {
+        await sleep(100);
+        assert.deepEqual(await queue.stats(), { delayed: 0, ready: 1, leased: 0, dead: 0 }, `claimed after ${i * 100} ms`);
+      }
+      await redis.del(key); // its own again: it takes jobs again
+      for (let i = 0; (await queue.stats()).ready !== 0; i++) {
+        assert.ok(i < 300, 'not claimed within 30 s of the prefix being its own again');
+        await sleep(100);
+      }
+    } finally {
+      await queue.close();
       redis.disconnect();
       await a.close();
     }

@@ -6,14 +6,19 @@
  */
 import type { CancelResult, ClaimedJob, ClaimOptions, DeadLetter, DeadLetterInfo, EnqueueResult, FunctionQueueStats, Job, JobInfo, Lease, NewJob, Queue, QueueStats } from './types.js';
 
-export function admitFirst(queue: Queue, admit: () => Promise<void>): Queue {
-  return new AdmittingQueue(queue, admit);
+/**
+ * `mayClaim` (optional): false while this process must not take jobs from the queue at all (its
+ * Redis prefix holds another platform's queue: docs/adr/0130); `claim` then finds nothing, and the
+ * dispatcher's idle workers ask again at their poll.
+ */
+export function admitFirst(queue: Queue, admit: () => Promise<void>, mayClaim: () => boolean = () => true): Queue {
+  return new AdmittingQueue(queue, admit, mayClaim);
 }
 
 class AdmittingQueue implements Queue {
   readonly hold?: (runId: string, untilMs: number) => Promise<CancelResult>;
 
-  constructor(private readonly q: Queue, private readonly admit: () => Promise<void>) {
+  constructor(private readonly q: Queue, private readonly admit: () => Promise<void>, private readonly mayClaim: () => boolean) {
     if (q.hold !== undefined) this.hold = q.hold.bind(q);
   }
 
@@ -22,7 +27,7 @@ class AdmittingQueue implements Queue {
     return this.q.enqueue(job);
   }
 
-  claim(consumer: string, max: number, options?: ClaimOptions): Promise<ClaimedJob[]> { return this.q.claim(consumer, max, options); }
+  claim(consumer: string, max: number, options?: ClaimOptions): Promise<ClaimedJob[]> { return this.mayClaim() ? this.q.claim(consumer, max, options) : Promise.resolve([]); }
   ack(lease: Lease): Promise<void> { return this.q.ack(lease); }
   nack(lease: Lease, notBefore: number): Promise<void> { return this.q.nack(lease, notBefore); }
   extend(lease: Lease): Promise<void> { return this.q.extend(lease); }

@@ -8,8 +8,8 @@
  * queue's keys under the prefix are that platform's for as long as they exist). A start on a prefix
  * another database holds is refused REDIS_PREFIX_IN_USE; a running process claims again every few
  * seconds and after each reconnect (a Redis that restarted without persistence, or was flushed,
- * lost the claim with the rest), and refuses async intake, says so on /readyz and logs once when
- * another platform holds it.
+ * lost the claim with the rest); while another platform holds it, the process claims no job from
+ * the queue, refuses async intake, says so on /readyz and logs once.
  */
 import type { Redis } from 'ioredis';
 import { PlatformError, type ReadinessProblem } from '../../../protocol/index.js';
@@ -76,6 +76,11 @@ export class PrefixClaim {
    */
   admit(): void {
     if (this.other !== null) throw new PlatformError('REDIS_PREFIX_IN_USE', `${this.short()}; nothing was queued`);
+  }
+
+  /** False while another platform holds the prefix: this process takes no job from its queue. */
+  owned(): boolean {
+    return this.other === null;
   }
 
   /** For /readyz (shown without a token: the other database is named in the log only). */
