@@ -50,7 +50,12 @@ async function login(ctx: Context, args: ParsedArgs): Promise<number> {
   const who = await new ApiClient(url, token, () => ctx.out.note(UNSAFE_WARNING), asked).whoami().catch((err: unknown) => {
     // Said as what it is here: the client's "log in again (login)" hint read oddly during a login.
     if (err instanceof CliError && err.details.status === 401) {
-      throw new CliError(err.exitCode, err.code, `${url} refused this token (${err.code}); nothing was saved. Check it: a token is shown once, when it is made (\`fastapi-platform tokens create\`; the admin token at the platform's first start)`, err.details);
+      // An expired token is the right one, too late: "check it" sent the user looking for a typo.
+      const expiresAt = typeof err.details['expiresAt'] === 'number' ? new Date(err.details['expiresAt']).toISOString() : null;
+      const why = err.code === 'TOKEN_EXPIRED'
+        ? `it expired${expiresAt !== null ? ` at ${expiresAt}` : ''} (TOKEN_EXPIRED); nothing was saved. Ask the workspace's owner for a new one (\`fastapi-platform tokens create --expires …\`)`
+        : `(${err.code}); nothing was saved. Check it: a token is shown once, when it is made (\`fastapi-platform tokens create\`; the admin token at the platform's first start)`;
+      throw new CliError(err.exitCode, err.code, `${url} refused this token${err.code === 'TOKEN_EXPIRED' ? ': ' : ' '}${why}`, err.details);
     }
     throw err;
   });

@@ -84,6 +84,27 @@ describe('cli: workspaces, tokens, profiles, audit', { timeout: 120_000 }, () =>
     assert.equal(bad.code, EXIT.USAGE);
   });
 
+  it('login with an expired token says it expired and when, and saves nothing', async () => {
+    // In default: the audit test below counts this workspace's entries.
+    const short = json(await cli(['tokens', 'create', '--role', 'viewer', '--expires', '1s', '-w', 'default', '--json']));
+    // Waits for the platform's own answer, not a clock: until whoami is refused as expired.
+    for (;;) {
+      const who = await cli(['whoami', '--url', h.url, '--token', short.secret, '--json']);
+      if (who.code !== EXIT.OK) {
+        assert.equal(json(who).error.code, 'TOKEN_EXPIRED');
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const refused = await cli(['login', h.url, '--token', short.secret, '--profile', 'late', '--json']);
+    assert.equal(refused.code, EXIT.API);
+    assert.equal(json(refused).error.code, 'TOKEN_EXPIRED');
+    // Not "check it: a token is shown once" (it is the right token, too late).
+    assert.match(json(refused).error.message, new RegExp(`refused this token: it expired at ${new Date(short.token.expiresAt).toISOString()} \\(TOKEN_EXPIRED\\); nothing was saved\\. Ask the workspace's owner for a new one`));
+    assert.doesNotMatch(json(refused).error.message, /Check it/);
+    assert.ok(!readFileSync(join(env.FP_CONFIG_DIR!, 'credentials.json'), 'utf8').includes('"late"'), 'no profile saved');
+  });
+
   it('deploy with the deployer token; functions show prints the rate limit and the quotas with their use', async () => {
     const app = join(work, 'app');
     mkdirSync(app);
