@@ -402,8 +402,11 @@ async function follow(ctx: Context, client: ApiClient, fn: string, filters: Filt
     }
   };
 
-  // Whether the last connection failed and has not come back yet (a note once per outage).
-  let outage = false;
+  // How the last connection failed, while it has not come back (null: connected). A note once per
+  // outage and again when its kind changes: a platform that stopped ends the stream first, and then
+  // refuses every connection; "the stream ended; reconnecting" stayed the only word while the
+  // platform was down for good (newcomer round 10).
+  let outage: 'ended' | 'unreachable' | 'refused' | null = null;
   let delay = RECONNECT_MIN_MS;
   const parser = new SseParser((event) => {
     if (event.type !== 'ready') {
@@ -416,8 +419,8 @@ async function follow(ctx: Context, client: ApiClient, fn: string, filters: Filt
     } catch {
       // an empty ready is still a connection
     }
-    printer.note(outage ? '… reconnected' : `Following "${fn}" (Ctrl-C to stop)`, { type: 'ready', ...ready });
-    outage = false;
+    printer.note(outage !== null ? '… reconnected' : `Following "${fn}" (Ctrl-C to stop)`, { type: 'ready', ...ready });
+    outage = null;
     delay = RECONNECT_MIN_MS;
   });
 
@@ -453,8 +456,8 @@ async function follow(ctx: Context, client: ApiClient, fn: string, filters: Filt
       const refusal = apiRefusal(outcome.status, outcome.body);
       if (refusal !== null) throw refusal;
     }
-    if (!outage) {
-      outage = true;
+    if (outage !== outcome.kind) {
+      outage = outcome.kind;
       printer.note(
         outcome.kind === 'unreachable' ? `… the platform is unreachable (${outcome.message}); retrying`
           : outcome.kind === 'refused' ? `… the platform answered ${outcome.status}; retrying`

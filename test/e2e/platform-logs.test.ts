@@ -221,6 +221,10 @@ describe('logs and logs --follow (embedded platform)', () => {
       await tail.line(`a-${k}`);
       await platform.close();
       await tail.waitFor((e) => e.type === 'disconnected', 'the disconnect');
+      // The stream ended, then every new connection fails: that is said too (the ended stream's
+      // "reconnecting" stayed the only note while the platform was down).
+      await tail.waitFor((e) => e.type === 'disconnected' && e['reason'] === 'unreachable', 'the platform said to be unreachable');
+      assert.ok(tail.events.filter((e) => e.type === 'disconnected').length <= 2, `one note per kind of outage: ${JSON.stringify(tail.events)}`);
       platform = await start(0);
       api = new Api(platform.url, api.token);
       proxy.target(platform.port);
