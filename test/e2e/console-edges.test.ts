@@ -696,4 +696,34 @@ describe('the console with odd inputs', { skip }, () => {
     assert.deepEqual(problems, []);
     await context.close();
   });
+  it('Invoke of a function that takes one kind of call: no /fn/ curl line for an async-only one (it answers 409), no async radio for a sync-only one', async () => {
+    const asyncOnly = fnName('asynconly');
+    const syncOnly = fnName('synconly');
+    for (const [name, invocation] of [[asyncOnly, 'async'], [syncOnly, 'sync']] as const) {
+      await createFunction(c.platform.api, name, { invocation });
+      await upload(c.platform.api, name, { 'main.py': ECHO });
+      await deploy(c.platform.api, name);
+    }
+    // What a caller of the URL the curl line showed got:
+    const refused = await request(`${c.platform.url}/fn/${asyncOnly}/`, { method: 'POST', body: Buffer.from('{}') });
+    assert.equal(refused.status, 409);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${asyncOnly}/invoke` });
+    await page.getByRole('radio', { name: 'async', exact: true }).waitFor();
+    assert.match(await textOf(page.locator('#inv-curl')), new RegExp(`/async/${asyncOnly}/`), 'async: the URL that takes its calls');
+    await page.getByRole('radio', { name: 'sync', exact: true }).check();
+    // The sync call is the API's test invoke, which runs it; its /fn/ URL is not offered as a curl line.
+    await page.getByTestId('no-curl').waitFor();
+    assert.equal(await page.locator('#inv-curl').count(), 0);
+    assert.match(await textOf(page.getByTestId('mode-note')), /async calls only.*test call through the API.*409 INVOCATION_MODE_NOT_ALLOWED/s);
+    await page.getByRole('button', { name: 'Invoke', exact: true }).click();
+    await page.getByTestId('invoke-result').getByText('HTTP 200').waitFor();
+
+    await page.goto(page.url().replace(/#.*$/, `#/functions/${syncOnly}/invoke`));
+    await page.getByRole('radio', { name: 'sync', exact: true }).waitFor();
+    assert.equal(await page.getByRole('radio', { name: 'async', exact: true }).isDisabled(), true);
+    assert.match(await textOf(page.getByTestId('mode-note')), /sync calls only/);
+    assert.match(await textOf(page.locator('#inv-curl')), new RegExp(`/fn/${syncOnly}/`));
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
 });

@@ -149,6 +149,12 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
     }
   };
 
+  // A function that takes one kind of call only (platform.yaml `invocation`) answers 409
+  // INVOCATION_MODE_NOT_ALLOWED on the other's URL: an async-only function's /fn/ URL was shown as
+  // the curl line of a sync test call (the test invoke runs it; that URL does not), and a sync-only
+  // function's async radio queued nothing but an error.
+  const syncOnly = f.invocation === 'sync';
+  const testCallOnly = mode === 'sync' && f.invocation === 'async';
   let curl = '';
   try {
     const req = request();
@@ -169,7 +175,9 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
         <fieldset class="row">
           <legend>Mode</legend>
           <label class="choice inline"><input type="radio" name="mode" checked={mode === 'sync'} onChange={() => setMode('sync')} /> sync</label>
-          <label class="choice inline"><input type="radio" name="mode" checked={mode === 'async'} onChange={() => setMode('async')} /> async</label>
+          <label class="choice inline"><input type="radio" name="mode" checked={mode === 'async'} disabled={syncOnly} aria-describedby={syncOnly ? 'inv-mode-note' : undefined} onChange={() => setMode('async')} /> async</label>
+          {syncOnly ? <p id="inv-mode-note" class="hint" data-testid="mode-note">This function takes sync calls only (<code>invocation: sync</code>): it is never queued.</p> : null}
+          {testCallOnly ? <p id="inv-mode-note" class="hint" data-testid="mode-note">This function takes async calls only (<code>invocation: async</code>): Invoke makes a test call through the API; its <code>/fn/</code> URL answers 409 <code>INVOCATION_MODE_NOT_ALLOWED</code>.</p> : null}
         </fieldset>
         <div class="row">
           <div>
@@ -190,11 +198,15 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
         {can('invoker')
           ? <button type="submit" class="primary" disabled={busy}>{busy ? 'Sending…' : mode === 'sync' ? 'Invoke' : 'Queue async run'}</button>
           : <p class="notice" data-testid="role-note">Your token's role ({currentSession()?.role}) can read this function but not call it from here: that needs the invoker role.</p>}
-        <div class="curl">
-          <label for="inv-curl">curl</label>
-          <div class="row"><code id="inv-curl" class="grow wrap">{curl}</code>{problem === null ? <CopyButton text={curl} /> : null}</div>
-          {f.auth === 'token' ? <p class="hint">Set <code>FP_INVOKE_TOKEN</code> to the function's invoke token (Settings → rotate shows a new one).</p> : null}
-        </div>
+        {testCallOnly ? (
+          <p class="hint" data-testid="no-curl">No curl line for a sync call: callers reach this function at its async URL (choose async for its curl line).</p>
+        ) : (
+          <div class="curl">
+            <label for="inv-curl">curl</label>
+            <div class="row"><code id="inv-curl" class="grow wrap">{curl}</code>{problem === null ? <CopyButton text={curl} /> : null}</div>
+            {f.auth === 'token' ? <p class="hint">Set <code>FP_INVOKE_TOKEN</code> to the function's invoke token (Settings → rotate shows a new one).</p> : null}
+          </div>
+        )}
       </form>
       <div>
         <section class="card" aria-label="Response" aria-live="polite">
