@@ -3,10 +3,11 @@
  * saves the admin token on first start, optionally deploys and calls the demo function, and
  * stops cleanly on SIGINT/SIGTERM.
  */
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { flag, int, positionals, str, type ParsedArgs } from '../args.js';
 import { ApiClient } from '../client.js';
-import { credentialsPath, PACKAGE_ROOT, writeCredentials } from '../config.js';
+import { credentialsPath, PACKAGE_ROOT, writeCredentials, type Credentials } from '../config.js';
 import { credentialsOf, UNSAFE_WARNING, type Command, type Context } from '../context.js';
 import { deployFolder } from '../deploy-flow.js';
 import { CliError, EXIT } from '../errors.js';
@@ -32,8 +33,15 @@ async function rememberCredentials(ctx: Context, started: StartedPlatform): Prom
   const saved = await credentialsOf(ctx);
   const issued = started.takeAdminToken();
   if (issued !== undefined) {
-    // The default profile becomes this platform's; named profiles (`login --profile`) are kept.
-    await writeCredentials(ctx.env.configDir, { url: started.url, token: issued, stateDir, invokeTokens: {}, ...(saved?.profiles ? { profiles: saved.profiles } : {}) });
+    // The default profile becomes this platform's; named profiles (`login --profile`) are kept,
+    // and so is the default one when it held another platform's token (below).
+    const profiles = { ...(saved?.profiles ?? {}) };
+    const kept = saved !== null ? keptProfileName(saved, stateDir, profiles) : null;
+    if (kept !== null && saved !== null) {
+      profiles[kept] = { url: saved.url, token: saved.token, ...(saved.workspace !== undefined ? { workspace: saved.workspace } : {}), invokeTokens: saved.invokeTokens };
+      ctx.out.note(`note: the default profile held the token of ${saved.url}${saved.stateDir !== undefined ? ` (state ${saved.stateDir})` : ''}: kept as profile "${kept}" (--profile ${kept}); this platform's is the default now.`);
+    }
+    await writeCredentials(ctx.env.configDir, { url: started.url, token: issued, stateDir, invokeTokens: {}, ...(Object.keys(profiles).length > 0 ? { profiles } : {}) });
     return { token: issued, issued: true };
   }
   if (saved !== null && saved.stateDir === stateDir) {
@@ -45,6 +53,27 @@ async function rememberCredentials(ctx: Context, started: StartedPlatform): Prom
     ctx.out.note('note: no admin token saved for this state directory (it is shown only on its first start); pass --token or set FP_TOKEN for other commands.');
   }
   return { token: ctx.env.token, issued: false };
+}
+
+/**
+ * The profile name under which the default profile's token is kept when this start replaces it,
+ * or null when it is no loss: no token, the same state directory (started afresh: its token went
+ * with the state), a state directory that no longer exists, or a named profile holding it already.
+ * The token of a first start is shown once and kept only there: a second `up` (another checkout,
+ * another `--state-dir`) dropped the first platform's, which only `--rotate-admin-token` replaced
+ * (newcomer round 10).
+ */
+function keptProfileName(saved: Credentials, stateDir: string, profiles: Record<string, unknown>): string | null {
+  if (saved.token === undefined || saved.stateDir === stateDir) return null;
+  if (saved.stateDir !== undefined && !existsSync(saved.stateDir)) return null;
+  const holders = Object.values(saved.profiles ?? {}) as { url: string; token?: string }[];
+  if (holders.some((p) => p.url === saved.url && p.token === saved.token)) return null;
+  const url = new URL(saved.url);
+  const base = `${url.hostname}-${url.port || (url.protocol === 'https:' ? '443' : '80')}`.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60);
+  for (let n = 1; ; n++) {
+    const name = n === 1 ? base : `${base}-${n}`;
+    if (!(name in profiles)) return name;
+  }
 }
 
 /** Deploys examples/hello if it is not deployed yet, then calls it twice (cold, then warm). */

@@ -629,6 +629,34 @@ describe('cli and the sandbox', { skip, timeout: 60_000 }, () => {
     assert.equal(runs.stderr.match(/WITHOUT a sandbox/g)?.length, 1, 'once per command');
   });
 
+  it('a second platform started with up keeps the first one\'s admin token as a profile (it was shown once and saved only there)', async (t) => {
+    const work = mkdtempSync(join(tmpdir(), 'fp-cli-two-'));
+    t.after(() => rmSync(work, { recursive: true, force: true }));
+    const env = { FP_CONFIG_DIR: join(work, 'config'), HOME: work };
+    const file = join(env.FP_CONFIG_DIR, 'credentials.json');
+    const first = await startUp(['--state-dir', join(work, 'a'), '--port', '0'], env);
+    t.after(() => first.stop());
+    const a = JSON.parse(readFileSync(file, 'utf8')) as { url: string; token: string };
+    assert.equal(a.url, first.url);
+    const second = await startUp(['--state-dir', join(work, 'b'), '--port', '0'], env);
+    t.after(() => second.stop());
+    const b = JSON.parse(readFileSync(file, 'utf8')) as { url: string; token: string; profiles?: Record<string, { url: string; token: string }> };
+    assert.equal(b.url, second.url, 'the default profile is the new platform\'s');
+    const kept = `127.0.0.1-${new URL(first.url).port}`;
+    assert.deepEqual(b.profiles?.[kept] && [b.profiles[kept].url, b.profiles[kept].token], [a.url, a.token], JSON.stringify(b.profiles));
+    // The first platform is reached with it.
+    const who = await spawnCli(['whoami', '--profile', kept, '--json'], { env });
+    assert.equal(who.code, EXIT.OK, who.stderr);
+    assert.equal(JSON.parse(who.stdout).url, first.url);
+    // A restart of the second keeps the file as it is (its token still holds).
+    await second.stop();
+    const again = await startUp(['--state-dir', join(work, 'b'), '--port', '0'], env);
+    t.after(() => again.stop());
+    const c = JSON.parse(readFileSync(file, 'utf8')) as { token: string; profiles?: Record<string, unknown> };
+    assert.equal(c.token, b.token);
+    assert.deepEqual(Object.keys(c.profiles ?? {}), [kept]);
+  });
+
   it('a sandboxed platform says how it boxes functions, and commands do not warn', async (t) => {
     const work = mkdtempSync(join(tmpdir(), 'fp-cli-safe-'));
     t.after(() => rmSync(work, { recursive: true, force: true }));
