@@ -241,7 +241,7 @@ export async function push(ctx: Context, args: ParsedArgs): Promise<number> {
   const envChanged = diff.added.length + diff.changed.length + diff.removed.length > 0;
   await client.updateFunction(name, { ...(envChanged ? { env: diff.env } : {}), ...(Object.keys(secrets).length > 0 ? { secrets } : {}), check: !flag(args, 'no-check') });
   ctx.out.data({ ok: true, function: name, applied: true, dryRun: false, changes: summary, env: diff.env });
-  ctx.out.line(`Applied to "${name}". New instances get it at their cold start; warm instances finish their calls and are replaced (no redeploy needed).`);
+  ctx.out.line(`Applied to "${name}". New instances start with the new values at their cold start; warm instances finish their calls and are replaced (no redeploy needed).`);
   const beyondManifest = Object.entries(diff.env).some(([key, value]) => base.env[key] !== value);
   if (envChanged && beyondManifest) ctx.out.note(`note: \`deploy\` sets plain env from ${MANIFEST_FILE} and replaces these values; keep them in ${MANIFEST_FILE} (or push again after deploying), or mark them # secret.`);
   return EXIT.OK;

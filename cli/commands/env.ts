@@ -16,7 +16,10 @@ import { ENV_NAME, FUNCTION_NAME, reservedEnvName } from '../../protocol/index.j
 import { pull, push } from './env-sync.js';
 
 const HIDDEN = '(hidden)';
-const APPLIES = 'New instances get it at their cold start; warm instances finish their calls and are replaced (no redeploy needed).';
+/** When a change of `count` values reaches the function: `get` (set) or `lose` (unset) them. */
+function applies(verb: 'get' | 'lose', count: number): string {
+  return `New instances ${verb === 'get' ? 'get' : 'start without'} ${count === 1 ? 'it' : 'them'} at their cold start; warm instances finish their calls and are replaced (no redeploy needed).`;
+}
 
 function functionName(args: ParsedArgs, action: string): string {
   const name = args.positionals[1];
@@ -91,7 +94,7 @@ async function set(ctx: Context, args: ParsedArgs): Promise<number> {
   const changedEnv = secret ? names.some((key) => key in fn.env) : true;
   await client.updateFunction(name, { ...(changedEnv ? { env } : {}), ...(Object.keys(secrets).length > 0 ? { secrets } : {}), check: !flag(args, 'no-check') });
   ctx.out.data({ ok: true, function: name, set: names, secret });
-  ctx.out.line(`Set ${names.join(', ')}${secret ? ' (secret: stored encrypted, shown by name only)' : ''} on "${name}". ${APPLIES}`);
+  ctx.out.line(`Set ${names.join(', ')}${secret ? ' (secret: stored encrypted, shown by name only)' : ''} on "${name}". ${applies('get', names.length)}`);
   if (!secret) ctx.out.note('note: plain env is also set by `fastapi-platform deploy` from platform.yaml, which replaces it; use --secret for values that are not in platform.yaml.');
   return EXIT.OK;
 }
@@ -116,7 +119,7 @@ async function unset(ctx: Context, args: ParsedArgs): Promise<number> {
   }
   const missing = names.filter((key) => !removed.includes(key));
   ctx.out.data({ ok: true, function: name, removed, notSet: missing });
-  if (removed.length > 0) ctx.out.line(`Removed ${removed.join(', ')} from "${name}". ${APPLIES}`);
+  if (removed.length > 0) ctx.out.line(`Removed ${removed.join(', ')} from "${name}". ${applies('lose', removed.length)}`);
   if (missing.length > 0) ctx.out.line(`Not set on "${name}": ${missing.join(', ')}.`);
   return EXIT.OK;
 }

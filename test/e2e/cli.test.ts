@@ -526,6 +526,10 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.deepEqual(seen.body, { GREETING: 'hi', DB_PASSWORD: password, API_KEY: apiKey });
     const unset = json(await cli(['env', 'unset', fn, 'DB_PASSWORD', 'GREETING', 'NOPE', '--json']));
     assert.deepEqual(unset, { ok: true, function: fn, removed: ['DB_PASSWORD', 'GREETING'], notSet: ['NOPE'] });
+    // Said as a removal (it said "New instances get it" of the values it removed).
+    const unsetText = await cli(['env', 'unset', fn, 'API_KEY', 'NOPE']);
+    assert.match(unsetText.stdout, /Removed API_KEY from "[^"]+"\. New instances start without it at their cold start/);
+    assert.equal((await cli(['env', 'set', fn, 'API_KEY', '--secret'], { stdin: `${apiKey}\n` })).code, EXIT.OK);
     const after = json<{ cold: boolean; body: Record<string, string | null> }>(await cli(['invoke', fn, '--json']));
     assert.deepEqual([after.cold, after.body], [true, { GREETING: null, DB_PASSWORD: null, API_KEY: apiKey }]);
     assert.equal((await cli(['env', 'set', fn, '1BAD=x'])).code, EXIT.USAGE);
