@@ -51,10 +51,17 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     // Looked up before asking: `data drop ap` asked whether to delete "ap" and all its data for
     // good, and only then said there is none (and never that "app" was meant). The drop itself
     // still checks on the server.
-    const names = (await client.dataDatabases()).map((d) => d.database);
+    const databases = await client.dataDatabases();
+    const names = databases.map((d) => d.database);
     // None listed (also a platform without a database server): the server's own answer says why.
     if (names.length > 0 && !names.includes(target)) {
       throw new CliError(EXIT.API, 'DATA_DATABASE_NOT_FOUND', `no database "${target}" in this workspace${didYouMean(target, names)}; nothing was dropped (\`fastapi-platform data\` lists them)`, { database: target });
+    }
+    // One a function is bound to is refused by the server: said before asking too (it asked, and
+    // only a "y" learned that it could not be dropped).
+    const users = databases.find((d) => d.database === target)?.functions ?? [];
+    if (users.length > 0) {
+      throw new CliError(EXIT.API, 'DATA_DATABASE_IN_USE', `database ${target} is bound to ${users.join(', ')}: deploy them without data.mongo, or delete them, first; nothing was dropped`, { database: target, functions: users });
     }
     await confirmOrStop(ctx, args, {
       question: `Drop database "${target}" and all its data, for good? [y/N] `,

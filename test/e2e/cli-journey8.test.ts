@@ -115,6 +115,10 @@ describe('functions delete of a function with a database', { skip: serverSkip('f
     const called = await fetch(`${h.url}/fn/${name}/`); // a write: the database exists on the server
     assert.equal(called.status, 200, await called.text());
     const env = { FP_URL: h.url, FP_TOKEN: h.api.token!, HOME: tmpdir() };
+    // Dropping it while the function uses it is refused before any question (round 10: it asked first).
+    const inUse = await spawnCli(['data', 'drop', 'kept', '--json'], { env });
+    assert.equal(inUse.code, EXIT.API, inUse.stderr);
+    assert.deepEqual([jsonOf(inUse).error.code, jsonOf(inUse).error.functions], ['DATA_DATABASE_IN_USE', [name]]);
     const asked = await spawnCli(['functions', 'delete', name], { env });
     assert.equal(asked.code, EXIT.USAGE);
     assert.match(asked.stderr, /its database "kept" is kept \(`.* data drop kept` removes it/);
