@@ -25,10 +25,31 @@ export const PID_NS_SUFFIX = PID_NS === null ? '' : `-${PID_NS}`;
 /**
  * Whether the owner of a directory named with `pid` (and `ns`, its pid namespace, when the name
  * has one: names before ADR 0125 have none) is gone. Another namespace's owner cannot be seen
- * from here, so it is never taken for gone.
+ * from here, so it is never taken for gone; nor the owner of a name without one, from a process
+ * that does not see every pid of its /proc (ADR 0128: a platform of an earlier build still running
+ * kept its directories only from sweeps in its own namespace).
  */
 export function ownerGone(pid: number, ns: string | undefined): boolean {
-  return (ns === undefined || ns === PID_NS) && !pidAlive(pid);
+  return (ns === undefined ? seesEveryPid() : ns === PID_NS) && !pidAlive(pid);
+}
+
+let seesAll: boolean | undefined;
+
+/**
+ * Whether this process's pid namespace is the one of the /proc it reads (its pid there is its own
+ * pid): then a pid that is not alive here is gone. In a namespace nested in it (`unshare --pid`
+ * without `--mount-proc`, as the Kubernetes tests' kubelet runs its pods: /proc/self names the
+ * outer pid) every outside process looks dead. Unreadable: taken as yes, as before ADR 0125.
+ */
+function seesEveryPid(): boolean {
+  if (seesAll === undefined) {
+    try {
+      seesAll = readlinkSync('/proc/self') === String(process.pid);
+    } catch {
+      seesAll = true;
+    }
+  }
+  return seesAll;
 }
 
 /** Whether a process exists (it may belong to another user: EPERM still means it is there). */

@@ -7,7 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -79,5 +80,23 @@ describe('a second copy of the host in one process', () => {
     assert.equal(run.status, 0, run.stderr);
     assert.ok(existsSync(root), `${root} is still there`);
     assert.ok(existsSync(tpl), `${tpl} is still there`);
+  });
+  it('a platform in a nested pid namespace without a /proc of its own (as the Kubernetes tests\' kubelet runs its pods) leaves a name without a namespace alone: an earlier build\'s, still running', { skip: isRoot ? false : 'needs root' }, async (t) => {
+    // Round 10: a platform of a build before ADR 0125 names its template root fp-tpl-<pid>-<n>.
+    // Seen from such a namespace every outside pid is dead, and the new sweep still removed it.
+    if (!existsSync('/usr/bin/unshare')) return t.skip('no unshare');
+    const legacy = join(tmpdir(), `fp-tpl-${process.pid}-${900 + Math.floor(Math.random() * 99)}`);
+    mkdirSync(legacy, { mode: 0o700 });
+    t.after(() => rmSync(legacy, { recursive: true, force: true }));
+    const host = (file: string): string => pathToFileURL(join(here, '..', '..', 'poolmgr', 'host', file)).href;
+    const other = [
+      `const { makeTemplateRoot } = await import(${JSON.stringify(host('templates.js'))});`,
+      'const { rmSync } = await import("node:fs");',
+      'if (process.pid !== 1) throw new Error("not in a pid namespace of its own");',
+      'rmSync(makeTemplateRoot(), { recursive: true });',
+    ].join('\n');
+    const run = spawnSync('unshare', ['--pid', '--fork', '--kill-child', process.execPath, '--input-type=module', '-e', other], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(run.status, 0, run.stderr);
+    assert.ok(existsSync(legacy), `${legacy} is still there`);
   });
 });
