@@ -253,7 +253,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     ctx.out.line(`  ${fp} invoke ${name}${INVOKE_FLAGS[template] ?? ''} --file payload.json`);
     ctx.out.line(`  python -m pytest            # the tests next to the code (pip install ${TEST_PACKAGES[template] ?? 'pytest'})`);
   }
-  if (ci !== undefined) ctx.out.line(`  CI: set the secrets FP_URL and FP_TOKEN (a deployer token) in your repository; ${CI_TEMPLATES[ci]!.path} deploys on every push to main`);
+  if (ci !== undefined) ctx.out.line(`  CI: set the secrets FP_URL and FP_TOKEN (a deployer token) and the variable FASTAPI_PLATFORM_REPO (this platform's git URL: the workflow builds the CLI from it) in your repository; ${CI_TEMPLATES[ci]!.path} deploys on every push to main`);
   return EXIT.OK;
 }
 

@@ -1,12 +1,14 @@
 /** `init` and `validate` as commands (in-process, real files, real Python; no platform needed). */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { parse as parseYaml } from 'yaml';
 import { EXIT } from '../../cli/errors.js';
 import { pythonPath } from '../../cli/python.js';
-import { runCli } from '../helpers/cli-harness.js';
+import { ROOT, runCli } from '../helpers/cli-harness.js';
 
 function tempDir(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'fp-cli-init-'));
@@ -59,7 +61,24 @@ describe('cli init', () => {
     assert.equal(r.code, EXIT.OK, r.stderr);
     const workflow = readFileSync(join(dir, '.github', 'workflows', 'deploy.yml'), 'utf8');
     assert.match(workflow, /name: deploy shop/);
-    for (const step of ['python -m pytest', 'fastapi-platform validate', 'fastapi-platform deploy', 'secrets.FP_URL', 'secrets.FP_TOKEN']) assert.ok(workflow.includes(step), step);
+    for (const step of ['python -m pytest', 'validate', 'deploy', 'secrets.FP_URL', 'secrets.FP_TOKEN', 'vars.FASTAPI_PLATFORM_REPO']) assert.ok(workflow.includes(step), step);
+    const text = await runCli(['init', tempDir(t), '--name', 'shop', '--ci', 'github']);
+    assert.match(text.stdout, /the variable FASTAPI_PLATFORM_REPO/);
+    // The CLI is in no package registry (package.json is private): the workflow installed
+    // `fastapi-platform` from npm's, which has none, and every first push failed there.
+    assert.equal(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).private, true);
+    assert.doesNotMatch(workflow, /npm install/);
+    const steps = (parseYaml(workflow) as { jobs: { deploy: { steps: { name?: string; run?: string }[] } } }).jobs.deploy.steps;
+    const run = (name: string): string => steps.find((s) => s.name === name)!.run!;
+    // Without the variable, the build step stops at once and says what to set.
+    const unset = spawnSync('bash', ['-e', '-c', run('Build the CLI')], { env: { PATH: process.env.PATH ?? '', FASTAPI_PLATFORM_REPO: '', RUNNER_TEMP: dir }, encoding: 'utf8' });
+    assert.notEqual(unset.status, 0);
+    assert.match(unset.stdout, /::error::set the repository variable FASTAPI_PLATFORM_REPO/);
+    // What it builds is run as $FP_CLI: the repository's own bin (here this checkout's, built).
+    assert.ok(existsSync(join(ROOT, 'scripts', 'transpile.mjs')));
+    const validate = spawnSync('bash', ['-e', '-c', run('Validate')], { cwd: dir, env: { PATH: process.env.PATH ?? '', FP_CLI: join(ROOT, 'bin', 'fastapi-platform.js'), HOME: dir }, encoding: 'utf8' });
+    assert.equal(validate.status, 0, validate.stdout + validate.stderr);
+    assert.match(validate.stdout, /valid: ready to deploy/);
   });
 
   it('adds only the missing lines to an existing .gitignore', async (t) => {
