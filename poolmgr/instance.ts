@@ -720,7 +720,9 @@ export class Instance implements ProcessListener {
       return hostError('RUNTIME_CRASHED', 'crash', 'RuntimeExited', `the runtime process died during the call (${how})${crashCause(exit)}`);
     }
     if (!this.given()) {
-      return hostError('RUNTIME_UNAVAILABLE', null, 'SpawnFailed', `the runtime exited before it was given the function (${how})`);
+      // Nothing of the function ran: what it wrote is the platform's (a box that could not be built).
+      const last = this.proc.lastLine();
+      return hostError('RUNTIME_UNAVAILABLE', null, 'SpawnFailed', `the runtime exited before it was given the function (${how})${last === '' ? '' : `: ${last}`}`);
     }
     return hostError('FUNCTION_INIT_FAILED', 'init_error', 'RuntimeExited', `the runtime exited while loading the function (${how})`);
   }

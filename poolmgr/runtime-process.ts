@@ -91,6 +91,11 @@ export class RuntimeProcess {
     return this.helloSeen && (!this.earlyHello || this.settledSeen);
   }
 
+  /** The last line the process wrote on stderr or stdout (an exception's line, for messages), or ''. */
+  lastLine(): string {
+    return this.host.lastOutput(this.rt).trim().split('\n').pop()?.trim() ?? '';
+  }
+
   /** The host pid of the runtime (a runtime forked by a zygote learns it just after the fork: 0 before). */
   get pid(): number {
     return this.rt.pid;

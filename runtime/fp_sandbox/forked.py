@@ -74,6 +74,15 @@ def exec_init(runtime: int, procs: list, output: tuple, joined_w: int) -> None:
             os.set_inheritable(fd, False)
 
 
+def failed(text: str) -> None:
+    """Init could not build the box, before R was forked: its error (the end of its traceback) and
+    exit code 1 to the host, since its own stderr goes to a pipe only it would have read (the host
+    said "unknown exit status" and "closed the fork request before forking"). Never returns."""
+    _send({"t": "out", "s": 2, "b": text.encode("utf-8", "replace")[-TAIL_BYTES:]})
+    _send({"t": "exit", "code": 1, "signal": None})
+    os._exit(1)
+
+
 def announce(pid: int) -> None:
     """The pid the host signals, before anything else is reported."""
     _send({"t": "pid", "pid": pid})

@@ -124,7 +124,11 @@ def init(cfg: dict, keep_fd: int, template_fd: int = -1, first=None) -> Box:
     procs = forked.open_procs(cfg.get("cgroupJoin") or [])  # on the host's root
     output = forked.redirect_output()
     joined_r, joined_w = os.pipe()
-    _enter_box(cfg, template_fd)
+    try:
+        _enter_box(cfg, template_fd)
+    except Exception:  # said to the host: stderr is a pipe nobody reads yet
+        import traceback
+        forked.failed(traceback.format_exc())
     # The pid before R exists: R says hello right after its fork, and the host reads the hello
     # only once it knows whom to signal (sent after the fork, the hello waited for I to get a CPU
     # again; docs/adr/0127-runtime-hello-first.md).

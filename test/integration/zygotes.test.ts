@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, readlinkSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, readlinkSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, sep } from 'node:path';
@@ -878,5 +878,24 @@ describe('zygotes', () => {
     for (const r of results) assert.equal(r.error, null, JSON.stringify(r.error));
     assert.equal(await zygote.whenReady(30_000), true);
     assert.ok(zygote.starts >= 2);
+  });
+  // A box that cannot be built (here: the host's template root gone, as a platform of another PID
+  // namespace removed it; ADR 0128) failed every cold start with "the runtime exited before it was
+  // given the function (unknown exit status)": the box's init wrote its traceback to a pipe nobody
+  // read, and the host called it a fork request closed before forking.
+  it('a box that cannot be built says why: its init reports the error and its exit code', { skip: process.geteuid?.() === 0 ? false : 'needs root (a root-mode box)', timeout: 90_000 }, async (t) => {
+    if (SANDBOX === 'off') return t.skip('no box');
+    const host = forkingHost();
+    const roots = readdirSync(tmpdir()).filter((n) => n.startsWith(`fp-tpl-${process.pid}-`)).map((n) => join(tmpdir(), n));
+    for (const root of roots) rmSync(root, { recursive: true, force: true });
+    const pool = new PoolManager(defaultPoolConfig({ poolSize: 0, codeRoots: [tmpdir()] }), host);
+    t.after(() => pool.close());
+    await pool.start();
+    assert.equal(await host.zygotesReady(30_000), true);
+    const dir = await fnDir({ 'main.py': py('def handler(event, context):', '    return 1') });
+    const r = await pool.invoke(fnVersion(dir), makeEvent());
+    assert.equal(r.error?.code, 'RUNTIME_UNAVAILABLE', JSON.stringify(r.error));
+    assert.match(r.error!.message, /exit code 1/, r.error!.message);
+    assert.match(r.error!.message, /mount \/box\/\.fp\/tpl: No such file or directory/, r.error!.message);
   });
 });
