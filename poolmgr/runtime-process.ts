@@ -91,9 +91,9 @@ export class RuntimeProcess {
     return this.helloSeen && (!this.earlyHello || this.settledSeen);
   }
 
-  /** The last line the process wrote on stderr or stdout (an exception's line, for messages), or ''. */
+  /** The last line the process wrote on stderr or stdout (an exception's line, for messages; at most 500 characters), or ''. */
   lastLine(): string {
-    return this.host.lastOutput(this.rt).trim().split('\n').pop()?.trim() ?? '';
+    return (this.host.lastOutput(this.rt).trim().split('\n').pop()?.trim() ?? '').slice(0, 500);
   }
 
   /** The host pid of the runtime (a runtime forked by a zygote learns it just after the fork: 0 before). */
