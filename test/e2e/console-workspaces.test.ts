@@ -7,8 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Route } from 'playwright-core';
 import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
-import { fnName } from './platform-harness.js';
+import { createFunction, fnName } from './platform-harness.js';
 import { Caller, deployAs, echoFunction, makeTenant, workspaceName, type Platform } from './tenants-harness.js';
 
 const skip = consoleSkip();
@@ -234,6 +235,34 @@ describe('the console with workspaces', { skip }, () => {
     await eventually(async () => assert.ok(seen.includes(chosen)));
     for (const n of names) await root.expect(204, 'DELETE', `/workspaces/${n}`);
     assert.deepEqual(problems, []);
+    await context.close();
+  });
+  it('a workspace chosen while the functions list loads: the rest of the list\'s calls are not sent under the new workspace', async () => {
+    const p: Platform = { urls: [c.platform.url], rootToken: c.platform.api.token! };
+    const t = await makeTenant(p);
+    for (let i = 0; i < 10; i++) await createFunction(c.platform.api, fnName(`many${i}`));
+    const { page, context, problems } = await c.page({ hash: '#/coldstarts' });
+    // The list's usage calls of `default` are held until the switch is made.
+    const held: Route[] = [];
+    const sent: { workspace: string | undefined; url: string }[] = [];
+    let release = false;
+    await page.route(/\/api\/v1\/functions\/[^/]+\/usage/, async (route) => {
+      const workspace = route.request().headers()['fp-workspace'];
+      sent.push({ workspace, url: route.request().url() });
+      if (workspace === 'default' && !release) held.push(route);
+      else await route.continue();
+    });
+    await page.goto(page.url().replace(/#.*$/, '#/functions'));
+    await eventually(async () => assert.ok(held.length >= 6, `${held.length} held`));
+    await page.getByTestId('workspace').selectOption(t.name);
+    await page.getByText('No functions yet.').waitFor();
+    release = true;
+    for (const route of held) await route.continue();
+    // Generous: the old list's next calls went out as soon as its held ones answered.
+    await new Promise((r) => setTimeout(r, 2000));
+    // The new workspace has no function: every usage call under its name was the old list's (404s).
+    assert.deepEqual(sent.filter((s) => s.workspace === t.name), []);
+    assert.deepEqual(problems.filter((m) => !/404/.test(m)), []);
     await context.close();
   });
 });

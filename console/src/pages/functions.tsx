@@ -2,7 +2,7 @@
 import type { JSX } from 'preact';
 import { useMemo, useState } from 'preact/hooks';
 import { api, enc, type FnListed, type Series, type Usage } from '../api.js';
-import { can } from '../auth.js';
+import { can, currentSession } from '../auth.js';
 import { ago, count, ms, pct } from '../format.js';
 import { href } from '../router.js';
 import { ErrorBox, functionState, Loading, Sparkline, StateBadge, useAsync, useInterval } from '../ui.js';
@@ -15,12 +15,12 @@ interface Row {
 
 type SortKey = 'name' | 'state' | 'invocations' | 'errorRate' | 'p95' | 'coldStarts' | 'lastSuccess';
 
-/** At most `limit` calls at once (a browser opens six connections per host anyway). */
-async function pooled<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+/** At most `limit` calls at once (a browser opens six connections per host anyway); none started once `stop()` says so. */
+async function pooled<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>, stop: () => boolean): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
+    while (next < items.length && !stop()) {
       const i = next++;
       out[i] = await work(items[i]!);
     }
@@ -29,6 +29,10 @@ async function pooled<T, R>(items: readonly T[], limit: number, work: (item: T) 
 }
 
 async function loadRows(): Promise<Row[]> {
+  // Another workspace chosen meanwhile: the page is gone, and the rest of this workspace's usage
+  // requests would go out with the other's FP-Workspace (a 404 each, a function of the same name
+  // there read for nothing).
+  const workspace = currentSession()?.workspace;
   const items: FnListed[] = [];
   let cursor: string | null = null;
   do {
@@ -36,13 +40,14 @@ async function loadRows(): Promise<Row[]> {
     items.push(...page.items);
     cursor = page.nextCursor;
   } while (cursor !== null);
-  return pooled(items, 6, async (fn) => {
+  const rows = await pooled(items, 6, async (fn) => {
     const [usage, series] = await Promise.all([
       api<Usage>('GET', `/functions/${enc(fn.name)}/usage?window=24h`).catch(() => null),
       api<Series>('GET', `/functions/${enc(fn.name)}/usage/series?window=24h`).catch(() => null),
     ]);
     return { fn, usage, spark: series?.points.map((p) => p.invocations) ?? [] };
-  });
+  }, () => currentSession()?.workspace !== workspace);
+  return rows.filter((r) => r !== undefined);
 }
 
 function sortValue(r: Row, key: SortKey): number | string {
