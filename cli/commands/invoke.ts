@@ -358,6 +358,15 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
     ctx.out.note(`${created === false ? '' : 'Queued. '}Its state, attempts and result: ${selfCommandOf(ctx)} runs ${runId}  (or invoke with --wait)`);
     return EXIT.OK;
   }
+  return waitForRun(ctx, client, name, runId, output);
+}
+
+/**
+ * Waits until the async run `runId` of `name` is final (at most WAIT_MAX_MS) and shows its state,
+ * attempts, result (or writes it to `output`) and, failed, its last exception: `invoke --async
+ * --wait` and `runs replay --wait`. Exit 0 when it succeeded.
+ */
+export async function waitForRun(ctx: Context, client: ApiClient, name: string, runId: string, output?: string): Promise<number> {
   const deadline = Date.now() + WAIT_MAX_MS;
   let run: ApiAsyncRun | null = null;
   for (;;) {

@@ -10,6 +10,7 @@ import { clientOf, type Command, type Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { formatAgo, formatMs, indent, table } from '../output.js';
 import { terminalSafe } from '../terminal.js';
+import { waitForRun } from './invoke.js';
 import { ASYNC_RUN_STATES, FUNCTION_NAME, omittedResultNote, RUN_STATUSES, RUN_TRIGGERS, timelineDetailText } from '../../protocol/index.js';
 
 /** Run ids are UUIDs; a function name never is (it would be a valid DNS label, but who does that?). */
@@ -184,6 +185,7 @@ export function formatAsyncRun(r: ApiAsyncRun, now: number): string {
 
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const what = runsTarget(positionals(args, 2, 'runs'));
+  if (flag(args, 'wait') && !('replay' in what)) throw usageError('--wait goes with `runs replay <runId>` (a run queued by invoke --async: `invoke --async --wait`)');
   const client = await clientOf(ctx, args);
   if ('show' in what) {
     const r = await client.getRun(await fullRunId(client, what.show));
@@ -207,8 +209,14 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if ('replay' in what) {
     const id = await fullRunId(client, what.replay);
     const r = await client.replayRun(id);
+    // As `invoke --async --wait`: a replay after a fix is run to see whether it now succeeds.
+    if (flag(args, 'wait')) {
+      ctx.out.note(`run ${r.runId} queued (replay of ${r.replayOf}); waiting for it…`);
+      const replayed = await client.getRun(r.runId);
+      return waitForRun(ctx, client, replayed.function ?? '', r.runId);
+    }
     ctx.out.data({ ok: true, runId: r.runId, replayOf: r.replayOf });
-    ctx.out.line(`run ${r.runId} queued (replay of ${r.replayOf}); follow it with: ${selfCommandOf(ctx)} runs ${r.runId}`);
+    ctx.out.line(`run ${r.runId} queued (replay of ${r.replayOf}); follow it with: ${selfCommandOf(ctx)} runs ${r.runId}  (or replay with --wait)`);
     return EXIT.OK;
   }
   const status = str(args, 'status');
@@ -257,12 +265,12 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
 export const runsCommand: Command = {
   name: 'runs',
   summary: 'list recent runs, show one run (async: its state timeline), cancel or replay an async run',
-  usage: 'runs [name] [--status succeeded|failed|queued|running|retried|cancelled] [--trigger T] [--since WHEN] [--until WHEN] [--limit N] [--cursor C]   |   runs [show] <runId> [--writes]   |   runs cancel|replay <runId>',
+  usage: 'runs [name] [--status succeeded|failed|queued|running|retried|cancelled] [--trigger T] [--since WHEN] [--until WHEN] [--limit N] [--cursor C]   |   runs [show] <runId> [--writes]   |   runs cancel <runId>   |   runs replay <runId> [--wait]',
   examples: [
     'runs my-fn --status failed',
     'runs my-fn --status queued',
     'runs 856954a4',
-    'runs replay <runId>',
+    'runs replay <runId> --wait',
   ],
   details: [
     'A run id is a UUID (X-Run-Id of every invocation); its first digits, as `logs` prints them',
@@ -280,6 +288,7 @@ export const runsCommand: Command = {
     trigger: { type: 'string', value: 'T', description: `only runs of this trigger (${RUN_TRIGGERS.join(', ')})` },
     cursor: { type: 'string', value: 'C', description: 'the next page: the cursor the previous list named (--json: nextCursor)' },
     writes: { type: 'boolean', description: "with a run id: only what the run wrote through its data binding, per collection" },
+    wait: { type: 'boolean', description: 'with replay: wait until the replayed run is final and show its result (as invoke --async --wait)' },
   },
   run,
 };

@@ -305,6 +305,16 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     const replayed = await spawnCli(['runs', 'replay', runId.slice(0, 8), '--json'], { env });
     assert.equal(replayed.code, 0, replayed.stderr);
     assert.equal((JSON.parse(replayed.stdout) as { replayOf: string }).replayOf, runId);
+    // After a fix, `replay --wait` shows the replayed run's result, as `invoke --async --wait` does
+    // (it was "Unknown option '--wait'": the user polled `runs <id>`).
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return {"fixed": True}\n');
+    assert.equal((await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 })).code, 0);
+    const waited = await spawnCli(['runs', 'replay', runId, '--wait'], { env, timeoutMs: 60_000 });
+    assert.equal(waited.code, 0, waited.stdout + waited.stderr);
+    assert.match(waited.stdout, /^run [0-9a-f-]{36} {2}· {2}succeeded {2}· {2}1 attempt {2}· {2}HTTP 200$/m, waited.stdout);
+    assert.match(waited.stdout, /"fixed": true/);
+    const json = JSON.parse((await spawnCli(['runs', 'replay', runId, '--wait', '--json'], { env, timeoutMs: 60_000 })).stdout) as { ok: boolean; function: string; state: string };
+    assert.deepEqual([json.ok, json.function, json.state], [true, 'fails', 'succeeded']);
   });
 
   it("${VAR} in env: validate says the shell's environment, deploy says when a default was used, the template says where values come from", async () => {
