@@ -44,6 +44,10 @@ const NOT_CODE = new Set(['venv', 'env', 'node_modules', '__pycache__', 'site-pa
 const APP_OBJECT = /^([A-Za-z_]\w*)\s*(?::[^=\n]+)?=\s*(?:[A-Za-z_][\w.]*\.)?(FastAPI|Starlette|Flask|Quart|Litestar)\s*\(/m;
 /** File names an app usually lives in, most likely first. */
 const APP_FILES = ['main.py', 'app.py', 'api.py', 'server.py', 'asgi.py', 'wsgi.py', '__init__.py'];
+/** A module-level `handler(event, context)` (Lambda's `lambda_handler` too), in a file at the top of the folder. */
+const HANDLER_FN = /^(?:async\s+)?def\s+(handler|lambda_handler|handle)\s*\(\s*event\s*(?::[^,)]*)?,\s*context\b/m;
+/** File names a handler usually lives in, most likely first (Lambda's default is lambda_function.py). */
+const HANDLER_FILES = ['main.py', 'handler.py', 'lambda_function.py', 'app.py', 'function.py'];
 
 /** An app the folder's own code defines: where, its entrypoint and its framework. */
 export interface FoundApp { file: string; entrypoint: string; framework: string }
@@ -66,6 +70,7 @@ export async function findApp(dir: string): Promise<FoundApp | null> {
     if (named !== null) return { file: 'pyproject.toml', entrypoint: named[1]!, framework: 'FastAPI' };
   }
   const found: { rel: string; attr: string; framework: string }[] = [];
+  const handlers: { rel: string; attr: string }[] = [];
   let budget = 300;
   const walk = async (rel: string, depth: number): Promise<void> => {
     let entries;
@@ -81,6 +86,8 @@ export async function findApp(dir: string): Promise<FoundApp | null> {
         try { text = (await readFile(join(dir, path), 'utf8')).slice(0, 262_144); } catch { continue; }
         const m = APP_OBJECT.exec(text);
         if (m !== null) found.push({ rel: path, attr: m[1]!, framework: m[2]! });
+        const h = depth === 0 ? HANDLER_FN.exec(text) : null;
+        if (h !== null) handlers.push({ rel: path, attr: h[1]! });
       }
     }
   };
@@ -94,13 +101,24 @@ export async function findApp(dir: string): Promise<FoundApp | null> {
     return da - db || fa - fb || (ra < rb ? -1 : ra > rb ? 1 : 0);
   });
   const best = found[0];
-  if (best === undefined) return null;
+  if (best === undefined) {
+    // No app: a handler(event, context) of its own, as the http template's (a Lambda function's
+    // code, a folder that lost its platform.yaml: validate said `init .`, which refused).
+    const order = (rel: string): number => (HANDLER_FILES.includes(rel) ? HANDLER_FILES.indexOf(rel) : HANDLER_FILES.length);
+    const handler = handlers.sort((a, b) => order(a.rel) - order(b.rel) || (a.rel < b.rel ? -1 : 1))[0];
+    return handler === undefined ? null : { file: handler.rel, entrypoint: `${handler.rel.replace(/\.py$/, '')}:${handler.attr}`, framework: 'handler' };
+  }
   const module = best.rel.replace(/\.py$/, '').replace(/\/__init__$/, '').split('/').join('.');
   return { file: best.rel, entrypoint: `${module}:${best.attr}`, framework: best.framework };
 }
 
-/** platform.yaml for an app found in existing code: the fastapi template's, with its entrypoint. */
+/** platform.yaml for an app found in existing code: the fastapi template's (a handler: the http template's), with its entrypoint. */
 async function manifestFor(app: FoundApp, name: string): Promise<string> {
+  if (app.framework === 'handler') {
+    return (await readFile(join(TEMPLATES_DIR, 'http', 'platform.yaml'), 'utf8'))
+      .replaceAll('{{name}}', name)
+      .replace(/^entrypoint: .*$/m, `entrypoint: ${app.entrypoint}   # module:attr, handler(event, context): the one found in ${app.file}`);
+  }
   const kind = app.framework === 'Flask' ? 'a WSGI app' : 'an ASGI app';
   return (await readFile(join(TEMPLATES_DIR, 'fastapi', 'platform.yaml'), 'utf8'))
     .replaceAll('{{name}}', name)
@@ -235,7 +253,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
 
   const shown = relative(ctx.cwd, dir) || '.';
   ctx.out.data({ ok: true, dir, name, template: app !== null ? null : template, files: [...files.keys()], ...(app !== null ? { app } : {}) });
-  if (app !== null) ctx.out.line(`Found the ${app.framework} app \`${app.entrypoint.split(':')[1]}\` in ${app.file}; created function "${name}" in ${shown} (your files are left as they are):`);
+  if (app !== null) ctx.out.line(`Found ${app.framework === 'handler' ? `the handler \`${app.entrypoint.split(':')[1]}(event, context)\`` : `the ${app.framework} app \`${app.entrypoint.split(':')[1]}\``} in ${app.file}; created function "${name}" in ${shown} (your files are left as they are):`);
   else ctx.out.line(`Created function "${name}" (${template} template) in ${shown}:`);
   if (requested === undefined && name !== basename(dir)) {
     // `init My_Fn` named the function my-fn: said, since a deploy from here replaces whatever is already called so.
@@ -288,8 +306,8 @@ export const initCommand: Command = {
     'never overwritten: if any would be, nothing is written and the exit code is 1. Every template comes with tests',
     '(`python -m pytest`) and a conftest.py that builds events like the platform does; .gitignore gets .env (never',
     'commit the values `env pull` writes there). In a folder that already has an app (`app = FastAPI()`, Flask,',
-    'Starlette, Quart, Litestar at module level) and no platform.yaml, init without --template writes only platform.yaml,',
-    'with that app as its entrypoint.',
+    'Starlette, Quart, Litestar at module level), or only a handler(event, context) at its top (lambda_handler too), and',
+    'no platform.yaml, init without --template writes only platform.yaml, with that app or handler as its entrypoint.',
   ].join('\n'),
   options: {
     name: { type: 'string', value: 'NAME', description: 'function name (a DNS label; default: from the folder name)' },

@@ -129,6 +129,32 @@ describe('cli init', () => {
     assert.deepEqual((JSON.parse(third.stdout) as { app: unknown }).app, { file: 'pyproject.toml', entrypoint: 'shop.api:api', framework: 'FastAPI' });
   });
 
+  it('in a folder with a handler(event, context) of its own and no platform.yaml, writes only platform.yaml naming it (round 10)', async (t) => {
+    // validate and deploy in such a folder said "create one here with `init .`", and init refused:
+    // main.py exists (the folder of an init'd function whose platform.yaml was lost, Lambda code).
+    const dir = tempDir(t);
+    assert.equal((await runCli(['init', dir, '--name', 'kept'])).code, EXIT.OK);
+    rmSync(join(dir, 'platform.yaml'));
+    const said = await runCli(['validate'], { cwd: dir });
+    assert.match(said.stderr, /init \./);
+    const r = await runCli(['init', '.', '--json'], { cwd: dir });
+    assert.equal(r.code, EXIT.OK, r.stdout + r.stderr);
+    const doc = JSON.parse(r.stdout) as { files: string[]; app: { file: string; entrypoint: string; framework: string } };
+    assert.deepEqual(doc.app, { file: 'main.py', entrypoint: 'main:handler', framework: 'handler' });
+    assert.deepEqual(doc.files, ['platform.yaml']);
+    assert.equal((await runCli(['validate', '--json'], { cwd: dir })).code, EXIT.OK);
+
+    // Lambda's own file and name.
+    const lambda = tempDir(t);
+    writeFileSync(join(lambda, 'lambda_function.py'), 'import json\n\ndef lambda_handler(event, context):\n    return {"statusCode": 200, "body": json.dumps({"ok": True})}\n');
+    writeFileSync(join(lambda, 'util.py'), 'def helper(event, context):\n    return 1\n');
+    const text = await runCli(['init', lambda, '--name', 'from-lambda']);
+    assert.equal(text.code, EXIT.OK, text.stdout + text.stderr);
+    assert.match(text.stdout, /Found the handler `lambda_handler\(event, context\)` in lambda_function\.py/);
+    assert.match(readFileSync(join(lambda, 'platform.yaml'), 'utf8'), /^entrypoint: lambda_function:lambda_handler\b/m);
+    assert.equal((await runCli(['validate', '--json'], { cwd: lambda })).code, EXIT.OK);
+  });
+
   it('refuses to overwrite any file and writes nothing (exit 1)', async (t) => {
     const dir = tempDir(t);
     writeFileSync(join(dir, 'platform.yaml'), 'mine\n');
