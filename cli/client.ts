@@ -6,7 +6,7 @@
  * an unreachable platform exits 5.
  */
 import { CliError, EXIT } from './errors.js';
-import { send, type HttpAnswer, type HttpRequest } from './http.js';
+import { AnswerTooLarge, send, type HttpAnswer, type HttpRequest } from './http.js';
 
 /** The 403 codes that refuse the token itself (any other 403 is about the call). */
 const TOKEN_REFUSED: ReadonlySet<string> = new Set(['ADMIN_TOKEN_FORBIDDEN', 'INVOKE_TOKEN_FORBIDDEN']);
@@ -308,6 +308,12 @@ export type ApiTrigger =
   | { type: 'webhook'; id: string; style: string; sync: boolean; url: string; previousSecretValidUntil: number | null }
   | { type: 'cron'; id: string; schedule: string; timezone: string; active: boolean; nextFires: number[] };
 
+/**
+ * The largest API answer read (a version's files of a 50 MiB bundle as base64 JSON are ~70 MiB): a
+ * hostile server at --url could otherwise make a command hold an endless answer (red team round 11).
+ */
+export const MAX_API_ANSWER_BYTES = 256 * 1024 * 1024;
+
 /** The smallest body limit of the platform's routes (an async call's, 256 KiB): a cut connection while sending more is most likely a 413. */
 const SMALLEST_BODY_LIMIT = 256 * 1024;
 
@@ -341,7 +347,7 @@ export class ApiClient {
       payload = JSON.stringify(body);
       headers['content-type'] = 'application/json';
     }
-    const res = await this.send(`${this.baseUrl}/api/v1${path}`, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
+    const res = await this.send(`${this.baseUrl}/api/v1${path}`, { method, headers, maxBytes: MAX_API_ANSWER_BYTES, ...(payload !== undefined ? { body: payload } : {}) });
     const text = res.text();
     if (!res.ok) throw this.apiError(method, path, res.status, text);
     if (text.length === 0) return undefined as T;
@@ -362,6 +368,9 @@ export class ApiClient {
       }
       return res;
     } catch (err) {
+      if (err instanceof AnswerTooLarge) {
+        throw new CliError(EXIT.API, 'BAD_RESPONSE', `the server at ${this.baseUrl} answered more than ${err.maxBytes / 1024 / 1024} MiB: no answer of the platform's API is that large (is --url or FP_URL this platform?)`);
+      }
       const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       // The gateway answers 413 to a too-large body as soon as its head announces it and closes the
       // connection; the CLI, still writing, often sees only EPIPE/ECONNRESET. That read as "cannot

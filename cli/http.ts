@@ -18,6 +18,15 @@ export interface HttpRequest {
    * body as it arrives (`invoke` prints a stream as it comes). The answer still holds the whole body.
    */
   onHead?: (head: HttpHead) => ((chunk: Buffer) => void) | undefined;
+  /** The most body bytes read; past it the request is cut and rejects with AnswerTooLarge (none: no bound). */
+  maxBytes?: number;
+}
+
+/** An answer whose body passed `HttpRequest.maxBytes`: cut, never held whole. */
+export class AnswerTooLarge extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`the answer was larger than ${maxBytes} bytes`);
+  }
 }
 
 /** An answer's status and headers. Header names are lower-case; repeated headers joined with `, `. */
@@ -87,7 +96,14 @@ export function send(url: string, req: HttpRequest): Promise<HttpAnswer> {
         reject(err as Error);
         return;
       }
+      let bytes = 0;
       res.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (req.maxBytes !== undefined && bytes > req.maxBytes) {
+          res.destroy();
+          reject(new AnswerTooLarge(req.maxBytes)); // settles first: the 'end' below no longer resolves
+          return;
+        }
         chunks.push(chunk);
         try {
           onChunk?.(chunk);

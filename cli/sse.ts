@@ -3,7 +3,9 @@
  * `event`, `data`, `retry`, comments; an event ends at a blank line), remembers the last event id
  * and sends it as Last-Event-ID when it reconnects — after the platform restarted or the network
  * dropped — with a growing delay, until told to stop. A line longer than MAX_LINE_CHARS ends the
- * connection (the server never sends one; the next connection resumes after the last event).
+ * connection (the server never sends one; the next connection resumes after the last event), and
+ * so does an event whose `data:` lines together grow past it: a hostile server's endless event of
+ * short lines held them all in memory (red team round 11).
  */
 
 export interface SseEvent {
@@ -25,6 +27,8 @@ export const MAX_LINE_CHARS = 4 * 1024 * 1024;
 export class SseParser {
   private buffer = '';
   private data: string[] = [];
+  /** The characters of `data` (its lines and the line breaks joining them). */
+  private dataChars = 0;
   private type = '';
   /** The last event id seen (kept across events, as EventSource does). */
   lastId: string | null = null;
@@ -32,7 +36,15 @@ export class SseParser {
 
   constructor(private readonly onEvent: (event: SseEvent) => void) {}
 
-  /** False when a line grew past MAX_LINE_CHARS (the caller drops the connection). */
+  /** A new connection: what the last one left unfinished (a partial line or event) is dropped, as EventSource drops it. */
+  newConnection(): void {
+    this.buffer = '';
+    this.data = [];
+    this.dataChars = 0;
+    this.type = '';
+  }
+
+  /** False when a line, or an event's data, grew past MAX_LINE_CHARS (the caller drops the connection). */
   push(text: string): boolean {
     this.buffer += text;
     for (;;) {
@@ -45,13 +57,14 @@ export class SseParser {
       this.buffer = this.buffer.slice(at + sep);
       this.line(line);
     }
-    return this.buffer.length <= MAX_LINE_CHARS;
+    return this.buffer.length <= MAX_LINE_CHARS && this.dataChars <= MAX_LINE_CHARS;
   }
 
   private line(line: string): void {
     if (line === '') {
       if (this.data.length > 0) this.onEvent({ type: this.type || 'message', data: this.data.join('\n'), id: this.lastId });
       this.data = [];
+      this.dataChars = 0;
       this.type = '';
       return;
     }
@@ -60,7 +73,11 @@ export class SseParser {
     const field = colon < 0 ? line : line.slice(0, colon);
     let value = colon < 0 ? '' : line.slice(colon + 1);
     if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'data') this.data.push(value);
+    if (field === 'data') {
+      if (this.dataChars > MAX_LINE_CHARS) return; // the connection is being dropped (push says so)
+      this.data.push(value);
+      this.dataChars += value.length + 1;
+    }
     else if (field === 'event') this.type = value;
     else if (field === 'id' && !value.includes('\0')) this.lastId = value;
     else if (field === 'retry' && /^[0-9]+$/.test(value)) this.retryMs = Number(value);
@@ -80,6 +97,7 @@ export interface StreamOptions {
 export async function connectOnce(options: StreamOptions, parser: SseParser): Promise<Outcome> {
   const headers: Record<string, string> = { accept: 'text/event-stream', ...options.headers };
   if (parser.lastId !== null) headers['last-event-id'] = parser.lastId;
+  parser.newConnection();
   let res: Response;
   try {
     res = await fetch(options.url, { headers, signal: options.signal });

@@ -425,6 +425,35 @@ describe('attack: a function folder from elsewhere (a clone, a pull request in C
     }
   });
 
+  it('an endless answer of the server at --url is cut at 256 MiB (BAD_RESPONSE), not held whole', { timeout: 120_000 }, async () => {
+    // Before: the CLI read any answer whole: a server at --url streaming without end made a command
+    // grow until the machine ran out of memory.
+    let sent = 0;
+    const piece = Buffer.alloc(1024 * 1024, 0x20);
+    const hostile = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const more = (): void => {
+        while (sent < 300 * 1024 * 1024 && !res.destroyed) {
+          sent += piece.length;
+          if (!res.write(piece)) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      res.on('close', () => res.destroy());
+      more();
+    });
+    await new Promise<void>((done) => hostile.listen(0, '127.0.0.1', done));
+    try {
+      const { port } = hostile.address() as { port: number };
+      const res = await runCli(['functions', 'show', 'x'], { cwd: work, env: { FP_URL: `http://127.0.0.1:${port}`, FP_TOKEN: 'fpa_x', HOME: work, PATH: process.env.PATH ?? '' } });
+      assert.equal(res.code, 4, res.stdout + res.stderr);
+      assert.match(res.stderr, /answered more than 256 MiB/);
+    } finally {
+      hostile.closeAllConnections();
+      hostile.close();
+    }
+  });
+
   it('init writes nothing through a link: a .gitignore or a folder on the way leading out is left alone', { timeout: 60_000 }, async () => {
     // Before: `.gitignore -> ~/.ssh/config` had init append `.env`, `__pycache__/`… to that file
     // (a link to a file not there yet created it), and `.github -> elsewhere` had `init --ci github`

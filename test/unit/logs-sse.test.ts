@@ -4,9 +4,11 @@
  * the CLI's repeat-free joining of stored and live lines (PrintedLines).
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { MAX_RUNS_REMEMBERED, PrintedLines } from '../../cli/commands/logs.js';
-import { SseParser, type SseEvent } from '../../cli/sse.js';
+import { connectOnce, MAX_LINE_CHARS, SseParser, type SseEvent } from '../../cli/sse.js';
 import { entryEvent, filterEvent, gapEvent, readyEvent, type FeedEntry, type FeedEvent } from '../../controlplane/logs/index.js';
 import { atLeast, capLine, levelOf, parseLevel } from '../../protocol/index.js';
 
@@ -44,6 +46,59 @@ describe('SSE framing', () => {
   it('parses the SSE rules: comments, CRLF, multi-line data, id kept across events', () => {
     const { events } = parseAll(': keepalive\r\n\r\nid: 7-0\r\nevent: logs\r\ndata: a\r\ndata: b\r\n\r\nevent: end\ndata: {}\n\n', 3);
     assert.deepEqual(events, [{ type: 'logs', data: 'a\nb', id: '7-0' }, { type: 'end', data: '{}', id: '7-0' }]);
+  });
+});
+
+describe('SSE bounds', () => {
+  it('an endless event of short data lines ends the connection once its data passes MAX_LINE_CHARS (nothing more is kept)', () => {
+    const events: SseEvent[] = [];
+    const parser = new SseParser((e) => events.push(e));
+    const chunk = 'data: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n'.repeat(1000); // ~31 000 characters of data, no blank line
+    let pushes = 0;
+    while (parser.push(chunk)) {
+      pushes++;
+      assert.ok(pushes < 1000, 'the parser kept taking data lines of one event');
+    }
+    assert.ok(pushes * 31_000 >= MAX_LINE_CHARS - 31_000, `stopped early, after ${pushes} pushes`);
+    assert.deepEqual(events, []);
+    // The next connection (connectOnce starts it with newConnection) parses from a clean start.
+    parser.newConnection();
+    assert.ok(parser.push('data: a\ndata: b\n\n'));
+    assert.deepEqual(events, [{ type: 'message', data: 'a\nb', id: null }]);
+  });
+
+  it('a line past MAX_LINE_CHARS ends that connection only: the next one starts clean, not with the long line\'s rest', () => {
+    const events: SseEvent[] = [];
+    const parser = new SseParser((e) => events.push(e));
+    assert.equal(parser.push('data: ' + 'x'.repeat(MAX_LINE_CHARS + 1)), false);
+    parser.newConnection();
+    assert.ok(parser.push('id: 3-0\ndata: after\n\n'));
+    assert.deepEqual(events, [{ type: 'message', data: 'after', id: '3-0' }]);
+  });
+});
+
+describe('connectOnce', () => {
+  it('a connection cut by a line past the bound leaves nothing of it to the next connection', async () => {
+    let served = 0;
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      // The first connection: an endless line; the second: one event.
+      if (served++ === 0) res.end('data: ' + 'x'.repeat(MAX_LINE_CHARS + 10));
+      else res.end('id: 4-0\ndata: second\n\n');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      const events: SseEvent[] = [];
+      const parser = new SseParser((e) => events.push(e));
+      const signal = new AbortController().signal;
+      assert.deepEqual(await connectOnce({ url, headers: {}, signal }, parser), { kind: 'ended' });
+      assert.deepEqual(await connectOnce({ url, headers: {}, signal }, parser), { kind: 'ended' });
+      assert.deepEqual(events, [{ type: 'message', data: 'second', id: '4-0' }]);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });
 
