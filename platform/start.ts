@@ -262,6 +262,9 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     cleanup.push(async () => {
       started.stopAccepting();
       await Promise.all([controlPlane.stopDispatcher(), started.close()]);
+      // The last attempt's record leaves the gateway's batcher in a setImmediate: let it reach the
+      // control plane's recorder before that closes (it was dropped: upgrade round 1).
+      await new Promise<void>((resolve) => setImmediate(resolve));
     });
 
     let closing: Promise<void> | null = null;

@@ -185,6 +185,36 @@ describe('production store (FerretDB)', { skip }, () => {
       }
     });
 
+    it('numbers the entries an older process appended after the move to schema 4 (a rolling upgrade), at the next open', async () => {
+      // Measured (upgrade round 1): an older build's process still serving beside the upgraded one
+      // appends entries without wseq; a workspace saw them with seq null, last, and past a cursor never.
+      const database = freshDatabase();
+      const store = await open(database);
+      const actor = { tokenId: 'tok_a', label: 'x', role: 'owner' as const };
+      try {
+        for (const target of ['t1', 't2']) await store.audit.append({ at: 1000, actor, address: '127.0.0.1', workspace: 'a', action: 'deploy', target, detail: {} });
+      } finally {
+        await store.close();
+      }
+      const client = await MongoClient.connect(ferret!.url);
+      try {
+        // What the schema-3 build writes: the next _id, no wseq.
+        await client.db(database).collection('audit').insertMany([3, 4].map((id) => ({ _id: id, at: 2000 + id, actor, address: '127.0.0.1', workspace: 'a', action: 'deploy', target: `old${id}`, detail: '{}' })) as never);
+      } finally {
+        await client.close();
+      }
+      const reopened = await open(database);
+      try {
+        const first = await reopened.audit.list({ workspace: 'a', limit: 2 });
+        assert.deepEqual(first.items.map((e) => [e.target, e.workspaceSeq]), [['old4', 4], ['old3', 3]]);
+        const rest = await reopened.audit.list({ workspace: 'a', limit: 2, cursor: first.nextCursor! });
+        assert.deepEqual(rest.items.map((e) => [e.target, e.workspaceSeq]), [['t2', 2], ['t1', 1]]);
+        assert.equal((await reopened.audit.append({ at: 3000, actor, address: '127.0.0.1', workspace: 'a', action: 'deploy', target: 't5', detail: {} })).workspaceSeq, 5);
+      } finally {
+        await reopened.close();
+      }
+    });
+
     it('expires logs after the retention (FerretDB has no TTL index: the store sweeps) and keeps the run', async () => {
       let now = Date.now();
       const store = await open(freshDatabase(), { now: () => now, logRetentionMs: 60_000 });

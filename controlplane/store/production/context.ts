@@ -12,7 +12,7 @@ import { StoreError } from '../errors.js';
 import type { SealedHookSecret } from '../sealed.js';
 import type { Role } from '../../../protocol/index.js';
 import type { DeployEntry, DraftRecord, FileChanges, FileEntry, FunctionLimits, FunctionSettings, FunctionStatus, TestCase, TokenKind, WorkspaceQuotas } from '../types.js';
-import { upgradeToV2, upgradeToV3, upgradeToV4 } from './upgrade.js';
+import { numberAuditLeftovers, upgradeToV2, upgradeToV3, upgradeToV4 } from './upgrade.js';
 
 /**
  * Bumped when documents change shape; a database written by a newer platform is refused.
@@ -321,6 +321,8 @@ export async function ensureSchema(col: Collections, now: number, ring: Keyring)
   // Every database has the default workspace; one from before workspaces gets its functions' slots and fields.
   await upgradeToV3(col, now, meta !== null && meta.version < 3);
   if (meta !== null && meta.version < 4) await upgradeToV4(col);
+  // Entries an older process appended after the move to 4 (a rolling upgrade): numbered now.
+  else if (meta !== null) await numberAuditLeftovers(col);
   await Promise.all([
     col.functions.createIndex({ name: 1, seq: -1 }, { name: 'by_name' }),
     col.versions.createIndex({ function: 1, version: -1 }, { name: 'by_function' }),

@@ -93,3 +93,24 @@ export async function upgradeToV4(col: Collections): Promise<void> {
     await col.audit.updateOne({ _id: doc._id }, { $set: { wseq: n } });
   }
 }
+
+/**
+ * At every open after schema 4: entries without `wseq` get the next numbers of their workspace, in
+ * the order of `_id`. A process of an older build still running beside a newer one (a rolling
+ * upgrade) appends without it: those entries were listed with `seq: null`, after every numbered
+ * one, and no cursor reached them (upgrade round 1). Numbers already given never change.
+ */
+export async function numberAuditLeftovers(col: Collections): Promise<number> {
+  const left = await col.audit.find({ wseq: { $exists: false } }, { projection: { _id: 1, workspace: 1 } }).sort({ _id: 1 }).toArray();
+  const next = new Map<string | null, number>();
+  for (const doc of left) {
+    if (!next.has(doc.workspace)) {
+      const top = await col.audit.find({ workspace: doc.workspace, wseq: { $exists: true } }, { projection: { wseq: 1 } }).sort({ wseq: -1 }).limit(1).next();
+      next.set(doc.workspace, top?.wseq ?? 0);
+    }
+    const n = next.get(doc.workspace)! + 1;
+    next.set(doc.workspace, n);
+    await col.audit.updateOne({ _id: doc._id, wseq: { $exists: false } }, { $set: { wseq: n } });
+  }
+  return left.length;
+}
