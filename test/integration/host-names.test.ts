@@ -6,7 +6,7 @@
  * when a platform starts in another pid namespace (ADR 0125).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -21,6 +21,27 @@ async function copyOf<T>(file: string, copy: string): Promise<T> {
   return await import(`${pathToFileURL(join(here, '..', '..', 'poolmgr', 'host', file)).href}?copy=${copy}`) as T;
 }
 const isRoot = process.geteuid?.() === 0;
+
+
+/** The host's built module `file` (poolmgr/host/), as an import URL for a script run elsewhere. */
+function hostModule(file: string): string {
+  return pathToFileURL(join(here, '..', '..', 'poolmgr', 'host', file)).href;
+}
+
+/**
+ * A platform's start in a pid namespace of its own (`unshare --pid --fork` and `flags`): `steps`,
+ * then a template root made and removed, which sweeps what it takes for stale.
+ */
+function platformStartIn(flags: string[], steps: string[]): SpawnSyncReturns<string> {
+  const script = [
+    `const { makeTemplateRoot } = await import(${JSON.stringify(hostModule('templates.js'))});`,
+    'const { rmSync } = await import("node:fs");',
+    'if (process.pid !== 1) throw new Error("not in a pid namespace of its own");',
+    ...steps,
+    'rmSync(makeTemplateRoot(), { recursive: true });',
+  ].join('\n');
+  return spawnSync('unshare', ['--pid', '--fork', ...flags, process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+}
 
 describe('a second copy of the host in one process', () => {
   it('gets its own cgroup root, and the first keeps its own', { skip: isRoot ? false : 'needs root' }, async (t) => {
@@ -65,18 +86,12 @@ describe('a second copy of the host in one process', () => {
     await mine.release('probe');
     const tpl = (await copyOf<typeof TemplatesModule>('templates.js', 'ns')).makeTemplateRoot();
     t.after(() => rmSync(tpl, { recursive: true, force: true }));
-    const host = (file: string): string => pathToFileURL(join(here, '..', '..', 'poolmgr', 'host', file)).href;
-    const other = [
-      `const { Cgroups } = await import(${JSON.stringify(host('cgroups.js'))});`,
-      `const { makeTemplateRoot } = await import(${JSON.stringify(host('templates.js'))});`,
-      'const { rmSync } = await import("node:fs");',
-      'if (process.pid !== 1) throw new Error("not in a pid namespace of its own");',
+    const run = platformStartIn(['--mount-proc'], [
+      `const { Cgroups } = await import(${JSON.stringify(hostModule('cgroups.js'))});`,
       'const opened = Cgroups.open({ tasksMax: 8, cpuShares: 1024, leafStock: 0 });',
       'if (opened.cgroups === null) throw new Error(opened.reason);',
       'opened.cgroups.close();',
-      'rmSync(makeTemplateRoot(), { recursive: true });',
-    ].join('\n');
-    const run = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, '--input-type=module', '-e', other], { encoding: 'utf8', timeout: 60_000 });
+    ]);
     assert.equal(run.status, 0, run.stderr);
     assert.ok(existsSync(root), `${root} is still there`);
     assert.ok(existsSync(tpl), `${tpl} is still there`);
@@ -88,14 +103,7 @@ describe('a second copy of the host in one process', () => {
     const legacy = join(tmpdir(), `fp-tpl-${process.pid}-${900 + Math.floor(Math.random() * 99)}`);
     mkdirSync(legacy, { mode: 0o700 });
     t.after(() => rmSync(legacy, { recursive: true, force: true }));
-    const host = (file: string): string => pathToFileURL(join(here, '..', '..', 'poolmgr', 'host', file)).href;
-    const other = [
-      `const { makeTemplateRoot } = await import(${JSON.stringify(host('templates.js'))});`,
-      'const { rmSync } = await import("node:fs");',
-      'if (process.pid !== 1) throw new Error("not in a pid namespace of its own");',
-      'rmSync(makeTemplateRoot(), { recursive: true });',
-    ].join('\n');
-    const run = spawnSync('unshare', ['--pid', '--fork', '--kill-child', process.execPath, '--input-type=module', '-e', other], { encoding: 'utf8', timeout: 60_000 });
+    const run = platformStartIn(['--kill-child'], []);
     assert.equal(run.status, 0, run.stderr);
     assert.ok(existsSync(legacy), `${legacy} is still there`);
   });
