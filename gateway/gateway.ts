@@ -320,7 +320,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           deps.pool.abortCalls();
           await Promise.race([server.idle(), new Promise<void>((resolve) => setTimeout(resolve, ABORT_ANSWER_MS).unref())]);
         }
-        runs.flush();
+        runs.closeBatching();
         server.closeAll();
       })();
       return closing;

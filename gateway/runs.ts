@@ -61,6 +61,8 @@ export class RunBatcher {
   /** Work of runs whose responses are on their way: building the record, the metrics (see `afterResponse`). */
   private deferred: DeferredTask[] = [];
   private scheduled = false;
+  /** Set by `closeBatching`: what arrives after the gateway closed is handed on at once. */
+  private immediate = false;
   dropped = 0;
   failed = 0;
 
@@ -91,7 +93,21 @@ export class RunBatcher {
     this.schedule();
   }
 
+  /**
+   * The gateway closed: flush, and hand on at once whatever arrives later (a dispatcher's attempt
+   * that ends after the gateway's close, while the platform stops). Its record waited for a turn
+   * of the loop in which the recorder had already closed, and was lost (upgrade round 1).
+   */
+  closeBatching(): void {
+    this.immediate = true;
+    this.flush();
+  }
+
   private schedule(): void {
+    if (this.immediate) {
+      this.flush();
+      return;
+    }
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => this.flush());

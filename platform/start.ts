@@ -261,10 +261,8 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     controlPlane.startDispatcher();
     cleanup.push(async () => {
       started.stopAccepting();
+      // An attempt that ends after the gateway's close has its record handed on at once (RunBatcher.closeBatching).
       await Promise.all([controlPlane.stopDispatcher(), started.close()]);
-      // The last attempt's record leaves the gateway's batcher in a setImmediate: let it reach the
-      // control plane's recorder before that closes (it was dropped: upgrade round 1).
-      await new Promise<void>((resolve) => setImmediate(resolve));
     });
 
     let closing: Promise<void> | null = null;

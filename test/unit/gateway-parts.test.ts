@@ -160,6 +160,18 @@ describe('RunBatcher', () => {
     assert.equal(sink.get('x')?.runId, 'x');
   });
 
+  it('closeBatching hands over what waits, and from then on each record (and deferred work) at once', () => {
+    const sink = new MemoryRunSink();
+    const batcher = new RunBatcher(sink);
+    batcher.push(run('before'));
+    batcher.closeBatching();
+    assert.equal(sink.get('before')?.runId, 'before');
+    batcher.push(run('after'));
+    assert.equal(sink.get('after')?.runId, 'after', 'no later turn of the loop to wait for');
+    batcher.afterResponse(() => batcher.push(run('deferred')));
+    assert.equal(sink.get('deferred')?.runId, 'deferred');
+  });
+
   it('counts a throwing sink and a full buffer as drops, never throws', async () => {
     const drops: string[] = [];
     const batcher = new RunBatcher({ record: () => { throw new Error('down'); } }, (n, reason) => drops.push(`${reason}:${n}`), 2);
