@@ -91,9 +91,15 @@ export class RuntimeProcess {
     return this.helloSeen && (!this.earlyHello || this.settledSeen);
   }
 
-  /** The last line the process wrote on stderr or stdout (an exception's line, for messages; at most 500 characters), or ''. */
+  /** The last line the process wrote on stderr or stdout (an exception's line, for messages), or ''. */
   lastLine(): string {
-    return (this.host.lastOutput(this.rt).trim().split('\n').pop()?.trim() ?? '').slice(0, 500);
+    return this.lastLines(1)[0] ?? '';
+  }
+
+  /** The last `n` lines of its output (stderr or stdout), each trimmed and at most 500 characters. */
+  private lastLines(n: number): string[] {
+    const text = this.host.lastOutput(this.rt).trim();
+    return text === '' ? [] : text.split('\n').slice(-n).map((line) => line.trim().slice(0, 500));
   }
 
   /** The host pid of the runtime (a runtime forked by a zygote learns it just after the fork: 0 before). */
@@ -307,7 +313,7 @@ export class RuntimeProcess {
     this.host.destroy(this.rt);
     const exit: ProcessExit = { ...this.exit, cause: this.cause };
     if (this.settleReady !== null) {
-      const output = this.host.lastOutput(this.rt).trim().split('\n').slice(-3).join(' | ');
+      const output = this.lastLines(3).join(' | ');
       const why = this.cause?.message ?? `the runtime exited before saying hello (${describeExit(exit)})${output === '' ? '' : `: ${output}`}`;
       this.settleReady[1](new PlatformError('RUNTIME_UNAVAILABLE', why));
       this.settleReady = null;
