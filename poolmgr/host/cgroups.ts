@@ -40,7 +40,6 @@ const IN_BOX = '/.fp/cg';
 /** Hosts opened by this process: each gets its own directory. */
 let opened = 0;
 
-
 /** `fp-<pid>-<n>-<pid namespace>` (`fp-<pid>-<n>` when the namespace cannot be read). */
 function ownName(n: number | string): string {
   return `fp-${process.pid}-${n}${PID_NS_SUFFIX}`;
