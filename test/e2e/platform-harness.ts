@@ -170,10 +170,10 @@ export async function newTenant(h: PlatformHarness, options: { quotas?: Record<s
   return { name, api: new Api(h.url, token.body.secret as string) };
 }
 
-/** Waits until `test()` holds, checking every 25 ms; fails naming `what` after `timeoutMs`. */
-export async function until(what: string, test: () => boolean, timeoutMs = 15_000): Promise<void> {
+/** Waits until `test()` holds (or resolves true), checking every 25 ms; fails naming `what` after `timeoutMs`. */
+export async function until(what: string, test: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!test()) {
+  while (!(await test())) {
     if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
     await sleep(25);
   }

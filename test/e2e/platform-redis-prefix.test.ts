@@ -12,7 +12,7 @@ import { describe, it } from 'node:test';
 import { openRedisQueue } from '../../controlplane/async/queue/redis.js';
 import { openRedis } from '../../controlplane/store/production/redis-client.js';
 import { isPlatformError, redisKeys } from '../../protocol/index.js';
-import { deployed, fnName, handlerReturning, sleep } from './platform-harness.js';
+import { deployed, fnName, handlerReturning, sleep, until } from './platform-harness.js';
 import { clusterOptions, productionSkip, startNode, useServers } from './production-harness.js';
 
 const inUse = (database: string) => (err: unknown): boolean => isPlatformError(err) && err.code === 'REDIS_PREFIX_IN_USE' && err.message.includes(`'${database}'`);
@@ -42,10 +42,7 @@ describe('one Redis prefix, one platform', { skip: productionSkip, timeout: 180_
       const claim = await redis.get(key);
       assert.ok(claim !== null);
       await redis.del(key); // what FLUSHALL or a restart without persistence does to it
-      for (let i = 0; (await redis.get(key)) === null; i++) {
-        assert.ok(i < 300, 'claimed again within 30 s');
-        await sleep(100);
-      }
+      await until('claimed again', async () => (await redis.get(key)) !== null, 30_000);
       assert.equal(await redis.get(key), claim);
       await assert.rejects(startNode({ ...options, mongoDatabase: `${options.mongoDatabase!}_other` }), inUse(options.mongoDatabase!));
     } finally {
@@ -64,19 +61,13 @@ describe('one Redis prefix, one platform', { skip: productionSkip, timeout: 180_
       await deployed(a.api, name, handlerReturning('ok'));
       // Another platform took the prefix while Redis had lost this one's claim.
       await redis.set(key, JSON.stringify({ id: 'another-platform', database: "'elsewhere' at mongodb://db.example" }));
-      for (let i = 0; (await fetch(`${a.url}/readyz`)).status !== 503; i++) {
-        assert.ok(i < 300, 'not ready within 30 s');
-        await sleep(100);
-      }
+      await until('not ready', async () => (await fetch(`${a.url}/readyz`)).status === 503, 30_000);
       assert.match(await (await fetch(`${a.url}/readyz`)).text(), /REDIS_PREFIX_IN_USE/);
       const refused = await fetch(`${a.url}/async/${name}`, { method: 'POST', body: '{}' });
       assert.equal(refused.status, 503);
       assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'REDIS_PREFIX_IN_USE');
       await redis.del(key);
-      for (let i = 0; (await fetch(`${a.url}/readyz`)).status !== 200; i++) {
-        assert.ok(i < 300, 'ready again within 30 s');
-        await sleep(100);
-      }
+      await until('ready again', async () => (await fetch(`${a.url}/readyz`)).status === 200, 30_000);
       assert.equal((await fetch(`${a.url}/async/${name}`, { method: 'POST', body: '{}' })).status, 202);
     } finally {
       redis.disconnect();
@@ -92,10 +83,7 @@ describe('one Redis prefix, one platform', { skip: productionSkip, timeout: 180_
     const queue = await openRedisQueue({ client: await openRedis(servers.redis.url), ownsClient: true, prefix: options.redisPrefix! });
     try {
       await redis.set(key, JSON.stringify({ id: 'another-platform', database: "'elsewhere' at mongodb://db.example" }));
-      for (let i = 0; (await fetch(`${a.url}/readyz`)).status !== 503; i++) {
-        assert.ok(i < 300, 'not ready within 30 s');
-        await sleep(100);
-      }
+      await until('not ready', async () => (await fetch(`${a.url}/readyz`)).status === 503, 30_000);
       // The other platform's job. Before, this process's dispatcher claimed it at its next poll (200 ms).
       await queue.enqueue({ runId: randomUUID(), function: fnName('theirs'), payload: new Uint8Array() });
       for (let i = 0; i < 20; i++) {
@@ -103,10 +91,7 @@ describe('one Redis prefix, one platform', { skip: productionSkip, timeout: 180_
         assert.deepEqual(await queue.stats(), { delayed: 0, ready: 1, leased: 0, dead: 0 }, `claimed after ${i * 100} ms`);
       }
       await redis.del(key); // its own again: it takes jobs again
-      for (let i = 0; (await queue.stats()).ready !== 0; i++) {
-        assert.ok(i < 300, 'not claimed within 30 s of the prefix being its own again');
-        await sleep(100);
-      }
+      await until('claimed once the prefix is its own again', async () => (await queue.stats()).ready === 0, 30_000);
     } finally {
       await queue.close();
       redis.disconnect();
