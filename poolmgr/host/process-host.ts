@@ -598,7 +598,9 @@ export class ProcessHost implements RuntimeHost {
   }
 
   lastOutput(rt: HostedRuntime): string {
-    return this.runtimes.get(rt.id)?.stderrTail ?? '';
+    // The handle is the runtime's own record (spawn returns it): its last output outlives release(),
+    // which may end before the pool asks (its exit and its socket's close come in either order).
+    return this.runtimes.get(rt.id)?.stderrTail ?? (rt as Partial<Runtime>).stderrTail ?? '';
   }
 
   destroy(rt: HostedRuntime): void {

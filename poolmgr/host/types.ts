@@ -144,7 +144,7 @@ export interface RuntimeHost {
   stats(rt: HostedRuntime): RuntimeStats;
   /** Files the runtime's box holds (descriptors and mapped files), for the host's open-file table (poolmgr/file-table.ts); absent: not counted. */
   heldFiles?(rt: HostedRuntime): Promise<number>;
-  /** The last output the runtime wrote outside any call (stderr), for start-up failure messages. */
+  /** The last output the runtime wrote outside any call (stderr), for start-up failure messages; still told once it is gone and released. */
   lastOutput(rt: HostedRuntime): string;
   /** Kills whatever is left and releases what the runtime held (uid, cgroups). Idempotent. */
   destroy(rt: HostedRuntime): void;
