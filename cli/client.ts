@@ -127,7 +127,7 @@ export interface ApiUsage {
   meanMs: number | null;
   totals: { invocations: number; errors: number; coldStarts: number };
   warmInstances: number;
-  state: 'warm' | 'cold' | 'paused';
+  state: 'warm' | 'cold' | 'paused' | 'not deployed';
   lastSuccess: { runId: string; at: number } | null;
 }
 

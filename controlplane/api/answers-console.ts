@@ -4,7 +4,7 @@
  * OpenAPI document's source like ./answers.ts.
  */
 import { z } from 'zod';
-import { FUNCTION_STATES, HISTORY_WINDOWS, USAGE_WINDOWS } from '../store/index.js';
+import { HISTORY_WINDOWS, SHOWN_STATES, USAGE_WINDOWS } from '../store/index.js';
 import { TEST_CASE_MODES } from '../store/types.js';
 import { count, int, millis, time } from './answers.js';
 
@@ -57,7 +57,7 @@ const coldStartNumbers = {
 export const coldStartFunction = z.strictObject({
   function: z.string(),
   /** As the functions list says it: `not deployed` when no version serves it (it said `cold`). */
-  state: z.enum([...FUNCTION_STATES, 'not deployed']),
+  state: z.enum(SHOWN_STATES),
   /** The function's minWarm and maxInstances limits (what keeps it warm, how far it scales). */
   minWarm: count,
   maxInstances: count,

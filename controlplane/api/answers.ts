@@ -20,7 +20,7 @@ import {
   type Component,
   type ErrorCode,
 } from '../../protocol/index.js';
-import { FUNCTION_STATES, HISTORY_WINDOWS, USAGE_WINDOWS } from '../store/index.js';
+import { HISTORY_WINDOWS, SHOWN_STATES, USAGE_WINDOWS } from '../store/index.js';
 import { DEPLOY_ACTIONS } from '../store/types.js';
 
 /** Every code of the registry, in registry order. */
@@ -258,7 +258,7 @@ export const usageAnswer = z.strictObject({
   scaleToZero: count,
   totals: z.strictObject(counts),
   warmInstances: count,
-  state: z.enum(FUNCTION_STATES),
+  state: z.enum(SHOWN_STATES),
   lastSuccess: z.strictObject({ runId: z.string(), at: time }).nullable(),
 });
 

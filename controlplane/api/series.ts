@@ -7,7 +7,7 @@
 import { PlatformError } from '../../protocol/index.js';
 import type { ServiceContext } from '../service/context.js';
 import { getFunction } from '../service/functions.js';
-import { emptyTally, isHistoryWindow, isStoreError, mergeTally, percentile, splitPercentiles, type FunctionUsage, type HistoryWindow, type Tally, type TallySeries, type UsageWindow } from '../store/index.js';
+import { emptyTally, isHistoryWindow, isStoreError, mergeTally, percentile, shownState, splitPercentiles, type FunctionUsage, type HistoryWindow, type Tally, type TallySeries, type UsageWindow } from '../store/index.js';
 import { coldStartsAnswer, usageSeriesAnswer } from './answers-console.js';
 import { json } from './http.js';
 import { operation } from './router.js';
@@ -114,7 +114,7 @@ export const coldStarts = operation(
       }
       mergeTally(total, t);
       warmTotal += live.warmInstances;
-      const state = live.state !== 'paused' && fn.activeVersion === null ? 'not deployed' as const : live.state;
+      const state = shownState(live.state, fn.activeVersion);
       return { function: call.scope.short(fn.name), state, minWarm: fn.limits.minWarm, maxInstances: fn.limits.maxInstances, ...numbersOf(t, live.warmInstances), lastColdAt };
     });
     functions.sort((a, b) => b.coldStarts - a.coldStarts || (b.coldP95Ms ?? 0) - (a.coldP95Ms ?? 0) || (a.function < b.function ? -1 : 1));

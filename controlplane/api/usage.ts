@@ -6,7 +6,7 @@
 import { nameOfKey, PlatformError, workspaceOfKey } from '../../protocol/index.js';
 import { getFunction } from '../service/functions.js';
 import type { ServiceContext } from '../service/context.js';
-import { isHistoryWindow, isStoreError, type FunctionUsage, type HistoryWindow } from '../store/index.js';
+import { isHistoryWindow, isStoreError, shownState, type FunctionUsage, type HistoryWindow } from '../store/index.js';
 import { buildUsage } from '../store/metrics/usage.js';
 import { usageAnswer } from './answers.js';
 import { json } from './http.js';
@@ -39,7 +39,7 @@ export const usage = operation(
   async (call, input) => {
     const { key: name } = functionParam(call.params[0]!, call.scope);
     const { window } = input.query();
-    await getFunction(call.ctx, name);
+    const fn = await getFunction(call.ctx, name);
     let answer: FunctionUsage;
     try {
       // This process's own warm count first, so a fresh start is not shown as cold.
@@ -53,7 +53,7 @@ export const usage = operation(
       throw new PlatformError('METRICS_UNAVAILABLE', 'the live metrics (Redis) could not be read; try again shortly');
     }
     if (answer.lastSuccess === null) answer = { ...answer, lastSuccess: await lastSuccessOfRuns(call.ctx, name) };
-    return json(200, { ...answer, function: nameOfKey(answer.function), workspace: workspaceOfKey(answer.function) });
+    return json(200, { ...answer, state: shownState(answer.state, fn.activeVersion), function: nameOfKey(answer.function), workspace: workspaceOfKey(answer.function) });
   },
 );
 

@@ -62,6 +62,12 @@ describe('usage (embedded)', { timeout: 60_000 }, () => {
     const bad = await h.api.call('GET', `/functions/${name}/usage?window=2d`);
     assert.equal(bad.status, 400);
     assert.equal(errorOf(bad).code, 'INVALID_FIELD');
+    // A function created but never deployed is not "cold" (functions list and console say so too).
+    const created = fnName();
+    assert.equal((await h.api.call('POST', '/functions', { name: created })).status, 201);
+    const fresh = await h.api.call('GET', `/functions/${created}/usage`);
+    assert.equal(fresh.status, 200);
+    assert.equal((fresh.body as { state: string }).state, 'not deployed');
     const missing = await h.api.call('GET', `/functions/${fnName()}/usage`);
     assert.equal(missing.status, 404);
     assert.equal(errorOf(missing).code, 'FUNCTION_NOT_FOUND');

@@ -14,6 +14,13 @@ export { HISTORY_WINDOWS, USAGE_WINDOWS, type HistoryWindow, type RunSample, typ
 
 export const FUNCTION_STATES = ['warm', 'cold', 'paused'] as const;
 export type FunctionState = (typeof FUNCTION_STATES)[number];
+/** A function's state as the API shows it: `not deployed` when no version serves it (it read `cold`). */
+export const SHOWN_STATES = [...FUNCTION_STATES, 'not deployed'] as const;
+export type ShownState = (typeof SHOWN_STATES)[number];
+
+export function shownState(state: FunctionState, activeVersion: number | null): ShownState {
+  return state !== 'paused' && activeVersion === null ? 'not deployed' : state;
+}
 
 export interface FunctionUsage extends UsageCounts {
   function: string;
