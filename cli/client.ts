@@ -5,6 +5,7 @@
  * Every refusal becomes a CliError: API errors exit 4 with the server's `code` and `field`,
  * an unreachable platform exits 5.
  */
+import { API_IDENTITY_HEADER } from '../protocol/index.js';
 import { CliError, EXIT } from './errors.js';
 import { AnswerTooLarge, send, type HttpAnswer, type HttpRequest } from './http.js';
 
@@ -319,6 +320,11 @@ const SMALLEST_BODY_LIMIT = 256 * 1024;
 
 export class ApiClient {
   private unsafeSeen = false;
+  /**
+   * Called with `GET /path` for each answer of the API without the platform's `FP-API` header: the
+   * server at the URL is another service (a FastAPI app of the user's own at :8000, most often).
+   */
+  onForeignAnswer?: (request: string) => void;
 
   /**
    * @param baseUrl e.g. `http://127.0.0.1:8080`, no trailing slash.
@@ -349,6 +355,7 @@ export class ApiClient {
     }
     const res = await this.send(`${this.baseUrl}/api/v1${path}`, { method, headers, maxBytes: MAX_API_ANSWER_BYTES, ...(payload !== undefined ? { body: payload } : {}) });
     const text = res.text();
+    if (res.header(API_IDENTITY_HEADER) === null) this.onForeignAnswer?.(`${method} /api/v1${path}`);
     if (!res.ok) throw this.apiError(method, path, res.status, text);
     if (text.length === 0) return undefined as T;
     try {

@@ -19,6 +19,8 @@ export interface Context {
   waitForSignal: () => Promise<string>;
   /** validate.py started for this command (main.ts, `python` commands); absent: a process per check. */
   python?: PythonPreflight;
+  /** The first API answer of this command without the platform's `FP-API` header: another service answers at the URL. */
+  foreignAnswer?: { url: string; request: string };
 }
 
 export interface Command {
@@ -88,7 +90,9 @@ export async function clientOf(ctx: Context, args: ParsedArgs): Promise<ApiClien
 
 /** An API client for a target (its token; FP-Workspace when a workspace is named). */
 export function clientFor(ctx: Context, target: Target): ApiClient {
-  return new ApiClient(target.url, target.token, () => ctx.out.note(UNSAFE_WARNING), target.workspace, target.tokenSavedFor);
+  const client = new ApiClient(target.url, target.token, () => ctx.out.note(UNSAFE_WARNING), target.workspace, target.tokenSavedFor);
+  client.onForeignAnswer = (request) => { ctx.foreignAnswer ??= { url: target.url, request }; };
+  return client;
 }
 
 /** Printed (stderr) by any command talking to a platform started with --unsafe-no-sandbox. */

@@ -143,12 +143,27 @@ export async function main(argv: readonly string[], options: MainOptions): Promi
       return EXIT.OK;
     }
     const ctx: Context = { out, io: options.io, env, cwd: options.cwd, now: Date.now, waitForSignal: options.waitForSignal, ...(python !== null ? { python: python.check } : {}) };
-    return await command.run(ctx, args).catch(async (err: unknown) => { throw await withSuggestion(ctx, args, err); });
+    return await command.run(ctx, args).catch(async (err: unknown) => { throw notThePlatform(ctx, err) ?? await withSuggestion(ctx, args, err); });
   } catch (err) {
     return report(out, err);
   } finally {
     python?.close();
   }
+}
+
+/**
+ * A command that failed on an answer it could not read, from a server that is not a fastapi-platform
+ * (no `FP-API` header): that server named, not a stack trace of the CLI (`FP_URL` at a FastAPI app of
+ * the user's own, :8000, answered `GET /api/v1/functions` with JSON of its own: "TypeError: page.items
+ * is not iterable"). A refusal without a platform's code (HTTP_404) from it the same. Null when the
+ * error is the CLI's own or a platform's, or every answer was the platform's.
+ */
+function notThePlatform(ctx: Context, err: unknown): CliError | null {
+  const foreign = ctx.foreignAnswer;
+  // A platform's refusal has its own code; HTTP_404 is an answer without one.
+  if (foreign === undefined || (err instanceof CliError && err.code !== 'BAD_RESPONSE' && !err.code.startsWith('HTTP_'))) return null;
+  const why = err instanceof Error ? err.message : String(err);
+  return new CliError(EXIT.API, 'BAD_RESPONSE', `the server at ${foreign.url} is not a fastapi-platform (or one older than this CLI): it answered ${foreign.request} without the platform's FP-API header (${why}). Is --url, FP_URL or the profile's URL the platform's address? \`up\` prints it; an app of your own answers at its own port`, { url: foreign.url, request: foreign.request });
 }
 
 /**

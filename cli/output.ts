@@ -2,7 +2,7 @@
  * Output: text for people by default, one JSON document for scripts with `--json`. Commands write
  * through `Io` so tests can capture it. Small formatters for sizes, durations, times and tables.
  */
-import { terminalSafe } from './terminal.js';
+import { terminalSafe, withoutSequences } from './terminal.js';
 
 export interface Io {
   stdout: (text: string) => void;
@@ -28,14 +28,17 @@ export class Output {
 
   constructor(readonly io: Io, readonly json: boolean) {}
 
-  /** A line for people (suppressed with --json). */
+  /**
+   * A line for people (suppressed with --json). On a terminal no character that begins a terminal
+   * sequence is written raw, whatever the text holds; piped on, the text is left as it is.
+   */
   line(text = ''): void {
-    if (!this.json) this.io.stdout(`${text}\n`);
+    if (!this.json) this.io.stdout(`${this.io.stdoutIsTTY === true ? withoutSequences(text) : text}\n`);
   }
 
-  /** A note on stderr (shown in both modes; never part of the JSON document). */
+  /** A note on stderr (shown in both modes; never part of the JSON document), never a terminal sequence. */
   note(text: string): void {
-    this.io.stderr(`${this.spell(text)}\n`);
+    this.io.stderr(`${withoutSequences(this.spell(text))}\n`);
   }
 
   /** The JSON document (only with --json). */

@@ -32,6 +32,19 @@ export function safeLines(text: string, max = MAX_PRINTED_CHARS): string {
   return text.split('\n').map((line) => terminalSafe(line, max)).join('\n');
 }
 
+/** ESC and the C1 controls: the characters that begin a terminal sequence (colors, titles, OSC 52 clipboard writes). */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const SEQUENCE_START = /[\x1b\x80-\x9f]/g;
+
+/**
+ * `text` with no character that could begin a terminal sequence: tabs, line breaks and the rest
+ * stay as they are (a function's answer piped on keeps its bytes). The last guard of everything
+ * the CLI prints: names, URLs and messages a hostile server sent in a 2xx answer included.
+ */
+export function withoutSequences(text: string): string {
+  return text.replace(SEQUENCE_START, (c) => escapeCode(c.charCodeAt(0)));
+}
+
 function escapeCode(code: number): string {
   return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
 }

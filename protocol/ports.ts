@@ -103,6 +103,12 @@ export interface PlainRequest {
   readonly remoteAddress: string;
 }
 
+/**
+ * A header on every answer of the control plane's API, `FP-API: v1` (docs/api.md): a client told by
+ * it that the server at its URL is a fastapi-platform, not another service answering JSON there.
+ */
+export const API_IDENTITY_HEADER = 'fp-api';
+
 export interface PlainResponse {
   status: number;
   headers: Pairs;

@@ -7,7 +7,7 @@
  * The public operations (the API's own documents: `openapi.json`, `schema/platform.json`) skip
  * the token.
  */
-import { PlatformError, roleAllows, WORKSPACE_SHARE_PREFIX } from '../../protocol/index.js';
+import { API_IDENTITY_HEADER, PlatformError, roleAllows, WORKSPACE_SHARE_PREFIX } from '../../protocol/index.js';
 import type { MountedApi } from '../../protocol/index.js';
 import { isUnexpected, toPlatformError } from '../errors.js';
 import type { ServiceContext } from '../service/context.js';
@@ -21,6 +21,7 @@ import { PUBLIC_SCOPE, resolveScope } from './scope.js';
 export { metricsView } from './metrics-access.js';
 
 const PREFIX = '/api/v1';
+const API_HEADER: [string, string] = [API_IDENTITY_HEADER, 'v1'];
 
 export function createApi(ctx: ServiceContext): MountedApi {
   return {
@@ -29,12 +30,16 @@ export function createApi(ctx: ServiceContext): MountedApi {
       return found?.route.bodyLimit?.(ctx.settings) ?? DEFAULT_BODY_LIMIT;
     },
     async handle(req: ApiRequest): Promise<ApiResponse> {
+      let answer: ApiResponse;
       try {
-        return await dispatch(ctx, req);
+        answer = await dispatch(ctx, req);
       } catch (err) {
         if (isUnexpected(err)) ctx.log(`controlplane: ${req.method} ${req.path} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-        return apiError(toPlatformError(err));
+        answer = apiError(toPlatformError(err));
       }
+      // Every answer says whose API it is: the CLI tells "another server" from its own bug by it.
+      answer.headers = [...answer.headers, API_HEADER];
+      return answer;
     },
   };
 }

@@ -232,6 +232,44 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.doesNotMatch(usage.stderr, /\[USAGE\]/);
   });
 
+  it('--url at a FastAPI app of your own (not the platform) says so with BAD_RESPONSE, not a stack trace; the platform\'s answers carry FP-API', async () => {
+    // Before: `FP_URL=http://127.0.0.1:8000` (the user's own app under uvicorn) answered the API's
+    // paths with JSON of its own: "unexpected error: TypeError: page.items is not iterable" and a
+    // stack trace; where it answered 404, "GET /api/v1/functions answered 404 [HTTP_404]".
+    const app = join(work, 'own-app');
+    mkdirSync(app, { recursive: true });
+    writeFileSync(join(app, 'catchall.py'), 'from fastapi import FastAPI\napp = FastAPI()\n@app.get("/{path:path}")\ndef anything(path: str):\n    return {"path": path}\n');
+    writeFileSync(join(app, 'rootonly.py'), 'from fastapi import FastAPI\napp = FastAPI()\n@app.get("/")\ndef root():\n    return {"hello": "world"}\n');
+    for (const module of ['catchall', 'rootonly']) {
+      const uvicorn = spawn(join(ROOT, '.venv', 'bin', 'python'), ['-m', 'uvicorn', `${module}:app`, '--port', '0'], { cwd: app, stdio: ['ignore', 'ignore', 'pipe'] });
+      try {
+        const url = await new Promise<string>((resolve, reject) => {
+          let said = '';
+          const timer = setTimeout(() => reject(new Error(`uvicorn did not start: ${said}`)), 30_000);
+          uvicorn.stderr!.on('data', (b: Buffer) => {
+            said += b.toString();
+            const m = /running on (http:\/\/127\.0\.0\.1:\d+)/.exec(said);
+            if (m) { clearTimeout(timer); resolve(m[1]!); }
+          });
+        });
+        for (const argv of [['functions'], ['functions', 'show', 'x'], ['usage', 'x']]) {
+          const r = await spawnCli([...argv, '--url', url], { env: { ...env, FP_TOKEN: 'fpa_x' } });
+          assert.equal(r.code, 4, `${module} ${argv.join(' ')}: ${r.stderr}`);
+          assert.match(r.stderr, new RegExp(`^error: the server at ${url.replace(/\./g, '\\.')} is not a fastapi-platform .*FP-API header.* \\[BAD_RESPONSE\\]$`, 'm'), r.stderr);
+          assert.doesNotMatch(r.stderr, /unexpected error|TypeError|    at /, r.stderr);
+        }
+      } finally {
+        uvicorn.kill('SIGKILL');
+      }
+    }
+    const port = Number(/is running at http:\/\/127\.0\.0\.1:(\d+)/.exec(demo)?.[1]);
+    for (const path of ['/api/v1/functions', '/api/v1/no-such-route', '/api/v1/health']) {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`);
+      await res.arrayBuffer();
+      assert.equal(res.headers.get('fp-api'), 'v1', path);
+    }
+  });
+
   it('rollback of a function with one version says there is nothing to roll back to, not "name a version"', async () => {
     const r = await spawnCli(['rollback', 'hello'], { env });
     assert.equal(r.code, 4, r.stderr);

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { localIso, MAX_PRINTED_CHARS, terminalSafe } from '../../cli/terminal.js';
+import { Output } from '../../cli/output.js';
+import { localIso, MAX_PRINTED_CHARS, terminalSafe, withoutSequences } from '../../cli/terminal.js';
 
 describe('terminalSafe', () => {
   it('escapes every control character, ESC and the Unicode tricks; keeps ordinary text', () => {
@@ -34,5 +35,25 @@ describe('localIso', () => {
     const text = localIso(ms);
     assert.match(text, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{2}:\d{2}$/);
     assert.equal(Date.parse(text), ms);
+  });
+});
+
+describe('withoutSequences and Output', () => {
+  const OSC52 = 'x\x1b]52;c;ZWNobyBwd25lZA==\x07 \u009b2J';
+
+  it('escapes ESC and the C1 controls only: tabs, line breaks and other text stay', () => {
+    assert.equal(withoutSequences(OSC52), 'x\\x1b]52;c;ZWNobyBwd25lZA==\x07 \\x9b2J');
+    assert.equal(withoutSequences('a\tb\r\nc ✓'), 'a\tb\r\nc ✓');
+    for (let c = 0x80; c < 0xa0; c++) assert.match(withoutSequences(String.fromCharCode(c)), /^\\x/);
+  });
+
+  it('a line on a terminal never starts a sequence (a name or URL a hostile server sent in a 2xx answer); piped on, it is left as it is; notes always', () => {
+    const written: string[] = [];
+    const io = (tty: boolean) => ({ stdout: (t: string) => written.push(t), stderr: (t: string) => written.push(`err:${t}`), readStdin: async () => Buffer.alloc(0), stdoutIsTTY: tty });
+    new Output(io(true), false).line(`name ${OSC52}`);
+    new Output(io(false), false).line(`name ${OSC52}`);
+    new Output(io(false), false).note(`note ${OSC52}`);
+    assert.deepEqual(written, [`name ${withoutSequences(OSC52)}\n`, `name ${OSC52}\n`, `err:note ${withoutSequences(OSC52)}\n`]);
+    assert.ok(!/[\x1b\x80-\x9f]/.test(written[0]! + written[2]!));
   });
 });
