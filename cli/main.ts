@@ -160,8 +160,9 @@ export async function main(argv: readonly string[], options: MainOptions): Promi
  */
 function notThePlatform(ctx: Context, err: unknown): CliError | null {
   const foreign = ctx.foreignAnswer;
-  // A platform's refusal has its own code; HTTP_404 is an answer without one.
-  if (foreign === undefined || (err instanceof CliError && err.code !== 'BAD_RESPONSE' && !err.code.startsWith('HTTP_'))) return null;
+  // A platform's refusal has its own code; HTTP_404 is an answer without one. A 5xx without one is
+  // most often a proxy in front of a platform that is down: its own message says so already.
+  if (foreign === undefined || (err instanceof CliError && err.code !== 'BAD_RESPONSE' && !/^HTTP_4\d\d$/.test(err.code))) return null;
   const why = err instanceof Error ? err.message : String(err);
   return new CliError(EXIT.API, 'BAD_RESPONSE', `the server at ${foreign.url} is not a fastapi-platform (or one older than this CLI): it answered ${foreign.request} without the platform's FP-API header (${why}). Is --url, FP_URL or the profile's URL the platform's address? \`up\` prints it; an app of your own answers at its own port`, { url: foreign.url, request: foreign.request });
 }
