@@ -108,6 +108,7 @@ const OPTIONS = {
   sandboxOpenFiles: { env: 'FP_SANDBOX_OPEN_FILES', kind: 'int', schema: int(64, 1_048_576).default(1024) },
   maxInstances: { env: 'FP_MAX_INSTANCES', kind: 'int', schema: int(1, 100_000).default(64) },
   maxHeldCalls: { env: 'FP_MAX_HELD_CALLS', kind: 'int', schema: int(1, 1_000_000).default(4096) },
+  maxFrameBytesInFlight: { env: 'FP_MAX_FRAME_BYTES_IN_FLIGHT', kind: 'int', schema: int(MIB, 1024 * 1024 * MIB).default(1024 * MIB) },
   maxFunctionInstances: { env: 'FP_MAX_FUNCTION_INSTANCES', kind: 'int', schema: int(1, 1000).default(DEFAULT_LIMIT_CEILINGS.maxFunctionInstances) },
   maxFunctionMemoryBytes: { env: 'FP_MAX_FUNCTION_MEMORY_BYTES', kind: 'int', schema: int(16 * MIB, 1024 * 1024 * MIB).default(DEFAULT_LIMIT_CEILINGS.maxFunctionMemoryBytes) },
   maxFunctionTimeoutMs: { env: 'FP_MAX_FUNCTION_TIMEOUT_MS', kind: 'int', schema: int(1000, 2_147_483_647).default(DEFAULT_LIMIT_CEILINGS.maxFunctionTimeoutMs) },

@@ -87,6 +87,7 @@ function sandboxOptions(config: PlatformConfig, codeRoots: string[], depsRoot: s
     openFiles: config.sandboxOpenFiles,
     maxInstancesTotal: config.maxInstances,
     maxHeldCalls: config.maxHeldCalls,
+    maxFrameBytesInFlight: config.maxFrameBytesInFlight,
     zygotes: config.zygotes,
     ...(config.templates ? {} : { templateMinInitMs: 0 }),
   };

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_MAX_FRAME_BYTES_IN_FLIGHT } from './frame-joins.js';
 import type { HostedRuntime, SandboxMode } from './host/types.js';
 
 export interface PoolConfig {
@@ -45,6 +46,12 @@ export interface PoolConfig {
    * docs/adr/0045-finishing-calls.md.
    */
   finishingWaitMs: number;
+  /**
+   * Bytes of runtime frames being read (a frame past 64 KiB is held whole until its last byte),
+   * all runtimes together; a workspace's runtimes at most half (default 1 GiB;
+   * FP_MAX_FRAME_BYTES_IN_FLIGHT; poolmgr/frame-joins.ts). A runtime whose frame does not fit is killed.
+   */
+  maxFrameBytesInFlight: number;
   /** After a shutdown request, time before SIGKILL (default 2 000). */
   shutdownGraceMs: number;
   /** The whole environment of a runtime process; function env vars are added at specialize. */
@@ -163,6 +170,7 @@ export function defaultPoolConfig(
     // A teardown takes a millisecond or so; a cold start tens to hundreds (docs/adr/0045-finishing-calls.md).
     finishingWaitMs: 50,
     shutdownGraceMs: 2_000,
+    maxFrameBytesInFlight: DEFAULT_MAX_FRAME_BYTES_IN_FLIGHT,
     // Only what an interpreter needs: the platform's own secrets stay out of user code's reach.
     childEnv: runtimeChildEnv(env),
     debug: env['FP_DEBUG'] !== undefined && env['FP_DEBUG'] !== '' && env['FP_DEBUG'] !== '0',

@@ -50,6 +50,7 @@ import { hostError } from './outcome.js';
 import { BytecodeCompiler } from './prepare.js';
 import { PresetChoices } from './preset.js';
 import { RuntimeProcess, type KillCause } from './runtime-process.js';
+import { DEFAULT_MAX_FRAME_BYTES_IN_FLIGHT, FrameJoins } from './frame-joins.js';
 import { FunctionTemplate } from './template.js';
 import type { FunctionVersion, InvocationError, InvocationResult, InvokeOptions, PoolStats } from './types.js';
 
@@ -86,6 +87,8 @@ export interface PoolHooks {
 export class PoolManager implements InstanceOwner {
   private readonly config: PoolConfig;
   private readonly processes = new Set<RuntimeProcess>();
+  /** Bytes of frames being read from runtimes, bounded across them (poolmgr/frame-joins.ts). */
+  readonly frameJoins: FrameJoins;
   private readonly generic: GenericPool;
   private readonly groups = new Map<string, FunctionGroup>();
   /** Fast path from the caller's FunctionVersion object to its group, without building the key. */
@@ -156,6 +159,8 @@ export class PoolManager implements InstanceOwner {
     this.logTap = hooks.logTap ?? null;
     this.fleet = hooks.fleet;
     this.config = Object.freeze({ ...config });
+    // A config made before the setting existed (tests build their own) gets its default.
+    this.frameJoins = new FrameJoins(this.config.maxFrameBytesInFlight ?? DEFAULT_MAX_FRAME_BYTES_IN_FLIGHT);
     this.host = host ?? new ProcessHost({ ...this.config, sandbox: resolveSandbox(this.config.sandbox) });
     this.generic = new GenericPool(this.config.poolSize, () => this.spawnProcess(), this.config.refillDelayMs, this.config.warmNext);
     this.compiler = new BytecodeCompiler(this.config);
@@ -702,7 +707,7 @@ export class PoolManager implements InstanceOwner {
 
   /** A new runtime; `hint` when it is spawned for one function (a host with sized runtimes picks one that fits). */
   private spawnProcess(hint?: SpawnHint): RuntimeProcess {
-    return new RuntimeProcess(this.host, this.config.spawnTimeoutMs, this.processes, hint);
+    return new RuntimeProcess(this.host, this.config.spawnTimeoutMs, this.processes, hint, this.frameJoins);
   }
 
   // ---- reaping and shutdown ----

@@ -6,9 +6,10 @@
  */
 import type { Duplex } from 'node:stream';
 import {
-  encodeFrame, encodeInvokeFrame, FrameDecoder, PlatformError, PROTOCOL_VERSION, shownMessageType, WS_MESSAGE_COST_BYTES,
-  type BoxSpec, type ErrorClass, type ErrorCode, type HostMessage, type RuntimeMessage,
+  encodeFrame, encodeInvokeFrame, FrameDecoder, FrameOverBudget, MAX_FRAME_BYTES, MAX_FRAME_ITEMS, PlatformError, PROTOCOL_VERSION, shownMessageType, WS_MESSAGE_COST_BYTES,
+  type BoxSpec, type ErrorClass, type ErrorCode, type HostMessage, type RuntimeMessage, workspaceOfKey,
 } from '../protocol/index.js';
+import type { FrameJoins } from './frame-joins.js';
 import type { HostedRuntime, Placement, RuntimeExit, RuntimeHost, RuntimeStats, SpawnHint } from './host/types.js';
 import { readShared } from './shared-reads.js';
 
@@ -49,7 +50,9 @@ export class RuntimeProcess {
 
   private readonly rt: HostedRuntime;
   private readonly socket: Duplex;
-  private readonly decoder = new FrameDecoder();
+  private readonly decoder: FrameDecoder;
+  /** The workspace its frames count in (FrameJoins), once placed. */
+  private workspace: string | null = null;
   private helloSeen = false;
   /** The hello came before the runtime set itself up (ADR 0127): `settled` says when it has. */
   private earlyHello = false;
@@ -66,7 +69,9 @@ export class RuntimeProcess {
   private settleReady: [() => void, (err: Error) => void] | null = null;
   private settleExited: (() => void) | null = null;
 
-  constructor(private readonly host: RuntimeHost, spawnTimeoutMs: number, private readonly registry: Set<RuntimeProcess>, hint?: SpawnHint) {
+  constructor(private readonly host: RuntimeHost, spawnTimeoutMs: number, private readonly registry: Set<RuntimeProcess>, hint?: SpawnHint,
+    joins?: FrameJoins) {
+    this.decoder = new FrameDecoder(MAX_FRAME_BYTES, MAX_FRAME_ITEMS, joins?.account(() => this.workspace) ?? null);
     this.ready = new Promise<void>((resolve, reject) => { this.settleReady = [resolve, reject]; });
     this.ready.catch(() => {}); // the rejection is read by whoever awaits `ready`; never unhandled
     this.exited = new Promise<void>((resolve) => { this.settleExited = resolve; });
@@ -114,6 +119,7 @@ export class RuntimeProcess {
 
   /** The box for `fn` (null when the host does not sandbox); see RuntimeHost.place. */
   place(fn: Placement): BoxSpec | null {
+    this.workspace = workspaceOfKey(fn.name);
     return this.host.place(this.rt, fn);
   }
 
@@ -245,6 +251,10 @@ export class RuntimeProcess {
   /** A frame the decoder could not read: nothing after it can be (its length is unknown or false). */
   private refuse(err: unknown): void {
     this.refused = true;
+    if (err instanceof FrameOverBudget) {
+      this.kill({ code: 'GATEWAY_OVERLOADED', class: null, type: 'FramesOverBudget', message: err.message });
+      return;
+    }
     this.kill(protocolError(`malformed frame from the runtime: ${(err as Error).message}`));
   }
 
@@ -309,6 +319,7 @@ export class RuntimeProcess {
     this.alive = false;
     clearTimeout(this.timer);
     this.registry.delete(this);
+    this.decoder.close();
     this.socket.destroy();
     this.host.destroy(this.rt);
     const exit: ProcessExit = { ...this.exit, cause: this.cause };

@@ -54,6 +54,20 @@ export class FrameError extends PlatformError {
 }
 
 /**
+ * Where a decoder's frames being joined are counted when many decoders share a bound
+ * (poolmgr/frame-joins.ts): a frame past SCRATCH_BYTES takes its length when its prefix is read
+ * (its buffer is allocated then) and gives it back once whole or abandoned (`close`).
+ */
+export interface JoinAccount {
+  /** `bytes` more held for a frame being joined; false: refused (the decoder throws FrameOverBudget). */
+  take(bytes: number): boolean;
+  give(bytes: number): void;
+}
+
+/** A frame the decoder's JoinAccount refused: the bytes of frames being joined are at their bound. */
+export class FrameOverBudget extends FrameError {}
+
+/**
  * The first bytes of a `chunk` frame as the runtimes write it (runtime/fp_runtime/streaming.py: a
  * map of four, `t` first): `feed` decodes such a frame where it lies, every other frame from a copy.
  */
@@ -78,8 +92,31 @@ export class FrameDecoder {
   private joined = 0;
   private frameBytes = 0;
   private scratch: Buffer | null = null;
+  /** Bytes taken from `account` for the frame being joined (0: none). */
+  private counted = 0;
 
-  constructor(private readonly maxFrameBytes = MAX_FRAME_BYTES, private readonly maxItems = MAX_FRAME_ITEMS) {}
+  constructor(private readonly maxFrameBytes = MAX_FRAME_BYTES, private readonly maxItems = MAX_FRAME_ITEMS,
+    private readonly account: JoinAccount | null = null) {}
+
+  /** Gives back what the frame being joined holds of the account (the decoder's socket is gone); idempotent. */
+  close(): void {
+    this.uncount();
+  }
+
+  /** A frame longer than SCRATCH_BYTES is about to be held whole (allocated, or its pieces kept): counted first. */
+  private count(length: number): void {
+    if (this.account === null || length <= SCRATCH_BYTES || this.counted > 0) return;
+    if (!this.account.take(length)) {
+      throw new FrameOverBudget(`a frame of ${length} bytes is refused: frames being read from runtimes hold as many bytes as the platform allows (FP_MAX_FRAME_BYTES_IN_FLIGHT)`);
+    }
+    this.counted = length;
+  }
+
+  private uncount(): void {
+    if (this.counted === 0) return;
+    this.account!.give(this.counted);
+    this.counted = 0;
+  }
 
   /**
    * Decodes the frames in `bytes`, a read buffer that is reused once this returns
@@ -106,6 +143,7 @@ export class FrameDecoder {
       const frame = joining.subarray(0, this.frameBytes);
       this.joining = null;
       this.prefixBytes = 0;
+      this.uncount();
       each(this.decodeFrom(frame, joining === this.scratch));
     }
     while (end - at >= 4) {
@@ -132,6 +170,7 @@ export class FrameDecoder {
 
   private startJoin(length: number): void {
     this.checkLength(length);
+    this.count(length);
     this.frameBytes = length;
     this.joined = 0;
     this.joining = length <= SCRATCH_BYTES ? (this.scratch ??= Buffer.allocUnsafe(SCRATCH_BYTES)) : Buffer.allocUnsafe(length);
@@ -169,7 +208,11 @@ export class FrameDecoder {
       if (length > this.maxFrameBytes) {
         throw new FrameError(`frame of ${length} bytes exceeds the ${this.maxFrameBytes} byte limit`);
       }
-      if (this.buffered < 4 + length) break;
+      if (this.buffered < 4 + length) {
+        this.count(length); // its pieces are kept until it is whole
+        break;
+      }
+      this.uncount();
       out.push(this.decode(this.take(4 + length).subarray(4)));
     }
     return out;
