@@ -258,6 +258,16 @@ function builderTmpBytes(opts: DepsOptions): number {
   return 2 * opts.maxBytes + 64 * MIB;
 }
 
+/**
+ * RLIMIT_NPROC of a build whose cgroup leaf bounds its tasks (root mode). The kernel counts it per
+ * host uid, and every build has the one builder uid (FP_DEPS_BUILDER_UID; other platforms on the
+ * host too, by default): at BUILD_TASKS, one build script holding its 1024 tasks left every other
+ * build (another workspace's, FP_DEPS_CONCURRENCY > 1) no process to start, pip failed with EAGAIN
+ * (red team round 13; deps-builder-limits). The leaf holds each build to BUILD_TASKS; this only
+ * keeps the uid's count from coupling builds (64 of them at once, the most FP_DEPS_CONCURRENCY allows).
+ */
+const SHARED_UID_TASKS = 64 * BUILD_TASKS;
+
 function boxConfig(opts: DepsOptions, staging: { site: string; work: string }, ca: string | null, cgroupJoin: string[], siteWritable = true): Record<string, unknown> {
   const binds = [
     { src: staging.site, dst: '/deps', rw: siteWritable },
@@ -273,7 +283,7 @@ function boxConfig(opts: DepsOptions, staging: { site: string; work: string }, c
     binds,
     uid: opts.builderUid,
     gid: opts.builderUid,
-    rlimits: { nofile: 1024, nproc: BUILD_TASKS, fsize: opts.maxBytes, core: 0, as: opts.memoryBytes },
+    rlimits: { nofile: 1024, nproc: cgroupJoin.length > 0 ? SHARED_UID_TASKS : BUILD_TASKS, fsize: opts.maxBytes, core: 0, as: opts.memoryBytes },
   };
 }
 

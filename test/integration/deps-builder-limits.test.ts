@@ -8,7 +8,7 @@
  * stopped by the host's measure.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -59,6 +59,53 @@ const FILLER = [
   '',
 ].join('\n');
 
+/**
+ * Holds as many processes as it can fork (the build's tasks, 1024: its cgroup or RLIMIT_NPROC),
+ * says so in /build/hog-ready (its work folder, on the host's disk), keeps them 30 s.
+ */
+const HOG = [
+  'import os, sys, time',
+  'def _attack(*_args, **_kw):',
+  '    n = 0',
+  '    try:',
+  '        for _ in range(1100):',
+  '            if os.fork() == 0:',
+  '                time.sleep(30)',
+  '                os._exit(0)',
+  '            n += 1',
+  '    except OSError:',
+  '        pass',
+  '    open("/build/hog-ready", "w").write(str(n))',
+  '    time.sleep(30)',
+  '    raise RuntimeError("the attack is over")',
+  'get_requires_for_build_wheel = prepare_metadata_for_build_wheel = build_wheel = build_sdist = _attack',
+  '',
+].join('\n');
+
+/** Another workspace's build: its backend says whether it could fork. */
+const PLAIN = [
+  'import os, sys',
+  'def _attack(*_args, **_kw):',
+  '    try:',
+  '        pid = os.fork()',
+  '        if pid == 0: os._exit(0)',
+  '        os.waitpid(pid, 0)',
+  '        sys.stderr.write("FP-PLAIN fork=ok\\n")',
+  '    except OSError as err:',
+  '        sys.stderr.write(f"FP-PLAIN fork={err}\\n")',
+  '    raise RuntimeError("done")',
+  'get_requires_for_build_wheel = prepare_metadata_for_build_wheel = build_wheel = build_sdist = _attack',
+  '',
+].join('\n');
+
+/** The first file named `name` under `dir`, or null. */
+function findFile(dir: string, name: string): string | null {
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name === name) return join(entry.parentPath, entry.name);
+  }
+  return null;
+}
+
 function build(opts: DepsOptions, requirement: string): ReturnType<typeof runBuild> {
   return runBuild(opts, { input: new Map([['requirements.txt', Buffer.from(`${requirement}\n`)]]), scope: 'hostile', onPhase: () => {} });
 }
@@ -69,6 +116,8 @@ describe('the dependency builder\'s limits', () => {
   mkdirSync(join(dir, 'root'));
   hostileSdist(dir, 'hostile', BACKEND);
   hostileSdist(dir, 'filler', FILLER);
+  hostileSdist(dir, 'hog', HOG);
+  hostileSdist(dir, 'plain', PLAIN);
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('a build script\'s processes together stay within the build\'s memory limit', { skip: mode !== 'root' ? 'one cgroup leaf per build needs root mode' : false }, async () => {
@@ -88,5 +137,24 @@ describe('the dependency builder\'s limits', () => {
     assert.equal(outcome.ok, false);
     assert.equal(outcome.error?.code, 'DEPS_TOO_LARGE', `${JSON.stringify(outcome.error)}\n${outcome.log.slice(-1500)}`);
     assert.doesNotMatch(outcome.log, /FP-FILLED/, 'it wrote its 600 MiB');
+  });
+
+  it('a build holding all its tasks leaves another build (the same builder uid) room to fork', { skip: mode !== 'root' ? 'builds share a host uid in root mode only' : false }, async () => {
+    const cgroups = Cgroups.open({ tasksMax: BUILD_TASKS, cpuShares: 1024 }).cgroups;
+    after(() => cgroups?.close());
+    assert.ok(cgroups !== null, 'no writable cgroups');
+    const opts = { ...options(dir, cgroups, 16 * MIB), concurrency: 2 };
+    const hog = build(opts, 'hog==1.0');
+    let ready: string | null = null;
+    for (let i = 0; i < 600 && ready === null; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      ready = findFile(join(dir, 'root'), 'hog-ready');
+    }
+    assert.ok(ready !== null, 'the hog never said it was ready');
+    const held = Number(readFileSync(ready, 'utf8'));
+    assert.ok(held > 900, `the hog held only ${held} processes`);
+    const plain = await build(opts, 'plain==1.0');
+    assert.match(plain.log, /FP-PLAIN fork=ok/, `the other build could not fork (the hog holds ${held} processes of the uid): ${plain.log.slice(-1500)}`);
+    await hog;
   });
 });
