@@ -16,7 +16,7 @@
  * (GATEWAY_OVERLOADED: its call, if any, may be retried): past `maxBytes` in all, or, for a
  * placed runtime, past half of it for its workspace's runtimes together, as the gateway's byte
  * budgets share theirs (GROUP_DIVISOR). While nothing else is held, any frame fits (one frame is at
- * most 64 MiB); so does a workspace's first.
+ * most 64 MiB); so does a workspace's first. Why kill and not pause: docs/adr/0132-frames-being-read-bounded.md.
  */
 import type { JoinAccount } from '../protocol/index.js';
 
