@@ -12,9 +12,9 @@ import type { InvocationResult } from './pool.js';
  * The body as a ResponseStream (uws-adapter rule 9): each piece as the runtime sends it (the
  * first ones leave with the head). A piece is acknowledged to the runtime (which may then send as much more) only
  * once the client's connection took it: a slow reader stops the app, never grows this process.
- * The client leaving cancels the call's stream (its app gets `http.disconnect`). A call admitted by
- * a token (`holder`) is cut, and its stream cancelled, at the first piece after that token was
- * revoked, rotated or expired (./holder.ts).
+ * The client leaving cancels the call's stream (its app gets `http.disconnect`). With a `holder`,
+ * the answer is cut, and its stream cancelled, at the first piece after the call's token (or its
+ * public function's lack of one) stopped admitting it: revoked, rotated, expired (./holder.ts).
  */
 export function streamBody(body: BodyReader, holder: Holder | null = null): ResponseStream {
   return {

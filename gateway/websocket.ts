@@ -85,7 +85,7 @@ export class FunctionSocket implements WebSocketLink {
     /** How the call ends: what a connection the app did not close is closed with. */
     private readonly after: Promise<CallEnd>,
     private readonly runId: string,
-    /** Admitted by a token: the connection closes (1008) at the first message either way after it stopped admitting it (./holder.ts). */
+    /** Whether the call's admission still holds: the connection closes (1008) at the first message either way after it stopped (./holder.ts). */
     private readonly holder: Holder | null = null,
   ) {}
 

@@ -297,8 +297,9 @@ async function readFeed(name: string, token: string, started: () => void): Promi
 describe("a token's end ends the streams and WebSockets it opened (red team round 14)", () => {
   // Before: revoking a workspace token, rotating an invoke token or reaching a token's expiry
   // refused new calls only; an open streamed answer went on to its end, and an open WebSocket
-  // kept receiving and sending, up to the function's limits.timeout (an hour at the ceiling).
-  it('revoked, rotated or expired: the stream is cut and the WebSocket closes 1008 before the app is done', async () => {
+  // kept receiving and sending, up to the function's limits.timeout (an hour at the ceiling); so did
+  // an anonymous one after its public function was turned to `auth: token`.
+  it('revoked, rotated, expired or no longer public: the stream is cut and the WebSocket closes 1008 before the app is done', async () => {
     const name = fnName('feed');
     const created = await createFunction(f.owner, name, { auth: 'token', limits: { timeout: '60s' } });
     await upload(f.owner, name, { 'main.py': FEED }, { entrypoint: 'main:app' });
@@ -335,7 +336,18 @@ describe("a token's end ends the streams and WebSockets it opened (red team roun
     const closedC = await wsC.closed(40_000);
     assert.equal(closedC.code, 1008, 'the WebSocket of an expired token went on to its end');
 
+    // A public function turned to `auth: token`: its anonymous WebSocket.
+    const open = fnName('feed-open');
+    await createFunction(f.owner, open, { limits: { timeout: '60s' } });
+    await upload(f.owner, open, { 'main.py': FEED }, { entrypoint: 'main:app' });
+    await deploy(f.owner, open);
+    const wsE = await RawWebSocket.connect(`${h.url.replace('http', 'ws')}/fn/${open}/ws`);
+    assert.deepEqual(await wsE.next(), { kind: 'text', text: '0' });
+    assert.equal((await f.owner.call('PATCH', `/functions/${open}`, { auth: 'token' })).status, 200);
+    assert.equal((await wsE.closed(40_000)).code, 1008, 'the anonymous WebSocket went on after its function took tokens only');
+
     // A durable token's connection is not cut.
+
     const durable = await f.owner.call('POST', '/tokens', { role: 'invoker', label: 'feed-durable' });
     const wsD = await RawWebSocket.connect(`${h.url.replace('http', 'ws')}/fn/${name}/ws`, { headers: { authorization: `Bearer ${durable.body.secret as string}` } });
     const closedD = await wsD.closed(40_000);
