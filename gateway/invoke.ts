@@ -22,6 +22,7 @@ import { checkFunctionResponse, confineToPrefix, errorResponse, invocationHeader
 import type { RunBatcher } from './runs.js';
 import { streamBody, wholeResult } from './streamed.js';
 import { FunctionSocket } from './websocket.js';
+import { callHolder } from './holder.js';
 import type { IncomingRequest, OutgoingResponse } from './uws-adapter.js';
 
 export interface InvokeDeps {
@@ -112,6 +113,8 @@ class Call implements Origin, Finished {
   invoked = false;
   /** A WebSocket handshake: the subprotocols its client offered (the app may choose one); null for a request. */
   wsProtocols: string[] | null = null;
+  /** The bearer secret that admitted it (`auth: token`), asked again while its stream or WebSocket lasts (./holder.ts); null: a public call. */
+  secret: string | null = null;
 
   constructor(
     readonly deps: InvokeDeps,
@@ -153,7 +156,7 @@ const NO_BODY: Uint8Array = Object.freeze(new Uint8Array(0)) as Uint8Array;
 
 const WWW_AUTHENTICATE: [string, string] = ['www-authenticate', 'Bearer'];
 
-type Admitted = { fn: FunctionVersion; headers: Pairs } | OutgoingResponse;
+type Admitted = { fn: FunctionVersion; headers: Pairs; secret?: string } | OutgoingResponse;
 
 /**
  * Admission shared by `/fn/` and `/async/`: the function exists, the invoke token is right (and is
@@ -170,10 +173,12 @@ function admit(deps: InvokeDeps, req: IncomingRequest, name: string, route: 'syn
   }
   if (!found.found) return errorResponse(notFound(name));
   let headers = req.headers;
+  let secret: string | undefined;
   if (found.auth !== null) {
     const refused = checkToken(found.auth, req.headers, name);
     if (refused !== null) return errorResponse(refused, undefined, refused.status === 401 ? [WWW_AUTHENTICATE] : []);
     headers = req.headers.filter(([key]) => key !== 'authorization');
+    secret = bearerToken(req.headers)!;
   } else {
     headers = withoutPlatformTokens(headers);
   }
@@ -182,9 +187,10 @@ function admit(deps: InvokeDeps, req: IncomingRequest, name: string, route: 'syn
   if (mode !== 'both' && mode !== route) return errorResponse(wrongRoute(name, mode));
   const fn = servable(found, name);
   if (fn instanceof PlatformError) return errorResponse(fn);
+  const admitted = secret === undefined ? { fn, headers } : { fn, headers, secret };
   const verdict = limitVerdict(deps, found.limit, fn.name);
-  if (verdict === null) return { fn, headers };
-  if (verdict instanceof Promise) return verdict.then((refusal) => (refusal === null ? { fn, headers } : errorResponse(refusal)));
+  if (verdict === null) return admitted;
+  if (verdict instanceof Promise) return verdict.then((refusal) => (refusal === null ? admitted : errorResponse(refusal)));
   return errorResponse(verdict);
 }
 
@@ -284,6 +290,7 @@ function invokeAdmitted(deps: InvokeDeps, req: IncomingRequest, name: string, pa
   const startedAt = Date.now();
   const call = new Call(deps, 'http', req.arrivedAt, req.abortable, 1, req.method, path, fn, runId, startedAt);
   if (websocket) call.wsProtocols = offeredProtocols(req.headers);
+  if (admitted.secret !== undefined) call.secret = admitted.secret;
   // A WebSocket opened while the gateway stops would be closed at once (1001): refused as the grace's calls are not.
   if (deps.graceOver() || (websocket && deps.shuttingDown())) {
     return Promise.resolve(finish(call, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false).response);
@@ -547,7 +554,7 @@ function finish(call: Call, result: InvocationResult, invoked: boolean): Finishe
     if (error === null) {
       // The response went out before the call's end: the record waits for that end.
       if (result.body !== undefined) {
-        out.stream = streamBody(result.body);
+        out.stream = streamBody(result.body, call.trigger === 'http' ? callHolder(deps.registry, fn.name, call.secret) : null);
         // Announced by the function (an ASGI app's Content-Length, e.g. behind BaseHTTPMiddleware):
         // the body goes out with it, as under uvicorn, instead of chunked.
         const length = declaredLength(result.response!.headers);
@@ -595,7 +602,7 @@ function webSocketAnswer(call: Call, result: InvocationResult, error: Invocation
   const protocol = call.wsProtocols!.includes(chosen) ? chosen : '';
   // uWS writes the handshake's own headers (Sec-WebSocket-*, Upgrade, Connection).
   const headers = checked.headers.filter(([k]) => !k.startsWith('sec-websocket-'));
-  return { status: 101, headers, websocket: new FunctionSocket(result.body, protocol, result.after, call.runId) };
+  return { status: 101, headers, websocket: new FunctionSocket(result.body, protocol, result.after, call.runId, callHolder(call.deps.registry, call.fn.name, call.secret)) };
 }
 
 /** What finish made of the call, kept on it (the Finished it returns, and what its record reads). */

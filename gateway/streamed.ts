@@ -5,15 +5,18 @@
  */
 import { boundResultHeaders, describeBytes, MAX_FRAME_BYTES, RESULT_OMITTED_HEADER, type ResponseStream, type StreamSink } from '../protocol/index.js';
 import type { BodyReader } from '../poolmgr/index.js';
+import type { Holder } from './holder.js';
 import type { InvocationResult } from './pool.js';
 
 /**
  * The body as a ResponseStream (uws-adapter rule 9): each piece as the runtime sends it (the
  * first ones leave with the head). A piece is acknowledged to the runtime (which may then send as much more) only
  * once the client's connection took it: a slow reader stops the app, never grows this process.
- * The client leaving cancels the call's stream (its app gets `http.disconnect`).
+ * The client leaving cancels the call's stream (its app gets `http.disconnect`). With a `holder`,
+ * the answer is cut, and its stream cancelled, at the first piece after the call's token (or its
+ * public function's lack of one) stopped admitting it: revoked, rotated, expired (./holder.ts).
  */
-export function streamBody(body: BodyReader): ResponseStream {
+export function streamBody(body: BodyReader, holder: Holder | null = null): ResponseStream {
   return {
     holdsCall: true,
     start(sink: StreamSink): void {
@@ -27,6 +30,11 @@ export function streamBody(body: BodyReader): ResponseStream {
       };
       body.pipe({
         chunk(data) {
+          if (holder !== null && !holder()) {
+            body.cancel();
+            sink.abort();
+            return false;
+          }
           if (sink.write(data)) {
             body.ack(data.byteLength);
             return true;

@@ -9,6 +9,7 @@
  *   that the connection is closed (1008): uWS cannot stop reading a WebSocket.
  */
 import type { BodyReader, CallEnd } from '../poolmgr/index.js';
+import { TOKEN_GONE_REASON, type Holder } from './holder.js';
 
 /** The other end of an upgraded connection (FunctionSocket): what the adapter (uws-adapter.ts, rule 12) tells it. */
 export interface WebSocketLink {
@@ -84,6 +85,8 @@ export class FunctionSocket implements WebSocketLink {
     /** How the call ends: what a connection the app did not close is closed with. */
     private readonly after: Promise<CallEnd>,
     private readonly runId: string,
+    /** Whether the call's admission still holds: the connection closes (1008) at the first message either way after it stopped (./holder.ts). */
+    private readonly holder: Holder | null = null,
   ) {}
 
   open(side: WebSocketSide): void {
@@ -101,7 +104,7 @@ export class FunctionSocket implements WebSocketLink {
 
   /** A message from the client: to the app, within the window. */
   message(data: Uint8Array, binary: boolean): void {
-    if (this.closed) return;
+    if (this.closed || this.tokenGone()) return;
     const framed = new Uint8Array(data.byteLength + 1);
     framed[0] = binary ? BINARY : TEXT;
     framed.set(data, 1);
@@ -133,7 +136,7 @@ export class FunctionSocket implements WebSocketLink {
 
   private fromApp(data: Uint8Array): boolean {
     const side = this.side;
-    if (side === null || this.closed || data.byteLength === 0) return true;
+    if (side === null || this.closed || data.byteLength === 0 || this.tokenGone()) return true;
     const kind = data[0]!;
     if (kind === CLOSE) {
       const code = data.byteLength >= 3 ? (data[1]! << 8) | data[2]! : 1000;
@@ -159,6 +162,13 @@ export class FunctionSocket implements WebSocketLink {
     }
     side.send(message, kind === BINARY);
     return this.acked(side, data.byteLength);
+  }
+
+  /** True (and the connection closed 1008) once the token that opened it no longer admits it. */
+  private tokenGone(): boolean {
+    if (this.holder === null || this.holder()) return false;
+    this.close(1008, TOKEN_GONE_REASON);
+    return true;
   }
 
   /** A piece taken: acknowledged now, or (the client's socket above the high-water mark) at its drain. */

@@ -74,6 +74,7 @@ export class DataBindings {
     if (target.workspace !== own) throw new PlatformError('DATA_DATABASE_FORBIDDEN', `data.mongo.database ${spec.database}: a function of workspace ${own} can only bind databases of ${own}`);
     const physical = physicalDatabase(own, target.database);
     if (this.isReserved(physical)) throw reservedError(spec.database, physical);
+    if (await this.holdsStore(physical)) throw storeError(spec.database, physical);
     if (spec.create) return;
     const names = await this.listDatabases();
     if (!names.includes(physical)) throw new PlatformError('DATA_DATABASE_NOT_FOUND', `database ${target.database} does not exist in workspace ${own} (data.mongo.create is false)`);
@@ -138,9 +139,9 @@ export class DataBindings {
    */
   async serverDatabases(workspace: string): Promise<string[]> {
     const prefix = physicalDatabase(workspace, '');
-    return (await this.listDatabases())
-      .filter((physical) => physical.startsWith(prefix) && physical.length > prefix.length && !this.isReserved(physical))
-      .map((physical) => physical.slice(prefix.length));
+    const named = (await this.listDatabases()).filter((physical) => physical.startsWith(prefix) && physical.length > prefix.length && !this.isReserved(physical));
+    const stores = await Promise.all(named.map((physical) => this.holdsStore(physical)));
+    return named.filter((_, i) => !stores[i]).map((physical) => physical.slice(prefix.length));
   }
 
   /**
@@ -154,7 +155,7 @@ export class DataBindings {
     if (users.length > 0) {
       throw new PlatformError('DATA_DATABASE_IN_USE', `database ${database} is bound to ${users.join(', ')}: deploy them without data.mongo, or delete them, first`, { functions: users });
     }
-    if (this.isReserved(physical) || !(await this.listDatabases()).includes(physical)) {
+    if (this.isReserved(physical) || !(await this.listDatabases()).includes(physical) || (await this.holdsStore(physical))) {
       throw new PlatformError('DATA_DATABASE_NOT_FOUND', `database ${database} does not exist in workspace ${workspace}`);
     }
     const reply = await backendCommand(this.options.backend, this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS, { dropDatabase: 1, $db: physical });
@@ -164,6 +165,19 @@ export class DataBindings {
 
   private isReserved(physical: string): boolean {
     return (this.options.reserved ?? []).includes(physical);
+  }
+
+  /**
+   * True when the database holds a platform's store (its `meta` collection has the `schema`
+   * document every production store writes first: controlplane/store/production/context.ts):
+   * another install's FP_MONGO_DB on the same server (`stg_platform`: database `platform` of a
+   * workspace `stg`), which `reserved` (this install's own name only) does not know. Red team
+   * round 14: such a workspace's function read that install's store, and its owner could drop it.
+   */
+  private async holdsStore(physical: string): Promise<boolean> {
+    const reply = await backendCommand(this.options.backend, this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS, { find: 'meta', filter: { _id: 'schema' }, projection: { _id: 1 }, limit: 1, $db: physical });
+    if (reply.ok !== 1) throw new PlatformError('DATA_BACKEND_UNAVAILABLE', `the database server could not be asked about ${physical}: ${String(reply.errmsg ?? 'no reason given')}`);
+    return ((reply.cursor as { firstBatch?: unknown[] } | undefined)?.firstBatch?.length ?? 0) > 0;
   }
 
   /** What a run wrote through its function's binding; forgets it (the run record keeps it). */
@@ -181,6 +195,10 @@ export class DataBindings {
     const dbs = (reply.databases as { name: string }[] | undefined) ?? [];
     return dbs.map((d) => d.name);
   }
+}
+
+function storeError(asked: string, physical: string): PlatformError {
+  return new PlatformError('DATA_DATABASE_FORBIDDEN', `data.mongo.database ${asked}: ${physical} holds a platform's store (another install's FP_MONGO_DB on that server)`);
 }
 
 function reservedError(asked: string, physical: string): PlatformError {

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ROOT, spawnCli } from '../helpers/cli-harness.js';
+import { RawWebSocket } from '../helpers/ws-client.js';
 import { Api, createFunction, deploy, fnName, py, sleep, upload, usePlatform } from './platform-harness.js';
 
 const HANDLER = { 'main.py': py('def handler(event, context):', '    return {"ok": True}') };
@@ -246,5 +247,111 @@ describe('a token label that drives terminals (red team round 9)', () => {
     const fine = await h.api.call('POST', '/tokens', { role: 'viewer', label: 'équipe CI 🚀' });
     assert.equal(fine.status, 201, JSON.stringify(fine.body));
     assert.equal(fine.body.token.label, 'équipe CI 🚀');
+  });
+});
+
+// An app that streams 200 pieces (an SSE feed) and sends 200 WebSocket messages, 0.1 s apart, then says "done".
+const FEED = py(
+  'import asyncio',
+  'from fastapi import FastAPI, WebSocket',
+  'from fastapi.responses import StreamingResponse',
+  'app = FastAPI()',
+  '',
+  '@app.get("/feed")',
+  'async def feed():',
+  '    async def pieces():',
+  '        for i in range(200):',
+  '            yield f"data: {i}\\n\\n"',
+  '            await asyncio.sleep(0.1)',
+  '        yield "data: done\\n\\n"',
+  '    return StreamingResponse(pieces(), media_type="text/event-stream")',
+  '',
+  '@app.websocket("/ws")',
+  'async def ws(sock: WebSocket):',
+  '    await sock.accept()',
+  '    for i in range(200):',
+  '        await sock.send_text(str(i))',
+  '        await asyncio.sleep(0.1)',
+  '    await sock.send_text("done")',
+  '    await sock.close()',
+);
+
+/** Reads a streamed answer until it ends or is cut: its text, and whether it ended whole. */
+async function readFeed(name: string, token: string, started: () => void): Promise<{ text: string; whole: boolean }> {
+  const res = await fetch(`${h.url}/fn/${name}/feed`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(res.status, 200);
+  const reader = res.body!.getReader();
+  let text = '';
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return { text, whole: true };
+      text += Buffer.from(value).toString();
+      if (text.includes('data: 2\n')) started();
+    }
+  } catch {
+    return { text, whole: false };
+  }
+}
+
+describe("a token's end ends the streams and WebSockets it opened (red team round 14)", () => {
+  // Before: revoking a workspace token, rotating an invoke token or reaching a token's expiry
+  // refused new calls only; an open streamed answer went on to its end, and an open WebSocket
+  // kept receiving and sending, up to the function's limits.timeout (an hour at the ceiling); so did
+  // an anonymous one after its public function was turned to `auth: token`.
+  it('revoked, rotated, expired or no longer public: the stream is cut and the WebSocket closes 1008 before the app is done', async () => {
+    const name = fnName('feed');
+    const created = await createFunction(f.owner, name, { auth: 'token', limits: { timeout: '60s' } });
+    await upload(f.owner, name, { 'main.py': FEED }, { entrypoint: 'main:app' });
+    await deploy(f.owner, name);
+    const invoker = await f.owner.call('POST', '/tokens', { role: 'invoker', label: 'feed-reader' });
+    const secret = invoker.body.secret as string;
+
+    // A revoked workspace token: its stream and its WebSocket.
+    let started!: () => void;
+    const going = new Promise<void>((resolve) => { started = resolve; });
+    const feed = readFeed(name, secret, started);
+    const ws = await RawWebSocket.connect(`${h.url.replace('http', 'ws')}/fn/${name}/ws`, { headers: { authorization: `Bearer ${secret}` } });
+    assert.deepEqual(await ws.next(), { kind: 'text', text: '0' });
+    await going;
+    assert.equal((await f.owner.call('DELETE', `/tokens/${invoker.body.token.id as string}`)).status, 200);
+    const cut = await feed;
+    assert.equal(cut.whole, false, `the stream went on to its end after the revocation: ${cut.text.slice(-40)}`);
+    assert.ok(!cut.text.includes('done'));
+    const closed = await ws.closed(40_000);
+    assert.deepEqual([closed.code, closed.reason], [1008, 'the token that opened this connection was revoked, rotated or expired']);
+    assert.ok(!closed.before.some((e) => e.kind === 'text' && e.text === 'done'));
+
+    // A rotated invoke token: its stream.
+    let startedB!: () => void;
+    const goingB = new Promise<void>((resolve) => { startedB = resolve; });
+    const feedB = readFeed(name, created.invokeToken as string, startedB);
+    await goingB;
+    assert.equal((await f.owner.call('POST', `/functions/${name}/tokens/rotate`)).status, 200);
+    assert.equal((await feedB).whole, false, 'the stream of a rotated invoke token went on to its end');
+
+    // An expired workspace token: its WebSocket.
+    const short = await f.owner.call('POST', '/tokens', { role: 'invoker', label: 'feed-short', expiresIn: '3s' });
+    const wsC = await RawWebSocket.connect(`${h.url.replace('http', 'ws')}/fn/${name}/ws`, { headers: { authorization: `Bearer ${short.body.secret as string}` } });
+    const closedC = await wsC.closed(40_000);
+    assert.equal(closedC.code, 1008, 'the WebSocket of an expired token went on to its end');
+
+    // A public function turned to `auth: token`: its anonymous WebSocket.
+    const open = fnName('feed-open');
+    await createFunction(f.owner, open, { limits: { timeout: '60s' } });
+    await upload(f.owner, open, { 'main.py': FEED }, { entrypoint: 'main:app' });
+    await deploy(f.owner, open);
+    const wsE = await RawWebSocket.connect(`${h.url.replace('http', 'ws')}/fn/${open}/ws`);
+    assert.deepEqual(await wsE.next(), { kind: 'text', text: '0' });
+    assert.equal((await f.owner.call('PATCH', `/functions/${open}`, { auth: 'token' })).status, 200);
+    assert.equal((await wsE.closed(40_000)).code, 1008, 'the anonymous WebSocket went on after its function took tokens only');
+
+    // A durable token's connection is not cut.
+
+    const durable = await f.owner.call('POST', '/tokens', { role: 'invoker', label: 'feed-durable' });
+    const wsD = await RawWebSocket.connect(`${h.url.replace('http', 'ws')}/fn/${name}/ws`, { headers: { authorization: `Bearer ${durable.body.secret as string}` } });
+    const closedD = await wsD.closed(40_000);
+    assert.equal(closedD.code, 1000);
+    assert.ok(closedD.before.some((e) => e.kind === 'text' && e.text === 'done'));
   });
 });

@@ -25,6 +25,10 @@ describe('data bindings on the store\'s own server', { skip: serverSkip('ferretd
     client = new MongoClient(ferret.url, { directConnection: true });
     await client.db('fastapi_platform').collection('functions').insertOne({ name: 'secret-fn' });
     await client.db('fastapi_shop').collection('orders').insertOne({ item: 'pen' });
+    // Another install on the same server, FP_MONGO_DB=stg_platform (a production store writes this first).
+    await client.db('stg_platform').collection('meta').insertOne({ _id: 'schema' as never, version: 4, at: 1 });
+    await client.db('stg_platform').collection('tokens').insertOne({ digest: 'another-install' });
+    await client.db('stg_notes').collection('meta').insertOne({ _id: 'other' as never }); // a tenant's own `meta` is data
     dir = mkdtempSync(join(tmpdir(), 'fp-data-reserved-'));
     bindings = new DataBindings({ backend: { host: '127.0.0.1', port: ferret.port }, socketRoot: dir, sandboxed: false, workspaceOf: workspaceOfKey, reserved: ['fastapi_platform'] });
   });
@@ -58,5 +62,22 @@ describe('data bindings on the store\'s own server', { skip: serverSkip('ferretd
     assert.deepEqual(await client.db('fastapi_platform').collection('functions').findOne({}, { projection: { _id: 0 } }), { name: 'secret-fn' });
     assert.deepEqual(await bindings.drop('fastapi', 'shop'), { physical: 'fastapi_shop' });
     assert.deepEqual(await bindings.serverDatabases('fastapi'), []);
+  });
+
+  it("refuses another install's store on the same server: no binding, no listing, no drop (red team round 14)", async () => {
+    // Before: only this install's FP_MONGO_DB was reserved; a function of a workspace `stg` bound
+    // `platform` and read that install's tokens and runs, and the workspace's owner could drop it.
+    for (const create of [true, false]) {
+      await assert.rejects(bindings.check('reader.stg', { database: 'platform', create }), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'DATA_DATABASE_FORBIDDEN');
+        assert.match(err.message, /stg_platform holds a platform's store/);
+        return true;
+      });
+    }
+    await bindings.check('reader.stg', { database: 'notes', create: false });
+    await bindings.check('reader.stg', { database: 'fresh', create: true });
+    assert.deepEqual(await bindings.serverDatabases('stg'), ['notes'], 'the check created no database');
+    await assert.rejects(bindings.drop('stg', 'platform'), { code: 'DATA_DATABASE_NOT_FOUND' });
+    assert.equal((await client.db('stg_platform').collection('tokens').findOne({}, { projection: { _id: 0 } }))?.digest, 'another-install');
   });
 });
