@@ -126,6 +126,30 @@ describe('zygotes', () => {
     host.destroy(rt);
   });
 
+  it('in root mode the zygote drops its capability bounding set once, so its boxes\' init has none left to drop; a sandbox-off host\'s zygote and runtimes keep theirs', { skip: process.geteuid?.() === 0 && SANDBOX === 'root' ? false : 'needs root mode', timeout: 90_000 }, async (t) => {
+    const capBnd = (pid: number): string => readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('CapBnd:'))!.split(/\s+/)[1]!;
+    const boxed = forkingHost();
+    const off = forkingHost({ sandbox: 'off' });
+    t.after(() => Promise.all([boxed.close(), off.close()]));
+    assert.equal(await boxed.zygotesReady(30_000), true);
+    assert.equal(await off.zygotesReady(30_000), true);
+    const none = '0000000000000000';
+    const ours = capBnd(process.pid);
+    assert.notEqual(ours, none, 'the platform itself has a bounding set');
+    assert.equal(capBnd(boxed.zygote('default')!.pid), none, 'the root-mode host\'s zygote dropped it');
+    const { rt } = await start(boxed);
+    await until(() => rt.pid > 0, 5_000, 'the reported pid');
+    const [runtime] = childrenOf(rt.pid); // rt.pid: the box's init
+    assert.equal(capBnd(runtime!), none, 'its runtime has none');
+    boxed.destroy(rt);
+    assert.equal(capBnd(off.zygote('default')!.pid), ours, 'the sandbox-off host\'s zygote keeps it');
+    const bare = await start(off);
+    await until(() => bare.rt.pid > 0, 5_000, 'the reported pid');
+    const [offRuntime] = childrenOf(bare.rt.pid); // rt.pid: the keeper
+    assert.equal(capBnd(offRuntime!), ours, 'and so does its runtime');
+    off.destroy(bare.rt);
+  });
+
   it('in root mode the box\'s init is the native one once built (fp_sandbox/init.c): no capabilities, and it reports the box\'s output outside calls and the runtime\'s own exit code', async (t) => {
     if (SANDBOX === 'off') return t.skip('no box');
     const { host, rt, channel, ended, next } = await forkedRuntime(t);
