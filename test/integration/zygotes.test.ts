@@ -207,10 +207,11 @@ describe('zygotes', () => {
         '            denied.append(e.errno)',
         '    return {"uid": os.getuid(), "passwd": open("/etc/passwd").read(), "group": open("/etc/group").read(), "tmp": seen, "denied": denied, "fp": os.path.exists("/.fp/id"),',
         '            "fpList": os.listdir("/.fp"), "under": [p for p in ("/.fp/code", "/.fp/cg", "/.fp/id", "/.fp/work", "/.fp/deps") if os.path.lexists(p)],',
-        '            "cover": [l.split()[5].split(",")[0] + " " + l.split(" - ")[1].split()[0] for l in open("/proc/self/mountinfo") if l.split()[4] == "/.fp"][-1:]}',
+        '            "cover": [l.split()[5].split(",")[0] + " " + l.split(" - ")[1].split()[0] for l in open("/proc/self/mountinfo") if l.split()[4] == "/.fp"][-1:],',
+        '            "flags": sorted((l.split()[4] if not l.split()[4].startswith("/.fp/cg/") else "/.fp/cg/*", l.split()[5]) for l in open("/proc/self/mountinfo") if l.split()[4] in ("/proc/sys", "/etc/passwd", "/etc/group") or l.split()[4].startswith("/.fp/cg/"))}',
       ),
     });
-    const out: { uid: number; passwd: string; group: string; tmp: string[]; denied: number[]; fp: boolean; fpList: string[]; under: string[]; cover: string[] }[] = [];
+    const out: { uid: number; passwd: string; group: string; tmp: string[]; denied: number[]; fp: boolean; fpList: string[]; under: string[]; cover: string[]; flags: [string, string][] }[] = [];
     for (const name of ['ident-a', 'ident-b']) {
       const runtime = await start(host);
       const box = host.place(runtime.rt, { name, version: '1', dir, memoryBytes: 0, maxInstances: 1 });
@@ -235,6 +236,12 @@ describe('zygotes', () => {
       assert.deepEqual([r.fpList, r.under, r.cover], [[], [], ['ro tmpfs']], JSON.stringify(r));
     }
     if (SANDBOX === 'root') {
+      // The per-mount flags of the box's own binds, set without reading them back (bench/README.md 3m).
+      for (const r of [a, b]) {
+        const cg = r.flags.filter(([path]) => path === '/.fp/cg/*');
+        assert.deepEqual(r.flags.filter(([path]) => path !== '/.fp/cg/*'), [['/etc/group', 'ro,nosuid,nodev,relatime'], ['/etc/passwd', 'ro,nosuid,nodev,relatime'], ['/proc/sys', 'ro,nosuid,nodev,noexec,relatime']]);
+        for (const [, flags] of cg) assert.equal(flags, 'rw,nosuid,nodev,noexec,relatime', 'a cgroup directory (nodev whatever the host\'s mount says)');
+      }
       assert.notEqual(a.uid, b.uid);
       assert.doesNotMatch(b.passwd, new RegExp(`:${a.uid}:`), 'not the other box\'s uid');
     }
