@@ -1,7 +1,8 @@
 """Entry point of a zygote (fp_runtime/zygote.py): forks generic runtimes for the pool.
 
 Started by the local process host as
-`<venv>/bin/python -I runtime/zygote.py --fd 3 --preset NAME --listen PATH`. Like bootstrap.py, `-I`
+`<venv>/bin/python -I runtime/zygote.py --fd 3 --preset NAME --listen PATH [--boxed]` (`--boxed`: the
+host's sandbox is on, every runtime it asks for is boxed). Like bootstrap.py, `-I`
 keeps user site, PYTHON* variables and the current directory out, so this directory is added here.
 See docs/adr/0019-zygotes.md.
 """
@@ -30,4 +31,4 @@ if __name__ == "__main__":
     if _preset not in PRESETS:
         print(f"unknown preset {_preset!r} (known: {', '.join(PRESETS)})", file=sys.stderr)
         sys.exit(2)
-    serve(_fd, _preset, _path, _BOOT)
+    serve(_fd, _preset, _path, _BOOT, "--boxed" in _args)

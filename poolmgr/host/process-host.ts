@@ -206,7 +206,7 @@ export class ProcessHost implements RuntimeHost {
   private startZygote(preset: ZygotePreset): void {
     const entry = this.options.zygoteEntry ?? join(dirname(this.options.runtimeEntry), 'zygote.py');
     this.zygotes.set(preset, new Zygote({
-      pythonPath: this.options.pythonPath, entry, preset, childEnv: this.options.childEnv,
+      pythonPath: this.options.pythonPath, entry, preset, childEnv: this.options.childEnv, boxed: this.options.sandbox !== 'off',
       ...(this.options.debug ? { onOutput: (text: string) => process.stderr.write(`[zygote ${preset}] ${text}`) } : {}),
     }));
   }

@@ -42,6 +42,12 @@ export interface ZygoteOptions {
   entry: string;
   preset: ZygotePreset;
   childEnv: Record<string, string>;
+  /**
+   * Every runtime the host asks of it is boxed (the sandbox is on): a root zygote then drops its
+   * capability bounding set once instead of each box's init (docs/adr/0136-bounding-set-in-the-zygote.md).
+   * Off (the sandbox off), its runtimes keep theirs.
+   */
+  boxed?: boolean;
   /** Receives what the zygote itself writes (debug forwarding). */
   onOutput?: (text: string) => void;
 }
@@ -224,9 +230,9 @@ export class Zygote {
     if (this.closed) return;
     this.starts++;
     rmSync(this.path, { force: true });
-    const { pythonPath, entry, preset, childEnv } = this.options;
-    const child = spawn(pythonPath, ['-I', entry, '--fd', '3', '--preset', preset, '--listen', this.path],
-      { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: childEnv });
+    const { pythonPath, entry, preset, childEnv, boxed } = this.options;
+    const args = ['-I', entry, '--fd', '3', '--preset', preset, '--listen', this.path, ...(boxed === true ? ['--boxed'] : [])];
+    const child = spawn(pythonPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: childEnv });
     this.child = child;
     for (const stream of [child.stdout, child.stderr]) {
       stream?.setEncoding('utf8');

@@ -88,7 +88,10 @@ def preload(preset: str) -> dict:
     return preset_packages.imported_since(before) if PRESETS[preset] else {}
 
 
-def serve(control_fd: int, preset: str, path: str, boot: float) -> None:
+def serve(control_fd: int, preset: str, path: str, boot: float, boxed: bool = False) -> None:
+    """`boxed`: the host's sandbox is on, so every runtime asked of this zygote is boxed (its host
+    says so: `--boxed`); a root zygote then drops its capability bounding set once, here, instead
+    of each box's init (docs/adr/0136-bounding-set-in-the-zygote.md)."""
     dists = preload(preset)
     atfork.stop()  # every at-fork hook a fork of this zygote could need is recorded (zygote.py, the entry)
     try:
@@ -107,7 +110,7 @@ def serve(control_fd: int, preset: str, path: str, boot: float) -> None:
     os.chmod(path, 0o600)
     listener.listen(128)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
-    boxes = _Boxes()
+    boxes = _Boxes(boxed)
     gc.collect()
     gc.freeze()
     control.sendall(encode({"t": "zygote", "v": ZYGOTE_PROTOCOL, "preset": preset, "pid": os.getpid(),
@@ -213,12 +216,24 @@ def _frames(conn: socket.socket, decoder: Decoder):
 
 class _Boxes:
     """What the zygote keeps for the boxes it forks in root mode: its own PID namespace (to come
-    back to after unsharing one for each child) and the prepared root (fp_sandbox/template.py)."""
+    back to after unsharing one for each child) and the prepared root (fp_sandbox/template.py).
+    `bounded`: the zygote's capability bounding set is empty (dropped here once when every fork is
+    boxed; the template's helper needs none of it: mounts are its effective capabilities), so a
+    box's init, its child in this user namespace, has none to drop (docs/adr/0136-bounding-set-in-the-zygote.md).
+    A sandbox-off host's zygote keeps it: its runtimes keep theirs."""
 
-    def __init__(self):
+    def __init__(self, boxed: bool = False):
+        from fp_sandbox import libc
         from fp_sandbox.template import Template
         self.pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC) if os.geteuid() == 0 else -1
         self.template = Template()
+        self.bounded = False
+        if boxed and self.pid_ns >= 0:
+            try:
+                libc.drop_bounding_set()
+                self.bounded = True
+            except OSError:  # not allowed here (no CAP_SETPCAP): each init drops it, as before
+                pass
 
     def root_box(self, box) -> bool:
         """A root-mode runtime box: its init can be the zygote's child."""
@@ -293,7 +308,7 @@ def _fork(data, report, inherited: list, boxes: _Boxes) -> None:
         if as_init:
             from fp_sandbox.keeper import init
             # returns in the runtime (pid 2 of its box) only, which says hello first thing
-            sandbox = init(box, data_fd, template_fd, lambda: runtime_main.say_hello(data_fd, boot))
+            sandbox = init(box, data_fd, template_fd, lambda: runtime_main.say_hello(data_fd, boot), boxes.bounded)
         elif isinstance(box, dict):
             from fp_sandbox.keeper import start
             sandbox = start(box, data_fd, report_fd)  # returns in the runtime (pid 2 of its box) only

@@ -107,7 +107,7 @@ def start(cfg: dict, keep_fd: int, report_fd: int = -1) -> Box:
     raise AssertionError("unreachable")
 
 
-def init(cfg: dict, keep_fd: int, template_fd: int = -1, first=None) -> Box:
+def init(cfg: dict, keep_fd: int, template_fd: int = -1, first=None, bounded: bool = False) -> Box:
     """A zygote's child in root mode, already PID 1 of a PID namespace of its own (the zygote
     unshared it for this fork; docs/adr/0019-zygotes.md): the box's init, and its reporter in
     place of a keeper (forked.py). It builds the box as `_init` does, its root from the prepared
@@ -119,13 +119,14 @@ def init(cfg: dict, keep_fd: int, template_fd: int = -1, first=None) -> Box:
     goes on only where it is not built or could not be exec'd. Never returns in I; returns in R.
     No setsid: the zygote's session has no controlling terminal already (fp_runtime/zygote.py),
     and a setsid here costs milliseconds. `first`: called in R before anything else (its hello:
-    docs/adr/0127-runtime-hello-first.md)."""
+    docs/adr/0127-runtime-hello-first.md). `bounded`: the zygote dropped the capability bounding
+    set before forking I (inherited: `_limit` has nothing to drop; docs/adr/0136-bounding-set-in-the-zygote.md)."""
     host_pid = forked.host_pid()  # announced once the box is built, before R is forked
     procs = forked.open_procs(cfg.get("cgroupJoin") or [])  # on the host's root
     output = forked.redirect_output()
     joined_r, joined_w = os.pipe()
     try:
-        _enter_box(cfg, template_fd)
+        _enter_box(cfg, template_fd, bounded)
     except Exception:  # said to the host: stderr is a pipe nobody reads yet
         import traceback
         forked.failed(traceback.format_exc())
@@ -154,7 +155,7 @@ def init(cfg: dict, keep_fd: int, template_fd: int = -1, first=None) -> Box:
     raise AssertionError("unreachable")
 
 
-def _enter_box(cfg: dict, template_fd: int) -> None:
+def _enter_box(cfg: dict, template_fd: int, bounded: bool = False) -> None:
     """I of a forked box: its own mount, IPC and UTS namespaces, its root a copy of the prepared
     one (`template_fd`, fp_sandbox/template.py: a copy of its mount namespace plus the box's own
     mounts) when there is one, else built whole; the hostname; `_limit`."""
@@ -168,7 +169,7 @@ def _enter_box(cfg: dict, template_fd: int) -> None:
         libc.unshare(libc.CLONE_NEWNS | libc.CLONE_NEWIPC | libc.CLONE_NEWUTS)
         view.build(cfg)
     libc.sethostname("fp-runtime")
-    _limit()
+    _limit(bounded)
 
 
 def _write(path: str, text: str) -> None:
@@ -225,15 +226,18 @@ def _init(cfg: dict, status_w: int, life_r: int, keep_fd: int) -> Box:
             os._exit(0)
 
 
-def _limit() -> None:
+def _limit(bounded: bool = False) -> None:
     """I, before it forks R (which inherits all three, for life): no capability bounding set, no
     way to gain privileges (no_new_privs), and the first seccomp filter. Done once here rather
     than in each process. The filter goes on in I, whose last namespace or mount call is behind
     it (what I does from here on, native or not: fork R, execve, prctl, capset, cgroup writes,
     pidfd, wait, is allowed), not in R: R is then under it from its first instruction, and in a
     fresh fork the install costs ~0.1 ms more than in I (ctypes' first call there; bench/README.md
-    3e, docs/adr/0049-seccomp-in-init.md)."""
-    libc.drop_bounding_set()
+    3e, docs/adr/0049-seccomp-in-init.md). `bounded`: I's bounding set is empty already, dropped
+    by the zygote that forked it in the same user namespace (`init`; ADR 0136): 41 `prctl` calls
+    fewer on the ready path."""
+    if not bounded:
+        libc.drop_bounding_set()
     libc.prctl(libc.PR_SET_NO_NEW_PRIVS, 1)
     spawn_filter = seccomp.compiled("spawn")
     if spawn_filter is not None:

@@ -101,6 +101,16 @@ def _set_flags(dst: str, read_only: bool, extra: int) -> None:
     libc.mount(None, dst, None, flags)
 
 
+def _set_own_flags(dst: str, read_only: bool, extra: int, userns: bool) -> None:
+    """`_set_flags` for the box's own binds (`_own`), whose flags `extra` says in full: in root mode
+    nothing is locked, so they are set as given, without the `statvfs` that `locked_flags` reads
+    (each a first call in a fresh fork on a box's init's path: bench/README.md 3m)."""
+    if userns:
+        _set_flags(dst, read_only, extra)
+    else:
+        libc.mount(None, dst, None, libc.MS_BIND | libc.MS_REMOUNT | libc.MS_NOSUID | extra | (libc.MS_RDONLY if read_only else 0))
+
+
 def tmpfs_options(mode: str, size: int) -> str:
     """Options of a writable tmpfs of `size` bytes: the size caps its pages, and an inode count (one
     per 2 KiB, at least 1024) caps its files, whose kernel memory (~1 KiB each) the size does not
@@ -292,20 +302,25 @@ def _own(cfg: dict, root: str, cgroups: dict) -> None:
     libc.mount("tmpfs", f"{root}/dev/shm", "tmpfs", plain | libc.MS_NOEXEC, options)
     libc.mount("proc", f"{root}/proc", "proc", plain | libc.MS_NOEXEC, "hidepid=2")
     _limit_ipc(root, cfg.get("mode") == "userns")
+    userns = cfg.get("mode") == "userns"
     libc.mount(f"{root}/proc/sys", f"{root}/proc/sys", None, libc.MS_BIND | libc.MS_REC)
-    _set_flags(f"{root}/proc/sys", True, 0)
+    _set_own_flags(f"{root}/proc/sys", True, libc.MS_NODEV | libc.MS_NOEXEC, userns)  # as its /proc
     # /etc/passwd and /etc/group: read-only binds of files only `become` writes (through IDENTITY,
     # which goes with /.fp before any user code), so no box writes into what boxes share.
     libc.mount("tmpfs", f"{root}{IDENTITY}", "tmpfs", plain, "mode=0755,size=64k")
+    # Formatted here, not made once at import: the runtime forked after this shares the pages this
+    # run of `write_identity` wrote (its bytecode quickened), which its specialize's `become` would
+    # otherwise write itself (bench/README.md 3m).
     write_identity(f"{root}{IDENTITY}", "fn", 65534, 65534)
     for name in ("passwd", "group"):
         libc.mount(f"{root}{IDENTITY}/{name}", f"{root}/etc/{name}", None, libc.MS_BIND)
-        _set_flags(f"{root}/etc/{name}", True, libc.MS_NODEV)
+        _set_own_flags(f"{root}/etc/{name}", True, libc.MS_NODEV, userns)  # as the tmpfs
     for name, fd in cgroups.items():
         libc.move_mount(fd, f"{root}/.fp/cg/{name}")
         os.close(fd)
         libc.mount(None, f"{root}/.fp/cg/{name}", None, libc.MS_REC | libc.MS_PRIVATE)  # a copy of a shared host mount is its peer
-        _set_flags(f"{root}/.fp/cg/{name}", False, libc.MS_NOEXEC)
+        # nodev whatever the host's cgroup mount says (cgroupfs holds no device nodes)
+        _set_own_flags(f"{root}/.fp/cg/{name}", False, libc.MS_NODEV | libc.MS_NOEXEC, userns)
 
 
 def _limit_ipc(root: str, userns: bool) -> None:

@@ -126,6 +126,30 @@ describe('zygotes', () => {
     host.destroy(rt);
   });
 
+  it('in root mode the zygote drops its capability bounding set once, so its boxes\' init has none left to drop; a sandbox-off host\'s zygote and runtimes keep theirs', { skip: process.geteuid?.() === 0 && SANDBOX === 'root' ? false : 'needs root mode', timeout: 90_000 }, async (t) => {
+    const capBnd = (pid: number): string => readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('CapBnd:'))!.split(/\s+/)[1]!;
+    const boxed = forkingHost();
+    const off = forkingHost({ sandbox: 'off' });
+    t.after(() => Promise.all([boxed.close(), off.close()]));
+    assert.equal(await boxed.zygotesReady(30_000), true);
+    assert.equal(await off.zygotesReady(30_000), true);
+    const none = '0000000000000000';
+    const ours = capBnd(process.pid);
+    assert.notEqual(ours, none, 'the platform itself has a bounding set');
+    assert.equal(capBnd(boxed.zygote('default')!.pid), none, 'the root-mode host\'s zygote dropped it');
+    const { rt } = await start(boxed);
+    await until(() => rt.pid > 0, 5_000, 'the reported pid');
+    const [runtime] = childrenOf(rt.pid); // rt.pid: the box's init
+    assert.equal(capBnd(runtime!), none, 'its runtime has none');
+    boxed.destroy(rt);
+    assert.equal(capBnd(off.zygote('default')!.pid), ours, 'the sandbox-off host\'s zygote keeps it');
+    const bare = await start(off);
+    await until(() => bare.rt.pid > 0, 5_000, 'the reported pid');
+    const [offRuntime] = childrenOf(bare.rt.pid); // rt.pid: the keeper
+    assert.equal(capBnd(offRuntime!), ours, 'and so does its runtime');
+    off.destroy(bare.rt);
+  });
+
   it('in root mode the box\'s init is the native one once built (fp_sandbox/init.c): no capabilities, and it reports the box\'s output outside calls and the runtime\'s own exit code', async (t) => {
     if (SANDBOX === 'off') return t.skip('no box');
     const { host, rt, channel, ended, next } = await forkedRuntime(t);
@@ -183,10 +207,11 @@ describe('zygotes', () => {
         '            denied.append(e.errno)',
         '    return {"uid": os.getuid(), "passwd": open("/etc/passwd").read(), "group": open("/etc/group").read(), "tmp": seen, "denied": denied, "fp": os.path.exists("/.fp/id"),',
         '            "fpList": os.listdir("/.fp"), "under": [p for p in ("/.fp/code", "/.fp/cg", "/.fp/id", "/.fp/work", "/.fp/deps") if os.path.lexists(p)],',
-        '            "cover": [l.split()[5].split(",")[0] + " " + l.split(" - ")[1].split()[0] for l in open("/proc/self/mountinfo") if l.split()[4] == "/.fp"][-1:]}',
+        '            "cover": [l.split()[5].split(",")[0] + " " + l.split(" - ")[1].split()[0] for l in open("/proc/self/mountinfo") if l.split()[4] == "/.fp"][-1:],',
+        '            "flags": sorted((l.split()[4] if not l.split()[4].startswith("/.fp/cg/") else "/.fp/cg/*", l.split()[5]) for l in open("/proc/self/mountinfo") if l.split()[4] in ("/proc/sys", "/etc/passwd", "/etc/group") or l.split()[4].startswith("/.fp/cg/"))}',
       ),
     });
-    const out: { uid: number; passwd: string; group: string; tmp: string[]; denied: number[]; fp: boolean; fpList: string[]; under: string[]; cover: string[] }[] = [];
+    const out: { uid: number; passwd: string; group: string; tmp: string[]; denied: number[]; fp: boolean; fpList: string[]; under: string[]; cover: string[]; flags: [string, string][] }[] = [];
     for (const name of ['ident-a', 'ident-b']) {
       const runtime = await start(host);
       const box = host.place(runtime.rt, { name, version: '1', dir, memoryBytes: 0, maxInstances: 1 });
@@ -211,6 +236,12 @@ describe('zygotes', () => {
       assert.deepEqual([r.fpList, r.under, r.cover], [[], [], ['ro tmpfs']], JSON.stringify(r));
     }
     if (SANDBOX === 'root') {
+      // The per-mount flags of the box's own binds, set without reading them back (bench/README.md 3m).
+      for (const r of [a, b]) {
+        const cg = r.flags.filter(([path]) => path === '/.fp/cg/*');
+        assert.deepEqual(r.flags.filter(([path]) => path !== '/.fp/cg/*'), [['/etc/group', 'ro,nosuid,nodev,relatime'], ['/etc/passwd', 'ro,nosuid,nodev,relatime'], ['/proc/sys', 'ro,nosuid,nodev,noexec,relatime']]);
+        for (const [, flags] of cg) assert.equal(flags, 'rw,nosuid,nodev,noexec,relatime', 'a cgroup directory (nodev whatever the host\'s mount says)');
+      }
       assert.notEqual(a.uid, b.uid);
       assert.doesNotMatch(b.passwd, new RegExp(`:${a.uid}:`), 'not the other box\'s uid');
     }
