@@ -18,6 +18,8 @@ describe('cli typos', () => {
       [['functions', 'delte', 'f'], 'delete'],
       [['data', 'rotat', 'f'], 'rotate'],
       [['env', 'sett', 'f', 'A=1'], 'set'],
+      // Two letters swapped are one slip, nearer than two other edits: `lsit` named "set" (journey 11).
+      [['env', 'lsit', 'f'], 'list'],
     ];
     for (const [argv, near] of cases) {
       const r = await runCli(argv, { env });
