@@ -145,6 +145,19 @@ def nearest(body, name, module, rel, suffix=""):
     return f" (its functions: {', '.join(public[:10])})" if public else ""
 
 
+def nearest_module(files, module, attr):
+    """The folder's module meant by a mistyped one (`mian` for main.py), as `nearest` names a function:
+    "; did you mean 'main' (main.py)? entrypoint: main:handler", else "" (journey round 11)."""
+    modules = {}
+    for name in files:
+        if name.endswith(".py"):
+            dotted = name[:-3].replace("/", ".")
+            dotted = dotted[:-len(".__init__")] if dotted.endswith(".__init__") else dotted
+            modules.setdefault(dotted, name)
+    close = difflib.get_close_matches(module, list(modules), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r} ({modules[close[0]]})? entrypoint: {close[0]}:{attr}" if close else ""
+
+
 def check_entrypoint(entrypoint, files, trees, syntax_files):
     module, _, attr = entrypoint.partition(":")
     factory = attr.endswith("()")  # module:create_app(): an app factory, called once at the instance's start
@@ -165,7 +178,8 @@ def check_entrypoint(entrypoint, files, trees, syntax_files):
         rel = next((f"src/{c}" for c in candidates if f"src/{c}" in files), None)
     if rel is None:
         problems.append({"file": None, "line": None,
-                         "message": f"entrypoint {entrypoint}: module {module!r} not found; expected {' or '.join(candidates)}"})
+                         "message": f"entrypoint {entrypoint}: module {module!r} not found; expected {' or '.join(candidates)}"
+                         f"{nearest_module(files, module, attr + ('()' if factory else ''))}"})
         return result, problems
     result["file"] = rel
     if rel in syntax_files:

@@ -96,6 +96,12 @@ describe('runtime/validate.py', () => {
   it('reports a missing module, a missing attribute and a syntax error in the entry module', async () => {
     const missingModule = await check({ 'app.py': 'x = 1\n' }, 'main:handler');
     assert.match(missingModule.problems[0]!.message, /module 'main' not found/);
+    // A mistyped module names the folder's module meant, as a mistyped handler does (journey round 11).
+    const typo = await check({ 'main.py': 'def handler(event, context):\n    pass\n', 'test_main.py': '' }, 'mian:handler');
+    assert.match(typo.problems[0]!.message, /module 'mian' not found; expected mian\.py or mian\/__init__\.py; did you mean 'main' \(main\.py\)\? entrypoint: main:handler$/);
+    const pkg = await check({ 'shop/__init__.py': '', 'shop/api.py': 'app = 1\n' }, 'shop.apl:create()');
+    assert.match(pkg.problems[0]!.message, /did you mean 'shop\.api' \(shop\/api\.py\)\? entrypoint: shop\.api:create\(\)$/);
+    assert.doesNotMatch(missingModule.problems[0]!.message, /did you mean/);
     const missingAttr = await check({ 'main.py': 'def other(event, context):\n    pass\n\ndef _inner():\n    handler = 1\n' }, 'main:handler');
     assert.match(missingAttr.problems[0]!.message, /defines no 'handler' at module level/);
     const broken = await check({ 'main.py': 'def handler(event, context)\n    pass\n' }, 'main:handler');
