@@ -58,7 +58,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     const { invokeToken, invokeTokenExpiresAt } = await client.rotateInvokeToken(name);
     await saveInvokeToken(ctx, args, functionKey(name, found.function.workspace ?? DEFAULT_WORKSPACE), invokeToken);
     ctx.out.data({ ok: true, function: name, invokeToken, ...(invokeTokenExpiresAt !== undefined ? { invokeTokenExpiresAt } : {}) });
-    ctx.out.line(`New invoke token for "${name}" (shown once; saved to the credentials file for \`fastapi-platform invoke\`; the old one stopped working):`);
+    ctx.out.line(`New invoke token for "${name}" (shown once; saved to the credentials file for \`${selfCommandOf(ctx)} invoke\`; the old one stopped working):`);
     ctx.out.line(`  ${invokeToken}`);
     // ADR 0074: issued by a token with an expiry, it ends with it.
     if (invokeTokenExpiresAt !== undefined) ctx.out.line(`It ends at ${new Date(invokeTokenExpiresAt).toISOString()}, with the token that made this call; rotate it with a token without an expiry for one that does not end.`);
