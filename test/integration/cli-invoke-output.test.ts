@@ -4,7 +4,7 @@
  * the "runs <id>" hint only follows a failed run (a platform error), not a 4xx the function chose.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../cli/errors.js';
@@ -246,5 +246,24 @@ describe('cli invoke output', () => {
     // -w names a workspace: the note says which one it looked in.
     const other = await invoke('zzzzzz', false, ['-w', 'staging']);
     assert.match(other.stderr, /No function "zzzzzz" is deployed in workspace "staging": deploy it with `/, other.stderr);
+  });
+  it('says when a body meant as JSON is not (it is sent as it is), and says nothing of JSON or of plain text (journey round 11)', async () => {
+    writeFileSync(join(api.dir, 'broken.json'), '{"item": "pen",}\n');
+    const cases: [string[], RegExp | null][] = [
+      [['-d', '{"a":'], /^note: the body of --data is not valid JSON \(.+\); sent as it is, content-type text\/plain; charset=utf-8$/m],
+      [['--file', 'broken.json'], /^note: broken\.json is not valid JSON \(.+\); sent as it is, content-type application\/json$/m],
+      [['-d', '@broken.json'], /^note: broken\.json is not valid JSON/m],
+      [['-d', '{"a": 1}'], null],
+      [['-d', 'hello'], null],
+      [['-d', '{"a":', '-H', 'content-type: text/x-own'], null],
+    ];
+    for (const [more, note] of cases) {
+      const r = await invoke('small', false, more);
+      assert.equal(r.code, EXIT.OK, `${more.join(' ')}: ${r.stderr}`);
+      if (note === null) assert.doesNotMatch(r.stderr, /not valid JSON/, `${more.join(' ')}: ${r.stderr}`);
+      else assert.match(r.stderr, note, `${more.join(' ')}: ${r.stderr}`);
+    }
+    const piped = await runCli(['invoke', 'small', '-', '--url', api.url, '--token', 'fpa_test'], { env: { FP_CONFIG_DIR: api.dir }, cwd: api.dir, stdin: '[1, 2' });
+    assert.match(piped.stderr, /^note: the body from stdin is not valid JSON/m, piped.stderr);
   });
 });
