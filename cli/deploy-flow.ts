@@ -25,6 +25,11 @@ export interface DeployOptions {
   secrets?: Record<string, string | null>;
   /** false: no start check (the platform starts the version before serving it, by default). */
   check?: boolean;
+  /**
+   * `dev`'s own platform (not `--remote`), gone at its exit: a refused first deploy is not followed by how to deploy
+   * again or delete the function it created (the next valid save deploys; journey round 11).
+   */
+  devPlatform?: boolean;
 }
 
 /** Blob uploads in flight at once. */
@@ -295,7 +300,7 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
     }
     // A first deploy refused after the create left a function with no version, and the listing's
     // `not deployed` was the only trace of it: said where the refusal is.
-    if (existing === null && err instanceof CliError) {
+    if (existing === null && err instanceof CliError && options.devPlatform !== true) {
       throw new CliError(err.exitCode, err.code, `${err.message}\n(The function "${name}" was created and is not deployed: deploy again once this is fixed, or remove it with \`fastapi-platform functions delete ${name}\`.)`, err.details);
     }
     throw err;

@@ -116,7 +116,7 @@ export class Reloader {
         },
         log: (text: string) => ctx.out.line(`${clock(Date.now())}  dependency build log (last lines):\n${text.split('\n').map((l) => `  ${terminalSafe(l)}`).join('\n')}`),
       };
-      const result = await deployFolder(options.client, checked, { secrets, deps });
+      const result = await deployFolder(options.client, checked, { secrets, deps, ...(options.dotenv ? { devPlatform: true } : {}) });
       if (options.dotenv) this.sent.set(name, new Map(Object.entries(dotenv.values)));
       this.serving = { function: result.function, version: result.version };
       const envChanged = Object.keys(secrets).sort();

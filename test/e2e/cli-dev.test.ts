@@ -213,6 +213,37 @@ describe('cli dev (a platform of its own)', { skip, timeout: 240_000 }, () => {
   });
 });
 
+describe('cli dev: a first save that does not load', { skip, timeout: 240_000 }, () => {
+  const name = `devfirst-${randomBytes(3).toString('hex')}`;
+  let work = '';
+  let dir = '';
+  let dev: EventProcess;
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), 'fp-e2e-dev-first-'));
+    dir = join(work, name);
+    writeFolder(dir, name);
+    writeFileSync(join(dir, 'main.py'), `raise RuntimeError("bad start")\n${handler('broken')}`);
+    dev = new EventProcess(process.execPath, [BIN, 'dev', dir, '--json', '--port', '0'], { env: { PATH: process.env.PATH ?? '', HOME: work, FP_CONFIG_DIR: join(work, 'config') } });
+  });
+  after(async () => {
+    await dev?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it("is refused without deploy's advice about the function it created (deploy again, functions delete): the next save deploys, and dev's platform goes at exit", async () => {
+    const refused = await dev.next((e) => e.event === 'refused', WAIT_MS, true);
+    assert.equal(refused.code, 'DEPLOY_START_FAILED');
+    assert.match(String(refused.message), /RuntimeError: bad start/);
+    // Journey round 11: `deploy`'s "(The function … was created and is not deployed: deploy again …, or
+    // remove it with `fastapi-platform functions delete …`)" followed it, about a platform gone at exit.
+    assert.doesNotMatch(String(refused.message), /was created and is not deployed|functions delete/, String(refused.message));
+    const reloaded = dev.next((e) => e.event === 'reloaded', WAIT_MS);
+    writeFileSync(join(dir, 'main.py'), handler('v1'));
+    await reloaded;
+  });
+});
+
 describe('cli dev --remote (against a running platform)', { skip, timeout: 240_000 }, () => {
   const name = `devr-${randomBytes(3).toString('hex')}`;
   let work = '';
