@@ -129,4 +129,14 @@ describe('the console as a newcomer first meets it', { skip }, () => {
     assert.ok(remove.x - (pause.x + pause.width) >= 6 || remove.y >= pause.y + pause.height, JSON.stringify({ pause, remove }));
     await context.close();
   });
+  it("the Code tab counts one warning as \"1 warning\" (it said \"1 warnings\"; journey round 11)", async () => {
+    const name = fnName('onewarn');
+    await createFunction(c.platform.api, name);
+    await upload(c.platform.api, name, { 'main.py': 'import yaml\n\ndef handler(event, context):\n    return yaml.safe_dump({"a": 1})\n' });
+    const { page, context } = await c.page({ hash: `#/functions/${name}/code` });
+    await eventually(async () => assert.match(await textOf(page.getByTestId('check-state')), /no problems/));
+    const summary = page.locator('details summary').filter({ hasText: /warning/ });
+    await eventually(async () => assert.equal(await textOf(summary), '1 warning'));
+    await context.close();
+  });
 });

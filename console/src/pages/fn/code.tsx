@@ -339,7 +339,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
             ))}
           </ul>
         )}
-        {(check?.warnings.length ?? 0) > 0 ? <details><summary>{check!.warnings.length} warnings</summary><ul>{check!.warnings.map((p, i) => <li key={i}>{p.file}{p.line !== null ? `:${p.line}` : ''} {p.message}</li>)}</ul></details> : null}
+        {(check?.warnings.length ?? 0) > 0 ? <details><summary>{check!.warnings.length} warning{check!.warnings.length === 1 ? '' : 's'}</summary><ul>{check!.warnings.map((p, i) => <li key={i}>{p.file}{p.line !== null ? `:${p.line}` : ''} {p.message}</li>)}</ul></details> : null}
       </section>
       <NewFileDialog open={adding} onClose={() => setAdding(false)} files={w.files} onAdd={(path) => { setAdding(false); addFile(path); }} />
       <DeployDialog open={deploying} onClose={() => setDeploying(false)} name={name} fn={fn.function} ws={w} check={check}
