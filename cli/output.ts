@@ -41,14 +41,19 @@ export class Output {
     this.io.stderr(`${withoutSequences(this.spell(text))}\n`);
   }
 
-  /** The JSON document (only with --json). */
+  /** Whether `event` wrote: the output is one JSON object per line from then on. */
+  private evented = false;
+
+  /** The JSON document (only with --json); on one line after events, which a line reader takes whole. */
   data(value: unknown): void {
-    if (this.json) this.io.stdout(`${JSON.stringify(value, null, 2)}\n`);
+    if (this.json) this.io.stdout(`${this.evented ? JSON.stringify(value) : JSON.stringify(value, null, 2)}\n`);
   }
 
   /** One JSON object per line (for long-running commands such as `up`). */
   event(value: unknown): void {
-    if (this.json) this.io.stdout(`${JSON.stringify(value)}\n`);
+    if (!this.json) return;
+    this.evented = true;
+    this.io.stdout(`${JSON.stringify(value)}\n`);
   }
 }
 

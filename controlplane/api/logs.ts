@@ -81,6 +81,9 @@ export const streamLogs = operation(
   },
 );
 
+/** How often a stream checks that its token still may read it and that its function was not deleted. */
+const STREAM_CHECK_MS = 1000;
+
 /** The function a stream tails: its key's creation time, and whether the function under the key is still that one. */
 interface Incarnation {
   createdAt: number;
@@ -138,13 +141,20 @@ async function pump(sub: FeedSubscription, sink: StreamSink, fn: string, filter:
   let backedUp = !sink.write(readyEvent(fn, sub.start, resumedFrom));
   let lastWrite = Date.now();
   const keepalive = setInterval(() => {
-    // A quiet stream of a revoked or expired token ends too (not only at its next line).
-    if (!allowed()) sink.end();
     if (backedUp || Date.now() - lastWrite < KEEPALIVE_MS) return;
     lastWrite = Date.now();
     backedUp = !sink.write(KEEPALIVE);
   }, KEEPALIVE_MS);
   keepalive.unref();
+  // A quiet stream ends too (not only at its next line) when its token was revoked or expired, or
+  // when its function was deleted: the client's reconnect then hears why (404 FUNCTION_NOT_FOUND).
+  // Before, `logs -f` of a function deleted meanwhile (from another terminal) waited in silence
+  // for ever (journey round 11). Two map lookups a second per stream.
+  tailed.current(); // held now (as it is unless production's registry lags): a deletion from here on counts
+  const watch = setInterval(() => {
+    if (!allowed() || !tailed.current()) sink.end();
+  }, STREAM_CHECK_MS);
+  watch.unref();
   try {
     for (;;) {
       if (backedUp) {
@@ -176,6 +186,7 @@ async function pump(sub: FeedSubscription, sink: StreamSink, fn: string, filter:
     if (!sink.closed.aborted) log(`controlplane: live logs of "${fn}" ended: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
     clearInterval(keepalive);
+    clearInterval(watch);
     sub.close();
     sink.end();
   }

@@ -210,6 +210,22 @@ describe('logs and logs --follow (embedded platform)', () => {
     assert.match(cli.stderr, /ADMIN_TOKEN_REQUIRED/);
   });
 
+  it('--follow of a function deleted meanwhile (another terminal) ends, saying so, without waiting for a line (journey round 11)', async () => {
+    const gone = fnName('gone');
+    await createFunction(api, gone);
+    await upload(api, gone, { 'main.py': 'def handler(event, context):\n    print("hi")\n    return {}\n' });
+    await deploy(api, gone);
+    const tail = follow(gone);
+    await tail.waitFor((e) => e.type === 'ready', 'ready');
+    assert.equal((await api.call('DELETE', `/functions/${gone}`)).status, 204);
+    // It waited in silence for ever: the stream ended only at a line, and a deleted function writes none.
+    assert.equal(await tail.exitWithin(60_000), EXIT_API, `events: ${JSON.stringify(tail.events)}\nstderr: ${tail.stderr}`);
+    // --json: the error ends the lines as one object on one line (it came indented, over lines a line reader failed on).
+    const last = tail.events.at(-1) as unknown as { ok?: boolean; error?: { code?: string } };
+    assert.equal(last.ok, false);
+    assert.equal(last.error?.code, 'FUNCTION_NOT_FOUND');
+  });
+
   it('--follow reconnects after a platform restart and shows every line once', async () => {
     // The tail reaches the platform at one address; the restarted platform listens on another port.
     const proxy = await startProxy(platform.port);
