@@ -18,6 +18,7 @@ import { bindGuard } from './bind-guard.js';
 import { Cgroups, hostTaskShare } from './cgroups.js';
 import { FunctionOutput, OutputBudget, type OutputSink } from './function-output.js';
 import { SpawnedOutput } from './spawned-output.js';
+import { lastLine, StartFailures } from './start-failures.js';
 import { startedAt } from './host-pids.js';
 import { findHostPid, FORK_HELLO_TIMEOUT_MS, LateChannel, makeTemplateRoot, TemplateSocket, type ForkHello } from './templates.js';
 import type { HostedRuntime, Isolation, Placement, RuntimeEvents, RuntimeHost, RuntimeStats, SandboxMode, SpawnHint } from './types.js';
@@ -61,6 +62,8 @@ export interface ProcessHostOptions {
   onOutput?: (rt: HostedRuntime, stream: 'stdout' | 'stderr', text: string) => void;
   /** Where a placed function's output outside calls goes, bounded (function-output.ts); default: our stderr. */
   functionOutput?: OutputSink;
+  /** The operator's log (runtimes that could not start, zygotes bypassed); default: our stderr. */
+  hostLog?: (line: string) => void;
 }
 
 const STDERR_TAIL_BYTES = 4096;
@@ -93,6 +96,8 @@ interface Runtime extends HostedRuntime {
   settleGone?: () => void;
   /** The function it was placed for (its uid is held while it lives). */
   placedFn: string | null;
+  /** place() ran for it: it took a function (an end before is a failed start). */
+  placed: boolean;
   /** Its output outside calls, once placed (function-output.ts). */
   output?: FunctionOutput;
   alive: boolean;
@@ -147,7 +152,10 @@ export class ProcessHost implements RuntimeHost {
   private readonly tplRoot: string | null;
   private seq = 0;
   private forkSeq = 0;
+  private closing = false;
   readonly templates: boolean;
+  /** Runtimes that ended before they took a function, for the operator's log (start-failures.ts). */
+  private readonly startFailures: StartFailures;
 
   constructor(private readonly options: ProcessHostOptions) {
     const warnings: string[] = [];
@@ -194,6 +202,7 @@ export class ProcessHost implements RuntimeHost {
       uidRange: options.sandbox === 'root' ? [options.uidRange[0], options.uidRange[1]] as [number, number] : null,
       warnings,
     });
+    this.startFailures = new StartFailures((line) => this.log(line));
     if (options.zygotes !== false) this.startZygote('default');
   }
 
@@ -208,6 +217,7 @@ export class ProcessHost implements RuntimeHost {
     this.zygotes.set(preset, new Zygote({
       pythonPath: this.options.pythonPath, entry, preset, childEnv: this.options.childEnv,
       ...(this.options.debug ? { onOutput: (text: string) => process.stderr.write(`[zygote ${preset}] ${text}`) } : {}),
+      onBypass: (why: string) => this.log(`process host: warning: the ${preset} zygote is bypassed: ${why}`),
     }));
   }
 
@@ -348,7 +358,7 @@ export class ProcessHost implements RuntimeHost {
     let settleGone!: () => void;
     const rt: Runtime = {
       id, pid: child?.pid ?? 0, started: null, child, report, socket, preset, pendingSignal: null, lastSignal: null,
-      stderrTail: '', placedFn: null, alive: true, template: null, fork: null,
+      stderrTail: '', placedFn: null, placed: false, alive: true, template: null, fork: null,
       gone: new Promise<void>((resolve) => { settleGone = resolve; }),
     };
     rt.settleGone = settleGone;
@@ -375,10 +385,28 @@ export class ProcessHost implements RuntimeHost {
       if (reported) return;
       reported = true;
       rt.alive = false;
+      this.startFailed(rt, exitCode, signal);
       const oomKilled = this.cgroups !== null && this.cgroups.stats(rt.id).oomKills > 0;
       events.onExit({ exitCode, signal, oomKilled });
       void this.release(rt).then(rt.settleGone);
     };
+  }
+
+  private log(line: string): void {
+    if (this.options.hostLog !== undefined) this.options.hostLog(line);
+    else process.stderr.write(`${line}\n`);
+  }
+
+  /**
+   * A runtime that ended before it took a function, neither by our signal nor by a clean exit (a
+   * graceful shutdown of a pool runtime exits 0): a failed start. The operator's log says so (one
+   * line per cause, then counts), and the zygote that forked it counts it (FORK_FAILURES_TO_BYPASS).
+   * A template's fork is not counted here: its template is the function's own code (forkFailed).
+   */
+  private startFailed(rt: Runtime, exitCode: number | null, signal: NodeJS.Signals | null): void {
+    if (rt.placed || rt.fork !== null || rt.lastSignal !== null || exitCode === 0 || this.closing) return;
+    this.startFailures.note(rt.stderrTail, exitCode !== null ? `exit code ${exitCode}` : signal !== null ? `signal ${signal}` : 'no exit status');
+    if (rt.preset !== null) this.zygotes.get(rt.preset)?.forkFailed(lastLine(rt.stderrTail));
   }
 
   connect(rt: HostedRuntime): Duplex {
@@ -386,8 +414,12 @@ export class ProcessHost implements RuntimeHost {
   }
 
   place(hosted: HostedRuntime, fn: Placement): BoxSpec | null {
-    if (this.options.sandbox === 'off') return null;
     const rt = this.get(hosted);
+    if (!rt.placed) {
+      rt.placed = true;
+      if (rt.preset !== null) this.zygotes.get(rt.preset)?.forkPlaced();
+    }
+    if (this.options.sandbox === 'off') return null;
     if (rt.fork !== null) return this.placeFork(rt, fn);
     const { root, dir } = this.locate(fn.dir);
     const depsDir = fn.depsDir === undefined ? undefined : this.locateDeps(fn.depsDir);
@@ -551,11 +583,11 @@ export class ProcessHost implements RuntimeHost {
   signal(rt: HostedRuntime, signal: NodeJS.Signals): void {
     const r = this.runtimes.get(rt.id);
     if (r === undefined || !r.alive) return;
+    r.lastSignal = signal;
     if (r.child !== null) {
       r.child.kill(signal);
       return;
     }
-    r.lastSignal = signal;
     if (r.fork !== null && r.pid === 0 && signal === 'SIGKILL') {
       this.forkFailed(r, KILLED_BEFORE_HELLO);
       return;
@@ -608,6 +640,8 @@ export class ProcessHost implements RuntimeHost {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    this.startFailures.close();
     const zygotes = [...this.zygotes.values()];
     this.zygotes.clear(); // and no new ones: zygoteFor() sees none
     await Promise.all(zygotes.map((zygote) => zygote.close()));
