@@ -21,7 +21,7 @@ import { SpawnedOutput } from './spawned-output.js';
 import { lastLine, StartFailures } from './start-failures.js';
 import { startedAt } from './host-pids.js';
 import { findHostPid, FORK_HELLO_TIMEOUT_MS, LateChannel, makeTemplateRoot, TemplateSocket, type ForkHello } from './templates.js';
-import type { HostedRuntime, Isolation, Placement, RuntimeEvents, RuntimeHost, RuntimeStats, SandboxMode, SpawnHint } from './types.js';
+import type { HostedRuntime, Isolation, Placement, RuntimeEvents, RuntimeHost, RuntimeStats, SandboxMode, SpawnHint, StartHealth } from './types.js';
 import { UidClaims } from './uid-claims.js';
 import { UidAllocator } from './uids.js';
 import { Zygote, type Forked, type ZygotePreset } from './zygotes.js';
@@ -407,6 +407,12 @@ export class ProcessHost implements RuntimeHost {
     if (rt.placed || rt.fork !== null || rt.lastSignal !== null || exitCode === 0 || this.closing) return;
     this.startFailures.note(rt.stderrTail, exitCode !== null ? `exit code ${exitCode}` : signal !== null ? `signal ${signal}` : 'no exit status');
     if (rt.preset !== null) this.zygotes.get(rt.preset)?.forkFailed(lastLine(rt.stderrTail));
+  }
+
+  startHealth(): StartHealth {
+    const zygotes: StartHealth['zygotes'] = {};
+    for (const [preset, z] of this.zygotes) zygotes[preset] = { state: z.bypassed ? 'bypassed' : z.ready ? 'ready' : 'starting', bypasses: z.bypasses };
+    return { startFailures: this.startFailures.total, zygotes };
   }
 
   connect(rt: HostedRuntime): Duplex {

@@ -421,6 +421,9 @@ describe('zygotes', () => {
     assert.deepEqual(JSON.parse(Buffer.from(r.response!.body).toString()), { ok: 1 });
     assert.equal(zygote.bypassed, true);
     assert.equal(zygote.bypasses, 1);
+    const health = pool.startHealth();
+    assert.deepEqual(health?.zygotes.default, { state: 'bypassed', bypasses: 1 }, '/readyz and /metrics show it');
+    assert.ok(health.startFailures >= 3, `start failures ${health.startFailures}`);
     assert.ok(zygote.forks >= 3, `forks ${zygote.forks}`);
     const log = lines.join('\n');
     assert.match(log, /process host: a runtime could not start \(exit code 1\): test fault: the box could not be built/, log);
