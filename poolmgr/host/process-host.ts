@@ -98,6 +98,8 @@ interface Runtime extends HostedRuntime {
   placedFn: string | null;
   /** place() ran for it: it took a function (an end before is a failed start). */
   placed: boolean;
+  /** A zygote's fork killed before it said its pid: its channels were closed (signal()); a failed start all the same. */
+  abandoned?: boolean;
   /** Its output outside calls, once placed (function-output.ts). */
   output?: FunctionOutput;
   alive: boolean;
@@ -404,7 +406,8 @@ export class ProcessHost implements RuntimeHost {
    * A template's fork is not counted here: its template is the function's own code (forkFailed).
    */
   private startFailed(rt: Runtime, exitCode: number | null, signal: NodeJS.Signals | null): void {
-    if (rt.placed || rt.fork !== null || rt.lastSignal !== null || exitCode === 0 || this.closing) return;
+    // A fork abandoned before it said its pid was killed by us, but failed first: its zygote may be stuck.
+    if (rt.placed || rt.fork !== null || (rt.lastSignal !== null && rt.abandoned !== true) || exitCode === 0 || this.closing) return;
     this.startFailures.note(rt.stderrTail, exitCode !== null ? `exit code ${exitCode}` : signal !== null ? `signal ${signal}` : 'no exit status');
     if (rt.preset !== null) this.zygotes.get(rt.preset)?.forkFailed(lastLine(rt.stderrTail));
   }
@@ -600,6 +603,16 @@ export class ProcessHost implements RuntimeHost {
     }
     if (r.pid === 0) {
       r.pendingSignal = signal;
+      // A zygote's fork that never said its pid (it hangs before: a blocked step of its box, an
+      // at-fork hook) could not be killed, and its end never came: the call that waited for it hung
+      // for good, past the hello timeout (reliability round 8). Its channels are closed now, which
+      // is its end here; the process, if it ever goes on, finds them closed and exits.
+      if (signal === 'SIGKILL' && r.report !== null) {
+        r.abandoned = true;
+        r.stderrTail ||= `the ${r.preset ?? 'default'} zygote's fork did not report its pid, and was abandoned`;
+        r.socket.destroy();
+        r.report.destroy();
+      }
       return;
     }
     // Not our child: its pid may have been freed and taken by any process of the host (a forked

@@ -470,6 +470,29 @@ describe('zygotes', () => {
     assert.equal(hello.t, 'hello', 'spawned meanwhile');
   });
 
+  // A zygote that stops answering (SIGSTOP; a helper of its that hangs) forks nothing: each fork
+  // request waits, the pool's hello timeout asks the host to SIGKILL a runtime whose pid it never
+  // learnt, and the host kept that signal for a pid that never came. No end was ever reported, and
+  // the call waited for good (over 300 s in probe-chaos8/unsettled). Now the host abandons such a
+  // fork (its channels closed: its end), counts it against the zygote, and the third one bypasses it.
+  it('a zygote that stops answering: forks it never made end at the hello timeout, the third bypasses it, and the call is served by a spawned runtime (reliability round 8)', { timeout: 120_000 }, async (t) => {
+    const lines: string[] = [];
+    const host = forkingHost({ hostLog: (line) => lines.push(line) });
+    const pool = new PoolManager(defaultPoolConfig({ poolSize: 0, codeRoots: [tmpdir()], spawnTimeoutMs: 2_000 }), host);
+    t.after(() => pool.close());
+    await pool.start();
+    assert.equal(await host.zygotesReady(30_000), true);
+    const zygote = host.zygote('default')!;
+    process.kill(zygote.pid, 'SIGSTOP');
+    const dir = await fnDir({ 'main.py': py('def handler(event, context):', '    return {"ok": 1}') });
+    // Before: no answer at all (the bound only turns a hang into a failure).
+    const r = await Promise.race([pool.invoke(fnVersion(dir), makeEvent()), new Promise<null>((resolve) => setTimeout(() => resolve(null), 60_000).unref())]);
+    assert.ok(r !== null, 'the call was answered');
+    assert.equal(r.error, null, JSON.stringify(r.error));
+    assert.equal(zygote.bypassed, true);
+    assert.match(lines.join('\n'), /the default zygote is bypassed: its last 3 forked runtimes ended before they could take a function \(the last: the default zygote's fork did not report its pid, and was abandoned\)/);
+  });
+
   it('the pool: a preset zygote that hangs at start costs one deploy its wait, not every deploy', { timeout: 60_000 }, async (t) => {
     // The fastapi zygote never says hello (an import that blocks); the default one is the real one.
     const real = repoPath('runtime', 'zygote.py');
