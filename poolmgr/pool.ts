@@ -820,6 +820,7 @@ export class PoolManager implements InstanceOwner {
 
   private async shutdownAll(): Promise<void> {
     clearInterval(this.reaper);
+    this.host.stopping?.();
     this.generic.close();
     const busy = hostError('SHUTTING_DOWN', null, 'Shutdown', 'the pool is shutting down');
     for (const group of this.groups.values()) {

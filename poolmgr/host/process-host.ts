@@ -412,6 +412,10 @@ export class ProcessHost implements RuntimeHost {
     if (rt.preset !== null) this.zygotes.get(rt.preset)?.forkFailed(lastLine(rt.stderrTail));
   }
 
+  stopping(): void {
+    this.closing = true;
+  }
+
   startHealth(): StartHealth {
     const zygotes: StartHealth['zygotes'] = {};
     for (const [preset, z] of this.zygotes) zygotes[preset] = { state: z.bypassed ? 'bypassed' : z.ready ? 'ready' : 'starting', bypasses: z.bypasses };

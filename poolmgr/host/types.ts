@@ -150,6 +150,8 @@ export interface RuntimeHost {
   destroy(rt: HostedRuntime): void;
   /** Kills every runtime and releases everything; resolves when all are gone. */
   close(): Promise<void>;
+  /** The pool is shutting down: runtimes that end from now on did not fail to start (not counted nor logged). */
+  stopping?(): void;
   /** How starting runtimes goes (/readyz, /metrics); absent: not told by this host. */
   startHealth?(): StartHealth;
 }
