@@ -493,6 +493,39 @@ describe('zygotes', () => {
     assert.match(lines.join('\n'), /the default zygote is bypassed: its last 3 forked runtimes ended before they could take a function \(the last: the default zygote's fork did not report its pid, and was abandoned\)/);
   });
 
+  // A runtime that said its early hello and then hung in its own set-up (an at-fork hook, a step of
+  // its box) never said `settled` and read nothing of the function, yet the init timeout failed its
+  // call FUNCTION_INIT_FAILED "the function did not load" (probe-chaos8/unsettled).
+  it('a runtime that says hello and never `settled`: at the init timeout its call goes to another runtime, not FUNCTION_INIT_FAILED (reliability round 8)', { timeout: 90_000 }, async (t) => {
+    const entry = await faultyZygote(
+      'import time',
+      'from fp_sandbox import atfork',
+      'atfork.record()',
+      'import fp_runtime.zygote as z',
+      'FORKS = [0]',
+      '_fork = z._fork',
+      'def counted(*args, **kwargs):',
+      '    FORKS[0] += 1',
+      '    return _fork(*args, **kwargs)',
+      'z._fork = counted',
+      'def first_hangs():',
+      '    if FORKS[0] == 1 and os.getpid() == 2:  # the runtime of the first fork (pid 2 of its box), after its hello',
+      '        time.sleep(3600)',
+      'os.register_at_fork(after_in_child=first_hangs)',
+    );
+    const host = forkingHost({ zygoteEntry: entry });
+    const pool = new PoolManager(defaultPoolConfig({ poolSize: 0, codeRoots: [tmpdir()], initTimeoutMs: 2_000 }), host);
+    t.after(() => pool.close());
+    await pool.start();
+    assert.equal(await host.zygotesReady(30_000), true);
+    const dir = await fnDir({ 'main.py': py('def handler(event, context):', '    return {"ok": 1}') });
+    const r = await pool.invoke(fnVersion(dir, { timeoutMs: 1_000 }), makeEvent());
+    // Before: FUNCTION_INIT_FAILED (init_error) "the function did not load within 2000 ms".
+    assert.equal(r.error, null, JSON.stringify(r.error));
+    assert.deepEqual(JSON.parse(Buffer.from(r.response!.body).toString()), { ok: 1 });
+    assert.ok((host.zygote('default')?.forks ?? 0) >= 2, 'a second runtime served it');
+  });
+
   it('the pool: a preset zygote that hangs at start costs one deploy its wait, not every deploy', { timeout: 60_000 }, async (t) => {
     // The fastapi zygote never says hello (an import that blocks); the default one is the real one.
     const real = repoPath('runtime', 'zygote.py');
