@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -155,6 +155,8 @@ export class ProcessHost implements RuntimeHost {
   private seq = 0;
   private forkSeq = 0;
   private closing = false;
+  /** Dependency sites found missing, each logged once (siteMissing). */
+  private readonly missingSites = new Set<string>();
   readonly templates: boolean;
   /** Runtimes that ended before they took a function, for the operator's log (start-failures.ts). */
   private readonly startFailures: StartFailures;
@@ -416,6 +418,24 @@ export class ProcessHost implements RuntimeHost {
     this.closing = true;
   }
 
+  /**
+   * A version's dependency site gone from the host under it (removed by hand: a cleanup of the
+   * deps folder). Its cold starts failed FUNCTION_INIT_FAILED (the function's "No module named …",
+   * 502, its owner told to read the run record) and the operator was told nothing (reliability
+   * round 8). Now: RUNTIME_UNAVAILABLE saying what is missing and what rebuilds it, and one line
+   * in the operator's log per site. Warm instances keep serving (their box holds the site).
+   */
+  private siteMissing(fn: Placement): PlatformError {
+    // The host path goes to the operator's log only: a caller's answer names no host path.
+    const message = `the dependency site of ${fn.name} version ${fn.version} is missing from this host`;
+    const fix = 'restart the platform, which builds it again before it serves the version';
+    if (!this.missingSites.has(fn.depsDir!) && this.missingSites.size < 64) {
+      this.missingSites.add(fn.depsDir!);
+      this.log(`process host: ${message} (${fn.depsDir}; removed by hand?): ${fix}`);
+    }
+    return new PlatformError('RUNTIME_UNAVAILABLE', `${message}: ${fix}`, { function: fn.name });
+  }
+
   startHealth(): StartHealth {
     const zygotes: StartHealth['zygotes'] = {};
     for (const [preset, z] of this.zygotes) zygotes[preset] = { state: z.bypassed ? 'bypassed' : z.ready ? 'ready' : 'starting', bypasses: z.bypasses };
@@ -436,6 +456,7 @@ export class ProcessHost implements RuntimeHost {
     if (rt.fork !== null) return this.placeFork(rt, fn);
     const { root, dir } = this.locate(fn.dir);
     const depsDir = fn.depsDir === undefined ? undefined : this.locateDeps(fn.depsDir);
+    if (fn.depsDir !== undefined && !existsSync(fn.depsDir)) throw this.siteMissing(fn);
     const dataDir = fn.dataDir === undefined ? undefined : this.locateUnder(this.dataRoot, fn.dataDir, 'data socket');
     let uid = 1000;
     if (this.uids !== null) {

@@ -938,6 +938,26 @@ describe('zygotes', () => {
     assert.deepEqual(JSON.parse(Buffer.from(r.response!.body).toString()), { validator: 'Validator', zygote: true });
   });
 
+  it('the pool: a version whose dependency site was removed from the host answers RUNTIME_UNAVAILABLE naming it, and the operator\'s log says so once (reliability round 8)', async (t) => {
+    const depsRoot = await fnDir({});
+    const lines: string[] = [];
+    const host = forkingHost({ depsRoot, hostLog: (line) => lines.push(line) });
+    const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, codeRoots: [tmpdir()], depsRoot }), host);
+    t.after(() => pool.close());
+    await pool.start();
+    const site = join(depsRoot, 'lock-gone', 'site'); // as removed by hand: never there
+    const fn = await fnDir({ 'main.py': py('import six', 'def handler(event, context):', '    return 1') });
+    const version = fnVersion(fn, { depsDir: site });
+    for (let i = 0; i < 2; i++) {
+      const r = await pool.invoke(version, makeEvent());
+      // Before: FUNCTION_INIT_FAILED (the function's "No module named 'six'"), its owner blamed.
+      assert.equal(r.error?.code, 'RUNTIME_UNAVAILABLE', JSON.stringify(r.error));
+      assert.match(r.error!.message, /the dependency site of .* is missing from this host: restart the platform/);
+      assert.doesNotMatch(r.error!.message, new RegExp(depsRoot), 'no host path in a caller\'s answer');
+    }
+    assert.equal(lines.filter((l) => l.includes(`is missing from this host (${site}`)).length, 1, lines.join('\n'));
+  });
+
   it('the pool: a library\'s child Python (the interpreter\'s flags from subprocess/multiprocessing.util) imports from the dependency site', async (t) => {
     // Libraries start Python processes with the running interpreter's flags
     // (`subprocess._args_from_interpreter_flags()`: multiprocessing's resource tracker and
