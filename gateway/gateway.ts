@@ -235,6 +235,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         const view = options.metricsView?.(req.headers) ?? ALL_METRICS;
         const { functions: _perFunction, scaledToZero: _scaled, ...counts } = stats;
         const problems = options.readiness?.() ?? [];
+        const starts = pool.startHealth?.() ?? null;
         const ready = isReady(stats, shuttingDown) && problems.length === 0;
         return jsonResponse(ready ? 200 : 503, {
           status: ready ? 'ready' : shuttingDown ? 'shutting_down' : problems.length > 0 ? 'not_ready' : 'no_runtimes',
@@ -242,6 +243,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           problems,
           functions: registry.list().length,
           pool: !(view instanceof PlatformError) && view.kind === 'all' ? stats : counts,
+          // Runtimes that could not start and zygotes bypassed (reliability round 8): not per function.
+          ...(starts !== null ? { starts } : {}),
           // 'off' means every function can read and change the platform: never hidden (docs/security.md).
           sandbox: { ...pool.isolation, unsafe: pool.isolation.mode === 'off' },
         });

@@ -157,6 +157,26 @@ export class GatewayMetrics {
         for (const state of POOL_STATES) this.set({ state }, stats[state]);
       },
     });
+    let startFailures = 0;
+    new Counter({
+      name: 'fp_runtime_start_failures_total',
+      help: 'Runtimes that ended before they took a function, not stopped by the platform (out of pids, a box that could not be built): the operator\'s log names each cause.',
+      registers,
+      collect() {
+        const total = pool.startHealth?.()?.startFailures ?? 0;
+        if (total > startFailures) this.inc(total - startFailures);
+        startFailures = total;
+      },
+    });
+    new Gauge({
+      name: 'fp_zygote_bypassed',
+      help: 'Per preset: 1 while its zygote is bypassed (it or its forks failed repeatedly; runtimes are spawned), else 0.',
+      labelNames: ['preset'],
+      registers,
+      collect() {
+        for (const [preset, z] of Object.entries(pool.startHealth?.()?.zygotes ?? {})) this.set({ preset }, z.state === 'bypassed' ? 1 : 0);
+      },
+    });
     new Gauge({
       name: 'fp_function_instances',
       help: 'Specialized instances per function by state.',

@@ -2,10 +2,10 @@
  * The gateway's view of the pool manager: the verbs it uses and its isolation report. `PoolManager` (poolmgr/index.ts)
  * satisfies it structurally; tests of the gateway use the real PoolManager too.
  */
-import type { FunctionVersion, InvocationResult, InvokeOptions, Isolation, PoolStats } from '../poolmgr/index.js';
+import type { FunctionVersion, InvocationResult, InvokeOptions, Isolation, PoolStats, StartHealth } from '../poolmgr/index.js';
 import type { WireEvent } from '../protocol/index.js';
 
-export type { FunctionStats, FunctionVersion, InvocationError, InvocationResult, InvokeOptions, PoolStats } from '../poolmgr/index.js';
+export type { FunctionStats, FunctionVersion, InvocationError, InvocationResult, InvokeOptions, PoolStats, StartHealth } from '../poolmgr/index.js';
 
 export interface InvocationPool {
   /** Never rejects: failures come back in `result.error` with a registry code. */
@@ -18,4 +18,6 @@ export interface InvocationPool {
    * the gateway's grace is over. Each call's caller gets an answer and a run record.
    */
   abortCalls?(): void;
+  /** How starting runtimes goes: failures so far and each zygote's state (null: not told). */
+  startHealth?(): StartHealth | null;
 }

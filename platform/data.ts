@@ -7,7 +7,7 @@
  * and a version declaring a binding is refused with DATA_BACKEND_NOT_CONFIGURED.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, createWriteStream, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { accessSync, constants, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { homedir, totalmem } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -151,6 +151,7 @@ export async function startData(config: PlatformConfig, stateDir: string, sandbo
   let stopping = false;
   let restartDelay = 250;
   let restart: NodeJS.Timeout | null = null;
+  await endOrphans(home, log);
   let child = launch();
   const stop = async (): Promise<void> => {
     stopping = true;
@@ -183,6 +184,46 @@ export async function startData(config: PlatformConfig, stateDir: string, sandbo
       await stop();
     },
   };
+}
+
+/**
+ * A FerretDB still serving this state's data folder, left by a platform that is gone: a build from
+ * before FerretDB got its parent-death signal, killed -9 (reliability round 8). The start took the
+ * state lock, so no live platform serves this folder: it is an orphan. It was left running beside
+ * the new FerretDB on the same SQLite files (its socket unlinked, so unreached), outlived every
+ * later stop, and held its memory and the files. It is ended here (SIGKILL: it serves nobody) and
+ * the log says so. Only a process of the platform's own user whose arguments name this folder's
+ * `--state-dir` is ended.
+ */
+async function endOrphans(home: string, log: (line: string) => void): Promise<void> {
+  const mark = `--state-dir=${home}`;
+  const uid = process.getuid?.() ?? -1;
+  const ended: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (statSync(`/proc/${entry}`).uid !== uid || !readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(mark)) continue;
+      process.kill(Number(entry), 'SIGKILL');
+      ended.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  if (ended.length === 0) return;
+  log(`platform: warning: ended an orphaned FerretDB (pid ${ended.join(', ')}) still serving ${home}, left by a platform that was killed (an older build's FerretDB outlived it); the data bindings' server is started anew`);
+  // Its SQLite files are released when it is gone (a zombie holds none).
+  const deadline = Date.now() + 5_000;
+  while (ended.some(alive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+/** Whether `pid` is a process that has not ended (a zombie has). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 /** The embedded FerretDB's database files (`<physical>.sqlite`) in `stateDir`, as they are now: read before it starts. */

@@ -55,6 +55,8 @@ export async function startPool(config: PlatformConfig, codeRoots: string[], run
         debug: config.debug,
         // A function's output outside its calls, in the platform's log format (its own records in json: ADR 0123).
         functionOutput: functionOutputSink(config.logFormat),
+        // Runtimes that could not start and zygotes bypassed, in the operator's log (reliability round 8).
+        hostLog: log,
         ...(config.pythonPath !== undefined ? { pythonPath: config.pythonPath } : {}),
         ...sandboxOptions(config, codeRoots, setup.depsRoot),
         ...(setup.dataRoot !== undefined ? { dataRoot: setup.dataRoot } : {}),

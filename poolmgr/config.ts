@@ -60,6 +60,8 @@ export interface PoolConfig {
   debug: boolean;
   /** Where a function's output outside its calls goes, bounded (poolmgr/host/function-output.ts); default: our stderr. Tests give their own. */
   functionOutput?: (line: string) => void;
+  /** The operator's log for the host's own news (runtimes that could not start, a zygote bypassed); default: our stderr. */
+  hostLog?: (line: string) => void;
   /** Sees each piece of a runtime's output outside its calls as the host receives it, before any bound (tests measure what reaches the host). */
   onOutput?: (rt: HostedRuntime, stream: 'stdout' | 'stderr', text: string) => void;
   /**

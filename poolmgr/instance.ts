@@ -435,6 +435,16 @@ export class Instance implements ProcessListener {
   /** @internal the specialization timer fired. */
   initTimedOut(): void {
     if (this.state !== 'starting') return;
+    if (!this.given()) {
+      // It said its early hello and never `settled`: it hung in its own set-up (an at-fork hook, a
+      // step of its box) and read nothing of the function. Not the function's failure: its calls
+      // go to another runtime, as when such a runtime dies (reliability round 8; before, they failed
+      // FUNCTION_INIT_FAILED "the function did not load", and a deploy's start check with them).
+      const cause: KillCause = { code: 'RUNTIME_UNAVAILABLE', class: null, type: 'SpawnFailed', message: `the runtime did not set itself up within ${this.initLimitMs()} ms (it said hello, then nothing)` };
+      this.markGone(fromCause(cause), true);
+      this.proc.kill(cause);
+      return;
+    }
     const said = this.loadEnded(null).some((line) => line.msg.startsWith('[platform] still loading after'));
     const message = `the function did not load within ${this.initLimitMs()} ms`
       + (said ? '; its log says where its load was shortly before' : '');

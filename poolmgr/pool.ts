@@ -44,7 +44,7 @@ import { FILE_TABLE_CHECK_MS, fileTable, overFileShare } from './file-table.js';
 import { GenericPool } from './generic-pool.js';
 import { FunctionGroup, keyOf } from './group.js';
 import { ProcessHost } from './host/process-host.js';
-import type { Isolation, RuntimeHost, SpawnHint } from './host/types.js';
+import type { Isolation, RuntimeHost, SpawnHint, StartHealth } from './host/types.js';
 import { Instance, type InstanceOwner } from './instance.js';
 import { hostError } from './outcome.js';
 import { BytecodeCompiler } from './prepare.js';
@@ -167,6 +167,11 @@ export class PoolManager implements InstanceOwner {
   }
 
   /** How runtimes are isolated (for readiness reports and the CLI). */
+  /** How starting runtimes goes (the host's; null when its host does not tell): /readyz, /metrics. */
+  startHealth(): StartHealth | null {
+    return this.host.startHealth?.() ?? null;
+  }
+
   get isolation(): Isolation {
     return this.host.isolation;
   }
@@ -820,6 +825,7 @@ export class PoolManager implements InstanceOwner {
 
   private async shutdownAll(): Promise<void> {
     clearInterval(this.reaper);
+    this.host.stopping?.();
     this.generic.close();
     const busy = hostError('SHUTTING_DOWN', null, 'Shutdown', 'the pool is shutting down');
     for (const group of this.groups.values()) {

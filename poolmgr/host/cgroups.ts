@@ -192,7 +192,7 @@ export class Cgroups {
    */
   forRuntime(rid: string): RuntimeCgroups {
     if (this.leaves.has(rid)) throw new Error(`runtime ${rid} has cgroup leaves already`);
-    const leaf = this.stock.shift() ?? this.makeLeaf();
+    const leaf = this.stockLeaf() ?? this.makeLeaf();
     this.leaves.set(rid, leaf);
     this.refillSoon();
     const join = Object.values(this.roots).map((root) => `${root}/${leaf}/cgroup.procs`);
@@ -201,6 +201,27 @@ export class Cgroups {
       ? { unified: `${this.roots['unified']!}/${leaf}` }
       : { memory: `${this.roots['memory']!}/${leaf}`, cpu: `${this.roots['cpu']!}/${leaf}` };
     return { join, binds };
+  }
+
+  /**
+   * The next leaf of the stock that is still whole. One removed by hand (an operator's or a tool's
+   * cleanup of empty cgroups) failed the start of the runtime that took it, and each such start
+   * counted against the zygote: removing the stock bypassed a healthy zygote (reliability round 8).
+   * What is left of a broken one is removed; one stat per hierarchy per cold start.
+   */
+  private stockLeaf(): string | undefined {
+    for (let leaf = this.stock.shift(); leaf !== undefined; leaf = this.stock.shift()) {
+      const dirs = Object.values(this.roots).map((root) => `${root}/${leaf}`);
+      if (dirs.every((dir) => existsSync(dir))) return leaf;
+      for (const dir of dirs) {
+        try {
+          rmdirSync(dir);
+        } catch {
+          // gone already
+        }
+      }
+    }
+    return undefined;
   }
 
   /** Makes one leaf in every hierarchy, with the limits every box gets from its start; returns its name. */

@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -18,9 +18,10 @@ import { bindGuard } from './bind-guard.js';
 import { Cgroups, hostTaskShare } from './cgroups.js';
 import { FunctionOutput, OutputBudget, type OutputSink } from './function-output.js';
 import { SpawnedOutput } from './spawned-output.js';
+import { lastLine, StartFailures } from './start-failures.js';
 import { startedAt } from './host-pids.js';
 import { findHostPid, FORK_HELLO_TIMEOUT_MS, LateChannel, makeTemplateRoot, TemplateSocket, type ForkHello } from './templates.js';
-import type { HostedRuntime, Isolation, Placement, RuntimeEvents, RuntimeHost, RuntimeStats, SandboxMode, SpawnHint } from './types.js';
+import type { HostedRuntime, Isolation, Placement, RuntimeEvents, RuntimeHost, RuntimeStats, SandboxMode, SpawnHint, StartHealth } from './types.js';
 import { UidClaims } from './uid-claims.js';
 import { UidAllocator } from './uids.js';
 import { Zygote, type Forked, type ZygotePreset } from './zygotes.js';
@@ -61,6 +62,8 @@ export interface ProcessHostOptions {
   onOutput?: (rt: HostedRuntime, stream: 'stdout' | 'stderr', text: string) => void;
   /** Where a placed function's output outside calls goes, bounded (function-output.ts); default: our stderr. */
   functionOutput?: OutputSink;
+  /** The operator's log (runtimes that could not start, zygotes bypassed); default: our stderr. */
+  hostLog?: (line: string) => void;
 }
 
 const STDERR_TAIL_BYTES = 4096;
@@ -93,6 +96,10 @@ interface Runtime extends HostedRuntime {
   settleGone?: () => void;
   /** The function it was placed for (its uid is held while it lives). */
   placedFn: string | null;
+  /** place() ran for it: it took a function (an end before is a failed start). */
+  placed: boolean;
+  /** A zygote's fork killed before it said its pid: its channels were closed (signal()); a failed start all the same. */
+  abandoned?: boolean;
   /** Its output outside calls, once placed (function-output.ts). */
   output?: FunctionOutput;
   alive: boolean;
@@ -147,7 +154,12 @@ export class ProcessHost implements RuntimeHost {
   private readonly tplRoot: string | null;
   private seq = 0;
   private forkSeq = 0;
+  private closing = false;
+  /** Dependency sites found missing, each logged once (siteMissing). */
+  private readonly missingSites = new Set<string>();
   readonly templates: boolean;
+  /** Runtimes that ended before they took a function, for the operator's log (start-failures.ts). */
+  private readonly startFailures: StartFailures;
 
   constructor(private readonly options: ProcessHostOptions) {
     const warnings: string[] = [];
@@ -194,6 +206,7 @@ export class ProcessHost implements RuntimeHost {
       uidRange: options.sandbox === 'root' ? [options.uidRange[0], options.uidRange[1]] as [number, number] : null,
       warnings,
     });
+    this.startFailures = new StartFailures((line) => this.log(line));
     if (options.zygotes !== false) this.startZygote('default');
   }
 
@@ -208,6 +221,7 @@ export class ProcessHost implements RuntimeHost {
     this.zygotes.set(preset, new Zygote({
       pythonPath: this.options.pythonPath, entry, preset, childEnv: this.options.childEnv, boxed: this.options.sandbox !== 'off',
       ...(this.options.debug ? { onOutput: (text: string) => process.stderr.write(`[zygote ${preset}] ${text}`) } : {}),
+      onBypass: (why: string) => this.log(`process host: warning: the ${preset} zygote is bypassed: ${why}`),
     }));
   }
 
@@ -348,7 +362,7 @@ export class ProcessHost implements RuntimeHost {
     let settleGone!: () => void;
     const rt: Runtime = {
       id, pid: child?.pid ?? 0, started: null, child, report, socket, preset, pendingSignal: null, lastSignal: null,
-      stderrTail: '', placedFn: null, alive: true, template: null, fork: null,
+      stderrTail: '', placedFn: null, placed: false, alive: true, template: null, fork: null,
       gone: new Promise<void>((resolve) => { settleGone = resolve; }),
     };
     rt.settleGone = settleGone;
@@ -375,10 +389,57 @@ export class ProcessHost implements RuntimeHost {
       if (reported) return;
       reported = true;
       rt.alive = false;
+      this.startFailed(rt, exitCode, signal);
       const oomKilled = this.cgroups !== null && this.cgroups.stats(rt.id).oomKills > 0;
       events.onExit({ exitCode, signal, oomKilled });
       void this.release(rt).then(rt.settleGone);
     };
+  }
+
+  private log(line: string): void {
+    if (this.options.hostLog !== undefined) this.options.hostLog(line);
+    else process.stderr.write(`${line}\n`);
+  }
+
+  /**
+   * A runtime that ended before it took a function, neither by our signal nor by a clean exit (a
+   * graceful shutdown of a pool runtime exits 0): a failed start. The operator's log says so (one
+   * line per cause, then counts), and the zygote that forked it counts it (FORK_FAILURES_TO_BYPASS).
+   * A template's fork is not counted here: its template is the function's own code (forkFailed).
+   */
+  private startFailed(rt: Runtime, exitCode: number | null, signal: NodeJS.Signals | null): void {
+    // A fork abandoned before it said its pid was killed by us, but failed first: its zygote may be stuck.
+    if (rt.placed || rt.fork !== null || (rt.lastSignal !== null && rt.abandoned !== true) || exitCode === 0 || this.closing) return;
+    this.startFailures.note(rt.stderrTail, exitCode !== null ? `exit code ${exitCode}` : signal !== null ? `signal ${signal}` : 'no exit status');
+    if (rt.preset !== null) this.zygotes.get(rt.preset)?.forkFailed(lastLine(rt.stderrTail));
+  }
+
+  stopping(): void {
+    this.closing = true;
+  }
+
+  /**
+   * A version's dependency site gone from the host under it (removed by hand: a cleanup of the
+   * deps folder). Its cold starts failed FUNCTION_INIT_FAILED (the function's "No module named …",
+   * 502, its owner told to read the run record) and the operator was told nothing (reliability
+   * round 8). Now: RUNTIME_UNAVAILABLE saying what is missing and what rebuilds it, and one line
+   * in the operator's log per site. Warm instances keep serving (their box holds the site).
+   */
+  private siteMissing(fn: Placement): PlatformError {
+    // The host path goes to the operator's log only: a caller's answer names no host path.
+    const message = `the dependency site of ${fn.name} version ${fn.version} is missing from this host`;
+    const fix = 'restart the platform, which builds it again before it serves the version';
+    if (!this.missingSites.has(fn.depsDir!) && this.missingSites.size < 64) {
+      this.missingSites.add(fn.depsDir!);
+      this.log(`process host: ${message} (${fn.depsDir}; removed by hand?): ${fix}`);
+    }
+    return new PlatformError('RUNTIME_UNAVAILABLE', `${message}: ${fix}`, { function: fn.name });
+  }
+
+  startHealth(): StartHealth {
+    const zygotes: StartHealth['zygotes'] = {};
+    for (const [preset, z] of this.zygotes) zygotes[preset] = { state: z.bypassed ? 'bypassed' : z.ready ? 'ready' : 'starting', bypasses: z.bypasses };
+    return { startFailures: this.startFailures.total, zygotes };
   }
 
   connect(rt: HostedRuntime): Duplex {
@@ -386,11 +447,16 @@ export class ProcessHost implements RuntimeHost {
   }
 
   place(hosted: HostedRuntime, fn: Placement): BoxSpec | null {
-    if (this.options.sandbox === 'off') return null;
     const rt = this.get(hosted);
+    if (!rt.placed) {
+      rt.placed = true;
+      if (rt.preset !== null) this.zygotes.get(rt.preset)?.forkPlaced();
+    }
+    if (this.options.sandbox === 'off') return null;
     if (rt.fork !== null) return this.placeFork(rt, fn);
     const { root, dir } = this.locate(fn.dir);
     const depsDir = fn.depsDir === undefined ? undefined : this.locateDeps(fn.depsDir);
+    if (fn.depsDir !== undefined && !existsSync(fn.depsDir)) throw this.siteMissing(fn);
     const dataDir = fn.dataDir === undefined ? undefined : this.locateUnder(this.dataRoot, fn.dataDir, 'data socket');
     let uid = 1000;
     if (this.uids !== null) {
@@ -551,17 +617,27 @@ export class ProcessHost implements RuntimeHost {
   signal(rt: HostedRuntime, signal: NodeJS.Signals): void {
     const r = this.runtimes.get(rt.id);
     if (r === undefined || !r.alive) return;
+    r.lastSignal = signal;
     if (r.child !== null) {
       r.child.kill(signal);
       return;
     }
-    r.lastSignal = signal;
     if (r.fork !== null && r.pid === 0 && signal === 'SIGKILL') {
       this.forkFailed(r, KILLED_BEFORE_HELLO);
       return;
     }
     if (r.pid === 0) {
       r.pendingSignal = signal;
+      // A zygote's fork that never said its pid (it hangs before: a blocked step of its box, an
+      // at-fork hook) could not be killed, and its end never came: the call that waited for it hung
+      // for good, past the hello timeout (reliability round 8). Its channels are closed now, which
+      // is its end here; the process, if it ever goes on, finds them closed and exits.
+      if (signal === 'SIGKILL' && r.report !== null) {
+        r.abandoned = true;
+        r.stderrTail ||= `the ${r.preset ?? 'default'} zygote's fork did not report its pid, and was abandoned`;
+        r.socket.destroy();
+        r.report.destroy();
+      }
       return;
     }
     // Not our child: its pid may have been freed and taken by any process of the host (a forked
@@ -608,6 +684,8 @@ export class ProcessHost implements RuntimeHost {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    this.startFailures.close();
     const zygotes = [...this.zygotes.values()];
     this.zygotes.clear(); // and no new ones: zygoteFor() sees none
     await Promise.all(zygotes.map((zygote) => zygote.close()));

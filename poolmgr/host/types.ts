@@ -150,4 +150,16 @@ export interface RuntimeHost {
   destroy(rt: HostedRuntime): void;
   /** Kills every runtime and releases everything; resolves when all are gone. */
   close(): Promise<void>;
+  /** The pool is shutting down: runtimes that end from now on did not fail to start (not counted nor logged). */
+  stopping?(): void;
+  /** How starting runtimes goes (/readyz, /metrics); absent: not told by this host. */
+  startHealth?(): StartHealth;
+}
+
+/** How a host's runtime starts go (reliability round 8): failures so far, and each zygote's state. */
+export interface StartHealth {
+  /** Runtimes that ended before they took a function (not by the host's signal) since the host started. */
+  startFailures: number;
+  /** Per preset whose zygote was started: `ready` (forks), `starting` (or restarting), or `bypassed` (runtimes are spawned). */
+  zygotes: Record<string, { state: 'ready' | 'starting' | 'bypassed'; bypasses: number }>;
 }

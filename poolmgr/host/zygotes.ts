@@ -14,6 +14,11 @@
  * ready, or within STABLE_MS of it) is bypassed for BYPASS_MS: `ready()` says null and the host
  * spawns fresh interpreters, as without zygotes. Runtimes already forked do not depend on their
  * zygote: they live on when it dies.
+ *
+ * A zygote that lives but whose forks all fail (the host out of pids, a box's init that cannot
+ * mount, a broken template root) is bypassed the same way after FORK_FAILURES_TO_BYPASS runtimes
+ * in a row ended before they were placed (`forkEnded`): it is ended and started again once the
+ * bypass is over, and `onBypass` tells the operator (reliability round 8).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -31,6 +36,12 @@ const FAILURES_TO_BYPASS = 3;
 const STABLE_MS = 10_000;
 const BYPASS_MS = 60_000;
 const RESTART_MS = 100;
+/**
+ * Forked runtimes in a row that ended before they took a function, none placed between, that
+ * bypass a live zygote. Below MAX_RESPAWNS (poolmgr/instance.ts, 4): a call that meets them is
+ * then served by a spawned runtime instead of failing RUNTIME_UNAVAILABLE.
+ */
+const FORK_FAILURES_TO_BYPASS = 3;
 /** Connection pairs kept open ahead at a ready zygote (a pool refill forks up to its size at once; more connect then). */
 const SPARE_PAIRS = 2;
 /** How long after a pair is taken (or the zygote is ready) pairs are opened ahead again. */
@@ -50,6 +61,8 @@ export interface ZygoteOptions {
   boxed?: boolean;
   /** Receives what the zygote itself writes (debug forwarding). */
   onOutput?: (text: string) => void;
+  /** Told when the zygote is bypassed, with why (the operator's log). */
+  onBypass?: (why: string) => void;
 }
 
 /** The two channels of one forked runtime. */
@@ -74,6 +87,8 @@ export class Zygote {
   private readyAt = 0;
   private failures = 0;
   private bypassedUntil = 0;
+  /** Forked runtimes in a row that ended before they were placed (forkEnded). */
+  private forkFailures = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly dir: string;
@@ -87,6 +102,8 @@ export class Zygote {
   /** How often this zygote was (re)started, and forks it made (for tests and stats). */
   starts = 0;
   forks = 0;
+  /** How often it was bypassed since the host started (stats). */
+  bypasses = 0;
 
   constructor(private readonly options: ZygoteOptions) {
     // 0700, the platform's user: nothing else (no function: boxes do not see the host's /tmp) reaches the socket.
@@ -210,6 +227,40 @@ export class Zygote {
     });
   }
 
+  /**
+   * A runtime it forked ended before it took a function, not by the host's signal: its fork, its
+   * box or its hello failed. FORK_FAILURES_TO_BYPASS of those in a row (no `forkPlaced` between)
+   * bypass this zygote, which is started again, new, once the bypass is over.
+   */
+  forkFailed(why: string): void {
+    if (this.closed || this.bypassed || ++this.forkFailures < FORK_FAILURES_TO_BYPASS) return;
+    this.bypass(`its last ${this.forkFailures} forked runtimes ended before they could take a function (the last: ${why || 'no reason given'})`);
+  }
+
+  /** A runtime it forked took a function: its forks work. */
+  forkPlaced(): void {
+    this.forkFailures = 0;
+  }
+
+  private bypass(why: string): void {
+    this.bypassedUntil = Date.now() + BYPASS_MS;
+    this.bypasses++;
+    this.failures = 0;
+    this.forkFailures = 0;
+    this.options.onBypass?.(`${why}; runtimes are spawned instead for ${BYPASS_MS / 1000} s, then the zygote is started again`);
+    const child = this.child;
+    if (child !== null) {
+      // Its exit (onExit) restarts it once the bypass is over, and is no failure of its own.
+      this.hello = null;
+      this.dropSpare();
+      child.kill('SIGKILL');
+    } else {
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.start(), BYPASS_MS);
+      this.timer.unref();
+    }
+  }
+
   /** Ends the zygote (runtimes it forked live on until the host ends them); resolves once it is gone. */
   async close(): Promise<void> {
     this.closed = true;
@@ -278,12 +329,20 @@ export class Zygote {
     this.hello = null;
     this.dropSpare(); // the dead zygote's pairs: closed by it already, or soon
     if (this.closed) return;
+    if (this.bypassed) {
+      // Ended by bypass(): back when the bypass is over.
+      this.timer = setTimeout(() => this.start(), Math.max(RESTART_MS, this.bypassedUntil - Date.now()));
+      this.timer.unref();
+      return;
+    }
     this.failures = wasReady && Date.now() - this.readyAt >= STABLE_MS ? 1 : this.failures + 1;
     let delay = RESTART_MS;
     if (this.failures >= FAILURES_TO_BYPASS) {
       this.bypassedUntil = Date.now() + BYPASS_MS;
+      this.bypasses++;
       this.failures = 0;
       delay = BYPASS_MS;
+      this.options.onBypass?.(`it exited ${FAILURES_TO_BYPASS} times in a row before it was ready or soon after; runtimes are spawned instead for ${BYPASS_MS / 1000} s, then it is started again`);
     }
     this.timer = setTimeout(() => this.start(), delay);
     this.timer.unref();

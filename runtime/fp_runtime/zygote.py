@@ -277,6 +277,10 @@ def _fork(data, report, inherited: list, boxes: _Boxes) -> None:
     try:
         # Root-mode init: libc's fork, no at-fork hooks (they run in the runtime, fp_sandbox/atfork.py).
         pid = atfork.fork_bare() if as_init else os.fork()
+    except OSError as err:
+        # Out of pids (EAGAIN) or memory: this runtime fails, the zygote serves on (it died here, and
+        # a host out of pids could not start it again). The host reads why, and counts the failure.
+        _fork_failed(report_sock, err)
     finally:
         if as_init and pid != 0:
             boxes.back()
@@ -324,6 +328,17 @@ def _fork(data, report, inherited: list, boxes: _Boxes) -> None:
         code = 1
     finally:
         _exit(code)
+
+
+def _fork_failed(report_sock, err: OSError) -> None:
+    """A fork the kernel refused: its report connection says so as the child would have (its
+    error, exit code 1; fp_sandbox/forked.py), so the host's message names the cause."""
+    text = f"the zygote could not fork the runtime: {err}\n".encode("utf-8", "replace")
+    try:
+        report_sock.settimeout(1.0)
+        report_sock.sendall(encode({"t": "out", "s": 2, "b": text}) + encode({"t": "exit", "code": 1, "signal": None}))
+    except OSError:
+        pass
 
 
 def _exit(code: int) -> None:

@@ -89,10 +89,13 @@ describe('health, readiness and metrics', () => {
   it('/readyz answers 200 with pool stats', async () => {
     const res = await fetch(`${h.url}/readyz`);
     assert.equal(res.status, 200);
-    const body = (await res.json()) as { status: string; functions: number; pool: { generic: number; spawning: number } };
+    const body = (await res.json()) as { status: string; functions: number; pool: { generic: number; spawning: number }; starts: { startFailures: number; zygotes: Record<string, { state: string; bypasses: number }> } };
     assert.equal(body.status, 'ready');
     assert.equal(body.functions, 4);
     assert.ok(body.pool.generic + body.pool.spawning > 0);
+    // How starting runtimes goes (reliability round 8): none failed, the default zygote not bypassed.
+    assert.equal(body.starts.startFailures, 0);
+    assert.notEqual(body.starts.zygotes.default?.state, 'bypassed');
   });
 
   it('/metrics counts invocations, durations, cold starts and pool runtimes', async () => {

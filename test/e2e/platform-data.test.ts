@@ -9,15 +9,16 @@
  * another interpreter that has it.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MongoClient } from 'mongodb';
 import { startPlatform, type StartedPlatform } from '../../platform/start.js';
 import { runCli } from '../helpers/cli-harness.js';
-import { serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
-import { Api, createFunction, deploy, errorOf, filesOf, fnName, py, runsWritten, sleep, TEST_SECRETS_KEY, upload, usePlatform } from './platform-harness.js';
+import { findBinary, serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
+import { Api, createFunction, deploy, errorOf, filesOf, fnName, py, runsWritten, sleep, TEST_SECRETS_KEY, until, upload, usePlatform } from './platform-harness.js';
 import { makeTenant, type Caller } from './tenants-harness.js';
 import { ferretdbPid } from '../helpers/processes.js';
 
@@ -439,5 +440,32 @@ describe('run sampling with data bindings', { skip, timeout: 120_000 }, () => {
     const kept = await h.api.call('GET', `/runs/${wrote.runId}`);
     assert.equal(kept.status, 200, JSON.stringify(kept.body));
     assert.deepEqual(kept.body.run.writes, [{ database: 'default_sampled', collection: 'notes', inserted: 1, updated: 0, deleted: 0, upserted: 0 }]);
+  });
+});
+
+// A build from before FerretDB got its parent-death signal, killed -9, left its FerretDB serving
+// the state's data folder. The next start ran a second one on the same SQLite files beside it,
+// said nothing, and the orphan outlived every later stop (probe-chaos8/ferret-orphan).
+describe('an orphaned FerretDB on the state (reliability round 8)', { skip, timeout: 120_000 }, () => {
+  it('is ended at start, and the log says so', async (t) => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'fp-orphan-'));
+    t.after(() => rmSync(stateDir, { recursive: true, force: true }));
+    const home = join(stateDir, 'data', 'ferretdb');
+    mkdirSync(join(home, 'sqlite'), { recursive: true, mode: 0o700 });
+    // The arguments platform/data.ts gives it, in a session of its own: nobody's child to die with.
+    const orphan = spawn(findBinary('ferretdb')!, [
+      '--handler=sqlite', `--sqlite-url=file:${join(home, 'sqlite')}/`, '--listen-addr=', `--listen-unix=${join(home, 'ferretdb.sock')}`,
+      `--state-dir=${home}`, '--debug-addr=-', '--telemetry=disable', '--log-level=warn',
+    ], { stdio: 'ignore', detached: true });
+    t.after(() => orphan.kill('SIGKILL'));
+    await until("the orphan's socket", () => existsSync(join(home, 'ferretdb.sock')), 20_000);
+    const logs: string[] = [];
+    const platform = await startPlatform({ stateDir, port: 0, poolSize: 1, secretsKey: TEST_SECRETS_KEY, log: (line) => logs.push(line) });
+    t.after(() => platform.close());
+    // Before: it ran on beside the platform's own FerretDB, and outlived the platform's stop.
+    await until("the orphan's end", () => orphan.exitCode !== null || orphan.signalCode !== null, 20_000);
+    assert.match(logs.join('\n'), new RegExp(`platform: warning: ended an orphaned FerretDB \\(pid ${orphan.pid}\\) still serving ${home}`), logs.join('\n'));
+    assert.notEqual(ferretdbPid(stateDir), orphan.pid, "the platform's own FerretDB serves");
+    assert.equal(platform.data?.backend, 'ferretdb');
   });
 });

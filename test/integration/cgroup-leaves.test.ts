@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describe, it } from 'node:test';
 import { hostTaskShare, REFILL_DELAY_MS } from '../../poolmgr/host/cgroups.js';
@@ -68,6 +68,23 @@ describe('cgroup leaves made ahead (root mode)', { skip: isRoot ? false : 'needs
     for (const procs of first.join) assert.equal(existsSync(dirname(procs)), false, `${dirname(procs)} removed`);
     await later();
     assert.ok(leaves().every((leaf) => `${roots[0]}/${leaf}/cgroup.procs` !== first.join[0]), 'a released leaf is never handed out again');
+  });
+
+  it('a leaf of the stock removed by hand is not handed out: the runtime gets a whole one (reliability round 8)', async (t) => {
+    const cgroups = Cgroups.open({ tasksMax: 37, cpuShares: 1024, leafStock: 2 }, `fp-${process.pid}-removed-${Date.now()}`).cgroups;
+    if (cgroups === null) return t.skip('no usable cgroups');
+    t.after(() => cgroups.close());
+    await later();
+    const probe = cgroups.forRuntime('probe');
+    const roots = probe.join.map((procs) => dirname(dirname(procs)));
+    // The stock, as a cleanup of empty cgroups finds it: removed in one hierarchy (every one would do the same).
+    const stocked = readdirSync(roots[0]!).filter((name) => `${roots[0]}/${name}/cgroup.procs` !== probe.join[0] && /^l\d+$/.test(name));
+    assert.ok(stocked.length > 0, 'a stock');
+    for (const leaf of stocked) rmdirSync(`${roots[0]}/${leaf}`);
+    const { join } = cgroups.forRuntime('r1');
+    // Before: r1 got a removed leaf, and its box could not join it (its start failed).
+    for (const procs of join) assert.ok(existsSync(procs), `${procs} exists`);
+    for (const root of roots) for (const leaf of stocked) assert.equal(existsSync(`${root}/${leaf}`), false, `what was left of ${leaf} is removed`);
   });
 
   it('splits the CPU weight per workspace, then per function, then per instance (a tenant with many functions gets one share)', async (t) => {

@@ -6,7 +6,7 @@ import { queryPairs } from '../../gateway/invoke.js';
 import { GatewayMetrics, OTHER_FUNCTION } from '../../gateway/metrics.js';
 import { labelValue, viewOf } from '../../gateway/metrics-view.js';
 import { PLATFORM_METRICS } from '../../protocol/index.js';
-import type { InvocationPool, PoolStats } from '../../gateway/pool.js';
+import type { InvocationPool, PoolStats, StartHealth } from '../../gateway/pool.js';
 import { checkFunctionResponse, confineToPrefix, invocationHeaders, MAX_RESPONSE_HEADER_BYTES, MAX_RESPONSE_HEADERS } from '../../gateway/responses.js';
 import { route } from '../../gateway/routes.js';
 import { MemoryRunSink, RunBatcher, type RunRecord } from '../../gateway/runs.js';
@@ -246,6 +246,19 @@ describe('GatewayMetrics', () => {
     assert.match(body, /fp_invocations_total\{function="_other",status="ok",cold="false"\} 2/);
     assert.doesNotMatch(body, /function="c"/);
     assert.match(body, /fp_pool_runtimes\{state="generic"\} 2/);
+  });
+
+  it('counts runtimes that could not start and says which zygote is bypassed (reliability round 8)', async () => {
+    let health: StartHealth = { startFailures: 3, zygotes: { default: { state: 'bypassed', bypasses: 1 }, fastapi: { state: 'ready', bypasses: 0 } } };
+    const metrics = new GatewayMetrics({ ...pool, startHealth: () => health });
+    let { body } = await metrics.render();
+    assert.match(body, /fp_runtime_start_failures_total 3/);
+    assert.match(body, /fp_zygote_bypassed\{preset="default"\} 1/);
+    assert.match(body, /fp_zygote_bypassed\{preset="fastapi"\} 0/);
+    health = { startFailures: 5, zygotes: { default: { state: 'ready', bypasses: 1 }, fastapi: { state: 'ready', bypasses: 0 } } };
+    ({ body } = await metrics.render());
+    assert.match(body, /fp_runtime_start_failures_total 5/);
+    assert.match(body, /fp_zygote_bypassed\{preset="default"\} 0/);
   });
 });
 
