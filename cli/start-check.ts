@@ -20,10 +20,41 @@ export function startLine(start: ApiStartReport): string {
  * text, control characters shown escaped), then the error with `next` (what to do). Anything else
  * passes through unchanged.
  */
-export function startFailure(out: Output, err: unknown, next: string): unknown {
+export function startFailure(out: Output, err: unknown, next: string, self = 'fastapi-platform'): unknown {
   if (!(err instanceof CliError) || err.code !== 'DEPLOY_START_FAILED') return err;
   for (const line of loadReport(err)) out.note(line);
-  return new CliError(err.exitCode, err.code, `${safeLines(err.message)}\n${next}`, err.details);
+  const hint = missingEnvHint(err.details, self);
+  return new CliError(err.exitCode, err.code, `${safeLines(err.message)}${hint !== null ? `\n${hint}` : ''}\n${next}`, err.details);
+}
+
+/**
+ * When the load failed on env the function does not have (apps round 13): `os.environ["NAME"]`'s
+ * KeyError, or a pydantic-settings model's required fields, what sets them. `deploy` sends
+ * platform.yaml's `env:` and never reads `.env`, so an app that ran under uvicorn with a `.env`
+ * (or an exported variable) stops here with only a traceback. Null for any other failure.
+ */
+export function missingEnvHint(details: Record<string, unknown>, self: string): string | null {
+  const cause = details.cause as { type?: unknown; message?: unknown; stack?: unknown } | undefined;
+  const type = typeof cause?.type === 'string' ? cause.type : '';
+  const message = typeof cause?.message === 'string' ? cause.message : '';
+  const stack = typeof cause?.stack === 'string' ? cause.stack : '';
+  const fn = typeof details.function === 'string' ? details.function : '<function>';
+  let names: string[] = [];
+  let what = '';
+  const key = /^'([A-Za-z_][A-Za-z0-9_]*)'$/.exec(message);
+  if (type === 'KeyError' && key !== null && /environ\s*\[/.test(stack)) {
+    names = [key[1]!];
+    what = `It reads env ${names[0]}, which the function does not have`;
+  } else if (type === 'ValidationError' && stack.includes('pydantic_settings')) {
+    // pydantic's text: the field's name on a line of its own, then "  Field required [type=missing".
+    const lines = message.split('\n');
+    const fields = lines.flatMap((l, i) => (i > 0 && /^\s+Field required \[type=missing/.test(l) && /^[A-Za-z_][\w.]*$/.test(lines[i - 1]!) ? [lines[i - 1]!] : []));
+    if (fields.length === 0) return null;
+    names = fields.map((f) => f.split('.')[0]!.toUpperCase());
+    what = `Its settings (pydantic-settings) need ${fields.join(', ')}, read from env ${names.join(', ')} (case-insensitive, after the model's env_prefix), which the function does not have`;
+  } else return null;
+  const first = terminalSafe(names[0]!);
+  return `${terminalSafe(what)}: deploy sets platform.yaml's \`env:\` and does not read .env. Add ${names.length === 1 ? 'it' : 'them'} there, or set a secret with \`${self} env set ${terminalSafe(fn)} ${first}=… --secret\` (docs/secrets.md).`;
 }
 
 /** A DEPLOY_START_FAILED refusal's load lines and traceback, as lines to print (escaped); none for another error. */

@@ -339,6 +339,8 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.match(refused.stderr, /error: version 2 did not start: KeyError: .*DATABASE_URL \\x1b\[31m.* \(main\.py:2\); version 1 keeps serving\nFix it and deploy again \(`.*deploy .*--no-check` deploys it without this check/);
     assert.ok(!refused.stderr.includes('\x1b'), 'no raw escape reaches the terminal');
     assert.match(refused.stderr, /\[DEPLOY_START_FAILED\]/);
+    // A KeyError that is not os.environ's gets no env hint.
+    assert.doesNotMatch(refused.stderr, /which the function does not have/);
     assert.deepEqual(json<{ body: unknown }>(await cli(['invoke', fn, '--json'])).body, { v: 1 });
     const forced = await cli(['deploy', dir, '--no-check']);
     assert.equal(forced.code, EXIT.OK, forced.stderr);
@@ -379,6 +381,8 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.equal(refused.code, EXIT.API, refused.stderr);
     assert.match(refused.stderr, /\[DEPLOY_START_FAILED\]/);
     assert.match(refused.stderr, /This deploy also removes env DB_URL, EXTRA \(set by `env set` or `env push`, not in platform\.yaml's env\)/);
+    // os.environ["EXTRA"] failed: the refusal says what sets env (apps round 13: only a traceback before).
+    assert.match(refused.stderr, new RegExp(`It reads env EXTRA, which the function does not have: deploy sets platform\\.yaml's \`env:\` and does not read \\.env\\. Add it there, or set a secret with \`.*env set ${fn} EXTRA=… --secret\``));
     assert.match(refused.stderr, /\(The settings and env this deploy had changed were put back: the function is as it was\.\)/);
     assert.doesNotMatch(refused.stderr, /\\n/, 'line breaks, not escaped ones');
     const shown = json<{ function: { env: Record<string, string>; limits: { timeoutMs: number } } }>(await cli(['functions', 'show', fn, '--json']));
