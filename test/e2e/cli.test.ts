@@ -391,6 +391,18 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.deepEqual(json<{ body: unknown }>(await cli(['invoke', fn, '--json'])).body, { url: 'mongodb://one' });
   });
 
+  it('a function deployed with --no-check that reads env it lacks at import: runs <id> says what sets it (apps round 13)', async () => {
+    const { dir, fn } = folder('env-missing', 'envm', 'import os\nURL = os.environ["SHOP_DB_URL"]\ndef handler(event, context):\n    return {"url": URL}\n');
+    assert.equal((await cli(['deploy', dir, '--no-check'])).code, EXIT.OK);
+    const i = await cli(['invoke', fn, '--json']);
+    assert.equal(i.code, EXIT.FAILURE);
+    const { runId } = json<{ runId: string }>(i);
+    let shown: CliResult | null = null;
+    await eventually(async () => (shown = await cli(['runs', runId])).code === EXIT.OK);
+    assert.match(shown!.stdout, /KeyError: 'SHOP_DB_URL' at main\.py:2/);
+    assert.match(shown!.stdout, new RegExp(`It reads env SHOP_DB_URL, which the function does not have: .* \`.*env set ${fn} SHOP_DB_URL=… --secret\``));
+  });
+
   it('invoke --include prints the headers, and a binary body\'s notice its type, with control characters escaped (the function writes them)', async () => {
     // 8-bit CSI (U+009B) clears a screen, OSC (U+009D) … ST (U+009C) sets a title, on terminals that take C1 in UTF-8.
     const { dir, fn } = folder('c1-headers', 'c1', [
