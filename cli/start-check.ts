@@ -23,7 +23,7 @@ export function startLine(start: ApiStartReport): string {
 export function startFailure(out: Output, err: unknown, next: string, self = 'fastapi-platform'): unknown {
   if (!(err instanceof CliError) || err.code !== 'DEPLOY_START_FAILED') return err;
   for (const line of loadReport(err)) out.note(line);
-  const hint = missingEnvHint(err.details, self);
+  const hint = errorHint(err.details, self);
   return new CliError(err.exitCode, err.code, `${safeLines(err.message)}${hint !== null ? `\n${hint}` : ''}\n${next}`, err.details);
 }
 
@@ -69,4 +69,22 @@ export function loadReport(err: unknown): string[] {
   const cause = err.details.cause as { stack?: unknown } | undefined;
   if (typeof cause?.stack === 'string' && cause.stack !== '') for (const line of cause.stack.trimEnd().split('\n')) out.push(terminalSafe(line));
   return out;
+}
+
+/**
+ * A write past the box's file cap (apps round 13): `/tmp`, `/dev/shm` and the working directory's
+ * new files hold `FP_SANDBOX_TMP_BYTES` each, and one file is capped at that size
+ * (`RLIMIT_FSIZE`), where uvicorn had the disk. Python says only `[Errno 27] File too large`,
+ * `[Errno 28] No space left on device`, or SQLite's `database or disk is full`. Null for any other failure.
+ */
+export function fileCapHint(details: Record<string, unknown>): string | null {
+  const cause = details.cause as { type?: unknown; message?: unknown } | undefined;
+  const message = typeof cause?.message === 'string' ? cause.message : '';
+  if (!/^\[Errno (27|28)\] /.test(message) && !(cause?.type === 'OperationalError' && /^database or disk is full/.test(message))) return null;
+  return 'The files a function writes are capped: /tmp, /dev/shm and new files in its working directory hold FP_SANDBOX_TMP_BYTES each (64 MiB unless the platform sets another), and so does one file, where uvicorn had the whole disk (README, "Limits and defaults"). Keep large data outside the instance (the data binding, an object store), or have the platform\'s operator raise FP_SANDBOX_TMP_BYTES.';
+}
+
+/** What the CLI adds under a failure's error: env the load lacked, or a write past the file cap; else null. */
+export function errorHint(details: Record<string, unknown>, self: string): string | null {
+  return missingEnvHint(details, self) ?? fileCapHint(details);
 }

@@ -10,7 +10,7 @@ import { clientOf, type Command, type Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { formatAgo, formatMs, indent, table } from '../output.js';
 import { terminalSafe } from '../terminal.js';
-import { missingEnvHint } from '../start-check.js';
+import { errorHint } from '../start-check.js';
 import { waitForRun } from './invoke.js';
 import { ASYNC_RUN_STATES, FUNCTION_NAME, omittedResultNote, RUN_STATUSES, RUN_TRIGGERS, timelineDetailText } from '../../protocol/index.js';
 
@@ -136,8 +136,8 @@ export function formatRun(r: ApiRun, now: number, self = 'fastapi-platform'): st
     const at = r.error.file ? ` at ${terminalSafe(r.error.file)}${r.error.line !== undefined ? `:${r.error.line}` : ''}` : '';
     lines.push('', `error     ${terminalSafe(r.error.type)}: ${terminalSafe(r.error.message)}${at}`);
     if (r.error.stack) lines.push(indent(safeLines(r.error.stack.trimEnd()), '  '));
-    // A load that failed on env the function lacks: what sets it (as a refused deploy says).
-    const hint = r.errorCode === 'FUNCTION_INIT_FAILED' ? missingEnvHint({ function: r.function, cause: r.error }, self) : null;
+    // Env the function lacks, a write past the file cap: what to do (as a refused deploy says).
+    const hint = errorHint({ function: r.function, cause: r.error }, self);
     if (hint !== null) lines.push(hint);
   }
   if (r.writes !== undefined) lines.push('', formatWrites(r.writes));

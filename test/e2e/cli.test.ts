@@ -403,6 +403,19 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.match(shown!.stdout, new RegExp(`It reads env SHOP_DB_URL, which the function does not have: .* \`.*env set ${fn} SHOP_DB_URL=… --secret\``));
   });
 
+  it('a write past the box\'s file cap: runs <id> says what the cap is and what to do (apps round 13)', async () => {
+    // A sparse write past the cap: EFBIG without filling memory.
+    const { dir, fn } = folder('file-cap', 'fcap', 'def handler(event, context):\n    with open("/tmp/cache.bin", "wb") as f:\n        f.seek(200 << 20)\n        f.write(b"x")\n    return 1\n');
+    assert.equal((await cli(['deploy', dir])).code, EXIT.OK);
+    const i = await cli(['invoke', fn, '--json']);
+    assert.equal(i.code, EXIT.FAILURE);
+    const { runId } = json<{ runId: string }>(i);
+    let shown: CliResult | null = null;
+    await eventually(async () => (shown = await cli(['runs', runId])).code === EXIT.OK);
+    assert.match(shown!.stdout, /OSError: \[Errno 27\] File too large at main\.py:\d/);
+    assert.match(shown!.stdout, /The files a function writes are capped: \/tmp, \/dev\/shm and new files in its working directory hold FP_SANDBOX_TMP_BYTES each/);
+  });
+
   it('invoke --include prints the headers, and a binary body\'s notice its type, with control characters escaped (the function writes them)', async () => {
     // 8-bit CSI (U+009B) clears a screen, OSC (U+009D) … ST (U+009C) sets a title, on terminals that take C1 in UTF-8.
     const { dir, fn } = folder('c1-headers', 'c1', [
