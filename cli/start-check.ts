@@ -20,10 +20,41 @@ export function startLine(start: ApiStartReport): string {
  * text, control characters shown escaped), then the error with `next` (what to do). Anything else
  * passes through unchanged.
  */
-export function startFailure(out: Output, err: unknown, next: string): unknown {
+export function startFailure(out: Output, err: unknown, next: string, self = 'fastapi-platform'): unknown {
   if (!(err instanceof CliError) || err.code !== 'DEPLOY_START_FAILED') return err;
   for (const line of loadReport(err)) out.note(line);
-  return new CliError(err.exitCode, err.code, `${safeLines(err.message)}\n${next}`, err.details);
+  const hint = errorHint(err.details, self);
+  return new CliError(err.exitCode, err.code, `${safeLines(err.message)}${hint !== null ? `\n${hint}` : ''}\n${next}`, err.details);
+}
+
+/**
+ * When the load failed on env the function does not have (apps round 13): `os.environ["NAME"]`'s
+ * KeyError, or a pydantic-settings model's required fields, what sets them. `deploy` sends
+ * platform.yaml's `env:` and never reads `.env`, so an app that ran under uvicorn with a `.env`
+ * (or an exported variable) stops here with only a traceback. Null for any other failure.
+ */
+export function missingEnvHint(details: Record<string, unknown>, self: string): string | null {
+  const cause = details.cause as { type?: unknown; message?: unknown; stack?: unknown } | undefined;
+  const type = typeof cause?.type === 'string' ? cause.type : '';
+  const message = typeof cause?.message === 'string' ? cause.message : '';
+  const stack = typeof cause?.stack === 'string' ? cause.stack : '';
+  const fn = typeof details.function === 'string' ? details.function : '<function>';
+  let names: string[] = [];
+  let what = '';
+  const key = /^'([A-Za-z_][A-Za-z0-9_]*)'$/.exec(message);
+  if (type === 'KeyError' && key !== null && /environ\s*\[/.test(stack)) {
+    names = [key[1]!];
+    what = `It reads env ${names[0]}, which the function does not have`;
+  } else if (type === 'ValidationError' && stack.includes('pydantic_settings')) {
+    // pydantic's text: the field's name on a line of its own, then "  Field required [type=missing".
+    const lines = message.split('\n');
+    const fields = lines.flatMap((l, i) => (i > 0 && /^\s+Field required \[type=missing/.test(l) && /^[A-Za-z_][\w.]*$/.test(lines[i - 1]!) ? [lines[i - 1]!] : []));
+    if (fields.length === 0) return null;
+    names = fields.map((f) => f.split('.')[0]!.toUpperCase());
+    what = `Its settings (pydantic-settings) need ${fields.join(', ')}, read from env ${names.join(', ')} (case-insensitive, after the model's env_prefix), which the function does not have`;
+  } else return null;
+  const first = terminalSafe(names[0]!);
+  return `${terminalSafe(what)}: deploy sets platform.yaml's \`env:\` and does not read .env. Add ${names.length === 1 ? 'it' : 'them'} there, or set a secret with \`${self} env set ${terminalSafe(fn)} ${first}=… --secret\` (docs/secrets.md).`;
 }
 
 /** A DEPLOY_START_FAILED refusal's load lines and traceback, as lines to print (escaped); none for another error. */
@@ -38,4 +69,22 @@ export function loadReport(err: unknown): string[] {
   const cause = err.details.cause as { stack?: unknown } | undefined;
   if (typeof cause?.stack === 'string' && cause.stack !== '') for (const line of cause.stack.trimEnd().split('\n')) out.push(terminalSafe(line));
   return out;
+}
+
+/**
+ * A write past the box's file cap (apps round 13): `/tmp`, `/dev/shm` and the working directory's
+ * new files hold `FP_SANDBOX_TMP_BYTES` each, and one file is capped at that size
+ * (`RLIMIT_FSIZE`), where uvicorn had the disk. Python says only `[Errno 27] File too large`,
+ * `[Errno 28] No space left on device`, or SQLite's `database or disk is full`. Null for any other failure.
+ */
+export function fileCapHint(details: Record<string, unknown>): string | null {
+  const cause = details.cause as { type?: unknown; message?: unknown } | undefined;
+  const message = typeof cause?.message === 'string' ? cause.message : '';
+  if (!/^\[Errno (27|28)\] /.test(message) && !(cause?.type === 'OperationalError' && /^database or disk is full/.test(message))) return null;
+  return 'The files a function writes are capped: /tmp, /dev/shm and new files in its working directory hold FP_SANDBOX_TMP_BYTES each (64 MiB unless the platform sets another), and so does one file, where uvicorn had the whole disk (README, "Limits and defaults"). Keep large data outside the instance (the data binding, an object store), or have the platform\'s operator raise FP_SANDBOX_TMP_BYTES.';
+}
+
+/** What the CLI adds under a failure's error: env the load lacked, or a write past the file cap; else null. */
+export function errorHint(details: Record<string, unknown>, self: string): string | null {
+  return missingEnvHint(details, self) ?? fileCapHint(details);
 }

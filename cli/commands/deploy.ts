@@ -141,7 +141,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const result = await deployFolder(client, checked, { ...(auth ? { auth } : {}), ...(note !== undefined ? { note } : {}), force: flag(args, 'force'), deps, check }, plan === null ? undefined : await plan)
     .catch((err: unknown) => {
       const again = `${selfCommandOf(ctx)} deploy${dirArg !== undefined ? ` ${shellWord(dirArg)}` : ''} --no-check`;
-      throw startFailure(ctx.out, err, `Fix it and deploy again (\`${again}\` deploys it without this check: its first call then fails the same way).`);
+      throw startFailure(ctx.out, err, `Fix it and deploy again (\`${again}\` deploys it without this check: its first call then fails the same way).`, selfCommandOf(ctx));
     });
   if (result.invokeToken) await saveInvokeToken(ctx, args, functionKey(result.function, result.settings.workspace ?? DEFAULT_WORKSPACE), result.invokeToken);
   ctx.out.data({

@@ -21,7 +21,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const { function: fn, deploy, start } = await client.rollback(name, target, !flag(args, 'no-check'))
     .catch((err: unknown) => {
       const again = `${fp} rollback ${name}${target !== undefined ? ` --to ${target}` : ''} --no-check`;
-      throw startFailure(ctx.out, err, `Roll back to another version with --to (\`${fp} functions show ${name}\` lists them), or \`${again}\` rolls back without this check.`);
+      throw startFailure(ctx.out, err, `Roll back to another version with --to (\`${fp} functions show ${name}\` lists them), or \`${again}\` rolls back without this check.`, fp);
     });
   ctx.out.data({ ok: true, function: name, fromVersion: deploy.fromVersion, toVersion: deploy.toVersion, activeVersion: fn.activeVersion, status: fn.status, ...(start !== undefined ? { start } : {}) });
   const to = deploy.toVersion ?? fn.activeVersion ?? '-';

@@ -10,6 +10,7 @@ import { clientOf, type Command, type Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { formatAgo, formatMs, indent, table } from '../output.js';
 import { terminalSafe } from '../terminal.js';
+import { errorHint } from '../start-check.js';
 import { waitForRun } from './invoke.js';
 import { ASYNC_RUN_STATES, FUNCTION_NAME, omittedResultNote, RUN_STATUSES, RUN_TRIGGERS, timelineDetailText } from '../../protocol/index.js';
 
@@ -121,7 +122,7 @@ export function requestText(r: Pick<ApiRun, 'method' | 'path'>, width: number): 
 }
 
 /** The detail view of one run (text). */
-export function formatRun(r: ApiRun, now: number): string {
+export function formatRun(r: ApiRun, now: number, self = 'fastapi-platform'): string {
   const lines = [
     `run       ${r.runId}`,
     `function  ${r.function} (version ${r.version}, trigger ${r.trigger})`,
@@ -135,6 +136,9 @@ export function formatRun(r: ApiRun, now: number): string {
     const at = r.error.file ? ` at ${terminalSafe(r.error.file)}${r.error.line !== undefined ? `:${r.error.line}` : ''}` : '';
     lines.push('', `error     ${terminalSafe(r.error.type)}: ${terminalSafe(r.error.message)}${at}`);
     if (r.error.stack) lines.push(indent(safeLines(r.error.stack.trimEnd()), '  '));
+    // Env the function lacks, a write past the file cap: what to do (as a refused deploy says).
+    const hint = errorHint({ function: r.function, cause: r.error }, self);
+    if (hint !== null) lines.push(hint);
   }
   if (r.writes !== undefined) lines.push('', formatWrites(r.writes));
   const logs = r.logs ?? [];
@@ -196,7 +200,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
       return EXIT.OK;
     }
     ctx.out.data({ ok: true, run: r });
-    ctx.out.line(isAsyncRun(r) ? formatAsyncRun(r, ctx.now()) : formatRun(r, ctx.now()));
+    ctx.out.line(isAsyncRun(r) ? formatAsyncRun(r, ctx.now()) : formatRun(r, ctx.now(), selfCommandOf(ctx)));
     return EXIT.OK;
   }
   if ('cancel' in what) {

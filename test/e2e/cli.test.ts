@@ -339,6 +339,8 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.match(refused.stderr, /error: version 2 did not start: KeyError: .*DATABASE_URL \\x1b\[31m.* \(main\.py:2\); version 1 keeps serving\nFix it and deploy again \(`.*deploy .*--no-check` deploys it without this check/);
     assert.ok(!refused.stderr.includes('\x1b'), 'no raw escape reaches the terminal');
     assert.match(refused.stderr, /\[DEPLOY_START_FAILED\]/);
+    // A KeyError that is not os.environ's gets no env hint.
+    assert.doesNotMatch(refused.stderr, /which the function does not have/);
     assert.deepEqual(json<{ body: unknown }>(await cli(['invoke', fn, '--json'])).body, { v: 1 });
     const forced = await cli(['deploy', dir, '--no-check']);
     assert.equal(forced.code, EXIT.OK, forced.stderr);
@@ -379,12 +381,39 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.equal(refused.code, EXIT.API, refused.stderr);
     assert.match(refused.stderr, /\[DEPLOY_START_FAILED\]/);
     assert.match(refused.stderr, /This deploy also removes env DB_URL, EXTRA \(set by `env set` or `env push`, not in platform\.yaml's env\)/);
+    // os.environ["EXTRA"] failed: the refusal says what sets env (apps round 13: only a traceback before).
+    assert.match(refused.stderr, new RegExp(`It reads env EXTRA, which the function does not have: deploy sets platform\\.yaml's \`env:\` and does not read \\.env\\. Add it there, or set a secret with \`.*env set ${fn} EXTRA=… --secret\``));
     assert.match(refused.stderr, /\(The settings and env this deploy had changed were put back: the function is as it was\.\)/);
     assert.doesNotMatch(refused.stderr, /\\n/, 'line breaks, not escaped ones');
     const shown = json<{ function: { env: Record<string, string>; limits: { timeoutMs: number } } }>(await cli(['functions', 'show', fn, '--json']));
     assert.deepEqual(shown.function.env, { DB_URL: 'mongodb://one', EXTRA: 'kept' });
     assert.equal(shown.function.limits.timeoutMs, 10_000);
     assert.deepEqual(json<{ body: unknown }>(await cli(['invoke', fn, '--json'])).body, { url: 'mongodb://one' });
+  });
+
+  it('a function deployed with --no-check that reads env it lacks at import: runs <id> says what sets it (apps round 13)', async () => {
+    const { dir, fn } = folder('env-missing', 'envm', 'import os\nURL = os.environ["SHOP_DB_URL"]\ndef handler(event, context):\n    return {"url": URL}\n');
+    assert.equal((await cli(['deploy', dir, '--no-check'])).code, EXIT.OK);
+    const i = await cli(['invoke', fn, '--json']);
+    assert.equal(i.code, EXIT.FAILURE);
+    const { runId } = json<{ runId: string }>(i);
+    let shown: CliResult | null = null;
+    await eventually(async () => (shown = await cli(['runs', runId])).code === EXIT.OK);
+    assert.match(shown!.stdout, /KeyError: 'SHOP_DB_URL' at main\.py:2/);
+    assert.match(shown!.stdout, new RegExp(`It reads env SHOP_DB_URL, which the function does not have: .* \`.*env set ${fn} SHOP_DB_URL=… --secret\``));
+  });
+
+  it('a write past the box\'s file cap: runs <id> says what the cap is and what to do (apps round 13)', async () => {
+    // A sparse write past the cap: EFBIG without filling memory.
+    const { dir, fn } = folder('file-cap', 'fcap', 'def handler(event, context):\n    with open("/tmp/cache.bin", "wb") as f:\n        f.seek(200 << 20)\n        f.write(b"x")\n    return 1\n');
+    assert.equal((await cli(['deploy', dir])).code, EXIT.OK);
+    const i = await cli(['invoke', fn, '--json']);
+    assert.equal(i.code, EXIT.FAILURE);
+    const { runId } = json<{ runId: string }>(i);
+    let shown: CliResult | null = null;
+    await eventually(async () => (shown = await cli(['runs', runId])).code === EXIT.OK);
+    assert.match(shown!.stdout, /OSError: \[Errno 27\] File too large at main\.py:\d/);
+    assert.match(shown!.stdout, /The files a function writes are capped: \/tmp, \/dev\/shm and new files in its working directory hold FP_SANDBOX_TMP_BYTES each/);
   });
 
   it('invoke --include prints the headers, and a binary body\'s notice its type, with control characters escaped (the function writes them)', async () => {

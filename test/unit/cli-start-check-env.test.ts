@@ -1,0 +1,44 @@
+/**
+ * A deploy refused because the app's import reads env the function lacks (apps round 13):
+ * cli/start-check.ts names the variables and what sets them. The os.environ case runs end to end
+ * in test/e2e/cli.test.ts; pydantic-settings is not installable offline there, so its error is
+ * the text a real refusal carried (pydantic-settings 2.16.3, pydantic 2.14.4).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { errorHint, fileCapHint, missingEnvHint } from '../../cli/start-check.js';
+
+const SETTINGS_MESSAGE = '2 validation errors for Settings\ndatabase_url\n  Field required [type=missing, input_value={}, input_type=dict]\n    For further information visit https://errors.pydantic.dev/2.14/v/missing\nsecret_key\n  Field required [type=missing, input_value={}, input_type=dict]\n    For further information visit https://errors.pydantic.dev/2.14/v/missing';
+const SETTINGS_STACK = 'Traceback (most recent call last):\n  File "/code/main.py", line 6, in <module>\n    settings = Settings()\n               ^^^^^^^^^^\n  File "/deps/pydantic_settings/main.py", line 292, in __init__\n    super().__init__(**__pydantic_self__.__class__._settings_build_values(sources, init_kwargs))\n'
+  + `pydantic_core._pydantic_core.ValidationError: ${SETTINGS_MESSAGE}\n`;
+
+describe('missingEnvHint', () => {
+  it('a pydantic-settings model with required fields missing names them and their env names', () => {
+    const hint = missingEnvHint({ function: 'shop', cause: { type: 'ValidationError', message: SETTINGS_MESSAGE, stack: SETTINGS_STACK } }, 'fastapi-platform');
+    assert.ok(hint !== null);
+    assert.match(hint, /need database_url, secret_key, read from env DATABASE_URL, SECRET_KEY/);
+    assert.match(hint, /deploy sets platform\.yaml's `env:` and does not read \.env/);
+    assert.match(hint, /`fastapi-platform env set shop DATABASE_URL=… --secret`/);
+  });
+  it('a ValidationError of the app\'s own models, a KeyError of a dict, another error: no hint', () => {
+    const own = SETTINGS_STACK.replace('/deps/pydantic_settings/main.py', '/code/models.py');
+    assert.equal(missingEnvHint({ cause: { type: 'ValidationError', message: SETTINGS_MESSAGE, stack: own } }, 'fp'), null);
+    assert.equal(missingEnvHint({ cause: { type: 'KeyError', message: "'DATABASE_URL'", stack: 'File "/code/main.py", line 2\n    URL = CONFIG["DATABASE_URL"]\n' } }, 'fp'), null);
+    assert.equal(missingEnvHint({ cause: { type: 'RuntimeError', message: 'no config', stack: 'os.environ[' } }, 'fp'), null);
+    assert.equal(missingEnvHint({}, 'fp'), null);
+  });
+  it('the function\'s own text in the hint is shown escaped', () => {
+    const hint = missingEnvHint({ function: 'f', cause: { type: 'KeyError', message: "'A'", stack: '    os.environ["A"]\n' } }, 'fp');
+    assert.match(hint ?? '', /^It reads env A, which the function does not have/);
+    const odd = missingEnvHint({ function: 'f', cause: { type: 'ValidationError', message: 'x\nbad\x1b[31m\n  Field required [type=missing', stack: 'pydantic_settings' } }, 'fp');
+    assert.equal(odd, null, 'a field name that is not an identifier is not repeated');
+  });
+  it('a write past the file cap (EFBIG, ENOSPC, SQLite full) names the cap; other OSErrors do not', () => {
+    for (const cause of [{ type: 'OSError', message: '[Errno 27] File too large' }, { type: 'OSError', message: '[Errno 28] No space left on device' },
+      { type: 'OperationalError', message: 'database or disk is full' }]) {
+      assert.match(errorHint({ function: 'f', cause }, 'fp') ?? '', /capped: \/tmp, \/dev\/shm .* FP_SANDBOX_TMP_BYTES/, cause.message);
+    }
+    assert.equal(fileCapHint({ cause: { type: 'FileNotFoundError', message: "[Errno 2] No such file or directory: 'x'" } }), null);
+    assert.equal(fileCapHint({ cause: { type: 'OperationalError', message: 'no such table: t' } }), null);
+  });
+});
