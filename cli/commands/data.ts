@@ -61,7 +61,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     // only a "y" learned that it could not be dropped).
     const users = databases.find((d) => d.database === target)?.functions ?? [];
     if (users.length > 0) {
-      throw new CliError(EXIT.API, 'DATA_DATABASE_IN_USE', `database ${target} is bound to ${users.join(', ')}: deploy them without data.mongo, or delete them, first; nothing was dropped`, { database: target, functions: users });
+      throw new CliError(EXIT.API, 'DATA_DATABASE_IN_USE', `database ${target} is bound to ${users.join(', ')}: ${users.length === 1 ? 'deploy it without data.mongo, or delete it' : 'deploy them without data.mongo, or delete them'}, first; nothing was dropped`, { database: target, functions: users });
     }
     await confirmOrStop(ctx, args, {
       question: `Drop database "${target}" and all its data, for good? [y/N] `,

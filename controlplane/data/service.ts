@@ -153,7 +153,7 @@ export class DataBindings {
     const physical = physicalDatabase(workspace, database);
     const users = this.list().filter((b) => b.physical === physical).map((b) => b.function);
     if (users.length > 0) {
-      throw new PlatformError('DATA_DATABASE_IN_USE', `database ${database} is bound to ${users.join(', ')}: deploy them without data.mongo, or delete them, first`, { functions: users });
+      throw new PlatformError('DATA_DATABASE_IN_USE', `database ${database} is bound to ${users.join(', ')}: ${users.length === 1 ? 'deploy it without data.mongo, or delete it' : 'deploy them without data.mongo, or delete them'}, first`, { functions: users });
     }
     if (this.isReserved(physical) || !(await this.listDatabases()).includes(physical) || (await this.holdsStore(physical))) {
       throw new PlatformError('DATA_DATABASE_NOT_FOUND', `database ${database} does not exist in workspace ${workspace}`);

@@ -274,7 +274,8 @@ describe('Mongo data bindings on the embedded platform', { skip, timeout: 120_00
     const env = { FP_URL: h.url, FP_TOKEN: h.api.token!, HOME: h.stateDir };
     const refused = await runCli(['data', 'drop', 'keep', '--yes'], { env });
     assert.equal(refused.code, 4, refused.stderr);
-    assert.match(refused.stderr, /bound to .*\[DATA_DATABASE_IN_USE\]/);
+    assert.match(refused.stderr, /bound to [^:]+: deploy it without data\.mongo, or delete it, first.*\[DATA_DATABASE_IN_USE\]/);
+    assert.match(String(errorOf(inUse).message), /: deploy it without data\.mongo, or delete it, first$/);
     const current2 = await h.api.call('GET', `/functions/${again}`);
     await h.api.call('DELETE', `/functions/${again}`, undefined, { 'if-match': String(current2.body.function.revision) });
     const listed = await runCli(['data', 'list'], { env });
