@@ -267,7 +267,7 @@ export class FrameSkimmer {
   /** Bytes of a frame passed over still to come. */
   private skip = 0;
   private held: Buffer = Buffer.alloc(0);
-  private readonly decoder = new FrameDecoder();
+  private decoder = new FrameDecoder();
 
   constructor(private readonly maxKept: number) {}
 
@@ -287,8 +287,15 @@ export class FrameSkimmer {
         continue;
       }
       if (have < length) break;
-      out.push(...this.decoder.push(bytes.subarray(at, at + 4 + length)));
+      const frame = bytes.subarray(at, at + 4 + length);
       at += 4 + length;
+      try {
+        out.push(...this.decoder.push(frame));
+      } catch (err) {
+        this.decoder = new FrameDecoder(); // it would keep the bad frame: the next read starts after it
+        this.held = Buffer.from(bytes.subarray(at));
+        throw err;
+      }
     }
     this.held = Buffer.from(bytes.subarray(at));
     return out;

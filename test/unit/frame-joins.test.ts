@@ -1,7 +1,7 @@
 /** FrameJoins (poolmgr/frame-joins.ts): the bytes of runtime frames being read, bounded across decoders. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodeFrame, FrameDecoder, FrameOverBudget, FrameSkimmer, MAX_FRAME_BYTES, MAX_FRAME_ITEMS } from '../../protocol/index.js';
+import { encodeFrame, FrameDecoder, FrameError, FrameOverBudget, FrameSkimmer, MAX_FRAME_BYTES, MAX_FRAME_ITEMS } from '../../protocol/index.js';
 import { FrameJoins } from '../../poolmgr/frame-joins.js';
 
 const MIB = 1024 * 1024;
@@ -88,5 +88,9 @@ describe('frame joins', () => {
       assert.deepEqual(got.map((m) => (m as { id: number }).id), [1, 2, 1], `step ${step}`);
       assert.ok(most < 4096 + 4, `step ${step}: kept ${most} bytes between reads`);
     }
+    // A bad small frame throws once; the frames after it are read.
+    const skimmer = new FrameSkimmer(4096);
+    assert.throws(() => skimmer.push(Buffer.from([0, 0, 0, 1, 0x81])), FrameError);
+    assert.deepEqual(skimmer.push(small[1]!).map((m) => (m as { id: number }).id), [2]);
   });
 });
