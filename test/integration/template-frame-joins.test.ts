@@ -12,6 +12,7 @@ import { after, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { resolveSandbox } from '../../poolmgr/index.js';
+import { workspaceOfKey } from '../../protocol/index.js';
 import { testSandbox } from '../helpers/runtime-process.js';
 import { ev, fnVersion, keyOf, openPool, py, removeFunction, until, writeFunction } from './poolmgr-harness.js';
 
@@ -45,6 +46,28 @@ const JAM_IN_TEMPLATE = py(
   '    return {"pid": os.getpid()}',
 );
 
+/**
+ * Imports slowly (so it gets a template) and replaces the runtime's own Conn.send (user code shares
+ * the interpreter): in an instance forked from the template, right after the fork's hello, the
+ * prefix of a large frame and all of it but its last byte, then nothing more.
+ */
+const JAM_AFTER_FORK_HELLO = py(
+  'import os, time',
+  'from fp_runtime import conn',
+  'ORIGINAL = conn.Conn.send',
+  'def send(self, message):',
+  '    if not (isinstance(message, dict) and message.get("t") == "hello" and "nonce" in message):',
+  '        return ORIGINAL(self, message)',
+  '    # the hello and the frame in one write: the host reads them together',
+  `    self.sock.sendall(conn.encode(message) + (${FRAME}).to_bytes(4, "big") + b"\\x90" * (${FRAME} - 1))`,
+  '    while True: time.sleep(600)',
+  'conn.Conn.send = send',
+  'time.sleep(0.3)',
+  'def handler(event, context):',
+  '    time.sleep(float(event["query"].get("sleep", "0")))',
+  '    return {"pid": os.getpid()}',
+);
+
 describe('a template\'s unfinished frame', { skip: SANDBOX === 'off' ? 'templates need a box' : false }, () => {
   const dirs: string[] = [];
   after(async () => { for (const dir of dirs) await removeFunction(dir); });
@@ -67,4 +90,23 @@ describe('a template\'s unfinished frame', { skip: SANDBOX === 'off' ? 'template
     assert.equal(pool.frameJoins.held, FRAME, 'the bound counts the frame once');
     assert.ok(grew < 1.5 * FRAME, `the platform holds ${Math.round(grew / MIB)} MiB more for one unfinished frame of ${FRAME / MIB} MiB`);
   });
+
+  it('of an instance forked from it, begun before the instance is placed, counts in its workspace\'s share', async (t) => {
+    const pool = await openPool({ sandbox: SANDBOX });
+    t.after(() => pool.close());
+    const dir = await writeFunction({ 'main.py': JAM_AFTER_FORK_HELLO });
+    dirs.push(dir);
+    const fn = fnVersion(dir, { concurrency: 1 });
+    const first = await pool.invoke(fn, ev());
+    assert.equal(first.response?.status, 200, JSON.stringify(first.error));
+    await until(() => pool.stats().functions[keyOf(fn)]?.template === 'ready', 15_000, 'a ready template');
+    // Two calls at once: the second scales out, forked from the template (its call fails once the fork is killed).
+    const calls = [pool.invoke(fn, ev({ sleep: '0.5' })), pool.invoke(fn, ev({ sleep: '0.5' }))];
+    await until(() => pool.frameJoins.held >= FRAME, 15_000, 'the forked instance\'s frame begun');
+    // Without its workspace's share a workspace's forks alone could fill the whole bound (every other workspace's large answers refused).
+    assert.equal(pool.frameJoins.heldBy(workspaceOfKey(keyOf(fn))), pool.frameJoins.held, 'the frame counts in its workspace');
+    await pool.close();
+    await Promise.allSettled(calls);
+  });
 });
+
