@@ -72,16 +72,22 @@ describe('a template\'s unfinished frame', { skip: SANDBOX === 'off' ? 'template
   const dirs: string[] = [];
   after(async () => { for (const dir of dirs) await removeFunction(dir); });
 
-  it('is held once, in the bound of frames being read (not a second time by the watcher of its forkExit reports)', async (t) => {
+  /** A pool, and a version of `code` whose first call was answered and whose template is ready. */
+  const withTemplate = async (t: { after(fn: () => unknown): void }, code: string) => {
     const pool = await openPool({ sandbox: SANDBOX });
     t.after(() => pool.close());
-    const dir = await writeFunction({ 'main.py': JAM_IN_TEMPLATE });
+    const dir = await writeFunction({ 'main.py': code });
     dirs.push(dir);
     const fn = fnVersion(dir, { concurrency: 1 });
-    const before = held();
     const first = await pool.invoke(fn, ev());
     assert.equal(first.response?.status, 200, JSON.stringify(first.error));
     await until(() => pool.stats().functions[keyOf(fn)]?.template === 'ready', 15_000, 'a ready template');
+    return { pool, fn };
+  };
+
+  it('is held once, in the bound of frames being read (not a second time by the watcher of its forkExit reports)', async (t) => {
+    const before = held();
+    const { pool } = await withTemplate(t, JAM_IN_TEMPLATE);
     await until(() => pool.frameJoins.held >= FRAME, 15_000, 'the template\'s frame begun');
     // The frame's bytes arrive after its prefix: wait (at most 10 s) until the pool's copy is whole, and the watcher's if any.
     const end = Date.now() + 10_000;
@@ -92,14 +98,7 @@ describe('a template\'s unfinished frame', { skip: SANDBOX === 'off' ? 'template
   });
 
   it('of an instance forked from it, begun before the instance is placed, counts in its workspace\'s share', async (t) => {
-    const pool = await openPool({ sandbox: SANDBOX });
-    t.after(() => pool.close());
-    const dir = await writeFunction({ 'main.py': JAM_AFTER_FORK_HELLO });
-    dirs.push(dir);
-    const fn = fnVersion(dir, { concurrency: 1 });
-    const first = await pool.invoke(fn, ev());
-    assert.equal(first.response?.status, 200, JSON.stringify(first.error));
-    await until(() => pool.stats().functions[keyOf(fn)]?.template === 'ready', 15_000, 'a ready template');
+    const { pool, fn } = await withTemplate(t, JAM_AFTER_FORK_HELLO);
     // Two calls at once: the second scales out, forked from the template (its call fails once the fork is killed).
     const calls = [pool.invoke(fn, ev({ sleep: '0.5' })), pool.invoke(fn, ev({ sleep: '0.5' }))];
     await until(() => pool.frameJoins.held >= FRAME, 15_000, 'the forked instance\'s frame begun');
