@@ -14,7 +14,7 @@
  * Now such a frame takes its length from this budget when its prefix is read, and gives it back
  * once whole (or when its runtime is gone). A runtime whose frame does not fit is killed
  * (GATEWAY_OVERLOADED: its call, if any, may be retried): past `maxBytes` in all, or, for a
- * placed runtime, past half of it for its workspace's runtimes together, as the gateway's byte
+ * placed runtime (or one spawned for a function: RuntimeProcess), past half of it for its workspace's runtimes together, as the gateway's byte
  * budgets share theirs (GROUP_DIVISOR). While nothing else is held, any frame fits (one frame is at
  * most 64 MiB); so does a workspace's first. Why kill and not pause: docs/adr/0132-frames-being-read-bounded.md.
  */
@@ -33,7 +33,7 @@ export class FrameJoins {
 
   constructor(readonly maxBytes: number) {}
 
-  /** The account of one runtime's decoder; `group()` names its workspace once it is placed (null before). */
+  /** The account of one runtime's decoder; `group()` names its workspace once it is placed or spawned for a function (null before). */
   account(group: () => string | null): JoinAccount {
     let own = 0;
     let charged: string | null = null;

@@ -449,7 +449,7 @@ export class PoolManager implements InstanceOwner {
     // A version that may run one instance only never scales out: a template would only cost memory.
     if (forked || min <= 0 || initMs < min || group.limits.maxInstances <= 1 || this.host.templates !== true || group.template !== null || group.templateRefused
       || group.retired || group.removed || this.closing !== null) return;
-    const proc = this.spawnProcess(this.hintFor(group));
+    const proc = this.spawnProcess(this.hintFor(group), group.workspace);
     const dir = group.spec.dir;
     this.holdDir(dir, 1);
     group.template = new FunctionTemplate(group, proc, Math.max(this.config.initTimeoutMs, group.limits.timeoutMs), (tpl, failed) => {
@@ -669,7 +669,7 @@ export class PoolManager implements InstanceOwner {
     const pooled = group.preset === 'default' && template === null ? this.generic.take() : null;
     const hint = this.hintFor(group);
     if (template !== null) hint.template = template.hosted;
-    const inst = new Instance(group, pooled === null ? 'spawn' : 'pool', pooled ?? this.spawnProcess(hint), this, this.config);
+    const inst = new Instance(group, pooled === null ? 'spawn' : 'pool', pooled ?? this.spawnProcess(hint, group.workspace), this, this.config);
     group.instances.push(inst);
     this.instanceCount++;
     this.holdDir(group.spec.dir, 1);
@@ -710,9 +710,14 @@ export class PoolManager implements InstanceOwner {
     return group;
   }
 
-  /** A new runtime; `hint` when it is spawned for one function (a host with sized runtimes picks one that fits). */
-  private spawnProcess(hint?: SpawnHint): RuntimeProcess {
-    return new RuntimeProcess(this.host, this.config.spawnTimeoutMs, this.processes, hint, this.frameJoins);
+  /**
+   * A new runtime; `hint` when it is spawned for one function (a host with sized runtimes picks one
+   * that fits), and then `workspace`, its function's: its frames count in that workspace's share
+   * from its first byte (FrameJoins). An instance forked from a template runs the function's code
+   * before it is placed (red team round 15).
+   */
+  private spawnProcess(hint?: SpawnHint, workspace?: string): RuntimeProcess {
+    return new RuntimeProcess(this.host, this.config.spawnTimeoutMs, this.processes, hint, this.frameJoins, workspace);
   }
 
   // ---- reaping and shutdown ----

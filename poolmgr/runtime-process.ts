@@ -51,8 +51,13 @@ export class RuntimeProcess {
   private readonly rt: HostedRuntime;
   private readonly socket: Duplex;
   private readonly decoder: FrameDecoder;
-  /** The workspace its frames count in (FrameJoins), once placed. */
-  private workspace: string | null = null;
+  /**
+   * The workspace its frames count in (FrameJoins): once placed, or from its spawn when it is
+   * spawned for a function. An instance forked from a template runs the function's code (the
+   * template's import replaced the runtime's own functions) before it is placed: a frame it began
+   * then counted in no workspace's share, for as long as it was held (red team round 15).
+   */
+  private workspace: string | null;
   private helloSeen = false;
   /** The hello came before the runtime set itself up (ADR 0127): `settled` says when it has. */
   private earlyHello = false;
@@ -70,7 +75,8 @@ export class RuntimeProcess {
   private settleExited: (() => void) | null = null;
 
   constructor(private readonly host: RuntimeHost, spawnTimeoutMs: number, private readonly registry: Set<RuntimeProcess>, hint?: SpawnHint,
-    joins?: FrameJoins) {
+    joins?: FrameJoins, workspace?: string) {
+    this.workspace = workspace ?? null;
     this.decoder = new FrameDecoder(MAX_FRAME_BYTES, MAX_FRAME_ITEMS, joins?.account(() => this.workspace) ?? null);
     this.ready = new Promise<void>((resolve, reject) => { this.settleReady = [resolve, reject]; });
     this.ready.catch(() => {}); // the rejection is read by whoever awaits `ready`; never unhandled

@@ -256,6 +256,53 @@ export class FrameDecoder {
 }
 
 /**
+ * Reads the frames of a stream that are at most `maxKept` bytes long and passes over the others
+ * without keeping them: for a second reader of a runtime's channel that wants only its small
+ * reports (process-host.ts reads a template's `forkExit` beside the pool). Such a reader must hold
+ * nothing of a large frame: the pool's own decoder holds it once, counted in the bound of frames
+ * being read (poolmgr/frame-joins.ts); a FrameDecoder beside it held every piece of the frame a
+ * second time, in no budget (red team round 15). What it keeps between reads is under `maxKept` + 4 bytes.
+ */
+export class FrameSkimmer {
+  /** Bytes of a frame passed over still to come. */
+  private skip = 0;
+  private held: Buffer = Buffer.alloc(0);
+  private decoder = new FrameDecoder();
+
+  constructor(private readonly maxKept: number) {}
+
+  /** The small frames whole in the data seen so far; throws FrameError on a bad one. */
+  push(chunk: Buffer): unknown[] {
+    const passed = Math.min(this.skip, chunk.length);
+    this.skip -= passed;
+    const bytes = this.held.length > 0 ? Buffer.concat([this.held, chunk.subarray(passed)]) : chunk.subarray(passed);
+    const out: unknown[] = [];
+    let at = 0;
+    while (bytes.length - at >= 4) {
+      const length = bytes.readUInt32BE(at);
+      const have = bytes.length - at - 4;
+      if (length > this.maxKept) {
+        this.skip = Math.max(0, length - have);
+        at = Math.min(bytes.length, at + 4 + length);
+        continue;
+      }
+      if (have < length) break;
+      const frame = bytes.subarray(at, at + 4 + length);
+      at += 4 + length;
+      try {
+        out.push(...this.decoder.push(frame));
+      } catch (err) {
+        this.decoder = new FrameDecoder(); // it would keep the bad frame: the next read starts after it
+        this.held = Buffer.from(bytes.subarray(at));
+        throw err;
+      }
+    }
+    this.held = Buffer.from(bytes.subarray(at));
+    return out;
+  }
+}
+
+/**
  * False when `buf` (msgpack) holds more than `max` items: counted from the type bytes alone, no
  * value decoded, stopping at the first item past `max`. A malformed frame counts as within (the
  * decoder then says what is wrong with it).

@@ -15,7 +15,7 @@ import { isAsyncRun, type ApiClient, type ApiLogLine } from '../client.js';
 import { clientOf, targetOf, type Command, type Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { connectOnce, SseParser, type SseEvent } from '../sse.js';
-import { localIso, terminalSafe } from '../terminal.js';
+import { localIso, terminalSafe, withoutSequences } from '../terminal.js';
 import { formatMs } from '../output.js';
 import { LOG_LEVELS, parseLevel, type LogLevel } from '../../protocol/index.js';
 import { parseWhen } from '../when.js';
@@ -201,6 +201,16 @@ class Printer {
 
   constructor(private readonly ctx: Context, private readonly fn: string, private readonly filtered: boolean) {}
 
+  /**
+   * A printed line, never starting a terminal sequence, on a terminal or piped on (a tail is for
+   * people; its lines' text is escaped already): the guard of what the server sent besides the
+   * text, an end's status and line count among them, which a hostile server at --url wrote raw
+   * (`logs -f`: OSC 52, the user's clipboard; red team round 15), as Output.line guards the rest.
+   */
+  private print(text: string): void {
+    this.ctx.io.stdout(withoutSequences(text));
+  }
+
   line(l: { runId: string; attempt: number; i: number; ts: number; stream: string; level?: string; msg: string; version?: string }): void {
     const fresh = this.printed.count(l.runId, l.attempt) === 0;
     if (!this.printed.take(l.runId, l.attempt, l.i)) return;
@@ -211,7 +221,7 @@ class Printer {
     }
     if (fresh && l.i > 0 && !this.filtered) this.note(`(${l.i} earlier line${l.i === 1 ? '' : 's'} of run ${shortRun(l.runId)}: shown when it ends)`);
     const attempt = l.attempt > 1 ? `#${l.attempt}` : '';
-    this.ctx.io.stdout(`${localIso(l.ts)} ${shortRun(l.runId)}${attempt} ${levelText(l)} ${terminalSafe(l.msg)}\n`);
+    this.print(`${localIso(l.ts)} ${shortRun(l.runId)}${attempt} ${levelText(l)} ${terminalSafe(l.msg)}\n`);
   }
 
   /** True when some of the run's lines were not printed (and no filter explains it). */
@@ -226,7 +236,7 @@ class Printer {
     }
     const outcome = e.status === 'succeeded' ? `ok ${e.httpStatus}` : `${terminalSafe(e.errorCode ?? 'failed')} ${e.httpStatus}`;
     const attempt = e.attempt > 1 ? `#${e.attempt}` : '';
-    this.ctx.io.stdout(`${localIso(at)} ${shortRun(e.runId)}${attempt} ${'end'.padEnd(7)} ── ${outcome} in ${formatMs(e.durationMs)} (${e.lines} line${e.lines === 1 ? '' : 's'})\n`);
+    this.print(`${localIso(at)} ${shortRun(e.runId)}${attempt} ${'end'.padEnd(7)} ── ${outcome} in ${formatMs(e.durationMs)} (${e.lines} line${e.lines === 1 ? '' : 's'})\n`);
   }
 
   /**
@@ -240,7 +250,7 @@ class Printer {
     }
     const attempt = e.attempt > 1 ? `#${e.attempt}` : '';
     const where = error.file !== undefined ? `  (${terminalSafe(error.file)}${error.line !== undefined ? `:${error.line}` : ''})` : '';
-    this.ctx.io.stdout(`${localIso(at)} ${shortRun(e.runId)}${attempt} ${'error'.padEnd(7)} ${terminalSafe(error.type)}: ${terminalSafe(error.message)}${where}\n`);
+    this.print(`${localIso(at)} ${shortRun(e.runId)}${attempt} ${'error'.padEnd(7)} ${terminalSafe(error.type)}: ${terminalSafe(error.message)}${where}\n`);
   }
 
   /** A note for people (stderr); with --json an event on stdout. */

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { encodeFrame, escapeControls, FrameDecoder, PlatformError, type BoxSpec } from '../../protocol/index.js';
+import { encodeFrame, escapeControls, FrameDecoder, FrameSkimmer, PlatformError, type BoxSpec } from '../../protocol/index.js';
 import { heldFiles } from '../file-table.js';
 import { bindGuard } from './bind-guard.js';
 import { Cgroups, hostTaskShare } from './cgroups.js';
@@ -136,6 +136,8 @@ const KILLED_BEFORE_HELLO = 'killed before it connected';
 
 /** How long close() waits for forked runtimes' report channels to close by themselves after SIGKILL. */
 const REPORT_CLOSE_WAIT_MS = 2000;
+/** A template report the host reads (`forkExit`) is a few dozen bytes: a longer frame is passed over. */
+const REPORT_MAX_BYTES = 4096;
 /** How long after a new function took a uid the next one is claimed ahead (UidAllocator; 20 ms as the pool's refills: ADR 0042). */
 const UID_CLAIM_AHEAD_MS = 20;
 
@@ -578,9 +580,13 @@ export class ProcessHost implements RuntimeHost {
     if (tpl.forks.size === 0) this.signal(fork.template, 'SIGKILL');
   }
 
-  /** Reads a template's own reports (`forkExit`) beside the pool, which ignores them. */
+  /**
+   * Reads a template's own reports (`forkExit`) beside the pool, which ignores them. Only its
+   * small frames: the pool holds a large one, counted (FrameSkimmer; the template's import may
+   * leave a signal handler that writes an unfinished one on its channel).
+   */
   private watchTemplate(tpl: Runtime): void {
-    const decoder = new FrameDecoder();
+    const decoder = new FrameSkimmer(REPORT_MAX_BYTES);
     tpl.socket.on('data', (chunk: Buffer) => {
       let messages: unknown[];
       try {

@@ -1,7 +1,7 @@
 /** FrameJoins (poolmgr/frame-joins.ts): the bytes of runtime frames being read, bounded across decoders. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodeFrame, FrameDecoder, FrameOverBudget, MAX_FRAME_BYTES, MAX_FRAME_ITEMS } from '../../protocol/index.js';
+import { encodeFrame, FrameDecoder, FrameError, FrameOverBudget, FrameSkimmer, MAX_FRAME_BYTES, MAX_FRAME_ITEMS } from '../../protocol/index.js';
 import { FrameJoins } from '../../poolmgr/frame-joins.js';
 
 const MIB = 1024 * 1024;
@@ -71,5 +71,26 @@ describe('frame joins', () => {
     assert.throws(() => decoder(joins, null).feed(begun(MIB), () => {}), FrameOverBudget);
     first.close();
     decoder(joins, null).feed(begun(MIB), () => {});
+  });
+
+  it('a skimmer (a second reader of a channel) decodes the small frames and keeps nothing of a large one', () => {
+    const small = [encodeFrame({ t: 'forkExit', id: 1, code: 0 }), encodeFrame({ t: 'forkExit', id: 2, code: null })];
+    const large = encodeFrame({ t: 'specialized', id: 3, logs: 'x'.repeat(200_000) });
+    const stream = Buffer.concat([small[0]!, large, small[1]!, large, small[0]!]);
+    for (const step of [1, 7, 4096, 65_536, stream.length]) {
+      const skimmer = new FrameSkimmer(4096);
+      const got: unknown[] = [];
+      let most = 0;
+      for (let at = 0; at < stream.length; at += step) {
+        got.push(...skimmer.push(stream.subarray(at, at + step)));
+        most = Math.max(most, (skimmer as unknown as { held: Buffer }).held.length);
+      }
+      assert.deepEqual(got.map((m) => (m as { id: number }).id), [1, 2, 1], `step ${step}`);
+      assert.ok(most < 4096 + 4, `step ${step}: kept ${most} bytes between reads`);
+    }
+    // A bad small frame throws once; the frames after it are read.
+    const skimmer = new FrameSkimmer(4096);
+    assert.throws(() => skimmer.push(Buffer.from([0, 0, 0, 1, 0x81])), FrameError);
+    assert.deepEqual(skimmer.push(small[1]!).map((m) => (m as { id: number }).id), [2]);
   });
 });
