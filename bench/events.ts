@@ -45,6 +45,11 @@ export class EventProcess {
   }
 
   /** Every event seen so far that passes `test`. */
+  /** The last 4,000 characters the process wrote on stderr. */
+  errors(): string {
+    return this.stderr;
+  }
+
   take(test: (e: Event) => boolean): Event[] {
     return this.events.filter(test);
   }

@@ -291,3 +291,6 @@ export function isStoreLocked(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
 }
+
+/** How the operator's log line of a failed dependency build begins (controlplane/deps/service.ts); `dev` prints its own instead. */
+export const DEPS_BUILD_FAILED_LINE = 'deps: build of ';

@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import { flag, int, positionals, str, type ParsedArgs } from '../args.js';
 import { ApiClient } from '../client.js';
 import { targetOf, UNSAFE_WARNING, type Command, type Context } from '../context.js';
+import { DEPS_BUILD_FAILED_LINE } from '../../protocol/index.js';
 import { readDotenv } from '../dotenv.js';
 import { readManifestFile } from '../manifest-file.js';
 import { EXIT, usageError } from '../errors.js';
@@ -57,7 +58,9 @@ async function localSession(ctx: Context, args: ParsedArgs, dir: string, printer
     host: str(args, 'host') ?? '127.0.0.1',
     unsafeNoSandbox: flag(args, 'unsafe-no-sandbox'),
     observer: { logs: (fn, runId, lines) => printer.logs(fn, runId, lines), run: (record) => printer.run(record) },
-    log: (line) => ctx.out.note(line),
+    // A failed dependency build is dev's own news (the `refused` it prints, reload.ts, with the
+    // build's last lines): the platform's line for the operator said it a second time before.
+    log: (line) => { if (!line.startsWith(DEPS_BUILD_FAILED_LINE)) ctx.out.note(line); },
   });
   const { platform } = local;
   if (platform.isolation.mode === 'off') ctx.out.note(UNSAFE_WARNING);

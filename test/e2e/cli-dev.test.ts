@@ -370,6 +370,20 @@ describe('cli dev with declared dependencies', { skip, timeout: 240_000 }, () =>
     }
   });
 
+  it('says a failed dependency build once: its refusal, not also the platform\'s log line for the operator (journey round 11)', async (t) => {
+    const { work, dir } = alphaFolder(t, 'devfail');
+    writeFileSync(join(dir, 'requirements.txt'), 'alpha==9.9\n'); // not among the wheels
+    const env = { PATH: process.env.PATH ?? '', HOME: work, FP_CONFIG_DIR: join(work, 'config'), FP_DEPS_INDEX_URL: 'none', FP_DEPS_FIND_LINKS: join(work, 'wheels') };
+    const dev = new EventProcess(process.execPath, [BIN, 'dev', dir, '--json', '--port', '0'], { env });
+    try {
+      const refused = await dev.next((e) => e.event === 'refused', WAIT_MS, true);
+      assert.equal(refused.code, 'DEPS_NOT_FOUND', JSON.stringify(refused));
+      assert.doesNotMatch(dev.errors(), /deps: build of /, dev.errors());
+    } finally {
+      await dev.stop(30_000);
+    }
+  });
+
   it('keeps no sites in a cache other users can write: one of them swapped a built site for its own, imported at the next start (red team 13)', async (t) => {
     const { work, name, dir } = alphaFolder(t, 'devshared');
     // A cache directory every local user can write (FP_CACHE_DIR=/tmp/cache on a shared machine).
