@@ -257,7 +257,7 @@ export function parseOptions(options: PlatformOptions | Record<string, unknown>)
 }
 
 /** The CLI's variables a platform's shell often has too (docs/cli.md); FP_CONFIG_DIR also places the default key file. */
-const SHARED_WITH_CLI: readonly string[] = ['FP_CONFIG_DIR', 'FP_URL', 'FP_TOKEN', 'FP_PROFILE', 'FP_WORKSPACE', 'FP_PYTHON'];
+const SHARED_WITH_CLI: readonly string[] = ['FP_CONFIG_DIR', 'FP_CACHE_DIR', 'FP_URL', 'FP_TOKEN', 'FP_PROFILE', 'FP_WORKSPACE', 'FP_PYTHON'];
 
 /** `FP_*` variables `loadConfig` does not know: likely typos (main.ts warns about them). */
 export function unknownSettings(env: Record<string, string | undefined>): string[] {
