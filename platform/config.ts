@@ -217,6 +217,10 @@ export function gatewaySettings(c: PlatformConfig): GatewaySettings {
 /** The environment variables `loadConfig` reads. */
 export const CONFIG_VARIABLES: readonly string[] = Object.values(OPTIONS).map((o) => o.env);
 
+/** Each option's name, variable and kind of text (docs/platform.md's table lists them: test/unit/docs-match-code.test.ts). */
+export const CONFIG_OPTIONS: readonly { key: string; env: string; kind: 'string' | 'int' | 'flag' | 'duration' }[] =
+  Object.entries(OPTIONS).map(([key, o]) => ({ key, env: o.env, kind: o.kind }));
+
 /** BAD_CONFIG: every bad setting at once, each named as the caller gave it (variable or option). */
 export class ConfigError extends PlatformError {
   constructor(readonly issues: { key: string; message: string }[]) {
