@@ -225,6 +225,17 @@ describe('docs: /readyz and /healthz (gateway/gateway.ts)', () => {
   });
 });
 
+describe('docs: the platform\'s own headers', () => {
+  it('names every `x-fp-*` header (and `FP-API`) the sources set or read', () => {
+    const files = ['gateway', 'controlplane', 'platform', 'poolmgr', 'protocol', 'cli'].flatMap((dir) => sourceFiles(dir));
+    const runtime = readdirSync(join(ROOT, 'runtime'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.py')).map((f) => `runtime/${f}`);
+    const headers = new Set([...files, ...runtime].flatMap((file) => [...read(file).matchAll(/\b(x-fp-[a-z][a-z-]*[a-z]|fp-api)\b/gi)].map((m) => m[1]!.toLowerCase())));
+    assert.ok(headers.has('fp-api') && headers.has('x-fp-trigger-id'), [...headers].join());
+    const docs = CURRENT.map((path) => read(path).toLowerCase()).join('\n');
+    assert.deepEqual([...headers].filter((h) => !new RegExp(`\\b${h}\\b`).test(docs)), []);
+  });
+});
+
 /** docs/cli.md's `### ` sections, each with the commands its heading names. */
 function cliSections(): { commands: string[]; text: string }[] {
   return read('docs/cli.md').split(/^### /m).slice(1).map((part) => {
