@@ -217,6 +217,19 @@ describe('docs: /readyz and /healthz (gateway/gateway.ts)', () => {
     assert.deepEqual(statuses.filter((s) => !row.includes(s)), []);
   });
 
+  it('shows the pool\'s counts (poolmgr PoolStats) and the sandbox\'s fields (Isolation)', () => {
+    const fieldsOf = (file: string, name: string): string[] => {
+      const body = new RegExp(`export interface ${name} \\{([\\s\\S]*?)\\n\\}`).exec(read(file))?.[1] ?? '';
+      return [...body.matchAll(/^ {2}(?:readonly )?(\w+)\??:/gm)].map((m) => m[1]!);
+    };
+    // Per-function entries (`functions`, `scaledToZero`) only with the admin token: the row says so in words.
+    const pool = fieldsOf('poolmgr/types.ts', 'PoolStats').filter((k) => k !== 'functions' && k !== 'scaledToZero');
+    const sandbox = [...fieldsOf('poolmgr/host/types.ts', 'Isolation'), 'unsafe'];
+    assert.ok(pool.length >= 5 && sandbox.length >= 5, `${pool.join()} / ${sandbox.join()}`);
+    assert.deepEqual([...pool, ...sandbox].filter((k) => !row.includes(`"${k}":`)), []);
+    assert.ok(row.includes('`pool.functions`') && row.includes('`pool.scaledToZero`'));
+  });
+
   it('shows /healthz\'s answer', () => {
     const healthz = /case 'healthz':\s*return jsonResponse\((\d+), (\{[^}]*\})\)/.exec(source);
     assert.ok(healthz, 'the healthz answer moved: update this test');
