@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseCommandArgs, splitCommand } from '../../cli/args.js';
 import { COMMANDS, type CommandEntry } from '../../cli/main.js';
 import { CONFIG_OPTIONS, loadConfig, unknownSettings } from '../../platform/config.js';
-import { parseLongDurationMs } from '../../protocol/index.js';
+import { ERRORS, parseLongDurationMs, type ErrorDef } from '../../protocol/index.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
@@ -235,6 +235,26 @@ describe('docs: /readyz and /healthz (gateway/gateway.ts)', () => {
     assert.ok(healthz, 'the healthz answer moved: update this test');
     const json = JSON.stringify(Function(`return ${healthz[2]}`)());
     assert.match(read('docs/gateway.md'), new RegExp(`^\\| \`/healthz\` \\|[^\\n]*\`${healthz[1]} ${json.replace(/[{}]/g, '\\$&')}\``, 'm'));
+  });
+});
+
+describe('docs: error codes in the prose (protocol/errors.ts)', () => {
+  it('name a code of the registry with its status wherever a status stands before it (`503 `X``)', () => {
+    const wrong: string[] = [];
+    let seen = 0;
+    for (const path of MARKDOWN) {
+      for (const m of read(path).replace(/\s+/g, ' ').matchAll(/\b([1-5]\d\d) `([A-Z][A-Z0-9_]{2,})`/g)) {
+        seen++;
+        const def: ErrorDef | undefined = (ERRORS as Record<string, ErrorDef>)[m[2]!];
+        const statuses = def === undefined ? [] : [def.status, ...Object.values(def.statusBy?.values ?? {})];
+        // ADRs tell the code's history: a code since renamed stays, its status may not have been the registry's then.
+        if (def === undefined ? !path.startsWith('docs/adr/') : !statuses.includes(Number(m[1]))) {
+          wrong.push(`${path}: ${m[0]} (${def === undefined ? 'no such code' : `the registry: ${statuses.join(' or ')}`})`);
+        }
+      }
+    }
+    assert.ok(seen > 100, `only ${seen} status-and-code pairs found`);
+    assert.deepEqual(wrong, []);
   });
 });
 
