@@ -258,6 +258,28 @@ describe('docs: error codes in the prose (protocol/errors.ts)', () => {
   });
 });
 
+describe('docs: the API\'s routes (schemas/openapi.json, from controlplane/api/routes.ts)', () => {
+  const doc = JSON.parse(read('schemas/openapi.json')) as { paths: Record<string, Record<string, unknown>> };
+  const METHODS = ['get', 'put', 'post', 'patch', 'delete'];
+  /** `GET /api/v1/functions/:_`: every parameter (`{name}`, `:name`, `<runId>`) one form. */
+  const norm = (method: string, path: string) => `${method.toUpperCase()} ${path.replace(/\{\w+\}|<[^>]*>|:\w+/g, ':_')}`;
+  const routes = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).filter((m) => METHODS.includes(m)).map((m) => norm(m, `/api/v1${path}`))));
+  const named = (path: string) => [...read(path).matchAll(/\b(GET|PUT|POST|PATCH|DELETE) (\/api\/v1\/[A-Za-z0-9_:/.<>-]*[A-Za-z0-9_>])/g)].map((m) => ({ text: m[0], route: norm(m[1]!, m[2]!) }));
+
+  it('documents every route in docs/api.md or docs/api-invoke.md', () => {
+    const documented = new Set(['docs/api.md', 'docs/api-invoke.md'].flatMap((path) => named(path).map((n) => n.route)));
+    assert.ok(routes.size > 40, `${routes.size} routes`);
+    assert.deepEqual([...routes].filter((r) => !documented.has(r)), []);
+  });
+
+  it('names no route the API does not have', () => {
+    // An app's own route under the same prefix (docs/api-invoke.md, X-Forwarded-Prefix), not the platform's.
+    const apps = new Set(['GET /api/v1/items']);
+    const stale = CURRENT.flatMap((path) => named(path).filter((n) => !routes.has(n.route) && !apps.has(n.text)).map((n) => `${path}: ${n.text}`));
+    assert.deepEqual(stale, []);
+  });
+});
+
 describe('docs: the platform\'s own headers', () => {
   it('names every `x-fp-*` header (and `FP-API`) the sources set or read', () => {
     const files = ['gateway', 'controlplane', 'platform', 'poolmgr', 'protocol', 'cli'].flatMap((dir) => sourceFiles(dir));
