@@ -408,11 +408,57 @@ function anchors(path: string): Set<string> {
   return out;
 }
 
+/** A page's places a reference can name: its headings, bold leads (`**Title.**`) and tables' first cells, in lower case, without backticks. */
+function places(path: string): string[] {
+  const text = readFileSync(path, 'utf8').replace(/^```[\s\S]*?^```/gm, '');
+  return [...text.matchAll(/^#{1,6} (.*)$|\*\*([^*\n]+)\*\*|^\| ([^|\n]+) \|/gm)].map((m) => (m[1] ?? m[2] ?? m[3])!.replace(/`/g, '').trim().toLowerCase());
+}
+
+describe('docs: a page\'s section named in quotes (`docs/x.md, "Title"`)', () => {
+  it('is a heading, bold lead or table row of that page, in the docs and in the sources\' comments', () => {
+    const sources = ['gateway', 'controlplane', 'platform', 'poolmgr', 'protocol', 'cli'].flatMap((dir) => sourceFiles(dir));
+    const runtime = readdirSync(join(ROOT, 'runtime'), { recursive: true, encoding: 'utf8' }).filter((f) => /\.(py|c)$/.test(f)).map((f) => `runtime/${f}`);
+    const cache = new Map<string, string[]>();
+    const wrong: string[] = [];
+    let seen = 0;
+    for (const path of [...CURRENT, ...sources, ...runtime]) {
+      // Comments wrap: ` * ` and `# ` continuation marks go with the line breaks.
+      const text = read(path).replace(/\s*\n\s*(?:\*(?!\/)|#|\/\/)?\s*/g, ' ');
+      for (const m of text.matchAll(/\b((?:docs\/(?:adr\/)?)?[a-z0-9-]+\.md)\)?,? "([^"]{2,80})"/g)) {
+        const named = m[1]!;
+        const file = named.startsWith('docs/') ? named : path.startsWith('docs/') ? join(dirname(path), named) : named === 'README.md' ? 'README.md' : `docs/${named}`;
+        // bench/README.md holds the measurements other pages cite as README.md's.
+        const pages = [file, ...(file === 'README.md' ? ['bench/README.md'] : [])].filter((f) => existsSync(join(ROOT, f)));
+        if (pages.length === 0) { wrong.push(`${path}: ${m[0]} (no such page)`); continue; }
+        seen++;
+        const title = m[2]!.replace(/`/g, '').trim().replace(/[.,]$/, '').toLowerCase();
+        const found = pages.some((page) => {
+          if (!cache.has(page)) cache.set(page, places(join(ROOT, page)));
+          return cache.get(page)!.some((place) => place.startsWith(title) || place.includes(title));
+        });
+        if (!found) wrong.push(`${path}: ${m[0]}`);
+      }
+    }
+    assert.ok(seen > 100, `only ${seen} section references found`);
+    assert.deepEqual(wrong, []);
+  });
+});
+
+describe('docs: paths of pages named in prose and comments', () => {
+  it('are pages that exist (`docs/adr/0010-sandbox.md`, not a number since taken by another)', () => {
+    const sources = ['gateway', 'controlplane', 'platform', 'poolmgr', 'protocol', 'cli', 'scripts', 'bench'].flatMap((dir) => sourceFiles(dir));
+    const runtime = readdirSync(join(ROOT, 'runtime'), { recursive: true, encoding: 'utf8' }).filter((f) => /\.(py|c)$/.test(f)).map((f) => `runtime/${f}`);
+    const missing = [...CURRENT, ...sources, ...runtime].flatMap((path) =>
+      [...read(path).matchAll(/\bdocs\/[A-Za-z0-9_./-]+\.(?:md|png)\b/g)].filter((m) => !existsSync(join(ROOT, m[0]))).map((m) => `${path}: ${m[0]}`));
+    assert.deepEqual(missing, []);
+  });
+});
+
 describe('docs: relative links', () => {
   it('resolve to a file of the repository, and to a heading of it when they name one', () => {
     const broken: string[] = [];
     let seen = 0;
-    for (const path of MARKDOWN) {
+    for (const path of [...MARKDOWN, 'CHANGELOG.md', 'bench/README.md', 'deploy/README.md', 'test/README.md']) {
       const text = read(path).replace(/^```[\s\S]*?^```/gm, '').replace(/`[^`\n]*`/g, '');
       for (const m of text.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
         const target = m[1]!;
