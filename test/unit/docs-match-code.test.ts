@@ -374,6 +374,29 @@ describe('docs: every `fastapi-platform …` line parses with its command\'s opt
   }
 });
 
+describe('the `fastapi-platform …` lines `init`\'s templates and the chart\'s notes show', () => {
+  it('parse with their command\'s options', async () => {
+    const files = [
+      ...readdirSync(join(ROOT, 'templates'), { recursive: true, encoding: 'utf8' }).map((f) => `templates/${f}`),
+      'deploy/helm/fastapi-platform/templates/NOTES.txt',
+    ].filter((f) => statSync(join(ROOT, f)).isFile());
+    const bad: string[] = [];
+    let seen = 0;
+    for (const file of files) {
+      for (const m of read(file).matchAll(/fastapi-platform ([a-z][^#\n`]*)/g)) {
+        const argv = words(m[1]!.trim());
+        const entry = COMMANDS.find((c) => c.name === argv[0]);
+        if (entry === undefined) continue; // "the fastapi-platform repository": prose
+        seen++;
+        const spec = await entry.load();
+        try { parseCommandArgs(argv.slice(1), spec.options, entry.name); } catch (err) { bad.push(`${file}: ${m[0]}: ${(err as Error).message.split('\n')[0]}`); }
+      }
+    }
+    assert.ok(seen >= 8, `only ${seen} lines found`);
+    assert.deepEqual(bad, []);
+  });
+});
+
 describe('docs: ADRs', () => {
   const files = readdirSync(join(ROOT, 'docs', 'adr')).filter((f) => f.endsWith('.md') && f !== 'README.md');
 
