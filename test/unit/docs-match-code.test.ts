@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseCommandArgs, splitCommand } from '../../cli/args.js';
 import { COMMANDS, type CommandEntry } from '../../cli/main.js';
 import { CONFIG_OPTIONS, loadConfig, unknownSettings } from '../../platform/config.js';
+import { parse as parseYaml } from 'yaml';
 import { ERRORS, parseLongDurationMs, type ErrorDef } from '../../protocol/index.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -394,6 +395,27 @@ describe('the `fastapi-platform …` lines `init`\'s templates and the chart\'s 
     }
     assert.ok(seen >= 8, `only ${seen} lines found`);
     assert.deepEqual(bad, []);
+  });
+});
+
+describe('docs: the Helm chart\'s values (deploy/helm/fastapi-platform/values.yaml)', () => {
+  it('are each in docs/kubernetes.md\'s "Values" table', () => {
+    const values = parseYaml(read('deploy/helm/fastapi-platform/values.yaml')) as Record<string, unknown>;
+    const table = /### Values\n([\s\S]*?)\n\n/.exec(read('docs/kubernetes.md'))?.[1] ?? '';
+    const cells = [...table.matchAll(/^\| ([^|]*) \|/gm)].map((m) => m[1]!);
+    /** A cell names `a.b` as `a.b`, `a.b.*`, a prefix of it, or `.b` beside another `a.…`. */
+    const names = (path: string[]): boolean => path.some((_, i) => {
+      const q = path.slice(0, i + 1).join('.');
+      return cells.some((cell) => cell.includes(`\`${q}\``) || cell.includes(`\`${q}.*\``)
+        || (i > 0 && cell.includes(`\`.${path[i]}\``) && cell.includes(`\`${path.slice(0, i).join('.')}.`)));
+    });
+    const leaves = (value: unknown, path: string[]): string[][] =>
+      value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length > 0 && !names(path)
+        ? Object.entries(value).flatMap(([key, child]) => leaves(child, [...path, key]))
+        : [path];
+    const all = Object.entries(values).flatMap(([key, value]) => leaves(value, [key]));
+    assert.ok(all.length > 20, `${all.length} values`);
+    assert.deepEqual(all.filter((path) => !names(path)).map((path) => path.join('.')), []);
   });
 });
 
