@@ -183,6 +183,18 @@ describe('docs: metrics', () => {
     assert.deepEqual(wrong, []);
   });
 
+  it('the chart\'s alert rules and dashboard query only series the platform exports; docs/platform.md explains each alert', () => {
+    const chart = 'deploy/helm/fastapi-platform';
+    const queries = read(`${chart}/alerts/fastapi-platform.rules.yaml`) + read(`${chart}/dashboards/fastapi-platform.json`);
+    const used = new Set([...queries.matchAll(/\b(fp_[a-z0-9_]+?)(?:_bucket|_count|_sum)?\b/g)].map((m) => m[1]!));
+    assert.ok(used.size > 5, [...used].join());
+    assert.deepEqual([...used].filter((name) => !names.has(name)), []);
+    const alerts = [...read(`${chart}/alerts/fastapi-platform.rules.yaml`).matchAll(/alert: (\w+)/g)].map((m) => m[1]!);
+    const section = /### Alerts\n([\s\S]*?)\n#{2,3} /.exec(read('docs/platform.md'))?.[1] ?? '';
+    assert.ok(alerts.length > 5, alerts.join());
+    assert.deepEqual(alerts.filter((alert) => !section.includes(alert)), []);
+  });
+
   it('names no series in the docs that nothing exports', () => {
     const documented = new Set(CURRENT.flatMap((path) => [...read(path).matchAll(/`(fp_[a-z0-9_]+)[`{]/g)].map((m) => m[1]!)));
     // Node's process metrics come from prom-client under the same prefix (gateway/metrics.ts,
