@@ -11,7 +11,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { parseCommandArgs, splitCommand } from '../../cli/args.js';
+import { GLOBAL_OPTIONS, parseCommandArgs, splitCommand } from '../../cli/args.js';
 import { COMMANDS, type CommandEntry } from '../../cli/main.js';
 import { CONFIG_OPTIONS, loadConfig, unknownSettings } from '../../platform/config.js';
 import { parse as parseYaml } from 'yaml';
@@ -314,6 +314,18 @@ function cliSections(): { commands: string[]; text: string }[] {
 
 describe('docs: every CLI command and option in docs/cli.md', () => {
   const sections = cliSections();
+  it('the global options: each a row of "Global options and where settings come from"', () => {
+    const table = /## Global options[^\n]*\n[\s\S]*?\n(\| option \|[\s\S]*?)\n\n/.exec(read('docs/cli.md'))?.[1] ?? '';
+    const rows = table.split('\n').map((row) => row.split(' | ')[0]!);
+    const missing = Object.entries(GLOBAL_OPTIONS).filter(([key]) => !rows.some((cell) => new RegExp(`\`--${key}[\` ]`).test(cell)));
+    assert.deepEqual(missing.map(([key]) => `--${key}`), []);
+  });
+
+  it('every command in the CLI\'s list, and no section for a command it does not have', () => {
+    const named = new Set(sections.flatMap((s) => s.commands));
+    assert.deepEqual([...named].filter((name) => !COMMANDS.some((c) => c.name === name)), []);
+  });
+
   for (const entry of COMMANDS) {
     it(`${entry.name}: a section, naming each of its options`, async () => {
       const command = await entry.load();
