@@ -334,6 +334,13 @@ describe('docs: every CLI command and option in docs/cli.md', () => {
       const missing = Object.entries(command.options ?? {}).filter(([key, option]) =>
         !new RegExp(`--${key}(?![\\w-])`).test(text) && !(option.short !== undefined && new RegExp(`[\`[\\s]-${option.short}\\b`).test(text)));
       assert.deepEqual(missing.map(([key]) => `--${key}`), []);
+      // Its subcommands (`functions pause|resume <name>`, `tokens [list]`): in the section's heading.
+      const headings = sections.filter((s) => s.commands.includes(entry.name)).map((s) => s.text.slice(0, s.text.indexOf('\n'))).join(' ');
+      const verbs = command.usage.split(/\s+\|\s+/).flatMap((alt) => {
+        const first = alt.trim().replace(new RegExp(`^${entry.name}\\s+`), '').split(/\s+/)[0] ?? '';
+        return /^\[?[a-z][a-z-]*(\|[a-z][a-z-]*)*\]?$/.test(first) ? first.replace(/[[\]]/g, '').split('|') : [];
+      });
+      assert.deepEqual(verbs.filter((verb) => !new RegExp(`[\\s\`\\[|]${verb}[\\s\`\\]|]`).test(` ${headings} `)), [], headings);
     });
   }
 });
