@@ -12,6 +12,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { GLOBAL_OPTIONS, parseCommandArgs, splitCommand } from '../../cli/args.js';
+import { TEMPLATES } from '../../cli/commands/init.js';
 import { COMMANDS, type CommandEntry } from '../../cli/main.js';
 import { CONFIG_OPTIONS, loadConfig, unknownSettings } from '../../platform/config.js';
 import { parse as parseYaml } from 'yaml';
@@ -404,6 +405,17 @@ describe('docs: every `fastapi-platform …` line parses with its command\'s opt
       assert.deepEqual(bad, []);
     });
   }
+});
+
+describe('docs: `init --template` (cli/commands/init.ts TEMPLATES)', () => {
+  it('names templates that exist, and every one where the docs list them', () => {
+    const lists = CURRENT.flatMap((path) => [...read(path).matchAll(/--template ([a-z]+(?:\|[a-z]+)*)/g)].map((m) => ({ path, words: m[1]!.split('|') })));
+    assert.ok(lists.length >= 3, `${lists.length} found`);
+    assert.deepEqual(lists.flatMap(({ path, words }) => words.filter((w) => !(TEMPLATES as readonly string[]).includes(w)).map((w) => `${path}: ${w}`)), []);
+    // A list of several is the list: all of them, the default `http` aside.
+    const partial = lists.filter(({ words }) => words.length > 1 && TEMPLATES.some((t) => t !== 'http' && !words.includes(t)));
+    assert.deepEqual(partial.map(({ path, words }) => `${path}: ${words.join('|')}`), []);
+  });
 });
 
 describe('the `fastapi-platform …` lines `init`\'s templates and the chart\'s notes show', () => {
