@@ -346,6 +346,40 @@ describe('docs: every CLI command and option in docs/cli.md', () => {
   }
 });
 
+/** The object literal that starts at `text[open]` (`{`), braces, brackets and parentheses matched; strings skipped. */
+function objectAt(text: string, open: number): string {
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === "'" || c === '"' || c === '`') {
+      for (i++; i < text.length && text[i] !== c; i++) if (text[i] === '\\') i++;
+    } else if ('{[('.includes(c)) depth++;
+    else if ('}])'.includes(c) && --depth === 0) return text.slice(open, i + 1);
+  }
+  return text.slice(open);
+}
+
+/** An object literal's own keys: `k: v` and shorthand `k`, and a conditional spread's `...(c ? { k: v } : {})` as `k?`. */
+function literalKeys(literal: string): string[] {
+  const keys: string[] = [];
+  let depth = 0;
+  let start = 1;
+  const parts: string[] = [];
+  for (let i = 0; i < literal.length; i++) {
+    const c = literal[i]!;
+    if (c === "'" || c === '"' || c === '`') { for (i++; i < literal.length && literal[i] !== c; i++) if (literal[i] === '\\') i++; continue; }
+    if ('{[('.includes(c)) depth++;
+    else if ('}])'.includes(c)) depth--;
+    if ((c === ',' && depth === 1) || depth === 0) { parts.push(literal.slice(start, i).trim()); start = i + 1; }
+  }
+  for (const part of parts) {
+    const spread = /^\.\.\.\(.*\?\s*\{\s*(\w+)\b/s.exec(part);
+    if (spread !== null) keys.push(`${spread[1]!}?`);
+    else if (/^\w+(?=\s*(:|$))/.test(part)) keys.push(/^\w+/.exec(part)![0]);
+  }
+  return keys;
+}
+
 /** A shell's words: '…' and "…" quoting kept whole. */
 function words(line: string): string[] {
   return [...line.matchAll(/'([^']*)'|"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((m) => m[1] ?? m[2]?.replace(/\\(.)/g, '$1') ?? m[3]!);
@@ -373,6 +407,38 @@ function commandLines(path: string): { line: number; text: string; typed: boolea
   });
   return out;
 }
+
+describe('docs: `dev --json` events (cli/commands/dev.ts, cli/dev/)', () => {
+  it('each event a row of docs/cli.md\'s table naming each of its fields', () => {
+    const files = ['cli/commands/dev.ts', ...readdirSync(join(ROOT, 'cli', 'dev')).filter((f) => f.endsWith('.ts')).map((f) => `cli/dev/${f}`)];
+    const events = new Map<string, Set<string>>();
+    const add = (name: string, keys: string[]) => { const set = events.get(name) ?? new Set<string>(); for (const k of keys) set.add(k); events.set(name, set); };
+    for (const file of files) {
+      const text = read(file);
+      for (const m of text.matchAll(/out\.event\(\{/g)) {
+        const literal = objectAt(text, m.index + m[0].length - 1);
+        const kind = /event: (?:'([\w-]+)'|[^,]*\? '([\w-]+)' : '([\w-]+)')/.exec(literal);
+        assert.ok(kind, `${file}: an event without a literal name: ${literal.slice(0, 80)}`);
+        for (const name of [kind[1], kind[2], kind[3]].filter((n) => n !== undefined)) add(name!, literalKeys(literal).filter((k) => k !== 'event'));
+      }
+      // `started` spreads the session's own object (local or remote): its keys are the event's.
+      for (const m of text.matchAll(/\bstarted: \{/g)) add('started', literalKeys(objectAt(text, m.index + m[0].length - 1)));
+    }
+    assert.ok(events.size >= 8 && (events.get('started')?.size ?? 0) > 3, [...events.keys()].join());
+    const table = /`--json` prints one JSON object per line:\n\n\| event \| fields \|\n\|---\|---\|\n([\s\S]*?)\n\n/.exec(read('docs/cli.md'))?.[1] ?? '';
+    const rows = new Map([...table.matchAll(/^\| `([\w-]+)` \|(.*)\|$/gm)].map((m) => [m[1]!, m[2]!.trim()]));
+    const wrong: string[] = [];
+    for (const [name, keys] of events) {
+      const row = rows.get(name);
+      if (row === undefined) { wrong.push(`${name}: no row`); continue; }
+      // `unchanged` is "as `reloaded`": its fields are that row's.
+      const text = /^as `(\w+)`/.test(row) ? rows.get(/^as `(\w+)`/.exec(row)![1]!) ?? row : row;
+      for (const key of keys) if (!text.includes(`\`${key}\``) && !text.includes(`\`${key.replace(/\?$/, '')}\``)) wrong.push(`${name}: ${key}`);
+    }
+    for (const name of rows.keys()) if (!events.has(name)) wrong.push(`${name}: a row, but dev sends no such event`);
+    assert.deepEqual(wrong, []);
+  });
+});
 
 describe('docs: every `fastapi-platform …` line parses with its command\'s options', () => {
   it('finds the lines it looks for', () => {
