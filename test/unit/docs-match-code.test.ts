@@ -440,6 +440,22 @@ describe('docs: `dev --json` events (cli/commands/dev.ts, cli/dev/)', () => {
   });
 });
 
+describe('docs: `up --json` events (cli/commands/up.ts)', () => {
+  it('each event named in docs/cli.md\'s `up` section, `started` with each of its fields', () => {
+    const text = read('cli/commands/up.ts');
+    const events = new Map([...text.matchAll(/out\.event\(\{/g)].map((m) => {
+      const literal = objectAt(text, m.index + m[0].length - 1);
+      return [/event: '([\w-]+)'/.exec(literal)![1]!, literalKeys(literal).filter((k) => k !== 'event')] as const;
+    }));
+    assert.ok(events.size >= 4 && (events.get('started')?.length ?? 0) > 5, [...events.keys()].join());
+    const section = cliSections().find((s) => s.commands.includes('up'))?.text.replace(/\s+/g, ' ') ?? '';
+    const started = /\{"event": "started", ([^}]*)\}/.exec(section)?.[1]?.split(/,\s*/) ?? [];
+    const wrong = [...events.keys()].filter((name) => !section.includes(`"${name}"`) && !section.includes(`\`${name}\``));
+    wrong.push(...events.get('started')!.filter((key) => !started.includes(key)).map((key) => `started: ${key}`));
+    assert.deepEqual(wrong, []);
+  });
+});
+
 describe('docs: every `fastapi-platform …` line parses with its command\'s options', () => {
   it('finds the lines it looks for', () => {
     const readme = commandLines('README.md').map((l) => l.text);
