@@ -284,7 +284,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     if (dispatcher) await dispatcher.stop();
   };
 
-  // Unused dependency sites go (docs/dependencies.md, "Removal"); a platform that builds none has none.
+  // Unused dependency sites go (docs/dependencies.md, "Removal and quota"); a platform that builds none has none.
   const depsCollector = newDepsCollector({ store, deps, log }, options.deps?.keepMs ?? 0);
   if (options.deps !== undefined) depsCollector.start();
   const locks = new KeyedLock();

@@ -217,6 +217,10 @@ export function gatewaySettings(c: PlatformConfig): GatewaySettings {
 /** The environment variables `loadConfig` reads. */
 export const CONFIG_VARIABLES: readonly string[] = Object.values(OPTIONS).map((o) => o.env);
 
+/** Each option's name, variable and kind of text (docs/platform.md's table lists them: test/unit/docs-match-code.test.ts). */
+export const CONFIG_OPTIONS: readonly { key: string; env: string; kind: 'string' | 'int' | 'flag' | 'duration' }[] =
+  Object.entries(OPTIONS).map(([key, o]) => ({ key, env: o.env, kind: o.kind }));
+
 /** BAD_CONFIG: every bad setting at once, each named as the caller gave it (variable or option). */
 export class ConfigError extends PlatformError {
   constructor(readonly issues: { key: string; message: string }[]) {
@@ -257,7 +261,7 @@ export function parseOptions(options: PlatformOptions | Record<string, unknown>)
 }
 
 /** The CLI's variables a platform's shell often has too (docs/cli.md); FP_CONFIG_DIR also places the default key file. */
-const SHARED_WITH_CLI: readonly string[] = ['FP_CONFIG_DIR', 'FP_URL', 'FP_TOKEN', 'FP_PROFILE', 'FP_WORKSPACE', 'FP_PYTHON'];
+const SHARED_WITH_CLI: readonly string[] = ['FP_CONFIG_DIR', 'FP_CACHE_DIR', 'FP_URL', 'FP_TOKEN', 'FP_PROFILE', 'FP_WORKSPACE', 'FP_PYTHON'];
 
 /** `FP_*` variables `loadConfig` does not know: likely typos (main.ts warns about them). */
 export function unknownSettings(env: Record<string, string | undefined>): string[] {

@@ -1,5 +1,5 @@
 /**
- * The dependency builder's only way out (docs/dependencies.md, "The builder's box"): its box has
+ * The dependency builder's only way out (docs/dependencies.md, "The build"; docs/security.md, "The dependency builder"): its box has
  * a network namespace of its own with nothing but loopback, and pip's proxy there
  * (runtime/fp_deps/forward.py) pipes each connection to this HTTP proxy on a Unix socket bound
  * into the box. It lets through CONNECT tunnels (https) and plain requests (http) to the hosts of

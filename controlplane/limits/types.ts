@@ -1,5 +1,5 @@
 /**
- * The admission limiter port (docs/adr/0011-tenants.md, "Quotas and rate limits"): a function's
+ * The admission limiter port (docs/adr/0011-tenants.md, "Quotas (per workspace) and rate limits (per function)"): a function's
  * token bucket (`limits.rate`, `limits.burst`) and its workspace's calls per minute
  * (`invocationsPerMinute`), checked together for one call — both are taken or neither. Embedded:
  * in the process (./memory.ts). Production: shared in Redis (./redis.ts), taken by every process

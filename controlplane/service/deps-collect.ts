@@ -1,5 +1,5 @@
 /**
- * Dependency sites no version uses are removed (docs/dependencies.md, "Removal"): each distinct
+ * Dependency sites no version uses are removed (docs/dependencies.md, "Removal and quota"): each distinct
  * requirements lock adds a site of up to FP_DEPS_MAX_BYTES, and before this they stayed after their
  * functions were deleted, so a deployer filled the disk with new pins (red team of 2026-12-04).
  * The keys in use are those of every stored version of every workspace, read from the store; a

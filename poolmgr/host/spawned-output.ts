@@ -4,7 +4,7 @@
  * what is past the budget where it is read, in the box (runtime/fp_sandbox/init.c); a spawned one
  * writes to pipes the gateway reads itself, on its event loop. Past the budget the gateway read
  * every byte of a flood (526 MB in 1.5 s from one thread), at the cost of every other function's
- * calls (docs/security.md, "Output outside a call").
+ * calls (docs/runtime-protocol.md, "Logs").
  *
  * The same budget here: FORWARD_BYTES of the two streams together per FORWARD_WINDOW_MS go on;
  * past it a chunk is counted and dropped (its stderr's last TAIL_BYTES kept for the end: a crash's

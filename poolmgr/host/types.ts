@@ -4,7 +4,7 @@
  * and tells the host when a runtime takes on a function (`place`), must stop (`signal`), or is
  * done with (`destroy`). The local process host (process-host.ts) is the first adapter; a
  * Kubernetes host later implements the same verbs. Every adapter passes
- * test/conformance/runtime-host-suite.ts. Decisions: docs/adr/0009-sandbox.md.
+ * test/conformance/runtime-host-suite.ts. Decisions: docs/adr/0010-sandbox.md.
  */
 import type { Duplex } from 'node:stream';
 import type { BoxSpec } from '../../protocol/index.js';

@@ -207,7 +207,7 @@ static int lose_capabilities(void) {
     return syscall(SYS_capset, &header, data) == 0 ? 0 : errno;
 }
 
-/* The box's output budget (docs/security.md, "Output outside a call"): at most FORWARD_BYTES of
+/* The box's output budget (docs/runtime-protocol.md, "Logs"): at most FORWARD_BYTES of
  * the two streams together per FORWARD_WINDOW_NS go to the host; past it every read is dropped here
  * (still read: a writer never blocks on a full pipe, so a call whose C library writes to fd 1 never
  * stalls) and counted, {t: "dropped", n} telling the host how much. The host bounds what it logs

@@ -26,7 +26,7 @@
 Built like bubblewrap does: a tmpfs over /tmp becomes a staging root with the host's root moved
 under it (so host paths stay reachable while binding), the box root is assembled beside it, and a
 second pivot_root leaves only the box. Nothing here changes the host's mounts: the namespace is
-made private first. docs/security.md describes the view; docs/adr/0009-sandbox.md the choices.
+made private first. docs/security.md describes the view; docs/adr/0010-sandbox.md the choices.
 
 Two parts: `_shared`, the same for every box of one configuration, and `_own`, the box's alone.
 `build` does both for one box. A zygote in root mode has `prepare` run once (the shared part, in a

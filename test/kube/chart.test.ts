@@ -79,6 +79,17 @@ describe('Helm chart', { skip }, () => {
     assert.ok(panels.some((p) => /cold/i.test(p.title)), 'the dashboard has cold-start panels');
   });
 
+  // Docs audit: `imagePullSecrets` reached the gateway's Pods only; runtime Pods, which the pool
+  // manager creates under the runtime account, could not pull `runtime.image` from the same private registry.
+  it('gives imagePullSecrets to the gateway Pods and to the runtime Pods\' account, and none when unset', () => {
+    const render = (...args: string[]) => parseAllDocuments(helm(['template', 'fp', chart, '--namespace', 'fp', ...args])).map((d) => d.toJS() as Record<string, any>); // eslint-disable-line @typescript-eslint/no-explicit-any -- rendered YAML
+    const runtimeAccount = (docs: Record<string, any>[]) => docs.find((d) => d['kind'] === 'ServiceAccount' && String(d['metadata']['name']).endsWith('-runtime')); // eslint-disable-line @typescript-eslint/no-explicit-any -- rendered YAML
+    const withSecret = render('--set', 'imagePullSecrets[0].name=regcred');
+    assert.deepEqual(runtimeAccount(withSecret)?.['imagePullSecrets'], [{ name: 'regcred' }]);
+    assert.deepEqual(withSecret.find((d) => d['kind'] === 'Deployment')?.['spec']['template']['spec']['imagePullSecrets'], [{ name: 'regcred' }]);
+    assert.equal(runtimeAccount(render())?.['imagePullSecrets'], undefined);
+  });
+
   // Ops round 1: the in-chart Redis ran with `--save "" --appendonly no`, which the platform refuses
   // for async runs and reports as not ready: no gateway of a fresh `helm install` became Ready.
   it('the in-chart Redis persists: the platform judges a redis-server with its arguments durable, and its data is on a volume claim', async () => {

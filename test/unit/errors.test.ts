@@ -96,6 +96,38 @@ describe('codes thrown in the sources', () => {
   });
 });
 
+describe('docs/errors.md: the CLI\'s exit codes', () => {
+  const EXIT_OF: Record<string, number> = { OK: 0, FAILURE: 1, USAGE: 2, INVALID: 3, API: 4, UNREACHABLE: 5 };
+  /** Each code the CLI fails with as `new CliError(EXIT.X, 'CODE'`, and the exit codes it is given. */
+  const exits = new Map<string, Set<number>>();
+  for (const file of sourceFiles(join(ROOT, 'cli'))) {
+    for (const m of readFileSync(file, 'utf8').matchAll(/\bCliError\(\s*EXIT\.(\w+),\s*'([A-Z][A-Z0-9_]*)'/g)) {
+      exits.set(m[2]!, (exits.get(m[2]!) ?? new Set()).add(EXIT_OF[m[1]!]!));
+    }
+  }
+
+  it('reads the exit names the CLI has (cli/errors.ts)', async () => {
+    const { EXIT } = await import('../../cli/errors.js');
+    assert.deepEqual(EXIT, EXIT_OF);
+    assert.ok(exits.size > 10, `${exits.size} codes`);
+  });
+
+  it('says the exit code the CLI gives, where a section names one', () => {
+    const wrong: string[] = [];
+    for (const [code, section] of documented) {
+      const said = [...section.matchAll(/\b[Ee]xit (?:code )?(\d)\b/g)].map((m) => Number(m[1]));
+      const given = exits.get(code);
+      if (given !== undefined) for (const n of said) if (!given.has(n)) wrong.push(`${code}: the doc says exit ${n}, the CLI gives ${[...given].join(' or ')}`);
+    }
+    assert.deepEqual(wrong, []);
+  });
+
+  it('docs/cli.md\'s "Exit codes" table has every exit code, and no other', () => {
+    const table = /## Exit codes\n([\s\S]*?)\n\n/.exec(readFileSync(join(ROOT, 'docs', 'cli.md'), 'utf8'))?.[1] ?? '';
+    assert.deepEqual([...table.matchAll(/^\| (\d+) \|/gm)].map((m) => Number(m[1])), Object.values(EXIT_OF));
+  });
+});
+
 describe('the registry', () => {
   it('maps each code to its status through httpStatus() only', () => {
     for (const code of codes) assert.equal(httpStatus(code), ERRORS[code].status);

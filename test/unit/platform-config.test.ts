@@ -163,6 +163,8 @@ describe('platform config', () => {
 
   it("FP_CONFIG_DIR (the CLI's folder, docs/cli.md) is known and holds the default secrets key, as for `up`", () => {
     assert.deepEqual(unknownSettings({ FP_CONFIG_DIR: '/cfg', HOME: '/' }), []);
+    // `dev`'s cache folder (docs/cli.md): a shell that exports it for the CLI starts the platform too.
+    assert.deepEqual(unknownSettings({ FP_CACHE_DIR: '/cache', HOME: '/' }), []);
     assert.equal(loadConfig({ FP_CONFIG_DIR: '/cfg', HOME: '/home/u' }).secretsKeyFile, '/cfg/secrets.key');
     assert.equal(loadConfig({ HOME: '/home/u' }).secretsKeyFile, '/home/u/.config/fastapi-platform/secrets.key');
   });
