@@ -534,6 +534,16 @@ export class ProcessHost implements RuntimeHost {
       sock.destroy();
       return;
     }
+    if (hello.early !== undefined) {
+      // Only a zygote's fork says its hello before its box's set-up (ADR 0127); a template's child
+      // is set up when it says it. One that claims otherwise is the function's code (the template
+      // imported it): believed, its own failures at its load counted as a runtime that was never
+      // given the function, RUNTIME_UNAVAILABLE with no class, and its calls went to fork after
+      // fork (red team round 16).
+      sock.destroy();
+      this.forkFailed(rt, 'the forked instance said an early hello, which only a zygote\'s fork says');
+      return;
+    }
     const pid = findHostPid(fork.template.pid, hello.pid);
     // Another instance of the template already answers for that process: a child that names its sibling is refused.
     if (pid === 0 || [...this.runtimes.values()].some((other) => other !== rt && other.alive && other.pid === pid)) {
