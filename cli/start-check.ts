@@ -3,6 +3,7 @@
  * line for a version that loaded, and for one that did not (DEPLOY_START_FAILED) what its load
  * printed and its traceback, then the refusal with how to go on.
  */
+import { RESERVED_ENV_PREFIX } from '../protocol/index.js';
 import type { ApiStartReport } from './client.js';
 import { CliError } from './errors.js';
 import type { Output } from './output.js';
@@ -53,6 +54,14 @@ export function missingEnvHint(details: Record<string, unknown>, self: string): 
     names = fields.map((f) => f.split('.')[0]!.toUpperCase());
     what = `Its settings (pydantic-settings) need ${fields.join(', ')}, read from env ${names.join(', ')} (case-insensitive, after the model's env_prefix), which the function does not have`;
   } else return null;
+  const reserved = names.filter((n) => n.startsWith(RESERVED_ENV_PREFIX));
+  if (reserved.length > 0) {
+    // The platform's own names (a data binding's FP_MONGO_URI, the CLI's FP_TOKEN): no env or
+    // secret can set one (the API refuses the name), and a hint to "set a secret FP_TOKEN=…" in a
+    // run any workspace member may read asked for the reader's token (red team round 16).
+    return `${terminalSafe(what)}: names starting with ${RESERVED_ENV_PREFIX} are the platform's, and no env or secret sets them `
+      + `(${reserved.map((n) => terminalSafe(n)).join(', ')}). FP_MONGO_URI and FP_MONGO_DATABASE come with a data binding (platform.yaml \`data:\`, docs/data-binding.md); for anything else, rename the variable.`;
+  }
   const first = terminalSafe(names[0]!);
   return `${terminalSafe(what)}: deploy sets platform.yaml's \`env:\` and does not read .env. Add ${names.length === 1 ? 'it' : 'them'} there, or set a secret with \`${self} env set ${terminalSafe(fn)} ${first}=… --secret\` (docs/secrets.md).`;
 }

@@ -62,6 +62,16 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/** Whether `pid` names a process that has not ended (a zombie has: it is only waiting to be reaped). */
+export function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 /**
  * When the process `pid` names now started (clock ticks since boot, /proc/<pid>/stat field 22), or
  * null when there is none. A pid and its start time name one process for good: a pid freed and

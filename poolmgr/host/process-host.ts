@@ -91,6 +91,8 @@ interface Runtime extends HostedRuntime {
   lastSignal: NodeJS.Signals | null;
   /** The zygote preset it was forked from, or null when spawned. */
   preset: ZygotePreset | null;
+  /** Which start of that zygote forked it (its failure counts against that start only). */
+  zygoteStart?: number;
   socket: Duplex;
   stderrTail: string;
   settleGone?: () => void;
@@ -316,6 +318,7 @@ export class ProcessHost implements RuntimeHost {
   /** A runtime forked by a zygote: its keeper reports pid, output and exit on `forked.report` (runtime/fp_sandbox/forked.py). */
   private adopt(id: string, forked: Forked, preset: ZygotePreset, events: RuntimeEvents): Runtime {
     const rt = this.track(id, null, forked.report, forked.data, preset);
+    rt.zygoteStart = forked.start;
     const report = this.reporter(rt, events);
     const decoder = new FrameDecoder();
     let exit: [number | null, NodeJS.Signals | null] | null = null;
@@ -413,7 +416,7 @@ export class ProcessHost implements RuntimeHost {
     // A fork abandoned before it said its pid was killed by us, but failed first: its zygote may be stuck.
     if (rt.placed || rt.fork !== null || (rt.lastSignal !== null && rt.abandoned !== true) || exitCode === 0 || this.closing) return;
     this.startFailures.note(rt.stderrTail, exitCode !== null ? `exit code ${exitCode}` : signal !== null ? `signal ${signal}` : 'no exit status');
-    if (rt.preset !== null) this.zygotes.get(rt.preset)?.forkFailed(lastLine(rt.stderrTail));
+    if (rt.preset !== null) this.zygotes.get(rt.preset)?.forkFailed(lastLine(rt.stderrTail), rt.zygoteStart);
   }
 
   stopping(): void {
@@ -532,6 +535,16 @@ export class ProcessHost implements RuntimeHost {
     clearTimeout(fork.timer);
     if (!rt.alive) {
       sock.destroy();
+      return;
+    }
+    if (hello.early !== undefined) {
+      // Only a zygote's fork says its hello before its box's set-up (ADR 0127); a template's child
+      // is set up when it says it. One that claims otherwise is the function's code (the template
+      // imported it): believed, its own failures at its load counted as a runtime that was never
+      // given the function, RUNTIME_UNAVAILABLE with no class, and its calls went to fork after
+      // fork (red team round 16).
+      sock.destroy();
+      this.forkFailed(rt, 'the forked instance said an early hello, which only a zygote\'s fork says');
       return;
     }
     const pid = findHostPid(fork.template.pid, hello.pid);

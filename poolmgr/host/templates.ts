@@ -67,6 +67,8 @@ export interface ForkHello {
   t: 'hello';
   pid: number;
   nonce: string;
+  /** Never said by a template's child (ADR 0127): one that says it is refused. */
+  early?: unknown;
 }
 
 /** One template's listening socket and the forks it waits for. */

@@ -26,6 +26,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeFrame, FrameDecoder } from '../../protocol/index.js';
+import { running } from './host-pids.js';
 import { siteShadows } from './site-packages.js';
 
 /** The presets a zygote can preload (runtime/fp_runtime/zygote.py PRESETS). */
@@ -69,6 +70,8 @@ export interface ZygoteOptions {
 export interface Forked {
   data: Socket;
   report: Socket;
+  /** Which start of its zygote it was asked of (Zygote.starts): a fork failure counts against that start only. */
+  start?: number;
 }
 
 interface Hello {
@@ -165,9 +168,9 @@ export class Zygote {
     if (pair !== undefined) {
       for (const socket of [pair.data, pair.report]) socket.ref();
       pair.data.write(encodeFrame({ t: 'go', box }));
-      return pair;
+      return { ...pair, start: this.starts };
     }
-    return { report: this.open(id, 'report', {}), data: this.open(id, 'data', { box }) };
+    return { report: this.open(id, 'report', {}), data: this.open(id, 'data', { box }), start: this.starts };
   }
 
   /** A connection to the zygote, its first frame written. */
@@ -232,9 +235,20 @@ export class Zygote {
    * box or its hello failed. FORK_FAILURES_TO_BYPASS of those in a row (no `forkPlaced` between)
    * bypass this zygote, which is started again, new, once the bypass is over.
    */
-  forkFailed(why: string): void {
+  forkFailed(why: string, start?: number): void {
+    // A fork that ended with its zygote (killed, crashed: the requests it had not forked yet close
+    // with it) says nothing of the zygote's forks: its death counts once, as a failure of its own
+    // (onExit). Counted, one zygote death with 3 forks in flight bypassed the zygote for BYPASS_MS,
+    // every tenant's cold start a fresh interpreter (red team round 16).
+    if (start !== undefined && (start !== this.starts || !this.running())) return;
     if (this.closed || this.bypassed || ++this.forkFailures < FORK_FAILURES_TO_BYPASS) return;
     this.bypass(`its last ${this.forkFailures} forked runtimes ended before they could take a function (the last: ${why || 'no reason given'})`);
+  }
+
+  /** Whether the zygote process of this start is alive: its exit may not have been reported yet when the forks it took down are. */
+  private running(): boolean {
+    const child = this.child;
+    return child !== null && child.pid !== undefined && child.exitCode === null && child.signalCode === null && running(child.pid);
   }
 
   /** A runtime it forked took a function: its forks work. */

@@ -301,6 +301,55 @@ describe('function templates', { skip: SANDBOX === 'off' ? 'templates need a box
     }
   });
 
+  // A template is the function's own code, and so is every process it forks: a fork's hello is
+  // the function's to write. One that said `early: true` (ADR 0127: only a zygote's fork, before
+  // its box's set-up) was believed, so the fork's own failure at its load (an exit, a hang) counted
+  // as a runtime that was never given the function: RUNTIME_UNAVAILABLE, the platform's failure
+  // (no class), and the call went back to the pool, to the next fork, up to MAX_RESPAWNS times
+  // (red team round 16, probe-red19/early).
+  it('a forked instance whose hello says `early` is refused: its failures stay the function\'s, and they are not retried', { timeout: 60_000 }, async (t) => {
+    const pool = await openPool({ initTimeoutMs: 3_000 });
+    t.after(() => pool.close());
+    const dir = await writeFunction({ 'main.py': py(
+      'import os, time',
+      'import fp_runtime.conn as conn',
+      'time.sleep(0.4)',
+      '_send = conn.Conn.send',
+      'def send(self, msg):',
+      '    if isinstance(msg, dict) and msg.get("t") == "hello" and "nonce" in msg:  # a fork of the template',
+      '        _send(self, dict(msg, early=True))',
+      '        with open("/tmp/forks", "a") as f: f.write("x")',
+      '        time.sleep(0.5)  # the host has adopted it',
+      '        os._exit(3)  # then its load fails: the function\'s own failure',
+      '    return _send(self, msg)',
+      'conn.Conn.send = send',
+      'def handler(event, context):',
+      '    time.sleep(float(event["query"].get("sleep", "0")))',
+      '    return {"pid": os.getpid()}',
+    ) });
+    dirs.push(dir);
+    const fn = fnVersion(dir, { concurrency: 1 });
+    assert.equal((await pool.invoke(fn, ev())).error, null);
+    await templateReady(pool, fn);
+    const templatePid = templateHostPid(fn);
+    // The warm instance is busy: the second call goes to a fork of the template.
+    const [busy, other] = await Promise.all([pool.invoke(fn, ev({ sleep: '1' })), new Promise<InvocationResult>((r) => setTimeout(() => r(pool.invoke(fn, ev())), 50))]);
+    assert.equal(busy.error, null, JSON.stringify(busy.error));
+    let forks = 0;
+    try {
+      forks = readFileSync(`/proc/${templatePid}/root/tmp/forks`, 'utf8').length;
+    } catch {
+      // the template is gone (refused): read no count
+    }
+    t.diagnostic(`second call: ${other.start} ${JSON.stringify(other.error)}; forks that said early: ${forks}`);
+    // Before: RUNTIME_UNAVAILABLE (no class) after the call went from fork to fork (5 of them).
+    // Now the fork is refused at its hello: the call is served by a runtime started as usual, and
+    // the template, which forked a process that lied, forks no more.
+    assert.equal(other.error, null, JSON.stringify(other.error));
+    assert.ok(forks <= 1, `one call went to ${forks} forks`);
+    await until(() => pool.stats().functions[keyOf(fn)]?.template === null && !isAlive(templatePid), 10_000, 'the template to go');
+  });
+
   it('templateMinInitMs: 0 makes none, nor does a version that may run one instance only', async (t) => {
     for (const [config, fnOverrides] of [[{ templateMinInitMs: 0 }, {}], [{}, { maxInstances: 1 }]] as const) {
       const pool = await openPool(config);

@@ -108,6 +108,15 @@ describe('zygotes', () => {
     return join(wrapper, 'zygote-fault.py');
   };
 
+  /** A host whose zygote runs the fault `fault` (faultyZygote), ready, its operator's log lines kept; closed after the test. */
+  const faultyHost = async (t: { after(fn: () => unknown): void }, ...fault: string[]) => {
+    const lines: string[] = [];
+    const host = forkingHost({ zygoteEntry: await faultyZygote(...fault), hostLog: (line) => lines.push(line) });
+    t.after(() => host.close());
+    assert.equal(await host.zygotesReady(30_000), true);
+    return { host, zygote: host.zygote('default')!, lines };
+  };
+
   it('forks a runtime whose box has namespaces of its own; in root mode the zygote\'s child is the box\'s init (no keeper)', async (t) => {
     if (SANDBOX === 'off') return t.skip('no box');
     const host = forkingHost();
@@ -472,18 +481,13 @@ describe('zygotes', () => {
     // os.fork and the bare fork raise as a host at its pids limit makes them raise. Before, the
     // zygote died of it (a traceback on its stderr, read only with FP_DEBUG), and the runtime's
     // error said only "the default zygote closed the fork request before forking".
-    const entry = await faultyZygote(
+    const { host, zygote, lines } = await faultyHost(t,
       'from fp_sandbox import atfork',
       'def refused():',
       '    raise BlockingIOError(errno.EAGAIN, os.strerror(errno.EAGAIN))',
       'os.fork = refused',
       'atfork.fork_bare = refused',
     );
-    const lines: string[] = [];
-    const host = forkingHost({ zygoteEntry: entry, hostLog: (line) => lines.push(line) });
-    t.after(() => host.close());
-    assert.equal(await host.zygotesReady(30_000), true);
-    const zygote = host.zygote('default')!;
     const pid = zygote.pid;
     const ends: { exitCode: number | null }[] = [];
     for (let i = 0; i < 3; i++) {
@@ -522,6 +526,32 @@ describe('zygotes', () => {
     assert.equal(r.error, null, JSON.stringify(r.error));
     assert.equal(zygote.bypassed, true);
     assert.match(lines.join('\n'), /the default zygote is bypassed: its last 3 forked runtimes ended before they could take a function \(the last: the default zygote's fork did not report its pid, and was abandoned\)/);
+  });
+
+  // The forks a zygote had not made yet when it died close with it. Each was a runtime that ended
+  // before it took a function, and three of them bypassed the zygote for 60 s on one death (every
+  // tenant's cold start a fresh interpreter), where its own deaths bypass it after 3 in a row only
+  // (red team round 16; the pool's "killing the zygote during refills" failed on it now and then).
+  it('a zygote killed with forks in flight is started again, not bypassed: the forks it took down are no failures of its forks (red team round 16)', { timeout: 90_000 }, async (t) => {
+    const { host, zygote, lines } = await faultyHost(t,
+      'import time',
+      'import fp_runtime.zygote as z',
+      'def held(*args, **kwargs):',
+      '    time.sleep(3600)  # every fork request waits: in flight when the zygote is killed',
+      'z._fork = held',
+    );
+    const ended: Promise<void>[] = [];
+    for (let i = 0; i < 4; i++) ended.push(new Promise<void>((resolve) => host.spawn({ onExit: () => resolve() })));
+    assert.equal(zygote.forks, 4, 'all four asked of the zygote');
+    process.kill(zygote.pid, 'SIGKILL');
+    await Promise.all(ended);
+    assert.equal(host.startHealth().startFailures, 4, 'the four runtimes could not start (the operator\'s log says so)');
+    // Before: bypassed (its last 3 forked runtimes ended before they could take a function).
+    assert.equal(zygote.bypassed, false, lines.join('\n'));
+    // Its exit may be reported after its forks' ends: then it is started again, once.
+    await until(() => zygote.starts === 2 && zygote.ready, 30_000, 'the zygote started again');
+    assert.equal(zygote.bypassed, false, lines.join('\n'));
+    assert.equal(zygote.bypasses, 0);
   });
 
   // A runtime that said its early hello and then hung in its own set-up (an at-fork hook, a step of

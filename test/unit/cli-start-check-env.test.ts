@@ -27,6 +27,18 @@ describe('missingEnvHint', () => {
     assert.equal(missingEnvHint({ cause: { type: 'RuntimeError', message: 'no config', stack: 'os.environ[' } }, 'fp'), null);
     assert.equal(missingEnvHint({}, 'fp'), null);
   });
+  // A function's error text chooses the names: one that read FP_TOKEN (the CLI's token variable)
+  // made `runs <id>`, which any member of the workspace may read, say to set a secret
+  // FP_TOKEN=… with the reader's token; the API refuses FP_ names (red team round 16).
+  it('a name the platform reserves (FP_) is named as the platform\'s: never a secret to set', () => {
+    for (const cause of [{ type: 'KeyError', message: "'FP_TOKEN'", stack: '    TOKEN = os.environ["FP_TOKEN"]\n' },
+      { type: 'ValidationError', message: SETTINGS_MESSAGE.replace('secret_key', 'fp_mongo_uri'), stack: SETTINGS_STACK }]) {
+      const hint = missingEnvHint({ function: 'shop', cause }, 'fastapi-platform') ?? '';
+      assert.doesNotMatch(hint, /env set|--secret/, hint);
+      assert.match(hint, /names starting with FP_ are the platform's, and no env or secret sets them \((FP_TOKEN|FP_MONGO_URI)\)/);
+      assert.match(hint, /data binding \(platform\.yaml `data:`/);
+    }
+  });
   it('the function\'s own text in the hint is shown escaped', () => {
     const hint = missingEnvHint({ function: 'f', cause: { type: 'KeyError', message: "'A'", stack: '    os.environ["A"]\n' } }, 'fp');
     assert.match(hint ?? '', /^It reads env A, which the function does not have/);
