@@ -52,6 +52,15 @@ async function start(host: ProcessHost, hint?: Parameters<ProcessHost['spawn']>[
   return { rt, hello: await next(), next, send };
 }
 
+/** A pool on `host` with no runtime ahead (each call's start is a fork), started, its zygotes ready; closed after the test. */
+async function emptyPool(t: { after(fn: () => unknown): void }, host: ProcessHost, config: Partial<Parameters<typeof defaultPoolConfig>[0]> = {}): Promise<PoolManager> {
+  const pool = new PoolManager(defaultPoolConfig({ poolSize: 0, codeRoots: [tmpdir()], ...config }), host);
+  t.after(() => pool.close());
+  await pool.start();
+  assert.equal(await host.zygotesReady(30_000), true);
+  return pool;
+}
+
 function parentOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
@@ -405,10 +414,7 @@ describe('zygotes', () => {
     ) });
     const host = forkingHost({ zygoteEntry: join(wrapper, 'zygote-first-dies.py') });
     // No runtime ahead: the call's own start is the first fork.
-    const pool = new PoolManager(defaultPoolConfig({ poolSize: 0, codeRoots: [tmpdir()] }), host);
-    t.after(() => pool.close());
-    await pool.start();
-    assert.equal(await host.zygotesReady(30_000), true);
+    const pool = await emptyPool(t, host);
     const dir = await fnDir({ 'main.py': py('def handler(event, context):', '    return {"ok": 1}') });
     const r = await pool.invoke(fnVersion(dir), makeEvent());
     // Before: FUNCTION_INIT_FAILED (init_error) "the runtime exited while loading the function (exit code 9)".
@@ -449,10 +455,7 @@ describe('zygotes', () => {
     );
     const lines: string[] = [];
     const host = forkingHost({ zygoteEntry: entry, hostLog: (line) => lines.push(line) });
-    const pool = new PoolManager(defaultPoolConfig({ poolSize: 0, codeRoots: [tmpdir()] }), host);
-    t.after(() => pool.close());
-    await pool.start();
-    assert.equal(await host.zygotesReady(30_000), true);
+    const pool = await emptyPool(t, host);
     const zygote = host.zygote('default')!;
     const dir = await fnDir({ 'main.py': py('def handler(event, context):', '    return {"ok": 1}') });
     const r = await pool.invoke(fnVersion(dir), makeEvent());
@@ -513,10 +516,7 @@ describe('zygotes', () => {
   it('a zygote that stops answering: forks it never made end at the hello timeout, the third bypasses it, and the call is served by a spawned runtime (reliability round 8)', { timeout: 120_000 }, async (t) => {
     const lines: string[] = [];
     const host = forkingHost({ hostLog: (line) => lines.push(line) });
-    const pool = new PoolManager(defaultPoolConfig({ poolSize: 0, codeRoots: [tmpdir()], spawnTimeoutMs: 2_000 }), host);
-    t.after(() => pool.close());
-    await pool.start();
-    assert.equal(await host.zygotesReady(30_000), true);
+    const pool = await emptyPool(t, host, { spawnTimeoutMs: 2_000 });
     const zygote = host.zygote('default')!;
     process.kill(zygote.pid, 'SIGSTOP');
     const dir = await fnDir({ 'main.py': py('def handler(event, context):', '    return {"ok": 1}') });
@@ -575,10 +575,7 @@ describe('zygotes', () => {
       'os.register_at_fork(after_in_child=first_hangs)',
     );
     const host = forkingHost({ zygoteEntry: entry });
-    const pool = new PoolManager(defaultPoolConfig({ poolSize: 0, codeRoots: [tmpdir()], initTimeoutMs: 2_000 }), host);
-    t.after(() => pool.close());
-    await pool.start();
-    assert.equal(await host.zygotesReady(30_000), true);
+    const pool = await emptyPool(t, host, { initTimeoutMs: 2_000 });
     const dir = await fnDir({ 'main.py': py('def handler(event, context):', '    return {"ok": 1}') });
     const r = await pool.invoke(fnVersion(dir, { timeoutMs: 1_000 }), makeEvent());
     // Before: FUNCTION_INIT_FAILED (init_error) "the function did not load within 2000 ms".
@@ -1113,10 +1110,7 @@ describe('zygotes', () => {
     const host = forkingHost();
     const roots = readdirSync(tmpdir()).filter((n) => n.startsWith(`fp-tpl-${process.pid}-`)).map((n) => join(tmpdir(), n));
     for (const root of roots) rmSync(root, { recursive: true, force: true });
-    const pool = new PoolManager(defaultPoolConfig({ poolSize: 0, codeRoots: [tmpdir()] }), host);
-    t.after(() => pool.close());
-    await pool.start();
-    assert.equal(await host.zygotesReady(30_000), true);
+    const pool = await emptyPool(t, host);
     const dir = await fnDir({ 'main.py': py('def handler(event, context):', '    return 1') });
     const r = await pool.invoke(fnVersion(dir), makeEvent());
     assert.equal(r.error?.code, 'RUNTIME_UNAVAILABLE', JSON.stringify(r.error));
