@@ -181,7 +181,9 @@ async function withSuggestion(ctx: Context, args: ParsedArgs, err: unknown): Pro
   }
   const near = err.code === 'FUNCTION_NOT_FOUND' ? await nearFunctionName(ctx, args, asked) : await nearWorkspaceName(ctx, args, asked);
   if (near === null) return err;
-  return new CliError(err.exitCode, err.code, `${err.message}; did you mean ${JSON.stringify(near)}?`, { ...err.details, suggestion: near });
+  // "deploy it first" is advice for a name nothing is near; the one meant exists (`env my-fm`).
+  const message = err.message.replace(/; deploy it first$/, '');
+  return new CliError(err.exitCode, err.code, `${message}; did you mean ${JSON.stringify(near)}?`, { ...err.details, suggestion: near });
 }
 
 /**

@@ -61,6 +61,9 @@ describe('cli: API refusals in the command line\'s words', () => {
     const near = await cli(['rollback', 'quite']);
     assert.equal(near.code, EXIT.API);
     assert.equal(near.stderr, 'error: no function named "quite"; did you mean "quiet"? [FUNCTION_NOT_FOUND]\n');
+    // `env` says "deploy it first" of a name nothing is near; of a typo, the one meant only (journey round 11).
+    const env = await cli(['env', 'quite']);
+    assert.equal(env.stderr, 'error: no function named "quite"; did you mean "quiet"? [FUNCTION_NOT_FOUND]\n');
     // A run id's first digits that match nothing: one parenthesis saying where both lists are.
     const digits = await cli(['runs', '12345678']);
     assert.equal(digits.code, EXIT.API);
