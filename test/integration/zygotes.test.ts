@@ -117,6 +117,19 @@ describe('zygotes', () => {
     return join(wrapper, 'zygote-fault.py');
   };
 
+  /** Fault lines (faultyZygote) that count the zygote's forks in `FORKS[0]`, copied into each fork, its at-fork hooks recorded as the zygote's own. */
+  const COUNTED_FORKS = [
+    'from fp_sandbox import atfork',
+    'atfork.record()',
+    'import fp_runtime.zygote as z',
+    'FORKS = [0]',
+    '_fork = z._fork',
+    'def counted(*args, **kwargs):',
+    '    FORKS[0] += 1',
+    '    return _fork(*args, **kwargs)',
+    'z._fork = counted',
+  ];
+
   /** A host whose zygote runs the fault `fault` (faultyZygote), ready, its operator's log lines kept; closed after the test. */
   const faultyHost = async (t: { after(fn: () => unknown): void }, ...fault: string[]) => {
     const lines: string[] = [];
@@ -392,27 +405,15 @@ describe('zygotes', () => {
     // The real zygote, with one at-fork hook more among those it records: in the runtime of its
     // first fork only (the fork count is the zygote's, copied into each fork), the hook waits until
     // the host has surely sent the specialize and the call, then the runtime dies.
-    const real = repoPath('runtime', 'zygote.py');
-    const wrapper = await fnDir({ 'zygote-first-dies.py': py(
-      'import os, runpy, sys, time',
-      `sys.path.insert(0, os.path.dirname(${JSON.stringify(real)}))`,
-      'from fp_sandbox import atfork',
-      'atfork.record()',
-      'import fp_runtime.zygote as z',
-      'FORKS = [0]',
-      '_fork = z._fork',
-      'def counted(*args, **kwargs):',
-      '    FORKS[0] += 1',
-      '    return _fork(*args, **kwargs)',
-      'z._fork = counted',
+    const host = forkingHost({ zygoteEntry: await faultyZygote(
+      'import time',
+      ...COUNTED_FORKS,
       'def first_dies():',
       '    if FORKS[0] == 1:',
       '        time.sleep(0.5)',
       '        os._exit(9)',
       'os.register_at_fork(after_in_child=first_dies)',
-      `runpy.run_path(${JSON.stringify(real)}, run_name="__main__")`,
     ) });
-    const host = forkingHost({ zygoteEntry: join(wrapper, 'zygote-first-dies.py') });
     // No runtime ahead: the call's own start is the first fork.
     const pool = await emptyPool(t, host);
     const dir = await fnDir({ 'main.py': py('def handler(event, context):', '    return {"ok": 1}') });
@@ -560,15 +561,7 @@ describe('zygotes', () => {
   it('a runtime that says hello and never `settled`: at the init timeout its call goes to another runtime, not FUNCTION_INIT_FAILED (reliability round 8)', { timeout: 90_000 }, async (t) => {
     const entry = await faultyZygote(
       'import time',
-      'from fp_sandbox import atfork',
-      'atfork.record()',
-      'import fp_runtime.zygote as z',
-      'FORKS = [0]',
-      '_fork = z._fork',
-      'def counted(*args, **kwargs):',
-      '    FORKS[0] += 1',
-      '    return _fork(*args, **kwargs)',
-      'z._fork = counted',
+      ...COUNTED_FORKS,
       'def first_hangs():',
       '    if FORKS[0] == 1 and os.getpid() == 2:  # the runtime of the first fork (pid 2 of its box), after its hello',
       '        time.sleep(3600)',
