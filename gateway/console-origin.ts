@@ -7,7 +7,7 @@
  */
 import type { Pairs } from '../protocol/index.js';
 import { CONSOLE_HOST, hostPort } from './routes.js';
-import type { OutgoingResponse } from './uws-adapter.js';
+import type { OutgoingResponse } from './http-server.js';
 
 /** Hosts a browser on this machine uses for it: a redirect to `console.localhost` reaches the platform from there. */
 const LOCAL_HOST = /^((?:[^.]+\.)*localhost|127(\.\d{1,3}){3}|\[::1\])(:\d{1,5})?$/i;

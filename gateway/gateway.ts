@@ -17,7 +17,8 @@ import { RunBatcher, type RunSink } from './runs.js';
 import { serveStatic, type StaticSite } from './static-site.js';
 import { consoleElsewhere } from './console-origin.js';
 import { slashRedirect, varyOnAccept } from './slash-redirect.js';
-import { startHttpServer, type IncomingRequest, type OutgoingResponse } from './uws-adapter.js';
+import type { IncomingRequest, OutgoingResponse } from './http-server.js';
+import { startHttpServer } from './uws-adapter.js';
 
 /** After the grace, how long the calls it ended may take to answer before the connections close. */
 const ABORT_ANSWER_MS = 1_000;

@@ -13,7 +13,7 @@ import { invokeDirect, limitVerdict, servable, type InvokeDeps } from './invoke.
 export type { FoundHook, Webhooks } from '../protocol/index.js';
 import type { FoundHook } from '../protocol/index.js';
 import { dropOriginWide, errorResponse } from './responses.js';
-import type { IncomingRequest, OutgoingResponse } from './uws-adapter.js';
+import type { IncomingRequest, OutgoingResponse } from './http-server.js';
 
 export async function invokeHookHttp(deps: InvokeDeps, hooks: Webhooks | null, req: IncomingRequest, name: string, triggerId: string): Promise<OutgoingResponse> {
   if (req.method !== 'POST') return errorResponse(new PlatformError('ROUTE_NOT_FOUND', `webhooks take POST, not ${req.method}`));

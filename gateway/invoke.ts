@@ -23,7 +23,7 @@ import type { RunBatcher } from './runs.js';
 import { streamBody, wholeResult } from './streamed.js';
 import { FunctionSocket } from './websocket.js';
 import { callHolder } from './holder.js';
-import type { IncomingRequest, OutgoingResponse } from './uws-adapter.js';
+import type { IncomingRequest, OutgoingResponse } from './http-server.js';
 
 export interface InvokeDeps {
   pool: InvocationPool;

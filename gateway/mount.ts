@@ -7,7 +7,7 @@
 import type { MountedApi, Pairs, PlainRequest, PlainResponse } from '../protocol/index.js';
 
 export type { MountedApi, PlainRequest, PlainResponse };
-import type { IncomingRequest, OutgoingResponse } from './uws-adapter.js';
+import type { IncomingRequest, OutgoingResponse } from './http-server.js';
 
 /**
  * Calls the mounted API. A request whose body the handler never read (e.g. refused for its token

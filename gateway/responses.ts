@@ -5,7 +5,7 @@
  */
 import { errorBody, httpStatus, retryAfterOf, type Pairs, type PlatformError, type WireResponse } from '../protocol/index.js';
 import { ERROR_HEADERS, JSON_TYPE } from './error-headers.js';
-import type { OutgoingResponse } from './uws-adapter.js';
+import type { OutgoingResponse } from './http-server.js';
 
 /** The JSON error response for a registry code; the status comes from `httpStatus()` only. */
 export function errorResponse(err: PlatformError, runId?: string, extraHeaders: Pairs = []): OutgoingResponse {

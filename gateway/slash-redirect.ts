@@ -7,7 +7,7 @@
  * a GET or HEAD of the bare name say `Vary: Accept` (which of the two a client gets depends on it),
  * so a shared cache never hands the app's answer to a browser or the redirect to an API client.
  */
-import type { IncomingRequest, OutgoingResponse } from './uws-adapter.js';
+import type { IncomingRequest, OutgoingResponse } from './http-server.js';
 
 const FN_PREFIX_LENGTH = '/fn/'.length;
 

@@ -1,6 +1,8 @@
 /**
- * Every contact with uWebSockets.js lives in this file. The rest of the gateway sees plain data:
- * an `IncomingRequest` (copied fields, its disconnect, a body promise) and an `OutgoingResponse`.
+ * Every contact with uWebSockets.js lives in this file and its `uws-*.ts` siblings (uws-head.ts: the
+ * status line and headers; uws-stream-writer.ts: rule 9's writer; uws-websocket-side.ts: rule 12's
+ * socket side). The rest of the gateway sees plain data (gateway/http-server.ts): an
+ * `IncomingRequest` (copied fields, its disconnect, a body promise) and an `OutgoingResponse`.
  *
  * The rules of uWS, enforced here (breaking one crashes the process or corrupts a connection):
  *  1. `HttpRequest` is stack-allocated: it is valid only during the synchronous route callback.
@@ -71,17 +73,21 @@
  *     and then closed there with no close frame (1006). So `open` runs uncorked: what the app sent
  *     before the 101 was written, and its close, leave at once.
  */
-import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type * as Uws from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket_context_t, WebSocket } from 'uWebSockets.js';
-import { describeBytes, errorBody, PlatformError, type Abortable, type Pairs, type ResponseStream, type StreamSink } from '../protocol/index.js';
+import { errorBody, PlatformError, type Abortable, type Pairs, type ResponseStream } from '../protocol/index.js';
 import { checkRequestHead, MAX_HEADER_BYTES, NATIVE_MAX_CONTENT_LENGTH } from './http-framing.js';
 import { checkPeerAddon, lastPeerPort, peerAddress } from './peer-port.js';
 import { DRAIN_IDLE_MS, DRAIN_MAX_MS, DrainSlots, drainBytesFor, UWS_KEEP_ALIVE_MS } from './body-drain.js';
-import { ByteBudget, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, DEFAULT_MAX_HELD_RESPONSE_BYTES, GROUP_DIVISOR, MIN_CLIENT_BYTES_PER_S, SHARE_DIVISOR, type Holder } from './byte-budget.js';
+import { ByteBudget, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, DEFAULT_MAX_HELD_RESPONSE_BYTES, type Holder } from './byte-budget.js';
+import { bodyChunkLimit, bodyTooSlow, overloaded, tooLarge } from './body-refusals.js';
 import { ERROR_HEADERS } from './error-headers.js';
-import { WS_IDLE_TIMEOUT_S, WS_MAX_MESSAGE_BYTES, type WebSocketLink, type WebSocketSide } from './websocket.js';
+import type { HttpServer, HttpServerOptions, IncomingRequest, OutgoingResponse } from './http-server.js';
+import { refusalResponse, writeHead } from './uws-head.js';
+import { StreamWriter } from './uws-stream-writer.js';
+import { socketSide, type SocketData } from './uws-websocket-side.js';
+import { WS_IDLE_TIMEOUT_S, WS_MAX_MESSAGE_BYTES, type WebSocketLink } from './websocket.js';
 
 /** uWebSockets.js's HTTP_RECEIVE_THROUGHPUT_BYTES: a body's bytes that start its idle timer again. */
 const UWS_RECEIVE_BYTES = 16 * 1024;
@@ -148,126 +154,8 @@ function native(): typeof Uws {
   return loaded;
 }
 
-export interface IncomingRequest {
-  /** Upper-case method. */
-  readonly method: string;
-  /** The raw (still percent-encoded) path, without the query. */
-  readonly url: string;
-  /** The raw query string without `?`. */
-  readonly rawQuery: string;
-  /** Lower-case names, in arrival order, repeated headers kept as separate pairs. */
-  readonly headers: Pairs;
-  /** A WebSocket handshake that may be answered with OutgoingResponse.websocket. */
-  readonly upgradable?: boolean;
-  /** The address of the connection's other end (`127.0.0.1`, `2001:db8::1`). */
-  readonly peer: string;
-  /** Its port; 0 when the gateway cannot tell (gateway/peer-port.ts). */
-  readonly peerPort: number;
-  /** Aborted when the client goes away (an AbortController made on first use). */
-  readonly signal: AbortSignal;
-  /** The same disconnect without an AbortController: what the invoke path listens to. */
-  readonly abortable: Abortable;
-  /** `performance.now()` when the request arrived. */
-  readonly arrivedAt: number;
-  /**
-   * The whole body, at most maxBodyBytes. Rejects with PlatformError PAYLOAD_TOO_LARGE (then the
-   * response must close the connection: the rest of the body was not read) or
-   * CLIENT_CLOSED_REQUEST when the client went away.
-   */
-  body(): Promise<Uint8Array>;
-  /** The whole body if it has arrived (what `body()` would resolve with), else null: then await `body()`. */
-  bodyNow(): Uint8Array | null;
-  /**
-   * True when the request came without a body (no Content-Length, not chunked, or a length of 0):
-   * a caller that only copies the body (the invoke frame) may then use a shared empty buffer of its
-   * own instead of asking `bodyNow()` for a fresh one (issue 11). Absent: unknown.
-   */
-  readonly bodyless?: boolean;
-}
-
-export interface OutgoingResponse {
-  status: number;
-  /** Names as given; never Content-Length or Transfer-Encoding (uWS writes framing itself). */
-  headers: Pairs;
-  body?: Uint8Array | string;
-  /** A body written over time (rule 9) instead of `body`. */
-  stream?: ResponseStream;
-  /** Close the connection after this response (e.g. the request body was not read). */
-  closeConnection?: boolean;
-  /** The share of the held-answer budget (rule 10) this answer counts in while it waits for its client (a call's function, an API answer's workspace); none: the budget's alone. */
-  heldShare?: string;
-  /** The Content-Length to announce when the request is HEAD (the body GET would have); none: no Content-Length. */
-  headLength?: number;
-  /** A HEAD answer says `Transfer-Encoding: chunked`: GET's body is a stream of unknown length (as uvicorn's HEAD answer says). */
-  headChunked?: boolean;
-  /** A streamed body's announced length (the function's own Content-Length): sent with it instead of chunked (rule 9). */
-  streamLength?: number;
-  /** Header values are bytes, one char each (WireResponse.latin1): written as Latin-1, not UTF-8. */
-  latin1Headers?: boolean;
-  /** Answers a WebSocket handshake (IncomingRequest.upgradable) by upgrading the connection to `websocket`; status and body unused. */
-  websocket?: WebSocketLink;
-}
-
-export interface HttpServerOptions {
-  host: string;
-  port: number;
-  maxBodyBytes: number;
-  /** Response bytes held for slow clients, all connections together (rule 10); default 1 GiB. */
-  maxHeldResponseBytes?: number;
-  /** Request body bytes being received, all connections together (rule 7); default 512 MiB. */
-  maxBodyBytesInFlight?: number;
-  /**
-   * The body limit of one request, from its method and raw path (e.g. larger for code uploads
-   * under /api/); default `maxBodyBytes` for every request. Called once per request, synchronously.
-   */
-  bodyLimit?(method: string, url: string, headers: Pairs): number;
-  /**
-   * The share of the body budget a request with a body counts in (its function's key; null: none),
-   * so one function's calls hold at most a quarter of it (rule 7). Called after `bodyLimit`, only
-   * for a request that has a body.
-   */
-  bodyShare?(url: string, headers: Pairs): string | null;
-  /**
-   * The group (a workspace) of a share (a body's `bodyShare`, an answer's `heldShare`): a group's
-   * shares together hold at most half of each budget (rules 7 and 10). Without it shares are not grouped.
-   */
-  shareGroup?(share: string): string | null;
-  handle(req: IncomingRequest): Promise<OutgoingResponse>;
-  /** Turns an error that escaped `handle` into a response, so no request is left hanging. */
-  onError(err: unknown, req: IncomingRequest): OutgoingResponse;
-}
-
-export interface HttpServer {
-  readonly port: number;
-  /** Requests received and not yet answered (or aborted). */
-  readonly inFlight: number;
-  /** Stops accepting connections; open connections keep being served. */
-  stopListening(): void;
-  /** Resolves when no request is in flight. */
-  idle(): Promise<void>;
-  /** Ends every streamed response, then closes every connection at once (in-flight requests are aborted). */
-  closeAll(): void;
-}
-
 const EMPTY = new Uint8Array(0);
 
-/** An upgraded socket's side (socketSide): what it holds for its client counts in the held-answer budget. */
-type CountedSide = WebSocketSide & Holder & {
-  recount(): void;
-  /** The socket closed: nothing may touch it any more. */
-  detach(): void;
-};
-
-/** What uWS keeps with an upgraded socket. */
-interface SocketData {
-  link: WebSocketLink;
-  /** The held-answer budget's share its bytes count in (its function's). */
-  share: string | null;
-  /** Set at `open`: the socket's side, whose bytes the budget counts. */
-  side: CountedSide | null;
-  /** Its exchange ends with it: a connection counts as in flight until it closes (a graceful stop waits for it). */
-  done: () => void;
-}
 /** The default of the exchange's callbacks: one function, not two closures per request. */
 const NOOP = (): void => {};
 /** The pieces a chunked request body is gathered in (Exchange.append). */
@@ -282,18 +170,10 @@ const LISTEN_EXCLUSIVE_PORT = (loaded as unknown as { LIBUS_LISTEN_EXCLUSIVE_POR
  * for a key whose character codes sum to 655, which "silent" does. Process-wide; Date stays.
  */
 const uwsConfig = (loaded as unknown as { _cfg?: (key: string) => void })._cfg;
-/** LoopData::CORK_BUFFER_SIZE of this build: a write that does not fit is sent at once (rule 8). */
-const CORK_BUFFER_BYTES = 16 * 1024;
-/** Status lines made once, indexed by status (an array read, not a Map's hash, per response). */
-const statusLines: (string | undefined)[] = new Array<string | undefined>(1000).fill(undefined);
-
-function statusLine(status: number): string {
-  const line = statusLines[status];
-  if (line !== undefined) return line;
-  const made = `${status} ${STATUS_CODES[status] ?? 'Unknown'}`;
-  if (Number.isInteger(status) && status >= 0 && status < statusLines.length) statusLines[status] = made;
-  return made;
-}
+/** `close` among the options of a Connection header value. */
+const CLOSE_OPTION = /(?:^|,)\s*close\s*(?:,|$)/i;
+/** `upgrade` among them. */
+const UPGRADE_OPTION = /(?:^|,)\s*upgrade\s*(?:,|$)/i;
 
 /**
  * `req.forEach`'s callback: one function for all requests instead of a closure per request
@@ -926,266 +806,11 @@ class Exchange implements IncomingRequest, Abortable, Holder {
  * The sink a ResponseStream writes to (rule 9). `res` is touched only while `open`: the client
  * leaving (onAborted → gone) or the end closes it for good (rule 3).
  */
-class StreamWriter implements StreamSink {
-  private open = true;
-  private backedUp = false;
-  private drain: (() => void) | null = null;
-  private readonly controller = new AbortController();
-  readonly closed = this.controller.signal;
-
-  /** With a length: body bytes handed to uWS so far, and the part of the last chunk it has not taken yet. */
-  private sent = 0;
-  private pending: Uint8Array | null = null;
-  private pendingBase = 0;
-  private ending = false;
-  /** The last byte was handed over: uWS ended the response (rule 3: `res` is not touched again). */
-  private finished = false;
-
-  constructor(private readonly res: HttpResponse, readonly holdsCall: boolean, private readonly length: number | undefined,
-    private readonly onClose: () => void) {}
-
-  write(chunk: string | Uint8Array): boolean {
-    if (!this.open) return false;
-    if (this.length !== undefined) return this.writeCounted(typeof chunk === 'string' ? Buffer.from(chunk) : chunk, this.length);
-    let ok = false;
-    this.res.cork(() => {
-      ok = this.res.write(chunk);
-    });
-    if (!ok) this.backedUp = true;
-    return ok;
-  }
-
-  /** Rule 9 with a known length: `tryEnd` writes the Content-Length and ends the response at the last byte. */
-  private writeCounted(chunk: Uint8Array, length: number): boolean {
-    if (this.finished) return true; // past a complete body: dropped (the client has its whole answer)
-    if (this.sent + chunk.byteLength > length) {
-      this.abort(); // longer than announced (uvicorn refuses it too): never a body that lies about its end
-      return false;
-    }
-    if (chunk.byteLength === 0) return true;
-    const base = this.sent;
-    this.sent += chunk.byteLength;
-    let ok = false;
-    this.res.cork(() => {
-      [ok] = this.res.tryEnd(chunk, length);
-    });
-    if (this.sent === length) this.finished = true;
-    if (!ok && this.open) {
-      // uWS took what the socket could; the rest waits for onWritable, from the write offset.
-      this.pending = Buffer.from(chunk); // a copy: the caller's buffer is not ours to keep
-      this.pendingBase = base;
-      this.backedUp = true;
-    }
-    return ok;
-  }
-
-  onDrain(cb: () => void): void {
-    this.drain = cb;
-    if (!this.backedUp && this.open) this.runDrain();
-  }
-
-  /** uWS's onWritable: the backlog left the socket. */
-  writable(offset: number): boolean {
-    if (!this.open) return true;
-    const pending = this.pending;
-    if (pending !== null) {
-      let ok = false;
-      this.res.cork(() => {
-        [ok] = this.res.tryEnd(pending.subarray(offset - this.pendingBase), this.length!);
-      });
-      if (!ok) return false;
-      this.pending = null;
-      if (this.ending) {
-        this.end();
-        return true;
-      }
-    }
-    this.backedUp = false;
-    this.runDrain();
-    return true;
-  }
-
-  private runDrain(): void {
-    const cb = this.drain;
-    this.drain = null;
-    cb?.();
-  }
-
-  end(): void {
-    if (!this.open) return;
-    if (this.length !== undefined) {
-      if (this.pending !== null) {
-        this.ending = true; // ends once the last chunk left (writable)
-        return;
-      }
-      if (!this.finished) {
-        if (this.length === 0) this.res.cork(() => this.res.end()); // announced empty, and it is
-        else {
-          this.abort(); // shorter than announced: the client must not take it for whole
-          return;
-        }
-      }
-      this.close(); // the last tryEnd ended the response
-      return;
-    }
-    this.res.cork(() => this.res.end());
-    this.close();
-  }
-
-  /** Drops the connection (a body that will never be complete); onAborted then fires and closes this. */
-  abort(): void {
-    if (!this.open) return;
-    this.close();
-    this.res.close();
-  }
-
-  /** The client went away: `res` is freed memory from now on. */
-  gone(): void {
-    this.close();
-  }
-
-  private close(): void {
-    if (!this.open) return;
-    this.open = false;
-    this.drain = null;
-    this.controller.abort();
-    this.onClose();
-  }
-}
-
-const NON_ASCII = /[^\x00-\x7f]/;
-
-/** The head's headers: text as UTF-8 (uWS's conversion of a string), or bytes as they were (`latin1Headers`). */
-/** `close` among the options of a Connection header value. */
-const CLOSE_OPTION = /(?:^|,)\s*close\s*(?:,|$)/i;
-/** `upgrade` among them. */
-const UPGRADE_OPTION = /(?:^|,)\s*upgrade\s*(?:,|$)/i;
-
-/**
- * The status line and every header in ONE call into uWS (issue 11): `writeStatus` writes
- * `HTTP/1.1 ` + its argument + `\r\n`, and `writeHeader` writes `name: value\r\n`, both as given,
- * so `200 OK\r\nname1: value1\r\nname2: value2` as the status puts the same bytes on the wire as
- * one `writeStatus` and a `writeHeader` per header, and each string crossing into uWS costs a call,
- * a UTF-8 length pass, an allocation and a copy. No new way to inject a line: uWS never checked
- * values for CR/LF; a function's headers are checked (responses.ts checkFunctionResponse) and the
- * gateway's own never hold them. `close`: a `Connection: close` the gateway writes itself (last).
- * Latin-1 headers (bytes ≥ 0x80 as single bytes) as before: the status, then one call each.
- */
-function writeHead(res: HttpResponse, out: OutgoingResponse, close: boolean): void {
-  const status = statusLine(out.status);
-  const headers = out.headers;
-  if (out.latin1Headers === true) {
-    res.writeStatus(status);
-    for (const [name, value] of headers) res.writeHeader(name, NON_ASCII.test(value) ? Buffer.from(value, 'latin1') : value);
-    if (close) res.writeHeader('connection', 'close');
-    return;
-  }
-  let head = status;
-  for (let i = 0; i < headers.length; i++) {
-    const [n, v] = headers[i]!;
-    head += '\r\n' + n + ': ' + v;
-  }
-  if (close) head += '\r\nconnection: close';
-  res.writeStatus(head);
-}
-
 /** The outcome of a request without a body until someone asks for it (Exchange.ownOutcome makes its own then). Never handed out. */
 const NO_BODY: { body: Uint8Array } = { body: new Uint8Array(0) };
 
 /** The outcome of a body nobody may read any more; one shared object, not one per response. */
 const ALREADY_ANSWERED = { error: new PlatformError('BAD_REQUEST', 'the request was already answered') } as const;
-
-/**
- * How many chunks (onData calls) a request body may come in: one per 256 bytes of its limit, at
- * least 4096 (24 576 for the default 6 MiB). Each costs a call into JavaScript on the shared event
- * loop; 1-byte chunks from two clients held every other request 1-2.5 s (red team 2).
- */
-export function bodyChunkLimit(maxBodyBytes: number): number {
-  return Math.max(4096, Math.ceil(maxBodyBytes / 256));
-}
-
-/** The server's budget of bodies, or its function's share of it, is used up (rule 7): `bytes` more did not fit. */
-function overloaded(budget: ByteBudget, share: string | null, bytes: number): PlatformError {
-  const shareBytes = budget.maxBytes / SHARE_DIVISOR;
-  if (share !== null && budget.heldBy(share) > 0 && budget.heldBy(share) + bytes > shareBytes) {
-    return new PlatformError('GATEWAY_OVERLOADED', `this function's calls hold as many request bodies as one function may (${describeBytes(shareBytes)}, a quarter of the gateway's budget); retry in a moment`, { limitBytes: shareBytes, scope: 'function' });
-  }
-  const group = share === null ? null : budget.groupOfShare(share);
-  const groupBytes = budget.maxBytes / GROUP_DIVISOR;
-  if (group !== null && budget.heldByGroup(group) > 0 && budget.heldByGroup(group) + bytes > groupBytes) {
-    return new PlatformError('GATEWAY_OVERLOADED', `this workspace's calls hold as many request bodies as one workspace may (${describeBytes(groupBytes)}, half of the gateway's budget); retry in a moment`, { limitBytes: groupBytes, scope: 'workspace' });
-  }
-  return new PlatformError('GATEWAY_OVERLOADED', `the gateway is receiving as many request bodies as it may hold (${describeBytes(budget.maxBytes)} together); retry in a moment`, { limitBytes: budget.maxBytes, scope: 'gateway' });
-}
-
-/** A body sent slower than the minimum rate while the budget is more than half used (rule 7). */
-function bodyTooSlow(): PlatformError {
-  return new PlatformError('REQUEST_BODY_TOO_SLOW', `the request body arrived slower than ${MIN_CLIENT_BYTES_PER_S} bytes/s while the gateway was busy receiving bodies`, { minBytesPerSecond: MIN_CLIENT_BYTES_PER_S });
-}
-
-function tooLarge(maxBodyBytes: number): PlatformError {
-  return new PlatformError('PAYLOAD_TOO_LARGE', `the request body is larger than ${describeBytes(maxBodyBytes)}`, { limitBytes: maxBodyBytes });
-}
-
-/**
- * The answer to a malformed request head (rule 8): the JSON error body followed by whitespace
- * (still valid JSON) up to more than the cork buffer, and the connection closed.
- */
-function refusalResponse(err: PlatformError): OutgoingResponse {
-  const json = errorBody(err);
-  return {
-    status: err.status,
-    headers: [...ERROR_HEADERS],
-    body: json + ' '.repeat(Math.max(0, CORK_BUFFER_BYTES - json.length)) + '\n',
-    closeConnection: true,
-  };
-}
-
-/** What a WebSocketLink sends through: the upgraded socket, valid until its `close` event. */
-function socketSide(ws: WebSocket<SocketData>, budget: ByteBudget): CountedSide {
-  let open = true;
-  /** Bytes counted in the held-answer budget: what uWS buffers for the client and the message being joined. */
-  let counted = 0;
-  let joining = 0;
-  const side = {
-    /** Rule 10: what waits for the client counts in the budget (in its function's share); past it, or too slow while it is half full, the connection goes. */
-    recount(): void {
-      if (!open) return;
-      const now = ws.getBufferedAmount() + joining;
-      if (now > counted) {
-        if (!budget.hold(side, now - counted, ws.getUserData().share)) {
-          side.cut();
-          return;
-        }
-      } else if (now === 0) budget.release(side); // nothing waits: an idle connection is no slow client (the sweep)
-      else if (now < counted) budget.progress(side, now);
-      counted = now;
-    },
-    send(data: Uint8Array, binary: boolean): void {
-      if (!open) return;
-      ws.send(data, binary);
-      side.recount();
-    },
-    buffered: () => (open ? ws.getBufferedAmount() : 0),
-    joined(bytes: number): void {
-      joining = bytes;
-      side.recount();
-    },
-    end(code: number, reason: string): void {
-      if (!open) return;
-      open = false;
-      budget.release(side);
-      ws.end(code, reason);
-    },
-    detach(): void {
-      open = false;
-    },
-    cut(): void {
-      side.end(1013, 'the platform holds too much for slow clients: try again later');
-    },
-  };
-  return side;
-}
 
 /**
  * Only a bug in onError/send gets here; keep the process up, answer if nothing was written yet,

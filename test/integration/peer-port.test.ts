@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { startHttpServer, type IncomingRequest, type OutgoingResponse } from '../../gateway/uws-adapter.js';
+import type { IncomingRequest, OutgoingResponse } from '../../gateway/http-server.js';
+import { startHttpServer } from '../../gateway/uws-adapter.js';
 import { getOverOwnConnection } from '../helpers/own-connection.js';
 
 describe('the peer of a request', () => {

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { startHttpServer, type IncomingRequest, type OutgoingResponse } from '../../gateway/uws-adapter.js';
+import type { IncomingRequest, OutgoingResponse } from '../../gateway/http-server.js';
+import { startHttpServer } from '../../gateway/uws-adapter.js';
 
 describe('uws adapter: answering', () => {
   it('answers a response, a throw, a rejection and a failing onError, and ends idle', async (t) => {

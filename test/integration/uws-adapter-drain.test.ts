@@ -7,7 +7,8 @@ import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { errorBody, PlatformError } from '../../protocol/index.js';
 import { DRAIN_MAX_MS, MAX_DRAINING, drainBytesFor } from '../../gateway/body-drain.js';
-import { startHttpServer, type IncomingRequest, type OutgoingResponse } from '../../gateway/uws-adapter.js';
+import type { IncomingRequest, OutgoingResponse } from '../../gateway/http-server.js';
+import { startHttpServer } from '../../gateway/uws-adapter.js';
 
 async function server(): Promise<Awaited<ReturnType<typeof startHttpServer>>> {
   return startHttpServer({

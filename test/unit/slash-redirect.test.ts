@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { slashRedirect, varyOnAccept } from '../../gateway/slash-redirect.js';
-import type { IncomingRequest, OutgoingResponse } from '../../gateway/uws-adapter.js';
+import type { IncomingRequest, OutgoingResponse } from '../../gateway/http-server.js';
 
 function req(url: string, method: string, accept?: string, rawQuery = ''): IncomingRequest {
   return { url, method, rawQuery, headers: accept === undefined ? [] : [['accept', accept]] } as unknown as IncomingRequest;
