@@ -2,7 +2,7 @@
  * What the gateway's HTTP server (gateway/uws-adapter.ts) and the rest of the gateway exchange:
  * plain data, nothing of uWebSockets.js. The rules the server keeps are at the top of uws-adapter.ts.
  */
-import type { Abortable, Pairs, ResponseStream } from '../protocol/index.js';
+import type { Abortable, Pairs, PlainResponse } from '../protocol/index.js';
 import type { WebSocketLink } from './websocket.js';
 
 export interface IncomingRequest {
@@ -42,17 +42,8 @@ export interface IncomingRequest {
   readonly bodyless?: boolean;
 }
 
-export interface OutgoingResponse {
-  status: number;
-  /** Names as given; never Content-Length or Transfer-Encoding (uWS writes framing itself). */
-  headers: Pairs;
-  body?: Uint8Array | string;
-  /** A body written over time (rule 9) instead of `body`. */
-  stream?: ResponseStream;
-  /** Close the connection after this response (e.g. the request body was not read). */
-  closeConnection?: boolean;
-  /** The share of the held-answer budget (rule 10) this answer counts in while it waits for its client (a call's function, an API answer's workspace); none: the budget's alone. */
-  heldShare?: string;
+/** An answer: PlainResponse's status, headers (names as given; never Content-Length or Transfer-Encoding: uWS writes framing itself), body or stream (rule 9), close and held share (rule 10), and what only the server reads. */
+export interface OutgoingResponse extends PlainResponse {
   /** The Content-Length to announce when the request is HEAD (the body GET would have); none: no Content-Length. */
   headLength?: number;
   /** A HEAD answer says `Transfer-Encoding: chunked`: GET's body is a stream of unknown length (as uvicorn's HEAD answer says). */
