@@ -83,3 +83,30 @@ describe('attack: the host\'s socket memory, shared by every box', { skip: v1Soc
     assert.ok(held <= TOTAL + 4 * MIB, `one box held ${(held / MIB).toFixed(0)} MiB of the host's UDP memory, past the boxes' total of ${TOTAL / MIB} MiB`);
   });
 });
+
+const SECRET = py(
+  'import ctypes',
+  'def handler(event, context):',
+  '    libc = ctypes.CDLL(None, use_errno=True)',
+  '    fd = libc.syscall(447, 0)  # memfd_secret',
+  '    return {"fd": fd, "errno": ctypes.get_errno()}',
+);
+
+describe('attack: system calls that reach past the box', { skip: process.geteuid?.() === 0 ? false : 'needs root (the root sandbox)' }, () => {
+  let pool: PoolManager;
+  let dir: string;
+  before(async () => {
+    pool = await openPool();
+    dir = await writeFunction({ 'main.py': SECRET });
+  });
+  after(async () => {
+    await pool.close();
+    await removeFunction(dir);
+  });
+
+  it('cannot take memory out of the kernel\'s direct map: memfd_secret is refused (EPERM)', { timeout: 30_000 }, async () => {
+    const result = await pool.invoke(fnVersion(dir), ev());
+    assert.equal(result.error, null, JSON.stringify(result.error));
+    assert.deepEqual(JSON.parse(Buffer.from(result.response!.body).toString()), { fd: -1, errno: 1 });
+  });
+});
