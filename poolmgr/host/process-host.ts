@@ -187,7 +187,9 @@ export class ProcessHost implements RuntimeHost {
       else if (cgroups.guard.dir === null) warnings.push(`functions can bind() host ports, though not listen on them (${cgroups.guard.reason}): one could hold a port another service then cannot take`);
       else if (opened.migrations?.fast === false) warnings.push(`moves into cgroups wait for an RCU grace period (${opened.migrations.how}): forked runtimes and cold starts on an empty pool take ~10 ms longer`);
     } else if (options.sandbox === 'userns') {
-      warnings.push('not running as root: functions are boxed in user namespaces but share the platform\'s uid, and limits use rlimits only (no cgroups)');
+      // The kernel's per-user counters are the platform's too: one function took every epoll watch
+      // of the uid and libuv aborted the platform (red team round 17, docs/adr/0141-per-user-kernel-limits-in-user-namespace-mode.md).
+      warnings.push('not running as root: functions are boxed in user namespaces but share the platform\'s uid, and with it the kernel\'s per-user limits (any function can take every epoll watch of the uid, and the platform then aborts: docs/adr/0141); limits use rlimits only (no cgroups). Run as root where functions are not trusted');
     } else {
       warnings.push('the sandbox is OFF (--unsafe-no-sandbox): every function can read and change the platform, its secrets and every other function');
     }
