@@ -38,6 +38,11 @@ DENIED_X86_64 = {
     # which slows every process of the host a little (why the kernel first kept it behind a boot
     # option); no function needs it (red team of 2026-12-06, round 17)
     "memfd_secret": 447,
+    # inotify: every box reads the same host files (/usr, the interpreter, /etc/resolv.conf, the CA
+    # bundle), and a watch on one reports every process's open and read of it, another tenant's
+    # imports and the host's TLS handshakes included (red team of 2026-12-06, round 17); in
+    # user-namespace mode the 128 instances are the platform uid's, for every box at once
+    "inotify_init": 253, "inotify_add_watch": 254, "inotify_init1": 294,
     # the machine: clock, swap, reboot, accounting, quotas, I/O ports
     "reboot": 169, "swapon": 167, "swapoff": 168, "acct": 163, "settimeofday": 164,
     "clock_settime": 227, "clock_adjtime": 305, "adjtimex": 159, "iopl": 172, "ioperm": 173,

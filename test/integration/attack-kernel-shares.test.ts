@@ -88,7 +88,10 @@ const SECRET = py(
   'import ctypes',
   'def handler(event, context):',
   '    libc = ctypes.CDLL(None, use_errno=True)',
-  '    fd = libc.syscall(447, 0)  # memfd_secret',
+  '    if event["query"].get("call") == "inotify":',
+  '        fd = libc.syscall(294, 0)  # inotify_init1',
+  '    else:',
+  '        fd = libc.syscall(447, 0)  # memfd_secret',
   '    return {"fd": fd, "errno": ctypes.get_errno()}',
 );
 
@@ -106,6 +109,14 @@ describe('attack: system calls that reach past the box', { skip: process.geteuid
 
   it('cannot take memory out of the kernel\'s direct map: memfd_secret is refused (EPERM)', { timeout: 30_000 }, async () => {
     const result = await pool.invoke(fnVersion(dir), ev());
+    assert.equal(result.error, null, JSON.stringify(result.error));
+    assert.deepEqual(JSON.parse(Buffer.from(result.response!.body).toString()), { fd: -1, errno: 1 });
+  });
+
+  it('cannot watch the host files every box shares for other tenants\' opens and reads: inotify is refused (EPERM)', { timeout: 30_000 }, async () => {
+    // Red team round 17: a watch on the interpreter's wave.cpython-311.pyc saw another tenant's
+    // function import wave, and one on the CA bundle every TLS handshake of the host.
+    const result = await pool.invoke(fnVersion(dir), ev({ call: 'inotify' }));
     assert.equal(result.error, null, JSON.stringify(result.error));
     assert.deepEqual(JSON.parse(Buffer.from(result.response!.body).toString()), { fd: -1, errno: 1 });
   });
