@@ -22,6 +22,7 @@ import { lastLine, StartFailures } from './start-failures.js';
 import { startedAt } from './host-pids.js';
 import { findHostPid, FORK_HELLO_TIMEOUT_MS, LateChannel, makeTemplateRoot, TemplateSocket, type ForkHello } from './templates.js';
 import type { HostedRuntime, Isolation, Placement, RuntimeEvents, RuntimeHost, RuntimeStats, SandboxMode, SpawnHint, StartHealth } from './types.js';
+import { platformIdMap, type IdMap } from './subids.js';
 import { UidClaims } from './uid-claims.js';
 import { UidAllocator } from './uids.js';
 import { Zygote, type Forked, type ZygotePreset } from './zygotes.js';
@@ -158,6 +159,8 @@ export class ProcessHost implements RuntimeHost {
   private readonly zygotes = new Map<ZygotePreset, Zygote>();
   /** Holds every template's socket directory; bound hidden into every box (null: no templates). */
   private readonly tplRoot: string | null;
+  /** User-namespace mode: the subordinate host ids boxes run as, apart from the platform's (null: the platform's own). */
+  private readonly idmap: IdMap | null;
   private seq = 0;
   private forkSeq = 0;
   private closing = false;
@@ -177,6 +180,7 @@ export class ProcessHost implements RuntimeHost {
     if (options.dataRoot) mkdirSync(options.dataRoot, { recursive: true, mode: 0o755 });
     this.dataRoot = options.dataRoot ? realpathOr(options.dataRoot) : null;
     let cgroups: Cgroups | null = null;
+    let idmap: IdMap | null = null;
     if (options.sandbox === 'root') {
       // A pool refill starts up to its size at once: three leaves made ahead cover the default pool.
       const opened = Cgroups.open({
@@ -187,9 +191,15 @@ export class ProcessHost implements RuntimeHost {
       else if (cgroups.guard.dir === null) warnings.push(`functions can bind() host ports, though not listen on them (${cgroups.guard.reason}): one could hold a port another service then cannot take`);
       else if (opened.migrations?.fast === false) warnings.push(`moves into cgroups wait for an RCU grace period (${opened.migrations.how}): forked runtimes and cold starts on an empty pool take ~10 ms longer`);
     } else if (options.sandbox === 'userns') {
-      // The kernel's per-user counters are the platform's too: one function took every epoll watch
-      // of the uid and libuv aborted the platform (red team round 17, docs/adr/0141-per-user-kernel-limits-in-user-namespace-mode.md).
-      warnings.push('not running as root: functions are boxed in user namespaces but share the platform\'s uid, and with it the kernel\'s per-user limits (any function can take every epoll watch of the uid, and the platform then aborts: docs/adr/0141); limits use rlimits only (no cgroups). Run as root where functions are not trusted');
+      const mapped = platformIdMap();
+      idmap = mapped.map;
+      if (idmap === null) {
+        // The kernel's per-user counters are the platform's too: one function took every epoll watch
+        // of the uid and libuv aborted the platform (red team round 17, docs/adr/0141-per-user-kernel-limits-in-user-namespace-mode.md).
+        warnings.push(`not running as root: functions are boxed in user namespaces but share the platform's uid, and with it the kernel's per-user limits (any function can take every epoll watch of the uid, and the platform then aborts), as there is ${mapped.reason}: docs/adr/0141. Limits use rlimits only (no cgroups)`);
+      } else {
+        warnings.push(`not running as root: functions are boxed in user namespaces as subordinate uid ${idmap.uid} (all of them: apart from the platform, not from each other; no templates), and limits use rlimits only (no cgroups)`);
+      }
     } else {
       warnings.push('the sandbox is OFF (--unsafe-no-sandbox): every function can read and change the platform, its secrets and every other function');
     }
@@ -205,7 +215,10 @@ export class ProcessHost implements RuntimeHost {
     this.uids = options.sandbox === 'root' ? new UidAllocator(options.uidRange[0], options.uidRange[1], claims, UID_CLAIM_AHEAD_MS) : null;
     // Templates need a box to bind their socket into: sandboxed modes only.
     this.tplRoot = options.sandbox === 'off' ? null : makeTemplateRoot();
-    this.templates = this.tplRoot !== null;
+    this.idmap = idmap;
+    // Not under a subordinate uid: a template's socket directory is the platform's (0700), which
+    // that uid cannot enter, so every fork would wait FORK_HELLO_TIMEOUT_MS and start afresh.
+    this.templates = this.tplRoot !== null && idmap === null;
     this.isolation = Object.freeze({
       mode: options.sandbox,
       cgroups: cgroups?.version ?? null,
@@ -284,6 +297,7 @@ export class ProcessHost implements RuntimeHost {
         ...(this.depsRoot !== null ? { depsRoot: this.depsRoot } : {}),
         ...(this.dataRoot !== null ? { dataRoot: this.dataRoot } : {}),
         ...(this.tplRoot !== null ? { tplRoot: this.tplRoot } : {}),
+        ...(this.idmap !== null ? { idmap: this.idmap } : {}),
         cgroupJoin: cg?.join ?? [], cgroupBinds: cg?.binds ?? {},
       };
     }
