@@ -126,6 +126,9 @@ def _unshare_mapped(flags: int, idmap: dict) -> None:
     if helper == 0:
         try:
             os.close(go_w)
+            # Nothing of the box (the host socket, the output pipes) reaches the setuid programs.
+            os.closerange(3, go_r)
+            os.closerange(go_r + 1, 1 << 16)
             os.read(go_r, 1)
             target = str(os.getppid())
             for tool, own, sub in ((idmap["newgidmap"], gid, idmap["gid"]), (idmap["newuidmap"], uid, idmap["uid"])):
