@@ -101,6 +101,8 @@ const OPTIONS = {
   sandboxUids: { env: 'FP_SANDBOX_UIDS', kind: 'string', schema: z.string().regex(/^\d{1,10}-\d{1,10}$/, 'must be FIRST-LAST, e.g. 600000-699999').default('600000-699999') },
   sandboxTmpBytes: { env: 'FP_SANDBOX_TMP_BYTES', kind: 'int', schema: int(MIB, 64 * 1024 * MIB).default(64 * MIB) },
   sandboxTasks: { env: 'FP_SANDBOX_TASKS', kind: 'int', schema: int(16, 1_000_000).default(256) },
+  // Socket buffers of all the boxes together (cgroup v1; default: half of net.ipv4.tcp_mem's pressure threshold).
+  sandboxSocketBytes: { env: 'FP_SANDBOX_SOCKET_BYTES', kind: 'int', schema: int(MIB, 2 ** 50).optional() },
   // Fork runtimes from a zygote per preset instead of spawning interpreters (docs/adr/0019-zygotes.md).
   zygotes: { env: 'FP_ZYGOTES', kind: 'flag', schema: z.boolean().default(true) },
   // Fork a slow-to-load version's scale-out instances from a template of it (docs/adr/0030-function-templates.md).

@@ -1,7 +1,7 @@
 /** The dependency builder's options from the platform's (docs/dependencies.md, FP_DEPS_*). */
 import { dirname } from 'node:path';
 import { BUILD_TASKS, type DepsOptions } from '../controlplane/index.js';
-import { Cgroups, defaultPoolConfig } from '../poolmgr/index.js';
+import { Cgroups, defaultPoolConfig, hostSocketShare } from '../poolmgr/index.js';
 import type { PlatformConfig } from './config.js';
 
 /** How dependency builds run (docs/dependencies.md): the runtime's interpreter, the pool's kind of box. */
@@ -30,7 +30,9 @@ export function depsOptions(config: PlatformConfig, root: string, path: string |
     // Without cgroups (none writable) the rlimits are the builds' only limits, as for runtimes.
     // No bind guard (poolmgr/host/bind-guard.ts): a build's box has a network namespace of its own,
     // where pip's proxy listens on loopback; no host port is within its reach.
-    cgroups: sandbox === 'root' ? Cgroups.open({ tasksMax: BUILD_TASKS, cpuShares: 1024 }).cgroups : null,
+    // Builds' sockets are in a namespace of their own, but the host's TCP and UDP memory is one:
+    // they share a total as the boxes do (poolmgr/host/cgroups.ts `totalSocketBytes`).
+    cgroups: sandbox === 'root' ? Cgroups.open({ tasksMax: BUILD_TASKS, cpuShares: 1024, totalSocketBytes: hostSocketShare() }).cgroups : null,
   };
 }
 

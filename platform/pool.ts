@@ -86,6 +86,7 @@ function sandboxOptions(config: PlatformConfig, codeRoots: string[], depsRoot: s
     uidRange: [first, last],
     tmpBytes: config.sandboxTmpBytes,
     tasksMax: config.sandboxTasks,
+    ...(config.sandboxSocketBytes !== undefined ? { socketBytesTotal: config.sandboxSocketBytes } : {}),
     openFiles: config.sandboxOpenFiles,
     maxInstancesTotal: config.maxInstances,
     maxHeldCalls: config.maxHeldCalls,

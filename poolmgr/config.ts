@@ -81,6 +81,11 @@ export interface PoolConfig {
   tmpBytes: number;
   /** Processes and threads per instance (default 256). */
   tasksMax: number;
+  /**
+   * Socket buffer bytes of all the instances together (cgroup v1: the platform directory's
+   * memory.kmem.tcp.limit_in_bytes). Unset: half of the host's TCP pressure threshold (`hostSocketShare`).
+   */
+  socketBytesTotal?: number;
   /** Open files per process of a function (default 1024). */
   openFiles: number;
   /** CPU weight of each function, v1 shares scale (default 1024). */

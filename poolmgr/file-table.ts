@@ -19,7 +19,7 @@
  * counted once per mapping and per process.
  */
 import { readFileSync } from 'node:fs';
-import { open, readdir } from 'node:fs/promises';
+import { open, readdir, readFile } from 'node:fs/promises';
 
 /** How often the table is read (the reaper's tick, at most this often). */
 export const FILE_TABLE_CHECK_MS = 2_000;
@@ -39,13 +39,29 @@ export async function heldFiles(pids: readonly number[]): Promise<number> {
   let n = 0;
   for (const pid of pids) {
     try {
-      n += (await readdir(`/proc/${pid}/fd`)).length;
+      n += await descriptors(pid);
       n += await fileMappings(pid);
     } catch {
       // gone, or not ours to read
     }
   }
   return n;
+}
+
+/**
+ * A process's open descriptors. A box under a subordinate uid (user-namespace mode, ADR 0141) has
+ * its `/proc/<pid>/fd` readable by that uid alone (0500, and the platform has no CAP_DAC_READ_SEARCH):
+ * then the size of its descriptor table (`FDSize`, readable by anyone), an upper bound.
+ */
+async function descriptors(pid: number): Promise<number> {
+  try {
+    return (await readdir(`/proc/${pid}/fd`)).length;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
+    const size = /\nFDSize:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'latin1'));
+    if (size === null) throw err;
+    return Number(size[1]);
+  }
 }
 
 const LF = 0x0a;

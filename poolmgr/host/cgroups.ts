@@ -64,6 +64,15 @@ export interface CgroupOptions {
    * (red team of 2026-12-05). Unset: no total, and no workspace share of it (`workspaceTasksMax`).
    */
   totalTasksMax?: number;
+  /**
+   * Socket buffer bytes of all the instances together (cgroup v1 only: the platform directory's
+   * memory.kmem.tcp.limit_in_bytes, which the leaves' own allowances count against). Each leaf's
+   * allowance is its memory limit, so ten instances of a 256Mi function could hold 2.5 GiB of the
+   * host's TCP or UDP memory, past its global hard limit (`net.ipv4.tcp_mem`, `udp_mem`), after
+   * which every socket of the host, the platform's too, is held to its minimum buffers (red team
+   * of 2026-12-06). Unset: no total.
+   */
+  totalSocketBytes?: number;
   /** CPU weight of every function (v1 cpu.shares scale: 1024 = one CPU's fair share). */
   cpuShares: number;
   /** Leaves kept made ahead of `forRuntime` (default 0: each made when asked; more than the stock are made inline). */
@@ -170,6 +179,10 @@ export class Cgroups {
         mkdirSync(roots[controller]!, { recursive: true });
       }
       if (options.totalTasksMax !== undefined) writeFileSync(`${roots['pids']!}/pids.max`, String(options.totalTasksMax));
+      // Hierarchical: every leaf's sockets count here too once the leaf's own limit is written (place).
+      if (options.totalSocketBytes !== undefined && existsSync(`${roots['memory']!}/${SOCKETS_LIMIT}`)) {
+        writeFileSync(`${roots['memory']!}/${SOCKETS_LIMIT}`, String(options.totalSocketBytes));
+      }
       // The v2 hierarchy holds no controller here, but a BPF program can be attached in it.
       let guard: Cgroups['guard'] = { dir: null, joinAlso: null, reason: options.guard === undefined ? 'not asked for' : 'no cgroup v2 hierarchy is mounted' };
       if (options.guard !== undefined && found.v2 !== null) {
@@ -516,6 +529,24 @@ export function hostTaskShare(): number | undefined {
   };
   const limits = [read('/proc/sys/kernel/pid_max'), read('/proc/sys/kernel/threads-max')].filter((n): n is number => n !== null);
   return limits.length === 0 ? undefined : Math.floor(Math.min(...limits) / 2);
+}
+
+/**
+ * The socket buffer bytes all of a platform's boxes may hold together: half of the host's TCP
+ * pressure threshold (`net.ipv4.tcp_mem`'s first value, or `udp_mem`'s when lower; pages), so
+ * the boxes can never push the host's sockets into pressure, let alone past the hard limit.
+ */
+export function hostSocketShare(): number | undefined {
+  const first = (file: string): number | null => {
+    try {
+      const n = Number(readFileSync(file, 'utf8').trim().split(/\s+/)[0]);
+      return Number.isSafeInteger(n) && n > 0 ? n : null;
+    } catch {
+      return null;
+    }
+  };
+  const pages = [first('/proc/sys/net/ipv4/tcp_mem'), first('/proc/sys/net/ipv4/udp_mem')].filter((n): n is number => n !== null);
+  return pages.length === 0 ? undefined : Math.floor(Math.min(...pages) / 2) * 4096;
 }
 
 /** Guards `dir` (options.guard); its outcome: the directory, and the file to join when it is not a root's. */

@@ -15,13 +15,14 @@ import type { Duplex } from 'node:stream';
 import { encodeFrame, escapeControls, FrameDecoder, FrameSkimmer, PlatformError, type BoxSpec } from '../../protocol/index.js';
 import { heldFiles } from '../file-table.js';
 import { bindGuard } from './bind-guard.js';
-import { Cgroups, hostTaskShare } from './cgroups.js';
+import { Cgroups, hostSocketShare, hostTaskShare } from './cgroups.js';
 import { FunctionOutput, OutputBudget, type OutputSink } from './function-output.js';
 import { SpawnedOutput } from './spawned-output.js';
 import { lastLine, StartFailures } from './start-failures.js';
 import { startedAt } from './host-pids.js';
 import { findHostPid, FORK_HELLO_TIMEOUT_MS, LateChannel, makeTemplateRoot, TemplateSocket, type ForkHello } from './templates.js';
 import type { HostedRuntime, Isolation, Placement, RuntimeEvents, RuntimeHost, RuntimeStats, SandboxMode, SpawnHint, StartHealth } from './types.js';
+import { platformIdMap, type IdMap } from './subids.js';
 import { UidClaims } from './uid-claims.js';
 import { UidAllocator } from './uids.js';
 import { Zygote, type Forked, type ZygotePreset } from './zygotes.js';
@@ -46,6 +47,8 @@ export interface ProcessHostOptions {
   tmpBytes: number;
   /** Processes and threads per instance. */
   tasksMax: number;
+  /** Socket buffer bytes of all the boxes together (cgroup v1); unset: `hostSocketShare()`. */
+  socketBytesTotal?: number;
   /** Open files per process of a function. */
   openFiles: number;
   /** CPU weight of every function (v1 shares: 1024 = one fair share). */
@@ -156,6 +159,8 @@ export class ProcessHost implements RuntimeHost {
   private readonly zygotes = new Map<ZygotePreset, Zygote>();
   /** Holds every template's socket directory; bound hidden into every box (null: no templates). */
   private readonly tplRoot: string | null;
+  /** User-namespace mode: the subordinate host ids boxes run as, apart from the platform's (null: the platform's own). */
+  private readonly idmap: IdMap | null;
   private seq = 0;
   private forkSeq = 0;
   private closing = false;
@@ -175,17 +180,26 @@ export class ProcessHost implements RuntimeHost {
     if (options.dataRoot) mkdirSync(options.dataRoot, { recursive: true, mode: 0o755 });
     this.dataRoot = options.dataRoot ? realpathOr(options.dataRoot) : null;
     let cgroups: Cgroups | null = null;
+    let idmap: IdMap | null = null;
     if (options.sandbox === 'root') {
       // A pool refill starts up to its size at once: three leaves made ahead cover the default pool.
       const opened = Cgroups.open({
-        tasksMax: options.tasksMax, totalTasksMax: hostTaskShare(), cpuShares: options.cpuShares, leafStock: 3, guard: bindGuard(options.pythonPath, options.runtimeEntry),
+        tasksMax: options.tasksMax, totalTasksMax: hostTaskShare(), totalSocketBytes: options.socketBytesTotal ?? hostSocketShare(), cpuShares: options.cpuShares, leafStock: 3, guard: bindGuard(options.pythonPath, options.runtimeEntry),
       });
       cgroups = opened.cgroups;
       if (cgroups === null) warnings.push(`no per-instance cgroups (${opened.reason}): memory and process limits use rlimits only, and functions share the CPU without weights`);
       else if (cgroups.guard.dir === null) warnings.push(`functions can bind() host ports, though not listen on them (${cgroups.guard.reason}): one could hold a port another service then cannot take`);
       else if (opened.migrations?.fast === false) warnings.push(`moves into cgroups wait for an RCU grace period (${opened.migrations.how}): forked runtimes and cold starts on an empty pool take ~10 ms longer`);
     } else if (options.sandbox === 'userns') {
-      warnings.push('not running as root: functions are boxed in user namespaces but share the platform\'s uid, and limits use rlimits only (no cgroups)');
+      const mapped = platformIdMap();
+      idmap = mapped.map;
+      if (idmap === null) {
+        // The kernel's per-user counters are the platform's too: one function took every epoll watch
+        // of the uid and libuv aborted the platform (red team round 17, docs/adr/0141-per-user-kernel-limits-in-user-namespace-mode.md).
+        warnings.push(`not running as root: functions are boxed in user namespaces but share the platform's uid, and with it the kernel's per-user limits (any function can take every epoll watch of the uid, and the platform then aborts), as there is ${mapped.reason}: docs/adr/0141. Limits use rlimits only (no cgroups)`);
+      } else {
+        warnings.push(`not running as root: functions are boxed in user namespaces as subordinate uid ${idmap.uid} (all of them: apart from the platform, not from each other; no templates), and limits use rlimits only (no cgroups)`);
+      }
     } else {
       warnings.push('the sandbox is OFF (--unsafe-no-sandbox): every function can read and change the platform, its secrets and every other function');
     }
@@ -201,7 +215,10 @@ export class ProcessHost implements RuntimeHost {
     this.uids = options.sandbox === 'root' ? new UidAllocator(options.uidRange[0], options.uidRange[1], claims, UID_CLAIM_AHEAD_MS) : null;
     // Templates need a box to bind their socket into: sandboxed modes only.
     this.tplRoot = options.sandbox === 'off' ? null : makeTemplateRoot();
-    this.templates = this.tplRoot !== null;
+    this.idmap = idmap;
+    // Not under a subordinate uid: a template's socket directory is the platform's (0700), which
+    // that uid cannot enter, so every fork would wait FORK_HELLO_TIMEOUT_MS and start afresh.
+    this.templates = this.tplRoot !== null && idmap === null;
     this.isolation = Object.freeze({
       mode: options.sandbox,
       cgroups: cgroups?.version ?? null,
@@ -280,6 +297,7 @@ export class ProcessHost implements RuntimeHost {
         ...(this.depsRoot !== null ? { depsRoot: this.depsRoot } : {}),
         ...(this.dataRoot !== null ? { dataRoot: this.dataRoot } : {}),
         ...(this.tplRoot !== null ? { tplRoot: this.tplRoot } : {}),
+        ...(this.idmap !== null ? { idmap: this.idmap } : {}),
         cgroupJoin: cg?.join ?? [], cgroupBinds: cg?.binds ?? {},
       };
     }

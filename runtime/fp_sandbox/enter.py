@@ -40,7 +40,7 @@ def enter(box, spec: dict) -> str:
     forked.wait_joined(box)  # a forked box joins its cgroups after hello (forked.py)
     for op in spec.get("cgroup") or []:
         _cgroup_op(op)
-    uid, gid = (int(spec["uid"]), int(spec["gid"])) if box.mode == "root" else (os.getuid(), os.getgid())
+    uid, gid = (int(spec["uid"]), int(spec["gid"])) if box.mode == "root" else _userns_ids()
     code = f"/.fp/code/{int(spec['codeRoot'])}/{_relative(spec['codeDir'])}"
     if spec.get("workBytes") and box.mode == "root" and not any(c in code for c in ",:\\"):  # overlay's option syntax
         _overlay_code(code, int(spec["workBytes"]), uid, gid)
@@ -55,6 +55,15 @@ def enter(box, spec: dict) -> str:
 
     become(box, uid, gid, spec.get("hostname") or "fn", spec.get("rlimits") or {})
     return CODE
+
+
+def _userns_ids() -> tuple:
+    """The function's uid and gid in user-namespace mode: its own (the platform's, mapped to 1000)
+    or, where the box maps a subordinate uid (keeper._unshare_mapped: this process is uid 0 inside
+    until now), that one's, 1000."""
+    if os.getuid() == 0:
+        return 1000, 1000
+    return os.getuid(), os.getgid()
 
 
 def _relative(path: str) -> str:
@@ -140,7 +149,7 @@ def become(box, uid: int, gid: int, hostname: str, limits: dict) -> None:
             wanted = hard
         resource.setrlimit(res, (wanted, wanted))
 
-    if box.mode == "root":
+    if box.mode == "root" or os.getuid() != uid:  # root mode, or userns mapped to a subordinate uid
         os.setgroups([])
         os.setresgid(gid, gid, gid)
         os.setresuid(uid, uid, uid)  # every capability goes with uid 0

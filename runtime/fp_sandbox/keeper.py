@@ -23,7 +23,9 @@ of that when it is built (docs/adr/0026-native-init.md).
 
 Modes: "root" (the platform runs as root: new mount, PID, IPC and UTS namespaces; the function
 gets its own uid at specialize) and "userns" (not root: the same plus a user namespace mapping
-the platform's uid to uid 1000 inside; the function keeps that uid, without capabilities).
+the platform's uid to uid 1000 inside; the function keeps that uid, without capabilities; or,
+with the platform user's subordinate ids, 0 to the platform's uid and 1000 to a subordinate one,
+which the function takes at specialize: `_unshare_mapped`, docs/adr/0141-per-user-kernel-limits-in-user-namespace-mode.md).
 `"net": "none"` (the dependency builder's box) adds a network namespace of its own with only
 loopback up: it reaches the package index through the host's proxy socket, nothing else.
 """
@@ -85,7 +87,9 @@ def start(cfg: dict, keep_fd: int, report_fd: int = -1) -> Box:
     flags = libc.CLONE_NEWNS | libc.CLONE_NEWPID | libc.CLONE_NEWIPC | libc.CLONE_NEWUTS
     if cfg.get("net") == "none":
         flags |= libc.CLONE_NEWNET
-    if mode == "userns":
+    if mode == "userns" and cfg.get("idmap"):
+        _unshare_mapped(flags, cfg["idmap"])
+    elif mode == "userns":
         uid, gid = os.geteuid(), os.getegid()
         libc.unshare(flags | libc.CLONE_NEWUSER)
         _write("/proc/self/setgroups", "deny")
@@ -105,6 +109,48 @@ def start(cfg: dict, keep_fd: int, report_fd: int = -1) -> Box:
         forked.keep(pid, status_r, report_fd, output)
     _keep(pid, status_r)
     raise AssertionError("unreachable")
+
+
+def _unshare_mapped(flags: int, idmap: dict) -> None:
+    """User-namespace mode with a subordinate uid and gid of the platform's user (docs/adr/0141):
+    inside, 0 is the platform's own uid (K, I and R until specialize, with the namespace's
+    capabilities) and INNER_UID the subordinate one, which the function takes at specialize
+    (enter.become). So the function's processes are a host uid of their own, and the kernel's
+    per-user counters (epoll watches, pipe pages, ...) are not the platform's: one function took
+    every epoll watch of the platform's uid, and the platform aborted. Only the setuid newuidmap
+    and newgidmap may write such a map, and only from outside the namespace (a setuid program does
+    nothing inside it): a helper forked before the unshare runs them on K."""
+    uid, gid = os.geteuid(), os.getegid()
+    go_r, go_w = os.pipe()
+    helper = os.fork()
+    if helper == 0:
+        try:
+            os.close(go_w)
+            # Nothing of the box (the host socket, the output pipes) reaches the setuid programs.
+            os.closerange(3, go_r)
+            os.closerange(go_r + 1, 1 << 16)
+            os.read(go_r, 1)
+            target = str(os.getppid())
+            for tool, own, sub in ((idmap["newgidmap"], gid, idmap["gid"]), (idmap["newuidmap"], uid, idmap["uid"])):
+                pid = os.fork()
+                if pid == 0:
+                    os.dup2(os.open(os.devnull, os.O_RDWR), 1)
+                    os.execv(tool, [tool, target, "0", str(own), "1", str(INNER_UID), str(int(sub)), "1"])
+                _, status = os.waitpid(pid, 0)
+                if status != 0:
+                    os._exit(1)
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    os.close(go_r)
+    try:
+        libc.unshare(flags | libc.CLONE_NEWUSER)
+    finally:
+        os.write(go_w, b"x")
+        os.close(go_w)
+    _, status = os.waitpid(helper, 0)
+    if status != 0:
+        raise OSError(f"newuidmap/newgidmap could not map uid {idmap['uid']} and gid {idmap['gid']} (the platform user's subordinate ids)")
 
 
 def init(cfg: dict, keep_fd: int, template_fd: int = -1, first=None, bounded: bool = False) -> Box:

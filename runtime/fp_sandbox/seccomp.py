@@ -34,6 +34,15 @@ DENIED_X86_64 = {
     "delete_module": 176, "bpf": 321, "perf_event_open": 298, "keyctl": 250, "add_key": 248,
     "request_key": 249, "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
     "userfaultfd": 323, "lookup_dcookie": 212, "syslog": 103, "uselib": 134,
+    # memory taken out of the kernel's direct map: each page splits the huge pages mapping it there,
+    # which slows every process of the host a little (why the kernel first kept it behind a boot
+    # option); no function needs it (red team of 2026-12-06, round 17)
+    "memfd_secret": 447,
+    # inotify: every box reads the same host files (/usr, the interpreter, /etc/resolv.conf, the CA
+    # bundle), and a watch on one reports every process's open and read of it, another tenant's
+    # imports and the host's TLS handshakes included (red team of 2026-12-06, round 17); in
+    # user-namespace mode the 128 instances are the platform uid's, for every box at once
+    "inotify_init": 253, "inotify_add_watch": 254, "inotify_init1": 294,
     # the machine: clock, swap, reboot, accounting, quotas, I/O ports
     "reboot": 169, "swapon": 167, "swapoff": 168, "acct": 163, "settimeofday": 164,
     "clock_settime": 227, "clock_adjtime": 305, "adjtimex": 159, "iopl": 172, "ioperm": 173,

@@ -1,0 +1,123 @@
+/**
+ * Red team of 2026-12-06 (round 17): what the kernel counts for the whole host, that no box's own
+ * limit bounds. Socket buffers: a box's TCP and UDP buffers count against its own allowance (its
+ * memory limit, cgroup v1 memory.kmem.tcp.limit_in_bytes, ADR 0082), and also against the host's
+ * `net.ipv4.tcp_mem` / `udp_mem`, one figure for every socket of the host. One instance of a
+ * 256Mi function held 254 MiB of the host's UDP memory in 0.2 s (receivers that never read, filled
+ * from a socket of its own: no bind, no listen needed); the ten instances a function may have by
+ * default held more than the host's hard limit (2.2 GiB for TCP on a 24 GiB machine), past which
+ * every socket of the host, the platform's and every tenant's, keeps only its minimum buffers.
+ * The boxes now share one total (the platform directory's limit, hierarchical: half of tcp_mem's
+ * pressure threshold by default, FP_SANDBOX_SOCKET_BYTES). Real runtimes, real sockets; the total
+ * is made small so that the test holds a few MiB, not gigabytes.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { hostSocketShare } from '../../poolmgr/host/cgroups.js';
+import type { PoolManager } from '../../poolmgr/index.js';
+import { ev, fnVersion, openPool, py, removeFunction, writeFunction } from './poolmgr-harness.js';
+
+const MIB = 1024 * 1024;
+const TOTAL = 32 * MIB;
+
+/**
+ * Fills UDP receivers that never read, each until the kernel stops queueing (its buffer or the
+ * box's allowance is full), and answers the bytes they hold (SO_MEMINFO's rmem_alloc).
+ */
+const HOLDER = py(
+  'import socket, struct',
+  'def handler(event, context):',
+  '    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+  '    tx.sendto(b"", ("127.0.0.1", 9))  # a port without bind(), which the box refuses',
+  '    txport = tx.getsockname()[1]',
+  '    rx, held, chunk = [], 0, b"x" * 60000',
+  '    rmem = lambda s: struct.unpack("9I", s.getsockopt(socket.SOL_SOCKET, 55, 36))[0]',
+  '    for _ in range(600):',
+  '        r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+  '        r.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)',
+  '        r.connect(("127.0.0.1", txport))',
+  '        rx.append(r)',
+  '        port, last = r.getsockname()[1], -1',
+  '        while rmem(r) != last:',
+  '            last = rmem(r)',
+  '            tx.sendto(chunk, ("127.0.0.1", port))',
+  '        held += last',
+  '        if held > 256 << 20: break',
+  '    for s in rx + [tx]: s.close()',
+  '    return {"held": held}',
+);
+
+const v1Sockets = (() => {
+  try {
+    return readFileSync('/proc/self/cgroup', 'utf8').includes(':memory:') && process.geteuid?.() === 0;
+  } catch {
+    return false;
+  }
+})();
+
+describe('attack: the host\'s socket memory, shared by every box', { skip: v1Sockets ? false : 'needs root and cgroup v1 (v2 counts socket buffers in memory.max)' }, () => {
+  let pool: PoolManager;
+  let dir: string;
+  before(async () => {
+    pool = await openPool({ socketBytesTotal: TOTAL });
+    dir = await writeFunction({ 'main.py': HOLDER });
+  });
+  after(async () => {
+    await pool.close();
+    await removeFunction(dir);
+  });
+
+  it('defaults the total to half of the host\'s TCP (or UDP) pressure threshold', () => {
+    const first = (f: string) => Number(readFileSync(f, 'utf8').trim().split(/\s+/)[0]);
+    const pages = Math.min(first('/proc/sys/net/ipv4/tcp_mem'), first('/proc/sys/net/ipv4/udp_mem'));
+    assert.equal(hostSocketShare(), Math.floor(pages / 2) * 4096);
+  });
+
+  it('a box holds no more socket buffers than all the boxes\' total, whatever its own allowance', { timeout: 60_000 }, async () => {
+    // Its own allowance is 128 MiB: four times the total.
+    const result = await pool.invoke(fnVersion(dir, { memoryBytes: 128 * MIB, timeoutMs: 50_000 }), ev());
+    assert.equal(result.error, null, JSON.stringify(result.error));
+    const held = (JSON.parse(Buffer.from(result.response!.body).toString()) as { held: number }).held;
+    assert.ok(held > MIB, `the receivers held nothing (${held} bytes): the attack did not run`);
+    assert.ok(held <= TOTAL + 4 * MIB, `one box held ${(held / MIB).toFixed(0)} MiB of the host's UDP memory, past the boxes' total of ${TOTAL / MIB} MiB`);
+  });
+});
+
+const SECRET = py(
+  'import ctypes',
+  'def handler(event, context):',
+  '    libc = ctypes.CDLL(None, use_errno=True)',
+  '    if event["query"].get("call") == "inotify":',
+  '        fd = libc.syscall(294, 0)  # inotify_init1',
+  '    else:',
+  '        fd = libc.syscall(447, 0)  # memfd_secret',
+  '    return {"fd": fd, "errno": ctypes.get_errno()}',
+);
+
+describe('attack: system calls that reach past the box', { skip: process.geteuid?.() === 0 ? false : 'needs root (the root sandbox)' }, () => {
+  let pool: PoolManager;
+  let dir: string;
+  before(async () => {
+    pool = await openPool();
+    dir = await writeFunction({ 'main.py': SECRET });
+  });
+  after(async () => {
+    await pool.close();
+    await removeFunction(dir);
+  });
+
+  it('cannot take memory out of the kernel\'s direct map: memfd_secret is refused (EPERM)', { timeout: 30_000 }, async () => {
+    const result = await pool.invoke(fnVersion(dir), ev());
+    assert.equal(result.error, null, JSON.stringify(result.error));
+    assert.deepEqual(JSON.parse(Buffer.from(result.response!.body).toString()), { fd: -1, errno: 1 });
+  });
+
+  it('cannot watch the host files every box shares for other tenants\' opens and reads: inotify is refused (EPERM)', { timeout: 30_000 }, async () => {
+    // Red team round 17: a watch on the interpreter's wave.cpython-311.pyc saw another tenant's
+    // function import wave, and one on the CA bundle every TLS handshake of the host.
+    const result = await pool.invoke(fnVersion(dir), ev({ call: 'inotify' }));
+    assert.equal(result.error, null, JSON.stringify(result.error));
+    assert.deepEqual(JSON.parse(Buffer.from(result.response!.body).toString()), { fd: -1, errno: 1 });
+  });
+});
