@@ -47,6 +47,20 @@ if ! command -v chromium >/dev/null 2>&1 && [ ! -x "${FP_CHROMIUM:-/usr/bin/chro
   fi
 fi
 
+# --- uidmap ------------------------------------------------------------------------------------
+# newuidmap/newgidmap: user-namespace mode maps boxes to a subordinate uid with them (ADR 0141);
+# test/e2e/platform-nonroot.test.ts runs that case only where they exist.
+if ! command -v newuidmap >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "services: installing uidmap (apt-get)"
+    as_root apt-get update -qq >/dev/null &&
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq uidmap >/dev/null ||
+      missing "could not install uidmap with apt-get; install it by hand"
+  else
+    missing "newuidmap not found and no apt-get; install uidmap (shadow's newuidmap/newgidmap) by hand"
+  fi
+fi
+
 # --- FerretDB ----------------------------------------------------------------------------------
 # Looked for where test/helpers/servers.ts looks: PATH, then $(go env GOPATH)/bin.
 ferretdb_ok() {
