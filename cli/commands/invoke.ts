@@ -12,7 +12,7 @@ import { formatBytes, formatMs } from '../output.js';
 import { terminalSafe } from '../terminal.js';
 import type { HttpRequest } from '../http.js';
 import { LiveBody } from './invoke-live.js';
-import { DEFAULT_WORKSPACE, functionKey, indentJsonText, isErrorCode, jsonNumbersSurviveParse, omittedResultNote, type ErrorCode } from '../../protocol/index.js';
+import { DEFAULT_WORKSPACE, functionKey, indentJsonText, isErrorCode, jsonNumbersSurviveParse, MAX_JSON_DEPTH, omittedResultNote, tooDeep, type ErrorCode } from '../../protocol/index.js';
 import { functionOfFolder } from '../folder-function.js';
 
 export interface InvokeRequest {
@@ -268,9 +268,19 @@ function jsonTextShown(text: string, contentType: string | undefined): string {
   return indentJson(text);
 }
 
-/** JSON indented; from its text when JSON.parse would change a number's digits (an integer past 2^53), else by the (faster) parse. */
+/**
+ * JSON indented; from its text when JSON.parse would change a number's digits (an integer past 2^53), else by the (faster) parse.
+ * Nested past MAX_JSON_DEPTH it is shown as sent: parsed, JSON.stringify overflowed the stack and the
+ * CLI ended with "unexpected error", and indented, 20 000 levels are ~800 MB of spaces (red team round 18).
+ */
 function indentJson(text: string): string {
+  if (!shallowJson(text)) return text;
   return jsonNumbersSurviveParse(text) ? JSON.stringify(JSON.parse(text), null, 2) : indentJsonText(text);
+}
+
+/** Whether a JSON text nests at most MAX_JSON_DEPTH deep (the API's own bound), so a parse of it can be written again. */
+function shallowJson(text: string): boolean {
+  return tooDeep(Buffer.from(text), MAX_JSON_DEPTH) === null;
 }
 
 /** The body for people: JSON indented, text as is, binary as a size. */
@@ -477,7 +487,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     timing: answer.timing,
     headers: answer.headers,
     ...(answer.error !== undefined ? { error: answer.error } : {}),
-    ...(json && jsonNumbersSurviveParse(answer.body.toString('utf8')) ? { body: JSON.parse(answer.body.toString('utf8')) as unknown } : isText(answer) || json ? { body: answer.body.toString('utf8') } : { bodyBase64: answer.body.toString('base64') }),
+    ...(json && jsonNumbersSurviveParse(answer.body.toString('utf8')) && shallowJson(answer.body.toString('utf8')) ? { body: JSON.parse(answer.body.toString('utf8')) as unknown } : isText(answer) || json ? { body: answer.body.toString('utf8') } : { bodyBase64: answer.body.toString('base64') }),
   });
   ctx.out.line(summaryLine(answer, streamedMs));
   if (!live.printed) {

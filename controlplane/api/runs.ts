@@ -1,5 +1,5 @@
 /** /runs, /runs/{runId} and the test invoke (docs/api.md, "Runs"). */
-import { formatLongDurationMs, isPlatformError, MAX_SHOWN_RESULT_BYTES, jsonNumbersSurviveParse, nameOfKey, PlatformError, RUN_STATUSES, withoutTriggerHeaders, workspaceOfKey, type AsyncRunState, type Pairs, type RunRecord, type RunStatus } from '../../protocol/index.js';
+import { formatLongDurationMs, isPlatformError, MAX_JSON_DEPTH, MAX_SHOWN_RESULT_BYTES, jsonNumbersSurviveParse, nameOfKey, PlatformError, RUN_STATUSES, tooDeep, withoutTriggerHeaders, workspaceOfKey, type AsyncRunState, type Pairs, type RunRecord, type RunStatus } from '../../protocol/index.js';
 import type { FunctionRecord } from '../store/types.js';
 import type { AsyncRuns, AsyncRunView } from '../async/index.js';
 import { getFunction } from '../service/functions.js';
@@ -327,7 +327,8 @@ export const testInvoke = operation(
 /**
  * JSON parsed when the response says JSON, else text when it is UTF-8, else base64. JSON holding a
  * number JavaScript cannot keep (an integer past 2^53: `9007199254740993`) stays text, so the
- * answer shows the digits the function sent (protocol/json-numbers.ts).
+ * answer shows the digits the function sent (protocol/json-numbers.ts). So does JSON nested deeper than
+ * the API's own requests may be (MAX_JSON_DEPTH).
  */
 export function decodeBody(bytes: Uint8Array, contentType: string): { body: unknown } | { bodyBase64: string } {
   let text: string;
@@ -336,7 +337,9 @@ export function decodeBody(bytes: Uint8Array, contentType: string): { body: unkn
   } catch {
     return { bodyBase64: Buffer.from(bytes).toString('base64') };
   }
-  if (/\bjson\b/i.test(contentType) && text.trim() !== '' && jsonNumbersSurviveParse(text)) {
+  // Nested past MAX_JSON_DEPTH, it stays text: parsed, the answer's JSON.stringify overflowed its
+  // stack, and the run or the test invoke answered 500 whatever the reader did (red team round 18).
+  if (/\bjson\b/i.test(contentType) && text.trim() !== '' && jsonNumbersSurviveParse(text) && tooDeep(bytes, MAX_JSON_DEPTH) === null) {
     try {
       return { body: JSON.parse(text) as unknown };
     } catch {

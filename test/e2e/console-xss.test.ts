@@ -135,4 +135,58 @@ describe('the console never renders function output as HTML', { skip }, () => {
     assert.equal(elsewhere.status, 302);
     assert.equal(elsewhere.headers['location'], `//console.localhost:${new URL(c.platform.url).port}/console/`);
   });
+
+  it('cuts a run of combining marks a function wrote, where Chromium would shape it for tens of seconds (red team round 18)', async () => {
+    // `a` and 120 000 U+0301 (240 KB: an async result keeps 256 KiB): one cluster, whose shaping
+    // time grows with the square of its length. Opening the run's result held the tab 30 s.
+    const name = fnName('marks');
+    await createFunction(c.platform.api, name, { invocation: 'both', retry: { maxAttempts: 1 } });
+    await upload(c.platform.api, name, { 'main.py': py(
+      'MARKS = "a" + "\\u0301" * 120000',
+      'def handler(event, context):',
+      '    print("line", MARKS[:4000])',
+      '    if event["query"].get("fail"):',
+      '        raise RuntimeError(MARKS[:2000])',
+      '    return {"statusCode": 200, "headers": {"content-type": "text/plain; charset=utf-8"}, "body": MARKS.encode()}',
+    ) });
+    await deploy(c.platform.api, name);
+    const ok = await c.platform.api.call('POST', `/functions/${name}/invoke/async`, { method: 'GET' });
+    const failed = await c.platform.api.call('POST', `/functions/${name}/invoke/async`, { method: 'GET', query: { fail: '1' } });
+    assert.equal(ok.status, 202);
+    assert.equal(failed.status, 202);
+    const cut = (shown: string, marks: number): void => {
+      assert.ok(shown.includes(`a${'\u0301'.repeat(30)}[${marks - 30} more combining marks]`), `${marks} marks: ${shown.length} characters shown`);
+      assert.doesNotMatch(shown, /\p{M}{31}/u);
+    };
+
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/runs?run=${ok.body.runId}` });
+    const run = page.getByTestId('run-detail');
+    const result = run.locator('details', { hasText: 'Result (HTTP' });
+    await eventually(async () => {
+      await run.getByRole('button', { name: 'Refresh' }).click();
+      await result.waitFor({ timeout: 500 });
+    });
+    await result.locator('summary').click();
+    cut(await textOf(result.locator('pre')), 120_000);
+    cut(await textOf(run.getByTestId('logs')), 3999);
+
+    await page.goto(`${c.platform.url}/console/#/functions/${name}/runs?run=${failed.body.runId}`);
+    await eventually(async () => {
+      await run.getByRole('button', { name: 'Refresh' }).click();
+      await run.getByTestId('run-error').waitFor({ timeout: 500 });
+    });
+    cut(await textOf(run.getByTestId('error-message')), 1999);
+
+    // The sync answer in the Invoke tab, and the Logs tab.
+    await page.goto(`${c.platform.url}/console/#/functions/${name}/invoke`);
+    await page.getByRole('radio', { name: 'sync', exact: true }).check();
+    await page.getByRole('button', { name: 'Invoke', exact: true }).click();
+    await page.getByTestId('invoke-result').getByText('HTTP 200').waitFor();
+    cut(await textOf(page.getByTestId('response-body')), 120_000);
+    await page.goto(`${c.platform.url}/console/#/functions/${name}/logs?run=${ok.body.runId}`);
+    await page.getByTestId('logs').getByText('line a', { exact: false }).waitFor();
+    cut(await textOf(page.getByTestId('logs')), 3999);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 
-interface Format { resultText(result: { headers?: Record<string, string>; body?: unknown; bodyBase64?: string }): string }
+interface Format { resultText(result: { headers?: Record<string, string>; body?: unknown; bodyBase64?: string }): string; shownText(text: string): string }
 
 let format: Format;
 before(async () => {
@@ -23,3 +23,14 @@ describe('console format: async results', () => {
     assert.equal(format.resultText({ headers: { 'content-type': 'text/plain' }, body: 'hi' }), 'hi');
   });
 });
+
+describe('shownText: more than 30 combining marks in a row are cut (red team round 18)', () => {
+  it('keeps text that needs its marks, cuts a run past the stream-safe bound and counts code points', () => {
+    for (const text of ['Tiếng Việt', 'हिन्दी', 'e\u0301\u0302\u0303', '👍🏽 ❤️', `x${'\u0301'.repeat(30)}y`]) assert.equal(format.shownText(text), text);
+    assert.equal(format.shownText(`a${'\u0301'.repeat(31)}b`), `a${'\u0301'.repeat(30)}[1 more combining marks]b`);
+    // U+1D167 (a musical combining mark) is two UTF-16 units: counted once.
+    assert.equal(format.shownText(`a${'\u0301'.repeat(30)}${'\u{1D167}'.repeat(5)}`), `a${'\u0301'.repeat(30)}[5 more combining marks]`);
+    assert.equal(format.resultText({ headers: { 'content-type': 'text/plain' }, body: `a${'\u0301'.repeat(100)}` }), `a${'\u0301'.repeat(30)}[70 more combining marks]`);
+  });
+});
+

@@ -1,8 +1,12 @@
 /** Cron triggers in the manifest: defaults and shape (protocol), and the control plane's upload check. */
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import { checkManifestTriggers, cronTriggersOf } from '../../controlplane/async/index.js';
-import { isPlatformError, ManifestError, parseManifest } from '../../protocol/index.js';
+import { isPlatformError, ManifestError, parseCronSchedule, parseManifest } from '../../protocol/index.js';
+
+// The luxon the cron library calls (its CommonJS build, as `cron` requires it): its steps are counted.
+const luxon = createRequire(import.meta.url)('luxon') as { DateTime: { prototype: { plus: (...a: unknown[]) => unknown } } };
 
 const fieldOf = (manifest: unknown): unknown => {
   try {
@@ -88,5 +92,55 @@ describe('cron triggers in the manifest', () => {
     assert.equal(t?.triggerId, 'cron-0');
     assert.equal(Buffer.from(t?.payload ?? []).toString(), '{"n":2}');
     assert.deepEqual(cronTriggersOf('fn', { triggers: 'nope' }), []);
+  });
+
+  it('refuses a schedule that never fires from its fields, without walking 8 years of days (red team round 18)', () => {
+    // Before, the cron library looked for its next date day by day for 8 years (~1200 luxon steps,
+    // 30-70 ms each), and 32 per manifest made one `POST /validate` ~2 s of every tenant's calls.
+    const proto = luxon.DateTime.prototype;
+    const plus = proto.plus;
+    let steps = 0;
+    proto.plus = function (this: unknown, ...args: unknown[]) {
+      steps++;
+      return plus.apply(this, args);
+    };
+    try {
+      const triggers = Array.from({ length: 32 }, () => ({ type: 'cron', schedule: '0 0 31 2,4,6,9,11 *' }));
+      assert.throws(
+        () => parseManifest({ kind: 'function', name: 'x', triggers }),
+        (err: unknown) => err instanceof ManifestError && err.issues.filter((i) => /it never fires/.test(i.message)).length === 32,
+      );
+    } finally {
+      proto.plus = plus;
+    }
+    assert.ok(steps < 100, `32 schedules that never fire took ${steps} calendar steps`);
+  });
+
+  it('says "never fires" exactly where the cron library finds no date in its 8 years', () => {
+    const { CronTime } = createRequire(import.meta.url)('cron') as typeof import('cron');
+    const ours = (schedule: string): boolean => {
+      try {
+        parseCronSchedule(schedule, 'UTC', Date.now());
+        return false;
+      } catch (err) {
+        return /it never fires/.test((err as Error).message);
+      }
+    };
+    const library = (schedule: string): boolean => {
+      try {
+        new CronTime(schedule, 'UTC').getNextDateFrom(new Date(), 'UTC');
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    for (const day of ['28', '29', '30', '31', '30,31', '31,29', '1-31/31', '*']) {
+      for (const month of ['*', '2', '4', '2,4,6,9,11', '1,2', '12', '2,4,6,9,11,12']) {
+        for (const dayOfWeek of ['*', '1', '0-7']) {
+          const schedule = `0 0 ${day} ${month} ${dayOfWeek}`;
+          assert.equal(ours(schedule), library(schedule), schedule);
+        }
+      }
+    }
   });
 });

@@ -38,4 +38,15 @@ describe('decodeBody (GET /runs/{id} result, the test invoke answer)', () => {
     assert.deepEqual(decodeBody(bytes('not json'), 'application/json'), { body: 'not json' });
     assert.deepEqual(decodeBody(new Uint8Array([0xff, 0xfe]), 'application/json'), { bodyBase64: '//4=' });
   });
+
+  it('keeps as text JSON nested deeper than the API takes, so the answer can be written (red team round 18)', () => {
+    // A function answering `[` × 100 000 then `]` × 100 000 (200 KB): parsed, the API's JSON.stringify
+    // overflowed its stack and GET /runs/{id} and the test invoke answered 500 INTERNAL_ERROR.
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const decoded = decodeBody(bytes(deep), 'application/json');
+    assert.deepEqual(decoded, { body: deep });
+    assert.doesNotThrow(() => JSON.stringify(decoded));
+    const shallow = `${'['.repeat(128)}${']'.repeat(128)}`;
+    assert.equal(typeof (decodeBody(bytes(shallow), 'application/json') as { body: unknown }).body, 'object');
+  });
 });

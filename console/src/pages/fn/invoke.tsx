@@ -8,7 +8,7 @@ import { useState } from 'preact/hooks';
 import { api, ApiError, enc, type InvokeAnswer, type TestCase, type TestRequest } from '../../api.js';
 import { can, currentSession } from '../../auth.js';
 import { curlLine } from '../../curl.js';
-import { bodyText, ms } from '../../format.js';
+import { bodyText, ms, shownText } from '../../format.js';
 import { href } from '../../router.js';
 import { samplePayload } from '../../scaffolds.js';
 import { jsonNumbersSurviveParse } from '../../../../protocol/json-numbers.js';
@@ -226,7 +226,7 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
               </div>
               {result.error ? (
                 <p class="bad">
-                  <code>{result.error.code}</code> {result.error.type ? `${result.error.type}: ` : ''}{result.error.message}
+                  <code>{result.error.code}</code> {result.error.type ? `${result.error.type}: ` : ''}{shownText(result.error.message)}
                   {result.error.file ? <> — <a href={href(['functions', name, 'code'], { file: result.error.file, line: result.error.line })}>open {result.error.file}:{result.error.line}</a></> : null}
                 </p>
               ) : null}

@@ -6,7 +6,7 @@ import type { JSX } from 'preact';
 import { useRef, useState } from 'preact/hooks';
 import { api, enc, type AsyncRun, type AsyncRunSummary, type LogLine, type Run, type RunError, type RunWrite } from '../../api.js';
 import { can } from '../../auth.js';
-import { clock, ms, resultText, time } from '../../format.js';
+import { clock, ms, resultText, shownText, time } from '../../format.js';
 import { href, navigate } from '../../router.js';
 import { ErrorBox, Loading, StateBadge, useAsync } from '../../ui.js';
 import type { TabProps } from './tab.js';
@@ -157,9 +157,9 @@ export function RunDetail({ name, runId, onReplayed }: { name: string; runId: st
       <Writes attempts={async ? r.attempts : [{ ...r, attempt: 1 }]} />
       {err !== null ? (
         <div class="run-error" data-testid="run-error">
-          <p><strong>{err.type}</strong>: <span data-testid="error-message">{err.message}</span></p>
+          <p><strong>{err.type}</strong>: <span data-testid="error-message">{shownText(err.message)}</span></p>
           <p class="muted">Code <code>{last?.errorCode ?? '—'}</code> · cause <code>{last?.errorClass ?? '—'}</code>{err.file ? ` · at ${err.file}:${err.line}` : ''}</p>
-          {err.stack ? <details open><summary>Stack trace</summary><pre class="out">{err.stack}</pre></details> : null}
+          {err.stack ? <details open><summary>Stack trace</summary><pre class="out">{shownText(err.stack)}</pre></details> : null}
         </div>
       ) : null}
       {async && r.result !== null ? <details><summary>Result (HTTP {r.result.status}, attempt {r.result.attempt})</summary><pre class="out">{resultText(r.result)}</pre></details> : null}
@@ -225,7 +225,7 @@ export function LogView({ lines }: { lines: readonly LogLine[] }): JSX.Element {
   if (lines.length === 0) return <p class="muted">No log lines.</p>;
   return (
     <pre class="out logs" data-testid="logs">
-      {lines.map((l, i) => <span key={i} class={`log ${l.stream}${l.level ? ` lvl-${l.level.toLowerCase()}` : ''}`}>{`${clock(l.ts)} ${l.stream}${l.level ? ` ${l.level}` : ''} ${l.msg}\n`}</span>)}
+      {lines.map((l, i) => <span key={i} class={`log ${l.stream}${l.level ? ` lvl-${l.level.toLowerCase()}` : ''}`}>{`${clock(l.ts)} ${l.stream}${l.level ? ` ${l.level}` : ''} ${shownText(l.msg)}\n`}</span>)}
     </pre>
   );
 }
