@@ -222,6 +222,13 @@ def rebind_optional_imports() -> None:
         if formparsers is not None:
             formparsers.multipart = package
             formparsers.parse_options_header = parse_options_header
+            # Its `except` names FormParserError (bound by the same import): unbound, any failure
+            # of the parse (more than 1000 files or fields, a part too large, a malformed body)
+            # was a NameError and 500 where uvicorn answers 400 (apps round 14).
+            try:
+                formparsers.FormParserError = importlib.import_module(name + ".exceptions").FormParserError
+            except (ImportError, AttributeError):
+                pass
         if requests is not None:
             requests.parse_options_header = parse_options_header
         return
