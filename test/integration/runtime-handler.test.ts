@@ -514,6 +514,10 @@ describe('the entrypoint\'s shape decides the contract', () => {
       '    return "keyword_only"',
       'def with_default(event, context=None):',
       '    return "with_default"',
+      'def extra_default(event, context, client=None, *, log=True):',
+      '    return "extra_default"',
+      'async def extra_async(event, context, retries=3):',
+      '    return "extra_async"',
       'def positional_only(event, context, /):',
       '    return "positional_only"',
       'class Callable:',
@@ -532,6 +536,7 @@ describe('the entrypoint\'s shape decides the contract', () => {
 
   for (const [entry, contract] of [
     ['plain', 'handler'], ['coro', 'handler'], ['wrapped', 'handler'], ['keyword_only', 'handler'], ['with_default', 'handler'],
+    ['extra_default', 'handler'], ['extra_async', 'handler'],
     ['positional_only', 'handler'], ['instance', 'handler'], ['app', 'asgi'],
   ] as const) {
     test(`${entry}: ${contract}`, async (t) => {
