@@ -289,6 +289,14 @@ def _contract(target, entry=""):
         # `async def __call__(self, *args, **kwargs)` (a tracing or error-reporting wrapper): an
         # ASGI 3 app, as uvicorn decides for a coroutine `__call__` (docs/adr/0096-entrypoint-signatures.md).
         return "asgi", True
+    if arity == 1 and inspect.isclass(target) and inspect.iscoroutinefunction(inspect.getattr_static(target, "__call__", None)):
+        # `class App: __init__(self, scope); async __call__(self, receive, send)`: uvicorn's
+        # --interface asgi2 serves it; here it stays refused (ADR 0096), but said so, not with the
+        # OpenFaaS and OpenWhisk hints of a one-parameter function (apps round 14).
+        name = target.__name__
+        raise TypeError(f"entrypoint {name} is an ASGI 2 app (a class built with the scope, its instance called with receive "
+                        f"and send), which is not served: wrap it as ASGI 3, `async def app(scope, receive, send): await "
+                        f"{name}(scope)(receive, send)`, or asgiref's `app = guarantee_single_callable({name})`")
     takes = "its signature cannot be read" if arity < 0 else f"it takes {arity} positional arguments"
     raise TypeError("entrypoint must be handler(event, context), an ASGI app(scope, receive, send) or a WSGI app(environ, start_response); "
                     f"{takes}{migration.hint(arity, '' if entry.endswith('()') else entry)}")

@@ -531,6 +531,11 @@ describe('the entrypoint\'s shape decides the contract', () => {
       '    return "one"',
       'def star(*args):',
       '    return "star"',
+      'class Asgi2:',
+      '    def __init__(self, scope):',
+      '        self.scope = scope',
+      '    async def __call__(self, receive, send):',
+      '        pass',
     ),
   };
 
@@ -562,4 +567,15 @@ describe('the entrypoint\'s shape decides the contract', () => {
       assert.match(JSON.stringify(reply), /positional arguments/);
     });
   }
+
+  test('an ASGI 2 class: refused at specialize as such, with the ASGI 3 wrapper to write (apps round 14: the OpenFaaS hint before)', async (t) => {
+    const dir = await writeFunction(FILES);
+    t.after(() => removeFunction(dir));
+    const rt = await startRuntime();
+    t.after(() => rt.kill());
+    const reply = await rt.specializeRaw({ dir, entrypoint: 'main:Asgi2' });
+    assert.equal(reply.t, 'error');
+    assert.match(JSON.stringify(reply), /entrypoint Asgi2 is an ASGI 2 app .* await Asgi2\(scope\)\(receive, send\)/);
+    assert.doesNotMatch(JSON.stringify(reply), /OpenFaaS/);
+  });
 });
