@@ -294,8 +294,8 @@ def _contract(target, entry=""):
         # --interface asgi2 serves it; here it stays refused (ADR 0096), but said so, not with the
         # OpenFaaS and OpenWhisk hints of a one-parameter function (apps round 14).
         name = target.__name__
-        raise TypeError(f"entrypoint {name} is an ASGI 2 app (a class built with the scope, its instance called with receive "
-                        f"and send), which is not served: wrap it as ASGI 3, `async def app(scope, receive, send): await "
+        raise TypeError(f"entrypoint {entry or name} is an ASGI 2 app (class {name}: built with the scope, its instance called "
+                        f"with receive and send), which is not served: wrap it as ASGI 3, `async def app(scope, receive, send): await "
                         f"{name}(scope)(receive, send)`, or asgiref's `app = guarantee_single_callable({name})`")
     takes = "its signature cannot be read" if arity < 0 else f"it takes {arity} positional arguments"
     raise TypeError("entrypoint must be handler(event, context), an ASGI app(scope, receive, send) or a WSGI app(environ, start_response); "

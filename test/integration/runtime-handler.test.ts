@@ -575,7 +575,7 @@ describe('the entrypoint\'s shape decides the contract', () => {
     t.after(() => rt.kill());
     const reply = await rt.specializeRaw({ dir, entrypoint: 'main:Asgi2' });
     assert.equal(reply.t, 'error');
-    assert.match(JSON.stringify(reply), /entrypoint Asgi2 is an ASGI 2 app .* await Asgi2\(scope\)\(receive, send\)/);
+    assert.match(JSON.stringify(reply), /entrypoint main:Asgi2 is an ASGI 2 app \(class Asgi2: .* await Asgi2\(scope\)\(receive, send\)/);
     assert.doesNotMatch(JSON.stringify(reply), /OpenFaaS/);
   });
 });
