@@ -297,6 +297,14 @@ def _contract(target, entry=""):
         raise TypeError(f"entrypoint {entry or name} is an ASGI 2 app (class {name}: built with the scope, its instance called "
                         f"with receive and send), which is not served: wrap it as ASGI 3, `async def app(scope, receive, send): await "
                         f"{name}(scope)(receive, send)`, or asgiref's `app = guarantee_single_callable({name})`")
+    if varargs and arity == 0:
+        # A decorator's `wrapper(*args, **kwargs)` without functools.wraps (Lambda calls it with two
+        # and it runs): the app-factory and Fission hints of a function of no parameters misled
+        # (apps round 14). Still refused (ADR 0096: a handler or a WSGI app?), with what to write.
+        raise TypeError("entrypoint must be handler(event, context), an ASGI app(scope, receive, send) or a WSGI app(environ, "
+                        "start_response); it takes no named positional arguments, only *args, as a decorator's wrapper does "
+                        "without functools.wraps: put @functools.wraps(fn) on the wrapper, so the entrypoint has the "
+                        "signature of the function it wraps, or name the parameters: def handler(event, context)")
     takes = "its signature cannot be read" if arity < 0 else f"it takes {arity} positional arguments"
     raise TypeError("entrypoint must be handler(event, context), an ASGI app(scope, receive, send) or a WSGI app(environ, start_response); "
                     f"{takes}{migration.hint(arity, '' if entry.endswith('()') else entry)}")

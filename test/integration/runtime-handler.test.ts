@@ -565,6 +565,9 @@ describe('the entrypoint\'s shape decides the contract', () => {
       const reply = await rt.specializeRaw({ dir, entrypoint: `main:${entry}` });
       assert.equal(reply.t, 'error');
       assert.match(JSON.stringify(reply), /positional arguments/);
+      // A decorator's wrapper without functools.wraps: told so, not an app factory's hint (apps round 14).
+      if (entry === 'star') assert.match(JSON.stringify(reply), /only \*args, as a decorator's wrapper does without functools\.wraps: put @functools\.wraps\(fn\) on the wrapper/);
+      else assert.doesNotMatch(JSON.stringify(reply), /functools\.wraps/);
     });
   }
 
