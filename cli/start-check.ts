@@ -93,7 +93,28 @@ export function fileCapHint(details: Record<string, unknown>): string | null {
   return 'The files a function writes are capped: /tmp, /dev/shm and new files in its working directory hold FP_SANDBOX_TMP_BYTES each (64 MiB unless the platform sets another), and so does one file, where uvicorn had the whole disk (README, "Limits and defaults"). Keep large data outside the instance (the data binding, an object store), or have the platform\'s operator raise FP_SANDBOX_TMP_BYTES.';
 }
 
-/** What the CLI adds under a failure's error: env the load lacked, or a write past the file cap; else null. */
+/**
+ * A server socket the box refused (apps round 14): a function may not listen (docs/security.md,
+ * seccomp), so `multiprocessing.Manager()`, whose server process listens on a Unix socket, dies
+ * at its start and the app sees only `EOFError` with no message; the `forkserver` start method
+ * (Python 3.14's default on Linux), `multiprocessing.connection.Listener` and the app's own
+ * `sock.listen()` / `sock.bind(("127.0.0.1", 0))` get `PermissionError: [Errno 1]`. Under uvicorn
+ * all of them work. Null for any other failure.
+ */
+export function listenHint(details: Record<string, unknown>): string | null {
+  const cause = details.cause as { type?: unknown; message?: unknown; stack?: unknown } | undefined;
+  const type = typeof cause?.type === 'string' ? cause.type : '';
+  const message = typeof cause?.message === 'string' ? cause.message : '';
+  const stack = typeof cause?.stack === 'string' ? cause.stack : '';
+  const manager = type === 'EOFError' && /multiprocessing[/\\]managers\.py", line \d+, in start\b/.test(stack);
+  const refused = type === 'PermissionError' && /^\[Errno 1\] /.test(message)
+    && (/multiprocessing[/\\](forkserver|connection)\.py"/.test(stack) || /\.(listen|bind)\([^\n]*\n(?:\s*[~^]+\n)?\s*PermissionError\b/.test(stack));
+  if (!manager && !refused) return null;
+  return 'A function cannot listen on a socket, nor bind an inet one (docs/security.md, "System calls"): multiprocessing\'s Manager() starts a server process that listens, and so do the forkserver start method and multiprocessing.connection.Listener; the box refused it, where uvicorn allowed it. '
+    + 'For a process pool use mp.get_context("fork") or ("spawn") (Pool, ProcessPoolExecutor(mp_context=…), Queue and Lock work); for state shared between calls use the data binding (docs/data-binding.md): a Manager\'s state would be one instance\'s anyway.';
+}
+
+/** What the CLI adds under a failure's error: env the load lacked, a write past the file cap, a refused listen; else null. */
 export function errorHint(details: Record<string, unknown>, self: string): string | null {
-  return missingEnvHint(details, self) ?? fileCapHint(details);
+  return missingEnvHint(details, self) ?? fileCapHint(details) ?? listenHint(details);
 }

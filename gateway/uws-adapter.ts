@@ -731,7 +731,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
       this.stream = null;
       this.streams.delete(this);
       if (holdsCall) this.finish(); // a call's body is in flight until it ends (or the client leaves)
-    });
+    }, () => this.aborted);
     this.stream = writer;
     this.streams.add(this);
     res.onWritable((offset) => writer.writable(offset));

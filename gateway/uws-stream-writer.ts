@@ -22,7 +22,7 @@ export class StreamWriter implements StreamSink {
   private finished = false;
 
   constructor(private readonly res: HttpResponse, readonly holdsCall: boolean, private readonly length: number | undefined,
-    private readonly onClose: () => void) {}
+    private readonly onClose: () => void, private readonly isGone: () => boolean) {}
 
   write(chunk: string | Uint8Array): boolean {
     if (!this.open) return false;
@@ -112,11 +112,19 @@ export class StreamWriter implements StreamSink {
     this.close();
   }
 
-  /** Drops the connection (a body that will never be complete); onAborted then fires and closes this. */
+  /**
+   * Drops the connection (a body that will never be complete); onAborted then fires. The close
+   * waits for this turn's end, so the head and the pieces written before it in the same cork
+   * (startStream: a body whose first piece and failure arrived together) leave first: uWS drops
+   * what a cork holds when the socket closes in it, and the client saw an empty reply where
+   * uvicorn sends the head and those pieces (apps round 14).
+   */
   abort(): void {
     if (!this.open) return;
     this.close();
-    this.res.close();
+    setImmediate(() => {
+      if (!this.isGone()) this.res.close(); // rule 3: not once the client left
+    });
   }
 
   /** The client went away: `res` is freed memory from now on. */

@@ -348,9 +348,7 @@ export class Instance implements ProcessListener {
         return;
       }
       // The first bytes go through the body too, so its consumer sees one sequence of pieces.
-      const body = call.websocket
-        ? new ResponseBody(new CallChannel(this.proc, msg.id), undefined, true)
-        : new ResponseBody(new CallChannel(this.proc, msg.id), declaredLength(response.headers));
+      const body = new ResponseBody(new CallChannel(this.proc, msg.id), call.websocket ? undefined : declaredLength(response.headers));
       body.push(response.body, true);
       call.respond({ status: response.status, headers: response.headers, body: NO_BYTES, ...(response.latin1 === true ? { latin1: true } : {}) }, body);
       return;

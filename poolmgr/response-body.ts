@@ -49,11 +49,6 @@ export class ResponseBody implements BodyReader {
   constructor(
     private readonly channel: BodyChannel,
     private readonly declared?: number,
-    /**
-     * A WebSocket call's: its pieces are messages, each whole by itself, so those that arrived
-     * before the call ended are still delivered (then the abort), where a body cut short is dropped.
-     */
-    private readonly messages = false,
   ) {}
 
   /**
@@ -82,18 +77,16 @@ export class ResponseBody implements BodyReader {
     return true;
   }
 
-  /** The call ended; a body that is not complete by then never will be: the consumer aborts now. */
+  /**
+   * The call ended; a body that is not complete by then never will be: the consumer aborts, after
+   * what arrived before the end (as uvicorn sends the pieces an app sent before it failed). Before,
+   * those were dropped: a body whose first piece and failure came together reached the client as
+   * an empty reply, not its head and that piece (apps round 14). A WebSocket call's messages too.
+   */
   close(): void {
     if (this.outcome !== null || this.complete) return; // a complete body finishes its delivery
     this.outcome = 'abort';
-    if (this.messages) {
-      this.deliver(); // what arrived goes out first, then the abort
-      return;
-    }
-    this.queue = [];
-    const consumer = this.consumer;
-    this.consumer = null;
-    consumer?.abort();
+    this.deliver(); // what arrived goes out first, then the abort
   }
 
   /** Whether the last piece arrived. */
@@ -103,7 +96,7 @@ export class ResponseBody implements BodyReader {
 
   pipe(consumer: BodyConsumer): void {
     if (this.consumer !== null) return;
-    if (this.outcome === 'abort' && !this.cancelled && (!this.messages || this.queue.length === 0)) {
+    if (this.outcome === 'abort' && !this.cancelled && this.queue.length === 0) {
       consumer.abort();
       return;
     }
@@ -126,6 +119,7 @@ export class ResponseBody implements BodyReader {
   ack(bytes: number): void {
     if (bytes <= 0 || this.cancelled) return;
     this.acked += bytes;
+    if (this.outcome === 'abort') return; // the call ended: nothing waits for room
     if (this.complete || this.received - this.told < STREAM_WINDOW_BYTES / 2 || this.acked === this.told) return;
     this.channel.ack(this.acked - this.told);
     this.told = this.acked;

@@ -113,7 +113,10 @@ def describe(node, name):
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
         params = node.args.posonlyargs + node.args.args
         required = len(params) - len(node.args.defaults) + sum(1 for d in node.args.kw_defaults if d is None)
+        # handler(event, context, client=None): two required, the rest with defaults (Lambda calls it with two)
+        optional = len(params) > 2 and len(params) - len(node.args.defaults) == 2 and None not in node.args.kw_defaults
         return {"kind": "function", "async": isinstance(node, ast.AsyncFunctionDef), "arity": len(params), "required": required,
+                "optional": optional,
                 "decorated": bool(node.decorator_list), "line": node.lineno, "yields": yields(node),
                 "wsgi": len(params) == 2 and wsgi_names(params[0].arg, params[1].arg)}
     if isinstance(node, ast.ClassDef) and node.name == name:
@@ -195,6 +198,7 @@ def check_entrypoint(entrypoint, files, trees, syntax_files):
                          "message": f"entrypoint {entrypoint}: {rel} defines no {first!r} at module level{nearest(trees[rel].body, first, module, rel, '()' if factory else '')}"})
         return result, problems
     required = found.pop("required", 0)
+    optional = found.pop("optional", False)
     result.update(found)
     if factory:
         # What it returns is known once it ran: the runtime checks that at the instance's start.
@@ -213,7 +217,7 @@ def check_entrypoint(entrypoint, files, trees, syntax_files):
         where = {"file": rel, "line": found["line"]}
         if arity == 2 and found.get("wsgi"):
             result["kind"] = "wsgi"  # app(environ, start_response): served as a WSGI app (its body may be a generator)
-        elif arity == 2:
+        elif arity == 2 or optional:
             result["kind"] = "handler"
             if found["yields"] and not found["decorated"]:
                 # Every call would answer 502 FUNCTION_BAD_RESPONSE: a generator is no response.

@@ -217,7 +217,11 @@ async def serve(app, scope: dict, body, state: dict, stream=None, fits=None):
         # The client left (mid-stream, or before the answer: the app saw http.disconnect) and the
         # app let our send's error through: not the app's failure.
     except Exception as err:
-        if is_out_of_memory(err) or (stream is not None and stream.sent) or ex.early is not None:
+        # `responded`, not bytes sent: after a head with an empty first piece (a generator's first
+        # `yield b""`, to send the headers at once) a failure was answered as if nothing went out,
+        # a `result` after the `response`: RUNTIME_PROTOCOL_ERROR, and the client had a head with
+        # no end of its header block (apps round 14).
+        if is_out_of_memory(err) or (stream is not None and stream.responded) or ex.early is not None:
             raise  # a response already went out: the call ends with the error (streamed responses)
         # The caller gets what the app answered (Starlette's 500), the run record the exception.
         raise AppRaised(err, ex.answered()) from err
@@ -243,7 +247,7 @@ async def serve(app, scope: dict, body, state: dict, stream=None, fits=None):
         raise AppRaised(BadReturn(f"the ASGI app {why}"), None)
     if ex.status is None:
         raise BadReturn("the ASGI app finished without sending http.response.start")  # to a client that left
-    if stream is not None and stream.sent:
+    if stream is not None and stream.responded:
         return Streamed(stream.sent)
     out = ex.whole()
     if stream is not None and len(out["body"]) > WHOLE_BODY_MAX:

@@ -23,7 +23,7 @@ class ClientDisconnected(OSError):
 
 
 class CallStream:
-    __slots__ = ("id", "conn", "loop", "unacked", "sent", "cancelled", "_credit", "on_cancel")
+    __slots__ = ("id", "conn", "loop", "unacked", "sent", "responded", "cancelled", "_credit", "on_cancel")
 
     def __init__(self, mid, conn, loop):
         self.id = mid
@@ -31,6 +31,9 @@ class CallStream:
         self.loop = loop
         self.unacked = 0
         self.sent = 0
+        # The head went to the host (`response`), even with no body byte yet (`sent` 0): an app's
+        # empty first piece. What the call does next is a streamed response's (asgi.serve).
+        self.responded = False
         self.cancelled = False
         self._credit = None  # a future a `send` waits on while the window is full
         self.on_cancel = None  # called on `cancel` (wakes the app's waiting `receive`s: asgi.py)
@@ -40,6 +43,7 @@ class CallStream:
         body = response["body"]
         first, rest = body[:MAX_PIECE], body[MAX_PIECE:]
         await self._room(len(first))
+        self.responded = True
         # A streamed head too: at most one header past the gateway's bound (frames.bounded_headers).
         await self.conn.asend(self.loop, {"t": "response", "id": self.id,
                                           "response": {**bounded_headers(response), "body": first}, "more": bool(more or rest)})

@@ -416,6 +416,25 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.match(shown!.stdout, /The files a function writes are capped: \/tmp, \/dev\/shm and new files in its working directory hold FP_SANDBOX_TMP_BYTES each/);
   });
 
+  it('multiprocessing that needs a listening socket (Manager() at import, a forkserver Pool in a call): the refusal and runs <id> say the box refused it (apps round 14)', async () => {
+    const hint = /A function cannot listen on a socket, nor bind an inet one \(docs\/security\.md, "System calls"\): multiprocessing's Manager\(\) starts a server process that listens/;
+    // Manager()'s server process dies at its listen: the app saw only `EOFError` with no message.
+    const { dir } = folder('mp-manager', 'mpm', 'import multiprocessing\nSHARED = multiprocessing.Manager().dict()\ndef handler(event, context):\n    return dict(SHARED)\n');
+    const refused = await cli(['deploy', dir]);
+    assert.equal(refused.code, EXIT.API, refused.stderr);
+    assert.match(refused.stderr, /EOFError: {2}\(main\.py:2\)/);
+    assert.match(refused.stderr, hint);
+    const pool = folder('mp-forkserver', 'mpf', 'import multiprocessing as mp\ndef sq(x):\n    return x * x\ndef handler(event, context):\n    with mp.get_context("forkserver").Pool(1) as p:\n        return p.map(sq, [2])\n');
+    assert.equal((await cli(['deploy', pool.dir])).code, EXIT.OK);
+    const i = await cli(['invoke', pool.fn, '--json']);
+    assert.equal(i.code, EXIT.FAILURE);
+    const { runId } = json<{ runId: string }>(i);
+    let shown: CliResult | null = null;
+    await eventually(async () => (shown = await cli(['runs', runId])).code === EXIT.OK);
+    assert.match(shown!.stdout, /PermissionError: \[Errno 1\] Operation not permitted at main\.py:5/);
+    assert.match(shown!.stdout, hint);
+  });
+
   it('invoke --include prints the headers, and a binary body\'s notice its type, with control characters escaped (the function writes them)', async () => {
     // 8-bit CSI (U+009B) clears a screen, OSC (U+009D) … ST (U+009C) sets a title, on terminals that take C1 in UTF-8.
     const { dir, fn } = folder('c1-headers', 'c1', [

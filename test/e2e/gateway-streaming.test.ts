@@ -110,7 +110,27 @@ const STALLED_APP = py(
   '    return {"ok": True}',
 );
 
+/** A raw ASGI app whose body fails right after its first piece: both reach the gateway together. */
+const FAILS_AFTER_FIRST = py(
+  'import asyncio',
+  'async def app(scope, receive, send):',
+  '    if scope["type"] != "http":',
+  '        return',
+  '    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})',
+  '    if scope["query_string"] in (b"empty", b"empty-ok"):',
+  '        # an empty first piece, as a generator\'s first `yield b""` sends the headers at once',
+  '        await send({"type": "http.response.body", "body": b"", "more_body": True})',
+  '        await asyncio.sleep(0)',
+  '        if scope["query_string"] == b"empty-ok":',
+  '            await send({"type": "http.response.body", "body": b"done"})',
+  '            return',
+  '        raise RuntimeError("after an empty first piece")',
+  '    await send({"type": "http.response.body", "body": b"first\\n", "more_body": True})',
+  '    raise RuntimeError("after the first piece")',
+);
+
 const name = fnName('stream');
+const failsAfterFirst = fnName('fafter');
 const stalled = fnName('stall');
 const failing = fnName('lsfail');
 let gate: Gate;
@@ -125,6 +145,7 @@ const h: Harness = useGateway({
     manifest: `entrypoint: app:app\nenv:\n  ${GATE_URL}: "${gateUrl.url}"\n  FN: "${name}"\nlimits:\n  concurrency: 4\n  maxInstances: 1\n  timeout: 60s`,
   },
   [failing]: { files: { 'app.py': FAILING_APP }, manifest: 'entrypoint: app:app' },
+  [failsAfterFirst]: { files: { 'app.py': FAILS_AFTER_FIRST }, manifest: 'entrypoint: app:app' },
   [stalled]: { files: { 'app.py': STALLED_APP }, manifest: `entrypoint: app:app\nenv:\n  ${GATE_URL}: "${gateUrl.url}"\nlimits:\n  timeout: 2s` },
 });
 after(() => gate.close());
@@ -318,6 +339,48 @@ describe('ASGI fidelity through the gateway', () => {
     const run = await runRecord(h, res.headers.get('x-run-id')!);
     assert.equal(run.errorCode, 'FUNCTION_INIT_FAILED');
     assert.match(run.error?.message ?? '', /the database is not reachable/);
+  });
+
+  test('a body that fails after its first piece: the client gets the head and that piece, then the cut, every time (as uvicorn)', async () => {
+    // The piece and the failure reach the gateway together: closed in the cork that wrote the
+    // head, uWS dropped both, and about a third of the calls got an empty reply (apps round 14).
+    const got: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      got.push(await new Promise<string>((resolve) => {
+        const req = http.get(`${h.url}/fn/${failsAfterFirst}/`, { agent: false }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => { body += d; });
+          res.on('close', () => resolve(`${res.statusCode} ${JSON.stringify(body)} complete=${res.complete}`));
+        });
+        req.on('error', (err) => resolve(`no answer: ${err.message}`));
+      }));
+    }
+    assert.deepEqual(got, Array(20).fill('200 "first\\n" complete=false'));
+  });
+
+  test('a body that fails after an empty first piece: cut, and the run is the app\'s error, not the runtime\'s; one that ends is whole', async () => {
+    // The runtime took the empty piece for nothing sent and answered a `result` after its
+    // `response`: RUNTIME_PROTOCOL_ERROR, the instance discarded (apps round 14). The client's
+    // answer stays cut inside its head: uWS ends a chunked head at the first non-empty write.
+    const get = (query: string): Promise<{ line: string; runId: string }> => new Promise((resolve) => {
+      const req = http.get(`${h.url}/fn/${failsAfterFirst}/?${query}`, { agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => { body += d; });
+        res.on('close', () => resolve({ line: `${res.statusCode} ${JSON.stringify(body)} complete=${res.complete}`, runId: String(res.headers['x-run-id']) }));
+      });
+      req.on('error', (err) => resolve({ line: `no answer: ${err.message}`, runId: '' }));
+    });
+    assert.doesNotMatch((await get('empty')).line, /complete=true/, 'never a complete-looking answer');
+    const failed = await h.gateway.invoke(failsAfterFirst, { method: 'GET', path: '/', rawQuery: 'empty', headers: [], body: new Uint8Array(0) }, 'test');
+    assert.equal(failed.error?.code, 'FUNCTION_ERROR', JSON.stringify(failed.error));
+    const run = await runRecord(h, failed.runId);
+    assert.equal(run.errorCode, 'FUNCTION_ERROR', JSON.stringify(run.error));
+    assert.match(run.error?.message ?? '', /after an empty first piece/);
+    const ok = await get('empty-ok');
+    assert.equal(ok.line, '200 "done" complete=true');
+    assert.equal((await runRecord(h, ok.runId)).status, 'succeeded');
   });
 
   test('the lifespan shutdown runs when the instance is stopped', async () => {

@@ -55,6 +55,17 @@ describe('runtime/validate.py', () => {
     assert.deepEqual([async.entrypoint.kind, async.entrypoint.async, async.entrypoint.file], ['handler', true, 'pkg/api.py']);
   });
 
+  it('takes handler(event, context, client=None) as a handler, as Lambda calls it, not as a sync ASGI app (apps round 14)', async () => {
+    for (const [def, isAsync] of [['def', false], ['async def', true]] as const) {
+      const extra = await check({ 'main.py': `${def} handler(event, context, client=None, retries=3, *, log=True):\n    return 1\n` }, 'main:handler');
+      assert.deepEqual([extra.problems, extra.entrypoint.kind, extra.entrypoint.async, extra.entrypoint.arity], [[], 'handler', isAsync, 4]);
+    }
+    const needsThird = await check({ 'main.py': 'def handler(event, context, client):\n    return 1\n' }, 'main:handler');
+    assert.match(needsThird.problems[0]!.message, /async def/);
+    const kwRequired = await check({ 'main.py': 'def handler(event, context, client=None, *, log):\n    return 1\n' }, 'main:handler');
+    assert.equal(kwRequired.problems.length, 1);
+  });
+
   it('refuses a handler that yields (every call would be 502 FUNCTION_BAD_RESPONSE), at the yield', async () => {
     for (const def of ['def', 'async def']) {
       const r = await check({ 'main.py': `import json\n\n${def} handler(event, context):\n    for i in range(3):\n        yield str(i)\n` }, 'main:handler');

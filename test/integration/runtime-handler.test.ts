@@ -514,6 +514,10 @@ describe('the entrypoint\'s shape decides the contract', () => {
       '    return "keyword_only"',
       'def with_default(event, context=None):',
       '    return "with_default"',
+      'def extra_default(event, context, client=None, *, log=True):',
+      '    return "extra_default"',
+      'async def extra_async(event, context, retries=3):',
+      '    return "extra_async"',
       'def positional_only(event, context, /):',
       '    return "positional_only"',
       'class Callable:',
@@ -527,11 +531,17 @@ describe('the entrypoint\'s shape decides the contract', () => {
       '    return "one"',
       'def star(*args):',
       '    return "star"',
+      'class Asgi2:',
+      '    def __init__(self, scope):',
+      '        self.scope = scope',
+      '    async def __call__(self, receive, send):',
+      '        pass',
     ),
   };
 
   for (const [entry, contract] of [
     ['plain', 'handler'], ['coro', 'handler'], ['wrapped', 'handler'], ['keyword_only', 'handler'], ['with_default', 'handler'],
+    ['extra_default', 'handler'], ['extra_async', 'handler'],
     ['positional_only', 'handler'], ['instance', 'handler'], ['app', 'asgi'],
   ] as const) {
     test(`${entry}: ${contract}`, async (t) => {
@@ -555,6 +565,20 @@ describe('the entrypoint\'s shape decides the contract', () => {
       const reply = await rt.specializeRaw({ dir, entrypoint: `main:${entry}` });
       assert.equal(reply.t, 'error');
       assert.match(JSON.stringify(reply), /positional arguments/);
+      // A decorator's wrapper without functools.wraps: told so, not an app factory's hint (apps round 14).
+      if (entry === 'star') assert.match(JSON.stringify(reply), /only \*args, as a decorator's wrapper does without functools\.wraps: put @functools\.wraps\(fn\) on the wrapper/);
+      else assert.doesNotMatch(JSON.stringify(reply), /functools\.wraps/);
     });
   }
+
+  test('an ASGI 2 class: refused at specialize as such, with the ASGI 3 wrapper to write (apps round 14: the OpenFaaS hint before)', async (t) => {
+    const dir = await writeFunction(FILES);
+    t.after(() => removeFunction(dir));
+    const rt = await startRuntime();
+    t.after(() => rt.kill());
+    const reply = await rt.specializeRaw({ dir, entrypoint: 'main:Asgi2' });
+    assert.equal(reply.t, 'error');
+    assert.match(JSON.stringify(reply), /entrypoint main:Asgi2 is an ASGI 2 app \(class Asgi2: .* await Asgi2\(scope\)\(receive, send\)/);
+    assert.doesNotMatch(JSON.stringify(reply), /OpenFaaS/);
+  });
 });

@@ -924,7 +924,7 @@ describe('zygotes', () => {
     assert.deepEqual(JSON.parse(Buffer.from(r.response!.body).toString()), { preloaded: true }, 'its first call forked from the fastapi zygote');
   });
 
-  it('the pool: a FastAPI app forked by the fastapi zygote gets python-multipart and orjson from its dependency site', async (t) => {
+  it('the pool: a FastAPI app forked by the fastapi zygote gets python-multipart (its FormParserError too) and orjson from its dependency site', async (t) => {
     // The zygote imported Starlette and FastAPI without these optional packages: Starlette's form
     // parsers and FastAPI's orjson stayed None in every fork, so a Form/UploadFile route answered
     // 400 and ORJSONResponse 500 although requirements.txt declared them.
@@ -937,6 +937,7 @@ describe('zygotes', () => {
     mkdirSync(join(site, 'python_multipart'), { recursive: true });
     writeFileSync(join(site, 'python_multipart', '__init__.py'), 'STAND_IN = True\n');
     writeFileSync(join(site, 'python_multipart', 'multipart.py'), 'def parse_options_header(value):\n    return b"stand/in", {}\n');
+    writeFileSync(join(site, 'python_multipart', 'exceptions.py'), 'class FormParserError(ValueError):\n    STAND_IN = True\n');
     writeFileSync(join(site, 'orjson.py'), 'STAND_IN = True\n');
     const app = await fnDir({
       'main.py': py(
@@ -949,11 +950,13 @@ describe('zygotes', () => {
         'async def root(request: Request):',
         '    return {"preloaded": PRELOADED, "requests": starlette.requests.parse_options_header(b"x")[0].decode(),',
         '            "formparsers": getattr(starlette.formparsers.multipart, "STAND_IN", False),',
+        '            # named by the parse\'s `except`: unbound, every failed parse was a NameError (500, apps round 14)',
+        '            "formParserError": getattr(getattr(starlette.formparsers, "FormParserError", None), "STAND_IN", False),',
         '            "orjson": getattr(fastapi.responses.orjson, "STAND_IN", False)}',
       ),
     });
     const version = fnVersion(app, { entrypoint: 'main:app', depsDir: site });
-    let seen = { preloaded: false, requests: '', formparsers: false, orjson: false };
+    let seen = { preloaded: false, requests: '', formparsers: false, formParserError: false, orjson: false };
     for (let i = 0; i < 40 && !seen.preloaded; i++) {
       // A new instance each time (the last one is stopped) until one is forked by the fastapi zygote.
       const r = await pool.invoke({ ...version, name: `f-multipart-${i}` }, makeEvent());
@@ -961,7 +964,7 @@ describe('zygotes', () => {
       seen = JSON.parse(Buffer.from(r.response!.body).toString()) as typeof seen;
       if (!seen.preloaded) await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    assert.deepEqual(seen, { preloaded: true, requests: 'stand/in', formparsers: true, orjson: true });
+    assert.deepEqual(seen, { preloaded: true, requests: 'stand/in', formparsers: true, formParserError: true, orjson: true });
   });
 
   it('the pool: a declared package named as one of the runtime\'s own modules (configobj\'s `validate`) is the declared one', async (t) => {

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { errorHint, fileCapHint, missingEnvHint } from '../../cli/start-check.js';
+import { errorHint, fileCapHint, listenHint, missingEnvHint } from '../../cli/start-check.js';
 
 const SETTINGS_MESSAGE = '2 validation errors for Settings\ndatabase_url\n  Field required [type=missing, input_value={}, input_type=dict]\n    For further information visit https://errors.pydantic.dev/2.14/v/missing\nsecret_key\n  Field required [type=missing, input_value={}, input_type=dict]\n    For further information visit https://errors.pydantic.dev/2.14/v/missing';
 const SETTINGS_STACK = 'Traceback (most recent call last):\n  File "/code/main.py", line 6, in <module>\n    settings = Settings()\n               ^^^^^^^^^^\n  File "/deps/pydantic_settings/main.py", line 292, in __init__\n    super().__init__(**__pydantic_self__.__class__._settings_build_values(sources, init_kwargs))\n'
@@ -52,5 +52,27 @@ describe('missingEnvHint', () => {
     }
     assert.equal(fileCapHint({ cause: { type: 'FileNotFoundError', message: "[Errno 2] No such file or directory: 'x'" } }), null);
     assert.equal(fileCapHint({ cause: { type: 'OperationalError', message: 'no such table: t' } }), null);
+  });
+});
+
+// Manager() and a forkserver Pool run end to end in test/e2e/cli.test.ts; these are the other
+// shapes a refused listen takes (stacks as a real run had them, apps round 14).
+describe('listenHint', () => {
+  const LISTENER = 'Traceback (most recent call last):\n  File "/code/main.py", line 10, in handler\n    Listener(("127.0.0.1", 0))\n'
+    + '  File "/usr/lib/python3.11/multiprocessing/connection.py", line 607, in __init__\n    self._socket.bind(address)\nPermissionError: [Errno 1] Operation not permitted\n';
+  const OWN = 'Traceback (most recent call last):\n  File "/code/main.py", line 13, in handler\n    s.bind("/tmp/x.sock"); s.listen()\nPermissionError: [Errno 1] Operation not permitted\n';
+  const OWN_CARETS = 'Traceback (most recent call last):\n  File "/code/main.py", line 3, in <module>\n    sock.bind(("127.0.0.1", 8080))\n    ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\nPermissionError: [Errno 1] Operation not permitted\n';
+  it('multiprocessing.connection.Listener, and the app\'s own bind() or listen(), name the refused listen', () => {
+    for (const stack of [LISTENER, OWN, OWN_CARETS]) {
+      assert.match(errorHint({ function: 'f', cause: { type: 'PermissionError', message: '[Errno 1] Operation not permitted', stack } }, 'fp') ?? '',
+        /^A function cannot listen on a socket, nor bind an inet one/, stack);
+    }
+  });
+  it('another PermissionError, or an EOFError that is not a Manager\'s start: no hint', () => {
+    const open = 'Traceback (most recent call last):\n  File "/code/main.py", line 2, in <module>\n    open("/etc/shadow").read()\nPermissionError: [Errno 13] Permission denied: \'/etc/shadow\'\n';
+    assert.equal(listenHint({ cause: { type: 'PermissionError', message: "[Errno 13] Permission denied: '/etc/shadow'", stack: open } }), null);
+    assert.equal(listenHint({ cause: { type: 'PermissionError', message: '[Errno 1] Operation not permitted', stack: '  File "/code/main.py", line 2, in <module>\n    os.setuid(0)\nPermissionError: [Errno 1] Operation not permitted\n' } }), null);
+    assert.equal(listenHint({ cause: { type: 'EOFError', message: '', stack: '  File "/code/main.py", line 2, in <module>\n    input()\nEOFError\n' } }), null);
+    assert.equal(listenHint({}), null);
   });
 });
