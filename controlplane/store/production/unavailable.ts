@@ -5,7 +5,7 @@
  * stays as the `cause` (for logs). Matched by the driver's classes: they are thrown in this process,
  * by the driver this adapter loaded, and carry no stable code of their own for "unreachable".
  *
- * FerretDB on PostgreSQL (the backend docs/README.md name for production volumes) answers while
+ * FerretDB on PostgreSQL (the backend the README names for production volumes) answers while
  * its PostgreSQL is down or restarting: each command fails with InternalError (code 1) saying it
  * could not reach PostgreSQL (`failed to connect to …`, SQLSTATE class 08 or 57P0x). Those are the
  * store being unreachable too. Before (ops round 3) they went through as the server's error: a
