@@ -73,6 +73,8 @@ export async function startPool(config: PlatformConfig, codeRoots: string[], run
     await pool.start();
   } catch (err) {
     await pool.close().catch(() => {});
+    const missing = /ModuleNotFoundError: No module named '([^']+)'/.exec((err as Error).message)?.[1];
+    if (missing !== undefined && pool.isolation.mode !== 'pod') throw interpreterLacks(codeCheckSettings(config).python, missing);
     throw pool.isolation.mode === 'off' || pool.isolation.mode === 'pod' ? err : sandboxUnavailable(pool.isolation.mode, err as Error);
   }
   return pool;
@@ -120,6 +122,17 @@ async function interpreterUsable(config: PlatformConfig): Promise<void> {
   }
 }
 
+/** START_FAILED: the runtimes' interpreter runs but lacks the runtime's own packages (FP_PYTHON set to a system Python; ops round 3). */
+function interpreterLacks(python: string, module: string): PlatformError {
+  return new PlatformError(
+    'START_FAILED',
+    `the runtimes' Python interpreter ${python} has no module ${module}, which the runtime needs: ` +
+      'FP_PYTHON must be a Python 3.11 with runtime/requirements.txt and runtime/requirements-presets.txt installed ' +
+      '(the repository\'s .venv, made by `bash scripts/setup.sh`)',
+    { python, module },
+  );
+}
+
 /** SANDBOX_UNAVAILABLE: the platform could not start its first sandboxed runtimes; says why and what to do. */
 export function sandboxUnavailable(mode: string, cause: Error): PlatformError {
   // A refused unshare means the kernel does not let this user build the box; anything else is in the message.
@@ -131,7 +144,8 @@ export function sandboxUnavailable(mode: string, cause: Error): PlatformError {
         ? 'Not running as root, the sandbox needs unprivileged user namespaces (sysctl user.max_user_namespaces > 0; ' +
           'on Debian before 11 kernel.unprivileged_userns_clone=1; on Ubuntu kernel.apparmor_restrict_unprivileged_userns=0). '
         : '') +
-      'Run as root, or pass --unsafe-no-sandbox (FP_UNSAFE_NO_SANDBOX=1) to run functions WITHOUT isolation (docs/security.md).',
+      // Already root: "run as root" is no advice (ops round 3).
+      `${mode === 'root' ? 'Pass' : 'Run as root, or pass'} --unsafe-no-sandbox (FP_UNSAFE_NO_SANDBOX=1) to run functions WITHOUT isolation (docs/security.md).`,
     { mode },
   );
 }

@@ -17,6 +17,7 @@ import { MongoClient } from 'mongodb';
 import { processesWith } from '../helpers/processes.js';
 import { cpuOf, cpuSince, type CpuSample } from '../helpers/thread-cpu.js';
 import { findBinary, serverSkip, startFerret, startRedis, type ServerProcess } from '../helpers/servers.js';
+import { defaultPoolConfig } from '../../poolmgr/index.js';
 
 async function stop(proc: Proc): Promise<void> {
   proc.child.kill('SIGTERM');
@@ -189,6 +190,20 @@ describe('platform process', () => {
     assert.equal(refused.code, 1, refused.stderr);
     assert.match(refused.stderr, /\[START_FAILED\] the runtimes' Python interpreter .*python cannot be run by this process .*EACCES.*FP_PYTHON/s);
     assert.doesNotMatch(refused.stderr, /SANDBOX_UNAVAILABLE|unsafe-no-sandbox|zygote/);
+  });
+
+  // The same round: FP_PYTHON set to a Python without the runtime's packages (a system python3) was
+  // SANDBOX_UNAVAILABLE too, "run as root" to a process running as root. Here the .venv's own
+  // Python without its site-packages (-S) stands for it.
+  it('refuses an interpreter without the runtime\'s packages with START_FAILED naming the module (exit 1)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fp-main-python-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const python = join(dir, 'python');
+    writeFileSync(python, `#!/bin/sh\nexec ${JSON.stringify(defaultPoolConfig().pythonPath)} -S "$@"\n`, { mode: 0o755 });
+    const refused = await startMain(['--state-dir', join(dir, 'state'), '--port', '0'], { FP_PYTHON: python }).exited;
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /\[START_FAILED\] the runtimes' Python interpreter .*python has no module msgpack.*FP_PYTHON/s);
+    assert.doesNotMatch(refused.stderr, /SANDBOX_UNAVAILABLE|Run as root/);
   });
 });
 
