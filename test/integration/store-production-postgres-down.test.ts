@@ -7,9 +7,14 @@
  * real driver; the PostgreSQL it names is a free port nothing listens on.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MongoClient, MongoServerError } from 'mongodb';
+import { DataBindings } from '../../controlplane/index.js';
 import { isStoreError } from '../../controlplane/store/index.js';
+import { isPlatformError } from '../../protocol/index.js';
 import { unavailableAsStoreError } from '../../controlplane/store/production/unavailable.js';
 import { freePort, serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
 
@@ -44,6 +49,38 @@ describe('production store: FerretDB whose PostgreSQL is down', { skip }, () => 
         assert.ok((err as Error & { cause?: unknown }).cause instanceof MongoServerError);
         return true;
       });
+    }
+  });
+});
+
+// The same round: a binding's deploy through that FerretDB answered the deployer with FerretDB's
+// call stack, PostgreSQL's address and the user it logged in as. The answer names the refusal; the
+// operator's log keeps the server's words.
+describe('data bindings: a command the server refuses', { skip }, () => {
+  let ferret: ServerProcess;
+  let dir: string;
+  before(async () => {
+    ferret = await startFerret({ postgresqlUrl: `postgres://127.0.0.1:${await freePort()}/ferretdb` });
+    dir = mkdtempSync(join(tmpdir(), 'fp-data-refused-'));
+  });
+  after(async () => {
+    await ferret?.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers DATA_BACKEND_UNAVAILABLE without the server\'s words, and logs them', async () => {
+    const lines: string[] = [];
+    const bindings = new DataBindings({ backend: { host: '127.0.0.1', port: ferret.port }, socketRoot: dir, sandboxed: false, log: (line) => lines.push(line) });
+    try {
+      await assert.rejects(bindings.check('notes', { database: 'app', create: true }), (err: unknown) => {
+        assert.ok(isPlatformError(err) && err.code === 'DATA_BACKEND_UNAVAILABLE', String(err));
+        assert.doesNotMatch(err.message, /postgres|SQLSTATE|failed to connect|\.go:|127\.0\.0\.1/i);
+        assert.match(err.message, /could not be asked about default_app \(InternalError/);
+        return true;
+      });
+      assert.ok(lines.some((line) => /^data: the database server could not be asked about default_app: .*failed to connect/.test(line)), lines.join('\n'));
+    } finally {
+      await bindings.close();
     }
   });
 });
