@@ -3,6 +3,7 @@
  * from the platform's configuration, its runtimes local processes or Pods (FP_RUNTIME_HOST,
  * platform/kube.ts), started with the sandbox's failure explained.
  */
+import { access, constants } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { defaultPoolConfig, PoolManager, RedisFleetView, runtimeChildEnv, type FleetView, type PoolConfig } from '../poolmgr/index.js';
 import { PlatformError, type LogTap } from '../protocol/index.js';
@@ -33,6 +34,7 @@ export interface PoolSetup {
  */
 export async function startPool(config: PlatformConfig, codeRoots: string[], runtimeEnv: Record<string, string | undefined> | undefined, setup: PoolSetup = {}): Promise<PoolManager> {
   const log = setup.log ?? stderrLog(config.logFormat);
+  if (config.runtimeHost !== 'kubernetes') await interpreterUsable(config);
   // Several gateways on one Redis: minWarm counts the instances of all of them (the pool closes it).
   const fleet: FleetView | undefined = config.store === 'production' && setup.reporterId !== undefined
     ? await RedisFleetView.open({ redisUrl: config.redisUrl!, prefix: config.redisPrefix, reporterId: setup.reporterId })
@@ -71,6 +73,8 @@ export async function startPool(config: PlatformConfig, codeRoots: string[], run
     await pool.start();
   } catch (err) {
     await pool.close().catch(() => {});
+    const missing = /ModuleNotFoundError: No module named '([^']+)'/.exec((err as Error).message)?.[1];
+    if (missing !== undefined && pool.isolation.mode !== 'pod') throw interpreterLacks(codeCheckSettings(config).python, missing);
     throw pool.isolation.mode === 'off' || pool.isolation.mode === 'pod' ? err : sandboxUnavailable(pool.isolation.mode, err as Error);
   }
   return pool;
@@ -96,6 +100,40 @@ function sandboxOptions(config: PlatformConfig, codeRoots: string[], depsRoot: s
   };
 }
 
+/**
+ * START_FAILED when this process cannot run the runtimes' interpreter (FP_PYTHON, else the
+ * repository's .venv). Ops round 3: a platform started as a service user on a checkout whose .venv
+ * links to a Python under root's 0700 home failed SANDBOX_UNAVAILABLE ("run as root, or pass
+ * --unsafe-no-sandbox"), after three zygote restarts; neither helped, the interpreter was the cause.
+ */
+async function interpreterUsable(config: PlatformConfig): Promise<void> {
+  const python = codeCheckSettings(config).python;
+  try {
+    await access(python, constants.X_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    const uid = process.getuid?.();
+    throw new PlatformError(
+      'START_FAILED',
+      `the runtimes' Python interpreter ${python} cannot be run by this process${uid === undefined ? '' : ` (uid ${uid})`}: ${code}` +
+        (code === 'ENOENT' ? ' (it, or the interpreter a .venv link points to, does not exist)' : ' (the file, or a folder on its path, is not executable for this user: `namei -l <path>` shows which)') +
+        '. Set FP_PYTHON to a Python 3.11 this user can run, or set the repository up as this user (`bash scripts/setup.sh`: its .venv links to the Python it was made with).',
+      { python, code },
+    );
+  }
+}
+
+/** START_FAILED: the runtimes' interpreter runs but lacks the runtime's own packages (FP_PYTHON set to a system Python; ops round 3). */
+function interpreterLacks(python: string, module: string): PlatformError {
+  return new PlatformError(
+    'START_FAILED',
+    `the runtimes' Python interpreter ${python} has no module ${module}, which the runtime needs: ` +
+      'FP_PYTHON must be a Python 3.11 with runtime/requirements.txt and runtime/requirements-presets.txt installed ' +
+      '(the repository\'s .venv, made by `bash scripts/setup.sh`)',
+    { python, module },
+  );
+}
+
 /** SANDBOX_UNAVAILABLE: the platform could not start its first sandboxed runtimes; says why and what to do. */
 export function sandboxUnavailable(mode: string, cause: Error): PlatformError {
   // A refused unshare means the kernel does not let this user build the box; anything else is in the message.
@@ -107,7 +145,8 @@ export function sandboxUnavailable(mode: string, cause: Error): PlatformError {
         ? 'Not running as root, the sandbox needs unprivileged user namespaces (sysctl user.max_user_namespaces > 0; ' +
           'on Debian before 11 kernel.unprivileged_userns_clone=1; on Ubuntu kernel.apparmor_restrict_unprivileged_userns=0). '
         : '') +
-      'Run as root, or pass --unsafe-no-sandbox (FP_UNSAFE_NO_SANDBOX=1) to run functions WITHOUT isolation (docs/security.md).',
+      // Already root: "run as root" is no advice (ops round 3).
+      `${mode === 'root' ? 'Pass' : 'Run as root, or pass'} --unsafe-no-sandbox (FP_UNSAFE_NO_SANDBOX=1) to run functions WITHOUT isolation (docs/security.md).`,
     { mode },
   );
 }

@@ -159,8 +159,19 @@ export class DataBindings {
       throw new PlatformError('DATA_DATABASE_NOT_FOUND', `database ${database} does not exist in workspace ${workspace}`);
     }
     const reply = await backendCommand(this.options.backend, this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS, { dropDatabase: 1, $db: physical });
-    if (reply.ok !== 1) throw new PlatformError('DATA_BACKEND_UNAVAILABLE', `the database server did not drop ${database}: ${String(reply.errmsg ?? 'no reason given')}`);
+    if (reply.ok !== 1) throw this.refused(`did not drop ${database}`, reply);
     return { physical };
+  }
+
+  /**
+   * DATA_BACKEND_UNAVAILABLE for a command the server refused: the caller (a deployer's token) gets
+   * its code name, the operator's log its words. Before (ops round 3) the answer carried them: on
+   * FerretDB over PostgreSQL, its call stack, PostgreSQL's address and the user it logs in as.
+   */
+  private refused(what: string, reply: Record<string, unknown>): PlatformError {
+    this.options.log?.(`data: the database server ${what}: ${String(reply.errmsg ?? 'no reason given')}`);
+    const name = typeof reply.codeName === 'string' ? reply.codeName : `code ${String(reply.code ?? '?')}`;
+    return new PlatformError('DATA_BACKEND_UNAVAILABLE', `the database server ${what} (${name}; the platform's log has its answer)`);
   }
 
   private isReserved(physical: string): boolean {
@@ -176,7 +187,7 @@ export class DataBindings {
    */
   private async holdsStore(physical: string): Promise<boolean> {
     const reply = await backendCommand(this.options.backend, this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS, { find: 'meta', filter: { _id: 'schema' }, projection: { _id: 1 }, limit: 1, $db: physical });
-    if (reply.ok !== 1) throw new PlatformError('DATA_BACKEND_UNAVAILABLE', `the database server could not be asked about ${physical}: ${String(reply.errmsg ?? 'no reason given')}`);
+    if (reply.ok !== 1) throw this.refused(`could not be asked about ${physical}`, reply);
     return ((reply.cursor as { firstBatch?: unknown[] } | undefined)?.firstBatch?.length ?? 0) > 0;
   }
 

@@ -35,6 +35,8 @@ export class RunRetention {
   private timers: NodeJS.Timeout[] = [];
   private running: Promise<number> = Promise.resolve(0);
   private pending = 0;
+  /** The size reading that the last prune by size left unchanged (a lagging reading), else null. */
+  private stuckAt: number | null = null;
 
   constructor(private readonly runs: RunStore, private readonly options: RetentionOptions) {}
 
@@ -89,13 +91,30 @@ export class RunRetention {
     if (max === undefined) return 0;
     const target = Math.floor(max * CAP_TARGET);
     let total = 0;
+    let before = Infinity;
     for (let round = 0; round < CAP_ROUNDS; round++) {
       const bytes = await this.runs.bytes();
-      if (bytes <= (round === 0 ? max : target)) break;
+      if (bytes <= (round === 0 ? max : target)) {
+        this.stuckAt = null;
+        break;
+      }
+      // A reading that did not go down after a prune lags the deletes (FerretDB on PostgreSQL: a
+      // table's size is PostgreSQL's, which keeps the space of deleted rows for new ones and never
+      // gives back that of the oldest, at the table's start): pruning on it again would take the
+      // next share, round after round and check after check, down to no run at all (ops round 3:
+      // every run of a 4 MiB store went in one check). Once it stuck, only what it grows by past
+      // that is pruned: the runs kept stay about what fitted then.
+      if (bytes >= before) {
+        this.stuckAt = bytes;
+        break;
+      }
+      const floor = round === 0 && this.stuckAt !== null ? this.stuckAt : target;
+      if (bytes <= floor) break;
+      before = bytes;
       const count = await this.runs.count();
       if (count === 0) break;
       // Runs are about the same size: drop the share of them that is over the target.
-      const pruned = await this.runs.pruneOldest(Math.max(1, Math.ceil((count * (bytes - target)) / bytes)));
+      const pruned = await this.runs.pruneOldest(Math.max(1, Math.ceil((count * (bytes - floor)) / bytes)));
       total += pruned;
       if (pruned === 0) break;
     }

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,6 +17,7 @@ import { MongoClient } from 'mongodb';
 import { processesWith } from '../helpers/processes.js';
 import { cpuOf, cpuSince, type CpuSample } from '../helpers/thread-cpu.js';
 import { findBinary, serverSkip, startFerret, startRedis, type ServerProcess } from '../helpers/servers.js';
+import { defaultPoolConfig } from '../../poolmgr/index.js';
 
 async function stop(proc: Proc): Promise<void> {
   proc.child.kill('SIGTERM');
@@ -175,6 +176,34 @@ describe('platform process', () => {
     for (const key of ['FP_PORT', 'FP_RUN_RETENTION_MS', 'FP_DEBUG']) assert.match(bad.stderr, new RegExp(key));
     const usage = await startMain(['--bogus']).exited;
     assert.equal(usage.code, 2);
+  });
+
+  // Ops round 3: a service user on a checkout whose .venv links to a Python it cannot run was told
+  // SANDBOX_UNAVAILABLE, "run as root, or pass --unsafe-no-sandbox" (neither helps). A file without
+  // an execute bit is refused the same way to root, so the test needs no second user.
+  it('refuses an interpreter it cannot run with START_FAILED naming it and FP_PYTHON, not the sandbox (exit 1)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fp-main-python-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const python = join(dir, 'python');
+    writeFileSync(python, '#!/bin/sh\n', { mode: 0o644 });
+    const refused = await startMain(['--state-dir', join(dir, 'state'), '--port', '0'], { FP_PYTHON: python }).exited;
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /\[START_FAILED\] the runtimes' Python interpreter .*python cannot be run by this process .*EACCES.*FP_PYTHON/s);
+    assert.doesNotMatch(refused.stderr, /SANDBOX_UNAVAILABLE|unsafe-no-sandbox|zygote/);
+  });
+
+  // The same round: FP_PYTHON set to a Python without the runtime's packages (a system python3) was
+  // SANDBOX_UNAVAILABLE too, "run as root" to a process running as root. Here the .venv's own
+  // Python without its site-packages (-S) stands for it.
+  it('refuses an interpreter without the runtime\'s packages with START_FAILED naming the module (exit 1)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fp-main-python-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const python = join(dir, 'python');
+    writeFileSync(python, `#!/bin/sh\nexec ${JSON.stringify(defaultPoolConfig().pythonPath)} -S "$@"\n`, { mode: 0o755 });
+    const refused = await startMain(['--state-dir', join(dir, 'state'), '--port', '0'], { FP_PYTHON: python }).exited;
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /\[START_FAILED\] the runtimes' Python interpreter .*python has no module msgpack.*FP_PYTHON/s);
+    assert.doesNotMatch(refused.stderr, /SANDBOX_UNAVAILABLE|Run as root/);
   });
 });
 

@@ -245,14 +245,18 @@ export async function startRedis(options: { appendOnly?: boolean; args?: string[
 /**
  * A real FerretDB 1.x with its SQLite backend on a free port; data in its directory (one
  * `<database>.sqlite` file per database, plus `state.json`). No debug listener, no telemetry.
+ * With `postgresqlUrl`, its PostgreSQL backend on that URL instead (FerretDB connects to it on the
+ * first command, so it starts, and answers, with no PostgreSQL there).
  */
-export async function startFerret(): Promise<ServerProcess> {
+export async function startFerret(options: { postgresqlUrl?: string } = {}): Promise<ServerProcess> {
   const binary = mustFind('ferretdb');
+  const backend = (dir: string): string[] =>
+    options.postgresqlUrl === undefined ? ['--handler=sqlite', `--sqlite-url=file:${dir}/`] : ['--handler=postgresql', `--postgresql-url=${options.postgresqlUrl}`];
   return startServer({
     what: 'ferretdb',
     binary,
     args: (port, dir) => [
-      '--handler=sqlite', `--sqlite-url=file:${dir}/`, `--listen-addr=127.0.0.1:${port}`,
+      ...backend(dir), `--listen-addr=127.0.0.1:${port}`,
       `--state-dir=${dir}`, '--debug-addr=-', '--telemetry=disable', '--log-level=warn',
     ],
     probe: (port) => tcpProbe(port),

@@ -4,14 +4,28 @@
  * so the API answers 503 with a stable code and never the driver's own words. The driver's error
  * stays as the `cause` (for logs). Matched by the driver's classes: they are thrown in this process,
  * by the driver this adapter loaded, and carry no stable code of their own for "unreachable".
+ *
+ * FerretDB on PostgreSQL (the backend the README names for production volumes) answers while
+ * its PostgreSQL is down or restarting: each command fails with InternalError (code 1) saying it
+ * could not reach PostgreSQL (`failed to connect to …`, SQLSTATE class 08 or 57P0x). Those are the
+ * store being unreachable too. Before (ops round 3) they went through as the server's error: a
+ * PostgreSQL restart answered webhook deliveries and API calls 500 INTERNAL_ERROR, with a stack in
+ * the log per request, where a MongoDB that is down answers 503 STORE_UNAVAILABLE.
  */
-import { MongoNetworkError, MongoNotConnectedError, MongoOperationTimeoutError, MongoServerClosedError, MongoSystemError, MongoTopologyClosedError } from 'mongodb';
+import { MongoNetworkError, MongoServerError, MongoNotConnectedError, MongoOperationTimeoutError, MongoServerClosedError, MongoSystemError, MongoTopologyClosedError } from 'mongodb';
 import { StoreError } from '../errors.js';
 
 const UNREACHABLE = [MongoNetworkError, MongoSystemError, MongoNotConnectedError, MongoOperationTimeoutError, MongoServerClosedError, MongoTopologyClosedError];
 
+/** FerretDB's words for "PostgreSQL could not be reached" (pgx's connect failure; SQLSTATE connection_exception, admin/crash shutdown, cannot connect now). */
+const BACKEND_UNREACHABLE = /failed to connect to `|\(SQLSTATE (?:08[0-9A-Z]{3}|57P0[1-3])\)/;
+
+function backendUnreachable(err: unknown): boolean {
+  return err instanceof MongoServerError && err.code === 1 && BACKEND_UNREACHABLE.test(err.message);
+}
+
 function translate(err: unknown): unknown {
-  if (!UNREACHABLE.some((kind) => err instanceof kind)) return err;
+  if (!UNREACHABLE.some((kind) => err instanceof kind) && !backendUnreachable(err)) return err;
   return new StoreError('STORE_UNAVAILABLE', 'the store (MongoDB) did not answer; try again shortly', {}, err);
 }
 
