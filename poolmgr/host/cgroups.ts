@@ -32,6 +32,7 @@ import { mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync, existsS
 import { rmdir } from 'node:fs/promises';
 import { workspaceOfKey, type CgroupOp } from '../../protocol/index.js';
 import { favorDynamicModifications, type MigrationMode } from './cgroup-migrations.js';
+import { enableV2Controllers, v2Home } from './cgroup-v2-home.js';
 import { ownerGone, PID_NS_SUFFIX } from './host-pids.js';
 import type { RuntimeStats } from './types.js';
 
@@ -154,12 +155,12 @@ export class Cgroups {
   private static create(found: Discovered, options: CgroupOptions, name: string): { cgroups: Cgroups | null; reason: string } {
     try {
       if (found.v2 !== null && v2Usable(found.v2)) {
-        const own = join2(found.v2.mount, found.v2.own);
+        const own = v2Home(join2(found.v2.mount, found.v2.own));
         const root = join2(own, name);
         removeStale(own, name);
-        // Controllers reach a child only when the parent enables them (fails with EBUSY when the
-        // platform's own cgroup holds processes: run it in a delegated cgroup of its own).
-        writeFileSync(`${own}/cgroup.subtree_control`, V2_CONTROLLERS.map((c) => `+${c}`).join(' '));
+        // Controllers reach a child only when the parent enables them, and only from a cgroup
+        // without processes: the platform leaves its own first (cgroup-v2-home.ts, ADR 0144).
+        enableV2Controllers(own, V2_CONTROLLERS);
         mkdirSync(root, { recursive: true });
         writeFileSync(`${root}/cgroup.subtree_control`, V2_CONTROLLERS.map((c) => `+${c}`).join(' '));
         if (options.totalTasksMax !== undefined) writeFileSync(`${root}/pids.max`, String(options.totalTasksMax));
@@ -580,8 +581,8 @@ export function serviceCgroup(memoryBytes: number): { join(pid: number): void; c
     let dir: string;
     let limits: [string, string][];
     if (found.v2 !== null && v2Usable(found.v2)) {
-      const own = join2(found.v2.mount, found.v2.own);
-      writeFileSync(`${own}/cgroup.subtree_control`, '+memory');
+      const own = v2Home(join2(found.v2.mount, found.v2.own));
+      enableV2Controllers(own, ['memory']);
       dir = join2(own, name);
       limits = [['memory.max', String(memoryBytes)], ['memory.swap.max', '0']];
     } else if (found.v1['memory'] !== undefined) {
@@ -666,14 +667,14 @@ function unusedName(found: Discovered): string {
 }
 
 /**
- * Directories of platforms that died without cleaning up: `fp-<pid>-<n>-<ns>` of this pid
+ * Directories of platforms that died without cleaning up: `fp-<pid>-<n>-<ns>` (and `fp-<pid>-self-<ns>`, ADR 0144) of this pid
  * namespace with a dead pid, and `fp-<pid>-<n>` (named by builds before ADR 0125) with a dead pid.
  * Another namespace's directories are left alone: whether their pid lives cannot be told from here.
  */
 function removeStale(parent: string, mine: string): void {
   if (!existsSync(parent)) return;
   for (const entry of readdirSync(parent)) {
-    const match = /^fp-(\d+)-\d+(?:-(\d+))?$/.exec(entry);
+    const match = /^fp-(\d+)-(?:\d+|self)(?:-(\d+))?$/.exec(entry);
     if (match === null || entry === mine || !ownerGone(Number(match[1]), match[2])) continue;
     removeTree(`${parent}/${entry}`);
   }
