@@ -6,6 +6,7 @@
  * token on the first start of a state directory, once — and shuts down cleanly on SIGINT/SIGTERM.
  * Exit codes: 0 after a clean shutdown, 1 when it cannot start, 2 for a usage error.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isDiskFull, isErrorCode, type ErrorCode } from '../protocol/index.js';
 import { loadConfig, unknownSettings, type PlatformConfig } from './config.js';
@@ -26,6 +27,7 @@ const USAGE = `usage: node dist/platform/main.js [--state-dir <dir>] [--port <n>
                         secret with it, and print which old keys are still needed (docs/secrets.md)
   --unsafe-no-sandbox   run functions WITHOUT isolation: any function can read and change the
                         platform and every other function (docs/security.md); for trusted code only
+  --version             print the platform's version and exit
 Options can also come from the environment (FP_STATE_DIR, FP_PORT, FP_HOST, ...; see docs/platform.md).`;
 
 /** FP_LOG_FORMAT as read at the start (before the configuration is checked, so a refusal of it is written too). */
@@ -56,6 +58,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
         'unsafe-no-sandbox': { type: 'boolean' },
         'rotate-secrets-key': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
       },
       strict: true,
     }).values;
@@ -64,6 +67,11 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   }
   if (args.help) {
     process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (args.version) {
+    // The package's version, as `fastapi-platform --version` prints it (one package, one version).
+    process.stdout.write(`${(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version}\n`);
     return 0;
   }
   for (const key of unknownSettings(env)) process.stderr.write(`${logLine(`fp-platform: warning: unknown setting ${key} ignored`)}\n`);

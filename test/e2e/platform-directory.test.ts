@@ -6,7 +6,7 @@
  * settings (all listed), a bad functions directory, and flags of the store mode.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
@@ -125,6 +125,13 @@ describe('platform process, directory mode', () => {
     assert.equal(exit.code, 1);
     assert.match(exit.stderr, /\[BAD_FUNCTIONS_DIR\]/);
     assert.match(exit.stderr, /\[broken\].*limits\.cpu/s);
+  });
+
+  it('--version prints the package\'s version, as the CLI\'s does, and exits 0 without starting', async () => {
+    const exit = await startMain(['--version']).exited;
+    assert.equal(exit.code, 0);
+    const pkg = JSON.parse(readFileSync(resolve(dirname(fileURLToPath(import.meta.url)), '../../../package.json'), 'utf8')) as { version: string };
+    assert.equal(exit.stdout, `${pkg.version}\n`);
   });
 
   it('exits 2 (USAGE) for flags of the store mode', async (t) => {

@@ -314,7 +314,7 @@ function isNotImplemented(err: unknown): boolean {
 export async function ensureSchema(col: Collections, now: number, ring: Keyring): Promise<{ ttl: boolean }> {
   const meta = await col.meta.findOne({ _id: 'schema' });
   if (meta !== null && meta.version > SCHEMA_VERSION) {
-    throw new StoreError('STORE_SCHEMA_TOO_NEW', `the database has schema ${meta.version}, newer than this platform's ${SCHEMA_VERSION}; upgrade the platform or use another database`, { found: meta.version, supported: SCHEMA_VERSION });
+    throw new StoreError('STORE_SCHEMA_TOO_NEW', `the database has schema ${meta.version}, newer than this platform's ${SCHEMA_VERSION}; run the newer build, restore the backup taken before the upgrade (docs/platform.md "Upgrading"), or use another database`, { found: meta.version, supported: SCHEMA_VERSION });
   }
   // Before the indexes: the upgrade drops schema 1's unique index on the token `hash`.
   if (meta !== null && meta.version < 2) await upgradeToV2(col, ring);

@@ -327,7 +327,7 @@ export function migrate(db: Database, now: number, ring: Keyring): number[] {
   const row = db.prepare('SELECT max(version) AS v FROM schema_version').get() as { v: number | null };
   const current = row.v ?? 0;
   if (current > SCHEMA_VERSION) {
-    throw new StoreError('STORE_SCHEMA_TOO_NEW', `the state database has schema ${current}, newer than this platform's ${SCHEMA_VERSION}; upgrade the platform or use another state directory`, { found: current, supported: SCHEMA_VERSION });
+    throw new StoreError('STORE_SCHEMA_TOO_NEW', `the state database has schema ${current}, newer than this platform's ${SCHEMA_VERSION}; run the newer build, restore the backup taken before the upgrade (docs/platform.md "Upgrading"), or use another state directory`, { found: current, supported: SCHEMA_VERSION });
   }
   const applied: number[] = [];
   const record = db.prepare('INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)');
