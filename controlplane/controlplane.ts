@@ -258,7 +258,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
           },
           paused: () => registry.paused(),
         },
-        onError: (err, runId) => log(`dispatcher: run ${runId ?? '-'}: ${err instanceof Error ? err.message : String(err)}`),
+        onError: (err, runId) => log(runId === null ? `dispatcher: could not claim a run: ${err instanceof Error ? err.message : String(err)}` : `dispatcher: run ${runId}: ${err instanceof Error ? err.message : String(err)}`),
         ...(asyncMetrics !== null ? { metrics: asyncMetrics } : {}),
         log: (line) => log(`dispatcher: ${line}`),
       })

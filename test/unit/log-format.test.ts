@@ -38,6 +38,7 @@ describe('platform log format', () => {
       ['platform: ferretdb exited (code 1, signal null)', 'error'],
       ['gateway: internal error: TypeError: x', 'error'],
       ['dispatcher: run 92ddc2b0-ce09-47c9-8884-08719f836440: the store refused the write', 'error'],
+      ['dispatcher: could not claim a run: connect ECONNREFUSED 127.0.0.1:6379', 'error'],
       ['controlplane: GET /api/v1/runs/x: async run state unavailable: timeout', 'error'],
       ['controlplane: 1 live token with key k_1 (not in this platform\'s keyring) cannot be used; see docs/secrets.md', 'error'],
       ['controlplane: shop names active version 3, which is missing; not serving it', 'error'],

@@ -85,7 +85,7 @@ export class Dispatcher {
       concurrency, leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS, pollMs: options.pollMs ?? 200,
       graceMs: options.graceMs ?? 10_000, consumer: this.consumer, now: options.now ?? Date.now,
       random: options.random ?? Math.random, policies: options.policies ?? null,
-      onError: options.onError ?? ((err, runId) => console.error(`dispatcher: run ${runId ?? '-'}:`, err)),
+      onError: options.onError ?? ((err, runId) => console.error(runId === null ? 'dispatcher: could not claim a run:' : `dispatcher: run ${runId}:`, err)),
       metrics: options.metrics ?? NO_DISPATCH_METRICS,
       log: options.log ?? ((line) => console.error(`dispatcher: ${line}`)),
       queue: options.queue, runner: options.runner, timeline: options.timeline,
