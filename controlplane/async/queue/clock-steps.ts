@@ -5,7 +5,9 @@
  * scheduled before the step for that hour, and a lease of a process that died with it; a step
  * forward past the lease (30 s) ran every attempt in flight a second time at once. The queue now
  * moves its stored times by each step it sees, so a retry due in 1 s is still due in 1 s. A step
- * is the wall clock's advance minus the monotonic clock's since the last look.
+ * is the wall clock's advance minus the monotonic clock's since the last look. Each queue object
+ * looks for itself: the state lock keeps one platform process (one queue) per async.db; two
+ * processes sharing the file would each move its times by the same step.
  */
 
 /** Smaller differences are not steps (NTP slews; reading the two clocks is not atomic). */
