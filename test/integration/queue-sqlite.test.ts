@@ -168,6 +168,28 @@ describe('sqlite queue, the wall clock stepping', () => {
     assert.deepEqual(await q.stats(), { delayed: 0, ready: 0, leased: 0, dead: 0 });
   });
 
+  it('a step seen while another process holds the file\'s lock is applied at the next claim', async (t) => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'fp-queue-clock-'));
+    const clock = { wall: 1_800_000_000_000, mono: 1_000 };
+    const q = await openSqliteQueue({ stateDir, now: () => clock.wall, monotonic: () => clock.mono, busyTimeoutMs: 50 });
+    const other = new Database(join(stateDir, ASYNC_DB_FILE));
+    t.after(async () => {
+      other.close();
+      await q.close();
+      await rm(stateDir, { recursive: true, force: true });
+    });
+    await q.enqueue({ runId: 'r1', function: 'f', payload: Buffer.from('x') });
+    const [job] = await q.claim('c1', 1);
+    await q.nack({ runId: 'r1', consumer: 'c1', token: job!.token }, clock.wall + 1_000);
+    clock.wall -= 3_600_000;
+    clock.wall += 1_100;
+    clock.mono += 1_100;
+    other.exec('BEGIN IMMEDIATE');
+    await assert.rejects(q.claim('c1', 1), (err: unknown) => (err as { code?: string }).code === 'SQLITE_BUSY');
+    other.exec('ROLLBACK');
+    assert.equal((await q.claim('c1', 1))[0]?.runId, 'r1', 'the step was not lost with the failed claim');
+  });
+
   it('a lease still expires after its time when nothing steps', async (t) => {
     const { q, pass } = await clockedQueue(t);
     await q.enqueue({ runId: 'r1', function: 'f', payload: Buffer.from('x') });

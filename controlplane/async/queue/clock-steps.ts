@@ -31,4 +31,9 @@ export class ClockSteps {
     this.mono = mono;
     return Math.abs(step) >= CLOCK_STEP_MS ? Math.round(step) : 0;
   }
+
+  /** A step that could not be applied (the file was locked): the next look sees it again. */
+  unseen(step: number): void {
+    this.wall -= step;
+  }
 }

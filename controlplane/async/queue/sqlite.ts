@@ -117,10 +117,15 @@ export class SqliteQueue implements Queue {
   private time(): number {
     const step = this.steps?.step() ?? 0;
     if (step !== 0) {
-      this.db.transaction(() => {
-        this.db.prepare('UPDATE jobs SET not_before = not_before + @step, ready_at = ready_at + @step, lease_until = lease_until + @step').run({ step });
-        this.db.prepare('UPDATE idempotency SET expires_at = expires_at + @step').run({ step });
-      }).immediate();
+      try {
+        this.db.transaction(() => {
+          this.db.prepare('UPDATE jobs SET not_before = not_before + @step, ready_at = ready_at + @step, lease_until = lease_until + @step').run({ step });
+          this.db.prepare('UPDATE idempotency SET expires_at = expires_at + @step').run({ step });
+        }).immediate();
+      } catch (err) {
+        this.steps!.unseen(step); // not lost: moved at the next look
+        throw err;
+      }
     }
     return this.now();
   }
