@@ -4,7 +4,7 @@
  * gets the request `field` it concerns, so the API answer names exactly what to fix.
  * Matching is on `code`, never on the class or the message (docs/errors.md).
  */
-import { ERRORS, isDiskFull, isPlatformError, isStoreLocked, PlatformError, type ErrorCode } from '../protocol/index.js';
+import { ERRORS, isDiskFull, isOutOfFiles, isPlatformError, isStoreLocked, OUT_OF_FILES_MESSAGE, PlatformError, type ErrorCode } from '../protocol/index.js';
 import { isBundleError } from './bundles/index.js';
 import { isStoreError } from './store/index.js';
 
@@ -34,6 +34,8 @@ export function toPlatformError(err: unknown): PlatformError {
     return new PlatformError(code, err.message, { ...(field ? { field } : {}), ...err.details });
   }
   if (isDiskFull(err)) return new PlatformError('STORAGE_FULL', "the platform's state directory has no space left: nothing of this request was kept; free space on its disk (or ask the operator to) and send it again");
+  // EMFILE writing an upload's blob, reading a version's files: it was 500 INTERNAL_ERROR, "a platform bug" (reliability round 9).
+  if (isOutOfFiles(err)) return new PlatformError('PLATFORM_FILE_LIMIT', OUT_OF_FILES_MESSAGE);
   if (isStoreLocked(err)) return new PlatformError('STORE_BUSY', "another process holds a lock on the platform's state (a SQLite file of its state directory): nothing of this request was kept; send it again shortly, or end that process's write");
   return new PlatformError('INTERNAL_ERROR');
 }

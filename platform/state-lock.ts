@@ -15,7 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, linkSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PID_NS } from '../poolmgr/index.js';
 import { PlatformError } from '../protocol/index.js';
 
@@ -105,6 +105,11 @@ function create(path: string, content: string): boolean {
   } catch (err) {
     // Made but not written (a full disk): not left behind, one per failed start (reliability round).
     rmSync(aside, { force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    // A read-only mount, a directory of another user or made immutable: START_FAILED "EROFS …" before (reliability round 9).
+    if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') {
+      throw new PlatformError('STATE_READ_ONLY', `the state directory ${dirname(path)} cannot be written (${code}): make it writable by this user (a read-write mount, chmod, chown, chattr -i), or start with another state directory (--state-dir DIR)`, { stateDir: dirname(path) });
+    }
     throw err;
   }
   try {

@@ -205,6 +205,8 @@ export const ERRORS = {
   API_RATE_LIMITED: { status: 429, component: 'controlplane', title: "The workspace's changes through the API are at their rate (FP_API_WRITE_RATE); retry after Retry-After seconds." },
   HOST_NOT_LOCAL: { status: 421, component: 'gateway', title: 'A platform listening on this machine only (dev) answers requests for localhost, <name>.localhost or an IP address, not for another host name (DNS rebinding).' },
   REDIS_PREFIX_IN_USE: { status: 503, component: 'platform', title: "Another platform (another MongoDB database) keeps its queue and live state under this Redis prefix; this one did not start on it, or refuses async runs." },
+  STATE_READ_ONLY: { status: 500, component: 'platform', title: "The platform's state directory, or a SQLite file in it, cannot be written; the platform did not start on it." },
+  PLATFORM_FILE_LIMIT: { status: 503, component: 'platform', title: 'The platform had no file descriptor left (too many connections or open files) for the request; retry in a moment.' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

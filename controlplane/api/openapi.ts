@@ -120,7 +120,7 @@ const GATEWAY_ERRORS: readonly ErrorCode[] = ['BAD_REQUEST', 'PAYLOAD_TOO_LARGE'
  * its disk full, or another process's lock on it), the `FP-Workspace` header (a workspace that is not the caller's, or given twice), and a role below
  * the operation's.
  */
-const ADMIN_ERRORS: readonly ErrorCode[] = ['ADMIN_TOKEN_REQUIRED', 'ADMIN_TOKEN_INVALID', 'ADMIN_TOKEN_FORBIDDEN', 'TOKEN_EXPIRED', 'STORE_CLOSED', 'STORAGE_FULL', 'STORE_BUSY', 'WORKSPACE_NOT_FOUND', 'INVALID_FIELD', 'ROLE_FORBIDDEN'];
+const ADMIN_ERRORS: readonly ErrorCode[] = ['ADMIN_TOKEN_REQUIRED', 'ADMIN_TOKEN_INVALID', 'ADMIN_TOKEN_FORBIDDEN', 'TOKEN_EXPIRED', 'STORE_CLOSED', 'STORAGE_FULL', 'STORE_BUSY', 'PLATFORM_FILE_LIMIT', 'WORKSPACE_NOT_FOUND', 'INVALID_FIELD', 'ROLE_FORBIDDEN'];
 const BODY_ERRORS: readonly ErrorCode[] = ['INVALID_JSON', 'JSON_TOO_DEEP', 'UNKNOWN_FIELD', 'INVALID_FIELD'];
 const QUERY_ERRORS: readonly ErrorCode[] = ['UNKNOWN_FIELD', 'INVALID_FIELD'];
 

@@ -7,11 +7,11 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { lchown, mkdir, writeFile } from 'node:fs/promises';
+import { lchown, mkdir, statfs, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { ERRORS, type ErrorCode } from '../../protocol/index.js';
+import { ERRORS, isDiskFull, type ErrorCode } from '../../protocol/index.js';
 import { adoptFontList, FONTS_TIMEOUT_MS, runFontBox, wantsFontList } from './fonts.js';
 import { allowedTargets, startEgressProxy, type EgressProxy } from './proxy.js';
 import { dropStaging, makeStaging, publish, usage, type Staging } from './site.js';
@@ -168,6 +168,8 @@ async function build(opts: DepsOptions, request: BuildRequest, redact: (text: st
     }
     const over = watch?.over ?? null;
     if (over !== null) return failed('DEPS_TOO_LARGE', `the build wrote ${over} into its staging directories (at most ${2 * opts.maxBytes} bytes and ${MAX_ENTRIES} entries while it runs)`, log);
+    // pip says "No space left on device" (DEPS_TOO_LARGE) for its box's capped /tmp and for the host's disk alike.
+    if (ran.error?.code === 'DEPS_TOO_LARGE' && await diskFull(staging.site)) return failed('STORAGE_FULL', NO_SPACE_MESSAGE, log);
     const outcome = ran.error?.code === 'DEPS_NOT_FOUND' && unreachable !== null
       ? { ...ran, error: { code: 'DEPS_INDEX_UNREACHABLE' as const, message: `the package index could not be reached (${unreachable})\n${ran.error.message}` } }
       : ran;
@@ -178,6 +180,7 @@ async function build(opts: DepsOptions, request: BuildRequest, redact: (text: st
     await publish(opts.root, staging, outcome.lock, outcome.lockText);
     return { ...outcome, bytes, log };
   } catch (err) {
+    if (isDiskFull(err)) return failed('STORAGE_FULL', NO_SPACE_MESSAGE, log);
     return failed('DEPS_BUILD_FAILED', `the dependency build could not run: ${(err as Error).message}`, log);
   } finally {
     await proxy?.close();
@@ -352,6 +355,26 @@ function runProcess(opts: DepsOptions, args: string[], request: BuildRequest, no
 /** sha256 of the lock (with the scope when the site must not be shared): the site's directory name. */
 export function lockKey(lockText: string, scope: string | null): string {
   return createHash('sha256').update(scope === null ? lockText : `${lockText}# scope: ${scope}\n`).digest('hex');
+}
+
+/**
+ * A build that ran out of space on the state directory's disk (reliability round 9): it was
+ * DEPS_TOO_LARGE (413, "drop packages or raise FP_DEPS_MAX_BYTES") with pip's traceback, or
+ * DEPS_BUILD_FAILED "ENOSPC", though nothing of the declaration was wrong. Such a failure is built
+ * again by the next deploy (service.ts), once space is back.
+ */
+const NO_SPACE_MESSAGE = "the platform's state directory has no space left for the dependency build: nothing was installed; free space on its disk (or ask the operator to), then deploy again";
+
+/** Free space on the disk under a build's site below which its "No space left on device" is that disk's. */
+const DISK_FULL_BYTES = 16 * 1024 * 1024;
+
+async function diskFull(path: string): Promise<boolean> {
+  try {
+    const fs = await statfs(path);
+    return fs.bavail * fs.bsize < DISK_FULL_BYTES;
+  } catch {
+    return false;
+  }
 }
 
 function failed(code: ErrorCode, message: string, log: string): BuildOutcome {

@@ -154,7 +154,8 @@ export class DependencyBuilds {
     if (running !== undefined) return runningView(key, running);
     const record = await this.record(key);
     if (record !== null && record.state === 'ready' && this.siteExists(record)) return recordView(key, record);
-    if (record !== null && record.state === 'failed' && !retryFailed) return recordView(key, record);
+    // A build that found the disk full is tried again (by a deploy, or a start that serves it): space comes back.
+    if (record !== null && record.state === 'failed' && !retryFailed && record.error?.code !== 'STORAGE_FULL') return recordView(key, record);
     return runningView(key, this.launch(key, version));
   }
 
@@ -305,7 +306,11 @@ export class DependencyBuilds {
     const dir = join(this.opts!.root, '.inputs');
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const tmp = join(dir, `.${key}.${process.pid}.tmp`);
-    await writeFile(tmp, JSON.stringify(record), { mode: 0o600 });
+    // A write that failed (a full disk) leaves no partial file behind.
+    await writeFile(tmp, JSON.stringify(record), { mode: 0o600 }).catch(async (err: unknown) => {
+      await rm(tmp, { force: true });
+      throw err;
+    });
     await rename(tmp, join(dir, `${key}.json`));
   }
 

@@ -61,7 +61,11 @@ export async function loadKeyring(source: KeySource): Promise<LoadedKeyring> {
   if (existing !== null) return { keyring: ringOf(existing, source.path), created: false, where: source.path };
   const key = generateKey();
   const file: KeyFile = { format: KEY_FILE_FORMAT, current: keyIdOf(key), keys: [{ id: keyIdOf(key), key: key.toString('base64'), createdAt: Date.now() }] };
-  await mkdir(dirname(source.path), { recursive: true, mode: 0o700 });
+  // A folder that cannot be written (a read-only home, another user's, immutable): START_FAILED
+  // "EPERM … mkdir '~/.config'" with no word of the key before (reliability round 9).
+  await mkdir(dirname(source.path), { recursive: true, mode: 0o700 }).catch((err: unknown) => {
+    throw keyFileError(source.path, err);
+  });
   // Written whole to a temporary file, then linked into place: link() fails with EEXIST when the
   // file exists, so two processes starting at once on a fresh machine cannot both write a key,
   // and neither can ever read a half-written file.
@@ -139,6 +143,13 @@ function serialize(file: KeyFile): string {
   return `${JSON.stringify(file, null, 2)}\n`;
 }
 
+/** Codes of a folder or file this user may not write. */
+const NOT_WRITABLE = new Set(['EACCES', 'EPERM', 'EROFS']);
+
 function keyFileError(path: string, err: unknown): PlatformError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== undefined && NOT_WRITABLE.has(code)) {
+    return new PlatformError('SECRETS_KEY_INVALID', `cannot make or read the secrets key file ${path} (${code}: ${(err as Error).message}): make its folder writable by this user, point FP_CONFIG_DIR (or FP_SECRETS_KEY_FILE) at a folder it may write, outside the state directory, or give the key in FP_SECRETS_KEY (docs/secrets.md)`, { where: path });
+  }
   return new PlatformError('SECRETS_KEY_INVALID', `cannot use the secrets key file ${path}: ${(err as Error).message}`, { where: path });
 }

@@ -7,12 +7,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startPlatform, type StartedPlatform } from '../../platform/start.js';
-import { Api, errorOf, TEST_SECRETS_KEY } from './platform-harness.js';
+import { writeWheel } from '../helpers/wheels.js';
+import { Api, createFunction, depsSettled, errorOf, py, randomText, TEST_SECRETS_KEY, upload } from './platform-harness.js';
 
 const skip = process.getuid?.() === 0 ? false : 'mounting a tmpfs needs root';
 
@@ -57,5 +58,57 @@ describe('a full state directory', { skip }, () => {
     rmSync(filler);
     assert.equal((await fetch(`${platform!.url}/api/v1/blobs/${sha}`, { method: 'PUT', headers: { authorization: `Bearer ${api.token}` }, body: blob })).status, 201);
     assert.equal((await api.call('POST', '/functions', { name: 'during', env: { PAD: 'x'.repeat(60_000) } })).status, 201);
+  });
+});
+
+/**
+ * The disk fills while a dependency build installs (reliability round 9): the build failed
+ * DEPS_TOO_LARGE (413: "drop packages or raise FP_DEPS_MAX_BYTES", with pip's traceback), and a
+ * deploy after space was freed kept answering that code until someone asked for a rebuild.
+ * Now: STORAGE_FULL, and the next deploy builds it again.
+ */
+describe('a full state directory during a dependency build', { skip }, () => {
+  let dir = '';
+  let wheels = '';
+  let platform: StartedPlatform | undefined;
+  let api: Api;
+  before(async () => {
+    wheels = mkdtempSync(join(tmpdir(), 'fp-full-wheels-'));
+    // 6 MB of module: more than the space left below, far under FP_DEPS_MAX_BYTES.
+    writeWheel(wheels, { name: 'hefty', version: '1.0', modules: { 'hefty.py': `DATA = "${randomText(6_000_000)}"\n` } });
+    dir = mkdtempSync(join(tmpdir(), 'fp-full-deps-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=40m', 'tmpfs', dir]);
+    platform = await startPlatform({ stateDir: join(dir, 'state'), port: 0, poolSize: 1, shutdownGraceMs: 1000, secretsKey: TEST_SECRETS_KEY, data: 'off', depsIndexUrl: 'none', depsFindLinks: wheels, log: () => {} });
+    api = new Api(platform.url, platform.takeAdminToken() ?? null);
+  });
+  after(async () => {
+    await platform?.close();
+    if (dir !== '') {
+      execFileSync('umount', [dir]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    if (wheels !== '') rmSync(wheels, { recursive: true, force: true });
+  });
+
+  it('fails the build STORAGE_FULL, and the deploy after space is freed builds it again', async () => {
+    await createFunction(api, 'hefty');
+    // Leave 2 MiB: the upload fits, the 6 MB site does not.
+    const filler = join(dir, 'filler');
+    const fs = statfsSync(dir);
+    writeFileSync(filler, Buffer.alloc(Math.max(0, fs.bavail * fs.bsize - 2 * 1024 * 1024)));
+    const files = { 'requirements.txt': 'hefty\n', 'main.py': py('import hefty', 'def handler(event, context):', '    return {"bytes": len(hefty.DATA)}') };
+    assert.equal(await upload(api, 'hefty', files), 1);
+    const deps = await depsSettled(api, 'hefty', 1);
+    assert.equal(deps.state, 'failed');
+    assert.equal(deps.error.code, 'STORAGE_FULL', JSON.stringify(deps.error).slice(0, 300));
+    // Space freed: a deploy starts the build again (409 while it runs), no rebuild asked for.
+    rmSync(filler);
+    const again = await api.call('POST', '/functions/hefty/deploy', {});
+    assert.equal(again.status, 409, JSON.stringify(again.body).slice(0, 300));
+    assert.equal(errorOf(again).code, 'DEPS_NOT_READY');
+    assert.equal((await depsSettled(api, 'hefty', 1)).state, 'ready');
+    assert.equal((await api.call('POST', '/functions/hefty/deploy', {})).status, 200);
+    const res = await fetch(`${platform!.url}/fn/hefty/`);
+    assert.deepEqual(await res.json(), { bytes: 6_000_000 });
   });
 });

@@ -3,7 +3,8 @@
  * connections, or a low `ulimit -n`). A cold start then cannot claim its sandbox uid (a file is
  * opened for it): it answered 500 INTERNAL_ERROR with the error's own words, a host path included
  * (reliability round 5). Now 503 RUNTIME_UNAVAILABLE, said plainly; and calls work again once
- * connections close. And a hard limit below FP_SANDBOX_OPEN_FILES made every function's start fail.
+ * connections close. An upload answered 500 INTERNAL_ERROR; now 503 PLATFORM_FILE_LIMIT (round 9).
+ * And a hard limit below FP_SANDBOX_OPEN_FILES made every function's start fail.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -16,14 +17,16 @@ import { describe, it } from 'node:test';
 import { Api, createFunction, deploy, fnName, handlerReturning, upload } from './platform-harness.js';
 import { started, startMain } from './main-harness.js';
 
-/** A GET on `agent` (a connection opened before the descriptors ran out). */
-function get(url: string, agent: http.Agent): Promise<{ status: number; body: string }> {
+/** A request on `agent` (a connection opened before the descriptors ran out); a GET without `send`. */
+function get(url: string, agent: http.Agent, send?: { token: string; json: unknown }): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    http.get(url, { agent }, (res) => {
+    const headers = send === undefined ? {} : { authorization: `Bearer ${send.token}`, 'content-type': 'application/json' };
+    const req = http.request(url, { agent, method: send === undefined ? 'GET' : 'POST', headers }, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     }).on('error', reject);
+    req.end(send === undefined ? undefined : JSON.stringify(send.json));
   });
 }
 
@@ -86,6 +89,11 @@ describe('the platform out of file descriptors', { skip: process.platform !== 'l
       assert.equal(refused.status, 503, refused.body);
       assert.equal(error.code, 'RUNTIME_UNAVAILABLE');
       assert.doesNotMatch(error.message, /\/run\/|\/tmp\/|uids/, 'no host path');
+      // An upload (its files are written to the blob store): it was 500 INTERNAL_ERROR (reliability round 9).
+      const files = [{ path: 'main.py', contentBase64: Buffer.from(`def handler(event, context):\n    return ${Date.now()}\n`).toString('base64') }];
+      const uploaded = await get(`${url}/api/v1/functions/${name}/versions`, agent, { token: token!, json: { files } });
+      assert.equal(uploaded.status, 503, uploaded.body);
+      assert.equal((JSON.parse(uploaded.body) as { error: { code: string } }).error.code, 'PLATFORM_FILE_LIMIT');
       for (const s of sockets) s.destroy();
       sockets.length = 0;
       agent.destroy();

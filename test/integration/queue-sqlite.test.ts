@@ -117,3 +117,86 @@ describe('sqlite queue', () => {
     }
   });
 });
+
+/**
+ * Wall-clock steps (reliability round 9, measured with libfaketime on a real platform: a retry
+ * scheduled 1 s ahead before the clock stepped back an hour waited the hour; a step forward past
+ * the lease ran each attempt in flight a second time at once). The queue's wall clock and a
+ * monotonic one are injected here: the wall clock steps, the monotonic one goes on.
+ */
+describe('sqlite queue, the wall clock stepping', () => {
+  async function clockedQueue(t: { after: (fn: () => Promise<void>) => void }) {
+    const stateDir = await mkdtemp(join(tmpdir(), 'fp-queue-clock-'));
+    const clock = { wall: 1_800_000_000_000, mono: 1_000 };
+    const q = await openSqliteQueue({ stateDir, now: () => clock.wall, monotonic: () => clock.mono });
+    t.after(async () => {
+      await q.close();
+      await rm(stateDir, { recursive: true, force: true });
+    });
+    /** Real time passing: both clocks. */
+    const pass = (ms: number): void => {
+      clock.wall += ms;
+      clock.mono += ms;
+    };
+    return { q, clock, pass };
+  }
+
+  it('a retry due in 1 s before the clock steps back an hour is claimed 1 s later, not an hour later', async (t) => {
+    const { q, clock, pass } = await clockedQueue(t);
+    await q.enqueue({ runId: 'r1', function: 'f', payload: Buffer.from('x') });
+    const [job] = await q.claim('c1', 1);
+    await q.nack({ runId: 'r1', consumer: 'c1', token: job!.token }, clock.wall + 1_000);
+    clock.wall -= 3_600_000; // stepped back
+    pass(500);
+    assert.deepEqual(await q.claim('c1', 1), [], 'not due yet');
+    pass(600);
+    const [again] = await q.claim('c1', 1);
+    assert.equal(again?.runId, 'r1', 'the retry is claimed once its 1 s has passed');
+    assert.equal(again?.attempt, 2);
+  });
+
+  it('a step forward past the lease does not hand an attempt in flight to another consumer', async (t) => {
+    const { q, clock, pass } = await clockedQueue(t);
+    await q.enqueue({ runId: 'r1', function: 'f', payload: Buffer.from('x') });
+    const [job] = await q.claim('c1', 1);
+    assert.equal(job?.runId, 'r1');
+    clock.wall += 3_600_000; // stepped forward
+    pass(1_000);
+    assert.deepEqual(await q.claim('c2', 1), [], 'the lease still holds');
+    await q.extend({ runId: 'r1', consumer: 'c1', token: job!.token });
+    await q.ack({ runId: 'r1', consumer: 'c1', token: job!.token });
+    assert.deepEqual(await q.stats(), { delayed: 0, ready: 0, leased: 0, dead: 0 });
+  });
+
+  it('a step seen while another process holds the file\'s lock is applied at the next claim', async (t) => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'fp-queue-clock-'));
+    const clock = { wall: 1_800_000_000_000, mono: 1_000 };
+    const q = await openSqliteQueue({ stateDir, now: () => clock.wall, monotonic: () => clock.mono, busyTimeoutMs: 50 });
+    const other = new Database(join(stateDir, ASYNC_DB_FILE));
+    t.after(async () => {
+      other.close();
+      await q.close();
+      await rm(stateDir, { recursive: true, force: true });
+    });
+    await q.enqueue({ runId: 'r1', function: 'f', payload: Buffer.from('x') });
+    const [job] = await q.claim('c1', 1);
+    await q.nack({ runId: 'r1', consumer: 'c1', token: job!.token }, clock.wall + 1_000);
+    clock.wall -= 3_600_000;
+    clock.wall += 1_100;
+    clock.mono += 1_100;
+    other.exec('BEGIN IMMEDIATE');
+    await assert.rejects(q.claim('c1', 1), (err: unknown) => (err as { code?: string }).code === 'SQLITE_BUSY');
+    other.exec('ROLLBACK');
+    assert.equal((await q.claim('c1', 1))[0]?.runId, 'r1', 'the step was not lost with the failed claim');
+  });
+
+  it('a lease still expires after its time when nothing steps', async (t) => {
+    const { q, pass } = await clockedQueue(t);
+    await q.enqueue({ runId: 'r1', function: 'f', payload: Buffer.from('x') });
+    assert.equal((await q.claim('c1', 1))[0]?.runId, 'r1');
+    pass(29_000);
+    assert.deepEqual(await q.claim('c2', 1), []);
+    pass(2_000);
+    assert.equal((await q.claim('c2', 1))[0]?.runId, 'r1', 'redelivered after the lease');
+  });
+});

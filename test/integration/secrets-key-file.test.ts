@@ -1,5 +1,6 @@
 /** The secrets key file (controlplane/secrets/key-file.ts) on a real filesystem: creation, modes, rotation, refusals. */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,6 +83,20 @@ describe('secrets key file', () => {
     assert.equal((await stat(path)).mode & 0o777, 0o600);
     assert.equal((await loadKeyring({ kind: 'file', path })).keyring.currentId, added);
     await rejectsCode(addKeyToFile(`${path}.missing`), 'SECRETS_KEY_INVALID');
+  });
+
+  it('a config folder it may not write: SECRETS_KEY_INVALID saying what to do, not a bare EPERM from mkdir (reliability round 9)', { skip: process.getuid?.() !== 0 && 'chattr needs root' }, async () => {
+    const path = await freshPath();
+    const home = join(path, '..', '..', '..');
+    execFileSync('chattr', ['+i', home]); // the home folder: ~/.config cannot be made
+    try {
+      await rejectsCode(loadKeyring({ kind: 'file', path }), 'SECRETS_KEY_INVALID', (message) => {
+        assert.match(message, /EPERM/);
+        assert.match(message, /FP_CONFIG_DIR/);
+      });
+    } finally {
+      execFileSync('chattr', ['-i', home]);
+    }
   });
 
   it('takes inline keys (FP_SECRETS_KEY) without touching any file', async () => {

@@ -12,6 +12,7 @@ import { openAsyncDb } from '../sqlite-db.js';
 // A job's workspace in SQL, as `workspaceOfKey` reads a function key (one dot at most).
 import { WORKSPACE_OF_KEY_SQL } from '../sqlite-schema.js';
 import { workspaceOfKey } from '../../../protocol/index.js';
+import { ClockSteps } from './clock-steps.js';
 import { QueueError } from './errors.js';
 import {
   DEFAULT_IDEMPOTENCY_WINDOW_MS, DEFAULT_LEASE_MS, DEFAULT_LIST_LIMIT,
@@ -28,11 +29,18 @@ interface Skip {
   functions: readonly string[];
 }
 
-export interface SqliteQueueOptions extends QueueOptions {
+export interface SqliteQueueOptions extends QueueOptions, QueueClock {
   /** The state directory; created when missing. */
   stateDir: string;
   now?: () => number;
   busyTimeoutMs?: number;
+}
+
+/** A clock for the queue: the wall clock (`now`), and a monotonic one to tell its steps (clock-steps.ts). */
+export interface QueueClock {
+  now?: () => number;
+  /** With `now` injected, steps are followed only when this is too (tests move `now` on purpose). */
+  monotonic?: () => number;
 }
 
 interface JobRow {
@@ -59,10 +67,13 @@ export async function openSqliteQueue(options: SqliteQueueOptions): Promise<Queu
 }
 
 /** The queue on an open async.db connection; `ownsDb`: close() closes the connection. */
-export function sqliteQueueOn(db: Db, options: QueueOptions & { now?: () => number }, ownsDb: boolean): SqliteQueue {
+export function sqliteQueueOn(db: Db, options: QueueOptions & QueueClock, ownsDb: boolean): SqliteQueue {
   const leaseMs = positiveMs(options.leaseMs, DEFAULT_LEASE_MS, 'leaseMs');
   const windowMs = positiveMs(options.idempotencyWindowMs, DEFAULT_IDEMPOTENCY_WINDOW_MS, 'idempotencyWindowMs');
-  return new SqliteQueue(db, options.now ?? Date.now, leaseMs, windowMs, ownsDb);
+  const now = options.now ?? Date.now;
+  const steps = options.now === undefined ? new ClockSteps(now, () => performance.now())
+    : options.monotonic === undefined ? null : new ClockSteps(now, options.monotonic);
+  return new SqliteQueue(db, now, leaseMs, windowMs, ownsDb, steps);
 }
 
 function info(row: JobRow, now: number): JobInfo {
@@ -92,10 +103,31 @@ export class SqliteQueue implements Queue {
     private readonly leaseMs: number,
     private readonly windowMs: number,
     private readonly ownsDb: boolean,
+    private readonly steps: ClockSteps | null = null,
   ) {}
 
   private check(): void {
     if (this.closed) throw new QueueError('QUEUE_CLOSED', 'the queue is closed');
+  }
+
+  /**
+   * The wall clock, once the stored times have moved by the step it made since the last look
+   * (clock-steps.ts): every time the queue writes or compares goes through here first.
+   */
+  private time(): number {
+    const step = this.steps?.step() ?? 0;
+    if (step !== 0) {
+      try {
+        this.db.transaction(() => {
+          this.db.prepare('UPDATE jobs SET not_before = not_before + @step, ready_at = ready_at + @step, lease_until = lease_until + @step').run({ step });
+          this.db.prepare('UPDATE idempotency SET expires_at = expires_at + @step').run({ step });
+        }).immediate();
+      } catch (err) {
+        this.steps!.unseen(step); // not lost: moved at the next look
+        throw err;
+      }
+    }
+    return this.now();
   }
 
   /** Runs `fn` in a BEGIN IMMEDIATE transaction (takes the write lock first: no upgrade deadlocks). */
@@ -112,7 +144,7 @@ export class SqliteQueue implements Queue {
   enqueueSync(job: NewJob): EnqueueResult {
     checkJob(job);
     return this.tx(() => {
-      const now = this.now();
+      const now = this.time();
       if (job.idempotencyKey !== undefined) {
         this.db.prepare('DELETE FROM idempotency WHERE expires_at <= ?').run(now);
         const seen = this.db.prepare('SELECT run_id, fingerprint FROM idempotency WHERE key = ?').get(job.idempotencyKey) as
@@ -146,7 +178,7 @@ export class SqliteQueue implements Queue {
     // of CPU a second, and its garbage, on empty claims). A job that arrives right after is
     // claimed at the next poll, as if it had arrived after the claim.
     this.check();
-    const at = this.now();
+    const at = this.time();
     this.claimable ??= [
       this.db.prepare('SELECT 1 FROM jobs WHERE ready_at <= ? AND consumer IS NULL LIMIT 1'),
       this.db.prepare('SELECT 1 FROM jobs WHERE lease_until <= ? AND consumer IS NOT NULL LIMIT 1'),
@@ -224,7 +256,7 @@ export class SqliteQueue implements Queue {
   async nack(lease: Lease, notBefore: number): Promise<void> {
     this.tx(() => {
       const row = this.held(lease);
-      const now = this.now();
+      const now = this.time();
       // A new seq puts the retry behind the jobs already waiting, as a new stream entry does in Redis.
       this.db.prepare('DELETE FROM jobs WHERE run_id = ?').run(lease.runId);
       this.db
@@ -237,7 +269,7 @@ export class SqliteQueue implements Queue {
   async extend(lease: Lease): Promise<void> {
     this.tx(() => {
       this.held(lease);
-      this.db.prepare('UPDATE jobs SET lease_until = ? WHERE run_id = ?').run(this.now() + this.leaseMs, lease.runId);
+      this.db.prepare('UPDATE jobs SET lease_until = ? WHERE run_id = ?').run(this.time() + this.leaseMs, lease.runId);
     });
   }
 
