@@ -62,14 +62,28 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-/** Whether `pid` names a process that has not ended (a zombie has: it is only waiting to be reaped). */
+/** The kernel's PF_EXITING task flag (/proc/<pid>/stat field 9): set as a process starts to exit. */
+const PF_EXITING = 0x4;
+
+/**
+ * Whether `pid` names a process that has not ended nor begun to: not a zombie (only waiting to be
+ * reaped), and not exiting. A killed process closes its files (its sockets: what its peers see
+ * end) before it turns zombie, still in state `R` meanwhile, a window a loaded machine widens; its
+ * PF_EXITING flag is set before that (the zygote's forks counted as failures of a live zygote).
+ */
 export function running(pid: number): boolean {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    return !statSaysEnding(readFileSync(`/proc/${pid}/stat`, 'latin1'));
   } catch {
     return false;
   }
+}
+
+/** A /proc/<pid>/stat line of a process that is a zombie, dead, or exiting (PF_EXITING). */
+export function statSaysEnding(stat: string): boolean {
+  // After the command name (in parentheses, which may hold anything): state is field 3, flags field 9.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields[0] === 'Z' || fields[0] === 'X' || (Number(fields[6]) & PF_EXITING) !== 0;
 }
 
 /**
