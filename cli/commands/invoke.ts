@@ -598,7 +598,11 @@ async function explainFailure(ctx: Context, args: ParsedArgs, a: InvokeAnswer, n
   else if (code === 'ROLE_FORBIDDEN') ctx.out.note(`The token's role cannot invoke "${name}": use a token with the role invoker or above, or --invoke-token T.`);
   else if (a.status === 401 || a.status === 403) ctx.out.note(`"${name}" needs its invoke token: --invoke-token T (saved automatically when deploy created it), or a token with the role invoker.`);
   else if (code === 'PAYLOAD_TOO_LARGE') ctx.out.note(`The body was refused before the function ran: a sync call takes up to 6 MiB (FP_MAX_BODY_BYTES), an async one 256 KiB; pass large data by reference (a URL, or the data binding) instead.`);
-  else if (a.runId && !refusedUpFront(a)) ctx.out.note(`Details, logs and the stack: ${selfCommandOf(ctx)} runs ${a.runId}`);
+  else if (code === 'FUNCTION_TIMEOUT') {
+    // Newcomer round 12: the error named the milliseconds, not the setting that gives more.
+    ctx.out.note(`"${name}" ran past its limits.timeout: raise it in its platform.yaml (\`limits: {timeout: 2m}\`) and deploy; an --async call has the same limit.`);
+    if (a.runId) ctx.out.note(`Details and its logs: ${selfCommandOf(ctx)} runs ${a.runId}`);
+  } else if (a.runId && !refusedUpFront(a)) ctx.out.note(`Details, logs and the stack: ${selfCommandOf(ctx)} runs ${a.runId}`);
 }
 
 export const invokeCommand: Command = {
