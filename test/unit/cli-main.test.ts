@@ -105,6 +105,15 @@ describe('cli main', () => {
     assert.match((await runCli(['invoke', '--help'])).stdout, /`invoke shop --path \/items\/1 -q limit=5` calls <url>\/fn\/shop\/items\/1\?limit=5/);
   });
 
+  it('a subcommand typed as a command names the command it belongs to (`delete shop`: functions delete)', async () => {
+    for (const [word, meant] of [['delete', 'functions delete'], ['remove', 'functions delete'], ['pause', 'functions pause'], ['replay', 'runs replay']] as const) {
+      const r = await runCli([word, 'shop']);
+      assert.equal(r.code, EXIT.USAGE, r.stderr);
+      assert.match(r.stderr, new RegExp(`unknown command "${word}"; did you mean \`${meant}\`\\?; commands: init,`), r.stderr);
+    }
+    assert.match((await runCli(['deplyo'])).stderr, /unknown command "deplyo"; did you mean "deploy"\?/);
+  });
+
   it('invoke --idempotency-key without --async is a usage error, not silently ignored', async () => {
     const r = await runCli(['invoke', 'shop', '--idempotency-key', 'k1', '-d', '{}', '--url', 'http://127.0.0.1:9', '--token', 't']);
     assert.equal(r.code, EXIT.USAGE, r.stderr);
