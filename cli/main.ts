@@ -21,6 +21,16 @@ import { safeLines, terminalSafe } from './terminal.js';
  * platform, `deploy` the manifest parser and the preflight), and nothing of the others. Loading
  * all of them cost ~70 ms of CPU at every start (bench/README.md, section 9); `--help` loads all.
  */
+/**
+ * A subcommand typed as a command (`delete shop`, as `vercel remove`/`fly apps destroy` users do):
+ * the command it belongs to (newcomer round 12: `delete` got only the list of commands).
+ */
+const SUBCOMMAND_OF: Readonly<Record<string, string>> = {
+  delete: 'functions delete', remove: 'functions delete', pause: 'functions pause', resume: 'functions resume',
+  show: 'functions show', 'rotate-token': 'functions rotate-token', replay: 'runs replay', cancel: 'runs cancel',
+  'rotate-secret': 'triggers rotate-secret',
+};
+
 export interface CommandEntry {
   name: string;
   load: () => Promise<Command>;
@@ -128,7 +138,11 @@ export async function main(argv: readonly string[], options: MainOptions): Promi
       return asked ? EXIT.OK : EXIT.USAGE;
     }
     const entry = COMMANDS.find((c) => c.name === name);
-    if (entry === undefined) throw usageError(`unknown command ${JSON.stringify(name)}${didYouMean(name, COMMANDS.map((c) => c.name))}; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+    if (entry === undefined) {
+      const sub = SUBCOMMAND_OF[name];
+      const meant = sub !== undefined ? `; did you mean \`${sub}\`?` : didYouMean(name, COMMANDS.map((c) => c.name));
+      throw usageError(`unknown command ${JSON.stringify(name)}${meant}; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+    }
     const env = loadCliEnv(options.env, homedir());
     const onlyHelp = rest.some((a) => a === '--help' || a === '-h' || a === '--version');
     if (entry.python === true && !onlyHelp) python = new PythonChecker().start(pythonPath(env.python));

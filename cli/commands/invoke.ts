@@ -447,6 +447,18 @@ export async function waitForRun(ctx: Context, client: ApiClient, name: string, 
   return ok ? EXIT.OK : EXIT.FAILURE;
 }
 
+/**
+ * What a second argument of `invoke` was meant as, by its shape (newcomer round 12: `invoke shop
+ * /items/1` said only "use - to read the body from stdin"): a path, a JSON body or a query pair.
+ */
+function strayArgument(arg: string, before: string): string | null {
+  const quoted = arg.includes("'") ? JSON.stringify(arg) : `'${arg}'`;
+  if (arg.startsWith('/')) return `a path after the function's URL goes in --path: invoke ${before}--path ${quoted}`;
+  if (/^\s*[[{]/.test(arg)) return `a request body goes in --data: invoke ${before}--data ${quoted}`;
+  if (/^[^=/\s]+=/.test(arg)) return `a query parameter goes in --query: invoke ${before}--query ${quoted}`;
+  return null;
+}
+
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   let pos = positionals(args, 2, 'invoke');
   // In a function's folder the name may be left out (`invoke`, `invoke -`): the folder's.
@@ -454,8 +466,14 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if (folder !== null) pos = [folder, ...pos];
   const name = pos[0];
   if (name === undefined) throw usageError('invoke needs the function name: fastapi-platform invoke <name> (or run it in a function\'s folder)');
+  if (pos[1] === undefined && pos[0] !== '-') {
+    const meant = strayArgument(name, '<name> ');
+    if (meant !== null) throw usageError(`${JSON.stringify(name)} is not a function name; ${meant}`);
+  }
   checkFunctionName(name);
-  if (pos[1] !== undefined && pos[1] !== '-') throw usageError(`unexpected argument ${JSON.stringify(pos[1])}; use - to read the body from stdin`);
+  if (pos[1] !== undefined && pos[1] !== '-') {
+    throw usageError(`unexpected argument ${JSON.stringify(pos[1])}; ${strayArgument(pos[1], `${name} `) ?? 'use - to read the body from stdin'}`);
+  }
   // `invoke f < payload.json` sends the file, as `-` would: the shell already opened it for us. A
   // pipe is not read unasked (a script's open stdin would hang the call), but it is not silently
   // dropped either: faas-cli users pipe bodies by habit (`echo … | faas-cli invoke f`).
@@ -580,7 +598,11 @@ async function explainFailure(ctx: Context, args: ParsedArgs, a: InvokeAnswer, n
   else if (code === 'ROLE_FORBIDDEN') ctx.out.note(`The token's role cannot invoke "${name}": use a token with the role invoker or above, or --invoke-token T.`);
   else if (a.status === 401 || a.status === 403) ctx.out.note(`"${name}" needs its invoke token: --invoke-token T (saved automatically when deploy created it), or a token with the role invoker.`);
   else if (code === 'PAYLOAD_TOO_LARGE') ctx.out.note(`The body was refused before the function ran: a sync call takes up to 6 MiB (FP_MAX_BODY_BYTES), an async one 256 KiB; pass large data by reference (a URL, or the data binding) instead.`);
-  else if (a.runId && !refusedUpFront(a)) ctx.out.note(`Details, logs and the stack: ${selfCommandOf(ctx)} runs ${a.runId}`);
+  else if (code === 'FUNCTION_TIMEOUT') {
+    // Newcomer round 12: the error named the milliseconds, not the setting that gives more.
+    ctx.out.note(`"${name}" ran past its limits.timeout: raise it in its platform.yaml (\`limits: {timeout: 2m}\`) and deploy; an --async call has the same limit.`);
+    if (a.runId) ctx.out.note(`Details and its logs: ${selfCommandOf(ctx)} runs ${a.runId}`);
+  } else if (a.runId && !refusedUpFront(a)) ctx.out.note(`Details, logs and the stack: ${selfCommandOf(ctx)} runs ${a.runId}`);
 }
 
 export const invokeCommand: Command = {
@@ -595,6 +617,7 @@ export const invokeCommand: Command = {
   ],
   details: [
     "In a function's folder (platform.yaml with name: in the current directory) the name may be left out.",
+    'A route of a FastAPI app: `invoke shop --path /items/1 -q limit=5` calls <url>/fn/shop/items/1?limit=5.',
     'Calls <url>/fn/<key><path> directly, as any client would (the key is <name> in the default',
     'workspace, <name>.<workspace> in another); with --test, runs the payload through the control',
     'plane\'s test-invoke endpoint instead (needs an invoker token). `-` reads the body from stdin;',

@@ -173,7 +173,11 @@ async function build(opts: DepsOptions, request: BuildRequest, redact: (text: st
     const outcome = ran.error?.code === 'DEPS_NOT_FOUND' && unreachable !== null
       ? { ...ran, error: { code: 'DEPS_INDEX_UNREACHABLE' as const, message: `the package index could not be reached (${unreachable})\n${ran.error.message}` } }
       : ran;
-    if (!outcome.ok || outcome.lock === null || outcome.skipped || outcome.packages.length === 0) return { ...outcome, log };
+    if (!outcome.ok || outcome.lock === null || outcome.packages.length === 0) return { ...outcome, log };
+    // The same resolution was installed before: this build's site is that one, and its size too
+    // (it was 0 B: deploy printed "11 installed (0 B)", and a workspace's quota counted a shared
+    // site as 0 when this record came last; newcomer round 12).
+    if (outcome.skipped) return { ...outcome, bytes: (await usage(join(opts.root, outcome.lock, 'site'))).bytes, log };
     const { bytes } = await usage(staging.site);
     if (bytes > opts.maxBytes) return failed('DEPS_TOO_LARGE', `the installed dependencies take ${bytes} bytes, over the limit of ${opts.maxBytes}`, log);
     if (boxed && wantsFontList(staging.site)) await fontList(opts, staging, request.signal, note);

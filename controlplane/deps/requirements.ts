@@ -183,6 +183,15 @@ export async function depsClosure<F extends { path: string }>(files: readonly F[
  * Why the platform refuses one requirements.txt requirement, or null when it is acceptable: the
  * builder's rules (fp_deps/requirements.py `check`) short of parsing PEP 508, which the builder does.
  */
+const EDITABLE = /^(-e|--editable)(=|$)/;
+/**
+ * `-e .` (the project installed editable), the line a FastAPI project's requirements.txt often
+ * ends with: the folder is uploaded and imported as it is, so the line is not needed (newcomer
+ * round 12: "options are not allowed (-e)" said what, not why or what instead). The same words as
+ * fp_deps/requirements.py's.
+ */
+const EDITABLE_ADVICE = 'an editable install (-e) is not needed: the folder is uploaded and imported as it is (a src layout from src/, as `uvicorn --app-dir src` does); remove the line, and list what the project needs in requirements.txt or pyproject.toml\'s [project] dependencies';
+
 export function requirementProblem(text: string): string | null {
   const control = CONTROL.exec(text);
   if (control !== null) return `${JSON.stringify(text.trim())} holds a control character (${JSON.stringify(control[0])}): one requirement, on one line`;
@@ -193,6 +202,7 @@ export function requirementProblem(text: string): string | null {
   while (options.length > 0) {
     const option = options.shift()!;
     const value = option === '--hash' && options.length > 0 ? options.shift()! : option.startsWith('--hash=') ? option.slice('--hash='.length) : null;
+    if (value === null && bare === '' && EDITABLE.test(option)) return EDITABLE_ADVICE;
     if (value === null) return `options are not allowed (${option.split('=')[0]}): only \`--hash\` options may follow a requirement in requirements.txt; the platform chooses the index and installs wheels by name`;
     if (!HASH_VALUE.test(value)) return `${JSON.stringify(value)} is not a hash pip checks (--hash=sha256:<64 hex digits>)`;
   }

@@ -91,6 +91,12 @@ def check(text: str, file: str, line, hashes: bool = True):
     return normalize(req.name), " ".join([written, *(f"--hash={d}" for d in digests)])
 
 
+# `-e .`, the project installed editable: not needed here (controlplane/deps/requirements.ts says the same).
+_EDITABLE_ADVICE = ("an editable install (-e) is not needed: the folder is uploaded and imported as it is (a src layout "
+                    "from src/, as `uvicorn --app-dir src` does); remove the line, and list what the project needs in "
+                    "requirements.txt or pyproject.toml's [project] dependencies")
+
+
 def _split_options(text: str, file: str, line, hashes: bool):
     """(requirement, [hash values]) of a requirement line. Words are split as pip splits them: the
     requirement ends at the first word starting with `-`, and every word after it must be a
@@ -104,6 +110,8 @@ def _split_options(text: str, file: str, line, hashes: bool):
             value = rest.pop(0)
         elif hashes and option.startswith("--hash="):
             value = option[len("--hash="):]
+        elif not bare and (option in ("-e", "--editable") or option.startswith(("-e=", "--editable="))):
+            raise BadRequirement(file, line, _EDITABLE_ADVICE)
         else:
             where = "only `--hash` options may follow a requirement in requirements.txt" if hashes else "a pyproject.toml requirement takes no options"
             raise BadRequirement(file, line, f"options are not allowed ({option.split('=')[0]}): {where}; the platform chooses the index and installs wheels by name")

@@ -5,6 +5,8 @@
   multiValueHeaders and cookies too;
 - bytes / bytearray / memoryview pass through as application/octet-stream;
 - None is 204 No Content;
+- a Starlette (FastAPI) Response with its body (JSONResponse, HTMLResponse, PlainTextResponse,
+  RedirectResponse, Response) is its status, headers and body, as uvicorn sends them;
 - any other dict, list, str, number or bool becomes JSON with status 200;
 - anything else raises BadReturn.
 """
@@ -141,6 +143,16 @@ _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9a-z-]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
+def _header(out: list, key: str, text: str) -> None:
+    if not _TOKEN.fullmatch(key):
+        raise BadReturn(f"header name {key!r} is not a valid token")
+    bad = _CONTROL.search(text)
+    if bad:
+        raise BadReturn(f"header {key} contains the control character 0x{ord(bad.group()):02x}; "
+                        "only HTAB is allowed in header values")
+    out.append([key, text])
+
+
 def _headers(raw) -> list:
     if raw is None:
         return []
@@ -149,16 +161,44 @@ def _headers(raw) -> list:
     out = []
     for name, value in raw.items():
         key = str(name).lower()
-        if not _TOKEN.fullmatch(key):
-            raise BadReturn(f"header name {key!r} is not a valid token")
         values = value if isinstance(value, (list, tuple)) else [value]
         for v in values:
-            text = str(v)
-            bad = _CONTROL.search(text)
-            if bad:
-                raise BadReturn(f"header {key} contains the control character 0x{ord(bad.group()):02x}; "
-                                "only HTAB is allowed in header values")
-            out.append([key, text])
+            _header(out, key, str(v))
+    return out
+
+
+def _is_asgi_response(value) -> bool:
+    """A Starlette Response (FastAPI's): an int `status_code` and the `raw_headers` it sends."""
+    return isinstance(getattr(value, "status_code", None), int) and isinstance(getattr(value, "raw_headers", None), list)
+
+
+def _asgi_response(value) -> dict:
+    """A Starlette Response returned by a handler, as uvicorn would send it: its status, its
+    headers (its content-type and set-cookie ones included; the gateway frames the body and drops
+    content-length) and its body. Header values are Latin-1 bytes there: they go out as those bytes
+    (`latin1`, as an ASGI app's do). One without a body (StreamingResponse, FileResponse: their
+    ASGI call sends it) or with a background task (run only by an ASGI server) is refused."""
+    kind = type(value).__name__
+    body = getattr(value, "body", None)
+    if not isinstance(body, (bytes, bytearray, memoryview)):
+        raise BadReturn(f"cannot send {_a(kind)} {kind} from a handler: it has no body of its own (its ASGI call "
+                        "streams it); serve an ASGI app (entrypoint: main:app, a FastAPI app) to stream or "
+                        "send files, or return its content as bytes")
+    if getattr(value, "background", None) is not None:
+        raise BadReturn(f"the {kind} returned has a background task, which only an ASGI server runs: serve an "
+                        "ASGI app (entrypoint: main:app, a FastAPI app) for background tasks, or run the work "
+                        "before returning")
+    status = value.status_code
+    if isinstance(status, bool) or not 100 <= status <= 599:
+        raise BadReturn(f"status_code must be an integer from 100 to 599, got {status!r}")
+    headers, latin1 = [], False
+    for name, raw in value.raw_headers:
+        text = bytes(raw).decode("latin-1")
+        latin1 = latin1 or not text.isascii()
+        _header(headers, bytes(name).decode("latin-1").lower(), text)
+    out = {"status": status, "headers": headers, "body": bytes(body)}
+    if latin1:
+        out["latin1"] = True
     return out
 
 
@@ -221,6 +261,8 @@ def to_response(value) -> dict:
         return {"status": 204, "headers": [], "body": b""}
     if isinstance(value, (list, str, int, float, bool)):
         return {"status": 200, "headers": _JSON, "body": _json_bytes(value)}
+    if _is_asgi_response(value):
+        return _asgi_response(value)
     raise BadReturn(_cannot(value))
 
 

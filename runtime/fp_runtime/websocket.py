@@ -11,6 +11,7 @@ messages come as `wsin` in the same encoding (CLOSE: it closed or went away), an
 takes is acknowledged (`wsack`, its bytes): the host keeps at most a window of them on their way.
 """
 import collections
+import sys
 
 from . import streaming
 from .scope import build_scope
@@ -178,6 +179,14 @@ async def serve(app, scope: dict, ex: WsExchange, state: dict):
     except streaming.ClientDisconnected:
         if ex.close_code is None:
             raise
+    except Exception as err:
+        # Starlette's (FastAPI's) receive_text() and send_text() raise WebSocketDisconnect once the
+        # client closed: FastAPI's own echo example (`while True: await ws.receive_text()`) ends so.
+        # After the client's close that is how the connection ended, not a failure (ADR 0148).
+        if ex.close_code is None or type(err).__name__ != "WebSocketDisconnect":
+            raise
+        print(f"the client closed the WebSocket ({ex.close_code}); the app's {type(err).__name__} "
+              "ended the call", file=sys.stderr)
     if ex.state == "connecting":
         ex.state = "refused"
         ex.refused = 403 if ex.refused is None else ex.refused

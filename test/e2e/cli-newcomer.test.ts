@@ -331,6 +331,20 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.match(none.stderr, /"empty-fn" exists but has no deployed version yet: deploy it from its folder with `npx fastapi-platform deploy`/, none.stderr);
   });
 
+  it('a call past limits.timeout says which setting gives it more time (newcomer round 12)', async () => {
+    const dir = join(work, 'sleepy');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'main.py'), 'import time\ndef handler(event, context):\n    time.sleep(30)\n');
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: sleepy\nentrypoint: main:handler\nlimits:\n  timeout: 1s\n');
+    const deployed = await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 });
+    assert.equal(deployed.code, 0, deployed.stderr);
+    const slow = await spawnCli(['invoke', 'sleepy'], { cwd: ROOT, env, timeoutMs: 60_000 });
+    assert.equal(slow.code, 1, slow.stderr);
+    assert.match(slow.stdout, /FUNCTION_TIMEOUT/, slow.stdout);
+    assert.match(slow.stderr, /"sleepy" ran past its limits\.timeout: raise it in its platform\.yaml \(`limits: \{timeout: 2m\}`\) and deploy/, slow.stderr);
+    assert.match(slow.stderr, /Details and its logs: npx fastapi-platform runs [0-9a-f-]{36}/, slow.stderr);
+  });
+
   it('runs replay takes the first digits of a failed run id too', async () => {
     const dir = join(work, 'fails');
     mkdirSync(dir);

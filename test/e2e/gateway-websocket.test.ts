@@ -48,6 +48,12 @@ const APP = py(
   '    except WebSocketDisconnect as e:',
   '        print("disconnected", e.code)',
   '',
+  '@app.websocket("/plain")',
+  'async def plain_echo(ws: WebSocket):',
+  '    await ws.accept()',
+  '    while True:',
+  '        await ws.send_text("echo:" + await ws.receive_text())',
+  '',
   '@app.websocket("/bye")',
   'async def bye(ws: WebSocket):',
   '    await ws.accept()',
@@ -158,6 +164,23 @@ describe('WebSocket connections', () => {
     const run = await runRecord(h, ws.headers['x-run-id']!);
     assert.equal(run.status, 'succeeded');
     assert.ok(run.logs.some((l) => l.msg === 'disconnected 4002'), JSON.stringify(run.logs));
+  });
+
+  test("FastAPI's echo without a try (receive_text() raises WebSocketDisconnect at the client's close) ends succeeded, not FUNCTION_ERROR (ADR 0148)", async () => {
+    for (const end of ['close', 'destroy'] as const) {
+      const ws = await RawWebSocket.connect(wsUrl(app, '/plain'));
+      ws.sendText('hi');
+      assert.deepEqual(await ws.next(), { kind: 'text', text: 'echo:hi' });
+      if (end === 'close') {
+        ws.close(1000, '');
+        assert.equal((await ws.closed()).code, 1000);
+      } else {
+        ws.destroy();
+      }
+      const run = await runRecord(h, ws.headers['x-run-id']!);
+      assert.equal(run.status, 'succeeded', `${end}: ${JSON.stringify(run.error)}`);
+      assert.ok(run.logs.some((l) => /the client closed the WebSocket \(10\d\d\); the app's WebSocketDisconnect ended the call/.test(l.msg)), JSON.stringify(run.logs));
+    }
   });
 
   test('a client that just goes away: the app sees 1006', async () => {

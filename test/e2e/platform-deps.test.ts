@@ -101,6 +101,22 @@ describe('dependencies', () => {
     for (const name of [one, two]) assert.equal((await invoke(name)).body.alpha, 'alpha-1.0');
   });
 
+  it('a build that finds its resolution installed already reports that site\'s size, not 0 B', async () => {
+    const first = fnName('size');
+    const again = fnName('size');
+    for (const name of [first, again]) await createFunction(h.api, name);
+    await upload(h.api, first, USES_ALPHA);
+    const a = await settled(h.api, first, 1);
+    assert.equal(a.state, 'ready');
+    assert.ok(a.bytes > 0, JSON.stringify(a));
+    // Written otherwise, resolved the same, after the first site is published: nothing is installed.
+    await upload(h.api, again, { ...USES_ALPHA, 'requirements.txt': 'alpha>=1.0\n' });
+    const b = await settled(h.api, again, 1);
+    assert.equal(b.state, 'ready');
+    assert.equal(b.lock, a.lock);
+    assert.equal(b.bytes, a.bytes, 'the shared site\'s size (deploy printed "2 installed (0 B)")');
+  });
+
   it('fails a bad requirement with its code; the active version keeps serving', async () => {
     const name = fnName('bad');
     await createFunction(h.api, name);

@@ -184,6 +184,12 @@ for (const asyncDef of [false, true]) {
 /** A handler whose return value is chosen by `?kind=`. */
 const RETURNS = py(
   'import base64, asyncio, datetime, dataclasses, pydantic',
+  'from starlette.background import BackgroundTask',
+  'from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse',
+  'def json_cookie():',
+  '    r = JSONResponse({"a": [1]}, status_code=202)',
+  '    r.set_cookie("sid", "abc")',
+  '    return r',
   '@dataclasses.dataclass',
   'class Point:',
   '    x: int',
@@ -248,6 +254,13 @@ const RETURNS = py(
   '    "datetime": lambda: {"when": datetime.datetime(2020, 1, 1)},',
   '    "huge-bytes": lambda: b"x" * (64 << 20),',
   '    "huge-dict": lambda: {"data": "x" * (64 << 20)},',
+  '    "starlette-html": lambda: HTMLResponse("<h1>hé</h1>", status_code=201, headers={"x-mine": "1"}),',
+  '    "starlette-json": json_cookie,',
+  '    "starlette-text": lambda: PlainTextResponse("plain"),',
+  '    "starlette-redirect": lambda: RedirectResponse("/there"),',
+  '    "starlette-latin1": lambda: Response(b"pdf", media_type="application/pdf", headers={"content-disposition": \'attachment; filename="résumé.pdf"\'}),',
+  '    "starlette-stream": lambda: StreamingResponse(iter([b"a"])),',
+  '    "starlette-background": lambda: PlainTextResponse("x", background=BackgroundTask(print)),',
   '}',
   'def handler(event, context):',
   '    return CASES[event["query"]["kind"]]()',
@@ -334,6 +347,39 @@ for (const entrypoint of ['main:handler', 'main:ahandler']) {
       const none = await ok('none');
       assert.equal(none.response.status, 204);
       assert.equal(none.response.body.length, 0);
+    });
+
+    test("a Starlette (FastAPI) Response is its status, headers and body, as uvicorn sends them (was FUNCTION_BAD_RESPONSE)", async () => {
+      const html = await ok('starlette-html');
+      assert.equal(html.response.status, 201);
+      assert.deepEqual(headerValues(html, 'content-type'), ['text/html; charset=utf-8']);
+      assert.deepEqual(headerValues(html, 'x-mine'), ['1']);
+      assert.equal(bodyText(html), '<h1>hé</h1>');
+      const json = await ok('starlette-json');
+      assert.equal(json.response.status, 202);
+      assert.deepEqual(bodyJson(json), { a: [1] });
+      assert.match(headerValues(json, 'set-cookie')[0]!, /^sid=abc; /);
+      assert.equal(bodyText(await ok('starlette-text')), 'plain');
+      const redirect = await ok('starlette-redirect');
+      assert.equal(redirect.response.status, 307);
+      assert.deepEqual(headerValues(redirect, 'location'), ['/there']);
+      // Starlette encodes header text as Latin-1: those bytes go out, as an ASGI app's do.
+      const latin = await ok('starlette-latin1');
+      assert.equal(latin.response.latin1, true);
+      assert.deepEqual(headerValues(latin, 'content-disposition'), ['attachment; filename="résumé.pdf"']);
+      assert.equal(bodyText(latin), 'pdf');
+    });
+
+    test('a Starlette Response without a body of its own, or with a background task, says to serve an ASGI app', async () => {
+      for (const [kind, text] of [
+        ['starlette-stream', /cannot send a StreamingResponse from a handler: it has no body of its own .*serve an ASGI app/],
+        ['starlette-background', /PlainTextResponse returned has a background task, which only an ASGI server runs/],
+      ] as const) {
+        const res = await call(kind);
+        assert.equal(res.t, 'error', kind);
+        assert.equal((res as ErrorReply).error.class, ErrorClass.badReturn, kind);
+        assert.match((res as ErrorReply).error.message, text, kind);
+      }
     });
 
     test('invalid returns are bad_return, not fatal, and the runtime keeps serving', async () => {

@@ -89,6 +89,31 @@ describe('cli main', () => {
     assert.match((await runCli(['invoke', '--help'])).stdout, /--idempotency-key KEY .*IDEMPOTENCY_KEY_REUSED/);
   });
 
+  it('invoke with a path, a JSON body or a query pair as an argument names the option it belongs in (newcomer round 12)', async () => {
+    const common = ['--url', 'http://127.0.0.1:9', '--token', 't'];
+    for (const [args, text] of [
+      [['invoke', 'shop', '/items/1'], /unexpected argument "\/items\/1"; a path after the function's URL goes in --path: invoke shop --path '\/items\/1'/],
+      [['invoke', 'shop', '{"a": 1}'], /a request body goes in --data: invoke shop --data '\{"a": 1\}'/],
+      [['invoke', 'shop', 'name=Ada'], /a query parameter goes in --query: invoke shop --query 'name=Ada'/],
+      [['invoke', 'shop', 'other'], /unexpected argument "other"; use - to read the body from stdin/],
+      [['invoke', '/items/1'], /"\/items\/1" is not a function name; a path after the function's URL goes in --path: invoke <name> --path '\/items\/1'/],
+    ] as const) {
+      const r = await runCli([...args, ...common]);
+      assert.equal(r.code, EXIT.USAGE, r.stderr);
+      assert.match(r.stderr, text, args.join(' '));
+    }
+    assert.match((await runCli(['invoke', '--help'])).stdout, /`invoke shop --path \/items\/1 -q limit=5` calls <url>\/fn\/shop\/items\/1\?limit=5/);
+  });
+
+  it('a subcommand typed as a command names the command it belongs to (`delete shop`: functions delete)', async () => {
+    for (const [word, meant] of [['delete', 'functions delete'], ['remove', 'functions delete'], ['pause', 'functions pause'], ['replay', 'runs replay']] as const) {
+      const r = await runCli([word, 'shop']);
+      assert.equal(r.code, EXIT.USAGE, r.stderr);
+      assert.match(r.stderr, new RegExp(`unknown command "${word}"; did you mean \`${meant}\`\\?; commands: init,`), r.stderr);
+    }
+    assert.match((await runCli(['deplyo'])).stderr, /unknown command "deplyo"; did you mean "deploy"\?/);
+  });
+
   it('invoke --idempotency-key without --async is a usage error, not silently ignored', async () => {
     const r = await runCli(['invoke', 'shop', '--idempotency-key', 'k1', '-d', '{}', '--url', 'http://127.0.0.1:9', '--token', 't']);
     assert.equal(r.code, EXIT.USAGE, r.stderr);

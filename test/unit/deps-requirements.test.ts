@@ -76,6 +76,18 @@ describe('requirements.txt at upload', () => {
     }
   });
 
+  it('`-e .` (the project installed editable) says it is not needed and what to do instead, in the upload check and the builder alike (newcomer round 12)', () => {
+    const texts = ['-e .', '--editable .', '-e=.', '-e ./src'];
+    const advice = /^an editable install \(-e\) is not needed: the folder is uploaded and imported as it is \(a src layout from src\/, as `uvicorn --app-dir src` does\); remove the line/;
+    for (const text of texts) assert.match(requirementProblem(text) ?? '', advice, text);
+    for (const [i, got] of pythonCheck(texts, true).entries()) {
+      assert.equal(typeof got, 'string', texts[i]!);
+      assert.equal(got, requirementProblem(texts[i]!), texts[i]!);
+    }
+    // After a requirement it is still an option no requirement takes.
+    assert.match(requirementProblem('six -e .') ?? '', /^options are not allowed \(-e\)/);
+  });
+
   it('refuses control characters and any option but a valid --hash after a requirement (red team of 2026-12-05, second round)', () => {
     for (const text of SMUGGLED) assert.notEqual(requirementProblem(text), null, JSON.stringify(text));
     assert.equal(requirementProblem(`six==1.16.0 --hash sha256:${HASH} --hash=sha256:${HASH}`), null);
