@@ -83,9 +83,12 @@ export async function publish(root: string, staging: Staging, lock: string, lock
   const uid = process.getuid?.() ?? 0;
   const gid = process.getgid?.() ?? 0;
   await freeze(pub, uid, gid);
-  await chmod(pub, 0o555);
+  // Writable until it is in place: moving a folder to another parent rewrites its `..`, which
+  // only root may do in a folder it cannot write (a platform not root failed every publish with EACCES).
+  await chmod(pub, 0o755);
   try {
     await rename(pub, target);
+    await chmod(target, 0o555);
     return true;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
