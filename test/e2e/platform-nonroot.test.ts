@@ -200,6 +200,34 @@ describe('attack: the kernel\'s per-user limits in user-namespace mode (red team
     assert.deepEqual(body.caps, ['0000000000000000', '0000000000000000']);
   });
 
+  it('forks scale-out instances from a template under the subordinate uid, as root mode does', { timeout: 120_000 }, async () => {
+    // ADR 0141 turned templates off here: their socket directory was the platform's, 0700, out of
+    // the subordinate uid's reach. It is 0711 now, under the platform's 0700 root (ADR 0147).
+    await deployed(platform.api, 'slow', { 'main.py': py(
+      'import os, time',
+      'time.sleep(0.5)  # a slow import: the version gets a template',
+      'def handler(event, context):',
+      '    time.sleep(float(event["query"].get("sleep", "0")))',
+      '    return {"ppid": os.getppid(), "uid": os.getuid(), "uidMap": open("/proc/self/uid_map").read().split()}',
+    ) }, { limits: { maxInstances: 6, concurrency: 1 } });
+    const call = async (sleepS: number): Promise<{ ppid: number; uid: number; uidMap: string[] }> => {
+      const res = await fetch(`${platform.url}/fn/slow/?sleep=${sleepS}`);
+      assert.equal(res.status, 200);
+      return (await res.json()) as { ppid: number; uid: number; uidMap: string[] };
+    };
+    await call(0);
+    // Calls at once, one more each round: those past the warm instances need new ones, forked
+    // from the template once it is ready (a forked instance's parent is its template, not the box's init).
+    let forked: { ppid: number; uid: number; uidMap: string[] } | undefined;
+    for (let round = 2; round <= 6 && forked === undefined; round++) {
+      const seen = await Promise.all(Array.from({ length: round }, () => call(1)));
+      forked = seen.find((s) => s.ppid !== 1);
+    }
+    assert.ok(forked !== undefined, 'no call ran on an instance forked from a template');
+    assert.equal(forked.uid, 1000);
+    assert.equal(forked.uidMap[forked.uidMap.indexOf('1000') + 1], String(SUBORDINATE));
+  });
+
   it('builds dependencies as another subordinate uid, not the platform\'s (a build script is hostile code too), and publishes the site', { timeout: 180_000 }, async () => {
     // Round 17 left builds as the platform's uid: a hostile sdist could take its epoll watches and
     // abort it (docs/adr/0147-what-round-17-left-open.md). The range's second uid: not the functions' either.
