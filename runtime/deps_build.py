@@ -93,7 +93,7 @@ def _reclaim(spec: dict) -> None:
     from fp_sandbox.keeper import _unshare_mapped
     _unshare_mapped(0, spec["idmap"])
     for top in spec["dirs"]:
-        _chown_tree(top, 0, 0)
+        _chown_tree(top, 0, 0, 0o755)  # folders the platform can enter and empty again
 
 
 if __name__ == "__main__":

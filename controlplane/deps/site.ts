@@ -6,6 +6,7 @@
  * A site is never changed after that; two builds of the same lock keep the first.
  */
 import { chmod, lchown, lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 
 export interface Staging {
@@ -120,6 +121,12 @@ async function removeTree(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true }).catch(async () => {
     await chmodTree(dir);
     await rm(dir, { recursive: true, force: true });
+  }).catch(async (err: unknown) => {
+    // Folders nested past PATH_MAX (a build script's: 3000 deep): Node's rm fails with
+    // ENAMETOOLONG, and the folder stayed, at every start again (red team round 19). GNU rm walks
+    // by descriptor, at any depth.
+    const gone = await new Promise<boolean>((resolve) => execFile('rm', ['-rf', '--', dir], (failed) => resolve(failed === null)));
+    if (!gone) throw err;
   });
 }
 

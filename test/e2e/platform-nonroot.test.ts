@@ -151,6 +151,25 @@ const WHO_BUILT_BACKEND = [
   '',
 ].join('\n');
 
+/**
+ * A build backend that leaves in the site what its platform may not remove or walk: a folder
+ * nested 3000 deep (past PATH_MAX), one with no permission at all, a link to the platform's own
+ * staging folder; then fails.
+ */
+const LEAVER_BACKEND = [
+  'import os',
+  'def get_requires_for_build_wheel(config_settings=None):',
+  '    os.chdir("/deps")',
+  '    for _ in range(3000):',
+  '        os.mkdir("d"); os.chdir("d")',
+  '    os.chdir("/deps")',
+  '    os.makedirs("locked/inner"); open("locked/inner/f", "w").write("x")',
+  '    os.chmod("locked/inner", 0); os.chmod("locked", 0)',
+  '    os.symlink("/build", "/deps/link")',
+  '    raise RuntimeError("left a mess")',
+  '',
+].join('\n');
+
 /** A subordinate uid for nobody that no process of this host runs as (tests only: a file of the test's own). */
 const SUBORDINATE = 1_900_000_000;
 const noIdMap = skip || (!existsSync('/usr/bin/newuidmap') || !existsSync('/usr/bin/newgidmap') ? 'no newuidmap and newgidmap (package uidmap)' : false);
@@ -174,6 +193,7 @@ describe('attack: the kernel\'s per-user limits in user-namespace mode (red team
       // An sdist whose build backend writes the uid map of the process building it into its wheel.
       mkdirSync(join(dir, 'links'));
       hostileSdist(dir, 'whobuilt', WHO_BUILT_BACKEND);
+      hostileSdist(dir, 'leaver', LEAVER_BACKEND);
       execFileSync('chmod', ['-R', 'a+rX', join(dir, 'links')]);
       return { FP_DEPS_INDEX_URL: 'none', FP_DEPS_FIND_LINKS: join(dir, 'links'), FP_DEPS_ALLOW_SDIST: '1' };
     });
@@ -226,6 +246,14 @@ describe('attack: the kernel\'s per-user limits in user-namespace mode (red team
     assert.ok(forked !== undefined, 'no call ran on an instance forked from a template');
     assert.equal(forked.uid, 1000);
     assert.equal(forked.uidMap[forked.uidMap.indexOf('1000') + 1], String(SUBORDINATE));
+  });
+
+  it('removes what a failed build under the subordinate uid left, however deep or locked', { timeout: 180_000 }, async () => {
+    await createFunction(platform.api, 'leaves');
+    const version = await upload(platform.api, 'leaves', { 'main.py': py('def handler(event, context):', '    return 1'), 'requirements.txt': 'leaver\n' });
+    const deps = await depsSettled(platform.api, 'leaves', version, 150_000);
+    assert.equal(deps.state, 'failed', JSON.stringify(deps));
+    assert.deepEqual(readdirSync(join(platform.stateDir, 'deps', '.staging')), []);
   });
 
   it('builds dependencies as another subordinate uid, not the platform\'s (a build script is hostile code too), and publishes the site', { timeout: 180_000 }, async () => {
