@@ -35,6 +35,8 @@ export interface GatewaySettings {
    * it a response that cannot be written at once is cut (docs/gateway.md, "Slow clients"). Default 1 GiB.
    */
   readonly maxHeldResponseBytes?: number;
+  /** SO_SNDBUF of each client connection (docs/gateway.md, "Slow clients"; 0: the kernel's). Default 512 KiB. */
+  readonly sendBufferBytes?: number;
   /**
    * Request body bytes being received, all connections together; past it a body is refused with
    * 503 GATEWAY_OVERLOADED (docs/gateway.md, "Slow clients"). Default 512 MiB.
@@ -270,6 +272,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     port: config.port,
     maxBodyBytes: config.maxBodyBytes,
     ...(config.maxHeldResponseBytes !== undefined ? { maxHeldResponseBytes: config.maxHeldResponseBytes } : {}),
+    ...(config.sendBufferBytes !== undefined ? { sendBufferBytes: config.sendBufferBytes } : {}),
     ...(config.maxBodyBytesInFlight !== undefined ? { maxBodyBytesInFlight: config.maxBodyBytesInFlight } : {}),
     bodyLimit: (method, url, headers) => {
       const host: HostRoute = hostRoute(headers, baseDomain);

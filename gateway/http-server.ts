@@ -64,6 +64,8 @@ export interface HttpServerOptions {
   maxHeldResponseBytes?: number;
   /** Request body bytes being received, all connections together (rule 7); default 512 MiB. */
   maxBodyBytesInFlight?: number;
+  /** SO_SNDBUF of each client connection (peer-port.ts `capSendBuffers`); 0: the kernel's autotuning. Default 512 KiB. */
+  sendBufferBytes?: number;
   /**
    * The body limit of one request, from its method and raw path (e.g. larger for code uploads
    * under /api/); default `maxBodyBytes` for every request. Called once per request, synchronously.

@@ -15,7 +15,7 @@ import type * as Uws from 'uWebSockets.js';
 import type { HttpResponse } from 'uWebSockets.js';
 import { formatAddress } from './peer.js';
 
-type PeerFn = (res: HttpResponse, out: Uint8Array) => number;
+type PeerFn = (res: HttpResponse, out: Uint8Array, sendBuffer?: number) => number;
 
 /** Where the addon is built: <repo>/gateway/native/, for this Node.js ABI. */
 export const PEER_ADDON = fileURLToPath(new URL(`../../gateway/native/peer-abi${process.versions.modules}.node`, import.meta.url));
@@ -28,11 +28,25 @@ const v6 = out.subarray(0, 16);
 let peer: PeerFn | null = null;
 let port = 0;
 let checked: Promise<string | null> | null = null;
+/** The default of `capSendBuffers` (the kernel doubles it: 1 MiB queued at most per connection). */
+export const DEFAULT_SEND_BUFFER_BYTES = 512 * 1024;
+/** SO_SNDBUF set on each request's socket with its peer (0: the kernel's autotuning; `capSendBuffers`). */
+let sendBuffer = 0;
+
+/**
+ * What one connection may queue in the kernel for a client that does not read: its socket's
+ * SO_SNDBUF, set with each request's peer (one setsockopt more). The held-answer budget does not
+ * count these bytes; autotuned, they reached 3.5 MiB per stalled client (red team rounds 17 and
+ * 19, docs/adr/0147-what-round-17-left-open.md). 0: the kernel's. Without the addon: the kernel's.
+ */
+export function capSendBuffers(bytes: number): void {
+  sendBuffer = bytes;
+}
 
 /** The peer's address as text (formatAddress); its port is `lastPeerPort()` until the next call. */
 export function peerAddress(res: HttpResponse): string {
   if (peer !== null) {
-    const n = peer(res, out);
+    const n = peer(res, out, sendBuffer);
     if (n === 4 || n === 16) {
       port = (out[16]! << 8) | out[17]!;
       return formatAddress(n === 4 ? v4 : v6);

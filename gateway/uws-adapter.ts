@@ -78,7 +78,7 @@ import type * as Uws from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket_context_t, WebSocket } from 'uWebSockets.js';
 import { errorBody, PlatformError, type Abortable, type Pairs, type ResponseStream } from '../protocol/index.js';
 import { checkRequestHead, MAX_HEADER_BYTES, NATIVE_MAX_CONTENT_LENGTH } from './http-framing.js';
-import { checkPeerAddon, lastPeerPort, peerAddress } from './peer-port.js';
+import { capSendBuffers, checkPeerAddon, DEFAULT_SEND_BUFFER_BYTES, lastPeerPort, peerAddress } from './peer-port.js';
 import { DRAIN_IDLE_MS, DRAIN_MAX_MS, DrainSlots, drainBytesFor, UWS_KEEP_ALIVE_MS } from './body-drain.js';
 import { ByteBudget, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, DEFAULT_MAX_HELD_RESPONSE_BYTES, type Holder } from './byte-budget.js';
 import { bodyChunkLimit, bodyTooSlow, overloaded, tooLarge } from './body-refusals.js';
@@ -832,6 +832,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const uws = native();
   uwsConfig?.('silent');
   const noPorts = await checkPeerAddon(uws);
+  capSendBuffers(options.sendBufferBytes ?? DEFAULT_SEND_BUFFER_BYTES);
   if (noPorts !== null && !portsNoted) {
     portsNoted = true;
     process.emitWarning(`gateway: request.client's port is 0: ${noPorts}`);

@@ -45,6 +45,8 @@ const OPTIONS = {
   asyncMaxBodyBytes: { env: 'FP_ASYNC_MAX_BODY_BYTES', kind: 'int', schema: int(1, 1024 * MIB).default(256 * KIB) },
   // Response bytes the gateway holds for clients that have not read them yet, all connections together (docs/gateway.md, "Slow clients").
   maxHeldResponseBytes: { env: 'FP_MAX_HELD_RESPONSE_BYTES', kind: 'int', schema: int(MIB, 1024 * 1024 * MIB).default(1024 * MIB) },
+  // What one client connection may queue in the kernel (SO_SNDBUF, doubled by it; 0: autotuned; docs/gateway.md, "Slow clients", ADR 0147).
+  sendBufferBytes: { env: 'FP_SEND_BUFFER_BYTES', kind: 'int', schema: int(0, 64 * MIB).default(512 * KIB) },
   // Request body bytes being received, all connections together (docs/gateway.md, "Slow clients").
   maxBodyBytesInFlight: { env: 'FP_MAX_BODY_BYTES_IN_FLIGHT', kind: 'int', schema: int(MIB, 1024 * 1024 * MIB).default(512 * MIB) },
   poolSize: { env: 'FP_POOL_SIZE', kind: 'int', schema: int(1, 1000).default(3) },
@@ -209,6 +211,7 @@ export function gatewaySettings(c: PlatformConfig): GatewaySettings {
     port: c.port,
     maxBodyBytes: c.maxBodyBytes,
     maxHeldResponseBytes: c.maxHeldResponseBytes,
+    sendBufferBytes: c.sendBufferBytes,
     maxBodyBytesInFlight: c.maxBodyBytesInFlight,
     shutdownGraceMs: c.shutdownGraceMs,
     baseDomain: c.baseDomain === 'none' ? null : c.baseDomain,

@@ -1,7 +1,7 @@
 /** The dependency builder's options from the platform's (docs/dependencies.md, FP_DEPS_*). */
 import { dirname } from 'node:path';
 import { BUILD_TASKS, type DepsOptions } from '../controlplane/index.js';
-import { Cgroups, defaultPoolConfig, hostSocketShare } from '../poolmgr/index.js';
+import { builderIdMap, Cgroups, defaultPoolConfig, hostSocketShare, platformIdMap } from '../poolmgr/index.js';
 import type { PlatformConfig } from './config.js';
 
 /** How dependency builds run (docs/dependencies.md): the runtime's interpreter, the pool's kind of box. */
@@ -16,6 +16,8 @@ export function depsOptions(config: PlatformConfig, root: string, path: string |
     path: pool.childEnv['PATH'] ?? '/usr/bin:/bin',
     sandbox,
     builderUid: config.depsBuilderUid,
+    // Not the platform's uid: a build script took every epoll watch of it, and libuv aborted the platform (ADR 0147).
+    idmap: sandbox === 'userns' ? builderIdMap(platformIdMap().map) : null,
     indexUrl: config.depsIndexUrl === 'none' ? null : config.depsIndexUrl,
     extraIndexUrls: list(config.depsExtraIndexUrls),
     findLinks: config.depsFindLinks ?? null,

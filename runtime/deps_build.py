@@ -4,7 +4,10 @@ Started by the control plane (controlplane/deps/builder.ts) as
     <venv>/bin/python -I runtime/deps_build.py --build JSON [--box JSON]
 with fd 3 a pipe for progress (JSON lines) and stdin for the host's answer to the lock; or as
     <venv>/bin/python -I runtime/deps_build.py --fonts JSON [--box JSON]
-to make matplotlib's font list of a built site (fp_deps/fonts.py, in a box where the site is read-only).
+to make matplotlib's font list of a built site (fp_deps/fonts.py, in a box where the site is read-only);
+or as
+    <venv>/bin/python -I runtime/deps_build.py --reclaim JSON
+to give what such a box left, under a subordinate uid, back to the platform's uid (`_reclaim`).
 With `--box` the process first builds the same kind of box a runtime lives in
 (fp_sandbox/keeper.py: namespaces, a private read-only root, no capabilities, seccomp), plus a
 network namespace of its own, and takes the builder's uid and hard limits at once
@@ -28,12 +31,76 @@ def _boxed(argv):
     # pip's proxy listens on the loopback of the build's own network namespace (fp_deps/forward.py):
     # the build's filter keeps listen, which a function's denies.
     box.seccomp = seccomp.compiled("build")
-    uid, gid = (int(cfg["uid"]), int(cfg["gid"])) if box.mode == "root" else (os.getuid(), os.getgid())
+    if box.mode == "root":
+        uid, gid = int(cfg["uid"]), int(cfg["gid"])
+    elif os.getuid() == 0:
+        # Mapped to a subordinate uid of the platform's user (keeper._unshare_mapped): the build is
+        # that host uid, not the platform's, whose per-user counters (epoll watches, ...) a build
+        # script could otherwise take all of, and libuv aborted the platform (docs/adr/0147).
+        # Its writable folders are the platform's (0700): given to it here, back after (`_reclaim`),
+        # and 0755 so that the platform measures them meanwhile (builder.ts `watchStaging`; the
+        # staging folder above them stays the platform's, 0700).
+        uid, gid = 1000, 1000
+        for bind in cfg.get("binds") or []:
+            if bind.get("rw"):
+                _chown_tree(bind["dst"], uid, gid, 0o755)
+    else:
+        uid, gid = os.getuid(), os.getgid()
     become(box, uid, gid, "fp-deps", cfg.get("rlimits") or {})
+
+
+def _chown_tree(top: str, uid: int, gid: int, dir_mode=None) -> None:
+    """Every entry under `top` (and `top`) to uid:gid (folders to `dir_mode` too, if given),
+    symlinks never followed, to any depth (no descriptor or recursion per level: a build script can
+    nest folders deeper than either allows)."""
+    import stat
+
+    def enter(name):
+        fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        try:
+            if dir_mode is not None:
+                os.fchmod(fd, dir_mode)
+            os.fchdir(fd)
+        finally:
+            os.close(fd)
+
+    enter(top)
+    os.chown(".", uid, gid)
+    stack = [os.listdir(".")]
+    while stack:
+        if not stack[-1]:
+            stack.pop()
+            if stack:
+                os.chdir("..")
+            continue
+        name = stack[-1].pop()
+        try:
+            st = os.lstat(name)
+        except FileNotFoundError:
+            continue
+        os.chown(name, uid, gid, follow_symlinks=False)
+        if stat.S_ISDIR(st.st_mode):
+            enter(name)
+            stack.append(os.listdir("."))
+    os.chdir("/")
+
+
+def _reclaim(spec: dict) -> None:
+    """Gives every entry under `spec["dirs"]` (a finished build's staging folders, its box gone)
+    back to the platform's uid and gid: from a user namespace mapped as the build's box was (0 the
+    platform's uid, 1000 the subordinate one), whose capabilities hold over both. The platform could
+    not chown them itself, so could neither freeze the site nor remove the folders."""
+    from fp_sandbox.keeper import _unshare_mapped
+    _unshare_mapped(0, spec["idmap"])
+    for top in spec["dirs"]:
+        _chown_tree(top, 0, 0, 0o755)  # folders the platform can enter and empty again
 
 
 if __name__ == "__main__":
     _args = sys.argv[1:]
+    if "--reclaim" in _args:
+        _reclaim(json.loads(_args[_args.index("--reclaim") + 1]))
+        sys.exit(0)
     _boxed(_args)
     if "--fonts" in _args:
         from fp_deps.fonts import main  # noqa: E402

@@ -165,6 +165,7 @@ async function build(opts: DepsOptions, request: BuildRequest, redact: (text: st
       note('', true);
       watch?.stop();
       await cgroups?.release(leaf);
+      await reclaim(opts, [staging.site, staging.work]);
     }
     const over = watch?.over ?? null;
     if (over !== null) return failed('DEPS_TOO_LARGE', `the build wrote ${over} into its staging directories (at most ${2 * opts.maxBytes} bytes and ${MAX_ENTRIES} entries while it runs)`, log);
@@ -254,6 +255,7 @@ async function fontList(opts: DepsOptions, staging: Staging, signal: AbortSignal
   } finally {
     watch.stop();
     await opts.cgroups?.release(leaf);
+    await reclaim(opts, [out]);
   }
   // The box is gone (its PID namespace with its keeper): nothing changes `out` any more.
   const fonts = watch.over === null ? await adoptFontList(out, staging.site) : 0;
@@ -290,8 +292,32 @@ function boxConfig(opts: DepsOptions, staging: { site: string; work: string }, c
     binds,
     uid: opts.builderUid,
     gid: opts.builderUid,
+    ...(opts.sandbox === 'userns' && opts.idmap ? { idmap: opts.idmap } : {}),
     rlimits: { nofile: 1024, nproc: cgroupJoin.length > 0 ? SHARED_UID_TASKS : BUILD_TASKS, fsize: opts.maxBytes, core: 0, as: opts.memoryBytes },
   };
+}
+
+/**
+ * Gives what a build box under a subordinate uid left in `dirs` back to the platform's uid
+ * (runtime/deps_build.py `--reclaim`: a user namespace mapped as the box's, where it may chown
+ * both ids; ADR 0147). The platform itself may not: without it, it could neither freeze the site
+ * (publish) nor remove the staging directories. Run once the box is gone (its PID namespace ended
+ * with its keeper), so nothing of the build changes the trees meanwhile. Nothing to do without
+ * such a map (root mode: the platform is root).
+ */
+export async function reclaim(opts: DepsOptions, dirs: string[]): Promise<void> {
+  if (opts.sandbox !== 'userns' || !opts.idmap) return;
+  const there = dirs.filter((dir) => existsSync(dir));
+  if (there.length === 0) return;
+  const args = ['-I', join(opts.runtimeDir, 'deps_build.py'), '--reclaim', JSON.stringify({ dirs: there, idmap: opts.idmap })];
+  const child = spawn(opts.pythonPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: opts.path, LANG: 'C.UTF-8' } });
+  let err = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => { err = (err + s).slice(-4096); });
+  const code = await new Promise<number | null>((resolve) => {
+    child.on('error', () => resolve(null));
+    child.on('close', resolve);
+  });
+  if (code !== 0) throw new Error(`could not give the build's files back to the platform's uid: ${err.trim().split('\n').pop() ?? code}`);
 }
 
 type ProcessOutcome = Omit<BuildOutcome, 'log'> & { lockText: string };

@@ -17,7 +17,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import { DEPS_BUILD_FAILED_LINE, PlatformError, workspaceOfKey } from '../../protocol/index.js';
 import type { BlobStore, FileEntry, VersionRecord } from '../store/index.js';
-import { runBuild, type BuildInput } from './builder.js';
+import { reclaim, runBuild, type BuildInput } from './builder.js';
 import { checkRequirementsFile, depsClosure, depsFilesOf, type Include } from './requirements.js';
 import { dropAllStaging, removeSite } from './site.js';
 import type { BuildPhase, DepsOptions, DepsRecord, DepsStatus } from './types.js';
@@ -59,6 +59,8 @@ export class DependencyBuilds {
   /** Clears what a crash left behind (half-done builds). */
   async init(): Promise<void> {
     if (this.opts === null) return;
+    // A crash's half-done build under a subordinate uid: its files are not the platform's to remove yet.
+    await reclaim(this.opts, [join(this.opts.root, '.staging')]);
     await dropAllStaging(this.opts.root);
     await mkdir(join(this.opts.root, '.inputs'), { recursive: true, mode: 0o700 });
   }

@@ -6,6 +6,7 @@
  * A site is never changed after that; two builds of the same lock keep the first.
  */
 import { chmod, lchown, lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 
 export interface Staging {
@@ -83,9 +84,12 @@ export async function publish(root: string, staging: Staging, lock: string, lock
   const uid = process.getuid?.() ?? 0;
   const gid = process.getgid?.() ?? 0;
   await freeze(pub, uid, gid);
-  await chmod(pub, 0o555);
+  // Writable until it is in place: moving a folder to another parent rewrites its `..`, which
+  // only root may do in a folder it cannot write (a platform not root failed every publish with EACCES).
+  await chmod(pub, 0o755);
   try {
     await rename(pub, target);
+    await chmod(target, 0o555);
     return true;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -117,6 +121,12 @@ async function removeTree(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true }).catch(async () => {
     await chmodTree(dir);
     await rm(dir, { recursive: true, force: true });
+  }).catch(async (err: unknown) => {
+    // Folders nested past PATH_MAX (a build script's: 3000 deep): Node's rm fails with
+    // ENAMETOOLONG, and the folder stayed, at every start again (red team round 19). GNU rm walks
+    // by descriptor, at any depth.
+    const gone = await new Promise<boolean>((resolve) => execFile('rm', ['-rf', '--', dir], (failed) => resolve(failed === null)));
+    if (!gone) throw err;
   });
 }
 

@@ -24,6 +24,13 @@ export interface DepsOptions {
   sandbox: 'root' | 'userns' | 'off' | 'pod';
   /** The builder's uid and gid in root mode (outside the function uid range). */
   builderUid: number;
+  /**
+   * User-namespace mode with the platform user's subordinate ids (poolmgr/host/subids.ts
+   * `builderIdMap`): the build runs as that host uid, not the platform's, and its files are given
+   * back to the platform once its box is gone (docs/adr/0147-what-round-17-left-open.md). Null: the
+   * platform's uid (no such ids, or not user-namespace mode).
+   */
+  idmap?: { uid: number; gid: number; newuidmap: string; newgidmap: string } | null;
   /** Null: no index (only `findLinks`). */
   indexUrl: string | null;
   extraIndexUrls: string[];

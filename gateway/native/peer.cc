@@ -4,7 +4,9 @@
 //
 // peer(res, out) -> 4 or 16 (the address's length, in out[0..]) with the port in out[16..18]
 // (network order); a negative number when it cannot tell (not a response object, not a socket,
-// not TCP). The response object's internal field 0 is the binding's HttpResponse, which is the
+// not TCP). With a third argument n > 0 it also sets the socket's SO_SNDBUF to n (the kernel
+// doubles it and stops autotuning it): what one connection may queue in the host's TCP memory
+// for a client that does not read (docs/adr/0147-what-round-17-left-open.md). The response object's internal field 0 is the binding's HttpResponse, which is the
 // socket (uSockets' us_socket_t); on the binding's libuv backend the socket begins with its
 // us_poll_t: { uv_poll_t *uv_p; int fd; unsigned char poll_type; }, so the descriptor is the int
 // after the first pointer. That layout is the build's: the gateway uses this only after a
@@ -31,6 +33,10 @@ static void Peer(const FunctionCallbackInfo<Value> &args) {
   if (fd < 0 || getpeername(fd, reinterpret_cast<struct sockaddr *>(&address), &length) != 0) {
     args.GetReturnValue().Set(-2);
     return;
+  }
+  if (args.Length() >= 3 && args[2]->IsInt32()) {
+    int bytes = args[2].As<Int32>()->Value();
+    if (bytes > 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
   }
   unsigned char *bytes = static_cast<unsigned char *>(out->Buffer()->Data()) + out->ByteOffset();
   if (address.ss_family == AF_INET) {

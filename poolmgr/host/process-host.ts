@@ -198,7 +198,7 @@ export class ProcessHost implements RuntimeHost {
         // of the uid and libuv aborted the platform (red team round 17, docs/adr/0141-per-user-kernel-limits-in-user-namespace-mode.md).
         warnings.push(`not running as root: functions are boxed in user namespaces but share the platform's uid, and with it the kernel's per-user limits (any function can take every epoll watch of the uid, and the platform then aborts), as there is ${mapped.reason}: docs/adr/0141. Limits use rlimits only (no cgroups)`);
       } else {
-        warnings.push(`not running as root: functions are boxed in user namespaces as subordinate uid ${idmap.uid} (all of them: apart from the platform, not from each other; no templates), and limits use rlimits only (no cgroups)`);
+        warnings.push(`not running as root: functions are boxed in user namespaces as subordinate uid ${idmap.uid} (all of them: apart from the platform, not from each other), and limits use rlimits only (no cgroups)`);
       }
     } else {
       warnings.push('the sandbox is OFF (--unsafe-no-sandbox): every function can read and change the platform, its secrets and every other function');
@@ -216,9 +216,9 @@ export class ProcessHost implements RuntimeHost {
     // Templates need a box to bind their socket into: sandboxed modes only.
     this.tplRoot = options.sandbox === 'off' ? null : makeTemplateRoot();
     this.idmap = idmap;
-    // Not under a subordinate uid: a template's socket directory is the platform's (0700), which
-    // that uid cannot enter, so every fork would wait FORK_HELLO_TIMEOUT_MS and start afresh.
-    this.templates = this.tplRoot !== null && idmap === null;
+    // Under a subordinate uid too: the template's socket directory is then 0711 (TemplateSocket),
+    // as the platform cannot give it to that uid (ADR 0147; ADR 0141 had turned templates off).
+    this.templates = this.tplRoot !== null;
     this.isolation = Object.freeze({
       mode: options.sandbox,
       cgroups: cgroups?.version ?? null,
@@ -490,7 +490,7 @@ export class ProcessHost implements RuntimeHost {
     const { tasksMax, tmpBytes, openFiles } = this.options;
     let templateDir: string | undefined;
     if (fn.template === true && this.tplRoot !== null) {
-      const socket = new TemplateSocket(this.tplRoot, rt.id, this.uids !== null ? uid : null);
+      const socket = new TemplateSocket(this.tplRoot, rt.id, this.uids !== null ? uid : null, this.idmap !== null);
       rt.template = { socket, fn, forks: new Map(), broken: false, retired: false };
       this.watchTemplate(rt);
       templateDir = socket.rel;

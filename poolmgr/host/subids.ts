@@ -17,19 +17,37 @@ export interface IdMap {
   gid: number;
   newuidmap: string;
   newgidmap: string;
+  /** How many ids the ranges hold (the smaller of the two): a second one is the dependency builds' (`builderIdMap`). */
+  count: number;
 }
 
 const TOOL_DIRS = ['/usr/bin', '/bin', '/usr/local/bin'];
 
 /** The first id of `name`'s (or `id`'s) range in a subordinate-id file's text (`name:start:count` lines); null: none. */
 export function firstSubordinate(text: string, name: string, id: number): number | null {
+  return subordinateRange(text, name, id)?.first ?? null;
+}
+
+/** `name`'s (or `id`'s) first range in a subordinate-id file's text: its first id and how many; null: none. */
+export function subordinateRange(text: string, name: string, id: number): { first: number; count: number } | null {
   for (const line of text.split('\n')) {
     const [owner, start, count] = line.trim().split(':');
     if (owner !== name && owner !== String(id)) continue;
     const first = Number(start);
-    if (Number.isSafeInteger(first) && first > 0 && Number(count) >= 1) return first;
+    const size = Number(count);
+    if (Number.isSafeInteger(first) && first > 0 && Number.isSafeInteger(size) && size >= 1) return { first, count: size };
   }
   return null;
+}
+
+/**
+ * The dependency builds' map: the range's second uid and gid where it has one (the first is every
+ * box's), so that a hostile sdist's build script takes its per-user counters neither from the
+ * platform nor from the functions (red team round 19, docs/adr/0147-what-round-17-left-open.md).
+ */
+export function builderIdMap(map: IdMap | null): IdMap | null {
+  if (map === null) return null;
+  return map.count >= 2 ? { ...map, uid: map.uid + 1, gid: map.gid + 1, count: map.count - 1 } : map;
 }
 
 /**
@@ -50,9 +68,9 @@ export function platformIdMap(etc = '/etc'): { map: IdMap | null; reason: string
       return '';
     }
   };
-  const uid = firstSubordinate(read('subuid'), me.username, me.uid);
-  const gid = firstSubordinate(read('subgid'), me.username, me.gid);
-  if (uid === null || gid === null) return { map: null, reason: `no subordinate uid and gid for ${me.username} in ${etc}/subuid and ${etc}/subgid` };
+  const uids = subordinateRange(read('subuid'), me.username, me.uid);
+  const gids = subordinateRange(read('subgid'), me.username, me.gid);
+  if (uids === null || gids === null) return { map: null, reason: `no subordinate uid and gid for ${me.username} in ${etc}/subuid and ${etc}/subgid` };
   const tool = (name: string): string | null => {
     for (const dir of TOOL_DIRS) {
       try {
@@ -67,5 +85,5 @@ export function platformIdMap(etc = '/etc'): { map: IdMap | null; reason: string
   const newuidmap = tool('newuidmap');
   const newgidmap = tool('newgidmap');
   if (newuidmap === null || newgidmap === null) return { map: null, reason: 'no newuidmap and newgidmap (package uidmap)' };
-  return { map: { uid, gid, newuidmap, newgidmap }, reason: '' };
+  return { map: { uid: uids.first, gid: gids.first, newuidmap, newgidmap, count: Math.min(uids.count, gids.count) }, reason: '' };
 }

@@ -79,11 +79,19 @@ export class TemplateSocket {
   private readonly server: Server;
   private readonly expected = new Map<string, (sock: Socket, first: Buffer, hello: ForkHello) => void>();
 
-  constructor(root: string, name: string, uid: number | null) {
+  /**
+   * `uid`: the function's (root mode), given the directory. `traversable`: user-namespace mode
+   * under a subordinate uid, which the platform cannot chown to: the directory is 0711 instead,
+   * so that uid can reach the socket through the template box's bind. No one else can: the
+   * template root above it is the platform's, 0700, and no other box has this directory bound
+   * (ADR 0147; before, such platforms had no templates).
+   */
+  constructor(root: string, name: string, uid: number | null, traversable = false) {
     this.rel = name;
     this.dir = join(root, name);
     mkdirSync(this.dir, { mode: 0o700 });
     if (uid !== null) chownSync(this.dir, uid, uid);
+    else if (traversable) chmodSync(this.dir, 0o711);
     this.server = createServer((sock) => this.onConnection(sock));
     this.server.on('error', () => {}); // a failed listen: forks get no hello and fall back
     this.server.listen(join(this.dir, 's'));

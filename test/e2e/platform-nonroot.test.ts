@@ -7,13 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, chmodSync, writeFileSync } from 'node:fs';
+import { chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, chmodSync, statSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { repoRoot } from '../helpers/runtime-process.js';
-import { Api, deployed, py } from './platform-harness.js';
+import { hostileSdist } from '../helpers/deps-builder.js';
+import { Api, createFunction, deploy, deployed, depsSettled, py, upload } from './platform-harness.js';
 
 const NOBODY = 65534;
 const SYSTEM_PYTHON = '/usr/bin/python3';
@@ -49,13 +50,19 @@ interface NobodyPlatform {
   url: string;
 }
 
-async function startAsNobody(wrap: (argv: string[], dir: string) => string[] = (argv) => argv): Promise<NobodyPlatform> {
+/**
+ * `wrap` runs it inside another command (e.g. `unshare -m sh -c …`); `prepare` writes what the
+ * platform's `env` names into its directory (readable by all) before it starts.
+ */
+async function startAsNobody(wrap: (argv: string[], dir: string) => string[] = (argv) => argv, prepare: (dir: string) => Record<string, string> = () => ({})): Promise<NobodyPlatform> {
   const dir = mkdtempSync(join(tmpdir(), 'fp-nonroot-'));
   chmodSync(dir, 0o755);
   const venv = join(dir, 'venv');
   execFileSync(SYSTEM_PYTHON, ['-m', 'venv', '--without-pip', venv]);
   const minor = execFileSync(SYSTEM_PYTHON, ['-c', 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")'], { encoding: 'utf8' }).trim();
-  cpSync(join(repoRoot(), '.venv', 'lib', `python${minor}`, 'site-packages', 'msgpack'), join(venv, 'lib', `python${minor}`, 'site-packages', 'msgpack'), { recursive: true });
+  // msgpack for the runtime, pip for dependency builds (borrowed from the repository's venv).
+  for (const pkg of ['msgpack', 'pip']) cpSync(join(repoRoot(), '.venv', 'lib', `python${minor}`, 'site-packages', pkg), join(venv, 'lib', `python${minor}`, 'site-packages', pkg), { recursive: true });
+  const extraEnv = prepare(dir);
   const stateDir = join(dir, 'state');
   const home = join(dir, 'home');
   for (const d of [stateDir, home]) {
@@ -65,7 +72,7 @@ async function startAsNobody(wrap: (argv: string[], dir: string) => string[] = (
   const argv = wrap(['setpriv', '--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups',
     process.execPath, join(repoRoot(), 'dist', 'platform', 'main.js'), '--port', '0', '--state-dir', stateDir], dir);
   const child = spawn(argv[0]!, argv.slice(1), {
-    env: { PATH: '/usr/bin:/bin', HOME: home, FP_PYTHON: join(venv, 'bin', 'python'), FP_POOL_SIZE: '1' },
+    env: { PATH: '/usr/bin:/bin', HOME: home, FP_PYTHON: join(venv, 'bin', 'python'), FP_POOL_SIZE: '1', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -128,6 +135,41 @@ describe('a platform not running as root (user-namespace sandbox)', { skip, time
   });
 });
 
+/** A build backend whose wheel holds the uid map of the process that built it (`whobuilt.UID_MAP`). */
+const WHO_BUILT_BACKEND = [
+  'import os, zipfile',
+  'def get_requires_for_build_wheel(config_settings=None):',
+  '    return []',
+  'def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):',
+  '    name = "whobuilt-1.0-py3-none-any.whl"',
+  '    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as z:',
+  '        z.writestr("whobuilt.py", "UID_MAP = %r\\n" % open("/proc/self/uid_map").read())',
+  '        z.writestr("whobuilt-1.0.dist-info/METADATA", "Metadata-Version: 2.1\\nName: whobuilt\\nVersion: 1.0\\n")',
+  '        z.writestr("whobuilt-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")',
+  '        z.writestr("whobuilt-1.0.dist-info/RECORD", "")',
+  '    return name',
+  '',
+].join('\n');
+
+/**
+ * A build backend that leaves in the site what its platform may not remove or walk: a folder
+ * nested 3000 deep (past PATH_MAX), one with no permission at all, a link to the platform's own
+ * staging folder; then fails.
+ */
+const LEAVER_BACKEND = [
+  'import os',
+  'def get_requires_for_build_wheel(config_settings=None):',
+  '    os.chdir("/deps")',
+  '    for _ in range(3000):',
+  '        os.mkdir("d"); os.chdir("d")',
+  '    os.chdir("/deps")',
+  '    os.makedirs("locked/inner"); open("locked/inner/f", "w").write("x")',
+  '    os.chmod("locked/inner", 0); os.chmod("locked", 0)',
+  '    os.symlink("/build", "/deps/link")',
+  '    raise RuntimeError("left a mess")',
+  '',
+].join('\n');
+
 /** A subordinate uid for nobody that no process of this host runs as (tests only: a file of the test's own). */
 const SUBORDINATE = 1_900_000_000;
 const noIdMap = skip || (!existsSync('/usr/bin/newuidmap') || !existsSync('/usr/bin/newgidmap') ? 'no newuidmap and newgidmap (package uidmap)' : false);
@@ -147,6 +189,13 @@ describe('attack: the kernel\'s per-user limits in user-namespace mode (red team
       const quoted = argv.map((a) => `'${a}'`).join(' ');
       return ['unshare', '-m', '--propagation', 'private', 'sh', '-c',
         `mount --bind '${ids}' /etc/subuid && mount --bind '${ids}' /etc/subgid && exec ${quoted}`];
+    }, (dir) => {
+      // An sdist whose build backend writes the uid map of the process building it into its wheel.
+      mkdirSync(join(dir, 'links'));
+      hostileSdist(dir, 'whobuilt', WHO_BUILT_BACKEND);
+      hostileSdist(dir, 'leaver', LEAVER_BACKEND);
+      execFileSync('chmod', ['-R', 'a+rX', join(dir, 'links')]);
+      return { FP_DEPS_INDEX_URL: 'none', FP_DEPS_FIND_LINKS: join(dir, 'links'), FP_DEPS_ALLOW_SDIST: '1' };
     });
   });
   after(async () => {
@@ -169,5 +218,65 @@ describe('attack: the kernel\'s per-user limits in user-namespace mode (red team
     assert.equal(outside(body.uidMap), String(SUBORDINATE), `uid 1000 of the box is host uid ${outside(body.uidMap)}: ${body.uidMap.join(' ')}`);
     assert.equal(outside(body.gidMap), String(SUBORDINATE));
     assert.deepEqual(body.caps, ['0000000000000000', '0000000000000000']);
+  });
+
+  it('forks scale-out instances from a template under the subordinate uid, as root mode does', { timeout: 120_000 }, async () => {
+    // ADR 0141 turned templates off here: their socket directory was the platform's, 0700, out of
+    // the subordinate uid's reach. It is 0711 now, under the platform's 0700 root (ADR 0147).
+    await deployed(platform.api, 'slow', { 'main.py': py(
+      'import os, time',
+      'time.sleep(0.5)  # a slow import: the version gets a template',
+      'def handler(event, context):',
+      '    time.sleep(float(event["query"].get("sleep", "0")))',
+      '    return {"ppid": os.getppid(), "uid": os.getuid(), "uidMap": open("/proc/self/uid_map").read().split()}',
+    ) }, { limits: { maxInstances: 6, concurrency: 1 } });
+    const call = async (sleepS: number): Promise<{ ppid: number; uid: number; uidMap: string[] }> => {
+      const res = await fetch(`${platform.url}/fn/slow/?sleep=${sleepS}`);
+      assert.equal(res.status, 200);
+      return (await res.json()) as { ppid: number; uid: number; uidMap: string[] };
+    };
+    await call(0);
+    // Calls at once, one more each round: those past the warm instances need new ones, forked
+    // from the template once it is ready (a forked instance's parent is its template, not the box's init).
+    let forked: { ppid: number; uid: number; uidMap: string[] } | undefined;
+    for (let round = 2; round <= 6 && forked === undefined; round++) {
+      const seen = await Promise.all(Array.from({ length: round }, () => call(1)));
+      forked = seen.find((s) => s.ppid !== 1);
+    }
+    assert.ok(forked !== undefined, 'no call ran on an instance forked from a template');
+    assert.equal(forked.uid, 1000);
+    assert.equal(forked.uidMap[forked.uidMap.indexOf('1000') + 1], String(SUBORDINATE));
+  });
+
+  it('removes what a failed build under the subordinate uid left, however deep or locked', { timeout: 180_000 }, async () => {
+    await createFunction(platform.api, 'leaves');
+    const version = await upload(platform.api, 'leaves', { 'main.py': py('def handler(event, context):', '    return 1'), 'requirements.txt': 'leaver\n' });
+    const deps = await depsSettled(platform.api, 'leaves', version, 150_000);
+    assert.equal(deps.state, 'failed', JSON.stringify(deps));
+    assert.deepEqual(readdirSync(join(platform.stateDir, 'deps', '.staging')), []);
+  });
+
+  it('builds dependencies as another subordinate uid, not the platform\'s (a build script is hostile code too), and publishes the site', { timeout: 180_000 }, async () => {
+    // Round 17 left builds as the platform's uid: a hostile sdist could take its epoll watches and
+    // abort it (docs/adr/0147-what-round-17-left-open.md). The range's second uid: not the functions' either.
+    await createFunction(platform.api, 'built');
+    const version = await upload(platform.api, 'built', {
+      'main.py': py('import whobuilt', 'def handler(event, context):', '    return {"map": whobuilt.UID_MAP.split()}'),
+      'requirements.txt': 'whobuilt\n',
+    });
+    const deps = await depsSettled(platform.api, 'built', version, 150_000);
+    assert.equal(deps.state, 'ready', JSON.stringify(deps));
+    await deploy(platform.api, 'built');
+    const res = await fetch(`${platform.url}/fn/built/`);
+    assert.equal(res.status, 200);
+    const map = ((await res.json()) as { map: string[] }).map;
+    const builder = map[map.findIndex((v, i) => i % 3 === 0 && v === '1000') + 1];
+    assert.equal(builder, String(SUBORDINATE + 1), `the build's uid 1000 was host uid ${builder}: ${map.join(' ')}`);
+    // Its files were given back to the platform: the site is the platform's, no staging folder is left.
+    const root = join(platform.stateDir, 'deps');
+    const sites = readdirSync(root).filter((name) => /^[0-9a-f]{64}$/.test(name));
+    assert.equal(sites.length, 1);
+    assert.equal(statSync(join(root, sites[0]!, 'site', 'whobuilt.py')).uid, NOBODY);
+    assert.deepEqual(readdirSync(join(root, '.staging')), []);
   });
 });

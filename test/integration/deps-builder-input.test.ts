@@ -6,7 +6,8 @@
  * builds, on this machine's runtime, against an index with credentials that is never reached.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -28,7 +29,7 @@ describe('what a declaration can make the dependency builder do', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fp-deps-input-'));
   mkdirSync(join(dir, 'links'));
   mkdirSync(join(dir, 'root'));
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(() => execFileSync('rm', ['-rf', '--', dir])); // folders nested past PATH_MAX: Node's rm fails
 
   for (const line of ['-r/proc/self/cmdline', '--no-binary=:all:']) {
     it(`a pyproject.toml string cannot add a line of pip options (${line}): refused before pip runs`, async () => {
@@ -61,5 +62,21 @@ describe('what a declaration can make the dependency builder do', () => {
     assert.equal(outcome.ok, false);
     assert.match(outcome.log, /FP-CMDLINE .*--index-url http:\/\/ci-reader:\*\*\*\*@127\.0\.0\.1:18801\/simple/, outcome.log.slice(-3000));
     assert.doesNotMatch(`${outcome.error?.message}\n${outcome.log}`, new RegExp(SECRET));
+  });
+
+  it('a build that nests folders past PATH_MAX and fails leaves no staging folder behind (red team round 19)', async () => {
+    // Node's rm failed on it with ENAMETOOLONG: the folder stayed, and at every start again.
+    hostileSdist(dir, 'nester', [
+      'import os',
+      'def get_requires_for_build_wheel(config_settings=None):',
+      '    os.chdir("/deps")',
+      '    for _ in range(3000):',
+      '        os.mkdir("d"); os.chdir("d")',
+      '    raise RuntimeError("nested")',
+      '',
+    ].join('\n'));
+    const outcome = await runBuild(builderOptions(dir, null, 16 * MIB), { input: new Map([['requirements.txt', Buffer.from('nester==1.0\n')]]), scope: 'nester', onPhase: () => {} });
+    assert.equal(outcome.ok, false);
+    assert.deepEqual(readdirSync(join(dir, 'root', '.staging')), []);
   });
 });

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { firstSubordinate, platformIdMap } from '../../poolmgr/host/subids.js';
+import { builderIdMap, firstSubordinate, platformIdMap, subordinateRange } from '../../poolmgr/host/subids.js';
 
 describe('subordinate ids (user-namespace mode)', () => {
   it('takes the first range of the user, named or by uid; none for another user or a malformed line', () => {
@@ -33,5 +33,13 @@ describe('subordinate ids (user-namespace mode)', () => {
     } finally {
       rmSync(etc, { recursive: true, force: true });
     }
+  });
+
+  it('gives dependency builds the range\'s second id where it has one (ADR 0147), else the first', () => {
+    assert.deepEqual(subordinateRange('fp:165536:65536\n', 'fp', 1000), { first: 165536, count: 65536 });
+    const map = { uid: 165536, gid: 200000, newuidmap: '/usr/bin/newuidmap', newgidmap: '/usr/bin/newgidmap', count: 65536 };
+    assert.deepEqual(builderIdMap(map), { ...map, uid: 165537, gid: 200001, count: 65535 });
+    assert.deepEqual(builderIdMap({ ...map, count: 1 }), { ...map, count: 1 });
+    assert.equal(builderIdMap(null), null);
   });
 });
