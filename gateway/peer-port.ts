@@ -15,7 +15,8 @@ import type * as Uws from 'uWebSockets.js';
 import type { HttpResponse } from 'uWebSockets.js';
 import { formatAddress } from './peer.js';
 
-type PeerFn = (res: HttpResponse, out: Uint8Array, sendBuffer?: number) => number;
+type PeerFn = (res: HttpResponse, out: Uint8Array) => number;
+type CapFn = (port: number, bytes: number) => number;
 
 /** Where the addon is built: <repo>/gateway/native/, for this Node.js ABI. */
 export const PEER_ADDON = fileURLToPath(new URL(`../../gateway/native/peer-abi${process.versions.modules}.node`, import.meta.url));
@@ -30,23 +31,26 @@ let port = 0;
 let checked: Promise<string | null> | null = null;
 /** The default of `capSendBuffers` (the kernel doubles it: 1 MiB queued at most per connection). */
 export const DEFAULT_SEND_BUFFER_BYTES = 512 * 1024;
-/** SO_SNDBUF set on each request's socket with its peer (0: the kernel's autotuning; `capSendBuffers`). */
-let sendBuffer = 0;
+/** The addon's `capListeners`, once it passed the check; null before and without it. */
+let capListeners: CapFn | null = null;
 
 /**
- * What one connection may queue in the kernel for a client that does not read: its socket's
- * SO_SNDBUF, set with each request's peer (one setsockopt more). The held-answer budget does not
- * count these bytes; autotuned, they reached 3.5 MiB per stalled client (red team rounds 17 and
- * 19, docs/adr/0147-what-round-17-left-open.md). 0: the kernel's. Without the addon: the kernel's.
+ * What one connection may queue in the kernel for a client that does not read: SO_SNDBUF set once
+ * on the server's listening socket(s) on `port`, which every connection it accepts inherits (no
+ * system call per request). The held-answer budget does not count these bytes; autotuned, they
+ * reached 3.5 MiB per stalled client (red team rounds 17 and 19,
+ * docs/adr/0147-what-round-17-left-open.md). 0: the kernel's autotuning. Returns how many
+ * listening sockets got it (0 without the addon: the kernel's).
  */
-export function capSendBuffers(bytes: number): void {
-  sendBuffer = bytes;
+export function capSendBuffers(port: number, bytes: number): number {
+  if (bytes <= 0 || capListeners === null) return 0;
+  return Math.max(0, capListeners(port, bytes));
 }
 
 /** The peer's address as text (formatAddress); its port is `lastPeerPort()` until the next call. */
 export function peerAddress(res: HttpResponse): string {
   if (peer !== null) {
-    const n = peer(res, out, sendBuffer);
+    const n = peer(res, out);
     if (n === 4 || n === 16) {
       port = (out[16]! << 8) | out[17]!;
       return formatAddress(n === 4 ? v4 : v6);
@@ -72,8 +76,9 @@ export function checkPeerAddon(uws: typeof Uws, addon = PEER_ADDON): Promise<str
 
 async function selfCheck(uws: typeof Uws, addon: string): Promise<string | null> {
   let fn: PeerFn;
+  let cap: CapFn | undefined;
   try {
-    fn = (createRequire(import.meta.url)(addon) as { peer: PeerFn }).peer;
+    ({ peer: fn, capListeners: cap } = createRequire(import.meta.url)(addon) as { peer: PeerFn; capListeners?: CapFn });
   } catch (err) {
     return `the peer addon did not load (${(err as Error).message.split('\n')[0]}; scripts/build-peer.sh builds it)`;
   }
@@ -117,5 +122,6 @@ async function selfCheck(uws: typeof Uws, addon: string): Promise<string | null>
     return `the peer addon does not fit this uWebSockets.js build (it gave ${seen.n} ${seen.address}:${seen.port} for 127.0.0.1:${seen.client})`;
   }
   peer = fn;
+  capListeners = cap ?? null; // an addon built before capListeners: the kernel's buffers
   return null;
 }

@@ -832,7 +832,6 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const uws = native();
   uwsConfig?.('silent');
   const noPorts = await checkPeerAddon(uws);
-  capSendBuffers(options.sendBufferBytes ?? DEFAULT_SEND_BUFFER_BYTES);
   if (noPorts !== null && !portsNoted) {
     portsNoted = true;
     process.emitWarning(`gateway: request.client's port is 0: ${noPorts}`);
@@ -962,8 +961,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         return;
       }
       let listening: us_listen_socket | null = socket;
+      const port = uws.us_socket_local_port(socket);
+      capSendBuffers(port, options.sendBufferBytes ?? DEFAULT_SEND_BUFFER_BYTES);
       resolve({
-        port: uws.us_socket_local_port(socket),
+        port,
         get inFlight() {
           return inFlight;
         },

@@ -4,15 +4,21 @@
 //
 // peer(res, out) -> 4 or 16 (the address's length, in out[0..]) with the port in out[16..18]
 // (network order); a negative number when it cannot tell (not a response object, not a socket,
-// not TCP). With a third argument n > 0 it also sets the socket's SO_SNDBUF to n (the kernel
-// doubles it and stops autotuning it): what one connection may queue in the host's TCP memory
-// for a client that does not read (docs/adr/0147-what-round-17-left-open.md). The response object's internal field 0 is the binding's HttpResponse, which is the
+// not TCP). The response object's internal field 0 is the binding's HttpResponse, which is the
 // socket (uSockets' us_socket_t); on the binding's libuv backend the socket begins with its
 // us_poll_t: { uv_poll_t *uv_p; int fd; unsigned char poll_type; }, so the descriptor is the int
 // after the first pointer. That layout is the build's: the gateway uses this only after a
 // self-check against a connection whose port it knows (gateway/peer-port.ts).
+//
+// capListeners(port, bytes) -> how many of this process's listening sockets on `port` got
+// SO_SNDBUF = bytes (the kernel doubles it and stops autotuning it); -1 on bad arguments. The
+// connections they accept inherit it (the kernel clones the listener's socket), so what one
+// connection may queue in the host's TCP memory for a client that does not read is bounded at no
+// cost per request (docs/adr/0147-what-round-17-left-open.md).
+#include <dirent.h>
 #include <node.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -34,10 +40,6 @@ static void Peer(const FunctionCallbackInfo<Value> &args) {
     args.GetReturnValue().Set(-2);
     return;
   }
-  if (args.Length() >= 3 && args[2]->IsInt32()) {
-    int bytes = args[2].As<Int32>()->Value();
-    if (bytes > 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
-  }
   unsigned char *bytes = static_cast<unsigned char *>(out->Buffer()->Data()) + out->ByteOffset();
   if (address.ss_family == AF_INET) {
     const struct sockaddr_in *in = reinterpret_cast<const struct sockaddr_in *>(&address);
@@ -54,8 +56,39 @@ static void Peer(const FunctionCallbackInfo<Value> &args) {
   }
 }
 
+static void CapListeners(const FunctionCallbackInfo<Value> &args) {
+  args.GetReturnValue().Set(-1);
+  if (args.Length() < 2 || !args[0]->IsInt32() || !args[1]->IsInt32()) return;
+  int port = args[0].As<Int32>()->Value();
+  int bytes = args[1].As<Int32>()->Value();
+  if (port <= 0 || port > 65535 || bytes <= 0) return;
+  DIR *dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return;
+  int count = 0;
+  struct dirent *entry;
+  while ((entry = readdir(dir)) != nullptr) {
+    char *end;
+    long fd = strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0' || fd == dirfd(dir)) continue;
+    int listening = 0;
+    socklen_t size = sizeof listening;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0 || listening == 0) continue;
+    struct sockaddr_storage address;
+    socklen_t length = sizeof address;
+    if (getsockname(fd, reinterpret_cast<struct sockaddr *>(&address), &length) != 0) continue;
+    int bound = -1;
+    if (address.ss_family == AF_INET) bound = ntohs(reinterpret_cast<struct sockaddr_in *>(&address)->sin_port);
+    else if (address.ss_family == AF_INET6) bound = ntohs(reinterpret_cast<struct sockaddr_in6 *>(&address)->sin6_port);
+    if (bound != port) continue;
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes) == 0) count++;
+  }
+  closedir(dir);
+  args.GetReturnValue().Set(count);
+}
+
 static void Init(Local<Object> exports, Local<Value>, void *) {
   NODE_SET_METHOD(exports, "peer", Peer);
+  NODE_SET_METHOD(exports, "capListeners", CapListeners);
 }
 
 NODE_MODULE(NODE_GYP_MODULE_NAME, Init)
