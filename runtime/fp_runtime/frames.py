@@ -4,6 +4,7 @@ Protocol v4 (docs/adr/0057-fixed-position-frames.md): `invoke` and `result` are 
 with a fixed position per field, defined here (INVOKE_*, RESULT_*) and, for TypeScript, in
 protocol/wire-arrays.ts; test/unit/wire-arrays.test.ts pins the two against each other.
 """
+import math
 import struct
 import threading
 
@@ -131,8 +132,27 @@ def _pack_response(response, pack) -> tuple:
             bin_head = _BIN8(0xC4, n) if n < 0x100 else _BIN16(0xC5, n) if n < 0x10000 else _BIN32(0xC6, n)
             return (pack(status), packed_headers, bin_head, body, _NIL)
     get = response.get
-    return (pack(get("status")), pack(get("headers") or []), pack(get("body") or b""),
+    return (_pack_status(get("status"), pack), pack(get("headers") or []), pack(get("body") or b""),
             _TRUE if get("latin1") else _NIL)
+
+
+def _pack_status(status, pack) -> bytes:
+    """The status as the Packer writes it. One it cannot write goes as a number the gateway refuses
+    as it refuses any status that is not an integer from 200 to 599 (502 FUNCTION_BAD_RESPONSE,
+    the value in the run record; the wire's status is always a number): an integer past 64 bits
+    as a float (infinity past a float's range), anything else (an object) as NaN. Before, the
+    reply raised outside the call's handling: the caller waited the function's whole timeout for a
+    504, and so did every later call of that instance (differential fuzzing against uvicorn, diff1:
+    `RedirectResponse(url, status_code=2**64)`). Never calls the app's own code (no repr, no str)."""
+    try:
+        return pack(status)
+    except (OverflowError, TypeError, ValueError):
+        if isinstance(status, int):
+            try:
+                return pack(float(status))
+            except OverflowError:
+                return pack(math.inf)
+        return pack(math.nan)
 
 
 def encode_json_result(mid: int, body: bytes, logs: list, handler_ms: float) -> bytes:

@@ -17,6 +17,7 @@ const CTL = fnName('ctl');
 const ASGI = fnName('asgi');
 const NAMES = fnName('names');
 const ECHO_X = fnName('echox');
+const HUGE = fnName('hugestatus');
 
 const h = useGateway({
   [OK]: { files: { 'main.py': py('def handler(event, context):', '    return {"size": len(event["body"])}') } },
@@ -44,6 +45,20 @@ const h = useGateway({
     },
   },
   [NAMES]: { files: { 'main.py': py('def handler(event, context):', '    return {"names": sorted(event["headers"])}') } },
+  // An ASGI app whose status msgpack cannot carry: 2**64 or an object (?what=object).
+  [HUGE]: {
+    manifest: 'entrypoint: app:app',
+    files: {
+      'app.py': py(
+        'async def app(scope, receive, send):',
+        '    if scope["type"] != "http":',
+        '        return',
+        '    status = object() if scope["query_string"] == b"what=object" else 2 ** 64',
+        '    await send({"type": "http.response.start", "status": status, "headers": []})',
+        '    await send({"type": "http.response.body", "body": b"huge"})',
+      ),
+    },
+  },
   [ASGI]: {
     manifest: 'entrypoint: app:app',
     files: {
@@ -435,6 +450,16 @@ describe('a function cannot spoof the platform\'s headers', () => {
     const res = await fetch(`${h.url}/fn/${ASGI}/`);
     assert.equal(res.status, 502);
     assert.equal(errorOf(await res.text()).code, 'FUNCTION_BAD_RESPONSE');
+  });
+
+  it('a status msgpack cannot carry (2**64, an object) from an ASGI app: 502 FUNCTION_BAD_RESPONSE, not the timeout\'s 504 (diff1)', async () => {
+    // Before, packing the reply raised outside the call's handling: no answer until the
+    // function's timeout (30 s by default: the 504 GATEWAY_TIMEOUT), and the next call the same.
+    for (const query of ['', '?what=object', '']) {
+      const res = await fetch(`${h.url}/fn/${HUGE}/${query}`);
+      assert.equal(res.status, 502, query);
+      assert.equal(errorOf(await res.text()).code, 'FUNCTION_BAD_RESPONSE', query);
+    }
   });
 });
 
