@@ -142,7 +142,7 @@ def _pack_status(status, pack) -> bytes:
     the value in the run record; the wire's status is always a number): an integer past 64 bits
     as a float (infinity past a float's range), anything else (an object) as NaN. Before, the
     reply raised outside the call's handling: the caller waited the function's whole timeout for a
-    504, and so did every later call of that instance (differential fuzzing against uvicorn, diff1:
+    504, the call counted busy on its instance meanwhile (differential fuzzing against uvicorn, diff1:
     `RedirectResponse(url, status_code=2**64)`). Never calls the app's own code (no repr, no str)."""
     try:
         return pack(status)

@@ -454,7 +454,7 @@ describe('a function cannot spoof the platform\'s headers', () => {
 
   it('a status msgpack cannot carry (2**64, an object) from an ASGI app: 502 FUNCTION_BAD_RESPONSE, not the timeout\'s 504 (diff1)', async () => {
     // Before, packing the reply raised outside the call's handling: no answer until the
-    // function's timeout (30 s by default: the 504 GATEWAY_TIMEOUT), and the next call the same.
+    // function's timeout (30 s by default: a 504).
     for (const query of ['', '?what=object', '']) {
       const res = await fetch(`${h.url}/fn/${HUGE}/${query}`);
       assert.equal(res.status, 502, query);
