@@ -21,6 +21,14 @@ import { ownerGone, PID_NS_SUFFIX } from './host-pids.js';
 export const FORK_HELLO_TIMEOUT_MS = 2000;
 /** The most bytes a connection may send before its hello decodes. */
 const HELLO_MAX_BYTES = 4096;
+/**
+ * Connections without a hello a template's socket holds besides one per fork it expects; any more
+ * are closed as they come. The socket is in reach of the function's own code (the template and
+ * its forks, /run/fp-tpl): each connection is a descriptor of the platform's for up to
+ * FORK_HELLO_TIMEOUT_MS, and two forked instances holding 1020 each took the platform from 51 to
+ * 2096 open files, with more processes its whole RLIMIT_NOFILE (red team round 20, red23).
+ */
+export const SPARE_HELLOS = 8;
 
 /** Template roots made by this process (each host has its own). */
 let roots = 0;
@@ -78,6 +86,8 @@ export class TemplateSocket {
   private readonly dir: string;
   private readonly server: Server;
   private readonly expected = new Map<string, (sock: Socket, first: Buffer, hello: ForkHello) => void>();
+  /** Connections that have not said hello (yet): at most `expected.size + SPARE_HELLOS`. */
+  private waiting = 0;
 
   /**
    * `uid`: the function's (root mode), given the directory. `traversable`: user-namespace mode
@@ -119,11 +129,22 @@ export class TemplateSocket {
   }
 
   private onConnection(sock: Socket): void {
+    sock.on('error', () => {});
+    if (this.waiting >= this.expected.size + SPARE_HELLOS) {
+      sock.destroy();
+      return;
+    }
+    this.waiting++;
+    let counted = true;
+    const settled = (): void => {
+      if (counted) this.waiting--;
+      counted = false;
+    };
+    sock.once('close', settled);
     const decoder = new FrameDecoder();
     const chunks: Buffer[] = [];
     let size = 0;
     const timer = setTimeout(() => sock.destroy(), FORK_HELLO_TIMEOUT_MS);
-    sock.on('error', () => {});
     const onData = (chunk: Buffer): void => {
       chunks.push(chunk);
       size += chunk.length;
@@ -141,6 +162,7 @@ export class TemplateSocket {
       clearTimeout(timer);
       sock.off('data', onData);
       sock.pause();
+      settled();
       const hello = messages[0] as Partial<ForkHello> | null;
       const adopt = typeof hello?.nonce === 'string' && hello.t === 'hello' && Number.isInteger(hello.pid) ? this.expected.get(hello.nonce) : undefined;
       if (adopt === undefined) {

@@ -170,6 +170,22 @@ def scope_of(event: dict, app) -> dict:
     return scope
 
 
+def _failure_under(err):
+    """The app's own exception under a WebSocketDisconnect (its `__cause__`/`__context__` chain,
+    past the disconnects: Starlette's send turns our ClientDisconnected into one), or None. One
+    raised in the `finally` or `except` of the app's own failure (a KeyError, then a send_text to
+    the client that left) ended the call as succeeded with that failure nowhere on record (red23);
+    the failure is the call's error instead (ADR 0148)."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if type(err).__name__ != "WebSocketDisconnect" and not isinstance(err, streaming.ClientDisconnected):
+            # A cancellation or exit under it (not an Exception) is left as the call's end was before.
+            return err if isinstance(err, Exception) else None
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return None
+
+
 async def serve(app, scope: dict, ex: WsExchange, state: dict):
     """Runs the app on one connection. Returns the refused handshake's status, or None."""
     if state:
@@ -185,6 +201,11 @@ async def serve(app, scope: dict, ex: WsExchange, state: dict):
         # After the client's close that is how the connection ended, not a failure (ADR 0148).
         if ex.close_code is None or type(err).__name__ != "WebSocketDisconnect":
             raise
+        failure = _failure_under(err)
+        if failure is not None:
+            print(f"the client closed the WebSocket ({ex.close_code}); the app's {type(err).__name__} came while "
+                  f"it handled its own {type(failure).__name__}, the call's failure", file=sys.stderr)
+            raise failure from None
         print(f"the client closed the WebSocket ({ex.close_code}); the app's {type(err).__name__} "
               "ended the call", file=sys.stderr)
     if ex.state == "connecting":

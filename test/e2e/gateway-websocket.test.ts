@@ -54,6 +54,15 @@ const APP = py(
   '    while True:',
   '        await ws.send_text("echo:" + await ws.receive_text())',
   '',
+  '@app.websocket("/bug")',
+  'async def bug(ws: WebSocket):',
+  '    await ws.accept()',
+  '    await ws.receive()  # the client\'s close',
+  '    try:',
+  '        {}["missing"]  # the app\'s own bug',
+  '    finally:',
+  '        await ws.send_text("bye")  # WebSocketDisconnect: the client is gone',
+  '',
   '@app.websocket("/bye")',
   'async def bye(ws: WebSocket):',
   '    await ws.accept()',
@@ -181,6 +190,18 @@ describe('WebSocket connections', () => {
       assert.equal(run.status, 'succeeded', `${end}: ${JSON.stringify(run.error)}`);
       assert.ok(run.logs.some((l) => /the client closed the WebSocket \(10\d\d\); the app's WebSocketDisconnect ended the call/.test(l.msg)), JSON.stringify(run.logs));
     }
+  });
+
+  test('an app that fails after the client\'s close and then meets WebSocketDisconnect (a send in its finally) stays a failure, its exception on record (ADR 0148, red23)', async () => {
+    const ws = await RawWebSocket.connect(wsUrl(app, '/bug'));
+    ws.close(1000, '');
+    await ws.closed();
+    const run = await runRecord(h, ws.headers['x-run-id']!);
+    assert.equal(run.status, 'failed', JSON.stringify(run.logs));
+    assert.equal(run.errorCode, 'FUNCTION_ERROR');
+    assert.equal(run.error?.type, 'KeyError', JSON.stringify(run.error));
+    assert.match(run.error?.stack ?? '', /\{\}\["missing"\]/);
+    assert.ok(run.logs.some((l) => /the app's WebSocketDisconnect came while it handled its own KeyError/.test(l.msg)), JSON.stringify(run.logs));
   });
 
   test('a client that just goes away: the app sees 1006', async () => {
