@@ -21,44 +21,37 @@ as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo "$@"; else return 1; fi
 }
 
+# Installs Debian's `package` with apt-get (used where a command is missing); `hint` ends the message
+# when it cannot (with CI set, `missing` then fails the run).
+apt_install() {
+  local package="$1" hint="$2"
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "services: installing $package (apt-get)"
+    as_root apt-get update -qq >/dev/null &&
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null ||
+      missing "could not install $package with apt-get; $hint"
+  else
+    missing "$package is missing and there is no apt-get; $hint"
+  fi
+}
+
 # --- redis-server ------------------------------------------------------------------------------
 if ! command -v redis-server >/dev/null 2>&1; then
-  if command -v apt-get >/dev/null 2>&1; then
-    echo "services: installing redis-server (apt-get)"
-    as_root apt-get update -qq >/dev/null &&
-      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null ||
-      missing "could not install redis-server with apt-get; install it by hand"
-  else
-    missing "redis-server not found and no apt-get; install Redis 7 by hand"
-  fi
+  apt_install redis-server "install Redis 7 by hand"
 fi
 
 # --- chromium ----------------------------------------------------------------------------------
 # Debian's Chromium, which the web console's browser tests drive with playwright-core
 # (test/helpers/browser.ts; `npx playwright install` downloads browsers and is not used).
 if ! command -v chromium >/dev/null 2>&1 && [ ! -x "${FP_CHROMIUM:-/usr/bin/chromium}" ]; then
-  if command -v apt-get >/dev/null 2>&1; then
-    echo "services: installing chromium (apt-get)"
-    as_root apt-get update -qq >/dev/null &&
-      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null ||
-      missing "could not install chromium with apt-get; install it by hand (or set FP_CHROMIUM)"
-  else
-    missing "chromium not found and no apt-get; install Chromium by hand and set FP_CHROMIUM to it"
-  fi
+  apt_install chromium "install Chromium by hand (or set FP_CHROMIUM to it)"
 fi
 
 # --- uidmap ------------------------------------------------------------------------------------
 # newuidmap/newgidmap: user-namespace mode maps boxes to a subordinate uid with them (ADR 0141);
 # test/e2e/platform-nonroot.test.ts runs that case only where they exist.
 if ! command -v newuidmap >/dev/null 2>&1; then
-  if command -v apt-get >/dev/null 2>&1; then
-    echo "services: installing uidmap (apt-get)"
-    as_root apt-get update -qq >/dev/null &&
-      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq uidmap >/dev/null ||
-      missing "could not install uidmap with apt-get; install it by hand"
-  else
-    missing "newuidmap not found and no apt-get; install uidmap (shadow's newuidmap/newgidmap) by hand"
-  fi
+  apt_install uidmap "install uidmap (shadow's newuidmap/newgidmap) by hand"
 fi
 
 # --- FerretDB ----------------------------------------------------------------------------------

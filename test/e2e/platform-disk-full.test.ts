@@ -17,22 +17,32 @@ import { Api, createFunction, depsSettled, errorOf, py, randomText, TEST_SECRETS
 
 const skip = process.getuid?.() === 0 ? false : 'mounting a tmpfs needs root';
 
+/** A platform whose state directory is on a 40 MiB tmpfs of its own; `stop` closes it and unmounts. */
+async function onSmallDisk(prefix: string, options: Partial<Parameters<typeof startPlatform>[0]> = {}): Promise<{ dir: string; platform: StartedPlatform; api: Api; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=40m', 'tmpfs', dir]);
+  const platform = await startPlatform({ stateDir: join(dir, 'state'), port: 0, poolSize: 1, shutdownGraceMs: 1000, secretsKey: TEST_SECRETS_KEY, data: 'off', log: () => {}, ...options });
+  return {
+    dir, platform, api: new Api(platform.url, platform.takeAdminToken() ?? null),
+    async stop() {
+      await platform.close();
+      execFileSync('umount', [dir]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 describe('a full state directory', { skip }, () => {
+  let disk: Awaited<ReturnType<typeof onSmallDisk>> | undefined;
   let dir = '';
   let platform: StartedPlatform | undefined;
   let api: Api;
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'fp-full-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=40m', 'tmpfs', dir]);
-    platform = await startPlatform({ stateDir: join(dir, 'state'), port: 0, poolSize: 1, shutdownGraceMs: 1000, secretsKey: TEST_SECRETS_KEY, data: 'off', log: () => {} });
-    api = new Api(platform.url, platform.takeAdminToken() ?? null);
+    disk = await onSmallDisk('fp-full-');
+    ({ dir, platform, api } = disk);
   });
   after(async () => {
-    await platform?.close();
-    if (dir !== '') {
-      execFileSync('umount', [dir]);
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await disk?.stop();
   });
 
   it('refuses writes with 507 STORAGE_FULL, leaves no partial blob, and takes them again once space is freed', async () => {
@@ -68,6 +78,7 @@ describe('a full state directory', { skip }, () => {
  * Now: STORAGE_FULL, and the next deploy builds it again.
  */
 describe('a full state directory during a dependency build', { skip }, () => {
+  let disk: Awaited<ReturnType<typeof onSmallDisk>> | undefined;
   let dir = '';
   let wheels = '';
   let platform: StartedPlatform | undefined;
@@ -76,17 +87,11 @@ describe('a full state directory during a dependency build', { skip }, () => {
     wheels = mkdtempSync(join(tmpdir(), 'fp-full-wheels-'));
     // 6 MB of module: more than the space left below, far under FP_DEPS_MAX_BYTES.
     writeWheel(wheels, { name: 'hefty', version: '1.0', modules: { 'hefty.py': `DATA = "${randomText(6_000_000)}"\n` } });
-    dir = mkdtempSync(join(tmpdir(), 'fp-full-deps-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=40m', 'tmpfs', dir]);
-    platform = await startPlatform({ stateDir: join(dir, 'state'), port: 0, poolSize: 1, shutdownGraceMs: 1000, secretsKey: TEST_SECRETS_KEY, data: 'off', depsIndexUrl: 'none', depsFindLinks: wheels, log: () => {} });
-    api = new Api(platform.url, platform.takeAdminToken() ?? null);
+    disk = await onSmallDisk('fp-full-deps-', { depsIndexUrl: 'none', depsFindLinks: wheels });
+    ({ dir, platform, api } = disk);
   });
   after(async () => {
-    await platform?.close();
-    if (dir !== '') {
-      execFileSync('umount', [dir]);
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await disk?.stop();
     if (wheels !== '') rmSync(wheels, { recursive: true, force: true });
   });
 
