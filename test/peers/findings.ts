@@ -210,12 +210,12 @@ export const FINDINGS: FindingSpec[] = [
   },
   {
     id: 'missing-package',
-    title: "Apps need packages the platform's runtime environment does not have, and a function cannot bring its own (no requirements)",
+    title: "Apps need packages the platform's shared runtime environment does not preload: such a function ships them in its requirements.txt (docs/dependencies.md)",
     kind: 'gap',
-    where: 'runtime/requirements.txt (msgpack only); the runtimes import from the platform\'s .venv',
+    where: "the platform's .venv (runtime/requirements.txt and the fastapi preset's packages); a function's own packages come from its requirements.txt, built at deploy into a site of its own",
     reproduction: [
       APP.replace('app = FastAPI()\n', 'from fastapi import Form\napp = FastAPI()\n') + '@app.post("/login")\ndef login(username: str = Form()):\n    return {"username": username}\n```',
-      'On a platform whose environment lacks python-multipart: 502 `FUNCTION_INIT_FAILED` `RuntimeError: Form data requires "python-multipart" to be installed`. (The tier itself runs the runtimes in its peer environment, so this is counted from an import check in the platform\'s own .venv.)',
+      'Deployed without a requirements.txt on a platform whose environment lacks python-multipart: the deploy\'s start check refuses it (`FUNCTION_INIT_FAILED` `RuntimeError: Form data requires "python-multipart" to be installed`); with `python-multipart` in requirements.txt it serves. (The tier runs the runtimes in its peer environment, which has every package, so this is counted from an import check in the platform\'s own .venv, not as test failures.)',
     ].join('\n'),
   },
 ];
