@@ -41,7 +41,7 @@ class _Exchange:
     task of its own: a `receive` that must wait (the request was delivered) waits on a future made
     only then, woken when the response is complete, the app returned or the client left."""
     __slots__ = ("body", "stream", "fits", "loop", "status", "headers", "latin1", "chunks", "complete", "phase",
-                 "early", "stepping", "_waiters")
+                 "early", "head", "stepping", "_waiters")
 
     def __init__(self, body, stream, fits, loop):
         self.body = body  # None once delivered
@@ -55,6 +55,7 @@ class _Exchange:
         self.complete = False  # the last body message was sent, or the app returned
         self.phase = OPEN
         self.early = None  # the task sending a complete response before the app returned
+        self.head = None  # the task sending the head alone, before any body message (_maybe_head)
         self.stepping = False  # the app's coroutine is running a step (_drive): it is the one calling send
         self._waiters = None
         if stream is not None:
@@ -114,6 +115,10 @@ class _Exchange:
                 headers.append((bytes(k).decode("latin-1").lower(), v.decode("latin-1")))
             self.headers = headers
             self.latin1 = not ascii_only
+            if self.stream is not None and not self.stepping:
+                # Sent by another task of the app (Starlette's StreamingResponse under ASGI 2.3): the
+                # loop's next turn sends the head if no body message came by then.
+                self.loop.call_soon(self._maybe_head)
         elif kind == "http.response.body":
             data = bytes(message.get("body", b""))
             more = bool(message.get("more_body", False))
@@ -123,6 +128,8 @@ class _Exchange:
             if stream is not None and stream.cancelled:
                 raise streaming.ClientDisconnected("the client closed the connection")
             if self.phase == STREAMING:
+                if self.head is not None:
+                    await self.head_sent()  # the head goes first
                 await stream.chunk(data, more)
             elif more and stream is not None and self.status is not None:
                 self.chunks.append(data)
@@ -141,6 +148,23 @@ class _Exchange:
                         # Sent by another task of the app while its own coroutine waits: _drive
                         # will not see it, so the loop's next turn checks whether the app returned.
                         self.loop.call_soon(self._maybe_early)
+
+    def _maybe_head(self):
+        # The app sent http.response.start and gave the loop a turn before any body message (a
+        # stream waiting for its first piece, an SSE endpoint for its first event): the head goes
+        # now, as uvicorn writes it at http.response.start, and the body follows as a stream
+        # (docs/adr/0150-stream-head-at-response-start.md).
+        if self.phase == OPEN and self.status is not None and not self.complete and not self.stream.cancelled:
+            self.phase = STREAMING
+            self.head = self.loop.create_task(self.stream.respond(self.whole(), True))
+
+    async def head_sent(self):
+        """Waits for the head sent alone (_maybe_head); a client that left meanwhile is not an error here."""
+        task, self.head = self.head, None
+        try:
+            await task
+        except streaming.ClientDisconnected:
+            pass
 
     def _maybe_early(self):
         # The app did not return right after completing its response (a background task runs):
@@ -176,6 +200,8 @@ def _drive(coro, ex):
         error = value = None
         if ex.phase == HELD:
             ex._maybe_early()
+        elif ex.phase == OPEN and ex.status is not None:
+            ex._maybe_head()
         try:
             value = yield yielded  # what the coroutine waits on goes to the task as is
         except GeneratorExit:
@@ -217,6 +243,8 @@ async def serve(app, scope: dict, body, state: dict, stream=None, fits=None):
         # The client left (mid-stream, or before the answer: the app saw http.disconnect) and the
         # app let our send's error through: not the app's failure.
     except Exception as err:
+        if ex.head is not None:
+            await ex.head_sent()  # a head on its way is out before the call's end
         # `responded`, not bytes sent: after a head with an empty first piece (a generator's first
         # `yield b""`, to send the headers at once) a failure was answered as if nothing went out,
         # a `result` after the `response`: RUNTIME_PROTOCOL_ERROR, and the client had a head with
@@ -226,6 +254,8 @@ async def serve(app, scope: dict, body, state: dict, stream=None, fits=None):
         # The caller gets what the app answered (Starlette's 500), the run record the exception.
         raise AppRaised(err, ex.answered()) from err
     finally:
+        if ex.head is not None:
+            await ex.head_sent()
         ended = ex.complete
         ex.complete = True
         ex.wake()
