@@ -1,4 +1,4 @@
-// Mends four bugs of the installed uWebSockets.js binary (uws-pack 20.0.8, Linux x64, Node ABI 115)
+// Mends five bugs of the installed uWebSockets.js binary (uws-pack 20.0.8, Linux x64, Node ABI 115)
 // before the gateway loads it, and gives it one behaviour it lacks (docs/adr/0085-uws-header-trim.md,
 // docs/adr/0086-uws-chunk-size.md, docs/adr/0100-uws-chunk-terminator.md,
 // docs/adr/0129-uws-async-upgrade.md, docs/adr/0150-stream-head-at-response-start.md):
@@ -33,6 +33,13 @@
 //    written; the next chunk's size (or the last chunk `0`) then follows with no CRLF before it.
 //    Four jumps in write and internalEnd (plain HTTP) to 294 bytes after `.fini`, in the zero
 //    padding of the executable segment's last page, whose size now covers them (ADR 0150).
+// 6. A client's close frame with a code of 1012-1014 (Service Restart, Try Again Later, Bad
+//    Gateway) or 3000-3999 (registered for libraries: 3000 Unauthorized, 3003 Forbidden) was taken
+//    for an invalid close payload: the app saw 1006 ("Received invalid close payload") and the client
+//    got a close without a code, where uvicorn (websockets, wsproto) passes and echoes them. The
+//    parser's check `code - 1012 < 2988` (1012-3999 refused) becomes `code - 1015 < 1985`
+//    (1015-2999): valid are 1000-1003, 1007-1014 and 3000-4999, as in Python's websockets. Both
+//    copies of the check in the plain-HTTP WebSocket (ADR 0150).
 //
 // Only the exact file named by its sha256 (the published one, or one mended by the earlier fixes)
 // is changed; each byte is checked before it is written, and the result against the sha256
@@ -53,7 +60,9 @@ const SIZE_MENDED = '535609242f7915d44d49726477e71229924e7d079d3a5ad0bf8cd87376f
 const TERM_MENDED = '299acdd481f5645c81441d3af5bd926b58e93c0adb45bba072a29c7fefb121df';
 /** After the first four fixes (setups of 2026-12-05 and 2026-12-06 before ADR 0150). */
 const UPGRADE_MENDED = 'c4c9dbcf5c8e41c446077cbac3b5514f50f6236c3abe4d90a5c51963fb3093fd';
-const MENDED = 'eab6282086c1ced1a21a88cb62a9e8eb31609dd3801d26340a354a4577462f03';
+/** After the first five fixes (ADR 0150's streamed head, setups of 2026-12-06). */
+const HEAD_MENDED = 'eab6282086c1ced1a21a88cb62a9e8eb31609dd3801d26340a354a4577462f03';
+const MENDED = '2d50084bb2d12f4fccbf9ed1a924b83f4b14658e970a38a7b3e01e78c4c37e4f';
 /** [file offset, bytes expected (hex), bytes written] (offsets are the .text section's addresses: it is mapped at its file offset). */
 const HEADER_EDITS = [
   [0xf2242, '7d', '73'], // after `cmpb $0x21,(%rdx,%rbx,1)`: jge -> jae (the trailing trim's `< 33`)
@@ -122,9 +131,17 @@ const HEAD_EDITS = [
   [HEAD_CAVE, '00'.repeat(294),
     'f683ec000000020f8513f4d2ff488b431841b8500100004c0300488d15193b0400be04000000b91d0000004889dfe8ddc5d2ff488b4318488b0080b878010000007520488d15470d00004c8d05c3490000be0b000000b9020000004889dfe8adc5d2ff488d15510f00004c8d055c0f0000be11000000b9070000004889dfe88dc5d2ff808bec00000022488d35ec0c00004889dfba0200000031c94531c0e87d61d2ffe978f3d2ff31edf683ec00000020740c80a3ec000000dfe9e1f0d2ff488d35b70c0000e9c1f0d2ff31ed41f687ec00000020740d4180a7ec000000dfe9d4c7d2ff488d35920c0000e9b4c7d2ff41f687ec00000020750c488d35770c0000e91acad2ff4180a7ec000000df488d35650c00004c89ffba05000000e906cad2ffcccccccc'],
 ];
+// WebSocketProtocol's close-payload check, twice (plain HTTP): `lea -0x3f4(code),%eax; movzwl; cmp
+// $0xbac,%eax; jb invalid` -> `lea -0x3f7(code)`, `cmp $0x7c1` (1015-2999 invalid, not 1012-3999).
+const CLOSE_CODE_EDITS = [
+  [0x1003bd, '8d850cfcffff', '8d8509fcffff'],
+  [0x1003c6, '3dac0b0000', '3dc1070000'],
+  [0x100582, '418d860cfcffff', '418d8609fcffff'],
+  [0x10058c, '3dac0b0000', '3dc1070000'],
+];
 /** Each known state of the file, and the edits that lead from it to the next. */
 const STAGES = [[ORIGINAL, HEADER_EDITS], [HEADERS_MENDED, CHUNK_EDITS], [SIZE_MENDED, TERM_EDITS], [TERM_MENDED, UPGRADE_EDITS],
-  [UPGRADE_MENDED, HEAD_EDITS]];
+  [UPGRADE_MENDED, HEAD_EDITS], [HEAD_MENDED, CLOSE_CODE_EDITS]];
 
 const sha = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
@@ -145,8 +162,8 @@ if (process.platform === 'linux' && process.arch === 'x64' && existsSync(FILE)) 
     if (sha(bytes) !== MENDED) throw new Error('patch-uws: the mended binary is not the expected one; nothing written');
     writeFileSync(`${FILE}.tmp`, bytes);
     renameSync(`${FILE}.tmp`, FILE); // a gateway loading it meanwhile sees one whole file or the other
-    console.log('setup: uWebSockets.js mended: request header values keep a non-ASCII character at either end; a chunk size is hex digits up to CRLF, nothing else; chunk data ends with CRLF; an upgrade outside a cork is quiet; an empty write sends a streamed head (scripts/patch-uws.mjs)');
+    console.log('setup: uWebSockets.js mended: request header values keep a non-ASCII character at either end; a chunk size is hex digits up to CRLF, nothing else; chunk data ends with CRLF; an upgrade outside a cork is quiet; an empty write sends a streamed head; a client may close with 1012-1014 and 3000-3999 (scripts/patch-uws.mjs)');
   } else if (now !== MENDED) {
-    console.log('setup: uWebSockets.js is not the build scripts/patch-uws.mjs knows: request header values may lose a non-ASCII character at either end, chunk sizes are read leniently, the CRLF after chunk data is not checked, each WebSocket upgrade prints a warning, and a streamed head waits for its first body byte (docs/gateway.md)');
+    console.log('setup: uWebSockets.js is not the build scripts/patch-uws.mjs knows: request header values may lose a non-ASCII character at either end, chunk sizes are read leniently, the CRLF after chunk data is not checked, each WebSocket upgrade prints a warning, a streamed head waits for its first body byte, and a close from the client with 1012-1014 or 3000-3999 is refused (docs/gateway.md)');
   }
 }

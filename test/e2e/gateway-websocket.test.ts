@@ -175,6 +175,21 @@ describe('WebSocket connections', () => {
     assert.ok(run.logs.some((l) => l.msg === 'disconnected 4002'), JSON.stringify(run.logs));
   });
 
+  test('a client\'s close with 1012-1014 or 3000-3999 reaches the app and is answered with it, as under uvicorn (scripts/patch-uws.mjs)', async () => {
+    // The native parser took them for an invalid close payload: the app saw 1006, the client a
+    // close without a code (differential round 2, diff2). 1015-2999 stay invalid, as in websockets.
+    for (const code of [3000, 3999, 1013]) {
+      const ws = await RawWebSocket.connect(wsUrl(app, '/echo'));
+      await ws.next();
+      ws.close(code, 'r'.repeat(123));
+      const closed = await ws.closed();
+      assert.equal(closed.code, code, 'the server answers the close with its code');
+      assert.equal(closed.reason, 'r'.repeat(123));
+      const run = await runRecord(h, ws.headers['x-run-id']!);
+      assert.ok(run.logs.some((l) => l.msg === `disconnected ${code}`), `${code}: ${JSON.stringify(run.logs)}`);
+    }
+  });
+
   test("FastAPI's echo without a try (receive_text() raises WebSocketDisconnect at the client's close) ends succeeded, not FUNCTION_ERROR (ADR 0148)", async () => {
     for (const end of ['close', 'destroy'] as const) {
       const ws = await RawWebSocket.connect(wsUrl(app, '/plain'));
