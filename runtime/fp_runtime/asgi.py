@@ -30,6 +30,13 @@ class Streamed:
         self.bytes = size
 
 
+# A head the app sent with no body message yet goes alone after this many turns of the loop (ADR
+# 0150): at once for a stream that waits (an SSE endpoint's first event), and not split from a body
+# that comes a few turns later: Starlette's BaseHTTPMiddleware sends its head, then reads the
+# inner app's body from a memory stream (measured: with 1 turn most of its answers left in two
+# writes, head then body; with 4, in one, as before).
+HEAD_TURNS = 4
+
 # Where a call's response is: OPEN (nothing complete yet), HELD (complete, waiting for the app to
 # return: the fast path), EARLY (complete and being sent before the app returns: background
 # tasks), STREAMING (the head went out, pieces follow), RETURNED (the app returned first).
@@ -41,7 +48,7 @@ class _Exchange:
     task of its own: a `receive` that must wait (the request was delivered) waits on a future made
     only then, woken when the response is complete, the app returned or the client left."""
     __slots__ = ("body", "stream", "fits", "loop", "status", "headers", "latin1", "chunks", "complete", "phase",
-                 "early", "head", "stepping", "_waiters")
+                 "early", "head", "head_due", "stepping", "_waiters")
 
     def __init__(self, body, stream, fits, loop):
         self.body = body  # None once delivered
@@ -56,6 +63,7 @@ class _Exchange:
         self.phase = OPEN
         self.early = None  # the task sending a complete response before the app returned
         self.head = None  # the task sending the head alone, before any body message (_maybe_head)
+        self.head_due = False  # a head is waiting for the loop's turns (_head_after)
         self.stepping = False  # the app's coroutine is running a step (_drive): it is the one calling send
         self._waiters = None
         if stream is not None:
@@ -118,7 +126,7 @@ class _Exchange:
             if self.stream is not None and not self.stepping:
                 # Sent by another task of the app (Starlette's StreamingResponse under ASGI 2.3): the
                 # loop's next turn sends the head if no body message came by then.
-                self.loop.call_soon(self._maybe_head)
+                self._head_after(HEAD_TURNS)
         elif kind == "http.response.body":
             data = bytes(message.get("body", b""))
             more = bool(message.get("more_body", False))
@@ -148,6 +156,19 @@ class _Exchange:
                         # Sent by another task of the app while its own coroutine waits: _drive
                         # will not see it, so the loop's next turn checks whether the app returned.
                         self.loop.call_soon(self._maybe_early)
+
+    def _head_after(self, turns):
+        """_maybe_head once the loop turned `turns` more times with the head still waiting."""
+        if turns == HEAD_TURNS:
+            if self.head_due:
+                return
+            self.head_due = True
+        if self.phase != OPEN:
+            return
+        if turns == 0:
+            self._maybe_head()
+        else:
+            self.loop.call_soon(self._head_after, turns - 1)
 
     def _maybe_head(self):
         # The app sent http.response.start and gave the loop a turn before any body message (a
@@ -201,7 +222,7 @@ def _drive(coro, ex):
         if ex.phase == HELD:
             ex._maybe_early()
         elif ex.phase == OPEN and ex.status is not None:
-            ex._maybe_head()
+            ex._head_after(HEAD_TURNS)
         try:
             value = yield yielded  # what the coroutine waits on goes to the task as is
         except GeneratorExit:

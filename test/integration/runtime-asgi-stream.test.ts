@@ -150,6 +150,50 @@ describe('streamed responses (protocol v3)', () => {
     assert.ok(logs.some((l) => l.msg === 'background ran'));
   });
 
+  test('a head sent before a wait goes alone (ADR 0150); one whose body follows within a few loop turns (BaseHTTPMiddleware) goes with it', async (t) => {
+    const rt = await asgiRuntime(t, py(
+      'import asyncio',
+      'from fastapi import FastAPI, Request',
+      'app = FastAPI()',
+      '@app.middleware("http")',
+      'async def mw(request: Request, call_next):',
+      '    return await call_next(request)',
+      '@app.get("/json")',
+      'async def json_route():',
+      '    return {"ok": True}',
+      'async def held(scope, receive, send):',
+      '    await send({"type": "http.response.start", "status": 201, "headers": []})',
+      '    await asyncio.sleep(0.2)',
+      '    await send({"type": "http.response.body", "body": b"late"})',
+      'app.mount("/held", held)',
+    ));
+    const ask = async (path: string): Promise<RuntimeMessage[]> => {
+      const id = rt.id();
+      rt.send({ t: 'invoke', id, event: makeEvent({ path }), context: { requestId: 'r', timeoutMs: 30_000, attempt: 1 } });
+      const got: RuntimeMessage[] = [];
+      for (;;) {
+        const m = await rt.reply(id);
+        got.push(m);
+        if (m.t === 'end' || m.t === 'result' || m.t === 'error') return got;
+      }
+    };
+    // The head first, alone and open (more), then the body: before, the head waited for "late".
+    const held = await ask('/held/');
+    const head = held[0];
+    assert.equal(head?.t, 'response', JSON.stringify(held.map((m) => m.t)));
+    if (head?.t !== 'response') return;
+    assert.equal(head.response.status, 201);
+    assert.equal(head.response.body.byteLength, 0);
+    assert.equal(head.more, true);
+    const chunk = held[1];
+    assert.equal(chunk?.t === 'chunk' ? Buffer.from(chunk.body).toString() : chunk?.t, 'late');
+    // Behind BaseHTTPMiddleware the body comes a few turns after the head: both in the first frame.
+    const mw = await ask('/json');
+    const first = mw[0];
+    const body = first?.t === 'response' || first?.t === 'result' ? Buffer.from(first.response.body).toString() : first?.t;
+    assert.equal(body, '{"ok":true}', JSON.stringify(mw.map((m) => m.t)));
+  });
+
   test('a cancel wakes a receive waiting for the disconnect; calls sent beyond concurrency wait, counted, and start in order', async (t) => {
     const dir = await writeFunction({
       'main.py': py(
