@@ -33,6 +33,24 @@ const APP = py(
   '        assert (await receive())["type"] == "http.disconnect"',
 );
 
+/** Heads before a wait (alone) and behind BaseHTTPMiddleware (with their body): ADR 0150. */
+const HEAD_APP = py(
+  'import asyncio',
+  'from fastapi import FastAPI, Request',
+  'app = FastAPI()',
+  '@app.middleware("http")',
+  'async def mw(request: Request, call_next):',
+  '    return await call_next(request)',
+  '@app.get("/json")',
+  'async def json_route():',
+  '    return {"ok": True}',
+  'async def held(scope, receive, send):',
+  '    await send({"type": "http.response.start", "status": 201, "headers": []})',
+  '    await asyncio.sleep(0.2)',
+  '    await send({"type": "http.response.body", "body": b"late"})',
+  'app.mount("/held", held)',
+);
+
 async function asgiRuntime(t: { after(fn: () => unknown): void }, app = APP): Promise<RuntimeHandle> {
   const dir = await writeFunction({ 'main.py': app });
   t.after(() => removeFunction(dir));
@@ -151,22 +169,7 @@ describe('streamed responses (protocol v3)', () => {
   });
 
   test('a head sent before a wait goes alone (ADR 0150); one whose body follows within a few loop turns (BaseHTTPMiddleware) goes with it', async (t) => {
-    const rt = await asgiRuntime(t, py(
-      'import asyncio',
-      'from fastapi import FastAPI, Request',
-      'app = FastAPI()',
-      '@app.middleware("http")',
-      'async def mw(request: Request, call_next):',
-      '    return await call_next(request)',
-      '@app.get("/json")',
-      'async def json_route():',
-      '    return {"ok": True}',
-      'async def held(scope, receive, send):',
-      '    await send({"type": "http.response.start", "status": 201, "headers": []})',
-      '    await asyncio.sleep(0.2)',
-      '    await send({"type": "http.response.body", "body": b"late"})',
-      'app.mount("/held", held)',
-    ));
+    const rt = await asgiRuntime(t, HEAD_APP);
     const ask = async (path: string): Promise<RuntimeMessage[]> => {
       const id = rt.id();
       rt.send({ t: 'invoke', id, event: makeEvent({ path }), context: { requestId: 'r', timeoutMs: 30_000, attempt: 1 } });
