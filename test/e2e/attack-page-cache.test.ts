@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { repoRoot } from '../helpers/runtime-process.js';
-import { attack, useAttackPlatform, victimStillAnswers } from './attack-harness.js';
+import { attack, useAttackPlatform, victimStillAnswers, type AttackAnswer } from './attack-harness.js';
 
 const h = useAttackPlatform();
 
@@ -39,20 +39,18 @@ describe('attack: the page cache of shared files', () => {
     assert.match(path, /turtledemo\/bytedesign\.py$/, JSON.stringify(located));
     readFileSync(path);
     assert.ok(cached(path), 'read on the host, so cached');
-    const dropped = await attack(h, [
-      'import mmap, os',
-      `fd = os.open(${JSON.stringify(path)}, os.O_RDONLY)`,
+    // Python run in the attacker with `fd` open on the file, read-only.
+    const onFile = (...lines: string[]): Promise<AttackAnswer> => attack(h, ['import ctypes, mmap, os', `fd = os.open(${JSON.stringify(path)}, os.O_RDONLY)`, ...lines].join('\n'));
+    const dropped = await onFile(
       'out(len(os.pread(fd, 100, 0)))',
       'os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)',
       'mmap.mmap(fd, 0, prot=mmap.PROT_READ).madvise(21)  # MADV_PAGEOUT',
       'out("advised")',
-    ].join('\n'));
+    );
     assert.deepEqual(dropped.out, [100, 'advised'], JSON.stringify(dropped));
     assert.ok(cached(path), 'the function dropped the pages of a file every box shares');
     // A read with RWF_NOWAIT may start the read it may not wait for, so it is tried after the host's look.
-    const probed = await attack(h, [
-      'import ctypes, os',
-      `fd = os.open(${JSON.stringify(path)}, os.O_RDONLY)`,
+    const probed = await onFile(
       'try:',
       '    os.preadv(fd, [bytearray(4096)], 0, os.RWF_NOWAIT)',
       '    out("nowait read")',
@@ -61,7 +59,7 @@ describe('attack: the page cache of shared files', () => {
       'libc = ctypes.CDLL(None, use_errno=True)',
       'ctypes.set_errno(0)',
       'out([libc.syscall(451, fd, None, ctypes.create_string_buffer(64), 0), ctypes.get_errno()])',
-    ].join('\n'));
+    );
     assert.deepEqual(probed.out, [95, [-1, 1]], `RWF_NOWAIT: EOPNOTSUPP; cachestat: EPERM: ${JSON.stringify(probed)}`);
     await victimStillAnswers(h);
   });
