@@ -8,15 +8,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { scopedBlobs } from '../../controlplane/service/scoped-blobs.js';
-import type { Store } from '../../controlplane/store/index.js';
-import { openSqliteStore } from '../../controlplane/store/sqlite/index.js';
 import { sha256 } from '../e2e/platform-harness.js';
-import { testKey } from '../helpers/keyring.js';
+import { useSqliteStore } from '../helpers/sqlite-store.js';
 
 const SIZE = 2 * 1024 * 1024;
 
@@ -32,18 +27,10 @@ async function bytesWrittenBy(action: () => Promise<unknown>): Promise<number> {
 }
 
 describe('uploading content another workspace stored', () => {
-  let dir: string;
-  let store: Store;
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'fp-blob-dedup-'));
-    store = await openSqliteStore({ stateDir: dir, keyring: testKey().keyring });
-  });
-  after(async () => {
-    await store?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const h = useSqliteStore('fp-blob-dedup-');
 
   it('writes it as new content is written, and still stores it once', async () => {
+    const { store } = h;
     const victim = scopedBlobs(store.blobs, store.blobGrants, 'victim');
     const attacker = scopedBlobs(store.blobs, store.blobGrants, 'attacker');
     const secret = randomBytes(SIZE);

@@ -8,19 +8,13 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { Store } from '../../controlplane/store/index.js';
-import { openSqliteStore } from '../../controlplane/store/sqlite/index.js';
+import { describe, it } from 'node:test';
 import { MAX_EXAMINED } from '../../controlplane/store/sqlite/runs.js';
 import { run } from '../conformance/fixtures.js';
-import { testKey } from '../helpers/keyring.js';
+import { useSqliteStore } from '../helpers/sqlite-store.js';
 
 const OTHERS = 12_000;
 const T0 = 1_700_000_000_000;
-const { keyring } = testKey();
 
 /** Read system calls this process made so far. */
 function readCalls(): number {
@@ -28,26 +22,18 @@ function readCalls(): number {
 }
 
 describe('the embedded run listing of a workspace', () => {
-  let dir: string;
-  let store: Store;
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'fp-run-listing-'));
-    store = await openSqliteStore({ stateDir: dir, keyring });
+  const h = useSqliteStore('fp-run-listing-', async ({ store }) => {
     // Another workspace's runs, each with 4 KiB of logs (the store may hold a GiB of them).
     const msg = 'x'.repeat(4096);
     for (let i = 0; i < OTHERS; i += 1000) {
       await store.runs.record(Array.from({ length: 1000 }, (_, j) => run({ function: 'busy.other', startedAt: T0 + i + j, logs: [{ stream: 'stdout', ts: T0, msg }] })));
     }
     await store.runs.record([run({ function: 'mine.quiet', startedAt: T0 - 10, status: 'failed' })]);
-    await store.close();
-    store = await openSqliteStore({ stateDir: dir, keyring });
-  });
-  after(async () => {
-    await store?.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('reads none of another workspace\'s runs, with since and until or with a filter', async () => {
+    await h.reopen();
+    const { store } = h;
     const queries = [
       { since: T0, until: T0 + OTHERS + 1 },
       { since: T0, until: T0 + OTHERS + 1, status: 'succeeded' as const },
@@ -67,6 +53,7 @@ describe('the embedded run listing of a workspace', () => {
   });
 
   it('a filtered listing reads at most MAX_EXAMINED runs per call and goes on by its cursor', async () => {
+    const { store } = h;
     const seen: string[] = [];
     let cursor: string | undefined;
     let calls = 0;
