@@ -180,12 +180,19 @@ class _Exchange:
             self.head = self.loop.create_task(self.stream.respond(self.whole(), True))
 
     async def head_sent(self):
-        """Waits for the head sent alone (_maybe_head); a client that left meanwhile is not an error here."""
-        task, self.head = self.head, None
+        """Waits for the head sent alone (_maybe_head); a client that left meanwhile is not an error here.
+        Every sender waits for it, not only the first: a second task of the app sending at the same
+        turn (an SSE heartbeat beside the events) sent its piece before the head, and the host took
+        that for a broken protocol, failing the call and killing the runtime (red team round 25). The
+        task is shielded: a sender cancelled while it waits (a task group cancelling its heartbeat)
+        no longer cancels the head with it, which left the body to go out with no head before it."""
+        task = self.head
         try:
-            await task
+            await asyncio.shield(task)
         except streaming.ClientDisconnected:
             pass
+        if self.head is task:
+            self.head = None
 
     def _maybe_early(self):
         # The app did not return right after completing its response (a background task runs):
