@@ -187,4 +187,26 @@ describe('Redis eviction check (reliability round 10, ADR 0151)', { skip }, () =
     assert.equal(lines.length, 1, lines.join('\n'));
     assert.match(lines[0]!, /WARNING: Redis .* evicts keys when full .*FP_REDIS_ALLOW_VOLATILE=1/);
   });
+
+  it('a Redis that does not answer (a slow or cut link) gets no verdict: the last one stands', async () => {
+    const redis = await server({ appendOnly: true });
+    const client = await clientOf(redis);
+    const lines: string[] = [];
+    const watch = new RedisDurability({ client, url: redis.url, allowVolatile: false, log: (l) => lines.push(l), recheckMs: 50 });
+    after(() => watch.close());
+    assert.equal((await watch.start()).persistent, true);
+    process.kill(redis.pid, 'SIGSTOP');
+    try {
+      // CONFIG GET and INFO time out (2 s each): before round 10 that read as "cannot be shown to
+      // persist" and refused async runs on an AOF Redis (a slowed link, /work/probe-chaos10/load).
+      await assert.rejects(readPersistence(client), /timed out/);
+      await assert.rejects(readPersistence(client), /timed out/); // the watch's own re-checks ran meanwhile
+      assert.equal(watch.problem(), null);
+      await watch.admit();
+    } finally {
+      process.kill(redis.pid, 'SIGCONT');
+    }
+    assert.ok(!lines.some((l) => /persist/.test(l)), lines.join('\n'));
+  });
 });
+

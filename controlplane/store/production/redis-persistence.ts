@@ -103,8 +103,11 @@ export async function readPersistence(client: Redis): Promise<Persistence> {
     );
     settings = { appendonly: appendonly!, appendfsync: appendfsync!, save: save! };
     eviction = { maxmemory: maxmemory!, policy: policy!, source: 'CONFIG GET' };
-  } catch {
-    // Refused (renamed or disabled CONFIG, an ACL without it), or no answer: INFO tells which.
+  } catch (err) {
+    // Refused (renamed or disabled CONFIG, an ACL without it): INFO tells. No answer (a timeout, a
+    // closed connection) tells nothing: a slow link made this "cannot be shown to persist", and an
+    // AOF Redis was refused for async runs until the next check (reliability round 10).
+    if (!refused(err)) throw err;
   }
   let info = '';
   if (settings === null) {
@@ -112,11 +115,16 @@ export async function readPersistence(client: Redis): Promise<Persistence> {
       info = String(await client.info('persistence'));
       eviction = evictionFromInfo(String(await client.info('memory')));
     } catch (err) {
-      // Refused too (an ACL without INFO) while the connection is fine: it cannot be told, so "unknown".
-      if (client.status !== 'ready') throw err;
+      // Refused too (an ACL without INFO): it cannot be told, so "unknown". No answer: no verdict.
+      if (!refused(err) || client.status !== 'ready') throw err;
     }
   }
   return judgePersistence(settings, info, eviction);
+}
+
+/** Redis answered with an error (ioredis's ReplyError: an unknown or forbidden command), as against no answer. */
+function refused(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ReplyError';
 }
 
 export interface RedisDurabilityOptions {
