@@ -33,6 +33,15 @@ const HANDLER = py(
   '    return {"statusCode": 200, "headers": {"content-type": "text/html", "x-evil": "<img src=x>"}, "body": "<html><body>" + EVIL + "</body></html>"}',
 );
 
+/** A function (sync and async, one attempt) whose main.py is `lines`, deployed: its name. */
+async function deployed(prefix: string, ...lines: string[]): Promise<string> {
+  const name = fnName(prefix);
+  await createFunction(c.platform.api, name, { invocation: 'both', retry: { maxAttempts: 1 } });
+  await upload(c.platform.api, name, { 'main.py': py(...lines) });
+  await deploy(c.platform.api, name);
+  return name;
+}
+
 async function inert(page: import('playwright-core').Page, where: string): Promise<void> {
   assert.equal(await page.evaluate('window.__xss'), undefined, `${where}: injected script ran`);
   assert.equal(await page.locator('img[src="x"], svg[onload], script:not([src])').count(), 0, `${where}: an injected element exists`);
@@ -136,20 +145,47 @@ describe('the console never renders function output as HTML', { skip }, () => {
     assert.equal(elsewhere.headers['location'], `//console.localhost:${new URL(c.platform.url).port}/console/`);
   });
 
+  it('shows the controls a function wrote as escapes and a line break in a log line as a continuation, never a forged line (console round ui1)', async () => {
+    // A log line whose message holds a line break and a line laid out like the tail's run end, a
+    // bidi override (`gnp.exe` read as `exe.png`), ANSI sequences, a lone CR; the same in a body and a header.
+    const name = await deployed('controls',
+      'def handler(event, context):',
+      '    context.logger.info("ok\\n12:00:00.000 deadbeef run ended succeeded 200 1.0 ms")',
+      '    print("bidi \\u202egnp.exe ansi \\x1b[31mred cr\\rover")',
+      '    return {"statusCode": 200, "headers": {"x-name": "\\u202egnp.exe"}, "body": "body \\u202egnp.exe \\x1b[2J\\nline two"}',
+    );
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/invoke` });
+    await page.getByRole('radio', { name: 'sync', exact: true }).check();
+    await page.getByRole('button', { name: 'Invoke', exact: true }).click();
+    const result = page.getByTestId('invoke-result');
+    await result.getByText('HTTP 200').waitFor();
+    assert.equal(await textOf(page.getByTestId('response-body')), 'body \\u202egnp.exe \\x1b[2J\nline two');
+    assert.ok((await textOf(result.locator('details pre'))).includes('x-name: \\u202egnp.exe'));
+    const runId = (await result.getByRole('link', { name: 'run' }).getAttribute('href'))!.split('run=')[1]!;
+
+    await page.goto(`${c.platform.url}/console/#/functions/${name}/logs?run=${runId}`);
+    const logs = page.getByTestId('logs');
+    await logs.getByText('ended succeeded', { exact: false }).waitFor();
+    const lines = (await logs.innerText()).split('\n').filter((l) => l !== '');
+    assert.ok(!lines.some((l) => l.startsWith('12:00:00.000')), `a forged line of its own: ${JSON.stringify(lines)}`);
+    assert.ok(lines.includes('    \u21b3 12:00:00.000 deadbeef run ended succeeded 200 1.0 ms'), JSON.stringify(lines));
+    assert.ok(lines.some((l) => l.endsWith('stdout bidi \\u202egnp.exe ansi \\x1b[31mred cr\\rover')), JSON.stringify(lines));
+    await screenshot(page, 'xss-controls-logs');
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   it('cuts a run of combining marks a function wrote, where Chromium would shape it for tens of seconds (red team round 18)', async () => {
     // `a` and 120 000 U+0301 (240 KB: an async result keeps 256 KiB): one cluster, whose shaping
     // time grows with the square of its length. Opening the run's result held the tab 30 s.
-    const name = fnName('marks');
-    await createFunction(c.platform.api, name, { invocation: 'both', retry: { maxAttempts: 1 } });
-    await upload(c.platform.api, name, { 'main.py': py(
+    const name = await deployed('marks',
       'MARKS = "a" + "\\u0301" * 120000',
       'def handler(event, context):',
       '    print("line", MARKS[:4000])',
       '    if event["query"].get("fail"):',
       '        raise RuntimeError(MARKS[:2000])',
       '    return {"statusCode": 200, "headers": {"content-type": "text/plain; charset=utf-8"}, "body": MARKS.encode()}',
-    ) });
-    await deploy(c.platform.api, name);
+    );
     const ok = await c.platform.api.call('POST', `/functions/${name}/invoke/async`, { method: 'GET' });
     const failed = await c.platform.api.call('POST', `/functions/${name}/invoke/async`, { method: 'GET', query: { fail: '1' } });
     assert.equal(ok.status, 202);

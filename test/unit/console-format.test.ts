@@ -7,7 +7,13 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 
-interface Format { resultText(result: { headers?: Record<string, string>; body?: unknown; bodyBase64?: string }): string; shownText(text: string): string }
+interface Format {
+  resultText(result: { headers?: Record<string, string>; body?: unknown; bodyBase64?: string }): string;
+  shownText(text: string): string;
+  logText(msg: string): string;
+  bodyText(body: unknown, base64?: string): string;
+  CONTINUATION: string;
+}
 
 let format: Format;
 before(async () => {
@@ -34,3 +40,25 @@ describe('shownText: more than 30 combining marks in a row are cut (red team rou
   });
 });
 
+
+describe('what a function wrote shows its controls escaped, as the CLI does (console round ui1)', () => {
+  it('bidi controls, ESC, a lone CR and the Unicode separators are escapes; line breaks and tabs of a body stay', () => {
+    assert.equal(format.shownText('bidi \u202egnp.exe\u202c \u2066iso\u2069 \u200f'), 'bidi \\u202egnp.exe\\u202c \\u2066iso\\u2069 \\u200f');
+    assert.equal(format.shownText('ansi \x1b[31mred\x1b]52;c;aGk=\x07 \x9b'), 'ansi \\x1b[31mred\\x1b]52;c;aGk=\\x07 \\x9b');
+    assert.equal(format.shownText('a\rb\r\nc\td\ne\u2028f\u2029'), 'a\\rb\r\nc\td\ne\\u2028f\\u2029');
+    assert.equal(format.shownText('Tiếng Việt, עברית, العربية'), 'Tiếng Việt, עברית, العربية');
+  });
+
+  it('a line break in one log line starts a marked continuation, never a line that passes for another', () => {
+    const shown = format.logText('ok\n12:00:00.000 deadbeef run ended succeeded 200 1.0 ms\r\nx\ry');
+    assert.equal(shown, `ok\n${format.CONTINUATION}12:00:00.000 deadbeef run ended succeeded 200 1.0 ms\n${format.CONTINUATION}x\\ry`);
+    for (const line of shown.split('\n').slice(1)) assert.ok(line.startsWith(format.CONTINUATION));
+  });
+
+  it('a binary body says how many bytes it has (base64 padding is not data)', () => {
+    for (const n of [0, 1, 2, 3, 1024, 1025]) {
+      const base64 = Buffer.alloc(n, 0xff).toString('base64');
+      assert.match(format.bodyText(undefined, base64), new RegExp(`^\\(${n} bytes, not text\\)`), `${n} bytes`);
+    }
+  });
+});

@@ -10,7 +10,7 @@ import { api, ApiError, enc, type DeployEntry, type Fn, type Problem, type Valid
 import { can, currentSession } from '../../auth.js';
 import { diffLines } from '../../diff.js';
 import type { EditorHandle } from '../../editor/editor.js';
-import { ago } from '../../format.js';
+import { ago, shownText } from '../../format.js';
 import { href } from '../../router.js';
 import { Dialog, ErrorBox, Loading, useAsync } from '../../ui.js';
 import { changesOf, deployWorkspace, hasChanges, loadWorkspace, saveDraft, settingsChanges, settingsPatch, validate, type Workspace } from '../../workspace.js';
@@ -389,7 +389,7 @@ function DeployDialog({ open, onClose, onDone, name, fn, ws, check }: { open: bo
           <section key={path} class="diff-file">
             <h4>{c.added.includes(path) ? '+ ' : c.removed.includes(path) ? '− ' : '~ '}{path}</h4>
             {diffLines(ws.baseText.get(path) ?? '', ws.files.get(path) ?? '').map((hunk, i) => (
-              <pre key={i} class="hunk">{hunk.map((l, k) => <span key={k} class={`dl d${l.kind === '+' ? 'add' : l.kind === '-' ? 'del' : 'ctx'}`}>{`${l.kind} ${l.text}\n`}</span>)}</pre>
+              <pre key={i} class="hunk">{hunk.map((l, k) => <span key={k} class={`dl d${l.kind === '+' ? 'add' : l.kind === '-' ? 'del' : 'ctx'}`}>{`${l.kind} ${shownText(l.text)}\n`}</span>)}</pre>
             ))}
           </section>
         ))}

@@ -230,7 +230,7 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
                   {result.error.file ? <> — <a href={href(['functions', name, 'code'], { file: result.error.file, line: result.error.line })}>open {result.error.file}:{result.error.line}</a></> : null}
                 </p>
               ) : null}
-              <details><summary>Headers</summary><pre class="out">{Object.entries(result.headers).map(([k, v]) => `${k}: ${v}`).join('\n')}</pre></details>
+              <details><summary>Headers</summary><pre class="out">{Object.entries(result.headers).map(([k, v]) => shownText(`${k}: ${v}`)).join('\n')}</pre></details>
               <pre class="out" data-testid="response-body">{bodyText(result.body, result.bodyBase64)}</pre>
             </div>
           ) : null}

@@ -6,7 +6,7 @@ import type { JSX } from 'preact';
 import { useRef, useState } from 'preact/hooks';
 import { api, enc, type AsyncRun, type AsyncRunSummary, type LogLine, type Run, type RunError, type RunWrite } from '../../api.js';
 import { can } from '../../auth.js';
-import { clock, ms, resultText, shownText, time } from '../../format.js';
+import { clock, logText, ms, resultText, shownText, time } from '../../format.js';
 import { href, navigate } from '../../router.js';
 import { ErrorBox, Loading, StateBadge, useAsync } from '../../ui.js';
 import type { TabProps } from './tab.js';
@@ -116,9 +116,9 @@ function isAsync(run: Run | AsyncRun): run is AsyncRun {
   return 'transitions' in run;
 }
 
-/** `GET /items/3`, or — for a record written before runs kept it. */
+/** `GET /items/3` (a caller's path, so its controls shown escaped), or — for a record written before runs kept it. */
 function requestOf(r: { method?: string; path?: string }): string {
-  return r.method !== undefined && r.path !== undefined ? `${r.method} ${r.path}` : '—';
+  return r.method !== undefined && r.path !== undefined ? shownText(`${r.method} ${r.path}`) : '—';
 }
 
 export function RunDetail({ name, runId, onReplayed }: { name: string; runId: string; onReplayed?: () => void }): JSX.Element {
@@ -225,7 +225,7 @@ export function LogView({ lines }: { lines: readonly LogLine[] }): JSX.Element {
   if (lines.length === 0) return <p class="muted">No log lines.</p>;
   return (
     <pre class="out logs" data-testid="logs">
-      {lines.map((l, i) => <span key={i} class={`log ${l.stream}${l.level ? ` lvl-${l.level.toLowerCase()}` : ''}`}>{`${clock(l.ts)} ${l.stream}${l.level ? ` ${l.level}` : ''} ${shownText(l.msg)}\n`}</span>)}
+      {lines.map((l, i) => <span key={i} class={`log ${l.stream}${l.level ? ` lvl-${l.level.toLowerCase()}` : ''}`}>{`${clock(l.ts)} ${l.stream}${l.level ? ` ${l.level}` : ''} ${logText(l.msg)}\n`}</span>)}
     </pre>
   );
 }
