@@ -733,4 +733,32 @@ describe('the console with odd inputs', { skip }, () => {
     assert.deepEqual(problems, []);
     await context.close();
   });
+
+  it('the platform out of reach mid-session: the header says so (not `cold`), Load more says its failure, the list shows no endless Loading; all back once it answers (console round ui1)', async () => {
+    const name = fnName('reach');
+    await createFunction(c.platform.api, name);
+    await upload(c.platform.api, name, { 'main.py': ECHO });
+    await deploy(c.platform.api, name);
+    for (let i = 0; i < 51; i++) assert.equal((await c.platform.api.call('POST', `/functions/${name}/invoke`, { method: 'GET' })).status, 200);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/runs` });
+    await page.getByRole('table', { name: 'Runs' }).waitFor();
+    await page.locator('.fn-head .badge', { hasText: 'warm' }).waitFor();
+    // The browser loses the platform (as when it stops: every fetch fails).
+    await context.setOffline(true);
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await page.getByRole('alert').filter({ hasText: 'NETWORK' }).waitFor();
+    await page.getByTestId('platform-unreachable').waitFor();
+    assert.equal(await textOf(page.locator('.fn-head .badge')), 'unknown');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Functions' }).click();
+    await page.getByRole('alert').filter({ hasText: 'NETWORK' }).waitFor();
+    assert.equal(await page.getByText('Loading functions…').count(), 0);
+    await context.setOffline(false);
+    await page.goBack();
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await eventually(async () => assert.equal(await page.locator('table[aria-label="Runs"] tbody tr').count(), 51));
+    await page.getByTestId('platform-unreachable').waitFor({ state: 'detached' });
+    await page.locator('.fn-head .badge', { hasText: 'warm' }).waitFor();
+    assert.deepEqual(problems.filter((p) => !p.includes('ERR_INTERNET_DISCONNECTED')), []);
+    await context.close();
+  });
 });

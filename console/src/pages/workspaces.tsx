@@ -103,7 +103,7 @@ export function WorkspacesPage(): JSX.Element {
         <ErrorBox error={outcome?.error ?? null} />
       </form>
       <ErrorBox error={rows.error} />
-      {rows.data === undefined ? <Loading what="Loading workspaces" /> : (
+      {rows.data === undefined ? <Loading what="Loading workspaces" error={rows.error} /> : (
         <div class="table-wrap">
           <table class="list" aria-label="Workspaces">
             <thead><tr><th scope="col">Name</th><th scope="col">Functions</th><th scope="col">Created</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>

@@ -25,6 +25,7 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
   const [trigger, setTrigger] = useState('');
   const [extra, setExtra] = useState<(Run | AsyncRunSummary)[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
+  const [moreError, setMoreError] = useState<unknown>(null);
   const q = `/runs?function=${enc(name)}&limit=50${status ? `&status=${status}` : ''}${trigger ? `&trigger=${trigger}` : ''}`;
   const page = useAsync(async () => {
     const p = await api<Page>('GET', q);
@@ -38,7 +39,15 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
   const more = async (): Promise<void> => {
     if (cursor === null) return;
     const asked = q;
-    const p = await api<Page>('GET', `${q}&cursor=${enc(cursor)}`);
+    setMoreError(null);
+    let p: Page;
+    try {
+      p = await api<Page>('GET', `${q}&cursor=${enc(cursor)}`);
+    } catch (err) {
+      // Said under the list (the platform stopped, the network gone): it was an unhandled rejection, nothing shown.
+      if (shown.current === asked) setMoreError(err);
+      return;
+    }
     if (shown.current !== asked) return; // the filter changed meanwhile: these are another list's runs (maybe of the other shape)
     setExtra((e) => [...e, ...p.items]);
     setCursor(p.nextCursor);
@@ -61,7 +70,7 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
       </div>
       <ErrorBox error={page.error} />
       {selected !== null ? <RunDetail name={name} runId={selected} onReplayed={page.reload} /> : null}
-      {page.data === undefined ? <Loading what="Loading runs" /> : runs.length === 0 ? <p class="muted">{status ? `No ${status} runs.` : 'No runs yet: invoke it from the Invoke tab.'}</p> : asyncState ? <AsyncRunTable name={name} runs={runs as AsyncRunSummary[]} selected={selected} /> : (
+      {page.data === undefined ? <Loading what="Loading runs" error={page.error} /> : runs.length === 0 ? <p class="muted">{status ? `No ${status} runs.` : 'No runs yet: invoke it from the Invoke tab.'}</p> : asyncState ? <AsyncRunTable name={name} runs={runs as AsyncRunSummary[]} selected={selected} /> : (
         <div class="table-wrap">
           <table class="list" aria-label="Runs">
             <thead><tr><th scope="col">Started</th><th scope="col">Request</th><th scope="col">Status</th><th scope="col">HTTP</th><th scope="col">Duration</th><th scope="col">Start</th><th scope="col">Attempt</th><th scope="col">Trigger</th><th scope="col">Version</th></tr></thead>
@@ -83,6 +92,7 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
           </table>
         </div>
       )}
+      <ErrorBox error={moreError} />
       {cursor !== null ? <button type="button" onClick={() => void more()}>Load more</button> : null}
     </div>
   );
