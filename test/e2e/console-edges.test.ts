@@ -32,6 +32,16 @@ const SHOP = py(
 
 let echo = '';
 
+/** A function deployed with ECHO and called `calls` times (its first call cold): its name. */
+async function echoCalled(prefix: string, calls: number): Promise<string> {
+  const name = fnName(prefix);
+  await createFunction(c.platform.api, name);
+  await upload(c.platform.api, name, { 'main.py': ECHO });
+  await deploy(c.platform.api, name);
+  for (let i = 0; i < calls; i++) assert.equal((await c.platform.api.call('POST', `/functions/${name}/invoke`, { method: 'GET' })).status, 200);
+  return name;
+}
+
 /** A function deployed with ECHO, its Code tab open with the editor focused. */
 async function editingEcho(prefix: string): Promise<{ name: string } & Awaited<ReturnType<typeof c.page>>> {
   const name = fnName(prefix);
@@ -735,11 +745,7 @@ describe('the console with odd inputs', { skip }, () => {
   });
 
   it('the platform out of reach mid-session: the header says so (not `cold`), Load more says its failure, the list shows no endless Loading; all back once it answers (console round ui1)', async () => {
-    const name = fnName('reach');
-    await createFunction(c.platform.api, name);
-    await upload(c.platform.api, name, { 'main.py': ECHO });
-    await deploy(c.platform.api, name);
-    for (let i = 0; i < 51; i++) assert.equal((await c.platform.api.call('POST', `/functions/${name}/invoke`, { method: 'GET' })).status, 200);
+    const name = await echoCalled('reach', 51);
     const { page, context, problems } = await c.page({ hash: `#/functions/${name}/runs` });
     await page.getByRole('table', { name: 'Runs' }).waitFor();
     await page.locator('.fn-head .badge', { hasText: 'warm' }).waitFor();
@@ -759,6 +765,37 @@ describe('the console with odd inputs', { skip }, () => {
     await page.getByTestId('platform-unreachable').waitFor({ state: 'detached' });
     await page.locator('.fn-head .badge', { hasText: 'warm' }).waitFor();
     assert.deepEqual(problems.filter((p) => !p.includes('ERR_INTERNET_DISCONNECTED')), []);
+    await context.close();
+  });
+
+  it('the focus ring and the state badges can be seen: 3:1 and 4.5:1 against what is under them, light and dark (console round ui1)', async () => {
+    const name = await echoCalled('contrast', 2);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/runs` });
+    // [text or outline colour, the first opaque background under it] of the element, as rgb triples.
+    const colours = (selector: string, outline: boolean): Promise<[number[], number[]][]> => page.evaluate(`[...document.querySelectorAll(${JSON.stringify(selector)})].map((el) => {
+      const rgb = (s) => (s.match(/[\\d.]+/g) || []).map(Number);
+      let under = el.parentElement, bg = [255, 255, 255];
+      for (; under; under = under.parentElement) { const c = rgb(getComputedStyle(under).backgroundColor); if (c.length === 3 || c[3] === 1) { bg = c.slice(0, 3); break; } }
+      return [rgb(${outline ? 'getComputedStyle(el).outlineColor' : 'getComputedStyle(el).color'}).slice(0, 3), bg];
+    })`);
+    const ratio = ([fg, bg]: [number[], number[]]): number => {
+      const lum = (c: number[]): number => { const [r, g, b] = c.map((v) => { const s = v / 255; return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4; }); return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!; };
+      const [x, y] = [lum(fg), lum(bg)];
+      return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
+    };
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.locator('table[aria-label="Runs"] .badge-cold').first().waitFor();
+      await page.locator('table[aria-label="Runs"] .badge-warm').first().waitFor();
+      for (const pair of await colours('.badge', false)) assert.ok(ratio(pair) >= 4.5, `${scheme}: a badge at ${ratio(pair).toFixed(2)}:1 (${JSON.stringify(pair)})`);
+      await page.getByRole('button', { name: 'Refresh' }).focus();
+      await page.keyboard.press('Shift+Tab');
+      await page.keyboard.press('Tab');
+      const ring = await colours(':focus-visible', true);
+      assert.equal(ring.length, 1);
+      assert.ok(ratio(ring[0]!) >= 3, `${scheme}: the focus ring at ${ratio(ring[0]!).toFixed(2)}:1`);
+    }
+    assert.deepEqual(problems, []);
     await context.close();
   });
 });

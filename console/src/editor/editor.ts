@@ -54,7 +54,7 @@ const theme = EditorView.theme({
   '.cm-gutters': { backgroundColor: 'var(--code-bg, #f0f2f5)', color: 'var(--muted, #5b6470)', borderRight: '1px solid var(--line, #d9dee5)' },
   '.cm-activeLine, .cm-activeLineGutter': { backgroundColor: 'rgba(128, 128, 128, 0.08)' },
   '.cm-marked-line': { backgroundColor: 'rgba(239, 68, 68, 0.18)' },
-  '&.cm-focused': { outline: '2px solid var(--focus, #f59e0b)' },
+  '&.cm-focused': { outline: '2px solid var(--focus, #c2410c)' },
   '.cm-cursor': { borderLeftColor: 'var(--fg, #1b1f24)' },
 });
 
