@@ -175,6 +175,17 @@ describe('the console never renders function output as HTML', { skip }, () => {
     await context.close();
   });
 
+  it('marks every bidi control in the Code tab\'s editor, those CodeMirror leaves out included (Trojan Source; console round ui1)', async () => {
+    // One line per control: CodeMirror marks U+202D, U+202E, U+2066, U+2067 and U+2069 by itself; LRE, RLE, PDF and FSI too now.
+    const controls = ['\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069'];
+    const name = await deployed('bidi', 'def handler(event, context):', ...controls.map((ch) => `    # ${ch}x`), '    return {}');
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/code` });
+    await page.locator('.cm-content').waitFor();
+    await eventually(async () => assert.equal(await page.locator('.cm-content .cm-specialChar').count(), controls.length));
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   it('cuts a run of combining marks a function wrote, where Chromium would shape it for tens of seconds (red team round 18)', async () => {
     // `a` and 120 000 U+0301 (240 KB: an async result keeps 256 KiB): one cluster, whose shaping
     // time grows with the square of its length. Opening the run's result held the tab 30 s.

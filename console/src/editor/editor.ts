@@ -11,7 +11,7 @@
 import { python } from '@codemirror/lang-python';
 import { lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint';
 import { EditorState, StateEffect, StateField, type Extension } from '@codemirror/state';
-import { Decoration, EditorView, type DecorationSet } from '@codemirror/view';
+import { Decoration, EditorView, highlightSpecialChars, type DecorationSet } from '@codemirror/view';
 import { basicSetup } from 'codemirror';
 
 export interface LineProblem {
@@ -48,6 +48,13 @@ const markField = StateField.define<DecorationSet>({
   provide: (f) => EditorView.decorations.from(f),
 });
 
+/**
+ * The bidi controls CodeMirror leaves out of its marked special characters (it marks U+202D, U+202E,
+ * U+2066, U+2067, U+2069): LRE, RLE, PDF and FSI reorder a line as well (Trojan Source, CVE-2021-42574),
+ * so code a draft holds must show them too (console round ui1).
+ */
+const MORE_SPECIALS = /[\u202a-\u202c\u2068]/;
+
 const theme = EditorView.theme({
   '&': { height: '60vh', minHeight: '320px', color: 'var(--fg, #1b1f24)', backgroundColor: 'var(--card, #fff)', fontSize: '13px' },
   '.cm-scroller': { fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, monospace' },
@@ -67,6 +74,7 @@ export function createEditor(parent: HTMLElement, onChange: (path: string, text:
   shadow.appendChild(mount);
   const extensions = (path: string): Extension[] => [
     basicSetup,
+    highlightSpecialChars({ addSpecialChars: MORE_SPECIALS }),
     theme,
     ...(path.endsWith('.py') ? [python()] : []),
     lintGutter(),
