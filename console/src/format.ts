@@ -59,6 +59,26 @@ export function time(at: number): string {
   return new Date(at).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 }
 
+/** The browser's own time zone (IANA name). */
+export function localZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
+/**
+ * A time in `zone` with the zone's offset (`Dec 7, 2026, 3:00:00 AM GMT+1`), and in the browser's
+ * zone after it when that is another: a cron trigger's next fire times follow its schedule's zone,
+ * and were shown in the browser's alone, with no zone said, beside `(America/New_York)`.
+ */
+export function zonedTime(at: number, zone: string): string {
+  let there: string;
+  try {
+    there = new Date(at).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'long', timeZone: zone });
+  } catch {
+    return time(at); // a zone this browser does not know (the platform's tz data is newer)
+  }
+  return localZone() === zone ? there : `${there} · ${new Date(at).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'long' })} here`;
+}
+
 export function clock(at: number): string {
   const d = new Date(at);
   return `${d.toLocaleTimeString(undefined, { hour12: false })}.${String(d.getMilliseconds()).padStart(3, '0')}`;

@@ -3,7 +3,7 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, enc, type Trigger } from '../../api.js';
 import { can } from '../../auth.js';
-import { time } from '../../format.js';
+import { localZone, time, zonedTime } from '../../format.js';
 import { CopyButton, ErrorBox, Loading, ShownOnce, useAsync } from '../../ui.js';
 import type { TabProps } from './tab.js';
 
@@ -33,8 +33,8 @@ export function TriggersTab({ name, fn }: TabProps): JSX.Element {
           return (
             <div key={c.id} class="trigger">
               <p><strong>{c.id}</strong> <code>{c.schedule}</code> ({c.timezone}){c.active ? '' : <span class="badge badge-paused">not firing (paused)</span>}</p>
-              <p class="muted">Next fire times:</p>
-              <ol>{c.nextFires.map((at) => <li key={at}>{time(at)}</li>)}</ol>
+              <p class="muted">Next fire times, in {c.timezone}{localZone() === c.timezone ? '' : ' (and in this browser\'s time zone)'}:</p>
+              <ol data-testid="next-fires">{c.nextFires.map((at) => <li key={at}>{zonedTime(at, c.timezone)}</li>)}</ol>
             </div>
           );
         })}
