@@ -3,8 +3,8 @@
  * back), pause/resume, invoke-token rotation, delete. Changes go through `PATCH /functions/:name`.
  */
 import type { JSX } from 'preact';
-import { useState } from 'preact/hooks';
-import { api, ApiError, enc, type FnAnswer } from '../../api.js';
+import { useRef, useState } from 'preact/hooks';
+import { api, ApiError, enc, type Fn, type FnAnswer } from '../../api.js';
 import { can, currentSession } from '../../auth.js';
 import { ContractCard } from '../../contract.js';
 import { duration, memory } from '../../format.js';
@@ -40,12 +40,33 @@ export function envRowProblems(rows: readonly Row[]): (string | null)[] {
   });
 }
 
+/** The forms that write a whole setting (every limit, every retry field, the whole env, auth) over what is there. */
+type Whole = 'limits' | 'retry' | 'env' | 'access';
+const WHOLE: readonly Form[] = ['limits', 'retry', 'env', 'access'];
+const HOLDS: Record<Whole, string> = { limits: 'The limits were', retry: 'The retry policy was', env: 'The environment was', access: 'Who may call it was' };
+
+/** What a whole-setting form writes, from a function record, as comparable text (env keys sorted). */
+function settingOf(f: Fn, form: Whole): string {
+  const value = form === 'limits' ? f.limits : form === 'retry' ? f.retry : form === 'env' ? Object.fromEntries(Object.entries(f.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : f.auth;
+  return JSON.stringify(value);
+}
+
+const limitsForm = (f: Fn) => ({ timeout: duration(f.limits.timeoutMs), memory: memory(f.limits.memoryBytes), concurrency: String(f.limits.concurrency), maxInstances: String(f.limits.maxInstances), minWarm: String(f.limits.minWarm), maxQueue: String(f.limits.maxQueue) });
+const retryForm = (f: Fn) => ({ maxAttempts: String(f.retry.maxAttempts), backoff: duration(f.retry.backoffBaseMs), maxBackoff: duration(f.retry.backoffMaxMs), maxEventAge: duration(f.retry.maxEventAgeMs) });
+const envRows = (f: Fn): Row[] => Object.entries(f.env).map(([key, value]) => ({ key, value }));
+
 export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
   const f = fn.function;
-  const [limits, setLimits] = useState({ timeout: duration(f.limits.timeoutMs), memory: memory(f.limits.memoryBytes), concurrency: String(f.limits.concurrency), maxInstances: String(f.limits.maxInstances), minWarm: String(f.limits.minWarm), maxQueue: String(f.limits.maxQueue) });
-  const [retry, setRetry] = useState({ maxAttempts: String(f.retry.maxAttempts), backoff: duration(f.retry.backoffBaseMs), maxBackoff: duration(f.retry.backoffMaxMs), maxEventAge: duration(f.retry.maxEventAgeMs) });
+  const [limits, setLimits] = useState(() => limitsForm(f));
+  const [retry, setRetry] = useState(() => retryForm(f));
   const [auth, setAuth] = useState(f.auth);
-  const [env, setEnv] = useState<Row[]>(Object.entries(f.env).map(([key, value]) => ({ key, value })));
+  const [env, setEnv] = useState<Row[]>(() => envRows(f));
+  // What each whole-setting form was filled from. A save first reads the function again: when that
+  // setting changed since (another tab, the CLI, a deploy), it is refused here and the form offers
+  // the current values, since a save writes the whole setting (the env as one object) and would
+  // silently undo the other change (two tabs: one added FOO, the other then saved BAR, FOO gone).
+  const read = useRef<Record<Whole, string>>({ limits: settingOf(f, 'limits'), retry: settingOf(f, 'retry'), env: settingOf(f, 'env'), access: settingOf(f, 'access') });
+  const [changed, setChanged] = useState<{ form: Whole; current: Fn } | null>(null);
   const [secretName, setSecretName] = useState('');
   const [secretValue, setSecretValue] = useState('');
   // The outcome of the last change, shown in the form it came from (not at the top of a long page).
@@ -61,9 +82,21 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
   /** Sends the change; true when it was saved (the outcome is shown in `form`). */
   const patch = async (form: Form, body: Record<string, unknown> | (() => Record<string, unknown>), done: string): Promise<boolean> => {
     setOutcome(null);
+    setChanged(null);
     try {
       // A builder's refusal (a count that is no number) is shown and focused as the API's would be.
-      const answer = await api<FnAnswer>('PATCH', `/functions/${enc(name)}`, typeof body === 'function' ? body() : body);
+      const sent = typeof body === 'function' ? body() : body;
+      if (WHOLE.includes(form)) {
+        const whole = form as Whole;
+        const current = (await api<FnAnswer>('GET', `/functions/${enc(name)}`)).function;
+        if (settingOf(current, whole) !== read.current[whole]) {
+          setChanged({ form: whole, current });
+          setOutcome({ form, error: new Error(`${HOLDS[whole]} changed since this page read ${whole === 'limits' ? 'them' : 'it'} (in another tab, by the CLI or a deploy): saving would undo that change, so nothing was saved. Load the current values, then make your change again.`) });
+          return false;
+        }
+      }
+      const answer = await api<FnAnswer>('PATCH', `/functions/${enc(name)}`, sent);
+      if (WHOLE.includes(form)) read.current[form as Whole] = settingOf(answer.function, form as Whole);
       if (answer.invokeToken !== undefined) setToken({ invokeToken: answer.invokeToken, invokeTokenExpiresAt: answer.invokeTokenExpiresAt });
       setOutcome({ form, saved: done });
       reload();
@@ -81,8 +114,19 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
     <div class="form-status" data-testid={`status-${form}`} id={`${form}-outcome`}>
       <p aria-live="polite" class="ok">{outcome?.form === form ? outcome.saved ?? '' : ''}</p>
       <ErrorBox error={outcome?.form === form ? outcome.error : null} />
+      {changed !== null && changed.form === form ? <button type="button" class="small" onClick={() => loadCurrent(changed.form, changed.current)}>Load the current values</button> : null}
     </div>
   );
+  /** A form refused as changed elsewhere, filled again from the function as it is now (its other forms keep what they hold). */
+  const loadCurrent = (form: Whole, current: Fn): void => {
+    if (form === 'limits') setLimits(limitsForm(current));
+    else if (form === 'retry') setRetry(retryForm(current));
+    else if (form === 'env') setEnv(envRows(current));
+    else setAuth(current.auth);
+    read.current[form] = settingOf(current, form);
+    setChanged(null);
+    setOutcome(null);
+  };
   /** A count field's value; text that is no whole number is refused here, at its field (it went as null: "expected number, received null"). */
   const whole = (field: string, label: string, text: string): number => {
     if (!/^\s*\d+\s*$/.test(text)) throw new ApiError(400, 'INVALID_FIELD', `${label} must be a whole number, got ${JSON.stringify(text)}`, field);
