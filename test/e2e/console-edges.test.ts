@@ -768,11 +768,12 @@ describe('the console with odd inputs', { skip }, () => {
     await context.close();
   });
 
-  it('the focus ring and the state badges can be seen: 3:1 and 4.5:1 against what is under them, light and dark (console round ui1)', async () => {
+  it('the focus ring, the state badges and the code\'s colours can be seen: 3:1 and 4.5:1 against what is under them, light and dark (console round ui1)', async () => {
     const name = await echoCalled('contrast', 2);
     const { page, context, problems } = await c.page({ hash: `#/functions/${name}/runs` });
     // [text or outline colour, the first opaque background under it] of the element, as rgb triples.
-    const colours = (selector: string, outline: boolean): Promise<[number[], number[]][]> => page.evaluate(`[...document.querySelectorAll(${JSON.stringify(selector)})].map((el) => {
+    // `root`: where to look (the editor lives in a shadow root, which document.querySelectorAll does not enter).
+    const colours = (selector: string, outline: boolean, root = 'document'): Promise<[number[], number[]][]> => page.evaluate(`[...${root}.querySelectorAll(${JSON.stringify(selector)})].map((el) => {
       const rgb = (s) => (s.match(/[\\d.]+/g) || []).map(Number);
       let under = el.parentElement, bg = [255, 255, 255];
       for (; under; under = under.parentElement) { const c = rgb(getComputedStyle(under).backgroundColor); if (c.length === 3 || c[3] === 1) { bg = c.slice(0, 3); break; } }
@@ -794,6 +795,16 @@ describe('the console with odd inputs', { skip }, () => {
       const ring = await colours(':focus-visible', true);
       assert.equal(ring.length, 1);
       assert.ok(ratio(ring[0]!) >= 3, `${scheme}: the focus ring at ${ratio(ring[0]!).toFixed(2)}:1`);
+    }
+    // The Code tab's syntax colours (keywords, strings, a function's name, escapes) against the editor.
+    await page.goto(`${c.platform.url}/console/#/functions/${name}/code`);
+    await page.locator('.cm-content').waitFor();
+    const editor = "document.querySelector('[data-testid=editor]').shadowRoot";
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      const tokens = await colours('.cm-content .cm-line span', false, editor);
+      assert.ok(tokens.length >= 5, `${tokens.length} coloured tokens`);
+      for (const pair of tokens) assert.ok(ratio(pair) >= 4.5, `${scheme}: code at ${ratio(pair).toFixed(2)}:1 (${JSON.stringify(pair)})`);
     }
     assert.deepEqual(problems, []);
     await context.close();

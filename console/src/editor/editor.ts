@@ -9,6 +9,7 @@
  * the document itself they would be <style> elements, which it blocks.
  */
 import { python } from '@codemirror/lang-python';
+import { defaultHighlightStyle, HighlightStyle, syntaxHighlighting } from '@codemirror/language';
 import { lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint';
 import { EditorState, StateEffect, StateField, type Extension } from '@codemirror/state';
 import { Decoration, EditorView, highlightSpecialChars, type DecorationSet } from '@codemirror/view';
@@ -55,6 +56,15 @@ const markField = StateField.define<DecorationSet>({
  */
 const MORE_SPECIALS = /[\u202a-\u202c\u2068]/;
 
+/**
+ * CodeMirror's default syntax colours, each through a variable of styles.css (`--syn-708` for
+ * `#708`, the default's own value when unset), so the dark scheme has colours of its own: the
+ * default's dark-on-light ones were unreadable on the dark editor (keywords #708 at 2.0:1, a
+ * function's name #00f at 2.2:1), and its #e40 (escapes) and #f00 (invalid) under 4.5:1 in light
+ * (console round ui1).
+ */
+const highlight = HighlightStyle.define(defaultHighlightStyle.specs.map((s) => (typeof s['color'] === 'string' ? { ...s, color: `var(--syn-${s['color'].slice(1)}, ${s['color']})` } : s)));
+
 const theme = EditorView.theme({
   '&': { height: '60vh', minHeight: '320px', color: 'var(--fg, #1b1f24)', backgroundColor: 'var(--card, #fff)', fontSize: '13px' },
   '.cm-scroller': { fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, monospace' },
@@ -75,6 +85,7 @@ export function createEditor(parent: HTMLElement, onChange: (path: string, text:
   const extensions = (path: string): Extension[] => [
     basicSetup,
     highlightSpecialChars({ addSpecialChars: MORE_SPECIALS }),
+    syntaxHighlighting(highlight),
     theme,
     ...(path.endsWith('.py') ? [python()] : []),
     lintGutter(),
