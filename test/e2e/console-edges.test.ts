@@ -12,7 +12,7 @@ import { describe, it } from 'node:test';
 import { serverSkip } from '../helpers/servers.js';
 import { request } from './gateway-harness.js';
 import { consoleSkip, eventually, textOf, typeAtEnd, useConsole } from './console-harness.js';
-import { createFunction, deploy, errorOf, filesOf, fnName, py, runsWritten, upload } from './platform-harness.js';
+import { createFunction, deploy, deployed, errorOf, filesOf, fnName, py, runsWritten, upload } from './platform-harness.js';
 
 const skip = consoleSkip();
 const c = useConsole({ poolSize: 1 }, skip);
@@ -35,9 +35,7 @@ let echo = '';
 /** A function deployed with ECHO and called `calls` times (its first call cold): its name. */
 async function echoCalled(prefix: string, calls: number): Promise<string> {
   const name = fnName(prefix);
-  await createFunction(c.platform.api, name);
-  await upload(c.platform.api, name, { 'main.py': ECHO });
-  await deploy(c.platform.api, name);
+  await deployed(c.platform.api, name, { 'main.py': ECHO });
   for (let i = 0; i < calls; i++) assert.equal((await c.platform.api.call('POST', `/functions/${name}/invoke`, { method: 'GET' })).status, 200);
   return name;
 }

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { cspViolations, screenshot } from '../helpers/browser.js';
 import { request } from './gateway-harness.js';
 import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
-import { createFunction, deploy, fnName, py, upload } from './platform-harness.js';
+import { createFunction, deploy, deployed, fnName, py, upload } from './platform-harness.js';
 
 const skip = consoleSkip();
 const c = useConsole({ poolSize: 1 }, skip);
@@ -34,11 +34,9 @@ const HANDLER = py(
 );
 
 /** A function (sync and async, one attempt) whose main.py is `lines`, deployed: its name. */
-async function deployed(prefix: string, ...lines: string[]): Promise<string> {
+async function deployedWith(prefix: string, ...lines: string[]): Promise<string> {
   const name = fnName(prefix);
-  await createFunction(c.platform.api, name, { invocation: 'both', retry: { maxAttempts: 1 } });
-  await upload(c.platform.api, name, { 'main.py': py(...lines) });
-  await deploy(c.platform.api, name);
+  await deployed(c.platform.api, name, { 'main.py': py(...lines) }, { invocation: 'both', retry: { maxAttempts: 1 } });
   return name;
 }
 
@@ -148,7 +146,7 @@ describe('the console never renders function output as HTML', { skip }, () => {
   it('shows the controls a function wrote as escapes and a line break in a log line as a continuation, never a forged line (console round ui1)', async () => {
     // A log line whose message holds a line break and a line laid out like the tail's run end, a
     // bidi override (`gnp.exe` read as `exe.png`), ANSI sequences, a lone CR; the same in a body and a header.
-    const name = await deployed('controls',
+    const name = await deployedWith('controls',
       'def handler(event, context):',
       '    context.logger.info("ok\\n12:00:00.000 deadbeef run ended succeeded 200 1.0 ms")',
       '    print("bidi \\u202egnp.exe ansi \\x1b[31mred cr\\rover")',
@@ -178,7 +176,7 @@ describe('the console never renders function output as HTML', { skip }, () => {
   it('marks every bidi control in the Code tab\'s editor, those CodeMirror leaves out included (Trojan Source; console round ui1)', async () => {
     // One line per control: CodeMirror marks U+202D, U+202E, U+2066, U+2067 and U+2069 by itself; LRE, RLE, PDF and FSI too now.
     const controls = ['\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069'];
-    const name = await deployed('bidi', 'def handler(event, context):', ...controls.map((ch) => `    # ${ch}x`), '    return {}');
+    const name = await deployedWith('bidi', 'def handler(event, context):', ...controls.map((ch) => `    # ${ch}x`), '    return {}');
     const { page, context, problems } = await c.page({ hash: `#/functions/${name}/code` });
     await page.locator('.cm-content').waitFor();
     await eventually(async () => assert.equal(await page.locator('.cm-content .cm-specialChar').count(), controls.length));
@@ -189,7 +187,7 @@ describe('the console never renders function output as HTML', { skip }, () => {
   it('cuts a run of combining marks a function wrote, where Chromium would shape it for tens of seconds (red team round 18)', async () => {
     // `a` and 120 000 U+0301 (240 KB: an async result keeps 256 KiB): one cluster, whose shaping
     // time grows with the square of its length. Opening the run's result held the tab 30 s.
-    const name = await deployed('marks',
+    const name = await deployedWith('marks',
       'MARKS = "a" + "\\u0301" * 120000',
       'def handler(event, context):',
       '    print("line", MARKS[:4000])',
