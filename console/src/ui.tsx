@@ -90,7 +90,7 @@ export function functionState(fn: { status: 'active' | 'paused'; activeVersion: 
 export function Card({ title, children, class: cls }: { title?: string; children: ComponentChildren; class?: string }): JSX.Element {
   return (
     <section class={`card ${cls ?? ''}`} aria-label={title}>
-      {title !== undefined ? <h3>{title}</h3> : null}
+      {title !== undefined ? <h2>{title}</h2> : null}
       {children}
     </section>
   );

@@ -822,4 +822,21 @@ describe('the console with odd inputs', { skip }, () => {
     assert.deepEqual(problems, []);
     await context.close();
   });
+
+  it('headings go down one level at a time on every page (h1, then h2 for its cards: they skipped to h3; console round ui1)', async () => {
+    const name = await echoCalled('headings', 1);
+    const runId = (await c.platform.api.call('GET', `/runs?function=${name}&limit=1`)).body.items[0].runId as string;
+    const { page, context, problems } = await c.page({ hash: '#/functions' });
+    const pages = ['#/functions', '#/new', '#/coldstarts', '#/workspaces', '#/tokens',
+      ...['code', 'invoke', 'triggers', 'logs', 'settings', 'data', 'usage'].map((tab) => `#/functions/${name}/${tab}`), `#/functions/${name}/runs?run=${runId}`];
+    for (const hash of pages) {
+      await page.goto(`${c.platform.url}/console/${hash}`);
+      await page.locator('main h1').first().waitFor();
+      await page.waitForLoadState('networkidle'); // its cards loaded
+      const levels: number[] = await page.evaluate("[...document.querySelectorAll('main h1, main h2, main h3, main h4, main h5, main h6')].map((h) => Number(h.tagName[1]))");
+      levels.forEach((level, i) => assert.ok(level <= (levels[i - 1] ?? 1) + 1, `${hash}: h${level} after h${levels[i - 1]} (${levels.join(' ')})`));
+    }
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
 });

@@ -88,7 +88,7 @@ export function WorkspacesPage(): JSX.Element {
     <div class="page narrow">
       <h1>Workspaces</h1>
       <form class="card form" aria-label="New workspace" onSubmit={create}>
-        <h3>New workspace</h3>
+        <h2>New workspace</h2>
         <label for="ws-name">Name</label>
         <div class="row">
           <input id="ws-name" class="grow" value={name} autoComplete="off" spellcheck={false} aria-invalid={problem !== null ? true : undefined}

@@ -308,7 +308,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
             })}
             {w.binary.map((f) => <li key={f.path} role="option" aria-disabled="true" aria-selected="false" class="muted file-binary">{f.path} (binary)</li>)}
           </ul>
-          <h3>Versions</h3>
+          <h2>Versions</h2>
           <ol class="versions" aria-label="Version history">
             {(versions.data?.items ?? []).map((v) => (
               <li key={v.version}>
@@ -327,7 +327,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
         </div>
       </div>
       <section class="problems" aria-label="Problems">
-        <h3>Problems</h3>
+        <h2>Problems</h2>
         {problems.length === 0 ? <p class="muted">{!editable ? 'Not checked: checks run for the deployer role and above.' : empty ? 'No files to check yet.' : check === null ? 'Checking…' : 'None: the same checks as fastapi-platform validate pass.'}</p> : (
           <ul>
             {problems.map((p, i) => (
@@ -387,7 +387,7 @@ function DeployDialog({ open, onClose, onDone, name, fn, ws, check }: { open: bo
       <div class="diff" aria-label="Diff" data-testid="diff">
         {[...c.added, ...c.modified, ...c.removed].map((path) => (
           <section key={path} class="diff-file">
-            <h4>{c.added.includes(path) ? '+ ' : c.removed.includes(path) ? '− ' : '~ '}{path}</h4>
+            <h3>{c.added.includes(path) ? '+ ' : c.removed.includes(path) ? '− ' : '~ '}{path}</h3>
             {diffLines(ws.baseText.get(path) ?? '', ws.files.get(path) ?? '').map((hunk, i) => (
               <pre key={i} class="hunk">{hunk.map((l, k) => <span key={k} class={`dl d${l.kind === '+' ? 'add' : l.kind === '-' ? 'del' : 'ctx'}`}>{`${l.kind} ${shownText(l.text)}\n`}</span>)}</pre>
             ))}

@@ -154,7 +154,7 @@ export function RunDetail({ name, runId, onReplayed }: { name: string; runId: st
   return (
     <section class="card run-detail" aria-label={`Run ${runId}`} data-testid="run-detail">
       <div class="row">
-        <h3>Run <code>{runId}</code></h3>
+        <h2>Run <code>{runId}</code></h2>
         <StateBadge state={async ? r.state : r.status} />
         {last !== undefined && requestOf(last) !== '—' ? <code data-testid="run-request">{requestOf(last)}</code> : null}
         <span class="spacer" />
@@ -173,7 +173,7 @@ export function RunDetail({ name, runId, onReplayed }: { name: string; runId: st
         </div>
       ) : null}
       {async && r.result !== null ? <details><summary>Result (HTTP {r.result.status}, attempt {r.result.attempt})</summary><pre class="out">{resultText(r.result)}</pre></details> : null}
-      <h4>Logs</h4>
+      <h3>Logs</h3>
       <LogView lines={logs} />
     </section>
   );
@@ -215,7 +215,7 @@ function Writes({ attempts }: { attempts: readonly { attempt: number; writes?: R
   const several = attempts.length > 1;
   return (
     <>
-      <h4>Writes</h4>
+      <h3>Writes</h3>
       {rows.length === 0 ? <p class="muted" data-testid="writes">Wrote nothing through its database binding.</p> : (
         <div class="table-wrap"><table class="list" aria-label="Writes" data-testid="writes">
           <thead><tr>{several ? <th>Attempt</th> : null}<th>Database</th><th>Collection</th><th>Inserted</th><th>Updated</th><th>Deleted</th><th>Upserted</th></tr></thead>

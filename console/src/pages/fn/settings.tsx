@@ -153,7 +153,7 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
       {!canChange ? <p class="notice span2" data-testid="role-note">Your token's role ({currentSession()?.role}) can read these settings, not change them: that needs the deployer role (deleting the function, the owner role).</p> : null}
       <fieldset class="plain" disabled={!canChange}>
         <form class="card form" aria-label="Limits" onSubmit={(e) => { e.preventDefault(); void patch('limits', () => ({ limits: { timeout: limits.timeout, memory: limits.memory, concurrency: whole('limits.concurrency', 'Concurrency per instance', limits.concurrency), maxInstances: whole('limits.maxInstances', 'Max instances', limits.maxInstances), minWarm: whole('limits.minWarm', 'Min warm', limits.minWarm), maxQueue: whole('limits.maxQueue', 'Max waiting calls', limits.maxQueue) } }), 'Limits saved.'); }}>
-          <h3>Limits</h3>
+          <h2>Limits</h2>
           <div class="fields">
             {field('lim-timeout', 'Timeout', limits.timeout, (v) => setLimits({ ...limits, timeout: v }), 'e.g. 500ms, 30s, 2m')}
             {field('lim-memory', 'Memory', limits.memory, (v) => setLimits({ ...limits, memory: v }), 'e.g. 128Mi, 1Gi')}
@@ -166,7 +166,7 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
           <button type="submit">Save limits</button>
         </form>
         <form class="card form" aria-label="Retries" onSubmit={(e) => { e.preventDefault(); void patch('retry', () => ({ retry: { maxAttempts: whole('retry.maxAttempts', 'Attempts', retry.maxAttempts), backoff: retry.backoff, maxBackoff: retry.maxBackoff, maxEventAge: retry.maxEventAge } }), 'Retries saved.'); }}>
-          <h3>Retries (async, cron, webhooks)</h3>
+          <h2>Retries (async, cron, webhooks)</h2>
           <div class="fields">
             {field('re-attempts', 'Attempts', retry.maxAttempts, (v) => setRetry({ ...retry, maxAttempts: v }), '1-10, the first included')}
             {field('re-backoff', 'First backoff', retry.backoff, (v) => setRetry({ ...retry, backoff: v }))}
@@ -183,7 +183,7 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
           if (first >= 0) return void document.getElementById(`env-k-${first}`)?.focus();
           void patch('env', { env: Object.fromEntries(env.filter((r) => r.key.trim() !== '').map((r) => [r.key.trim(), r.value])) }, 'Environment saved.');
         }}>
-          <h3>Environment variables</h3>
+          <h2>Environment variables</h2>
           {env.length === 0 ? <p class="muted" data-testid="env-empty">No variables. Add one, then save (values are visible to anyone who can read the function: use a secret for a password or a key).</p> : null}
           <p class="hint" data-testid="env-deploy-note">A deploy sets the env to platform.yaml's <code>env</code>: a name saved here and not there is removed with its value (the Deploy dialog names it first). Keep it in platform.yaml, or make it a secret.</p>
           {env.map((r, i) => {
@@ -215,7 +215,7 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
           if (!ENV_NAME.test(secret)) return void setOutcome({ form: 'secrets', error: new Error(`${secret === '' ? 'Give the secret a name' : `${secret} is not a valid name`}: letters, digits and _, not starting with a digit.`) });
           void patch('secrets', { secrets: { [secret]: secretValue } }, `Secret ${secret} set.`).then((ok) => { if (ok) { setSecretName(''); setSecretValue(''); } });
         }}>
-          <h3>Secrets</h3>
+          <h2>Secrets</h2>
           <p class="hint">Write-only: values are encrypted at rest and never shown again. Setting a name that exists replaces its value.</p>
           {f.secrets.length > 0 ? <ul>{f.secrets.map((s) => <li key={s}><code>{s}</code> <button type="button" class="small" aria-label={`Remove secret ${s}`} onClick={() => void patch('secrets', { secrets: { [s]: null } }, `Secret ${s} removed.`)}>Remove</button></li>)}</ul> : <p class="muted">No secrets.</p>}
           <div class="row">
@@ -231,7 +231,7 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
       <fieldset class="plain" disabled={!canChange}>
         <Card title="Contract"><ContractCard contract={fn.contract} asyncUrl={fn.asyncUrl} invocation={fn.function.invocation} /></Card>
         <section class="card form" aria-label="Access">
-          <h3>Auth and tokens</h3>
+          <h2>Auth and tokens</h2>
           <fieldset>
             <legend>Who may call it</legend>
             <label class="choice inline"><input type="radio" name="auth" checked={auth === 'public'} onChange={() => setAuth('public')} /> public</label>
@@ -243,7 +243,7 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
           {f.auth === 'token' ? <button type="button" onClick={() => void api<{ invokeToken: string; invokeTokenExpiresAt?: number }>('POST', `/functions/${enc(name)}/tokens/rotate`).then(setToken, setError('access'))}>Rotate invoke token</button> : null}
         </section>
         <section class="card form" aria-label="State">
-          <h3>State</h3>
+          <h2>State</h2>
           <p>{f.status === 'paused' ? 'Paused: calls answer 503 FUNCTION_PAUSED.' : 'Active.'}</p>
           {/* In a row: the two buttons touched, Delete function reading as part of Pause. */}
           <div class="row">

@@ -16,18 +16,18 @@ export function TriggersTab({ name, fn }: TabProps): JSX.Element {
     <div class="triggers">
       {list.data.items.filter((t) => t.type === 'http').map((t) => (
         <section class="card" key="http" aria-label="HTTP trigger">
-          <h3>HTTP</h3>
+          <h2>HTTP</h2>
           {t.invocation !== 'async' ? <p><code>{t.invokeUrl}</code> <CopyButton text={t.invokeUrl} /></p> : null}
           {t.asyncUrl !== undefined ? <p>Async: <code>{t.asyncUrl}</code> <CopyButton text={t.asyncUrl} /></p> : null}
           <p class="muted">Invocation {t.invocation}; auth {t.auth === 'token' ? 'by invoke token' : 'public'}.</p>
         </section>
       ))}
       <section class="card" aria-label="Webhook triggers">
-        <h3>Webhooks</h3>
+        <h2>Webhooks</h2>
         {hooks.length === 0 ? <p class="muted">None. Declare one in platform.yaml: <code>triggers: [{'{'}type: webhook, id: github{'}'}]</code>, then deploy.</p> : hooks.map((t) => <Webhook key={t.id} name={name} hook={t as Extract<Trigger, { type: 'webhook' }>} reload={list.reload} />)}
       </section>
       <section class="card" aria-label="Cron triggers">
-        <h3>Cron</h3>
+        <h2>Cron</h2>
         {crons.length === 0 ? <p class="muted">None. Declare one in platform.yaml: <code>triggers: [{'{'}type: cron, schedule: "0 */5 * * * *"{'}'}]</code>.</p> : crons.map((t) => {
           const c = t as Extract<Trigger, { type: 'cron' }>;
           return (
