@@ -173,13 +173,16 @@ describe('the console never renders function output as HTML', { skip }, () => {
     await context.close();
   });
 
-  it('marks every bidi control in the Code tab\'s editor, those CodeMirror leaves out included (Trojan Source; console round ui1)', async () => {
+  it('marks every bidi control in the Code tab\'s editor, those CodeMirror leaves out included, and escapes them in a version\'s note (Trojan Source; console round ui1)', async () => {
     // One line per control: CodeMirror marks U+202D, U+202E, U+2066, U+2067 and U+2069 by itself; LRE, RLE, PDF and FSI too now.
     const controls = ['\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069'];
     const name = await deployedWith('bidi', 'def handler(event, context):', ...controls.map((ch) => `    # ${ch}x`), '    return {}');
+    // A version's note (any deployer writes one) is shown with its controls escaped in the history.
+    await upload(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    return {}') }, { note: 'fix \u202egnp.exe' });
     const { page, context, problems } = await c.page({ hash: `#/functions/${name}/code` });
     await page.locator('.cm-content').waitFor();
     await eventually(async () => assert.equal(await page.locator('.cm-content .cm-specialChar').count(), controls.length));
+    await eventually(async () => assert.ok((await textOf(page.getByRole('list', { name: 'Version history' }))).includes('fix \\u202egnp.exe')));
     assert.deepEqual(problems, []);
     await context.close();
   });

@@ -313,7 +313,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
             {(versions.data?.items ?? []).map((v) => (
               <li key={v.version}>
                 <span>v{v.version}{v.version === active ? <strong> · active</strong> : null}</span>
-                <span class="muted"> {ago(v.createdAt)}{v.note ? ` · ${v.note}` : ''}</span>
+                <span class="muted"> {ago(v.createdAt)}{v.note ? ` · ${shownText(v.note)}` : ''}</span>
                 {v.version !== active && editable ? <button type="button" class="small" onClick={() => void rollback(v.version)}>Deploy v{v.version}</button> : null}
                 {v.version !== active && editable ? <button type="button" class="small danger" onClick={() => void removeVersion(v.version)} aria-label={`Delete version ${v.version}`}>Delete</button> : null}
               </li>
