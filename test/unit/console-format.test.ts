@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { before, describe, it } from 'node:test';
 
 interface Format {
@@ -16,10 +17,15 @@ interface Format {
 }
 
 let format: Format;
+let curl: { shellQuote(s: string): string };
 before(async () => {
   const { build } = await import('esbuild');
-  const out = await build({ entryPoints: [join(process.cwd(), 'console', 'src', 'format.ts')], bundle: true, format: 'esm', platform: 'neutral', write: false, logLevel: 'silent' });
-  format = (await import(`data:text/javascript;base64,${Buffer.from(out.outputFiles[0]!.text).toString('base64')}`)) as Format;
+  const bundled = async (file: string): Promise<unknown> => {
+    const out = await build({ entryPoints: [join(process.cwd(), 'console', 'src', file)], bundle: true, format: 'esm', platform: 'neutral', write: false, logLevel: 'silent' });
+    return import(`data:text/javascript;base64,${Buffer.from(out.outputFiles[0]!.text).toString('base64')}`);
+  };
+  format = (await bundled('format.ts')) as Format;
+  curl = (await bundled('curl.ts')) as typeof curl;
 });
 
 describe('console format: async results', () => {
@@ -59,6 +65,16 @@ describe('what a function wrote shows its controls escaped, as the CLI does (con
     for (const n of [0, 1, 2, 3, 1024, 1025]) {
       const base64 = Buffer.alloc(n, 0xff).toString('base64');
       assert.match(format.bodyText(undefined, base64), new RegExp(`^\\(${n} bytes, not text\\)`), `${n} bytes`);
+    }
+  });
+});
+
+describe('the curl line quotes what it shows: a word with a control is $\'…\' with escapes (console round ui1)', () => {
+  it('bash reads every word back as it was, and the shown word has no raw control', () => {
+    for (const word of ['plain', "it's", 'x-h: \u202egnp.exe', 'a\nb\tc\rd', "q'\\\u2066\u2069", 'esc \x1b[2J \x07', 'c1 \u0085 \u009b', '€ ü 日本']) {
+      const quoted = curl.shellQuote(word);
+      assert.doesNotMatch(quoted, /[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/, JSON.stringify(quoted));
+      assert.equal(execFileSync('bash', ['-c', `printf %s ${quoted}`], { encoding: 'utf8' }), word, JSON.stringify(quoted));
     }
   });
 });
