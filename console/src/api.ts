@@ -273,6 +273,8 @@ export interface Run {
   /** The request's method and path within the function (absent from older records). */
   method?: string;
   path?: string;
+  /** The caller hung up before the whole answer was sent (a stream abandoned); absent: it read it all. */
+  clientAborted?: boolean;
 }
 export interface RunWrite {
   database: string;

@@ -1,7 +1,8 @@
 /**
  * The console's Runs tab lists async runs by state (ADR 0068): with one dispatcher slot held by a
  * slow run, a second run is queued and cancelled; once the slow run is listed, "cancelled (async)"
- * lists the cancelled one, linked to its detail, and "queued (async)" says there are none.
+ * lists the cancelled one, linked to its detail, and "queued (async)" says there are none. A stream
+ * the caller abandoned is said as such, in the list and the run's detail, as the CLI says it.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -38,6 +39,35 @@ describe('the console lists async runs by state', { skip }, () => {
     await page.getByTestId('run-detail').getByText(waiting.body.runId as string).waitFor();
     await page.getByLabel('Status').selectOption('queued');
     await page.getByText('No queued runs.').waitFor();
+    assert.deepEqual(problems, []);
+  });
+
+  it('says "client went away" for a stream the caller abandoned (as `runs` does; apps round 15)', async () => {
+    const name = fnName('left');
+    await createFunction(c.platform.api, name);
+    await upload(c.platform.api, name, { 'main.py': py(
+      'import asyncio',
+      'async def app(scope, receive, send):',
+      '    if scope["type"] != "http":',
+      '        return',
+      '    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})',
+      '    while True:',
+      '        await send({"type": "http.response.body", "body": b"tick\\n", "more_body": True})',
+      '        await asyncio.sleep(0.05)',
+    ) }, { entrypoint: 'main:app' });
+    await deploy(c.platform.api, name);
+    const left = new AbortController();
+    const res = await fetch(`${c.platform.url}/fn/${name}/`, { signal: left.signal });
+    await res.body!.getReader().read();
+    left.abort();
+    await eventually(async () => assert.equal((await c.platform.api.call('GET', `/runs?function=${name}`)).body.items[0]?.clientAborted, true));
+
+    const { page, problems } = await c.page({ hash: `#/functions/${name}/runs` });
+    const table = page.getByRole('table', { name: 'Runs' });
+    await table.waitFor();
+    assert.match(await textOf(table), /200 · client went away/);
+    await table.getByRole('link').first().click();
+    await page.getByTestId('run-detail').getByTestId('client-left').waitFor();
     assert.deepEqual(problems, []);
   });
 });

@@ -80,7 +80,7 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
                   <th scope="row"><a href={href(['functions', name, 'runs'], { run: r.runId })}>{time(r.startedAt)}</a></th>
                   <td class="request" title={requestOf(r)}><code>{requestOf(r)}</code></td>
                   <td><StateBadge state={r.status} /></td>
-                  <td>{r.httpStatus ?? '—'}</td>
+                  <td>{r.httpStatus ?? '—'}{r.clientAborted === true ? <ClientLeft /> : null}</td>
                   <td>{ms(r.durationMs)}</td>
                   <td>{r.cold ? <span class="badge badge-cold">cold{r.initMs > 0 ? ` +${ms(r.initMs)}` : ''}</span> : <span class="badge badge-warm">warm</span>}</td>
                   <td>{r.attempt ?? 1}</td>
@@ -96,6 +96,11 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
       {cursor !== null ? <button type="button" onClick={() => void more()}>Load more</button> : null}
     </div>
   );
+}
+
+/** A run whose caller hung up before the whole answer was sent, as the CLI says it (`runs`). */
+function ClientLeft() {
+  return <span class="muted" data-testid="client-left" title="the caller hung up before the whole answer was sent"> · client went away</span>;
 }
 
 /** Async runs in one state: no version, status or timings before an attempt ran. */
@@ -156,6 +161,7 @@ export function RunDetail({ name, runId, onReplayed }: { name: string; runId: st
       <div class="row">
         <h2>Run <code>{runId}</code></h2>
         <StateBadge state={async ? r.state : r.status} />
+        {!async && r.clientAborted === true ? <ClientLeft /> : null}
         {last !== undefined && requestOf(last) !== '—' ? <code data-testid="run-request">{requestOf(last)}</code> : null}
         <span class="spacer" />
         {async && failed && can('invoker') ? <button type="button" onClick={() => void replay()} data-testid="replay">Replay</button> : null}
