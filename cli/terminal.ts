@@ -6,17 +6,14 @@
  * Long lines are cut. Times are shown as local ISO 8601 with the offset.
  */
 
-/** Characters never written raw. */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const UNSAFE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+import { escapedCharacter, UNSAFE_TEXT } from '../protocol/index.js';
 
 /** The longest message printed, in characters (after escaping); the rest is summarized. */
 export const MAX_PRINTED_CHARS = 4096;
 
 /** `text` with every unsafe character escaped, cut to `max` characters. */
 export function terminalSafe(text: string, max = MAX_PRINTED_CHARS): string {
-  const escaped = text.replace(UNSAFE, (c) => NAMED[c] ?? escapeCode(c.charCodeAt(0)));
+  const escaped = text.replace(UNSAFE_TEXT, escapedCharacter);
   if (escaped.length <= max) return escaped;
   let end = max;
   const code = escaped.charCodeAt(end - 1);
@@ -42,11 +39,7 @@ const SEQUENCE_START = /[\x1b\x80-\x9f]/g;
  * the CLI prints: names, URLs and messages a hostile server sent in a 2xx answer included.
  */
 export function withoutSequences(text: string): string {
-  return text.replace(SEQUENCE_START, (c) => escapeCode(c.charCodeAt(0)));
-}
-
-function escapeCode(code: number): string {
-  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  return text.replace(SEQUENCE_START, escapedCharacter);
 }
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');

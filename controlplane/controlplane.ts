@@ -9,7 +9,7 @@ import type { AsyncIntake, FunctionRegistry, MetricsView, MountedApi, Pairs, Pla
 import { DEFAULT_LIMIT_CEILINGS, functionLabelsOf } from '../protocol/index.js';
 import { createApi, metricsView } from './api/index.js';
 import { AsyncMetrics, AsyncRuns, InvokerRunner, type AcceptRun, type AsyncRunIndex, type CancelRun } from './async/index.js';
-import { Dispatcher, type RunTimeline } from './async/index.js';
+import { Dispatcher, redisRefusal, type RunTimeline } from './async/index.js';
 import type { Queue } from './async/index.js';
 import { BundlePool, bundleLimits, type BundleLimits } from './bundles/index.js';
 import type { LogFeed } from './logs/index.js';
@@ -258,7 +258,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
           },
           paused: () => registry.paused(),
         },
-        onError: (err, runId) => log(runId === null ? `dispatcher: could not claim a run: ${err instanceof Error ? err.message : String(err)}` : `dispatcher: run ${runId}: ${err instanceof Error ? err.message : String(err)}`),
+        onError: (err, runId) => log(runId === null ? `dispatcher: could not claim a run: ${errorWords(err)}` : `dispatcher: run ${runId}: ${errorWords(err)}`),
         ...(asyncMetrics !== null ? { metrics: asyncMetrics } : {}),
         log: (line) => log(`dispatcher: ${line}`),
       })
@@ -404,4 +404,11 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
       return closing;
     },
   };
+}
+
+/** An error for the operator's log: its message, and what Redis refused when it did (an `EXECABORT` alone names no cause). */
+function errorWords(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const refusal = redisRefusal(err);
+  return refusal === null || message.startsWith('OOM') ? message : `${message} (${refusal})`;
 }

@@ -138,6 +138,11 @@ export const FUNCTION_TIMING_PREFIX = 'fn.';
 // injection through CR/LF/NUL, no terminal escapes or DEL for whoever logs or shows them).
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+// A value written as Latin-1 (WireResponse.latin1) goes out one byte per character, its low byte:
+// a character past U+00FF there is refused, since U+010D U+010A went out as CR LF (red team round
+// 22, red25: a header line of the function's own past these checks, an origin-wide header in the
+// path form, a second answer on a kept-alive connection).
+const PAST_LATIN1 = /[^\x00-\xff]/;
 
 /**
  * The most headers, and header bytes (names and values), a function's answer may carry: past
@@ -170,6 +175,7 @@ export function checkFunctionResponse(response: WireResponse): CheckedHeaders | 
     return { problem: `the response has more than ${MAX_RESPONSE_HEADERS} headers, the most a function's answer may carry`, code: 'FUNCTION_RESPONSE_HEADERS_TOO_LARGE' };
   }
   let bytes = 0;
+  const latin1 = response.latin1 === true;
   // Names listed in the function's own Connection header; made only when it sends one (most never do).
   let listed: Set<string> | null = null;
   for (const pair of response.headers) {
@@ -184,6 +190,9 @@ export function checkFunctionResponse(response: WireResponse): CheckedHeaders | 
     if (control) {
       const code = control[0].charCodeAt(0).toString(16).padStart(2, '0');
       return { problem: `header ${name} contains the control character 0x${code}; only HTAB is allowed in header values` };
+    }
+    if (latin1 && PAST_LATIN1.test(value)) {
+      return { problem: `header ${name} has a character past U+00FF in a value sent as bytes (latin1): each must be one byte` };
     }
     if (name.length === 10 && name.toLowerCase() === 'connection') {
       listed ??= new Set<string>();

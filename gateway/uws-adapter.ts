@@ -30,7 +30,7 @@
  *     and then drops what sits in its 16 KiB cork buffer: the refusal is padded past that size so
  *     uWS writes it to the socket at once (docs/gateway.md, "Malformed requests").
  *  9. A streamed response (`OutgoingResponse.stream`: Server-Sent Events, a function's streamed
- *     body) writes each chunk with `write` inside `cork`; after a write returns false (backed up)
+ *     body) ends its head at once (`StreamWriter.sendHead`, ADR 0150), then writes each chunk with `write` inside `cork`; after a write returns false (backed up)
  *     nothing more is written until `onWritable`, so a slow client holds at most one chunk. A tail
  *     does not count as in flight (a graceful stop waits for calls, not for tails) and `closeAll`
  *     ends it before closing sockets; a call's body (`holdsCall`) counts until it ends, and
@@ -739,7 +739,9 @@ class Exchange implements IncomingRequest, Abortable, Holder {
       // uWS writes its own `Connection: close` when told to close (out.closeConnection), but not
       // when the client asked for the close: then this is the only one.
       writeHead(res, out, this.clientCloses);
-      // The stream's first chunks leave with the head, in this cork.
+      // The head is whole now, whatever the stream sends and when (ADR 0150); its first chunks, when
+      // they came with it, leave in this cork too.
+      writer.sendHead();
       try {
         stream.start(writer);
       } catch (err) {

@@ -6,6 +6,8 @@
 import type { HttpResponse } from 'uWebSockets.js';
 import type { StreamSink } from '../protocol/index.js';
 
+const EMPTY = new Uint8Array(0);
+
 export class StreamWriter implements StreamSink {
   private open = true;
   private backedUp = false;
@@ -23,6 +25,18 @@ export class StreamWriter implements StreamSink {
 
   constructor(private readonly res: HttpResponse, readonly holdsCall: boolean, private readonly length: number | undefined,
     private readonly onClose: () => void, private readonly isGone: () => boolean) {}
+
+  /**
+   * Sends the head now, before any body byte, as uvicorn does at `http.response.start`: a Server-Sent
+   * Events stream that waits for its first event still opens its client's EventSource. Chunked: an
+   * empty `write` ends the head (this build as scripts/patch-uws.mjs mends it; another build writes
+   * nothing, and the head leaves with the first piece as before). With a length: an empty `tryEnd`
+   * writes the Content-Length and ends the head. Inside the caller's cork (rule 4). ADR 0150.
+   */
+  sendHead(): void {
+    if (this.length === undefined) this.res.write(EMPTY);
+    else if (this.length > 0) this.res.tryEnd(EMPTY, this.length);
+  }
 
   write(chunk: string | Uint8Array): boolean {
     if (!this.open) return false;

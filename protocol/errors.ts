@@ -258,6 +258,17 @@ export function isPlatformError(err: unknown): err is PlatformError {
     && (err as { code: string }).code in ERRORS;
 }
 
+/**
+ * True when `err` carries one of `codes` (and is `code`, when given): how each module's error family
+ * (store, queue, triggers) is recognised across realms and drivers, by its code alone.
+ */
+export function carriesCodeOf<C extends string>(codes: readonly C[], err: unknown, code?: C): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const found = (err as { code?: unknown }).code;
+  if (typeof found !== 'string' || !(codes as readonly string[]).includes(found)) return false;
+  return code === undefined || found === code;
+}
+
 /** The JSON body of every error response. */
 export function errorBody(err: PlatformError, runId?: string): string {
   return JSON.stringify({

@@ -27,3 +27,4 @@ export * from './audit-actions.js';
 export * from './run-result.js';
 export * from './run-timeline.js';
 export * from './file-changes.js';
+export * from './visible-text.js';

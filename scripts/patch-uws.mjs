@@ -1,6 +1,7 @@
-// Mends four bugs of the installed uWebSockets.js binary (uws-pack 20.0.8, Linux x64, Node ABI 115)
-// before the gateway loads it (docs/adr/0085-uws-header-trim.md, docs/adr/0086-uws-chunk-size.md,
-// docs/adr/0100-uws-chunk-terminator.md, docs/adr/0129-uws-async-upgrade.md):
+// Mends five bugs of the installed uWebSockets.js binary (uws-pack 20.0.8, Linux x64, Node ABI 115)
+// before the gateway loads it, and gives it one behaviour it lacks (docs/adr/0085-uws-header-trim.md,
+// docs/adr/0086-uws-chunk-size.md, docs/adr/0100-uws-chunk-terminator.md,
+// docs/adr/0129-uws-async-upgrade.md, docs/adr/0150-stream-head-at-response-start.md):
 //
 // 1. Its HTTP parser trims "whitespace" from both ends of a request header value with a signed
 //    comparison, so bytes of 0x80 and above counted as below a space and a non-ASCII character at
@@ -25,6 +26,20 @@
 //    and reset an HTTP timeout in it. The gateway upgrades outside any cork (gateway/uws-adapter.ts,
 //    rule 12); the binding then printed "writes must be made from within a corked callback" on
 //    every upgrade. Its two checks in `res.upgrade` (plain HTTP) are made to find it corked.
+// 5. `res.write` of an empty piece wrote nothing, and a chunked response's head ended only with
+//    its first body byte: an ASGI app's head (a Server-Sent Events stream waiting for its first
+//    event) reached the client late, where uvicorn sends it at `http.response.start`. Now an empty
+//    write, before any body byte, ends the head (Date, Transfer-Encoding, CRLF) and marks it
+//    written; the next chunk's size (or the last chunk `0`) then follows with no CRLF before it.
+//    Four jumps in write and internalEnd (plain HTTP) to 294 bytes after `.fini`, in the zero
+//    padding of the executable segment's last page, whose size now covers them (ADR 0150).
+// 6. A client's close frame with a code of 1012-1014 (Service Restart, Try Again Later, Bad
+//    Gateway) or 3000-3999 (registered for libraries: 3000 Unauthorized, 3003 Forbidden) was taken
+//    for an invalid close payload: the app saw 1006 ("Received invalid close payload") and the client
+//    got a close without a code, where uvicorn (websockets, wsproto) passes and echoes them. The
+//    parser's check `code - 1012 < 2988` (1012-3999 refused) becomes `code - 1015 < 1985`
+//    (1015-2999): valid are 1000-1003, 1007-1014 and 3000-4999, as in Python's websockets. Both
+//    copies of the check in the plain-HTTP WebSocket (ADR 0150).
 //
 // Only the exact file named by its sha256 (the published one, or one mended by the earlier fixes)
 // is changed; each byte is checked before it is written, and the result against the sha256
@@ -43,7 +58,11 @@ const HEADERS_MENDED = '723dca98d78dfbfd60d0eb958f7ff3f9e0d052220555e5dd13c02e3b
 const SIZE_MENDED = '535609242f7915d44d49726477e71229924e7d079d3a5ad0bf8cd87376f1fc3e';
 /** After the first three fixes (setups of 2026-12-05 before ADR 0129). */
 const TERM_MENDED = '299acdd481f5645c81441d3af5bd926b58e93c0adb45bba072a29c7fefb121df';
-const MENDED = 'c4c9dbcf5c8e41c446077cbac3b5514f50f6236c3abe4d90a5c51963fb3093fd';
+/** After the first four fixes (setups of 2026-12-05 and 2026-12-06 before ADR 0150). */
+const UPGRADE_MENDED = 'c4c9dbcf5c8e41c446077cbac3b5514f50f6236c3abe4d90a5c51963fb3093fd';
+/** After the first five fixes (ADR 0150's streamed head, setups of 2026-12-06). */
+const HEAD_MENDED = 'eab6282086c1ced1a21a88cb62a9e8eb31609dd3801d26340a354a4577462f03';
+const MENDED = '2d50084bb2d12f4fccbf9ed1a924b83f4b14658e970a38a7b3e01e78c4c37e4f';
 /** [file offset, bytes expected (hex), bytes written] (offsets are the .text section's addresses: it is mapped at its file offset). */
 const HEADER_EDITS = [
   [0xf2242, '7d', '73'], // after `cmpb $0x21,(%rdx,%rbx,1)`: jge -> jae (the trailing trim's `< 33`)
@@ -88,8 +107,41 @@ const UPGRADE_EDITS = [
   [0x1117f0, '743b', '9090'],
   [0x11182b, '75c5', 'ebc5'],
 ];
+// An empty `res.write` ends the head (docs/adr/0150-stream-head-at-response-start.md lists each
+// instruction of the code added). State bit 0x20 of the response (unused by this build; a new
+// request sets the state whole) means "the head ended, no chunk yet".
+const HEAD_CAVE = 0x3d2c80;
+const HEAD_EDITS = [
+  // write<0>: `test %r14,%r14; je ret_true` (an empty piece) -> `je A`.
+  [0x101d79, '0f8421030000', '0f84010f2d00'],
+  // write<0>, a chunk: `lea "\r\n",%rsi` before its size -> `jmp B; nop; nop`.
+  [0x101e05, '488d35f11b2d00', 'e91e0f2d009090'],
+  // internalEnd<0>, the last chunk with end(data): the same -> `jmp C; nop; nop`.
+  [0xff51d, '488d35d9442d00', 'e929382d009090'],
+  // internalEnd<0>: `lea "\r\n0\r\n\r\n",%rsi` -> `jmp D; nop; nop`.
+  [0xff799, '488d3558422d00', 'e9d2352d009090'],
+  // The executable segment's p_filesz and p_memsz: 0x314c71 -> 0x314e00 (its page's padding, to 0x3d2e00).
+  [0x98, '714c310000000000', '004e310000000000'],
+  [0xa0, '714c310000000000', '004e310000000000'],
+  // A (0x3d2c80): if WRITE_CALLED, return true; else the write's own header block (Date, uWebSockets
+  // unless silent, Transfer-Encoding: chunked), state |= 0x22, write "\r\n", return true. B
+  // (0x3d2d28), C (0x3d2d4b): `xor %ebp,%ebp`; with 0x20, clear it and go to the size's digits,
+  // else `lea "\r\n",%rsi` and back. D (0x3d2d70): with 0x20, clear it and write "0\r\n\r\n" (5 bytes
+  // of the same string), else as before. Then int3 x4.
+  [HEAD_CAVE, '00'.repeat(294),
+    'f683ec000000020f8513f4d2ff488b431841b8500100004c0300488d15193b0400be04000000b91d0000004889dfe8ddc5d2ff488b4318488b0080b878010000007520488d15470d00004c8d05c3490000be0b000000b9020000004889dfe8adc5d2ff488d15510f00004c8d055c0f0000be11000000b9070000004889dfe88dc5d2ff808bec00000022488d35ec0c00004889dfba0200000031c94531c0e87d61d2ffe978f3d2ff31edf683ec00000020740c80a3ec000000dfe9e1f0d2ff488d35b70c0000e9c1f0d2ff31ed41f687ec00000020740d4180a7ec000000dfe9d4c7d2ff488d35920c0000e9b4c7d2ff41f687ec00000020750c488d35770c0000e91acad2ff4180a7ec000000df488d35650c00004c89ffba05000000e906cad2ffcccccccc'],
+];
+// WebSocketProtocol's close-payload check, twice (plain HTTP): `lea -0x3f4(code),%eax; movzwl; cmp
+// $0xbac,%eax; jb invalid` -> `lea -0x3f7(code)`, `cmp $0x7c1` (1015-2999 invalid, not 1012-3999).
+const CLOSE_CODE_EDITS = [
+  [0x1003bd, '8d850cfcffff', '8d8509fcffff'],
+  [0x1003c6, '3dac0b0000', '3dc1070000'],
+  [0x100582, '418d860cfcffff', '418d8609fcffff'],
+  [0x10058c, '3dac0b0000', '3dc1070000'],
+];
 /** Each known state of the file, and the edits that lead from it to the next. */
-const STAGES = [[ORIGINAL, HEADER_EDITS], [HEADERS_MENDED, CHUNK_EDITS], [SIZE_MENDED, TERM_EDITS], [TERM_MENDED, UPGRADE_EDITS]];
+const STAGES = [[ORIGINAL, HEADER_EDITS], [HEADERS_MENDED, CHUNK_EDITS], [SIZE_MENDED, TERM_EDITS], [TERM_MENDED, UPGRADE_EDITS],
+  [UPGRADE_MENDED, HEAD_EDITS], [HEAD_MENDED, CLOSE_CODE_EDITS]];
 
 const sha = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
@@ -110,8 +162,8 @@ if (process.platform === 'linux' && process.arch === 'x64' && existsSync(FILE)) 
     if (sha(bytes) !== MENDED) throw new Error('patch-uws: the mended binary is not the expected one; nothing written');
     writeFileSync(`${FILE}.tmp`, bytes);
     renameSync(`${FILE}.tmp`, FILE); // a gateway loading it meanwhile sees one whole file or the other
-    console.log('setup: uWebSockets.js mended: request header values keep a non-ASCII character at either end; a chunk size is hex digits up to CRLF, nothing else; chunk data ends with CRLF; an upgrade outside a cork is quiet (scripts/patch-uws.mjs)');
+    console.log('setup: uWebSockets.js mended: request header values keep a non-ASCII character at either end; a chunk size is hex digits up to CRLF, nothing else; chunk data ends with CRLF; an upgrade outside a cork is quiet; an empty write sends a streamed head; a client may close with 1012-1014 and 3000-3999 (scripts/patch-uws.mjs)');
   } else if (now !== MENDED) {
-    console.log('setup: uWebSockets.js is not the build scripts/patch-uws.mjs knows: request header values may lose a non-ASCII character at either end, chunk sizes are read leniently, the CRLF after chunk data is not checked, and each WebSocket upgrade prints a warning (docs/gateway.md)');
+    console.log('setup: uWebSockets.js is not the build scripts/patch-uws.mjs knows: request header values may lose a non-ASCII character at either end, chunk sizes are read leniently, the CRLF after chunk data is not checked, each WebSocket upgrade prints a warning, a streamed head waits for its first body byte, and a close from the client with 1012-1014 or 3000-3999 is refused (docs/gateway.md)');
   }
 }

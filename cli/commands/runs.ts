@@ -60,7 +60,10 @@ export function runsTarget(pos: readonly string[]): { show: string } | { list: s
 }
 
 function statusText(r: ApiRun): string {
-  const status = r.status === 'succeeded' ? `ok ${r.httpStatus}` : `${r.errorCode ?? 'failed'} ${r.httpStatus}`;
+  let status = r.status === 'succeeded' ? `ok ${r.httpStatus}` : `${r.errorCode ?? 'failed'} ${r.httpStatus}`;
+  // A stream the client abandoned ends `succeeded` with the app's status (its generator was closed):
+  // without this the list shows it as a plain `ok 200` (apps round 15).
+  if (r.clientAborted === true) status += ', client went away';
   return (r.attempt ?? 1) > 1 ? `${status} (attempt ${r.attempt})` : status;
 }
 

@@ -1,4 +1,5 @@
 /** Numbers, durations, sizes and times as people read them. */
+import { escapedCharacter, UNSAFE_TEXT } from '../../protocol/visible-text.js';
 
 export function ms(value: number | null | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '—';
@@ -58,6 +59,26 @@ export function time(at: number): string {
   return new Date(at).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 }
 
+/** The browser's own time zone (IANA name). */
+export function localZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
+/**
+ * A time in `zone` with the zone's offset (`Dec 7, 2026, 3:00:00 AM GMT+1`), and in the browser's
+ * zone after it when that is another: a cron trigger's next fire times follow its schedule's zone,
+ * and were shown in the browser's alone, with no zone said, beside `(America/New_York)`.
+ */
+export function zonedTime(at: number, zone: string): string {
+  let there: string;
+  try {
+    there = new Date(at).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'long', timeZone: zone });
+  } catch {
+    return time(at); // a zone this browser does not know (the platform's tz data is newer)
+  }
+  return localZone() === zone ? there : `${there} · ${new Date(at).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'long' })} here`;
+}
+
 export function clock(at: number): string {
   const d = new Date(at);
   return `${d.toLocaleTimeString(undefined, { hour12: false })}.${String(d.getMilliseconds()).padStart(3, '0')}`;
@@ -77,7 +98,7 @@ export function resultText(result: { headers?: Record<string, string>; body?: un
 }
 
 export function bodyText(body: unknown, base64?: string): string {
-  if (base64 !== undefined) return `(${Math.floor((base64.length * 3) / 4)} bytes, not text) ${base64.slice(0, 200)}`;
+  if (base64 !== undefined) return `(${base64Bytes(base64)} bytes, not text) ${base64.slice(0, 200)}`;
   if (body === undefined || body === null) return '';
   if (typeof body === 'string') return shownText(body);
   return shownText(JSON.stringify(body, null, 2));
@@ -87,12 +108,39 @@ export function bodyText(body: unknown, base64?: string): string {
 const LONG_MARK_RUN = /(\p{M}{30})(\p{M}+)/gu;
 
 /**
- * Text a function wrote (a body, a log line, an error), as the page shows it: a run of more than
+ * Text a function wrote (a body, a header, a log line, an error), as the page shows it: line
+ * breaks and tabs as they are, every other control character (ESC of an ANSI sequence, a lone
+ * CR), line or paragraph separator and bidi control shown as an escape (`\x1b`, `\u202e`), as
+ * the CLI shows them (protocol/visible-text.ts): `\u202egnp.exe` read as `exe.png`. A run of more than
  * 30 combining marks keeps its first 30 and says how many followed. Chromium shapes a character
  * and its marks as one cluster, in time that grows with the square of its length: `a` and 120 000
  * U+0301 (240 KB, within an async result's 256 KiB) held the tab 30 s when the run's result was
  * opened, 20 000 about 1 s (red team round 18).
  */
 export function shownText(text: string): string {
+  return cutMarks(text.replace(UNSAFE_TEXT, (c, at: number, all: string) => (c === '\n' || c === '\t' || (c === '\r' && all[at + 1] === '\n') ? c : escapedCharacter(c))));
+}
+
+/** What begins each further line of one log line (a message with line breaks): no line of its own, so none passes for another log line. */
+export const CONTINUATION = '    \u21b3 ';
+
+/**
+ * A log line's message as the Logs tab and a run's logs show it: like `shownText`, and a line
+ * break in it starts an indented, marked continuation, never a line of its own — else
+ * `logger.info("ok\n12:00:00.000 deadbeef run ended succeeded 200 1.0 ms")` showed a line just
+ * like a real one (the CLI's `logs` shows such a break as `\n`; a traceback logged with
+ * `logger.exception` stays readable here).
+ */
+export function logText(msg: string): string {
+  return cutMarks(msg.replace(UNSAFE_TEXT, (c, at: number, all: string) => (c === '\t' ? c : c === '\n' ? `\n${CONTINUATION}` : c === '\r' && all[at + 1] === '\n' ? '' : escapedCharacter(c))));
+}
+
+function cutMarks(text: string): string {
   return text.replace(LONG_MARK_RUN, (_all, kept: string, rest: string) => `${kept}[${[...rest].length} more combining marks]`);
+}
+
+/** The bytes base64 encodes (its `=` padding is not data: 1024 bytes were said to be 1026). */
+function base64Bytes(base64: string): number {
+  const padding = base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0;
+  return Math.floor((base64.length * 3) / 4) - padding;
 }

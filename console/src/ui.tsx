@@ -70,7 +70,9 @@ export function ErrorBox({ error }: { error: unknown }): JSX.Element | null {
   );
 }
 
-export function Loading({ what = 'Loading' }: { what?: string }): JSX.Element {
+/** "Loading…", until it loaded; nothing once the load failed (its error is said beside it: "Loading…" under it stayed forever). */
+export function Loading({ what = 'Loading', error = null }: { what?: string; error?: unknown }): JSX.Element | null {
+  if (error !== null && error !== undefined) return null;
   return <p class="muted" aria-live="polite">{what}…</p>;
 }
 
@@ -88,7 +90,7 @@ export function functionState(fn: { status: 'active' | 'paused'; activeVersion: 
 export function Card({ title, children, class: cls }: { title?: string; children: ComponentChildren; class?: string }): JSX.Element {
   return (
     <section class={`card ${cls ?? ''}`} aria-label={title}>
-      {title !== undefined ? <h3>{title}</h3> : null}
+      {title !== undefined ? <h2>{title}</h2> : null}
       {children}
     </section>
   );

@@ -59,7 +59,7 @@ export class DiskBlobStore implements BlobStore {
     }
   }
 
-  async put(data: Uint8Array, expectedSha256?: string): Promise<{ sha256: string; size: number; created: boolean }> {
+  async put(data: Uint8Array, expectedSha256?: string, options: { write?: boolean } = {}): Promise<{ sha256: string; size: number; created: boolean }> {
     this.check();
     const sha256 = await sha256Async(data);
     if (expectedSha256 !== undefined && expectedSha256 !== sha256) {
@@ -67,7 +67,7 @@ export class DiskBlobStore implements BlobStore {
     }
     const path = this.pathOf(sha256)!;
     // Already there: touched, so the collector keeps it; collected meanwhile: written again.
-    if ((await this.touch([sha256])).length === 0) return { sha256, size: data.byteLength, created: false };
+    if (options.write !== true && (await this.touch([sha256])).length === 0) return { sha256, size: data.byteLength, created: false };
     const tmp = join(this.root, 'tmp', `${sha256.slice(0, 16)}-${randomBytes(6).toString('hex')}`);
     const handle = await open(tmp, 'wx', 0o444);
     try {
@@ -85,10 +85,15 @@ export class DiskBlobStore implements BlobStore {
       await link(tmp, path);
       return { sha256, size: data.byteLength, created: true };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return { sha256, size: data.byteLength, created: false };
-      throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // Asked to write whatever is stored: the stored copy is touched after the answer, as the
+      // temporary file is removed (freeing it costs what freeing nothing does not), so both
+      // answers take the same steps.
+      if (options.write === true) void this.touch([sha256]).catch(() => {});
+      return { sha256, size: data.byteLength, created: false };
     } finally {
-      await unlink(tmp).catch(() => {});
+      if (options.write === true) void unlink(tmp).catch(() => {});
+      else await unlink(tmp).catch(() => {});
     }
   }
 

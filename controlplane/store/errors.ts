@@ -4,7 +4,7 @@
  * Every code is one of the shared registry (protocol/errors.ts, docs/errors.md); the control
  * plane's API adds the request field when it answers with one (controlplane/errors.ts).
  */
-import type { ErrorCode } from '../../protocol/index.js';
+import { carriesCodeOf, type ErrorCode } from '../../protocol/index.js';
 
 export const STORE_ERROR_CODES = [
   'FUNCTION_NOT_FOUND',
@@ -44,10 +44,7 @@ export class StoreError extends Error {
 
 /** True for any error carrying one of the store's codes (works across realms and drivers). */
 export function isStoreError(err: unknown, code?: StoreErrorCode): err is StoreError {
-  if (typeof err !== 'object' || err === null) return false;
-  const found = (err as { code?: unknown }).code;
-  if (typeof found !== 'string' || !(STORE_ERROR_CODES as readonly string[]).includes(found)) return false;
-  return code === undefined || found === code;
+  return carriesCodeOf(STORE_ERROR_CODES, err, code);
 }
 
 /** A conditional draft save (`ifRevision`) that found the draft at another revision: what is stored now. */

@@ -499,8 +499,11 @@ export interface BlobStore {
   /**
    * Stores `data` under its sha256. With `expectedSha256`, BLOB_HASH_MISMATCH (and nothing stored)
    * if the content hashes differently. `created` is false when the blob was already there.
+   * `write`: the content is written even when it is already there, in the same steps, so the
+   * answer takes as long as a new content's: a workspace's upload of what only another workspace
+   * holds must not tell it that someone stored those bytes.
    */
-  put(data: Uint8Array, expectedSha256?: string): Promise<{ sha256: string; size: number; created: boolean }>;
+  put(data: Uint8Array, expectedSha256?: string, options?: { write?: boolean }): Promise<{ sha256: string; size: number; created: boolean }>;
   get(sha256: string): Promise<Buffer | null>;
   /**
    * Marks these contents as used now (a version is being made of them: content not touched for the

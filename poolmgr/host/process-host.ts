@@ -22,7 +22,7 @@ import { lastLine, StartFailures } from './start-failures.js';
 import { startedAt } from './host-pids.js';
 import { findHostPid, FORK_HELLO_TIMEOUT_MS, LateChannel, makeTemplateRoot, TemplateSocket, type ForkHello } from './templates.js';
 import type { HostedRuntime, Isolation, Placement, RuntimeEvents, RuntimeHost, RuntimeStats, SandboxMode, SpawnHint, StartHealth } from './types.js';
-import { platformIdMap, type IdMap } from './subids.js';
+import { functionUidRange, platformIdMap, type IdMap } from './subids.js';
 import { UidClaims } from './uid-claims.js';
 import { UidAllocator } from './uids.js';
 import { Zygote, type Forked, type ZygotePreset } from './zygotes.js';
@@ -198,7 +198,10 @@ export class ProcessHost implements RuntimeHost {
         // of the uid and libuv aborted the platform (red team round 17, docs/adr/0141-per-user-kernel-limits-in-user-namespace-mode.md).
         warnings.push(`not running as root: functions are boxed in user namespaces but share the platform's uid, and with it the kernel's per-user limits (any function can take every epoll watch of the uid, and the platform then aborts), as there is ${mapped.reason}: docs/adr/0141. Limits use rlimits only (no cgroups)`);
       } else {
-        warnings.push(`not running as root: functions are boxed in user namespaces as subordinate uid ${idmap.uid} (all of them: apart from the platform, not from each other), and limits use rlimits only (no cgroups)`);
+        const own = functionUidRange(idmap);
+        warnings.push(own !== null
+          ? `not running as root: functions are boxed in user namespaces, each as a subordinate uid of its own (${idmap.uid + 2}-${idmap.uid + idmap.count - 1}), and limits use rlimits only (no cgroups)`
+          : `not running as root: functions are boxed in user namespaces as subordinate uid ${idmap.uid} (all of them: apart from the platform, not from each other, as the subordinate range has fewer than 3 ids: docs/adr/0146), and limits use rlimits only (no cgroups)`);
       }
     } else {
       warnings.push('the sandbox is OFF (--unsafe-no-sandbox): every function can read and change the platform, its secrets and every other function');
@@ -212,7 +215,10 @@ export class ProcessHost implements RuntimeHost {
         warnings.push(`uids are not claimed host-wide (${(err as Error).message}): another platform on this host may give its functions the same uids; give each platform its own FP_SANDBOX_UIDS range`);
       }
     }
-    this.uids = options.sandbox === 'root' ? new UidAllocator(options.uidRange[0], options.uidRange[1], claims, UID_CLAIM_AHEAD_MS) : null;
+    // A uid per function: root mode's range, or (user-namespace mode) the inner uids mapped to the platform user's subordinate ids (ADR 0146).
+    const ownUids = functionUidRange(idmap);
+    this.uids = options.sandbox === 'root' ? new UidAllocator(options.uidRange[0], options.uidRange[1], claims, UID_CLAIM_AHEAD_MS)
+      : ownUids !== null ? new UidAllocator(ownUids[0], ownUids[1], null, null, 'give the platform\'s user a larger range in /etc/subuid and /etc/subgid') : null;
     // Templates need a box to bind their socket into: sandboxed modes only.
     this.tplRoot = options.sandbox === 'off' ? null : makeTemplateRoot();
     this.idmap = idmap;
@@ -490,7 +496,7 @@ export class ProcessHost implements RuntimeHost {
     const { tasksMax, tmpBytes, openFiles } = this.options;
     let templateDir: string | undefined;
     if (fn.template === true && this.tplRoot !== null) {
-      const socket = new TemplateSocket(this.tplRoot, rt.id, this.uids !== null ? uid : null, this.idmap !== null);
+      const socket = new TemplateSocket(this.tplRoot, rt.id, this.options.sandbox === 'root' ? uid : null, this.idmap !== null);
       rt.template = { socket, fn, forks: new Map(), broken: false, retired: false };
       this.watchTemplate(rt);
       templateDir = socket.rel;
@@ -500,7 +506,7 @@ export class ProcessHost implements RuntimeHost {
       rlimits: {
         nofile: openFiles,
         // Per uid: one uid serves every instance of the function (root mode); per box in a user namespace.
-        nproc: this.uids !== null ? tasksMax * Math.max(1, fn.maxInstances) : tasksMax,
+        nproc: this.options.sandbox === 'root' ? tasksMax * Math.max(1, fn.maxInstances) : tasksMax,
         fsize: tmpBytes,
         core: 0,
       },

@@ -5,8 +5,9 @@
  * epoll watch of the platform's uid and libuv aborted the platform. With the platform user's first
  * subordinate ids (`/etc/subuid`, `/etc/subgid`, as rootless containers use them) and the setuid
  * `newuidmap` / `newgidmap` (package uidmap), each box maps its uid 1000 to that host uid instead
- * (runtime/fp_sandbox/keeper.py `_unshare_mapped`). Every box shares it: functions are kept apart
- * from the platform this way, not from each other.
+ * (runtime/fp_sandbox/keeper.py `_unshare_mapped`). Each box maps the whole range, and each function
+ * takes one uid of it at specialize (`functionUidRange`), so functions are kept apart from each other
+ * as well as from the platform (docs/adr/0146-a-subordinate-uid-per-function.md).
  */
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -17,9 +18,15 @@ export interface IdMap {
   gid: number;
   newuidmap: string;
   newgidmap: string;
-  /** How many ids the ranges hold (the smaller of the two): a second one is the dependency builds' (`builderIdMap`). */
+  /**
+   * How many ids the box maps from `uid` and `gid` (the smaller of the two ranges): inside, 1000 is
+   * `uid`, 1001 the dependency builds' (`builderIdMap`), 1002 onwards the functions' (`functionUidRange`).
+   */
   count: number;
 }
+
+/** Inside a box, the uid that maps to the range's first id (runtime/fp_sandbox/keeper.py INNER_UID). */
+export const INNER_UID = 1000;
 
 const TOOL_DIRS = ['/usr/bin', '/bin', '/usr/local/bin'];
 
@@ -47,7 +54,18 @@ export function subordinateRange(text: string, name: string, id: number): { firs
  */
 export function builderIdMap(map: IdMap | null): IdMap | null {
   if (map === null) return null;
-  return map.count >= 2 ? { ...map, uid: map.uid + 1, gid: map.gid + 1, count: map.count - 1 } : map;
+  return map.count >= 2 ? { ...map, uid: map.uid + 1, gid: map.gid + 1, count: 1 } : { ...map, count: 1 };
+}
+
+/**
+ * The uids inside a box (first and last) from which each function gets one of its own at
+ * specialize: the range's third id onwards (its first is the boxes' where the range is too small,
+ * its second the builds'). Null for a range of fewer than three: every function then runs as its
+ * first id, apart from the platform but not from each other.
+ */
+export function functionUidRange(map: IdMap | null): [number, number] | null {
+  if (map === null || map.count < 3) return null;
+  return [INNER_UID + 2, INNER_UID + map.count - 1];
 }
 
 /**

@@ -20,8 +20,9 @@ export class UidAllocator {
    * it without a file operation (~0.1-0.3 ms of the event loop: bench/README.md 3k). One spare claim
    * at most, the same state as a uid whose function ended (its claim stays, `release`); null: none.
    */
+  /** `widen`: what the refusal of a used-up range tells the operator to do. */
   constructor(private readonly first: number, private readonly last: number, private readonly claims: UidClaims | null = null,
-    private readonly claimAheadMs: number | null = null) {
+    private readonly claimAheadMs: number | null = null, private readonly widen = 'widen FP_SANDBOX_UIDS') {
     if (!(Number.isInteger(first) && Number.isInteger(last) && first >= 1 && last >= first)) {
       throw new RangeError(`bad uid range ${first}-${last}`);
     }
@@ -48,7 +49,7 @@ export class UidAllocator {
       if (this.claims?.forgetOthers() !== true) break;
     }
     throw new PlatformError('RUNTIME_UNAVAILABLE',
-      `every uid of the sandbox range ${this.first}-${this.last} is held by a function of this or another platform on the host; widen FP_SANDBOX_UIDS`);
+      `every uid of the sandbox range ${this.first}-${this.last} is held by a function of this or another platform on the host; ${this.widen}`);
   }
 
   /** One runtime of `fn` is gone. */

@@ -30,6 +30,13 @@ class Streamed:
         self.bytes = size
 
 
+# A head the app sent with no body message yet goes alone after this many turns of the loop (ADR
+# 0150): at once for a stream that waits (an SSE endpoint's first event), and not split from a body
+# that comes a few turns later: Starlette's BaseHTTPMiddleware sends its head, then reads the
+# inner app's body from a memory stream (measured: with 1 turn most of its answers left in two
+# writes, head then body; with 4, in one, as before).
+HEAD_TURNS = 4
+
 # Where a call's response is: OPEN (nothing complete yet), HELD (complete, waiting for the app to
 # return: the fast path), EARLY (complete and being sent before the app returns: background
 # tasks), STREAMING (the head went out, pieces follow), RETURNED (the app returned first).
@@ -41,7 +48,7 @@ class _Exchange:
     task of its own: a `receive` that must wait (the request was delivered) waits on a future made
     only then, woken when the response is complete, the app returned or the client left."""
     __slots__ = ("body", "stream", "fits", "loop", "status", "headers", "latin1", "chunks", "complete", "phase",
-                 "early", "stepping", "_waiters")
+                 "early", "head", "head_due", "stepping", "_waiters")
 
     def __init__(self, body, stream, fits, loop):
         self.body = body  # None once delivered
@@ -55,6 +62,8 @@ class _Exchange:
         self.complete = False  # the last body message was sent, or the app returned
         self.phase = OPEN
         self.early = None  # the task sending a complete response before the app returned
+        self.head = None  # the task sending the head alone, before any body message (_maybe_head)
+        self.head_due = False  # a head is waiting for the loop's turns (_head_after)
         self.stepping = False  # the app's coroutine is running a step (_drive): it is the one calling send
         self._waiters = None
         if stream is not None:
@@ -114,6 +123,10 @@ class _Exchange:
                 headers.append((bytes(k).decode("latin-1").lower(), v.decode("latin-1")))
             self.headers = headers
             self.latin1 = not ascii_only
+            if self.stream is not None and not self.stepping:
+                # Sent by another task of the app (Starlette's StreamingResponse under ASGI 2.3): the
+                # loop's next turn sends the head if no body message came by then.
+                self._head_after(HEAD_TURNS)
         elif kind == "http.response.body":
             data = bytes(message.get("body", b""))
             more = bool(message.get("more_body", False))
@@ -123,6 +136,8 @@ class _Exchange:
             if stream is not None and stream.cancelled:
                 raise streaming.ClientDisconnected("the client closed the connection")
             if self.phase == STREAMING:
+                if self.head is not None:
+                    await self.head_sent()  # the head goes first
                 await stream.chunk(data, more)
             elif more and stream is not None and self.status is not None:
                 self.chunks.append(data)
@@ -141,6 +156,43 @@ class _Exchange:
                         # Sent by another task of the app while its own coroutine waits: _drive
                         # will not see it, so the loop's next turn checks whether the app returned.
                         self.loop.call_soon(self._maybe_early)
+
+    def _head_after(self, turns):
+        """_maybe_head once the loop turned `turns` more times with the head still waiting."""
+        if turns == HEAD_TURNS:
+            if self.head_due:
+                return
+            self.head_due = True
+        if self.phase != OPEN:
+            return
+        if turns == 0:
+            self._maybe_head()
+        else:
+            self.loop.call_soon(self._head_after, turns - 1)
+
+    def _maybe_head(self):
+        # The app sent http.response.start and gave the loop a turn before any body message (a
+        # stream waiting for its first piece, an SSE endpoint for its first event): the head goes
+        # now, as uvicorn writes it at http.response.start, and the body follows as a stream
+        # (docs/adr/0150-stream-head-at-response-start.md).
+        if self.phase == OPEN and self.status is not None and not self.complete and not self.stream.cancelled:
+            self.phase = STREAMING
+            self.head = self.loop.create_task(self.stream.respond(self.whole(), True))
+
+    async def head_sent(self):
+        """Waits for the head sent alone (_maybe_head); a client that left meanwhile is not an error here.
+        Every sender waits for it, not only the first: a second task of the app sending at the same
+        turn (an SSE heartbeat beside the events) sent its piece before the head, and the host took
+        that for a broken protocol, failing the call and killing the runtime (red team round 25). The
+        task is shielded: a sender cancelled while it waits (a task group cancelling its heartbeat)
+        no longer cancels the head with it, which left the body to go out with no head before it."""
+        task = self.head
+        try:
+            await asyncio.shield(task)
+        except streaming.ClientDisconnected:
+            pass
+        if self.head is task:
+            self.head = None
 
     def _maybe_early(self):
         # The app did not return right after completing its response (a background task runs):
@@ -176,6 +228,8 @@ def _drive(coro, ex):
         error = value = None
         if ex.phase == HELD:
             ex._maybe_early()
+        elif ex.phase == OPEN and ex.status is not None:
+            ex._head_after(HEAD_TURNS)
         try:
             value = yield yielded  # what the coroutine waits on goes to the task as is
         except GeneratorExit:
@@ -217,6 +271,8 @@ async def serve(app, scope: dict, body, state: dict, stream=None, fits=None):
         # The client left (mid-stream, or before the answer: the app saw http.disconnect) and the
         # app let our send's error through: not the app's failure.
     except Exception as err:
+        if ex.head is not None:
+            await ex.head_sent()  # a head on its way is out before the call's end
         # `responded`, not bytes sent: after a head with an empty first piece (a generator's first
         # `yield b""`, to send the headers at once) a failure was answered as if nothing went out,
         # a `result` after the `response`: RUNTIME_PROTOCOL_ERROR, and the client had a head with
@@ -226,6 +282,8 @@ async def serve(app, scope: dict, body, state: dict, stream=None, fits=None):
         # The caller gets what the app answered (Starlette's 500), the run record the exception.
         raise AppRaised(err, ex.answered()) from err
     finally:
+        if ex.head is not None:
+            await ex.head_sent()
         ended = ex.complete
         ex.complete = True
         ex.wake()

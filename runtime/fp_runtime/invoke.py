@@ -173,9 +173,8 @@ async def run_websocket(loaded, msg: dict, conn, loop):
             reply = _error(mid, err, loaded, cap, token, start)
             return encode(reply), reply["fatal"]
         handler_ms = (_clock() - start) * 1000.0
-        if refused is not None:
-            response = {"status": refused, "headers": [], "body": b""}
-            return encode_result(mid, response, capture.end(cap, token), handler_ms), False
+        if refused is not None:  # the handshake's answer: 403, or the app's denial response
+            return encode_result(mid, refused, capture.end(cap, token), handler_ms), False
         return encode({"t": "end", "id": mid, "logs": capture.end(cap, token), "handlerMs": handler_ms}), False
     finally:
         websocket.close_exchange(mid)

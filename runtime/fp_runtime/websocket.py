@@ -14,11 +14,14 @@ import collections
 import sys
 
 from . import streaming
+from .frames import MAX_FRAME_BYTES
 from .scope import build_scope
 
 TEXT, BINARY, CLOSE = 1, 2, 8
 MORE = 0x10  # a piece of a message, more pieces follow: MORE | TEXT, MORE | BINARY
 PIECE = streaming.MAX_PIECE
+# A denial response's body goes in the call's one `result` frame, with room for its headers.
+DENIAL_MAX = MAX_FRAME_BYTES - 2 * 1024 * 1024
 
 _open = {}  # call id -> WsExchange, while the connection's call runs
 
@@ -37,7 +40,7 @@ class WsExchange:
     """The app's `receive` and `send` for one connection."""
 
     __slots__ = ("mid", "stream", "conn", "loop", "inbox", "waiter", "state", "connected", "close_code",
-                 "close_reason", "refused")
+                 "close_reason", "refused", "denial")
 
     def __init__(self, mid, stream, conn, loop):
         self.mid = mid
@@ -51,6 +54,7 @@ class WsExchange:
         self.close_code = None  # the client's close (or 1006: it went away)
         self.close_reason = ""
         self.refused = None  # the status of a handshake the app refused
+        self.denial = None  # the app's own answer to a refused handshake, being sent (websocket.http.response)
         stream.on_cancel = self._gone
 
     # From the host ------------------------------------------------------------------------------
@@ -103,8 +107,25 @@ class WsExchange:
             self.state = "refused"
             self.refused = 403
         elif kind == "websocket.http.response.start" and self.state == "connecting":
-            raise RuntimeError("the WebSocket denial response extension is not supported: close the handshake "
-                               "(websocket.close) to refuse it with 403")
+            # The denial-response extension (ASGI 2.4, offered in the scope as uvicorn offers it):
+            # the handshake is answered with the app's own HTTP response, status, headers and body.
+            status = message["status"]
+            if type(status) is not int or not 100 <= status <= 599 or status == 101:
+                raise RuntimeError(f"a WebSocket denial response needs an HTTP status other than 101, not {status!r}")
+            headers = [(bytes(k).decode("latin-1").lower(), bytes(v).decode("latin-1")) for k, v in message.get("headers") or ()]
+            self.denial = {"status": status, "headers": headers, "body": []}
+            if not all(v.isascii() for _, v in headers):
+                self.denial["latin1"] = True  # written back as those bytes, as an HTTP answer's (asgi.py)
+            self.state = "denying"
+        elif kind == "websocket.http.response.body" and self.state == "denying":
+            body = self.denial["body"]
+            body.append(bytes(message.get("body", b"")))
+            if sum(map(len, body)) > DENIAL_MAX:
+                raise RuntimeError(f"a WebSocket denial response's body is larger than {DENIAL_MAX} bytes")
+            if not message.get("more_body", False):
+                self.denial["body"] = b"".join(body)
+                self.state = "refused"
+                self.refused = self.denial["status"]
         elif kind == "websocket.send" and self.state == "open":
             if self.close_code is not None:
                 raise streaming.ClientDisconnected("the client closed the WebSocket connection")
@@ -167,6 +188,7 @@ def scope_of(event: dict, app) -> dict:
             protocols += [p.strip() for p in value.decode("latin-1").split(",") if p.strip()]
     scope["subprotocols"] = protocols
     scope["asgi"] = {"version": "3.0", "spec_version": "2.3"}
+    scope["extensions"] = {"websocket.http.response": {}}
     return scope
 
 
@@ -187,7 +209,8 @@ def _failure_under(err):
 
 
 async def serve(app, scope: dict, ex: WsExchange, state: dict):
-    """Runs the app on one connection. Returns the refused handshake's status, or None."""
+    """Runs the app on one connection. Returns the answer to a refused handshake (status, headers,
+    body: 403 and nothing else, or the app's denial response), or None."""
     if state:
         scope["state"] = dict(state)
     try:
@@ -208,6 +231,8 @@ async def serve(app, scope: dict, ex: WsExchange, state: dict):
             raise failure from None
         print(f"the client closed the WebSocket ({ex.close_code}); the app's {type(err).__name__} "
               "ended the call", file=sys.stderr)
+    if ex.state == "denying":
+        raise RuntimeError("the ASGI app returned without finishing its WebSocket denial response (more_body was never false)")
     if ex.state == "connecting":
         ex.state = "refused"
         ex.refused = 403 if ex.refused is None else ex.refused
@@ -220,5 +245,9 @@ async def serve(app, scope: dict, ex: WsExchange, state: dict):
             pass  # the client left meanwhile: nothing to close
     elif ex.state == "open":
         ex.state = "closed"
-    return ex.refused if ex.state == "refused" else None
+    if ex.state != "refused":
+        return None
+    if ex.denial is not None and type(ex.denial["body"]) is bytes:
+        return ex.denial
+    return {"status": ex.refused, "headers": [], "body": b""}
 

@@ -40,7 +40,7 @@ def enter(box, spec: dict) -> str:
     forked.wait_joined(box)  # a forked box joins its cgroups after hello (forked.py)
     for op in spec.get("cgroup") or []:
         _cgroup_op(op)
-    uid, gid = (int(spec["uid"]), int(spec["gid"])) if box.mode == "root" else _userns_ids()
+    uid, gid = (int(spec["uid"]), int(spec["gid"])) if box.mode == "root" else _userns_ids(spec)
     code = f"/.fp/code/{int(spec['codeRoot'])}/{_relative(spec['codeDir'])}"
     if spec.get("workBytes") and box.mode == "root" and not any(c in code for c in ",:\\"):  # overlay's option syntax
         _overlay_code(code, int(spec["workBytes"]), uid, gid)
@@ -57,12 +57,12 @@ def enter(box, spec: dict) -> str:
     return CODE
 
 
-def _userns_ids() -> tuple:
+def _userns_ids(spec: dict) -> tuple:
     """The function's uid and gid in user-namespace mode: its own (the platform's, mapped to 1000)
-    or, where the box maps a subordinate uid (keeper._unshare_mapped: this process is uid 0 inside
-    until now), that one's, 1000."""
+    or, where the box maps the platform user's subordinate ids (keeper._unshare_mapped: this process
+    is uid 0 inside until now), the one the host picked for this function (1000 onwards; ADR 0146)."""
     if os.getuid() == 0:
-        return 1000, 1000
+        return int(spec.get("uid", 1000)), int(spec.get("gid", 1000))
     return os.getuid(), os.getgid()
 
 

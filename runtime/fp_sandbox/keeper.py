@@ -114,13 +114,16 @@ def start(cfg: dict, keep_fd: int, report_fd: int = -1) -> Box:
 def _unshare_mapped(flags: int, idmap: dict) -> None:
     """User-namespace mode with a subordinate uid and gid of the platform's user (docs/adr/0141):
     inside, 0 is the platform's own uid (K, I and R until specialize, with the namespace's
-    capabilities) and INNER_UID the subordinate one, which the function takes at specialize
-    (enter.become). So the function's processes are a host uid of their own, and the kernel's
+    capabilities) and INNER_UID onwards the subordinate ones (`count` of them), one of which the function
+    takes at specialize (enter.become). So the function's processes are a host uid of their own, and the kernel's
     per-user counters (epoll watches, pipe pages, ...) are not the platform's: one function took
     every epoll watch of the platform's uid, and the platform aborted. Only the setuid newuidmap
     and newgidmap may write such a map, and only from outside the namespace (a setuid program does
     nothing inside it): a helper forked before the unshare runs them on K."""
     uid, gid = os.geteuid(), os.getegid()
+    # The whole range from the first subordinate id: each function takes one of them at specialize
+    # (the host's pick, its `uid`), so functions are apart from each other too (docs/adr/0146).
+    span = max(1, int(idmap.get("count", 1)))
     go_r, go_w = os.pipe()
     helper = os.fork()
     if helper == 0:
@@ -135,7 +138,7 @@ def _unshare_mapped(flags: int, idmap: dict) -> None:
                 pid = os.fork()
                 if pid == 0:
                     os.dup2(os.open(os.devnull, os.O_RDWR), 1)
-                    os.execv(tool, [tool, target, "0", str(own), "1", str(INNER_UID), str(int(sub)), "1"])
+                    os.execv(tool, [tool, target, "0", str(own), "1", str(INNER_UID), str(int(sub)), str(span)])
                 _, status = os.waitpid(pid, 0)
                 if status != 0:
                     os._exit(1)

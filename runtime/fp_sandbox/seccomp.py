@@ -38,6 +38,10 @@ DENIED_X86_64 = {
     # which slows every process of the host a little (why the kernel first kept it behind a boot
     # option); no function needs it (red team of 2026-12-06, round 17)
     "memfd_secret": 447,
+    # the page cache's state of a file (red team round 21, red24): every box reads the same host
+    # files (the interpreter, its library, the presets' packages, a dependency site shared by lock),
+    # so what is cached tells one tenant what another's processes read; see @fadvise below
+    "cachestat": 451,
     # inotify: every box reads the same host files (/usr, the interpreter, /etc/resolv.conf, the CA
     # bundle), and a watch on one reports every process's open and read of it, another tenant's
     # imports and the host's TLS handshakes included (red team of 2026-12-06, round 17); in
@@ -90,6 +94,24 @@ _NR = 0
 _ARCH = 4
 _ARG0_LOW = 16
 _ARG2_LOW = 32
+_ARG3_LOW = 40
+_ARG5_LOW = 56
+
+# The page cache of the files every box shares (red team round 21, red24): a box could drop their
+# pages (posix_fadvise DONTNEED, or madvise PAGEOUT of its own mapping of them) and then see whether
+# another tenant's process read them since (a read with RWF_NOWAIT fails with EAGAIN when the page
+# is not cached): which modules another function imports and when, and every other tenant's
+# imports of those files went to the disk again. DONTNEED and PAGEOUT are skipped, answered as done
+# (advice only: nothing a program relies on); RWF_NOWAIT answers EOPNOTSUPP, as on a file system
+# without it, so the caller reads as usual.
+FADVISE64_X86_64 = 221
+MADVISE_X86_64 = 28
+PREADV2_X86_64 = 327
+PWRITEV2_X86_64 = 328
+POSIX_FADV_DONTNEED = 4
+MADV_PAGEOUT = 21
+RWF_NOWAIT = 0x8
+EOPNOTSUPP = 95
 
 
 def _ins(code, k, jt=0, jf=0):
@@ -163,7 +185,9 @@ def spawn_program() -> bytes:
     ]
     rules = {nr: "@deny" for nr in set(DENIED_X86_64.values())}
     rules.update({CLONE_X86_64: "@clone", CLONE3_X86_64: "@enosys", PERSONALITY_X86_64: "@personality",
-                  CLOSE_RANGE_X86_64: "@close_range", SOCKET_X86_64: "@socket", SOCKETPAIR_X86_64: "@socket"})
+                  CLOSE_RANGE_X86_64: "@close_range", SOCKET_X86_64: "@socket", SOCKETPAIR_X86_64: "@socket",
+                  FADVISE64_X86_64: "@fadvise", MADVISE_X86_64: "@madvise", PREADV2_X86_64: "@rwf",
+                  PWRITEV2_X86_64: "@rwf"})
     labels = {}
     _search(body, labels, sorted(rules.items()), "root")
     labels["allow"] = len(body)
@@ -196,6 +220,19 @@ def spawn_program() -> bytes:
     body += [_ins(_LD_W_ABS, _ARG0_LOW), _ins(_JEQ_K, 0, "@pallow", 0), _ins(_JEQ_K, 0xFFFFFFFF, "@pallow", "@deny")]
     labels["pallow"] = len(body)
     body.append(_ins(_RET_K, RET_ALLOW))
+    # the page cache of shared files (FADVISE64_X86_64 above): its advice dropped, answered 0
+    labels["fadvise"] = len(body)
+    body += [_ins(_LD_W_ABS, _ARG3_LOW), _ins(_JEQ_K, POSIX_FADV_DONTNEED, "@skip", "@rallow")]
+    labels["madvise"] = len(body)
+    body += [_ins(_LD_W_ABS, _ARG2_LOW), _ins(_JEQ_K, MADV_PAGEOUT, "@skip", "@rallow")]
+    labels["rwf"] = len(body)
+    body += [_ins(_LD_W_ABS, _ARG5_LOW), _ins(_JSET_K, RWF_NOWAIT, "@eopnotsupp", "@rallow")]
+    labels["rallow"] = len(body)
+    body.append(_ins(_RET_K, RET_ALLOW))
+    labels["eopnotsupp"] = len(body)
+    body.append(_ins(_RET_K, _RET_ERRNO | EOPNOTSUPP))
+    labels["skip"] = len(body)
+    body.append(_ins(_RET_K, _RET_ERRNO | 0))
     # clone3 passes its flags in memory, where BPF cannot look: ENOSYS makes libc fall back to clone
     labels["enosys"] = len(body)
     body.append(_ins(_RET_K, _RET_ERRNO | ENOSYS))

@@ -87,6 +87,44 @@ describe('the console where two sources of one thing meet', { skip }, () => {
     await b.context.close();
   });
 
+  it('two tabs saving the environment: the later save is refused and said, never undoing the other; it loads the current values and saves over them (console round ui1)', async () => {
+    const name = fnName('envtabs');
+    await createFunction(c.platform.api, name, { env: { A: '1' } });
+    const tabs = [await c.page({ hash: `#/functions/${name}/settings` }), await c.page({ hash: `#/functions/${name}/settings` })];
+    const [first, second] = tabs.map(({ page }) => page.getByRole('form', { name: 'Environment' }));
+    for (const { page } of tabs) await page.locator('#env-k-0').waitFor();
+    // The second tab adds FOO and saves; the first, opened before, then adds BAR and saves.
+    await second!.getByRole('button', { name: 'Add variable' }).click();
+    await tabs[1]!.page.locator('#env-k-1').fill('FOO');
+    await tabs[1]!.page.locator('#env-v-1').fill('x');
+    await second!.getByRole('button', { name: 'Save environment' }).click();
+    await tabs[1]!.page.getByTestId('status-env').getByText('Environment saved.').waitFor();
+    await first!.getByRole('button', { name: 'Add variable' }).click();
+    await tabs[0]!.page.locator('#env-k-1').fill('BAR');
+    await tabs[0]!.page.locator('#env-v-1').fill('y');
+    await first!.getByRole('button', { name: 'Save environment' }).click();
+    const status = tabs[0]!.page.getByTestId('status-env');
+    await status.getByRole('alert').getByText('The environment was changed since this page read it', { exact: false }).waitFor();
+    assert.deepEqual((await c.platform.api.call('GET', `/functions/${name}`)).body.function.env, { A: '1', FOO: 'x' });
+    // The current values, then the change again: both kept.
+    await status.getByRole('button', { name: 'Load the current values' }).click();
+    assert.equal(await tabs[0]!.page.locator('#env-k-1').inputValue(), 'FOO');
+    await first!.getByRole('button', { name: 'Add variable' }).click();
+    await tabs[0]!.page.locator('#env-k-2').fill('BAR');
+    await tabs[0]!.page.locator('#env-v-2').fill('y');
+    await first!.getByRole('button', { name: 'Save environment' }).click();
+    await status.getByText('Environment saved.').waitFor();
+    assert.deepEqual((await c.platform.api.call('GET', `/functions/${name}`)).body.function.env, { A: '1', FOO: 'x', BAR: 'y' });
+    // A save after its own save is not refused (what it read is what it saved).
+    await tabs[0]!.page.locator('#env-v-2').fill('z');
+    await first!.getByRole('button', { name: 'Save environment' }).click();
+    await eventually(async () => assert.equal((await c.platform.api.call('GET', `/functions/${name}`)).body.function.env.BAR, 'z'));
+    for (const { context, problems } of tabs) {
+      assert.deepEqual(problems, []);
+      await context.close();
+    }
+  });
+
   it("New function's preview shows the URL the API then gives (the public URL), not the console's own host", async () => {
     const name = fnName('preview');
     const { page, context, problems } = await c.page({ hash: '#/new' });

@@ -12,7 +12,7 @@ import { describe, it } from 'node:test';
 import { serverSkip } from '../helpers/servers.js';
 import { request } from './gateway-harness.js';
 import { consoleSkip, eventually, textOf, typeAtEnd, useConsole } from './console-harness.js';
-import { createFunction, deploy, errorOf, filesOf, fnName, py, runsWritten, upload } from './platform-harness.js';
+import { createFunction, deploy, deployed, errorOf, filesOf, fnName, py, runsWritten, upload } from './platform-harness.js';
 
 const skip = consoleSkip();
 const c = useConsole({ poolSize: 1 }, skip);
@@ -31,6 +31,14 @@ const SHOP = py(
 );
 
 let echo = '';
+
+/** A function deployed with ECHO and called `calls` times (its first call cold): its name. */
+async function echoCalled(prefix: string, calls: number): Promise<string> {
+  const name = fnName(prefix);
+  await deployed(c.platform.api, name, { 'main.py': ECHO });
+  for (let i = 0; i < calls; i++) assert.equal((await c.platform.api.call('POST', `/functions/${name}/invoke`, { method: 'GET' })).status, 200);
+  return name;
+}
 
 /** A function deployed with ECHO, its Code tab open with the editor focused. */
 async function editingEcho(prefix: string): Promise<{ name: string } & Awaited<ReturnType<typeof c.page>>> {
@@ -730,6 +738,104 @@ describe('the console with odd inputs', { skip }, () => {
     assert.equal(await page.getByRole('radio', { name: 'async', exact: true }).isDisabled(), true);
     assert.match(await textOf(page.getByTestId('mode-note')), /sync calls only/);
     assert.match(await textOf(page.locator('#inv-curl')), new RegExp(`/fn/${syncOnly}/`));
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('the platform out of reach mid-session: the header says so (not `cold`), Load more says its failure, the list shows no endless Loading; all back once it answers (console round ui1)', async () => {
+    const name = await echoCalled('reach', 51);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/runs` });
+    await page.getByRole('table', { name: 'Runs' }).waitFor();
+    await page.locator('.fn-head .badge', { hasText: 'warm' }).waitFor();
+    // The browser loses the platform (as when it stops: every fetch fails).
+    await context.setOffline(true);
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await page.getByRole('alert').filter({ hasText: 'NETWORK' }).waitFor();
+    await page.getByTestId('platform-unreachable').waitFor();
+    assert.equal(await textOf(page.locator('.fn-head .badge')), 'unknown');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Functions' }).click();
+    await page.getByRole('alert').filter({ hasText: 'NETWORK' }).waitFor();
+    assert.equal(await page.getByText('Loading functions…').count(), 0);
+    await context.setOffline(false);
+    await page.goBack();
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await eventually(async () => assert.equal(await page.locator('table[aria-label="Runs"] tbody tr').count(), 51));
+    await page.getByTestId('platform-unreachable').waitFor({ state: 'detached' });
+    await page.locator('.fn-head .badge', { hasText: 'warm' }).waitFor();
+    assert.deepEqual(problems.filter((p) => !p.includes('ERR_INTERNET_DISCONNECTED')), []);
+    await context.close();
+  });
+
+  it('the focus ring, the state badges and the code\'s colours can be seen: 3:1 and 4.5:1 against what is under them, light and dark (console round ui1)', async () => {
+    const name = await echoCalled('contrast', 2);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/runs` });
+    // [text or outline colour, the first opaque background under it] of the element, as rgb triples.
+    // `root`: where to look (the editor lives in a shadow root, which document.querySelectorAll does not enter).
+    const colours = (selector: string, outline: boolean, root = 'document'): Promise<[number[], number[]][]> => page.evaluate(`[...${root}.querySelectorAll(${JSON.stringify(selector)})].map((el) => {
+      const rgb = (s) => (s.match(/[\\d.]+/g) || []).map(Number);
+      let under = el.parentElement, bg = [255, 255, 255];
+      for (; under; under = under.parentElement) { const c = rgb(getComputedStyle(under).backgroundColor); if (c.length === 3 || c[3] === 1) { bg = c.slice(0, 3); break; } }
+      return [rgb(${outline ? 'getComputedStyle(el).outlineColor' : 'getComputedStyle(el).color'}).slice(0, 3), bg];
+    })`);
+    const ratio = ([fg, bg]: [number[], number[]]): number => {
+      const lum = (c: number[]): number => { const [r, g, b] = c.map((v) => { const s = v / 255; return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4; }); return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!; };
+      const [x, y] = [lum(fg), lum(bg)];
+      return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
+    };
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.locator('table[aria-label="Runs"] .badge-cold').first().waitFor();
+      await page.locator('table[aria-label="Runs"] .badge-warm').first().waitFor();
+      for (const pair of await colours('.badge', false)) assert.ok(ratio(pair) >= 4.5, `${scheme}: a badge at ${ratio(pair).toFixed(2)}:1 (${JSON.stringify(pair)})`);
+      await page.getByRole('button', { name: 'Refresh' }).focus();
+      await page.keyboard.press('Shift+Tab');
+      await page.keyboard.press('Tab');
+      const ring = await colours(':focus-visible', true);
+      assert.equal(ring.length, 1);
+      assert.ok(ratio(ring[0]!) >= 3, `${scheme}: the focus ring at ${ratio(ring[0]!).toFixed(2)}:1`);
+    }
+    // The Code tab's syntax colours (keywords, strings, a function's name, escapes) against the editor.
+    await page.goto(`${c.platform.url}/console/#/functions/${name}/code`);
+    await page.locator('.cm-content').waitFor();
+    const editor = "document.querySelector('[data-testid=editor]').shadowRoot";
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      const tokens = await colours('.cm-content .cm-line span', false, editor);
+      assert.ok(tokens.length >= 5, `${tokens.length} coloured tokens`);
+      for (const pair of tokens) assert.ok(ratio(pair) >= 4.5, `${scheme}: code at ${ratio(pair).toFixed(2)}:1 (${JSON.stringify(pair)})`);
+    }
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('a cron trigger\'s next fire times say their time zone, the schedule\'s, and the browser\'s when it is another (console round ui1)', async () => {
+    const name = fnName('zone');
+    const manifest = { kind: 'function', name, triggers: [{ type: 'cron', id: 'nine', schedule: '0 0 9 * * *', timezone: 'Europe/Berlin' }] };
+    await createFunction(c.platform.api, name, { invocation: 'both' });
+    await upload(c.platform.api, name, { 'main.py': ECHO }, { manifest });
+    await deploy(c.platform.api, name);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/triggers`, timezoneId: 'Asia/Tokyo' });
+    const fires = page.getByTestId('next-fires').getByRole('listitem');
+    await fires.first().waitFor();
+    // 09:00 in Berlin (GMT+1 in winter, GMT+2 in summer) is 17:00 or 16:00 in Tokyo: both said, each with its zone.
+    assert.match(await textOf(fires.first()), /, 9:00:00 AM GMT\+[12] · .*, [45]:00:00 PM GMT\+9 here$/);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('headings go down one level at a time on every page (h1, then h2 for its cards: they skipped to h3; console round ui1)', async () => {
+    const name = await echoCalled('headings', 1);
+    const runId = (await c.platform.api.call('GET', `/runs?function=${name}&limit=1`)).body.items[0].runId as string;
+    const { page, context, problems } = await c.page({ hash: '#/functions' });
+    const pages = ['#/functions', '#/new', '#/coldstarts', '#/workspaces', '#/tokens',
+      ...['code', 'invoke', 'triggers', 'logs', 'settings', 'data', 'usage'].map((tab) => `#/functions/${name}/${tab}`), `#/functions/${name}/runs?run=${runId}`];
+    for (const hash of pages) {
+      await page.goto(`${c.platform.url}/console/${hash}`);
+      await page.locator('main h1').first().waitFor();
+      await page.waitForLoadState('networkidle'); // its cards loaded
+      const levels: number[] = await page.evaluate("[...document.querySelectorAll('main h1, main h2, main h3, main h4, main h5, main h6')].map((h) => Number(h.tagName[1]))");
+      levels.forEach((level, i) => assert.ok(level <= (levels[i - 1] ?? 1) + 1, `${hash}: h${level} after h${levels[i - 1]} (${levels.join(' ')})`));
+    }
     assert.deepEqual(problems, []);
     await context.close();
   });

@@ -28,7 +28,7 @@ export interface ConsoleHarness {
   platform: PlatformHarness;
   browser: Browser;
   /** Opens a page signed in (with the admin token unless `token` is given) at `#/…` (a new context: its own session storage). */
-  page(options?: { viewport?: { width: number; height: number }; hash?: string; token?: string }): Promise<{ page: Page; context: BrowserContext; problems: string[] }>;
+  page(options?: { viewport?: { width: number; height: number }; hash?: string; token?: string; timezoneId?: string }): Promise<{ page: Page; context: BrowserContext; problems: string[] }>;
 }
 
 export function useConsole(options: StartOptions, skip: string | false): ConsoleHarness {
@@ -41,7 +41,7 @@ export function useConsole(options: StartOptions, skip: string | false): Console
     await h.browser?.close();
   });
   h.page = async (opts = {}) => {
-    const context = await h.browser.newContext({ viewport: opts.viewport ?? { width: 1360, height: 900 }, reducedMotion: 'reduce' });
+    const context = await h.browser.newContext({ viewport: opts.viewport ?? { width: 1360, height: 900 }, reducedMotion: 'reduce', ...(opts.timezoneId !== undefined ? { timezoneId: opts.timezoneId, locale: 'en-US' } : {}) });
     const page = await context.newPage();
     await recordCspViolations(page);
     const { problems } = watchPage(page);

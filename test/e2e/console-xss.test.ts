@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { cspViolations, screenshot } from '../helpers/browser.js';
 import { request } from './gateway-harness.js';
 import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
-import { createFunction, deploy, fnName, py, upload } from './platform-harness.js';
+import { createFunction, deploy, deployed, fnName, py, upload } from './platform-harness.js';
 
 const skip = consoleSkip();
 const c = useConsole({ poolSize: 1 }, skip);
@@ -32,6 +32,13 @@ const HANDLER = py(
   '        raise RuntimeError(EVIL)',
   '    return {"statusCode": 200, "headers": {"content-type": "text/html", "x-evil": "<img src=x>"}, "body": "<html><body>" + EVIL + "</body></html>"}',
 );
+
+/** A function (sync and async, one attempt) whose main.py is `lines`, deployed: its name. */
+async function deployedWith(prefix: string, ...lines: string[]): Promise<string> {
+  const name = fnName(prefix);
+  await deployed(c.platform.api, name, { 'main.py': py(...lines) }, { invocation: 'both', retry: { maxAttempts: 1 } });
+  return name;
+}
 
 async function inert(page: import('playwright-core').Page, where: string): Promise<void> {
   assert.equal(await page.evaluate('window.__xss'), undefined, `${where}: injected script ran`);
@@ -136,20 +143,61 @@ describe('the console never renders function output as HTML', { skip }, () => {
     assert.equal(elsewhere.headers['location'], `//console.localhost:${new URL(c.platform.url).port}/console/`);
   });
 
+  it('shows the controls a function wrote as escapes and a line break in a log line as a continuation, never a forged line (console round ui1)', async () => {
+    // A log line whose message holds a line break and a line laid out like the tail's run end, a
+    // bidi override (`gnp.exe` read as `exe.png`), ANSI sequences, a lone CR; the same in a body and a header.
+    const name = await deployedWith('controls',
+      'def handler(event, context):',
+      '    context.logger.info("ok\\n12:00:00.000 deadbeef run ended succeeded 200 1.0 ms")',
+      '    print("bidi \\u202egnp.exe ansi \\x1b[31mred cr\\rover")',
+      '    return {"statusCode": 200, "headers": {"x-name": "\\u202egnp.exe"}, "body": "body \\u202egnp.exe \\x1b[2J\\nline two"}',
+    );
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/invoke` });
+    await page.getByRole('radio', { name: 'sync', exact: true }).check();
+    await page.getByRole('button', { name: 'Invoke', exact: true }).click();
+    const result = page.getByTestId('invoke-result');
+    await result.getByText('HTTP 200').waitFor();
+    assert.equal(await textOf(page.getByTestId('response-body')), 'body \\u202egnp.exe \\x1b[2J\nline two');
+    assert.ok((await textOf(result.locator('details pre'))).includes('x-name: \\u202egnp.exe'));
+    const runId = (await result.getByRole('link', { name: 'run' }).getAttribute('href'))!.split('run=')[1]!;
+
+    await page.goto(`${c.platform.url}/console/#/functions/${name}/logs?run=${runId}`);
+    const logs = page.getByTestId('logs');
+    await logs.getByText('ended succeeded', { exact: false }).waitFor();
+    const lines = (await logs.innerText()).split('\n').filter((l) => l !== '');
+    assert.ok(!lines.some((l) => l.startsWith('12:00:00.000')), `a forged line of its own: ${JSON.stringify(lines)}`);
+    assert.ok(lines.includes('    \u21b3 12:00:00.000 deadbeef run ended succeeded 200 1.0 ms'), JSON.stringify(lines));
+    assert.ok(lines.some((l) => l.endsWith('stdout bidi \\u202egnp.exe ansi \\x1b[31mred cr\\rover')), JSON.stringify(lines));
+    await screenshot(page, 'xss-controls-logs');
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('marks every bidi control in the Code tab\'s editor, those CodeMirror leaves out included, and escapes them in a version\'s note (Trojan Source; console round ui1)', async () => {
+    // One line per control: CodeMirror marks U+202D, U+202E, U+2066, U+2067 and U+2069 by itself; LRE, RLE, PDF and FSI too now.
+    const controls = ['\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069'];
+    const name = await deployedWith('bidi', 'def handler(event, context):', ...controls.map((ch) => `    # ${ch}x`), '    return {}');
+    // A version's note (any deployer writes one) is shown with its controls escaped in the history.
+    await upload(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    return {}') }, { note: 'fix \u202egnp.exe' });
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/code` });
+    await page.locator('.cm-content').waitFor();
+    await eventually(async () => assert.equal(await page.locator('.cm-content .cm-specialChar').count(), controls.length));
+    await eventually(async () => assert.ok((await textOf(page.getByRole('list', { name: 'Version history' }))).includes('fix \\u202egnp.exe')));
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   it('cuts a run of combining marks a function wrote, where Chromium would shape it for tens of seconds (red team round 18)', async () => {
     // `a` and 120 000 U+0301 (240 KB: an async result keeps 256 KiB): one cluster, whose shaping
     // time grows with the square of its length. Opening the run's result held the tab 30 s.
-    const name = fnName('marks');
-    await createFunction(c.platform.api, name, { invocation: 'both', retry: { maxAttempts: 1 } });
-    await upload(c.platform.api, name, { 'main.py': py(
+    const name = await deployedWith('marks',
       'MARKS = "a" + "\\u0301" * 120000',
       'def handler(event, context):',
       '    print("line", MARKS[:4000])',
       '    if event["query"].get("fail"):',
       '        raise RuntimeError(MARKS[:2000])',
       '    return {"statusCode": 200, "headers": {"content-type": "text/plain; charset=utf-8"}, "body": MARKS.encode()}',
-    ) });
-    await deploy(c.platform.api, name);
+    );
     const ok = await c.platform.api.call('POST', `/functions/${name}/invoke/async`, { method: 'GET' });
     const failed = await c.platform.api.call('POST', `/functions/${name}/invoke/async`, { method: 'GET', query: { fail: '1' } });
     assert.equal(ok.status, 202);

@@ -48,6 +48,14 @@ const APP = py(
   '            yield f"data: chunk {i}\\n\\n".encode()',
   '    return StreamingResponse(chunks(), media_type="text/event-stream")',
   '',
+  '# An event stream whose first event waits: its head goes at http.response.start (ADR 0150).',
+  '@app.get("/held-head")',
+  'async def held_head(key: str):',
+  '    async def events():',
+  '        await asyncio.to_thread(gate, key)',
+  '        yield b"data: first\\n\\n"',
+  '    return StreamingResponse(events(), media_type="text/event-stream")',
+  '',
   '@app.get("/endless")',
   'async def endless():',
   '    async def chunks():',
@@ -129,7 +137,22 @@ const FAILS_AFTER_FIRST = py(
   '    raise RuntimeError("after the first piece")',
 );
 
+/** A raw ASGI app that sends its head, then waits on the gate before its one body message. */
+const HELD_HEAD_APP = py(
+  'import asyncio, os, urllib.request',
+  'GATE = os.environ["GATE_URL"]',
+  'async def app(scope, receive, send):',
+  '    if scope["type"] != "http":',
+  '        return',
+  '    kind, key = scope["query_string"].decode().split("-", 1)',
+  '    headers = [(b"content-type", b"text/plain")] + ([(b"content-length", b"4")] if kind == "counted" else [])',
+  '    await send({"type": "http.response.start", "status": 201, "headers": headers})',
+  '    await asyncio.to_thread(lambda: urllib.request.urlopen(f"{GATE}/wait/{key}", timeout=60).read())',
+  '    await send({"type": "http.response.body", "body": b"" if kind == "empty" else b"late", "more_body": False})',
+);
+
 const name = fnName('stream');
+const heldHead = fnName('held');
 const failsAfterFirst = fnName('fafter');
 const stalled = fnName('stall');
 const failing = fnName('lsfail');
@@ -146,6 +169,7 @@ const h: Harness = useGateway({
   },
   [failing]: { files: { 'app.py': FAILING_APP }, manifest: 'entrypoint: app:app' },
   [failsAfterFirst]: { files: { 'app.py': FAILS_AFTER_FIRST }, manifest: 'entrypoint: app:app' },
+  [heldHead]: { files: { 'app.py': HELD_HEAD_APP }, manifest: `entrypoint: app:app\nenv:\n  ${GATE_URL}: "${gateUrl.url}"\nlimits:\n  timeout: 60s` },
   [stalled]: { files: { 'app.py': STALLED_APP }, manifest: `entrypoint: app:app\nenv:\n  ${GATE_URL}: "${gateUrl.url}"\nlimits:\n  timeout: 2s` },
 });
 after(() => gate.close());
@@ -185,10 +209,25 @@ class Reader {
 }
 
 function open(path: string): Promise<Reader> {
+  return openAt(`/fn/${name}${path}`);
+}
+
+function openAt(path: string): Promise<Reader> {
   return new Promise((resolve, reject) => {
-    const req = http.get(`${h.url}/fn/${name}${path}`, { agent: false }, (res) => resolve(new Reader(res, req)));
+    const req = http.get(`${h.url}${path}`, { agent: false }, (res) => resolve(new Reader(res, req)));
     req.on('error', reject);
   });
+}
+
+/** `promise`, or a failure once the wait budget is spent (a bound for a failure, not a timing assertion). */
+async function within<T>(what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no ${what} within ${EXPECT_MS} ms`)), EXPECT_MS); });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function getJson(path: string): Promise<Record<string, unknown>> {
@@ -235,6 +274,35 @@ describe('ASGI fidelity through the gateway', () => {
     assert.equal(run.httpStatus, 200);
     assert.equal(run.responseBytes, 3 * 'data: chunk 1\n\n'.length);
     assert.ok(run.durationMs >= run.handlerMs - 1);
+  });
+
+  test('the head of a stream leaves at http.response.start, before its first piece, as under uvicorn (ADR 0150)', async () => {
+    // An event stream waiting for its first event: before, its head waited for that event, and an
+    // EventSource stayed without `onopen`. The app is held on the gate until the head arrived.
+    const held = open('/held-head?key=hh-1');
+    await gate.asked('hh-1');
+    const reader = await within('the head while the app waits for its first event', held);
+    assert.equal(reader.res.statusCode, 200);
+    assert.equal(reader.res.headers['content-type'], 'text/event-stream; charset=utf-8');
+    assert.equal(reader.res.headers['transfer-encoding'], 'chunked');
+    gate.release('hh-1');
+    assert.equal(await reader.end(), 'data: first\n\n');
+    assert.equal(reader.res.complete, true);
+    // A raw app: start, then a wait, then its one body message: chunked (or its Content-Length), as uvicorn sends it.
+    for (const [kind, body, framing] of [['chunked', 'late', 'transfer-encoding'], ['empty', '', 'transfer-encoding'], ['counted', 'late', 'content-length']] as const) {
+      const key = `${kind}-hh`;
+      const pending = openAt(`/fn/${heldHead}/?${kind}-${key}`);
+      await gate.asked(key);
+      const raw = await within(`the ${kind} head while the app waits`, pending);
+      assert.equal(raw.res.statusCode, 201, kind);
+      assert.equal(raw.res.headers[framing], framing === 'content-length' ? '4' : 'chunked', kind);
+      gate.release(key);
+      assert.equal(await raw.end(), body, kind);
+      assert.equal(raw.res.complete, true, kind);
+      const run = await runRecord(h, String(raw.res.headers['x-run-id']));
+      assert.equal(run.status, 'succeeded', kind);
+      assert.equal(run.responseBytes, body.length, kind);
+    }
   });
 
   test('a direct invocation (test invoke, async runs) gets the streamed body whole, and the call\'s end', async () => {
@@ -362,7 +430,7 @@ describe('ASGI fidelity through the gateway', () => {
   test('a body that fails after an empty first piece: cut, and the run is the app\'s error, not the runtime\'s; one that ends is whole', async () => {
     // The runtime took the empty piece for nothing sent and answered a `result` after its
     // `response`: RUNTIME_PROTOCOL_ERROR, the instance discarded (apps round 14). The client's
-    // answer stays cut inside its head: uWS ends a chunked head at the first non-empty write.
+    // answer is cut after its head (whole since ADR 0150: an empty write ends it).
     const get = (query: string): Promise<{ line: string; runId: string }> => new Promise((resolve) => {
       const req = http.get(`${h.url}/fn/${failsAfterFirst}/?${query}`, { agent: false }, (res) => {
         let body = '';

@@ -69,6 +69,12 @@ const APP = py(
   '    await ws.send_text("bye")',
   '    await ws.close(code=4001, reason="done")',
   '',
+  '@app.websocket("/denied")',
+  'async def denied(ws: WebSocket):',
+  '    from starlette.responses import PlainTextResponse',
+  '    assert "websocket.http.response" in ws.scope["extensions"]',
+  '    await ws.send_denial_response(PlainTextResponse("no entry: caf\\xe9", status_code=401, headers={"x-why": "caf\\xe9"}))',
+  '',
   '@app.websocket("/deny")',
   'async def deny(ws: WebSocket):',
   '    await ws.close()',
@@ -175,6 +181,21 @@ describe('WebSocket connections', () => {
     assert.ok(run.logs.some((l) => l.msg === 'disconnected 4002'), JSON.stringify(run.logs));
   });
 
+  test('a client\'s close with 1012-1014 or 3000-3999 reaches the app and is answered with it, as under uvicorn (scripts/patch-uws.mjs)', async () => {
+    // The native parser took them for an invalid close payload: the app saw 1006, the client a
+    // close without a code (differential round 2, diff2). 1015-2999 stay invalid, as in websockets.
+    for (const code of [3000, 3999, 1013]) {
+      const ws = await RawWebSocket.connect(wsUrl(app, '/echo'));
+      await ws.next();
+      ws.close(code, 'r'.repeat(123));
+      const closed = await ws.closed();
+      assert.equal(closed.code, code, 'the server answers the close with its code');
+      assert.equal(closed.reason, 'r'.repeat(123));
+      const run = await runRecord(h, ws.headers['x-run-id']!);
+      assert.ok(run.logs.some((l) => l.msg === `disconnected ${code}`), `${code}: ${JSON.stringify(run.logs)}`);
+    }
+  });
+
   test("FastAPI's echo without a try (receive_text() raises WebSocketDisconnect at the client's close) ends succeeded, not FUNCTION_ERROR (ADR 0148)", async () => {
     for (const end of ['close', 'destroy'] as const) {
       const ws = await RawWebSocket.connect(wsUrl(app, '/plain'));
@@ -219,6 +240,20 @@ describe('WebSocket connections', () => {
     assert.ok(runId, no.head);
     const run = await runRecord(h, runId);
     assert.equal(run.httpStatus, 403);
+  });
+
+  test('a handshake the app denies with an HTTP answer of its own (websocket.http.response) gets that answer, as under uvicorn', async () => {
+    // Starlette's send_denial_response raised here (the extension was not offered): a 500
+    // FUNCTION_ERROR where uvicorn answers the app's 401 and its body (differential round 2, diff2).
+    const no = await refused(RawWebSocket.connect(wsUrl(app, '/denied')));
+    assert.equal(no.status, 401, no.head);
+    assert.match(no.head, /\r\nx-why: caf\xe9\r\n/i, 'a Latin-1 header value is written back as its byte');
+    assert.equal(no.body, 'no entry: café');
+    const runId = /x-run-id: *([0-9a-f-]+)/i.exec(no.head)?.[1];
+    assert.ok(runId, no.head);
+    const run = await runRecord(h, runId);
+    assert.equal(run.status, 'succeeded');
+    assert.equal(run.httpStatus, 401);
   });
 
   test('a handler function takes no WebSocket: 501 WEBSOCKET_NOT_SUPPORTED', async () => {

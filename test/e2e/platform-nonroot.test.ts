@@ -215,22 +215,40 @@ describe('attack: the kernel\'s per-user limits in user-namespace mode (red team
     await stop(platform);
   });
 
-  it('runs a function as a subordinate host uid, not the platform\'s: its epoll watches, pipes and queues are not the platform\'s to lose', async () => {
-    await deployed(platform.api, 'maps', { 'main.py': py(
+  it('runs each function as a subordinate host uid of its own, neither the platform\'s nor another function\'s: its epoll watches, pipes and queues are not theirs to lose', async () => {
+    // ADR 0141 gave every box the range's first id, so one function could still take another's
+    // epoll watches; now each function takes one id of the range at specialize (ADR 0146).
+    const probe = py(
       'import os',
       'def handler(event, context):',
-      '    return {"uid": os.getuid(), "uidMap": open("/proc/self/uid_map").read().split(), "gidMap": open("/proc/self/gid_map").read().split(),',
+      '    return {"uid": os.getuid(), "gid": os.getgid(), "uidMap": open("/proc/self/uid_map").read().split(), "gidMap": open("/proc/self/gid_map").read().split(),',
       '            "caps": [l.split()[1] for l in open("/proc/self/status") if l.startswith(("CapPrm", "CapEff"))]}',
-    ) });
-    const res = await fetch(`${platform.url}/fn/maps/`);
-    assert.equal(res.status, 200);
-    const body = (await res.json()) as { uid: number; uidMap: string[]; gidMap: string[]; caps: string[] };
-    assert.equal(body.uid, 1000);
-    // uid_map lines: inside, outside, count. 1000 must be the subordinate uid, never the platform's (nobody).
-    const outside = (map: string[]): string | undefined => map[map.findIndex((v, i) => i % 3 === 0 && v === '1000') + 1];
-    assert.equal(outside(body.uidMap), String(SUBORDINATE), `uid 1000 of the box is host uid ${outside(body.uidMap)}: ${body.uidMap.join(' ')}`);
-    assert.equal(outside(body.gidMap), String(SUBORDINATE));
-    assert.deepEqual(body.caps, ['0000000000000000', '0000000000000000']);
+    );
+    type Probe = { uid: number; gid: number; uidMap: string[]; gidMap: string[]; caps: string[] };
+    const hostUid = (map: string[], inside: number): number => {
+      // uid_map lines: inside, outside, count.
+      for (let i = 0; i + 2 < map.length; i += 3) {
+        const [from, to, count] = [Number(map[i]), Number(map[i + 1]), Number(map[i + 2])];
+        if (inside >= from && inside < from + count) return to + (inside - from);
+      }
+      return -1;
+    };
+    const seen: number[] = [];
+    for (const name of ['maps', 'maps2']) {
+      await deployed(platform.api, name, { 'main.py': probe });
+      const res = await fetch(`${platform.url}/fn/${name}/`);
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as Probe;
+      assert.ok(body.uid >= 1002, `${name} runs as uid ${body.uid} inside: the range's first two ids are the shared fallback's and the builds'`);
+      assert.equal(body.gid, body.uid);
+      const outside = hostUid(body.uidMap, body.uid);
+      assert.equal(outside, SUBORDINATE + body.uid - 1000, `${name}'s uid ${body.uid} is host uid ${outside}: ${body.uidMap.join(' ')}`);
+      assert.equal(hostUid(body.gidMap, body.gid), SUBORDINATE + body.gid - 1000);
+      assert.deepEqual(body.caps, ['0000000000000000', '0000000000000000']);
+      seen.push(outside);
+    }
+    assert.notEqual(seen[0], seen[1], 'two functions run as the same host uid');
+    for (const uid of seen) assert.ok(uid !== NOBODY && uid !== SUBORDINATE + 1, `host uid ${uid} is the platform's or the builds'`);
   });
 
   it('forks scale-out instances from a template under the subordinate uid, as root mode does', { timeout: 120_000 }, async () => {
@@ -248,9 +266,11 @@ describe('attack: the kernel\'s per-user limits in user-namespace mode (red team
       assert.equal(res.status, 200);
       return (await res.json()) as { ppid: number; uid: number; uidMap: string[] };
     };
-    await call(0);
+    const first = await call(0);
     const forked = await untilForked(() => call(1), (s) => s.ppid !== 1);
-    assert.equal(forked.uid, 1000);
+    // The fork is its template's uid: the function's own (ADR 0146).
+    assert.ok(forked.uid >= 1002, `a forked instance runs as uid ${forked.uid}`);
+    assert.equal(forked.uid, first.uid);
     assert.equal(forked.uidMap[forked.uidMap.indexOf('1000') + 1], String(SUBORDINATE));
   });
 

@@ -141,3 +141,72 @@ describe('Redis persistence check', { skip }, () => {
     assert.equal(lines.filter((l) => /older data/.test(l)).length, 1, 'said once');
   });
 });
+
+describe('Redis eviction check (reliability round 10, ADR 0151)', { skip }, () => {
+  it('an evicting policy under maxmemory is refused like a volatile Redis, even with AOF; noeviction or no maxmemory is not', async () => {
+    const redis = await server({ appendOnly: true, args: ['--maxmemory', '64mb', '--maxmemory-policy', 'allkeys-lru'] });
+    const [client, probe] = [await clientOf(redis), await clientOf(redis)];
+    const verdict = await readPersistence(client);
+    assert.equal(verdict.persistent, true);
+    assert.match(verdict.evicts ?? '', /^maxmemory=67108864 maxmemory-policy=allkeys-lru \(CONFIG GET\)$/);
+    const lines: string[] = [];
+    const watch = new RedisDurability({ client, url: redis.url, allowVolatile: false, log: (l) => lines.push(l), recheckMs: 50 });
+    after(() => watch.close());
+    await watch.start();
+    await rejectsWithCode(watch.admit(), 'ASYNC_QUEUE_NOT_DURABLE');
+    assert.equal(watch.problem()?.code, 'ASYNC_QUEUE_NOT_DURABLE');
+    assert.match(watch.problem()!.message, /drops keys when it is full \(maxmemory=67108864 maxmemory-policy=allkeys-lru/);
+    assert.equal(lines.filter((l) => /ERROR: Redis .* evicts keys when full/.test(l)).length, 1, lines.join('\n'));
+
+    // Changed at run time (CONFIG SET, no reconnect): seen at the next look, and said once.
+    await probe.call('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+    await until('the re-check', () => watch.problem() === null);
+    await watch.admit();
+    assert.ok(lines.some((l) => /no longer drops keys when full; async runs are accepted again/.test(l)), lines.join('\n'));
+    for (const policy of ['volatile-lru', 'volatile-ttl', 'allkeys-random']) {
+      await probe.call('CONFIG', 'SET', 'maxmemory-policy', policy);
+      await until(`${policy} seen`, () => watch.problem()?.message.includes(policy) === true);
+    }
+    await probe.call('CONFIG', 'SET', 'maxmemory', '0');
+    await until('no maxmemory seen', () => watch.problem() === null);
+    await sleep(200);
+    assert.equal(lines.filter((l) => /evicts keys when full/.test(l)).length, 2, 'one line per change of verdict, not per look');
+  });
+
+  it('reads maxmemory from INFO memory when CONFIG is renamed away; FP_REDIS_ALLOW_VOLATILE accepts it with a warning', async () => {
+    const redis = await server({ appendOnly: true, args: ['--maxmemory', '64mb', '--maxmemory-policy', 'volatile-lru', '--rename-command', 'CONFIG', ''] });
+    const verdict = await readPersistence(await clientOf(redis));
+    assert.equal(verdict.persistent, true);
+    assert.match(verdict.evicts ?? '', /maxmemory-policy=volatile-lru \(INFO memory/);
+    const lines: string[] = [];
+    const watch = new RedisDurability({ client: await clientOf(redis), url: redis.url, allowVolatile: true, log: (l) => lines.push(l) });
+    after(() => watch.close());
+    await watch.start();
+    await watch.admit();
+    assert.equal(watch.problem(), null);
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.match(lines[0]!, /WARNING: Redis .* evicts keys when full .*FP_REDIS_ALLOW_VOLATILE=1/);
+  });
+
+  it('a Redis that does not answer (a slow or cut link) gets no verdict: the last one stands', async () => {
+    const redis = await server({ appendOnly: true });
+    const client = await clientOf(redis);
+    const lines: string[] = [];
+    const watch = new RedisDurability({ client, url: redis.url, allowVolatile: false, log: (l) => lines.push(l), recheckMs: 50 });
+    after(() => watch.close());
+    assert.equal((await watch.start()).persistent, true);
+    process.kill(redis.pid, 'SIGSTOP');
+    try {
+      // CONFIG GET and INFO time out (2 s each): before round 10 that read as "cannot be shown to
+      // persist" and refused async runs on an AOF Redis (a slowed link, /work/probe-chaos10/load).
+      await assert.rejects(readPersistence(client), /timed out/);
+      await assert.rejects(readPersistence(client), /timed out/); // the watch's own re-checks ran meanwhile
+      assert.equal(watch.problem(), null);
+      await watch.admit();
+    } finally {
+      process.kill(redis.pid, 'SIGCONT');
+    }
+    assert.ok(!lines.some((l) => /persist/.test(l)), lines.join('\n'));
+  });
+});
+

@@ -33,6 +33,49 @@ const APP = py(
   '        assert (await receive())["type"] == "http.disconnect"',
 );
 
+/** Heads before a wait (alone) and behind BaseHTTPMiddleware (with their body): ADR 0150. */
+const HEAD_APP = py(
+  'import asyncio',
+  'from fastapi import FastAPI, Request',
+  'app = FastAPI()',
+  '@app.middleware("http")',
+  'async def mw(request: Request, call_next):',
+  '    return await call_next(request)',
+  '@app.get("/json")',
+  'async def json_route():',
+  '    return {"ok": True}',
+  'async def held(scope, receive, send):',
+  '    await send({"type": "http.response.start", "status": 201, "headers": []})',
+  '    await asyncio.sleep(0.2)',
+  '    await send({"type": "http.response.body", "body": b"late"})',
+  'app.mount("/held", held)',
+);
+
+/** Two tasks of the app sending body pieces at the same turn, that turn varied by the path. */
+const TWO_SENDERS_APP = py(
+  'import asyncio',
+  'async def app(scope, receive, send):',
+  '    if scope["type"] != "http":',
+  '        raise RuntimeError("no lifespan")',
+  '    turns = int(scope["path"].strip("/"))',
+  '    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})',
+  '    async def piece(data):',
+  '        for _ in range(turns):',
+  '            await asyncio.sleep(0)',
+  '        await send({"type": "http.response.body", "body": data, "more_body": True})',
+  '    if scope["query_string"] == b"cancel":  # the heartbeat cancelled as it waits for the head',
+  '        beat = asyncio.ensure_future(piece(b": ping\\n\\n"))',
+  '        async def stop():',
+  '            for _ in range(turns):',
+  '                await asyncio.sleep(0)',
+  '            beat.cancel()',
+  '        await asyncio.wait([beat, asyncio.ensure_future(stop())])',
+  '        await send({"type": "http.response.body", "body": b"data: a\\n\\n", "more_body": True})',
+  '    else:',
+  '        await asyncio.gather(piece(b"data: a\\n\\n"), piece(b": ping\\n\\n"))',
+  '    await send({"type": "http.response.body", "body": b""})',
+);
+
 async function asgiRuntime(t: { after(fn: () => unknown): void }, app = APP): Promise<RuntimeHandle> {
   const dir = await writeFunction({ 'main.py': app });
   t.after(() => removeFunction(dir));
@@ -148,6 +191,55 @@ describe('streamed responses (protocol v3)', () => {
     assert.equal(end.t, 'end');
     const logs = [...rt.batches(id).flat(), ...(end.t === 'end' ? end.logs : [])];
     assert.ok(logs.some((l) => l.msg === 'background ran'));
+  });
+
+  test('a head sent before a wait goes alone (ADR 0150); one whose body follows within a few loop turns (BaseHTTPMiddleware) goes with it', async (t) => {
+    const rt = await asgiRuntime(t, HEAD_APP);
+    const ask = async (path: string): Promise<RuntimeMessage[]> => {
+      const id = rt.id();
+      rt.send({ t: 'invoke', id, event: makeEvent({ path }), context: { requestId: 'r', timeoutMs: 30_000, attempt: 1 } });
+      const got: RuntimeMessage[] = [];
+      for (;;) {
+        const m = await rt.reply(id);
+        got.push(m);
+        if (m.t === 'end' || m.t === 'result' || m.t === 'error') return got;
+      }
+    };
+    // The head first, alone and open (more), then the body: before, the head waited for "late".
+    const held = await ask('/held/');
+    const head = held[0];
+    assert.equal(head?.t, 'response', JSON.stringify(held.map((m) => m.t)));
+    if (head?.t !== 'response') return;
+    assert.equal(head.response.status, 201);
+    assert.equal(head.response.body.byteLength, 0);
+    assert.equal(head.more, true);
+    const chunk = held[1];
+    assert.equal(chunk?.t === 'chunk' ? Buffer.from(chunk.body).toString() : chunk?.t, 'late');
+    // Behind BaseHTTPMiddleware the body comes a few turns after the head: both in the first frame.
+    const mw = await ask('/json');
+    const first = mw[0];
+    const body = first?.t === 'response' || first?.t === 'result' ? Buffer.from(first.response.body).toString() : first?.t;
+    assert.equal(body, '{"ok":true}', JSON.stringify(mw.map((m) => m.t)));
+  });
+
+  test('two tasks sending pieces as the head goes alone: the head is still the first frame (red25)', async (t) => {
+    // An SSE endpoint with a heartbeat task beside its event task: both send right when the head
+    // leaves alone (ADR 0150). The second sender found no head task to wait for (the first had
+    // taken it) and its chunk went before the head: the host takes that for a broken protocol,
+    // fails the call and kills the runtime.
+    const rt = await asgiRuntime(t, TWO_SENDERS_APP);
+    for (const [turns, query] of [0, 1, 2, 3, 4, 5, 6, 7, 8].flatMap((n) => [[n, ''], [n, 'cancel']] as const)) {
+      const id = rt.id();
+      rt.send({ t: 'invoke', id, event: makeEvent({ path: `/${turns}`, rawQuery: query }), context: { requestId: 'r', timeoutMs: 30_000, attempt: 1 } });
+      const kinds: string[] = [];
+      for (;;) {
+        const m = await rt.reply(id);
+        kinds.push(m.t);
+        if (m.t === 'end' || m.t === 'result' || m.t === 'error') break;
+      }
+      assert.ok(kinds[0] === 'response' || kinds[0] === 'result', `after ${turns} turns${query && ` (${query})`}: ${kinds.join(' ')}`);
+      assert.equal(kinds.at(-1), 'end', `after ${turns} turns${query && ` (${query})`}: ${kinds.join(' ')}`);
+    }
   });
 
   test('a cancel wakes a receive waiting for the disconnect; calls sent beyond concurrency wait, counted, and start in order', async (t) => {

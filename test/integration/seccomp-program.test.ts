@@ -17,7 +17,8 @@ describe('the spawn seccomp filter', () => {
       { checked: number; wrong: unknown[]; instructions: number; mostSteps: number };
     assert.deepEqual(out.wrong, []);
     assert.ok(out.checked > 100_000, `${out.checked} inputs`);
-    // A search, not a list: a linear list of the ~60 numbers takes up to ~65 steps.
-    assert.ok(out.mostSteps <= 16, `${out.mostSteps} steps at most`);
+    // A search, not a list: a linear list of the ~60 numbers takes up to ~65 steps (17 since the
+    // page-cache rules of red team round 21 made the tree one level deeper).
+    assert.ok(out.mostSteps <= 17, `${out.mostSteps} steps at most`);
   });
 });

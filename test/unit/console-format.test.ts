@@ -5,15 +5,27 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { before, describe, it } from 'node:test';
 
-interface Format { resultText(result: { headers?: Record<string, string>; body?: unknown; bodyBase64?: string }): string; shownText(text: string): string }
+interface Format {
+  resultText(result: { headers?: Record<string, string>; body?: unknown; bodyBase64?: string }): string;
+  shownText(text: string): string;
+  logText(msg: string): string;
+  bodyText(body: unknown, base64?: string): string;
+  CONTINUATION: string;
+}
 
 let format: Format;
+let curl: { shellQuote(s: string): string };
 before(async () => {
   const { build } = await import('esbuild');
-  const out = await build({ entryPoints: [join(process.cwd(), 'console', 'src', 'format.ts')], bundle: true, format: 'esm', platform: 'neutral', write: false, logLevel: 'silent' });
-  format = (await import(`data:text/javascript;base64,${Buffer.from(out.outputFiles[0]!.text).toString('base64')}`)) as Format;
+  const bundled = async (file: string): Promise<unknown> => {
+    const out = await build({ entryPoints: [join(process.cwd(), 'console', 'src', file)], bundle: true, format: 'esm', platform: 'neutral', write: false, logLevel: 'silent' });
+    return import(`data:text/javascript;base64,${Buffer.from(out.outputFiles[0]!.text).toString('base64')}`);
+  };
+  format = (await bundled('format.ts')) as Format;
+  curl = (await bundled('curl.ts')) as typeof curl;
 });
 
 describe('console format: async results', () => {
@@ -34,3 +46,35 @@ describe('shownText: more than 30 combining marks in a row are cut (red team rou
   });
 });
 
+
+describe('what a function wrote shows its controls escaped, as the CLI does (console round ui1)', () => {
+  it('bidi controls, ESC, a lone CR and the Unicode separators are escapes; line breaks and tabs of a body stay', () => {
+    assert.equal(format.shownText('bidi \u202egnp.exe\u202c \u2066iso\u2069 \u200f'), 'bidi \\u202egnp.exe\\u202c \\u2066iso\\u2069 \\u200f');
+    assert.equal(format.shownText('ansi \x1b[31mred\x1b]52;c;aGk=\x07 \x9b'), 'ansi \\x1b[31mred\\x1b]52;c;aGk=\\x07 \\x9b');
+    assert.equal(format.shownText('a\rb\r\nc\td\ne\u2028f\u2029'), 'a\\rb\r\nc\td\ne\\u2028f\\u2029');
+    assert.equal(format.shownText('Tiếng Việt, עברית, العربية'), 'Tiếng Việt, עברית, العربية');
+  });
+
+  it('a line break in one log line starts a marked continuation, never a line that passes for another', () => {
+    const shown = format.logText('ok\n12:00:00.000 deadbeef run ended succeeded 200 1.0 ms\r\nx\ry');
+    assert.equal(shown, `ok\n${format.CONTINUATION}12:00:00.000 deadbeef run ended succeeded 200 1.0 ms\n${format.CONTINUATION}x\\ry`);
+    for (const line of shown.split('\n').slice(1)) assert.ok(line.startsWith(format.CONTINUATION));
+  });
+
+  it('a binary body says how many bytes it has (base64 padding is not data)', () => {
+    for (const n of [0, 1, 2, 3, 1024, 1025]) {
+      const base64 = Buffer.alloc(n, 0xff).toString('base64');
+      assert.match(format.bodyText(undefined, base64), new RegExp(`^\\(${n} bytes, not text\\)`), `${n} bytes`);
+    }
+  });
+});
+
+describe('the curl line quotes what it shows: a word with a control is $\'…\' with escapes (console round ui1)', () => {
+  it('bash reads every word back as it was, and the shown word has no raw control', () => {
+    for (const word of ['plain', "it's", 'x-h: \u202egnp.exe', 'a\nb\tc\rd', "q'\\\u2066\u2069", 'esc \x1b[2J \x07', 'c1 \u0085 \u009b', '€ ü 日本']) {
+      const quoted = curl.shellQuote(word);
+      assert.doesNotMatch(quoted, /[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/, JSON.stringify(quoted));
+      assert.equal(execFileSync('bash', ['-c', `printf %s ${quoted}`], { encoding: 'utf8' }), word, JSON.stringify(quoted));
+    }
+  });
+});

@@ -9,7 +9,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ERRORS, errorBody, httpStatus, PlatformError, type ErrorCode } from '../../protocol/index.js';
+import { carriesCodeOf, ERRORS, errorBody, httpStatus, PlatformError, type ErrorCode } from '../../protocol/index.js';
+import { isQueueError, QueueError } from '../../controlplane/async/queue/errors.js';
+import { isTriggerError } from '../../controlplane/async/triggers/errors.js';
+import { isStoreError, StoreError } from '../../controlplane/store/errors.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const DOC = readFileSync(join(ROOT, 'docs', 'errors.md'), 'utf8');
@@ -136,5 +139,20 @@ describe('the registry', () => {
   it('builds the JSON error body with code, component and run id', () => {
     const body = JSON.parse(errorBody(new PlatformError('FUNCTION_BUSY', 'busy', { function: 'f' }), 'run-1')) as { error: Record<string, unknown> };
     assert.deepEqual(body, { error: { code: 'FUNCTION_BUSY', message: 'busy', component: 'poolmgr', runId: 'run-1', function: 'f' } });
+  });
+
+  it('recognises an error family by its code alone (carriesCodeOf and the families built on it)', () => {
+    const codesOf = ['STORE_CLOSED', 'STORE_UNAVAILABLE'] as const;
+    assert.equal(carriesCodeOf(codesOf, { code: 'STORE_CLOSED' }), true);
+    assert.equal(carriesCodeOf(codesOf, { code: 'STORE_CLOSED' }, 'STORE_UNAVAILABLE'), false);
+    assert.equal(carriesCodeOf(codesOf, { code: 'QUEUE_CLOSED' }), false);
+    for (const odd of [null, undefined, 'STORE_CLOSED', 7, { code: 7 }, {}]) assert.equal(carriesCodeOf(codesOf, odd), false);
+    // A plain object from another realm or driver counts; a code of another family does not.
+    assert.equal(isStoreError({ code: 'STORE_UNAVAILABLE' }, 'STORE_UNAVAILABLE'), true);
+    assert.equal(isStoreError(new QueueError('QUEUE_CLOSED', 'x')), false);
+    assert.equal(isQueueError(new QueueError('QUEUE_CLOSED', 'x'), 'QUEUE_CLOSED'), true);
+    assert.equal(isQueueError(new StoreError('STORE_CLOSED', 'x')), false);
+    assert.equal(isTriggerError({ code: 'CRON_TIMEZONE_INVALID' }), true);
+    assert.equal(isTriggerError({ code: 'CRON_TIMEZONE_INVALID' }, 'TRIGGER_INVALID'), false);
   });
 });

@@ -92,6 +92,13 @@ describe('checkFunctionResponse', () => {
     assert.ok(!('problem' in checkFunctionResponse({ status: 200, headers: [['x', 'a\tb café ☃']], body })));
     assert.ok('problem' in checkFunctionResponse({ status: 200, headers: [['bad name', 'v']], body }));
   });
+  it('refuses a character past U+00FF in a value written as Latin-1 bytes: U+010D U+010A went out as CR LF (red team round 22)', () => {
+    assert.ok('problem' in checkFunctionResponse({ status: 200, headers: [['x', 'a\u010d\u010aclear-site-data: "*"']], body, latin1: true }));
+    assert.ok('problem' in checkFunctionResponse({ status: 200, headers: [['x', '\u2603']], body, latin1: true }));
+    // Latin-1 itself passes; as text (UTF-8) any character does.
+    assert.ok(!('problem' in checkFunctionResponse({ status: 200, headers: [['x', 'caf\u00e9 \u00ff']], body, latin1: true })));
+    assert.ok(!('problem' in checkFunctionResponse({ status: 200, headers: [['x', 'a\u010d\u010a']], body })));
+  });
   it('refuses statuses outside 200-599', () => {
     for (const status of [101, 199, 600, 200.5]) assert.ok('problem' in checkFunctionResponse({ status, headers: [], body }), String(status));
   });

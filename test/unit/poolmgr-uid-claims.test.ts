@@ -171,6 +171,17 @@ describe('host-wide uid claims', () => {
       await other.kill();
     }
   });
+
+  it('a range of its own, used up (user-namespace mode\'s subordinate uids): RUNTIME_UNAVAILABLE, saying what to widen; a released uid is taken again', () => {
+    const uids = new UidAllocator(1002, 1003, null, null, 'give the platform\'s user a larger range in /etc/subuid and /etc/subgid');
+    assert.equal(uids.acquire('a'), 1002);
+    assert.equal(uids.acquire('b'), 1003);
+    assert.equal(uids.acquire('a'), 1002, 'a function keeps its uid for each instance');
+    assert.throws(() => uids.acquire('c'), (err: unknown) => err instanceof PlatformError && err.code === 'RUNTIME_UNAVAILABLE' && /\/etc\/subuid/.test(err.message));
+    uids.release('b');
+    assert.equal(uids.acquire('c'), 1003);
+    uids.close();
+  });
 });
 
 /** Resolves once `check` holds; fails after a generous bound (a busy machine). */

@@ -10,7 +10,7 @@ import { MemoryHotMetrics, RecordingRunSink, SampleRecorder, type RunStore } fro
 import { SampleBatch, type RunSample } from '../../controlplane/store/metrics/index.js';
 import { connectRedis, reconnectDelayMs, redisAddress, REDIS_CLIENT_OPTIONS } from '../../controlplane/store/production/redis-client.js';
 import { redisFailure } from '../../controlplane/store/production/redis-words.js';
-import { judgePersistence } from '../../controlplane/store/production/redis-persistence.js';
+import { judgeEviction, judgePersistence } from '../../controlplane/store/production/redis-persistence.js';
 
 const NOW = 1_900_000_000_000;
 const sample = (fn: string, i: number, over: Partial<RunSample> = {}): RunSample => ({
@@ -35,6 +35,17 @@ describe('Redis persistence verdict', () => {
     const unknown = judgePersistence(null, '# Persistence\r\naof_enabled:0\r\nrdb_last_save_time:1\r\n');
     assert.deepEqual([unknown.mode, unknown.persistent], ['unknown', false]);
     assert.equal(judgePersistence(null, '').mode, 'unknown');
+  });
+
+  it('an evicting policy counts only with a maxmemory (round 10, ADR 0151)', () => {
+    const e = (maxmemory: string, policy: string) => judgeEviction({ maxmemory, policy, source: 'CONFIG GET' });
+    assert.equal(e('0', 'allkeys-lru'), null, 'no maxmemory: nothing is evicted');
+    assert.equal(e('1048576', 'noeviction'), null);
+    assert.equal(judgeEviction(null), null);
+    for (const policy of ['allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl']) {
+      assert.equal(e('1048576', policy), `maxmemory=1048576 maxmemory-policy=${policy} (CONFIG GET)`);
+    }
+    assert.equal(judgePersistence({ appendonly: 'yes', appendfsync: 'always', save: '' }, '', { maxmemory: '1', policy: 'allkeys-lru', source: 'CONFIG GET' }).persistent, true, 'persistence is judged apart');
   });
 });
 

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { builderIdMap, firstSubordinate, platformIdMap, subordinateRange } from '../../poolmgr/host/subids.js';
+import { builderIdMap, firstSubordinate, functionUidRange, platformIdMap, subordinateRange } from '../../poolmgr/host/subids.js';
 
 describe('subordinate ids (user-namespace mode)', () => {
   it('takes the first range of the user, named or by uid; none for another user or a malformed line', () => {
@@ -38,8 +38,17 @@ describe('subordinate ids (user-namespace mode)', () => {
   it('gives dependency builds the range\'s second id where it has one (ADR 0147), else the first', () => {
     assert.deepEqual(subordinateRange('fp:165536:65536\n', 'fp', 1000), { first: 165536, count: 65536 });
     const map = { uid: 165536, gid: 200000, newuidmap: '/usr/bin/newuidmap', newgidmap: '/usr/bin/newgidmap', count: 65536 };
-    assert.deepEqual(builderIdMap(map), { ...map, uid: 165537, gid: 200001, count: 65535 });
+    // The build's box maps that one id only: none of the functions' (ADR 0146).
+    assert.deepEqual(builderIdMap(map), { ...map, uid: 165537, gid: 200001, count: 1 });
     assert.deepEqual(builderIdMap({ ...map, count: 1 }), { ...map, count: 1 });
     assert.equal(builderIdMap(null), null);
+  });
+
+  it('gives functions the inner uids from the range\'s third id on, one each (ADR 0146); none below three ids', () => {
+    const map = { uid: 165536, gid: 200000, newuidmap: '/usr/bin/newuidmap', newgidmap: '/usr/bin/newgidmap', count: 65536 };
+    assert.deepEqual(functionUidRange(map), [1002, 66535]);
+    assert.deepEqual(functionUidRange({ ...map, count: 3 }), [1002, 1002]);
+    assert.equal(functionUidRange({ ...map, count: 2 }), null);
+    assert.equal(functionUidRange(null), null);
   });
 });

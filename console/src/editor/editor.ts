@@ -9,9 +9,10 @@
  * the document itself they would be <style> elements, which it blocks.
  */
 import { python } from '@codemirror/lang-python';
+import { defaultHighlightStyle, HighlightStyle, syntaxHighlighting } from '@codemirror/language';
 import { lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint';
 import { EditorState, StateEffect, StateField, type Extension } from '@codemirror/state';
-import { Decoration, EditorView, type DecorationSet } from '@codemirror/view';
+import { Decoration, EditorView, highlightSpecialChars, type DecorationSet } from '@codemirror/view';
 import { basicSetup } from 'codemirror';
 
 export interface LineProblem {
@@ -48,13 +49,29 @@ const markField = StateField.define<DecorationSet>({
   provide: (f) => EditorView.decorations.from(f),
 });
 
+/**
+ * The bidi controls CodeMirror leaves out of its marked special characters (it marks U+202D, U+202E,
+ * U+2066, U+2067, U+2069): LRE, RLE, PDF and FSI reorder a line as well (Trojan Source, CVE-2021-42574),
+ * so code a draft holds must show them too (console round ui1).
+ */
+const MORE_SPECIALS = /[\u202a-\u202c\u2068]/;
+
+/**
+ * CodeMirror's default syntax colours, each through a variable of styles.css (`--syn-708` for
+ * `#708`, the default's own value when unset), so the dark scheme has colours of its own: the
+ * default's dark-on-light ones were unreadable on the dark editor (keywords #708 at 2.0:1, a
+ * function's name #00f at 2.2:1), and its #e40 (escapes) and #f00 (invalid) under 4.5:1 in light
+ * (console round ui1).
+ */
+const highlight = HighlightStyle.define(defaultHighlightStyle.specs.map((s) => (typeof s['color'] === 'string' ? { ...s, color: `var(--syn-${s['color'].slice(1)}, ${s['color']})` } : s)));
+
 const theme = EditorView.theme({
   '&': { height: '60vh', minHeight: '320px', color: 'var(--fg, #1b1f24)', backgroundColor: 'var(--card, #fff)', fontSize: '13px' },
   '.cm-scroller': { fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, monospace' },
   '.cm-gutters': { backgroundColor: 'var(--code-bg, #f0f2f5)', color: 'var(--muted, #5b6470)', borderRight: '1px solid var(--line, #d9dee5)' },
   '.cm-activeLine, .cm-activeLineGutter': { backgroundColor: 'rgba(128, 128, 128, 0.08)' },
   '.cm-marked-line': { backgroundColor: 'rgba(239, 68, 68, 0.18)' },
-  '&.cm-focused': { outline: '2px solid var(--focus, #f59e0b)' },
+  '&.cm-focused': { outline: '2px solid var(--focus, #c2410c)' },
   '.cm-cursor': { borderLeftColor: 'var(--fg, #1b1f24)' },
 });
 
@@ -67,6 +84,8 @@ export function createEditor(parent: HTMLElement, onChange: (path: string, text:
   shadow.appendChild(mount);
   const extensions = (path: string): Extension[] => [
     basicSetup,
+    highlightSpecialChars({ addSpecialChars: MORE_SPECIALS }),
+    syntaxHighlighting(highlight),
     theme,
     ...(path.endsWith('.py') ? [python()] : []),
     lintGutter(),

@@ -37,7 +37,7 @@ export function ColdStartsPage(): JSX.Element {
         <WindowPicker value={win} onChange={setWin} />
       </div>
       <ErrorBox error={data.error ?? error} />
-      {d === undefined ? <Loading what="Loading cold starts" /> : (
+      {d === undefined ? <Loading what="Loading cold starts" error={data.error} /> : (
         <>
           <div class="stats" data-testid="cold-summary">
             <Stat label="calls that started cold" value={pct(d.summary.coldStartRatio)} hint={`${count(d.summary.coldStarts)} of ${count(d.summary.invocations)} calls`} />

@@ -95,7 +95,7 @@ export function FunctionList(): JSX.Element {
         <span class="muted" aria-live="polite">{rows.data ? `${shown.length} of ${rows.data.length}` : ''}</span>
       </div>
       <ErrorBox error={rows.error} />
-      {rows.data === undefined ? <Loading what="Loading functions" /> : rows.data.length === 0 ? (
+      {rows.data === undefined ? <Loading what="Loading functions" error={rows.error} /> : rows.data.length === 0 ? (
         <div class="empty card">
           <p>No functions yet.</p>
           {can('deployer') ? <a class="button primary" href={href(['new'])}>Create your first function</a> : null}

@@ -90,7 +90,7 @@ export function TokensPage(): JSX.Element {
       <h1>Tokens of {workspace}</h1>
       <p class="muted">Who may use this workspace, and as what: give each person or script a token of its own, with the least role it needs; revoke it to take the access back. {session?.root ? 'The admin token is not listed (it acts in every workspace).' : ''}</p>
       <form class="card form" aria-label="New token" onSubmit={create}>
-        <h3>New token</h3>
+        <h2>New token</h2>
         <label for="token-label">Label</label>
         <input id="token-label" value={label} maxLength={100} autoComplete="off" placeholder="who or what it is for, e.g. ada, ci" onInput={(e) => setLabel((e.target as HTMLInputElement).value)} />
         <label for="token-role">Role</label>

@@ -88,7 +88,7 @@ export function WorkspacesPage(): JSX.Element {
     <div class="page narrow">
       <h1>Workspaces</h1>
       <form class="card form" aria-label="New workspace" onSubmit={create}>
-        <h3>New workspace</h3>
+        <h2>New workspace</h2>
         <label for="ws-name">Name</label>
         <div class="row">
           <input id="ws-name" class="grow" value={name} autoComplete="off" spellcheck={false} aria-invalid={problem !== null ? true : undefined}
@@ -103,7 +103,7 @@ export function WorkspacesPage(): JSX.Element {
         <ErrorBox error={outcome?.error ?? null} />
       </form>
       <ErrorBox error={rows.error} />
-      {rows.data === undefined ? <Loading what="Loading workspaces" /> : (
+      {rows.data === undefined ? <Loading what="Loading workspaces" error={rows.error} /> : (
         <div class="table-wrap">
           <table class="list" aria-label="Workspaces">
             <thead><tr><th scope="col">Name</th><th scope="col">Functions</th><th scope="col">Created</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>

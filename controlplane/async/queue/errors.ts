@@ -2,7 +2,7 @@
  * Errors of the queue adapters, with stable codes of the shared registry (protocol/errors.ts,
  * docs/errors.md); callers match on `code` only.
  */
-import type { ErrorCode } from '../../../protocol/index.js';
+import { carriesCodeOf, type ErrorCode } from '../../../protocol/index.js';
 
 export const QUEUE_ERROR_CODES = [
   'QUEUE_CLOSED',
@@ -27,8 +27,5 @@ export class QueueError extends Error {
 }
 
 export function isQueueError(err: unknown, code?: QueueErrorCode): err is QueueError {
-  if (typeof err !== 'object' || err === null) return false;
-  const found = (err as { code?: unknown }).code;
-  if (typeof found !== 'string' || !(QUEUE_ERROR_CODES as readonly string[]).includes(found)) return false;
-  return code === undefined || found === code;
+  return carriesCodeOf(QUEUE_ERROR_CODES, err, code);
 }

@@ -265,6 +265,28 @@ return out
  * Redis puts the code first; from inside a script, Redis 7 keeps it first and Redis 6.2 puts it
  * after `ERR Error running script (…): @user_script:N: `.
  */
+/**
+ * A Redis that answered but refused the write, in plain words a caller may see (reliability round
+ * 10): at `maxmemory` with `noeviction` every write fails `OOM`, and a MULTI with such a write fails
+ * `EXECABORT` (the cause in ioredis's `previousErrors`). Those were reported as "could not be
+ * reached or did not answer in time", which sent operators to the network instead of memory.
+ * Null for anything else (a timeout, a closed connection: the driver's words stay out).
+ */
+export function redisRefusal(err: unknown): string | null {
+  const previous = (err as { previousErrors?: unknown } | null)?.previousErrors;
+  if (Array.isArray(previous) && isRedisError(err, 'EXECABORT')) {
+    for (const e of previous) {
+      const words = redisRefusal(e);
+      if (words !== null) return words;
+    }
+    return null;
+  }
+  if (isRedisError(err, 'OOM')) return "Redis is out of memory (maxmemory) and refuses writes";
+  if (isRedisError(err, 'MISCONF')) return 'Redis refuses writes because it cannot save its data';
+  if (isRedisError(err, 'READONLY')) return 'Redis is a read-only replica and refuses writes';
+  return null;
+}
+
 export function isRedisError(err: unknown, code: string): boolean {
   const message = err instanceof Error ? err.message : '';
   return message.startsWith(`${code} `) || (message.startsWith('ERR Error running script') && message.includes(`: ${code} `));

@@ -12,7 +12,7 @@
 import type { Redis } from 'ioredis';
 import { QUEUE_GROUP, redisKeys, type QueueKeys } from '../../../protocol/index.js';
 import { isQueueError, QueueError } from './errors.js';
-import { ACK, CANCEL, CLAIM, DEAD_LETTER, ENQUEUE, EXTEND, HOLD, isRedisError, LuaScript, NACK, STATS } from './redis-scripts.js';
+import { ACK, CANCEL, CLAIM, DEAD_LETTER, ENQUEUE, EXTEND, HOLD, isRedisError, LuaScript, NACK, redisRefusal, STATS } from './redis-scripts.js';
 import {
   DEFAULT_IDEMPOTENCY_WINDOW_MS, DEFAULT_LEASE_MS, DEFAULT_LIST_LIMIT,
   type CancelResult, type ClaimedJob, type ClaimOptions, type DeadLetter, type DeadLetterInfo, type EnqueueResult,
@@ -93,7 +93,7 @@ async function createGroup(client: Redis, keys: QueueKeys): Promise<boolean> {
  */
 function unavailable(err: unknown): Error {
   if (isQueueError(err)) return err;
-  return new QueueError('QUEUE_UNAVAILABLE', 'Redis could not be reached or did not answer in time', {}, err);
+  return new QueueError('QUEUE_UNAVAILABLE', redisRefusal(err) ?? 'Redis could not be reached or did not answer in time', {}, err);
 }
 
 /** A flat [field, value, …] reply as a map of strings to Buffers. */

@@ -7,7 +7,7 @@ import { CRON_TICK_HEADER, PlatformError, TRIGGER_ID_HEADER, withoutTriggerHeade
 import type { AsyncCall, AsyncIntake } from '../../../protocol/index.js';
 import { CANCELLED_BY_REQUEST, type RunTimeline, type RunTimelineView } from '../dispatcher/index.js';
 import { isDiskFull, isStoreLocked } from '../../../protocol/index.js';
-import { isQueueError, type EnqueueResult, type Queue } from '../queue/index.js';
+import { isQueueError, redisRefusal, type EnqueueResult, type Queue } from '../queue/index.js';
 import { decodeEnvelope, encodeCall, type QueuedTrigger } from './envelope.js';
 import { acceptInOrder, cancelInOrder, type AcceptRun, type CancelRun } from './accept.js';
 import type { AsyncRunEntry, AsyncRunIndex, AsyncRunInfo } from './runs-sqlite.js';
@@ -218,7 +218,7 @@ function notCancellable(runId: string, state: string): PlatformError {
 function queueDown(err: unknown): PlatformError {
   if (err instanceof PlatformError) return err;
   // Queue errors carry plain messages; anything else (the driver's own words) stays out of the answer.
-  const why = isQueueError(err) ? `${err.message} (${err.code})` : isDiskFull(err) ? "the state directory's disk is full" : isStoreLocked(err) ? 'another process holds a lock on the run state (async.db)' : 'the run state store did not answer';
+  const why = isQueueError(err) ? `${err.message} (${err.code})` : isDiskFull(err) ? "the state directory's disk is full" : isStoreLocked(err) ? 'another process holds a lock on the run state (async.db)' : redisRefusal(err) ?? 'the run state store did not answer';
   return new PlatformError('ASYNC_QUEUE_UNAVAILABLE', `the async queue failed: ${why}`);
 }
 

@@ -3,7 +3,7 @@
  * docs/errors.md); callers match on `code` only. Webhook verification does not throw: it answers a WebhookVerdict
  * whose `code` is one of WEBHOOK_FAILURE_CODES.
  */
-import type { ErrorCode } from '../../../protocol/index.js';
+import { carriesCodeOf, type ErrorCode } from '../../../protocol/index.js';
 
 export const TRIGGER_ERROR_CODES = [
   'CRON_EXPRESSION_INVALID',
@@ -34,8 +34,5 @@ export class TriggerError extends Error {
 }
 
 export function isTriggerError(err: unknown, code?: TriggerErrorCode): err is TriggerError {
-  if (typeof err !== 'object' || err === null) return false;
-  const found = (err as { code?: unknown }).code;
-  if (typeof found !== 'string' || !(TRIGGER_ERROR_CODES as readonly string[]).includes(found)) return false;
-  return code === undefined || found === code;
+  return carriesCodeOf(TRIGGER_ERROR_CODES, err, code);
 }

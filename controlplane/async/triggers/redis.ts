@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { redisKeys, type RedisKeys } from '../../../protocol/index.js';
+import { redisRefusal } from '../queue/index.js';
 import { TriggerError } from './errors.js';
 import { DEFAULT_TICK_LOCK_TTL_MS } from './locks.js';
 import type { ReplayGuard, TickLock, TriggerRef } from './types.js';
@@ -20,10 +21,14 @@ export interface RedisTriggerOptions {
 async function setNx(client: Redis, key: string, ttlMs: number): Promise<boolean> {
   try {
     return (await client.set(key, '1', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')) === 'OK';
-  } catch {
-    // A plain message: it reaches a webhook's caller (the driver's words never do).
-    throw new TriggerError('TRIGGER_UNAVAILABLE', 'Redis could not be reached or did not answer in time');
+  } catch (err) {
+    throw unavailable(err);
   }
+}
+
+/** A plain message: it reaches a webhook's caller (the driver's words never do; a refusal's plain words do). */
+function unavailable(err: unknown): TriggerError {
+  return new TriggerError('TRIGGER_UNAVAILABLE', redisRefusal(err) ?? 'Redis could not be reached or did not answer in time');
 }
 
 async function closeClient(options: RedisTriggerOptions): Promise<void> {
@@ -47,8 +52,8 @@ export function redisReplayGuard(options: RedisTriggerOptions): ReplayGuard {
     async forget(ref, key) {
       try {
         await options.client.del(keys.trigger(ref.function, ref.triggerId).seen(key));
-      } catch {
-        throw new TriggerError('TRIGGER_UNAVAILABLE', 'Redis could not be reached or did not answer in time');
+      } catch (err) {
+        throw unavailable(err);
       }
     },
     close: () => closeClient(options),

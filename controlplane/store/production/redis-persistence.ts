@@ -9,6 +9,13 @@
  * renames CONFIG; then `INFO persistence` decides: `aof_enabled:1` counts as persistent, anything
  * else as "unknown", treated as volatile (INFO does not show the snapshot schedule, and a guess that
  * turns out wrong loses runs).
+ *
+ * Eviction too (reliability round 10, ADR 0151): a Redis with `maxmemory` and any policy but
+ * `noeviction` drops keys when it is full (the queue's stream, run timelines, idempotency keys, cron
+ * tick claims, webhook replay records), as a Redis shared with a cache often is. Accepted runs then
+ * vanish, or stay `queued` for ever, without a word. So the same check reads `maxmemory` and
+ * `maxmemory-policy` (CONFIG GET, else `INFO memory`) and treats an evicting Redis as not durable.
+ * It is read again every `recheckMs` (a policy changed with CONFIG SET needs no reconnect).
  */
 import type { Redis } from 'ioredis';
 import { PlatformError } from '../../../protocol/index.js';
@@ -23,6 +30,27 @@ export interface Persistence {
   mode: PersistenceMode;
   /** The settings seen, for operators: `appendonly=no save="" (CONFIG)`. */
   detail: string;
+  /**
+   * Null when Redis keeps every key (no `maxmemory`, or `maxmemory-policy noeviction`: a full Redis
+   * then refuses writes, which callers see as 503). Else the settings that let it drop keys when
+   * full, for operators: `maxmemory=20971520 maxmemory-policy=allkeys-lru (CONFIG GET)`.
+   */
+  evicts: string | null;
+}
+
+/** What CONFIG GET (or INFO memory) says of eviction, or null when neither could be read. */
+export interface EvictionSettings {
+  maxmemory: string;
+  policy: string;
+  source: string;
+}
+
+/** Pure: the settings that let Redis drop keys, or null when it keeps every key (or cannot tell). */
+export function judgeEviction(e: EvictionSettings | null): string | null {
+  if (e === null) return null;
+  const policy = e.policy.trim().toLowerCase();
+  if (Number(e.maxmemory) === 0 || policy === '' || policy === 'noeviction') return null;
+  return `maxmemory=${e.maxmemory} maxmemory-policy=${policy} (${e.source})`;
 }
 
 /** What CONFIG GET answered, or null when CONFIG was refused. */
@@ -33,45 +61,70 @@ export interface PersistenceSettings {
 }
 
 /** Pure: the verdict from CONFIG's answer, or (when CONFIG was refused) from the INFO persistence text. */
-export function judgePersistence(settings: PersistenceSettings | null, info: string): Persistence {
+export function judgePersistence(settings: PersistenceSettings | null, info: string, eviction: EvictionSettings | null = null): Persistence {
+  const evicts = judgeEviction(eviction);
   if (settings !== null) {
     const aof = settings.appendonly.trim().toLowerCase() === 'yes';
     const rdb = settings.save.trim() !== '';
     const mode: PersistenceMode = aof && rdb ? 'aof+rdb' : aof ? 'aof' : rdb ? 'rdb' : 'none';
     const detail = `appendonly=${settings.appendonly}${aof ? ` appendfsync=${settings.appendfsync}` : ''} save="${settings.save}" (CONFIG GET)`;
-    return { persistent: aof || rdb, mode, detail };
+    return { persistent: aof || rdb, mode, detail, evicts };
   }
   const aofEnabled = /^aof_enabled:(\d+)\s*$/m.exec(info)?.[1];
-  if (aofEnabled === '1') return { persistent: true, mode: 'aof', detail: 'aof_enabled:1 (INFO persistence; CONFIG is not available)' };
+  if (aofEnabled === '1') return { persistent: true, mode: 'aof', detail: 'aof_enabled:1 (INFO persistence; CONFIG is not available)', evicts };
   return {
     persistent: false,
     mode: 'unknown',
     detail: `aof_enabled:${aofEnabled ?? '?'} and CONFIG is not available, so the snapshot schedule cannot be read (INFO persistence)`,
+    evicts,
   };
+}
+
+/** True when queued runs may be lost without a word: Redis persists nothing, or drops keys when full. */
+function volatile(v: Persistence): boolean {
+  return !v.persistent || v.evicts !== null;
+}
+
+/** `maxmemory:` and `maxmemory_policy:` of an INFO memory text (Redis 4 and later), or null. */
+function evictionFromInfo(info: string): EvictionSettings | null {
+  const maxmemory = /^maxmemory:(\d+)\s*$/m.exec(info)?.[1];
+  const policy = /^maxmemory_policy:(\S+)\s*$/m.exec(info)?.[1];
+  return maxmemory === undefined || policy === undefined ? null : { maxmemory, policy, source: 'INFO memory; CONFIG is not available' };
 }
 
 /** Asks Redis (CONFIG GET, else INFO persistence). Rejects only when Redis does not answer at all. */
 export async function readPersistence(client: Redis): Promise<Persistence> {
   let settings: PersistenceSettings | null = null;
+  let eviction: EvictionSettings | null = null;
   try {
     // One key per call: Redis before 7 takes a single pattern per CONFIG GET.
-    const [appendonly, appendfsync, save] = await Promise.all(
-      ['appendonly', 'appendfsync', 'save'].map(async (key) => ((await client.call('CONFIG', 'GET', key)) as string[])[1] ?? ''),
+    const [appendonly, appendfsync, save, maxmemory, policy] = await Promise.all(
+      ['appendonly', 'appendfsync', 'save', 'maxmemory', 'maxmemory-policy'].map(async (key) => ((await client.call('CONFIG', 'GET', key)) as string[])[1] ?? ''),
     );
     settings = { appendonly: appendonly!, appendfsync: appendfsync!, save: save! };
-  } catch {
-    // Refused (renamed or disabled CONFIG, an ACL without it), or no answer: INFO tells which.
+    eviction = { maxmemory: maxmemory!, policy: policy!, source: 'CONFIG GET' };
+  } catch (err) {
+    // Refused (renamed or disabled CONFIG, an ACL without it): INFO tells. No answer (a timeout, a
+    // closed connection) tells nothing: a slow link made this "cannot be shown to persist", and an
+    // AOF Redis was refused for async runs until the next check (reliability round 10).
+    if (!refused(err)) throw err;
   }
   let info = '';
   if (settings === null) {
     try {
       info = String(await client.info('persistence'));
+      eviction = evictionFromInfo(String(await client.info('memory')));
     } catch (err) {
-      // Refused too (an ACL without INFO) while the connection is fine: it cannot be told, so "unknown".
-      if (client.status !== 'ready') throw err;
+      // Refused too (an ACL without INFO): it cannot be told, so "unknown". No answer: no verdict.
+      if (!refused(err) || client.status !== 'ready') throw err;
     }
   }
-  return judgePersistence(settings, info);
+  return judgePersistence(settings, info, eviction);
+}
+
+/** Redis answered with an error (ioredis's ReplyError: an unknown or forbidden command), as against no answer. */
+function refused(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ReplyError';
 }
 
 export interface RedisDurabilityOptions {
@@ -89,6 +142,8 @@ export interface RedisDurabilityOptions {
    */
   markKey?: string;
   markIntervalMs?: number;
+  /** How often the settings are read again while connected (default 30 s; 0: only at start and reconnects). */
+  recheckMs?: number;
 }
 
 /**
@@ -110,6 +165,7 @@ export class RedisDurability {
   private markSeenAt = 0;
   private marking = false;
   private readonly markTimer: NodeJS.Timeout | null;
+  private readonly recheckTimer: NodeJS.Timeout | null;
 
   constructor(private readonly o: RedisDurabilityOptions) {
     this.address = redisAddress(o.url);
@@ -119,6 +175,9 @@ export class RedisDurability {
     o.client.on('error', this.onError);
     this.markTimer = o.markKey === undefined ? null : setInterval(() => this.mark(), o.markIntervalMs ?? 1_000);
     this.markTimer?.unref();
+    const recheckMs = o.recheckMs ?? 30_000;
+    this.recheckTimer = recheckMs > 0 ? setInterval(() => this.recheck(), recheckMs) : null;
+    this.recheckTimer?.unref();
   }
 
   /** The first check (call once Redis is ready); logs the verdict when it is not a plain "persistent". */
@@ -142,6 +201,9 @@ export class RedisDurability {
     } catch {
       return;
     }
+    if (verdict.evicts !== null && !this.o.allowVolatile) {
+      throw new PlatformError('ASYNC_QUEUE_NOT_DURABLE', 'Redis drops keys when it is full (maxmemory with an evicting policy), so a queued run could vanish; nothing was queued. The operator must set maxmemory-policy noeviction, or accept the risk with FP_REDIS_ALLOW_VOLATILE=1.');
+    }
     if (!verdict.persistent && !this.o.allowVolatile) {
       throw new PlatformError('ASYNC_QUEUE_NOT_DURABLE', `Redis ${doesNot(verdict)}, so a queued run would not survive a Redis restart; nothing was queued. The operator must enable AOF or snapshots, or accept the risk with FP_REDIS_ALLOW_VOLATILE=1.`);
     }
@@ -150,12 +212,16 @@ export class RedisDurability {
   /** For /readyz: why async intake refuses runs now, or null. Uses the last verdict (no I/O). */
   problem(): ReadinessProblem | null {
     const v = this.verdict;
-    if (v === null || v.persistent || this.o.allowVolatile) return null;
+    if (v === null || !volatile(v) || this.o.allowVolatile) return null;
+    if (v.evicts !== null) {
+      return { code: 'ASYNC_QUEUE_NOT_DURABLE', message: `Redis ${this.address} drops keys when it is full (${v.evicts}); async runs are refused until maxmemory-policy is noeviction (or FP_REDIS_ALLOW_VOLATILE=1)` };
+    }
     return { code: 'ASYNC_QUEUE_NOT_DURABLE', message: `Redis ${this.address} ${doesNot(v)} (${v.detail}); async runs are refused until it does (or FP_REDIS_ALLOW_VOLATILE=1)` };
   }
 
   close(): void {
     if (this.markTimer !== null) clearInterval(this.markTimer);
+    if (this.recheckTimer !== null) clearInterval(this.recheckTimer);
     this.o.client.off('ready', this.onReady);
     this.o.client.off('close', this.onClose);
     this.o.client.off('error', this.onError);
@@ -167,6 +233,7 @@ export class RedisDurability {
       (verdict) => {
         this.verdict = verdict;
         if (previous === null || previous.persistent !== verdict.persistent || previous.mode !== verdict.mode) this.announce(verdict, previous);
+        if (((previous?.evicts ?? null) === null) !== (verdict.evicts === null)) this.announceEviction(verdict, previous);
         return verdict;
       },
     );
@@ -178,11 +245,37 @@ export class RedisDurability {
     return running;
   }
 
+  /** A check while connected, when none is under way (the settings may change without a reconnect). */
+  private recheck(): void {
+    if (this.checking !== null || this.o.client.status !== 'ready') return;
+    this.check().catch(() => {
+      // Lost meanwhile: the reconnect checks.
+    });
+  }
+
+  /** One line when Redis starts or stops dropping keys when full. */
+  private announceEviction(v: Persistence, previous: Persistence | null): void {
+    if (v.evicts === null) {
+      if (previous !== null) this.o.log(`platform: Redis ${this.address} no longer drops keys when full; ${volatile(v) ? 'its persistence still decides' : 'async runs are accepted again'}`);
+      return;
+    }
+    const risk = 'a full Redis drops keys: queued async runs (their jobs, or their records: RUN_NOT_FOUND, or `queued` for ever), idempotency keys, cron tick claims and webhook replay records';
+    if (this.o.allowVolatile) {
+      this.o.log(`platform: WARNING: Redis ${this.address} evicts keys when full (${v.evicts}); accepted because FP_REDIS_ALLOW_VOLATILE=1: ${risk} can vanish without a word`);
+    } else {
+      this.o.log(
+        `platform: ERROR: Redis ${this.address} evicts keys when full (${v.evicts}): ${risk} would vanish without a word. ` +
+        'Async calls, webhooks and cron ticks are refused (503 ASYNC_QUEUE_NOT_DURABLE) and /readyz is not ready until Redis runs with ' +
+        'maxmemory-policy noeviction (a full Redis then refuses writes: 503, nothing lost), or FP_REDIS_ALLOW_VOLATILE=1 accepts the risk.',
+      );
+    }
+  }
+
   /** One line per verdict change; loud when runs would be lost. */
   private announce(v: Persistence, previous: Persistence | null): void {
     if (v.persistent) {
       if (v.mode === 'rdb') this.o.log(`platform: warning: Redis ${this.address} persists by snapshots only (${v.detail}): a crash loses the runs accepted since the last snapshot; AOF (appendonly yes, appendfsync always) loses none`);
-      else if (previous !== null) this.o.log(`platform: Redis ${this.address} persists its data now (${v.detail}); async runs are accepted again`);
+      else if (previous !== null) this.o.log(`platform: Redis ${this.address} persists its data now (${v.detail}); ${v.evicts === null ? 'async runs are accepted again' : 'but it still drops keys when full'}`);
       return;
     }
     if (this.o.allowVolatile) {
@@ -227,9 +320,9 @@ export class RedisDurability {
     this.o.client.incr(key).then((value) => {
       if (this.markSeen > 0 && value <= this.markSeen) {
         this.o.log(
-          `platform: ERROR: Redis ${this.address} came back with older data than it had acknowledged (its durability mark went from ${this.markSeen} back to ${value - 1}): ` +
+          `platform: ERROR: Redis ${this.address} came back with older data than it had acknowledged, or evicted keys (its durability mark went from ${this.markSeen} back to ${value - 1}): ` +
           `writes acknowledged since about ${new Date(this.markSeenAt).toISOString()} or before may be lost. Async runs accepted then (202) may be gone (their ids answer RUN_NOT_FOUND), ` +
-          'runs finished then may run again, and config changes may be missing until the next change. Check how Redis was restored (an older AOF or snapshot, a failover to a replica that was behind).',
+          'runs finished then may run again, and config changes may be missing until the next change. Check how Redis was restored (an older AOF or snapshot, a failover to a replica that was behind), or whether it evicted keys (maxmemory-policy other than noeviction).',
         );
       }
       this.markSeen = value;

@@ -10,7 +10,7 @@ import { api, ApiError, enc, type DeployEntry, type Fn, type Problem, type Valid
 import { can, currentSession } from '../../auth.js';
 import { diffLines } from '../../diff.js';
 import type { EditorHandle } from '../../editor/editor.js';
-import { ago } from '../../format.js';
+import { ago, shownText } from '../../format.js';
 import { href } from '../../router.js';
 import { Dialog, ErrorBox, Loading, useAsync } from '../../ui.js';
 import { changesOf, deployWorkspace, hasChanges, loadWorkspace, saveDraft, settingsChanges, settingsPatch, validate, type Workspace } from '../../workspace.js';
@@ -308,12 +308,12 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
             })}
             {w.binary.map((f) => <li key={f.path} role="option" aria-disabled="true" aria-selected="false" class="muted file-binary">{f.path} (binary)</li>)}
           </ul>
-          <h3>Versions</h3>
+          <h2>Versions</h2>
           <ol class="versions" aria-label="Version history">
             {(versions.data?.items ?? []).map((v) => (
               <li key={v.version}>
                 <span>v{v.version}{v.version === active ? <strong> · active</strong> : null}</span>
-                <span class="muted"> {ago(v.createdAt)}{v.note ? ` · ${v.note}` : ''}</span>
+                <span class="muted"> {ago(v.createdAt)}{v.note ? ` · ${shownText(v.note)}` : ''}</span>
                 {v.version !== active && editable ? <button type="button" class="small" onClick={() => void rollback(v.version)}>Deploy v{v.version}</button> : null}
                 {v.version !== active && editable ? <button type="button" class="small danger" onClick={() => void removeVersion(v.version)} aria-label={`Delete version ${v.version}`}>Delete</button> : null}
               </li>
@@ -327,7 +327,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
         </div>
       </div>
       <section class="problems" aria-label="Problems">
-        <h3>Problems</h3>
+        <h2>Problems</h2>
         {problems.length === 0 ? <p class="muted">{!editable ? 'Not checked: checks run for the deployer role and above.' : empty ? 'No files to check yet.' : check === null ? 'Checking…' : 'None: the same checks as fastapi-platform validate pass.'}</p> : (
           <ul>
             {problems.map((p, i) => (
@@ -387,9 +387,9 @@ function DeployDialog({ open, onClose, onDone, name, fn, ws, check }: { open: bo
       <div class="diff" aria-label="Diff" data-testid="diff">
         {[...c.added, ...c.modified, ...c.removed].map((path) => (
           <section key={path} class="diff-file">
-            <h4>{c.added.includes(path) ? '+ ' : c.removed.includes(path) ? '− ' : '~ '}{path}</h4>
+            <h3>{c.added.includes(path) ? '+ ' : c.removed.includes(path) ? '− ' : '~ '}{path}</h3>
             {diffLines(ws.baseText.get(path) ?? '', ws.files.get(path) ?? '').map((hunk, i) => (
-              <pre key={i} class="hunk">{hunk.map((l, k) => <span key={k} class={`dl d${l.kind === '+' ? 'add' : l.kind === '-' ? 'del' : 'ctx'}`}>{`${l.kind} ${l.text}\n`}</span>)}</pre>
+              <pre key={i} class="hunk">{hunk.map((l, k) => <span key={k} class={`dl d${l.kind === '+' ? 'add' : l.kind === '-' ? 'del' : 'ctx'}`}>{`${l.kind} ${shownText(l.text)}\n`}</span>)}</pre>
             ))}
           </section>
         ))}

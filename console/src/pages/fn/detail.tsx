@@ -30,9 +30,12 @@ const TABS: [string, string, (p: TabProps) => JSX.Element][] = [
 
 export function FunctionDetail({ name, tab, query }: { name: string; tab: string; query: URLSearchParams }): JSX.Element {
   const fn = useAsync(() => api<FnAnswer>('GET', `/functions/${enc(name)}`), [name]);
-  // The 5 s poll also notices the function deleted elsewhere (another tab, the CLI): then the page says so.
+  // The 5 s poll also notices the function deleted elsewhere (another tab, the CLI): then the page
+  // says so; and the platform not answering: then the header says that, not a state it cannot know
+  // (it said `cold`, the warm instances gone, while the platform was stopped).
   const live = useAsync(() => api<Usage>('GET', `/functions/${enc(name)}/usage?window=1m`).catch((err: unknown) => {
     if (err instanceof ApiError && err.code === 'FUNCTION_NOT_FOUND') fn.reload();
+    if (err instanceof ApiError && err.code === 'NETWORK') throw err;
     return null;
   }), [name]);
   const [actionError, setActionError] = useState<unknown>(null);
@@ -48,7 +51,8 @@ export function FunctionDetail({ name, tab, query }: { name: string; tab: string
   }
   if (fn.data === undefined) return <div class="page">{fn.error ? <ErrorBox error={fn.error} /> : <Loading />}</div>;
   const f = fn.data.function;
-  const state = functionState(f, live.data?.state);
+  const unreachable = live.error instanceof ApiError && live.error.code === 'NETWORK';
+  const state = unreachable ? 'unknown' : functionState(f, live.data?.state ?? undefined);
   const toggle = async (): Promise<void> => {
     setActionError(null);
     try {
@@ -71,7 +75,7 @@ export function FunctionDetail({ name, tab, query }: { name: string; tab: string
             {/* Not deployed: the badge says so (it was said twice, side by side). */}
             {f.activeVersion === null ? null : <span>version {f.activeVersion}</span>}
             <span>{f.preset} · {f.invocation} · {f.auth}</span>
-            {live.data ? <span>{live.data.warmInstances} warm</span> : null}
+            {live.data && !unreachable ? <span>{live.data.warmInstances} warm</span> : null}
           </div>
           {/* The URL that takes its calls: an async-only function answers 409 at /fn/ (docs/adr/0046-invocation-mode.md). */}
           {f.invocation === 'async' && fn.data.asyncUrl !== undefined
@@ -82,6 +86,11 @@ export function FunctionDetail({ name, tab, query }: { name: string; tab: string
           {can('deployer') ? <button type="button" onClick={toggle} data-testid="pause-toggle">{f.status === 'paused' ? 'Resume' : 'Pause'}</button> : null}
         </div>
       </div>
+      {unreachable ? (
+        <p class="notice" role="status" data-testid="platform-unreachable">
+          <code>NETWORK</code> The platform does not answer (stopped, or the network is down): what this page shows is from before, and it tries again every 5 seconds.
+        </p>
+      ) : null}
       <ErrorBox error={actionError} />
       <Tabs label="Function" current={current[0]} tabs={TABS.map(([id, label]) => ({ id, label, href: href(['functions', name, id]) }))} />
       <section id="tabpanel" role="tabpanel" aria-labelledby={`tab-${current[0]}`} class="tabpanel">

@@ -210,7 +210,7 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
       </form>
       <div>
         <section class="card" aria-label="Response" aria-live="polite">
-          <h3>Response</h3>
+          <h2>Response</h2>
           <ErrorBox error={error} />
           {error instanceof ApiError && error.code === 'FUNCTION_NOT_DEPLOYED' ? <p data-testid="not-deployed">Nothing runs until a version is deployed: <a href={href(['functions', name, 'code'])}>open the Code tab and deploy</a>.</p> : null}
           {queued !== null ? (
@@ -230,13 +230,13 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
                   {result.error.file ? <> — <a href={href(['functions', name, 'code'], { file: result.error.file, line: result.error.line })}>open {result.error.file}:{result.error.line}</a></> : null}
                 </p>
               ) : null}
-              <details><summary>Headers</summary><pre class="out">{Object.entries(result.headers).map(([k, v]) => `${k}: ${v}`).join('\n')}</pre></details>
+              <details><summary>Headers</summary><pre class="out">{Object.entries(result.headers).map(([k, v]) => shownText(`${k}: ${v}`)).join('\n')}</pre></details>
               <pre class="out" data-testid="response-body">{bodyText(result.body, result.bodyBase64)}</pre>
             </div>
           ) : null}
         </section>
         <section class="card" aria-label="Saved test cases">
-          <h3>Test cases</h3>
+          <h2>Test cases</h2>
           {can('deployer') ? <form class="row" aria-label="Save as a test case" onSubmit={(e) => { e.preventDefault(); if (caseName.trim() !== '') void save(); }}>
             <label for="case-name" class="visually-hidden">Test case name</label>
             <input id="case-name" placeholder="name, e.g. happy path" value={caseName} maxLength={64} aria-invalid={caseError !== null ? true : undefined}

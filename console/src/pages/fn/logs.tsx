@@ -5,7 +5,7 @@
 import type { JSX } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, enc, type LogLine, type Run } from '../../api.js';
-import { clock, shownText, time } from '../../format.js';
+import { clock, logText, time } from '../../format.js';
 import { atLeast, openTail, type TailLine, type TailState } from '../../live-tail.js';
 import { href } from '../../router.js';
 import { ErrorBox, useAsync } from '../../ui.js';
@@ -81,7 +81,7 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
         : null}
       {shown.length === 0 ? <p class="muted">{live ? (state === 'live' ? 'Live: waiting for lines…' : 'Connecting…') : runId === null ? 'Choose a run, or turn on the live tail.' : one.data === undefined ? (one.error ? '' : "Loading the run's logs…") : 'No lines (or none match the filters).'}</p> : (
         <pre class="out logs" data-testid="logs" aria-live={live ? 'polite' : undefined}>
-          {shown.map((l, i) => <span key={i} class={`log ${l.stream}`}>{`${clock(l.ts)} ${l.runId.slice(0, 8)} ${l.stream}${l.level ? ` ${l.level}` : ''} ${shownText(l.msg)}\n`}</span>)}
+          {shown.map((l, i) => <span key={i} class={`log ${l.stream}`}>{`${clock(l.ts)} ${l.runId.slice(0, 8)} ${l.stream}${l.level ? ` ${l.level}` : ''} ${logText(l.msg)}\n`}</span>)}
         </pre>
       )}
     </div>

@@ -6,7 +6,7 @@ import type { JSX } from 'preact';
 import { useRef, useState } from 'preact/hooks';
 import { api, enc, type AsyncRun, type AsyncRunSummary, type LogLine, type Run, type RunError, type RunWrite } from '../../api.js';
 import { can } from '../../auth.js';
-import { clock, ms, resultText, shownText, time } from '../../format.js';
+import { clock, logText, ms, resultText, shownText, time } from '../../format.js';
 import { href, navigate } from '../../router.js';
 import { ErrorBox, Loading, StateBadge, useAsync } from '../../ui.js';
 import type { TabProps } from './tab.js';
@@ -25,6 +25,7 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
   const [trigger, setTrigger] = useState('');
   const [extra, setExtra] = useState<(Run | AsyncRunSummary)[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
+  const [moreError, setMoreError] = useState<unknown>(null);
   const q = `/runs?function=${enc(name)}&limit=50${status ? `&status=${status}` : ''}${trigger ? `&trigger=${trigger}` : ''}`;
   const page = useAsync(async () => {
     const p = await api<Page>('GET', q);
@@ -38,7 +39,15 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
   const more = async (): Promise<void> => {
     if (cursor === null) return;
     const asked = q;
-    const p = await api<Page>('GET', `${q}&cursor=${enc(cursor)}`);
+    setMoreError(null);
+    let p: Page;
+    try {
+      p = await api<Page>('GET', `${q}&cursor=${enc(cursor)}`);
+    } catch (err) {
+      // Said under the list (the platform stopped, the network gone): it was an unhandled rejection, nothing shown.
+      if (shown.current === asked) setMoreError(err);
+      return;
+    }
     if (shown.current !== asked) return; // the filter changed meanwhile: these are another list's runs (maybe of the other shape)
     setExtra((e) => [...e, ...p.items]);
     setCursor(p.nextCursor);
@@ -61,7 +70,7 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
       </div>
       <ErrorBox error={page.error} />
       {selected !== null ? <RunDetail name={name} runId={selected} onReplayed={page.reload} /> : null}
-      {page.data === undefined ? <Loading what="Loading runs" /> : runs.length === 0 ? <p class="muted">{status ? `No ${status} runs.` : 'No runs yet: invoke it from the Invoke tab.'}</p> : asyncState ? <AsyncRunTable name={name} runs={runs as AsyncRunSummary[]} selected={selected} /> : (
+      {page.data === undefined ? <Loading what="Loading runs" error={page.error} /> : runs.length === 0 ? <p class="muted">{status ? `No ${status} runs.` : 'No runs yet: invoke it from the Invoke tab.'}</p> : asyncState ? <AsyncRunTable name={name} runs={runs as AsyncRunSummary[]} selected={selected} /> : (
         <div class="table-wrap">
           <table class="list" aria-label="Runs">
             <thead><tr><th scope="col">Started</th><th scope="col">Request</th><th scope="col">Status</th><th scope="col">HTTP</th><th scope="col">Duration</th><th scope="col">Start</th><th scope="col">Attempt</th><th scope="col">Trigger</th><th scope="col">Version</th></tr></thead>
@@ -83,6 +92,7 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
           </table>
         </div>
       )}
+      <ErrorBox error={moreError} />
       {cursor !== null ? <button type="button" onClick={() => void more()}>Load more</button> : null}
     </div>
   );
@@ -116,9 +126,9 @@ function isAsync(run: Run | AsyncRun): run is AsyncRun {
   return 'transitions' in run;
 }
 
-/** `GET /items/3`, or — for a record written before runs kept it. */
+/** `GET /items/3` (a caller's path, so its controls shown escaped), or — for a record written before runs kept it. */
 function requestOf(r: { method?: string; path?: string }): string {
-  return r.method !== undefined && r.path !== undefined ? `${r.method} ${r.path}` : '—';
+  return r.method !== undefined && r.path !== undefined ? shownText(`${r.method} ${r.path}`) : '—';
 }
 
 export function RunDetail({ name, runId, onReplayed }: { name: string; runId: string; onReplayed?: () => void }): JSX.Element {
@@ -144,7 +154,7 @@ export function RunDetail({ name, runId, onReplayed }: { name: string; runId: st
   return (
     <section class="card run-detail" aria-label={`Run ${runId}`} data-testid="run-detail">
       <div class="row">
-        <h3>Run <code>{runId}</code></h3>
+        <h2>Run <code>{runId}</code></h2>
         <StateBadge state={async ? r.state : r.status} />
         {last !== undefined && requestOf(last) !== '—' ? <code data-testid="run-request">{requestOf(last)}</code> : null}
         <span class="spacer" />
@@ -163,7 +173,7 @@ export function RunDetail({ name, runId, onReplayed }: { name: string; runId: st
         </div>
       ) : null}
       {async && r.result !== null ? <details><summary>Result (HTTP {r.result.status}, attempt {r.result.attempt})</summary><pre class="out">{resultText(r.result)}</pre></details> : null}
-      <h4>Logs</h4>
+      <h3>Logs</h3>
       <LogView lines={logs} />
     </section>
   );
@@ -205,7 +215,7 @@ function Writes({ attempts }: { attempts: readonly { attempt: number; writes?: R
   const several = attempts.length > 1;
   return (
     <>
-      <h4>Writes</h4>
+      <h3>Writes</h3>
       {rows.length === 0 ? <p class="muted" data-testid="writes">Wrote nothing through its database binding.</p> : (
         <div class="table-wrap"><table class="list" aria-label="Writes" data-testid="writes">
           <thead><tr>{several ? <th>Attempt</th> : null}<th>Database</th><th>Collection</th><th>Inserted</th><th>Updated</th><th>Deleted</th><th>Upserted</th></tr></thead>
@@ -225,7 +235,7 @@ export function LogView({ lines }: { lines: readonly LogLine[] }): JSX.Element {
   if (lines.length === 0) return <p class="muted">No log lines.</p>;
   return (
     <pre class="out logs" data-testid="logs">
-      {lines.map((l, i) => <span key={i} class={`log ${l.stream}${l.level ? ` lvl-${l.level.toLowerCase()}` : ''}`}>{`${clock(l.ts)} ${l.stream}${l.level ? ` ${l.level}` : ''} ${shownText(l.msg)}\n`}</span>)}
+      {lines.map((l, i) => <span key={i} class={`log ${l.stream}${l.level ? ` lvl-${l.level.toLowerCase()}` : ''}`}>{`${clock(l.ts)} ${l.stream}${l.level ? ` ${l.level}` : ''} ${logText(l.msg)}\n`}</span>)}
     </pre>
   );
 }

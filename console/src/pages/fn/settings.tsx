@@ -3,8 +3,8 @@
  * back), pause/resume, invoke-token rotation, delete. Changes go through `PATCH /functions/:name`.
  */
 import type { JSX } from 'preact';
-import { useState } from 'preact/hooks';
-import { api, ApiError, enc, type FnAnswer } from '../../api.js';
+import { useRef, useState } from 'preact/hooks';
+import { api, ApiError, enc, type Fn, type FnAnswer } from '../../api.js';
 import { can, currentSession } from '../../auth.js';
 import { ContractCard } from '../../contract.js';
 import { duration, memory } from '../../format.js';
@@ -40,12 +40,33 @@ export function envRowProblems(rows: readonly Row[]): (string | null)[] {
   });
 }
 
+/** The forms that write a whole setting (every limit, every retry field, the whole env, auth) over what is there. */
+type Whole = 'limits' | 'retry' | 'env' | 'access';
+const WHOLE: readonly Form[] = ['limits', 'retry', 'env', 'access'];
+const HOLDS: Record<Whole, string> = { limits: 'The limits were', retry: 'The retry policy was', env: 'The environment was', access: 'Who may call it was' };
+
+/** What a whole-setting form writes, from a function record, as comparable text (env keys sorted). */
+function settingOf(f: Fn, form: Whole): string {
+  const value = form === 'limits' ? f.limits : form === 'retry' ? f.retry : form === 'env' ? Object.fromEntries(Object.entries(f.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : f.auth;
+  return JSON.stringify(value);
+}
+
+const limitsForm = (f: Fn) => ({ timeout: duration(f.limits.timeoutMs), memory: memory(f.limits.memoryBytes), concurrency: String(f.limits.concurrency), maxInstances: String(f.limits.maxInstances), minWarm: String(f.limits.minWarm), maxQueue: String(f.limits.maxQueue) });
+const retryForm = (f: Fn) => ({ maxAttempts: String(f.retry.maxAttempts), backoff: duration(f.retry.backoffBaseMs), maxBackoff: duration(f.retry.backoffMaxMs), maxEventAge: duration(f.retry.maxEventAgeMs) });
+const envRows = (f: Fn): Row[] => Object.entries(f.env).map(([key, value]) => ({ key, value }));
+
 export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
   const f = fn.function;
-  const [limits, setLimits] = useState({ timeout: duration(f.limits.timeoutMs), memory: memory(f.limits.memoryBytes), concurrency: String(f.limits.concurrency), maxInstances: String(f.limits.maxInstances), minWarm: String(f.limits.minWarm), maxQueue: String(f.limits.maxQueue) });
-  const [retry, setRetry] = useState({ maxAttempts: String(f.retry.maxAttempts), backoff: duration(f.retry.backoffBaseMs), maxBackoff: duration(f.retry.backoffMaxMs), maxEventAge: duration(f.retry.maxEventAgeMs) });
+  const [limits, setLimits] = useState(() => limitsForm(f));
+  const [retry, setRetry] = useState(() => retryForm(f));
   const [auth, setAuth] = useState(f.auth);
-  const [env, setEnv] = useState<Row[]>(Object.entries(f.env).map(([key, value]) => ({ key, value })));
+  const [env, setEnv] = useState<Row[]>(() => envRows(f));
+  // What each whole-setting form was filled from. A save first reads the function again: when that
+  // setting changed since (another tab, the CLI, a deploy), it is refused here and the form offers
+  // the current values, since a save writes the whole setting (the env as one object) and would
+  // silently undo the other change (two tabs: one added FOO, the other then saved BAR, FOO gone).
+  const read = useRef<Record<Whole, string>>({ limits: settingOf(f, 'limits'), retry: settingOf(f, 'retry'), env: settingOf(f, 'env'), access: settingOf(f, 'access') });
+  const [changed, setChanged] = useState<{ form: Whole; current: Fn } | null>(null);
   const [secretName, setSecretName] = useState('');
   const [secretValue, setSecretValue] = useState('');
   // The outcome of the last change, shown in the form it came from (not at the top of a long page).
@@ -61,9 +82,21 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
   /** Sends the change; true when it was saved (the outcome is shown in `form`). */
   const patch = async (form: Form, body: Record<string, unknown> | (() => Record<string, unknown>), done: string): Promise<boolean> => {
     setOutcome(null);
+    setChanged(null);
     try {
       // A builder's refusal (a count that is no number) is shown and focused as the API's would be.
-      const answer = await api<FnAnswer>('PATCH', `/functions/${enc(name)}`, typeof body === 'function' ? body() : body);
+      const sent = typeof body === 'function' ? body() : body;
+      if (WHOLE.includes(form)) {
+        const whole = form as Whole;
+        const current = (await api<FnAnswer>('GET', `/functions/${enc(name)}`)).function;
+        if (settingOf(current, whole) !== read.current[whole]) {
+          setChanged({ form: whole, current });
+          setOutcome({ form, error: new Error(`${HOLDS[whole]} changed since this page read ${whole === 'limits' ? 'them' : 'it'} (in another tab, by the CLI or a deploy): saving would undo that change, so nothing was saved. Load the current values, then make your change again.`) });
+          return false;
+        }
+      }
+      const answer = await api<FnAnswer>('PATCH', `/functions/${enc(name)}`, sent);
+      if (WHOLE.includes(form)) read.current[form as Whole] = settingOf(answer.function, form as Whole);
       if (answer.invokeToken !== undefined) setToken({ invokeToken: answer.invokeToken, invokeTokenExpiresAt: answer.invokeTokenExpiresAt });
       setOutcome({ form, saved: done });
       reload();
@@ -81,8 +114,19 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
     <div class="form-status" data-testid={`status-${form}`} id={`${form}-outcome`}>
       <p aria-live="polite" class="ok">{outcome?.form === form ? outcome.saved ?? '' : ''}</p>
       <ErrorBox error={outcome?.form === form ? outcome.error : null} />
+      {changed !== null && changed.form === form ? <button type="button" class="small" onClick={() => loadCurrent(changed.form, changed.current)}>Load the current values</button> : null}
     </div>
   );
+  /** A form refused as changed elsewhere, filled again from the function as it is now (its other forms keep what they hold). */
+  const loadCurrent = (form: Whole, current: Fn): void => {
+    if (form === 'limits') setLimits(limitsForm(current));
+    else if (form === 'retry') setRetry(retryForm(current));
+    else if (form === 'env') setEnv(envRows(current));
+    else setAuth(current.auth);
+    read.current[form] = settingOf(current, form);
+    setChanged(null);
+    setOutcome(null);
+  };
   /** A count field's value; text that is no whole number is refused here, at its field (it went as null: "expected number, received null"). */
   const whole = (field: string, label: string, text: string): number => {
     if (!/^\s*\d+\s*$/.test(text)) throw new ApiError(400, 'INVALID_FIELD', `${label} must be a whole number, got ${JSON.stringify(text)}`, field);
@@ -109,7 +153,7 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
       {!canChange ? <p class="notice span2" data-testid="role-note">Your token's role ({currentSession()?.role}) can read these settings, not change them: that needs the deployer role (deleting the function, the owner role).</p> : null}
       <fieldset class="plain" disabled={!canChange}>
         <form class="card form" aria-label="Limits" onSubmit={(e) => { e.preventDefault(); void patch('limits', () => ({ limits: { timeout: limits.timeout, memory: limits.memory, concurrency: whole('limits.concurrency', 'Concurrency per instance', limits.concurrency), maxInstances: whole('limits.maxInstances', 'Max instances', limits.maxInstances), minWarm: whole('limits.minWarm', 'Min warm', limits.minWarm), maxQueue: whole('limits.maxQueue', 'Max waiting calls', limits.maxQueue) } }), 'Limits saved.'); }}>
-          <h3>Limits</h3>
+          <h2>Limits</h2>
           <div class="fields">
             {field('lim-timeout', 'Timeout', limits.timeout, (v) => setLimits({ ...limits, timeout: v }), 'e.g. 500ms, 30s, 2m')}
             {field('lim-memory', 'Memory', limits.memory, (v) => setLimits({ ...limits, memory: v }), 'e.g. 128Mi, 1Gi')}
@@ -122,7 +166,7 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
           <button type="submit">Save limits</button>
         </form>
         <form class="card form" aria-label="Retries" onSubmit={(e) => { e.preventDefault(); void patch('retry', () => ({ retry: { maxAttempts: whole('retry.maxAttempts', 'Attempts', retry.maxAttempts), backoff: retry.backoff, maxBackoff: retry.maxBackoff, maxEventAge: retry.maxEventAge } }), 'Retries saved.'); }}>
-          <h3>Retries (async, cron, webhooks)</h3>
+          <h2>Retries (async, cron, webhooks)</h2>
           <div class="fields">
             {field('re-attempts', 'Attempts', retry.maxAttempts, (v) => setRetry({ ...retry, maxAttempts: v }), '1-10, the first included')}
             {field('re-backoff', 'First backoff', retry.backoff, (v) => setRetry({ ...retry, backoff: v }))}
@@ -139,7 +183,7 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
           if (first >= 0) return void document.getElementById(`env-k-${first}`)?.focus();
           void patch('env', { env: Object.fromEntries(env.filter((r) => r.key.trim() !== '').map((r) => [r.key.trim(), r.value])) }, 'Environment saved.');
         }}>
-          <h3>Environment variables</h3>
+          <h2>Environment variables</h2>
           {env.length === 0 ? <p class="muted" data-testid="env-empty">No variables. Add one, then save (values are visible to anyone who can read the function: use a secret for a password or a key).</p> : null}
           <p class="hint" data-testid="env-deploy-note">A deploy sets the env to platform.yaml's <code>env</code>: a name saved here and not there is removed with its value (the Deploy dialog names it first). Keep it in platform.yaml, or make it a secret.</p>
           {env.map((r, i) => {
@@ -171,7 +215,7 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
           if (!ENV_NAME.test(secret)) return void setOutcome({ form: 'secrets', error: new Error(`${secret === '' ? 'Give the secret a name' : `${secret} is not a valid name`}: letters, digits and _, not starting with a digit.`) });
           void patch('secrets', { secrets: { [secret]: secretValue } }, `Secret ${secret} set.`).then((ok) => { if (ok) { setSecretName(''); setSecretValue(''); } });
         }}>
-          <h3>Secrets</h3>
+          <h2>Secrets</h2>
           <p class="hint">Write-only: values are encrypted at rest and never shown again. Setting a name that exists replaces its value.</p>
           {f.secrets.length > 0 ? <ul>{f.secrets.map((s) => <li key={s}><code>{s}</code> <button type="button" class="small" aria-label={`Remove secret ${s}`} onClick={() => void patch('secrets', { secrets: { [s]: null } }, `Secret ${s} removed.`)}>Remove</button></li>)}</ul> : <p class="muted">No secrets.</p>}
           <div class="row">
@@ -187,7 +231,7 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
       <fieldset class="plain" disabled={!canChange}>
         <Card title="Contract"><ContractCard contract={fn.contract} asyncUrl={fn.asyncUrl} invocation={fn.function.invocation} /></Card>
         <section class="card form" aria-label="Access">
-          <h3>Auth and tokens</h3>
+          <h2>Auth and tokens</h2>
           <fieldset>
             <legend>Who may call it</legend>
             <label class="choice inline"><input type="radio" name="auth" checked={auth === 'public'} onChange={() => setAuth('public')} /> public</label>
@@ -199,7 +243,7 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
           {f.auth === 'token' ? <button type="button" onClick={() => void api<{ invokeToken: string; invokeTokenExpiresAt?: number }>('POST', `/functions/${enc(name)}/tokens/rotate`).then(setToken, setError('access'))}>Rotate invoke token</button> : null}
         </section>
         <section class="card form" aria-label="State">
-          <h3>State</h3>
+          <h2>State</h2>
           <p>{f.status === 'paused' ? 'Paused: calls answer 503 FUNCTION_PAUSED.' : 'Active.'}</p>
           {/* In a row: the two buttons touched, Delete function reading as part of Pause. */}
           <div class="row">

@@ -3,7 +3,7 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, enc, type Trigger } from '../../api.js';
 import { can } from '../../auth.js';
-import { time } from '../../format.js';
+import { localZone, time, zonedTime } from '../../format.js';
 import { CopyButton, ErrorBox, Loading, ShownOnce, useAsync } from '../../ui.js';
 import type { TabProps } from './tab.js';
 
@@ -16,25 +16,25 @@ export function TriggersTab({ name, fn }: TabProps): JSX.Element {
     <div class="triggers">
       {list.data.items.filter((t) => t.type === 'http').map((t) => (
         <section class="card" key="http" aria-label="HTTP trigger">
-          <h3>HTTP</h3>
+          <h2>HTTP</h2>
           {t.invocation !== 'async' ? <p><code>{t.invokeUrl}</code> <CopyButton text={t.invokeUrl} /></p> : null}
           {t.asyncUrl !== undefined ? <p>Async: <code>{t.asyncUrl}</code> <CopyButton text={t.asyncUrl} /></p> : null}
           <p class="muted">Invocation {t.invocation}; auth {t.auth === 'token' ? 'by invoke token' : 'public'}.</p>
         </section>
       ))}
       <section class="card" aria-label="Webhook triggers">
-        <h3>Webhooks</h3>
+        <h2>Webhooks</h2>
         {hooks.length === 0 ? <p class="muted">None. Declare one in platform.yaml: <code>triggers: [{'{'}type: webhook, id: github{'}'}]</code>, then deploy.</p> : hooks.map((t) => <Webhook key={t.id} name={name} hook={t as Extract<Trigger, { type: 'webhook' }>} reload={list.reload} />)}
       </section>
       <section class="card" aria-label="Cron triggers">
-        <h3>Cron</h3>
+        <h2>Cron</h2>
         {crons.length === 0 ? <p class="muted">None. Declare one in platform.yaml: <code>triggers: [{'{'}type: cron, schedule: "0 */5 * * * *"{'}'}]</code>.</p> : crons.map((t) => {
           const c = t as Extract<Trigger, { type: 'cron' }>;
           return (
             <div key={c.id} class="trigger">
               <p><strong>{c.id}</strong> <code>{c.schedule}</code> ({c.timezone}){c.active ? '' : <span class="badge badge-paused">not firing (paused)</span>}</p>
-              <p class="muted">Next fire times:</p>
-              <ol>{c.nextFires.map((at) => <li key={at}>{time(at)}</li>)}</ol>
+              <p class="muted">Next fire times, in {c.timezone}{localZone() === c.timezone ? '' : ' (and in this browser\'s time zone)'}:</p>
+              <ol data-testid="next-fires">{c.nextFires.map((at) => <li key={at}>{zonedTime(at, c.timezone)}</li>)}</ol>
             </div>
           );
         })}

@@ -27,7 +27,7 @@ export function UsageTab({ name }: TabProps): JSX.Element {
           <Stat label="cold vs warm p50" value={`${ms(u.coldP50Ms)} vs ${ms(u.warmP50Ms)}`} />
           <Stat label="warm now" value={String(u.warmInstances)} />
         </div>
-      ) : <Loading />}
+      ) : <Loading error={usage.error} />}
       {specs ? (
         <div class="charts">
           <Chart title="Invocations and errors" spec={specs.calls} format={formatValue} />
