@@ -42,12 +42,25 @@ export class FunctionLabels {
   /**
    * A function was deleted: every series labelled with its name goes from the registry, so a
    * function created again under the key starts from zero instead of continuing the deleted one's
-   * counters (red team 6). Its label stays its own (the cap counts names, not incarnations). A
-   * name sharing `_other` has no series of its own to remove.
+   * counters (red team 6), and its label is free again. Kept, every name a platform ever served
+   * held its label until a restart: a team deploying a function per branch and deleting it after
+   * the merge had used its workspace's 400 after 400 branches, and every function it created from
+   * then on was `_other`, dark for its workspace token and its alerts (soak1). A name sharing
+   * `_other` has no series of its own to remove.
    */
   forget(name: string): void {
     if (!this.known.has(name)) return;
     for (const forget of this.forgetters) forget(name);
+    this.known.delete(name);
+    const workspace = workspaceOfKey(name);
+    const held = (this.held.get(workspace) ?? 1) - 1;
+    if (held > 0) this.held.set(workspace, held);
+    else this.held.delete(workspace);
+  }
+
+  /** Names holding a label of their own now (stats and tests). */
+  get size(): number {
+    return this.known.size;
   }
 
   /** The label of `name`: itself while there is room for its workspace (above), else `_other`. */

@@ -29,8 +29,20 @@ interface Minute {
 export class RunSampler {
   private readonly minutes = new Map<string, Minute>();
   private seen = 0;
+  /** The minute of the last sweep of `minutes`. */
+  private swept = -Infinity;
 
   constructor(private readonly sampling: RunSampling) {}
+
+  /** Functions with a budget entry (stats and tests). */
+  get tracked(): number {
+    return this.minutes.size;
+  }
+
+  private sweep(minute: number): void {
+    this.swept = minute;
+    for (const [fn, m] of this.minutes) if (m.minute < minute) this.minutes.delete(fn);
+  }
 
   /** True when the run gets a full record. Synchronous, constant time. */
   keep(run: RunRecord): boolean {
@@ -41,7 +53,9 @@ export class RunSampler {
       const minute = Math.floor(run.startedAt / 60_000);
       let m = this.minutes.get(run.function);
       if (m === undefined) {
-        // One entry per function this process served; a deleted function's entry is tiny and stays.
+        // One entry per function served this minute: those of earlier minutes (deleted functions',
+        // idle ones') go, once a minute, so the map does not keep every name ever served (soak1).
+        if (minute > this.swept) this.sweep(minute);
         m = { minute, count: 0 };
         this.minutes.set(run.function, m);
       } else if (m.minute !== minute) {

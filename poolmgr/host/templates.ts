@@ -10,12 +10,11 @@
  * `hello` carrying the nonce of a fork the host asked for; anything else is closed.
  */
 import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { FrameDecoder } from '../../protocol/index.js';
-import { ownerGone, PID_NS_SUFFIX } from './host-pids.js';
+import { makeOwnedDir } from './owned-dirs.js';
 
 /** How long a forked child has to connect and say hello before the fork counts as failed (the pool falls back). */
 export const FORK_HELLO_TIMEOUT_MS = 2000;
@@ -30,45 +29,12 @@ const HELLO_MAX_BYTES = 4096;
  */
 export const SPARE_HELLOS = 8;
 
-/** Template roots made by this process (each host has its own). */
-let roots = 0;
-
 /**
- * A fresh 0700 template root for one host: `<tmp>/fp-tpl-<pid>-<n>-<pid namespace>`. Those of
- * processes that no longer exist (a platform that was killed) are removed first, where this user
- * may: another user's (a root platform's, seen by one running as nobody) stays, and is no reason
- * not to start; so does another pid namespace's (ADR 0125).
+ * A fresh 0700 template root for one host: `<tmp>/fp-tpl-<pid>-<n>-<pid namespace>`; those of
+ * processes that no longer exist (a platform that was killed) are removed first (owned-dirs.ts).
  */
 export function makeTemplateRoot(): string {
-  const parent = tmpdir();
-  for (const name of readdirSafe(parent)) {
-    const m = /^fp-tpl-(\d+)-\d+(?:-(\d+))?$/.exec(name);
-    if (m === null || !ownerGone(Number(m[1]), m[2])) continue;
-    try {
-      rmSync(join(parent, name), { recursive: true, force: true });
-    } catch {
-      // not ours to remove
-    }
-  }
-  // One with this pid is another host's of this process (a second copy of this module counts
-  // from 1 too: bench/ab-cold.ts loads two builds): never removed, the next number taken.
-  for (;;) {
-    const root = join(parent, `fp-tpl-${process.pid}-${++roots}${PID_NS_SUFFIX}`);
-    try {
-      mkdirSync(root, { mode: 0o700 });
-      return root;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
-}
-
-function readdirSafe(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
+  return makeOwnedDir('fp-tpl');
 }
 
 export interface ForkHello {

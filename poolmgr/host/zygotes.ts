@@ -21,12 +21,12 @@
  * bypass is over, and `onBypass` tells the operator (reliability round 8).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeFrame, FrameDecoder } from '../../protocol/index.js';
 import { running } from './host-pids.js';
+import { makeOwnedDir } from './owned-dirs.js';
 import { siteShadows } from './site-packages.js';
 
 /** The presets a zygote can preload (runtime/fp_runtime/zygote.py PRESETS). */
@@ -110,7 +110,9 @@ export class Zygote {
 
   constructor(private readonly options: ZygoteOptions) {
     // 0700, the platform's user: nothing else (no function: boxes do not see the host's /tmp) reaches the socket.
-    this.dir = mkdtempSync(join(tmpdir(), `fp-zygote-${options.preset}-`));
+    // Named after this process, so a start after a killed platform removes the one it left (soak1:
+    // 305 of them, random mkdtemp names, had piled up in one day's /tmp).
+    this.dir = makeOwnedDir(`fp-zygote-${options.preset}`);
     this.path = join(this.dir, 'z.sock');
     this.start();
   }

@@ -90,9 +90,13 @@ export class MemoryHotMetrics implements HotMetrics {
   async setWarm(fn: string, reporter: string, instances: number, ttlMs = DEFAULT_WARM_TTL_MS): Promise<void> {
     this.check();
     assertWarm(instances, ttlMs);
-    const s = this.state(fn);
-    if (instances === 0) s.warm.delete(reporter);
-    else s.warm.set(reporter, { instances, expiresAt: this.now() + ttlMs });
+    if (instances === 0) {
+      // A withdrawal makes no state: the last one of a deleted function, sent after `forget` as
+      // its drained instances stop, made one for every name a platform ever deleted (soak1).
+      this.fns.get(fn)?.warm.delete(reporter);
+      return;
+    }
+    this.state(fn).warm.set(reporter, { instances, expiresAt: this.now() + ttlMs });
   }
 
   async setPaused(fn: string, paused: boolean): Promise<void> {
