@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ferretdbSqliteUrl } from '../platform/ferretdb-sqlite.js';
 import { sleep } from './servers.js';
 
 export interface StoresHost {
@@ -122,7 +123,7 @@ export async function storesInNamespace(): Promise<StoresHost> {
     };
     const redis = start(redisBin, ['--port', String(REDIS_PORT), '--bind', peer, '--protected-mode', 'no', '--dir', dir, '--save', '', '--appendonly', 'no']);
     const ferret = start(ferretBin, [
-      '--handler=sqlite', `--sqlite-url=file:${dir}/`, `--listen-addr=${peer}:${MONGO_PORT}`, `--state-dir=${dir}`,
+      '--handler=sqlite', `--sqlite-url=${ferretdbSqliteUrl(dir)}`, `--listen-addr=${peer}:${MONGO_PORT}`, `--state-dir=${dir}`,
       '--debug-addr=-', '--telemetry=disable', '--log-level=warn',
     ]);
     const deadline = Date.now() + READY_TIMEOUT_MS;

@@ -15,6 +15,7 @@ import { DataBindings, type BackendAddress, type BoundFunction } from '../contro
 import { serviceCgroup } from '../poolmgr/index.js';
 import { formatMemoryBytes, workspaceOfKey } from '../protocol/index.js';
 import type { PlatformConfig } from './config.js';
+import { ferretdbSqliteUrl } from './ferretdb-sqlite.js';
 import { PRODUCTION_NEEDS_DATA_URL } from './store-description.js';
 
 /** util-linux's setpriv (Debian: always there), for FerretDB's parent-death signal; null: not found. */
@@ -109,7 +110,7 @@ export async function startData(config: PlatformConfig, stateDir: string, sandbo
   const launch = (): ChildProcess => {
     rmSync(socket, { force: true });
     const args = [
-      '--handler=sqlite', `--sqlite-url=file:${join(home, 'sqlite')}/`, '--listen-addr=', `--listen-unix=${socket}`,
+      '--handler=sqlite', `--sqlite-url=${ferretdbSqliteUrl(join(home, 'sqlite'))}`, '--listen-addr=', `--listen-unix=${socket}`,
       `--state-dir=${home}`, '--debug-addr=-', '--telemetry=disable', '--log-level=warn',
     ];
     // It dies with the platform (PR_SET_PDEATHSIG, set by util-linux's setpriv, which then exec's it

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MongoClient } from 'mongodb';
+import { ferretdbSqliteUrl } from '../../platform/ferretdb-sqlite.js';
 import { startPlatform, type StartedPlatform } from '../../platform/start.js';
 import { runCli } from '../helpers/cli-harness.js';
 import { findBinary, serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
@@ -455,7 +456,7 @@ describe('an orphaned FerretDB on the state (reliability round 8)', { skip, time
     mkdirSync(join(home, 'sqlite'), { recursive: true, mode: 0o700 });
     // The arguments platform/data.ts gives it, in a session of its own: nobody's child to die with.
     const orphan = spawn(findBinary('ferretdb')!, [
-      '--handler=sqlite', `--sqlite-url=file:${join(home, 'sqlite')}/`, '--listen-addr=', `--listen-unix=${join(home, 'ferretdb.sock')}`,
+      '--handler=sqlite', `--sqlite-url=${ferretdbSqliteUrl(join(home, 'sqlite'))}`, '--listen-addr=', `--listen-unix=${join(home, 'ferretdb.sock')}`,
       `--state-dir=${home}`, '--debug-addr=-', '--telemetry=disable', '--log-level=warn',
     ], { stdio: 'ignore', detached: true });
     t.after(() => orphan.kill('SIGKILL'));

@@ -16,6 +16,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { ferretdbSqliteUrl } from '../../platform/ferretdb-sqlite.js';
 
 const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 5_000;
@@ -244,14 +245,15 @@ export async function startRedis(options: { appendOnly?: boolean; args?: string[
 
 /**
  * A real FerretDB 1.x with its SQLite backend on a free port; data in its directory (one
- * `<database>.sqlite` file per database, plus `state.json`). No debug listener, no telemetry.
+ * `<database>.sqlite` file per database, plus `state.json`), its WAL limited as the platform's own
+ * (platform/ferretdb-sqlite.ts). No debug listener, no telemetry.
  * With `postgresqlUrl`, its PostgreSQL backend on that URL instead (FerretDB connects to it on the
  * first command, so it starts, and answers, with no PostgreSQL there).
  */
 export async function startFerret(options: { postgresqlUrl?: string } = {}): Promise<ServerProcess> {
   const binary = mustFind('ferretdb');
   const backend = (dir: string): string[] =>
-    options.postgresqlUrl === undefined ? ['--handler=sqlite', `--sqlite-url=file:${dir}/`] : ['--handler=postgresql', `--postgresql-url=${options.postgresqlUrl}`];
+    options.postgresqlUrl === undefined ? ['--handler=sqlite', `--sqlite-url=${ferretdbSqliteUrl(dir)}`] : ['--handler=postgresql', `--postgresql-url=${options.postgresqlUrl}`];
   return startServer({
     what: 'ferretdb',
     binary,
