@@ -15,7 +15,7 @@ import { DataBindings, type BackendAddress, type BoundFunction } from '../contro
 import { serviceCgroup } from '../poolmgr/index.js';
 import { formatMemoryBytes, workspaceOfKey } from '../protocol/index.js';
 import type { PlatformConfig } from './config.js';
-import { ferretdbSqliteUrl } from './ferretdb-sqlite.js';
+import { FERRETDB_WAL_LIMIT_BYTES, ferretdbSqliteUrl } from './ferretdb-sqlite.js';
 import { PRODUCTION_NEEDS_DATA_URL } from './store-description.js';
 
 /** util-linux's setpriv (Debian: always there), for FerretDB's parent-death signal; null: not found. */
@@ -174,7 +174,17 @@ export async function startData(config: PlatformConfig, stateDir: string, sandbo
     log(`platform: data bindings off: ${(err as Error).message} (see ${join(home, 'ferretdb.log')})`);
     return null;
   }
-  const bindings = new DataBindings({ backend: { path: socket }, socketRoot, sandboxed, workspaceOf: workspaceOfKey, backendTimeoutMs: config.dataBackendTimeoutMs, maxDatabaseBytes: config.dataMaxDatabaseBytes, log });
+  // A database's WAL past its usual bound counts against its cap: a function holding a cursor open
+  // keeps SQLite from starting the WAL over, and its writes then grow it whatever dbStats says
+  // (docs/data-binding.md). Up to the bound it is the server's own (cut back to it at each start-over).
+  const walBytes = (physical: string): number => {
+    try {
+      return Math.max(0, statSync(join(home, 'sqlite', `${physical}.sqlite-wal`)).size - FERRETDB_WAL_LIMIT_BYTES);
+    } catch {
+      return 0;
+    }
+  };
+  const bindings = new DataBindings({ backend: { path: socket }, socketRoot, sandboxed, workspaceOf: workspaceOfKey, backendTimeoutMs: config.dataBackendTimeoutMs, maxDatabaseBytes: config.dataMaxDatabaseBytes, walBytes, log });
   return {
     bindings, socketRoot, backend: 'ferretdb',
     async close() {

@@ -60,6 +60,13 @@ export interface DataProxyOptions {
    * on. Absent: no cap.
    */
   maxDatabaseBytes?: number;
+  /**
+   * Bytes the database holds on disk beside what dbStats counts, added to each measure for
+   * maxDatabaseBytes: the embedded FerretDB's SQLite WAL file (platform/data.ts). A function that
+   * keeps a cursor open holds a read, SQLite cannot start the WAL over meanwhile, and a write and
+   * delete in turn grew it without bound while dbStats stayed near zero (wal1). Absent: dbStats alone (a server the platform does not run).
+   */
+  walBytes?: (physical: string) => number;
 }
 
 /** MongoDB error codes used in refusals (the driver raises OperationFailure with them). */
@@ -467,7 +474,7 @@ export class DataProxy {
       entry.measuring = true;
       backendCommand(this.options.backend, this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS, { dbStats: 1, $db: physical })
         .then((stats) => {
-          const measured = Number(stats.dataSize ?? 0) + Number(stats.indexSize ?? 0);
+          const measured = Number(stats.dataSize ?? 0) + Number(stats.indexSize ?? 0) + (this.options.walBytes?.(physical) ?? 0);
           if (!Number.isFinite(measured)) return;
           // What was sent before the measure began is in it (one connection per function command at a time: nearly).
           entry.bytes = measured;

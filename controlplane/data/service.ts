@@ -35,6 +35,8 @@ export interface DataBindingsOptions {
   backendTimeoutMs?: number;
   /** FP_DATA_MAX_DATABASE_BYTES: past it a bound database takes no more writes (default: no cap). */
   maxDatabaseBytes?: number;
+  /** Bytes a database holds beside what dbStats counts, counted against maxDatabaseBytes (DataProxyOptions.walBytes). */
+  walBytes?: (physical: string) => number;
   log?: (line: string) => void;
 }
 
@@ -52,7 +54,7 @@ export class DataBindings {
   private readonly bound = new Map<string, BoundFunction>();
 
   constructor(private readonly options: DataBindingsOptions) {
-    this.proxy = new DataProxy({ backend: options.backend, credentials: this.credentials, ledger: this.ledger, backendTimeoutMs: options.backendTimeoutMs, ...(options.maxDatabaseBytes !== undefined ? { maxDatabaseBytes: options.maxDatabaseBytes } : {}) });
+    this.proxy = new DataProxy({ backend: options.backend, credentials: this.credentials, ledger: this.ledger, backendTimeoutMs: options.backendTimeoutMs, ...(options.maxDatabaseBytes !== undefined ? { maxDatabaseBytes: options.maxDatabaseBytes } : {}), ...(options.walBytes !== undefined ? { walBytes: options.walBytes } : {}) });
   }
 
   private workspaceOf(functionKey: string): string {
