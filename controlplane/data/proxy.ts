@@ -348,7 +348,7 @@ export class DataProxy {
       };
       if (grows(decision, command, frame) && this.full(grant!.physical, frame.length)) {
         this.stats.refused += 1;
-        reply(errorDoc(CODE.exceededStorage, 'DATA_QUOTA_EXCEEDED', `the database is over its ${this.options.maxDatabaseBytes} bytes (FP_DATA_MAX_DATABASE_BYTES): delete data to write again`), header.requestId);
+        reply(errorDoc(CODE.exceededStorage, 'DATA_QUOTA_EXCEEDED', `the database is over its ${this.options.maxDatabaseBytes} bytes (FP_DATA_MAX_DATABASE_BYTES): delete data, and close cursors left open, to write again`), header.requestId);
         return done();
       }
       if (decision.cursor && decision.command !== 'getMore' && (this.openCursors.get(grant!.physical) ?? 0) >= (this.options.maxOpenCursors ?? DEFAULT_MAX_OPEN_CURSORS)) {
