@@ -246,22 +246,37 @@ export async function startRedis(options: { appendOnly?: boolean; args?: string[
 /**
  * A real FerretDB 1.x with its SQLite backend on a free port; data in its directory (one
  * `<database>.sqlite` file per database, plus `state.json`), its WAL limited as the platform's own
- * (platform/ferretdb-sqlite.ts). No debug listener, no telemetry.
+ * (platform/ferretdb-sqlite.ts). No telemetry, and no debug listener unless `debug` (then its
+ * Prometheus metrics are at `metricsUrl`: `ferretdbOpenCursors` reads them).
  * With `postgresqlUrl`, its PostgreSQL backend on that URL instead (FerretDB connects to it on the
  * first command, so it starts, and answers, with no PostgreSQL there).
  */
-export async function startFerret(options: { postgresqlUrl?: string } = {}): Promise<ServerProcess> {
+export async function startFerret(options: { postgresqlUrl?: string; debug?: boolean } = {}): Promise<ServerProcess & { metricsUrl: string | null }> {
   const binary = mustFind('ferretdb');
+  const debugPort = options.debug === true ? await freePort() : null;
   const backend = (dir: string): string[] =>
     options.postgresqlUrl === undefined ? ['--handler=sqlite', `--sqlite-url=${ferretdbSqliteUrl(dir)}`] : ['--handler=postgresql', `--postgresql-url=${options.postgresqlUrl}`];
-  return startServer({
+  const server = await startServer({
     what: 'ferretdb',
     binary,
     args: (port, dir) => [
       ...backend(dir), `--listen-addr=127.0.0.1:${port}`,
-      `--state-dir=${dir}`, '--debug-addr=-', '--telemetry=disable', '--log-level=warn',
+      `--state-dir=${dir}`, `--debug-addr=${debugPort === null ? '-' : `127.0.0.1:${debugPort}`}`, '--telemetry=disable', '--log-level=warn',
     ],
     probe: (port) => tcpProbe(port),
     url: (port) => `mongodb://127.0.0.1:${port}/`,
   });
+  return Object.assign(server, { metricsUrl: debugPort === null ? null : `http://127.0.0.1:${debugPort}/debug/metrics` });
+}
+
+/**
+ * Cursors a FerretDB started with `debug` holds open now: those it created less those it removed
+ * (closed, exhausted, killed, or gone with their connection), from its Prometheus counters.
+ */
+export async function ferretdbOpenCursors(ferret: { metricsUrl: string | null }): Promise<number> {
+  if (ferret.metricsUrl === null) throw new Error('FerretDB was started without debug: no metrics');
+  const text = await (await fetch(ferret.metricsUrl)).text();
+  const sum = (name: string): number =>
+    text.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `)).reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  return sum('ferretdb_cursors_created_total') - sum('ferretdb_cursors_duration_seconds_count');
 }
