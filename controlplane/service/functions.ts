@@ -7,6 +7,7 @@ import { ceilingIssues, envSizeProblem, nameOfKey, PlatformError } from '../../p
 import { runtimeEnv } from '../registry/store-registry.js';
 import { isStoreError, REVOKED_TOKENS_KEPT, type FunctionRecord, type FunctionSettings } from '../store/index.js';
 import type { ServiceContext } from './context.js';
+import { dropFunction } from './function-drop.js';
 import { startCheck } from './start-check.js';
 import { keepWarm } from './warm.js';
 
@@ -144,22 +145,22 @@ export async function finishPendingDeletes(ctx: ServiceContext): Promise<number>
   return finished;
 }
 
-/** What this process holds of a deleted function goes, and the other processes are told. */
+/**
+ * What this process holds of a deleted function goes (it stops serving before the first await),
+ * the other processes are told (`gone`: they stop it before their store read), and its shared
+ * series, rollups and async listing are dropped.
+ */
 async function forgetFunction(ctx: ServiceContext, name: string): Promise<void> {
-  ctx.registry.remove(name);
-  ctx.tokens.removeScope(name);
-  ctx.pool.endConnections?.(name, 'FUNCTION_NOT_FOUND');
-  ctx.pool.drain(name);
-  announce(ctx, name, false);
-  // Its /metrics series too: a function created later under this key starts from zero (red team 6).
+  const dropped = dropFunction(ctx, name);
+  ctx.bus.publish({ kind: 'function', name, gone: true });
+  // Its /metrics series too, held or not: a function created later under this key starts from zero (red team 6).
   ctx.forgetSeries(name);
   ctx.metrics.forget(name).catch((err: unknown) => ctx.log(`controlplane: could not forget the metrics of ${name}: ${String(err)}`));
   // The 7d/30d rollups too: a function created later under this key must not show these calls (red team 5).
   ctx.store.usageHistory?.forget(name).catch((err: unknown) => ctx.log(`controlplane: could not forget the usage rollups of ${name}: ${String(err)}`));
   // Its async runs leave the listing by state (ADR 0068); each run's own record expires with the retention.
   ctx.async?.runs.forgetFunction(name).catch((err: unknown) => ctx.log(`controlplane: could not drop the async run listing of ${name}: ${String(err)}`));
-  await ctx.code.removeFunction(name);
-  await ctx.cron?.refresh(name);
+  await dropped;
   // Its dependency sites, unless another version uses them.
   ctx.depsCollector.soon();
 }
