@@ -41,7 +41,7 @@ describe('a production delete that fails after the function is gone', { skip: pr
 
   it('stops serving at once on every process; a second DELETE finishes the cleanup; the name comes back clean', async () => {
     const name = fnName();
-    await deployed(a.api, name, handlerReturning('old'));
+    await deployed(a.api, name, handlerReturning('old'), { invocation: 'both' });
     await answers(`${a.url}/fn/${name}/`, 200);
     await answers(`${b.url}/fn/${name}/`, 200);
     const before = (await a.api.call('GET', '/workspaces/default')).body;
@@ -52,6 +52,9 @@ describe('a production delete that fails after the function is gone', { skip: pr
     const call = await fetch(`${a.url}/fn/${name}/`);
     await call.arrayBuffer();
     assert.equal(call.status, 404);
+    const queued = await fetch(`${a.url}/async/${name}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    await queued.arrayBuffer();
+    assert.equal(queued.status, 404, 'nothing is queued for a deleted function');
     // The function is gone: that is what the DELETE says; the operator's log says what is pending.
     assert.equal(deleted.status, 204, JSON.stringify(deleted.body));
     assert.ok(a.logs.some((l) => l.includes(`function ${name} is deleted, but the removal of its data failed`)), a.logs.join('\n'));
