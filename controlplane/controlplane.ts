@@ -25,6 +25,7 @@ import { codeCollector } from './service/code-collect.js';
 import { contentCollector, DEFAULT_KEEP_VERSIONS } from './service/version-retention.js';
 import { DEFAULT_API_WRITE_RATE, DEFAULT_AUDIT_MAX_ENTRIES } from './service/write-bounds.js';
 import { keepAllWarm } from './service/warm.js';
+import { finishPendingDeletes, PENDING_DELETES_SWEEP_MS } from './service/functions.js';
 import type { Invoker, PoolDrain, ServiceContext } from './service/context.js';
 import { KeyedLock } from './service/locks.js';
 import { StagedUploads } from './service/staged-uploads.js';
@@ -347,6 +348,16 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   // Other processes share the store: a call for a function not served here reads it once first (ADR 0117).
   if (options.bus.local !== true) registry.catchUp = storeCatchUp(ctx);
   await options.bus.start(syncListener(ctx));
+  // Deletes whose store cleanup failed after the function was gone are finished: now, and every few minutes (ADR 0156).
+  const sweepDeletes = (): void => {
+    finishPendingDeletes(ctx).then(
+      (n) => { if (n > 0) log(`controlplane: finished the cleanup of ${n} deleted function${n === 1 ? '' : 's'}`); },
+      (err: unknown) => log(`controlplane: could not finish the pending deletes (the next sweep tries again): ${String(err)}`),
+    );
+  };
+  sweepDeletes();
+  const deletesSweeper = setInterval(sweepDeletes, PENDING_DELETES_SWEEP_MS);
+  deletesSweeper.unref();
   // Last: a start that fails before this issues none, and one issued here but never handed over
   // (the gateway could not listen) is revoked at close, so the next start issues another. It was
   // kept, shown to nobody, and the state directory was locked out for good.
@@ -386,6 +397,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
           adminToken = null;
           options.bus.publish({ kind: 'tokens' });
         }
+        clearInterval(deletesSweeper);
         await (dispatcherStopped ??= stopAll());
         await retention.stop();
         await warm.stop();

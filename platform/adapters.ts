@@ -89,6 +89,8 @@ export interface AdapterSettings {
   /** This process's id on the config bus (its own changes are not echoed back). */
   origin: string;
   log: (line: string) => void;
+  /** Tests only: the production store's fault points (MongoStoreOptions.testHooks). */
+  storeTestHooks?: { afterTombstone?(name: string): Promise<void> };
 }
 
 type Closable = { close(): Promise<void> | void };
@@ -175,12 +177,12 @@ function warnAsyncDbMissing(stateDir: string, log: (line: string) => void): void
  * Production: MongoDB for the store; Redis for everything live and shared by every process. The
  * schema of PlatformConfig refuses production without both URLs, hence the `!`s.
  */
-async function production({ config, keyring, origin, log }: AdapterSettings, opened: Opened): Promise<Ports> {
+async function production({ config, keyring, origin, log, storeTestHooks }: AdapterSettings, opened: Opened): Promise<Ports> {
   const { openMongoStore, mongoAddress, RedisHotMetrics, RedisConfigBus, connectRedis, connectRedisSubscriber, openRedis, RedisDurability, PrefixClaim } = await loadProductionStore();
   const redisUrl = config.redisUrl!;
   const prefix = config.redisPrefix;
 
-  const store = opened.keep(await naming('FP_MONGO_URL', openMongoStore({ url: config.mongoUrl!, database: config.mongoDatabase, keyring })));
+  const store = opened.keep(await naming('FP_MONGO_URL', openMongoStore({ url: config.mongoUrl!, database: config.mongoDatabase, keyring, ...(storeTestHooks !== undefined ? { testHooks: storeTestHooks } : {}) })));
   // Returns at once even when Redis is down: its calls fail fast until Redis answers (the run sink's recorders absorb that).
   const metrics = opened.keep(new RedisHotMetrics({ client: connectRedis(redisUrl), ownsClient: true, prefix }));
   const bus = opened.keep(new RedisConfigBus({ redisUrl, prefix, origin, log }));

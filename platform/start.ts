@@ -62,6 +62,8 @@ export interface StartOptions extends PlatformOptions {
    * `dev` and `up` set it when they listen on loopback, against DNS rebinding (docs/adr/0122-what-the-cli-trusts.md).
    */
   localHostsOnly?: boolean;
+  /** Tests only: where a test stops a server between a production store write's steps (MongoStoreOptions.testHooks). */
+  storeTestHooks?: { afterTombstone?(name: string): Promise<void> };
 }
 
 /**
@@ -111,7 +113,7 @@ export interface StartedPlatform {
 }
 
 export async function startPlatform(options: StartOptions = {}): Promise<StartedPlatform> {
-  const { log: logOption, rotateAdminToken, rotateSecretsKey, runtimeEnv, observer, depsRoot: depsRootOption, localHostsOnly, ...settings } = options;
+  const { log: logOption, rotateAdminToken, rotateSecretsKey, runtimeEnv, observer, depsRoot: depsRootOption, localHostsOnly, storeTestHooks, ...settings } = options;
   const config = parseOptions(settings);
   if (config.functionsDir !== undefined) {
     throw new ConfigError([{ key: 'functionsDir', message: 'directory mode is started by startDirectory (node dist/platform/main.js --functions DIR), not over a store' }]);
@@ -149,7 +151,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     // What a restored state directory brought (before anything creates files): platform.db, the bindings' databases.
     const restoredStore = config.store === 'embedded' && existsSync(join(stateDir, 'platform.db'));
     const dataFilesBefore = embeddedDataFiles(stateDir);
-    const adapters = await openAdapters({ config, stateDir, keyring, origin: reporterId, log });
+    const adapters = await openAdapters({ config, stateDir, keyring, origin: reporterId, log, ...(storeTestHooks !== undefined ? { storeTestHooks } : {}) });
     cleanup.push(() => adapters.close());
     const { store } = adapters;
     // Never serve with secrets this keyring cannot open: refuse to start instead (SECRETS_KEY_UNKNOWN).

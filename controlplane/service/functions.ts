@@ -7,6 +7,7 @@ import { ceilingIssues, envSizeProblem, nameOfKey, PlatformError } from '../../p
 import { runtimeEnv } from '../registry/store-registry.js';
 import { isStoreError, REVOKED_TOKENS_KEPT, type FunctionRecord, type FunctionSettings } from '../store/index.js';
 import type { ServiceContext } from './context.js';
+import { dropFunction } from './function-drop.js';
 import { startCheck } from './start-check.js';
 import { keepWarm } from './warm.js';
 
@@ -57,6 +58,8 @@ export async function createFunction(ctx: ServiceContext, name: string, settings
   checkCeilings(ctx, settings);
   checkEnvSize(settings.env, settings.secrets ?? {}, settings.secrets !== undefined && Object.keys(settings.secrets).length > 0 ? 'secrets' : 'env');
   return ctx.locks.run(name, async () => {
+    // A namesake whose delete's cleanup failed: finished first, its metrics and async runs too (ADR 0156).
+    if ((await ctx.store.functions.finishDelete?.(name)) === true) await forgetFunction(ctx, name);
     const record = await ctx.store.functions.create(name, settings);
     // Leftovers of a deleted namesake (e.g. a crash during its delete) must not pass for version 1.
     await ctx.code.removeFunction(name);
@@ -99,27 +102,67 @@ export async function updateFunction(ctx: ServiceContext, name: string, change: 
   });
 }
 
+/**
+ * Deletes the function. Once the store has it gone (production: its tombstone is written), it
+ * stops serving here at once and the other processes are told, even when the store's cleanup of
+ * its data failed after that: the cleanup is then pending, and a later DELETE of the name, a
+ * create of it or the sweep (`finishPendingDeletes`) finishes it (ADR 0156). Before, such a
+ * failure answered 500 before any of this ran: the function was 404 for the API but kept serving,
+ * and a second DELETE was 404 too, so nothing ever finished it (soak round, finding 1).
+ */
 export async function deleteFunction(ctx: ServiceContext, name: string): Promise<void> {
   await ctx.locks.run(name, async () => {
-    const current = await getFunction(ctx, name);
-    await ctx.store.functions.delete(name, current.revision);
-    ctx.registry.remove(name);
-    ctx.tokens.removeScope(name);
-    ctx.pool.endConnections?.(name, 'FUNCTION_NOT_FOUND');
-    ctx.pool.drain(name);
-    announce(ctx, name, false);
-    // Its /metrics series too: a function created later under this key starts from zero (red team 6).
-    ctx.forgetSeries(name);
-    ctx.metrics.forget(name).catch((err: unknown) => ctx.log(`controlplane: could not forget the metrics of ${name}: ${String(err)}`));
-    // The 7d/30d rollups too: a function created later under this key must not show these calls (red team 5).
-    ctx.store.usageHistory?.forget(name).catch((err: unknown) => ctx.log(`controlplane: could not forget the usage rollups of ${name}: ${String(err)}`));
-    // Its async runs leave the listing by state (ADR 0068); each run's own record expires with the retention.
-    ctx.async?.runs.forgetFunction(name).catch((err: unknown) => ctx.log(`controlplane: could not drop the async run listing of ${name}: ${String(err)}`));
-    await ctx.code.removeFunction(name);
-    await ctx.cron?.refresh(name);
-    // Its dependency sites, unless another version uses them.
-    ctx.depsCollector.soon();
+    const current = await ctx.store.functions.get(name);
+    if (current === null) {
+      // Gone already; its delete's cleanup may be pending (it failed): this one finishes it.
+      if (!((await ctx.store.functions.finishDelete?.(name)) ?? false)) await getFunction(ctx, name);
+      await forgetFunction(ctx, name);
+      return;
+    }
+    const { cleanupError } = await ctx.store.functions.delete(name, current.revision);
+    if (cleanupError !== null) ctx.log(`controlplane: function ${name} is deleted, but the removal of its data failed (a later DELETE, a create of the name or the sweep finishes it): ${String(cleanupError)}`);
+    await forgetFunction(ctx, name);
   });
+}
+
+/** How often the platform finishes deletes whose store cleanup failed (and once at start). */
+export const PENDING_DELETES_SWEEP_MS = 5 * 60_000;
+
+/**
+ * Finishes every delete whose store cleanup is pending (ADR 0156), each under its function's
+ * lock; the number finished. A failure leaves the rest for the next sweep.
+ */
+export async function finishPendingDeletes(ctx: ServiceContext): Promise<number> {
+  const names = (await ctx.store.functions.pendingDeletes?.()) ?? [];
+  let finished = 0;
+  for (const name of names) {
+    await ctx.locks.run(name, async () => {
+      if (!((await ctx.store.functions.finishDelete?.(name)) ?? false)) return;
+      await forgetFunction(ctx, name);
+      finished++;
+    });
+  }
+  return finished;
+}
+
+/**
+ * What this process holds of a deleted function goes (it stops serving before the first await),
+ * the other processes are told (`gone`: they stop it before their store read), and its shared
+ * series, rollups and async listing are dropped.
+ */
+async function forgetFunction(ctx: ServiceContext, name: string): Promise<void> {
+  const dropped = dropFunction(ctx, name);
+  ctx.bus.publish({ kind: 'function', name, gone: true });
+  // Its /metrics series too, held or not: a function created later under this key starts from zero (red team 6).
+  ctx.forgetSeries(name);
+  ctx.metrics.forget(name).catch((err: unknown) => ctx.log(`controlplane: could not forget the metrics of ${name}: ${String(err)}`));
+  // The 7d/30d rollups too: a function created later under this key must not show these calls (red team 5).
+  ctx.store.usageHistory?.forget(name).catch((err: unknown) => ctx.log(`controlplane: could not forget the usage rollups of ${name}: ${String(err)}`));
+  // Its async runs leave the listing by state (ADR 0068); each run's own record expires with the retention.
+  ctx.async?.runs.forgetFunction(name).catch((err: unknown) => ctx.log(`controlplane: could not drop the async run listing of ${name}: ${String(err)}`));
+  await dropped;
+  // Its dependency sites, unless another version uses them.
+  ctx.depsCollector.soon();
 }
 
 /** Issues a new invoke token for the function (ending with `issuer`'s); every older one stops working at once. */

@@ -7,6 +7,7 @@
 import { versionTraits } from '../registry/store-registry.js';
 import type { ConfigChange, ConfigListener } from '../store/index.js';
 import type { ServiceContext } from './context.js';
+import { dropFunction } from './function-drop.js';
 import { instancesStale } from './functions.js';
 import { loadFunctions } from './startup.js';
 import { keepAllWarm, keepWarm } from './warm.js';
@@ -17,13 +18,7 @@ export async function refreshFunction(ctx: ServiceContext, name: string): Promis
   await ctx.locks.run(name, async () => {
     const record = await ctx.store.functions.get(name);
     if (record === null) {
-      if (ctx.registry.recordOf(name) !== null) ctx.forgetSeries(name);
-      ctx.registry.remove(name);
-      ctx.tokens.removeScope(name);
-      ctx.pool.endConnections?.(name, 'FUNCTION_NOT_FOUND');
-      ctx.pool.drain(name);
-      await ctx.code.removeFunction(name);
-      await ctx.cron?.refresh(name);
+      await dropFunction(ctx, name);
       return;
     }
     let held = ctx.registry.recordOf(name);
@@ -110,7 +105,11 @@ export function syncListener(ctx: ServiceContext): ConfigListener & { idle(): Pr
     changed(change: ConfigChange) {
       if (change.kind === 'tokens') enqueue('a token change', () => refreshTokens(ctx));
       else if (change.kind === 'workspace') enqueue(`a change of workspace ${change.name}`, () => refreshWorkspace(ctx, change.name));
-      else enqueue(`a change of ${change.name}`, () => refreshFunction(ctx, change.name));
+      else {
+        // A delete stops it here first, without the store; then the store is read (a create since then puts it back).
+        if (change.gone === true) enqueue(`the delete of ${change.name}`, () => ctx.locks.run(change.name, () => dropFunction(ctx, change.name)));
+        enqueue(`a change of ${change.name}`, () => refreshFunction(ctx, change.name));
+      }
     },
     resync() {
       enqueue('a full resync', () => resync(ctx));

@@ -7,7 +7,14 @@
  */
 
 /** What changed: one function (any setting, deploy, status, delete), one workspace (quotas, delete) or the set of live tokens. */
-export type ConfigChange = { kind: 'function'; name: string } | { kind: 'workspace'; name: string } | { kind: 'tokens' };
+export type ConfigChange =
+  /**
+   * `gone`: the function was deleted; the others stop serving it before their store read (which
+   * fails while the store is what failed the delete's cleanup: ADR 0156).
+   */
+  | { kind: 'function'; name: string; gone?: true }
+  | { kind: 'workspace'; name: string }
+  | { kind: 'tokens' };
 
 export interface ConfigListener {
   /** Another process changed this. Called in order of arrival; the listener reads the store. */
@@ -39,11 +46,13 @@ const KINDS = new Set(['function', 'workspace', 'tokens']);
 /** Parses a message from the wire; null for anything malformed. */
 export function parseConfigMessage(text: string): { origin: string; change: ConfigChange } | null {
   try {
-    const msg = JSON.parse(text) as { origin?: unknown; change?: { kind?: unknown; name?: unknown } };
+    const msg = JSON.parse(text) as { origin?: unknown; change?: { kind?: unknown; name?: unknown; gone?: unknown } };
     const change = msg.change;
     if (typeof msg.origin !== 'string' || change === undefined || !KINDS.has(String(change.kind))) return null;
     if (change.kind === 'function' || change.kind === 'workspace') {
-      return typeof change.name === 'string' ? { origin: msg.origin, change: { kind: change.kind, name: change.name } } : null;
+      if (typeof change.name !== 'string') return null;
+      if (change.kind === 'function' && change.gone === true) return { origin: msg.origin, change: { kind: 'function', name: change.name, gone: true } };
+      return { origin: msg.origin, change: { kind: change.kind, name: change.name } };
     }
     return { origin: msg.origin, change: { kind: 'tokens' } };
   } catch {

@@ -77,6 +77,11 @@ export interface FunctionRecord extends FunctionSettings {
   updatedAt: number;
 }
 
+/** What a function's delete left: null, or why its cleanup is pending (FunctionStore.delete). */
+export interface DeleteOutcome {
+  cleanupError: unknown;
+}
+
 export interface FunctionStore {
   /**
    * Throws FUNCTION_EXISTS if the key is taken, WORKSPACE_NOT_FOUND when the key's workspace does
@@ -97,8 +102,21 @@ export interface FunctionStore {
    * Removes the function with its versions, deploy log, runs and invoke tokens (blobs stay, shared
    * by content, until `VersionStore.collectBlobs` finds no version using them).
    * REVISION_CONFLICT / FUNCTION_NOT_FOUND as for update.
+   *
+   * A store whose delete is not one transaction (production: a tombstone, then the cleanup) may
+   * have its cleanup fail after the function is gone: the delete resolves all the same (the
+   * function is gone, `get` is null), with the cleanup's error as `cleanupError`, and the cleanup
+   * is pending until `finishDelete` runs it. A `create` of the name finishes it first (ADR 0156).
    */
-  delete(name: string, expectedRevision: number): Promise<void>;
+  delete(name: string, expectedRevision: number): Promise<DeleteOutcome>;
+  /**
+   * Finishes the cleanup of a delete of `name` that failed after the function was gone; true when
+   * one was pending (it is finished now), false when none was (or the function is live). Absent:
+   * the store's delete never leaves one.
+   */
+  finishDelete?(name: string): Promise<boolean>;
+  /** The keys whose delete's cleanup is pending, by key. */
+  pendingDeletes?(): Promise<string[]>;
 }
 
 // ---------------------------------------------------------------------------------------------

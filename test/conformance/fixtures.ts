@@ -20,6 +20,12 @@ export interface ConformanceHooks {
   masterKey: Uint8Array;
   /** The same persisted state as `store` (closed by the caller first) opened again with another keyring. */
   reopen(store: Store, keyring: Keyring): Promise<Store>;
+  /**
+   * Deletes `name` (at `revision`) with a real fault right after the function is gone for the
+   * store's readers, before its cleanup (production: the server stopped there, then started
+   * again); a store whose delete is one transaction has no such point and just deletes (ADR 0156).
+   */
+  interruptDelete(store: Store, name: string, revision: number): Promise<void>;
 }
 
 /** Opens a store, runs `fn`, closes it even when `fn` fails. */

@@ -112,12 +112,40 @@ describe('bundle pool timeouts and close', () => {
     assert.deepEqual(results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code: string }).code)), Array(32).fill('ok'));
   });
 
+  /**
+   * A timeout set from checks measured here, now (CI, 2026-12-06: a fixed 50 ms failed a fresh
+   * thread's first small check on a loaded machine): ten times the slowest small one, a fresh
+   * thread's first included, and at most a third of the time of `slowBody`'s check, which passes it.
+   */
+  async function calibrated(t: { diagnostic: (line: string) => void }): Promise<{ slowBody: string; taskTimeoutMs: number }> {
+    const slowBody = bodyOf(60 * MiB);
+    const probe = new BundlePool({ maxThreads: 1, limits });
+    let smallMs = 0;
+    let slowMs = 0;
+    try {
+      for (let i = 0; i < 4; i++) {
+        const started = performance.now();
+        await probe.checkUpload(Buffer.from(SMALL));
+        smallMs = Math.max(smallMs, performance.now() - started);
+      }
+      const started = performance.now();
+      await probe.checkUpload(Buffer.from(slowBody));
+      slowMs = performance.now() - started;
+    } finally {
+      await probe.close();
+    }
+    const taskTimeoutMs = Math.max(50, Math.min(Math.ceil(10 * smallMs), Math.floor(slowMs / 3)));
+    t.diagnostic(`small check ≤ ${smallMs.toFixed(1)} ms, the slow one ${slowMs.toFixed(0)} ms: timeout ${taskTimeoutMs} ms`);
+    return { slowBody, taskTimeoutMs };
+  }
+
   it('fails a task past its timeout with BUNDLE_CHECK_TIMEOUT and replaces its thread', async (t) => {
     const lines: string[] = [];
-    const one = new BundlePool({ maxThreads: 1, taskTimeoutMs: 50, limits, log: (line) => lines.push(line) });
+    const { slowBody, taskTimeoutMs } = await calibrated(t);
+    const one = new BundlePool({ maxThreads: 1, taskTimeoutMs, limits, log: (line) => lines.push(line) });
     t.after(() => one.close());
     await one.checkUpload(Buffer.from(SMALL));
-    await assert.rejects(one.checkUpload(Buffer.from(bodyOf(30 * MiB))), { code: 'BUNDLE_CHECK_TIMEOUT' });
+    await assert.rejects(one.checkUpload(Buffer.from(slowBody)), { code: 'BUNDLE_CHECK_TIMEOUT' });
     const next = await one.checkUpload(Buffer.from(SMALL));
     assert.deepEqual(next.bundle.files.map((f) => f.path), ['main.py']);
     assert.equal(lines.length, 1, 'the timeout is logged once for the operator');
@@ -126,10 +154,11 @@ describe('bundle pool timeouts and close', () => {
   it('answers the checks queued behind one past its timeout (piscina never ran them: they hung for good)', async (t) => {
     // CI, 2026-12-05: under load one of 16 queued checks passed its timeout; its thread was
     // terminated and the checks queued behind it in piscina never ran, nor failed.
-    const one = new BundlePool({ maxThreads: 1, taskTimeoutMs: 50, limits, log: () => {} });
+    const { slowBody, taskTimeoutMs } = await calibrated(t);
+    const one = new BundlePool({ maxThreads: 1, taskTimeoutMs, limits, log: () => {} });
     t.after(() => one.close());
     await one.checkUpload(Buffer.from(SMALL));
-    const slow = one.checkUpload(Buffer.from(bodyOf(30 * MiB))).then(() => 'ok', (err: { code: string }) => err.code);
+    const slow = one.checkUpload(Buffer.from(slowBody)).then(() => 'ok', (err: { code: string }) => err.code);
     const queued = Array.from({ length: 5 }, () => one.checkUpload(Buffer.from(SMALL)).then(() => 'ok', (err: { code: string }) => err.code));
     let timer: NodeJS.Timeout | undefined;
     const hung = new Promise<string>((resolve) => { timer = setTimeout(resolve, 60_000, 'hung'); });

@@ -40,8 +40,12 @@ function freshDatabase(): string {
   return `fp_test_${randomBytes(5).toString('hex')}`;
 }
 
+/** Faults to inject after a delete's tombstone, by function key (interruptDelete). */
+const afterTombstone = new Map<string, () => Promise<void>>();
+
 async function open(database = freshDatabase(), extra: { now?: () => number; logRetentionMs?: number; keyring?: Keyring; supersedeBudgetMs?: number } = {}): Promise<Store> {
-  const store = await openMongoStore({ keyring: ring, url: ferret!.url, database, ...extra });
+  const testHooks = { afterTombstone: async (name: string) => afterTombstone.get(name)?.() };
+  const store = await openMongoStore({ keyring: ring, url: ferret!.url, database, testHooks, ...extra });
   databases.set(store, database);
   // Closing the client closes its connections, and FerretDB the cursors on them: what a store left
   // open is seen before that (below, 'leaves no cursor open on the server').
@@ -79,6 +83,18 @@ describe('production store (FerretDB)', { skip }, () => {
     keyring: ring,
     masterKey,
     reopen: (store, keyring) => open(databases.get(store)!, { keyring }),
+    // FerretDB stopped right after the tombstone: the cleanup fails (server selection times out),
+    // then FerretDB starts again on the same port and data directory.
+    async interruptDelete(store, name, revision) {
+      afterTombstone.set(name, () => ferret!.stop('SIGKILL'));
+      try {
+        const { cleanupError } = await store.functions.delete(name, revision);
+        assert.notEqual(cleanupError, null, 'the cleanup ran against a stopped FerretDB');
+      } finally {
+        afterTombstone.delete(name);
+        await ferret!.start();
+      }
+    },
   });
 
   describe('production specifics', () => {

@@ -55,6 +55,10 @@ storeConformance(
     },
     keyring: ring,
     masterKey,
+    // One transaction: no point where the function is gone but its cleanup is not done (ADR 0156).
+    async interruptDelete(store, name, revision) {
+      assert.equal((await store.functions.delete(name, revision)).cleanupError, null);
+    },
     async reopen(store, keyring) {
       const dir = dirs.get(store)!;
       const next = await openSqliteStore({ keyring, stateDir: dir });

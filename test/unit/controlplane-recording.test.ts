@@ -93,4 +93,10 @@ describe('config bus messages', () => {
       assert.equal(parseConfigMessage(bad), null, bad);
     }
   });
+
+  it('keeps a delete\'s `gone` (the others stop serving before their store read: ADR 0156), only `true` and only on a function', () => {
+    assert.deepEqual(parseConfigMessage('{"origin":"p1","change":{"kind":"function","name":"hello","gone":true}}'), { origin: 'p1', change: { kind: 'function', name: 'hello', gone: true } });
+    assert.deepEqual(parseConfigMessage('{"origin":"p1","change":{"kind":"function","name":"hello","gone":"yes"}}'), { origin: 'p1', change: { kind: 'function', name: 'hello' } });
+    assert.deepEqual(parseConfigMessage('{"origin":"p1","change":{"kind":"workspace","name":"w","gone":true}}'), { origin: 'p1', change: { kind: 'workspace', name: 'w' } });
+  });
 });

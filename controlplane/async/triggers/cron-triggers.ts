@@ -72,6 +72,11 @@ export class CronTriggers {
     return this.#serial(`refresh the cron triggers of ${name}`, () => this.#refresh(name));
   }
 
+  /** A deleted function's triggers go, without a store read (its delete's cleanup may be what failed: ADR 0156). */
+  forget(name: string): Promise<void> {
+    return this.#serial(`drop the cron triggers of ${name}`, async () => this.#apply(name, []));
+  }
+
   /** Every function, and none of the ones that are gone (after start and a bus resync). */
   refreshAll(): Promise<void> {
     return this.#serial('refresh the cron triggers', async () => {

@@ -45,6 +45,12 @@ export interface FunctionDoc {
   seq: number;
   base: number;
   deleted: boolean;
+  /**
+   * On a tombstone: false until the delete's cleanup (versions, runs, logs, tokens, the slot, …)
+   * has finished; a cleanup that failed leaves it false for `finishDelete` (ADR 0156). Absent on
+   * tombstones from before it (taken as finished) and on live revisions.
+   */
+  purged?: boolean;
   preset: FunctionSettings['preset'];
   invocation: FunctionSettings['invocation'];
   limits: FunctionLimits;
@@ -274,6 +280,14 @@ export interface MongoContext {
   now(): number;
   /** Throws STORE_CLOSED once the store is closed. */
   check(): void;
+  /** Tests only: run between steps, where a fault is injected (a server stopped there). */
+  readonly testHooks?: MongoTestHooks;
+}
+
+/** Points between a write's steps where a test stops a server (MongoStoreOptions.testHooks). */
+export interface MongoTestHooks {
+  /** A function's delete, after its tombstone is written and before its cleanup (ADR 0156). */
+  afterTombstone?(name: string): Promise<void>;
 }
 
 export function collections(db: Db): Collections {

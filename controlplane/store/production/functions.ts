@@ -8,9 +8,12 @@
  * - `apply` carries the new deploy entry inside the revision document (`lastDeploy`), then inserts
  *   it into `deploys`; the next `apply` and every `list` re-log the carried entry first, so no
  *   change is ever missing from the log even if a process dies between the two writes.
- * - `delete` inserts a tombstone revision, then removes versions, deploys, runs, logs and invoke
- *   tokens; `create` clears leftovers of an earlier function of the same name, so an interrupted
- *   delete can never leak old versions or tokens into a new function.
+ * - `delete` inserts a tombstone revision (`purged: false`): from then on the function is gone.
+ *   Then `purge` removes versions, deploys, runs, logs, invoke tokens, drafts, test cases and old
+ *   secrets, gives back the workspace slot and marks the tombstone purged. Every step is
+ *   idempotent: a purge that failed partway (a store fault, a crash) leaves the tombstone
+ *   unpurged, and `finishDelete` (a later DELETE, the platform's sweep of `pendingDeletes`) or a
+ *   `create` of the same name runs it again (docs/adr/0156-a-delete-finishes-after-a-fault.md).
  * - `secrets` and `hookSecrets` are sealed (../sealed.ts). A change of them, and a delete, also
  *   removes them from the older revision documents (never read again), so a removed or rotated
  *   secret does not stay behind in them, not even sealed.
@@ -158,6 +161,9 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
       for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
         const cur = await latestDoc(ctx, name);
         if (cur !== null && !cur.deleted) throw new StoreError('FUNCTION_EXISTS', `a function named ${name} already exists`, { function: name });
+        // An earlier function of this name whose delete did not finish: its runs, logs, versions,
+        // tokens, test cases and slot go first, so the new one starts clean (ADR 0156).
+        if (cur !== null && cur.purged === false) await purge(ctx, cur);
         const ws = await liveWorkspace(ctx, workspace);
         if (ws === null) throw new StoreError('WORKSPACE_NOT_FOUND', `no workspace named ${workspace}`, { workspace });
         // The slot first (the functions quota, exact across processes), then the workspace again:
@@ -192,6 +198,9 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
           col.tokens.deleteMany({ kind: 'invoke', scope: name }),
           pruneRevisions(ctx, doc),
         ]);
+        // A purge of the earlier function (another process's sweep) may have given back the slot
+        // just claimed: the function holds one all the same (its own again when it still does).
+        await claimSlot(ctx, workspace, name, null, isLive);
         return toRecord(ring, doc);
       }
       throw new StoreError('FUNCTION_EXISTS', `a function named ${name} is being created concurrently`, { function: name });
@@ -239,23 +248,61 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
       ctx.check();
       const cur = await mustGet(ctx, name, expectedRevision);
       const { secrets: _secrets, hookSecrets: _hooks, ...kept } = cur;
-      const tombstone = nextOf(kept, { deleted: true, updatedAt: ctx.now() });
+      const tombstone = nextOf(kept, { deleted: true, purged: false, updatedAt: ctx.now() });
       if (!(await insertRevision(ctx, tombstone))) throw await whyMissed(ctx, name, expectedRevision);
-      await Promise.all([
-        col.versions.deleteMany({ function: name }),
-        col.deploys.deleteMany({ function: name }),
-        col.runs.deleteMany({ function: name }),
-        col.logs.deleteMany({ function: name }),
-        col.tokens.deleteMany({ kind: 'invoke', scope: name }),
-        col.drafts.deleteMany({ _id: name }),
-        col.testCases.deleteMany({ function: name }),
-        pruneRevisions(ctx, tombstone),
-        scrubOlderRevisions(ctx, name, tombstone.seq),
-      ]);
-      // Last: its workspace counts it until everything else of it is gone.
-      await releaseSlot(ctx, name);
+      // Gone from here on. A failure below leaves the tombstone unpurged: the function stays gone,
+      // and `finishDelete` (or a create of the name) runs the same steps again (ADR 0156).
+      try {
+        await ctx.testHooks?.afterTombstone?.(name);
+        await purge(ctx, tombstone);
+        return { cleanupError: null };
+      } catch (err) {
+        return { cleanupError: err };
+      }
+    },
+
+    async finishDelete(name) {
+      ctx.check();
+      const doc = await latestDoc(ctx, name);
+      if (doc === null || doc.purged !== false) return false;
+      await purge(ctx, doc);
+      return true;
+    },
+
+    async pendingDeletes() {
+      ctx.check();
+      const names = await col.functions.distinct('name', { deleted: true, purged: false });
+      const out: string[] = [];
+      for (const name of names.sort()) {
+        if ((await latestDoc(ctx, name))?.purged === false) out.push(name);
+      }
+      return out;
     },
   };
+}
+
+/**
+ * The cleanup of a deleted function (`tombstone` its newest revision document): every step is
+ * idempotent, so a purge that failed partway is run again from the start. The slot is given back
+ * after everything else (its workspace counts the function until then), then the tombstone is
+ * marked purged, by its `_id`: a create that superseded it is another document.
+ */
+async function purge(ctx: MongoContext, tombstone: FunctionDoc): Promise<void> {
+  const { col } = ctx;
+  const name = tombstone.name;
+  await Promise.all([
+    col.versions.deleteMany({ function: name }),
+    col.deploys.deleteMany({ function: name }),
+    col.runs.deleteMany({ function: name }),
+    col.logs.deleteMany({ function: name }),
+    col.tokens.deleteMany({ kind: 'invoke', scope: name }),
+    col.drafts.deleteMany({ _id: name }),
+    col.testCases.deleteMany({ function: name }),
+    pruneRevisions(ctx, tombstone),
+    scrubOlderRevisions(ctx, name, tombstone.seq),
+  ]);
+  await releaseSlot(ctx, name);
+  await col.functions.updateOne({ _id: tombstone._id }, { $set: { purged: true } });
 }
 
 /** Inserts an entry into the log; an entry already there (same function and seq) is left as is. */

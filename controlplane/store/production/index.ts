@@ -9,7 +9,7 @@ import type { Keyring } from '../../secrets/index.js';
 import { StoreError } from '../errors.js';
 import type { Store } from '../types.js';
 import { mongoBlobStore } from './blobs.js';
-import { collections, ensureSchema, platformIdentity, type MongoContext } from './context.js';
+import { collections, ensureSchema, platformIdentity, type MongoContext, type MongoTestHooks } from './context.js';
 import { mongoDeployStore, mongoFunctionStore } from './functions.js';
 import { mongoSecretKeys } from './keys.js';
 import { mongoRunStore, sweepExpiredLogs } from './runs.js';
@@ -54,6 +54,8 @@ export interface MongoStoreOptions {
   logSweepIntervalMs?: number;
   /** How long a batch of run records waits for its superseded bookkeeping (runs.ts, SUPERSEDE_BUDGET_MS). */
   supersedeBudgetMs?: number;
+  /** Tests only: where a test stops a server between a write's steps (context.ts MongoTestHooks). */
+  testHooks?: MongoTestHooks;
 }
 
 export async function openMongoStore(options: MongoStoreOptions): Promise<Store> {
@@ -81,7 +83,7 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
     const now = options.now ?? Date.now;
     const { ttl } = await ensureSchema(col, now(), options.keyring);
     const identity = await platformIdentity(db, now());
-    const ctx: MongoContext = { db, col, ring: options.keyring, now, check, logRetentionMs: options.logRetentionMs ?? DEFAULT_LOG_RETENTION_MS };
+    const ctx: MongoContext = { db, col, ring: options.keyring, now, check, logRetentionMs: options.logRetentionMs ?? DEFAULT_LOG_RETENTION_MS, ...(options.testHooks !== undefined ? { testHooks: options.testHooks } : {}) };
     if (!ttl) {
       sweeper = setInterval(() => {
         sweepExpiredLogs(ctx).catch(() => {

@@ -212,6 +212,8 @@ export function sqliteFunctionStore(ctx: SqliteContext): FunctionStore {
         db.prepare('DELETE FROM runs WHERE function = ?').run(name);
         db.prepare("DELETE FROM tokens WHERE kind = 'invoke' AND scope = ?").run(name);
       }).immediate();
+      // Gone and cleaned up in one transaction: a failure before it leaves the function live (ADR 0156).
+      return { cleanupError: null };
     },
   };
 }

@@ -1,0 +1,72 @@
+/**
+ * Conformance: a delete whose cleanup fails after the function is gone (ADR 0156). The adapter's
+ * `interruptDelete` deletes with a real fault at that point (production: FerretDB stopped after
+ * the tombstone, then started again); a store whose delete is one transaction has no such point
+ * and deletes plainly. Either way the function is gone, and what it held never reaches a function
+ * created later under its name, nor its workspace's count.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { functionKey } from '../../protocol/index.js';
+import { NO_QUOTAS, type Store } from '../../controlplane/store/index.js';
+import { file, run, settings, withStore, type ConformanceHooks, type OpenStore } from './fixtures.js';
+
+/** A workspace of its own (its usage is exact) with one function holding a version, a deploy, runs, logs, an invoke token, a test case and a secret. */
+async function fullFunction(store: Store): Promise<{ workspace: string; key: string; revision: number }> {
+  const workspace = `ws-${randomBytes(3).toString('hex')}`;
+  await store.workspaces.create(workspace, { ...NO_QUOTAS, functions: 2 });
+  const key = functionKey('gone', workspace);
+  await store.functions.create(key, settings({ auth: 'token', secrets: { OLD_SECRET: 'old-value' } }));
+  const main = await file(store, 'main.py', 'def handler(event, context):\n    return 1\n');
+  await store.versions.create({ function: key, entrypoint: 'main:handler', files: [main], manifest: {}, createdBy: 't' });
+  const deployed = await store.deploys.apply({ function: key, action: 'deploy', version: 1, actor: 't' });
+  await store.runs.record([run({ function: key, logs: [{ stream: 'stdout', ts: 1, msg: 'old' }] }), run({ function: key })]);
+  await store.tokens.issue({ kind: 'invoke', scope: key });
+  await store.testCases.put(key, 'old case', { mode: 'sync', request: { body: 'old' } });
+  return { workspace, key, revision: deployed.function.revision };
+}
+
+/** Nothing of the deleted function is left in the store under `key`. */
+async function nothingLeft(store: Store, key: string): Promise<void> {
+  assert.deepEqual(await store.versions.list(key), []);
+  assert.deepEqual(await store.deploys.list(key), []);
+  assert.deepEqual((await store.runs.list({ function: key })).items, []);
+  assert.deepEqual(await store.tokens.list({ kind: 'invoke', scope: key }), []);
+  assert.deepEqual(await store.testCases.list(key), []);
+}
+
+export function deleteFaultTests(open: OpenStore, hooks: ConformanceHooks): void {
+  describe('a delete that fails after the function is gone', () => {
+    it('leaves the function gone; finishDelete (or the sweep) finishes its cleanup and gives back its slot', () =>
+      withStore(open, async (store) => {
+        const { workspace, key, revision } = await fullFunction(store);
+        await hooks.interruptDelete(store, key, revision);
+        assert.equal(await store.functions.get(key), null);
+        assert.ok(!(await store.functions.list({ workspace })).some((f) => f.name === key));
+        for (const name of (await store.functions.pendingDeletes?.()) ?? []) assert.equal(await store.functions.finishDelete?.(name), true);
+        assert.deepEqual((await store.functions.pendingDeletes?.()) ?? [], []);
+        assert.equal((await store.functions.finishDelete?.(key)) ?? false, false, 'nothing left to finish');
+        await nothingLeft(store, key);
+        assert.equal((await store.workspaces.usage(workspace)).functions, 0);
+        assert.equal((await store.workspaces.usage(workspace)).logBytes, 0);
+      }));
+
+    it('a function created under its name before the cleanup is finished starts clean', () =>
+      withStore(open, async (store) => {
+        const { workspace, key, revision } = await fullFunction(store);
+        await hooks.interruptDelete(store, key, revision);
+        const again = await store.functions.create(key, settings());
+        assert.deepEqual(again.secrets, {});
+        assert.equal(again.activeVersion, null);
+        await nothingLeft(store, key);
+        assert.deepEqual((await store.functions.pendingDeletes?.()) ?? [], []);
+        assert.equal((await store.functions.finishDelete?.(key)) ?? false, false, 'a live function has no delete to finish');
+        assert.equal((await store.workspaces.usage(workspace)).functions, 1);
+        assert.equal((await store.workspaces.usage(workspace)).logBytes, 0);
+        // Its slot counts once: the quota (2) takes exactly one more.
+        await store.functions.create(functionKey('other', workspace), settings());
+        await assert.rejects(store.functions.create(functionKey('third', workspace), settings()), (err: { code?: string }) => err.code === 'QUOTA_EXCEEDED');
+      }));
+  });
+}
