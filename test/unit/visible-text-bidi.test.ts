@@ -6,10 +6,25 @@
  * itself, so a character Unicode adds is caught here too.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
 import { terminalSafe } from '../../cli/terminal.js';
-import { shellQuote } from '../../console/src/curl.js';
-import { logText, shownText } from '../../console/src/format.js';
+
+// The console's modules, bundled as the console is (console-format.test.ts does the same).
+let shownText: (text: string) => string;
+let logText: (text: string) => string;
+let shellQuote: (s: string) => string;
+before(async () => {
+  const { build } = await import('esbuild');
+  const bundled = async (file: string): Promise<Record<string, unknown>> => {
+    const out = await build({ entryPoints: [join(process.cwd(), 'console', 'src', file)], bundle: true, format: 'esm', platform: 'neutral', write: false, logLevel: 'silent' });
+    return (await import(`data:text/javascript;base64,${Buffer.from(out.outputFiles[0]!.text).toString('base64')}`)) as Record<string, unknown>;
+  };
+  const format = await bundled('format.ts');
+  shownText = format['shownText'] as typeof shownText;
+  logText = format['logText'] as typeof logText;
+  shellQuote = (await bundled('curl.ts'))['shellQuote'] as typeof shellQuote;
+});
 
 const BIDI_CONTROLS = [...Array(0x10000).keys()].map((cp) => String.fromCharCode(cp)).filter((c) => /\p{Bidi_Control}/u.test(c));
 
