@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import type { AsyncIntake, FunctionRegistry, MetricsView, MountedApi, Pairs, PlatformError, RunSink, Webhooks } from '../protocol/index.js';
-import { DEFAULT_LIMIT_CEILINGS, functionLabelsOf } from '../protocol/index.js';
+import { DEFAULT_LIMIT_CEILINGS, functionLabelsOf, labelOnlyExisting } from '../protocol/index.js';
 import { createApi, metricsView } from './api/index.js';
 import { AsyncMetrics, AsyncRuns, InvokerRunner, type AcceptRun, type AsyncRunIndex, type CancelRun } from './async/index.js';
 import { Dispatcher, redisRefusal, type RunTimeline } from './async/index.js';
@@ -200,6 +200,9 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     ...(options.bundleCheckTimeoutMs !== undefined ? { taskTimeoutMs: options.bundleCheckTimeoutMs } : {}),
   });
   const metricsRegistry = options.metricsRegistry ?? new Registry();
+  // A deleted function's late series (its dead letters, its draining instances) go to `_other`:
+  // asked for again, its label was held for ever (red team round 26).
+  labelOnlyExisting(metricsRegistry, (key) => registry.recordOf(key) !== null);
   const sinkMetrics = new RunSinkMetrics(metricsRegistry, (): SinkStats => runs.stats(), (): number => runs.summarized);
   // One sink for every mode: runs to the RunStore, samples to HotMetrics, each buffered on its
   // own (a dead Redis or MongoDB never blocks a call; drops go to fp_runs_dropped_total).

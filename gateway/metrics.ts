@@ -77,6 +77,7 @@ export class GatewayMetrics {
   private readonly process: Registry | null;
   private readonly duration: OneLabelHistogram;
   private readonly coldStarts: Counter<'function'>;
+  private readonly invocations: Counter<'function' | 'status' | 'cold'>;
   private readonly runsDropped: Counter<'reason'>;
   private readonly refusals: Counter<'function' | 'code'>;
   private readonly children = new Map<string, FunctionChildren>();
@@ -93,7 +94,7 @@ export class GatewayMetrics {
     // Counted per call in plain numbers (PendingCount), added to the counter when it is scraped:
     // prom-client's `labels(...).inc()` hashes the label object on every call (issue 11).
     const children = this.children;
-    new Counter({
+    this.invocations = new Counter({
       name: 'fp_invocations_total',
       help: 'Function invocations by outcome: status is ok or an error code.',
       labelNames: ['function', 'status', 'cold'],
@@ -264,6 +265,15 @@ export class GatewayMetrics {
 
   private childrenFor(name: string): FunctionChildren {
     let c = this.children.get(name);
+    // A name that got `_other` while the labels were taken takes its own once one is free again
+    // (red team round 26): kept, it stayed `_other` here until a restart while the async families
+    // (which ask every time) gave it its own name. Another workspace's functions filled the cap
+    // for a while, and this workspace's function went dark for good.
+    if (c !== undefined && c.label === OTHER_FUNCTION && this.labels.size < this.labels.max && this.labels.of(name) !== OTHER_FUNCTION) {
+      this.flush(c);
+      this.children.delete(name);
+      c = undefined;
+    }
     if (!c) {
       const label = this.labels.of(name);
       c = {
@@ -276,6 +286,13 @@ export class GatewayMetrics {
       this.children.set(name, c);
     }
     return c;
+  }
+
+  /** Adds what `c` counted since the last scrape to the counter now (its children are being replaced). */
+  private flush(c: FunctionChildren): void {
+    for (const byStatus of c.invocations) {
+      for (const pending of byStatus.values()) if (pending.n > 0) this.invocations.inc(pending.labels, pending.n);
+    }
   }
 
   /** Pool stats summed per function label (the pool keys them by name@version). */

@@ -58,6 +58,21 @@ export class FunctionLabels {
     else this.held.delete(workspace);
   }
 
+  /** Whether a function key names a function that exists now (null: every name may take a label). */
+  private exists: ((name: string) => boolean) | null = null;
+
+  /**
+   * From now on only a function that `exists` may take a label (red team round 26). A deleted one's
+   * async runs still queued were dead-lettered after its delete (`function_deleted`), its running
+   * ones ended, a scrape read its draining instances: each asked for its label again, so the name
+   * held one for ever (ADR 0153's give-back undone: 400 such deletes and the workspace's functions
+   * are `_other` again) and its new series outlived it: a function created later under the key
+   * showed the deleted one's dead letters and attempts as its own. Those go to `_other` now.
+   */
+  onlyExisting(exists: (name: string) => boolean): void {
+    this.exists = exists;
+  }
+
   /** Names holding a label of their own now (stats and tests). */
   get size(): number {
     return this.known.size;
@@ -66,7 +81,7 @@ export class FunctionLabels {
   /** The label of `name`: itself while there is room for its workspace (above), else `_other`. */
   of(name: string): string {
     if (this.known.has(name)) return name;
-    if (this.known.size >= this.max) return OTHER_FUNCTION;
+    if (this.known.size >= this.max || (this.exists !== null && !this.exists(name))) return OTHER_FUNCTION;
     const workspace = workspaceOfKey(name);
     const held = this.held.get(workspace) ?? 0;
     if (this.known.size >= this.max - this.reserved && held >= this.small) return OTHER_FUNCTION;
@@ -77,6 +92,17 @@ export class FunctionLabels {
 }
 
 const byRegistry = new WeakMap<object, FunctionLabels>();
+/** The `onlyExisting` check of a registry whose cap is not made yet (the gateway makes it, with its `max`). */
+const existsByRegistry = new WeakMap<object, (name: string) => boolean>();
+
+/**
+ * The label cap of `registry` gives labels only to functions that `exists` says are there
+ * (FunctionLabels.onlyExisting), whether the cap is made already or later.
+ */
+export function labelOnlyExisting(registry: object, exists: (name: string) => boolean): void {
+  existsByRegistry.set(registry, exists);
+  byRegistry.get(registry)?.onlyExisting(exists);
+}
 
 /**
  * The label cap of one metrics registry (any object: a prom-client Registry), created with `max`
@@ -86,6 +112,8 @@ export function functionLabelsOf(registry: object, max: number = DEFAULT_MAX_FUN
   let labels = byRegistry.get(registry);
   if (labels === undefined) {
     labels = new FunctionLabels(max);
+    const exists = existsByRegistry.get(registry);
+    if (exists !== undefined) labels.onlyExisting(exists);
     byRegistry.set(registry, labels);
   }
   return labels;

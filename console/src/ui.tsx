@@ -7,7 +7,7 @@
 import type { ComponentChildren, JSX } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api.js';
-import { time } from './format.js';
+import { shownText, time } from './format.js';
 
 export interface AsyncState<T> {
   data: T | undefined;
@@ -65,7 +65,7 @@ export function ErrorBox({ error }: { error: unknown }): JSX.Element | null {
   const e = error instanceof ApiError ? error : null;
   return (
     <div class="error-box" role="alert">
-      {e !== null ? <code class="code">{e.code}</code> : null} {error instanceof Error ? error.message : String(error)}
+      {e !== null ? <code class="code">{e.code}</code> : null} {shownText(error instanceof Error ? error.message : String(error))}
     </div>
   );
 }

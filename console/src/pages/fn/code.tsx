@@ -10,7 +10,7 @@ import { api, ApiError, enc, type DeployEntry, type Fn, type Problem, type Valid
 import { can, currentSession } from '../../auth.js';
 import { diffLines } from '../../diff.js';
 import type { EditorHandle } from '../../editor/editor.js';
-import { ago, shownText } from '../../format.js';
+import { ago, logText, shownText } from '../../format.js';
 import { href } from '../../router.js';
 import { Dialog, ErrorBox, Loading, useAsync } from '../../ui.js';
 import { changesOf, deployWorkspace, hasChanges, loadWorkspace, saveDraft, settingsChanges, settingsPatch, validate, type Workspace } from '../../workspace.js';
@@ -440,12 +440,13 @@ function SettingsChanges({ fn, check }: { fn: Fn; check: Validation | null }): J
  */
 function StartFailure({ error }: { error: unknown }): JSX.Element | null {
   if (!(error instanceof ApiError) || error.code !== 'DEPLOY_START_FAILED') return null;
-  const logs = Array.isArray(error.details['logs']) ? (error.details['logs'] as { msg?: unknown }[]).map((l) => String(l.msg ?? '')) : [];
+  // What the function's load wrote: its controls shown, not obeyed (red team round 26).
+  const logs = Array.isArray(error.details['logs']) ? (error.details['logs'] as { msg?: unknown }[]).map((l) => logText(String(l.msg ?? ''))) : [];
   const stack = (error.details['cause'] as { stack?: unknown } | undefined)?.stack;
   return (
     <div class="start-failure" data-testid="start-failure">
       {logs.length > 0 ? <details open><summary>What its load printed</summary><pre class="out">{logs.join('\n')}</pre></details> : null}
-      {typeof stack === 'string' && stack !== '' ? <details open><summary>Traceback</summary><pre class="out">{stack}</pre></details> : null}
+      {typeof stack === 'string' && stack !== '' ? <details open><summary>Traceback</summary><pre class="out">{shownText(stack)}</pre></details> : null}
       <p class="muted">Nothing was deployed{error.details['version'] !== undefined ? ` (version ${String(error.details['version'])} stays uploaded)` : ''}: fix it and deploy again.</p>
     </div>
   );
