@@ -10,6 +10,8 @@
 const SERVICES = '(protocol|poolmgr|gateway|controlplane|platform|cli)';
 /** Loaded by the bundle worker threads (controlplane/bundles/pool.ts): kept light, see their rule. */
 const WORKER_THREAD_MODULES = '^controlplane/bundles/(worker|paths|check)\\.ts$';
+/** Loaded by every CLI command, `--version` included, which must not load zod (test/e2e/cli.test.ts): kept light, see their rule. */
+const CLI_START_MODULES = '^cli/terminal\\.ts$';
 
 /** A rule forbidding `from` to import any of `above`. */
 const noUpward = (from, above) => ({
@@ -33,7 +35,7 @@ export default {
       name: 'one-door-per-service',
       comment: "A service reaches another only through its door, <service>/index.ts, never into its files.",
       severity: 'error',
-      from: { path: `^${SERVICES}/`, pathNot: WORKER_THREAD_MODULES },
+      from: { path: `^${SERVICES}/`, pathNot: [WORKER_THREAD_MODULES, CLI_START_MODULES] },
       to: { path: `^${SERVICES}/`, pathNot: [`^$1/`, `^${SERVICES}/index\\.ts$`] },
     },
     {
@@ -42,6 +44,13 @@ export default {
       severity: 'error',
       from: { path: WORKER_THREAD_MODULES },
       to: { path: `^${SERVICES}/`, pathNot: ['^controlplane/bundles/', '^protocol/(json-text|file-names|units|errors)\\.ts$'] },
+    },
+    {
+      name: 'cli-start-imports-leaves',
+      comment: "Modules every CLI command loads import single protocol files (leaves), not the door: protocol's door loads zod, which `--version` must not.",
+      severity: 'error',
+      from: { path: CLI_START_MODULES },
+      to: { path: `^${SERVICES}/`, pathNot: ['^cli/', '^protocol/visible-text\\.ts$'] },
     },
     noUpward('protocol', ['poolmgr', 'gateway', 'controlplane', 'platform', 'cli']),
     noUpward('poolmgr', ['gateway', 'controlplane', 'platform', 'cli']),

@@ -6,7 +6,7 @@
  * Long lines are cut. Times are shown as local ISO 8601 with the offset.
  */
 
-import { escapedCharacter, UNSAFE_TEXT } from '../protocol/index.js';
+import { escapedCharacter, UNSAFE_TEXT } from '../protocol/visible-text.js'; // not index.js: it loads zod, which --version must not (cli.test.ts)
 
 /** The longest message printed, in characters (after escaping); the rest is summarized. */
 export const MAX_PRINTED_CHARS = 4096;
