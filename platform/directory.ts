@@ -45,7 +45,7 @@ export async function startDirectory(options: Omit<StartOptions, 'rotateAdminTok
     for (const warning of pool.isolation.warnings) log(`platform: warning: ${warning}`);
     // Bytecode compiled ahead, so each function's first cold start skips it (poolmgr/prepare.ts),
     // and the zygotes of their presets ready.
-    await Promise.all(registry.list().flatMap((fn) => [pool.expect(fn.dir, fn.entrypoint), pool.prepare(fn.dir)]));
+    await Promise.all(registry.list().flatMap((fn) => [pool.expect(fn.dir, fn.entrypoint, fn.dataDir !== undefined), pool.prepare(fn.dir)]));
     const gateway = await createGateway({
       config: gatewaySettings(config),
       pool,

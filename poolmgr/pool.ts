@@ -228,9 +228,9 @@ export class PoolManager implements InstanceOwner {
    * a preset whose zygote was waited for in vain is not waited for again until it is ready (a
    * zygote that hangs at start must not cost every deploy its 3 s).
    */
-  async expect(dir: string, entrypoint: string): Promise<void> {
+  async expect(dir: string, entrypoint: string, bound = false): Promise<void> {
     // Decided here, off the call path, and kept for the version's cold starts (preset.ts, PresetChoices).
-    const preset = this.presets.decide({ dir, entrypoint });
+    const preset = this.presets.decide({ dir, entrypoint, bound });
     if (!(this.host instanceof ProcessHost) || preset === 'default') return;
     if (this.unwaited.has(preset) && this.host.zygote(preset)?.ready !== true) {
       this.host.startZygotes([preset]);
