@@ -81,8 +81,13 @@ def preload() -> None:
     global _classes
     with _lock:
         if _classes is None:
-            import pymongo  # noqa: F401
+            from pymongo import MongoClient
             _classes = _make_classes()
+            # The client's construction run once, as `client()` makes it (its code's first run costs
+            # several times a later one, and a box would pay it in copied pages): connect=False opens
+            # no connection and starts no thread (a zygote forks with one thread), and it is closed.
+            MongoClient("mongodb://u:p@%2Frun%2Ffp-data%2Fnone.sock/db?authMechanism=PLAIN&authSource=%24external"
+                        "&directConnection=true", connect=False, appname="fastapi-platform").close()
 
 
 def client():
