@@ -6,10 +6,14 @@
  * kernel lets a process signal any other of its uid: it killed or stopped every instance of the
  * function given that uid, whatever its workspace, and counted in its per-uid limits (red team round
  * 27: Debian's `useradd` gives its eighth user 558752-624287, inside the default 600000-699999).
- * Checked once at start; refused with BAD_CONFIG naming the holders and a range no one holds.
+ * Checked once at start (`idsNoOneHolds`): ids the operator set are refused with BAD_CONFIG naming
+ * the holders and a range no one holds; the defaults, which a new user never chose, are moved there
+ * instead, and the start says so (the quickstart must start on a host with many users).
  */
 import { readFileSync } from 'node:fs';
+import { resolveSandbox } from '../poolmgr/index.js';
 import { PlatformError } from '../protocol/index.js';
+import { DEFAULT_DEPS_BUILDER_UID, DEFAULT_SANDBOX_UIDS, type PlatformConfig } from './config.js';
 
 /** An id range someone on the host holds, and where it was read. */
 export interface HeldIds {
@@ -107,4 +111,32 @@ export function checkIdsUnheld(uids: readonly [number, number], builderUid: numb
     );
   }
   throw new PlatformError('BAD_CONFIG', `${problems.join('\n')}\n(docs/security.md, "What a function sees"; ADR 0160)`, { field: inRange.length > 0 ? 'sandboxUids' : 'depsBuilderUid' });
+}
+
+/**
+ * `config` with function and builder ids no one else on the host holds (root mode; others as they
+ * are). Both at their defaults: ids someone holds are moved to the lowest range of the same size
+ * from the default up that no one holds, the builder's uid past it, and `log` says so. Set by the
+ * operator (either): checked, BAD_CONFIG when someone holds them (checkIdsUnheld).
+ */
+export function idsNoOneHolds(config: PlatformConfig, log: (line: string) => void, held: readonly HeldIds[] = hostHeldIds()): PlatformConfig {
+  if (config.runtimeHost === 'kubernetes' || resolveSandbox(config.unsafeNoSandbox ? 'off' : config.sandbox) !== 'root') return config;
+  const [first, last] = config.sandboxUids.split('-').map(Number) as [number, number];
+  const defaults = config.sandboxUids === DEFAULT_SANDBOX_UIDS && config.depsBuilderUid === DEFAULT_DEPS_BUILDER_UID;
+  const meets = (a: number, b: number): HeldIds[] => held.filter((h) => h.first <= b && h.last >= a);
+  if (!defaults || (meets(first, last).length === 0 && meets(config.depsBuilderUid, config.depsBuilderUid).length === 0)) {
+    checkIdsUnheld([first, last], config.depsBuilderUid, held);
+    return config;
+  }
+  const fns = freeRange(held, first, last - first + 1);
+  const builder = fns === null ? null : freeRange(held, fns[1] + 1, 1);
+  if (fns === null || builder === null) {
+    checkIdsUnheld([first, last], config.depsBuilderUid, held); // throws: no free range to move to
+    return config;
+  }
+  const moved = { ...config, sandboxUids: `${fns[0]}-${fns[1]}`, depsBuilderUid: builder[0] };
+  log(`platform: the default function uids ${config.sandboxUids} and builder uid ${config.depsBuilderUid} meet ids of other users of this host ` +
+    `(${describe([...new Set([...meets(first, last), ...meets(config.depsBuilderUid, config.depsBuilderUid)])])}): functions run as ${moved.sandboxUids} and builds as ` +
+    `${moved.depsBuilderUid} instead. Set FP_SANDBOX_UIDS and FP_DEPS_BUILDER_UID to keep them fixed (ADR 0160).`);
+  return moved;
 }

@@ -5,10 +5,9 @@
  */
 import { access, constants } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { defaultPoolConfig, PoolManager, RedisFleetView, resolveSandbox, runtimeChildEnv, type FleetView, type PoolConfig } from '../poolmgr/index.js';
+import { defaultPoolConfig, PoolManager, RedisFleetView, runtimeChildEnv, type FleetView, type PoolConfig } from '../poolmgr/index.js';
 import { PlatformError, type LogTap } from '../protocol/index.js';
 import type { PlatformConfig } from './config.js';
-import { checkIdsUnheld, hostHeldIds } from './host-ids.js';
 import type { KubeSetup } from './kube.js';
 import { functionOutputSink, stderrLog } from './log-format.js';
 
@@ -36,11 +35,6 @@ export interface PoolSetup {
 export async function startPool(config: PlatformConfig, codeRoots: string[], runtimeEnv: Record<string, string | undefined> | undefined, setup: PoolSetup = {}): Promise<PoolManager> {
   const log = setup.log ?? stderrLog(config.logFormat);
   if (config.runtimeHost !== 'kubernetes') await interpreterUsable(config);
-  // Root mode: the ids functions and builds run as must be no other user's of the host (ADR 0160).
-  if (config.runtimeHost !== 'kubernetes' && resolveSandbox(config.unsafeNoSandbox ? 'off' : config.sandbox) === 'root') {
-    const [first, last] = config.sandboxUids.split('-').map(Number) as [number, number];
-    checkIdsUnheld([first, last], config.depsBuilderUid, hostHeldIds());
-  }
   // Several gateways on one Redis: minWarm counts the instances of all of them (the pool closes it).
   const fleet: FleetView | undefined = config.store === 'production' && setup.reporterId !== undefined
     ? await RedisFleetView.open({ redisUrl: config.redisUrl!, prefix: config.redisPrefix, reporterId: setup.reporterId })

@@ -3,8 +3,9 @@
  * 600000-699999), but nothing checked that the host gave those ids to no one else. Debian's
  * `useradd` gives its eighth user the subordinate ids 558752-624287; with `unshare --map-users`
  * (the setuid newuidmap) that user ran a process as uid 600004 and SIGKILLed the instance of
- * another tenant's function holding it (`/work/probe-red27/subuid-attack.sh`). The start now refuses
- * such a range (BAD_CONFIG, ADR 0160), naming the holder and a range no one holds.
+ * another tenant's function holding it (`/work/probe-red27/subuid-attack.sh`). The start now moves
+ * the default range past such ids, saying so, and refuses such a range the operator set (BAD_CONFIG,
+ * ADR 0160), naming the holder and a range no one holds.
  *
  * The platform runs as a real process in a mount namespace of its own whose /etc is an overlay
  * holding one more /etc/subuid line: the host's own files are never touched.
@@ -70,16 +71,22 @@ function startWith(line: string, env: Record<string, string>): Promise<{ code: n
 }
 
 describe('function uids no other user of the host holds (red team round 27)', { skip: skip ?? false }, () => {
-  it('a local user\'s subordinate ids inside FP_SANDBOX_UIDS: the start is refused, naming them and a range no one holds', async () => {
-    // What Debian's useradd gives its eighth user.
+  it('a local user\'s subordinate ids inside the default range: functions and builds move to ids no one holds, and the start says so', async () => {
+    // What Debian's useradd gives its eighth user; the quickstart sets neither variable and must start.
     const exit = await startWith('mallory:558752:65536', {});
-    assert.doesNotMatch(exit.stdout, /listening on/, 'the platform started with functions on ids mallory holds');
+    assert.match(exit.stdout, /one uid per function \(624288-724287\)/, exit.stderr);
+    assert.match(exit.stderr, /the default function uids 600000-699999 and builder uid 599999 meet ids of other users of this host \(mallory's subordinate ids 558752-624287 \(\/etc\/subuid, \/etc\/subgid\)\): functions run as 624288-724287 and builds as 724288 instead/);
+  });
+
+  it('ids the operator set that a local user holds: the start is refused, naming them and a range no one holds', async () => {
+    const exit = await startWith('mallory:558752:65536', { FP_SANDBOX_UIDS: '610000-619999' });
+    assert.doesNotMatch(exit.stdout, /listening on|sandbox:/, 'the platform started with functions on ids mallory holds');
     assert.notEqual(exit.code, 0);
     assert.match(exit.stderr, /BAD_CONFIG/);
-    assert.match(exit.stderr, /FP_SANDBOX_UIDS 600000-699999 holds ids of other users of this host: mallory's subordinate ids 558752-624287 \(\/etc\/subuid, \/etc\/subgid\)/);
+    assert.match(exit.stderr, /FP_SANDBOX_UIDS 610000-619999 holds ids of other users of this host: mallory's subordinate ids 558752-624287 \(\/etc\/subuid, \/etc\/subgid\)/);
     assert.match(exit.stderr, /FP_DEPS_BUILDER_UID 599999 is held by mallory's/);
-    assert.match(exit.stderr, /e\.g\. FP_SANDBOX_UIDS=624288-724287/);
-    assert.match(exit.stderr, /e\.g\. FP_DEPS_BUILDER_UID=724288/);
+    assert.match(exit.stderr, /e\.g\. FP_SANDBOX_UIDS=624288-634287/);
+    assert.match(exit.stderr, /e\.g\. FP_DEPS_BUILDER_UID=634288/);
   });
 
   it('the ranges it names start: functions and builds on ids no one holds', async () => {
