@@ -662,12 +662,13 @@ export class PoolManager implements InstanceOwner {
   private specialize(group: FunctionGroup): Instance {
     this.startReaper();
     // A version on another preset than the generic pool's starts on a runtime of its own preset
-    // (forked by that preset's zygote: docs/adr/0019-zygotes.md), never a default generic one.
-    group.preset ??= this.presets.of(group.spec);
+    // (forked by that preset's zygote: docs/adr/0019-zygotes.md), not a default generic one, unless
+    // that zygote cannot fork it now: then a generic runtime made ahead beats one made for the call.
+    const hint = this.hintFor(group);
+    const ownPreset = group.preset !== 'default' && (!(this.host instanceof ProcessHost) || this.host.forksOwnPreset(hint));
     // A version with a ready template forks from it (the host falls back to a generic runtime if it cannot).
     const template = group.template?.usable === true ? group.template : null;
-    const pooled = group.preset === 'default' && template === null ? this.generic.take() : null;
-    const hint = this.hintFor(group);
+    const pooled = !ownPreset && template === null ? this.generic.take() : null;
     if (template !== null) hint.template = template.hosted;
     const inst = new Instance(group, pooled === null ? 'spawn' : 'pool', pooled ?? this.spawnProcess(hint, group.workspace), this, this.config);
     group.instances.push(inst);

@@ -675,6 +675,20 @@ describe('zygotes', () => {
     assert.equal((JSON.parse(Buffer.from(r.response!.body).toString()) as { preloaded: boolean }).preloaded, false, 'an unbound handler: the default zygote, without pymongo');
   });
 
+  it('a version on the fastapi preset whose zygote cannot fork it (zygotes off) takes a generic runtime from the pool, not a fresh interpreter made for its call', async (t) => {
+    const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, codeRoots: [tmpdir()], zygotes: false }));
+    t.after(() => pool.close());
+    await pool.start();
+    for (const bound of [false, true]) {
+      await until(() => pool.stats().generic >= 1 && pool.stats().spawning === 0, 30_000);
+      const dir = await fnDir({ 'main.py': py('import fastapi', 'def handler(event, context):', '    return {"ok": True}') });
+      await pool.expect(dir, 'main:handler', bound);
+      const r = await pool.invoke(fnVersion(dir), makeEvent());
+      assert.equal(r.error, null, JSON.stringify(r.error));
+      assert.equal(r.start, 'pool', `bound ${bound}: a generic runtime of the pool`);
+    }
+  });
+
   it('the at-fork hooks a zygote\'s imports registered are recorded, and a runtime forked without them (by its box\'s init) runs them after its hello, once: `random`, imported by the fastapi zygote, is its own (ADR 0127)', async (t) => {
     const pool = new PoolManager(defaultPoolConfig({ poolSize: 0, codeRoots: [tmpdir()] }));
     t.after(() => pool.close());
