@@ -78,6 +78,8 @@ export interface CrashHold {
 export class CrashBudgets {
   private readonly versions = new Map<string, Bucket>();
   private readonly workspaces = new Map<string, Bucket>();
+  /** Functions (by name, every version) with an end lately, and when the last was. */
+  private readonly functions = new Map<string, number>();
   private readonly perMs: number;
 
   constructor(private readonly config: CrashBudgetConfig, private readonly now: () => number = () => performance.now()) {
@@ -88,10 +90,11 @@ export class CrashBudgets {
     return this.config.burst > 0;
   }
 
-  /** An instance of `key` (a version of `workspace`'s) ended by no doing of the platform's. */
-  crashed(key: string, workspace: string, error: InvocationError): void {
+  /** An instance of `key` (a version of function `name`, of `workspace`) ended by no doing of the platform's. */
+  crashed(key: string, name: string, workspace: string, error: InvocationError): void {
     if (!this.enabled) return;
     const now = this.now();
+    this.functions.set(name, now);
     for (const bucket of [this.bucket(this.versions, key, 1, now), this.bucket(this.workspaces, workspace, WORKSPACE_FACTOR, now)]) {
       bucket.refill(now);
       bucket.level -= 1;
@@ -111,6 +114,16 @@ export class CrashBudgets {
   }
 
   /**
+   * True when a version of function `name` ended lately (FORGET_AFTER_MS): a new version of it
+   * has a full budget of its own but is still held by its workspace's, once that is spent. Without
+   * this, each deploy of a new version bought a wave of starts (up to maxInstances at once) past a
+   * spent workspace budget.
+   */
+  nameWatched(name: string): boolean {
+    return this.functions.has(name);
+  }
+
+  /**
    * True when `key`'s budget ran dry since it was made (it is past its budget, or was lately): its
    * instances fork runtimes of their own and leave the generic ones to the other functions.
    */
@@ -123,22 +136,24 @@ export class CrashBudgets {
    * end too: a queue of calls pumped at once would start as many as maxInstances on one start of
    * budget); else how long until one may, and why.
    */
-  hold(key: string, workspace: string, starting = 0): CrashHold | null {
+  hold(key: string, name: string, workspace: string, starting = 0): CrashHold | null {
     const v = this.versions.get(key);
-    if (v === undefined) return null;
+    if (v === undefined && !this.functions.has(name)) return null;
     const now = this.now();
-    v.refill(now);
+    v?.refill(now);
     const w = this.workspaces.get(workspace);
     w?.refill(now);
-    const vWait = v.waitMs(starting);
+    const vWait = v?.waitMs(starting) ?? 0;
     const wWait = w?.waitMs(starting) ?? 0;
     if (vWait === 0 && wWait === 0) return null;
-    return { waitMs: Math.max(vWait, wWait), budget: vWait >= wWait ? 'function' : 'workspace', crashes: v.crashes, last: v.last };
+    const why = v ?? w!;
+    return { waitMs: Math.max(vWait, wWait), budget: vWait >= wWait ? 'function' : 'workspace', crashes: why.crashes, last: why.last };
   }
 
   /** Forgets the budgets that are full again and whose last end is FORGET_AFTER_MS old (then nothing changes for their versions). */
   prune(): void {
     const now = this.now();
+    for (const [name, at] of this.functions) if (now - at >= FORGET_AFTER_MS) this.functions.delete(name);
     for (const map of [this.versions, this.workspaces]) {
       for (const [key, bucket] of map) {
         bucket.refill(now);

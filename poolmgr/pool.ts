@@ -473,7 +473,7 @@ export class PoolManager implements InstanceOwner {
 
   instanceGone(inst: Instance): void {
     const group = inst.group;
-    if (inst.crashedWith !== null && this.closing === null) this.crashBudgets.crashed(group.key, group.workspace, inst.crashedWith);
+    if (inst.crashedWith !== null && this.closing === null) this.crashBudgets.crashed(group.key, group.fn.name, group.workspace, inst.crashedWith);
     const at = group.instances.indexOf(inst);
     if (at >= 0) group.instances.splice(at, 1);
     this.drained.delete(inst);
@@ -692,10 +692,10 @@ export class PoolManager implements InstanceOwner {
    * workspace's, is spent (null: it may, or the version has not crashed lately). ADR 0158.
    */
   private startHold(group: FunctionGroup): CrashHold | null {
-    if (!this.crashBudgets.watched(group.key)) return null;
+    if (!this.crashBudgets.watched(group.key) && !this.crashBudgets.nameWatched(group.fn.name)) return null;
     let starting = 0;
     for (const inst of group.instances) if (inst.state === 'starting') starting++;
-    return this.crashBudgets.hold(group.key, group.workspace, starting);
+    return this.crashBudgets.hold(group.key, group.fn.name, group.workspace, starting);
   }
 
   /** The group's queue is pumped again once its start budget holds a start (one timer per group). */
