@@ -482,6 +482,8 @@ export class PoolManager implements InstanceOwner {
     this.workspaceCount.set(group.workspace, (this.workspaceCount.get(group.workspace) ?? 1) - 1);
     if (this.closing !== null) return;
     this.pump(group);
+    // The instance that ended was the one the queued calls waited for (it crashed): they wait for the budget again.
+    this.pumpWhenBudget(group);
     // A slot under the platform-wide cap opened: calls of other functions may be waiting for it.
     for (const other of this.groups.values()) if (other !== group && other.queue.length > 0) this.pump(other);
   }
@@ -705,10 +707,15 @@ export class PoolManager implements InstanceOwner {
       group.budgetTimer = undefined;
       if (this.closing !== null || group.queue.length === 0) return;
       this.pump(group);
-      const hold = group.queue.length > 0 && group.instances.length === 0 ? this.startHold(group) : null;
-      if (hold !== null) this.pumpAfter(group, hold.waitMs);
+      this.pumpWhenBudget(group);
     }, Math.max(1, Math.ceil(waitMs)));
     group.budgetTimer.unref();
+  }
+
+  /** Calls are queued that only a new instance can take, and the budget holds it back: pumped when it comes back. */
+  private pumpWhenBudget(group: FunctionGroup): void {
+    const hold = group.queue.length > 0 && group.instances.length === 0 ? this.startHold(group) : null;
+    if (hold !== null) this.pumpAfter(group, hold.waitMs);
   }
 
   /** specialize: a new instance of the group, on a generic runtime if one is ready. */

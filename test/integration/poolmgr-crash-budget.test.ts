@@ -128,6 +128,17 @@ describe('start budget after crashes: waiting for it (burst 1, 60 a minute)', ()
     for (const result of results) assert.equal(result.error, null, JSON.stringify(result.error));
   });
 
+  it('a call queued behind one whose new instance crashed again waits for the budget again, and runs', async () => {
+    const fn = version(dir, { timeoutMs: 10_000 });
+    assert.equal((await pool.invoke(fn, ev({ exit: '3' }))).error?.code, 'RUNTIME_CRASHED');
+    // Both wait for the budget; the first gets the start that comes back, and crashes it.
+    const first = pool.invoke(fn, ev({ exit: '3' }));
+    const second = pool.invoke(fn, ev());
+    assert.equal((await first).error?.code, 'RUNTIME_CRASHED');
+    const served = await second;
+    assert.equal(served.error, null, JSON.stringify(served.error));
+  });
+
   it('a call whose timeout ends before the budget comes back is refused at once', async () => {
     const fn = version(dir, { timeoutMs: 100 });
     assert.equal((await pool.invoke(fn, ev({ exit: '3' }))).error?.code, 'RUNTIME_CRASHED');
