@@ -9,9 +9,10 @@
  *
  *   npx tsc -p . && node dist/bench/crash-loop.js [--seconds 8] [--loops 3] [--rounds 2]
  *
- * Each arm runs `--seconds` (at most 20) after a warm-up; prints the victim's p50/p99 and the
- * attacker's answers by code (RUNTIME_CRASHED: a box started and ended), then the medians over
- * the rounds.
+ * Each arm runs `--seconds` (at most 20) of warm calls after a warm-up, then `--cold` (8) cold
+ * starts of the victim (a new version each, 100 ms apart), the loop still running; prints the
+ * victim's p50/p99, its cold starts' p50 and max, and the attacker's answers by code
+ * (RUNTIME_CRASHED: a box started and ended) during the warm calls, then the medians over the rounds.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -28,6 +29,7 @@ function arg(name: string, fallback: string): string {
 const SECONDS = Math.min(20, Number(arg('seconds', '8')));
 const LOOPS = Number(arg('loops', '3'));
 const ROUNDS = Number(arg('rounds', '2'));
+const COLD = Number(arg('cold', '8'));
 
 type ArmName = 'alone' | 'budget off' | 'budget on';
 
@@ -36,6 +38,9 @@ interface ArmResult {
   victimCalls: number;
   p50: number;
   p99: number;
+  /** The victim's cold starts (a new version each, from the generic pool when one is ready): p50 and max. */
+  coldP50: number;
+  coldMax: number;
   victimFailures: number;
   attacker: Record<string, number>;
 }
@@ -90,8 +95,20 @@ async function arm(name: ArmName, dir: string): Promise<ArmResult> {
       if (r.error !== null) failures++;
       await sleep(1);
     }
+    const during = { ...attacker }; // the attacker's answers while the warm calls ran
+    const cold: number[] = [];
+    for (let i = 0; i < COLD; i++) {
+      const t0 = performance.now();
+      const r = await pool.invoke({ ...victim, version: `c${i}` }, event(`c${i}`));
+      cold.push(performance.now() - t0);
+      if (r.error !== null) failures++;
+      await sleep(100); // the generic pool refills between them, as between deploys
+    }
     running = false;
-    return { arm: name, victimCalls: latencies.length, p50: percentile(latencies, 50), p99: percentile(latencies, 99), victimFailures: failures, attacker: { ...attacker } };
+    return {
+      arm: name, victimCalls: latencies.length, p50: percentile(latencies, 50), p99: percentile(latencies, 99),
+      coldP50: percentile(cold, 50), coldMax: percentile(cold, 100), victimFailures: failures, attacker: during,
+    };
   } finally {
     running = false;
     await pool.close(); // calls still waiting for the budget fail SHUTTING_DOWN
@@ -101,7 +118,7 @@ async function arm(name: ArmName, dir: string): Promise<ArmResult> {
 
 function row(r: ArmResult): string {
   const codes = Object.entries(r.attacker).map(([code, n]) => `${code} ${n}`).join(', ') || '-';
-  return `${r.arm.padEnd(10)} | ${String(r.victimCalls).padStart(6)} | ${r.p50.toFixed(2).padStart(6)} | ${r.p99.toFixed(2).padStart(7)} | ${String(r.victimFailures).padStart(5)} | ${codes}`;
+  return `${r.arm.padEnd(10)} | ${String(r.victimCalls).padStart(6)} | ${r.p50.toFixed(2).padStart(6)} | ${r.p99.toFixed(2).padStart(7)} | ${r.coldP50.toFixed(1).padStart(8)} | ${r.coldMax.toFixed(1).padStart(8)} | ${String(r.victimFailures).padStart(5)} | ${codes}`;
 }
 
 async function main(): Promise<void> {
@@ -109,7 +126,7 @@ async function main(): Promise<void> {
   const results: ArmResult[] = [];
   try {
     console.log(`victim warm calls beside an attacker's crash loop: ${SECONDS} s per arm, ${LOOPS} attacker loops, ${ROUNDS} rounds`);
-    console.log('arm        | calls  | p50 ms | p99 ms  | fails | attacker answers in the arm (RUNTIME_CRASHED = boxes ended)');
+    console.log('arm        | calls  | p50 ms | p99 ms  | cold p50 | cold max | fails | attacker answers in the arm (RUNTIME_CRASHED = boxes ended)');
     for (let round = 0; round < ROUNDS; round++) {
       for (const name of ['alone', 'budget off', 'budget on'] as const) {
         const result = await arm(name, dir.path);
@@ -121,7 +138,7 @@ async function main(): Promise<void> {
     for (const name of ['alone', 'budget off', 'budget on'] as const) {
       const of = results.filter((r) => r.arm === name);
       const crashed = median(of.map((r) => r.attacker['RUNTIME_CRASHED'] ?? 0));
-      console.log(`${name.padEnd(10)} | victim p50 ${median(of.map((r) => r.p50)).toFixed(2)} ms, p99 ${median(of.map((r) => r.p99)).toFixed(2)} ms | attacker boxes ended ${crashed} (${(crashed / SECONDS).toFixed(1)}/s)`);
+      console.log(`${name.padEnd(10)} | victim p50 ${median(of.map((r) => r.p50)).toFixed(2)} ms, p99 ${median(of.map((r) => r.p99)).toFixed(2)} ms, cold p50 ${median(of.map((r) => r.coldP50)).toFixed(1)} ms | attacker boxes ended ${crashed} (${(crashed / SECONDS).toFixed(1)}/s)`);
     }
   } finally {
     await dir.remove();
