@@ -483,7 +483,7 @@ export class PoolManager implements InstanceOwner {
     if (this.closing !== null) return;
     this.pump(group);
     // The instance that ended was the one the queued calls waited for (it crashed): they wait for the budget again.
-    this.pumpWhenBudget(group);
+    this.pumpWhenBudget(group, true);
     // A slot under the platform-wide cap opened: calls of other functions may be waiting for it.
     for (const other of this.groups.values()) if (other !== group && other.queue.length > 0) this.pump(other);
   }
@@ -661,6 +661,9 @@ export class PoolManager implements InstanceOwner {
       call.fail(hostError('CLIENT_CLOSED_REQUEST', null, 'Aborted', 'the caller went away before the call could run'));
     } else {
       call.enqueue(queue, limits.timeoutMs, first);
+      // A version that crashed lately, with no instance: its queue must not wait on a start that no
+      // event will make (the budget came back between the lease and here, or is about to).
+      this.pumpWhenBudget(call.group);
     }
   }
 
@@ -707,15 +710,23 @@ export class PoolManager implements InstanceOwner {
       group.budgetTimer = undefined;
       if (this.closing !== null || group.queue.length === 0) return;
       this.pump(group);
-      this.pumpWhenBudget(group);
+      this.pumpWhenBudget(group, true);
     }, Math.max(1, Math.ceil(waitMs)));
     group.budgetTimer.unref();
   }
 
-  /** Calls are queued that only a new instance can take, and the budget holds it back: pumped when it comes back. */
-  private pumpWhenBudget(group: FunctionGroup): void {
-    const hold = group.queue.length > 0 && group.instances.length === 0 ? this.startHold(group) : null;
+  /**
+   * Calls are queued that only a new instance of a version that crashed lately can take: pumped
+   * when its budget holds a start, or at once (in a timer: not inside a lease) when it holds one
+   * already, unless this is that pump's own check (`after`): then only a budget still spent re-arms,
+   * so a version held by a cap instead does not spin.
+   */
+  private pumpWhenBudget(group: FunctionGroup, after = false): void {
+    if (group.queue.length === 0 || group.instances.length > 0) return;
+    if (!this.crashBudgets.watched(group.key) && !this.crashBudgets.nameWatched(group.fn.name)) return;
+    const hold = this.startHold(group);
     if (hold !== null) this.pumpAfter(group, hold.waitMs);
+    else if (!after) this.pumpAfter(group, 0);
   }
 
   /** specialize: a new instance of the group, on a generic runtime if one is ready. */
