@@ -34,8 +34,8 @@ function version(dir: string, overrides: Partial<FunctionVersion> = {}): Functio
 }
 
 /** A pool with this budget, and a folder of HANDLER: `site.pool`, `site.dir` once the tests run. */
-function useBudgetPool(burst: number, perMinute: number): { pool: PoolManager; dir: string } {
-  const held = usePool({ poolSize: 2, crashStartBurst: burst, crashStartsPerMinute: perMinute });
+function useBudgetPool(burst: number, perMinute: number, reapIntervalMs = 1_000): { pool: PoolManager; dir: string } {
+  const held = usePool({ poolSize: 2, crashStartBurst: burst, crashStartsPerMinute: perMinute, reapIntervalMs });
   const site = { pool: null as unknown as PoolManager, dir: '' };
   before(async () => {
     site.pool = held.pool;
@@ -150,5 +150,33 @@ describe('start budget after crashes: waiting for it (burst 1, 60 a minute)', ()
       void pool.invoke(fn, ev()).then((result) => { served ||= result.error === null; });
       return served;
     }, 15_000, 'the budget to come back');
+  });
+});
+
+describe('start budget after crashes: minWarm (burst 1, 1 a minute, the reaper every 50 ms)', () => {
+  const site = useBudgetPool(1, 1, 50);
+
+  it('the reaper starts no minWarm instance again while the budget is spent', async () => {
+    // Loads, then a thread ends the process: before the reaper's backoff (red team of 2026-12-05)
+    // this was a start a second for good; the backoff starts again after 50, 100, 200… ms here.
+    const dir = await writeFunction({ 'main.py': py(
+      'import os, threading, time',
+      'threading.Thread(target=lambda: (time.sleep(0.2), os._exit(0)), daemon=True).start()',
+      'def handler(event, context):',
+      '    return 1',
+    ) });
+    const fn = version(dir, { minWarm: 2, maxInstances: 2 });
+    site.pool.keepWarm(fn);
+    const alive = (): number => { const st = site.pool.stats().functions[keyOf(fn)]; return (st?.warm ?? 0) + (st?.specializing ?? 0); };
+    await until(() => alive() === 2, 15_000, 'the two minWarm instances');
+    await until(() => alive() === 0, 15_000, 'both to end');
+    // Watched for 30 reaper turns and more: none is started again (without the budget, one was within a turn or two).
+    let started = 0;
+    for (let i = 0; i < 75; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      started = Math.max(started, alive());
+    }
+    assert.equal(started, 0);
+    site.pool.drain(fn.name);
   });
 });
