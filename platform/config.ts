@@ -116,6 +116,9 @@ const OPTIONS = {
   sandboxOpenFiles: { env: 'FP_SANDBOX_OPEN_FILES', kind: 'int', schema: int(64, 1_048_576).default(1024) },
   maxInstances: { env: 'FP_MAX_INSTANCES', kind: 'int', schema: int(1, 100_000).default(64) },
   maxHeldCalls: { env: 'FP_MAX_HELD_CALLS', kind: 'int', schema: int(1, 1_000_000).default(4096) },
+  // The start budget after crashes (docs/adr/0158-a-start-budget-after-crashes.md): ends of a function's instances back to back (0: off), then starts a minute.
+  crashStartBurst: { env: 'FP_CRASH_START_BURST', kind: 'int', schema: int(0, 1_000_000).default(10) },
+  crashStartsPerMinute: { env: 'FP_CRASH_STARTS_PER_MINUTE', kind: 'int', schema: int(1, 1_000_000).default(30) },
   maxFrameBytesInFlight: { env: 'FP_MAX_FRAME_BYTES_IN_FLIGHT', kind: 'int', schema: int(MIB, 1024 * 1024 * MIB).default(1024 * MIB) },
   maxFunctionInstances: { env: 'FP_MAX_FUNCTION_INSTANCES', kind: 'int', schema: int(1, 1000).default(DEFAULT_LIMIT_CEILINGS.maxFunctionInstances) },
   maxFunctionMemoryBytes: { env: 'FP_MAX_FUNCTION_MEMORY_BYTES', kind: 'int', schema: int(16 * MIB, 1024 * 1024 * MIB).default(DEFAULT_LIMIT_CEILINGS.maxFunctionMemoryBytes) },
