@@ -300,11 +300,13 @@ export async function startPostgres(settings: string[] = []): Promise<ServerProc
  * With `postgresqlUrl`, its PostgreSQL backend on that URL instead (FerretDB connects to it on the
  * first command, so it starts, and answers, with no PostgreSQL there).
  */
-export async function startFerret(options: { postgresqlUrl?: string; debug?: boolean } = {}): Promise<ServerProcess & { metricsUrl: string | null }> {
+export async function startFerret(options: { postgresqlUrl?: string; debug?: boolean; busyTimeoutMs?: number } = {}): Promise<ServerProcess & { metricsUrl: string | null }> {
   const binary = mustFind('ferretdb');
   const debugPort = options.debug === true ? await freePort() : null;
+  // `busyTimeoutMs`: SQLite's wait for a database's write lock (FerretDB's default 10 s).
+  const busy = options.busyTimeoutMs === undefined ? '' : `&_pragma=busy_timeout(${options.busyTimeoutMs})`;
   const backend = (dir: string): string[] =>
-    options.postgresqlUrl === undefined ? ['--handler=sqlite', `--sqlite-url=${ferretdbSqliteUrl(dir)}`] : ['--handler=postgresql', `--postgresql-url=${options.postgresqlUrl}`];
+    options.postgresqlUrl === undefined ? ['--handler=sqlite', `--sqlite-url=${ferretdbSqliteUrl(dir)}${busy}`] : ['--handler=postgresql', `--postgresql-url=${options.postgresqlUrl}`];
   const server = await startServer({
     what: 'ferretdb',
     binary,
