@@ -10,6 +10,7 @@ import { after, describe, it } from 'node:test';
 import { CronScheduler, Dispatcher, openRedisQueue, RedisRunTimeline, redisRefusal, redisReplayGuard, redisTickLock, skippedTicks } from '../../controlplane/async/index.js';
 import { dispatcherFaults, FaultLog } from '../../controlplane/fault-log.js';
 import { connectRedis, redisReady } from '../../controlplane/store/production/redis-client.js';
+import { RedisDurability } from '../../controlplane/store/production/redis-persistence.js';
 import { serverSkip, startRedis } from '../helpers/servers.js';
 
 const skip = serverSkip('redis-server');
@@ -146,5 +147,38 @@ describe('cron during a Redis out of memory', { skip }, () => {
     assert.equal(lines.length, 2, lines.join('\n'));
     assert.match(lines[0]!, /^cron: tick \S+ of beat\/[ab] skipped: Redis is out of memory \(maxmemory\) and refuses writes$/);
     assert.match(lines[1]!, new RegExp(`^cron: ticks skipped: Redis is out of memory \\(maxmemory\\) and refuses writes: ${skipped - 1} more times \\(beat/[ab](, beat/[ab])?\\) in the last \\d+ s`));
+  });
+});
+
+/**
+ * /readyz through a Redis out of memory said `200 "ready"`, `problems: []`, while every async call
+ * was refused 503 (ops round 4). The durability mark's write (every second) now sees the refusal:
+ * /readyz lists it as a degraded problem (still 200: sync calls are served), the log says it once,
+ * and again when Redis takes writes.
+ */
+describe('/readyz during a Redis out of memory', { skip }, () => {
+  it('lists a degraded ASYNC_QUEUE_UNAVAILABLE problem naming the refusal and its fix, gone once Redis takes writes', async () => {
+    const redis = await startRedis({ appendOnly: true, args: ['--maxmemory-policy', 'noeviction'] });
+    after(() => redis.destroy());
+    const client = connectRedis(redis.url);
+    after(() => client.disconnect());
+    await redisReady(client);
+    const lines: string[] = [];
+    const watch = new RedisDurability({ client, url: redis.url, allowVolatile: false, log: (l) => lines.push(l), markKey: 'full:v1:durability-mark', markIntervalMs: 50 });
+    after(() => watch.close());
+    await watch.start();
+    await client.call('CONFIG', 'SET', 'maxmemory', '1');
+    // A budget of 20 s for a loaded machine (the mark writes every 50 ms).
+    for (const deadline = Date.now() + 20_000; watch.problem() === null && Date.now() < deadline;) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const problem = watch.problem();
+    assert.equal(problem?.code, 'ASYNC_QUEUE_UNAVAILABLE');
+    assert.equal(problem?.degraded, true);
+    assert.match(problem!.message, /is out of memory \(maxmemory, noeviction\) and refuses writes .*sync calls are served\. Free memory in it, or raise its maxmemory\.$/);
+    assert.equal(lines.filter((l) => l.startsWith('platform: ERROR:')).length, 1);
+    await client.call('CONFIG', 'SET', 'maxmemory', '0');
+    while (watch.problem() !== null) await new Promise((r) => setTimeout(r, 50));
+    assert.match(lines.at(-1)!, /takes writes again after/);
   });
 });
