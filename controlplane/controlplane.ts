@@ -225,7 +225,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     historyTuning: { ...PLATFORM_SINK_TUNING.historyTuning, ...(options.usageHistoryLingerMs !== undefined ? { lingerMs: options.usageHistoryLingerMs } : {}) },
     // The first failure of an outage is told; the retries that follow are not (the records wait, counted).
     onError: (target, err, failures) => {
-      if (failures === 1) log(`controlplane: could not write ${target === 'runs' ? 'run records' : target === 'metrics' ? 'run metrics' : 'usage rollups'}; they wait in memory and are retried until it works: ${(err as Error).message}`);
+      if (failures === 1) log(`controlplane: could not write ${target === 'runs' ? 'run records' : target === 'metrics' ? 'run metrics' : 'usage rollups'}; they wait in memory and are retried until it works: ${errorWords(err)}`);
     },
   });
   // Faults met once per run, tick, scrape or check: one line per kind a minute, with a count (fault-log.ts).

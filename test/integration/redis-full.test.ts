@@ -11,6 +11,8 @@ import { CronScheduler, Dispatcher, openRedisQueue, RedisRunTimeline, redisRefus
 import { dispatcherFaults, FaultLog } from '../../controlplane/fault-log.js';
 import { connectRedis, redisReady } from '../../controlplane/store/production/redis-client.js';
 import { RedisDurability } from '../../controlplane/store/production/redis-persistence.js';
+import { RedisHotMetrics } from '../../controlplane/store/production/redis-metrics.js';
+import { WarmReporter } from '../../controlplane/runs/warm-reporter.js';
 import { serverSkip, startRedis } from '../helpers/servers.js';
 
 const skip = serverSkip('redis-server');
@@ -180,5 +182,29 @@ describe('/readyz during a Redis out of memory', { skip }, () => {
     await client.call('CONFIG', 'SET', 'maxmemory', '0');
     while (watch.problem() !== null) await new Promise((r) => setTimeout(r, 50));
     assert.match(lines.at(-1)!, /takes writes again after/);
+  });
+});
+
+// ops round 4: the warm-instance report during the same outage logged ioredis's words alone,
+// "ReplyError: EXECABORT Transaction discarded because of previous errors.", naming no cause.
+describe('warm-instance reports during a Redis out of memory', { skip }, () => {
+  it('say once that Redis is out of memory, then that they work again', async () => {
+    const redis = await startRedis({ appendOnly: true, args: ['--maxmemory-policy', 'noeviction'] });
+    after(() => redis.destroy());
+    const client = connectRedis(redis.url);
+    after(() => client.disconnect());
+    await redisReady(client);
+    const lines: string[] = [];
+    const pool = { stats: () => ({ functions: { a: { name: 'a', warm: 1, busy: 0 } }, scaledToZero: {} }) } as unknown as ConstructorParameters<typeof WarmReporter>[0];
+    const reporter = new WarmReporter(pool, new RedisHotMetrics({ client, prefix: 'warmfull' }), 'p1', 60_000, (l) => lines.push(l));
+    await client.call('CONFIG', 'SET', 'maxmemory', '1');
+    await reporter.report();
+    await reporter.report();
+    await client.call('CONFIG', 'SET', 'maxmemory', '0');
+    await reporter.report();
+    await reporter.stop();
+    assert.equal(lines.length, 2, lines.join('\n'));
+    assert.match(lines[0]!, /^controlplane: could not report warm instances .*: .*\(Redis is out of memory \(maxmemory\) and refuses writes\)$/);
+    assert.match(lines[1]!, /reported again \(2 reports failed meanwhile\)/);
   });
 });
