@@ -15,7 +15,7 @@ import { BundlePool, bundleLimits, type BundleLimits } from './bundles/index.js'
 import type { LogFeed } from './logs/index.js';
 import { StoreRegistry } from './registry/store-registry.js';
 import type { DataBindings } from './data/index.js';
-import { dispatcherFaults, errorWords, FaultLog } from './fault-log.js';
+import { dispatcherFaults, errorWords, FaultLog, sinkOutages } from './fault-log.js';
 import { RunRetention } from './runs/retention.js';
 import { WarmReporter } from './runs/warm-reporter.js';
 import { CodeChecker, type CodeCheckSettings } from './service/code-check.js';
@@ -211,8 +211,12 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   // own (a dead Redis or MongoDB never blocks a call; drops go to fp_runs_dropped_total).
   // Runs of a workspace past its logBytes quota are written without their lines (docs/adr/0011-tenants.md).
   const logBudget = new LogBudget(store.workspaces, workspaces, log);
+  const sinkLog = sinkOutages(log);
   const runs = new RecordingRunSink({
-    onWrite: sinkMetrics.onWrite,
+    onWrite: (target, count, seconds, ok) => {
+      sinkMetrics.onWrite(target, count, seconds, ok);
+      sinkLog.onWrite(target, ok);
+    },
     runs: logBudget.wrap(store.runs),
     // A deleted function's records still buffered are not written (red team 5).
     exists: (key, startedAt) => (registry.recordOf(key)?.createdAt ?? Infinity) <= startedAt,
@@ -223,10 +227,8 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     tuning: PLATFORM_SINK_TUNING.tuning,
     metricsTuning: PLATFORM_SINK_TUNING.metricsTuning,
     historyTuning: { ...PLATFORM_SINK_TUNING.historyTuning, ...(options.usageHistoryLingerMs !== undefined ? { lingerMs: options.usageHistoryLingerMs } : {}) },
-    // The first failure of an outage is told; the retries that follow are not (the records wait, counted).
-    onError: (target, err, failures) => {
-      if (failures === 1) log(`controlplane: could not write ${target === 'runs' ? 'run records' : target === 'metrics' ? 'run metrics' : 'usage rollups'}; they wait in memory and are retried until it works: ${errorWords(err)}`);
-    },
+    // The first failure of an outage is told, and the first write after it; the retries between are not (the records wait, counted).
+    onError: sinkLog.onError,
   });
   // Faults met once per run, tick, scrape or check: one line per kind a minute, with a count (fault-log.ts).
   const faults = new FaultLog(log, options.faultLogIntervalMs !== undefined ? { intervalMs: options.faultLogIntervalMs } : {});

@@ -13,6 +13,7 @@
  * `close` writes what is counted and not yet told.
  */
 import { redisRefusal } from './async/index.js';
+import type { SinkTarget } from './store/index.js';
 
 export interface FaultLogOptions {
   /** Default 60 s. */
@@ -119,5 +120,31 @@ export function dispatcherFaults(log: (line: string) => void, faults: FaultLog):
   return (err, runId) => {
     if (runId === null) log(`dispatcher: could not claim a run: ${errorWords(err)}`);
     else faults.report(`dispatcher: runs failed: ${errorWords(err)}`, `dispatcher: run ${runId}: ${errorWords(err)}`, runId);
+  };
+}
+
+const SINK_WORDS: Record<SinkTarget, string> = { runs: 'run records', metrics: 'run metrics', history: 'usage rollups' };
+
+/**
+ * The run sink's outages, told once each way: the first failed write of a target ("they wait in
+ * memory …"), then its first good write after ("written again after N s, M writes failed
+ * meanwhile"). Before (ops round 4) the first was said and the end never: an operator who read
+ * "could not write run records" could not tell from the log whether they were written since.
+ */
+export function sinkOutages(log: (line: string) => void): { onError(target: SinkTarget, err: unknown, failures: number): void; onWrite(target: SinkTarget, ok: boolean): void } {
+  const failing = new Map<SinkTarget, { since: number; failures: number }>();
+  return {
+    onError(target, err, failures) {
+      const seen = failing.get(target);
+      if (seen !== undefined) seen.failures++;
+      else failing.set(target, { since: Date.now(), failures: 1 });
+      if (failures === 1) log(`controlplane: could not write ${SINK_WORDS[target]}; they wait in memory and are retried until it works: ${errorWords(err)}`);
+    },
+    onWrite(target, ok) {
+      const seen = failing.get(target);
+      if (!ok || seen === undefined) return;
+      failing.delete(target);
+      log(`controlplane: ${SINK_WORDS[target]} are written again after ${((Date.now() - seen.since) / 1000).toFixed(1)} s (${seen.failures} write${seen.failures === 1 ? '' : 's'} failed meanwhile)`);
+    },
   };
 }
