@@ -203,6 +203,25 @@ describe('redis queue: processes with skewed clocks', { skip }, () => {
     }
   });
 
+  it('a process whose clock is stepped forward an hour does not take its own retry due in a minute at once', async () => {
+    const prefix = randomPrefix();
+    let step = 0;
+    const client = connectRedis(redis!.url);
+    await redisReady(client);
+    const q = await openRedisQueue({ client, ownsClient: true, prefix, now: () => Date.now() + step });
+    try {
+      await q.enqueue({ runId: 'r4', function: 'f', payload: Buffer.from('x') });
+      const [job] = await q.claim('c', 1);
+      await q.nack(job!, Date.now() + 60_000);
+      step = HOUR; // `date -s` an hour ahead: the wall clock moves, the monotonic clock does not
+      assert.deepEqual(await q.claim('c', 1), [], 'the retry ran at once after the step');
+      const inMs = (await q.peek('r4'))!.notBefore - (Date.now() + step);
+      assert.ok(inMs > 30_000 && inMs <= 60_000, `due in ${inMs} ms on the stepped clock`);
+    } finally {
+      await q.close();
+    }
+  });
+
   it('hands a job enqueued by a process an hour behind to another with its enqueue time on the claimer\'s clock', async () => {
     const prefix = randomPrefix();
     const behind = await skewed(prefix, -HOUR);
