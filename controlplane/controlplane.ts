@@ -9,12 +9,13 @@ import type { AsyncIntake, FunctionRegistry, MetricsView, MountedApi, Pairs, Pla
 import { DEFAULT_LIMIT_CEILINGS, functionLabelsOf, labelOnlyExisting } from '../protocol/index.js';
 import { createApi, metricsView } from './api/index.js';
 import { AsyncMetrics, AsyncRuns, InvokerRunner, type AcceptRun, type AsyncRunIndex, type CancelRun } from './async/index.js';
-import { Dispatcher, redisRefusal, type RunTimeline } from './async/index.js';
+import { Dispatcher, type RunTimeline } from './async/index.js';
 import type { Queue } from './async/index.js';
 import { BundlePool, bundleLimits, type BundleLimits } from './bundles/index.js';
 import type { LogFeed } from './logs/index.js';
 import { StoreRegistry } from './registry/store-registry.js';
 import type { DataBindings } from './data/index.js';
+import { dispatcherFaults, errorWords, FaultLog, sinkOutages } from './fault-log.js';
 import { RunRetention } from './runs/retention.js';
 import { WarmReporter } from './runs/warm-reporter.js';
 import { CodeChecker, type CodeCheckSettings } from './service/code-check.js';
@@ -95,6 +96,8 @@ export interface ControlPlaneOptions {
   /** Quotas of a new workspace (FP_WORKSPACE_QUOTA_*; default none). */
   defaultQuotas?: Partial<WorkspaceQuotas>;
   /** How long audit entries are kept (FP_AUDIT_RETENTION, default 90 days). */
+  /** How long repeated faults of one kind are counted before their next log line (default 60 s; controlplane/fault-log.ts). */
+  faultLogIntervalMs?: number;
   auditRetentionMs?: number;
   /** The audit entries a workspace keeps at most (FP_AUDIT_MAX_ENTRIES, default 100 000; 0: no bound): docs/adr/0103-api-writes-bounded.md. */
   auditMaxEntries?: number;
@@ -208,8 +211,12 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   // own (a dead Redis or MongoDB never blocks a call; drops go to fp_runs_dropped_total).
   // Runs of a workspace past its logBytes quota are written without their lines (docs/adr/0011-tenants.md).
   const logBudget = new LogBudget(store.workspaces, workspaces, log);
+  const sinkLog = sinkOutages(log);
   const runs = new RecordingRunSink({
-    onWrite: sinkMetrics.onWrite,
+    onWrite: (target, count, seconds, ok) => {
+      sinkMetrics.onWrite(target, count, seconds, ok);
+      sinkLog.onWrite(target, ok);
+    },
     runs: logBudget.wrap(store.runs),
     // A deleted function's records still buffered are not written (red team 5).
     exists: (key, startedAt) => (registry.recordOf(key)?.createdAt ?? Infinity) <= startedAt,
@@ -220,16 +227,16 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     tuning: PLATFORM_SINK_TUNING.tuning,
     metricsTuning: PLATFORM_SINK_TUNING.metricsTuning,
     historyTuning: { ...PLATFORM_SINK_TUNING.historyTuning, ...(options.usageHistoryLingerMs !== undefined ? { lingerMs: options.usageHistoryLingerMs } : {}) },
-    // The first failure of an outage is told; the retries that follow are not (the records wait, counted).
-    onError: (target, err, failures) => {
-      if (failures === 1) log(`controlplane: could not write ${target === 'runs' ? 'run records' : target === 'metrics' ? 'run metrics' : 'usage rollups'}; they wait in memory and are retried until it works: ${(err as Error).message}`);
-    },
+    // The first failure of an outage is told, and the first write after it; the retries between are not (the records wait, counted).
+    onError: sinkLog.onError,
   });
+  // Faults met once per run, tick, scrape or check: one line per kind a minute, with a count (fault-log.ts).
+  const faults = new FaultLog(log, options.faultLogIntervalMs !== undefined ? { intervalMs: options.faultLogIntervalMs } : {});
   const warm = new WarmReporter(options.pool, options.metrics, options.reporterId, options.warmReportIntervalMs ?? 10_000, log, (events) => runs.recordEvents(events));
   warm.start();
   const auditRetentionMs = options.auditRetentionMs ?? 90 * 24 * 3_600_000;
   const retention = new RunRetention(store.runs, {
-    retentionMs: options.runRetentionMs, intervalMs: options.runPruneIntervalMs, log,
+    retentionMs: options.runRetentionMs, intervalMs: options.runPruneIntervalMs, log, faults,
     ...(store.usageHistory !== undefined ? { history: store.usageHistory } : {}),
     ...(options.runStoreMaxBytes !== undefined ? { maxBytes: options.runStoreMaxBytes } : {}),
     audit: { store: store.audit, retentionMs: auditRetentionMs },
@@ -239,7 +246,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   const asyncRuns = options.async ? new AsyncRuns(options.async.queue, options.async.timeline, options.async.runs, options.async.accept, undefined, options.async.cancel) : null;
   if (asyncRuns !== null) asyncRuns.bornOf = (fn) => registry.recordOf(fn)?.createdAt;
   const asyncMetrics = options.async
-    ? new AsyncMetrics({ registry: metricsRegistry, queue: options.async.queue, onError: (err) => log(`metrics: could not read the async queue: ${(err as Error).message}`) })
+    ? new AsyncMetrics({ registry: metricsRegistry, queue: options.async.queue, onError: (err) => faults.report(`metrics: could not read the async queue: ${errorWords(err)}`, `metrics: could not read the async queue: ${errorWords(err)}`) })
     : null;
   const dispatcher = options.async
     ? new Dispatcher({
@@ -262,7 +269,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
           },
           paused: () => registry.paused(),
         },
-        onError: (err, runId) => log(runId === null ? `dispatcher: could not claim a run: ${errorWords(err)}` : `dispatcher: run ${runId}: ${errorWords(err)}`),
+        onError: dispatcherFaults(log, faults),
         ...(asyncMetrics !== null ? { metrics: asyncMetrics } : {}),
         log: (line) => log(`dispatcher: ${line}`),
       })
@@ -281,7 +288,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
         if (now.found && (await (now.limit?.admit() ?? null)) !== null) return 'limited';
         await asyncRuns.submitTick(fn, triggerId, tickMs, body, key);
         return 'fired';
-      }, log, asyncMetrics ?? undefined)
+      }, log, asyncMetrics ?? undefined, faults)
     : null;
   const stopAll = async (): Promise<void> => {
     await cron?.stop();
@@ -402,6 +409,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
         }
         clearInterval(deletesSweeper);
         await (dispatcherStopped ??= stopAll());
+        faults.close();
         await retention.stop();
         await warm.stop();
         // Records still unwritten after the drain are lost: say how many, and why (reliability round, 2026-12-05).
@@ -421,9 +429,3 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   };
 }
 
-/** An error for the operator's log: its message, and what Redis refused when it did (an `EXECABORT` alone names no cause). */
-function errorWords(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  const refusal = redisRefusal(err);
-  return refusal === null || message.startsWith('OOM') ? message : `${message} (${refusal})`;
-}

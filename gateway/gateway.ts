@@ -239,9 +239,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         const { functions: _perFunction, scaledToZero: _scaled, ...counts } = stats;
         const problems = options.readiness?.() ?? [];
         const starts = pool.startHealth?.() ?? null;
-        const ready = isReady(stats, shuttingDown) && problems.length === 0;
+        // A degraded problem is told, not refused: the process serves invocations (ports.ts).
+        const blocking = problems.filter((p) => p.degraded !== true).length;
+        const ready = isReady(stats, shuttingDown) && blocking === 0;
         return jsonResponse(ready ? 200 : 503, {
-          status: ready ? 'ready' : shuttingDown ? 'shutting_down' : problems.length > 0 ? 'not_ready' : 'no_runtimes',
+          status: ready ? (problems.length > 0 ? 'degraded' : 'ready') : shuttingDown ? 'shutting_down' : blocking > 0 ? 'not_ready' : 'no_runtimes',
           // Each problem names its registry code and what fixes it (docs/gateway.md, "Routes").
           problems,
           functions: registry.list().length,

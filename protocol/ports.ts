@@ -199,6 +199,11 @@ export interface ReadinessProblem {
   code: ErrorCode;
   /** For operators: what is wrong and what fixes it. */
   message: string;
+  /**
+   * The process still serves invocations; a part of the platform fails (async intake while Redis
+   * refuses writes). Listed in /readyz's `problems`, which stays 200 (`status: "degraded"`).
+   */
+  degraded?: boolean;
 }
 
 /** Where run records go. `record` must not block; implementations buffer their own I/O. */

@@ -14,7 +14,7 @@ export * from './queue/index.js';
 export * from './dispatcher/index.js';
 export * from './runs/index.js';
 export * from './triggers/index.js';
-export { checkManifestTriggers, cronTriggersOf, CronTriggers, type FireTick } from './triggers/cron-triggers.js';
+export { checkManifestTriggers, cronTriggersOf, CronTriggers, skippedTicks, type FireTick, type RepeatedFaults } from './triggers/cron-triggers.js';
 export { DEFAULT_HOOK_GRACE_MS, ensureHookSecrets, lookupWebhook, rotateHookSecret, storeWebhooks, webhookSpecsOf } from './triggers/webhook-triggers.js';
 export { ASYNC_DB_FILE } from './sqlite-db.js';
 export { openSqliteAsync, type SqliteAsyncStores } from './sqlite-async.js';

@@ -20,6 +20,11 @@ export interface RetentionOptions {
   sizeCheckMs?: number;
   now?: () => number;
   log?: (line: string) => void;
+  /**
+   * Where a failed prune is told: once per kind of failure an interval (controlplane/fault-log.ts;
+   * a store down for an hour failed the size check every 10 s, a line each). Absent: `log`, a line each.
+   */
+  faults?: { report(kind: string, line: string): void };
   /** Usage rollups to prune as well. */
   history?: UsageHistory;
   /** The audit log, pruned after its own retention. */
@@ -72,7 +77,9 @@ export class RunRetention {
       try {
         return await step();
       } catch (err) {
-        this.options.log?.(`controlplane: pruning runs failed: ${(err as Error).message}`);
+        const line = `controlplane: pruning runs failed: ${(err as Error).message}`;
+        if (this.options.faults !== undefined) this.options.faults.report(line, line);
+        else this.options.log?.(line);
         return 0;
       }
     });

@@ -8,6 +8,7 @@
  */
 import type { HotMetrics, RunSample } from '../store/index.js';
 import type { PoolDrain } from '../../protocol/index.js';
+import { errorWords } from '../fault-log.js';
 
 export class WarmReporter {
   private timer: NodeJS.Timeout | null = null;
@@ -81,7 +82,7 @@ export class WarmReporter {
       if (this.failures > 0) this.log(`controlplane: warm instances are reported again (${this.failures} reports failed meanwhile)`);
       this.failures = 0;
     } else if (this.failures++ === 0) {
-      this.log(`controlplane: could not report warm instances (retried every ${this.intervalMs} ms, logged again once it works): ${String(failure)}`);
+      this.log(`controlplane: could not report warm instances (retried every ${this.intervalMs} ms, logged again once it works): ${errorWords(failure)}`);
     }
   }
 }

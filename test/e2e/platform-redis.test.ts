@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { connectRedis, redisReady } from '../../controlplane/store/production/redis-client.js';
 import { startFerret, startRedis, type ServerProcess } from '../helpers/servers.js';
 import { deployed, errorOf, fnName, handlerReturning, sleep, type Api } from './platform-harness.js';
 import { clusterOptions, productionSkip, startNode, useServers, type Node, type Servers } from './production-harness.js';
@@ -157,3 +158,46 @@ async function stopped(server: ServerProcess, body: () => Promise<void>): Promis
     await server.start();
   }
 }
+
+// ops round 4: through a Redis out of memory /readyz said 200 "ready" with no problem while every
+// async call was refused. It now says 200 "degraded" with the refusal as a problem (every process
+// shares that Redis: a 503 from each would take sync calls out of every load balancer too).
+describe('production platform on a Redis out of memory', { skip: productionSkip, timeout: 120_000 }, () => {
+  const servers = {} as Servers;
+  before(async () => {
+    [servers.redis, servers.ferret] = await Promise.all([startRedis({ appendOnly: true, args: ['--maxmemory-policy', 'noeviction'] }), startFerret()]);
+  });
+  after(async () => {
+    await Promise.all([servers.redis?.destroy(), servers.ferret?.destroy()]);
+  });
+
+  it('/readyz is 200 "degraded" naming the refusal; async calls 503; sync calls 200; ready again once it takes writes', async () => {
+    const node = await startNode(clusterOptions(servers));
+    after(() => node.close());
+    const name = fnName();
+    await deployed(node.api, name, handlerReturning('ok'));
+    const redis = connectRedis(servers.redis.url);
+    after(() => redis.disconnect());
+    await redisReady(redis);
+    await redis.call('CONFIG', 'SET', 'maxmemory', '1');
+    let body = { status: '', problems: [] as { code: string; message: string; degraded?: boolean }[] };
+    let status = 0;
+    for (const deadline = Date.now() + 20_000; body.status !== 'degraded' && Date.now() < deadline; await sleep(100)) {
+      const res = await fetch(`${node.url}/readyz`);
+      status = res.status;
+      body = (await res.json()) as typeof body;
+    }
+    assert.equal(status, 200);
+    assert.equal(body.status, 'degraded', JSON.stringify(body));
+    assert.equal(body.problems[0]?.code, 'ASYNC_QUEUE_UNAVAILABLE');
+    assert.equal(body.problems[0]?.degraded, true);
+    assert.match(body.problems[0]!.message, /out of memory .*raise its maxmemory/);
+    assert.equal((await post(`${node.url}/async/${name}/`)).status, 503);
+    assert.equal((await fetch(`${node.url}/fn/${name}/`)).status, 200);
+    await redis.call('CONFIG', 'SET', 'maxmemory', '0');
+    for (const deadline = Date.now() + 20_000; body.status !== 'ready' && Date.now() < deadline; await sleep(100)) {
+      body = (await (await fetch(`${node.url}/readyz`)).json()) as typeof body;
+    }
+    assert.equal(body.status, 'ready');
+  });
+});

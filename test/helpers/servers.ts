@@ -11,7 +11,7 @@
  * with, unless `CI` is set: in CI a missing server is a failure, never a silent skip.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, createWriteStream } from 'node:fs';
+import { accessSync, chownSync, constants, createWriteStream, existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -244,6 +244,55 @@ export async function startRedis(options: { appendOnly?: boolean; args?: string[
 }
 
 /**
+ * PostgreSQL's server binaries (`initdb`, `postgres`): on PATH, else Debian's
+ * `/usr/lib/postgresql/<major>/bin`. Not installed by scripts/services.sh (apt: `postgresql`), so
+ * the tests that need one skip without it, also in CI. Null when missing.
+ */
+export function findPostgres(): string | null {
+  const onpath = onPath('initdb');
+  if (onpath !== null && executable(join(onpath, '..', 'postgres'))) return join(onpath, '..');
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return null;
+  for (const major of readdirSync(root).sort().reverse()) {
+    const bin = join(root, major, 'bin');
+    if (executable(join(bin, 'initdb')) && executable(join(bin, 'postgres'))) return bin;
+  }
+  return null;
+}
+
+/**
+ * A real PostgreSQL on a free port, its cluster in its directory (`trust` logins, user `postgres`,
+ * a database `ferretdb`), with `settings` (`max_connections=4`…). PostgreSQL refuses to run as
+ * root: as root, it runs as the `postgres` user, which owns the directory.
+ */
+export async function startPostgres(settings: string[] = []): Promise<ServerProcess> {
+  const bin = findPostgres();
+  if (bin === null) throw new Error('PostgreSQL is not installed (apt-get install postgresql)');
+  const asRoot = process.getuid?.() === 0;
+  const user = asRoot ? { uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })) } : null;
+  const as = (cmd: string, args: string[]): [string, string[]] => (user === null ? [cmd, args] : ['setpriv', ['--reuid', String(user.uid), '--regid', String(user.gid), '--clear-groups', '--', cmd, ...args]]);
+  const [binary] = as(join(bin, 'postgres'), []);
+  return startServer({
+    what: 'postgres',
+    binary,
+    args: (port, dir) => {
+      const data = join(dir, 'data');
+      if (!existsSync(data)) {
+        if (user !== null) chownSync(dir, user.uid, user.gid);
+        const [cmd, args] = as(join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
+        execFileSync(cmd, args, { stdio: 'ignore', cwd: dir });
+        const [single, singleArgs] = as(join(bin, 'postgres'), ['--single', '-D', data, 'postgres']);
+        execFileSync(single, singleArgs, { input: 'CREATE DATABASE ferretdb;\n', stdio: ['pipe', 'ignore', 'ignore'], cwd: dir });
+      }
+      const [, args] = as(join(bin, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', ...settings.flatMap((kv) => ['-c', kv])]);
+      return args;
+    },
+    probe: (port) => tcpProbe(port),
+    url: (port) => `postgres://postgres@127.0.0.1:${port}/ferretdb`,
+  });
+}
+
+/**
  * A real FerretDB 1.x with its SQLite backend on a free port; data in its directory (one
  * `<database>.sqlite` file per database, plus `state.json`), its WAL limited as the platform's own
  * (platform/ferretdb-sqlite.ts). No telemetry, and no debug listener unless `debug` (then its
@@ -251,11 +300,13 @@ export async function startRedis(options: { appendOnly?: boolean; args?: string[
  * With `postgresqlUrl`, its PostgreSQL backend on that URL instead (FerretDB connects to it on the
  * first command, so it starts, and answers, with no PostgreSQL there).
  */
-export async function startFerret(options: { postgresqlUrl?: string; debug?: boolean } = {}): Promise<ServerProcess & { metricsUrl: string | null }> {
+export async function startFerret(options: { postgresqlUrl?: string; debug?: boolean; busyTimeoutMs?: number } = {}): Promise<ServerProcess & { metricsUrl: string | null }> {
   const binary = mustFind('ferretdb');
   const debugPort = options.debug === true ? await freePort() : null;
+  // `busyTimeoutMs`: SQLite's wait for a database's write lock (FerretDB's default 10 s).
+  const busy = options.busyTimeoutMs === undefined ? '' : `&_pragma=busy_timeout(${options.busyTimeoutMs})`;
   const backend = (dir: string): string[] =>
-    options.postgresqlUrl === undefined ? ['--handler=sqlite', `--sqlite-url=${ferretdbSqliteUrl(dir)}`] : ['--handler=postgresql', `--postgresql-url=${options.postgresqlUrl}`];
+    options.postgresqlUrl === undefined ? ['--handler=sqlite', `--sqlite-url=${ferretdbSqliteUrl(dir)}${busy}`] : ['--handler=postgresql', `--postgresql-url=${options.postgresqlUrl}`];
   const server = await startServer({
     what: 'ferretdb',
     binary,

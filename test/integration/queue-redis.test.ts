@@ -145,3 +145,98 @@ describe('redis queue', { skip }, () => {
     }
   });
 });
+
+/**
+ * ops round 4: two processes whose wall clocks disagree (or one whose clock was stepped). Each
+ * queue wrote and compared due times and enqueue times on its own clock: a retry scheduled by a
+ * process an hour behind was due an hour ago for the others (claimed at once, the backoff
+ * ignored), one scheduled by a process an hour ahead was held an hour, and a job's enqueue time
+ * handed to a claimer was an hour off its clock (max event age, "enqueued before the function
+ * existed"). Stored times are now on Redis's clock; each process passes and gets times on its own.
+ */
+describe('redis queue: processes with skewed clocks', { skip }, () => {
+  const HOUR = 3_600_000;
+  const skewed = async (prefix: string, skew: number): Promise<Queue> => {
+    const client = connectRedis(redis!.url);
+    await redisReady(client);
+    return openRedisQueue({ client, ownsClient: true, prefix, now: () => Date.now() + skew });
+  };
+
+  it('a retry scheduled in a minute by a process an hour behind is not claimed at once by another', async () => {
+    const prefix = randomPrefix();
+    const behind = await skewed(prefix, -HOUR);
+    const right = await openOn(redis!, prefix);
+    try {
+      await behind.enqueue({ runId: 'r1', function: 'f', payload: Buffer.from('x') });
+      const [job] = await behind.claim('behind', 1);
+      assert.ok(job !== undefined);
+      await behind.nack(job, Date.now() - HOUR + 60_000); // its clock's now + 1 minute
+      assert.deepEqual(await right.claim('right', 1), [], 'the retry ran at once, its backoff ignored');
+      const seen = await right.peek('r1');
+      assert.equal(seen?.state, 'delayed');
+      // Due in about a minute on this process's clock too (bounds generous for a loaded machine).
+      const inMs = seen!.notBefore - Date.now();
+      assert.ok(inMs > 30_000 && inMs <= 60_000, `due in ${inMs} ms`);
+    } finally {
+      await behind.close();
+      await right.close();
+    }
+  });
+
+  it('a retry scheduled in half a second by a process an hour ahead is claimed by another within seconds, not an hour', async () => {
+    const prefix = randomPrefix();
+    const ahead = await skewed(prefix, HOUR);
+    const right = await openOn(redis!, prefix);
+    try {
+      await ahead.enqueue({ runId: 'r2', function: 'f', payload: Buffer.from('x') });
+      const [job] = await ahead.claim('ahead', 1);
+      await ahead.nack(job!, Date.now() + HOUR + 500);
+      let got: Awaited<ReturnType<Queue['claim']>> = [];
+      for (const deadline = Date.now() + 20_000; got.length === 0 && Date.now() < deadline;) {
+        got = await right.claim('right', 1);
+        if (got.length === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(got[0]?.runId, 'r2', 'held for an hour');
+    } finally {
+      await ahead.close();
+      await right.close();
+    }
+  });
+
+  it('a process whose clock is stepped forward an hour does not take its own retry due in a minute at once', async () => {
+    const prefix = randomPrefix();
+    let step = 0;
+    const client = connectRedis(redis!.url);
+    await redisReady(client);
+    const q = await openRedisQueue({ client, ownsClient: true, prefix, now: () => Date.now() + step });
+    try {
+      await q.enqueue({ runId: 'r4', function: 'f', payload: Buffer.from('x') });
+      const [job] = await q.claim('c', 1);
+      await q.nack(job!, Date.now() + 60_000);
+      step = HOUR; // `date -s` an hour ahead: the wall clock moves, the monotonic clock does not
+      assert.deepEqual(await q.claim('c', 1), [], 'the retry ran at once after the step');
+      const inMs = (await q.peek('r4'))!.notBefore - (Date.now() + step);
+      assert.ok(inMs > 30_000 && inMs <= 60_000, `due in ${inMs} ms on the stepped clock`);
+    } finally {
+      await q.close();
+    }
+  });
+
+  it('hands a job enqueued by a process an hour behind to another with its enqueue time on the claimer\'s clock', async () => {
+    const prefix = randomPrefix();
+    const behind = await skewed(prefix, -HOUR);
+    const right = await openOn(redis!, prefix);
+    try {
+      const t0 = Date.now();
+      await behind.enqueue({ runId: 'r3', function: 'f', payload: Buffer.from('x') });
+      const [job] = await right.claim('right', 1);
+      const t1 = Date.now();
+      // An hour off, the dispatcher found it an hour old (max_event_age past 6 h of skew;
+      // `function_deleted` for a function created in that hour).
+      assert.ok(job!.enqueuedAt >= t0 - 5_000 && job!.enqueuedAt <= t1 + 5_000, `enqueued ${t0 - job!.enqueuedAt} ms before the call`);
+    } finally {
+      await behind.close();
+      await right.close();
+    }
+  });
+});

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { FaultLog } from '../../controlplane/fault-log.js';
 import { RunRetention } from '../../controlplane/runs/retention.js';
 import { openSqliteStore } from '../../controlplane/store/sqlite/index.js';
 import { testKeyring } from '../helpers/keyring.js';
@@ -31,5 +32,28 @@ describe('audit log retention', () => {
     await retention.pruneNow();
     await retention.stop();
     assert.deepEqual((await store.audit.list({})).items.map((e) => e.target), ['recent', 'inside']);
+  });
+});
+
+// ops round 4: a store that fails every check (down, closed) made one log line per check, every
+// 10 s for as long as it lasted. With the control plane's FaultLog: one line, then a count.
+describe('run retention: a store that fails every check', () => {
+  it('is told once, then counted', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fp-retention-faults-'));
+    try {
+      const store = await openSqliteStore({ keyring: testKeyring(), stateDir: dir });
+      await store.close();
+      const lines: string[] = [];
+      const faults = new FaultLog((line) => lines.push(line));
+      const retention = new RunRetention(store.runs, { retentionMs: DAY, intervalMs: DAY, maxBytes: 1_000_000, log: (line) => lines.push(line), faults });
+      for (let i = 0; i < 3; i++) await retention.pruneNow();
+      await retention.stop();
+      faults.close();
+      assert.equal(lines.length, 2, lines.join('\n'));
+      assert.match(lines[0]!, /^controlplane: pruning runs failed: /);
+      assert.match(lines[1]!, /^controlplane: pruning runs failed: .*: 2 more times in the last/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -16,7 +16,8 @@ import { DataBindings } from '../../controlplane/index.js';
 import { isStoreError } from '../../controlplane/store/index.js';
 import { isPlatformError } from '../../protocol/index.js';
 import { unavailableAsStoreError } from '../../controlplane/store/production/unavailable.js';
-import { freePort, serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { findPostgres, freePort, serverSkip, startFerret, startPostgres, type ServerProcess } from '../helpers/servers.js';
 
 const skip = serverSkip('ferretdb');
 
@@ -45,11 +46,55 @@ describe('production store: FerretDB whose PostgreSQL is down', { skip }, () => 
       await assert.rejects(call(), (err: unknown) => {
         assert.ok(isStoreError(err), `a StoreError, not ${String(err)}`);
         assert.equal(err.code, 'STORE_UNAVAILABLE');
-        assert.doesNotMatch(err.message, /postgres|SQLSTATE|failed to connect/i);
+        assert.doesNotMatch(err.message, /SQLSTATE|failed to connect|127\.0\.0\.1|user=|\.go:/i);
+        assert.match(err.message, /^the store's PostgreSQL \(behind FerretDB\) could not be reached; try again shortly$/);
         assert.ok((err as Error & { cause?: unknown }).cause instanceof MongoServerError);
         return true;
       });
     }
+  });
+});
+
+/**
+ * ops round 4: a PostgreSQL at its connection limit (`max_connections`, all taken by other clients)
+ * refuses FerretDB's new connections with SQLSTATE 53300. The store said "the store (MongoDB) did
+ * not answer", sending the operator to a MongoDB that is not there (reliability round 10). The words
+ * now name PostgreSQL behind FerretDB and its connection limit. A real PostgreSQL 15.
+ */
+describe('production store: FerretDB whose PostgreSQL is at its connection limit', { skip: skip || (findPostgres() === null ? 'skipped: PostgreSQL not installed (apt-get install postgresql)' : false) }, () => {
+  let pg: ServerProcess;
+  let ferret: ServerProcess;
+  let client: MongoClient;
+  const holders: ChildProcess[] = [];
+  before(async () => {
+    pg = await startPostgres(['max_connections=3', 'superuser_reserved_connections=0']);
+    ferret = await startFerret({ postgresqlUrl: pg.url });
+    client = new MongoClient(ferret.url, { serverSelectionTimeoutMS: 2000 });
+  });
+  after(async () => {
+    for (const h of holders) h.kill('SIGKILL');
+    await client?.close();
+    await ferret?.destroy();
+    await pg?.destroy();
+  });
+
+  it('says so, naming PostgreSQL and max_connections, without its address or FerretDB\'s words', async () => {
+    const psql = (sql: string): ChildProcess => spawn('psql', ['-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', 'postgres', '-c', sql], { stdio: 'ignore' });
+    // Every slot taken by another client (FerretDB has none yet: it connects at its first command).
+    for (let i = 0; i < 3; i++) holders.push(psql('select pg_sleep(120)'));
+    for (;;) {
+      const code = await new Promise<number | null>((resolve) => psql('select 1').once('exit', resolve));
+      if (code !== 0) break; // a fourth client is refused: the three hold their slots
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const port = unavailableAsStoreError({ insert: () => client.db('fp').collection('runs').insertOne({ runId: 'r1' }) });
+    await assert.rejects(port.insert(), (err: unknown) => {
+      assert.ok(isStoreError(err), `a StoreError, not ${String(err)}`);
+      assert.equal(err.code, 'STORE_UNAVAILABLE');
+      assert.equal(err.message, "the store's PostgreSQL (behind FerretDB) refused a connection: its connection limit (max_connections) is reached; try again shortly");
+      assert.match(String((err as Error & { cause?: Error }).cause?.message), /SQLSTATE 53300/);
+      return true;
+    });
   });
 });
 

@@ -12,6 +12,7 @@
 import type { Redis } from 'ioredis';
 import { QUEUE_GROUP, redisKeys, type QueueKeys } from '../../../protocol/index.js';
 import { isQueueError, QueueError } from './errors.js';
+import { RedisClock } from './redis-clock.js';
 import { ACK, CANCEL, CLAIM, DEAD_LETTER, ENQUEUE, EXTEND, HOLD, isRedisError, LuaScript, NACK, redisRefusal, STATS } from './redis-scripts.js';
 import {
   DEFAULT_IDEMPOTENCY_WINDOW_MS, DEFAULT_LEASE_MS, DEFAULT_LIST_LIMIT,
@@ -28,8 +29,14 @@ export interface RedisQueueOptions extends QueueOptions {
   prefix?: string;
   /** The queue's name inside the prefix; default `async`. */
   queue?: string;
-  /** The clock for notBefore comparisons (lease idle time is measured by Redis itself). */
+  /**
+   * This process's wall clock: the frame of the times callers pass (`notBefore`, `hold`'s until)
+   * and get back (`enqueuedAt`, `notBefore`, `deadAt`). Stored times are on Redis's clock
+   * (./redis-clock.ts), so processes with skewed clocks agree on them.
+   */
   now?: () => number;
+  /** This process's monotonic clock (default `performance.now`), which carries Redis's between reads. */
+  monotonic?: () => number;
   /** Operator messages: the consumer group was missing and was created again. */
   log?: (line: string) => void;
   /**
@@ -64,12 +71,14 @@ export async function openRedisQueue(options: RedisQueueOptions): Promise<Queue>
   const keys = redisKeys(options.prefix).queue(options.queue ?? 'async');
   const leaseMs = positiveMs(options.leaseMs, DEFAULT_LEASE_MS, 'leaseMs');
   const windowMs = positiveMs(options.idempotencyWindowMs, DEFAULT_IDEMPOTENCY_WINDOW_MS, 'idempotencyWindowMs');
+  let clock: RedisClock;
   try {
     await createGroup(options.client, keys);
+    clock = await RedisClock.open(options.client, options.now ?? Date.now, options.monotonic);
   } catch (err) {
     throw unavailable(err);
   }
-  const queue = new RedisQueue(options.client, options.ownsClient ?? false, keys, options.now ?? Date.now, leaseMs, windowMs, options.log ?? (() => {}));
+  const queue = new RedisQueue(options.client, options.ownsClient ?? false, keys, clock, leaseMs, windowMs, options.log ?? (() => {}));
   const retentionMs = options.deadRetentionMs;
   if (retentionMs !== undefined) queue.pruneDeadEvery(retentionMs, options.pruneIntervalMs ?? 600_000);
   return queue;
@@ -107,15 +116,16 @@ function fieldMap(flat: unknown): Map<string, Buffer> {
 const str = (m: Map<string, Buffer>, f: string): string => m.get(f)?.toString() ?? '';
 const num = (m: Map<string, Buffer>, f: string): number => Number(str(m, f) || 0);
 
-function jobInfo(runId: string, m: Map<string, Buffer>, now: number): JobInfo {
+/** A job's fields; `now` and the stored times on Redis's clock, the times handed out on the caller's (`local`). */
+function jobInfo(runId: string, m: Map<string, Buffer>, now: number, local: (stored: number) => number): JobInfo {
   const stored = str(m, 's') as JobState;
   const notBefore = num(m, 'nb');
   return {
     runId,
     function: str(m, 'f'),
     attempt: num(m, 'a'),
-    notBefore,
-    enqueuedAt: num(m, 'eq'),
+    notBefore: local(notBefore),
+    enqueuedAt: local(num(m, 'eq')),
     idempotencyKey: str(m, 'ik') || null,
     // A delayed job that is due but not yet moved into the stream is ready already.
     state: stored === 'delayed' && notBefore <= now ? 'ready' : stored,
@@ -125,10 +135,10 @@ function jobInfo(runId: string, m: Map<string, Buffer>, now: number): JobInfo {
   };
 }
 
-function deadFields(m: Map<string, Buffer>): Omit<DeadLetter, 'payload'> {
+function deadFields(m: Map<string, Buffer>, local: (stored: number) => number): Omit<DeadLetter, 'payload'> {
   return {
-    runId: str(m, 'r'), function: str(m, 'f'), attempt: num(m, 'a'), enqueuedAt: num(m, 'eq'),
-    idempotencyKey: str(m, 'ik') || null, reason: str(m, 'why'), deadAt: num(m, 'at'),
+    runId: str(m, 'r'), function: str(m, 'f'), attempt: num(m, 'a'), enqueuedAt: local(num(m, 'eq')),
+    idempotencyKey: str(m, 'ik') || null, reason: str(m, 'why'), deadAt: local(num(m, 'at')),
   };
 }
 
@@ -140,7 +150,7 @@ class RedisQueue implements Queue {
     private readonly client: Redis,
     private readonly ownsClient: boolean,
     private readonly keys: QueueKeys,
-    private readonly now: () => number,
+    private readonly clock: RedisClock,
     private readonly leaseMs: number,
     private readonly windowMs: number,
     private readonly log: (line: string) => void,
@@ -173,6 +183,13 @@ class RedisQueue implements Queue {
     }
   }
 
+  /** Redis's time now (./redis-clock.ts). */
+  private now(): number {
+    return this.clock.now();
+  }
+
+  private readonly local = (stored: number): number => this.clock.toLocal(stored);
+
   private lost(lease: Lease): never {
     throw new QueueError('QUEUE_LEASE_LOST', 'the lease is no longer held', { runId: lease.runId });
   }
@@ -186,7 +203,7 @@ class RedisQueue implements Queue {
       const [status, runId] = (await scripts.enqueue.run(
         this.client,
         [k.stream, k.delayed, k.job(job.runId), k.idempotency(idem), k.waiting(job.function), k.waitingFunctions, k.idempotencyFingerprint(idem)],
-        [job.runId, job.function, Buffer.from(job.payload), job.attempt ?? 1, job.notBefore ?? now, now, idem, this.windowMs, job.fingerprint ?? ''],
+        [job.runId, job.function, Buffer.from(job.payload), job.attempt ?? 1, job.notBefore === undefined ? now : this.clock.toRedis(job.notBefore), now, idem, this.windowMs, job.fingerprint ?? ''],
       )) as [number, string];
       if (status === -1) throw new QueueError('QUEUE_RUN_EXISTS', 'this run is queued already', { runId });
       if (status === 2) return { runId, created: false, mismatch: true };
@@ -208,7 +225,7 @@ class RedisQueue implements Queue {
       return reply.map(([run, token, flat]) => {
         const m = fieldMap(flat);
         const runId = run.toString();
-        const job: ClaimedJob = { ...jobInfo(runId, m, now), state: 'leased', consumer, token: token.toString(), payload: m.get('p') ?? Buffer.alloc(0) };
+        const job: ClaimedJob = { ...jobInfo(runId, m, now, this.local), state: 'leased', consumer, token: token.toString(), payload: m.get('p') ?? Buffer.alloc(0) };
         if (str(m, 'x') === '1') job.cancelRequested = true;
         return job;
       });
@@ -226,7 +243,7 @@ class RedisQueue implements Queue {
 
   nack(lease: Lease, notBefore: number): Promise<void> {
     const k = this.keys;
-    return this.leased(scripts.nack, [k.stream, k.delayed, k.job(lease.runId), k.waitingFunctions], lease, [notBefore, this.now(), lease.runId, k.waitingPrefix]);
+    return this.leased(scripts.nack, [k.stream, k.delayed, k.job(lease.runId), k.waitingFunctions], lease, [this.clock.toRedis(notBefore), this.now(), lease.runId, k.waitingPrefix]);
   }
 
   extend(lease: Lease): Promise<void> {
@@ -245,14 +262,14 @@ class RedisQueue implements Queue {
 
   hold(runId: string, untilMs: number): Promise<CancelResult> {
     const k = this.keys;
-    return this.op(async () => (await scripts.hold.run(this.client, [k.stream, k.delayed, k.job(runId)], [runId, k.waitingPrefix, untilMs])) as CancelResult);
+    return this.op(async () => (await scripts.hold.run(this.client, [k.stream, k.delayed, k.job(runId)], [runId, k.waitingPrefix, this.clock.toRedis(untilMs)])) as CancelResult);
   }
 
   peek(runId: string): Promise<Job | null> {
     return this.op(async () => {
       const m = new Map(Object.entries(await this.client.hgetallBuffer(this.keys.job(runId))));
       if (!m.has('s')) return null;
-      return { ...jobInfo(runId, m, this.now()), payload: m.get('p') ?? Buffer.alloc(0) };
+      return { ...jobInfo(runId, m, this.now(), this.local), payload: m.get('p') ?? Buffer.alloc(0) };
     });
   }
 
@@ -272,7 +289,7 @@ class RedisQueue implements Queue {
         ]);
         if (values[5] === null) continue; // gone since the listing was read
         const m = new Map(fields.map((f, i) => [f, Buffer.from(values[i] ?? '')]));
-        out.push({ ...jobInfo(runId, m, now), payloadBytes: bytes });
+        out.push({ ...jobInfo(runId, m, now, this.local), payloadBytes: bytes });
       }
       return out;
     });
@@ -283,7 +300,7 @@ class RedisQueue implements Queue {
       const entries = await this.client.xrangeBuffer(this.keys.dead, '-', '+', 'COUNT', limit);
       return entries.map(([, flat]) => {
         const m = fieldMap(flat);
-        return { ...deadFields(m), payloadBytes: m.get('p')?.length ?? 0 };
+        return { ...deadFields(m, this.local), payloadBytes: m.get('p')?.length ?? 0 };
       });
     });
   }
@@ -295,7 +312,7 @@ class RedisQueue implements Queue {
       const [entry] = await this.client.xrangeBuffer(this.keys.dead, id, id);
       if (!entry) return null;
       const m = fieldMap(entry[1]);
-      return { ...deadFields(m), payload: m.get('p') ?? Buffer.alloc(0) };
+      return { ...deadFields(m, this.local), payload: m.get('p') ?? Buffer.alloc(0) };
     });
   }
 
@@ -320,7 +337,7 @@ class RedisQueue implements Queue {
       const k = this.keys;
       const rows = (await scripts.stats.run(this.client, [k.stream, k.waitingFunctions], [QUEUE_GROUP, this.now(), k.jobPrefix, k.waitingPrefix, MAX_LEASES_COUNTED])) as [string, number, number, number, string][];
       return rows
-        .map(([fn, ready, delayed, leased, oldest]) => ({ function: fn, ready, delayed, leased, oldestReadyAt: oldest === '' ? null : Number(oldest) }))
+        .map(([fn, ready, delayed, leased, oldest]) => ({ function: fn, ready, delayed, leased, oldestReadyAt: oldest === '' ? null : this.local(Number(oldest)) }))
         .sort((a, b) => (a.function < b.function ? -1 : a.function > b.function ? 1 : 0));
     });
   }
@@ -334,7 +351,7 @@ class RedisQueue implements Queue {
    */
   pruneDead(beforeMs: number): Promise<number> {
     return this.op(async () => {
-      const cutoff = Math.max(0, Math.floor(beforeMs));
+      const cutoff = Math.max(0, Math.floor(this.clock.toRedis(beforeMs)));
       await this.client.xtrim(this.keys.dead, 'MINID', '=', String(cutoff));
       let removed = 0;
       let cursor = '0';
@@ -350,7 +367,7 @@ class RedisQueue implements Queue {
   }
 
   pruneDeadEvery(retentionMs: number, intervalMs: number): void {
-    const run = () => void this.pruneDead(this.now() - retentionMs).catch(() => undefined);
+    const run = () => void this.pruneDead(this.clock.toLocal(this.now()) - retentionMs).catch(() => undefined);
     run();
     this.pruneTimer = setInterval(run, intervalMs);
     this.pruneTimer.unref();
@@ -359,6 +376,7 @@ class RedisQueue implements Queue {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.clock.close();
     if (this.pruneTimer !== null) clearInterval(this.pruneTimer);
     if (this.ownsClient) await this.client.quit().catch(() => this.client.disconnect());
   }

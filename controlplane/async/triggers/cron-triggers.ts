@@ -6,7 +6,7 @@
  */
 import { PlatformError, triggersSchema } from '../../../protocol/index.js';
 import type { Store } from '../../store/index.js';
-import { CronScheduler, cronIdempotencyKey, isTriggerError, parseSchedule, type CronMetrics, type CronTrigger, type FireResult, type TickLock } from './index.js';
+import { CronScheduler, cronIdempotencyKey, isTriggerError, parseSchedule, type CronMetrics, type CronTrigger, type FireResult, type TickLock, type TriggerRef } from './index.js';
 
 /** Queues one tick as an async run (the body: the trigger's payload as JSON, or empty); `paused` when it skipped it. */
 export type FireTick = (fn: string, triggerId: string, tickMs: number, body: Uint8Array, idempotencyKey: string) => Promise<FireResult | void>;
@@ -52,18 +52,37 @@ export function checkManifestTriggers(fn: string, manifest: unknown): void {
 
 const signature = (t: CronTrigger): string => JSON.stringify([t.expression, t.timezone ?? null, Buffer.from(t.payload ?? []).toString('base64')]);
 
+/** What reports a fault that repeats (controlplane/fault-log.ts FaultLog). */
+export interface RepeatedFaults {
+  report(kind: string, line: string, subject?: string): void;
+}
+
+/**
+ * How a skipped tick is told: once per kind of failure an interval with `faults` (a trigger firing
+ * every second, its tick lock in a Redis out of memory, logged a line a second per trigger:
+ * reliability round 10), else a line each.
+ */
+export function skippedTicks(log: (line: string) => void, faults?: RepeatedFaults): (err: unknown, ref: TriggerRef, tickMs: number) => void {
+  return (err, ref, tickMs) => {
+    const line = `cron: tick ${new Date(tickMs).toISOString()} of ${ref.function}/${ref.triggerId} skipped: ${(err as Error).message}`;
+    if (faults === undefined) log(line);
+    else faults.report(`cron: ticks skipped: ${(err as Error).message}`, line, `${ref.function}/${ref.triggerId}`);
+  };
+}
+
 export class CronTriggers {
   readonly #scheduler: CronScheduler;
   /** function → triggerId → signature of what is set. */
   readonly #held = new Map<string, Map<string, string>>();
   #chain: Promise<void> = Promise.resolve();
 
-  constructor(private readonly store: Store, lock: TickLock, fire: FireTick, private readonly log: (line: string) => void, metrics?: CronMetrics) {
+  /** `faults`: where a skipped tick is told (one line per kind of failure an interval, controlplane/fault-log.ts); default `log`, one line each. */
+  constructor(private readonly store: Store, lock: TickLock, fire: FireTick, private readonly log: (line: string) => void, metrics?: CronMetrics, faults?: RepeatedFaults) {
     this.#scheduler = new CronScheduler({
       lock,
       ...(metrics !== undefined ? { metrics } : {}),
       fire: (t, tickMs) => fire(t.function, t.triggerId, tickMs, t.payload, cronIdempotencyKey(t, tickMs)),
-      onError: (err, ref, tickMs) => log(`cron: tick ${new Date(tickMs).toISOString()} of ${ref.function}/${ref.triggerId} skipped: ${(err as Error).message}`),
+      onError: skippedTicks(log, faults),
     });
   }
 

@@ -164,6 +164,8 @@ export class RedisDurability {
   private markSeen = 0;
   private markSeenAt = 0;
   private marking = false;
+  /** Redis refuses the mark's write (out of memory, cannot save, a replica): what it said and since when. */
+  private refusing: { words: string; fix: string; since: number } | null = null;
   private readonly markTimer: NodeJS.Timeout | null;
   private readonly recheckTimer: NodeJS.Timeout | null;
 
@@ -212,7 +214,7 @@ export class RedisDurability {
   /** For /readyz: why async intake refuses runs now, or null. Uses the last verdict (no I/O). */
   problem(): ReadinessProblem | null {
     const v = this.verdict;
-    if (v === null || !volatile(v) || this.o.allowVolatile) return null;
+    if (v === null || !volatile(v) || this.o.allowVolatile) return this.refusal();
     if (v.evicts !== null) {
       return { code: 'ASYNC_QUEUE_NOT_DURABLE', message: `Redis ${this.address} drops keys when it is full (${v.evicts}); async runs are refused until maxmemory-policy is noeviction (or FP_REDIS_ALLOW_VOLATILE=1)` };
     }
@@ -308,6 +310,23 @@ export class RedisDurability {
   }
 
   /**
+   * A Redis that answers but refuses writes, seen by the mark's write (every second; ops round 4):
+   * async calls, webhooks and cron ticks are refused and run records wait, while sync calls go on.
+   * /readyz listed no problem (200 "ready", `problems: []`) through a Redis out of memory, so only
+   * the log said so. Degraded, not blocking: every process shares that Redis, and a 503 from each
+   * would take sync calls out of every load balancer too.
+   */
+  private refusal(): ReadinessProblem | null {
+    const r = this.refusing;
+    if (r === null) return null;
+    return {
+      code: 'ASYNC_QUEUE_UNAVAILABLE',
+      message: `Redis ${this.address} ${r.words} (since ${new Date(r.since).toISOString()}): async calls, webhooks and cron ticks are refused and run records and metrics wait in memory; sync calls are served. ${r.fix}`,
+      degraded: true,
+    };
+  }
+
+  /**
    * One step of the durability mark (reliability round 5): a Redis restarted from an older AOF or
    * snapshot, or a failover to a replica that was behind, comes back without writes it had
    * acknowledged: async runs accepted (202) are gone (RUN_NOT_FOUND) and finished ones may run
@@ -327,12 +346,28 @@ export class RedisDurability {
       }
       this.markSeen = value;
       this.markSeenAt = Date.now();
-    }, () => {
-      // Redis down: the next tick or reconnect marks.
+      if (this.refusing !== null) this.o.log(`platform: Redis ${this.address} takes writes again after ${((Date.now() - this.refusing.since) / 1000).toFixed(1)} s`);
+      this.refusing = null;
+    }, (err: unknown) => {
+      // Redis down: the next tick or reconnect marks. Redis refusing the write: /readyz says so.
+      const refused = writeRefusal(err);
+      if (refused !== null && this.refusing === null) {
+        this.refusing = { ...refused, since: Date.now() };
+        this.o.log(`platform: ERROR: Redis ${this.address} ${refused.words}: async calls, webhooks and cron ticks are refused until it takes writes again. ${refused.fix}`);
+      }
     }).finally(() => {
       this.marking = false;
     });
   }
+}
+
+/** Redis's refusal of a write, in words and with its fix; null for anything else (down, a timeout). */
+function writeRefusal(err: unknown): { words: string; fix: string } | null {
+  const message = err instanceof Error ? err.message : '';
+  if (message.startsWith('OOM ')) return { words: 'is out of memory (maxmemory, noeviction) and refuses writes', fix: 'Free memory in it, or raise its maxmemory.' };
+  if (message.startsWith('MISCONF ')) return { words: 'refuses writes because it cannot save its data', fix: "Fix what keeps it from writing its AOF or snapshot (its disk: see Redis's log)." };
+  if (message.startsWith('READONLY ')) return { words: 'is a read-only replica and refuses writes', fix: 'Point FP_REDIS_URL at the primary.' };
+  return null;
 }
 
 /** "does not persist its data", or, when that cannot be read, says so. */

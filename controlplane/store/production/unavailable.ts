@@ -17,15 +17,40 @@ import { StoreError } from '../errors.js';
 
 const UNREACHABLE = [MongoNetworkError, MongoSystemError, MongoNotConnectedError, MongoOperationTimeoutError, MongoServerClosedError, MongoTopologyClosedError];
 
-/** FerretDB's words for "PostgreSQL could not be reached" (pgx's connect failure; SQLSTATE connection_exception, admin/crash shutdown, cannot connect now). */
-const BACKEND_UNREACHABLE = /failed to connect to `|\(SQLSTATE (?:08[0-9A-Z]{3}|57P0[1-3])\)/;
+/** FerretDB's words for "PostgreSQL could not be reached" (pgx's connect failure; SQLSTATE connection_exception, too many connections, admin/crash shutdown, cannot connect now). */
+const BACKEND_UNREACHABLE = /failed to connect to `|\(SQLSTATE (?:08[0-9A-Z]{3}|53300|57P0[1-3])\)/;
 
-function backendUnreachable(err: unknown): boolean {
-  return err instanceof MongoServerError && err.code === 1 && BACKEND_UNREACHABLE.test(err.message);
+/**
+ * What failed, in words a caller may see and an operator can act on: the service that failed and
+ * what it refused, never its address, user or FerretDB's stack (those stay in the `cause`). Before
+ * (reliability round 10) every case said "the store (MongoDB) did not answer", also when FerretDB
+ * answered and its PostgreSQL had refused the connection at its `max_connections`: an operator
+ * looked at a MongoDB that was not there. The fix for each: docs/errors.md, STORE_UNAVAILABLE.
+ */
+function backendWords(message: string): string {
+  if (message.includes('(SQLSTATE 53300)')) return "the store's PostgreSQL (behind FerretDB) refused a connection: its connection limit (max_connections) is reached; try again shortly";
+  if (/\(SQLSTATE 57P0[1-3]\)/.test(message)) return "the store's PostgreSQL (behind FerretDB) is shutting down or starting up; try again shortly";
+  return "the store's PostgreSQL (behind FerretDB) could not be reached; try again shortly";
 }
 
+/**
+ * FerretDB's SQLite backend gave up waiting for its database's one write lock (`busy_timeout`,
+ * 10 s by default). On that backend every update or delete by `_id` scans the collection inside its
+ * write transaction (FerretDB's statement does not match its own `_id` index: docs/stores.md), and
+ * SQLite's busy wait is not a queue, so under steady writes one can wait past the timeout (ops
+ * round 4). Nothing of that write was kept; it went through as InternalError: 500 with FerretDB's
+ * stack in the log, per request.
+ */
+const SQLITE_BUSY = /database is locked|\(SQLITE_BUSY\)/;
+
 function translate(err: unknown): unknown {
-  if (!UNREACHABLE.some((kind) => err instanceof kind) && !backendUnreachable(err)) return err;
+  if (err instanceof MongoServerError && err.code === 1 && BACKEND_UNREACHABLE.test(err.message)) {
+    return new StoreError('STORE_UNAVAILABLE', backendWords(err.message), {}, err);
+  }
+  if (err instanceof MongoServerError && err.code === 1 && SQLITE_BUSY.test(err.message)) {
+    return new StoreError('STORE_UNAVAILABLE', "the store's FerretDB (SQLite backend) gave up waiting for its database's write lock (database is locked); try again shortly", {}, err);
+  }
+  if (!UNREACHABLE.some((kind) => err instanceof kind)) return err;
   return new StoreError('STORE_UNAVAILABLE', 'the store (MongoDB) did not answer; try again shortly', {}, err);
 }
 
