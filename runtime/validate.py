@@ -385,7 +385,8 @@ def socketio_apps(trees):
     return found
 
 
-_MCP_APPS = ("streamable_http_app", "http_app", "sse_app")
+_MCP_APPS = ("streamable_http_app", "http_app", "sse_app", "mount_http", "mount_sse")
+_MCP_ONE_INSTANCE = ("sse_app", "mount_http", "mount_sse")  # no session-less mode (fastapi-mcp's are always stateful)
 _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -402,7 +403,7 @@ def _true_keyword(tree, arg) -> bool:
 
 def mcp_apps(trees):
     """Warnings for MCP servers served over HTTP (the `mcp` SDK's `streamable_http_app()`/`sse_app()`,
-    FastMCP's `http_app()`), apps round 16:
+    FastMCP's `http_app()`, fastapi-mcp's `mount_http()`/`mount_sse()`), apps round 16:
     - a stateful session (the SDK's default) lives in the process that answered `initialize`: the
       SDK's own client keeps a GET stream open, so at `concurrency: 1` its next POST reached another
       instance and answered 404 "Session not found" (uvicorn: 3 calls on one pid). `needs:
@@ -413,7 +414,7 @@ def mcp_apps(trees):
       Not when the file passes `transport_security=` or a `host=` that is not local."""
     found = []
     for rel, tree in trees.items():
-        if not _imports_any(tree, ("mcp", "fastmcp")):
+        if not _imports_any(tree, ("mcp", "fastmcp", "fastapi_mcp")):
             continue
         stateless = _true_keyword(tree, "stateless_http")
         guarded = not _imports_any(tree, ("mcp",)) or any(
@@ -423,13 +424,13 @@ def mcp_apps(trees):
         for _, node, name in _calls({rel: tree}):
             if name not in _MCP_APPS:
                 continue
-            if not stateless or name == "sse_app":
+            if not stateless or name in _MCP_ONE_INSTANCE:
+                fix = "" if name in _MCP_ONE_INSTANCE else "pass stateless_http=True (Streamable HTTP), or "
                 found.append({"file": rel, "line": node.lineno, "needs": "one-instance",
                               "message": f"{name}(...): an MCP session lives in the instance that answered `initialize`, "
                                          "and a client keeps a stream open on it, so at limits.concurrency 1 its next "
-                                         "call reaches another instance and answers 404 \"Session not found\": pass "
-                                         "stateless_http=True (Streamable HTTP), or set limits.concurrency above 1 and "
-                                         "limits.maxInstances: 1 (docs/api-invoke.md)"})
+                                         f"call reaches another instance and answers 404 \"Session not found\": {fix}"
+                                         "set limits.concurrency above 1 and limits.maxInstances: 1 (docs/api-invoke.md)"})
             if not guarded:
                 found.append({"file": rel, "line": node.lineno,
                               "message": f"{name}(...): the MCP SDK's DNS-rebinding protection (on for its default "

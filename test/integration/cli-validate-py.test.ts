@@ -278,6 +278,11 @@ describe('runtime/validate.py', () => {
     // The SSE transport's session is always one process's; FastMCP (the standalone package) has no Host check.
     const sse = await check({ 'main.py': 'from fastmcp import FastMCP\nmcp = FastMCP("p", stateless_http=True)\napp = mcp.http_app()\nold = mcp.sse_app()\n' }, 'main:app');
     assert.deepEqual(sse.warnings.filter((w) => /MCP/.test(w.message)).map((w) => [w.line, w.needs ?? null]), [[4, 'one-instance']]);
+    // fastapi-mcp's sessions are always stateful (no stateless mode), and it has no Host check.
+    const fmcp = await check({ 'main.py': 'from fastapi import FastAPI\nfrom fastapi_mcp import FastApiMCP\napp = FastAPI()\nFastApiMCP(app).mount_http()\n' }, 'main:app');
+    const fw = fmcp.warnings.filter((w) => /MCP/.test(w.message));
+    assert.deepEqual(fw.map((w) => [w.line, w.needs ?? null]), [[4, 'one-instance']]);
+    assert.match(fw[0]!.message, /404 "Session not found": set limits\.concurrency above 1/);
     // Not an MCP server: a module of the same method name in an app that imports no mcp.
     const other = await check({ 'main.py': 'import starlette\nclass S:\n    def http_app(self): return 1\napp = S().http_app()\n' }, 'main:app');
     assert.deepEqual(other.warnings.filter((w) => /MCP/.test(w.message)), []);
