@@ -441,6 +441,23 @@ def mcp_apps(trees):
     return found
 
 
+def gradio_apps(trees):
+    """Warnings for a Gradio app mounted in FastAPI (`gr.mount_gradio_app(...)`), apps round 16: its
+    queue keeps each event in the process that took `queue/join`, and the result goes out on that
+    process's `queue/data` stream; at `concurrency: 1` concurrent users' join and data requests
+    met different instances, and 2 of 4 concurrent gradio_client calls timed out (uvicorn: 4 of
+    4). `needs: one-instance`."""
+    found = []
+    for rel, node, name in _calls({r: t for r, t in trees.items() if _imports_any(t, ("gradio",))}):
+        if name == "mount_gradio_app":
+            found.append({"file": rel, "line": node.lineno, "needs": "one-instance",
+                          "message": "mount_gradio_app(...): Gradio's queue keeps each request in the instance that "
+                                     "took it and answers on that instance's stream, so at limits.concurrency 1 "
+                                     "concurrent users wait for answers that never come: set limits.concurrency "
+                                     "above 1 and limits.maxInstances: 1 (docs/api-invoke.md)"})
+    return found
+
+
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -552,6 +569,7 @@ def check(root, entrypoint, files):
     warns.extend(websocket_routes(trees))
     warns.extend(socketio_apps(trees))
     warns.extend(mcp_apps(trees))
+    warns.extend(gradio_apps(trees))
     warns.extend(servers_at_import(trees, files, entry["file"]))
     warns.extend(event_streams(trees))
     warns.extend(shipped_databases(root, files))
