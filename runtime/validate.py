@@ -441,20 +441,30 @@ def mcp_apps(trees):
     return found
 
 
-def gradio_apps(trees):
-    """Warnings for a Gradio app mounted in FastAPI (`gr.mount_gradio_app(...)`), apps round 16: its
-    queue keeps each event in the process that took `queue/join`, and the result goes out on that
-    process's `queue/data` stream; at `concurrency: 1` concurrent users' join and data requests
-    met different instances, and 2 of 4 concurrent gradio_client calls timed out (uvicorn: 4 of
-    4). `needs: one-instance`."""
+_ONE_INSTANCE_UIS = {
+    ("gradio", "mount_gradio_app"): "Gradio's queue keeps each request in the instance that took it and answers on "
+                                    "that instance's stream, so at limits.concurrency 1 concurrent users wait for "
+                                    "answers that never come",
+    ("nicegui", "run_with"): "NiceGUI keeps each page's state in the instance that served it and the browser's "
+                             "Socket.IO connection must reach that instance, so at limits.concurrency 1 concurrent "
+                             "users' pages reload over and over and their clicks go unanswered",
+}
+
+
+def ui_apps(trees):
+    """Warnings for Python UI frameworks mounted in FastAPI whose browser sessions live in one process
+    (apps round 16, at the default `concurrency: 1`): Gradio (`gr.mount_gradio_app`): its queue answers
+    on the `queue/data` stream of the instance that took `queue/join`, and 2 of 4 concurrent
+    gradio_client calls timed out (uvicorn: 4 of 4); NiceGUI (`ui.run_with`): a page's state is the
+    serving instance's, and of 5 browsers at once 2 never saw their click answered and the others
+    reloaded 2-4 times (uvicorn: 5 of 5, one load each). `needs: one-instance`."""
     found = []
-    for rel, node, name in _calls({r: t for r, t in trees.items() if _imports_any(t, ("gradio",))}):
-        if name == "mount_gradio_app":
-            found.append({"file": rel, "line": node.lineno, "needs": "one-instance",
-                          "message": "mount_gradio_app(...): Gradio's queue keeps each request in the instance that "
-                                     "took it and answers on that instance's stream, so at limits.concurrency 1 "
-                                     "concurrent users wait for answers that never come: set limits.concurrency "
-                                     "above 1 and limits.maxInstances: 1 (docs/api-invoke.md)"})
+    for (module, call), why in _ONE_INSTANCE_UIS.items():
+        for rel, node, name in _calls({r: t for r, t in trees.items() if _imports_any(t, (module,))}):
+            if name == call:
+                found.append({"file": rel, "line": node.lineno, "needs": "one-instance",
+                              "message": f"{call}(...): {why}: set limits.concurrency above 1 and "
+                                         "limits.maxInstances: 1 (docs/api-invoke.md)"})
     return found
 
 
@@ -569,7 +579,7 @@ def check(root, entrypoint, files):
     warns.extend(websocket_routes(trees))
     warns.extend(socketio_apps(trees))
     warns.extend(mcp_apps(trees))
-    warns.extend(gradio_apps(trees))
+    warns.extend(ui_apps(trees))
     warns.extend(servers_at_import(trees, files, entry["file"]))
     warns.extend(event_streams(trees))
     warns.extend(shipped_databases(root, files))

@@ -253,7 +253,7 @@ describe('runtime/validate.py', () => {
   // answered `initialize` and its client keeps a GET stream open there, so at concurrency 1 the next
   // call met another instance: 404 "Session not found". Its DNS-rebinding protection (default
   // host 127.0.0.1) answered 421 at the function's own host.
-  it('warns about a stateful MCP server (and a mounted Gradio app) unless stateless or one instance, and about the MCP Host check', async () => {
+  it('warns about a stateful MCP server (and mounted Gradio and NiceGUI apps) unless stateless or one instance, and about the MCP Host check', async () => {
     const app = (args: string, extra = ''): string =>
       `from fastapi import FastAPI\nfrom mcp.server.mcpserver import MCPServer\n${extra}mcp = MCPServer("p")\napp = FastAPI()\napp.mount("/mcp", mcp.streamable_http_app(${args}))\n`;
     const warned = async (code: string, limits: string): Promise<string[]> => {
@@ -286,6 +286,9 @@ describe('runtime/validate.py', () => {
     // Gradio mounted in FastAPI: its queue answers on the stream of the instance that took the job.
     const grad = await check({ 'main.py': 'import gradio as gr\nfrom fastapi import FastAPI\ndemo = gr.Interface(fn=str, inputs="text", outputs="text")\napp = gr.mount_gradio_app(FastAPI(), demo, path="/ui")\n' }, 'main:app');
     assert.deepEqual(grad.warnings.filter((w) => /Gradio/.test(w.message)).map((w) => [w.line, w.needs ?? null]), [[4, 'one-instance']]);
+    // NiceGUI's ui.run_with(app): a page's state lives in the instance that served it.
+    const nice = await check({ 'main.py': 'from fastapi import FastAPI\nfrom nicegui import ui\napp = FastAPI()\nui.run_with(app)\n' }, 'main:app');
+    assert.deepEqual(nice.warnings.filter((w) => /NiceGUI/.test(w.message)).map((w) => [w.line, w.needs ?? null]), [[4, 'one-instance']]);
     // Not an MCP server: a module of the same method name in an app that imports no mcp.
     const other = await check({ 'main.py': 'import starlette\nclass S:\n    def http_app(self): return 1\napp = S().http_app()\n' }, 'main:app');
     assert.deepEqual(other.warnings.filter((w) => /MCP/.test(w.message)), []);
