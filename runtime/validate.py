@@ -448,6 +448,9 @@ _ONE_INSTANCE_UIS = {
     ("nicegui", "run_with"): "NiceGUI keeps each page's state in the instance that served it and the browser's "
                              "Socket.IO connection must reach that instance, so at limits.concurrency 1 concurrent "
                              "users' pages reload over and over and their clicks go unanswered",
+    ("shiny", "App"): "Shiny keeps each session in the instance holding its WebSocket, and file uploads and "
+                      "downloads are HTTP requests to that session, so at limits.concurrency 1 they reach another "
+                      "instance and answer 404",
 }
 
 
@@ -457,7 +460,9 @@ def ui_apps(trees):
     on the `queue/data` stream of the instance that took `queue/join`, and 2 of 4 concurrent
     gradio_client calls timed out (uvicorn: 4 of 4); NiceGUI (`ui.run_with`): a page's state is the
     serving instance's, and of 5 browsers at once 2 never saw their click answered and the others
-    reloaded 2-4 times (uvicorn: 5 of 5, one load each). `needs: one-instance`."""
+    reloaded 2-4 times (uvicorn: 5 of 5, one load each); Shiny (`App(ui, server)`): its session is the
+    instance holding the WebSocket, and every upload (`/session/<id>/upload/…`) and download answered
+    404 (uvicorn: 3 of 3). `needs: one-instance`."""
     found = []
     for (module, call), why in _ONE_INSTANCE_UIS.items():
         for rel, node, name in _calls({r: t for r, t in trees.items() if _imports_any(t, (module,))}):

@@ -253,7 +253,7 @@ describe('runtime/validate.py', () => {
   // answered `initialize` and its client keeps a GET stream open there, so at concurrency 1 the next
   // call met another instance: 404 "Session not found". Its DNS-rebinding protection (default
   // host 127.0.0.1) answered 421 at the function's own host.
-  it('warns about a stateful MCP server (and mounted Gradio and NiceGUI apps) unless stateless or one instance, and about the MCP Host check', async () => {
+  it('warns about a stateful MCP server (and Gradio, NiceGUI and Shiny apps) unless stateless or one instance, and about the MCP Host check', async () => {
     const app = (args: string, extra = ''): string =>
       `from fastapi import FastAPI\nfrom mcp.server.mcpserver import MCPServer\n${extra}mcp = MCPServer("p")\napp = FastAPI()\napp.mount("/mcp", mcp.streamable_http_app(${args}))\n`;
     const warned = async (code: string, limits: string): Promise<string[]> => {
@@ -289,6 +289,9 @@ describe('runtime/validate.py', () => {
     // NiceGUI's ui.run_with(app): a page's state lives in the instance that served it.
     const nice = await check({ 'main.py': 'from fastapi import FastAPI\nfrom nicegui import ui\napp = FastAPI()\nui.run_with(app)\n' }, 'main:app');
     assert.deepEqual(nice.warnings.filter((w) => /NiceGUI/.test(w.message)).map((w) => [w.line, w.needs ?? null]), [[4, 'one-instance']]);
+    // Shiny's App(ui, server): uploads and downloads are HTTP requests to the WebSocket's instance.
+    const shiny = await check({ 'main.py': 'from shiny import App, ui\napp = App(ui.page_fluid(), None)\n' }, 'main:app');
+    assert.deepEqual(shiny.warnings.filter((w) => /Shiny/.test(w.message)).map((w) => [w.line, w.needs ?? null]), [[2, 'one-instance']]);
     // Not an MCP server: a module of the same method name in an app that imports no mcp.
     const other = await check({ 'main.py': 'import starlette\nclass S:\n    def http_app(self): return 1\napp = S().http_app()\n' }, 'main:app');
     assert.deepEqual(other.warnings.filter((w) => /MCP/.test(w.message)), []);
