@@ -348,13 +348,17 @@ def servers_at_import(trees, files, entry_file):
 _SOCKETIO_MODULES = ("socketio", "engineio", "flask_socketio")
 
 
-def _imports_socketio(tree) -> bool:
+def _imports_any(tree, modules) -> bool:
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import) and any(a.name.split(".")[0] in _SOCKETIO_MODULES for a in node.names):
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] in modules for a in node.names):
             return True
-        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in _SOCKETIO_MODULES:
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in modules:
             return True
     return False
+
+
+def _imports_socketio(tree) -> bool:
+    return _imports_any(tree, _SOCKETIO_MODULES)
 
 
 def socketio_apps(trees):
@@ -378,6 +382,94 @@ def socketio_apps(trees):
                                          "the instance that opened it: set limits.concurrency above 1 and limits.maxInstances: 1 "
                                          "(or have clients use transports: ['websocket'] only), or messages sent while a poll is "
                                          "open answer 400 Invalid session (docs/api-invoke.md)"})
+    return found
+
+
+_MCP_APPS = ("streamable_http_app", "http_app", "sse_app", "mount_http", "mount_sse")
+_MCP_ONE_INSTANCE = ("sse_app", "mount_http", "mount_sse")  # no session-less mode (fastapi-mcp's are always stateful)
+_LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _true_keyword(tree, arg) -> bool:
+    """`arg=True` passed to any call of `tree`, or `x.arg = True` assigned (FastMCP's `settings`)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg == arg and isinstance(node.value, ast.Constant) and node.value.value is True:
+            return True
+        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and node.value.value is True
+                and any(isinstance(t, ast.Attribute) and t.attr == arg for t in node.targets)):
+            return True
+    return False
+
+
+def mcp_apps(trees):
+    """Warnings for MCP servers served over HTTP (the `mcp` SDK's `streamable_http_app()`/`sse_app()`,
+    FastMCP's `http_app()`, fastapi-mcp's `mount_http()`/`mount_sse()`), apps round 16:
+    - a stateful session (the SDK's default) lives in the process that answered `initialize`: the
+      SDK's own client keeps a GET stream open, so at `concurrency: 1` its next POST reached another
+      instance and answered 404 "Session not found" (uvicorn: 3 calls on one pid). `needs:
+      one-instance`; `stateless_http=True` anywhere in the file answers it too.
+    - the `mcp` SDK's DNS-rebinding protection, on for its default `host="127.0.0.1"`, accepts a
+      Host of 127.0.0.1, localhost or [::1] only: at the function's own host (`<name>.localhost`)
+      every request answered 421 "Invalid Host header" (under `/fn/<name>/` on 127.0.0.1 it passed).
+      Not when the file passes `transport_security=` or a `host=` that is not local."""
+    found = []
+    for rel, tree in trees.items():
+        if not _imports_any(tree, ("mcp", "fastmcp", "fastapi_mcp")):
+            continue
+        stateless = _true_keyword(tree, "stateless_http")
+        guarded = not _imports_any(tree, ("mcp",)) or any(
+            isinstance(n, ast.keyword) and (n.arg == "transport_security" or (
+                n.arg == "host" and not (isinstance(n.value, ast.Constant) and n.value.value in _LOCAL_HOSTS)))
+            for n in ast.walk(tree))
+        for _, node, name in _calls({rel: tree}):
+            if name not in _MCP_APPS:
+                continue
+            if not stateless or name in _MCP_ONE_INSTANCE:
+                fix = "" if name in _MCP_ONE_INSTANCE else "pass stateless_http=True (Streamable HTTP), or "
+                found.append({"file": rel, "line": node.lineno, "needs": "one-instance",
+                              "message": f"{name}(...): an MCP session lives in the instance that answered `initialize`, "
+                                         "and a client keeps a stream open on it, so at limits.concurrency 1 its next "
+                                         f"call reaches another instance and answers 404 \"Session not found\": {fix}"
+                                         "set limits.concurrency above 1 and limits.maxInstances: 1 (docs/api-invoke.md)"})
+            if not guarded:
+                found.append({"file": rel, "line": node.lineno,
+                              "message": f"{name}(...): the MCP SDK's DNS-rebinding protection (on for its default "
+                                         "host=\"127.0.0.1\") accepts a Host of 127.0.0.1, localhost or [::1] only, so at "
+                                         "the function's own host (<name>.localhost, your base domain) every request "
+                                         "answers 421 Invalid Host header: pass transport_security=TransportSecuritySettings"
+                                         "(allowed_hosts=[...]) naming that host (docs/api-invoke.md)"})
+    return found
+
+
+_ONE_INSTANCE_UIS = {
+    ("gradio", "mount_gradio_app"): "Gradio's queue keeps each request in the instance that took it and answers on "
+                                    "that instance's stream, so at limits.concurrency 1 concurrent users wait for "
+                                    "answers that never come",
+    ("nicegui", "run_with"): "NiceGUI keeps each page's state in the instance that served it and the browser's "
+                             "Socket.IO connection must reach that instance, so at limits.concurrency 1 concurrent "
+                             "users' pages reload over and over and their clicks go unanswered",
+    ("shiny", "App"): "Shiny keeps each session in the instance holding its WebSocket, and file uploads and "
+                      "downloads are HTTP requests to that session, so at limits.concurrency 1 they reach another "
+                      "instance and answer 404",
+}
+
+
+def ui_apps(trees):
+    """Warnings for Python UI frameworks mounted in FastAPI whose browser sessions live in one process
+    (apps round 16, at the default `concurrency: 1`): Gradio (`gr.mount_gradio_app`): its queue answers
+    on the `queue/data` stream of the instance that took `queue/join`, and 2 of 4 concurrent
+    gradio_client calls timed out (uvicorn: 4 of 4); NiceGUI (`ui.run_with`): a page's state is the
+    serving instance's, and of 5 browsers at once 2 never saw their click answered and the others
+    reloaded 2-4 times (uvicorn: 5 of 5, one load each); Shiny (`App(ui, server)`): its session is the
+    instance holding the WebSocket, and every upload (`/session/<id>/upload/…`) and download answered
+    404 (uvicorn: 3 of 3). `needs: one-instance`."""
+    found = []
+    for (module, call), why in _ONE_INSTANCE_UIS.items():
+        for rel, node, name in _calls({r: t for r, t in trees.items() if _imports_any(t, (module,))}):
+            if name == call:
+                found.append({"file": rel, "line": node.lineno, "needs": "one-instance",
+                              "message": f"{call}(...): {why}: set limits.concurrency above 1 and "
+                                         "limits.maxInstances: 1 (docs/api-invoke.md)"})
     return found
 
 
@@ -491,6 +583,8 @@ def check(root, entrypoint, files):
                                          [d["requirement"] for d in declared]))
     warns.extend(websocket_routes(trees))
     warns.extend(socketio_apps(trees))
+    warns.extend(mcp_apps(trees))
+    warns.extend(ui_apps(trees))
     warns.extend(servers_at_import(trees, files, entry["file"]))
     warns.extend(event_streams(trees))
     warns.extend(shipped_databases(root, files))

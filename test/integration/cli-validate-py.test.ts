@@ -249,6 +249,54 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(flask.warnings.filter((w) => w.needs === 'one-instance').map((w) => [w.file, w.line]), [['app.py', 4]]);
   });
 
+  // An MCP server over HTTP (apps round 16): the SDK's default session lives in the instance that
+  // answered `initialize` and its client keeps a GET stream open there, so at concurrency 1 the next
+  // call met another instance: 404 "Session not found". Its DNS-rebinding protection (default
+  // host 127.0.0.1) answered 421 at the function's own host.
+  it('warns about a stateful MCP server (and Gradio, NiceGUI and Shiny apps) unless stateless or one instance, and about the MCP Host check', async () => {
+    const app = (args: string, extra = ''): string =>
+      `from fastapi import FastAPI\nfrom mcp.server.mcpserver import MCPServer\n${extra}mcp = MCPServer("p")\napp = FastAPI()\napp.mount("/mcp", mcp.streamable_http_app(${args}))\n`;
+    const warned = async (code: string, limits: string): Promise<string[]> => {
+      const dir = folder({ 'main.py': code, 'requirements.txt': 'fastapi\nmcp\n', 'platform.yaml': `kind: function\nname: mcp\nentrypoint: main:app\n${limits}` });
+      try {
+        const found = await preflight(dir, PYTHON, {});
+        assert.deepEqual(found.problems, []);
+        return found.warnings.map((w) => `${w.file}:${w.line}: ${w.message}`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    const both = await warned(app(''), '');
+    assert.equal(both.length, 2, both.join('\n'));
+    assert.match(both[0]!, /^main\.py:5: streamable_http_app\(\.\.\.\): an MCP session lives in the instance .* 404 "Session not found": pass stateless_http=True/);
+    assert.match(both[1]!, /^main\.py:5: streamable_http_app\(\.\.\.\): the MCP SDK's DNS-rebinding protection .* 421 Invalid Host header/);
+    const one = 'limits:\n  concurrency: 20\n  maxInstances: 1\n';
+    assert.deepEqual((await warned(app(''), one)).map((w) => /Session not found/.test(w)), [false]);
+    assert.deepEqual((await warned(app('stateless_http=True, json_response=True'), '')).map((w) => /Session not found/.test(w)), [false]);
+    const guarded = app('transport_security=TransportSecuritySettings(allowed_hosts=["mcp.localhost:*"])', 'from mcp.server.transport_security import TransportSecuritySettings\n');
+    assert.deepEqual((await warned(guarded, one)), []);
+    // The SSE transport's session is always one process's; FastMCP (the standalone package) has no Host check.
+    const sse = await check({ 'main.py': 'from fastmcp import FastMCP\nmcp = FastMCP("p", stateless_http=True)\napp = mcp.http_app()\nold = mcp.sse_app()\n' }, 'main:app');
+    assert.deepEqual(sse.warnings.filter((w) => /MCP/.test(w.message)).map((w) => [w.line, w.needs ?? null]), [[4, 'one-instance']]);
+    // fastapi-mcp's sessions are always stateful (no stateless mode), and it has no Host check.
+    const fmcp = await check({ 'main.py': 'from fastapi import FastAPI\nfrom fastapi_mcp import FastApiMCP\napp = FastAPI()\nFastApiMCP(app).mount_http()\n' }, 'main:app');
+    const fw = fmcp.warnings.filter((w) => /MCP/.test(w.message));
+    assert.deepEqual(fw.map((w) => [w.line, w.needs ?? null]), [[4, 'one-instance']]);
+    assert.match(fw[0]!.message, /404 "Session not found": set limits\.concurrency above 1/);
+    // Gradio mounted in FastAPI: its queue answers on the stream of the instance that took the job.
+    const grad = await check({ 'main.py': 'import gradio as gr\nfrom fastapi import FastAPI\ndemo = gr.Interface(fn=str, inputs="text", outputs="text")\napp = gr.mount_gradio_app(FastAPI(), demo, path="/ui")\n' }, 'main:app');
+    assert.deepEqual(grad.warnings.filter((w) => /Gradio/.test(w.message)).map((w) => [w.line, w.needs ?? null]), [[4, 'one-instance']]);
+    // NiceGUI's ui.run_with(app): a page's state lives in the instance that served it.
+    const nice = await check({ 'main.py': 'from fastapi import FastAPI\nfrom nicegui import ui\napp = FastAPI()\nui.run_with(app)\n' }, 'main:app');
+    assert.deepEqual(nice.warnings.filter((w) => /NiceGUI/.test(w.message)).map((w) => [w.line, w.needs ?? null]), [[4, 'one-instance']]);
+    // Shiny's App(ui, server): uploads and downloads are HTTP requests to the WebSocket's instance.
+    const shiny = await check({ 'main.py': 'from shiny import App, ui\napp = App(ui.page_fluid(), None)\n' }, 'main:app');
+    assert.deepEqual(shiny.warnings.filter((w) => /Shiny/.test(w.message)).map((w) => [w.line, w.needs ?? null]), [[2, 'one-instance']]);
+    // Not an MCP server: a module of the same method name in an app that imports no mcp.
+    const other = await check({ 'main.py': 'import starlette\nclass S:\n    def http_app(self): return 1\napp = S().http_app()\n' }, 'main:app');
+    assert.deepEqual(other.warnings.filter((w) => /MCP/.test(w.message)), []);
+  });
+
   it('warns about a SQLite database shipped with the code (deployed files are read-only: every write fails), by its header, not its name (apps round 11)', async () => {
     const report = await check({
       'main.py': 'from fastapi import FastAPI\napp = FastAPI()\n',
