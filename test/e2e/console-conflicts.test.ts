@@ -125,6 +125,31 @@ describe('the console where two sources of one thing meet', { skip }, () => {
     }
   });
 
+  it('a change landing between the Settings save and its write is not undone: the save is one guarded call (ADR 0159)', async () => {
+    const name = fnName('envrace');
+    await createFunction(c.platform.api, name, { env: { A: '1' } });
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/settings` });
+    await page.locator('#env-k-0').waitFor();
+    // The CLI sets FOO while the tab's save is on its way: after anything the page read, before its PATCH lands.
+    await page.route(`**/api/v1/functions/${name}`, async (route) => {
+      if (route.request().method() === 'PATCH') assert.equal((await c.platform.api.call('PATCH', `/functions/${name}`, { envChanges: { FOO: 'x' } })).status, 200);
+      await route.continue();
+    });
+    const form = page.getByRole('form', { name: 'Environment' });
+    await form.getByRole('button', { name: 'Add variable' }).click();
+    await page.locator('#env-k-1').fill('BAR');
+    await page.locator('#env-v-1').fill('y');
+    await form.getByRole('button', { name: 'Save environment' }).click();
+    const status = page.getByTestId('status-env');
+    await status.getByRole('alert').getByText('The environment was changed since this page read it', { exact: false }).waitFor();
+    assert.deepEqual((await c.platform.api.call('GET', `/functions/${name}`)).body.function.env, { A: '1', FOO: 'x' });
+    await page.unroute(`**/api/v1/functions/${name}`);
+    await status.getByRole('button', { name: 'Load the current values' }).click();
+    assert.equal(await page.locator('#env-k-1').inputValue(), 'FOO');
+    assert.deepEqual(problems.filter((p) => !/409/.test(p)), []);
+    await context.close();
+  });
+
   it("New function's preview shows the URL the API then gives (the public URL), not the console's own host", async () => {
     const name = fnName('preview');
     const { page, context, problems } = await c.page({ hash: '#/new' });
