@@ -1,0 +1,82 @@
+/**
+ * A DELETE racing a create of the same name in another platform process (production pair on real
+ * Redis and FerretDB; docs/adr/0159-a-precondition-per-setting.md, "Races"). Process A's delete is
+ * held right after its tombstone (the store's test hook); process B creates the name again with
+ * `auth: token`, deploys it and serves it; then A's delete goes on and tells every process the name
+ * is `gone`. B drops what it holds of the name, reads the store and loads the new function back,
+ * but its invoke tokens stayed dropped: the new function answered 401 to its own token on B until
+ * some other token change. Ordered by the hook and by a marker change A publishes after its
+ * `gone` (the bus keeps one publisher's order), not by timing.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createFunction, deploy, deployed, fnName, handlerReturning, sleep, upload } from './platform-harness.js';
+import { clusterOptions, productionSkip, startNode, useServers, type Node } from './production-harness.js';
+
+/** Polls until `check` holds (order, not time: the bound is generous). */
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`never: ${what}`);
+    await sleep(100);
+  }
+}
+
+async function status(url: string, token?: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(url, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
+  return { status: res.status, body: await res.text() };
+}
+
+describe('a DELETE racing a create of the same name in another process', { skip: productionSkip, timeout: 180_000 }, () => {
+  const servers = useServers();
+  const held = new Map<string, { reached: () => void; go: Promise<void> }>();
+  let a: Node;
+  let b: Node;
+  before(async () => {
+    const options = clusterOptions(servers);
+    a = await startNode({ ...options, storeTestHooks: { afterTombstone: async (name) => { const h = held.get(name); if (h !== undefined) { held.delete(name); h.reached(); await h.go; } } } });
+    b = await startNode(options, a.api.token);
+  });
+  after(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  it('the function created again serves its own token on both processes after the earlier delete finishes; the old one serves nowhere', async () => {
+    const name = fnName('again');
+    const marker = fnName('marker');
+    await deployed(a.api, name, handlerReturning('old'));
+    await deployed(a.api, marker, handlerReturning('marker'));
+    await until('B serves the old function', async () => (await status(`${b.url}/fn/${name}/`)).status === 200);
+    await until('B serves the marker', async () => (await status(`${b.url}/fn/${marker}/`)).status === 200);
+
+    // A's delete, held right after its tombstone.
+    let reached!: () => void;
+    let go!: () => void;
+    const atTombstone = new Promise<void>((resolve) => (reached = resolve));
+    held.set(name, { reached, go: new Promise<void>((resolve) => (go = resolve)) });
+    const deleting = a.api.call('DELETE', `/functions/${name}`);
+    await atTombstone;
+
+    // B creates the name again (token auth), deploys it and serves it with its token.
+    const created = await createFunction(b.api, name, { auth: 'token' });
+    const token = created.invokeToken as string;
+    await upload(b.api, name, handlerReturning('new'));
+    await deploy(b.api, name);
+    await until('B serves the new function with its token', async () => (await status(`${b.url}/fn/${name}/`, token)).status === 200);
+
+    // A's delete goes on and says `gone`; then A pauses the marker: B applies both in that order.
+    go();
+    assert.equal((await deleting).status, 204);
+    assert.equal((await a.api.call('POST', `/functions/${marker}/pause`, {})).status, 200);
+    await until('B applied the marker change (so the gone before it)', async () => (await status(`${b.url}/fn/${marker}/`)).status !== 200);
+
+    for (const node of [b, a]) {
+      const res = await status(`${node.url}/fn/${name}/`, token);
+      assert.equal(res.status, 200, `${node === a ? 'A' : 'B'}: ${res.body}`);
+      assert.equal(JSON.parse(res.body).value, 'new');
+      assert.equal((await status(`${node.url}/fn/${name}/`)).status, 401, 'no token: refused (token auth)');
+    }
+    assert.equal((await b.api.call('GET', `/functions/${name}`)).body.function.auth, 'token');
+  });
+});
