@@ -240,6 +240,7 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
       if (patch.retry !== undefined) changes.retry = { ...patch.retry };
       if (patch.hookSecrets !== undefined) changes.hookSecrets = sealHooks(ring, name, patch.hookSecrets);
       const next = nextOf(cur, changes);
+      await ctx.testHooks?.beforeUpdateWrite?.(name);
       if (!(await insertRevision(ctx, next))) throw await whyMissed(ctx, name, expectedRevision);
       await pruneRevisions(ctx, next);
       if (patch.secrets !== undefined || patch.hookSecrets !== undefined) await scrubOlderRevisions(ctx, name, next.seq);

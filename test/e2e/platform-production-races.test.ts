@@ -1,6 +1,8 @@
 /**
- * A DELETE racing a create of the same name in another platform process (production pair on real
- * Redis and FerretDB; docs/adr/0159-a-precondition-per-setting.md, "Races"). Process A's delete is
+ * Races between two platform processes (a production pair on real Redis and FerretDB;
+ * docs/adr/0159-a-precondition-per-setting.md, "Races"), ordered by the store's test hooks.
+ *
+ * A DELETE racing a create of the same name in another process: process A's delete is
  * held right after its tombstone (the store's test hook); process B creates the name again with
  * `auth: token`, deploys it and serves it; then A's delete goes on and tells every process the name
  * is `gone`. B drops what it holds of the name, reads the store and loads the new function back,
@@ -29,12 +31,28 @@ async function status(url: string, token?: string): Promise<{ status: number; bo
 
 describe('a DELETE racing a create of the same name in another process', { skip: productionSkip, timeout: 180_000 }, () => {
   const servers = useServers();
+  /** Hook point and name → the gate process A waits at there (once). */
   const held = new Map<string, { reached: () => void; go: Promise<void> }>();
+  const at = async (point: string): Promise<void> => {
+    const h = held.get(point);
+    if (h === undefined) return;
+    held.delete(point);
+    h.reached();
+    await h.go;
+  };
+  /** Holds process A at `point` once; `reached` resolves when it is there, `go` lets it on. */
+  const hold = (point: string): { reached: Promise<void>; go: () => void } => {
+    let reached!: () => void;
+    let go!: () => void;
+    const arrived = new Promise<void>((resolve) => (reached = resolve));
+    held.set(point, { reached, go: new Promise<void>((resolve) => (go = resolve)) });
+    return { reached: arrived, go };
+  };
   let a: Node;
   let b: Node;
   before(async () => {
     const options = clusterOptions(servers);
-    a = await startNode({ ...options, storeTestHooks: { afterTombstone: async (name) => { const h = held.get(name); if (h !== undefined) { held.delete(name); h.reached(); await h.go; } } } });
+    a = await startNode({ ...options, storeTestHooks: { afterTombstone: (name) => at(`tombstone:${name}`), beforeUpdateWrite: (name) => at(`update:${name}`) } });
     b = await startNode(options, a.api.token);
   });
   after(async () => {
@@ -51,12 +69,9 @@ describe('a DELETE racing a create of the same name in another process', { skip:
     await until('B serves the marker', async () => (await status(`${b.url}/fn/${marker}/`)).status === 200);
 
     // A's delete, held right after its tombstone.
-    let reached!: () => void;
-    let go!: () => void;
-    const atTombstone = new Promise<void>((resolve) => (reached = resolve));
-    held.set(name, { reached, go: new Promise<void>((resolve) => (go = resolve)) });
+    const { reached, go } = hold(`tombstone:${name}`);
     const deleting = a.api.call('DELETE', `/functions/${name}`);
-    await atTombstone;
+    await reached;
 
     // B creates the name again (token auth), deploys it and serves it with its token.
     const created = await createFunction(b.api, name, { auth: 'token' });
@@ -78,5 +93,30 @@ describe('a DELETE racing a create of the same name in another process', { skip:
       assert.equal((await status(`${node.url}/fn/${name}/`)).status, 401, 'no token: refused (token auth)');
     }
     assert.equal((await b.api.call('GET', `/functions/${name}`)).body.function.auth, 'token');
+  });
+
+  it('env values set by name in two processes at once: both kept; the one whose write lost the race is applied again, not refused', async () => {
+    const name = fnName('both');
+    await createFunction(a.api, name, { env: { A: '1' } });
+    const { reached, go } = hold(`update:${name}`);
+    // A has read the function and is about to write; B changes it meanwhile.
+    const first = a.api.call('PATCH', `/functions/${name}`, { envChanges: { FROM_A: 'a' } });
+    await reached;
+    assert.equal((await b.api.call('PATCH', `/functions/${name}`, { envChanges: { FROM_B: 'b' } })).status, 200);
+    go();
+    const answer = await first;
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.deepEqual((await b.api.call('GET', `/functions/${name}`)).body.function.env, { A: '1', FROM_A: 'a', FROM_B: 'b' });
+    // A whole env written from a read older than B's change is still refused when it says so (ifMatch).
+    const seen = (await a.api.call('GET', `/functions/${name}`)).body.function.settingTags.env as string;
+    const again = hold(`update:${name}`);
+    const stale = a.api.call('PATCH', `/functions/${name}`, { env: { ONLY: '1' }, ifMatch: { env: seen } });
+    await again.reached;
+    assert.equal((await b.api.call('PATCH', `/functions/${name}`, { envChanges: { LATE: 'b' } })).status, 200);
+    again.go();
+    const refused = await stale;
+    assert.equal(refused.status, 409);
+    assert.equal(refused.body.error.code, 'SETTING_CONFLICT', 'checked again on the new state: not REVISION_CONFLICT, with the current value');
+    assert.deepEqual(refused.body.error.current.env, { A: '1', FROM_A: 'a', FROM_B: 'b', LATE: 'b' });
   });
 });
