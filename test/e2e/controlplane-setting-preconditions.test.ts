@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createFunction, errorOf, fnName, usePlatform } from './platform-harness.js';
+import { createFunction, deploy, errorOf, fnName, upload, usePlatform } from './platform-harness.js';
 import { runCli } from '../helpers/cli-harness.js';
 
 const h = usePlatform();
@@ -128,6 +128,40 @@ describe('envChanges: env values by name, merged on the server', () => {
     const audit = await h.api.call('GET', `/audit?action=secret.unset&limit=50`);
     const mine = (audit.body.items as { target: string; detail: { names: string[] } }[]).filter((e) => e.target === name);
     assert.deepEqual(mine.map((e) => e.detail.names), [['A']], 'env set B=2 sent B: null for secrets, which removed no secret and is no entry');
+  });
+});
+
+describe('a refused deploy puts back what it changed, not what another client changed since', () => {
+  it("the env by name, the other settings only where they are still the deploy's", async () => {
+    const name = fnName('restore');
+    await createFunction(h.api, name, { env: { A: '1', KEEP: 'k' }, limits: { timeout: '10s' } });
+    await upload(h.api, name, { 'main.py': 'def handler(event, context):\n    return 1\n' });
+    await deploy(h.api, name);
+    const dir = await mkdtemp(path.join(tmpdir(), 'fp-restore-'));
+    await writeFile(path.join(dir, 'platform.yaml'), `kind: function\nname: ${name}\nentrypoint: main:handler\nlimits:\n  timeout: 20s\nenv:\n  A: "2"\n  NEW: "n"\n`);
+    await writeFile(path.join(dir, 'main.py'), 'import os\nif os.environ.get("NEW"):\n    raise RuntimeError("does not load")\ndef handler(event, context):\n    return 2\n');
+    // Between the deploy's settings change (the first PATCH) and its put-back (the second), another
+    // client adds OTHER to the env and sets the timeout to 30s.
+    let patches = 0;
+    const proxy = await orderingProxy(h.url, async (method) => {
+      if (method === 'PATCH' && ++patches === 2) {
+        assert.equal((await h.api.call('PATCH', `/functions/${name}`, { envChanges: { OTHER: 'x' } })).status, 200);
+        assert.equal((await h.api.call('PATCH', `/functions/${name}`, { limits: { timeout: '30s' } })).status, 200);
+      }
+    });
+    try {
+      const res = await runCli(['deploy'], { cwd: dir, env: { FP_URL: proxy.url, FP_TOKEN: h.api.token!, HOME: dir, FP_CONFIG_DIR: dir } });
+      assert.notEqual(res.code, 0, res.stdout);
+      assert.match(res.stderr, /DEPLOY_START_FAILED|does not load/);
+      assert.match(res.stderr, /put back/);
+    } finally {
+      await proxy.close();
+    }
+    assert.equal(patches, 3, 'the put-back again without the limits, which the other client had changed (SETTING_CONFLICT)');
+    const fn = (await h.api.call('GET', `/functions/${name}`)).body.function;
+    assert.deepEqual(fn.env, { A: '1', KEEP: 'k', OTHER: 'x' }, 'the deploy\'s A and NEW undone by name; OTHER kept');
+    assert.equal(fn.limits.timeoutMs, 30_000, "the other client's timeout kept");
+    assert.equal(fn.activeVersion, 1);
   });
 });
 
