@@ -89,6 +89,12 @@ describe('envChanges: env values by name, merged on the server', () => {
     assert.deepEqual((await read(name)).env, { A: '1', C: '3' });
     const reserved = await h.api.call('PATCH', `/functions/${name}`, { envChanges: { FP_X: '1' } });
     assert.equal(reserved.status, 400);
+    // The env's rules hold for values by name too: no NUL, the size bound on the merged env.
+    assert.equal((await h.api.call('PATCH', `/functions/${name}`, { envChanges: { N: 'a\u0000b' } })).status, 400);
+    const big = await h.api.call('PATCH', `/functions/${name}`, { envChanges: { BIG: 'x'.repeat(70_000) } });
+    assert.equal(big.status, 400);
+    assert.equal(errorOf(big).field, 'env');
+    assert.deepEqual((await read(name)).env, { A: '1', C: '3' });
   });
 
   it('env set, env unset and env push of the CLI do not undo a change another client made after their read', async () => {
