@@ -17,29 +17,32 @@ import { settingTagsOf } from './setting-tags.js';
 export { limitsOf, retryOf };
 
 export function functionView(r: FunctionRecord): FunctionView {
+  const { name, workspace, preset, invocation, limits, secrets, auth, retry, status, activeVersion, revision, createdAt, updatedAt } = listedView(r);
+  // In the order answers have always had (env after limits).
+  return { name, workspace, preset, invocation, limits, env: { ...r.env }, secrets, auth, retry, status, activeVersion, revision, settingTags: settingTagsOf(r), createdAt, updatedAt };
+}
+
+/** A function as the listing shows it: env names, not values (nor tags: no hash of them per listed function). */
+export function functionListItem(r: FunctionRecord): FunctionListItem {
+  return { ...listedView(r), envNames: Object.keys(r.env).sort() };
+}
+
+function listedView(r: FunctionRecord): Omit<FunctionView, 'env' | 'settingTags'> {
   return {
     name: nameOfKey(r.name),
     workspace: workspaceOfKey(r.name),
     preset: r.preset,
     invocation: r.invocation,
     limits: limitsOf(r.limits),
-    env: { ...r.env },
     secrets: Object.keys(r.secrets).sort(),
     auth: r.auth,
     retry: retryOf(r),
     status: r.status,
     activeVersion: r.activeVersion,
     revision: r.revision,
-    settingTags: settingTagsOf(r),
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
   };
-}
-
-/** A function as the listing shows it: env names, not values. */
-export function functionListItem(r: FunctionRecord): FunctionListItem {
-  const { env, settingTags: _tags, ...rest } = functionView(r);
-  return { ...rest, envNames: Object.keys(env).sort() };
 }
 
 export function urls(r: FunctionRecord, settings: ServiceSettings): { invokeUrl: string; asyncUrl?: string; hostUrl?: string } {
