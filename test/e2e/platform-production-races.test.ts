@@ -119,4 +119,32 @@ describe('a DELETE racing a create of the same name in another process', { skip:
     assert.equal(refused.body.error.code, 'SETTING_CONFLICT', 'checked again on the new state: not REVISION_CONFLICT, with the current value');
     assert.deepEqual(refused.body.error.current.env, { A: '1', FROM_A: 'a', FROM_B: 'b', LATE: 'b' });
   });
+
+  it("a deploy whose write lost to another process's settings change is made again, not refused; a rollback to 'the one before' is refused", async () => {
+    const name = fnName('deployrace');
+    await deployed(a.api, name, handlerReturning('one'));
+    await upload(a.api, name, handlerReturning('two'));
+    // A has read the function and checked version 2; B changes the env before A writes.
+    const { reached, go } = hold(`update:${name}`);
+    const deploying = a.api.call('POST', `/functions/${name}/deploy`, { version: 2 });
+    await reached;
+    assert.equal((await b.api.call('PATCH', `/functions/${name}`, { envChanges: { FROM_B: 'b' } })).status, 200);
+    go();
+    const answer = await deploying;
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    const fn = (await b.api.call('GET', `/functions/${name}`)).body.function;
+    assert.equal(fn.activeVersion, 2);
+    assert.deepEqual(fn.env, { FROM_B: 'b' });
+    // A rollback to the version before the active one, from a read another process's deploy made stale: one winner.
+    await upload(a.api, name, handlerReturning('three'));
+    const back = hold(`update:${name}`);
+    const rolling = a.api.call('POST', `/functions/${name}/rollback`, {});
+    await back.reached;
+    assert.equal((await b.api.call('POST', `/functions/${name}/deploy`, { version: 3 })).status, 200);
+    back.go();
+    const refused = await rolling;
+    assert.equal(refused.status, 409, JSON.stringify(refused.body));
+    assert.equal(refused.body.error.code, 'REVISION_CONFLICT');
+    assert.equal((await b.api.call('GET', `/functions/${name}`)).body.function.activeVersion, 3, 'the deploy stands');
+  });
 });

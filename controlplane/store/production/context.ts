@@ -301,7 +301,7 @@ export interface MongoContext {
 export interface MongoTestHooks {
   /** A function's delete, after its tombstone is written and before its cleanup (ADR 0156). */
   afterTombstone?(name: string): Promise<void>;
-  /** A settings change (`FunctionStore.update`), after its read and before its write (ADR 0159). */
+  /** A settings change (`FunctionStore.update`) or a deploy (`DeployStore.apply`), after its read and before its write (ADR 0159). */
   beforeUpdateWrite?(name: string): Promise<void>;
   /** A delete's cleanup (or the sweep's, or a create's of an earlier function), before its first removal (ADR 0159). */
   beforePurgeSteps?(name: string): Promise<void>;

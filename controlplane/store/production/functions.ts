@@ -374,6 +374,7 @@ export function mongoDeployStore(ctx: MongoContext): DeployStore {
           at: ctx.now(),
         };
         const next = nextOf(cur, { status, activeVersion: active, deploySeq: entry.seq, lastDeploy: entry, updatedAt: entry.at });
+        await ctx.testHooks?.beforeUpdateWrite?.(name);
         if (!(await insertRevision(ctx, next))) {
           // Someone changed it between our read and write: a conflict for a caller that named a
           // revision, otherwise read again and re-decide.
