@@ -108,6 +108,7 @@ describe('two production processes on one FerretDB', { skip, timeout: 120_000 },
     await b.deploys.apply({ function: key, action: 'deploy', version: v.version, actor: 't' });
     const token = await b.tokens.issue({ kind: 'invoke', scope: key });
     await b.testCases.put(key, 'new case', { mode: 'sync', request: { body: 'new' } });
+    await b.drafts.put(key, { baseVersion: v.version, files: [{ path: 'main.py', content: '# edit' }], removed: [], updatedBy: 't' });
     // A goes on: its cleanup is of the function it deleted, not of this one.
     g.open();
     await finishing;
@@ -121,7 +122,8 @@ describe('two production processes on one FerretDB', { skip, timeout: 120_000 },
     assert.equal((await b.workspaces.usage(ws)).functions, 1, 'the new function holds its slot');
     // ... so the quota still counts it: a second function in this workspace of 1 is refused.
     await assert.rejects(b.functions.create(functionKey('second', ws), settings()), { code: 'QUOTA_EXCEEDED' });
-    if (point === 'tombstone') assert.equal((await b.testCases.list(key)).length, 1, 'a cleanup that had not started when the name came back removes nothing');
+    assert.equal((await b.testCases.list(key)).length, 1, 'the new test case is kept');
+    assert.ok((await b.drafts.get(key)) !== null, 'the new draft is kept');
     assert.deepEqual((await a.functions.pendingDeletes?.())?.filter((n) => n === key), []);
   }
 

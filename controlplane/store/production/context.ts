@@ -311,8 +311,8 @@ export interface MongoTestHooks {
  * What belongs to incarnation `upTo` of a function or an older one (`gen` ≤ it, or no `gen`:
  * written before ADR 0159): what a cleanup of that incarnation may remove.
  */
-export function ofIncarnation(upTo: number): Record<string, unknown> {
-  return { $or: [{ gen: { $exists: false } }, { gen: { $lte: upTo } }] };
+export function ofIncarnation(upTo: number, field: 'gen' | 'fnBase' = 'gen'): Record<string, unknown> {
+  return { $or: [{ [field]: { $exists: false } }, { [field]: { $lte: upTo } }] };
 }
 
 export function collections(db: Db): Collections {

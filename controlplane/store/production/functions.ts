@@ -302,9 +302,9 @@ function pending(doc: FunctionDoc): boolean {
  * marked purged, by its `_id`: a create that superseded it is another document.
  * A cleanup can run late (its process paused after the tombstone; the sweep of another process)
  * while the name is created again: a create purges before it writes, so a superseded tombstone
- * needs nothing more; and what is removed by key (versions, deploy log, invoke tokens, the slot)
- * is only of this incarnation or older, never the new function's (ADR 0159). Runs, logs, the
- * draft and test cases carry no incarnation: a cleanup already under way when the name is created
+ * needs nothing more; and what is removed by key (versions, deploy log, invoke tokens, the slot,
+ * the draft, test cases) is only of this incarnation or older, never the new function's (ADR
+ * 0159). Runs and logs carry no incarnation: a cleanup already under way when the name is created
  * again can still remove the new function's first ones (ADR 0159, Consequences).
  */
 async function purge(ctx: MongoContext, tombstone: FunctionDoc): Promise<void> {
@@ -322,8 +322,9 @@ async function purge(ctx: MongoContext, tombstone: FunctionDoc): Promise<void> {
     col.runs.deleteMany({ function: name }),
     col.logs.deleteMany({ function: name }),
     col.tokens.deleteMany({ kind: 'invoke', scope: name, ...mine }),
-    col.drafts.deleteMany({ _id: name }),
-    col.testCases.deleteMany({ function: name }),
+    // Drafts and test cases carry the incarnation as `fnBase` (./workbench.ts).
+    col.drafts.deleteMany({ _id: name, ...ofIncarnation(tombstone.base, 'fnBase') }),
+    col.testCases.deleteMany({ function: name, ...ofIncarnation(tombstone.base, 'fnBase') }),
     pruneRevisions(ctx, tombstone),
     scrubOlderRevisions(ctx, name, tombstone.seq),
   ]);
