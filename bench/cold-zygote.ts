@@ -17,6 +17,12 @@
  *              app with a dependency site holding what a requirements.txt naming `fastapi`
  *              resolves to (the preset's distributions at the same versions, copied from the
  *              platform's environment, as the builder installs them): on the preset too.
+ * - bound:     a fresh handler version with a data binding, its first call importing what
+ *              `context.db`'s first use imports (fp_runtime/data.py), on the preset a bound version
+ *              starts on (fastapi: forked from the zygote that has imported pymongo too, ADR 0163) vs
+ *              the same handler unbound (the default preset: a generic runtime from the refilled
+ *              pool, where a bound version started before, paying the import). The database
+ *              connection itself is not part of it (no server here).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { cp, mkdir, writeFile } from 'node:fs/promises';
@@ -44,6 +50,8 @@ export interface ZygoteCold {
   emptyPool: { fork: ColdSeries; spawn: ColdSeries; notForked: number };
   /** `sameSite`: on the preset with a dependency site of the preset's own distributions (requirements.txt naming fastapi); absent in results of before 2026-12-04. */
   fastapi: { preset: ColdSeries; default: ColdSeries; sameSite?: ColdSeries };
+  /** Absent in results of before 2026-12-06. */
+  bound?: { preset: ColdSeries; default: ColdSeries };
 }
 
 function series(samples: number[]): ColdSeries {
@@ -235,13 +243,53 @@ async function fastapi(codeRoot: string, n: number): Promise<ZygoteCold['fastapi
   }
 }
 
+/** What `context.db`'s first use imports (fp_runtime/data.py: `client()` and `_make_classes()`). */
+const BOUND_HANDLER = [
+  'def handler(event, context):',
+  '    from pymongo import MongoClient',
+  '    from pymongo.collection import Collection',
+  '    from pymongo.database import Database',
+  '    return {"ok": True}',
+  '',
+].join('\n');
+
+async function bound(codeRoot: string, n: number): Promise<NonNullable<ZygoteCold['bound']>> {
+  const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, codeRoots: [codeRoot], pythonPath: PYTHON }));
+  try {
+    await pool.start();
+    const out: [number[], number[]] = [[], []];
+    for (let i = -2; i < n; i++) {
+      for (const k of [0, 1] as const) {
+        const name = `bound-${k}-${i + 2}`;
+        const dir = join(codeRoot, name);
+        await mkdir(dir, { recursive: true });
+        await writeFile(join(dir, 'main.py'), BOUND_HANDLER);
+        await pool.expect(dir, 'main:handler', k === 0); // its deploy: bound (k 0) or not
+        for (let w = 0; w < 500 && (pool.stats().generic < 1 || pool.stats().spawning > 0); w++) await sleep(10);
+        await sleep(SETTLE_MS);
+        const start = process.hrtime.bigint();
+        const r = await pool.invoke(version(dir, name), { method: 'GET', path: '/', rawQuery: '', query: [], headers: [], body: new Uint8Array(0), requestId: `b${k}-${i}` });
+        const ms = msSince(start);
+        if (r.error !== null) throw new Error(`bound cold start failed: ${JSON.stringify(r.error)}`);
+        if (i >= 0) out[k].push(ms);
+        pool.drain(name);
+        for (let w = 0; w < 500 && (pool.stats().warm > 0 || pool.stats().busy > 0); w++) await sleep(10);
+      }
+    }
+    return { preset: series(out[0]), default: series(out[1]) };
+  } finally {
+    await pool.close();
+  }
+}
+
 export async function zygoteCold(opts: BenchOptions): Promise<ZygoteCold> {
   const dir = await tempDir('zygote');
   try {
     const { ready, uss } = await readyAndUss(dir.path, opts.coldN);
     const empty = await emptyPool(dir.path, opts.coldN);
     const fa = await fastapi(dir.path, Math.min(opts.coldN, FASTAPI_N));
-    return { mode: resolveSandbox('auto'), ready, uss, emptyPool: empty, fastapi: fa };
+    const bd = await bound(dir.path, Math.min(opts.coldN, FASTAPI_N));
+    return { mode: resolveSandbox('auto'), ready, uss, emptyPool: empty, fastapi: fa, bound: bd };
   } finally {
     await dir.remove();
   }

@@ -144,6 +144,7 @@ async function main(): Promise<number> {
       console.error(`  idle runtime USS     fork ${(z.uss.fork / 1048576).toFixed(2)} MiB (runtime alone ${(z.uss.forkRuntime / 1048576).toFixed(2)})  spawn ${(z.uss.spawn / 1048576).toFixed(2)} MiB (runtime alone ${(z.uss.spawnRuntime / 1048576).toFixed(2)})`);
       console.error(`  empty-pool cold      fork p50 ${z.emptyPool.fork.summary.p50.toFixed(2)} ms  spawn p50 ${z.emptyPool.spawn.summary.p50.toFixed(2)} ms`);
       console.error(`  FastAPI cold         preset p50 ${z.fastapi.preset.summary.p50.toFixed(2)} ms  default p50 ${z.fastapi.default.summary.p50.toFixed(2)} ms  with a site of the preset's versions p50 ${z.fastapi.sameSite?.summary.p50.toFixed(2) ?? '-'} ms`);
+      if (z.bound) console.error(`  bound handler cold   its preset p50 ${z.bound.preset.summary.p50.toFixed(2)} ms  default preset (pool, imports pymongo) p50 ${z.bound.default.summary.p50.toFixed(2)} ms`);
     }
   }
 

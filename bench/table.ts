@@ -239,6 +239,12 @@ export function buildRows(r: Results): ResultRow[] {
         }));
       }
     }
+    for (const p of z.bound ? ['p50', 'p99'] as const : []) {
+      rows.push(row({
+        figure: `3. bound handler's first call ${p} (context.db's imports, no connection)`, unit: 'ms', platform: z.bound!.preset.summary[p], platformWhat: 'its preset (fastapi, pymongo imported by the zygote)',
+        baseline: z.bound!.default.summary[p], baselineWhat: 'default preset (pool), importing pymongo',
+      }));
+    }
   }
   const rec = r.recording;
   if (rec) {

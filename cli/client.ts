@@ -410,7 +410,7 @@ export class ApiClient {
       message += this.token !== undefined
         ? '. The token was refused: log in again (`fastapi-platform login`), or pass the right one with --token or FP_TOKEN.'
         : this.tokenSavedFor !== undefined
-          ? `. The saved token is for ${this.tokenSavedFor}, not sent to ${this.baseUrl} (another platform): use --url ${this.tokenSavedFor}, or \`fastapi-platform login ${this.baseUrl} --token TOKEN\` for this one.`
+          ? `. The saved token is for ${this.tokenSavedFor}, not sent to ${this.baseUrl} (another platform): use --url ${this.tokenSavedFor}, or \`fastapi-platform login ${this.baseUrl}\` (it asks for the token) for this one.`
           : '. No token: run `fastapi-platform up` (it saves one on first start) or `fastapi-platform login`, or pass --token / set FP_TOKEN.';
     }
     const { code: _code, message: _message, exitCode: _exitCode, ok: _ok, ...details } = error;

@@ -69,7 +69,7 @@ export function profileOf(credentials: Credentials | null, name: string | undefi
   const found = credentials?.profiles?.[name];
   if (found === undefined) {
     const known = [DEFAULT_PROFILE, ...Object.keys(credentials?.profiles ?? {})].join(', ');
-    throw new CliError(EXIT.USAGE, 'PROFILE_NOT_FOUND', `no profile ${JSON.stringify(name)} in the credentials file (profiles: ${known}); save one with \`fastapi-platform login <url> --token T --profile ${name}\``);
+    throw new CliError(EXIT.USAGE, 'PROFILE_NOT_FOUND', `no profile ${JSON.stringify(name)} in the credentials file (profiles: ${known}); save one with \`fastapi-platform login <url> --profile ${name}\` (it asks for the token)`);
   }
   return found;
 }

@@ -191,7 +191,7 @@ async function withSuggestion(ctx: Context, args: ParsedArgs, err: unknown): Pro
   if (asked === undefined) return err;
   const own = err.code === 'WORKSPACE_NOT_FOUND' ? await workspaceTokenElsewhere(ctx, args, asked) : null;
   if (own !== null) {
-    return new CliError(err.exitCode, err.code, `the token in use is a workspace token of "${own}", and a workspace token acts in its own workspace only (another's is "not found" to it, whether or not it exists): leave out --workspace (or FP_WORKSPACE, or the profile's workspace) to act in "${own}", or use a token of "${asked}" (save one with \`fastapi-platform login <url> --token <token> --profile <name>\`) or the admin token`, { ...err.details, tokenWorkspace: own });
+    return new CliError(err.exitCode, err.code, `the token in use is a workspace token of "${own}", and a workspace token acts in its own workspace only (another's is "not found" to it, whether or not it exists): leave out --workspace (or FP_WORKSPACE, or the profile's workspace) to act in "${own}", or use a token of "${asked}" (save one with \`fastapi-platform login <url> --profile <name>\`, which asks for the token) or the admin token`, { ...err.details, tokenWorkspace: own });
   }
   const near = err.code === 'FUNCTION_NOT_FOUND' ? await nearFunctionName(ctx, args, asked) : await nearWorkspaceName(ctx, args, asked);
   if (near === null) return err;

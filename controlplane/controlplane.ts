@@ -182,7 +182,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   const tokens = await TokenIndex.load(store.tokens, options.keyring, { log, rekeyed: () => options.bus.publish({ kind: 'tokens' }) });
   const deps = new DependencyBuilds(options.deps ?? null, store.blobs, log);
   await deps.init();
-  const code = new CodeDirs(join(options.stateDir, 'code'), store.blobs, (dir) => options.pool.prepare(dir), deps, (dir, entrypoint) => options.pool.expect?.(dir, entrypoint));
+  const code = new CodeDirs(join(options.stateDir, 'code'), store.blobs, (dir) => options.pool.prepare(dir), deps, (dir, entrypoint, bound) => options.pool.expect?.(dir, entrypoint, bound));
   // The workspaces before the functions: admission and the pool's caps read them from the first call.
   const workspaces = new WorkspaceRegistry(options.pool);
   workspaces.replaceAll(await store.workspaces.list());

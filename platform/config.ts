@@ -28,6 +28,10 @@ const PRESET_LIST = /^[a-z0-9]{1,15}:\d{1,6}:\d{1,4}(:\d{1,5}m?)?(,[a-z0-9]{1,15
 const KEY_LIST = /^\s*[A-Za-z0-9+/]{43}=\s*(,\s*[A-Za-z0-9+/]{43}=\s*)*$/;
 
 /** Each option: its schema (with its default) and the environment variable that sets it. */
+/** Root mode's function uids and dependency builder uid when not set (moved when someone on the host holds them: host-ids.ts). */
+export const DEFAULT_SANDBOX_UIDS = '600000-699999';
+export const DEFAULT_DEPS_BUILDER_UID = 599_999;
+
 const OPTIONS = {
   stateDir: { env: 'FP_STATE_DIR', kind: 'string', schema: z.string().min(1).default('.state') },
   // Directory mode (platform/directory.ts): serve the functions of this directory instead of the store's.
@@ -100,7 +104,7 @@ const OPTIONS = {
   // ---- the sandbox (docs/security.md) ----
   sandbox: { env: 'FP_SANDBOX', kind: 'string', schema: z.enum(['auto', 'root', 'userns']).default('auto') },
   unsafeNoSandbox: { env: 'FP_UNSAFE_NO_SANDBOX', kind: 'flag', schema: z.boolean().default(false) },
-  sandboxUids: { env: 'FP_SANDBOX_UIDS', kind: 'string', schema: z.string().regex(/^\d{1,10}-\d{1,10}$/, 'must be FIRST-LAST, e.g. 600000-699999').default('600000-699999') },
+  sandboxUids: { env: 'FP_SANDBOX_UIDS', kind: 'string', schema: z.string().regex(/^\d{1,10}-\d{1,10}$/, 'must be FIRST-LAST, e.g. 600000-699999').default(DEFAULT_SANDBOX_UIDS) },
   sandboxTmpBytes: { env: 'FP_SANDBOX_TMP_BYTES', kind: 'int', schema: int(MIB, 64 * 1024 * MIB).default(64 * MIB) },
   sandboxTasks: { env: 'FP_SANDBOX_TASKS', kind: 'int', schema: int(16, 1_000_000).default(256) },
   // Socket buffers of all the boxes together (cgroup v1; default: half of net.ipv4.tcp_mem's pressure threshold).
@@ -112,6 +116,9 @@ const OPTIONS = {
   sandboxOpenFiles: { env: 'FP_SANDBOX_OPEN_FILES', kind: 'int', schema: int(64, 1_048_576).default(1024) },
   maxInstances: { env: 'FP_MAX_INSTANCES', kind: 'int', schema: int(1, 100_000).default(64) },
   maxHeldCalls: { env: 'FP_MAX_HELD_CALLS', kind: 'int', schema: int(1, 1_000_000).default(4096) },
+  // The start budget after crashes (docs/adr/0158-a-start-budget-after-crashes.md): ends of a function's instances back to back (0: off), then starts a minute.
+  crashStartBurst: { env: 'FP_CRASH_START_BURST', kind: 'int', schema: int(0, 1_000_000).default(10) },
+  crashStartsPerMinute: { env: 'FP_CRASH_STARTS_PER_MINUTE', kind: 'int', schema: int(1, 1_000_000).default(30) },
   maxFrameBytesInFlight: { env: 'FP_MAX_FRAME_BYTES_IN_FLIGHT', kind: 'int', schema: int(MIB, 1024 * 1024 * MIB).default(1024 * MIB) },
   maxFunctionInstances: { env: 'FP_MAX_FUNCTION_INSTANCES', kind: 'int', schema: int(1, 1000).default(DEFAULT_LIMIT_CEILINGS.maxFunctionInstances) },
   maxFunctionMemoryBytes: { env: 'FP_MAX_FUNCTION_MEMORY_BYTES', kind: 'int', schema: int(16 * MIB, 1024 * 1024 * MIB).default(DEFAULT_LIMIT_CEILINGS.maxFunctionMemoryBytes) },
@@ -143,7 +150,7 @@ const OPTIONS = {
   depsTimeoutMs: { env: 'FP_DEPS_TIMEOUT_MS', kind: 'int', schema: int(1000, 3_600_000).default(300_000) },
   depsMaxBytes: { env: 'FP_DEPS_MAX_BYTES', kind: 'int', schema: int(MIB, 64 * 1024 * MIB).default(512 * MIB) },
   depsMemoryBytes: { env: 'FP_DEPS_MEMORY_BYTES', kind: 'int', schema: int(256 * MIB, 64 * 1024 * MIB).default(2048 * MIB) },
-  depsBuilderUid: { env: 'FP_DEPS_BUILDER_UID', kind: 'int', schema: int(1, 4_294_967_294).default(599_999) },
+  depsBuilderUid: { env: 'FP_DEPS_BUILDER_UID', kind: 'int', schema: int(1, 4_294_967_294).default(DEFAULT_DEPS_BUILDER_UID) },
   depsConcurrency: { env: 'FP_DEPS_CONCURRENCY', kind: 'int', schema: int(1, 64).default(1) },
   depsKeepMs: { env: 'FP_DEPS_KEEP_MS', kind: 'int', schema: int(0, 30 * 24 * 3_600_000).default(3_600_000) },
   // ---- tenants (issue 12, docs/adr/0011-tenants.md) ----

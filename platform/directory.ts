@@ -11,6 +11,7 @@ import { createGateway, DirectoryRegistry, MemoryRunSink, uwsIsNative, UwsFallba
 import type { Isolation } from '../poolmgr/index.js';
 import { gatewaySettings, parseOptions, type PlatformConfig } from './config.js';
 import { reachable, startPool } from './pool.js';
+import { idsNoOneHolds } from './host-ids.js';
 import type { StartOptions } from './start.js';
 import { stderrLog } from './log-format.js';
 import { survivingLogStreams } from './log-streams.js';
@@ -32,20 +33,21 @@ export interface StartedDirectory {
 /** Starts directory mode; `functionsDir` must be set. `platformEnv` resolves `${VAR}` in the manifests' env. */
 export async function startDirectory(options: Omit<StartOptions, 'rotateAdminToken' | 'rotateSecretsKey'> & { platformEnv?: Record<string, string | undefined> }): Promise<StartedDirectory> {
   const { log: logOption, runtimeEnv, platformEnv, ...settings } = options;
-  const config = parseOptions(settings);
-  if (config.functionsDir === undefined) throw new TypeError('startDirectory needs functionsDir');
-  const log = logOption ?? stderrLog(config.logFormat);
+  const parsed = parseOptions(settings);
+  if (parsed.functionsDir === undefined) throw new TypeError('startDirectory needs functionsDir');
+  const log = logOption ?? stderrLog(parsed.logFormat);
+  const config = idsNoOneHolds(parsed, log); // ADR 0160
   survivingLogStreams(config.logFormat); // platform/log-streams.ts
   // Before anything is spawned: no native uWS binary, no start.
   if (!uwsIsNative()) throw new UwsFallbackError();
-  const functionsDir = resolve(config.functionsDir);
+  const functionsDir = resolve(parsed.functionsDir);
   const registry = await DirectoryRegistry.load(functionsDir, { platformEnv: platformEnv ?? {} });
   const pool = await startPool(config, [functionsDir], runtimeEnv);
   try {
     for (const warning of pool.isolation.warnings) log(`platform: warning: ${warning}`);
     // Bytecode compiled ahead, so each function's first cold start skips it (poolmgr/prepare.ts),
     // and the zygotes of their presets ready.
-    await Promise.all(registry.list().flatMap((fn) => [pool.expect(fn.dir, fn.entrypoint), pool.prepare(fn.dir)]));
+    await Promise.all(registry.list().flatMap((fn) => [pool.expect(fn.dir, fn.entrypoint, fn.dataDir !== undefined), pool.prepare(fn.dir)]));
     const gateway = await createGateway({
       config: gatewaySettings(config),
       pool,

@@ -139,7 +139,7 @@ function platformBanner(platform: StartedPlatform, rotatedAdminToken: boolean): 
     lines.push(`  admin token: ${adminToken}`);
     lines.push('  (shown once: keep it; only a keyed digest is stored. Lost it? Restart with --rotate-admin-token.)');
     // The CLI's saved token (and a console's session) is one of those just revoked: say how to swap it.
-    if (rotatedAdminToken) lines.push(`  (every earlier admin token stopped working; give this one to the CLI: fastapi-platform login ${platform.url} --token <this token>)`);
+    if (rotatedAdminToken) lines.push(`  (every earlier admin token stopped working; give this one to the CLI: fastapi-platform login ${platform.url}, which asks for it)`);
   }
   return lines;
 }

@@ -94,6 +94,8 @@ function sandboxOptions(config: PlatformConfig, codeRoots: string[], depsRoot: s
     openFiles: config.sandboxOpenFiles,
     maxInstancesTotal: config.maxInstances,
     maxHeldCalls: config.maxHeldCalls,
+    crashStartBurst: config.crashStartBurst,
+    crashStartsPerMinute: config.crashStartsPerMinute,
     maxFrameBytesInFlight: config.maxFrameBytesInFlight,
     zygotes: config.zygotes,
     ...(config.templates ? {} : { templateMinInitMs: 0 }),

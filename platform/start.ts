@@ -28,6 +28,7 @@ import { openAdapters } from './adapters.js';
 import { exposureWarnings } from './exposure.js';
 import { ConfigError, gatewaySettings, parseOptions, type PlatformConfig, type PlatformOptions } from './config.js';
 import { codeCheckSettings, reachable, startPool } from './pool.js';
+import { idsNoOneHolds } from './host-ids.js';
 import { openKeyring } from './secrets.js';
 import { stderrLog } from './log-format.js';
 import { survivingLogStreams } from './log-streams.js';
@@ -114,11 +115,13 @@ export interface StartedPlatform {
 
 export async function startPlatform(options: StartOptions = {}): Promise<StartedPlatform> {
   const { log: logOption, rotateAdminToken, rotateSecretsKey, runtimeEnv, observer, depsRoot: depsRootOption, localHostsOnly, storeTestHooks, ...settings } = options;
-  const config = parseOptions(settings);
-  if (config.functionsDir !== undefined) {
+  const parsed = parseOptions(settings);
+  if (parsed.functionsDir !== undefined) {
     throw new ConfigError([{ key: 'functionsDir', message: 'directory mode is started by startDirectory (node dist/platform/main.js --functions DIR), not over a store' }]);
   }
-  const log = logOption ?? stderrLog(config.logFormat);
+  const log = logOption ?? stderrLog(parsed.logFormat);
+  // Root mode: the ids functions and builds run as must be no other user's of the host (ADR 0160).
+  const config = idsNoOneHolds(parsed, log);
   // A full log disk or a closed pipe drops lines instead of ending the process.
   survivingLogStreams(config.logFormat);
   // Before anything is spawned: no native uWS binary, no start.

@@ -149,13 +149,18 @@ function removeIfStill(path: string, stale: string, mine: string): void {
 /**
  * What is wrong with who may write to the state directory (empty: nothing). Another user who can
  * write there can plant or remove the lock, and replace the secrets key, the SQLite files and the
- * code (red team 6): told at start, not refused (a Kubernetes emptyDir is world-writable).
+ * code (red team 6); one who can enter it reads them (red team round 27): told at start, not
+ * refused (a Kubernetes emptyDir is world-writable).
  */
 export function stateDirWarnings(stateDir: string): string[] {
   const st = statSync(stateDir);
   const out: string[] = [];
   if ((st.mode & 0o002) !== 0) {
     out.push(`the state directory ${stateDir} is writable by every user (mode ${(st.mode & 0o7777).toString(8)}): any local user can take over this platform's data and secrets; chmod 700 it`);
+  } else if ((st.mode & 0o005) !== 0) {
+    // Made 0700 when the platform creates it; one made before (`mkdir`, umask 022) let every user in,
+    // and the files in it are 0644 (red team round 27: `nobody` read every tenant's code and platform.db).
+    out.push(`the state directory ${stateDir} can be entered by every user (mode ${(st.mode & 0o7777).toString(8)}): any local user can read every workspace's code, runs, logs, plain env values and queued requests in it; chmod 700 it`);
   }
   const uid = process.getuid?.();
   if (uid !== undefined && st.uid !== uid) {

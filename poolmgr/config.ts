@@ -112,6 +112,15 @@ export interface PoolConfig {
    * modes only. docs/adr/0030-function-templates.md.
    */
   templateMinInitMs: number;
+  /**
+   * The start budget after crashes (docs/adr/0158-a-start-budget-after-crashes.md; default 10, 0 =
+   * off): instances of a version that may end by no doing of the platform's (an exit, a signal, an
+   * out-of-memory kill, a timeout kill, a failed load) back to back before its next instance waits
+   * for the budget; the workspace's is four times this. Optional: a config made before it existed gets the default.
+   */
+  crashStartBurst?: number;
+  /** Starts the budget gains back a minute (default 30), the workspace's four times this. */
+  crashStartsPerMinute?: number;
 }
 
 /** The sandbox mode 'auto' stands for here. */

@@ -51,6 +51,8 @@ export class FunctionGroup {
   warmBackoffMs = 0;
   warmRetryAt = 0;
   warmFullSince: number | null = null;
+  /** Pumps the queue when the start budget after crashes holds a start again (pool.ts pumpAfter, ADR 0158). */
+  budgetTimer: NodeJS.Timeout | undefined = undefined;
   /** Calls waiting for the slot of an instance that only finishes (pool.ts, awaitFinishing), at most as many as those slots. */
   finishWaiters = 0;
   /** Set when the pool forgot this group; a cached reference must be looked up again. */

@@ -88,6 +88,14 @@ export class Instance implements ProcessListener {
   lastUsed = 0;
   /** Set by drain(): finishes the calls it holds, takes no more, then shuts down. */
   draining = false;
+  /**
+   * Set when it ends: the error it ended with, when the function's doing ended it (it was given the
+   * function, and the platform did not shut it down: an exit, a signal, the OOM killer, a timeout
+   * kill, a failed load). Counted in the start budget after crashes (poolmgr/crash-budget.ts).
+   */
+  crashedWith: InvocationError | null = null;
+  /** The call's error that ends it, when one does (a fatal error, a timeout): what `crashedWith` names instead of the kill. */
+  private endedFor: InvocationError | null = null;
   /** A call timed out here while others ran: it drains as above, and is killed (not shut down) at the end. */
   private condemned = false;
   private gone = false;
@@ -246,8 +254,10 @@ export class Instance implements ProcessListener {
     // now, as before, and they are handed to another instance, never having started.
     const left = this.order.length;
     const others = left > 0 && left <= this.group.limits.concurrency - 1 && this.state === 'ready';
-    call.finish(null, hostError('FUNCTION_TIMEOUT', 'timeout', 'Timeout',
-      `the function did not finish within ${timeoutMs} ms; its runtime process ${others ? 'is killed once the calls running beside it end' : 'was killed'}`), [], timeoutMs);
+    const error = hostError('FUNCTION_TIMEOUT', 'timeout', 'Timeout',
+      `the function did not finish within ${timeoutMs} ms; its runtime process ${others ? 'is killed once the calls running beside it end' : 'was killed'}`);
+    this.endedFor = error;
+    call.finish(null, error, [], timeoutMs);
     if (!others) {
       this.discard(TIMED_OUT_CAUSE);
       return;
@@ -290,9 +300,11 @@ export class Instance implements ProcessListener {
         }
         // The runtime exits after a fatal error: discard first, so no queued call is handed to it.
         this.inflight--;
+        const error = this.classify(fromWireError(msg.error));
+        this.endedFor = error;
         this.discard({ code: 'RUNTIME_CRASHED', class: 'crash', type: 'RuntimeExiting',
           message: 'the runtime process ended after a fatal error in another call' });
-        call.finish(null, this.classify(fromWireError(msg.error)), msg.logs, handlerMsOf(msg.handlerMs));
+        call.finish(null, error, msg.logs, handlerMsOf(msg.handlerMs));
         return;
       }
       case 'logs': {
@@ -642,6 +654,8 @@ export class Instance implements ProcessListener {
       this.loadWatcher?.({ ok: false, error, ran, initMs: ran ? performance.now() - this.specializeSentAt : 0, logs: [...this.endedLines] });
       this.loadWatcher = null;
     }
+    // Decided on the host's own error (a runtime's report may name any code), named by the call's.
+    if (error.code !== 'SHUTTING_DOWN' && this.given()) this.crashedWith = this.endedFor ?? error;
     this.gone = true;
     this.state = 'dead';
     clearTimeout(this.initTimer);

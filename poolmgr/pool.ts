@@ -38,6 +38,7 @@
  */
 import { isOutOfFiles, OUT_OF_FILES_MESSAGE, PlatformError, workspaceOfKey, type LogTap, type StartCheck, type WireEvent } from '../protocol/index.js';
 import { Call } from './call.js';
+import { CrashBudgets, DEFAULT_CRASH_BUDGET, type CrashHold } from './crash-budget.js';
 import { resolveSandbox, type PoolConfig } from './config.js';
 import type { FleetView } from './fleet.js';
 import { FILE_TABLE_CHECK_MS, fileTable, overFileShare } from './file-table.js';
@@ -73,6 +74,11 @@ export const WARM_STABLE_MS = 60_000;
  * longer than a typical call, shorter than a slow one's wait is worth.
  */
 export const PIPELINE_STUCK_MS = 250;
+/**
+ * The longest a call waits for the start budget after crashes when its function has no timeout
+ * (limits.timeout 0); with one, the call's timeout bounds the wait (docs/adr/0158-a-start-budget-after-crashes.md).
+ */
+export const CRASH_WAIT_MAX_MS = 30_000;
 
 const SHUTDOWN_CAUSE: KillCause = { code: 'SHUTTING_DOWN', class: null, type: 'Shutdown', message: 'the pool is shutting down' };
 
@@ -144,6 +150,8 @@ export class PoolManager implements InstanceOwner {
   private readonly compiler: BytecodeCompiler;
   /** Versions' presets, decided at their deploy (expect) rather than at their first cold start. */
   private readonly presets = new PresetChoices();
+  /** The start budget after crashes, per version and per workspace (poolmgr/crash-budget.ts, ADR 0158). */
+  private readonly crashBudgets: CrashBudgets;
 
   /** Where calls publish their lines live (protocol/live-logs.ts); null: nowhere. */
   private readonly logTap: LogTap | null;
@@ -164,6 +172,10 @@ export class PoolManager implements InstanceOwner {
     this.host = host ?? new ProcessHost({ ...this.config, sandbox: resolveSandbox(this.config.sandbox) });
     this.generic = new GenericPool(this.config.poolSize, () => this.spawnProcess(), this.config.refillDelayMs, this.config.warmNext);
     this.compiler = new BytecodeCompiler(this.config);
+    this.crashBudgets = new CrashBudgets({
+      burst: this.config.crashStartBurst ?? DEFAULT_CRASH_BUDGET.burst,
+      perMinute: this.config.crashStartsPerMinute ?? DEFAULT_CRASH_BUDGET.perMinute,
+    });
   }
 
   /** How runtimes are isolated (for readiness reports and the CLI). */
@@ -228,9 +240,9 @@ export class PoolManager implements InstanceOwner {
    * a preset whose zygote was waited for in vain is not waited for again until it is ready (a
    * zygote that hangs at start must not cost every deploy its 3 s).
    */
-  async expect(dir: string, entrypoint: string): Promise<void> {
+  async expect(dir: string, entrypoint: string, bound = false): Promise<void> {
     // Decided here, off the call path, and kept for the version's cold starts (preset.ts, PresetChoices).
-    const preset = this.presets.decide({ dir, entrypoint });
+    const preset = this.presets.decide({ dir, entrypoint, bound });
     if (!(this.host instanceof ProcessHost) || preset === 'default') return;
     if (this.unwaited.has(preset) && this.host.zygote(preset)?.ready !== true) {
       this.host.startZygotes([preset]);
@@ -299,7 +311,7 @@ export class PoolManager implements InstanceOwner {
   private topUp(group: FunctionGroup): void {
     const want = Math.min(this.minWarmHere(group), group.limits.maxInstances);
     while (!group.warmRefused && group.instances.length < want && this.instanceCount < this.totalCap
-      && this.workspaceInstances(group.workspace) < this.capOf(group.workspace)) {
+      && this.workspaceInstances(group.workspace) < this.capOf(group.workspace) && this.startHold(group) === null) {
       void this.specialize(group).watchLoad().then((end) => {
         if (!end.ok) group.warmRefused = true;
       });
@@ -461,6 +473,7 @@ export class PoolManager implements InstanceOwner {
 
   instanceGone(inst: Instance): void {
     const group = inst.group;
+    if (inst.crashedWith !== null && this.closing === null) this.crashBudgets.crashed(group.key, group.fn.name, group.workspace, inst.crashedWith);
     const at = group.instances.indexOf(inst);
     if (at >= 0) group.instances.splice(at, 1);
     this.drained.delete(inst);
@@ -469,6 +482,8 @@ export class PoolManager implements InstanceOwner {
     this.workspaceCount.set(group.workspace, (this.workspaceCount.get(group.workspace) ?? 1) - 1);
     if (this.closing !== null) return;
     this.pump(group);
+    // The instance that ended was the one the queued calls waited for (it crashed): they wait for the budget again.
+    this.pumpWhenBudget(group, true);
     // A slot under the platform-wide cap opened: calls of other functions may be waiting for it.
     for (const other of this.groups.values()) if (other !== group && other.queue.length > 0) this.pump(other);
   }
@@ -498,7 +513,7 @@ export class PoolManager implements InstanceOwner {
     // The wait is one in the queue: without room there (maxQueue: 0, or full) the call scales out.
     else if (fresh && instances.length < group.limits.maxInstances && this.config.finishingWaitMs > 0 && group.queue.length < group.limits.maxQueue
       && this.finishingSlots(group) > group.finishWaiters) this.awaitFinishing(call);
-    else if (instances.length < group.limits.maxInstances && this.roomForInstance(group)) this.specialize(group).join(call);
+    else if (instances.length < group.limits.maxInstances && this.startHold(group) === null && this.roomForInstance(group)) this.specialize(group).join(call);
     else return this.pipeline(call);
     return true;
   }
@@ -563,6 +578,8 @@ export class PoolManager implements InstanceOwner {
 
   /** QUOTA_EXCEEDED for a call refused because its workspace is at its instance cap (retry in 1 s). */
   private quotaRefusal(group: FunctionGroup): InvocationError | null {
+    const hold = group.instances.length === 0 ? this.startHold(group) : null;
+    if (hold !== null) return crashRefusal(hold);
     if (!this.heldByWorkspace(group)) return null;
     const limit = this.workspaceCaps.get(group.workspace) ?? 0;
     const error = hostError('QUOTA_EXCEEDED', null, 'QuotaExceeded', `workspace "${group.workspace}" is at its instances quota (${limit}); every instance is busy`);
@@ -629,13 +646,24 @@ export class PoolManager implements InstanceOwner {
 
   private wait(call: Call, first = false): void {
     const { limits, queue } = call.group;
-    if (queue.length >= limits.maxQueue) {
+    // Only a new instance could take it, and its function's start budget is spent: it waits for the
+    // budget within its own timeout, or is refused at once when the budget comes back later than that.
+    const hold = call.group.instances.length === 0 ? this.startHold(call.group) : null;
+    if (hold !== null && (queue.length >= limits.maxQueue || hold.waitMs > crashWaitBound(limits.timeoutMs)) && call.signal?.aborted !== true) {
+      call.fail(crashRefusal(hold));
+    } else if (hold !== null && call.signal?.aborted !== true) {
+      call.enqueue(queue, crashWaitBound(limits.timeoutMs), first);
+      this.pumpAfter(call.group, hold.waitMs);
+    } else if (queue.length >= limits.maxQueue) {
       call.fail(this.quotaRefusal(call.group) ?? hostError('FUNCTION_BUSY', null, 'QueueFull',
         `all ${limits.maxInstances} instances are busy and ${queue.length} calls are already waiting`));
     } else if (call.signal?.aborted === true) {
       call.fail(hostError('CLIENT_CLOSED_REQUEST', null, 'Aborted', 'the caller went away before the call could run'));
     } else {
       call.enqueue(queue, limits.timeoutMs, first);
+      // A version that crashed lately, with no instance: its queue must not wait on a start that no
+      // event will make (the budget came back between the lease and here, or is about to).
+      this.pumpWhenBudget(call.group);
     }
   }
 
@@ -648,9 +676,15 @@ export class PoolManager implements InstanceOwner {
   }
 
   private hasRoom(group: FunctionGroup): boolean {
+    if (this.startHold(group) !== null) return this.hasSlot(group);
     const underWorkspaceCap = this.workspaceInstances(group.workspace) < this.capOf(group.workspace) || this.idleVictim(group, group.workspace) !== null;
     if (group.instances.length < group.limits.maxInstances && underWorkspaceCap
       && (this.instanceCount < this.totalCap || this.idleVictim(group) !== null)) return true;
+    return this.hasSlot(group);
+  }
+
+  /** A slot free (or room to pipeline) on one of the group's instances. */
+  private hasSlot(group: FunctionGroup): boolean {
     const room = group.limits.concurrency + this.config.pipelineDepth;
     for (const inst of group.instances) {
       if (inst.inflight < (inst.state === 'ready' && inst.pipelinable ? room : group.limits.concurrency)) return true;
@@ -658,16 +692,56 @@ export class PoolManager implements InstanceOwner {
     return false;
   }
 
+  /**
+   * Why no new instance of `group` may start now: its version's start budget after crashes, or its
+   * workspace's, is spent (null: it may, or the version has not crashed lately). ADR 0158.
+   */
+  private startHold(group: FunctionGroup): CrashHold | null {
+    if (!this.crashBudgets.watched(group.key) && !this.crashBudgets.nameWatched(group.fn.name)) return null;
+    let starting = 0;
+    for (const inst of group.instances) if (inst.state === 'starting') starting++;
+    return this.crashBudgets.hold(group.key, group.fn.name, group.workspace, starting);
+  }
+
+  /** The group's queue is pumped again once its start budget holds a start (one timer per group). */
+  private pumpAfter(group: FunctionGroup, waitMs: number): void {
+    if (group.budgetTimer !== undefined) return;
+    group.budgetTimer = setTimeout(() => {
+      group.budgetTimer = undefined;
+      if (this.closing !== null || group.queue.length === 0) return;
+      this.pump(group);
+      this.pumpWhenBudget(group, true);
+    }, Math.max(1, Math.ceil(waitMs)));
+    group.budgetTimer.unref();
+  }
+
+  /**
+   * Calls are queued that only a new instance of a version that crashed lately can take: pumped
+   * when its budget holds a start, or at once (in a timer: not inside a lease) when it holds one
+   * already, unless this is that pump's own check (`after`): then only a budget still spent re-arms,
+   * so a version held by a cap instead does not spin.
+   */
+  private pumpWhenBudget(group: FunctionGroup, after = false): void {
+    if (group.queue.length === 0 || group.instances.length > 0) return;
+    if (!this.crashBudgets.watched(group.key) && !this.crashBudgets.nameWatched(group.fn.name)) return;
+    const hold = this.startHold(group);
+    if (hold !== null) this.pumpAfter(group, hold.waitMs);
+    else if (!after) this.pumpAfter(group, 0);
+  }
+
   /** specialize: a new instance of the group, on a generic runtime if one is ready. */
   private specialize(group: FunctionGroup): Instance {
     this.startReaper();
     // A version on another preset than the generic pool's starts on a runtime of its own preset
-    // (forked by that preset's zygote: docs/adr/0019-zygotes.md), never a default generic one.
-    group.preset ??= this.presets.of(group.spec);
+    // (forked by that preset's zygote: docs/adr/0019-zygotes.md), not a default generic one, unless
+    // that zygote cannot fork it now: then a generic runtime made ahead beats one made for the call.
+    const hint = this.hintFor(group);
+    const ownPreset = group.preset !== 'default' && (!(this.host instanceof ProcessHost) || this.host.forksOwnPreset(hint));
     // A version with a ready template forks from it (the host falls back to a generic runtime if it cannot).
     const template = group.template?.usable === true ? group.template : null;
-    const pooled = group.preset === 'default' && template === null ? this.generic.take() : null;
-    const hint = this.hintFor(group);
+    // A version past its start budget after crashes (lately) forks its own runtime: the generic
+    // runtimes, and the refills their takes start, are left to the other functions' cold starts (ADR 0158).
+    const pooled = !ownPreset && template === null && !this.crashBudgets.spent(group.key) ? this.generic.take() : null;
     if (template !== null) hint.template = template.hosted;
     const inst = new Instance(group, pooled === null ? 'spawn' : 'pool', pooled ?? this.spawnProcess(hint, group.workspace), this, this.config);
     group.instances.push(inst);
@@ -755,6 +829,7 @@ export class PoolManager implements InstanceOwner {
   /** Retires instances idle for idleTimeoutMs, least recently preferred first, keeping minWarm. */
   private reap(): void {
     const now = performance.now();
+    this.crashBudgets.prune();
     if (!this.fileTableChecking && now - this.fileTableCheckedAt >= FILE_TABLE_CHECK_MS) {
       this.fileTableChecking = true;
       void this.guardFileTable().catch(() => {
@@ -846,6 +921,24 @@ export class PoolManager implements InstanceOwner {
     await this.host.close();
     await this.fleet?.close();
   }
+}
+
+/** How long a call may wait for its function's start budget: its timeout, or CRASH_WAIT_MAX_MS without one. */
+function crashWaitBound(timeoutMs: number): number {
+  return timeoutMs > 0 ? timeoutMs : CRASH_WAIT_MAX_MS;
+}
+
+/** FUNCTION_CRASH_LOOP: what the caller, the run record and the console are told (ADR 0158). */
+function crashRefusal(hold: CrashHold): InvocationError {
+  const retryAfterS = Math.max(1, Math.ceil(hold.waitMs / 1000));
+  const last = hold.last === null ? '' : ` (the last: ${hold.last.code})`;
+  const whose = hold.budget === 'function'
+    ? "the function's start budget after crashes is spent"
+    : "its workspace's start budget after crashes is spent (its functions' instances ended too often together)";
+  const error = hostError('FUNCTION_CRASH_LOOP', null, 'CrashLoop',
+    `the function's instances ended ${hold.crashes} times lately by its own doing${last}: exits, crashes, out-of-memory or timeout kills, failed loads; ${whose}, so no new instance starts for about ${retryAfterS} s. See the run records of its failed calls for why they ended`);
+  error.details = { budget: hold.budget, crashes: hold.crashes, ...(hold.last !== null ? { lastCode: hold.last.code } : {}), retryAfterS };
+  return error;
 }
 
 function errorResult(error: InvocationResult['error']): InvocationResult {

@@ -1,7 +1,8 @@
 /**
  * Which runtime preset a function version starts on (docs/adr/0019-zygotes.md, "Preset choice").
  * `fastapi` when its entrypoint module imports fastapi (or starlette), or its requirements.txt
- * names fastapi; else `default`. Decided from the code, once per version (the files of a deployed
+ * names fastapi, or it has a data binding (that preset's zygote has imported `context.db`'s pymongo
+ * too, which the default one leaves out: docs/adr/0163-pymongo-in-the-fastapi-zygote.md); else `default`. Decided from the code, once per version (the files of a deployed
  * version never change), so nothing needs declaring and an app that stops importing FastAPI stops
  * getting the preset at its next deploy. A version whose dependency site ships the preset's packages
  * is started on the default preset by the host (its pinned versions must win: host/process-host.ts).
@@ -11,6 +12,9 @@ import { join } from 'node:path';
 import type { FunctionSpec } from '../protocol/index.js';
 
 export type Preset = 'default' | 'fastapi';
+
+/** What decides a version's preset: its files, and whether it has a data binding (`dataDir`, FunctionSpec). */
+export type PresetInput = Pick<FunctionSpec, 'dir' | 'entrypoint'> & { readonly dataDir?: string | undefined; readonly bound?: boolean };
 
 const IMPORTS_FASTAPI = /^[ \t]*(?:from[ \t]+(?:fastapi|starlette)\b|import[ \t]+(?:fastapi|starlette)\b)/m;
 const REQUIRES_FASTAPI = /^[ \t]*fastapi\b/im;
@@ -22,7 +26,8 @@ const HEAD_BYTES = 64 * 1024;
  * entry module is looked for at the top, then under `src/` (a src layout's `shop.api:app`, imported
  * from src: fp_runtime/specialize.py `src_layout`, apps round 12).
  */
-export function presetOf(fn: Pick<FunctionSpec, 'dir' | 'entrypoint'>): Preset {
+export function presetOf(fn: PresetInput): Preset {
+  if (fn.bound === true || fn.dataDir !== undefined) return 'fastapi';
   const parts = (fn.entrypoint.split(':')[0] ?? '').split('.');
   const bases = [join(fn.dir, ...parts), join(fn.dir, 'src', ...parts)];
   for (const path of bases.flatMap((base) => [`${base}.py`, join(base, '__init__.py')])) {
@@ -56,7 +61,7 @@ export class PresetChoices {
   constructor(private readonly kept = PRESET_CHOICES_KEPT) {}
 
   /** Decides the preset of the version at `dir` now (its deploy) and keeps it; returns it. */
-  decide(fn: Pick<FunctionSpec, 'dir' | 'entrypoint'>): Preset {
+  decide(fn: PresetInput): Preset {
     const key = keyOf(fn);
     const preset = presetOf(fn);
     this.chosen.delete(key); // kept last: the oldest decided is dropped first
@@ -66,7 +71,7 @@ export class PresetChoices {
   }
 
   /** The preset decided at the version's deploy, or decided now from its files. */
-  of(fn: Pick<FunctionSpec, 'dir' | 'entrypoint'>): Preset {
+  of(fn: PresetInput): Preset {
     return this.chosen.get(keyOf(fn)) ?? presetOf(fn);
   }
 

@@ -299,9 +299,9 @@ export interface PoolDrain {
   /**
    * A version is about to take calls (deployed, or active at start): the pool gets ready for its
    * first cold start (the zygote of its runtime preset starts); resolves once it is, or after a
-   * bound (never rejects). Optional.
+   * bound (never rejects). `bound`: the version has a data binding (its preset: poolmgr/preset.ts). Optional.
    */
-  expect?(dir: string, entrypoint: string): Promise<void>;
+  expect?(dir: string, entrypoint: string, bound?: boolean): Promise<void>;
   /**
    * Starts an instance of `fn` (not yet deployed) and reports whether its code loaded: the start
    * check a deploy makes before it switches (docs/adr/0084-deploy-start-check.md). The instance

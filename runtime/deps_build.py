@@ -2,7 +2,9 @@
 
 Started by the control plane (controlplane/deps/builder.ts) as
     <venv>/bin/python -I runtime/deps_build.py --build JSON [--box JSON]
-with fd 3 a pipe for progress (JSON lines) and stdin for the host's answer to the lock; or as
+with fd 3 a pipe for progress (JSON lines), stdin for the host's answer to the lock, and the index
+URLs in the environment (`FP_DEPS_INDEXES`: `{indexUrl, extraIndexUrls}` as JSON; they may hold a
+private index's password, and a command line is every local user's to read); or as
     <venv>/bin/python -I runtime/deps_build.py --fonts JSON [--box JSON]
 to make matplotlib's font list of a built site (fp_deps/fonts.py, in a box where the site is read-only);
 or as
@@ -101,12 +103,15 @@ if __name__ == "__main__":
     if "--reclaim" in _args:
         _reclaim(json.loads(_args[_args.index("--reclaim") + 1]))
         sys.exit(0)
+    # The index URLs come in the environment, never on the command line, which every local user
+    # reads (`ps`); taken out of it before anything starts, so pip and what it runs never inherit it.
+    _indexes = json.loads(os.environ.pop("FP_DEPS_INDEXES", "{}"))
     _boxed(_args)
     if "--fonts" in _args:
         from fp_deps.fonts import main  # noqa: E402
         _fonts = json.loads(_args[_args.index("--fonts") + 1])
         sys.exit(main(_fonts["site"], _fonts["out"]))
     from fp_deps.build import Build  # noqa: E402
-    _spec = json.loads(_args[_args.index("--build") + 1])
+    _spec = {**json.loads(_args[_args.index("--build") + 1]), **_indexes}
     with os.fdopen(3, "w") as _status:
         sys.exit(Build(_spec, _status, sys.stdin).run())

@@ -1,6 +1,7 @@
 /**
- * `login [URL] --token T [--profile P] [--workspace W]`: checks the token with `GET /whoami` and
- * saves it as a profile of the credentials file (mode 0600); `logout` forgets one.
+ * `login [URL] [--token T] [--profile P] [--workspace W]`: checks the token (asked for without echo on
+ * a terminal, or read from stdin, when not given) with `GET /whoami` and saves it as a profile of the
+ * credentials file (mode 0600); `logout` forgets one.
  */
 import { terminalSafe } from '../terminal.js';
 import { positionals, str, type ParsedArgs } from '../args.js';
@@ -39,10 +40,24 @@ export function platformUrl(typed: string): { url: string; note: string | null }
   return { url, note: `note: logging in to ${url}, the platform's address (${parsed.pathname.slice(at)} is one of its pages)` };
 }
 
+/**
+ * The token when neither --token nor FP_TOKEN gives one: typed without echo on a terminal, else read
+ * from stdin when it is a file or a pipe (`< token.txt`). A command line is every local user's to
+ * read (`ps -eo args`) while the command runs: `login … --token <the admin token>`, as the README
+ * showed it, handed the admin token to anyone polling the process list (red team round 27).
+ */
+async function tokenFromStdin(ctx: Context): Promise<string | undefined> {
+  let text = '';
+  if (ctx.io.stdinKind === 'tty' && ctx.io.readSecret !== undefined) text = await ctx.io.readSecret('Token (not shown as you type; Enter ends it): ');
+  else if (ctx.io.stdinKind === 'file' || ctx.io.stdinKind === 'pipe') text = (await ctx.io.readStdin()).toString('utf8');
+  text = text.trim();
+  return text === '' ? undefined : text;
+}
+
 async function login(ctx: Context, args: ParsedArgs): Promise<number> {
   const [urlArg] = positionals(args, 1, 'login');
-  const token = str(args, 'token') ?? ctx.env.token;
-  if (token === undefined) throw usageError('login needs a token: fastapi-platform login <url> --token <token> (or FP_TOKEN)');
+  const token = str(args, 'token') ?? ctx.env.token ?? await tokenFromStdin(ctx);
+  if (token === undefined) throw usageError('login needs a token: type it at the prompt of fastapi-platform login <url> on a terminal, or give it on stdin (< token.txt), in FP_TOKEN or with --token (a command line is every local user\'s to read with ps while it runs)');
   const { url, note } = platformUrl(urlArg ?? str(args, 'url') ?? ctx.env.url ?? DEFAULT_URL);
   if (note !== null) ctx.out.note(note);
   const asked = str(args, 'workspace') ?? ctx.env.workspace;
@@ -95,11 +110,14 @@ async function logout(ctx: Context, args: ParsedArgs): Promise<number> {
 export const loginCommand: Command = {
   name: 'login',
   summary: 'check a token and save it (with the platform URL) as a profile of the credentials file',
-  usage: 'login [URL] --token TOKEN [--profile NAME] [--workspace NAME]',
+  usage: 'login [URL] [--token TOKEN] [--profile NAME] [--workspace NAME]',
   examples: [
-    'login http://127.0.0.1:8080 --token <token> --profile acme',
+    'login http://127.0.0.1:8080 --profile acme        # asks for the token (not shown as you type)',
+    'login http://127.0.0.1:8080 < token.txt',
   ],
   details: [
+    'Without --token (or FP_TOKEN) it asks for the token on a terminal, without echo, or reads it from',
+    'stdin (a file or a pipe): a command line is every local user\'s to read (ps) while it runs.',
     'Asks the platform who the token is (GET /api/v1/whoami) and saves URL, token and workspace in',
     'the credentials file (mode 0600): as the default profile, or under --profile NAME. Every command',
     'takes --profile NAME (or FP_PROFILE) to use a saved profile. A workspace token acts in its own',

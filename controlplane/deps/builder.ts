@@ -139,11 +139,13 @@ async function build(opts: DepsOptions, request: BuildRequest, redact: (text: st
       });
     }
     const ca = opts.caFile !== null && existsSync(opts.caFile) ? opts.caFile : null;
+    // The index URLs (a private index's user and password) go in the environment, which only the
+    // platform's uid reads, never on a command line: /proc/<pid>/cmdline is every local user's
+    // (`ps -eo args`), for as long as the build runs (red team round 27).
+    const indexEnv = JSON.stringify({ indexUrl: opts.indexUrl, extraIndexUrls: opts.extraIndexUrls });
     const spec = {
       site: boxed ? '/deps' : staging.site,
       work: boxed ? '/build' : staging.work,
-      indexUrl: opts.indexUrl,
-      extraIndexUrls: opts.extraIndexUrls,
       findLinks: opts.findLinks === null ? null : boxed ? '/wheels' : opts.findLinks,
       allowSdist: opts.allowSdist,
       cert: ca === null ? null : boxed ? '/etc/fp-deps-ca.pem' : ca,
@@ -160,7 +162,7 @@ async function build(opts: DepsOptions, request: BuildRequest, redact: (text: st
     let ran: ProcessOutcome;
     const watch = boxed ? watchStaging(staging, opts.maxBytes, request.signal) : null;
     try {
-      ran = await runProcess(opts, args, { ...request, ...(watch !== null ? { signal: watch.signal } : {}) }, note);
+      ran = await runProcess(opts, args, { ...request, ...(watch !== null ? { signal: watch.signal } : {}) }, note, indexEnv);
     } finally {
       note('', true);
       watch?.stop();
@@ -322,11 +324,12 @@ export async function reclaim(opts: DepsOptions, dirs: string[]): Promise<void> 
 
 type ProcessOutcome = Omit<BuildOutcome, 'log'> & { lockText: string };
 
-function runProcess(opts: DepsOptions, args: string[], request: BuildRequest, note: (text: string) => void): Promise<ProcessOutcome> {
+/** `indexes`: the build's index URLs as JSON, handed over in the environment (runtime/deps_build.py `FP_DEPS_INDEXES`). */
+function runProcess(opts: DepsOptions, args: string[], request: BuildRequest, note: (text: string) => void, indexes: string): Promise<ProcessOutcome> {
   return new Promise((resolve) => {
     const child = spawn(opts.pythonPath, args, {
       stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
-      env: { PATH: opts.path, LANG: 'C.UTF-8', HOME: '/tmp' },
+      env: { PATH: opts.path, LANG: 'C.UTF-8', HOME: '/tmp', FP_DEPS_INDEXES: indexes },
       // Unboxed, pip's children must die with the build: a process group to kill.
       detached: opts.sandbox === 'off',
     });

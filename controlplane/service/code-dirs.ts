@@ -16,6 +16,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isFunctionKey } from '../../protocol/index.js';
 import { materialize } from '../bundles/index.js';
+import { bindingOfManifest } from '../registry/store-registry.js';
 import type { BlobStore, VersionRecord } from '../store/index.js';
 
 export class CodeDirs {
@@ -27,7 +28,7 @@ export class CodeDirs {
     /** The version's dependency site: built if needed (throws the build's DEPS_* code when it failed). */
     private readonly deps: { ensure(version: VersionRecord): Promise<string | null> } | null = null,
     /** Told of every version ensured, written now or before (the pool starts its preset's zygote, and says when it is ready). */
-    private readonly expect: (dir: string, entrypoint: string) => Promise<void> | void = () => {},
+    private readonly expect: (dir: string, entrypoint: string, bound: boolean) => Promise<void> | void = () => {},
   ) {}
 
   dirOf(name: string, version: number): string {
@@ -46,7 +47,7 @@ export class CodeDirs {
     if (written.created) await this.prepare(dir);
     // The preset's zygote starts while the dependencies are ensured; the version is ready (a deploy
     // answers) once both are, so a call right after its deploy is forked from the preset too.
-    const expected = this.expect(dir, version.entrypoint);
+    const expected = this.expect(dir, version.entrypoint, bindingOfManifest(version.manifest) !== null);
     await this.deps?.ensure(version);
     await expected;
     return dir;

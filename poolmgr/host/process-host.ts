@@ -285,6 +285,17 @@ export class ProcessHost implements RuntimeHost {
     return fallback?.ready === true ? fallback : null;
   }
 
+  /**
+   * Whether a runtime for `hint` would be forked now by its own preset's zygote (ready, its site
+   * shadowing none of the preset's packages). When not (zygotes off, that zygote starting or bypassed,
+   * a shadowing site), it would come from the default zygote or a fresh interpreter: a generic
+   * runtime of the pool, made the same way ahead, serves it as well and sooner (the pool asks).
+   */
+  forksOwnPreset(hint: SpawnHint): boolean {
+    const zygote = this.zygoteFor(hint);
+    return zygote !== null && zygote === this.zygotes.get(hint.preset ?? 'default');
+  }
+
   spawn(events: RuntimeEvents, hint?: SpawnHint): HostedRuntime {
     const fromTemplate = hint?.template !== undefined ? this.forkFrom(hint.template, events) : null;
     if (fromTemplate !== null) return fromTemplate;

@@ -22,6 +22,7 @@ import json
 import os
 import py_compile
 import re
+import shlex
 import subprocess
 import sys
 import sysconfig
@@ -129,9 +130,18 @@ class Build:
     def _index_options(self) -> list:
         spec = self.spec
         out = ["--retries", "2", "--timeout", "30"]
-        out += ["--index-url", spec["indexUrl"]] if spec.get("indexUrl") else ["--no-index"]
-        for url in spec.get("extraIndexUrls") or []:
-            out += ["--extra-index-url", url]
+        if spec.get("indexUrl"):
+            # In an options file of the work folder, not on pip's command line: a private index's
+            # user and password there were every local user's to read (`ps -eo args`, red team round 27).
+            lines = [f"--index-url {shlex.quote(spec['indexUrl'])}\n"]
+            lines += [f"--extra-index-url {shlex.quote(url)}\n" for url in spec.get("extraIndexUrls") or []]
+            path = os.path.join(self.work, "indexes.txt")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write("".join(lines))
+            out += ["-r", path]
+        else:
+            out += ["--no-index"]
         if spec.get("findLinks"):
             out += ["--find-links", spec["findLinks"]]
         out += ["--prefer-binary"] if spec.get("allowSdist") else ["--only-binary", ":all:"]

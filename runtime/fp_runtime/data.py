@@ -2,7 +2,9 @@
 
 The platform puts the binding's URI in FP_MONGO_URI at specialize (PLAIN credentials over the
 Unix socket of the function's data proxy, bound into its box). One MongoClient per runtime,
-created on first use and kept across warm calls; pymongo is imported only then, so a function
+created on first use and kept across warm calls. pymongo is imported by the zygote bound functions
+are forked from (`preload`, before it forks: ~60-80 ms a bound function's first call paid in every
+fresh box; docs/adr/0163-pymongo-in-the-fastapi-zygote.md); elsewhere only then, so a function
 without a binding pays nothing. Each call gets a view of the database that tags every write it
 makes with the run id (`comment: "fp:run=<runId>"`), which is how the platform ties runs to
 their writes; a write that already has a comment keeps it (and is not counted for the run).
@@ -71,6 +73,23 @@ def _make_classes():
     return RunDatabase
 
 
+def preload() -> None:
+    """pymongo and the run-tagging classes, imported and made ahead (a zygote, before it forks). The
+    runtime's own pin (runtime/requirements.txt), never in a function's site, so no version of a
+    function's can be hidden by it; what its import seeds per process (bson's ObjectId bytes) is
+    made again in a process of another pid, and its at-fork hooks are recorded (fp_sandbox/atfork.py)."""
+    global _classes
+    with _lock:
+        if _classes is None:
+            from pymongo import MongoClient
+            _classes = _make_classes()
+            # The client's construction run once, as `client()` makes it (its code's first run costs
+            # several times a later one, and a box would pay it in copied pages): connect=False opens
+            # no connection and starts no thread (a zygote forks with one thread), and it is closed.
+            MongoClient("mongodb://u:p@%2Frun%2Ffp-data%2Fnone.sock/db?authMechanism=PLAIN&authSource=%24external"
+                        "&directConnection=true", connect=False, appname="fastapi-platform").close()
+
+
 def client():
     """The runtime's MongoClient for the binding (created on first use)."""
     global _client, _classes
@@ -86,7 +105,8 @@ def client():
     with _lock:
         if _client is None:
             from pymongo import MongoClient
-            _classes = _make_classes()
+            if _classes is None:
+                _classes = _make_classes()
             _client = MongoClient(uri, connect=False, appname="fastapi-platform")
     return _client
 

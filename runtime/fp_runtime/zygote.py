@@ -1,7 +1,7 @@
 """A zygote: one long-lived Python process per runtime preset that forks generic runtimes.
 
 It pays once what every spawned runtime pays again: interpreter start-up, the runtime's own
-imports, the sandbox's seccomp programs, and the preset's packages (PRESETS). Then `gc.freeze()`,
+imports, the sandbox's seccomp programs, and the preset's packages (PRESETS, RUNTIME_EXTRAS). Then `gc.freeze()`,
 so the collector never touches (and copies) the inherited objects, and it waits on two doors:
 
   control   fd 3, a socketpair with the host (poolmgr/host/zygotes.ts). The zygote says
@@ -46,6 +46,11 @@ PRESETS = {
     "fastapi": ("fastapi", "fastapi.routing", "fastapi.responses", "pydantic", "starlette",
                 "starlette.routing", "starlette.responses", "anyio", "json", "typing_extensions"),
 }
+# What a preset's zygote also makes ahead of the runtime's own: `context.db`'s pymongo (~60-80 ms a
+# bound function's first call paid in every fresh box) in the preset bound functions start on
+# (poolmgr/preset.ts), not in the default one, whose idle pooled runtimes it would cost ~0.2 MiB
+# of private memory each (docs/adr/0163-pymongo-in-the-fastapi-zygote.md).
+RUNTIME_EXTRAS = {"fastapi": "fp_runtime.data"}
 REQUEST_TIMEOUT_S = 2.0
 CHANNEL_FD = 3
 REQUEST_MAX_BYTES = 1 << 16
@@ -67,6 +72,12 @@ def preload(preset: str) -> dict:
     if not forked.native_init():
         print(f"zygote: {forked.NATIVE_INIT} is not built (scripts/build-init.sh): forked boxes keep a Python init",
               file=sys.stderr)
+    if preset in RUNTIME_EXTRAS:
+        # The runtime's own pin (runtime/requirements.txt, never in a site), so before the snapshot.
+        try:
+            importlib.import_module(RUNTIME_EXTRAS[preset]).preload()
+        except ImportError:  # an optimization: a bound function imports pymongo at first use
+            pass
     before = preset_packages.snapshot()
     for name in PRESETS[preset]:
         importlib.import_module(name)

@@ -47,6 +47,20 @@ describe('cli: workspaces, tokens, profiles, audit', { timeout: 120_000 }, () =>
     assert.equal(JSON.parse(readFileSync(file, 'utf8')).token, h.api.token);
   });
 
+  it('login without --token reads the token from stdin, never from a command line every local user reads (red team round 27)', async () => {
+    // `ps -eo args` shows every user of the host a process's command line: `login … --token <the
+    // admin token>` (the README's way) handed it to anyone polling the process list.
+    const piped = await spawnCli(['login', h.url, '--profile', 'from-stdin', '--json'], { env, stdin: `${h.api.token!}\n` });
+    assert.equal(piped.code, EXIT.OK, piped.stderr);
+    assert.deepEqual([json(piped).kind, json(piped).profile], ['admin', 'from-stdin']);
+    const saved = JSON.parse(readFileSync(join(env.FP_CONFIG_DIR!, 'credentials.json'), 'utf8'));
+    assert.equal(saved.profiles['from-stdin'].token, h.api.token);
+    const empty = await spawnCli(['login', h.url, '--profile', 'nothing'], { env, stdin: '' });
+    assert.equal(empty.code, EXIT.USAGE);
+    assert.match(empty.stderr, /login needs a token: type it at the prompt .* or give it on stdin/);
+    assert.equal((await spawnCli(['logout', '--profile', 'from-stdin'], { env })).code, EXIT.OK); // the later tests count the profiles
+  });
+
   it('workspaces create (with a quota), list and show', async () => {
     const created = await cli(['workspaces', 'create', workspace, '--functions', '2', '--json']);
     assert.equal(created.code, EXIT.OK, created.stdout + created.stderr);

@@ -138,7 +138,7 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     writeFileSync(join(config, 'credentials.json'), JSON.stringify({ url: 'http://127.0.0.1:1', token: 'elsewhere', invokeTokens: {} }), { mode: 0o600 });
     const other = await spawnCli(['functions', '--url', up.url], { env: { ...env, FP_CONFIG_DIR: config } });
     assert.equal(other.code, EXIT.API);
-    assert.match(other.stderr, new RegExp(`saved token is for http://127\\.0\\.0\\.1:1, not sent to ${up.url.replace(/\./g, '\\.')} \\(another platform\\): use --url http://127\\.0\\.0\\.1:1, or \`(npx )?fastapi-platform login ${up.url.replace(/\./g, '\\.')} --token TOKEN\``));
+    assert.match(other.stderr, new RegExp(`saved token is for http://127\\.0\\.0\\.1:1, not sent to ${up.url.replace(/\./g, '\\.')} \\(another platform\\): use --url http://127\\.0\\.0\\.1:1, or \`(npx )?fastapi-platform login ${up.url.replace(/\./g, '\\.')}\` \\(it asks for the token\\) for this one\\.`));
   });
 
   it('init scaffolds and validate passes', async () => {

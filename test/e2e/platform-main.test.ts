@@ -162,7 +162,7 @@ describe('platform process', () => {
     const { url, token: fresh } = await started(proc);
     assert.ok(fresh && fresh !== token);
     // The CLI still holds the old one: the banner says so and how to give it the new one.
-    assert.ok(proc.stdout().includes(`every earlier admin token stopped working; give this one to the CLI: fastapi-platform login ${url} --token <this token>`), proc.stdout());
+    assert.ok(proc.stdout().includes(`every earlier admin token stopped working; give this one to the CLI: fastapi-platform login ${url}, which asks for it`), proc.stdout());
     const stale = await new Api(url, token).call('GET', '/functions');
     assert.deepEqual([stale.status, errorOf(stale).code], [401, 'ADMIN_TOKEN_INVALID']);
     assert.equal((await new Api(url, fresh!).call('GET', '/functions')).status, 200);

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -48,11 +48,14 @@ describe('what a declaration can make the dependency builder do', () => {
     hostileSdist(dir, 'talker', [
       'import os, sys',
       'def _talk(*_args, **_kw):',
-      '    pid, seen = os.getppid(), ""',
-      '    while pid > 1 and "--index-url" not in seen:',
-      '        with open(f"/proc/{pid}/cmdline") as f: seen = f.read()',
+      '    pid, seen = os.getppid(), []',
+      '    while pid > 1:',
+      '        with open(f"/proc/{pid}/cmdline") as f: seen.append(f.read().replace("\\0", " "))',
       '        with open(f"/proc/{pid}/stat") as f: pid = int(f.read().rsplit(")", 1)[1].split()[1])',
-      '    sys.stderr.write("FP-CMDLINE " + seen.replace("\\0", " ") + "\\n")',
+      '    for name in os.listdir("/build"):',
+      '        if os.path.isfile("/build/" + name):',
+      '            with open("/build/" + name, errors="replace") as f: seen.append(f.read().replace("\\n", " "))',
+      '    sys.stderr.write("".join("FP-SEEN " + s + "\\n" for s in seen))',
       '    raise RuntimeError("said it")',
       'get_requires_for_build_wheel = prepare_metadata_for_build_wheel = build_wheel = build_sdist = _talk',
       '',
@@ -60,8 +63,43 @@ describe('what a declaration can make the dependency builder do', () => {
     const opts = { ...builderOptions(dir, null, 16 * MIB), indexUrl: INDEX };
     const outcome = await runBuild(opts, { input: new Map([['requirements.txt', Buffer.from('talker==1.0\n')]]), scope: 'talker', onPhase: () => {} });
     assert.equal(outcome.ok, false);
-    assert.match(outcome.log, /FP-CMDLINE .*--index-url http:\/\/ci-reader:\*\*\*\*@127\.0\.0\.1:18801\/simple/, outcome.log.slice(-3000));
+    assert.match(outcome.log, /FP-SEEN .*--index-url '?http:\/\/ci-reader:\*\*\*\*@127\.0\.0\.1:18801\/simple/, outcome.log.slice(-3000));
     assert.doesNotMatch(`${outcome.error?.message}\n${outcome.log}`, new RegExp(SECRET));
+  });
+
+  it('no process of the host shows the index credentials on its command line while a build runs (red team round 27)', async () => {
+    // /proc/<pid>/cmdline is every local user's to read (`ps -eo args`): the build's spec and pip's
+    // `--index-url` named the private index's user and password for as long as each build ran.
+    hostileSdist(dir, 'waiter', [
+      'import time',
+      'def _wait(*_args, **_kw):',
+      '    open("/build/FP-WAITING", "w").close()',  // pip keeps a build script's output until it ends: a file tells
+      '    time.sleep(60)',
+      'get_requires_for_build_wheel = prepare_metadata_for_build_wheel = build_wheel = build_sdist = _wait',
+      '',
+    ].join('\n'));
+    const opts = { ...builderOptions(dir, null, 16 * MIB), indexUrl: INDEX, extraIndexUrls: [INDEX.replace('18801', '18802')] };
+    const stop = new AbortController();
+    const build = runBuild(opts, { input: new Map([['requirements.txt', Buffer.from('waiter==1.0\n')]]), scope: 'waiter', signal: stop.signal, onPhase: () => {} });
+    const staging = join(dir, 'root', '.staging');
+    const waiting = (): boolean => existsSync(staging) && readdirSync(staging).some((name) => existsSync(join(staging, name, 'work', 'FP-WAITING')));
+    for (let i = 0; i < 1200 && !waiting(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    // The build script runs under pip, under the build's box: the whole tree is there now.
+    const shown: string[] = [];
+    for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+      try {
+        const args = readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' ');
+        if (args.includes('deps_build.py') || args.includes(' pip ')) shown.push(args);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    stop.abort();
+    const outcome = await build;
+    assert.equal(outcome.ok, false);
+    assert.ok(shown.some((args) => args.includes('deps_build.py --build')), `the build's processes were seen: ${shown.join('\n')}`);
+    assert.ok(shown.some((args) => args.includes(' pip ') && args.includes('install')), `pip was seen: ${shown.join('\n')}`);
+    for (const args of shown) assert.doesNotMatch(args, new RegExp(`${SECRET}|ci-reader`), args);
   });
 
   it('a build that nests folders past PATH_MAX and fails leaves no staging folder behind (red team round 19)', async () => {

@@ -165,6 +165,17 @@ describe('the state directory lock', () => {
     assert.match(warnings[0]!, /writable by every user \(mode 777\)/);
   });
 
+  it('a state directory every user can enter is told at start (red team round 27)', (t) => {
+    // Made before the platform (mkdir with umask 022): its files are 0644, every tenant's code and runs.
+    const dir = stateDir(t);
+    chmodSync(dir, 0o755);
+    const warnings = stateDirWarnings(dir);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /can be entered by every user \(mode 755\): any local user can read every workspace's code/);
+    chmodSync(dir, 0o750);
+    assert.deepEqual(stateDirWarnings(dir), []);
+  });
+
   it('does not remove a lock it no longer owns', (t) => {
     const dir = stateDir(t);
     const lock = lockStateDir(dir);

@@ -645,6 +645,50 @@ describe('zygotes', () => {
     assert.equal(seen.size, 3, `three runtimes, three random sequences: ${[...seen].join(' ')}`);
   });
 
+  it('a bound function is forked by the fastapi zygote, which has imported pymongo (context.db\'s first use pays no import), with bson\'s per-process ObjectId bytes its own; the default zygote has not (its idle runtimes\' memory, ADR 0163)', async (t) => {
+    const pool = new PoolManager(defaultPoolConfig({ poolSize: 0, codeRoots: [tmpdir()] }));
+    t.after(() => pool.close());
+    await pool.start();
+    const host = (pool as unknown as { host: ProcessHost }).host;
+    const source = py(
+      'import sys',
+      'PRELOADED = "pymongo" in sys.modules and "pymongo.collection" in sys.modules',
+      'import bson',
+      'def handler(event, context):',
+      '    return {"preloaded": PRELOADED, "oid": str(bson.ObjectId())}');
+    const randoms = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const dir = await fnDir({ 'main.py': source });
+      await pool.expect(dir, 'main:handler', true); // its deploy: the version's manifest binds a database
+      const forks = host.zygote('fastapi')!.forks;
+      const r = await pool.invoke(fnVersion(dir), makeEvent());
+      assert.equal(r.error, null, JSON.stringify(r.error));
+      assert.ok(host.zygote('fastapi')!.forks > forks, 'forked by the fastapi zygote');
+      const body = JSON.parse(Buffer.from(r.response!.body).toString()) as { preloaded: boolean; oid: string };
+      assert.equal(body.preloaded, true, 'imported by the zygote, before the function\'s code ran');
+      randoms.add(body.oid.slice(8, 18)); // an ObjectId: 4 bytes of time, 5 random per process, 3 of counter
+    }
+    assert.equal(randoms.size, 3, `three runtimes, three ObjectId random parts: ${[...randoms].join(' ')}`);
+    const plain = await fnDir({ 'main.py': source });
+    const r = await pool.invoke(fnVersion(plain), makeEvent());
+    assert.equal(r.error, null, JSON.stringify(r.error));
+    assert.equal((JSON.parse(Buffer.from(r.response!.body).toString()) as { preloaded: boolean }).preloaded, false, 'an unbound handler: the default zygote, without pymongo');
+  });
+
+  it('a version on the fastapi preset whose zygote cannot fork it (zygotes off) takes a generic runtime from the pool, not a fresh interpreter made for its call', async (t) => {
+    const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, codeRoots: [tmpdir()], zygotes: false }));
+    t.after(() => pool.close());
+    await pool.start();
+    for (const bound of [false, true]) {
+      await until(() => pool.stats().generic >= 1 && pool.stats().spawning === 0, 30_000);
+      const dir = await fnDir({ 'main.py': py('import fastapi', 'def handler(event, context):', '    return {"ok": True}') });
+      await pool.expect(dir, 'main:handler', bound);
+      const r = await pool.invoke(fnVersion(dir), makeEvent());
+      assert.equal(r.error, null, JSON.stringify(r.error));
+      assert.equal(r.start, 'pool', `bound ${bound}: a generic runtime of the pool`);
+    }
+  });
+
   it('the at-fork hooks a zygote\'s imports registered are recorded, and a runtime forked without them (by its box\'s init) runs them after its hello, once: `random`, imported by the fastapi zygote, is its own (ADR 0127)', async (t) => {
     const pool = new PoolManager(defaultPoolConfig({ poolSize: 0, codeRoots: [tmpdir()] }));
     t.after(() => pool.close());

@@ -646,3 +646,22 @@ describe('docs: relative links', () => {
     assert.deepEqual(broken, []);
   });
 });
+
+describe('docs: the recipes put no password on a command line (red team round 27)', () => {
+  // `ps -eo args` shows every user of the host every process's command line for as long as it runs:
+  // README's second FerretDB took `--postgresql-url=postgres://fp:<password>@…`, and any local user
+  // read the PostgreSQL password of the database holding every workspace's data.
+  it('no shell line of a code block gives an option a URL with a user and password', () => {
+    const found: string[] = [];
+    for (const path of new Set([...MARKDOWN, 'deploy/README.md'])) {
+      for (const block of read(path).matchAll(/^```([a-z]*)\n([\s\S]*?)^```/gm)) {
+        if (!['', 'sh', 'bash', 'shell'].includes(block[1]!)) continue;
+        for (const line of block[2]!.split('\n')) {
+          if (/^\s*#/.test(line)) continue;
+          if (/--[a-z][a-z-]*[= ]['"]?[a-z][a-z0-9+.-]*:\/\/[^/\s:@'"]+:[^@\s'"]+@/i.test(line)) found.push(`${path}: ${line.trim()}`);
+        }
+      }
+    }
+    assert.deepEqual(found, []);
+  });
+});

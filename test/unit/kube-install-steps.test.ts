@@ -25,10 +25,10 @@ describe('Kubernetes install steps', () => {
       }
     });
 
-    it(`${file}: every login step passes the token`, () => {
+    it(`${file}: every login step passes the token, or says to paste it at the prompt (never on the command line: red team round 27)`, () => {
       const logins = linesOf(file).filter((l) => /fastapi-platform login /.test(l));
       assert.ok(logins.length > 0);
-      for (const line of logins) assert.match(line, /--token /, line);
+      for (const line of logins) assert.match(line, /--token |paste the admin token .*at the prompt/, line);
     });
   }
 });

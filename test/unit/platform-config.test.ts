@@ -19,7 +19,7 @@ describe('platform config', () => {
         store: 'embedded', redisPrefix: 'fp', mongoDatabase: 'fastapi_platform', warmReportIntervalMs: 10_000,
         dispatchConcurrency: 4, dispatchLeaseMs: 30_000, secretsKeyFile: '/home/u/.config/fastapi-platform/secrets.key',
         sandbox: 'auto', unsafeNoSandbox: false, sandboxUids: '600000-699999', sandboxTmpBytes: 64 * MIB,
-        sandboxTasks: 256, zygotes: true, templates: true, sandboxOpenFiles: 1024, maxInstances: 64, maxHeldCalls: 4096, maxFrameBytesInFlight: 1024 * 1024 * 1024, maxFunctionInstances: 50,
+        sandboxTasks: 256, zygotes: true, templates: true, sandboxOpenFiles: 1024, maxInstances: 64, maxHeldCalls: 4096, crashStartBurst: 10, crashStartsPerMinute: 30, maxFrameBytesInFlight: 1024 * 1024 * 1024, maxFunctionInstances: 50,
         maxFunctionMemoryBytes: 4096 * MIB, maxFunctionTimeoutMs: 3_600_000,
         redisAllowVolatile: false,
         runtimeHost: 'process', kubeNamespace: 'default', kubePool: 'fp', kubeImagePullPolicy: 'IfNotPresent',

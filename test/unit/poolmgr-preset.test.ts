@@ -67,6 +67,16 @@ describe('presetOf', () => {
     assert.equal(presetOf({ dir: empty, entrypoint: 'main:handler' }), 'default');
   });
 
+  it('is fastapi for a version with a data binding, whatever its files: that zygote has imported context.db\'s pymongo (ADR 0163)', async () => {
+    const dir = await version({ 'main.py': 'def handler(event, context):\n    return context.db.orders.count_documents({})\n' });
+    assert.equal(presetOf({ dir, entrypoint: 'main:handler' }), 'default');
+    assert.equal(presetOf({ dir, entrypoint: 'main:handler', dataDir: '/run/data/fn' }), 'fastapi', 'a FunctionSpec with its binding\'s socket directory');
+    assert.equal(presetOf({ dir, entrypoint: 'main:handler', bound: true }), 'fastapi', 'a deploy of a version whose manifest binds a database');
+    const choices = new PresetChoices();
+    assert.equal(choices.decide({ dir, entrypoint: 'main:handler', bound: true }), 'fastapi');
+    assert.equal(choices.of({ dir, entrypoint: 'main:handler' }), 'fastapi', 'decided at the deploy, kept for its cold starts');
+  });
+
   it('PresetChoices: a version decided at its deploy keeps that preset at its cold starts, its files not read again', async () => {
     const dir = await version({ 'main.py': 'from fastapi import FastAPI\napp = FastAPI()\n' });
     const choices = new PresetChoices();
