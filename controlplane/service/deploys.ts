@@ -46,14 +46,14 @@ export function rollback(ctx: ServiceContext, name: string, input: DeployInput):
 }
 
 /**
- * A deploy, or a rollback to a version named, whose write lost to another process's change of the
+ * A deploy or rollback naming its version whose write lost to another process's change of the
  * function (a settings change, a pause; REVISION_CONFLICT) is made again on the new state, its
- * start check with it: the version asked for is still the one wanted (ADR 0159). A rollback to the
- * version before the active one is not: what it means changed with the other change; it stays the
- * loser, REVISION_CONFLICT.
+ * start check with it: the version asked for is still the one wanted (ADR 0159). Without a version
+ * ("the latest", "the one before the active one") it is not: what that means may have changed with
+ * the other change; it stays the loser, REVISION_CONFLICT.
  */
 async function switchVersion(ctx: ServiceContext, name: string, action: 'deploy' | 'rollback', input: DeployInput): Promise<DeployResult> {
-  const again = action === 'deploy' || input.version !== undefined;
+  const again = input.version !== undefined;
   for (let attempt = 1; ; attempt++) {
     try {
       return await switchOnce(ctx, name, action, input);

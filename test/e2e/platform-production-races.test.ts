@@ -120,7 +120,7 @@ describe('a DELETE racing a create of the same name in another process', { skip:
     assert.deepEqual(refused.body.error.current.env, { A: '1', FROM_A: 'a', FROM_B: 'b', LATE: 'b' });
   });
 
-  it("a deploy whose write lost to another process's settings change is made again, not refused; a rollback to 'the one before' is refused", async () => {
+  it("a deploy naming its version whose write lost to another process's settings change is made again, not refused; a rollback to 'the one before' is refused", async () => {
     const name = fnName('deployrace');
     await deployed(a.api, name, handlerReturning('one'));
     await upload(a.api, name, handlerReturning('two'));
