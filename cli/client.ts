@@ -27,10 +27,12 @@ export interface ApiFunction {
   retry?: Record<string, number>;
   status: string;
   activeVersion: number | null;
+  /** A tag per whole setting, for `ifMatch` on PATCH (ADR 0159); absent from servers before it. */
+  settingTags?: Record<string, string>;
 }
 
 /** A function in `GET /functions`: its env names, not values. */
-export type ApiFunctionListed = Omit<ApiFunction, 'env'> & { envNames: string[] };
+export type ApiFunctionListed = Omit<ApiFunction, 'env' | 'settingTags'> & { envNames: string[] };
 
 export interface ApiFileEntry {
   path: string;

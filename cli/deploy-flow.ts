@@ -141,6 +141,37 @@ export function settingsOf(fn: ApiFunction): Record<string, unknown> {
   };
 }
 
+/**
+ * Puts back the settings a refused deploy had changed (`before` → `applied`), without undoing a
+ * change another client made since (ADR 0159): env values by name (`envChanges`: only the names the
+ * deploy set or removed), every other setting on the condition that it is still what the deploy
+ * set (`ifMatch`); one that another client changed since is left as that client made it. False
+ * when nothing could be put back.
+ */
+async function restoreSettings(client: ApiClient, name: string, before: ApiFunction, applied: ApiFunction): Promise<boolean> {
+  const { env: _env, ...whole } = settingsOf(before);
+  const envChanges: Record<string, string | null> = {};
+  for (const key of new Set([...Object.keys(before.env), ...Object.keys(applied.env)])) {
+    if (before.env[key] !== applied.env[key]) envChanges[key] = before.env[key] ?? null;
+  }
+  const tags = applied.settingTags ?? {};
+  let keys = Object.keys(whole);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const ifMatch = Object.fromEntries(keys.filter((k) => tags[k] !== undefined).map((k) => [k, tags[k]!]));
+    const body = { ...Object.fromEntries(keys.map((k) => [k, whole[k]])), ...(Object.keys(envChanges).length > 0 ? { envChanges } : {}), ...(Object.keys(ifMatch).length > 0 ? { ifMatch } : {}) };
+    try {
+      await client.updateFunction(name, body);
+      return true;
+    } catch (err) {
+      // Changed by another client since this deploy set it: that one stays as they made it.
+      const changed = err instanceof CliError && err.code === 'SETTING_CONFLICT' && Array.isArray(err.details['settings']) ? err.details['settings'] as string[] : null;
+      if (changed === null) return false;
+      keys = keys.filter((k) => !changed.includes(k));
+    }
+  }
+  return false;
+}
+
 /** Dotted keys whose values differ between two function records (settings only). */
 export function changedSettings(before: ApiFunction, after: ApiFunction): string[] {
   const { added, changed, removed } = settingChanges(before, after);
@@ -290,7 +321,7 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
       // The settings and env platform.yaml gave went in before the deploy the platform refused: put
       // back, the version that keeps serving would run with them (a refused deploy renamed an env
       // variable the serving version reads, and every call of it failed).
-      const restored = await client.updateFunction(name, settingsOf(existing.function)).then(() => true, () => false);
+      const restored = await restoreSettings(client, name, existing.function, appliedFn);
       const lost = Object.keys(existing.function.env).filter((k) => !(k in manifest.env));
       const why = err.code === 'DEPLOY_START_FAILED' && lost.length > 0
         ? `\nThis deploy also removes env ${lost.join(', ')} (set by \`env set\` or \`env push\`, not in platform.yaml's env): if the version needs ${lost.length === 1 ? 'it' : 'them'}, add ${lost.length === 1 ? 'it' : 'them'} to platform.yaml or make ${lost.length === 1 ? 'it a secret' : 'them secrets'} (\`env set --secret\`).`

@@ -90,7 +90,7 @@ export interface AdapterSettings {
   origin: string;
   log: (line: string) => void;
   /** Tests only: the production store's fault points (MongoStoreOptions.testHooks). */
-  storeTestHooks?: { afterTombstone?(name: string): Promise<void> };
+  storeTestHooks?: { afterTombstone?(name: string): Promise<void>; beforeUpdateWrite?(name: string): Promise<void>; beforePurgeSteps?(name: string): Promise<void> };
 }
 
 type Closable = { close(): Promise<void> | void };

@@ -64,7 +64,7 @@ export interface StartOptions extends PlatformOptions {
    */
   localHostsOnly?: boolean;
   /** Tests only: where a test stops a server between a production store write's steps (MongoStoreOptions.testHooks). */
-  storeTestHooks?: { afterTombstone?(name: string): Promise<void> };
+  storeTestHooks?: { afterTombstone?(name: string): Promise<void>; beforeUpdateWrite?(name: string): Promise<void>; beforePurgeSteps?(name: string): Promise<void> };
 }
 
 /**

@@ -208,6 +208,7 @@ export const ERRORS = {
   STATE_READ_ONLY: { status: 500, component: 'platform', title: "The platform's state directory, or a SQLite file in it, cannot be written; the platform did not start on it." },
   PLATFORM_FILE_LIMIT: { status: 503, component: 'platform', title: 'The platform had no file descriptor left (too many connections or open files) for the request; retry in a moment.' },
   FUNCTION_CRASH_LOOP: { status: 503, component: 'function', title: "The function's instances keep ending (exits, crashes, out-of-memory or timeout kills): past its start budget, a new instance waits; retry after Retry-After seconds." },
+  SETTING_CONFLICT: { status: 409, component: 'controlplane', title: 'A setting named in ifMatch changed since it was read (another tab, client or deploy); nothing was changed.' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

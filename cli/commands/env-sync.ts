@@ -239,7 +239,17 @@ export async function push(ctx: Context, args: ParsedArgs): Promise<number> {
   for (const s of file.entries) if (s.secret || secretNames.has(s.name)) secrets[s.name] = s.value;
   for (const plain of diff.secretsToPlain) secrets[plain] = null;
   const envChanged = diff.added.length + diff.changed.length + diff.removed.length > 0;
-  await client.updateFunction(name, { ...(envChanged ? { env: diff.env } : {}), ...(Object.keys(secrets).length > 0 ? { secrets } : {}), check: !flag(args, 'no-check') });
+  // The whole env goes, made from the env the diff was shown against: on the condition that it is
+  // still that env (ADR 0159), or a value set meanwhile elsewhere would be removed without a word.
+  const ifMatch = envChanged && fn.settingTags?.env !== undefined ? { ifMatch: { env: fn.settingTags.env } } : {};
+  try {
+    await client.updateFunction(name, { ...(envChanged ? { env: diff.env } : {}), ...(Object.keys(secrets).length > 0 ? { secrets } : {}), ...ifMatch, check: !flag(args, 'no-check') });
+  } catch (err) {
+    if (err instanceof CliError && err.code === 'SETTING_CONFLICT') {
+      throw new CliError(EXIT.API, 'SETTING_CONFLICT', `the env of "${name}" changed since this diff was read (another \`env\` command, a console tab or a deploy); nothing was applied: run \`env push\` again to see the diff against it`, err.details);
+    }
+    throw err;
+  }
   ctx.out.data({ ok: true, function: name, applied: true, dryRun: false, changes: summary, env: diff.env });
   ctx.out.line(`Applied to "${name}". New instances start with the new values at their cold start; warm instances finish their calls and are replaced (no redeploy needed).`);
   const beyondManifest = Object.entries(diff.env).some(([key, value]) => base.env[key] !== value);

@@ -73,30 +73,35 @@ async function assignments(ctx: Context, items: readonly string[]): Promise<Map<
   return out;
 }
 
+/**
+ * The change by name, merged on the server (`envChanges`, `secrets`): no read of the env first, so
+ * a value set meanwhile by another client (another `env set`, a console tab) is kept (ADR 0159).
+ * A name lives in one place: each value set removes the name from the other kind (a no-op there
+ * when it is absent).
+ */
 async function set(ctx: Context, args: ParsedArgs): Promise<number> {
   const name = functionName(args, 'set');
   const values = await assignments(ctx, args.positionals.slice(2));
   const secret = flag(args, 'secret');
   const client = await clientOf(ctx, args);
-  const fn = await current(client, name);
   const names = [...values.keys()];
-  const env = { ...fn.env };
-  const secrets: Record<string, string | null> = {};
-  for (const [key, value] of values) {
-    if (secret) {
-      secrets[key] = value;
-      delete env[key];
-    } else {
-      env[key] = value;
-      if ((fn.secrets ?? []).includes(key)) secrets[key] = null;
-    }
-  }
-  const changedEnv = secret ? names.some((key) => key in fn.env) : true;
-  await client.updateFunction(name, { ...(changedEnv ? { env } : {}), ...(Object.keys(secrets).length > 0 ? { secrets } : {}), check: !flag(args, 'no-check') });
+  const set = Object.fromEntries(values);
+  const removed = Object.fromEntries(names.map((key) => [key, null]));
+  await change(client, name, secret ? { secrets: set, envChanges: removed } : { envChanges: set, secrets: removed }, args);
   ctx.out.data({ ok: true, function: name, set: names, secret });
   ctx.out.line(`Set ${names.join(', ')}${secret ? ' (secret: stored encrypted, shown by name only)' : ''} on "${name}". ${applies('get', names.length)}`);
   if (!secret) ctx.out.note('note: plain env is also set by `fastapi-platform deploy` from platform.yaml, which replaces it; use --secret for values that are not in platform.yaml.');
   return EXIT.OK;
+}
+
+/** `PATCH` with the changes by name; a function that is not there is said as `env list` says it. */
+async function change(client: ApiClient, name: string, patch: Record<string, unknown>, args: ParsedArgs): Promise<void> {
+  try {
+    await client.updateFunction(name, { ...patch, check: !flag(args, 'no-check') });
+  } catch (err) {
+    if (err instanceof CliError && err.code === 'FUNCTION_NOT_FOUND') throw new CliError(EXIT.API, 'FUNCTION_NOT_FOUND', `no function named "${name}"; deploy it first`);
+    throw err;
+  }
 }
 
 async function unset(ctx: Context, args: ParsedArgs): Promise<number> {
@@ -104,18 +109,16 @@ async function unset(ctx: Context, args: ParsedArgs): Promise<number> {
   const names = args.positionals.slice(2).map(validName);
   if (names.length === 0) throw usageError('env unset needs at least one NAME');
   const client = await clientOf(ctx, args);
+  // Read for the report alone (which names were set); the change is by name, so nothing set
+  // meanwhile under another name is undone.
   const fn = await current(client, name);
-  const env = { ...fn.env };
-  const secrets: Record<string, null> = {};
-  const removed: string[] = [];
-  for (const key of names) {
-    if (key in env) delete env[key];
-    if ((fn.secrets ?? []).includes(key)) secrets[key] = null;
-    if (key in fn.env || key in secrets) removed.push(key);
-  }
+  const secretNames = fn.secrets ?? [];
+  const removed = names.filter((key) => key in fn.env || secretNames.includes(key));
   if (removed.length > 0) {
-    const envChanged = names.some((key) => key in fn.env);
-    await client.updateFunction(name, { ...(envChanged ? { env } : {}), ...(Object.keys(secrets).length > 0 ? { secrets } : {}), check: !flag(args, 'no-check') });
+    const gone = (keys: readonly string[]) => Object.fromEntries(keys.map((key) => [key, null]));
+    const inEnv = removed.filter((key) => key in fn.env);
+    const inSecrets = removed.filter((key) => secretNames.includes(key));
+    await change(client, name, { ...(inEnv.length > 0 ? { envChanges: gone(inEnv) } : {}), ...(inSecrets.length > 0 ? { secrets: gone(inSecrets) } : {}) }, args);
   }
   const missing = names.filter((key) => !removed.includes(key));
   ctx.out.data({ ok: true, function: name, removed, notSet: missing });

@@ -92,11 +92,13 @@ export interface Fn {
   status: 'active' | 'paused';
   activeVersion: number | null;
   revision: number;
+  /** A tag per whole setting: `ifMatch` on PATCH refuses a save made from a stale read (ADR 0159). */
+  settingTags: Record<'env' | 'limits' | 'retry' | 'auth' | 'preset' | 'invocation', string>;
   createdAt: number;
   updatedAt: number;
 }
 /** A function in `GET /functions`: env names, not values. */
-export type FnListed = Omit<Fn, 'env'> & { envNames: string[] };
+export type FnListed = Omit<Fn, 'env' | 'settingTags'> & { envNames: string[] };
 export interface Contract extends Limits {
   syncPayloadBytes: number;
   asyncPayloadBytes: number;

@@ -176,14 +176,43 @@ export async function deployWorkspace(name: string, ws: Workspace, validation: V
   const patch = settingsPatch(validation.manifest);
   if (Object.keys(patch).length === 0) return uploadAndDeploy(name, ws, validation, note, progress);
   const before = (await api<{ function: Fn }>('GET', `/functions/${enc(name)}`)).function;
-  await api('PATCH', `/functions/${enc(name)}`, patch);
+  const applied = (await api<{ function: Fn }>('PATCH', `/functions/${enc(name)}`, patch)).function;
   try {
     return await uploadAndDeploy(name, ws, validation, note, progress);
   } catch (err) {
     // Refused (its code did not load, its dependencies did not build): the settings platform.yaml
     // gave are put back, the version that keeps serving would run with them.
-    await api('PATCH', `/functions/${enc(name)}`, restorePatch(before, patch)).catch(() => undefined);
+    await putBack(name, before, applied, restorePatch(before, patch)).catch(() => undefined);
     throw err;
+  }
+}
+
+/**
+ * Puts back what a refused deploy changed without undoing another client's change since (ADR
+ * 0159): the env by name (only the values the deploy set or removed), every other setting on the
+ * condition that it is still what the deploy set; one changed since stays as it was made.
+ */
+async function putBack(name: string, before: Fn, applied: Fn, restore: Record<string, unknown>): Promise<void> {
+  const { env: _env, ...whole } = restore;
+  const envChanges: Record<string, string | null> = {};
+  if ('env' in restore) {
+    for (const key of new Set([...Object.keys(before.env), ...Object.keys(applied.env)])) {
+      if (before.env[key] !== applied.env[key]) envChanges[key] = before.env[key] ?? null;
+    }
+  }
+  let keys = Object.keys(whole) as (keyof Fn['settingTags'])[];
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const body: Record<string, unknown> = Object.fromEntries(keys.map((k) => [k, whole[k]]));
+    if (Object.keys(envChanges).length > 0) body['envChanges'] = envChanges;
+    if (keys.length > 0) body['ifMatch'] = Object.fromEntries(keys.map((k) => [k, applied.settingTags[k]]));
+    try {
+      await api('PATCH', `/functions/${enc(name)}`, body);
+      return;
+    } catch (err) {
+      const changed = err instanceof ApiError && err.code === 'SETTING_CONFLICT' ? err.details['settings'] : null;
+      if (!Array.isArray(changed)) throw err;
+      keys = keys.filter((k) => !changed.includes(k));
+    }
   }
 }
 

@@ -91,6 +91,8 @@ export const functionView = z.strictObject({
   status: z.enum(['active', 'paused']),
   activeVersion: int.min(1).nullable(),
   revision: int.min(1),
+  /** A tag per whole setting (a hash of its value): `PATCH …` with `ifMatch: {env: tag}` refuses a change made from a stale read (SETTING_CONFLICT; docs/adr/0159-a-precondition-per-setting.md). */
+  settingTags: z.strictObject({ env: z.string(), limits: z.string(), retry: z.string(), auth: z.string(), preset: z.string(), invocation: z.string() }),
   createdAt: time,
   updatedAt: time,
 });
@@ -146,7 +148,7 @@ export const functionPatched = functionAnswer.extend({ invokeToken, invokeTokenE
  * hundred functions with 64 KiB of env each made megabytes per listing; `GET /functions/{name}`
  * has the values).
  */
-export const functionListItem = functionView.omit({ env: true }).extend({ envNames: z.array(z.string()) });
+export const functionListItem = functionView.omit({ env: true, settingTags: true }).extend({ envNames: z.array(z.string()) });
 export type FunctionListItem = z.output<typeof functionListItem>;
 /** A page of the listing, by name; `nextCursor` (null on the last page) asks for the next. */
 export const functionList = z.strictObject({ items: z.array(functionListItem), nextCursor: z.string().nullable() });

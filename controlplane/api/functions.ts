@@ -9,15 +9,13 @@ import { functionAnswer, functionListItem } from './present.js';
 import { operation } from './router.js';
 import { createFunctionBody, functionsQuery, limitsSchema, mergedLimits, mergedRetry, mergedSecrets, patchFunctionBody, retrySchema } from './schemas.js';
 import { functionParam, validate } from './validate.js';
+import { canonicalJson, checkIfMatch } from './setting-tags.js';
 
 const tag = 'functions';
 
 /** Equal settings values, whatever the order of their keys (a merged `limits` is built anew). */
 function sameSetting(a: unknown, b: unknown): boolean {
-  const canonical = (v: unknown): unknown => (typeof v === 'object' && v !== null && !Array.isArray(v)
-    ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, x]) => [k, canonical(x)]))
-    : Array.isArray(v) ? v.map(canonical) : v);
-  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+  return canonicalJson(a) === canonicalJson(b);
 }
 
 export const create = operation(
@@ -82,7 +80,7 @@ export const patch = operation(
     id: 'patchFunction', tag, role: 'deployer', summary: 'Change settings (limits and retry merged, env replaced, secrets set or removed by name)',
     body: patchFunctionBody,
     answers: { 200: { description: 'The changed function; `invokeToken` when this change issued one', schema: functionPatched } },
-    errors: ['REVISION_CONFLICT', 'DEPLOY_START_FAILED'],
+    errors: ['REVISION_CONFLICT', 'SETTING_CONFLICT', 'DEPLOY_START_FAILED'],
   },
   async (call, input) => {
     const { name, key } = functionParam(call.params[0]!, call.scope);
@@ -90,11 +88,13 @@ export const patch = operation(
     let before: FunctionSettings | undefined;
     const { record, invokeToken, invokeTokenExpiresAt } = await updateFunction(call.ctx, key, (current) => {
       before = current;
+      checkIfMatch(current, body.ifMatch);
       const change: Partial<FunctionSettings> = {};
       if (body.preset !== undefined) change.preset = body.preset;
       if (body.invocation !== undefined) change.invocation = body.invocation;
       if (body.auth !== undefined) change.auth = body.auth;
       if (body.env !== undefined) change.env = body.env;
+      if (body.envChanges !== undefined) change.env = mergedSecrets(current.env, body.envChanges);
       if (body.secrets !== undefined) change.secrets = mergedSecrets(current.secrets, body.secrets);
       // Merged with the current limits, then checked as a whole (bounds, minWarm ≤ maxInstances).
       if (body.limits !== undefined) change.limits = validate(limitsSchema, mergedLimits(current.limits, body.limits), { prefix: 'limits' });
@@ -104,11 +104,12 @@ export const patch = operation(
     // One entry for the settings, one per kind of secret change: names only, never values. The
     // settings are those whose value changed: `deploy` sends every key, and the entry said
     // `changed=[env, invocation, limits, preset, retry]` for a new timeout (newcomer round 7).
-    const settings = Object.keys(body).filter((k) => k !== 'secrets' && !sameSetting(before?.[k as keyof FunctionSettings], record[k as keyof FunctionSettings])).sort();
+    const settings = Object.keys(body).map((k) => (k === 'envChanges' ? 'env' : k)).filter((k) => k !== 'secrets' && k !== 'ifMatch' && k !== 'check' && !sameSetting(before?.[k as keyof FunctionSettings], record[k as keyof FunctionSettings])).sort();
     if (settings.length > 0) await audit(call, 'function.update', name, { changed: settings, ...(body.auth !== undefined ? { auth: body.auth } : {}) });
     const secrets = Object.entries(body.secrets ?? {});
     const set = secrets.filter(([, v]) => v !== null).map(([k]) => k).sort();
-    const unset = secrets.filter(([, v]) => v === null).map(([k]) => k).sort();
+    // Removing a name that was no secret changes nothing (`env set` sends it for a name that may be one).
+    const unset = secrets.filter(([k, v]) => v === null && before?.secrets?.[k] !== undefined).map(([k]) => k).sort();
     if (set.length > 0) await audit(call, 'secret.set', name, { names: set });
     if (unset.length > 0) await audit(call, 'secret.unset', name, { names: unset });
     if (invokeToken !== null) await audit(call, 'invoke-token.rotate', name, { reason: 'auth became token' });

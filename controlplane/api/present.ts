@@ -4,35 +4,36 @@
  * answer schemas' (./answers.ts), the shapes the OpenAPI document gives.
  */
 import { nameOfKey, workspaceOfKey, type RunSummary } from '../../protocol/index.js';
-import { DEFAULT_RETRY_POLICY } from '../async/index.js';
-import type { AuditEntry, DeployEntry, FunctionLimits, FunctionRecord, FunctionRetry, TokenRecord, VersionRecord, VersionSummary, WorkspaceRecord } from '../store/index.js';
+import type { AuditEntry, DeployEntry, FunctionRecord, TokenRecord, VersionRecord, VersionSummary, WorkspaceRecord } from '../store/index.js';
 import type { ServiceContext, ServiceSettings } from '../service/context.js';
 import type { DepsStatus } from '../deps/index.js';
 import { quotaUse } from '../service/workspaces.js';
 import type { ContractView, DepsView, DeployView, FunctionAnswer, FunctionListItem, FunctionView, QuotasView, VersionSummaryView, VersionView } from './answers.js';
 import type { z } from 'zod';
-import type { auditEntryView, limitsView, tokenView as tokenViewSchema, workspaceView as workspaceViewSchema } from './answers.js';
+import type { auditEntryView, tokenView as tokenViewSchema, workspaceView as workspaceViewSchema } from './answers.js';
+import { limitsOf, retryOf } from './present-values.js';
+import { settingTagsOf } from './setting-tags.js';
 
-/** Limits as answers show them: the numbers, and the rate limit only when there is one. */
-export function limitsOf(l: FunctionLimits): z.output<typeof limitsView> {
-  const out: z.output<typeof limitsView> = {
-    timeoutMs: l.timeoutMs, memoryBytes: l.memoryBytes, concurrency: l.concurrency, maxInstances: l.maxInstances, minWarm: l.minWarm, maxQueue: l.maxQueue,
-  };
-  if (l.rate !== undefined) {
-    out.rate = { requests: l.rate.requests, periodMs: l.rate.periodMs };
-    out.burst = l.burst ?? l.rate.requests;
-  }
-  return out;
-}
+export { limitsOf, retryOf };
 
 export function functionView(r: FunctionRecord): FunctionView {
+  const { name, workspace, preset, invocation, limits, secrets, auth, retry, status, activeVersion, revision, createdAt, updatedAt } = listedView(r);
+  // In the order answers have always had (env after limits).
+  return { name, workspace, preset, invocation, limits, env: { ...r.env }, secrets, auth, retry, status, activeVersion, revision, settingTags: settingTagsOf(r), createdAt, updatedAt };
+}
+
+/** A function as the listing shows it: env names, not values (nor tags: no hash of them per listed function). */
+export function functionListItem(r: FunctionRecord): FunctionListItem {
+  return { ...listedView(r), envNames: Object.keys(r.env).sort() };
+}
+
+function listedView(r: FunctionRecord): Omit<FunctionView, 'env' | 'settingTags'> {
   return {
     name: nameOfKey(r.name),
     workspace: workspaceOfKey(r.name),
     preset: r.preset,
     invocation: r.invocation,
     limits: limitsOf(r.limits),
-    env: { ...r.env },
     secrets: Object.keys(r.secrets).sort(),
     auth: r.auth,
     retry: retryOf(r),
@@ -42,12 +43,6 @@ export function functionView(r: FunctionRecord): FunctionView {
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
   };
-}
-
-/** A function as the listing shows it: env names, not values. */
-export function functionListItem(r: FunctionRecord): FunctionListItem {
-  const { env, ...rest } = functionView(r);
-  return { ...rest, envNames: Object.keys(env).sort() };
 }
 
 export function urls(r: FunctionRecord, settings: ServiceSettings): { invokeUrl: string; asyncUrl?: string; hostUrl?: string } {
@@ -94,11 +89,6 @@ export function contract(r: FunctionRecord, settings: ServiceSettings, quotas: Q
     workspace: workspaceOfKey(r.name),
     quotas,
   };
-}
-
-/** The function's retry policy in ms; the defaults for a record written before it had one. */
-export function retryOf(r: FunctionRecord): FunctionRetry {
-  return { ...DEFAULT_RETRY_POLICY, ...r.retry };
 }
 
 /** The full answer about one function: `{function, invokeUrl, asyncUrl?, contract}` (the contract with the workspace's quota use). */

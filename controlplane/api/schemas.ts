@@ -27,6 +27,7 @@ import {
 } from '../../protocol/index.js';
 import { HISTORY_WINDOWS, USAGE_WINDOWS } from '../store/index.js';
 import type { FunctionLimits, FunctionRetry } from '../store/index.js';
+import { TAGGED_SETTINGS, type TaggedSetting } from './setting-tags.js';
 
 export const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** A run id in a path (a UUID in practice). */
@@ -58,15 +59,23 @@ const secretValue = z
 const secrets = z.record(secretName, secretValue);
 /** `secrets` on PATCH: name → value (set or replace) or null (remove); names not given are kept. */
 // A reserved name may still be removed (null): a function may hold one from before the rule.
-const secretsPatch = z.record(z.string().regex(ENV_NAME, SECRET_NAME_RULE), secretValue.nullable()).superRefine((patch, ctx) => {
-  for (const [name, value] of Object.entries(patch)) {
-    const reserved = value === null ? null : reservedEnvName(name);
-    if (reserved !== null) ctx.addIssue({ code: 'custom', path: [name], message: reserved });
-  }
-});
+const secretsPatch = byNamePatch(SECRET_NAME_RULE, secretValue);
 export type SecretsPatch = z.output<typeof secretsPatch>;
 
-/** The current secrets with a PATCH's changes applied (null removes). */
+/** name → value (set) or null (remove), the names checked; a value for a reserved name is refused. */
+function byNamePatch(rule: string, value: z.ZodType<string>) {
+  return z.record(z.string().regex(ENV_NAME, rule), value.nullable()).superRefine((patch, ctx) => {
+    for (const [name, v] of Object.entries(patch)) {
+      const reserved = v === null ? null : reservedEnvName(name);
+      if (reserved !== null) ctx.addIssue({ code: 'custom', path: [name], message: reserved });
+    }
+  });
+}
+
+/** `envChanges` on PATCH: plain env values set or removed by name, merged on the server (no read needed). */
+const envChanges = byNamePatch('env names are letters, digits and _, not starting with a digit', env.valueType as z.ZodType<string>);
+
+/** A change by name (secrets, envChanges) applied to the current values (null removes). */
 export function mergedSecrets(current: Readonly<Record<string, string>>, patch: SecretsPatch): Record<string, string> {
   const next: Record<string, string> = { ...current };
   for (const [name, value] of Object.entries(patch)) {
@@ -118,8 +127,11 @@ export const patchFunctionBody = z.strictObject({
   secrets: secretsPatch.optional(),
   auth: auth.optional(),
   retry: retryPatch.optional(),
+  envChanges: envChanges.optional().describe('Env values set (a string) or removed (null) by name, merged with the current env on the server; not with `env`'),
+  ifMatch: z.strictObject(Object.fromEntries(TAGGED_SETTINGS.map((s) => [s, z.string().max(64).optional()])) as Record<TaggedSetting, z.ZodOptional<z.ZodString>>)
+    .optional().describe("The `settingTags` of the function as read: a setting whose tag is now another refuses the change (409 SETTING_CONFLICT, with the current value); docs/adr/0159-a-precondition-per-setting.md"),
   check: z.boolean().optional().describe('Start the active version with the new env, secrets and limits before the change is made, and refuse it (DEPLOY_START_FAILED) when it does not load; default false (the CLI\'s env commands send true)'),
-});
+}).refine((b) => b.env === undefined || b.envChanges === undefined, { message: 'give env (the whole env) or envChanges (values by name), not both', path: ['envChanges'] });
 
 /** The current retry policy (the defaults when the record has none) with the patch's keys over it, in the manifest's form. */
 export function mergedRetry(current: FunctionRetry | undefined, patch: RetryPatch): Record<string, unknown> {

@@ -11,7 +11,7 @@
  */
 import { versionTraits } from '../registry/store-registry.js';
 import { PlatformError } from '../../protocol/index.js';
-import { DEPLOY_RECORDS_KEPT, type DeployEntry, type FunctionRecord } from '../store/index.js';
+import { DEPLOY_RECORDS_KEPT, isStoreError, type DeployEntry, type FunctionRecord } from '../store/index.js';
 import type { ServiceContext } from './context.js';
 import { getFunction } from './functions.js';
 import { ensureHookSecrets } from '../async/index.js';
@@ -45,7 +45,28 @@ export function rollback(ctx: ServiceContext, name: string, input: DeployInput):
   return switchVersion(ctx, name, 'rollback', input);
 }
 
+/**
+ * A deploy or rollback naming its version whose write lost to another process's change of the
+ * function (a settings change, a pause; REVISION_CONFLICT) is made again on the new state, its
+ * start check with it: the version asked for is still the one wanted (ADR 0159). Without a version
+ * ("the latest", "the one before the active one") it is not: what that means may have changed with
+ * the other change; it stays the loser, REVISION_CONFLICT.
+ */
 async function switchVersion(ctx: ServiceContext, name: string, action: 'deploy' | 'rollback', input: DeployInput): Promise<DeployResult> {
+  const again = input.version !== undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await switchOnce(ctx, name, action, input);
+    } catch (err) {
+      if (!again || attempt >= SWITCH_ATTEMPTS || !isStoreError(err, 'REVISION_CONFLICT')) throw err;
+    }
+  }
+}
+
+/** Reads, and so writes, of one deploy at most, while other processes keep changing the function. */
+const SWITCH_ATTEMPTS = 3;
+
+async function switchOnce(ctx: ServiceContext, name: string, action: 'deploy' | 'rollback', input: DeployInput): Promise<DeployResult> {
   return ctx.locks.run(name, async () => {
     const current = await getFunction(ctx, name);
     const target = input.version ?? (await defaultTarget(ctx, current, action));

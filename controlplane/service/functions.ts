@@ -72,9 +72,25 @@ export async function createFunction(ctx: ServiceContext, name: string, settings
 
 /**
  * Changes settings. `change` gets the current record (inside the function's lock) and returns the
- * patch, so a merge (limits) is computed from the state it applies to.
+ * patch, so a merge (limits, secrets and env values by name) is computed from the state it applies
+ * to. When another process changed the function between this read and the store's write
+ * (REVISION_CONFLICT), `change` runs again on the new state, its preconditions (`ifMatch`) checked
+ * again: a change by name is not refused for another one made elsewhere (ADR 0159).
  */
 export async function updateFunction(ctx: ServiceContext, name: string, change: (current: FunctionRecord) => Partial<FunctionSettings>, issuer: Issuer = DURABLE, check = false): Promise<FunctionChange> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await updateOnce(ctx, name, change, issuer, check);
+    } catch (err) {
+      if (attempt >= UPDATE_ATTEMPTS || !isStoreError(err, 'REVISION_CONFLICT')) throw err;
+    }
+  }
+}
+
+/** Reads, and so writes, a function's settings at most this often when other processes keep changing it. */
+const UPDATE_ATTEMPTS = 3;
+
+async function updateOnce(ctx: ServiceContext, name: string, change: (current: FunctionRecord) => Partial<FunctionSettings>, issuer: Issuer, check: boolean): Promise<FunctionChange> {
   return ctx.locks.run(name, async () => {
     const current = await getFunction(ctx, name);
     const patch = change(current);

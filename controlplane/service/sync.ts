@@ -13,6 +13,12 @@ import { loadFunctions } from './startup.js';
 import { keepAllWarm, keepWarm } from './warm.js';
 import { refreshWorkspace } from './workspaces.js';
 
+/** The invoke tokens of `name` from the store, when a function of that name is held (it was created again). */
+async function restoreInvokeTokens(ctx: ServiceContext, name: string): Promise<void> {
+  if (ctx.registry.recordOf(name) === null) return;
+  for (const token of await ctx.store.tokens.list({ kind: 'invoke', scope: name })) ctx.tokens.add(token);
+}
+
 /** One function, read again from the store. */
 export async function refreshFunction(ctx: ServiceContext, name: string): Promise<void> {
   await ctx.locks.run(name, async () => {
@@ -109,6 +115,9 @@ export function syncListener(ctx: ServiceContext): ConfigListener & { idle(): Pr
         // A delete stops it here first, without the store; then the store is read (a create since then puts it back).
         if (change.gone === true) enqueue(`the delete of ${change.name}`, () => ctx.locks.run(change.name, () => dropFunction(ctx, change.name)));
         enqueue(`a change of ${change.name}`, () => refreshFunction(ctx, change.name));
+        // ... with its invoke tokens, which the drop removed: a function created again under the
+        // name before this delete's `gone` arrived answered 401 to its own token here (ADR 0159).
+        if (change.gone === true) enqueue(`the invoke tokens of ${change.name}`, () => ctx.locks.run(change.name, () => restoreInvokeTokens(ctx, change.name)));
       }
     },
     resync() {

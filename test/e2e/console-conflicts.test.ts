@@ -125,6 +125,69 @@ describe('the console where two sources of one thing meet', { skip }, () => {
     }
   });
 
+  it('a change landing between the Settings save and its write is not undone: the save is one guarded call (ADR 0159)', async () => {
+    const name = fnName('envrace');
+    await createFunction(c.platform.api, name, { env: { A: '1' } });
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/settings` });
+    await page.locator('#env-k-0').waitFor();
+    // The CLI sets FOO while the tab's save is on its way: after anything the page read, before its PATCH lands.
+    await page.route(`**/api/v1/functions/${name}`, async (route) => {
+      if (route.request().method() === 'PATCH') assert.equal((await c.platform.api.call('PATCH', `/functions/${name}`, { envChanges: { FOO: 'x' } })).status, 200);
+      await route.continue();
+    });
+    const form = page.getByRole('form', { name: 'Environment' });
+    await form.getByRole('button', { name: 'Add variable' }).click();
+    await page.locator('#env-k-1').fill('BAR');
+    await page.locator('#env-v-1').fill('y');
+    await form.getByRole('button', { name: 'Save environment' }).click();
+    const status = page.getByTestId('status-env');
+    await status.getByRole('alert').getByText('The environment was changed since this page read it', { exact: false }).waitFor();
+    assert.deepEqual((await c.platform.api.call('GET', `/functions/${name}`)).body.function.env, { A: '1', FOO: 'x' });
+    await page.unroute(`**/api/v1/functions/${name}`);
+    await status.getByRole('button', { name: 'Load the current values' }).click();
+    assert.equal(await page.locator('#env-k-1').inputValue(), 'FOO');
+    assert.deepEqual(problems.filter((p) => !/409/.test(p)), []);
+    await context.close();
+  });
+
+  it("a deploy refused after it changed the settings puts back its own changes, not another client's made meanwhile (ADR 0159)", async () => {
+    const name = fnName('putback');
+    await createFunction(c.platform.api, name, { env: { KEEP: 'k' } });
+    await upload(c.platform.api, name, { 'main.py': ECHO });
+    await deploy(c.platform.api, name);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/code` });
+    await page.locator('.cm-content').waitFor();
+    await page.locator('.cm-content').click();
+    await page.keyboard.press('Control+Home');
+    await page.keyboard.insertText('import no_such_module_here\n');
+    await page.getByRole('button', { name: 'New file' }).click();
+    await page.getByRole('dialog', { name: 'New file' }).getByLabel('Path').fill('platform.yaml');
+    await page.getByRole('dialog', { name: 'New file' }).getByLabel('Path').press('Enter');
+    await page.locator('.cm-content').click();
+    await page.keyboard.insertText(`kind: function\nname: ${name}\nenv:\n  KEEP: "k"\n  NEW_VAR: "x"\nlimits:\n  timeout: 21s\n`);
+    await eventually(async () => assert.match(await textOf(page.getByTestId('check-state')), /no problems/));
+    // Between the deploy's settings change and its put-back, the CLI sets OTHER and another tab the timeout.
+    let patches = 0;
+    await page.route(`**/api/v1/functions/${name}`, async (route) => {
+      if (route.request().method() === 'PATCH' && ++patches === 2) {
+        assert.equal((await c.platform.api.call('PATCH', `/functions/${name}`, { envChanges: { OTHER: 'x' } })).status, 200);
+        assert.equal((await c.platform.api.call('PATCH', `/functions/${name}`, { limits: { timeout: '40s' } })).status, 200);
+      }
+      await route.continue();
+    });
+    await page.getByRole('button', { name: 'Deploy…' }).click();
+    await page.getByTestId('confirm-deploy').click();
+    await page.getByTestId('start-failure').waitFor();
+    await eventually(async () => {
+      const fn = (await c.platform.api.call('GET', `/functions/${name}`)).body.function as { activeVersion: number; env: Record<string, string>; limits: { timeoutMs: number } };
+      assert.equal(fn.activeVersion, 1);
+      assert.deepEqual(fn.env, { KEEP: 'k', OTHER: 'x' }, "the deploy's NEW_VAR undone by name, the CLI's OTHER kept");
+      assert.equal(fn.limits.timeoutMs, 40_000, "the other tab's timeout kept");
+    });
+    assert.deepEqual(problems.filter((p) => !/409/.test(p)), []);
+    await context.close();
+  });
+
   it("New function's preview shows the URL the API then gives (the public URL), not the console's own host", async () => {
     const name = fnName('preview');
     const { page, context, problems } = await c.page({ hash: '#/new' });

@@ -92,11 +92,20 @@ export interface VersionDoc {
    * marker (files and manifest dropped, 0 bytes) so its `_id`, and so its number, is never taken again.
    */
   deletedAt?: number;
+  /**
+   * The incarnation of the function it belongs to: its function document's `base` when written
+   * (absent on documents from before ADR 0159). The cleanup of a deleted function removes only
+   * those of its incarnation or older, so a late cleanup (a paused process, the sweep) leaves alone
+   * a function created again under the name meanwhile.
+   */
+  gen?: number;
 }
 
 export interface DeployDoc extends DeployEntry {
   /** `<function>/<seq>` */
   _id: string;
+  /** As VersionDoc's. */
+  gen?: number;
 }
 
 export interface RunDoc extends RunSummary {
@@ -141,6 +150,8 @@ export interface TokenDoc {
   expiresAt?: number | null;
   lastUsedAt?: number | null;
   createdBy?: string;
+  /** An invoke token's: as VersionDoc's. */
+  gen?: number;
 }
 
 /**
@@ -168,6 +179,8 @@ export interface SlotDoc {
   slot: number;
   function: string;
   at: number;
+  /** As VersionDoc's: the incarnation that claimed it. */
+  gen?: number;
 }
 
 export interface AuditDoc {
@@ -288,6 +301,18 @@ export interface MongoContext {
 export interface MongoTestHooks {
   /** A function's delete, after its tombstone is written and before its cleanup (ADR 0156). */
   afterTombstone?(name: string): Promise<void>;
+  /** A settings change (`FunctionStore.update`) or a deploy (`DeployStore.apply`), after its read and before its write (ADR 0159). */
+  beforeUpdateWrite?(name: string): Promise<void>;
+  /** A delete's cleanup (or the sweep's, or a create's of an earlier function), before its first removal (ADR 0159). */
+  beforePurgeSteps?(name: string): Promise<void>;
+}
+
+/**
+ * What belongs to incarnation `upTo` of a function or an older one (`gen` ≤ it, or no `gen`:
+ * written before ADR 0159): what a cleanup of that incarnation may remove.
+ */
+export function ofIncarnation(upTo: number, field: 'gen' | 'fnBase' = 'gen'): Record<string, unknown> {
+  return { $or: [{ [field]: { $exists: false } }, { [field]: { $lte: upTo } }] };
 }
 
 export function collections(db: Db): Collections {

@@ -25,7 +25,7 @@ import { StoreError } from '../errors.js';
 import { claimSlot, liveWorkspace, releaseSlot } from './workspaces.js';
 import { openHooks, openSecrets, sealHooks, sealSecrets } from '../sealed.js';
 import type { DeployEntry, DeployRequest, DeployStore, FunctionRecord, FunctionSettings, FunctionStore } from '../types.js';
-import { isDuplicateKey, type DeployDoc, type EnvPair, type FunctionDoc, type MongoContext } from './context.js';
+import { isDuplicateKey, ofIncarnation, type DeployDoc, type EnvPair, type FunctionDoc, type MongoContext } from './context.js';
 
 function envToPairs(env: Record<string, string>): EnvPair[] {
   return Object.entries(env).map(([k, v]) => ({ k, v }));
@@ -163,17 +163,17 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
         if (cur !== null && !cur.deleted) throw new StoreError('FUNCTION_EXISTS', `a function named ${name} already exists`, { function: name });
         // An earlier function of this name whose delete did not finish: its runs, logs, versions,
         // tokens, test cases and slot go first, so the new one starts clean (ADR 0156).
-        if (cur !== null && cur.purged === false) await purge(ctx, cur);
+        if (cur !== null && pending(cur)) await purge(ctx, cur);
         const ws = await liveWorkspace(ctx, workspace);
         if (ws === null) throw new StoreError('WORKSPACE_NOT_FOUND', `no workspace named ${workspace}`, { workspace });
         // The slot first (the functions quota, exact across processes), then the workspace again:
         // a delete of the workspace racing this create is seen by one side or the other (./workspaces.ts).
-        await claimSlot(ctx, workspace, name, ws.quotas.functions ?? null, isLive);
+        const seq = (cur?.seq ?? 0) + 1;
+        await claimSlot(ctx, workspace, name, ws.quotas.functions ?? null, isLive, seq);
         if ((await liveWorkspace(ctx, workspace)) === null) {
           if (!(await isLive(name))) await releaseSlot(ctx, name);
           throw new StoreError('WORKSPACE_NOT_FOUND', `no workspace named ${workspace}`, { workspace });
         }
-        const seq = (cur?.seq ?? 0) + 1;
         const now = ctx.now();
         const doc: FunctionDoc = {
           _id: `${name}/${seq}`,
@@ -192,15 +192,17 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
         };
         if (!(await insertRevision(ctx, doc))) continue; // raced: the next read tells EXISTS or retries
         // Leftovers of an earlier function of this name whose delete was interrupted.
+        // Of earlier incarnations only: another process may already upload to this one (ADR 0159).
+        const earlier = ofIncarnation(seq - 1);
         await Promise.all([
-          col.versions.deleteMany({ function: name }),
-          col.deploys.deleteMany({ function: name }),
-          col.tokens.deleteMany({ kind: 'invoke', scope: name }),
+          col.versions.deleteMany({ function: name, ...earlier }),
+          col.deploys.deleteMany({ function: name, ...earlier }),
+          col.tokens.deleteMany({ kind: 'invoke', scope: name, ...earlier }),
           pruneRevisions(ctx, doc),
         ]);
         // A purge of the earlier function (another process's sweep) may have given back the slot
         // just claimed: the function holds one all the same (its own again when it still does).
-        await claimSlot(ctx, workspace, name, null, isLive);
+        await claimSlot(ctx, workspace, name, null, isLive, seq);
         return toRecord(ring, doc);
       }
       throw new StoreError('FUNCTION_EXISTS', `a function named ${name} is being created concurrently`, { function: name });
@@ -238,6 +240,7 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
       if (patch.retry !== undefined) changes.retry = { ...patch.retry };
       if (patch.hookSecrets !== undefined) changes.hookSecrets = sealHooks(ring, name, patch.hookSecrets);
       const next = nextOf(cur, changes);
+      await ctx.testHooks?.beforeUpdateWrite?.(name);
       if (!(await insertRevision(ctx, next))) throw await whyMissed(ctx, name, expectedRevision);
       await pruneRevisions(ctx, next);
       if (patch.secrets !== undefined || patch.hookSecrets !== undefined) await scrubOlderRevisions(ctx, name, next.seq);
@@ -264,17 +267,19 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
     async finishDelete(name) {
       ctx.check();
       const doc = await latestDoc(ctx, name);
-      if (doc === null || doc.purged !== false) return false;
+      if (doc === null || !pending(doc)) return false;
       await purge(ctx, doc);
       return true;
     },
 
     async pendingDeletes() {
       ctx.check();
-      const names = await col.functions.distinct('name', { deleted: true, purged: false });
+      // `purged` absent: a tombstone from before ADR 0156, whose cleanup may have failed (ADR 0159).
+      const names = await col.functions.distinct('name', { deleted: true, purged: { $ne: true } });
       const out: string[] = [];
       for (const name of names.sort()) {
-        if ((await latestDoc(ctx, name))?.purged === false) out.push(name);
+        const doc = await latestDoc(ctx, name);
+        if (doc !== null && pending(doc)) out.push(name);
       }
       return out;
     },
@@ -282,32 +287,54 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
 }
 
 /**
+ * A tombstone whose cleanup is not known to be finished: `purged: false` (ADR 0156), or no
+ * `purged` at all (written before it: its delete may have failed after it, and nothing swept
+ * it; ADR 0159). Purging one that was finished removes nothing more.
+ */
+function pending(doc: FunctionDoc): boolean {
+  return doc.deleted && doc.purged !== true;
+}
+
+/**
  * The cleanup of a deleted function (`tombstone` its newest revision document): every step is
  * idempotent, so a purge that failed partway is run again from the start. The slot is given back
  * after everything else (its workspace counts the function until then), then the tombstone is
  * marked purged, by its `_id`: a create that superseded it is another document.
+ * A cleanup can run late (its process paused after the tombstone; the sweep of another process)
+ * while the name is created again: a create purges before it writes, so a superseded tombstone
+ * needs nothing more; and what is removed by key (versions, deploy log, invoke tokens, the slot,
+ * the draft, test cases) is only of this incarnation or older, never the new function's (ADR
+ * 0159). Runs and logs carry no incarnation: a cleanup already under way when the name is created
+ * again can still remove the new function's first ones (ADR 0159, Consequences).
  */
 async function purge(ctx: MongoContext, tombstone: FunctionDoc): Promise<void> {
   const { col } = ctx;
   const name = tombstone.name;
+  if ((await latestDoc(ctx, name))?._id !== tombstone._id) {
+    await col.functions.updateOne({ _id: tombstone._id }, { $set: { purged: true } });
+    return;
+  }
+  await ctx.testHooks?.beforePurgeSteps?.(name);
+  const mine = ofIncarnation(tombstone.base);
   await Promise.all([
-    col.versions.deleteMany({ function: name }),
-    col.deploys.deleteMany({ function: name }),
+    col.versions.deleteMany({ function: name, ...mine }),
+    col.deploys.deleteMany({ function: name, ...mine }),
     col.runs.deleteMany({ function: name }),
     col.logs.deleteMany({ function: name }),
-    col.tokens.deleteMany({ kind: 'invoke', scope: name }),
-    col.drafts.deleteMany({ _id: name }),
-    col.testCases.deleteMany({ function: name }),
+    col.tokens.deleteMany({ kind: 'invoke', scope: name, ...mine }),
+    // Drafts and test cases carry the incarnation as `fnBase` (./workbench.ts).
+    col.drafts.deleteMany({ _id: name, ...ofIncarnation(tombstone.base, 'fnBase') }),
+    col.testCases.deleteMany({ function: name, ...ofIncarnation(tombstone.base, 'fnBase') }),
     pruneRevisions(ctx, tombstone),
     scrubOlderRevisions(ctx, name, tombstone.seq),
   ]);
-  await releaseSlot(ctx, name);
+  await releaseSlot(ctx, name, tombstone.base);
   await col.functions.updateOne({ _id: tombstone._id }, { $set: { purged: true } });
 }
 
-/** Inserts an entry into the log; an entry already there (same function and seq) is left as is. */
-async function logEntry(ctx: MongoContext, entry: DeployEntry): Promise<void> {
-  const doc: DeployDoc = { _id: `${entry.function}/${entry.seq}`, ...toEntry(entry) };
+/** Inserts an entry of incarnation `gen` into the log; an entry already there (same function and seq) is left as is. */
+async function logEntry(ctx: MongoContext, entry: DeployEntry, gen: number): Promise<void> {
+  const doc: DeployDoc = { _id: `${entry.function}/${entry.seq}`, ...toEntry(entry), gen };
   try {
     await ctx.col.deploys.insertOne(doc);
   } catch (err) {
@@ -323,7 +350,7 @@ export function mongoDeployStore(ctx: MongoContext): DeployStore {
       const name = request.function;
       for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
         const cur = await mustGet(ctx, name, request.expectedRevision);
-        if (cur.lastDeploy !== null) await logEntry(ctx, cur.lastDeploy);
+        if (cur.lastDeploy !== null) await logEntry(ctx, cur.lastDeploy, cur.base);
         let status = cur.status;
         let active = cur.activeVersion;
         if (request.action === 'deploy' || request.action === 'rollback') {
@@ -348,6 +375,7 @@ export function mongoDeployStore(ctx: MongoContext): DeployStore {
           at: ctx.now(),
         };
         const next = nextOf(cur, { status, activeVersion: active, deploySeq: entry.seq, lastDeploy: entry, updatedAt: entry.at });
+        await ctx.testHooks?.beforeUpdateWrite?.(name);
         if (!(await insertRevision(ctx, next))) {
           // Someone changed it between our read and write: a conflict for a caller that named a
           // revision, otherwise read again and re-decide.
@@ -355,7 +383,7 @@ export function mongoDeployStore(ctx: MongoContext): DeployStore {
           await new Promise((r) => setTimeout(r, Math.random() * 3 * (attempt + 1)));
           continue;
         }
-        await logEntry(ctx, entry);
+        await logEntry(ctx, entry, next.base);
         const keep = request.keepRecords;
         if (keep !== undefined && entry.seq > keep) await col.deploys.deleteMany({ function: name, seq: { $lte: entry.seq - keep } });
         await pruneRevisions(ctx, next);
@@ -367,7 +395,7 @@ export function mongoDeployStore(ctx: MongoContext): DeployStore {
     async list(fn, options = {}) {
       ctx.check();
       const cur = await liveFunction(ctx, fn);
-      if (cur?.lastDeploy) await logEntry(ctx, cur.lastDeploy);
+      if (cur?.lastDeploy) await logEntry(ctx, cur.lastDeploy, cur.base);
       const limit = Math.max(1, Math.min(1000, options.limit ?? 100));
       const docs = await col.deploys
         .find({ function: fn, seq: { $lt: options.beforeSeq ?? Number.MAX_SAFE_INTEGER } })

@@ -9,6 +9,7 @@ import { StoreError } from '../errors.js';
 import { newId, newSecret, sameDigest, tokenInput } from '../secrets.js';
 import type { IssuedToken, NewToken, TokenRecord, TokenStore } from '../types.js';
 import type { MongoContext, TokenDoc } from './context.js';
+import { liveFunction } from './functions.js';
 
 function toRecord(doc: TokenDoc): TokenRecord {
   return {
@@ -41,13 +42,14 @@ export function mongoTokenStore(ctx: MongoContext): TokenStore {
   };
   let counter = 0;
 
-  async function issueNow(input: Required<NewToken>): Promise<IssuedToken> {
+  async function issueNow(input: Required<NewToken>, gen?: number): Promise<IssuedToken> {
     const secret = newSecret(input.kind);
     const createdAt = ctx.now();
     counter = (counter + 1) % 1000;
     const doc: TokenDoc = {
       _id: newId('tok_'), kind: input.kind, scope: input.scope, label: input.label, digest: ring.tokenDigest(secret), keyId: ring.currentId,
       createdAt, seq: createdAt * 1000 + counter, revokedAt: null, role: input.role, expiresAt: input.expiresAt, lastUsedAt: null, createdBy: input.createdBy,
+      ...(gen !== undefined ? { gen } : {}),
     };
     await col.tokens.insertOne(doc);
     return { secret, record: toRecord(doc) };
@@ -56,7 +58,10 @@ export function mongoTokenStore(ctx: MongoContext): TokenStore {
   return {
     async issue(input) {
       ctx.check();
-      return issueNow(tokenInput(input));
+      // An invoke token carries its function's incarnation (ADR 0159): a late cleanup of an
+      // earlier function of this name leaves it alone.
+      const gen = input.kind === 'invoke' && input.scope !== null && input.scope !== undefined ? (await liveFunction(ctx, input.scope))?.base : undefined;
+      return issueNow(tokenInput(input), gen);
     },
 
     async verify(secret, kind, scope = null) {
@@ -74,7 +79,7 @@ export function mongoTokenStore(ctx: MongoContext): TokenStore {
       ctx.check();
       const old = await col.tokens.findOne({ _id: id, revokedAt: null });
       if (old === null) throw notFound(id);
-      const next = await issueNow({ kind: old.kind, scope: old.scope, label: old.label, role: old.role ?? null, expiresAt: old.expiresAt ?? null, createdBy: old.createdBy ?? '' });
+      const next = await issueNow({ kind: old.kind, scope: old.scope, label: old.label, role: old.role ?? null, expiresAt: old.expiresAt ?? null, createdBy: old.createdBy ?? '' }, old.gen);
       const revoked = await col.tokens.updateOne({ _id: id, revokedAt: null }, { $set: { revokedAt: ctx.now() } });
       if (revoked.modifiedCount === 0) {
         await col.tokens.deleteOne({ _id: next.record.id });

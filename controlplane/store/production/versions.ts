@@ -64,7 +64,10 @@ export function mongoVersionStore(ctx: MongoContext, blobs: BlobStore): VersionS
     async create(input) {
       ctx.check();
       const files = storedFiles(input.files);
-      if (!(await fnExists(input.function))) throw notFound(input.function);
+      // Its incarnation is stamped on the version: a late cleanup of an earlier function of this
+      // name (another process's delete or sweep) leaves it alone (ADR 0159).
+      const fn = await liveFunction(ctx, input.function);
+      if (fn === null) throw notFound(input.function);
       const inTime = await touchContents(blobs, files);
       const workspace = workspaceOfKey(input.function);
       const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
@@ -95,6 +98,7 @@ export function mongoVersionStore(ctx: MongoContext, blobs: BlobStore): VersionS
           createdAt: ctx.now(),
           createdBy: input.createdBy,
           note: input.note ?? '',
+          gen: fn.base,
         };
         try {
           await col.versions.insertOne(doc);

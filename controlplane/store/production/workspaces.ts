@@ -18,7 +18,7 @@ import { DEFAULT_WORKSPACE } from '../../../protocol/index.js';
 import { StoreError } from '../errors.js';
 import { auditTrimEntry, auditTrimSlack, decodeAuditCursor, encodeAuditCursor, KEPT_AUDIT_ACTION, normalQuotas, quotaExceeded } from '../quotas.js';
 import type { AuditEntry, AuditStore, BlobGrants, NewAuditEntry, WorkspaceQuotas, WorkspaceRecord, WorkspaceStore } from '../types.js';
-import { isDuplicateKey, type MongoContext, type SlotDoc, type WorkspaceDoc } from './context.js';
+import { isDuplicateKey, ofIncarnation, type MongoContext, type SlotDoc, type WorkspaceDoc } from './context.js';
 
 /** A slot without its function for this long was left by a crash (a create takes milliseconds). */
 const ORPHAN_AFTER_MS = 60_000;
@@ -66,7 +66,7 @@ async function dropOrphans(ctx: MongoContext, slots: readonly SlotDoc[], isLive:
  * Claims a slot of `workspace` for the function `key` (its own slot again when it holds one),
  * or QUOTA_EXCEEDED. `isLive` tells whether a function exists (for leftover slots).
  */
-export async function claimSlot(ctx: MongoContext, workspace: string, key: string, limit: number | null, isLive: (key: string) => Promise<boolean>): Promise<void> {
+export async function claimSlot(ctx: MongoContext, workspace: string, key: string, limit: number | null, isLive: (key: string) => Promise<boolean>, gen?: number): Promise<void> {
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const slots = await ctx.col.slots.find({ workspace }).toArray();
     if (slots.some((s) => s.function === key)) return;
@@ -78,7 +78,7 @@ export async function claimSlot(ctx: MongoContext, workspace: string, key: strin
     let n = 1;
     while (taken.has(n)) n++;
     try {
-      await ctx.col.slots.insertOne({ _id: `${workspace}#${n}`, workspace, slot: n, function: key, at: ctx.now() });
+      await ctx.col.slots.insertOne({ _id: `${workspace}#${n}`, workspace, slot: n, function: key, at: ctx.now(), ...(gen !== undefined ? { gen } : {}) });
       return;
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
@@ -87,9 +87,12 @@ export async function claimSlot(ctx: MongoContext, workspace: string, key: strin
   throw new StoreError('REVISION_CONFLICT', `too many concurrent creates in workspace ${workspace}; retry`, { workspace });
 }
 
-/** Gives back the slot of `key` (its function was deleted, or never written). */
-export async function releaseSlot(ctx: MongoContext, key: string): Promise<void> {
-  await ctx.col.slots.deleteMany({ function: key });
+/**
+ * Gives back the slot of `key` (its function was deleted, or never written); with `upTo`, only a
+ * slot of that incarnation or an older one (a deleted function's cleanup: ADR 0159).
+ */
+export async function releaseSlot(ctx: MongoContext, key: string, upTo?: number): Promise<void> {
+  await ctx.col.slots.deleteMany(upTo === undefined ? { function: key } : { function: key, ...ofIncarnation(upTo) });
 }
 
 export function mongoWorkspaceStore(ctx: MongoContext, isLive: (key: string) => Promise<boolean>): WorkspaceStore {

@@ -45,10 +45,11 @@ type Whole = 'limits' | 'retry' | 'env' | 'access';
 const WHOLE: readonly Form[] = ['limits', 'retry', 'env', 'access'];
 const HOLDS: Record<Whole, string> = { limits: 'The limits were', retry: 'The retry policy was', env: 'The environment was', access: 'Who may call it was' };
 
-/** What a whole-setting form writes, from a function record, as comparable text (env keys sorted). */
+/** The setting a whole-setting form writes (its `settingTags` key, ADR 0159). */
+const SETTING: Record<Whole, 'limits' | 'retry' | 'env' | 'auth'> = { limits: 'limits', retry: 'retry', env: 'env', access: 'auth' };
+/** The tag of what a whole-setting form writes, from a function record. */
 function settingOf(f: Fn, form: Whole): string {
-  const value = form === 'limits' ? f.limits : form === 'retry' ? f.retry : form === 'env' ? Object.fromEntries(Object.entries(f.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : f.auth;
-  return JSON.stringify(value);
+  return f.settingTags[SETTING[form]];
 }
 
 const limitsForm = (f: Fn) => ({ timeout: duration(f.limits.timeoutMs), memory: memory(f.limits.memoryBytes), concurrency: String(f.limits.concurrency), maxInstances: String(f.limits.maxInstances), minWarm: String(f.limits.minWarm), maxQueue: String(f.limits.maxQueue) });
@@ -61,10 +62,12 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
   const [retry, setRetry] = useState(() => retryForm(f));
   const [auth, setAuth] = useState(f.auth);
   const [env, setEnv] = useState<Row[]>(() => envRows(f));
-  // What each whole-setting form was filled from. A save first reads the function again: when that
-  // setting changed since (another tab, the CLI, a deploy), it is refused here and the form offers
-  // the current values, since a save writes the whole setting (the env as one object) and would
-  // silently undo the other change (two tabs: one added FOO, the other then saved BAR, FOO gone).
+  // The tag of what each whole-setting form was filled from. A save sends it (`ifMatch`): when that
+  // setting changed since (another tab, the CLI, a deploy), the API refuses it (SETTING_CONFLICT) and
+  // the form offers the current values, since a save writes the whole setting (the env as one
+  // object) and would silently undo the other change (two tabs: one added FOO, the other then saved
+  // BAR, FOO gone). One call: nothing can land between the check and the save (ADR 0159; before,
+  // ADR 0152's read-then-save left that window).
   const read = useRef<Record<Whole, string>>({ limits: settingOf(f, 'limits'), retry: settingOf(f, 'retry'), env: settingOf(f, 'env'), access: settingOf(f, 'access') });
   const [changed, setChanged] = useState<{ form: Whole; current: Fn } | null>(null);
   const [secretName, setSecretName] = useState('');
@@ -85,17 +88,16 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
     setChanged(null);
     try {
       // A builder's refusal (a count that is no number) is shown and focused as the API's would be.
-      const sent = typeof body === 'function' ? body() : body;
-      if (WHOLE.includes(form)) {
-        const whole = form as Whole;
+      const built = typeof body === 'function' ? body() : body;
+      const whole = WHOLE.includes(form) ? form as Whole : null;
+      const sent = whole === null ? built : { ...built, ifMatch: { [SETTING[whole]]: read.current[whole] } };
+      const answer = await api<FnAnswer>('PATCH', `/functions/${enc(name)}`, sent).catch(async (err: unknown) => {
+        if (whole === null || !(err instanceof ApiError && err.code === 'SETTING_CONFLICT')) throw err;
+        // Nothing was saved; the current values are read for "Load the current values" alone.
         const current = (await api<FnAnswer>('GET', `/functions/${enc(name)}`)).function;
-        if (settingOf(current, whole) !== read.current[whole]) {
-          setChanged({ form: whole, current });
-          setOutcome({ form, error: new Error(`${HOLDS[whole]} changed since this page read ${whole === 'limits' ? 'them' : 'it'} (in another tab, by the CLI or a deploy): saving would undo that change, so nothing was saved. Load the current values, then make your change again.`) });
-          return false;
-        }
-      }
-      const answer = await api<FnAnswer>('PATCH', `/functions/${enc(name)}`, sent);
+        setChanged({ form: whole, current });
+        throw new Error(`${HOLDS[whole]} changed since this page read ${whole === 'limits' ? 'them' : 'it'} (in another tab, by the CLI or a deploy): saving would undo that change, so nothing was saved. Load the current values, then make your change again.`);
+      });
       if (WHOLE.includes(form)) read.current[form as Whole] = settingOf(answer.function, form as Whole);
       if (answer.invokeToken !== undefined) setToken({ invokeToken: answer.invokeToken, invokeTokenExpiresAt: answer.invokeTokenExpiresAt });
       setOutcome({ form, saved: done });
