@@ -127,6 +127,23 @@ for (const [name, skip, makeSite] of sites) {
       assert.equal(dead[0]?.reason, 'non_retryable status:404');
     });
 
+    it('waits for the Retry-After of a refused attempt (a crash loop\'s, a rate limit\'s) when it is longer than the backoff (ADR 0158)', async (t) => {
+      const started: number[] = [];
+      const runner = new ScriptedRunner((job) => {
+        started.push(Date.now());
+        return job.attempt === 1 ? { ...failure(503, null, 'FUNCTION_CRASH_LOOP'), retryAfterMs: 1_500 } : success();
+      });
+      const { queue, timeline, dispatcher } = await setup(t, await newSite(t), { runner });
+      const runId = randomUUID();
+      await enqueueRun(queue, timeline, { runId, function: 'fn', payload }, Date.now());
+      dispatcher.start();
+      const view = await settled(timeline, runId);
+      assert.equal(view.state, 'succeeded');
+      assert.equal(started.length, 2);
+      // A lower bound only (never sooner than asked); the backoff alone is at most 80 ms here.
+      assert.ok(started[1]! - started[0]! >= 1_400, `the retry came ${started[1]! - started[0]!} ms after the refused attempt`);
+    });
+
     it('fails a run after max attempts and dead-letters it', async (t) => {
       const runner = new ScriptedRunner(() => failure(504, 'timeout', 'FUNCTION_TIMEOUT'));
       const metrics = new RecordedMetrics();

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  backoffCeilingMs, backoffMs, classifyFailure, DEFAULT_RETRY_POLICY, resolvePolicy, type AttemptOutcome,
+  backoffCeilingMs, backoffMs, classifyFailure, DEFAULT_RETRY_POLICY, resolvePolicy, retryAfterMsOf, retryDelayMs, type AttemptOutcome,
 } from '../../controlplane/async/index.js';
 
 function failed(httpStatus: number, errorClass: string | null, errorCode: string | null = null): AttemptOutcome {
@@ -72,6 +72,21 @@ describe('backoff', () => {
 });
 
 describe('resolvePolicy', () => {
+  it('waits at least what a 429 or 503 asked with Retry-After (seconds or an HTTP date), never less than the backoff', () => {
+    const now = Date.parse('2026-12-06T09:00:00Z');
+    assert.equal(retryAfterMsOf(503, [['Retry-After', '3']], now), 3000);
+    assert.equal(retryAfterMsOf(429, [['retry-after', ' 120 ']], now), 120_000);
+    assert.equal(retryAfterMsOf(503, [['retry-after', 'Sun, 06 Dec 2026 09:00:10 GMT']], now), 10_000);
+    assert.equal(retryAfterMsOf(503, [['retry-after', 'Sun, 06 Dec 2026 08:59:00 GMT']], now), 0, 'a date past: at once');
+    assert.equal(retryAfterMsOf(500, [['retry-after', '3']], now), null, 'only a 429 or 503 asks it');
+    for (const bad of ['-1', '1.5', 'soon', '', '12345678901']) assert.equal(retryAfterMsOf(503, [['retry-after', bad]], now), null, bad);
+    assert.equal(retryAfterMsOf(503, [['content-type', 'text/plain']], now), null);
+    const policy = { backoffBaseMs: 1000, backoffMaxMs: 60_000 };
+    assert.equal(retryDelayMs(1, policy, () => 0.5, 5000), 5000, 'Retry-After longer than the backoff');
+    assert.equal(retryDelayMs(3, policy, () => 0.5, 100), 2000, 'the backoff longer than Retry-After');
+    assert.equal(retryDelayMs(3, policy, () => 0.5), 2000, 'none asked');
+  });
+
   it('fills what is left out with the defaults', () => {
     assert.deepEqual(resolvePolicy({}), DEFAULT_RETRY_POLICY);
     assert.equal(DEFAULT_RETRY_POLICY.maxAttempts, 3);

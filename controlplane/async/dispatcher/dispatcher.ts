@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { workspaceOfKey } from '../../../protocol/index.js';
 import { DEFAULT_LEASE_MS, isQueueError, type ClaimedJob, type ClaimOptions, type Lease, type Queue } from '../queue/index.js';
 import { IdleWorkers } from './idle.js';
-import { backoffMs, classifyFailure, resolvePolicy } from './retry.js';
+import { classifyFailure, resolvePolicy, retryDelayMs } from './retry.js';
 import { CANCELLED_BY_REQUEST, NO_DISPATCH_METRICS, type AttemptOutcome, type AttemptRecord, type AttemptRunner, type DeadLetterReason, type DispatchMetrics, type RetryPolicy, type RetryPolicySource, type RunTimeline } from './types.js';
 
 export interface DispatcherOptions {
@@ -260,7 +260,7 @@ export class Dispatcher {
     let giveUp: DeadLetterReason | null = null;
     if (!verdict.retryable) giveUp = 'non_retryable';
     else if (job.attempt >= policy.maxAttempts) giveUp = 'max_attempts';
-    const retryAt = now() + backoffMs(job.attempt, policy, this.o.random);
+    const retryAt = now() + retryDelayMs(job.attempt, policy, this.o.random, outcome.retryAfterMs);
     if (giveUp === null && retryAt - job.enqueuedAt > policy.maxEventAgeMs) giveUp = 'max_event_age';
     if (giveUp !== null) {
       const reason = `${giveUp} ${verdict.reason}`;

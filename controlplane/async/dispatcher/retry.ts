@@ -49,6 +49,28 @@ function stripUndefined(partial: Partial<RetryPolicy>): Partial<RetryPolicy> {
 }
 
 /**
+ * The wait before the retry after failed attempt n: the backoff below, or what the answer asked
+ * for with `Retry-After` when that is longer (a retry sooner would meet the same refusal and spend
+ * an attempt: a crash-looping function's start budget, a rate limit; ADR 0158).
+ */
+export function retryDelayMs(failedAttempt: number, policy: Pick<RetryPolicy, 'backoffBaseMs' | 'backoffMaxMs'>, random: () => number, retryAfterMs = 0): number {
+  return Math.max(backoffMs(failedAttempt, policy, random), retryAfterMs);
+}
+
+/**
+ * `Retry-After` of an answer of `status` (429 or 503, RFC 9110 §10.2.3), in ms from `nowMs`: delay
+ * seconds or an HTTP date; null when absent, malformed or on another status.
+ */
+export function retryAfterMsOf(status: number, headers: readonly (readonly [string, string])[], nowMs: number): number | null {
+  if (status !== 429 && status !== 503) return null;
+  const value = headers.find(([name]) => name.toLowerCase() === 'retry-after')?.[1].trim();
+  if (value === undefined) return null;
+  if (/^\d{1,10}$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isFinite(at) && /[A-Za-z]/.test(value) ? Math.max(0, at - nowMs) : null;
+}
+
+/**
  * Exponential backoff with full jitter: a uniform pick in [0, min(max, base·2^(n-1))) for the
  * retry after failed attempt n. Full jitter spreads retries of runs that failed together.
  * `random` returns [0, 1) like Math.random.

@@ -32,6 +32,12 @@ export interface AttemptOutcome {
   errorCode: string | null;
   /** A protocol ErrorClass (user_error, timeout, …) or null. */
   errorClass: string | null;
+  /**
+   * How long the answer asked the caller to wait before trying again (its `Retry-After` on a 429 or
+   * 503: the function's own, or the platform's: a rate limit, FUNCTION_CRASH_LOOP); absent: none.
+   * A retry is never due sooner (retry.ts `retryDelayMs`).
+   */
+  retryAfterMs?: number;
   cold: boolean;
   durationMs: number;
   initMs: number;

@@ -5,8 +5,8 @@
  * passed through (`context.attempt`). The attempt's response is kept as the run's output; its
  * record (logs, timings, error) is stored under the run id and attempt number.
  */
-import { httpStatus, isPlatformError, MAX_STORED_RESULT_BYTES, RESULT_OMITTED_HEADER, type Invoker } from '../../../protocol/index.js';
-import type { AttemptJob, AttemptOutcome, AttemptRunner } from '../dispatcher/index.js';
+import { httpStatus, isPlatformError, MAX_STORED_RESULT_BYTES, RESULT_OMITTED_HEADER, retryAfterOf, type Invoker } from '../../../protocol/index.js';
+import { retryAfterMsOf, type AttemptJob, type AttemptOutcome, type AttemptRunner } from '../dispatcher/index.js';
 import { decodeEnvelope } from './envelope.js';
 import type { AsyncRunIndex } from './runs-sqlite.js';
 
@@ -33,7 +33,8 @@ export class InvokerRunner implements AttemptRunner {
         body: kept ? Buffer.from(r.body) : Buffer.alloc(0),
         attempt: job.attempt,
       });
-      const base = { cold: r.cold, durationMs: r.durationMs, initMs: r.initMs, handlerMs: r.handlerMs };
+      const retryAfterMs = retryAfterMsOf(r.status, r.headers, Date.now());
+      const base = { cold: r.cold, durationMs: r.durationMs, initMs: r.initMs, handlerMs: r.handlerMs, ...(retryAfterMs !== null ? { retryAfterMs } : {}) };
       if (r.error === null) return { ok: r.status < 400, httpStatus: r.status, errorCode: null, errorClass: null, ...base };
       const { type, message, file, line } = r.error;
       return {
@@ -43,8 +44,10 @@ export class InvokerRunner implements AttemptRunner {
     } catch (err) {
       // Nothing ran: not found, paused, not deployed (or the gateway is gone).
       if (!isPlatformError(err)) throw err;
+      const retryAfterS = retryAfterOf(err);
       return {
         ok: false, httpStatus: httpStatus(err.code), errorCode: err.code, errorClass: null, cold: false,
+        ...(retryAfterS !== null ? { retryAfterMs: Number(retryAfterS) * 1000 } : {}),
         durationMs: performance.now() - started, initMs: 0, handlerMs: 0, error: { type: err.code, message: err.message },
       };
     }
