@@ -58,6 +58,45 @@ export function hostHeldIds(files: readonly (readonly [string, 'sub' | 'account'
   });
 }
 
+/** Where `useradd` stops giving subordinate ids when /etc/login.defs does not say (shadow's SUB_UID_MAX and SUB_GID_MAX). */
+export const DEFAULT_SUBORDINATE_MAX = 600_100_000;
+
+/**
+ * The highest id `useradd` gives as a subordinate id, from /etc/login.defs' text (SUB_UID_MAX,
+ * SUB_GID_MAX; shadow's default where it says nothing). It gives each new user the lowest free
+ * range from SUB_UID_MIN up: a range moved to the lowest free ids past the holders (the next ones
+ * free) was exactly the next user's (red team round 28: Debian's eighth user held 558752-624287, the
+ * start moved the functions to 624288-724287 and the builder to 724288, and the ninth and tenth users
+ * `useradd` made after it got 624288-689823 and 689824-755359).
+ */
+export function subordinateMax(loginDefs: string | null): number {
+  let max = -1;
+  for (const key of ['SUB_UID_MAX', 'SUB_GID_MAX']) {
+    const m = loginDefs === null ? null : new RegExp(`^[ \\t]*${key}[ \\t]+(\\d+)[ \\t]*$`, 'm').exec(loginDefs);
+    const value = m === null ? DEFAULT_SUBORDINATE_MAX : Number(m[1]);
+    max = Math.max(max, Number.isSafeInteger(value) ? value : DEFAULT_SUBORDINATE_MAX);
+  }
+  return max;
+}
+
+/** subordinateMax of this host's /etc/login.defs. */
+export function hostSubordinateMax(path = '/etc/login.defs'): number {
+  try {
+    return subordinateMax(readFileSync(path, 'utf8'));
+  } catch {
+    return subordinateMax(null);
+  }
+}
+
+/**
+ * The lowest range of `size` ids no one holds above the ids `useradd` gives (`ceiling`:
+ * subordinateMax), so a user made after the start does not get them; from `from` up when there is
+ * none there (a ceiling near the top of the id space).
+ */
+export function freeRangeUnallocated(held: readonly HeldIds[], from: number, size: number, ceiling: number, avoid: readonly number[] = []): [number, number] | null {
+  return freeRange(held, Math.max(from, ceiling + 1), size, avoid) ?? freeRange(held, from, size, avoid);
+}
+
 /** The lowest range of `size` ids from `from` up that none of `held` meets; null: none below 2^32 - 1. */
 export function freeRange(held: readonly HeldIds[], from: number, size: number, avoid: readonly number[] = []): [number, number] | null {
   let first = from;
@@ -88,14 +127,14 @@ function describe(held: readonly HeldIds[]): string {
  * BAD_CONFIG when the function uid range or the builder uid is held by anyone on the host (above);
  * nothing otherwise. `held`: the host's ranges (hostHeldIds).
  */
-export function checkIdsUnheld(uids: readonly [number, number], builderUid: number, held: readonly HeldIds[]): void {
+export function checkIdsUnheld(uids: readonly [number, number], builderUid: number, held: readonly HeldIds[], ceiling = hostSubordinateMax()): void {
   const [first, last] = uids;
   const inRange = held.filter((h) => h.first <= last && h.last >= first);
   const onBuilder = held.filter((h) => h.first <= builderUid && h.last >= builderUid);
   if (inRange.length === 0 && onBuilder.length === 0) return;
   // Suggestions that fit together: the functions' range first, the builder's uid past it.
-  const fns = inRange.length > 0 ? freeRange(held, first, last - first + 1, onBuilder.length > 0 ? [] : [builderUid]) : [first, last] as [number, number];
-  const builder = onBuilder.length > 0 ? freeRange(held, (fns ?? uids)[1] + 1, 1) : null;
+  const fns = inRange.length > 0 ? freeRangeUnallocated(held, first, last - first + 1, ceiling, onBuilder.length > 0 ? [] : [builderUid]) : [first, last] as [number, number];
+  const builder = onBuilder.length > 0 ? freeRangeUnallocated(held, (fns ?? uids)[1] + 1, 1, ceiling) : null;
   const problems: string[] = [];
   if (inRange.length > 0) {
     problems.push(
@@ -116,22 +155,23 @@ export function checkIdsUnheld(uids: readonly [number, number], builderUid: numb
 /**
  * `config` with function and builder ids no one else on the host holds (root mode; others as they
  * are). Both at their defaults: ids someone holds are moved to the lowest range of the same size
- * from the default up that no one holds, the builder's uid past it, and `log` says so. Set by the
+ * that no one holds past the ids `useradd` gives (subordinateMax; ADR 0164), the builder's uid past
+ * it, and `log` says so. Set by the
  * operator (either): checked, BAD_CONFIG when someone holds them (checkIdsUnheld).
  */
-export function idsNoOneHolds(config: PlatformConfig, log: (line: string) => void, held: readonly HeldIds[] = hostHeldIds()): PlatformConfig {
+export function idsNoOneHolds(config: PlatformConfig, log: (line: string) => void, held: readonly HeldIds[] = hostHeldIds(), ceiling = hostSubordinateMax()): PlatformConfig {
   if (config.runtimeHost === 'kubernetes' || resolveSandbox(config.unsafeNoSandbox ? 'off' : config.sandbox) !== 'root') return config;
   const [first, last] = config.sandboxUids.split('-').map(Number) as [number, number];
   const defaults = config.sandboxUids === DEFAULT_SANDBOX_UIDS && config.depsBuilderUid === DEFAULT_DEPS_BUILDER_UID;
   const meets = (a: number, b: number): HeldIds[] => held.filter((h) => h.first <= b && h.last >= a);
   if (!defaults || (meets(first, last).length === 0 && meets(config.depsBuilderUid, config.depsBuilderUid).length === 0)) {
-    checkIdsUnheld([first, last], config.depsBuilderUid, held);
+    checkIdsUnheld([first, last], config.depsBuilderUid, held, ceiling);
     return config;
   }
-  const fns = freeRange(held, first, last - first + 1);
-  const builder = fns === null ? null : freeRange(held, fns[1] + 1, 1);
+  const fns = freeRangeUnallocated(held, first, last - first + 1, ceiling);
+  const builder = fns === null ? null : freeRangeUnallocated(held, fns[1] + 1, 1, ceiling);
   if (fns === null || builder === null) {
-    checkIdsUnheld([first, last], config.depsBuilderUid, held); // throws: no free range to move to
+    checkIdsUnheld([first, last], config.depsBuilderUid, held, ceiling); // throws: no free range to move to
     return config;
   }
   const moved = { ...config, sandboxUids: `${fns[0]}-${fns[1]}`, depsBuilderUid: builder[0] };

@@ -88,6 +88,22 @@ def preload() -> None:
             # no connection and starts no thread (a zygote forks with one thread), and it is closed.
             MongoClient("mongodb://u:p@%2Frun%2Ffp-data%2Fnone.sock/db?authMechanism=PLAIN&authSource=%24external"
                         "&directConnection=true", connect=False, appname="fastapi-platform").close()
+            # bson seeds ObjectId's counter once, at its import (here: the zygote): every box forked
+            # from it started the counter at the same value, whoever's function it runs (red team
+            # round 28: two workspaces' first ObjectIds ended in the same 3 bytes; the ObjectId spec
+            # wants a random start per process). Its random bytes are made again only in a process
+            # of another pid than the zygote's. Each fork seeds both (recorded: fp_sandbox/atfork.py).
+            os.register_at_fork(after_in_child=_object_ids_of_this_process)
+
+
+def _object_ids_of_this_process() -> None:
+    """bson's per-process ObjectId state made again: the counter from a random start, the 5 random
+    bytes at the next ObjectId (whatever this process's pid)."""
+    import random
+    from bson.objectid import _MAX_COUNTER_VALUE, ObjectId
+    with ObjectId._inc_lock:
+        ObjectId._inc = random.SystemRandom().randint(0, _MAX_COUNTER_VALUE)
+    ObjectId._pid = -1
 
 
 def client():

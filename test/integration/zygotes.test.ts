@@ -657,6 +657,7 @@ describe('zygotes', () => {
       'def handler(event, context):',
       '    return {"preloaded": PRELOADED, "oid": str(bson.ObjectId())}');
     const randoms = new Set<string>();
+    const counters = new Set<string>();
     for (let i = 0; i < 3; i++) {
       const dir = await fnDir({ 'main.py': source });
       await pool.expect(dir, 'main:handler', true); // its deploy: the version's manifest binds a database
@@ -667,8 +668,12 @@ describe('zygotes', () => {
       const body = JSON.parse(Buffer.from(r.response!.body).toString()) as { preloaded: boolean; oid: string };
       assert.equal(body.preloaded, true, 'imported by the zygote, before the function\'s code ran');
       randoms.add(body.oid.slice(8, 18)); // an ObjectId: 4 bytes of time, 5 random per process, 3 of counter
+      counters.add(body.oid.slice(18));
     }
     assert.equal(randoms.size, 3, `three runtimes, three ObjectId random parts: ${[...randoms].join(' ')}`);
+    // Red team round 28: the counter was seeded once, in the zygote, and every box's first ObjectId,
+    // whatever workspace's function, ended in the same 3 bytes (a chance of 3 in 2^24 to fail here).
+    assert.equal(counters.size, 3, `three runtimes, three ObjectId counter starts: ${[...counters].join(' ')}`);
     const plain = await fnDir({ 'main.py': source });
     const r = await pool.invoke(fnVersion(plain), makeEvent());
     assert.equal(r.error, null, JSON.stringify(r.error));

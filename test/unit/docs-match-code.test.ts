@@ -665,3 +665,27 @@ describe('docs: the recipes put no password on a command line (red team round 27
     assert.deepEqual(found, []);
   });
 });
+
+describe('docs: the production recipes put no server on a loopback port (red team round 28)', () => {
+  // Functions share the host's network: the README's PostgreSQL recipe left PostgreSQL on
+  // 127.0.0.1:5432 (Debian's default) and FerretDB on 127.0.0.1:27017, and one function, without
+  // any password, held all of PostgreSQL's connections; the store answered 503 after FerretDB's next
+  // reconnect. Each server the recipes start listens on a Unix socket only.
+  it('redis-server, ferretdb and PostgreSQL are started without a TCP listener', () => {
+    const found: string[] = [];
+    for (const path of ['README.md', 'docs/platform.md']) {
+      for (const block of read(path).matchAll(/^```([a-z]*)\n([\s\S]*?)^```/gm)) {
+        if (!['sh', 'bash', 'shell'].includes(block[1]!)) continue;
+        const commands = block[2]!.replace(/\\\n/g, ' ').split('\n').filter((line) => !/^\s*#/.test(line));
+        for (const line of commands) {
+          if (/^\s*(?:\S+=\S+\s+)*redis-server\s/.test(line) && !/--port 0\b/.test(line)) found.push(`${path}: redis-server with a port: ${line.trim()}`);
+          if (/\/bin\/ferretdb"?\s/.test(line) && !/--listen-addr=(\s|$)/.test(line)) found.push(`${path}: ferretdb on a TCP address: ${line.trim()}`);
+        }
+        if (/apt-get install[^\n]*\bpostgresql\b/.test(block[2]!) && !/listen_addresses = ''/.test(block[2]!)) {
+          found.push(`${path}: PostgreSQL installed and left on its TCP port (listen_addresses)`);
+        }
+      }
+    }
+    assert.deepEqual(found, []);
+  });
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { exposureWarnings, openTcpEndpoint } from '../../platform/exposure.js';
+import { exposureWarnings, loopbackTcpEndpoint, openTcpEndpoint } from '../../platform/exposure.js';
 
 describe('openTcpEndpoint', () => {
   it('names a TCP server reached without credentials', () => {
@@ -25,6 +25,25 @@ describe('openTcpEndpoint', () => {
   });
 });
 
+describe('loopbackTcpEndpoint (red team round 28)', () => {
+  it('names a server with credentials on this host\'s loopback', () => {
+    assert.equal(loopbackTcpEndpoint('redis://:s3cret@127.0.0.1:6379', 6379), '127.0.0.1:6379');
+    assert.equal(loopbackTcpEndpoint('mongodb://fp:choose-one@127.0.0.1:27017/?authMechanism=PLAIN', 27017), '127.0.0.1:27017');
+    assert.equal(loopbackTcpEndpoint('mongodb://fp:pw@LOCALHOST/fp', 27017), 'LOCALHOST:27017');
+    assert.equal(loopbackTcpEndpoint('mongodb://fp:pw@[::1]:27017/', 27017), '[::1]:27017');
+    assert.equal(loopbackTcpEndpoint('redis://u:p@127.8.0.2', 6379), '127.8.0.2:6379');
+  });
+
+  it('says nothing of a server elsewhere, one without credentials (openTcpEndpoint\'s) or a Unix socket', () => {
+    assert.equal(loopbackTcpEndpoint('redis://:s3cret@cache.internal:6379', 6379), null);
+    assert.equal(loopbackTcpEndpoint('mongodb://fp:pw@10.0.0.5:27017/fp', 27017), null);
+    assert.equal(loopbackTcpEndpoint('mongodb://fp:pw@127.0.0.1.example.com/fp', 27017), null);
+    assert.equal(loopbackTcpEndpoint('redis://127.0.0.1:6379', 6379), null);
+    assert.equal(loopbackTcpEndpoint('mongodb://fp:pw@%2Fhome%2Fme%2Fferretdb.sock/', 27017), null);
+    assert.equal(loopbackTcpEndpoint('unix:///run/redis/redis.sock?password=pw', 6379), null);
+  });
+});
+
 describe('exposureWarnings', () => {
   const open = { store: 'production' as const, redisUrl: 'redis://127.0.0.1:6379', mongoUrl: 'mongodb://127.0.0.1:27017/', dataMongoUrl: 'mongodb://127.0.0.1:27018' };
 
@@ -37,8 +56,16 @@ describe('exposureWarnings', () => {
   });
 
   it('is silent for closed servers, for the embedded store\'s unused URLs, and when functions are not sandboxed', () => {
-    assert.deepEqual(exposureWarnings({ store: 'production', redisUrl: 'redis://:pw@127.0.0.1:6379', mongoUrl: 'mongodb://%2Ftmp%2Ff.sock/' }, true), []);
+    assert.deepEqual(exposureWarnings({ store: 'production', redisUrl: 'redis://:pw@cache.internal:6379', mongoUrl: 'mongodb://%2Ftmp%2Ff.sock/' }, true), []);
     assert.deepEqual(exposureWarnings({ store: 'embedded', redisUrl: 'redis://127.0.0.1:6379', mongoUrl: 'mongodb://127.0.0.1/' }, true), []);
     assert.deepEqual(exposureWarnings(open, false), []);
+  });
+
+  it('warns of a store that asks for credentials on loopback: a function takes its connections (the README\'s old PostgreSQL recipe; red team round 28)', () => {
+    const warnings = exposureWarnings({ store: 'production', redisUrl: 'redis://:pw@127.0.0.1:6379', mongoUrl: 'mongodb://fp:choose-one@127.0.0.1:27017/?authMechanism=PLAIN' }, true);
+    assert.equal(warnings.length, 2);
+    assert.match(warnings[0]!, /^Redis at 127\.0\.0\.1:6379 asks for credentials, but it listens on this host's loopback.*none left for the platform.*Unix socket/);
+    assert.match(warnings[1]!, /^MongoDB at 127\.0\.0\.1:27017 asks for credentials.*PostgreSQL.*max_connections/);
+    assert.deepEqual(exposureWarnings({ store: 'production', redisUrl: 'redis://:pw@127.0.0.1:6379' }, false), []);
   });
 });

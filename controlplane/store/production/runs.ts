@@ -106,6 +106,38 @@ async function markSuperseded(col: Collection<RunDoc>, ids: string[]): Promise<v
   });
 }
 
+/**
+ * `value` with every U+0000 in its strings (object keys included) replaced by U+FFFD. A function's
+ * log line, error message or answer is its own text, and PostgreSQL (FerretDB's backend for
+ * production volumes) stores documents as `jsonb`, which takes no NUL: one `print("\x00")` made
+ * every batch of run records fail (`unsupported Unicode escape sequence`, SQLSTATE 22P05), and a failed
+ * batch is retried whole, so no run of any workspace was recorded after it (red team round 28).
+ * Returns `value` itself when it holds none.
+ */
+export function withoutNul<T>(value: T): T {
+  if (typeof value === 'string') return (value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value) as T;
+  if (Array.isArray(value)) {
+    let out: unknown[] | null = null;
+    value.forEach((item: unknown, i) => {
+      const clean = withoutNul(item);
+      if (clean !== item) (out ??= [...value])[i] = clean;
+    });
+    return (out ?? value) as T;
+  }
+  if (value === null || typeof value !== 'object' || value instanceof Date || ArrayBuffer.isView(value)) return value;
+  let out: Record<string, unknown> | null = null;
+  for (const [key, item] of Object.entries(value)) {
+    const cleanKey = withoutNul(key);
+    const clean = withoutNul(item);
+    if (cleanKey !== key || clean !== item) {
+      out ??= { ...(value as Record<string, unknown>) };
+      if (cleanKey !== key) delete out[key];
+      out[cleanKey] = clean;
+    }
+  }
+  return (out ?? value) as T;
+}
+
 function summaryDoc(run: RunRecord): RunDoc {
   const { logs: _logs, ...summary } = run;
   return { _id: docId(run), ...summary, workspace: runWorkspace(run) };
@@ -210,7 +242,8 @@ export function mongoRunStore(ctx: MongoContext, supersedeBudgetMs: number = SUP
       const runDocs: RunDoc[] = [];
       const logDocs: LogDoc[] = [];
       const multi: RunRecord[] = [];
-      for (const run of byId.values()) {
+      for (const stored of byId.values()) {
+        const run = withoutNul(stored);
         const doc = summaryDoc(run);
         if (MULTI_ATTEMPT.has(run.trigger)) multi.push(run);
         runDocs.push(doc);
