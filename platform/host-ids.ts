@@ -160,11 +160,10 @@ export function checkIdsUnheld(uids: readonly [number, number], builderUid: numb
  * operator (either): checked, BAD_CONFIG when someone holds them (checkIdsUnheld).
  */
 export function idsNoOneHolds(config: PlatformConfig, log: (line: string) => void, held: readonly HeldIds[] = hostHeldIds(), ceiling = hostSubordinateMax()): PlatformConfig {
-  if (config.runtimeHost === 'kubernetes' || resolveSandbox(config.unsafeNoSandbox ? 'off' : config.sandbox) !== 'root') return config;
+  if (!rootMode(config)) return config;
   const [first, last] = config.sandboxUids.split('-').map(Number) as [number, number];
   const defaults = config.sandboxUids === DEFAULT_SANDBOX_UIDS && config.depsBuilderUid === DEFAULT_DEPS_BUILDER_UID;
-  const meets = (a: number, b: number): HeldIds[] => held.filter((h) => h.first <= b && h.last >= a);
-  if (!defaults || (meets(first, last).length === 0 && meets(config.depsBuilderUid, config.depsBuilderUid).length === 0)) {
+  if (!defaults || holdersOf(config, held).length === 0) {
     checkIdsUnheld([first, last], config.depsBuilderUid, held, ceiling);
     return config;
   }
@@ -176,7 +175,51 @@ export function idsNoOneHolds(config: PlatformConfig, log: (line: string) => voi
   }
   const moved = { ...config, sandboxUids: `${fns[0]}-${fns[1]}`, depsBuilderUid: builder[0] };
   log(`platform: the default function uids ${config.sandboxUids} and builder uid ${config.depsBuilderUid} meet ids of other users of this host ` +
-    `(${describe([...new Set([...meets(first, last), ...meets(config.depsBuilderUid, config.depsBuilderUid)])])}): functions run as ${moved.sandboxUids} and builds as ` +
+    `(${describe(holdersOf(config, held))}): functions run as ${moved.sandboxUids} and builds as ` +
     `${moved.depsBuilderUid} instead. Set FP_SANDBOX_UIDS and FP_DEPS_BUILDER_UID to keep them fixed (ADR 0160).`);
   return moved;
+}
+
+function rootMode(config: PlatformConfig): boolean {
+  return config.runtimeHost !== 'kubernetes' && resolveSandbox(config.unsafeNoSandbox ? 'off' : config.sandbox) === 'root';
+}
+
+/** The ranges of `held` that meet the function uids or the builder uid of `config`, each once. */
+function holdersOf(config: PlatformConfig, held: readonly HeldIds[]): HeldIds[] {
+  const [first, last] = config.sandboxUids.split('-').map(Number) as [number, number];
+  const builder = config.depsBuilderUid;
+  return held.filter((h) => (h.first <= last && h.last >= first) || (h.first <= builder && h.last >= builder));
+}
+
+/** How often a running platform reads the host's id files again (ids given after its start). */
+export const HOST_IDS_RECHECK_MS = 10 * 60_000;
+
+/**
+ * What a running platform says when someone on the host holds its ids now (a user added after its
+ * start: ADR 0164 leaves the defaults inside `useradd`'s range): an error line naming them, or null.
+ * Running functions cannot change ids; the next start moves the defaults past them, or refuses ids
+ * the operator set.
+ */
+export function heldNow(config: PlatformConfig, held: readonly HeldIds[]): string | null {
+  const holders = holdersOf(config, held);
+  if (holders.length === 0) return null;
+  return `platform: error: function uids ${config.sandboxUids} or builder uid ${config.depsBuilderUid} are now also held by ${describe(holders)}: ` +
+    'their processes can signal (kill, stop) this platform\'s instances. Restart the platform (default ids move past them) or set FP_SANDBOX_UIDS ' +
+    'and FP_DEPS_BUILDER_UID to ids no one holds (ADR 0160, 0164).';
+}
+
+/**
+ * In root mode, reads the host's id files every `intervalMs` and logs `heldNow`'s line whenever it
+ * changes (once per new set of holders, not at every read); returns the stop. Elsewhere nothing.
+ */
+export function watchHostIds(config: PlatformConfig, log: (line: string) => void, intervalMs = HOST_IDS_RECHECK_MS, read: () => HeldIds[] = hostHeldIds): () => void {
+  if (!rootMode(config)) return () => {};
+  let said: string | null = null;
+  const timer = setInterval(() => {
+    const line = heldNow(config, read());
+    if (line !== null && line !== said) log(line);
+    said = line;
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

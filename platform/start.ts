@@ -28,7 +28,7 @@ import { openAdapters } from './adapters.js';
 import { exposureWarnings } from './exposure.js';
 import { ConfigError, gatewaySettings, parseOptions, type PlatformConfig, type PlatformOptions } from './config.js';
 import { codeCheckSettings, reachable, startPool } from './pool.js';
-import { idsNoOneHolds } from './host-ids.js';
+import { idsNoOneHolds, watchHostIds } from './host-ids.js';
 import { openKeyring } from './secrets.js';
 import { stderrLog } from './log-format.js';
 import { survivingLogStreams } from './log-streams.js';
@@ -132,6 +132,9 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
   for (const warning of stateDirWarnings(stateDir)) log(`platform: warning: ${warning}`);
 
   const cleanup: (() => Promise<void>)[] = [async () => lock.release()];
+  // Ids someone on the host comes to hold after this start are told (ADR 0164).
+  const stopIdsWatch = watchHostIds(config, log);
+  cleanup.push(async () => stopIdsWatch());
   // A deps root of its own (the CLI's dev keeps one per folder) is one platform's at a time too.
   const depsRoot = depsRootOption === undefined ? join(stateDir, 'deps') : resolve(depsRootOption);
   if (depsRootOption !== undefined) {
