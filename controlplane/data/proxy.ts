@@ -564,7 +564,9 @@ export class DataProxy {
       decision.write === 'insert' ? { inserted: n }
         : decision.write === 'delete' ? { deleted: n }
           : decision.write === 'update' ? { updated: summary.nModified ?? 0, upserted: summary.upserted }
-            : command.remove ? { deleted: summary.lastErrorN ?? 0 } : { updated: summary.lastErrorN ?? 0 };
+            : command.remove ? { deleted: summary.lastErrorN ?? 0 }
+              // An upserting findAndModify that inserted says so in lastErrorObject.upserted (n is 1 either way).
+              : summary.lastErrorUpserted ? { upserted: summary.lastErrorN ?? 0 } : { updated: summary.lastErrorN ?? 0 };
     this.options.ledger.record(grant.functionKey, runId, grant.physical, decision.collection, counts);
     return change;
   }

@@ -193,6 +193,42 @@ describe('Mongo data bindings on the embedded platform', { skip, timeout: 120_00
     assert.deepEqual((await h.api.call('GET', `/functions/${bad}/data`)).body, { binding: null });
   });
 
+  it('records what pymongo calls beyond the plain writes wrote: an upserting find_one_and_update, GridFS, sub-collections', async () => {
+    const name = fnName('ledger');
+    await createFunction(h.api, name);
+    const code = py(
+      'import gridfs',
+      'from pymongo import ReturnDocument',
+      'def handler(event, context):',
+      '    db = context.db',
+      '    op = event["query"]["op"]',
+      '    if op == "counter":',
+      '        doc = db.counters.find_one_and_update({"_id": "order"}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER)',
+      '        return {"seq": doc["seq"]}',
+      '    if op == "gridfs":',
+      '        return {"id": str(gridfs.GridFS(db).put(b"x" * 300_000, filename="a.bin"))}',
+      '    db.logs.errors.insert_one({"e": 1})',
+      '    db.logs.with_options().update_one({"k": 1}, {"$set": {"v": 1}}, upsert=True)',
+      '    return {}',
+    );
+    await upload(h.api, name, { 'main.py': code }, { manifest: manifest(name, { mongo: { database: 'ledger' } }) });
+    await deploy(h.api, name);
+    const writesOf = async (op: string): Promise<unknown> => {
+      const res = await fetch(`${h.url}/fn/${name}/?op=${op}`);
+      assert.equal(res.status, 200, await res.clone().text());
+      await runsWritten(h.url);
+      return (await h.api.call('GET', `/runs/${res.headers.get('x-run-id')}`)).body.run.writes;
+    };
+    const row = (collection: string, counts: Partial<Record<'inserted' | 'updated' | 'deleted' | 'upserted', number>>) =>
+      ({ database: 'default_ledger', collection, inserted: 0, updated: 0, deleted: 0, upserted: 0, ...counts });
+    // The counter's first call inserts it (lastErrorObject.upserted), the next one updates it.
+    assert.deepEqual(await writesOf('counter'), [row('counters', { upserted: 1 })]);
+    assert.deepEqual(await writesOf('counter'), [row('counters', { updated: 1 })]);
+    // 300 000 bytes: two chunks of 255 KiB and the file document.
+    assert.deepEqual(await writesOf('gridfs'), [row('fs.chunks', { inserted: 2 }), row('fs.files', { inserted: 1 })]);
+    assert.deepEqual(await writesOf('sub'), [row('logs', { upserted: 1 }), row('logs.errors', { inserted: 1 })]);
+  });
+
   it('answers DATA_BINDING_NOT_FOUND for a function without a binding', async () => {
     const name = fnName('plain');
     await createFunction(h.api, name);
