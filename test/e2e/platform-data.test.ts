@@ -196,21 +196,20 @@ describe('Mongo data bindings on the embedded platform', { skip, timeout: 120_00
   it('records what pymongo calls beyond the plain writes wrote: an upserting find_one_and_update, GridFS, sub-collections', async () => {
     const name = fnName('ledger');
     await createFunction(h.api, name);
-    const code = py(
-      'import gridfs',
-      'from pymongo import ReturnDocument',
-      'def handler(event, context):',
-      '    db = context.db',
-      '    op = event["query"]["op"]',
-      '    if op == "counter":',
-      '        doc = db.counters.find_one_and_update({"_id": "order"}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER)',
-      '        return {"seq": doc["seq"]}',
-      '    if op == "gridfs":',
-      '        return {"id": str(gridfs.GridFS(db).put(b"x" * 300_000, filename="a.bin"))}',
-      '    db.logs.errors.insert_one({"e": 1})',
-      '    db.logs.with_options().update_one({"k": 1}, {"$set": {"v": 1}}, upsert=True)',
-      '    return {}',
-    );
+    const code = `import gridfs
+from pymongo import ReturnDocument
+def handler(event, context):
+    db = context.db
+    op = event["query"]["op"]
+    if op == "counter":
+        doc = db.counters.find_one_and_update({"_id": "order"}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER)
+        return {"seq": doc["seq"]}
+    if op == "gridfs":
+        return {"id": str(gridfs.GridFS(db).put(b"x" * 300_000, filename="a.bin"))}
+    db.logs.errors.insert_one({"e": 1})
+    db.logs.with_options().update_one({"k": 1}, {"$set": {"v": 1}}, upsert=True)
+    return {}
+`;
     await upload(h.api, name, { 'main.py': code }, { manifest: manifest(name, { mongo: { database: 'ledger' } }) });
     await deploy(h.api, name);
     const writesOf = async (op: string): Promise<unknown> => {
@@ -227,6 +226,35 @@ describe('Mongo data bindings on the embedded platform', { skip, timeout: 120_00
     // 300 000 bytes: two chunks of 255 KiB and the file document.
     assert.deepEqual(await writesOf('gridfs'), [row('fs.chunks', { inserted: 2 }), row('fs.files', { inserted: 1 })]);
     assert.deepEqual(await writesOf('sub'), [row('logs', { upserted: 1 }), row('logs.errors', { inserted: 1 })]);
+  });
+
+  it('keeps a counter exact under concurrent find_one_and_update $inc and upserts (the embedded FerretDB does not make them atomic)', async () => {
+    const name = fnName('counter');
+    await createFunction(h.api, name);
+    const code = `import threading
+from pymongo import ReturnDocument
+from pymongo.errors import PyMongoError
+def handler(event, context):
+    db, key, seqs, errors = context.db, context.run_id, [], []
+    def bump():
+        for _ in range(15):
+            try:
+                seqs.append(db.counters.find_one_and_update({"_id": key}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER)["seq"])
+                db.hits.update_one({"_id": key}, {"$inc": {"n": 1}}, upsert=True)
+            except PyMongoError as err:
+                errors.append(str(err)[:120])
+    threads = [threading.Thread(target=bump) for _ in range(8)]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    return {"distinct": len(set(seqs)), "final": db.counters.find_one({"_id": key})["seq"], "hits": db.hits.find_one({"_id": key})["n"], "errors": errors}
+`;
+    await upload(h.api, name, { 'main.py': code }, { manifest: { ...manifest(name, { mongo: { database: 'counter' } }), limits: { timeout: '60s' } } });
+    await deploy(h.api, name);
+    // 8 threads, each with its own connection through the proxy: before, 120 increments ended at
+    // 23-36 and some first upserts failed E11000.
+    const res = await fetch(`${h.url}/fn/${name}/`);
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.deepEqual(await res.json(), { distinct: 120, final: 120, hits: 120, errors: [] });
   });
 
   it('answers DATA_BINDING_NOT_FOUND for a function without a binding', async () => {
