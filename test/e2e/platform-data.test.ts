@@ -257,6 +257,20 @@ def handler(event, context):
     assert.deepEqual(await res.json(), { distinct: 120, final: 120, hits: 120, errors: [] });
   });
 
+  it('says how to return documents as find gives them: their ObjectId _id fails the answer, and the run record says what to do', async () => {
+    const name = fnName('rawdocs');
+    await createFunction(h.api, name);
+    const code = 'def handler(event, context):\n    context.db.notes.insert_one({"text": "hi"})\n    return {"notes": list(context.db.notes.find())}\n';
+    await upload(h.api, name, { 'main.py': code }, { manifest: manifest(name, { mongo: { database: 'rawdocs' } }) });
+    await deploy(h.api, name);
+    const res = await fetch(`${h.url}/fn/${name}/`);
+    assert.equal(res.status, 502);
+    await runsWritten(h.url);
+    const run = (await h.api.call('GET', `/runs/${res.headers.get('x-run-id')}`)).body.run;
+    assert.equal(run.errorCode, 'FUNCTION_BAD_RESPONSE');
+    assert.match(run.error.message, /Object of type ObjectId is not JSON serializable; a Mongo document's `_id` is an ObjectId: leave it out with the projection \{"_id": 0\}/);
+  });
+
   it('answers DATA_BINDING_NOT_FOUND for a function without a binding', async () => {
     const name = fnName('plain');
     await createFunction(h.api, name);
