@@ -67,6 +67,16 @@ export interface DataProxyOptions {
    * delete in turn grew it without bound while dbStats stayed near zero (wal1). Absent: dbStats alone (a server the platform does not run).
    */
   walBytes?: (physical: string) => number;
+  /**
+   * One write command at a time per database on the server (the next one is sent when the server
+   * has answered the one before), for a server that does not make a single document's update
+   * atomic: FerretDB 1.x reads the document, applies `$inc` or `$set` in its own code and writes it
+   * back with no transaction, so two calls incrementing a counter at once both read the old value
+   * (120 `find_one_and_update` `$inc` from 8 callers at once gave 30 distinct numbers, and
+   * concurrent upserts of one `_id` E11000). The embedded FerretDB's SQLite takes one writer per
+   * database anyway. Set for the embedded FerretDB (platform/data.ts); one process only.
+   */
+  serializeWrites?: boolean;
 }
 
 /** MongoDB error codes used in refusals (the driver raises OperationFailure with them). */
@@ -184,6 +194,8 @@ export class DataProxy {
    * directory's disk was full, for every function and the platform (red team, December 2026).
    */
   private readonly sizes = new Map<string, { bytes: number; written: number; at: number; measuring: boolean }>();
+  /** serializeWrites: per database, the writes waiting for the one the server has in hand (present while one is out). */
+  private readonly writeQueues = new Map<string, (() => void)[]>();
 
   constructor(private readonly options: DataProxyOptions) {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -362,7 +374,9 @@ export class DataProxy {
       }
       if (backend?.dead === true) backend = null;
       const connection = (backend ??= new BackendConnection(this.options.backend, this.maxMessageBytes * 4, this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS, () => this.alive()));
-      connection.roundTrip(frame, (err, answer) => {
+      const serialized = this.options.serializeWrites === true && decision.write !== null ? grant!.physical : null;
+      const send = (): void => connection.roundTrip(frame, (err, answer) => {
+        if (serialized !== null) this.writeDone(serialized);
         try {
           if (err !== null) {
             connection.close();
@@ -391,6 +405,8 @@ export class DataProxy {
         }
         done();
       });
+      if (serialized === null) send();
+      else this.writeTurn(serialized, send);
     };
 
     // A loop, not recursion: frames answered at once (refusals, the handshake) are handled in turn
@@ -564,9 +580,26 @@ export class DataProxy {
       decision.write === 'insert' ? { inserted: n }
         : decision.write === 'delete' ? { deleted: n }
           : decision.write === 'update' ? { updated: summary.nModified ?? 0, upserted: summary.upserted }
-            : command.remove ? { deleted: summary.lastErrorN ?? 0 } : { updated: summary.lastErrorN ?? 0 };
+            : command.remove ? { deleted: summary.lastErrorN ?? 0 }
+              // An upserting findAndModify that inserted says so in lastErrorObject.upserted (n is 1 either way).
+              : summary.lastErrorUpserted ? { upserted: summary.lastErrorN ?? 0 } : { updated: summary.lastErrorN ?? 0 };
     this.options.ledger.record(grant.functionKey, runId, grant.physical, decision.collection, counts);
     return change;
+  }
+
+  /** serializeWrites: runs `send` now if no write to `physical` is out, else after the ones before it. */
+  private writeTurn(physical: string, send: () => void): void {
+    const waiting = this.writeQueues.get(physical);
+    if (waiting !== undefined) return void waiting.push(send);
+    this.writeQueues.set(physical, []);
+    send();
+  }
+
+  /** serializeWrites: the server answered (or failed) the write out on `physical`: the next one goes. */
+  private writeDone(physical: string): void {
+    const next = this.writeQueues.get(physical)?.shift();
+    if (next === undefined) this.writeQueues.delete(physical);
+    else next();
   }
 
   /** Adds `delta` to the cursors open on `database`. */

@@ -37,6 +37,8 @@ export interface DataBindingsOptions {
   maxDatabaseBytes?: number;
   /** Bytes a database holds beside what dbStats counts, counted against maxDatabaseBytes (DataProxyOptions.walBytes). */
   walBytes?: (physical: string) => number;
+  /** One write at a time per database (DataProxyOptions.serializeWrites): the embedded FerretDB. */
+  serializeWrites?: boolean;
   log?: (line: string) => void;
 }
 
@@ -54,7 +56,7 @@ export class DataBindings {
   private readonly bound = new Map<string, BoundFunction>();
 
   constructor(private readonly options: DataBindingsOptions) {
-    this.proxy = new DataProxy({ backend: options.backend, credentials: this.credentials, ledger: this.ledger, backendTimeoutMs: options.backendTimeoutMs, ...(options.maxDatabaseBytes !== undefined ? { maxDatabaseBytes: options.maxDatabaseBytes } : {}), ...(options.walBytes !== undefined ? { walBytes: options.walBytes } : {}) });
+    this.proxy = new DataProxy({ backend: options.backend, credentials: this.credentials, ledger: this.ledger, backendTimeoutMs: options.backendTimeoutMs, ...(options.maxDatabaseBytes !== undefined ? { maxDatabaseBytes: options.maxDatabaseBytes } : {}), ...(options.walBytes !== undefined ? { walBytes: options.walBytes } : {}), serializeWrites: options.serializeWrites === true });
   }
 
   private workspaceOf(functionKey: string): string {

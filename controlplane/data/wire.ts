@@ -190,6 +190,8 @@ export interface ReplySummary {
   upserted: number;
   /** findAndModify's lastErrorObject.n. */
   lastErrorN: number | null;
+  /** findAndModify's lastErrorObject has `upserted`: the document was inserted, not updated. */
+  lastErrorUpserted: boolean;
   /** killCursors' `cursorsKilled`, as decimal strings (the ids the server closed); empty when none. */
   cursorsKilled: string[];
 }
@@ -208,6 +210,7 @@ export function summarizeReply(frame: Buffer): ReplySummary | null {
     }
     const upserted = top.get('upserted');
     const leo = top.get('lastErrorObject');
+    const leoFields = leo?.type === 0x03 ? scanFields(frame, leo.at, ['n', 'upserted']) : null;
     const killed = top.get('cursorsKilled');
     const cursorsKilled = killed?.type === 0x04
       ? Object.values(BSON.deserialize(frame.subarray(killed.at, killed.at + frame.readInt32LE(killed.at)), { useBigInt64: true })).map((id) => String(id))
@@ -218,7 +221,8 @@ export function summarizeReply(frame: Buffer): ReplySummary | null {
       nModified: numberAt(frame, top.get('nModified')),
       cursorId,
       upserted: upserted?.type === 0x04 ? Object.keys(BSON.deserialize(frame.subarray(upserted.at, upserted.at + frame.readInt32LE(upserted.at)))).length : 0,
-      lastErrorN: leo?.type === 0x03 ? numberAt(frame, scanFields(frame, leo.at, ['n']).get('n')) : null,
+      lastErrorN: leoFields ? numberAt(frame, leoFields.get('n')) : null,
+      lastErrorUpserted: leoFields?.has('upserted') ?? false,
       cursorsKilled,
     };
   } catch {

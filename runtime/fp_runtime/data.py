@@ -52,12 +52,41 @@ def _make_classes():
     for name in _WRITE_METHODS:
         setattr(RunCollection, name, _tagged(name))
 
+    # What pymongo makes from a collection (a sub-collection, `coll.files`, `with_options`) is a plain
+    # Collection of the same database: made a RunCollection, it tags its writes too. GridFS writes
+    # through such ones (`database.with_options(...)[name].chunks`); before, its runs listed no writes.
+    def _derived(name):
+        method = getattr(Collection, name)
+
+        def derive(self, *args, **kwargs):
+            made = method(self, *args, **kwargs)
+            if type(made) is Collection and isinstance(made.database, RunDatabase):
+                made.__class__ = RunCollection
+            return made
+
+        derive.__name__ = name
+        derive.__doc__ = method.__doc__
+        return derive
+
+    for name in ("__getitem__", "with_options"):
+        setattr(RunCollection, name, _derived(name))
+
     class RunDatabase(Database):
         """A pymongo Database for one run: its collections tag their writes."""
 
-        def __init__(self, client, name, tag):
-            super().__init__(client, name)
+        def __init__(self, client, name, tag, *args, **kwargs):
+            super().__init__(client, name, *args, **kwargs)
             self._fp_tag = tag
+
+        def with_options(self, codec_options=None, read_preference=None, write_concern=None, read_concern=None):
+            return RunDatabase(self.client, self.name, self._fp_tag, codec_options or self.codec_options,
+                               read_preference or self.read_preference, write_concern or self.write_concern,
+                               read_concern or self.read_concern)
+
+        def create_collection(self, name, *args, **kwargs):
+            made = super().create_collection(name, *args, **kwargs)
+            made.__class__ = RunCollection
+            return made
 
         def get_collection(self, name, *args, **kwargs):
             return RunCollection(self, name, *args, **kwargs)

@@ -130,6 +130,10 @@ def _not_json(err: Exception) -> str:
         hint = " (nested deeper than Python's recursion limit: flatten it)"
     elif isinstance(err, UnicodeEncodeError):
         hint = " (a lone surrogate, as from decoding with errors='surrogateescape', cannot be sent)"
+    elif isinstance(err, TypeError) and "Object of type ObjectId " in str(err):
+        # Documents as pymongo gives them (context.db): the `_id` is what fails first.
+        hint = ("; a Mongo document's `_id` is an ObjectId: leave it out with the projection {\"_id\": 0}"
+                " (find(query, {\"_id\": 0})) or convert it (str(doc[\"_id\"])); a datetime with .isoformat()")
     elif isinstance(err, TypeError) and "is not JSON serializable" in str(err):
         hint = "; convert such values first (str(value), value.isoformat() for a datetime, float(value) for a Decimal, list(value) for a set)"
     elif "Out of range float" in str(err):

@@ -193,6 +193,84 @@ describe('Mongo data bindings on the embedded platform', { skip, timeout: 120_00
     assert.deepEqual((await h.api.call('GET', `/functions/${bad}/data`)).body, { binding: null });
   });
 
+  it('records what pymongo calls beyond the plain writes wrote: an upserting find_one_and_update, GridFS, sub-collections', async () => {
+    const name = fnName('ledger');
+    await createFunction(h.api, name);
+    const code = `import gridfs
+from pymongo import ReturnDocument
+def handler(event, context):
+    db = context.db
+    op = event["query"]["op"]
+    if op == "counter":
+        doc = db.counters.find_one_and_update({"_id": "order"}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER)
+        return {"seq": doc["seq"]}
+    if op == "gridfs":
+        return {"id": str(gridfs.GridFS(db).put(b"x" * 300_000, filename="a.bin"))}
+    db.logs.errors.insert_one({"e": 1})
+    db.logs.with_options().update_one({"k": 1}, {"$set": {"v": 1}}, upsert=True)
+    return {}
+`;
+    await upload(h.api, name, { 'main.py': code }, { manifest: manifest(name, { mongo: { database: 'ledger' } }) });
+    await deploy(h.api, name);
+    const writesOf = async (op: string): Promise<unknown> => {
+      const res = await fetch(`${h.url}/fn/${name}/?op=${op}`);
+      assert.equal(res.status, 200, await res.clone().text());
+      await runsWritten(h.url);
+      return (await h.api.call('GET', `/runs/${res.headers.get('x-run-id')}`)).body.run.writes;
+    };
+    const row = (collection: string, counts: Partial<Record<'inserted' | 'updated' | 'deleted' | 'upserted', number>>) =>
+      ({ database: 'default_ledger', collection, inserted: 0, updated: 0, deleted: 0, upserted: 0, ...counts });
+    // The counter's first call inserts it (lastErrorObject.upserted), the next one updates it.
+    assert.deepEqual(await writesOf('counter'), [row('counters', { upserted: 1 })]);
+    assert.deepEqual(await writesOf('counter'), [row('counters', { updated: 1 })]);
+    // 300 000 bytes: two chunks of 255 KiB and the file document.
+    assert.deepEqual(await writesOf('gridfs'), [row('fs.chunks', { inserted: 2 }), row('fs.files', { inserted: 1 })]);
+    assert.deepEqual(await writesOf('sub'), [row('logs', { upserted: 1 }), row('logs.errors', { inserted: 1 })]);
+  });
+
+  it('keeps a counter exact under concurrent find_one_and_update $inc and upserts (the embedded FerretDB does not make them atomic)', async () => {
+    const name = fnName('counter');
+    await createFunction(h.api, name);
+    const code = `import threading
+from pymongo import ReturnDocument
+from pymongo.errors import PyMongoError
+def handler(event, context):
+    db, key, seqs, errors = context.db, context.run_id, [], []
+    def bump():
+        for _ in range(15):
+            try:
+                seqs.append(db.counters.find_one_and_update({"_id": key}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER)["seq"])
+                db.hits.update_one({"_id": key}, {"$inc": {"n": 1}}, upsert=True)
+            except PyMongoError as err:
+                errors.append(str(err)[:120])
+    threads = [threading.Thread(target=bump) for _ in range(8)]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    return {"distinct": len(set(seqs)), "final": db.counters.find_one({"_id": key})["seq"], "hits": db.hits.find_one({"_id": key})["n"], "errors": errors}
+`;
+    await upload(h.api, name, { 'main.py': code }, { manifest: { ...manifest(name, { mongo: { database: 'counter' } }), limits: { timeout: '60s' } } });
+    await deploy(h.api, name);
+    // 8 threads, each with its own connection through the proxy: before, 120 increments ended at
+    // 23-36 and some first upserts failed E11000.
+    const res = await fetch(`${h.url}/fn/${name}/`);
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.deepEqual(await res.json(), { distinct: 120, final: 120, hits: 120, errors: [] });
+  });
+
+  it('says how to return documents as find gives them: their ObjectId _id fails the answer, and the run record says what to do', async () => {
+    const name = fnName('rawdocs');
+    await createFunction(h.api, name);
+    const code = 'def handler(event, context):\n    context.db.notes.insert_one({"text": "hi"})\n    return {"notes": list(context.db.notes.find())}\n';
+    await upload(h.api, name, { 'main.py': code }, { manifest: manifest(name, { mongo: { database: 'rawdocs' } }) });
+    await deploy(h.api, name);
+    const res = await fetch(`${h.url}/fn/${name}/`);
+    assert.equal(res.status, 502);
+    await runsWritten(h.url);
+    const run = (await h.api.call('GET', `/runs/${res.headers.get('x-run-id')}`)).body.run;
+    assert.equal(run.errorCode, 'FUNCTION_BAD_RESPONSE');
+    assert.match(run.error.message, /Object of type ObjectId is not JSON serializable; a Mongo document's `_id` is an ObjectId: leave it out with the projection \{"_id": 0\}/);
+  });
+
   it('answers DATA_BINDING_NOT_FOUND for a function without a binding', async () => {
     const name = fnName('plain');
     await createFunction(h.api, name);

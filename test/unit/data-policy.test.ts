@@ -181,7 +181,7 @@ describe('data proxy wire', () => {
   });
 
   it('reads write counts, cursor ids and the cursors killCursors closed from replies without decoding documents', () => {
-    assert.deepEqual(summarizeReply(encodeOpMsg({ n: 3, nModified: 2, ok: 1 }, 1, 1)), { ok: true, n: 3, nModified: 2, cursorId: null, upserted: 0, lastErrorN: null, cursorsKilled: [] });
+    assert.deepEqual(summarizeReply(encodeOpMsg({ n: 3, nModified: 2, ok: 1 }, 1, 1)), { ok: true, n: 3, nModified: 2, cursorId: null, upserted: 0, lastErrorN: null, lastErrorUpserted: false, cursorsKilled: [] });
     // killCursors: the ids the server closed, not those it did not find (another collection's).
     const killed = summarizeReply(encodeOpMsg({ cursorsKilled: [Long.fromString('9007199254740993')], cursorsNotFound: [Long.fromString('7')], cursorsAlive: [], cursorsUnknown: [], ok: 1 }, 1, 1))!;
     assert.deepEqual(killed.cursorsKilled, ['9007199254740993']);
