@@ -191,17 +191,22 @@ describe('attack: the kernel\'s per-user limits in user-namespace mode (red team
   // One function took every epoll watch of the platform's uid (5 491 645 here, in ~6 s) and libuv
   // aborted the platform. With subordinate ids the box's uid 1000 is another host uid, whose
   // counters are not the platform's (docs/adr/0141-per-user-kernel-limits-in-user-namespace-mode.md).
-  // The ids are given to nobody in a mount namespace of the platform's own: /etc/subuid and
-  // /etc/subgid bound over with files of the test, which newuidmap (setuid) reads there.
+  // The ids are given to nobody in a mount namespace of the platform's own, whose /etc is an
+  // overlay holding the test's /etc/subuid and /etc/subgid, which newuidmap (setuid) reads there (a
+  // bind over them needed the host to have both files: a fresh Debian has neither until a useradd).
   let platform: NobodyPlatform;
   before(async () => {
     platform = await startAsNobody((argv, dir) => {
-      const ids = join(dir, 'subids');
-      writeFileSync(ids, `nobody:${SUBORDINATE}:65536\n`);
-      chmodSync(ids, 0o644);
+      const upper = join(dir, 'etc-up');
+      mkdirSync(join(dir, 'etc-work'), { recursive: true });
+      mkdirSync(upper, { recursive: true });
+      for (const file of ['subuid', 'subgid']) {
+        writeFileSync(join(upper, file), `nobody:${SUBORDINATE}:65536\n`);
+        chmodSync(join(upper, file), 0o644);
+      }
       const quoted = argv.map((a) => `'${a}'`).join(' ');
       return ['unshare', '-m', '--propagation', 'private', 'sh', '-c',
-        `mount --bind '${ids}' /etc/subuid && mount --bind '${ids}' /etc/subgid && exec ${quoted}`];
+        `mount -t overlay overlay -o 'lowerdir=/etc,upperdir=${upper},workdir=${join(dir, 'etc-work')}' /etc && exec ${quoted}`];
     }, (dir) => {
       // An sdist whose build backend writes the uid map of the process building it into its wheel.
       mkdirSync(join(dir, 'links'));

@@ -204,7 +204,9 @@ export async function auditTrail(p: Platform): Promise<void> {
   const expected: [string, string][] = [['workspace.create', t.name], ['token.create', t.ids.owner], ['token.create', t.ids.deployer], ['token.create', t.ids.invoker], ['token.create', t.ids.viewer]];
   const hook = py('def handler(event, context):', '    return {"ok": True}');
   const manifest = { kind: 'function', name: 'trail', triggers: [{ type: 'webhook', id: 'gh' }] };
-  await t.deployer.expect(201, 'POST', '/functions', { name: 'trail', secrets: { DB: SECRET_VALUE } });
+  // OLD exists, so removing it below is a change the log records (removing a name that is no
+  // secret changes nothing and is not recorded: ADR 0159's `env set`/`unset` by name).
+  await t.deployer.expect(201, 'POST', '/functions', { name: 'trail', secrets: { DB: SECRET_VALUE, OLD: SECRET_VALUE } });
   expected.push(['function.create', 'trail']);
   await t.deployer.expect(200, 'PATCH', '/functions/trail', { env: { MODE: 'x' } });
   expected.push(['function.update', 'trail']);
