@@ -107,7 +107,7 @@ function printAsyncList(ctx: Context, runs: ApiAsyncRunSummary[], state: string,
 /** How the instance was obtained, in words (`warm (warm)` said nothing; `cold (pool)` little). */
 const START_WORDS: Readonly<Record<string, string>> = {
   pool: 'a pre-started runtime from the pool, given the code',
-  spawn: 'a runtime process started for it',
+  spawn: 'a runtime made for the call: forked from its preset\'s zygote when one is ready, else a new interpreter',
   template: 'forked from a template of this version',
 };
 

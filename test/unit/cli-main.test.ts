@@ -62,6 +62,8 @@ describe('cli main', () => {
     assert.equal(startLine(false, 'warm'), 'start     warm');
     assert.equal(startLine(true, 'pool'), 'start     cold (a pre-started runtime from the pool, given the code)');
     assert.equal(startLine(true, 'template'), 'start     cold (forked from a template of this version)');
+    // A FastAPI or bound version forked for its call by its preset's zygote: not "a process started" (data2).
+    assert.equal(startLine(true, 'spawn'), 'start     cold (a runtime made for the call: forked from its preset\'s zygote when one is ready, else a new interpreter)');
     assert.equal(startLine(true, null), 'start     cold');
   });
 
