@@ -224,21 +224,24 @@ describe('runtime/validate.py', () => {
     }
   });
 
+  /** The warnings `validate` gives an app `main:app` of `code` with `requirements` and `limits` (platform.yaml lines); no problems. */
+  async function appWarnings(code: string, requirements: string, name: string, limits: string): Promise<string[]> {
+    const dir = folder({ 'main.py': code, 'requirements.txt': requirements, 'platform.yaml': `kind: function\nname: ${name}\nentrypoint: main:app\n${limits}` });
+    try {
+      const found = await preflight(dir, PYTHON, {});
+      assert.deepEqual(found.problems, []);
+      return found.warnings.map((w) => `${w.file}:${w.line}: ${w.message}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
   // Socket.IO sessions start on long-polling, and a session lives in one process: at concurrency 1
   // a message sent while a poll was open reached another instance and answered 400 Invalid session
   // (apps round 6). Not when the limits keep one instance.
   it('warns about a Socket.IO app unless its limits keep one instance taking concurrent calls', async () => {
     const app = 'import socketio\nfrom fastapi import FastAPI\nsio = socketio.AsyncServer(async_mode="asgi")\napp = socketio.ASGIApp(sio, other_asgi_app=FastAPI())\n';
-    const warned = async (limits: string): Promise<string[]> => {
-      const dir = folder({ 'main.py': app, 'requirements.txt': 'python-socketio\n', 'platform.yaml': `kind: function\nname: sio\nentrypoint: main:app\n${limits}` });
-      try {
-        const found = await preflight(dir, PYTHON, {});
-        assert.deepEqual(found.problems, []);
-        return found.warnings.map((w) => `${w.file}:${w.line}: ${w.message}`);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    };
+    const warned = (limits: string): Promise<string[]> => appWarnings(app, 'python-socketio\n', 'sio', limits);
     const by = await warned('');
     assert.equal(by.length, 1, by.join('\n'));
     assert.match(by[0]!, /^main\.py:4: ASGIApp\(\.\.\.\): a Socket\.IO session starts on HTTP long-polling .* limits\.concurrency above 1 and limits\.maxInstances: 1/);
@@ -256,16 +259,7 @@ describe('runtime/validate.py', () => {
   it('warns about a stateful MCP server (and Gradio, NiceGUI and Shiny apps) unless stateless or one instance, and about the MCP Host check', async () => {
     const app = (args: string, extra = ''): string =>
       `from fastapi import FastAPI\nfrom mcp.server.mcpserver import MCPServer\n${extra}mcp = MCPServer("p")\napp = FastAPI()\napp.mount("/mcp", mcp.streamable_http_app(${args}))\n`;
-    const warned = async (code: string, limits: string): Promise<string[]> => {
-      const dir = folder({ 'main.py': code, 'requirements.txt': 'fastapi\nmcp\n', 'platform.yaml': `kind: function\nname: mcp\nentrypoint: main:app\n${limits}` });
-      try {
-        const found = await preflight(dir, PYTHON, {});
-        assert.deepEqual(found.problems, []);
-        return found.warnings.map((w) => `${w.file}:${w.line}: ${w.message}`);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    };
+    const warned = (code: string, limits: string): Promise<string[]> => appWarnings(code, 'fastapi\nmcp\n', 'mcp', limits);
     const both = await warned(app(''), '');
     assert.equal(both.length, 2, both.join('\n'));
     assert.match(both[0]!, /^main\.py:5: streamable_http_app\(\.\.\.\): an MCP session lives in the instance .* 404 "Session not found": pass stateless_http=True/);

@@ -18,13 +18,19 @@ import { serverSkip, startRedis } from '../helpers/servers.js';
 const skip = serverSkip('redis-server');
 const FULL = /^Redis is out of memory \(maxmemory\) and refuses writes$/;
 
+/** A Redis that refuses writes once full (`noeviction`), persisting (AOF), and a client of it; both go after the test. */
+async function noevictionRedis(): Promise<{ client: ReturnType<typeof connectRedis>; url: string }> {
+  const redis = await startRedis({ appendOnly: true, args: ['--maxmemory-policy', 'noeviction'] });
+  after(() => redis.destroy());
+  const client = connectRedis(redis.url);
+  after(() => client.disconnect());
+  await redisReady(client);
+  return { client, url: redis.url };
+}
+
 describe('a Redis that is full (maxmemory, noeviction)', { skip }, () => {
   it('queue, tick lock and replay guard say it is out of memory; reads still work; writes work again once memory is freed', async () => {
-    const redis = await startRedis({ appendOnly: true, args: ['--maxmemory-policy', 'noeviction'] });
-    after(() => redis.destroy());
-    const client = connectRedis(redis.url);
-    after(() => client.disconnect());
-    await redisReady(client);
+    const { client } = await noevictionRedis();
     const prefix = 'full';
     const queue = await openRedisQueue({ client, prefix });
     await queue.enqueue({ runId: 'before', function: 'f', payload: Buffer.from('x') });
@@ -65,11 +71,7 @@ describe('a Redis that is full (maxmemory, noeviction)', { skip }, () => {
  */
 describe('the dispatcher during a Redis out of memory', { skip }, () => {
   it('logs one line for the runs that failed alike, then one count naming some of them', async () => {
-    const redis = await startRedis({ appendOnly: true, args: ['--maxmemory-policy', 'noeviction'] });
-    after(() => redis.destroy());
-    const client = connectRedis(redis.url);
-    after(() => client.disconnect());
-    await redisReady(client);
+    const { client } = await noevictionRedis();
     const prefix = 'flood';
     const queue = await openRedisQueue({ client, prefix });
     const timeline = new RedisRunTimeline({ client, prefix });
@@ -123,11 +125,7 @@ describe('the dispatcher during a Redis out of memory', { skip }, () => {
  */
 describe('cron during a Redis out of memory', { skip }, () => {
   it('logs one line for the ticks skipped alike, then one count naming the triggers', async () => {
-    const redis = await startRedis({ appendOnly: true, args: ['--maxmemory-policy', 'noeviction'] });
-    after(() => redis.destroy());
-    const client = connectRedis(redis.url);
-    after(() => client.disconnect());
-    await redisReady(client);
+    const { client } = await noevictionRedis();
     await client.call('CONFIG', 'SET', 'maxmemory', '1');
     const lines: string[] = [];
     const faults = new FaultLog((line) => lines.push(line));
@@ -160,13 +158,9 @@ describe('cron during a Redis out of memory', { skip }, () => {
  */
 describe('/readyz during a Redis out of memory', { skip }, () => {
   it('lists a degraded ASYNC_QUEUE_UNAVAILABLE problem naming the refusal and its fix, gone once Redis takes writes', async () => {
-    const redis = await startRedis({ appendOnly: true, args: ['--maxmemory-policy', 'noeviction'] });
-    after(() => redis.destroy());
-    const client = connectRedis(redis.url);
-    after(() => client.disconnect());
-    await redisReady(client);
+    const { client, url } = await noevictionRedis();
     const lines: string[] = [];
-    const watch = new RedisDurability({ client, url: redis.url, allowVolatile: false, log: (l) => lines.push(l), markKey: 'full:v1:durability-mark', markIntervalMs: 50 });
+    const watch = new RedisDurability({ client, url, allowVolatile: false, log: (l) => lines.push(l), markKey: 'full:v1:durability-mark', markIntervalMs: 50 });
     after(() => watch.close());
     await watch.start();
     await client.call('CONFIG', 'SET', 'maxmemory', '1');
@@ -189,11 +183,7 @@ describe('/readyz during a Redis out of memory', { skip }, () => {
 // "ReplyError: EXECABORT Transaction discarded because of previous errors.", naming no cause.
 describe('warm-instance reports during a Redis out of memory', { skip }, () => {
   it('say once that Redis is out of memory, then that they work again', async () => {
-    const redis = await startRedis({ appendOnly: true, args: ['--maxmemory-policy', 'noeviction'] });
-    after(() => redis.destroy());
-    const client = connectRedis(redis.url);
-    after(() => client.disconnect());
-    await redisReady(client);
+    const { client } = await noevictionRedis();
     const lines: string[] = [];
     const pool = { stats: () => ({ functions: { a: { name: 'a', warm: 1, busy: 0 } }, scaledToZero: {} }) } as unknown as ConstructorParameters<typeof WarmReporter>[0];
     const reporter = new WarmReporter(pool, new RedisHotMetrics({ client, prefix: 'warmfull' }), 'p1', 60_000, (l) => lines.push(l));
