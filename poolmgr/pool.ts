@@ -339,6 +339,15 @@ export class PoolManager implements InstanceOwner {
   }
 
   /**
+   * `name` was deleted (after `drain`): its scale-to-zero count goes, so the counts a process keeps
+   * are bounded by the functions that exist, not by every name it ever served (ADR 0153's left-open
+   * point; a retired group's scale to zero is not counted again).
+   */
+  forget(name: string): void {
+    delete this.scaledToZero[name];
+  }
+
+  /**
    * `name` was paused or deleted: the WebSocket calls its instances hold (drained ones too) end now
    * with `code`, each closed 1001 by the gateway, rather than at the function's timeout (up to an
    * hour: a paused or deleted function went on serving them, red team round 8).

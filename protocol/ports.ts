@@ -299,6 +299,8 @@ export interface PoolDrain {
    * connections end now, closed 1001 (docs/adr/0126-websockets.md), instead of at its timeout. Optional.
    */
   endConnections?(name: string, code: 'FUNCTION_PAUSED' | 'FUNCTION_NOT_FOUND'): void;
+  /** `name` was deleted: what the pool counts per name (its scale-to-zero events) goes. Optional. */
+  forget?(name: string): void;
   /** Readies a version's directory for fast cold starts (bytecode compiled ahead); never rejects. */
   prepare(dir: string): Promise<boolean>;
   /**

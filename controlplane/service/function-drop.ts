@@ -12,6 +12,7 @@ export async function dropFunction(ctx: ServiceContext, name: string): Promise<v
   ctx.tokens.removeScope(name);
   ctx.pool.endConnections?.(name, 'FUNCTION_NOT_FOUND');
   ctx.pool.drain(name);
+  ctx.pool.forget?.(name);
   await ctx.code.removeFunction(name);
   await ctx.cron?.forget(name);
 }

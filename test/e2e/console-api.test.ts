@@ -124,6 +124,14 @@ describe('usage series and the cold-start view', () => {
     assert.equal((await h.api.call('POST', '/functions', { name: undeployed })).status, 201);
     const listed = (await h.api.call('GET', '/coldstarts?window=1h')).body.functions.find((f: { function: string }) => f.function === undeployed);
     assert.equal(listed.state, 'not deployed');
+
+    // Deleted, the function leaves the pool's per-name scale-to-zero counts (/readyz with the admin
+    // token lists them): they are bounded by the functions that exist (ADR 0153's left-open point).
+    const readyz = async (): Promise<{ pool: { scaledToZero?: Record<string, number> } }> =>
+      (await fetch(`${h.url}/readyz`, { headers: { authorization: `Bearer ${h.api.token}` } })).json() as Promise<{ pool: { scaledToZero?: Record<string, number> } }>;
+    assert.ok(((await readyz()).pool.scaledToZero?.[name] ?? 0) >= 1, 'counted while it exists');
+    assert.equal((await h.api.call('DELETE', `/functions/${name}`)).status, 204);
+    assert.equal((await readyz()).pool.scaledToZero?.[name], undefined, 'forgotten with the function');
   });
 });
 

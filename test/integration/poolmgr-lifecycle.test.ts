@@ -30,6 +30,14 @@ describe('poolmgr idle reaping', () => {
     await until(() => !isAlive(pid), 15_000, 'the reaped process to exit');
     assert.equal(pool.stats().warm, 0);
     assert.equal(pool.stats().scaledToZero[fn.name], 1, 'one scale-to-zero event');
+    // A deleted function's count goes with it (the control plane drains, then forgets it).
+    const other = fnVersion(await writeFunction({ 'main.py': STEERED_HANDLER }));
+    assert.equal((await pool.invoke(other, ev())).error, null);
+    await until(() => pool.stats().scaledToZero[other.name] === 1, 15_000, 'the other function\'s scale to zero');
+    pool.drain(other.name);
+    pool.forget(other.name);
+    assert.equal(pool.stats().scaledToZero[other.name], undefined, 'forgotten');
+    await removeFunction(other.dir);
     const next = await pool.invoke(fn, ev());
     assert.equal(next.error, null);
     assert.equal(next.cold, true);
