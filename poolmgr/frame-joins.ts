@@ -41,10 +41,16 @@ export class FrameJoins {
       take: (bytes) => {
         const key = charged ?? group();
         const inGroup = key === null ? 0 : this.groups.get(key) ?? 0;
-        if ((this.held + bytes > this.maxBytes && this.held - own > 0)
-          || (key !== null && inGroup + bytes > this.maxBytes / GROUP_DIVISOR && inGroup - own > 0)) {
+        // Its workspace's share first: a refusal by it is the workspace's own doing (its instance's
+        // end spends its start budget after crashes); one by the bound alone, while the share had
+        // room, is other workspaces' frames (ADR 0166).
+        if (key !== null && inGroup + bytes > this.maxBytes / GROUP_DIVISOR && inGroup - own > 0) {
           this.refused++;
           return false;
+        }
+        if (this.held + bytes > this.maxBytes && this.held - own > 0) {
+          this.refused++;
+          return key === null ? false : 'platform';
         }
         this.held += bytes;
         own += bytes;

@@ -655,7 +655,9 @@ export class Instance implements ProcessListener {
       this.loadWatcher = null;
     }
     // Decided on the host's own error (a runtime's report may name any code), named by the call's.
-    if (error.code !== 'SHUTTING_DOWN' && this.given()) this.crashedWith = this.endedFor ?? error;
+    // A frame refused because other workspaces' frames filled the platform's bound is not its doing
+    // (its own workspace's share had room): it spends no start budget (ADR 0166).
+    if (error.code !== 'SHUTTING_DOWN' && this.given() && !byOthersFrames(error)) this.crashedWith = this.endedFor ?? error;
     this.gone = true;
     this.state = 'dead';
     clearTimeout(this.initTimer);
@@ -802,4 +804,9 @@ export function crashCause(exit: Pick<ProcessExit, 'exitCode' | 'signal'>): stri
   if (exit.signal === 'SIGSEGV') return ': a crash in native code (a C extension or a library it loads), or a thread\'s stack too small for it (threads the function starts have 1 MiB: threading.stack_size(8 * 1024 * 1024) before starting them gives uvicorn\'s 8 MiB)';
   if (exit.signal === 'SIGBUS' || exit.signal === 'SIGILL' || exit.signal === 'SIGABRT' || exit.signal === 'SIGFPE') return ': a crash in native code (a C extension or a library it loads), or os.abort()';
   return '';
+}
+
+/** Killed for a frame the platform's bound refused while its workspace's share had room (FrameJoins: other workspaces' frames). */
+function byOthersFrames(error: InvocationError): boolean {
+  return error.type === 'FramesOverBudget' && error.details?.['bound'] === 'platform';
 }

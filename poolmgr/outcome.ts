@@ -44,5 +44,5 @@ export function hostError(code: ErrorCode, cls: ErrorClass | null, type: string,
 }
 
 export function fromCause(cause: KillCause): InvocationError {
-  return { code: cause.code, class: cause.class, type: cause.type, message: cause.message };
+  return { code: cause.code, class: cause.class, type: cause.type, message: cause.message, ...(cause.details !== undefined ? { details: cause.details } : {}) };
 }

@@ -19,6 +19,8 @@ export interface KillCause {
   class: ErrorClass | null;
   type: string;
   message: string;
+  /** What the caller may see about it (FramesOverBudget: `bound`, whose frames filled it). */
+  details?: Record<string, unknown>;
 }
 
 export interface ProcessExit extends RuntimeExit {
@@ -258,7 +260,9 @@ export class RuntimeProcess {
   private refuse(err: unknown): void {
     this.refused = true;
     if (err instanceof FrameOverBudget) {
-      this.kill({ code: 'GATEWAY_OVERLOADED', class: null, type: 'FramesOverBudget', message: err.message });
+      // `details.bound`: 'platform' when other workspaces' frames filled the bound (not counted in
+      // the start budget after crashes: docs/adr/0166-frames-refused-for-others-are-no-crash.md).
+      this.kill({ code: 'GATEWAY_OVERLOADED', class: null, type: 'FramesOverBudget', message: err.message, details: { bound: err.bound === 'platform' ? 'platform' : 'workspace' } });
       return;
     }
     this.kill(protocolError(`malformed frame from the runtime: ${(err as Error).message}`));

@@ -59,13 +59,22 @@ export class FrameError extends PlatformError {
  * (its buffer is allocated then) and gives it back once whole or abandoned (`close`).
  */
 export interface JoinAccount {
-  /** `bytes` more held for a frame being joined; false: refused (the decoder throws FrameOverBudget). */
-  take(bytes: number): boolean;
+  /**
+   * `bytes` more held for a frame being joined; else refused (the decoder throws FrameOverBudget):
+   * false by its own group's share (or the bound, for a runtime of no group), 'platform' by the
+   * bound that all runtimes share while its group's share had room (other groups hold it).
+   */
+  take(bytes: number): boolean | 'platform';
   give(bytes: number): void;
 }
 
 /** A frame the decoder's JoinAccount refused: the bytes of frames being joined are at their bound. */
-export class FrameOverBudget extends FrameError {}
+export class FrameOverBudget extends FrameError {
+  /** 'platform': refused by the bound all runtimes share while its own group's share had room (others' frames, not its own). */
+  constructor(message: string, readonly bound: 'group' | 'platform' = 'group') {
+    super(message);
+  }
+}
 
 /**
  * The first bytes of a `chunk` frame as the runtimes write it (runtime/fp_runtime/streaming.py: a
@@ -106,8 +115,9 @@ export class FrameDecoder {
   /** A frame longer than SCRATCH_BYTES is about to be held whole (allocated, or its pieces kept): counted first. */
   private count(length: number): void {
     if (this.account === null || length <= SCRATCH_BYTES || this.counted > 0) return;
-    if (!this.account.take(length)) {
-      throw new FrameOverBudget(`a frame of ${length} bytes is refused: frames being read from runtimes hold as many bytes as the platform allows (FP_MAX_FRAME_BYTES_IN_FLIGHT)`);
+    const took = this.account.take(length);
+    if (took !== true) {
+      throw new FrameOverBudget(`a frame of ${length} bytes is refused: frames being read from runtimes hold as many bytes as the platform allows (FP_MAX_FRAME_BYTES_IN_FLIGHT)`, took === 'platform' ? 'platform' : 'group');
     }
     this.counted = length;
   }

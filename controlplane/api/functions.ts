@@ -109,7 +109,7 @@ export const patch = operation(
     const secrets = Object.entries(body.secrets ?? {});
     const set = secrets.filter(([, v]) => v !== null).map(([k]) => k).sort();
     // Removing a name that was no secret changes nothing (`env set` sends it for a name that may be one).
-    const unset = secrets.filter(([k, v]) => v === null && before?.secrets?.[k] !== undefined).map(([k]) => k).sort();
+    const unset = secrets.filter(([k, v]) => v === null && before?.secrets !== undefined && Object.hasOwn(before.secrets, k)).map(([k]) => k).sort();
     if (set.length > 0) await audit(call, 'secret.set', name, { names: set });
     if (unset.length > 0) await audit(call, 'secret.unset', name, { names: unset });
     if (invokeToken !== null) await audit(call, 'invoke-token.rotate', name, { reason: 'auth became token' });

@@ -195,3 +195,16 @@ async function orderingProxy(target: string, before: (method: string) => Promise
   const { port } = server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
+
+describe('secrets removed by names of Object.prototype (red29)', () => {
+  it('removing constructor, toString or hasOwnProperty, never secrets, writes no secret.unset entry', async () => {
+    const name = fnName('protonames');
+    await createFunction(h.api, name, { secrets: { KEPT: 's' } });
+    const res = await h.api.call('PATCH', `/functions/${name}`, { secrets: { constructor: null, toString: null, hasOwnProperty: null } });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual((await read(name)).secrets, ['KEPT']);
+    const audit = await h.api.call('GET', `/audit?action=secret.unset&limit=50`);
+    const mine = (audit.body.items as { target: string; detail: { names: string[] } }[]).filter((e) => e.target === name);
+    assert.deepEqual(mine, [], 'names read from the prototype of the function\'s secrets were taken for secrets');
+  });
+});
