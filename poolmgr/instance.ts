@@ -96,6 +96,13 @@ export class Instance implements ProcessListener {
   crashedWith: InvocationError | null = null;
   /** The call's error that ends it, when one does (a fatal error, a timeout): what `crashedWith` names instead of the kill. */
   private endedFor: InvocationError | null = null;
+  /**
+   * Its runtime is killed for a call's timeout reached while that call's streamed body was still
+   * going out: the pace was its client's (a reader that stopped, an event stream read to its
+   * deadline), so it spends no start budget after crashes: any caller could otherwise mark a public
+   * function crash-looping (red team round 29; ADR 0158).
+   */
+  private endedAtClientsPace = false;
   /** A call timed out here while others ran: it drains as above, and is killed (not shut down) at the end. */
   private condemned = false;
   private gone = false;
@@ -257,6 +264,7 @@ export class Instance implements ProcessListener {
     const error = hostError('FUNCTION_TIMEOUT', 'timeout', 'Timeout',
       `the function did not finish within ${timeoutMs} ms; its runtime process ${others ? 'is killed once the calls running beside it end' : 'was killed'}`);
     this.endedFor = error;
+    this.endedAtClientsPace = call.body !== null && !call.body.done;
     call.finish(null, error, [], timeoutMs);
     if (!others) {
       this.discard(TIMED_OUT_CAUSE);
@@ -657,7 +665,7 @@ export class Instance implements ProcessListener {
     // Decided on the host's own error (a runtime's report may name any code), named by the call's.
     // A frame refused because other workspaces' frames filled the platform's bound is not its doing
     // (its own workspace's share had room): it spends no start budget (ADR 0166).
-    if (error.code !== 'SHUTTING_DOWN' && this.given() && !byOthersFrames(error)) this.crashedWith = this.endedFor ?? error;
+    if (error.code !== 'SHUTTING_DOWN' && this.given() && !byOthersFrames(error) && !this.endedAtClientsPace) this.crashedWith = this.endedFor ?? error;
     this.gone = true;
     this.state = 'dead';
     clearTimeout(this.initTimer);
