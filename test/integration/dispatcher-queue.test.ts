@@ -175,6 +175,25 @@ for (const [name, skip, makeSite] of sites) {
       assert.equal((await queue.getDead(runId))?.reason, 'max_event_age');
     });
 
+    it('fails a run whose retry would come past the last date a clock can hold, instead of running its attempt again and again (red team 30)', async (t) => {
+      // Durations the manifest takes (up to 2^53 ms): a backoff and a max event age of ~285 000
+      // years. The retry's date could not be written (RangeError), the lease ran out, and the same
+      // attempt ran once a lease for good: never retried, never failed (max attempts not reached).
+      const huge = 9_000_000_000_000_000;
+      const runner = new ScriptedRunner(() => failure(500, 'user_error', 'FUNCTION_ERROR'));
+      const metrics = new RecordedMetrics();
+      const errors: unknown[] = [];
+      const { queue, timeline, dispatcher } = await setup(t, await newSite(t), { runner, metrics, onError: (err) => errors.push(err), random: () => 0.99 },
+        { backoffBaseMs: huge, backoffMaxMs: huge, maxEventAgeMs: huge });
+      const runId = randomUUID();
+      await enqueueRun(queue, timeline, { runId, function: 'fn', payload }, Date.now());
+      dispatcher.start();
+      const view = await settled(timeline, runId, 4 * LEASE_MS);
+      assert.deepEqual(view.transitions.map((s) => [s.state, s.detail]).at(-1), ['failed', 'max_event_age class:user_error']);
+      assert.deepEqual(runner.seen.map((j) => j.attempt), [1]);
+      assert.deepEqual(errors, []);
+    });
+
     it("hands a stopped (dead) consumer's job to another dispatcher after the lease: none lost", async (t) => {
       const site = await newSite(t);
       const timeline = new MemoryRunTimeline();

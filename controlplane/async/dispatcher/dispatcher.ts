@@ -47,6 +47,8 @@ export interface DispatcherOptions {
 
 /** How often the idle workers claim while claims fail (the queue is down). */
 const DOWN_POLL_MS = 1000;
+/** The last time a JavaScript Date holds (ECMAScript: 8.64e15 ms after the epoch). */
+const LAST_DATE_MS = 8.64e15;
 
 /** Thrown out of an attempt's bookkeeping when another consumer owns the job now. */
 const LEASE_LOST = Symbol('lease lost');
@@ -261,7 +263,10 @@ export class Dispatcher {
     if (!verdict.retryable) giveUp = 'non_retryable';
     else if (job.attempt >= policy.maxAttempts) giveUp = 'max_attempts';
     const retryAt = now() + retryDelayMs(job.attempt, policy, this.o.random, outcome.retryAfterMs);
-    if (giveUp === null && retryAt - job.enqueuedAt > policy.maxEventAgeMs) giveUp = 'max_event_age';
+    // A retry past the last date a clock holds (the manifest takes durations of up to 2^53 ms) is
+    // past any max event age: its date could not be written, and the attempt ran again once a lease
+    // for good, neither retried nor failed (red team round 30).
+    if (giveUp === null && (retryAt - job.enqueuedAt > policy.maxEventAgeMs || retryAt > LAST_DATE_MS)) giveUp = 'max_event_age';
     if (giveUp !== null) {
       const reason = `${giveUp} ${verdict.reason}`;
       await this.guard(queue.extend(lease));
