@@ -19,6 +19,16 @@ import type { InvocationError } from './types.js';
  * watched (it takes no generic runtime, and its starts reserve the budget once it ran dry).
  */
 export const FORGET_AFTER_MS = 60_000;
+/**
+ * The shortest call timeout whose kill, reached while the call's streamed body was still going out,
+ * is taken as its client's pace and spends no start budget (ADR 0158's amendment; ADR 0167): the
+ * default `limits.timeout`. A shorter one counts: "still going out" is true of any stream its
+ * function has not ended, and a function that sent one piece and hung under a 300 ms timeout was
+ * started again at every call, the budget never holding it (red team round 30). At 30 s an
+ * instance churns at most once per 30 s: the platform's 64 instances together ~2 a second, one
+ * workspace's budget rate.
+ */
+export const CLIENT_PACED_MIN_TIMEOUT_MS = 30_000;
 /** The workspace's budget is this many times a version's: a tenant with a few broken functions is not held by one. */
 export const WORKSPACE_FACTOR = 4;
 

@@ -16,6 +16,7 @@
 import { boundedLogLines, declaredLength, formatMemoryBytes, LogBudget, shownMessageType, isOutOfFiles, isPlatformError, OUT_OF_FILES_MESSAGE, STREAM_WINDOW_BYTES, type LogLine, type RuntimeMessage, type WireContext, type WireEvent, type WireResponse } from '../protocol/index.js';
 import type { Call, StartKind } from './call.js';
 import { CallTable } from './call-table.js';
+import { CLIENT_PACED_MIN_TIMEOUT_MS } from './crash-budget.js';
 import type { FunctionGroup } from './group.js';
 import { fromCause, fromWireError, hostError } from './outcome.js';
 import { ResponseBody, type BodyChannel } from './response-body.js';
@@ -100,7 +101,9 @@ export class Instance implements ProcessListener {
    * Its runtime is killed for a call's timeout reached while that call's streamed body was still
    * going out: the pace was its client's (a reader that stopped, an event stream read to its
    * deadline), so it spends no start budget after crashes: any caller could otherwise mark a public
-   * function crash-looping (red team round 29; ADR 0158).
+   * function crash-looping (red team round 29; ADR 0158). Only under a timeout of at least
+   * CLIENT_PACED_MIN_TIMEOUT_MS: a function streaming a piece and hanging under a short one churned
+   * boxes with no budget (red team round 30; ADR 0167).
    */
   private endedAtClientsPace = false;
   /** A call timed out here while others ran: it drains as above, and is killed (not shut down) at the end. */
@@ -264,7 +267,7 @@ export class Instance implements ProcessListener {
     const error = hostError('FUNCTION_TIMEOUT', 'timeout', 'Timeout',
       `the function did not finish within ${timeoutMs} ms; its runtime process ${others ? 'is killed once the calls running beside it end' : 'was killed'}`);
     this.endedFor = error;
-    this.endedAtClientsPace = call.body !== null && !call.body.done;
+    this.endedAtClientsPace = call.body !== null && !call.body.done && timeoutMs >= CLIENT_PACED_MIN_TIMEOUT_MS;
     call.finish(null, error, [], timeoutMs);
     if (!others) {
       this.discard(TIMED_OUT_CAUSE);
