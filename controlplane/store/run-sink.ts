@@ -83,8 +83,16 @@ export const PLATFORM_SINK_TUNING = {
   historyTuning: { lingerMs: 5000 },
 } as const satisfies Pick<RecordingRunSinkOptions, 'tuning' | 'metricsTuning' | 'historyTuning'>;
 
+/** `n`, or 0 when it is not a finite number. */
+const finite = (n: number): number => (Number.isFinite(n) ? n : 0);
+
+/**
+ * The sample of a run, for the live metrics and the rollups: the one place samples are shaped. Its
+ * times are finite numbers (0 otherwise): FerretDB closes the connection on a NaN, which reads as
+ * an outage, so one NaN held every later rollup of every workspace for ever (sink round 2, ADR 0173).
+ */
 export function sampleOf(run: RunRecord): RunSample {
-  const sample: RunSample = { function: run.function, runId: run.runId, startedAt: run.startedAt, durationMs: run.durationMs, status: run.status, cold: run.cold, ...(run.cold ? { initMs: run.initMs } : {}) };
+  const sample: RunSample = { function: run.function, runId: run.runId, startedAt: finite(run.startedAt), durationMs: finite(run.durationMs), status: run.status, cold: run.cold, ...(run.cold ? { initMs: finite(run.initMs) } : {}) };
   if (run.sharedStart === true) sample.sharedStart = true;
   return sample;
 }
