@@ -8,12 +8,14 @@
  * counted (`fp_runs_dropped_total{reason="runs_refused"}`). docs/adr/0173-refused-records.md.
  */
 import type { RunRecord } from '../../protocol/index.js';
-import { PLATFORM_STREAM } from '../../protocol/runtime-reports.js';
 
 /** The error type a reduced record shows in place of the function's. */
 export const REDUCED_ERROR_TYPE = 'RecordRefused';
 /** The one log line of a reduced record. */
 export const REDUCED_RUN_LINE = '[run record reduced: the run store refused it as it was; its logs, error text, path and writes were left out]';
+
+/** The platform's own notes in a run's logs (protocol/runtime-reports.ts PLATFORM_STREAM, not exported through protocol's door). */
+const PLATFORM_STREAM = 'platform';
 
 const finite = (n: number): number => (typeof n === 'number' && Number.isFinite(n) ? n : 0);
 

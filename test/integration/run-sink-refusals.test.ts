@@ -32,6 +32,19 @@ const ring = testKeyring();
 /** A minute's backoff: a flush that ends within seconds proves no refused write waited for a retry. */
 const tuning = { retryBaseMs: 60_000, retryMaxMs: 60_000, batchSize: 200, lingerMs: 50 };
 
+/**
+ * `t.after` with the hooks run last-registered first (node:test runs them in order): the sink, then
+ * the clients, then the servers. A PostgreSQL stopped before its FerretDB made FerretDB write to a
+ * pipe the helper had ended.
+ */
+function cleanups(t: TestContext): (fn: () => unknown) => void {
+  const list: (() => unknown)[] = [];
+  t.after(async () => {
+    for (const fn of list.reverse()) await Promise.resolve().then(fn).catch(() => {});
+  });
+  return (fn) => void list.push(fn);
+}
+
 interface Backend {
   store: Store;
   metrics?: HotMetrics;
@@ -40,9 +53,9 @@ interface Backend {
 /** Another workspace's ordinary runs, with logs. */
 const victims = (n: number): RunRecord[] => Array.from({ length: n }, (_, i) => run({ function: `ws${i % 5}.hello`, logs: [{ ts: i, stream: 'stdout', msg: `greeting ${i}` }] }));
 
-async function recordAround(t: TestContext, backend: Backend, poisons: RunRecord[]): Promise<{ sink: RecordingRunSink; others: RunRecord[] }> {
+async function recordAround(after: (fn: () => unknown) => void, backend: Backend, poisons: RunRecord[]): Promise<{ sink: RecordingRunSink; others: RunRecord[] }> {
   const sink = new RecordingRunSink({ runs: backend.store.runs, ...(backend.store.usageHistory !== undefined ? { history: backend.store.usageHistory } : {}), ...(backend.metrics !== undefined ? { metrics: backend.metrics } : {}), tuning });
-  t.after(() => sink.close(1000));
+  after(() => sink.close(1000));
   const others = victims(40);
   // The poisons among them: before some, after others, in the same batch.
   others.slice(0, 20).forEach((r) => sink.record(r));
@@ -72,12 +85,13 @@ const failing = (extra: Partial<LogLine> & Record<string, unknown>, msg = 'x'): 
 
 describe('run sink on SQLite: a record SQLite\'s JSON cannot hold', () => {
   it('is written reduced; 40 runs of five other workspaces around it are written at once', async (t) => {
+    const after = cleanups(t);
     const dir = mkdtempSync(join(tmpdir(), 'fp-refusal-sqlite-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    after(() => rmSync(dir, { recursive: true, force: true }));
     const store = await openSqliteStore({ keyring: ring, stateDir: dir });
-    t.after(() => store.close());
+    after(() => store.close());
     const poison = failing({ extra: 10n });
-    const { sink, others } = await recordAround(t, { store }, [poison]);
+    const { sink, others } = await recordAround(after, { store }, [poison]);
     await assertWritten(store, others);
     await assertReduced(store, poison);
     assert.deepEqual([sink.stats().runs.reduced, sink.droppedByReason().runs_refused], [1, 0]);
@@ -87,14 +101,15 @@ describe('run sink on SQLite: a record SQLite\'s JSON cannot hold', () => {
 const ferretSkip = serverSkip('ferretdb');
 describe('run sink on FerretDB (SQLite backend): keys FerretDB refuses, a document over 16 MiB, a NaN', { skip: ferretSkip }, () => {
   it('each refused record is written reduced, the NaN one as it is (null), every other run at once', async (t) => {
+    const after = cleanups(t);
     const ferret = await startFerret();
-    t.after(() => ferret.destroy());
+    after(() => ferret.destroy());
     const store = await openMongoStore({ keyring: ring, url: ferret.url, database: `refusal_${randomBytes(4).toString('hex')}` });
-    t.after(() => store.close());
+    after(() => store.close());
     const dotted = failing({ 'a.b': 1 });
     const huge = failing({}, 'x'.repeat(17 * 1024 * 1024));
     const nan = run({ function: 'evil.nan', logs: [{ ts: NaN, stream: 'stdout', msg: 'not a number' }], durationMs: NaN });
-    const { sink, others } = await recordAround(t, { store }, [dotted, huge, nan]);
+    const { sink, others } = await recordAround(after, { store }, [dotted, huge, nan]);
     await assertWritten(store, others);
     await assertReduced(store, dotted);
     await assertReduced(store, huge);
@@ -108,22 +123,23 @@ describe('run sink on FerretDB (SQLite backend): keys FerretDB refuses, a docume
 const pgSkip = ferretSkip || serverSkip('redis-server') || (findPostgres() === null ? 'no PostgreSQL (apt-get install postgresql)' : false);
 describe('run sink on FerretDB over PostgreSQL, live metrics on Redis (the production setup)', { skip: pgSkip }, () => {
   it('a refused record of one workspace holds no run, rollup or live metric of another', async (t) => {
+    const after = cleanups(t);
     const pg = await startPostgres();
-    t.after(() => pg.destroy());
+    after(() => pg.destroy());
     const ferret = await startFerret({ postgresqlUrl: pg.url });
-    t.after(() => ferret.destroy());
+    after(() => ferret.destroy());
     const redis = await startRedis();
-    t.after(() => redis.destroy());
+    after(() => redis.destroy());
     const store = await openMongoStore({ keyring: ring, url: ferret.url, database: `refusal_${randomBytes(4).toString('hex')}` });
-    t.after(() => store.close());
+    after(() => store.close());
     const client = connectRedis(redis.url);
     await redisReady(client);
     const metrics = new RedisHotMetrics({ client, ownsClient: true, prefix: 'refusal' });
-    t.after(() => metrics.close());
+    after(() => metrics.close());
     const dotted = failing({ 'a.b': 1 });
     const nested = failing({ nested: [[1], [2]] });
     const nul = failing({}, 'before\u0000after');
-    const { sink, others } = await recordAround(t, { store, metrics }, [dotted, nested, nul]);
+    const { sink, others } = await recordAround(after, { store, metrics }, [dotted, nested, nul]);
     await assertWritten(store, others);
     await assertReduced(store, dotted);
     await assertReduced(store, nested);
