@@ -12,6 +12,7 @@ import { storable } from '../../controlplane/store/production/runs.js';
 import { REDUCED_ERROR_TYPE, REDUCED_RUN_LINE, reducedRun } from '../../controlplane/store/reduced-run.js';
 import { isRefusal } from '../../controlplane/store/refusal.js';
 import type { RunSample } from '../../controlplane/store/metrics/types.js';
+import { FaultLog, sinkRefusals } from '../../controlplane/fault-log.js';
 import type { RunRecord } from '../../protocol/index.js';
 import { run } from '../conformance/fixtures.js';
 
@@ -230,3 +231,22 @@ describe('the reduced form and the production store\'s shaping', () => {
     assert.ok(Number.isNaN(dirty.durationMs), 'the record itself is not changed');
   });
 });
+
+describe('the operator\'s log of refusals', () => {
+  it('a split says nothing; a reduced or dropped record is told once per kind an interval, without the record\'s text in the kind', () => {
+    const lines: string[] = [];
+    const faults = new FaultLog((line) => lines.push(line), { intervalMs: 60_000 });
+    const told = sinkRefusals(faults);
+    told('runs', badValue(), 8, 'split');
+    assert.deepEqual(lines, []);
+    told('runs', badValue(), 1, 'reduced');
+    told('runs', Object.assign(new Error('another document, other words'), { code: 2 }), 1, 'reduced');
+    told('history', badValue(), 1, 'dropped');
+    assert.equal(lines.length, 2, lines.join('\n'));
+    assert.match(lines[0]!, /^controlplane: the store refused one of the run records as it was; it was written reduced .*nothing else waits for it: invalid value/);
+    assert.match(lines[1]!, /usage rollups .* dropped \(even its reduced form was refused\)/);
+    faults.close();
+    assert.match(lines[2] ?? '', /1 more/);
+  });
+});
+
