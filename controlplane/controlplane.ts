@@ -15,7 +15,7 @@ import { BundlePool, bundleLimits, type BundleLimits } from './bundles/index.js'
 import type { LogFeed } from './logs/index.js';
 import { StoreRegistry } from './registry/store-registry.js';
 import type { DataBindings } from './data/index.js';
-import { dispatcherFaults, errorWords, FaultLog, sinkOutages } from './fault-log.js';
+import { dispatcherFaults, errorWords, FaultLog, sinkOutages, sinkRefusals } from './fault-log.js';
 import { RunRetention } from './runs/retention.js';
 import { WarmReporter } from './runs/warm-reporter.js';
 import { CodeChecker, type CodeCheckSettings } from './service/code-check.js';
@@ -212,6 +212,9 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   // Runs of a workspace past its logBytes quota are written without their lines (docs/adr/0011-tenants.md).
   const logBudget = new LogBudget(store.workspaces, workspaces, log);
   const sinkLog = sinkOutages(log);
+  // Faults met once per run, tick, scrape or check: one line per kind a minute, with a count (fault-log.ts).
+  const faults = new FaultLog(log, options.faultLogIntervalMs !== undefined ? { intervalMs: options.faultLogIntervalMs } : {});
+  const refusedLog = sinkRefusals(faults);
   const runs = new RecordingRunSink({
     onWrite: (target, count, seconds, ok) => {
       sinkMetrics.onWrite(target, count, seconds, ok);
@@ -229,9 +232,12 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     historyTuning: { ...PLATFORM_SINK_TUNING.historyTuning, ...(options.usageHistoryLingerMs !== undefined ? { lingerMs: options.usageHistoryLingerMs } : {}) },
     // The first failure of an outage is told, and the first write after it; the retries between are not (the records wait, counted).
     onError: sinkLog.onError,
+    // A record a store refused (not an outage) is split out, written reduced or dropped, and told (ADR 0173).
+    onRefuse: (target, err, count, action) => {
+      sinkMetrics.onRefuse(target, count, action);
+      refusedLog(target, err, count, action);
+    },
   });
-  // Faults met once per run, tick, scrape or check: one line per kind a minute, with a count (fault-log.ts).
-  const faults = new FaultLog(log, options.faultLogIntervalMs !== undefined ? { intervalMs: options.faultLogIntervalMs } : {});
   const warm = new WarmReporter(options.pool, options.metrics, options.reporterId, options.warmReportIntervalMs ?? 10_000, log, (events) => runs.recordEvents(events));
   warm.start();
   const auditRetentionMs = options.auditRetentionMs ?? 90 * 24 * 3_600_000;

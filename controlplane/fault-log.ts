@@ -148,3 +148,17 @@ export function sinkOutages(log: (line: string) => void): { onError(target: Sink
     },
   };
 }
+
+/**
+ * The run sink's refused records (ADR 0173): a store refused what a batch held, not an outage. The
+ * batch is split without a word (the rest is written at once); a record written reduced, or dropped
+ * when even that was refused, is a fault of its kind, told once an interval with a count. The error's
+ * words are not in the kind (they may quote the record): only the destination and what was done.
+ */
+export function sinkRefusals(faults: FaultLog): (target: SinkTarget, err: unknown, count: number, action: 'split' | 'reduced' | 'dropped') => void {
+  return (target, err, count, action) => {
+    if (action === 'split') return;
+    const done = action === 'reduced' ? 'written reduced (without its logs and error text)' : 'dropped (even its reduced form was refused)';
+    faults.report(`controlplane: the store refused ${SINK_WORDS[target]}: ${action}`, `controlplane: the store refused ${count === 1 ? 'one of the' : `${count}`} ${SINK_WORDS[target]} as it was; ${count === 1 ? 'it was' : 'they were'} ${done}, and nothing else waits for it: ${errorWords(err).slice(0, 300)}`);
+  };
+}

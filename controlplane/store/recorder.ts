@@ -20,10 +20,19 @@
  *   retried. Writers make that harmless: the run store upserts by run id, HotMetrics skips a
  *   `batchId` it has already applied.
  * - `close` drains for a bounded time; what is still unwritten then is dropped and counted.
- * Decision record: docs/adr/0006-production-stores.md.
+ * - A write the store *refused* for what the batch holds (`refused(err)`: a permanent reason such as
+ *   a value it cannot store, never an outage) is not retried as it is: that would hold every later
+ *   record of every workspace behind one bad record for ever. The batch is split in halves, each
+ *   written on its own, down to the refused record(s); the rest is written at once. A refused
+ *   single record is written once more in its reduced form (`reduce`), and if that is refused too,
+ *   it alone is dropped and counted (`refused`). Refusals wait for no backoff: the store answered.
+ * Decision records: docs/adr/0006-production-stores.md, docs/adr/0173-refused-records.md.
  */
 
-export type DropReason = 'overflow' | 'shutdown' | 'closed';
+export type DropReason = 'overflow' | 'shutdown' | 'closed' | 'refused';
+
+/** What the recorder did with a batch the store refused: split it, wrote its one record reduced, or dropped it. */
+export type RefusalAction = 'split' | 'reduced' | 'dropped';
 
 /** How a recorder writes and retries (everything but where records wait). */
 export interface RecorderOptions<B> {
@@ -55,6 +64,14 @@ export interface RecorderOptions<B> {
   onError?(err: unknown, consecutiveFailures: number): void;
   /** Told about every write attempt: its size, how long it took and whether it succeeded (feed a histogram). */
   onWrite?(count: number, seconds: number, ok: boolean): void;
+  /**
+   * True when a failed write was refused for what its batch holds (permanently: the same batch would
+   * be refused again), false for an outage or anything unknown, which is retried as before.
+   * Default: never (every failure is retried). The run sink's: ./refusal.ts.
+   */
+  refused?(err: unknown): boolean;
+  /** Told about every refused write: how many records it held and what the recorder does about it. */
+  onRefuse?(err: unknown, count: number, action: RefusalAction): void;
 }
 
 export interface BufferedRecorderOptions<T> extends RecorderOptions<readonly T[]> {
@@ -62,6 +79,11 @@ export interface BufferedRecorderOptions<T> extends RecorderOptions<readonly T[]
   capacity?: number;
   /** Most records per write; below `capacity`. Default 500. */
   batchSize?: number;
+  /**
+   * A record the store refused (`refused`), as it is written instead: only what the store surely
+   * takes, marked as reduced; null (or absent) to drop it. Tried once; refused again, it is dropped.
+   */
+  reduce?(item: T): T | null;
 }
 
 /** Where records wait until they are written: a ring of records, or samples folded per function-minute. */
@@ -76,6 +98,10 @@ export interface Waiting<T, B> {
   take(max: number): { batch: B; count: number } | null;
   /** Drops everything waiting; returns how many records that was. */
   clear(): number;
+  /** `batch` (of more than one record) in two smaller batches, for a refused write; null when it cannot be split. */
+  split?(batch: B): [{ batch: B; count: number }, { batch: B; count: number }] | null;
+  /** `batch` of one refused record as the record's reduced form (./recorder's `reduce`); null when there is none. */
+  reduce?(batch: B): B | null;
 }
 
 export interface RecorderStats {
@@ -91,6 +117,10 @@ export interface RecorderStats {
   failedWrites: number;
   /** Failed writes since the last success; 0 when the backend is healthy. */
   consecutiveFailures: number;
+  /** Writes the store refused for what they held (split, reduced or dropped; never retried as they were). */
+  refusedWrites: number;
+  /** Records written in their reduced form after the store refused them as they were. */
+  reduced: number;
   lastError: string | null;
 }
 
@@ -100,7 +130,7 @@ class Ring<T> implements Waiting<T, T[]> {
   private head = 0;
   length = 0;
 
-  constructor(readonly capacity: number) {
+  constructor(readonly capacity: number, private readonly reduceItem?: (item: T) => T | null) {
     this.items = new Array<T | undefined>(capacity);
   }
 
@@ -162,6 +192,18 @@ class Ring<T> implements Waiting<T, T[]> {
     while (this.length > 0) this.shift();
     return n;
   }
+
+  split(batch: readonly T[]): [{ batch: T[]; count: number }, { batch: T[]; count: number }] | null {
+    if (batch.length < 2) return null;
+    const half = Math.ceil(batch.length / 2);
+    return [{ batch: batch.slice(0, half), count: half }, { batch: batch.slice(half), count: batch.length - half }];
+  }
+
+  reduce(batch: readonly T[]): T[] | null {
+    if (batch.length !== 1 || this.reduceItem === undefined) return null;
+    const reduced = this.reduceItem(batch[0] as T);
+    return reduced === null ? null : [reduced];
+  }
 }
 
 /**
@@ -169,10 +211,24 @@ class Ring<T> implements Waiting<T, T[]> {
  * retried as it is (same records, same id) after a backoff, linger, flush, close and counts.
  * Where records wait, and what a batch is, is the `Waiting` given.
  */
+type Hooks = 'onDrop' | 'onError' | 'onWrite' | 'refused' | 'onRefuse';
+
+/** A batch taken from `Waiting` and not yet written; `reduced`: its one record in its reduced form. */
+interface Held<B> {
+  batch: B;
+  count: number;
+  id: string;
+  reduced: boolean;
+}
+
 export class Recorder<T, B> {
-  private readonly opts: Required<Omit<RecorderOptions<B>, 'onDrop' | 'onError' | 'onWrite'>> & Pick<RecorderOptions<B>, 'onDrop' | 'onError' | 'onWrite'>;
-  /** The batch being written, or waiting for its retry after a failure. */
-  protected held: { batch: B; count: number; id: string } | null = null;
+  private readonly opts: Required<Omit<RecorderOptions<B>, Hooks>> & Pick<RecorderOptions<B>, Hooks>;
+  /**
+   * The batch being written, or waiting for its retry after a failure; after a refusal, the parts
+   * it was split into, first to write first. Never more than one batch's records.
+   */
+  protected held: Held<B>[] = [];
+  private heldTotal = 0;
   private batches = 0;
   private readonly recorderId = Math.random().toString(36).slice(2, 10);
   private writing = false;
@@ -184,8 +240,8 @@ export class Recorder<T, B> {
   private urgent = 0;
   private backingOff = false;
   private closed = false;
-  private readonly counts = { written: 0, failedWrites: 0, consecutiveFailures: 0 };
-  private readonly droppedBy: Record<DropReason, number> = { overflow: 0, shutdown: 0, closed: 0 };
+  private readonly counts = { written: 0, failedWrites: 0, consecutiveFailures: 0, refusedWrites: 0, reduced: 0 };
+  private readonly droppedBy: Record<DropReason, number> = { overflow: 0, shutdown: 0, closed: 0, refused: 0 };
   private lastError: string | null = null;
 
   constructor(options: RecorderOptions<B>, protected readonly waiting: Waiting<T, B>) {
@@ -206,7 +262,7 @@ export class Recorder<T, B> {
 
   /** Records dropped so far, all reasons: the value for a `*_dropped_total` metric. */
   get dropped(): number {
-    return this.droppedBy.overflow + this.droppedBy.shutdown + this.droppedBy.closed;
+    return this.droppedBy.overflow + this.droppedBy.shutdown + this.droppedBy.closed + this.droppedBy.refused;
   }
 
   stats(): RecorderStats {
@@ -218,6 +274,8 @@ export class Recorder<T, B> {
       droppedByReason: { ...this.droppedBy },
       failedWrites: this.counts.failedWrites,
       consecutiveFailures: this.counts.consecutiveFailures,
+      refusedWrites: this.counts.refusedWrites,
+      reduced: this.counts.reduced,
       lastError: this.lastError,
     };
   }
@@ -256,7 +314,8 @@ export class Recorder<T, B> {
     await this.flush(timeoutMs);
     this.clearTimers();
     const left = this.waiting.clear() + this.heldCount;
-    this.held = null;
+    this.held = [];
+    this.heldTotal = 0;
     if (left > 0) this.drop(left, 'shutdown');
     return this.stats();
   }
@@ -304,35 +363,54 @@ export class Recorder<T, B> {
   }
 
   private get heldCount(): number {
-    return this.held?.count ?? 0;
+    return this.heldTotal;
+  }
+
+  private hold(part: Held<B>, at: 'first' | 'last' = 'last'): void {
+    if (at === 'first') this.held.unshift(part);
+    else this.held.push(part);
+    this.heldTotal += part.count;
+  }
+
+  private release(): Held<B> {
+    const part = this.held.shift() as Held<B>;
+    this.heldTotal -= part.count;
+    return part;
   }
 
   private async pump(): Promise<void> {
-    while (this.held !== null || this.waiting.length > 0) {
-      if (this.held === null) {
+    while (this.held.length > 0 || this.waiting.length > 0) {
+      if (this.held.length === 0) {
         const next = this.waiting.take(this.opts.batchSize);
         if (next === null) return;
-        this.held = { ...next, id: `${this.recorderId}-${++this.batches}` };
+        this.hold({ ...next, id: `${this.recorderId}-${++this.batches}`, reduced: false });
       }
-      const held = this.held;
+      const held = this.held[0] as Held<B>;
       const started = performance.now();
       try {
         await this.writeWithTimeout(held.batch, held.id);
         this.observeWrite(held.count, started, true);
-        this.held = null;
+        this.release();
         this.counts.written += held.count;
+        if (held.reduced) this.counts.reduced += held.count;
         this.counts.consecutiveFailures = 0;
         // Records kept coming during the write: let more join them before the next one.
-        if (this.opts.lingerMs > 0 && this.urgent === 0 && this.waiting.length > 0 && !this.waiting.full(this.opts.batchSize)) {
+        if (this.held.length === 0 && this.opts.lingerMs > 0 && this.urgent === 0 && this.waiting.length > 0 && !this.waiting.full(this.opts.batchSize)) {
           this.linger();
           return;
         }
       } catch (err) {
-        // The batch stays held and is retried as it is (same records, same id) after the backoff.
         this.counts.failedWrites++;
-        this.counts.consecutiveFailures++;
         this.lastError = err instanceof Error ? err.message : String(err);
         this.observeWrite(held.count, started, false);
+        if (this.isRefusal(err)) {
+          // The store answered, and will refuse this batch as it is again: isolate what it refuses, now.
+          this.counts.refusedWrites++;
+          this.isolate(held, err);
+          continue;
+        }
+        // An outage: the batch stays held and is retried as it is (same records, same id) after the backoff.
+        this.counts.consecutiveFailures++;
         try {
           this.opts.onError?.(err, this.counts.consecutiveFailures);
         } catch {
@@ -341,6 +419,43 @@ export class Recorder<T, B> {
         this.backOff();
         return;
       }
+    }
+  }
+
+  private isRefusal(err: unknown): boolean {
+    try {
+      return this.opts.refused?.(err) === true;
+    } catch {
+      return false; // unknown: retried as an outage
+    }
+  }
+
+  /**
+   * The held batch `part` was refused: written again in two halves (each with an id of its own), or
+   * as its one record reduced, or dropped and counted when neither is left to try.
+   */
+  private isolate(part: Held<B>, err: unknown): void {
+    this.release();
+    const halves = this.waiting.split?.(part.batch) ?? null;
+    let action: RefusalAction;
+    if (halves !== null) {
+      this.hold({ ...halves[1], id: `${part.id}.2`, reduced: part.reduced }, 'first');
+      this.hold({ ...halves[0], id: `${part.id}.1`, reduced: part.reduced }, 'first');
+      action = 'split';
+    } else {
+      const reduced = part.reduced ? null : (this.waiting.reduce?.(part.batch) ?? null);
+      if (reduced !== null) {
+        this.hold({ batch: reduced, count: part.count, id: `${part.id}.r`, reduced: true }, 'first');
+        action = 'reduced';
+      } else {
+        this.drop(part.count, 'refused');
+        action = 'dropped';
+      }
+    }
+    try {
+      this.opts.onRefuse?.(err, part.count, action);
+    } catch {
+      // A broken hook must not stop recording.
     }
   }
 
@@ -397,18 +512,22 @@ export class BufferedRecorder<T> extends Recorder<T, readonly T[]> {
     if (!Number.isInteger(capacity) || capacity < 2) throw new RangeError('capacity must be an integer ≥ 2');
     // Since batchSize < capacity, something is always waiting when the ring is full (the held batch stays).
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize >= capacity) throw new RangeError('batchSize must be an integer in [1, capacity)');
-    const ring = new Ring<T>(capacity);
+    const ring = new Ring<T>(capacity, options.reduce);
     super({ ...options, batchSize }, ring);
     this.ring = ring;
   }
 
   /** A record not yet written (in flight or waiting) that matches, oldest first; O(n), for reads. */
   find(predicate: (item: T) => boolean): T | undefined {
-    return this.held?.batch.find(predicate) ?? this.ring.find(predicate);
+    for (const part of this.held) {
+      const found = part.batch.find(predicate);
+      if (found !== undefined) return found;
+    }
+    return this.ring.find(predicate);
   }
 
   /** Every record not yet written (in flight or waiting) that matches, oldest first; O(n), for reads. */
   filter(predicate: (item: T) => boolean): T[] {
-    return [...(this.held?.batch.filter(predicate) ?? []), ...this.ring.filter(predicate)];
+    return [...this.held.flatMap((part) => part.batch.filter(predicate)), ...this.ring.filter(predicate)];
   }
 }

@@ -11,14 +11,16 @@ import type { RunRecord } from '../../protocol/index.js';
 import type { UsageHistory } from './metrics/history.js';
 import type { HotMetrics, RunSample } from './metrics/types.js';
 import type { SampleBatch } from './metrics/batch.js';
-import { BufferedRecorder, type BufferedRecorderOptions, type DropReason, type RecorderStats } from './recorder.js';
+import { BufferedRecorder, type BufferedRecorderOptions, type DropReason, type RecorderStats, type RefusalAction } from './recorder.js';
+import { reducedRun } from './reduced-run.js';
+import { isRefusal } from './refusal.js';
 import { KEEP_ALL, RunSampler, type RunSampling } from './run-sampling.js';
 import { SampleRecorder } from './sample-recorder.js';
 import type { RunStore } from './types.js';
 
 export type SinkTarget = 'runs' | 'metrics' | 'history';
 
-export type RecorderTuning = Omit<BufferedRecorderOptions<unknown>, 'write' | 'onDrop' | 'onError' | 'onWrite'>;
+export type RecorderTuning = Omit<BufferedRecorderOptions<unknown>, 'write' | 'onDrop' | 'onError' | 'onWrite' | 'refused' | 'onRefuse' | 'reduce'>;
 
 export interface RecordingRunSinkOptions {
   runs: RunStore;
@@ -56,6 +58,13 @@ export interface RecordingRunSinkOptions {
   onError?(target: SinkTarget, err: unknown, consecutiveFailures: number): void;
   /** Every write attempt, by destination: records in it, seconds it took, success (the sink's metrics). */
   onWrite?(target: SinkTarget, count: number, seconds: number, ok: boolean): void;
+  /**
+   * Every write a store refused for what it held (./refusal.ts), by destination: how many records,
+   * and what the recorder did (split the batch, wrote the one record reduced, or dropped it).
+   */
+  onRefuse?(target: SinkTarget, err: unknown, count: number, action: RefusalAction): void;
+  /** Which failed writes are refusals, not outages. Default: ./refusal.ts `isRefusal` (tests put their own). */
+  refused?(err: unknown): boolean;
 }
 
 /**
@@ -74,8 +83,16 @@ export const PLATFORM_SINK_TUNING = {
   historyTuning: { lingerMs: 5000 },
 } as const satisfies Pick<RecordingRunSinkOptions, 'tuning' | 'metricsTuning' | 'historyTuning'>;
 
+/** `n`, or 0 when it is not a finite number. */
+const finite = (n: number): number => (Number.isFinite(n) ? n : 0);
+
+/**
+ * The sample of a run, for the live metrics and the rollups: the one place samples are shaped. Its
+ * times are finite numbers (0 otherwise): FerretDB closes the connection on a NaN, which reads as
+ * an outage, so one NaN held every later rollup of every workspace for ever (sink round 2, ADR 0173).
+ */
 export function sampleOf(run: RunRecord): RunSample {
-  const sample: RunSample = { function: run.function, runId: run.runId, startedAt: run.startedAt, durationMs: run.durationMs, status: run.status, cold: run.cold, ...(run.cold ? { initMs: run.initMs } : {}) };
+  const sample: RunSample = { function: run.function, runId: run.runId, startedAt: finite(run.startedAt), durationMs: finite(run.durationMs), status: run.status, cold: run.cold, ...(run.cold ? { initMs: finite(run.initMs) } : {}) };
   if (run.sharedStart === true) sample.sharedStart = true;
   return sample;
 }
@@ -95,8 +112,14 @@ export class RecordingRunSink {
     const MINUTE_MS = 60_000; // a sample batch keeps minutes: one that ends before the function was created is a deleted one's
     const existing = (batch: readonly RunRecord[]): readonly RunRecord[] => (exists === undefined ? batch : batch.filter((r) => exists(r.function, r.startedAt)));
     const existingSamples = (batch: SampleBatch): SampleBatch => (exists === undefined ? batch : batch.only((fn, minuteMs) => exists(fn, minuteMs + MINUTE_MS - 1)));
+    // A refused record is isolated, written reduced, or dropped counted; nothing else waits for it (ADR 0173).
+    const refusal = { refused: options.refused ?? isRefusal };
+    const onRefuse = (target: SinkTarget) => (err: unknown, count: number, action: RefusalAction): void => options.onRefuse?.(target, err, count, action);
     this.runs = new BufferedRecorder<RunRecord>({
       ...tuning,
+      ...refusal,
+      reduce: reducedRun,
+      onRefuse: onRefuse('runs'),
       write: (batch) => options.runs.record(existing(batch)),
       onDrop: (count, reason) => options.onDrop?.('runs', count, reason),
       onError: (err, n) => options.onError?.('runs', err, n),
@@ -109,6 +132,8 @@ export class RecordingRunSink {
         : new SampleRecorder({
             ...tuning,
             ...options.metricsTuning,
+            ...refusal,
+            onRefuse: onRefuse('metrics'),
             write: (batch, batchId) => metrics.record(existingSamples(batch), { batchId }),
             onDrop: (count, reason) => options.onDrop?.('metrics', count, reason),
             onError: (err, n) => options.onError?.('metrics', err, n),
@@ -121,6 +146,8 @@ export class RecordingRunSink {
         : new SampleRecorder({
             ...tuning,
             ...options.historyTuning,
+            ...refusal,
+            onRefuse: onRefuse('history'),
             write: (batch, batchId) => history.record(existingSamples(batch), batchId),
             onDrop: (count, reason) => options.onDrop?.('history', count, reason),
             onError: (err, n) => options.onError?.('history', err, n),

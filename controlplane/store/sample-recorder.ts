@@ -51,6 +51,13 @@ class FoldedSamples implements Waiting<RunSample, SampleBatch> {
     this.pending = new SampleBatch();
     return n;
   }
+
+  /** A refused batch (no longer held by anyone) in two: its older function-minutes, and the rest. */
+  split(batch: SampleBatch): [{ batch: SampleBatch; count: number }, { batch: SampleBatch; count: number }] | null {
+    if (batch.size < 2) return null;
+    const first = batch.take(Math.ceil(batch.size / 2));
+    return [{ batch: first, count: first.length }, { batch, count: batch.length }];
+  }
 }
 
 export class SampleRecorder extends Recorder<RunSample, SampleBatch> {

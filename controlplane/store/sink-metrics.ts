@@ -6,7 +6,7 @@
  * `fp_runs_dropped_total{reason}` (read from `droppedByReason()` at scrape time).
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { RecorderStats } from './recorder.js';
+import type { RecorderStats, RefusalAction } from './recorder.js';
 import type { SinkTarget } from './run-sink.js';
 
 /** From a local SQLite commit (about a millisecond) to the recorder's write timeout (10 s). */
@@ -17,6 +17,7 @@ export type SinkStats = Readonly<Record<SinkTarget, RecorderStats | null>>;
 export class RunSinkMetrics {
   private readonly flushed: Counter<'target'>;
   private readonly duration: Histogram<'target' | 'result'>;
+  private readonly refused: Counter<'target' | 'action'>;
 
   /**
    * `stats` is read at scrape time (the sink's `stats()`; a destination it does not have is null),
@@ -57,7 +58,18 @@ export class RunSinkMetrics {
       buckets: WRITE_BUCKETS_SECONDS,
       registers,
     });
+    this.refused = new Counter({
+      name: 'fp_run_sink_refused_records_total',
+      help: 'Run records and samples a store refused for what they held (not an outage), per destination and what the sink did: split (the rest written at once), reduced (written without the function\'s text), dropped (even the reduced form was refused; also in fp_runs_dropped_total). ADR 0173.',
+      labelNames: ['target', 'action'],
+      registers,
+    });
   }
+
+  /** The RecordingRunSink's `onRefuse`: a split counts the batch's records, reduced and dropped the record. */
+  readonly onRefuse = (target: SinkTarget, count: number, action: RefusalAction): void => {
+    this.refused.inc({ target, action }, count);
+  };
 
   /** The RecordingRunSink's `onWrite`. */
   readonly onWrite = (target: SinkTarget, count: number, seconds: number, ok: boolean): void => {

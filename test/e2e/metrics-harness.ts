@@ -27,6 +27,7 @@ export const PLATFORM_FAMILIES: Readonly<Record<string, PromType>> = {
   fp_run_sink_buffered_records: 'gauge',
   fp_run_sink_flushed_records_total: 'counter',
   fp_run_sink_flush_duration_seconds: 'histogram',
+  fp_run_sink_refused_records_total: 'counter',
   // prom-client's default metrics, standard names (a sample of them)
   process_cpu_user_seconds_total: 'counter',
   process_cpu_seconds_total: 'counter',

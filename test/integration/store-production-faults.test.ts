@@ -220,7 +220,7 @@ describe('recording through server outages', { skip }, () => {
     }
     t.diagnostic(`live counters caught up ${Date.now() - back} ms after Redis was back`);
     assert.ok(duringOutage >= 12_000, `only ${duringOutage} calls during the outage: the buffer bound was never at stake`);
-    assert.deepEqual(sink.droppedByReason(), { runs_overflow: 0, runs_shutdown: 0, runs_closed: 0, metrics_overflow: 0, metrics_shutdown: 0, metrics_closed: 0, history_overflow: 0, history_shutdown: 0, history_closed: 0 });
+    assert.deepEqual(sink.droppedByReason(), { runs_overflow: 0, runs_shutdown: 0, runs_closed: 0, runs_refused: 0, metrics_overflow: 0, metrics_shutdown: 0, metrics_closed: 0, metrics_refused: 0, history_overflow: 0, history_shutdown: 0, history_closed: 0, history_refused: 0 });
     assert.equal(live, calls, 'every call is in the live counters');
     assert.equal(await sink.flush(10_000), true);
     assert.equal((await r.store.usageHistory!.usage(fn, '7d')).tally.count, calls, 'and in the usage rollups');

@@ -23,7 +23,7 @@ describe('RecordingRunSink for the control plane', () => {
     // The two oldest were dropped when the ring overflowed; the next two are the batch in flight.
     assert.equal(sink.pendingRun(records[0]!.runId), undefined);
     assert.equal(sink.pendingRun(records[2]!.runId)?.runId, records[2]!.runId, 'in the batch being written');
-    assert.deepEqual(sink.droppedByReason(), { runs_overflow: 2, runs_shutdown: 0, runs_closed: 0 });
+    assert.deepEqual(sink.droppedByReason(), { runs_overflow: 2, runs_shutdown: 0, runs_closed: 0, runs_refused: 0 });
     release();
     await sink.close(50);
     sink.record(run());

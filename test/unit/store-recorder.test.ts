@@ -28,7 +28,7 @@ describe('BufferedRecorder', () => {
     assert.equal(batches.length, 0, 'nothing is written during record()');
     assert.equal(await rec.flush(1000), true);
     assert.deepEqual(batches, [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
-    assert.deepEqual({ ...rec.stats(), lastError: null }, { pending: 0, inFlight: 0, written: 10, dropped: 0, droppedByReason: { overflow: 0, shutdown: 0, closed: 0 }, failedWrites: 0, consecutiveFailures: 0, lastError: null });
+    assert.deepEqual({ ...rec.stats(), lastError: null }, { pending: 0, inFlight: 0, written: 10, dropped: 0, droppedByReason: { overflow: 0, shutdown: 0, closed: 0, refused: 0 }, failedWrites: 0, consecutiveFailures: 0, refusedWrites: 0, reduced: 0, lastError: null });
   });
 
   it('retries a failed batch as the same batch with the same id, after a backoff, until it lands', async () => {

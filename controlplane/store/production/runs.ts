@@ -107,19 +107,28 @@ async function markSuperseded(col: Collection<RunDoc>, ids: string[]): Promise<v
 }
 
 /**
- * `value` with every U+0000 in its strings (object keys included) replaced by U+FFFD. A function's
- * log line, error message or answer is its own text, and PostgreSQL (FerretDB's backend for
- * production volumes) stores documents as `jsonb`, which takes no NUL: one `print("\x00")` made
- * every batch of run records fail (`unsupported Unicode escape sequence`, SQLSTATE 22P05), and a failed
- * batch is retried whole, so no run of any workspace was recorded after it (red team round 28).
- * Returns `value` itself when it holds none.
+ * `value` as every backend of the production store takes it, the one place run records (with their
+ * logs) are shaped for it: every U+0000 in its strings (object keys included) replaced by U+FFFD,
+ * and every number that is not finite (NaN, ±Infinity) written as null, as SQLite's JSON does.
+ * - PostgreSQL (FerretDB's backend for production volumes) stores documents as `jsonb`, which takes
+ *   no NUL, and a function's log line, error message or answer is its own text: one
+ *   `print("\x00")` made every batch of run records fail (`unsupported Unicode escape sequence`,
+ *   SQLSTATE 22P05), and a failed batch was retried whole, so no run of any workspace was recorded
+ *   after it (red team round 28).
+ * - FerretDB (both backends) refuses ±Infinity (BadValue: the recorder isolates such a record,
+ *   ADR 0173) and NaN at its wire decoder: it closes the connection before reading the command,
+ *   which reads as an outage, so the batch was retried for ever, each retry a closed connection
+ *   (sink round 2, ADR 0173). None reaches a record through the gateway's cleaners today
+ *   (protocol/runtime-reports.ts); this holds for the next field that forgets to check.
+ * Returns `value` itself when nothing needs changing.
  */
-export function withoutNul<T>(value: T): T {
+export function storable<T>(value: T): T {
   if (typeof value === 'string') return (value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value) as T;
+  if (typeof value === 'number') return (Number.isFinite(value) ? value : null) as T;
   if (Array.isArray(value)) {
     let out: unknown[] | null = null;
     value.forEach((item: unknown, i) => {
-      const clean = withoutNul(item);
+      const clean = storable(item);
       if (clean !== item) (out ??= [...value])[i] = clean;
     });
     return (out ?? value) as T;
@@ -127,8 +136,8 @@ export function withoutNul<T>(value: T): T {
   if (value === null || typeof value !== 'object' || value instanceof Date || ArrayBuffer.isView(value)) return value;
   let out: Record<string, unknown> | null = null;
   for (const [key, item] of Object.entries(value)) {
-    const cleanKey = withoutNul(key);
-    const clean = withoutNul(item);
+    const cleanKey = storable(key);
+    const clean = storable(item);
     if (cleanKey !== key || clean !== item) {
       out ??= { ...(value as Record<string, unknown>) };
       if (cleanKey !== key) delete out[key];
@@ -243,7 +252,7 @@ export function mongoRunStore(ctx: MongoContext, supersedeBudgetMs: number = SUP
       const logDocs: LogDoc[] = [];
       const multi: RunRecord[] = [];
       for (const stored of byId.values()) {
-        const run = withoutNul(stored);
+        const run = storable(stored);
         const doc = summaryDoc(run);
         if (MULTI_ATTEMPT.has(run.trigger)) multi.push(run);
         runDocs.push(doc);
