@@ -161,6 +161,22 @@ export async function writeCredentials(configDir: string, credentials: Credentia
   return file;
 }
 
+/** Paths of a platform's own pages and routes: a URL copied from one of them names the platform before it. */
+const PLATFORM_PATHS = /\/(console|api\/v1|fn|async|hooks)(\/|$)/;
+
+/**
+ * The platform's address when `parsed` is one of its pages or routes (`…/api/v1/`, `…/console/`,
+ * `…/fn/hello/`), with the page's path; null for a platform's address (a proxy's prefix included).
+ */
+export function platformPage(parsed: URL): { url: string; path: string } | null {
+  const at = parsed.pathname.search(PLATFORM_PATHS);
+  if (at < 0) return null;
+  const path = parsed.pathname.slice(at);
+  // The console has an origin of its own, `console.<the platform's host>` (docs/console.md).
+  const host = path.startsWith('/console') && parsed.hostname.startsWith('console.') ? parsed.host.slice('console.'.length) : parsed.host;
+  return { url: `${parsed.protocol}//${host}${parsed.pathname.slice(0, at)}`, path };
+}
+
 export interface Target {
   url: string;
   token: string | undefined;
@@ -188,6 +204,13 @@ export function resolveTarget(flags: { url?: string | undefined; token?: string 
   if (!/^https?:\/\/[^/\s]/i.test(url)) {
     const where = source === 'flag' ? '--url' : source === 'env' ? 'FP_URL' : 'the saved URL';
     throw new CliError(EXIT.USAGE, 'USAGE', `${where} must be an http:// or https:// URL (e.g. http://127.0.0.1:8080), got ${JSON.stringify(url)}`);
+  }
+  // One of the platform's pages (the banner's `API: …/api/v1/`, the console's address): every
+  // request would go to `…/api/v1/api/v1/…` and come back ROUTE_NOT_FOUND (new-user round 3).
+  const page = URL.canParse(url) ? platformPage(new URL(url)) : null;
+  if (page !== null) {
+    const where = source === 'flag' ? '--url' : source === 'env' ? 'FP_URL' : 'the saved URL';
+    throw new CliError(EXIT.USAGE, 'USAGE', `${where} is the platform's address, not one of its pages (${page.path}): use ${page.url}`);
   }
   // The saved token belongs to the saved URL: do not send it to another platform.
   const same = profile !== null && sameOrigin(profile.url, url);
