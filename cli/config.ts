@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Credentials, Profile } from './credentials-schema.js';
 import { CliError, EXIT } from './errors.js';
+import { didYouMean } from './near-words.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
 
@@ -68,8 +69,10 @@ export function profileOf(credentials: Credentials | null, name: string | undefi
   if (name === undefined || name === DEFAULT_PROFILE) return credentials;
   const found = credentials?.profiles?.[name];
   if (found === undefined) {
-    const known = [DEFAULT_PROFILE, ...Object.keys(credentials?.profiles ?? {})].join(', ');
-    throw new CliError(EXIT.USAGE, 'PROFILE_NOT_FOUND', `no profile ${JSON.stringify(name)} in the credentials file (profiles: ${known}); save one with \`fastapi-platform login <url> --profile ${name}\` (it asks for the token)`);
+    const names = [DEFAULT_PROFILE, ...Object.keys(credentials?.profiles ?? {})];
+    // A typo (`--profile acem`) names the profile meant first, as a mistyped workspace does.
+    const near = didYouMean(name, names);
+    throw new CliError(EXIT.USAGE, 'PROFILE_NOT_FOUND', `no profile ${JSON.stringify(name)} in the credentials file${near} (profiles: ${names.join(', ')}); save one with \`fastapi-platform login <url> --profile ${name}\` (it asks for the token)`);
   }
   return found;
 }
