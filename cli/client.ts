@@ -6,7 +6,7 @@
  * an unreachable platform exits 5.
  */
 import { API_IDENTITY_HEADER } from '../protocol/index.js';
-import { CliError, EXIT } from './errors.js';
+import { CliError, EXIT, usageError } from './errors.js';
 import { AnswerTooLarge, send, type HttpAnswer, type HttpRequest } from './http.js';
 
 /** The 403 codes that refuse the token itself (any other 403 is about the call). */
@@ -320,6 +320,25 @@ export const MAX_API_ANSWER_BYTES = 256 * 1024 * 1024;
 /** The smallest body limit of the platform's routes (an async call's, 256 KiB): a cut connection while sending more is most likely a 413. */
 const SMALLEST_BODY_LIMIT = 256 * 1024;
 
+/** What the value of a header holds that HTTP does not allow, in words: `a line break`, `the character "…"`. */
+function badCharacter(value: string): string | null {
+  const bad = /[^\t\x20-\x7e]/.exec(value);
+  if (bad === null) return null;
+  if (bad[0] === '\n' || bad[0] === '\r') return 'a line break';
+  const code = bad[0].codePointAt(0) ?? 0;
+  return code < 0x20 || code === 0x7f ? `a control character (U+${code.toString(16).toUpperCase().padStart(4, '0')})` : `the character ${JSON.stringify(bad[0])}`;
+}
+
+/** The usage error for a request whose header HTTP refused to send (ERR_INVALID_CHAR): which header, what it holds, the fix. */
+function badHeader(headers: Record<string, string>): CliError {
+  const [name, value] = Object.entries(headers).find(([, v]) => badCharacter(v) !== null) ?? ['', ''];
+  const what = badCharacter(value) ?? 'a character HTTP does not allow in a header';
+  if (name === 'authorization') {
+    return usageError(`the token holds ${what}, so it was not sent: a token is one word (fpa_…, fpw_… or an invoke token), as it was shown once. Give the token alone (--token, FP_TOKEN, login's prompt or its stdin): \`tokens create\` prints a message around it (its --json has it as "secret")`);
+  }
+  return usageError(`the header ${name || '(unknown)'} holds ${what}, which HTTP does not allow in a header, so nothing was sent`);
+}
+
 export class ApiClient {
   private unsafeSeen = false;
   /**
@@ -381,6 +400,10 @@ export class ApiClient {
         throw new CliError(EXIT.API, 'BAD_RESPONSE', `the server at ${this.baseUrl} answered more than ${err.maxBytes / 1024 / 1024} MiB: no answer of the platform's API is that large (is --url or FP_URL this platform?)`);
       }
       const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      // A header value HTTP does not allow (a line break, a space, a character past ASCII): nothing
+      // was sent. Said as what it is, not "cannot reach the platform. Is it running?" (new-user
+      // round 3: `tokens create … | login` handed login the whole message as its token).
+      if (why === 'ERR_INVALID_CHAR') throw badHeader(init.headers);
       // The gateway answers 413 to a too-large body as soon as its head announces it and closes the
       // connection; the CLI, still writing, often sees only EPIPE/ECONNRESET. That read as "cannot
       // reach the platform. Is it running?" (docs/adr/0048-newcomer-round-3.md).

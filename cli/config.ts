@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Credentials, Profile } from './credentials-schema.js';
 import { CliError, EXIT } from './errors.js';
+import { didYouMean } from './near-words.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
 
@@ -68,8 +69,10 @@ export function profileOf(credentials: Credentials | null, name: string | undefi
   if (name === undefined || name === DEFAULT_PROFILE) return credentials;
   const found = credentials?.profiles?.[name];
   if (found === undefined) {
-    const known = [DEFAULT_PROFILE, ...Object.keys(credentials?.profiles ?? {})].join(', ');
-    throw new CliError(EXIT.USAGE, 'PROFILE_NOT_FOUND', `no profile ${JSON.stringify(name)} in the credentials file (profiles: ${known}); save one with \`fastapi-platform login <url> --profile ${name}\` (it asks for the token)`);
+    const names = [DEFAULT_PROFILE, ...Object.keys(credentials?.profiles ?? {})];
+    // A typo (`--profile acem`) names the profile meant first, as a mistyped workspace does.
+    const near = didYouMean(name, names);
+    throw new CliError(EXIT.USAGE, 'PROFILE_NOT_FOUND', `no profile ${JSON.stringify(name)} in the credentials file${near} (profiles: ${names.join(', ')}); save one with \`fastapi-platform login <url> --profile ${name}\` (it asks for the token)`);
   }
   return found;
 }
@@ -161,6 +164,22 @@ export async function writeCredentials(configDir: string, credentials: Credentia
   return file;
 }
 
+/** Paths of a platform's own pages and routes: a URL copied from one of them names the platform before it. */
+const PLATFORM_PATHS = /\/(console|api\/v1|fn|async|hooks)(\/|$)/;
+
+/**
+ * The platform's address when `parsed` is one of its pages or routes (`…/api/v1/`, `…/console/`,
+ * `…/fn/hello/`), with the page's path; null for a platform's address (a proxy's prefix included).
+ */
+export function platformPage(parsed: URL): { url: string; path: string } | null {
+  const at = parsed.pathname.search(PLATFORM_PATHS);
+  if (at < 0) return null;
+  const path = parsed.pathname.slice(at);
+  // The console has an origin of its own, `console.<the platform's host>` (docs/console.md).
+  const host = path.startsWith('/console') && parsed.hostname.startsWith('console.') ? parsed.host.slice('console.'.length) : parsed.host;
+  return { url: `${parsed.protocol}//${host}${parsed.pathname.slice(0, at)}`, path };
+}
+
 export interface Target {
   url: string;
   token: string | undefined;
@@ -188,6 +207,13 @@ export function resolveTarget(flags: { url?: string | undefined; token?: string 
   if (!/^https?:\/\/[^/\s]/i.test(url)) {
     const where = source === 'flag' ? '--url' : source === 'env' ? 'FP_URL' : 'the saved URL';
     throw new CliError(EXIT.USAGE, 'USAGE', `${where} must be an http:// or https:// URL (e.g. http://127.0.0.1:8080), got ${JSON.stringify(url)}`);
+  }
+  // One of the platform's pages (the banner's `API: …/api/v1/`, the console's address): every
+  // request would go to `…/api/v1/api/v1/…` and come back ROUTE_NOT_FOUND (new-user round 3).
+  const page = URL.canParse(url) ? platformPage(new URL(url)) : null;
+  if (page !== null) {
+    const where = source === 'flag' ? '--url' : source === 'env' ? 'FP_URL' : 'the saved URL';
+    throw new CliError(EXIT.USAGE, 'USAGE', `${where} is the platform's address, not one of its pages (${page.path}): use ${page.url}`);
   }
   // The saved token belongs to the saved URL: do not send it to another platform.
   const same = profile !== null && sameOrigin(profile.url, url);

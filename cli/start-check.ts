@@ -114,7 +114,23 @@ export function listenHint(details: Record<string, unknown>): string | null {
     + 'For a process pool use mp.get_context("fork") or ("spawn") (Pool, ProcessPoolExecutor(mp_context=…), Queue and Lock work); for state shared between calls use the data binding (docs/data-binding.md): a Manager\'s state would be one instance\'s anyway.';
 }
 
-/** What the CLI adds under a failure's error: env the load lacked, a write past the file cap, a refused listen; else null. */
+/**
+ * An import the load could not find (new-user round 3): `ModuleNotFoundError: No module named
+ * 'humanize'` ended with "Fix it and deploy again", and validate's warning about the import had
+ * scrolled away above the traceback. Says where a module comes from on the platform. Null for any
+ * other failure.
+ */
+export function missingModuleHint(details: Record<string, unknown>): string | null {
+  const cause = details.cause as { type?: unknown; message?: unknown } | undefined;
+  const message = typeof cause?.message === 'string' ? cause.message : '';
+  const name = /^No module named '([A-Za-z_][\w.]*)'/.exec(message)?.[1];
+  if (cause?.type !== 'ModuleNotFoundError' || name === undefined) return null;
+  const top = name.split('.')[0]!;
+  return `It imports ${name}, which the function's environment does not have: a package goes in requirements.txt (by its distribution's name, which may differ from the module's: pyyaml for yaml, Pillow for PIL; docs/dependencies.md), `
+    + `which the platform installs at deploy; a module of your own (${top}) must be among the uploaded files (not left out by .platformignore or a dot-folder).`;
+}
+
+/** What the CLI adds under a failure's error: env the load lacked, a module it could not import, a write past the file cap, a refused listen; else null. */
 export function errorHint(details: Record<string, unknown>, self: string): string | null {
-  return missingEnvHint(details, self) ?? fileCapHint(details) ?? listenHint(details);
+  return missingEnvHint(details, self) ?? missingModuleHint(details) ?? fileCapHint(details) ?? listenHint(details);
 }

@@ -6,7 +6,8 @@
  * newest 10 000, gone at exit): recording costs what an in-memory ring costs. What the
  * benchmarks run, and a quick way to try functions.
  */
-import { resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { createGateway, DirectoryRegistry, MemoryRunSink, uwsIsNative, UwsFallbackError } from '../gateway/index.js';
 import type { Isolation } from '../poolmgr/index.js';
 import { gatewaySettings, parseOptions, type PlatformConfig } from './config.js';
@@ -45,6 +46,10 @@ export async function startDirectory(options: Omit<StartOptions, 'rotateAdminTok
   const pool = await startPool(config, [functionsDir], runtimeEnv);
   try {
     for (const warning of pool.isolation.warnings) log(`platform: warning: ${warning}`);
+    for (const fn of registry.list()) {
+      const missing = await unservedNeeds(fn.dir, registry.manifest(fn.name)?.data !== undefined);
+      if (missing !== null) log(`platform: warning: function ${fn.name} declares ${missing}, which directory mode does not provide: its calls fail (FUNCTION_INIT_FAILED at an import, or when it reaches context.db), and directory mode keeps no run record you can read; deploy it to a platform instead (fastapi-platform up, then deploy)`);
+    }
     // Bytecode compiled ahead, so each function's first cold start skips it (poolmgr/prepare.ts),
     // and the zygotes of their presets ready.
     await Promise.all(registry.list().flatMap((fn) => [pool.expect(fn.dir, fn.entrypoint, fn.dataDir !== undefined), pool.prepare(fn.dir)]));
@@ -73,4 +78,19 @@ export async function startDirectory(options: Omit<StartOptions, 'rotateAdminTok
     await pool.close();
     throw err;
   }
+}
+
+/**
+ * What a function of the directory declares that directory mode does not give it: dependencies
+ * (requirements.txt, or pyproject.toml's `dependencies`; no builder runs here) and a data binding
+ * (no data proxy). New-user round 3: `--functions examples`, as docs/platform.md shows it, served
+ * examples/bookshelf, whose every call failed with FUNCTION_INIT_FAILED and a run record no one
+ * could read. Null when it needs neither.
+ */
+async function unservedNeeds(dir: string, bound: boolean): Promise<string | null> {
+  const needs: string[] = [];
+  if (await readFile(join(dir, 'requirements.txt'), 'utf8').then((t) => /^\s*[^#\s]/m.test(t), () => false)) needs.push('dependencies (requirements.txt)');
+  else if (await readFile(join(dir, 'pyproject.toml'), 'utf8').then((t) => /^\s*dependencies\s*=\s*\[\s*["']/m.test(t), () => false)) needs.push('dependencies (pyproject.toml)');
+  if (bound) needs.push('a data binding (data.mongo)');
+  return needs.length === 0 ? null : needs.join(' and ');
 }

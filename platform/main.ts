@@ -6,7 +6,8 @@
  * token on the first start of a state directory, once — and shuts down cleanly on SIGINT/SIGTERM.
  * Exit codes: 0 after a clean shutdown, 1 when it cannot start, 2 for a usage error.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isDiskFull, isErrorCode, type ErrorCode } from '../protocol/index.js';
 import { loadConfig, unknownSettings, type PlatformConfig } from './config.js';
@@ -92,6 +93,12 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   const directoryMode = config.functionsDir !== undefined;
   if (directoryMode && (args['state-dir'] !== undefined || args['rotate-admin-token'] || args['rotate-secrets-key'])) {
     return fail('USAGE', `--functions serves a directory without a state directory, tokens or secrets: --state-dir, --rotate-admin-token and --rotate-secrets-key do not apply\n${USAGE}`, 2);
+  }
+  // A rotation names a platform that exists: run from another folder (or without the FP_STATE_DIR
+  // the platform was started with), it started a new, empty platform and printed its first token as
+  // if the lost one had been replaced (new-user round 3).
+  if (args['rotate-admin-token'] && config.store === 'embedded' && !existsSync(join(resolve(config.stateDir), 'platform.db'))) {
+    return fail('USAGE', `--rotate-admin-token replaces the admin token of an existing platform, and ${resolve(config.stateDir)} holds none (no platform.db): name the state directory your platform uses with --state-dir DIR or FP_STATE_DIR (\`npm start\` keeps it in .state of the repository); nothing was started`, 2);
   }
   let running: StartedPlatform | StartedDirectory;
   try {

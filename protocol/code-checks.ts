@@ -95,6 +95,23 @@ export interface PyRequirement {
   line: number | null;
 }
 
+/**
+ * The first line after `line` (1-based) indented deeper than it, skipping blank and comment lines,
+ * with its position: where a key was indented too far under a key that has a value.
+ */
+function deeperLineAfter(text: string, line: number): { pos: { line: number; col: number }; above: number } | null {
+  const all = text.split('\n');
+  const indent = (l: string) => l.length - l.trimStart().length;
+  const base = all[line - 1];
+  if (base === undefined) return null;
+  for (let i = line; i < all.length; i++) {
+    const l = all[i]!;
+    if (l.trim() === '' || l.trim().startsWith('#')) continue;
+    return indent(l) > indent(base) ? { pos: { line: i + 1, col: indent(l) + 1 }, above: line } : null;
+  }
+  return null;
+}
+
 /** Every `${VAR}` resolves (to an empty string): for checks where the deploying environment is not known (the server's). */
 export const ANY_ENV: Record<string, string | undefined> = new Proxy({}, { get: (_t, key) => (typeof key === 'string' ? '' : undefined) });
 
@@ -125,8 +142,16 @@ export async function readManifestText(text: string, env: Record<string, string 
     const seen = new Set<string>();
     const problems: ManifestProblem[] = [];
     for (const e of doc.errors) {
-      const pos = lines.linePos(e.pos[0]);
-      const message = e.message.split('\n')[0]!;
+      let pos = lines.linePos(e.pos[0]);
+      let message = e.message.split('\n')[0]!;
+      // A key indented deeper than the one above it: yaml says "Nested mappings are not allowed in
+      // compact mappings" and "Implicit keys need to be on a single line" at the value above, which
+      // read as nothing a new user wrote (new-user round 3). Said at the deeper line, once.
+      const deeper = e.code === 'BLOCK_AS_IMPLICIT_KEY' || e.code === 'MULTILINE_IMPLICIT_KEY' ? deeperLineAfter(text, pos.line) : null;
+      if (deeper !== null) {
+        pos = deeper.pos;
+        message = `indented deeper than the key on line ${deeper.above}, so YAML reads this line as part of that key's value: give it the same indentation as the key above it`;
+      }
       const key = `${pos.line}:${pos.col}:${message}`;
       if (seen.has(key)) continue;
       seen.add(key);

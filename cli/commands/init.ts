@@ -218,7 +218,14 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const dir = resolve(ctx.cwd, dirArg ?? '.');
   const asked = str(args, 'template') ?? 'http';
   const template = ALIASES[asked] ?? asked;
-  if (!(TEMPLATES as readonly string[]).includes(template)) throw usageError(`--template must be one of ${TEMPLATES.join(', ')}, got ${JSON.stringify(asked)}${didYouMean(asked, TEMPLATES)}`);
+  if (!(TEMPLATES as readonly string[]).includes(template)) {
+    // A framework's name (README: Flask, Django, Starlette… are served as they are): no template
+    // of its own; `init .` in the app's folder finds the app (new-user round 3).
+    const framework = /^(flask|django|starlette|litestar|quart|falcon|asgi|wsgi)$/i.test(asked)
+      ? `; an app of your own (${asked} included) needs no template: in its folder, \`fastapi-platform init .\` finds it and writes platform.yaml alone`
+      : '';
+    throw usageError(`--template must be one of ${TEMPLATES.join(', ')}, got ${JSON.stringify(asked)}${didYouMean(asked, TEMPLATES)}${framework}`);
+  }
   const ci = str(args, 'ci');
   if (ci !== undefined && CI_TEMPLATES[ci] === undefined) throw usageError(`--ci must be one of ${Object.keys(CI_TEMPLATES).join(', ')}, got ${JSON.stringify(ci)}`);
   const requested = str(args, 'name');

@@ -6,12 +6,9 @@
 import { terminalSafe } from '../terminal.js';
 import { positionals, str, type ParsedArgs } from '../args.js';
 import { ApiClient } from '../client.js';
-import { DEFAULT_URL, withoutProfile, withProfile, writeCredentials } from '../config.js';
+import { DEFAULT_URL, platformPage, withoutProfile, withProfile, writeCredentials } from '../config.js';
 import { credentialsOf, profileName, UNSAFE_WARNING, type Command, type Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
-
-/** Paths of a platform's own pages and routes: a URL copied from one of them names the platform before it. */
-const PLATFORM_PATHS = /\/(console|api\/v1|fn|async|hooks)(\/|$)/;
 
 /**
  * The platform URL `login` saves, from what was typed: `localhost:8080` (no scheme) was sent as a
@@ -32,12 +29,10 @@ export function platformUrl(typed: string): { url: string; note: string | null }
     throw usageError(`${JSON.stringify(typed)} is not a URL`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw usageError(`${JSON.stringify(typed)} is not an http(s) URL`);
-  const at = parsed.pathname.search(PLATFORM_PATHS);
-  if (at < 0) return { url: trimmed, note: null };
-  // The console has an origin of its own, `console.<the platform's host>` (docs/console.md).
-  const host = parsed.pathname.slice(at).startsWith('/console') && parsed.hostname.startsWith('console.') ? parsed.host.slice('console.'.length) : parsed.host;
-  const url = `${parsed.protocol}//${host}${parsed.pathname.slice(0, at)}`;
-  return { url, note: `note: logging in to ${url}, the platform's address (${parsed.pathname.slice(at)} is one of its pages)` };
+  const page = platformPage(parsed);
+  if (page === null) return { url: trimmed, note: null };
+  const { url, path } = page;
+  return { url, note: `note: logging in to ${url}, the platform's address (${path} is one of its pages)` };
 }
 
 /**

@@ -10,6 +10,7 @@ import { clientOf, type Command, type Context } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
 import { graceOption } from '../when.js';
 import { table } from '../output.js';
+import { selfCommandOf } from '../self-command.js';
 
 function nameOf(name: string | undefined, usage: string): string {
   // `triggers needs …`, as `invoke needs …` (it said `triggers <name> needs the function name`).
@@ -49,9 +50,12 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const name = nameOf(pos[0], 'triggers <name>');
   const items = await client.listTriggers(name);
   ctx.out.data({ ok: true, function: name, items });
+  // The command in the DETAILS cell is pasted as it is: spelled as the CLI runs here (ADR 0040; it
+  // was the bare `triggers rotate-secret …`, which no shell finds; new-user round 3).
+  const fp = selfCommandOf(ctx);
   const rows = items.map((t): string[] => {
     if (t.type === 'http') return ['http', '-', httpWhere(t), `auth ${t.auth}, ${INVOCATION_WORDS[t.invocation] ?? t.invocation}`];
-    if (t.type === 'webhook') return ['webhook', t.id, t.url, `${t.style} signature${t.sync ? ', sync' : ''}; secret: triggers rotate-secret ${name} ${t.id}`];
+    if (t.type === 'webhook') return ['webhook', t.id, t.url, `${t.style} signature${t.sync ? ', sync' : ''}; secret: ${fp} triggers rotate-secret ${name} ${t.id}`];
     return ['cron', t.id, `${t.schedule} (${t.timezone})`, t.active ? `next ${t.nextFires[0] !== undefined ? new Date(t.nextFires[0]).toISOString() : '-'}` : 'paused'];
   });
   ctx.out.line(table(['TYPE', 'ID', 'WHERE', 'DETAILS'], rows));

@@ -6,7 +6,7 @@ import { flag, int, positionals, type ParsedArgs } from '../args.js';
 import { checkFunctionName } from '../function-name.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { confirmOrStop } from '../confirm.js';
-import { EXIT, usageError } from '../errors.js';
+import { CliError, EXIT, usageError } from '../errors.js';
 import { table } from '../output.js';
 import { selfCommandOf } from '../self-command.js';
 import { didYouMean } from '../suggest.js';
@@ -53,12 +53,19 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if (bad !== undefined) throw usageError(`a version is a number (1, 2, …; \`${fp} versions ${name}\` lists them), got ${JSON.stringify(bad)}`);
   const versions = [...new Set(numbers.map(Number))];
   const what = `version${versions.length === 1 ? '' : 's'} ${versions.join(', ')} of "${name}"`;
+  const client = await clientOf(ctx, args);
+  // The active version is refused by the platform: said before the question, not after a "y"
+  // (new-user round 3: the README's `versions delete my-fn 1` came right after a rollback to 1). An
+  // unknown function is the API's FUNCTION_NOT_FOUND, before the question too.
+  const active = (await client.request<{ function: { activeVersion: number | null } }>('GET', `/functions/${encodeURIComponent(name)}`)).function.activeVersion;
+  if (active !== null && versions.includes(active)) {
+    throw new CliError(EXIT.API, 'VERSION_ACTIVE', `version ${active} is the one ${name} serves: deploy or roll back to another first (\`${fp} versions ${name}\` lists them); nothing was deleted`, { function: name, version: active });
+  }
   await confirmOrStop(ctx, args, {
     question: `Delete ${what}? Its code can no longer be deployed or rolled back to. [y/N] `,
     noTerminal: `versions delete removes ${what} for good: pass --yes to delete without asking (no terminal to ask on)`,
     declined: 'not confirmed; nothing was deleted',
   });
-  const client = await clientOf(ctx, args);
   const deleted: number[] = [];
   try {
     for (const version of versions) {

@@ -164,6 +164,21 @@ describe('cli dev (a platform of its own)', { skip, timeout: 240_000 }, () => {
     await back;
   });
 
+  // New-user round 3: an import the load could not find showed its traceback alone in dev; deploy's
+  // hint says where modules come from (requirements.txt, the uploaded files).
+  it('a save that imports a module the function lacks is refused with where modules come from', async () => {
+    const before = (await get(url)).body.version;
+    const refused = dev.next((e) => e.event === 'refused', WAIT_MS);
+    writeFileSync(join(dir, 'main.py'), `import humanize_not_installed\n${handler('broken')}`);
+    const event = await refused;
+    assert.equal(event.code, 'DEPLOY_START_FAILED');
+    const load = event.load as string[];
+    assert.ok(load.some((l) => /^It imports humanize_not_installed, which the function's environment does not have: a package goes in requirements\.txt/.test(l)), JSON.stringify(load));
+    const back = dev.next((e) => e.event === 'reloaded' || e.event === 'unchanged', WAIT_MS);
+    writeFileSync(join(dir, 'main.py'), handler(before as string));
+    await back;
+  });
+
   it('a .env change alone reaches the next call, without a new version', async () => {
     await get(url); // a warm instance with the old value
     const applied = dev.next((e) => e.event === 'unchanged', WAIT_MS);

@@ -51,6 +51,14 @@ describe('cli: versions list and delete, retention on deploy', { timeout: 120_00
     const active = await cli(['versions', 'delete', name, '3', '--yes', '--json']);
     assert.equal(active.code, EXIT.API, active.stdout + active.stderr);
     assert.equal(json(active).error.code, 'VERSION_ACTIVE');
+    // Refused before the question (new-user round 3: the active version was asked about, then refused).
+    const activeUnasked = await cli(['versions', 'delete', name, '3']);
+    assert.equal(activeUnasked.code, EXIT.API, activeUnasked.stderr);
+    assert.match(activeUnasked.stderr, /version 3 is the one .* serves: deploy or roll back to another first .*nothing was deleted \[VERSION_ACTIVE\]/);
+    assert.doesNotMatch(activeUnasked.stderr, /pass --yes/);
+    const unknown = await cli(['versions', 'delete', `${name}-none`, '1']);
+    assert.match(unknown.stderr, /\[FUNCTION_NOT_FOUND\]/);
+    assert.doesNotMatch(unknown.stderr, /pass --yes/);
     const unasked = await cli(['versions', 'delete', name, '2']);
     assert.notEqual(unasked.code, EXIT.OK);
     assert.match(unasked.stderr, /pass --yes/);

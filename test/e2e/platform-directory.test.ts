@@ -59,6 +59,10 @@ describe('platform process, directory mode', () => {
     assert.match(exit.stdout, /stopped/);
     assert.equal(existsSync(stateDir), false, 'directory mode wrote a state directory');
     assert.equal(existsSync(KEY_FILE), false, 'directory mode created a secrets key file');
+    // New-user round 3: bookshelf's every call failed (FUNCTION_INIT_FAILED, its run record
+    // unreadable here) and nothing said why; the start names what directory mode does not provide.
+    assert.match(exit.stderr, /platform: warning: function bookshelf declares dependencies \(requirements\.txt\) and a data binding \(data\.mongo\), which directory mode does not provide: .*deploy it to a platform instead/);
+    assert.doesNotMatch(exit.stderr, /function (hello|fastapi-app) declares/);
   });
 
   it('FP_POOL_WARM_NEXT=1: a cold start takes the generic runtime that ran the specialize path while it waited (ADR 0114); off by default', async (t) => {

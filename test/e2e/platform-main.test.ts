@@ -169,6 +169,18 @@ describe('platform process', () => {
     await stop(proc);
   });
 
+  // New-user round 3: run where no platform's state is (another folder, FP_STATE_DIR forgotten), the
+  // rotation started a new, empty platform and printed its first token as the replacement.
+  it('refuses --rotate-admin-token for a state directory without a platform (exit 2), creating nothing', async () => {
+    const elsewhere = join(mkdtempSync(join(tmpdir(), 'fp-main-rotate-')), 'none');
+    after(() => rmSync(join(elsewhere, '..'), { recursive: true, force: true }));
+    const refused = await startMain(['--state-dir', elsewhere, '--port', '0', '--rotate-admin-token']).exited;
+    assert.equal(refused.code, 2, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, new RegExp(`--rotate-admin-token replaces the admin token of an existing platform, and ${elsewhere} holds none .*--state-dir DIR or FP_STATE_DIR`));
+    assert.doesNotMatch(refused.stdout, /listening|admin token/);
+    assert.throws(() => readFileSync(join(elsewhere, 'platform.db')), /ENOENT/);
+  });
+
   it('refuses bad settings, listing every one (exit 1), and unknown flags (exit 2)', async () => {
     const bad = await startMain(['--port', 'eighty'], { FP_RUN_RETENTION_MS: '7d', FP_DEBUG: 'maybe' }).exited;
     assert.equal(bad.code, 1);

@@ -17,8 +17,17 @@ describe('cli triggers <fn>: the http row names only the routes that take calls'
     const name = /^\/api\/v1\/functions\/([^/]+)\/triggers$/.exec(req.url ?? '')?.[1];
     const invocation = name === 'tick' ? 'async' : name === 'api' ? 'sync' : 'both';
     const http = { type: 'http', invokeUrl: `${BASE}/fn/${name}/`, ...(invocation === 'sync' ? {} : { asyncUrl: `${BASE}/async/${name}/` }), auth: 'public', invocation };
+    const hook = { type: 'webhook', id: 'github', url: `${BASE}/hooks/${name}/github`, style: 'github', sync: false };
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ items: [http] }));
+    res.end(JSON.stringify({ items: name === 'hook' ? [http, hook] : [http] }));
+  });
+
+  // New-user round 3: the webhook row's command was the bare `triggers rotate-secret …`, which no
+  // shell finds; it is spelled as the CLI runs there, as deploy's `Webhook:` line is (ADR 0040).
+  it("a webhook's row gives the command for its secret, spelled as the CLI runs", async () => {
+    const r = await api.cli(['triggers', 'hook']);
+    assert.equal(r.code, EXIT.OK, r.stderr);
+    assert.match(r.stdout, /github signature; secret: (npx fastapi-platform|node \S+\/bin\/fastapi-platform\.js|fastapi-platform) triggers rotate-secret hook github\n/, r.stdout);
   });
 
   it('an async-only function is not shown with its /fn/ URL (it answers 409 there)', async () => {

@@ -149,6 +149,9 @@ describe('cli configuration', () => {
     assert.equal(profileOf(file, 'default')?.token, 'ta');
     assert.equal(profileOf(file, 'work')?.workspace, 'acme');
     assert.throws(() => profileOf(file, 'nope'), (err: unknown) => (err as { code?: string }).code === 'PROFILE_NOT_FOUND');
+    // A typo names the profile meant (new-user round 3: `--profile acem` listed the profiles alone).
+    assert.throws(() => profileOf(file, 'wrok'), (err: Error) => /^no profile "wrok" in the credentials file; did you mean "work"\? \(profiles: default, work\)/.test(err.message));
+    assert.throws(() => profileOf(file, 'nope'), (err: Error) => !/did you mean/.test(err.message));
     const added = withProfile(file, 'home', { url: 'http://c:3', token: 'tc', invokeTokens: {} });
     assert.deepEqual(Object.keys(added.profiles ?? {}).sort(), ['home', 'work']);
     assert.equal(added.token, 'ta');

@@ -46,7 +46,11 @@ describe('cli main', () => {
     assert.equal((await runCli(['init', '--nope'])).code, EXIT.USAGE);
     assert.equal((await runCli(['runs', '--limit', 'many'])).code, EXIT.USAGE);
     assert.equal((await runCli(['invoke'])).code, EXIT.USAGE);
-    assert.equal((await runCli(['init', '/tmp/x', '--template', 'django'])).code, EXIT.USAGE);
+    const django = await runCli(['init', '/tmp/x', '--template', 'django']);
+    assert.equal(django.code, EXIT.USAGE);
+    // New-user round 3: a framework's name as a template points at `init .`, which finds the app.
+    assert.match(django.stderr, /got "django"; an app of your own \(django included\) needs no template: in its folder, `\S.*init \.` finds it/);
+    assert.doesNotMatch((await runCli(['init', '/tmp/x', '--template', 'cronn'])).stderr, /an app of your own/);
     const r = await runCli(['rollback', '--json']);
     assert.equal(r.code, EXIT.USAGE);
     const doc = JSON.parse(r.stdout) as { ok: boolean; error: { code: string; exitCode: number } };

@@ -56,4 +56,14 @@ describe('cli manifest reading', () => {
     assert.deepEqual((await problems('kind: function\nname: a\nname: b\n')).map((p) => p.kind), ['yaml']);
     assert.deepEqual(await problems('kind: function\nname: a\nenv:\n  X: ${1BAD}\n'), [{ path: 'env.X', line: 4, kind: 'manifest' }]);
   });
+
+  // New-user round 3: a key indented one space too far under a key with a value was reported at that
+  // value, twice, in the parser's words ("Nested mappings are not allowed in compact mappings").
+  it('says a key indented deeper than the one above it once, at its own line, with the fix', async () => {
+    const read = await readManifestText('kind: function\nname: bad\nentrypoint: main:handler\nlimits:\n  timeout: 10s\n\n   memory: 128Mi\n', {});
+    assert.deepEqual(read.problems.map(formatProblem), [
+      "platform.yaml:7:4: indented deeper than the key on line 5, so YAML reads this line as part of that key's value: give it the same indentation as the key above it",
+    ]);
+    assert.deepEqual(await problems('kind: function\nname: x\n entrypoint: main:handler\n'), [{ path: '', line: 3, kind: 'yaml' }]);
+  });
 });

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { errorHint, fileCapHint, listenHint, missingEnvHint } from '../../cli/start-check.js';
+import { errorHint, fileCapHint, listenHint, missingEnvHint, missingModuleHint } from '../../cli/start-check.js';
 
 const SETTINGS_MESSAGE = '2 validation errors for Settings\ndatabase_url\n  Field required [type=missing, input_value={}, input_type=dict]\n    For further information visit https://errors.pydantic.dev/2.14/v/missing\nsecret_key\n  Field required [type=missing, input_value={}, input_type=dict]\n    For further information visit https://errors.pydantic.dev/2.14/v/missing';
 const SETTINGS_STACK = 'Traceback (most recent call last):\n  File "/code/main.py", line 6, in <module>\n    settings = Settings()\n               ^^^^^^^^^^\n  File "/deps/pydantic_settings/main.py", line 292, in __init__\n    super().__init__(**__pydantic_self__.__class__._settings_build_values(sources, init_kwargs))\n'
@@ -74,5 +74,20 @@ describe('listenHint', () => {
     assert.equal(listenHint({ cause: { type: 'PermissionError', message: '[Errno 1] Operation not permitted', stack: '  File "/code/main.py", line 2, in <module>\n    os.setuid(0)\nPermissionError: [Errno 1] Operation not permitted\n' } }), null);
     assert.equal(listenHint({ cause: { type: 'EOFError', message: '', stack: '  File "/code/main.py", line 2, in <module>\n    input()\nEOFError\n' } }), null);
     assert.equal(listenHint({}), null);
+  });
+});
+
+// New-user round 3: `ModuleNotFoundError: No module named 'humanize'` ended with "Fix it and deploy
+// again"; validate's warning about the import had scrolled away above the traceback.
+describe('missingModuleHint', () => {
+  it('a module the load could not import says where packages and the function\'s own modules come from', () => {
+    const hint = errorHint({ function: 'shop', cause: { type: 'ModuleNotFoundError', message: "No module named 'humanize'", stack: '' } }, 'fp') ?? '';
+    assert.match(hint, /^It imports humanize, which the function's environment does not have: a package goes in requirements\.txt .*pyyaml for yaml.*a module of your own \(humanize\) must be among the uploaded files/);
+    assert.match(missingModuleHint({ cause: { type: 'ModuleNotFoundError', message: "No module named 'app.routers'; 'app' is not a package" } }) ?? '', /imports app\.routers.*own \(app\)/);
+  });
+  it('another ImportError, or a message of another shape: no hint', () => {
+    assert.equal(missingModuleHint({ cause: { type: 'ImportError', message: "cannot import name 'x' from 'y'" } }), null);
+    assert.equal(missingModuleHint({ cause: { type: 'ModuleNotFoundError', message: 'something else' } }), null);
+    assert.equal(missingModuleHint({}), null);
   });
 });
