@@ -32,6 +32,33 @@ _lock = threading.RLock()
 _sink = None
 
 
+# A JSON log line's level names (structlog's JSONRenderer `level`, python-json-logger's
+# `levelname`, Google Cloud's `severity`, loguru's `serialize=True` `record.level.name`), as
+# `logging` writes them; other values leave the line to its stream's level (apps round 17).
+JSON_LEVELS = {"debug": "DEBUG", "trace": "DEBUG", "info": "INFO", "notice": "INFO", "success": "INFO", "warn": "WARNING",
+               "warning": "WARNING", "error": "ERROR", "err": "ERROR", "critical": "CRITICAL", "fatal": "CRITICAL",
+               "alert": "CRITICAL", "emergency": "CRITICAL"}
+JSON_LEVEL_MAX_CHARS = 16 * 1024  # longer lines are not parsed for it (what a JSON logger writes is shorter)
+
+
+def json_level(text):
+    """The level of a line that is one JSON object naming its level (a structured logger's line
+    printed to stdout or stderr), as `logging` names it; else None."""
+    if len(text) > JSON_LEVEL_MAX_CHARS or text.rstrip()[-1:] != "}":
+        return None
+    import json
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    level = obj.get("level", obj.get("levelname", obj.get("severity")))
+    if level is None and isinstance(obj.get("record"), dict) and isinstance(obj["record"].get("level"), dict):
+        level = obj["record"]["level"].get("name")
+    return JSON_LEVELS.get(level.lower()) if isinstance(level, str) else None
+
+
 class Capture:
     # No __slots__: the fields that start at zero are class attributes until a call first writes
     # a line, so a call that prints nothing sets two (issue 11).
@@ -124,7 +151,8 @@ class Capture:
     def _end_line(self, stream):
         held = self.partial.pop(stream, None) if self.partial else None
         if held is not None and held[1] >= 0:
-            self._add(stream, "".join(held[0]))
+            text = "".join(held[0])
+            self._add(stream, text, json_level(text) if text[:1] == "{" else None)
         elif held is not None and held[1] == -1:
             self.dropped_lines += 1
 

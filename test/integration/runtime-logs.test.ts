@@ -124,6 +124,33 @@ describe('log capture', () => {
     assert.deepEqual(second.logs.map((l) => l.msg), ['raw bytes ü \ufffd', 'to stderr', 'printed False']);
   });
 
+  // structlog's JSONRenderer (the setup its docs give for production), python-json-logger and
+  // loguru's serialize=True print one JSON object a line to stdout or stderr: its level was the
+  // stream's (info, or error on stderr), so `logs --level warning` hid structlog's warnings and
+  // `--level error` showed loguru's info lines (apps round 17).
+  test('a line that is one JSON object naming its level (structlog, python-json-logger, loguru) has that level', async (t) => {
+    const rt = await serve(t, { 'main.py': py(
+      'import json, sys',
+      'def handler(event, context):',
+      '    print(json.dumps({"event": "slow upstream", "level": "warning", "ms": 812}))',
+      '    print(json.dumps({"levelname": "ERROR", "message": "db down"}))',
+      '    print(json.dumps({"text": "ok", "record": {"level": {"name": "INFO"}}}), file=sys.stderr)',
+      '    print(json.dumps({"severity": "CRITICAL"}), file=sys.stderr)',
+      '    print(json.dumps({"level": "custom", "event": "x"}))',
+      '    print(json.dumps({"event": "no level"}))',
+      '    print(\'{"level": "warning", broken\')',
+      '    print(json.dumps({"level": "error", "pad": "x" * 20000}))',
+      '    sys.stdout.write(json.dumps({"level": "debug", "event": "unfinished"}))',
+      '    return 1',
+    ) });
+    const res = await rt.invokeOk();
+    assert.deepEqual(res.logs.map((l) => [l.stream, l.level ?? null]), [
+      ['stdout', 'WARNING'], ['stdout', 'ERROR'], ['stderr', 'INFO'], ['stderr', 'CRITICAL'],
+      ['stdout', null], ['stdout', null], ['stdout', null], ['stdout', null], ['stdout', 'DEBUG'],
+    ], JSON.stringify(res.logs.map((l) => [l.stream, l.level, l.msg.slice(0, 60)])));
+    assert.ok(res.logs[0]!.msg.startsWith('{"event": "slow upstream"'), 'the line itself is kept as written');
+  });
+
   test('each call gets only its own lines', async (t) => {
     const rt = await serve(t, { 'main.py': py('def handler(event, context):', '    print("call", event["requestId"])') });
     const a = await rt.invokeOk({ requestId: 'first' });
