@@ -374,8 +374,9 @@ def _after_fork_in_child():
     """A forked child (multiprocessing, os.fork) has no flusher and a copy of the captures: its
     output goes to the process's own stdout/stderr, never into a call, and it takes a fresh lock
     (another thread may have held this one at the fork)."""
-    global _lock, _sink
+    global _lock, _drained, _sink
     _lock = threading.RLock()
+    _drained = threading.Condition(_lock)
     _sink = None
     _current.set(None)
     sys.stdout = sys.__stdout__
