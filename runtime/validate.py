@@ -492,6 +492,10 @@ _ONE_INSTANCE_UIS = {
     ("shiny", "App"): "Shiny keeps each session in the instance holding its WebSocket, and file uploads and "
                       "downloads are HTTP requests to that session, so at limits.concurrency 1 they reach another "
                       "instance and answer 404",
+    ("litestar", "MemoryChannelsBackend"): "Litestar's memory channels backend delivers a message to the subscribers "
+                                           "of the instance that published it, and at limits.concurrency 1 each "
+                                           "subscriber's WebSocket holds an instance of its own, so nobody hears it "
+                                           "(or use the Redis backend, RedisChannelsPubSubBackend)",
 }
 
 
@@ -503,7 +507,9 @@ def ui_apps(trees):
     serving instance's, and of 5 browsers at once 2 never saw their click answered and the others
     reloaded 2-4 times (uvicorn: 5 of 5, one load each); Shiny (`App(ui, server)`): its session is the
     instance holding the WebSocket, and every upload (`/session/<id>/upload/…`) and download answered
-    404 (uvicorn: 3 of 3). `needs: one-instance`."""
+    404 (uvicorn: 3 of 3). Litestar's channels on `MemoryChannelsBackend()` (apps round 17): a message
+    published over HTTP reached none of 3 WebSocket subscribers (uvicorn: 3 of 3; with one instance
+    taking concurrent calls, 3 of 3). `needs: one-instance`."""
     found = []
     for (module, call), why in _ONE_INSTANCE_UIS.items():
         for rel, node, name in _calls({r: t for r, t in trees.items() if _imports_any(t, (module,))}):

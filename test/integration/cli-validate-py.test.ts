@@ -292,7 +292,7 @@ describe('runtime/validate.py', () => {
   // answered `initialize` and its client keeps a GET stream open there, so at concurrency 1 the next
   // call met another instance: 404 "Session not found". Its DNS-rebinding protection (default
   // host 127.0.0.1) answered 421 at the function's own host.
-  it('warns about a stateful MCP server (and Gradio, NiceGUI and Shiny apps) unless stateless or one instance, and about the MCP Host check', async () => {
+  it('warns about a stateful MCP server (and Gradio, NiceGUI, Shiny apps and Litestar memory channels) unless stateless or one instance, and about the MCP Host check', async () => {
     const app = (args: string, extra = ''): string =>
       `from fastapi import FastAPI\nfrom mcp.server.mcpserver import MCPServer\n${extra}mcp = MCPServer("p")\napp = FastAPI()\napp.mount("/mcp", mcp.streamable_http_app(${args}))\n`;
     const warned = (code: string, limits: string): Promise<string[]> => appWarnings(code, 'fastapi\nmcp\n', 'mcp', limits);
@@ -322,6 +322,10 @@ describe('runtime/validate.py', () => {
     // Shiny's App(ui, server): uploads and downloads are HTTP requests to the WebSocket's instance.
     const shiny = await check({ 'main.py': 'from shiny import App, ui\napp = App(ui.page_fluid(), None)\n' }, 'main:app');
     assert.deepEqual(shiny.warnings.filter((w) => /Shiny/.test(w.message)).map((w) => [w.line, w.needs ?? null]), [[2, 'one-instance']]);
+    // Litestar's channels on the memory backend: a message published over HTTP reached none of 3
+    // WebSocket subscribers at the default limits (apps round 17; uvicorn: 3 of 3).
+    const chan = await check({ 'app.py': 'from litestar import Litestar\nfrom litestar.channels import ChannelsPlugin\nfrom litestar.channels.backends.memory import MemoryChannelsBackend\napp = Litestar(plugins=[ChannelsPlugin(backend=MemoryChannelsBackend(), channels=["a"])])\n' }, 'app:app');
+    assert.deepEqual(chan.warnings.filter((w) => /channels backend/.test(w.message)).map((w) => [w.line, w.needs ?? null]), [[4, 'one-instance']]);
     // Not an MCP server: a module of the same method name in an app that imports no mcp.
     const other = await check({ 'main.py': 'import starlette\nclass S:\n    def http_app(self): return 1\napp = S().http_app()\n' }, 'main:app');
     assert.deepEqual(other.warnings.filter((w) => /MCP/.test(w.message)), []);
