@@ -259,11 +259,52 @@ def websocket_routes(trees):
     minutes or more (protocol/code-checks.ts)."""
     found = []
     for rel, node, name in _calls(trees):
-        if name in ("websocket", "websocket_route", "add_websocket_route", "add_api_websocket_route", "WebSocketRoute"):
+        if name in _WS_ROUTES:
             found.append({"file": rel, "line": node.lineno, "needs": "long-timeout",
                           "message": f"{name}(...): a WebSocket connection is one call: it holds an instance's "
                                      "slot and is closed (1001) at limits.timeout, 30 s by default: set limits.timeout "
                                      "to the longest connection to keep (docs/api-invoke.md, \"WebSockets\")"})
+    return found
+
+
+_WS_ROUTES = ("websocket", "websocket_route", "add_websocket_route", "add_api_websocket_route", "WebSocketRoute")
+_WS_SENDS = ("send_text", "send_json", "send_bytes")
+
+
+def _sent_to(node, names) -> bool:
+    """Whether `node` holds a call `<name>.send_text(...)` (send_json, send_bytes) with <name> in `names`."""
+    for call in ast.walk(node):
+        if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr in _WS_SENDS
+                and isinstance(call.func.value, ast.Name) and call.func.value.id in names):
+            return True
+    return False
+
+
+def websocket_broadcasts(trees):
+    """Warnings for a WebSocket app that sends one message to many sockets this process holds (the
+    `ConnectionManager.broadcast` of FastAPI's WebSockets page: `for connection in
+    self.active_connections: await connection.send_text(message)`, or a comprehension of sends): at
+    the default `concurrency: 1` each connection holds an instance of its own, so every client heard
+    only itself (apps rounds 10 and 17: three clients of one room, each saw one message of three;
+    under uvicorn each saw all three). Only in a file with a WebSocket route. `needs: one-instance`."""
+    found = []
+    for rel, tree in trees.items():
+        if not any(name in _WS_ROUTES for _, _, name in _calls({rel: tree})):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.For, ast.AsyncFor)):
+                hit = _sent_to(ast.Module(body=node.body, type_ignores=[]), set(bound_names(node.target)))
+            elif isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
+                hit = _sent_to(node.elt, {n for g in node.generators for n in bound_names(g.target)})
+            else:
+                continue
+            if hit:
+                found.append({"file": rel, "line": node.lineno, "needs": "one-instance",
+                              "message": "a message sent to every WebSocket in a collection (a broadcast) reaches the "
+                                         "connections this instance holds, and at limits.concurrency 1 each connection "
+                                         "holds an instance of its own, so each client hears only itself: set "
+                                         "limits.concurrency above 1 and limits.maxInstances: 1, or broadcast through a "
+                                         "service such as Redis pub/sub (docs/api-invoke.md, \"WebSockets\")"})
     return found
 
 
@@ -451,6 +492,10 @@ _ONE_INSTANCE_UIS = {
     ("shiny", "App"): "Shiny keeps each session in the instance holding its WebSocket, and file uploads and "
                       "downloads are HTTP requests to that session, so at limits.concurrency 1 they reach another "
                       "instance and answer 404",
+    ("litestar", "MemoryChannelsBackend"): "Litestar's memory channels backend delivers a message to the subscribers "
+                                           "of the instance that published it, and at limits.concurrency 1 each "
+                                           "subscriber's WebSocket holds an instance of its own, so nobody hears it "
+                                           "(or use the Redis backend, RedisChannelsPubSubBackend)",
 }
 
 
@@ -462,7 +507,9 @@ def ui_apps(trees):
     serving instance's, and of 5 browsers at once 2 never saw their click answered and the others
     reloaded 2-4 times (uvicorn: 5 of 5, one load each); Shiny (`App(ui, server)`): its session is the
     instance holding the WebSocket, and every upload (`/session/<id>/upload/…`) and download answered
-    404 (uvicorn: 3 of 3). `needs: one-instance`."""
+    404 (uvicorn: 3 of 3). Litestar's channels on `MemoryChannelsBackend()` (apps round 17): a message
+    published over HTTP reached none of 3 WebSocket subscribers (uvicorn: 3 of 3; with one instance
+    taking concurrent calls, 3 of 3). `needs: one-instance`."""
     found = []
     for (module, call), why in _ONE_INSTANCE_UIS.items():
         for rel, node, name in _calls({r: t for r, t in trees.items() if _imports_any(t, (module,))}):
@@ -582,6 +629,7 @@ def check(root, entrypoint, files):
     warns.extend(deps_imports.undeclared(trees, files, entry["file"], [d["name"] for d in declared],
                                          [d["requirement"] for d in declared]))
     warns.extend(websocket_routes(trees))
+    warns.extend(websocket_broadcasts(trees))
     warns.extend(socketio_apps(trees))
     warns.extend(mcp_apps(trees))
     warns.extend(ui_apps(trees))

@@ -566,6 +566,7 @@ export const logsCommand: Command = {
     'Each line: local time, run id (first 8 characters), level (or stdout/stderr), message. Control',
     'characters in messages are shown escaped (\\n, \\x1b), never sent to the terminal.',
     'Levels, lowest first: debug, info, warning, error, critical; print() counts as info, stderr as error,',
+    'a line that is one JSON object naming its level (structlog, python-json-logger, loguru) as that level,',
     'the platform\'s note that lines were dropped (level column: platform) as warning.',
     'Without --follow: the newest --limit lines (default 200) of the stored runs, oldest first, and',
     "failed runs' exceptions among them (error  KeyError: 'sku'  (main.py:12)) where each run ended.",

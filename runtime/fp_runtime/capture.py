@@ -28,8 +28,39 @@ URGENT_BYTES = 64 * 1024
 _current = contextvars.ContextVar("fp_capture", default=None)
 # Reentrant: a signal handler that prints may interrupt this thread while it holds the lock.
 _lock = threading.RLock()
+# Notified when a QueueListener wrote a call's record (Capture.queued_records); waited on with _lock.
+_drained = threading.Condition(_lock)
+# How long the end of a call waits for the records it left in a QueueListener's queue.
+QUEUED_RECORDS_WAIT_S = 0.05
 # Told when a streaming capture gets its first unsent line (flusher.Flusher.pending); None: nobody.
 _sink = None
+
+
+# A JSON log line's level names (structlog's JSONRenderer `level`, python-json-logger's
+# `levelname`, Google Cloud's `severity`, loguru's `serialize=True` `record.level.name`), as
+# `logging` writes them; other values leave the line to its stream's level (apps round 17).
+JSON_LEVELS = {"debug": "DEBUG", "trace": "DEBUG", "info": "INFO", "notice": "INFO", "success": "INFO", "warn": "WARNING",
+               "warning": "WARNING", "error": "ERROR", "err": "ERROR", "critical": "CRITICAL", "fatal": "CRITICAL",
+               "alert": "CRITICAL", "emergency": "CRITICAL"}
+JSON_LEVEL_MAX_CHARS = 16 * 1024  # longer lines are not parsed for it (what a JSON logger writes is shorter)
+
+
+def json_level(text):
+    """The level of a line that is one JSON object naming its level (a structured logger's line
+    printed to stdout or stderr), as `logging` names it; else None."""
+    if len(text) > JSON_LEVEL_MAX_CHARS or text.rstrip()[-1:] != "}":
+        return None
+    import json
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    level = obj.get("level", obj.get("levelname", obj.get("severity")))
+    if level is None and isinstance(obj.get("record"), dict) and isinstance(obj["record"].get("level"), dict):
+        level = obj["record"]["level"].get("name")
+    return JSON_LEVELS.get(level.lower()) if isinstance(level, str) else None
 
 
 class Capture:
@@ -45,6 +76,7 @@ class Capture:
     # Set by finish(): later writes (a task or thread that outlived its call) go to the real stream.
     done = False
     unsent = 0  # bytes in self.lines
+    queued_records = 0  # records of this call in a QueueListener's queue, not yet written (below)
     queued = False  # the flusher has been told about the lines in self.lines
     urgent = False  # ... and told to send them now
 
@@ -124,7 +156,8 @@ class Capture:
     def _end_line(self, stream):
         held = self.partial.pop(stream, None) if self.partial else None
         if held is not None and held[1] >= 0:
-            self._add(stream, "".join(held[0]))
+            text = "".join(held[0])
+            self._add(stream, text, json_level(text) if text[:1] == "{" else None)
         elif held is not None and held[1] == -1:
             self.dropped_lines += 1
 
@@ -187,6 +220,12 @@ class Capture:
     def finish(self) -> list:
         """Ends the capture; returns the lines not yet sent, with the truncation marker if any."""
         with _lock:
+            if self.queued_records:
+                # The call logged through a QueueHandler: its listener's thread writes the lines,
+                # usually only once this thread lets go of the GIL, after the call (apps round 17).
+                deadline = time.monotonic() + QUEUED_RECORDS_WAIT_S
+                while self.queued_records > 0 and _drained.wait(max(0.0, deadline - time.monotonic())):
+                    pass
             if self.partial:
                 self._end_partials()
             self.done = True
@@ -335,8 +374,9 @@ def _after_fork_in_child():
     """A forked child (multiprocessing, os.fork) has no flusher and a copy of the captures: its
     output goes to the process's own stdout/stderr, never into a call, and it takes a fresh lock
     (another thread may have held this one at the fork)."""
-    global _lock, _sink
+    global _lock, _drained, _sink
     _lock = threading.RLock()
+    _drained = threading.Condition(_lock)
     _sink = None
     _current.set(None)
     sys.stdout = sys.__stdout__
@@ -380,6 +420,90 @@ def _basic_config(**kwargs):
         root.setLevel(level)
 
 
+class _CallRef:
+    """The call a record was logged in, carried by the record through a `QueueHandler`'s queue to
+    its `QueueListener`'s thread. Pickled (a multiprocessing queue), it is no call."""
+    __slots__ = ("cap", "counted")
+
+    def __init__(self, cap, counted):
+        self.cap = cap
+        self.counted = counted  # in cap.queued_records until released
+
+    def release(self):
+        with _lock:
+            if self.counted:
+                self.counted = False
+                self.cap.queued_records -= 1
+                if self.cap.queued_records <= 0:
+                    _drained.notify_all()
+
+    def __reduce__(self):
+        return (_no_call, ())
+
+
+def _no_call():
+    return None
+
+
+_REAL_HANDLER_HANDLE = logging.Handler.handle
+_listened = set()  # id() of the queues a QueueListener took records from
+_CALL_KEY = "_fp_call"  # leading underscore: JSON formatters (python-json-logger) leave it out
+
+
+def _handler_handle(self, record):
+    """`logging.Handler.handle`. A `QueueHandler` (a `logging.handlers.QueueListener` writes its
+    records from a thread of its own: Litestar's default logging, Python 3.12's dictConfig
+    `listener`, the logging cookbook) handed the record on with no call: every line went to the
+    platform's log, none to the call's (apps round 17). Its copy of the record now carries the
+    call, and the listener writes it as that call's line (below)."""
+    cap = _current.get() if hasattr(self, "enqueue") else None
+    if cap is None:
+        return _REAL_HANDLER_HANDLE(self, record)
+    _watch_queue_listener()
+    queue = getattr(self, "queue", None)
+    if getattr(getattr(self, "listener", None), "_thread", None) is not None:
+        _listened.add(id(queue))  # its running listener (Litestar's, dictConfig's `listener`)
+    ref = _CallRef(cap, id(queue) in _listened)
+    record.__dict__[_CALL_KEY] = ref
+    try:
+        if ref.counted:  # a listener took records from this queue: the call's end waits for this one
+            with _lock:
+                cap.queued_records += 1
+        handled = _REAL_HANDLER_HANDLE(self, record)  # QueueHandler.prepare copies the record, mark included
+        if ref.counted and not handled:  # filtered out: never queued
+            ref.release()
+        return handled
+    except BaseException:
+        if ref.counted:
+            ref.release()
+        raise
+    finally:
+        record.__dict__.pop(_CALL_KEY, None)  # the record other handlers see stays as it was
+
+
+def _watch_queue_listener():
+    handlers = sys.modules.get("logging.handlers")
+    listener = getattr(handlers, "QueueListener", None)
+    if listener is None or getattr(listener.handle, "_fp_call_aware", False):
+        return
+    real = listener.handle
+
+    def handle(self, record):
+        _listened.add(id(self.queue))
+        ref = record.__dict__.pop(_CALL_KEY, None)
+        if not isinstance(ref, _CallRef) or _current.get() is not None:
+            return real(self, record)
+        token = _current.set(ref.cap)
+        try:
+            return real(self, record)
+        finally:
+            _current.reset(token)
+            ref.release()
+
+    handle._fp_call_aware = True
+    listener.handle = handle
+
+
 def install(level=logging.INFO):
     """Install the proxies and the root log handler (once, at specialize)."""
     sys.stdout = _Proxy("stdout", sys.__stdout__)
@@ -388,4 +512,5 @@ def install(level=logging.INFO):
     root.addHandler(_HANDLER)
     root.setLevel(level)
     logging.basicConfig = _basic_config
+    logging.Handler.handle = _handler_handle
     os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -252,11 +252,47 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(flask.warnings.filter((w) => w.needs === 'one-instance').map((w) => [w.file, w.line]), [['app.py', 4]]);
   });
 
+  // FastAPI's WebSockets page's chat (ConnectionManager.broadcast): at concurrency 1 each connection
+  // holds an instance of its own, so three clients of one room each heard only themselves (apps
+  // rounds 10 and 17; under uvicorn each heard all three). Not for a send loop over one socket's
+  // messages (a Redis pub/sub relay), nor in a file without a WebSocket route.
+  it('warns about a broadcast to the WebSockets the process holds unless its limits keep one instance', async () => {
+    const chat = [
+      'from fastapi import FastAPI, WebSocket',
+      'app = FastAPI()',
+      'class ConnectionManager:',
+      '    def __init__(self):',
+      '        self.active_connections: list[WebSocket] = []',
+      '    async def broadcast(self, message: str):',
+      '        for connection in self.active_connections:',
+      '            await connection.send_text(message)',
+      'manager = ConnectionManager()',
+      '@app.websocket("/ws")',
+      'async def ws(websocket: WebSocket):',
+      '    await websocket.accept()',
+      '    await manager.broadcast(await websocket.receive_text())',
+      '',
+    ].join('\n');
+    const warned = async (code: string, limits: string): Promise<string[]> =>
+      (await appWarnings(code, 'fastapi\n', 'chat', `limits:\n  timeout: 5m\n${limits}`)).filter((w) => /broadcast/.test(w));
+    const by = await warned(chat, '');
+    assert.equal(by.length, 1, by.join('\n'));
+    assert.match(by[0]!, /^main\.py:7: a message sent to every WebSocket in a collection \(a broadcast\) .* limits\.maxInstances: 1, or broadcast through a service/);
+    assert.deepEqual(await warned(chat, '  concurrency: 50\n  maxInstances: 1\n'), []);
+    const gathered = chat.replace('        for connection in self.active_connections:\n            await connection.send_text(message)',
+      '        await asyncio.gather(*(c.send_json({"m": message}) for c in self.active_connections))');
+    assert.deepEqual((await warned(gathered, '')).map((w) => w.split(':')[1]), ['7'], 'a comprehension of sends');
+    const relay = chat.replace('        for connection in self.active_connections:\n            await connection.send_text(message)',
+      '        async for msg in self.pubsub.listen():\n            await self.websocket.send_text(msg)');
+    assert.deepEqual(await warned(relay, ''), [], 'one socket fed from a loop is no broadcast');
+    assert.deepEqual(await warned(chat.replace('@app.websocket("/ws")', '@app.get("/ws")'), ''), [], 'no WebSocket route');
+  });
+
   // An MCP server over HTTP (apps round 16): the SDK's default session lives in the instance that
   // answered `initialize` and its client keeps a GET stream open there, so at concurrency 1 the next
   // call met another instance: 404 "Session not found". Its DNS-rebinding protection (default
   // host 127.0.0.1) answered 421 at the function's own host.
-  it('warns about a stateful MCP server (and Gradio, NiceGUI and Shiny apps) unless stateless or one instance, and about the MCP Host check', async () => {
+  it('warns about a stateful MCP server (and Gradio, NiceGUI, Shiny apps and Litestar memory channels) unless stateless or one instance, and about the MCP Host check', async () => {
     const app = (args: string, extra = ''): string =>
       `from fastapi import FastAPI\nfrom mcp.server.mcpserver import MCPServer\n${extra}mcp = MCPServer("p")\napp = FastAPI()\napp.mount("/mcp", mcp.streamable_http_app(${args}))\n`;
     const warned = (code: string, limits: string): Promise<string[]> => appWarnings(code, 'fastapi\nmcp\n', 'mcp', limits);
@@ -286,6 +322,10 @@ describe('runtime/validate.py', () => {
     // Shiny's App(ui, server): uploads and downloads are HTTP requests to the WebSocket's instance.
     const shiny = await check({ 'main.py': 'from shiny import App, ui\napp = App(ui.page_fluid(), None)\n' }, 'main:app');
     assert.deepEqual(shiny.warnings.filter((w) => /Shiny/.test(w.message)).map((w) => [w.line, w.needs ?? null]), [[2, 'one-instance']]);
+    // Litestar's channels on the memory backend: a message published over HTTP reached none of 3
+    // WebSocket subscribers at the default limits (apps round 17; uvicorn: 3 of 3).
+    const chan = await check({ 'app.py': 'from litestar import Litestar\nfrom litestar.channels import ChannelsPlugin\nfrom litestar.channels.backends.memory import MemoryChannelsBackend\napp = Litestar(plugins=[ChannelsPlugin(backend=MemoryChannelsBackend(), channels=["a"])])\n' }, 'app:app');
+    assert.deepEqual(chan.warnings.filter((w) => /channels backend/.test(w.message)).map((w) => [w.line, w.needs ?? null]), [[4, 'one-instance']]);
     // Not an MCP server: a module of the same method name in an app that imports no mcp.
     const other = await check({ 'main.py': 'import starlette\nclass S:\n    def http_app(self): return 1\napp = S().http_app()\n' }, 'main:app');
     assert.deepEqual(other.warnings.filter((w) => /MCP/.test(w.message)), []);

@@ -124,6 +124,61 @@ describe('log capture', () => {
     assert.deepEqual(second.logs.map((l) => l.msg), ['raw bytes ü \ufffd', 'to stderr', 'printed False']);
   });
 
+  // structlog's JSONRenderer (the setup its docs give for production), python-json-logger and
+  // loguru's serialize=True print one JSON object a line to stdout or stderr: its level was the
+  // stream's (info, or error on stderr), so `logs --level warning` hid structlog's warnings and
+  // `--level error` showed loguru's info lines (apps round 17).
+  test('a line that is one JSON object naming its level (structlog, python-json-logger, loguru) has that level', async (t) => {
+    const rt = await serve(t, { 'main.py': py(
+      'import json, sys',
+      'def handler(event, context):',
+      '    print(json.dumps({"event": "slow upstream", "level": "warning", "ms": 812}))',
+      '    print(json.dumps({"levelname": "ERROR", "message": "db down"}))',
+      '    print(json.dumps({"text": "ok", "record": {"level": {"name": "INFO"}}}), file=sys.stderr)',
+      '    print(json.dumps({"severity": "CRITICAL"}), file=sys.stderr)',
+      '    print(json.dumps({"level": "custom", "event": "x"}))',
+      '    print(json.dumps({"event": "no level"}))',
+      '    print(\'{"level": "warning", broken\')',
+      '    print(json.dumps({"level": "error", "pad": "x" * 20000}))',
+      '    sys.stdout.write(json.dumps({"level": "debug", "event": "unfinished"}))',
+      '    return 1',
+    ) });
+    const res = await rt.invokeOk();
+    assert.deepEqual(res.logs.map((l) => [l.stream, l.level ?? null]), [
+      ['stdout', 'WARNING'], ['stdout', 'ERROR'], ['stderr', 'INFO'], ['stderr', 'CRITICAL'],
+      ['stdout', null], ['stdout', null], ['stdout', null], ['stdout', null], ['stdout', 'DEBUG'],
+    ], JSON.stringify(res.logs.map((l) => [l.stream, l.level, l.msg.slice(0, 60)])));
+    assert.ok(res.logs[0]!.msg.startsWith('{"event": "slow upstream"'), 'the line itself is kept as written');
+  });
+
+  // Litestar's default logging (and Python 3.12's dictConfig `listener`, the logging cookbook) puts
+  // a QueueHandler on the root: a QueueListener's thread writes the records, outside any call, so
+  // every line went to the platform's log and `fastapi-platform logs` showed none (apps round 17).
+  test('records a QueueListener writes from its own thread are the lines of the call that logged them', async (t) => {
+    const rt = await serve(t, { 'main.py': py(
+      'import logging, logging.handlers, queue, sys',
+      'class Shown(logging.Formatter):',
+      '    def format(self, record):',
+      '        return f"{record.levelname}|{record.name}|{record.getMessage()}|marked={any(k.startswith(\'_fp\') for k in record.__dict__)}"',
+      'q = queue.Queue(-1)',
+      'out = logging.StreamHandler(sys.stderr)',
+      'out.setFormatter(Shown())',
+      'listener = logging.handlers.QueueListener(q, out)',
+      'queued = logging.handlers.QueueHandler(q)',
+      'queued.listener = listener  # as dictConfig\'s `listener` (Python 3.12) and Litestar set it',
+      'logging.getLogger().handlers = [queued]',
+      'def handler(event, context):',
+      '    if listener._thread is None:',
+      '        listener.start()',
+      '    logging.getLogger("app").warning("via the queue %s", event["requestId"])',
+      '    return 1  # the listener\'s thread writes the line after this, once it gets the GIL',
+    ) });
+    for (const id of ['first', 'second']) {
+      const res = await rt.invokeOk({ requestId: id });
+      assert.deepEqual(res.logs.map((l) => [l.stream, l.msg]), [['stderr', `WARNING|app|via the queue ${id}|marked=False`]], JSON.stringify(res.logs));
+    }
+  });
+
   test('each call gets only its own lines', async (t) => {
     const rt = await serve(t, { 'main.py': py('def handler(event, context):', '    print("call", event["requestId"])') });
     const a = await rt.invokeOk({ requestId: 'first' });

@@ -281,6 +281,40 @@ describe('function templates', { skip: SANDBOX === 'off' ? 'templates need a box
     }
   });
 
+  // A call's end waits for the records it left in a QueueListener's queue (apps round 17) on a
+  // condition over the capture lock, which a fork replaces: in a forked instance the wait raised
+  // "cannot wait on un-acquired lock" and the call failed.
+  it('a forked instance that logs through a QueueHandler answers, with the listener\'s line in its logs', async (t) => {
+    const pool = await openPool();
+    t.after(() => pool.close());
+    const dir = await writeFunction({ 'main.py': py(
+      'import logging, logging.handlers, os, queue, sys, time',
+      'time.sleep(0.4)',
+      'q = queue.Queue(-1)',
+      'listener = logging.handlers.QueueListener(q, logging.StreamHandler(sys.stderr))',
+      'queued = logging.handlers.QueueHandler(q)',
+      'queued.listener = listener',
+      'logging.getLogger().handlers = [queued]',
+      'def handler(event, context):',
+      '    if listener._thread is None:',
+      '        listener.start()  # in the call: a thread at import would leave the version no template',
+      '    logging.getLogger("app").warning("pid %s", os.getpid())',
+      '    time.sleep(0.3)',
+      '    logging.getLogger("app").warning("done %s", os.getpid())',
+      '    return {"pid": os.getpid()}',
+    ) });
+    dirs.push(dir);
+    const fn = fnVersion(dir, { concurrency: 1 });
+    assert.equal((await pool.invoke(fn, ev())).error, null);
+    await templateReady(pool, fn);
+    const [a, b] = await Promise.all([pool.invoke(fn, ev()), pool.invoke(fn, ev())]);
+    const forked = [a, b].find((r) => r.start === 'template');
+    assert.ok(forked !== undefined, `no call on a forked instance: ${a.start} ${JSON.stringify(a.error)}, ${b.start} ${JSON.stringify(b.error)}`);
+    assert.equal(forked.error, null, JSON.stringify(forked.error));
+    const pid = (JSON.parse(Buffer.from(forked.response!.body).toString('utf8')) as { pid: number }).pid;
+    assert.deepEqual(forked.logs.map((l) => l.msg), [`pid ${pid}`, `done ${pid}`], JSON.stringify(forked.logs));
+  });
+
   it('a module that starts a thread or keeps a descriptor open at import gets no template; its calls are served as before', async (t) => {
     const pool = await openPool();
     t.after(() => pool.close());
