@@ -8,7 +8,7 @@ import { useState } from 'preact/hooks';
 import { api, ApiError, enc, type InvokeAnswer, type TestCase, type TestRequest } from '../../api.js';
 import { can, currentSession } from '../../auth.js';
 import { curlLine } from '../../curl.js';
-import { bodyText, ms, shownText } from '../../format.js';
+import { bodyText, inlineText, ms, shownText } from '../../format.js';
 import { href } from '../../router.js';
 import { samplePayload } from '../../scaffolds.js';
 import { jsonNumbersSurviveParse } from '../../../../protocol/json-numbers.js';
@@ -226,8 +226,8 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
               </div>
               {result.error ? (
                 <p class="bad">
-                  <code>{result.error.code}</code> {result.error.type ? `${result.error.type}: ` : ''}{shownText(result.error.message)}
-                  {result.error.file ? <> — <a href={href(['functions', name, 'code'], { file: result.error.file, line: result.error.line })}>open {result.error.file}:{result.error.line}</a></> : null}
+                  <code>{result.error.code}</code> {result.error.type ? `${inlineText(result.error.type)}: ` : ''}{shownText(result.error.message)}
+                  {result.error.file ? <> — <a href={href(['functions', name, 'code'], { file: result.error.file, line: result.error.line })}>open {inlineText(result.error.file)}:{result.error.line}</a></> : null}
                 </p>
               ) : null}
               <details><summary>Headers</summary><pre class="out">{Object.entries(result.headers).map(([k, v]) => shownText(`${k}: ${v}`)).join('\n')}</pre></details>

@@ -5,9 +5,10 @@
 import type { JSX } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, enc, type LogLine, type Run } from '../../api.js';
-import { clock, logText, time } from '../../format.js';
+import { clock, levelText, logText, time } from '../../format.js';
 import { atLeast, openTail, type TailLine, type TailState } from '../../live-tail.js';
 import { href } from '../../router.js';
+import { LOG_LEVELS } from '../../../../protocol/live-logs.js';
 import { ErrorBox, useAsync } from '../../ui.js';
 import type { TabProps } from './tab.js';
 
@@ -71,7 +72,7 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
         <label for="log-stream">Stream</label>
         <select id="log-stream" value={stream} onChange={(e) => setStream((e.target as HTMLSelectElement).value)}><option value="">all</option><option>stdout</option><option>stderr</option><option value="log">logging</option><option value="run">run ends</option></select>
         <label for="log-level">Level</label>
-        <select id="log-level" value={level} onChange={(e) => setLevel((e.target as HTMLSelectElement).value)}><option value="">any</option>{['debug', 'info', 'warning', 'error', 'critical'].map((l) => <option key={l}>{l}</option>)}</select>
+        <select id="log-level" value={level} onChange={(e) => setLevel((e.target as HTMLSelectElement).value)}><option value="">any</option>{LOG_LEVELS.map((l) => <option key={l}>{l}</option>)}</select>
         <label for="log-text" class="visually-hidden">Filter text</label>
         <input id="log-text" type="search" placeholder="Filter text" value={text} onInput={(e) => setText((e.target as HTMLInputElement).value)} />
       </div>
@@ -81,7 +82,7 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
         : null}
       {shown.length === 0 ? <p class="muted">{live ? (state === 'live' ? 'Live: waiting for lines…' : 'Connecting…') : runId === null ? 'Choose a run, or turn on the live tail.' : one.data === undefined ? (one.error ? '' : "Loading the run's logs…") : 'No lines (or none match the filters).'}</p> : (
         <pre class="out logs" data-testid="logs" aria-live={live ? 'polite' : undefined}>
-          {shown.map((l, i) => <span key={i} class={`log ${l.stream}`}>{`${clock(l.ts)} ${l.runId.slice(0, 8)} ${l.stream}${l.level ? ` ${l.level}` : ''} ${logText(l.msg)}\n`}</span>)}
+          {shown.map((l, i) => <span key={i} class={`log ${l.stream}`}>{`${clock(l.ts)} ${l.runId.slice(0, 8)} ${l.stream}${l.level ? ` ${levelText(l.level)}` : ''} ${logText(l.msg)}\n`}</span>)}
         </pre>
       )}
     </div>
