@@ -92,6 +92,37 @@ describe('the console with odd inputs', { skip }, () => {
     await context.close();
   });
 
+  it('keeps the Invoke tab\'s request and answer when its run is followed and Back comes back; a sign-out forgets them (console round 3)', async () => {
+    const name = fnName('kept');
+    await deployed(c.platform.api, name, { 'main.py': ECHO });
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/invoke` });
+    await page.getByLabel('Path').fill('/orders/7?full=1');
+    await page.getByLabel(/^Headers/).fill('x-trace: abc');
+    await page.getByLabel('JSON payload').fill('{"qty": 3}');
+    await page.getByRole('button', { name: 'Invoke', exact: true }).click();
+    await page.getByTestId('invoke-result').getByText('HTTP 200').waitFor();
+    // The answer's run, then Back: the tab is mounted anew; it came back as POST / with the sample payload and no answer.
+    await page.getByTestId('invoke-result').getByRole('link', { name: 'run' }).click();
+    await page.getByTestId('run-detail').waitFor();
+    await page.goBack();
+    await page.getByLabel('Path').waitFor();
+    assert.equal(await page.getByLabel('Path').inputValue(), '/orders/7?full=1');
+    assert.equal(await page.getByLabel(/^Headers/).inputValue(), 'x-trace: abc');
+    assert.equal(await page.getByLabel('JSON payload').inputValue(), '{"qty": 3}');
+    assert.match(await textOf(page.getByTestId('response-body')), /"path": "\/orders\/7"/);
+    // Signed out and in again (another token could be) in the same tab: the defaults again.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Token', { exact: true }).fill(c.platform.api.token!);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    await page.goto(`${c.platform.url}/console/#/functions/${name}/invoke`);
+    await page.getByLabel('Path').waitFor();
+    assert.equal(await page.getByLabel('Path').inputValue(), '/');
+    assert.equal(await page.getByTestId('invoke-result').count(), 0);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   it('shows what a run of a bound function wrote, per collection', { skip: serverSkip('ferretdb') }, async () => {
     const name = fnName('shop');
     await createFunction(c.platform.api, name);
