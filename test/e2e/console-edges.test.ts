@@ -639,6 +639,32 @@ describe('the console with odd inputs', { skip }, () => {
     await context.close();
   });
 
+  it('the Logs tab keeps its stream and level filters in the URL: a reload keeps them (console round 3)', async () => {
+    const name = fnName('logfilters');
+    await deployed(c.platform.api, name, { 'main.py': py('import logging', 'def handler(event, context):', '    print("plain line")', '    logging.getLogger("app").warning("warned line")', '    return {}') });
+    const run = await c.platform.api.call('POST', `/functions/${name}/invoke`, { method: 'GET' });
+    assert.equal(run.status, 200, JSON.stringify(run.body));
+    await runsWritten(c.platform.url);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/logs?run=${run.body.runId}` });
+    const logs = page.getByTestId('logs');
+    await eventually(async () => assert.match(await textOf(logs), /plain line/));
+    await page.getByLabel('Level').selectOption('warning');
+    await eventually(async () => assert.doesNotMatch(await textOf(logs), /plain line/));
+    assert.match(page.url(), /level=warning/);
+    // A reload kept the run (in the URL) and showed every line under "any" level.
+    await page.reload();
+    await eventually(async () => assert.match(await textOf(logs), /warned line/));
+    assert.equal(await page.getByLabel('Level').inputValue(), 'warning');
+    assert.doesNotMatch(await textOf(logs), /plain line/);
+    await page.getByLabel('Stream').selectOption('stdout');
+    await page.getByText('No lines (or none match the filters).').waitFor();
+    await page.goBack();
+    await eventually(async () => assert.equal(await page.getByLabel('Stream').inputValue(), ''));
+    await eventually(async () => assert.match(await textOf(logs), /warned line/));
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   it('keeps an edit made just before leaving the Code tab (saved on leaving, not dropped)', async () => {
     const { name, page, context, problems } = await editingEcho('quickedit');
     await page.keyboard.press('Control+End');
