@@ -142,6 +142,29 @@ describe('the console with odd inputs', { skip }, () => {
     await context.close();
   });
 
+  it('shows a collection a run wrote with its controls escaped on one line, in the run and the Data tab (console round 3)', { skip: serverSkip('ferretdb') }, async () => {
+    // The function names its collections: a bidi override and a line break went to the page as they were.
+    const name = fnName('shopctl');
+    await createFunction(c.platform.api, name);
+    await upload(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    context.db["a\\u202egnp\\tb"].insert_one({"x": 1})', '    return {}') },
+      { manifest: { kind: 'function', name, data: { mongo: { database: 'consolectl' } } } });
+    await deploy(c.platform.api, name);
+    const res = await fetch(`${c.platform.url}/fn/${name}/`, { method: 'POST' });
+    assert.equal(res.status, 200, await res.clone().text());
+    const runId = res.headers.get('x-run-id')!;
+    await runsWritten(c.platform.url);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/runs?run=${runId}` });
+    const writes = page.getByTestId('run-detail').getByRole('table', { name: 'Writes' });
+    await writes.waitFor();
+    assert.deepEqual(await writes.locator('tbody td').allTextContents(), ['default_consolectl', 'a\\u202egnp\\tb', '1', '0', '0', '0']);
+    await page.goto(`${c.platform.url}/console/#/functions/${name}/data`);
+    const recent = page.getByTestId('recent-writes');
+    await recent.waitFor();
+    assert.ok((await recent.locator('tbody td').allTextContents()).includes('a\\u202egnp\\tb'));
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   it('creates a function with a data binding, showing an invoke URL that answers', async () => {
     const { page, context, problems } = await c.page({ hash: '#/new' });
     assert.match(page.url(), /\/\/console\.localhost:/);
