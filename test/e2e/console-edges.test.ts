@@ -772,7 +772,7 @@ describe('the console with odd inputs', { skip }, () => {
     await context.close();
   });
 
-  it('the time window picker is one tab stop that the arrow keys move', async () => {
+  it('the time window picker is one tab stop that the arrow keys move, and its window stays in the URL (console round 3)', async () => {
     const name = fnName('window');
     await createFunction(c.platform.api, name);
     const { page, context, problems } = await c.page({ hash: `#/functions/${name}/usage` });
@@ -788,6 +788,18 @@ describe('the console with odd inputs', { skip }, () => {
     await eventually(async () => assert.equal(await page.evaluate('document.activeElement && document.activeElement.textContent'), moved));
     await page.keyboard.press('ArrowLeft');
     await eventually(async () => assert.equal(await checked(), start));
+    // The window chosen is in the URL: a reload keeps it (it showed 1h again; console round 3), and
+    // the steps through the windows are no entries of Back (each replaced the last).
+    const entries = await page.evaluate('history.length');
+    await group.getByRole('radio', { name: '7d' }).click();
+    await eventually(async () => assert.equal(await checked(), '7d'));
+    assert.match(page.url(), /window=7d/);
+    assert.equal(await page.evaluate('history.length'), entries);
+    await page.reload();
+    await group.waitFor();
+    assert.equal(await checked(), '7d');
+    await page.goto(`${c.platform.url}/console/#/coldstarts?window=30d`);
+    await eventually(async () => assert.equal(await checked(), '30d'));
     assert.deepEqual(problems, []);
     await context.close();
   });
