@@ -72,6 +72,8 @@ describe('console: deleting versions', { skip }, () => {
     await history.getByText('v1 · active').waitFor();
     assert.equal(await history.locator('li').count(), 55);
     await page.getByTestId('older-versions').waitFor({ state: 'detached' });
+    // The button went with the last page: the focus is on the list, not lost to the page (keyboard use).
+    await eventually(async () => assert.equal(await page.evaluate('document.activeElement && document.activeElement.getAttribute("aria-label")'), 'Version history'));
 
     // A version of the second page deleted: the list read again keeps both pages.
     page.once('dialog', (d) => void d.accept());

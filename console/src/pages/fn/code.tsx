@@ -27,6 +27,13 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
   // Loaded again when the active version changes (a deploy or a rollback here): over the version that serves.
   const ws = useAsync(() => loadWorkspace(name, active), [name, active]);
   const versions = useVersionPages(name, active);
+  // "Show older versions" pressed for the last page goes away: the focus moves to the list (it fell to the page).
+  const olderAsked = useRef(false);
+  useEffect(() => {
+    if (!olderAsked.current || versions.loading) return;
+    olderAsked.current = false;
+    if (versions.data?.more !== true) document.getElementById('version-history')?.focus();
+  }, [versions.loading, versions.data]);
   // What a rollback without a version goes to (the API's rule): the newest version below the
   // active one that served before; versions never deployed (refused by the start check) are passed over.
   const deploys = useAsync(() => api<{ items: DeployEntry[] }>('GET', `/functions/${enc(name)}/deploys?limit=200`), [name, active]);
@@ -310,7 +317,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
             {w.binary.map((f) => <li key={f.path} role="option" aria-disabled="true" aria-selected="false" class="muted file-binary">{f.path} (binary)</li>)}
           </ul>
           <h2>Versions</h2>
-          <ol class="versions" aria-label="Version history">
+          <ol class="versions" aria-label="Version history" id="version-history" tabIndex={-1}>
             {(versions.data?.items ?? []).map((v) => (
               <li key={v.version}>
                 <span>v{v.version}{v.version === active ? <strong> · active</strong> : null}</span>
@@ -321,7 +328,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
             ))}
           </ol>
           {versions.data?.more === true
-            ? <button type="button" class="small" onClick={versions.showOlder} disabled={versions.loading} data-testid="older-versions">Show older versions</button> : null}
+            ? <button type="button" class="small" onClick={() => { olderAsked.current = true; versions.showOlder(); }} data-testid="older-versions">Show older versions</button> : null}
           <ErrorBox error={versions.error} />
           {previous !== null && editable ? <button type="button" onClick={() => void rollback()} data-testid="rollback">Roll back to v{previous}</button> : null}
         </aside>
