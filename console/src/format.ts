@@ -135,6 +135,27 @@ export function logText(msg: string): string {
   return cutMarks(msg.replace(UNSAFE_TEXT, (c, at: number, all: string) => (c === '\t' ? c : c === '\n' ? `\n${CONTINUATION}` : c === '\r' && all[at + 1] === '\n' ? '' : escapedCharacter(c))));
 }
 
+/** The longest level a log line shows, as the CLI's `logs` prints it (cli/commands/logs.ts). */
+const MAX_LEVEL_CHARS = 16;
+
+/**
+ * A word a function chose that the page shows inside a line of its own making: a log line's
+ * level (`logging.addLevelName` and a filter setting `record.levelname` take any text), an
+ * exception's type name (`type("…", (Exception,), {})`), a file name, a database or collection
+ * it wrote. Like `shownText`, and a line break or tab is an escape too (`\n`): a level
+ * `"INFO ok\n12:00:00.000 deadbeef run ended …"` made a log line of its own, the forgery
+ * `logText` keeps out of messages (console round 3). The CLI escapes these the same way.
+ */
+export function inlineText(text: string): string {
+  return cutMarks(text.replace(UNSAFE_TEXT, escapedCharacter));
+}
+
+/** A log line's level as shown: `inlineText`, at most 16 characters (then `…`). */
+export function levelText(level: string): string {
+  const chars = [...level];
+  return inlineText(chars.length > MAX_LEVEL_CHARS ? `${chars.slice(0, MAX_LEVEL_CHARS).join('')}…` : level);
+}
+
 function cutMarks(text: string): string {
   return text.replace(LONG_MARK_RUN, (_all, kept: string, rest: string) => `${kept}[${[...rest].length} more combining marks]`);
 }

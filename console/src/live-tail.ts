@@ -10,6 +10,7 @@
  */
 import { api, enc, type LogLine } from './api.js';
 import { authHeaders } from './auth.js';
+import { atLeast as levelAtLeast, parseLevel } from '../../protocol/live-logs.js';
 
 export interface TailLine extends LogLine {
   runId: string;
@@ -81,17 +82,16 @@ export function parseSse(buffer: string): { events: SseEvent[]; rest: string } {
   return { events, rest: text.slice(start) + held };
 }
 
-const LEVELS = ['debug', 'info', 'warning', 'error', 'critical'];
-
 /**
- * The level filter of the stored-logs API (docs/api.md "Logs"), in the page: that level or above;
- * `print` (stdout) counts as info, stderr as error, `logging` lines by their level, the platform's
- * note (stream `platform`: lines were dropped) as warning (protocol/live-logs.ts levelOf).
+ * The level filter of the stored-logs API (docs/api.md "Logs"), in the page: that level or above,
+ * by the API's own rule (protocol/live-logs.ts `atLeast`): `print` (stdout) counts as info, stderr
+ * as error, `logging` lines by their level (`warn`, `fatal` too; a level of the function's own
+ * naming, `NOTICE`, as info), the platform's note as warning. `''`: any. The page had a copy of
+ * its own that hid a line at a level it did not know under every filter, which the API counts as info.
  */
 export function atLeast(line: Pick<LogLine, 'stream' | 'level'>, level: string): boolean {
-  if (level === '') return true;
-  const own = line.level !== undefined ? line.level.toLowerCase() : line.stream === 'stderr' ? 'error' : line.stream === 'platform' ? 'warning' : 'info';
-  return LEVELS.indexOf(own === 'warn' ? 'warning' : own) >= LEVELS.indexOf(level);
+  const min = parseLevel(level);
+  return min === null || levelAtLeast(line, min);
 }
 
 const RETRY_MS = 2000;

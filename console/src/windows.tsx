@@ -1,8 +1,22 @@
 /** The window picker shared by Usage and Cold starts (1h, 24h, 7d, 30d). */
 import type { JSX } from 'preact';
+import { href, useRoute } from './router.js';
 
 export const WINDOWS = ['1h', '24h', '7d', '30d'] as const;
 export type Window = (typeof WINDOWS)[number];
+
+/**
+ * The window chosen, kept in the URL (`?window=24h`) with the rest of the route: a reload showed
+ * the last hour again (console round 3). A choice replaces the history entry, so stepping through
+ * the windows with the arrow keys does not fill Back with them.
+ */
+export function useWindowParam(): [Window, (w: Window) => void] {
+  const route = useRoute();
+  const asked = route.query.get('window');
+  const win = (WINDOWS as readonly string[]).includes(asked ?? '') ? asked as Window : '1h';
+  const set = (w: Window): void => location.replace(href(route.parts, { ...Object.fromEntries(route.query), window: w === '1h' ? undefined : w }));
+  return [win, set];
+}
 
 export function WindowPicker({ value, onChange }: { value: Window; onChange: (w: Window) => void }): JSX.Element {
   return (

@@ -106,12 +106,13 @@ describe('the console where two sources of one thing meet', { skip }, () => {
     const status = tabs[0]!.page.getByTestId('status-env');
     await status.getByRole('alert').getByText('The environment was changed since this page read it', { exact: false }).waitFor();
     assert.deepEqual((await c.platform.api.call('GET', `/functions/${name}`)).body.function.env, { A: '1', FOO: 'x' });
-    // The current values, then the change again: both kept.
+    // The current values, with this tab's change kept over them (it was lost there and had to be
+    // typed again; console round 3), then saved: both kept.
     await status.getByRole('button', { name: 'Load the current values' }).click();
     assert.equal(await tabs[0]!.page.locator('#env-k-1').inputValue(), 'FOO');
-    await first!.getByRole('button', { name: 'Add variable' }).click();
-    await tabs[0]!.page.locator('#env-k-2').fill('BAR');
-    await tabs[0]!.page.locator('#env-v-2').fill('y');
+    assert.equal(await tabs[0]!.page.locator('#env-k-2').inputValue(), 'BAR');
+    assert.equal(await tabs[0]!.page.locator('#env-v-2').inputValue(), 'y');
+    await status.getByText('with the changes you made here kept over them', { exact: false }).waitFor();
     await first!.getByRole('button', { name: 'Save environment' }).click();
     await status.getByText('Environment saved.').waitFor();
     assert.deepEqual((await c.platform.api.call('GET', `/functions/${name}`)).body.function.env, { A: '1', FOO: 'x', BAR: 'y' });
@@ -121,6 +122,35 @@ describe('the console where two sources of one thing meet', { skip }, () => {
     await eventually(async () => assert.equal((await c.platform.api.call('GET', `/functions/${name}`)).body.function.env.BAR, 'z'));
     for (const { context, problems } of tabs) {
       assert.deepEqual(problems, []);
+      await context.close();
+    }
+  });
+
+  it('two tabs saving the limits: after the refusal, Load the current values keeps the field this tab changed and takes the other tab\'s (console round 3)', async () => {
+    const name = fnName('limtabs');
+    await createFunction(c.platform.api, name);
+    const tabs = [await c.page({ hash: `#/functions/${name}/settings` }), await c.page({ hash: `#/functions/${name}/settings` })];
+    for (const { page } of tabs) await page.locator('#lim-timeout').waitFor();
+    // The second tab raises the memory and saves; the first, opened before, then changes the timeout.
+    await tabs[1]!.page.locator('#lim-memory').fill('512Mi');
+    await tabs[1]!.page.getByRole('button', { name: 'Save limits' }).click();
+    await tabs[1]!.page.getByTestId('status-limits').getByText('Limits saved.').waitFor();
+    const page = tabs[0]!.page;
+    await page.locator('#lim-timeout').fill('45s');
+    await page.getByRole('button', { name: 'Save limits' }).click();
+    const status = page.getByTestId('status-limits');
+    await status.getByRole('alert').getByText('The limits were changed since this page read them', { exact: false }).waitFor();
+    await status.getByRole('button', { name: 'Load the current values' }).click();
+    // It put 30s back in the timeout field: the change typed here was gone.
+    assert.equal(await page.locator('#lim-timeout').inputValue(), '45s');
+    assert.equal(await page.locator('#lim-memory').inputValue(), '512Mi');
+    await page.getByRole('button', { name: 'Save limits' }).click();
+    await status.getByText('Limits saved.').waitFor();
+    const limits = (await c.platform.api.call('GET', `/functions/${name}`)).body.function.limits;
+    assert.equal(limits.timeoutMs, 45_000);
+    assert.equal(limits.memoryBytes, 512 * 1024 * 1024);
+    for (const { context, problems } of tabs) {
+      assert.deepEqual(problems.filter((p) => !/status of 409/.test(p)), []);
       await context.close();
     }
   });

@@ -92,6 +92,37 @@ describe('the console with odd inputs', { skip }, () => {
     await context.close();
   });
 
+  it('keeps the Invoke tab\'s request and answer when its run is followed and Back comes back; a sign-out forgets them (console round 3)', async () => {
+    const name = fnName('kept');
+    await deployed(c.platform.api, name, { 'main.py': ECHO });
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/invoke` });
+    await page.getByLabel('Path').fill('/orders/7?full=1');
+    await page.getByLabel(/^Headers/).fill('x-trace: abc');
+    await page.getByLabel('JSON payload').fill('{"qty": 3}');
+    await page.getByRole('button', { name: 'Invoke', exact: true }).click();
+    await page.getByTestId('invoke-result').getByText('HTTP 200').waitFor();
+    // The answer's run, then Back: the tab is mounted anew; it came back as POST / with the sample payload and no answer.
+    await page.getByTestId('invoke-result').getByRole('link', { name: 'run' }).click();
+    await page.getByTestId('run-detail').waitFor();
+    await page.goBack();
+    await page.getByLabel('Path').waitFor();
+    assert.equal(await page.getByLabel('Path').inputValue(), '/orders/7?full=1');
+    assert.equal(await page.getByLabel(/^Headers/).inputValue(), 'x-trace: abc');
+    assert.equal(await page.getByLabel('JSON payload').inputValue(), '{"qty": 3}');
+    assert.match(await textOf(page.getByTestId('response-body')), /"path": "\/orders\/7"/);
+    // Signed out and in again (another token could be) in the same tab: the defaults again.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Token', { exact: true }).fill(c.platform.api.token!);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    await page.goto(`${c.platform.url}/console/#/functions/${name}/invoke`);
+    await page.getByLabel('Path').waitFor();
+    assert.equal(await page.getByLabel('Path').inputValue(), '/');
+    assert.equal(await page.getByTestId('invoke-result').count(), 0);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   it('shows what a run of a bound function wrote, per collection', { skip: serverSkip('ferretdb') }, async () => {
     const name = fnName('shop');
     await createFunction(c.platform.api, name);
@@ -107,6 +138,29 @@ describe('the console with odd inputs', { skip }, () => {
     await writes.waitFor();
     const cells = await writes.locator('tbody td').allTextContents();
     assert.deepEqual(cells, ['default_consoleshop', 'orders', '1', '1', '0', '0']);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('shows a collection a run wrote with its controls escaped on one line, in the run and the Data tab (console round 3)', { skip: serverSkip('ferretdb') }, async () => {
+    // The function names its collections: a bidi override and a line break went to the page as they were.
+    const name = fnName('shopctl');
+    await createFunction(c.platform.api, name);
+    await upload(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    context.db["a\\u202egnp\\tb"].insert_one({"x": 1})', '    return {}') },
+      { manifest: { kind: 'function', name, data: { mongo: { database: 'consolectl' } } } });
+    await deploy(c.platform.api, name);
+    const res = await fetch(`${c.platform.url}/fn/${name}/`, { method: 'POST' });
+    assert.equal(res.status, 200, await res.clone().text());
+    const runId = res.headers.get('x-run-id')!;
+    await runsWritten(c.platform.url);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/runs?run=${runId}` });
+    const writes = page.getByTestId('run-detail').getByRole('table', { name: 'Writes' });
+    await writes.waitFor();
+    assert.deepEqual(await writes.locator('tbody td').allTextContents(), ['default_consolectl', 'a\\u202egnp\\tb', '1', '0', '0', '0']);
+    await page.goto(`${c.platform.url}/console/#/functions/${name}/data`);
+    const recent = page.getByTestId('recent-writes');
+    await recent.waitFor();
+    assert.ok((await recent.locator('tbody td').allTextContents()).includes('a\\u202egnp\\tb'));
     assert.deepEqual(problems, []);
     await context.close();
   });
@@ -608,6 +662,32 @@ describe('the console with odd inputs', { skip }, () => {
     await context.close();
   });
 
+  it('the Logs tab keeps its stream and level filters in the URL: a reload keeps them (console round 3)', async () => {
+    const name = fnName('logfilters');
+    await deployed(c.platform.api, name, { 'main.py': py('import logging', 'def handler(event, context):', '    print("plain line")', '    logging.getLogger("app").warning("warned line")', '    return {}') });
+    const run = await c.platform.api.call('POST', `/functions/${name}/invoke`, { method: 'GET' });
+    assert.equal(run.status, 200, JSON.stringify(run.body));
+    await runsWritten(c.platform.url);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/logs?run=${run.body.runId}` });
+    const logs = page.getByTestId('logs');
+    await eventually(async () => assert.match(await textOf(logs), /plain line/));
+    await page.getByLabel('Level').selectOption('warning');
+    await eventually(async () => assert.doesNotMatch(await textOf(logs), /plain line/));
+    assert.match(page.url(), /level=warning/);
+    // A reload kept the run (in the URL) and showed every line under "any" level.
+    await page.reload();
+    await eventually(async () => assert.match(await textOf(logs), /warned line/));
+    assert.equal(await page.getByLabel('Level').inputValue(), 'warning');
+    assert.doesNotMatch(await textOf(logs), /plain line/);
+    await page.getByLabel('Stream').selectOption('stdout');
+    await page.getByText('No lines (or none match the filters).').waitFor();
+    await page.goBack();
+    await eventually(async () => assert.equal(await page.getByLabel('Stream').inputValue(), ''));
+    await eventually(async () => assert.match(await textOf(logs), /warned line/));
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   it('keeps an edit made just before leaving the Code tab (saved on leaving, not dropped)', async () => {
     const { name, page, context, problems } = await editingEcho('quickedit');
     await page.keyboard.press('Control+End');
@@ -692,7 +772,7 @@ describe('the console with odd inputs', { skip }, () => {
     await context.close();
   });
 
-  it('the time window picker is one tab stop that the arrow keys move', async () => {
+  it('the time window picker is one tab stop that the arrow keys move, and its window stays in the URL (console round 3)', async () => {
     const name = fnName('window');
     await createFunction(c.platform.api, name);
     const { page, context, problems } = await c.page({ hash: `#/functions/${name}/usage` });
@@ -708,6 +788,18 @@ describe('the console with odd inputs', { skip }, () => {
     await eventually(async () => assert.equal(await page.evaluate('document.activeElement && document.activeElement.textContent'), moved));
     await page.keyboard.press('ArrowLeft');
     await eventually(async () => assert.equal(await checked(), start));
+    // The window chosen is in the URL: a reload keeps it (it showed 1h again; console round 3), and
+    // the steps through the windows are no entries of Back (each replaced the last).
+    const entries = await page.evaluate('history.length');
+    await group.getByRole('radio', { name: '7d' }).click();
+    await eventually(async () => assert.equal(await checked(), '7d'));
+    assert.match(page.url(), /window=7d/);
+    assert.equal(await page.evaluate('history.length'), entries);
+    await page.reload();
+    await group.waitFor();
+    assert.equal(await checked(), '7d');
+    await page.goto(`${c.platform.url}/console/#/coldstarts?window=30d`);
+    await eventually(async () => assert.equal(await checked(), '30d'));
     assert.deepEqual(problems, []);
     await context.close();
   });

@@ -70,4 +70,34 @@ describe('the console lists async runs by state', { skip }, () => {
     await page.getByTestId('run-detail').getByTestId('client-left').waitFor();
     assert.deepEqual(problems, []);
   });
+
+  it('keeps the Runs tab filters in the URL: a reload, a run opened and Back keep them (console round 3)', async () => {
+    const name = fnName('filters');
+    await createFunction(c.platform.api, name);
+    await upload(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    if event["query"].get("fail"):', '        raise RuntimeError("no")', '    return 1') });
+    await deploy(c.platform.api, name);
+    for (const query of [{}, { fail: '1' }, {}]) await c.platform.api.call('POST', `/functions/${name}/invoke`, { method: 'GET', query });
+    await eventually(async () => assert.equal((await c.platform.api.call('GET', `/runs?function=${name}`)).body.items.length, 3));
+
+    const { page, problems } = await c.page({ hash: `#/functions/${name}/runs` });
+    const rows = page.getByRole('table', { name: 'Runs' }).locator('tbody tr');
+    await eventually(async () => assert.equal(await rows.count(), 3));
+    await page.getByLabel('Status').selectOption('failed');
+    await eventually(async () => assert.equal(await rows.count(), 1));
+    assert.match(page.url(), /status=failed/);
+    // A reload: the page read the filter from nothing and listed all three under "any".
+    await page.reload();
+    await eventually(async () => assert.equal(await rows.count(), 1));
+    assert.equal(await page.getByLabel('Status').inputValue(), 'failed');
+    // The run opened from the filtered list keeps the filter, and Back returns to it.
+    await rows.first().getByRole('link').click();
+    await page.getByTestId('run-detail').waitFor();
+    assert.match(page.url(), /status=failed.*run=|run=.*status=failed/);
+    await page.getByLabel('Status').selectOption('');
+    await eventually(async () => assert.equal(await rows.count(), 3));
+    await page.goBack();
+    await eventually(async () => assert.equal(await page.getByLabel('Status').inputValue(), 'failed'));
+    await eventually(async () => assert.equal(await rows.count(), 1));
+    assert.deepEqual(problems, []);
+  });
 });

@@ -33,14 +33,14 @@ describe('console: deleting versions', { skip }, () => {
 
     // Dismissed: nothing deleted.
     page.once('dialog', (d) => void d.dismiss());
-    await page.getByRole('button', { name: 'Delete version 2' }).click();
+    await page.getByRole('button', { name: 'Delete version 2', exact: true }).click();
     assert.deepEqual(await numbers(name), [3, 2, 1]);
     const asked: string[] = [];
     page.once('dialog', (d) => { asked.push(d.message()); void d.accept(); });
-    await page.getByRole('button', { name: 'Delete version 2' }).click();
+    await page.getByRole('button', { name: 'Delete version 2', exact: true }).click();
     await eventually(async () => assert.deepEqual(await numbers(name), [3, 1]));
     assert.match(asked[0] ?? '', /^Delete version 2\?/);
-    await page.getByRole('button', { name: 'Delete version 2' }).waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: 'Delete version 2', exact: true }).waitFor({ state: 'detached' });
     await page.getByTestId('rollback').getByText('Roll back to v1').waitFor();
 
     // A draft based on version 1: its delete is refused, and the page says why with the code.
@@ -50,5 +50,37 @@ describe('console: deleting versions', { skip }, () => {
     await page.getByRole('button', { name: 'Delete version 1' }).click();
     await page.getByText(/VERSION_IN_USE/).waitFor();
     assert.deepEqual(await numbers(name), [3, 1]);
+  });
+
+  it('pages through a history longer than its first 50 versions, and keeps the older ones shown after a delete (console round 3)', async () => {
+    // 55 versions (uploads without a deploy: retention, FP_KEEP_VERSIONS, runs at a deploy; with
+    // it at 0 every version stays), the active one the oldest: the tab showed the newest 50 and
+    // nothing else, so v1..v5 — the version serving among them — could not be seen, deployed or
+    // deleted, and nothing said there were more.
+    const name = fnName('cvermany');
+    await createFunction(c.platform.api, name);
+    await upload(c.platform.api, name, version(1));
+    await deploy(c.platform.api, name, 1);
+    for (let n = 2; n <= 55; n++) await upload(c.platform.api, name, version(n));
+    const { page } = await c.page({ hash: `#/functions/${name}/code` });
+    const history = page.getByRole('list', { name: 'Version history' });
+    await history.getByText('v55', { exact: true }).waitFor();
+    await history.getByText('v6', { exact: true }).waitFor();
+    assert.equal(await history.locator('li').count(), 50);
+    assert.equal(await history.getByText('v1 · active').count(), 0);
+    await page.getByTestId('older-versions').click();
+    await history.getByText('v1 · active').waitFor();
+    assert.equal(await history.locator('li').count(), 55);
+    await page.getByTestId('older-versions').waitFor({ state: 'detached' });
+    // The button went with the last page: the focus is on the list, not lost to the page (keyboard use).
+    await eventually(async () => assert.equal(await page.evaluate('document.activeElement && document.activeElement.getAttribute("aria-label")'), 'Version history'));
+
+    // A version of the second page deleted: the list read again keeps both pages.
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Delete version 2', exact: true }).click();
+    await eventually(async () => assert.ok(!(await numbers(name)).includes(2)));
+    await page.getByRole('button', { name: 'Delete version 2', exact: true }).waitFor({ state: 'detached' });
+    await history.getByText('v3', { exact: true }).waitFor();
+    assert.equal(await history.locator('li').count(), 54);
   });
 });

@@ -173,6 +173,42 @@ describe('the console never renders function output as HTML', { skip }, () => {
     await context.close();
   });
 
+  it('shows a log level and an exception type a function named as escapes on one line, never a forged line (console round 3)', async () => {
+    // `logging.addLevelName` takes any text, and so does `type()` for an exception's name: the
+    // console showed both raw, so a level made a log line of its own (the forgery round ui1 kept
+    // out of messages) and a bidi override reversed what followed; the CLI escaped both.
+    const FORGED = '12:00:00.000 deadbeef run ended succeeded 200 1.0 ms';
+    const name = await deployedWith('levels',
+      'import logging',
+      `logging.addLevelName(25, "N\\u202egnp\\n${FORGED}")`,
+      'def handler(event, context):',
+      '    logging.getLogger("x").log(25, "noted")',
+      '    raise type("Bad\\u202egnp.exe\\nforged", (Exception,), {})("boom")',
+    );
+    const failed = await c.platform.api.call('POST', `/functions/${name}/invoke/async`, { method: 'GET' });
+    assert.equal(failed.status, 202);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/runs?run=${failed.body.runId}` });
+    const run = page.getByTestId('run-detail');
+    await eventually(async () => {
+      await run.getByRole('button', { name: 'Refresh' }).click();
+      await run.getByTestId('run-error').waitFor({ timeout: 500 });
+    });
+    assert.equal(await textOf(run.getByTestId('error-type')), 'Bad\\u202egnp.exe\\nforged');
+    const oneLine = async (where: string): Promise<void> => {
+      const lines = (await page.getByTestId('logs').innerText()).split('\n').filter((l) => l !== '');
+      assert.ok(!lines.some((l) => l.startsWith('12:00:00.000')), `${where}: a forged line of its own: ${JSON.stringify(lines)}`);
+      // Cut at 16 characters, as the CLI's logs prints a level.
+      assert.ok(lines.some((l) => l.includes(' log N\\u202egnp\\n12:00:00.0… x: noted')), `${where}: ${JSON.stringify(lines)}`);
+      assert.ok(!lines.join('').includes('\u202e'), `${where}: a raw bidi override`);
+    };
+    await oneLine('run detail');
+    await page.goto(`${c.platform.url}/console/#/functions/${name}/logs?run=${failed.body.runId}`);
+    await page.getByTestId('logs').getByText('noted', { exact: false }).waitFor();
+    await oneLine('logs tab');
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   it('marks every bidi control in the Code tab\'s editor, those CodeMirror leaves out included, and escapes them in a version\'s note (Trojan Source; console round ui1)', async () => {
     // One line per control: CodeMirror marks U+202D, U+202E, U+2066, U+2067 and U+2069 by itself; LRE, RLE, PDF and FSI too now.
     const controls = ['\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069'];

@@ -12,6 +12,8 @@ interface Format {
   resultText(result: { headers?: Record<string, string>; body?: unknown; bodyBase64?: string }): string;
   shownText(text: string): string;
   logText(msg: string): string;
+  inlineText(text: string): string;
+  levelText(level: string): string;
   bodyText(body: unknown, base64?: string): string;
   CONTINUATION: string;
 }
@@ -66,6 +68,15 @@ describe('what a function wrote shows its controls escaped, as the CLI does (con
       const base64 = Buffer.alloc(n, 0xff).toString('base64');
       assert.match(format.bodyText(undefined, base64), new RegExp(`^\\(${n} bytes, not text\\)`), `${n} bytes`);
     }
+  });
+});
+
+describe('a word a function named inside a line of the console is one line of text (console round 3)', () => {
+  it('a level or an exception type escapes its line breaks and tabs as well, and a level is cut at 16 characters', () => {
+    assert.equal(format.inlineText('Bad\u202egnp\nforged\tx'), 'Bad\\u202egnp\\nforged\\tx');
+    assert.equal(format.levelText('WARNING'), 'WARNING');
+    assert.equal(format.levelText('N\n12:00:00.000 deadbeef run ended'), 'N\\n12:00:00.000 d…');
+    assert.doesNotMatch(format.levelText(`x${'\u0301'.repeat(100)}`), /\p{M}{17}/u);
   });
 });
 

@@ -12,10 +12,10 @@ import { Chart, COLORS, formatValue, type ChartSpec } from '../chart.js';
 import { ago, count, ms, pct } from '../format.js';
 import { href } from '../router.js';
 import { ErrorBox, Loading, Stat, StateBadge, useAsync, useInterval } from '../ui.js';
-import { WindowPicker, type Window } from '../windows.js';
+import { useWindowParam, WindowPicker } from '../windows.js';
 
 export function ColdStartsPage(): JSX.Element {
-  const [win, setWin] = useState<Window>('1h');
+  const [win, setWin] = useWindowParam();
   const data = useAsync(() => api<ColdStarts>('GET', `/coldstarts?window=${win}`), [win]);
   const [error, setError] = useState<unknown>(null);
   useInterval(data.reload, 15_000);

@@ -6,17 +6,18 @@
  */
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, enc, type DeployEntry, type Fn, type Problem, type Validation, type Version } from '../../api.js';
+import { api, ApiError, enc, type DeployEntry, type Fn, type Problem, type Validation } from '../../api.js';
 import { can, currentSession } from '../../auth.js';
 import { diffLines } from '../../diff.js';
 import type { EditorHandle } from '../../editor/editor.js';
-import { ago, logText, shownText } from '../../format.js';
+import { ago, inlineText, logText, shownText } from '../../format.js';
 import { href } from '../../router.js';
 import { Dialog, ErrorBox, Loading, useAsync } from '../../ui.js';
 import { changesOf, deployWorkspace, hasChanges, loadWorkspace, saveDraft, settingsChanges, settingsPatch, validate, type Workspace } from '../../workspace.js';
 import { scaffold } from '../../scaffolds.js';
 import { keepUnsaved, takeUnsaved } from '../../unsaved.js';
 import type { TabProps } from './tab.js';
+import { useVersionPages } from './version-pages.js';
 
 const CHECK_DELAY_MS = 500;
 const SAVE_DELAY_MS = 1200;
@@ -25,7 +26,14 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
   const active = fn.function.activeVersion;
   // Loaded again when the active version changes (a deploy or a rollback here): over the version that serves.
   const ws = useAsync(() => loadWorkspace(name, active), [name, active]);
-  const versions = useAsync(() => api<{ items: Version[] }>('GET', `/functions/${enc(name)}/versions?limit=50`), [name, active]);
+  const versions = useVersionPages(name, active);
+  // "Show older versions" pressed for the last page goes away: the focus moves to the list (it fell to the page).
+  const olderAsked = useRef(false);
+  useEffect(() => {
+    if (!olderAsked.current || versions.loading) return;
+    olderAsked.current = false;
+    if (versions.data?.more !== true) document.getElementById('version-history')?.focus();
+  }, [versions.loading, versions.data]);
   // What a rollback without a version goes to (the API's rule): the newest version below the
   // active one that served before; versions never deployed (refused by the start check) are passed over.
   const deploys = useAsync(() => api<{ items: DeployEntry[] }>('GET', `/functions/${enc(name)}/deploys?limit=200`), [name, active]);
@@ -309,7 +317,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
             {w.binary.map((f) => <li key={f.path} role="option" aria-disabled="true" aria-selected="false" class="muted file-binary">{f.path} (binary)</li>)}
           </ul>
           <h2>Versions</h2>
-          <ol class="versions" aria-label="Version history">
+          <ol class="versions" aria-label="Version history" id="version-history" tabIndex={-1}>
             {(versions.data?.items ?? []).map((v) => (
               <li key={v.version}>
                 <span>v{v.version}{v.version === active ? <strong> · active</strong> : null}</span>
@@ -319,6 +327,9 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
               </li>
             ))}
           </ol>
+          {versions.data?.more === true
+            ? <button type="button" class="small" onClick={() => { olderAsked.current = true; versions.showOlder(); }} data-testid="older-versions">Show older versions</button> : null}
+          <ErrorBox error={versions.error} />
           {previous !== null && editable ? <button type="button" onClick={() => void rollback()} data-testid="rollback">Roll back to v{previous}</button> : null}
         </aside>
         <div class="editor-wrap">
@@ -334,12 +345,12 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
               <li key={i}>
                 <button type="button" class="link" onClick={() => { if (p.file !== null && w.files.has(p.file)) { setFile(p.file); setTimeout(() => editor.current?.markLine(p.line ?? 0), 0); } }}>
                   {p.file ?? '(bundle)'}{p.line !== null ? `:${p.line}` : ''}
-                </button>{' '}<span class="tag">{p.kind}</span> {p.path ? <code>{p.path}</code> : null} {p.message}
+                </button>{' '}<span class="tag">{p.kind}</span> {p.path ? <code>{inlineText(p.path)}</code> : null} {shownText(p.message)}
               </li>
             ))}
           </ul>
         )}
-        {(check?.warnings.length ?? 0) > 0 ? <details><summary>{check!.warnings.length} warning{check!.warnings.length === 1 ? '' : 's'}</summary><ul>{check!.warnings.map((p, i) => <li key={i}>{p.file}{p.line !== null ? `:${p.line}` : ''} {p.message}</li>)}</ul></details> : null}
+        {(check?.warnings.length ?? 0) > 0 ? <details><summary>{check!.warnings.length} warning{check!.warnings.length === 1 ? '' : 's'}</summary><ul>{check!.warnings.map((p, i) => <li key={i}>{p.file}{p.line !== null ? `:${p.line}` : ''} {shownText(p.message)}</li>)}</ul></details> : null}
       </section>
       <NewFileDialog open={adding} onClose={() => setAdding(false)} files={w.files} onAdd={(path) => { setAdding(false); addFile(path); }} />
       <DeployDialog open={deploying} onClose={() => setDeploying(false)} name={name} fn={fn.function} ws={w} check={check}

@@ -9,7 +9,7 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, ApiError, enc, type Run } from '../../api.js';
 import { can, currentSession } from '../../auth.js';
-import { duration, time } from '../../format.js';
+import { duration, inlineText, time } from '../../format.js';
 import { href } from '../../router.js';
 import { Card, ErrorBox, Loading, useAsync } from '../../ui.js';
 import type { TabProps } from './tab.js';
@@ -176,7 +176,7 @@ function RecentWrites({ name }: { name: string }): JSX.Element {
               {recent.flatMap((r) => r.writes!.map((w, i) => (
                 <tr key={`${r.runId} ${w.database} ${w.collection}`} data-run={r.runId}>
                   {i === 0 ? <th scope="row" rowSpan={r.writes!.length}><a href={href(['functions', name, 'runs'], { run: r.runId })}>{time(r.startedAt)}</a></th> : null}
-                  <td>{w.database}</td><td>{w.collection}</td><td>{w.inserted}</td><td>{w.updated}</td><td>{w.deleted}</td><td>{w.upserted}</td>
+                  <td>{inlineText(w.database)}</td><td>{inlineText(w.collection)}</td><td>{w.inserted}</td><td>{w.updated}</td><td>{w.deleted}</td><td>{w.upserted}</td>
                 </tr>
               )))}
             </tbody>

@@ -4,16 +4,17 @@
  * function (server-side) and re-run in one click. A curl line for the same request.
  */
 import type { JSX } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, enc, type InvokeAnswer, type TestCase, type TestRequest } from '../../api.js';
 import { can, currentSession } from '../../auth.js';
 import { curlLine } from '../../curl.js';
-import { bodyText, ms, shownText } from '../../format.js';
+import { bodyText, inlineText, ms, shownText } from '../../format.js';
 import { href } from '../../router.js';
 import { samplePayload } from '../../scaffolds.js';
 import { jsonNumbersSurviveParse } from '../../../../protocol/json-numbers.js';
 import { CopyButton, ErrorBox, useAsync } from '../../ui.js';
 import type { TabProps } from './tab.js';
+import { keepForm, keptForm } from './invoke-form.js';
 
 const METHODS = ['POST', 'GET', 'PUT', 'PATCH', 'DELETE'];
 
@@ -61,16 +62,20 @@ function invalidIf(problem: { field: string } | null, id: string): { 'aria-inval
 
 export function InvokeTab({ name, fn }: TabProps): JSX.Element {
   const f = fn.function;
-  const [mode, setMode] = useState<'sync' | 'async'>(f.invocation === 'async' ? 'async' : 'sync');
-  const [method, setMethod] = useState('POST');
-  const [path, setPath] = useState('/');
-  const [headers, setHeaders] = useState('');
-  const [payload, setPayload] = useState(() => samplePayload(f.preset).trim());
-  const [result, setResult] = useState<InvokeAnswer | null>(null);
-  const [queued, setQueued] = useState<string | null>(null);
+  // What this page typed and got here before (another tab visited meanwhile, Back), else the defaults.
+  const workspace = currentSession()?.workspace ?? 'default';
+  const [kept] = useState(() => keptForm(workspace, name));
+  const [mode, setMode] = useState<'sync' | 'async'>(kept?.mode ?? (f.invocation === 'async' ? 'async' : 'sync'));
+  const [method, setMethod] = useState(kept?.method ?? 'POST');
+  const [path, setPath] = useState(kept?.path ?? '/');
+  const [headers, setHeaders] = useState(kept?.headers ?? '');
+  const [payload, setPayload] = useState(() => kept?.payload ?? samplePayload(f.preset).trim());
+  const [result, setResult] = useState<InvokeAnswer | null>(kept?.result ?? null);
+  const [queued, setQueued] = useState<string | null>(kept?.queued ?? null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const [caseName, setCaseName] = useState('');
+  const [caseName, setCaseName] = useState(kept?.caseName ?? '');
+  useEffect(() => keepForm(workspace, name, { mode, method, path, headers, payload, caseName, result, queued }), [workspace, name, mode, method, path, headers, payload, caseName, result, queued]);
   // A name the API refuses is said under the name's field, not in the Response panel.
   const [caseError, setCaseError] = useState<unknown>(null);
   const cases = useAsync(() => api<{ items: TestCase[] }>('GET', `/functions/${enc(name)}/test-cases`), [name]);
@@ -226,8 +231,8 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
               </div>
               {result.error ? (
                 <p class="bad">
-                  <code>{result.error.code}</code> {result.error.type ? `${result.error.type}: ` : ''}{shownText(result.error.message)}
-                  {result.error.file ? <> — <a href={href(['functions', name, 'code'], { file: result.error.file, line: result.error.line })}>open {result.error.file}:{result.error.line}</a></> : null}
+                  <code>{result.error.code}</code> {result.error.type ? `${inlineText(result.error.type)}: ` : ''}{shownText(result.error.message)}
+                  {result.error.file ? <> — <a href={href(['functions', name, 'code'], { file: result.error.file, line: result.error.line })}>open {inlineText(result.error.file)}:{result.error.line}</a></> : null}
                 </p>
               ) : null}
               <details><summary>Headers</summary><pre class="out">{Object.entries(result.headers).map(([k, v]) => shownText(`${k}: ${v}`)).join('\n')}</pre></details>

@@ -5,13 +5,16 @@
 import type { JSX } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, enc, type LogLine, type Run } from '../../api.js';
-import { clock, logText, time } from '../../format.js';
+import { clock, levelText, logText, time } from '../../format.js';
 import { atLeast, openTail, type TailLine, type TailState } from '../../live-tail.js';
 import { href } from '../../router.js';
+import { LOG_LEVELS } from '../../../../protocol/live-logs.js';
 import { ErrorBox, useAsync } from '../../ui.js';
 import type { TabProps } from './tab.js';
 
 const MAX_LINES = 2000;
+/** The stream filter's choices (`run`: the tail's run ends). */
+const STREAMS = ['stdout', 'stderr', 'log', 'run'];
 const STATE_TEXT: Record<TailState, string> = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…', stopped: 'stopped' };
 
 export function LogsTab({ name, query }: TabProps): JSX.Element {
@@ -21,8 +24,11 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
   const [tail, setTail] = useState<{ lines: TailLine[]; dropped: number }>({ lines: [], dropped: 0 });
   const [state, setState] = useState<TailState>('stopped');
   const [error, setError] = useState<unknown>(null);
-  const [stream, setStream] = useState('');
-  const [level, setLevel] = useState('');
+  // The stream and level filters live in the URL with the run (`?run=…&level=warning`), as the Runs
+  // tab's do: a reload or Back kept the run and lost them (console round 3). A value not offered is none.
+  const stream = STREAMS.includes(query.get('stream') ?? '') ? query.get('stream')! : '';
+  const level = (LOG_LEVELS as readonly string[]).includes(query.get('level') ?? '') ? query.get('level')! : '';
+  const go = (next: { run?: string; stream?: string; level?: string }): void => { location.hash = href(['functions', name, 'logs'], { run: runId ?? undefined, stream, level, ...next }); };
   const [text, setText] = useState('');
   const recent = useAsync(() => api<{ items: Run[] }>('GET', `/runs?function=${enc(name)}&limit=20`), [name]);
   const one = useAsync(async () => (runId === null ? null : (await api<{ run: Run & { attempts?: { logs?: LogLine[] }[] } }>('GET', `/runs/${enc(runId)}`)).run), [runId]);
@@ -61,7 +67,7 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
         <label class="choice inline"><input type="checkbox" checked={live} onChange={(e) => setLive((e.target as HTMLInputElement).checked)} data-testid="live-tail" /> Live tail</label>
         {live ? <span class="muted" aria-live="polite" data-testid="tail-state">{STATE_TEXT[state]}</span> : null}
         <label for="log-run">Run</label>
-        <select id="log-run" value={runId ?? ''} disabled={live} onChange={(e) => { location.hash = href(['functions', name, 'logs'], { run: (e.target as HTMLSelectElement).value }); }}>
+        <select id="log-run" value={runId ?? ''} disabled={live} onChange={(e) => go({ run: (e.target as HTMLSelectElement).value })}>
           <option value="">choose a run</option>
           {/* A run older than the 20 listed (a link from Runs) is still the one shown, so it is an option too. */}
           {runId !== null && !(recent.data?.items ?? []).some((r) => r.runId === runId)
@@ -69,9 +75,9 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
           {(recent.data?.items ?? []).map((r) => <option key={r.runId} value={r.runId}>{time(r.startedAt)} · {r.status} · {r.trigger}</option>)}
         </select>
         <label for="log-stream">Stream</label>
-        <select id="log-stream" value={stream} onChange={(e) => setStream((e.target as HTMLSelectElement).value)}><option value="">all</option><option>stdout</option><option>stderr</option><option value="log">logging</option><option value="run">run ends</option></select>
+        <select id="log-stream" value={stream} onChange={(e) => go({ stream: (e.target as HTMLSelectElement).value })}><option value="">all</option><option>stdout</option><option>stderr</option><option value="log">logging</option><option value="run">run ends</option></select>
         <label for="log-level">Level</label>
-        <select id="log-level" value={level} onChange={(e) => setLevel((e.target as HTMLSelectElement).value)}><option value="">any</option>{['debug', 'info', 'warning', 'error', 'critical'].map((l) => <option key={l}>{l}</option>)}</select>
+        <select id="log-level" value={level} onChange={(e) => go({ level: (e.target as HTMLSelectElement).value })}><option value="">any</option>{LOG_LEVELS.map((l) => <option key={l}>{l}</option>)}</select>
         <label for="log-text" class="visually-hidden">Filter text</label>
         <input id="log-text" type="search" placeholder="Filter text" value={text} onInput={(e) => setText((e.target as HTMLInputElement).value)} />
       </div>
@@ -81,7 +87,7 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
         : null}
       {shown.length === 0 ? <p class="muted">{live ? (state === 'live' ? 'Live: waiting for lines…' : 'Connecting…') : runId === null ? 'Choose a run, or turn on the live tail.' : one.data === undefined ? (one.error ? '' : "Loading the run's logs…") : 'No lines (or none match the filters).'}</p> : (
         <pre class="out logs" data-testid="logs" aria-live={live ? 'polite' : undefined}>
-          {shown.map((l, i) => <span key={i} class={`log ${l.stream}`}>{`${clock(l.ts)} ${l.runId.slice(0, 8)} ${l.stream}${l.level ? ` ${l.level}` : ''} ${logText(l.msg)}\n`}</span>)}
+          {shown.map((l, i) => <span key={i} class={`log ${l.stream}`}>{`${clock(l.ts)} ${l.runId.slice(0, 8)} ${l.stream}${l.level ? ` ${levelText(l.level)}` : ''} ${logText(l.msg)}\n`}</span>)}
         </pre>
       )}
     </div>

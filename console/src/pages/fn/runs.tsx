@@ -6,7 +6,7 @@ import type { JSX } from 'preact';
 import { useRef, useState } from 'preact/hooks';
 import { api, enc, type AsyncRun, type AsyncRunSummary, type LogLine, type Run, type RunError, type RunWrite } from '../../api.js';
 import { can } from '../../auth.js';
-import { clock, logText, ms, resultText, shownText, time } from '../../format.js';
+import { clock, inlineText, levelText, logText, ms, resultText, shownText, time } from '../../format.js';
 import { href, navigate } from '../../router.js';
 import { ErrorBox, Loading, StateBadge, useAsync } from '../../ui.js';
 import type { TabProps } from './tab.js';
@@ -20,9 +20,18 @@ interface Page {
 /** States of async runs not yet finished (or never run): listed from the async run index, in their own shape (ADR 0068). */
 const ASYNC_STATES = ['queued', 'running', 'retried', 'cancelled'];
 
+/** Triggers a run can have (the filter's choices). */
+const TRIGGERS = ['http', 'async', 'cron', 'webhook', 'test'];
+
 export function RunsTab({ name, query }: TabProps): JSX.Element {
-  const [status, setStatus] = useState('');
-  const [trigger, setTrigger] = useState('');
+  // The filters live in the URL (`?status=failed&trigger=cron`), as the run shown does: a reload,
+  // Back and a shared link keep them (they were the page's state alone: a reload showed every run
+  // under a link that named a failed one; console round 3). A value the filter does not offer is none.
+  const status = oneOf(query.get('status'), ['succeeded', 'failed', ...ASYNC_STATES]);
+  const trigger = oneOf(query.get('trigger'), TRIGGERS);
+  const selected = query.get('run');
+  const filtered = (next: { status?: string; trigger?: string }): void => navigate(['functions', name, 'runs'], { status, trigger, ...next, run: selected ?? undefined });
+  const runLink = (runId: string): string => href(['functions', name, 'runs'], { status, trigger, run: runId });
   const [extra, setExtra] = useState<(Run | AsyncRunSummary)[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [moreError, setMoreError] = useState<unknown>(null);
@@ -33,7 +42,6 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
     setCursor(p.nextCursor);
     return p;
   }, [q]);
-  const selected = query.get('run');
   const shown = useRef(q);
   shown.current = q;
   const more = async (): Promise<void> => {
@@ -58,26 +66,26 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
     <div class="runs-tab">
       <div class="toolbar">
         <label for="runs-status">Status</label>
-        <select id="runs-status" value={status} onChange={(e) => setStatus((e.target as HTMLSelectElement).value)}>
+        <select id="runs-status" value={status} onChange={(e) => filtered({ status: (e.target as HTMLSelectElement).value })}>
           <option value="">any</option><option value="succeeded">succeeded</option><option value="failed">failed</option>
           {ASYNC_STATES.map((s) => <option key={s} value={s}>{s} (async)</option>)}
         </select>
         <label for="runs-trigger">Trigger</label>
-        <select id="runs-trigger" value={trigger} onChange={(e) => setTrigger((e.target as HTMLSelectElement).value)}>
-          <option value="">any</option>{['http', 'async', 'cron', 'webhook', 'test'].map((t) => <option key={t}>{t}</option>)}
+        <select id="runs-trigger" value={trigger} onChange={(e) => filtered({ trigger: (e.target as HTMLSelectElement).value })}>
+          <option value="">any</option>{TRIGGERS.map((t) => <option key={t}>{t}</option>)}
         </select>
         <button type="button" onClick={page.reload}>Refresh</button>
       </div>
       <ErrorBox error={page.error} />
       {selected !== null ? <RunDetail name={name} runId={selected} onReplayed={page.reload} /> : null}
-      {page.data === undefined ? <Loading what="Loading runs" error={page.error} /> : runs.length === 0 ? <p class="muted">{status ? `No ${status} runs.` : 'No runs yet: invoke it from the Invoke tab.'}</p> : asyncState ? <AsyncRunTable name={name} runs={runs as AsyncRunSummary[]} selected={selected} /> : (
+      {page.data === undefined ? <Loading what="Loading runs" error={page.error} /> : runs.length === 0 ? <p class="muted">{status ? `No ${status} runs.` : 'No runs yet: invoke it from the Invoke tab.'}</p> : asyncState ? <AsyncRunTable runs={runs as AsyncRunSummary[]} selected={selected} runLink={runLink} /> : (
         <div class="table-wrap">
           <table class="list" aria-label="Runs">
             <thead><tr><th scope="col">Started</th><th scope="col">Request</th><th scope="col">Status</th><th scope="col">HTTP</th><th scope="col">Duration</th><th scope="col">Start</th><th scope="col">Attempt</th><th scope="col">Trigger</th><th scope="col">Version</th></tr></thead>
             <tbody>
               {(runs as Run[]).map((r) => (
                 <tr key={r.runId} class={r.runId === selected ? 'selected' : ''}>
-                  <th scope="row"><a href={href(['functions', name, 'runs'], { run: r.runId })}>{time(r.startedAt)}</a></th>
+                  <th scope="row"><a href={runLink(r.runId)}>{time(r.startedAt)}</a></th>
                   <td class="request" title={requestOf(r)}><code>{requestOf(r)}</code></td>
                   <td><StateBadge state={r.status} /></td>
                   <td>{r.httpStatus ?? '—'}{r.clientAborted === true ? <ClientLeft /> : null}</td>
@@ -98,13 +106,18 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
   );
 }
 
+/** `value` when it is one of `allowed`, else `''` (no filter). */
+function oneOf(value: string | null, allowed: readonly string[]): string {
+  return value !== null && allowed.includes(value) ? value : '';
+}
+
 /** A run whose caller hung up before the whole answer was sent, as the CLI says it (`runs`). */
 function ClientLeft() {
   return <span class="muted" data-testid="client-left" title="the caller hung up before the whole answer was sent"> · client went away</span>;
 }
 
 /** Async runs in one state: no version, status or timings before an attempt ran. */
-function AsyncRunTable({ name, runs, selected }: { name: string; runs: AsyncRunSummary[]; selected: string | null }): JSX.Element {
+function AsyncRunTable({ runs, selected, runLink }: { runs: AsyncRunSummary[]; selected: string | null; runLink: (runId: string) => string }): JSX.Element {
   return (
     <div class="table-wrap">
       <table class="list" aria-label="Async runs">
@@ -112,7 +125,7 @@ function AsyncRunTable({ name, runs, selected }: { name: string; runs: AsyncRunS
         <tbody>
           {runs.map((r) => (
             <tr key={r.runId} class={r.runId === selected ? 'selected' : ''}>
-              <th scope="row"><a href={href(['functions', name, 'runs'], { run: r.runId })}>{time(r.acceptedAt)}</a></th>
+              <th scope="row"><a href={runLink(r.runId)}>{time(r.acceptedAt)}</a></th>
               <td><StateBadge state={r.state} /></td>
               <td>{time(r.updatedAt)}</td>
               <td>{r.attempts}</td>
@@ -165,7 +178,7 @@ export function RunDetail({ name, runId, onReplayed }: { name: string; runId: st
         {last !== undefined && requestOf(last) !== '—' ? <code data-testid="run-request">{requestOf(last)}</code> : null}
         <span class="spacer" />
         {async && failed && can('invoker') ? <button type="button" onClick={() => void replay()} data-testid="replay">Replay</button> : null}
-        {err?.file !== undefined ? <a class="button" href={href(['functions', name, 'code'], { file: err.file, line: err.line })} data-testid="open-at-line">Open {err.file}:{err.line}</a> : null}
+        {err?.file !== undefined ? <a class="button" href={href(['functions', name, 'code'], { file: err.file, line: err.line })} data-testid="open-at-line">Open {inlineText(err.file)}:{err.line}</a> : null}
         <button type="button" class="small" onClick={run.reload}>Refresh</button>
       </div>
       <ErrorBox error={error} />
@@ -173,8 +186,8 @@ export function RunDetail({ name, runId, onReplayed }: { name: string; runId: st
       <Writes attempts={async ? r.attempts : [{ ...r, attempt: 1 }]} />
       {err !== null ? (
         <div class="run-error" data-testid="run-error">
-          <p><strong>{err.type}</strong>: <span data-testid="error-message">{shownText(err.message)}</span></p>
-          <p class="muted">Code <code>{last?.errorCode ?? '—'}</code> · cause <code>{last?.errorClass ?? '—'}</code>{err.file ? ` · at ${err.file}:${err.line}` : ''}</p>
+          <p><strong data-testid="error-type">{inlineText(err.type)}</strong>: <span data-testid="error-message">{shownText(err.message)}</span></p>
+          <p class="muted">Code <code>{last?.errorCode ?? '—'}</code> · cause <code>{last?.errorClass ?? '—'}</code>{err.file ? ` · at ${inlineText(err.file)}:${err.line}` : ''}</p>
           {err.stack ? <details open><summary>Stack trace</summary><pre class="out">{shownText(err.stack)}</pre></details> : null}
         </div>
       ) : null}
@@ -227,7 +240,7 @@ function Writes({ attempts }: { attempts: readonly { attempt: number; writes?: R
           <thead><tr>{several ? <th>Attempt</th> : null}<th>Database</th><th>Collection</th><th>Inserted</th><th>Updated</th><th>Deleted</th><th>Upserted</th></tr></thead>
           <tbody>
             {rows.map((w) => (
-              <tr key={`${w.attempt} ${w.database} ${w.collection}`}>{several ? <td>{w.attempt}</td> : null}<td>{w.database}</td><td>{w.collection}</td><td>{w.inserted}</td><td>{w.updated}</td><td>{w.deleted}</td><td>{w.upserted}</td></tr>
+              <tr key={`${w.attempt} ${w.database} ${w.collection}`}>{several ? <td>{w.attempt}</td> : null}<td>{inlineText(w.database)}</td><td>{inlineText(w.collection)}</td><td>{w.inserted}</td><td>{w.updated}</td><td>{w.deleted}</td><td>{w.upserted}</td></tr>
             ))}
           </tbody>
         </table></div>
@@ -241,7 +254,7 @@ export function LogView({ lines }: { lines: readonly LogLine[] }): JSX.Element {
   if (lines.length === 0) return <p class="muted">No log lines.</p>;
   return (
     <pre class="out logs" data-testid="logs">
-      {lines.map((l, i) => <span key={i} class={`log ${l.stream}${l.level ? ` lvl-${l.level.toLowerCase()}` : ''}`}>{`${clock(l.ts)} ${l.stream}${l.level ? ` ${l.level}` : ''} ${logText(l.msg)}\n`}</span>)}
+      {lines.map((l, i) => <span key={i} class={`log ${l.stream}`}>{`${clock(l.ts)} ${l.stream}${l.level ? ` ${levelText(l.level)}` : ''} ${logText(l.msg)}\n`}</span>)}
     </pre>
   );
 }

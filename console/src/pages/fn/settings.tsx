@@ -55,6 +55,25 @@ function settingOf(f: Fn, form: Whole): string {
 const limitsForm = (f: Fn) => ({ timeout: duration(f.limits.timeoutMs), memory: memory(f.limits.memoryBytes), concurrency: String(f.limits.concurrency), maxInstances: String(f.limits.maxInstances), minWarm: String(f.limits.minWarm), maxQueue: String(f.limits.maxQueue) });
 const retryForm = (f: Fn) => ({ maxAttempts: String(f.retry.maxAttempts), backoff: duration(f.retry.backoffBaseMs), maxBackoff: duration(f.retry.backoffMaxMs), maxEventAge: duration(f.retry.maxEventAgeMs) });
 const envRows = (f: Fn): Row[] => Object.entries(f.env).map(([key, value]) => ({ key, value }));
+const envObject = (rows: readonly Row[]): Record<string, string> => Object.fromEntries(rows.filter((r) => r.key.trim() !== '').map((r) => [r.key.trim(), r.value]));
+
+/** What each whole-setting form was filled from (its values as the form holds them). */
+type Filled = { limits: ReturnType<typeof limitsForm>; retry: ReturnType<typeof retryForm>; env: Record<string, string>; access: string };
+const filledFrom = (f: Fn): Filled => ({ limits: limitsForm(f), retry: retryForm(f), env: { ...f.env }, access: f.auth });
+
+/**
+ * `theirs` (the setting as it is now) with the changes this form made to `base` (what it was
+ * filled from) laid over it: a field or variable changed or added here takes this form's value, one
+ * removed here goes (unless it was changed meanwhile), the rest is theirs. "Load the current
+ * values" after a SETTING_CONFLICT put the current values in place of what was typed, so the typed
+ * change was lost and had to be made again (console round 3); now only what this form did not touch is loaded.
+ */
+export function changesOver(base: Readonly<Record<string, string>>, mine: Readonly<Record<string, string>>, theirs: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = { ...theirs };
+  for (const [k, v] of Object.entries(mine)) if (base[k] !== v) out[k] = v;
+  for (const k of Object.keys(base)) if (!(k in mine) && theirs[k] === base[k]) delete out[k];
+  return out;
+}
 
 export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
   const f = fn.function;
@@ -69,6 +88,7 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
   // BAR, FOO gone). One call: nothing can land between the check and the save (ADR 0159; before,
   // ADR 0152's read-then-save left that window).
   const read = useRef<Record<Whole, string>>({ limits: settingOf(f, 'limits'), retry: settingOf(f, 'retry'), env: settingOf(f, 'env'), access: settingOf(f, 'access') });
+  const filled = useRef<Filled>(filledFrom(f));
   const [changed, setChanged] = useState<{ form: Whole; current: Fn } | null>(null);
   const [secretName, setSecretName] = useState('');
   const [secretValue, setSecretValue] = useState('');
@@ -98,7 +118,10 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
         setChanged({ form: whole, current });
         throw new Error(`${HOLDS[whole]} changed since this page read ${whole === 'limits' ? 'them' : 'it'} (in another tab, by the CLI or a deploy): saving would undo that change, so nothing was saved. Load the current values, then make your change again.`);
       });
-      if (WHOLE.includes(form)) read.current[form as Whole] = settingOf(answer.function, form as Whole);
+      if (WHOLE.includes(form)) {
+        read.current[form as Whole] = settingOf(answer.function, form as Whole);
+        filled.current = { ...filled.current, [form]: filledFrom(answer.function)[form as Whole] };
+      }
       if (answer.invokeToken !== undefined) setToken({ invokeToken: answer.invokeToken, invokeTokenExpiresAt: answer.invokeTokenExpiresAt });
       setOutcome({ form, saved: done });
       reload();
@@ -119,15 +142,22 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
       {changed !== null && changed.form === form ? <button type="button" class="small" onClick={() => loadCurrent(changed.form, changed.current)}>Load the current values</button> : null}
     </div>
   );
-  /** A form refused as changed elsewhere, filled again from the function as it is now (its other forms keep what they hold). */
+  /**
+   * A form refused as changed elsewhere, filled again from the function as it is now with this
+   * form's own changes kept over it (`changesOver`; its other forms keep what they hold): saving it
+   * then adds the change to the other one instead of undoing it.
+   */
   const loadCurrent = (form: Whole, current: Fn): void => {
-    if (form === 'limits') setLimits(limitsForm(current));
-    else if (form === 'retry') setRetry(retryForm(current));
-    else if (form === 'env') setEnv(envRows(current));
-    else setAuth(current.auth);
+    const base = filled.current;
+    const now = filledFrom(current);
+    if (form === 'limits') setLimits(changesOver(base.limits, limits, now.limits) as Filled['limits']);
+    else if (form === 'retry') setRetry(changesOver(base.retry, retry, now.retry) as Filled['retry']);
+    else if (form === 'env') setEnv(Object.entries(changesOver(base.env, envObject(env), now.env)).map(([key, value]) => ({ key, value })));
+    else setAuth((auth !== base.access ? auth : now.access) as Fn['auth']);
     read.current[form] = settingOf(current, form);
+    filled.current = { ...base, [form]: now[form] };
     setChanged(null);
-    setOutcome(null);
+    setOutcome({ form, saved: 'Loaded the current values, with the changes you made here kept over them: check, then save.' });
   };
   /** A count field's value; text that is no whole number is refused here, at its field (it went as null: "expected number, received null"). */
   const whole = (field: string, label: string, text: string): number => {
@@ -183,7 +213,7 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
           setEnvChecked(true);
           const first = envProblems.findIndex((p) => p !== null);
           if (first >= 0) return void document.getElementById(`env-k-${first}`)?.focus();
-          void patch('env', { env: Object.fromEntries(env.filter((r) => r.key.trim() !== '').map((r) => [r.key.trim(), r.value])) }, 'Environment saved.');
+          void patch('env', { env: envObject(env) }, 'Environment saved.');
         }}>
           <h2>Environment variables</h2>
           {env.length === 0 ? <p class="muted" data-testid="env-empty">No variables. Add one, then save (values are visible to anyone who can read the function: use a secret for a password or a key).</p> : null}

@@ -1,15 +1,15 @@
 /** Usage: invocations, errors and error rate, p50/p95/p99, cold starts and their share, over 1h/24h/7d/30d, as charts. */
 import type { JSX } from 'preact';
-import { useMemo, useState } from 'preact/hooks';
+import { useMemo } from 'preact/hooks';
 import { api, enc, type Series, type Usage } from '../../api.js';
 import { Chart, COLORS, formatValue, type ChartSpec } from '../../chart.js';
 import { count, ms, pct } from '../../format.js';
 import { ErrorBox, Loading, Stat, useAsync } from '../../ui.js';
-import { WindowPicker, type Window } from '../../windows.js';
+import { useWindowParam, WindowPicker } from '../../windows.js';
 import type { TabProps } from './tab.js';
 
 export function UsageTab({ name }: TabProps): JSX.Element {
-  const [win, setWin] = useState<Window>('1h');
+  const [win, setWin] = useWindowParam();
   const usage = useAsync(() => api<Usage>('GET', `/functions/${enc(name)}/usage?window=${win}`), [name, win]);
   const series = useAsync(() => api<Series>('GET', `/functions/${enc(name)}/usage/series?window=${win}`), [name, win]);
   const specs = useMemo(() => (series.data ? usageCharts(series.data) : null), [series.data]);
