@@ -183,6 +183,10 @@ export class DependencyBuilds {
     if (record !== null && record.state === 'ready' && this.siteExists(record)) return recordView(key, record);
     // A build that found the disk full is tried again (by a deploy, or a start that serves it): space comes back.
     if (record !== null && record.state === 'failed' && !retryFailed && record.error?.code !== 'STORAGE_FULL') return recordView(key, record);
+    // A stored version with no build under its key, outside an upload: what it was built with changed
+    // (an upgrade's runtime pins, a moved checkout's Python, the index settings) or the build was lost.
+    // Said, since it needs the package index: it went without a word (upgrade round 2).
+    if (record === null && !retryFailed) this.log(`deps: ${version.function} version ${version.version} has no dependency build for this platform's Python, runtime pins and index settings (changed since it was built, or its build was lost): resolving its requirements again`);
     return runningView(key, this.launch(key, version));
   }
 

@@ -71,16 +71,19 @@ describe('dependency builds across an upgrade', () => {
     }
   });
 
-  it('a failed earlier record, or one whose site is gone, is built again as before', async () => {
+  it('an earlier record whose site is gone is built again, and the start says why', async () => {
     rmSync(opts.root, { recursive: true, force: true });
     mkdirSync(join(opts.root, '.inputs'), { recursive: true });
     const old = { state: 'ready', lock: 'cd'.repeat(32), packages: [{ name: 'six', version: '1.16.0' }], bytes: 1, error: null, startedAt: 1, finishedAt: 2, log: '' };
     writeFileSync(join(opts.root, '.inputs', `${earlierKey()}.json`), JSON.stringify(old));
-    const builds = new DependencyBuilds(opts, blobs, () => {});
+    const lines: string[] = [];
+    const builds = new DependencyBuilds(opts, blobs, (line) => lines.push(line));
     await builds.init();
     try {
       assert.equal(await builds.wouldBuild(version), true);
       await assert.rejects(builds.ensure(version), 'no site: a build starts, and fails here without Python');
+      // Said, since it needs the package index (a changed runtime or a moved checkout does this too).
+      assert.ok(lines.some((l) => /api version 1 has no dependency build for this platform's Python, runtime pins and index settings/.test(l)), lines.join('\n'));
       assert.equal(existsSync(join(opts.root, old.lock)), false);
       assert.deepEqual(readdirSync(join(opts.root, '.inputs')).length, 2);
     } finally {
