@@ -137,7 +137,11 @@ export async function openAdapters(settings: AdapterSettings): Promise<Adapters>
 /** Embedded: `platform.db`, `async.db` (queue, timeline, run index), `cron-ticks.db` (tick locks, accepted webhook deliveries) in the state directory; the rest in memory. */
 async function embedded({ config, stateDir, keyring, log }: AdapterSettings, opened: Opened): Promise<Ports> {
   warnAsyncDbMissing(stateDir, log);
-  const store = opened.keep(await openSqliteStore({ stateDir, keyring }));
+  const onUpgraded = (from: number, to: number): void => log(
+    `platform: upgraded ${join(stateDir, 'platform.db')} from schema ${from} to ${to}: an older build now refuses this state ` +
+      'directory (STORE_SCHEMA_TOO_NEW); going back needs the backup taken before (docs/platform.md, "Upgrading")',
+  );
+  const store = opened.keep(await openSqliteStore({ stateDir, keyring, onUpgraded }));
   const metrics = opened.keep(new MemoryHotMetrics());
   // The live usage is in this process's memory: taken over from the last one, handed to the next
   // (closed before the store and the metrics: steps close in reverse).

@@ -76,14 +76,39 @@ export class DependencyBuilds {
     // Per workspace: a workspace uploading requirements another had built got `ready` at once, with
     // that build's times and log (red team of 2026-12-04). The site is still shared by lock.
     const scope = this.opts!.allowSdist ? version.function : workspaceOfKey(version.function);
+    return this.keyFor(files, scope);
+  }
+
+  private keyFor(files: readonly FileEntry[], scope: string | null): string {
     return sha256(JSON.stringify({ fingerprint: this.fingerprint, files: files.map((f) => [f.path, f.sha256]), scope }));
+  }
+
+  /**
+   * The key's record, or the one a build of before builds were keyed by workspace (2026-12-05)
+   * left for the same declaration on the same platform (scope null), adopted under `key` when it
+   * is ready and its site is there. Without it, the first start of an upgraded install resolved
+   * every function's requirements again: with the package index out of reach, each function with
+   * a requirements.txt stopped being served (FUNCTION_NOT_DEPLOYED) though its site was on disk
+   * (upgrade round 1). The adopted record keeps lock, packages and size; its log and times say it
+   * was adopted (the old build may have been another workspace's).
+   */
+  private async known(key: string, version: Pick<VersionRecord, 'function' | 'files'> & { version?: number }): Promise<DepsRecord | null> {
+    const record = await this.record(key);
+    if (record !== null || this.opts!.allowSdist) return record;
+    const earlier = await this.record(this.keyFor(await this.depsFiles(version.files), null));
+    if (earlier === null || earlier.state !== 'ready' || !this.siteExists(earlier)) return null;
+    const now = Date.now();
+    const adopted: DepsRecord = { ...earlier, startedAt: now, finishedAt: now, log: `kept from before the upgrade: the site this declaration had (${earlier.lock ?? 'nothing to install'}), not resolved again\n` };
+    await this.save(key, adopted).catch((err: unknown) => this.log(`deps: could not record build ${key}: ${String(err)}`));
+    this.log(`deps: ${version.function}${version.version === undefined ? '' : ` version ${version.version}`} keeps its dependency site from before the upgrade (not resolved again)`);
+    return adopted;
   }
 
   /** True when `version`'s key has no site yet and none is being built (an upload would start a build). */
   async wouldBuild(version: Pick<VersionRecord, 'function' | 'files'>): Promise<boolean> {
     const key = await this.keyOf(version as VersionRecord);
     if (key === null || this.running.has(key)) return false;
-    const record = await this.record(key);
+    const record = await this.known(key, version);
     return record === null || record.state !== 'ready' || !this.siteExists(record);
   }
 
@@ -154,10 +179,14 @@ export class DependencyBuilds {
     if (key === null) return null;
     const running = this.running.get(key);
     if (running !== undefined) return runningView(key, running);
-    const record = await this.record(key);
+    const record = await this.known(key, version);
     if (record !== null && record.state === 'ready' && this.siteExists(record)) return recordView(key, record);
     // A build that found the disk full is tried again (by a deploy, or a start that serves it): space comes back.
     if (record !== null && record.state === 'failed' && !retryFailed && record.error?.code !== 'STORAGE_FULL') return recordView(key, record);
+    // A stored version with no build under its key, outside an upload: what it was built with changed
+    // (an upgrade's runtime pins, a moved checkout's Python, the index settings) or the build was lost.
+    // Said, since it needs the package index: it went without a word (upgrade round 2).
+    if (record === null && !retryFailed) this.log(`deps: ${version.function} version ${version.version} has no dependency build for this platform's Python, runtime pins and index settings (changed since it was built, or its build was lost): resolving its requirements again`);
     return runningView(key, this.launch(key, version));
   }
 

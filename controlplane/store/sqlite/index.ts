@@ -40,6 +40,12 @@ export interface SqliteStoreOptions {
   synchronous?: 'NORMAL' | 'FULL';
   /** How long a statement waits for another process's lock once the store is open. Default SERVING_BUSY_TIMEOUT_MS (./intact.ts); opening waits START_BUSY_TIMEOUT_MS. */
   busyTimeoutMs?: number;
+  /**
+   * Told when this open moved an existing platform.db to a newer schema (not a new file's): an
+   * older build refuses the state directory from then on, so the start says so (upgrade round 2:
+   * it said nothing, and the first a user heard of it was the older build's refusal).
+   */
+  onUpgraded?: (from: number, to: number) => void;
 }
 
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
@@ -53,7 +59,8 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
-    migrate(db, now(), options.keyring);
+    const applied = migrate(db, now(), options.keyring);
+    if (applied.length > 0 && applied[0]! > 1) options.onUpgraded?.(applied[0]! - 1, applied[applied.length - 1]!);
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? SERVING_BUSY_TIMEOUT_MS}`);
   } catch (err) {
     db.close();
