@@ -53,7 +53,11 @@ def json_level(text):
     import json
     try:
         obj = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: a line nested some thousand levels deep (`{"a": [[[…]]]}`, 2 KB will do).
+        # Not caught, it came out of the app's print() (the call failed), or out of the call's end
+        # for an unfinished line (the runtime exited, its other calls with it); a caller's text
+        # printed by a webhook receiver did either (red team round 31).
         return None
     if not isinstance(obj, dict):
         return None

@@ -151,6 +151,28 @@ describe('log capture', () => {
     assert.ok(res.logs[0]!.msg.startsWith('{"event": "slow upstream"'), 'the line itself is kept as written');
   });
 
+  // The level parse of such a line ran `json.loads` on the caller's text when a function printed
+  // it: 2 KB nested a thousand deep raised RecursionError (not the ValueError it caught) out of
+  // the app's print(), and, for a line left unfinished, out of the call's end: the runtime exited
+  // with the call and every other one it held (red team round 31).
+  test('a line nested too deep to parse for a level is kept as a plain line; neither the print nor the call\'s end raises', async (t) => {
+    const rt = await serve(t, { 'main.py': py(
+      'import sys',
+      'def handler(event, context):',
+      '    text = event["body"].decode()',
+      '    if event["path"] == "/unfinished":',
+      '        sys.stdout.write(text)',
+      '    else:',
+      '        print(text)',
+      '    return "ok"',
+    ) });
+    const deep = `{"level": "error", "a": ${'['.repeat(3000)}${']'.repeat(3000)}}`;
+    for (const path of ['/line', '/unfinished', '/line']) {
+      const res = await rt.invokeOk({ path, body: Buffer.from(deep) });
+      assert.deepEqual(res.logs.map((l) => [l.stream, l.level ?? null, l.msg.length]), [['stdout', null, deep.length]], `${path}: ${JSON.stringify(res).slice(0, 300)}`);
+    }
+  });
+
   // Litestar's default logging (and Python 3.12's dictConfig `listener`, the logging cookbook) puts
   // a QueueHandler on the root: a QueueListener's thread writes the records, outside any call, so
   // every line went to the platform's log and `fastapi-platform logs` showed none (apps round 17).

@@ -1,0 +1,48 @@
+/**
+ * Red team round 31: what a caller of a public function puts in the lines the function prints.
+ * A line that is one JSON object is parsed for the level it names (apps round 17, runtime capture
+ * `json_level`); a caller's `{"a": [[[…]]]}` nested a thousand levels deep (2 KB) made that parse
+ * raise RecursionError, which the capture did not catch: out of the app's print() (every such
+ * call failed, 500) and, for a line left unfinished at the call's end, out of the runtime's own
+ * code: an ASGI app's call never ended (held its slot to the function's timeout, 504, then its
+ * runtime was killed with every other call it held); a handler's runtime exited.
+ */
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { py, runRecord, useGateway } from './gateway-harness.js';
+
+// A webhook receiver that logs what it was sent, as many do.
+const APP = py(
+  'import sys',
+  'from fastapi import FastAPI, Request',
+  'app = FastAPI()',
+  '@app.post("/hook")',
+  'async def hook(request: Request):',
+  '    print((await request.body()).decode())',
+  '    return {"ok": True}',
+  '@app.post("/raw")',
+  'async def raw(request: Request):',
+  '    sys.stdout.write((await request.body()).decode())',
+  '    return {"ok": True}',
+);
+const h = useGateway({ hooks: { files: { 'app.py': APP }, manifest: 'entrypoint: app:app\nlimits:\n  timeout: 5s' } }, {}, { crashStartBurst: 2, crashStartsPerMinute: 1 });
+
+const DEEP = `{"level": "error", "a": ${'['.repeat(3000)}${']'.repeat(3000)}}`;
+
+it('a caller\'s deeply nested JSON text printed by a public function neither fails its call nor ends its runtime', { timeout: 60_000 }, async () => {
+  const answers: string[] = [];
+  const runIds: string[] = [];
+  for (const path of ['/hook', '/raw', '/raw', '/raw', '/hook']) {
+    const res = await fetch(`${h.url}/fn/hooks${path}`, { method: 'POST', body: DEEP, headers: { 'content-type': 'application/json' } });
+    const body = await res.text();
+    answers.push(`${path} ${res.status} ${res.status === 200 ? '' : body.slice(0, 120)}`);
+    const runId = res.headers.get('x-run-id');
+    if (runId !== null) runIds.push(runId);
+  }
+  assert.deepEqual(answers, ['/hook 200 ', '/raw 200 ', '/raw 200 ', '/raw 200 ', '/hook 200 '], answers.join('\n'));
+  // The line is the run's, kept whole, at its stream's level (the nesting is not read for one).
+  const run = await runRecord(h, runIds.at(-1)!);
+  const line = run.logs.find((l) => l.msg.startsWith('{"level"'));
+  assert.equal(line?.msg.length, DEEP.length, JSON.stringify(run.logs.map((l) => l.msg.slice(0, 80))));
+  assert.equal(line?.level, undefined);
+});
