@@ -66,6 +66,17 @@ def _protocol_error(mid, message):
             "logs": [], "fatal": False}
 
 
+def _own_failure(mid, err):
+    """The reply to a call whose run raised in the runtime's own code (ending its capture, encoding
+    its reply), not in the function's: the call is answered at once and the runtime keeps serving.
+    Unanswered, an ASGI call held its slot until the function's timeout, whose kill then took the
+    runtime and every call it held, and a sync runtime exited (red team round 31). Only the
+    exception's type is told: its text may hold what the call wrote."""
+    return encode({"t": "error", "id": mid, "error": errors.plain(
+        errors.CRASH, type(err).__name__, f"the runtime failed ending this call ({type(err).__name__}); its logs may be incomplete"),
+        "logs": [], "fatal": False})
+
+
 def _check(msg):
     """None if msg is a well-formed message, else the protocol_error reply for it."""
     if isinstance(msg, BadFrame):
@@ -223,7 +234,10 @@ def _serve_sync(conn, loaded):
         # _invoke_ok, inline (positions: frames.INVOKE_*).
         if (type(msg) is list and len(msg) == 15 and msg[0] == "invoke" and type(msg[1]) is int
                 and type(msg[8]) is list and type(msg[9]) is list):
-            frame, fatal = run_sync(loaded, msg)
+            try:
+                frame, fatal = run_sync(loaded, msg)
+            except Exception as err:  # the runtime's own code failed: answer, keep serving
+                frame, fatal = _own_failure(msg[1], err), False
             send_frame(frame)
             if fatal:
                 os._exit(EXIT_OUT_OF_MEMORY)
@@ -267,6 +281,8 @@ def _serve_sync_pool(conn, loaded):
         inflight[0] += 1
         try:
             frame, fatal = run_sync(loaded, msg)
+        except Exception as err:  # the runtime's own code failed: answer, keep serving
+            frame, fatal = _own_failure(msg[1], err), False
         finally:
             inflight[0] -= 1
         conn.send_frame(frame)
@@ -322,6 +338,8 @@ async def _serve_async(conn, loaded, msg, pending):
         try:
             try:
                 frame, fatal = await run(a)
+            except Exception as err:  # the runtime's own code failed: answer, keep serving
+                frame, fatal = _own_failure(a["id"] if type(a) is dict else a[1], err), False
             finally:
                 if waiting:
                     start(waiting.popleft())

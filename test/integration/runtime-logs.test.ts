@@ -173,6 +173,45 @@ describe('log capture', () => {
     }
   });
 
+  // The runtime's own code at a call's end (the capture's end, the reply's encoding) can raise too:
+  // red team round 31's line did. Unanswered, an ASGI call held its slot until the timeout, whose
+  // kill took the runtime with every call it held; a sync runtime exited. Now the call gets an
+  // error at once and the runtime serves the next one. The function breaks the runtime on purpose
+  // here (its own process): the level parse raises on the call's unfinished line when asked to.
+  const BREAKS_ITS_END = [
+    'import sys',
+    'import fp_runtime.capture as capture',
+    'BREAK = [False]',
+    'real = capture.json_level',
+    'def broken(text):',
+    '    if BREAK[0]:',
+    '        raise ZeroDivisionError("secret text of the call")',
+    '    return real(text)',
+    'capture.json_level = broken',
+    'def mark(path):',
+    '    BREAK[0] = path == "/break"',
+    '    sys.stdout.write(\'{"level": "warning", "path": "\' + path + \'"}\')  # unfinished: parsed at the end',
+  ];
+  const SYNC_HANDLER = ['def handler(event, context):', '    mark(event["path"])', '    return "ok"'];
+  for (const [entrypoint, concurrency, tail] of [
+    ['main:handler', 1, SYNC_HANDLER], // the sync loop
+    ['main:handler', 2, SYNC_HANDLER], // the sync handler's thread pool
+    ['main:ahandler', 2, ['async def ahandler(event, context):', '    mark(event["path"])', '    return "ok"']],
+    ['main:app', 2, ['from fastapi import FastAPI', 'app = FastAPI()', '@app.get("/{p}")', 'async def any_path(p: str):', '    mark("/" + p)', '    return "ok"']],
+  ] as const) {
+    test(`a call whose end fails in the runtime's own code is answered at once, and the runtime serves the next (${entrypoint}, concurrency ${concurrency})`, async (t) => {
+      const rt = await serve(t, { 'main.py': py(...BREAKS_ITS_END, ...tail) }, { entrypoint, concurrency });
+      const broken = await rt.invoke({ path: '/break' }, {}, 3_000);
+      assert.equal(broken.t, 'error', JSON.stringify(broken).slice(0, 300));
+      if (broken.t !== 'error') return;
+      assert.equal(broken.error.class, 'crash');
+      assert.equal(broken.error.type, 'ZeroDivisionError');
+      assert.doesNotMatch(broken.error.message, /secret text/, 'the exception\'s text is not told');
+      const next = await rt.invokeOk({ path: '/fine' }, {}, 3_000);
+      assert.deepEqual(next.logs.map((l) => [l.stream, l.level ?? null, l.msg]), [['stdout', 'WARNING', '{"level": "warning", "path": "/fine"}']]);
+    });
+  }
+
   // Litestar's default logging (and Python 3.12's dictConfig `listener`, the logging cookbook) puts
   // a QueueHandler on the root: a QueueListener's thread writes the records, outside any call, so
   // every line went to the platform's log and `fastapi-platform logs` showed none (apps round 17).
