@@ -43,7 +43,12 @@ class Event(dict):
     def json(self):
         """The body parsed as JSON (None for an empty body); raises ValueError if it is not JSON."""
         body = self["body"]
-        return json.loads(body) if body else None
+        if not body:
+            return None
+        try:
+            return json.loads(body)
+        except RecursionError:  # nested past the interpreter's limit: not JSON this can read (red31)
+            raise ValueError("the body is JSON nested too deep to parse") from None
 
     def text(self, encoding="utf-8"):
         return self["body"].decode(encoding)

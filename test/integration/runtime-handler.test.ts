@@ -32,6 +32,11 @@ function echoFunction(asyncDef: boolean): Record<string, string> {
       '        return event["body"]',
       '    if event["path"] == "/json":',
       '        return {"parsed": event.json()}',
+      '    if event["path"] == "/json-or-400":',
+      '        try:',
+      '            return {"parsed": event.json()}',
+      '        except ValueError as err:',
+      '            return {"statusCode": 400, "body": str(err)}',
       '    if event["path"] == "/lambda":',
       '        names = ["httpMethod", "rawPath", "rawQueryString", "queryStringParameters", "multiValueQueryStringParameters",',
       '                 "multiValueHeaders", "pathParameters", "stageVariables", "isBase64Encoded", "requestContext"]',
@@ -168,6 +173,15 @@ for (const asyncDef of [false, true]) {
       assert.deepEqual(bodyJson(await rt.invokeOk({ path: '/json' })), { parsed: null });
       const text = bodyJson(await rt.invokeOk({ method: 'POST', path: '/text', body: Buffer.from('naïve ✓') })) as Record<string, unknown>;
       assert.equal(text.text, 'naïve ✓');
+    });
+
+    // json.loads raises RecursionError past the interpreter's nesting limit: an app that catches
+    // the documented ValueError to answer 400 answered 500 to a 6 KB body (red team round 31).
+    test('event.json() on JSON nested too deep raises the ValueError it documents', async () => {
+      const deep = `${'['.repeat(3000)}${']'.repeat(3000)}`;
+      const res = await rt.invokeOk({ method: 'POST', path: '/json-or-400', body: Buffer.from(deep) });
+      assert.equal(res.response.status, 400);
+      assert.match(Buffer.from(res.response.body).toString(), /nested too deep/);
     });
 
     test('event.json() on a body that is not JSON is a user_error, and the runtime keeps serving', async () => {
