@@ -608,6 +608,25 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.equal(down.code, EXIT.FAILURE, 'applied unchecked: the next instance does not load');
   });
 
+  it('env set and env push refused by the start check show the traceback and the hint deploy gives (a module the environment does not have)', async () => {
+    // Before (dx round 4): the traceback came without deploy's hint of where a module comes from.
+    const { dir, fn } = folder('envhint', 'envhint', 'import importlib, os\nPLUGIN = importlib.import_module(os.environ.get("PLUGIN", "json"))\ndef handler(event, context):\n    return PLUGIN.__name__\n');
+    assert.equal((await cli(['deploy', dir])).code, EXIT.OK);
+    const hint = /It imports no_such_plugin_x, which the function's environment does not have: a package goes in requirements\.txt/;
+    const set = await cli(['env', 'set', fn, 'PLUGIN=no_such_plugin_x']);
+    assert.equal(set.code, EXIT.API, set.stdout + set.stderr);
+    assert.match(set.stderr, /Traceback \(most recent call last\)/);
+    assert.match(set.stderr, hint);
+    assert.match(set.stderr, /run the command again with --no-check/);
+    assert.doesNotMatch(set.stderr, /PLUGIN=no_such_plugin_x.*--no-check/, 'the command (a value, maybe a secret) is not repeated');
+    writeFileSync(join(dir, 'pushed.env'), 'PLUGIN=no_such_plugin_x\n');
+    const push = await cli(['env', 'push', fn, '--file', join(dir, 'pushed.env'), '--yes', '--no-manifest']);
+    assert.equal(push.code, EXIT.API, push.stdout + push.stderr);
+    assert.match(push.stderr, /Traceback \(most recent call last\)/);
+    assert.match(push.stderr, hint);
+    assert.equal(json<{ body: unknown }>(await cli(['invoke', fn, '--json'])).body, 'json', 'nothing was changed');
+  });
+
   it('warns once (stderr) when credentials.json is readable by group or others, not when it is 0600', async () => {
     const file = join(env.FP_CONFIG_DIR!, 'credentials.json');
     chmodSync(file, 0o644);
