@@ -139,7 +139,12 @@ export function missingModuleHint(details: Record<string, unknown>): string | nu
     + `which the platform installs at deploy; a module of your own (${top}) must be among the uploaded files (not left out by .platformignore or a dot-folder).`;
 }
 
-/** What the CLI adds under a failure's error: env the load lacked, a module it could not import, a write past the file cap, a refused listen; else null. */
-export function errorHint(details: Record<string, unknown>, self: string): string | null {
-  return missingEnvHint(details, self) ?? missingModuleHint(details) ?? fileCapHint(details) ?? listenHint(details);
+/**
+ * What the CLI adds under a failure's error, for every command that reports one (deploy, rollback,
+ * env set/unset/push, `runs <id>`, dev): env the load lacked, a module it could not import, a write
+ * past the file cap, a refused listen; else null. `env: false` leaves out the env hint, which is
+ * about deploy not reading .env (dev reads it).
+ */
+export function errorHint(details: Record<string, unknown>, self: string, options: { env?: boolean } = {}): string | null {
+  return (options.env === false ? null : missingEnvHint(details, self)) ?? missingModuleHint(details) ?? fileCapHint(details) ?? listenHint(details);
 }
