@@ -28,6 +28,8 @@ export interface Preflight {
   ok: boolean;
   problems: Problem[];
   warnings: Problem[];
+  /** With `holdImports`: the import warnings held until the dependency build (else empty). */
+  heldImports: Problem[];
   /** The manifest as written (for the API) and parsed (defaults filled); null if invalid. */
   rawManifest: unknown;
   manifest: Manifest | null;
@@ -55,6 +57,13 @@ export interface PreflightOptions {
    * defaults; `deploy` none, the platform it deploys to checks its own (protocol/limit-ceilings.ts).
    */
   ceilings?: LimitCeilings;
+  /**
+   * `deploy` of a folder that declares requirements: the import warnings (PyFinding.module) are
+   * held in `heldImports`, not in `warnings`, to be checked again after the dependency build.
+   */
+  holdImports?: boolean;
+  /** The distributions a dependency build installed: the import check counts what they provide. */
+  installed?: readonly string[];
 }
 
 /**
@@ -72,8 +81,10 @@ export async function preflight(dir: string, python: string, env: Record<string,
 
   // Names the server would refuse are already problems; they cannot be passed one per line either.
   const names = walk.files.map((f) => f.path).filter((p) => !/[\x00-\x1f\x7f]/.test(p));
-  const report = await (options.runPython ?? runPythonPreflight)(python, dir, entrypoint, names);
-  const found = reportProblems(report, read.manifest?.limits);
+  const report = await (options.runPython ?? runPythonPreflight)(python, dir, entrypoint, names, options.installed);
+  const hold = options.holdImports === true && (report.dependencies?.declared.length ?? 0) > 0;
+  const heldImports: Problem[] = hold ? report.warnings.filter((w) => w.module !== undefined).map((w) => ({ kind: 'python', file: w.file, line: w.line, message: w.message })) : [];
+  const found = reportProblems(hold ? { ...report, warnings: report.warnings.filter((w) => w.module === undefined) } : report, read.manifest?.limits);
   problems.push(...found.problems);
   warnings.push(...found.warnings);
 
@@ -93,6 +104,7 @@ export async function preflight(dir: string, python: string, env: Record<string,
     ok: problems.length === 0,
     problems,
     warnings,
+    heldImports,
     rawManifest: read.raw,
     manifest: read.manifest,
     files: walk.files,

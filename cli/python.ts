@@ -18,10 +18,10 @@ export function pythonPath(fromEnv: string | undefined): string {
 }
 
 /** Checks `files` (relative paths) of `dir`; `entrypoint` "" skips the entrypoint check. */
-export function runPythonPreflight(python: string, dir: string, entrypoint: string, files: readonly string[]): Promise<PyReport> {
+export function runPythonPreflight(python: string, dir: string, entrypoint: string, files: readonly string[], installed?: readonly string[]): Promise<PyReport> {
   return new Promise((resolvePromise, reject) => {
     // -I: isolated (no user site, no PYTHONPATH, no cwd on sys.path), as the runtime runs.
-    const child = spawn(python, ['-I', VALIDATE_SCRIPT, dir, entrypoint, '--files-from', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(python, ['-I', VALIDATE_SCRIPT, dir, entrypoint, '--files-from', '-', ...(installed !== undefined ? ['--installed', installed.join(',')] : [])], { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -44,8 +44,11 @@ export function runPythonPreflight(python: string, dir: string, entrypoint: stri
   });
 }
 
-/** What runs the Python side of the preflight: one process per check (runPythonPreflight), or a kept one. */
-export type PythonPreflight = (python: string, dir: string, entrypoint: string, files: readonly string[]) => Promise<PyReport>;
+/**
+ * What runs the Python side of the preflight: one process per check (runPythonPreflight), or a kept
+ * one. `installed`: the distributions a dependency build installed, for the import check (validate.py).
+ */
+export type PythonPreflight = (python: string, dir: string, entrypoint: string, files: readonly string[], installed?: readonly string[]) => Promise<PyReport>;
 
 /**
  * validate.py kept running (`--serve`): for a command that checks the same folder again and again
@@ -58,8 +61,8 @@ export class PythonChecker {
   private chain: Promise<unknown> = Promise.resolve();
 
   /** Same contract as runPythonPreflight. */
-  readonly check: PythonPreflight = (python, dir, entrypoint, files) => {
-    const run = this.chain.then(() => this.ask(python, { dir, entrypoint, files }));
+  readonly check: PythonPreflight = (python, dir, entrypoint, files, installed) => {
+    const run = this.chain.then(() => this.ask(python, { dir, entrypoint, files, ...(installed !== undefined ? { installed } : {}) }));
     this.chain = run.catch(() => undefined);
     return run;
   };
@@ -86,7 +89,7 @@ export class PythonChecker {
     proc.unref();
   }
 
-  private ask(python: string, request: { dir: string; entrypoint: string; files: readonly string[] }): Promise<PyReport> {
+  private ask(python: string, request: { dir: string; entrypoint: string; files: readonly string[]; installed?: readonly string[] }): Promise<PyReport> {
     return new Promise((resolvePromise, reject) => {
       if (this.proc === null || this.proc.exitCode !== null) this.proc = serve(python);
       const proc = this.proc;

@@ -29,6 +29,15 @@ export function startFailure(out: Output, err: unknown, next: string, self = 'fa
 }
 
 /**
+ * The same refusal for `env set`, `env unset` and `env push`, which start the deployed version with
+ * the new values first: the load's report and the hints as deploy gives them (dx round 4: they
+ * showed the traceback without the import hint). The command is not repeated: it may hold a secret.
+ */
+export function envStartFailure(out: Output, err: unknown, self = 'fastapi-platform'): unknown {
+  return startFailure(out, err, 'Fix the value, or run the command again with --no-check to change it anyway (its next cold start then fails the same way).', self);
+}
+
+/**
  * When the load failed on env the function does not have (apps round 13): `os.environ["NAME"]`'s
  * KeyError, or a pydantic-settings model's required fields, what sets them. `deploy` sends
  * platform.yaml's `env:` and never reads `.env`, so an app that ran under uvicorn with a `.env`
@@ -130,7 +139,12 @@ export function missingModuleHint(details: Record<string, unknown>): string | nu
     + `which the platform installs at deploy; a module of your own (${top}) must be among the uploaded files (not left out by .platformignore or a dot-folder).`;
 }
 
-/** What the CLI adds under a failure's error: env the load lacked, a module it could not import, a write past the file cap, a refused listen; else null. */
-export function errorHint(details: Record<string, unknown>, self: string): string | null {
-  return missingEnvHint(details, self) ?? missingModuleHint(details) ?? fileCapHint(details) ?? listenHint(details);
+/**
+ * What the CLI adds under a failure's error, for every command that reports one (deploy, rollback,
+ * env set/unset/push, `runs <id>`, dev): env the load lacked, a module it could not import, a write
+ * past the file cap, a refused listen; else null. `env: false` leaves out the env hint, which is
+ * about deploy not reading .env (dev reads it).
+ */
+export function errorHint(details: Record<string, unknown>, self: string, options: { env?: boolean } = {}): string | null {
+  return (options.env === false ? null : missingEnvHint(details, self)) ?? missingModuleHint(details) ?? fileCapHint(details) ?? listenHint(details);
 }

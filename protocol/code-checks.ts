@@ -62,6 +62,12 @@ export interface PyFinding {
    * timeout), answered by a `limits.timeout` of LONG_TIMEOUT_MS or more.
    */
   needs?: 'one-instance' | 'long-timeout';
+  /**
+   * An import no declared requirement nor the runtime provides: its top-level module. Checked
+   * before a dependency build against the declared names only; `deploy` holds these and checks
+   * again with what its build installed (runtime/fp_deps/imports.py `undeclared`).
+   */
+  module?: string;
 }
 
 export interface PyEntrypoint {

@@ -4,17 +4,13 @@
  * about them before uploading (cli/files.ts). What a name shows is what it is: nothing invisible,
  * reordered or ambiguous reaches logs, terminals, shells or the code directory.
  */
+import { CONTROL_CHARACTER as CONTROL, INVISIBLE_CHARACTER as INVISIBLE } from './hidden-characters.js';
 
 /** Longest segment, in UTF-8 bytes (the usual file-system limit). */
 export const MAX_SEGMENT_BYTES = 255;
 
-// Control characters (C0, DEL, C1: newlines and terminal escapes break logs and terminals).
-const CONTROL = /\p{Cc}/u;
 // Unpaired UTF-16 surrogates (from `\udc80` escapes in JSON): not Unicode text, no file system stores them as given.
 const LONE_SURROGATE = /\p{Cs}/u;
-// Invisible format characters: bidi overrides and isolates (`x\u202egnp.py` shows as `xpng.py`),
-// zero-width joiners and spaces, the BOM, soft hyphens; and the Unicode line and paragraph separators.
-const INVISIBLE = /[\p{Cf}\p{Zl}\p{Zp}]/u;
 const EDGE_SPACE = /^\s|\s$/u;
 
 /**

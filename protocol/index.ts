@@ -14,6 +14,7 @@ export * from './runtime-reports.js';
 export * from './json-text.js';
 export * from './json-numbers.js';
 export * from './file-names.js';
+export * from './hidden-characters.js';
 export * from './ports.js';
 export * from './metric-labels.js';
 export * from './redis-keys.js';

@@ -612,8 +612,9 @@ def declared_python(root, files):
     return found
 
 
-def check(root, entrypoint, files):
-    """The report for `files` (relative paths) of `root`; `entrypoint` "" skips its check."""
+def check(root, entrypoint, files, installed=None):
+    """The report for `files` (relative paths) of `root`; `entrypoint` "" skips its check.
+    `installed`: the distributions a dependency build installed (fp_deps/imports.py `undeclared`)."""
     trees, syntax_errors, warns = {}, [], []
     for rel in files:
         if not rel.endswith(".py"):
@@ -627,7 +628,7 @@ def check(root, entrypoint, files):
     entry, problems = check_entrypoint(entrypoint, set(files), trees, {e["file"] for e in syntax_errors})
     declared, deps_problems = dependencies(root, set(files))
     warns.extend(deps_imports.undeclared(trees, files, entry["file"], [d["name"] for d in declared],
-                                         [d["requirement"] for d in declared]))
+                                         [d["requirement"] for d in declared], installed))
     warns.extend(websocket_routes(trees))
     warns.extend(websocket_broadcasts(trees))
     warns.extend(socketio_apps(trees))
@@ -660,7 +661,7 @@ def serve():
                 raise ValueError(f"{root} is not a folder")
             # Packages installed since the last request are found (find_spec caches folder listings).
             importlib.invalidate_caches()
-            report = check(root, request["entrypoint"], request["files"])
+            report = check(root, request["entrypoint"], request["files"], request.get("installed"))
         except Exception as err:  # the request is answered either way; the loop goes on
             report = {"error": f"{type(err).__name__}: {err}"}
         json.dump(report, sys.stdout)
@@ -692,6 +693,11 @@ def main(argv):
     argv = apply_limits(argv)
     if argv == ["--serve"]:
         return serve()
+    installed = None
+    if "--installed" in argv:  # --installed NAME,NAME,… (the dependency build's lock; may be empty)
+        at = argv.index("--installed")
+        installed = [n for n in (argv[at + 1] if at + 1 < len(argv) else "").split(",") if n]
+        argv = argv[:at] + argv[at + 2:]
     args = [a for a in argv if a != "--files-from"]
     from_stdin = len(args) != len(argv)
     if from_stdin and "-" in args:
@@ -704,7 +710,7 @@ def main(argv):
         print(f"validate.py: {root} is not a folder", file=sys.stderr)
         return 2
     files = [line.strip() for line in sys.stdin if line.strip()] if from_stdin else walk(root)
-    json.dump(check(root, entrypoint, files), sys.stdout)
+    json.dump(check(root, entrypoint, files, installed), sys.stdout)
     sys.stdout.write("\n")
     return 0
 

@@ -7,7 +7,7 @@ import { contractLines } from '../contract.js';
 import { deployFolder, describeSettingChanges, planDeploy, sameAsLatest, type DeployPlan, type DeployResult } from '../deploy-flow.js';
 import { EXIT, usageError } from '../errors.js';
 import { formatBytes, indent, type Output } from '../output.js';
-import type { ApiClient, ApiFunction } from '../client.js';
+import type { ApiClient, ApiDeps, ApiFunction } from '../client.js';
 import { DEFAULT_WORKSPACE, formatDurationMs, formatMemoryBytes, functionKey } from '../../protocol/index.js';
 import { checkFolder, preflightJson } from './validate.js';
 import { selfCommandOf, shellWord } from '../self-command.js';
@@ -15,7 +15,8 @@ import { startFailure, startLine } from '../start-check.js';
 import { terminalSafe } from '../terminal.js';
 import { DOTENV_FILE, otherDotenvFiles, readDotenv } from '../dotenv.js';
 import { previewDeploy } from '../deploy-preview.js';
-import type { Preflight } from '../preflight.js';
+import { formatProblem, preflight, type Preflight } from '../preflight.js';
+import { pythonPath } from '../python.js';
 
 /** A curl line for the function's URL (with the invoke token header for a token function); a JSON POST for the async URL. */
 export function curlLine(invokeUrl: string, auth: 'public' | 'token', method?: 'POST'): string {
@@ -120,6 +121,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   // What the deploy reads (nothing that changes anything) goes while the Python check runs.
   let plan: Promise<DeployPlan> | null = null;
   const checked = await checkFolder(ctx, dir, {
+    holdImports: true,
     onRead: ({ manifest, files }) => {
       if (manifest === null) return;
       plan = planDeploy(client, dir, manifest.name, files);
@@ -133,7 +135,10 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     ctx.out.line(`${n} problem${n === 1 ? '' : 's'} found; nothing was uploaded.`);
     return EXIT.INVALID;
   }
-  if (flag(args, 'dry-run')) return dryRun(ctx, client, checked, plan === null ? await planDeploy(client, dir, checked.manifest!.name, checked.files) : await plan);
+  if (flag(args, 'dry-run')) {
+    await sayHeldImports(ctx, checked, null);
+    return dryRun(ctx, client, checked, plan === null ? await planDeploy(client, dir, checked.manifest!.name, checked.files) : await plan);
+  }
   const note = str(args, 'message');
   // The build log holds the folder's own text (a requirement's marker, a build script's output): escaped like a function's logs.
   const deps = { progress: (line: string) => ctx.out.note(line), log: (text: string) => ctx.out.note(`dependency build log (last lines):\n${indent(text.split('\n').map((l) => terminalSafe(l)).join('\n'))}`) };
@@ -143,6 +148,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
       const again = `${selfCommandOf(ctx)} deploy${dirArg !== undefined ? ` ${shellWord(dirArg)}` : ''} --no-check`;
       throw startFailure(ctx.out, err, `Fix it and deploy again (\`${again}\` deploys it without this check: its first call then fails the same way).`, selfCommandOf(ctx));
     });
+  await sayHeldImports(ctx, checked, result.deps);
   if (result.invokeToken) await saveInvokeToken(ctx, args, functionKey(result.function, result.settings.workspace ?? DEFAULT_WORKSPACE), result.invokeToken);
   ctx.out.data({
     ok: true, ...result, curl: curlLine(result.invokeUrl, result.auth), ...(result.asyncUrl !== undefined ? { asyncCurl: curlLine(result.asyncUrl, result.auth, 'POST') } : {}),
@@ -151,6 +157,23 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   printDeploy(ctx.out, result, selfCommandOf(ctx));
   await noteDotenv(ctx, dir, result);
   return EXIT.OK;
+}
+
+/**
+ * The import warnings held until the dependency build (cli/preflight.ts `holdImports`): checked
+ * again against every package the build's lock installed (the declared ones' own dependencies
+ * too), and said only when still missing there; without a build (none made, a dry run), said as
+ * they were. `deploy` said that pyrate_limiter, which fastapi-limiter brings, was undeclared (dx round 4).
+ */
+async function sayHeldImports(ctx: Context, checked: Preflight, deps: ApiDeps | null): Promise<void> {
+  if (checked.heldImports.length === 0) return;
+  let held = checked.heldImports;
+  if (deps !== null && deps.state === 'ready') {
+    const installed = deps.packages.map((p) => p.name);
+    held = await preflight(checked.dir, pythonPath(ctx.env.python), ctx.env.manifestEnv, { ...(ctx.python !== undefined ? { runPython: ctx.python } : {}), holdImports: true, installed })
+      .then((again) => again.heldImports, () => held);
+  }
+  for (const w of held) ctx.out.note(`warning: ${formatProblem(w)}`);
 }
 
 /** `deploy --dry-run`: what the deploy would change (cli/deploy-preview.ts), nothing done. */

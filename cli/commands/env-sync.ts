@@ -24,6 +24,8 @@ import { CliError, EXIT, usageError } from '../errors.js';
 import { confirmOrStop } from '../confirm.js';
 import { MANIFEST_FILE, readManifestFile } from '../manifest-file.js';
 import { terminalSafe } from '../terminal.js';
+import { selfCommandOf } from '../self-command.js';
+import { envStartFailure } from '../start-check.js';
 import { ENV_NAME } from '../../protocol/index.js';
 
 export const DEFAULT_ENV_FILE = '.env';
@@ -248,7 +250,7 @@ export async function push(ctx: Context, args: ParsedArgs): Promise<number> {
     if (err instanceof CliError && err.code === 'SETTING_CONFLICT') {
       throw new CliError(EXIT.API, 'SETTING_CONFLICT', `the env of "${name}" changed since this diff was read (another \`env\` command, a console tab or a deploy); nothing was applied: run \`env push\` again to see the diff against it`, err.details);
     }
-    throw err;
+    throw envStartFailure(ctx.out, err, selfCommandOf(ctx));
   }
   ctx.out.data({ ok: true, function: name, applied: true, dryRun: false, changes: summary, env: diff.env });
   ctx.out.line(`Applied to "${name}". New instances start with the new values at their cold start; warm instances finish their calls and are replaced (no redeploy needed).`);

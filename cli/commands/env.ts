@@ -11,6 +11,8 @@ import type { ApiClient, ApiFunction } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { didYouMean } from '../suggest.js';
+import { selfCommandOf } from '../self-command.js';
+import { envStartFailure } from '../start-check.js';
 import { table } from '../output.js';
 import { ENV_NAME, FUNCTION_NAME, reservedEnvName } from '../../protocol/index.js';
 import { pull, push } from './env-sync.js';
@@ -87,7 +89,7 @@ async function set(ctx: Context, args: ParsedArgs): Promise<number> {
   const names = [...values.keys()];
   const set = Object.fromEntries(values);
   const removed = Object.fromEntries(names.map((key) => [key, null]));
-  await change(client, name, secret ? { secrets: set, envChanges: removed } : { envChanges: set, secrets: removed }, args);
+  await change(ctx, client, name, secret ? { secrets: set, envChanges: removed } : { envChanges: set, secrets: removed }, args);
   ctx.out.data({ ok: true, function: name, set: names, secret });
   ctx.out.line(`Set ${names.join(', ')}${secret ? ' (secret: stored encrypted, shown by name only)' : ''} on "${name}". ${applies('get', names.length)}`);
   if (!secret) ctx.out.note('note: plain env is also set by `fastapi-platform deploy` from platform.yaml, which replaces it; use --secret for values that are not in platform.yaml.');
@@ -95,12 +97,12 @@ async function set(ctx: Context, args: ParsedArgs): Promise<number> {
 }
 
 /** `PATCH` with the changes by name; a function that is not there is said as `env list` says it. */
-async function change(client: ApiClient, name: string, patch: Record<string, unknown>, args: ParsedArgs): Promise<void> {
+async function change(ctx: Context, client: ApiClient, name: string, patch: Record<string, unknown>, args: ParsedArgs): Promise<void> {
   try {
     await client.updateFunction(name, { ...patch, check: !flag(args, 'no-check') });
   } catch (err) {
     if (err instanceof CliError && err.code === 'FUNCTION_NOT_FOUND') throw new CliError(EXIT.API, 'FUNCTION_NOT_FOUND', `no function named "${name}"; deploy it first`);
-    throw err;
+    throw envStartFailure(ctx.out, err, selfCommandOf(ctx));
   }
 }
 
@@ -118,7 +120,7 @@ async function unset(ctx: Context, args: ParsedArgs): Promise<number> {
     const gone = (keys: readonly string[]) => Object.fromEntries(keys.map((key) => [key, null]));
     const inEnv = removed.filter((key) => key in fn.env);
     const inSecrets = removed.filter((key) => secretNames.includes(key));
-    await change(client, name, { ...(inEnv.length > 0 ? { envChanges: gone(inEnv) } : {}), ...(inSecrets.length > 0 ? { secrets: gone(inSecrets) } : {}) }, args);
+    await change(ctx, client, name, { ...(inEnv.length > 0 ? { envChanges: gone(inEnv) } : {}), ...(inSecrets.length > 0 ? { secrets: gone(inSecrets) } : {}) }, args);
   }
   const missing = names.filter((key) => !removed.includes(key));
   ctx.out.data({ ok: true, function: name, removed, notSet: missing });
@@ -184,7 +186,8 @@ export const envCommand: Command = {
     '(secret values hidden) and asks before applying; --yes applies without asking, --dry-run only shows.',
     '',
     'set, unset and push start the deployed version with the new values first, as deploy does: a value it',
-    'does not start with (a lifespan that raises on it) is refused (DEPLOY_START_FAILED, its load\'s error),',
+    'does not start with (a lifespan that raises on it) is refused (DEPLOY_START_FAILED, its load\'s lines,',
+    'traceback and hint, as deploy shows them),',
     'nothing is changed and the function keeps serving. --no-check changes it anyway.',
   ].join('\n'),
   options: {

@@ -48,7 +48,15 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     const label = str(args, 'label');
     const { token, secret } = await client.createToken({ role, ...(label !== undefined ? { label } : {}), ...(expires !== undefined ? { expiresIn: expires } : {}) });
     ctx.out.data({ ok: true, token, secret });
-    ctx.out.line(`Created ${token.role} token ${token.id} of workspace ${token.workspace}${token.expiresAt !== null ? `, expiring ${new Date(token.expiresAt).toISOString()}` : ''}.`);
+    const created = `Created ${token.role} token ${token.id} of workspace ${token.workspace}${token.expiresAt !== null ? `, expiring ${new Date(token.expiresAt).toISOString()}` : ''}.`;
+    if (!ctx.out.json && ctx.io.stdoutIsTTY !== true) {
+      // Piped or redirected (`tokens create … | login URL`, `> token.txt`): stdout is the secret
+      // alone, the sentence goes to stderr (ADR 0188). The whole message reached login as its token.
+      ctx.out.note(`${created} Its secret (shown once) is on stdout.`);
+      ctx.io.stdout(`${secret}\n`);
+      return EXIT.OK;
+    }
+    ctx.out.line(created);
     ctx.out.line('The token (shown once; store it as a secret, e.g. FP_TOKEN in CI):');
     ctx.out.line(`  ${secret}`);
     return EXIT.OK;
@@ -88,6 +96,10 @@ export const tokensCommand: Command = {
     'with a role at most its own; the admin token creates any (--workspace NAME picks the workspace).',
     'The secret is shown once and stored only as a keyed digest. A CI job deploys with a deployer token:',
     '  fastapi-platform tokens create --role deployer --label github-ci',
+    'When stdout is not a terminal (a pipe, a file), create prints the secret alone on stdout and the rest',
+    'on stderr, so it can be saved or piped on (--json: {ok, token, secret}):',
+    '  fastapi-platform tokens create --role deployer > deployer.token',
+    '  fastapi-platform tokens create --role owner -w acme | fastapi-platform login URL --profile acme',
   ].join('\n'),
   options: {
     role: { type: 'string', value: 'ROLE', description: `the new token's role (${ROLES.join(', ')})` },

@@ -14,7 +14,7 @@ import type { Context } from '../context.js';
 import { deployFolder, describeSettingChanges, type DeployResult } from '../deploy-flow.js';
 import { readDotenv } from '../dotenv.js';
 import { isCliError } from '../errors.js';
-import { fileCapHint, listenHint, loadReport, missingModuleHint } from '../start-check.js';
+import { errorHint, loadReport } from '../start-check.js';
 import { formatMs } from '../output.js';
 import { formatProblem, preflight, type Problem } from '../preflight.js';
 import { PythonChecker, pythonPath } from '../python.js';
@@ -132,7 +132,7 @@ export class Reloader {
       // A version whose code did not load: what its load printed and its traceback, under the line.
       // Then what deploy adds for an import it could not find, a write past the file cap or a refused
       // listen (not deploy's env hint: dev reads .env). dev showed the traceback alone (new-user round 3).
-      const hint = err.code === 'DEPLOY_START_FAILED' ? missingModuleHint(err.details) ?? fileCapHint(err.details) ?? listenHint(err.details) : null;
+      const hint = err.code === 'DEPLOY_START_FAILED' ? errorHint(err.details, '', { env: false }) : null;
       return { kind: 'refused', code: err.code, message: safeLines(err.message), ms: ms(), report: [...loadReport(err), ...(hint !== null ? [hint] : [])] };
     }
   }

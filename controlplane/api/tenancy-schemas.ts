@@ -3,7 +3,7 @@
  * schemas like ./schemas.ts, with human units at the edge (`"500Mi"` of code, `"30d"` of expiry).
  */
 import { z } from 'zod';
-import { LONG_DURATION_PATTERN, MEMORY_PATTERN, parseLongDurationMs, parseMemoryBytes, ROLES, WORKSPACE_NAME } from '../../protocol/index.js';
+import { LONG_DURATION_PATTERN, MEMORY_PATTERN, parseLongDurationMs, parseMemoryBytes, ROLES, SHOWN_AS_IT_IS, WORKSPACE_NAME } from '../../protocol/index.js';
 import { intParam, timeParam } from './schemas.js';
 
 const count = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -60,8 +60,9 @@ export const createTokenBody = z.strictObject({
   role: z.enum(ROLES),
   /** Shown in lists and recorded as who in histories (default: the role). */
   // No control character, C1 included (8-bit CSI and OSC drive some terminals: `login`, `whoami` and
-  // `tokens revoke` print it), and no line separator or bidirectional override (red team round 9).
-  label: z.string().max(100).regex(/^[^\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]*$/, 'must not hold control characters, line separators or bidirectional overrides').optional(),
+  // `tokens revoke` print it), no line separator and no invisible format character (bidi overrides,
+  // red team round 9; U+061C and the rest of Unicode's Cf, dx round 4): the rule file names follow.
+  label: z.string().max(100).regex(SHOWN_AS_IT_IS, 'must not hold control characters, line separators or invisible format characters (bidi marks and overrides, zero-width characters)').optional(),
   /** How long the token works (`30d`, `12h`); absent: until revoked. */
   expiresIn: lifetime.optional(),
 });

@@ -250,6 +250,19 @@ describe('a token label that drives terminals (red team round 9)', () => {
   });
 });
 
+describe('a token label with an invisible format character (dx round 4)', () => {
+  it('every Unicode Cf character is refused 400 INVALID_FIELD, the Arabic letter mark U+061C among them, as in file names', async () => {
+    // Before: the label's pattern listed the bidi controls it knew and missed U+061C (it reorders
+    // `balance \u061c10-20` as the right-to-left mark does), the word joiner, the BOM, …
+    for (const label of ['ci \u061c10-20', 'ci\u2060x', 'ci\ufeffx', 'ci\u200dx', 'ci\u00adx', 'ci\u{e0001}x']) {
+      const res = await h.api.call('POST', '/tokens', { role: 'viewer', label });
+      assert.equal(res.status, 400, `${JSON.stringify(label)}: ${res.status}`);
+      assert.equal(res.body.error.code, 'INVALID_FIELD');
+      assert.match(JSON.stringify(res.body.error), /invisible format characters/);
+    }
+  });
+});
+
 // An app that streams 200 pieces (an SSE feed) and sends 200 WebSocket messages, 0.1 s apart, then says "done".
 const FEED = py(
   'import asyncio',

@@ -86,6 +86,18 @@ describe('cli: workspaces, tokens, profiles, audit', { timeout: 120_000 }, () =>
     assert.match(text.stdout, new RegExp(`workspace\\s+${workspace}`));
   });
 
+  it('tokens create piped on: stdout is the secret alone (the sentence on stderr), so `tokens create … | login` works (ADR 0188)', async () => {
+    // Before (dx round 4): stdout was the whole message, and login read it as a token: a usage error.
+    // In default: the audit test below counts this workspace's entries.
+    const made = await cli(['tokens', 'create', '--role', 'viewer', '--label', 'piped', '-w', 'default']);
+    assert.equal(made.code, EXIT.OK, made.stderr);
+    assert.match(made.stdout, /^fpw_[A-Za-z0-9_-]+\n$/, JSON.stringify(made.stdout));
+    assert.match(made.stderr, /Created viewer token tok_\S+ of workspace default\. Its secret \(shown once\) is on stdout\./);
+    const login = await spawnCli(['login', h.url, '--profile', 'piped', '--json'], { env, stdin: made.stdout });
+    assert.equal(login.code, EXIT.OK, login.stderr);
+    assert.deepEqual([json(login).role, json(login).workspace], ['viewer', 'default']);
+  });
+
   it('an owner creates a deployer token that expires; a deployer cannot create tokens (ROLE_FORBIDDEN, exit 4)', async () => {
     const deployer = json(await cli(['tokens', 'create', '--role', 'deployer', '--expires', '30d', '--profile', 'acme', '--json']));
     assert.ok(deployer.token.expiresAt > Date.now());

@@ -97,6 +97,9 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     env = { FP_CONFIG_DIR: join(work, 'config'), HOME: work };
     // Dependencies from a local wheel directory: no network (issue 10).
     writeWheel(join(work, 'wheels'), { name: 'alpha', version: '1.0', modules: { 'alpha.py': 'VALUE = "alpha-1.0"\n' } });
+    // gamma brings delta-lib (as fastapi-limiter brings pyrate-limiter).
+    writeWheel(join(work, 'wheels'), { name: 'gamma', version: '1.0', modules: { 'gamma.py': 'import delta_lib\nVALUE = "gamma"\n' }, requires: ['delta-lib'] });
+    writeWheel(join(work, 'wheels'), { name: 'delta-lib', version: '1.0', modules: { 'delta_lib.py': 'VALUE = "delta"\n' } });
     env = { ...env, FP_DEPS_INDEX_URL: 'none', FP_DEPS_FIND_LINKS: join(work, 'wheels') };
     up = await startUp(['--state-dir', join(work, 'state'), '--port', '0'], env);
   });
@@ -606,6 +609,40 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.equal((await cli(['env', 'set', fn, 'PORT=eighty', '--no-check'])).code, EXIT.OK);
     const down = await cli(['invoke', fn, '--json']);
     assert.equal(down.code, EXIT.FAILURE, 'applied unchecked: the next instance does not load');
+  });
+
+  it('env set and env push refused by the start check show the traceback and the hint deploy gives (a module the environment does not have)', async () => {
+    // Before (dx round 4): the traceback came without deploy's hint of where a module comes from.
+    const { dir, fn } = folder('envhint', 'envhint', 'import importlib, os\nPLUGIN = importlib.import_module(os.environ.get("PLUGIN", "json"))\ndef handler(event, context):\n    return PLUGIN.__name__\n');
+    assert.equal((await cli(['deploy', dir])).code, EXIT.OK);
+    const hint = /It imports no_such_plugin_x, which the function's environment does not have: a package goes in requirements\.txt/;
+    const set = await cli(['env', 'set', fn, 'PLUGIN=no_such_plugin_x']);
+    assert.equal(set.code, EXIT.API, set.stdout + set.stderr);
+    assert.match(set.stderr, /Traceback \(most recent call last\)/);
+    assert.match(set.stderr, hint);
+    assert.match(set.stderr, /run the command again with --no-check/);
+    assert.doesNotMatch(set.stderr, /PLUGIN=no_such_plugin_x.*--no-check/, 'the command (a value, maybe a secret) is not repeated');
+    writeFileSync(join(dir, 'pushed.env'), 'PLUGIN=no_such_plugin_x\n');
+    const push = await cli(['env', 'push', fn, '--file', join(dir, 'pushed.env'), '--yes', '--no-manifest']);
+    assert.equal(push.code, EXIT.API, push.stdout + push.stderr);
+    assert.match(push.stderr, /Traceback \(most recent call last\)/);
+    assert.match(push.stderr, hint);
+    assert.equal(json<{ body: unknown }>(await cli(['invoke', fn, '--json'])).body, 'json', 'nothing was changed');
+  });
+
+  it('deploy checks the imports against what its dependency build installed: a module a declared package brings is not warned about; validate says it checked the declared names only', async () => {
+    // Before (dx round 4): deploy warned that delta_lib, which gamma brings, was undeclared.
+    const { dir } = folder('brought', 'brought', 'import gamma, delta_lib\ndef handler(event, context):\n    import zeta_missing_x\n    return delta_lib.VALUE\n');
+    writeFileSync(join(dir, 'requirements.txt'), 'gamma\n');
+    const validated = await cli(['validate', dir]);
+    assert.match(validated.stderr, /imports 'delta_lib', .*checked against the declared names only, before their own dependencies are resolved/);
+    const d = await cli(['deploy', dir]);
+    assert.equal(d.code, EXIT.OK, d.stdout + d.stderr);
+    assert.match(d.stdout, /Dependencies: 2 installed .*delta-lib==1\.0, gamma==1\.0/);
+    assert.doesNotMatch(d.stderr, /delta_lib/, d.stderr);
+    assert.match(d.stderr, /warning: main\.py:3: imports 'zeta_missing_x', a third-party module that neither the runtime nor any of the 2 packages the dependency build installed provides/);
+    assert.equal(d.stderr.split('zeta_missing_x').length - 1, 1, 'said once, after the build');
+    assert.match(d.stdout, /^Version 1 deployed\./m);
   });
 
   it('warns once (stderr) when credentials.json is readable by group or others, not when it is 0600', async () => {

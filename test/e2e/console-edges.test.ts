@@ -123,6 +123,43 @@ describe('the console with odd inputs', { skip }, () => {
     await context.close();
   });
 
+  it('keeps the answer of an invoke still running when the Invoke tab is left, and shows it when the tab is back (dx round 4)', async () => {
+    // Before: the answer arrived to an unmounted tab and was dropped; back on Invoke, no answer.
+    const name = fnName('slowans');
+    await deployed(c.platform.api, name, { 'main.py': py(
+      'import json, time',
+      'def handler(event, context):',
+      '    wait = json.loads(event["body"])["wait"]',
+      '    time.sleep(wait)',
+      '    return {"waited": wait}',
+    ) });
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/invoke` });
+    await page.getByLabel('JSON payload').fill('{"wait": 2}');
+    await page.getByRole('button', { name: 'Invoke', exact: true }).click();
+    await page.getByRole('button', { name: 'Sending…' }).waitFor();
+    await page.getByRole('tab', { name: 'Settings' }).click();
+    await page.getByLabel('Path').waitFor({ state: 'detached' });
+    // The call ends while another tab is shown (its run is recorded), then Invoke again.
+    await eventually(async () => {
+      await runsWritten(c.platform.url);
+      const runs = (await c.platform.api.call('GET', `/runs?function=${name}`)).body as { items: { status: string }[] };
+      assert.equal(runs.items.filter((r) => r.status === 'succeeded').length, 1, JSON.stringify(runs.items));
+    }, 30_000);
+    await page.getByRole('tab', { name: 'Invoke' }).click();
+    await page.getByTestId('invoke-result').getByText('HTTP 200').waitFor();
+    assert.deepEqual(JSON.parse(await textOf(page.getByTestId('response-body'))), { waited: 2 });
+    // Left and back while it still runs: the tab says it is sending, then shows the answer.
+    await page.getByLabel('JSON payload').fill('{"wait": 3}');
+    await page.getByRole('button', { name: 'Invoke', exact: true }).click();
+    await page.getByRole('tab', { name: 'Settings' }).click();
+    await page.getByLabel('Path').waitFor({ state: 'detached' });
+    await page.getByRole('tab', { name: 'Invoke' }).click();
+    await page.getByRole('button', { name: 'Sending…' }).waitFor();
+    await eventually(async () => assert.deepEqual(JSON.parse(await textOf(page.getByTestId('response-body'))), { waited: 3 }), 30_000);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   it('shows what a run of a bound function wrote, per collection', { skip: serverSkip('ferretdb') }, async () => {
     const name = fnName('shop');
     await createFunction(c.platform.api, name);

@@ -420,7 +420,7 @@ describe('runtime/validate.py', () => {
     const worded = await check({ 'main.py': 'import strawberry\nimport flask\nimport sqlalchemy\n\ndef handler(e, c):\n    pass\n', 'requirements.txt': 'strawberry-graphql[fastapi]==0.240.0\nflask-sqlalchemy\n' }, 'main:handler');
     // sqlalchemy comes with flask-sqlalchemy, which cannot be told without installing it: said, as a maybe.
     assert.deepEqual(missing(worded), ['main.py:3']);
-    assert.match(worded.warnings[0]!.message, /if one of the declared packages brings it as a dependency of its own, nothing is missing\)$/);
+    assert.match(worded.warnings[0]!.message, /checked against the declared names only, before their own dependencies are resolved: if one of them brings it, nothing is missing; deploy checks again against what its build installs\)$/);
     assert.deepEqual(declared.dependencies?.declared.map((d) => [d.name, d.file, d.line]), [['pillow', 'requirements.txt', 1], ['undeclared-pkg-x', 'requirements.txt', 2], ['pyyaml', 'requirements.txt', 3], ['beautifulsoup4', 'pyproject.toml', null]]);
     // Django packages whose module is neither their name nor its first word (apps round 6: `import ninja` with django-ninja declared was warned about).
     const django = await check({ 'main.py': 'import ninja\nimport rest_framework\nimport corsheaders\nimport django_filters\nimport debug_toolbar\n\ndef handler(e, c):\n    pass\n', 'requirements.txt': 'django-ninja\ndjangorestframework\ndjango-cors-headers\ndjango-filter\ndjango-debug-toolbar\n' }, 'main:handler');

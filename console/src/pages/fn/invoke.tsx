@@ -14,7 +14,7 @@ import { samplePayload } from '../../scaffolds.js';
 import { jsonNumbersSurviveParse } from '../../../../protocol/json-numbers.js';
 import { CopyButton, ErrorBox, useAsync } from '../../ui.js';
 import type { TabProps } from './tab.js';
-import { keepForm, keptForm } from './invoke-form.js';
+import { keepForm, keptForm, pendingSend, sendKept, type Sent } from './invoke-form.js';
 
 const METHODS = ['POST', 'GET', 'PUT', 'PATCH', 'DELETE'];
 
@@ -72,10 +72,27 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
   const [payload, setPayload] = useState(() => kept?.payload ?? samplePayload(f.preset).trim());
   const [result, setResult] = useState<InvokeAnswer | null>(kept?.result ?? null);
   const [queued, setQueued] = useState<string | null>(kept?.queued ?? null);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(kept?.error ?? null);
+  const [busy, setBusy] = useState(() => pendingSend(workspace, name) !== undefined);
   const [caseName, setCaseName] = useState(kept?.caseName ?? '');
-  useEffect(() => keepForm(workspace, name, { mode, method, path, headers, payload, caseName, result, queued }), [workspace, name, mode, method, path, headers, payload, caseName, result, queued]);
+  useEffect(() => keepForm(workspace, name, { mode, method, path, headers, payload, caseName, result, queued, error }), [workspace, name, mode, method, path, headers, payload, caseName, result, queued, error]);
+  // A send still on its way, from this tab or from its visit before (left before the answer came):
+  // its answer is shown when it comes, while this tab is; invoke-form.ts keeps it either way.
+  const [waiting, setWaiting] = useState<Promise<Sent> | undefined>(() => pendingSend(workspace, name));
+  useEffect(() => {
+    if (waiting === undefined) return undefined;
+    let shown = true;
+    void waiting.then((sent) => {
+      if (!shown) return;
+      setResult(sent.result);
+      setQueued(sent.queued);
+      setError(sent.error);
+      setBusy(false);
+    });
+    return () => {
+      shown = false;
+    };
+  }, [waiting]);
   // A name the API refuses is said under the name's field, not in the Response panel.
   const [caseError, setCaseError] = useState<unknown>(null);
   const cases = useAsync(() => api<{ items: TestCase[] }>('GET', `/functions/${enc(name)}/test-cases`), [name]);
@@ -118,19 +135,19 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
     return req;
   };
 
-  const send = async (req: TestRequest, how: 'sync' | 'async'): Promise<void> => {
+  const send = (req: TestRequest, how: 'sync' | 'async'): void => {
     setBusy(true);
     setError(null);
     setResult(null);
     setQueued(null);
-    try {
-      if (how === 'sync') setResult(await api<InvokeAnswer>('POST', `/functions/${enc(name)}/invoke`, req));
-      else setQueued((await api<{ runId: string }>('POST', `/functions/${enc(name)}/invoke/async`, req)).runId);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    setWaiting(sendKept(workspace, name, async (): Promise<Sent> => {
+      try {
+        if (how === 'sync') return { result: await api<InvokeAnswer>('POST', `/functions/${enc(name)}/invoke`, req), queued: null, error: null };
+        return { result: null, queued: (await api<{ runId: string }>('POST', `/functions/${enc(name)}/invoke/async`, req)).runId, error: null };
+      } catch (err) {
+        return { result: null, queued: null, error: err };
+      }
+    }));
   };
 
   const load = (c: TestCase): void => {
@@ -175,7 +192,7 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
         e.preventDefault();
         // A request that cannot be built is said at its field (below), not sent.
         if (problem !== null) return void document.getElementById(problem.field)?.focus();
-        void send(request(), mode);
+        send(request(), mode);
       }}>
         <fieldset class="row">
           <legend>Mode</legend>
@@ -254,7 +271,7 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
             {(cases.data?.items ?? []).map((c) => (
               <li key={c.name}>
                 <button type="button" class="link" onClick={() => load(c)}>{c.name}</button> <span class="tag">{c.mode}</span> <span class="muted">{c.request.method ?? 'POST'} {joinPath(c.request.path ?? '/', c.request.query)}</span>
-                {can('invoker') ? <button type="button" class="small" onClick={() => void send(c.request, c.mode)} aria-label={`Run ${c.name}`}>Run</button> : null}
+                {can('invoker') ? <button type="button" class="small" onClick={() => send(c.request, c.mode)} aria-label={`Run ${c.name}`}>Run</button> : null}
                 {can('deployer') ? <button type="button" class="small" onClick={() => void api('DELETE', `/functions/${enc(name)}/test-cases/${enc(c.name)}`).then(cases.reload, setError)} aria-label={`Delete ${c.name}`}>Delete</button> : null}
               </li>
             ))}
