@@ -47,6 +47,10 @@ class Side implements WebSocketSide {
   joined(bytes: number): void {
     this.joining.push(bytes);
   }
+  waits: number[] = [];
+  waiting(bytes: number): void {
+    this.waits.push(bytes);
+  }
   buffered(): number {
     return this.bufferedBytes;
   }

@@ -27,6 +27,10 @@ class Channel implements BodyChannel {
   backlog(): number {
     return 0;
   }
+  room = true;
+  instanceRoom(): boolean {
+    return this.room;
+  }
 }
 
 class Consumer implements BodyConsumer {
