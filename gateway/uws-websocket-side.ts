@@ -27,14 +27,16 @@ export interface SocketData {
 /** What a WebSocketLink sends through: the upgraded socket, valid until its `close` event. */
 export function socketSide(ws: WebSocket<SocketData>, budget: ByteBudget): CountedSide {
   let open = true;
-  /** Bytes counted in the held-answer budget: what uWS buffers for the client and the message being joined. */
+  /** Bytes counted in the held-answer budget: what uWS buffers for the client, the message being joined and the client's messages waiting for the app. */
   let counted = 0;
   let joining = 0;
+  /** Bytes of the client's messages waiting for room at the app (FunctionSocket). */
+  let waiting = 0;
   const side = {
     /** Rule 10: what waits for the client counts in the budget (in its function's share); past it, or too slow while it is half full, the connection goes. */
     recount(): void {
       if (!open) return;
-      const now = ws.getBufferedAmount() + joining;
+      const now = ws.getBufferedAmount() + joining + waiting;
       if (now > counted) {
         if (!budget.hold(side, now - counted, ws.getUserData().share)) {
           side.cut();
@@ -52,6 +54,10 @@ export function socketSide(ws: WebSocket<SocketData>, budget: ByteBudget): Count
     buffered: () => (open ? ws.getBufferedAmount() : 0),
     joined(bytes: number): void {
       joining = bytes;
+      side.recount();
+    },
+    waiting(bytes: number): void {
+      waiting = bytes;
       side.recount();
     },
     end(code: number, reason: string): void {

@@ -5,10 +5,14 @@
  * - the app's messages come as pieces of its streamed body (a kind byte, then the payload:
  *   runtime/fp_runtime/websocket.py); a piece is acknowledged to the runtime once the client's
  *   socket holds less than WS_HIGH_WATER_BYTES, so a slow client stops the app's `send`;
- * - the client's messages go to the app within WS_INBOUND_WINDOW_BYTES it has not taken yet; past
- *   that the connection is closed (1008): uWS cannot stop reading a WebSocket.
+ * - the client's messages go to the app within a window it has not taken yet (WS_INBOUND_WINDOW_BYTES
+ *   and _MESSAGES, and its instance's share: ADR 0194); past it they wait here, in order, counted in
+ *   the held-answer budget, up to WS_HELD_INBOUND_BYTES; past that, or with none taken for
+ *   WS_HELD_INBOUND_STALL_MS, the connection is closed (1008): the installed uWS cannot stop reading
+ *   a WebSocket (no pause()), so a client that keeps sending cannot be held back as uvicorn holds it.
  */
 import type { BodyReader, CallEnd } from '../poolmgr/index.js';
+import { WS_MESSAGE_COST_BYTES } from '../protocol/index.js';
 import { TOKEN_GONE_REASON, type Holder } from './holder.js';
 
 /** The other end of an upgraded connection (FunctionSocket): what the adapter (uws-adapter.ts, rule 12) tells it. */
@@ -30,6 +34,8 @@ export interface WebSocketSide {
   send(data: Uint8Array, binary: boolean): void;
   /** Bytes of a message being joined from its pieces (they count in the held-answer budget). */
   joined(bytes: number): void;
+  /** Bytes of the client's messages waiting for room at the app (they count in the held-answer budget). */
+  waiting(bytes: number): void;
   /** Bytes buffered for the client, not sent yet. */
   buffered(): number;
   /** Closes with `code` and `reason` (≤ 123 bytes). */
@@ -45,6 +51,11 @@ export const WS_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 export const WS_IDLE_TIMEOUT_S = 120;
 /** Bytes buffered for a slow client past which the app's messages stop being acknowledged. */
 export const WS_HIGH_WATER_BYTES = 1024 * 1024;
+/** Bytes of a client's messages (each with WS_MESSAGE_COST_BYTES) that wait here for room at its app, at most: past them the connection is closed 1008. */
+export const WS_HELD_INBOUND_BYTES = 16 * 1024 * 1024;
+/** Milliseconds a client's messages may wait here with none taken by the app: then the connection is closed 1008. */
+export const WS_HELD_INBOUND_STALL_MS = 30_000;
+const NOT_READING = 'the function is not reading its messages';
 
 // The kind byte in front of each piece (runtime/fp_runtime/websocket.py).
 const TEXT = 1;
@@ -78,6 +89,11 @@ export class FunctionSocket implements WebSocketLink {
   private piecesBytes = 0;
   /** Body bytes taken while the client's socket was above the high-water mark: acknowledged at its drain. */
   private held = 0;
+  /** The client's messages (framed) waiting for room at the app, in order, and what they count. */
+  private waiting: Uint8Array[] = [];
+  private waitingBytes = 0;
+  /** Closes the connection when the waiting messages made no progress for WS_HELD_INBOUND_STALL_MS. */
+  private stall: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly body: BodyReader,
@@ -99,16 +115,45 @@ export class FunctionSocket implements WebSocketLink {
       chunk: (data) => this.fromApp(data),
       end: () => this.close(1000, ''),
       abort: () => void this.after.then((end) => this.closeAfter(end)),
+      room: () => this.flush(),
     });
   }
 
-  /** A message from the client: to the app, within the window. */
+  /** A message from the client: to the app, within the window; else it waits here, in order, within WS_HELD_INBOUND_BYTES. */
   message(data: Uint8Array, binary: boolean): void {
     if (this.closed || this.tokenGone()) return;
     const framed = new Uint8Array(data.byteLength + 1);
     framed[0] = binary ? BINARY : TEXT;
     framed.set(data, 1);
-    if (!this.body.message(framed)) this.close(1008, 'the function is not reading its messages');
+    if (this.waiting.length === 0 && this.body.message(framed)) return;
+    this.waitingBytes += framed.byteLength + WS_MESSAGE_COST_BYTES;
+    if (this.waitingBytes > WS_HELD_INBOUND_BYTES) {
+      this.close(1008, NOT_READING);
+      return;
+    }
+    this.waiting.push(framed);
+    this.stall ??= setTimeout(() => this.close(1008, NOT_READING), WS_HELD_INBOUND_STALL_MS).unref();
+    this.side?.waiting(this.waitingBytes);
+  }
+
+  /** The app took some: waiting messages go, in order, as far as they fit. */
+  private flush(): void {
+    if (this.closed || this.waiting.length === 0) return;
+    let sent = 0;
+    while (sent < this.waiting.length && this.body.message(this.waiting[sent]!)) {
+      this.waitingBytes -= this.waiting[sent]!.byteLength + WS_MESSAGE_COST_BYTES;
+      sent++;
+    }
+    if (sent === 0) return;
+    this.waiting.splice(0, sent);
+    this.clearStall();
+    if (this.waiting.length > 0) this.stall = setTimeout(() => this.close(1008, NOT_READING), WS_HELD_INBOUND_STALL_MS).unref();
+    this.side?.waiting(this.waitingBytes);
+  }
+
+  private clearStall(): void {
+    if (this.stall !== null) clearTimeout(this.stall);
+    this.stall = null;
   }
 
   drained(): void {
@@ -122,6 +167,7 @@ export class FunctionSocket implements WebSocketLink {
   /** The client closed, or its connection is gone (1006): the app's `receive` says so, its `send` raises. */
   gone(code: number, reason: string): void {
     this.side = null;
+    this.dropWaiting();
     if (this.closed) return;
     this.closed = true;
     const encoded = Buffer.from(reason, 'utf8').subarray(0, 123);
@@ -197,7 +243,15 @@ export class FunctionSocket implements WebSocketLink {
     this.closed = true;
     const side = this.side;
     this.side = null;
+    this.dropWaiting();
     this.body.cancel();
     side?.end(code, reason);
+  }
+
+  /** The connection ends: what waited for the app is dropped, as uvicorn drops its queue. */
+  private dropWaiting(): void {
+    this.clearStall();
+    this.waiting = [];
+    this.waitingBytes = 0;
   }
 }

@@ -13,7 +13,7 @@
  * - Once `gone`, the instance takes no call, holds no call, and the owner has been told once.
  * - A process whose specialization failed or timed out is killed, never reused.
  */
-import { boundedLogLines, declaredLength, formatMemoryBytes, LogBudget, shownMessageType, isOutOfFiles, isPlatformError, OUT_OF_FILES_MESSAGE, STREAM_WINDOW_BYTES, type LogLine, type RuntimeMessage, type WireContext, type WireEvent, type WireResponse } from '../protocol/index.js';
+import { boundedLogLines, declaredLength, formatMemoryBytes, LogBudget, shownMessageType, isOutOfFiles, isPlatformError, OUT_OF_FILES_MESSAGE, STREAM_WINDOW_BYTES, WS_INBOUND_MEMORY_DIVISOR, WS_INBOUND_WINDOW_BYTES, type LogLine, type RuntimeMessage, type WireContext, type WireEvent, type WireResponse } from '../protocol/index.js';
 import type { Call, StartKind } from './call.js';
 import { CallTable } from './call-table.js';
 import { CLIENT_PACED_MIN_TIMEOUT_MS } from './crash-budget.js';
@@ -338,6 +338,7 @@ export class Instance implements ProcessListener {
         const call = this.running.get(msg.id);
         if (call === undefined || call.body === null) return this.unaskedFrame(msg.t); // ended meanwhile
         if (!call.body.taken(msg.bytes)) this.breach(call, 'the runtime acknowledged more WebSocket bytes than it was sent');
+        else this.inboundFreed();
         return;
       }
       case 'specialized':
@@ -371,7 +372,7 @@ export class Instance implements ProcessListener {
         return;
       }
       // The first bytes go through the body too, so its consumer sees one sequence of pieces.
-      const body = new ResponseBody(new CallChannel(this.proc, msg.id), call.websocket ? undefined : declaredLength(response.headers));
+      const body = new ResponseBody(new CallChannel(this, this.proc, msg.id), call.websocket ? undefined : declaredLength(response.headers));
       body.push(response.body, true);
       call.respond({ status: response.status, headers: response.headers, body: NO_BYTES, ...(response.latin1 === true ? { latin1: true } : {}) }, body);
       return;
@@ -633,6 +634,7 @@ export class Instance implements ProcessListener {
     // Usually the oldest (replies come about in order): `shift`, not a `splice` that makes an array of what it removed.
     if (at === 0) order.shift();
     else order.splice(at, 1);
+    if (call.websocket && call.body !== null) this.inboundFreed(); // what its app had not taken is gone with it
     const concurrency = this.group.limits.concurrency;
     if (startNext && at < concurrency && order.length >= concurrency) this.begin(order[concurrency - 1]!, performance.now());
   }
@@ -728,6 +730,24 @@ export class Instance implements ProcessListener {
     };
   }
 
+  /** Client messages were taken, or went with their call: the connections waiting for room may send. */
+  private inboundFreed(): void {
+    for (const call of this.running.values()) call.body?.roomMade();
+  }
+
+  /**
+   * Whether `cost` more bytes of WebSocket client messages fit what this instance's apps have not
+   * taken, all its connections together: a share of its memory limit (WS_INBOUND_MEMORY_DIVISOR,
+   * at least one window), beyond one message when none waits (ADR 0194).
+   */
+  inboundRoom(cost: number): boolean {
+    let held = 0;
+    for (const call of this.running.values()) held += call.body?.inboundBytes ?? 0;
+    const memory = this.group.spec.memoryBytes;
+    const limit = memory > 0 ? Math.max(WS_INBOUND_WINDOW_BYTES, memory / WS_INBOUND_MEMORY_DIVISOR) : Infinity;
+    return held === 0 || held + cost <= limit;
+  }
+
   private memoryMessage(detail: string): string {
     const limit = this.group.spec.memoryBytes;
     const head = limit > 0 ? `the function exceeded its memory limit of ${formatMemoryBytes(limit)}` : 'the function ran out of memory';
@@ -770,7 +790,7 @@ function validResponse(response: WireResponse | undefined): response is WireResp
 
 /** Where a streamed body's `ack`s and `cancel` go: its call's runtime. */
 class CallChannel implements BodyChannel {
-  constructor(private readonly proc: RuntimeProcess, private readonly id: number) {}
+  constructor(private readonly inst: Instance, private readonly proc: RuntimeProcess, private readonly id: number) {}
 
   ack(bytes: number): void {
     this.proc.send({ t: 'ack', id: this.id, bytes });
@@ -786,6 +806,10 @@ class CallChannel implements BodyChannel {
 
   backlog(): number {
     return this.proc.wsinBacklog;
+  }
+
+  instanceRoom(cost: number): boolean {
+    return this.inst.inboundRoom(cost);
   }
 }
 

@@ -8,7 +8,7 @@
  * can write frames of its own) and is discarded by its instance. Decided in
  * docs/adr/0017-streamed-responses.md.
  */
-import { STREAM_WINDOW_BYTES, WS_INBOUND_WINDOW_BYTES, WS_MESSAGE_COST_BYTES } from '../protocol/index.js';
+import { STREAM_WINDOW_BYTES, WS_INBOUND_WINDOW_BYTES, WS_INBOUND_WINDOW_MESSAGES, WS_MESSAGE_COST_BYTES } from '../protocol/index.js';
 import type { BodyConsumer, BodyReader } from './types.js';
 
 /** How the body reaches its runtime: `ack` and `cancel` frames for its call. */
@@ -19,6 +19,8 @@ export interface BodyChannel {
   message(body: Uint8Array): void;
   /** What the client messages not yet taken by the runtime's socket count, all its calls' (RuntimeProcess.wsinBacklog). */
   backlog(): number;
+  /** Room in the instance's share for client messages its apps have not taken (Instance.inboundRoom): whether `cost` more fit. */
+  instanceRoom(cost: number): boolean;
 }
 
 export class ResponseBody implements BodyReader {
@@ -37,6 +39,10 @@ export class ResponseBody implements BodyReader {
   private cancelled = false;
   /** A WebSocket call's client bytes sent to the app and not taken by it yet (`wsack`), each message with its cost (WS_MESSAGE_COST_BYTES). */
   private inbound = 0;
+  /** How many messages `inbound` counts (WS_INBOUND_WINDOW_MESSAGES bounds them). */
+  private inboundCount = 0;
+  /** A message was refused for want of room: the consumer is told (`room`) when some may be. */
+  private wantsRoom = false;
 
   /**
    * `declared`: the length the response declared (its Content-Length), if any. The body is complete
@@ -137,22 +143,49 @@ export class ResponseBody implements BodyReader {
   message(data: Uint8Array, force = false): boolean {
     if (this.cancelled) return false;
     const cost = data.byteLength + WS_MESSAGE_COST_BYTES;
-    if (!force && this.inbound > 0 && this.inbound + cost > WS_INBOUND_WINDOW_BYTES) return false;
-    // The same bound on what waits in this process for the runtime's socket: a runtime that reads
-    // nothing but acknowledges (wsack) anyway does not make the window room (red team, December 2026).
-    const backlog = this.channel.backlog();
-    if (!force && backlog > 0 && backlog + cost > WS_INBOUND_WINDOW_BYTES) return false;
+    if (!force && !this.fits(cost)) {
+      this.wantsRoom = true;
+      return false;
+    }
     this.inbound += cost;
+    this.inboundCount++;
     this.channel.message(data);
     return true;
+  }
+
+  /**
+   * Whether a client message of `cost` may go to the app now (ADR 0194): at most a window of them
+   * (bytes and count) not taken by this connection's app, beyond one message; within the
+   * instance's share of its memory for all its connections; and as much waiting in this process
+   * for the runtime's socket: a runtime that reads nothing but acknowledges (wsack) anyway does
+   * not make the window room (red team, December 2026).
+   */
+  private fits(cost: number): boolean {
+    if (this.inbound > 0 && (this.inbound + cost > WS_INBOUND_WINDOW_BYTES || this.inboundCount >= WS_INBOUND_WINDOW_MESSAGES)) return false;
+    if (!this.channel.instanceRoom(cost)) return false;
+    const backlog = this.channel.backlog();
+    return !(backlog > 0 && backlog + cost > WS_INBOUND_WINDOW_BYTES);
+  }
+
+  /** A WebSocket call's client bytes (with their costs) sent to the app and not taken by it yet. */
+  get inboundBytes(): number {
+    return this.inbound;
   }
 
   /** The app took `bytes` of its client's messages (`wsack`). False: more than were sent (a protocol violation). */
   taken(bytes: number): boolean {
     // One wsack per message taken: its bytes and its cost.
-    if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes + WS_MESSAGE_COST_BYTES > this.inbound) return false;
+    if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes + WS_MESSAGE_COST_BYTES > this.inbound || this.inboundCount === 0) return false;
     this.inbound -= bytes + WS_MESSAGE_COST_BYTES;
+    this.inboundCount--;
     return true;
+  }
+
+  /** Some app on the instance took messages: one refused here may fit now (the consumer's `room`). */
+  roomMade(): void {
+    if (!this.wantsRoom || this.cancelled) return;
+    this.wantsRoom = false;
+    this.consumer?.room?.();
   }
 
   private deliver(): void {

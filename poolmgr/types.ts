@@ -90,6 +90,8 @@ export interface BodyConsumer {
   end(): void;
   /** The body will never be complete (the call failed or the client went away): drop the connection. */
   abort(): void;
+  /** A WebSocket call's client message refused (BodyReader.message) may fit now. */
+  room?(): void;
 }
 
 export interface BodyReader {
@@ -106,7 +108,8 @@ export interface BodyReader {
   /**
    * A WebSocket call's client message to its app (kind byte and payload: docs/runtime-protocol.md,
    * "WebSockets"). False, and not sent, when the app has not taken a window of them yet
-   * (WS_INBOUND_WINDOW_BYTES); `force` sends it anyway (the client's close).
+   * (WS_INBOUND_WINDOW_BYTES, WS_INBOUND_WINDOW_MESSAGES) or its instance's share is full (ADR
+   * 0194): the consumer's `room` says when to try again; `force` sends it anyway (the client's close).
    */
   message(data: Uint8Array, force?: boolean): boolean;
 }

@@ -16,8 +16,17 @@ export const PROTOCOL_VERSION = 5;
 /** Body bytes of one call sent by the runtime and not yet acknowledged by the host, at most (streaming.py). */
 export const STREAM_WINDOW_BYTES = 256 * 1024;
 
-/** A WebSocket client's message bytes sent to its app and not taken by it yet, at most (beyond one message). */
-export const WS_INBOUND_WINDOW_BYTES = 16 * 1024 * 1024;
+/**
+ * A WebSocket client's message bytes sent to its app and not taken by it yet, at most (beyond one
+ * message), per connection; and at most WS_INBOUND_WINDOW_MESSAGES messages (uvicorn's `max_queue`).
+ * Those wait in the runtime, in the function's memory: at 16 MiB a few connections to an app that
+ * read rarely pushed a 128 MiB instance out of memory (red team round 30, ADR 0194). What a client
+ * sends past it waits in the gateway (gateway/websocket.ts, WS_HELD_INBOUND_BYTES).
+ */
+export const WS_INBOUND_WINDOW_BYTES = 4 * 1024 * 1024;
+export const WS_INBOUND_WINDOW_MESSAGES = 32;
+/** The share of its memory limit an instance's WebSocket messages not taken yet may hold, all its connections together (beyond one message): a divisor. */
+export const WS_INBOUND_MEMORY_DIVISOR = 8;
 
 /**
  * What one client message counts in that window beyond its bytes: a message costs the gateway

@@ -81,7 +81,7 @@ describe('FrameDecoder.feed', () => {
 
 describe('ResponseBody with reused pieces', () => {
   it('copies a piece that waits for its consumer; hands over one the consumer takes at once', () => {
-    const channel = { ack() {}, cancel() {}, message() {}, backlog: () => 0 };
+    const channel = { ack() {}, cancel() {}, message() {}, backlog: () => 0, instanceRoom: () => true };
     const body = new ResponseBody(channel);
     const reused = Buffer.from('first');
     body.push(reused, true); // no consumer yet: it waits here
@@ -104,7 +104,7 @@ describe('ResponseBody with reused pieces', () => {
 
 describe('wholeResult with reused pieces', () => {
   it('keeps a copy of each piece, not the reused buffer', async () => {
-    const channel = { ack() {}, cancel() {}, message() {}, backlog: () => 0 };
+    const channel = { ack() {}, cancel() {}, message() {}, backlog: () => 0, instanceRoom: () => true };
     const body = new ResponseBody(channel);
     let ended: (end: CallEnd) => void = () => {};
     const after = new Promise<CallEnd>((resolve) => (ended = resolve));

@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { BodyConsumer, BodyReader, CallEnd } from '../../poolmgr/index.js';
-import { FunctionSocket, WS_HIGH_WATER_BYTES, WS_MAX_MESSAGE_BYTES, type WebSocketSide } from '../../gateway/websocket.js';
+import { FunctionSocket, WS_HELD_INBOUND_BYTES, WS_HIGH_WATER_BYTES, WS_MAX_MESSAGE_BYTES, type WebSocketSide } from '../../gateway/websocket.js';
+import { WS_MESSAGE_COST_BYTES } from '../../protocol/index.js';
 
 class Body implements BodyReader {
   done = false;
@@ -46,6 +47,10 @@ class Side implements WebSocketSide {
   joining: number[] = [];
   joined(bytes: number): void {
     this.joining.push(bytes);
+  }
+  waits: number[] = [];
+  waiting(bytes: number): void {
+    this.waits.push(bytes);
   }
   buffered(): number {
     return this.bufferedBytes;
@@ -118,16 +123,35 @@ describe('FunctionSocket', () => {
     assert.deepEqual([body.acked, body.resumed], [2, 1]);
   });
 
-  test('the client\'s messages go with their kind; past the window the connection closes 1008', () => {
+  test('the client\'s messages go with their kind; past the window they wait, counted, and go in order when the app makes room (ADR 0194)', () => {
     const { body, side, socket } = open();
     socket.message(Buffer.from('hi'), false);
     socket.message(Buffer.from([1, 2]), true);
     assert.deepEqual(body.messages.map((m) => [...m]), [[1, 104, 105], [2, 1, 2]]);
     body.refuse = true;
-    socket.message(Buffer.from('more'), false);
+    socket.message(Buffer.from('a'), false);
+    socket.message(Buffer.from('b'), false);
+    assert.equal(body.messages.length, 2, 'refused: they wait');
+    assert.deepEqual(side.waits, [2 + WS_MESSAGE_COST_BYTES, 4 + 2 * WS_MESSAGE_COST_BYTES], 'what waits counts in the held-answer budget');
+    body.refuse = false;
+    socket.message(Buffer.from('c'), false); // behind those that wait, not before them
+    assert.equal(body.messages.length, 2, 'a message never overtakes those waiting');
+    body.consumer!.room!();
+    assert.deepEqual(body.messages.slice(2).map((m) => Buffer.from(m.subarray(1)).toString()), ['a', 'b', 'c']);
+    assert.equal(side.waits.at(-1), 0);
+    assert.deepEqual(side.ends, []);
+  });
+
+  test('past WS_HELD_INBOUND_BYTES waiting for the app the connection closes 1008, and what waited is dropped', () => {
+    const { body, side, socket } = open();
+    body.refuse = true;
+    const mib = Buffer.alloc(1024 * 1024);
+    for (let i = 0; i * (mib.byteLength + 1 + WS_MESSAGE_COST_BYTES) <= WS_HELD_INBOUND_BYTES; i++) socket.message(mib, true);
     assert.deepEqual(side.ends, [[1008, 'the function is not reading its messages']]);
+    body.refuse = false;
+    body.consumer!.room!();
     socket.message(Buffer.from('after'), false);
-    assert.equal(body.messages.length, 2, 'nothing after the close');
+    assert.equal(body.messages.length, 0, 'nothing after the close');
   });
 
   test('the client\'s close reaches the app once (its code and reason), and the call is cancelled', () => {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ResponseBody, type BodyChannel } from '../../poolmgr/response-body.js';
 import type { BodyConsumer } from '../../poolmgr/types.js';
-import { STREAM_WINDOW_BYTES, WS_INBOUND_WINDOW_BYTES, WS_MESSAGE_COST_BYTES } from '../../protocol/messages.js';
+import { STREAM_WINDOW_BYTES, WS_INBOUND_WINDOW_BYTES, WS_INBOUND_WINDOW_MESSAGES, WS_MESSAGE_COST_BYTES } from '../../protocol/messages.js';
 
 class Channel implements BodyChannel {
   acks: number[] = [];
@@ -26,6 +26,10 @@ class Channel implements BodyChannel {
   }
   backlog(): number {
     return 0;
+  }
+  room = true;
+  instanceRoom(): boolean {
+    return this.room;
   }
 }
 
@@ -212,9 +216,27 @@ describe('ResponseBody', () => {
     let sent = 0;
     while (body.message(new Uint8Array(1))) sent++;
     // Without the cost, 16 Mi empty messages (~3.4 GB of the gateway's memory) waited for an app that did not read.
-    assert.equal(sent, Math.floor(WS_INBOUND_WINDOW_BYTES / (1 + WS_MESSAGE_COST_BYTES)));
+    assert.equal(sent, Math.min(WS_INBOUND_WINDOW_MESSAGES, Math.floor(WS_INBOUND_WINDOW_BYTES / (1 + WS_MESSAGE_COST_BYTES))));
     assert.equal(body.taken(1), true);
     assert.equal(body.message(new Uint8Array(1)), true, 'one taken, one more goes');
+  });
+
+  test('at most WS_INBOUND_WINDOW_MESSAGES messages wait for the app, and none past the instance\'s share; the consumer is told when room is made (ADR 0194)', () => {
+    const channel = new Channel();
+    const body = new ResponseBody(channel);
+    let rooms = 0;
+    body.pipe({ chunk: () => true, end: () => {}, abort: () => {}, room: () => rooms++ });
+    for (let i = 0; i < WS_INBOUND_WINDOW_MESSAGES; i++) assert.equal(body.message(new Uint8Array(10)), true);
+    assert.equal(body.message(new Uint8Array(10)), false, 'past the count, though bytes are left (uvicorn\'s max_queue)');
+    assert.equal(body.taken(10), true);
+    body.roomMade();
+    assert.equal(rooms, 1, 'told once (the instance tells every connection when any app took some: the consumer tries again)');
+    body.roomMade();
+    assert.equal(rooms, 1, 'not again until a message is refused again');
+    channel.room = false;
+    assert.equal(body.message(new Uint8Array(10)), false, 'the instance\'s share is full');
+    channel.room = true;
+    assert.equal(body.message(new Uint8Array(10)), true);
   });
 
   test('what arrived before the call ended (a WebSocket call\'s messages, a body\'s pieces) is delivered, then the abort', () => {
