@@ -30,8 +30,8 @@ export class StreamWriter implements StreamSink {
   /** The last byte was handed over: uWS ended the response (rule 3: `res` is not touched again). */
   private finished = false;
 
-  /** Chunked: small chunks of this turn not written yet (copies), their bytes, and whether a flush is queued. */
-  private batch: Uint8Array[] = [];
+  /** Chunked: small chunks of this turn not written yet, copied into `batch` (its first `batchBytes`; one buffer a response, reused: uWS copies what it is given), and whether a flush is queued. */
+  private batch: Buffer | null = null;
   private batchBytes = 0;
   private flushQueued = false;
 
@@ -59,7 +59,8 @@ export class StreamWriter implements StreamSink {
       // answers false at once, and what is taken but not written stays under COALESCE_MAX_BYTES.
       return this.writeNow(bytes);
     }
-    this.batch.push(Buffer.from(bytes)); // a copy: the caller's buffer is reused once this returns
+    this.batch ??= Buffer.allocUnsafe(COALESCE_MAX_BYTES);
+    this.batch.set(bytes, this.batchBytes); // a copy: the caller's buffer is reused once this returns
     this.batchBytes += bytes.byteLength;
     if (!this.flushQueued) {
       this.flushQueued = true;
@@ -79,17 +80,14 @@ export class StreamWriter implements StreamSink {
 
   /** The waiting chunks and `chunk` in one corked write; false: uWS backed up (it keeps the bytes: onWritable follows). */
   private writeNow(chunk: Uint8Array): boolean {
-    let data = chunk;
-    if (this.batchBytes > 0) {
-      if (chunk.byteLength > 0) this.batch.push(chunk);
-      data = this.batch.length === 1 ? this.batch[0]! : Buffer.concat(this.batch);
-      this.batch = [];
-      this.batchBytes = 0;
-    }
-    if (data.byteLength === 0) return !this.backedUp;
+    const waiting = this.batchBytes > 0 ? this.batch!.subarray(0, this.batchBytes) : null;
+    this.batchBytes = 0;
+    if (waiting === null && chunk.byteLength === 0) return !this.backedUp;
     let ok = false;
     this.res.cork(() => {
-      ok = this.res.write(data);
+      // Two writes in one cork: one send (a chunk each on the wire); the waiting bytes are copied by uWS here.
+      if (waiting !== null) ok = this.res.write(waiting);
+      if (chunk.byteLength > 0) ok = this.res.write(chunk) && (waiting === null || ok);
     });
     if (!ok) this.backedUp = true;
     return ok;
@@ -201,7 +199,7 @@ export class StreamWriter implements StreamSink {
     if (!this.open) return;
     this.open = false;
     this.drain = null;
-    this.batch = []; // a client gone: nothing more is written (end and abort flushed theirs)
+    this.batch = null; // a client gone: nothing more is written (end and abort flushed theirs)
     this.batchBytes = 0;
     this.controller.abort();
     this.onClose();

@@ -10,12 +10,16 @@ import { describe, test } from 'node:test';
 import type { HttpResponse } from 'uWebSockets.js';
 import { COALESCE_MAX_BYTES, StreamWriter } from '../../gateway/uws-stream-writer.js';
 
-/** What the writer did to its response: each `write` (its bytes), each `end` and `close`, and whether it was inside a cork. */
+/**
+ * What the writer did to its response: each send (what one cork wrote: uWS sends it in one system
+ * call; a write outside a cork is a send of its own), each `end` and `close`.
+ */
 class FakeResponse {
   writes: string[] = [];
   events: string[] = [];
   corked = 0;
   uncorkedWrites = 0;
+  private corkedText = '';
   /** What `write` answers (false: uWS backed up). */
   accept = true;
 
@@ -25,19 +29,22 @@ class FakeResponse {
       cb();
     } finally {
       this.corked--;
+      if (this.corked === 0) this.send();
     }
     return this;
   }
 
   write(chunk: Uint8Array | string): boolean {
-    if (this.corked === 0) this.uncorkedWrites++;
-    const text = Buffer.from(chunk as Uint8Array).toString();
-    this.writes.push(text);
-    this.events.push(`write ${text}`);
+    this.corkedText += Buffer.from(chunk as Uint8Array).toString();
+    if (this.corked === 0) {
+      this.uncorkedWrites++;
+      this.send();
+    }
     return this.accept;
   }
 
   end(): this {
+    this.send();
     this.events.push('end');
     return this;
   }
@@ -45,6 +52,13 @@ class FakeResponse {
   close(): this {
     this.events.push('close');
     return this;
+  }
+
+  private send(): void {
+    if (this.corkedText === '') return;
+    this.writes.push(this.corkedText);
+    this.events.push(`write ${this.corkedText}`);
+    this.corkedText = '';
   }
 }
 
