@@ -2,18 +2,11 @@
  * A streamed response's writer (uws-adapter rule 9): each chunk written inside `cork`, nothing
  * more after a write that backed up until uWS's `onWritable`; with a known length, `tryEnd` and the
  * Content-Length uvicorn would send, a body longer or shorter than announced dropping the connection.
- *
- * Chunked, small chunks that arrive in the same turn of the event loop (the pieces of one read of
- * the runtime's socket) leave in one cork, at the end of that turn (a microtask), not one write
- * system call each: a stream of 2,000 pieces of 100 B cost the gateway one `send` per piece (apps
- * round 17, ADR 0191). A piece alone still leaves in the turn it arrived in.
  */
 import type { HttpResponse } from 'uWebSockets.js';
 import type { StreamSink } from '../protocol/index.js';
 
 const EMPTY = new Uint8Array(0);
-/** A chunk at least this big is written at once (after what waits before it): it is not copied to wait. */
-export const COALESCE_MAX_BYTES = 16 * 1024;
 
 export class StreamWriter implements StreamSink {
   private open = true;
@@ -29,11 +22,6 @@ export class StreamWriter implements StreamSink {
   private ending = false;
   /** The last byte was handed over: uWS ended the response (rule 3: `res` is not touched again). */
   private finished = false;
-
-  /** Chunked: small chunks of this turn not written yet, copied into `batch` (its first `batchBytes`; one buffer a response, reused: uWS copies what it is given), and whether a flush is queued. */
-  private batch: Buffer | null = null;
-  private batchBytes = 0;
-  private flushQueued = false;
 
   constructor(private readonly res: HttpResponse, readonly holdsCall: boolean, private readonly length: number | undefined,
     private readonly onClose: () => void, private readonly isGone: () => boolean) {}
@@ -53,41 +41,9 @@ export class StreamWriter implements StreamSink {
   write(chunk: string | Uint8Array): boolean {
     if (!this.open) return false;
     if (this.length !== undefined) return this.writeCounted(typeof chunk === 'string' ? Buffer.from(chunk) : chunk, this.length);
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    if (this.backedUp || bytes.byteLength >= COALESCE_MAX_BYTES || this.batchBytes + bytes.byteLength > COALESCE_MAX_BYTES) {
-      // Written now, with what waits before it: a big chunk is not copied, a backed-up response
-      // answers false at once, and what is taken but not written stays under COALESCE_MAX_BYTES.
-      return this.writeNow(bytes);
-    }
-    this.batch ??= Buffer.allocUnsafe(COALESCE_MAX_BYTES);
-    this.batch.set(bytes, this.batchBytes); // a copy: the caller's buffer is reused once this returns
-    this.batchBytes += bytes.byteLength;
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      queueMicrotask(() => {
-        this.flushQueued = false;
-        this.flush();
-      });
-    }
-    return true;
-  }
-
-  /** Writes the chunks waiting for this turn's end now, in one cork (a write that backs up marks the response backed up). */
-  flush(): void {
-    if (this.batchBytes === 0 || !this.open) return;
-    this.writeNow(EMPTY);
-  }
-
-  /** The waiting chunks and `chunk` in one corked write; false: uWS backed up (it keeps the bytes: onWritable follows). */
-  private writeNow(chunk: Uint8Array): boolean {
-    const waiting = this.batchBytes > 0 ? this.batch!.subarray(0, this.batchBytes) : null;
-    this.batchBytes = 0;
-    if (waiting === null && chunk.byteLength === 0) return !this.backedUp;
     let ok = false;
     this.res.cork(() => {
-      // Two writes in one cork: one send (a chunk each on the wire); the waiting bytes are copied by uWS here.
-      if (waiting !== null) ok = this.res.write(waiting);
-      if (chunk.byteLength > 0) ok = this.res.write(chunk) && (waiting === null || ok);
+      ok = this.res.write(chunk);
     });
     if (!ok) this.backedUp = true;
     return ok;
@@ -140,7 +96,6 @@ export class StreamWriter implements StreamSink {
     }
     this.backedUp = false;
     this.runDrain();
-    this.flush(); // what the drain delivered leaves in this callback, not at a later turn's end
     return true;
   }
 
@@ -167,10 +122,7 @@ export class StreamWriter implements StreamSink {
       this.close(); // the last tryEnd ended the response
       return;
     }
-    this.res.cork(() => {
-      this.flush(); // what waits goes first, in the same cork
-      this.res.end();
-    });
+    this.res.cork(() => this.res.end());
     this.close();
   }
 
@@ -183,7 +135,6 @@ export class StreamWriter implements StreamSink {
    */
   abort(): void {
     if (!this.open) return;
-    this.flush(); // the pieces before the failure leave first, as uvicorn sends them
     this.close();
     setImmediate(() => {
       if (!this.isGone()) this.res.close(); // rule 3: not once the client left
@@ -199,8 +150,6 @@ export class StreamWriter implements StreamSink {
     if (!this.open) return;
     this.open = false;
     this.drain = null;
-    this.batch = null; // a client gone: nothing more is written (end and abort flushed theirs)
-    this.batchBytes = 0;
     this.controller.abort();
     this.onClose();
   }
