@@ -8,7 +8,8 @@
  * runtimes, or uvicorn), and the median of each round's ratio platform / uvicorn (paired: both ran
  * in the same round, under the same load).
  * Not a section of run.js: run by hand,
- *   node dist/bench/stream-pieces.js [name=<checkout>,…] [--rounds 5] [--n 2000] [--sizes 10,100,1024] [--clients 1,8,30]
+ *   node dist/bench/stream-pieces.js [name=<checkout>,…] [--rounds 5] [--n 2000] [--sizes 10,100,1024] [--clients 1,8,30] [--cpu-prof]
+ * (`--cpu-prof`: each gateway under `node --cpu-prof`, the profile in its working directory).
  * A load of seconds; FP_BENCH_PORTS=35800-35999 keeps the servers' ports in a range.
  */
 import { execFile } from 'node:child_process';
