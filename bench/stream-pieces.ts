@@ -9,7 +9,8 @@
  * in the same round, under the same load).
  * Not a section of run.js: run by hand,
  *   node dist/bench/stream-pieces.js [name=<checkout>,…] [--rounds 5] [--n 2000] [--sizes 10,100,1024] [--clients 1,8,30] [--cpu-prof]
- * (`--cpu-prof`: each gateway under `node --cpu-prof`, the profile in its working directory).
+ * (`--cpu-prof`: each gateway under `node --cpu-prof`; its profile is written in its working directory only
+ * if it exits within the stop's 3 s grace: for a sure profile, stop the gateway by hand, as in the round's notes).
  * A load of seconds; FP_BENCH_PORTS=35800-35999 keeps the servers' ports in a range.
  */
 import { execFile } from 'node:child_process';
