@@ -15,19 +15,14 @@
  * A load of seconds: keep `--rounds × --mb` modest on a shared machine.
  */
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { stringify } from 'yaml';
-import { tempDir } from './functions.js';
-import type { startGateway } from './gateway.js';
-import { BENCH_SRC, PYTHON, ROOT } from './paths.js';
+import { ROOT } from './paths.js';
 import { descendants, processCpuUs } from './proc-cpu.js';
-import { childEnv, freePort, startServer, type RunningServer } from './servers.js';
 import { median } from './stats.js';
+import { startPlatform, startUvicorn, type Side } from './stream-sides.js';
 
-const APP_DIR = join(BENCH_SRC, 'fixtures', 'bigbody');
 const MIB = 1024 * 1024;
 
 const { values, positionals } = parseArgs({
@@ -47,12 +42,6 @@ const builds = (positionals[0] ?? `platform=${ROOT}`).split(',').filter(Boolean)
   return { name: kv.slice(0, at), root: resolve(kv.slice(at + 1)) };
 });
 
-interface Side {
-  name: string;
-  server: RunningServer;
-  prefix: string;
-}
-
 /** One request with curl: seconds (curl's own timer) and the bytes it received. */
 function fetchOnce(url: string): Promise<{ seconds: number; bytes: number; status: number }> {
   return new Promise((done, fail) => {
@@ -62,36 +51,6 @@ function fetchOnce(url: string): Promise<{ seconds: number; bytes: number; statu
       done({ seconds, bytes, status });
     });
   });
-}
-
-async function startPlatform(name: string, root: string): Promise<Side> {
-  const gateway = (await import(join(root, 'dist', 'bench', 'gateway.js'))) as { startGateway: typeof startGateway };
-  const dir = await tempDir('bigbody');
-  const fn = join(dir.path, 'bigbody');
-  await mkdir(fn, { recursive: true });
-  await copyFile(join(APP_DIR, 'app.py'), join(fn, 'app.py'));
-  await writeFile(join(fn, 'platform.yaml'), stringify({ kind: 'function', name: 'bigbody', entrypoint: 'app:app', limits: { maxInstances: 1, memory: '512Mi', timeout: '60s' } }));
-  const server = await gateway.startGateway({ functionsDir: dir.path, poolSize: 2, verbose: false });
-  const stop = server.stop;
-  server.stop = async () => {
-    await stop();
-    await dir.remove();
-  };
-  return { name, server, prefix: '/fn/bigbody' };
-}
-
-async function startUvicorn(): Promise<Side> {
-  const port = await freePort();
-  const server = await startServer({
-    name: 'uvicorn',
-    command: PYTHON,
-    args: ['-m', 'uvicorn', 'app:app', '--app-dir', APP_DIR, '--host', '127.0.0.1', '--port', String(port),
-      '--loop', 'uvloop', '--http', 'httptools', '--no-access-log', '--log-level', 'warning', '--workers', '1'],
-    env: childEnv(),
-    port,
-    readyPath: '/health',
-  });
-  return { name: 'uvicorn', server, prefix: '' };
 }
 
 interface Sample { mbPerS: number; serverMsPerMib: number; runtimeMsPerMib: number }

@@ -64,6 +64,22 @@ const APP = py(
   '            stats["sent"] += 1',
   '    return StreamingResponse(chunks(), media_type="application/octet-stream")',
   '',
+  '# Small pieces (apps round 17): the gateway writes those of one turn together (ADR 0191).',
+  '@app.get("/endless-small")',
+  'async def endless_small():',
+  '    async def chunks():',
+  '        while True:',
+  '            yield b"y" * 100',
+  '            stats["small"] = stats.get("small", 0) + 1',
+  '    return StreamingResponse(chunks(), media_type="application/octet-stream")',
+  '',
+  '@app.get("/numbered")',
+  'async def numbered(n: int):',
+  '    async def chunks():',
+  '        for i in range(n):',
+  '            yield f"{i},".encode()',
+  '    return StreamingResponse(chunks(), media_type="text/plain")',
+  '',
   '@app.get("/stats")',
   'async def get_stats():',
   '    return stats',
@@ -340,6 +356,32 @@ describe('ASGI fidelity through the gateway', () => {
     assert.equal(run.clientAborted, true);
     assert.equal(run.status, 'succeeded', JSON.stringify(run.error));
     assert.ok((run.responseBytes ?? 0) >= (last + 20) * 65536);
+  });
+
+  test('many small pieces arrive whole and in order; a slow reader still pauses the app, reading resumes it, leaving cancels it (ADR 0191)', async () => {
+    const numbered = await open('/numbered?n=5000');
+    const want = Array.from({ length: 5000 }, (_, i) => `${i},`).join('');
+    assert.equal(await numbered.end(), want);
+    assert.equal(numbered.res.complete, true);
+    const reader = await open('/endless-small');
+    reader.res.pause();
+    let last = -1;
+    let stable = 0;
+    await until('the app to be paused by backpressure', async () => {
+      const sent = Number((await getJson('/stats'))['small'] ?? 0);
+      stable = sent === last ? stable + 1 : 0;
+      last = sent;
+      return stable >= 10;
+    });
+    t_diag(`pieces of 100 B sent while the client did not read: ${last}`);
+    // Bounded as for big pieces: the window, the sockets' buffers and at most 16 KiB taken and not yet written.
+    assert.ok(last * 100 < 64 * 1024 * 1024, `the app sent ${last} pieces to a client that does not read`);
+    reader.res.resume();
+    await until('the app to go on once the client reads', async () => Number((await getJson('/stats'))['small']) > last + 5000);
+    reader.req.destroy();
+    const run = await runRecord(h, String(reader.res.headers['x-run-id']));
+    assert.equal(run.clientAborted, true);
+    assert.ok((run.responseBytes ?? 0) >= (last + 5000) * 100);
   });
 
   test('a background task runs after the response, holds the slot, and its log is in the run record', async () => {
