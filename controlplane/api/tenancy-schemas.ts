@@ -3,7 +3,7 @@
  * schemas like ./schemas.ts, with human units at the edge (`"500Mi"` of code, `"30d"` of expiry).
  */
 import { z } from 'zod';
-import { LONG_DURATION_PATTERN, MEMORY_PATTERN, parseLongDurationMs, parseMemoryBytes, ROLES, SHOWN_AS_IT_IS, WORKSPACE_NAME } from '../../protocol/index.js';
+import { LONG_DURATION_PATTERN, MEMORY_PATTERN, parseLongDurationMs, parseMemoryBytes, ROLES, SHOWN_AS_IT_IS_BMP, isShownAsItIs, WORKSPACE_NAME } from '../../protocol/index.js';
 import { intParam, timeParam } from './schemas.js';
 
 const count = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -56,13 +56,16 @@ const lifetime = z.string().meta({ pattern: LONG_DURATION_PATTERN.source }).tran
   }
 });
 
+const LABEL_RULE = 'must not hold control characters, line separators or invisible format characters (bidi marks and overrides, zero-width characters)';
+
 export const createTokenBody = z.strictObject({
   role: z.enum(ROLES),
   /** Shown in lists and recorded as who in histories (default: the role). */
   // No control character, C1 included (8-bit CSI and OSC drive some terminals: `login`, `whoami` and
   // `tokens revoke` print it), no line separator and no invisible format character (bidi overrides,
   // red team round 9; U+061C and the rest of Unicode's Cf, dx round 4): the rule file names follow.
-  label: z.string().max(100).regex(SHOWN_AS_IT_IS, 'must not hold control characters, line separators or invisible format characters (bidi marks and overrides, zero-width characters)').optional(),
+  // The pattern the OpenAPI document shows is the BMP's spelling of the rule; the refinement is the rule.
+  label: z.string().max(100).regex(SHOWN_AS_IT_IS_BMP, LABEL_RULE).refine(isShownAsItIs, LABEL_RULE).optional(),
   /** How long the token works (`30d`, `12h`); absent: until revoked. */
   expiresIn: lifetime.optional(),
 });
