@@ -64,7 +64,8 @@ export interface ApiDeps {
   key: string;
   phase: string | null;
   lock: string | null;
-  packages: { name: string; version: string }[];
+  /** `modules`: what the build found each package ships (absent from older platforms). */
+  packages: { name: string; version: string; modules?: string[] }[];
   bytes: number;
   error: { code: string; message: string } | null;
   startedAt: number | null;

@@ -694,7 +694,7 @@ def main(argv):
     if argv == ["--serve"]:
         return serve()
     installed = None
-    if "--installed" in argv:  # --installed NAME,NAME,… (the dependency build's lock; may be empty)
+    if "--installed" in argv:  # --installed NAME[:MODULE…],… (the dependency build's lock; may be empty)
         at = argv.index("--installed")
         installed = [n for n in (argv[at + 1] if at + 1 < len(argv) else "").split(",") if n]
         argv = argv[:at] + argv[at + 2:]

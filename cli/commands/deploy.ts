@@ -169,7 +169,8 @@ async function sayHeldImports(ctx: Context, checked: Preflight, deps: ApiDeps | 
   if (checked.heldImports.length === 0) return;
   let held = checked.heldImports;
   if (deps !== null && deps.state === 'ready') {
-    const installed = deps.packages.map((p) => p.name);
+    // `name:module:…` when the platform says what the package ships (validate.py `--installed`).
+    const installed = deps.packages.map((p) => (p.modules !== undefined ? [p.name, ...p.modules].join(':') : p.name));
     held = await preflight(checked.dir, pythonPath(ctx.env.python), ctx.env.manifestEnv, { ...(ctx.python !== undefined ? { runPython: ctx.python } : {}), holdImports: true, installed })
       .then((again) => again.heldImports, () => held);
   }

@@ -187,7 +187,8 @@ export const depsView = z.strictObject({
   phase: z.enum(BUILD_PHASES).nullable(),
   /** sha256 of the lock once ready; null when nothing needs installing. */
   lock: z.string().nullable(),
-  packages: z.array(z.strictObject({ name: z.string(), version: z.string() })),
+  /** `modules`: the top-level modules the build found the package ships (absent for builds before 2026-12-06). */
+  packages: z.array(z.strictObject({ name: z.string(), version: z.string(), modules: z.array(z.string()).optional() })),
   bytes: count,
   error: z.strictObject({ code: z.string(), message: z.string() }).nullable(),
   startedAt: time.nullable(),

@@ -129,7 +129,7 @@ export function depsView(d: DepsStatus): DepsView {
     key: d.key,
     phase: d.phase,
     lock: d.lock,
-    packages: d.packages.map((p) => ({ name: p.name, version: p.version })),
+    packages: d.packages.map((p) => ({ name: p.name, version: p.version, ...(p.modules !== undefined ? { modules: p.modules } : {}) })),
     bytes: d.bytes,
     error: d.error === null ? null : { code: d.error.code, message: d.error.message },
     startedAt: d.startedAt,

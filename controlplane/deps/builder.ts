@@ -15,6 +15,7 @@ import { ERRORS, isDiskFull, type ErrorCode } from '../../protocol/index.js';
 import { adoptFontList, FONTS_TIMEOUT_MS, runFontBox, wantsFontList } from './fonts.js';
 import { allowedTargets, startEgressProxy, type EgressProxy } from './proxy.js';
 import { dropStaging, makeStaging, publish, usage, type Staging } from './site.js';
+import { modulesFile, readModules, withModules } from './site-modules.js';
 import { BUILD_TASKS, type BuildOutcome, type BuildPhase, type DepsOptions } from './types.js';
 
 const LOG_TAIL_CHARS = 64 * 1024;
@@ -180,11 +181,14 @@ async function build(opts: DepsOptions, request: BuildRequest, redact: (text: st
     // The same resolution was installed before: this build's site is that one, and its size too
     // (it was 0 B: deploy printed "11 installed (0 B)", and a workspace's quota counted a shared
     // site as 0 when this record came last; newcomer round 12).
-    if (outcome.skipped) return { ...outcome, bytes: (await usage(join(opts.root, outcome.lock, 'site'))).bytes, log };
+    if (outcome.skipped) {
+      const shared = join(opts.root, outcome.lock);
+      return { ...outcome, packages: withModules(outcome.packages, await readModules(shared)), bytes: (await usage(join(shared, 'site'))).bytes, log };
+    }
     const { bytes } = await usage(staging.site);
     if (bytes > opts.maxBytes) return failed('DEPS_TOO_LARGE', `the installed dependencies take ${bytes} bytes, over the limit of ${opts.maxBytes}`, log);
     if (boxed && wantsFontList(staging.site)) await fontList(opts, staging, request.signal, note);
-    await publish(opts.root, staging, outcome.lock, outcome.lockText);
+    await publish(opts.root, staging, outcome.lock, outcome.lockText, modulesFile(outcome.packages));
     return { ...outcome, bytes, log };
   } catch (err) {
     if (isDiskFull(err)) return failed('STORAGE_FULL', NO_SPACE_MESSAGE, log);
@@ -369,7 +373,7 @@ function runProcess(opts: DepsOptions, args: string[], request: BuildRequest, no
         const skip = packages.length === 0 || existsSync(join(opts.root, lock, 'site'));
         child.stdin.end(skip ? 'skip\n' : 'install\n');
       } else if (msg['t'] === 'done' && result !== null) {
-        result = { ...result, skipped: msg['skipped'] === true, bytes: Number(msg['bytes']) || 0 };
+        result = { ...result, packages: withModules(result.packages, msg['modules']), skipped: msg['skipped'] === true, bytes: Number(msg['bytes']) || 0 };
       } else if (msg['t'] === 'failed') {
         const code = typeof msg['code'] === 'string' && msg['code'].startsWith('DEPS_') && msg['code'] in ERRORS ? msg['code'] as ErrorCode : 'DEPS_BUILD_FAILED';
         result = { ok: false, lock: null, lockText, packages: [], bytes: 0, skipped: false, error: { code, message: String(msg['message'] ?? '') } };

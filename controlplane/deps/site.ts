@@ -1,6 +1,6 @@
 /**
  * The files side of a dependency build: a staging directory per build under `<root>/.staging/`,
- * and publishing a finished site as `<root>/<lock sha256>/{site/, lock.txt}` — checked for size
+ * and publishing a finished site as `<root>/<lock sha256>/{site/, lock.txt, modules.json}` — checked for size
  * by the host (the builder's own count is not trusted), owned by the platform, read-only
  * (files 0444, or 0555 when executable; folders 0555), then renamed into place in one step.
  * A site is never changed after that; two builds of the same lock keep the first.
@@ -8,6 +8,7 @@
 import { chmod, lchown, lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { MODULES_FILE } from './site-modules.js';
 
 export interface Staging {
   dir: string;
@@ -75,12 +76,13 @@ async function freeze(dir: string, uid: number, gid: number): Promise<void> {
 }
 
 /** Moves the staged site to `<root>/<lock>/`; false when that lock's site was there already. */
-export async function publish(root: string, staging: Staging, lock: string, lockText: string): Promise<boolean> {
+export async function publish(root: string, staging: Staging, lock: string, lockText: string, modules: string): Promise<boolean> {
   const target = join(root, lock);
   const pub = join(staging.dir, 'pub');
   await mkdir(pub);
   await rename(staging.site, join(pub, 'site'));
   await writeFile(join(pub, 'lock.txt'), lockText, { mode: 0o444 });
+  await writeFile(join(pub, MODULES_FILE), modules, { mode: 0o444 });
   const uid = process.getuid?.() ?? 0;
   const gid = process.getgid?.() ?? 0;
   await freeze(pub, uid, gid);

@@ -76,6 +76,8 @@ export interface BuildCgroups {
 export interface PackagePin {
   name: string;
   version: string;
+  /** The top-level modules the installed distribution ships, as its build found them (absent: a build before 2026-12-06). */
+  modules?: string[];
 }
 
 export interface DepsError {

@@ -12,7 +12,9 @@ uid (docs/dependencies.md, "The build"):
   3. tell the host the lock (fd 3) and wait for its answer on stdin: `skip` when a site for the
      same lock exists already (shared), `install` otherwise;
   4. install exactly the lock (`--no-deps`, hashes checked) into <site>, then compile its
-     bytecode ahead (unchecked-hash pycs: the directory never changes after the build).
+     bytecode ahead (unchecked-hash pycs: the directory never changes after the build);
+  5. say which top-level modules each installed distribution ships (`deploy` checks the
+     function's imports against them).
 
 Progress and the outcome go to fd 3 as JSON lines; pip's own output to stdout (the build log).
 Every failure names a stable code (protocol/errors.ts, DEPS_*) and pip's message, trimmed.
@@ -27,7 +29,7 @@ import subprocess
 import sys
 import sysconfig
 
-from . import forward, requirements
+from . import forward, imports, requirements
 
 RUNTIME_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNTIME_PINS = os.path.join(RUNTIME_DIR, "requirements.txt")
@@ -107,7 +109,8 @@ class Build:
         size, files = usage(self.site)
         if size > int(self.spec["maxBytes"]):
             raise Failed("DEPS_TOO_LARGE", f"the installed dependencies take {size} bytes, over the limit of {self.spec['maxBytes']}")
-        self.say(t="done", bytes=size, files=files)
+        # What each installed distribution ships, read from the site (deploy's import check).
+        self.say(t="done", bytes=size, files=files, modules=imports.site_modules(self.site) if packages else {})
 
     def _declared(self):
         inputs = os.path.join(self.work, "input")

@@ -126,20 +126,40 @@ def modules_of(dist: str) -> set:
         found = importlib.metadata.distribution(dist)
     except importlib.metadata.PackageNotFoundError:
         found = None
-    if found is not None:
-        text = found.read_text("top_level.txt")
-        if text:
-            return {line.strip() for line in text.splitlines() if line.strip()}
-        names = set()
-        for path in found.files or []:
-            head = path.parts[0] if path.parts else ""
-            if head.endswith((".dist-info", ".data")) or head in ("..", "__pycache__") or not head:
-                continue
-            names.add(head[:-3] if head.endswith(".py") else head.split(".")[0])
-        if names:
-            return names
+    names = provided_by(found) if found is not None else set()
+    if names:
+        return names
     name = requirements.normalize(dist)
     return set(KNOWN.get(name, [])) or guessed_modules(name)
+
+
+def provided_by(found) -> set:
+    """The top-level modules an installed distribution (importlib.metadata) ships: its
+    `top_level.txt`, else the first parts of the paths its RECORD lists."""
+    text = found.read_text("top_level.txt")
+    if text:
+        return {line.strip() for line in text.splitlines() if line.strip()}
+    names = set()
+    for path in found.files or []:
+        head = path.parts[0] if path.parts else ""
+        if head.endswith((".dist-info", ".data")) or head in ("..", "__pycache__") or not head:
+            continue
+        names.add(head[:-3] if head.endswith(".py") else head.split(".")[0])
+    return names
+
+
+def site_modules(site: str) -> dict:
+    """Normalized distribution name -> the sorted top-level modules it ships, for every
+    distribution installed in `site` (a dependency build's site directory: `deploy` checks its
+    imports against these, the declared packages' own dependencies included, instead of a guess
+    from their names)."""
+    import importlib.metadata
+    out = {}
+    for found in importlib.metadata.distributions(path=[site]):
+        name = found.metadata["Name"] if found.metadata is not None else None
+        if name:
+            out[requirements.normalize(name)] = sorted(m for m in provided_by(found) if m.isidentifier())[:64]
+    return out
 
 
 def guessed_modules(name: str) -> set:
@@ -287,10 +307,13 @@ def undeclared(trees: dict, files, entry_file, declared_names, declared_requirem
     (every one, the dependencies of the declared ones included: `deploy` after its build), which
     then decide instead of a hedge; None before a build (dx round 4: fastapi-limiter brings
     pyrate_limiter, and `deploy` said `pyrate_limiter` was undeclared). Each warning names its
-    `module`, so that a check before the build can be held until it is made again after it."""
+    `module`, so that a check before the build can be held until it is made again after it.
+    An `installed` entry `name:module:module…` names the modules the build found the distribution
+    ships (its site's top_level.txt or RECORD), which are then taken as they are."""
     provided = set()
     for dist in list(declared_names) + list(installed or []):
-        provided |= modules_of(dist)
+        name, shipped, modules = dist.partition(":")
+        provided |= {m for m in modules.split(":") if m} if shipped else modules_of(name)
     for requirement in declared_requirements:
         if "[" in requirement:
             for dist in extra_dists(requirement):

@@ -100,6 +100,9 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     // gamma brings delta-lib (as fastapi-limiter brings pyrate-limiter).
     writeWheel(join(work, 'wheels'), { name: 'gamma', version: '1.0', modules: { 'gamma.py': 'import delta_lib\nVALUE = "gamma"\n' }, requires: ['delta-lib'] });
     writeWheel(join(work, 'wheels'), { name: 'delta-lib', version: '1.0', modules: { 'delta_lib.py': 'VALUE = "delta"\n' } });
+    // lambda-pack brings kappa-dist, which ships a module its name does not tell (as markdown-it-py ships markdown_it).
+    writeWheel(join(work, 'wheels'), { name: 'lambda-pack', version: '1.0', modules: { 'lambda_pack.py': 'import omicron_kit\n' }, requires: ['kappa-dist'] });
+    writeWheel(join(work, 'wheels'), { name: 'kappa-dist', version: '1.0', modules: { 'omicron_kit/__init__.py': 'VALUE = "omicron"\n' } });
     env = { ...env, FP_DEPS_INDEX_URL: 'none', FP_DEPS_FIND_LINKS: join(work, 'wheels') };
     up = await startUp(['--state-dir', join(work, 'state'), '--port', '0'], env);
   });
@@ -293,7 +296,7 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     const d = await cli(['deploy', dir, '--json']);
     assert.equal(d.code, EXIT.OK, d.stdout + d.stderr);
     assert.match(d.stderr, /dependencies: (queued|resolving|installing|compiling)/);
-    assert.deepEqual(json<{ deps: { state: string; packages: unknown[] } }>(d).deps, { ...json<{ deps: Record<string, unknown> }>(d).deps, state: 'ready', packages: [{ name: 'alpha', version: '1.0' }] });
+    assert.deepEqual(json<{ deps: { state: string; packages: unknown[] } }>(d).deps, { ...json<{ deps: Record<string, unknown> }>(d).deps, state: 'ready', packages: [{ name: 'alpha', version: '1.0', modules: ['alpha'] }] });
     assert.deepEqual(json<{ body: unknown }>(await cli(['invoke', `${name}-deps`, '--json'])).body, { alpha: 'alpha-1.0', child: 'alpha-1.0' });
 
     // The failing deploy also changes a setting: refused on the way, it must leave the function as it was.
@@ -643,6 +646,23 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.match(d.stderr, /warning: main\.py:3: imports 'zeta_missing_x', a third-party module that neither the runtime nor any of the 2 packages the dependency build installed provides/);
     assert.equal(d.stderr.split('zeta_missing_x').length - 1, 1, 'said once, after the build');
     assert.match(d.stdout, /^Version 1 deployed\./m);
+  });
+
+  it('deploy checks the imports against the modules the build found each package ships, also when a second function shares the site', async () => {
+    // Before: the module of a package a declared one brings was guessed from its name (kappa-dist → kappa_dist, kappa).
+    const deps = async (fn: string): Promise<{ packages: { name: string; modules?: string[] }[] }> => {
+      const res = await fetch(`${up.url}/api/v1/functions/${fn}/versions/1/deps`, { headers: { authorization: `Bearer ${up.started.adminToken as string}` } });
+      assert.equal(res.status, 200);
+      return ((await res.json()) as { deps: { packages: { name: string; modules?: string[] }[] } }).deps;
+    };
+    for (const suffix of ['shipped-a', 'shipped-b']) {
+      const { dir, fn } = folder(suffix, suffix, 'import lambda_pack, omicron_kit\ndef handler(event, context):\n    return omicron_kit.VALUE\n');
+      writeFileSync(join(dir, 'requirements.txt'), 'lambda-pack\n');
+      const d = await cli(['deploy', dir]);
+      assert.equal(d.code, EXIT.OK, d.stdout + d.stderr);
+      assert.doesNotMatch(d.stderr, /omicron_kit/, `${suffix}: ${d.stderr}`);
+      assert.deepEqual((await deps(fn)).packages.map((p) => [p.name, p.modules]), [['kappa-dist', ['omicron_kit']], ['lambda-pack', ['lambda_pack']]], suffix);
+    }
   });
 
   it('warns once (stderr) when credentials.json is readable by group or others, not when it is 0600', async () => {

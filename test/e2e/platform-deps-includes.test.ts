@@ -41,7 +41,7 @@ describe('requirements.txt naming other files of the function', () => {
     assert.equal(await upload(h.api, name, LAYERED), 1);
     const deps = await settled(h.api, name, 1);
     assert.equal(deps.state, 'ready', JSON.stringify(deps));
-    assert.deepEqual(deps.packages, [{ name: 'beta', version: '0.9' }, { name: 'gamma', version: '1.0' }]);
+    assert.deepEqual(deps.packages, [{ name: 'beta', version: '0.9', modules: ['beta'] }, { name: 'gamma', version: '1.0', modules: ['gamma'] }]);
     await deploy(h.api, name);
     const first = await fetch(`${h.url}/fn/${name}/`);
     assert.equal(first.status, 200);
@@ -52,7 +52,7 @@ describe('requirements.txt naming other files of the function', () => {
     const again = await settled(h.api, name, 2);
     assert.equal(again.state, 'ready', JSON.stringify(again));
     assert.notEqual(again.key, deps.key);
-    assert.deepEqual(again.packages, [{ name: 'beta', version: '1.2' }, { name: 'gamma', version: '1.0' }]);
+    assert.deepEqual(again.packages, [{ name: 'beta', version: '1.2', modules: ['beta'] }, { name: 'gamma', version: '1.0', modules: ['gamma'] }]);
   });
 
   it('refuses, at upload, a path outside the function, an absolute path, a URL, a missing file and a cycle', async () => {

@@ -76,7 +76,7 @@ describe('dependencies from an index', () => {
     await upload(api, name, { 'requirements.txt': 'six==1.16.0\n', 'main.py': py('import six', 'def handler(event, context):', '    return {"six": six.__version__, "file": six.__file__}') });
     const deps = await settled(api, name, 1);
     assert.equal(deps.state, 'ready', JSON.stringify(deps.error));
-    assert.deepEqual(deps.packages, [{ name: 'six', version: '1.16.0' }]);
+    assert.deepEqual(deps.packages, [{ name: 'six', version: '1.16.0', modules: ['six'] }]);
     await deploy(api, name);
     const res = await fetch(`${platform.url}/fn/${name}/`);
     assert.deepEqual(await res.json(), { six: '1.16.0', file: '/deps/six.py' });

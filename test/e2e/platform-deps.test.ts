@@ -61,7 +61,7 @@ describe('dependencies', () => {
 
     const deps = await settled(h.api, name, 1);
     assert.equal(deps.state, 'ready', JSON.stringify(deps));
-    assert.deepEqual(deps.packages, [{ name: 'alpha', version: '1.0' }, { name: 'beta', version: '1.2' }]);
+    assert.deepEqual(deps.packages, [{ name: 'alpha', version: '1.0', modules: ['alpha'] }, { name: 'beta', version: '1.2', modules: ['beta'] }]);
     assert.match(deps.lock, /^[0-9a-f]{64}$/);
     // Content-addressed by the lock, read-only, bytecode compiled ahead.
     const site = join(h.stateDir, 'deps', deps.lock, 'site');
