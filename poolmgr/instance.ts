@@ -730,7 +730,12 @@ export class Instance implements ProcessListener {
     };
   }
 
-  /** Client messages were taken, or went with their call: the connections waiting for room may send. */
+  /** The runtime's socket took client messages that waited in this process for it (RuntimeProcess.wsinBacklog). */
+  onWsinWritten(): void {
+    this.inboundFreed();
+  }
+
+  /** Client messages were taken, went with their call, or left this process for the runtime: the connections waiting for room may send. */
   private inboundFreed(): void {
     for (const call of this.running.values()) call.body?.roomMade();
   }

@@ -36,13 +36,34 @@ const SLOW = py(
   '        await asyncio.sleep(every)',
 );
 
+// A busy route whose app takes nothing for a minute, and an echo beside it on the same instance.
+const BESIDE = py(
+  'import asyncio',
+  'from fastapi import FastAPI, WebSocket',
+  'app = FastAPI()',
+  '',
+  '@app.websocket("/busy")',
+  'async def busy(ws: WebSocket):',
+  '    await ws.accept()',
+  '    await asyncio.sleep(60)',
+  '',
+  '@app.websocket("/echo")',
+  'async def echo(ws: WebSocket):',
+  '    await ws.accept()',
+  '    while True:',
+  '        data = await ws.receive_bytes()',
+  '        await ws.send_text(str(len(data)))',
+);
+
 const slow = fnName('slow');
+const beside = fnName('beside');
 const victim = fnName('victim');
 const MIB = 1024 * 1024;
 
 const h = useGateway({
   [slow]: { files: { 'main.py': SLOW }, manifest: 'entrypoint: main:app\nlimits:\n  timeout: 120s\n  memory: 128Mi\n  concurrency: 8\n  maxInstances: 1' },
   [victim]: { files: { 'main.py': py('def handler(event, context):', '    return {"ok": True}') } },
+  [beside]: { files: { 'main.py': BESIDE }, manifest: 'entrypoint: main:app\nlimits:\n  timeout: 120s\n  memory: 256Mi\n  concurrency: 8\n  maxInstances: 1' },
 });
 
 function numbered(seq: number): Buffer {
@@ -112,3 +133,24 @@ describe('WebSocket clients flooding an app that reads one message a second', ()
     for (const ws of floods) ws.destroy();
   });
 });
+
+describe('a message refused for the runtime socket\'s backlog (red team round 32)', () => {
+  test('goes when the backlog drains: an echo beside a connection whose app takes nothing answers at once, not 1008 after 30 s', async () => {
+    const base = `${h.url.replace('http:', 'ws:')}/fn/${beside}`;
+    const busy = await RawWebSocket.connect(`${base}/busy`);
+    const echo = await RawWebSocket.connect(`${base}/echo`);
+    echo.sendBinary(Buffer.alloc(10));
+    assert.deepEqual(await echo.next(10_000), { kind: 'text', text: '10' });
+    // In one go: 3.5 MiB to the busy connection (its app takes none; they wait in the gateway for the
+    // runtime's socket a moment), then 1 MiB to the echo, refused for that backlog. It waited for the
+    // next message an app on the instance took, and none did: closed 1008 after 30 s.
+    for (let i = 0; i < 7; i++) busy.sendBinary(Buffer.alloc(MIB / 2, 1));
+    echo.sendBinary(Buffer.alloc(MIB, 2));
+    const e = await echo.next(40_000);
+    assert.deepEqual(e, { kind: 'text', text: String(MIB) });
+    echo.close();
+    await echo.closed(20_000);
+    busy.destroy();
+  });
+});
+
