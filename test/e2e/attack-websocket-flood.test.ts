@@ -57,6 +57,7 @@ const BESIDE = py(
 
 const slow = fnName('slow');
 const beside = fnName('beside');
+const crowded = fnName('crowded');
 const victim = fnName('victim');
 const MIB = 1024 * 1024;
 
@@ -64,6 +65,7 @@ const h = useGateway({
   [slow]: { files: { 'main.py': SLOW }, manifest: 'entrypoint: main:app\nlimits:\n  timeout: 120s\n  memory: 128Mi\n  concurrency: 8\n  maxInstances: 1' },
   [victim]: { files: { 'main.py': py('def handler(event, context):', '    return {"ok": True}') } },
   [beside]: { files: { 'main.py': BESIDE }, manifest: 'entrypoint: main:app\nlimits:\n  timeout: 120s\n  memory: 256Mi\n  concurrency: 8\n  maxInstances: 1' },
+  [crowded]: { files: { 'main.py': BESIDE }, manifest: 'entrypoint: main:app\nlimits:\n  timeout: 120s\n  memory: 128Mi\n  concurrency: 8\n  maxInstances: 1' },
 });
 
 function numbered(seq: number): Buffer {
@@ -151,6 +153,23 @@ describe('a message refused for the runtime socket\'s backlog (red team round 32
     echo.close();
     await echo.closed(20_000);
     busy.destroy();
+  });
+});
+
+describe('connections whose app takes nothing fill their instance\'s share (red team round 32, ADR 0197)', () => {
+  test('another connection still gets its part of the share: its 1 MiB reaches its app at once, not 1008 after 30 s', async () => {
+    const base = `${h.url.replace('http:', 'ws:')}/fn/${crowded}`;
+    // 128 Mi: the share is 16 MiB; five connections of 3.5 MiB each (their window) fill it. Before,
+    // the echo's message waited for one of them to be taken, and none was: closed 1008 after 30 s.
+    const busy = await Promise.all([0, 1, 2, 3, 4].map(() => RawWebSocket.connect(`${base}/busy`)));
+    for (const ws of busy) for (let i = 0; i < 8; i++) ws.sendBinary(Buffer.alloc(MIB / 2, 1));
+    await sleep(1000);
+    const echo = await RawWebSocket.connect(`${base}/echo`);
+    echo.sendBinary(Buffer.alloc(MIB, 2));
+    assert.deepEqual(await echo.next(40_000), { kind: 'text', text: String(MIB) });
+    echo.close();
+    await echo.closed(20_000);
+    for (const ws of busy) ws.destroy();
   });
 });
 
