@@ -163,7 +163,8 @@ describe('connections whose app takes nothing fill their instance\'s share (red 
     // the echo's message waited for one of them to be taken, and none was: closed 1008 after 30 s.
     const busy = await Promise.all([0, 1, 2, 3, 4].map(() => RawWebSocket.connect(`${base}/busy`)));
     for (const ws of busy) for (let i = 0; i < 8; i++) ws.sendBinary(Buffer.alloc(MIB / 2, 1));
-    await sleep(1000);
+    await Promise.all(busy.map((ws) => (ws.socket.writableLength === 0 ? undefined : new Promise((resolve) => ws.socket.once('drain', resolve)))));
+    await sleep(1000); // the gateway has passed them on to the runtime
     const echo = await RawWebSocket.connect(`${base}/echo`);
     echo.sendBinary(Buffer.alloc(MIB, 2));
     assert.deepEqual(await echo.next(40_000), { kind: 'text', text: String(MIB) });
