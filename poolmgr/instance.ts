@@ -730,7 +730,12 @@ export class Instance implements ProcessListener {
     };
   }
 
-  /** Client messages were taken, or went with their call: the connections waiting for room may send. */
+  /** The runtime's socket took client messages that waited in this process for it (RuntimeProcess.wsinBacklog). */
+  onWsinWritten(): void {
+    this.inboundFreed();
+  }
+
+  /** Client messages were taken, went with their call, or left this process for the runtime: the connections waiting for room may send. */
   private inboundFreed(): void {
     for (const call of this.running.values()) call.body?.roomMade();
   }
@@ -738,14 +743,17 @@ export class Instance implements ProcessListener {
   /**
    * Whether `cost` more bytes of WebSocket client messages fit what this instance's apps have not
    * taken, all its connections together: a share of its memory limit (WS_INBOUND_MEMORY_DIVISOR,
-   * at least one window), beyond one message when none waits (ADR 0194).
+   * at least one window), beyond one message when none waits (ADR 0194). A connection holding
+   * `own` may also fill its part of that share (the share over `concurrency`) whatever the others
+   * hold (ADR 0197): connections whose app took nothing filled the share, and another connection's
+   * message waited with its app ready until the 1008 (red team round 32). At most twice the share.
    */
-  inboundRoom(cost: number): boolean {
+  inboundRoom(cost: number, own: number): boolean {
     let held = 0;
     for (const call of this.running.values()) held += call.body?.inboundBytes ?? 0;
     const memory = this.group.spec.memoryBytes;
     const limit = memory > 0 ? Math.max(WS_INBOUND_WINDOW_BYTES, memory / WS_INBOUND_MEMORY_DIVISOR) : Infinity;
-    return held === 0 || held + cost <= limit;
+    return held === 0 || held + cost <= limit || own + cost <= limit / Math.max(1, this.group.limits.concurrency);
   }
 
   private memoryMessage(detail: string): string {
@@ -808,8 +816,8 @@ class CallChannel implements BodyChannel {
     return this.proc.wsinBacklog;
   }
 
-  instanceRoom(cost: number): boolean {
-    return this.inst.inboundRoom(cost);
+  instanceRoom(cost: number, own: number): boolean {
+    return this.inst.inboundRoom(cost, own);
   }
 }
 

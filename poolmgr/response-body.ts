@@ -19,8 +19,8 @@ export interface BodyChannel {
   message(body: Uint8Array): void;
   /** What the client messages not yet taken by the runtime's socket count, all its calls' (RuntimeProcess.wsinBacklog). */
   backlog(): number;
-  /** Room in the instance's share for client messages its apps have not taken (Instance.inboundRoom): whether `cost` more fit. */
-  instanceRoom(cost: number): boolean;
+  /** Room in the instance's share for client messages its apps have not taken (Instance.inboundRoom): whether `cost` more fit, this connection holding `own`. */
+  instanceRoom(cost: number, own: number): boolean;
 }
 
 export class ResponseBody implements BodyReader {
@@ -162,7 +162,7 @@ export class ResponseBody implements BodyReader {
    */
   private fits(cost: number): boolean {
     if (this.inbound > 0 && (this.inbound + cost > WS_INBOUND_WINDOW_BYTES || this.inboundCount >= WS_INBOUND_WINDOW_MESSAGES)) return false;
-    if (!this.channel.instanceRoom(cost)) return false;
+    if (!this.channel.instanceRoom(cost, this.inbound)) return false;
     const backlog = this.channel.backlog();
     return !(backlog > 0 && backlog + cost > WS_INBOUND_WINDOW_BYTES);
   }

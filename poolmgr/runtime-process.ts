@@ -36,6 +36,8 @@ export interface ProcessListener {
    */
   onMessage(proc: RuntimeProcess, msg: RuntimeMessage): void;
   onExit(proc: RuntimeProcess, exit: ProcessExit): void;
+  /** The kernel took a batch of WebSocket client messages (`wsinBacklog` is lower): a message refused for it may go now. */
+  onWsinWritten?(proc: RuntimeProcess): void;
 }
 
 /** After the process exits, how long to wait for the socket to deliver its last frames (and, by default, the reverse). */
@@ -188,7 +190,12 @@ export class RuntimeProcess {
     this.pendingWsin = 0;
     if (!this.alive) return;
     // A batch with client messages says when the kernel took it (its last frame's callback: in order).
-    const written = wsin === 0 ? undefined : (): void => void (this.unwrittenWsin -= wsin);
+    // A message refused for this backlog waits for it to drain, not for the next one an app takes: an
+    // app waiting for its client's message behind another connection's batch held it to the 1008 (red32).
+    const written = wsin === 0 ? undefined : (): void => {
+      this.unwrittenWsin -= wsin;
+      this.listener?.onWsinWritten?.(this);
+    };
     this.unwrittenWsin += wsin;
     if (frames.length === 1) {
       this.socket.write(frames[0]!, written);

@@ -36,13 +36,36 @@ const SLOW = py(
   '        await asyncio.sleep(every)',
 );
 
+// A busy route whose app takes nothing for a minute, and an echo beside it on the same instance.
+const BESIDE = py(
+  'import asyncio',
+  'from fastapi import FastAPI, WebSocket',
+  'app = FastAPI()',
+  '',
+  '@app.websocket("/busy")',
+  'async def busy(ws: WebSocket):',
+  '    await ws.accept()',
+  '    await asyncio.sleep(60)',
+  '',
+  '@app.websocket("/echo")',
+  'async def echo(ws: WebSocket):',
+  '    await ws.accept()',
+  '    while True:',
+  '        data = await ws.receive_bytes()',
+  '        await ws.send_text(str(len(data)))',
+);
+
 const slow = fnName('slow');
+const beside = fnName('beside');
+const crowded = fnName('crowded');
 const victim = fnName('victim');
 const MIB = 1024 * 1024;
 
 const h = useGateway({
   [slow]: { files: { 'main.py': SLOW }, manifest: 'entrypoint: main:app\nlimits:\n  timeout: 120s\n  memory: 128Mi\n  concurrency: 8\n  maxInstances: 1' },
   [victim]: { files: { 'main.py': py('def handler(event, context):', '    return {"ok": True}') } },
+  [beside]: { files: { 'main.py': BESIDE }, manifest: 'entrypoint: main:app\nlimits:\n  timeout: 120s\n  memory: 256Mi\n  concurrency: 8\n  maxInstances: 1' },
+  [crowded]: { files: { 'main.py': BESIDE }, manifest: 'entrypoint: main:app\nlimits:\n  timeout: 120s\n  memory: 128Mi\n  concurrency: 8\n  maxInstances: 1' },
 });
 
 function numbered(seq: number): Buffer {
@@ -112,3 +135,42 @@ describe('WebSocket clients flooding an app that reads one message a second', ()
     for (const ws of floods) ws.destroy();
   });
 });
+
+describe('a message refused for the runtime socket\'s backlog (red team round 32)', () => {
+  test('goes when the backlog drains: an echo beside a connection whose app takes nothing answers at once, not 1008 after 30 s', async () => {
+    const base = `${h.url.replace('http:', 'ws:')}/fn/${beside}`;
+    const busy = await RawWebSocket.connect(`${base}/busy`);
+    const echo = await RawWebSocket.connect(`${base}/echo`);
+    echo.sendBinary(Buffer.alloc(10));
+    assert.deepEqual(await echo.next(10_000), { kind: 'text', text: '10' });
+    // In one go: 3.5 MiB to the busy connection (its app takes none; they wait in the gateway for the
+    // runtime's socket a moment), then 1 MiB to the echo, refused for that backlog. It waited for the
+    // next message an app on the instance took, and none did: closed 1008 after 30 s.
+    for (let i = 0; i < 7; i++) busy.sendBinary(Buffer.alloc(MIB / 2, 1));
+    echo.sendBinary(Buffer.alloc(MIB, 2));
+    const e = await echo.next(40_000);
+    assert.deepEqual(e, { kind: 'text', text: String(MIB) });
+    echo.close();
+    await echo.closed(20_000);
+    busy.destroy();
+  });
+});
+
+describe('connections whose app takes nothing fill their instance\'s share (red team round 32, ADR 0197)', () => {
+  test('another connection still gets its part of the share: its 1 MiB reaches its app at once, not 1008 after 30 s', async () => {
+    const base = `${h.url.replace('http:', 'ws:')}/fn/${crowded}`;
+    // 128 Mi: the share is 16 MiB; five connections of 3.5 MiB each (their window) fill it. Before,
+    // the echo's message waited for one of them to be taken, and none was: closed 1008 after 30 s.
+    const busy = await Promise.all([0, 1, 2, 3, 4].map(() => RawWebSocket.connect(`${base}/busy`)));
+    for (const ws of busy) for (let i = 0; i < 8; i++) ws.sendBinary(Buffer.alloc(MIB / 2, 1));
+    await Promise.all(busy.map((ws) => (ws.socket.writableLength === 0 ? undefined : new Promise((resolve) => ws.socket.once('drain', resolve)))));
+    await sleep(1000); // the gateway has passed them on to the runtime
+    const echo = await RawWebSocket.connect(`${base}/echo`);
+    echo.sendBinary(Buffer.alloc(MIB, 2));
+    assert.deepEqual(await echo.next(40_000), { kind: 'text', text: String(MIB) });
+    echo.close();
+    await echo.closed(20_000);
+    for (const ws of busy) ws.destroy();
+  });
+});
+

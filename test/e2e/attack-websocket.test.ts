@@ -79,6 +79,7 @@ const liar = fnName('liar');
 const deaf = fnName('deaf');
 const victim = fnName('victim');
 const chat = fnName('chat');
+const pinged = fnName('pinged');
 // A budget of 16 MiB: one function's share is 4 MiB.
 const h = useGateway({
   [hog]: { files: { 'main.py': HOG }, manifest: 'entrypoint: main:app\nlimits:\n  timeout: 60s\n  maxInstances: 6' },
@@ -86,6 +87,7 @@ const h = useGateway({
   [liar]: { files: { 'main.py': LIAR }, manifest: 'entrypoint: main:app\nlimits:\n  timeout: 60s' },
   [victim]: { files: { 'main.py': py('def handler(event, context):', '    return {"ok": True}') } },
   [chat]: { files: { 'main.py': HOG }, manifest: 'entrypoint: main:app\nlimits:\n  timeout: 60s' },
+  [pinged]: { files: { 'main.py': WS_ECHO_APP }, manifest: 'entrypoint: main:handler\nlimits:\n  timeout: 60s\n  concurrency: 4' },
 }, { FP_MAX_HELD_RESPONSE_BYTES: String(16 * 1024 * 1024) });
 
 describe('WebSockets against the held-answer budget', () => {
@@ -107,6 +109,28 @@ describe('WebSockets against the held-answer budget', () => {
     assert.ok(ended > 0, 'no connection was cut: the gateway held every one');
     const other = await request(`${h.url}/fn/${victim}/`);
     assert.equal(other.status, 200);
+    for (const ws of sockets) ws.destroy();
+  });
+
+  test('pongs for the pings of clients that read nothing count in the budget: past the share the connection is cut (red team round 32)', async () => {
+    // uWS answers each ping with a pong; unread, they waited in the gateway counted nowhere, up to
+    // maxBackpressure (64 MiB) per connection, for as long as the app held the connection.
+    const sockets = await Promise.all([0, 1].map(() => RawWebSocket.connect(`${h.url.replace('http:', 'ws:')}/fn/${pinged}/ws`)));
+    const ping = Buffer.concat([Buffer.from([0x89, 0x80 | 125]), Buffer.alloc(4), Buffer.alloc(125, 1)]);
+    const mib = Buffer.concat(Array<Buffer>(8192).fill(ping)); // ~1 MiB of pings, as much of pongs
+    const cut = (): boolean => sockets.some((ws) => h.runs.get(ws.headers['x-run-id']!) !== undefined);
+    const before = process.memoryUsage().rss;
+    for (const ws of sockets) ws.pause();
+    for (let i = 0; i < 24 && !cut(); i++) {
+      await Promise.all(sockets.map((ws) => new Promise<void>((resolve) => {
+        if (ws.socket.destroyed || ws.socket.write(mib)) resolve();
+        else void Promise.race([new Promise((drained) => ws.socket.once('drain', drained)), sleep(1000)]).then(() => resolve());
+      })));
+    }
+    const deadline = Date.now() + 15_000;
+    while (!cut() && Date.now() < deadline) await sleep(250);
+    const grown = Math.round((process.memoryUsage().rss - before) / 1e6);
+    assert.ok(cut(), `no connection was cut: the gateway held their pongs (RSS +${grown} MB)`);
     for (const ws of sockets) ws.destroy();
   });
 
