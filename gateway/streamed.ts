@@ -21,6 +21,9 @@ export function streamBody(body: BodyReader, holder: Holder | null = null): Resp
     holdsCall: true,
     start(sink: StreamSink): void {
       sink.closed.addEventListener('abort', () => body.cancel(), { once: true });
+      // Acknowledged once written (a writer that holds small chunks for its turn's end says when), never before.
+      const deferred = sink.onTaken !== undefined;
+      sink.onTaken?.((bytes) => body.ack(bytes));
       let held = 0;
       const drained = (): void => {
         const bytes = held;
@@ -36,7 +39,7 @@ export function streamBody(body: BodyReader, holder: Holder | null = null): Resp
             return false;
           }
           if (sink.write(data)) {
-            body.ack(data.byteLength);
+            if (!deferred) body.ack(data.byteLength);
             return true;
           }
           held += data.byteLength;

@@ -30,7 +30,7 @@
  *     and then drops what sits in its 16 KiB cork buffer: the refusal is padded past that size so
  *     uWS writes it to the socket at once (docs/gateway.md, "Malformed requests").
  *  9. A streamed response (`OutgoingResponse.stream`: Server-Sent Events, a function's streamed
- *     body) ends its head at once (`StreamWriter.sendHead`, ADR 0150), then writes each chunk with `write` inside `cork`; after a write returns false (backed up)
+ *     body) ends its head at once (`StreamWriter.sendHead`, ADR 0150), then writes each chunk with `write` inside `cork` (small chunks of one turn of the loop in one cork at its end, never more than uWS's cork buffer holds: ADR 0203); after a write returns false (backed up)
  *     nothing more is written until `onWritable`, so a slow client holds at most one chunk. A tail
  *     does not count as in flight (a graceful stop waits for calls, not for tails) and `closeAll`
  *     ends it before closing sockets; a call's body (`holdsCall`) counts until it ends, and

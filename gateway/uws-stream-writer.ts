@@ -2,11 +2,29 @@
  * A streamed response's writer (uws-adapter rule 9): each chunk written inside `cork`, nothing
  * more after a write that backed up until uWS's `onWritable`; with a known length, `tryEnd` and the
  * Content-Length uvicorn would send, a body longer or shorter than announced dropping the connection.
+ *
+ * Chunked, small chunks that arrive in one turn of the event loop (the pieces of one read of the
+ * runtime's socket) leave in one cork at that turn's end (a microtask), not one `send` each (apps
+ * round 17, ADR 0191). Two rules of uWS this keeps (ADR 0203):
+ * - What one cork holds stays within uWS's cork buffer (CORK_BUFFER_BYTES): a write that overflows
+ *   it makes uWS send the buffer first and, when that send does not complete (a backed-up socket),
+ *   drop the overflowing bytes, whose chunk size line already left: the body is broken for good.
+ * - An `onWritable` callback that writes nothing leaves what uWS buffered unsent (uWS drains its
+ *   buffer on writable only for a response without the callback): `writable` then uncorks an
+ *   empty cork, which sends it.
  */
 import type { HttpResponse } from 'uWebSockets.js';
 import type { StreamSink } from '../protocol/index.js';
 
 const EMPTY = new Uint8Array(0);
+/** uWS's cork buffer (LoopData::CORK_BUFFER_SIZE): a cork never holds more (ADR 0203). */
+export const CORK_BUFFER_BYTES = 16 * 1024;
+/**
+ * Chunks of one turn held for one write: at most this many bytes, so that they, their chunk size
+ * line and the body's last chunk (`end`) fit one cork. A chunk that does not fit is written at once
+ * (after what waits), in a cork of its own.
+ */
+export const COALESCE_MAX_BYTES = CORK_BUFFER_BYTES - 1024;
 
 export class StreamWriter implements StreamSink {
   private open = true;
@@ -22,6 +40,17 @@ export class StreamWriter implements StreamSink {
   private ending = false;
   /** The last byte was handed over: uWS ended the response (rule 3: `res` is not touched again). */
   private finished = false;
+
+  /** Chunked: small chunks of this turn not written yet, the first `batchBytes` of `batch` (one buffer a response, reused: uWS copies what it is given). */
+  private batch: Buffer | null = null;
+  private batchBytes = 0;
+  private flushQueued = false;
+  /** Bytes of chunks `write` answered true for that uWS took but the connection did not yet (a flush that backed up): reported at `writable`. */
+  private heldTaken = 0;
+  /** Where `taken` reports bytes `write` answered true for once uWS took them (`onTaken`). */
+  private taken: ((bytes: number) => void) | null = null;
+  /** Writes made to `res` so far: `writable` knows whether its callback wrote anything. */
+  private writes = 0;
 
   constructor(private readonly res: HttpResponse, readonly holdsCall: boolean, private readonly length: number | undefined,
     private readonly onClose: () => void, private readonly isGone: () => boolean) {}
@@ -40,8 +69,63 @@ export class StreamWriter implements StreamSink {
 
   write(chunk: string | Uint8Array): boolean {
     if (!this.open) return false;
-    if (this.length !== undefined) return this.writeCounted(typeof chunk === 'string' ? Buffer.from(chunk) : chunk, this.length);
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (this.length !== undefined) return this.tell(this.writeCounted(bytes, this.length), bytes.byteLength);
+    if (bytes.byteLength > COALESCE_MAX_BYTES - this.batchBytes) this.flush(); // what waits leaves first, in a cork of its own
+    if (this.backedUp || bytes.byteLength > COALESCE_MAX_BYTES) {
+      // Written now, in a cork of its own (never one cork past uWS's buffer with other bytes): a
+      // backed-up response answers false at once, a big chunk is not copied.
+      const flushed = this.flush();
+      return this.tell(this.writeNow(bytes) && flushed, bytes.byteLength);
+    }
+    if (bytes.byteLength === 0) return true;
+    this.batch ??= Buffer.allocUnsafe(COALESCE_MAX_BYTES);
+    this.batch.set(bytes, this.batchBytes); // a copy: the caller's buffer is reused once this returns
+    this.batchBytes += bytes.byteLength;
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => {
+        this.flushQueued = false;
+        this.flush();
+      });
+    }
+    return true;
+  }
+
+  /**
+   * `cb(bytes)` once uWS took bytes `write` answered true for (the caller acknowledges them to the
+   * runtime then, never before): at once for a chunk written at once, at the flush for one held for
+   * its turn's end, at `writable` for one whose flush backed up. Not for a chunk answered false.
+   */
+  onTaken(cb: (bytes: number) => void): void {
+    this.taken = cb;
+  }
+
+  /** The answer of `write`; a true answer's bytes were taken by uWS: reported. */
+  private tell(ok: boolean, bytes: number): boolean {
+    if (ok && bytes > 0) this.taken?.(bytes);
+    return ok;
+  }
+
+  /**
+   * Writes the chunks held for this turn's end now, in one cork (one chunk on the wire). False when
+   * uWS backed up: their bytes are then reported taken at `writable`, and the next `write` answers false.
+   */
+  flush(): boolean {
+    const bytes = this.batchBytes;
+    if (bytes === 0 || !this.open) return !this.backedUp;
+    this.batchBytes = 0;
+    const ok = this.writeNow(this.batch!.subarray(0, bytes));
+    if (ok) this.taken?.(bytes);
+    else this.heldTaken += bytes;
+    return ok;
+  }
+
+  /** One chunk in one cork; false: uWS backed up (it keeps the bytes: onWritable follows). */
+  private writeNow(chunk: Uint8Array): boolean {
+    if (chunk.byteLength === 0) return !this.backedUp;
     let ok = false;
+    this.writes++;
     this.res.cork(() => {
       ok = this.res.write(chunk);
     });
@@ -60,6 +144,7 @@ export class StreamWriter implements StreamSink {
     const base = this.sent;
     this.sent += chunk.byteLength;
     let ok = false;
+    this.writes++;
     this.res.cork(() => {
       [ok] = this.res.tryEnd(chunk, length);
     });
@@ -78,12 +163,21 @@ export class StreamWriter implements StreamSink {
     if (!this.backedUp && this.open) this.runDrain();
   }
 
-  /** uWS's onWritable: the backlog left the socket. */
+  /** uWS's onWritable: the socket can take more (what uWS buffered leaves with the next write, or the empty cork here). */
   writable(offset: number): boolean {
     if (!this.open) return true;
+    const writes = this.writes;
+    const ok = this.resume(offset);
+    // Nothing written in this callback: uWS sends what it buffered only with a write, or when a cork ends.
+    if (this.writes === writes && this.open && !this.isGone()) this.res.cork(() => {});
+    return ok;
+  }
+
+  private resume(offset: number): boolean {
     const pending = this.pending;
     if (pending !== null) {
       let ok = false;
+      this.writes++;
       this.res.cork(() => {
         [ok] = this.res.tryEnd(pending.subarray(offset - this.pendingBase), this.length!);
       });
@@ -95,7 +189,11 @@ export class StreamWriter implements StreamSink {
       }
     }
     this.backedUp = false;
+    const held = this.heldTaken;
+    this.heldTaken = 0;
+    if (held > 0) this.taken?.(held);
     this.runDrain();
+    this.flush(); // what the drain delivered leaves in this callback, not at a later turn's end
     return true;
   }
 
@@ -122,7 +220,11 @@ export class StreamWriter implements StreamSink {
       this.close(); // the last tryEnd ended the response
       return;
     }
-    this.res.cork(() => this.res.end());
+    this.writes++;
+    this.res.cork(() => {
+      this.flush(); // what waits goes first, in the same cork (COALESCE_MAX_BYTES leaves room for the end)
+      this.res.end();
+    });
     this.close();
   }
 
@@ -135,6 +237,7 @@ export class StreamWriter implements StreamSink {
    */
   abort(): void {
     if (!this.open) return;
+    this.flush(); // the pieces before the failure leave first, as uvicorn sends them
     this.close();
     setImmediate(() => {
       if (!this.isGone()) this.res.close(); // rule 3: not once the client left
@@ -150,6 +253,9 @@ export class StreamWriter implements StreamSink {
     if (!this.open) return;
     this.open = false;
     this.drain = null;
+    this.batch = null; // nothing more is written (end and abort flushed what waited)
+    this.batchBytes = 0;
+    this.taken = null;
     this.controller.abort();
     this.onClose();
   }

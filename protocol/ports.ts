@@ -152,6 +152,12 @@ export interface StreamSink {
   abort(): void;
   /** `cb` runs once, when the connection can take more after a `write` returned false. */
   onDrain(cb: () => void): void;
+  /**
+   * With it, a true `write` means the chunk was taken, not yet written: `cb(bytes)` says when the
+   * server wrote bytes it answered true for (a writer that holds a turn's small chunks for one
+   * write: gateway/uws-stream-writer.ts). Without it, a true `write` wrote the chunk.
+   */
+  onTaken?(cb: (bytes: number) => void): void;
   /** Ends the response (idempotent). */
   end(): void;
   /** Aborted once the client went away, the response ended, or the server closed it. */
