@@ -36,7 +36,7 @@
  * 8. Every process ever spawned is in `processes` until it has exited; close() waits for all,
  *    and for the bytecode compiler process behind prepare().
  */
-import { isOutOfFiles, OUT_OF_FILES_MESSAGE, PlatformError, workspaceOfKey, type LogTap, type StartCheck, type WireEvent } from '../protocol/index.js';
+import { escapeControls, isOutOfFiles, OUT_OF_FILES_MESSAGE, PlatformError, workspaceOfKey, type LogTap, type StartCheck, type WireEvent } from '../protocol/index.js';
 import { Call } from './call.js';
 import { CrashBudgets, DEFAULT_CRASH_BUDGET, type CrashHold } from './crash-budget.js';
 import { resolveSandbox, type PoolConfig } from './config.js';
@@ -473,10 +473,19 @@ export class PoolManager implements InstanceOwner {
     const proc = this.spawnProcess(this.hintFor(group), group.workspace);
     const dir = group.spec.dir;
     this.holdDir(dir, 1);
-    group.template = new FunctionTemplate(group, proc, Math.max(this.config.initTimeoutMs, group.limits.timeoutMs), (tpl, failed) => {
+    group.template = new FunctionTemplate(group, proc, Math.max(this.config.initTimeoutMs, group.limits.timeoutMs), (tpl, failed, refusal) => {
       this.holdDir(dir, -1);
       if (group.template === tpl) group.template = null;
       if (failed) group.templateRefused = true;
+      // Said once per version: without it the operator saw nothing, and a Django app that kept its
+      // SQLite connection open at import scaled out by importing Django in each instance (apps round 18).
+      if (refusal !== null) {
+        // The function's runtime wrote it: one line, no control characters (a forged newline would be a log line of its own).
+        refusal = escapeControls(refusal).replace(/[\n\t]/g, ' ');
+        const line = `pool: ${group.fn.name} version ${group.fn.version} gets no template: each instance it scales out to imports its module (${Math.round(initMs)} ms at the cold start that asked for one): ${refusal}`;
+        if (this.config.hostLog !== undefined) this.config.hostLog(line);
+        else process.stderr.write(`${line}\n`);
+      }
     });
   }
 
