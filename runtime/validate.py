@@ -290,16 +290,25 @@ def _channels_consumers(trees):
                         break
 
 
+def _is_test_file(rel) -> bool:
+    """Whether a path is a test's by its words (`tests/`, `test_x.py`, `x_test.py`, `conftest.py`, `testing.py`)."""
+    words = re.split(r"[_./\\-]+", rel.lower())
+    return any(w in ("test", "tests", "testing", "conftest") for w in words)
+
+
 def channel_layers(trees):
     """Warnings for Django Channels' in-memory channel layer (`CHANNEL_LAYERS = {"default": {"BACKEND":
     "channels.layers.InMemoryChannelLayer"}}`): a `group_send` reaches the consumers of the
     instance that sent it, and at the default `concurrency: 1` each WebSocket holds an instance of
     its own, so in the Channels tutorial's chat each of 3 clients heard only itself and a message
     sent from a view reached none (apps round 18; uvicorn: 4 of 4 each; with one instance taking
-    concurrent calls, 4 of 4). Found as that string anywhere (settings modules are plain data).
-    `needs: one-instance`."""
+    concurrent calls, 4 of 4). Found as that string anywhere (settings modules are plain data) but
+    in test files (`tests/`, `test_settings.py`, `settings_test.py`, `conftest.py`): Channels' docs
+    give the in-memory layer to tests. `needs: one-instance`."""
     found = []
     for rel, tree in trees.items():
+        if _is_test_file(rel):
+            continue
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and node.value == "channels.layers.InMemoryChannelLayer":
                 found.append({"file": rel, "line": node.lineno, "needs": "one-instance",

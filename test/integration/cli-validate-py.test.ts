@@ -313,6 +313,10 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(redis, [], 'the Redis layer reaches every instance');
     const settings = await check({ 'proj/settings.py': 'CHANNEL_LAYERS = {\n    "default": {\n        "BACKEND": "channels.layers.InMemoryChannelLayer",\n    },\n}\n', 'main.py': 'app = None\n' }, 'main:app');
     assert.deepEqual(settings.warnings.filter((w) => /InMemoryChannelLayer/.test(w.message)).map((w) => [w.file, w.line, w.needs ?? null]), [['proj/settings.py', 3, 'one-instance']]);
+    // Channels' docs give the in-memory layer to tests: test settings are not what serves.
+    const layer = 'CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}\n';
+    const tests = await check({ 'tests/settings.py': layer, 'proj/test_settings.py': layer, 'proj/settings_test.py': layer, 'conftest.py': layer, 'latest.py': layer, 'main.py': 'app = None\n' }, 'main:app');
+    assert.deepEqual(tests.warnings.filter((w) => /InMemoryChannelLayer/.test(w.message)).map((w) => w.file), ['latest.py']);
     const other = await check({ 'main.py': 'class WebsocketConsumer: pass\nclass Mine(WebsocketConsumer): pass\napp = None\n' }, 'main:app');
     assert.deepEqual(other.warnings.filter((w) => /Channels/.test(w.message)), [], 'a class of that name in a file that imports no channels');
   });
