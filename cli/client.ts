@@ -97,7 +97,7 @@ export interface ApiDeployLogEntry {
 }
 
 /** What a deploy's start check found: loaded in `initMs`, or not made and why. */
-export type ApiStartReport = { checked: true; initMs: number } | { checked: false; reason: string };
+export type ApiStartReport = { checked: true; initMs: number; noTemplate?: string } | { checked: false; reason: string };
 
 export interface ApiDeployEntry {
   action: string;

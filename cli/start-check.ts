@@ -11,9 +11,11 @@ import { safeLines, terminalSafe } from './terminal.js';
 
 /** The line after "Version N deployed": how the check went. */
 export function startLine(start: ApiStartReport): string {
-  return start.checked
-    ? `Start check: it loaded in ${start.initMs} ms (then stopped: the first call starts it).`
-    : `Start check: not made (${terminalSafe(start.reason)}); the first call shows whether it loads.`;
+  if (!start.checked) return `Start check: not made (${terminalSafe(start.reason)}); the first call shows whether it loads.`;
+  const line = `Start check: it loaded in ${start.initMs} ms (then stopped: the first call starts it).`;
+  // Its process could not be a template: each instance it scales out to loads it again (ADR 0201).
+  return start.noTemplate === undefined ? line
+    : `${line}\nwarning: scale-out: no instance can be forked from a template, so each new instance loads it again: ${terminalSafe(start.noTemplate)}`;
 }
 
 /**

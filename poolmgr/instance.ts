@@ -36,7 +36,7 @@ export interface InstanceOwner {
   /** The instance takes no more calls (a call on it timed out while others run); it goes once they end. */
   stopRouting(inst: Instance): void;
   /** The instance loaded its function (`forked`: it was forked from the version's template instead) in `initMs`. */
-  specialized(inst: Instance, initMs: number, forked: boolean): void;
+  specialized(inst: Instance, initMs: number, forked: boolean, notForkable: string | null): void;
 }
 
 export interface InstanceTimings {
@@ -73,7 +73,8 @@ const MAX_UNASKED_FRAMES = 16;
 
 /** How a load ended (Instance.watchLoad). */
 export type LoadOutcome =
-  | { ok: true; initMs: number; logs: readonly LogLine[] }
+  /** `notForkable`: why the version can have no template (the runtime's words, at most 1000 characters). */
+  | { ok: true; initMs: number; logs: readonly LogLine[]; notForkable: string | null }
   /** `ran`: the function was given to the runtime (else the runtime died before: nothing of it ran). */
   | { ok: false; initMs: number; logs: readonly LogLine[]; error: InvocationError; ran: boolean };
 
@@ -342,7 +343,9 @@ export class Instance implements ProcessListener {
         return;
       }
       case 'specialized':
-        if (msg.id === this.specializeId && this.state === 'starting') this.becomeReady(msg.logs, msg.initMs, msg.forked === true);
+        if (msg.id === this.specializeId && this.state === 'starting') {
+          this.becomeReady(msg.logs, msg.initMs, msg.forked === true, typeof msg.notForkable === 'string' ? msg.notForkable.slice(0, 1000) : null);
+        }
         else this.unaskedFrame(msg.t);
         return;
       case 'health': // the host never asks for one
@@ -513,7 +516,7 @@ export class Instance implements ProcessListener {
     return initLogs;
   }
 
-  private becomeReady(logs: unknown, initMs: unknown, forked: boolean): void {
+  private becomeReady(logs: unknown, initMs: unknown, forked: boolean, notForkable: string | null): void {
     clearTimeout(this.initTimer);
     const now = performance.now();
     if (forked) this.kind = 'template';
@@ -544,8 +547,8 @@ export class Instance implements ProcessListener {
         this.begin(call, started);
       }
     }
-    this.owner.specialized(this, loadMs ?? 0, forked);
-    this.loadWatcher?.({ ok: true, initMs: loadMs ?? now - this.specializeSentAt, logs: initLogs });
+    this.owner.specialized(this, loadMs ?? 0, forked, notForkable);
+    this.loadWatcher?.({ ok: true, initMs: loadMs ?? now - this.specializeSentAt, logs: initLogs, notForkable });
     this.loadWatcher = null;
   }
 

@@ -36,7 +36,7 @@
  * 8. Every process ever spawned is in `processes` until it has exited; close() waits for all,
  *    and for the bytecode compiler process behind prepare().
  */
-import { isOutOfFiles, OUT_OF_FILES_MESSAGE, PlatformError, workspaceOfKey, type LogTap, type StartCheck, type WireEvent } from '../protocol/index.js';
+import { escapeControls, isOutOfFiles, OUT_OF_FILES_MESSAGE, PlatformError, workspaceOfKey, type LogTap, type StartCheck, type WireEvent } from '../protocol/index.js';
 import { Call } from './call.js';
 import { CrashBudgets, DEFAULT_CRASH_BUDGET, type CrashHold } from './crash-budget.js';
 import { resolveSandbox, type PoolConfig } from './config.js';
@@ -277,7 +277,9 @@ export class PoolManager implements InstanceOwner {
     if (end === null) return { outcome: 'skipped', reason: `still loading after ${START_CHECK_WAIT_MS / 1000} s (its first call waits for this load)` };
     if (end.ok) {
       if (inst.inflight === 0) inst.retire();
-      return { outcome: 'started', initMs: end.initMs, logs: [...end.logs] };
+      // Said only where a template would have been made: a slow import, room to scale out (ADR 0201).
+      const noTemplate = end.notForkable !== null && group.templateRefused ? { noTemplate: end.notForkable } : {};
+      return { outcome: 'started', initMs: end.initMs, logs: [...end.logs], ...noTemplate };
     }
     const { code, type, message, stack, file, line } = end.error;
     // Whatever ended a load the function was given to is the version's failure: the runtime's report
@@ -462,22 +464,47 @@ export class PoolManager implements InstanceOwner {
 
   /**
    * A version whose cold start's init took at least `templateMinInitMs` gets a template, made in
-   * the background (docs/adr/0030-function-templates.md); forked instances do not make one.
+   * the background (docs/adr/0030-function-templates.md); forked instances do not make one. One
+   * whose instance said its process could not be one (`notForkable`) gets none, and the operator's
+   * log says why, once (ADR 0201).
    */
-  specialized(inst: Instance, initMs: number, forked: boolean): void {
+  specialized(inst: Instance, initMs: number, forked: boolean, notForkable: string | null = null): void {
     const group = inst.group;
-    const min = this.config.templateMinInitMs;
-    // A version that may run one instance only never scales out: a template would only cost memory.
-    if (forked || min <= 0 || initMs < min || group.limits.maxInstances <= 1 || this.host.templates !== true || group.template !== null || group.templateRefused
-      || group.retired || group.removed || this.closing !== null) return;
+    if (!this.wantsTemplate(group, initMs, forked)) return;
+    if (notForkable !== null) {
+      group.templateRefused = true;
+      this.sayNoTemplate(group, initMs, notForkable);
+      return;
+    }
     const proc = this.spawnProcess(this.hintFor(group), group.workspace);
     const dir = group.spec.dir;
     this.holdDir(dir, 1);
-    group.template = new FunctionTemplate(group, proc, Math.max(this.config.initTimeoutMs, group.limits.timeoutMs), (tpl, failed) => {
+    group.template = new FunctionTemplate(group, proc, Math.max(this.config.initTimeoutMs, group.limits.timeoutMs), (tpl, failed, refusal) => {
       this.holdDir(dir, -1);
       if (group.template === tpl) group.template = null;
       if (failed) group.templateRefused = true;
+      if (refusal !== null) this.sayNoTemplate(group, initMs, refusal);
     });
+  }
+
+  /** Whether a cold start of `initMs` would make `group` a template now. */
+  private wantsTemplate(group: FunctionGroup, initMs: number, forked: boolean): boolean {
+    const min = this.config.templateMinInitMs;
+    // A version that may run one instance only never scales out: a template would only cost memory.
+    return !(forked || min <= 0 || initMs < min || group.limits.maxInstances <= 1 || this.host.templates !== true || group.template !== null || group.templateRefused
+      || group.retired || group.removed || this.closing !== null);
+  }
+
+  /**
+   * The operator's line for a version that gets no template (said once: a refused version is not
+   * asked again). Without it nobody knew: a Django app that kept its SQLite connection open at
+   * import scaled out by importing Django in each instance (apps round 18).
+   */
+  private sayNoTemplate(group: FunctionGroup, initMs: number, why: string): void {
+    // The function's runtime wrote it: one line, no control characters (a forged newline would be a log line of its own).
+    const line = `pool: ${group.fn.name} version ${group.fn.version} gets no template: each instance it scales out to imports its module (${Math.round(initMs)} ms at the cold start that asked for one): ${escapeControls(why).replace(/[\n\t]/g, ' ')}`;
+    if (this.config.hostLog !== undefined) this.config.hostLog(line);
+    else process.stderr.write(`${line}\n`);
   }
 
   instanceGone(inst: Instance): void {

@@ -35,13 +35,18 @@ export class FunctionTemplate implements ProcessListener {
   private unasked = 0;
   private specializeId = -1;
   private timer: NodeJS.Timeout | undefined;
+  /** The runtime's reason for refusing to be a template, when it said one. */
+  private refusal: string | null = null;
 
   constructor(
     readonly group: TemplateVersion,
     private readonly proc: RuntimeProcess,
     private readonly initTimeoutMs: number,
-    /** Told once, when the template's process is gone; `failed`: it ended without being dropped (the version gets no other). */
-    private readonly onGone: (tpl: FunctionTemplate, failed: boolean) => void,
+    /**
+     * Told once, when the template's process is gone; `failed`: it ended without being dropped (the
+     * version gets no other); `refusal`: why its runtime refused to be one (threads or descriptors at import).
+     */
+    private readonly onGone: (tpl: FunctionTemplate, failed: boolean, refusal: string | null) => void,
   ) {
     proc.listener = this;
     proc.ready.then(() => this.specialize(), () => {});
@@ -74,6 +79,7 @@ export class FunctionTemplate implements ProcessListener {
       clearTimeout(this.timer);
       this.state = 'ready';
     } else if (msg.t === 'error' && msg.id === this.specializeId) {
+      if (msg.error.type === 'NotForkable' && typeof msg.error.message === 'string') this.refusal = msg.error.message.slice(0, 1000);
       this.proc.kill({ code: 'FUNCTION_INIT_FAILED', class: 'init_error', type: 'TemplateRefused', message: 'the template could not be made' });
     } else if (msg.t !== 'forkExit' && ++this.unasked > MAX_UNASKED_FRAMES) {
       // An honest template sends nothing else; its import's code can write frames (poolmgr/instance.ts, MAX_UNASKED_FRAMES).
@@ -87,7 +93,7 @@ export class FunctionTemplate implements ProcessListener {
     const failed = !this.dropped;
     clearTimeout(this.timer);
     this.state = 'dead';
-    this.onGone(this, failed);
+    this.onGone(this, failed, failed ? this.refusal : null);
   }
 
   private specialize(): void {

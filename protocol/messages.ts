@@ -257,7 +257,8 @@ export type RuntimeMessage =
    */
   | { t: 'settled' }
   /** `forked`: the instance was forked from a template and did not load the function itself. */
-  | { t: 'specialized'; id: number; initMs: number; contract: 'handler' | 'asgi'; logs: LogLine[]; forked?: boolean }
+  /** `notForkable`: why its process could not be a template, found right after the import (ADR 0201). */
+  | { t: 'specialized'; id: number; initMs: number; contract: 'handler' | 'asgi'; logs: LogLine[]; forked?: boolean; notForkable?: string }
   /** From a template: the child of fork `id` ended (or, `refused`, was never forked). */
   | { t: 'forkExit'; id: number; code: number | null; signal: string | null; refused?: boolean }
   /**

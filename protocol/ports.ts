@@ -348,7 +348,8 @@ export interface PoolDrain {
 
 /** What a start check found (PoolDrain.tryStart). */
 export type StartCheck =
-  | { outcome: 'started'; initMs: number; logs: LogLine[] }
+  /** `noTemplate`: why the version will scale out by importing its module in each instance (ADR 0201). */
+  | { outcome: 'started'; initMs: number; logs: LogLine[]; noTemplate?: string }
   | { outcome: 'failed'; initMs: number; logs: LogLine[]; error: { code: ErrorCode; type: string; message: string; stack?: string; file?: string; line?: number } }
   /** Nothing was started: `reason` says why (no instance place free, the pool shutting down). */
   | { outcome: 'skipped'; reason: string };

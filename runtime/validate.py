@@ -261,9 +261,63 @@ def websocket_routes(trees):
     for rel, node, name in _calls(trees):
         if name in _WS_ROUTES:
             found.append({"file": rel, "line": node.lineno, "needs": "long-timeout",
-                          "message": f"{name}(...): a WebSocket connection is one call: it holds an instance's "
-                                     "slot and is closed (1001) at limits.timeout, 30 s by default: set limits.timeout "
-                                     "to the longest connection to keep (docs/api-invoke.md, \"WebSockets\")"})
+                          "message": f"{name}(...): {_WS_ONE_CALL}"})
+    for rel, node, name in _channels_consumers(trees):
+        found.append({"file": rel, "line": node.lineno, "needs": "long-timeout",
+                      "message": f"class {node.name}({name}): a Channels consumer: {_WS_ONE_CALL}"})
+    return found
+
+
+_WS_ONE_CALL = ("a WebSocket connection is one call: it holds an instance's slot and is closed (1001) at "
+                "limits.timeout, 30 s by default: set limits.timeout to the longest connection to keep "
+                "(docs/api-invoke.md, \"WebSockets\")")
+# Django Channels' WebSocket consumer classes (channels.generic.websocket), apps round 18.
+_CHANNELS_CONSUMERS = ("WebsocketConsumer", "AsyncWebsocketConsumer", "JsonWebsocketConsumer", "AsyncJsonWebsocketConsumer")
+
+
+def _channels_consumers(trees):
+    """(file, class node, base name) for each class of a file importing `channels` that derives from
+    one of Channels' WebSocket consumers."""
+    for rel, tree in trees.items():
+        if not _imports_any(tree, ("channels",)):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                for base in node.bases:
+                    name = base.attr if isinstance(base, ast.Attribute) else base.id if isinstance(base, ast.Name) else ""
+                    if name in _CHANNELS_CONSUMERS:
+                        yield rel, node, name
+                        break
+
+
+def _is_test_file(rel) -> bool:
+    """Whether a path is a test's by its words (`tests/`, `test_x.py`, `x_test.py`, `conftest.py`, `testing.py`)."""
+    words = re.split(r"[_./\\-]+", rel.lower())
+    return any(w in ("test", "tests", "testing", "conftest") for w in words)
+
+
+def channel_layers(trees):
+    """Warnings for Django Channels' in-memory channel layer (`CHANNEL_LAYERS = {"default": {"BACKEND":
+    "channels.layers.InMemoryChannelLayer"}}`): a `group_send` reaches the consumers of the
+    instance that sent it, and at the default `concurrency: 1` each WebSocket holds an instance of
+    its own, so in the Channels tutorial's chat each of 3 clients heard only itself and a message
+    sent from a view reached none (apps round 18; uvicorn: 4 of 4 each; with one instance taking
+    concurrent calls, 4 of 4). Found as that string anywhere (settings modules are plain data) but
+    in test files (`tests/`, `test_settings.py`, `settings_test.py`, `conftest.py`): Channels' docs
+    give the in-memory layer to tests. `needs: one-instance`."""
+    found = []
+    for rel, tree in trees.items():
+        if _is_test_file(rel):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and node.value == "channels.layers.InMemoryChannelLayer":
+                found.append({"file": rel, "line": node.lineno, "needs": "one-instance",
+                              "message": "channels.layers.InMemoryChannelLayer: Channels' in-memory layer delivers a "
+                                         "group message to the consumers of the instance that sent it, and at "
+                                         "limits.concurrency 1 each WebSocket holds an instance of its own, so each "
+                                         "client hears only itself: set limits.concurrency above 1 and "
+                                         "limits.maxInstances: 1, or use channels_redis' RedisChannelLayer "
+                                         "(docs/api-invoke.md, \"WebSockets\")"})
     return found
 
 
@@ -631,6 +685,7 @@ def check(root, entrypoint, files, installed=None):
                                          [d["requirement"] for d in declared], installed))
     warns.extend(websocket_routes(trees))
     warns.extend(websocket_broadcasts(trees))
+    warns.extend(channel_layers(trees))
     warns.extend(socketio_apps(trees))
     warns.extend(mcp_apps(trees))
     warns.extend(ui_apps(trees))

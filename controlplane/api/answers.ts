@@ -221,7 +221,7 @@ export const deployView = z.strictObject({
 export type DeployView = z.output<typeof deployView>;
 /** A deploy's or rollback's start check: loaded in `initMs`, or not made and why (docs/api.md, "Deploys"). */
 const startReport = z.union([
-  z.strictObject({ checked: z.literal(true), initMs: z.number().min(0) }),
+  z.strictObject({ checked: z.literal(true), initMs: z.number().min(0), noTemplate: z.string().optional() }),
   z.strictObject({ checked: z.literal(false), reason: z.string() }),
 ]);
 export const deployAnswer = z.strictObject({

@@ -11,7 +11,8 @@ import type { FunctionRecord, VersionRecord } from '../store/index.js';
 import type { ServiceContext } from './context.js';
 
 /** What a deploy's answer says of its check: loaded (in `initMs`), or not checked and why. */
-export type StartReport = { checked: true; initMs: number } | { checked: false; reason: string };
+/** `noTemplate`: why the version will scale out by importing its module in each instance (ADR 0201). */
+export type StartReport = { checked: true; initMs: number; noTemplate?: string } | { checked: false; reason: string };
 
 /** The load's last lines a refusal carries (all of them are in the error's `logs` up to this many). */
 const MAX_LINES = 100;
@@ -32,7 +33,9 @@ export async function startCheck(ctx: ServiceContext, record: FunctionRecord, ve
   const fn = options.settings === true ? { ...made.fn, version: `${made.fn.version}~settings-check` } : made.fn;
   const found: StartCheck = await ctx.pool.tryStart(fn);
   if (found.outcome === 'skipped') return { report: { checked: false, reason: found.reason }, undo };
-  if (found.outcome === 'started') return { report: { checked: true, initMs: round(found.initMs) }, undo };
+  if (found.outcome === 'started') {
+    return { report: { checked: true, initMs: round(found.initMs), ...(found.noTemplate !== undefined ? { noTemplate: found.noTemplate } : {}) }, undo };
+  }
   undo();
   const { error } = found;
   const at = error.file !== undefined ? ` (${error.file}${error.line !== undefined ? `:${error.line}` : ''})` : '';

@@ -192,7 +192,21 @@ def _specialized(msg, loaded, logs, start):
              "contract": loaded.contract, "logs": logs}
     if msg.get("forked"):  # forked from a template, the module already imported (template.py)
         reply["forked"] = True
+    if _not_forkable is not None:
+        reply["notForkable"] = _not_forkable
     return reply
+
+
+# Why this instance's process could not be a template (template.refusal), found right after its import.
+_not_forkable = None
+
+
+def _note_forkable(conn):
+    global _not_forkable
+    try:
+        _not_forkable = template.refusal(conn)
+    except Exception:  # a hint: the load goes on without it
+        _not_forkable = None
 
 
 def _invoke_ok(msg) -> bool:
@@ -494,6 +508,8 @@ def main(argv, boot, sandbox=None) -> int:
     msg, loaded, pending = _generic(conn, sandbox)
     if msg.get("template"):  # returns only in an instance the template forked
         conn, msg, pending = template.serve(conn, msg, loaded, pending)
+    else:
+        _note_forkable(conn)
     if loaded.contract == "handler" and not loaded.is_async:
         cap, token, start = pending
         conn.send(_specialized(msg, loaded, capture.end(cap, token), start))

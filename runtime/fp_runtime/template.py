@@ -36,20 +36,20 @@ def _extra_threads(flusher_started: bool) -> int:
     return count - 1 - (1 if flusher_started else 0)
 
 
-def _open_descriptors(conn) -> int:
-    """Descriptors besides stdio and the channel: files or connections the import opened, which
-    every forked instance would share (one socket, one file offset, one epoll set)."""
-    count = 0
+def _open_descriptors(conn) -> list:
+    """What the descriptors besides stdio and the channel name (`/tmp/app.sqlite3`, `socket:[…]`):
+    files or connections the import opened, which every forked instance would share (one socket,
+    one file offset, one epoll set)."""
+    found = []
     for name in os.listdir("/proc/self/fd"):
         fd = int(name)
         if fd <= 2 or fd == conn.sock.fileno():
             continue
         try:
-            os.readlink(f"/proc/self/fd/{fd}")
+            found.append(os.readlink(f"/proc/self/fd/{fd}"))
         except OSError:  # the listing's own descriptor, closed since
             continue
-        count += 1
-    return count
+    return found
 
 
 class _Children:
@@ -106,16 +106,29 @@ class _Children:
             os._exit(0)
 
 
+def refusal(conn):
+    """Why this process, its module just imported, cannot be a template (None: it can). Asked by a
+    template before it serves, and by an instance at the same point of its load, so the pool makes no
+    template that would refuse and a deploy's start check can say so (ADR 0201)."""
+    threads = _extra_threads(bool(getattr(capture.sink(), "_started", False)))
+    fds = _open_descriptors(conn)
+    if threads > 0:
+        return f"the module started {threads} thread(s) at import: a forked instance would not have them"
+    if fds:
+        # Named, with the way out: a Django app's asgi.py that migrates at import keeps its SQLite
+        # connection (apps round 18), and the version scaled out by importing Django in every instance.
+        return (f"the module keeps {len(fds)} descriptor(s) open after import ({', '.join(sorted(fds)[:3])}"
+                f"{', …' if len(fds) > 3 else ''}): every forked instance would share them; close them at the end "
+                "of the import (Django: django.db.connections.close_all(); SQLAlchemy: engine.dispose())")
+    return None
+
+
 def serve(conn, msg, loaded, pending):
     """The template's life. Never returns in the template; in a forked child it returns the child's
     (conn, specialize message, pending capture) and the child goes on as a specialized runtime."""
     cap, token, start = pending
-    flusher = capture.sink()
-    threads = _extra_threads(bool(getattr(flusher, "_started", False)))
-    fds = _open_descriptors(conn)
-    if threads > 0 or fds > 0:
-        why = (f"the module started {threads} thread(s) at import: a forked instance would not have them" if threads
-               else f"the module keeps {fds} descriptor(s) open after import: every forked instance would share them")
+    why = refusal(conn)
+    if why is not None:
         err = errors.plain(errors.INIT_ERROR, "NotForkable", why)
         conn.send({"t": "error", "id": msg["id"], "error": err, "logs": capture.end(cap, token), "fatal": True})
         os._exit(0)

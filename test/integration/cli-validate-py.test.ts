@@ -288,6 +288,39 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(await warned(chat.replace('@app.websocket("/ws")', '@app.get("/ws")'), ''), [], 'no WebSocket route');
   });
 
+  // Django Channels (apps round 18): the tutorial's chat on InMemoryChannelLayer deployed without a
+  // word; at concurrency 1 each of 3 clients heard only itself, and a group_send from a view reached
+  // none (uvicorn: 4 of 4 each; concurrency 20 with maxInstances 1: 4 of 4). Its consumers are
+  // WebSocket endpoints that validate did not see either (no timeout warning).
+  it('warns about Django Channels: its WebSocket consumers end at the timeout, and its in-memory layer unless one instance', async () => {
+    const app = [
+      'from channels.generic.websocket import AsyncWebsocketConsumer',
+      'from channels.routing import ProtocolTypeRouter, URLRouter',
+      'CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}',
+      'class Chat(AsyncWebsocketConsumer):',
+      '    async def receive(self, text_data):',
+      '        await self.channel_layer.group_send("room", {"type": "chat.message", "message": text_data})',
+      'app = ProtocolTypeRouter({"websocket": URLRouter([])})',
+      '',
+    ].join('\n');
+    const warned = (code: string, limits: string): Promise<string[]> => appWarnings(code, 'channels\n', 'chan', limits);
+    const by = await warned(app, '');
+    assert.equal(by.length, 2, by.join('\n'));
+    assert.match(by[0]!, /^main\.py:4: class Chat\(AsyncWebsocketConsumer\): a Channels consumer: a WebSocket connection is one call: .* closed \(1001\) at limits\.timeout/);
+    assert.match(by[1]!, /^main\.py:3: channels\.layers\.InMemoryChannelLayer: .* each client hears only itself: set limits\.concurrency above 1 and limits\.maxInstances: 1, or use channels_redis/);
+    assert.deepEqual(await warned(app, 'limits:\n  timeout: 10m\n  concurrency: 20\n  maxInstances: 1\n'), []);
+    const redis = await warned(app.replace('channels.layers.InMemoryChannelLayer', 'channels_redis.core.RedisChannelLayer'), 'limits:\n  timeout: 10m\n');
+    assert.deepEqual(redis, [], 'the Redis layer reaches every instance');
+    const settings = await check({ 'proj/settings.py': 'CHANNEL_LAYERS = {\n    "default": {\n        "BACKEND": "channels.layers.InMemoryChannelLayer",\n    },\n}\n', 'main.py': 'app = None\n' }, 'main:app');
+    assert.deepEqual(settings.warnings.filter((w) => /InMemoryChannelLayer/.test(w.message)).map((w) => [w.file, w.line, w.needs ?? null]), [['proj/settings.py', 3, 'one-instance']]);
+    // Channels' docs give the in-memory layer to tests: test settings are not what serves.
+    const layer = 'CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}\n';
+    const tests = await check({ 'tests/settings.py': layer, 'proj/test_settings.py': layer, 'proj/settings_test.py': layer, 'conftest.py': layer, 'latest.py': layer, 'main.py': 'app = None\n' }, 'main:app');
+    assert.deepEqual(tests.warnings.filter((w) => /InMemoryChannelLayer/.test(w.message)).map((w) => w.file), ['latest.py']);
+    const other = await check({ 'main.py': 'class WebsocketConsumer: pass\nclass Mine(WebsocketConsumer): pass\napp = None\n' }, 'main:app');
+    assert.deepEqual(other.warnings.filter((w) => /Channels/.test(w.message)), [], 'a class of that name in a file that imports no channels');
+  });
+
   // An MCP server over HTTP (apps round 16): the SDK's default session lives in the instance that
   // answered `initialize` and its client keeps a GET stream open there, so at concurrency 1 the next
   // call met another instance: 404 "Session not found". Its DNS-rebinding protection (default

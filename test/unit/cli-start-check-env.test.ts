@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { errorHint, fileCapHint, listenHint, missingEnvHint, missingModuleHint } from '../../cli/start-check.js';
+import { errorHint, fileCapHint, listenHint, missingEnvHint, missingModuleHint, startLine } from '../../cli/start-check.js';
 
 const SETTINGS_MESSAGE = '2 validation errors for Settings\ndatabase_url\n  Field required [type=missing, input_value={}, input_type=dict]\n    For further information visit https://errors.pydantic.dev/2.14/v/missing\nsecret_key\n  Field required [type=missing, input_value={}, input_type=dict]\n    For further information visit https://errors.pydantic.dev/2.14/v/missing';
 const SETTINGS_STACK = 'Traceback (most recent call last):\n  File "/code/main.py", line 6, in <module>\n    settings = Settings()\n               ^^^^^^^^^^\n  File "/deps/pydantic_settings/main.py", line 292, in __init__\n    super().__init__(**__pydantic_self__.__class__._settings_build_values(sources, init_kwargs))\n'
@@ -89,5 +89,18 @@ describe('missingModuleHint', () => {
     assert.equal(missingModuleHint({ cause: { type: 'ImportError', message: "cannot import name 'x' from 'y'" } }), null);
     assert.equal(missingModuleHint({ cause: { type: 'ModuleNotFoundError', message: 'something else' } }), null);
     assert.equal(missingModuleHint({}), null);
+  });
+});
+
+// ADR 0201 (apps round 18): a version whose process cannot be a template is said at deploy, with the
+// runtime's reason shown safe for a terminal (the reason is the function's to write).
+describe('startLine', () => {
+  it('a loaded version, and one that can have no template: the warning with its reason, escaped', () => {
+    assert.equal(startLine({ checked: true, initMs: 12.5 }), 'Start check: it loaded in 12.5 ms (then stopped: the first call starts it).');
+    const lines = startLine({ checked: true, initMs: 900, noTemplate: 'the module keeps 1 descriptor(s) open after import (/tmp/db\u001b[2J): close them' }).split('\n');
+    assert.equal(lines.length, 2);
+    assert.match(lines[1]!, /^warning: scale-out: no instance can be forked from a template, so each new instance loads it again: the module keeps 1 descriptor\(s\) open/);
+    assert.ok(!lines[1]!.includes('\u001b'), lines[1]!);
+    assert.equal(startLine({ checked: false, reason: 'busy' }), 'Start check: not made (busy); the first call shows whether it loads.');
   });
 });
