@@ -199,10 +199,17 @@ def _specialized(msg, loaded, logs, start):
 
 # Why this instance's process could not be a template (template.refusal), found right after its import.
 _not_forkable = None
+# Only a load this slow is checked: the check (a /proc/self/fd listing, a readlink each) costs
+# 50-200 µs of a cold start, and the pool makes a template only for a version whose init took
+# 50 ms (poolmgr/config.ts templateMinInitMs); below 20 ms of import even a slow lifespan rarely
+# gets there, and a template that refuses still says why (ADR 0201).
+_FORK_CHECK_MIN_S = 0.020
 
 
-def _note_forkable(conn):
+def _note_forkable(conn, start):
     global _not_forkable
+    if time.perf_counter() - start < _FORK_CHECK_MIN_S:
+        return
     try:
         _not_forkable = template.refusal(conn)
     except Exception:  # a hint: the load goes on without it
@@ -509,7 +516,7 @@ def main(argv, boot, sandbox=None) -> int:
     if msg.get("template"):  # returns only in an instance the template forked
         conn, msg, pending = template.serve(conn, msg, loaded, pending)
     else:
-        _note_forkable(conn)
+        _note_forkable(conn, pending[2])
     if loaded.contract == "handler" and not loaded.is_async:
         cap, token, start = pending
         conn.send(_specialized(msg, loaded, capture.end(cap, token), start))
