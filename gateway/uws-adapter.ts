@@ -65,7 +65,7 @@
  *     `upgradable`. An answer with `websocket` upgrades the connection (uWS writes the 101);
  *     any other answer is sent as HTTP. The upgraded socket's events go to the answer's
  *     WebSocketLink (gateway/websocket.ts); messages are copied out of uWS's buffers; a client
- *     message past WS_MAX_MESSAGE_BYTES is closed by uWS (1009). The pongs uWS writes for a
+ *     message past `wsMaxMessageBytes` (rule 13) is closed by uWS (1009). The pongs uWS writes for a
  *     client's pings wait with the app's messages and count with them (`ping`). An upgraded connection counts as
  *     in flight until it closes; a graceful stop closes every upgraded socket with 1001, so their
  *     calls end and the stop waits for them. The 101's status and headers are written in a
