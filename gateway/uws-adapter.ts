@@ -902,7 +902,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     }
     if (exchange.upgradeContext !== null) {
       // Rule 13: the socket's unseen message is reserved before a slot is asked for, until the exchange ends.
-      const share = bodyShare?.(exchange.url, exchange.headers) ?? null;
+      let share: string | null = null;
+      try {
+        share = bodyShare?.(exchange.url, exchange.headers) ?? null;
+      } catch (err) {
+        process.emitWarning(`gateway: share failed, counting the WebSocket's reservation in none: ${String(err)}`);
+      }
       const reservation: Holder = { cut: NOOP }; // settled below: never swept, so never cut
       if (!budgets.sockets.hold(reservation, wsMaxMessageBytes, share)) {
         exchange.send(refusalResponse(upgradeRefused(budgets.sockets, share, wsMaxMessageBytes)));
