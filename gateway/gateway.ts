@@ -42,6 +42,14 @@ export interface GatewaySettings {
    * 503 GATEWAY_OVERLOADED (docs/gateway.md, "Slow clients"). Default 512 MiB.
    */
   readonly maxBodyBytesInFlight?: number;
+  /**
+   * What upgraded WebSocket connections reserve together for a client message being received
+   * (each its `wsMaxMessageBytes`); past it, or a function's quarter or a workspace's half, a
+   * handshake is refused with 503 GATEWAY_OVERLOADED (ADR 0198). Default an eighth of the memory.
+   */
+  readonly maxWsReservedBytes?: number;
+  /** The largest message a WebSocket client may send (1009 past it). Default 1 MiB. */
+  readonly wsMaxMessageBytes?: number;
   /** On close, how long in-flight requests may take to finish. */
   readonly shutdownGraceMs: number;
   /**
@@ -276,6 +284,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ...(config.maxHeldResponseBytes !== undefined ? { maxHeldResponseBytes: config.maxHeldResponseBytes } : {}),
     ...(config.sendBufferBytes !== undefined ? { sendBufferBytes: config.sendBufferBytes } : {}),
     ...(config.maxBodyBytesInFlight !== undefined ? { maxBodyBytesInFlight: config.maxBodyBytesInFlight } : {}),
+    ...(config.maxWsReservedBytes !== undefined ? { maxWsReservedBytes: config.maxWsReservedBytes } : {}),
+    ...(config.wsMaxMessageBytes !== undefined ? { wsMaxMessageBytes: config.wsMaxMessageBytes } : {}),
     bodyLimit: (method, url, headers) => {
       const host: HostRoute = hostRoute(headers, baseDomain);
       if (host !== null && !('console' in host)) return config.maxBodyBytes;

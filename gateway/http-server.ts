@@ -64,6 +64,13 @@ export interface HttpServerOptions {
   maxHeldResponseBytes?: number;
   /** Request body bytes being received, all connections together (rule 7); default 512 MiB. */
   maxBodyBytesInFlight?: number;
+  /**
+   * What upgraded WebSocket connections reserve, all together, for the client message uWS joins
+   * unseen (uws-adapter rule 13); default an eighth of the memory (ws-reservations.ts).
+   */
+  maxWsReservedBytes?: number;
+  /** The largest message a client may send on an upgraded connection (maxPayloadLength; 1009 past it); default 1 MiB, at most 16 MiB. */
+  wsMaxMessageBytes?: number;
   /** SO_SNDBUF of each client connection (peer-port.ts `capSendBuffers`); 0: the kernel's autotuning. Default 512 KiB. */
   sendBufferBytes?: number;
   /**

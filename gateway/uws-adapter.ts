@@ -65,7 +65,7 @@
  *     `upgradable`. An answer with `websocket` upgrades the connection (uWS writes the 101);
  *     any other answer is sent as HTTP. The upgraded socket's events go to the answer's
  *     WebSocketLink (gateway/websocket.ts); messages are copied out of uWS's buffers; a client
- *     message past WS_MAX_MESSAGE_BYTES is closed by uWS (1009). The pongs uWS writes for a
+ *     message past `wsMaxMessageBytes` (rule 13) is closed by uWS (1009). The pongs uWS writes for a
  *     client's pings wait with the app's messages and count with them (`ping`). An upgraded connection counts as
  *     in flight until it closes; a graceful stop closes every upgraded socket with 1001, so their
  *     calls end and the stop waits for them. The 101's status and headers are written in a
@@ -73,6 +73,13 @@
  *     socket as the HTTP response it was, and a socket upgraded in it (resized in place) was now
  *     and then closed there with no close frame (1006). So `open` runs uncorked: what the app sent
  *     before the 101 was written, and its close, leave at once.
+ * 13. uWS joins a client message's frames in a buffer of its own, up to maxPayloadLength
+ *     (`wsMaxMessageBytes`), and calls no JavaScript before it is whole: bytes the gateway cannot
+ *     see. So every handshake reserves that much in the server's `sockets` budget
+ *     (`maxWsReservedBytes`; a function's calls a quarter of it, a workspace's a half) before its
+ *     handler runs, held until its exchange ends (the socket closed, or answered without upgrading);
+ *     one that does not fit gets `503 GATEWAY_OVERLOADED` with a Retry-After and no handler runs
+ *     (gateway/ws-reservations.ts, ADR 0198).
  */
 import { performance } from 'node:perf_hooks';
 import type * as Uws from 'uWebSockets.js';
@@ -89,6 +96,7 @@ import { refusalResponse, writeHead } from './uws-head.js';
 import { StreamWriter } from './uws-stream-writer.js';
 import { socketSide, type SocketData } from './uws-websocket-side.js';
 import { WS_IDLE_TIMEOUT_S, WS_MAX_MESSAGE_BYTES, type WebSocketLink } from './websocket.js';
+import { DEFAULT_WS_MAX_MESSAGE_BYTES, defaultWsReservedBytes, upgradeRefused } from './ws-reservations.js';
 
 /** uWebSockets.js's HTTP_RECEIVE_THROUGHPUT_BYTES: a body's bytes that start its idle timer again. */
 const UWS_RECEIVE_BYTES = 16 * 1024;
@@ -101,6 +109,8 @@ interface Budgets {
   bodies: ByteBudget;
   /** Connections draining a refused body (rule 11). */
   drains: DrainSlots;
+  /** What upgraded connections reserve for a client message uWS joins unseen (rule 13). */
+  sockets: ByteBudget;
 }
 
 /** A refused body being read and dropped (rule 11); `answer` is the response body, its last byte held back. */
@@ -848,7 +858,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     responses: new ByteBudget(options.maxHeldResponseBytes ?? DEFAULT_MAX_HELD_RESPONSE_BYTES, undefined, shareGroup),
     bodies: new ByteBudget(options.maxBodyBytesInFlight ?? DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, undefined, shareGroup),
     drains: new DrainSlots(),
+    sockets: new ByteBudget(options.maxWsReservedBytes ?? defaultWsReservedBytes(), undefined, shareGroup),
   };
+  const wsMaxMessageBytes = Math.min(options.wsMaxMessageBytes ?? DEFAULT_WS_MAX_MESSAGE_BYTES, WS_MAX_MESSAGE_BYTES);
   let inFlight = 0;
   /**
    * Set by stopListening (a graceful stop): every answer from then on closes its connection
@@ -888,6 +900,26 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       partDone();
       return;
     }
+    if (exchange.upgradeContext !== null) {
+      // Rule 13: the socket's unseen message is reserved before a slot is asked for, until the exchange ends.
+      let share: string | null = null;
+      try {
+        share = bodyShare?.(exchange.url, exchange.headers) ?? null;
+      } catch (err) {
+        process.emitWarning(`gateway: share failed, counting the WebSocket's reservation in none: ${String(err)}`);
+      }
+      const reservation: Holder = { cut: NOOP }; // settled below: never swept, so never cut
+      if (!budgets.sockets.hold(reservation, wsMaxMessageBytes, share)) {
+        exchange.send(refusalResponse(upgradeRefused(budgets.sockets, share, wsMaxMessageBytes)));
+        partDone();
+        return;
+      }
+      budgets.sockets.settle(reservation); // held while the connection lasts: no client to time
+      exchange.onFinished = () => {
+        budgets.sockets.release(reservation);
+        partDone();
+      };
+    }
     // One `then` per request, not a chain of four promises (catch, then, catch, finally): each
     // link is an allocation and a microtask on the hot path (issue 11).
     const answer = (out: OutgoingResponse): void => {
@@ -922,7 +954,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   // Rule 12. uWS hands this route only GETs with a WebSocket key; every other request falls through to `any`.
   const sockets = new Set<WebSocket<SocketData>>();
   app.ws<SocketData>('/*', {
-    maxPayloadLength: WS_MAX_MESSAGE_BYTES,
+    maxPayloadLength: wsMaxMessageBytes,
     // Far above WS_HIGH_WATER_BYTES, where the link stops taking the app's messages: never dropped by uWS.
     maxBackpressure: 4 * WS_MAX_MESSAGE_BYTES,
     idleTimeout: WS_IDLE_TIMEOUT_S,
@@ -992,6 +1024,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         closeAll() {
           budgets.responses.stop();
           budgets.bodies.stop();
+          budgets.sockets.stop();
           if (listening) uws.us_listen_socket_close(listening);
           listening = null;
           // Streams end cleanly first (their last chunks are written), then every socket closes.

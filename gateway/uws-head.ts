@@ -4,7 +4,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { HttpResponse } from 'uWebSockets.js';
-import { errorBody, type PlatformError } from '../protocol/index.js';
+import { errorBody, retryAfterOf, type PlatformError } from '../protocol/index.js';
 import { ERROR_HEADERS } from './error-headers.js';
 import type { OutgoingResponse } from './http-server.js';
 
@@ -57,9 +57,10 @@ export function writeHead(res: HttpResponse, out: OutgoingResponse, close: boole
  */
 export function refusalResponse(err: PlatformError): OutgoingResponse {
   const json = errorBody(err);
+  const retryAfter = retryAfterOf(err);
   return {
     status: err.status,
-    headers: [...ERROR_HEADERS],
+    headers: retryAfter === null ? [...ERROR_HEADERS] : [...ERROR_HEADERS, ['retry-after', retryAfter]],
     body: json + ' '.repeat(Math.max(0, CORK_BUFFER_BYTES - json.length)) + '\n',
     closeConnection: true,
   };

@@ -42,7 +42,10 @@ export interface WebSocketSide {
   end(code: number, reason: string): void;
 }
 
-/** The largest message a client may send (uWS closes with 1009 past it): uvicorn's `ws_max_size`. */
+/**
+ * The largest message the app may send, and the most an operator may let a client send
+ * (FP_WS_MAX_MESSAGE_BYTES, 1 MiB by default: ws-reservations.ts): uvicorn's `ws_max_size`.
+ */
 export const WS_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 /**
  * Seconds without a frame either way after which uWS closes the connection; it pings a quiet client

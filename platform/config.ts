@@ -53,6 +53,10 @@ const OPTIONS = {
   sendBufferBytes: { env: 'FP_SEND_BUFFER_BYTES', kind: 'int', schema: int(0, 64 * MIB).default(512 * KIB) },
   // Request body bytes being received, all connections together (docs/gateway.md, "Slow clients").
   maxBodyBytesInFlight: { env: 'FP_MAX_BODY_BYTES_IN_FLIGHT', kind: 'int', schema: int(MIB, 1024 * 1024 * MIB).default(512 * MIB) },
+  // What upgraded WebSocket connections reserve together for a message being received, each FP_WS_MAX_MESSAGE_BYTES (ADR 0198); default an eighth of the memory.
+  maxWsReservedBytes: { env: 'FP_WS_RESERVED_BYTES', kind: 'int', schema: int(MIB, 1024 * 1024 * MIB).optional() },
+  // The largest message a WebSocket client may send (uWS closes with 1009 past it; ADR 0198).
+  wsMaxMessageBytes: { env: 'FP_WS_MAX_MESSAGE_BYTES', kind: 'int', schema: int(KIB, 16 * MIB).default(MIB) },
   poolSize: { env: 'FP_POOL_SIZE', kind: 'int', schema: int(1, 1000).default(3) },
   // The generic runtime next in line writes a specialize's pages while it waits: its cold start ~0.7x, ~1.2 MiB more (ADR 0114).
   poolWarmNext: { env: 'FP_POOL_WARM_NEXT', kind: 'flag', schema: z.boolean().default(false) },
@@ -220,6 +224,8 @@ export function gatewaySettings(c: PlatformConfig): GatewaySettings {
     maxHeldResponseBytes: c.maxHeldResponseBytes,
     sendBufferBytes: c.sendBufferBytes,
     maxBodyBytesInFlight: c.maxBodyBytesInFlight,
+    ...(c.maxWsReservedBytes !== undefined ? { maxWsReservedBytes: c.maxWsReservedBytes } : {}),
+    wsMaxMessageBytes: c.wsMaxMessageBytes,
     shutdownGraceMs: c.shutdownGraceMs,
     baseDomain: c.baseDomain === 'none' ? null : c.baseDomain,
     trustedProxies: proxyList(c.trustedProxies),
