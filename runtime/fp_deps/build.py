@@ -58,6 +58,8 @@ class Build:
         self.answers = answers
         self.site = spec["site"]
         self.work = spec["work"]
+        # Variables for every pip run (_index_options fills them): what pip passes on to the pip it starts for build requirements.
+        self.pip_env = {}
 
     def say(self, **message) -> None:
         self.status.write(json.dumps(message) + "\n")
@@ -147,15 +149,23 @@ class Build:
         out += ["--prefer-binary"] if spec.get("allowSdist") else ["--only-binary", ":all:"]
         if spec.get("cert"):
             out += ["--cert", spec["cert"]]
+            self.pip_env["PIP_CERT"] = spec["cert"]
         if spec.get("proxy"):  # computed once per build: one forwarder serves both pip runs
-            out += ["--proxy", f"http://127.0.0.1:{forward.start(spec['proxy'])}"]
+            proxy = f"http://127.0.0.1:{forward.start(spec['proxy'])}"
+            out += ["--proxy", proxy]
+            # An sdist's build requirements (setuptools, …) are installed by a pip that pip starts
+            # itself, given the index and the wheel folder but neither --proxy nor --cert: in the
+            # box's network, with the proxy as the only way out, it failed on DNS and every sdist
+            # with sdists allowed was DEPS_INDEX_UNREACHABLE (new-user round 4). That pip is not
+            # --isolated, so it reads both from its environment.
+            self.pip_env["PIP_PROXY"] = proxy
         return out
 
     def _pip(self, args: list) -> None:
         cmd = [sys.executable, "-I", "-m", "pip", "--isolated", "--disable-pip-version-check", "--no-input",
                "--no-cache-dir", *args[:1], "--progress-bar", "off", *args[1:]]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                text=True, errors="replace", cwd=self.work)
+                                text=True, errors="replace", cwd=self.work, env={**os.environ, **self.pip_env})
         lines = []
         for line in proc.stdout:
             sys.stdout.write(line)
