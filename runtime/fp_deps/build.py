@@ -234,7 +234,10 @@ def _not_found_hint(message: str, sdists: bool) -> str:
     name = re.search(r"No matching distribution found for ([A-Za-z0-9._-]+)", message)
     instead = _WHEELED.get(requirements.normalize(name.group(1))) if name else None
     hint = "(no release with a wheel for this Python: the name is misspelt, or the package is published as sources only, and this platform installs wheels only"
-    return hint + (f"; use {instead!r} instead)" if instead else ")")
+    if instead:
+        return hint + f"; use {instead!r} instead)"
+    # The way out, said where the refusal is read (new-user round 4: a sources-only package ended here, no fix named).
+    return hint + ": its operator allows sources with FP_DEPS_ALLOW_SDIST=1, whose build scripts then run in the builder's box; docs/dependencies.md)"
 
 
 def runtime_pins() -> dict:
