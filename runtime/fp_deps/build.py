@@ -26,6 +26,7 @@ import shlex
 import subprocess
 import sys
 import sysconfig
+import urllib.parse
 
 from . import forward, requirements
 
@@ -135,13 +136,17 @@ class Build:
         if spec.get("indexUrl"):
             # In an options file of the work folder, not on pip's command line: a private index's
             # user and password there were every local user's to read (`ps -eo args`, red team round 27).
-            lines = [f"--index-url {shlex.quote(spec['indexUrl'])}\n"]
-            lines += [f"--extra-index-url {shlex.quote(url)}\n" for url in spec.get("extraIndexUrls") or []]
-            path = os.path.join(self.work, "indexes.txt")
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write("".join(lines))
-            out += ["-r", path]
+            # And without them: the pip that pip starts for an sdist's build requirements gets the
+            # index on its command line (`-i URL`), so the logins go to a netrc file that both read
+            # (new-user round 4: the password was on that pip's command line while it ran).
+            urls, logins = without_logins([spec["indexUrl"], *(spec.get("extraIndexUrls") or [])])
+            lines = [f"--index-url {shlex.quote(urls[0])}\n"]
+            lines += [f"--extra-index-url {shlex.quote(url)}\n" for url in urls[1:]]
+            out += ["-r", self._private_file("indexes.txt", "".join(lines))]
+            if logins:
+                self.pip_env["NETRC"] = self._private_file("netrc", "".join(
+                    f"machine {_netrc_word(host)} login {_netrc_word(user)} password {_netrc_word(password)}\n"
+                    for host, (user, password) in logins.items()))
         else:
             out += ["--no-index"]
         if spec.get("findLinks"):
@@ -161,6 +166,14 @@ class Build:
             self.pip_env["PIP_PROXY"] = proxy
         return out
 
+    def _private_file(self, name: str, text: str) -> str:
+        """`text` in a new file of the work folder only the build's uid may read; its path."""
+        path = os.path.join(self.work, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        return path
+
     def _pip(self, args: list) -> None:
         cmd = [sys.executable, "-I", "-m", "pip", "--isolated", "--disable-pip-version-check", "--no-input",
                "--no-cache-dir", *args[:1], "--progress-bar", "off", *args[1:]]
@@ -175,6 +188,29 @@ class Build:
             output = "".join(lines)
             code = classify(output)
             raise Failed(code, pip_message(output, code, bool(self.spec.get("allowSdist"))))
+
+
+def without_logins(urls: list) -> tuple:
+    """(urls, {host: (user, password)}): the index URLs with their user info taken out, and the
+    logins by host, as a netrc file gives them (one per host: an index whose host has another login
+    already keeps its own in the URL)."""
+    out, logins = [], {}
+    for url in urls:
+        parts = urllib.parse.urlsplit(url)
+        if parts.username is None or not parts.hostname:
+            out.append(url)
+            continue
+        login = (urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or ""))
+        if logins.setdefault(parts.hostname, login) != login:
+            out.append(url)
+            continue
+        out.append(urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1])))
+    return out, logins
+
+
+def _netrc_word(text: str) -> str:
+    """One word of a netrc file, quoted (Python's netrc reads `\\` and `\"` inside quotes)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def classify(output: str) -> str:

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,7 @@ import { builderOptions } from '../helpers/deps-builder.js';
 
 const MIB = 1024 * 1024;
 const WHEEL = 'fpbuildreq-1.0-py3-none-any.whl';
+const PASSWORD = 'S3CRET-NU4-INDEX';
 
 /** A wheel of the package `fpbuildreq` (what the sdist's build needs), made with zipfile. */
 function buildRequirementWheel(path: string): void {
@@ -59,6 +60,8 @@ describe("an sdist's build requirements, with sdists allowed", () => {
   let index: Server;
   let port = 0;
   const asked: string[] = [];
+  /** Per path asked: the Authorization header, and whether a host process's command line held the index's password then. */
+  const seen = new Map<string, { authorization: string | undefined; exposed: string[] }>();
 
   before(async () => {
     buildRequirementWheel(join(dir, WHEEL));
@@ -66,6 +69,17 @@ describe("an sdist's build requirements, with sdists allowed", () => {
     // A simple index (PEP 503) holding the build requirement only: the sdist is in the wheel folder.
     index = createServer((req, res) => {
       asked.push(req.url ?? '');
+      // While pip waits for this answer, its command line is there to read, as any local user reads it.
+      const exposed: string[] = [];
+      for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+        try {
+          const args = readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' ');
+          if (args.includes(PASSWORD)) exposed.push(args);
+        } catch {
+          // gone meanwhile
+        }
+      }
+      seen.set(req.url ?? '', { authorization: req.headers.authorization, exposed });
       if (req.url === '/simple/fpbuildreq/') {
         res.writeHead(200, { 'content-type': 'text/html' }).end(`<a href="/files/${WHEEL}">${WHEEL}</a>`);
       } else if (req.url === `/files/${WHEEL}`) {
@@ -89,5 +103,23 @@ describe("an sdist's build requirements, with sdists allowed", () => {
     assert.ok(asked.includes(`/files/${WHEEL}`), `the build requirement was fetched from the index: ${asked.join(', ')}\n${outcome.log.slice(-3000)}`);
     assert.match(outcome.log, /FP-BUILD-REQUIREMENT-IMPORTED/, outcome.log.slice(-3000));
     assert.notEqual(outcome.error?.code, 'DEPS_INDEX_UNREACHABLE', outcome.error?.message ?? '');
+  });
+
+  it("a private index's login reaches the index from both pips, and is on no command line while they run", async () => {
+    // The pip that installs build requirements is given the index as `-i URL`: its password was
+    // on that command line, every local user's to read (`ps -eo args`; red team round 27's rule).
+    rmSync(join(dir, 'root'), { recursive: true, force: true });
+    mkdirSync(join(dir, 'root'));
+    asked.length = 0;
+    seen.clear();
+    const opts = { ...builderOptions(dir, null, 64 * MIB), indexUrl: `http://ci-reader:${PASSWORD}@127.0.0.1:${port}/simple` };
+    const outcome = await runBuild(opts, { input: new Map([['requirements.txt', Buffer.from('needsreq==1.0\n')]]), scope: 'needsreq', onPhase: () => {} });
+    assert.match(outcome.log, /FP-BUILD-REQUIREMENT-IMPORTED/, outcome.log.slice(-3000));
+    const basic = `Basic ${Buffer.from(`ci-reader:${PASSWORD}`).toString('base64')}`;
+    for (const path of ['/simple/needsreq/', '/simple/fpbuildreq/']) {
+      assert.equal(seen.get(path)?.authorization, basic, `${path} was asked with the index's login`);
+      assert.deepEqual(seen.get(path)?.exposed, [], `${path}: a command line held the password`);
+    }
+    assert.doesNotMatch(outcome.log, new RegExp(PASSWORD));
   });
 });
