@@ -197,7 +197,8 @@ def without_logins(urls: list) -> tuple:
     out, logins = [], {}
     for url in urls:
         parts = urllib.parse.urlsplit(url)
-        if parts.username is None or not parts.hostname:
+        # An IPv6 host: requests looks a netrc login up by the netloc up to its first ':', so keeps it in the URL.
+        if parts.username is None or not parts.hostname or ":" in parts.hostname:
             out.append(url)
             continue
         login = (urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or ""))
