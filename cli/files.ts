@@ -40,11 +40,22 @@ export interface Walk {
   warnings: FileProblem[];
 }
 
-/** Default exclusions: caches, bytecode, dependencies folders, dotfiles (so .git and .venv). */
+/**
+ * An editor's scratch file: a backup (`main.py~`: emacs, vim with `backup`), an emacs autosave
+ * (`#main.py#`), vim's write test (`4913`) and swap files, JetBrains' safe-write files. `dev` does
+ * not reload on them, and `deploy` leaves them out: emacs' first save of a session left `main.py~`
+ * beside the code, and every reload and deploy uploaded it (new-user round 4). Dot-named ones
+ * (`.main.py.swp`, `.#main.py`) are dotfiles, left out anyway.
+ */
+export function isEditorScratch(name: string): boolean {
+  return name.endsWith('~') || /^#.*#$/.test(name) || name === '4913' || /\.(swp|swo|swx)$/.test(name) || /___jb_(tmp|old)___$/.test(name);
+}
+
+/** Default exclusions: caches, bytecode, dependencies folders, dotfiles (so .git and .venv), editors' scratch files. */
 export function isIgnoredByDefault(name: string, isDir: boolean): boolean {
   if (name.startsWith('.')) return true;
   if (isDir) return name === '__pycache__' || name === 'node_modules';
-  return name.endsWith('.pyc') || name.endsWith('.pyo');
+  return name.endsWith('.pyc') || name.endsWith('.pyo') || isEditorScratch(name);
 }
 
 /**

@@ -41,6 +41,22 @@ export class Output {
     this.io.stderr(`${withoutSequences(this.spell(text))}\n`);
   }
 
+  /**
+   * A credential shown once (ADR 0188, 0199): on a terminal `lines`, then the value indented below
+   * them; piped or redirected (`$(…)`, `> file`, `| login`), the value alone on stdout and
+   * `pipedNote` on stderr, so the value arrives as it is. Nothing with --json: its document has it.
+   */
+  shownOnce(lines: readonly string[], value: string, pipedNote: string): void {
+    if (this.json) return;
+    if (this.io.stdoutIsTTY !== true) {
+      this.note(pipedNote);
+      this.io.stdout(`${value}\n`);
+      return;
+    }
+    for (const text of lines) this.line(text);
+    this.line(`  ${value}`);
+  }
+
   /** Whether `event` wrote: the output is one JSON object per line from then on. */
   private evented = false;
 

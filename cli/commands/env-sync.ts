@@ -24,7 +24,7 @@ import { CliError, EXIT, usageError } from '../errors.js';
 import { confirmOrStop } from '../confirm.js';
 import { MANIFEST_FILE, readManifestFile } from '../manifest-file.js';
 import { terminalSafe } from '../terminal.js';
-import { selfCommandOf } from '../self-command.js';
+import { selfCommandOf, shellWord } from '../self-command.js';
 import { envStartFailure } from '../start-check.js';
 import { ENV_NAME } from '../../protocol/index.js';
 
@@ -153,12 +153,16 @@ export async function pull(ctx: Context, args: ParsedArgs): Promise<number> {
   const secrets = [...(fn.secrets ?? [])].sort();
   const env = Object.fromEntries(Object.entries(fn.env).filter(([key]) => !secrets.includes(key)));
   const { target } = await targetOf(ctx, args);
-  const text = formatDotenv([
-    `Environment of "${name}" at ${target.url}, pulled ${new Date(ctx.now()).toISOString()} by \`fastapi-platform env pull\`.`,
-    'Plain values below. Secrets are listed by name only: their values never leave the platform.',
-    `\`fastapi-platform env push ${name}\` applies this file; mark a value \`# secret\` on its line to push it as a secret.`,
-  ], env, secrets);
   const file = str(args, 'file') ?? DEFAULT_ENV_FILE;
+  // The command that applies it, as the CLI runs here and with the file it reads (ADR 0040): the
+  // bare `fastapi-platform env push <fn>` of a `--file prod.env` pull read .env (new-user round 4).
+  const fp = selfCommandOf(ctx);
+  const push = `${fp} env push ${name}${file === DEFAULT_ENV_FILE || file === '-' ? '' : ` --file ${shellWord(file)}`}`;
+  const text = formatDotenv([
+    `Environment of "${name}" at ${target.url}, pulled ${new Date(ctx.now()).toISOString()} by \`${fp} env pull\`.`,
+    'Plain values below. Secrets are listed by name only: their values never leave the platform.',
+    `\`${push}\` applies this file; mark a value \`# secret\` on its line to push it as a secret.`,
+  ], env, secrets);
   if (file === '-') {
     // --json: one document, the file's text in it (never the text alone).
     if (ctx.out.json) ctx.out.data({ ok: true, function: name, file: '-', env, secrets, text });

@@ -58,10 +58,15 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     const { invokeToken, invokeTokenExpiresAt } = await client.rotateInvokeToken(name);
     await saveInvokeToken(ctx, args, functionKey(name, found.function.workspace ?? DEFAULT_WORKSPACE), invokeToken);
     ctx.out.data({ ok: true, function: name, invokeToken, ...(invokeTokenExpiresAt !== undefined ? { invokeTokenExpiresAt } : {}) });
-    ctx.out.line(`New invoke token for "${name}" (shown once; saved to the credentials file for \`${selfCommandOf(ctx)} invoke\`; the old one stopped working):`);
-    ctx.out.line(`  ${invokeToken}`);
+    const saved = `saved to the credentials file for \`${selfCommandOf(ctx)} invoke\`; the old one stopped working`;
+    // Piped (`TOKEN=$(… functions rotate-token …)`), the token alone (ADR 0199).
+    ctx.out.shownOnce([`New invoke token for "${name}" (shown once; ${saved}):`], invokeToken, `New invoke token for "${name}" (shown once) is on stdout; ${saved}.`);
     // ADR 0074: issued by a token with an expiry, it ends with it.
-    if (invokeTokenExpiresAt !== undefined) ctx.out.line(`It ends at ${new Date(invokeTokenExpiresAt).toISOString()}, with the token that made this call; rotate it with a token without an expiry for one that does not end.`);
+    const ends = invokeTokenExpiresAt === undefined ? null : `It ends at ${new Date(invokeTokenExpiresAt).toISOString()}, with the token that made this call; rotate it with a token without an expiry for one that does not end.`;
+    if (ends !== null && !ctx.out.json) {
+      if (ctx.io.stdoutIsTTY === true) ctx.out.line(ends);
+      else ctx.out.note(ends);
+    }
     return EXIT.OK;
   }
   if (verb === 'delete') {

@@ -49,16 +49,9 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     const { token, secret } = await client.createToken({ role, ...(label !== undefined ? { label } : {}), ...(expires !== undefined ? { expiresIn: expires } : {}) });
     ctx.out.data({ ok: true, token, secret });
     const created = `Created ${token.role} token ${token.id} of workspace ${token.workspace}${token.expiresAt !== null ? `, expiring ${new Date(token.expiresAt).toISOString()}` : ''}.`;
-    if (!ctx.out.json && ctx.io.stdoutIsTTY !== true) {
-      // Piped or redirected (`tokens create … | login URL`, `> token.txt`): stdout is the secret
-      // alone, the sentence goes to stderr (ADR 0188). The whole message reached login as its token.
-      ctx.out.note(`${created} Its secret (shown once) is on stdout.`);
-      ctx.io.stdout(`${secret}\n`);
-      return EXIT.OK;
-    }
-    ctx.out.line(created);
-    ctx.out.line('The token (shown once; store it as a secret, e.g. FP_TOKEN in CI):');
-    ctx.out.line(`  ${secret}`);
+    // Piped or redirected (`tokens create … | login URL`, `> token.txt`): stdout is the secret
+    // alone, the sentence goes to stderr (ADR 0188). The whole message reached login as its token.
+    ctx.out.shownOnce([created, 'The token (shown once; store it as a secret, e.g. FP_TOKEN in CI):'], secret, `${created} Its secret (shown once) is on stdout.`);
     return EXIT.OK;
   }
   if (verb === 'list') {

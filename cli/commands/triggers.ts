@@ -41,8 +41,9 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     const grace = graceOption(str(args, 'grace'));
     const answer = await client.rotateHookSecret(name, id, grace);
     ctx.out.data({ ok: true, function: name, trigger: id, secret: answer.secret });
-    ctx.out.line(`New secret for webhook "${id}" of "${name}" (shown only this once; give it to the sender):`);
-    ctx.out.line(`  ${answer.secret}`);
+    // Piped (`SECRET=$(… triggers rotate-secret …)`, docs/api-invoke.md's signing example), the secret alone (ADR 0199).
+    ctx.out.shownOnce([`New secret for webhook "${id}" of "${name}" (shown only this once; give it to the sender):`], answer.secret,
+      `New secret for webhook "${id}" of "${name}" (shown only this once) is on stdout: give it to the sender.`);
     ctx.out.note(grace !== undefined && /^0+(ms|s|m|h)?$/.test(grace) ? 'the previous secret no longer works' : `the previous secret keeps working for ${grace ?? '1h'} (--grace 0s ends it at once)`);
     return EXIT.OK;
   }

@@ -49,10 +49,30 @@ async function rememberCredentials(ctx: Context, started: StartedPlatform): Prom
     if (saved.url !== started.url) await writeCredentials(ctx.env.configDir, { ...saved, url: started.url });
     return { token: saved.token, issued: false, saved: true };
   }
+  if (saved !== null && saved.stateDir !== undefined && saved.token !== undefined && await isAdminTokenOf(started.url, saved.token)) {
+    // The same platform under another path: its state folder was moved or copied (a renamed
+    // checkout moves ./.state; a backup restored elsewhere). The saved token is this platform's
+    // admin token: the start said none was saved, and the CLI went on calling the old URL (new-user round 4).
+    const profiles = { ...(saved.profiles ?? {}) };
+    const kept = keptProfileName(saved, stateDir, profiles);
+    if (kept !== null) profiles[kept] = { url: saved.url, token: saved.token, ...(saved.workspace !== undefined ? { workspace: saved.workspace } : {}), invokeTokens: saved.invokeTokens };
+    await writeCredentials(ctx.env.configDir, { ...saved, url: started.url, stateDir, ...(Object.keys(profiles).length > 0 ? { profiles } : {}) });
+    ctx.out.note(`note: the saved admin token, of ${saved.stateDir}, is this platform's: its state was moved or copied to ${stateDir}; the CLI uses ${started.url} now${kept !== null ? ` (the old one as profile "${kept}")` : ''}.`);
+    return { token: saved.token, issued: false, saved: true };
+  }
   if (ctx.env.token === undefined) {
     ctx.out.note('note: no admin token saved for this state directory (it is shown only on its first start); pass --token or set FP_TOKEN for other commands.');
   }
   return { token: ctx.env.token, issued: false };
+}
+
+/** Whether `token` is the admin token of the platform at `url` (a wrong one, or a workspace's: false). */
+async function isAdminTokenOf(url: string, token: string): Promise<boolean> {
+  try {
+    return (await new ApiClient(url, token).whoami()).kind === 'admin';
+  } catch {
+    return false;
+  }
 }
 
 /**

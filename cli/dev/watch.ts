@@ -6,6 +6,7 @@
  */
 import { lstatSync, readdirSync, watch, type Dirent, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
+import { isEditorScratch } from '../files.js';
 
 /** Dotfiles that change what `dev` serves. Any other dotfile or dot-folder is ignored, as the bundle ignores it. */
 const WATCHED_DOTFILES = new Set(['.env', '.platformignore']);
@@ -19,8 +20,8 @@ export function isRelevantChange(path: string): boolean {
   if (parts.some((p) => p.startsWith('.') || IGNORED_DIRS.has(p))) return false;
   if (name.startsWith('.')) return parts.length === 0 && WATCHED_DOTFILES.has(name);
   if (IGNORED_DIRS.has(name)) return false;
-  // Bytecode, and editors' scratch files: vim's write test (4913), backups (~), emacs locks (#…#).
-  return !/\.(pyc|pyo|swp|swx|tmp)$/.test(name) && !name.endsWith('~') && name !== '4913' && !/^#.*#$/.test(name);
+  // Bytecode, temporary files, and editors' scratch files (which deploy leaves out too: cli/files.ts).
+  return !/\.(pyc|pyo|tmp)$/.test(name) && !isEditorScratch(name);
 }
 
 export interface FolderWatch {

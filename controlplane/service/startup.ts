@@ -50,7 +50,14 @@ export async function loadFunctions(store: Store, registry: StoreRegistry, code:
         await code.ensure(version);
       } catch (err) {
         // One broken function (e.g. a blob deleted by hand) must not keep the others down.
-        log(`controlplane: cannot write ${record.name} version ${version.version} to disk (${(err as Error).message}); not serving it until it is deployed again`);
+        const code = (err as { code?: unknown }).code;
+        if (typeof code === 'string' && code.startsWith('DEPS_')) {
+          // Its dependencies, not its files: "cannot write … to disk" sent the operator to the disk,
+          // and it named no way back (new-user round 4, after a start with new FP_DEPS_* settings).
+          log(`controlplane: not serving ${record.name} version ${version.version}: its dependencies could not be installed (${code}: ${(err as Error).message}); a start does not build a failed one again: \`deploy --force\` in its folder builds and serves a new version`);
+        } else {
+          log(`controlplane: cannot write ${record.name} version ${version.version} to disk (${(err as Error).message}); not serving it until it is deployed again`);
+        }
         registry.set({ ...record, activeVersion: null }, null);
         continue;
       }

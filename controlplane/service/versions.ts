@@ -144,7 +144,7 @@ async function checkManifestData(ctx: ServiceContext, name: string, manifest: un
   }
   const binding = parsed.data.mongo;
   if (binding === undefined) return;
-  if (ctx.data === null) throw new PlatformError('DATA_BACKEND_NOT_CONFIGURED', 'this platform has no database server for data.mongo bindings: its operator sets FP_DATA_MONGO_URL (production mode needs it, a server every process shares), or installs FerretDB for the embedded store (scripts/services.sh)');
+  if (ctx.data === null) throw new PlatformError('DATA_BACKEND_NOT_CONFIGURED', 'this platform has no database server for data.mongo bindings: its operator sets FP_DATA_MONGO_URL (production mode needs it, a server every process shares), or installs FerretDB for the embedded store (bash scripts/services.sh) and starts the platform again, which finds it');
   await ctx.data.check(name, binding);
 }
 

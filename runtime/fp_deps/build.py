@@ -28,6 +28,7 @@ import shlex
 import subprocess
 import sys
 import sysconfig
+import urllib.parse
 
 from . import forward, imports, requirements
 
@@ -60,6 +61,8 @@ class Build:
         self.answers = answers
         self.site = spec["site"]
         self.work = spec["work"]
+        # Variables for every pip run (_index_options fills them): what pip passes on to the pip it starts for build requirements.
+        self.pip_env = {}
 
     def say(self, **message) -> None:
         self.status.write(json.dumps(message) + "\n")
@@ -136,13 +139,17 @@ class Build:
         if spec.get("indexUrl"):
             # In an options file of the work folder, not on pip's command line: a private index's
             # user and password there were every local user's to read (`ps -eo args`, red team round 27).
-            lines = [f"--index-url {shlex.quote(spec['indexUrl'])}\n"]
-            lines += [f"--extra-index-url {shlex.quote(url)}\n" for url in spec.get("extraIndexUrls") or []]
-            path = os.path.join(self.work, "indexes.txt")
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write("".join(lines))
-            out += ["-r", path]
+            # And without them: the pip that pip starts for an sdist's build requirements gets the
+            # index on its command line (`-i URL`), so the logins go to a netrc file that both read
+            # (new-user round 4: the password was on that pip's command line while it ran).
+            urls, logins = without_logins([spec["indexUrl"], *(spec.get("extraIndexUrls") or [])])
+            lines = [f"--index-url {shlex.quote(urls[0])}\n"]
+            lines += [f"--extra-index-url {shlex.quote(url)}\n" for url in urls[1:]]
+            out += ["-r", self._private_file("indexes.txt", "".join(lines))]
+            if logins:
+                self.pip_env["NETRC"] = self._private_file("netrc", "".join(
+                    f"machine {_netrc_word(host)} login {_netrc_word(user)} password {_netrc_word(password)}\n"
+                    for host, (user, password) in logins.items()))
         else:
             out += ["--no-index"]
         if spec.get("findLinks"):
@@ -150,15 +157,31 @@ class Build:
         out += ["--prefer-binary"] if spec.get("allowSdist") else ["--only-binary", ":all:"]
         if spec.get("cert"):
             out += ["--cert", spec["cert"]]
+            self.pip_env["PIP_CERT"] = spec["cert"]
         if spec.get("proxy"):  # computed once per build: one forwarder serves both pip runs
-            out += ["--proxy", f"http://127.0.0.1:{forward.start(spec['proxy'])}"]
+            proxy = f"http://127.0.0.1:{forward.start(spec['proxy'])}"
+            out += ["--proxy", proxy]
+            # An sdist's build requirements (setuptools, …) are installed by a pip that pip starts
+            # itself, given the index and the wheel folder but neither --proxy nor --cert: in the
+            # box's network, with the proxy as the only way out, it failed on DNS and every sdist
+            # with sdists allowed was DEPS_INDEX_UNREACHABLE (new-user round 4). That pip is not
+            # --isolated, so it reads both from its environment.
+            self.pip_env["PIP_PROXY"] = proxy
         return out
+
+    def _private_file(self, name: str, text: str) -> str:
+        """`text` in a new file of the work folder only the build's uid may read; its path."""
+        path = os.path.join(self.work, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        return path
 
     def _pip(self, args: list) -> None:
         cmd = [sys.executable, "-I", "-m", "pip", "--isolated", "--disable-pip-version-check", "--no-input",
                "--no-cache-dir", *args[:1], "--progress-bar", "off", *args[1:]]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                text=True, errors="replace", cwd=self.work)
+                                text=True, errors="replace", cwd=self.work, env={**os.environ, **self.pip_env})
         lines = []
         for line in proc.stdout:
             sys.stdout.write(line)
@@ -168,6 +191,30 @@ class Build:
             output = "".join(lines)
             code = classify(output)
             raise Failed(code, pip_message(output, code, bool(self.spec.get("allowSdist"))))
+
+
+def without_logins(urls: list) -> tuple:
+    """(urls, {host: (user, password)}): the index URLs with their user info taken out, and the
+    logins by host, as a netrc file gives them (one per host: an index whose host has another login
+    already keeps its own in the URL)."""
+    out, logins = [], {}
+    for url in urls:
+        parts = urllib.parse.urlsplit(url)
+        # An IPv6 host: requests looks a netrc login up by the netloc up to its first ':', so keeps it in the URL.
+        if parts.username is None or not parts.hostname or ":" in parts.hostname:
+            out.append(url)
+            continue
+        login = (urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or ""))
+        if logins.setdefault(parts.hostname, login) != login:
+            out.append(url)
+            continue
+        out.append(urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1])))
+    return out, logins
+
+
+def _netrc_word(text: str) -> str:
+    """One word of a netrc file, quoted (Python's netrc reads `\\` and `\"` inside quotes)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def classify(output: str) -> str:
@@ -227,7 +274,10 @@ def _not_found_hint(message: str, sdists: bool) -> str:
     name = re.search(r"No matching distribution found for ([A-Za-z0-9._-]+)", message)
     instead = _WHEELED.get(requirements.normalize(name.group(1))) if name else None
     hint = "(no release with a wheel for this Python: the name is misspelt, or the package is published as sources only, and this platform installs wheels only"
-    return hint + (f"; use {instead!r} instead)" if instead else ")")
+    if instead:
+        return hint + f"; use {instead!r} instead)"
+    # The way out, said where the refusal is read (new-user round 4: a sources-only package ended here, no fix named).
+    return hint + ": its operator allows sources with FP_DEPS_ALLOW_SDIST=1, whose build scripts then run in the builder's box; docs/dependencies.md)"
 
 
 def runtime_pins() -> dict:

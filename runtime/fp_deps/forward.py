@@ -6,8 +6,17 @@ import socket
 import threading
 
 
+# Two threads a connection, each holding its stack in the build's address space (RLIMIT_AS, the
+# builder's memory): at Python's 8 MiB the pip that installs an sdist's build requirements, whose
+# connections came on top of the first pip's, found no room for another, the accept loop died
+# ("can't start new thread") and every later connection was refused (new-user round 4). A pipe
+# needs little stack.
+STACK_BYTES = 256 * 1024
+
+
 def start(unix_path: str) -> int:
     """Starts forwarding in daemon threads; returns the local port for `--proxy`."""
+    threading.stack_size(STACK_BYTES)
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     server.bind(("127.0.0.1", 0))
     server.listen(16)
@@ -27,8 +36,15 @@ def _accept(server, unix_path):
             continue
         done = [0]
         lock = threading.Lock()
-        for src, dst in ((client, upstream), (upstream, client)):
-            threading.Thread(target=_pipe, args=(src, dst, done, lock, (client, upstream)), daemon=True).start()
+        try:
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pipe, args=(src, dst, done, lock, (client, upstream)), daemon=True).start()
+        except RuntimeError:  # no room for a thread: this connection fails, the listener goes on
+            for sock in (client, upstream):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
 
 def _pipe(src, dst, done, lock, both):

@@ -69,8 +69,9 @@ describe('an expiring token leaves no credential that outlives it (ADR 0074)', (
     try {
       const cli = await spawnCli(['functions', 'rotate-token', rotatedBy], { env: { FP_URL: h.url, FP_TOKEN: f.expiring.token!, FP_CONFIG_DIR: join(home, 'config'), HOME: home } });
       assert.equal(cli.code, 0, cli.stderr);
-      assert.ok(cli.stdout.includes(`It ends at ${new Date(f.expiresAt).toISOString()}, with the token that made this call`), cli.stdout);
-      rotated.body.invokeToken = /^ {2}(fpi_\S+)$/m.exec(cli.stdout)?.[1];
+      // Piped, the token is alone on stdout and what is said of it on stderr (ADR 0199).
+      assert.ok(cli.stderr.includes(`It ends at ${new Date(f.expiresAt).toISOString()}, with the token that made this call`), cli.stderr);
+      rotated.body.invokeToken = /^(fpi_\S+)$/.exec(cli.stdout.trimEnd())?.[1];
     } finally {
       rmSync(home, { recursive: true, force: true });
     }

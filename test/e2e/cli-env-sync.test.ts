@@ -99,6 +99,10 @@ describe('env push and env pull', () => {
     assert.equal((await cli('pull', NAME, '--force')).code, EXIT.OK);
     const printed = await cli('pull', NAME, '--file', '-');
     assert.match(printed.stdout, /# secret: DB_PASSWORD/);
+    // The file names the command that applies it, as the CLI runs here, and the file it reads (new-user round 4).
+    assert.match(text, new RegExp(`^# \`node \\S+/bin/fastapi-platform\\.js env push ${NAME}\` applies this file`, 'm'), text);
+    assert.equal((await cli('pull', NAME, '--file', 'prod.env')).code, EXIT.OK);
+    assert.match(readFileSync(join(work, 'prod.env'), 'utf8'), new RegExp(`^# \`\\S.* env push ${NAME} --file prod\\.env\` applies this file`, 'm'));
 
     const roundTrip = await cli('push', NAME, '--yes', '--json');
     assert.equal(roundTrip.code, EXIT.OK, roundTrip.stderr);

@@ -509,10 +509,11 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     const { invokeToken: first, invokeUrl } = JSON.parse(deployed.stdout) as { invokeToken: string; invokeUrl: string };
     const rotated = await spawnCli(['functions', 'rotate-token', 'priv'], { env });
     assert.equal(rotated.code, 0, rotated.stderr);
-    const second = /^ {2}(fpi_\S+)$/m.exec(rotated.stdout)?.[1];
+    // Piped, the token alone on stdout, the sentence on stderr (ADR 0199).
+    const second = /^(fpi_\S+)$/.exec(rotated.stdout.trimEnd())?.[1];
     assert.ok(second !== undefined && second !== first, rotated.stdout);
     // The command it names is the one this CLI runs as, as deploy's line does (journey round 11).
-    assert.match(rotated.stdout, /saved to the credentials file for `(npx fastapi-platform|node \S+\/bin\/fastapi-platform\.js) invoke`/, rotated.stdout);
+    assert.match(rotated.stderr, /saved to the credentials file for `(npx fastapi-platform|node \S+\/bin\/fastapi-platform\.js) invoke`/, rotated.stderr);
     assert.equal((await fetch(invokeUrl, { headers: { authorization: `Bearer ${first}` } })).status, 401);
     assert.equal((await fetch(invokeUrl, { headers: { authorization: `Bearer ${second}` } })).status, 200);
     const invoked = await spawnCli(['invoke', 'priv'], { env });

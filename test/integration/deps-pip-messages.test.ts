@@ -22,7 +22,7 @@ function message(output: string, sdists = false): string {
 describe('what a failed dependency resolution says', () => {
   it('no release at all: a misspelt name, or sources only (psycopg2: use psycopg2-binary)', () => {
     const typo = message('ERROR: Could not find a version that satisfies the requirement reqeusts (from versions: none)\nERROR: No matching distribution found for reqeusts\n');
-    assert.match(typo, /^DEPS_NOT_FOUND: .*\n.*\n\(no release with a wheel for this Python: the name is misspelt, or the package is published as sources only, and this platform installs wheels only\)$/);
+    assert.match(typo, /^DEPS_NOT_FOUND: .*\n.*\n\(no release with a wheel for this Python: the name is misspelt, or the package is published as sources only, and this platform installs wheels only: its operator allows sources with FP_DEPS_ALLOW_SDIST=1, whose build scripts then run in the builder's box; docs\/dependencies\.md\)$/);
     const sources = message('ERROR: Could not find a version that satisfies the requirement psycopg2==2.9.10 (from versions: none)\nERROR: No matching distribution found for psycopg2==2.9.10\n');
     assert.match(sources, /; use 'psycopg2-binary' instead\)$/);
     const allowed = message('ERROR: Could not find a version that satisfies the requirement reqeusts (from versions: none)\nERROR: No matching distribution found for reqeusts\n', true);

@@ -192,6 +192,9 @@ describe('cli files and output helpers', () => {
     assert.ok(isIgnoredByDefault('x.pyc', false));
     assert.ok(!isIgnoredByDefault('main.py', false));
     assert.ok(!isIgnoredByDefault('__pycache__', false));
+    // Editors' scratch files: emacs' backup of a saved file was uploaded by every reload and deploy (new-user round 4).
+    for (const scratch of ['main.py~', '#main.py#', '4913', 'main.py.swp', 'main.py___jb_tmp___', 'main.py___jb_old___']) assert.ok(isIgnoredByDefault(scratch, false), scratch);
+    for (const kept of ['main~py', 'approx.py', 'notes#1.txt', 'data.4913']) assert.ok(!isIgnoredByDefault(kept, false), kept);
   });
 
   it('matches .platformignore patterns', () => {
