@@ -8,7 +8,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, enc, type InvokeAnswer, type TestCase, type TestRequest } from '../../api.js';
 import { can, currentSession } from '../../auth.js';
 import { curlLine } from '../../curl.js';
-import { bodyText, inlineText, ms, shownText } from '../../format.js';
+import { inlineText, ms, resultText, shownText } from '../../format.js';
 import { href } from '../../router.js';
 import { samplePayload } from '../../scaffolds.js';
 import { jsonNumbersSurviveParse } from '../../../../protocol/json-numbers.js';
@@ -253,7 +253,7 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
                 </p>
               ) : null}
               <details><summary>Headers</summary><pre class="out">{Object.entries(result.headers).map(([k, v]) => shownText(`${k}: ${v}`)).join('\n')}</pre></details>
-              <pre class="out" data-testid="response-body">{bodyText(result.body, result.bodyBase64)}</pre>
+              <pre class="out" data-testid="response-body">{resultText(result, 'shown')}</pre>
             </div>
           ) : null}
         </section>
