@@ -37,7 +37,7 @@ export function Chart({ title, spec, format }: { title: string; spec: ChartSpec;
       <details>
         <summary>Data ({rows.length} non-empty points)</summary>
         <div class="table-wrap">
-          <table class="list small">
+          <table class="list small" aria-label={`${title}: data`}>
             <thead><tr><th scope="col">Time</th>{spec.series.map((s) => <th scope="col" key={s.label}>{s.label}</th>)}</tr></thead>
             <tbody>{rows.slice(-200).map((r) => <tr key={r.t}><th scope="row">{new Date(r.t).toLocaleString()}</th>{r.values.map((v, k) => <td key={k}>{format(v, spec.series[k]!.axis === 'b' ? spec.units.b ?? '' : spec.units.a)}</td>)}</tr>)}</tbody>
           </table>
