@@ -1,0 +1,100 @@
+/**
+ * The console through a demanding user's day (console round 4): what the earlier rounds' tests did
+ * not reach. An answer too large for a test call, the Settings actions that cannot be undone, the
+ * charts' data tables read by a screen reader, a cron trigger's runs and where it is edited.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
+import { createFunction, deploy, deployed, fnName, py, upload } from './platform-harness.js';
+
+const skip = consoleSkip();
+const c = useConsole({ poolSize: 1 }, skip);
+
+describe('the console through a demanding day (console round 4)', { skip }, () => {
+  it("says a test call's answer over 6 MiB was not shown, with its size, instead of an empty body", async () => {
+    const name = fnName('big');
+    await deployed(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    return {"statusCode": 200, "headers": {"content-type": "text/plain"}, "body": "x" * (7 * 1024 * 1024)}') });
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/invoke` });
+    await page.getByRole('button', { name: 'Invoke', exact: true }).click();
+    await page.getByTestId('invoke-result').getByText('HTTP 200').waitFor();
+    // It showed an empty box: read as an empty answer from a function that sent 7 MiB.
+    assert.match(await textOf(page.getByTestId('response-body')), /^\(body not shown: 7168 KiB, over the 6144 KiB a test call shows; .*call its URL/);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('asks before removing a secret or rotating the invoke token; dismissed, nothing changes', async () => {
+    const name = fnName('asks');
+    const created = await deployed(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    return "ok"') }, { auth: 'token', secrets: { API_KEY: 's3cret' } });
+    const invoke = (token: string) => fetch(`${c.platform.url}/fn/${name}/`, { method: 'POST', headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
+    assert.equal(await invoke(created.invokeToken as string), 200);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/settings` });
+    const asked: string[] = [];
+    let answer = false;
+    page.on('dialog', (d) => {
+      asked.push(d.message());
+      void (answer ? d.accept() : d.dismiss());
+    });
+    // Both took effect at the click: a secret's value is never shown again, and every caller of the old token was refused at once.
+    await page.getByRole('button', { name: 'Remove secret API_KEY' }).click();
+    await page.getByRole('button', { name: 'Rotate invoke token' }).click();
+    await eventually(async () => assert.equal(asked.length, 2));
+    assert.match(asked[0]!, /^Remove the secret API_KEY\? Its value is never shown/);
+    assert.match(asked[1]!, /^Rotate the invoke token\? The current token stops working at once/);
+    assert.deepEqual((await c.platform.api.call('GET', `/functions/${name}`)).body.function.secrets, ['API_KEY']);
+    assert.equal(await invoke(created.invokeToken as string), 200);
+    // Accepted, each is done.
+    answer = true;
+    await page.getByRole('button', { name: 'Remove secret API_KEY' }).click();
+    await page.getByText('Secret API_KEY removed.').waitFor();
+    await page.getByRole('button', { name: 'Rotate invoke token' }).click();
+    await page.getByText('Invoke token', { exact: false }).first().waitFor();
+    await eventually(async () => assert.equal(await invoke(created.invokeToken as string), 401));
+    assert.deepEqual((await c.platform.api.call('GET', `/functions/${name}`)).body.function.secrets, []);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it("names every chart's data table for a screen reader (Usage, Cold starts)", async () => {
+    const name = fnName('charts');
+    await deployed(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    return "ok"') });
+    assert.equal((await c.platform.api.call('POST', `/functions/${name}/invoke`, {})).status, 200);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/usage` });
+    for (const [hash, charts] of [[`#/functions/${name}/usage`, ['Invocations and errors', 'Latency', 'Cold starts']], ['#/coldstarts', []]] as const) {
+      await page.goto(`${c.platform.url}/console/${hash}`);
+      await page.locator('[data-rendered="true"]').first().waitFor();
+      for (const summary of await page.locator('figure.chart summary').all()) await summary.click();
+      const tables = page.locator('figure.chart details table'); // not uPlot's legend, inside the chart's role=img
+      assert.ok(await tables.count() >= Math.max(1, charts.length));
+      // Each table's name, as the accessibility tree gives it: they had none ("table" alone).
+      for (const table of await tables.all()) assert.match((await table.getAttribute('aria-label')) ?? '', /^.+: data$/);
+      for (const title of charts) await page.getByRole('table', { name: `${title}: data` }).waitFor();
+    }
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it("links a cron trigger to the runs it started and to platform.yaml, where it is changed", async () => {
+    const name = fnName('crons');
+    const manifest = { kind: 'function', name, triggers: [{ type: 'cron', id: 'nightly', schedule: '0 0 3 * * *' }] };
+    await createFunction(c.platform.api, name, { invocation: 'both' });
+    // platform.yaml as a file too, as `deploy` uploads it: the Code tab shows the files.
+    const yaml = `kind: function\nname: ${name}\ntriggers:\n  - {type: cron, id: nightly, schedule: "0 0 3 * * *"}\n`;
+    await upload(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    return "ok"'), 'platform.yaml': yaml }, { manifest });
+    await deploy(c.platform.api, name);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/triggers` });
+    await page.getByRole('link', { name: 'Runs started by cron' }).click();
+    await eventually(async () => assert.match(page.url(), new RegExp(`#/functions/${name}/runs\\?trigger=cron$`)));
+    assert.equal(await page.getByLabel('Trigger').inputValue(), 'cron');
+    await page.goBack();
+    await page.getByTestId('cron-links').getByRole('link', { name: 'Edit in platform.yaml' }).click();
+    await page.getByRole('option', { name: /platform\.yaml/, selected: true }).waitFor();
+    // A function without webhooks is told where one is declared, with the file a click away.
+    await page.goBack();
+    await page.getByTestId('webhook-links').getByRole('link', { name: 'Open platform.yaml' }).waitFor();
+    assert.equal(await page.getByRole('link', { name: 'Runs started by webhooks' }).count(), 0);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+});
