@@ -1,7 +1,8 @@
 /**
  * The console through a demanding user's day (console round 4): what the earlier rounds' tests did
  * not reach. An answer too large for a test call, the Settings actions that cannot be undone, the
- * charts' data tables read by a screen reader, a cron trigger's runs and where it is edited.
+ * charts' data tables read by a screen reader, an async run followed to its end, a cron trigger's
+ * runs and where it is edited.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -71,6 +72,23 @@ describe('the console through a demanding day (console round 4)', { skip }, () =
       for (const table of await tables.all()) assert.match((await table.getAttribute('aria-label')) ?? '', /^.+: data$/);
       for (const title of charts) await page.getByRole('table', { name: `${title}: data` }).waitFor();
     }
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('follows an async run to its end while its timeline is open, with no Refresh clicked', async () => {
+    const name = fnName('slowasync');
+    await deployed(c.platform.api, name, { 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(4)', '    return "done"') });
+    const queued = await c.platform.api.call('POST', `/functions/${name}/invoke/async`, {});
+    assert.equal(queued.status, 202);
+    const runId = (queued.body as { runId: string }).runId;
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/runs?run=${runId}` });
+    const badge = page.getByTestId('run-detail').locator('.badge').first();
+    await badge.waitFor();
+    assert.match(await textOf(badge), /^(queued|running)$/);
+    // It stayed at "running" until Refresh was clicked.
+    await eventually(async () => assert.equal(await textOf(badge), 'succeeded'), 20_000);
+    await page.getByTestId('run-detail').getByText('succeeded', { exact: false }).first().waitFor();
     assert.deepEqual(problems, []);
     await context.close();
   });

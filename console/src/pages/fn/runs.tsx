@@ -8,9 +8,10 @@ import { api, enc, type AsyncRun, type AsyncRunSummary, type LogLine, type Run, 
 import { can } from '../../auth.js';
 import { clock, inlineText, levelText, logText, ms, resultText, shownText, time } from '../../format.js';
 import { href, navigate } from '../../router.js';
-import { ErrorBox, Loading, StateBadge, useAsync } from '../../ui.js';
+import { ErrorBox, Loading, StateBadge, useAsync, useInterval } from '../../ui.js';
 import type { TabProps } from './tab.js';
 import { timelineDetailText } from '../../../../protocol/run-timeline.js';
+import { FINAL_ASYNC_RUN_STATES } from '../../../../protocol/records.js';
 
 interface Page {
   items: (Run | AsyncRunSummary)[];
@@ -19,6 +20,8 @@ interface Page {
 
 /** States of async runs not yet finished (or never run): listed from the async run index, in their own shape (ADR 0068). */
 const ASYNC_STATES = ['queued', 'running', 'retried', 'cancelled'];
+/** How often an async run's detail is read again while it is not finished. */
+const RUN_POLL_MS = 2000;
 
 /** Triggers a run can have (the filter's choices). */
 const TRIGGERS = ['http', 'async', 'cron', 'webhook', 'test'];
@@ -152,6 +155,10 @@ function requestOf(r: { method?: string; path?: string }): string {
 export function RunDetail({ name, runId, onReplayed }: { name: string; runId: string; onReplayed?: () => void }): JSX.Element {
   const run = useAsync(() => api<RunAnswer>('GET', `/runs/${enc(runId)}`), [runId]);
   const [error, setError] = useState<unknown>(null);
+  // An async run not finished yet is read again until it is: its timeline stayed at "queued" or
+  // "retried" (a retry's backoff is up to minutes) until Refresh was clicked (console round 4).
+  const unfinished = run.data !== undefined && isAsync(run.data.run) && !(FINAL_ASYNC_RUN_STATES as readonly string[]).includes(run.data.run.state);
+  useInterval(run.reload, unfinished ? RUN_POLL_MS : null);
   if (run.data === undefined) return <section class="card">{run.error ? <ErrorBox error={run.error} /> : <Loading what="Loading the run" />}</section>;
   const r = run.data.run;
   const async = isAsync(r);
