@@ -1,8 +1,8 @@
 /**
  * The console through a demanding user's day (console round 4): what the earlier rounds' tests did
  * not reach. An answer too large for a test call, the Settings actions that cannot be undone, the
- * charts' data tables read by a screen reader, an async run followed to its end, a cron trigger's
- * runs and where it is edited.
+ * charts' data tables read by a screen reader, an async run followed to its end, a FastAPI app's
+ * routes, a cron trigger's runs and where it is edited.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -89,6 +89,45 @@ describe('the console through a demanding day (console round 4)', { skip }, () =
     // It stayed at "running" until Refresh was clicked.
     await eventually(async () => assert.equal(await textOf(badge), 'succeeded'), 20_000);
     await page.getByTestId('run-detail').getByText('succeeded', { exact: false }).first().waitFor();
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it("lists a FastAPI app's routes from its /openapi.json, and a route chosen fills the request", async () => {
+    const name = fnName('routes');
+    const app = py(
+      'from fastapi import FastAPI',
+      'app = FastAPI()',
+      '@app.get("/items/{item_id}", summary="Read one item")',
+      'def item(item_id: int):',
+      '    return {"id": item_id}',
+      '@app.post("/greet")',
+      'def greet():',
+      '    return {"hi": True}',
+    );
+    await createFunction(c.platform.api, name);
+    await upload(c.platform.api, name, { 'app.py': app }, { entrypoint: 'app:app' });
+    await deploy(c.platform.api, name);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/invoke` });
+    const routes = page.getByTestId('app-routes');
+    await routes.getByRole('button', { name: 'Read /openapi.json' }).click();
+    await routes.getByRole('button', { name: 'GET /items/{item_id}' }).waitFor();
+    assert.match(await textOf(routes), /GET \/items\/\{item_id\}\s*Read one item/);
+    await routes.getByRole('button', { name: 'POST /greet' }).waitFor();
+    await routes.getByRole('button', { name: 'GET /items/{item_id}' }).click();
+    assert.equal(await page.getByLabel('Method').inputValue(), 'GET');
+    assert.equal(await page.getByLabel('Path').inputValue(), '/items/{item_id}');
+    assert.equal(await page.evaluate('document.activeElement?.id'), 'inv-path');
+    await page.getByLabel('Path').fill('/items/7');
+    await page.getByRole('button', { name: 'Invoke', exact: true }).click();
+    await page.getByTestId('invoke-result').getByText('HTTP 200').waitFor();
+    assert.match(await textOf(page.getByTestId('response-body')), /"id": 7/);
+    // A function that serves none says so.
+    const plain = fnName('noroutes');
+    await deployed(c.platform.api, plain, { 'main.py': py('def handler(event, context):', '    return {"statusCode": 404, "body": "no"}') });
+    await page.goto(`${c.platform.url}/console/#/functions/${plain}/invoke`);
+    await page.getByRole('button', { name: 'Read /openapi.json' }).click();
+    assert.match(await textOf(page.getByTestId('routes-none')), /answered HTTP 404: the app serves no OpenAPI document there/);
     assert.deepEqual(problems, []);
     await context.close();
   });

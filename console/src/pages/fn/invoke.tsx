@@ -14,6 +14,7 @@ import { samplePayload } from '../../scaffolds.js';
 import { jsonNumbersSurviveParse } from '../../../../protocol/json-numbers.js';
 import { CopyButton, ErrorBox, useAsync } from '../../ui.js';
 import type { TabProps } from './tab.js';
+import { AppRoutes } from './app-routes.js';
 import { keepForm, keptForm, pendingSend, sendKept, type Sent } from './invoke-form.js';
 
 const METHODS = ['POST', 'GET', 'PUT', 'PATCH', 'DELETE'];
@@ -277,6 +278,11 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
             ))}
           </ul>
         </section>
+        <AppRoutes name={name} methods={METHODS} onUse={(r) => {
+          setMethod(r.method);
+          setPath(r.path);
+          document.getElementById('inv-path')?.focus();
+        }} />
       </div>
     </div>
   );
