@@ -76,6 +76,23 @@ describe('the console through a demanding day (console round 4)', { skip }, () =
     await context.close();
   });
 
+  it('a failed call whose message is one long word keeps the Invoke tab and the run as wide as a phone (360 px)', async () => {
+    const name = fnName('longword');
+    await deployed(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    raise ValueError("deep failure " + "y" * 2000)') });
+    const { page, context, problems } = await c.page({ viewport: { width: 360, height: 740 }, hash: `#/functions/${name}/invoke` });
+    await page.getByRole('button', { name: 'Invoke', exact: true }).click();
+    const result = page.getByTestId('invoke-result');
+    await result.getByText('HTTP 500').waitFor();
+    const width = () => page.evaluate('[document.documentElement.scrollWidth, innerWidth]') as Promise<[number, number]>;
+    // It was 4,400 px wide: the message overflowed its paragraph.
+    assert.deepEqual(await width(), [360, 360], 'the Invoke tab');
+    await result.getByRole('link', { name: 'run', exact: true }).click();
+    await page.getByTestId('error-message').waitFor();
+    assert.deepEqual(await width(), [360, 360], 'the run');
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   it('follows an async run to its end while its timeline is open, with no Refresh clicked', async () => {
     const name = fnName('slowasync');
     await deployed(c.platform.api, name, { 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(4)', '    return "done"') });
