@@ -20,6 +20,9 @@ export function Chart({ title, spec, format }: { title: string; spec: ChartSpec;
       if (gone) return;
       el.textContent = '';
       chart = drawChart(el, spec);
+      // uPlot's legend is a table of its own, with no name, whose values follow the pointer: the
+      // Data table below says the same to a screen reader (console round 4).
+      el.querySelector('.u-legend')?.setAttribute('aria-hidden', 'true');
       el.dataset['rendered'] = 'true';
       observer.observe(el);
     });

@@ -71,6 +71,9 @@ describe('the console through a demanding day (console round 4)', { skip }, () =
       // Each table's name, as the accessibility tree gives it: they had none ("table" alone).
       for (const table of await tables.all()) assert.match((await table.getAttribute('aria-label')) ?? '', /^.+: data$/);
       for (const title of charts) await page.getByRole('table', { name: `${title}: data` }).waitFor();
+      // No table without a name in what a screen reader is given (uPlot's legend is one: hidden, the Data table says it).
+      const tree = await page.locator('body').ariaSnapshot();
+      assert.doesNotMatch(tree, /- table(:|$)/m, tree);
     }
     assert.deepEqual(problems, []);
     await context.close();
