@@ -3,7 +3,7 @@
  * on request only: each read is a run) and lists its routes; choosing one fills the request's
  * method and path. A FastAPI app's routes were nowhere in the console: its Invoke tab starts at
  * POST /, which such an app answers 404 or 405 (console round 4). The document is the function's
- * text: shown escaped on one line (`inlineText`), bounded (openapi.ts).
+ * text: shown escaped on one line (`inlineText`), bounded (openapi.ts). ADR 0205.
  */
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
