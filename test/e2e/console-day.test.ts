@@ -25,6 +25,31 @@ describe('the console through a demanding day (console round 4)', { skip }, () =
     await context.close();
   });
 
+  it('says while a call is on its way that a streamed answer comes whole at its end, and by when the call ends', async () => {
+    const name = fnName('forever');
+    const app = py(
+      'import asyncio',
+      'async def app(scope, receive, send):',
+      '    if scope["type"] != "http":',
+      '        return',
+      '    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})',
+      '    while True:',
+      '        await send({"type": "http.response.body", "body": b"data: tick\\n\\n", "more_body": True})',
+      '        await asyncio.sleep(0.2)',
+    );
+    await createFunction(c.platform.api, name, { limits: { timeout: '3s' } });
+    await upload(c.platform.api, name, { 'main.py': app }, { entrypoint: 'main:app' });
+    await deploy(c.platform.api, name);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/invoke` });
+    await page.getByRole('button', { name: 'Invoke', exact: true }).click();
+    // It said "Sending…" alone for the whole timeout.
+    assert.match(await textOf(page.getByTestId('sending-note')), /shown once the function has sent all of it \(a streamed answer too;.*ends by the function's timeout, 3s\.$/);
+    await page.getByTestId('invoke-result').getByText('HTTP 504').waitFor();
+    assert.equal(await page.getByTestId('sending-note').count(), 0);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   it('asks before removing a secret or rotating the invoke token; dismissed, nothing changes', async () => {
     const name = fnName('asks');
     const created = await deployed(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    return "ok"') }, { auth: 'token', secrets: { API_KEY: 's3cret' } });
