@@ -37,10 +37,16 @@ export function boundResultHeaders<H extends readonly (readonly [string, string]
   return kept;
 }
 
-/** What to print in place of a result's body that was not kept, or null when it was. */
-export function omittedResultNote(headers: Readonly<Record<string, string>> | undefined): string | null {
+/**
+ * What to print in place of a result's body that was not kept, or null when it was: an async run's
+ * stored result (`stored`, over MAX_STORED_RESULT_BYTES), or a test invoke's answer (`shown`, over
+ * MAX_SHOWN_RESULT_BYTES: the console's Invoke tab showed an empty body, read as an empty answer;
+ * console round 4).
+ */
+export function omittedResultNote(headers: Readonly<Record<string, string>> | undefined, of: 'stored' | 'shown' = 'stored'): string | null {
   const size = Number(headers?.[RESULT_OMITTED_HEADER]);
   if (!Number.isFinite(size) || size <= 0) return null;
   const kib = (n: number) => `${Math.ceil(n / 1024)} KiB`;
+  if (of === 'shown') return `(body not shown: ${kib(size)}, over the ${kib(MAX_SHOWN_RESULT_BYTES)} a test call shows; the function answered it whole: call its URL for it, as the curl line does)`;
   return `(body not kept: ${kib(size)}, over the ${kib(MAX_STORED_RESULT_BYTES)} an async run's result keeps: nothing stores a larger answer; write a large result to the data binding or elsewhere and return a reference)`;
 }

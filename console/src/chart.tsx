@@ -20,6 +20,9 @@ export function Chart({ title, spec, format }: { title: string; spec: ChartSpec;
       if (gone) return;
       el.textContent = '';
       chart = drawChart(el, spec);
+      // uPlot's legend is a table of its own, with no name, whose values follow the pointer: the
+      // Data table below says the same to a screen reader (console round 4).
+      el.querySelector('.u-legend')?.setAttribute('aria-hidden', 'true');
       el.dataset['rendered'] = 'true';
       observer.observe(el);
     });
@@ -37,7 +40,7 @@ export function Chart({ title, spec, format }: { title: string; spec: ChartSpec;
       <details>
         <summary>Data ({rows.length} non-empty points)</summary>
         <div class="table-wrap">
-          <table class="list small">
+          <table class="list small" aria-label={`${title}: data`}>
             <thead><tr><th scope="col">Time</th>{spec.series.map((s) => <th scope="col" key={s.label}>{s.label}</th>)}</tr></thead>
             <tbody>{rows.slice(-200).map((r) => <tr key={r.t}><th scope="row">{new Date(r.t).toLocaleString()}</th>{r.values.map((v, k) => <td key={k}>{format(v, spec.series[k]!.axis === 'b' ? spec.units.b ?? '' : spec.units.a)}</td>)}</tr>)}</tbody>
           </table>

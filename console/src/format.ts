@@ -1,4 +1,5 @@
 /** Numbers, durations, sizes and times as people read them. */
+import { omittedResultNote } from '../../protocol/run-result.js';
 import { escapedCharacter, UNSAFE_TEXT } from '../../protocol/visible-text.js';
 
 export function ms(value: number | null | undefined): string {
@@ -84,19 +85,16 @@ export function clock(at: number): string {
   return `${d.toLocaleTimeString(undefined, { hour12: false })}.${String(d.getMilliseconds()).padStart(3, '0')}`;
 }
 
-/** A body as text: JSON pretty-printed, strings as they are. */
-/** protocol/run-result.ts RESULT_OMITTED_HEADER: an async result's body over 256 KiB is not kept, its size is in this header. */
-const RESULT_OMITTED_HEADER = 'x-fp-result-omitted';
-
-/** An async run's stored result as text; one whose body was not kept says so (an empty box read as an empty answer). */
-export function resultText(result: { headers?: Record<string, string>; body?: unknown; bodyBase64?: string }): string {
-  const size = Number(result.headers?.[RESULT_OMITTED_HEADER]);
-  if (Number.isFinite(size) && size > 0) {
-    return `(body not kept: ${Math.ceil(size / 1024)} KiB, over the 256 KiB an async run's result keeps: nothing stores a larger answer; write a large result to the data binding or elsewhere and return a reference)`;
-  }
-  return bodyText(result.body, result.bodyBase64);
+/**
+ * An async run's stored result (`stored`) or a test invoke's answer (`shown`) as text; a body the
+ * platform did not keep or send says so with its size (protocol/run-result.ts): an empty box read
+ * as an empty answer.
+ */
+export function resultText(result: { headers?: Record<string, string>; body?: unknown; bodyBase64?: string }, of: 'stored' | 'shown' = 'stored'): string {
+  return omittedResultNote(result.headers, of) ?? bodyText(result.body, result.bodyBase64);
 }
 
+/** A body as text: JSON pretty-printed, strings as they are. */
 export function bodyText(body: unknown, base64?: string): string {
   if (base64 !== undefined) return `(${base64Bytes(base64)} bytes, not text) ${base64.slice(0, 200)}`;
   if (body === undefined || body === null) return '';

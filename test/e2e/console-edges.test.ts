@@ -533,12 +533,14 @@ describe('the console with odd inputs', { skip }, () => {
     const ends = (await c.platform.api.call('GET', `/functions/${name}`)).body;
     assert.equal(ends.function.auth, 'token');
     assert.match(await textOf(page.getByTestId('shown-once-expires')), /stops working on .*when the token you signed in with does/);
-    // Rotated: the new one ends too; the admin token (no expiry) gets one that does not.
+    // Rotated (asked first, console round 4): the new one ends too; the admin token (no expiry) gets one that does not.
+    page.once('dialog', (d) => void d.accept());
     await page.getByRole('button', { name: 'Rotate invoke token' }).click();
     await eventually(async () => assert.equal(await page.getByTestId('shown-once-expires').count(), 1));
     assert.deepEqual(problems, []);
     await context.close();
     const admin = await c.page({ hash: `#/functions/${name}/settings` });
+    admin.page.once('dialog', (d) => void d.accept());
     await admin.page.getByRole('button', { name: 'Rotate invoke token' }).click();
     await admin.page.getByTestId('shown-once').waitFor();
     assert.equal(await admin.page.getByTestId('shown-once-expires').count(), 0);

@@ -209,6 +209,34 @@ describe('the console never renders function output as HTML', { skip }, () => {
     await context.close();
   });
 
+  it("lists the routes of an OpenAPI document a function serves as text, bounded: markup, bidi, a long summary, 1000 routes (console round 4)", async () => {
+    const name = await deployedWith('openapi',
+      `EVIL = ${JSON.stringify(`${EVIL}\u202egnp.exe`)}`,
+      'def handler(event, context):',
+      '    paths = {"/p%d%s" % (i, EVIL): {"get": {"summary": EVIL + "S" * 1000}, "post": {"operationId": "\u202e" + EVIL}, "trace": {}} for i in range(1000)}',
+      '    paths["__proto__"] = {"get": {"summary": "polluted"}}',
+      '    paths["/x"] = ["not", "an", "item"]',
+      '    return {"openapi": "3.1.0", "paths": paths}',
+    );
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/invoke` });
+    const routes = page.getByTestId('app-routes');
+    await routes.getByRole('button', { name: /^Read/ }).click();
+    await routes.getByText('and 1800 more routes (the first 200 are listed).').waitFor();
+    assert.equal(await routes.locator('li').count(), 200);
+    const first = await textOf(routes.locator('li').first());
+    assert.ok(first.startsWith(`POST /p0${EVIL}\\u202egnp.exe \\u202e${IMG}`) && first.endsWith('…'), first);
+    assert.ok((await textOf(routes.locator('li').nth(1))).startsWith(`GET /p0${EVIL}\\u202egnp.exe ${IMG}`));
+    assert.ok(!first.includes('\u202e'), 'a raw bidi override');
+    assert.ok(first.length < 600, `the summary is cut: ${first.length} characters`);
+    assert.equal(await routes.getByText('polluted').count(), 0);
+    assert.equal(await page.evaluate('Object.prototype.get'), undefined);
+    // Nothing wider than the window.
+    assert.ok(await page.evaluate('document.documentElement.scrollWidth <= innerWidth'));
+    await inert(page, 'app routes');
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   it('marks every bidi control in the Code tab\'s editor, those CodeMirror leaves out included, and escapes them in a version\'s note (Trojan Source; console round ui1)', async () => {
     // One line per control: CodeMirror marks U+202D, U+202E, U+2066, U+2067 and U+2069 by itself; LRE, RLE, PDF and FSI too now.
     const controls = ['\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069'];

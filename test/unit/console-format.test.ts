@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { before, describe, it } from 'node:test';
 
 interface Format {
-  resultText(result: { headers?: Record<string, string>; body?: unknown; bodyBase64?: string }): string;
+  resultText(result: { headers?: Record<string, string>; body?: unknown; bodyBase64?: string }, of?: 'stored' | 'shown'): string;
   shownText(text: string): string;
   logText(msg: string): string;
   inlineText(text: string): string;
@@ -35,6 +35,11 @@ describe('console format: async results', () => {
     assert.match(format.resultText({ headers: { 'x-fp-result-omitted': String(7 * 1024 * 1024) }, body: '' }), /^\(body not kept: 7168 KiB, over the 256 KiB/);
     assert.equal(format.resultText({ headers: {}, body: { ok: true } }), '{\n  "ok": true\n}');
     assert.equal(format.resultText({ headers: { 'content-type': 'text/plain' }, body: 'hi' }), 'hi');
+  });
+
+  it("a test call's answer over the 6 MiB the Invoke tab is sent says so with its size, never an empty body (console round 4)", () => {
+    assert.match(format.resultText({ headers: { 'x-fp-result-omitted': String(7 * 1024 * 1024) }, body: '' }, 'shown'), /^\(body not shown: 7168 KiB, over the 6144 KiB a test call shows; .*call its URL/);
+    assert.equal(format.resultText({ headers: {}, body: 'hi' }, 'shown'), 'hi');
   });
 });
 

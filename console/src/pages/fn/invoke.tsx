@@ -8,12 +8,13 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, enc, type InvokeAnswer, type TestCase, type TestRequest } from '../../api.js';
 import { can, currentSession } from '../../auth.js';
 import { curlLine } from '../../curl.js';
-import { bodyText, inlineText, ms, shownText } from '../../format.js';
+import { duration, inlineText, ms, resultText, shownText } from '../../format.js';
 import { href } from '../../router.js';
 import { samplePayload } from '../../scaffolds.js';
 import { jsonNumbersSurviveParse } from '../../../../protocol/json-numbers.js';
 import { CopyButton, ErrorBox, useAsync } from '../../ui.js';
 import type { TabProps } from './tab.js';
+import { AppRoutes } from './app-routes.js';
 import { keepForm, keptForm, pendingSend, sendKept, type Sent } from './invoke-form.js';
 
 const METHODS = ['POST', 'GET', 'PUT', 'PATCH', 'DELETE'];
@@ -234,6 +235,8 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
         <section class="card" aria-label="Response" aria-live="polite">
           <h2>Response</h2>
           <ErrorBox error={error} />
+          {/* A streamed answer (an SSE endpoint) comes whole at its end: one that never ends showed "Sending…" for the whole timeout, with nothing said (console round 4). */}
+          {busy ? <p class="muted" data-testid="sending-note">Waiting for the answer: it is shown once the function has sent all of it (a streamed answer too; the curl line shows one as it comes). The call ends by the function's timeout, {duration(f.limits.timeoutMs)}.</p> : null}
           {error instanceof ApiError && error.code === 'FUNCTION_NOT_DEPLOYED' ? <p data-testid="not-deployed">Nothing runs until a version is deployed: <a href={href(['functions', name, 'code'])}>open the Code tab and deploy</a>.</p> : null}
           {queued !== null ? (
             <p data-testid="async-run">Queued as run <code>{queued}</code> — <a href={href(['functions', name, 'runs'], { run: queued })}>open its timeline</a></p>
@@ -253,7 +256,7 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
                 </p>
               ) : null}
               <details><summary>Headers</summary><pre class="out">{Object.entries(result.headers).map(([k, v]) => shownText(`${k}: ${v}`)).join('\n')}</pre></details>
-              <pre class="out" data-testid="response-body">{bodyText(result.body, result.bodyBase64)}</pre>
+              <pre class="out" data-testid="response-body">{resultText(result, 'shown')}</pre>
             </div>
           ) : null}
         </section>
@@ -277,6 +280,11 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
             ))}
           </ul>
         </section>
+        <AppRoutes name={name} methods={METHODS} onUse={(r) => {
+          setMethod(r.method);
+          setPath(r.path);
+          document.getElementById('inv-path')?.focus();
+        }} />
       </div>
     </div>
   );

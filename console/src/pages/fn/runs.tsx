@@ -3,14 +3,15 @@
  * logs, error (type, cause class, stack), replay and "open at error line". `?run=` opens one.
  */
 import type { JSX } from 'preact';
-import { useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, enc, type AsyncRun, type AsyncRunSummary, type LogLine, type Run, type RunError, type RunWrite } from '../../api.js';
 import { can } from '../../auth.js';
 import { clock, inlineText, levelText, logText, ms, resultText, shownText, time } from '../../format.js';
 import { href, navigate } from '../../router.js';
-import { ErrorBox, Loading, StateBadge, useAsync } from '../../ui.js';
+import { ErrorBox, Loading, StateBadge, useAsync, useInterval } from '../../ui.js';
 import type { TabProps } from './tab.js';
 import { timelineDetailText } from '../../../../protocol/run-timeline.js';
+import { FINAL_ASYNC_RUN_STATES } from '../../../../protocol/records.js';
 
 interface Page {
   items: (Run | AsyncRunSummary)[];
@@ -19,6 +20,8 @@ interface Page {
 
 /** States of async runs not yet finished (or never run): listed from the async run index, in their own shape (ADR 0068). */
 const ASYNC_STATES = ['queued', 'running', 'retried', 'cancelled'];
+/** How often an async run's detail is read again while it is not finished. */
+const RUN_POLL_MS = 2000;
 
 /** Triggers a run can have (the filter's choices). */
 const TRIGGERS = ['http', 'async', 'cron', 'webhook', 'test'];
@@ -77,7 +80,7 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
         <button type="button" onClick={page.reload}>Refresh</button>
       </div>
       <ErrorBox error={page.error} />
-      {selected !== null ? <RunDetail name={name} runId={selected} onReplayed={page.reload} /> : null}
+      {selected !== null ? <RunDetail name={name} runId={selected} onChanged={page.reload} /> : null}
       {page.data === undefined ? <Loading what="Loading runs" error={page.error} /> : runs.length === 0 ? <p class="muted">{status ? `No ${status} runs.` : 'No runs yet: invoke it from the Invoke tab.'}</p> : asyncState ? <AsyncRunTable runs={runs as AsyncRunSummary[]} selected={selected} runLink={runLink} /> : (
         <div class="table-wrap">
           <table class="list" aria-label="Runs">
@@ -149,9 +152,20 @@ function requestOf(r: { method?: string; path?: string }): string {
   return r.method !== undefined && r.path !== undefined ? shownText(`${r.method} ${r.path}`) : '—';
 }
 
-export function RunDetail({ name, runId, onReplayed }: { name: string; runId: string; onReplayed?: () => void }): JSX.Element {
+/** `onChanged`: the list of runs has a run more (a replay) or a run that ended while shown. */
+export function RunDetail({ name, runId, onChanged }: { name: string; runId: string; onChanged?: () => void }): JSX.Element {
   const run = useAsync(() => api<RunAnswer>('GET', `/runs/${enc(runId)}`), [runId]);
   const [error, setError] = useState<unknown>(null);
+  // An async run not finished yet is read again until it is: its timeline stayed at "queued" or
+  // "retried" (a retry's backoff is up to minutes) until Refresh was clicked (console round 4).
+  const unfinished = run.data !== undefined && isAsync(run.data.run) && !(FINAL_ASYNC_RUN_STATES as readonly string[]).includes(run.data.run.state);
+  useInterval(run.reload, unfinished ? RUN_POLL_MS : null);
+  // Once it ends, the list beside it is read again: the run's row appears (a queued run is listed when it ends).
+  const wasUnfinished = useRef(false);
+  useEffect(() => {
+    if (wasUnfinished.current && !unfinished && run.data !== undefined) onChanged?.();
+    wasUnfinished.current = unfinished;
+  }, [unfinished, run.data]);
   if (run.data === undefined) return <section class="card">{run.error ? <ErrorBox error={run.error} /> : <Loading what="Loading the run" />}</section>;
   const r = run.data.run;
   const async = isAsync(r);
@@ -163,7 +177,7 @@ export function RunDetail({ name, runId, onReplayed }: { name: string; runId: st
     setError(null);
     try {
       const answer = await api<{ runId: string }>('POST', `/runs/${enc(runId)}/replay`);
-      onReplayed?.();
+      onChanged?.();
       navigate(['functions', name, 'runs'], { run: answer.runId });
     } catch (e) {
       setError(e);

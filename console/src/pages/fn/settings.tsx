@@ -249,7 +249,7 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
         }}>
           <h2>Secrets</h2>
           <p class="hint">Write-only: values are encrypted at rest and never shown again. Setting a name that exists replaces its value.</p>
-          {f.secrets.length > 0 ? <ul>{f.secrets.map((s) => <li key={s}><code>{s}</code> <button type="button" class="small" aria-label={`Remove secret ${s}`} onClick={() => void patch('secrets', { secrets: { [s]: null } }, `Secret ${s} removed.`)}>Remove</button></li>)}</ul> : <p class="muted">No secrets.</p>}
+          {f.secrets.length > 0 ? <ul>{f.secrets.map((s) => <li key={s}><code>{s}</code> <button type="button" class="small" aria-label={`Remove secret ${s}`} onClick={() => { if (confirm(removeSecretQuestion(s))) void patch('secrets', { secrets: { [s]: null } }, `Secret ${s} removed.`); }}>Remove</button></li>)}</ul> : <p class="muted">No secrets.</p>}
           <div class="row">
             <label class="visually-hidden" for="sec-name">Secret name</label>
             <input id="sec-name" placeholder="NAME" value={secretName} onInput={(e) => setSecretName((e.target as HTMLInputElement).value)} />
@@ -272,7 +272,7 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
           <button type="button" onClick={() => void patch('access', { auth }, 'Auth saved.')}>Save auth</button>
           {status('access')}
           {token !== null ? <ShownOnce label="Invoke token" value={token.value} expiresAt={token.expiresAt} /> : null}
-          {f.auth === 'token' ? <button type="button" onClick={() => void api<{ invokeToken: string; invokeTokenExpiresAt?: number }>('POST', `/functions/${enc(name)}/tokens/rotate`).then(setToken, setError('access'))}>Rotate invoke token</button> : null}
+          {f.auth === 'token' ? <button type="button" onClick={() => { if (confirm(ROTATE_TOKEN_QUESTION)) void api<{ invokeToken: string; invokeTokenExpiresAt?: number }>('POST', `/functions/${enc(name)}/tokens/rotate`).then(setToken, setError('access')); }}>Rotate invoke token</button> : null}
         </section>
         <section class="card form" aria-label="State">
           <h2>State</h2>
@@ -288,3 +288,15 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
     </div>
   );
 }
+
+/*
+ * Asked first, as a rollback, a version's delete and the function's delete are: a misclick took
+ * effect at once and could not be undone from the page (console round 4). A secret's value is
+ * never shown again, so a removed one is typed again from wherever it came from; a rotated invoke
+ * token refuses every caller that holds the old one at once (401) until each is given the new one.
+ */
+function removeSecretQuestion(secret: string): string {
+  return `Remove the secret ${secret}? Its value is never shown, so it cannot be put back from here: set it again with its value. Instances started from now on run without it.`;
+}
+
+const ROTATE_TOKEN_QUESTION = 'Rotate the invoke token? The current token stops working at once: every caller that sends it is refused (401) until it has the new one, which is shown once.';

@@ -4,6 +4,7 @@ import { useState } from 'preact/hooks';
 import { api, enc, type Trigger } from '../../api.js';
 import { can } from '../../auth.js';
 import { localZone, time, zonedTime } from '../../format.js';
+import { href } from '../../router.js';
 import { CopyButton, ErrorBox, Loading, ShownOnce, useAsync } from '../../ui.js';
 import type { TabProps } from './tab.js';
 
@@ -25,6 +26,7 @@ export function TriggersTab({ name, fn }: TabProps): JSX.Element {
       <section class="card" aria-label="Webhook triggers">
         <h2>Webhooks</h2>
         {hooks.length === 0 ? <p class="muted">None. Declare one in platform.yaml: <code>triggers: [{'{'}type: webhook, id: github{'}'}]</code>, then deploy.</p> : hooks.map((t) => <Webhook key={t.id} name={name} hook={t as Extract<Trigger, { type: 'webhook' }>} reload={list.reload} />)}
+        <TriggerLinks name={name} type="webhook" any={hooks.length > 0} />
       </section>
       <section class="card" aria-label="Cron triggers">
         <h2>Cron</h2>
@@ -38,8 +40,23 @@ export function TriggersTab({ name, fn }: TabProps): JSX.Element {
             </div>
           );
         })}
+        <TriggerLinks name={name} type="cron" any={crons.length > 0} />
       </section>
     </div>
+  );
+}
+
+/**
+ * Where a webhook's or a cron trigger's runs are (the Runs tab filtered by the trigger) and where
+ * the triggers are changed (platform.yaml, then a deploy): the tab named neither, so seeing what a
+ * schedule ran or editing it meant knowing the Runs filter and the manifest (console round 4).
+ */
+function TriggerLinks({ name, type, any }: { name: string; type: 'webhook' | 'cron'; any: boolean }): JSX.Element {
+  return (
+    <p class="row" data-testid={`${type}-links`}>
+      {any ? <a href={href(['functions', name, 'runs'], { trigger: type })}>{type === 'cron' ? 'Runs started by cron' : 'Runs started by webhooks'}</a> : null}
+      {can('deployer') ? <a href={href(['functions', name, 'code'], { file: 'platform.yaml' })}>{any ? 'Edit in platform.yaml' : 'Open platform.yaml'}</a> : null}
+    </p>
   );
 }
 
