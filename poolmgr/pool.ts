@@ -36,7 +36,7 @@
  * 8. Every process ever spawned is in `processes` until it has exited; close() waits for all,
  *    and for the bytecode compiler process behind prepare().
  */
-import { escapeControls, isOutOfFiles, OUT_OF_FILES_MESSAGE, PlatformError, workspaceOfKey, type LogTap, type StartCheck, type WireEvent } from '../protocol/index.js';
+import { isOutOfFiles, oneLogLine, OUT_OF_FILES_MESSAGE, PlatformError, workspaceOfKey, type LogTap, type StartCheck, type WireEvent } from '../protocol/index.js';
 import { Call } from './call.js';
 import { CrashBudgets, DEFAULT_CRASH_BUDGET, type CrashHold } from './crash-budget.js';
 import { resolveSandbox, type PoolConfig } from './config.js';
@@ -502,7 +502,7 @@ export class PoolManager implements InstanceOwner {
    */
   private sayNoTemplate(group: FunctionGroup, initMs: number, why: string): void {
     // The function's runtime wrote it: one line, no control characters (a forged newline would be a log line of its own).
-    const line = `pool: ${group.fn.name} version ${group.fn.version} gets no template: each instance it scales out to imports its module (${Math.round(initMs)} ms at the cold start that asked for one): ${escapeControls(why).replace(/[\n\t]/g, ' ')}`;
+    const line = `pool: ${group.fn.name} version ${group.fn.version} gets no template: each instance it scales out to imports its module (${Math.round(initMs)} ms at the cold start that asked for one): ${oneLogLine(why)}`;
     if (this.config.hostLog !== undefined) this.config.hostLog(line);
     else process.stderr.write(`${line}\n`);
   }

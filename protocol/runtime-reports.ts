@@ -139,3 +139,13 @@ export function shownMessageType(t: unknown): string {
 export function escapeControls(text: string): string {
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
+
+/**
+ * `text` (words a function or a package's build wrote) as part of one line of the operator's log:
+ * control characters escaped (escapeControls), newlines and tabs made spaces. So it cannot pose as
+ * a line of its own in the text log format, nor reach the operator's terminal as an escape sequence
+ * (red team round 33: a failing sdist's build output did both, in the start's "not serving" line).
+ */
+export function oneLogLine(text: string): string {
+  return escapeControls(text).replace(/[\n\t]/g, ' ');
+}

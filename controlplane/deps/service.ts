@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEPS_BUILD_FAILED_LINE, PlatformError, workspaceOfKey } from '../../protocol/index.js';
+import { DEPS_BUILD_FAILED_LINE, oneLogLine, PlatformError, workspaceOfKey } from '../../protocol/index.js';
 import type { BlobStore, FileEntry, VersionRecord } from '../store/index.js';
 import { reclaim, runBuild, type BuildInput } from './builder.js';
 import { checkRequirementsFile, depsClosure, depsFilesOf, type Include } from './requirements.js';
@@ -295,7 +295,7 @@ export class DependencyBuilds {
         this.running.delete(key);
         return record;
       }
-      if (record.error !== null) this.log(`${DEPS_BUILD_FAILED_LINE}${version.function} version ${version.version} failed: ${record.error.code}: ${record.error.message.split('\n')[0]}`);
+      if (record.error !== null) this.log(`${DEPS_BUILD_FAILED_LINE}${version.function} version ${version.version} failed: ${record.error.code}: ${oneLogLine(record.error.message.split('\n')[0]!)}`);
       await this.save(key, record).catch((err: unknown) => this.log(`deps: could not record build ${key}: ${String(err)}`));
       this.running.delete(key);
       return record;

@@ -7,6 +7,7 @@ import type { Store } from '../store/index.js';
 import { versionTraits, type StoreRegistry } from '../registry/store-registry.js';
 import type { CodeDirs } from './code-dirs.js';
 import type { TokenIndex } from './tokens.js';
+import { oneLogLine } from '../../protocol/index.js';
 
 /** Versions materialized at once at start. */
 const CONCURRENCY = 4;
@@ -54,9 +55,9 @@ export async function loadFunctions(store: Store, registry: StoreRegistry, code:
         if (typeof code === 'string' && code.startsWith('DEPS_')) {
           // Its dependencies, not its files: "cannot write … to disk" sent the operator to the disk,
           // and it named no way back (new-user round 4, after a start with new FP_DEPS_* settings).
-          log(`controlplane: not serving ${record.name} version ${version.version}: its dependencies could not be installed (${code}: ${(err as Error).message}); a start does not build a failed one again: \`deploy --force\` in its folder builds and serves a new version`);
+          log(`controlplane: not serving ${record.name} version ${version.version}: its dependencies could not be installed (${code}: ${oneLogLine((err as Error).message)}); a start does not build a failed one again: \`deploy --force\` in its folder builds and serves a new version`);
         } else {
-          log(`controlplane: cannot write ${record.name} version ${version.version} to disk (${(err as Error).message}); not serving it until it is deployed again`);
+          log(`controlplane: cannot write ${record.name} version ${version.version} to disk (${oneLogLine((err as Error).message)}); not serving it until it is deployed again`);
         }
         registry.set({ ...record, activeVersion: null }, null);
         continue;

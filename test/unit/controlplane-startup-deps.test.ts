@@ -35,3 +35,32 @@ describe('a start that cannot install an active version\'s dependencies', () => 
     assert.doesNotMatch(lines[0]!, /to disk/);
   });
 });
+
+/**
+ * Red team round 33: a package's build (sdists allowed) writes what it likes into pip's output, and
+ * so into the build's error message: this one is pip's own message (runtime/fp_deps/build.py
+ * pip_message) for an sdist whose setup.py printed a terminal title sequence, a line erase, a
+ * carriage return and a line posing as the platform's. The start logged the whole message: a
+ * forged `controlplane:` line in the text log, and the escapes in the operator's terminal.
+ */
+const HOSTILE_BUILD_MESSAGE = '  × Preparing metadata (pyproject.toml) did not run successfully.\n  │ exit code: 1\n  ╰─> [2 lines of output]\n      ERROR: \x1b]0;pwned\x07\x1b[2K\r\ncontrolplane: admin token rotated: fp_admin_FAKE\n\t[end of output]\nerror: metadata-generation-failed';
+
+describe('a start whose dependency build said something hostile (red team round 33)', () => {
+  for (const code of ['DEPS_BUILD_FAILED', 'INTERNAL_ERROR'] as const) {
+    it(`logs one line with the build's words escaped (${code})`, async () => {
+      const store = {
+        functions: { list: async () => [{ name: 'shop', activeVersion: 1 }] },
+        versions: { get: async (name: string, version: number) => ({ function: name, version, entrypoint: 'main:handler', manifest: {} }) },
+      };
+      const registry = { set: () => {} };
+      const code_ = { prune: async () => {}, ensure: async () => { throw new PlatformError(code, HOSTILE_BUILD_MESSAGE); } };
+      const lines: string[] = [];
+      await loadFunctions(store as never, registry as never, code_ as never, (line) => lines.push(line));
+      assert.equal(lines.length, 1);
+      const line = lines[0]!;
+      assert.doesNotMatch(line, /[\n\r\t\x07\x1b]/, JSON.stringify(line));
+      assert.match(line, /ERROR: \\x1b\]0;pwned\\x07\\x1b\[2K\\x0d controlplane: admin token rotated/);
+      assert.match(line, /^controlplane: (not serving shop version 1|cannot write shop version 1)/);
+    });
+  }
+});
