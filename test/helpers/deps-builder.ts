@@ -21,12 +21,18 @@ export function hostileSdist(dir: string, name: string, backend: string): void {
   execFileSync('tar', ['czf', join(dir, 'links', `${name}-1.0.tar.gz`), '-C', join(dir, 'src'), `${name}-1.0`]);
 }
 
-/** A build with `<dir>/links` as its wheel directory, sdists allowed, state in `<dir>/root`. */
+/**
+ * A build with `<dir>/links` as its wheel directory, sdists allowed, state in `<dir>/root`. Without
+ * cgroups its box's RLIMIT_NPROC (BUILD_TASKS) counts every process of its uid on the host, so such a
+ * build gets a uid of its own: deps-builder-limits' hog holds 1024 tasks of 599999 in its cgroup, on
+ * purpose, and a build of another file running beside it under that uid could not fork (CI
+ * 2026-12-06: deps-sdist-build-requirements, EAGAIN at pip's start).
+ */
 export function builderOptions(dir: string, cgroups: DepsOptions['cgroups'], maxBytes: number): DepsOptions {
   const pool = defaultPoolConfig();
   return {
     root: join(dir, 'root'), pythonPath: pool.pythonPath, runtimeDir: dirname(pool.runtimeEntry),
-    path: pool.childEnv['PATH'] ?? '/usr/bin:/bin', sandbox: resolveSandbox('auto'), builderUid: 599999,
+    path: pool.childEnv['PATH'] ?? '/usr/bin:/bin', sandbox: resolveSandbox('auto'), builderUid: cgroups === null ? 599998 : 599999,
     indexUrl: null, extraIndexUrls: [], findLinks: join(dir, 'links'), allowSdist: true, caFile: null, allowHosts: [],
     timeoutMs: 90_000, maxBytes, memoryBytes: 256 * MIB, concurrency: 1, keepMs: 3_600_000, cgroups,
   };
