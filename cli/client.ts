@@ -306,10 +306,16 @@ export interface ApiAuditEntry {
   detail: Record<string, unknown>;
 }
 
+/** A webhook's deliveries refused at their signature since the answering platform process started (ADR 0208). */
+export interface RefusedDeliveries {
+  count: number;
+  last: { at: number; code: string; detail?: 'malformed' | 'repeated' };
+}
+
 /** One entry of GET /functions/{name}/triggers. */
 export type ApiTrigger =
   | { type: 'http'; invokeUrl: string; asyncUrl?: string; hostUrl?: string; auth: string; invocation: string }
-  | { type: 'webhook'; id: string; style: string; sync: boolean; url: string; previousSecretValidUntil: number | null }
+  | { type: 'webhook'; id: string; style: string; sync: boolean; url: string; previousSecretValidUntil: number | null; refused?: RefusedDeliveries | null }
   | { type: 'cron'; id: string; schedule: string; timezone: string; active: boolean; nextFires: number[] };
 
 /**

@@ -42,7 +42,7 @@ import { storeCatchUp } from './service/catch-up.js';
 import { syncListener } from './service/sync.js';
 import { CronTriggers } from './async/index.js';
 import type { ReplayGuard, TickLock } from './async/index.js';
-import { storeWebhooks } from './async/index.js';
+import { HookRefusals, storeWebhooks } from './async/index.js';
 
 export interface ControlPlaneOptions {
   /** Opened by the caller; closed by the caller after `close()`. */
@@ -254,6 +254,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   const asyncMetrics = options.async
     ? new AsyncMetrics({ registry: metricsRegistry, queue: options.async.queue, onError: (err) => faults.report(`metrics: could not read the async queue: ${errorWords(err)}`, `metrics: could not read the async queue: ${errorWords(err)}`) })
     : null;
+  const hookRefusals = options.async ? new HookRefusals() : null;
   const dispatcher = options.async
     ? new Dispatcher({
         queue: options.async.queue,
@@ -340,6 +341,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     invoker: options.invoker,
     async: asyncRuns,
     ...(asyncMetrics !== null ? { asyncMetrics } : {}),
+    ...(hookRefusals !== null ? { hookRefusals } : {}),
     settings: {
       bundleLimits: limits,
       syncPayloadBytes: options.syncPayloadBytes,
@@ -396,7 +398,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     },
     functionsLoaded,
     asyncIntake: asyncRuns,
-    webhooks: asyncRuns && options.async?.replayGuard ? storeWebhooks(store, asyncRuns, options.async.replayGuard, asyncMetrics ?? undefined) : null,
+    webhooks: asyncRuns && options.async?.replayGuard ? storeWebhooks(store, asyncRuns, options.async.replayGuard, asyncMetrics ?? undefined, hookRefusals ?? undefined) : null,
     startDispatcher() {
       dispatcher?.start();
       cron?.start();

@@ -7,11 +7,11 @@
  * invoke, answered with the function's response. What a trigger is and how it verifies is the
  * control plane's (the `Webhooks` port); the gateway only orders the steps.
  */
-import { isPlatformError, PlatformError, TRIGGER_ID_HEADER, withoutTriggerHeaders, type AsyncCall, type ErrorCode, type Webhooks } from '../protocol/index.js';
+import { isPlatformError, PlatformError, TRIGGER_ID_HEADER, withoutTriggerHeaders, type AsyncCall,type Webhooks } from '../protocol/index.js';
 import { invokeDirect, limitVerdict, servable, type InvokeDeps } from './invoke.js';
 
 export type { FoundHook, Webhooks } from '../protocol/index.js';
-import type { FoundHook } from '../protocol/index.js';
+import type { FoundHook, HookRefusal } from '../protocol/index.js';
 import { dropOriginWide, errorResponse } from './responses.js';
 import type { IncomingRequest, OutgoingResponse } from './http-server.js';
 
@@ -27,7 +27,7 @@ export async function invokeHookHttp(deps: InvokeDeps, hooks: Webhooks | null, r
     }
     const body = await req.body();
     const refused = await hook.verify(req.headers, body);
-    if (refused !== null) return errorResponse(new PlatformError(refused, refusal(refused, hook.style ?? 'github', name, triggerId), { function: name, triggerId }));
+    if (refused !== null) return errorResponse(new PlatformError(refused.code, refusal(refused, hook.style ?? 'github', name, triggerId), { function: name, triggerId }));
     // Verified (and, Stripe style, recorded as seen): a delivery refused from here on, or whose run
     // could not be queued, is forgotten again, so the sender's retry of it is no WEBHOOK_REPLAYED
     // (reliability round 3: a 503 while paused, then 401 for ever for the same delivery).
@@ -90,14 +90,20 @@ async function deliver(
 /**
  * Why a delivery was refused, in words a sender's owner can act on: "webhook refused:
  * WEBHOOK_SIGNATURE_MISSING" alone said nothing of the header expected or where the secret comes
- * from (docs/adr/0048-newcomer-round-3.md). Names only what the URL and the style already tell.
+ * from (docs/adr/0048-newcomer-round-3.md). Names only what the URL and the style already tell; a
+ * header of the wrong shape or sent twice is said as such (the shape is public), apart from one that
+ * matches no secret (ADR 0208).
  */
-function refusal(code: ErrorCode, style: 'github' | 'stripe', name: string, triggerId: string): string {
+function refusal({ code, detail }: HookRefusal, style: 'github' | 'stripe', name: string, triggerId: string): string {
   const header = style === 'stripe' ? 'Stripe-Signature' : 'X-Hub-Signature-256';
+  const shape = style === 'stripe' ? '`t=<unix seconds>,v1=<64 hex digits>`' : '`sha256=<64 hex digits>`';
   const secret = `the trigger's secret (its owner gets it with \`fastapi-platform triggers rotate-secret ${name} ${triggerId}\`, docs/triggers.md)`;
   switch (code) {
     case 'WEBHOOK_SIGNATURE_MISSING': return `webhook refused: no ${header} header (a ${style}-style trigger); the sender signs each delivery's body with ${secret}`;
-    case 'WEBHOOK_SIGNATURE_INVALID': return `webhook refused: the ${header} signature is malformed or matches no secret in force (rotated since? the body changed on the way?); sign the raw body with ${secret}`;
+    case 'WEBHOOK_SIGNATURE_INVALID':
+      if (detail === 'repeated') return `webhook refused: the ${header} header came more than once; send it once, signed with ${secret}`;
+      if (detail === 'malformed') return `webhook refused: the ${header} header is not of the form ${shape} (a ${style}-style trigger); sign the raw body with ${secret}`;
+      return `webhook refused: the ${header} signature matches no secret in force (rotated since? the body changed on the way? another trigger's secret?); sign the raw body with ${secret}`;
     case 'WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE': return `webhook refused: the ${header} timestamp is outside the trigger's tolerance (a delayed delivery, or a clock off)`;
     case 'WEBHOOK_REPLAYED': return 'webhook refused: this signed delivery was already accepted (a replay)';
     default: return `webhook refused: ${code}`;

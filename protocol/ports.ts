@@ -172,15 +172,22 @@ export interface MountedApi {
 }
 
 /** One declared webhook trigger, as found for a request. */
+/** A webhook delivery refused at its signature: the 401's code; `detail` says a header of the wrong shape (`malformed`) or sent twice (`repeated`). */
+export interface HookRefusal {
+  code: ErrorCode;
+  detail?: 'malformed' | 'repeated';
+}
+
 export interface FoundHook {
   sync: boolean;
   /** Whose signature scheme it checks: github (X-Hub-Signature-256) or stripe (Stripe-Signature); named in a refusal. */
   style?: 'github' | 'stripe';
   /**
    * Null when the signature is good (and, Stripe style, the delivery new: it is recorded now);
-   * else the 401 code. Throws PlatformError TRIGGER_UNAVAILABLE when the replay guard is down.
+   * else the 401 code, with `detail` when the header was refused for its shape before any secret
+   * was tried. Throws PlatformError TRIGGER_UNAVAILABLE when the replay guard is down.
    */
-  verify(headers: Pairs, body: Uint8Array): Promise<ErrorCode | null>;
+  verify(headers: Pairs, body: Uint8Array): Promise<HookRefusal | null>;
   /**
    * A verified delivery that was then not accepted (429, 503, its run not queued): forgets what
    * `verify` recorded, so the sender's retry of the same delivery is not refused as a replay.

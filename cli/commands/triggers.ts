@@ -9,7 +9,8 @@ import { checkFunctionName } from '../function-name.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
 import { graceOption } from '../when.js';
-import { table } from '../output.js';
+import { formatAgo, table } from '../output.js';
+import type { RefusedDeliveries } from '../client.js';
 import { selfCommandOf } from '../self-command.js';
 
 function nameOf(name: string | undefined, usage: string): string {
@@ -29,6 +30,13 @@ const INVOCATION_WORDS: Record<string, string> = {
 function httpWhere(t: { invokeUrl: string; asyncUrl?: string | undefined; invocation: string }): string {
   if (t.invocation === 'async' && t.asyncUrl !== undefined) return `async: ${t.asyncUrl}`;
   return `${t.invokeUrl}${t.asyncUrl !== undefined && t.invocation !== 'sync' ? `  async: ${t.asyncUrl}` : ''}`;
+}
+
+/** A webhook's refused deliveries, as the platform counted them (ADR 0208): the sender's 401s, seen from the owner's side. */
+function refusedWords(refused: RefusedDeliveries | null | undefined, now: number): string {
+  if (refused === null || refused === undefined) return '';
+  const { at, code, detail } = refused.last;
+  return `; refused ${refused.count} since the platform started, last ${formatAgo(at, now)}: ${code}${detail !== undefined ? ` (${detail} header)` : ''}`;
 }
 
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
@@ -54,9 +62,10 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   // The command in the DETAILS cell is pasted as it is: spelled as the CLI runs here (ADR 0040; it
   // was the bare `triggers rotate-secret …`, which no shell finds; new-user round 3).
   const fp = selfCommandOf(ctx);
+  const now = Date.now();
   const rows = items.map((t): string[] => {
     if (t.type === 'http') return ['http', '-', httpWhere(t), `auth ${t.auth}, ${INVOCATION_WORDS[t.invocation] ?? t.invocation}`];
-    if (t.type === 'webhook') return ['webhook', t.id, t.url, `${t.style} signature${t.sync ? ', sync' : ''}; secret: ${fp} triggers rotate-secret ${name} ${t.id}`];
+    if (t.type === 'webhook') return ['webhook', t.id, t.url, `${t.style} signature${t.sync ? ', sync' : ''}; secret: ${fp} triggers rotate-secret ${name} ${t.id}${refusedWords(t.refused, now)}`];
     return ['cron', t.id, `${t.schedule} (${t.timezone})`, t.active ? `next ${t.nextFires[0] !== undefined ? new Date(t.nextFires[0]).toISOString() : '-'}` : 'paused'];
   });
   ctx.out.line(table(['TYPE', 'ID', 'WHERE', 'DETAILS'], rows));
@@ -75,7 +84,8 @@ export const triggersCommand: Command = {
     'Triggers are declared in platform.yaml (`triggers: [{type: webhook, id: github}]`, `{type: cron, schedule: …}`)',
     'and exist while the version declaring them is active. A webhook\'s secret is generated at deploy and',
     'never shown: `triggers rotate-secret <name> <id>` makes a new one and prints it once (role deployer);',
-    'the old one keeps working for --grace.',
+    'the old one keeps working for --grace. A webhook\'s DETAILS also count the deliveries refused at their',
+    'signature since the platform started (no run is made for them) and say the last one\'s code.',
     'Details: docs/triggers.md.',
   ].join('\n'),
   options: {

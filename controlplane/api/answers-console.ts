@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { HISTORY_WINDOWS, SHOWN_STATES, USAGE_WINDOWS } from '../store/index.js';
 import { TEST_CASE_MODES } from '../store/types.js';
+import { WEBHOOK_FAILURE_CODES, WEBHOOK_REFUSAL_DETAILS } from '../async/index.js';
 import { count, int, millis, time } from './answers.js';
 
 const window = z.enum([...USAGE_WINDOWS, ...HISTORY_WINDOWS]);
@@ -149,6 +150,15 @@ export const triggerList = z.strictObject({
         type: z.literal('webhook'), id: z.string(), style: z.enum(['github', 'stripe']), sync: z.boolean(), url: z.string(),
         /** While a rotation's grace lasts: until when the previous secret is still accepted. */
         previousSecretValidUntil: time.nullable(),
+        /**
+         * Deliveries this process refused at their signature since it started (no run is made for
+         * them), and the last one: its time, code and, for a header of the wrong shape or sent
+         * twice, `detail`. Null when none was. Per process: in production mode each keeps its own.
+         */
+        refused: z.strictObject({
+          count,
+          last: z.strictObject({ at: time, code: z.enum(WEBHOOK_FAILURE_CODES), detail: z.enum(WEBHOOK_REFUSAL_DETAILS).optional() }),
+        }).nullable(),
       }),
       z.strictObject({
         type: z.literal('cron'), id: z.string(), schedule: z.string(), timezone: z.string(),

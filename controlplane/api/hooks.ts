@@ -66,6 +66,7 @@ export const listTriggers = operation(
       items.push({
         type: 'webhook', id: hook.id, style: hook.style, sync: hook.sync, url: `${base}/hooks/${key}/${hook.id}`,
         previousSecretValidUntil: secret?.previous !== undefined && (secret.previousValidUntil ?? 0) > now ? secret.previousValidUntil! : null,
+        refused: call.ctx.hookRefusals?.of(key, hook.id) ?? null,
       });
     }
     for (const cron of cronTriggersOf(key, manifest)) {

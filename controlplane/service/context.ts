@@ -5,7 +5,7 @@
  * imports only their types (erased at build), and the composition root (platform/) injects them.
  */
 import type { Invoker, PoolDrain } from '../../protocol/index.js';
-import type { AsyncMetrics, AsyncRuns } from '../async/index.js';
+import type { AsyncMetrics, AsyncRuns, HookRefusals } from '../async/index.js';
 import type { BundleLimits, BundlePool } from '../bundles/index.js';
 import type { DataBindings } from '../data/index.js';
 import type { StoreRegistry } from '../registry/store-registry.js';
@@ -97,6 +97,8 @@ export interface ServiceContext {
   /** The async wing's metrics (cancellations are counted by the API); absent without a queue. */
   readonly asyncMetrics?: AsyncMetrics;
   readonly settings: ServiceSettings;
+  /** Webhook deliveries this process refused at their signature, per trigger, for `listTriggers`; absent without async runs. */
+  readonly hookRefusals?: HookRefusals;
   /** The cron scheduler's trigger set; absent without async runs. */
   readonly cron?: CronTriggers;
   /** The Mongo data bindings (docs/data-binding.md); null: the platform has no database server. */

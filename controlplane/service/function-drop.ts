@@ -3,7 +3,7 @@ import type { ServiceContext } from './context.js';
 
 /**
  * What this process holds of a function that is gone: its registry entry, tokens, connections,
- * instances, series, code directories and cron triggers. No store read (ADR 0156: it may be the
+ * instances, series, code directories, webhook refusal tallies and cron triggers. No store read (ADR 0156: it may be the
  * store that failed); a function created again meanwhile comes back at its next read (a catch-up).
  */
 export async function dropFunction(ctx: ServiceContext, name: string): Promise<void> {
@@ -14,5 +14,6 @@ export async function dropFunction(ctx: ServiceContext, name: string): Promise<v
   ctx.pool.drain(name);
   ctx.pool.forget?.(name);
   await ctx.code.removeFunction(name);
+  ctx.hookRefusals?.forget(name);
   await ctx.cron?.forget(name);
 }

@@ -33,6 +33,7 @@ export async function refreshFunction(ctx: ServiceContext, name: string): Promis
       ctx.registry.remove(name);
       ctx.pool.drain(name);
       ctx.forgetSeries(name);
+      ctx.hookRefusals?.forget(name);
       held = null;
     }
     if (held !== null && held.revision >= record.revision) return;

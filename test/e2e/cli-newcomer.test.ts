@@ -156,7 +156,22 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     const wrong = await fetch(hook!.url!, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${createHmac('sha256', 'not-it').update(body).digest('hex')}` } });
     const invalid = (await wrong.json()) as { error: { code: string; message: string } };
     assert.equal(invalid.error.code, 'WEBHOOK_SIGNATURE_INVALID');
-    assert.match(invalid.error.message, /the X-Hub-Signature-256 signature is malformed or matches no secret in force/, invalid.error.message);
+    assert.match(invalid.error.message, /the X-Hub-Signature-256 signature matches no secret in force \(rotated since\?/, invalid.error.message);
+    // Of the wrong shape (GitHub's old `sha1=`): said as such, not as a wrong secret.
+    const sha1 = await fetch(hook!.url!, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-hub-signature': 'sha1=0', 'x-hub-signature-256': `sha1=${createHmac('sha1', secret).update(body).digest('hex')}` } });
+    const malformed = (await sha1.json()) as { error: { code: string; message: string } };
+    assert.equal(malformed.error.code, 'WEBHOOK_SIGNATURE_INVALID');
+    assert.match(malformed.error.message, /the X-Hub-Signature-256 header is not of the form `sha256=<64 hex digits>` \(a github-style trigger\)/, malformed.error.message);
+
+    // The owner sees the three refusals (no run was made for them) where the trigger is listed.
+    const after = await spawnCli(['triggers', 'hook', '--json'], { env });
+    const refused = (JSON.parse(after.stdout) as { items: { type: string; refused?: { count: number; last: { at: number; code: string; detail?: string } } | null }[] }).items.find((t) => t.type === 'webhook')?.refused;
+    assert.equal(refused?.count, 3, after.stdout);
+    assert.equal(refused?.last.code, 'WEBHOOK_SIGNATURE_INVALID');
+    assert.equal(refused?.last.detail, 'malformed');
+    assert.ok(Math.abs(Date.now() - refused!.last.at) < 60_000, after.stdout);
+    const table = await spawnCli(['triggers', 'hook'], { env });
+    assert.match(table.stdout, /refused 3 since the platform started, last \d+s ago: WEBHOOK_SIGNATURE_INVALID \(malformed header\)/, table.stdout);
 
     const unknown = await spawnCli(['triggers', 'rotate-secret', 'hook', 'nope'], { env });
     assert.equal(unknown.code, 4);

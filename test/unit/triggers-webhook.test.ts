@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
   checkReplay,
+  HookRefusals,
   openSqliteReplayGuard,
   parseStripeHeader,
   replayKey,
@@ -55,18 +56,15 @@ describe('GitHub-style signatures', () => {
 
   it('refuses wrong, malformed or re-encoded signatures with WEBHOOK_SIGNATURE_INVALID', () => {
     const reencoded = Buffer.from(body.toString('utf8'));
-    const bad = [
-      `sha256=${hex('wrong', body)}`,
-      `sha256=${hex('whsec_new', reencoded)}`,
-      `sha1=${hex('whsec_new', body)}`,
-      good.slice(0, -2),
-      `${good}00`,
-      `sha256=${'zz'.repeat(32)}`,
-      hex('whsec_new', body),
-      [good, good],
-    ];
-    for (const h of bad) assert.deepEqual(verifyGithubSignature(h, body, secrets), { ok: false, code: 'WEBHOOK_SIGNATURE_INVALID' }, String(h));
-    assert.equal(verifyGithubSignature(good, Buffer.concat([body, Buffer.from([0])]), secrets).ok, false);
+    // Of the right shape, matching no secret: no detail (nothing but "no match" can be said).
+    for (const h of [`sha256=${hex('wrong', body)}`, `sha256=${hex('whsec_new', reencoded)}`]) {
+      assert.deepEqual(verifyGithubSignature(h, body, secrets), { ok: false, code: 'WEBHOOK_SIGNATURE_INVALID' }, h);
+    }
+    // Not of the shape `sha256=<64 hex>`: said as such, before any secret is tried.
+    const malformed = [`sha1=${hex('whsec_new', body)}`, good.slice(0, -2), `${good}00`, `sha256=${'zz'.repeat(32)}`, hex('whsec_new', body), `${good}, ${good}`];
+    for (const h of malformed) assert.deepEqual(verifyGithubSignature(h, body, secrets), { ok: false, code: 'WEBHOOK_SIGNATURE_INVALID', detail: 'malformed' }, h);
+    assert.deepEqual(verifyGithubSignature([good, good], body, secrets), { ok: false, code: 'WEBHOOK_SIGNATURE_INVALID', detail: 'repeated' });
+    assert.deepEqual(verifyGithubSignature(good, Buffer.concat([body, Buffer.from([0])]), secrets), { ok: false, code: 'WEBHOOK_SIGNATURE_INVALID' });
   });
 
   it('accepts the previous secret only during the grace period', () => {
@@ -90,17 +88,21 @@ describe('Stripe-style signatures', () => {
 
   it('refuses missing, malformed and wrong signatures', () => {
     assert.deepEqual(verifyStripeSignature(undefined, body, secrets, at), { ok: false, code: 'WEBHOOK_SIGNATURE_MISSING' });
-    const bad = [
+    const malformed = [
       `t=${T}`,
       `v1=${hex('whsec_new', `${T}.`, body)}`,
       `t=abc,v1=${hex('whsec_new', `abc.`, body)}`,
       `t=${T},t=${T},v1=${hex('whsec_new', `${T}.`, body)}`,
       'garbage',
+    ];
+    for (const h of malformed) assert.deepEqual(verifyStripeSignature(h, body, secrets, at), { ok: false, code: 'WEBHOOK_SIGNATURE_INVALID', detail: 'malformed' }, h);
+    const wrong = [
       stripe('wrong', T),
       stripe('whsec_new', T + 1).replace(`t=${T + 1}`, `t=${T}`), // timestamp swapped after signing
       stripe('whsec_new', T, Buffer.from('other body')),
     ];
-    for (const h of bad) assert.deepEqual(verifyStripeSignature(h, body, secrets, at), { ok: false, code: 'WEBHOOK_SIGNATURE_INVALID' }, h);
+    for (const h of wrong) assert.deepEqual(verifyStripeSignature(h, body, secrets, at), { ok: false, code: 'WEBHOOK_SIGNATURE_INVALID' }, h);
+    assert.deepEqual(verifyStripeSignature([stripe('whsec_new', T), stripe('whsec_new', T)], body, secrets, at), { ok: false, code: 'WEBHOOK_SIGNATURE_INVALID', detail: 'repeated' });
   });
 
   it('refuses a valid signature outside the tolerance window, either way', () => {
@@ -198,5 +200,27 @@ describe('verifyWebhook (what the hooks route calls)', () => {
     assert.deepEqual(await verifyWebhook(st, stHeaders, body, guard, NOW), { ok: false, code: 'WEBHOOK_REPLAYED' });
     const old = { 'stripe-signature': stripe('whsec_new', T - 61) };
     assert.deepEqual(await verifyWebhook(st, old, body, guard, NOW), { ok: false, code: 'WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE' });
+  });
+});
+
+describe('HookRefusals (what a webhook refused, for its owner)', () => {
+  it('counts per trigger, keeps the last refusal, forgets a deleted function, and holds at most its bound', () => {
+    const tallies = new HookRefusals(3);
+    tallies.note('fn', 'github', { at: 1, code: 'WEBHOOK_SIGNATURE_MISSING' });
+    tallies.note('fn', 'github', { at: 2, code: 'WEBHOOK_SIGNATURE_INVALID', detail: 'malformed' });
+    tallies.note('fn', 'stripe', { at: 3, code: 'WEBHOOK_REPLAYED' });
+    tallies.note('fn2', 'github', { at: 4, code: 'WEBHOOK_SIGNATURE_INVALID' });
+    assert.deepEqual(tallies.of('fn', 'github'), { count: 2, last: { at: 2, code: 'WEBHOOK_SIGNATURE_INVALID', detail: 'malformed' } });
+    assert.equal(tallies.of('fn', 'stripe')?.count, 1);
+    assert.equal(tallies.of('fn', 'other'), undefined);
+    // "fn" as a prefix of another function's name is not that function.
+    tallies.note('fn.team', 'github', { at: 5, code: 'WEBHOOK_SIGNATURE_MISSING' });
+    // Past the bound, the least recently refused goes: fn/github (refused at 2), not fn2.
+    assert.equal(tallies.of('fn', 'github'), undefined);
+    assert.equal(tallies.of('fn2', 'github')?.count, 1);
+    tallies.forget('fn');
+    assert.equal(tallies.of('fn', 'stripe'), undefined);
+    assert.equal(tallies.of('fn.team', 'github')?.count, 1);
+    assert.equal(tallies.of('fn2', 'github')?.count, 1);
   });
 });

@@ -72,9 +72,18 @@ export interface WebhookAccepted {
   signature?: string;
 }
 
+/**
+ * Why a signature header was refused before any secret was tried: not of the style's shape, or sent
+ * more than once. Absent when the header had the right shape and matched no secret in force. The shape
+ * is public (docs/triggers.md), so saying it tells a sender nothing about a secret.
+ */
+export const WEBHOOK_REFUSAL_DETAILS = ['malformed', 'repeated'] as const;
+export type WebhookRefusalDetail = (typeof WEBHOOK_REFUSAL_DETAILS)[number];
+
 export interface WebhookRefused {
   ok: false;
   code: WebhookFailureCode;
+  detail?: WebhookRefusalDetail;
 }
 
 export type WebhookVerdict = WebhookAccepted | WebhookRefused;

@@ -12,6 +12,7 @@ import type { FunctionRecord, HookSecret, Store } from '../../store/index.js';
 import { isStoreError } from '../../store/index.js';
 import type { AsyncCall, Webhooks } from '../../../protocol/index.js';
 import { isTriggerError, replayKey, verifyWebhook, type ReplayGuard, type WebhookMetrics, type WebhookTrigger } from './index.js';
+import type { HookRefusals } from './refusals.js';
 
 /** How long the previous secret keeps working after a rotation (default 1 h). */
 export const DEFAULT_HOOK_GRACE_MS = 3_600_000;
@@ -138,6 +139,7 @@ export function storeWebhooks(
   runs: { submitHook(name: string, triggerId: string, call: AsyncCall): Promise<{ runId: string }> },
   guard: ReplayGuard,
   metrics: WebhookMetrics = { verdict() {} },
+  refusals?: HookRefusals,
 ): Webhooks {
   return {
     async find(name, triggerId) {
@@ -167,7 +169,10 @@ export function storeWebhooks(
             const verdict = await verifyWebhook(trigger, lower, body, guard);
             recorded = replayKey(verdict);
             metrics.verdict(name, verdict.ok ? 'accepted' : verdict.code);
-            return verdict.ok ? null : verdict.code;
+            if (verdict.ok) return null;
+            const refusal = { code: verdict.code, ...(verdict.detail !== undefined ? { detail: verdict.detail } : {}) };
+            refusals?.note(name, triggerId, { at: Date.now(), ...refusal });
+            return refusal;
           } catch (err) {
             if (isTriggerError(err, 'TRIGGER_UNAVAILABLE')) {
               metrics.verdict(name, 'TRIGGER_UNAVAILABLE');

@@ -54,8 +54,9 @@ function single(value: HeaderValue): string | null | false {
 export function verifyGithubSignature(header: HeaderValue, rawBody: Uint8Array, secrets: WebhookSecrets, nowMs: number = Date.now()): WebhookVerdict {
   const value = single(header);
   if (value === null) return { ok: false, code: 'WEBHOOK_SIGNATURE_MISSING' };
-  const match = value === false ? null : /^sha256=(.*)$/.exec(value);
-  if (!match || !HEX_SHA256.test(match[1]!)) return { ok: false, code: 'WEBHOOK_SIGNATURE_INVALID' };
+  if (value === false) return { ok: false, code: 'WEBHOOK_SIGNATURE_INVALID', detail: 'repeated' };
+  const match = /^sha256=(.*)$/.exec(value);
+  if (!match || !HEX_SHA256.test(match[1]!)) return { ok: false, code: 'WEBHOOK_SIGNATURE_INVALID', detail: 'malformed' };
   for (const { name, secret } of secretsInForce(secrets, nowMs)) {
     if (sameDigest(hmac(secret, rawBody), match[1]!)) return { ok: true, secret: name };
   }
@@ -97,8 +98,9 @@ export function verifyStripeSignature(header: HeaderValue, rawBody: Uint8Array, 
   const toleranceMs = options.toleranceMs ?? DEFAULT_TOLERANCE_MS;
   const value = single(header);
   if (value === null) return { ok: false, code: 'WEBHOOK_SIGNATURE_MISSING' };
-  const parsed = value === false ? null : parseStripeHeader(value);
-  if (!parsed) return { ok: false, code: 'WEBHOOK_SIGNATURE_INVALID' };
+  if (value === false) return { ok: false, code: 'WEBHOOK_SIGNATURE_INVALID', detail: 'repeated' };
+  const parsed = parseStripeHeader(value);
+  if (!parsed) return { ok: false, code: 'WEBHOOK_SIGNATURE_INVALID', detail: 'malformed' };
   const prefix = Buffer.from(`${parsed.timestamp}.`);
   for (const { name, secret } of secretsInForce(secrets, nowMs)) {
     const digest = hmac(secret, prefix, rawBody);
