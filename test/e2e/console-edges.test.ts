@@ -516,6 +516,16 @@ describe('the console with odd inputs', { skip }, () => {
       headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` },
     });
     assert.equal(signed.status, 202, await signed.text());
+    // Refused deliveries make no run; the tab says how many and what the last one was (ADR 0208).
+    assert.equal(await page.getByTestId('hook-refused').count(), 0);
+    for (const signature of [`sha256=${createHmac('sha256', 'not-it').update(body).digest('hex')}`, 'sha1=00']) {
+      const refused = await fetch(`${c.platform.url}/hooks/${name}/github`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature } });
+      assert.equal(refused.status, 401);
+    }
+    await page.reload();
+    const refusedLine = page.getByTestId('hook-refused');
+    await refusedLine.waitFor();
+    assert.match(await textOf(refusedLine), /^2 deliveries refused at the signature since the platform started \(no run is made for them\); the last just now: a signature header of the wrong shape \(WEBHOOK_SIGNATURE_INVALID\)\.$/);
     assert.deepEqual(problems, []);
     await context.close();
   });
