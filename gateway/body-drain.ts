@@ -61,3 +61,41 @@ export class DrainSlots {
     if (this.active > 0) this.active--;
   }
 }
+
+/** Marked connections kept at most (the oldest forgotten first: its pipelined request is then served, as before). */
+export const MAX_CLOSED_PEERS = 4096;
+
+/**
+ * Connections whose drained answer said `Connection: close` (rule 11). That answer ends with
+ * `tryEnd`, which leaves the connection open in uWS, so a request pipelined behind the refused body
+ * was parsed and run, and answered after the close the client had been told of (differential round
+ * 3: a 413, then a 200 from the function). A connection is known by its peer's address and port
+ * (ADR 0093; none without the peer addon); a request on one marked here within uWS's keep-alive
+ * timeout is closed unanswered, as the answer said. Marks expire in the order they were made.
+ */
+export class ClosedPeers {
+  private readonly until = new Map<string, number>();
+
+  get size(): number {
+    return this.until.size;
+  }
+
+  mark(peer: string, port: number, now = performance.now()): void {
+    for (const [key, t] of this.until) {
+      if (t > now && this.until.size < MAX_CLOSED_PEERS) break;
+      this.until.delete(key);
+    }
+    const key = `${peer}|${port}`;
+    this.until.delete(key); // to the end of the order
+    this.until.set(key, now + UWS_KEEP_ALIVE_MS);
+  }
+
+  /** True for a request on a marked connection, which is forgotten then (it closes). */
+  take(peer: string, port: number, now = performance.now()): boolean {
+    const key = `${peer}|${port}`;
+    const t = this.until.get(key);
+    if (t === undefined) return false;
+    this.until.delete(key);
+    return t > now;
+  }
+}

@@ -46,8 +46,10 @@ const DIGITS = /^[0-9]+$/;
 const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // RFC 9112 §3.2 / RFC 3986: a request target is ASCII; other bytes are percent-encoded. uWS hands
 // JavaScript the target as decoded text (U+FFFD for a Latin-1 é), so such bytes cannot reach the
-// app as sent; uvicorn's parser refuses them (400) too.
-const NON_ASCII = /[^\x00-\x7f]/;
+// app as sent; uvicorn's parser refuses them (400) too. So is DEL (0x7f, no URI character), which
+// the native parser let through to the app (`/a\x7fb`; differential round 3): the other control
+// bytes are its 505.
+const NON_ASCII = /[^\x00-\x7e]/;
 
 /** Checks header syntax, size and body framing; the framing to read the body with, or the refusal. */
 /** The framing of a request without a body (most of them): one frozen object, not one per request. */
@@ -56,8 +58,8 @@ const NO_BODY: Framing = Object.freeze({ ok: true, contentLength: null, chunked:
 export function checkRequestHead(method: string, url: string, rawQuery: string, headers: Pairs): Framing {
   // "METHOD SP url[?query] SP HTTP/1.1 CRLF", then "name: value CRLF" per header, then CRLF.
   if (!METHOD.test(method)) return refuse('the request method is not a token (RFC 9110 §9.1)', { method: method.slice(0, 32) });
-  if (NON_ASCII.test(url)) return refuse('the request target has a byte outside ASCII (percent-encode it, RFC 3986)', { target: 'path' });
-  if (NON_ASCII.test(rawQuery)) return refuse('the query string has a byte outside ASCII (percent-encode it, RFC 3986)', { target: 'query' });
+  if (NON_ASCII.test(url)) return refuse('the request target has a byte outside ASCII, or DEL (percent-encode it, RFC 3986)', { target: 'path' });
+  if (NON_ASCII.test(rawQuery)) return refuse('the query string has a byte outside ASCII, or DEL (percent-encode it, RFC 3986)', { target: 'query' });
   let size = method.length + url.length + (rawQuery === '' ? 0 : rawQuery.length + 1) + 13;
   let lengths: string[] | null = null;
   let codings: string[] | null = null;

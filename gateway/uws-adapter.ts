@@ -59,7 +59,8 @@
  *     with the body unfinished, uWS reads what a client still sends for at most its keep-alive
  *     timeout (10 s, data does not extend it) and then closes; the drain's slot stays taken that
  *     long. Past the chunk bound, or with MAX_DRAINING drains running, the connection is closed at
- *     once as before.
+ *     once as before. A request on that connection after the answer's last byte (pipelined behind
+ *     the body) is closed unanswered: the answer said `Connection: close` (ClosedPeers, ADR 0168).
  * 12. A WebSocket handshake (`Upgrade: websocket` with a valid key: uWS routes it to the `ws`
  *     route, the rest of GETs fall through to `any`) goes through `handle` like any request, marked
  *     `upgradable`. An answer with `websocket` upgrades the connection (uWS writes the 101);
@@ -87,7 +88,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_sock
 import { errorBody, PlatformError, type Abortable, type Pairs, type ResponseStream } from '../protocol/index.js';
 import { checkRequestHead, MAX_HEADER_BYTES, NATIVE_MAX_CONTENT_LENGTH } from './http-framing.js';
 import { capSendBuffers, checkPeerAddon, DEFAULT_SEND_BUFFER_BYTES, lastPeerPort, peerAddress } from './peer-port.js';
-import { DRAIN_IDLE_MS, DRAIN_MAX_MS, DrainSlots, drainBytesFor, UWS_KEEP_ALIVE_MS } from './body-drain.js';
+import { ClosedPeers, DRAIN_IDLE_MS, DRAIN_MAX_MS, DrainSlots, drainBytesFor, UWS_KEEP_ALIVE_MS } from './body-drain.js';
 import { ByteBudget, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, DEFAULT_MAX_HELD_RESPONSE_BYTES, type Holder } from './byte-budget.js';
 import { bodyChunkLimit, bodyTooSlow, overloaded, tooLarge } from './body-refusals.js';
 import { ERROR_HEADERS } from './error-headers.js';
@@ -109,6 +110,8 @@ interface Budgets {
   bodies: ByteBudget;
   /** Connections draining a refused body (rule 11). */
   drains: DrainSlots;
+  /** Connections whose drained answer ended with `Connection: close` (rule 11): their next request is closed unanswered. */
+  closed: ClosedPeers;
   /** What upgraded connections reserve for a client message uWS joins unseen (rule 13). */
   sockets: ByteBudget;
 }
@@ -685,7 +688,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
           res.cork(() => {
             const [written, done] = res.tryEnd(answer.subarray(offset, this.drain === null ? total : total - 1), total);
             wrote = written;
-            if (done) this.answerEnded = true;
+            if (done) this.closedAfterDrain();
           });
           return wrote;
         });
@@ -730,8 +733,18 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     const total = drain.answer.byteLength;
     res.cork(() => {
       const [, done] = res.tryEnd(drain.answer.subarray(Math.min(res.getWriteOffset(), total - 1)), total);
-      if (done) this.answerEnded = true; // rule 3: else onWritable ends it
+      if (done) this.closedAfterDrain(); // rule 3: else onWritable ends it
     });
+  }
+
+  /**
+   * The drained answer's last byte left: uWS keeps the connection open (`tryEnd`), though the
+   * answer said `Connection: close`. A request pipelined behind the body is closed unanswered
+   * (ClosedPeers); it ran before (differential round 3).
+   */
+  private closedAfterDrain(): void {
+    this.answerEnded = true;
+    if (this.peerPort !== 0) this.budgets.closed.mark(this.peer, this.peerPort);
   }
 
   /** Rule 9: the head now, then chunks as the stream writes them; not in flight from here on. */
@@ -858,6 +871,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     responses: new ByteBudget(options.maxHeldResponseBytes ?? DEFAULT_MAX_HELD_RESPONSE_BYTES, undefined, shareGroup),
     bodies: new ByteBudget(options.maxBodyBytesInFlight ?? DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, undefined, shareGroup),
     drains: new DrainSlots(),
+    closed: new ClosedPeers(),
     sockets: new ByteBudget(options.maxWsReservedBytes ?? defaultWsReservedBytes(), undefined, shareGroup),
   };
   const wsMaxMessageBytes = Math.min(options.wsMaxMessageBytes ?? DEFAULT_WS_MAX_MESSAGE_BYTES, WS_MAX_MESSAGE_BYTES);
@@ -875,6 +889,17 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const streams = new Set<Exchange>();
 
   const serve = (res: HttpResponse, req: HttpRequest, upgradeContext: us_socket_context_t | null): void => {
+    if (budgets.closed.size > 0 && budgets.closed.take(peerAddress(res), lastPeerPort())) {
+      // Rule 11: pipelined behind a drained refusal whose answer said `Connection: close`. Closed
+      // once this read's callback returned: uWS sends what it corked meanwhile (that answer's end)
+      // only then, and a close now would drop it.
+      let gone = false;
+      res.onAborted(() => (gone = true)); // rule 2
+      setImmediate(() => {
+        if (!gone) res.close(); // rule 3
+      });
+      return;
+    }
     const exchange = new Exchange(res, req, bodyLimit, bodyShare, budgets, streams);
     // uWS routes any GET with a Sec-WebSocket-Key here; without `Connection: upgrade` it is no
     // handshake (invokeHttp answers 400, as for a bad key; `Connection: close` alone had the

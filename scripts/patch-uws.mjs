@@ -1,7 +1,8 @@
-// Mends five bugs of the installed uWebSockets.js binary (uws-pack 20.0.8, Linux x64, Node ABI 115)
+// Mends six bugs of the installed uWebSockets.js binary (uws-pack 20.0.8, Linux x64, Node ABI 115)
 // before the gateway loads it, and gives it one behaviour it lacks (docs/adr/0085-uws-header-trim.md,
 // docs/adr/0086-uws-chunk-size.md, docs/adr/0100-uws-chunk-terminator.md,
-// docs/adr/0129-uws-async-upgrade.md, docs/adr/0150-stream-head-at-response-start.md):
+// docs/adr/0129-uws-async-upgrade.md, docs/adr/0150-stream-head-at-response-start.md,
+// docs/adr/0154-uws-chunk-digits.md):
 //
 // 1. Its HTTP parser trims "whitespace" from both ends of a request header value with a signed
 //    comparison, so bytes of 0x80 and above counted as below a space and a non-ASCII character at
@@ -40,6 +41,13 @@
 //    parser's check `code - 1012 < 2988` (1012-3999 refused) becomes `code - 1015 < 1985`
 //    (1015-2999): valid are 1000-1003, 1007-1014 and 3000-4999, as in Python's websockets. Both
 //    copies of the check in the plain-HTTP WebSocket (ADR 0150).
+// 7. Its chunk-size digits were converted without a range check below 'A' and 'a': `:;<=>?@` were
+//    the digits 10-16, and `G` and `g` 16, so a chunk extension (`1;x`, RFC 9112 §7.1.1) was read
+//    as part of the size (`1;` was 0x1b): a proxy that honours the extension and the gateway read
+//    another body length, and a request hidden in the next one ran (differential round 3). The
+//    conversion is rewritten in place (same 43 bytes): only 0-9, A-F and a-f are digits, anything
+//    else is the parser's error (400, connection closed), a chunk extension included
+//    (docs/adr/0154-uws-chunk-digits.md).
 //
 // Only the exact file named by its sha256 (the published one, or one mended by the earlier fixes)
 // is changed; each byte is checked before it is written, and the result against the sha256
@@ -62,7 +70,9 @@ const TERM_MENDED = '299acdd481f5645c81441d3af5bd926b58e93c0adb45bba072a29c7fefb
 const UPGRADE_MENDED = 'c4c9dbcf5c8e41c446077cbac3b5514f50f6236c3abe4d90a5c51963fb3093fd';
 /** After the first five fixes (ADR 0150's streamed head, setups of 2026-12-06). */
 const HEAD_MENDED = 'eab6282086c1ced1a21a88cb62a9e8eb31609dd3801d26340a354a4577462f03';
-const MENDED = '2d50084bb2d12f4fccbf9ed1a924b83f4b14658e970a38a7b3e01e78c4c37e4f';
+/** After the first six fixes (ADR 0150's close codes, setups of 2026-12-06 before ADR 0154). */
+const CLOSE_MENDED = '2d50084bb2d12f4fccbf9ed1a924b83f4b14658e970a38a7b3e01e78c4c37e4f';
+const MENDED = '42d0d18d64c57323392d8a641309782335141584500f49b34b99120037b02aae';
 /** [file offset, bytes expected (hex), bytes written] (offsets are the .text section's addresses: it is mapped at its file offset). */
 const HEADER_EDITS = [
   [0xf2242, '7d', '73'], // after `cmpb $0x21,(%rdx,%rbx,1)`: jge -> jae (the trailing trim's `< 33`)
@@ -139,9 +149,17 @@ const CLOSE_CODE_EDITS = [
   [0x100582, '418d860cfcffff', '418d8609fcffff'],
   [0x10058c, '3dac0b0000', '3dc1070000'],
 ];
+// consumeHexNumber's digit conversion (0xf1d30-0xf1d5a): `c - '0'` up to 9 is the digit; else
+// `(c | 0x20) - 'a'` up to 5, plus 10; else `ja 0xf1ed7` (the error exit, as for `zz`); nops to
+// the end. Was: `c - 0x27` above 0x60, `c - 7` above 0x40, else `c`, then `- '0'`, error above 16.
+const DIGIT_EDITS = [
+  [0xf1d30, '8d41d98d69f980f9400fb6c9400fb6ed0f46e980f9600fb6c00f46c50fb6c083c0d083f8100f877c010000',
+    '0fb6c183e83083f809761583c9200fb6c183e86183f8050f878a01000083c00a0f1f440000660f1f440000'],
+];
 /** Each known state of the file, and the edits that lead from it to the next. */
 const STAGES = [[ORIGINAL, HEADER_EDITS], [HEADERS_MENDED, CHUNK_EDITS], [SIZE_MENDED, TERM_EDITS], [TERM_MENDED, UPGRADE_EDITS],
-  [UPGRADE_MENDED, HEAD_EDITS], [HEAD_MENDED, CLOSE_CODE_EDITS]];
+  [UPGRADE_MENDED, HEAD_EDITS], [HEAD_MENDED, CLOSE_CODE_EDITS],
+  [CLOSE_MENDED, DIGIT_EDITS]];
 
 const sha = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
@@ -162,8 +180,8 @@ if (process.platform === 'linux' && process.arch === 'x64' && existsSync(FILE)) 
     if (sha(bytes) !== MENDED) throw new Error('patch-uws: the mended binary is not the expected one; nothing written');
     writeFileSync(`${FILE}.tmp`, bytes);
     renameSync(`${FILE}.tmp`, FILE); // a gateway loading it meanwhile sees one whole file or the other
-    console.log('setup: uWebSockets.js mended: request header values keep a non-ASCII character at either end; a chunk size is hex digits up to CRLF, nothing else; chunk data ends with CRLF; an upgrade outside a cork is quiet; an empty write sends a streamed head; a client may close with 1012-1014 and 3000-3999 (scripts/patch-uws.mjs)');
+    console.log('setup: uWebSockets.js mended: request header values keep a non-ASCII character at either end; a chunk size is hex digits (0-9, A-F, a-f) up to CRLF, nothing else (no chunk extension); chunk data ends with CRLF; an upgrade outside a cork is quiet; an empty write sends a streamed head; a client may close with 1012-1014 and 3000-3999 (scripts/patch-uws.mjs)');
   } else if (now !== MENDED) {
-    console.log('setup: uWebSockets.js is not the build scripts/patch-uws.mjs knows: request header values may lose a non-ASCII character at either end, chunk sizes are read leniently, the CRLF after chunk data is not checked, each WebSocket upgrade prints a warning, a streamed head waits for its first body byte, and a close from the client with 1012-1014 or 3000-3999 is refused (docs/gateway.md)');
+    console.log('setup: uWebSockets.js is not the build scripts/patch-uws.mjs knows: request header values may lose a non-ASCII character at either end, chunk sizes are read leniently (a chunk extension as part of the size), the CRLF after chunk data is not checked, each WebSocket upgrade prints a warning, a streamed head waits for its first body byte, and a close from the client with 1012-1014 or 3000-3999 is refused (docs/gateway.md)');
   }
 }

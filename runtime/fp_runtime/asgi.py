@@ -108,6 +108,11 @@ class _Exchange:
     async def send(self, message):
         kind = message["type"]
         if kind == "http.response.start":
+            if self.status is not None:
+                # A second start (an error handler after the app's own start) replaced the first:
+                # the client got the later status and headers. uvicorn raises this in the app and
+                # keeps the first (differential round 3).
+                raise RuntimeError("Expected ASGI message 'http.response.body', but got 'http.response.start'.")
             self.status = message["status"]
             # ASGI header values are bytes (Starlette encodes text as Latin-1: "café" is b"caf\xe9").
             # One char per byte; `latin1` tells the gateway to write them back as those bytes, as

@@ -5,7 +5,9 @@
  * - an app's own `Date` header goes out (uvicorn sends its own, then the app's: a proxy app that
  *   copies an upstream answer's headers, an app that serves a cached answer's date);
  * - a HEAD answer for a streamed body of unknown length says `Transfer-Encoding: chunked`, as its
- *   GET answer does (uvicorn's HEAD answer says it too), and has no body.
+ *   GET answer does (uvicorn's HEAD answer says it too), and has no body;
+ * - an app's second `http.response.start` raises in the app and the first one stands
+ *   (differential round 3: the second replaced the first, its status and headers sent).
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -36,11 +38,27 @@ const HANDLER = py(
   '    return {"statusCode": 200, "headers": {"Date": "Mon, 01 Jan 2001 00:00:00 GMT"}, "body": "ok"}',
 );
 
+// A raw ASGI app that sends its head twice (an error handler after the app's own start).
+const TWICE = py(
+  'async def app(scope, receive, send):',
+  '    if scope["type"] != "http":',
+  '        return',
+  '    await send({"type": "http.response.start", "status": 200, "headers": [(b"x-first", b"1")]})',
+  '    try:',
+  '        await send({"type": "http.response.start", "status": 500, "headers": [(b"x-second", b"1")]})',
+  '        said = b"accepted"',
+  '    except RuntimeError as err:',
+  '        said = str(err).encode()',
+  '    await send({"type": "http.response.body", "body": said})',
+);
+
 const name = fnName('parity');
+const twice = fnName('twice');
 const handler = fnName('dated');
 const h = useGateway({
   [name]: { files: { 'app.py': APP }, manifest: 'entrypoint: app:app' },
   [handler]: { files: { 'main.py': HANDLER }, manifest: 'entrypoint: main:handler' },
+  [twice]: { files: { 'app.py': TWICE }, manifest: 'entrypoint: app:app' },
 });
 
 /** The head of the answer to `method target` sent over a socket, as [status line, [name, value] lines]. */
@@ -101,5 +119,15 @@ describe('HEAD on a streamed response', () => {
     const head = await rawHead('HEAD', `/fn/${name}/dated`);
     assert.deepEqual(valuesOf(head.headers, 'content-length'), ['6']);
     assert.deepEqual(valuesOf(head.headers, 'transfer-encoding'), []);
+  });
+});
+
+describe('an app that sends http.response.start twice', () => {
+  test('gets uvicorn\'s RuntimeError at the second, and the client the first status and headers', async () => {
+    const answer = await request(`${h.url}/fn/${twice}/`);
+    assert.equal(answer.status, 200);
+    assert.equal(answer.headers['x-first'], '1');
+    assert.equal(answer.headers['x-second'], undefined);
+    assert.equal(answer.body.toString(), "Expected ASGI message 'http.response.body', but got 'http.response.start'.");
   });
 });

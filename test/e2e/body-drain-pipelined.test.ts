@@ -1,0 +1,89 @@
+/**
+ * Differential round 3 (diff3): a refused body's answer says `Connection: close` (rule 11, ADR
+ * 0059), yet it ends with `tryEnd`, which leaves the connection open in uWS: a request pipelined
+ * behind the body was parsed, run and answered (`413`, then `200` from the function, on a
+ * connection the client had been told was closing). A client that honours the close sends that
+ * request again on a new connection, so it ran twice. Now such a request is closed unanswered and
+ * never runs (gateway/body-drain.ts, ClosedPeers). Over raw sockets, with a 64 KiB body limit.
+ */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { describe, it } from 'node:test';
+import { fnName, py, sleep, useGateway } from './gateway-harness.js';
+
+const LIMIT = 64 * 1024;
+const ECHO = fnName('echo');
+const h = useGateway(
+  { [ECHO]: { files: { 'main.py': py('def handler(event, context):', '    return {"query": event["query"], "size": len(event["body"])}') } } },
+  { FP_MAX_BODY_BYTES: String(LIMIT) },
+);
+
+/** Writes each piece (after `gapMs`), then reads until the server closes or `waitMs` passes. */
+function exchange(pieces: Buffer[], gapMs = 0, waitMs = 4000): Promise<{ text: string; closed: boolean }> {
+  return new Promise((resolve) => {
+    const socket = net.connect(h.gateway.port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let closed = false;
+    const timer = setTimeout(() => socket.destroy(), waitMs);
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.on('error', () => (closed = true));
+    socket.on('end', () => (closed = true));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ text: Buffer.concat(chunks).toString('latin1'), closed });
+    });
+    const write = (i: number): void => {
+      const piece = pieces[i];
+      if (piece === undefined || !socket.writable) return;
+      socket.write(piece);
+      setTimeout(() => write(i + 1), gapMs);
+    };
+    write(0);
+  });
+}
+
+const head = (lines: string): Buffer => Buffer.from(`POST /fn/${ECHO}/ HTTP/1.1\r\nHost: x\r\n${lines}\r\n`, 'latin1');
+const behind = (query: string): Buffer => Buffer.from(`POST /fn/${ECHO}/?${query} HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello`, 'latin1');
+
+function assertOnlyTheRefusal(answer: { text: string; closed: boolean }): void {
+  const statuses = [...answer.text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
+  assert.deepEqual(statuses, ['413'], answer.text.slice(0, 600));
+  assert.match(answer.text, /\r\nconnection: close\r\n/i);
+  assert.match(answer.text, /"PAYLOAD_TOO_LARGE".*\}$/s, 'the 413 whole, its last byte included');
+  assert.ok(answer.closed, 'the server closed the connection');
+}
+
+async function assertNeverRan(query: string): Promise<void> {
+  await sleep(300);
+  const ran = h.runs.list().filter((r) => r.status === 'succeeded');
+  assert.deepEqual(ran.map((r) => r.runId), [], `a call ran behind the refusal (${query})`);
+}
+
+describe('a request pipelined behind a refused body (413 with Connection: close)', () => {
+  it('in the same write as a Content-Length body: closed unanswered, never run (was: 413, then 200)', async () => {
+    const answer = await exchange([Buffer.concat([head(`Content-Length: ${LIMIT + 1}\r\n`), Buffer.alloc(LIMIT + 1, 120), behind('same')])]);
+    assertOnlyTheRefusal(answer);
+    await assertNeverRan('same');
+  });
+
+  it('behind a chunked body: the same', async () => {
+    const piece = Buffer.concat([Buffer.from('8000\r\n'), Buffer.alloc(0x8000, 120), Buffer.from('\r\n')]);
+    const answer = await exchange([Buffer.concat([head('Transfer-Encoding: chunked\r\n'), piece, piece, piece, Buffer.from('0\r\n\r\n'), behind('chunked')])]);
+    assertOnlyTheRefusal(answer);
+    await assertNeverRan('chunked');
+  });
+
+  it('sent 300 ms after the body: the same', async () => {
+    const answer = await exchange([Buffer.concat([head(`Content-Length: ${LIMIT + 1}\r\n`), Buffer.alloc(LIMIT + 1, 120)]), behind('late')], 300);
+    assertOnlyTheRefusal(answer);
+    await assertNeverRan('late');
+  });
+
+  it('a body within the limit keeps its connection: a request behind it on the next write is served', async () => {
+    const first = Buffer.concat([head(`Content-Length: ${LIMIT}\r\n`), Buffer.alloc(LIMIT, 120)]);
+    const answer = await exchange([first, behind('kept')], 500, 3000);
+    const statuses = [...answer.text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
+    assert.deepEqual(statuses, ['200', '200'], answer.text.slice(0, 600));
+    assert.match(answer.text, /\{"query":\{"kept":""\},"size":5\}$/);
+  });
+});
