@@ -381,13 +381,18 @@ def event_streams(trees):
     return found
 
 
+def _called(call) -> str:
+    """The called name: `f` of `f(...)` or `x.f(...)`, else ""."""
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+
+
 def _calls(trees):
     """(file, call node, the called name: `f` of `f(...)` or `x.f(...)`, else "") for every call in `trees`."""
     for rel, tree in trees.items():
         for node in ast.walk(tree):
             if isinstance(node, ast.Call):
-                func = node.func
-                yield rel, node, func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+                yield rel, node, _called(node)
 
 
 def _run_at_import(body):
@@ -603,11 +608,6 @@ _PER_INSTANCE_KEY = ("each instance imports the module and makes a key of its ow
                      "after a deploy): the user is logged out at random, where one uvicorn process keeps its key "
                      "until it restarts. Give the key from a secret: `fastapi-platform env set SESSION_SECRET=... "
                      "--secret`, then os.environ[\"SESSION_SECRET\"] (docs/api-invoke.md, \"State lives per instance\")")
-
-
-def _called(call) -> str:
-    func = call.func
-    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
 
 
 def _outside_env_lookup(node, hit) -> bool:
