@@ -599,6 +599,26 @@ def memory_broadcasts(trees):
     return found
 
 
+def batched_console_spans(trees):
+    """Warnings for OpenTelemetry's getting-started tracing, `BatchSpanProcessor(ConsoleSpanExporter())`:
+    the processor's thread prints each span up to 5 s after its call ended, so the spans belong to no
+    run and reach the platform's log (`[function … outside a call]`), not `logs <name>`; and a
+    processor made at import is a thread that keeps the version from a template (apps round 19: 0 of
+    4 span lines in the function's logs, 4 in the platform's; with `SimpleSpanProcessor` 4 of 4 and a
+    template). Always (not `needs`)."""
+    found = []
+    for rel, node, name in _calls({r: t for r, t in trees.items() if _imports_any(t, ("opentelemetry",))}):
+        if name == "BatchSpanProcessor" and any(isinstance(c, ast.Call) and _called(c) == "ConsoleSpanExporter"
+                                                for a in node.args for c in ast.walk(a)):
+            found.append({"file": rel, "line": node.lineno,
+                          "message": "BatchSpanProcessor(ConsoleSpanExporter()): its thread prints each span after the "
+                                     "call ended, so the spans reach the platform's log, not `fastapi-platform logs`, and "
+                                     "a processor made at import keeps the version from a template: use "
+                                     "SimpleSpanProcessor for the console exporter (batch an OTLP exporter, set up in the "
+                                     "lifespan) (docs/libraries.md)"})
+    return found
+
+
 # Calls that make a new random value each time the module is imported (apps round 19).
 _RANDOM_CALLS = ("urandom", "token_hex", "token_urlsafe", "token_bytes", "uuid4", "randbytes", "getrandbits",
                  "get_random_secret_key", "generate_key")
@@ -791,6 +811,7 @@ def check(root, entrypoint, files, installed=None):
     warns.extend(ui_apps(trees))
     warns.extend(memory_broadcasts(trees))
     warns.extend(session_keys(trees, set(files)))
+    warns.extend(batched_console_spans(trees))
     warns.extend(servers_at_import(trees, files, entry["file"]))
     warns.extend(event_streams(trees))
     warns.extend(shipped_databases(root, files))

@@ -335,6 +335,23 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(await lines({ 'tests/conftest.py': 'import os\nSECRET_KEY = os.urandom(8)\n' }), [], 'a test file');
   });
 
+  // OpenTelemetry's getting-started tracing (apps round 19): BatchSpanProcessor's thread printed the
+  // console exporter's spans after each call ended, so none reached the function's logs (all went to
+  // the platform's), and the processor's thread at import kept the version from a template.
+  it("warns about OpenTelemetry's console exporter behind a BatchSpanProcessor, not a SimpleSpanProcessor or an OTLP exporter (apps round 19)", async () => {
+    const app = (processor: string, exporter: string): string => ['from opentelemetry import trace',
+      'from opentelemetry.sdk.trace import TracerProvider',
+      'from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor',
+      'provider = TracerProvider()', `provider.add_span_processor(${processor}(${exporter}()))`, ''].join('\n');
+    const lines = async (code: string): Promise<string[]> =>
+      (await check({ 'main.py': code }, '')).warnings.filter((w) => /ConsoleSpanExporter/.test(w.message)).map((w) => `${w.line}: ${w.message}`);
+    const by = await lines(app('BatchSpanProcessor', 'ConsoleSpanExporter'));
+    assert.equal(by.length, 1, by.join('\n'));
+    assert.match(by[0]!, /^5: BatchSpanProcessor\(ConsoleSpanExporter\(\)\): its thread prints each span after the call ended, .* use SimpleSpanProcessor/);
+    assert.deepEqual(await lines(app('SimpleSpanProcessor', 'ConsoleSpanExporter')), []);
+    assert.deepEqual(await lines(app('BatchSpanProcessor', 'OTLPSpanExporter')), []);
+  });
+
   // Django Channels (apps round 18): the tutorial's chat on InMemoryChannelLayer deployed without a
   // word; at concurrency 1 each of 3 clients heard only itself, and a group_send from a view reached
   // none (uvicorn: 4 of 4 each; concurrency 20 with maxInstances 1: 4 of 4). Its consumers are
