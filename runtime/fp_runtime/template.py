@@ -10,7 +10,7 @@ its first `specialize` is answered at once (`forked: true`) and it serves as any
 The template's one reaper thread waits for its children and reports each end (`forkExit`); once
 told to shut down it forks no more and exits after its last child: its box (PID namespace) ends
 with it. A module that started threads or keeps descriptors open at import is not forked (OpenBLAS's
-workers excepted: it stops them at a fork).
+workers and jemalloc's background thread excepted: their libraries handle a fork).
 """
 import gc
 import os
@@ -29,14 +29,30 @@ SOCKET = "/run/fp-tpl/s"
 
 
 def _extra_threads(flusher_started: bool) -> int:
-    """Threads besides this one (and the log flusher, and OpenBLAS's workers): a forked child would
-    not have them."""
+    """Threads besides this one (and the log flusher, and native threads whose library handles a
+    fork: OpenBLAS's workers, jemalloc's background thread): a forked child would not have them."""
+    flusher = 1 if flusher_started else 0
     try:
-        count = len(os.listdir("/proc/self/task"))
+        tasks = os.listdir("/proc/self/task")
     except OSError:
-        count = threading.active_count()
-    extra = count - 1 - (1 if flusher_started else 0)
-    return extra - _openblas_workers() if extra > 0 else extra
+        return threading.active_count() - 1 - flusher
+    extra = len(tasks) - 1 - flusher
+    return extra - _openblas_workers() - _jemalloc_threads(tasks) if extra > 0 else extra
+
+
+def _jemalloc_threads(tasks) -> int:
+    """jemalloc's background threads (`jemalloc_bg_thd`; pyarrow's jemalloc starts one at import, so
+    does pandas 3 with pyarrow installed): jemalloc stops using them across a fork and the child runs
+    with background threads off, purging inline (its postfork handler), so they keep no version from
+    a template (apps round 19)."""
+    found = 0
+    for tid in tasks:
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                found += f.read().strip() == "jemalloc_bg_thd"
+        except OSError:  # ended since the listing
+            continue
+    return found
 
 
 # OpenBLAS's thread-count functions as its builds name them: the system library's, 64-bit integer

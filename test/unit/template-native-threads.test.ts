@@ -1,6 +1,7 @@
 /**
- * OpenBLAS's worker threads keep no version from a template (runtime/fp_runtime/template.py,
- * `_openblas_workers`; docs/poolmgr.md, "Templates"). numpy's and scipy's wheels load an OpenBLAS
+ * Native threads whose library handles a fork keep no version from a template
+ * (runtime/fp_runtime/template.py, `_openblas_workers`, `_jemalloc_threads`; docs/poolmgr.md,
+ * "Templates"; ADR 0115). numpy's and scipy's wheels load an OpenBLAS
  * that starts `num_threads - 1` workers at load and stops them before a fork (pthread_atfork): on a
  * 2-core host every app importing numpy (pandas, Plotly Dash) was refused a template, and each
  * scale-out instance imported it all again (apps round 19). Here stand-in libraries, built with the
@@ -15,6 +16,7 @@ import { after, describe, it } from 'node:test';
 import { repoPath, repoRoot } from '../helpers/runtime-process.js';
 
 const SOURCE = `
+#define _GNU_SOURCE
 #include <pthread.h>
 #include <unistd.h>
 #define CAT(a, b, c) a##b##c
@@ -22,7 +24,12 @@ const SOURCE = `
 #define NAME(x) XCAT(PREFIX, openblas_get_##x, SUFFIX)
 static void *idle(void *arg) { (void)arg; for (;;) pause(); return 0; }
 __attribute__((constructor)) static void start(void) {
-  for (int i = 1; i < THREADS; i++) { pthread_t t; pthread_create(&t, 0, idle, 0); }
+  for (int i = 1; i < THREADS; i++) {
+    pthread_t t; pthread_create(&t, 0, idle, 0);
+#ifdef THREAD_NAME
+    pthread_setname_np(t, THREAD_NAME);
+#endif
+  }
 }
 int NAME(num_threads)(void) { return THREADS; }
 int NAME(parallel)(void) { return PARALLEL; }
@@ -37,10 +44,11 @@ function hasCompiler(): boolean {
   }
 }
 
-describe('a template and OpenBLAS', { skip: hasCompiler() ? false : 'no C compiler' }, () => {
+describe('a template and native threads that survive a fork', { skip: hasCompiler() ? false : 'no C compiler' }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'fp-openblas-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'blas.c'), SOURCE);
+  writeFileSync(join(dir, 'plain.c'), SOURCE.replace(/^int NAME.*$/gm, '')); // threads only, no OpenBLAS functions
   /** A stand-in library `file` with `threads` threads, `parallel` (1 pthreads, 2 OpenMP) and its symbols' prefix and suffix. */
   const build = (file: string, threads: number, parallel: number, prefix = '', suffix = ''): string => {
     const out = join(dir, file);
@@ -71,8 +79,19 @@ describe('a template and OpenBLAS', { skip: hasCompiler() ? false : 'no C compil
 
   it('counts the threads of an OpenMP build (not safe to fork) and of a library that only has the name', () => {
     assert.equal(extra([build('libopenblasp-omp.so', 3, 2)]), 2);
-    writeFileSync(join(dir, 'plain.c'), SOURCE.replace(/^int NAME.*$/gm, ''));
     execFileSync('cc', ['-shared', '-fPIC', '-pthread', '-o', join(dir, 'libopenblas-fake.so'), join(dir, 'plain.c'), '-DTHREADS=2']);
     assert.equal(extra([join(dir, 'libopenblas-fake.so')]), 1);
+  });
+
+  // pyarrow's jemalloc starts its background thread at import (so does pandas 3 with pyarrow
+  // installed); jemalloc's postfork handler turns background threads off in the child.
+  it("does not count jemalloc's background thread (jemalloc_bg_thd), and counts a thread of another name", () => {
+    const named = (file: string, name: string): string => {
+      const out = join(dir, file);
+      execFileSync('cc', ['-shared', '-fPIC', '-pthread', '-o', out, join(dir, 'plain.c'), '-DTHREADS=2', `-DTHREAD_NAME="${name}"`]);
+      return out;
+    };
+    assert.equal(extra([named('libarrow-stand-in.so', 'jemalloc_bg_thd')]), 0);
+    assert.equal(extra([named('libpolars-stand-in.so', 'polars-ooc-clea'), named('libarrow-stand-in2.so', 'jemalloc_bg_thd')]), 1);
   });
 });
