@@ -632,12 +632,15 @@ _PER_INSTANCE_KEY = ("each instance imports the module and makes a key of its ow
 
 def _outside_env_lookup(node, hit) -> bool:
     """Whether `hit` holds for `node` or a node within it, not counting what an environment lookup is
-    given (`os.environ.get("K", <default>)`, `os.getenv`, Starlette's `config("K", default=...)`):
+    given (`os.environ.get("K", <default>)`, `os.getenv("K") or <default>`, Starlette's `config("K", default=...)`):
     that default applies only where the variable is unset, which the check cannot know."""
     if hit(node):
         return True
     if isinstance(node, ast.Call) and _called(node) in _ENV_LOOKUPS:
         return False
+    if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or) and any(
+            isinstance(v, ast.Call) and _called(v) in _ENV_LOOKUPS for v in node.values):
+        return False  # `os.getenv("K") or secrets.token_hex()`: a default too
     return any(_outside_env_lookup(child, hit) for child in ast.iter_child_nodes(node))
 
 

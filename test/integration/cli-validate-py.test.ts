@@ -332,6 +332,7 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(await lines({ 'app.py': `${flask}app.secret_key = os.urandom(24)\n` }), ['app.py:4']);
     assert.deepEqual(await lines({ 'app.py': `${flask}app.config["SECRET_KEY"] = str(uuid.uuid4())\n` }), ['app.py:4']);
     assert.deepEqual(await lines({ 'app.py': `${flask}app.secret_key = os.environ["SECRET_KEY"]\n` }), []);
+    assert.deepEqual(await lines({ 'app.py': `${flask}app.secret_key = os.getenv("SECRET_KEY") or os.urandom(24)\n` }), [], 'a fallback of an env lookup');
     assert.deepEqual(await lines({ 'tests/conftest.py': 'import os\nSECRET_KEY = os.urandom(8)\n' }), [], 'a test file');
   });
 
