@@ -381,13 +381,18 @@ def event_streams(trees):
     return found
 
 
+def _called(call) -> str:
+    """The called name: `f` of `f(...)` or `x.f(...)`, else ""."""
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+
+
 def _calls(trees):
     """(file, call node, the called name: `f` of `f(...)` or `x.f(...)`, else "") for every call in `trees`."""
     for rel, tree in trees.items():
         for node in ast.walk(tree):
             if isinstance(node, ast.Call):
-                func = node.func
-                yield rel, node, func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+                yield rel, node, _called(node)
 
 
 def _run_at_import(body):
@@ -574,6 +579,124 @@ def ui_apps(trees):
     return found
 
 
+def memory_broadcasts(trees):
+    """Warnings for encode/broadcast on its memory backend (`Broadcast("memory://")`, or that URL as the
+    default of an environment lookup): it delivers a message to the subscribers of the instance that
+    published it, and at the default `concurrency: 1` each WebSocket holds an instance of its own, so
+    in its README's chat each of 3 clients heard only itself and a message published over HTTP
+    reached none (apps round 19; uvicorn: 4 of 4 each; with one instance taking concurrent calls,
+    4 of 4). Not for its other backends (`redis://`, `postgres://`, `kafka://`), nor for `memory://` as the
+    default of an environment lookup (the function's env may name another). `needs: one-instance`."""
+    found = []
+    for rel, node, name in _calls({r: t for r, t in trees.items() if _imports_any(t, ("broadcaster",))}):
+        if name == "Broadcast" and _outside_env_lookup(node, lambda n: isinstance(n, ast.Constant) and str(n.value).startswith("memory://")):
+            found.append({"file": rel, "line": node.lineno, "needs": "one-instance",
+                          "message": "Broadcast(\"memory://\"): broadcaster's memory backend delivers a message to the "
+                                     "subscribers of the instance that published it, and at limits.concurrency 1 each "
+                                     "WebSocket holds an instance of its own, so each client hears only itself: set "
+                                     "limits.concurrency above 1 and limits.maxInstances: 1, or use its redis:// or "
+                                     "postgres:// backend (docs/api-invoke.md, \"WebSockets\")"})
+    return found
+
+
+def batched_console_spans(trees):
+    """Warnings for OpenTelemetry's getting-started tracing, `BatchSpanProcessor(ConsoleSpanExporter())`:
+    the processor's thread prints each span up to 5 s after its call ended, so the spans belong to no
+    run and reach the platform's log (`[function … outside a call]`), not `logs <name>`; and a
+    processor made at import is a thread that keeps the version from a template (apps round 19: 0 of
+    4 span lines in the function's logs, 4 in the platform's; with `SimpleSpanProcessor` 4 of 4 and a
+    template). Always (not `needs`)."""
+    found = []
+    for rel, node, name in _calls({r: t for r, t in trees.items() if _imports_any(t, ("opentelemetry",))}):
+        if name == "BatchSpanProcessor" and any(isinstance(c, ast.Call) and _called(c) == "ConsoleSpanExporter"
+                                                for a in node.args for c in ast.walk(a)):
+            found.append({"file": rel, "line": node.lineno,
+                          "message": "BatchSpanProcessor(ConsoleSpanExporter()): its thread prints each span after the "
+                                     "call ended, so the spans reach the platform's log, not `fastapi-platform logs`, and "
+                                     "a processor made at import keeps the version from a template: use "
+                                     "SimpleSpanProcessor for the console exporter (batch an OTLP exporter, set up in the "
+                                     "lifespan) (docs/libraries.md)"})
+    return found
+
+
+# Calls that make a new random value each time the module is imported (apps round 19).
+_RANDOM_CALLS = ("urandom", "token_hex", "token_urlsafe", "token_bytes", "uuid4", "randbytes", "getrandbits",
+                 "get_random_secret_key", "generate_key")
+_ENV_LOOKUPS = ("getenv", "get", "config")
+_PER_INSTANCE_KEY = ("each instance imports the module and makes a key of its own, so a session cookie one instance "
+                     "signed is refused by the next (a new instance under concurrent calls, after the idle timeout, "
+                     "after a deploy): the user is logged out at random, where one uvicorn process keeps its key "
+                     "until it restarts. Give the key from a secret: `fastapi-platform env set SESSION_SECRET=... "
+                     "--secret`, then os.environ[\"SESSION_SECRET\"] (docs/api-invoke.md, \"State lives per instance\")")
+
+
+def _outside_env_lookup(node, hit) -> bool:
+    """Whether `hit` holds for `node` or a node within it, not counting what an environment lookup is
+    given (`os.environ.get("K", <default>)`, `os.getenv("K") or <default>`, Starlette's `config("K", default=...)`):
+    that default applies only where the variable is unset, which the check cannot know."""
+    if hit(node):
+        return True
+    if isinstance(node, ast.Call) and _called(node) in _ENV_LOOKUPS:
+        return False
+    if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or) and any(
+            isinstance(v, ast.Call) and _called(v) in _ENV_LOOKUPS for v in node.values):
+        return False  # `os.getenv("K") or secrets.token_hex()`: a default too
+    return any(_outside_env_lookup(child, hit) for child in ast.iter_child_nodes(node))
+
+
+def _random_value(node, names) -> bool:
+    """Whether `node` makes a new random value: a call of _RANDOM_CALLS, or a name in `names` (module-level
+    names bound to one), outside an environment lookup."""
+    return _outside_env_lookup(node, lambda n: (isinstance(n, ast.Name) and n.id in names)
+                               or (isinstance(n, ast.Call) and _called(n) in _RANDOM_CALLS))
+
+
+def _secret_target(target) -> bool:
+    """`x.secret_key = …` (Flask), `x.config["SECRET_KEY"] = …`, `SECRET_KEY = …` (a settings module)."""
+    if isinstance(target, ast.Attribute):
+        return target.attr == "secret_key"
+    if isinstance(target, ast.Subscript):
+        return isinstance(target.slice, ast.Constant) and target.slice.value == "SECRET_KEY"
+    return isinstance(target, ast.Name) and target.id == "SECRET_KEY"
+
+
+def session_keys(trees, files):
+    """Warnings for a session-signing key made at import, so each instance has its own (apps round 19):
+    `secret_key=` (Starlette's `SessionMiddleware`, Quart, FastHTML) or `app.secret_key =` /
+    `app.config["SECRET_KEY"] =` / `SECRET_KEY =` given `secrets.token_hex()`, `os.urandom()`,
+    `uuid.uuid4()`, …; and FastHTML's `fast_app()`/`FastHTML()` without `secret_key=`, which reads
+    `.sesskey` from the working directory or writes a new random one there: a dotfile, never uploaded,
+    and each instance's working directory is its own. The FastHTML tutorial's app kept its session in
+    2 of 6 concurrent calls (the instance that set the cookie; 4 new instances each wrote a key of
+    their own); uvicorn 6 of 6. Always (not `needs`): one instance loses its key at the idle timeout."""
+    found = []
+    for rel, tree in trees.items():
+        if _is_test_file(rel):
+            continue
+        names = {t.id for n in tree.body if isinstance(n, ast.Assign) and _random_value(n.value, set())
+                 for t in n.targets if isinstance(t, ast.Name)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.keyword) and node.arg == "secret_key" and _random_value(node.value, names):
+                found.append({"file": rel, "line": node.value.lineno, "message": f"secret_key=...: {_PER_INSTANCE_KEY}"})
+            elif isinstance(node, ast.Assign) and any(_secret_target(t) for t in node.targets) and _random_value(node.value, names):
+                found.append({"file": rel, "line": node.lineno, "message": f"a secret key made at import: {_PER_INSTANCE_KEY}"})
+        if not _imports_any(tree, ("fasthtml",)):
+            continue
+        for _, node, name in _calls({rel: tree}):
+            if name not in ("fast_app", "FastHTML", "FastHTMLWithLiveReload"):
+                continue
+            kw = {k.arg: k.value for k in node.keywords}
+            key = kw.get("secret_key")
+            fname = kw.get("key_fname")
+            fname = fname.value if isinstance(fname, ast.Constant) and isinstance(fname.value, str) else ".sesskey"
+            if (key is None or (isinstance(key, ast.Constant) and key.value is None)) and fname not in files and None not in kw:
+                found.append({"file": rel, "line": node.lineno,
+                              "message": f"{name}(...) without secret_key: FastHTML signs sessions with the key in "
+                                         f"{fname}, which it writes in the working directory when there is none (a "
+                                         f"dotfile: deploy does not upload it): {_PER_INSTANCE_KEY}"})
+    return found
+
+
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -689,6 +812,9 @@ def check(root, entrypoint, files, installed=None):
     warns.extend(socketio_apps(trees))
     warns.extend(mcp_apps(trees))
     warns.extend(ui_apps(trees))
+    warns.extend(memory_broadcasts(trees))
+    warns.extend(session_keys(trees, set(files)))
+    warns.extend(batched_console_spans(trees))
     warns.extend(servers_at_import(trees, files, entry["file"]))
     warns.extend(event_streams(trees))
     warns.extend(shipped_databases(root, files))

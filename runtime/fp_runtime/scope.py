@@ -13,10 +13,11 @@ from urllib.parse import unquote
 # Frameworks whose apps route on the path as what follows `root_path` (WSGI's PATH_INFO; what
 # uvicorn gave before 0.26): Falcon's `falcon.asgi.App` (which builds its URLs as root_path + path)
 # and Sanic (which routes on `raw_path` and knows no root_path); Responder 9, Emmett 2 and Starlite 1
-# (Litestar's predecessor), whose routers match `scope["path"]` as it is (apps round 18). Given the full path, as the ASGI spec and
-# Starlette want it, every route under /fn/<name>/ was 404 (and under uvicorn --root-path too).
-# ADR 0079.
-_RELATIVE_PATH_MODULES = ("falcon.", "sanic.", "responder.", "emmett.", "emmett_core.", "starlite.")
+# (Litestar's predecessor), whose routers match `scope["path"]` as it is (apps round 18), and
+# Datasette's `ds.app()`, which routes on `raw_path` minus its own `base_url` setting (apps round 19).
+# Given the full path, as the ASGI spec and Starlette want it, every route under /fn/<name>/ was 404
+# (and under uvicorn --root-path too). ADR 0079.
+_RELATIVE_PATH_MODULES = ("falcon.", "sanic.", "responder.", "emmett.", "emmett_core.", "starlite.", "datasette.")
 
 # What each app class is, found once from its classes' modules: "fastapi" (its `root_path`
 # attribute is a URL prefix), "relative" (above) or "" (the ASGI spec's reading). Only FastAPI's

@@ -9,7 +9,8 @@ can tell the connection is this fork's; from there it is an instance that was ne
 its first `specialize` is answered at once (`forked: true`) and it serves as any instance does.
 The template's one reaper thread waits for its children and reports each end (`forkExit`); once
 told to shut down it forks no more and exits after its last child: its box (PID namespace) ends
-with it. A module that started threads or keeps descriptors open at import is not forked.
+with it. A module that started threads or keeps descriptors open at import is not forked (OpenBLAS's
+workers and jemalloc's background thread excepted: their libraries handle a fork).
 """
 import gc
 import os
@@ -28,12 +29,69 @@ SOCKET = "/run/fp-tpl/s"
 
 
 def _extra_threads(flusher_started: bool) -> int:
-    """Threads besides this one (and the log flusher): a forked child would not have them."""
+    """Threads besides this one (and the log flusher, and native threads whose library handles a
+    fork: OpenBLAS's workers, jemalloc's background thread): a forked child would not have them."""
+    flusher = 1 if flusher_started else 0
     try:
-        count = len(os.listdir("/proc/self/task"))
+        tasks = os.listdir("/proc/self/task")
     except OSError:
-        count = threading.active_count()
-    return count - 1 - (1 if flusher_started else 0)
+        return threading.active_count() - 1 - flusher
+    extra = len(tasks) - 1 - flusher
+    return extra - _openblas_workers() - _jemalloc_threads(tasks) if extra > 0 else extra
+
+
+def _jemalloc_threads(tasks) -> int:
+    """jemalloc's background threads (`jemalloc_bg_thd`; pyarrow's jemalloc starts one at import, so
+    does pandas 3 with pyarrow installed): jemalloc stops using them across a fork and the child runs
+    with background threads off, purging inline (its postfork handler), so they keep no version from
+    a template (apps round 19)."""
+    found = 0
+    for tid in tasks:
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                found += f.read().strip() == "jemalloc_bg_thd"
+        except OSError:  # ended since the listing
+            continue
+    return found
+
+
+# OpenBLAS's thread-count functions as its builds name them: the system library's, 64-bit integer
+# builds' suffixes, and the scipy-openblas wheels' prefix (numpy 2, scipy) (as threadpoolctl does).
+_OPENBLAS_SYMBOLS = [f"{prefix}openblas_get_{{}}{suffix}" for prefix in ("", "scipy_") for suffix in ("", "64_", "_64")]
+
+
+def _openblas_workers() -> int:
+    """The worker threads of the OpenBLAS libraries this process loaded with their own threads
+    (`openblas_get_parallel()` 1; numpy's and scipy's wheels): such a library starts `num_threads - 1`
+    workers when it loads, stops them before a fork (its pthread_atfork handler) and starts them again
+    at its next call, in the child too, so they keep no version from a template. Apps round 19: on a
+    2-core host every app importing numpy (pandas, Plotly Dash) was refused one, and each of its
+    scale-out instances imported it all again (Dash: 2-3 s). An OpenMP build (2) is not forkable, and
+    its threads count."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split(None, 5)[5].strip() for line in f if "openblas" in line.lower() and line.count(" ") >= 5}
+    except OSError:
+        return 0
+    if not paths:
+        return 0
+    import ctypes  # only for a process holding OpenBLAS and threads: its import costs the others nothing
+    workers = 0
+    for path in paths:
+        if not os.path.basename(path).lower().startswith("lib") or ".so" not in os.path.basename(path):
+            continue
+        try:
+            lib = ctypes.CDLL(path, mode=os.RTLD_NOLOAD | os.RTLD_LAZY)  # loaded already: no constructor runs
+        except OSError:
+            continue
+        for name in _OPENBLAS_SYMBOLS:
+            threads, parallel = getattr(lib, name.format("num_threads"), None), getattr(lib, name.format("parallel"), None)
+            if threads is not None and parallel is not None:
+                threads.restype = parallel.restype = ctypes.c_int
+                if parallel() == 1:
+                    workers += max(threads() - 1, 0)
+                break
+    return workers
 
 
 def _open_descriptors(conn) -> list:

@@ -288,6 +288,71 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(await warned(chat.replace('@app.websocket("/ws")', '@app.get("/ws")'), ''), [], 'no WebSocket route');
   });
 
+  // encode/broadcast's README chat on Broadcast("memory://") (apps round 19): at concurrency 1 each of
+  // 3 clients heard only itself and a message published over HTTP reached none (uvicorn: 4 of 4
+  // each; concurrency 20 with maxInstances 1: 4 of 4). Not its Redis backend, nor memory:// as an
+  // environment lookup's default (the function's env may name another backend).
+  it('warns about broadcaster\'s memory backend unless its limits keep one instance (apps round 19)', async () => {
+    const app = (url: string): string => `import os\nfrom broadcaster import Broadcast\nfrom fastapi import FastAPI\nbroadcast = Broadcast(${url})\napp = FastAPI()\n`;
+    const warned = async (url: string, limits: string): Promise<string[]> =>
+      (await appWarnings(app(url), 'fastapi\nbroadcaster\n', 'bcast', limits)).filter((w) => /broadcaster/.test(w));
+    const by = await warned('"memory://"', '');
+    assert.equal(by.length, 1, by.join('\n'));
+    assert.match(by[0]!, /^main\.py:4: Broadcast\("memory:\/\/"\): broadcaster's memory backend .* each client hears only itself: set limits\.concurrency above 1 and limits\.maxInstances: 1, or use its redis:\/\//);
+    assert.equal((await warned('url="memory://"', '')).length, 1, 'its url= keyword');
+    assert.deepEqual(await warned('"memory://"', 'limits:\n  concurrency: 20\n  maxInstances: 1\n'), []);
+    assert.deepEqual(await warned('"redis://localhost:6379"', ''), []);
+    assert.deepEqual(await warned('os.environ.get("BROADCAST_URL", "memory://")', ''), []);
+    const other = await check({ 'main.py': 'class Broadcast:\n    pass\nb = Broadcast("memory://")\n' }, '');
+    assert.deepEqual(other.warnings.filter((w) => /broadcaster/.test(w.message)), [], 'a class of that name elsewhere');
+  });
+
+  // A session key made at import is each instance's own (apps round 19): FastHTML's tutorial app
+  // (fast_app() without secret_key writes a random .sesskey in the working directory, a dotfile
+  // deploy never uploads) kept its session in 2 of 6 concurrent calls (uvicorn: 6 of 6). The same
+  // for secret_key=secrets.token_hex() and Flask's app.secret_key = os.urandom(24).
+  it('warns about a session key made at import (each instance signs with its own), and FastHTML without secret_key (apps round 19)', async () => {
+    const lines = async (files: Record<string, string>): Promise<string[]> =>
+      (await check(files, '')).warnings.filter((w) => /makes a key of its own/.test(w.message)).map((w) => `${w.file}:${w.line}`);
+    const fh = 'from fasthtml.common import *\napp, rt = fast_app()\n';
+    assert.deepEqual(await lines({ 'main.py': fh }), ['main.py:2']);
+    const [w] = (await check({ 'main.py': fh }, '')).warnings.filter((x) => /sesskey/.test(x.message));
+    assert.match(w!.message, /^fast_app\(\.\.\.\) without secret_key: FastHTML signs sessions with the key in \.sesskey, .* env set SESSION_SECRET=\.\.\. --secret/);
+    assert.equal(w!.needs, undefined, 'one instance loses its key at the idle timeout too');
+    assert.deepEqual(await lines({ 'main.py': fh.replace('fast_app()', 'fast_app(secret_key=os.environ["SESSION_SECRET"])') }), []);
+    assert.deepEqual(await lines({ 'main.py': fh, '.sesskey': 'k' }), [], 'a key file uploaded (.platformignore !.sesskey)');
+    assert.deepEqual(await lines({ 'main.py': 'from fasthtml import FastHTML\napp = FastHTML(key_fname="keys/s.key")\n', 'keys/s.key': 'k' }), []);
+    assert.deepEqual(await lines({ 'main.py': 'from fasthtml import FastHTML\napp = FastHTML(secret_key=None)\n' }), ['main.py:2']);
+    const star = 'import os, secrets\nfrom starlette.applications import Starlette\nfrom starlette.middleware import Middleware\nfrom starlette.middleware.sessions import SessionMiddleware\n';
+    assert.deepEqual(await lines({ 'app.py': `${star}app = Starlette(middleware=[Middleware(SessionMiddleware, secret_key=secrets.token_hex(32))])\n` }), ['app.py:5']);
+    assert.deepEqual(await lines({ 'app.py': `${star}KEY = secrets.token_urlsafe()\napp = Starlette(middleware=[Middleware(SessionMiddleware, secret_key=KEY)])\n` }), ['app.py:6'], 'through a module-level name');
+    assert.deepEqual(await lines({ 'app.py': `${star}app = Starlette(middleware=[Middleware(SessionMiddleware, secret_key=os.environ.get("K", secrets.token_hex()))])\n` }), [], 'a default of an env lookup');
+    assert.deepEqual(await lines({ 'app.py': `${star}app = Starlette(middleware=[Middleware(SessionMiddleware, secret_key="fixed")])\n` }), []);
+    const flask = 'import os, uuid\nfrom flask import Flask\napp = Flask(__name__)\n';
+    assert.deepEqual(await lines({ 'app.py': `${flask}app.secret_key = os.urandom(24)\n` }), ['app.py:4']);
+    assert.deepEqual(await lines({ 'app.py': `${flask}app.config["SECRET_KEY"] = str(uuid.uuid4())\n` }), ['app.py:4']);
+    assert.deepEqual(await lines({ 'app.py': `${flask}app.secret_key = os.environ["SECRET_KEY"]\n` }), []);
+    assert.deepEqual(await lines({ 'app.py': `${flask}app.secret_key = os.getenv("SECRET_KEY") or os.urandom(24)\n` }), [], 'a fallback of an env lookup');
+    assert.deepEqual(await lines({ 'tests/conftest.py': 'import os\nSECRET_KEY = os.urandom(8)\n' }), [], 'a test file');
+  });
+
+  // OpenTelemetry's getting-started tracing (apps round 19): BatchSpanProcessor's thread printed the
+  // console exporter's spans after each call ended, so none reached the function's logs (all went to
+  // the platform's), and the processor's thread at import kept the version from a template.
+  it("warns about OpenTelemetry's console exporter behind a BatchSpanProcessor, not a SimpleSpanProcessor or an OTLP exporter (apps round 19)", async () => {
+    const app = (processor: string, exporter: string): string => ['from opentelemetry import trace',
+      'from opentelemetry.sdk.trace import TracerProvider',
+      'from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor',
+      'provider = TracerProvider()', `provider.add_span_processor(${processor}(${exporter}()))`, ''].join('\n');
+    const lines = async (code: string): Promise<string[]> =>
+      (await check({ 'main.py': code }, '')).warnings.filter((w) => /ConsoleSpanExporter/.test(w.message)).map((w) => `${w.line}: ${w.message}`);
+    const by = await lines(app('BatchSpanProcessor', 'ConsoleSpanExporter'));
+    assert.equal(by.length, 1, by.join('\n'));
+    assert.match(by[0]!, /^5: BatchSpanProcessor\(ConsoleSpanExporter\(\)\): its thread prints each span after the call ended, .* use SimpleSpanProcessor/);
+    assert.deepEqual(await lines(app('SimpleSpanProcessor', 'ConsoleSpanExporter')), []);
+    assert.deepEqual(await lines(app('BatchSpanProcessor', 'OTLPSpanExporter')), []);
+  });
+
   // Django Channels (apps round 18): the tutorial's chat on InMemoryChannelLayer deployed without a
   // word; at concurrency 1 each of 3 clients heard only itself, and a group_send from a view reached
   // none (uvicorn: 4 of 4 each; concurrency 20 with maxInstances 1: 4 of 4). Its consumers are

@@ -2,7 +2,7 @@
  * Which apps get the path without their mount point (runtime/fp_runtime/scope.py,
  * `routes_relative_path`; docs/adr/0079-falcon-path.md): decided from the app's classes' modules.
  * Falcon and Quart run for real in test/e2e/gateway-asgi-frameworks.test.ts; here the table itself,
- * with stand-in classes named as each framework's (Sanic, Responder, Emmett and Starlite are not among the test packages).
+ * with stand-in classes named as each framework's (Sanic, Responder, Emmett, Starlite and Datasette are not among the test packages).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { repoPath, repoRoot } from '../helpers/runtime-process.js';
 
 describe('routes_relative_path', () => {
-  it('is true for Falcon, Sanic, Responder, Emmett and Starlite 1 apps (subclasses too) and a FastAPI app with its own root_path; false for the others', () => {
+  it('is true for Falcon, Sanic, Responder, Emmett, Starlite 1 and Datasette apps (subclasses too) and a FastAPI app with its own root_path; false for the others', () => {
     const script = [
       'import json, sys',
       `sys.path.insert(0, ${JSON.stringify(repoPath('runtime'))})`,
@@ -36,6 +36,8 @@ describe('routes_relative_path', () => {
       '    "responder": Responder(), "emmett": Emmett(), "emmett_core": EmmettCore(),',
       '    "responders lookalike": made("responders.api", "API")(),',
       '    "starlite": made("starlite.app", "Starlite")(), "litestar (strips root_path itself)": made("litestar.app", "Litestar")(),',
+      // Datasette's ds.app() routes on raw_path minus its base_url setting (apps round 19).
+      '    "datasette": made("datasette.utils.asgi", "AsgiRunOnFirstRequest")(), "datasette lookalike": made("datasettes.app", "App")(),',
       '}',
       'print(json.dumps({k: routes_relative_path(v) for k, v in cases.items()}))',
     ].join('\n');
@@ -44,6 +46,7 @@ describe('routes_relative_path', () => {
       falcon: true, sanic: true, 'sanic subclass': true, fastapi: false, 'fastapi root_path': true,
       'quart (root_path is its folder)': false, starlette: false, 'a function': false, 'falconry lookalike': false,
       responder: true, emmett: true, emmett_core: true, 'responders lookalike': false, starlite: true, 'litestar (strips root_path itself)': false,
+      datasette: true, 'datasette lookalike': false,
     });
   });
 });
