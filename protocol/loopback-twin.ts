@@ -9,9 +9,12 @@
  */
 import { createServer } from 'node:net';
 
-/** The address to hold beside `host`: ::1 beside 127.0.0.1 (and `localhost`); else null. */
+/**
+ * The address to hold beside `host`: ::1 beside 127.0.0.1; else null (`localhost` may itself be
+ * bound to ::1, where the twin would find the platform's own socket).
+ */
 export function loopbackTwin(host: string): string | null {
-  return host === '127.0.0.1' || host === 'localhost' ? '::1' : null;
+  return host === '127.0.0.1' ? '::1' : null;
 }
 
 /** Whether another socket listens on `host`:`port` (false where the address does not exist). */
