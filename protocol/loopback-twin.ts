@@ -10,11 +10,12 @@
 import { createServer } from 'node:net';
 
 /**
- * The address to hold beside `host`: ::1 beside 127.0.0.1; else null (`localhost` may itself be
- * bound to ::1, where the twin would find the platform's own socket).
+ * The address to hold beside `host`: ::1 beside 127.0.0.1 and beside 0.0.0.0 (every IPv4 address,
+ * no IPv6 one); else null (`localhost` may itself be bound to ::1, where the twin would find the
+ * platform's own socket; `::` holds ::1 already).
  */
 export function loopbackTwin(host: string): string | null {
-  return host === '127.0.0.1' ? '::1' : null;
+  return host === '127.0.0.1' || host === '0.0.0.0' ? '::1' : null;
 }
 
 /** Whether another socket listens on `host`:`port` (false where the address does not exist). */
