@@ -88,6 +88,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_sock
 import { errorBody, PlatformError, type Abortable, type Pairs, type ResponseStream } from '../protocol/index.js';
 import { checkRequestHead, MAX_HEADER_BYTES, NATIVE_MAX_CONTENT_LENGTH } from './http-framing.js';
 import { capSendBuffers, checkPeerAddon, DEFAULT_SEND_BUFFER_BYTES, lastPeerPort, peerAddress } from './peer-port.js';
+import { addressInUse, loopbackTwin } from '../protocol/index.js';
 import { ClosedPeers, DRAIN_IDLE_MS, DRAIN_MAX_MS, DrainSlots, drainBytesFor, UWS_KEEP_ALIVE_MS } from './body-drain.js';
 import { ByteBudget, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, DEFAULT_MAX_HELD_RESPONSE_BYTES, type Holder } from './byte-budget.js';
 import { bodyChunkLimit, bodyTooSlow, overloaded, tooLarge } from './body-refusals.js';
@@ -853,7 +854,7 @@ function answerBug(exchange: Exchange, err: unknown): void {
 }
 
 /** Starts listening; resolves with the bound port (useful with port 0). */
-export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
+export async function startHttpServer(options: HttpServerOptions, attempt = 1): Promise<HttpServer> {
   if (!uwsIsNative()) throw new UwsFallbackError();
   const uws = native();
   uwsConfig?.('silent');
@@ -1031,15 +1032,29 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       let listening: us_listen_socket | null = socket;
       const port = uws.us_socket_local_port(socket);
       capSendBuffers(port, options.sendBufferBytes ?? DEFAULT_SEND_BUFFER_BYTES);
-      resolve({
+      // The IPv6 twin of a 127.0.0.1 listener, held so no other local user can: see loopbackTwin.
+      let twin: us_listen_socket | null = null;
+      const twinHost = loopbackTwin(options.host);
+      if (twinHost !== null) {
+        listen(twinHost, port, LISTEN_EXCLUSIVE_PORT, (held) => {
+          twin = held || null;
+        });
+      }
+      const twinTaken = twinHost !== null && twin === null ? addressInUse(twinHost, port) : Promise.resolve(false);
+      const closeListening = (): void => {
+        if (listening) uws.us_listen_socket_close(listening);
+        listening = null;
+        if (twin) uws.us_listen_socket_close(twin);
+        twin = null;
+      };
+      const server: HttpServer = {
         port,
         get inFlight() {
           return inFlight;
         },
         stopListening() {
           stopping = true;
-          if (listening) uws.us_listen_socket_close(listening);
-          listening = null;
+          closeListening();
           // Their calls end with them (the app sees websocket.disconnect); clients reconnect elsewhere.
           for (const ws of [...sockets]) ws.end(1001, 'the server is stopping');
         },
@@ -1050,8 +1065,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
           budgets.responses.stop();
           budgets.bodies.stop();
           budgets.sockets.stop();
-          if (listening) uws.us_listen_socket_close(listening);
-          listening = null;
+          closeListening();
           // Streams end cleanly first (their last chunks are written), then every socket closes.
           // A call's body still open is cut instead: ending it would pass a truncated body for whole.
           for (const exchange of [...streams]) {
@@ -1062,6 +1076,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
           // `close` exists on the native App (closes every socket) but is missing from the typings.
           (app as TemplatedApp & { close?: () => void }).close?.();
         },
+      };
+      void twinTaken.then((taken) => {
+        if (!taken) return resolve(server);
+        server.closeAll();
+        // Any free port: the kernel's pick was free on 127.0.0.1 only; another pick.
+        if (options.port === 0 && attempt < 3) return resolve(startHttpServer(options, attempt + 1));
+        reject(new PlatformError('LISTEN_FAILED', `cannot listen on ${options.host}:${port}: another process listens on [${twinHost}]:${port}, where browsers open http://localhost:${port}/ and the *.localhost URLs this platform prints (its console's among them); stop it, or pick another port`, { host: options.host, port }));
       });
     });
   });

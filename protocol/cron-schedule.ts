@@ -8,6 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import type { CronTime } from 'cron';
+import { nextOnWallClock, WALL_CLOCK_SEARCH_MINUTES } from './cron-wall-clock.js';
 
 let cronTime: typeof CronTime | null = null;
 
@@ -46,7 +47,18 @@ export function parseCronSchedule(expression: string, timezone: string, nowMs: n
   } catch (err) {
     throw new Error(explainCronError(err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err)));
   }
-  return { next: (afterMs) => time.getNextDateFrom(new Date(afterMs), timezone).toMillis() };
+  const fields = time.toJSON();
+  return {
+    next: (afterMs) => {
+      const next = time.getNextDateFrom(new Date(afterMs), timezone).toMillis();
+      if (next > afterMs) return next;
+      // Not after the time asked from (a zone's clock going back at midnight): found on the wall
+      // clock instead; a tick always lies ahead, so a scheduler never asks again at once (red team round 34).
+      const searched = afterMs + WALL_CLOCK_SEARCH_MINUTES * 60_000;
+      const later = nextOnWallClock(fields, timezone, afterMs) ?? time.getNextDateFrom(new Date(searched), timezone).toMillis();
+      return later > afterMs ? later : searched;
+    },
+  };
 }
 
 /** The library's own words for a schedule with no date in 8 years (explainCronError reads them). */

@@ -29,3 +29,4 @@ export * from './run-result.js';
 export * from './run-timeline.js';
 export * from './file-changes.js';
 export * from './visible-text.js';
+export * from './loopback-twin.js';

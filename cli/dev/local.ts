@@ -16,6 +16,7 @@ import { platformConfig } from '../commands/up.js';
 import { startError } from '../start-error.js';
 import { usableCacheDir } from './cache-dir.js';
 import { isLoopback } from '../loopback.js';
+import { addressInUse, loopbackTwin } from '../../protocol/index.js';
 
 /** Tried first when no --port is given, so the URL stays the same from one session to the next. */
 export const DEV_PORT = 8090;
@@ -80,7 +81,9 @@ function portFree(host: string, port: number): Promise<boolean> {
 export async function startLocal(options: LocalOptions): Promise<LocalPlatform> {
   const env = Object.fromEntries(Object.entries(options.platformEnv).filter(([key]) => !OWN_SETTINGS.includes(key)));
   const base = platformConfig(env);
-  const port = options.port ?? ((await portFree(options.host, DEV_PORT)) ? DEV_PORT : 0);
+  // DEV_PORT only when its loopback twin is free too (protocol/loopback-twin.ts): the gateway holds both.
+  const twin = loopbackTwin(options.host);
+  const port = options.port ?? ((await portFree(options.host, DEV_PORT)) && (twin === null || !(await addressInUse(twin, DEV_PORT))) ? DEV_PORT : 0);
   const stateDir = await mkdtemp(join(tmpdir(), 'fp-dev-'));
   const { startPlatform } = await loadServer();
   const start = (depsRoot: string | null): Promise<StartedPlatform> => startPlatform({

@@ -16,12 +16,25 @@ export interface FunctionWeight {
   function: string;
   /** Its run records (attempts). */
   runs: number;
-  /** What they take, as the store can tell cheaply (their log bytes plus RECORD_BYTES each). */
+  /** What they take, as the store can tell cheaply (their log bytes plus RECORD_BYTES each, plus each one's extraRecordBytes). */
   bytes: number;
 }
 
-/** What a run record takes besides its logs, roughly (its summary: timings, error, ids). */
+/** What a run record takes besides its logs, at least (its summary: timings, error, ids). */
 export const RECORD_BYTES = 1024;
+
+/**
+ * What a stored run record takes past RECORD_BYTES besides its logs: its summary's UTF-8 bytes
+ * beyond them (0 for nearly every record). An error's message and traceback may hold 64 Ki
+ * characters each (~256 KB): counted as 1 KiB, a tenant failing with such errors and no log line
+ * filled the cap while weighing less than another tenant's few runs with a little log text, whose
+ * history then went first (red team round 34). Both stores keep it beside each record.
+ */
+export function extraRecordBytes(summaryJson: string): number {
+  // Below RECORD_BYTES characters no UTF-8 encoding reaches RECORD_BYTES × 3: only long ones are measured.
+  if (summaryJson.length * 3 <= RECORD_BYTES) return 0;
+  return Math.max(0, Buffer.byteLength(summaryJson, 'utf8') - RECORD_BYTES);
+}
 
 /**
  * How many of each function's oldest runs to delete so that `count` records go: the heaviest

@@ -187,6 +187,25 @@ export function runTests(open: OpenStore): void {
         assert.deepEqual(await store.runs.get(flood[19]!.runId), flood[19]); // its newest, logs and all
       }));
 
+    it('weighs what a record holds past its logs: runs with long errors and no log line go before lighter runs with logs (red team round 34)', () =>
+      withStore(open, async (store) => {
+        const [keeper, filler] = [uniqueName(), uniqueName()];
+        const line = { stream: 'stdout' as const, ts: T0, msg: 'k'.repeat(10_000) };
+        // The keeper's runs are the oldest, with ~10 KB of logs each; the filler's have no log line
+        // but a 64 Ki-character error message and traceback (~256 KB each, counted as 1 KiB before).
+        const kept = Array.from({ length: 5 }, (_, i) => run({ function: keeper, startedAt: T0 + i, logs: [line] }));
+        const long = 'é'.repeat(65_536);
+        const filled = Array.from({ length: 4 }, (_, i) => run({
+          function: filler, startedAt: T0 + 100 + i, status: 'failed', logs: [],
+          error: { type: 'ValueError', message: long, stack: `Traceback (most recent call last):\nValueError: ${long}` },
+        }));
+        await store.runs.record([...kept, ...filled]);
+        assert.equal(await store.runs.pruneOldest(2), 2);
+        assert.equal((await store.runs.list({ function: keeper, limit: 100 })).items.length, 5, 'the keeper lost runs to the filler\'s long errors');
+        assert.equal((await store.runs.list({ function: filler, limit: 100 })).items.length, 2);
+        assert.deepEqual(await store.runs.get(filled[3]!.runId), filled[3]); // read back as written
+      }));
+
     it('a store over its size cap is pruned, oldest first, until it is under the cap', () =>
       withStore(open, async (store) => {
         const fn = uniqueName();

@@ -79,6 +79,23 @@ describe('Helm chart', { skip }, () => {
     assert.ok(panels.some((p) => /cold/i.test(p.title)), 'the dashboard has cold-start panels');
   });
 
+  // Red team round 34: the egress rule let runtime Pods reach every address outside the private
+  // ranges, the cloud's instance metadata (169.254.169.254) among them: a function read the node's
+  // credentials (EC2's IAM role, GCE's service account, Azure's managed identity).
+  it('keeps runtime Pods from the cloud\'s instance metadata, DNS on the node allowed, also with the cluster ranges set', () => {
+    for (const args of [[], ['--set', 'networkPolicy.clusterCIDRs={10.96.0.0/12,10.244.0.0/16}']]) {
+      const docs = parseAllDocuments(helm(['template', 'fp', chart, '--namespace', 'fp', ...args])).map((d) => d.toJS() as Record<string, any>); // eslint-disable-line @typescript-eslint/no-explicit-any -- rendered YAML
+      const policy = docs.find((d) => d['kind'] === 'NetworkPolicy' && String(d['metadata']['name']).endsWith('-runtime'));
+      const egress = policy?.['spec']['egress'] as EgressRule[];
+      assert.equal(egressAllows(egress, '169.254.169.254', 80), false, `the instance metadata is reachable (${args.join(' ')})`);
+      assert.equal(egressAllows(egress, '169.254.170.23', 80), false, 'the EKS Pod Identity agent is reachable');
+      assert.equal(egressAllows(egress, '100.100.100.200', 80), false, 'Alibaba\'s metadata is reachable');
+      assert.equal(egressAllows(egress, '169.254.20.10', 53), true, 'NodeLocal DNSCache is not reachable');
+      assert.equal(egressAllows(egress, '203.0.113.7', 443), true, 'the world outside is not reachable');
+      assert.equal(egressAllows(egress, '10.96.0.1', 443), false, 'the cluster is reachable');
+    }
+  });
+
   // Docs audit: `imagePullSecrets` reached the gateway's Pods only; runtime Pods, which the pool
   // manager creates under the runtime account, could not pull `runtime.image` from the same private registry.
   it('gives imagePullSecrets to the gateway Pods and to the runtime Pods\' account, and none when unset', () => {
@@ -197,10 +214,29 @@ const DOCUMENTED_VALUES = [
   '--set', 'runtime.port=9000', '--set', 'runtime.podStartTimeoutMs=60000', '--set', 'runtime.pool=team-a',
   '--set', 'tokenKey=' + 'A'.repeat(43) + '=', '--set', 'secretsKey=' + 'B'.repeat(43) + '=',
   '--set', 'redis.storage=2Gi', '--set', 'mongodb.database=fp_team', '--set', 'mongodb.storage=16Gi',
-  '--set', 'networkPolicy.clusterCIDRs={10.96.0.0/12,10.244.0.0/16}',
+  '--set', 'networkPolicy.clusterCIDRs={10.96.0.0/12,10.244.0.0/16}', '--set', 'networkPolicy.metadataCIDRs={169.254.0.0/16}',
   '--set', 'metrics.dashboard.enabled=true', '--set', 'nodeSelector.pool=gateways',
   '--set', 'tolerations[0].key=dedicated', '--set', 'tolerations[0].operator=Exists',
 ];
+
+interface EgressRule {
+  to?: { ipBlock?: { cidr: string; except?: string[] } }[];
+  ports?: { protocol: string; port: number }[];
+}
+
+/** Whether an IPv4 address is in a CIDR block. */
+function inCidr(ip: string, cidr: string): boolean {
+  const [base, bits] = cidr.split('/') as [string, string];
+  const n = (a: string): number => a.split('.').reduce((acc, part) => acc * 256 + Number(part), 0);
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(n(ip) / size) === Math.floor(n(base) / size);
+}
+
+/** Whether any egress rule's ipBlocks let TCP or UDP to `ip`:`port` through (pod selectors aside). */
+function egressAllows(rules: readonly EgressRule[], ip: string, port: number): boolean {
+  return rules.some((rule) => (rule.ports === undefined || rule.ports.some((p) => p.port === port))
+    && (rule.to ?? []).some((peer) => peer.ipBlock !== undefined && inCidr(ip, peer.ipBlock.cidr) && !(peer.ipBlock.except ?? []).some((c) => inCidr(ip, c))));
+}
 
 /** The collection URL of `kind` in `apiVersion` (the chart's kinds: plurals by -s, or -y → -ies). */
 function collectionPath(apiVersion: string, kind: string, namespace: string): string {

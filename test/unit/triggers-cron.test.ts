@@ -62,6 +62,21 @@ describe('cron schedule checks', () => {
     assert.equal(new Date(berlin.next(Date.parse('2026-07-10T12:00:00Z'))).toISOString(), '2026-07-11T07:30:00.000Z');
   });
 
+  it('computes the next tick after the time asked from in the hour a zone\'s clock goes back at midnight (red team round 34)', () => {
+    // America/Santiago, 2026-04-05: 00:00 goes back to 23:00 (03:00Z). The cron library answered
+    // from 03:58:58Z with 02:59:00Z, an hour back, for every time of that hour.
+    const chile = parseSchedule({ ...base, expression: '* * * * *', timezone: 'America/Santiago' });
+    assert.equal(new Date(chile.next(Date.parse('2026-04-05T03:58:58Z'))).toISOString(), '2026-04-05T03:59:00.000Z');
+    const ticks: number[] = [];
+    for (let at = Date.parse('2026-04-05T02:30:00Z'); at < Date.parse('2026-04-05T04:30:00Z'); at = ticks[ticks.length - 1]!) ticks.push(chile.next(at));
+    assert.equal(ticks.length, 120, 'one tick a minute through the change, none skipped');
+    assert.ok(ticks.every((tick, i) => tick === Date.parse('2026-04-05T02:31:00Z') + i * 60_000));
+    // Every second, and a minute field, through the same hour: always ahead.
+    const seconds = parseSchedule({ ...base, expression: '*/20 15 * * * *', timezone: 'America/Santiago' });
+    for (let at = Date.parse('2026-04-05T02:50:07Z'); at < Date.parse('2026-04-05T04:20:00Z'); at += 61_000) assert.ok(seconds.next(at) > at, new Date(at).toISOString());
+    assert.equal(new Date(seconds.next(Date.parse('2026-04-05T03:15:20Z'))).toISOString(), '2026-04-05T03:15:40.000Z');
+  });
+
   it('builds tick and replay keys under the function hash tag', () => {
     const k = redisKeys('fp').trigger('report', 'nightly');
     assert.equal(k.tick(1000), 'fp:v1:fn:{report}:cron:nightly:1000');
@@ -169,6 +184,21 @@ describe('cron scheduler (memory lock)', () => {
     // The late wake is skipped; the schedule goes on from the (jumped) clock and fires the next tick.
     assert.equal(late.seen[0], 'skipped_late', JSON.stringify(late.seen));
     assert.ok(late.seen.slice(1).every((o) => o === 'fired'), JSON.stringify(late.seen));
+  });
+
+  it('does not spin in the hour a zone\'s clock goes back at midnight (red team round 34)', async () => {
+    // Before: the library's tick an hour back was skipped as late and asked for again at once, a
+    // timer of 0 ms after another for the whole hour: 32 such triggers took ~70 % of a core
+    // (1 439 skipped_late in 3 s). Real timers on a clock set into that hour: node's mock Date
+    // changes what the cron library answers there.
+    const offset = Date.parse('2026-04-05T03:30:00.500Z') - Date.now();
+    const seen: CronTickOutcome[] = [];
+    const s = new CronScheduler({ lock: new MemoryTickLock(), fire: () => {}, now: () => Date.now() + offset, metrics: { tick: (_ref, outcome) => void seen.push(outcome) } });
+    s.set({ ...base, expression: '* * * * *', timezone: 'America/Santiago' });
+    s.start();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await s.stop();
+    assert.deepEqual(seen, [], 'the next tick, 03:31:00Z, is a minute ahead: nothing fires or is skipped within 300 ms');
   });
 
   it('fires a tick the wall clock stepped toward without crossing it (the wait is read again; was skipped late)', async (t) => {

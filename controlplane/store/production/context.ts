@@ -115,6 +115,8 @@ export interface RunDoc extends RunSummary {
   superseded?: boolean;
   /** The function key's workspace. */
   workspace?: string;
+  /** What the record takes past RECORD_BYTES (eviction.ts `extraRecordBytes`), for the size cap's plan; absent: nothing (or written before red team round 34). */
+  extraBytes?: number;
 }
 
 export interface LogDoc {

@@ -14,7 +14,7 @@
 import type { Collection, OptionalUnlessRequiredId } from 'mongodb';
 import { RETRY_FIELDS, type RunRecord, type RunSummary } from '../../../protocol/index.js';
 import { decodeRunCursor, encodeRunCursor, runLimit } from '../cursor.js';
-import { evictionPlan, RECORD_BYTES } from '../eviction.js';
+import { evictionPlan, extraRecordBytes, RECORD_BYTES } from '../eviction.js';
 import { logBytesOf, runWorkspace } from '../quotas.js';
 import type { RunPage, RunQuery, RunStore } from '../types.js';
 import type { LogDoc, MongoContext, RunDoc } from './context.js';
@@ -149,11 +149,12 @@ export function storable<T>(value: T): T {
 
 function summaryDoc(run: RunRecord): RunDoc {
   const { logs: _logs, ...summary } = run;
-  return { _id: docId(run), ...summary, workspace: runWorkspace(run) };
+  const extra = extraRecordBytes(JSON.stringify(summary));
+  return { _id: docId(run), ...summary, workspace: runWorkspace(run), ...(extra > 0 ? { extraBytes: extra } : {}) };
 }
 
 function toSummary(doc: RunDoc): RunSummary {
-  const { _id, superseded: _superseded, workspace: _workspace, ...summary } = doc;
+  const { _id, superseded: _superseded, workspace: _workspace, extraBytes: _extra, ...summary } = doc;
   return { ...summary, attempt: summary.attempt ?? 1 };
 }
 
@@ -358,12 +359,15 @@ export function mongoRunStore(ctx: MongoContext, supersedeBudgetMs: number = SUP
       ctx.check();
       if (count <= 0) return 0;
       // The heaviest functions' oldest runs (controlplane/store/eviction.ts).
-      const [byRuns, byLogs] = await Promise.all([
+      // One accumulator per `$group`: FerretDB 1.24 answers 0 for every one after the first.
+      const [byRuns, byLogs, byExtra] = await Promise.all([
         col.runs.aggregate<{ _id: string; runs: number }>([{ $group: { _id: '$function', runs: { $sum: 1 } } }]).toArray(),
         col.logs.aggregate<{ _id: string; bytes: number }>([{ $group: { _id: '$function', bytes: { $sum: '$bytes' } } }]).toArray(),
+        col.runs.aggregate<{ _id: string; bytes: number }>([{ $match: { extraBytes: { $gt: 0 } } }, { $group: { _id: '$function', bytes: { $sum: '$extraBytes' } } }]).toArray(),
       ]);
       const logBytes = new Map(byLogs.map((l) => [l._id, l.bytes]));
-      const weights = byRuns.map((r) => ({ function: r._id, runs: r.runs, bytes: (logBytes.get(r._id) ?? 0) + r.runs * RECORD_BYTES }));
+      const extraBytes = new Map(byExtra.map((e) => [e._id, e.bytes]));
+      const weights = byRuns.map((r) => ({ function: r._id, runs: r.runs, bytes: (logBytes.get(r._id) ?? 0) + (extraBytes.get(r._id) ?? 0) + r.runs * RECORD_BYTES }));
       let total = 0;
       for (const [fn, n] of evictionPlan(weights, count)) total += await pruneOldestOf(fn, n);
       return total;

@@ -8,7 +8,7 @@
  */
 import type { LogLine, RunRecord, RunSummary } from '../../../protocol/index.js';
 import { decodeRunCursor, encodeRunCursor, runLimit } from '../cursor.js';
-import { evictionPlan, RECORD_BYTES, type FunctionWeight } from '../eviction.js';
+import { evictionPlan, extraRecordBytes, RECORD_BYTES, type FunctionWeight } from '../eviction.js';
 import { logBytesOf, runWorkspace } from '../quotas.js';
 import type { RunPage, RunQuery, RunStore } from '../types.js';
 import { fromJson, type SqliteContext } from './context.js';
@@ -67,14 +67,15 @@ function pageOf(rows: readonly RunRow[], limit: number): RunPage {
 
 export function sqliteRunStore(ctx: SqliteContext): RunStore {
   const { db } = ctx;
-  const upsert = db.prepare(`INSERT OR REPLACE INTO runs (run_id, attempt, latest, function, workspace, status, run_trigger, started_at, summary, logs, log_bytes)
-    VALUES (?, ?, NOT EXISTS (SELECT 1 FROM runs WHERE run_id = ? AND attempt > ?), ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const upsert = db.prepare(`INSERT OR REPLACE INTO runs (run_id, attempt, latest, function, workspace, status, run_trigger, started_at, summary, logs, log_bytes, extra_bytes)
+    VALUES (?, ?, NOT EXISTS (SELECT 1 FROM runs WHERE run_id = ? AND attempt > ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const older = db.prepare('UPDATE runs SET latest = 0 WHERE run_id = ? AND attempt < ? AND latest = 1');
   const writeBatch = db.transaction((runs: readonly RunRecord[]) => {
     for (const run of runs) {
       const attempt = run.attempt ?? 1;
       const logs = run.logs ?? [];
-      upsert.run(run.runId, attempt, run.runId, attempt, run.function, runWorkspace(run), run.status, run.trigger, run.startedAt, JSON.stringify(summaryOf(run)), JSON.stringify(logs), logBytesOf(logs));
+      const summary = JSON.stringify(summaryOf(run));
+      upsert.run(run.runId, attempt, run.runId, attempt, run.function, runWorkspace(run), run.status, run.trigger, run.startedAt, summary, JSON.stringify(logs), logBytesOf(logs), extraRecordBytes(summary));
       if (attempt > 1) older.run(run.runId, attempt);
     }
   });
@@ -82,7 +83,7 @@ export function sqliteRunStore(ctx: SqliteContext): RunStore {
   const getAttempts = db.prepare('SELECT run_id, started_at, summary, logs FROM runs WHERE run_id = ? ORDER BY attempt');
   const pruneChunk = db.prepare(pruneStep(`SELECT rowid AS id, octet_length(logs) AS b, started_at FROM runs WHERE started_at < ? ORDER BY started_at LIMIT ${PRUNE_CHUNK}`));
   const oldestOf = db.prepare(pruneStep('SELECT rowid AS id, octet_length(logs) AS b, started_at FROM runs WHERE function = ? ORDER BY started_at LIMIT ?'));
-  const weights = db.prepare(`SELECT function, count(*) AS runs, sum(log_bytes) + count(*) * ${RECORD_BYTES} AS bytes FROM runs GROUP BY function`);
+  const weights = db.prepare(`SELECT function, count(*) AS runs, sum(log_bytes) + sum(extra_bytes) + count(*) * ${RECORD_BYTES} AS bytes FROM runs GROUP BY function`);
   const countRuns = db.prepare('SELECT count(*) AS n FROM runs');
   const summaryOfRow = db.prepare<[string], { summary: string }>('SELECT summary FROM runs WHERE run_id = ? AND latest = 1');
 
