@@ -29,7 +29,7 @@ import { exposureWarnings } from './exposure.js';
 import { ConfigError, gatewaySettings, parseOptions, type PlatformConfig, type PlatformOptions } from './config.js';
 import { codeCheckSettings, reachable, startPool } from './pool.js';
 import { idsNoOneHolds, watchHostIds } from './host-ids.js';
-import { openKeyring } from './secrets.js';
+import { explainUnknownKey, openKeyring } from './secrets.js';
 import { stderrLog } from './log-format.js';
 import { survivingLogStreams } from './log-streams.js';
 
@@ -161,7 +161,11 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     cleanup.push(() => adapters.close());
     const { store } = adapters;
     // Never serve with secrets this keyring cannot open: refuse to start instead (SECRETS_KEY_UNKNOWN).
-    const keyReport = rotateSecretsKey ? await reencryptSecrets(store, keyring) : await checkKeys(store, keyring, keys.where);
+    const keyReport = rotateSecretsKey
+      ? await reencryptSecrets(store, keyring)
+      : await checkKeys(store, keyring, keys.where).catch(async (err: unknown) => {
+          throw await explainUnknownKey(err, keys, runtimeEnv ?? {});
+        });
     // The observer (the CLI's dev) sees every streamed line; the feed only its tailed functions'.
     const logTap = observer?.logs ? observedTap(adapters.logs, observer.logs.bind(observer)) : adapters.logs;
     const pool = await startPool(config, [join(stateDir, 'code')], runtimeEnv, { log, reporterId, depsRoot, dataRoot: join(stateDir, 'data', 'sock'), logTap });
