@@ -128,6 +128,8 @@ const OPTIONS = {
   maxFunctionMemoryBytes: { env: 'FP_MAX_FUNCTION_MEMORY_BYTES', kind: 'int', schema: int(16 * MIB, 1024 * 1024 * MIB).default(DEFAULT_LIMIT_CEILINGS.maxFunctionMemoryBytes) },
   maxFunctionTimeoutMs: { env: 'FP_MAX_FUNCTION_TIMEOUT_MS', kind: 'int', schema: int(1000, 2_147_483_647).default(DEFAULT_LIMIT_CEILINGS.maxFunctionTimeoutMs) },
   secretsKeyFile: { env: 'FP_SECRETS_KEY_FILE', kind: 'string', schema: z.string().min(1).optional() },
+  // The process's first admin token (or a rotated one) goes to this file, not into its log (ADR 0135).
+  adminTokenFile: { env: 'FP_ADMIN_TOKEN_FILE', kind: 'string', schema: z.string().min(1).optional() },
   secretsKey: { env: 'FP_SECRETS_KEY', kind: 'string', schema: z.string().regex(KEY_LIST, 'must be one or more base64 keys of 32 bytes, separated by commas (e.g. from `openssl rand -base64 32`)').optional() },
   // ---- where runtimes run (docs/kubernetes.md) ----
   runtimeHost: { env: 'FP_RUNTIME_HOST', kind: 'string', schema: z.enum(['process', 'kubernetes']).default('process') },
