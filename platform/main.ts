@@ -108,7 +108,8 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
       ? await (await import('./directory.js')).startDirectory({ ...config, runtimeEnv: env, platformEnv: env })
       : await (await import('./start.js')).startPlatform({ ...config, rotateAdminToken: args['rotate-admin-token'] ?? false, rotateSecretsKey: args['rotate-secrets-key'] ?? false, runtimeEnv: env });
   } catch (err) {
-    return fail(codeOf(err), (err as Error).message);
+    const code = codeOf(err);
+    return fail(code, (err as Error).message, code === 'USAGE' ? 2 : 1);
   }
   // Listening for the signals before the banner: whoever reads it may stop the platform at once, and
   // a SIGTERM that came before any listener would end the process without its shutdown.
