@@ -51,7 +51,8 @@ function firstLine(text: string): string {
 /** host:port (or the socket path) and db of a client, without credentials. */
 export function clientAddress(client: Redis): string {
   const { host, port, path, db } = client.options;
-  const where = path !== undefined && path !== null && path !== '' ? path : `${host ?? '127.0.0.1'}:${port ?? 6379}`;
-  return `redis://${where}${db !== undefined && db !== 0 ? `/${db}` : ''}`;
+  // A Unix socket as the banner names it (`unix:<path>`): it read `redis:////run/…/redis.sock` (new-user round 5).
+  if (path !== undefined && path !== null && path !== '') return `unix:${path}${db !== undefined && db !== 0 ? ` (db ${db})` : ''}`;
+  return `redis://${host ?? '127.0.0.1'}:${port ?? 6379}${db !== undefined && db !== 0 ? `/${db}` : ''}`;
 }
 
