@@ -67,6 +67,7 @@ describe('Redis client options', () => {
     type Client = Parameters<typeof clientAddress>[0];
     assert.equal(clientAddress({ options: { path: '/run/fp/redis.sock', db: 0 } } as unknown as Client), 'unix:/run/fp/redis.sock');
     assert.equal(clientAddress({ options: { path: '/run/fp/redis.sock', db: 2 } } as unknown as Client), 'unix:/run/fp/redis.sock (db 2)');
+    assert.equal(clientAddress({ options: { path: '///run/fp/redis.sock' } } as unknown as Client), 'unix:/run/fp/redis.sock', 'as the client holds a unix:/// URL\'s path');
     assert.equal(clientAddress({ options: { host: 'cache.internal', port: 6380, db: 2 } } as unknown as Client), 'redis://cache.internal:6380/2');
   });
 });
