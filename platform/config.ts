@@ -268,7 +268,7 @@ export function loadConfig(env: Record<string, string | undefined>): PlatformCon
     const text = env[option.env];
     if (text === undefined || text === '') continue;
     const value = fromText(option.kind, text);
-    if (value === undefined) issues.push({ key: option.env, message: KIND_MESSAGES[option.kind] });
+    if (value === undefined) issues.push({ key: option.env, message: kindMessage(option.kind, option.env, text) });
     else raw[key] = value;
   }
   if (raw['secretsKey'] === undefined && raw['secretsKeyFile'] === undefined) raw['secretsKeyFile'] = defaultSecretsKeyFile(env);
@@ -286,6 +286,15 @@ const SHARED_WITH_CLI: readonly string[] = ['FP_CONFIG_DIR', 'FP_CACHE_DIR', 'FP
 /** `FP_*` variables `loadConfig` does not know: likely typos (main.ts warns about them). */
 export function unknownSettings(env: Record<string, string | undefined>): string[] {
   return Object.keys(env).filter((key) => key.startsWith('FP_') && !CONFIG_VARIABLES.includes(key) && !SHARED_WITH_CLI.includes(key));
+}
+
+/**
+ * What a value of this kind must be, with what was given and, for a count of milliseconds or bytes,
+ * the unit and an example: `FP_RUN_RETENTION_MS=7d` read "must be a whole number" (new-user round 5).
+ */
+function kindMessage(kind: keyof typeof KIND_MESSAGES, env: string, text: string): string {
+  const unit = kind !== 'int' ? '' : env.endsWith('_MS') ? ' of milliseconds (7 days: 604800000)' : env.endsWith('_BYTES') ? ' of bytes (1 GiB: 1073741824)' : '';
+  return `${KIND_MESSAGES[kind]}${unit}, got ${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)}`;
 }
 
 const KIND_MESSAGES = {
