@@ -128,6 +128,8 @@ const OPTIONS = {
   maxFunctionMemoryBytes: { env: 'FP_MAX_FUNCTION_MEMORY_BYTES', kind: 'int', schema: int(16 * MIB, 1024 * 1024 * MIB).default(DEFAULT_LIMIT_CEILINGS.maxFunctionMemoryBytes) },
   maxFunctionTimeoutMs: { env: 'FP_MAX_FUNCTION_TIMEOUT_MS', kind: 'int', schema: int(1000, 2_147_483_647).default(DEFAULT_LIMIT_CEILINGS.maxFunctionTimeoutMs) },
   secretsKeyFile: { env: 'FP_SECRETS_KEY_FILE', kind: 'string', schema: z.string().min(1).optional() },
+  // The process's first admin token (or a rotated one) goes to this file, not into its log (ADR 0135).
+  adminTokenFile: { env: 'FP_ADMIN_TOKEN_FILE', kind: 'string', schema: z.string().min(1).optional() },
   secretsKey: { env: 'FP_SECRETS_KEY', kind: 'string', schema: z.string().regex(KEY_LIST, 'must be one or more base64 keys of 32 bytes, separated by commas (e.g. from `openssl rand -base64 32`)').optional() },
   // ---- where runtimes run (docs/kubernetes.md) ----
   runtimeHost: { env: 'FP_RUNTIME_HOST', kind: 'string', schema: z.enum(['process', 'kubernetes']).default('process') },
@@ -266,7 +268,7 @@ export function loadConfig(env: Record<string, string | undefined>): PlatformCon
     const text = env[option.env];
     if (text === undefined || text === '') continue;
     const value = fromText(option.kind, text);
-    if (value === undefined) issues.push({ key: option.env, message: KIND_MESSAGES[option.kind] });
+    if (value === undefined) issues.push({ key: option.env, message: kindMessage(option.kind, option.env, text) });
     else raw[key] = value;
   }
   if (raw['secretsKey'] === undefined && raw['secretsKeyFile'] === undefined) raw['secretsKeyFile'] = defaultSecretsKeyFile(env);
@@ -284,6 +286,15 @@ const SHARED_WITH_CLI: readonly string[] = ['FP_CONFIG_DIR', 'FP_CACHE_DIR', 'FP
 /** `FP_*` variables `loadConfig` does not know: likely typos (main.ts warns about them). */
 export function unknownSettings(env: Record<string, string | undefined>): string[] {
   return Object.keys(env).filter((key) => key.startsWith('FP_') && !CONFIG_VARIABLES.includes(key) && !SHARED_WITH_CLI.includes(key));
+}
+
+/**
+ * What a value of this kind must be, with what was given and, for a count of milliseconds or bytes,
+ * the unit and an example: `FP_RUN_RETENTION_MS=7d` read "must be a whole number" (new-user round 5).
+ */
+function kindMessage(kind: keyof typeof KIND_MESSAGES, env: string, text: string): string {
+  const unit = kind !== 'int' ? '' : env.endsWith('_MS') ? ' of milliseconds (7 days: 604800000)' : env.endsWith('_BYTES') ? ' of bytes (1 GiB: 1073741824)' : '';
+  return `${KIND_MESSAGES[kind]}${unit}, got ${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)}`;
 }
 
 const KIND_MESSAGES = {

@@ -10,9 +10,10 @@
  * asks for one on this host's loopback is warned about too: a function cannot get in, but it can
  * take every connection the server has (loopbackTcpEndpoint).
  */
-import type { PlatformConfig } from './config.js';
+import { TrustedProxies } from '../gateway/index.js';
+import { proxyList, type PlatformConfig } from './config.js';
 
-export type ExposureConfig = Pick<PlatformConfig, 'store' | 'redisUrl' | 'mongoUrl' | 'dataMongoUrl'>;
+export type ExposureConfig = Pick<PlatformConfig, 'store' | 'redisUrl' | 'mongoUrl' | 'dataMongoUrl'> & { trustedProxies?: string };
 
 /** The TCP server a URL names (`host:port`, the host alone, whether the URL carries credentials); null for a Unix socket or no URL. */
 function tcpEndpointOf(url: string, defaultPort: number): { endpoint: string; host: string; credentials: boolean } | null {
@@ -78,6 +79,16 @@ export function exposureWarnings(config: ExposureConfig, sandboxed: boolean): st
     }
     const mongoLoopback = config.mongoUrl === undefined ? null : loopbackTcpEndpoint(config.mongoUrl, 27017);
     if (mongoLoopback !== null) warnings.push(loopbackWarning('MongoDB', mongoLoopback));
+  }
+  // Every function connects from this host's loopback: trusting it lets one forge the client, scheme
+  // and host another function sees (docs/gateway.md, "Proxy headers"). README's nginx, on the same
+  // host, trusted 127.0.0.1 without a word at start (new-user round 5).
+  const trusted = new TrustedProxies(proxyList(config.trustedProxies ?? 'none'));
+  const loopback = ['127.0.0.1', '::1', '::ffff:127.0.0.1'].find((address) => trusted.has(address));
+  if (loopback !== undefined) {
+    warnings.push(`FP_TRUSTED_PROXIES trusts ${loopback}, an address every function can connect from: a function calling another can forge the client `
+      + 'address, scheme and host that one sees. For a proxy on this host, have it connect from 127.0.0.2 (nginx: proxy_bind 127.0.0.2;) and trust '
+      + 'that alone: a function cannot bind another source address (the sandbox line\'s "no port binds"; README, "Production mode").');
   }
   const data = config.dataMongoUrl === undefined ? null : openTcpEndpoint(config.dataMongoUrl, 27017);
   if (data !== null) {

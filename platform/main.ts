@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isDiskFull, isErrorCode, type ErrorCode } from '../protocol/index.js';
+import { adminTokenLines } from './admin-token-file.js';
 import { loadConfig, unknownSettings, type PlatformConfig } from './config.js';
 import type { StartedDirectory } from './directory.js';
 import { describeIsolation } from './isolation.js';
@@ -107,7 +108,8 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
       ? await (await import('./directory.js')).startDirectory({ ...config, runtimeEnv: env, platformEnv: env })
       : await (await import('./start.js')).startPlatform({ ...config, rotateAdminToken: args['rotate-admin-token'] ?? false, rotateSecretsKey: args['rotate-secrets-key'] ?? false, runtimeEnv: env });
   } catch (err) {
-    return fail(codeOf(err), (err as Error).message);
+    const code = codeOf(err);
+    return fail(code, (err as Error).message, code === 'USAGE' ? 2 : 1);
   }
   // Listening for the signals before the banner: whoever reads it may stop the platform at once, and
   // a SIGTERM that came before any listener would end the process without its shutdown.
@@ -143,8 +145,7 @@ function platformBanner(platform: StartedPlatform, rotatedAdminToken: boolean): 
   // Taken once: the platform keeps no copy; this one goes out of scope after the print.
   const adminToken = platform.takeAdminToken();
   if (adminToken !== undefined) {
-    lines.push(`  admin token: ${adminToken}`);
-    lines.push('  (shown once: keep it; only a keyed digest is stored. Lost it? Restart with --rotate-admin-token.)');
+    lines.push(...adminTokenLines(adminToken, platform.config.adminTokenFile));
     // The CLI's saved token (and a console's session) is one of those just revoked: say how to swap it.
     if (rotatedAdminToken) lines.push(`  (every earlier admin token stopped working; give this one to the CLI: fastapi-platform login ${platform.url}, which asks for it)`);
   }

@@ -21,7 +21,7 @@ import { embeddedDataFiles, missingDataWarning, startData } from './data.js';
 import { fileURLToPath } from 'node:url';
 import { depsOptions } from './deps.js';
 import { lockStateDir, stateDirWarnings } from './state-lock.js';
-import { CONSOLE_HOST, createGateway, loadStaticSite, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
+import { createGateway, loadStaticSite, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
 import type { Isolation } from '../poolmgr/index.js';
 import { PlatformError, type LogLine, type LogTap, type RunRecord, type RunSink } from '../protocol/index.js';
 import { openAdapters } from './adapters.js';
@@ -29,7 +29,8 @@ import { exposureWarnings } from './exposure.js';
 import { ConfigError, gatewaySettings, parseOptions, type PlatformConfig, type PlatformOptions } from './config.js';
 import { codeCheckSettings, reachable, startPool } from './pool.js';
 import { idsNoOneHolds, watchHostIds } from './host-ids.js';
-import { openKeyring } from './secrets.js';
+import { consoleUrlOf } from './console-url.js';
+import { explainUnknownKey, openKeyring } from './secrets.js';
 import { stderrLog } from './log-format.js';
 import { survivingLogStreams } from './log-streams.js';
 
@@ -80,7 +81,7 @@ export interface RunObserver {
 export interface StartedPlatform {
   /** `http://<host>:<port>`: invoke at `/fn/<name>/`, the API at `/api/v1/`. */
   readonly url: string;
-  /** The web console: `http://console.<base domain>:<port>/console/` (its own origin), or `<url>/console/` with host routing off. */
+  /** The web console: `http://console.<base domain>:<port>/console/` (its own origin; behind FP_PUBLIC_URL its scheme and port), or `/console/` of the public or listening URL with host routing off (platform/console-url.ts). */
   readonly consoleUrl: string;
   readonly port: number;
   /** The absolute state directory. */
@@ -161,7 +162,11 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     cleanup.push(() => adapters.close());
     const { store } = adapters;
     // Never serve with secrets this keyring cannot open: refuse to start instead (SECRETS_KEY_UNKNOWN).
-    const keyReport = rotateSecretsKey ? await reencryptSecrets(store, keyring) : await checkKeys(store, keyring, keys.where);
+    const keyReport = rotateSecretsKey
+      ? await reencryptSecrets(store, keyring)
+      : await checkKeys(store, keyring, keys.where).catch(async (err: unknown) => {
+          throw await explainUnknownKey(err, keys, runtimeEnv ?? {});
+        });
     // The observer (the CLI's dev) sees every streamed line; the feed only its tailed functions'.
     const logTap = observer?.logs ? observedTap(adapters.logs, observer.logs.bind(observer)) : adapters.logs;
     const pool = await startPool(config, [join(stateDir, 'code')], runtimeEnv, { log, reporterId, depsRoot, dataRoot: join(stateDir, 'data', 'sock'), logTap });
@@ -276,7 +281,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     let closing: Promise<void> | null = null;
     return {
       url: reachable(started.url),
-      consoleUrl: config.baseDomain !== null ? `http://${CONSOLE_HOST}.${config.baseDomain}:${started.port}/console/` : `${reachable(started.url)}/console/`,
+      consoleUrl: consoleUrlOf(config.baseDomain, config.publicUrl, reachable(started.url), started.port),
       port: started.port,
       stateDir,
       takeAdminToken: () => controlPlane.takeAdminToken() ?? undefined,

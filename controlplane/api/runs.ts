@@ -109,7 +109,9 @@ export const getRun = operation(
 );
 
 function runNotFound(call: Call, runId: string): PlatformError {
-  return new PlatformError('RUN_NOT_FOUND', `no run ${runId} (runs are kept for ${formatLongDurationMs(call.ctx.settings.runRetentionMs)})`, { field: 'runId' });
+  // Every way a real run goes, not the retention alone: one pruned by the size cap seconds after it
+  // ran was "kept for 7d" (new-user round 5).
+  return new PlatformError('RUN_NOT_FOUND', `no run ${runId} (runs are kept for ${formatLongDurationMs(call.ctx.settings.runRetentionMs)}, the oldest pruned sooner when the run store reaches its size cap, FP_RUN_STORE_MAX_BYTES; of successful warm calls some are only counted: docs/stores.md, "Retention")`, { field: 'runId' });
 }
 
 /**

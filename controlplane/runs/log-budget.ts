@@ -67,6 +67,6 @@ function marker(workspace: string, limit: number, lines: readonly LogLine[]): Lo
   return {
     stream: 'platform',
     ts: lines[0]?.ts ?? Date.now(),
-    msg: `[${lines.length} log line(s) not kept: workspace "${workspace}" is at its logBytes quota (${limit} bytes); raise it, or wait for retention to prune older runs]`,
+    msg: `[${lines.length} log line(s) not kept: workspace "${workspace}" is at its logBytes quota (${limit} bytes); the admin token raises it (\`workspaces set ${workspace} --log-bytes SIZE\`), or wait for retention to prune older runs]`,
   };
 }

@@ -7,7 +7,7 @@ import type { Store } from '../store/index.js';
 import { versionTraits, type StoreRegistry } from '../registry/store-registry.js';
 import type { CodeDirs } from './code-dirs.js';
 import type { TokenIndex } from './tokens.js';
-import { oneLogLine } from '../../protocol/index.js';
+import { oneLogLine, PlatformError } from '../../protocol/index.js';
 
 /** Versions materialized at once at start. */
 const CONCURRENCY = 4;
@@ -19,6 +19,13 @@ const CONCURRENCY = 4;
 export async function bootstrapAdminToken(store: Store, tokens: TokenIndex, rotate: boolean): Promise<{ id: string; secret: string } | null> {
   const live = await store.tokens.list({ kind: 'admin' });
   if (live.length > 0 && !rotate) return null;
+  // A rotation replaces the token of a platform that exists. In production a mistyped FP_MONGO_DB
+  // (or another server) opened an empty database, and the rotation made a new platform there and
+  // printed its first token as the replacement (new-user round 5; main.ts refuses the embedded case
+  // before opening anything).
+  if (rotate && live.length === 0) {
+    throw new PlatformError('USAGE', '--rotate-admin-token replaces the admin token of an existing platform, and this store holds none (no admin token): check FP_MONGO_URL, FP_MONGO_DB and FP_REDIS_PREFIX (production) or the state directory; nothing was served');
+  }
   for (const old of live) {
     await store.tokens.revoke(old.id);
     tokens.remove(old.id);

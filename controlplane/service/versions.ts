@@ -99,7 +99,7 @@ async function charge(ctx: ServiceContext, workspace: string, contents: Readonly
     adding += size;
     count += 1;
   }
-  if (used + adding > limit) throw quotaExceeded('codeBytes', workspace, limit, used);
+  if (used + adding > limit) throw quotaExceeded('codeBytes', workspace, limit, used, adding);
   if (count > MAX_STAGED_CONTENTS) {
     throw new PlatformError('QUOTA_EXCEEDED', `workspace "${workspace}" has ${MAX_STAGED_CONTENTS} uploaded contents that no version uses yet: upload a version using them first`, { quota: 'codeBytes', workspace, limit, used });
   }

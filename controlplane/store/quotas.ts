@@ -20,9 +20,12 @@ const RAISE: Record<keyof WorkspaceQuotas, { flag: string; free: string }> = {
  * QUOTA_EXCEEDED naming the quota, its limit and what is used (a store error; the API answers it),
  * and what to do: a newcomer at a quota of 2 functions got only the numbers (docs/adr/0048-newcomer-round-3.md).
  */
-export function quotaExceeded(quota: keyof WorkspaceQuotas, workspace: string, limit: number, used: number): StoreError {
+export function quotaExceeded(quota: keyof WorkspaceQuotas, workspace: string, limit: number, used: number, adding?: number): StoreError {
   const fix = RAISE[quota];
-  return new StoreError('QUOTA_EXCEEDED', `workspace "${workspace}" is at its ${quota} quota (${used} of ${limit}): ${fix.free}, or an admin raises it (\`fastapi-platform workspaces set ${workspace} ${fix.flag}\`)`, { quota, workspace, limit, used });
+  // What was refused, beside what is used: a first upload past a small codeBytes quota read "is at its
+  // codeBytes quota (0 of 1024)" (new-user round 5).
+  const what = adding === undefined ? `is at its ${quota} quota (${used} of ${limit})` : `has no room for ${adding} more bytes under its ${quota} quota (${used} of ${limit} used)`;
+  return new StoreError('QUOTA_EXCEEDED', `workspace "${workspace}" ${what}: ${fix.free}, or an admin raises it (\`fastapi-platform workspaces set ${workspace} ${fix.flag}\`)`, { quota, workspace, limit, used, ...(adding !== undefined ? { adding } : {}) });
 }
 
 /** The bytes a run's log lines count against `logBytes`: their stored JSON, 0 when there are none. */

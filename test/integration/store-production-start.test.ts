@@ -61,3 +61,19 @@ describe('MongoDB that cannot be used at start', () => {
     assert.equal(err.message, `MongoDB at mongodb://127.0.0.1:${port} could not be used (waited up to 500 ms): connection refused (nothing listens there)`);
   });
 });
+
+// New-user round 5: a Unix socket that is not there (the server not started) read "connect ENOENT
+// <path>" alone, and the Redis address as redis:////<path>.
+describe('a Unix socket with no server behind it, at start', () => {
+  it('Redis: unix:<path>, no socket at that path, is Redis running', async () => {
+    const err = await failure(openRedis('unix:///tmp/fp-no-such-dir-5/redis.sock?password=x', 1500));
+    assert.equal(err.message, 'Redis at unix:/tmp/fp-no-such-dir-5/redis.sock did not become ready within 1500 ms: no socket at that path: is Redis running? It makes its socket when it starts');
+  });
+
+  it('MongoDB: STORE_UNAVAILABLE, no socket at that path, is the server running', async () => {
+    const keyring = new Keyring([generateKey()]);
+    const err = await failure(openMongoStore({ url: 'mongodb://%2Ftmp%2Ffp-no-such-dir-5%2Fferretdb.sock/', keyring, serverSelectionTimeoutMs: 500 }));
+    assert.equal(err.code, 'STORE_UNAVAILABLE');
+    assert.match(err.message, /could not be used \(waited up to 500 ms\): no socket at that path \(connect ENOENT \/tmp\/fp-no-such-dir-5\/ferretdb\.sock\): is the server running\? It makes its socket when it starts$/);
+  });
+});

@@ -80,6 +80,20 @@ describe('platform config', () => {
     }
   });
 
+  it('says what a bad number was and its unit: milliseconds or bytes with an example (new-user round 5: FP_RUN_RETENTION_MS=7d read "must be a whole number")', () => {
+    const messageOf = (env: Record<string, string>): string | undefined => {
+      try {
+        loadConfig(env);
+      } catch (err) {
+        return (err as ConfigError).issues[0]?.message;
+      }
+      return undefined;
+    };
+    assert.equal(messageOf({ FP_RUN_RETENTION_MS: '7d' }), 'must be a whole number of milliseconds (7 days: 604800000), got "7d"');
+    assert.equal(messageOf({ FP_RUN_STORE_MAX_BYTES: '1GiB' }), 'must be a whole number of bytes (1 GiB: 1073741824), got "1GiB"');
+    assert.equal(messageOf({ FP_POOL_SIZE: 'three' }), 'must be a whole number, got "three"');
+  });
+
   it('takes a sandbox uid range only when it is well formed and excludes the platform\'s own uid', () => {
     assert.equal(loadConfig({ FP_SANDBOX_UIDS: '700000-700999' }).sandboxUids, '700000-700999');
     assert.equal(loadConfig({ FP_UNSAFE_NO_SANDBOX: '1' }).unsafeNoSandbox, true);

@@ -68,4 +68,15 @@ describe('exposureWarnings', () => {
     assert.match(warnings[1]!, /^MongoDB at 127\.0\.0\.1:27017 asks for credentials.*PostgreSQL.*max_connections/);
     assert.deepEqual(exposureWarnings({ store: 'production', redisUrl: 'redis://:pw@127.0.0.1:6379' }, false), []);
   });
+
+  it('warns when FP_TRUSTED_PROXIES trusts loopback, which every function connects from, and names 127.0.0.2 (new-user round 5)', () => {
+    for (const trustedProxies of ['127.0.0.1', '10.0.0.0/8,127.0.0.0/8', '::1']) {
+      const warnings = exposureWarnings({ store: 'embedded', trustedProxies }, true);
+      assert.equal(warnings.length, 1, trustedProxies);
+      assert.match(warnings[0]!, /FP_TRUSTED_PROXIES trusts (127\.0\.0\.1|::1), an address every function can connect from: .*forge the client .*proxy_bind 127\.0\.0\.2/);
+    }
+    assert.deepEqual(exposureWarnings({ store: 'embedded', trustedProxies: '127.0.0.2' }, true), [], 'a proxy bound to 127.0.0.2: functions cannot connect from it');
+    assert.deepEqual(exposureWarnings({ store: 'embedded', trustedProxies: 'none' }, true), []);
+    assert.deepEqual(exposureWarnings({ store: 'embedded', trustedProxies: '127.0.0.1' }, false), [], 'unsandboxed: every function is trusted anyway');
+  });
 });

@@ -9,7 +9,7 @@ import { Dispatcher, type ClaimedJob, type Queue } from '../../controlplane/asyn
 import { MemoryHotMetrics, RecordingRunSink, SampleRecorder, type RunStore } from '../../controlplane/store/index.js';
 import { SampleBatch, type RunSample } from '../../controlplane/store/metrics/index.js';
 import { connectRedis, reconnectDelayMs, redisAddress, REDIS_CLIENT_OPTIONS } from '../../controlplane/store/production/redis-client.js';
-import { redisFailure } from '../../controlplane/store/production/redis-words.js';
+import { clientAddress, redisFailure } from '../../controlplane/store/production/redis-words.js';
 import { judgeEviction, judgePersistence } from '../../controlplane/store/production/redis-persistence.js';
 
 const NOW = 1_900_000_000_000;
@@ -61,6 +61,14 @@ describe('Redis client options', () => {
   it('never puts credentials in a log line', () => {
     assert.equal(redisAddress('redis://:s3cret@cache.internal:6380/2'), 'redis://cache.internal:6380/2');
     assert.equal(redisAddress('rediss://user:pw@h:6379'), 'rediss://h:6379');
+  });
+
+  it('names a client on a Unix socket as the banner does, unix:<path> (new-user round 5: it read redis:////path)', () => {
+    type Client = Parameters<typeof clientAddress>[0];
+    assert.equal(clientAddress({ options: { path: '/run/fp/redis.sock', db: 0 } } as unknown as Client), 'unix:/run/fp/redis.sock');
+    assert.equal(clientAddress({ options: { path: '/run/fp/redis.sock', db: 2 } } as unknown as Client), 'unix:/run/fp/redis.sock (db 2)');
+    assert.equal(clientAddress({ options: { path: '///run/fp/redis.sock' } } as unknown as Client), 'unix:/run/fp/redis.sock', 'as the client holds a unix:/// URL\'s path');
+    assert.equal(clientAddress({ options: { host: 'cache.internal', port: 6380, db: 2 } } as unknown as Client), 'redis://cache.internal:6380/2');
   });
 });
 

@@ -165,6 +165,7 @@ describe('the logBytes budget', () => {
     assert.equal(out[1]!.logs.length, 1);
     assert.equal(out[1]!.logs[0]!.stream, 'platform');
     assert.match(out[1]!.logs[0]!.msg, /logBytes quota \(250 bytes\)/);
+    assert.match(out[1]!.logs[0]!.msg, /the admin token raises it \(`workspaces set \S+ --log-bytes SIZE`\)/, 'names the command that raises it (new-user round 5)');
     assert.equal(out[2]!.logs.length, 3, 'a workspace without the quota keeps everything');
   });
 });

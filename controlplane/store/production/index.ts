@@ -133,7 +133,13 @@ async function connect(client: MongoClient, url: string, timeoutMs: number): Pro
   } catch (err) {
     const message = err instanceof Error ? err.message.split('\n')[0]!.trim() : String(err);
     const auth = err instanceof MongoServerError && (err.code === 18 || /auth/i.test(message));
-    const why = auth ? `it refused the credentials in the URL (${message})` : /ECONNREFUSED/.test(message) ? 'connection refused (nothing listens there)' : message;
+    const why = auth
+      ? `it refused the credentials in the URL (${message})`
+      : /ECONNREFUSED/.test(message)
+        ? 'connection refused (nothing listens there)'
+        : /ENOENT/.test(message)
+          ? `no socket at that path (${message}): is the server running? It makes its socket when it starts`
+          : message;
     throw new StoreError('STORE_UNAVAILABLE', `MongoDB at ${mongoAddress(url)} could not be used (waited up to ${timeoutMs} ms): ${why}`, {}, err);
   }
 }

@@ -14,6 +14,8 @@ export function whyNotReady(err: Error | null): string {
   if (message.startsWith('WRONGPASS')) return `it refused the user name or password in the URL (${firstLine(message)})`;
   if (message.startsWith('NOAUTH')) return `it requires a password and the URL has none (${firstLine(message)})`;
   if (code === 'ECONNREFUSED') return 'connection refused (nothing listens there)';
+  // A Unix socket that is not there (new-user round 5: ioredis's "connect ENOENT <path>" alone).
+  if (code === 'ENOENT') return 'no socket at that path: is Redis running? It makes its socket when it starts';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'the host name does not resolve';
   if (code === 'ETIMEDOUT' || message === 'connect ETIMEDOUT') return 'the connection timed out';
   return firstLine(message);
@@ -51,7 +53,8 @@ function firstLine(text: string): string {
 /** host:port (or the socket path) and db of a client, without credentials. */
 export function clientAddress(client: Redis): string {
   const { host, port, path, db } = client.options;
-  const where = path !== undefined && path !== null && path !== '' ? path : `${host ?? '127.0.0.1'}:${port ?? 6379}`;
-  return `redis://${where}${db !== undefined && db !== 0 ? `/${db}` : ''}`;
+  // A Unix socket as the banner names it (`unix:<path>`): it read `redis:////run/…/redis.sock` (new-user round 5).
+  if (path !== undefined && path !== null && path !== '') return `unix:${path.replace(/^\/+/, '/')}${db !== undefined && db !== 0 ? ` (db ${db})` : ''}`;
+  return `redis://${host ?? '127.0.0.1'}:${port ?? 6379}${db !== undefined && db !== 0 ? `/${db}` : ''}`;
 }
 

@@ -76,7 +76,7 @@ export function mongoVersionStore(ctx: MongoContext, blobs: BlobStore): VersionS
       const limit = (await liveWorkspace(ctx, workspace))?.quotas.codeBytes ?? null;
       if (limit !== null) {
         const used = (await col.versions.find({ workspace }, { projection: { totalBytes: 1 } }).toArray()).reduce((sum, v) => sum + v.totalBytes, 0);
-        if (used + totalBytes > limit) throw quotaExceeded('codeBytes', workspace, limit, used);
+        if (used + totalBytes > limit) throw quotaExceeded('codeBytes', workspace, limit, used, totalBytes);
       }
       for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
         ctx.check();

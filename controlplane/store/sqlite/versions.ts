@@ -100,7 +100,7 @@ export function sqliteVersionStore(ctx: SqliteContext, blobs: BlobStore): Versio
         const limit = quotas === undefined ? null : normalQuotas(JSON.parse(quotas) as Record<string, unknown>).codeBytes;
         if (limit !== null) {
           const used = codeBytes.get(workspace) as number;
-          if (used + totalBytes > limit) throw quotaExceeded('codeBytes', workspace, limit, used);
+          if (used + totalBytes > limit) throw quotaExceeded('codeBytes', workspace, limit, used, totalBytes);
         }
         const row: VersionRow = {
           function: input.function,
