@@ -1,0 +1,110 @@
+/**
+ * A team's week in the console (console round 5), in a real Chromium against a real platform:
+ * links shared between tabs and teammates across workspaces (docs/adr/0138-console-links-name-their-workspace.md).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
+import { fnName } from './platform-harness.js';
+import { Caller, deployAs, echoFunction, makeTenant, type Platform } from './tenants-harness.js';
+
+const skip = consoleSkip();
+// Two successful warm HTTP calls a minute keep a record, no sample after them (docs/stores.md, "Retention").
+const c = useConsole({ poolSize: 1, runKeepPerMinute: 2, runSampleOneIn: 0 }, skip);
+
+describe('the console, a team\'s week', { skip }, () => {
+  it('a run link copied in one workspace opens that run in a fresh tab, in its workspace; Back returns to the other', async () => {
+    const p: Platform = { urls: [c.platform.url], rootToken: c.platform.api.token! };
+    const root = new Caller(p, p.rootToken);
+    const t = await makeTenant(p);
+    // The same name in two workspaces: a link that lost its workspace opens the other one's function.
+    const name = fnName('shared');
+    await deployAs(new Caller(p, p.rootToken, t.name), name, echoFunction('team'));
+    await deployAs(root, name, echoFunction('default'));
+    const run = (await t.invoker.expect(200, 'POST', `/functions/${name}/invoke`, { method: 'POST', path: '/', body: '{}' })).body.runId as string;
+    assert.ok(run);
+
+    // The admin picks the team's workspace and opens the run from the list: the link names the workspace.
+    const admin = await c.page();
+    await admin.page.getByTestId('workspace').selectOption(t.name);
+    await admin.page.goto(admin.page.url().replace(/#.*$/, `#/functions/${name}/runs`));
+    await admin.page.getByRole('table', { name: 'Runs' }).getByRole('link').first().click();
+    await admin.page.getByText(run).first().waitFor();
+    const link = admin.page.url();
+    assert.match(link, new RegExp(`[?&]ws=${t.name}(&|$)`));
+    assert.match(link, new RegExp(`run=${run}`));
+
+    // A teammate's fresh tab (no session yet): signs in and sees that run, in that workspace.
+    const mate = await c.browser.newContext({ viewport: { width: 1360, height: 900 } });
+    const tab = await mate.newPage();
+    await tab.goto(link);
+    await tab.getByLabel('Token', { exact: true }).fill(p.rootToken);
+    await tab.getByRole('button', { name: 'Sign in' }).click();
+    await tab.getByText(run).first().waitFor();
+    assert.equal(await tab.getByTestId('workspace').inputValue(), t.name);
+    assert.equal(await tab.getByRole('alert').count(), 0);
+
+    // An admin tab acting in default opens the link: it moves to the link's workspace; Back to default.
+    await tab.goto(link.replace(/#.*$/, '#/functions'));
+    await tab.getByTestId('workspace').selectOption('default');
+    await tab.locator(`tr[data-function="${name}"]`).waitFor();
+    await tab.goto(link);
+    await tab.getByText(run).first().waitFor();
+    assert.equal(await tab.getByTestId('workspace').inputValue(), t.name);
+    await tab.goBack();
+    await eventually(async () => assert.equal(await tab.getByTestId('workspace').inputValue(), 'default'));
+    await tab.locator(`tr[data-function="${name}"]`).waitFor();
+    await mate.close();
+
+    // A workspace token of another workspace: told the link is not its workspace's (not a bare "not found").
+    const other = await makeTenant(p);
+    const stranger = await c.page({ token: (await other.owner.expect(201, 'POST', '/tokens', { role: 'viewer' })).body.secret as string });
+    await stranger.page.goto(link);
+    const note = stranger.page.getByTestId('link-elsewhere');
+    await note.waitFor();
+    assert.match(await textOf(note), new RegExp(`workspace "${t.name}"; your token acts in "${other.name}" only`));
+
+    // The team's own viewer opens it: the run, no note.
+    const viewer = await c.page({ token: (await t.owner.expect(201, 'POST', '/tokens', { role: 'viewer' })).body.secret as string });
+    await viewer.page.goto(link);
+    await viewer.page.getByText(run).first().waitFor();
+    assert.equal(await viewer.page.getByTestId('link-elsewhere').count(), 0);
+
+    // A crafted workspace value is no workspace: the admin stays where it is, nothing breaks.
+    await admin.page.goto(link.replace(`ws=${t.name}`, `ws=${encodeURIComponent('a\r\nx: 1')}`));
+    await admin.page.getByText(run).first().waitFor();
+    assert.equal(await admin.page.getByTestId('workspace').inputValue(), t.name);
+    for (const x of [admin, stranger, viewer]) {
+      assert.deepEqual(x.problems, []);
+      await x.context.close();
+    }
+  });
+
+  it('says why a busy function lists fewer runs than calls, and why a counted call\'s run id is not found', async () => {
+    const p: Platform = { urls: [c.platform.url], rootToken: c.platform.api.token! };
+    const name = fnName('busy');
+    await deployAs(new Caller(p, p.rootToken), name, echoFunction('busy'));
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await fetch(`${c.platform.url}/fn/${name}/`, { method: 'POST', body: '{}' });
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+      ids.push(res.headers.get('x-run-id')!);
+    }
+    const counted = ids[ids.length - 1]!;
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/runs` });
+    await page.getByRole('table', { name: 'Runs' }).waitFor();
+    assert.match(await textOf(page.getByTestId('runs-sampled')), /successful warm HTTP calls, only the first ones of each minute and then a sample/);
+    assert.equal(await page.locator(`a[href*="run=${counted}"]`).count(), 0);
+    // A failed-runs filter lists every failure: no such note there.
+    await page.getByLabel('Status').selectOption('failed');
+    await page.getByText('No failed runs.').waitFor();
+    assert.equal(await page.getByTestId('runs-sampled').count(), 0);
+    // The run id a counted call answered with (X-Run-Id), as a teammate would paste it: not found, and why.
+    await page.goto(`${c.platform.url}/console/#/functions/${name}/runs?run=${counted}`);
+    await page.getByRole('alert').filter({ hasText: 'RUN_NOT_FOUND' }).waitFor();
+    await page.locator('section.card').getByTestId('runs-sampled').waitFor();
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+});
