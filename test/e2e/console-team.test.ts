@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
-import { fnName } from './platform-harness.js';
+import { deploy, fnName, py, upload } from './platform-harness.js';
 import { Caller, deployAs, echoFunction, makeTenant, type Platform } from './tenants-harness.js';
 
 const skip = consoleSkip();
@@ -104,6 +104,31 @@ describe('the console, a team\'s week', { skip }, () => {
     await page.goto(`${c.platform.url}/console/#/functions/${name}/runs?run=${counted}`);
     await page.getByRole('alert').filter({ hasText: 'RUN_NOT_FOUND' }).waitFor();
     await page.locator('section.card').getByTestId('runs-sampled').waitFor();
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('notices a deploy, a rollback and a pause made from the CLI while the function\'s page is open, with no reload', async () => {
+    const p: Platform = { urls: [c.platform.url], rootToken: c.platform.api.token! };
+    const name = fnName('cli');
+    await deployAs(new Caller(p, p.rootToken), name, { 'main.py': py('def handler(event, context):', '    return "one"') });
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/code` });
+    const history = page.getByRole('list', { name: 'Version history' });
+    await history.getByText('v1 · active').waitFor();
+    const head = page.locator('.fn-head');
+    // The CLI deploys v2: the header, the version history and the editor follow.
+    const v2 = await upload(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    return "two"') });
+    await deploy(c.platform.api, name, v2);
+    await history.getByText(`v${v2} · active`).waitFor({ timeout: 15_000 });
+    await eventually(async () => assert.match(await textOf(head), new RegExp(`version ${v2}`)));
+    await eventually(async () => assert.match(await page.locator('.cm-content').innerText(), /"two"/));
+    // A rollback from the CLI: v1 serves again, and "Deploy v1" is no longer offered on it.
+    await c.platform.api.call('POST', `/functions/${name}/rollback`, { version: 1 });
+    await history.getByText('v1 · active').waitFor({ timeout: 15_000 });
+    assert.equal(await history.getByRole('button', { name: 'Deploy v1' }).count(), 0);
+    // Paused from the CLI: the header says so and offers Resume.
+    await c.platform.api.call('POST', `/functions/${name}/pause`, {});
+    await page.getByTestId('pause-toggle').filter({ hasText: 'Resume' }).waitFor({ timeout: 15_000 });
     assert.deepEqual(problems, []);
     await context.close();
   });
