@@ -132,4 +132,49 @@ describe('the console, a team\'s week', { skip }, () => {
     assert.deepEqual(problems, []);
     await context.close();
   });
+
+  it('the live tail of a chatty function follows its newest line, and pauses where it was scrolled up to', async () => {
+    const p: Platform = { urls: [c.platform.url], rootToken: c.platform.api.token! };
+    const name = fnName('chatty');
+    await deployAs(new Caller(p, p.rootToken), name, { 'main.py': py('def handler(event, context):', '    n = event.json()["n"]', '    for i in range(300):', '        print(f"call {n} line {i}")', '    return "ok"') });
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/logs` });
+    await page.getByTestId('live-tail').check();
+    await page.getByTestId('tail-state').filter({ hasText: 'live' }).waitFor();
+    const call = async (n: number): Promise<void> => {
+      const res = await fetch(`${c.platform.url}/fn/${name}/`, { method: 'POST', body: JSON.stringify({ n }) });
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+    };
+    const logs = page.getByTestId('logs');
+    const view = (): Promise<{ top: number; end: number; first: string }> => logs.evaluate((el) => {
+      const box = el.getBoundingClientRect();
+      const first = [...el.children].find((s) => s.getBoundingClientRect().bottom > box.top + 1);
+      return { top: el.scrollTop, end: el.scrollHeight - el.clientHeight, first: first?.textContent ?? '' };
+    });
+    await call(1);
+    await logs.getByText('call 1 line 299').waitFor();
+    // Following: the newest line is in view (the box showed its oldest line, the newest below the fold).
+    await eventually(async () => { const v = await view(); assert.ok(v.end > 0 && v.top >= v.end - 2, JSON.stringify(v)); });
+    // Scrolled up to read: paused there; new lines are counted, the lines read stay put.
+    await logs.evaluate((el) => { el.scrollTop = 200; });
+    const note = page.getByTestId('tail-paused');
+    await note.waitFor();
+    const before = await view();
+    await call(2);
+    await eventually(async () => assert.match(await textOf(note), /30[0-9] new lines have arrived since/));
+    assert.equal(await logs.getByText('call 2 line 299').count(), 0);
+    assert.deepEqual(await view(), before);
+    // Resume: the newest line, followed again.
+    await page.getByRole('button', { name: 'Resume tail', exact: true }).click();
+    await logs.getByText('call 2 line 299').waitFor();
+    await eventually(async () => { const v = await view(); assert.ok(v.top >= v.end - 2, JSON.stringify(v)); });
+    assert.equal(await note.count(), 0);
+    // Pause by hand: the same.
+    await page.getByRole('button', { name: 'Pause tail', exact: true }).click();
+    await call(3);
+    await eventually(async () => assert.match(await textOf(note), /new lines have arrived since/));
+    assert.equal(await logs.getByText('call 3 line 0', { exact: false }).count(), 0);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
 });
