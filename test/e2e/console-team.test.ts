@@ -177,4 +177,33 @@ describe('the console, a team\'s week', { skip }, () => {
     assert.deepEqual(problems, []);
     await context.close();
   });
+
+  it('compares a version with the active one (code, platform.yaml, files added), for a viewer too, before a rollback', async () => {
+    const p: Platform = { urls: [c.platform.url], rootToken: c.platform.api.token! };
+    const t = await makeTenant(p);
+    const name = fnName('cmp');
+    const yaml = (timeout: string): string => `kind: function\nname: ${name}\nlimits: {timeout: ${timeout}}\n`;
+    await deployAs(t.deployer, name, { 'main.py': py('def handler(event, context):', '    return "one"'), 'platform.yaml': yaml('5s') });
+    await t.deployer.expect(201, 'POST', `/functions/${name}/versions`, { files: [
+      { path: 'main.py', contentBase64: Buffer.from(py('def handler(event, context):', '    return "two"')).toString('base64') },
+      { path: 'platform.yaml', contentBase64: Buffer.from(yaml('9s')).toString('base64') },
+      { path: 'notes.txt', contentBase64: Buffer.from('<img src=x onerror=alert(1)>\n').toString('base64') },
+    ] });
+    await t.deployer.expect(200, 'POST', `/functions/${name}/deploy`, { version: 2 });
+    const viewer = (await t.owner.expect(201, 'POST', '/tokens', { role: 'viewer' })).body.secret as string;
+    const { page, context, problems } = await c.page({ token: viewer, hash: `#/functions/${name}/code` });
+    const history = page.getByRole('list', { name: 'Version history' });
+    await history.getByText('v2 · active').waitFor();
+    await history.getByRole('button', { name: 'Compare version 1 with the active version 2' }).click();
+    const compare = page.getByTestId('compare');
+    await compare.waitFor();
+    assert.match(await textOf(compare), /From version 1 to version 2: 1 added, 2 modified, 0 removed\./);
+    const diff = await compare.getByTestId('diff').innerText();
+    assert.match(diff, /\+ {5}return "two"\n+- {5}return "one"/);
+    assert.match(diff, /\+ limits: \{timeout: 9s\}\n+- limits: \{timeout: 5s\}/);
+    assert.match(diff, /\+ notes\.txt[\s\S]*\+ <img src=x onerror=alert\(1\)>/);
+    assert.equal(await page.locator('dialog img').count(), 0);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
 });
