@@ -128,8 +128,8 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
       {live && paused !== null
         ? <p class="notice" role="status" data-testid="tail-paused">Paused: the lines below stay put; {since.toLocaleString('en-US')} new {since === 1 ? 'line has' : 'lines have'} arrived since. <button type="button" class="small" onClick={resume}>Resume and show the newest</button></p>
         : null}
-      {live && tail.dropped > 0
-        ? <p class="muted" data-testid="tail-dropped">The live tail shows its last {MAX_LINES.toLocaleString('en-US')} lines: {tail.dropped.toLocaleString('en-US')} older ones are not kept here (each run's logs have them: choose it under Runs).</p>
+      {live && (paused ?? tail).dropped > 0
+        ? <p class="muted" data-testid="tail-dropped">The live tail shows its last {MAX_LINES.toLocaleString('en-US')} lines: {(paused ?? tail).dropped.toLocaleString('en-US')} older ones are not kept here (each run's logs have them: choose it under Runs).</p>
         : null}
       {shown.length === 0 ? <p class="muted">{live ? (state === 'live' ? 'Live: waiting for lines…' : 'Connecting…') : runId === null ? 'Choose a run, or turn on the live tail.' : one.data === undefined ? (one.error ? '' : "Loading the run's logs…") : 'No lines (or none match the filters).'}</p> : (
         <pre class="out logs" data-testid="logs" aria-live={live ? 'polite' : undefined} ref={logBox} onScroll={onScroll}>
