@@ -28,6 +28,14 @@ export interface Session {
   notice?: string;
 }
 
+/** protocol/function-key.ts WORKSPACE_NAME: a DNS label of 1–30 characters. */
+const WORKSPACE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,28}[a-z0-9])?$/;
+
+/** True for a workspace name (its format; whether it exists is the API's). */
+export function isWorkspaceName(text: string): boolean {
+  return WORKSPACE_NAME.test(text);
+}
+
 type Listener = (session: Session | null) => void;
 const listeners = new Set<Listener>();
 

@@ -17,10 +17,13 @@ import { NewFunction } from './pages/new-function.js';
 import { SignIn } from './pages/signin.js';
 import { TokensPage } from './pages/tokens.js';
 import { WorkspacesPage } from './pages/workspaces.js';
-import { href, useRoute } from './router.js';
+import { followLinkWorkspace, href, linkWorkspace, useRoute } from './router.js';
 import { leaveMissingWorkspace, listWorkspaces, WORKSPACES_CHANGED } from './workspace-gone.js';
 
 onWorkspaceMissing(leaveMissingWorkspace);
+// Before the first render and before the route's own listener: a link's page opens in its workspace.
+followLinkWorkspace();
+addEventListener('hashchange', followLinkWorkspace);
 
 function App(): JSX.Element {
   const [session, setSession] = useState<Session | null>(currentSession);
@@ -44,6 +47,9 @@ function App(): JSX.Element {
   else page = <NotFound />; // an unknown route: said so (it showed the functions list titled with the route)
   // Keyed by workspace: a switch mounts every page anew (nothing of the other workspace stays shown).
   page = <Fragment key={session.workspace}>{page}</Fragment>;
+  // A workspace token opening a link of another workspace: its functions are not this token's to see.
+  const linked = linkWorkspace(route.query);
+  const elsewhere = linked !== null && linked !== session.workspace && !session.root ? linked : null;
   return (
     <>
       <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>Skip to content</a>
@@ -63,6 +69,11 @@ function App(): JSX.Element {
       {session.notice !== undefined ? (
         <div class="notice top-notice" role="status" data-testid="session-notice">
           {session.notice} <button type="button" class="small" onClick={() => dismissNotice()}>Dismiss</button>
+        </div>
+      ) : null}
+      {elsewhere !== null ? (
+        <div class="notice top-notice" role="status" data-testid="link-elsewhere">
+          This link is to the workspace "{elsewhere}"; your token acts in "{session.workspace}" only. Sign in with a token of "{elsewhere}" (or the admin token) to open it.
         </div>
       ) : null}
       <main id="main" tabIndex={-1}>{page}</main>

@@ -29,19 +29,30 @@ export async function loadWorkspace(name: string, activeVersion: number | null):
     const latest = await api<{ items: Version[] }>('GET', `/functions/${enc(name)}/versions?limit=1`);
     baseNumber = latest.items[0]?.version ?? null;
   }
-  const base = baseNumber === null ? null : (await api<{ version: Version }>('GET', `/functions/${enc(name)}/versions/${baseNumber}`)).version;
-  const baseText = new Map<string, string>();
-  const binary: FileEntry[] = [];
-  await Promise.all((base?.files ?? []).map(async (f) => {
-    if (f.size > MAX_EDITABLE_BYTES) return void binary.push(f);
-    const file = await api<{ encoding: string; content: string }>('GET', `/functions/${enc(name)}/versions/${base!.version}/file?path=${enc(f.path)}`);
-    if (file.encoding === 'utf-8') baseText.set(f.path, file.content);
-    else binary.push(f);
-  }));
+  const base = baseNumber === null ? null : await readVersion(name, baseNumber);
+  const { text: baseText, binary } = base === null ? { text: new Map<string, string>(), binary: [] } : await versionTexts(name, base);
   const files = new Map(baseText);
   for (const path of draft?.removed ?? []) files.delete(path);
   for (const f of draft?.files ?? []) files.set(f.path, f.content);
   return { base, baseText, binary, files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1))), draft };
+}
+
+/** A version with its file list. */
+export async function readVersion(name: string, version: number): Promise<Version> {
+  return (await api<{ version: Version }>('GET', `/functions/${enc(name)}/versions/${version}`)).version;
+}
+
+/** The text of each UTF-8 file of `version` (up to 1 MiB each), by path; the others as `binary`. */
+export async function versionTexts(name: string, version: Version): Promise<{ text: Map<string, string>; binary: FileEntry[] }> {
+  const text = new Map<string, string>();
+  const binary: FileEntry[] = [];
+  await Promise.all((version.files ?? []).map(async (f) => {
+    if (f.size > MAX_EDITABLE_BYTES) return void binary.push(f);
+    const file = await api<{ encoding: string; content: string }>('GET', `/functions/${enc(name)}/versions/${version.version}/file?path=${enc(f.path)}`);
+    if (file.encoding === 'utf-8') text.set(f.path, file.content);
+    else binary.push(f);
+  }));
+  return { text, binary };
 }
 
 export interface Changes {
@@ -51,14 +62,19 @@ export interface Changes {
 }
 
 export function changesOf(ws: Workspace): Changes {
+  return changesBetween(ws.baseText, ws.files);
+}
+
+/** The files added, modified and removed from `before` to `after` (texts by path). */
+export function changesBetween(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): Changes {
   const added: string[] = [];
   const modified: string[] = [];
-  for (const [path, text] of ws.files) {
-    const before = ws.baseText.get(path);
-    if (before === undefined) added.push(path);
-    else if (before !== text) modified.push(path);
+  for (const [path, text] of after) {
+    const was = before.get(path);
+    if (was === undefined) added.push(path);
+    else if (was !== text) modified.push(path);
   }
-  const removed = [...ws.baseText.keys()].filter((p) => !ws.files.has(p));
+  const removed = [...before.keys()].filter((p) => !after.has(p));
   return { added: added.sort(), modified: modified.sort(), removed: removed.sort() };
 }
 

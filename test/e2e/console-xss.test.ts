@@ -159,7 +159,7 @@ describe('the console never renders function output as HTML', { skip }, () => {
     await result.getByText('HTTP 200').waitFor();
     assert.equal(await textOf(page.getByTestId('response-body')), 'body \\u202egnp.exe \\x1b[2J\nline two');
     assert.ok((await textOf(result.locator('details pre'))).includes('x-name: \\u202egnp.exe'));
-    const runId = (await result.getByRole('link', { name: 'run' }).getAttribute('href'))!.split('run=')[1]!;
+    const runId = new URLSearchParams((await result.getByRole('link', { name: 'run' }).getAttribute('href'))!.split('?')[1]).get('run')!;
 
     await page.goto(`${c.platform.url}/console/#/functions/${name}/logs?run=${runId}`);
     const logs = page.getByTestId('logs');

@@ -3,6 +3,7 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { signedOutBecause, startSession, type Role } from '../auth.js';
+import { followLinkWorkspace } from '../router.js';
 import { ErrorBox } from '../ui.js';
 
 export function SignIn(): JSX.Element {
@@ -18,6 +19,7 @@ export function SignIn(): JSX.Element {
       // whoami says whether the token is good (401 otherwise), its role and its workspace.
       const who = await api<{ label: string; kind: 'admin' | 'workspace'; role: Role; workspace: string }>('GET', '/whoami', undefined, token.trim());
       startSession(token.trim(), who);
+      followLinkWorkspace(); // the admin token opens a link's page in the link's workspace
     } catch (err) {
       setError(err);
     } finally {

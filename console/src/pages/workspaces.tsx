@@ -6,14 +6,11 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, enc } from '../api.js';
-import { currentSession, switchWorkspace } from '../auth.js';
+import { currentSession, isWorkspaceName, switchWorkspace } from '../auth.js';
 import { time } from '../format.js';
 import { navigate } from '../router.js';
 import { ErrorBox, Loading, useAsync } from '../ui.js';
 import { workspacesChanged } from '../workspace-gone.js';
-
-/** protocol/function-key.ts WORKSPACE_NAME: a DNS label of 1–30 characters. */
-const WORKSPACE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,28}[a-z0-9])?$/;
 
 interface Row {
   name: string;
@@ -23,7 +20,7 @@ interface Row {
 
 /** Why `name` cannot name a workspace, or null. */
 export function workspaceNameProblem(name: string): string | null {
-  if (name === '' || WORKSPACE_NAME.test(name)) return null;
+  if (name === '' || isWorkspaceName(name)) return null;
   if (name.length > 30) return `At most 30 characters (this one has ${name.length}).`;
   if (/[^a-z0-9-]/.test(name)) return 'Lower-case letters, digits and hyphens only.';
   return 'A name starts and ends with a letter or a digit.';

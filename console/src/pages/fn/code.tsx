@@ -8,7 +8,6 @@ import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, enc, type DeployEntry, type Fn, type Problem, type Validation } from '../../api.js';
 import { can, currentSession } from '../../auth.js';
-import { diffLines } from '../../diff.js';
 import type { EditorHandle } from '../../editor/editor.js';
 import { ago, inlineText, logText, shownText } from '../../format.js';
 import { href } from '../../router.js';
@@ -18,6 +17,8 @@ import { scaffold } from '../../scaffolds.js';
 import { keepUnsaved, takeUnsaved } from '../../unsaved.js';
 import type { TabProps } from './tab.js';
 import { useVersionPages } from './version-pages.js';
+import { FileDiffs } from './file-diffs.js';
+import { CompareDialog } from './version-compare.js';
 
 const CHECK_DELAY_MS = 500;
 const SAVE_DELAY_MS = 1200;
@@ -52,6 +53,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
   const [restored, setRestored] = useState(0);
   const workspace = currentSession()?.workspace ?? 'default';
   const [deploying, setDeploying] = useState(false);
+  const [comparing, setComparing] = useState<[number, number] | null>(null);
   const [adding, setAdding] = useState(false);
   const editorBox = useRef<HTMLDivElement>(null);
   const editor = useRef<EditorHandle | null>(null);
@@ -322,6 +324,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
               <li key={v.version}>
                 <span>v{v.version}{v.version === active ? <strong> · active</strong> : null}</span>
                 <span class="muted"> {ago(v.createdAt)}{v.note ? ` · ${shownText(v.note)}` : ''}</span>
+                {v.version !== active && active !== null ? <button type="button" class="small" onClick={() => setComparing(v.version < active ? [v.version, active] : [active, v.version])} aria-label={`Compare version ${v.version} with the active version ${active}`}>Compare</button> : null}
                 {v.version !== active && editable ? <button type="button" class="small" onClick={() => void rollback(v.version)}>Deploy v{v.version}</button> : null}
                 {v.version !== active && editable ? <button type="button" class="small danger" onClick={() => void removeVersion(v.version)} aria-label={`Delete version ${v.version}`}>Delete</button> : null}
               </li>
@@ -353,6 +356,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
         {(check?.warnings.length ?? 0) > 0 ? <details><summary>{check!.warnings.length} warning{check!.warnings.length === 1 ? '' : 's'}</summary><ul>{check!.warnings.map((p, i) => <li key={i}>{p.file}{p.line !== null ? `:${p.line}` : ''} {shownText(p.message)}</li>)}</ul></details> : null}
       </section>
       <NewFileDialog open={adding} onClose={() => setAdding(false)} files={w.files} onAdd={(path) => { setAdding(false); addFile(path); }} />
+      <CompareDialog name={name} pair={comparing} onClose={() => setComparing(null)} />
       <DeployDialog open={deploying} onClose={() => setDeploying(false)} name={name} fn={fn.function} ws={w} check={check}
         onDone={() => { setDeploying(false); setSaved(''); reload(); versions.reload(); location.hash = href(['functions', name, 'code']); }} />
     </div>
@@ -395,16 +399,7 @@ function DeployDialog({ open, onClose, onDone, name, fn, ws, check }: { open: bo
   return (
     <Dialog title="Deploy these changes" open={open} onClose={onClose}>
       <p>{ws.base ? `Against version ${ws.base.version}:` : 'The first version:'} {c.added.length} added, {c.modified.length} modified, {c.removed.length} removed.</p>
-      <div class="diff" aria-label="Diff" data-testid="diff">
-        {[...c.added, ...c.modified, ...c.removed].map((path) => (
-          <section key={path} class="diff-file">
-            <h3>{c.added.includes(path) ? '+ ' : c.removed.includes(path) ? '− ' : '~ '}{path}</h3>
-            {diffLines(ws.baseText.get(path) ?? '', ws.files.get(path) ?? '').map((hunk, i) => (
-              <pre key={i} class="hunk">{hunk.map((l, k) => <span key={k} class={`dl d${l.kind === '+' ? 'add' : l.kind === '-' ? 'del' : 'ctx'}`}>{`${l.kind} ${shownText(l.text)}\n`}</span>)}</pre>
-            ))}
-          </section>
-        ))}
-      </div>
+      <FileDiffs before={ws.baseText} after={ws.files} changes={c} />
       <SettingsChanges fn={fn} check={check} />
       {blocked ? <p class="bad" role="alert">The check found problems: fix them before deploying.</p> : null}
       <form onSubmit={(e) => { e.preventDefault(); if (!busy && !blocked) void go(); }}>

@@ -1,6 +1,6 @@
 /** A function's page: header (state, version, URL, pause/resume) and the tabs of the product brief. */
 import type { JSX } from 'preact';
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { api, ApiError, enc, type FnAnswer, type Usage } from '../../api.js';
 import { can } from '../../auth.js';
 import { href } from '../../router.js';
@@ -33,11 +33,24 @@ export function FunctionDetail({ name, tab, query }: { name: string; tab: string
   // The 5 s poll also notices the function deleted elsewhere (another tab, the CLI): then the page
   // says so; and the platform not answering: then the header says that, not a state it cannot know
   // (it said `cold`, the warm instances gone, while the platform was stopped).
-  const live = useAsync(() => api<Usage>('GET', `/functions/${enc(name)}/usage?window=1m`).catch((err: unknown) => {
-    if (err instanceof ApiError && err.code === 'FUNCTION_NOT_FOUND') fn.reload();
-    if (err instanceof ApiError && err.code === 'NETWORK') throw err;
-    return null;
-  }), [name]);
+  // The same poll reads the function's revision: a deploy, rollback, pause or settings change made
+  // elsewhere (the CLI, another tab) is shown without a reload. The header and the Code tab kept the
+  // version they first read as the active one, with "Deploy v49" offered on the version serving
+  // (console round 5). The function is read again only when its revision moved.
+  const revision = useRef<number | undefined>(undefined);
+  revision.current = fn.data?.function.revision;
+  const live = useAsync(() => {
+    if (revision.current !== undefined) {
+      void api<FnAnswer>('GET', `/functions/${enc(name)}`).then((now) => {
+        if (revision.current !== undefined && now.function.revision !== revision.current) fn.reload();
+      }, () => undefined);
+    }
+    return api<Usage>('GET', `/functions/${enc(name)}/usage?window=1m`).catch((err: unknown) => {
+      if (err instanceof ApiError && err.code === 'FUNCTION_NOT_FOUND') fn.reload();
+      if (err instanceof ApiError && err.code === 'NETWORK') throw err;
+      return null;
+    });
+  }, [name]);
   const [actionError, setActionError] = useState<unknown>(null);
   useInterval(live.reload, 5000);
   if (fn.error instanceof ApiError && fn.error.code === 'FUNCTION_NOT_FOUND') {

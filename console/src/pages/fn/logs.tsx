@@ -1,9 +1,11 @@
 /**
  * Logs: one run's logs, or the live tail (live-tail.ts: the platform's log stream), filtered in the
- * page by stream, level (that level or above, as the API's filter) and text.
+ * page by stream, level (that level or above, as the API's filter) and text. The tail follows its
+ * newest line while the view is at its end, and pauses (the lines shown stay put, the new ones are
+ * counted) when asked or when the view is scrolled up.
  */
 import type { JSX } from 'preact';
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, enc, type LogLine, type Run } from '../../api.js';
 import { clock, levelText, logText, time } from '../../format.js';
 import { atLeast, openTail, type TailLine, type TailState } from '../../live-tail.js';
@@ -13,6 +15,8 @@ import { ErrorBox, useAsync } from '../../ui.js';
 import type { TabProps } from './tab.js';
 
 const MAX_LINES = 2000;
+/** Lines that arrive within this long are shown in one render (a chatty function sent them one message at a time). */
+const TAIL_BATCH_MS = 100;
 /** The stream filter's choices (`run`: the tail's run ends). */
 const STREAMS = ['stdout', 'stderr', 'log', 'run'];
 const STATE_TEXT: Record<TailState, string> = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…', stopped: 'stopped' };
@@ -22,6 +26,12 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
   const [live, setLive] = useState(false);
   // The live tail keeps its last MAX_LINES lines, and counts what it let go (said above them).
   const [tail, setTail] = useState<{ lines: TailLine[]; dropped: number }>({ lines: [], dropped: 0 });
+  // Paused: the tail as it was when paused, shown until Resume (the tail goes on behind it). Console
+  // round 5: the tail showed its oldest kept line at the top and never moved, so the newest lines of a
+  // chatty function were below the fold, and the text read shifted up as older lines were let go.
+  const [paused, setPaused] = useState<{ lines: TailLine[]; dropped: number } | null>(null);
+  const logBox = useRef<HTMLPreElement>(null);
+  const atEnd = useRef(true);
   const [state, setState] = useState<TailState>('stopped');
   const [error, setError] = useState<unknown>(null);
   // The stream and level filters live in the URL with the run (`?run=…&level=warning`), as the Runs
@@ -36,12 +46,25 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
   useEffect(() => {
     if (!live) return;
     setTail({ lines: [], dropped: 0 });
+    setPaused(null);
+    atEnd.current = true;
     setError(null);
-    const append = (fresh: TailLine[]): void => setTail((old) => {
-      const all = old.lines.concat(fresh);
-      const over = Math.max(0, all.length - MAX_LINES);
-      return { lines: over > 0 ? all.slice(over) : all, dropped: old.dropped + over };
-    });
+    let pending: TailLine[] = [];
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const flush = (): void => {
+      timer = undefined;
+      const fresh = pending;
+      pending = [];
+      setTail((old) => {
+        const all = old.lines.concat(fresh);
+        const over = Math.max(0, all.length - MAX_LINES);
+        return { lines: over > 0 ? all.slice(over) : all, dropped: old.dropped + over };
+      });
+    };
+    const append = (fresh: TailLine[]): void => {
+      pending = pending.concat(fresh);
+      timer ??= setTimeout(flush, TAIL_BATCH_MS);
+    };
     const tail = openTail(name, {
       onLines: append,
       // A run's end, as a line of its own (stream `run`).
@@ -54,18 +77,38 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
     });
     return () => {
       tail.stop();
+      if (timer !== undefined) clearTimeout(timer);
       setState('stopped');
     };
   }, [live, name]);
 
-  const shownSource: TailLine[] = live ? tail.lines : runId !== null && one.data ? (one.data.logs ?? one.data.attempts?.flatMap((a) => a.logs ?? []) ?? []).map((l) => ({ ...l, runId })) : [];
+  const shownSource: TailLine[] = live ? (paused ?? tail).lines : runId !== null && one.data ? (one.data.logs ?? one.data.attempts?.flatMap((a) => a.logs ?? []) ?? []).map((l) => ({ ...l, runId })) : [];
   const shown = useMemo(() => shownSource.filter((l) => (stream === '' || l.stream === stream) && (l.stream === 'run' || atLeast(l, level)) && (text === '' || l.msg.toLowerCase().includes(text.toLowerCase()))), [shownSource, stream, level, text]);
+  // Following: the newest line in view after each render of the tail, unless paused.
+  useLayoutEffect(() => {
+    const box = logBox.current;
+    if (live && paused === null && atEnd.current && box !== null) box.scrollTop = box.scrollHeight;
+  }, [shown, live, paused]);
+  const pause = (): void => setPaused((p) => p ?? tail);
+  const resume = (): void => {
+    atEnd.current = true;
+    setPaused(null);
+  };
+  // Scrolled up while following: paused there, so the lines read stay put.
+  const onScroll = (): void => {
+    const box = logBox.current;
+    if (box === null) return;
+    atEnd.current = box.scrollHeight - box.scrollTop - box.clientHeight < 24;
+    if (live && !atEnd.current) pause();
+  };
+  const since = paused === null ? 0 : tail.dropped + tail.lines.length - paused.dropped - paused.lines.length;
 
   return (
     <div class="logs-tab">
       <div class="toolbar">
         <label class="choice inline"><input type="checkbox" checked={live} onChange={(e) => setLive((e.target as HTMLInputElement).checked)} data-testid="live-tail" /> Live tail</label>
         {live ? <span class="muted" aria-live="polite" data-testid="tail-state">{STATE_TEXT[state]}</span> : null}
+        {live ? (paused === null ? <button type="button" class="small" onClick={pause}>Pause tail</button> : <button type="button" class="small" onClick={resume}>Resume tail</button>) : null}
         <label for="log-run">Run</label>
         <select id="log-run" value={runId ?? ''} disabled={live} onChange={(e) => go({ run: (e.target as HTMLSelectElement).value })}>
           <option value="">choose a run</option>
@@ -82,11 +125,14 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
         <input id="log-text" type="search" placeholder="Filter text" value={text} onInput={(e) => setText((e.target as HTMLInputElement).value)} />
       </div>
       <ErrorBox error={error ?? one.error} />
-      {live && tail.dropped > 0
-        ? <p class="muted" data-testid="tail-dropped">The live tail shows its last {MAX_LINES.toLocaleString('en-US')} lines: {tail.dropped.toLocaleString('en-US')} older ones are not kept here (each run's logs have them: choose it under Runs).</p>
+      {live && paused !== null
+        ? <p class="notice" role="status" data-testid="tail-paused">Paused: the lines below stay put; {since.toLocaleString('en-US')} new {since === 1 ? 'line has' : 'lines have'} arrived since. <button type="button" class="small" onClick={resume}>Resume and show the newest</button></p>
+        : null}
+      {live && (paused ?? tail).dropped > 0
+        ? <p class="muted" data-testid="tail-dropped">The live tail shows its last {MAX_LINES.toLocaleString('en-US')} lines: {(paused ?? tail).dropped.toLocaleString('en-US')} older ones are not kept here (each run's logs have them: choose it under Runs).</p>
         : null}
       {shown.length === 0 ? <p class="muted">{live ? (state === 'live' ? 'Live: waiting for lines…' : 'Connecting…') : runId === null ? 'Choose a run, or turn on the live tail.' : one.data === undefined ? (one.error ? '' : "Loading the run's logs…") : 'No lines (or none match the filters).'}</p> : (
-        <pre class="out logs" data-testid="logs" aria-live={live ? 'polite' : undefined}>
+        <pre class="out logs" data-testid="logs" aria-live={live ? 'polite' : undefined} ref={logBox} onScroll={onScroll}>
           {shown.map((l, i) => <span key={i} class={`log ${l.stream}`}>{`${clock(l.ts)} ${l.runId.slice(0, 8)} ${l.stream}${l.level ? ` ${levelText(l.level)}` : ''} ${logText(l.msg)}\n`}</span>)}
         </pre>
       )}
