@@ -324,6 +324,9 @@ class Side:
 
     def _raw(self, r: dict) -> dict:
         data = r["raw"].replace(b"{P}", self.prefix.encode()).replace(b"{H}", self.host.encode())
+        if self.extra:  # the proxy's headers go in raw requests too, after the request line
+            line, sep, rest = data.partition(b"\r\n")
+            data = line + sep + b"".join(f"{k}: {v}\r\n".encode() for k, v in self.extra.items()) + rest
         s = socket.create_connection(("127.0.0.1", self.port), timeout=30)
         s.sendall(data)
         got = b""
