@@ -171,6 +171,18 @@ def requests_for(app: str) -> list[dict]:
         return [req("POST", "/reset"), req("GET", "/ok"), req("GET", "/conflict"), req("GET", "/crash"), req("GET", "/http-error"),
                 req("GET", "/teardown-fails"), req("GET", "/cached"), req("GET", "/settings"), req("GET", "/guarded"),
                 req("GET", "/guarded", {"X-Token": "t"}), "SETTLE", req("GET", "/events")]
+    if app == "routerdeps":
+        prof, pc = multipart([("name", "Zoe"), ("tags", "a"), ("tags", "b"), ("avatar", ("me.png", b"\x89PNG" + bytes(range(256)) * 40, "image/png")),
+                              ("notes", ("n.txt", b"hello notes", "text/plain"))])
+        short, _ = multipart([("name", "Z"), ("avatar", ("me.png", b"x", "image/png"))])
+        bad, bh = J([1, 2])
+        return [req("POST", "/events/reset"), req("GET", "/admin/items/5", {"X-Key": "k1"}), req("GET", "/admin/items/5", {"X-Key": "no"}),
+                req("GET", "/admin/items/5", name="GET /admin/items/5 without the key"), req("GET", "/admin/items/x", {"X-Key": "k1"}),
+                req("GET", "/admin/report.csv", {"X-Key": "k1"}), "SETTLE0.5", req("GET", "/events"), req("GET", "/links"),
+                req("GET", "/sub/hello/zoe"), req("GET", "/typed?n=x&flag=maybe"), req("GET", "/typed?n=3&flag=yes"),
+                req("POST", "/profile", {"Content-Type": pc}, prof, name="POST /profile (form and files)"),
+                req("POST", "/profile", {"Content-Type": pc.replace(BOUNDARY, "other")}, short, name="POST /profile (invalid)"),
+                req("POST", "/json-body", bh, bad, name="POST /json-body (a list)"), req("POST", "/json-body", bh, b"{bad", name="POST /json-body (bad JSON)")]
     if app == "responses":
         return [req("GET", "/orjson"), req("GET", "/text"), req("GET", "/html"), req("GET", "/redirect/relative"), req("GET", "/redirect/root"),
                 req("GET", "/redirect/urlfor"), req("GET", "/redirect/path"), req("GET", "/redirect/away"), req("GET", "/cookies"),
@@ -324,6 +336,9 @@ class Side:
 
     def _raw(self, r: dict) -> dict:
         data = r["raw"].replace(b"{P}", self.prefix.encode()).replace(b"{H}", self.host.encode())
+        if self.extra:  # the proxy's headers go in raw requests too, after the request line
+            line, sep, rest = data.partition(b"\r\n")
+            data = line + sep + b"".join(f"{k}: {v}\r\n".encode() for k, v in self.extra.items()) + rest
         s = socket.create_connection(("127.0.0.1", self.port), timeout=30)
         s.sendall(data)
         got = b""
