@@ -697,6 +697,73 @@ def session_keys(trees, files):
     return found
 
 
+# A SQLite URL naming a file: `sqlite:///database.db`, `sqlite+aiosqlite:///./app.db` (not `:memory:`).
+_SQLITE_URL = re.compile(r"sqlite(\+\w+)?:///(?!:memory:)(?P<path>.*)")
+_SCRATCH_DIRS = ("/tmp/", "/dev/shm/")
+
+
+def _leading_text(node):
+    """The text a string expression starts with: a constant's, an f-string's first literal part."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+        return node.values[0].value
+    return None
+
+
+def created_databases(trees, files):
+    """Warnings for a SQLite database the app makes outside /tmp, as FastAPI's SQL tutorial does
+    (`sqlite:///database.db`, `create_all` in the lifespan), or `sqlite3.connect("app.db")`: under
+    uvicorn the file stays on disk, so every request, restart and redeploy sees the rows; here it
+    is written in the instance's own layer over the working directory (root mode; in user-namespace
+    mode the directory is read-only), which no other instance, cold start or deploy sees (apps round
+    20: a hero created by one call was missing from 5 of 6 concurrent reads, and from every read after
+    the idle timeout and after a redeploy). Not an environment lookup's default (the function's env
+    may name a server), not under /tmp (chosen as scratch), not a database shipped with the code
+    (shipped_databases warns about it), not in test files. Always (not `needs`):
+    one instance loses it at the idle timeout too."""
+    found = []
+    for rel, tree in trees.items():
+        if _is_test_file(rel):
+            continue
+        spared = set()  # what environment lookups are given, and docstrings
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and _called(node) in _ENV_LOOKUPS or (
+                    isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or) and any(
+                        isinstance(v, ast.Call) and _called(v) in _ENV_LOOKUPS for v in node.values)):
+                spared.update(id(n) for n in ast.walk(node))
+            elif isinstance(node, ast.Expr):
+                spared.add(id(node.value))
+            elif isinstance(node, ast.JoinedStr):
+                spared.update(id(v) for v in node.values)  # judged as the whole f-string
+        for node in ast.walk(tree):
+            if id(node) in spared:
+                continue
+            if isinstance(node, ast.Call) and _called(node) == "connect" and node.args and isinstance(
+                    node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) and node.func.value.id in (
+                    "sqlite3", "aiosqlite"):
+                path = _leading_text(node.args[0])
+                if not path or path == ":memory:" or path.startswith("file:"):
+                    continue
+            else:
+                url = _SQLITE_URL.match(_leading_text(node) or "")
+                if not url:
+                    continue
+                path = url.group("path")
+            if path.startswith(_SCRATCH_DIRS) or os.path.normpath(path) in files:
+                continue  # scratch, or a database shipped with the code (shipped_databases)
+            found.append({"file": rel, "line": node.lineno,
+                          "message": "a SQLite database the app writes in the working directory: on the platform each "
+                                     "instance writes its own copy, which no other instance, cold start or deploy sees, so "
+                                     "rows one call wrote are missing from calls that scale out to other instances, and all "
+                                     "are gone after the idle timeout, a redeploy or a rollback, where under uvicorn the file "
+                                     "stays (in user-namespace mode the working directory is read-only: opening it fails). "
+                                     "Keep data in a database server (its URL from a secret: `fastapi-platform env set "
+                                     "DATABASE_URL=... --secret`) or the data binding; for scratch data name a path under "
+                                     "/tmp (docs/api-invoke.md, \"State lives per instance\")"})
+    return found
+
+
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -818,6 +885,7 @@ def check(root, entrypoint, files, installed=None):
     warns.extend(servers_at_import(trees, files, entry["file"]))
     warns.extend(event_streams(trees))
     warns.extend(shipped_databases(root, files))
+    warns.extend(created_databases(trees, set(files)))
     warns.extend(declared_python(root, set(files)))
     return {
         "python": ".".join(map(str, sys.version_info[:3])),

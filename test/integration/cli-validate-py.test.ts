@@ -441,6 +441,30 @@ describe('runtime/validate.py', () => {
     assert.match(found[0]!.message, /attempt to write a readonly database.*add its name to \.platformignore.*shutil\.copy\) to \/tmp/);
   });
 
+  // FastAPI's SQL tutorial (SQLModel, `sqlite:///database.db`, tables made in the lifespan), apps round 20:
+  // the file is written in each instance's own layer over the working directory, so a hero one call
+  // created was in 12 of 24 concurrent reads (uvicorn: 24 of 24) and in none after a redeploy.
+  it('warns about a SQLite database the app makes in the working directory (each instance writes its own), not under /tmp or from the env (apps round 20)', async () => {
+    const lines = async (files: Record<string, string>): Promise<string[]> =>
+      (await check(files, '')).warnings.filter((w) => /SQLite database the app writes/.test(w.message)).map((w) => `${w.file}:${w.line}`);
+    const tutorial = 'from sqlmodel import SQLModel, create_engine\nsqlite_file_name = "database.db"\nsqlite_url = f"sqlite:///{sqlite_file_name}"\nengine = create_engine(sqlite_url)\n';
+    assert.deepEqual(await lines({ 'main.py': tutorial }), ['main.py:3']);
+    const [w] = (await check({ 'main.py': tutorial }, '')).warnings.filter((x) => /SQLite database the app writes/.test(x.message));
+    assert.match(w!.message, /no other instance, cold start or deploy sees.*under uvicorn the file stays.*env set DATABASE_URL=\.\.\. --secret.*under \/tmp/);
+    assert.equal(w!.needs, undefined, 'one instance loses it at the idle timeout too');
+    const db = (line: string): Record<string, string> => ({ 'app/db.py': `import os, sqlite3, aiosqlite\nfrom sqlalchemy import create_engine\n${line}\n` });
+    assert.deepEqual(await lines(db('e = create_engine("sqlite+aiosqlite:///./data/app.db")')), ['app/db.py:3']);
+    assert.deepEqual(await lines(db('c = sqlite3.connect("app.db", check_same_thread=False)')), ['app/db.py:3']);
+    assert.deepEqual(await lines(db('c = aiosqlite.connect(f"{NAME}.db")')), [], 'a path that does not start with text');
+    for (const spared of ['e = create_engine("sqlite:////tmp/app.db")', 'c = sqlite3.connect("/tmp/app.db")', 'e = create_engine("sqlite:///:memory:")',
+      'c = sqlite3.connect(":memory:")', 'e = create_engine("sqlite://")', 'URL = os.getenv("DATABASE_URL", "sqlite:///./app.db")',
+      'URL = os.environ.get("DATABASE_URL") or "sqlite:///app.db"', '"""Set DATABASE_URL, e.g. sqlite:///app.db."""',
+      'c = sqlite3.connect("catalog.db")', 'e = create_engine("postgresql://db/app")']) {
+      assert.deepEqual(await lines({ ...db(spared), 'catalog.db': 'SQLite format 3\u0000' }), [], spared);
+    }
+    assert.deepEqual(await lines({ 'tests/test_api.py': 'from sqlalchemy import create_engine\ne = create_engine("sqlite:///test.db")\n' }), [], 'a test file');
+  });
+
   it("counts what a declared requirement's extras bring: fastapi[standard] brings uvicorn (and its httptools), pydantic[email] email_validator (apps round 11)", async () => {
     const code = 'import uvicorn, httptools, email_validator, greenlet\nfrom fastapi import FastAPI\napp = FastAPI()\n';
     const warned = async (requirements: string): Promise<string[]> => (await check({ 'main.py': code, 'requirements.txt': requirements }, 'main:app'))
