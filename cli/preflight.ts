@@ -84,7 +84,7 @@ export async function preflight(dir: string, python: string, env: Record<string,
   const report = await (options.runPython ?? runPythonPreflight)(python, dir, entrypoint, names, options.installed);
   const hold = options.holdImports === true && (report.dependencies?.declared.length ?? 0) > 0;
   const heldImports: Problem[] = hold ? report.warnings.filter((w) => w.module !== undefined).map((w) => ({ kind: 'python', file: w.file, line: w.line, message: w.message })) : [];
-  const found = reportProblems(hold ? { ...report, warnings: report.warnings.filter((w) => w.module === undefined) } : report, read.manifest?.limits);
+  const found = reportProblems(hold ? { ...report, warnings: report.warnings.filter((w) => w.module === undefined) } : report, read.manifest?.limits, read.manifest?.triggers);
   problems.push(...found.problems);
   warnings.push(...found.warnings);
 

@@ -599,6 +599,56 @@ def memory_broadcasts(trees):
     return found
 
 
+def _route_path(call):
+    """The path a route call names (`app.post("/x")`, `app.add_api_route(path="/x", ...)`), or None."""
+    arg = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "path"), None)
+    return arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else None
+
+
+def _posts(call, name):
+    """Whether a route call takes POST: `.post(...)`, or `methods=[...]` naming it."""
+    if name == "post":
+        return True
+    methods = next((k.value for k in call.keywords if k.arg == "methods"), None)
+    return isinstance(methods, (ast.List, ast.Tuple, ast.Set)) and any(
+        isinstance(m, ast.Constant) and str(m.value).upper() == "POST" for m in methods.elts)
+
+
+def webhook_receivers(trees):
+    """Warnings for a FastAPI app with POST routes and none at `/`, as a GitHub or Stripe receiver is
+    written (`@app.post("/webhooks/github")`): a webhook trigger calls the app at `POST /`, so every
+    verified delivery answered the app's 404 and its run failed (apps round 20). Only for an app
+    made in the file with no router included or app mounted (their paths are not known here).
+    `needs: webhook-trigger`: kept only when the manifest declares one."""
+    found = []
+    for rel, tree in trees.items():
+        if _is_test_file(rel) or not _imports_any(tree, ("fastapi",)):
+            continue
+        apps = {t.id for n in tree.body if isinstance(n, ast.Assign) and isinstance(n.value, ast.Call)
+                and _called(n.value) == "FastAPI" for t in n.targets if isinstance(t, ast.Name)}
+        posts, at_root, opaque = [], False, False
+        for _, node, name in _calls({rel: tree}):
+            func = node.func
+            if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in apps):
+                continue
+            if name in ("include_router", "mount", "host"):
+                opaque = True
+            elif name in ("post", "api_route", "add_api_route", "route", "add_route") and _posts(node, name):
+                path = _route_path(node)
+                if path in ("/", "") or path is None:
+                    at_root = True
+                else:
+                    posts.append((node.lineno, path))
+        if posts and not at_root and not opaque:
+            line, path = posts[0]
+            found.append({"file": rel, "line": line, "needs": "webhook-trigger",
+                          "message": f"a webhook trigger calls the app at POST /, and this app takes POST at {path} "
+                                     f"but not at /: every verified delivery would answer 404 and its run fail. Serve "
+                                     f"the receiver at / too: app.add_api_route(\"/\", <its function>, methods=[\"POST\"]) "
+                                     f"(docs/api-invoke.md, \"Webhooks\")"})
+    return found
+
+
 def batched_console_spans(trees):
     """Warnings for OpenTelemetry's getting-started tracing, `BatchSpanProcessor(ConsoleSpanExporter())`:
     the processor's thread prints each span up to 5 s after its call ended, so the spans belong to no
@@ -880,6 +930,7 @@ def check(root, entrypoint, files, installed=None):
     warns.extend(mcp_apps(trees))
     warns.extend(ui_apps(trees))
     warns.extend(memory_broadcasts(trees))
+    warns.extend(webhook_receivers(trees))
     warns.extend(session_keys(trees, set(files)))
     warns.extend(batched_console_spans(trees))
     warns.extend(servers_at_import(trees, files, entry["file"]))

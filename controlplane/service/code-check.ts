@@ -84,15 +84,17 @@ export class CodeChecker {
     let manifest: unknown = null;
     let entry = entrypoint ?? 'main:handler';
     let limits: { concurrency: number; maxInstances: number; timeoutMs: number } | null = null;
+    let triggers: readonly { type: string }[] | null = null;
     if (manifestFile !== undefined) {
       const read = await readManifestText(manifestFile.content, ANY_ENV, MANIFEST_FILE, ceilings !== undefined ? { ceilings } : {});
       problems.push(...read.problems);
       manifest = read.problems.some((p) => p.kind === 'yaml') ? null : read.raw;
       entry = entrypointToCheck(read);
       limits = read.manifest?.limits ?? null;
+      triggers = read.manifest?.triggers ?? null;
     }
     const report = await this.withSlot(workspace, () => this.runPython(files, entry));
-    const found = reportProblems(report, limits);
+    const found = reportProblems(report, limits, triggers);
     problems.push(...found.problems);
     return {
       ok: problems.length === 0,

@@ -288,6 +288,26 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(await warned(chat.replace('@app.websocket("/ws")', '@app.get("/ws")'), ''), [], 'no WebSocket route');
   });
 
+  // A webhook trigger calls the app at POST / (gateway/hooks.ts): a GitHub-style FastAPI receiver at
+  // `@app.post("/webhooks/github")` answered every verified delivery 404 and its runs failed (apps
+  // round 20). Warned only where the manifest declares a webhook trigger.
+  it('warns about a FastAPI app with no POST / route when the manifest declares a webhook trigger (apps round 20)', async () => {
+    const app = (routes: string): string => `from fastapi import FastAPI, APIRouter, Request\napp = FastAPI()\n${routes}`;
+    const receiver = '@app.post("/webhooks/github")\nasync def github(request: Request):\n    return {}\n';
+    const hook = 'triggers:\n  - type: webhook\n    id: github\n';
+    const warned = async (code: string, manifest: string): Promise<string[]> =>
+      (await appWarnings(code, 'fastapi\n', 'hookapp', manifest)).filter((w) => /webhook trigger calls the app/.test(w));
+    const by = await warned(app(receiver), hook);
+    assert.equal(by.length, 1, by.join('\n'));
+    assert.match(by[0]!, /^main\.py:3: a webhook trigger calls the app at POST \/, and this app takes POST at \/webhooks\/github but not at \/: every verified delivery would answer 404 .*app\.add_api_route\("\/", <its function>, methods=\["POST"\]\)/);
+    assert.deepEqual(await warned(app(receiver), ''), [], 'no webhook trigger');
+    assert.deepEqual(await warned(app(receiver), 'triggers:\n  - type: cron\n    schedule: "*/5 * * * *"\n'), [], 'a cron trigger only');
+    assert.deepEqual(await warned(app(`${receiver}app.add_api_route("/", github, methods=["POST"])\n`), hook), [], 'served at / too');
+    assert.deepEqual(await warned(app('@app.api_route("/", methods=["GET", "POST"])\nasync def root():\n    return {}\n@app.post("/x")\nasync def x():\n    return {}\n'), hook), []);
+    assert.deepEqual(await warned(app(`${receiver}r = APIRouter()\napp.include_router(r)\n`), hook), [], 'a router: its paths are not known');
+    assert.deepEqual(await warned(app('@app.get("/items")\nasync def items():\n    return []\n'), hook), [], 'no POST route');
+  });
+
   // encode/broadcast's README chat on Broadcast("memory://") (apps round 19): at concurrency 1 each of
   // 3 clients heard only itself and a message published over HTTP reached none (uvicorn: 4 of 4
   // each; concurrency 20 with maxInstances 1: 4 of 4). Not its Redis backend, nor memory:// as an
