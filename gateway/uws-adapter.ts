@@ -88,7 +88,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_sock
 import { errorBody, PlatformError, type Abortable, type Pairs, type ResponseStream } from '../protocol/index.js';
 import { checkRequestHead, MAX_HEADER_BYTES, NATIVE_MAX_CONTENT_LENGTH } from './http-framing.js';
 import { capSendBuffers, checkPeerAddon, DEFAULT_SEND_BUFFER_BYTES, lastPeerPort, peerAddress, peerCookie } from './peer-port.js';
-import { addressInUse, loopbackTwin } from '../protocol/index.js';
+import { addressState, holdTwin, loopbackTwin } from '../protocol/index.js';
 import { ClosedPeers, DRAIN_IDLE_MS, DRAIN_MAX_MS, DrainSlots, drainBytesFor, UWS_KEEP_ALIVE_MS } from './body-drain.js';
 import { ByteBudget, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, DEFAULT_MAX_HELD_RESPONSE_BYTES, type Holder } from './byte-budget.js';
 import { bodyChunkLimit, bodyTooSlow, overloaded, tooLarge } from './body-refusals.js';
@@ -1037,14 +1037,18 @@ export async function startHttpServer(options: HttpServerOptions, attempt = 1): 
       capSendBuffers(port, options.sendBufferBytes ?? DEFAULT_SEND_BUFFER_BYTES);
       // The IPv6 twin of a 127.0.0.1 listener, held so no other local user can: see loopbackTwin.
       let twin: us_listen_socket | null = null;
+      let closed = false;
       const twinHost = loopbackTwin(options.host);
-      if (twinHost !== null) {
-        listen(twinHost, port, LISTEN_EXCLUSIVE_PORT, (held) => {
+      const holdsTwin = (host: string): boolean => {
+        if (closed) return true; // closed meanwhile (closeAll): nothing more to hold
+        listen(host, port, LISTEN_EXCLUSIVE_PORT, (held) => {
           twin = held || null;
         });
-      }
-      const twinTaken = twinHost !== null && twin === null ? addressInUse(twinHost, port) : Promise.resolve(false);
+        return twin !== null;
+      };
+      const twinTaken = twinHost === null ? Promise.resolve(false) : holdTwin(() => holdsTwin(twinHost), () => addressState(twinHost, port)).then((held) => held === 'taken');
       const closeListening = (): void => {
+        closed = true;
         if (listening) uws.us_listen_socket_close(listening);
         listening = null;
         if (twin) uws.us_listen_socket_close(twin);
