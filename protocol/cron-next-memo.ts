@@ -1,9 +1,10 @@
 /**
- * The next ticks the cron library found, per schedule (zone and expression): the library finds a
- * rare date (29 February, one day of one month) by walking the calendar on the event loop, ~20 ms
- * per year walked, and `GET /functions/{name}/triggers` (any viewer) asked for five fire times of
- * up to 32 triggers on each listing: seconds of every tenant's calls, as often as asked (red team
- * round 35). A tick `next` found after `from` is also the next tick after any time in
+ * The next ticks the cron library found, per schedule (zone and expression): the library steps
+ * luxon dates second by second, minute by minute and day by day on the event loop (1-20 ms per tick
+ * asked for on an idle host, several times that under load; a rare date such as 29 February walks
+ * years), and `GET /functions/{name}/triggers` (any viewer) asked for five fire times of up to 32
+ * triggers on each listing: half a second to seconds of every tenant's calls, as often as asked
+ * (red team round 35). A tick `next` found after `from` is also the next tick after any time in
  * [from, next): nothing fires between. Bounded: MEMO_SCHEDULES schedules (the least recently used
  * forgotten first), MEMO_SPANS spans each (the oldest first).
  */

@@ -66,7 +66,7 @@ export function parseCronSchedule(expression: string, timezone: string, nowMs: n
 
 /**
  * The library's next tick after `afterMs`, remembered when it is after it (cron-next-memo.ts): a
- * rare date costs its walk once, not on every listing of the triggers (red team round 35).
+ * tick costs its walk once, not on every listing of the triggers (red team round 35).
  */
 function libraryNext(time: CronTime, memoKey: string, timezone: string, afterMs: number): number {
   const next = time.getNextDateFrom(new Date(afterMs), timezone).toMillis();

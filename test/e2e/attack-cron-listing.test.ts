@@ -1,7 +1,7 @@
 /**
  * Red team round 35: `GET /functions/{name}/triggers` (any viewer) lists each cron trigger's next
- * five fire times, and the cron library finds a rare date by walking the calendar month by month
- * and day by day on the event loop (~20 ms a year of Februaries). A function with 32 triggers on
+ * five fire times, and the cron library finds each by stepping luxon dates on the event loop (ms
+ * per tick, years of steps for a rare date). A function with 32 triggers on
  * 29 February (a date that comes, so the manifest is taken) held every tenant's calls and API for
  * seconds per listing, as often as a viewer asked; and a listing asked more than 8 years ahead of
  * today (the library's horizon) answered 500.
