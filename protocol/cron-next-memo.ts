@@ -9,7 +9,7 @@
  * forgotten first), MEMO_SPANS spans each (the oldest first).
  */
 
-export const MEMO_SCHEDULES = 1024;
+export const MEMO_SCHEDULES = 8192;
 export const MEMO_SPANS = 8;
 
 interface Span {
