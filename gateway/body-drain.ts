@@ -70,32 +70,43 @@ export const MAX_CLOSED_PEERS = 4096;
  * `tryEnd`, which leaves the connection open in uWS, so a request pipelined behind the refused body
  * was parsed and run, and answered after the close the client had been told of (differential round
  * 3: a 413, then a 200 from the function). A connection is known by its peer's address and port
- * (ADR 0093; none without the peer addon); a request on one marked here within uWS's keep-alive
+ * (ADR 0093; none without the peer addon) and, where the addon gives it, the kernel's cookie of its
+ * socket: the address and port alone are another connection's once this one closed (a client, or a
+ * proxy that every client shares, connecting again from the same port), whose request was closed
+ * unanswered (red team round 35). A request on a connection marked here within uWS's keep-alive
  * timeout is closed unanswered, as the answer said. Marks expire in the order they were made.
  */
 export class ClosedPeers {
-  private readonly until = new Map<string, number>();
+  private readonly until = new Map<string, { t: number; cookie: number }>();
 
   get size(): number {
     return this.until.size;
   }
 
-  mark(peer: string, port: number, now = performance.now()): void {
-    for (const [key, t] of this.until) {
-      if (t > now && this.until.size < MAX_CLOSED_PEERS) break;
+  /** `cookie`: the connection's SO_COOKIE (peer-port.ts `peerCookie`), 0 when unknown. */
+  mark(peer: string, port: number, cookie = 0, now = performance.now()): void {
+    for (const [key, mark] of this.until) {
+      if (mark.t > now && this.until.size < MAX_CLOSED_PEERS) break;
       this.until.delete(key);
     }
     const key = `${peer}|${port}`;
     this.until.delete(key); // to the end of the order
-    this.until.set(key, now + UWS_KEEP_ALIVE_MS);
+    this.until.set(key, { t: now + UWS_KEEP_ALIVE_MS, cookie });
   }
 
-  /** True for a request on a marked connection, which is forgotten then (it closes). */
-  take(peer: string, port: number, now = performance.now()): boolean {
+  /**
+   * True for a request on a marked connection, which is forgotten then (it closes). `cookieNow`
+   * gives the request's connection's cookie, asked only when its address and port are marked: a
+   * known cookie that differs from the mark's is another connection, served.
+   */
+  take(peer: string, port: number, cookieNow: () => number = () => 0, now = performance.now()): boolean {
     const key = `${peer}|${port}`;
-    const t = this.until.get(key);
-    if (t === undefined) return false;
+    const mark = this.until.get(key);
+    if (mark === undefined) return false;
     this.until.delete(key);
-    return t > now;
+    if (mark.t <= now) return false;
+    if (mark.cookie === 0) return true;
+    const cookie = cookieNow();
+    return cookie === 0 || cookie === mark.cookie;
   }
 }

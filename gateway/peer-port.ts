@@ -17,6 +17,7 @@ import { formatAddress } from './peer.js';
 
 type PeerFn = (res: HttpResponse, out: Uint8Array) => number;
 type CapFn = (port: number, bytes: number) => number;
+type CookieFn = (res: HttpResponse) => number;
 
 /** Where the addon is built: <repo>/gateway/native/, for this Node.js ABI. */
 export const PEER_ADDON = fileURLToPath(new URL(`../../gateway/native/peer-abi${process.versions.modules}.node`, import.meta.url));
@@ -33,6 +34,8 @@ let checked: Promise<string | null> | null = null;
 export const DEFAULT_SEND_BUFFER_BYTES = 512 * 1024;
 /** The addon's `capListeners`, once it passed the check; null before and without it. */
 let capListeners: CapFn | null = null;
+/** The addon's `cookie`, once it passed the check; null before, without it, and in an addon built before it. */
+let cookieOf: CookieFn | null = null;
 
 /**
  * What one connection may queue in the kernel for a client that does not read: SO_SNDBUF set once
@@ -66,6 +69,17 @@ export function lastPeerPort(): number {
 }
 
 /**
+ * The kernel's cookie of the response's connection (SO_COOKIE: never given to another socket while
+ * the host runs); 0 when unknown (no addon, an addon built before it, no such option). Another
+ * connection from the same address and port has another one (ClosedPeers, red team round 35).
+ */
+export function peerCookie(res: HttpResponse): number {
+  if (cookieOf === null) return 0;
+  const n = cookieOf(res);
+  return typeof n === 'number' && n > 0 ? n : 0;
+}
+
+/**
  * Loads and checks the addon once per process; resolves to null when it is in use, else to why
  * not (the port stays 0). Never rejects.
  */
@@ -77,8 +91,9 @@ export function checkPeerAddon(uws: typeof Uws, addon = PEER_ADDON): Promise<str
 async function selfCheck(uws: typeof Uws, addon: string): Promise<string | null> {
   let fn: PeerFn;
   let cap: CapFn | undefined;
+  let cookie: CookieFn | undefined;
   try {
-    ({ peer: fn, capListeners: cap } = createRequire(import.meta.url)(addon) as { peer: PeerFn; capListeners?: CapFn });
+    ({ peer: fn, capListeners: cap, cookie } = createRequire(import.meta.url)(addon) as { peer: PeerFn; capListeners?: CapFn; cookie?: CookieFn });
   } catch (err) {
     return `the peer addon did not load (${(err as Error).message.split('\n')[0]}; scripts/build-peer.sh builds it)`;
   }
@@ -123,5 +138,6 @@ async function selfCheck(uws: typeof Uws, addon: string): Promise<string | null>
   }
   peer = fn;
   capListeners = cap ?? null; // an addon built before capListeners: the kernel's buffers
+  cookieOf = cookie ?? null; // an addon built before cookie: connections known by address and port alone
   return null;
 }

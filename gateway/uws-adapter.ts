@@ -87,8 +87,8 @@ import type * as Uws from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket_context_t, WebSocket } from 'uWebSockets.js';
 import { errorBody, PlatformError, type Abortable, type Pairs, type ResponseStream } from '../protocol/index.js';
 import { checkRequestHead, MAX_HEADER_BYTES, NATIVE_MAX_CONTENT_LENGTH } from './http-framing.js';
-import { capSendBuffers, checkPeerAddon, DEFAULT_SEND_BUFFER_BYTES, lastPeerPort, peerAddress } from './peer-port.js';
-import { addressInUse, loopbackTwin } from '../protocol/index.js';
+import { capSendBuffers, checkPeerAddon, DEFAULT_SEND_BUFFER_BYTES, lastPeerPort, peerAddress, peerCookie } from './peer-port.js';
+import { addressState, holdTwin, loopbackTwin } from '../protocol/index.js';
 import { ClosedPeers, DRAIN_IDLE_MS, DRAIN_MAX_MS, DrainSlots, drainBytesFor, UWS_KEEP_ALIVE_MS } from './body-drain.js';
 import { ByteBudget, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, DEFAULT_MAX_HELD_RESPONSE_BYTES, type Holder } from './byte-budget.js';
 import { bodyChunkLimit, bodyTooSlow, overloaded, tooLarge } from './body-refusals.js';
@@ -261,6 +261,8 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   /** The refused body being drained (rule 11), and whether one was (later chunks are uWS's to drop). */
   private drain: Drain | null = null;
   private drained = false;
+  /** The connection's cookie (peerCookie) when a drain started: its ClosedPeers mark names this connection only. */
+  private drainCookie = 0;
   /** The drained answer's last byte left: uWS ended the response (rule 3). */
   private answerEnded = false;
   /** The refusal is about the chunks themselves (too many): closed at once, never drained. */
@@ -676,6 +678,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   private startDrain(out: OutgoingResponse, answer: Uint8Array): void {
     const res = this.res;
     const total = answer.byteLength;
+    this.drainCookie = peerCookie(res); // while the response is live; the mark is made when it ended
     res.cork(() => {
       // uWS keeps the connection open (a response that closes would end it now): the client is told.
       writeHead(res, out, true);
@@ -745,7 +748,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
    */
   private closedAfterDrain(): void {
     this.answerEnded = true;
-    if (this.peerPort !== 0) this.budgets.closed.mark(this.peer, this.peerPort);
+    if (this.peerPort !== 0) this.budgets.closed.mark(this.peer, this.peerPort, this.drainCookie);
   }
 
   /** Rule 9: the head now, then chunks as the stream writes them; not in flight from here on. */
@@ -890,7 +893,7 @@ export async function startHttpServer(options: HttpServerOptions, attempt = 1): 
   const streams = new Set<Exchange>();
 
   const serve = (res: HttpResponse, req: HttpRequest, upgradeContext: us_socket_context_t | null): void => {
-    if (budgets.closed.size > 0 && budgets.closed.take(peerAddress(res), lastPeerPort())) {
+    if (budgets.closed.size > 0 && budgets.closed.take(peerAddress(res), lastPeerPort(), () => peerCookie(res))) {
       // Rule 11: pipelined behind a drained refusal whose answer said `Connection: close`. Closed
       // once this read's callback returned: uWS sends what it corked meanwhile (that answer's end)
       // only then, and a close now would drop it.
@@ -1034,14 +1037,18 @@ export async function startHttpServer(options: HttpServerOptions, attempt = 1): 
       capSendBuffers(port, options.sendBufferBytes ?? DEFAULT_SEND_BUFFER_BYTES);
       // The IPv6 twin of a 127.0.0.1 listener, held so no other local user can: see loopbackTwin.
       let twin: us_listen_socket | null = null;
+      let closed = false;
       const twinHost = loopbackTwin(options.host);
-      if (twinHost !== null) {
-        listen(twinHost, port, LISTEN_EXCLUSIVE_PORT, (held) => {
+      const holdsTwin = (host: string): boolean => {
+        if (closed) return true; // closed meanwhile (closeAll): nothing more to hold
+        listen(host, port, LISTEN_EXCLUSIVE_PORT, (held) => {
           twin = held || null;
         });
-      }
-      const twinTaken = twinHost !== null && twin === null ? addressInUse(twinHost, port) : Promise.resolve(false);
+        return twin !== null;
+      };
+      const twinTaken = twinHost === null ? Promise.resolve(false) : holdTwin(() => holdsTwin(twinHost), () => addressState(twinHost, port)).then((held) => held === 'taken');
       const closeListening = (): void => {
+        closed = true;
         if (listening) uws.us_listen_socket_close(listening);
         listening = null;
         if (twin) uws.us_listen_socket_close(twin);

@@ -19,10 +19,38 @@ export function loopbackTwin(host: string): string | null {
 }
 
 /** Whether another socket listens on `host`:`port` (false where the address does not exist). */
-export function addressInUse(host: string, port: number): Promise<boolean> {
+export async function addressInUse(host: string, port: number): Promise<boolean> {
+  return (await addressState(host, port)) === 'taken';
+}
+
+/** `host`:`port` as a listener sees it: another socket holds it, it is free, or the address does not exist here (IPv6 off). */
+export type AddressState = 'taken' | 'free' | 'absent';
+
+export function addressState(host: string, port: number): Promise<AddressState> {
   return new Promise((resolve) => {
     const probe = createServer();
-    probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE'));
-    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(false)));
+    probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE' ? 'taken' : 'absent'));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve('free')));
   });
+}
+
+/** Attempts to hold the twin after a first failed one: a socket held and let go between them is no free twin. */
+export const TWIN_ATTEMPTS = 3;
+
+/**
+ * Holds the twin: `hold()` listens there and says whether it did; when it did not, `state()` tells
+ * why. `absent`: no such address (IPv6 off), nothing to hold. `taken`: another process listens
+ * there. A twin that was taken at the listen and free at the probe is tried again: another local
+ * user who holds [::1]:<port> and lets it go in a loop got a platform started without its twin
+ * (the probe said free), and took [::1] back (red team round 35); still not held after
+ * TWIN_ATTEMPTS, it counts as taken.
+ */
+export async function holdTwin(hold: () => boolean, state: () => Promise<AddressState>): Promise<'held' | 'absent' | 'taken'> {
+  if (hold()) return 'held';
+  for (let i = 1; i < TWIN_ATTEMPTS; i++) {
+    const now = await state();
+    if (now !== 'free') return now;
+    if (hold()) return 'held';
+  }
+  return 'taken';
 }

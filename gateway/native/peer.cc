@@ -10,6 +10,12 @@
 // after the first pointer. That layout is the build's: the gateway uses this only after a
 // self-check against a connection whose port it knows (gateway/peer-port.ts).
 //
+// cookie(res) -> the response socket's SO_COOKIE (Linux 4.12+: a number the kernel gives each socket
+// once, never to another while it runs), as a Number; 0 when it cannot tell. A connection is known
+// by it where its peer's address and port are not enough: another connection from the same address
+// and port, once this one closed, has another cookie (gateway/body-drain.ts, ClosedPeers; red team
+// round 35).
+//
 // capListeners(port, bytes) -> how many of this process's listening sockets on `port` got
 // SO_SNDBUF = bytes (the kernel doubles it and stops autotuning it); -1 on bad arguments. The
 // connections they accept inherit it (the kernel clones the listener's socket), so what one
@@ -56,6 +62,25 @@ static void Peer(const FunctionCallbackInfo<Value> &args) {
   }
 }
 
+#ifndef SO_COOKIE
+#define SO_COOKIE 57
+#endif
+
+static void Cookie(const FunctionCallbackInfo<Value> &args) {
+  args.GetReturnValue().Set(0);
+  if (args.Length() < 1 || !args[0]->IsObject()) return;
+  Local<Object> res = args[0].As<Object>();
+  if (res->InternalFieldCount() < 1) return;
+  const unsigned char *socket = static_cast<const unsigned char *>(res->GetAlignedPointerFromInternalField(0));
+  if (socket == nullptr) return;
+  int fd;
+  memcpy(&fd, socket + sizeof(void *), sizeof fd);
+  unsigned long long cookie = 0;
+  socklen_t size = sizeof cookie;
+  if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &size) != 0) return;
+  args.GetReturnValue().Set(static_cast<double>(cookie));
+}
+
 static void CapListeners(const FunctionCallbackInfo<Value> &args) {
   args.GetReturnValue().Set(-1);
   if (args.Length() < 2 || !args[0]->IsInt32() || !args[1]->IsInt32()) return;
@@ -89,6 +114,7 @@ static void CapListeners(const FunctionCallbackInfo<Value> &args) {
 static void Init(Local<Object> exports, Local<Value>, void *) {
   NODE_SET_METHOD(exports, "peer", Peer);
   NODE_SET_METHOD(exports, "capListeners", CapListeners);
+  NODE_SET_METHOD(exports, "cookie", Cookie);
 }
 
 NODE_MODULE(NODE_GYP_MODULE_NAME, Init)

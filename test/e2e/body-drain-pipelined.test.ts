@@ -86,4 +86,44 @@ describe('a request pipelined behind a refused body (413 with Connection: close)
     assert.deepEqual(statuses, ['200', '200'], answer.text.slice(0, 600));
     assert.match(answer.text, /\{"query":\{"kept":""\},"size":5\}$/);
   });
+
+  it('another connection from the same address and port, once the refused one closed, is served (red team round 35)', async () => {
+    // Behind a proxy every client's request comes from the proxy's address, and a port is used
+    // again as soon as its connection is gone: the mark by address and port closed the next
+    // client's request unanswered. Here the refused connection resets (no TIME_WAIT) and a new one
+    // binds the same port at once.
+    const local = await new Promise<number>((resolve, reject) => {
+      const socket = net.connect({ port: h.gateway.port, host: '127.0.0.1', localAddress: '127.0.0.1' });
+      const chunks: Buffer[] = [];
+      socket.on('error', reject);
+      socket.on('data', (d: Buffer) => {
+        chunks.push(d);
+        if (/"PAYLOAD_TOO_LARGE".*\}$/s.test(Buffer.concat(chunks).toString('latin1'))) {
+          const port = socket.localPort ?? 0;
+          socket.resetAndDestroy();
+          resolve(port);
+        }
+      });
+      socket.write(Buffer.concat([head(`Content-Length: ${LIMIT + 1}\r\n`), Buffer.alloc(LIMIT + 1, 120)]));
+    });
+    assert.ok(local > 0);
+    await sleep(100);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect({ port: h.gateway.port, host: '127.0.0.1', localAddress: '127.0.0.1', localPort: local });
+      const chunks: Buffer[] = [];
+      const timer = setTimeout(() => socket.destroy(), 4000);
+      socket.on('error', reject);
+      socket.on('data', (d: Buffer) => {
+        chunks.push(d);
+        if (/"size":5\}$/.test(Buffer.concat(chunks).toString('latin1'))) socket.end();
+      });
+      socket.on('close', () => {
+        clearTimeout(timer);
+        resolve(Buffer.concat(chunks).toString('latin1'));
+      });
+      socket.write(behind('reused'));
+    });
+    assert.match(answer, /^HTTP\/1\.1 200 /, `the new connection's request was closed unanswered: ${JSON.stringify(answer.slice(0, 200))}`);
+    assert.match(answer, /\{"query":\{"reused":""\},"size":5\}$/);
+  });
 });
