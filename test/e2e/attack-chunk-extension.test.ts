@@ -7,9 +7,9 @@
  * digits, anything else is the parser's 400 with the connection closed. Over raw sockets.
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { describe, it } from 'node:test';
 import { fnName, py, sleep, useGateway } from './gateway-harness.js';
+import { rawExchange, type RawAnswer } from './raw-exchange.js';
 
 const ECHO = fnName('echo');
 
@@ -30,22 +30,7 @@ const h = useGateway({
 });
 
 /** Writes `data` on a fresh connection; what came back once the server closed it or `waitMs` passed. */
-function exchange(data: string, waitMs = 3000): Promise<{ text: string; closed: boolean }> {
-  return new Promise((resolve) => {
-    const socket = net.connect(h.gateway.port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    let closed = false;
-    const timer = setTimeout(() => socket.destroy(), waitMs);
-    socket.on('data', (d: Buffer) => chunks.push(d));
-    socket.on('error', () => (closed = true));
-    socket.on('end', () => (closed = true));
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve({ text: Buffer.concat(chunks).toString('latin1'), closed });
-    });
-    socket.write(Buffer.from(data, 'latin1'));
-  });
-}
+const exchange = (data: string, waitMs = 3000): Promise<RawAnswer> => rawExchange(h.gateway.port, [data], { waitMs });
 
 function statuses(text: string): string[] {
   return [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]!);

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import { fnName, py, sleep, useGateway } from './gateway-harness.js';
+import { rawExchange, type RawAnswer } from './raw-exchange.js';
 
 const LIMIT = 64 * 1024;
 const ECHO = fnName('echo');
@@ -19,28 +20,7 @@ const h = useGateway(
 );
 
 /** Writes each piece (after `gapMs`), then reads until the server closes or `waitMs` passes. */
-function exchange(pieces: Buffer[], gapMs = 0, waitMs = 4000): Promise<{ text: string; closed: boolean }> {
-  return new Promise((resolve) => {
-    const socket = net.connect(h.gateway.port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    let closed = false;
-    const timer = setTimeout(() => socket.destroy(), waitMs);
-    socket.on('data', (d: Buffer) => chunks.push(d));
-    socket.on('error', () => (closed = true));
-    socket.on('end', () => (closed = true));
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve({ text: Buffer.concat(chunks).toString('latin1'), closed });
-    });
-    const write = (i: number): void => {
-      const piece = pieces[i];
-      if (piece === undefined || !socket.writable) return;
-      socket.write(piece);
-      setTimeout(() => write(i + 1), gapMs);
-    };
-    write(0);
-  });
-}
+const exchange = (pieces: Buffer[], gapMs = 0, waitMs = 4000): Promise<RawAnswer> => rawExchange(h.gateway.port, pieces, { gapMs, waitMs });
 
 const head = (lines: string): Buffer => Buffer.from(`POST /fn/${ECHO}/ HTTP/1.1\r\nHost: x\r\n${lines}\r\n`, 'latin1');
 const behind = (query: string): Buffer => Buffer.from(`POST /fn/${ECHO}/?${query} HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello`, 'latin1');
