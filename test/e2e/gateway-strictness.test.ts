@@ -7,9 +7,9 @@
  * fails here, so the doc gets updated.
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { describe, it } from 'node:test';
 import { errorOf, fnName, py, useGateway } from './gateway-harness.js';
+import { rawExchange, type RawAnswer } from './raw-exchange.js';
 
 const OK = fnName('ok');
 const SPOOF = fnName('spoof');
@@ -73,15 +73,6 @@ const h = useGateway({
   },
 });
 
-interface RawAnswer {
-  /** Every byte the server sent. */
-  data: Buffer;
-  /** The server closed the connection (FIN or RST) before `waitMs` ran out. */
-  closed: boolean;
-  /** ECONNRESET / EPIPE when the server reset the connection. */
-  error: string | null;
-}
-
 /** True once `data` holds a whole response (head, and a body of its Content-Length). */
 function complete(data: Buffer): boolean {
   const text = data.toString('latin1');
@@ -97,33 +88,7 @@ function complete(data: Buffer): boolean {
  * also closes once a whole response arrived (a keep-alive answer).
  */
 function raw(pieces: (string | Buffer)[], waitMs = 3000, whole = false, gapMs = 50): Promise<RawAnswer> {
-  return new Promise((resolve) => {
-    const socket = net.connect(h.gateway.port, '127.0.0.1');
-    socket.setNoDelay(true);
-    const chunks: Buffer[] = [];
-    let error: string | null = null;
-    let closed = false;
-    const timer = setTimeout(() => socket.destroy(), waitMs);
-    socket.on('data', (d: Buffer) => {
-      chunks.push(d);
-      if (whole && complete(Buffer.concat(chunks))) socket.destroy();
-    });
-    socket.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
-    socket.on('end', () => (closed = true));
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve({ data: Buffer.concat(chunks), closed: closed || error !== null, error });
-    });
-    // Each piece schedules the next: timers of different lengths (gapMs * i) can run out of order
-    // when the event loop is late, and then pieces went out in the wrong order.
-    const write = (i: number): void => {
-      const piece = pieces[i];
-      if (piece === undefined || !socket.writable) return;
-      socket.write(typeof piece === 'string' ? Buffer.from(piece, 'latin1') : piece);
-      setTimeout(() => write(i + 1), gapMs);
-    };
-    write(0);
-  });
+  return rawExchange(h.gateway.port, pieces, { waitMs, gapMs, ...(whole ? { until: complete } : {}) });
 }
 
 interface Parsed {
