@@ -315,7 +315,7 @@ export interface RefusedDeliveries {
 /** One entry of GET /functions/{name}/triggers. */
 export type ApiTrigger =
   | { type: 'http'; invokeUrl: string; asyncUrl?: string; hostUrl?: string; auth: string; invocation: string }
-  | { type: 'webhook'; id: string; style: string; sync: boolean; url: string; previousSecretValidUntil: number | null; refused?: RefusedDeliveries | null }
+  | { type: 'webhook'; id: string; style: string; sync: boolean; path: string; url: string; previousSecretValidUntil: number | null; refused?: RefusedDeliveries | null }
   | { type: 'cron'; id: string; schedule: string; timezone: string; active: boolean; nextFires: number[] };
 
 /**

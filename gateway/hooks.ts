@@ -63,7 +63,7 @@ async function deliver(
   const fn = servable(now, name);
   if (fn instanceof PlatformError) return errorResponse(fn);
   if (deps.graceOver()) return errorResponse(new PlatformError('SHUTTING_DOWN', 'the gateway is shutting down'));
-  const call: AsyncCall = { method: 'POST', path: '/', rawQuery: req.rawQuery, headers: req.headers, body };
+  const call: AsyncCall = { method: 'POST', path: hook.path ?? '/', rawQuery: req.rawQuery, headers: req.headers, body };
   if (hook.sync) {
     // As an async delivery's run does (controlplane/async/runs/service.ts): the handler sees which
     // trigger called it, never a value the sender put there.

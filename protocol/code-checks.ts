@@ -59,10 +59,12 @@ export interface PyFinding {
    * A warning that does not hold under some limits: `one-instance`, code whose sessions live in
    * one process (Socket.IO's long-polling), answered by `limits.concurrency` above 1 with
    * `limits.maxInstances: 1`; `long-timeout`, a WebSocket endpoint or a Server-Sent Events stream (its connections end at the
-   * timeout), answered by a `limits.timeout` of LONG_TIMEOUT_MS or more; `webhook-trigger`, an app
-   * with no `POST /` route (where a webhook trigger calls it), kept only when the manifest declares one.
+   * timeout), answered by a `limits.timeout` of LONG_TIMEOUT_MS or more; `webhook-trigger`, a
+   * FastAPI app's POST `routes`, kept for each webhook trigger of the manifest whose path is not one of them.
    */
   needs?: 'one-instance' | 'long-timeout' | 'webhook-trigger';
+  /** With `needs: webhook-trigger`: the paths the app takes POST at. */
+  routes?: string[];
   /**
    * An import no declared requirement nor the runtime provides: its top-level module. Checked
    * before a dependency build against the declared names only; `deploy` holds these and checks
@@ -365,21 +367,44 @@ export function entrypointToCheck(read: ManifestRead): string {
 /** A timeout under which a WebSocket endpoint is warned about (its connections end at it). */
 export const LONG_TIMEOUT_MS = 300_000;
 
+/** A manifest trigger as reportProblems reads it: webhook triggers' `id` and `path` (default `/`). */
+export interface TriggerShape { type: string; id?: string; path?: string }
+
+/**
+ * The webhook-receiver warning for the first webhook trigger whose path the app takes no POST at,
+ * or null (apps round 20: a receiver at `@app.post("/webhooks/github")` answered every delivery of
+ * a trigger calling `POST /` with 404; the trigger's `path` says where it calls).
+ */
+function unservedHook(w: PyFinding, triggers: readonly TriggerShape[]): string | null {
+  const routes = w.routes ?? [];
+  const hook = triggers.find((t) => t.type === 'webhook' && !routes.includes(t.path ?? '/'));
+  if (hook === undefined) return null;
+  const at = hook.path ?? '/';
+  const theirs = routes.filter((r) => r !== at);
+  return `webhook trigger "${hook.id ?? '?'}" calls the app at POST ${at}, and this app takes POST at ${theirs.join(', ')} but not at ${at}: ` +
+    `every verified delivery would answer 404 and its run fail. Give the trigger the receiver's path (\`path: ${theirs[0] ?? '/'}\` under it in ${MANIFEST_FILE}), ` +
+    `or serve the receiver at ${at} too (docs/triggers.md, "Webhooks in the manifest")`;
+}
+
 /**
  * validate.py's findings as problems (they stop a deploy) and warnings (they do not). `limits`
  * (the manifest's, when it parsed) drops a warning those limits answer (`PyFinding.needs`), and
- * `triggers` (the manifest's) one about webhook deliveries where it declares no webhook trigger.
+ * `triggers` (the manifest's) decides the warning about where webhook deliveries call the app.
  */
-export function reportProblems(report: PyReport, limits?: { concurrency: number; maxInstances: number; timeoutMs?: number } | null, triggers?: readonly { type: string }[] | null): { problems: Problem[]; warnings: Problem[] } {
+export function reportProblems(report: PyReport, limits?: { concurrency: number; maxInstances: number; timeoutMs?: number } | null, triggers?: readonly TriggerShape[] | null): { problems: Problem[]; warnings: Problem[] } {
   const problems: Problem[] = [];
   const warnings: Problem[] = [];
   const oneInstance = limits != null && limits.concurrency > 1 && limits.maxInstances === 1;
   const longTimeout = limits?.timeoutMs !== undefined && limits.timeoutMs >= LONG_TIMEOUT_MS;
-  const webhooks = triggers?.some((t) => t.type === 'webhook') === true;
   for (const e of report.syntaxErrors) problems.push({ kind: 'syntax', file: e.file, line: e.line, column: e.column ?? null, message: `${e.type ?? 'SyntaxError'}: ${e.message}` });
   for (const p of report.problems) problems.push({ kind: 'entrypoint', file: p.file ?? MANIFEST_FILE, line: p.line, message: p.message });
   for (const w of report.warnings) {
-    if ((w.needs === 'one-instance' && oneInstance) || (w.needs === 'long-timeout' && longTimeout) || (w.needs === 'webhook-trigger' && !webhooks)) continue;
+    if (w.needs === 'webhook-trigger') {
+      const message = unservedHook(w, triggers ?? []);
+      if (message !== null) warnings.push({ kind: 'python', file: w.file, line: w.line, message });
+      continue;
+    }
+    if ((w.needs === 'one-instance' && oneInstance) || (w.needs === 'long-timeout' && longTimeout)) continue;
     // The message says the default (30 s): the manifest's own timeout is told beside it (apps round 12:
     // `timeout: 60s` read as cut at 30 s).
     const timeout = w.needs === 'long-timeout' && limits?.timeoutMs !== undefined ? `; this function's limits.timeout is ${limits.timeoutMs / 1000} s` : '';

@@ -197,6 +197,16 @@ const cronTriggerSchema = z
 export const WEBHOOK_TRIGGER_ID = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /**
+ * Where a webhook trigger calls the app (default `/`): an absolute path of RFC 3986 path characters
+ * (percent-escapes allowed), no query, no `.`/`..` or empty segments. A FastAPI receiver written at
+ * `@app.post("/webhooks/github")` answered every delivery 404 at `/` (apps round 20).
+ */
+const webhookPath = z.string()
+  .max(512, 'a webhook path is at most 512 characters')
+  .regex(/^(?:\/|(?:\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})+)+\/?)$/, 'a webhook path is an absolute path such as /webhooks/github: letters, digits and -._~!$&\'()*+,;=:@ or %XX escapes, no query')
+  .refine((p) => !p.split('/').some((seg) => seg === '.' || seg === '..'), 'a webhook path has no . or .. segments');
+
+/**
  * A signed webhook, reached at `/hooks/<name>/<id>`. The secret is the platform's (never in the
  * manifest): `POST /api/v1/functions/<name>/triggers/<id>/secret/rotate` answers it once.
  */
@@ -206,6 +216,7 @@ const webhookTriggerSchema = z.strictObject({
   style: z.enum(['github', 'stripe']).default('github'),
   sync: z.boolean().default(false),
   tolerance: duration.optional(),
+  path: webhookPath.default('/'),
 });
 
 /** Triggers other than HTTP. */

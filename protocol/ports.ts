@@ -180,6 +180,8 @@ export interface HookRefusal {
 
 export interface FoundHook {
   sync: boolean;
+  /** Where the delivery calls the app: the trigger's `path` (default `/`), as received (percent-escapes kept). */
+  path?: string;
   /** Whose signature scheme it checks: github (X-Hub-Signature-256) or stripe (Stripe-Signature); named in a refusal. */
   style?: 'github' | 'stripe';
   /**

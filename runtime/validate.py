@@ -615,18 +615,20 @@ def _posts(call, name):
 
 
 def webhook_receivers(trees):
-    """Warnings for a FastAPI app with POST routes and none at `/`, as a GitHub or Stripe receiver is
-    written (`@app.post("/webhooks/github")`): a webhook trigger calls the app at `POST /`, so every
-    verified delivery answered the app's 404 and its run failed (apps round 20). Only for an app
-    made in the file with no router included or app mounted (their paths are not known here).
-    `needs: webhook-trigger`: kept only when the manifest declares one."""
+    """A FastAPI app's POST routes when one is not at `/`, for the webhook triggers' paths to be
+    checked against (an app taking POST at `/` alone is where the default path calls): a trigger
+    calls the app at `POST <its path>` (default `/`), and a receiver written at
+    `@app.post("/webhooks/github")` answered every verified delivery 404 at `/` (apps round 20).
+    Only for an app made in the file with no router included or app mounted (their paths are not
+    known here). `needs: webhook-trigger` with `routes`: the control plane keeps it only for a
+    trigger whose path is not among them (protocol/code-checks.ts), and says which."""
     found = []
     for rel, tree in trees.items():
         if _is_test_file(rel) or not _imports_any(tree, ("fastapi",)):
             continue
         apps = {t.id for n in tree.body if isinstance(n, ast.Assign) and isinstance(n.value, ast.Call)
                 and _called(n.value) == "FastAPI" for t in n.targets if isinstance(t, ast.Name)}
-        posts, at_root, opaque = [], False, False
+        posts, opaque = [], False
         for _, node, name in _calls({rel: tree}):
             func = node.func
             if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in apps):
@@ -635,17 +637,15 @@ def webhook_receivers(trees):
                 opaque = True
             elif name in ("post", "api_route", "add_api_route", "route", "add_route") and _posts(node, name):
                 path = _route_path(node)
-                if path in ("/", "") or path is None:
-                    at_root = True
+                if path is None:
+                    opaque = True  # a path made at run time: where it is is not known here
                 else:
-                    posts.append((node.lineno, path))
-        if posts and not at_root and not opaque:
-            line, path = posts[0]
-            found.append({"file": rel, "line": line, "needs": "webhook-trigger",
-                          "message": f"a webhook trigger calls the app at POST /, and this app takes POST at {path} "
-                                     f"but not at /: every verified delivery would answer 404 and its run fail. Serve "
-                                     f"the receiver at / too: app.add_api_route(\"/\", <its function>, methods=[\"POST\"]) "
-                                     f"(docs/api-invoke.md, \"Webhooks\")"})
+                    posts.append((node.lineno, path or "/"))
+        elsewhere = [(ln, p) for ln, p in posts if p != "/"]
+        if elsewhere and not opaque:
+            found.append({"file": rel, "line": elsewhere[0][0], "needs": "webhook-trigger", "routes": [p for _, p in posts],
+                          "message": f"this app takes POST at {', '.join(p for _, p in posts)}: a webhook trigger "
+                                     f"calls it at POST <the trigger's path> (default /)"})
     return found
 
 

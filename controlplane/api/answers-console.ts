@@ -148,6 +148,8 @@ export const triggerList = z.strictObject({
       z.strictObject({ type: z.literal('http'), invokeUrl: z.string(), asyncUrl: z.string().optional(), auth: z.enum(['public', 'token']), invocation: z.enum(['sync', 'async', 'both']) }),
       z.strictObject({
         type: z.literal('webhook'), id: z.string(), style: z.enum(['github', 'stripe']), sync: z.boolean(), url: z.string(),
+        /** Where a delivery calls the app (the manifest's `path`, default `/`). */
+        path: z.string(),
         /** While a rotation's grace lasts: until when the previous secret is still accepted. */
         previousSecretValidUntil: time.nullable(),
         /**

@@ -66,7 +66,7 @@ export const listTriggers = operation(
     for (const hook of webhookSpecsOf(manifest)) {
       const secret = record.hookSecrets?.[hook.id];
       items.push({
-        type: 'webhook', id: hook.id, style: hook.style, sync: hook.sync, url: `${base}/hooks/${key}/${hook.id}`,
+        type: 'webhook', id: hook.id, style: hook.style, sync: hook.sync, path: hook.path, url: `${base}/hooks/${key}/${hook.id}`,
         previousSecretValidUntil: secret?.previous !== undefined && (secret.previousValidUntil ?? 0) > now ? secret.previousValidUntil! : null,
         refused: call.ctx.hookRefusals?.of(key, hook.id) ?? null,
       });

@@ -25,6 +25,7 @@ import {
   type LimitCeilings,
   type Problem,
   type PyReport,
+  type TriggerShape,
 } from '../../protocol/index.js';
 import { checkPathSet, normalizeBundlePath } from '../bundles/index.js';
 
@@ -84,7 +85,7 @@ export class CodeChecker {
     let manifest: unknown = null;
     let entry = entrypoint ?? 'main:handler';
     let limits: { concurrency: number; maxInstances: number; timeoutMs: number } | null = null;
-    let triggers: readonly { type: string }[] | null = null;
+    let triggers: readonly TriggerShape[] | null = null;
     if (manifestFile !== undefined) {
       const read = await readManifestText(manifestFile.content, ANY_ENV, MANIFEST_FILE, ceilings !== undefined ? { ceilings } : {});
       problems.push(...read.problems);

@@ -492,12 +492,13 @@ describe('the console with odd inputs', { skip }, () => {
   it('says a webhook needs its secret rotated once, and rotates it with Enter to a secret that signs', async () => {
     const name = fnName('hook');
     await createFunction(c.platform.api, name, { invocation: 'async' });
-    const up = await c.platform.api.call('POST', `/functions/${name}/versions`, { files: filesOf({ 'main.py': ECHO }), manifest: { kind: 'function', name, triggers: [{ type: 'webhook', id: 'github', style: 'github' }] } });
+    const up = await c.platform.api.call('POST', `/functions/${name}/versions`, { files: filesOf({ 'main.py': ECHO }), manifest: { kind: 'function', name, triggers: [{ type: 'webhook', id: 'github', style: 'github', path: '/webhooks/github' }] } });
     assert.equal(up.status, 201, JSON.stringify(up.body));
     await deploy(c.platform.api, name);
     const { page, context, problems } = await c.page({ hash: `#/functions/${name}/triggers` });
     const hint = page.getByTestId('hook-secret-hint');
     await hint.waitFor();
+    assert.equal(await textOf(page.getByTestId('hook-path')), 'POST /webhooks/github'); // where a delivery calls the app
     // An async-only function: the URL shown is the one that takes its calls (/fn/ answers 409).
     const shownUrl = await textOf(page.locator('.fn-head .url code'));
     assert.match(shownUrl, new RegExp(`/async/${name}/$`), shownUrl);

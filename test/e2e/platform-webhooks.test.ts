@@ -191,6 +191,43 @@ describe('webhook triggers (embedded platform)', { timeout: 90_000 }, () => {
     assert.equal(await refusals(), refused + 1, 'a test invoke refused 429 is counted');
   });
 
+  // A webhook trigger called the app at POST / whatever its receiver's route: a FastAPI receiver at
+  // `@app.post("/webhooks/github")` answered every delivery 404 and its runs failed (apps round 20).
+  // The trigger's `path` says where it calls, queued or sync, with the sender's query kept.
+  it('a trigger with a path calls the app there, queued and sync; a bad path is refused at upload', async () => {
+    const name = fnName('pa');
+    await createFunction(h.api, name);
+    const files = filesOf({ 'main.py': py('def handler(event, context):', '    return {"method": event["method"], "path": event["path"], "query": event["query"]}') });
+    const triggers = [{ type: 'webhook', id: 'gh', path: '/webhooks/github' }, { type: 'webhook', id: 'now', sync: true, path: '/x/%7Eme/' }, { type: 'webhook', id: 'root' }];
+    const up = await h.api.call('POST', `/functions/${name}/versions`, { files, manifest: { kind: 'function', name, triggers } });
+    assert.equal(up.status, 201, JSON.stringify(up.body));
+    await deploy(h.api, name);
+
+    const gh = await rotate(h.api, name, 'gh');
+    const queued = await post(`${h.url}/hooks/${name}/gh?delivery=1`, '{}', github(gh, '{}'));
+    assert.equal(queued.status, 202, JSON.stringify(queued.body));
+    const run = await settled(h.api, queued.body.runId);
+    assert.equal(run.state, 'succeeded', JSON.stringify(run));
+    assert.deepEqual(run.result.body, { method: 'POST', path: '/webhooks/github', query: { delivery: '1' } });
+
+    const now = await rotate(h.api, name, 'now');
+    const sync = await post(`${h.url}/hooks/${name}/now`, 'x', github(now, 'x'));
+    assert.equal(sync.status, 200, JSON.stringify(sync.body));
+    assert.deepEqual(sync.body, { method: 'POST', path: '/x/%7Eme/', query: {} }); // as received, as at /fn/<name>/x/%7Eme/
+
+    const listed = await h.api.call('GET', `/functions/${name}/triggers`);
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
+    const paths = Object.fromEntries((listed.body.items as { type: string; id?: string; path?: string }[]).filter((t) => t.type === 'webhook').map((t) => [t.id, t.path]));
+    assert.deepEqual(paths, { gh: '/webhooks/github', now: '/x/%7Eme/', root: '/' });
+
+    for (const path of ['webhooks', '/a?b=1', '/a//b', '/a/../b', '/a b', `/${'a'.repeat(512)}`]) {
+      const bad = await h.api.call('POST', `/functions/${name}/versions`, { files, manifest: { kind: 'function', name, triggers: [{ type: 'webhook', id: 'gh', path }] } });
+      assert.equal(bad.status, 400, `${path}: ${JSON.stringify(bad.body)}`);
+      assert.equal(bad.body.error.code, 'INVALID_FIELD', path);
+      assert.match(JSON.stringify(bad.body.error), /triggers/, path);
+    }
+  });
+
   it('a sync trigger answers the function response; paused → 503 after verification', async () => {
     const name = fnName('sy');
     await hookFunction(h.api, name, [{ type: 'webhook', id: 'now', sync: true }]);

@@ -17,7 +17,7 @@ describe('cli triggers <fn>: the http row names only the routes that take calls'
     const name = /^\/api\/v1\/functions\/([^/]+)\/triggers$/.exec(req.url ?? '')?.[1];
     const invocation = name === 'tick' ? 'async' : name === 'api' ? 'sync' : 'both';
     const http = { type: 'http', invokeUrl: `${BASE}/fn/${name}/`, ...(invocation === 'sync' ? {} : { asyncUrl: `${BASE}/async/${name}/` }), auth: 'public', invocation };
-    const hook = { type: 'webhook', id: 'github', url: `${BASE}/hooks/${name}/github`, style: 'github', sync: false };
+    const hook = { type: 'webhook', id: 'github', url: `${BASE}/hooks/${name}/github`, style: 'github', sync: false, path: '/webhooks/github' };
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ items: name === 'hook' ? [http, hook] : [http] }));
   });
@@ -27,7 +27,7 @@ describe('cli triggers <fn>: the http row names only the routes that take calls'
   it("a webhook's row gives the command for its secret, spelled as the CLI runs", async () => {
     const r = await api.cli(['triggers', 'hook']);
     assert.equal(r.code, EXIT.OK, r.stderr);
-    assert.match(r.stdout, /github signature; secret: (npx fastapi-platform|node \S+\/bin\/fastapi-platform\.js|fastapi-platform) triggers rotate-secret hook github\n/, r.stdout);
+    assert.match(r.stdout, /github signature; calls POST \/webhooks\/github; secret: (npx fastapi-platform|node \S+\/bin\/fastapi-platform\.js|fastapi-platform) triggers rotate-secret hook github\n/, r.stdout);
   });
 
   it('an async-only function is not shown with its /fn/ URL (it answers 409 there)', async () => {

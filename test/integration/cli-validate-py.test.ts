@@ -288,18 +288,23 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(await warned(chat.replace('@app.websocket("/ws")', '@app.get("/ws")'), ''), [], 'no WebSocket route');
   });
 
-  // A webhook trigger calls the app at POST / (gateway/hooks.ts): a GitHub-style FastAPI receiver at
-  // `@app.post("/webhooks/github")` answered every verified delivery 404 and its runs failed (apps
-  // round 20). Warned only where the manifest declares a webhook trigger.
-  it('warns about a FastAPI app with no POST / route when the manifest declares a webhook trigger (apps round 20)', async () => {
+  // A webhook trigger calls the app at POST <its path>, default / (gateway/hooks.ts): a GitHub-style
+  // FastAPI receiver at `@app.post("/webhooks/github")` answered every verified delivery 404 and its
+  // runs failed (apps round 20). Warned only for a webhook trigger whose path the app has no POST at.
+  it("warns about a FastAPI app with no POST route at a webhook trigger's path (apps round 20)", async () => {
     const app = (routes: string): string => `from fastapi import FastAPI, APIRouter, Request\napp = FastAPI()\n${routes}`;
     const receiver = '@app.post("/webhooks/github")\nasync def github(request: Request):\n    return {}\n';
     const hook = 'triggers:\n  - type: webhook\n    id: github\n';
     const warned = async (code: string, manifest: string): Promise<string[]> =>
-      (await appWarnings(code, 'fastapi\n', 'hookapp', manifest)).filter((w) => /webhook trigger calls the app/.test(w));
+      (await appWarnings(code, 'fastapi\n', 'hookapp', manifest)).filter((w) => /webhook trigger .*calls the app/.test(w));
     const by = await warned(app(receiver), hook);
     assert.equal(by.length, 1, by.join('\n'));
-    assert.match(by[0]!, /^main\.py:3: a webhook trigger calls the app at POST \/, and this app takes POST at \/webhooks\/github but not at \/: every verified delivery would answer 404 .*app\.add_api_route\("\/", <its function>, methods=\["POST"\]\)/);
+    assert.match(by[0]!, /^main\.py:3: webhook trigger "github" calls the app at POST \/, and this app takes POST at \/webhooks\/github but not at \/: every verified delivery would answer 404 .*`path: \/webhooks\/github` under it in platform\.yaml/);
+    // The trigger's path (docs/triggers.md) says where it calls: at the receiver's, nothing to warn about.
+    assert.deepEqual(await warned(app(receiver), `${hook}    path: /webhooks/github\n`), [], 'the trigger calls the receiver');
+    const elsewhere = await warned(app(receiver), `${hook}    path: /webhooks/github/\n  - type: webhook\n    id: stripe\n    path: /webhooks/github\n`);
+    assert.equal(elsewhere.length, 1, elsewhere.join('\n'));
+    assert.match(elsewhere[0]!, /webhook trigger "github" calls the app at POST \/webhooks\/github\/, and this app takes POST at \/webhooks\/github but not at \/webhooks\/github\/:/);
     assert.deepEqual(await warned(app(receiver), ''), [], 'no webhook trigger');
     assert.deepEqual(await warned(app(receiver), 'triggers:\n  - type: cron\n    schedule: "*/5 * * * *"\n'), [], 'a cron trigger only');
     assert.deepEqual(await warned(app(`${receiver}app.add_api_route("/", github, methods=["POST"])\n`), hook), [], 'served at / too');

@@ -205,4 +205,13 @@ describe('parseManifest in its own words (newcomer round 7, docs/adr/0075-newcom
     // A message written here is kept.
     assert.match(issuesOf({ kind: 'function', name: 'a', triggers: [{ type: 'webhook', id: 'Bad_Id' }] })['triggers.0.id']!, /^webhook ids are DNS labels/);
   });
+
+  it("reads a webhook trigger's path (default /) and refuses one that is no plain absolute path", () => {
+    const hooks = (path?: string): unknown[] => parseManifest({ kind: 'function', name: 'a', triggers: [{ type: 'webhook', id: 'gh', ...(path !== undefined ? { path } : {}) }] }).triggers;
+    assert.deepEqual(hooks().map((t) => (t as { path: string }).path), ['/']);
+    for (const ok of ['/', '/webhooks/github', '/webhooks/github/', '/a/%7Eb/c:d@e', "/x-y_z.~!$&'()*+,;="]) assert.deepEqual(hooks(ok).map((t) => (t as { path: string }).path), [ok], ok);
+    for (const [bad, why] of [['webhooks', /absolute path/], ['/a?b=1', /no query/], ['/a#b', /absolute path/], ['//a', /absolute path/], ['/a//b', /absolute path/], ['/a/../b', /no \. or \.\. segments/], ['/./a', /no \. or \.\. segments/], ['/a b', /absolute path/], ['/%zz', /absolute path/], ['/é', /absolute path/], [`/${'a'.repeat(512)}`, /at most 512/]] as const) {
+      assert.match(issuesOf({ kind: 'function', name: 'a', triggers: [{ type: 'webhook', id: 'gh', path: bad }] })['triggers.0.path'] ?? '(accepted)', why, bad);
+    }
+  });
 });

@@ -96,6 +96,8 @@ export interface WebhookTrigger extends TriggerRef {
   toleranceMs?: number;
   /** Answer with the run's result instead of 202 (the route waits; default false). */
   sync?: boolean;
+  /** Where a delivery calls the app (default `/`). */
+  path?: string;
 }
 
 /**

@@ -129,6 +129,7 @@ export async function lookupWebhook(store: Store, name: string, triggerId: strin
     style: found.spec.style,
     secrets,
     sync: found.spec.sync,
+    path: found.spec.path,
     ...(found.spec.tolerance !== undefined ? { toleranceMs: found.spec.tolerance } : {}),
   };
 }
@@ -153,6 +154,7 @@ export function storeWebhooks(
       return {
         sync: trigger.sync ?? false,
         style: trigger.style ?? 'github',
+        path: trigger.path ?? '/',
         async release() {
           const key = recorded;
           recorded = undefined;

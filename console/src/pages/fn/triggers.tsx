@@ -81,7 +81,7 @@ function Webhook({ name, hook, reload }: { name: string; hook: Extract<Trigger, 
   };
   return (
     <div class="trigger">
-      <p><strong>{hook.id}</strong> ({hook.style} style{hook.sync ? ', answered sync' : ', queued'})</p>
+      <p><strong>{hook.id}</strong> ({hook.style} style{hook.sync ? ', answered sync' : ', queued'}; calls <code data-testid="hook-path">POST {hook.path}</code>)</p>
       <p><code>{hook.url}</code> <CopyButton text={hook.url} /></p>
       {hook.previousSecretValidUntil !== null ? <p class="muted">The previous secret is accepted until {time(hook.previousSecretValidUntil)}.</p> : null}
       {hook.refused ? <p class="hint" data-testid="hook-refused">{refusedWords(hook.refused)}</p> : null}
