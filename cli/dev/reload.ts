@@ -187,7 +187,9 @@ export class Reloader {
       }
       case 'refused':
         out.event({ event: 'refused', code: outcome.code, message: outcome.message, ...(outcome.report.length > 0 ? { load: outcome.report } : {}), serving: this.serving, paths: changed, ms: outcome.ms });
-        out.line(`${when}  not reloaded (${serving}): [${outcome.code}] ${outcome.message}`);
+        // A message of several lines (a failed dependency build's pip errors) stays under its event
+        // line, indented as the rest: its lines at column 0 read as events of their own.
+        out.line(`${when}  not reloaded (${serving}): [${outcome.code}] ${outcome.message.split('\n').join('\n  ')}`);
         for (const line of outcome.report) out.line(`  ${line}`);
     }
   }
