@@ -223,7 +223,7 @@ function roleNextStep(required: unknown): string {
   const check = '`whoami` shows the token in use';
   if (required === 'root') return `only the admin token may (the platform printed it at its first start, and \`up\` saved it as the default profile): pass it with --token or FP_TOKEN, or --profile its profile; ${check}`;
   const role = typeof required === 'string' ? required : '<role>';
-  return `an owner of the workspace (or the admin token, with -w <workspace>) creates a ${role} token with \`fastapi-platform tokens create --role ${role}\`; ${check}`;
+  return `an owner of the workspace (or the admin token, with -w <workspace>) creates ${/^[aeiou]/.test(role) ? 'an' : 'a'} ${role} token with \`fastapi-platform tokens create --role ${role}\`; ${check}`;
 }
 
 function report(out: Output, err: unknown): number {

@@ -14,7 +14,9 @@ describe('cli: ROLE_FORBIDDEN names the next step', () => {
     // The API's own words (controlplane/api/index.ts): what the call needs and what the token has.
     const e = req.url?.startsWith('/api/v1/workspaces') === true
       ? new PlatformError('ROLE_FORBIDDEN', 'this call needs the role root (the admin token); the token has deployer', { required: 'root', role: 'deployer' })
-      : new PlatformError('ROLE_FORBIDDEN', 'this call needs the role deployer or above; the token has viewer', { required: 'deployer', role: 'viewer' });
+      : req.url?.startsWith('/api/v1/tokens') === true
+        ? new PlatformError('ROLE_FORBIDDEN', 'this call needs the role owner or above; the token has deployer', { required: 'owner', role: 'deployer' })
+        : new PlatformError('ROLE_FORBIDDEN', 'this call needs the role deployer or above; the token has viewer', { required: 'deployer', role: 'viewer' });
     res.writeHead(httpStatus(e.code, e.details), { 'content-type': 'application/json', 'fp-api': '1' });
     res.end(errorBody(e));
   });
@@ -27,6 +29,11 @@ describe('cli: ROLE_FORBIDDEN names the next step', () => {
     const error = (JSON.parse(json.stdout) as { error: { code: string; required: string; message: string } }).error;
     assert.deepEqual([error.code, error.required], ['ROLE_FORBIDDEN', 'deployer']);
     assert.match(error.message, /tokens create --role deployer/);
+  });
+
+  it('an owner\'s call: "an owner token"', async () => {
+    const r = await api.cli(['tokens']);
+    assert.match(r.stderr, /the token has deployer; an owner of the workspace \(or the admin token, with -w <workspace>\) creates an owner token with `[^`]*tokens create --role owner`/);
   });
 
   it('the admin token\'s own calls: the admin token, and where it was given', async () => {
