@@ -210,8 +210,20 @@ function nextStep(code: string, details: Record<string, unknown>): string | null
     case 'WORKSPACE_NOT_FOUND': return 'the `workspaces` command lists them';
     case 'TOKEN_NOT_FOUND': return 'the `tokens` command lists the live ones (--all: revoked ones too)';
     case 'WORKSPACE_NOT_EMPTY': return `delete its functions first (\`functions -w ${typeof details['workspace'] === 'string' ? details['workspace'] : '<workspace>'}\` lists them)`;
+    case 'ROLE_FORBIDDEN': return roleNextStep(details['required']);
     default: return null;
   }
+}
+
+/**
+ * Who can give the role a refusal names (new-user round 6: a second developer's viewer token read
+ * "this call needs the role deployer or above; the token has viewer" and nothing of where one comes from).
+ */
+function roleNextStep(required: unknown): string {
+  const check = '`whoami` shows the token in use';
+  if (required === 'root') return `only the admin token may (the platform printed it at its first start, and \`up\` saved it as the default profile): pass it with --token or FP_TOKEN, or --profile its profile; ${check}`;
+  const role = typeof required === 'string' ? required : '<role>';
+  return `an owner of the workspace (or the admin token, with -w <workspace>) creates ${/^[aeiou]/.test(role) ? 'an' : 'a'} ${role} token with \`fastapi-platform tokens create --role ${role}\`; ${check}`;
 }
 
 function report(out: Output, err: unknown): number {

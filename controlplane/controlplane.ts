@@ -113,6 +113,8 @@ export interface ControlPlaneOptions {
   log?: (line: string) => void;
   /** The Mongo data bindings (docs/data-binding.md), opened and closed by the caller; absent: none. */
   data?: DataBindings;
+  /** Without `data`: why the platform has none (FP_DATA=off, no FerretDB found, …), for DATA_BACKEND_NOT_CONFIGURED. */
+  dataOffReason?: string;
   /** Where the control plane's Prometheus families go (default: a new Registry); `metricsRegistry` of the result. */
   metricsRegistry?: Registry;
   /**
@@ -315,6 +317,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   contents.start();
   const ctx: ServiceContext = {
     data: options.data ?? null,
+    ...(options.dataOffReason !== undefined ? { dataOffReason: options.dataOffReason } : {}),
     store,
     registry,
     tokens,

@@ -76,6 +76,17 @@ function waitForSocket(path: string, child: ChildProcess, timeoutMs: number): Pr
   });
 }
 
+/**
+ * Why a platform has no database server for bindings, in DATA_BACKEND_NOT_CONFIGURED's words (new-user
+ * round 6: under FP_DATA=off, `dev`'s own included, it said to install FerretDB, which was installed).
+ */
+export function dataOffReason(config: Pick<PlatformConfig, 'data' | 'store' | 'dataMongoUrl'>, pods: boolean): string {
+  if (config.data === 'off') return 'FP_DATA=off turned them off at its start: start it again without FP_DATA=off (the default, auto, uses FP_DATA_MONGO_URL or the FerretDB it finds)';
+  if (pods) return 'on Kubernetes, functions have no socket of the platform\'s to reach one through: bindings are not served there yet (docs/data-binding.md)';
+  if (config.store === 'production' && config.dataMongoUrl === undefined) return `${PRODUCTION_NEEDS_DATA_URL}, and start it again`;
+  return 'no FerretDB was found at its start and FP_DATA_MONGO_URL is not set: its operator installs FerretDB (bash scripts/services.sh) and starts the platform again, which finds it, or sets FP_DATA_MONGO_URL';
+}
+
 /** Starts what the config asks for; null when bindings are off or no server can be had. */
 export async function startData(config: PlatformConfig, stateDir: string, sandboxed: boolean, pathEnv: string | undefined, log: (line: string) => void): Promise<DataSetup | null> {
   if (config.data === 'off') return null;

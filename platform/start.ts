@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { checkKeys, createControlPlane, reencryptSecrets, type ControlPlane, type DataBindings, type KeyReport } from '../controlplane/index.js';
-import { embeddedDataFiles, missingDataWarning, startData } from './data.js';
+import { dataOffReason, embeddedDataFiles, missingDataWarning, startData } from './data.js';
 import { fileURLToPath } from 'node:url';
 import { depsOptions } from './deps.js';
 import { lockStateDir, stateDirWarnings } from './state-lock.js';
@@ -226,7 +226,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       rotateAdminToken: rotateAdminToken ?? false,
       codeCheck: codeCheckSettings(config),
       log,
-      ...(data !== null ? { data: data.bindings } : {}),
+      ...(data !== null ? { data: data.bindings } : { dataOffReason: dataOffReason(config, pool.isolation.mode === 'pod') }),
       async: {
         queue: adapters.queue,
         timeline: adapters.timeline,

@@ -92,7 +92,9 @@ async function set(ctx: Context, args: ParsedArgs): Promise<number> {
   await change(ctx, client, name, secret ? { secrets: set, envChanges: removed } : { envChanges: set, secrets: removed }, args);
   ctx.out.data({ ok: true, function: name, set: names, secret });
   ctx.out.line(`Set ${names.join(', ')}${secret ? ' (secret: stored encrypted, shown by name only)' : ''} on "${name}". ${applies('get', names.length)}`);
-  if (!secret) ctx.out.note('note: plain env is also set by `fastapi-platform deploy` from platform.yaml, which replaces it; use --secret for values that are not in platform.yaml.');
+  // Both cases said (new-user round 6): the note told only to use --secret, also for a name
+  // platform.yaml's env has, whose value the next deploy sets back.
+  if (!secret) ctx.out.note('note: the next `fastapi-platform deploy` sets plain env from platform.yaml again: a name its env has gets that value back, one it lacks is removed; to keep a value, put it in platform.yaml, or set it with --secret.');
   return EXIT.OK;
 }
 

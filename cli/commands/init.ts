@@ -273,6 +273,9 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if (shown !== '.') ctx.out.line(`  cd ${shellWord(shown)}`);
   const fp = selfCommandOf({ env: ctx.env, cwd: dir }); // where the user runs them: after `cd`
   ctx.out.line(`  ${fp} validate`);
+  // The inner loop README's session shows: a platform of its own, no `up` needed (new-user round 6:
+  // "Next:" went from validate to deploy, which needs a running platform, and never named dev).
+  ctx.out.line(`  ${fp} dev                 # run it here on a platform of its own: reloads on every save, shows each call (Ctrl-C stops)`);
   ctx.out.line(`  ${fp} deploy${DEPLOY_FLAGS[template] ?? ''}`);
   if (app === null) {
     ctx.out.line(`  ${fp} invoke ${name}${INVOKE_FLAGS[template] ?? ''} --file payload.json`);

@@ -83,6 +83,8 @@ interface LiveEnd {
   httpStatus: number;
   durationMs: number;
   lines: number;
+  /** The version that ran it (a platform older than the field: absent). */
+  version?: string;
 }
 
 /** How long a tail waits for a failed run's record (written off the request path) to name its error. */
@@ -236,7 +238,9 @@ class Printer {
     }
     const outcome = e.status === 'succeeded' ? `ok ${e.httpStatus}` : `${terminalSafe(e.errorCode ?? 'failed')} ${e.httpStatus}`;
     const attempt = e.attempt > 1 ? `#${e.attempt}` : '';
-    this.print(`${localIso(at)} ${shortRun(e.runId)}${attempt} ${'end'.padEnd(7)} ── ${outcome} in ${formatMs(e.durationMs)} (${e.lines} line${e.lines === 1 ? '' : 's'})\n`);
+    // The version, as `dev` names it (v2): across a deploy or a rollback, which code answered.
+    const version = typeof e.version === 'string' ? ` v${terminalSafe(e.version)}` : '';
+    this.print(`${localIso(at)} ${shortRun(e.runId)}${attempt} ${'end'.padEnd(7)} ── ${outcome} in ${formatMs(e.durationMs)} (${e.lines} line${e.lines === 1 ? '' : 's'})${version}\n`);
   }
 
   /**

@@ -228,7 +228,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   }
   const status = str(args, 'status');
   if (status !== undefined && !(ASYNC_RUN_STATES as readonly string[]).includes(status)) {
-    throw usageError(`--status must be one of ${ASYNC_RUN_STATES.join(', ')}`);
+    throw usageError(`--status must be one of ${ASYNC_RUN_STATES.join(', ')}, got ${JSON.stringify(status)}`);
   }
   const limit = int(args, 'limit', 20, 1, 1000);
   const since = str(args, 'since');
@@ -262,8 +262,11 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   ctx.out.data({ ok: true, items: page.items, nextCursor: page.nextCursor });
   const verb = asyncState ? 'queued' : 'started';
   const where = since !== undefined && until !== undefined ? ` ${verb} between ${since} and ${until}` : since !== undefined ? ` ${verb} since ${since}` : until !== undefined ? ` ${verb} before ${until}` : cursor !== undefined ? ' on this page' : '';
-  if (asyncState) printAsyncList(ctx, page.items as ApiAsyncRunSummary[], status, where);
-  else printList(ctx, page.items as ApiRun[], status, where);
+  // What the list was filtered to, said when it is empty: `--trigger cron` read "No runs yet." and
+  // `--status failed --trigger cron` "No failed runs." while the function had both (new-user round 6).
+  const kind = [status, trigger].filter((w) => w !== undefined).join(' ');
+  if (asyncState) printAsyncList(ctx, page.items as ApiAsyncRunSummary[], kind, where);
+  else printList(ctx, page.items as ApiRun[], kind === '' ? undefined : kind, where);
   // A full page says so: the newest N are not all the runs there are.
   if (page.nextCursor !== null) ctx.out.note(`(${cursor === undefined ? 'the newest' : 'these'} ${page.items.length}; there are more: the next page with --cursor ${page.nextCursor}${limit < 1000 && cursor === undefined ? `, or -n ${Math.min(limit * 5, 1000)}` : ''})`);
   return EXIT.OK;

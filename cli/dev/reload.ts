@@ -18,6 +18,7 @@ import { errorHint, loadReport } from '../start-check.js';
 import { formatMs } from '../output.js';
 import { formatProblem, preflight, type Problem } from '../preflight.js';
 import { PythonChecker, pythonPath } from '../python.js';
+import { selfCommandOf } from '../self-command.js';
 import { clock } from './calls.js';
 import { safeLines, terminalSafe } from '../terminal.js';
 
@@ -101,7 +102,8 @@ export class Reloader {
     try {
       const dotenv = options.dotenv ? await readDotenv(options.dir) : { values: {}, problems: [], present: false, fromEnvironment: [] };
       const env = { ...ctx.env.manifestEnv, ...dotenv.values };
-      const checked = await preflight(options.dir, pythonPath(ctx.env.python), env, { runPython: this.checker.check });
+      // The commands its problems name are spelled as this user runs the CLI, as `validate` spells them.
+      const checked = await preflight(options.dir, pythonPath(ctx.env.python), env, { runPython: this.checker.check, selfCommand: selfCommandOf({ env: ctx.env, cwd: options.dir }) });
       const problems: Problem[] = [...dotenv.problems.map((p): Problem => ({ kind: 'dotenv', file: p.file, line: p.line, message: p.message })), ...checked.problems];
       if (problems.length > 0) return { kind: 'invalid', problems, ms: ms() };
       const name = checked.manifest!.name;
@@ -185,7 +187,9 @@ export class Reloader {
       }
       case 'refused':
         out.event({ event: 'refused', code: outcome.code, message: outcome.message, ...(outcome.report.length > 0 ? { load: outcome.report } : {}), serving: this.serving, paths: changed, ms: outcome.ms });
-        out.line(`${when}  not reloaded (${serving}): [${outcome.code}] ${outcome.message}`);
+        // A message of several lines (a failed dependency build's pip errors) stays under its event
+        // line, indented as the rest: its lines at column 0 read as events of their own.
+        out.line(`${when}  not reloaded (${serving}): [${outcome.code}] ${outcome.message.split('\n').join('\n  ')}`);
         for (const line of outcome.report) out.line(`  ${line}`);
     }
   }

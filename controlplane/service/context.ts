@@ -103,5 +103,7 @@ export interface ServiceContext {
   readonly cron?: CronTriggers;
   /** The Mongo data bindings (docs/data-binding.md); null: the platform has no database server. */
   readonly data: DataBindings | null;
+  /** Without `data`: why (the start's words: FP_DATA=off, no FerretDB found, …); absent: not said. */
+  readonly dataOffReason?: string;
   log(line: string): void;
 }

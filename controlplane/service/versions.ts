@@ -123,6 +123,9 @@ async function checkDepsQuota(ctx: ServiceContext, workspace: string, name: stri
   }
 }
 
+/** Why bindings are refused when the start did not say (a control plane made without a reason). */
+const DATA_OFF_DEFAULT = 'its operator sets FP_DATA_MONGO_URL (production mode needs it, a server every process shares), or installs FerretDB for the embedded store (bash scripts/services.sh) and starts the platform again, which finds it';
+
 /**
  * A version's `data.mongo` (docs/data-binding.md): well formed (INVALID_FIELD naming
  * `manifest.data…`), a platform that has a database server (DATA_BACKEND_NOT_CONFIGURED), and a
@@ -144,7 +147,7 @@ async function checkManifestData(ctx: ServiceContext, name: string, manifest: un
   }
   const binding = parsed.data.mongo;
   if (binding === undefined) return;
-  if (ctx.data === null) throw new PlatformError('DATA_BACKEND_NOT_CONFIGURED', 'this platform has no database server for data.mongo bindings: its operator sets FP_DATA_MONGO_URL (production mode needs it, a server every process shares), or installs FerretDB for the embedded store (bash scripts/services.sh) and starts the platform again, which finds it');
+  if (ctx.data === null) throw new PlatformError('DATA_BACKEND_NOT_CONFIGURED', `this platform has no database server for data.mongo bindings: ${ctx.dataOffReason ?? DATA_OFF_DEFAULT}`);
   await ctx.data.check(name, binding);
 }
 

@@ -22,6 +22,8 @@ describe('cli init', () => {
     const r = await runCli(['init', "Tom's Func"], { cwd: root });
     assert.equal(r.code, EXIT.OK, r.stderr);
     assert.match(r.stdout, /^ {2}cd 'Tom'\\''s Func'$/m, r.stdout);
+    // The inner loop, before deploy (which needs a running platform): new-user round 6.
+    assert.match(r.stdout, /validate\n {2}\S.*fastapi-platform\S* dev +# run it here on a platform of its own: reloads on every save, shows each call \(Ctrl-C stops\)\n {2}\S.* deploy\n/, r.stdout);
   });
 
   for (const template of ['http', 'webhook', 'cron', 'worker', 'fastapi']) {

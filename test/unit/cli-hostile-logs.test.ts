@@ -26,7 +26,7 @@ describe('logs -f from a hostile server', () => {
       const head = { 'fp-api': '1', 'content-type': 'application/json' };
       if (req.url?.includes('/logs/stream') === true) {
         res.writeHead(200, { ...head, 'content-type': 'text/event-stream' });
-        const end = { runId: RUN, attempt: 1, status: 'succeeded', errorCode: null, httpStatus: `200${OSC52}\x1b[2J`, durationMs: 5, lines: `0${OSC52}\x9b2J` };
+        const end = { runId: RUN, attempt: 1, status: 'succeeded', errorCode: null, httpStatus: `200${OSC52}\x1b[2J`, durationMs: 5, lines: `0${OSC52}\x9b2J`, version: `3${OSC52}` };
         res.end(`event: ready\ndata: {}\n\nevent: end\ndata: ${JSON.stringify(end)}\n\n`);
         return;
       }
@@ -50,6 +50,9 @@ describe('logs -f from a hostile server', () => {
     for (const tty of [true, false]) {
       const r = await runCli(['logs', 'fn1', '-f', '--run', RUN, '--url', url, '--token', 'fpw_x'], { tty, env: { FP_CONFIG_DIR: dir } });
       assert.match(r.stdout, /── ok 200/, `tty ${tty}: ${JSON.stringify(r)}`);
+      // The version that ran it, as `dev` names it (new-user round 6: across a deploy and a rollback
+      // the end lines did not say which code answered); escaped like every field of the event.
+      assert.match(r.stdout, /\(0.*lines?\) v3\\x1b\]52;c;/, `tty ${tty}: ${JSON.stringify(r.stdout)}`);
       assert.doesNotMatch(r.stdout + r.stderr, /[\x1b\x80-\x9f]/, `tty ${tty}: ${JSON.stringify(r.stdout)}`); // eslint-disable-line no-control-regex -- the point
     }
   });
