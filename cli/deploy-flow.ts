@@ -269,10 +269,16 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
   // function as it was. A new one is created first (its versions need it), a settings-only change
   // goes at once.
   const settingsFirst = existing === null || !upload;
-  const [early, uploadedBytes] = await Promise.all([
+  // Both settle before either's refusal is said: an upload refused (the workspace's codeBytes)
+  // while the create was still on its way left the new function behind, unsaid (ADR 0170).
+  const [made, sent] = await Promise.allSettled([
     settingsFirst ? applySettings() : null,
     upload ? uploadMissing(client, checked.dir, byHash, missing) : 0,
   ]);
+  if (made.status === 'rejected') throw made.reason;
+  if (sent.status === 'rejected') throw existing === null ? await undoCreate(client, name, sent.reason, options) : sent.reason;
+  const early = made.value;
+  const uploadedBytes = sent.value;
   const resultOf = (applied: Awaited<ReturnType<typeof applySettings>>) => {
     const fn = applied.function;
     // A token is issued when the function was created `auth: token` or a change switched it to token.
@@ -295,6 +301,8 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
 
   // The function after this deploy changed an existing function's settings: a refusal after that puts them back.
   let appliedFn: ApiFunction | null = null;
+  // Whether the new function has a version: refused before one, the deploy takes its create back.
+  let versionMade = false;
   try {
     const note = options.note ?? manifest.version;
     // The same folder deployed again after a refusal (its code did not load, its dependencies did
@@ -306,6 +314,7 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
       ...(note !== undefined ? { note } : {}),
       files: files.map(({ path, sha256, size, executable }) => ({ path, sha256, size, ...(executable === true ? { executable } : {}) })),
     });
+    versionMade = true;
     // The platform builds declared dependencies off the upload; the deploy needs them ready.
     const deps = version.deps ? await waitForDeps(client, name, version.version, version.deps, options.deps ?? { progress: () => undefined, log: () => undefined }) : null;
     const applied = early ?? await applySettings();
@@ -329,13 +338,33 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
       const back = restored ? '\n(The settings and env this deploy had changed were put back: the function is as it was.)' : '\n(The settings and env this deploy changed could not be put back: check them with `functions show`.)';
       throw new CliError(err.exitCode, err.code, `${err.message}${why}${back}`, err.details);
     }
-    // A first deploy refused after the create left a function with no version, and the listing's
-    // `not deployed` was the only trace of it: said where the refusal is.
+    if (existing === null && !versionMade) throw await undoCreate(client, name, err, options);
+    // A first deploy refused after the create and its version (a dependency build, the start check)
+    // keeps the function: the version's build log and load are what to read. Said where the refusal is.
     if (existing === null && err instanceof CliError && options.devPlatform !== true) {
       throw new CliError(err.exitCode, err.code, `${err.message}\n(The function "${name}" was created and is not deployed: deploy again once this is fixed, or remove it with \`fastapi-platform functions delete ${name}\`.)`, err.details);
     }
     throw err;
   }
+}
+
+/**
+ * A first deploy refused before its function had a version (an upload or the version refused: the
+ * workspace's codeBytes, a manifest the platform refuses): the function it created is deleted again,
+ * so nothing stays and it holds none of the workspace's `functions` (ADR 0170). A token that may not
+ * delete it (role deployer) leaves it, and the refusal says so and who removes it. Returns the error to throw.
+ */
+async function undoCreate(client: ApiClient, name: string, err: unknown, options: DeployOptions): Promise<unknown> {
+  if (!(err instanceof CliError)) return err;
+  let note: string;
+  try {
+    await client.deleteFunction(name);
+    note = `(Nothing was kept: the function "${name}" this deploy had created was deleted again, so it takes none of the workspace's functions quota.)`;
+  } catch (undo) {
+    const why = undo instanceof CliError ? ` (${undo.code})` : '';
+    note = `(The function "${name}" was created and is not deployed; it counts in the workspace's functions quota until it is. Removing it was refused${why}: deploy again once this is fixed, or an owner removes it with \`fastapi-platform functions delete ${name}\`.)`;
+  }
+  return options.devPlatform === true ? err : new CliError(err.exitCode, err.code, `${err.message}\n${note}`, err.details);
 }
 
 /**

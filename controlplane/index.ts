@@ -11,7 +11,7 @@ export { DEFAULT_BUNDLE_LIMITS, type BundleLimits } from './bundles/index.js';
 export type { DepsOptions } from './deps/index.js';
 export { BUILD_TASKS } from './deps/index.js';
 // The adapters behind every port, for the composition root (platform/adapters.ts) to choose from.
-export { LocalConfigBus, loadProductionStore, MemoryHotMetrics, openSqliteStore, type ConfigBus, type FunctionUsage, type HotMetrics, type Store, type UsageWindow } from './store/index.js';
+export { LocalConfigBus, loadProductionStore, MemoryHotMetrics, openSqliteStore, type ConfigBus, type FunctionUsage, type HotMetrics, type KeyUsage, type Store, type UsageWindow } from './store/index.js';
 export {
   acceptInOrder,
   cancelInOrder,
@@ -36,5 +36,5 @@ export {
 export { MemoryLogFeed, RedisLogFeed, type LogFeed } from './logs/index.js';
 export { addKeyToFile, loadKeyring, type Keyring, type KeySource, type LoadedKeyring } from './secrets/index.js';
 export { LIMITER_CLIENT_OPTIONS, MemoryLimiter, RedisLimiter, type AdmissionLimiter } from './limits/index.js';
-export { checkKeys, reencryptSecrets, type KeyReport } from './service/keys.js';
+export { checkKeys, reencryptSecrets, refuseUnopenable, type KeyReport } from './service/keys.js';
 export { bindingUri, DataBindings, DataCredentials, DataProxy, physicalDatabase, RUN_TAG_PREFIX, WriteLedger, type BackendAddress, type BoundFunction, type CollectionWrites, type Credential, type Grant } from './data/index.js';

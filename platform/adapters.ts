@@ -37,6 +37,7 @@ import {
   type ConfigBus,
   type HotMetrics,
   type Keyring,
+  type KeyUsage,
   type LogFeed,
   type Queue,
   type ReplayGuard,
@@ -89,6 +90,8 @@ export interface AdapterSettings {
   /** This process's id on the config bus (its own changes are not echoed back). */
   origin: string;
   log: (line: string) => void;
+  /** The checks that refuse a start on what the store holds, run before anything is written to it (ADR 0171). */
+  checkBeforeWrite?: (usage: KeyUsage[]) => void;
   /** Tests only: the production store's fault points (MongoStoreOptions.testHooks). */
   storeTestHooks?: { afterTombstone?(name: string): Promise<void>; beforeUpdateWrite?(name: string): Promise<void>; beforePurgeSteps?(name: string): Promise<void> };
 }
@@ -135,13 +138,13 @@ export async function openAdapters(settings: AdapterSettings): Promise<Adapters>
 }
 
 /** Embedded: `platform.db`, `async.db` (queue, timeline, run index), `cron-ticks.db` (tick locks, accepted webhook deliveries) in the state directory; the rest in memory. */
-async function embedded({ config, stateDir, keyring, log }: AdapterSettings, opened: Opened): Promise<Ports> {
+async function embedded({ config, stateDir, keyring, log, checkBeforeWrite }: AdapterSettings, opened: Opened): Promise<Ports> {
   warnAsyncDbMissing(stateDir, log);
   const onUpgraded = (from: number, to: number): void => log(
     `platform: upgraded ${join(stateDir, 'platform.db')} from schema ${from} to ${to}: an older build now refuses this state ` +
       'directory (STORE_SCHEMA_TOO_NEW); going back needs the backup taken before (docs/platform.md, "Upgrading")',
   );
-  const store = opened.keep(await openSqliteStore({ stateDir, keyring, onUpgraded }));
+  const store = opened.keep(await openSqliteStore({ stateDir, keyring, onUpgraded, ...(checkBeforeWrite !== undefined ? { checkBeforeWrite } : {}) }));
   const metrics = opened.keep(new MemoryHotMetrics());
   // The live usage is in this process's memory: taken over from the last one, handed to the next
   // (closed before the store and the metrics: steps close in reverse).
@@ -181,12 +184,12 @@ function warnAsyncDbMissing(stateDir: string, log: (line: string) => void): void
  * Production: MongoDB for the store; Redis for everything live and shared by every process. The
  * schema of PlatformConfig refuses production without both URLs, hence the `!`s.
  */
-async function production({ config, keyring, origin, log, storeTestHooks }: AdapterSettings, opened: Opened): Promise<Ports> {
+async function production({ config, keyring, origin, log, storeTestHooks, checkBeforeWrite }: AdapterSettings, opened: Opened): Promise<Ports> {
   const { openMongoStore, mongoAddress, RedisHotMetrics, RedisConfigBus, connectRedis, connectRedisSubscriber, openRedis, RedisDurability, PrefixClaim } = await loadProductionStore();
   const redisUrl = config.redisUrl!;
   const prefix = config.redisPrefix;
 
-  const store = opened.keep(await naming('FP_MONGO_URL', openMongoStore({ url: config.mongoUrl!, database: config.mongoDatabase, keyring, ...(storeTestHooks !== undefined ? { testHooks: storeTestHooks } : {}) })));
+  const store = opened.keep(await naming('FP_MONGO_URL', openMongoStore({ url: config.mongoUrl!, database: config.mongoDatabase, keyring, ...(storeTestHooks !== undefined ? { testHooks: storeTestHooks } : {}), ...(checkBeforeWrite !== undefined ? { checkBeforeWrite } : {}) })));
   // Returns at once even when Redis is down: its calls fail fast until Redis answers (the run sink's recorders absorb that).
   const metrics = opened.keep(new RedisHotMetrics({ client: connectRedis(redisUrl), ownsClient: true, prefix }));
   const bus = opened.keep(new RedisConfigBus({ redisUrl, prefix, origin, log }));

@@ -10,23 +10,32 @@ import { chmodSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 
-/** The banner lines for a token written to `file`; or, when it cannot be written, lines that show it (it is never lost). */
-export function adminTokenLines(token: string, file: string | undefined): string[] {
-  if (file === undefined) return [`  admin token: ${token}`, '  (shown once: keep it; only a keyed digest is stored. Lost it? Restart with --rotate-admin-token.)'];
+/** Writes the token to `file` (mode 0600, whole or not at all): its absolute path, and why not when it could not be written. */
+export function writeAdminToken(token: string, file: string): { path: string; failed?: string } {
   const path = resolve(file);
   const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     writeFileSync(temp, `${token}\n`, { mode: 0o600, flag: 'wx' });
     chmodSync(temp, 0o600);
     renameSync(temp, path);
+    return { path };
   } catch (err) {
     try {
       unlinkSync(temp);
     } catch {
       // never written
     }
+    return { path, failed: (err as NodeJS.ErrnoException).code ?? (err as Error).message };
+  }
+}
+
+/** The banner lines for a token written to `file`; or, when it cannot be written, lines that show it (it is never lost). */
+export function adminTokenLines(token: string, file: string | undefined): string[] {
+  if (file === undefined) return [`  admin token: ${token}`, '  (shown once: keep it; only a keyed digest is stored. Lost it? Restart with --rotate-admin-token.)'];
+  const { path, failed } = writeAdminToken(token, file);
+  if (failed !== undefined) {
     return [
-      `  warning: the admin token could not be written to FP_ADMIN_TOKEN_FILE ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): shown here instead`,
+      `  warning: the admin token could not be written to FP_ADMIN_TOKEN_FILE ${path} (${failed}): shown here instead`,
       `  admin token: ${token}`,
       '  (shown once: keep it; only a keyed digest is stored. Lost it? Restart with --rotate-admin-token.)',
     ];

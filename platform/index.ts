@@ -6,6 +6,7 @@
  */
 export { CONFIG_VARIABLES, ConfigError, defaultSecretsKeyFile, loadConfig, parseOptions, unknownSettings, type PlatformConfig, type PlatformOptions } from './config.js';
 export { describeIsolation } from './isolation.js';
+export { writeAdminToken } from './admin-token-file.js';
 export { describeStore, PRODUCTION_NEEDS_DATA_URL } from './store-description.js';
 export type { RunObserver, StartedPlatform, StartOptions } from './start.js';
 export type { StartedDirectory } from './directory.js';

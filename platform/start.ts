@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { checkKeys, createControlPlane, reencryptSecrets, type ControlPlane, type DataBindings, type KeyReport } from '../controlplane/index.js';
+import { checkKeys, createControlPlane, reencryptSecrets, refuseUnopenable, type ControlPlane, type DataBindings, type KeyReport, type KeyUsage } from '../controlplane/index.js';
 import { dataOffReason, embeddedDataFiles, missingDataWarning, startData } from './data.js';
 import { fileURLToPath } from 'node:url';
 import { depsOptions } from './deps.js';
@@ -158,7 +158,13 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     // What a restored state directory brought (before anything creates files): platform.db, the bindings' databases.
     const restoredStore = config.store === 'embedded' && existsSync(join(stateDir, 'platform.db'));
     const dataFilesBefore = embeddedDataFiles(stateDir);
-    const adapters = await openAdapters({ config, stateDir, keyring, origin: reporterId, log, ...(storeTestHooks !== undefined ? { storeTestHooks } : {}) });
+    // The key check runs on the store as found, before its migrations write (ADR 0171): an upgrade
+    // refused SECRETS_KEY_UNKNOWN left a migrated store the older build then refused.
+    const checkBeforeWrite = (usage: KeyUsage[]): void => refuseUnopenable(usage, keyring, keys.where);
+    const adapters = await openAdapters({ config, stateDir, keyring, origin: reporterId, log, checkBeforeWrite, ...(storeTestHooks !== undefined ? { storeTestHooks } : {}) })
+      .catch(async (err: unknown) => {
+        throw await explainUnknownKey(err, keys, runtimeEnv ?? {});
+      });
     cleanup.push(() => adapters.close());
     const { store } = adapters;
     // Never serve with secrets this keyring cannot open: refuse to start instead (SECRETS_KEY_UNKNOWN).

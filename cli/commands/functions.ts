@@ -37,6 +37,9 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     if (items.length === 0) ctx.out.line(`No functions in this workspace yet: ${selfCommandOf(ctx)} init my-fn, then deploy from its folder`);
     // "active" with version "-" read as serving; the console says "not deployed" too.
     else ctx.out.line(table(['NAME', 'STATUS', 'VERSION', 'SETTINGS'], items.map((f) => [f.name, f.activeVersion === null ? 'not deployed' : f.status, f.activeVersion === null ? '-' : String(f.activeVersion), describeSettings(f)])));
+    // One left by a refused first deploy held a slot of the workspace's functions quota, unsaid (ADR 0170).
+    const idle = items.filter((f) => f.activeVersion === null).map((f) => f.name);
+    if (idle.length > 0) ctx.out.line(`Not deployed: ${idle.join(', ')} (${idle.length === 1 ? 'it counts' : 'each counts'} in the workspace's functions quota): deploy from ${idle.length === 1 ? 'its' : 'the'} folder, or remove with ${selfCommandOf(ctx)} functions delete <name>`);
     return EXIT.OK;
   }
   const name = pos[1]!;

@@ -12,7 +12,7 @@ import { credentialsOf, UNSAFE_WARNING, type Command, type Context } from '../co
 import { deployFolder } from '../deploy-flow.js';
 import { CliError, EXIT } from '../errors.js';
 import { startError } from '../start-error.js';
-import { describeIsolation, describeStore, loadConfig, loadServer, type PlatformConfig, type StartedPlatform, type StartOptions } from '../../platform/index.js';
+import { describeIsolation, describeStore, loadConfig, loadServer, writeAdminToken, type PlatformConfig, type StartedPlatform, type StartOptions } from '../../platform/index.js';
 import { selfCommandOf } from '../self-command.js';
 import { describeData } from '../describe-data.js';
 import { preflight, formatProblem } from '../preflight.js';
@@ -137,7 +137,7 @@ export function platformConfig(platformEnv: Record<string, string | undefined>):
 }
 
 /** The platform's options: its FP_* variables (as `node dist/platform/main.js` reads them), then the flags. */
-async function platformOptions(ctx: Context, args: ParsedArgs): Promise<StartOptions> {
+export async function platformOptions(ctx: Context, args: ParsedArgs): Promise<StartOptions> {
   const base = platformConfig(ctx.env.platformEnv);
   if (base.functionsDir !== undefined) {
     // `up` is the platform over its state directory; directory mode is the process's alone.
@@ -145,12 +145,15 @@ async function platformOptions(ctx: Context, args: ParsedArgs): Promise<StartOpt
   }
   const stateDir = str(args, 'state-dir');
   const host = str(args, 'host');
+  const tokenFile = str(args, 'admin-token-file');
   // The secrets key next to the credentials (outside every state directory), unless configured.
   const keyConfigured = ctx.env.platformEnv['FP_SECRETS_KEY'] || ctx.env.platformEnv['FP_SECRETS_KEY_FILE'];
   return {
     ...base,
     ...(keyConfigured ? {} : { secretsKeyFile: join(ctx.env.configDir, 'secrets.key') }),
     ...(stateDir !== undefined ? { stateDir: resolve(ctx.cwd, stateDir) } : {}),
+    // FP_ADMIN_TOKEN_FILE as main.ts takes it, relative to where `up` runs (ADR 0135): the flag wins.
+    ...(tokenFile !== undefined || base.adminTokenFile !== undefined ? { adminTokenFile: resolve(ctx.cwd, tokenFile ?? base.adminTokenFile!) } : {}),
     port: int(args, 'port', base.port, 0, 65535),
     ...(host !== undefined ? { host } : {}),
     // On loopback (the default), only this machine's names are answered: a web page made to
@@ -158,6 +161,28 @@ async function platformOptions(ctx: Context, args: ParsedArgs): Promise<StartOpt
     ...(isLoopback(host ?? base.host) ? { localHostsOnly: true } : {}),
     ...(flag(args, 'unsafe-no-sandbox') ? { unsafeNoSandbox: true } : {}),
     runtimeEnv: ctx.env.runtimeEnv,
+  };
+}
+
+/**
+ * What `up` says of a token its start issued: shown on the terminal, or, with FP_ADMIN_TOKEN_FILE
+ * (`--admin-token-file`), written to that file and not shown (`up` under a service manager, or
+ * `npm start` piped to a log: the banner went to a log that is kept and shipped; ADR 0135). Saved
+ * for the CLI either way. A file that cannot be written is said, and the token shown: it is never lost.
+ */
+export function adminTokenBanner(token: string, file: string | undefined, credentials: string): { lines: string[]; event: { adminToken: string } | { adminTokenFile: string } } {
+  const written = file === undefined ? undefined : writeAdminToken(token, file);
+  if (written !== undefined && written.failed === undefined) {
+    return { lines: [`Admin token: written to ${written.path} (mode 0600, not shown here); saved for the CLI in ${credentials}. Delete the file once you have it.`], event: { adminTokenFile: written.path } };
+  }
+  return {
+    lines: [
+      ...(written !== undefined ? [`warning: the admin token could not be written to ${written.path} (${written.failed}): shown here instead`] : []),
+      'Admin token (shown only this once; saved for the CLI):',
+      `  ${token}`,
+      `  saved to ${credentials}`,
+    ],
+    event: { adminToken: token },
   };
 }
 
@@ -195,23 +220,22 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   try {
     const { token, issued, saved } = await rememberCredentials(ctx, started);
     const { secrets } = started;
-    ctx.out.event({ event: 'started', url: started.url, consoleUrl: started.consoleUrl, port: started.port, stateDir: started.stateDir, store: describeStore(started.config, started.stateDir), sandbox: started.isolation, credentials: credentialsPath(ctx.env.configDir), secretsKey: secrets.where, ...(issued && token !== undefined ? { adminToken: token } : {}) });
+    const banner = issued && token !== undefined ? adminTokenBanner(token, options.adminTokenFile, credentialsPath(ctx.env.configDir)) : null;
+    ctx.out.event({ event: 'started', url: started.url, consoleUrl: started.consoleUrl, port: started.port, stateDir: started.stateDir, store: describeStore(started.config, started.stateDir), sandbox: started.isolation, credentials: credentialsPath(ctx.env.configDir), secretsKey: secrets.where, ...(banner !== null ? banner.event : {}) });
     ctx.out.line(`fastapi-platform is running at ${started.url}`);
     ctx.out.line(`  functions: ${started.url}/fn/<name>/    API: ${started.url}/api/v1/`);
     // After the first start the token is no longer on screen: say where it is (a newcomer's restart
     // left the console's sign-in page with nothing to paste; docs/adr/0048-newcomer-round-3.md).
-    const where = issued ? ' below' : saved === true ? `: "token" in ${credentialsPath(ctx.env.configDir)}` : '';
+    const where = issued ? (banner !== null && 'adminTokenFile' in banner.event ? `: in ${banner.event.adminTokenFile}` : ' below') : saved === true ? `: "token" in ${credentialsPath(ctx.env.configDir)}` : '';
     ctx.out.line(`  console:   ${started.consoleUrl} (sign in with the admin token${where})`);
     ctx.out.line(`  store:     ${describeStore(started.config, started.stateDir)}`);
     ctx.out.line(`  sandbox:   ${describeIsolation(started.isolation)}`);
     ctx.out.line(`  data:      ${describeData(started)}`);
     if (started.isolation.mode === 'off') ctx.out.note(UNSAFE_WARNING);
     if (secrets.created) ctx.out.line(`  secrets key: created ${secrets.where} (back it up, apart from the state: stored secrets cannot be read without it)`);
-    if (issued && token !== undefined) {
+    if (banner !== null) {
       ctx.out.line();
-      ctx.out.line('Admin token (shown only this once; saved for the CLI):');
-      ctx.out.line(`  ${token}`);
-      ctx.out.line(`  saved to ${credentialsPath(ctx.env.configDir)}`);
+      for (const line of banner.lines) ctx.out.line(line);
     }
     ctx.out.line();
     if (flag(args, 'demo')) {
@@ -233,7 +257,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
 export const upCommand: Command = {
   name: 'up',
   summary: 'start the whole platform locally (embedded store, gateway, API)',
-  usage: 'up [--state-dir DIR] [--port N] [--host H] [--demo] [--unsafe-no-sandbox]',
+  usage: 'up [--state-dir DIR] [--port N] [--host H] [--demo] [--admin-token-file FILE] [--unsafe-no-sandbox]',
   examples: [
     'up',
     'up --port 9000 --demo',
@@ -249,6 +273,7 @@ export const upCommand: Command = {
     port: { type: 'string', value: 'N', description: 'port for the gateway and the API (default: FP_PORT or 8080; 0 = any free port)' },
     host: { type: 'string', value: 'HOST', description: 'address to bind (default: FP_HOST or 127.0.0.1; on loopback only this machine\'s host names are answered, plus FP_BASE_DOMAIN\'s)' },
     demo: { type: 'boolean', description: 'deploy examples/hello if needed and call it cold, then warm' },
+    'admin-token-file': { type: 'string', value: 'FILE', description: 'write a token this start issues to FILE (0600) instead of showing it, for output that goes to a log (default: FP_ADMIN_TOKEN_FILE; saved for the CLI either way)' },
     'unsafe-no-sandbox': { type: 'boolean', description: 'run functions WITHOUT isolation (trusted code only; docs/security.md)' },
   },
   run,

@@ -35,6 +35,16 @@ function report(ring: Keyring, usage: KeyUsage[], reencrypted: number): KeyRepor
 /** SECRETS_KEY_UNKNOWN (naming the ids) when sealed fields use keys the ring lacks; the report otherwise. */
 export async function checkKeys(store: Store, ring: Keyring, where: string): Promise<KeyReport> {
   const usage = await store.keys.usage();
+  refuseUnopenable(usage, ring, where);
+  return report(ring, usage, 0);
+}
+
+/**
+ * What checkKeys refuses, on a usage read anywhere: the stores read it as found, before their
+ * migrations write (`checkBeforeWrite`), so an upgrade refused for its key leaves the store as the
+ * older build had it (docs/adr/0171-a-refused-start-writes-nothing.md).
+ */
+export function refuseUnopenable(usage: readonly KeyUsage[], ring: Keyring, where: string): void {
   const missing = usage.filter((u) => u.keyId !== null && u.fields > 0 && !ring.has(u.keyId));
   const unsealed = usage.find((u) => u.keyId === null && u.fields > 0);
   if (missing.length > 0) {
@@ -47,7 +57,6 @@ export async function checkKeys(store: Store, ring: Keyring, where: string): Pro
   if (unsealed !== undefined) {
     throw new PlatformError('SECRET_DECRYPT_FAILED', `the store holds ${unsealed.fields} secret value(s) that are not sealed envelopes (written by hand?); see docs/errors.md`, { reason: 'malformed' });
   }
-  return report(ring, usage, 0);
 }
 
 /** Re-seals every field under the ring's current key, then reports what each key still protects. */

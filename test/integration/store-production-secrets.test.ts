@@ -121,4 +121,22 @@ describe('production store: secrets at rest (FerretDB)', { skip }, () => {
     await store.functions.delete(name, (await both.functions.get(name))!.revision);
     assert.equal(JSON.stringify(await revisions(database, name)).includes('fpenc:'), false, 'a deleted function leaves no sealed value');
   });
+  it('a check before writing (checkBeforeWrite) reads an older database as found: refused, it is not upgraded (ADR 0171)', async () => {
+    // Before, the upgrade (ensureSchema) ran first, and a start refused SECRETS_KEY_UNKNOWN left the
+    // database at the new schema, which the older build then refused (STORE_SCHEMA_TOO_NEW).
+    const database = freshDatabase();
+    const first = new Keyring([generateKey()]);
+    const store = await open(database, first);
+    await store.functions.create(uniqueName(), settings({ secrets: { DB_PASSWORD: 'pw' } }));
+    await store.close();
+    await collection(database, 'meta').updateOne({ _id: 'schema' }, { $set: { version: SCHEMA_VERSION - 1 } });
+    const seen: { keyId: string | null; fields: number }[][] = [];
+    const refusal = new Error('refused on what the database holds');
+    await assert.rejects(openMongoStore({ url: ferret!.url, database, keyring: new Keyring([generateKey()]), checkBeforeWrite: (usage) => {
+      seen.push(usage);
+      throw refusal;
+    } }), (err: unknown) => err === refusal);
+    assert.deepEqual(seen.map((usage) => usage.filter((u) => u.fields > 0).map((u) => [u.keyId, u.fields])), [[[first.currentId, 1]]]);
+    assert.equal((await collection(database, 'meta').findOne({ _id: 'schema' }))?.['version'], SCHEMA_VERSION - 1, 'not upgraded');
+  });
 });

@@ -34,6 +34,7 @@ const VARIANTS: Record<string, string[]> = {
     '--set', 'existingSecret=fp-keys', '--set', 'networkPolicy.enabled=false',
     '--set', 'metrics.serviceMonitor.tokenSecret.name=fp-metrics-token',
   ],
+  'admin token to a file': ['--set', 'adminToken.toFile=true'],
 };
 
 function helm(args: string[]): string {
@@ -105,6 +106,21 @@ describe('Helm chart', { skip }, () => {
     assert.deepEqual(runtimeAccount(withSecret)?.['imagePullSecrets'], [{ name: 'regcred' }]);
     assert.deepEqual(withSecret.find((d) => d['kind'] === 'Deployment')?.['spec']['template']['spec']['imagePullSecrets'], [{ name: 'regcred' }]);
     assert.equal(runtimeAccount(render())?.['imagePullSecrets'], undefined);
+  });
+
+  // ADR 0135 left the chart printing the admin token into the gateway's log (shipped and kept);
+  // adminToken.toFile sets FP_ADMIN_TOKEN_FILE on a memory-backed volume instead (loose ends 1).
+  it('adminToken.toFile writes the admin token to a file on a memory volume (FP_ADMIN_TOKEN_FILE); unset, neither is there', () => {
+    const gateway = (...args: string[]) => parseAllDocuments(helm(['template', 'fp', chart, '--namespace', 'fp', ...args])).map((d) => d.toJS() as Record<string, any>).find((d) => d['kind'] === 'Deployment' && d['metadata']['labels']['app.kubernetes.io/component'] === 'gateway')!['spec']['template']['spec']; // eslint-disable-line @typescript-eslint/no-explicit-any -- rendered YAML
+    const on = gateway('--set', 'adminToken.toFile=true');
+    const container = on['containers'][0];
+    const env = container['env'].find((e: { name: string }) => e.name === 'FP_ADMIN_TOKEN_FILE');
+    assert.equal(env?.value, '/var/run/fastapi-platform/admin-token');
+    assert.deepEqual(container['volumeMounts'].find((m: { name: string }) => m.name === 'admin-token'), { name: 'admin-token', mountPath: '/var/run/fastapi-platform' });
+    assert.deepEqual(on['volumes'].find((v: { name: string }) => v.name === 'admin-token'), { name: 'admin-token', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } });
+    const off = gateway();
+    assert.equal(off['containers'][0]['env'].some((e: { name: string }) => e.name === 'FP_ADMIN_TOKEN_FILE'), false);
+    assert.equal(off['volumes'].some((v: { name: string }) => v.name === 'admin-token'), false);
   });
 
   // Ops round 1: the in-chart Redis ran with `--save "" --appendonly no`, which the platform refuses

@@ -7,9 +7,9 @@
 import { MongoClient, MongoServerError } from 'mongodb';
 import type { Keyring } from '../../secrets/index.js';
 import { StoreError } from '../errors.js';
-import type { Store } from '../types.js';
+import type { KeyUsage, Store } from '../types.js';
 import { mongoBlobStore } from './blobs.js';
-import { collections, ensureSchema, platformIdentity, type MongoContext, type MongoTestHooks } from './context.js';
+import { collections, ensureSchema, platformIdentity, SCHEMA_VERSION, type MongoContext, type MongoTestHooks } from './context.js';
 import { mongoDeployStore, mongoFunctionStore } from './functions.js';
 import { mongoSecretKeys } from './keys.js';
 import { mongoRunStore, sweepExpiredLogs } from './runs.js';
@@ -56,6 +56,12 @@ export interface MongoStoreOptions {
   supersedeBudgetMs?: number;
   /** Tests only: where a test stops a server between a write's steps (context.ts MongoTestHooks). */
   testHooks?: MongoTestHooks;
+  /**
+   * Run on what each key protects in an existing database as found, before this open writes to it
+   * (its schema upgrades, indexes, identity): a start it refuses (SECRETS_KEY_UNKNOWN) leaves the
+   * database as the older build had it (ADR 0171).
+   */
+  checkBeforeWrite?: (usage: KeyUsage[]) => void;
 }
 
 export async function openMongoStore(options: MongoStoreOptions): Promise<Store> {
@@ -81,9 +87,17 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
     const db = client.db(options.database ?? DEFAULT_DATABASE);
     const col = collections(db);
     const now = options.now ?? Date.now;
+    const ctx: MongoContext = { db, col, ring: options.keyring, now, check, logRetentionMs: options.logRetentionMs ?? DEFAULT_LOG_RETENTION_MS, ...(options.testHooks !== undefined ? { testHooks: options.testHooks } : {}) };
+    if (options.checkBeforeWrite !== undefined) {
+      const found = await col.meta.findOne({ _id: 'schema' });
+      if (found !== null && found.version <= SCHEMA_VERSION) {
+        // Before schema 2, clear webhook secrets are the upgrade's to seal: only keyed values count.
+        const usage = await mongoSecretKeys(ctx).usage();
+        options.checkBeforeWrite(found.version < 2 ? usage.map((u) => (u.keyId === null ? { ...u, fields: 0 } : u)) : usage);
+      }
+    }
     const { ttl } = await ensureSchema(col, now(), options.keyring);
     const identity = await platformIdentity(db, now());
-    const ctx: MongoContext = { db, col, ring: options.keyring, now, check, logRetentionMs: options.logRetentionMs ?? DEFAULT_LOG_RETENTION_MS, ...(options.testHooks !== undefined ? { testHooks: options.testHooks } : {}) };
     if (!ttl) {
       sweeper = setInterval(() => {
         sweepExpiredLogs(ctx).catch(() => {

@@ -10,11 +10,11 @@ import { openIntactSqlite, SERVING_BUSY_TIMEOUT_MS, START_BUSY_TIMEOUT_MS } from
 import type { Keyring } from '../../secrets/index.js';
 import { DiskBlobStore } from '../disk-blobs.js';
 import { StoreError } from '../errors.js';
-import type { Store } from '../types.js';
+import type { KeyUsage, Store } from '../types.js';
 import type { SqliteContext } from './context.js';
 import { sqliteDeployStore, sqliteFunctionStore } from './functions.js';
-import { sqliteSecretKeys } from './keys.js';
-import { migrate } from './migrations.js';
+import { keyUsageAsFound, sqliteSecretKeys } from './keys.js';
+import { migrate, SCHEMA_VERSION, schemaVersionOf } from './migrations.js';
 import { sqliteRunStore } from './runs.js';
 import { sqliteTokenStore } from './tokens.js';
 import { sqliteUsageHistory } from './usage-history.js';
@@ -46,6 +46,12 @@ export interface SqliteStoreOptions {
    * it said nothing, and the first a user heard of it was the older build's refusal).
    */
   onUpgraded?: (from: number, to: number) => void;
+  /**
+   * Run on what each key protects in an existing platform.db as found, before anything is written
+   * to it (its migrations): a start it refuses (SECRETS_KEY_UNKNOWN) leaves the file as the older
+   * build had it, so going back to that build works (ADR 0171).
+   */
+  checkBeforeWrite?: (usage: KeyUsage[]) => void;
 }
 
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
@@ -56,6 +62,9 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   const db = openIntactSqlite(join(stateDir, DB_FILE), { timeout: START_BUSY_TIMEOUT_MS });
   let closed = false;
   try {
+    const found = schemaVersionOf(db);
+    // A schema newer than this code is migrate's to refuse (STORE_SCHEMA_TOO_NEW): its tables are not read here.
+    if (options.checkBeforeWrite !== undefined && found > 0 && found <= SCHEMA_VERSION) options.checkBeforeWrite(keyUsageAsFound(db, found));
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
     db.pragma('foreign_keys = ON');

@@ -333,6 +333,13 @@ export const MIGRATIONS: readonly Migration[] = [
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
+/** The schema version a database has, read without writing (0: a new file, no schema yet). */
+export function schemaVersionOf(db: Database): number {
+  const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").get();
+  if (table === undefined) return 0;
+  return (db.prepare('SELECT max(version) AS v FROM schema_version').get() as { v: number | null }).v ?? 0;
+}
+
 /** Brings the database up to SCHEMA_VERSION; returns the versions it applied. */
 export function migrate(db: Database, now: number, ring: Keyring): number[] {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_version (
