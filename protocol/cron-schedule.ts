@@ -8,7 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import type { CronTime } from 'cron';
-import { nextOnWallClock, WALL_CLOCK_SEARCH_MINUTES } from './cron-wall-clock.js';
+import { nextByCalendar, nextOnWallClock, WALL_CLOCK_SEARCH_MINUTES } from './cron-wall-clock.js';
 import { recallNext, rememberNext } from './cron-next-memo.js';
 
 let cronTime: typeof CronTime | null = null;
@@ -65,11 +65,14 @@ export function parseCronSchedule(expression: string, timezone: string, nowMs: n
 }
 
 /**
- * The library's next tick after `afterMs`, remembered when it is after it (cron-next-memo.ts): a
- * tick costs its walk once, not on every listing of the triggers (red team round 35).
+ * The next tick after `afterMs`, remembered when it is after it (cron-next-memo.ts): a tick costs
+ * its search once, not on every listing of the triggers (red team round 35). Found on the calendar
+ * (cron-wall-clock.ts), the library walking only near a clock change, from as late as it may
+ * (red team round 36: its walk was 5-100 ms a tick, on every deploy and `POST /validate`).
  */
 function libraryNext(time: CronTime, memoKey: string, timezone: string, afterMs: number): number {
-  const next = time.getNextDateFrom(new Date(afterMs), timezone).toMillis();
+  const found = nextByCalendar(time.toJSON(), timezone, afterMs);
+  const next = typeof found === 'number' ? found : time.getNextDateFrom(new Date(found.from ?? afterMs), timezone).toMillis();
   if (next > afterMs) rememberNext(memoKey, afterMs, next);
   return next;
 }
