@@ -31,11 +31,20 @@ export interface CronSchedule {
 }
 
 /**
+ * The longest schedule text: six fields, each of its values listed (`0,1,…,59` twice, every hour,
+ * day and month) is ~530 characters. Each parsed schedule is remembered under its text
+ * (cron-next-memo.ts, 8192 of them), and a 60 KB minute list took 90 ms to parse: repeated with a
+ * new one per `POST /validate`, half a gigabyte of the platform's heap (red team round 36).
+ */
+export const MAX_CRON_CHARS = 640;
+
+/**
  * Parses `expression` (five fields, or six with seconds first) in the IANA zone `timezone` (checked
  * by the caller: isIanaZone). Throws an Error whose message says why, for an expression that does
- * not parse or never fires after `nowMs` (e.g. 30 February).
+ * not parse, is longer than MAX_CRON_CHARS, or never fires after `nowMs` (e.g. 30 February).
  */
 export function parseCronSchedule(expression: string, timezone: string, nowMs: number): CronSchedule {
+  if (expression.length > MAX_CRON_CHARS) throw new Error(`${expression.length} characters: a schedule is at most ${MAX_CRON_CHARS}; list values with ranges and steps (0-30/5)`);
   cronTime ??= (createRequire(import.meta.url)('cron') as typeof import('cron')).CronTime;
   const memoKey = `${timezone}\0${expression}`;
   let time: CronTime;

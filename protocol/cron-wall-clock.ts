@@ -24,6 +24,8 @@ interface WallTime {
   weekday: number;
 }
 
+/** Formatters kept, per zone as written (a zone's name is case-insensitive: each spelling is one). */
+const MAX_FORMATS = 512;
 const formats = new Map<string, Intl.DateTimeFormat>();
 
 /** The zone's wall clock at `ms` (to the second; every zone's offset is whole minutes today). */
@@ -31,6 +33,7 @@ function wallTime(zone: string, ms: number): WallTime {
   let format = formats.get(zone);
   if (format === undefined) {
     format = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', weekday: 'short' });
+    if (formats.size >= MAX_FORMATS) formats.delete(formats.keys().next().value!);
     formats.set(zone, format);
   }
   const parts: Record<string, string> = {};

@@ -15,7 +15,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createFunction, deploy, fnName, py, upload, usePlatform } from './platform-harness.js';
+import { createFunction, deploy, filesOf, fnName, py, upload, usePlatform } from './platform-harness.js';
 
 const h = usePlatform({ poolSize: 1 });
 
@@ -73,5 +73,16 @@ describe('cron fire times in the triggers listing (red team round 35)', () => {
     }
     const [r, b] = [Math.min(...rare), Math.min(...base)];
     assert.ok(r - b < 150, `32 schedules on 29 February took ${r.toFixed(0)} ms, 32 within the minute ${b.toFixed(0)} ms`);
+  });
+
+  it('a 60 KB schedule is refused at upload, not parsed and remembered under its text (red team round 36)', async () => {
+    const name = fnName('long');
+    await createFunction(h.api, name);
+    // Each new one parsed for ~90 ms and stayed in the memo under its 60 KB text: 8192 of them ~0.5 GB.
+    const schedule = `${Array(30_000).fill('0').join(',')},${Date.now() % 60} * * * *`;
+    const res = await h.api.call('POST', `/functions/${name}/versions`, { files: filesOf({ 'main.py': GOOD }), manifest: { kind: 'function', name, triggers: [{ type: 'cron', id: 'c0', schedule }] } });
+    assert.equal(res.status, 400, JSON.stringify(res.body).slice(0, 300));
+    assert.match(JSON.stringify(res.body), /at most 640/);
+    assert.ok(JSON.stringify(res.body).length < 4096, 'the schedule is not echoed whole');
   });
 });
