@@ -54,7 +54,7 @@ export function parseCronSchedule(expression: string, timezone: string, nowMs: n
     // 30-70 ms of the event loop each); 32 per manifest made one `POST /validate` ~2 s of every
     // tenant's calls (red team round 18). Such a schedule is known from its fields: refused first.
     if (neverFires(time.toJSON())) throw new Error(NEVER_FIRES);
-    // A schedule that fires: found within ~4 years of Februaries (~20 ms a year), remembered.
+    // A schedule that fires: its first tick found (on the calendar, cron-wall-clock.ts) and remembered.
     if (recallNext(memoKey, nowMs) === undefined) libraryNext(time, memoKey, timezone, nowMs);
   } catch (err) {
     throw new Error(explainCronError(err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err)));

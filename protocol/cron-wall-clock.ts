@@ -6,6 +6,9 @@
  * 03:58:58Z answered 02:59:00Z, an hour back, for every time of that hour. The scheduler took such a
  * tick for a late one, skipped it and asked again at once: a loop on the platform's event loop for
  * the whole hour, per trigger (red team round 34).
+ *
+ * Also the first tick found on the calendar (nextByCalendar), the library asked only near a clock
+ * change: its walk was 5-100 ms a tick, on every upload, deploy and `POST /validate` (red team round 36).
  */
 
 /** How far the wall clock is searched: past a clock change of up to two hours. */
