@@ -130,7 +130,7 @@ function firstWallMatch(fields: readonly string[], fromWall: number): number | n
  * at or after the first match from there); `{ from: null }` when nothing matches within 8 years.
  * The library steps luxon dates second by second and day by day (5-100 ms a tick: 32 triggers
  * `N 59 23 29 2 *` held the event loop 0.25-1.5 s on each `POST /validate` or deploy, red team
- * round 36); this is a few Intl calls and calendar arithmetic.
+ * round 36, ADR 0104); this is a few Intl calls and calendar arithmetic.
  */
 export function nextByCalendar(fields: readonly string[], zone: string, afterMs: number): number | { from: number | null } {
   const offset = offsetAt(zone, afterMs);
