@@ -122,25 +122,30 @@ function firstWallMatch(fields: readonly string[], fromWall: number): number | n
 }
 
 /**
- * The first tick strictly after `afterMs`, found on the calendar, when no clock change lies within
- * CHANGE_MARGIN_MS of `afterMs` or of the tick (the zone's offset the same at those five points):
- * an earlier tick would have a wall time between `afterMs`'s and the first match's, and none
- * matches there. Near a clock change, `{ from }`: where the library's walk may start, no tick lying
- * between `afterMs` and it (a tick's wall time is at most a change's width behind `afterMs`'s, so
- * at or after the first match from there); `{ from: null }` when nothing matches within 8 years.
- * The library steps luxon dates second by second and day by day (5-100 ms a tick: 32 triggers
- * `N 59 23 29 2 *` held the event loop 0.25-1.5 s on each `POST /validate` or deploy, red team
- * round 36, ADR 0104); this is a few Intl calls and calendar arithmetic.
+ * The first tick strictly after `afterMs`, found on the calendar (ADR 0104). Every tick's wall time
+ * is at or after the first second after `afterMs` read at the lowest of the zone's offsets 3 hours
+ * before, at and 3 hours after it (no clock change is wider than 2 hours), so the first match from
+ * there is the first tick when no clock change lies within CHANGE_MARGIN_MS of it (the offset the
+ * same 3 hours before, at and after it), and, when one lies near `afterMs`, the tick is more than
+ * two margins later (no tick of the change's hours comes first). Otherwise `{ from }`: where the
+ * library's walk may start, no tick lying between `afterMs` and it; `{ from: null }` when nothing
+ * matches within 8 years. The library steps luxon dates second by second and day by day (5-100 ms
+ * a tick: 32 triggers `N 59 23 29 2 *` held the event loop 0.25-1.5 s on each `POST /validate` or
+ * deploy, red team round 36); this is a few Intl calls and calendar arithmetic.
  */
 export function nextByCalendar(fields: readonly string[], zone: string, afterMs: number): number | { from: number | null } {
-  const offset = offsetAt(zone, afterMs);
-  const firstWall = Math.floor(afterMs / SECOND_MS) * SECOND_MS + SECOND_MS + offset;
-  const reach = firstWallMatch(fields, firstWall - CHANGE_MARGIN_MS);
+  const offsets = [afterMs - CHANGE_MARGIN_MS, afterMs, afterMs + CHANGE_MARGIN_MS].map((ms) => offsetAt(zone, ms));
+  const offset = offsets[1]!;
+  const firstSecond = Math.floor(afterMs / SECOND_MS) * SECOND_MS + SECOND_MS;
+  const reach = firstWallMatch(fields, firstSecond + offset - CHANGE_MARGIN_MS);
   if (reach === null) return { from: null };
   const from = Math.max(afterMs, reach - offset - CHANGE_MARGIN_MS);
-  if (![afterMs - CHANGE_MARGIN_MS, afterMs + CHANGE_MARGIN_MS].every((ms) => offsetAt(zone, ms) === offset)) return { from };
-  const wall = reach >= firstWall ? reach : firstWallMatch(fields, firstWall);
+  const start = firstSecond + Math.min(...offsets);
+  const wall = reach >= start ? reach : firstWallMatch(fields, start);
   if (wall === null) return { from };
-  const tick = wall - offset;
-  return [tick - CHANGE_MARGIN_MS, tick, tick + CHANGE_MARGIN_MS].every((ms) => offsetAt(zone, ms) === offset) ? tick : { from };
+  const atTick = offsetAt(zone, wall - offset);
+  const tick = wall - atTick;
+  const steadyBefore = offsets.every((o) => o === offset);
+  const steadyTick = [tick - CHANGE_MARGIN_MS, tick, tick + CHANGE_MARGIN_MS].every((ms) => offsetAt(zone, ms) === atTick);
+  return steadyTick && tick > afterMs && (steadyBefore || tick > afterMs + 2 * CHANGE_MARGIN_MS) ? tick : { from };
 }

@@ -84,6 +84,9 @@ describe('cron schedule checks', () => {
     const at = Date.parse('2026-12-06T20:00:00.500Z');
     const found = nextByCalendar(['17', '59', '23', '29', '2', '*'], 'Asia/Kathmandu', at);
     assert.equal(typeof found === 'number' ? new Date(found).toISOString() : found, '2028-02-29T18:14:17.000Z');
+    // Asked within the hour Berlin's clock goes forward: the tick is far from it, the calendar answers too.
+    const nearChange = nextByCalendar(['17', '59', '23', '29', '2', '*'], 'Europe/Berlin', Date.parse('2027-03-28T01:30:00Z'));
+    assert.equal(typeof nearChange === 'number' ? new Date(nearChange).toISOString() : nearChange, '2028-02-29T22:59:17.000Z');
     const library = createRequire(import.meta.url)('cron') as typeof import('cron');
     const cases: [string, string, string][] = [
       ['30 2 * * *', 'Europe/Berlin', '2027-10-31T01:00:00Z'], ['30 2 * * *', 'Europe/Berlin', '2027-03-28T01:00:00Z'],
