@@ -8,7 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import type { CronTime } from 'cron';
-import { nextOnWallClock, WALL_CLOCK_SEARCH_MINUTES } from './cron-wall-clock.js';
+import { nextByCalendar, nextOnWallClock, WALL_CLOCK_SEARCH_MINUTES } from './cron-wall-clock.js';
 import { recallNext, rememberNext } from './cron-next-memo.js';
 
 let cronTime: typeof CronTime | null = null;
@@ -31,14 +31,23 @@ export interface CronSchedule {
 }
 
 /**
+ * The longest schedule text: six fields, each of its values listed (`0,1,…,59` twice, every hour,
+ * day and month) is ~530 characters. Each parsed schedule is remembered under its text
+ * (cron-next-memo.ts, 8192 of them), and a 60 KB minute list took 90 ms to parse: repeated with a
+ * new one per `POST /validate`, half a gigabyte of the platform's heap (red team round 36).
+ */
+export const MAX_CRON_CHARS = 640;
+
+/**
  * Parses `expression` (five fields, or six with seconds first) in the IANA zone `timezone` (checked
  * by the caller: isIanaZone). Throws an Error whose message says why, for an expression that does
- * not parse or never fires (e.g. 30 February). Only the fields are read here: no tick is looked for
- * until `next` is asked (the checks of `POST /validate`, an upload and a deploy asked the library for
- * each trigger's next tick, ~15 ms a new schedule: 32 held every tenant's calls for 0.5-1 s).
- * `_nowMs` is kept for callers; which schedules fire does not depend on it.
+ * not parse, is longer than MAX_CRON_CHARS, or never fires (e.g. 30 February). Only the fields are
+ * read here: no tick is looked for until `next` is asked (the checks of `POST /validate`, an upload
+ * and a deploy asked the library for each trigger's next tick, ~15 ms a new schedule: 32 held every
+ * tenant's calls for 0.5-1 s). `_nowMs` is kept for callers; which schedules fire does not depend on it.
  */
 export function parseCronSchedule(expression: string, timezone: string, _nowMs?: number): CronSchedule {
+  if (expression.length > MAX_CRON_CHARS) throw new Error(`${expression.length} characters: a schedule is at most ${MAX_CRON_CHARS}; list values with ranges and steps (0-30/5)`);
   cronTime ??= (createRequire(import.meta.url)('cron') as typeof import('cron')).CronTime;
   const memoKey = `${timezone}\0${expression}`;
   let time: CronTime;
@@ -67,11 +76,14 @@ export function parseCronSchedule(expression: string, timezone: string, _nowMs?:
 }
 
 /**
- * The library's next tick after `afterMs`, remembered when it is after it (cron-next-memo.ts): a
- * tick costs its walk once, not on every listing of the triggers (red team round 35).
+ * The next tick after `afterMs`, remembered when it is after it (cron-next-memo.ts): a tick costs
+ * its search once, not on every listing of the triggers (red team round 35). Found on the calendar
+ * (cron-wall-clock.ts), the library walking only near a clock change, from as late as it may
+ * (red team round 36: its walk was 5-100 ms a tick, on every deploy and `POST /validate`).
  */
 function libraryNext(time: CronTime, memoKey: string, timezone: string, afterMs: number): number {
-  const next = time.getNextDateFrom(new Date(afterMs), timezone).toMillis();
+  const found = nextByCalendar(time.toJSON(), timezone, afterMs);
+  const next = typeof found === 'number' ? found : time.getNextDateFrom(new Date(found.from ?? afterMs), timezone).toMillis();
   if (next > afterMs) rememberNext(memoKey, afterMs, next);
   return next;
 }

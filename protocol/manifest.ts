@@ -186,7 +186,7 @@ const cronTriggerSchema = z
       try {
         parseCronSchedule(schedule, 'UTC', Date.now());
       } catch (err) {
-        ctx.addIssue({ code: 'custom', message: `bad cron expression ${JSON.stringify(schedule)}: ${(err as Error).message}` });
+        ctx.addIssue({ code: 'custom', message: `bad cron expression ${JSON.stringify(schedule.length > 80 ? `${schedule.slice(0, 80)}…` : schedule)}: ${(err as Error).message}` });
       }
     }),
     timezone: z.string().refine(isIanaZone, { error: (issue) => `${JSON.stringify(issue.input)} is not an IANA time zone: one such as Europe/Berlin or UTC` }).optional(),

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import { checkManifestTriggers, cronTriggersOf } from '../../controlplane/async/index.js';
-import { isPlatformError, ManifestError, parseCronSchedule, parseManifest } from '../../protocol/index.js';
+import { isPlatformError, ManifestError, MAX_CRON_CHARS, parseCronSchedule, parseManifest } from '../../protocol/index.js';
 
 // The luxon the cron library calls (its CommonJS build, as `cron` requires it): its steps are counted.
 const luxon = createRequire(import.meta.url)('luxon') as { DateTime: { prototype: { plus: (...a: unknown[]) => unknown } } };
@@ -47,6 +47,20 @@ describe('cron triggers in the manifest', () => {
     for (const schedule of ['*/5 * * * *', '0 0 9 * * mon-fri', '@hourly']) {
       assert.doesNotThrow(() => parseManifest({ kind: 'function', name: 'x', triggers: [{ type: 'cron', schedule, timezone: 'Europe/Berlin' }] }), schedule);
     }
+  });
+
+  it('refuses a schedule longer than MAX_CRON_CHARS, takes one with every value listed (red team round 36)', () => {
+    const list = (n: number, from = 0): string => Array.from({ length: n }, (_, i) => i + from).join(',');
+    const everyValue = `${list(60)} ${list(60)} ${list(24)} ${list(31, 1)} ${list(12, 1)} ${list(7)}`;
+    assert.ok(everyValue.length <= MAX_CRON_CHARS, `${everyValue.length}`);
+    parseManifest({ kind: 'function', name: 'x', triggers: [{ type: 'cron', schedule: everyValue }] });
+    // A 60 KB minute list parsed (90 ms) and was remembered under its text: 8192 of them, ~0.5 GB.
+    const long = `${Array(30_000).fill('0').join(',')} * * * *`;
+    assert.throws(
+      () => parseManifest({ kind: 'function', name: 'x', triggers: [{ type: 'cron', schedule: long }] }),
+      (err: unknown) => err instanceof ManifestError && err.issues.some((i) => i.path === 'triggers.0.schedule' && i.message.includes(`at most ${MAX_CRON_CHARS}`)),
+    );
+    assert.throws(() => parseCronSchedule(long, 'UTC', Date.now()), /at most 640/);
   });
 
   it('says what a schedule looks like and why one never fires, not the cron library\'s words', () => {

@@ -3,8 +3,10 @@
  * on a fake clock (node:test's mock timers drive setTimeout and Date, so no test waits for time).
  */
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { describe, it, type TestContext } from 'node:test';
 import { CronScheduler, MemoryTickLock, parseSchedule, type CronMetrics, type CronTickOutcome, type CronTrigger, type FiredTrigger, type TriggerError } from '../../controlplane/async/index.js';
+import { nextByCalendar } from '../../protocol/cron-wall-clock.js';
 import { redisKeys } from '../../protocol/redis-keys.js';
 
 const codeOf = (fn: () => unknown): string | undefined => {
@@ -75,6 +77,33 @@ describe('cron schedule checks', () => {
     const seconds = parseSchedule({ ...base, expression: '*/20 15 * * * *', timezone: 'America/Santiago' });
     for (let at = Date.parse('2026-04-05T02:50:07Z'); at < Date.parse('2026-04-05T04:20:00Z'); at += 61_000) assert.ok(seconds.next(at) > at, new Date(at).toISOString());
     assert.equal(new Date(seconds.next(Date.parse('2026-04-05T03:15:20Z'))).toISOString(), '2026-04-05T03:15:40.000Z');
+  });
+
+  it('finds a rare tick on the calendar, as the library finds it, near clock changes too (red team round 36)', () => {
+    // The library's walk to 29 February 23:59:N was 10-50 ms a tick; the calendar answers alone.
+    const at = Date.parse('2026-12-06T20:00:00.500Z');
+    const found = nextByCalendar(['17', '59', '23', '29', '2', '*'], 'Asia/Kathmandu', at);
+    assert.equal(typeof found === 'number' ? new Date(found).toISOString() : found, '2028-02-29T18:14:17.000Z');
+    // Asked within the hour Berlin's clock goes forward: the tick is far from it, the calendar answers too.
+    const nearChange = nextByCalendar(['17', '59', '23', '29', '2', '*'], 'Europe/Berlin', Date.parse('2027-03-28T01:30:00Z'));
+    assert.equal(typeof nearChange === 'number' ? new Date(nearChange).toISOString() : nearChange, '2028-02-29T22:59:17.000Z');
+    const library = createRequire(import.meta.url)('cron') as typeof import('cron');
+    const cases: [string, string, string][] = [
+      ['30 2 * * *', 'Europe/Berlin', '2027-10-31T01:00:00Z'], ['30 2 * * *', 'Europe/Berlin', '2027-03-28T01:00:00Z'],
+      ['30 1 * * *', 'America/New_York', '2027-11-07T06:00:00Z'], ['*/5 * * * *', 'Australia/Lord_Howe', '2027-10-02T15:30:00Z'],
+      ['0 0 29 2 *', 'Europe/Berlin', '2027-03-28T01:00:00Z'], ['15 3 * * 0', 'America/Santiago', '2027-09-05T04:00:00Z'],
+      ['0 0 1 jan,feb mon', 'Pacific/Chatham', '2027-04-04T13:00:00Z'], ['*/7 */3 * * *', 'UTC', '2027-06-01T00:00:00Z'],
+    ];
+    for (const [expression, zone, iso] of cases) {
+      for (let d = -5 * 3_600_000; d <= 5 * 3_600_000; d += 53 * 60_000 + 250) {
+        const after = Date.parse(iso) + d;
+        const time = new library.CronTime(expression, zone);
+        const expected = time.getNextDateFrom(new Date(after), zone).toMillis();
+        const fast = nextByCalendar(time.toJSON(), zone, after);
+        const next = typeof fast === 'number' ? fast : time.getNextDateFrom(new Date(fast.from ?? after), zone).toMillis();
+        assert.equal(new Date(next).toISOString(), new Date(expected).toISOString(), `${expression} in ${zone} after ${new Date(after).toISOString()}`);
+      }
+    }
   });
 
   it('builds tick and replay keys under the function hash tag', () => {
