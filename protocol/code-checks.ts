@@ -60,9 +60,10 @@ export interface PyFinding {
    * one process (Socket.IO's long-polling), answered by `limits.concurrency` above 1 with
    * `limits.maxInstances: 1`; `long-timeout`, a WebSocket endpoint or a Server-Sent Events stream (its connections end at the
    * timeout), answered by a `limits.timeout` of LONG_TIMEOUT_MS or more; `webhook-trigger`, an app
-   * with no `POST /` route (where a webhook trigger calls it), kept only when the manifest declares one.
+   * with no `POST /` route (where a webhook trigger calls it), kept only when the manifest declares one;
+   * `cron-trigger`, the same for a cron trigger's ticks.
    */
-  needs?: 'one-instance' | 'long-timeout' | 'webhook-trigger';
+  needs?: 'one-instance' | 'long-timeout' | 'webhook-trigger' | 'cron-trigger';
   /**
    * An import no declared requirement nor the runtime provides: its top-level module. Checked
    * before a dependency build against the declared names only; `deploy` holds these and checks
@@ -368,7 +369,7 @@ export const LONG_TIMEOUT_MS = 300_000;
 /**
  * validate.py's findings as problems (they stop a deploy) and warnings (they do not). `limits`
  * (the manifest's, when it parsed) drops a warning those limits answer (`PyFinding.needs`), and
- * `triggers` (the manifest's) one about webhook deliveries where it declares no webhook trigger.
+ * `triggers` (the manifest's) one about webhook deliveries (cron ticks) where it declares no webhook (cron) trigger.
  */
 export function reportProblems(report: PyReport, limits?: { concurrency: number; maxInstances: number; timeoutMs?: number } | null, triggers?: readonly { type: string }[] | null): { problems: Problem[]; warnings: Problem[] } {
   const problems: Problem[] = [];
@@ -376,10 +377,11 @@ export function reportProblems(report: PyReport, limits?: { concurrency: number;
   const oneInstance = limits != null && limits.concurrency > 1 && limits.maxInstances === 1;
   const longTimeout = limits?.timeoutMs !== undefined && limits.timeoutMs >= LONG_TIMEOUT_MS;
   const webhooks = triggers?.some((t) => t.type === 'webhook') === true;
+  const crons = triggers?.some((t) => t.type === 'cron') === true;
   for (const e of report.syntaxErrors) problems.push({ kind: 'syntax', file: e.file, line: e.line, column: e.column ?? null, message: `${e.type ?? 'SyntaxError'}: ${e.message}` });
   for (const p of report.problems) problems.push({ kind: 'entrypoint', file: p.file ?? MANIFEST_FILE, line: p.line, message: p.message });
   for (const w of report.warnings) {
-    if ((w.needs === 'one-instance' && oneInstance) || (w.needs === 'long-timeout' && longTimeout) || (w.needs === 'webhook-trigger' && !webhooks)) continue;
+    if ((w.needs === 'one-instance' && oneInstance) || (w.needs === 'long-timeout' && longTimeout) || (w.needs === 'webhook-trigger' && !webhooks) || (w.needs === 'cron-trigger' && !crons)) continue;
     // The message says the default (30 s): the manifest's own timeout is told beside it (apps round 12:
     // `timeout: 60s` read as cut at 30 s).
     const timeout = w.needs === 'long-timeout' && limits?.timeoutMs !== undefined ? `; this function's limits.timeout is ${limits.timeoutMs / 1000} s` : '';

@@ -615,18 +615,20 @@ def _posts(call, name):
 
 
 def webhook_receivers(trees):
-    """Warnings for a FastAPI app with POST routes and none at `/`, as a GitHub or Stripe receiver is
-    written (`@app.post("/webhooks/github")`): a webhook trigger calls the app at `POST /`, so every
-    verified delivery answered the app's 404 and its run failed (apps round 20). Only for an app
-    made in the file with no router included or app mounted (their paths are not known here).
-    `needs: webhook-trigger`: kept only when the manifest declares one."""
+    """Warnings for a FastAPI app with no POST route at `/`, where a trigger calls it: with POST
+    routes elsewhere, as a GitHub or Stripe receiver is written (`@app.post("/webhooks/github")`), a
+    webhook trigger's every verified delivery answered the app's 404 and its run failed (apps round
+    20); with any routes, as Vercel's crons call `GET /api/cron`, a cron trigger's every tick did
+    (apps round 21). Only for an app made in the file with no router included or app mounted (their
+    paths are not known here). `needs: webhook-trigger` / `cron-trigger`: kept only when the
+    manifest declares one."""
     found = []
     for rel, tree in trees.items():
         if _is_test_file(rel) or not _imports_any(tree, ("fastapi",)):
             continue
         apps = {t.id for n in tree.body if isinstance(n, ast.Assign) and isinstance(n.value, ast.Call)
                 and _called(n.value) == "FastAPI" for t in n.targets if isinstance(t, ast.Name)}
-        posts, at_root, opaque = [], False, False
+        posts, routes, at_root, opaque = [], [], False, False
         for _, node, name in _calls({rel: tree}):
             func = node.func
             if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in apps):
@@ -639,13 +641,26 @@ def webhook_receivers(trees):
                     at_root = True
                 else:
                     posts.append((node.lineno, path))
-        if posts and not at_root and not opaque:
+            elif name in ("get", "put", "patch", "delete", "api_route", "add_api_route", "route", "add_route"):
+                routes.append((node.lineno, _route_path(node) or "?"))
+        if at_root or opaque:
+            continue
+        if posts:
             line, path = posts[0]
             found.append({"file": rel, "line": line, "needs": "webhook-trigger",
                           "message": f"a webhook trigger calls the app at POST /, and this app takes POST at {path} "
                                      f"but not at /: every verified delivery would answer 404 and its run fail. Serve "
                                      f"the receiver at / too: app.add_api_route(\"/\", <its function>, methods=[\"POST\"]) "
                                      f"(docs/api-invoke.md, \"Webhooks\")"})
+        if posts or routes:
+            every = posts + routes
+            line, path = next((r for r in every if "cron" in r[1]), every[0])  # Vercel's /api/cron, where there is one
+            found.append({"file": rel, "line": line, "needs": "cron-trigger",
+                          "message": f"a cron trigger calls the app at POST / (its tick is a run of POST / with the "
+                                     f"trigger's payload), and this app has no POST route at / (its route {path} is not "
+                                     f"called): every tick would answer 404 and its run fail. Serve the scheduled work at / "
+                                     f"too: app.add_api_route(\"/\", <its function>, methods=[\"POST\"]) "
+                                     f"(docs/migrating.md, \"Vercel (Python runtime)\")"})
     return found
 
 
