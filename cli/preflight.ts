@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MANIFEST_FILE, readManifestFile } from './manifest-file.js';
+import { otherPlatform, otherPlatformMessage } from './other-platforms.js';
 import { walkFunctionDir, type LocalFile } from './files.js';
 import { runPythonPreflight, type PythonPreflight } from './python.js';
 import { terminalSafe } from './terminal.js';
@@ -91,10 +92,14 @@ export async function preflight(dir: string, python: string, env: Record<string,
   // No platform.yaml: not a function folder (an empty one, the wrong `cd`). The entrypoint and
   // file problems that follow from it ("module 'main' not found", "no files to upload") were
   // noise around the one thing to do.
+  // Another platform's folder (vercel.json, a SAM template, …): the platform.yaml to add, not `init .`,
+  // which writes a new main.py beside the code (apps round 21).
   if (read.raw === null && !existsSync(join(dir, MANIFEST_FILE))) {
+    const other = otherPlatform(dir);
     problems.splice(0, problems.length, {
       kind: 'manifest', file: MANIFEST_FILE, line: null, column: null, path: '',
-      message: `not found in ${dir}: this is not a function folder; cd into yours, or create one here with \`${options.selfCommand ?? 'fastapi-platform'} init .\``,
+      message: other ? otherPlatformMessage(dir, other)
+        : `not found in ${dir}: this is not a function folder; cd into yours, or create one here with \`${options.selfCommand ?? 'fastapi-platform'} init .\``,
     });
     warnings.length = 0;
   }

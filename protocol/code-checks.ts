@@ -60,9 +60,11 @@ export interface PyFinding {
    * one process (Socket.IO's long-polling), answered by `limits.concurrency` above 1 with
    * `limits.maxInstances: 1`; `long-timeout`, a WebSocket endpoint or a Server-Sent Events stream (its connections end at the
    * timeout), answered by a `limits.timeout` of LONG_TIMEOUT_MS or more; `webhook-trigger`, a
-   * FastAPI app's POST `routes`, kept for each webhook trigger of the manifest whose path is not one of them.
+   * FastAPI app's POST `routes`, kept for each webhook trigger of the manifest whose path is not one
+   * of them; `cron-trigger`, an app with no `POST /` route (where a cron trigger's tick calls it),
+   * kept only when the manifest declares a cron trigger.
    */
-  needs?: 'one-instance' | 'long-timeout' | 'webhook-trigger';
+  needs?: 'one-instance' | 'long-timeout' | 'webhook-trigger' | 'cron-trigger';
   /** With `needs: webhook-trigger`: the paths the app takes POST at. */
   routes?: string[];
   /**
@@ -389,13 +391,14 @@ function unservedHook(w: PyFinding, triggers: readonly TriggerShape[]): string |
 /**
  * validate.py's findings as problems (they stop a deploy) and warnings (they do not). `limits`
  * (the manifest's, when it parsed) drops a warning those limits answer (`PyFinding.needs`), and
- * `triggers` (the manifest's) decides the warning about where webhook deliveries call the app.
+ * `triggers` (the manifest's) decides the warnings about where webhook deliveries and cron ticks call the app.
  */
 export function reportProblems(report: PyReport, limits?: { concurrency: number; maxInstances: number; timeoutMs?: number } | null, triggers?: readonly TriggerShape[] | null): { problems: Problem[]; warnings: Problem[] } {
   const problems: Problem[] = [];
   const warnings: Problem[] = [];
   const oneInstance = limits != null && limits.concurrency > 1 && limits.maxInstances === 1;
   const longTimeout = limits?.timeoutMs !== undefined && limits.timeoutMs >= LONG_TIMEOUT_MS;
+  const crons = triggers?.some((t) => t.type === 'cron') === true;
   for (const e of report.syntaxErrors) problems.push({ kind: 'syntax', file: e.file, line: e.line, column: e.column ?? null, message: `${e.type ?? 'SyntaxError'}: ${e.message}` });
   for (const p of report.problems) problems.push({ kind: 'entrypoint', file: p.file ?? MANIFEST_FILE, line: p.line, message: p.message });
   for (const w of report.warnings) {
@@ -404,7 +407,7 @@ export function reportProblems(report: PyReport, limits?: { concurrency: number;
       if (message !== null) warnings.push({ kind: 'python', file: w.file, line: w.line, message });
       continue;
     }
-    if ((w.needs === 'one-instance' && oneInstance) || (w.needs === 'long-timeout' && longTimeout)) continue;
+    if ((w.needs === 'one-instance' && oneInstance) || (w.needs === 'long-timeout' && longTimeout) || (w.needs === 'cron-trigger' && !crons)) continue;
     // The message says the default (30 s): the manifest's own timeout is told beside it (apps round 12:
     // `timeout: 60s` read as cut at 30 s).
     const timeout = w.needs === 'long-timeout' && limits?.timeoutMs !== undefined ? `; this function's limits.timeout is ${limits.timeoutMs / 1000} s` : '';

@@ -615,20 +615,21 @@ def _posts(call, name):
 
 
 def webhook_receivers(trees):
-    """A FastAPI app's POST routes when one is not at `/`, for the webhook triggers' paths to be
-    checked against (an app taking POST at `/` alone is where the default path calls): a trigger
-    calls the app at `POST <its path>` (default `/`), and a receiver written at
-    `@app.post("/webhooks/github")` answered every verified delivery 404 at `/` (apps round 20).
-    Only for an app made in the file with no router included or app mounted (their paths are not
-    known here). `needs: webhook-trigger` with `routes`: the control plane keeps it only for a
-    trigger whose path is not among them (protocol/code-checks.ts), and says which."""
+    """A FastAPI app's routes, where a trigger calls it. A webhook trigger calls `POST <its path>`
+    (default `/`), and a receiver written at `@app.post("/webhooks/github")` answered every verified
+    delivery 404 at `/` (apps round 20): with POST routes not at `/`, `needs: webhook-trigger` with
+    `routes`, kept by the control plane only for a trigger whose path is not among them
+    (protocol/code-checks.ts), which says which. A cron trigger's tick is a run of `POST /`, and
+    Vercel's crons call `GET /api/cron` (apps round 21): with routes and no POST at `/`, `needs:
+    cron-trigger`, kept only when the manifest declares one. Only for an app made in the file with
+    no router included or app mounted (their paths are not known here)."""
     found = []
     for rel, tree in trees.items():
         if _is_test_file(rel) or not _imports_any(tree, ("fastapi",)):
             continue
         apps = {t.id for n in tree.body if isinstance(n, ast.Assign) and isinstance(n.value, ast.Call)
                 and _called(n.value) == "FastAPI" for t in n.targets if isinstance(t, ast.Name)}
-        posts, opaque = [], False
+        posts, routes, opaque = [], [], False
         for _, node, name in _calls({rel: tree}):
             func = node.func
             if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in apps):
@@ -641,11 +642,24 @@ def webhook_receivers(trees):
                     opaque = True  # a path made at run time: where it is is not known here
                 else:
                     posts.append((node.lineno, path or "/"))
+            elif name in ("get", "put", "patch", "delete", "api_route", "add_api_route", "route", "add_route"):
+                routes.append((node.lineno, _route_path(node) or "?"))
+        if opaque:
+            continue
         elsewhere = [(ln, p) for ln, p in posts if p != "/"]
-        if elsewhere and not opaque:
+        if elsewhere:
             found.append({"file": rel, "line": elsewhere[0][0], "needs": "webhook-trigger", "routes": [p for _, p in posts],
                           "message": f"this app takes POST at {', '.join(p for _, p in posts)}: a webhook trigger "
                                      f"calls it at POST <the trigger's path> (default /)"})
+        if (elsewhere or routes) and len(elsewhere) == len(posts):
+            every = elsewhere + routes
+            line, path = next((r for r in every if "cron" in r[1]), every[0])  # Vercel's /api/cron, where there is one
+            found.append({"file": rel, "line": line, "needs": "cron-trigger",
+                          "message": f"a cron trigger calls the app at POST / (its tick is a run of POST / with the "
+                                     f"trigger's payload), and this app has no POST route at / (its route {path} is not "
+                                     f"called): every tick would answer 404 and its run fail. Serve the scheduled work at / "
+                                     f"too: app.add_api_route(\"/\", <its function>, methods=[\"POST\"]) "
+                                     f"(docs/migrating.md, \"Vercel (Python runtime)\")"})
     return found
 
 

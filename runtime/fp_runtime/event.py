@@ -6,11 +6,46 @@ import time
 _monotonic = time.monotonic
 
 
+class Headers(dict):
+    """Header names as HTTP APIs (payload 2.0) give them, lower-case (what `json.dumps`, `keys()` and
+    iteration show), found in any case, as REST API (1.0) code reads them in the client's:
+    `event["headers"]["Content-Type"]`, `["Authorization"]`. With lower-case names only, that code
+    raised KeyError (apps round 6 of 2026-12-05; docs/adr/0097-lambda-header-case.md). The platform's
+    own event has them too: OpenFaaS's `event.headers.get("User-Agent")` and Lambda code on the
+    default event read None (apps round 21; docs/adr/0137-event-headers-in-any-case.md)."""
+    __slots__ = ()
+
+    def __getitem__(self, name):
+        return dict.__getitem__(self, name.lower() if type(name) is str else name)
+
+    def __contains__(self, name):
+        return dict.__contains__(self, name.lower() if type(name) is str else name)
+
+    def __setitem__(self, name, value):
+        dict.__setitem__(self, name.lower() if type(name) is str else name, value)
+
+    def __delitem__(self, name):
+        dict.__delitem__(self, name.lower() if type(name) is str else name)
+
+    def get(self, name, default=None):
+        return dict.get(self, name.lower() if type(name) is str else name, default)
+
+    def pop(self, name, *default):
+        return dict.pop(self, name.lower() if type(name) is str else name, *default)
+
+    def setdefault(self, name, default=None):
+        return dict.setdefault(self, name.lower() if type(name) is str else name, default)
+
+    def update(self, *other, **names):
+        for name, value in dict(*other, **names).items():
+            self[name] = value
+
+
 class Event(dict):
     """A dict (Lambda-style keys) with helpers for the body.
 
     Keys: method, path, rawQuery, query (last value per key), multiQuery (every value, in
-    order), headers (lower-case names, repeated values joined by ", "), multiHeaders, body
+    order), headers (lower-case names, found in any case; repeated values joined by ", "), multiHeaders (the same), body
     (bytes), requestId, clientIp (the caller's address as the gateway determined it, or None).
     Lambda's names (httpMethod, queryStringParameters, ...) read as aliases.
     """
@@ -111,8 +146,8 @@ def event_from_invoke(a: list) -> Event:
     else:
         headers, multi_headers = {}, {}
     client = a[13]  # frames.INVOKE_CLIENT: [host, port], or None
-    return Event(method=a[5], path=a[6], rawQuery=a[7], query=query, multiQuery=multi_query, headers=headers,
-                 multiHeaders=multi_headers, body=a[14] or b"", requestId=a[10], clientIp=client[0] if client else None)
+    return Event(method=a[5], path=a[6], rawQuery=a[7], query=query, multiQuery=multi_query, headers=Headers(headers),
+                 multiHeaders=Headers(multi_headers), body=a[14] or b"", requestId=a[10], clientIp=client[0] if client else None)
 
 
 def _client_ip(client):
@@ -141,8 +176,8 @@ def make_event(wire: dict) -> Event:
         rawQuery=get("rawQuery", ""),
         query=query,
         multiQuery=multi_query,
-        headers=headers,
-        multiHeaders=multi_headers,
+        headers=Headers(headers),
+        multiHeaders=Headers(multi_headers),
         body=get("body") or b"",
         requestId=get("requestId", ""),
         clientIp=_client_ip(get("client")),

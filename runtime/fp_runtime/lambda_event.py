@@ -11,38 +11,7 @@ formats (REST API 1.0 and HTTP API 2.0, as the platform's aliases already read):
 import base64
 import time
 
-
-class Headers(dict):
-    """Header names as HTTP APIs (payload 2.0) give them, lower-case (what `json.dumps`, `keys()` and
-    iteration show), found in any case, as REST API (1.0) code reads them in the client's:
-    `event["headers"]["Content-Type"]`, `["Authorization"]`. With lower-case names only, that code
-    raised KeyError (apps round 6 of 2026-12-05; docs/adr/0097-lambda-header-case.md)."""
-    __slots__ = ()
-
-    def __getitem__(self, name):
-        return dict.__getitem__(self, name.lower() if type(name) is str else name)
-
-    def __contains__(self, name):
-        return dict.__contains__(self, name.lower() if type(name) is str else name)
-
-    def __setitem__(self, name, value):
-        dict.__setitem__(self, name.lower() if type(name) is str else name, value)
-
-    def __delitem__(self, name):
-        dict.__delitem__(self, name.lower() if type(name) is str else name)
-
-    def get(self, name, default=None):
-        return dict.get(self, name.lower() if type(name) is str else name, default)
-
-    def pop(self, name, *default):
-        return dict.pop(self, name.lower() if type(name) is str else name, *default)
-
-    def setdefault(self, name, default=None):
-        return dict.setdefault(self, name.lower() if type(name) is str else name, default)
-
-    def update(self, *other, **names):
-        for name, value in dict(*other, **names).items():
-            self[name] = value
+from .event import Headers
 
 
 def as_lambda_event(e) -> dict:

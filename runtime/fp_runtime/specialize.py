@@ -468,8 +468,13 @@ def lambda_adapted(target):
 
 def loaded_of(spec: dict, target) -> Loaded:
     """The loaded function: a WSGI app is served as the ASGI app that runs it (wsgi.py); the app
-    inside a Lambda adapter (Mangum) as that app."""
+    inside a Lambda adapter (Mangum) as that app; Vercel's `class handler(BaseHTTPRequestHandler)` as
+    the WSGI app that runs it (request_handler.py)."""
     target = lambda_adapted(target)
+    server = sys.modules.get("http.server")  # imported by the module that defines such a class: no cost for others
+    if server is not None and inspect.isclass(target) and issubclass(target, server.BaseHTTPRequestHandler):
+        from .request_handler import as_wsgi
+        target = as_wsgi(target)
     contract, is_async = _contract(target, spec.get("entrypoint") or "")
     if contract == "wsgi":
         loaded = Loaded(spec, target, "asgi", True)

@@ -20,6 +20,11 @@ function folder(files: Record<string, string>): string {
   return dir;
 }
 
+/** The warnings kept whatever the manifest's triggers: a cron trigger's (`needs: cron-trigger`) goes with any app lacking `POST /`. */
+function untriggered(r: PyReport): PyReport['warnings'] {
+  return r.warnings.filter((w) => w.needs !== 'cron-trigger');
+}
+
 async function check(files: Record<string, string>, entrypoint: string): Promise<PyReport> {
   const dir = folder(files);
   try {
@@ -178,9 +183,9 @@ describe('runtime/validate.py', () => {
       'main.py': 'from fastapi import FastAPI, WebSocket\napp = FastAPI()\n@app.get("/")\ndef root():\n    return 1\n@app.websocket("/ws")\nasync def ws(sock: WebSocket):\n    await sock.accept()\n',
       'routes.py': 'from starlette.routing import WebSocketRoute\nroutes = [WebSocketRoute("/live", None)]\n',
     }, 'main:app');
-    assert.deepEqual(r.warnings.map((w) => [w.file, w.line]).sort(), [['main.py', 6], ['routes.py', 2]]);
-    assert.match(r.warnings[0]!.message, /a WebSocket connection is one call: it holds an instance's slot and is closed \(1001\) at limits.timeout/);
-    assert.deepEqual(r.warnings.map((w) => w.needs), ['long-timeout', 'long-timeout']);
+    assert.deepEqual(untriggered(r).map((w) => [w.file, w.line]).sort(), [['main.py', 6], ['routes.py', 2]]);
+    assert.match(untriggered(r)[0]!.message, /a WebSocket connection is one call: it holds an instance's slot and is closed \(1001\) at limits.timeout/);
+    assert.deepEqual(untriggered(r).map((w) => w.needs), ['long-timeout', 'long-timeout']);
     assert.deepEqual(r.problems, []);
   });
 
@@ -209,8 +214,8 @@ describe('runtime/validate.py', () => {
       'requirements.txt': 'sse-starlette\n',
     };
     const r = await check(files, 'main:app');
-    assert.deepEqual(r.warnings.map((w) => [w.file, w.line, w.needs]), [['main.py', 7, 'long-timeout'], ['main.py', 10, 'long-timeout']]);
-    assert.match(r.warnings[0]!.message, /a Server-Sent Events stream is one call: .* cut at limits.timeout, 30 s by default/);
+    assert.deepEqual(untriggered(r).map((w) => [w.file, w.line, w.needs]), [['main.py', 7, 'long-timeout'], ['main.py', 10, 'long-timeout']]);
+    assert.match(untriggered(r)[0]!.message, /a Server-Sent Events stream is one call: .* cut at limits.timeout, 30 s by default/);
     for (const [limits, count, told] of [['', 2, /this function's limits\.timeout is 30 s$/], ['limits:\n  timeout: 90s\n', 2, /this function's limits\.timeout is 90 s$/], ['limits:\n  timeout: 5m\n', 0, null]] as const) {
       const d = folder({ ...files, 'platform.yaml': `kind: function\nname: feed\nentrypoint: main:app\n${limits}` });
       try {
@@ -311,6 +316,23 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(await warned(app('@app.api_route("/", methods=["GET", "POST"])\nasync def root():\n    return {}\n@app.post("/x")\nasync def x():\n    return {}\n'), hook), []);
     assert.deepEqual(await warned(app(`${receiver}r = APIRouter()\napp.include_router(r)\n`), hook), [], 'a router: its paths are not known');
     assert.deepEqual(await warned(app('@app.get("/items")\nasync def items():\n    return []\n'), hook), [], 'no POST route');
+  });
+
+  // A cron trigger's tick is a run of POST / too: Vercel's crons call `GET /api/cron`, and a FastAPI app
+  // ported with its cron path as a cron trigger answered every tick 404, each run failed (apps round 21).
+  it('warns about a FastAPI app with no POST / route when the manifest declares a cron trigger (apps round 21)', async () => {
+    const app = (routes: string): string => `from fastapi import FastAPI, APIRouter\napp = FastAPI()\n${routes}`;
+    const vercel = '@app.get("/api/cron")\ndef cron():\n    return {"ok": True}\n';
+    const cron = 'triggers:\n  - type: cron\n    schedule: "0 5 * * *"\n';
+    const warned = async (code: string, manifest: string): Promise<string[]> =>
+      (await appWarnings(code, 'fastapi\n', 'cronapp', manifest)).filter((w) => /cron trigger calls the app/.test(w));
+    const by = await warned(app(vercel), cron);
+    assert.equal(by.length, 1, by.join('\n'));
+    assert.match(by[0]!, /^main\.py:3: a cron trigger calls the app at POST \/ .*its route \/api\/cron is not called\): every tick would answer 404 .*app\.add_api_route\("\/", <its function>, methods=\["POST"\]\)/);
+    assert.deepEqual(await warned(app(vercel), ''), [], 'no cron trigger');
+    assert.deepEqual(await warned(app(vercel), 'triggers:\n  - type: webhook\n    id: github\n'), [], 'a webhook trigger only');
+    assert.deepEqual(await warned(app(`${vercel}app.add_api_route("/", cron, methods=["POST"])\n`), cron), [], 'served at / too');
+    assert.deepEqual(await warned(app(`${vercel}r = APIRouter()\napp.include_router(r)\n`), cron), [], 'a router: its paths are not known');
   });
 
   // encode/broadcast's README chat on Broadcast("memory://") (apps round 19): at concurrency 1 each of

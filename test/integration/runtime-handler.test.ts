@@ -45,6 +45,8 @@ function echoFunction(asyncDef: boolean): Record<string, string> {
       '        got["getOther"] = event.get("nope", "default")',
       '        got["keys"] = sorted(event)',
       '        got["attrs"] = [event.method, event.path, event.body.decode(), event.headers]',
+      // Header names in any case (OpenFaaS reads werkzeug's headers, Lambda REST code the client's case): apps round 21
+      '        got["anyCase"] = [event.headers.get("X-H"), event["headers"]["X-h"], "X-H" in event.headers, event["multiHeaders"].get("X-H"), event["multiValueHeaders"]["X-H"]] if event.headers else None',
       '        try:',
       '            event.nope',
       '        except AttributeError as err:',
@@ -125,7 +127,7 @@ for (const asyncDef of [false, true]) {
       }
     });
 
-    test("Lambda's event names read as aliases (a Lambda handler runs unchanged), keys as attributes (OpenFaaS's event.body); other names are KeyError/AttributeError", async () => {
+    test("Lambda's event names read as aliases (a Lambda handler runs unchanged), keys as attributes (OpenFaaS's event.body), header names in any case; other names are KeyError/AttributeError", async () => {
       const got = bodyJson(await rt.invokeOk({ method: 'POST', path: '/lambda', rawQuery: 'a=1&a=2', query: [['a', '1'], ['a', '2']], headers: [['x-h', 'v']], body: Buffer.from('b'), requestId: 'req-l', client: ['203.0.113.7', 5555] })) as Record<string, unknown>;
       assert.deepEqual(got, {
         httpMethod: 'POST', rawPath: '/lambda', rawQueryString: 'a=1&a=2', queryStringParameters: { a: '2' }, multiValueQueryStringParameters: { a: ['1', '2'] },
@@ -133,6 +135,7 @@ for (const asyncDef of [false, true]) {
         requestContext: { requestId: 'req-l', httpMethod: 'POST', path: '/lambda', identity: { sourceIp: '203.0.113.7' }, http: { method: 'POST', path: '/lambda', sourceIp: '203.0.113.7' } },
         getQs: { a: '2' }, getOther: 'default', keys: ['body', 'clientIp', 'headers', 'method', 'multiHeaders', 'multiQuery', 'path', 'query', 'rawQuery', 'requestId'], missing: "'nope'",
         attrs: ['POST', '/lambda', 'b', { 'x-h': 'v' }], noAttr: "'Event' object has no attribute 'nope'",
+        anyCase: ['v', 'v', true, ['v'], ['v']],
       });
       const empty = bodyJson(await rt.invokeOk({ path: '/lambda' })) as Record<string, unknown>;
       assert.equal(empty.queryStringParameters, null, 'no query string: None, as Lambda gives');

@@ -1,0 +1,90 @@
+/**
+ * A folder without platform.yaml that another platform deploys (apps round 21): `validate` and
+ * `deploy` said "this is not a function folder … create one here with `init .`", and `init .` writes
+ * a new main.py and `entrypoint: main:handler` beside the code, which is not what runs. Said instead:
+ * which platform's folder it is (by its config file), and the platform.yaml to add, with the
+ * entrypoint read from that config where it names one (docs/migrating.md).
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+
+/** What the folder's config says, or null when it is no other platform's. */
+export interface OtherPlatform {
+  /** `Vercel (vercel.json)`, `AWS Lambda (template.yaml)`, … */
+  what: string;
+  /** docs/migrating.md's section for it. */
+  section: string;
+  /** The platform.yaml lines to write beyond `kind` and `name`, or what to do instead. */
+  advice: string;
+}
+
+const MAX_CONFIG_BYTES = 256 * 1024;
+
+function text(dir: string, file: string): string | null {
+  try {
+    const path = join(dir, file);
+    return existsSync(path) ? readFileSync(path, 'utf8').slice(0, MAX_CONFIG_BYTES) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Lambda's `Handler: src/app.lambda_handler` → `src.app:lambda_handler`. */
+function lambdaEntrypoint(config: string): string | null {
+  const m = /^\s*[Hh]andler:\s*["']?([\w./-]+)\.(\w+)["']?\s*$/m.exec(config);
+  return m ? `${m[1]!.replace(/^\.\//, '').replace(/\//g, '.')}:${m[2]}` : null;
+}
+
+/** Vercel's api/index.py (or the only api/*.py): `class handler(` or a module-level `app =`. */
+function vercelEntrypoint(dir: string): string | null {
+  let files: string[] = [];
+  try {
+    files = readdirSync(join(dir, 'api')).filter((f) => f.endsWith('.py'));
+  } catch {
+    return null;
+  }
+  const file = files.includes('index.py') ? 'index.py' : files.length === 1 ? files[0]! : null;
+  const source = file ? text(join(dir, 'api'), file) : null;
+  if (source === null || file === null) return null;
+  const module = `api.${basename(file, '.py')}`;
+  if (/^class handler\b/m.test(source)) return `${module}:handler`;
+  if (/^app\s*[:=]/m.test(source)) return `${module}:app`;
+  return null;
+}
+
+function entry(entrypoint: string | null, fallback: string, extra = ''): string {
+  return entrypoint ? `entrypoint: ${entrypoint}${extra}` : `${fallback}${extra}`;
+}
+
+/** The other platform whose config `dir` holds, or null. */
+export function otherPlatform(dir: string): OtherPlatform | null {
+  if (existsSync(join(dir, 'vercel.json'))) {
+    return { what: 'Vercel (vercel.json)', section: 'Vercel (Python runtime)', advice: entry(vercelEntrypoint(dir), 'entrypoint: api.index:app (an app) or api.index:handler (a BaseHTTPRequestHandler class)') };
+  }
+  for (const file of ['template.yaml', 'template.yml', 'serverless.yml', 'serverless.yaml']) {
+    const config = text(dir, file);
+    if (config === null || (file.startsWith('template') && !/AWS::Serverless|AWS::Lambda/.test(config))) continue;
+    return { what: `AWS Lambda (${file})`, section: 'AWS Lambda (API Gateway, function URLs)', advice: entry(lambdaEntrypoint(config), 'entrypoint: <module>:<function> (Lambda\'s Handler module.function)', ' and event: lambda') };
+  }
+  for (const file of ['stack.yml', 'stack.yaml']) {
+    const config = text(dir, file);
+    if (config === null || !/^\s*lang:/m.test(config)) continue;
+    const folder = /^\s*handler:\s*["']?\.?\/?([\w./-]+?)\/?["']?\s*$/m.exec(config)?.[1];
+    return { what: `OpenFaaS (${file})`, section: 'OpenFaaS (`python3-http`, `python3`, `python3-flask`)', advice: `entrypoint: handler:handle, in the function's handler folder${folder ? ` (${folder})` : ''}` };
+  }
+  if (existsSync(join(dir, 'specs', 'fission-deployment-config.yaml'))) {
+    return { what: 'Fission (specs/)', section: 'Fission (Python environment)', advice: 'entrypoint: app:app, with main() served from a Flask app' };
+  }
+  for (const file of ['manifest.yaml', 'manifest.yml']) {
+    const config = text(dir, file);
+    if (config === null || !/^\s*packages:/m.test(config) || !/^\s*actions:/m.test(config)) continue;
+    return { what: `Apache OpenWhisk (${file})`, section: 'Apache OpenWhisk (Python actions, web actions)', advice: 'entrypoint: <module>:main, with main(args) made main(event, context)' };
+  }
+  return null;
+}
+
+/** The sentence for a folder without platform.yaml that `other` deploys. */
+export function otherPlatformMessage(dir: string, other: OtherPlatform): string {
+  return `not found in ${dir}: this is a folder of ${other.what}; add a platform.yaml here with kind: function, name: <name>, ` +
+    `${other.advice} (docs/migrating.md, section ${JSON.stringify(other.section)})`;
+}

@@ -1,0 +1,69 @@
+/**
+ * `validate`/`deploy` of a folder that another platform deploys and that has no platform.yaml yet
+ * (cli/other-platforms.ts; apps round 21): the problem names that platform and the platform.yaml
+ * to add (the entrypoint read from its config), where it said to run `init .`, which writes a new
+ * main.py and `entrypoint: main:handler` beside the code. Each section it names is docs/migrating.md's.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { otherPlatform } from '../../cli/other-platforms.js';
+import { preflight } from '../../cli/preflight.js';
+import type { PythonPreflight } from '../../cli/python.js';
+import { repoPath } from '../helpers/runtime-process.js';
+
+/** validate.py's side, not under test here: a report of a module that checks clean. */
+const runPython: PythonPreflight = async () => ({
+  python: '3.11.7', checked: 1, syntaxErrors: [], problems: [], warnings: [],
+  entrypoint: { module: 'main', attr: 'handler', file: null, line: null, kind: null, async: null, arity: null },
+});
+const check = (dir: string) => preflight(dir, 'python3', {}, { runPython });
+
+const scratch = mkdtempSync(join(tmpdir(), 'fp-other-platforms-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+function folder(name: string, files: Record<string, string>): string {
+  const dir = join(scratch, name);
+  for (const [file, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    writeFileSync(join(dir, file), text);
+  }
+  return dir;
+}
+
+const CASES: [string, Record<string, string>, RegExp][] = [
+  ['vercel', { 'vercel.json': '{}', 'api/index.py': 'from http.server import BaseHTTPRequestHandler\nclass handler(BaseHTTPRequestHandler):\n    pass\n' },
+    /folder of Vercel \(vercel\.json\); add a platform\.yaml here with kind: function, name: <name>, entrypoint: api\.index:handler \(docs\/migrating\.md/],
+  ['vercel-app', { 'vercel.json': '{}', 'api/index.py': 'from fastapi import FastAPI\napp = FastAPI()\n' }, /entrypoint: api\.index:app \(/],
+  ['sam', { 'template.yaml': 'Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Properties:\n      Handler: src/app.lambda_handler\n', 'src/app.py': '' },
+    /folder of AWS Lambda \(template\.yaml\); .*entrypoint: src\.app:lambda_handler and event: lambda/],
+  ['serverless', { 'serverless.yml': 'functions:\n  hello:\n    handler: handler.hello\n', 'handler.py': '' }, /AWS Lambda \(serverless\.yml\); .*entrypoint: handler:hello and event: lambda/],
+  ['openfaas', { 'stack.yml': 'functions:\n  hello:\n    lang: python3-http\n    handler: ./hello\n', 'hello/handler.py': '' },
+    /folder of OpenFaaS \(stack\.yml\); .*entrypoint: handler:handle, in the function's handler folder \(hello\)/],
+  ['fission', { 'specs/fission-deployment-config.yaml': 'uid: x\n', 'hello.py': '' }, /folder of Fission \(specs\/\); .*entrypoint: app:app, with main\(\) served from a Flask app/],
+  ['openwhisk', { 'manifest.yaml': 'packages:\n  demo:\n    actions:\n      hello:\n        function: hello.py\n', 'hello.py': '' }, /folder of Apache OpenWhisk \(manifest\.yaml\); .*main\(args\) made main\(event, context\)/],
+];
+
+describe('a folder of another platform without platform.yaml', () => {
+  for (const [name, files, said] of CASES) {
+    it(`${name}: the problem says which platform and the platform.yaml to add`, async () => {
+      const found = await check(folder(name, files));
+      assert.equal(found.problems.length, 1);
+      assert.match(found.problems[0]!.message, said);
+      assert.doesNotMatch(found.problems[0]!.message, /init \./);
+    });
+  }
+
+  it('an unrelated folder (a template.yaml that is not SAM, a stack.yml with no lang) keeps the plain message', async () => {
+    const found = await check(folder('plain', { 'template.yaml': 'a: 1\n', 'stack.yml': 'b: 2\n', 'x.py': '' }));
+    assert.match(found.problems[0]!.message, /this is not a function folder; cd into yours, or create one here with `fastapi-platform init \.`/);
+  });
+
+  it("names sections that are docs/migrating.md's headings", () => {
+    const headings = readFileSync(repoPath('docs/migrating.md'), 'utf8').split('\n').filter((l) => l.startsWith('## ')).map((l) => l.slice(3));
+    const sections = CASES.map(([name]) => otherPlatform(join(scratch, name))?.section);
+    assert.deepEqual(sections.filter((s) => s === undefined || !headings.includes(s)), []);
+  });
+});
