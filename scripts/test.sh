@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one test command. `npm test` runs every tier; `npm run test:<tier>` runs one:
 #
-#   bash scripts/test.sh [unit|integration|e2e|kube|conformance] [--test-concurrency=N] [--test-name-pattern=RE]… [--test-only]
+#   bash scripts/test.sh [unit|integration|e2e|kube|conformance] [node --test options…]
 #
 # Each tier does what the full command does before it runs: installs what is missing and builds
 # (setup.sh), checks the dependency rules on the TypeScript sources (dependency-cruiser), and —
@@ -17,7 +17,7 @@ case "${1:-}" in
   unit|integration|e2e|kube|conformance) tier=$1; shift ;;
   all) shift ;;
   -*|'') ;;
-  *) echo "usage: bash scripts/test.sh [unit|integration|e2e|kube|conformance] [--test-concurrency=N] [--test-name-pattern=RE]… [--test-only]" >&2; exit 2 ;;
+  *) echo "usage: bash scripts/test.sh [unit|integration|e2e|kube|conformance] [node --test options…]" >&2; exit 2 ;;
 esac
 
 bash scripts/setup.sh
@@ -47,9 +47,7 @@ if [ "${#files[@]}" -eq 0 ]; then echo "test: no test files for tier $tier" >&2;
 
 if [ "$tier" = all ]; then echo "test: running every tier"; else echo "test: running the $tier tests"; fi
 unset NODE_EXTRA_CA_CERTS
-# dist/scripts/run-tests.js is `node --test` that starts the slowest files first
-# (test/slowest-first.txt; node --test would sort them by path), with --test-force-exit: a test file
-# ends when its tests have, even if a handle a test leaked (a child process, a socket) would keep it
-# alive: a leak must not hang CI (the runner still reports failures). Its exit must not cut off the
-# file's last results: blocking-stdout.js (Node issue 64833).
-exec node --import ./dist/test/helpers/blocking-stdout.js dist/scripts/run-tests.js --test-concurrency=2 "$@" "${files[@]}"
+# --test-force-exit: a test file ends when its tests have, even if a handle a test leaked (a child
+# process, a socket) would keep it alive: a leak must not hang CI (the runner still reports failures).
+# Its exit must not cut off the file's last results: blocking-stdout.js (Node issue 64833).
+exec node --import ./dist/test/helpers/blocking-stdout.js --test --test-concurrency=2 --test-force-exit --test-reporter=spec "$@" "${files[@]}"
