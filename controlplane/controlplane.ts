@@ -85,6 +85,8 @@ export interface ControlPlaneOptions {
   runSampling?: RunSampling;
   /** The run store's size cap in bytes (RunRetention); default: none. */
   runStoreMaxBytes?: number;
+  /** How often that cap is checked, in ms (FP_RUN_STORE_CHECK_MS; default 10 000). */
+  runStoreCheckMs?: number;
   /** The highest limits.maxInstances a function may ask for (default 50). */
   maxFunctionInstances?: number;
   /** The highest limits.memory a function may ask for, in bytes (default 4 GiB). */
@@ -247,6 +249,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     retentionMs: options.runRetentionMs, intervalMs: options.runPruneIntervalMs, log, faults,
     ...(store.usageHistory !== undefined ? { history: store.usageHistory } : {}),
     ...(options.runStoreMaxBytes !== undefined ? { maxBytes: options.runStoreMaxBytes } : {}),
+    ...(options.runStoreCheckMs !== undefined ? { sizeCheckMs: options.runStoreCheckMs } : {}),
     audit: { store: store.audit, retentionMs: auditRetentionMs },
   });
   retention.start();

@@ -78,6 +78,8 @@ const OPTIONS = {
   runSampleOneIn: { env: 'FP_RUN_SAMPLE_ONE_IN', kind: 'int', schema: int(0, 1_000_000).default(100) },
   // The run store's size cap: past it the oldest runs go, whatever their age.
   runStoreMaxBytes: { env: 'FP_RUN_STORE_MAX_BYTES', kind: 'int', schema: int(MIB, 1024 * 1024 * MIB).default(1024 * MIB) },
+  // How often the run store's size is checked against that cap.
+  runStoreCheckMs: { env: 'FP_RUN_STORE_CHECK_MS', kind: 'int', schema: int(100, 3_600_000).default(10_000) },
   maxBundleBytes: { env: 'FP_MAX_BUNDLE_BYTES', kind: 'int', schema: int(1, 1024 * MIB).default(50 * MIB) },
   maxBundleFiles: { env: 'FP_MAX_BUNDLE_FILES', kind: 'int', schema: int(1, 100_000).default(1000) },
   maxFileBytes: { env: 'FP_MAX_FILE_BYTES', kind: 'int', schema: int(1, 1024 * MIB).default(10 * MIB) },

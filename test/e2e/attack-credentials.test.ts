@@ -264,7 +264,7 @@ describe('a token label with an invisible format character (dx round 4)', () => 
   });
 });
 
-// An app that streams 200 pieces (an SSE feed) and sends 200 WebSocket messages, 0.1 s apart, then says "done".
+// An app that streams 200 pieces (an SSE feed) and sends 200 WebSocket messages (or `?n=` of them), 0.1 s apart, then says "done".
 const FEED = py(
   'import asyncio',
   'from fastapi import FastAPI, WebSocket',
@@ -283,7 +283,7 @@ const FEED = py(
   '@app.websocket("/ws")',
   'async def ws(sock: WebSocket):',
   '    await sock.accept()',
-  '    for i in range(200):',
+  '    for i in range(int(sock.query_params.get("n", "200"))):',
   '        await sock.send_text(str(i))',
   '        await asyncio.sleep(0.1)',
   '    await sock.send_text("done")',
@@ -360,10 +360,10 @@ describe("a token's end ends the streams and WebSockets it opened (red team roun
     assert.equal((await f.owner.call('PATCH', `/functions/${open}`, { auth: 'token' })).status, 200);
     assert.equal((await wsE.closed(40_000)).code, 1008, 'the anonymous WebSocket went on after its function took tokens only');
 
-    // A durable token's connection is not cut.
-
+    // A durable token's connection is not cut: 40 messages, 4 s of the gateway's checks (one a
+    // second while data flows, HOLD_CHECK_MS), where the 200 of the cases above took 20 s.
     const durable = await f.owner.call('POST', '/tokens', { role: 'invoker', label: 'feed-durable' });
-    const wsD = await RawWebSocket.connect(`${h.url.replace('http', 'ws')}/fn/${name}/ws`, { headers: { authorization: `Bearer ${durable.body.secret as string}` } });
+    const wsD = await RawWebSocket.connect(`${h.url.replace('http', 'ws')}/fn/${name}/ws?n=40`, { headers: { authorization: `Bearer ${durable.body.secret as string}` } });
     const closedD = await wsD.closed(40_000);
     assert.equal(closedD.code, 1000);
     assert.ok(closedD.before.some((e) => e.kind === 'text' && e.text === 'done'));

@@ -8,13 +8,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { deployed, fnName, py, runsWritten, sleep, usePlatform } from './platform-harness.js';
+import { deployed, fnName, py, runsWritten, until, usePlatform } from './platform-harness.js';
 
 const MIB = 1024 * 1024;
 const VICTIM = fnName('keeper');
 const ATTACKER = fnName('flooder');
 
-const h = usePlatform({ runStoreMaxBytes: 4 * MIB, poolSize: 1 }, async (p) => {
+const h = usePlatform({ runStoreMaxBytes: 4 * MIB, runStoreCheckMs: 500, poolSize: 1 }, async (p) => {
   await deployed(p.api, VICTIM, { 'main.py': py('def handler(event, context):', '    return {"ok": True}') });
   await deployed(p.api, ATTACKER, {
     'main.py': py('def handler(event, context):', '    print("L" * 200000)', '    raise ValueError("fill the run store")'),
@@ -32,8 +32,9 @@ describe('attack: the run store\'s size cap', () => {
     for (let i = 0; i < 3; i++) assert.equal((await fetch(`${h.url}/fn/${VICTIM}/`)).status, 200);
     assert.equal(await runsOf(VICTIM), 3);
     for (let i = 0; i < 40; i++) assert.equal((await fetch(`${h.url}/fn/${ATTACKER}/`)).status, 500);
-    // The size check runs every 10 s.
-    await sleep(25_000);
+    // The size check runs every 500 ms here (FP_RUN_STORE_CHECK_MS, 10 s by default): wait for
+    // the one that pruned, seen as the flooder's runs going, not for two default intervals.
+    await until('a size check pruned the flooder\'s runs', async () => (await runsOf(ATTACKER)) < 40, 30_000);
     assert.equal(await runsOf(VICTIM), 3, 'the flooder\'s runs pushed the victim\'s out of the store');
   });
 });

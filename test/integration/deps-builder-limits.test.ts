@@ -8,9 +8,9 @@
  * stopped by the host's measure.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { runBuild } from '../../controlplane/deps/builder.js';
 import { BUILD_TASKS, type DepsOptions } from '../../controlplane/deps/types.js';
@@ -61,22 +61,28 @@ const FILLER = [
 
 /**
  * Holds as many processes as it can fork (the build's tasks, 1024: its cgroup or RLIMIT_NPROC),
- * says so in /build/hog-ready (its work folder, on the host's disk), keeps them 30 s.
+ * says so in /build/hog-ready (its work folder, on the host's disk), keeps them until the test
+ * writes /build/hog-release (at most 30 s). Each child blocks on a pipe whose write end only the
+ * hog holds: they end together when it does.
  */
 const HOG = [
   'import os, sys, time',
   'def _attack(*_args, **_kw):',
   '    n = 0',
+  '    r, w = os.pipe()',
   '    try:',
   '        for _ in range(1100):',
   '            if os.fork() == 0:',
-  '                time.sleep(30)',
+  '                os.close(w)',
+  '                os.read(r, 1)',
   '                os._exit(0)',
   '            n += 1',
   '    except OSError:',
   '        pass',
   '    open("/build/hog-ready", "w").write(str(n))',
-  '    time.sleep(30)',
+  '    for _ in range(300):',
+  '        if os.path.exists("/build/hog-release"): break',
+  '        time.sleep(0.1)',
   '    raise RuntimeError("the attack is over")',
   'get_requires_for_build_wheel = prepare_metadata_for_build_wheel = build_wheel = build_sdist = _attack',
   '',
@@ -154,6 +160,7 @@ describe('the dependency builder\'s limits', () => {
     const held = Number(readFileSync(ready, 'utf8'));
     assert.ok(held > 900, `the hog held only ${held} processes`);
     const plain = await build(opts, 'plain==1.0');
+    writeFileSync(join(dirname(ready), 'hog-release'), ''); // the hog lets its processes go (else after 30 s)
     assert.match(plain.log, /FP-PLAIN fork=ok/, `the other build could not fork (the hog holds ${held} processes of the uid): ${plain.log.slice(-1500)}`);
     await hog;
   });
