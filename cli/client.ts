@@ -316,7 +316,7 @@ export interface RefusedDeliveries {
 export type ApiTrigger =
   | { type: 'http'; invokeUrl: string; asyncUrl?: string; hostUrl?: string; auth: string; invocation: string }
   | { type: 'webhook'; id: string; style: string; sync: boolean; path: string; url: string; previousSecretValidUntil: number | null; refused?: RefusedDeliveries | null }
-  | { type: 'cron'; id: string; schedule: string; timezone: string; active: boolean; nextFires: number[] };
+  | { type: 'cron'; id: string; schedule: string; timezone: string; method: string; path: string; active: boolean; nextFires: number[] };
 
 /**
  * The largest API answer read (a version's files of a 50 MiB bundle as base64 JSON are ~70 MiB): a

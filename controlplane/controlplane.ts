@@ -289,7 +289,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   if (asyncRuns !== null && dispatcher !== null) asyncRuns.onAccepted = () => dispatcher.wake();
   let dispatcherStopped: Promise<void> | null = null;
   const cron = asyncRuns && options.async?.tickLock
-    ? new CronTriggers(store, options.async.tickLock, async (fn, triggerId, tickMs, body, key) => {
+    ? new CronTriggers(store, options.async.tickLock, async (fn, triggerId, tickMs, body, key, at) => {
         // Paused since the schedule was last read (here, or in another process before the bus
         // told this one): no run that would only fail with FUNCTION_PAUSED.
         const now = registry.resolve(fn);
@@ -298,7 +298,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
         // it (as /async does), else it is skipped. Without this, triggers firing every second ran
         // past any quota (red team, December 2026; docs/adr/0034-every-call-counts.md).
         if (now.found && (await (now.limit?.admit() ?? null)) !== null) return 'limited';
-        await asyncRuns.submitTick(fn, triggerId, tickMs, body, key);
+        await asyncRuns.submitTick(fn, triggerId, tickMs, body, key, at);
         return 'fired';
       }, log, asyncMetrics ?? undefined, faults)
     : null;

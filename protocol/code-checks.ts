@@ -59,14 +59,13 @@ export interface PyFinding {
    * A warning that does not hold under some limits: `one-instance`, code whose sessions live in
    * one process (Socket.IO's long-polling), answered by `limits.concurrency` above 1 with
    * `limits.maxInstances: 1`; `long-timeout`, a WebSocket endpoint or a Server-Sent Events stream (its connections end at the
-   * timeout), answered by a `limits.timeout` of LONG_TIMEOUT_MS or more; `webhook-trigger`, a
-   * FastAPI app's POST `routes`, kept for each webhook trigger of the manifest whose path is not one
-   * of them; `cron-trigger`, an app with no `POST /` route (where a cron trigger's tick calls it),
-   * kept only when the manifest declares a cron trigger.
+   * timeout), answered by a `limits.timeout` of LONG_TIMEOUT_MS or more; `triggers`, a FastAPI
+   * app's `routes`, kept for the first trigger of the manifest whose call is not one of them.
    */
-  needs?: 'one-instance' | 'long-timeout' | 'webhook-trigger' | 'cron-trigger';
-  /** With `needs: webhook-trigger`: the paths the app takes POST at. */
+  needs?: 'one-instance' | 'long-timeout' | 'triggers';
+  /** With `needs: triggers`: each route as `"<METHOD> <path>"`, and its line in `lines`. */
   routes?: string[];
+  lines?: number[];
   /**
    * An import no declared requirement nor the runtime provides: its top-level module. Checked
    * before a dependency build against the declared names only; `deploy` holds these and checks
@@ -369,23 +368,44 @@ export function entrypointToCheck(read: ManifestRead): string {
 /** A timeout under which a WebSocket endpoint is warned about (its connections end at it). */
 export const LONG_TIMEOUT_MS = 300_000;
 
-/** A manifest trigger as reportProblems reads it: webhook triggers' `id` and `path` (default `/`). */
-export interface TriggerShape { type: string; id?: string; path?: string }
+/** A manifest trigger as reportProblems reads it: its `id`, and where it calls the app (`method`, cron only, and `path`; default `POST /`). */
+export interface TriggerShape { type: string; id?: string; method?: string; path?: string }
 
 /**
- * The webhook-receiver warning for the first webhook trigger whose path the app takes no POST at,
- * or null (apps round 20: a receiver at `@app.post("/webhooks/github")` answered every delivery of
- * a trigger calling `POST /` with 404; the trigger's `path` says where it calls).
+ * The warning for the first trigger whose call (`POST <path>` for a webhook, `<method> <path>` for
+ * a cron tick) the app has no route for, or null (ADR 0175). A receiver at
+ * `@app.post("/webhooks/github")` answered every delivery of a trigger calling `POST /` with 404
+ * (apps round 20), and Vercel's `GET /api/cron` every tick (apps round 21).
  */
-function unservedHook(w: PyFinding, triggers: readonly TriggerShape[]): string | null {
+function unservedTrigger(w: PyFinding, triggers: readonly TriggerShape[]): { line: number | null; message: string } | null {
   const routes = w.routes ?? [];
-  const hook = triggers.find((t) => t.type === 'webhook' && !routes.includes(t.path ?? '/'));
-  if (hook === undefined) return null;
-  const at = hook.path ?? '/';
-  const theirs = routes.filter((r) => r !== at);
-  return `webhook trigger "${hook.id ?? '?'}" calls the app at POST ${at}, and this app takes POST at ${theirs.join(', ')} but not at ${at}: ` +
-    `every verified delivery would answer 404 and its run fail. Give the trigger the receiver's path (\`path: ${theirs[0] ?? '/'}\` under it in ${MANIFEST_FILE}), ` +
-    `or serve the receiver at ${at} too (docs/triggers.md, "Webhooks in the manifest")`;
+  const lineOf = (route: string | undefined): number | null => (route === undefined ? w.line : w.lines?.[routes.indexOf(route)] ?? w.line);
+  for (const t of triggers) {
+    if (t.type !== 'webhook' && t.type !== 'cron') continue;
+    const at = t.path ?? '/';
+    const method = t.type === 'cron' ? t.method ?? 'POST' : 'POST';
+    if (routes.includes(`${method} ${at}`)) continue;
+    const id = t.id ?? '?';
+    if (t.type === 'webhook') {
+      const posts = routes.filter((r) => r.startsWith('POST ')).map((r) => r.slice(5));
+      const taken = posts.length === 0 ? 'takes POST at no path' : `takes POST at ${posts.join(', ')} but not at ${at}`;
+      return {
+        line: lineOf(routes.find((r) => r.startsWith('POST '))),
+        message: `webhook trigger "${id}" calls the app at POST ${at}, and this app ${taken}: every verified delivery would answer 404 or 405 and its run fail. ` +
+          (posts.length === 0 ? `Serve the receiver at POST ${at}` : `Give the trigger the receiver's path (\`path: ${posts[0]}\` under it in ${MANIFEST_FILE}), or serve the receiver at ${at} too`) +
+          ' (docs/triggers.md, "Webhooks in the manifest")',
+      };
+    }
+    const route = routes.find((r) => /cron/i.test(r)) ?? routes[0]!;
+    const [rm, rp] = route.split(' ') as [string, string];
+    const fix = rm === 'POST' || rm === 'GET' ? `Give the trigger the route's call (${rm === 'POST' ? '' : `\`method: ${rm}\` and `}\`path: ${rp}\` under it in ${MANIFEST_FILE}), or serve the scheduled work at ${method} ${at}` : `Serve the scheduled work at ${method} ${at}`;
+    return {
+      line: lineOf(route),
+      message: `cron trigger "${id}" calls the app at ${method} ${at} (each tick is a run of it), and this app has no such route (its routes: ${routes.join(', ')}): ` +
+        `every tick would answer 404 or 405 and its run fail. ${fix} (docs/triggers.md, "Cron triggers")`,
+    };
+  }
+  return null;
 }
 
 /**
@@ -398,16 +418,15 @@ export function reportProblems(report: PyReport, limits?: { concurrency: number;
   const warnings: Problem[] = [];
   const oneInstance = limits != null && limits.concurrency > 1 && limits.maxInstances === 1;
   const longTimeout = limits?.timeoutMs !== undefined && limits.timeoutMs >= LONG_TIMEOUT_MS;
-  const crons = triggers?.some((t) => t.type === 'cron') === true;
   for (const e of report.syntaxErrors) problems.push({ kind: 'syntax', file: e.file, line: e.line, column: e.column ?? null, message: `${e.type ?? 'SyntaxError'}: ${e.message}` });
   for (const p of report.problems) problems.push({ kind: 'entrypoint', file: p.file ?? MANIFEST_FILE, line: p.line, message: p.message });
   for (const w of report.warnings) {
-    if (w.needs === 'webhook-trigger') {
-      const message = unservedHook(w, triggers ?? []);
-      if (message !== null) warnings.push({ kind: 'python', file: w.file, line: w.line, message });
+    if (w.needs === 'triggers') {
+      const unserved = unservedTrigger(w, triggers ?? []);
+      if (unserved !== null) warnings.push({ kind: 'python', file: w.file, line: unserved.line, message: unserved.message });
       continue;
     }
-    if ((w.needs === 'one-instance' && oneInstance) || (w.needs === 'long-timeout' && longTimeout) || (w.needs === 'cron-trigger' && !crons)) continue;
+    if ((w.needs === 'one-instance' && oneInstance) || (w.needs === 'long-timeout' && longTimeout)) continue;
     // The message says the default (30 s): the manifest's own timeout is told beside it (apps round 12:
     // `timeout: 60s` read as cut at 30 s).
     const timeout = w.needs === 'long-timeout' && limits?.timeoutMs !== undefined ? `; this function's limits.timeout is ${limits.timeoutMs / 1000} s` : '';

@@ -171,6 +171,17 @@ export const retrySchema = z
 export const TRIGGER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 /**
+ * Where a trigger calls the app (default `/`): an absolute path of RFC 3986 path characters
+ * (percent-escapes allowed), no query, no `.`/`..` or empty segments. A FastAPI receiver written at
+ * `@app.post("/webhooks/github")` answered every delivery 404 at `/` (apps round 20), and Vercel's
+ * crons call `GET /api/cron` (apps round 21). ADR 0175.
+ */
+const triggerPath = z.string()
+  .max(512, 'a trigger path is at most 512 characters')
+  .regex(/^(?:\/|(?:\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})+)+\/?)$/, 'a trigger path is an absolute path such as /webhooks/github: letters, digits and -._~!$&\'()*+,;=:@ or %XX escapes, no query')
+  .refine((p) => !p.split('/').some((seg) => seg === '.' || seg === '..'), 'a trigger path has no . or .. segments');
+
+/**
  * A schedule. The expression is parsed here as the scheduler parses it (protocol/cron-schedule.ts),
  * so `validate` and the API's checks refuse what the control plane would refuse at upload
  * (`61 * * * *`, `0 0 30 2 *`: never fires).
@@ -191,20 +202,14 @@ const cronTriggerSchema = z
     }),
     timezone: z.string().refine(isIanaZone, { error: (issue) => `${JSON.stringify(issue.input)} is not an IANA time zone: one such as Europe/Berlin or UTC` }).optional(),
     payload: z.unknown().optional(),
-  });
+    /** Where each tick calls the app: `<method> <path>` (default `POST /`; ADR 0175). A GET tick has no body. */
+    method: z.enum(['POST', 'GET']).default('POST'),
+    path: triggerPath.default('/'),
+  })
+  .refine((t) => t.method !== 'GET' || t.payload === undefined, { message: 'a GET tick has no body: drop the payload, or use method POST', path: ['payload'] });
 
 /** Webhook trigger ids are part of a URL (`/hooks/<name>/<id>`): DNS-label-like. */
 export const WEBHOOK_TRIGGER_ID = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-
-/**
- * Where a webhook trigger calls the app (default `/`): an absolute path of RFC 3986 path characters
- * (percent-escapes allowed), no query, no `.`/`..` or empty segments. A FastAPI receiver written at
- * `@app.post("/webhooks/github")` answered every delivery 404 at `/` (apps round 20).
- */
-const webhookPath = z.string()
-  .max(512, 'a webhook path is at most 512 characters')
-  .regex(/^(?:\/|(?:\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})+)+\/?)$/, 'a webhook path is an absolute path such as /webhooks/github: letters, digits and -._~!$&\'()*+,;=:@ or %XX escapes, no query')
-  .refine((p) => !p.split('/').some((seg) => seg === '.' || seg === '..'), 'a webhook path has no . or .. segments');
 
 /**
  * A signed webhook, reached at `/hooks/<name>/<id>`. The secret is the platform's (never in the
@@ -216,7 +221,7 @@ const webhookTriggerSchema = z.strictObject({
   style: z.enum(['github', 'stripe']).default('github'),
   sync: z.boolean().default(false),
   tolerance: duration.optional(),
-  path: webhookPath.default('/'),
+  path: triggerPath.default('/'),
 });
 
 /** Triggers other than HTTP. */

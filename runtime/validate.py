@@ -605,61 +605,53 @@ def _route_path(call):
     return arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else None
 
 
-def _posts(call, name):
-    """Whether a route call takes POST: `.post(...)`, or `methods=[...]` naming it."""
-    if name == "post":
-        return True
+_VERBS = ("get", "post", "put", "patch", "delete", "head", "options")
+
+
+def _methods(call, name):
+    """The methods a route call takes: `.post(...)` POST, `methods=[...]` those it names, else GET
+    (FastAPI's `api_route`/`add_api_route` and Starlette's `route`/`add_route` default)."""
+    if name in _VERBS:
+        return [name.upper()]
     methods = next((k.value for k in call.keywords if k.arg == "methods"), None)
-    return isinstance(methods, (ast.List, ast.Tuple, ast.Set)) and any(
-        isinstance(m, ast.Constant) and str(m.value).upper() == "POST" for m in methods.elts)
+    if isinstance(methods, (ast.List, ast.Tuple, ast.Set)):
+        return [str(m.value).upper() for m in methods.elts if isinstance(m, ast.Constant)]
+    return ["GET"]
 
 
-def webhook_receivers(trees):
-    """A FastAPI app's routes, where a trigger calls it. A webhook trigger calls `POST <its path>`
-    (default `/`), and a receiver written at `@app.post("/webhooks/github")` answered every verified
-    delivery 404 at `/` (apps round 20): with POST routes not at `/`, `needs: webhook-trigger` with
-    `routes`, kept by the control plane only for a trigger whose path is not among them
-    (protocol/code-checks.ts), which says which. A cron trigger's tick is a run of `POST /`, and
-    Vercel's crons call `GET /api/cron` (apps round 21): with routes and no POST at `/`, `needs:
-    cron-trigger`, kept only when the manifest declares one. Only for an app made in the file with
-    no router included or app mounted (their paths are not known here)."""
+def trigger_routes(trees):
+    """A FastAPI app's routes, for the triggers' `method` and `path` to be checked against (ADR 0175):
+    a webhook trigger calls `POST <its path>` (default `/`), and a receiver written at
+    `@app.post("/webhooks/github")` answered every verified delivery 404 at `/` (apps round 20); a
+    cron trigger's tick is a run of `<its method> <its path>` (default `POST /`), and Vercel's crons
+    call `GET /api/cron` (apps round 21). One finding per app, `needs: triggers` with `routes` (each
+    `"<METHOD> <path>"`): the control plane keeps it for the first trigger whose call is not among
+    them, and says which (protocol/code-checks.ts). Only for an app made in the file with no router
+    included or app mounted, and no path made at run time (their paths are not known here)."""
     found = []
     for rel, tree in trees.items():
         if _is_test_file(rel) or not _imports_any(tree, ("fastapi",)):
             continue
         apps = {t.id for n in tree.body if isinstance(n, ast.Assign) and isinstance(n.value, ast.Call)
                 and _called(n.value) == "FastAPI" for t in n.targets if isinstance(t, ast.Name)}
-        posts, routes, opaque = [], [], False
+        routes, opaque = [], False
         for _, node, name in _calls({rel: tree}):
             func = node.func
             if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in apps):
                 continue
             if name in ("include_router", "mount", "host"):
                 opaque = True
-            elif name in ("post", "api_route", "add_api_route", "route", "add_route") and _posts(node, name):
+            elif name in _VERBS or name in ("api_route", "add_api_route", "route", "add_route"):
                 path = _route_path(node)
                 if path is None:
                     opaque = True  # a path made at run time: where it is is not known here
                 else:
-                    posts.append((node.lineno, path or "/"))
-            elif name in ("get", "put", "patch", "delete", "api_route", "add_api_route", "route", "add_route"):
-                routes.append((node.lineno, _route_path(node) or "?"))
-        if opaque:
-            continue
-        elsewhere = [(ln, p) for ln, p in posts if p != "/"]
-        if elsewhere:
-            found.append({"file": rel, "line": elsewhere[0][0], "needs": "webhook-trigger", "routes": [p for _, p in posts],
-                          "message": f"this app takes POST at {', '.join(p for _, p in posts)}: a webhook trigger "
-                                     f"calls it at POST <the trigger's path> (default /)"})
-        if (elsewhere or routes) and len(elsewhere) == len(posts):
-            every = elsewhere + routes
-            line, path = next((r for r in every if "cron" in r[1]), every[0])  # Vercel's /api/cron, where there is one
-            found.append({"file": rel, "line": line, "needs": "cron-trigger",
-                          "message": f"a cron trigger calls the app at POST / (its tick is a run of POST / with the "
-                                     f"trigger's payload), and this app has no POST route at / (its route {path} is not "
-                                     f"called): every tick would answer 404 and its run fail. Serve the scheduled work at / "
-                                     f"too: app.add_api_route(\"/\", <its function>, methods=[\"POST\"]) "
-                                     f"(docs/migrating.md, \"Vercel (Python runtime)\")"})
+                    routes.extend((node.lineno, f"{m} {path or '/'}") for m in _methods(node, name))
+        if routes and not opaque:
+            found.append({"file": rel, "line": routes[0][0], "needs": "triggers", "routes": [r for _, r in routes],
+                          "lines": [ln for ln, _ in routes],
+                          "message": f"this app's routes are {', '.join(r for _, r in routes)}: a trigger calls it at "
+                                     f"<its method> <its path> (default POST /)"})
     return found
 
 
@@ -944,7 +936,7 @@ def check(root, entrypoint, files, installed=None):
     warns.extend(mcp_apps(trees))
     warns.extend(ui_apps(trees))
     warns.extend(memory_broadcasts(trees))
-    warns.extend(webhook_receivers(trees))
+    warns.extend(trigger_routes(trees))
     warns.extend(session_keys(trees, set(files)))
     warns.extend(batched_console_spans(trees))
     warns.extend(servers_at_import(trees, files, entry["file"]))

@@ -66,7 +66,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const rows = items.map((t): string[] => {
     if (t.type === 'http') return ['http', '-', httpWhere(t), `auth ${t.auth}, ${INVOCATION_WORDS[t.invocation] ?? t.invocation}`];
     if (t.type === 'webhook') return ['webhook', t.id, t.url, `${t.style} signature${t.sync ? ', sync' : ''}; calls POST ${t.path}; secret: ${fp} triggers rotate-secret ${name} ${t.id}${refusedWords(t.refused, now)}`];
-    return ['cron', t.id, `${t.schedule} (${t.timezone})`, t.active ? `next ${t.nextFires[0] !== undefined ? new Date(t.nextFires[0]).toISOString() : '-'}` : 'paused'];
+    return ['cron', t.id, `${t.schedule} (${t.timezone})`, `calls ${t.method} ${t.path}; ${t.active ? `next ${t.nextFires[0] !== undefined ? new Date(t.nextFires[0]).toISOString() : '-'}` : 'paused'}`];
   });
   ctx.out.line(table(['TYPE', 'ID', 'WHERE', 'DETAILS'], rows));
   return EXIT.OK;

@@ -164,6 +164,8 @@ export const triggerList = z.strictObject({
       }),
       z.strictObject({
         type: z.literal('cron'), id: z.string(), schedule: z.string(), timezone: z.string(),
+        /** Where each tick calls the app (the manifest's `method` and `path`, default `POST /`). */
+        method: z.enum(['POST', 'GET']), path: z.string(),
         /** Fires only while the function is deployed and not paused. */
         active: z.boolean(),
         /** The next fire times, Unix ms. */

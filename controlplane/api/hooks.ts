@@ -82,7 +82,7 @@ export const listTriggers = operation(
       } catch {
         // Past the library's horizon all the same: the fires within it are listed; it answered 500 (red team round 35).
       }
-      items.push({ type: 'cron', id: cron.triggerId, schedule: cron.expression, timezone: schedule.trigger.timezone, active: record.status === 'active', nextFires });
+      items.push({ type: 'cron', id: cron.triggerId, schedule: cron.expression, timezone: schedule.trigger.timezone, method: cron.at?.method ?? 'POST', path: cron.at?.path ?? '/', active: record.status === 'active', nextFires });
     }
     return json(200, { items });
   },

@@ -952,7 +952,7 @@ describe('the console with odd inputs', { skip }, () => {
 
   it('a cron trigger\'s next fire times say their time zone, the schedule\'s, and the browser\'s when it is another (console round ui1)', async () => {
     const name = fnName('zone');
-    const manifest = { kind: 'function', name, triggers: [{ type: 'cron', id: 'nine', schedule: '0 0 9 * * *', timezone: 'Europe/Berlin' }] };
+    const manifest = { kind: 'function', name, triggers: [{ type: 'cron', id: 'nine', schedule: '0 0 9 * * *', timezone: 'Europe/Berlin', method: 'GET', path: '/api/cron' }] };
     await createFunction(c.platform.api, name, { invocation: 'both' });
     await upload(c.platform.api, name, { 'main.py': ECHO }, { manifest });
     await deploy(c.platform.api, name);
@@ -961,6 +961,7 @@ describe('the console with odd inputs', { skip }, () => {
     await fires.first().waitFor();
     // 09:00 in Berlin (GMT+1 in winter, GMT+2 in summer) is 17:00 or 16:00 in Tokyo: both said, each with its zone.
     assert.match(await textOf(fires.first()), /, 9:00:00 AM GMT\+[12] · .*, [45]:00:00 PM GMT\+9 here$/);
+    assert.equal(await textOf(page.getByTestId('cron-call')), 'GET /api/cron'); // where each tick calls the app (ADR 0175)
     assert.deepEqual(problems, []);
     await context.close();
   });

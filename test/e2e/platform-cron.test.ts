@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startPlatform, type StartedPlatform } from '../../platform/start.js';
 import { countByTick, queueDrained, startTickSink, ticksIn, untilTicks, uploadCron, type TickSink } from './cron-harness.js';
-import { Api, deploy, errorOf, fnName, sleep, TEST_SECRETS_KEY } from './platform-harness.js';
+import { Api, createFunction, deploy, errorOf, filesOf, fnName, py, sleep, TEST_SECRETS_KEY } from './platform-harness.js';
 
 describe('cron triggers (embedded platform)', { timeout: 60_000 }, () => {
   let stateDir: string;
@@ -90,5 +90,34 @@ describe('cron triggers (embedded platform)', { timeout: 60_000 }, () => {
     assert.equal(fn.body.function.activeVersion, null, JSON.stringify(fn.body));
     await sleep(1200);
     assert.equal(ticksIn(sink).length, 0);
+  });
+
+  // Every tick was a run of `POST /`: Vercel's crons call `GET /api/cron`, and a FastAPI app moved
+  // over answered every tick 404 (apps round 21). The trigger's `method` and `path` say where (ADR 0175).
+  it("a trigger's method and path are where each tick calls the app; a GET tick with a payload is refused", async () => {
+    const name = fnName('at');
+    await createFunction(api, name);
+    const files = filesOf({ 'main.py': py('def handler(event, context):', '    return {"method": event["method"], "path": event["path"], "body": event["body"].decode()}') });
+    const up = await api.call('POST', `/functions/${name}/versions`, { files, manifest: { kind: 'function', name, triggers: [{ type: 'cron', schedule: '* * * * * *', method: 'GET', path: '/api/cron' }] } });
+    assert.equal(up.status, 201, JSON.stringify(up.body));
+    await deploy(api, name);
+    const listed = await api.call('GET', `/functions/${name}/triggers`);
+    const cron = (listed.body.items as { type: string; method?: string; path?: string }[]).find((t) => t.type === 'cron');
+    assert.deepEqual([cron?.method, cron?.path], ['GET', '/api/cron'], JSON.stringify(listed.body));
+    let result: unknown;
+    for (const deadline = Date.now() + 15_000; result === undefined && Date.now() < deadline; await sleep(100)) {
+      const runs = await api.call('GET', `/runs?function=${name}&trigger=cron`);
+      const id = (runs.body.items as { runId: string }[] | undefined)?.[0]?.runId;
+      if (id === undefined) continue;
+      const run = await api.call('GET', `/runs/${id}`);
+      if (run.body.run?.state === 'succeeded') result = run.body.run.result.body;
+    }
+    assert.deepEqual(result, { method: 'GET', path: '/api/cron', body: '' });
+    assert.equal((await api.call('POST', `/functions/${name}/pause`, {})).status, 200);
+
+    const bad = await api.call('POST', `/functions/${name}/versions`, { files, manifest: { kind: 'function', name, triggers: [{ type: 'cron', schedule: '* * * * *', method: 'GET', payload: { a: 1 } }] } });
+    assert.equal(bad.status, 400, JSON.stringify(bad.body));
+    assert.equal(errorOf(bad).field, 'manifest.triggers[0].payload');
+    assert.match(String(errorOf(bad)['message']), /a GET tick has no body/);
   });
 });

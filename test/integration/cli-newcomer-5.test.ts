@@ -19,7 +19,8 @@ describe('cli triggers <fn>: the http row names only the routes that take calls'
     const http = { type: 'http', invokeUrl: `${BASE}/fn/${name}/`, ...(invocation === 'sync' ? {} : { asyncUrl: `${BASE}/async/${name}/` }), auth: 'public', invocation };
     const hook = { type: 'webhook', id: 'github', url: `${BASE}/hooks/${name}/github`, style: 'github', sync: false, path: '/webhooks/github' };
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ items: name === 'hook' ? [http, hook] : [http] }));
+    const cron = { type: 'cron', id: 'nightly', schedule: '0 5 * * *', timezone: 'UTC', method: 'GET', path: '/api/cron', active: true, nextFires: [Date.UTC(2030, 0, 1, 5)] };
+    res.end(JSON.stringify({ items: name === 'hook' ? [http, hook, cron] : [http] }));
   });
 
   // New-user round 3: the webhook row's command was the bare `triggers rotate-secret …`, which no
@@ -28,6 +29,8 @@ describe('cli triggers <fn>: the http row names only the routes that take calls'
     const r = await api.cli(['triggers', 'hook']);
     assert.equal(r.code, EXIT.OK, r.stderr);
     assert.match(r.stdout, /github signature; calls POST \/webhooks\/github; secret: (npx fastapi-platform|node \S+\/bin\/fastapi-platform\.js|fastapi-platform) triggers rotate-secret hook github\n/, r.stdout);
+    // Where each tick calls the app (ADR 0175), then when it next fires.
+    assert.match(r.stdout, /cron +nightly +0 5 \* \* \* \(UTC\) +calls GET \/api\/cron; next 2030-01-01T05:00:00\.000Z\n/, r.stdout);
   });
 
   it('an async-only function is not shown with its /fn/ URL (it answers 409 there)', async () => {

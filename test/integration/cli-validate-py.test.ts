@@ -20,9 +20,9 @@ function folder(files: Record<string, string>): string {
   return dir;
 }
 
-/** The warnings kept whatever the manifest's triggers: a cron trigger's (`needs: cron-trigger`) goes with any app lacking `POST /`. */
+/** The warnings kept whatever the manifest's triggers: the app's routes (`needs: triggers`) go with any FastAPI app that has routes. */
 function untriggered(r: PyReport): PyReport['warnings'] {
-  return r.warnings.filter((w) => w.needs !== 'cron-trigger');
+  return r.warnings.filter((w) => w.needs !== 'triggers');
 }
 
 async function check(files: Record<string, string>, entrypoint: string): Promise<PyReport> {
@@ -315,23 +315,25 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(await warned(app(`${receiver}app.add_api_route("/", github, methods=["POST"])\n`), hook), [], 'served at / too');
     assert.deepEqual(await warned(app('@app.api_route("/", methods=["GET", "POST"])\nasync def root():\n    return {}\n@app.post("/x")\nasync def x():\n    return {}\n'), hook), []);
     assert.deepEqual(await warned(app(`${receiver}r = APIRouter()\napp.include_router(r)\n`), hook), [], 'a router: its paths are not known');
-    assert.deepEqual(await warned(app('@app.get("/items")\nasync def items():\n    return []\n'), hook), [], 'no POST route');
+    assert.match((await warned(app('@app.get("/items")\nasync def items():\n    return []\n'), hook)).join('\n'), /^main\.py:3: webhook trigger "github" calls the app at POST \/, and this app takes POST at no path: every verified delivery would answer 404 or 405 .*Serve the receiver at POST \//, 'no POST route');
   });
 
   // A cron trigger's tick is a run of POST / too: Vercel's crons call `GET /api/cron`, and a FastAPI app
   // ported with its cron path as a cron trigger answered every tick 404, each run failed (apps round 21).
-  it('warns about a FastAPI app with no POST / route when the manifest declares a cron trigger (apps round 21)', async () => {
+  it('warns about a FastAPI app with no route at a cron trigger\'s method and path (apps round 21)', async () => {
     const app = (routes: string): string => `from fastapi import FastAPI, APIRouter\napp = FastAPI()\n${routes}`;
-    const vercel = '@app.get("/api/cron")\ndef cron():\n    return {"ok": True}\n';
+    const vercel = '@app.get("/health")\ndef health():\n    return {}\n@app.get("/api/cron")\ndef cron():\n    return {"ok": True}\n';
     const cron = 'triggers:\n  - type: cron\n    schedule: "0 5 * * *"\n';
     const warned = async (code: string, manifest: string): Promise<string[]> =>
-      (await appWarnings(code, 'fastapi\n', 'cronapp', manifest)).filter((w) => /cron trigger calls the app/.test(w));
+      (await appWarnings(code, 'fastapi\n', 'cronapp', manifest)).filter((w) => /cron trigger .*calls the app/.test(w));
     const by = await warned(app(vercel), cron);
     assert.equal(by.length, 1, by.join('\n'));
-    assert.match(by[0]!, /^main\.py:3: a cron trigger calls the app at POST \/ .*its route \/api\/cron is not called\): every tick would answer 404 .*app\.add_api_route\("\/", <its function>, methods=\["POST"\]\)/);
+    assert.match(by[0]!, /^main\.py:6: cron trigger "cron-0" calls the app at POST \/ \(each tick is a run of it\), and this app has no such route \(its routes: GET \/health, GET \/api\/cron\): every tick would answer 404 or 405 .*`method: GET` and `path: \/api\/cron` under it in platform\.yaml/);
+    // The trigger's method and path (ADR 0175) say where the tick calls: at the route, nothing to warn about.
+    assert.deepEqual(await warned(app(vercel), `${cron}    method: GET\n    path: /api/cron\n`), [], 'the trigger calls the route');
     assert.deepEqual(await warned(app(vercel), ''), [], 'no cron trigger');
     assert.deepEqual(await warned(app(vercel), 'triggers:\n  - type: webhook\n    id: github\n'), [], 'a webhook trigger only');
-    assert.deepEqual(await warned(app(`${vercel}app.add_api_route("/", cron, methods=["POST"])\n`), cron), [], 'served at / too');
+    assert.deepEqual(await warned(app(`${vercel}app.add_api_route("/", cron, methods=["POST"])\n`), cron), [], 'served at POST / too');
     assert.deepEqual(await warned(app(`${vercel}r = APIRouter()\napp.include_router(r)\n`), cron), [], 'a router: its paths are not known');
   });
 
@@ -690,12 +692,12 @@ describe('runtime/validate.py', () => {
     // on the platform (FUNCTION_INIT_FAILED at the first call). No import statement names it.
     const app = 'from fastapi import FastAPI, Form, UploadFile\napp = FastAPI()\n@app.post("/")\nasync def up(file: UploadFile, title: str = Form()):\n    return {}\n';
     const bare = await check({ 'app.py': app }, 'app:app');
-    assert.deepEqual(bare.warnings.map((w) => [w.file, w.line]), [['app.py', 1]]);
-    assert.match(bare.warnings[0]!.message, /form parsing.*'python_multipart'.*add 'python-multipart'/);
+    assert.deepEqual(untriggered(bare).map((w) => [w.file, w.line]), [['app.py', 1]]);
+    assert.match(untriggered(bare)[0]!.message, /form parsing.*'python_multipart'.*add 'python-multipart'/);
     const security = await check({ 'app.py': 'from fastapi.security import OAuth2PasswordRequestForm\nfrom fastapi import FastAPI\napp = FastAPI()\n' }, 'app:app');
     assert.deepEqual(security.warnings.map((w) => [w.file, w.line]), [['app.py', 1]]);
     const declared = await check({ 'app.py': app, 'requirements.txt': 'python-multipart==0.0.20\n' }, 'app:app');
-    assert.deepEqual(declared.warnings, []);
+    assert.deepEqual(untriggered(declared), []);
   });
 
   it('imports pip\'s requirement parser and importlib.metadata only for a folder that declares requirements', () => {

@@ -20,9 +20,23 @@ const fieldOf = (manifest: unknown): unknown => {
 };
 
 describe('cron triggers in the manifest', () => {
-  it('defaults ids to cron-<index> and keeps timezone and payload', () => {
+  it('defaults ids to cron-<index> and where a tick calls to POST /, and keeps timezone and payload', () => {
     const m = parseManifest({ kind: 'function', name: 'x', triggers: [{ type: 'webhook', id: 'gh' }, { type: 'cron', schedule: '*/5 * * * * *', timezone: 'Europe/Berlin', payload: { a: 1 } }] });
-    assert.deepEqual(m.triggers[1], { type: 'cron', id: 'cron-1', schedule: '*/5 * * * * *', timezone: 'Europe/Berlin', payload: { a: 1 } });
+    assert.deepEqual(m.triggers[1], { type: 'cron', id: 'cron-1', schedule: '*/5 * * * * *', timezone: 'Europe/Berlin', payload: { a: 1 }, method: 'POST', path: '/' });
+  });
+
+  it('takes where a tick calls the app (method POST or GET, a path), a GET without a payload (ADR 0175)', () => {
+    const m = parseManifest({ kind: 'function', name: 'x', triggers: [{ type: 'cron', schedule: '0 5 * * *', method: 'GET', path: '/api/cron' }] });
+    assert.deepEqual([m.triggers[0]?.type === 'cron' && m.triggers[0].method, m.triggers[0]?.path], ['GET', '/api/cron']);
+    const [t] = cronTriggersOf('fn', { triggers: [{ type: 'cron', schedule: '0 5 * * *', method: 'GET', path: '/api/cron' }] });
+    assert.deepEqual(t?.at, { method: 'GET', path: '/api/cron' });
+    for (const [bad, path] of [[{ method: 'GET', payload: { a: 1 } }, 'triggers.0.payload'], [{ method: 'PUT' }, 'triggers.0.method'], [{ path: 'api/cron' }, 'triggers.0.path']] as const) {
+      assert.throws(
+        () => parseManifest({ kind: 'function', name: 'x', triggers: [{ type: 'cron', schedule: '0 5 * * *', ...bad }] }),
+        (err: unknown) => err instanceof ManifestError && err.issues.some((i) => i.path === path),
+        JSON.stringify(bad),
+      );
+    }
   });
 
   it('refuses unknown zones, bad and duplicate ids with their paths', () => {

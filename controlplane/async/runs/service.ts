@@ -99,13 +99,14 @@ export class AsyncRuns implements AsyncIntake {
   }
 
   /**
-   * A cron tick as a run: `POST /` with the trigger's payload as a JSON body (empty without one)
-   * and `x-fp-trigger-id` / `x-fp-cron-tick` (ISO time) headers; its attempts run with trigger `cron`.
+   * A cron tick as a run: `POST /` (or the trigger's `method` and `path`) with the trigger's payload
+   * as a JSON body (empty without one) and `x-fp-trigger-id` / `x-fp-cron-tick` (ISO time) headers;
+   * its attempts run with trigger `cron`.
    */
-  async submitTick(name: string, triggerId: string, tickMs: number, body: Uint8Array, idempotencyKey: string): Promise<{ runId: string; created: boolean }> {
+  async submitTick(name: string, triggerId: string, tickMs: number, body: Uint8Array, idempotencyKey: string, at: Pick<AsyncCall, 'method' | 'path'> = { method: 'POST', path: '/' }): Promise<{ runId: string; created: boolean }> {
     const headers: [string, string][] = [[TRIGGER_ID_HEADER, triggerId], [CRON_TICK_HEADER, new Date(tickMs).toISOString()]];
     if (body.length > 0) headers.push(['content-type', 'application/json']);
-    return this.accept(name, encodeCall({ method: 'POST', path: '/', rawQuery: '', headers, body }, 'cron'), idempotencyKey, null);
+    return this.accept(name, encodeCall({ method: at.method, path: at.path, rawQuery: '', headers, body }, 'cron'), idempotencyKey, null);
   }
 
   /** A verified webhook as a run: the request as received plus `x-fp-trigger-id`; its attempts run with trigger `webhook`. */

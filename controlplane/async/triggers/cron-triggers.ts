@@ -6,10 +6,12 @@
  */
 import { PlatformError, triggersSchema } from '../../../protocol/index.js';
 import type { Store } from '../../store/index.js';
-import { CronScheduler, cronIdempotencyKey, isTriggerError, parseSchedule, type CronMetrics, type CronTrigger, type FireResult, type TickLock, type TriggerRef } from './index.js';
+import { CronScheduler, cronIdempotencyKey, isTriggerError, parseSchedule, type CronMetrics, type CronTrigger, type FireResult, type TickLock, type TickTarget, type TriggerRef } from './index.js';
 
-/** Queues one tick as an async run (the body: the trigger's payload as JSON, or empty); `paused` when it skipped it. */
-export type FireTick = (fn: string, triggerId: string, tickMs: number, body: Uint8Array, idempotencyKey: string) => Promise<FireResult | void>;
+/** Queues one tick as an async run (the body: the trigger's payload as JSON, or empty) at `at`; `paused` when it skipped it. */
+export type FireTick = (fn: string, triggerId: string, tickMs: number, body: Uint8Array, idempotencyKey: string, at: TickTarget) => Promise<FireResult | void>;
+
+const ROOT: TickTarget = { method: 'POST', path: '/' };
 
 /** The cron triggers of a stored (raw) manifest; [] when it has none or they do not parse. */
 export function cronTriggersOf(fn: string, manifest: unknown): CronTrigger[] {
@@ -23,6 +25,7 @@ export function cronTriggersOf(fn: string, manifest: unknown): CronTrigger[] {
     expression: t.schedule,
     ...(t.timezone !== undefined ? { timezone: t.timezone } : {}),
     payload: t.payload === undefined ? new Uint8Array(0) : Buffer.from(JSON.stringify(t.payload)),
+    at: { method: t.method, path: t.path },
   }]);
 }
 
@@ -50,7 +53,7 @@ export function checkManifestTriggers(fn: string, manifest: unknown): void {
   }
 }
 
-const signature = (t: CronTrigger): string => JSON.stringify([t.expression, t.timezone ?? null, Buffer.from(t.payload ?? []).toString('base64')]);
+const signature = (t: CronTrigger): string => JSON.stringify([t.expression, t.timezone ?? null, Buffer.from(t.payload ?? []).toString('base64'), t.at ?? ROOT]);
 
 /** What reports a fault that repeats (controlplane/fault-log.ts FaultLog). */
 export interface RepeatedFaults {
@@ -81,7 +84,7 @@ export class CronTriggers {
     this.#scheduler = new CronScheduler({
       lock,
       ...(metrics !== undefined ? { metrics } : {}),
-      fire: (t, tickMs) => fire(t.function, t.triggerId, tickMs, t.payload, cronIdempotencyKey(t, tickMs)),
+      fire: (t, tickMs) => fire(t.function, t.triggerId, tickMs, t.payload, cronIdempotencyKey(t, tickMs), t.at ?? ROOT),
       onError: skippedTicks(log, faults),
     });
   }

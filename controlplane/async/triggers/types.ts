@@ -19,6 +19,14 @@ export interface CronTrigger extends TriggerRef {
   timezone?: string;
   /** The body every tick's run receives (default empty). */
   payload?: Uint8Array;
+  /** Where each tick calls the app (default `POST /`; ADR 0175). */
+  at?: TickTarget;
+}
+
+/** Where a cron tick calls the app: the manifest's `method` and `path`. */
+export interface TickTarget {
+  method: 'POST' | 'GET';
+  path: string;
 }
 
 /**

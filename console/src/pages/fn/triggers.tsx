@@ -34,7 +34,7 @@ export function TriggersTab({ name, fn }: TabProps): JSX.Element {
           const c = t as Extract<Trigger, { type: 'cron' }>;
           return (
             <div key={c.id} class="trigger">
-              <p><strong>{c.id}</strong> <code>{c.schedule}</code> ({c.timezone}){c.active ? '' : <span class="badge badge-paused">not firing (paused)</span>}</p>
+              <p><strong>{c.id}</strong> <code>{c.schedule}</code> ({c.timezone}; calls <code data-testid="cron-call">{c.method} {c.path}</code>){c.active ? '' : <span class="badge badge-paused">not firing (paused)</span>}</p>
               <p class="muted">Next fire times, in {c.timezone}{localZone() === c.timezone ? '' : ' (and in this browser\'s time zone)'}:</p>
               <ol data-testid="next-fires">{c.nextFires.map((at) => <li key={at}>{zonedTime(at, c.timezone)}</li>)}</ol>
             </div>
