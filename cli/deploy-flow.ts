@@ -361,7 +361,10 @@ async function undoCreate(client: ApiClient, name: string, created: ApiFunction 
   if (!(err instanceof CliError)) return err;
   let note: string;
   try {
-    if (created === null || !(await stillAsCreated(client, name, created))) {
+    const ours = created === null ? false : await stillAsCreated(client, name, created);
+    if (ours === 'gone') {
+      note = `(Nothing was kept: the function "${name}" this deploy had created is gone already, so it takes none of the workspace's functions quota.)`;
+    } else if (!ours) {
       note = `(The function "${name}" this deploy had created was not deleted: it has a version or settings this deploy did not give it, so someone deployed or changed it meanwhile. If it is not wanted, remove it with \`fastapi-platform functions delete ${name}\`.)`;
     } else {
       await client.deleteFunction(name);
@@ -377,11 +380,13 @@ async function undoCreate(client: ApiClient, name: string, created: ApiFunction 
 /**
  * Whether the function `name` is still as this deploy created it: no version, nothing active, and
  * the settings it was created with (their tags, ADR 0159). A version or another setting is someone
- * else's deploy or change of the same name, which the undo of a refused first deploy must not delete.
+ * else's deploy or change of the same name, which the undo of a refused first deploy must not delete;
+ * `gone`: deleted meanwhile (nothing to undo).
  */
-async function stillAsCreated(client: ApiClient, name: string, created: ApiFunction): Promise<boolean> {
-  const [now, versions] = await Promise.all([client.getFunction(name), client.listVersions(name, 1)]);
-  if (now === null || now.function.activeVersion !== null || versions.length > 0) return false;
+async function stillAsCreated(client: ApiClient, name: string, created: ApiFunction): Promise<boolean | 'gone'> {
+  const now = await client.getFunction(name);
+  if (now === null) return 'gone';
+  if (now.function.activeVersion !== null || (await client.listVersions(name, 1)).length > 0) return false;
   return created.settingTags === undefined || JSON.stringify(now.function.settingTags) === JSON.stringify(created.settingTags);
 }
 

@@ -86,4 +86,10 @@ describe('a refused first deploy takes back only the function it created', () =>
     const changed = await refusedFirstDeploy((s) => { s.fn = fn(null, { env: 'e1', limits: 'l0' }); });
     assert.deepEqual(changed.deleted, []);
   });
+
+  it('says nothing was kept when someone deleted it meanwhile, without claiming it holds a slot', async () => {
+    const { deleted, message } = await refusedFirstDeploy((s) => { s.fn = null; });
+    assert.deepEqual(deleted, []);
+    assert.match(message, /Nothing was kept: the function "hook" this deploy had created is gone already/);
+  });
 });
