@@ -276,7 +276,7 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
     upload ? uploadMissing(client, checked.dir, byHash, missing) : 0,
   ]);
   if (made.status === 'rejected') throw made.reason;
-  if (sent.status === 'rejected') throw existing === null ? await undoCreate(client, name, sent.reason, options) : sent.reason;
+  if (sent.status === 'rejected') throw existing === null ? await undoCreate(client, name, made.value?.function ?? null, sent.reason, options) : sent.reason;
   const early = made.value;
   const uploadedBytes = sent.value;
   const resultOf = (applied: Awaited<ReturnType<typeof applySettings>>) => {
@@ -338,7 +338,7 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
       const back = restored ? '\n(The settings and env this deploy had changed were put back: the function is as it was.)' : '\n(The settings and env this deploy changed could not be put back: check them with `functions show`.)';
       throw new CliError(err.exitCode, err.code, `${err.message}${why}${back}`, err.details);
     }
-    if (existing === null && !versionMade) throw await undoCreate(client, name, err, options);
+    if (existing === null && !versionMade) throw await undoCreate(client, name, early?.function ?? null, err, options);
     // A first deploy refused after the create and its version (a dependency build, the start check)
     // keeps the function: the version's build log and load are what to read. Said where the refusal is.
     if (existing === null && err instanceof CliError && options.devPlatform !== true) {
@@ -352,19 +352,42 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
  * A first deploy refused before its function had a version (an upload or the version refused: the
  * workspace's codeBytes, a manifest the platform refuses): the function it created is deleted again,
  * so nothing stays and it holds none of the workspace's `functions` (ADR 0170). A token that may not
- * delete it (role deployer) leaves it, and the refusal says so and who removes it. Returns the error to throw.
+ * delete it (role deployer) leaves it, and the refusal says so and who removes it. Only while the
+ * function is still the one it created (stillAsCreated): a teammate's deploy of the same name during
+ * a long upload had made a version and deployed it, and the refusal deleted that function with its
+ * versions (red team round 37). Returns the error to throw.
  */
-async function undoCreate(client: ApiClient, name: string, err: unknown, options: DeployOptions): Promise<unknown> {
+async function undoCreate(client: ApiClient, name: string, created: ApiFunction | null, err: unknown, options: DeployOptions): Promise<unknown> {
   if (!(err instanceof CliError)) return err;
   let note: string;
   try {
-    await client.deleteFunction(name);
-    note = `(Nothing was kept: the function "${name}" this deploy had created was deleted again, so it takes none of the workspace's functions quota.)`;
+    const ours = created === null ? false : await stillAsCreated(client, name, created);
+    if (ours === 'gone') {
+      note = `(Nothing was kept: the function "${name}" this deploy had created is gone already, so it takes none of the workspace's functions quota.)`;
+    } else if (!ours) {
+      note = `(The function "${name}" this deploy had created was not deleted: it has a version or settings this deploy did not give it, so someone deployed or changed it meanwhile. If it is not wanted, remove it with \`fastapi-platform functions delete ${name}\`.)`;
+    } else {
+      await client.deleteFunction(name);
+      note = `(Nothing was kept: the function "${name}" this deploy had created was deleted again, so it takes none of the workspace's functions quota.)`;
+    }
   } catch (undo) {
     const why = undo instanceof CliError ? ` (${undo.code})` : '';
     note = `(The function "${name}" was created and is not deployed; it counts in the workspace's functions quota until it is. Removing it was refused${why}: deploy again once this is fixed, or an owner removes it with \`fastapi-platform functions delete ${name}\`.)`;
   }
   return options.devPlatform === true ? err : new CliError(err.exitCode, err.code, `${err.message}\n${note}`, err.details);
+}
+
+/**
+ * Whether the function `name` is still as this deploy created it: no version, nothing active, and
+ * the settings it was created with (their tags, ADR 0159). A version or another setting is someone
+ * else's deploy or change of the same name, which the undo of a refused first deploy must not delete;
+ * `gone`: deleted meanwhile (nothing to undo).
+ */
+async function stillAsCreated(client: ApiClient, name: string, created: ApiFunction): Promise<boolean | 'gone'> {
+  const now = await client.getFunction(name);
+  if (now === null) return 'gone';
+  if (now.function.activeVersion !== null || (await client.listVersions(name, 1)).length > 0) return false;
+  return created.settingTags === undefined || JSON.stringify(now.function.settingTags) === JSON.stringify(created.settingTags);
 }
 
 /**
