@@ -40,6 +40,11 @@ class Headers(dict):
         for name, value in dict(*other, **names).items():
             self[name] = value
 
+    def copy(self):
+        """Headers too (dict's copy is a plain dict: `h = event["headers"].copy(); h["Authorization"]`
+        raised KeyError)."""
+        return Headers(self)
+
 
 class Event(dict):
     """A dict (Lambda-style keys) with helpers for the body.

@@ -18,6 +18,7 @@ import urllib.parse
 # its own (send_response() writes one, and the answer had two).
 _DROPPED = frozenset(("connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade", "te", "trailer", "date"))
 _PATH_SAFE = "/!$&'()*+,;=:@-._~"
+_FRAMING = frozenset(("connection", "content-length", "transfer-encoding"))
 
 
 class _Connection:
@@ -83,12 +84,14 @@ def _request_bytes(environ) -> bytes:
     path = urllib.parse.quote(environ.get("PATH_INFO", "/").encode("latin-1"), safe=_PATH_SAFE) or "/"
     query = environ.get("QUERY_STRING", "")
     lines = [f"{environ['REQUEST_METHOD']} {path}{'?' + query if query else ''} HTTP/1.1"]
-    for key, value in environ.items():
-        if key.startswith("HTTP_") and key not in ("HTTP_CONNECTION", "HTTP_CONTENT_LENGTH", "HTTP_TRANSFER_ENCODING"):
-            lines.append(f"{key[5:].replace('_', '-').title()}: {value}")
+    # Each header line as received, so `self.headers.get_all("X-Tag")` has every one as under
+    # http.server (environ's HTTP_ keys join repeated ones: ["a,b"]); a name with "_" is dropped
+    # as wsgi.py drops it, and the connection's framing is this call's own (below).
+    for raw_name, raw_value in environ.get("fp.headers", ()):
+        name = raw_name.decode("latin-1")
+        if "_" not in name and name.lower() not in _FRAMING:
+            lines.append(f"{name.title()}: {raw_value.decode('latin-1')}")
     body = environ["wsgi.input"].read()
-    if environ.get("CONTENT_TYPE"):
-        lines.append(f"Content-Type: {environ['CONTENT_TYPE']}")
     lines.append(f"Content-Length: {len(body)}")
     lines.append("Connection: close")  # one request: a class speaking HTTP/1.1 does not wait for another
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body

@@ -81,6 +81,9 @@ def environ_of(scope: dict, body: bytes) -> dict:
         "wsgi.multithread": True,
         "wsgi.multiprocess": True,
         "wsgi.run_once": False,
+        # The request's header lines as received, each repeated one apart (the HTTP_ keys join them
+        # with ","): request_handler.py hands them to a BaseHTTPRequestHandler class as http.server would.
+        "fp.headers": scope.get("headers", ()),
         # The whole body is in wsgi.input: an app may read it to its end even when the request
         # came chunked (Werkzeug reads nothing of a chunked request's input without this).
         "wsgi.input_terminated": True,

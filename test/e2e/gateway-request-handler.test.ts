@@ -17,6 +17,11 @@ const VERCEL = py(
   '            raise ValueError("asked to fail")',
   '        if self.path.startswith("/silent"):',
   '            return',
+  '        if self.path.startswith("/headers"):',
+  '            self.send_response(200)',
+  '            self.end_headers()',
+  '            self.wfile.write(repr([self.headers.get_all("X-Tag"), self.headers["Content-Type"], self.headers["x_under"]]).encode())',
+  '            return',
   '        query = parse.parse_qs(parse.urlsplit(self.path).query)',
   '        self.send_response(200)',
   '        self.send_header("Content-type", "text/plain")',
@@ -60,6 +65,12 @@ describe("Vercel's class handler(BaseHTTPRequestHandler)", () => {
     assert.equal(res.body.toString(), "path=/hi?tag=a&tag=b tags=['a', 'b'] ua=probe/1");
     assert.equal(res.headers['content-type'], 'text/plain');
     assert.deepEqual(res.headers['set-cookie'], ['a=1; Path=/', 'b=2; Path=/']);
+  });
+
+  it('self.headers has each repeated header line as sent, as under http.server (they were joined: [\'a,b\']); a name with _ is dropped as for any WSGI app', async () => {
+    const res = await request(`${h.url}/fn/${vercel}/headers`, { headers: { 'x-tag': ['a', 'b'], 'content-type': 'text/csv', 'x_under': '1' } });
+    assert.equal(res.status, 200, res.body.toString());
+    assert.equal(res.body.toString(), "[['a', 'b'], 'text/csv', None]");
   });
 
   it('reads a binary body from rfile and answers bytes as written', async () => {

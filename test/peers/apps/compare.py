@@ -272,6 +272,10 @@ OWN_ROOT_PATH = {"rootpath"}
 
 # COMPARE_PORTS=19520-19559: take uvicorn's ports from this range (a machine shared by several runs).
 PORTS = os.environ.get("COMPARE_PORTS")
+# COMPARE_UPSTREAM_PORT: where the upstream `egress` calls listens. uvicorn's `egress` is given it
+# (platform.yaml's UPSTREAM_URL names the default port: with another one, uvicorn's side answered
+# every proxied call 502 ConnectError); the platform's gets it with the deploy (test/README.md).
+UPSTREAM_PORT = int(os.environ.get("COMPARE_UPSTREAM_PORT", "18799"))
 
 
 def free_port() -> int:
@@ -307,6 +311,8 @@ class Upstream(BaseHTTPRequestHandler):
 def start_uvicorn(python: str, app: str, root_path: str | None) -> tuple[subprocess.Popen, int]:
     port = free_port()
     env = {**os.environ, **parse_manifest_env(app), **SECRETS.get(app, {})}
+    if "UPSTREAM_URL" in env:
+        env["UPSTREAM_URL"] = f"http://127.0.0.1:{UPSTREAM_PORT}"
     args = [python, "-m", "uvicorn", "app:app", "--port", str(port), "--no-access-log", "--log-level", "warning"]
     if root_path:
         args += ["--root-path", root_path]
@@ -314,7 +320,9 @@ def start_uvicorn(python: str, app: str, root_path: str | None) -> tuple[subproc
     for _ in range(200):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, port
+            if proc.poll() is None:  # not another process's listener on a port uvicorn could not bind
+                return proc, port
+            break
         except OSError:
             time.sleep(0.05)
     proc.kill()
@@ -540,6 +548,8 @@ def run_app(app: str, python: str, platform: str) -> list[str]:
                 if r.get("timed") and abs((t2 - t1) - (t1 - t0)) > 0.3:
                     problems.append(f"  [{mode} {r['name']}] answered after {t1 - t0:.2f} s (uvicorn) vs {t2 - t1:.2f} s (platform)")
         finally:
+            if proc.poll() is not None:  # its answers above are "no answer": say why
+                problems.append(f"  [{mode}] uvicorn exited ({proc.returncode}) during the run: see /tmp/compare-uvicorn-{app}.log")
             proc.terminate()
             proc.wait()
     return problems
@@ -552,7 +562,7 @@ def main():
     ap.add_argument("apps", nargs="*")
     ns = ap.parse_args()
     apps = ns.apps or sorted(d for d in os.listdir(HERE) if os.path.isfile(os.path.join(HERE, d, "platform.yaml")))
-    upstream = ThreadingHTTPServer(("127.0.0.1", int(os.environ.get("COMPARE_UPSTREAM_PORT", "18799"))), Upstream)
+    upstream = ThreadingHTTPServer(("127.0.0.1", UPSTREAM_PORT), Upstream)
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
     total = 0
     for app in apps:
