@@ -73,7 +73,7 @@ async function eventually(check: () => Promise<boolean>, ms = 15_000): Promise<v
   }
 }
 
-describe('cli end to end', { skip, timeout: 180_000 }, () => {
+describe('cli end to end', { skip, timeout: 360_000 }, () => {
   const name = `e2e-${randomBytes(3).toString('hex')}`;
   let work = '';
   let app = '';
@@ -216,7 +216,7 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.match(table.stdout, /RUN ID\s+FUNCTION\s+VERSION\s+TRIGGER\s+REQUEST\s+STATUS/);
     assert.match(table.stdout, /\shttp\s+(GET|POST) \//, 'each run says what started it');
     const cron = await cli(['runs', name, '--trigger', 'cron']);
-    assert.deepEqual([cron.code, cron.stdout.trim()], [EXIT.OK, 'No runs yet.']);
+    assert.deepEqual([cron.code, cron.stdout.trim()], [EXIT.OK, 'No cron runs.']);
     const http = json<{ items: { trigger: string }[] }>(await cli(['runs', name, '--trigger', 'http', '--json'])).items;
     assert.ok(http.length > 0 && http.every((r) => r.trigger === 'http'));
     assert.equal((await cli(['runs', name, '--trigger', 'nope'])).code, EXIT.USAGE);
