@@ -60,7 +60,7 @@ export interface PyFinding {
    * one process (Socket.IO's long-polling), answered by `limits.concurrency` above 1 with
    * `limits.maxInstances: 1`; `long-timeout`, a WebSocket endpoint or a Server-Sent Events stream (its connections end at the
    * timeout), answered by a `limits.timeout` of LONG_TIMEOUT_MS or more; `triggers`, a FastAPI
-   * app's `routes`, kept for the first trigger of the manifest whose call is not one of them.
+   * app's `routes`, told for each trigger of the manifest whose call is not one of them.
    */
   needs?: 'one-instance' | 'long-timeout' | 'triggers';
   /** With `needs: triggers`: each route as `"<METHOD> <path>"`, and its line in `lines`. */
@@ -372,14 +372,15 @@ export const LONG_TIMEOUT_MS = 300_000;
 export interface TriggerShape { type: string; id?: string; method?: string; path?: string }
 
 /**
- * The warning for the first trigger whose call (`POST <path>` for a webhook, `<method> <path>` for
- * a cron tick) the app has no route for, or null (ADR 0175). A receiver at
+ * A warning for each trigger whose call (`POST <path>` for a webhook, `<method> <path>` for a cron
+ * tick) the app has no route for (ADR 0175). A receiver at
  * `@app.post("/webhooks/github")` answered every delivery of a trigger calling `POST /` with 404
  * (apps round 20), and Vercel's `GET /api/cron` every tick (apps round 21).
  */
-function unservedTrigger(w: PyFinding, triggers: readonly TriggerShape[]): { line: number | null; message: string } | null {
+function unservedTriggers(w: PyFinding, triggers: readonly TriggerShape[]): { line: number | null; message: string }[] {
   const routes = w.routes ?? [];
   const lineOf = (route: string | undefined): number | null => (route === undefined ? w.line : w.lines?.[routes.indexOf(route)] ?? w.line);
+  const found: { line: number | null; message: string }[] = [];
   for (const t of triggers) {
     if (t.type !== 'webhook' && t.type !== 'cron') continue;
     const at = t.path ?? '/';
@@ -389,23 +390,24 @@ function unservedTrigger(w: PyFinding, triggers: readonly TriggerShape[]): { lin
     if (t.type === 'webhook') {
       const posts = routes.filter((r) => r.startsWith('POST ')).map((r) => r.slice(5));
       const taken = posts.length === 0 ? 'takes POST at no path' : `takes POST at ${posts.join(', ')} but not at ${at}`;
-      return {
+      found.push({
         line: lineOf(routes.find((r) => r.startsWith('POST '))),
         message: `webhook trigger "${id}" calls the app at POST ${at}, and this app ${taken}: every verified delivery would answer 404 or 405 and its run fail. ` +
           (posts.length === 0 ? `Serve the receiver at POST ${at}` : `Give the trigger the receiver's path (\`path: ${posts[0]}\` under it in ${MANIFEST_FILE}), or serve the receiver at ${at} too`) +
           ' (docs/triggers.md, "Webhooks in the manifest")',
-      };
+      });
+      continue;
     }
     const route = routes.find((r) => /cron/i.test(r)) ?? routes[0]!;
     const [rm, rp] = route.split(' ') as [string, string];
     const fix = rm === 'POST' || rm === 'GET' ? `Give the trigger the route's call (${rm === 'POST' ? '' : `\`method: ${rm}\` and `}\`path: ${rp}\` under it in ${MANIFEST_FILE}), or serve the scheduled work at ${method} ${at}` : `Serve the scheduled work at ${method} ${at}`;
-    return {
+    found.push({
       line: lineOf(route),
       message: `cron trigger "${id}" calls the app at ${method} ${at} (each tick is a run of it), and this app has no such route (its routes: ${routes.join(', ')}): ` +
         `every tick would answer 404 or 405 and its run fail. ${fix} (docs/triggers.md, "Cron triggers")`,
-    };
+    });
   }
-  return null;
+  return found;
 }
 
 /**
@@ -422,8 +424,7 @@ export function reportProblems(report: PyReport, limits?: { concurrency: number;
   for (const p of report.problems) problems.push({ kind: 'entrypoint', file: p.file ?? MANIFEST_FILE, line: p.line, message: p.message });
   for (const w of report.warnings) {
     if (w.needs === 'triggers') {
-      const unserved = unservedTrigger(w, triggers ?? []);
-      if (unserved !== null) warnings.push({ kind: 'python', file: w.file, line: unserved.line, message: unserved.message });
+      for (const u of unservedTriggers(w, triggers ?? [])) warnings.push({ kind: 'python', file: w.file, line: u.line, message: u.message });
       continue;
     }
     if ((w.needs === 'one-instance' && oneInstance) || (w.needs === 'long-timeout' && longTimeout)) continue;

@@ -333,6 +333,9 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(await warned(app(vercel), `${cron}    method: GET\n    path: /api/cron\n`), [], 'the trigger calls the route');
     assert.deepEqual(await warned(app(vercel), ''), [], 'no cron trigger');
     assert.deepEqual(await warned(app(vercel), 'triggers:\n  - type: webhook\n    id: github\n'), [], 'a webhook trigger only');
+    // Each trigger without a route is told, the webhook beside the cron one.
+    const both = (await appWarnings(app(`${vercel}@app.post("/webhooks/github")\ndef gh():\n    return {}\n`), 'fastapi\n', 'cronapp', `${cron}  - type: webhook\n    id: github\n`)).filter((w) => /trigger "/.test(w));
+    assert.deepEqual(both.map((w) => /^main\.py:\d+: (\w+) trigger "([\w-]+)"/.exec(w)?.slice(1, 3).join(' ')), ['cron cron-0', 'webhook github'], both.join('\n'));
     assert.deepEqual(await warned(app(`${vercel}app.add_api_route("/", cron, methods=["POST"])\n`), cron), [], 'served at POST / too');
     assert.deepEqual(await warned(app(`${vercel}r = APIRouter()\napp.include_router(r)\n`), cron), [], 'a router: its paths are not known');
   });
