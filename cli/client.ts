@@ -416,7 +416,7 @@ export class ApiClient {
       // reach the platform. Is it running?" (docs/adr/0048-newcomer-round-3.md).
       const bytes = init.body === undefined ? 0 : typeof init.body === 'string' ? Buffer.byteLength(init.body) : init.body.length;
       if ((why === 'EPIPE' || why === 'ECONNRESET') && bytes > SMALLEST_BODY_LIMIT) {
-        throw new CliError(EXIT.FAILURE, 'PAYLOAD_TOO_LARGE', `the platform at ${this.baseUrl} closed the connection while the ${(bytes / 1024 / 1024).toFixed(1)} MiB body was being sent: most likely refused as too large (a sync call takes up to 6 MiB, FP_MAX_BODY_BYTES; an async one 256 KiB); pass large data by reference (a URL, or the data binding) instead`, { bytes });
+        throw new CliError(EXIT.API, 'PAYLOAD_TOO_LARGE', `the platform at ${this.baseUrl} closed the connection while the ${(bytes / 1024 / 1024).toFixed(1)} MiB body was being sent: most likely refused as too large (a sync call takes up to 6 MiB, FP_MAX_BODY_BYTES; an async one 256 KiB); pass large data by reference (a URL, or the data binding) instead`, { bytes });
       }
       throw new CliError(EXIT.UNREACHABLE, 'UNREACHABLE', `cannot reach the platform at ${this.baseUrl} (${why}). Is it running? Start it with \`npm start\` in the repository (the quickstart; or the CLI's \`up\` command), or point the CLI at it with --url or FP_URL.`);
     }

@@ -9,6 +9,7 @@ import { flag, formatOptions, GLOBAL_OPTIONS, parseCommandArgs, splitCommand, ty
 import { loadCliEnv, PACKAGE_ROOT } from './config.js';
 import type { Command, Context } from './context.js';
 import { CliError, EXIT, usageError } from './errors.js';
+import { documentError } from './json-document.js';
 import { Output, type Io } from './output.js';
 import { processOutput } from './process-io.js';
 import { PythonChecker, pythonPath } from './python.js';
@@ -232,7 +233,7 @@ function report(out: Output, err: unknown): number {
   const exit = known?.exitCode ?? EXIT.FAILURE;
   const hint = known !== null && !known.message.includes('`') && known.details['suggestion'] === undefined ? nextStep(code, known.details) : null;
   const message = out.spell(known ? `${known.message}${hint !== null ? `; ${hint}` : ''}` : `unexpected error: ${(err as Error | undefined)?.stack ?? String(err)}`);
-  if (out.json) out.data({ ok: false, error: { code, message, exitCode: exit, ...(known?.details ?? {}) } });
+  if (out.json) out.data({ ok: false, error: documentError(code, message, exit, known?.details) });
   // Every stable code is shown, the CLI's own too (UNREACHABLE, PYTHON_UNAVAILABLE, …: docs/errors.md
   // says how to fix each); a usage error's `USAGE` says nothing its message does not. The message
   // and code are escaped: they quote what others wrote (an answer of the server at --url, a path,

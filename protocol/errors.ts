@@ -209,6 +209,9 @@ export const ERRORS = {
   PLATFORM_FILE_LIMIT: { status: 503, component: 'platform', title: 'The platform had no file descriptor left (too many connections or open files) for the request; retry in a moment.' },
   FUNCTION_CRASH_LOOP: { status: 503, component: 'function', title: "The function's instances keep ending (exits, crashes, out-of-memory or timeout kills): past its start budget, a new instance waits; retry after Retry-After seconds." },
   SETTING_CONFLICT: { status: 409, component: 'controlplane', title: 'A setting named in ifMatch changed since it was read (another tab, client or deploy); nothing was changed.' },
+  FUNCTION_ANSWERED_ERROR: { status: 502, component: 'function', title: 'The function answered the call with an error status (4xx or 5xx) of its own.' },
+  RUN_NOT_SUCCEEDED: { status: 500, component: 'cli', title: 'The async run the CLI waited for ended failed or cancelled, without an error code of its own.' },
+  RUN_WAIT_TIMEOUT: { status: 504, component: 'cli', title: 'The async run the CLI waited for had not ended when it stopped waiting.' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -27,7 +27,8 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const client = await clientOf(ctx, args);
   if (verb === 'list') {
     const dbs = await client.dataDatabases();
-    ctx.out.data({ ok: true, databases: dbs });
+    // `items` as every listing has it (ADR 0174); `databases`, the API's key, stays for the scripts that read it.
+    ctx.out.data({ ok: true, items: dbs, databases: dbs });
     ctx.out.line(dbs.length === 0 ? 'No databases in this workspace.' : table(['WORKSPACE', 'DATABASE', 'ON THE SERVER', 'FUNCTIONS'], dbs.map((d) => [d.workspace, d.database, d.physical, d.functions.length === 0 ? '(none: `data drop` removes it)' : d.functions.join(', ')])));
     return EXIT.OK;
   }

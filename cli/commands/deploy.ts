@@ -6,6 +6,7 @@ import { clientOf, targetOf, type Command, type Context } from '../context.js';
 import { contractLines } from '../contract.js';
 import { deployFolder, describeSettingChanges, planDeploy, sameAsLatest, type DeployPlan, type DeployResult } from '../deploy-flow.js';
 import { EXIT, usageError } from '../errors.js';
+import { documentError } from '../json-document.js';
 import { formatBytes, indent, type Output } from '../output.js';
 import type { ApiClient, ApiDeps, ApiFunction } from '../client.js';
 import { DEFAULT_WORKSPACE, formatDurationMs, formatMemoryBytes, functionKey } from '../../protocol/index.js';
@@ -131,7 +132,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if (!checked.ok) {
     const n = checked.problems.length;
     // validate's document, with the `error` every failing command's --json has (docs/cli.md).
-    ctx.out.data({ ...preflightJson(checked), error: { code: 'VALIDATION_FAILED', message: `${n} problem${n === 1 ? '' : 's'} found; nothing was uploaded`, exitCode: EXIT.INVALID } });
+    ctx.out.data({ ...preflightJson(checked), error: documentError('VALIDATION_FAILED', `${n} problem${n === 1 ? '' : 's'} found; nothing was uploaded`, EXIT.INVALID) });
     ctx.out.line(`${n} problem${n === 1 ? '' : 's'} found; nothing was uploaded.`);
     return EXIT.INVALID;
   }

@@ -7,12 +7,13 @@ import { flag, list, positionals, str, type ParsedArgs } from '../args.js';
 import { checkFunctionName } from '../function-name.js';
 import { ApiClient, isAsyncRun, type ApiAsyncRun } from '../client.js';
 import { clientOf, targetOf, UNSAFE_WARNING, workspaceOf, type Command, type Context } from '../context.js';
-import { CliError, EXIT, usageError } from '../errors.js';
+import { CliError, EXIT, usageError, type ExitCode } from '../errors.js';
 import { formatBytes, formatMs } from '../output.js';
 import { terminalSafe } from '../terminal.js';
 import type { HttpRequest } from '../http.js';
 import { LiveBody } from './invoke-live.js';
-import { DEFAULT_WORKSPACE, functionKey, indentJsonText, isErrorCode, jsonNumbersSurviveParse, MAX_JSON_DEPTH, omittedResultNote, tooDeep, type ErrorCode } from '../../protocol/index.js';
+import { documentError, exitOfComponent, type ErrorBody } from '../json-document.js';
+import { DEFAULT_WORKSPACE, ERRORS, functionKey, indentJsonText, isErrorCode, jsonNumbersSurviveParse, MAX_JSON_DEPTH, omittedResultNote, tooDeep, type ErrorCode } from '../../protocol/index.js';
 import { functionOfFolder } from '../folder-function.js';
 
 export interface InvokeRequest {
@@ -372,12 +373,13 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
   const res = await client.send(`${client.baseUrl}/async/${key}${req.path}`, { method: req.method, headers, ...(req.body ? { body: req.body } : {}) });
   const text = res.text();
   if (res.status !== 202) {
-    ctx.out.data({ ok: false, function: name, status: res.status, body: text });
     const answer: InvokeAnswer = { status: res.status, headers: { 'content-type': res.header('content-type') ?? '' }, body: Buffer.from(text), runId: null, cold: null, durationMs: 0, timing: {} };
+    const error = callError(answer);
+    ctx.out.data({ ok: false, function: name, status: res.status, body: text, error });
     ctx.out.line(`HTTP ${res.status}`);
     ctx.out.line(formatBody(answer)); // indented as a sync call's error is
     await explainFailure(ctx, args, answer, name);
-    return EXIT.FAILURE;
+    return error.exitCode as ExitCode;
   }
   const { runId, created } = JSON.parse(text) as { runId: string; created?: boolean };
   // A repeated key names the run it queued first: say so, or the caller takes it for a new run.
@@ -410,12 +412,12 @@ export async function waitForRun(ctx: Context, client: ApiClient, name: string, 
     await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
   }
   if (run === null) {
-    ctx.out.data({ ok: false, function: name, runId, state: 'timeout' });
+    ctx.out.data({ ok: false, function: name, runId, state: 'timeout', error: documentError('RUN_WAIT_TIMEOUT', `run ${runId} did not finish within ${WAIT_MAX_MS / 1000} s`, EXIT.FAILURE, { runId }) });
     ctx.out.line(`run ${runId} did not finish within ${WAIT_MAX_MS / 1000} s; follow it with: ${selfCommandOf(ctx)} runs ${runId}`);
     return EXIT.FAILURE;
   }
   const ok = run.state === 'succeeded';
-  ctx.out.data({ ok, function: name, runId, state: run.state, attempts: run.attempts.length, result: run.result });
+  ctx.out.data({ ok, function: name, runId, state: run.state, attempts: run.attempts.length, result: run.result, ...(ok ? {} : { error: runError(run) }) });
   ctx.out.line(`run ${runId}  ·  ${run.state}  ·  ${run.attempts.length} attempt${run.attempts.length === 1 ? '' : 's'}${run.result ? `  ·  HTTP ${run.result.status}` : ''}`);
   if (run.result !== null && output !== undefined && omittedResultNote(run.result.headers) === null) {
     // The body as the function answered it, as a sync call's --output writes it (apps round 6:
@@ -495,6 +497,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if (output !== undefined && flag(args, 'test')) await writeFile(resolve(ctx.cwd, output), answer.body);
   const ok = answer.status < 400;
   const json = isJson(answer);
+  const error = ok ? null : callError(answer);
   ctx.out.data({
     ok,
     function: name,
@@ -504,7 +507,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     runId: answer.runId,
     timing: answer.timing,
     headers: answer.headers,
-    ...(answer.error !== undefined ? { error: answer.error } : {}),
+    ...(error !== null ? { error } : {}),
     ...(json && jsonNumbersSurviveParse(answer.body.toString('utf8')) && shallowJson(answer.body.toString('utf8')) ? { body: JSON.parse(answer.body.toString('utf8')) as unknown } : isText(answer) || json ? { body: answer.body.toString('utf8') } : { bodyBase64: answer.body.toString('base64') }),
   });
   ctx.out.line(summaryLine(answer, streamedMs));
@@ -518,7 +521,31 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if (!ok && answer.error !== undefined) ctx.out.line(runErrorLine('from the test invoke', answer.error));
   else if (!ok && !flag(args, 'test')) await showRunError(ctx, args, answer);
   if (!ok) await explainFailure(ctx, args, answer, name);
-  return ok ? EXIT.OK : EXIT.FAILURE;
+  return error === null ? EXIT.OK : error.exitCode as ExitCode;
+}
+
+/**
+ * A failed call's `error` (ADR 0174): the platform's code and message when the platform answered
+ * (exit 4 when it refused the call, 1 when the function or its runtime failed), else the function's
+ * own error status (FUNCTION_ANSWERED_ERROR, exit 1). A test invoke's exception (`type`, `file`,
+ * `line`) and message stay in it as they were.
+ */
+export function callError(a: InvokeAnswer): ErrorBody {
+  const code = platformErrorCode(a);
+  const details = { status: a.status, ...(a.error ?? {}) };
+  if (code === undefined) return documentError('FUNCTION_ANSWERED_ERROR', a.error?.message ?? `the function answered HTTP ${a.status}`, EXIT.FAILURE, details);
+  let said: unknown;
+  try {
+    said = (JSON.parse(a.body.toString('utf8')) as { error: { message?: unknown } }).error.message;
+  } catch { /* platformErrorCode parsed it */ }
+  return documentError(code, a.error?.message ?? (typeof said === 'string' && said !== '' ? said : ERRORS[code].title), exitOfComponent(ERRORS[code].component), details);
+}
+
+/** A failed or cancelled async run's `error`: its last attempt's code and exception (exit 1). */
+function runError(run: ApiAsyncRun): ErrorBody {
+  const failed = [...run.attempts].reverse().find((a) => a.error !== null || a.errorCode !== null);
+  const message = failed?.error?.message ?? `run ${run.runId} ended ${run.state}`;
+  return documentError(failed?.errorCode ?? 'RUN_NOT_SUCCEEDED', message, EXIT.FAILURE, { runId: run.runId, state: run.state, ...(failed?.error ? { type: failed.error.type } : {}) });
 }
 
 const RUN_ERROR_WAIT_MS = 3000;

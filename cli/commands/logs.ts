@@ -218,7 +218,7 @@ class Printer {
     if (!this.printed.take(l.runId, l.attempt, l.i)) return;
     this.lines++;
     if (this.ctx.out.json) {
-      this.ctx.out.event({ type: 'line', function: this.fn, ...l });
+      this.ctx.out.event({ event: 'line', type: 'line', function: this.fn, ...l });
       return;
     }
     if (fresh && l.i > 0 && !this.filtered) this.note(`(${l.i} earlier line${l.i === 1 ? '' : 's'} of run ${shortRun(l.runId)}: shown when it ends)`);
@@ -233,7 +233,7 @@ class Printer {
 
   end(e: LiveEnd, at: number): void {
     if (this.ctx.out.json) {
-      this.ctx.out.event({ type: 'end', function: this.fn, ...e });
+      this.ctx.out.event({ event: 'end', type: 'end', function: this.fn, ...e });
       return;
     }
     const outcome = e.status === 'succeeded' ? `ok ${e.httpStatus}` : `${terminalSafe(e.errorCode ?? 'failed')} ${e.httpStatus}`;
@@ -249,7 +249,7 @@ class Printer {
    */
   error(e: { runId: string; attempt: number }, error: RunError, at = Date.now()): void {
     if (this.ctx.out.json) {
-      this.ctx.out.event({ type: 'error', function: this.fn, runId: e.runId, attempt: e.attempt, error });
+      this.ctx.out.event({ event: 'error', type: 'error', function: this.fn, runId: e.runId, attempt: e.attempt, error });
       return;
     }
     const attempt = e.attempt > 1 ? `#${e.attempt}` : '';
@@ -362,7 +362,7 @@ async function follow(ctx: Context, client: ApiClient, fn: string, filters: Filt
       const what = gap.reason === 'behind'
         ? `${gap.dropped ?? 'some'} live lines dropped: this tail read slower than the function wrote`
         : gap.reason === 'restart' ? 'the platform restarted' : 'the live feed no longer holds every line since the last one shown';
-      printer.note(`… ${what}${gap.since !== null && gap.reason !== 'behind' ? '; reading stored runs since then' : ''}`, { type: 'gap', ...gap });
+      printer.note(`… ${what}${gap.since !== null && gap.reason !== 'behind' ? '; reading stored runs since then' : ''}`, { event: 'gap', type: 'gap', ...gap });
       if (gap.reason !== 'behind' && gap.since !== null) {
         // Held until the stored lines are printed (same way as at the start).
         held = [];
@@ -404,7 +404,7 @@ async function follow(ctx: Context, client: ApiClient, fn: string, filters: Filt
   const release = (): void => {
     const events = held ?? [];
     held = null;
-    if (heldDropped > 0) printer.note(`… ${heldDropped} live events dropped while stored lines were read`, { type: 'gap', reason: 'behind', since: null, dropped: heldDropped });
+    if (heldDropped > 0) printer.note(`… ${heldDropped} live events dropped while stored lines were read`, { event: 'gap', type: 'gap', reason: 'behind', since: null, dropped: heldDropped });
     heldDropped = 0;
     for (let k = 0; k < events.length; k++) {
       // A gap among them started another read of stored lines: the rest wait for it.
@@ -433,7 +433,7 @@ async function follow(ctx: Context, client: ApiClient, fn: string, filters: Filt
     } catch {
       // an empty ready is still a connection
     }
-    printer.note(outage !== null ? '… reconnected' : `Following "${fn}" (Ctrl-C to stop)`, { type: 'ready', ...ready });
+    printer.note(outage !== null ? '… reconnected' : `Following "${fn}" (Ctrl-C to stop)`, { event: 'ready', type: 'ready', ...ready });
     outage = null;
     delay = RECONNECT_MIN_MS;
   });
@@ -476,7 +476,7 @@ async function follow(ctx: Context, client: ApiClient, fn: string, filters: Filt
         outcome.kind === 'unreachable' ? `… the platform is unreachable (${outcome.message}); retrying`
           : outcome.kind === 'refused' ? `… the platform answered ${outcome.status}; retrying`
             : '… the stream ended; reconnecting',
-        { type: 'disconnected', reason: outcome.kind },
+        { event: 'disconnected', type: 'disconnected', reason: outcome.kind },
       );
     }
     await sleep(parser.retryMs !== null ? Math.min(delay, parser.retryMs) : delay, stop.signal);
@@ -485,7 +485,7 @@ async function follow(ctx: Context, client: ApiClient, fn: string, filters: Filt
   await initial;
   // `--run`: the tail ended with its run; its error (if it failed) is the last thing it shows.
   if (filters.runId !== undefined) await errorsShown;
-  ctx.out.event({ type: 'stopped', lines: printer.lines });
+  ctx.out.event({ event: 'stopped', type: 'stopped', lines: printer.lines });
   return EXIT.OK;
 }
 
@@ -538,7 +538,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
       const limit = int(args, 'limit', 200, 0, 5000);
       const answer = limit > 0 ? await stored(client, fn, filters, { limit, ...window }) : { lines: [] };
       for (const line of answer.lines) printer.line(line);
-      ctx.out.event({ type: 'stopped', lines: printer.lines });
+      ctx.out.event({ event: 'stopped', type: 'stopped', lines: printer.lines });
       return EXIT.OK;
     }
     return printStored(ctx, client, fn, filters, args, window);

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { positionals, type ParsedArgs } from '../args.js';
 import type { Command, Context } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
+import { documentError } from '../json-document.js';
 import { BUNDLE_LIMITS } from '../files.js';
 import { formatBytes } from '../output.js';
 import { formatProblem, preflight, type Preflight, type PreflightOptions } from '../preflight.js';
@@ -42,10 +43,11 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   // The platform's default ceilings (memory 4Gi, timeout 1h, 50 instances): deploy is refused past them
   // with the same words. A platform started with higher FP_MAX_FUNCTION_* takes more (docs/cli.md).
   const result = await checkFolder(ctx, resolve(ctx.cwd, dirArg ?? '.'), { ceilings: DEFAULT_LIMIT_CEILINGS });
-  ctx.out.data(preflightJson(result));
+  const n = result.problems.length;
+  const found = `${n} problem${n === 1 ? '' : 's'} found`;
+  ctx.out.data({ ...preflightJson(result), ...(result.ok ? {} : { error: documentError('VALIDATION_FAILED', found, EXIT.INVALID) }) });
   if (!result.ok) {
-    const n = result.problems.length;
-    ctx.out.line(`${n} problem${n === 1 ? '' : 's'} found; fix ${n === 1 ? 'it' : 'them'} before deploying.`);
+    ctx.out.line(`${found}; fix ${n === 1 ? 'it' : 'them'} before deploying.`);
     return EXIT.INVALID;
   }
   const m = result.manifest!;

@@ -216,7 +216,7 @@ describe('a newcomer after npm start', { skip, timeout: 300_000 }, () => {
     assert.doesNotMatch(shown.stdout, /at \d{13}/, shown.stdout);
     // An async-only function called without --async: refused (409), and the CLI says what works.
     const sync = await spawnCli(['invoke', 'flaky', '-d', '{}'], { env });
-    assert.equal(sync.code, 1, sync.stderr);
+    assert.equal(sync.code, 4, sync.stderr); // the platform refused it (ADR 0174)
     assert.match(sync.stdout + sync.stderr, /INVOCATION_MODE_NOT_ALLOWED/);
     assert.match(sync.stderr, /"flaky" is invocation: async in its platform\.yaml: invoke it with --async/, sync.stderr);
     // Without --wait: the bare run id on stdout (for scripts), and on stderr what to do with it.
@@ -334,7 +334,7 @@ describe('a newcomer after npm start', { skip, timeout: 300_000 }, () => {
     assert.equal(pause.code, 0, pause.stderr);
     assert.match(pause.stdout, /Resume: npx fastapi-platform functions resume hello$/m, pause.stdout);
     const paused = await spawnCli(['invoke', 'hello'], { cwd: ROOT, env });
-    assert.equal(paused.code, 1);
+    assert.equal(paused.code, 4); // the platform refused it (ADR 0174)
     assert.match(paused.stderr, /"hello" is paused: resume it with `npx fastapi-platform functions resume hello`/, paused.stderr);
     assert.equal((await spawnCli(['functions', 'resume', 'hello'], { env })).code, 0);
 
@@ -344,7 +344,7 @@ describe('a newcomer after npm start', { skip, timeout: 300_000 }, () => {
     const listed = await spawnCli(['functions'], { env });
     assert.match(listed.stdout, /^empty-fn\s+not deployed\s+-\s/m, listed.stdout);
     const none = await spawnCli(['invoke', 'empty-fn'], { cwd: ROOT, env });
-    assert.equal(none.code, 1);
+    assert.equal(none.code, 4);
     assert.match(none.stderr, /"empty-fn" exists but has no deployed version yet: deploy it from its folder with `npx fastapi-platform deploy`/, none.stderr);
   });
 
@@ -547,7 +547,7 @@ describe('a newcomer after npm start', { skip, timeout: 300_000 }, () => {
     // writing, either reads the answer or sees the connection cut. Both say what happened.
     for (let i = 0; i < 3; i++) {
       const r = await spawnCli(['invoke', 'hello', '--file', big], { env });
-      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.code, 4, r.stderr); // refused, read or cut (ADR 0174)
       assert.doesNotMatch(r.stderr, /UNREACHABLE|Is it running/, r.stderr);
       if (r.stdout.startsWith('HTTP 413')) {
         assert.match(r.stdout, /^HTTP 413 {2}· {2}\S+ ms {2}· {2}run [0-9a-f-]{36}$/m, r.stdout);

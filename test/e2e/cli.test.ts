@@ -167,8 +167,10 @@ describe('cli end to end', { skip, timeout: 360_000 }, () => {
     // In text, counted as `validate` counts them (it said "2 problem(s)"); one typo is one problem (the entrypoint is not reported again).
     assert.match((await cli(['deploy', broken])).stdout, /^1 problem found; nothing was uploaded\.$/m);
     const i = await cli(['invoke', `${name}-broken`, '--json']);
-    assert.equal(i.code, EXIT.FAILURE);
+    // Not found is the platform's refusal: exit 4 and `error.code`, as every command's (ADR 0174).
+    assert.equal(i.code, EXIT.API);
     assert.equal(json<{ status: number; body: { error: { code: string } } }>(i).body.error.code, 'FUNCTION_NOT_FOUND');
+    assert.deepEqual(json<{ error: { code: string; exitCode: number; status: number } }>(i).error, { code: 'FUNCTION_NOT_FOUND', message: json<{ body: { error: { message: string } } }>(i).body.error.message, exitCode: EXIT.API, status: 404 });
   });
 
   it('deploy creates the function and uploads every file', async () => {
@@ -472,7 +474,7 @@ describe('cli end to end', { skip, timeout: 360_000 }, () => {
     assert.equal(paused.code, EXIT.OK, paused.stderr);
     assert.deepEqual(json(paused), { ok: true, function: fn, status: 'paused', activeVersion: 1 });
     const refused = await cli(['invoke', fn, '--json']);
-    assert.deepEqual([refused.code, json<{ status: number; body: { error: { code: string } } }>(refused).body.error.code], [EXIT.FAILURE, 'FUNCTION_PAUSED']);
+    assert.deepEqual([refused.code, json<{ status: number; body: { error: { code: string } } }>(refused).body.error.code], [EXIT.API, 'FUNCTION_PAUSED']);
     // A deploy leaves it paused, and says so.
     writeFileSync(join(dir, 'extra.py'), 'X = 1\n');
     const redeployed = await cli(['deploy', dir]);
@@ -542,7 +544,7 @@ describe('cli end to end', { skip, timeout: 360_000 }, () => {
     assert.equal(saved.invokeTokens[`${name}-sec`], d.invokeToken);
     assert.equal((await cli(['invoke', `${name}-sec`])).code, EXIT.OK);
     const wrong = await cli(['invoke', `${name}-sec`, '--invoke-token', 'nope', '--json']);
-    assert.deepEqual([wrong.code, json<{ status: number }>(wrong).status], [EXIT.FAILURE, 401]);
+    assert.deepEqual([wrong.code, json<{ status: number }>(wrong).status], [EXIT.API, 401]);
     // Host routing (<name>.localhost) goes through the same admission: the Host header bypasses nothing.
     const host = `${name}-sec.localhost`;
     const none = await request(`${up.url}/`, { headers: { host } });

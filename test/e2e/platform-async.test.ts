@@ -385,7 +385,7 @@ describe('async invocation (embedded platform)', () => {
     assert.equal(again.stdout.trim(), JSON.parse(first.stdout).runId);
     assert.match(again.stderr, /was sent before with this request: .* nothing new was queued/);
     const other = await runCli(['invoke', echo, '--async', '--idempotency-key', 'cli-k', '--data', '{"cli":4}', ...target], { env });
-    assert.equal(other.code, 1);
+    assert.equal(other.code, 4); // the platform refused it (ADR 0174)
     assert.match(other.stdout, /IDEMPOTENCY_KEY_REUSED/);
     const waited = await runCli(['invoke', echo, '--async', '--wait', '--data', '{"cli":2}', ...target], { env });
     assert.equal(waited.code, 0, waited.stderr);

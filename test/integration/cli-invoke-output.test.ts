@@ -232,13 +232,14 @@ describe('cli invoke output', () => {
     assert.match(again.stderr, /nothing new was queued/);
     assert.doesNotMatch(again.stderr, /Queued\./);
     const reused = await invoke('reused', false, ['--async', '--idempotency-key', 'k1']);
-    assert.equal(reused.code, EXIT.FAILURE);
+    // The platform refused it (a request error): 4, as every command's refusal (ADR 0174).
+    assert.equal(reused.code, EXIT.API);
     assert.match(reused.stdout, /^HTTP 422\n\{\n {2}"error": \{\n {4}"code": "IDEMPOTENCY_KEY_REUSED",/);
   });
 
   it("a 404 FUNCTION_NOT_FOUND suggests a near name, as the API commands' not-found errors do", async () => {
     const typo = await invoke('my-fm', false);
-    assert.equal(typo.code, EXIT.FAILURE);
+    assert.equal(typo.code, EXIT.API);
     assert.match(typo.stderr, /No function "my-fm" is deployed in this workspace; did you mean "my-fn"\? Deploy it with `/, typo.stderr);
     const far = await invoke('zzzzzz', false);
     assert.match(far.stderr, /No function "zzzzzz" is deployed in this workspace: deploy it with `/, far.stderr);

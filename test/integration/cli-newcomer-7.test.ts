@@ -29,7 +29,7 @@ describe('cli invoke --test: a failed call shows its exception, as a direct call
     assert.equal(r.code, EXIT.FAILURE, r.stderr);
     assert.match(r.stdout, /^error \(from the test invoke\): KeyError: 'missing' \\x1b\[31m {2}\(main\.py:4\)$/m);
     const json = await api.cli(['invoke', 'f', '--test', '-d', '{}', '--json']);
-    assert.deepEqual((JSON.parse(json.stdout) as { error: unknown }).error, { code: 'FUNCTION_ERROR', type: 'KeyError', message: "'missing' \x1b[31m", file: 'main.py', line: 4 });
+    assert.deepEqual((JSON.parse(json.stdout) as { error: unknown }).error, { code: 'FUNCTION_ERROR', type: 'KeyError', message: "'missing' \x1b[31m", file: 'main.py', line: 4, status: 500, exitCode: EXIT.FAILURE });
   });
 });
 
