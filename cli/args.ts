@@ -24,7 +24,7 @@ export const GLOBAL_OPTIONS: OptionTable = {
   token: { type: 'string', value: 'TOKEN', description: 'API token: the admin token or a workspace token (default: FP_TOKEN or the profile)' },
   profile: { type: 'string', value: 'NAME', description: 'the saved profile to use (default: FP_PROFILE, else the default profile; see login)' },
   workspace: { type: 'string', short: 'w', value: 'NAME', description: 'the workspace an admin token acts in (default: FP_WORKSPACE, the profile\'s, else default)' },
-  json: { type: 'boolean', description: 'print one JSON document (machine-readable) instead of text' },
+  json: { type: 'boolean', description: 'print one JSON object on stdout instead of text: ok, a list in items, a failure in error {code, message, exitCode}' },
   help: { type: 'boolean', short: 'h', description: 'show help' },
   version: { type: 'boolean', description: 'print the CLI version' },
 };

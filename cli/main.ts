@@ -85,7 +85,9 @@ export async function topHelp(): Promise<string> {
     'Global options (anywhere on the line):',
     formatOptions(GLOBAL_OPTIONS),
     '',
-    'Exit codes: 0 ok, 1 failed, 2 usage error, 3 validation failed, 4 API or auth error, 5 platform unreachable.',
+    'Exit codes: 0 ok, 1 failed (the command, or the function called), 2 usage error, 3 validation failed,',
+    '4 refused by the platform (API or gateway: auth, not found, paused, a limit), 5 platform unreachable.',
+    'With --json: one object on stdout with ok; a list in items; a failure in error {code, message, exitCode}.',
     'Run `fastapi-platform <command> --help` for a command\'s options. Documentation: docs/cli.md.',
     '',
   ].join('\n');
