@@ -19,9 +19,11 @@ export interface ErrorBody {
   [detail: string]: unknown;
 }
 
-/** The error object every failure prints; the code, message and exit code win over a detail of the same name. */
+/** The error object every failure prints: code, message and exit code first, and they win over a detail of the same name. */
 export function documentError(code: string, message: string, exitCode: ExitCode, details: Record<string, unknown> = {}): ErrorBody {
-  return { ...details, code, message, exitCode };
+  const body: ErrorBody = { code, message, exitCode, ...details };
+  Object.assign(body, { code, message, exitCode });
+  return body;
 }
 
 /**

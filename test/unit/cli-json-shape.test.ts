@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../cli/errors.js';
-import { documentProblems, eventProblems } from '../../cli/json-document.js';
+import { documentError, documentProblems, eventProblems } from '../../cli/json-document.js';
 import { stubApi } from '../helpers/stub-api.js';
 
 const LIMITS = { timeoutMs: 10000, memoryBytes: 134217728, concurrency: 1, maxInstances: 10, minWarm: 0, maxQueue: 100 };
@@ -152,5 +152,8 @@ describe('cli --json: one document shape for every command (ADR 0174)', () => {
     assert.deepEqual(documentProblems({ ok: true, items: {} }, 0), ['`items` is not an array']);
     assert.deepEqual(eventProblems({ type: 'line' }), ['a line without its kind in `event`']);
     assert.deepEqual(eventProblems({ event: 'line', type: 'line' }), []);
+    // The code, message and exit code come first and a detail cannot replace them.
+    const e = documentError('FUNCTION_NOT_FOUND', 'no function', EXIT.API, { status: 404, code: 'OTHER', exitCode: 0 });
+    assert.deepEqual(Object.entries(e), [['code', 'FUNCTION_NOT_FOUND'], ['message', 'no function'], ['exitCode', EXIT.API], ['status', 404]]);
   });
 });
