@@ -67,6 +67,20 @@ describe('cli --json: one document shape for every command (ADR 0174)', () => {
       res.writeHead(500, { ...head, 'fp-run-id': RUN });
       return res.end(refusal('FUNCTION_ERROR', 'function', 'The function raised an error.'));
     }
+    // `logs -f --run`: the stream says ready, then the run's end (its record is not there yet).
+    if (path.endsWith('/logs/stream')) {
+      res.writeHead(200, { ...head, 'content-type': 'text/event-stream' });
+      const end = { runId: RUN, attempt: 1, status: 'succeeded', errorCode: null, httpStatus: 200, durationMs: 5, lines: 0, version: '1' };
+      return res.end(`event: ready\ndata: {}\n\nevent: end\ndata: ${JSON.stringify(end)}\n\n`);
+    }
+    if (path.startsWith('/api/v1/runs/')) {
+      res.writeHead(404, head);
+      return res.end(refusal('RUN_NOT_FOUND', 'controlplane', 'no such run'));
+    }
+    if (path.endsWith('/logs')) {
+      res.writeHead(200, head);
+      return res.end(JSON.stringify({ lines: [], runs: 0, more: false }));
+    }
     const answer = ANSWERS[`${req.method} ${path}`];
     if (answer === undefined) {
       res.writeHead(404, head);
@@ -94,6 +108,7 @@ describe('cli --json: one document shape for every command (ADR 0174)', () => {
     [['usage', 'shop'], EXIT.OK],
     [['env', 'shop'], EXIT.OK],
     [['whoami'], EXIT.OK],
+    [['logs', 'shop'], EXIT.OK],
     [['invoke', 'shop'], EXIT.OK],
     [['invoke', 'own404'], EXIT.FAILURE],
     [['invoke', 'boom'], EXIT.FAILURE],
@@ -129,6 +144,14 @@ describe('cli --json: one document shape for every command (ADR 0174)', () => {
     assert.deepEqual(own.body, { detail: 'no such order' });
     // In text too: the exit code is the class's.
     assert.equal((await api.cli(['invoke', 'paused'])).code, EXIT.API);
+  });
+
+  it('logs -f --json: one object per line, its kind in event (type kept beside it)', async () => {
+    const r = await api.cli(['logs', 'shop', '-f', '--run', RUN, '--json']);
+    assert.equal(r.code, EXIT.OK, r.stdout + r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; type: string });
+    assert.deepEqual(lines.map((l) => [l.event, l.type]), [['ready', 'ready'], ['end', 'end'], ['stopped', 'stopped']]);
+    for (const l of lines) assert.deepEqual(eventProblems(l), [], JSON.stringify(l));
   });
 
   it('validate --json of a folder with a problem: the error object beside its problems, exit 3', async () => {
