@@ -37,6 +37,11 @@ export interface Command {
    */
   examples: readonly string[];
   options: OptionTable;
+  /**
+   * True when this command line runs until stopped and prints one JSON object per line with --json
+   * (`up`, `dev`, `logs -f`): its error is then one line too, also before its first event (ADR 0174).
+   */
+  streams?: (args: ParsedArgs) => boolean;
   run(ctx: Context, args: ParsedArgs): Promise<number>;
 }
 

@@ -159,6 +159,7 @@ export async function main(argv: readonly string[], options: MainOptions): Promi
       options.io.stdout(`${cliVersion()}\n`);
       return EXIT.OK;
     }
+    if (command.streams?.(args) === true) out.streams();
     const ctx: Context = { out, io: options.io, env, cwd: options.cwd, now: Date.now, waitForSignal: options.waitForSignal, ...(python !== null ? { python: python.check } : {}) };
     return await command.run(ctx, args).catch(async (err: unknown) => { throw notThePlatform(ctx, err) ?? await withSuggestion(ctx, args, err); });
   } catch (err) {

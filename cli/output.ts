@@ -57,8 +57,13 @@ export class Output {
     this.line(`  ${value}`);
   }
 
-  /** Whether `event` wrote: the output is one JSON object per line from then on. */
+  /** Whether `event` wrote, or the command streams: the output is one JSON object per line from then on. */
   private evented = false;
+
+  /** The command prints one JSON object per line (Command.streams): its error document too, even before any event. */
+  streams(): void {
+    this.evented = true;
+  }
 
   /** The JSON document (only with --json); on one line after events, which a line reader takes whole. */
   data(value: unknown): void {

@@ -194,5 +194,6 @@ export const devCommand: Command = {
     remote: { type: 'boolean', description: 'deploy to the running platform (--url, FP_URL or the saved login) instead' },
     'unsafe-no-sandbox': { type: 'boolean', description: 'run the function WITHOUT isolation (trusted code only; docs/security.md)' },
   },
+  streams: () => true,
   run,
 };

@@ -589,5 +589,6 @@ export const logsCommand: Command = {
     grep: { type: 'string', value: 'TEXT', description: 'only lines containing TEXT (case-sensitive)' },
     limit: { type: 'string', short: 'n', value: 'N', description: 'stored lines to show (default 200; with --follow 10; at most 5000)' },
   },
+  streams: (args) => flag(args, 'follow'),
   run,
 };

@@ -276,5 +276,6 @@ export const upCommand: Command = {
     'admin-token-file': { type: 'string', value: 'FILE', description: 'write a token this start issues to FILE (0600) instead of showing it, for output that goes to a log (default: FP_ADMIN_TOKEN_FILE; saved for the CLI either way)' },
     'unsafe-no-sandbox': { type: 'boolean', description: 'run functions WITHOUT isolation (trusted code only; docs/security.md)' },
   },
+  streams: () => true,
   run,
 };

@@ -68,7 +68,7 @@ describe('cli --json: one document shape for every command (ADR 0174)', () => {
       return res.end(refusal('FUNCTION_ERROR', 'function', 'The function raised an error.'));
     }
     // `logs -f --run`: the stream says ready, then the run's end (its record is not there yet).
-    if (path.endsWith('/logs/stream')) {
+    if (path.endsWith('/logs/stream') && !path.includes('/nosuch/')) {
       res.writeHead(200, { ...head, 'content-type': 'text/event-stream' });
       const end = { runId: RUN, attempt: 1, status: 'succeeded', errorCode: null, httpStatus: 200, durationMs: 5, lines: 0, version: '1' };
       return res.end(`event: ready\ndata: {}\n\nevent: end\ndata: ${JSON.stringify(end)}\n\n`);
@@ -77,7 +77,7 @@ describe('cli --json: one document shape for every command (ADR 0174)', () => {
       res.writeHead(404, head);
       return res.end(refusal('RUN_NOT_FOUND', 'controlplane', 'no such run'));
     }
-    if (path.endsWith('/logs')) {
+    if (path.endsWith('/logs') && !path.includes('/nosuch/')) {
       res.writeHead(200, head);
       return res.end(JSON.stringify({ lines: [], runs: 0, more: false }));
     }
@@ -152,6 +152,11 @@ describe('cli --json: one document shape for every command (ADR 0174)', () => {
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; type: string });
     assert.deepEqual(lines.map((l) => [l.event, l.type]), [['ready', 'ready'], ['end', 'end'], ['stopped', 'stopped']]);
     for (const l of lines) assert.deepEqual(eventProblems(l), [], JSON.stringify(l));
+    // Its error is one line too, also before any event: a line reader takes it whole.
+    const refused = await api.cli(['logs', 'nosuch', '-f', '--json']);
+    assert.equal(refused.code, EXIT.API, refused.stdout + refused.stderr);
+    assert.equal(refused.stdout.trim().split('\n').length, 1, refused.stdout);
+    assert.deepEqual(eventProblems(JSON.parse(refused.stdout)), []);
   });
 
   it('validate --json of a folder with a problem: the error object beside its problems, exit 3', async () => {
