@@ -4,12 +4,14 @@
  * the head and the body must not act: before, the handler ran with what the head was granted, so a
  * `POST /tokens` begun before a leaked owner token's revocation minted a fresh owner token after it,
  * and one begun before its workspace's delete minted a token that outlived the workspace and was an
- * owner of the workspace created again under the same name (another tenant's).
+ * owner of the workspace created again under the same name (another tenant's). Calls of an
+ * `auth: token` function likewise: one whose head came before its invoke token's rotation ran after
+ * it, whenever its client finished the body (a 6 MiB body can take an hour).
  */
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
-import { Api, usePlatform } from './platform-harness.js';
+import { Api, deployed, py, usePlatform } from './platform-harness.js';
 
 const h = usePlatform({ poolSize: 1 });
 const rnd = (): string => Math.random().toString(36).slice(2, 7);
@@ -21,7 +23,7 @@ async function slowRequest(url: string, method: string, path: string, token: str
   let answer = '';
   socket.on('data', (d: Buffer) => { answer += d.toString(); });
   await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
-  socket.write(`${method} /api/v1${path} HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer ${token}\r\n${headers}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 1)}`);
+  socket.write(`${method} ${path.startsWith('/fn/') || path.startsWith('/async/') ? path : `/api/v1${path}`} HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer ${token}\r\n${headers}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 1)}`);
   // The head is read and checked before the body's rest is sent.
   await new Promise((resolve) => setTimeout(resolve, 300));
   return {
@@ -86,5 +88,25 @@ describe('attack: a token revoked or a workspace deleted while a request body is
     assert.equal((await h.api.call('POST', '/workspaces', { name: ws })).status, 201);
     const listed = await h.api.call('GET', '/tokens', undefined, { 'fp-workspace': ws });
     assert.deepEqual((listed.body.items as { label: string }[]).map((t) => t.label), []);
+  });
+
+  it('a call of an auth: token function begun before its invoke token was rotated does not run after the rotation, sync or queued', async () => {
+    const name = `tk-${rnd()}`;
+    const created = await deployed(h.api, name, { 'main.py': py('def handler(event, context):', '    print("ran-after-rotation", flush=True)', '    return {"ran": True}') }, { auth: 'token' });
+    const leaked = created.invokeToken as string;
+    const ok = await fetch(`${h.url}/fn/${name}/`, { method: 'POST', body: '{}', headers: { authorization: `Bearer ${leaked}` } });
+    assert.equal(ok.status, 200, 'the token works before the rotation');
+    const before = (await h.api.call('GET', `/runs?function=${name}`)).body.items.length as number;
+    const sync = await slowRequest(h.url, 'POST', `/fn/${name}/`, leaked, JSON.stringify({ x: 1 }));
+    const queued = await slowRequest(h.url, 'POST', `/async/${name}/`, leaked, JSON.stringify({ x: 2 }));
+    assert.equal((await h.api.call('POST', `/functions/${name}/tokens/rotate`, {})).status, 200);
+    for (const [route, pending] of [['/fn/', sync], ['/async/', queued]] as const) {
+      const answer = await pending.finish();
+      assert.equal(answer.status, 401, `${route}: the rotated token's call went on: ${answer.status} ${answer.text.slice(0, 200)}`);
+      assert.match(answer.text, /INVOKE_TOKEN_INVALID/);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const after = (await h.api.call('GET', `/runs?function=${name}`)).body.items.length as number;
+    assert.equal(after, before, 'a run was made for a call refused after its body');
   });
 });
