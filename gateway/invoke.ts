@@ -72,6 +72,8 @@ export async function invokeAsyncHttp(deps: InvokeDeps, intake: AsyncIntake | nu
   } catch (err) {
     return errorResponse(isPlatformError(err) ? err : new PlatformError('BAD_REQUEST', (err as Error).message));
   }
+  const refused = refusedSinceAdmission(deps, req, name);
+  if (refused !== null) return refused;
   let accepted: { runId: string; created: boolean };
   try {
     accepted = await intake.submit(name, { method: req.method, path, rawQuery: req.rawQuery, headers, body }, key);
@@ -157,6 +159,21 @@ const NO_BODY: Uint8Array = Object.freeze(new Uint8Array(0)) as Uint8Array;
 const WWW_AUTHENTICATE: [string, string] = ['www-authenticate', 'Bearer'];
 
 type Admitted = { fn: FunctionVersion; headers: Pairs; secret?: string } | OutgoingResponse;
+
+/**
+ * The refusal of a call whose body has just come, when its function's token rule no longer admits
+ * it (its invoke token rotated, its workspace token revoked or expired, a public function turned to
+ * `auth: token`): the same answer admission gives; null when it still does. Admission checks the
+ * head, and a client sends the body when it likes (uWS waits ~10 s per 16 KiB: a 6 MiB body an
+ * hour): before (red team round 38), calls whose heads came before a rotation ran after it, each
+ * whenever its client finished it. A function gone meanwhile is left to the pool, as callHolder does.
+ */
+function refusedSinceAdmission(deps: InvokeDeps, req: IncomingRequest, name: string): OutgoingResponse | null {
+  const found = deps.registry.resolve(name);
+  if (!found.found || found.auth === null) return null;
+  const refused = checkToken(found.auth, req.headers, name);
+  return refused === null ? null : errorResponse(refused, undefined, refused.status === 401 ? [WWW_AUTHENTICATE] : []);
+}
 
 /**
  * Admission shared by `/fn/` and `/async/`: the function exists, the invoke token is right (and is
@@ -302,7 +319,10 @@ function invokeAdmitted(deps: InvokeDeps, req: IncomingRequest, name: string, pa
   const body = req.bodyless === true ? NO_BODY : req.bodyNow();
   if (body === null) {
     return req.body().then(
-      (arrived) => callPool(deps, req, call, edge, headers, rootPath, path, arrived),
+      (arrived) => {
+        const refused = refusedSinceAdmission(deps, req, name);
+        return refused !== null ? refused : callPool(deps, req, call, edge, headers, rootPath, path, arrived);
+      },
       (err: unknown) => {
         const code = isPlatformError(err) ? err.code : 'BAD_REQUEST';
         return finish(call, notInvoked(code, (err as Error).message), false).response;

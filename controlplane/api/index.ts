@@ -3,7 +3,8 @@
  * request in, a plain response out. The gateway mounts it under /api/ on its own server
  * (docs/adr/0004-controlplane-in-gateway.md). Order of checks: prefix → token → route → method →
  * the call's workspace (`FP-Workspace`, ./scope.ts) → the operation's least role → the handler
- * (which validates its own parameters, query and body, and finds things only in that workspace).
+ * (which validates its own parameters, query and body, and finds things only in that workspace);
+ * once the body has come, the token and the workspace are checked again (authorizedAgainAfterBody).
  * The public operations (the API's own documents: `openapi.json`, `schema/platform.json`) skip
  * the token.
  */
@@ -44,6 +45,34 @@ export function createApi(ctx: ServiceContext): MountedApi {
   };
 }
 
+/**
+ * `req` whose body, once read, is handed over only if its token and workspace still hold: the
+ * token is looked up again (revoked, rotated or expired meanwhile: 401) and the call's workspace
+ * resolved again (deleted meanwhile: 404). A client sends the head, which is checked at once, and
+ * the body when it likes (uWS waits ~10 s per 16 KiB): before (red team round 38), a `POST /tokens`
+ * whose head came before the token's revocation, or before its workspace's delete, and whose body
+ * came after got a new owner token all the same; it survived the revocation, or the workspace,
+ * and then worked as an owner of the workspace created again under the same name (another tenant's).
+ */
+function authorizedAgainAfterBody(ctx: ServiceContext, req: ApiRequest): ApiRequest {
+  const recheck = (): void => {
+    resolveScope(ctx.workspaces, authenticate(ctx.tokens, req.headers), req.headers, req.remoteAddress);
+  };
+  return new Proxy(req, {
+    get(target, key) {
+      if (key === 'body') {
+        return async (): Promise<Uint8Array> => {
+          const bytes = await target.body();
+          recheck();
+          return bytes;
+        };
+      }
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 async function dispatch(ctx: ServiceContext, req: ApiRequest): Promise<ApiResponse> {
   if (!req.path.startsWith(`${PREFIX}/`)) throw new PlatformError('ROUTE_NOT_FOUND', `no route ${req.path}; the API is under ${PREFIX}/`);
   const found = match(ROUTES, req.path.slice(PREFIX.length));
@@ -66,7 +95,7 @@ async function dispatch(ctx: ServiceContext, req: ApiRequest): Promise<ApiRespon
   }
   // A workspace's changes are rated (ADR 0103): each writes to the store, its audit entry at least.
   if (principal.kind === 'workspace' && isMetered(method, op)) await meterWrite(ctx, scope.workspace);
-  const answer = await op.handler({ ctx, req, params: found.params, scope });
+  const answer = await op.handler({ ctx, req: authorizedAgainAfterBody(ctx, req), params: found.params, scope });
   // Its client's unread bytes count in its workspace's share of the held answers (a tenant's large
   // answers left unread cut other workspaces' answers before: red team round 5, found by CI).
   answer.heldShare = `${WORKSPACE_SHARE_PREFIX}${scope.workspace}`;

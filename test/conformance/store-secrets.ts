@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
+import { NO_QUOTAS } from '../../controlplane/store/index.js';
 import { rejectsWithCode, settings, sha256, uniqueName, withStore, type ConformanceHooks, type OpenStore } from './fixtures.js';
 
 export function tokenTests(open: OpenStore, hooks: ConformanceHooks): void {
@@ -87,6 +88,8 @@ export function tokenTests(open: OpenStore, hooks: ConformanceHooks): void {
         // Before: every revoked row stayed (~300 bytes each), at the API's rate of changes.
         const scope = `ws-${uniqueName()}`;
         const keep = 3;
+        // A workspace's tokens are issued only while it is there (red team round 38).
+        for (const name of [scope, `${scope}-b`]) await store.workspaces.create(name, NO_QUOTAS);
         const other = (await store.tokens.issue({ kind: 'workspace', scope: `${scope}-b`, label: 'other', role: 'viewer' })).record.id;
         await store.tokens.revoke(other, { keepRevoked: keep });
         const ids: string[] = [];

@@ -151,6 +151,29 @@ export function tenancyTests(open: OpenStore): void {
         }
       }));
 
+    it('issues a workspace token only while its workspace is there, and leaves none live when a delete races issues (red team round 38)', () =>
+      withStore(open, async (store) => {
+        // Before: a token issued after its workspace's delete (which revokes them) stayed live, a token
+        // of the workspace created again under the name (another tenant's).
+        await rejectsWithCode(store.tokens.issue({ kind: 'workspace', scope: workspaceName(), role: 'owner', label: 'never' }), 'WORKSPACE_NOT_FOUND');
+        const gone = workspaceName();
+        await store.workspaces.create(gone, NO_QUOTAS);
+        await store.workspaces.delete(gone);
+        await rejectsWithCode(store.tokens.issue({ kind: 'workspace', scope: gone, role: 'owner', label: 'late' }), 'WORKSPACE_NOT_FOUND');
+        for (let round = 0; round < 3; round++) {
+          const name = workspaceName();
+          await store.workspaces.create(name, NO_QUOTAS);
+          const outcomes = await Promise.allSettled([
+            store.workspaces.delete(name),
+            ...Array.from({ length: 4 }, (_, i) => store.tokens.issue({ kind: 'workspace', scope: name, role: 'owner', label: `r${i}` })),
+          ]);
+          assert.equal(outcomes[0]!.status, 'fulfilled', 'tokens do not hold a workspace');
+          for (const o of outcomes.slice(1)) if (o.status === 'rejected') assert.equal((o.reason as { code: string }).code, 'WORKSPACE_NOT_FOUND');
+          await store.workspaces.create(name, NO_QUOTAS);
+          assert.deepEqual(await store.tokens.list({ kind: 'workspace', scope: name }), [], 'a token of the deleted workspace is live in the one created again');
+        }
+      }));
+
     it('counts the log bytes of the workspace\'s runs, and lists runs by workspace', () =>
       withStore(open, async (store) => {
         const name = workspaceName();
@@ -169,6 +192,7 @@ export function tenancyTests(open: OpenStore): void {
     it('keeps role, expiry, creator and last use; lists by workspace; touch only moves forward', () =>
       withStore(open, async (store) => {
         const name = workspaceName();
+        await store.workspaces.create(name, NO_QUOTAS);
         const issued = await store.tokens.issue({ kind: 'workspace', scope: name, role: 'deployer', label: 'ci', expiresAt: 2_000_000_000_000, createdBy: 'admin' });
         assert.equal(issued.secret.startsWith('fpw_'), true);
         const r = issued.record;

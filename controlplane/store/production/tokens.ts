@@ -10,6 +10,7 @@ import { newId, newSecret, sameDigest, tokenInput } from '../secrets.js';
 import type { IssuedToken, NewToken, TokenRecord, TokenStore } from '../types.js';
 import type { MongoContext, TokenDoc } from './context.js';
 import { liveFunction } from './functions.js';
+import { liveWorkspace } from './workspaces.js';
 
 function toRecord(doc: TokenDoc): TokenRecord {
   return {
@@ -61,7 +62,16 @@ export function mongoTokenStore(ctx: MongoContext): TokenStore {
       // An invoke token carries its function's incarnation (ADR 0159): a late cleanup of an
       // earlier function of this name leaves it alone.
       const gen = input.kind === 'invoke' && input.scope !== null && input.scope !== undefined ? (await liveFunction(ctx, input.scope))?.base : undefined;
-      return issueNow(tokenInput(input), gen);
+      const issued = await issueNow(tokenInput(input), gen);
+      // A workspace's token is written first, then its workspace read: a delete writes its
+      // tombstone first, then revokes the workspace's tokens, so either it revokes this one or this
+      // read sees the tombstone (./workspaces.ts). One issued after the delete outlived the workspace
+      // and was a token of the workspace created again under the name, another tenant's (red team round 38).
+      if (input.kind === 'workspace' && (await liveWorkspace(ctx, issued.record.scope ?? '')) === null) {
+        await col.tokens.updateOne({ _id: issued.record.id, revokedAt: null }, { $set: { revokedAt: ctx.now() } });
+        throw new StoreError('WORKSPACE_NOT_FOUND', `no workspace named ${issued.record.scope ?? ''}`, { workspace: issued.record.scope });
+      }
+      return issued;
     },
 
     async verify(secret, kind, scope = null) {

@@ -49,6 +49,7 @@ export function sqliteTokenStore(ctx: SqliteContext): TokenStore {
   const touchAll = db.transaction((uses: readonly { id: string; at: number }[]) => {
     for (const use of uses) touch.run(use.at, use.id, use.at);
   });
+  const workspaceExists = db.prepare('SELECT 1 FROM workspaces WHERE name = ?').pluck();
   const byId = db.prepare('SELECT * FROM tokens WHERE id = ?');
   const byDigest = db.prepare('SELECT * FROM tokens WHERE digest = ? AND key_id = ? AND revoked_at IS NULL');
   const revoke = db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
@@ -80,7 +81,15 @@ export function sqliteTokenStore(ctx: SqliteContext): TokenStore {
   return {
     async issue(input) {
       ctx.check();
-      return issueNow(tokenInput(input));
+      const made = tokenInput(input);
+      if (made.kind !== 'workspace') return issueNow(made);
+      // A workspace's token only while the workspace is there, in one transaction with the check:
+      // one issued after its delete (which revokes them) outlived it and was a token of the
+      // workspace created again under the name, another tenant's (red team round 38).
+      return db.transaction(() => {
+        if (workspaceExists.get(made.scope) === undefined) throw new StoreError('WORKSPACE_NOT_FOUND', `no workspace named ${made.scope}`, { workspace: made.scope });
+        return issueNow(made);
+      }).immediate();
     },
 
     async verify(secret, kind, scope = null) {
