@@ -8,7 +8,7 @@ import { deployFolder, describeSettingChanges, planDeploy, sameAsLatest, type De
 import { EXIT, usageError } from '../errors.js';
 import { formatBytes, indent, type Output } from '../output.js';
 import type { ApiClient, ApiDeps, ApiFunction } from '../client.js';
-import { DEFAULT_WORKSPACE, formatDurationMs, formatMemoryBytes, functionKey } from '../../protocol/index.js';
+import { DEFAULT_WORKSPACE, envSets, formatDurationMs, formatMemoryBytes, functionKey } from '../../protocol/index.js';
 import { checkFolder, preflightJson } from './validate.js';
 import { selfCommandOf, shellWord } from '../self-command.js';
 import { startFailure, startLine } from '../start-check.js';
@@ -137,6 +137,8 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   }
   if (flag(args, 'dry-run')) {
     await sayHeldImports(ctx, checked, null);
+    const known = plan === null ? null : await (plan as Promise<DeployPlan>).catch(() => null);
+    sayHeldEnv(ctx, checked, known?.existing?.function.secrets ?? []);
     return dryRun(ctx, client, checked, plan === null ? await planDeploy(client, dir, checked.manifest!.name, checked.files) : await plan);
   }
   const note = str(args, 'message');
@@ -149,6 +151,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
       throw startFailure(ctx.out, err, `Fix it and deploy again (\`${again}\` deploys it without this check: its first call then fails the same way).`, selfCommandOf(ctx));
     });
   await sayHeldImports(ctx, checked, result.deps);
+  sayHeldEnv(ctx, checked, [...Object.keys(result.settings.env), ...(result.settings.secrets ?? [])]);
   if (result.invokeToken) await saveInvokeToken(ctx, args, functionKey(result.function, result.settings.workspace ?? DEFAULT_WORKSPACE), result.invokeToken);
   ctx.out.data({
     ok: true, ...result, curl: curlLine(result.invokeUrl, result.auth), ...(result.asyncUrl !== undefined ? { asyncCurl: curlLine(result.asyncUrl, result.auth, 'POST') } : {}),
@@ -175,6 +178,17 @@ async function sayHeldImports(ctx: Context, checked: Preflight, deps: ApiDeps | 
       .then((again) => again.heldImports, () => held);
   }
   for (const w of held) ctx.out.note(`warning: ${formatProblem(w)}`);
+}
+
+/**
+ * The warnings a variable of the function's env answers (validate.py `needs: env`: a pydantic-settings
+ * key whose default is made at import), said when the deployed function has it neither in its env nor
+ * as a secret (`env set --secret` is where such a key belongs, and platform.yaml cannot say it).
+ * `names`: the function's env and secrets after the deploy (a dry run: platform.yaml's env, already
+ * left out, and the secrets it has now).
+ */
+function sayHeldEnv(ctx: Context, checked: Preflight, names: readonly string[]): void {
+  for (const w of checked.heldEnv) if (!envSets(names, w.env)) ctx.out.note(`warning: ${formatProblem(w)}`);
 }
 
 /** `deploy --dry-run`: what the deploy would change (cli/deploy-preview.ts), nothing done. */
