@@ -46,6 +46,8 @@ export interface Preflight {
   dependencies: PyRequirement[];
   /** The variables platform.yaml's env references that `env` does not set (their `:-default` was used): names only. */
   envUnset: string[];
+  /** The dotenv files the code names (validate.py `env_files`), as written: relative to the folder. */
+  envFiles: string[];
 }
 
 export interface PreflightOptions {
@@ -131,6 +133,7 @@ export async function preflight(dir: string, python: string, env: Record<string,
     python: { version: report.python, checked: report.checked, entrypoint: report.entrypoint },
     dependencies: report.dependencies?.declared ?? [],
     envUnset: unsetReferences(read.raw, env),
+    envFiles: report.envFiles ?? [],
   };
 }
 

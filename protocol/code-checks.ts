@@ -97,6 +97,8 @@ export interface PyReport {
   warnings: PyFinding[];
   /** What requirements.txt / pyproject.toml declare (docs/dependencies.md), and what is wrong with them. */
   dependencies?: { declared: PyRequirement[]; problems: PyFinding[] };
+  /** The dotenv files the code names (`env_file="../.env"`, `load_dotenv(...)`), as written. */
+  envFiles?: string[];
 }
 
 export interface PyRequirement {

@@ -773,6 +773,29 @@ def settings_keys(trees):
     return found
 
 
+def env_files(trees):
+    """The dotenv files the code names as constants: pydantic-settings' `env_file="../.env"` (or a
+    tuple of them), `load_dotenv("../.env")`. `deploy` compares those outside the folder with the
+    function's env: FastAPI's full-stack template reads `../.env`, the repository's, one folder above
+    the backend that is deployed (apps round 22). Not in test files."""
+    found = []
+    for rel, tree in trees.items():
+        if _is_test_file(rel):
+            continue
+        for node in ast.walk(tree):
+            given = None
+            if isinstance(node, ast.keyword) and node.arg in ("env_file", "dotenv_path"):
+                given = node.value
+            elif isinstance(node, ast.Call) and _called(node) in ("load_dotenv", "dotenv_values") and node.args:
+                given = node.args[0]
+            if given is None:
+                continue
+            for value in (given.elts if isinstance(given, (ast.Tuple, ast.List)) else [given]):
+                if isinstance(value, ast.Constant) and isinstance(value.value, str) and value.value not in found:
+                    found.append(value.value)
+    return found
+
+
 def session_keys(trees, files):
     """Warnings for a session-signing key made at import, so each instance has its own (apps round 19):
     `secret_key=` (Starlette's `SessionMiddleware`, Quart, FastHTML) or `app.secret_key =` /
@@ -1010,6 +1033,7 @@ def check(root, entrypoint, files, installed=None):
         "problems": problems,
         "warnings": warns,
         "dependencies": {"declared": declared, "problems": deps_problems},
+        "envFiles": env_files(trees),
     }
 
 

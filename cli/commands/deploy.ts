@@ -1,5 +1,5 @@
 /** `deploy [dir]`: validate, then create/update, upload what changed, create and deploy a version. */
-import { resolve } from 'node:path';
+import { join, normalize, relative, resolve, sep } from 'node:path';
 import { flag, positionals, str, type ParsedArgs } from '../args.js';
 import { profileOf, readCredentials, withProfile, writeCredentials } from '../config.js';
 import { clientOf, targetOf, type Command, type Context } from '../context.js';
@@ -158,7 +158,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     ...(result.webhooks !== undefined ? { webhookUrls: result.webhooks.map((id) => webhookUrl(result.invokeUrl, id)) } : {}),
   });
   printDeploy(ctx.out, result, selfCommandOf(ctx));
-  await noteDotenv(ctx, dir, result);
+  await noteDotenv(ctx, dir, result, checked.envFiles);
   return EXIT.OK;
 }
 
@@ -222,7 +222,7 @@ async function dryRun(ctx: Context, client: ApiClient, checked: Preflight, plan:
  * an edit and a deploy, the edit silently was not live (newcomer round 5). Said when the file holds
  * a value the deployed function does not have (secrets cannot be compared: left out).
  */
-async function noteDotenv(ctx: Context, dir: string, result: DeployResult): Promise<void> {
+async function noteDotenv(ctx: Context, dir: string, result: DeployResult, named: readonly string[]): Promise<void> {
   const secrets = result.settings.secrets ?? [];
   const workspace = result.settings.workspace ?? DEFAULT_WORKSPACE;
   const push = `${selfCommandOf(ctx)} env push ${result.function}${workspace === DEFAULT_WORKSPACE ? '' : ` -w ${workspace}`}`;
@@ -235,6 +235,17 @@ async function noteDotenv(ctx: Context, dir: string, result: DeployResult): Prom
     if (differ.length === 0) continue;
     if (file === DOTENV_FILE) ctx.out.note(`.env has values the deployed function does not (${differ.join(', ')}): deploy does not read .env (dev does, for local runs); \`${push}\` applies it.`);
     else ctx.out.note(`${file} has values the deployed function does not (${differ.join(', ')}): deploy never uploads .env files, so an app that loads ${file} (pydantic-settings' env_file, load_dotenv) finds none on the platform; \`${push} --file ${file}\` applies it, or put the values in platform.yaml's env.`);
+  }
+  // A dotenv file the code names outside the folder: FastAPI's full-stack template reads `../.env`,
+  // the repository's, one folder above the backend deployed (apps round 22): its SECRET_KEY,
+  // FIRST_SUPERUSER_PASSWORD and database settings were on no instance, and deploy said nothing.
+  for (const file of new Set(named.map((f) => normalize(f)).filter((f) => f.startsWith(`..${sep}`)))) {
+    const local = await readDotenv(dir, file);
+    if (!local.present) continue;
+    const differ = Object.keys(local.values).filter((k) => !secrets.includes(k) && result.settings.env[k] !== local.values[k]);
+    if (differ.length === 0) continue;
+    const path = shellWord(relative(ctx.cwd, join(dir, file)));
+    ctx.out.note(`${file} has values the deployed function does not (${differ.join(', ')}): the code reads it (env_file, load_dotenv) from outside the folder, which deploy does not upload, so on the platform it finds none; \`${push} --file ${path}\` applies it (\`--as-secret NAME\` for each secret), or put the values in platform.yaml's env.`);
   }
 }
 
