@@ -260,9 +260,9 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const project = app !== null ? projectBelow(dir, app.file) : null;
   if (app !== null && project !== null) {
     // FastAPI's full-stack template: `init .` at the repository's root found backend/app/main.py and wrote
-    // `entrypoint: backend.app.main:app` there; validate passed, and the deploy declared no requirements
-    // (backend/requirements.txt, or its pyproject.toml, is not at the folder's top) and the app's `from app…`
-    // imports find nothing (apps round 22).
+    // `entrypoint: backend.app.main:app` there; validate passed, and the deploy read no requirements
+    // (backend/requirements.txt is not at the folder's top): its start check failed on `No module named
+    // 'sqlmodel'`, and the app's `from app…` imports would find nothing either (apps round 22).
     const at = relative(ctx.cwd, join(dir, project.folder)) || '.';
     throw new CliError(EXIT.USAGE, 'USAGE', `found the ${app.framework} app in ${app.file}, whose project is ${project.folder}/ (its ${project.marker} is there, and its imports start there): a function is deployed from its project's folder, where the platform reads the requirements and puts the code on the import path. Nothing was written; run \`${selfCommandOf({ env: ctx.env, cwd: ctx.cwd })} init ${shellWord(at)}\`, then validate and deploy from ${shellWord(at)}`);
   }
