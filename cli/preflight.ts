@@ -9,7 +9,7 @@ import { otherPlatform, otherPlatformMessage } from './other-platforms.js';
 import { walkFunctionDir, type LocalFile } from './files.js';
 import { runPythonPreflight, type PythonPreflight } from './python.js';
 import { terminalSafe } from './terminal.js';
-import { entrypointToCheck, envReferences, formatProblem as problemText, reportProblems, type LimitCeilings, type Manifest, type Problem, type PyEntrypoint, type PyRequirement } from '../protocol/index.js';
+import { entrypointToCheck, envReferences, envSets, formatProblem as problemText, reportProblems, type LimitCeilings, type Manifest, type Problem, type PyEntrypoint, type PyRequirement } from '../protocol/index.js';
 
 export type { Problem, ProblemKind } from '../protocol/index.js';
 
@@ -24,6 +24,9 @@ export function formatProblem(p: Problem): string {
   return terminalSafe(problemText(p), 16_384);
 }
 
+/** A warning that the function's env setting `env` answers (validate.py `needs: env`). */
+export type HeldEnvWarning = Problem & { env: string };
+
 export interface Preflight {
   dir: string;
   ok: boolean;
@@ -31,6 +34,8 @@ export interface Preflight {
   warnings: Problem[];
   /** With `holdImports`: the import warnings held until the dependency build (else empty). */
   heldImports: Problem[];
+  /** `deploy`'s warnings a variable of the function's env answers (`needs: env`), said after it when still unset. */
+  heldEnv: HeldEnvWarning[];
   /** The manifest as written (for the API) and parsed (defaults filled); null if invalid. */
   rawManifest: unknown;
   manifest: Manifest | null;
@@ -41,6 +46,8 @@ export interface Preflight {
   dependencies: PyRequirement[];
   /** The variables platform.yaml's env references that `env` does not set (their `:-default` was used): names only. */
   envUnset: string[];
+  /** The dotenv files the code names (validate.py `env_files`), as written: relative to the folder. */
+  envFiles: string[];
 }
 
 export interface PreflightOptions {
@@ -85,7 +92,15 @@ export async function preflight(dir: string, python: string, env: Record<string,
   const report = await (options.runPython ?? runPythonPreflight)(python, dir, entrypoint, names, options.installed);
   const hold = options.holdImports === true && (report.dependencies?.declared.length ?? 0) > 0;
   const heldImports: Problem[] = hold ? report.warnings.filter((w) => w.module !== undefined).map((w) => ({ kind: 'python', file: w.file, line: w.line, message: w.message })) : [];
-  const found = reportProblems(hold ? { ...report, warnings: report.warnings.filter((w) => w.module === undefined) } : report, read.manifest?.limits, read.manifest?.triggers);
+  // `deploy` holds the warnings a variable answers (`needs: env`) too: said after the deploy, where the
+  // function's env and secrets are known (cli/commands/deploy.ts `sayHeldEnv`).
+  const manifestEnv = Object.keys(read.manifest?.env ?? {});
+  const heldEnv: HeldEnvWarning[] = options.holdImports === true
+    ? report.warnings.filter((w) => w.needs === 'env' && w.env !== undefined && !envSets(manifestEnv, w.env))
+      .map((w) => ({ kind: 'python', file: w.file, line: w.line, message: w.message, env: w.env! }))
+    : [];
+  const shown = report.warnings.filter((w) => !(hold && w.module !== undefined) && !(options.holdImports === true && w.needs === 'env'));
+  const found = reportProblems({ ...report, warnings: shown }, read.manifest?.limits, read.manifest?.triggers, manifestEnv);
   problems.push(...found.problems);
   warnings.push(...found.warnings);
 
@@ -110,6 +125,7 @@ export async function preflight(dir: string, python: string, env: Record<string,
     problems,
     warnings,
     heldImports,
+    heldEnv,
     rawManifest: read.raw,
     manifest: read.manifest,
     files: walk.files,
@@ -117,6 +133,7 @@ export async function preflight(dir: string, python: string, env: Record<string,
     python: { version: report.python, checked: report.checked, entrypoint: report.entrypoint },
     dependencies: report.dependencies?.declared ?? [],
     envUnset: unsetReferences(read.raw, env),
+    envFiles: report.envFiles ?? [],
   };
 }
 

@@ -60,9 +60,12 @@ export interface PyFinding {
    * one process (Socket.IO's long-polling), answered by `limits.concurrency` above 1 with
    * `limits.maxInstances: 1`; `long-timeout`, a WebSocket endpoint or a Server-Sent Events stream (its connections end at the
    * timeout), answered by a `limits.timeout` of LONG_TIMEOUT_MS or more; `triggers`, a FastAPI
-   * app's `routes`, told for each trigger of the manifest whose call is not one of them.
+   * app's `routes`, told for each trigger of the manifest whose call is not one of them; `env`,
+   * answered by the function's env setting the variable `env` (a settings default made at import).
    */
-  needs?: 'one-instance' | 'long-timeout' | 'triggers';
+  needs?: 'one-instance' | 'long-timeout' | 'triggers' | 'env';
+  /** With `needs: env`: the environment variable whose value answers the warning. */
+  env?: string;
   /** With `needs: triggers`: each route as `"<METHOD> <path>"`, and its line in `lines`. */
   routes?: string[];
   lines?: number[];
@@ -94,6 +97,8 @@ export interface PyReport {
   warnings: PyFinding[];
   /** What requirements.txt / pyproject.toml declare (docs/dependencies.md), and what is wrong with them. */
   dependencies?: { declared: PyRequirement[]; problems: PyFinding[] };
+  /** The dotenv files the code names (`env_file="../.env"`, `load_dotenv(...)`), as written. */
+  envFiles?: string[];
 }
 
 export interface PyRequirement {
@@ -415,7 +420,7 @@ function unservedTriggers(w: PyFinding, triggers: readonly TriggerShape[]): { li
  * (the manifest's, when it parsed) drops a warning those limits answer (`PyFinding.needs`), and
  * `triggers` (the manifest's) decides the warnings about where webhook deliveries and cron ticks call the app.
  */
-export function reportProblems(report: PyReport, limits?: { concurrency: number; maxInstances: number; timeoutMs?: number } | null, triggers?: readonly TriggerShape[] | null): { problems: Problem[]; warnings: Problem[] } {
+export function reportProblems(report: PyReport, limits?: { concurrency: number; maxInstances: number; timeoutMs?: number } | null, triggers?: readonly TriggerShape[] | null, env?: readonly string[] | null): { problems: Problem[]; warnings: Problem[] } {
   const problems: Problem[] = [];
   const warnings: Problem[] = [];
   const oneInstance = limits != null && limits.concurrency > 1 && limits.maxInstances === 1;
@@ -428,6 +433,7 @@ export function reportProblems(report: PyReport, limits?: { concurrency: number;
       continue;
     }
     if ((w.needs === 'one-instance' && oneInstance) || (w.needs === 'long-timeout' && longTimeout)) continue;
+    if (w.needs === 'env' && w.env !== undefined && envSets(env ?? [], w.env)) continue;
     // The message says the default (30 s): the manifest's own timeout is told beside it (apps round 12:
     // `timeout: 60s` read as cut at 30 s).
     const timeout = w.needs === 'long-timeout' && limits?.timeoutMs !== undefined ? `; this function's limits.timeout is ${limits.timeoutMs / 1000} s` : '';
@@ -435,6 +441,15 @@ export function reportProblems(report: PyReport, limits?: { concurrency: number;
   }
   for (const p of report.dependencies?.problems ?? []) problems.push({ kind: 'dependencies', file: p.file, line: p.line, message: p.message });
   return { problems, warnings };
+}
+
+/**
+ * Whether `names` (a function's env and secrets) set `variable`: in any case, as pydantic-settings
+ * reads the environment unless its class says `case_sensitive=True` (the case validate.py names it in).
+ */
+export function envSets(names: readonly string[], variable: string): boolean {
+  const wanted = variable.toLowerCase();
+  return names.some((n) => n === variable || n.toLowerCase() === wanted);
 }
 
 /** `file:line:col: path: message`, the form editors and terminals turn into links. */

@@ -716,6 +716,86 @@ def _secret_target(target) -> bool:
     return isinstance(target, ast.Name) and target.id == "SECRET_KEY"
 
 
+def _settings_class(node) -> bool:
+    """A pydantic-settings class: `class Settings(BaseSettings)` (pydantic_settings, or pydantic 1's)."""
+    return isinstance(node, ast.ClassDef) and any(
+        (isinstance(b, ast.Name) and b.id == "BaseSettings") or (isinstance(b, ast.Attribute) and b.attr == "BaseSettings")
+        for b in node.bases)
+
+
+def _settings_option(cls, option):
+    """A constant a settings class gives `option` (`model_config = SettingsConfigDict(env_prefix="X_")`,
+    pydantic 1's `class Config: env_prefix = "X_"`), else None."""
+    for node in ast.walk(cls):
+        if isinstance(node, ast.keyword) and node.arg == option and isinstance(node.value, ast.Constant):
+            return node.value.value
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == option for t in node.targets) \
+                and isinstance(node.value, ast.Constant):
+            return node.value.value
+    return None
+
+
+def settings_keys(trees):
+    """Warnings for a pydantic-settings field whose default is a key made at import, as FastAPI's
+    full-stack template writes it (`SECRET_KEY: str = secrets.token_urlsafe(32)`, its value given by
+    the `.env` one folder up, which is not the deployed folder): without the variable in the function's
+    env each instance signs its JWTs with a key of its own, so a token one instance issued is refused
+    by the next (apps round 22: 3 of 8 concurrent `/users/me` calls answered 403 "Could not validate
+    credentials"; uvicorn 8 of 8). The default applies only where the variable is unset, so `needs:
+    env` with the variable's name (`env`): the CLI drops the warning where the manifest's env sets it,
+    and `deploy` where the function has it (a secret). Not in test files."""
+    found = []
+    for rel, tree in trees.items():
+        if _is_test_file(rel):
+            continue
+        for cls in ast.walk(tree):
+            if not _settings_class(cls):
+                continue
+            prefix = _settings_option(cls, "env_prefix")
+            exact = _settings_option(cls, "case_sensitive") is True
+            for node in cls.body:
+                target = node.target if isinstance(node, ast.AnnAssign) else (
+                    node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)
+                if not isinstance(target, ast.Name) or node.value is None or "secret" not in target.id.lower():
+                    continue
+                if not _random_value(node.value, set()):
+                    continue
+                var = (prefix if isinstance(prefix, str) else "") + target.id
+                var = var if exact else var.upper()
+                found.append({"file": rel, "line": node.lineno, "needs": "env", "env": var,
+                              "message": f"{target.id}'s default is a key made at import, and the function's env does not "
+                                         f"set {var}: each instance imports the module and makes a key of its own, so a "
+                                         f"token or session cookie one instance signed is refused by the next (a new instance "
+                                         f"under concurrent calls, after the idle timeout, after a deploy; a JWT login answers "
+                                         f"403 at random), where one uvicorn process keeps its key until it restarts. Give it "
+                                         f"from a secret: `fastapi-platform env set <name> {var}=... --secret` (a .env file is not "
+                                         f"deployed: docs/api-invoke.md, \"State lives per instance\")"})
+    return found
+
+
+def env_files(trees):
+    """The dotenv files the code names as constants: pydantic-settings' `env_file="../.env"` (or a
+    tuple of them), `load_dotenv("../.env")`. `deploy` compares those outside the folder with the
+    function's env: FastAPI's full-stack template reads `../.env`, the repository's, one folder above
+    the backend that is deployed (apps round 22). Not in test files."""
+    found = []
+    for rel, tree in trees.items():
+        if _is_test_file(rel):
+            continue
+        for node in ast.walk(tree):
+            given = None
+            if isinstance(node, ast.keyword) and node.arg in ("env_file", "dotenv_path"):
+                given = node.value
+            elif isinstance(node, ast.Call) and _called(node) in ("load_dotenv", "dotenv_values") and node.args:
+                given = node.args[0]
+            if given is None:
+                continue
+            for value in (given.elts if isinstance(given, (ast.Tuple, ast.List)) else [given]):
+                if isinstance(value, ast.Constant) and isinstance(value.value, str) and value.value not in found:
+                    found.append(value.value)
+    return found
+
+
 def session_keys(trees, files):
     """Warnings for a session-signing key made at import, so each instance has its own (apps round 19):
     `secret_key=` (Starlette's `SessionMiddleware`, Quart, FastHTML) or `app.secret_key =` /
@@ -938,6 +1018,7 @@ def check(root, entrypoint, files, installed=None):
     warns.extend(memory_broadcasts(trees))
     warns.extend(trigger_routes(trees))
     warns.extend(session_keys(trees, set(files)))
+    warns.extend(settings_keys(trees))
     warns.extend(batched_console_spans(trees))
     warns.extend(servers_at_import(trees, files, entry["file"]))
     warns.extend(event_streams(trees))
@@ -952,6 +1033,7 @@ def check(root, entrypoint, files, installed=None):
         "problems": problems,
         "warnings": warns,
         "dependencies": {"declared": declared, "problems": deps_problems},
+        "envFiles": env_files(trees),
     }
 
 

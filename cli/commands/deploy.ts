@@ -1,5 +1,5 @@
 /** `deploy [dir]`: validate, then create/update, upload what changed, create and deploy a version. */
-import { resolve } from 'node:path';
+import { join, normalize, relative, resolve, sep } from 'node:path';
 import { flag, positionals, str, type ParsedArgs } from '../args.js';
 import { profileOf, readCredentials, withProfile, writeCredentials } from '../config.js';
 import { clientOf, targetOf, type Command, type Context } from '../context.js';
@@ -9,7 +9,7 @@ import { EXIT, usageError } from '../errors.js';
 import { documentError } from '../json-document.js';
 import { formatBytes, indent, type Output } from '../output.js';
 import type { ApiClient, ApiDeps, ApiFunction } from '../client.js';
-import { DEFAULT_WORKSPACE, formatDurationMs, formatMemoryBytes, functionKey } from '../../protocol/index.js';
+import { DEFAULT_WORKSPACE, envSets, formatDurationMs, formatMemoryBytes, functionKey } from '../../protocol/index.js';
 import { checkFolder, preflightJson } from './validate.js';
 import { selfCommandOf, shellWord } from '../self-command.js';
 import { startFailure, startLine } from '../start-check.js';
@@ -138,6 +138,8 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   }
   if (flag(args, 'dry-run')) {
     await sayHeldImports(ctx, checked, null);
+    const known = plan === null ? null : await (plan as Promise<DeployPlan>).catch(() => null);
+    sayHeldEnv(ctx, checked, known?.existing?.function.secrets ?? []);
     return dryRun(ctx, client, checked, plan === null ? await planDeploy(client, dir, checked.manifest!.name, checked.files) : await plan);
   }
   const note = str(args, 'message');
@@ -150,13 +152,14 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
       throw startFailure(ctx.out, err, `Fix it and deploy again (\`${again}\` deploys it without this check: its first call then fails the same way).`, selfCommandOf(ctx));
     });
   await sayHeldImports(ctx, checked, result.deps);
+  sayHeldEnv(ctx, checked, [...Object.keys(result.settings.env), ...(result.settings.secrets ?? [])]);
   if (result.invokeToken) await saveInvokeToken(ctx, args, functionKey(result.function, result.settings.workspace ?? DEFAULT_WORKSPACE), result.invokeToken);
   ctx.out.data({
     ok: true, ...result, curl: curlLine(result.invokeUrl, result.auth), ...(result.asyncUrl !== undefined ? { asyncCurl: curlLine(result.asyncUrl, result.auth, 'POST') } : {}),
     ...(result.webhooks !== undefined ? { webhookUrls: result.webhooks.map((id) => webhookUrl(result.invokeUrl, id)) } : {}),
   });
   printDeploy(ctx.out, result, selfCommandOf(ctx));
-  await noteDotenv(ctx, dir, result);
+  await noteDotenv(ctx, dir, result, checked.envFiles);
   return EXIT.OK;
 }
 
@@ -176,6 +179,17 @@ async function sayHeldImports(ctx: Context, checked: Preflight, deps: ApiDeps | 
       .then((again) => again.heldImports, () => held);
   }
   for (const w of held) ctx.out.note(`warning: ${formatProblem(w)}`);
+}
+
+/**
+ * The warnings a variable of the function's env answers (validate.py `needs: env`: a pydantic-settings
+ * key whose default is made at import), said when the deployed function has it neither in its env nor
+ * as a secret (`env set --secret` is where such a key belongs, and platform.yaml cannot say it).
+ * `names`: the function's env and secrets after the deploy (a dry run: platform.yaml's env, already
+ * left out, and the secrets it has now).
+ */
+function sayHeldEnv(ctx: Context, checked: Preflight, names: readonly string[]): void {
+  for (const w of checked.heldEnv) if (!envSets(names, w.env)) ctx.out.note(`warning: ${formatProblem(w)}`);
 }
 
 /** `deploy --dry-run`: what the deploy would change (cli/deploy-preview.ts), nothing done. */
@@ -209,7 +223,7 @@ async function dryRun(ctx: Context, client: ApiClient, checked: Preflight, plan:
  * an edit and a deploy, the edit silently was not live (newcomer round 5). Said when the file holds
  * a value the deployed function does not have (secrets cannot be compared: left out).
  */
-async function noteDotenv(ctx: Context, dir: string, result: DeployResult): Promise<void> {
+async function noteDotenv(ctx: Context, dir: string, result: DeployResult, named: readonly string[]): Promise<void> {
   const secrets = result.settings.secrets ?? [];
   const workspace = result.settings.workspace ?? DEFAULT_WORKSPACE;
   const push = `${selfCommandOf(ctx)} env push ${result.function}${workspace === DEFAULT_WORKSPACE ? '' : ` -w ${workspace}`}`;
@@ -222,6 +236,17 @@ async function noteDotenv(ctx: Context, dir: string, result: DeployResult): Prom
     if (differ.length === 0) continue;
     if (file === DOTENV_FILE) ctx.out.note(`.env has values the deployed function does not (${differ.join(', ')}): deploy does not read .env (dev does, for local runs); \`${push}\` applies it.`);
     else ctx.out.note(`${file} has values the deployed function does not (${differ.join(', ')}): deploy never uploads .env files, so an app that loads ${file} (pydantic-settings' env_file, load_dotenv) finds none on the platform; \`${push} --file ${file}\` applies it, or put the values in platform.yaml's env.`);
+  }
+  // A dotenv file the code names outside the folder: FastAPI's full-stack template reads `../.env`,
+  // the repository's, one folder above the backend deployed (apps round 22): its SECRET_KEY,
+  // FIRST_SUPERUSER_PASSWORD and database settings were on no instance, and deploy said nothing.
+  for (const file of new Set(named.map((f) => normalize(f)).filter((f) => f.startsWith(`..${sep}`)))) {
+    const local = await readDotenv(dir, file);
+    if (!local.present) continue;
+    const differ = Object.keys(local.values).filter((k) => !secrets.includes(k) && result.settings.env[k] !== local.values[k]);
+    if (differ.length === 0) continue;
+    const path = shellWord(relative(ctx.cwd, join(dir, file)));
+    ctx.out.note(`${file} has values the deployed function does not (${differ.join(', ')}): the code reads it (env_file, load_dotenv) from outside the folder, which deploy does not upload, so on the platform it finds none; \`${push} --file ${path}\` applies it (\`--as-secret NAME\` for each secret), or put the values in platform.yaml's env.`);
   }
 }
 

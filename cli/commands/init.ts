@@ -112,6 +112,25 @@ export async function findApp(dir: string): Promise<FoundApp | null> {
   return { file: best.rel, entrypoint: `${module}:${best.attr}`, framework: best.framework };
 }
 
+/** What marks a Python project's own folder: what its dependencies are declared in. */
+const PROJECT_FILES = ['requirements.txt', 'pyproject.toml'];
+
+/**
+ * The folder below `dir` that is the project of the app in `file` (relative): the deepest folder on its
+ * way holding requirements.txt or pyproject.toml, when `dir` itself holds neither (a repository whose
+ * backend/ is the Python project: FastAPI's full-stack template). Null when `dir` is the project.
+ */
+export function projectBelow(dir: string, file: string): { folder: string; marker: string } | null {
+  if (PROJECT_FILES.some((f) => existsSync(join(dir, f)))) return null;
+  const parts = file.split('/').slice(0, -1);
+  for (let n = parts.length; n > 0; n--) {
+    const folder = parts.slice(0, n).join('/');
+    const marker = PROJECT_FILES.find((f) => existsSync(join(dir, folder, f)));
+    if (marker !== undefined) return { folder, marker };
+  }
+  return null;
+}
+
 /** platform.yaml for an app found in existing code: the fastapi template's (a handler: the http template's), with its entrypoint. */
 async function manifestFor(app: FoundApp, name: string): Promise<string> {
   if (app.framework === 'handler') {
@@ -238,6 +257,15 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   // A folder with an app of its own (and no platform.yaml, no --template asked): only the manifest
   // is written, naming that app; the code stays as it is.
   const app = str(args, 'template') === undefined && !existsSync(join(dir, 'platform.yaml')) ? await findApp(dir) : null;
+  const project = app !== null ? projectBelow(dir, app.file) : null;
+  if (app !== null && project !== null) {
+    // FastAPI's full-stack template: `init .` at the repository's root found backend/app/main.py and wrote
+    // `entrypoint: backend.app.main:app` there; validate passed, and the deploy read no requirements
+    // (backend/requirements.txt is not at the folder's top): its start check failed on `No module named
+    // 'sqlmodel'`, and the app's `from app…` imports would find nothing either (apps round 22).
+    const at = relative(ctx.cwd, join(dir, project.folder)) || '.';
+    throw new CliError(EXIT.USAGE, 'USAGE', `found the ${app.framework} app in ${app.file}, whose project is ${project.folder}/ (its ${project.marker} is there, and its imports start there): a function is deployed from its project's folder, where the platform reads the requirements and puts the code on the import path. Nothing was written; run \`${selfCommandOf({ env: ctx.env, cwd: ctx.cwd })} init ${shellWord(at)}\`, then validate and deploy from ${shellWord(at)}`);
+  }
   const files = app !== null ? new Map([['platform.yaml', await manifestFor(app, name)]]) : await renderTemplate(template, name, ci);
   if (app !== null && ci !== undefined) files.set(CI_TEMPLATES[ci]!.path, (await readFile(CI_TEMPLATES[ci]!.source, 'utf8')).replaceAll('{{name}}', name));
   const existing = [...files.keys()].filter((f) => existsSync(join(dir, f)));

@@ -86,6 +86,7 @@ export class CodeChecker {
     let entry = entrypoint ?? 'main:handler';
     let limits: { concurrency: number; maxInstances: number; timeoutMs: number } | null = null;
     let triggers: readonly TriggerShape[] | null = null;
+    let env: string[] = [];
     if (manifestFile !== undefined) {
       const read = await readManifestText(manifestFile.content, ANY_ENV, MANIFEST_FILE, ceilings !== undefined ? { ceilings } : {});
       problems.push(...read.problems);
@@ -93,9 +94,10 @@ export class CodeChecker {
       entry = entrypointToCheck(read);
       limits = read.manifest?.limits ?? null;
       triggers = read.manifest?.triggers ?? null;
+      env = Object.keys(read.manifest?.env ?? {});
     }
     const report = await this.withSlot(workspace, () => this.runPython(files, entry));
-    const found = reportProblems(report, limits, triggers);
+    const found = reportProblems(report, limits, triggers, env);
     problems.push(...found.problems);
     return {
       ok: problems.length === 0,

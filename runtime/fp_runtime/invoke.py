@@ -134,6 +134,9 @@ async def _asgi_call(loaded, a: list, mid, stream):
     try:
         app = loaded.target
         scope = scope_of_invoke(a, app)
+        # The call's Context, as a handler gets it (`request.scope["fp.context"].db`: the bound database
+        # with this run's writes tagged; run_id, remaining_ms), as Mangum's `aws.context` (ADR 0178).
+        scope["fp.context"] = _of_invoke(a, loaded.name, loaded.version, loaded.logger)
         state = loaded.lifespan.state if loaded.lifespan else None
         outcome = await asgi.serve(app, scope, a[14], state, stream, _fits)  # frames.INVOKE_BODY
         if isinstance(outcome, asgi.Streamed):

@@ -439,6 +439,29 @@ describe('a newcomer after npm start', { skip, timeout: 300_000 }, () => {
     assert.equal((await spawnCli(['env', 'push', 'dotenvprod', '--file', '.env.production', '--yes'], { cwd: dir, env })).code, 0);
   });
 
+  // FastAPI's full-stack template (apps round 22): the backend's settings read `../.env` (the repository's)
+  // and default SECRET_KEY to secrets.token_urlsafe(32); deployed from backend/, the platform had none of the
+  // file and each instance signed JWTs with its own key, and deploy said neither.
+  it("deploy names a ../.env the code reads, and a settings key made at import until the function has it as a secret (apps round 22)", async () => {
+    const repo = join(work, 'fullrepo');
+    const dir = join(repo, 'backend');
+    assert.equal((await spawnCli(['init', dir, '--name', 'fullrepo'], { env })).code, 0);
+    // Not imported by the handler (the runtime need not have pydantic-settings): validate reads every file.
+    writeFileSync(join(dir, 'config.py'), 'import secrets\nfrom pydantic_settings import BaseSettings, SettingsConfigDict\n\n'
+      + 'class Settings(BaseSettings):\n    model_config = SettingsConfigDict(env_file="../.env", extra="ignore")\n'
+      + '    SECRET_KEY: str = secrets.token_urlsafe(32)\n    FIRST_SUPERUSER_PASSWORD: str = "changethis"\n');
+    writeFileSync(join(repo, '.env'), 'SECRET_KEY=changethis\nFIRST_SUPERUSER_PASSWORD=changethis\n');
+    const first = await spawnCli(['deploy', 'backend'], { cwd: repo, env, timeoutMs: 60_000 });
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /warning: config\.py:6: SECRET_KEY's default is a key made at import, and the function's env does not set SECRET_KEY/, first.stderr);
+    assert.match(first.stderr, /\.\.\/\.env has values the deployed function does not \(SECRET_KEY, FIRST_SUPERUSER_PASSWORD\): the code reads it \(env_file, load_dotenv\) from outside the folder.*env push fullrepo --file \.env` applies it/, first.stderr);
+    assert.equal((await spawnCli(['env', 'set', 'fullrepo', 'SECRET_KEY=k1', '--secret'], { cwd: repo, env })).code, 0);
+    const again = await spawnCli(['deploy', 'backend', '--force'], { cwd: repo, env, timeoutMs: 60_000 });
+    assert.equal(again.code, 0, again.stderr);
+    assert.doesNotMatch(again.stderr, /SECRET_KEY's default/, again.stderr);
+    assert.match(again.stderr, /\.\.\/\.env has values the deployed function does not \(FIRST_SUPERUSER_PASSWORD\)/, again.stderr);
+  });
+
   it("an entrypoint that names no function of the module suggests the one meant", async () => {
     const dir = join(work, 'nearmiss');
     mkdirSync(dir);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startPlatform, type StartedPlatform, type StartOptions } from '../../platform/start.js';
 import { runCli } from '../helpers/cli-harness.js';
-import { Api, deploy, deployed, errorOf, fnName, py, sleep, TEST_SECRETS_KEY, upload } from './platform-harness.js';
+import { Api, createFunction, deploy, deployed, errorOf, fnName, py, sleep, TEST_SECRETS_KEY, upload } from './platform-harness.js';
 import { request } from './gateway-harness.js';
 
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
@@ -86,6 +86,34 @@ describe('async invocation (embedded platform)', () => {
     assert.equal(run.attempts.length, 1);
     assert.equal(run.result.status, 200);
     assert.deepEqual(run.result.body, { body: '{"hello":1}', path: '/items', attempt: 1, q: '7' });
+  });
+
+  // Apps round 22: a FastAPI route answered 201 and its BackgroundTask raised after the answer; the run was
+  // retried, so the route ran three times (an order made three times), where a sender under uvicorn had its
+  // 201 and sent nothing more. Not retried now: one attempt, the run failed with the task's error (ADR 0180).
+  it('does not retry an ASGI app that answered, then raised in a background task: one attempt, failed, the answer kept', async () => {
+    const name = fnName('bgfail');
+    await createFunction(api, name);
+    await upload(api, name, { 'main.py': py(
+      'import os',
+      'from fastapi import BackgroundTasks, FastAPI',
+      'app = FastAPI()',
+      'def notify():',
+      '    raise RuntimeError("the e-mail server refused")',
+      '@app.post("/orders", status_code=201)',
+      'def order(tasks: BackgroundTasks):',
+      '    with open("/tmp/orders.txt", "a") as f: f.write("o\\n")',
+      '    tasks.add_task(notify)',
+      '    return {"orders": len(open("/tmp/orders.txt").read().split())}',
+    ) }, { entrypoint: 'main:app' });
+    await deploy(api, name);
+    const a = await fireAsync(platform.url, name, '{}', {}, '/orders');
+    assert.equal(a.status, 202);
+    const run = await settled(api, a.runId, 20_000);
+    assert.deepEqual(run.transitions.map((t: { state: string }) => t.state), ['queued', 'running', 'failed'], JSON.stringify(run.transitions));
+    assert.match(run.transitions.at(-1).detail ?? run.transitions.at(-1).reason ?? JSON.stringify(run.transitions.at(-1)), /non_retryable answered:201 class:user_error/);
+    assert.deepEqual(run.attempts.map((x: { attempt: number; errorCode: string | null }) => [x.attempt, x.errorCode]), [[1, 'FUNCTION_ERROR']]);
+    assert.deepEqual([run.result.status, run.result.body], [201, { orders: 1 }]);
   });
 
   it('retries a function that fails twice: retried → succeeded, three attempts', async () => {

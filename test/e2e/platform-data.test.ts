@@ -112,6 +112,34 @@ describe('Mongo data bindings on the embedded platform', { skip, timeout: 120_00
     assert.notEqual(third.cred, answers[1]!.cred);
   });
 
+  // Apps round 22: a FastAPI app had no `context`, so it made its own MongoClient from FP_MONGO_URI
+  // and `runs <runId> --writes` listed none of its writes. The call's Context is in the ASGI scope
+  // (ADR 0178), as Mangum's `aws.context`: its `db` tags the run's writes as a handler's does.
+  it('gives an ASGI app the call\'s context in its scope: request.scope["fp.context"].db, whose writes its run lists', async () => {
+    const name = fnName('notes');
+    const app = py(
+      'from fastapi import Depends, FastAPI, Request',
+      'app = FastAPI()',
+      'def get_db(request: Request):',
+      '    return request.scope["fp.context"].db',
+      '@app.post("/notes")',
+      'def add(request: Request, db=Depends(get_db)):',
+      '    db.notes.insert_one({"title": "first"})',
+      '    ctx = request.scope["fp.context"]',
+      '    return {"db": db.name, "runId": ctx.run_id, "count": db.notes.count_documents({}), "left": 0 < ctx.remaining_ms <= 30000}',
+    );
+    await createFunction(h.api, name);
+    await upload(h.api, name, { 'main.py': app }, { entrypoint: 'main:app', manifest: manifest(name, { mongo: { database: 'notes' } }) });
+    await deploy(h.api, name);
+    const res = await fetch(`${h.url}/fn/${name}/notes`, { method: 'POST' });
+    assert.equal(res.status, 200, await res.clone().text());
+    const got = (await res.json()) as { db: string; runId: string; count: number; left: boolean };
+    assert.deepEqual([got.db, got.runId, got.count, got.left], ['default_notes', res.headers.get('x-run-id'), 1, true]);
+    await runsWritten(h.url);
+    const run = await h.api.call('GET', `/runs/${got.runId}`);
+    assert.deepEqual(run.body.run.writes, [{ database: 'default_notes', collection: 'notes', inserted: 1, updated: 0, deleted: 0, upserted: 0 }]);
+  });
+
   it('keeps workspaces apart: own databases only, scoped routes with roles, audited binding changes and rotations', async () => {
     const p = { urls: [h.url], rootToken: h.api.token! };
     const [a, b] = [await makeTenant(p), await makeTenant(p)];

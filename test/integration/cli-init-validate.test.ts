@@ -131,6 +131,35 @@ describe('cli init', () => {
     assert.deepEqual((JSON.parse(third.stdout) as { app: unknown }).app, { file: 'pyproject.toml', entrypoint: 'shop.api:api', framework: 'FastAPI' });
   });
 
+  // FastAPI's full-stack template (apps round 22): `init .` at the repository's root found
+  // backend/app/main.py and wrote `entrypoint: backend.app.main:app` there, which validate passed; the
+  // deploy declared none of backend/requirements.txt and the app's `from app.api…` imports found nothing.
+  it("at a repository's root whose app's project is a folder below (its requirements there), names `init <folder>` and writes nothing (apps round 22)", async (t) => {
+    const repo = tempDir(t);
+    for (const [path, text] of Object.entries({
+      'backend/app/__init__.py': '', 'backend/app/api/__init__.py': '',
+      'backend/app/api/main.py': 'from fastapi import APIRouter\napi_router = APIRouter()\n',
+      'backend/app/main.py': 'from fastapi import FastAPI\nfrom app.api.main import api_router\napp = FastAPI()\napp.include_router(api_router)\n',
+      'backend/pyproject.toml': '[project]\nname = "app"\ndependencies = ["fastapi"]\n',
+      'frontend/package.json': '{}\n', '.env': 'SECRET_KEY=changethis\n',
+    })) {
+      mkdirSync(join(repo, path, '..'), { recursive: true });
+      writeFileSync(join(repo, path), text);
+    }
+    const r = await runCli(['init', '.'], { cwd: repo });
+    assert.equal(r.code, EXIT.USAGE, r.stdout + r.stderr);
+    assert.match(r.stderr, /found the FastAPI app in backend\/app\/main\.py, whose project is backend\/ \(its pyproject\.toml is there, and its imports start there\).* Nothing was written; run `[^`]*fastapi-platform\S* init backend`, then validate and deploy from backend/, r.stderr);
+    assert.equal(existsSync(join(repo, 'platform.yaml')), false);
+    const there = await runCli(['init', 'backend', '--json'], { cwd: repo });
+    assert.equal(there.code, EXIT.OK, there.stdout + there.stderr);
+    assert.deepEqual((JSON.parse(there.stdout) as { app: unknown }).app, { file: 'app/main.py', entrypoint: 'app.main:app', framework: 'FastAPI' });
+    // A root that is the project itself (its own requirements.txt) is init'd as before.
+    writeFileSync(join(repo, 'requirements.txt'), 'fastapi\n');
+    rmSync(join(repo, 'backend', 'platform.yaml'));
+    const root = await runCli(['init', '.', '--name', 'mono', '--json'], { cwd: repo });
+    assert.equal(root.code, EXIT.OK, root.stdout + root.stderr);
+  });
+
   it('in a folder with a handler(event, context) of its own and no platform.yaml, writes only platform.yaml naming it (round 10)', async (t) => {
     // validate and deploy in such a folder said "create one here with `init .`", and init refused:
     // main.py exists (the folder of an init'd function whose platform.yaml was lost, Lambda code).

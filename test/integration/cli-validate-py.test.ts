@@ -388,6 +388,42 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(await lines({ 'tests/conftest.py': 'import os\nSECRET_KEY = os.urandom(8)\n' }), [], 'a test file');
   });
 
+  // FastAPI's full-stack template (apps round 22): `SECRET_KEY: str = secrets.token_urlsafe(32)` in its
+  // pydantic-settings class, the value given by a .env one folder up (not the deployed folder). Each
+  // instance signed its JWTs with a key of its own: 3 of 8 concurrent `/users/me` calls answered 403
+  // "Could not validate credentials" (uvicorn 8 of 8). An annotated field in a class body: round 19's
+  // check read plain `SECRET_KEY = …` assignments only.
+  it("warns about a pydantic-settings key whose default is made at import, unless the env sets it (apps round 22)", async () => {
+    const settings = (body: string, config = ''): Record<string, string> => ({
+      'app/__init__.py': '', 'app/core/__init__.py': '',
+      'app/core/config.py': `import secrets, uuid\nfrom pydantic import Field\nfrom pydantic_settings import BaseSettings, SettingsConfigDict\n\nclass Settings(BaseSettings):\n${config}${body}\nsettings = Settings()\n`,
+    });
+    const found = async (files: Record<string, string>): Promise<string[]> =>
+      (await check(files, '')).warnings.filter((w) => w.needs === 'env').map((w) => `${w.file}:${w.line}:${w.env}`);
+    assert.deepEqual(await found(settings('    API_V1_STR: str = "/api/v1"\n    SECRET_KEY: str = secrets.token_urlsafe(32)\n')), ['app/core/config.py:7:SECRET_KEY']);
+    const [w] = (await check(settings('    SECRET_KEY: str = secrets.token_urlsafe(32)\n'), '')).warnings.filter((x) => x.needs === 'env');
+    assert.match(w!.message, /^SECRET_KEY's default is a key made at import, .* a token or session cookie one instance signed is refused by the next .* env set <name> SECRET_KEY=\.\.\. --secret/);
+    assert.deepEqual(await found(settings('    jwt_secret: str = Field(default_factory=lambda: uuid.uuid4().hex)\n', '    model_config = SettingsConfigDict(env_prefix="shop_")\n')),
+      ['app/core/config.py:7:SHOP_JWT_SECRET'], 'a default_factory, a prefix, the name as the environment spells it');
+    assert.deepEqual(await found(settings('    SECRET_KEY: str = "changethis"\n')), [], 'a fixed default');
+    assert.deepEqual(await found(settings('    SECRET_KEY: str\n')), [], 'no default');
+    assert.deepEqual(await found(settings('    request_id: str = secrets.token_hex(8)\n')), [], 'not a secret');
+    assert.deepEqual(await found({ 'app.py': 'import secrets\nclass Settings:\n    SECRET_KEY: str = secrets.token_hex()\n' }), [], 'not a settings class');
+    // validate drops it where platform.yaml's env sets the variable (in any case); deploy holds it until
+    // it knows the function's env and secrets (cli/commands/deploy.ts sayHeldEnv).
+    for (const [env, count] of [['', 1], ['env:\n  OTHER: "x"\n', 1], ['env:\n  SECRET_KEY: "${KEY}"\n', 0], ['env:\n  secret_key: "k"\n', 0]] as const) {
+      const d = folder({ ...settings('    SECRET_KEY: str = secrets.token_urlsafe(32)\n'), 'platform.yaml': `kind: function\nname: full\nentrypoint: app.core.config:settings\n${env}` });
+      try {
+        const checked = await preflight(d, PYTHON, { KEY: 'k' });
+        assert.equal(checked.warnings.filter((x) => /SECRET_KEY's default/.test(x.message)).length, count, env);
+        const held = await preflight(d, PYTHON, { KEY: 'k' }, { holdImports: true });
+        assert.deepEqual([held.warnings.filter((x) => /SECRET_KEY's default/.test(x.message)).length, held.heldEnv.map((x) => x.env)], [0, count ? ['SECRET_KEY'] : []], `deploy: ${env}`);
+      } finally {
+        rmSync(d, { recursive: true, force: true });
+      }
+    }
+  });
+
   // OpenTelemetry's getting-started tracing (apps round 19): BatchSpanProcessor's thread printed the
   // console exporter's spans after each call ended, so none reached the function's logs (all went to
   // the platform's), and the processor's thread at import kept the version from a template.

@@ -35,6 +35,11 @@ describe('classifyFailure', () => {
     // a first deploy made elsewhere is behind (reliability round 4: an accepted run failed so).
     ['not deployed here yet', failed(404, null, 'FUNCTION_NOT_DEPLOYED'), true],
     ['our own abort', failed(499, null, 'CLIENT_CLOSED_REQUEST'), true],
+    // Apps round 22: a FastAPI route answered 200 and its BackgroundTask raised; each retry ran the
+    // route again (3 attempts, the route's work done 3 times). The answer was the app's: not retried.
+    ['answered 200, then a background task raised', failed(200, 'user_error', 'FUNCTION_ERROR'), false],
+    ['answered 303, then a background task raised', failed(303, 'user_error', 'FUNCTION_ERROR'), false],
+    ['answered 201, then a background task ran past the timeout', failed(201, 'timeout', 'FUNCTION_TIMEOUT'), false],
   ];
   for (const [name, outcome, retryable] of cases) {
     it(`${name} → ${retryable ? 'retry' : 'give up'}`, () => {
@@ -46,6 +51,7 @@ describe('classifyFailure', () => {
     assert.equal(classifyFailure(failed(502, 'bad_return', 'FUNCTION_BAD_RESPONSE')).reason, 'class:bad_return');
     assert.equal(classifyFailure(failed(429, null, 'FUNCTION_BUSY')).reason, 'code:FUNCTION_BUSY');
     assert.equal(classifyFailure(failed(404, null)).reason, 'status:404');
+    assert.equal(classifyFailure(failed(200, 'user_error', 'FUNCTION_ERROR')).reason, 'answered:200 class:user_error');
   });
 });
 

@@ -21,8 +21,14 @@ export interface Verdict {
 export function classifyFailure(outcome: AttemptOutcome): Verdict {
   const cls = outcome.errorClass;
   if (cls !== null && NON_RETRYABLE_CLASSES.has(cls)) return { retryable: false, reason: `class:${cls}` };
-  if (cls !== null && RETRYABLE_CLASSES.has(cls)) return { retryable: true, reason: `class:${cls}` };
   const status = outcome.httpStatus;
+  // The app answered (below 400) and failed after: a BackgroundTask that raised, a stream cut after
+  // its head. The request was served, so an attempt more runs it again (an order made twice, a
+  // webhook's work done three times: apps round 22), where the sender under uvicorn had its 200 and
+  // sent nothing more. An attempt succeeds by its answer (docs/api-invoke.md); the run still fails,
+  // with its error (ADR 0180).
+  if (cls !== null && status >= 200 && status < 400) return { retryable: false, reason: `answered:${status} class:${cls}` };
+  if (cls !== null && RETRYABLE_CLASSES.has(cls)) return { retryable: true, reason: `class:${cls}` };
   const reason = outcome.errorCode !== null ? `code:${outcome.errorCode}` : `status:${status}`;
   // Nothing ran: this process does not know the function's first deploy yet (the config bus brings
   // it within a second). A run is accepted only with a deployed version, and a function never goes

@@ -234,6 +234,27 @@ def requests_for(app: str) -> list[dict]:
         return [req("GET", "/bytes?mib=10"), req("GET", "/bytes?mib=70"), req("HEAD", "/bytes?mib=70"), req("GET", "/json?mib=70")]
     if app == "lifestate":
         return [req("POST", "/reset"), req("GET", "/state"), req("GET", "/state"), req("GET", "/hits")]
+    if app == "pkgapp":
+        order, h = J({"sku": "pen", "qty": 1, "email": "a@b.c"})
+        out_of_stock, _ = J({"sku": "ink", "qty": 1})
+        bad, _ = J({"sku": "pen", "qty": 99})
+        key = {**h, "X-Api-Key": "dev-key"}
+        form, fh = multipart([("file", ("report one.txt", b"hello\x00world" * 50, "text/plain")), ("note", "n1")])
+        many, mh = multipart([("files", ("a.bin", b"a" * 10, "application/octet-stream")), ("files", ("b.bin", b"b" * 20, "application/octet-stream"))])
+        gz = {"Accept-Encoding": "gzip"}
+        cors = {"Origin": "http://localhost:3000"}
+        return [req("GET", "/"), req("GET", "/", gz, name="GET / gzip"), req("GET", "/old-home"), req("GET", "/links"),
+                req("GET", "/static/style.css"), req("GET", "/static/missing.css"), req("GET", "/nowhere"),
+                req("GET", "/products/pen?verbose=true"), req("GET", "/products/nope"), req("GET", "/products/pen?verbose=maybe"),
+                req("POST", "/products/orders", h, order, name="POST order without key"),
+                req("POST", "/products/orders", key, order), req("POST", "/products/orders", key, out_of_stock, name="POST order out of stock"),
+                req("POST", "/products/orders", key, bad, name="POST order invalid"),
+                req("GET", "/products/boom/value"), req("GET", "/products/boom/zero"), req("GET", "/products/boom/fine"),
+                req("OPTIONS", "/products/orders", {**cors, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "x-api-key"}, name="preflight"),
+                req("GET", "/products/pen", {**cors, "X-Fixed-Time": "1"}, name="GET cors"),
+                req("POST", "/files/", {"Content-Type": fh}, form), req("GET", "/files/report%20one.txt"), req("GET", "/files/report%20one.txt", {"Range": "bytes=0-9"}, name="GET file range"),
+                req("POST", "/files/many", {"Content-Type": mh}, many), req("GET", "/files/bundled/report", gz, name="GET bundled gzip"),
+                req("GET", "/upstream/echo?q=hi")]
     raise SystemExit(f"no requests for {app}")
 
 
@@ -245,6 +266,15 @@ def head_only(data: bytes, name: str) -> dict:
 def timed(r: dict) -> dict:
     """Also compares how long the whole answer took: a difference over 300 ms is one."""
     return {**r, "timed": True}
+
+
+def manifest_entrypoint(app: str) -> str:
+    """platform.yaml's `entrypoint` (`app.main:app` for an app in a package: pkgapp), which uvicorn is given too."""
+    for line in open(os.path.join(HERE, app, "platform.yaml")):
+        m = re.match(r"^entrypoint:\s*([\w.]+:\w+)", line)
+        if m:
+            return m.group(1)
+    return "app:app"
 
 
 def parse_manifest_env(app: str) -> dict:
@@ -311,9 +341,9 @@ class Upstream(BaseHTTPRequestHandler):
 def start_uvicorn(python: str, app: str, root_path: str | None) -> tuple[subprocess.Popen, int]:
     port = free_port()
     env = {**os.environ, **parse_manifest_env(app), **SECRETS.get(app, {})}
-    if "UPSTREAM_URL" in env:
-        env["UPSTREAM_URL"] = f"http://127.0.0.1:{UPSTREAM_PORT}"
-    args = [python, "-m", "uvicorn", "app:app", "--port", str(port), "--no-access-log", "--log-level", "warning"]
+    for name in [k for k in env if k.endswith("UPSTREAM_URL")]:  # UPSTREAM_URL, pkgapp's SHOP_UPSTREAM_URL
+        env[name] = f"http://127.0.0.1:{UPSTREAM_PORT}"
+    args = [python, "-m", "uvicorn", manifest_entrypoint(app), "--port", str(port), "--no-access-log", "--log-level", "warning"]
     if root_path:
         args += ["--root-path", root_path]
     proc = subprocess.Popen(args, cwd=os.path.join(HERE, app), env=env, stderr=open(f"/tmp/compare-uvicorn-{app}.log", "ab"))
