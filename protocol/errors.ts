@@ -209,6 +209,7 @@ export const ERRORS = {
   PLATFORM_FILE_LIMIT: { status: 503, component: 'platform', title: 'The platform had no file descriptor left (too many connections or open files) for the request; retry in a moment.' },
   FUNCTION_CRASH_LOOP: { status: 503, component: 'function', title: "The function's instances keep ending (exits, crashes, out-of-memory or timeout kills): past its start budget, a new instance waits; retry after Retry-After seconds." },
   SETTING_CONFLICT: { status: 409, component: 'controlplane', title: 'A setting named in ifMatch changed since it was read (another tab, client or deploy); nothing was changed.' },
+  FUNCTION_CHANGED: { status: 409, component: 'controlplane', title: "A conditional delete's function is not as the caller read it (another revision, created again, or it has a version); nothing was deleted." },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;
