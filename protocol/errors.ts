@@ -210,6 +210,7 @@ export const ERRORS = {
   FUNCTION_CRASH_LOOP: { status: 503, component: 'function', title: "The function's instances keep ending (exits, crashes, out-of-memory or timeout kills): past its start budget, a new instance waits; retry after Retry-After seconds." },
   SETTING_CONFLICT: { status: 409, component: 'controlplane', title: 'A setting named in ifMatch changed since it was read (another tab, client or deploy); nothing was changed.' },
   FUNCTION_CHANGED: { status: 409, component: 'controlplane', title: "A conditional delete's function is not as the caller read it (another revision, created again, or it has a version); nothing was deleted." },
+  STORE_DATABASE_FOREIGN: { status: 500, component: 'controlplane', title: "The production store's MongoDB database has no platform schema record but holds data (another application's or platform's); the platform did not start on it." },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;
