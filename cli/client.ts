@@ -29,6 +29,10 @@ export interface ApiFunction {
   activeVersion: number | null;
   /** A tag per whole setting, for `ifMatch` on PATCH (ADR 0159); absent from servers before it. */
   settingTags?: Record<string, string>;
+  /** Grows by one on every change of the function's record (a conditional delete's `ifRevision`, ADR 0181). */
+  revision?: number;
+  /** Unix ms (a conditional delete's `ifCreatedAt`: a re-create of the name is another function). */
+  createdAt?: number;
 }
 
 /** A function in `GET /functions`: its env names, not values. */
@@ -532,8 +536,12 @@ export class ApiClient {
     return this.request('POST', `/functions/${encodeURIComponent(name)}/resume`, note === undefined ? {} : { note });
   }
 
-  deleteFunction(name: string): Promise<void> {
-    return this.request('DELETE', `/functions/${encodeURIComponent(name)}`);
+  /** With preconditions, only the function as the caller read it: else 409 FUNCTION_CHANGED, nothing deleted (ADR 0181). */
+  deleteFunction(name: string, expect: { ifRevision?: number; ifCreatedAt?: number; ifNoVersions?: boolean } = {}): Promise<void> {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(expect)) if (v !== undefined && v !== false) params.set(k, String(v));
+    const query = params.size > 0 ? `?${params.toString()}` : '';
+    return this.request('DELETE', `/functions/${encodeURIComponent(name)}${query}`);
   }
 
   rollback(name: string, version?: number, check = true): Promise<{ function: ApiFunction; deploy: ApiDeployEntry; start?: ApiStartReport }> {

@@ -364,10 +364,9 @@ async function undoCreate(client: ApiClient, name: string, created: ApiFunction 
     const ours = created === null ? false : await stillAsCreated(client, name, created);
     if (ours === 'gone') {
       note = `(Nothing was kept: the function "${name}" this deploy had created is gone already, so it takes none of the workspace's functions quota.)`;
-    } else if (!ours) {
+    } else if (!ours || !(await deleteAsCreated(client, name, created!))) {
       note = `(The function "${name}" this deploy had created was not deleted: it has a version or settings this deploy did not give it, so someone deployed or changed it meanwhile. If it is not wanted, remove it with \`fastapi-platform functions delete ${name}\`.)`;
     } else {
-      await client.deleteFunction(name);
       note = `(Nothing was kept: the function "${name}" this deploy had created was deleted again, so it takes none of the workspace's functions quota.)`;
     }
   } catch (undo) {
@@ -375,6 +374,24 @@ async function undoCreate(client: ApiClient, name: string, created: ApiFunction 
     note = `(The function "${name}" was created and is not deployed; it counts in the workspace's functions quota until it is. Removing it was refused${why}: deploy again once this is fixed, or an owner removes it with \`fastapi-platform functions delete ${name}\`.)`;
   }
   return options.devPlatform === true ? err : new CliError(err.exitCode, err.code, `${err.message}\n${note}`, err.details);
+}
+
+/**
+ * Deletes the function only as this deploy created it, in one request (ADR 0181): at the create's
+ * revision and creation time, with no version. A teammate's create, version or deploy of the same
+ * name that landed after stillAsCreated read it is refused by the platform (FUNCTION_CHANGED, or
+ * REVISION_CONFLICT from another process's change) and kept: false. Before, the read and an
+ * unconditional delete were two requests, and what landed between them was deleted.
+ */
+async function deleteAsCreated(client: ApiClient, name: string, created: ApiFunction): Promise<boolean> {
+  const expect = { ifNoVersions: true, ...(created.revision !== undefined ? { ifRevision: created.revision } : {}), ...(created.createdAt !== undefined ? { ifCreatedAt: created.createdAt } : {}) };
+  try {
+    await client.deleteFunction(name, expect);
+    return true;
+  } catch (err) {
+    if (err instanceof CliError && (err.code === 'FUNCTION_CHANGED' || err.code === 'REVISION_CONFLICT')) return false;
+    throw err;
+  }
 }
 
 /**

@@ -189,7 +189,7 @@ async function production({ config, keyring, origin, log, storeTestHooks, checkB
   const redisUrl = config.redisUrl!;
   const prefix = config.redisPrefix;
 
-  const store = opened.keep(await naming('FP_MONGO_URL', openMongoStore({ url: config.mongoUrl!, database: config.mongoDatabase, keyring, ...(storeTestHooks !== undefined ? { testHooks: storeTestHooks } : {}), ...(checkBeforeWrite !== undefined ? { checkBeforeWrite } : {}) })));
+  const store = opened.keep(await naming('FP_MONGO_URL', openMongoStore({ url: config.mongoUrl!, database: config.mongoDatabase, adoptDatabase: config.mongoDatabaseAdopt, keyring, ...(storeTestHooks !== undefined ? { testHooks: storeTestHooks } : {}), ...(checkBeforeWrite !== undefined ? { checkBeforeWrite } : {}) })));
   // Returns at once even when Redis is down: its calls fail fast until Redis answers (the run sink's recorders absorb that).
   const metrics = opened.keep(new RedisHotMetrics({ client: connectRedis(redisUrl), ownsClient: true, prefix }));
   const bus = opened.keep(new RedisConfigBus({ redisUrl, prefix, origin, log }));

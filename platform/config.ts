@@ -90,6 +90,8 @@ const OPTIONS = {
   redisPrefix: { env: 'FP_REDIS_PREFIX', kind: 'string', schema: z.string().regex(/^[^\s{}*?[\]]+$/, 'must not contain spaces, braces or glob characters').default('fp') },
   mongoUrl: { env: 'FP_MONGO_URL', kind: 'string', schema: z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// URL').optional() },
   mongoDatabase: { env: 'FP_MONGO_DB', kind: 'string', schema: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be 1-63 letters, digits, _ or -').default('fastapi_platform') },
+  // Start in an FP_MONGO_DB that has no platform schema record but holds data (refused otherwise: ADR 0183).
+  mongoDatabaseAdopt: { env: 'FP_MONGO_DB_ADOPT', kind: 'flag', schema: z.boolean().default(false) },
   dispatchConcurrency: { env: 'FP_DISPATCH_CONCURRENCY', kind: 'int', schema: int(1, 1000).default(4) },
   dispatchLeaseMs: { env: 'FP_DISPATCH_LEASE_MS', kind: 'int', schema: int(1000, 3_600_000).default(30_000) },
   warmReportIntervalMs: { env: 'FP_WARM_REPORT_INTERVAL_MS', kind: 'int', schema: int(100, 600_000).default(10_000) },

@@ -78,12 +78,12 @@ export function parseCronSchedule(expression: string, timezone: string, _nowMs?:
 /**
  * The next tick after `afterMs`, remembered when it is after it (cron-next-memo.ts): a tick costs
  * its search once, not on every listing of the triggers (red team round 35). Found on the calendar
- * (cron-wall-clock.ts), the library walking only near a clock change, from as late as it may
- * (red team round 36: its walk was 5-100 ms a tick, on every deploy and `POST /validate`).
+ * (cron-wall-clock.ts), clock changes included, as the library finds it (red team round 36: its walk
+ * was 5-100 ms a tick, on every deploy and `POST /validate`; 5-40 ms near a change, loose ends round 2).
  */
 function libraryNext(time: CronTime, memoKey: string, timezone: string, afterMs: number): number {
-  const found = nextByCalendar(time.toJSON(), timezone, afterMs);
-  const next = typeof found === 'number' ? found : time.getNextDateFrom(new Date(found.from ?? afterMs), timezone).toMillis();
+  // The library only where the calendar finds no tick in 8 years (it throws then: libraryNextOrLater).
+  const next = nextByCalendar(time.toJSON(), timezone, afterMs) ?? time.getNextDateFrom(new Date(afterMs), timezone).toMillis();
   if (next > afterMs) rememberNext(memoKey, afterMs, next);
   return next;
 }

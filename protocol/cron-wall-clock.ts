@@ -7,8 +7,9 @@
  * tick for a late one, skipped it and asked again at once: a loop on the platform's event loop for
  * the whole hour, per trigger (red team round 34).
  *
- * Also the first tick found on the calendar (nextByCalendar), the library asked only near a clock
- * change: its walk was 5-100 ms a tick, on every upload, deploy and `POST /validate` (red team round 36).
+ * Also the first tick found on the calendar (nextByCalendar), as the library finds it, clock changes
+ * included: its walk was 5-100 ms a tick, on every upload, deploy and `POST /validate` (red team round
+ * 36), and 5-40 ms within 3 hours of a clock change, where it was still asked (loose ends round 2).
  */
 
 /** How far the wall clock is searched: past a clock change of up to two hours. */
@@ -79,8 +80,6 @@ export function nextOnWallClock(fields: readonly string[], zone: string, afterMs
 
 const SECOND_MS = 1000;
 const DAY_MS = 86_400_000;
-/** Wider than any clock change of a zone today (two hours at most): ticks this near one are the library's. */
-const CHANGE_MARGIN_MS = 3 * 3_600_000;
 /** How far ahead the calendar is searched: the library's own horizon (8 years). */
 const CALENDAR_SEARCH_DAYS = 8 * 366;
 
@@ -121,31 +120,58 @@ function firstWallMatch(fields: readonly string[], fromWall: number): number | n
   return null;
 }
 
+/** The instant luxon gives a wall time in `zone` (its fixOffset, from the guess `guessMs`): in a repeated hour the occurrence the guess picks; in a skipped one, the wall time at the later offset. */
+function instantOf(zone: string, wall: number, guessMs: number): number {
+  let at = wall - guessMs;
+  const o2 = offsetAt(zone, at);
+  if (o2 === guessMs) return at;
+  at -= o2 - guessMs;
+  const o3 = offsetAt(zone, at);
+  return o2 === o3 ? at : wall - Math.min(o2, o3);
+}
+
+/** How far a tick in a skipped hour is moved back to the clock change, at most (the library walks without a bound). */
+const GAP_WALK_MINUTES = 24 * 60;
+const HOUR_MS = 3_600_000;
+
 /**
- * The first tick strictly after `afterMs`, found on the calendar (ADR 0104). Every tick's wall time
- * is at or after the first second after `afterMs` read at the lowest of the zone's offsets 3 hours
- * before, at and 3 hours after it (no clock change is wider than 2 hours), so the first match from
- * there is the first tick when no clock change lies within CHANGE_MARGIN_MS of it (the offset the
- * same 3 hours before, at and after it), and, when one lies near `afterMs`, the tick is more than
- * two margins later (no tick of the change's hours comes first). Otherwise `{ from }`: where the
- * library's walk may start, no tick lying between `afterMs` and it; `{ from: null }` when nothing
- * matches within 8 years. The library steps luxon dates second by second and day by day (5-100 ms
- * a tick: 32 triggers `N 59 23 29 2 *` held the event loop 0.25-1.5 s on each `POST /validate` or
- * deploy, red team round 36); this is a few Intl calls and calendar arithmetic.
+ * The first tick strictly after `afterMs`, as the cron library (cron 4.4, `getNextDateFrom`) finds
+ * it, in every case, clock changes included (ADR 0104): the first wall time after the asked one (read
+ * at the asked time's offset, to the second) that matches the fields, found on the calendar; read in
+ * the zone as luxon reads it (the zone's offset now as its guess: in a repeated hour the occurrence
+ * that guess picks); then the library's own corrections, step for step —
+ * - a wall time the clock skips (its hour or minute moved on) whose offset is not the zone's on 1
+ *   January of its year: the clock change itself (the first minute at the new offset);
+ * - an hour earlier when the hour repeats there (the hour before, or the two before, read the same)
+ *   and that is after the asked time; then half an hour earlier the same way (Lord Howe's change).
+ * Null when nothing matches within 8 years (the library throws then) or a skipped tick lies more
+ * than a day from its change (the library's walk answers those). The library steps luxon dates
+ * second by second and day by day (5-100 ms a tick: 32 triggers `N 59 23 29 2 *` held the event loop
+ * 0.25-1.5 s on each `POST /validate` or deploy, red team round 36; near a clock change, from 3 hours
+ * before, 5-40 ms: red team round 37); this is calendar arithmetic and a dozen Intl calls.
+ * `nowMs`: the time luxon's guess is read at (tests).
  */
-export function nextByCalendar(fields: readonly string[], zone: string, afterMs: number): number | { from: number | null } {
-  const offsets = [afterMs - CHANGE_MARGIN_MS, afterMs, afterMs + CHANGE_MARGIN_MS].map((ms) => offsetAt(zone, ms));
-  const offset = offsets[1]!;
-  const firstSecond = Math.floor(afterMs / SECOND_MS) * SECOND_MS + SECOND_MS;
-  const reach = firstWallMatch(fields, firstSecond + offset - CHANGE_MARGIN_MS);
-  if (reach === null) return { from: null };
-  const from = Math.max(afterMs, reach - offset - CHANGE_MARGIN_MS);
-  const start = firstSecond + Math.min(...offsets);
-  const wall = reach >= start ? reach : firstWallMatch(fields, start);
-  if (wall === null) return { from };
-  const atTick = offsetAt(zone, wall - offset);
-  const tick = wall - atTick;
-  const steadyBefore = offsets.every((o) => o === offset);
-  const steadyTick = [tick - CHANGE_MARGIN_MS, tick, tick + CHANGE_MARGIN_MS].every((ms) => offsetAt(zone, ms) === atTick);
-  return steadyTick && tick > afterMs && (steadyBefore || tick > afterMs + 2 * CHANGE_MARGIN_MS) ? tick : { from };
+export function nextByCalendar(fields: readonly string[], zone: string, afterMs: number, nowMs = Date.now()): number | null {
+  const asked = wallTime(zone, afterMs);
+  const start = Date.UTC(asked.year, asked.month - 1, asked.day, asked.hour, asked.minute, asked.second);
+  const wall = firstWallMatch(fields, start + SECOND_MS);
+  if (wall === null) return null;
+  const guess = offsetAt(zone, nowMs);
+  let tick = instantOf(zone, wall, guess);
+  const read = wallTime(zone, tick);
+  if (read.hour !== new Date(wall).getUTCHours() || read.minute !== new Date(wall).getUTCMinutes()) {
+    const reference = offsetAt(zone, instantOf(zone, Date.UTC(read.year, 0, 1), guess));
+    if (offsetAt(zone, tick) !== reference) {
+      for (let i = 0; offsetAt(zone, tick - MINUTE_MS) !== reference; i++, tick -= MINUTE_MS) if (i >= GAP_WALK_MINUTES) return null;
+      return tick;
+    }
+  }
+  const hourBefore = tick - HOUR_MS;
+  const hourOf = (ms: number): number => wallTime(zone, ms).hour;
+  const minuteOf = (ms: number): number => wallTime(zone, ms).minute;
+  const tickHour = read.hour;
+  if ((hourOf(hourBefore) === tickHour || hourOf(tick - 2 * HOUR_MS) === hourOf(hourBefore)) && hourBefore > afterMs) tick = hourBefore;
+  const halfBefore = tick - HOUR_MS / 2;
+  if ((minuteOf(halfBefore) === minuteOf(tick) || minuteOf(hourBefore) === minuteOf(halfBefore)) && halfBefore > afterMs) tick = halfBefore;
+  return tick;
 }

@@ -212,6 +212,8 @@ export const ERRORS = {
   FUNCTION_ANSWERED_ERROR: { status: 502, component: 'function', title: 'The function answered the call with an error status (4xx or 5xx) of its own.' },
   RUN_NOT_SUCCEEDED: { status: 500, component: 'cli', title: 'The async run the CLI waited for ended failed or cancelled, without an error code of its own.' },
   RUN_WAIT_TIMEOUT: { status: 504, component: 'cli', title: 'The async run the CLI waited for had not ended when it stopped waiting.' },
+  FUNCTION_CHANGED: { status: 409, component: 'controlplane', title: "A conditional delete's function is not as the caller read it (another revision, created again, or it has a version); nothing was deleted." },
+  STORE_DATABASE_FOREIGN: { status: 500, component: 'controlplane', title: "The production store's MongoDB database has no platform schema record but holds data (another application's or platform's); the platform did not start on it." },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -7,7 +7,7 @@ import { audit } from './audit-log.js';
 import { json, noContent } from './http.js';
 import { functionAnswer, functionListItem } from './present.js';
 import { operation } from './router.js';
-import { createFunctionBody, functionsQuery, limitsSchema, mergedLimits, mergedRetry, mergedSecrets, patchFunctionBody, retrySchema } from './schemas.js';
+import { createFunctionBody, functionDeleteQuery, functionsQuery, limitsSchema, mergedLimits, mergedRetry, mergedSecrets, patchFunctionBody, retrySchema } from './schemas.js';
 import { functionParam, validate } from './validate.js';
 import { canonicalJson, checkIfMatch } from './setting-tags.js';
 
@@ -119,12 +119,13 @@ export const patch = operation(
 
 export const remove = operation(
   {
-    id: 'deleteFunction', tag, role: 'owner', summary: 'Delete a function with its versions, deploy log, runs and tokens',
-    answers: { 204: { description: 'Deleted', schema: null } }, errors: ['REVISION_CONFLICT'],
+    id: 'deleteFunction', tag, role: 'owner', summary: 'Delete a function with its versions, deploy log, runs and tokens; with ifRevision, ifCreatedAt or ifNoVersions, only the function as the caller read it',
+    query: functionDeleteQuery,
+    answers: { 204: { description: 'Deleted', schema: null } }, errors: ['REVISION_CONFLICT', 'FUNCTION_CHANGED'],
   },
-  async (call) => {
+  async (call, input) => {
     const { name, key } = functionParam(call.params[0]!, call.scope);
-    await deleteFunction(call.ctx, key);
+    await deleteFunction(call.ctx, key, input.query());
     await audit(call, 'function.delete', name);
     return noContent();
   },

@@ -289,6 +289,20 @@ export const functionsQuery = z.strictObject({
   cursor: z.string().min(1).max(1024).optional(),
 });
 
+/**
+ * `DELETE /functions/{name}`'s preconditions (ADR 0181): each given one must hold, checked under the
+ * function's lock with the store's delete conditional on that revision, else 409 FUNCTION_CHANGED and
+ * nothing is deleted. `ifRevision`: the revision the caller read (any settings change, deploy, pause or
+ * rollback moves it); `ifCreatedAt`: the function created then (a delete and a re-create of the name is
+ * another function, at revision 1 again); `ifNoVersions`: it has no version (uploading one does not move
+ * the revision).
+ */
+export const functionDeleteQuery = z.strictObject({
+  ifRevision: intParam(1, Number.MAX_SAFE_INTEGER).optional(),
+  ifCreatedAt: intParam(0, Number.MAX_SAFE_INTEGER).optional(),
+  ifNoVersions: z.enum(['true']).transform(() => true).optional(),
+});
+
 /** A database's name in its workspace (no `.workspace`: only the caller's own can be named). */
 export const LOCAL_DATABASE = /^[a-z][a-z0-9_-]{0,31}$/;
 

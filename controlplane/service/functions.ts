@@ -126,7 +126,7 @@ async function updateOnce(ctx: ServiceContext, name: string, change: (current: F
  * failure answered 500 before any of this ran: the function was 404 for the API but kept serving,
  * and a second DELETE was 404 too, so nothing ever finished it (soak round, finding 1).
  */
-export async function deleteFunction(ctx: ServiceContext, name: string): Promise<void> {
+export async function deleteFunction(ctx: ServiceContext, name: string, expect: DeletePreconditions = {}): Promise<void> {
   await ctx.locks.run(name, async () => {
     const current = await ctx.store.functions.get(name);
     if (current === null) {
@@ -135,9 +135,38 @@ export async function deleteFunction(ctx: ServiceContext, name: string): Promise
       await forgetFunction(ctx, name);
       return;
     }
+    await checkDeletePreconditions(ctx, current, expect);
+    // Conditional on the revision checked: another process's change (or delete and re-create) in
+    // between is REVISION_CONFLICT from the store, never a delete of what it made.
     const { cleanupError } = await ctx.store.functions.delete(name, current.revision);
     if (cleanupError !== null) ctx.log(`controlplane: function ${name} is deleted, but the removal of its data failed (a later DELETE, a create of the name or the sweep finishes it): ${String(cleanupError)}`);
     await forgetFunction(ctx, name);
+  });
+}
+
+/** What a conditional delete expects of the function (ADR 0181); each absent one is not checked. */
+export interface DeletePreconditions {
+  ifRevision?: number | undefined;
+  ifCreatedAt?: number | undefined;
+  ifNoVersions?: boolean | undefined;
+}
+
+/**
+ * 409 FUNCTION_CHANGED unless `current` is the function the caller read: at its revision, created
+ * when it was, without a version. A client that checked the function and then deleted it (the
+ * CLI's undo of a refused first deploy, ADR 0170) deleted a teammate's create or deploy of the same
+ * name made in between (ADR 0181).
+ */
+async function checkDeletePreconditions(ctx: ServiceContext, current: FunctionRecord, expect: DeletePreconditions): Promise<void> {
+  const differs: string[] = [];
+  if (expect.ifRevision !== undefined && current.revision !== expect.ifRevision) differs.push(`it is at revision ${current.revision}, not ${expect.ifRevision}`);
+  if (expect.ifCreatedAt !== undefined && current.createdAt !== expect.ifCreatedAt) differs.push(`it was created at ${new Date(current.createdAt).toISOString()}, not ${new Date(expect.ifCreatedAt).toISOString()} (deleted and created again)`);
+  const versions = expect.ifNoVersions === true ? (await ctx.store.versions.list(current.name, { limit: 1 })).length : 0;
+  if (versions > 0) differs.push('it has a version');
+  if (differs.length === 0) return;
+  const fn = nameOfKey(current.name);
+  throw new PlatformError('FUNCTION_CHANGED', `the function "${fn}" is not as you read it (${differs.join('; ')}); nothing was deleted`, {
+    function: fn, revision: current.revision, createdAt: current.createdAt, hasVersions: versions > 0 || current.activeVersion !== null,
   });
 }
 

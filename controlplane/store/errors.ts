@@ -26,6 +26,7 @@ export const STORE_ERROR_CODES = [
   'VERSION_ACTIVE',
   'VERSION_IN_USE',
   'DRAFT_CONFLICT',
+  'STORE_DATABASE_FOREIGN',
 ] as const satisfies readonly ErrorCode[];
 export type StoreErrorCode = (typeof STORE_ERROR_CODES)[number];
 

@@ -139,4 +139,46 @@ describe('production store: secrets at rest (FerretDB)', { skip }, () => {
     assert.deepEqual(seen.map((usage) => usage.filter((u) => u.fields > 0).map((u) => [u.keyId, u.fields])), [[[first.currentId, 1]]]);
     assert.equal((await collection(database, 'meta').findOne({ _id: 'schema' }))?.['version'], SCHEMA_VERSION - 1, 'not upgraded');
   });
+
+  it("a database with another application's collections and no schema record: refused, STORE_DATABASE_FOREIGN naming it, nothing written (ADR 0183)", async () => {
+    const database = freshDatabase();
+    await collection(database, 'orders').insertOne({ _id: 'o1', total: 12 });
+    await assert.rejects(open(database, new Keyring([generateKey()])), (err: Error & { code?: string; details?: Record<string, unknown> }) => {
+      assert.equal(err.code, 'STORE_DATABASE_FOREIGN');
+      assert.match(err.message, new RegExp(`the MongoDB database "${database}" has no fastapi-platform schema record but holds data \\(orders\\)`));
+      assert.deepEqual(err.details?.['collections'], ['orders']);
+      return true;
+    });
+    const names = (await client!.db(database).listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).filter((n) => !n.startsWith('system.'));
+    assert.deepEqual(names, ['orders'], 'the refused open wrote to the database');
+  });
+  it("another platform's data without its schema record: refused before the key check could be skipped; adopted, the check runs on it (ADR 0183)", async () => {
+    // Before, no schema record read as a new database: the key check before writing was skipped,
+    // and the open wrote its schema, indexes and identity into the other platform's data.
+    const database = freshDatabase();
+    const theirs = new Keyring([generateKey()]);
+    const other = await open(database, theirs);
+    await other.functions.create(uniqueName(), settings({ secrets: { DB_PASSWORD: 'pw' } }));
+    await other.close();
+    await collection(database, 'meta').deleteMany({});
+    const refusal = new Error('refused on what the database holds');
+    const seen: { keyId: string | null; fields: number }[][] = [];
+    const check = (usage: { keyId: string | null; fields: number }[]): void => {
+      seen.push(usage);
+      throw refusal;
+    };
+    await assert.rejects(openMongoStore({ url: ferret!.url, database, keyring: new Keyring([generateKey()]), checkBeforeWrite: check }), { code: 'STORE_DATABASE_FOREIGN' });
+    assert.equal(seen.length, 0);
+    await assert.rejects(openMongoStore({ url: ferret!.url, database, keyring: new Keyring([generateKey()]), checkBeforeWrite: check, adoptDatabase: true }), (err: unknown) => err === refusal);
+    assert.deepEqual(seen.map((usage) => usage.filter((u) => u.fields > 0).map((u) => [u.keyId, u.fields])), [[[theirs.currentId, 1]]]);
+    assert.equal(await collection(database, 'meta').countDocuments(), 0, 'a refused open wrote its schema record');
+  });
+  it('what an interrupted first start wrote (the default workspace, empty collections) is a new database: it opens', async () => {
+    const database = freshDatabase();
+    await collection(database, 'workspaces').insertOne({ _id: 'default/1', name: 'default', seq: 1 });
+    await client!.db(database).createCollection('functions');
+    const store = await open(database, new Keyring([generateKey()]));
+    assert.ok(await collection(database, 'meta').findOne({ _id: 'schema' }));
+    await store.close();
+  });
 });

@@ -172,6 +172,29 @@ describe('cron triggers in the manifest', () => {
     }
   });
 
+  it('finds a tick within 3 hours of a clock change without the library\'s walk, as the library finds it (ADR 0104, loose ends round 2)', () => {
+    // Before, such a tick (a few hours a year per zone and schedule) was the library's to find, from 3 hours
+    // before it: 5-40 ms of luxon steps a tick, and a schedule can put one there every year (`M 2 25-31 3,10 *`).
+    const { CronTime } = createRequire(import.meta.url)('cron') as typeof import('cron');
+    const cases: [string, string, string, string][] = [
+      // Berlin's skipped hour: 02:30 is read as the change itself; the repeated hour: its first 02:30.
+      ['30 2 * * *', 'Europe/Berlin', '2027-03-28T00:10:00Z', '2027-03-28T01:00:00.000Z'],
+      ['30 2 * * *', 'Europe/Berlin', '2027-10-30T23:50:00Z', '2027-10-31T00:30:00.000Z'],
+      ['*/20 * * * *', 'America/New_York', '2027-11-07T05:50:00Z', '2027-11-07T06:00:00.000Z'],
+      ['5 2 25-31 3,10 *', 'Europe/Berlin', '2027-03-27T23:00:00Z', '2027-03-28T01:00:00.000Z'],
+    ];
+    for (const [schedule, zone, iso, tick] of cases) {
+      const from = Date.parse(iso);
+      let next = 0;
+      const steps = calendarSteps(() => {
+        next = parseCronSchedule(schedule, zone, from).next(from);
+      });
+      assert.equal(steps, 0, `${schedule} in ${zone} after ${iso}: ${steps} calendar steps`);
+      assert.equal(new Date(next).toISOString(), new Date(new CronTime(schedule, zone).getNextDateFrom(new Date(from), zone).toMillis()).toISOString(), `${schedule} in ${zone} after ${iso}`);
+      assert.equal(new Date(next).toISOString(), tick);
+    }
+  });
+
   it('says "never fires" exactly where the cron library finds no date in its 8 years', () => {
     const { CronTime } = createRequire(import.meta.url)('cron') as typeof import('cron');
     const ours = (schedule: string): boolean => {

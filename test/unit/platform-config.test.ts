@@ -16,7 +16,7 @@ describe('platform config', () => {
         poolSize: 3, poolWarmNext: false, idleTimeoutMs: 300_000, shutdownGraceMs: 10_000, debug: false, logFormat: 'text', data: 'auto', dataBackendTimeoutMs: 5_000, dataMaxDatabaseBytes: 10 * 1024 * 1024 * 1024,
         runRetentionMs: 7 * 24 * 3_600_000, runPruneIntervalMs: 600_000, codeCollectIntervalMs: 600_000, keepVersions: 20, runKeepPerMinute: 60, runSampleOneIn: 100, runStoreMaxBytes: 1024 * 1024 * 1024, runStoreCheckMs: 10_000,
         maxBundleBytes: 50 * MIB, maxBundleFiles: 1000, maxFileBytes: 10 * MIB, bundleCheckTimeoutMs: 30_000,
-        store: 'embedded', redisPrefix: 'fp', mongoDatabase: 'fastapi_platform', warmReportIntervalMs: 10_000,
+        store: 'embedded', redisPrefix: 'fp', mongoDatabase: 'fastapi_platform', mongoDatabaseAdopt: false, warmReportIntervalMs: 10_000,
         dispatchConcurrency: 4, dispatchLeaseMs: 30_000, secretsKeyFile: '/home/u/.config/fastapi-platform/secrets.key',
         sandbox: 'auto', unsafeNoSandbox: false, sandboxUids: '600000-699999', sandboxTmpBytes: 64 * MIB,
         sandboxTasks: 256, zygotes: true, templates: true, sandboxOpenFiles: 1024, maxInstances: 64, maxHeldCalls: 4096, crashStartBurst: 10, crashStartsPerMinute: 30, maxFrameBytesInFlight: 1024 * 1024 * 1024, maxFunctionInstances: 50,

@@ -79,7 +79,7 @@ describe('cron schedule checks', () => {
     assert.equal(new Date(seconds.next(Date.parse('2026-04-05T03:15:20Z'))).toISOString(), '2026-04-05T03:15:40.000Z');
   });
 
-  it('finds a rare tick on the calendar, as the library finds it, near clock changes too (red team round 36)', () => {
+  it('finds a rare tick on the calendar, as the library finds it, near clock changes too (red team round 36, loose ends round 2)', () => {
     // The library's walk to 29 February 23:59:N was 10-50 ms a tick; the calendar answers alone.
     const at = Date.parse('2026-12-06T20:00:00.500Z');
     const found = nextByCalendar(['17', '59', '23', '29', '2', '*'], 'Asia/Kathmandu', at);
@@ -99,9 +99,9 @@ describe('cron schedule checks', () => {
         const after = Date.parse(iso) + d;
         const time = new library.CronTime(expression, zone);
         const expected = time.getNextDateFrom(new Date(after), zone).toMillis();
+        // The calendar answers alone, within 3 hours of a change too (it left those to the library's walk).
         const fast = nextByCalendar(time.toJSON(), zone, after);
-        const next = typeof fast === 'number' ? fast : time.getNextDateFrom(new Date(fast.from ?? after), zone).toMillis();
-        assert.equal(new Date(next).toISOString(), new Date(expected).toISOString(), `${expression} in ${zone} after ${new Date(after).toISOString()}`);
+        assert.equal(typeof fast === 'number' ? new Date(fast).toISOString() : fast, new Date(expected).toISOString(), `${expression} in ${zone} after ${new Date(after).toISOString()}`);
       }
     }
   });

@@ -98,8 +98,8 @@ export class CronScheduler {
 
   /**
    * Arms every trigger set, from `now` (the start's): one whose tick was slow to find lets other
-   * work run before the next. Near a clock change a tick is the cron library's walk (5-40 ms, ADR
-   * 0104), and a platform's start armed every tenant's triggers in one turn of the event loop:
+   * work run before the next. Near a clock change a tick was the cron library's walk (5-40 ms, ADR
+   * 0104; found on the calendar since loose ends round 2, this stays a bound), and a platform's start armed every tenant's triggers in one turn of the event loop:
    * 64 such held every call 1-2 s at each start (red team round 37). Stops when stopped or
    * started again; a trigger set meanwhile was armed by `set`.
    */

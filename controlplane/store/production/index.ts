@@ -15,6 +15,7 @@ import { mongoSecretKeys } from './keys.js';
 import { mongoRunStore, sweepExpiredLogs } from './runs.js';
 import { mongoTokenStore } from './tokens.js';
 import { unavailableAsStoreError } from './unavailable.js';
+import { dataWithoutSchema, foreignDatabase } from './unmarked.js';
 import { mongoUsageHistory } from './usage-history.js';
 import { mongoVersionStore } from './versions.js';
 import { mongoDraftStore, mongoTestCaseStore } from './workbench.js';
@@ -62,6 +63,11 @@ export interface MongoStoreOptions {
    * database as the older build had it (ADR 0171).
    */
   checkBeforeWrite?: (usage: KeyUsage[]) => void;
+  /**
+   * Start in a database that has no schema record but holds data (FP_MONGO_DB_ADOPT): without it
+   * such an open is refused, STORE_DATABASE_FOREIGN, before anything is written (ADR 0183).
+   */
+  adoptDatabase?: boolean;
 }
 
 export async function openMongoStore(options: MongoStoreOptions): Promise<Store> {
@@ -88,13 +94,16 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
     const col = collections(db);
     const now = options.now ?? Date.now;
     const ctx: MongoContext = { db, col, ring: options.keyring, now, check, logRetentionMs: options.logRetentionMs ?? DEFAULT_LOG_RETENTION_MS, ...(options.testHooks !== undefined ? { testHooks: options.testHooks } : {}) };
-    if (options.checkBeforeWrite !== undefined) {
-      const found = await col.meta.findOne({ _id: 'schema' });
-      if (found !== null && found.version <= SCHEMA_VERSION) {
-        // Before schema 2, clear webhook secrets are the upgrade's to seal: only keyed values count.
-        const usage = await mongoSecretKeys(ctx).usage();
-        options.checkBeforeWrite(found.version < 2 ? usage.map((u) => (u.keyId === null ? { ...u, fields: 0 } : u)) : usage);
-      }
+    const found = await col.meta.findOne({ _id: 'schema' });
+    // No schema record: a new database, or data this platform did not write there (another
+    // application's, another platform's whose record is gone). The second is refused before the
+    // schema, indexes and identity go in (ADR 0183); it skipped the key check below, and was written to.
+    const unmarked = found === null ? await dataWithoutSchema(db) : [];
+    if (unmarked.length > 0 && options.adoptDatabase !== true) throw foreignDatabase(db.databaseName, unmarked);
+    if (options.checkBeforeWrite !== undefined && (found === null ? unmarked.length > 0 : found.version <= SCHEMA_VERSION)) {
+      // Before schema 2, clear webhook secrets are the upgrade's to seal: only keyed values count.
+      const usage = await mongoSecretKeys(ctx).usage();
+      options.checkBeforeWrite(found !== null && found.version < 2 ? usage.map((u) => (u.keyId === null ? { ...u, fields: 0 } : u)) : usage);
     }
     const { ttl } = await ensureSchema(col, now(), options.keyring);
     const identity = await platformIdentity(db, now());
