@@ -77,7 +77,7 @@ async function sessionOf(url: string, token: string): Promise<string> {
  * tab of the context starts signed out, as a new tab does. The form itself is tested where a test
  * signs in through it (console-journey: a wrong token, then the admin's; console-edges, console-conflicts,
  * console-team).
- * This saves a load of the sign-in page, its whoami and the functions list per page (~1 s; 0.6 s measured in console-edges under load).
+ * This saves a load of the sign-in page, its whoami and the functions list per page (about half a second a page in console-edges, back to back; noisy).
  */
 async function signedIn(page: Page, session: string): Promise<void> {
   await page.addInitScript(({ key, value }) => {
