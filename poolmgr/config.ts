@@ -121,6 +121,12 @@ export interface PoolConfig {
   crashStartBurst?: number;
   /** Starts the budget gains back a minute (default 30), the workspace's four times this. */
   crashStartsPerMinute?: number;
+  /**
+   * The shortest call timeout whose kill while the call's body was still going out spends no start
+   * budget (default CLIENT_PACED_MIN_TIMEOUT_MS, 30 s; ADR 0167). No option sets it: a test of the
+   * behaviour sets a shorter one so as not to wait 30 s for it (docs/adr/0169-test-time-in-the-console-and-checks.md).
+   */
+  clientPacedMinTimeoutMs?: number;
 }
 
 /** The sandbox mode 'auto' stands for here. */

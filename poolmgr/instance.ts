@@ -42,6 +42,8 @@ export interface InstanceOwner {
 export interface InstanceTimings {
   initTimeoutMs: number;
   shutdownGraceMs: number;
+  /** CLIENT_PACED_MIN_TIMEOUT_MS unless set (PoolConfig). */
+  clientPacedMinTimeoutMs?: number;
 }
 
 const SHUTDOWN_CAUSE: KillCause = { code: 'SHUTTING_DOWN', class: null, type: 'Shutdown', message: 'the instance was shut down' };
@@ -268,7 +270,7 @@ export class Instance implements ProcessListener {
     const error = hostError('FUNCTION_TIMEOUT', 'timeout', 'Timeout',
       `the function did not finish within ${timeoutMs} ms; its runtime process ${others ? 'is killed once the calls running beside it end' : 'was killed'}`);
     this.endedFor = error;
-    this.endedAtClientsPace = call.body !== null && !call.body.done && timeoutMs >= CLIENT_PACED_MIN_TIMEOUT_MS;
+    this.endedAtClientsPace = call.body !== null && !call.body.done && timeoutMs >= (this.timings.clientPacedMinTimeoutMs ?? CLIENT_PACED_MIN_TIMEOUT_MS);
     call.finish(null, error, [], timeoutMs);
     if (!others) {
       this.discard(TIMED_OUT_CAUSE);

@@ -29,13 +29,17 @@ const HERE = join(ROOT, 'test', 'e2e', 'schemathesis');
 /**
  * Bounds for CI: examples per operation and phase, the seed, and when a run is stopped. The work is
  * bounded by the examples; time bounds only a hang: a run is stopped when the platform has answered
- * nothing for STALL_MS (three of schemathesis's 20 s request timeouts), and, as a last resort, after
- * RUN_TIMEOUT_MS. A hard stop at 150 s for the whole run was a speed target in disguise: the run
- * takes ~100 s alone on a loaded 2-core machine and was killed at 150 s in the full suite.
+ * nothing for STALL_MS (three of schemathesis's 20 s request timeouts) while schemathesis itself
+ * used less than STALL_CPU_MS of CPU, and, as a last resort, after RUN_TIMEOUT_MS. A hard stop at
+ * 150 s for the whole run was a speed target in disguise: the run takes ~100 s alone on a loaded
+ * 2-core machine and was killed at 150 s in the full suite. Answers alone were no sign of life
+ * either: the coverage phase draws a 511-character string for a trigger's `path` pattern for many
+ * seconds of CPU with nothing sent, past 60 s at a load of 12-16 (three runs of four stopped there).
  */
 const MAX_EXAMPLES = 20;
 const SEED = 20261201;
 const STALL_MS = 60_000;
+const STALL_CPU_MS = 1000;
 const RUN_TIMEOUT_MS = 600_000;
 
 /** Fixture names (a fresh platform per test file, so fixed names are free). */
@@ -97,6 +101,17 @@ function config(dir: string): string {
   return file;
 }
 
+/** CPU time (user + system) a process has used, in ms (Linux /proc; 0 once it is gone). */
+function cpuMsOf(pid: number | undefined): number {
+  try {
+    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th, in clock ticks (100 a second).
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1)!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
 /** Runs schemathesis; hooks.py touches `progress` at each answer it gets (FP_PROGRESS_FILE). */
 function run(args: string[], env: Record<string, string>, cwd: string): Promise<{ code: number | null; output: string; ms: number }> {
   const started = Date.now();
@@ -111,10 +126,16 @@ function run(args: string[], env: Record<string, string>, cwd: string): Promise<
       output += `\n[test: ${why}; schemathesis stopped]\n`;
       child.kill('SIGKILL');
     };
+    // Schemathesis's CPU time, a sample a second: work with nothing sent (drawing cases) is no hang.
+    const cpu: { at: number; ms: number }[] = [];
     const watchdog = setInterval(() => {
-      const quiet = Date.now() - statSync(progress).mtimeMs;
-      if (quiet > STALL_MS) stop(`no answer for ${Math.round(quiet / 1000)} s`);
-      else if (Date.now() - started > RUN_TIMEOUT_MS) stop(`still running after ${RUN_TIMEOUT_MS / 1000} s`);
+      const now = Date.now();
+      cpu.push({ at: now, ms: cpuMsOf(child.pid) });
+      while (cpu.length > 1 && cpu[1]!.at <= now - STALL_MS) cpu.shift();
+      const quiet = now - statSync(progress).mtimeMs;
+      const working = cpu.at(-1)!.ms - cpu[0]!.ms >= STALL_CPU_MS;
+      if (quiet > STALL_MS && !working) stop(`no answer for ${Math.round(quiet / 1000)} s, and under ${STALL_CPU_MS} ms of its CPU`);
+      else if (now - started > RUN_TIMEOUT_MS) stop(`still running after ${RUN_TIMEOUT_MS / 1000} s`);
     }, 1000);
     child.on('error', reject);
     child.on('close', (code) => {

@@ -16,8 +16,10 @@ describe('attack: one workspace\'s code checks against every other workspace\'s'
   it('a tenant flooding POST /validate with slow checks is refused its own; another workspace\'s check is answered', { timeout: 180_000 }, async () => {
     const attacker = await newTenant(h);
     const victim = await newTenant(h);
-    // ~1 MiB of statements: seconds of the check's Python each (5 s on a loaded 2-core machine).
-    const slow = { files: [{ path: 'main.py', content: 'x=1\n'.repeat(190_000) }] };
+    // ~48 KiB of statements: about 2 s of the check's CPU each (4-5 s at a load of 14), while the
+    // victim's check is sent a round trip after the first refusal. The attack's 1 MiB ran into the
+    // check's 10 s limit: the four the tenant gets, one after another, took 40 of the test's 41 s.
+    const slow = { files: [{ path: 'main.py', content: 'x=1\n'.repeat(12_000) }] };
     const answers: ApiAnswer[] = [];
     const flood = Array.from({ length: 12 }, () => attacker.api.call('POST', '/validate', slow).then((a) => answers.push(a)));
     // Once one of them is refused, the rest are in hand (running or waiting) until they answer.

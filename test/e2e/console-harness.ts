@@ -10,7 +10,7 @@ import { after, before } from 'node:test';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import type { StartOptions } from '../../platform/index.js';
 import { browserSkip, launchBrowser, recordCspViolations, watchPage } from '../helpers/browser.js';
-import { usePlatform, type PlatformHarness } from './platform-harness.js';
+import { Api, usePlatform, type PlatformHarness } from './platform-harness.js';
 
 /** Skip reason for the whole file (no Chromium outside CI; the console not built). */
 export function consoleSkip(): string | false {
@@ -41,18 +41,50 @@ export function useConsole(options: StartOptions, skip: string | false): Console
     await h.browser?.close();
   });
   h.page = async (opts = {}) => {
-    const context = await h.browser.newContext({ viewport: opts.viewport ?? { width: 1360, height: 900 }, reducedMotion: 'reduce', ...(opts.timezoneId !== undefined ? { timezoneId: opts.timezoneId, locale: 'en-US' } : {}) });
+    const token = opts.token ?? h.platform.api.token!;
+    // The context and the token's session (what the sign-in form would store) at once.
+    const [context, session] = await Promise.all([
+      h.browser.newContext({ viewport: opts.viewport ?? { width: 1360, height: 900 }, reducedMotion: 'reduce', ...(opts.timezoneId !== undefined ? { timezoneId: opts.timezoneId, locale: 'en-US' } : {}) }),
+      sessionOf(h.platform.url, token),
+    ]);
     const page = await context.newPage();
     await recordCspViolations(page);
     const { problems } = watchPage(page);
-    await page.goto(`${h.platform.url}/console/`);
-    await page.getByLabel('Token', { exact: true }).fill(opts.token ?? h.platform.api.token!);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Functions', exact: true }).waitFor();
-    if (opts.hash !== undefined) await page.goto(`${h.platform.url}/console/${opts.hash}`);
+    await signedIn(page, session);
+    await page.goto(`${h.platform.url}/console/${opts.hash ?? ''}`);
+    // Signed in: the header's Sign out (and the functions list when no page was named).
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    if (opts.hash === undefined) await page.getByRole('heading', { name: 'Functions', exact: true }).waitFor();
     return { page, context, problems };
   };
   return h;
+}
+
+/** The console's session key and record (console/src/auth.ts): what its sign-in form stores after `GET /whoami`. */
+const SESSION_KEY = 'fp.console.session';
+
+/** The session the sign-in form would store for `token`, from the same `GET /whoami` it calls. */
+async function sessionOf(url: string, token: string): Promise<string> {
+  const who = await new Api(url, token).call('GET', '/whoami');
+  assert.equal(who.status, 200, JSON.stringify(who.body));
+  const { label, role, workspace, kind } = who.body as { label: string; role: string; workspace: string; kind: string };
+  return JSON.stringify({ token, label, role, workspace, root: kind === 'admin', signedInAt: Date.now() });
+}
+
+/**
+ * Signs `page` in as the sign-in form does (its session in the tab's sessionStorage), before its
+ * first load and only then: a sign-out or an ended session stays so across reloads, and another
+ * tab of the context starts signed out, as a new tab does. The form itself is tested where a test
+ * signs in through it (console-journey: a wrong token, then the admin's; console-edges, console-conflicts,
+ * console-team).
+ * This saves a load of the sign-in page, its whoami and the functions list per page (about half a second a page in console-edges, back to back; noisy).
+ */
+async function signedIn(page: Page, session: string): Promise<void> {
+  await page.addInitScript(({ key, value }) => {
+    if (sessionStorage.getItem('fp.test.seeded') !== null) return;
+    sessionStorage.setItem('fp.test.seeded', '1');
+    sessionStorage.setItem(key, value);
+  }, { key: SESSION_KEY, value: session });
 }
 
 /** Retries `check` until it stops throwing (the page updates on its own schedule), up to `ms`. */
