@@ -176,9 +176,19 @@ export const TRIGGER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
  * `@app.post("/webhooks/github")` answered every delivery 404 at `/` (apps round 20), and Vercel's
  * crons call `GET /api/cron` (apps round 21). ADR 0175.
  */
+const TRIGGER_PATH_MESSAGE = 'a trigger path is an absolute path such as /webhooks/github: letters, digits and -._~!$&\'()*+,;=:@ or %XX escapes, no query';
+/** The whole rule: non-empty segments of path characters or `%XX` escapes, an optional trailing `/`. */
+const TRIGGER_PATH = /^(?:\/|(?:\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})+)+\/?)$/;
+/**
+ * Its characters alone: the pattern the JSON schemas carry (an editor's and a fuzzer's check; every
+ * path it refuses, TRIGGER_PATH refuses too). The whole rule as a pattern with `maxLength` cost
+ * Schemathesis's coverage phase 24-60 s to draw one boundary string (ci round 2, ADR 0175).
+ */
+const TRIGGER_PATH_CHARS = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/;
 const triggerPath = z.string()
   .max(512, 'a trigger path is at most 512 characters')
-  .regex(/^(?:\/|(?:\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})+)+\/?)$/, 'a trigger path is an absolute path such as /webhooks/github: letters, digits and -._~!$&\'()*+,;=:@ or %XX escapes, no query')
+  .regex(TRIGGER_PATH_CHARS, TRIGGER_PATH_MESSAGE)
+  .refine((p) => !TRIGGER_PATH_CHARS.test(p) || TRIGGER_PATH.test(p), TRIGGER_PATH_MESSAGE)
   .refine((p) => !p.split('/').some((seg) => seg === '.' || seg === '..'), 'a trigger path has no . or .. segments');
 
 /**

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { eventFormatOf, ManifestError, parseManifest, resolveEnvValue } from '../../protocol/index.js';
+import { generatePlatformSchema } from '../../scripts/gen-schema.js';
 
 function issuesOf(raw: unknown, platformEnv: Record<string, string> = {}): Record<string, string> {
   try {
@@ -213,5 +214,25 @@ describe('parseManifest in its own words (newcomer round 7, docs/adr/0075-newcom
     for (const [bad, why] of [['webhooks', /absolute path/], ['/a?b=1', /no query/], ['/a#b', /absolute path/], ['//a', /absolute path/], ['/a//b', /absolute path/], ['/a/../b', /no \. or \.\. segments/], ['/./a', /no \. or \.\. segments/], ['/a b', /absolute path/], ['/%zz', /absolute path/], ['/é', /absolute path/], [`/${'a'.repeat(512)}`, /at most 512/]] as const) {
       assert.match(issuesOf({ kind: 'function', name: 'a', triggers: [{ type: 'webhook', id: 'gh', path: bad }] })['triggers.0.path'] ?? '(accepted)', why, bad);
     }
+  });
+
+  it("the schemas' trigger path pattern takes every path the rule takes, and the rule refuses what only the pattern lets through", () => {
+    // The published pattern is the characters alone (the whole rule as a pattern cost Schemathesis 24-60 s a run, ADR 0175).
+    const schema = JSON.parse(generatePlatformSchema()) as unknown;
+    const patterns = new Set<string>();
+    (function walk(node: unknown, key: string): void {
+      if (node === null || typeof node !== 'object') return;
+      const o = node as Record<string, unknown>;
+      if (key === 'path' && typeof o['pattern'] === 'string') patterns.add(o['pattern']);
+      for (const [k, v] of Object.entries(o)) walk(v, k);
+    })(schema, '');
+    assert.equal(patterns.size, 1, [...patterns].join(' | '));
+    const pattern = new RegExp([...patterns][0]!, 'u');
+    for (const ok of ['/', '/webhooks/github', '/webhooks/github/', '/a/%7Eb/c:d@e', "/x-y_z.~!$&'()*+,;="]) assert.ok(pattern.test(ok), ok);
+    for (const loose of ['//a', '/a//b', '/%zz', '/%4', '/a/%']) {
+      assert.ok(pattern.test(loose), loose);
+      assert.match(issuesOf({ kind: 'function', name: 'a', triggers: [{ type: 'webhook', id: 'gh', path: loose }] })['triggers.0.path'] ?? '(accepted)', /^a trigger path is an absolute path/, loose);
+    }
+    for (const bad of ['webhooks', '/a?b', '/a#b', '/a b', '/é']) assert.ok(!pattern.test(bad), bad);
   });
 });
