@@ -21,8 +21,9 @@
  * Written: single quotes when the value allows (no `'`, no line break: read literally by every
  * dotenv reader, never interpolated), else double quotes with the escapes \n \r \t \\ \" \$.
  */
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { open, readdir, realpath, stat } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { ENV_NAME, RESERVED_ENV_PREFIX } from '../protocol/index.js';
 
 export const DOTENV_FILE = '.env';
@@ -187,15 +188,23 @@ export interface FolderDotenv {
   fromEnvironment: { name: string; from: string }[];
 }
 
-/** `<dir>/.env` for `dev`: its values and its problems by line; an absent file is no values and no problems. */
+/** The largest dotenv file read: a `.env` linked to /dev/zero was read until Node's 2 GiB limit. */
+export const MAX_DOTENV_BYTES = 1024 * 1024;
+
+/**
+ * `<dir>/.env` (or `file`, relative to `dir`: `.env.production`, the `../.env` the code names) for
+ * `dev` and `deploy`: its values and its problems by line; an absent file is no values and no problems.
+ *
+ * The folder may be a hostile repository's (red team round 39). Read only: a regular file of at most
+ * MAX_DOTENV_BYTES (not a FIFO, which hung the command, nor a device) whose real path, links
+ * followed, is inside the folder's repository (dotenvTree). Before, `.env -> ~/.aws/credentials` (or
+ * another project's `.env`) was read: `dev` gave its values to the repository's code, which its box
+ * keeps from reading the file itself, and `deploy` named them and told to `env push` them.
+ */
 export async function readDotenv(dir: string, file: string = DOTENV_FILE): Promise<FolderDotenv> {
-  let text: string;
-  try {
-    text = await readFile(join(dir, file), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { present: false, values: {}, problems: [], fromEnvironment: [] };
-    return { present: true, values: {}, problems: [{ file, line: 0, message: `cannot be read: ${(err as Error).message}` }], fromEnvironment: [] };
-  }
+  const text = await dotenvText(join(dir, file), await dotenvTree(dir).catch(() => dirname(resolve(dir))));
+  if (text === null) return { present: false, values: {}, problems: [], fromEnvironment: [] };
+  if (typeof text !== 'string') return { present: true, values: {}, problems: [{ file, line: 0, message: text.refused }], fromEnvironment: [] };
   const parsed = parseDotenv(text);
   return {
     present: true,
@@ -203,6 +212,50 @@ export async function readDotenv(dir: string, file: string = DOTENV_FILE): Promi
     problems: parsed.problems.map((p) => ({ file, ...p })),
     fromEnvironment: parsed.fromEnvironment,
   };
+}
+
+/**
+ * A dotenv file's text; null when there is none; `refused` says why it was not read: not a regular
+ * file of at most MAX_DOTENV_BYTES, or (with `tree`) its real path, links followed, outside `tree`.
+ */
+export async function dotenvText(path: string, tree: string | null): Promise<string | null | { refused: string }> {
+  try {
+    const real = await realpath(path);
+    if (tree !== null) {
+      const inside = relative(tree, real);
+      if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || inside.startsWith(sep)) {
+        return { refused: `is ${real}, outside ${tree} (links followed): not read; a dotenv file is read only inside the folder's repository (copy the values in, or name the file with \`env push --file\`)` };
+      }
+    }
+    // O_NONBLOCK: opening a FIFO for reading waits for a writer; the checks below refuse it.
+    const handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const info = await handle.stat();
+      if (!info.isFile()) return { refused: 'is not a regular file (a FIFO, a device or a folder): not read' };
+      if (info.size > MAX_DOTENV_BYTES) return { refused: `is ${info.size} bytes, over the ${MAX_DOTENV_BYTES} a dotenv file may have: not read` };
+      const buffer = Buffer.alloc(info.size);
+      const { bytesRead } = await handle.read(buffer, 0, info.size, 0);
+      return buffer.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    return { refused: `cannot be read: ${(err as Error).message}` };
+  }
+}
+
+/**
+ * Where a folder's dotenv files may be, links followed: its repository (the nearest folder up
+ * holding `.git`), else the folder's parent (FastAPI's full-stack template deploys `backend/` and
+ * reads `../.env`). Real paths.
+ */
+export async function dotenvTree(dir: string): Promise<string> {
+  const start = await realpath(dir);
+  for (let at = start; ; at = dirname(at)) {
+    if (await stat(join(at, '.git')).then(() => true, () => false)) return at;
+    if (dirname(at) === at) return dirname(start);
+  }
 }
 
 /**

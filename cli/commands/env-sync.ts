@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { flag, list, str, type ParsedArgs } from '../args.js';
 import type { ApiClient, ApiFunction } from '../client.js';
 import { clientOf, targetOf, type Context } from '../context.js';
-import { formatDotenv, parseDotenv, type DotenvFile } from '../dotenv.js';
+import { dotenvText, dotenvTree, formatDotenv, parseDotenv, type DotenvFile } from '../dotenv.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { confirmOrStop } from '../confirm.js';
 import { MANIFEST_FILE, readManifestFile } from '../manifest-file.js';
@@ -193,14 +193,14 @@ async function manifestBase(ctx: Context, dir: string, name: string): Promise<{ 
 
 export async function push(ctx: Context, args: ParsedArgs): Promise<number> {
   const name = functionName(args, 'push');
-  const fileArg = str(args, 'file') ?? DEFAULT_ENV_FILE;
+  const named = str(args, 'file');
+  const fileArg = named ?? DEFAULT_ENV_FILE;
   const path = resolve(ctx.cwd, fileArg);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new CliError(EXIT.FAILURE, 'ENV_FILE_INVALID', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file (create it, or `env pull` it first)' : (err as Error).message}`);
-  }
+  // The folder's own .env is read as `dev` reads it (inside its repository: a hostile clone's link to
+  // ~/.aws/credentials was pushed into its function); a file named with --file wherever it is.
+  const text = await dotenvText(path, named === undefined ? await dotenvTree(ctx.cwd) : null);
+  if (text === null) throw new CliError(EXIT.FAILURE, 'ENV_FILE_INVALID', `cannot read ${path}: no such file (create it, or \`env pull\` it first)`);
+  if (typeof text !== 'string') throw new CliError(EXIT.FAILURE, 'ENV_FILE_INVALID', `${path} ${text.refused}`);
   const file = parseDotenv(text);
   if (file.problems.length > 0) {
     const first = file.problems[0]!;

@@ -1,13 +1,14 @@
 /** `dev`'s pure parts: .env parsing, which changes reload, the .env → secrets patch, and how calls print. */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CallPrinter, formatCall, formatLogLine, printable, type RunView } from '../../cli/dev/calls.js';
 import { secretsPatch } from '../../cli/dev/reload.js';
 import { isRelevantChange } from '../../cli/dev/watch.js';
-import { readDotenv } from '../../cli/dotenv.js';
+import { MAX_DOTENV_BYTES, readDotenv } from '../../cli/dotenv.js';
 import { Output } from '../../cli/output.js';
 
 describe('cli dev: .env', () => {
@@ -31,6 +32,69 @@ describe('cli dev: .env', () => {
       assert.deepEqual(problems.map((p) => [p.file, p.line]), [['.env', 2], ['.env', 3], ['.env', 4]]);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('cli dev: a hostile repository\'s .env (red team round 39)', () => {
+  /** A home with a credentials file, and a cloned repository beside it (`.git`, its app in backend/). */
+  async function layout(): Promise<{ root: string; home: string; repo: string; app: string }> {
+    const root = await mkdtemp(join(tmpdir(), 'fp-dev-env-'));
+    const home = join(root, 'home');
+    const repo = join(home, 'src', 'evil');
+    const app = join(repo, 'backend');
+    await mkdir(join(home, '.aws'), { recursive: true });
+    await writeFile(join(home, '.aws', 'credentials'), 'aws_access_key_id = AKIASECRET\naws_secret_access_key = verysecret\n');
+    await mkdir(join(repo, '.git'), { recursive: true });
+    await mkdir(app, { recursive: true });
+    return { root, home, repo, app };
+  }
+
+  it('does not follow a .env link out of the repository (dev gave its values to the repository\'s code)', async () => {
+    const { root, home, app } = await layout();
+    try {
+      await symlink(join(home, '.aws', 'credentials'), join(app, '.env'));
+      const read = await readDotenv(app);
+      assert.deepEqual(read.values, {});
+      assert.equal(read.present, true);
+      assert.match(read.problems[0]?.message ?? '', /outside .* not read/);
+      // The code's env_file="../../../.aws/credentials": deploy read it and named its keys.
+      const named = await readDotenv(app, join('..', '..', '..', '.aws', 'credentials'));
+      assert.deepEqual(named.values, {});
+      assert.match(named.problems[0]?.message ?? '', /outside/);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('reads a link inside the repository, and the ../.env of a folder without one', async () => {
+    const { root, repo, app } = await layout();
+    try {
+      await writeFile(join(repo, '.env'), 'SHARED=1\n');
+      await symlink(join('..', '.env'), join(app, '.env'));
+      assert.deepEqual((await readDotenv(app)).values, { SHARED: '1' });
+      assert.deepEqual((await readDotenv(app, join('..', '.env'))).values, { SHARED: '1' });
+      await rm(join(repo, '.git'), { recursive: true });
+      assert.deepEqual((await readDotenv(app, join('..', '.env'))).values, { SHARED: '1' });
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a FIFO (the command hung) and a file over the size limit, at once', { timeout: 10_000 }, async () => {
+    const { root, app } = await layout();
+    try {
+      execFileSync('mkfifo', [join(app, '.env')]);
+      const fifo = await readDotenv(app);
+      assert.deepEqual(fifo.values, {});
+      assert.match(fifo.problems[0]?.message ?? '', /not a regular file/);
+      await rm(join(app, '.env'));
+      await writeFile(join(app, '.env'), `BIG=${'x'.repeat(MAX_DOTENV_BYTES)}\n`);
+      const big = await readDotenv(app);
+      assert.deepEqual(big.values, {});
+      assert.match(big.problems[0]?.message ?? '', /bytes, over the/);
+    } finally {
+      await rm(root, { recursive: true, force: true });
     }
   });
 });
