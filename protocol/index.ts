@@ -1,4 +1,5 @@
 /** The shared protocol: wire frames, runtime messages and error codes. The only module every service imports. */
+export * from './bound-database-mark.js';
 export * from './frames.js';
 export * from './invoke-frame.js';
 export * from './wire-arrays.js';

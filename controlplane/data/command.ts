@@ -8,6 +8,7 @@
  * which is what made the proxy cost more than the hop (ADR 0024). Pure: no I/O.
  */
 import { HEADER_BYTES, MSG_FLAGS, WireError } from './wire.js';
+import { isReservedCollection } from './names.js';
 
 /** Operators and stages that run server-side JavaScript or see beyond the database. */
 export const FORBIDDEN_OPERATORS = new Set(['$where', '$function', '$accumulator', '$currentOp', '$listSessions', '$listLocalSessions', '$changeStream', '$planCacheStats', '$collStats', '$indexStats', '$listSearchIndexes', '$shardedDataDistribution', '$listSampledQueries', '$_internalInhibitOptimization']);
@@ -152,7 +153,7 @@ function otherDb(buf: Buffer, type: number, at: number, end: number, database: s
 }
 
 /**
- * The reserved collection (`system.*`, or a name with NUL) a namespace stage names, or null: its
+ * The reserved collection (names.ts isReservedCollection: `system.*`, a name with NUL, the binding's mark) a namespace stage names, or null: its
  * value as a string (`$out: "system.js"`, `$unionWith: …`, `$merge: …`), or the string (or
  * `{db, coll}`) under `from`, `coll` or `into`. The command's own collection is checked by the
  * policy; a stage's is checked here, so no pipeline reaches `system.views` or `system.js` either.
@@ -160,7 +161,7 @@ function otherDb(buf: Buffer, type: number, at: number, end: number, database: s
 function reservedCollection(buf: Buffer, type: number, at: number, end: number): string | null {
   if (type === 0x02) {
     const name = buf.toString('utf8', at + 4, end - 1);
-    return name.startsWith('system.') || name.includes('\0') ? name : null;
+    return isReservedCollection(name) ? name : null;
   }
   if (type !== 0x03) return null;
   let found: string | null = null;

@@ -6,6 +6,7 @@
  * forbidden operators and stages looked for in it) is read from its bytes by command.ts.
  */
 import type { Command } from './command.js';
+import { isReservedCollection } from './names.js';
 
 /** Commands answered by the proxy itself (no backend round trip), also before authentication. */
 export const LOCAL_COMMANDS = new Set(['hello', 'ismaster', 'isMaster', 'ping', 'saslStart', 'endSessions', 'buildInfo', 'buildinfo', 'getParameter']);
@@ -65,6 +66,6 @@ export function decide(cmd: Command, database: string, authenticated: boolean, o
   if (collection === null && command !== 'aggregate' && command !== 'listCollections' && command !== 'dbStats') {
     return { kind: 'refuse', reason: `${command} needs a collection name` };
   }
-  if (collection !== null && (collection.startsWith('system.') || collection.includes('\0'))) return { kind: 'refuse', reason: `collection ${collection} is reserved` };
+  if (collection !== null && isReservedCollection(collection)) return { kind: 'refuse', reason: `collection ${collection} is reserved` };
   return { kind: 'forward', command, collection, write: rule.write ?? null, cursor: rule.cursor === true, cursorIds };
 }

@@ -12,11 +12,11 @@ import { mkdirSync, rmSync, chmodSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { BSON, type Document } from 'bson';
-import { PlatformError, type ErrorCode } from '../../protocol/index.js';
+import { BOUND_DATABASE_MARK, BOUND_DATABASE_MARK_ID, PlatformError, type ErrorCode } from '../../protocol/index.js';
 import type { DataCredentials, Grant } from './credentials.js';
 import { readCommand, type Command } from './command.js';
 import { decide, type Decision } from './policy.js';
-import { decodeOpMsg, decodeOpQuery, encodeOpMsg, encodeOpReply, FrameReader, OP_MSG, OP_QUERY, readHeader, summarizeReply, WireError } from './wire.js';
+import { decodeOpMsg, decodeOpQuery, encodeOpMsg, encodeOpReply, FrameReader, HEADER_BYTES, OP_MSG, OP_QUERY, readHeader, summarizeReply, WireError } from './wire.js';
 import { runIdOfComment, type WriteLedger } from './writes.js';
 
 /** Where the real server listens: a Unix socket path, or host and port. */
@@ -194,6 +194,12 @@ export class DataProxy {
    * directory's disk was full, for every function and the platform (red team, December 2026).
    */
   private readonly sizes = new Map<string, { bytes: number; written: number; at: number; measuring: boolean }>();
+  /**
+   * The bound databases this proxy has marked (BOUND_DATABASE_MARK, ADR 0184): true once the server
+   * has the mark, the write of it while it is out. A binding set up again (`forgetMark`: an instance
+   * started, the database dropped) is marked again at its first growing command.
+   */
+  private readonly marked = new Map<string, true | Promise<boolean>>();
   /** serializeWrites: per database, the writes waiting for the one the server has in hand (present while one is out). */
   private readonly writeQueues = new Map<string, (() => void)[]>();
 
@@ -358,7 +364,8 @@ export class DataProxy {
         this.outages.set(functionKey, Date.now());
         reply(errorDoc(CODE.hostUnreachable, 'DATA_BACKEND_UNAVAILABLE', reason), header.requestId);
       };
-      if (grows(decision, command, frame) && this.full(grant!.physical, frame.length)) {
+      const growing = grows(decision, command, frame);
+      if (growing && this.full(grant!.physical, frame.length)) {
         this.stats.refused += 1;
         reply(errorDoc(CODE.exceededStorage, 'DATA_QUOTA_EXCEEDED', `the database is over its ${this.options.maxDatabaseBytes} bytes (FP_DATA_MAX_DATABASE_BYTES): delete data, and close cursors left open, to write again`), header.requestId);
         return done();
@@ -375,7 +382,9 @@ export class DataProxy {
       if (backend?.dead === true) backend = null;
       const connection = (backend ??= new BackendConnection(this.options.backend, this.maxMessageBytes * 4, this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS, () => this.alive()));
       const serialized = this.options.serializeWrites === true && decision.write !== null ? grant!.physical : null;
-      const send = (): void => connection.roundTrip(frame, (err, answer) => {
+      // The function's listing leaves out its database's mark (ADR 0184), as if it were not there.
+      const sent = decision.command === 'listCollections' ? listingWithoutMark(frame) : frame;
+      const send = (): void => connection.roundTrip(sent, (err, answer) => {
         if (serialized !== null) this.writeDone(serialized);
         try {
           if (err !== null) {
@@ -405,8 +414,20 @@ export class DataProxy {
         }
         done();
       });
-      if (serialized === null) send();
-      else this.writeTurn(serialized, send);
+      const go = (): void => {
+        if (serialized === null) send();
+        else this.writeTurn(serialized, send);
+      };
+      // A command that can create the database waits for its mark (ADR 0184); once marked, none waits.
+      if (!growing || this.marked.get(grant!.physical) === true) return go();
+      this.mark(grant!.physical).then((ok) => {
+        if (ok) return go();
+        unavailable('the database server did not answer');
+        done();
+      }, () => {
+        unavailable('the database server did not answer');
+        done();
+      });
     };
 
     // A loop, not recursion: frames answered at once (refusals, the handshake) are handled in turn
@@ -505,6 +526,32 @@ export class DataProxy {
     if (size.bytes + size.written >= max) return true;
     size.written += bytes;
     return false;
+  }
+
+  /**
+   * Writes the mark of a bound database (ADR 0184) on a connection of the proxy's own, before the
+   * function's first command that can create the database: an insert whose duplicate means marked
+   * already (FerretDB's concurrent upserts of one _id can fail). False when the server did not take it.
+   */
+  private mark(physical: string): Promise<boolean> {
+    const found = this.marked.get(physical);
+    if (found === true) return Promise.resolve(true);
+    if (found !== undefined) return found;
+    const timeout = this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS;
+    const writing = backendCommand(this.options.backend, timeout, { insert: BOUND_DATABASE_MARK, documents: [{ _id: BOUND_DATABASE_MARK_ID, at: Date.now() }], $db: physical })
+      .then((reply) => reply.ok === 1 && ((reply.writeErrors as { code?: number }[] | undefined) ?? []).every((e) => e.code === DUPLICATE_KEY), () => false)
+      .then((ok) => {
+        if (ok) this.marked.set(physical, true);
+        else this.marked.delete(physical);
+        return ok;
+      });
+    this.marked.set(physical, writing);
+    return writing;
+  }
+
+  /** The database's mark is written again before its next growing command (a binding set up again, the database dropped). */
+  forgetMark(physical: string): void {
+    if (this.marked.get(physical) === true) this.marked.delete(physical);
   }
 
   /** True when the server answers a `ping` on a fresh connection in time: it is alive, a silent command of it is slow, not hung. */
@@ -616,6 +663,22 @@ interface CursorChange {
   closed: string[];
 }
 
+/**
+ * A `listCollections` frame whose filter leaves out the bound database's mark (ADR 0184): the
+ * function lists its collections as before the mark. The one body section is read (types kept as
+ * they are), its filter and-ed with `name != mark`, and written again under the same request id. A
+ * frame of another shape (none a driver sends) goes as it is: it shows the mark's name, nothing more.
+ */
+export function listingWithoutMark(frame: Buffer): Buffer {
+  const at = HEADER_BYTES + 4;
+  if (frame.length < at + 5 || frame.readUInt32LE(HEADER_BYTES) !== 0 || frame[at] !== 0 || at + 1 + frame.readInt32LE(at + 1) !== frame.length) return frame;
+  const body = BSON.deserialize(frame.subarray(at + 1), { promoteValues: false, promoteBuffers: false, bsonRegExp: true });
+  const hidden = { name: { $ne: BOUND_DATABASE_MARK } };
+  body.filter = body.filter === undefined || body.filter === null ? hidden : { $and: [body.filter, hidden] };
+  const header = readHeader(frame);
+  return encodeOpMsg(body, header.requestId, header.responseTo);
+}
+
 /** A command that can make its database bigger: inserts, updates, upserting findAndModify, new collections and indexes. */
 function grows(decision: Extract<Decision, { kind: 'forward' }>, command: Command, frame: Buffer): boolean {
   if (decision.write === 'insert' || decision.write === 'update') return true;
@@ -628,6 +691,8 @@ function grows(decision: Extract<Decision, { kind: 'forward' }>, command: Comman
   return decision.command === 'create' || decision.command === 'createIndexes';
 }
 const OUT_STAGE = Buffer.from('$out\0', 'latin1');
+/** The server's duplicate key error: the mark written already. */
+const DUPLICATE_KEY = 11000;
 const MERGE_STAGE = Buffer.from('$merge\0', 'latin1');
 /**
  * Where every backend connection's reads land (`onread`), copied out before the next read: one

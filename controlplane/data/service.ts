@@ -103,6 +103,7 @@ export class DataBindings {
     if (previous !== undefined && previous.physical !== physical) this.credentials.revoke(functionKey); // rebound: the old database's credential ends
     const grant: Grant = { functionKey, workspace, database: target.database, physical };
     this.bound.set(functionKey, { function: functionKey, workspace, database: target.database, physical });
+    this.proxy.forgetMark(physical); // marked again at its first write (dropped meanwhile by another process: ADR 0184)
     this.proxy.listen(functionKey, join(dir, SOCKET)).catch((err: unknown) => this.options.log?.(`data: cannot open the socket of ${functionKey}: ${(err as Error).message}`));
     const socketPath = this.options.sandboxed ? `${BOX_DATA_DIR}/${SOCKET}` : join(dir, SOCKET);
     return { env: { FP_MONGO_URI: bindingUri(socketPath, physical, this.credentials.credentialFor(grant)), FP_MONGO_DATABASE: physical }, dataDir: dir };
@@ -164,6 +165,7 @@ export class DataBindings {
     }
     const reply = await backendCommand(this.options.backend, this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS, { dropDatabase: 1, $db: physical });
     if (reply.ok !== 1) throw this.refused(`did not drop ${database}`, reply);
+    this.proxy.forgetMark(physical);
     return { physical };
   }
 

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { Long, MongoClient } from 'mongodb';
 import { createConnection } from 'node:net';
 import { bindingUri, DataCredentials, DataProxy, physicalDatabase, WriteLedger } from '../../controlplane/index.js';
+import { BOUND_DATABASE_MARK, BOUND_DATABASE_MARK_ID } from '../../protocol/index.js';
 import { encodeOpMsg, FrameReader, readHeader } from '../../controlplane/data/wire.js';
 import { repoPath } from '../helpers/runtime-process.js';
 import { serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
@@ -146,6 +147,35 @@ describe('data proxy under attack', { skip }, () => {
       await second.close();
     } finally {
       await local.close();
+    }
+  });
+
+  it("marks a bound database before the function's first write, and the function cannot remove the mark (red team round 39, ADR 0184)", async () => {
+    // A tenant whose database's name is another install's FP_MONGO_DB (`stg_platform`) planted a
+    // schema-1 record and an admin token document: that install's first start keyed the token (root).
+    const grant = { functionKey: 'planter.stg', workspace: 'stg', database: 'platform', physical: physicalDatabase('stg', 'platform') };
+    const sock = await proxy.listen(grant.functionKey, join(dir, 'planter', 'mongo.sock'));
+    const planter = new MongoClient(bindingUri(sock, grant.physical, credentials.credentialFor(grant)), { serverSelectionTimeoutMS: 5000, retryWrites: false });
+    const direct = new MongoClient(ferret.url, { directConnection: true });
+    try {
+      await Promise.all([
+        planter.db(grant.physical).collection('meta').insertOne({ _id: 'schema' as never, version: 1, at: 1 }),
+        planter.db(grant.physical).collection('tokens').insertOne({ kind: 'admin', hash: 'planted' }),
+      ]);
+      const marks = await direct.db(grant.physical).collection(BOUND_DATABASE_MARK).find({}).toArray();
+      assert.deepEqual(marks.map((m) => m._id), [BOUND_DATABASE_MARK_ID], 'the database carries its mark');
+      // The function's own listing is as before the mark, with a filter of its own or none.
+      const listed = async (filter: Record<string, unknown>) => (await planter.db(grant.physical).listCollections(filter, { nameOnly: true }).toArray()).map((c) => c.name).sort();
+      assert.deepEqual(await listed({}), ['meta', 'tokens']);
+      assert.deepEqual(await listed({ name: { $in: ['meta', BOUND_DATABASE_MARK] } }), ['meta']);
+      const refusedScope = (err: { code?: number; message: string }) => err.code === 13 && err.message.startsWith('DATA_SCOPE_FORBIDDEN');
+      await assert.rejects(planter.db(grant.physical).collection(BOUND_DATABASE_MARK).drop(), refusedScope);
+      await assert.rejects(planter.db(grant.physical).collection(BOUND_DATABASE_MARK).deleteMany({}), refusedScope);
+      await assert.rejects(planter.db(grant.physical).collection('meta').aggregate([{ $match: { none: 1 } }, { $out: BOUND_DATABASE_MARK }]).toArray(), refusedScope);
+      assert.equal(await direct.db(grant.physical).collection(BOUND_DATABASE_MARK).countDocuments(), 1, 'still marked');
+    } finally {
+      await planter.close();
+      await direct.close();
     }
   });
 

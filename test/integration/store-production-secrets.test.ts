@@ -13,6 +13,7 @@ import { TokenIndex } from '../../controlplane/service/tokens.js';
 import type { Store } from '../../controlplane/store/index.js';
 import { openMongoStore } from '../../controlplane/store/production/index.js';
 import { SCHEMA_VERSION } from '../../controlplane/store/production/context.js';
+import { BOUND_DATABASE_MARK, BOUND_DATABASE_MARK_ID } from '../../protocol/index.js';
 import { settings, uniqueName } from '../conformance/fixtures.js';
 import { serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
 
@@ -121,6 +122,25 @@ describe('production store: secrets at rest (FerretDB)', { skip }, () => {
     await store.functions.delete(name, (await both.functions.get(name))!.revision);
     assert.equal(JSON.stringify(await revisions(database, name)).includes('fpenc:'), false, 'a deleted function leaves no sealed value');
   });
+  it("refuses a data binding's database whatever its functions wrote there: a planted schema-1 store's admin token is never keyed (red team round 39, ADR 0184)", async () => {
+    // What a tenant of another install wrote through its binding, the database named as this install's FP_MONGO_DB.
+    const database = freshDatabase();
+    const planted = `fpa_${'A'.repeat(43)}`;
+    await collection(database, BOUND_DATABASE_MARK).insertOne({ _id: BOUND_DATABASE_MARK_ID, at: 1 });
+    await collection(database, 'meta').insertOne({ _id: 'schema', version: 1, at: 1 });
+    await collection(database, 'tokens').insertOne({ _id: 'tok_planted', kind: 'admin', scope: null, label: 'admin', hash: sha256(planted), createdAt: 1, seq: 1, revokedAt: null });
+    for (const adoptDatabase of [false, true]) {
+      await assert.rejects(openMongoStore({ url: ferret!.url, database, keyring: new Keyring([generateKey()]), adoptDatabase }), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'STORE_DATABASE_FOREIGN');
+        assert.match(err.message, /is a data binding's/);
+        return true;
+      });
+    }
+    const token = await collection(database, 'tokens').findOne({ _id: 'tok_planted' });
+    assert.deepEqual([token?.['hash'], token?.['keyId']], [sha256(planted), undefined], 'not upgraded');
+    assert.equal((await collection(database, 'meta').findOne({ _id: 'schema' }))?.['version'], 1, 'nothing written');
+  });
+
   it('a check before writing (checkBeforeWrite) reads an older database as found: refused, it is not upgraded (ADR 0171)', async () => {
     // Before, the upgrade (ensureSchema) ran first, and a start refused SECRETS_KEY_UNKNOWN left the
     // database at the new schema, which the older build then refused (STORE_SCHEMA_TOO_NEW).

@@ -11,7 +11,7 @@ import { decide } from '../../controlplane/data/policy.js';
 import { decodeOpMsg, encodeOpMsg, FrameReader, summarizeReply, WireError } from '../../controlplane/data/wire.js';
 import { runIdOfComment, WriteLedger } from '../../controlplane/data/writes.js';
 import { DataCredentials } from '../../controlplane/data/credentials.js';
-import { bindingTarget, parseManifest } from '../../protocol/index.js';
+import { BOUND_DATABASE_MARK, bindingTarget, parseManifest } from '../../protocol/index.js';
 
 const DB = 'default_shop';
 /** An OP_MSG frame: a body section (a document, or raw BSON bytes) and document sequences. */
@@ -103,6 +103,27 @@ describe('data proxy policy', () => {
     let deep: Record<string, unknown> = { a: 1 };
     for (let i = 0; i < 120; i++) deep = { a: deep };
     refused({ find: 'orders', filter: deep, $db: DB });
+  });
+
+  it("refuses every command and stage naming the bound database's mark, in any case (red team round 39, ADR 0184)", () => {
+    // A function that removed or replaced the mark made its database one a production store starts on.
+    const refused = (body: Record<string, unknown>, sequences?: Map<string, Record<string, unknown>[]>) => {
+      const d = decide(msg(body, sequences), DB, true, owns);
+      assert.equal(d.kind, 'refuse', JSON.stringify(body));
+    };
+    const mark = BOUND_DATABASE_MARK;
+    refused({ drop: mark, $db: DB });
+    refused({ drop: mark.toUpperCase(), $db: DB });
+    refused({ find: mark, $db: DB });
+    refused({ delete: mark, $db: DB }, new Map([['deletes', [{ q: {}, limit: 0 }]]]));
+    refused({ update: mark, $db: DB }, new Map([['updates', [{ q: {}, u: { $set: { a: 1 } } }]]]));
+    refused({ insert: mark, $db: DB }, new Map([['documents', [{ a: 1 }]]]));
+    refused({ findAndModify: mark, query: {}, remove: true, $db: DB });
+    refused({ create: mark, $db: DB });
+    refused({ aggregate: 'orders', pipeline: [{ $match: { none: 1 } }, { $out: mark }], cursor: {}, $db: DB });
+    refused({ aggregate: 'orders', pipeline: [{ $merge: { into: { db: DB, coll: mark } } }], cursor: {}, $db: DB });
+    refused({ aggregate: 'orders', pipeline: [{ $lookup: { from: mark, as: 'x', pipeline: [] } }], cursor: {}, $db: DB });
+    assert.equal(decide(msg({ find: 'fastapi-platform.bindings', $db: DB }), DB, true, owns).kind, 'forward', 'another name is the function\'s');
   });
 
   it('refuses a repeated field, which a server and a checker could read differently', () => {

@@ -15,7 +15,7 @@ import { mongoSecretKeys } from './keys.js';
 import { mongoRunStore, sweepExpiredLogs } from './runs.js';
 import { mongoTokenStore } from './tokens.js';
 import { unavailableAsStoreError } from './unavailable.js';
-import { dataWithoutSchema, foreignDatabase } from './unmarked.js';
+import { boundDatabase, dataWithoutSchema, foreignDatabase, isBoundDatabase } from './unmarked.js';
 import { mongoUsageHistory } from './usage-history.js';
 import { mongoVersionStore } from './versions.js';
 import { mongoDraftStore, mongoTestCaseStore } from './workbench.js';
@@ -94,6 +94,8 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
     const col = collections(db);
     const now = options.now ?? Date.now;
     const ctx: MongoContext = { db, col, ring: options.keyring, now, check, logRetentionMs: options.logRetentionMs ?? DEFAULT_LOG_RETENTION_MS, ...(options.testHooks !== undefined ? { testHooks: options.testHooks } : {}) };
+    // A data binding's database is never a store, whatever schema record its functions wrote (ADR 0184).
+    if (await isBoundDatabase(db)) throw boundDatabase(db.databaseName);
     const found = await col.meta.findOne({ _id: 'schema' });
     // No schema record: a new database, or data this platform did not write there (another
     // application's, another platform's whose record is gone). The second is refused before the

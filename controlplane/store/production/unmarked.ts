@@ -6,6 +6,7 @@
  * said to use that database anyway (ADR 0183).
  */
 import type { Db } from 'mongodb';
+import { BOUND_DATABASE_MARK } from '../../../protocol/index.js';
 import { StoreError } from '../errors.js';
 import { collections, type Collections } from './context.js';
 
@@ -44,4 +45,20 @@ export function foreignDatabase(database: string, found: readonly string[]): Sto
     `the MongoDB database "${database}" has no fastapi-platform schema record but holds data (${named}): it is another application's or another platform's, and this start wrote nothing to it; `
     + 'set FP_MONGO_DB to a database of its own (a new name is created empty), or FP_MONGO_DB_ADOPT=1 to start in this one anyway (the platform then adds its collections beside the others)',
     { database, collections: found.slice(0, NAMED), count: found.length });
+}
+
+/**
+ * True when `db` is a data binding's: the data proxy marks a bound database before a function's
+ * first write (ADR 0184). What a function wrote there may be a planted store (a schema record, an
+ * admin token document that a schema-1 upgrade would key), so no start uses it, adopted or not.
+ */
+export async function isBoundDatabase(db: Db): Promise<boolean> {
+  return (await db.listCollections({}, { nameOnly: true }).toArray()).some(({ name }) => name === BOUND_DATABASE_MARK);
+}
+
+/** STORE_DATABASE_FOREIGN for a data binding's database (ADR 0184). */
+export function boundDatabase(database: string): StoreError {
+  return new StoreError('STORE_DATABASE_FOREIGN',
+    `the MongoDB database "${database}" is a data binding's (its collection ${BOUND_DATABASE_MARK} says so): functions of a platform on that server write into it, whatever it holds, so this start wrote nothing to it and never uses it (FP_MONGO_DB_ADOPT does not change that); set FP_MONGO_DB to a database of its own (a new name is created empty)`,
+    { database, collections: [BOUND_DATABASE_MARK], count: 1, binding: true });
 }
