@@ -199,7 +199,7 @@ export class DataProxy {
    * has the mark, the write of it while it is out. A binding set up again (`forgetMark`: an instance
    * started, the database dropped) is marked again at its first growing command.
    */
-  private readonly marked = new Map<string, true | Promise<boolean>>();
+  private readonly marked = new Map<string, true | Promise<string | null>>();
   /** serializeWrites: per database, the writes waiting for the one the server has in hand (present while one is out). */
   private readonly writeQueues = new Map<string, (() => void)[]>();
 
@@ -420,12 +420,10 @@ export class DataProxy {
       };
       // A command that can create the database waits for its mark (ADR 0184); once marked, none waits.
       if (!growing || this.marked.get(grant!.physical) === true) return go();
-      this.mark(grant!.physical).then((ok) => {
-        if (ok) return go();
-        unavailable('the database server did not answer');
-        done();
-      }, () => {
-        unavailable('the database server did not answer');
+      void this.mark(grant!.physical).then((refused) => {
+        if (refused === null) return go();
+        if (refused === TIMED_OUT_TEXT) this.markHung(functionKey);
+        unavailable(refused);
         done();
       });
     };
@@ -531,19 +529,21 @@ export class DataProxy {
   /**
    * Writes the mark of a bound database (ADR 0184) on a connection of the proxy's own, before the
    * function's first command that can create the database: an insert whose duplicate means marked
-   * already (FerretDB's concurrent upserts of one _id can fail). False when the server did not take it.
+   * already (FerretDB's concurrent upserts of one _id can fail). Null once marked, else why not
+   * (what the function is told with DATA_BACKEND_UNAVAILABLE).
    */
-  private mark(physical: string): Promise<boolean> {
+  private mark(physical: string): Promise<string | null> {
     const found = this.marked.get(physical);
-    if (found === true) return Promise.resolve(true);
+    if (found === true) return Promise.resolve(null);
     if (found !== undefined) return found;
     const timeout = this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS;
     const writing = backendCommand(this.options.backend, timeout, { insert: BOUND_DATABASE_MARK, documents: [{ _id: BOUND_DATABASE_MARK_ID, at: Date.now() }], $db: physical })
-      .then((reply) => reply.ok === 1 && ((reply.writeErrors as { code?: number }[] | undefined) ?? []).every((e) => e.code === DUPLICATE_KEY), () => false)
-      .then((ok) => {
-        if (ok) this.marked.set(physical, true);
+      .then((reply) => (reply.ok === 1 && ((reply.writeErrors as { code?: number }[] | undefined) ?? []).every((e) => e.code === DUPLICATE_KEY) ? null : 'the database server did not take the write'),
+        (err: Error) => err.message)
+      .then((refused) => {
+        if (refused === null) this.marked.set(physical, true);
         else this.marked.delete(physical);
-        return ok;
+        return refused;
       });
     this.marked.set(physical, writing);
     return writing;
@@ -787,9 +787,12 @@ class BackendConnection {
  * Why the database server could not be reached, as callers may read it: the error's code
  * (ECONNREFUSED), never its message, which names the server's address or socket path.
  */
+/** What a function is told of a command the server did not answer in time. */
+const TIMED_OUT_TEXT = 'the database server did not answer in time (ETIMEDOUT)';
+
 export function unreachable(err: Error): string {
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === ETIMEDOUT) return 'the database server did not answer in time (ETIMEDOUT)';
+  if (code === ETIMEDOUT) return TIMED_OUT_TEXT;
   return `the database server cannot be reached (${code ?? err.message})`;
 }
 
