@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { bindingTarget, PlatformError, workspaceOfKey, type DataBindingSpec } from '../../protocol/index.js';
+import { bindingTarget, BOUND_DATABASE_MARK, PlatformError, workspaceOfKey, type DataBindingSpec } from '../../protocol/index.js';
 import { DataCredentials, type Grant } from './credentials.js';
 import { bindingUri, physicalDatabase } from './names.js';
 import { backendCommand, DataProxy, DEFAULT_BACKEND_TIMEOUT_MS, type BackendAddress } from './proxy.js';
@@ -192,9 +192,16 @@ export class DataBindings {
    * round 14: such a workspace's function read that install's store, and its owner could drop it.
    */
   private async holdsStore(physical: string): Promise<boolean> {
-    const reply = await backendCommand(this.options.backend, this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS, { find: 'meta', filter: { _id: 'schema' }, projection: { _id: 1 }, limit: 1, $db: physical });
+    const timeout = this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS;
+    const reply = await backendCommand(this.options.backend, timeout, { find: 'meta', filter: { _id: 'schema' }, projection: { _id: 1 }, limit: 1, $db: physical });
     if (reply.ok !== 1) throw this.refused(`could not be asked about ${physical}`, reply);
-    return ((reply.cursor as { firstBatch?: unknown[] } | undefined)?.firstBatch?.length ?? 0) > 0;
+    if (((reply.cursor as { firstBatch?: unknown[] } | undefined)?.firstBatch?.length ?? 0) === 0) return false;
+    // A bound database's `meta` is its functions' data, whatever they wrote (ADR 0184): a schema
+    // record planted there hid the database from its workspace's listing, its drop and the
+    // workspace delete's check, so it outlived the workspace (red team round 39).
+    const marks = await backendCommand(this.options.backend, timeout, { listCollections: 1, filter: { name: BOUND_DATABASE_MARK }, nameOnly: true, $db: physical });
+    if (marks.ok !== 1) throw this.refused(`could not be asked about ${physical}`, marks);
+    return ((marks.cursor as { firstBatch?: unknown[] } | undefined)?.firstBatch?.length ?? 0) === 0;
   }
 
   /** What a run wrote through its function's binding; forgets it (the run record keeps it). */

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MongoClient } from 'mongodb';
 import { DataBindings } from '../../controlplane/index.js';
-import { workspaceOfKey } from '../../protocol/index.js';
+import { BOUND_DATABASE_MARK, BOUND_DATABASE_MARK_ID, workspaceOfKey } from '../../protocol/index.js';
 import { serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
 
 describe('data bindings on the store\'s own server', { skip: serverSkip('ferretdb') }, () => {
@@ -79,5 +79,16 @@ describe('data bindings on the store\'s own server', { skip: serverSkip('ferretd
     assert.deepEqual(await bindings.serverDatabases('stg'), ['notes'], 'the check created no database');
     await assert.rejects(bindings.drop('stg', 'platform'), { code: 'DATA_DATABASE_NOT_FOUND' });
     assert.equal((await client.db('stg_platform').collection('tokens').findOne({}, { projection: { _id: 0 } }))?.digest, 'another-install');
+  });
+
+  it("takes a bound database's planted schema record for its functions' data: listed, bound, dropped (red team round 39, ADR 0184)", async () => {
+    // Before: a function's `meta` {_id: 'schema'} hid its database from the workspace's listing, its
+    // drop and the workspace delete's check (WORKSPACE_NOT_EMPTY): it outlived its workspace.
+    await client.db('acme_notes').collection(BOUND_DATABASE_MARK).insertOne({ _id: BOUND_DATABASE_MARK_ID as never, at: 1 });
+    await client.db('acme_notes').collection('meta').insertOne({ _id: 'schema' as never, version: 4, at: 1 });
+    assert.deepEqual(await bindings.serverDatabases('acme'), ['notes']);
+    await bindings.check('writer.acme', { database: 'notes', create: false });
+    assert.deepEqual(await bindings.drop('acme', 'notes'), { physical: 'acme_notes' });
+    assert.deepEqual(await bindings.serverDatabases('acme'), []);
   });
 });
