@@ -77,6 +77,11 @@ export interface DataProxyOptions {
    * database anyway. Set for the embedded FerretDB (platform/data.ts); one process only.
    */
   serializeWrites?: boolean;
+  /**
+   * Default true: mark each bound database before its binding's first command (ADR 0184). False only
+   * for a stand-in server that answers the commands its test scripts and nothing else.
+   */
+  markBindings?: boolean;
 }
 
 /** MongoDB error codes used in refusals (the driver raises OperationFailure with them). */
@@ -199,7 +204,7 @@ export class DataProxy {
    * has the mark, the write of it while it is out. A binding set up again (`forgetMark`: an instance
    * started, the database dropped) is marked again at its first growing command.
    */
-  private readonly marked = new Map<string, true | Promise<string | null>>();
+  private readonly marked = new Map<string, true | Promise<MarkRefusal | null>>();
   /** serializeWrites: per database, the writes waiting for the one the server has in hand (present while one is out). */
   private readonly writeQueues = new Map<string, (() => void)[]>();
 
@@ -364,8 +369,7 @@ export class DataProxy {
         this.outages.set(functionKey, Date.now());
         reply(errorDoc(CODE.hostUnreachable, 'DATA_BACKEND_UNAVAILABLE', reason), header.requestId);
       };
-      const growing = grows(decision, command, frame);
-      if (growing && this.full(grant!.physical, frame.length)) {
+      if (grows(decision, command, frame) && this.full(grant!.physical, frame.length)) {
         this.stats.refused += 1;
         reply(errorDoc(CODE.exceededStorage, 'DATA_QUOTA_EXCEEDED', `the database is over its ${this.options.maxDatabaseBytes} bytes (FP_DATA_MAX_DATABASE_BYTES): delete data, and close cursors left open, to write again`), header.requestId);
         return done();
@@ -418,12 +422,17 @@ export class DataProxy {
         if (serialized === null) send();
         else this.writeTurn(serialized, send);
       };
-      // A command that can create the database waits for its mark (ADR 0184); once marked, none waits.
-      if (!growing || this.marked.get(grant!.physical) === true) return go();
+      // A binding's first command waits for its database's mark (ADR 0184); once marked, none waits.
+      if (this.options.markBindings === false || this.marked.get(grant!.physical) === true) return go();
       void this.mark(grant!.physical).then((refused) => {
         if (refused === null) return go();
-        if (refused === TIMED_OUT_TEXT) this.markHung(functionKey);
-        unavailable(refused);
+        if ('store' in refused) {
+          this.stats.refused += 1;
+          reply(errorDoc(CODE.unauthorized, 'DATA_DATABASE_FORBIDDEN', refused.store), header.requestId);
+        } else {
+          if (refused.unavailable === TIMED_OUT_TEXT) this.markHung(functionKey);
+          unavailable(refused.unavailable);
+        }
         done();
       });
     };
@@ -527,26 +536,47 @@ export class DataProxy {
   }
 
   /**
-   * Writes the mark of a bound database (ADR 0184) on a connection of the proxy's own, before the
-   * function's first command that can create the database: an insert whose duplicate means marked
-   * already (FerretDB's concurrent upserts of one _id can fail). Null once marked, else why not
-   * (what the function is told with DATA_BACKEND_UNAVAILABLE).
+   * Marks a bound database (ADR 0184) before its binding's first command, on connections of the
+   * proxy's own; null once marked. A database holding a store (the `meta` `schema` record) and no
+   * mark is another install's, started on it since the binding was made: never marked (its next
+   * start would refuse it) nor served, `store` says why. Otherwise the mark is inserted (a duplicate
+   * key: marked already; FerretDB's concurrent upserts of one _id can fail), and a schema record
+   * found after a fresh mark was written by a store's first start at the same moment, which finds
+   * the mark after its own record and stops: refused too. `unavailable`: the server did not answer.
    */
-  private mark(physical: string): Promise<string | null> {
+  private mark(physical: string): Promise<MarkRefusal | null> {
     const found = this.marked.get(physical);
     if (found === true) return Promise.resolve(null);
     if (found !== undefined) return found;
-    const timeout = this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS;
-    const writing = backendCommand(this.options.backend, timeout, { insert: BOUND_DATABASE_MARK, documents: [{ _id: BOUND_DATABASE_MARK_ID, at: Date.now() }], $db: physical })
-      .then((reply) => (reply.ok === 1 && ((reply.writeErrors as { code?: number }[] | undefined) ?? []).every((e) => e.code === DUPLICATE_KEY) ? null : 'the database server did not take the write'),
-        (err: Error) => err.message)
-      .then((refused) => {
-        if (refused === null) this.marked.set(physical, true);
-        else this.marked.delete(physical);
-        return refused;
-      });
+    const writing = this.markNow(physical).catch((err: Error) => ({ unavailable: err.message })).then((refused) => {
+      if (refused === null) this.marked.set(physical, true);
+      else this.marked.delete(physical);
+      return refused;
+    });
     this.marked.set(physical, writing);
     return writing;
+  }
+
+  private async markNow(physical: string): Promise<MarkRefusal | null> {
+    const timeout = this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS;
+    const ask = (command: Record<string, unknown>): Promise<Record<string, unknown>> => backendCommand(this.options.backend, timeout, { ...command, $db: physical });
+    const found = (reply: Record<string, unknown>): boolean => ((reply.cursor as { firstBatch?: unknown[] } | undefined)?.firstBatch?.length ?? 0) > 0;
+    const notAnswered: MarkRefusal = { unavailable: 'the database server did not answer the binding\'s check' };
+    const asStore: MarkRefusal = { store: `${physical} holds a platform's store (another install's FP_MONGO_DB on that server): this binding is not served` };
+    const schema = (): Promise<Record<string, unknown>> => ask({ find: 'meta', filter: { _id: 'schema' }, projection: { _id: 1 }, limit: 1 });
+    const before = await schema();
+    if (before.ok !== 1) return notAnswered;
+    if (found(before)) {
+      const marks = await ask({ listCollections: 1, filter: { name: BOUND_DATABASE_MARK }, nameOnly: true });
+      if (marks.ok !== 1) return notAnswered;
+      return found(marks) ? null : asStore; // marked: the schema record is its functions' data
+    }
+    const inserted = await ask({ insert: BOUND_DATABASE_MARK, documents: [{ _id: BOUND_DATABASE_MARK_ID, at: Date.now() }] });
+    if (inserted.ok !== 1 || !((inserted.writeErrors as { code?: number }[] | undefined) ?? []).every((e) => e.code === DUPLICATE_KEY)) return notAnswered;
+    if (inserted.n !== 1) return null; // marked before: a binding's database
+    const after = await schema();
+    if (after.ok !== 1) return notAnswered;
+    return found(after) ? asStore : null;
   }
 
   /** The database's mark is written again before its next growing command (a binding set up again, the database dropped). */
@@ -691,6 +721,9 @@ function grows(decision: Extract<Decision, { kind: 'forward' }>, command: Comman
   return decision.command === 'create' || decision.command === 'createIndexes';
 }
 const OUT_STAGE = Buffer.from('$out\0', 'latin1');
+/** Why a binding's first command was not served (DataProxy.mark): its database is a store, or the server did not answer. */
+type MarkRefusal = { store: string } | { unavailable: string };
+
 /** The server's duplicate key error: the mark written already. */
 const DUPLICATE_KEY = 11000;
 const MERGE_STAGE = Buffer.from('$merge\0', 'latin1');

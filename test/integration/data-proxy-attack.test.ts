@@ -179,6 +179,37 @@ describe('data proxy under attack', { skip }, () => {
     }
   });
 
+  it("serves no binding made before another install's store started in its database, reads included, and leaves that store unmarked (red team round 39, ADR 0184)", async () => {
+    // A tenant bound `platform` of workspace `stg2` and sent nothing; an install then started with
+    // FP_MONGO_DB=stg2_platform. Before, the binding read that install's store (and could write it).
+    const grant = { functionKey: 'sleeper.stg2', workspace: 'stg2', database: 'platform', physical: physicalDatabase('stg2', 'platform') };
+    const sock = await proxy.listen(grant.functionKey, join(dir, 'sleeper', 'mongo.sock'));
+    const sleeper = new MongoClient(bindingUri(sock, grant.physical, credentials.credentialFor(grant)), { serverSelectionTimeoutMS: 5000, retryWrites: false, retryReads: false });
+    const direct = new MongoClient(ferret.url, { directConnection: true });
+    try {
+      await direct.db(grant.physical).collection('meta').insertOne({ _id: 'schema' as never, version: 4, at: 1 });
+      await direct.db(grant.physical).collection('functions').insertOne({ name: 'theirs', env: [{ name: 'DB_PASSWORD', value: 'plain' }] });
+      const forbidden = (err: { code?: number; message: string }) => err.code === 13 && err.message.startsWith('DATA_DATABASE_FORBIDDEN');
+      await assert.rejects(sleeper.db(grant.physical).collection('functions').findOne({}), forbidden);
+      await assert.rejects(sleeper.db(grant.physical).collection('functions').insertOne({ name: 'planted' }), forbidden);
+      assert.equal(await direct.db(grant.physical).collection(BOUND_DATABASE_MARK).countDocuments(), 0, 'the store is not marked');
+      assert.equal(await direct.db(grant.physical).collection('functions').countDocuments(), 1);
+      // A binding's first read marks a database that is no store (its next store start refuses it).
+      const fresh = { functionKey: 'reader.stg3', workspace: 'stg3', database: 'platform', physical: physicalDatabase('stg3', 'platform') };
+      const freshSock = await proxy.listen(fresh.functionKey, join(dir, 'reader', 'mongo.sock'));
+      const reader = new MongoClient(bindingUri(freshSock, fresh.physical, credentials.credentialFor(fresh)), { serverSelectionTimeoutMS: 5000 });
+      try {
+        assert.equal(await reader.db(fresh.physical).collection('x').findOne({}), null);
+        assert.equal(await direct.db(fresh.physical).collection(BOUND_DATABASE_MARK).countDocuments(), 1);
+      } finally {
+        await reader.close();
+      }
+    } finally {
+      await sleeper.close();
+      await direct.close();
+    }
+  });
+
   it('answers DATA_BACKEND_UNAVAILABLE when the server is down, and recovers when it is back', async () => {
     const grant = { functionKey: 'down-fn', workspace: 'default', database: 'down', physical: physicalDatabase('default', 'down') };
     const sock = await proxy.listen(grant.functionKey, join(dir, 'down', 'mongo.sock'));

@@ -55,7 +55,7 @@ describe('data proxy: replies read in pieces on several backend connections', ()
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     const port = (server.address() as { port: number }).port;
     const credentials = new DataCredentials();
-    const proxy = new DataProxy({ backend: { host: '127.0.0.1', port }, credentials, ledger: new WriteLedger() });
+    const proxy = new DataProxy({ backend: { host: '127.0.0.1', port }, credentials, ledger: new WriteLedger(), markBindings: false });
     const grant = { functionKey: 'reads-fn', workspace: 'default', database: 'reads', physical: physicalDatabase('default', 'reads') };
     const sock = await proxy.listen(grant.functionKey, join(dir, 'reads', 'mongo.sock'));
     const uri = bindingUri(sock, grant.physical, credentials.credentialFor(grant));

@@ -48,7 +48,7 @@ describe('data proxy: a database server that never answers', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     const port = (server.address() as { port: number }).port;
     const credentials = new DataCredentials();
-    const proxy = new DataProxy({ backend: { host: '127.0.0.1', port }, credentials, ledger: new WriteLedger(), backendTimeoutMs: 1000 });
+    const proxy = new DataProxy({ backend: { host: '127.0.0.1', port }, credentials, ledger: new WriteLedger(), markBindings: false, backendTimeoutMs: 1000 });
     const grant = { functionKey: 'hang-fn', workspace: 'default', database: 'hang', physical: physicalDatabase('default', 'hang') };
     const sock = await proxy.listen(grant.functionKey, join(dir, 'hang', 'mongo.sock'));
     const client = new MongoClient(bindingUri(sock, grant.physical, credentials.credentialFor(grant)), { serverSelectionTimeoutMS: 5000, retryReads: false, retryWrites: false });
@@ -192,7 +192,7 @@ describe('data proxy: a slow command on a live server', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     const port = (server.address() as { port: number }).port;
     const credentials = new DataCredentials();
-    const proxy = new DataProxy({ backend: { host: '127.0.0.1', port }, credentials, ledger: new WriteLedger(), backendTimeoutMs: 1000 });
+    const proxy = new DataProxy({ backend: { host: '127.0.0.1', port }, credentials, ledger: new WriteLedger(), markBindings: false, backendTimeoutMs: 1000 });
     const grant = { functionKey: 'slow-fn', workspace: 'default', database: 'slow', physical: physicalDatabase('default', 'slow') };
     const sock = await proxy.listen(grant.functionKey, join(dir, 'slow', 'mongo.sock'));
     const client = new MongoClient(bindingUri(sock, grant.physical, credentials.credentialFor(grant)), { serverSelectionTimeoutMS: 5000, retryReads: false });
