@@ -434,7 +434,7 @@ export class DataProxy {
           unavailable(refused.unavailable);
         }
         done();
-      });
+      }).catch(() => close()); // never a rejection left unhandled (it would end the process): this connection ends
     };
 
     // A loop, not recursion: frames answered at once (refusals, the handshake) are handled in turn
