@@ -21,10 +21,10 @@
  * Written: single quotes when the value allows (no `'`, no line break: read literally by every
  * dotenv reader, never interpolated), else double quotes with the escapes \n \r \t \\ \" \$.
  */
-import { constants } from 'node:fs';
-import { open, readdir, realpath, stat } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { ENV_NAME, RESERVED_ENV_PREFIX } from '../protocol/index.js';
+import { smallFileText } from './small-file.js';
 
 export const DOTENV_FILE = '.env';
 
@@ -218,31 +218,8 @@ export async function readDotenv(dir: string, file: string = DOTENV_FILE): Promi
  * A dotenv file's text; null when there is none; `refused` says why it was not read: not a regular
  * file of at most MAX_DOTENV_BYTES, or (with `tree`) its real path, links followed, outside `tree`.
  */
-export async function dotenvText(path: string, tree: string | null): Promise<string | null | { refused: string }> {
-  try {
-    const real = await realpath(path);
-    if (tree !== null) {
-      const inside = relative(tree, real);
-      if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || inside.startsWith(sep)) {
-        return { refused: `is ${real}, outside ${tree} (links followed): not read; a dotenv file is read only inside the folder's repository (copy the values in, or name the file with \`env push --file\`)` };
-      }
-    }
-    // O_NONBLOCK: opening a FIFO for reading waits for a writer; the checks below refuse it.
-    const handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK);
-    try {
-      const info = await handle.stat();
-      if (!info.isFile()) return { refused: 'is not a regular file (a FIFO, a device or a folder): not read' };
-      if (info.size > MAX_DOTENV_BYTES) return { refused: `is ${info.size} bytes, over the ${MAX_DOTENV_BYTES} a dotenv file may have: not read` };
-      const buffer = Buffer.alloc(info.size);
-      const { bytesRead } = await handle.read(buffer, 0, info.size, 0);
-      return buffer.subarray(0, bytesRead).toString('utf8');
-    } finally {
-      await handle.close();
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    return { refused: `cannot be read: ${(err as Error).message}` };
-  }
+export function dotenvText(path: string, tree: string | null): Promise<string | null | { refused: string }> {
+  return smallFileText(path, MAX_DOTENV_BYTES, tree, 'a dotenv file is read only inside the folder\'s repository (copy the values in, or name the file with `env push --file`)');
 }
 
 /**

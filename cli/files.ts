@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { describeBytes, nameProblem } from '../protocol/index.js';
+import { smallFileText } from './small-file.js';
 
 export interface BundleLimits {
   maxFiles: number;
@@ -200,21 +201,23 @@ function badName(path: string): string | null {
   return null;
 }
 
+/** The largest `.platformignore` read. */
+export const MAX_IGNORE_BYTES = 1024 * 1024;
+
 /**
  * Walks `dir` (sorted, so hashes and listings are stable). Stops counting a little past the file
  * limit so that running it in a huge folder by mistake stays quick.
  */
 export async function walkFunctionDir(dir: string, limits: BundleLimits = BUNDLE_LIMITS): Promise<Walk> {
-  let ignoreText = '';
-  try {
-    ignoreText = await readFile(join(dir, IGNORE_FILE), 'utf8');
-  } catch {
-    // no ignore file
-  }
-  const ignored = compileIgnore(ignoreText);
   const walk: Walk = { files: [], totalBytes: 0, problems: [], warnings: [] };
-  let truncated = false;
   const root = await realpath(dir);
+  // Read as a small regular file inside the folder: a clone's link to /dev/zero was read up to 2 GiB
+  // at every deploy, validate and dev reload, a FIFO hung them (red team round 39). Not read: a
+  // problem, never an empty list (what it leaves out would be uploaded).
+  const ignoreRead = await smallFileText(join(dir, IGNORE_FILE), MAX_IGNORE_BYTES, root, 'copy it into the folder');
+  if (ignoreRead !== null && typeof ignoreRead !== 'string') walk.problems.push({ file: IGNORE_FILE, message: ignoreRead.refused });
+  const ignored = compileIgnore(typeof ignoreRead === 'string' ? ignoreRead : '');
+  let truncated = false;
   /** Where a symbolic link leads, when that is outside the folder (or cannot be told). */
   const outside = async (full: string): Promise<string | null> => {
     const target = await realpath(full).catch(() => null);

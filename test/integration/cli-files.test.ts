@@ -1,11 +1,12 @@
 /** Walking a function folder as deploy uploads it: exclusions, .platformignore, limits, hashes. */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { hashFiles, walkFunctionDir } from '../../cli/files.js';
+import { hashFiles, MAX_IGNORE_BYTES, walkFunctionDir } from '../../cli/files.js';
 
 function folder(files: Record<string, string | Buffer>): string {
   const dir = mkdtempSync(join(tmpdir(), 'fp-cli-files-'));
@@ -108,6 +109,38 @@ describe('cli file walking', () => {
     const unclear = folder({ 'main.py': 'm', 'lib /x.py': 'x', '~home/y.py': 'y', 'x\u202egnp.py': 'z', 'ok dir/naïve 😀.py': 'fine' });
     t.after(() => rmSync(unclear, { recursive: true, force: true }));
     assert.deepEqual((await walkFunctionDir(unclear)).problems.map((p) => p.file).sort(), ['lib /x.py', 'x\u202egnp.py', '~home/y.py'].sort());
+  });
+
+  it("reads a .platformignore only as a small regular file inside the folder: a clone's link to /dev/zero, a FIFO, one leading out (red team round 39)", { timeout: 20_000 }, async (t) => {
+    // Before: /dev/zero was read up to Node's 2 GiB string limit (600 MB, 2.5 s) at every deploy,
+    // validate and dev reload, then taken as no patterns; a FIFO hung the command.
+    const outside = folder({ 'patterns': 'secret.txt\n' });
+    const dir = folder({ 'main.py': 'x', 'secret.txt': 's' });
+    t.after(() => {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(outside, { recursive: true, force: true });
+    });
+    const ignore = join(dir, '.platformignore');
+    const problem = async (): Promise<string> => {
+      const started = performance.now();
+      const walk = await walkFunctionDir(dir);
+      assert.ok(performance.now() - started < 2000, 'read at once');
+      return walk.problems.find((p) => p.file === '.platformignore')?.message ?? '';
+    };
+    symlinkSync('/dev/zero', ignore);
+    assert.match(await problem(), /is \/dev\/zero, outside .* not read/);
+    rmSync(ignore);
+    execFileSync('mkfifo', [ignore]);
+    assert.match(await problem(), /not a regular file/);
+    rmSync(ignore);
+    symlinkSync(join(outside, 'patterns'), ignore);
+    assert.match(await problem(), /outside .* not read/);
+    rmSync(ignore);
+    writeFileSync(ignore, `${'#'.repeat(MAX_IGNORE_BYTES)}\nsecret.txt\n`);
+    assert.match(await problem(), /bytes, over the/);
+    writeFileSync(ignore, 'secret.txt\n');
+    const walk = await walkFunctionDir(dir);
+    assert.deepEqual([walk.problems, walk.files.map((f) => f.path)], [[], ['main.py']]);
   });
 
   it('follows symlinked files, skips symlinked folders with a warning', async (t) => {

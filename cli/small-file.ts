@@ -1,0 +1,37 @@
+/**
+ * A small text file a folder holds (a `.env`, `.platformignore`), read as the folder may be a hostile
+ * clone's (red team round 39): a regular file only (a FIFO hung the command, /dev/zero was read up to
+ * Node's 2 GiB string limit: 600 MB and 2.5 s for every deploy, validate and dev reload), of at most
+ * `maxBytes`, and with `tree` only if its real path, links followed, is inside `tree`.
+ */
+import { constants } from 'node:fs';
+import { open, realpath } from 'node:fs/promises';
+import { relative, sep } from 'node:path';
+
+/** The file's text; null when there is none; `refused` says why it was not read (`outsideHint` ends the message of a file outside `tree`). */
+export async function smallFileText(path: string, maxBytes: number, tree: string | null, outsideHint: string): Promise<string | null | { refused: string }> {
+  try {
+    const real = await realpath(path);
+    if (tree !== null) {
+      const inside = relative(tree, real);
+      if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || inside.startsWith(sep)) {
+        return { refused: `is ${real}, outside ${tree} (links followed): not read; ${outsideHint}` };
+      }
+    }
+    // O_NONBLOCK: opening a FIFO for reading waits for a writer; the checks below refuse it.
+    const handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const info = await handle.stat();
+      if (!info.isFile()) return { refused: 'is not a regular file (a FIFO, a device or a folder): not read' };
+      if (info.size > maxBytes) return { refused: `is ${info.size} bytes, over the ${maxBytes} it may have: not read` };
+      const buffer = Buffer.alloc(info.size);
+      const { bytesRead } = await handle.read(buffer, 0, info.size, 0);
+      return buffer.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    return { refused: `cannot be read: ${(err as Error).message}` };
+  }
+}
