@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { hashFiles, MAX_IGNORE_BYTES, walkFunctionDir } from '../../cli/files.js';
+import { readManifestFile } from '../../cli/manifest-file.js';
 
 function folder(files: Record<string, string | Buffer>): string {
   const dir = mkdtempSync(join(tmpdir(), 'fp-cli-files-'));
@@ -111,7 +112,7 @@ describe('cli file walking', () => {
     assert.deepEqual((await walkFunctionDir(unclear)).problems.map((p) => p.file).sort(), ['lib /x.py', 'x\u202egnp.py', '~home/y.py'].sort());
   });
 
-  it("reads a .platformignore only as a small regular file inside the folder: a clone's link to /dev/zero, a FIFO, one leading out (red team round 39)", { timeout: 20_000 }, async (t) => {
+  it("reads a .platformignore and platform.yaml only as small regular files (.platformignore inside the folder): a clone's link to /dev/zero, a FIFO, one leading out (red team round 39)", { timeout: 20_000 }, async (t) => {
     // Before: /dev/zero was read up to Node's 2 GiB string limit (600 MB, 2.5 s) at every deploy,
     // validate and dev reload, then taken as no patterns; a FIFO hung the command.
     const outside = folder({ 'patterns': 'secret.txt\n' });
@@ -141,6 +142,13 @@ describe('cli file walking', () => {
     writeFileSync(ignore, 'secret.txt\n');
     const walk = await walkFunctionDir(dir);
     assert.deepEqual([walk.problems, walk.files.map((f) => f.path)], [[], ['main.py']]);
+    // platform.yaml as well: a FIFO hung validate, deploy and dev; /dev/zero was read up to 2 GiB.
+    execFileSync('mkfifo', [join(dir, 'platform.yaml')]);
+    const fifo = await readManifestFile(dir, {});
+    assert.match(fifo.problems[0]?.message ?? '', /not a regular file/);
+    rmSync(join(dir, 'platform.yaml'));
+    symlinkSync('/dev/zero', join(dir, 'platform.yaml'));
+    assert.match((await readManifestFile(dir, {})).problems[0]?.message ?? '', /not a regular file/);
   });
 
   it('follows symlinked files, skips symlinked folders with a warning', async (t) => {
