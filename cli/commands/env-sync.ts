@@ -13,13 +13,14 @@
  * `env unset`). It shows the diff (secret values never), asks (or --yes), and applies it as one
  * PATCH: new instances get it at their next cold start, no redeploy.
  */
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { flag, list, str, type ParsedArgs } from '../args.js';
 import type { ApiClient, ApiFunction } from '../client.js';
 import { clientOf, targetOf, type Context } from '../context.js';
 import { dotenvText, dotenvTree, formatDotenv, parseDotenv, type DotenvFile } from '../dotenv.js';
+import { smallFileText } from '../small-file.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { confirmOrStop } from '../confirm.js';
 import { MANIFEST_FILE, readManifestFile } from '../manifest-file.js';
@@ -137,12 +138,8 @@ async function writeEnvFile(path: string, text: string, force: boolean): Promise
 
 /** A note when a .gitignore next to the file does not mention .env. */
 async function gitignoreNote(ctx: Context, dir: string): Promise<void> {
-  let text: string;
-  try {
-    text = await readFile(join(dir, '.gitignore'), 'utf8');
-  } catch {
-    return;
-  }
+  const text = await smallFileText(join(dir, '.gitignore'), 1024 * 1024, null, ''); // not /dev/zero's 2 GiB (red team round 39)
+  if (typeof text !== 'string') return;
   if (!text.split(/\r?\n/).some((l) => /^\/?\.env\*?$/.test(l.trim()))) ctx.out.note('note: .gitignore here does not list .env; add it so the file is not committed');
 }
 

@@ -9,6 +9,7 @@ import type { Command, Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { didYouMean } from '../near-words.js';
 import { FUNCTION_NAME } from '../../protocol/index.js';
+import { smallFileText } from '../small-file.js';
 
 export const TEMPLATES = ['http', 'webhook', 'cron', 'fastapi', 'worker', 'mongo'] as const;
 /** Older names still taken. */
@@ -62,7 +63,9 @@ export interface FoundApp { file: string; entrypoint: string; framework: string 
  */
 export async function findApp(dir: string): Promise<FoundApp | null> {
   // FastAPI CLI's own setting (`fastapi run` reads it): `[tool.fastapi]` `entrypoint = "app.main:app"`.
-  const pyproject = await readFile(join(dir, 'pyproject.toml'), 'utf8').catch(() => '');
+  // A small regular file only: a clone's link to /dev/zero was read up to 2 GiB (red team round 39).
+  const read = await smallFileText(join(dir, 'pyproject.toml'), 1024 * 1024, null, '');
+  const pyproject = typeof read === 'string' ? read : '';
   let inTable = false;
   for (const line of pyproject.slice(0, 262_144).split('\n').map((l) => l.trim())) {
     if (line.startsWith('[')) inTable = line === '[tool.fastapi]';

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { hashFiles, MAX_IGNORE_BYTES, walkFunctionDir } from '../../cli/files.js';
 import { readManifestFile } from '../../cli/manifest-file.js';
+import { findApp } from '../../cli/commands/init.js';
 
 function folder(files: Record<string, string | Buffer>): string {
   const dir = mkdtempSync(join(tmpdir(), 'fp-cli-files-'));
@@ -149,6 +150,10 @@ describe('cli file walking', () => {
     rmSync(join(dir, 'platform.yaml'));
     symlinkSync('/dev/zero', join(dir, 'platform.yaml'));
     assert.match((await readManifestFile(dir, {})).problems[0]?.message ?? '', /not a regular file/);
+    // init's look for the app: pyproject.toml a FIFO hung `init .`.
+    execFileSync('mkfifo', [join(dir, 'pyproject.toml')]);
+    writeFileSync(join(dir, 'app.py'), 'from fastapi import FastAPI\napp = FastAPI()\n');
+    assert.equal((await findApp(dir))?.entrypoint, 'app:app');
   });
 
   it('follows symlinked files, skips symlinked folders with a warning', async (t) => {
