@@ -163,16 +163,23 @@ type Admitted = { fn: FunctionVersion; headers: Pairs; secret?: string } | Outgo
 /**
  * The refusal of a call whose body has just come, when its function's token rule no longer admits
  * it (its invoke token rotated, its workspace token revoked or expired, a public function turned to
- * `auth: token`): the same answer admission gives; null when it still does. Admission checks the
+ * `auth: token`), or its function was paused: the same answer admission gives; null when it still does. Admission checks the
  * head, and a client sends the body when it likes (uWS waits ~10 s per 16 KiB: a 6 MiB body an
  * hour): before (red team round 38), calls whose heads came before a rotation ran after it, each
  * whenever its client finished it. A function gone meanwhile is left to the pool, as callHolder does.
  */
 function refusedSinceAdmission(deps: InvokeDeps, req: IncomingRequest, name: string): OutgoingResponse | null {
   const found = deps.registry.resolve(name);
-  if (!found.found || found.auth === null) return null;
-  const refused = checkToken(found.auth, req.headers, name);
-  return refused === null ? null : errorResponse(refused, undefined, refused.status === 401 ? [WWW_AUTHENTICATE] : []);
+  if (!found.found) return null;
+  if (found.auth !== null) {
+    const refused = checkToken(found.auth, req.headers, name);
+    if (refused !== null) return errorResponse(refused, undefined, refused.status === 401 ? [WWW_AUTHENTICATE] : []);
+  }
+  // Paused meanwhile: 503 FUNCTION_PAUSED, as admission answers. A public function's calls begun
+  // before its owner paused it (to stop an abuse) ran after the pause, each when its client
+  // finished the body (red team round 39).
+  if (found.paused) return errorResponse(servable(found, name) as PlatformError);
+  return null;
 }
 
 /**

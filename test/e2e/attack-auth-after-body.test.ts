@@ -109,4 +109,22 @@ describe('attack: a token revoked or a workspace deleted while a request body is
     const after = (await h.api.call('GET', `/runs?function=${name}`)).body.items.length as number;
     assert.equal(after, before, 'a run was made for a call refused after its body');
   });
+
+  it('a call of a public function begun before its pause does not run after it, sync or queued (red team round 39)', async () => {
+    // An owner pauses a public function to stop an abuse: before, the calls whose heads came first
+    // ran after the pause (200, 202), each when its client finished the body.
+    const name = `pz-${rnd()}`;
+    await deployed(h.api, name, { 'main.py': py('def handler(event, context):', '    return {"ran": True}') });
+    const before = (await h.api.call('GET', `/runs?function=${name}`)).body.items.length as number;
+    const sync = await slowRequest(h.url, 'POST', `/fn/${name}/`, 'none', JSON.stringify({ x: 1 }));
+    const queued = await slowRequest(h.url, 'POST', `/async/${name}/`, 'none', JSON.stringify({ x: 2 }));
+    assert.equal((await h.api.call('POST', `/functions/${name}/pause`, {})).status, 200);
+    for (const [route, pending] of [['/fn/', sync], ['/async/', queued]] as const) {
+      const answer = await pending.finish();
+      assert.equal(answer.status, 503, `${route}: the call went on after the pause: ${answer.status} ${answer.text.slice(0, 200)}`);
+      assert.match(answer.text, /FUNCTION_PAUSED/);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal((await h.api.call('GET', `/runs?function=${name}`)).body.items.length, before, 'a run was made for a call refused after its body');
+  });
 });
