@@ -548,9 +548,15 @@ export class DataProxy {
     const found = this.marked.get(physical);
     if (found === true) return Promise.resolve(null);
     if (found !== undefined) return found;
-    const writing = this.markNow(physical).catch((err: Error) => ({ unavailable: err.message })).then((refused) => {
+    const writing: Promise<MarkRefusal | null> = this.markNow(physical).catch((err: Error) => ({ unavailable: err.message })).then((refused) => {
       if (refused === null) this.marked.set(physical, true);
-      else this.marked.delete(physical);
+      else if ('store' in refused) {
+        // The verdict stands a while: each command of a binding refused so cost two commands on
+        // connections of their own, which a function could send in a loop.
+        setTimeout(() => {
+          if (this.marked.get(physical) === writing) this.marked.delete(physical);
+        }, STORE_VERDICT_MS).unref();
+      } else this.marked.delete(physical);
       return refused;
     });
     this.marked.set(physical, writing);
@@ -723,6 +729,9 @@ function grows(decision: Extract<Decision, { kind: 'forward' }>, command: Comman
 const OUT_STAGE = Buffer.from('$out\0', 'latin1');
 /** Why a binding's first command was not served (DataProxy.mark): its database is a store, or the server did not answer. */
 type MarkRefusal = { store: string } | { unavailable: string };
+
+/** How long a binding refused as another install's store stays refused before its database is asked again. */
+const STORE_VERDICT_MS = 5000;
 
 /** The server's duplicate key error: the mark written already. */
 const DUPLICATE_KEY = 11000;
