@@ -201,8 +201,9 @@ export class DataProxy {
   private readonly sizes = new Map<string, { bytes: number; written: number; at: number; measuring: boolean }>();
   /**
    * The bound databases this proxy has marked (BOUND_DATABASE_MARK, ADR 0184): true once the server
-   * has the mark, the write of it while it is out. A binding set up again (`forgetMark`: an instance
-   * started, the database dropped) is marked again at its first growing command.
+   * has the mark, the check and write of it while they are out (or a refusal as a store, for a
+   * while). One forgotten (`forgetMark`: a function bound to it anew, the database dropped) is
+   * checked and marked again at its binding's next command.
    */
   private readonly marked = new Map<string, true | Promise<MarkRefusal | null>>();
   /** serializeWrites: per database, the writes waiting for the one the server has in hand (present while one is out). */
@@ -585,7 +586,7 @@ export class DataProxy {
     return found(after) ? asStore : null;
   }
 
-  /** The database's mark is written again before its next growing command (a binding set up again, the database dropped). */
+  /** The database is checked and marked again before its binding's next command (a function bound to it anew, the database dropped). */
   forgetMark(physical: string): void {
     if (this.marked.get(physical) === true) this.marked.delete(physical);
   }
