@@ -168,6 +168,10 @@ async def run_websocket(loaded, msg: dict, conn, loop):
         try:
             app = loaded.target
             scope = websocket.scope_of(msg.get("event") or {}, app)
+            # The connection's Context, as an HTTP call's (ADR 0178): one connection is one run, so
+            # `run_id` and the writes' tag are the connection's, and `remaining_ms` counts down to
+            # `limits.timeout`, when the platform closes it with 1001 (ADR 0126).
+            scope["fp.context"] = Context(msg.get("context") or {}, loaded.name, loaded.version, loaded.logger)
             state = loaded.lifespan.state if loaded.lifespan else None
             refused = await websocket.serve(app, scope, ex, state)
         except asyncio.CancelledError:
