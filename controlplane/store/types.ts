@@ -273,12 +273,21 @@ export interface RunPage {
   nextCursor: string | null;
 }
 
+/**
+ * The incarnation of each function a batch of runs is of: the `createdAt` of the function its key
+ * named when the batch was written (ADR 0190). A function's delete removes the runs and logs of
+ * its own incarnation or older, and those without one (written before the stamp, or of a key the
+ * writer did not know): a delete's cleanup still running when the name is created again leaves
+ * the new function's runs.
+ */
+export type Incarnations = ReadonlyMap<string, number>;
+
 export interface RunStore {
   /**
    * Writes a batch in one go; a (runId, attempt) seen before is replaced (so retries and state
    * changes are safe). Attempts of one run may arrive in any order.
    */
-  record(runs: readonly RunRecord[]): Promise<void>;
+  record(runs: readonly RunRecord[], incarnations?: Incarnations): Promise<void>;
   /** One item per run: its newest attempt. */
   list(query?: RunQuery): Promise<RunPage>;
   /** The run's newest attempt, with logs and error. */

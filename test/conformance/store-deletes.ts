@@ -37,6 +37,30 @@ async function nothingLeft(store: Store, key: string): Promise<void> {
 }
 
 export function deleteFaultTests(open: OpenStore, hooks: ConformanceHooks): void {
+  // ADR 0159 left runs and logs without an incarnation: a cleanup of a deleted function still under
+  // way when the name was created again (its process paused; another process's create and calls)
+  // removed the new function's first runs and logs. The sink stamps each run with the createdAt of
+  // the function its key named when written (ADR 0190); a delete removes its own and older ones.
+  describe('a delete and the runs of a function created again under its name (ADR 0190)', () => {
+    it('removes the runs and logs of its own incarnation and the unstamped ones, keeps those stamped with a later one, and reads no stamp back', () =>
+      withStore(open, async (store) => {
+        const { workspace, key, revision } = await fullFunction(store); // two runs written without a stamp
+        const made = (await store.functions.get(key))!;
+        const own = run({ function: key, logs: [{ stream: 'stdout', ts: 2, msg: 'own' }] });
+        await store.runs.record([own], new Map([[key, made.createdAt]]));
+        // The next function of the name, recorded by another process while this delete's cleanup runs.
+        const later = run({ function: key, startedAt: made.createdAt + 5, logs: [{ stream: 'stdout', ts: 3, msg: 'the new function' }] });
+        await store.runs.record([later], new Map([[key, made.createdAt + 1]]));
+        assert.deepEqual(await store.runs.get(later.runId), later, 'the stamp is not part of the record read back');
+        await store.functions.delete(key, revision);
+        for (const name of (await store.functions.pendingDeletes?.()) ?? []) await store.functions.finishDelete?.(name);
+        assert.deepEqual((await store.runs.list({ function: key })).items.map((r) => r.runId), [later.runId]);
+        assert.deepEqual((await store.runs.get(later.runId))?.logs, later.logs);
+        assert.equal(await store.runs.get(own.runId), null);
+        assert.equal((await store.workspaces.usage(workspace)).functions, 0);
+      }));
+  });
+
   describe('a delete that fails after the function is gone', () => {
     it('leaves the function gone; finishDelete (or the sweep) finishes its cleanup and gives back its slot', () =>
       withStore(open, async (store) => {

@@ -5,7 +5,8 @@
  * - a delete whose cleanup runs late (its process paused after the tombstone: a GC pause, SIGSTOP,
  *   a slow FerretDB) while the other process creates the name again and uploads, deploys and
  *   issues a token: the late cleanup removed the new function's version, deploy log, invoke token
- *   and workspace slot (ADR 0156, "Open"). The same cleanup is the sweep's (`finishDelete`);
+ *   and workspace slot (ADR 0156, "Open"), and its first runs and logs (ADR 0190). The same cleanup
+ *   is the sweep's (`finishDelete`);
  * - a tombstone written before ADR 0156 (no `purged` field) with its data left behind: never swept.
  * Two creates of one name, two deploys and a rollback racing a deploy, and secrets set from two
  * processes: one insert of the next revision wins, the other is FUNCTION_EXISTS or REVISION_CONFLICT.
@@ -17,7 +18,7 @@ import { MongoClient } from 'mongodb';
 import { functionKey } from '../../protocol/index.js';
 import { NO_QUOTAS, type Store } from '../../controlplane/store/index.js';
 import { openMongoStore } from '../../controlplane/store/production/index.js';
-import { file, settings } from '../conformance/fixtures.js';
+import { file, run, settings } from '../conformance/fixtures.js';
 import { serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
 import { testKeyring } from '../helpers/keyring.js';
 
@@ -109,6 +110,10 @@ describe('two production processes on one FerretDB', { skip, timeout: 120_000 },
     const token = await b.tokens.issue({ kind: 'invoke', scope: key });
     await b.testCases.put(key, 'new case', { mode: 'sync', request: { body: 'new' } });
     await b.drafts.put(key, { baseVersion: v.version, files: [{ path: 'main.py', content: '# edit' }], removed: [], updatedBy: 't' });
+    // Its first call's run and logs, stamped with its incarnation as B's run sink does (ADR 0190).
+    const created = (await b.functions.get(key))!;
+    const first = run({ function: key, startedAt: created.createdAt, logs: [{ stream: 'stdout', ts: created.createdAt, msg: 'new' }] });
+    await b.runs.record([first], new Map([[key, created.createdAt]]));
     // A goes on: its cleanup is of the function it deleted, not of this one.
     g.open();
     await finishing;
@@ -124,6 +129,8 @@ describe('two production processes on one FerretDB', { skip, timeout: 120_000 },
     await assert.rejects(b.functions.create(functionKey('second', ws), settings()), { code: 'QUOTA_EXCEEDED' });
     assert.equal((await b.testCases.list(key)).length, 1, 'the new test case is kept');
     assert.ok((await b.drafts.get(key)) !== null, 'the new draft is kept');
+    assert.deepEqual((await b.runs.list({ function: key })).items.map((r) => r.runId), [first.runId], 'the new run is kept');
+    assert.deepEqual((await b.runs.get(first.runId))?.logs, first.logs, 'with its logs');
     assert.deepEqual((await a.functions.pendingDeletes?.())?.filter((n) => n === key), []);
   }
 

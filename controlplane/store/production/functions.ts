@@ -303,9 +303,8 @@ function pending(doc: FunctionDoc): boolean {
  * A cleanup can run late (its process paused after the tombstone; the sweep of another process)
  * while the name is created again: a create purges before it writes, so a superseded tombstone
  * needs nothing more; and what is removed by key (versions, deploy log, invoke tokens, the slot,
- * the draft, test cases) is only of this incarnation or older, never the new function's (ADR
- * 0159). Runs and logs carry no incarnation: a cleanup already under way when the name is created
- * again can still remove the new function's first ones (ADR 0159, Consequences).
+ * the draft, test cases, runs and logs) is only of this incarnation or older, never the new
+ * function's (ADR 0159; runs and logs by the function's createdAt, ADR 0190).
  */
 async function purge(ctx: MongoContext, tombstone: FunctionDoc): Promise<void> {
   const { col } = ctx;
@@ -319,8 +318,9 @@ async function purge(ctx: MongoContext, tombstone: FunctionDoc): Promise<void> {
   await Promise.all([
     col.versions.deleteMany({ function: name, ...mine }),
     col.deploys.deleteMany({ function: name, ...mine }),
-    col.runs.deleteMany({ function: name }),
-    col.logs.deleteMany({ function: name }),
+    // Runs and logs carry the incarnation as `fnCreatedAt`, the function's createdAt (ADR 0190).
+    col.runs.deleteMany({ function: name, ...ofIncarnation(tombstone.createdAt, 'fnCreatedAt') }),
+    col.logs.deleteMany({ function: name, ...ofIncarnation(tombstone.createdAt, 'fnCreatedAt') }),
     col.tokens.deleteMany({ kind: 'invoke', scope: name, ...mine }),
     // Drafts and test cases carry the incarnation as `fnBase` (./workbench.ts).
     col.drafts.deleteMany({ _id: name, ...ofIncarnation(tombstone.base, 'fnBase') }),
