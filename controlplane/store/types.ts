@@ -82,6 +82,15 @@ export interface DeleteOutcome {
   cleanupError: unknown;
 }
 
+/** What a delete expects of the function besides its revision (ADR 0181). */
+export interface DeleteOptions {
+  /**
+   * The function has no version: FUNCTION_CHANGED (nothing deleted) when it has one, also one
+   * uploaded through another process after the caller's own check (ADR 0181, amended).
+   */
+  ifNoVersions?: boolean;
+}
+
 export interface FunctionStore {
   /**
    * Throws FUNCTION_EXISTS if the key is taken, WORKSPACE_NOT_FOUND when the key's workspace does
@@ -108,7 +117,7 @@ export interface FunctionStore {
    * function is gone, `get` is null), with the cleanup's error as `cleanupError`, and the cleanup
    * is pending until `finishDelete` runs it. A `create` of the name finishes it first (ADR 0156).
    */
-  delete(name: string, expectedRevision: number): Promise<DeleteOutcome>;
+  delete(name: string, expectedRevision: number, options?: DeleteOptions): Promise<DeleteOutcome>;
   /**
    * Finishes the cleanup of a delete of `name` that failed after the function was gone; true when
    * one was pending (it is finished now), false when none was (or the function is live). Absent:

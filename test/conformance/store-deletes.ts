@@ -61,6 +61,28 @@ export function deleteFaultTests(open: OpenStore, hooks: ConformanceHooks): void
       }));
   });
 
+  // ADR 0181 left a window: a version uploaded through another process after the server's own
+  // `ifNoVersions` check and before the delete was deleted with the function. The store checks
+  // again with its delete (SQLite: in its transaction; production: after its tombstone, which it
+  // then takes back). Here the version is there when the store's delete runs, as that upload's is.
+  describe('a delete with ifNoVersions of a function that has a version by then (ADR 0181)', () => {
+    it('is FUNCTION_CHANGED and deletes nothing: the function, its secrets, version, runs and slot stay; a plain delete after it works', () =>
+      withStore(open, async (store) => {
+        const { workspace, key, revision } = await fullFunction(store);
+        await assert.rejects(store.functions.delete(key, revision, { ifNoVersions: true }), (err: { code?: string }) => err.code === 'FUNCTION_CHANGED');
+        const kept = await store.functions.get(key);
+        assert.ok(kept !== null, 'the function is still there');
+        assert.deepEqual([kept.secrets, kept.activeVersion, kept.createdAt], [{ OLD_SECRET: 'old-value' }, 1, (await store.functions.list({ workspace }))[0]!.createdAt]);
+        assert.deepEqual((await store.versions.list(key)).map((v) => v.version), [1]);
+        assert.equal((await store.runs.list({ function: key })).items.length, 2);
+        assert.equal((await store.tokens.list({ kind: 'invoke', scope: key })).length, 1);
+        assert.equal((await store.workspaces.usage(workspace)).functions, 1);
+        assert.deepEqual((await store.functions.pendingDeletes?.()) ?? [], [], 'no delete left pending');
+        assert.equal((await store.functions.delete(key, kept.revision)).cleanupError, null);
+        await nothingLeft(store, key);
+      }));
+  });
+
   describe('a delete that fails after the function is gone', () => {
     it('leaves the function gone; finishDelete (or the sweep) finishes its cleanup and gives back its slot', () =>
       withStore(open, async (store) => {

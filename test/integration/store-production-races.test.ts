@@ -138,6 +138,35 @@ describe('two production processes on one FerretDB', { skip, timeout: 120_000 },
   it("a delete held inside its cleanup while the name is created again: versions, deploy log, invoke token and slot of the new function are kept", () => recreatedDuring('purge'));
   it('the sweep of a pending delete, held inside its cleanup while the name is created again, keeps the new function too (ADR 0156 "Open")', () => recreatedDuring('sweep'));
 
+  // ADR 0181's window: the server checked `ifNoVersions`, then another process's upload landed
+  // before (or after) its delete's tombstone. Before it: the delete sees it after its tombstone and
+  // takes itself back; after it: the upload sees the tombstone and takes its version back.
+  it('a delete ifNoVersions and another process\'s upload around its tombstone: one of them is refused, and no version is deleted after its upload succeeded', async () => {
+    const ws = await workspace();
+    const upload = async (key: string): Promise<unknown> => b.versions.create({ function: key, entrypoint: 'main:handler', files: [await file(b, 'main.py', 'def handler(e, c):\n    return 1\n')], manifest: {}, createdBy: 't' });
+    // The upload written before the tombstone (after the server's check): the delete is refused and undone.
+    const before = functionKey('before', ws);
+    const made = await a.functions.create(before, settings({ secrets: { KEY: 'v' } }));
+    await upload(before);
+    await assert.rejects(a.functions.delete(before, made.revision, { ifNoVersions: true }), { code: 'FUNCTION_CHANGED' });
+    const back = await b.functions.get(before);
+    assert.deepEqual([back?.revision, back?.secrets, back?.createdAt], [made.revision + 2, { KEY: 'v' }, made.createdAt]);
+    assert.deepEqual((await b.versions.list(before)).map((v) => v.version), [1]);
+    assert.deepEqual((await a.functions.pendingDeletes?.())?.filter((n) => n === before), []);
+    // The upload written after the tombstone (the delete held there): the upload is refused, the delete goes on.
+    const after = functionKey('after', await workspace());
+    const second = await a.functions.create(after, settings());
+    const g = gate();
+    paused.set(`tombstone:${after}`, g);
+    const deleting = a.functions.delete(after, second.revision, { ifNoVersions: true });
+    await g.reached;
+    await assert.rejects(upload(after), { code: 'FUNCTION_NOT_FOUND' });
+    g.open();
+    assert.equal((await deleting).cleanupError, null);
+    assert.equal(await b.functions.get(after), null);
+    assert.deepEqual(await b.versions.list(after), []);
+  });
+
   it('the sweep finishes a tombstone written before ADR 0156 (no purged field) and its slot', async () => {
     const ws = await workspace();
     const key = functionKey('legacy', ws);

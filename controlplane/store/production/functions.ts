@@ -21,7 +21,7 @@
  */
 import { workspaceOfKey } from '../../../protocol/index.js';
 import type { Keyring } from '../../secrets/index.js';
-import { StoreError } from '../errors.js';
+import { isStoreError, StoreError } from '../errors.js';
 import { claimSlot, liveWorkspace, releaseSlot } from './workspaces.js';
 import { openHooks, openSecrets, sealHooks, sealSecrets } from '../sealed.js';
 import type { DeployEntry, DeployRequest, DeployStore, FunctionRecord, FunctionSettings, FunctionStore } from '../types.js';
@@ -247,7 +247,7 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
       return toRecord(ring, next);
     },
 
-    async delete(name, expectedRevision) {
+    async delete(name, expectedRevision, options = {}) {
       ctx.check();
       const cur = await mustGet(ctx, name, expectedRevision);
       const { secrets: _secrets, hookSecrets: _hooks, ...kept } = cur;
@@ -257,9 +257,14 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
       // and `finishDelete` (or a create of the name) runs the same steps again (ADR 0156).
       try {
         await ctx.testHooks?.afterTombstone?.(name);
+        // A version uploaded through another process after the caller's check: seen here when it
+        // was written before the tombstone (one written after it is taken back by its upload,
+        // which reads the function again after its write: ./versions.ts). ADR 0181, amended.
+        if (options.ifNoVersions === true && (await hasVersion(ctx, name, cur.base))) await undoDelete(ctx, cur, tombstone);
         await purge(ctx, tombstone);
         return { cleanupError: null };
       } catch (err) {
+        if (isStoreError(err, 'FUNCTION_CHANGED')) throw err;
         return { cleanupError: err };
       }
     },
@@ -284,6 +289,24 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
       return out;
     },
   };
+}
+
+/** Whether the function of incarnation `base` has a version (one its cleanup would remove). */
+async function hasVersion(ctx: MongoContext, name: string, base: number): Promise<boolean> {
+  return (await ctx.col.versions.findOne({ function: name, deletedAt: { $exists: false }, ...ofIncarnation(base) }, { projection: { _id: 1 } })) !== null;
+}
+
+/**
+ * Takes a delete back: `cur` (secrets included) again as the revision after `tombstone`, the
+ * tombstone marked purged (nothing of the function was removed: the cleanup had not started), then
+ * FUNCTION_CHANGED. When another writer took that revision (a create of the name, which finished
+ * this tombstone first), the delete stands and this returns.
+ */
+async function undoDelete(ctx: MongoContext, cur: FunctionDoc, tombstone: FunctionDoc): Promise<void> {
+  const back = nextOf({ ...cur, seq: tombstone.seq }, { updatedAt: ctx.now() });
+  if (!(await insertRevision(ctx, back))) return;
+  await ctx.col.functions.updateOne({ _id: tombstone._id }, { $set: { purged: true } });
+  throw new StoreError('FUNCTION_CHANGED', `function ${cur.name} has a version uploaded while it was being deleted; nothing was deleted`, { function: cur.name, hasVersions: true });
 }
 
 /**
