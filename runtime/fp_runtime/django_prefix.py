@@ -15,18 +15,19 @@ imported Django, or for absolute URLs (`/static/`, `https://cdn…`), which Djan
 import sys
 
 # The prefix Django's values were made with: before any request Django's script prefix is "/",
-# which a call at the root of the function's host (`root_path` "") keeps.
-_last = ""
+# which a call at the root of the function's host (`root_path` "") keeps. The caller compares a
+# call's `root_path` with it before calling `follow` (no call per call: invoke.py).
+last = ""
 
 _PREFIXED = ("STATIC_URL", "MEDIA_URL")
 
 
 def follow(root_path: str) -> None:
-    """Called at each call's start, with its scope's `root_path`."""
-    global _last
-    if root_path == _last:
+    """Called at a call's start when its scope's `root_path` is not `last`."""
+    global last
+    if root_path == last:
         return
-    _last = root_path
+    last = root_path
     conf = sys.modules.get("django.conf")
     if conf is not None:
         _forget(conf.settings)
