@@ -60,6 +60,7 @@ describe('two production processes on one FerretDB', { skip, timeout: 120_000 },
           await pause(`tombstone:${name}`);
         },
         beforePurgeSteps: async (name) => pause(`purge:${name}`),
+        beforeVersionWrite: async (name) => pause(`version:${name}`),
       },
     });
     b = await openMongoStore({ keyring: ring, url: ferret.url, database });
@@ -165,6 +166,26 @@ describe('two production processes on one FerretDB', { skip, timeout: 120_000 },
     assert.equal((await deleting).cleanupError, null);
     assert.equal(await b.functions.get(after), null);
     assert.deepEqual(await b.versions.list(after), []);
+  });
+
+  // An upload that read the function, then wrote its version after another process deleted the
+  // function and created the name again: its check after the write took any live function of the
+  // name for its own, and the new function (another tenant's under a recycled workspace name) had
+  // a version it never uploaded, numbered among its own.
+  it('an upload held before its write while another process deletes and creates the name again: its version is taken back, not given to the new function', async () => {
+    const ws = await workspace();
+    const key = functionKey('reborn', ws);
+    const made = await a.functions.create(key, settings());
+    const main = await file(a, 'main.py', 'def handler(e, c):\n    return "old"\n');
+    const g = gate();
+    paused.set(`version:${key}`, g);
+    const uploading = a.versions.create({ function: key, entrypoint: 'main:handler', files: [main], manifest: {}, createdBy: 'old' });
+    await g.reached;
+    await b.functions.delete(key, made.revision);
+    await b.functions.create(key, settings());
+    g.open();
+    await assert.rejects(uploading, { code: 'FUNCTION_NOT_FOUND' });
+    assert.deepEqual(await b.versions.list(key), [], 'the new function has no version it did not upload');
   });
 
   it('the sweep finishes a tombstone written before ADR 0156 (no purged field) and its slot', async () => {

@@ -311,6 +311,8 @@ export interface MongoTestHooks {
   beforeUpdateWrite?(name: string): Promise<void>;
   /** A delete's cleanup (or the sweep's, or a create's of an earlier function), before its first removal (ADR 0159). */
   beforePurgeSteps?(name: string): Promise<void>;
+  /** A version's upload (`VersionStore.create`), after its read of the function and before it writes the version (ADR 0181). */
+  beforeVersionWrite?(name: string): Promise<void>;
 }
 
 /**
