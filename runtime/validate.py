@@ -323,12 +323,13 @@ def channel_layers(trees):
 
 _WS_ROUTES = ("websocket", "websocket_route", "add_websocket_route", "add_api_websocket_route", "WebSocketRoute")
 _WS_SENDS = ("send_text", "send_json", "send_bytes")
+_QUEUE_PUTS = ("put", "put_nowait")  # a subscriber's asyncio.Queue that its stream or socket reads
 
 
-def _sent_to(node, names) -> bool:
-    """Whether `node` holds a call `<name>.send_text(...)` (send_json, send_bytes) with <name> in `names`."""
+def _sent_to(node, names, sends=_WS_SENDS) -> bool:
+    """Whether `node` holds a call `<name>.send_text(...)` (a call of `sends`) with <name> in `names`."""
     for call in ast.walk(node):
-        if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr in _WS_SENDS
+        if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr in sends
                 and isinstance(call.func.value, ast.Name) and call.func.value.id in names):
             return True
     return False
@@ -340,26 +341,52 @@ def websocket_broadcasts(trees):
     self.active_connections: await connection.send_text(message)`, or a comprehension of sends): at
     the default `concurrency: 1` each connection holds an instance of its own, so every client heard
     only itself (apps rounds 10 and 17: three clients of one room, each saw one message of three;
-    under uvicorn each saw all three). Only in a file with a WebSocket route. `needs: one-instance`."""
+    under uvicorn each saw all three). Only in a file with a WebSocket route. The same for a message
+    put in every subscriber's queue (`for queue in subscribers: queue.put_nowait(event)`) in a file
+    with a WebSocket route or a Server-Sent Events stream: each stream holds its instance while it
+    runs, so a notification published in one call reached the subscribers of that call's instance
+    only (apps round 23: 6 EventSource subscribers, 3 notifications, 4 subscribers got none; uvicorn:
+    6 of 6). `needs: one-instance`."""
     found = []
     for rel, tree in trees.items():
-        if not any(name in _WS_ROUTES for _, _, name in _calls({rel: tree})):
+        calls = [(node, name) for _, node, name in _calls({rel: tree})]
+        sockets = any(name in _WS_ROUTES for _, name in calls)
+        streams = any(_event_stream(node, name) for node, name in calls)
+        if not sockets and not streams:
             continue
         for node in ast.walk(tree):
             if isinstance(node, (ast.For, ast.AsyncFor)):
-                hit = _sent_to(ast.Module(body=node.body, type_ignores=[]), set(bound_names(node.target)))
+                body, names = ast.Module(body=node.body, type_ignores=[]), set(bound_names(node.target))
             elif isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
-                hit = _sent_to(node.elt, {n for g in node.generators for n in bound_names(g.target)})
+                body, names = node.elt, {n for g in node.generators for n in bound_names(g.target)}
             else:
                 continue
-            if hit:
+            if sockets and _sent_to(body, names):
                 found.append({"file": rel, "line": node.lineno, "needs": "one-instance",
                               "message": "a message sent to every WebSocket in a collection (a broadcast) reaches the "
                                          "connections this instance holds, and at limits.concurrency 1 each connection "
                                          "holds an instance of its own, so each client hears only itself: set "
                                          "limits.concurrency above 1 and limits.maxInstances: 1, or broadcast through a "
                                          "service such as Redis pub/sub (docs/api-invoke.md, \"WebSockets\")"})
+            elif _sent_to(body, names, _QUEUE_PUTS):
+                found.append({"file": rel, "line": node.lineno, "needs": "one-instance",
+                              "message": "a message put in every subscriber's queue (a broadcast) reaches the streams and "
+                                         "sockets this instance holds: each one holds its instance for as long as it runs, "
+                                         "so concurrent subscribers are spread over instances and a message published in "
+                                         "one call reaches only those on that call's instance (the others get nothing, and "
+                                         "a reconnect's Last-Event-ID finds another instance's history), where one uvicorn "
+                                         "process reaches them all: set limits.concurrency above 1 and limits.maxInstances: "
+                                         "1, or publish through a service such as Redis pub/sub (docs/api-invoke.md, "
+                                         "\"State lives per instance\")"})
     return found
+
+
+def _event_stream(node, name) -> bool:
+    """A Server-Sent Events response: sse-starlette's `EventSourceResponse(...)`, or a call given
+    `media_type="text/event-stream"`."""
+    return name == "EventSourceResponse" or any(
+        k.arg == "media_type" and isinstance(k.value, ast.Constant) and k.value.value == "text/event-stream"
+        for k in node.keywords)
 
 
 def event_streams(trees):
@@ -370,9 +397,7 @@ def event_streams(trees):
     FUNCTION_TIMEOUT). `needs: long-timeout`, as for WebSockets."""
     found = []
     for rel, node, name in _calls(trees):
-        typed = any(k.arg == "media_type" and isinstance(k.value, ast.Constant) and k.value.value == "text/event-stream"
-                    for k in node.keywords)
-        if name == "EventSourceResponse" or typed:
+        if _event_stream(node, name):
             found.append({"file": rel, "line": node.lineno, "needs": "long-timeout",
                           "message": "a Server-Sent Events stream is one call: it holds an instance's slot and is cut "
                                      "at limits.timeout, 30 s by default (the client sees the stream end without its "
@@ -700,6 +725,29 @@ def _outside_env_lookup(node, hit) -> bool:
     return any(_outside_env_lookup(child, hit) for child in ast.iter_child_nodes(node))
 
 
+def _env_lookup(node):
+    """For an environment lookup (`os.environ.get("K", <default>)`, `os.getenv("K") or <default>`,
+    Starlette's or decouple's `config("K", default=...)`): the variable's name, "" when it is not a
+    constant or the `.get` is not `os.environ`'s; None for any other node."""
+    if isinstance(node, ast.Call):
+        calls = [node]
+    elif isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):
+        calls = [v for v in node.values if isinstance(v, ast.Call)]
+    else:
+        return None
+    calls = [c for c in calls if _called(c) in _ENV_LOOKUPS]
+    if not calls:
+        return None
+    for call in calls:
+        receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+        if _called(call) == "get" and not (isinstance(receiver, ast.Attribute) and receiver.attr == "environ"
+                                           or isinstance(receiver, ast.Name) and receiver.id == "environ"):
+            continue
+        if call.args and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str):
+            return call.args[0].value
+    return ""
+
+
 def _random_value(node, names) -> bool:
     """Whether `node` makes a new random value: a call of _RANDOM_CALLS, or a name in `names` (module-level
     names bound to one), outside an environment lookup."""
@@ -735,6 +783,20 @@ def _settings_option(cls, option):
     return None
 
 
+def _settings_fields(cls):
+    """(statement, its target name, the variable that sets it) for each field of a pydantic-settings class
+    given a default (`SECRET_KEY: str = ...`): the variable is the field's name after `env_prefix`,
+    upper-cased unless the class says `case_sensitive=True` (as pydantic-settings reads the environment)."""
+    prefix = _settings_option(cls, "env_prefix")
+    exact = _settings_option(cls, "case_sensitive") is True
+    for node in cls.body:
+        target = node.target if isinstance(node, ast.AnnAssign) else (
+            node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)
+        if isinstance(target, ast.Name) and node.value is not None:
+            var = (prefix if isinstance(prefix, str) else "") + target.id
+            yield node, target, var if exact else var.upper()
+
+
 def settings_keys(trees):
     """Warnings for a pydantic-settings field whose default is a key made at import, as FastAPI's
     full-stack template writes it (`SECRET_KEY: str = secrets.token_urlsafe(32)`, its value given by
@@ -751,17 +813,9 @@ def settings_keys(trees):
         for cls in ast.walk(tree):
             if not _settings_class(cls):
                 continue
-            prefix = _settings_option(cls, "env_prefix")
-            exact = _settings_option(cls, "case_sensitive") is True
-            for node in cls.body:
-                target = node.target if isinstance(node, ast.AnnAssign) else (
-                    node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)
-                if not isinstance(target, ast.Name) or node.value is None or "secret" not in target.id.lower():
+            for node, target, var in _settings_fields(cls):
+                if "secret" not in target.id.lower() or not _random_value(node.value, set()):
                     continue
-                if not _random_value(node.value, set()):
-                    continue
-                var = (prefix if isinstance(prefix, str) else "") + target.id
-                var = var if exact else var.upper()
                 found.append({"file": rel, "line": node.lineno, "needs": "env", "env": var,
                               "message": f"{target.id}'s default is a key made at import, and the function's env does not "
                                          f"set {var}: each instance imports the module and makes a key of its own, so a "
@@ -854,19 +908,29 @@ def created_databases(trees, files):
     is written in the instance's own layer over the working directory (root mode; in user-namespace
     mode the directory is read-only), which no other instance, cold start or deploy sees (apps round
     20: a hero created by one call was missing from 5 of 6 concurrent reads, and from every read after
-    the idle timeout and after a redeploy). Not an environment lookup's default (the function's env
-    may name a server), not under /tmp (chosen as scratch), not a database shipped with the code
-    (shipped_databases warns about it), not in test files. Always (not `needs`):
-    one instance loses it at the idle timeout too."""
+    the idle timeout and after a redeploy). Not under /tmp (chosen as scratch), not a database shipped
+    with the code (shipped_databases warns about it), not in test files. Always (not `needs`): one
+    instance loses it at the idle timeout too; but the default of an environment lookup
+    (`os.environ.get("DATABASE_URL", "sqlite+aiosqlite:///./todos.db")`) or of a pydantic-settings
+    field applies only where the variable is unset: `needs: env` with its name (apps round 23: deployed
+    without it, a todo one call created was in 4 of 8 concurrent reads). A lookup of no named variable
+    (`cfg.get("db", ...)`) is spared."""
     found = []
     for rel, tree in trees.items():
         if _is_test_file(rel):
             continue
-        spared = set()  # what environment lookups are given, and docstrings
+        spared = set()  # what lookups of no named variable are given, and docstrings
+        defaults = {}  # id of a node → the variable whose default it is (an env lookup's, a settings field's)
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and _called(node) in _ENV_LOOKUPS or (
-                    isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or) and any(
-                        isinstance(v, ast.Call) and _called(v) in _ENV_LOOKUPS for v in node.values)):
+            var = _env_lookup(node)
+            if _settings_class(node):
+                for field, _, name in _settings_fields(node):
+                    for n in ast.walk(field.value):
+                        defaults.setdefault(id(n), name)
+            elif var:
+                for n in ast.walk(node):
+                    defaults.setdefault(id(n), var)
+            elif var is not None:
                 spared.update(id(n) for n in ast.walk(node))
             elif isinstance(node, ast.Expr):
                 spared.add(id(node.value))
@@ -888,6 +952,18 @@ def created_databases(trees, files):
                 path = url.group("path")
             if path.startswith(_SCRATCH_DIRS) or os.path.normpath(path) in files:
                 continue  # scratch, or a database shipped with the code (shipped_databases)
+            var = defaults.get(id(node))
+            if var:
+                found.append({"file": rel, "line": node.lineno, "needs": "env", "env": var,
+                              "message": f"{var}'s default is a SQLite database the app writes in the working directory, "
+                                         f"and the function's env does not set {var}: on the platform each instance writes "
+                                         f"its own copy, which no other instance, cold start or deploy sees, so rows one call "
+                                         f"wrote are missing from calls that scale out to other instances, and all are gone "
+                                         f"after the idle timeout, a redeploy or a rollback, where under uvicorn the file "
+                                         f"stays. Set {var} to a database server's URL from a secret (`fastapi-platform env "
+                                         f"set <name> {var}=... --secret`), or to a path under /tmp for scratch data "
+                                         f"(docs/api-invoke.md, \"State lives per instance\")"})
+                continue
             found.append({"file": rel, "line": node.lineno,
                           "message": "a SQLite database the app writes in the working directory: on the platform each "
                                      "instance writes its own copy, which no other instance, cold start or deploy sees, so "

@@ -293,6 +293,46 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(await warned(chat.replace('@app.websocket("/ws")', '@app.get("/ws")'), ''), [], 'no WebSocket route');
   });
 
+  // An SSE notifications endpoint keeping one asyncio.Queue per subscriber (apps round 23): each stream
+  // holds its instance, so 6 subscribers were spread over instances and 3 notifications POSTed reached
+  // 2 of them (uvicorn: 6 of 6); with concurrency 50 and maxInstances 1, 6 of 6. Not for a loop that
+  // feeds one queue, nor in a file without a stream or a socket.
+  it("warns about a notification put in every SSE subscriber's queue unless its limits keep one instance (apps round 23)", async () => {
+    const app = [
+      'import asyncio',
+      'from fastapi import FastAPI',
+      'from sse_starlette.sse import EventSourceResponse',
+      'app = FastAPI()',
+      'subscribers: set[asyncio.Queue] = set()',
+      '@app.post("/notify")',
+      'async def notify(message: str):',
+      '    for queue in subscribers:',
+      '        queue.put_nowait(message)',
+      '@app.get("/events")',
+      'async def events():',
+      '    queue = asyncio.Queue()',
+      '    subscribers.add(queue)',
+      '    async def stream():',
+      '        while True:',
+      '            yield await queue.get()',
+      '    return EventSourceResponse(stream())',
+      '',
+    ].join('\n');
+    const warned = async (code: string, limits: string): Promise<string[]> =>
+      (await appWarnings(code, 'fastapi\nsse-starlette\n', 'notify', `limits:\n  timeout: 5m\n${limits}`)).filter((w) => /subscriber's queue/.test(w));
+    const by = await warned(app, '');
+    assert.equal(by.length, 1, by.join('\n'));
+    assert.match(by[0]!, /^main\.py:8: a message put in every subscriber's queue \(a broadcast\) .* reaches only those on that call's instance .* limits\.maxInstances: 1, or publish through a service/);
+    assert.deepEqual(await warned(app, '  concurrency: 50\n  maxInstances: 1\n'), []);
+    const awaited = app.replace('    for queue in subscribers:\n        queue.put_nowait(message)', '    await asyncio.gather(*(q.put(message) for q in subscribers))');
+    assert.deepEqual((await warned(awaited, '')).map((w) => w.split(':')[1]), ['8'], 'a comprehension of puts');
+    const plain = app.replace('EventSourceResponse(stream())', 'StreamingResponse(stream(), media_type="text/event-stream")');
+    assert.deepEqual((await warned(plain, '')).map((w) => w.split(':')[1]), ['8'], 'a StreamingResponse of text/event-stream');
+    const one = app.replace('    for queue in subscribers:\n        queue.put_nowait(message)', '    for word in message.split():\n        JOBS.put_nowait(word)');
+    assert.deepEqual(await warned(one, ''), [], 'one queue fed from a loop is no broadcast');
+    assert.deepEqual(await warned(app.replace('return EventSourceResponse(stream())', 'return [x async for x in stream()]'), ''), [], 'no stream');
+  });
+
   // A webhook trigger calls the app at POST <its path>, default / (gateway/hooks.ts): a GitHub-style
   // FastAPI receiver at `@app.post("/webhooks/github")` answered every verified delivery 404 and its
   // runs failed (apps round 20). Warned only for a webhook trigger whose path the app has no POST at.
@@ -532,7 +572,7 @@ describe('runtime/validate.py', () => {
   // FastAPI's SQL tutorial (SQLModel, `sqlite:///database.db`, tables made in the lifespan), apps round 20:
   // the file is written in each instance's own layer over the working directory, so a hero one call
   // created was in 12 of 24 concurrent reads (uvicorn: 24 of 24) and in none after a redeploy.
-  it('warns about a SQLite database the app makes in the working directory (each instance writes its own), not under /tmp or from the env (apps round 20)', async () => {
+  it('warns about a SQLite database the app makes in the working directory (each instance writes its own), not under /tmp (apps round 20)', async () => {
     const lines = async (files: Record<string, string>): Promise<string[]> =>
       (await check(files, '')).warnings.filter((w) => /SQLite database the app writes/.test(w.message)).map((w) => `${w.file}:${w.line}`);
     const tutorial = 'from sqlmodel import SQLModel, create_engine\nsqlite_file_name = "database.db"\nsqlite_url = f"sqlite:///{sqlite_file_name}"\nengine = create_engine(sqlite_url)\n';
@@ -545,12 +585,46 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(await lines(db('c = sqlite3.connect("app.db", check_same_thread=False)')), ['app/db.py:3']);
     assert.deepEqual(await lines(db('c = aiosqlite.connect(f"{NAME}.db")')), [], 'a path that does not start with text');
     for (const spared of ['e = create_engine("sqlite:////tmp/app.db")', 'c = sqlite3.connect("/tmp/app.db")', 'e = create_engine("sqlite:///:memory:")',
-      'c = sqlite3.connect(":memory:")', 'e = create_engine("sqlite://")', 'URL = os.getenv("DATABASE_URL", "sqlite:///./app.db")',
-      'URL = os.environ.get("DATABASE_URL") or "sqlite:///app.db"', '"""Set DATABASE_URL, e.g. sqlite:///app.db."""',
+      'c = sqlite3.connect(":memory:")', 'e = create_engine("sqlite://")', 'URL = os.getenv("DATABASE_URL", "sqlite:////tmp/app.db")',
+      'URL = cfg.get("database_url", "sqlite:///app.db")', '"""Set DATABASE_URL, e.g. sqlite:///app.db."""',
       'c = sqlite3.connect("catalog.db")', 'e = create_engine("postgresql://db/app")']) {
       assert.deepEqual(await lines({ ...db(spared), 'catalog.db': 'SQLite format 3\u0000' }), [], spared);
     }
     assert.deepEqual(await lines({ 'tests/test_api.py': 'from sqlalchemy import create_engine\ne = create_engine("sqlite:///test.db")\n' }), [], 'a test file');
+  });
+
+  // An async SQLAlchemy app as the tutorials write it (apps round 23): `DATABASE_URL =
+  // os.environ.get("DATABASE_URL", "sqlite+aiosqlite:///./todos.db")`, deployed without the variable:
+  // a todo one call created was in 4 of 8 concurrent reads (uvicorn: 8 of 8), and validate said
+  // nothing (an env lookup's default was spared: the env may name a server). Warned with the
+  // variable's name, dropped where platform.yaml's env sets it, and held by deploy until it knows the
+  // function's env and secrets; a pydantic-settings field's default the same way.
+  it("warns about a SQLite database that is an env lookup's or a settings field's default, unless the env sets the variable (apps round 23)", async () => {
+    const found = async (line: string): Promise<string[]> =>
+      (await check({ 'app/db.py': `import os\nfrom sqlalchemy import create_engine\n${line}\n` }, '')).warnings
+        .filter((w) => /SQLite database the app writes/.test(w.message)).map((w) => `${w.file}:${w.line}:${w.needs}:${w.env}`);
+    assert.deepEqual(await found('URL = os.environ.get("DATABASE_URL", "sqlite+aiosqlite:///./todos.db")'), ['app/db.py:3:env:DATABASE_URL']);
+    assert.deepEqual(await found('URL = os.getenv("DATABASE_URL") or "sqlite:///app.db"'), ['app/db.py:3:env:DATABASE_URL']);
+    assert.deepEqual(await found('e = create_engine(os.getenv("DB_URL", "sqlite:///./data/app.db"), echo=True)'), ['app/db.py:3:env:DB_URL']);
+    assert.deepEqual(await found('from starlette.config import Config\nconfig = Config()\nURL = config("DATABASE_URL", default="sqlite:///./app.db")'), ['app/db.py:5:env:DATABASE_URL']);
+    assert.deepEqual(await found('from pydantic_settings import BaseSettings, SettingsConfigDict\nclass Settings(BaseSettings):\n    model_config = SettingsConfigDict(env_prefix="shop_")\n    database_url: str = "sqlite:///./shop.db"'),
+      ['app/db.py:6:env:SHOP_DATABASE_URL'], 'a settings field: the prefix, the name as the environment spells it');
+    assert.deepEqual(await found('URL = os.environ.get("DATABASE_URL", "sqlite:////tmp/todos.db")'), [], 'scratch');
+    assert.deepEqual(await found('URL = os.environ.get(NAME, "sqlite:///./todos.db")'), [], 'no variable named');
+    const [w] = (await check({ 'main.py': 'import os\nURL = os.getenv("DATABASE_URL", "sqlite:///./app.db")\n' }, '')).warnings;
+    assert.match(w!.message, /^DATABASE_URL's default is a SQLite database the app writes in the working directory, and the function's env does not set DATABASE_URL: .* env set <name> DATABASE_URL=\.\.\. --secret.*under \/tmp/);
+    for (const [env, count] of [['', 1], ['env:\n  OTHER: "x"\n', 1], ['env:\n  DATABASE_URL: "${DB}"\n', 0]] as const) {
+      const d = folder({ 'main.py': 'import os\nfrom fastapi import FastAPI\nURL = os.getenv("DATABASE_URL", "sqlite:///./app.db")\napp = FastAPI()\n',
+        'requirements.txt': 'fastapi\n', 'platform.yaml': `kind: function\nname: todos\nentrypoint: main:app\n${env}` });
+      try {
+        const checked = await preflight(d, PYTHON, { DB: 'postgresql://db/app' });
+        assert.equal(checked.warnings.filter((x) => /DATABASE_URL's default/.test(x.message)).length, count, env);
+        const held = await preflight(d, PYTHON, { DB: 'postgresql://db/app' }, { holdImports: true });
+        assert.deepEqual([held.warnings.filter((x) => /DATABASE_URL's default/.test(x.message)).length, held.heldEnv.map((x) => x.env)], [0, count ? ['DATABASE_URL'] : []], `deploy: ${env}`);
+      } finally {
+        rmSync(d, { recursive: true, force: true });
+      }
+    }
   });
 
   it("counts what a declared requirement's extras bring: fastapi[standard] brings uvicorn (and its httptools), pydantic[email] email_validator (apps round 11)", async () => {
