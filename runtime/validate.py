@@ -375,9 +375,10 @@ def websocket_broadcasts(trees):
                                          "so concurrent subscribers are spread over instances and a message published in "
                                          "one call reaches only those on that call's instance (the others get nothing, and "
                                          "a reconnect's Last-Event-ID finds another instance's history), where one uvicorn "
-                                         "process reaches them all: set limits.concurrency above 1 and limits.maxInstances: "
-                                         "1, or publish through a service such as Redis pub/sub (docs/api-invoke.md, "
-                                         "\"State lives per instance\")"})
+                                         "process reaches them all: publish through a service such as Redis pub/sub, or set "
+                                         "limits.concurrency above 1 and limits.maxInstances: 1 (until a stream reaches "
+                                         "limits.timeout: that instance then takes no new calls, and a new one starts with "
+                                         "empty memory) (docs/api-invoke.md, \"Streaming\")"})
     return found
 
 
