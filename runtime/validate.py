@@ -705,10 +705,11 @@ def batched_console_spans(trees):
 _RANDOM_CALLS = ("urandom", "token_hex", "token_urlsafe", "token_bytes", "uuid4", "randbytes", "getrandbits",
                  "get_random_secret_key", "generate_key")
 _ENV_LOOKUPS = ("getenv", "get", "config")
-_PER_INSTANCE_KEY = ("each instance imports the module and makes a key of its own, so a session cookie one instance "
+_PER_INSTANCE_WHY = ("each instance imports the module and makes a key of its own, so a session cookie one instance "
                      "signed is refused by the next (a new instance under concurrent calls, after the idle timeout, "
                      "after a deploy): the user is logged out at random, where one uvicorn process keeps its key "
-                     "until it restarts. Give the key from a secret: `fastapi-platform env set SESSION_SECRET=... "
+                     "until it restarts.")
+_PER_INSTANCE_KEY = (_PER_INSTANCE_WHY + " Give the key from a secret: `fastapi-platform env set SESSION_SECRET=... "
                      "--secret`, then os.environ[\"SESSION_SECRET\"] (docs/api-invoke.md, \"State lives per instance\")")
 
 
@@ -851,6 +852,18 @@ def env_files(trees):
     return found
 
 
+def _random_fallback(node, names) -> str:
+    """The variable whose environment lookup `node` falls back to a new random value from
+    (`os.getenv("SECRET_KEY", secrets.token_hex())`, `os.environ.get("K") or os.urandom(24)`), else "":
+    a key of each instance's own wherever the function's env does not set it (apps round 23)."""
+    for sub in ast.walk(node):
+        var = _env_lookup(sub)
+        if var and any((isinstance(n, ast.Name) and n.id in names) or (isinstance(n, ast.Call) and _called(n) in _RANDOM_CALLS)
+                       for n in ast.walk(sub)):
+            return var
+    return ""
+
+
 def session_keys(trees, files):
     """Warnings for a session-signing key made at import, so each instance has its own (apps round 19):
     `secret_key=` (Starlette's `SessionMiddleware`, Quart, FastHTML) or `app.secret_key =` /
@@ -867,10 +880,21 @@ def session_keys(trees, files):
         names = {t.id for n in tree.body if isinstance(n, ast.Assign) and _random_value(n.value, set())
                  for t in n.targets if isinstance(t, ast.Name)}
         for node in ast.walk(tree):
-            if isinstance(node, ast.keyword) and node.arg == "secret_key" and _random_value(node.value, names):
-                found.append({"file": rel, "line": node.value.lineno, "message": f"secret_key=...: {_PER_INSTANCE_KEY}"})
-            elif isinstance(node, ast.Assign) and any(_secret_target(t) for t in node.targets) and _random_value(node.value, names):
-                found.append({"file": rel, "line": node.lineno, "message": f"a secret key made at import: {_PER_INSTANCE_KEY}"})
+            if isinstance(node, ast.keyword) and node.arg == "secret_key":
+                value, what, line = node.value, "secret_key=...", node.value.lineno
+            elif isinstance(node, ast.Assign) and any(_secret_target(t) for t in node.targets):
+                value, what, line = node.value, "a secret key made at import", node.lineno
+            else:
+                continue
+            if _random_value(value, names):
+                found.append({"file": rel, "line": line, "message": f"{what}: {_PER_INSTANCE_KEY}"})
+                continue
+            var = _random_fallback(value, names)
+            if var:
+                found.append({"file": rel, "line": line, "needs": "env", "env": var,
+                              "message": f"{what}: {var}'s default is a key made at import, and the function's env does "
+                                         f"not set {var}: {_PER_INSTANCE_WHY} Set it from a secret: `fastapi-platform env "
+                                         f"set <name> {var}=... --secret` (docs/api-invoke.md, \"State lives per instance\")"})
         if not _imports_any(tree, ("fasthtml",)):
             continue
         for _, node, name in _calls({rel: tree}):

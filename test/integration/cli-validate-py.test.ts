@@ -418,13 +418,19 @@ describe('runtime/validate.py', () => {
     const star = 'import os, secrets\nfrom starlette.applications import Starlette\nfrom starlette.middleware import Middleware\nfrom starlette.middleware.sessions import SessionMiddleware\n';
     assert.deepEqual(await lines({ 'app.py': `${star}app = Starlette(middleware=[Middleware(SessionMiddleware, secret_key=secrets.token_hex(32))])\n` }), ['app.py:5']);
     assert.deepEqual(await lines({ 'app.py': `${star}KEY = secrets.token_urlsafe()\napp = Starlette(middleware=[Middleware(SessionMiddleware, secret_key=KEY)])\n` }), ['app.py:6'], 'through a module-level name');
-    assert.deepEqual(await lines({ 'app.py': `${star}app = Starlette(middleware=[Middleware(SessionMiddleware, secret_key=os.environ.get("K", secrets.token_hex()))])\n` }), [], 'a default of an env lookup');
+    assert.deepEqual(await lines({ 'app.py': `${star}app = Starlette(middleware=[Middleware(SessionMiddleware, secret_key=os.environ.get("K", secrets.token_hex()))])\n` }), ['app.py:5'], 'a default of an env lookup (apps round 23)');
     assert.deepEqual(await lines({ 'app.py': `${star}app = Starlette(middleware=[Middleware(SessionMiddleware, secret_key="fixed")])\n` }), []);
     const flask = 'import os, uuid\nfrom flask import Flask\napp = Flask(__name__)\n';
     assert.deepEqual(await lines({ 'app.py': `${flask}app.secret_key = os.urandom(24)\n` }), ['app.py:4']);
     assert.deepEqual(await lines({ 'app.py': `${flask}app.config["SECRET_KEY"] = str(uuid.uuid4())\n` }), ['app.py:4']);
     assert.deepEqual(await lines({ 'app.py': `${flask}app.secret_key = os.environ["SECRET_KEY"]\n` }), []);
-    assert.deepEqual(await lines({ 'app.py': `${flask}app.secret_key = os.getenv("SECRET_KEY") or os.urandom(24)\n` }), [], 'a fallback of an env lookup');
+    // An env lookup's random fallback is each instance's own wherever the env does not set the variable
+    // (apps round 23, as a settings default in round 22): `needs: env`, dropped where the env sets it.
+    const fallback = (await check({ 'app.py': `${flask}app.secret_key = os.getenv("SECRET_KEY") or os.urandom(24)\n` }, '')).warnings
+      .filter((x) => /makes a key of its own/.test(x.message));
+    assert.deepEqual(fallback.map((x) => `${x.file}:${x.line}:${x.needs}:${x.env}`), ['app.py:4:env:SECRET_KEY'], 'a fallback of an env lookup');
+    assert.match(fallback[0]!.message, /^a secret key made at import: SECRET_KEY's default is a key made at import, and the function's env does not set SECRET_KEY: each instance .* env set <name> SECRET_KEY=\.\.\. --secret/);
+    assert.deepEqual(await lines({ 'app.py': `${flask}app.secret_key = os.getenv("SECRET_KEY", "dev")\n` }), [], 'a fixed fallback');
     assert.deepEqual(await lines({ 'tests/conftest.py': 'import os\nSECRET_KEY = os.urandom(8)\n' }), [], 'a test file');
   });
 
