@@ -322,7 +322,8 @@ def channel_layers(trees):
 
 
 _WS_ROUTES = ("websocket", "websocket_route", "add_websocket_route", "add_api_websocket_route", "WebSocketRoute")
-_WS_SENDS = ("send_text", "send_json", "send_bytes")
+# Starlette's, Litestar's `send_data`, and `send` of Quart's `websocket`, flask-sock's and `websockets`' sockets.
+_WS_SENDS = ("send_text", "send_json", "send_bytes", "send_data", "send")
 _QUEUE_PUTS = ("put", "put_nowait")  # a subscriber's asyncio.Queue that its stream or socket reads
 
 

@@ -291,6 +291,28 @@ describe('runtime/validate.py', () => {
       '        async for msg in self.pubsub.listen():\n            await self.websocket.send_text(msg)');
     assert.deepEqual(await warned(relay, ''), [], 'one socket fed from a loop is no broadcast');
     assert.deepEqual(await warned(chat.replace('@app.websocket("/ws")', '@app.get("/ws")'), ''), [], 'no WebSocket route');
+    // Quart's chat tutorial: a Broker keeping an asyncio.Queue per connection (apps round 23), and a
+    // loop of `send` (Quart's websocket, flask-sock, the websockets library).
+    const quart = [
+      'import asyncio',
+      'from quart import Quart, websocket',
+      'app = Quart(__name__)',
+      'class Broker:',
+      '    def __init__(self):',
+      '        self.connections = set()',
+      '    async def publish(self, message):',
+      '        for connection in self.connections:',
+      '            await connection.put(message)',
+      'broker = Broker()',
+      '@app.websocket("/ws")',
+      'async def ws():',
+      '    await broker.publish(await websocket.receive())',
+      '',
+    ].join('\n');
+    const queued = (await appWarnings(quart, 'quart\n', 'chat', 'limits:\n  timeout: 5m\n')).filter((w) => /a broadcast/.test(w));
+    assert.deepEqual(queued.map((w) => w.split(':')[1]), ['8'], 'queues of a WebSocket broadcast');
+    const sent = quart.replace('await connection.put(message)', 'await connection.send(message)');
+    assert.deepEqual((await appWarnings(sent, 'quart\n', 'chat', 'limits:\n  timeout: 5m\n')).filter((w) => /a broadcast/.test(w)).map((w) => w.split(':')[1]), ['8'], 'a loop of send');
   });
 
   // An SSE notifications endpoint keeping one asyncio.Queue per subscriber (apps round 23): each stream
