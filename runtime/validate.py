@@ -346,7 +346,7 @@ def websocket_broadcasts(trees):
     put in every subscriber's queue (`for queue in subscribers: queue.put_nowait(event)`) in a file
     with a WebSocket route or a Server-Sent Events stream: each stream holds its instance while it
     runs, so a notification published in one call reached the subscribers of that call's instance
-    only (apps round 23: 6 EventSource subscribers, 3 notifications, 4 subscribers got none; uvicorn:
+    only (apps round 23: 6 SSE subscribers (curl -N), 3 notifications, 4 subscribers got none; uvicorn:
     6 of 6). `needs: one-instance`."""
     found = []
     for rel, tree in trees.items():
