@@ -336,6 +336,15 @@ def _sent_to(node, names, sends=_WS_SENDS) -> bool:
     return False
 
 
+_FAN_OUT = ("it reaches the streams and sockets this instance holds: each one holds its instance for as long as it "
+            "runs, so concurrent subscribers are spread over instances and a message published in one call reaches only "
+            "those on that call's instance (the others get nothing, and a reconnect's Last-Event-ID finds another "
+            "instance's history), where one uvicorn process reaches them all: publish through a service such as Redis "
+            "pub/sub, or set limits.concurrency above 1 and limits.maxInstances: 1 (until a stream reaches "
+            "limits.timeout: that instance then takes no new calls, and a new one starts with empty memory) "
+            "(docs/api-invoke.md, \"Streaming\")")
+
+
 def websocket_broadcasts(trees):
     """Warnings for a WebSocket app that sends one message to many sockets this process holds (the
     `ConnectionManager.broadcast` of FastAPI's WebSockets page: `for connection in
@@ -347,7 +356,7 @@ def websocket_broadcasts(trees):
     with a WebSocket route or a Server-Sent Events stream: each stream holds its instance while it
     runs, so a notification published in one call reached the subscribers of that call's instance
     only (apps round 23: 6 SSE subscribers (curl -N), 3 notifications, 4 subscribers got none; uvicorn:
-    6 of 6). `needs: one-instance`."""
+    6 of 6), or a condition's `notify_all()` there (the waiters of one instance). `needs: one-instance`."""
     found = []
     for rel, tree in trees.items():
         calls = [(node, name) for _, node, name in _calls({rel: tree})]
@@ -356,6 +365,10 @@ def websocket_broadcasts(trees):
         if not sockets and not streams:
             continue
         for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and _called(node) == "notify_all":
+                found.append({"file": rel, "line": node.lineno, "needs": "one-instance",
+                              "message": f"notify_all() wakes the waiters of this instance (a broadcast): {_FAN_OUT}"})
+                continue
             if isinstance(node, (ast.For, ast.AsyncFor)):
                 body, names = ast.Module(body=node.body, type_ignores=[]), set(bound_names(node.target))
             elif isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
@@ -371,15 +384,7 @@ def websocket_broadcasts(trees):
                                          "service such as Redis pub/sub (docs/api-invoke.md, \"WebSockets\")"})
             elif _sent_to(body, names, _QUEUE_PUTS):
                 found.append({"file": rel, "line": node.lineno, "needs": "one-instance",
-                              "message": "a message put in every subscriber's queue (a broadcast) reaches the streams and "
-                                         "sockets this instance holds: each one holds its instance for as long as it runs, "
-                                         "so concurrent subscribers are spread over instances and a message published in "
-                                         "one call reaches only those on that call's instance (the others get nothing, and "
-                                         "a reconnect's Last-Event-ID finds another instance's history), where one uvicorn "
-                                         "process reaches them all: publish through a service such as Redis pub/sub, or set "
-                                         "limits.concurrency above 1 and limits.maxInstances: 1 (until a stream reaches "
-                                         "limits.timeout: that instance then takes no new calls, and a new one starts with "
-                                         "empty memory) (docs/api-invoke.md, \"Streaming\")"})
+                              "message": f"a message put in every subscriber's queue (a broadcast): {_FAN_OUT}"})
     return found
 
 

@@ -344,7 +344,7 @@ describe('runtime/validate.py', () => {
       (await appWarnings(code, 'fastapi\nsse-starlette\n', 'notify', `limits:\n  timeout: 5m\n${limits}`)).filter((w) => /subscriber's queue/.test(w));
     const by = await warned(app, '');
     assert.equal(by.length, 1, by.join('\n'));
-    assert.match(by[0]!, /^main\.py:8: a message put in every subscriber's queue \(a broadcast\) .* reaches only those on that call's instance .* publish through a service such as Redis pub\/sub, or set limits\.concurrency above 1 and limits\.maxInstances: 1 \(until a stream reaches limits\.timeout/);
+    assert.match(by[0]!, /^main\.py:8: a message put in every subscriber's queue \(a broadcast\): it reaches the streams .* reaches only those on that call's instance .* publish through a service such as Redis pub\/sub, or set limits\.concurrency above 1 and limits\.maxInstances: 1 \(until a stream reaches limits\.timeout/);
     assert.deepEqual(await warned(app, '  concurrency: 50\n  maxInstances: 1\n'), []);
     const awaited = app.replace('    for queue in subscribers:\n        queue.put_nowait(message)', '    await asyncio.gather(*(q.put(message) for q in subscribers))');
     assert.deepEqual((await warned(awaited, '')).map((w) => w.split(':')[1]), ['8'], 'a comprehension of puts');
@@ -353,6 +353,10 @@ describe('runtime/validate.py', () => {
     const one = app.replace('    for queue in subscribers:\n        queue.put_nowait(message)', '    for word in message.split():\n        JOBS.put_nowait(word)');
     assert.deepEqual(await warned(one, ''), [], 'one queue fed from a loop is no broadcast');
     assert.deepEqual(await warned(app.replace('return EventSourceResponse(stream())', 'return [x async for x in stream()]'), ''), [], 'no stream');
+    // A condition every stream waits on, notified by the publishing call: the waiters of one instance.
+    const cond = app.replace('    for queue in subscribers:\n        queue.put_nowait(message)', '    async with changed:\n        changed.notify_all()');
+    const woken = (await appWarnings(cond, 'fastapi\nsse-starlette\n', 'notify', 'limits:\n  timeout: 5m\n')).filter((w) => /notify_all/.test(w));
+    assert.deepEqual(woken.map((w) => w.split(':').slice(1, 3).join(':')), ['9: notify_all() wakes the waiters of this instance (a broadcast)']);
   });
 
   // A webhook trigger calls the app at POST <its path>, default / (gateway/hooks.ts): a GitHub-style
