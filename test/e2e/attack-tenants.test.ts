@@ -646,7 +646,11 @@ describe('attack: a deleted function\'s queued requests under a recycled name (r
     const token = await h.api.call('POST', '/tokens', { role: 'owner', label: 'second tenant' }, { 'fp-workspace': first.name });
     const second = new Api(h.url, token.body.secret as string);
     await deployed(second, 'orders', { 'main.py': py('def handler(event, context):', '    print("got", event["body"].decode())', '    return 1') });
-    await sleep(12_000);
+    // Until the old run's retry came up and was dead-lettered (function_deleted): no later delivery
+    // is possible. At most the 12 s (four retries) it waited before.
+    const labels = { function: `orders.${first.name}`, reason: 'function_deleted' };
+    const deadLettered = async (): Promise<number> => sumOf(await scrape(h.url, h.api.token), 'fp_async_dead_letters_total', labels);
+    for (const deadline = Date.now() + 12_000; (await deadLettered()) < 1 && Date.now() < deadline; ) await sleep(250);
     const logs = await second.call('GET', '/functions/orders/logs');
     // Before: the retry ran the new tenant's code with the first tenant's request (its card number in the new tenant's logs).
     assert.equal(JSON.stringify(logs.body).includes(card), false, JSON.stringify(logs.body));
