@@ -84,7 +84,7 @@ describe('attack: a tenant against its workspace\'s quotas', () => {
     await t.api.call('POST', '/functions', { name: 'failing', retry: { maxAttempts: 1 } });
     await t.api.call('POST', '/functions/failing/versions', { files: filesOf({ 'main.py': py('def handler(event, context):', '    raise ValueError("always")') }) });
     assert.equal((await t.api.call('POST', '/functions/failing/deploy', {})).status, 200);
-    await freshMinute(30_000);
+    await freshMinute(20_000); // the deployed function's failed run and five replays within one minute
     const accepted = await fetch(`${h.url}/async/failing.${t.name}/`, { method: 'POST' });
     assert.equal(accepted.status, 202);
     const { runId } = (await accepted.json()) as { runId: string };
