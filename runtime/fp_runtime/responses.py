@@ -157,6 +157,22 @@ def _header(out: list, key: str, text: str) -> None:
     out.append([key, text])
 
 
+def _header_text(key: str, value) -> str:
+    """A handler's header value as the text sent. Not str() of everything: bytes went out as their
+    repr (`b'abc'`) and a bool as `True` (oddfn round); None is no header (below), as requests
+    and httpx leave out a header whose value is None."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as JSON (and so API Gateway) writes it
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        try:
+            return bytes(value).decode("ascii")
+        except UnicodeDecodeError:
+            raise BadReturn(f"header {key} is bytes past ASCII: send text (value.decode() for UTF-8)") from None
+    return str(value)
+
+
 def _headers(raw) -> list:
     if raw is None:
         return []
@@ -167,7 +183,8 @@ def _headers(raw) -> list:
         key = str(name).lower()
         values = value if isinstance(value, (list, tuple)) else [value]
         for v in values:
-            _header(out, key, str(v))
+            if v is not None:
+                _header(out, key, _header_text(key, v))
     return out
 
 
@@ -247,11 +264,24 @@ def _explicit(value: dict) -> dict:
     return {"status": status, "headers": headers, "body": data}
 
 
+# ASCII whitespace: line breaks of base64.encodebytes (MIME, every 76 characters) and spaces.
+_B64_SPACE = re.compile(r"[ \t\r\n\f\v]+")
+
+
 def _base64(body: str) -> bytes:
+    """An `isBase64Encoded` body, checked: b64decode without validate skips every character outside
+    the alphabet, so "!!!" went out as an empty 200 and url-safe base64 (`-`, `_`) lost those
+    characters' bits, both silently (oddfn round). Line breaks and spaces are allowed (encodebytes
+    writes them), as API Gateway's decoder allows them."""
     try:
-        return base64.b64decode(body)
+        return base64.b64decode(_B64_SPACE.sub("", body), validate=True)
     except (binascii.Error, ValueError) as err:
-        raise BadReturn(f"isBase64Encoded is true but body is not base64: {err}") from None
+        hint = ""
+        if "Only base64 data" in str(err):
+            err = "a character outside the base64 alphabet (A-Z, a-z, 0-9, +, / and = at the end)"
+        if "-" in body or "_" in body:
+            hint = " (it has '-' or '_': url-safe base64; send base64.b64encode(data).decode(), the standard alphabet)"
+        raise BadReturn(f"isBase64Encoded is true but body is not base64: {err}{hint}") from None
 
 
 def to_response(value) -> dict:

@@ -264,6 +264,11 @@ const RETURNS = py(
   '    "surrogate": lambda: {"s": "\\ud800"},',
   '    "surrogate-body": lambda: {"statusCode": 200, "body": "a\\udc80"},',
   '    "bad-b64": lambda: {"statusCode": 200, "body": "!!!notb64", "isBase64Encoded": True},',
+  '    "b64-outside": lambda: {"statusCode": 200, "body": "!!!", "isBase64Encoded": True},',
+  '    "b64-urlsafe": lambda: {"statusCode": 200, "body": base64.urlsafe_b64encode(bytes([251, 255, 191] * 4)).decode(), "isBase64Encoded": True},',
+  '    "b64-lines": lambda: {"statusCode": 200, "body": base64.encodebytes(bytes(range(256))).decode(), "isBase64Encoded": True},',
+  '    "header-odd-values": lambda: {"statusCode": 200, "headers": {"x-none": None, "x-bytes": b"abc", "x-bool": True, "x-int": 5, "x-list": ["a", None, b"b"]}, "body": "ok"},',
+  '    "header-bytes-utf8": lambda: {"statusCode": 200, "headers": {"x-b": "é".encode()}},',
   '    "set": lambda: {1, 2},',
   '    "object": lambda: object(),',
   '    "tuple": lambda: ({"a": 1}, 201),',
@@ -442,6 +447,30 @@ for (const entrypoint of ['main:handler', 'main:ahandler']) {
       // Past one frame (docs/api-invoke.md said "responses of any size"): the size and limit in MiB, and what streams.
       assert.match(await message('huge-bytes'), /\(64\.0 MiB\) exceeds the 66060288 byte \(63 MiB\) limit of a handler's return value: .*ASGI app/);
       assert.match(await message('huge-dict'), /\(64\.0 MiB\) exceeds the 66060288 byte \(63 MiB\) limit of a handler's return value/);
+    });
+
+    test('an isBase64Encoded body is checked: outside the alphabet, or url-safe, is bad_return (b64decode dropped those characters: "!!!" was an empty 200)', async () => {
+      const outside = await call('b64-outside');
+      assert.equal(outside.t, 'error', JSON.stringify(outside));
+      assert.equal((outside as ErrorReply).error.class, ErrorClass.badReturn);
+      assert.match((outside as ErrorReply).error.message, /^isBase64Encoded is true but body is not base64: a character outside the base64 alphabet/);
+      const urlsafe = await call('b64-urlsafe');
+      assert.equal(urlsafe.t, 'error', JSON.stringify(urlsafe));
+      assert.match((urlsafe as ErrorReply).error.message, /url-safe base64; send base64\.b64encode\(data\)\.decode\(\)/);
+      // base64.encodebytes breaks its lines every 76 characters: still the same bytes.
+      assert.deepEqual([...(await ok('b64-lines')).response.body], [...Array(256).keys()]);
+    });
+
+    test("header values that are not str: None sends no header, bytes their ASCII text, a bool as JSON writes it (were 'None', \"b'abc'\", 'True')", async () => {
+      const res = await ok('header-odd-values');
+      assert.deepEqual(headerValues(res, 'x-none'), []);
+      assert.deepEqual(headerValues(res, 'x-bytes'), ['abc']);
+      assert.deepEqual(headerValues(res, 'x-bool'), ['true']);
+      assert.deepEqual(headerValues(res, 'x-int'), ['5']);
+      assert.deepEqual(headerValues(res, 'x-list'), ['a', 'b']);
+      const utf8 = await call('header-bytes-utf8');
+      assert.equal(utf8.t, 'error');
+      assert.match((utf8 as ErrorReply).error.message, /^header x-b is bytes past ASCII: send text/);
     });
 
     test('a circular return value is bad_return every time, and leaves nothing behind for the next call', async () => {
