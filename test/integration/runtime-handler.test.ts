@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { ErrorClass } from '../../protocol/messages.js';
 import {
   bodyJson, bodyText, headerValues, py, removeFunction, startRuntime, writeFunction,
@@ -185,6 +186,18 @@ for (const asyncDef of [false, true]) {
       const res = await rt.invokeOk({ method: 'POST', path: '/json-or-400', body: Buffer.from(deep) });
       assert.equal(res.response.status, 400);
       assert.match(Buffer.from(res.response.body).toString(), /nested too deep/);
+    });
+
+    test('event.json() on a compressed body says so and how to decompress it (was "can\'t decode byte 0x8b"); the ValueError stays one', async () => {
+      const res = await rt.invokeOk({ method: 'POST', path: '/json-or-400', headers: [['content-encoding', 'gzip']], body: gzipSync(Buffer.from('{"a": 1}')) });
+      assert.equal(res.response.status, 400);
+      assert.match(Buffer.from(res.response.body).toString(), /^the body is compressed \(Content-Encoding: gzip\), as the client sent it: decompress it first, e\.g\. json\.loads\(gzip\.decompress\(event\['body'\]\)\)/);
+    });
+
+    test('repeated Cookie lines join with "; " as one Cookie header reads (", " merged a=1 and b=2 into one cookie)', async () => {
+      const got = bodyJson(await rt.invokeOk({ headers: [['cookie', 'a=1'], ['cookie', 'b=2'], ['x-multi', 'one'], ['x-multi', 'two']] })) as Record<string, unknown>;
+      assert.deepEqual(got.headers, { cookie: 'a=1; b=2', 'x-multi': 'one, two' });
+      assert.deepEqual(got.multiHeaders, { cookie: ['a=1', 'b=2'], 'x-multi': ['one', 'two'] });
     });
 
     test('event.json() on a body that is not JSON is a user_error, and the runtime keeps serving', async () => {
