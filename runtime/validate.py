@@ -108,6 +108,20 @@ def yields(function):
     return None
 
 
+def tuple_return(function):
+    """The line of a `return a, b` (a tuple of 2 or 3: Flask's `return body, status[, headers]`) in the
+    function's own body, or None."""
+    todo = list(function.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple) and len(node.value.elts) in (2, 3):
+            return node.lineno
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return None
+
+
 def describe(node, name):
     """What binds `name` in this statement, or None."""
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
@@ -117,7 +131,7 @@ def describe(node, name):
         optional = len(params) > 2 and len(params) - len(node.args.defaults) == 2 and None not in node.args.kw_defaults
         return {"kind": "function", "async": isinstance(node, ast.AsyncFunctionDef), "arity": len(params), "required": required,
                 "optional": optional,
-                "decorated": bool(node.decorator_list), "line": node.lineno, "yields": yields(node),
+                "decorated": bool(node.decorator_list), "line": node.lineno, "yields": yields(node), "tuple": tuple_return(node),
                 "wsgi": len(params) == 2 and wsgi_names(params[0].arg, params[1].arg)}
     if isinstance(node, ast.ClassDef) and node.name == name:
         return {"kind": "class", "line": node.lineno}
@@ -199,6 +213,7 @@ def check_entrypoint(entrypoint, files, trees, syntax_files):
         return result, problems
     required = found.pop("required", 0)
     optional = found.pop("optional", False)
+    returns_tuple = found.pop("tuple", None)
     result.update(found)
     if factory:
         # What it returns is known once it ran: the runtime checks that at the instance's start.
@@ -225,6 +240,12 @@ def check_entrypoint(entrypoint, files, trees, syntax_files):
                                  "message": f"entrypoint {entrypoint}: {first}() yields, so each call returns a generator, "
                                  "which is no response: a handler returns the whole response (handlers are not streamed); "
                                  "return the body at once, or serve an ASGI app with a StreamingResponse to stream"})
+            if returns_tuple and not found["decorated"]:
+                # A warning, not a problem: only the calls that take that path fail (oddfn round).
+                result["warnings"] = [{"file": rel, "line": returns_tuple,
+                                       "message": f"entrypoint {entrypoint}: {first}() returns a tuple here, which is no response "
+                                       "(a call that returns it answers 502 FUNCTION_BAD_RESPONSE): Flask's `return body, 201` "
+                                       "is {\"statusCode\": 201, \"body\": body} (and \"headers\": {...}) in a handler"}]
         elif arity == 3 and found["async"]:
             result["kind"] = "asgi"
         elif arity == 3:
@@ -1006,6 +1027,7 @@ def check(root, entrypoint, files, installed=None):
         else:
             trees[rel] = tree
     entry, problems = check_entrypoint(entrypoint, set(files), trees, {e["file"] for e in syntax_errors})
+    warns.extend(entry.pop("warnings", ()))
     declared, deps_problems = dependencies(root, set(files))
     warns.extend(deps_imports.undeclared(trees, files, entry["file"], [d["name"] for d in declared],
                                          [d["requirement"] for d in declared], installed))

@@ -83,6 +83,24 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(inner.problems, []);
   });
 
+  it('warns at a handler\'s `return body, 201` (Flask\'s), which answers 502 FUNCTION_BAD_RESPONSE, with the dict to return (oddfn round)', async () => {
+    for (const def of ['def', 'async def']) {
+      const r = await check({ 'main.py': `${def} handler(event, context):\n    if not event["body"]:\n        return {"error": "empty"}, 400\n    return {"ok": True}\n` }, 'main:handler');
+      assert.deepEqual(r.problems, [], def);
+      assert.equal(r.warnings.length, 1, JSON.stringify(r.warnings));
+      assert.deepEqual([r.warnings[0]!.file, r.warnings[0]!.line], ['main.py', 3]);
+      assert.match(r.warnings[0]!.message, /handler\(\) returns a tuple here, .*502 FUNCTION_BAD_RESPONSE.*\{"statusCode": 201, "body": body\}/);
+    }
+    // A tuple returned by a function inside the handler, or by a decorated handler (its decorator may make the response), is not one.
+    for (const code of [
+      'def handler(event, context):\n    def pair():\n        return 1, 2\n    return list(pair())\n',
+      'import functools\n@functools.cache\ndef handler(event, context):\n    return "a", 200\n',
+      'def handler(event, context):\n    return (1, 2, 3, 4)\n',
+    ]) {
+      assert.deepEqual((await check({ 'main.py': code }, 'main:handler')).warnings, [], code);
+    }
+  });
+
   it('a local module whose file name is decomposed Unicode (NFD, from a Mac) is named so, not as a package to install', async () => {
     const nfd = 'donne\u0301es.py';
     const r = await check({ 'main.py': 'import données\n\ndef handler(event, context):\n    return données.X\n', [nfd]: 'X = 1\n' }, 'main:handler');
