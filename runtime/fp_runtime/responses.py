@@ -18,7 +18,26 @@ import re
 import threading
 
 from .errors import BadReturn
-from .frames import known_headers
+from .frames import MAX_FRAME_BYTES, known_headers
+
+# A result must fit in one frame (the host rejects bigger ones) with room for logs and envelope.
+MAX_RESPONSE_BYTES = MAX_FRAME_BYTES - 1024 * 1024
+
+
+def too_big(size):
+    """A handler's return value goes to the host in one frame; say the limit in MiB and what to do."""
+    return BadReturn(f"response of {size} bytes ({size / 1048576:.1f} MiB) exceeds the {MAX_RESPONSE_BYTES} byte "
+                     f"({MAX_RESPONSE_BYTES // 1048576} MiB) limit of a handler's return value: return less (a "
+                     "reference to data kept in the data binding), or serve an ASGI app, whose responses stream at any size")
+
+
+def _text_fits(text: str, more: int = 0) -> None:
+    """A str over the limit is refused before it is encoded: its UTF-8 (and, for a JSON str, its
+    escaped copy first) is at least as long, and those copies, three times a 100 MiB str, ended the
+    instance past its memory limit (FUNCTION_OUT_OF_MEMORY) for a return value that is too big anyway
+    (oddfn round)."""
+    if len(text) + more > MAX_RESPONSE_BYTES:
+        raise too_big(len(text) + more)
 
 _JSON = [["content-type", "application/json"]]
 JSON_HEADERS = _JSON  # never changed: invoke._fits knows its size, frames.py its bytes
@@ -254,6 +273,8 @@ def _explicit(value: dict) -> dict:
     elif isinstance(body, (bytes, bytearray, memoryview)):
         data = bytes(body)
     elif isinstance(body, str):
+        if not value.get("isBase64Encoded"):
+            _text_fits(body)
         data = _base64(body) if value.get("isBase64Encoded") else _utf8(body, "body")
     elif isinstance(body, (dict, list)):
         data = _json_bytes(body)
@@ -294,6 +315,8 @@ def to_response(value) -> dict:
     if value is None:
         return {"status": 204, "headers": [], "body": b""}
     if isinstance(value, (list, str, int, float, bool)):
+        if type(value) is str:
+            _text_fits(value, 2)  # its quotes
         return {"status": 200, "headers": _JSON, "body": _json_bytes(value)}
     if _is_asgi_response(value):
         return _asgi_response(value)

@@ -252,6 +252,23 @@ describe('replies the host can always read', () => {
     });
   }
 
+  test('a str return value too big for one frame is bad_return under a memory limit, not out of memory (its encoding\'s copies ended the instance; oddfn round)', async (t) => {
+    const { rt, dir } = await start(t, { 'main.py': py(
+      'def handler(event, context):',
+      '    text = "x" * (70 * 1024 * 1024)',
+      '    return {"statusCode": 200, "body": text} if event["path"] == "/body" else text',
+    ) });
+    await rt.specialize({ dir, memoryBytes: 160 * 1024 * 1024 });
+    for (const path of ['/', '/body']) {
+      const err = asError(await rt.invoke({ path }));
+      assert.equal(err.error.class, ErrorClass.badReturn, `${path}: ${err.error.message}`);
+      assert.match(err.error.message, /exceeds the 66060288 byte \(63 MiB\) limit of a handler's return value/);
+      assert.equal(err.fatal, false);
+    }
+    assert.equal((await rt.invoke({ path: '/' })).t, 'error');
+    assert.equal(rt.exitStatus, null);
+  });
+
   test('an ASGI app\'s whole body too big for one frame goes out streamed (uvicorn sends any size; it was bad_return)', async (t) => {
     const { rt, dir } = await start(t, { 'main.py': py(
       'async def app(scope, receive, send):',
