@@ -10,6 +10,7 @@ A call's capture streams: its lines go to the host in `logs` batches while it ru
 and its reply carries only the rest. One lock guards every capture, so a batch taken by the flusher
 thread and the rest taken at the end never overlap and never lose a line written in between.
 """
+import codecs
 import contextvars
 import logging
 import os
@@ -81,6 +82,9 @@ class Capture:
     done = False
     unsent = 0  # bytes in self.lines
     queued_records = 0  # records of this call in a QueueListener's queue, not yet written (below)
+    # stream -> incremental UTF-8 decoder of the bytes written to its `.buffer`: a character split
+    # across two writes stays one (it was two U+FFFD). None until the first such write.
+    decoders = None
     queued = False  # the flusher has been told about the lines in self.lines
     urgent = False  # ... and told to send them now
 
@@ -166,6 +170,12 @@ class Capture:
             self.dropped_lines += 1
 
     def _end_partials(self):
+        if self.decoders:  # bytes of a character never completed: U+FFFD, as a decoder at its end says
+            for stream, decoder in self.decoders.items():
+                tail = decoder.decode(b"", True)
+                if tail:
+                    self._write(stream, tail)
+            self.decoders = None
         for stream in list(self.partial or ()):
             self._end_line(stream)
         self.partial = None
@@ -194,6 +204,20 @@ class Capture:
         if wake is not None and sink is not None:
             sink.pending(self, *wake)
         return True
+
+    def write_bytes(self, stream, data) -> bool:
+        """Bytes written to sys.stdout.buffer / sys.stderr.buffer, as UTF-8 text (undecodable bytes
+        replaced); a character split across writes (a copy in 64 KiB pieces, a pipe read) kept whole."""
+        with _lock:
+            if self.done:
+                return False
+            if self.decoders is None:
+                self.decoders = {}
+            decoder = self.decoders.get(stream)
+            if decoder is None:
+                decoder = self.decoders[stream] = codecs.getincrementaldecoder("utf-8")("replace")
+            text = decoder.decode(data)
+        return self.write(stream, text) if text else True
 
     def add(self, stream, msg, level=None) -> bool:
         with _lock:
@@ -230,7 +254,7 @@ class Capture:
                 deadline = time.monotonic() + QUEUED_RECORDS_WAIT_S
                 while self.queued_records > 0 and _drained.wait(max(0.0, deadline - time.monotonic())):
                     pass
-            if self.partial:
+            if self.partial or self.decoders:
                 self._end_partials()
             self.done = True
             if self.truncated:
@@ -322,9 +346,9 @@ class _BufferProxy:
         self._proxy = proxy
 
     def write(self, data):
-        if _current.get() is None:
+        cap = _current.get()
+        if cap is None or not cap.write_bytes(self._proxy._name, bytes(data)):
             return self._proxy._real.buffer.write(data)
-        self._proxy.write(bytes(data).decode("utf-8", "replace"))
         return len(data)
 
     def flush(self):

@@ -124,6 +124,21 @@ describe('log capture', () => {
     assert.deepEqual(second.logs.map((l) => l.msg), ['raw bytes ü \ufffd', 'to stderr', 'printed False']);
   });
 
+  test('a UTF-8 character split across two writes to sys.stdout.buffer stays one (it was two U+FFFD); one never completed is U+FFFD', async (t) => {
+    const rt = await serve(t, { 'main.py': py(
+      'import sys',
+      'def handler(event, context):',
+      '    sys.stdout.buffer.write(b"caf\\xc3")',
+      '    sys.stdout.buffer.write(b"\\xa9 ok\\n")',
+      '    sys.stderr.buffer.write(b"snow \\xe2\\x98")',
+      '    sys.stderr.buffer.write(b"\\x83\\n")',
+      '    sys.stdout.buffer.write(b"cut \\xe2\\x98")',
+      '    return 1',
+    ) });
+    const res = await rt.invokeOk();
+    assert.deepEqual(res.logs.map((l) => [l.stream, l.msg]), [['stdout', 'café ok'], ['stderr', 'snow ☃'], ['stdout', 'cut \ufffd']]);
+  });
+
   // structlog's JSONRenderer (the setup its docs give for production), python-json-logger and
   // loguru's serialize=True print one JSON object a line to stdout or stderr: its level was the
   // stream's (info, or error on stderr), so `logs --level warning` hid structlog's warnings and
