@@ -122,17 +122,32 @@ def tuple_return(function):
     return None
 
 
+def _function(args, node, is_async, decorated, yield_line, tuple_line):
+    """describe()'s record of a function (a def or a lambda) from its parameters."""
+    params = args.posonlyargs + args.args
+    required = len(params) - len(args.defaults) + sum(1 for d in args.kw_defaults if d is None)
+    # handler(event, context, client=None): two required, the rest with defaults (Lambda calls it with two)
+    optional = len(params) > 2 and len(params) - len(args.defaults) == 2 and None not in args.kw_defaults
+    return {"kind": "function", "async": is_async, "arity": len(params), "required": required, "optional": optional,
+            "decorated": decorated, "line": node.lineno, "yields": yield_line, "tuple": tuple_line,
+            "wsgi": len(params) == 2 and wsgi_names(params[0].arg, params[1].arg)}
+
+
 def describe(node, name):
     """What binds `name` in this statement, or None."""
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
-        params = node.args.posonlyargs + node.args.args
-        required = len(params) - len(node.args.defaults) + sum(1 for d in node.args.kw_defaults if d is None)
-        # handler(event, context, client=None): two required, the rest with defaults (Lambda calls it with two)
-        optional = len(params) > 2 and len(params) - len(node.args.defaults) == 2 and None not in node.args.kw_defaults
-        return {"kind": "function", "async": isinstance(node, ast.AsyncFunctionDef), "arity": len(params), "required": required,
-                "optional": optional,
-                "decorated": bool(node.decorator_list), "line": node.lineno, "yields": yields(node), "tuple": tuple_return(node),
-                "wsgi": len(params) == 2 and wsgi_names(params[0].arg, params[1].arg)}
+        return _function(node.args, node, isinstance(node, ast.AsyncFunctionDef), bool(node.decorator_list), yields(node),
+                         tuple_return(node))
+    if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda) and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name) and node.targets[0].id == name
+            and len(node.value.args.posonlyargs + node.value.args.args) != 3):
+        # `handler = lambda event, context: ...`: a function, its parameters checked as a def's (it was
+        # "an object (an ASGI app such as FastAPI()...)", and a lambda of one parameter failed at deploy).
+        # One of three may return an ASGI app's coroutine (`lambda scope, receive, send: app(...)`),
+        # which the runtime serves: left to it, as an assignment.
+        body = node.value.body
+        pair = body.lineno if isinstance(body, ast.Tuple) and len(body.elts) in (2, 3) else None
+        return _function(node.value.args, node, False, False, None, pair)
     if isinstance(node, ast.ClassDef) and node.name == name:
         return {"kind": "class", "line": node.lineno}
     if isinstance(node, ast.Assign) and any(name in bound_names(t) for t in node.targets):

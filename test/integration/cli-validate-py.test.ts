@@ -101,6 +101,20 @@ describe('runtime/validate.py', () => {
     }
   });
 
+  it('checks a module-level lambda as the function it is (it was "an object (an ASGI app such as FastAPI()…)"), a lambda of three left to the runtime (oddfn round)', async () => {
+    const two = await check({ 'main.py': 'handler = lambda event, context: {"ok": True}\n' }, 'main:handler');
+    assert.deepEqual([two.problems, two.entrypoint.kind, two.entrypoint.arity, two.entrypoint.line], [[], 'handler', 2, 1]);
+    const one = await check({ 'main.py': 'import json\nhandler = lambda event: json.dumps(event)\n' }, 'main:handler');
+    assert.equal(one.problems.length, 1);
+    assert.deepEqual([one.problems[0]!.file, one.problems[0]!.line], ['main.py', 2]);
+    assert.match(one.problems[0]!.message, /handler\(\) takes 1 positional parameter; write handler\(event, context\)/);
+    const pair = await check({ 'main.py': 'handler = lambda event, context: ("made", 201)\n' }, 'main:handler');
+    assert.match(pair.warnings[0]?.message ?? '', /returns a tuple here/);
+    // An ASGI wrapper (its coroutine is awaited) is served by the runtime: no problem here.
+    const asgi = await check({ 'main.py': 'async def inner(scope, receive, send):\n    pass\napp = lambda scope, receive, send: inner(scope, receive, send)\n' }, 'main:app');
+    assert.deepEqual([asgi.problems, asgi.entrypoint.kind], [[], 'assignment']);
+  });
+
   it('a local module whose file name is decomposed Unicode (NFD, from a Mac) is named so, not as a package to install', async () => {
     const nfd = 'donne\u0301es.py';
     const r = await check({ 'main.py': 'import données\n\ndef handler(event, context):\n    return données.X\n', [nfd]: 'X = 1\n' }, 'main:handler');
