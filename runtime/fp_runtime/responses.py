@@ -229,8 +229,8 @@ def _asgi_response(value) -> dict:
                         "ASGI app (entrypoint: main:app, a FastAPI app) for background tasks, or run the work "
                         "before returning")
     status = value.status_code
-    if isinstance(status, bool) or not 100 <= status <= 599:
-        raise BadReturn(f"status_code must be an integer from 100 to 599, got {status!r}")
+    if isinstance(status, bool) or not 200 <= status <= 599:
+        raise BadReturn(f"status_code must be an integer from 200 to 599, got {status!r}{_INFORMATIONAL if 100 <= status < 200 else ''}")
     headers, latin1 = [], False
     for name, raw in value.raw_headers:
         text = bytes(raw).decode("latin-1")
@@ -240,6 +240,10 @@ def _asgi_response(value) -> dict:
     if latin1:
         out["latin1"] = True
     return out
+
+
+# A 1xx is no final answer (the gateway refused it with "from 200 to 599" where this said 100: oddfn round).
+_INFORMATIONAL = " (a 1xx status is informational, never a response of its own)"
 
 
 def _lambda_headers(value: dict, headers: list) -> list:
@@ -262,8 +266,9 @@ def _explicit(value: dict) -> dict:
     status = value.get("statusCode")
     if isinstance(status, str) and len(status) == 3 and status.isascii() and status.isdigit():
         status = int(status)  # API Gateway takes "200" as 200: Lambda code returns it so
-    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-        raise BadReturn(f"statusCode must be an integer from 100 to 599 (or its three digits as a string), got {status!r}")
+    if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
+        hint = _INFORMATIONAL if isinstance(status, int) and 100 <= status < 200 else ""
+        raise BadReturn(f"statusCode must be an integer from 200 to 599 (or its three digits as a string), got {status!r}{hint}")
     headers = _headers(value.get("headers"))
     if "multiValueHeaders" in value or "cookies" in value:
         headers = _lambda_headers(value, headers)

@@ -261,6 +261,7 @@ const RETURNS = py(
   '    "bad-status-str-digits": lambda: {"statusCode": "٢٠٠"},',
   '    "bad-status-low": lambda: {"statusCode": 99},',
   '    "bad-status-high": lambda: {"statusCode": 600},',
+  '    "bad-status-1xx": lambda: {"statusCode": 101, "body": "x"},',
   '    "bad-status-bool": lambda: {"statusCode": True},',
   '    "bad-status-float": lambda: {"statusCode": 200.0},',
   '    "bad-headers": lambda: {"statusCode": 200, "headers": [["a", "b"]]},',
@@ -419,7 +420,7 @@ for (const entrypoint of ['main:handler', 'main:ahandler']) {
 
     test('invalid returns are bad_return, not fatal, and the runtime keeps serving', async () => {
       for (const kind of [
-        'bad-status-str', 'bad-status-str-low', 'bad-status-str-digits', 'bad-status-low', 'bad-status-high', 'bad-status-bool', 'bad-status-float',
+        'bad-status-str', 'bad-status-str-low', 'bad-status-str-digits', 'bad-status-low', 'bad-status-high', 'bad-status-1xx', 'bad-status-bool', 'bad-status-float',
         'bad-headers', 'ctl-header-soh', 'ctl-header-del', 'ctl-header-esc', 'bad-header-name',
         'bad-body', 'not-serialisable', 'nan', 'nan-list', 'circular', 'set', 'object',
         'deep', 'surrogate', 'surrogate-body', 'bad-b64',
@@ -452,6 +453,9 @@ for (const entrypoint of ['main:handler', 'main:ahandler']) {
       assert.match(await message('surrogate-body'), /^body is not valid text: .*surrogates not allowed/);
       assert.match(await message('bad-b64'), /^isBase64Encoded is true but body is not base64: /);
       assert.match(await message('object'), /cannot turn an object into a response: return a dict, list/);
+      // The gateway refuses a status outside 200-599: the runtime says the same range, and why a 1xx is none (it said 100).
+      assert.match(await message('bad-status-1xx'), /^statusCode must be an integer from 200 to 599 .*got 101 \(a 1xx status is informational/);
+      assert.match(await message('bad-status-high'), /^statusCode must be an integer from 200 to 599 .*got 600$/);
       // Newcomer round 7: what a handler most often returns by mistake, named with its fix.
       // (A sync handler's returned awaitable is awaited: only an async handler's is a mistake.)
       if (entrypoint === 'main:ahandler') assert.match(await message('coroutine'), /coroutine, a call of an async function that was never awaited: write `return await f\(\.\.\.\)`/);
