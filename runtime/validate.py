@@ -127,7 +127,8 @@ def _function(args, node, is_async, decorated, yield_line, tuple_line):
     params = args.posonlyargs + args.args
     required = len(params) - len(args.defaults) + sum(1 for d in args.kw_defaults if d is None)
     # handler(event, context, client=None): two required, the rest with defaults (Lambda calls it with two)
-    optional = len(params) > 2 and len(params) - len(args.defaults) == 2 and None not in args.kw_defaults
+    # ... or one: handler(event, context=None, debug=False) (the runtime's rule, specialize._contract)
+    optional = len(params) > 2 and len(params) - len(args.defaults) in (1, 2) and None not in args.kw_defaults
     return {"kind": "function", "async": is_async, "arity": len(params), "required": required, "optional": optional,
             "decorated": decorated, "line": node.lineno, "yields": yield_line, "tuple": tuple_line,
             "wsgi": len(params) == 2 and wsgi_names(params[0].arg, params[1].arg)}

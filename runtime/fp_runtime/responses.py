@@ -153,6 +153,8 @@ def _not_json(err: Exception) -> str:
         # Documents as pymongo gives them (context.db): the `_id` is what fails first.
         hint = ("; a Mongo document's `_id` is an ObjectId: leave it out with the projection {\"_id\": 0}"
                 " (find(query, {\"_id\": 0})) or convert it (str(doc[\"_id\"])); a datetime with .isoformat()")
+    elif isinstance(err, TypeError) and str(err).startswith("keys must be "):
+        hint = "; a dict's keys become JSON names: convert them first, e.g. {str(k): v for k, v in value.items()}"
     elif isinstance(err, TypeError) and "is not JSON serializable" in str(err):
         hint = "; convert such values first (str(value), value.isoformat() for a datetime, float(value) for a Decimal, list(value) for a set)"
     elif "Out of range float" in str(err):

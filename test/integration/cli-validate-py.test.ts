@@ -65,6 +65,9 @@ describe('runtime/validate.py', () => {
       const extra = await check({ 'main.py': `${def} handler(event, context, client=None, retries=3, *, log=True):\n    return 1\n` }, 'main:handler');
       assert.deepEqual([extra.problems, extra.entrypoint.kind, extra.entrypoint.async, extra.entrypoint.arity], [[], 'handler', isAsync, 4]);
     }
+    // One required (the event), the rest with defaults, as the runtime takes it (oddfn round: "must be `async def`").
+    const contextDefault = await check({ 'main.py': 'def handler(event, context=None, debug=False):\n    return 1\n' }, 'main:handler');
+    assert.deepEqual([contextDefault.problems, contextDefault.entrypoint.kind], [[], 'handler']);
     const needsThird = await check({ 'main.py': 'def handler(event, context, client):\n    return 1\n' }, 'main:handler');
     assert.match(needsThird.problems[0]!.message, /async def/);
     const kwRequired = await check({ 'main.py': 'def handler(event, context, client=None, *, log):\n    return 1\n' }, 'main:handler');

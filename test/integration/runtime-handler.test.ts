@@ -283,6 +283,7 @@ const RETURNS = py(
   '    "b64-lines": lambda: {"statusCode": 200, "body": base64.encodebytes(bytes(range(256))).decode(), "isBase64Encoded": True},',
   '    "header-odd-values": lambda: {"statusCode": 200, "headers": {"x-none": None, "x-bytes": b"abc", "x-bool": True, "x-int": 5, "x-list": ["a", None, b"b"]}, "body": "ok"},',
   '    "header-bytes-utf8": lambda: {"statusCode": 200, "headers": {"x-b": "é".encode()}},',
+  '    "tuple-key": lambda: {(1, 2): "pair"},',
   '    "set": lambda: {1, 2},',
   '    "object": lambda: object(),',
   '    "tuple": lambda: ({"a": 1}, 201),',
@@ -446,6 +447,7 @@ for (const entrypoint of ['main:handler', 'main:ahandler']) {
       assert.match(await message('generator'), /returned a generator \(it yields\).*not streamed.*StreamingResponse/);
       assert.match(await message('datetime'), /datetime is not JSON serializable; convert .*isoformat\(\)/);
       assert.match(await message('nan'), /NaN or infinity/);
+      assert.match(await message('tuple-key'), /keys must be str, int, float, bool or None, not tuple; .*\{str\(k\): v for k, v in value\.items\(\)\}/);
       // Values the encoder cannot take for other reasons were FUNCTION_ERROR with the encoder's
       // own exception (a traceback into base64 for a bad isBase64Encoded body).
       assert.match(await message('deep'), /nested deeper than Python's recursion limit/);
@@ -627,6 +629,8 @@ describe('the entrypoint\'s shape decides the contract', () => {
       '    return "extra_default"',
       'async def extra_async(event, context, retries=3):',
       '    return "extra_async"',
+      'def context_default_extra(event, context=None, debug=False):',
+      '    return "context_default_extra"',
       'def positional_only(event, context, /):',
       '    return "positional_only"',
       'class Callable:',
@@ -650,7 +654,7 @@ describe('the entrypoint\'s shape decides the contract', () => {
 
   for (const [entry, contract] of [
     ['plain', 'handler'], ['coro', 'handler'], ['wrapped', 'handler'], ['keyword_only', 'handler'], ['with_default', 'handler'],
-    ['extra_default', 'handler'], ['extra_async', 'handler'],
+    ['extra_default', 'handler'], ['extra_async', 'handler'], ['context_default_extra', 'handler'],
     ['positional_only', 'handler'], ['instance', 'handler'], ['app', 'asgi'],
   ] as const) {
     test(`${entry}: ${contract}`, async (t) => {
