@@ -200,8 +200,14 @@ def _headers(raw) -> list:
     if not isinstance(raw, dict):
         raise BadReturn("headers must be a dict")
     out = []
+    seen = set()
     for name, value in raw.items():
         key = str(name).lower()
+        if key in seen:
+            # {"Content-Type": ..., "content-type": ...} (defaults merged with the app's own): the later
+            # key replaces the earlier, as a dict of header names means; both went out (oddfn round).
+            out = [pair for pair in out if pair[0] != key]
+        seen.add(key)
         values = value if isinstance(value, (list, tuple)) else [value]
         for v in values:
             if v is not None:

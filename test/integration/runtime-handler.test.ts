@@ -283,6 +283,7 @@ const RETURNS = py(
   '    "b64-lines": lambda: {"statusCode": 200, "body": base64.encodebytes(bytes(range(256))).decode(), "isBase64Encoded": True},',
   '    "header-odd-values": lambda: {"statusCode": 200, "headers": {"x-none": None, "x-bytes": b"abc", "x-bool": True, "x-int": 5, "x-list": ["a", None, b"b"]}, "body": "ok"},',
   '    "header-bytes-utf8": lambda: {"statusCode": 200, "headers": {"x-b": "é".encode()}},',
+  '    "header-case-twice": lambda: {"statusCode": 200, "headers": {"Content-Type": "application/json", "X-A": ["1", "2"], "content-type": "text/csv", "x-b": "b", "x-a": "3"}, "body": "a,b"},',
   '    "tuple-key": lambda: {(1, 2): "pair"},',
   '    "set": lambda: {1, 2},',
   '    "object": lambda: object(),',
@@ -487,6 +488,9 @@ for (const entrypoint of ['main:handler', 'main:ahandler']) {
       assert.deepEqual(headerValues(res, 'x-bool'), ['true']);
       assert.deepEqual(headerValues(res, 'x-int'), ['5']);
       assert.deepEqual(headerValues(res, 'x-list'), ['a', 'b']);
+      // One name in two cases (defaults merged with the app's own): the later key wins, as in a dict of header names (both went out).
+      const twice = await ok('header-case-twice');
+      assert.deepEqual(twice.response.headers, [['content-type', 'text/csv'], ['x-b', 'b'], ['x-a', '3']]);
       const utf8 = await call('header-bytes-utf8');
       assert.equal(utf8.t, 'error');
       assert.match((utf8 as ErrorReply).error.message, /^header x-b is bytes past ASCII: send text/);
