@@ -447,6 +447,31 @@ def _run_at_import(body):
             yield from _run_at_import(handler.body)
 
 
+def uncancelled_alarms(trees):
+    """A warning for `signal.alarm(n)` (a timeout guard) in a file that never calls `signal.alarm(0)`:
+    the alarm outlives a call that ends first and goes off in a later call, failing it with the
+    guard's exception, or between calls, ending the instance (oddfn round; docs/runtime-protocol.md,
+    "Serve")."""
+    found = []
+    for rel, tree in trees.items():
+        armed, cancelled = None, False
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "alarm"
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "signal" and len(node.args) == 1):
+                continue
+            arg = node.args[0]
+            if isinstance(arg, ast.Constant) and arg.value == 0:
+                cancelled = True
+            elif armed is None or node.lineno < armed:
+                armed = node.lineno
+        if armed is not None and not cancelled:
+            found.append({"file": rel, "line": armed,
+                          "message": "signal.alarm() is never cancelled here (signal.alarm(0)): an alarm that outlives the "
+                          "call that set it goes off in a later call of the instance (failing it with the alarm "
+                          "handler's exception) or between calls (ending the instance); cancel it in a `finally`"})
+    return found
+
+
 _SERVER_APPS = ("Flask", "Quart", "Sanic")
 
 
@@ -1059,6 +1084,7 @@ def check(root, entrypoint, files, installed=None):
     warns.extend(settings_keys(trees))
     warns.extend(batched_console_spans(trees))
     warns.extend(servers_at_import(trees, files, entry["file"]))
+    warns.extend(uncancelled_alarms(trees))
     warns.extend(event_streams(trees))
     warns.extend(shipped_databases(root, files))
     warns.extend(created_databases(trees, set(files)))

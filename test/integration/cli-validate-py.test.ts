@@ -118,6 +118,16 @@ describe('runtime/validate.py', () => {
     assert.deepEqual([asgi.problems, asgi.entrypoint.kind], [[], 'assignment']);
   });
 
+  it('warns at a signal.alarm() guard its file never cancels (it goes off in a later call, or ends the instance between calls; oddfn round)', async () => {
+    const guard = 'import signal, time\n\ndef on_alarm(signum, frame):\n    raise TimeoutError()\n\ndef handler(event, context):\n    signal.signal(signal.SIGALRM, on_alarm)\n    signal.alarm(5)\n';
+    const r = await check({ 'main.py': `${guard}    return 1\n` }, 'main:handler');
+    assert.equal(r.warnings.length, 1, JSON.stringify(r.warnings));
+    assert.deepEqual([r.warnings[0]!.file, r.warnings[0]!.line], ['main.py', 8]);
+    assert.match(r.warnings[0]!.message, /^signal\.alarm\(\) is never cancelled here \(signal\.alarm\(0\)\): .*later call.*cancel it in a `finally`/);
+    const cancelled = await check({ 'main.py': `${guard}    try:\n        return 1\n    finally:\n        signal.alarm(0)\n` }, 'main:handler');
+    assert.deepEqual(cancelled.warnings, []);
+  });
+
   it('a local module whose file name is decomposed Unicode (NFD, from a Mac) is named so, not as a package to install', async () => {
     const nfd = 'donne\u0301es.py';
     const r = await check({ 'main.py': 'import données\n\ndef handler(event, context):\n    return données.X\n', [nfd]: 'X = 1\n' }, 'main:handler');
