@@ -519,7 +519,9 @@ def _watch_queue_listener():
     def handle(self, record):
         _listened.add(id(self.queue))
         ref = record.__dict__.pop(_CALL_KEY, None)
-        if not isinstance(ref, _CallRef) or _current.get() is not None:
+        # The record's call, also over a capture the listener's thread carries (_carry_into_threads:
+        # a listener started during a call).
+        if not isinstance(ref, _CallRef):
             return real(self, record)
         token = _current.set(ref.cap)
         try:
@@ -532,10 +534,57 @@ def _watch_queue_listener():
     listener.handle = handle
 
 
+def _carry_into_threads():
+    """A thread the function starts during a call, and a task it submits to a ThreadPoolExecutor,
+    write into that call's capture: a thread begins with an empty context, so their print() and
+    logging went to the platform's log as output "outside a call", missing from the run's logs,
+    where Lambda keeps every thread's lines in the invocation's (oddfn round). A task runs with the
+    capture of the call that submitted it, whichever worker runs it (a module-level pool serves
+    every call); a thread that outlives its call writes to the process's streams, as before."""
+    import concurrent.futures.thread as futures_thread
+    thread = threading.Thread
+    if getattr(thread.start, "_fp_carries", False):
+        return
+    start, bootstrap = thread.start, thread._bootstrap_inner
+
+    def carrying_start(self):
+        self._fp_capture = _current.get()
+        return start(self)
+
+    def carrying_bootstrap(self):
+        cap = getattr(self, "_fp_capture", None)
+        if cap is not None:
+            _current.set(cap)  # this thread's own context: nothing to reset
+        return bootstrap(self)
+
+    carrying_start._fp_carries = True
+    thread.start, thread._bootstrap_inner = carrying_start, carrying_bootstrap
+
+    work = futures_thread._WorkItem
+    init, run = work.__init__, work.run
+
+    def carrying_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self._fp_capture = _current.get()
+
+    def carrying_run(self):
+        cap = self._fp_capture
+        if _current.get() is cap:  # the runtime's own pool: None on both sides
+            return run(self)
+        token = _current.set(cap)
+        try:
+            return run(self)
+        finally:
+            _current.reset(token)
+
+    work.__init__, work.run = carrying_init, carrying_run
+
+
 def install(level=logging.INFO):
     """Install the proxies and the root log handler (once, at specialize)."""
     sys.stdout = _Proxy("stdout", sys.__stdout__)
     sys.stderr = _Proxy("stderr", sys.__stderr__)
+    _carry_into_threads()
     root = logging.getLogger()
     root.addHandler(_HANDLER)
     root.setLevel(level)

@@ -255,6 +255,40 @@ describe('log capture', () => {
     }
   });
 
+  // A thread has an empty context: what a handler's ThreadPoolExecutor tasks and threads printed or
+  // logged during the call went to the platform's log as output "outside a call" (oddfn round).
+  for (const concurrency of [1, 2]) {
+    test(`lines of a call's threads and ThreadPoolExecutor tasks are the call's, a module-level pool's too (concurrency ${concurrency})`, async (t) => {
+      const rt = await serve(t, { 'main.py': py(
+        'import concurrent.futures, logging, threading, time',
+        'POOL = concurrent.futures.ThreadPoolExecutor(1)  # one worker serves every call\'s tasks',
+        'def task(rid, i):',
+        '    time.sleep(0.05)',
+        '    print("task", rid, i)',
+        '    logging.getLogger("w").warning("logged %s %s", rid, i)',
+        'def handler(event, context):',
+        '    rid = event["requestId"]',
+        '    list(POOL.map(task, [rid, rid], [0, 1]))',
+        '    with concurrent.futures.ThreadPoolExecutor(2) as own:',
+        '        list(own.map(task, [rid], [2]))',
+        '    t = threading.Thread(target=print, args=("thread", rid))',
+        '    t.start()',
+        '    t.join()',
+        '    return 1',
+      ) }, { concurrency });
+      const calls = concurrency === 1
+        ? [await rt.invokeOk({ requestId: 'a' }), await rt.invokeOk({ requestId: 'b' })]
+        : await Promise.all([rt.invokeOk({ requestId: 'a' }), rt.invokeOk({ requestId: 'b' })]);
+      for (const [i, res] of calls.entries()) {
+        const rid = ['a', 'b'][i]!;
+        assert.deepEqual(res.logs.map((l) => l.msg).sort(), [
+          `task ${rid} 0`, `task ${rid} 1`, `task ${rid} 2`, `thread ${rid}`,
+          `w: logged ${rid} 0`, `w: logged ${rid} 1`, `w: logged ${rid} 2`,
+        ].sort(), JSON.stringify(res.logs));
+      }
+    });
+  }
+
   test('each call gets only its own lines', async (t) => {
     const rt = await serve(t, { 'main.py': py('def handler(event, context):', '    print("call", event["requestId"])') });
     const a = await rt.invokeOk({ requestId: 'first' });
