@@ -227,6 +227,8 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     runs: logBudget.wrap(store.runs),
     // A deleted function's records still buffered are not written (red team 5).
     exists: (key, startedAt) => (registry.recordOf(key)?.createdAt ?? Infinity) <= startedAt,
+    // ... and those written carry its incarnation, which a late cleanup of an earlier one leaves (ADR 0190).
+    incarnation: (key) => registry.recordOf(key)?.createdAt,
     metrics: options.metrics,
     ...(options.runSampling !== undefined ? { sampling: options.runSampling } : {}),
     ...(store.usageHistory !== undefined ? { history: store.usageHistory } : {}),

@@ -86,6 +86,8 @@ export class ByteBudget {
     readonly maxBytes: number,
     private readonly now: () => number = () => performance.now(),
     private readonly groupOf: ((share: string) => string | null) | null = null,
+    /** The slow-client window; only tests set another (HttpServerOptions.slowClientWindowMs). */
+    private readonly windowMs: number = SLOW_CLIENT_WINDOW_MS,
   ) {}
 
   /**
@@ -196,7 +198,7 @@ export class ByteBudget {
     for (const [holder, entry] of this.entries) {
       if (entry.settled) continue;
       entry.pressed ||= overHalf;
-      if (now - entry.since < SLOW_CLIENT_WINDOW_MS) continue;
+      if (now - entry.since < this.windowMs) continue;
       if (entry.pressed && entry.moved < (MIN_CLIENT_BYTES_PER_S * (now - entry.since)) / 1000) slow.push(holder);
       entry.moved = 0;
       entry.since = now;

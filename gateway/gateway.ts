@@ -50,6 +50,8 @@ export interface GatewaySettings {
   readonly maxWsReservedBytes?: number;
   /** The largest message a WebSocket client may send (1009 past it). Default 1 MiB. */
   readonly wsMaxMessageBytes?: number;
+  /** The slow-client window (HttpServerOptions.slowClientWindowMs); no option sets it, only tests. Default 10 s. */
+  readonly slowClientWindowMs?: number;
   /** On close, how long in-flight requests may take to finish. */
   readonly shutdownGraceMs: number;
   /**
@@ -286,6 +288,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ...(config.maxBodyBytesInFlight !== undefined ? { maxBodyBytesInFlight: config.maxBodyBytesInFlight } : {}),
     ...(config.maxWsReservedBytes !== undefined ? { maxWsReservedBytes: config.maxWsReservedBytes } : {}),
     ...(config.wsMaxMessageBytes !== undefined ? { wsMaxMessageBytes: config.wsMaxMessageBytes } : {}),
+    ...(config.slowClientWindowMs !== undefined ? { slowClientWindowMs: config.slowClientWindowMs } : {}),
     bodyLimit: (method, url, headers) => {
       const host: HostRoute = hostRoute(headers, baseDomain);
       if (host !== null && !('console' in host)) return config.maxBodyBytes;

@@ -74,6 +74,12 @@ export interface HttpServerOptions {
   /** SO_SNDBUF of each client connection (peer-port.ts `capSendBuffers`); 0: the kernel's autotuning. Default 512 KiB. */
   sendBufferBytes?: number;
   /**
+   * The slow-client window of the byte budgets (byte-budget.ts; default SLOW_CLIENT_WINDOW_MS, 10 s).
+   * No option sets it: a test of the rule sets a shorter one so as not to wait out two 10 s
+   * windows (docs/adr/0186-test-time-windows-and-polls.md).
+   */
+  slowClientWindowMs?: number;
+  /**
    * The body limit of one request, from its method and raw path (e.g. larger for code uploads
    * under /api/); default `maxBodyBytes` for every request. Called once per request, synchronously.
    */

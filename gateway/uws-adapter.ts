@@ -90,7 +90,7 @@ import { checkRequestHead, MAX_HEADER_BYTES, NATIVE_MAX_CONTENT_LENGTH } from '.
 import { capSendBuffers, checkPeerAddon, DEFAULT_SEND_BUFFER_BYTES, lastPeerPort, peerAddress, peerCookie } from './peer-port.js';
 import { addressState, holdTwin, loopbackTwin } from '../protocol/index.js';
 import { ClosedPeers, DRAIN_IDLE_MS, DRAIN_MAX_MS, DrainSlots, drainBytesFor, UWS_KEEP_ALIVE_MS } from './body-drain.js';
-import { ByteBudget, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, DEFAULT_MAX_HELD_RESPONSE_BYTES, type Holder } from './byte-budget.js';
+import { ByteBudget, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, DEFAULT_MAX_HELD_RESPONSE_BYTES, SLOW_CLIENT_WINDOW_MS, type Holder } from './byte-budget.js';
 import { bodyChunkLimit, bodyTooSlow, overloaded, tooLarge } from './body-refusals.js';
 import { ERROR_HEADERS } from './error-headers.js';
 import type { HttpServer, HttpServerOptions, IncomingRequest, OutgoingResponse } from './http-server.js';
@@ -871,12 +871,13 @@ export async function startHttpServer(options: HttpServerOptions, attempt = 1): 
   const bodyLimit = options.bodyLimit?.bind(options) ?? (() => fixedLimit);
   const bodyShare = options.bodyShare?.bind(options) ?? null;
   const shareGroup = options.shareGroup?.bind(options) ?? null;
+  const slowWindow = options.slowClientWindowMs ?? SLOW_CLIENT_WINDOW_MS;
   const budgets: Budgets = {
-    responses: new ByteBudget(options.maxHeldResponseBytes ?? DEFAULT_MAX_HELD_RESPONSE_BYTES, undefined, shareGroup),
-    bodies: new ByteBudget(options.maxBodyBytesInFlight ?? DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, undefined, shareGroup),
+    responses: new ByteBudget(options.maxHeldResponseBytes ?? DEFAULT_MAX_HELD_RESPONSE_BYTES, undefined, shareGroup, slowWindow),
+    bodies: new ByteBudget(options.maxBodyBytesInFlight ?? DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, undefined, shareGroup, slowWindow),
     drains: new DrainSlots(),
     closed: new ClosedPeers(),
-    sockets: new ByteBudget(options.maxWsReservedBytes ?? defaultWsReservedBytes(), undefined, shareGroup),
+    sockets: new ByteBudget(options.maxWsReservedBytes ?? defaultWsReservedBytes(), undefined, shareGroup, slowWindow),
   };
   const wsMaxMessageBytes = Math.min(options.wsMaxMessageBytes ?? DEFAULT_WS_MAX_MESSAGE_BYTES, WS_MAX_MESSAGE_BYTES);
   let inFlight = 0;

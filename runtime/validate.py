@@ -359,16 +359,27 @@ def channel_layers(trees):
 
 
 _WS_ROUTES = ("websocket", "websocket_route", "add_websocket_route", "add_api_websocket_route", "WebSocketRoute")
-_WS_SENDS = ("send_text", "send_json", "send_bytes")
+# Starlette's, Litestar's `send_data`, and `send` of Quart's `websocket`, flask-sock's and `websockets`' sockets.
+_WS_SENDS = ("send_text", "send_json", "send_bytes", "send_data", "send")
+_QUEUE_PUTS = ("put", "put_nowait")  # a subscriber's asyncio.Queue that its stream or socket reads
 
 
-def _sent_to(node, names) -> bool:
-    """Whether `node` holds a call `<name>.send_text(...)` (send_json, send_bytes) with <name> in `names`."""
+def _sent_to(node, names, sends=_WS_SENDS) -> bool:
+    """Whether `node` holds a call `<name>.send_text(...)` (a call of `sends`) with <name> in `names`."""
     for call in ast.walk(node):
-        if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr in _WS_SENDS
+        if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr in sends
                 and isinstance(call.func.value, ast.Name) and call.func.value.id in names):
             return True
     return False
+
+
+_FAN_OUT = ("it reaches the streams and sockets this instance holds: each one holds its instance for as long as it "
+            "runs, so concurrent subscribers are spread over instances and a message published in one call reaches only "
+            "those on that call's instance (the others get nothing, and a reconnect's Last-Event-ID finds another "
+            "instance's history), where one uvicorn process reaches them all: publish through a service such as Redis "
+            "pub/sub, or set limits.concurrency above 1 and limits.maxInstances: 1 (until a stream reaches "
+            "limits.timeout: that instance then takes no new calls, and a new one starts with empty memory) "
+            "(docs/api-invoke.md, \"Streaming\")")
 
 
 def websocket_broadcasts(trees):
@@ -377,26 +388,49 @@ def websocket_broadcasts(trees):
     self.active_connections: await connection.send_text(message)`, or a comprehension of sends): at
     the default `concurrency: 1` each connection holds an instance of its own, so every client heard
     only itself (apps rounds 10 and 17: three clients of one room, each saw one message of three;
-    under uvicorn each saw all three). Only in a file with a WebSocket route. `needs: one-instance`."""
+    under uvicorn each saw all three). Only in a file with a WebSocket route. The same for a message
+    put in every subscriber's queue (`for queue in subscribers: queue.put_nowait(event)`) in a file
+    with a WebSocket route or a Server-Sent Events stream: each stream holds its instance while it
+    runs, so a notification published in one call reached the subscribers of that call's instance
+    only (apps round 23: 6 SSE subscribers (curl -N), 3 notifications, 4 subscribers got none; uvicorn:
+    6 of 6), or a condition's `notify_all()` there (the waiters of one instance). `needs: one-instance`."""
     found = []
     for rel, tree in trees.items():
-        if not any(name in _WS_ROUTES for _, _, name in _calls({rel: tree})):
+        calls = [(node, name) for _, node, name in _calls({rel: tree})]
+        sockets = any(name in _WS_ROUTES for _, name in calls)
+        streams = any(_event_stream(node, name) for node, name in calls)
+        if not sockets and not streams:
             continue
         for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and _called(node) == "notify_all":
+                found.append({"file": rel, "line": node.lineno, "needs": "one-instance",
+                              "message": f"notify_all() wakes the waiters of this instance (a broadcast): {_FAN_OUT}"})
+                continue
             if isinstance(node, (ast.For, ast.AsyncFor)):
-                hit = _sent_to(ast.Module(body=node.body, type_ignores=[]), set(bound_names(node.target)))
+                body, names = ast.Module(body=node.body, type_ignores=[]), set(bound_names(node.target))
             elif isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
-                hit = _sent_to(node.elt, {n for g in node.generators for n in bound_names(g.target)})
+                body, names = node.elt, {n for g in node.generators for n in bound_names(g.target)}
             else:
                 continue
-            if hit:
+            if sockets and _sent_to(body, names):
                 found.append({"file": rel, "line": node.lineno, "needs": "one-instance",
                               "message": "a message sent to every WebSocket in a collection (a broadcast) reaches the "
                                          "connections this instance holds, and at limits.concurrency 1 each connection "
                                          "holds an instance of its own, so each client hears only itself: set "
                                          "limits.concurrency above 1 and limits.maxInstances: 1, or broadcast through a "
                                          "service such as Redis pub/sub (docs/api-invoke.md, \"WebSockets\")"})
+            elif _sent_to(body, names, _QUEUE_PUTS):
+                found.append({"file": rel, "line": node.lineno, "needs": "one-instance",
+                              "message": f"a message put in every subscriber's queue (a broadcast): {_FAN_OUT}"})
     return found
+
+
+def _event_stream(node, name) -> bool:
+    """A Server-Sent Events response: sse-starlette's `EventSourceResponse(...)`, or a call given
+    `media_type="text/event-stream"`."""
+    return name == "EventSourceResponse" or any(
+        k.arg == "media_type" and isinstance(k.value, ast.Constant) and k.value.value == "text/event-stream"
+        for k in node.keywords)
 
 
 def event_streams(trees):
@@ -407,9 +441,7 @@ def event_streams(trees):
     FUNCTION_TIMEOUT). `needs: long-timeout`, as for WebSockets."""
     found = []
     for rel, node, name in _calls(trees):
-        typed = any(k.arg == "media_type" and isinstance(k.value, ast.Constant) and k.value.value == "text/event-stream"
-                    for k in node.keywords)
-        if name == "EventSourceResponse" or typed:
+        if _event_stream(node, name):
             found.append({"file": rel, "line": node.lineno, "needs": "long-timeout",
                           "message": "a Server-Sent Events stream is one call: it holds an instance's slot and is cut "
                                      "at limits.timeout, 30 s by default (the client sees the stream end without its "
@@ -741,10 +773,11 @@ def batched_console_spans(trees):
 _RANDOM_CALLS = ("urandom", "token_hex", "token_urlsafe", "token_bytes", "uuid4", "randbytes", "getrandbits",
                  "get_random_secret_key", "generate_key")
 _ENV_LOOKUPS = ("getenv", "get", "config")
-_PER_INSTANCE_KEY = ("each instance imports the module and makes a key of its own, so a session cookie one instance "
+_PER_INSTANCE_WHY = ("each instance imports the module and makes a key of its own, so a session cookie one instance "
                      "signed is refused by the next (a new instance under concurrent calls, after the idle timeout, "
                      "after a deploy): the user is logged out at random, where one uvicorn process keeps its key "
-                     "until it restarts. Give the key from a secret: `fastapi-platform env set SESSION_SECRET=... "
+                     "until it restarts.")
+_PER_INSTANCE_KEY = (_PER_INSTANCE_WHY + " Give the key from a secret: `fastapi-platform env set SESSION_SECRET=... "
                      "--secret`, then os.environ[\"SESSION_SECRET\"] (docs/api-invoke.md, \"State lives per instance\")")
 
 
@@ -760,6 +793,29 @@ def _outside_env_lookup(node, hit) -> bool:
             isinstance(v, ast.Call) and _called(v) in _ENV_LOOKUPS for v in node.values):
         return False  # `os.getenv("K") or secrets.token_hex()`: a default too
     return any(_outside_env_lookup(child, hit) for child in ast.iter_child_nodes(node))
+
+
+def _env_lookup(node):
+    """For an environment lookup (`os.environ.get("K", <default>)`, `os.getenv("K") or <default>`,
+    Starlette's or decouple's `config("K", default=...)`): the variable's name, "" when it is not a
+    constant or the `.get` is not `os.environ`'s; None for any other node."""
+    if isinstance(node, ast.Call):
+        calls = [node]
+    elif isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):
+        calls = [v for v in node.values if isinstance(v, ast.Call)]
+    else:
+        return None
+    calls = [c for c in calls if _called(c) in _ENV_LOOKUPS]
+    if not calls:
+        return None
+    for call in calls:
+        receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+        if _called(call) == "get" and not (isinstance(receiver, ast.Attribute) and receiver.attr == "environ"
+                                           or isinstance(receiver, ast.Name) and receiver.id == "environ"):
+            continue
+        if call.args and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str):
+            return call.args[0].value
+    return ""
 
 
 def _random_value(node, names) -> bool:
@@ -797,6 +853,20 @@ def _settings_option(cls, option):
     return None
 
 
+def _settings_fields(cls):
+    """(statement, its target name, the variable that sets it) for each field of a pydantic-settings class
+    given a default (`SECRET_KEY: str = ...`): the variable is the field's name after `env_prefix`,
+    upper-cased unless the class says `case_sensitive=True` (as pydantic-settings reads the environment)."""
+    prefix = _settings_option(cls, "env_prefix")
+    exact = _settings_option(cls, "case_sensitive") is True
+    for node in cls.body:
+        target = node.target if isinstance(node, ast.AnnAssign) else (
+            node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)
+        if isinstance(target, ast.Name) and node.value is not None:
+            var = (prefix if isinstance(prefix, str) else "") + target.id
+            yield node, target, var if exact else var.upper()
+
+
 def settings_keys(trees):
     """Warnings for a pydantic-settings field whose default is a key made at import, as FastAPI's
     full-stack template writes it (`SECRET_KEY: str = secrets.token_urlsafe(32)`, its value given by
@@ -813,17 +883,9 @@ def settings_keys(trees):
         for cls in ast.walk(tree):
             if not _settings_class(cls):
                 continue
-            prefix = _settings_option(cls, "env_prefix")
-            exact = _settings_option(cls, "case_sensitive") is True
-            for node in cls.body:
-                target = node.target if isinstance(node, ast.AnnAssign) else (
-                    node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)
-                if not isinstance(target, ast.Name) or node.value is None or "secret" not in target.id.lower():
+            for node, target, var in _settings_fields(cls):
+                if "secret" not in target.id.lower() or not _random_value(node.value, set()):
                     continue
-                if not _random_value(node.value, set()):
-                    continue
-                var = (prefix if isinstance(prefix, str) else "") + target.id
-                var = var if exact else var.upper()
                 found.append({"file": rel, "line": node.lineno, "needs": "env", "env": var,
                               "message": f"{target.id}'s default is a key made at import, and the function's env does not "
                                          f"set {var}: each instance imports the module and makes a key of its own, so a "
@@ -858,6 +920,18 @@ def env_files(trees):
     return found
 
 
+def _random_fallback(node, names) -> str:
+    """The variable whose environment lookup `node` falls back to a new random value from
+    (`os.getenv("SECRET_KEY", secrets.token_hex())`, `os.environ.get("K") or os.urandom(24)`), else "":
+    a key of each instance's own wherever the function's env does not set it (apps round 23)."""
+    for sub in ast.walk(node):
+        var = _env_lookup(sub)
+        if var and any((isinstance(n, ast.Name) and n.id in names) or (isinstance(n, ast.Call) and _called(n) in _RANDOM_CALLS)
+                       for n in ast.walk(sub)):
+            return var
+    return ""
+
+
 def session_keys(trees, files):
     """Warnings for a session-signing key made at import, so each instance has its own (apps round 19):
     `secret_key=` (Starlette's `SessionMiddleware`, Quart, FastHTML) or `app.secret_key =` /
@@ -874,10 +948,21 @@ def session_keys(trees, files):
         names = {t.id for n in tree.body if isinstance(n, ast.Assign) and _random_value(n.value, set())
                  for t in n.targets if isinstance(t, ast.Name)}
         for node in ast.walk(tree):
-            if isinstance(node, ast.keyword) and node.arg == "secret_key" and _random_value(node.value, names):
-                found.append({"file": rel, "line": node.value.lineno, "message": f"secret_key=...: {_PER_INSTANCE_KEY}"})
-            elif isinstance(node, ast.Assign) and any(_secret_target(t) for t in node.targets) and _random_value(node.value, names):
-                found.append({"file": rel, "line": node.lineno, "message": f"a secret key made at import: {_PER_INSTANCE_KEY}"})
+            if isinstance(node, ast.keyword) and node.arg == "secret_key":
+                value, what, line = node.value, "secret_key=...", node.value.lineno
+            elif isinstance(node, ast.Assign) and any(_secret_target(t) for t in node.targets):
+                value, what, line = node.value, "a secret key made at import", node.lineno
+            else:
+                continue
+            if _random_value(value, names):
+                found.append({"file": rel, "line": line, "message": f"{what}: {_PER_INSTANCE_KEY}"})
+                continue
+            var = _random_fallback(value, names)
+            if var:
+                found.append({"file": rel, "line": line, "needs": "env", "env": var,
+                              "message": f"{what}: {var}'s default is a key made at import, and the function's env does "
+                                         f"not set {var}: {_PER_INSTANCE_WHY} Set it from a secret: `fastapi-platform env "
+                                         f"set <name> {var}=... --secret` (docs/api-invoke.md, \"State lives per instance\")"})
         if not _imports_any(tree, ("fasthtml",)):
             continue
         for _, node, name in _calls({rel: tree}):
@@ -916,19 +1001,29 @@ def created_databases(trees, files):
     is written in the instance's own layer over the working directory (root mode; in user-namespace
     mode the directory is read-only), which no other instance, cold start or deploy sees (apps round
     20: a hero created by one call was missing from 5 of 6 concurrent reads, and from every read after
-    the idle timeout and after a redeploy). Not an environment lookup's default (the function's env
-    may name a server), not under /tmp (chosen as scratch), not a database shipped with the code
-    (shipped_databases warns about it), not in test files. Always (not `needs`):
-    one instance loses it at the idle timeout too."""
+    the idle timeout and after a redeploy). Not under /tmp (chosen as scratch), not a database shipped
+    with the code (shipped_databases warns about it), not in test files. Always (not `needs`): one
+    instance loses it at the idle timeout too; but the default of an environment lookup
+    (`os.environ.get("DATABASE_URL", "sqlite+aiosqlite:///./todos.db")`) or of a pydantic-settings
+    field applies only where the variable is unset: `needs: env` with its name (apps round 23: deployed
+    without it, a todo one call created was in 4 of 8 concurrent reads). A lookup of no named variable
+    (`cfg.get("db", ...)`) is spared."""
     found = []
     for rel, tree in trees.items():
         if _is_test_file(rel):
             continue
-        spared = set()  # what environment lookups are given, and docstrings
+        spared = set()  # what lookups of no named variable are given, and docstrings
+        defaults = {}  # id of a node → the variable whose default it is (an env lookup's, a settings field's)
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and _called(node) in _ENV_LOOKUPS or (
-                    isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or) and any(
-                        isinstance(v, ast.Call) and _called(v) in _ENV_LOOKUPS for v in node.values)):
+            var = _env_lookup(node)
+            if _settings_class(node):
+                for field, _, name in _settings_fields(node):
+                    for n in ast.walk(field.value):
+                        defaults.setdefault(id(n), name)
+            elif var:
+                for n in ast.walk(node):
+                    defaults.setdefault(id(n), var)
+            elif var is not None:
                 spared.update(id(n) for n in ast.walk(node))
             elif isinstance(node, ast.Expr):
                 spared.add(id(node.value))
@@ -950,6 +1045,18 @@ def created_databases(trees, files):
                 path = url.group("path")
             if path.startswith(_SCRATCH_DIRS) or os.path.normpath(path) in files:
                 continue  # scratch, or a database shipped with the code (shipped_databases)
+            var = defaults.get(id(node))
+            if var:
+                found.append({"file": rel, "line": node.lineno, "needs": "env", "env": var,
+                              "message": f"{var}'s default is a SQLite database the app writes in the working directory, "
+                                         f"and the function's env does not set {var}: on the platform each instance writes "
+                                         f"its own copy, which no other instance, cold start or deploy sees, so rows one call "
+                                         f"wrote are missing from calls that scale out to other instances, and all are gone "
+                                         f"after the idle timeout, a redeploy or a rollback, where under uvicorn the file "
+                                         f"stays. Set {var} to a database server's URL from a secret (`fastapi-platform env "
+                                         f"set <name> {var}=... --secret`), or to a path under /tmp for scratch data "
+                                         f"(docs/api-invoke.md, \"State lives per instance\")"})
+                continue
             found.append({"file": rel, "line": node.lineno,
                           "message": "a SQLite database the app writes in the working directory: on the platform each "
                                      "instance writes its own copy, which no other instance, cold start or deploy sees, so "

@@ -24,7 +24,7 @@ export class LogBudget {
 
   /** The run store with every batch passed through `apply` first. */
   wrap(runs: RunStore): RunStore {
-    return { ...runs, record: async (batch) => runs.record(await this.apply(batch)) };
+    return { ...runs, record: async (batch, incarnations) => runs.record(await this.apply(batch), incarnations) };
   }
 
   /** The batch with the lines of runs past their workspace's logBytes quota replaced by a marker. */

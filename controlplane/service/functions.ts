@@ -5,7 +5,7 @@
  */
 import { ceilingIssues, envSizeProblem, nameOfKey, PlatformError } from '../../protocol/index.js';
 import { runtimeEnv } from '../registry/store-registry.js';
-import { isStoreError, REVOKED_TOKENS_KEPT, type FunctionRecord, type FunctionSettings } from '../store/index.js';
+import { isStoreError, REVOKED_TOKENS_KEPT, type DeleteOutcome, type FunctionRecord, type FunctionSettings } from '../store/index.js';
 import type { ServiceContext } from './context.js';
 import { dropFunction } from './function-drop.js';
 import { startCheck } from './start-check.js';
@@ -137,8 +137,18 @@ export async function deleteFunction(ctx: ServiceContext, name: string, expect: 
     }
     await checkDeletePreconditions(ctx, current, expect);
     // Conditional on the revision checked: another process's change (or delete and re-create) in
-    // between is REVISION_CONFLICT from the store, never a delete of what it made.
-    const { cleanupError } = await ctx.store.functions.delete(name, current.revision);
+    // between is REVISION_CONFLICT from the store, never a delete of what it made; and on no version
+    // when asked, also one uploaded through another process since the check above (ADR 0181).
+    let outcome: DeleteOutcome;
+    try {
+      outcome = await ctx.store.functions.delete(name, current.revision, { ifNoVersions: expect.ifNoVersions === true });
+    } catch (err) {
+      if (!isStoreError(err, 'FUNCTION_CHANGED')) throw err;
+      // The store took its delete back (production: a revision after its tombstone): re-read everywhere.
+      announce(ctx, name, false);
+      throw functionChanged((await ctx.store.functions.get(name)) ?? current, ['it has a version'], true);
+    }
+    const { cleanupError } = outcome;
     if (cleanupError !== null) ctx.log(`controlplane: function ${name} is deleted, but the removal of its data failed (a later DELETE, a create of the name or the sweep finishes it): ${String(cleanupError)}`);
     await forgetFunction(ctx, name);
   });
@@ -164,9 +174,14 @@ async function checkDeletePreconditions(ctx: ServiceContext, current: FunctionRe
   const versions = expect.ifNoVersions === true ? (await ctx.store.versions.list(current.name, { limit: 1 })).length : 0;
   if (versions > 0) differs.push('it has a version');
   if (differs.length === 0) return;
+  throw functionChanged(current, differs, versions > 0);
+}
+
+/** 409 FUNCTION_CHANGED: the function is not as the deleting caller read it (`differs`: how). */
+function functionChanged(current: FunctionRecord, differs: string[], hasVersions: boolean): PlatformError {
   const fn = nameOfKey(current.name);
-  throw new PlatformError('FUNCTION_CHANGED', `the function "${fn}" is not as you read it (${differs.join('; ')}); nothing was deleted`, {
-    function: fn, revision: current.revision, createdAt: current.createdAt, hasVersions: versions > 0 || current.activeVersion !== null,
+  return new PlatformError('FUNCTION_CHANGED', `the function "${fn}" is not as you read it (${differs.join('; ')}); nothing was deleted`, {
+    function: fn, revision: current.revision, createdAt: current.createdAt, hasVersions: hasVersions || current.activeVersion !== null,
   });
 }
 

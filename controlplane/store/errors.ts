@@ -27,6 +27,7 @@ export const STORE_ERROR_CODES = [
   'VERSION_IN_USE',
   'DRAFT_CONFLICT',
   'STORE_DATABASE_FOREIGN',
+  'FUNCTION_CHANGED',
 ] as const satisfies readonly ErrorCode[];
 export type StoreErrorCode = (typeof STORE_ERROR_CODES)[number];
 

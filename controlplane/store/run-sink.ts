@@ -16,7 +16,7 @@ import { reducedRun } from './reduced-run.js';
 import { isRefusal } from './refusal.js';
 import { KEEP_ALL, RunSampler, type RunSampling } from './run-sampling.js';
 import { SampleRecorder } from './sample-recorder.js';
-import type { RunStore } from './types.js';
+import type { Incarnations, RunStore } from './types.js';
 
 export type SinkTarget = 'runs' | 'metrics' | 'history';
 
@@ -34,6 +34,11 @@ export interface RecordingRunSinkOptions {
    * deleted and given again (red team 5). Such records are dropped.
    */
   exists?: (functionKey: string, startedAt: number) => boolean;
+  /**
+   * The incarnation of the function a key names now (its `createdAt`), stamped on its runs and logs
+   * when a batch is written (ADR 0190); absent, or undefined for a key: written without one.
+   */
+  incarnation?: (functionKey: string) => number | undefined;
   /** Optional: without it only run records are written. */
   metrics?: HotMetrics;
   /** Optional: hourly usage rollups in the durable store (for the 7d/30d windows). */
@@ -97,6 +102,20 @@ export function sampleOf(run: RunRecord): RunSample {
   return sample;
 }
 
+/** The incarnation of each function a batch's runs are of, read once per function (ADR 0190). */
+export function incarnationsOf(batch: readonly RunRecord[], incarnation: (functionKey: string) => number | undefined): Incarnations {
+  const out = new Map<string, number>();
+  let last = '';
+  for (const run of batch) {
+    const key = run.function;
+    if (key === last || out.has(key)) continue;
+    last = key;
+    const at = incarnation(key);
+    if (at !== undefined) out.set(key, at);
+  }
+  return out;
+}
+
 export class RecordingRunSink {
   readonly runs: BufferedRecorder<RunRecord>;
   readonly metrics: SampleRecorder | null;
@@ -109,6 +128,7 @@ export class RecordingRunSink {
     this.sampler = new RunSampler(options.sampling ?? KEEP_ALL);
     const tuning = options.tuning ?? {};
     const exists = options.exists;
+    const incarnation = options.incarnation;
     const MINUTE_MS = 60_000; // a sample batch keeps minutes: one that ends before the function was created is a deleted one's
     const existing = (batch: readonly RunRecord[]): readonly RunRecord[] => (exists === undefined ? batch : batch.filter((r) => exists(r.function, r.startedAt)));
     const existingSamples = (batch: SampleBatch): SampleBatch => (exists === undefined ? batch : batch.only((fn, minuteMs) => exists(fn, minuteMs + MINUTE_MS - 1)));
@@ -120,7 +140,10 @@ export class RecordingRunSink {
       ...refusal,
       reduce: reducedRun,
       onRefuse: onRefuse('runs'),
-      write: (batch) => options.runs.record(existing(batch)),
+      write: (batch) => {
+        const kept = existing(batch);
+        return options.runs.record(kept, incarnation === undefined ? undefined : incarnationsOf(kept, incarnation));
+      },
       onDrop: (count, reason) => options.onDrop?.('runs', count, reason),
       onError: (err, n) => options.onError?.('runs', err, n),
       onWrite: (count, seconds, ok) => options.onWrite?.('runs', count, seconds, ok),

@@ -82,6 +82,15 @@ export interface DeleteOutcome {
   cleanupError: unknown;
 }
 
+/** What a delete expects of the function besides its revision (ADR 0181). */
+export interface DeleteOptions {
+  /**
+   * The function has no version: FUNCTION_CHANGED (nothing deleted) when it has one, also one
+   * uploaded through another process after the caller's own check (ADR 0181, amended).
+   */
+  ifNoVersions?: boolean;
+}
+
 export interface FunctionStore {
   /**
    * Throws FUNCTION_EXISTS if the key is taken, WORKSPACE_NOT_FOUND when the key's workspace does
@@ -108,7 +117,7 @@ export interface FunctionStore {
    * function is gone, `get` is null), with the cleanup's error as `cleanupError`, and the cleanup
    * is pending until `finishDelete` runs it. A `create` of the name finishes it first (ADR 0156).
    */
-  delete(name: string, expectedRevision: number): Promise<DeleteOutcome>;
+  delete(name: string, expectedRevision: number, options?: DeleteOptions): Promise<DeleteOutcome>;
   /**
    * Finishes the cleanup of a delete of `name` that failed after the function was gone; true when
    * one was pending (it is finished now), false when none was (or the function is live). Absent:
@@ -273,12 +282,21 @@ export interface RunPage {
   nextCursor: string | null;
 }
 
+/**
+ * The incarnation of each function a batch of runs is of: the `createdAt` of the function its key
+ * named when the batch was written (ADR 0190). A function's delete removes the runs and logs of
+ * its own incarnation or older, and those without one (written before the stamp, or of a key the
+ * writer did not know): a delete's cleanup still running when the name is created again leaves
+ * the new function's runs.
+ */
+export type Incarnations = ReadonlyMap<string, number>;
+
 export interface RunStore {
   /**
    * Writes a batch in one go; a (runId, attempt) seen before is replaced (so retries and state
    * changes are safe). Attempts of one run may arrive in any order.
    */
-  record(runs: readonly RunRecord[]): Promise<void>;
+  record(runs: readonly RunRecord[], incarnations?: Incarnations): Promise<void>;
   /** One item per run: its newest attempt. */
   list(query?: RunQuery): Promise<RunPage>;
   /** The run's newest attempt, with logs and error. */

@@ -1,4 +1,5 @@
 """Failure classes (a closed list, the same as ErrorClass in protocol/messages.ts) and reports."""
+import errno
 import importlib
 import os
 import traceback
@@ -51,6 +52,29 @@ def platform_code(err: BaseException) -> str | None:
     return None
 
 
+# The box's cap on what the function writes: each of /tmp, /dev/shm and the working directory's layer,
+# and any one file (its RLIMIT_FSIZE, FP_SANDBOX_TMP_BYTES); 0 unboxed (the host's disk: nothing to tell).
+_box_file_bytes = [0]
+
+
+def box_file_bytes(rlimits) -> None:
+    """Keeps the box's file size cap (BoxSpec.rlimits.fsize) for file_space_hint."""
+    fsize = rlimits.get("fsize") if isinstance(rlimits, dict) else None
+    _box_file_bytes[0] = fsize if isinstance(fsize, int) and fsize > 0 else 0
+
+
+def file_space_hint(err: BaseException) -> str:
+    """What "No space left on device" / "File too large" mean in a box: under uvicorn the disk has room,
+    here the instance's file systems hold FP_SANDBOX_TMP_BYTES each (apps round 23: FastAPI's upload
+    tutorial saving to /tmp/uploads answered 500 from the 13th 5 MB upload, a 70 MiB report failed)."""
+    if not _box_file_bytes[0] or not isinstance(err, OSError) or err.errno not in (errno.ENOSPC, errno.EFBIG):
+        return ""
+    mib = _box_file_bytes[0] / (1 << 20)
+    return (f" [the instance's /tmp, /dev/shm and working directory hold {mib:g} MiB each, and no file may grow past "
+            f"it: stream what you generate, remove files once sent, keep uploads outside the instance "
+            f"(docs/api-invoke.md, \"Files the app writes\")]")
+
+
 def _user_hint(err: BaseException, message: str) -> str | None:
     """What a call's failure that reads as the platform's means, for the two a handler written for a
     script or a process of its own meets (oddfn round: "SystemExit: 0", and Python's own words on a
@@ -74,7 +98,7 @@ def report(err: BaseException, klass: str, user_dir: str | None) -> dict:
         hint = _user_hint(err, message)
         if hint:
             message = f"{message} [{hint}]" if message else hint
-    out = {"class": klass, "type": type(err).__name__, "message": _clip(message)}
+    out = {"class": klass, "type": type(err).__name__, "message": _clip(message + file_space_hint(err))}
     if klass == USER_ERROR:
         try:
             code = platform_code(err)

@@ -5,6 +5,7 @@ import inspect
 import time
 
 from . import app_errors, asgi, capture, errors, streaming, websocket
+from . import django_prefix as _django
 from .event import Context, event_from_invoke, make_event
 from .frames import MAX_RESPONSE_HEADERS, encode, encode_json_result, encode_result
 from .responses import JSON_HEADERS as _JSON_HEADERS, MAX_RESPONSE_BYTES, json_body, to_response, too_big as _too_big
@@ -125,6 +126,8 @@ async def _asgi_call(loaded, a: list, mid, stream):
     try:
         app = loaded.target
         scope = scope_of_invoke(a, app)
+        if scope["root_path"] != _django.last:  # Django's values made at the other mount point (ADR 0192)
+            _django.follow(scope["root_path"])
         # The call's Context, as a handler gets it (`request.scope["fp.context"].db`: the bound database
         # with this run's writes tagged; run_id, remaining_ms), as Mangum's `aws.context` (ADR 0178).
         scope["fp.context"] = _of_invoke(a, loaded.name, loaded.version, loaded.logger)
@@ -159,6 +162,12 @@ async def run_websocket(loaded, msg: dict, conn, loop):
         try:
             app = loaded.target
             scope = websocket.scope_of(msg.get("event") or {}, app)
+            if scope["root_path"] != _django.last:
+                _django.follow(scope["root_path"])
+            # The connection's Context, as an HTTP call's (ADR 0178): one connection is one run, so
+            # `run_id` and the writes' tag are the connection's, and `remaining_ms` counts down to
+            # `limits.timeout`, when the platform closes it with 1001 (ADR 0126).
+            scope["fp.context"] = Context(msg.get("context") or {}, loaded.name, loaded.version, loaded.logger)
             state = loaded.lifespan.state if loaded.lifespan else None
             refused = await websocket.serve(app, scope, ex, state)
         except asyncio.CancelledError:

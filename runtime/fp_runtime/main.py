@@ -467,9 +467,11 @@ def enter_box(sandbox, spec):
         raise errors.SandboxError("this runtime is sandboxed and the specialize message carries no box")
     from fp_sandbox.enter import enter  # already imported at spawn (fp_sandbox/keeper.py)
     try:
-        return enter(sandbox, spec)
+        workdir = enter(sandbox, spec)
     except Exception as err:  # whatever failed, the function's code must not run
         raise errors.SandboxError(f"the sandbox could not be entered: {type(err).__name__}: {err}") from None
+    errors.box_file_bytes(spec.get("rlimits"))
+    return workdir
 
 
 _said_hello = []

@@ -37,6 +37,52 @@ async function nothingLeft(store: Store, key: string): Promise<void> {
 }
 
 export function deleteFaultTests(open: OpenStore, hooks: ConformanceHooks): void {
+  // ADR 0159 left runs and logs without an incarnation: a cleanup of a deleted function still under
+  // way when the name was created again (its process paused; another process's create and calls)
+  // removed the new function's first runs and logs. The sink stamps each run with the createdAt of
+  // the function its key named when written (ADR 0190); a delete removes its own and older ones.
+  describe('a delete and the runs of a function created again under its name (ADR 0190)', () => {
+    it('removes the runs and logs of its own incarnation and the unstamped ones, keeps those stamped with a later one, and reads no stamp back', () =>
+      withStore(open, async (store) => {
+        const { workspace, key, revision } = await fullFunction(store); // two runs written without a stamp
+        const made = (await store.functions.get(key))!;
+        const own = run({ function: key, logs: [{ stream: 'stdout', ts: 2, msg: 'own' }] });
+        await store.runs.record([own], new Map([[key, made.createdAt]]));
+        // The next function of the name, recorded by another process while this delete's cleanup runs.
+        const later = run({ function: key, startedAt: made.createdAt + 5, logs: [{ stream: 'stdout', ts: 3, msg: 'the new function' }] });
+        await store.runs.record([later], new Map([[key, made.createdAt + 1]]));
+        assert.deepEqual(await store.runs.get(later.runId), later, 'the stamp is not part of the record read back');
+        await store.functions.delete(key, revision);
+        for (const name of (await store.functions.pendingDeletes?.()) ?? []) await store.functions.finishDelete?.(name);
+        assert.deepEqual((await store.runs.list({ function: key })).items.map((r) => r.runId), [later.runId]);
+        assert.deepEqual((await store.runs.get(later.runId))?.logs, later.logs);
+        assert.equal(await store.runs.get(own.runId), null);
+        assert.equal((await store.workspaces.usage(workspace)).functions, 0);
+      }));
+  });
+
+  // ADR 0181 left a window: a version uploaded through another process after the server's own
+  // `ifNoVersions` check and before the delete was deleted with the function. The store checks
+  // again with its delete (SQLite: in its transaction; production: after its tombstone, which it
+  // then takes back). Here the version is there when the store's delete runs, as that upload's is.
+  describe('a delete with ifNoVersions of a function that has a version by then (ADR 0181)', () => {
+    it('is FUNCTION_CHANGED and deletes nothing: the function, its secrets, version, runs and slot stay; a plain delete after it works', () =>
+      withStore(open, async (store) => {
+        const { workspace, key, revision } = await fullFunction(store);
+        await assert.rejects(store.functions.delete(key, revision, { ifNoVersions: true }), (err: { code?: string }) => err.code === 'FUNCTION_CHANGED');
+        const kept = await store.functions.get(key);
+        assert.ok(kept !== null, 'the function is still there');
+        assert.deepEqual([kept.secrets, kept.activeVersion, kept.createdAt], [{ OLD_SECRET: 'old-value' }, 1, (await store.functions.list({ workspace }))[0]!.createdAt]);
+        assert.deepEqual((await store.versions.list(key)).map((v) => v.version), [1]);
+        assert.equal((await store.runs.list({ function: key })).items.length, 2);
+        assert.equal((await store.tokens.list({ kind: 'invoke', scope: key })).length, 1);
+        assert.equal((await store.workspaces.usage(workspace)).functions, 1);
+        assert.deepEqual((await store.functions.pendingDeletes?.()) ?? [], [], 'no delete left pending');
+        assert.equal((await store.functions.delete(key, kept.revision)).cleanupError, null);
+        await nothingLeft(store, key);
+      }));
+  });
+
   describe('a delete that fails after the function is gone', () => {
     it('leaves the function gone; finishDelete (or the sweep) finishes its cleanup and gives back its slot', () =>
       withStore(open, async (store) => {

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { scrape, sumOf } from '../helpers/prom-text.js';
 import { writeWheel } from '../helpers/wheels.js';
 import { Api, b64, deployed, errorOf, filesOf, py, sha256, sleep } from './platform-harness.js';
 
@@ -58,18 +59,22 @@ describe('attack: a tenant against its workspace\'s quotas', () => {
 
   it('cron ticks count against invocationsPerMinute: five triggers firing every second run at most the quota\'s five calls a minute', { timeout: 120_000 }, async () => {
     const t = await tenant({ invocationsPerMinute: 5 });
-    await freshMinute(25_000);
+    await freshMinute(20_000); // the deploy, fifteen ticks and the pause within one minute
     const manifest = { kind: 'function', name: 'ticker', triggers: Array.from({ length: 5 }, (_, i) => ({ type: 'cron', id: `every-second-${i}`, schedule: '* * * * * *' })) };
     await t.api.call('POST', '/functions', { name: 'ticker' });
     const up = await t.api.call('POST', '/functions/ticker/versions', { files: filesOf({ 'main.py': py('def handler(event, context):', '    return 1') }), manifest });
     assert.equal(up.status, 201, JSON.stringify(up.body));
     assert.equal((await t.api.call('POST', '/functions/ticker/deploy', {})).status, 200);
-    await sleep(8000);
+    // Fifteen ticks seen by the scheduler (fired or refused: three seconds of five triggers), not 8 s.
+    const ticks = async (): Promise<number> => sumOf(await scrape(h.url, h.api.token), 'fp_cron_ticks_total', { function: `ticker.${t.name}` });
+    for (const deadline = Date.now() + 15_000; (await ticks()) < 15 && Date.now() < deadline; ) await sleep(250);
     await t.api.call('POST', '/functions/ticker/pause', {});
     await sleep(1000);
+    const seen = await ticks();
     const runs = (await t.api.call('GET', '/runs?function=ticker&limit=100')).body.items as unknown[];
-    // Before: 5 ticks a second, every one a run (~40 in 8 s), whatever the workspace's quota.
-    assert.ok(runs.length <= 5, `${runs.length} cron runs in 8 s under a quota of 5 a minute`);
+    // Before: 5 ticks a second, every one a run, whatever the workspace's quota.
+    assert.ok(seen >= 15, `only ${seen} cron ticks seen`);
+    assert.ok(runs.length <= 5, `${runs.length} cron runs of ${seen} ticks under a quota of 5 a minute`);
     assert.ok(runs.length >= 1, 'no cron run at all');
     assert.equal((await fetch(`${h.url}/fn/ticker.${t.name}/`)).status, 503, 'paused');
   });
@@ -79,7 +84,7 @@ describe('attack: a tenant against its workspace\'s quotas', () => {
     await t.api.call('POST', '/functions', { name: 'failing', retry: { maxAttempts: 1 } });
     await t.api.call('POST', '/functions/failing/versions', { files: filesOf({ 'main.py': py('def handler(event, context):', '    raise ValueError("always")') }) });
     assert.equal((await t.api.call('POST', '/functions/failing/deploy', {})).status, 200);
-    await freshMinute(30_000);
+    await freshMinute(20_000); // the deployed function's failed run and five replays within one minute
     const accepted = await fetch(`${h.url}/async/failing.${t.name}/`, { method: 'POST' });
     assert.equal(accepted.status, 202);
     const { runId } = (await accepted.json()) as { runId: string };
@@ -641,7 +646,11 @@ describe('attack: a deleted function\'s queued requests under a recycled name (r
     const token = await h.api.call('POST', '/tokens', { role: 'owner', label: 'second tenant' }, { 'fp-workspace': first.name });
     const second = new Api(h.url, token.body.secret as string);
     await deployed(second, 'orders', { 'main.py': py('def handler(event, context):', '    print("got", event["body"].decode())', '    return 1') });
-    await sleep(12_000);
+    // Until the old run's retry came up and was dead-lettered (function_deleted): no later delivery
+    // is possible. At most the 12 s (four retries) it waited before.
+    const labels = { function: `orders.${first.name}`, reason: 'function_deleted' };
+    const deadLettered = async (): Promise<number> => sumOf(await scrape(h.url, h.api.token), 'fp_async_dead_letters_total', labels);
+    for (const deadline = Date.now() + 12_000; (await deadLettered()) < 1 && Date.now() < deadline; ) await sleep(250);
     const logs = await second.call('GET', '/functions/orders/logs');
     // Before: the retry ran the new tenant's code with the first tenant's request (its card number in the new tenant's logs).
     assert.equal(JSON.stringify(logs.body).includes(card), false, JSON.stringify(logs.body));

@@ -80,6 +80,10 @@ const deaf = fnName('deaf');
 const victim = fnName('victim');
 const chat = fnName('chat');
 const pinged = fnName('pinged');
+// The slow-client window (SLOW_CLIENT_WINDOW_MS, 10 s by default; test/unit/byte-budget.test.ts
+// tests the rule at it): the idle chat's test waits two of them. Only that test is about the window:
+// no other one here holds over half the budget (a function's share is a quarter).
+const WINDOW_MS = 2000;
 // A budget of 16 MiB: one function's share is 4 MiB.
 const h = useGateway({
   [hog]: { files: { 'main.py': HOG }, manifest: 'entrypoint: main:app\nlimits:\n  timeout: 60s\n  maxInstances: 6' },
@@ -88,7 +92,7 @@ const h = useGateway({
   [victim]: { files: { 'main.py': py('def handler(event, context):', '    return {"ok": True}') } },
   [chat]: { files: { 'main.py': HOG }, manifest: 'entrypoint: main:app\nlimits:\n  timeout: 60s' },
   [pinged]: { files: { 'main.py': WS_ECHO_APP }, manifest: 'entrypoint: main:handler\nlimits:\n  timeout: 60s\n  concurrency: 4' },
-}, { FP_MAX_HELD_RESPONSE_BYTES: String(16 * 1024 * 1024) });
+}, { FP_MAX_HELD_RESPONSE_BYTES: String(16 * 1024 * 1024) }, {}, { slowClientWindowMs: WINDOW_MS });
 
 describe('WebSockets against the held-answer budget', () => {
   test('connections whose clients read nothing are cut past their function\'s share; other functions are served', async () => {
@@ -145,7 +149,12 @@ describe('WebSockets against the held-answer budget', () => {
     // Another function holds 12 MiB of the 16 MiB budget for a client that reads nothing: over half.
     const hogging = await RawWebSocket.connect(url(hog, '/one'));
     hogging.pause();
-    await sleep(2 * 10_000 + 2_000); // two slow-client windows (SLOW_CLIENT_WINDOW_MS) and a sweep
+    await sleep(2 * WINDOW_MS + 2_000); // two slow-client windows and a sweep
+    // The hog, which holds its 12 MiB and reads nothing, was cut as a slow client after one window
+    // (a second more at most, still short of the default window: it would not be cut yet at 10 s).
+    const hogCut = Date.now() + WINDOW_MS;
+    while (h.runs.get(hogging.headers['x-run-id']!) === undefined && Date.now() < hogCut) await sleep(100);
+    assert.ok(h.runs.get(hogging.headers['x-run-id']!) !== undefined, 'the hog reading nothing was not cut: no slow-client window ended');
     idle.sendText('still here');
     assert.deepEqual(await idle.next(), { kind: 'text', text: 'still here' });
     idle.close(1000);

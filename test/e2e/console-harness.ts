@@ -27,8 +27,12 @@ export function consoleSkip(): string | false {
 export interface ConsoleHarness {
   platform: PlatformHarness;
   browser: Browser;
-  /** Opens a page signed in (with the admin token unless `token` is given) at `#/…` (a new context: its own session storage). */
-  page(options?: { viewport?: { width: number; height: number }; hash?: string; token?: string; timezoneId?: string }): Promise<{ page: Page; context: BrowserContext; problems: string[] }>;
+  /**
+   * Opens a page signed in (with the admin token unless `token` is given) at `#/…` (a new context: its
+   * own session storage). `clock`: Playwright's clock is installed before the first load (time still
+   * flows), so a test can run the page's polls forward (`page.clock.fastForward`) instead of waiting them out.
+   */
+  page(options?: { viewport?: { width: number; height: number }; hash?: string; token?: string; timezoneId?: string; clock?: boolean }): Promise<{ page: Page; context: BrowserContext; problems: string[] }>;
 }
 
 export function useConsole(options: StartOptions, skip: string | false): ConsoleHarness {
@@ -51,6 +55,7 @@ export function useConsole(options: StartOptions, skip: string | false): Console
     await recordCspViolations(page);
     const { problems } = watchPage(page);
     await signedIn(page, session);
+    if (opts.clock === true) await page.clock.install();
     await page.goto(`${h.platform.url}/console/${opts.hash ?? ''}`);
     // Signed in: the header's Sign out (and the functions list when no page was named).
     await page.getByRole('button', { name: 'Sign out' }).waitFor();

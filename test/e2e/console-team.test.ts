@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Locator } from 'playwright-core';
 import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
 import { deploy, fnName, py, upload } from './platform-harness.js';
 import { Caller, deployAs, echoFunction, makeTenant, type Platform } from './tenants-harness.js';
@@ -112,23 +113,35 @@ describe('the console, a team\'s week', { skip }, () => {
     const p: Platform = { urls: [c.platform.url], rootToken: c.platform.api.token! };
     const name = fnName('cli');
     await deployAs(new Caller(p, p.rootToken), name, { 'main.py': py('def handler(event, context):', '    return "one"') });
-    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/code` });
+    // The page polls every 5 s (fn/detail.tsx): the clock runs each poll forward instead of waiting it out.
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/code`, clock: true });
+    // At most three polls' worth (the 15 s it waited before), each given a few seconds to show.
+    const polled = async (seen: Locator): Promise<void> => {
+      for (let poll = 1; ; poll++) {
+        await page.clock.fastForward(5000);
+        try {
+          return await seen.waitFor({ timeout: poll < 3 ? 3000 : 10_000 });
+        } catch (err) {
+          if (poll === 3) throw err;
+        }
+      }
+    };
     const history = page.getByRole('list', { name: 'Version history' });
     await history.getByText('v1 · active').waitFor();
     const head = page.locator('.fn-head');
     // The CLI deploys v2: the header, the version history and the editor follow.
     const v2 = await upload(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    return "two"') });
     await deploy(c.platform.api, name, v2);
-    await history.getByText(`v${v2} · active`).waitFor({ timeout: 15_000 });
+    await polled(history.getByText(`v${v2} · active`));
     await eventually(async () => assert.match(await textOf(head), new RegExp(`version ${v2}`)));
     await eventually(async () => assert.match(await page.locator('.cm-content').innerText(), /"two"/));
     // A rollback from the CLI: v1 serves again, and "Deploy v1" is no longer offered on it.
     await c.platform.api.call('POST', `/functions/${name}/rollback`, { version: 1 });
-    await history.getByText('v1 · active').waitFor({ timeout: 15_000 });
+    await polled(history.getByText('v1 · active'));
     assert.equal(await history.getByRole('button', { name: 'Deploy v1' }).count(), 0);
     // Paused from the CLI: the header says so and offers Resume.
     await c.platform.api.call('POST', `/functions/${name}/pause`, {});
-    await page.getByTestId('pause-toggle').filter({ hasText: 'Resume' }).waitFor({ timeout: 15_000 });
+    await polled(page.getByTestId('pause-toggle').filter({ hasText: 'Resume' }));
     assert.deepEqual(problems, []);
     await context.close();
   });

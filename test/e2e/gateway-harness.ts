@@ -9,7 +9,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before } from 'node:test';
-import { createGateway, DirectoryRegistry, MemoryRunSink, type Gateway } from '../../gateway/index.js';
+import { createGateway, DirectoryRegistry, MemoryRunSink, type Gateway, type GatewaySettings } from '../../gateway/index.js';
 import { gatewaySettings, loadConfig } from '../../platform/config.js';
 import { defaultPoolConfig, PoolManager, type PoolConfig } from '../../poolmgr/index.js';
 
@@ -51,9 +51,15 @@ export interface Harness {
 /**
  * Registers before/after hooks for one test file: writes `functions` into a fresh temp dir,
  * starts the pool and the gateway, and tears everything down afterwards. The returned object is
- * filled in `before`. `poolOptions` override the pool's defaults.
+ * filled in `before`. `poolOptions` override the pool's defaults, `gatewayOptions` the gateway's
+ * settings from `env` (such as `slowClientWindowMs`, which no option sets).
  */
-export function useGateway(functions: Record<string, FunctionFiles>, env: Record<string, string> = {}, poolOptions: Partial<PoolConfig> = {}): Harness {
+export function useGateway(
+  functions: Record<string, FunctionFiles>,
+  env: Record<string, string> = {},
+  poolOptions: Partial<PoolConfig> = {},
+  gatewayOptions: Partial<GatewaySettings> = {},
+): Harness {
   const h = {} as Harness;
   let root = '';
   before(async () => {
@@ -64,7 +70,7 @@ export function useGateway(functions: Record<string, FunctionFiles>, env: Record
     h.pool = new PoolManager(defaultPoolConfig({ poolSize: 2, idleTimeoutMs: config.idleTimeoutMs, shutdownGraceMs: 1000, codeRoots: [root], ...poolOptions }));
     await h.pool.start();
     h.runs = new MemoryRunSink();
-    h.gateway = await createGateway({ config: gatewaySettings(config), pool: h.pool, registry: h.registry, runSink: h.runs });
+    h.gateway = await createGateway({ config: { ...gatewaySettings(config), ...gatewayOptions }, pool: h.pool, registry: h.registry, runSink: h.runs });
     h.url = h.gateway.url;
   });
   after(async () => {

@@ -48,11 +48,17 @@ async function claimed(api: Api, runId: string, timeoutMs = 15_000): Promise<voi
 }
 
 describe('async invocation (production platform)', { skip: productionSkip }, () => {
-  const servers = useServers();
   let stateDir: string;
   let options: StartOptions;
   let platform: StartedPlatform;
   let api: Api;
+  // Before useServers(): node:test runs `after` hooks in the order they were registered, and the
+  // platform must close while Redis and FerretDB still run (else it drains its records 5 s to nothing).
+  after(async () => {
+    await platform?.close();
+    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  });
+  const servers = useServers();
   const echo = fnName('echo');
   const slow = fnName('slow');
   const start = async (): Promise<void> => {
@@ -66,10 +72,6 @@ describe('async invocation (production platform)', { skip: productionSkip }, () 
     await start();
     await deployed(api, echo, { 'main.py': py('def handler(event, context):', '    return {"body": event["body"].decode(), "attempt": context.attempt}') });
     await deployed(api, slow, { 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(1.5)', '    return "slept"') });
-  });
-  after(async () => {
-    await platform?.close();
-    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
   });
 
   it('queues on Redis and runs the call to succeeded with its output', async () => {

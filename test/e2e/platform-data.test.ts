@@ -18,6 +18,7 @@ import { MongoClient } from 'mongodb';
 import { ferretdbSqliteUrl } from '../../platform/ferretdb-sqlite.js';
 import { startPlatform, type StartedPlatform } from '../../platform/start.js';
 import { runCli } from '../helpers/cli-harness.js';
+import { RawWebSocket } from '../helpers/ws-client.js';
 import { findBinary, serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
 import { Api, createFunction, deploy, errorOf, filesOf, fnName, py, runsWritten, sleep, TEST_SECRETS_KEY, until, upload, usePlatform } from './platform-harness.js';
 import { makeTenant, type Caller } from './tenants-harness.js';
@@ -138,6 +139,49 @@ describe('Mongo data bindings on the embedded platform', { skip, timeout: 120_00
     await runsWritten(h.url);
     const run = await h.api.call('GET', `/runs/${got.runId}`);
     assert.deepEqual(run.body.run.writes, [{ database: 'default_notes', collection: 'notes', inserted: 1, updated: 0, deleted: 0, upserted: 0 }]);
+  });
+
+  // ADR 0178 left WebSocket connections without the context (ADR 0187): an app tagging its writes
+  // with `.db` or reading `.run_id` in a WebSocket endpoint found no key. A connection is one run:
+  // its writes are listed on it, and remaining_ms counts down to limits.timeout, when it is closed.
+  it('gives a WebSocket endpoint the connection\'s context: scope["fp.context"].db tags its writes, run_id is the connection\'s run, remaining_ms counts down', async () => {
+    const name = fnName('wsnotes');
+    const app = py(
+      'import asyncio',
+      'from fastapi import FastAPI, WebSocket',
+      'app = FastAPI()',
+      '@app.websocket("/ws")',
+      'async def notes(ws: WebSocket):',
+      '    await ws.accept()',
+      '    ctx = ws.scope.get("fp.context")',
+      '    if ctx is None:',
+      '        await ws.send_json({"missing": True})',
+      '        return',
+      '    first = ctx.remaining_ms',
+      '    async for text in ws.iter_text():',
+      '        ctx.db.notes.insert_one({"text": text})',
+      '        await asyncio.sleep(0.05)',
+      '        await ws.send_json({"db": ctx.db.name, "runId": ctx.run_id, "count": ctx.db.notes.count_documents({}), "first": first, "now": ctx.remaining_ms})',
+    );
+    await createFunction(h.api, name);
+    await upload(h.api, name, { 'main.py': app }, { entrypoint: 'main:app', manifest: manifest(name, { mongo: { database: 'wsnotes' } }) });
+    await deploy(h.api, name);
+    const ws = await RawWebSocket.connect(`${h.url.replace('http:', 'ws:')}/fn/${name}/ws`);
+    const runId = ws.headers['x-run-id'];
+    ws.sendText('first note');
+    const got = await ws.next();
+    assert.equal(got.kind, 'text', JSON.stringify(got));
+    const said = JSON.parse((got as { text: string }).text) as { missing?: true; db: string; runId: string; count: number; first: number; now: number };
+    assert.equal(said.missing, undefined, 'the websocket scope has no fp.context');
+    assert.deepEqual([said.db, said.runId, said.count], ['default_wsnotes', runId, 1]);
+    // The connection's deadline is the function's timeout (30 s by default), counting down.
+    assert.ok(said.first > 0 && said.first <= 30_000 && said.now < said.first, JSON.stringify(said));
+    ws.close(1000);
+    await ws.closed();
+    await runsWritten(h.url);
+    const run = await h.api.call('GET', `/runs/${runId}`);
+    assert.equal(run.status, 200, JSON.stringify(run.body));
+    assert.deepEqual(run.body.run.writes, [{ database: 'default_wsnotes', collection: 'notes', inserted: 1, updated: 0, deleted: 0, upserted: 0 }]);
   });
 
   it('keeps workspaces apart: own databases only, scoped routes with roles, audited binding changes and rotations', async () => {

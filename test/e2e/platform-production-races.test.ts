@@ -12,6 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { MongoClient } from 'mongodb';
 import { createFunction, deploy, deployed, fnName, handlerReturning, sleep, upload } from './platform-harness.js';
 import { clusterOptions, productionSkip, startNode, useServers, type Node } from './production-harness.js';
 
@@ -50,8 +51,9 @@ describe('a DELETE racing a create of the same name in another process', { skip:
   };
   let a: Node;
   let b: Node;
+  let options: ReturnType<typeof clusterOptions>;
   before(async () => {
-    const options = clusterOptions(servers);
+    options = clusterOptions(servers);
     a = await startNode({ ...options, storeTestHooks: { afterTombstone: (name) => at(`tombstone:${name}`), beforeUpdateWrite: (name) => at(`update:${name}`) } });
     b = await startNode(options, a.api.token);
   });
@@ -93,6 +95,41 @@ describe('a DELETE racing a create of the same name in another process', { skip:
       assert.equal((await status(`${node.url}/fn/${name}/`)).status, 401, 'no token: refused (token auth)');
     }
     assert.equal((await b.api.call('GET', `/functions/${name}`)).body.function.auth, 'token');
+  });
+
+  // ADR 0181's window at the API: A checked `ifNoVersions` (none), then B's upload wrote its version
+  // and read the function back before A's tombstone. The version is put in the store here while A
+  // is held at its tombstone (B's whole upload cannot be held there: it would see the tombstone).
+  it('a DELETE ifNoVersions whose store finds a version after its tombstone: 409 FUNCTION_CHANGED, and the function and its version stay on both processes', async () => {
+    const name = fnName('undo');
+    const donor = fnName('donor');
+    await createFunction(a.api, name, { env: { KEPT: '1' } });
+    await deployed(a.api, donor, handlerReturning('donor'));
+    const { reached, go } = hold(`tombstone:${name}`);
+    const deleting = a.api.call('DELETE', `/functions/${name}?ifRevision=1&ifNoVersions=true`);
+    await reached;
+    const client = new MongoClient(options.mongoUrl!);
+    try {
+      const db = client.db(options.mongoDatabase);
+      const tombstone = await db.collection('functions').find({ name }).sort({ seq: -1 }).limit(1).next();
+      assert.equal(tombstone?.deleted, true);
+      const versions = db.collection<{ _id: string; function: string; gen?: number }>('versions');
+      const version = await versions.findOne({ function: donor });
+      await versions.insertOne({ ...version!, _id: `${name}/1`, function: name, gen: tombstone!.base as number });
+    } finally {
+      await client.close();
+    }
+    go();
+    const answer = await deleting;
+    assert.equal(answer.status, 409, JSON.stringify(answer.body));
+    assert.deepEqual([answer.body.error.code, answer.body.error.hasVersions, answer.body.error.revision], ['FUNCTION_CHANGED', true, 3]);
+    for (const node of [a, b]) {
+      const fn = await node.api.call('GET', `/functions/${name}`);
+      assert.equal(fn.status, 200, JSON.stringify(fn.body));
+      assert.deepEqual([fn.body.function.revision, fn.body.function.env], [3, { KEPT: '1' }]);
+      assert.deepEqual((await node.api.call('GET', `/functions/${name}/versions`)).body.items.map((v: { version: number }) => v.version), [1]);
+    }
+    assert.equal((await a.api.call('DELETE', `/functions/${name}?ifRevision=3`)).status, 204, 'deleted as read now');
   });
 
   it('env values set by name in two processes at once: both kept; the one whose write lost the race is applied again, not refused', async () => {

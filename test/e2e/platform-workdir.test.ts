@@ -96,3 +96,40 @@ describe('the working directory\'s folders', () => {
     assert.equal(out.seedText, 'seed');
   });
 });
+
+// Files an app writes have FP_SANDBOX_TMP_BYTES per instance (apps round 23): FastAPI's upload tutorial
+// saving each file to /tmp/uploads answered 500 from the 13th 5 MB upload (`[Errno 28] No space left
+// on device`), a 70 MiB report written to /tmp failed with `[Errno 27] File too large`, where under
+// uvicorn the disk had room and nothing said why. The run record's message says it (fp_runtime/errors.py).
+describe('a full /tmp, a file past the cap', () => {
+  const TMP = 4 * 1024 * 1024;
+  const h = usePlatform({ poolSize: 1, sandboxTmpBytes: TMP });
+
+  it("is said in the run record with the box's cap (apps round 23)", async () => {
+    const name = fnName('tmpfull');
+    const code = [
+      'import os',
+      'def handler(event, context):',
+      '    if event["path"] == "/big":',
+      '        with open("/dev/shm/report.bin", "wb") as f:',
+      `            f.write(b"r" * ${TMP + 1024})`,
+      '    n = len(os.listdir("/tmp"))',
+      '    with open(f"/tmp/upload{n}.bin", "wb") as f:',
+      `        f.write(b"u" * ${TMP / 2 + 1024})`,
+      '    return {"saved": n}',
+    ].join('\n');
+    await deployed(h.api, name, { 'main.py': code });
+    const message = async (path: string): Promise<string> => {
+      const res = await fetch(`${h.url}/fn/${name}${path}`);
+      assert.equal(res.status, 500, await res.clone().text());
+      await res.text();
+      const run = await h.api.call('GET', `/runs/${res.headers.get('x-run-id')}`);
+      return (run.body as { run: { error?: { message?: string } } }).run.error?.message ?? '';
+    };
+    const said = /\[the instance's \/tmp, \/dev\/shm and working directory hold 4 MiB each, and no file may grow past it: stream what you generate, remove files once sent, keep uploads outside the instance \(docs\/api-invoke\.md, "Files the app writes"\)\]$/;
+    // One write past the cap: RLIMIT_FSIZE's EFBIG, or the tmpfs's ENOSPC if its blocks run out first.
+    assert.match(await message('/big'), new RegExp(`^\\[Errno (27\\] File too large|28\\] No space left on device) ${said.source}`));
+    assert.equal((await (await fetch(`${h.url}/fn/${name}/`)).json() as { saved: number }).saved, 0, 'the first upload fits');
+    assert.match(await message('/'), new RegExp(`^\\[Errno 28\\] No space left on device ${said.source}`));
+  });
+});

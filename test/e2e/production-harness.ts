@@ -19,13 +19,24 @@ export interface Servers {
   ferret: ServerProcess;
 }
 
-/** Starts Redis (append-only, so a restart keeps what it acknowledged) and FerretDB for the file. */
+/** Platform processes started by startNode and not closed yet, oldest first. */
+const openNodes = new Set<{ node: Node; options: StartOptions }>();
+
+/**
+ * Starts Redis (append-only, so a restart keeps what it acknowledged) and FerretDB for the file.
+ * Its `after` runs before the hooks registered after it (node:test runs a suite's `after` hooks in
+ * the order they were registered), so it first closes, newest first, the nodes still open on these
+ * servers: closed after them, each node spent its record sink's whole 5 s drain on servers that
+ * were gone (10 s of every two-process file; docs/adr/0186-test-time-windows-and-polls.md).
+ */
 export function useServers(): Servers {
   const s = {} as Servers;
   before(async () => {
     [s.redis, s.ferret] = await Promise.all([startRedis({ appendOnly: true }), startFerret()]);
   });
   after(async () => {
+    const mine = [...openNodes].filter(({ options }) => options.redisUrl === s.redis?.url || options.mongoUrl === s.ferret?.url);
+    for (const { node } of mine.reverse()) await node.close();
     await Promise.all([s.redis?.destroy(), s.ferret?.destroy()]);
   });
   return s;
@@ -51,16 +62,20 @@ export async function startNode(options: StartOptions, adminToken: string | null
   const stateDir = mkdtempSync(join(tmpdir(), 'fp-prod-'));
   const logs: string[] = [];
   const platform = await startPlatform({ stateDir, port: 0, poolSize: 1, shutdownGraceMs: 2000, log: (line) => logs.push(line), ...options });
-  return {
+  const entry = { node: {} as Node, options };
+  entry.node = {
     platform,
     url: platform.url,
     api: new Api(platform.url, platform.takeAdminToken() ?? adminToken),
     logs,
     async close() {
+      openNodes.delete(entry);
       await platform.close();
       rmSync(stateDir, { recursive: true, force: true });
     },
   };
+  openNodes.add(entry);
+  return entry.node;
 }
 
 /** Two platform processes of one new cluster, started before the group's tests and closed after (the second first). */

@@ -336,6 +336,72 @@ describe('runtime/validate.py', () => {
       '        async for msg in self.pubsub.listen():\n            await self.websocket.send_text(msg)');
     assert.deepEqual(await warned(relay, ''), [], 'one socket fed from a loop is no broadcast');
     assert.deepEqual(await warned(chat.replace('@app.websocket("/ws")', '@app.get("/ws")'), ''), [], 'no WebSocket route');
+    // Quart's chat tutorial: a Broker keeping an asyncio.Queue per connection (apps round 23), and a
+    // loop of `send` (Quart's websocket, flask-sock, the websockets library).
+    const quart = [
+      'import asyncio',
+      'from quart import Quart, websocket',
+      'app = Quart(__name__)',
+      'class Broker:',
+      '    def __init__(self):',
+      '        self.connections = set()',
+      '    async def publish(self, message):',
+      '        for connection in self.connections:',
+      '            await connection.put(message)',
+      'broker = Broker()',
+      '@app.websocket("/ws")',
+      'async def ws():',
+      '    await broker.publish(await websocket.receive())',
+      '',
+    ].join('\n');
+    const queued = (await appWarnings(quart, 'quart\n', 'chat', 'limits:\n  timeout: 5m\n')).filter((w) => /a broadcast/.test(w));
+    assert.deepEqual(queued.map((w) => w.split(':')[1]), ['8'], 'queues of a WebSocket broadcast');
+    const sent = quart.replace('await connection.put(message)', 'await connection.send(message)');
+    assert.deepEqual((await appWarnings(sent, 'quart\n', 'chat', 'limits:\n  timeout: 5m\n')).filter((w) => /a broadcast/.test(w)).map((w) => w.split(':')[1]), ['8'], 'a loop of send');
+  });
+
+  // An SSE notifications endpoint keeping one asyncio.Queue per subscriber (apps round 23): each stream
+  // holds its instance, so 6 subscribers were spread over instances and 3 notifications POSTed reached
+  // 2 of them (uvicorn: 6 of 6); with concurrency 50 and maxInstances 1, 6 of 6. Not for a loop that
+  // feeds one queue, nor in a file without a stream or a socket.
+  it("warns about a notification put in every SSE subscriber's queue unless its limits keep one instance (apps round 23)", async () => {
+    const app = [
+      'import asyncio',
+      'from fastapi import FastAPI',
+      'from sse_starlette.sse import EventSourceResponse',
+      'app = FastAPI()',
+      'subscribers: set[asyncio.Queue] = set()',
+      '@app.post("/notify")',
+      'async def notify(message: str):',
+      '    for queue in subscribers:',
+      '        queue.put_nowait(message)',
+      '@app.get("/events")',
+      'async def events():',
+      '    queue = asyncio.Queue()',
+      '    subscribers.add(queue)',
+      '    async def stream():',
+      '        while True:',
+      '            yield await queue.get()',
+      '    return EventSourceResponse(stream())',
+      '',
+    ].join('\n');
+    const warned = async (code: string, limits: string): Promise<string[]> =>
+      (await appWarnings(code, 'fastapi\nsse-starlette\n', 'notify', `limits:\n  timeout: 5m\n${limits}`)).filter((w) => /subscriber's queue/.test(w));
+    const by = await warned(app, '');
+    assert.equal(by.length, 1, by.join('\n'));
+    assert.match(by[0]!, /^main\.py:8: a message put in every subscriber's queue \(a broadcast\): it reaches the streams .* reaches only those on that call's instance .* publish through a service such as Redis pub\/sub, or set limits\.concurrency above 1 and limits\.maxInstances: 1 \(until a stream reaches limits\.timeout/);
+    assert.deepEqual(await warned(app, '  concurrency: 50\n  maxInstances: 1\n'), []);
+    const awaited = app.replace('    for queue in subscribers:\n        queue.put_nowait(message)', '    await asyncio.gather(*(q.put(message) for q in subscribers))');
+    assert.deepEqual((await warned(awaited, '')).map((w) => w.split(':')[1]), ['8'], 'a comprehension of puts');
+    const plain = app.replace('EventSourceResponse(stream())', 'StreamingResponse(stream(), media_type="text/event-stream")');
+    assert.deepEqual((await warned(plain, '')).map((w) => w.split(':')[1]), ['8'], 'a StreamingResponse of text/event-stream');
+    const one = app.replace('    for queue in subscribers:\n        queue.put_nowait(message)', '    for word in message.split():\n        JOBS.put_nowait(word)');
+    assert.deepEqual(await warned(one, ''), [], 'one queue fed from a loop is no broadcast');
+    assert.deepEqual(await warned(app.replace('return EventSourceResponse(stream())', 'return [x async for x in stream()]'), ''), [], 'no stream');
+    // A condition every stream waits on, notified by the publishing call: the waiters of one instance.
+    const cond = app.replace('    for queue in subscribers:\n        queue.put_nowait(message)', '    async with changed:\n        changed.notify_all()');
+    const woken = (await appWarnings(cond, 'fastapi\nsse-starlette\n', 'notify', 'limits:\n  timeout: 5m\n')).filter((w) => /notify_all/.test(w));
+    assert.deepEqual(woken.map((w) => w.split(':').slice(1, 3).join(':')), ['9: notify_all() wakes the waiters of this instance (a broadcast)']);
   });
 
   // A webhook trigger calls the app at POST <its path>, default / (gateway/hooks.ts): a GitHub-style
@@ -423,13 +489,19 @@ describe('runtime/validate.py', () => {
     const star = 'import os, secrets\nfrom starlette.applications import Starlette\nfrom starlette.middleware import Middleware\nfrom starlette.middleware.sessions import SessionMiddleware\n';
     assert.deepEqual(await lines({ 'app.py': `${star}app = Starlette(middleware=[Middleware(SessionMiddleware, secret_key=secrets.token_hex(32))])\n` }), ['app.py:5']);
     assert.deepEqual(await lines({ 'app.py': `${star}KEY = secrets.token_urlsafe()\napp = Starlette(middleware=[Middleware(SessionMiddleware, secret_key=KEY)])\n` }), ['app.py:6'], 'through a module-level name');
-    assert.deepEqual(await lines({ 'app.py': `${star}app = Starlette(middleware=[Middleware(SessionMiddleware, secret_key=os.environ.get("K", secrets.token_hex()))])\n` }), [], 'a default of an env lookup');
+    assert.deepEqual(await lines({ 'app.py': `${star}app = Starlette(middleware=[Middleware(SessionMiddleware, secret_key=os.environ.get("K", secrets.token_hex()))])\n` }), ['app.py:5'], 'a default of an env lookup (apps round 23)');
     assert.deepEqual(await lines({ 'app.py': `${star}app = Starlette(middleware=[Middleware(SessionMiddleware, secret_key="fixed")])\n` }), []);
     const flask = 'import os, uuid\nfrom flask import Flask\napp = Flask(__name__)\n';
     assert.deepEqual(await lines({ 'app.py': `${flask}app.secret_key = os.urandom(24)\n` }), ['app.py:4']);
     assert.deepEqual(await lines({ 'app.py': `${flask}app.config["SECRET_KEY"] = str(uuid.uuid4())\n` }), ['app.py:4']);
     assert.deepEqual(await lines({ 'app.py': `${flask}app.secret_key = os.environ["SECRET_KEY"]\n` }), []);
-    assert.deepEqual(await lines({ 'app.py': `${flask}app.secret_key = os.getenv("SECRET_KEY") or os.urandom(24)\n` }), [], 'a fallback of an env lookup');
+    // An env lookup's random fallback is each instance's own wherever the env does not set the variable
+    // (apps round 23, as a settings default in round 22): `needs: env`, dropped where the env sets it.
+    const fallback = (await check({ 'app.py': `${flask}app.secret_key = os.getenv("SECRET_KEY") or os.urandom(24)\n` }, '')).warnings
+      .filter((x) => /makes a key of its own/.test(x.message));
+    assert.deepEqual(fallback.map((x) => `${x.file}:${x.line}:${x.needs}:${x.env}`), ['app.py:4:env:SECRET_KEY'], 'a fallback of an env lookup');
+    assert.match(fallback[0]!.message, /^a secret key made at import: SECRET_KEY's default is a key made at import, and the function's env does not set SECRET_KEY: each instance .* env set <name> SECRET_KEY=\.\.\. --secret/);
+    assert.deepEqual(await lines({ 'app.py': `${flask}app.secret_key = os.getenv("SECRET_KEY", "dev")\n` }), [], 'a fixed fallback');
     assert.deepEqual(await lines({ 'tests/conftest.py': 'import os\nSECRET_KEY = os.urandom(8)\n' }), [], 'a test file');
   });
 
@@ -577,7 +649,7 @@ describe('runtime/validate.py', () => {
   // FastAPI's SQL tutorial (SQLModel, `sqlite:///database.db`, tables made in the lifespan), apps round 20:
   // the file is written in each instance's own layer over the working directory, so a hero one call
   // created was in 12 of 24 concurrent reads (uvicorn: 24 of 24) and in none after a redeploy.
-  it('warns about a SQLite database the app makes in the working directory (each instance writes its own), not under /tmp or from the env (apps round 20)', async () => {
+  it('warns about a SQLite database the app makes in the working directory (each instance writes its own), not under /tmp (apps round 20)', async () => {
     const lines = async (files: Record<string, string>): Promise<string[]> =>
       (await check(files, '')).warnings.filter((w) => /SQLite database the app writes/.test(w.message)).map((w) => `${w.file}:${w.line}`);
     const tutorial = 'from sqlmodel import SQLModel, create_engine\nsqlite_file_name = "database.db"\nsqlite_url = f"sqlite:///{sqlite_file_name}"\nengine = create_engine(sqlite_url)\n';
@@ -590,12 +662,46 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(await lines(db('c = sqlite3.connect("app.db", check_same_thread=False)')), ['app/db.py:3']);
     assert.deepEqual(await lines(db('c = aiosqlite.connect(f"{NAME}.db")')), [], 'a path that does not start with text');
     for (const spared of ['e = create_engine("sqlite:////tmp/app.db")', 'c = sqlite3.connect("/tmp/app.db")', 'e = create_engine("sqlite:///:memory:")',
-      'c = sqlite3.connect(":memory:")', 'e = create_engine("sqlite://")', 'URL = os.getenv("DATABASE_URL", "sqlite:///./app.db")',
-      'URL = os.environ.get("DATABASE_URL") or "sqlite:///app.db"', '"""Set DATABASE_URL, e.g. sqlite:///app.db."""',
+      'c = sqlite3.connect(":memory:")', 'e = create_engine("sqlite://")', 'URL = os.getenv("DATABASE_URL", "sqlite:////tmp/app.db")',
+      'URL = cfg.get("database_url", "sqlite:///app.db")', '"""Set DATABASE_URL, e.g. sqlite:///app.db."""',
       'c = sqlite3.connect("catalog.db")', 'e = create_engine("postgresql://db/app")']) {
       assert.deepEqual(await lines({ ...db(spared), 'catalog.db': 'SQLite format 3\u0000' }), [], spared);
     }
     assert.deepEqual(await lines({ 'tests/test_api.py': 'from sqlalchemy import create_engine\ne = create_engine("sqlite:///test.db")\n' }), [], 'a test file');
+  });
+
+  // An async SQLAlchemy app as the tutorials write it (apps round 23): `DATABASE_URL =
+  // os.environ.get("DATABASE_URL", "sqlite+aiosqlite:///./todos.db")`, deployed without the variable:
+  // a todo one call created was in 4 of 8 concurrent reads (uvicorn: 8 of 8), and validate said
+  // nothing (an env lookup's default was spared: the env may name a server). Warned with the
+  // variable's name, dropped where platform.yaml's env sets it, and held by deploy until it knows the
+  // function's env and secrets; a pydantic-settings field's default the same way.
+  it("warns about a SQLite database that is an env lookup's or a settings field's default, unless the env sets the variable (apps round 23)", async () => {
+    const found = async (line: string): Promise<string[]> =>
+      (await check({ 'app/db.py': `import os\nfrom sqlalchemy import create_engine\n${line}\n` }, '')).warnings
+        .filter((w) => /SQLite database the app writes/.test(w.message)).map((w) => `${w.file}:${w.line}:${w.needs}:${w.env}`);
+    assert.deepEqual(await found('URL = os.environ.get("DATABASE_URL", "sqlite+aiosqlite:///./todos.db")'), ['app/db.py:3:env:DATABASE_URL']);
+    assert.deepEqual(await found('URL = os.getenv("DATABASE_URL") or "sqlite:///app.db"'), ['app/db.py:3:env:DATABASE_URL']);
+    assert.deepEqual(await found('e = create_engine(os.getenv("DB_URL", "sqlite:///./data/app.db"), echo=True)'), ['app/db.py:3:env:DB_URL']);
+    assert.deepEqual(await found('from starlette.config import Config\nconfig = Config()\nURL = config("DATABASE_URL", default="sqlite:///./app.db")'), ['app/db.py:5:env:DATABASE_URL']);
+    assert.deepEqual(await found('from pydantic_settings import BaseSettings, SettingsConfigDict\nclass Settings(BaseSettings):\n    model_config = SettingsConfigDict(env_prefix="shop_")\n    database_url: str = "sqlite:///./shop.db"'),
+      ['app/db.py:6:env:SHOP_DATABASE_URL'], 'a settings field: the prefix, the name as the environment spells it');
+    assert.deepEqual(await found('URL = os.environ.get("DATABASE_URL", "sqlite:////tmp/todos.db")'), [], 'scratch');
+    assert.deepEqual(await found('URL = os.environ.get(NAME, "sqlite:///./todos.db")'), [], 'no variable named');
+    const [w] = (await check({ 'main.py': 'import os\nURL = os.getenv("DATABASE_URL", "sqlite:///./app.db")\n' }, '')).warnings;
+    assert.match(w!.message, /^DATABASE_URL's default is a SQLite database the app writes in the working directory, and the function's env does not set DATABASE_URL: .* env set <name> DATABASE_URL=\.\.\. --secret.*under \/tmp/);
+    for (const [env, count] of [['', 1], ['env:\n  OTHER: "x"\n', 1], ['env:\n  DATABASE_URL: "${DB}"\n', 0]] as const) {
+      const d = folder({ 'main.py': 'import os\nfrom fastapi import FastAPI\nURL = os.getenv("DATABASE_URL", "sqlite:///./app.db")\napp = FastAPI()\n',
+        'requirements.txt': 'fastapi\n', 'platform.yaml': `kind: function\nname: todos\nentrypoint: main:app\n${env}` });
+      try {
+        const checked = await preflight(d, PYTHON, { DB: 'postgresql://db/app' });
+        assert.equal(checked.warnings.filter((x) => /DATABASE_URL's default/.test(x.message)).length, count, env);
+        const held = await preflight(d, PYTHON, { DB: 'postgresql://db/app' }, { holdImports: true });
+        assert.deepEqual([held.warnings.filter((x) => /DATABASE_URL's default/.test(x.message)).length, held.heldEnv.map((x) => x.env)], [0, count ? ['DATABASE_URL'] : []], `deploy: ${env}`);
+      } finally {
+        rmSync(d, { recursive: true, force: true });
+      }
+    }
   });
 
   it("counts what a declared requirement's extras bring: fastapi[standard] brings uvicorn (and its httptools), pydantic[email] email_validator (apps round 11)", async () => {

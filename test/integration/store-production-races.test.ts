@@ -5,7 +5,8 @@
  * - a delete whose cleanup runs late (its process paused after the tombstone: a GC pause, SIGSTOP,
  *   a slow FerretDB) while the other process creates the name again and uploads, deploys and
  *   issues a token: the late cleanup removed the new function's version, deploy log, invoke token
- *   and workspace slot (ADR 0156, "Open"). The same cleanup is the sweep's (`finishDelete`);
+ *   and workspace slot (ADR 0156, "Open"), and its first runs and logs (ADR 0190). The same cleanup
+ *   is the sweep's (`finishDelete`);
  * - a tombstone written before ADR 0156 (no `purged` field) with its data left behind: never swept.
  * Two creates of one name, two deploys and a rollback racing a deploy, and secrets set from two
  * processes: one insert of the next revision wins, the other is FUNCTION_EXISTS or REVISION_CONFLICT.
@@ -17,7 +18,7 @@ import { MongoClient } from 'mongodb';
 import { functionKey } from '../../protocol/index.js';
 import { NO_QUOTAS, type Store } from '../../controlplane/store/index.js';
 import { openMongoStore } from '../../controlplane/store/production/index.js';
-import { file, settings } from '../conformance/fixtures.js';
+import { file, run, settings } from '../conformance/fixtures.js';
 import { serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
 import { testKeyring } from '../helpers/keyring.js';
 
@@ -59,6 +60,7 @@ describe('two production processes on one FerretDB', { skip, timeout: 120_000 },
           await pause(`tombstone:${name}`);
         },
         beforePurgeSteps: async (name) => pause(`purge:${name}`),
+        beforeVersionWrite: async (name) => pause(`version:${name}`),
       },
     });
     b = await openMongoStore({ keyring: ring, url: ferret.url, database });
@@ -109,6 +111,10 @@ describe('two production processes on one FerretDB', { skip, timeout: 120_000 },
     const token = await b.tokens.issue({ kind: 'invoke', scope: key });
     await b.testCases.put(key, 'new case', { mode: 'sync', request: { body: 'new' } });
     await b.drafts.put(key, { baseVersion: v.version, files: [{ path: 'main.py', content: '# edit' }], removed: [], updatedBy: 't' });
+    // Its first call's run and logs, stamped with its incarnation as B's run sink does (ADR 0190).
+    const created = (await b.functions.get(key))!;
+    const first = run({ function: key, startedAt: created.createdAt, logs: [{ stream: 'stdout', ts: created.createdAt, msg: 'new' }] });
+    await b.runs.record([first], new Map([[key, created.createdAt]]));
     // A goes on: its cleanup is of the function it deleted, not of this one.
     g.open();
     await finishing;
@@ -124,12 +130,63 @@ describe('two production processes on one FerretDB', { skip, timeout: 120_000 },
     await assert.rejects(b.functions.create(functionKey('second', ws), settings()), { code: 'QUOTA_EXCEEDED' });
     assert.equal((await b.testCases.list(key)).length, 1, 'the new test case is kept');
     assert.ok((await b.drafts.get(key)) !== null, 'the new draft is kept');
+    assert.deepEqual((await b.runs.list({ function: key })).items.map((r) => r.runId), [first.runId], 'the new run is kept');
+    assert.deepEqual((await b.runs.get(first.runId))?.logs, first.logs, 'with its logs');
     assert.deepEqual((await a.functions.pendingDeletes?.())?.filter((n) => n === key), []);
   }
 
   it("a delete held after its tombstone while the name is created again: its cleanup leaves the new function alone", () => recreatedDuring('tombstone'));
   it("a delete held inside its cleanup while the name is created again: versions, deploy log, invoke token and slot of the new function are kept", () => recreatedDuring('purge'));
   it('the sweep of a pending delete, held inside its cleanup while the name is created again, keeps the new function too (ADR 0156 "Open")', () => recreatedDuring('sweep'));
+
+  // ADR 0181's window: the server checked `ifNoVersions`, then another process's upload landed
+  // before (or after) its delete's tombstone. Before it: the delete sees it after its tombstone and
+  // takes itself back; after it: the upload sees the tombstone and takes its version back.
+  it('a delete ifNoVersions and another process\'s upload around its tombstone: one of them is refused, and no version is deleted after its upload succeeded', async () => {
+    const ws = await workspace();
+    const upload = async (key: string): Promise<unknown> => b.versions.create({ function: key, entrypoint: 'main:handler', files: [await file(b, 'main.py', 'def handler(e, c):\n    return 1\n')], manifest: {}, createdBy: 't' });
+    // The upload written before the tombstone (after the server's check): the delete is refused and undone.
+    const before = functionKey('before', ws);
+    const made = await a.functions.create(before, settings({ secrets: { KEY: 'v' } }));
+    await upload(before);
+    await assert.rejects(a.functions.delete(before, made.revision, { ifNoVersions: true }), { code: 'FUNCTION_CHANGED' });
+    const back = await b.functions.get(before);
+    assert.deepEqual([back?.revision, back?.secrets, back?.createdAt], [made.revision + 2, { KEY: 'v' }, made.createdAt]);
+    assert.deepEqual((await b.versions.list(before)).map((v) => v.version), [1]);
+    assert.deepEqual((await a.functions.pendingDeletes?.())?.filter((n) => n === before), []);
+    // The upload written after the tombstone (the delete held there): the upload is refused, the delete goes on.
+    const after = functionKey('after', await workspace());
+    const second = await a.functions.create(after, settings());
+    const g = gate();
+    paused.set(`tombstone:${after}`, g);
+    const deleting = a.functions.delete(after, second.revision, { ifNoVersions: true });
+    await g.reached;
+    await assert.rejects(upload(after), { code: 'FUNCTION_NOT_FOUND' });
+    g.open();
+    assert.equal((await deleting).cleanupError, null);
+    assert.equal(await b.functions.get(after), null);
+    assert.deepEqual(await b.versions.list(after), []);
+  });
+
+  // An upload that read the function, then wrote its version after another process deleted the
+  // function and created the name again: its check after the write took any live function of the
+  // name for its own, and the new function (another tenant's under a recycled workspace name) had
+  // a version it never uploaded, numbered among its own.
+  it('an upload held before its write while another process deletes and creates the name again: its version is taken back, not given to the new function', async () => {
+    const ws = await workspace();
+    const key = functionKey('reborn', ws);
+    const made = await a.functions.create(key, settings());
+    const main = await file(a, 'main.py', 'def handler(e, c):\n    return "old"\n');
+    const g = gate();
+    paused.set(`version:${key}`, g);
+    const uploading = a.versions.create({ function: key, entrypoint: 'main:handler', files: [main], manifest: {}, createdBy: 'old' });
+    await g.reached;
+    await b.functions.delete(key, made.revision);
+    await b.functions.create(key, settings());
+    g.open();
+    await assert.rejects(uploading, { code: 'FUNCTION_NOT_FOUND' });
+    assert.deepEqual(await b.versions.list(key), [], 'the new function has no version it did not upload');
+  });
 
   it('the sweep finishes a tombstone written before ADR 0156 (no purged field) and its slot', async () => {
     const ws = await workspace();

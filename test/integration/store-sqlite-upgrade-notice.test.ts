@@ -30,7 +30,8 @@ describe('platform.db upgrade notice', () => {
     assert.equal(SCHEMA_VERSION >= 10, true);
     const db = new Database(join(dir, 'platform.db'));
     try {
-      // Migration 11 undone, then 10.
+      // Migration 12 undone, then 11, then 10.
+      db.exec('ALTER TABLE runs DROP COLUMN fn_created_at');
       db.exec('DROP INDEX runs_by_function_start; ALTER TABLE runs DROP COLUMN extra_bytes; CREATE INDEX runs_by_function_start ON runs (function, started_at, log_bytes)');
       db.exec('DROP INDEX audit_by_workspace_wseq; ALTER TABLE audit DROP COLUMN wseq; DELETE FROM schema_version WHERE version >= 10');
     } finally {

@@ -47,6 +47,21 @@ describe('RecordingRunSink with `exists` (red team 5)', () => {
   });
 });
 
+describe('RecordingRunSink with `incarnation` (ADR 0190)', () => {
+  it('hands the store the incarnation of each function of a batch, read when the batch is written, once per function', async () => {
+    const batches: [string[], Record<string, number>][] = [];
+    const runs: Pick<RunStore, 'record'> = { record: async (batch, inc) => { batches.push([batch.map((r) => r.function), Object.fromEntries(inc ?? [])]); } };
+    const born = new Map([['a', 100], ['b', 200]]);
+    const asked: string[] = [];
+    const sink = new RecordingRunSink({ runs: runs as RunStore, incarnation: (key) => (asked.push(key), born.get(key)), tuning: { lingerMs: 20 } });
+    for (const fn of ['a', 'b', 'a', 'unknown']) sink.record(run({ function: fn }));
+    born.set('a', 150); // created again before the batch is written: the stamp is the one then
+    await sink.close(1000);
+    assert.deepEqual(batches, [[['a', 'b', 'a', 'unknown'], { a: 150, b: 200 }]]);
+    assert.deepEqual(asked, ['a', 'b', 'unknown']);
+  });
+});
+
 describe('WarmReporter', () => {
   it('reports warm + busy instances per function, and withdraws a function that has none left', async () => {
     const metrics = new MemoryHotMetrics();

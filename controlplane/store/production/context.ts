@@ -117,6 +117,8 @@ export interface RunDoc extends RunSummary {
   workspace?: string;
   /** What the record takes past RECORD_BYTES (eviction.ts `extraRecordBytes`), for the size cap's plan; absent: nothing (or written before red team round 34). */
   extraBytes?: number;
+  /** The incarnation of its function (its `createdAt`) when written (ADR 0190); absent: written before, or unknown to the writer. */
+  fnCreatedAt?: number;
 }
 
 export interface LogDoc {
@@ -130,6 +132,8 @@ export interface LogDoc {
   lines: LogLine[];
   /** Retention: a TTL index removes the document after this time (or `prune`/the sweeper, on FerretDB). */
   expireAt: Date;
+  /** As its run's (ADR 0190). */
+  fnCreatedAt?: number;
 }
 
 export interface TokenDoc {
@@ -307,13 +311,15 @@ export interface MongoTestHooks {
   beforeUpdateWrite?(name: string): Promise<void>;
   /** A delete's cleanup (or the sweep's, or a create's of an earlier function), before its first removal (ADR 0159). */
   beforePurgeSteps?(name: string): Promise<void>;
+  /** A version's upload (`VersionStore.create`), after its read of the function and before it writes the version (ADR 0181). */
+  beforeVersionWrite?(name: string): Promise<void>;
 }
 
 /**
  * What belongs to incarnation `upTo` of a function or an older one (`gen` ≤ it, or no `gen`:
  * written before ADR 0159): what a cleanup of that incarnation may remove.
  */
-export function ofIncarnation(upTo: number, field: 'gen' | 'fnBase' = 'gen'): Record<string, unknown> {
+export function ofIncarnation(upTo: number, field: 'gen' | 'fnBase' | 'fnCreatedAt' = 'gen'): Record<string, unknown> {
   return { $or: [{ [field]: { $exists: false } }, { [field]: { $lte: upTo } }] };
 }
 

@@ -21,7 +21,7 @@
  */
 import { workspaceOfKey } from '../../../protocol/index.js';
 import type { Keyring } from '../../secrets/index.js';
-import { StoreError } from '../errors.js';
+import { isStoreError, StoreError } from '../errors.js';
 import { claimSlot, liveWorkspace, releaseSlot } from './workspaces.js';
 import { openHooks, openSecrets, sealHooks, sealSecrets } from '../sealed.js';
 import type { DeployEntry, DeployRequest, DeployStore, FunctionRecord, FunctionSettings, FunctionStore } from '../types.js';
@@ -247,7 +247,7 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
       return toRecord(ring, next);
     },
 
-    async delete(name, expectedRevision) {
+    async delete(name, expectedRevision, options = {}) {
       ctx.check();
       const cur = await mustGet(ctx, name, expectedRevision);
       const { secrets: _secrets, hookSecrets: _hooks, ...kept } = cur;
@@ -257,9 +257,14 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
       // and `finishDelete` (or a create of the name) runs the same steps again (ADR 0156).
       try {
         await ctx.testHooks?.afterTombstone?.(name);
+        // A version uploaded through another process after the caller's check: seen here when it
+        // was written before the tombstone (one written after it is taken back by its upload,
+        // which reads the function again after its write: ./versions.ts). ADR 0181, amended.
+        if (options.ifNoVersions === true && (await hasVersion(ctx, name, cur.base))) await undoDelete(ctx, cur, tombstone);
         await purge(ctx, tombstone);
         return { cleanupError: null };
       } catch (err) {
+        if (isStoreError(err, 'FUNCTION_CHANGED')) throw err;
         return { cleanupError: err };
       }
     },
@@ -286,6 +291,24 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
   };
 }
 
+/** Whether the function of incarnation `base` has a version (one its cleanup would remove). */
+async function hasVersion(ctx: MongoContext, name: string, base: number): Promise<boolean> {
+  return (await ctx.col.versions.findOne({ function: name, deletedAt: { $exists: false }, ...ofIncarnation(base) }, { projection: { _id: 1 } })) !== null;
+}
+
+/**
+ * Takes a delete back: `cur` (secrets included) again as the revision after `tombstone`, the
+ * tombstone marked purged (nothing of the function was removed: the cleanup had not started), then
+ * FUNCTION_CHANGED. When another writer took that revision (a create of the name, which finished
+ * this tombstone first), the delete stands and this returns.
+ */
+async function undoDelete(ctx: MongoContext, cur: FunctionDoc, tombstone: FunctionDoc): Promise<void> {
+  const back = nextOf({ ...cur, seq: tombstone.seq }, { updatedAt: ctx.now() });
+  if (!(await insertRevision(ctx, back))) return;
+  await ctx.col.functions.updateOne({ _id: tombstone._id }, { $set: { purged: true } });
+  throw new StoreError('FUNCTION_CHANGED', `function ${cur.name} has a version uploaded while it was being deleted; nothing was deleted`, { function: cur.name, hasVersions: true });
+}
+
 /**
  * A tombstone whose cleanup is not known to be finished: `purged: false` (ADR 0156), or no
  * `purged` at all (written before it: its delete may have failed after it, and nothing swept
@@ -303,9 +326,8 @@ function pending(doc: FunctionDoc): boolean {
  * A cleanup can run late (its process paused after the tombstone; the sweep of another process)
  * while the name is created again: a create purges before it writes, so a superseded tombstone
  * needs nothing more; and what is removed by key (versions, deploy log, invoke tokens, the slot,
- * the draft, test cases) is only of this incarnation or older, never the new function's (ADR
- * 0159). Runs and logs carry no incarnation: a cleanup already under way when the name is created
- * again can still remove the new function's first ones (ADR 0159, Consequences).
+ * the draft, test cases, runs and logs) is only of this incarnation or older, never the new
+ * function's (ADR 0159; runs and logs by the function's createdAt, ADR 0190).
  */
 async function purge(ctx: MongoContext, tombstone: FunctionDoc): Promise<void> {
   const { col } = ctx;
@@ -319,8 +341,9 @@ async function purge(ctx: MongoContext, tombstone: FunctionDoc): Promise<void> {
   await Promise.all([
     col.versions.deleteMany({ function: name, ...mine }),
     col.deploys.deleteMany({ function: name, ...mine }),
-    col.runs.deleteMany({ function: name }),
-    col.logs.deleteMany({ function: name }),
+    // Runs and logs carry the incarnation as `fnCreatedAt`, the function's createdAt (ADR 0190).
+    col.runs.deleteMany({ function: name, ...ofIncarnation(tombstone.createdAt, 'fnCreatedAt') }),
+    col.logs.deleteMany({ function: name, ...ofIncarnation(tombstone.createdAt, 'fnCreatedAt') }),
     col.tokens.deleteMany({ kind: 'invoke', scope: name, ...mine }),
     // Drafts and test cases carry the incarnation as `fnBase` (./workbench.ts).
     col.drafts.deleteMany({ _id: name, ...ofIncarnation(tombstone.base, 'fnBase') }),

@@ -147,14 +147,14 @@ export function storable<T>(value: T): T {
   return (out ?? value) as T;
 }
 
-function summaryDoc(run: RunRecord): RunDoc {
+function summaryDoc(run: RunRecord, fnCreatedAt: number | undefined): RunDoc {
   const { logs: _logs, ...summary } = run;
   const extra = extraRecordBytes(JSON.stringify(summary));
-  return { _id: docId(run), ...summary, workspace: runWorkspace(run), ...(extra > 0 ? { extraBytes: extra } : {}) };
+  return { _id: docId(run), ...summary, workspace: runWorkspace(run), ...(extra > 0 ? { extraBytes: extra } : {}), ...(fnCreatedAt !== undefined ? { fnCreatedAt } : {}) };
 }
 
 function toSummary(doc: RunDoc): RunSummary {
-  const { _id, superseded: _superseded, workspace: _workspace, extraBytes: _extra, ...summary } = doc;
+  const { _id, superseded: _superseded, workspace: _workspace, extraBytes: _extra, fnCreatedAt: _incarnation, ...summary } = doc;
   return { ...summary, attempt: summary.attempt ?? 1 };
 }
 
@@ -242,7 +242,7 @@ export function mongoRunStore(ctx: MongoContext, supersedeBudgetMs: number = SUP
   };
 
   return {
-    async record(runs) {
+    async record(runs, incarnations) {
       ctx.check();
       if (runs.length === 0) return;
       // Last write of an attempt in the batch wins, as if the records had been written one by one.
@@ -254,11 +254,12 @@ export function mongoRunStore(ctx: MongoContext, supersedeBudgetMs: number = SUP
       const multi: RunRecord[] = [];
       for (const stored of byId.values()) {
         const run = storable(stored);
-        const doc = summaryDoc(run);
+        const fnCreatedAt = incarnations?.get(run.function);
+        const doc = summaryDoc(run, fnCreatedAt);
         if (MULTI_ATTEMPT.has(run.trigger)) multi.push(run);
         runDocs.push(doc);
         const lines = run.logs ?? [];
-        if (lines.length > 0) logDocs.push({ _id: doc._id, function: run.function, workspace: runWorkspace(run), bytes: logBytesOf(lines), startedAt: run.startedAt, lines, expireAt });
+        if (lines.length > 0) logDocs.push({ _id: doc._id, function: run.function, workspace: runWorkspace(run), bytes: logBytesOf(lines), startedAt: run.startedAt, lines, expireAt, ...(fnCreatedAt !== undefined ? { fnCreatedAt } : {}) });
       }
       // An attempt recorded after a newer one (another process was faster) is listed under that one.
       // A newer attempt implies the next one ran, so only `<runId>#<n+1>` is looked up, and only for

@@ -54,7 +54,8 @@ function notFound(name: string): StoreError {
 
 export function mongoVersionStore(ctx: MongoContext, blobs: BlobStore): VersionStore {
   const { col } = ctx;
-  const fnExists = async (name: string): Promise<boolean> => (await liveFunction(ctx, name)) !== null;
+  /** The function lives as the incarnation `base`: not deleted, nor deleted and created again. */
+  const fnExists = async (name: string, base: number): Promise<boolean> => (await liveFunction(ctx, name))?.base === base;
   /** The newest version, deleted or not (numbering). */
   const lastDoc = (fn: string): Promise<VersionDoc | null> => col.versions.find({ function: fn }).sort({ version: -1 }).limit(1).next();
   /** The newest version not deleted. */
@@ -84,6 +85,7 @@ export function mongoVersionStore(ctx: MongoContext, blobs: BlobStore): VersionS
         const prev = last === null || last.deletedAt === undefined ? last : await latestDoc(input.function);
         const version = (last?.version ?? 0) + 1;
         inTime();
+        await ctx.testHooks?.beforeVersionWrite?.(input.function);
         const doc: VersionDoc = {
           _id: `${input.function}/${version}`,
           function: input.function,
@@ -107,9 +109,12 @@ export function mongoVersionStore(ctx: MongoContext, blobs: BlobStore): VersionS
           await sleep(Math.random() * 3 * (attempt + 1));
           continue;
         }
-        // The function may have been deleted while we numbered: take the version back. So too a
-        // version stored too long after its contents were touched (the collector may take them).
-        if (!(await fnExists(input.function))) {
+        // The function may have been deleted while we numbered: take the version back (a delete
+        // `ifNoVersions` whose tombstone came before our write then deletes nothing of ours; one
+        // whose tombstone came after sees it: ADR 0181). So too when it was deleted and created
+        // again: the version is the earlier function's, not the new one's. So too a version stored
+        // too long after its contents were touched (the collector may take them).
+        if (!(await fnExists(input.function, fn.base))) {
           await col.versions.deleteOne({ _id: doc._id });
           throw notFound(input.function);
         }

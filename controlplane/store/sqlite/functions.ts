@@ -191,9 +191,9 @@ export function sqliteFunctionStore(ctx: SqliteContext): FunctionStore {
       }).immediate();
     },
 
-    async delete(name, expectedRevision) {
+    async delete(name, expectedRevision, options = {}) {
       ctx.check();
-      mustGet(ctx, name, expectedRevision); // refused before anything is removed
+      const incarnation = mustGet(ctx, name, expectedRevision).created_at; // refused before anything is removed
       // Its versions (but the active one) and runs first, a few rows at a time with the event loop
       // served in between: in one transaction, 8 000 versions of 1 000 files were a 2 s block of
       // every workspace's calls (red team of 2026-12-05, fourth round). Whatever comes after (a
@@ -201,15 +201,26 @@ export function sqliteFunctionStore(ctx: SqliteContext): FunctionStore {
       const active = () => (db.prepare('SELECT active_version FROM functions WHERE name = ?').pluck().get(name) as number | null | undefined) ?? null;
       const someVersions = db.prepare(`DELETE FROM versions WHERE function = ? AND version IN
         (SELECT version FROM versions WHERE function = ? AND version IS NOT ? ORDER BY version LIMIT ${DELETE_BATCH})`);
-      const someRuns = db.prepare(`DELETE FROM runs WHERE run_id IN (SELECT run_id FROM runs WHERE function = ? LIMIT ${DELETE_BATCH})`);
-      await removeInSlices(() => someVersions.run(name, name, active()).changes);
-      await removeInSlices(() => someRuns.run(name).changes);
+      // Its runs: of this incarnation or older, or unstamped (ADR 0190); one stamped later is another function's.
+      const mine = 'function = ? AND (fn_created_at IS NULL OR fn_created_at <= ?)';
+      const someRuns = db.prepare(`DELETE FROM runs WHERE run_id IN (SELECT run_id FROM runs WHERE ${mine} LIMIT ${DELETE_BATCH})`);
+      // With ifNoVersions (a function the caller read as never uploaded to) nothing is removed before
+      // the transaction: a version uploaded since the caller's check refuses the delete there, and
+      // the function keeps its runs.
+      if (options.ifNoVersions !== true) {
+        await removeInSlices(() => someVersions.run(name, name, active()).changes);
+        await removeInSlices(() => someRuns.run(name, incarnation).changes);
+      }
       ctx.check();
       db.transaction(() => {
         mustGet(ctx, name, expectedRevision);
+        // Checked with the delete, in its transaction: an upload is before it or finds no function (ADR 0181).
+        if (options.ifNoVersions === true && db.prepare('SELECT 1 FROM versions WHERE function = ? LIMIT 1').get(name) !== undefined) {
+          throw new StoreError('FUNCTION_CHANGED', `function ${name} has a version uploaded while it was being deleted; nothing was deleted`, { function: name, hasVersions: true });
+        }
         // versions and deploys go with the row (ON DELETE CASCADE); runs and tokens are not linked.
         db.prepare('DELETE FROM functions WHERE name = ?').run(name);
-        db.prepare('DELETE FROM runs WHERE function = ?').run(name);
+        db.prepare(`DELETE FROM runs WHERE ${mine}`).run(name, incarnation);
         db.prepare("DELETE FROM tokens WHERE kind = 'invoke' AND scope = ?").run(name);
       }).immediate();
       // Gone and cleaned up in one transaction: a failure before it leaves the function live (ADR 0156).

@@ -328,6 +328,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_by_function_start ON runs (function, started_at, log_bytes, extra_bytes);
     `,
   },
+  {
+    version: 12,
+    name: 'runs.fn_created_at: the incarnation of the function a run is of',
+    sql: `
+      -- The createdAt of the function its key named when the run was written (ADR 0190): a
+      -- function's delete removes its own incarnation's runs and older ones, and those without
+      -- one (NULL: written before), never a later function's of the same name.
+      ALTER TABLE runs ADD COLUMN fn_created_at INTEGER;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

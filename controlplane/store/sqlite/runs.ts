@@ -10,7 +10,7 @@ import type { LogLine, RunRecord, RunSummary } from '../../../protocol/index.js'
 import { decodeRunCursor, encodeRunCursor, runLimit } from '../cursor.js';
 import { evictionPlan, extraRecordBytes, RECORD_BYTES, type FunctionWeight } from '../eviction.js';
 import { logBytesOf, runWorkspace } from '../quotas.js';
-import type { RunPage, RunQuery, RunStore } from '../types.js';
+import type { Incarnations, RunPage, RunQuery, RunStore } from '../types.js';
 import { fromJson, type SqliteContext } from './context.js';
 
 /** Runs of a workspace (or a function) read at most by one listing filtered by status or trigger. */
@@ -67,15 +67,16 @@ function pageOf(rows: readonly RunRow[], limit: number): RunPage {
 
 export function sqliteRunStore(ctx: SqliteContext): RunStore {
   const { db } = ctx;
-  const upsert = db.prepare(`INSERT OR REPLACE INTO runs (run_id, attempt, latest, function, workspace, status, run_trigger, started_at, summary, logs, log_bytes, extra_bytes)
-    VALUES (?, ?, NOT EXISTS (SELECT 1 FROM runs WHERE run_id = ? AND attempt > ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const upsert = db.prepare(`INSERT OR REPLACE INTO runs (run_id, attempt, latest, function, workspace, status, run_trigger, started_at, summary, logs, log_bytes, extra_bytes, fn_created_at)
+    VALUES (?, ?, NOT EXISTS (SELECT 1 FROM runs WHERE run_id = ? AND attempt > ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const older = db.prepare('UPDATE runs SET latest = 0 WHERE run_id = ? AND attempt < ? AND latest = 1');
-  const writeBatch = db.transaction((runs: readonly RunRecord[]) => {
+  const writeBatch = db.transaction((runs: readonly RunRecord[], incarnations: Incarnations | undefined) => {
     for (const run of runs) {
       const attempt = run.attempt ?? 1;
       const logs = run.logs ?? [];
       const summary = JSON.stringify(summaryOf(run));
-      upsert.run(run.runId, attempt, run.runId, attempt, run.function, runWorkspace(run), run.status, run.trigger, run.startedAt, summary, JSON.stringify(logs), logBytesOf(logs), extraRecordBytes(summary));
+      upsert.run(run.runId, attempt, run.runId, attempt, run.function, runWorkspace(run), run.status, run.trigger, run.startedAt, summary, JSON.stringify(logs), logBytesOf(logs), extraRecordBytes(summary),
+        incarnations?.get(run.function) ?? null);
       if (attempt > 1) older.run(run.runId, attempt);
     }
   });
@@ -88,9 +89,9 @@ export function sqliteRunStore(ctx: SqliteContext): RunStore {
   const summaryOfRow = db.prepare<[string], { summary: string }>('SELECT summary FROM runs WHERE run_id = ? AND latest = 1');
 
   return {
-    async record(runs) {
+    async record(runs, incarnations) {
       ctx.check();
-      if (runs.length > 0) writeBatch.immediate(runs);
+      if (runs.length > 0) writeBatch.immediate(runs, incarnations);
     },
 
     async list(query: RunQuery = {}): Promise<RunPage> {

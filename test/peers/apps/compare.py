@@ -255,6 +255,13 @@ def requests_for(app: str) -> list[dict]:
                 req("POST", "/files/", {"Content-Type": fh}, form), req("GET", "/files/report%20one.txt"), req("GET", "/files/report%20one.txt", {"Range": "bytes=0-9"}, name="GET file range"),
                 req("POST", "/files/many", {"Content-Type": mh}, many), req("GET", "/files/bundled/report", gz, name="GET bundled gzip"),
                 req("GET", "/upstream/echo?q=hi")]
+    if app == "asyncdb":
+        h = {"Content-Type": "application/json"}
+        return [req("POST", "/reset"), req("POST", "/todos", h, b'{"title": "buy milk"}'), req("POST", "/todos", h, b'{"title": "caf\xc3\xa9"}'),
+                req("POST", "/todos", h, b'{"title": "buy milk"}', name="POST /todos (exists)"), req("POST", "/todos", h, b'{"title": ""}', name="POST /todos (empty)"),
+                req("POST", "/todos", h, b'{"title"', name="POST /todos (broken JSON)"), req("GET", "/todos"), req("GET", "/todos/1"),
+                req("GET", "/todos/99"), req("GET", "/todos/x"), req("PATCH", "/todos/1", h, b'{"done": true}'), req("GET", "/todos?done=true"),
+                req("GET", "/todos?done=maybe"), req("DELETE", "/todos/2"), req("DELETE", "/todos/2"), req("GET", "/todos")]
     raise SystemExit(f"no requests for {app}")
 
 
