@@ -851,6 +851,15 @@ export function crashCause(exit: Pick<ProcessExit, 'exitCode' | 'signal'>): stri
   // 8 MiB threads run it (apps round 8; docs/adr/0107-call-thread-stacks.md).
   if (exit.signal === 'SIGSEGV') return ': a crash in native code (a C extension or a library it loads), or a thread\'s stack too small for it (threads the function starts have 1 MiB: threading.stack_size(8 * 1024 * 1024) before starting them gives uvicorn\'s 8 MiB)';
   if (exit.signal === 'SIGBUS' || exit.signal === 'SIGILL' || exit.signal === 'SIGABRT' || exit.signal === 'SIGFPE') return ': a crash in native code (a C extension or a library it loads), or os.abort()';
+  // A timer the function set with no handler for its signal (signal.alarm(5) as a timeout guard,
+  // the handler forgotten or set on another thread): the default action ends the process, as it
+  // would under uvicorn; the bare signal name read as the platform's fault (oddfn round).
+  if (exit.signal === 'SIGALRM' || exit.signal === 'SIGVTALRM' || exit.signal === 'SIGPROF') {
+    return `: a timer the function's code set (signal.alarm() or signal.setitimer()) went off with no handler for ${exit.signal}, whose default action ends the process; set one first with signal.signal(signal.${exit.signal}, handler), on the main thread (a sync handler with concurrency 1 or an async one)`;
+  }
+  if (exit.signal === 'SIGTERM' || exit.signal === 'SIGHUP' || exit.signal === 'SIGUSR1' || exit.signal === 'SIGUSR2' || exit.signal === 'SIGQUIT') {
+    return `: the function's code most likely sent it (os.kill(os.getpid(), signal.${exit.signal}), or a library that signals its process), with no handler for it: its default action ends the process`;
+  }
   return '';
 }
 

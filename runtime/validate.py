@@ -108,17 +108,47 @@ def yields(function):
     return None
 
 
+def tuple_return(function):
+    """The line of a `return a, b` (a tuple of 2 or 3: Flask's `return body, status[, headers]`) in the
+    function's own body, or None."""
+    todo = list(function.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple) and len(node.value.elts) in (2, 3):
+            return node.lineno
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return None
+
+
+def _function(args, node, is_async, decorated, yield_line, tuple_line):
+    """describe()'s record of a function (a def or a lambda) from its parameters."""
+    params = args.posonlyargs + args.args
+    required = len(params) - len(args.defaults) + sum(1 for d in args.kw_defaults if d is None)
+    # handler(event, context, client=None): two required, the rest with defaults (Lambda calls it with two)
+    # ... or one: handler(event, context=None, debug=False) (the runtime's rule, specialize._contract)
+    optional = len(params) > 2 and len(params) - len(args.defaults) in (1, 2) and None not in args.kw_defaults
+    return {"kind": "function", "async": is_async, "arity": len(params), "required": required, "optional": optional,
+            "decorated": decorated, "line": node.lineno, "yields": yield_line, "tuple": tuple_line,
+            "wsgi": len(params) == 2 and wsgi_names(params[0].arg, params[1].arg)}
+
+
 def describe(node, name):
     """What binds `name` in this statement, or None."""
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
-        params = node.args.posonlyargs + node.args.args
-        required = len(params) - len(node.args.defaults) + sum(1 for d in node.args.kw_defaults if d is None)
-        # handler(event, context, client=None): two required, the rest with defaults (Lambda calls it with two)
-        optional = len(params) > 2 and len(params) - len(node.args.defaults) == 2 and None not in node.args.kw_defaults
-        return {"kind": "function", "async": isinstance(node, ast.AsyncFunctionDef), "arity": len(params), "required": required,
-                "optional": optional,
-                "decorated": bool(node.decorator_list), "line": node.lineno, "yields": yields(node),
-                "wsgi": len(params) == 2 and wsgi_names(params[0].arg, params[1].arg)}
+        return _function(node.args, node, isinstance(node, ast.AsyncFunctionDef), bool(node.decorator_list), yields(node),
+                         tuple_return(node))
+    if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda) and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name) and node.targets[0].id == name
+            and len(node.value.args.posonlyargs + node.value.args.args) != 3):
+        # `handler = lambda event, context: ...`: a function, its parameters checked as a def's (it was
+        # "an object (an ASGI app such as FastAPI()...)", and a lambda of one parameter failed at deploy).
+        # One of three may return an ASGI app's coroutine (`lambda scope, receive, send: app(...)`),
+        # which the runtime serves: left to it, as an assignment.
+        body = node.value.body
+        pair = body.lineno if isinstance(body, ast.Tuple) and len(body.elts) in (2, 3) else None
+        return _function(node.value.args, node, False, False, None, pair)
     if isinstance(node, ast.ClassDef) and node.name == name:
         return {"kind": "class", "line": node.lineno}
     if isinstance(node, ast.Assign) and any(name in bound_names(t) for t in node.targets):
@@ -199,6 +229,7 @@ def check_entrypoint(entrypoint, files, trees, syntax_files):
         return result, problems
     required = found.pop("required", 0)
     optional = found.pop("optional", False)
+    returns_tuple = found.pop("tuple", None)
     result.update(found)
     if factory:
         # What it returns is known once it ran: the runtime checks that at the instance's start.
@@ -225,6 +256,12 @@ def check_entrypoint(entrypoint, files, trees, syntax_files):
                                  "message": f"entrypoint {entrypoint}: {first}() yields, so each call returns a generator, "
                                  "which is no response: a handler returns the whole response (handlers are not streamed); "
                                  "return the body at once, or serve an ASGI app with a StreamingResponse to stream"})
+            if returns_tuple and not found["decorated"]:
+                # A warning, not a problem: only the calls that take that path fail (oddfn round).
+                result["warnings"] = [{"file": rel, "line": returns_tuple,
+                                       "message": f"entrypoint {entrypoint}: {first}() returns a tuple here, which is no response "
+                                       "(a call that returns it answers 502 FUNCTION_BAD_RESPONSE): Flask's `return body, 201` "
+                                       "is {\"statusCode\": 201, \"body\": body} (and \"headers\": {...}) in a handler"}]
         elif arity == 3 and found["async"]:
             result["kind"] = "asgi"
         elif arity == 3:
@@ -440,6 +477,31 @@ def _run_at_import(body):
             yield from _run_at_import(getattr(node, field, None) or [])
         for handler in getattr(node, "handlers", None) or []:
             yield from _run_at_import(handler.body)
+
+
+def uncancelled_alarms(trees):
+    """A warning for `signal.alarm(n)` (a timeout guard) in a file that never calls `signal.alarm(0)`:
+    the alarm outlives a call that ends first and goes off in a later call, failing it with the
+    guard's exception, or between calls, ending the instance (oddfn round; docs/runtime-protocol.md,
+    "Serve")."""
+    found = []
+    for rel, tree in trees.items():
+        armed, cancelled = None, False
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "alarm"
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "signal" and len(node.args) == 1):
+                continue
+            arg = node.args[0]
+            if isinstance(arg, ast.Constant) and arg.value == 0:
+                cancelled = True
+            elif armed is None or node.lineno < armed:
+                armed = node.lineno
+        if armed is not None and not cancelled:
+            found.append({"file": rel, "line": armed,
+                          "message": "signal.alarm() is never cancelled here (signal.alarm(0)): an alarm that outlives the "
+                          "call that set it goes off in a later call of the instance (failing it with the alarm "
+                          "handler's exception) or between calls (ending the instance); cancel it in a `finally`"})
+    return found
 
 
 _SERVER_APPS = ("Flask", "Quart", "Sanic")
@@ -1113,6 +1175,7 @@ def check(root, entrypoint, files, installed=None):
         else:
             trees[rel] = tree
     entry, problems = check_entrypoint(entrypoint, set(files), trees, {e["file"] for e in syntax_errors})
+    warns.extend(entry.pop("warnings", ()))
     declared, deps_problems = dependencies(root, set(files))
     warns.extend(deps_imports.undeclared(trees, files, entry["file"], [d["name"] for d in declared],
                                          [d["requirement"] for d in declared], installed))
@@ -1128,6 +1191,7 @@ def check(root, entrypoint, files, installed=None):
     warns.extend(settings_keys(trees))
     warns.extend(batched_console_spans(trees))
     warns.extend(servers_at_import(trees, files, entry["file"]))
+    warns.extend(uncancelled_alarms(trees))
     warns.extend(event_streams(trees))
     warns.extend(shipped_databases(root, files))
     warns.extend(created_databases(trees, set(files)))

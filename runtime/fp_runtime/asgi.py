@@ -17,7 +17,7 @@ from .scope import build_scope
 
 # A whole response with a body past this goes out as a stream (its head, then pieces) instead of
 # one `result` frame it would not fit: FastAPI sends every non-streaming body in one message, and
-# uvicorn sends any size. Below invoke.MAX_RESPONSE_BYTES, with room for the headers.
+# uvicorn sends any size. Below responses.MAX_RESPONSE_BYTES, with room for the headers.
 WHOLE_BODY_MAX = MAX_FRAME_BYTES - 2 * 1024 * 1024
 
 

@@ -10,6 +10,7 @@ A call's capture streams: its lines go to the host in `logs` batches while it ru
 and its reply carries only the rest. One lock guards every capture, so a batch taken by the flusher
 thread and the rest taken at the end never overlap and never lose a line written in between.
 """
+import codecs
 import contextvars
 import logging
 import os
@@ -81,6 +82,9 @@ class Capture:
     done = False
     unsent = 0  # bytes in self.lines
     queued_records = 0  # records of this call in a QueueListener's queue, not yet written (below)
+    # stream -> incremental UTF-8 decoder of the bytes written to its `.buffer`: a character split
+    # across two writes stays one (it was two U+FFFD). None until the first such write.
+    decoders = None
     queued = False  # the flusher has been told about the lines in self.lines
     urgent = False  # ... and told to send them now
 
@@ -166,6 +170,12 @@ class Capture:
             self.dropped_lines += 1
 
     def _end_partials(self):
+        if self.decoders:  # bytes of a character never completed: U+FFFD, as a decoder at its end says
+            for stream, decoder in self.decoders.items():
+                tail = decoder.decode(b"", True)
+                if tail:
+                    self._write(stream, tail)
+            self.decoders = None
         for stream in list(self.partial or ()):
             self._end_line(stream)
         self.partial = None
@@ -194,6 +204,20 @@ class Capture:
         if wake is not None and sink is not None:
             sink.pending(self, *wake)
         return True
+
+    def write_bytes(self, stream, data) -> bool:
+        """Bytes written to sys.stdout.buffer / sys.stderr.buffer, as UTF-8 text (undecodable bytes
+        replaced); a character split across writes (a copy in 64 KiB pieces, a pipe read) kept whole."""
+        with _lock:
+            if self.done:
+                return False
+            if self.decoders is None:
+                self.decoders = {}
+            decoder = self.decoders.get(stream)
+            if decoder is None:
+                decoder = self.decoders[stream] = codecs.getincrementaldecoder("utf-8")("replace")
+            text = decoder.decode(data)
+        return self.write(stream, text) if text else True
 
     def add(self, stream, msg, level=None) -> bool:
         with _lock:
@@ -230,7 +254,7 @@ class Capture:
                 deadline = time.monotonic() + QUEUED_RECORDS_WAIT_S
                 while self.queued_records > 0 and _drained.wait(max(0.0, deadline - time.monotonic())):
                     pass
-            if self.partial:
+            if self.partial or self.decoders:
                 self._end_partials()
             self.done = True
             if self.truncated:
@@ -322,9 +346,9 @@ class _BufferProxy:
         self._proxy = proxy
 
     def write(self, data):
-        if _current.get() is None:
+        cap = _current.get()
+        if cap is None or not cap.write_bytes(self._proxy._name, bytes(data)):
             return self._proxy._real.buffer.write(data)
-        self._proxy.write(bytes(data).decode("utf-8", "replace"))
         return len(data)
 
     def flush(self):
@@ -495,7 +519,9 @@ def _watch_queue_listener():
     def handle(self, record):
         _listened.add(id(self.queue))
         ref = record.__dict__.pop(_CALL_KEY, None)
-        if not isinstance(ref, _CallRef) or _current.get() is not None:
+        # The record's call, also over a capture the listener's thread carries (_carry_into_threads:
+        # a listener started during a call).
+        if not isinstance(ref, _CallRef):
             return real(self, record)
         token = _current.set(ref.cap)
         try:
@@ -508,10 +534,57 @@ def _watch_queue_listener():
     listener.handle = handle
 
 
+def _carry_into_threads():
+    """A thread the function starts during a call, and a task it submits to a ThreadPoolExecutor,
+    write into that call's capture: a thread begins with an empty context, so their print() and
+    logging went to the platform's log as output "outside a call", missing from the run's logs,
+    where Lambda keeps every thread's lines in the invocation's (oddfn round). A task runs with the
+    capture of the call that submitted it, whichever worker runs it (a module-level pool serves
+    every call); a thread that outlives its call writes to the process's streams, as before."""
+    import concurrent.futures.thread as futures_thread
+    thread = threading.Thread
+    if getattr(thread.start, "_fp_carries", False):
+        return
+    start, bootstrap = thread.start, thread._bootstrap_inner
+
+    def carrying_start(self):
+        self._fp_capture = _current.get()
+        return start(self)
+
+    def carrying_bootstrap(self):
+        cap = getattr(self, "_fp_capture", None)
+        if cap is not None:
+            _current.set(cap)  # this thread's own context: nothing to reset
+        return bootstrap(self)
+
+    carrying_start._fp_carries = True
+    thread.start, thread._bootstrap_inner = carrying_start, carrying_bootstrap
+
+    work = futures_thread._WorkItem
+    init, run = work.__init__, work.run
+
+    def carrying_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self._fp_capture = _current.get()
+
+    def carrying_run(self):
+        cap = self._fp_capture
+        if _current.get() is cap:  # the runtime's own pool: None on both sides
+            return run(self)
+        token = _current.set(cap)
+        try:
+            return run(self)
+        finally:
+            _current.reset(token)
+
+    work.__init__, work.run = carrying_init, carrying_run
+
+
 def install(level=logging.INFO):
     """Install the proxies and the root log handler (once, at specialize)."""
     sys.stdout = _Proxy("stdout", sys.__stdout__)
     sys.stderr = _Proxy("stderr", sys.__stderr__)
+    _carry_into_threads()
     root = logging.getLogger()
     root.addHandler(_HANDLER)
     root.setLevel(level)

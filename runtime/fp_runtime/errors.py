@@ -75,12 +75,29 @@ def file_space_hint(err: BaseException) -> str:
             f"(docs/api-invoke.md, \"Files the app writes\")]")
 
 
+def _user_hint(err: BaseException, message: str) -> str | None:
+    """What a call's failure that reads as the platform's means, for the two a handler written for a
+    script or a process of its own meets (oddfn round: "SystemExit: 0", and Python's own words on a
+    signal handler set off the main thread)."""
+    if type(err) is SystemExit:
+        return ("sys.exit() in a call fails that call, and the instance serves on; return a response "
+                "instead, e.g. {\"statusCode\": 500, \"body\": ...}")
+    if type(err) is ValueError and message.startswith("signal only works in main thread"):
+        return ("a call runs on a worker thread at limits.concurrency above 1 (a sync route's too): a signal "
+                "handler, such as signal.alarm()'s timeout guard, needs concurrency 1 with a sync handler, or an async one")
+    return None
+
+
 def report(err: BaseException, klass: str, user_dir: str | None) -> dict:
     """The wire form of an error: class, type, message, stack and the innermost user frame."""
     try:
         message = str(err)
     except Exception:  # a broken __str__ must not cost the call its reply
         message = f"<{type(err).__name__}: str() failed>"
+    if klass == USER_ERROR:
+        hint = _user_hint(err, message)
+        if hint:
+            message = f"{message} [{hint}]" if message else hint
     out = {"class": klass, "type": type(err).__name__, "message": _clip(message + file_space_hint(err))}
     if klass == USER_ERROR:
         try:

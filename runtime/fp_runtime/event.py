@@ -50,7 +50,7 @@ class Event(dict):
     """A dict (Lambda-style keys) with helpers for the body.
 
     Keys: method, path, rawQuery, query (last value per key), multiQuery (every value, in
-    order), headers (lower-case names, found in any case; repeated values joined by ", "), multiHeaders (the same), body
+    order), headers (lower-case names, found in any case; repeated values joined by ", ", Cookie's by "; "), multiHeaders (every value), body
     (bytes), requestId, clientIp (the caller's address as the gateway determined it, or None).
     Lambda's names (httpMethod, queryStringParameters, ...) read as aliases.
     """
@@ -89,6 +89,14 @@ class Event(dict):
             return json.loads(body)
         except RecursionError:  # nested past the interpreter's limit: not JSON this can read (red31)
             raise ValueError("the body is JSON nested too deep to parse") from None
+        except ValueError as err:
+            coding = self["headers"].get("content-encoding", "").strip().lower()
+            if coding in ("", "identity"):
+                raise
+            # A compressed body comes as the client sent it (as under uvicorn or API Gateway): the
+            # decoder's "can't decode byte 0x8b" did not say why (oddfn round).
+            raise ValueError(f"the body is compressed (Content-Encoding: {coding}), as the client sent it: decompress "
+                             "it first, e.g. json.loads(gzip.decompress(event['body'])) ({err})") from err
 
     def text(self, encoding="utf-8"):
         return self["body"].decode(encoding)
@@ -122,7 +130,9 @@ def _grouped(pairs, joiner):
     for name, value in pairs:
         if name in multi:
             multi[name].append(value)
-            single[name] = value if joiner is None else single[name] + joiner + value
+            # Cookie lines join with "; " (RFC 9113 §8.2.3, as a proxy joins HTTP/2's split ones):
+            # joined by ", " the first line's last value took the next line's first (oddfn round).
+            single[name] = value if joiner is None else single[name] + ("; " if name == "cookie" else joiner) + value
         else:
             multi[name] = [value]
             single[name] = value

@@ -7,12 +7,10 @@ import time
 from . import app_errors, asgi, capture, errors, streaming, websocket
 from . import django_prefix as _django
 from .event import Context, event_from_invoke, make_event
-from .frames import MAX_FRAME_BYTES, MAX_RESPONSE_HEADERS, encode, encode_json_result, encode_result
-from .responses import JSON_HEADERS as _JSON_HEADERS, json_body, to_response
+from .frames import MAX_RESPONSE_HEADERS, encode, encode_json_result, encode_result
+from .responses import JSON_HEADERS as _JSON_HEADERS, MAX_RESPONSE_BYTES, json_body, to_response, too_big as _too_big
 from .scope import scope_of_invoke
 
-# A result must fit in one frame (the host rejects bigger ones) with room for logs and envelope.
-MAX_RESPONSE_BYTES = MAX_FRAME_BYTES - 1024 * 1024
 
 
 _clock = time.perf_counter
@@ -35,13 +33,6 @@ def _fits(response: dict) -> dict:
     if size > MAX_RESPONSE_BYTES:
         raise _too_big(size)
     return response
-
-
-def _too_big(size):
-    """A handler's return value goes to the host in one frame; say the limit in MiB and what to do."""
-    return errors.BadReturn(f"response of {size} bytes ({size / 1048576:.1f} MiB) exceeds the {MAX_RESPONSE_BYTES} byte "
-                            f"({MAX_RESPONSE_BYTES // 1048576} MiB) limit of a handler's return value: return less (a "
-                            "reference to data kept in the data binding), or serve an ASGI app, whose responses stream at any size")
 
 
 # Return types that are never awaitable: inspect.isawaitable's ABC check is skipped for them.

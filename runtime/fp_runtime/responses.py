@@ -18,7 +18,26 @@ import re
 import threading
 
 from .errors import BadReturn
-from .frames import known_headers
+from .frames import MAX_FRAME_BYTES, known_headers
+
+# A result must fit in one frame (the host rejects bigger ones) with room for logs and envelope.
+MAX_RESPONSE_BYTES = MAX_FRAME_BYTES - 1024 * 1024
+
+
+def too_big(size):
+    """A handler's return value goes to the host in one frame; say the limit in MiB and what to do."""
+    return BadReturn(f"response of {size} bytes ({size / 1048576:.1f} MiB) exceeds the {MAX_RESPONSE_BYTES} byte "
+                     f"({MAX_RESPONSE_BYTES // 1048576} MiB) limit of a handler's return value: return less (a "
+                     "reference to data kept in the data binding), or serve an ASGI app, whose responses stream at any size")
+
+
+def _text_fits(text: str, more: int = 0) -> None:
+    """A str over the limit is refused before it is encoded: its UTF-8 (and, for a JSON str, its
+    escaped copy first) is at least as long, and those copies, three times a 100 MiB str, ended the
+    instance past its memory limit (FUNCTION_OUT_OF_MEMORY) for a return value that is too big anyway
+    (oddfn round)."""
+    if len(text) + more > MAX_RESPONSE_BYTES:
+        raise too_big(len(text) + more)
 
 _JSON = [["content-type", "application/json"]]
 JSON_HEADERS = _JSON  # never changed: invoke._fits knows its size, frames.py its bytes
@@ -134,6 +153,8 @@ def _not_json(err: Exception) -> str:
         # Documents as pymongo gives them (context.db): the `_id` is what fails first.
         hint = ("; a Mongo document's `_id` is an ObjectId: leave it out with the projection {\"_id\": 0}"
                 " (find(query, {\"_id\": 0})) or convert it (str(doc[\"_id\"])); a datetime with .isoformat()")
+    elif isinstance(err, TypeError) and str(err).startswith("keys must be "):
+        hint = "; a dict's keys become JSON names: convert them first, e.g. {str(k): v for k, v in value.items()}"
     elif isinstance(err, TypeError) and "is not JSON serializable" in str(err):
         hint = "; convert such values first (str(value), value.isoformat() for a datetime, float(value) for a Decimal, list(value) for a set)"
     elif "Out of range float" in str(err):
@@ -157,17 +178,40 @@ def _header(out: list, key: str, text: str) -> None:
     out.append([key, text])
 
 
+def _header_text(key: str, value) -> str:
+    """A handler's header value as the text sent. Not str() of everything: bytes went out as their
+    repr (`b'abc'`) and a bool as `True` (oddfn round); None is no header (below), as requests
+    and httpx leave out a header whose value is None."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as JSON (and so API Gateway) writes it
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        try:
+            return bytes(value).decode("ascii")
+        except UnicodeDecodeError:
+            raise BadReturn(f"header {key} is bytes past ASCII: send text (value.decode() for UTF-8)") from None
+    return str(value)
+
+
 def _headers(raw) -> list:
     if raw is None:
         return []
     if not isinstance(raw, dict):
         raise BadReturn("headers must be a dict")
     out = []
+    seen = set()
     for name, value in raw.items():
         key = str(name).lower()
+        if key in seen:
+            # {"Content-Type": ..., "content-type": ...} (defaults merged with the app's own): the later
+            # key replaces the earlier, as a dict of header names means; both went out (oddfn round).
+            out = [pair for pair in out if pair[0] != key]
+        seen.add(key)
         values = value if isinstance(value, (list, tuple)) else [value]
         for v in values:
-            _header(out, key, str(v))
+            if v is not None:
+                _header(out, key, _header_text(key, v))
     return out
 
 
@@ -193,8 +237,8 @@ def _asgi_response(value) -> dict:
                         "ASGI app (entrypoint: main:app, a FastAPI app) for background tasks, or run the work "
                         "before returning")
     status = value.status_code
-    if isinstance(status, bool) or not 100 <= status <= 599:
-        raise BadReturn(f"status_code must be an integer from 100 to 599, got {status!r}")
+    if isinstance(status, bool) or not 200 <= status <= 599:
+        raise BadReturn(f"status_code must be an integer from 200 to 599, got {status!r}{_INFORMATIONAL if 100 <= status < 200 else ''}")
     headers, latin1 = [], False
     for name, raw in value.raw_headers:
         text = bytes(raw).decode("latin-1")
@@ -204,6 +248,10 @@ def _asgi_response(value) -> dict:
     if latin1:
         out["latin1"] = True
     return out
+
+
+# A 1xx is no final answer (the gateway refused it with "from 200 to 599" where this said 100: oddfn round).
+_INFORMATIONAL = " (a 1xx status is informational, never a response of its own)"
 
 
 def _lambda_headers(value: dict, headers: list) -> list:
@@ -226,8 +274,9 @@ def _explicit(value: dict) -> dict:
     status = value.get("statusCode")
     if isinstance(status, str) and len(status) == 3 and status.isascii() and status.isdigit():
         status = int(status)  # API Gateway takes "200" as 200: Lambda code returns it so
-    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-        raise BadReturn(f"statusCode must be an integer from 100 to 599 (or its three digits as a string), got {status!r}")
+    if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
+        hint = _INFORMATIONAL if isinstance(status, int) and 100 <= status < 200 else ""
+        raise BadReturn(f"statusCode must be an integer from 200 to 599 (or its three digits as a string), got {status!r}{hint}")
     headers = _headers(value.get("headers"))
     if "multiValueHeaders" in value or "cookies" in value:
         headers = _lambda_headers(value, headers)
@@ -237,6 +286,8 @@ def _explicit(value: dict) -> dict:
     elif isinstance(body, (bytes, bytearray, memoryview)):
         data = bytes(body)
     elif isinstance(body, str):
+        if not value.get("isBase64Encoded"):
+            _text_fits(body)
         data = _base64(body) if value.get("isBase64Encoded") else _utf8(body, "body")
     elif isinstance(body, (dict, list)):
         data = _json_bytes(body)
@@ -247,11 +298,24 @@ def _explicit(value: dict) -> dict:
     return {"status": status, "headers": headers, "body": data}
 
 
+# ASCII whitespace: line breaks of base64.encodebytes (MIME, every 76 characters) and spaces.
+_B64_SPACE = re.compile(r"[ \t\r\n\f\v]+")
+
+
 def _base64(body: str) -> bytes:
+    """An `isBase64Encoded` body, checked: b64decode without validate skips every character outside
+    the alphabet, so "!!!" went out as an empty 200 and url-safe base64 (`-`, `_`) lost those
+    characters' bits, both silently (oddfn round). Line breaks and spaces are allowed (encodebytes
+    writes them), as API Gateway's decoder allows them."""
     try:
-        return base64.b64decode(body)
+        return base64.b64decode(_B64_SPACE.sub("", body), validate=True)
     except (binascii.Error, ValueError) as err:
-        raise BadReturn(f"isBase64Encoded is true but body is not base64: {err}") from None
+        hint = ""
+        if "Only base64 data" in str(err):
+            err = "a character outside the base64 alphabet (A-Z, a-z, 0-9, +, / and = at the end)"
+        if "-" in body or "_" in body:
+            hint = " (it has '-' or '_': url-safe base64; send base64.b64encode(data).decode(), the standard alphabet)"
+        raise BadReturn(f"isBase64Encoded is true but body is not base64: {err}{hint}") from None
 
 
 def to_response(value) -> dict:
@@ -264,6 +328,8 @@ def to_response(value) -> dict:
     if value is None:
         return {"status": 204, "headers": [], "body": b""}
     if isinstance(value, (list, str, int, float, bool)):
+        if type(value) is str:
+            _text_fits(value, 2)  # its quotes
         return {"status": 200, "headers": _JSON, "body": _json_bytes(value)}
     if _is_asgi_response(value):
         return _asgi_response(value)

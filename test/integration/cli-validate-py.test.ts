@@ -65,6 +65,9 @@ describe('runtime/validate.py', () => {
       const extra = await check({ 'main.py': `${def} handler(event, context, client=None, retries=3, *, log=True):\n    return 1\n` }, 'main:handler');
       assert.deepEqual([extra.problems, extra.entrypoint.kind, extra.entrypoint.async, extra.entrypoint.arity], [[], 'handler', isAsync, 4]);
     }
+    // One required (the event), the rest with defaults, as the runtime takes it (oddfn round: "must be `async def`").
+    const contextDefault = await check({ 'main.py': 'def handler(event, context=None, debug=False):\n    return 1\n' }, 'main:handler');
+    assert.deepEqual([contextDefault.problems, contextDefault.entrypoint.kind], [[], 'handler']);
     const needsThird = await check({ 'main.py': 'def handler(event, context, client):\n    return 1\n' }, 'main:handler');
     assert.match(needsThird.problems[0]!.message, /async def/);
     const kwRequired = await check({ 'main.py': 'def handler(event, context, client=None, *, log):\n    return 1\n' }, 'main:handler');
@@ -81,6 +84,48 @@ describe('runtime/validate.py', () => {
     // A yield in a function inside the handler, or in a lambda, makes no generator of the handler.
     const inner = await check({ 'main.py': 'def handler(event, context):\n    def gen():\n        yield 1\n    return list(gen())\n' }, 'main:handler');
     assert.deepEqual(inner.problems, []);
+  });
+
+  it('warns at a handler\'s `return body, 201` (Flask\'s), which answers 502 FUNCTION_BAD_RESPONSE, with the dict to return (oddfn round)', async () => {
+    for (const def of ['def', 'async def']) {
+      const r = await check({ 'main.py': `${def} handler(event, context):\n    if not event["body"]:\n        return {"error": "empty"}, 400\n    return {"ok": True}\n` }, 'main:handler');
+      assert.deepEqual(r.problems, [], def);
+      assert.equal(r.warnings.length, 1, JSON.stringify(r.warnings));
+      assert.deepEqual([r.warnings[0]!.file, r.warnings[0]!.line], ['main.py', 3]);
+      assert.match(r.warnings[0]!.message, /handler\(\) returns a tuple here, .*502 FUNCTION_BAD_RESPONSE.*\{"statusCode": 201, "body": body\}/);
+    }
+    // A tuple returned by a function inside the handler, or by a decorated handler (its decorator may make the response), is not one.
+    for (const code of [
+      'def handler(event, context):\n    def pair():\n        return 1, 2\n    return list(pair())\n',
+      'import functools\n@functools.cache\ndef handler(event, context):\n    return "a", 200\n',
+      'def handler(event, context):\n    return (1, 2, 3, 4)\n',
+    ]) {
+      assert.deepEqual((await check({ 'main.py': code }, 'main:handler')).warnings, [], code);
+    }
+  });
+
+  it('checks a module-level lambda as the function it is (it was "an object (an ASGI app such as FastAPI()…)"), a lambda of three left to the runtime (oddfn round)', async () => {
+    const two = await check({ 'main.py': 'handler = lambda event, context: {"ok": True}\n' }, 'main:handler');
+    assert.deepEqual([two.problems, two.entrypoint.kind, two.entrypoint.arity, two.entrypoint.line], [[], 'handler', 2, 1]);
+    const one = await check({ 'main.py': 'import json\nhandler = lambda event: json.dumps(event)\n' }, 'main:handler');
+    assert.equal(one.problems.length, 1);
+    assert.deepEqual([one.problems[0]!.file, one.problems[0]!.line], ['main.py', 2]);
+    assert.match(one.problems[0]!.message, /handler\(\) takes 1 positional parameter; write handler\(event, context\)/);
+    const pair = await check({ 'main.py': 'handler = lambda event, context: ("made", 201)\n' }, 'main:handler');
+    assert.match(pair.warnings[0]?.message ?? '', /returns a tuple here/);
+    // An ASGI wrapper (its coroutine is awaited) is served by the runtime: no problem here.
+    const asgi = await check({ 'main.py': 'async def inner(scope, receive, send):\n    pass\napp = lambda scope, receive, send: inner(scope, receive, send)\n' }, 'main:app');
+    assert.deepEqual([asgi.problems, asgi.entrypoint.kind], [[], 'assignment']);
+  });
+
+  it('warns at a signal.alarm() guard its file never cancels (it goes off in a later call, or ends the instance between calls; oddfn round)', async () => {
+    const guard = 'import signal, time\n\ndef on_alarm(signum, frame):\n    raise TimeoutError()\n\ndef handler(event, context):\n    signal.signal(signal.SIGALRM, on_alarm)\n    signal.alarm(5)\n';
+    const r = await check({ 'main.py': `${guard}    return 1\n` }, 'main:handler');
+    assert.equal(r.warnings.length, 1, JSON.stringify(r.warnings));
+    assert.deepEqual([r.warnings[0]!.file, r.warnings[0]!.line], ['main.py', 8]);
+    assert.match(r.warnings[0]!.message, /^signal\.alarm\(\) is never cancelled here \(signal\.alarm\(0\)\): .*later call.*cancel it in a `finally`/);
+    const cancelled = await check({ 'main.py': `${guard}    try:\n        return 1\n    finally:\n        signal.alarm(0)\n` }, 'main:handler');
+    assert.deepEqual(cancelled.warnings, []);
   });
 
   it('a local module whose file name is decomposed Unicode (NFD, from a Mac) is named so, not as a package to install', async () => {

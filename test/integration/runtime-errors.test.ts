@@ -90,6 +90,8 @@ describe('user errors', () => {
       assert.equal(exit.error.type, 'SystemExit');
       assert.equal(exit.error.line, 6);
       assert.equal(exit.fatal, false);
+      // "SystemExit: 3" read as the platform's failure (oddfn round): what it did, and what to return.
+      assert.match(exit.error.message, /^3 \[sys\.exit\(\) in a call fails that call, and the instance serves on; return a response instead/);
 
       // The runtime survives all three.
       const ok = await rt.invoke({ query: [['v', '5']] });
@@ -97,6 +99,21 @@ describe('user errors', () => {
       assert.equal(rt.exitStatus, null);
     });
   }
+
+  test('signal.signal on a call\'s worker thread (concurrency above 1) says why and what runs it (oddfn round)', async (t) => {
+    const { rt, dir } = await start(t, {
+      'main.py': py(
+        'import signal',
+        'def handler(event, context):',
+        '    signal.signal(signal.SIGALRM, lambda s, f: None)',
+        '    return 1',
+      ),
+    });
+    await rt.specialize({ dir, concurrency: 2 });
+    const err = asError(await rt.invoke({}));
+    assert.equal(err.error.type, 'ValueError');
+    assert.match(err.error.message, /^signal only works in main thread.* \[a call runs on a worker thread at limits\.concurrency above 1 .*needs concurrency 1 with a sync handler, or an async one\]$/);
+  });
 
   test('file is relative to the function directory, also inside a package', async (t) => {
     const { rt, dir } = await start(t, {
@@ -234,6 +251,23 @@ describe('replies the host can always read', () => {
       assert.equal(ok.t, 'result');
     });
   }
+
+  test('a str return value too big for one frame is bad_return under a memory limit, not out of memory (its encoding\'s copies ended the instance; oddfn round)', async (t) => {
+    const { rt, dir } = await start(t, { 'main.py': py(
+      'def handler(event, context):',
+      '    text = "x" * (70 * 1024 * 1024)',
+      '    return {"statusCode": 200, "body": text} if event["path"] == "/body" else text',
+    ) });
+    await rt.specialize({ dir, memoryBytes: 160 * 1024 * 1024 });
+    for (const path of ['/', '/body']) {
+      const err = asError(await rt.invoke({ path }));
+      assert.equal(err.error.class, ErrorClass.badReturn, `${path}: ${err.error.message}`);
+      assert.match(err.error.message, /exceeds the 66060288 byte \(63 MiB\) limit of a handler's return value/);
+      assert.equal(err.fatal, false);
+    }
+    assert.equal((await rt.invoke({ path: '/' })).t, 'error');
+    assert.equal(rt.exitStatus, null);
+  });
 
   test('an ASGI app\'s whole body too big for one frame goes out streamed (uvicorn sends any size; it was bad_return)', async (t) => {
     const { rt, dir } = await start(t, { 'main.py': py(

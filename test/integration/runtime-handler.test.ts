@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { ErrorClass } from '../../protocol/messages.js';
 import {
   bodyJson, bodyText, headerValues, py, removeFunction, startRuntime, writeFunction,
@@ -187,6 +188,18 @@ for (const asyncDef of [false, true]) {
       assert.match(Buffer.from(res.response.body).toString(), /nested too deep/);
     });
 
+    test('event.json() on a compressed body says so and how to decompress it (was "can\'t decode byte 0x8b"); the ValueError stays one', async () => {
+      const res = await rt.invokeOk({ method: 'POST', path: '/json-or-400', headers: [['content-encoding', 'gzip']], body: gzipSync(Buffer.from('{"a": 1}')) });
+      assert.equal(res.response.status, 400);
+      assert.match(Buffer.from(res.response.body).toString(), /^the body is compressed \(Content-Encoding: gzip\), as the client sent it: decompress it first, e\.g\. json\.loads\(gzip\.decompress\(event\['body'\]\)\)/);
+    });
+
+    test('repeated Cookie lines join with "; " as one Cookie header reads (", " merged a=1 and b=2 into one cookie)', async () => {
+      const got = bodyJson(await rt.invokeOk({ headers: [['cookie', 'a=1'], ['cookie', 'b=2'], ['x-multi', 'one'], ['x-multi', 'two']] })) as Record<string, unknown>;
+      assert.deepEqual(got.headers, { cookie: 'a=1; b=2', 'x-multi': 'one, two' });
+      assert.deepEqual(got.multiHeaders, { cookie: ['a=1', 'b=2'], 'x-multi': ['one', 'two'] });
+    });
+
     test('event.json() on a body that is not JSON is a user_error, and the runtime keeps serving', async () => {
       const res = await rt.invoke({ method: 'POST', path: '/json', body: Buffer.from('{nope') });
       assert.equal(res.t, 'error');
@@ -248,6 +261,7 @@ const RETURNS = py(
   '    "bad-status-str-digits": lambda: {"statusCode": "٢٠٠"},',
   '    "bad-status-low": lambda: {"statusCode": 99},',
   '    "bad-status-high": lambda: {"statusCode": 600},',
+  '    "bad-status-1xx": lambda: {"statusCode": 101, "body": "x"},',
   '    "bad-status-bool": lambda: {"statusCode": True},',
   '    "bad-status-float": lambda: {"statusCode": 200.0},',
   '    "bad-headers": lambda: {"statusCode": 200, "headers": [["a", "b"]]},',
@@ -264,6 +278,13 @@ const RETURNS = py(
   '    "surrogate": lambda: {"s": "\\ud800"},',
   '    "surrogate-body": lambda: {"statusCode": 200, "body": "a\\udc80"},',
   '    "bad-b64": lambda: {"statusCode": 200, "body": "!!!notb64", "isBase64Encoded": True},',
+  '    "b64-outside": lambda: {"statusCode": 200, "body": "!!!", "isBase64Encoded": True},',
+  '    "b64-urlsafe": lambda: {"statusCode": 200, "body": base64.urlsafe_b64encode(bytes([251, 255, 191] * 4)).decode(), "isBase64Encoded": True},',
+  '    "b64-lines": lambda: {"statusCode": 200, "body": base64.encodebytes(bytes(range(256))).decode(), "isBase64Encoded": True},',
+  '    "header-odd-values": lambda: {"statusCode": 200, "headers": {"x-none": None, "x-bytes": b"abc", "x-bool": True, "x-int": 5, "x-list": ["a", None, b"b"]}, "body": "ok"},',
+  '    "header-bytes-utf8": lambda: {"statusCode": 200, "headers": {"x-b": "é".encode()}},',
+  '    "header-case-twice": lambda: {"statusCode": 200, "headers": {"Content-Type": "application/json", "X-A": ["1", "2"], "content-type": "text/csv", "x-b": "b", "x-a": "3"}, "body": "a,b"},',
+  '    "tuple-key": lambda: {(1, 2): "pair"},',
   '    "set": lambda: {1, 2},',
   '    "object": lambda: object(),',
   '    "tuple": lambda: ({"a": 1}, 201),',
@@ -401,7 +422,7 @@ for (const entrypoint of ['main:handler', 'main:ahandler']) {
 
     test('invalid returns are bad_return, not fatal, and the runtime keeps serving', async () => {
       for (const kind of [
-        'bad-status-str', 'bad-status-str-low', 'bad-status-str-digits', 'bad-status-low', 'bad-status-high', 'bad-status-bool', 'bad-status-float',
+        'bad-status-str', 'bad-status-str-low', 'bad-status-str-digits', 'bad-status-low', 'bad-status-high', 'bad-status-1xx', 'bad-status-bool', 'bad-status-float',
         'bad-headers', 'ctl-header-soh', 'ctl-header-del', 'ctl-header-esc', 'bad-header-name',
         'bad-body', 'not-serialisable', 'nan', 'nan-list', 'circular', 'set', 'object',
         'deep', 'surrogate', 'surrogate-body', 'bad-b64',
@@ -427,6 +448,7 @@ for (const entrypoint of ['main:handler', 'main:ahandler']) {
       assert.match(await message('generator'), /returned a generator \(it yields\).*not streamed.*StreamingResponse/);
       assert.match(await message('datetime'), /datetime is not JSON serializable; convert .*isoformat\(\)/);
       assert.match(await message('nan'), /NaN or infinity/);
+      assert.match(await message('tuple-key'), /keys must be str, int, float, bool or None, not tuple; .*\{str\(k\): v for k, v in value\.items\(\)\}/);
       // Values the encoder cannot take for other reasons were FUNCTION_ERROR with the encoder's
       // own exception (a traceback into base64 for a bad isBase64Encoded body).
       assert.match(await message('deep'), /nested deeper than Python's recursion limit/);
@@ -434,6 +456,9 @@ for (const entrypoint of ['main:handler', 'main:ahandler']) {
       assert.match(await message('surrogate-body'), /^body is not valid text: .*surrogates not allowed/);
       assert.match(await message('bad-b64'), /^isBase64Encoded is true but body is not base64: /);
       assert.match(await message('object'), /cannot turn an object into a response: return a dict, list/);
+      // The gateway refuses a status outside 200-599: the runtime says the same range, and why a 1xx is none (it said 100).
+      assert.match(await message('bad-status-1xx'), /^statusCode must be an integer from 200 to 599 .*got 101 \(a 1xx status is informational/);
+      assert.match(await message('bad-status-high'), /^statusCode must be an integer from 200 to 599 .*got 600$/);
       // Newcomer round 7: what a handler most often returns by mistake, named with its fix.
       // (A sync handler's returned awaitable is awaited: only an async handler's is a mistake.)
       if (entrypoint === 'main:ahandler') assert.match(await message('coroutine'), /coroutine, a call of an async function that was never awaited: write `return await f\(\.\.\.\)`/);
@@ -442,6 +467,33 @@ for (const entrypoint of ['main:handler', 'main:ahandler']) {
       // Past one frame (docs/api-invoke.md said "responses of any size"): the size and limit in MiB, and what streams.
       assert.match(await message('huge-bytes'), /\(64\.0 MiB\) exceeds the 66060288 byte \(63 MiB\) limit of a handler's return value: .*ASGI app/);
       assert.match(await message('huge-dict'), /\(64\.0 MiB\) exceeds the 66060288 byte \(63 MiB\) limit of a handler's return value/);
+    });
+
+    test('an isBase64Encoded body is checked: outside the alphabet, or url-safe, is bad_return (b64decode dropped those characters: "!!!" was an empty 200)', async () => {
+      const outside = await call('b64-outside');
+      assert.equal(outside.t, 'error', JSON.stringify(outside));
+      assert.equal((outside as ErrorReply).error.class, ErrorClass.badReturn);
+      assert.match((outside as ErrorReply).error.message, /^isBase64Encoded is true but body is not base64: a character outside the base64 alphabet/);
+      const urlsafe = await call('b64-urlsafe');
+      assert.equal(urlsafe.t, 'error', JSON.stringify(urlsafe));
+      assert.match((urlsafe as ErrorReply).error.message, /url-safe base64; send base64\.b64encode\(data\)\.decode\(\)/);
+      // base64.encodebytes breaks its lines every 76 characters: still the same bytes.
+      assert.deepEqual([...(await ok('b64-lines')).response.body], [...Array(256).keys()]);
+    });
+
+    test("header values that are not str: None sends no header, bytes their ASCII text, a bool as JSON writes it (were 'None', \"b'abc'\", 'True')", async () => {
+      const res = await ok('header-odd-values');
+      assert.deepEqual(headerValues(res, 'x-none'), []);
+      assert.deepEqual(headerValues(res, 'x-bytes'), ['abc']);
+      assert.deepEqual(headerValues(res, 'x-bool'), ['true']);
+      assert.deepEqual(headerValues(res, 'x-int'), ['5']);
+      assert.deepEqual(headerValues(res, 'x-list'), ['a', 'b']);
+      // One name in two cases (defaults merged with the app's own): the later key wins, as in a dict of header names (both went out).
+      const twice = await ok('header-case-twice');
+      assert.deepEqual(twice.response.headers, [['content-type', 'text/csv'], ['x-b', 'b'], ['x-a', '3']]);
+      const utf8 = await call('header-bytes-utf8');
+      assert.equal(utf8.t, 'error');
+      assert.match((utf8 as ErrorReply).error.message, /^header x-b is bytes past ASCII: send text/);
     });
 
     test('a circular return value is bad_return every time, and leaves nothing behind for the next call', async () => {
@@ -581,6 +633,8 @@ describe('the entrypoint\'s shape decides the contract', () => {
       '    return "extra_default"',
       'async def extra_async(event, context, retries=3):',
       '    return "extra_async"',
+      'def context_default_extra(event, context=None, debug=False):',
+      '    return "context_default_extra"',
       'def positional_only(event, context, /):',
       '    return "positional_only"',
       'class Callable:',
@@ -604,7 +658,7 @@ describe('the entrypoint\'s shape decides the contract', () => {
 
   for (const [entry, contract] of [
     ['plain', 'handler'], ['coro', 'handler'], ['wrapped', 'handler'], ['keyword_only', 'handler'], ['with_default', 'handler'],
-    ['extra_default', 'handler'], ['extra_async', 'handler'],
+    ['extra_default', 'handler'], ['extra_async', 'handler'], ['context_default_extra', 'handler'],
     ['positional_only', 'handler'], ['instance', 'handler'], ['app', 'asgi'],
   ] as const) {
     test(`${entry}: ${contract}`, async (t) => {

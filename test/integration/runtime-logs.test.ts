@@ -124,6 +124,21 @@ describe('log capture', () => {
     assert.deepEqual(second.logs.map((l) => l.msg), ['raw bytes ü \ufffd', 'to stderr', 'printed False']);
   });
 
+  test('a UTF-8 character split across two writes to sys.stdout.buffer stays one (it was two U+FFFD); one never completed is U+FFFD', async (t) => {
+    const rt = await serve(t, { 'main.py': py(
+      'import sys',
+      'def handler(event, context):',
+      '    sys.stdout.buffer.write(b"caf\\xc3")',
+      '    sys.stdout.buffer.write(b"\\xa9 ok\\n")',
+      '    sys.stderr.buffer.write(b"snow \\xe2\\x98")',
+      '    sys.stderr.buffer.write(b"\\x83\\n")',
+      '    sys.stdout.buffer.write(b"cut \\xe2\\x98")',
+      '    return 1',
+    ) });
+    const res = await rt.invokeOk();
+    assert.deepEqual(res.logs.map((l) => [l.stream, l.msg]), [['stdout', 'café ok'], ['stderr', 'snow ☃'], ['stdout', 'cut \ufffd']]);
+  });
+
   // structlog's JSONRenderer (the setup its docs give for production), python-json-logger and
   // loguru's serialize=True print one JSON object a line to stdout or stderr: its level was the
   // stream's (info, or error on stderr), so `logs --level warning` hid structlog's warnings and
@@ -239,6 +254,40 @@ describe('log capture', () => {
       assert.deepEqual(res.logs.map((l) => [l.stream, l.msg]), [['stderr', `WARNING|app|via the queue ${id}|marked=False`]], JSON.stringify(res.logs));
     }
   });
+
+  // A thread has an empty context: what a handler's ThreadPoolExecutor tasks and threads printed or
+  // logged during the call went to the platform's log as output "outside a call" (oddfn round).
+  for (const concurrency of [1, 2]) {
+    test(`lines of a call's threads and ThreadPoolExecutor tasks are the call's, a module-level pool's too (concurrency ${concurrency})`, async (t) => {
+      const rt = await serve(t, { 'main.py': py(
+        'import concurrent.futures, logging, threading, time',
+        'POOL = concurrent.futures.ThreadPoolExecutor(1)  # one worker serves every call\'s tasks',
+        'def task(rid, i):',
+        '    time.sleep(0.05)',
+        '    print("task", rid, i)',
+        '    logging.getLogger("w").warning("logged %s %s", rid, i)',
+        'def handler(event, context):',
+        '    rid = event["requestId"]',
+        '    list(POOL.map(task, [rid, rid], [0, 1]))',
+        '    with concurrent.futures.ThreadPoolExecutor(2) as own:',
+        '        list(own.map(task, [rid], [2]))',
+        '    t = threading.Thread(target=print, args=("thread", rid))',
+        '    t.start()',
+        '    t.join()',
+        '    return 1',
+      ) }, { concurrency });
+      const calls = concurrency === 1
+        ? [await rt.invokeOk({ requestId: 'a' }), await rt.invokeOk({ requestId: 'b' })]
+        : await Promise.all([rt.invokeOk({ requestId: 'a' }), rt.invokeOk({ requestId: 'b' })]);
+      for (const [i, res] of calls.entries()) {
+        const rid = ['a', 'b'][i]!;
+        assert.deepEqual(res.logs.map((l) => l.msg).sort(), [
+          `task ${rid} 0`, `task ${rid} 1`, `task ${rid} 2`, `thread ${rid}`,
+          `w: logged ${rid} 0`, `w: logged ${rid} 1`, `w: logged ${rid} 2`,
+        ].sort(), JSON.stringify(res.logs));
+      }
+    });
+  }
 
   test('each call gets only its own lines', async (t) => {
     const rt = await serve(t, { 'main.py': py('def handler(event, context):', '    print("call", event["requestId"])') });

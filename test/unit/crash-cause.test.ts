@@ -16,6 +16,12 @@ describe('crashCause', () => {
     assert.doesNotMatch(crashCause({ exitCode: null, signal: 'SIGABRT' }), /stack_size/);
     assert.match(crashCause({ exitCode: null, signal: 'SIGABRT' }), /os\.abort\(\)/);
     assert.equal(crashCause({ exitCode: null, signal: 'SIGKILL' }), '');
+  });
+  it("a timer's signal with no handler (signal.alarm as a timeout guard) says so and how to set one (oddfn round: the bare name read as the platform's fault)", () => {
+    assert.match(crashCause({ exitCode: null, signal: 'SIGALRM' }), /signal\.alarm\(\) or signal\.setitimer\(\)\) went off with no handler for SIGALRM.*signal\.signal\(signal\.SIGALRM, handler\)/);
+    assert.match(crashCause({ exitCode: null, signal: 'SIGPROF' }), /no handler for SIGPROF/);
+    assert.match(crashCause({ exitCode: null, signal: 'SIGTERM' }), /os\.kill\(os\.getpid\(\), signal\.SIGTERM\).*default action ends the process/);
+    assert.match(crashCause({ exitCode: null, signal: 'SIGUSR1' }), /signal\.SIGUSR1/);
     assert.equal(crashCause({ exitCode: null, signal: null }), '');
   });
 });
