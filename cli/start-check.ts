@@ -92,19 +92,6 @@ export function loadReport(err: unknown): string[] {
 }
 
 /**
- * A write past the box's file cap (apps round 13): `/tmp`, `/dev/shm` and the working directory's
- * new files hold `FP_SANDBOX_TMP_BYTES` each, and one file is capped at that size
- * (`RLIMIT_FSIZE`), where uvicorn had the disk. Python says only `[Errno 27] File too large`,
- * `[Errno 28] No space left on device`, or SQLite's `database or disk is full`. Null for any other failure.
- */
-export function fileCapHint(details: Record<string, unknown>): string | null {
-  const cause = details.cause as { type?: unknown; message?: unknown } | undefined;
-  const message = typeof cause?.message === 'string' ? cause.message : '';
-  if (!/^\[Errno (27|28)\] /.test(message) && !(cause?.type === 'OperationalError' && /^database or disk is full/.test(message))) return null;
-  return 'The files a function writes are capped: /tmp, /dev/shm and new files in its working directory hold FP_SANDBOX_TMP_BYTES each (64 MiB unless the platform sets another), and so does one file, where uvicorn had the whole disk (README, "Limits and defaults"). Keep large data outside the instance (the data binding, an object store), or have the platform\'s operator raise FP_SANDBOX_TMP_BYTES.';
-}
-
-/**
  * A server socket the box refused (apps round 14): a function may not listen (docs/security.md,
  * seccomp), so `multiprocessing.Manager()`, whose server process listens on a Unix socket, dies
  * at its start and the app sees only `EOFError` with no message; the `forkserver` start method
@@ -148,5 +135,5 @@ export function missingModuleHint(details: Record<string, unknown>): string | nu
  * about deploy not reading .env (dev reads it).
  */
 export function errorHint(details: Record<string, unknown>, self: string, options: { env?: boolean } = {}): string | null {
-  return (options.env === false ? null : missingEnvHint(details, self)) ?? missingModuleHint(details) ?? fileCapHint(details) ?? listenHint(details);
+  return (options.env === false ? null : missingEnvHint(details, self)) ?? missingModuleHint(details) ?? listenHint(details);
 }

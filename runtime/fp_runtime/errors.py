@@ -64,15 +64,21 @@ def box_file_bytes(rlimits) -> None:
 
 
 def file_space_hint(err: BaseException) -> str:
-    """What "No space left on device" / "File too large" mean in a box: under uvicorn the disk has room,
-    here the instance's file systems hold FP_SANDBOX_TMP_BYTES each (apps round 23: FastAPI's upload
-    tutorial saving to /tmp/uploads answered 500 from the 13th 5 MB upload, a 70 MiB report failed)."""
-    if not _box_file_bytes[0] or not isinstance(err, OSError) or err.errno not in (errno.ENOSPC, errno.EFBIG):
+    """What "No space left on device" / "File too large" / SQLite's "database or disk is full" mean in a
+    box: under uvicorn the disk has room, here the instance's file systems hold FP_SANDBOX_TMP_BYTES each
+    and one file is capped at that size (apps round 13; apps round 23: FastAPI's upload tutorial saving to
+    /tmp/uploads answered 500 from the 13th 5 MB upload, a 70 MiB report failed). The one place that says
+    it: the run record carries it to every surface (runs, the console, the API). Empty outside a box."""
+    if not _box_file_bytes[0]:
+        return ""
+    full = isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EFBIG)
+    sqlite_full = type(err).__name__ == "OperationalError" and str(err).startswith("database or disk is full")
+    if not (full or sqlite_full):
         return ""
     mib = _box_file_bytes[0] / (1 << 20)
     return (f" [the instance's /tmp, /dev/shm and working directory hold {mib:g} MiB each, and no file may grow past "
-            f"it: stream what you generate, remove files once sent, keep uploads outside the instance "
-            f"(docs/api-invoke.md, \"Files the app writes\")]")
+            f"it: stream what you generate, remove files once sent, keep uploads outside the instance, or have the "
+            f"platform's operator raise FP_SANDBOX_TMP_BYTES (docs/api-invoke.md, \"Files the app writes\")]")
 
 
 def _user_hint(err: BaseException, message: str) -> str | None:

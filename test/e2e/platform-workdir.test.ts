@@ -126,10 +126,34 @@ describe('a full /tmp, a file past the cap', () => {
       const run = await h.api.call('GET', `/runs/${res.headers.get('x-run-id')}`);
       return (run.body as { run: { error?: { message?: string } } }).run.error?.message ?? '';
     };
-    const said = /\[the instance's \/tmp, \/dev\/shm and working directory hold 4 MiB each, and no file may grow past it: stream what you generate, remove files once sent, keep uploads outside the instance \(docs\/api-invoke\.md, "Files the app writes"\)\]$/;
+    const said = /\[the instance's \/tmp, \/dev\/shm and working directory hold 4 MiB each, and no file may grow past it: stream what you generate, remove files once sent, keep uploads outside the instance, or have the platform's operator raise FP_SANDBOX_TMP_BYTES \(docs\/api-invoke\.md, "Files the app writes"\)\]$/;
     // One write past the cap: RLIMIT_FSIZE's EFBIG, or the tmpfs's ENOSPC if its blocks run out first.
     assert.match(await message('/big'), new RegExp(`^\\[Errno (27\\] File too large|28\\] No space left on device) ${said.source}`));
     assert.equal((await (await fetch(`${h.url}/fn/${name}/`)).json() as { saved: number }).saved, 0, 'the first upload fits');
     assert.match(await message('/'), new RegExp(`^\\[Errno 28\\] No space left on device ${said.source}`));
+  });
+
+  it('is said for SQLite\'s "database or disk is full" too (apps round 13)', async () => {
+    const name = fnName('dbfull');
+    const code = [
+      'import sqlite3',
+      'def handler(event, context):',
+      '    with open("/dev/shm/filler.bin", "wb") as f:',
+      `        f.write(b"f" * ${TMP - 512 * 1024})`,
+      '    db = sqlite3.connect("/dev/shm/app.db")',
+      '    db.execute("create table t (b blob)")',
+      '    for _ in range(64):',
+      '        db.execute("insert into t values (?)", (b"x" * 65536,))',
+      '        db.commit()',
+      '    return {"full": False}',
+    ].join('\n');
+    await deployed(h.api, name, { 'main.py': code });
+    const res = await fetch(`${h.url}/fn/${name}/`);
+    assert.equal(res.status, 500, await res.clone().text());
+    await res.text();
+    const run = await h.api.call('GET', `/runs/${res.headers.get('x-run-id')}`);
+    const error = (run.body as { run: { error?: { type?: string; message?: string } } }).run.error;
+    assert.equal(error?.type, 'OperationalError', JSON.stringify(error));
+    assert.match(error?.message ?? '', /^database or disk is full \[the instance's \/tmp, \/dev\/shm and working directory hold 4 MiB each, .* raise FP_SANDBOX_TMP_BYTES /);
   });
 });
