@@ -23,6 +23,7 @@ const DOWN: Record<number, string> = {
   11: `DROP INDEX runs_by_function_start;
        ALTER TABLE runs DROP COLUMN extra_bytes;
        CREATE INDEX runs_by_function_start ON runs (function, started_at, log_bytes);`,
+  12: 'ALTER TABLE runs DROP COLUMN fn_created_at;',
 };
 
 /** The state directory's files other than SQLite's -wal/-shm (made by any open), with their bytes. */
