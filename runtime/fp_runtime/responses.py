@@ -286,9 +286,11 @@ def _explicit(value: dict) -> dict:
     elif isinstance(body, (bytes, bytearray, memoryview)):
         data = bytes(body)
     elif isinstance(body, str):
-        if not value.get("isBase64Encoded"):
+        if not _base64_flag(value.get("isBase64Encoded")):
             _text_fits(body)
-        data = _base64(body) if value.get("isBase64Encoded") else _utf8(body, "body")
+            data = _utf8(body, "body")
+        else:
+            data = _base64(body)
     elif isinstance(body, (dict, list)):
         data = _json_bytes(body)
         if not any(h[0] == "content-type" for h in headers):
@@ -300,6 +302,18 @@ def _explicit(value: dict) -> dict:
 
 # ASCII whitespace: line breaks of base64.encodebytes (MIME, every 76 characters) and spaces.
 _B64_SPACE = re.compile(r"[ \t\r\n\f\v]+")
+
+
+def _base64_flag(flag) -> bool:
+    """`isBase64Encoded` as meant: a bool, None (absent), or "true"/"false" in any case (JSON
+    encoders of other languages write those, and API Gateway's parser takes them). Anything else,
+    e.g. "False " or 1, is bad_return: a non-empty str is true in Python, so "false" decoded the
+    body as base64 (oddfn round, left open; ADR 0196)."""
+    if flag is None or isinstance(flag, bool):
+        return bool(flag)
+    if isinstance(flag, str) and flag.lower() in ("true", "false"):
+        return flag.lower() == "true"
+    raise BadReturn(f"isBase64Encoded must be true or false, got {flag!r}")
 
 
 def _base64(body: str) -> bytes:

@@ -281,6 +281,9 @@ const RETURNS = py(
   '    "b64-outside": lambda: {"statusCode": 200, "body": "!!!", "isBase64Encoded": True},',
   '    "b64-urlsafe": lambda: {"statusCode": 200, "body": base64.urlsafe_b64encode(bytes([251, 255, 191] * 4)).decode(), "isBase64Encoded": True},',
   '    "b64-lines": lambda: {"statusCode": 200, "body": base64.encodebytes(bytes(range(256))).decode(), "isBase64Encoded": True},',
+  '    "b64-flag-str-false": lambda: {"statusCode": 200, "body": "QUJD", "isBase64Encoded": "false"},',
+  '    "b64-flag-str-true": lambda: {"statusCode": 200, "body": "QUJD", "isBase64Encoded": "True"},',
+  '    "b64-flag-odd": lambda: {"statusCode": 200, "body": "QUJD", "isBase64Encoded": 1},',
   '    "header-odd-values": lambda: {"statusCode": 200, "headers": {"x-none": None, "x-bytes": b"abc", "x-bool": True, "x-int": 5, "x-list": ["a", None, b"b"]}, "body": "ok"},',
   '    "header-bytes-utf8": lambda: {"statusCode": 200, "headers": {"x-b": "é".encode()}},',
   '    "header-case-twice": lambda: {"statusCode": 200, "headers": {"Content-Type": "application/json", "X-A": ["1", "2"], "content-type": "text/csv", "x-b": "b", "x-a": "3"}, "body": "a,b"},',
@@ -479,6 +482,12 @@ for (const entrypoint of ['main:handler', 'main:ahandler']) {
       assert.match((urlsafe as ErrorReply).error.message, /url-safe base64; send base64\.b64encode\(data\)\.decode\(\)/);
       // base64.encodebytes breaks its lines every 76 characters: still the same bytes.
       assert.deepEqual([...(await ok('b64-lines')).response.body], [...Array(256).keys()]);
+      // The flag as meant: the string "false" is false (a non-empty str was true: "QUJD" went out as "ABC").
+      assert.equal(Buffer.from((await ok('b64-flag-str-false')).response.body).toString(), 'QUJD');
+      assert.equal(Buffer.from((await ok('b64-flag-str-true')).response.body).toString(), 'ABC');
+      const odd = await call('b64-flag-odd');
+      assert.equal(odd.t, 'error', JSON.stringify(odd));
+      assert.match((odd as ErrorReply).error.message, /^isBase64Encoded must be true or false, got 1$/);
     });
 
     test("header values that are not str: None sends no header, bytes their ASCII text, a bool as JSON writes it (were 'None', \"b'abc'\", 'True')", async () => {
