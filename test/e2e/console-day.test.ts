@@ -189,7 +189,7 @@ describe('the console through a demanding day (console round 4)', { skip }, () =
     const { page, context, problems } = await c.page({ hash: `#/functions/${name}/triggers` });
     await page.getByRole('link', { name: 'Runs started by cron' }).click();
     await eventually(async () => assert.match(page.url(), new RegExp(`#/functions/${name}/runs\\?trigger=cron&ws=default$`)));
-    assert.equal(await page.getByLabel('Trigger').inputValue(), 'cron');
+    assert.equal(await page.getByLabel('Trigger', { exact: true }).inputValue(), 'cron');
     await page.goBack();
     await page.getByTestId('cron-links').getByRole('link', { name: 'Edit in platform.yaml' }).click();
     await page.getByRole('option', { name: /platform\.yaml/, selected: true }).waitFor();
