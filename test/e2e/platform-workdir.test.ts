@@ -104,6 +104,14 @@ describe('the working directory\'s folders', () => {
 describe('a full /tmp, a file past the cap', () => {
   const TMP = 4 * 1024 * 1024;
   const h = usePlatform({ poolSize: 1, sandboxTmpBytes: TMP });
+  /** The error of the run a call that must answer 500 made. */
+  const failedRunError = async (name: string, path: string): Promise<{ type?: string; message?: string }> => {
+    const res = await fetch(`${h.url}/fn/${name}${path}`);
+    assert.equal(res.status, 500, await res.clone().text());
+    await res.text();
+    const run = await h.api.call('GET', `/runs/${res.headers.get('x-run-id')}`);
+    return (run.body as { run: { error?: { type?: string; message?: string } } }).run.error ?? {};
+  };
 
   it("is said in the run record with the box's cap (apps round 23)", async () => {
     const name = fnName('tmpfull');
@@ -120,13 +128,7 @@ describe('a full /tmp, a file past the cap', () => {
       '    return {"saved": n, "there": there}',
     ].join('\n');
     await deployed(h.api, name, { 'main.py': code });
-    const message = async (path: string): Promise<string> => {
-      const res = await fetch(`${h.url}/fn/${name}${path}`);
-      assert.equal(res.status, 500, await res.clone().text());
-      await res.text();
-      const run = await h.api.call('GET', `/runs/${res.headers.get('x-run-id')}`);
-      return (run.body as { run: { error?: { message?: string } } }).run.error?.message ?? '';
-    };
+    const message = async (path: string): Promise<string> => (await failedRunError(name, path)).message ?? '';
     const said = /\[the instance's \/tmp, \/dev\/shm and working directory hold 4 MiB each, and no file may grow past it: stream what you generate, remove files once sent, keep uploads outside the instance, or have the platform's operator raise FP_SANDBOX_TMP_BYTES \(docs\/api-invoke\.md, "Files the app writes"\)\]$/;
     // One write past the cap: RLIMIT_FSIZE's EFBIG, or the tmpfs's ENOSPC if its blocks run out first.
     assert.match(await message('/big'), new RegExp(`^\\[Errno (27\\] File too large|28\\] No space left on device) ${said.source}`));
@@ -150,11 +152,7 @@ describe('a full /tmp, a file past the cap', () => {
       '    return {"full": False}',
     ].join('\n');
     await deployed(h.api, name, { 'main.py': code });
-    const res = await fetch(`${h.url}/fn/${name}/`);
-    assert.equal(res.status, 500, await res.clone().text());
-    await res.text();
-    const run = await h.api.call('GET', `/runs/${res.headers.get('x-run-id')}`);
-    const error = (run.body as { run: { error?: { type?: string; message?: string } } }).run.error;
+    const error = await failedRunError(name, '/');
     assert.equal(error?.type, 'OperationalError', JSON.stringify(error));
     assert.match(error?.message ?? '', /^database or disk is full \[the instance's \/tmp, \/dev\/shm and working directory hold 4 MiB each, .* raise FP_SANDBOX_TMP_BYTES /);
   });
