@@ -71,7 +71,7 @@ async function deliver(
     const result = await invokeDirect(deps, name, { ...call, headers, signal: req.signal }, 'webhook');
     // Served on the platform host's origin, as `/fn/<key>/` is (responses.ts).
     const answer = [...result.headers];
-    dropOriginWide(answer);
+    dropOriginWide(answer, `/hooks/${name}/`);
     // Unread, it counts in its function's share of the held answers, as a `/fn/` answer does: it
     // counted in none, so a tenant's signed posts that never read their answers held the whole
     // budget (red team round 7).

@@ -4,6 +4,7 @@
  * response passes before it reaches the socket.
  */
 import { errorBody, httpStatus, retryAfterOf, type Pairs, type PlatformError, type WireResponse } from '../protocol/index.js';
+import { AUTHENTICATE, scopeBasicRealm } from './basic-realm.js';
 import { ERROR_HEADERS, JSON_TYPE } from './error-headers.js';
 import type { OutgoingResponse } from './http-server.js';
 
@@ -99,17 +100,18 @@ const DROPPED_HEADERS = new Set([
  * (`<key>.<base domain>`, its own origin) sends them as it likes.
  */
 const ORIGIN_WIDE_HEADERS = new Set(['service-worker-allowed', 'clear-site-data', 'strict-transport-security', 'nel', 'report-to', 'alt-svc']);
-/** Their lengths: only a name of one of these is lowered (most answers: no string made). */
-const ORIGIN_WIDE_LENGTHS = new Set([...ORIGIN_WIDE_HEADERS].map((name) => name.length));
+/** Their lengths and WWW-Authenticate's: only a name of one of these is lowered (most answers: no string made). */
+const ORIGIN_WIDE_LENGTHS = new Set([...ORIGIN_WIDE_HEADERS, AUTHENTICATE].map((name) => name.length));
 
 /**
  * A path-form answer (`prefix` = the function's `<forwarded prefix>/fn/<key>/`, as the browser
  * sees it): drops the function's origin-wide headers and, for a service worker's script (the
  * browser's request says `Service-Worker: script`, on registration and on every update), sets
- * `Service-Worker-Allowed` to the prefix, so no worker of it controls a page outside it. In place.
+ * `Service-Worker-Allowed` to the prefix, so no worker of it controls a page outside it; a Basic
+ * challenge's realm starts with the prefix (basic-realm.ts). In place.
  */
 export function confineToPrefix(response: Pairs, request: Pairs, prefix: string): void {
-  dropOriginWide(response);
+  dropOriginWide(response, prefix);
   for (const [name] of request) {
     if (name === 'service-worker') {
       response.push(['service-worker-allowed', prefix]);
@@ -120,12 +122,21 @@ export function confineToPrefix(response: Pairs, request: Pairs, prefix: string)
 
 /**
  * Drops a function's origin-wide headers (above) from an answer served on the platform host's
- * origin, in place: the path form, and a `sync` webhook's answer at `/hooks/<key>/<id>`.
+ * origin, in place: the path form, and a `sync` webhook's answer at `/hooks/<key>/<id>`; and
+ * makes its Basic challenges' realm its own, starting with `scope`, its path (basic-realm.ts).
  */
-export function dropOriginWide(response: Pairs): void {
+export function dropOriginWide(response: Pairs, scope: string): void {
   let kept = 0;
   for (const pair of response) {
-    if (ORIGIN_WIDE_LENGTHS.has(pair[0].length) && ORIGIN_WIDE_HEADERS.has(pair[0].toLowerCase())) continue;
+    if (ORIGIN_WIDE_LENGTHS.has(pair[0].length)) {
+      const name = pair[0].toLowerCase();
+      if (ORIGIN_WIDE_HEADERS.has(name)) continue;
+      if (name === AUTHENTICATE) {
+        const value = scopeBasicRealm(pair[1], scope);
+        if (value === null) continue;
+        pair[1] = value;
+      }
+    }
     response[kept++] = pair;
   }
   response.length = kept;

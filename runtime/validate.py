@@ -791,7 +791,30 @@ def batched_console_spans(trees):
                                      "a processor made at import keeps the version from a template: use "
                                      "SimpleSpanProcessor for the console exporter (batch an OTLP exporter, set up in the "
                                      "lifespan) (docs/libraries.md)"})
+        elif name == "initialize" and _imports_module(trees[rel], _OTEL_AUTO):
+            found.append({"file": rel, "line": node.lineno,
+                          "message": "OpenTelemetry's initialize() (zero-code instrumentation, as opentelemetry-instrument "
+                                     "runs it) batches the exporter in a thread it starts at import: the version gets no "
+                                     "template (each new instance imports it again), and with OTEL_TRACES_EXPORTER=console the "
+                                     "spans are printed after the call, in the platform's log, not `fastapi-platform logs`: "
+                                     "make a TracerProvider with SimpleSpanProcessor(ConsoleSpanExporter()) and call "
+                                     "FastAPIInstrumentor.instrument_app(app), or batch an OTLP exporter set up in the lifespan "
+                                     "(docs/libraries.md)"})
     return found
+
+
+# Where OpenTelemetry's zero-code instrumentation is started from code (apps round 24).
+_OTEL_AUTO = "opentelemetry.instrumentation.auto_instrumentation"
+
+
+def _imports_module(tree, module) -> bool:
+    """Whether `tree` imports `module` itself (`import m`, `from m import x`)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(a.name == module for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and node.module == module:
+            return True
+    return False
 
 
 # Calls that make a new random value each time the module is imported (apps round 19).

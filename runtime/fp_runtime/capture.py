@@ -35,6 +35,10 @@ _drained = threading.Condition(_lock)
 QUEUED_RECORDS_WAIT_S = 0.05
 # Told when a streaming capture gets its first unsent line (flusher.Flusher.pending); None: nobody.
 _sink = None
+# The level of the `logging` record a handler of the app's own is writing (a StreamHandler from
+# dictConfig, uvicorn's LOGGING_CONFIG, `basicConfig(force=True)`): the stdout or stderr line it
+# writes carries it, as the runtime's handler's lines do (apps round 24). None outside such a handler.
+_record_level = contextvars.ContextVar("fp_record_level", default=None)
 
 
 # A JSON log line's level names (structlog's JSONRenderer `level`, python-json-logger's
@@ -130,11 +134,11 @@ class Capture:
         kept += CUT_MARK
         return kept, len(kept.encode("utf-8", "replace"))
 
-    def _write(self, stream, text):
+    def _write(self, stream, text, level=None):
         *complete, rest = text.split("\n")
         for piece in complete:
             self._hold(stream, piece)
-            self._end_line(stream)
+            self._end_line(stream, level)
         if rest:
             self._hold(stream, rest)
 
@@ -161,11 +165,12 @@ class Capture:
                 held[0] = []
                 held[1] = -2
 
-    def _end_line(self, stream):
+    def _end_line(self, stream, level=None):
+        """Ends the stream's held line; `level`: that of the `logging` record whose handler ended it."""
         held = self.partial.pop(stream, None) if self.partial else None
         if held is not None and held[1] >= 0:
             text = "".join(held[0])
-            self._add(stream, text, json_level(text) if text[:1] == "{" else None)
+            self._add(stream, text, level or (json_level(text) if text[:1] == "{" else None))
         elif held is not None and held[1] == -1:
             self.dropped_lines += 1
 
@@ -194,12 +199,13 @@ class Capture:
         return None
 
     # Entry points ------------------------------------------------------------------------
-    def write(self, stream, text) -> bool:
-        """False once the call is over: the caller writes to the real stream instead."""
+    def write(self, stream, text, level=None) -> bool:
+        """False once the call is over: the caller writes to the real stream instead. `level`:
+        that of the `logging` record a handler writes, for the lines the text ends."""
         with _lock:
             if self.done:
                 return False
-            self._write(stream, text)
+            self._write(stream, text, level)
             sink, wake = _sink, self._wake()
         if wake is not None and sink is not None:
             sink.pending(self, *wake)
@@ -293,6 +299,18 @@ def current():
     return _current.get()
 
 
+def _loguru_level(text):
+    """The level of a message loguru's sink writes (a `str` subclass carrying its `record`: loguru
+    writes to sys.stderr by default, `logger.info` lines counted as errors); else None."""
+    if type(text) is str:
+        return None
+    try:
+        name = text.record["level"].name
+    except Exception:  # not loguru's message: whatever the app wrote, never its failure
+        return None
+    return JSON_LEVELS.get(name.lower(), name) if isinstance(name, str) and name else None
+
+
 class _Proxy:
     """Stands in for sys.stdout / sys.stderr."""
 
@@ -302,7 +320,7 @@ class _Proxy:
 
     def write(self, text):
         cap = _current.get()
-        if cap is None or not cap.write(self._name, str(text)):
+        if cap is None or not cap.write(self._name, str(text), _record_level.get() or _loguru_level(text)):
             # Outside a call (a thread or task that outlived it): the host prints it in the
             # platform's log (poolmgr/host/function-output.ts), a line at a time as a terminal
             # shows it, not when a block buffer fills or the process ends.
@@ -483,8 +501,11 @@ def _handler_handle(self, record):
     records from a thread of its own: Litestar's default logging, Python 3.12's dictConfig
     `listener`, the logging cookbook) handed the record on with no call: every line went to the
     platform's log, none to the call's (apps round 17). Its copy of the record now carries the
-    call, and the listener writes it as that call's line (below)."""
-    cap = _current.get() if hasattr(self, "enqueue") else None
+    call, and the listener writes it as that call's line (below). Any other handler: the lines it
+    writes carry the record's level (_handle_with_level)."""
+    if not hasattr(self, "enqueue"):
+        return _handle_with_level(self, record)
+    cap = _current.get()
     if cap is None:
         return _REAL_HANDLER_HANDLE(self, record)
     _watch_queue_listener()
@@ -507,6 +528,21 @@ def _handler_handle(self, record):
         raise
     finally:
         record.__dict__.pop(_CALL_KEY, None)  # the record other handlers see stays as it was
+
+
+def _handle_with_level(handler, record):
+    """A handler of the app's own (a `StreamHandler` to sys.stderr from dictConfig, uvicorn's
+    LOGGING_CONFIG, `basicConfig(force=True)`) writes its records as text: each line had its
+    stream's level, so `logs --level error` listed every debug and info line written to stderr
+    and hid none of the warnings written to stdout (apps round 24). During a call the lines it
+    writes carry the record's level."""
+    if handler is _HANDLER or _current.get() is None:
+        return _REAL_HANDLER_HANDLE(handler, record)
+    token = _record_level.set(record.levelname)
+    try:
+        return _REAL_HANDLER_HANDLE(handler, record)
+    finally:
+        _record_level.reset(token)
 
 
 def _watch_queue_listener():

@@ -10,7 +10,8 @@ its first `specialize` is answered at once (`forked: true`) and it serves as any
 The template's one reaper thread waits for its children and reports each end (`forkExit`); once
 told to shut down it forks no more and exits after its last child: its box (PID namespace) ends
 with it. A module that started threads or keeps descriptors open at import is not forked (OpenBLAS's
-workers and jemalloc's background thread excepted: their libraries handle a fork).
+workers and jemalloc's background thread excepted: their libraries handle a fork; a `threading.Timer`
+due within SHORT_TIMER_S is let end first).
 """
 import gc
 import os
@@ -26,6 +27,21 @@ from .flusher import Flusher
 from .frames import PROTOCOL_VERSION
 
 SOCKET = "/run/fp-tpl/s"
+
+
+# A `threading.Timer` due this soon is let run before threads are counted: limits' in-memory storage
+# (slowapi's default `memory://`, its README's `Limiter(key_func=get_remote_address)`) starts a 10 ms
+# one at import to expire its keys, and another whenever it needs one, so its version had no template
+# and scaled out by importing in every instance (apps round 24). Waited for at most twice this.
+SHORT_TIMER_S = 0.1
+
+
+def _await_short_timers() -> None:
+    deadline = time.monotonic() + 2 * SHORT_TIMER_S
+    for thread in threading.enumerate():
+        interval = getattr(thread, "interval", None) if isinstance(thread, threading.Timer) else None
+        if isinstance(interval, (int, float)) and 0 <= interval <= SHORT_TIMER_S and thread.is_alive():
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def _extra_threads(flusher_started: bool) -> int:
@@ -168,6 +184,7 @@ def refusal(conn):
     """Why this process, its module just imported, cannot be a template (None: it can). Asked by a
     template before it serves, and by an instance at the same point of its load, so the pool makes no
     template that would refuse and a deploy's start check can say so (ADR 0201)."""
+    _await_short_timers()
     threads = _extra_threads(bool(getattr(capture.sink(), "_started", False)))
     fds = _open_descriptors(conn)
     if threads > 0:

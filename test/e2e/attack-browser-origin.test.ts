@@ -55,6 +55,14 @@ const ATTACKER_APP = py(
   '@app.post("/")',
   'def delivery():',
   '    return Response("delivered", headers=ORIGIN_WIDE)',
+  '@app.get("/steal")',
+  'def steal(request: Request):',
+  // A Basic challenge with no realm, as FastAPI's HTTPBasic() sends: the browser's cached
+  // credentials for that realm on the origin come back with the retry.
+  '    auth = request.headers.get("authorization")',
+  '    if auth is None:',
+  '        return Response("who?", status_code=401, headers={"WWW-Authenticate": "Basic"})',
+  '    return Response("got " + auth)',
   '@app.get("/logout")',
   'def logout():',
   '    return Response("bye", headers=ORIGIN_WIDE)',
@@ -65,14 +73,20 @@ const ATTACKER_APP = py(
   '    "NEL": \'{"report_to": "spy", "max_age": 31536000, "include_subdomains": true, "success_fraction": 1.0}\',',
   '    "Report-To": \'{"group": "spy", "max_age": 31536000, "endpoints": [{"url": "https://collector.invalid/r"}]}\',',
   '    "Alt-Svc": \'h2="collector.invalid:443"; ma=86400\',',
+  '    "WWW-Authenticate": \'Basic realm="shop"\',',
   '    "X-Own": "kept",',
   '}',
 );
 
 const VICTIM_APP = py(
-  'from fastapi import FastAPI',
+  'from typing import Annotated',
+  'from fastapi import Depends, FastAPI',
   'from fastapi.responses import HTMLResponse',
+  'from fastapi.security import HTTPBasic, HTTPBasicCredentials',
   'app = FastAPI()',
+  '@app.get("/admin")',
+  'def admin(credentials: Annotated[HTTPBasicCredentials, Depends(HTTPBasic())]):',
+  '    return {"user": credentials.username}',
   '@app.get("/")',
   'def page():',
   '    return HTMLResponse("<!doctype html><title>victim shop</title><form method=post action=login><input name=password></form>")',
@@ -125,6 +139,18 @@ describe('attack: one function\'s origin-wide headers at /fn/ against other work
     assert.equal(own.headers['strict-transport-security'], 'max-age=0');
   });
 
+  it('a function\'s Basic challenge at /fn/ has a realm of its own, which no other function\'s can name; at its own host it is as sent', async () => {
+    const path = await request(`${h.url}/fn/${attackerKey}/steal`);
+    assert.equal(path.status, 401);
+    assert.equal(path.headers['www-authenticate'], `Basic realm="/fn/${attackerKey}/"`);
+    const victimPath = await request(`${h.url}/fn/${victimKey}/admin`);
+    assert.equal(victimPath.headers['www-authenticate'], `Basic realm="/fn/${victimKey}/"`);
+    const named = await request(`${h.url}/fn/${attackerKey}/logout`);
+    assert.equal(named.headers['www-authenticate'], `Basic realm="/fn/${attackerKey}/ shop"`);
+    const own = await request(`${h.url}/steal`, { headers: { host: `${attackerKey}.localhost` } });
+    assert.equal(own.headers['www-authenticate'], 'Basic');
+  });
+
   it('a sync webhook\'s answer (at /hooks/, the same origin) loses them too', async () => {
     const secret = (await attackerApi.call('POST', `/functions/${attacker}/triggers/github/secret/rotate`, {})).body.secret as string;
     const body = '{"action": "opened"}';
@@ -133,6 +159,7 @@ describe('attack: one function\'s origin-wide headers at /fn/ against other work
     assert.equal(res.status, 200, res.body.toString());
     assert.equal(res.body.toString(), 'delivered');
     assert.equal(res.headers['x-own'], 'kept');
+    assert.equal(res.headers['www-authenticate'], `Basic realm="/hooks/${attackerKey}/ shop"`);
     for (const name of ['clear-site-data', 'strict-transport-security', 'service-worker-allowed', 'nel', 'report-to', 'alt-svc']) {
       assert.equal(res.headers[name], undefined, `${name} went out on the platform host's origin`);
     }
@@ -164,6 +191,26 @@ describe('attack: one function\'s origin-wide headers at /fn/ against other work
         // Both registrations were refused by the browser (a scope past Service-Worker-Allowed).
         assert.equal(registered, 'done rejected rejected');
         assert.deepEqual(await visit.evaluate('navigator.serviceWorker.getRegistrations().then((r) => r.map((x) => x.scope))'), []);
+      } finally {
+        await context.close();
+      }
+    });
+
+    // Before apps round 24 the attacker's page showed "got Basic <the visitor's credentials>":
+    // Chromium answered its realm-less challenge from the credentials cached for the victim's.
+    it('the Basic credentials a visitor gave another workspace\'s function are not sent to the attacker\'s challenge', { timeout: 90_000 }, async () => {
+      const context = await browser.newContext({ httpCredentials: { username: 'alice', password: 'wonderland' } });
+      try {
+        const page = await context.newPage();
+        const admin = await page.goto(`${h.url}/fn/${victimKey}/admin`);
+        assert.equal(admin?.status(), 200);
+        assert.deepEqual(JSON.parse(await page.textContent('body') ?? ''), { user: 'alice' });
+        // From now on only the browser's own cache answers a challenge (the visitor types nothing).
+        await context.setHTTPCredentials(null);
+        const stolen = await page.goto(`${h.url}/fn/${attackerKey}/steal`).then((r) => r?.status(), (err: Error) => err.message);
+        const shown = await page.textContent('body').catch(() => '');
+        assert.ok(!(shown ?? '').includes('got '), `the attacker got ${shown} (${String(stolen)})`);
+        assert.notEqual(stolen, 200);
       } finally {
         await context.close();
       }

@@ -111,7 +111,8 @@ describe('examples/bookshelf deployed with the CLI', { skip, timeout: 180_000 },
         assert.ok(json(events).some((e: { detail: string }) => e.detail === `alice:${book.id}`), events.body.toString());
         const wrong = await call(host, '/admin/events', { headers: { authorization: `Basic ${Buffer.from('admin:nope').toString('base64')}` } });
         assert.equal(wrong.status, 401);
-        assert.equal(wrong.headers['www-authenticate'], 'Basic');
+        // Under /fn/ the realm is the function's own (ADR 0213: the origin is every function's).
+        assert.equal(wrong.headers['www-authenticate'], host ? 'Basic' : 'Basic realm="/fn/bookshelf/"');
       });
 
       it('answers a missing book with its exception handler, and redirects with url_for to its own URL', async () => {

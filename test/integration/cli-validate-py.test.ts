@@ -570,6 +570,18 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(await lines(app('BatchSpanProcessor', 'OTLPSpanExporter')), []);
   });
 
+  // Zero-code instrumentation started from the module (the platform runs no `opentelemetry-instrument`
+  // command): with OTEL_TRACES_EXPORTER=console, 0 span lines in `logs`, 3 in the platform's log, and
+  // no template ("1 thread(s) at import"; apps round 24).
+  it("warns about OpenTelemetry's initialize() at import, not about another initialize()", async () => {
+    const warned = async (code: string): Promise<string[]> =>
+      (await check({ 'main.py': code }, '')).warnings.filter((w) => /zero-code instrumentation/.test(w.message)).map((w) => `${w.line}: ${w.message}`);
+    const by = await warned('from opentelemetry.instrumentation.auto_instrumentation import initialize\n\ninitialize()\n');
+    assert.equal(by.length, 1, by.join('\n'));
+    assert.match(by[0]!, /^3: OpenTelemetry's initialize\(\) .* no template .* SimpleSpanProcessor\(ConsoleSpanExporter\(\)\)/);
+    assert.deepEqual(await warned('import opentelemetry\ndef initialize():\n    pass\ninitialize()\n'), []);
+  });
+
   // Django Channels (apps round 18): the tutorial's chat on InMemoryChannelLayer deployed without a
   // word; at concurrency 1 each of 3 clients heard only itself, and a group_send from a view reached
   // none (uvicorn: 4 of 4 each; concurrency 20 with maxInstances 1: 4 of 4). Its consumers are

@@ -166,6 +166,76 @@ describe('log capture', () => {
     assert.ok(res.logs[0]!.msg.startsWith('{"event": "slow upstream"'), 'the line itself is kept as written');
   });
 
+  // A real app's logging writes its records through handlers of its own: a dictConfig with
+  // StreamHandlers (uvicorn's LOGGING_CONFIG shape, naming `uvicorn.access`), basicConfig(force=True).
+  // Their lines had their stream's level: `logs --level error` listed every debug and info line
+  // written to stderr, and a warning written to stdout was info (apps round 24).
+  test('lines an app\'s own logging handler writes to stdout or stderr carry the record\'s level', async (t) => {
+    const rt = await serve(t, { 'main.py': py(
+      'import logging, logging.config, sys',
+      'logging.config.dictConfig({',
+      '    "version": 1, "disable_existing_loggers": False,',
+      '    "formatters": {"f": {"format": "%(levelname)s %(name)s: %(message)s"}},',
+      '    "handlers": {"err": {"class": "logging.StreamHandler", "formatter": "f", "stream": "ext://sys.stderr"},',
+      '                 "out": {"class": "logging.StreamHandler", "formatter": "f", "stream": "ext://sys.stdout"}},',
+      '    "loggers": {"app": {"handlers": ["err"], "level": "DEBUG", "propagate": False},',
+      '                "uvicorn.access": {"handlers": ["out"], "level": "INFO", "propagate": False}},',
+      '})',
+      'log = logging.getLogger("app")',
+      'def handler(event, context):',
+      '    log.debug("debug line")',
+      '    log.info("info line")',
+      '    logging.getLogger("uvicorn.access").warning("access warning")',
+      '    try:',
+      '        1 / 0',
+      '    except ZeroDivisionError:',
+      '        log.exception("failed")',
+      '    print("plain print", file=sys.stderr)',
+      '    print("{\\"level\\": \\"warning\\"}")',
+      '    logging.getLogger("other").warning("via the root")',
+      '    return 1',
+    ) });
+    const res = await rt.invokeOk();
+    const shown = res.logs.map((l) => [l.stream, l.level ?? null, l.msg]);
+    const failed = shown.findIndex((l) => l[2] === 'ERROR app: failed');
+    const last = shown.findIndex((l) => l[2] === 'ZeroDivisionError: division by zero');
+    assert.ok(failed > 0 && last > failed + 1, JSON.stringify(shown));
+    assert.deepEqual([...shown.slice(0, failed), ...shown.slice(last + 1)], [
+      ['stderr', 'DEBUG', 'DEBUG app: debug line'], ['stderr', 'INFO', 'INFO app: info line'],
+      ['stdout', 'WARNING', 'WARNING uvicorn.access: access warning'],
+      ['stderr', null, 'plain print'], ['stdout', 'WARNING', '{"level": "warning"}'], ['log', 'WARNING', 'other: via the root'],
+    ], JSON.stringify(shown));
+    // The traceback's lines are the record's too.
+    assert.deepEqual(new Set(shown.slice(failed, last + 1).map((l) => `${l[0]} ${l[1]}`)), new Set(['stderr ERROR']), JSON.stringify(shown));
+  });
+
+  // loguru (its default sink is sys.stderr) writes each message as a str subclass carrying its
+  // record: its `logger.info` lines counted as errors (apps round 24). The shape it writes, without
+  // the package: `Message(str)` with `.record["level"].name`.
+  test('a message loguru writes to sys.stderr carries its record\'s level', async (t) => {
+    const rt = await serve(t, { 'main.py': py(
+      'import sys, types',
+      'class Message(str):',
+      '    __slots__ = ("record",)',
+      'def emit(text, level):',
+      '    m = Message(text)',
+      '    m.record = {"level": types.SimpleNamespace(name=level, no=20)}',
+      '    sys.stderr.write(m)',
+      'def handler(event, context):',
+      '    emit("12:00 | INFO | main - started\\n", "INFO")',
+      '    emit("12:00 | SUCCESS | main - done\\n", "SUCCESS")',
+      '    emit("12:00 | ERROR | main - failed\\nTraceback (most recent call last):\\n", "ERROR")',
+      '    sys.stderr.write(Message("no record\\n"))',
+      '    return 1',
+    ) });
+    const res = await rt.invokeOk();
+    assert.deepEqual(res.logs.map((l) => [l.stream, l.level ?? null, l.msg]), [
+      ['stderr', 'INFO', '12:00 | INFO | main - started'], ['stderr', 'INFO', '12:00 | SUCCESS | main - done'],
+      ['stderr', 'ERROR', '12:00 | ERROR | main - failed'], ['stderr', 'ERROR', 'Traceback (most recent call last):'],
+      ['stderr', null, 'no record'],
+    ], JSON.stringify(res.logs));
+  });
+
   // The level parse of such a line ran `json.loads` on the caller's text when a function printed
   // it: 2 KB nested a thousand deep raised RecursionError (not the ValueError it caught) out of
   // the app's print(), and, for a line left unfinished, out of the call's end: the runtime exited

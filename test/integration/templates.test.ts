@@ -343,6 +343,24 @@ describe('function templates', { skip: SANDBOX === 'off' ? 'templates need a box
     }
   });
 
+  // limits' in-memory storage (slowapi's default) starts a 10 ms threading.Timer at import to expire
+  // its keys: its version was refused a template for "1 thread(s)" and scaled out by importing in
+  // every instance (apps round 24). A timer due that soon is let end; a long one still refuses.
+  it('a threading.Timer due within 100 ms at the end of the import (slowapi\'s memory storage) leaves the version its template; a long one does not', async (t) => {
+    const pool = await openPool({ hostLog: () => {} });
+    t.after(() => pool.close());
+    const timer = (interval: number) => writeFunction({ 'main.py': py('import threading, time', 'time.sleep(0.2)',
+      'EXPIRED = []', `threading.Timer(${interval}, EXPIRED.append, args=(1,)).start()`,
+      'def handler(event, context):', '    return {"expired": len(EXPIRED)}') });
+    const [short, long] = [await timer(0.01), await timer(60)];
+    dirs.push(short, long);
+    const fine = await pool.tryStart(fnVersion(short));
+    assert.equal(fine.outcome, 'started', JSON.stringify(fine));
+    assert.equal(fine.outcome === 'started' ? fine.noTemplate : 'no', undefined);
+    const refused = await pool.tryStart(fnVersion(long));
+    assert.match(refused.outcome === 'started' ? refused.noTemplate ?? '' : '', /^the module started 1 thread\(s\) at import/);
+  });
+
   // A deploy's start check says it too (apps round 18: a Django app's migrate at import kept its
   // SQLite connection, and its owner could not know the version would scale out by importing Django).
   it('a start check says why the version can have no template; one that can gets no such word', async (t) => {

@@ -111,6 +111,26 @@ describe('confineToPrefix (the path form: one origin for every function)', () =>
     assert.deepEqual(response, [['Content-Type', 'text/javascript'], ['x-a', '1'], ['x-b', '2'], ['service-worker-allowed', '/base/fn/app.acme/']]);
   });
 
+  // A browser answers a 401 Basic challenge from its cache of the origin's credentials for that
+  // realm: FastAPI's HTTPBasic() sends no realm, so another function's `Basic` got them (apps round 24).
+  it('makes a Basic challenge\'s realm start with the prefix, in any spelling and list; leaves other schemes as they are', () => {
+    const response: [string, string][] = [['WWW-Authenticate', 'Basic'], ['www-authenticate', 'basic realm="shop", charset="UTF-8"'],
+      ['Www-Authenticate', 'Bearer realm="api", error="invalid_token", BASIC realm = admin'], ['www-authenticate', 'Bearer realm="basic area"'],
+      ['www-authenticate', 'Basic realm="a \\"q\\""'], ['www-authenticate', 'Negotiate abc==, Basic'], ['x-basic', 'Basic']];
+    confineToPrefix(response, [['host', 'h']], '/fn/app.acme/');
+    assert.deepEqual(response, [['WWW-Authenticate', 'Basic realm="/fn/app.acme/"'], ['www-authenticate', 'basic realm="/fn/app.acme/ shop", charset="UTF-8"'],
+      ['Www-Authenticate', 'Bearer realm="api", error="invalid_token", BASIC realm="/fn/app.acme/ admin"'], ['www-authenticate', 'Bearer realm="basic area"'],
+      ['www-authenticate', 'Basic realm="/fn/app.acme/ a \\"q\\""'], ['www-authenticate', 'Negotiate abc==, Basic realm="/fn/app.acme/"'], ['x-basic', 'Basic']]);
+  });
+
+  it('drops a WWW-Authenticate naming Basic that does not read as challenges (a browser may still find one)', () => {
+    for (const value of ['Basic realm="open', 'Basic dXNlcg==', 'realm="x", Basic', 'Basic realm=a b']) {
+      const response: [string, string][] = [['www-authenticate', value], ['x-a', '1']];
+      confineToPrefix(response, [], '/fn/app/');
+      assert.deepEqual(response, [['x-a', '1']], value);
+    }
+  });
+
   it('adds no scope to an answer that is not a worker script', () => {
     const response: [string, string][] = [['x-a', '1']];
     confineToPrefix(response, [['host', 'h']], '/fn/app/');

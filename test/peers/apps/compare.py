@@ -92,6 +92,13 @@ def requests_for(app: str) -> list[dict]:
                 req("POST", "/token", fh, b"username=alice"), req("POST", "/token", {"Content-Type": "application/json"}, b'{"username":"alice"}'),
                 req("GET", "/users/me"), req("GET", "/users/me", {"Authorization": "Bearer garbage"}),
                 req("GET", "/users/me", {"Authorization": "Basic YTpi"}), "TOKEN", req("GET", "/openapi.json")]
+    if app == "basicauth":
+        good = {"Authorization": "Basic c3RhbmxleWpvYnNvbjpzd29yZGZpc2g="}
+        bad = {"Authorization": "Basic eDp5"}
+        return [req("GET", "/users/me"), req("GET", "/users/me", good), req("GET", "/users/me", bad), req("GET", "/users/me", {"Authorization": "Basic !!"}),
+                req("GET", "/admin"), req("GET", "/admin", good), req("GET", "/admin", bad),
+                req("GET", "/keyed", {"X-API-Key": "k-123"}), req("GET", "/keyed?api_key=k-123"),
+                req("GET", "/keyed", {"Cookie": "api_key=k-123"}, cookies=False), req("GET", "/keyed"), req("GET", "/openapi.json")]
     if app == "webui":
         fh = {"Content-Type": "application/x-www-form-urlencoded"}
         return [req("GET", "/"), req("GET", "/static/style.css"), req("GET", "/static/logo.svg"), req("HEAD", "/static/style.css"),
