@@ -50,6 +50,10 @@ python_env() {
 node_packages() {
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     echo "setup: installing Node packages (npm ci)"
+    # node-gyp compiles against this Node's installed headers rather than downloading them (offline, a proxy).
+    local nodedir
+    nodedir=$(node scripts/node-headers.mjs)
+    if [ -n "$nodedir" ]; then export npm_config_nodedir="$nodedir"; fi
     npm ci --loglevel=error
     node scripts/prebuild-cache.mjs
   fi
