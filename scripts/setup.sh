@@ -24,6 +24,8 @@ case "${1:-}" in
   '') ;;
   *) echo "usage: bash scripts/setup.sh [--start]" >&2; exit 2 ;;
 esac
+# A Node.js older than package.json's engines is refused here, naming it (npm ci only warns).
+node scripts/node-version.mjs
 
 # The runtime's virtual environment: the real interpreter, not pyenv's shell shim. The runtime's
 # requirements and its presets' always; the test and benchmark tools (uvicorn, pytest, Schemathesis…) unless --start.
