@@ -46,8 +46,14 @@ async function rememberCredentials(ctx: Context, started: StartedPlatform): Prom
     return { token: issued, issued: true };
   }
   if (saved !== null && saved.stateDir === stateDir) {
-    // Same state directory: the token still holds; the URL may have changed (another port).
+    // Same state directory: the token still holds, unless `--rotate-admin-token` replaced it since
+    // (the banner sent the console's sign-in to that revoked token, and the demo failed on it:
+    // new-user round 7); the URL may have changed (another port).
     if (saved.url !== started.url) await writeCredentials(ctx.env.configDir, { ...saved, url: started.url });
+    if (saved.token !== undefined && await adminTokenRefused(started.url, saved.token)) {
+      ctx.out.note(`note: the admin token saved for this state directory (in ${credentialsPath(ctx.env.configDir)}) was refused: it was replaced (--rotate-admin-token) since it was saved. Give the new one to the CLI with \`${selfCommandOf(ctx)} login ${started.url}\`, which asks for it; the console takes it too.`);
+      return { token: ctx.env.token, issued: false };
+    }
     return { token: saved.token, issued: false, saved: true };
   }
   if (saved !== null && saved.stateDir !== undefined && saved.token !== undefined && await isAdminTokenOf(started.url, saved.token)) {
@@ -65,6 +71,16 @@ async function rememberCredentials(ctx: Context, started: StartedPlatform): Prom
     ctx.out.note('note: no admin token saved for this state directory (it is shown only on its first start); pass --token or set FP_TOKEN for other commands.');
   }
   return { token: ctx.env.token, issued: false };
+}
+
+/** Whether the platform at `url` refuses `token` as unknown, revoked or rotated (an answer that says so; not an error of another kind). */
+async function adminTokenRefused(url: string, token: string): Promise<boolean> {
+  try {
+    await new ApiClient(url, token).whoami();
+    return false;
+  } catch (err) {
+    return err instanceof CliError && err.code === 'ADMIN_TOKEN_INVALID';
+  }
 }
 
 /** Whether `token` is the admin token of the platform at `url` (a wrong one, or a workspace's: false). */
