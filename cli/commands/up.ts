@@ -51,7 +51,7 @@ async function rememberCredentials(ctx: Context, started: StartedPlatform): Prom
     // new-user round 7); the URL may have changed (another port).
     if (saved.url !== started.url) await writeCredentials(ctx.env.configDir, { ...saved, url: started.url });
     if (saved.token !== undefined && await adminTokenRefused(started.url, saved.token)) {
-      ctx.out.note(`note: the admin token saved for this state directory (in ${credentialsPath(ctx.env.configDir)}) was refused: it was replaced (--rotate-admin-token) since it was saved. Give the new one to the CLI with \`${selfCommandOf(ctx)} login ${started.url}\`, which asks for it; the console takes it too.`);
+      ctx.out.note(`note: the admin token saved for this state directory (in ${credentialsPath(ctx.env.configDir)}) was refused since it was saved (unknown, revoked or rotated: --rotate-admin-token replaces it). Give the new one to the CLI with \`${selfCommandOf(ctx)} login ${started.url}\`, which asks for it; the console takes it too.`);
       return { token: ctx.env.token, issued: false };
     }
     return { token: saved.token, issued: false, saved: true };

@@ -91,7 +91,7 @@ describe('up on a state directory whose admin token was rotated since it was sav
     const fresh = await rotate(state, env);
     assert.match(fresh, /^fpa_/);
     const second = await upOnce(state, env);
-    assert.match(second.stderr, /note: the admin token saved for this state directory \(in \S+credentials\.json\) was refused: it was replaced \(--rotate-admin-token\) since it was saved\. Give the new one to the CLI with `[^`]*login http:\/\/127\.0\.0\.1:\d+`/, second.stderr);
+    assert.match(second.stderr, /note: the admin token saved for this state directory \(in \S+credentials\.json\) was refused since it was saved \(unknown, revoked or rotated: --rotate-admin-token replaces it\)\. Give the new one to the CLI with `[^`]*login http:\/\/127\.0\.0\.1:\d+`/, second.stderr);
     assert.doesNotMatch(second.stdout, /"token" in/, second.stdout);
     assert.match(second.stdout, /console: +\S+ \(sign in with the admin token\)$/m, second.stdout);
   });
