@@ -80,6 +80,32 @@ export function otherPlatform(dir: string): OtherPlatform | null {
     if (config === null || !/^\s*packages:/m.test(config) || !/^\s*actions:/m.test(config)) continue;
     return { what: `Apache OpenWhisk (${file})`, section: 'Apache OpenWhisk (Python actions, web actions)', advice: 'entrypoint: <module>:main, with main(args) made main(event, context)' };
   }
+  return codeOnly(dir);
+}
+
+/**
+ * A folder of code alone, as the evaluator of new-user round 7 brought it: a Lambda function as the
+ * console's download has it (`lambda_function.py`, no template), OpenFaaS's `handler.py`, an app
+ * run by `uvicorn main:app`. Told `init .` (a new main.py beside the code) before.
+ */
+function codeOnly(dir: string): OtherPlatform | null {
+  const lambda = text(dir, 'lambda_function.py');
+  if (lambda !== null && /^(?:async\s+)?def lambda_handler\s*\(/m.test(lambda)) {
+    return { what: 'AWS Lambda (lambda_function.py)', section: 'AWS Lambda (API Gateway, function URLs)', advice: 'entrypoint: lambda_function:lambda_handler and event: lambda' };
+  }
+  const handler = text(dir, 'handler.py');
+  if (handler !== null && /^def handle\s*\(/m.test(handler)) {
+    const classic = /^def handle\s*\(\s*\w+\s*\)/m.test(handler);
+    return { what: 'OpenFaaS (handler.py)', section: 'OpenFaaS (`python3-http`, `python3`, `python3-flask`)', advice: `entrypoint: handler:handle${classic ? ', with handle(req) made handle(event, context) and event.text() as req' : ''}` };
+  }
+  for (const file of ['main.py', 'app.py', 'api.py', 'server.py', 'asgi.py']) {
+    const source = text(dir, file) ?? '';
+    // `app = FastAPI(…)` at module level, or a factory (`uvicorn --factory main:create_app`) that makes one.
+    const app = /^(\w+)\s*(?::[^=\n]*)?=\s*(?:fastapi\.)?FastAPI\s*\(/m.exec(source)?.[1];
+    const factory = app === undefined && /\bFastAPI\s*\(/.test(source) ? /^def ((?:create|make|get|build)_app)\s*\(/m.exec(source)?.[1] : undefined;
+    const attr = app ?? (factory === undefined ? undefined : `${factory}()`);
+    if (attr) return { what: `a FastAPI app run by uvicorn (${file})`, section: 'A FastAPI (or any ASGI) app you run with uvicorn', advice: `entrypoint: ${basename(file, '.py')}:${attr}` };
+  }
   return null;
 }
 

@@ -24,6 +24,8 @@ case "${1:-}" in
   '') ;;
   *) echo "usage: bash scripts/setup.sh [--start]" >&2; exit 2 ;;
 esac
+# A Node.js older than package.json's engines is refused here, naming it (npm ci only warns).
+node scripts/node-version.mjs
 
 # The runtime's virtual environment: the real interpreter, not pyenv's shell shim. The runtime's
 # requirements and its presets' always; the test and benchmark tools (uvicorn, pytest, Schemathesis…) unless --start.
@@ -50,6 +52,10 @@ python_env() {
 node_packages() {
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     echo "setup: installing Node packages (npm ci)"
+    # node-gyp compiles against this Node's installed headers rather than downloading them (offline, a proxy).
+    local nodedir
+    nodedir=$(node scripts/node-headers.mjs)
+    if [ -n "$nodedir" ]; then export npm_config_nodedir="$nodedir"; fi
     npm ci --loglevel=error
     node scripts/prebuild-cache.mjs
   fi

@@ -4,6 +4,8 @@
  * URL. The start said "no admin token saved for this state directory (it is shown only on its first
  * start)", and every command went on calling the old URL (UNREACHABLE), or refused to send the
  * token to the new one (new-user round 4). The saved token is tried against the platform now.
+ * And `up` on the same state directory after `--rotate-admin-token`: the banner sent the console's
+ * sign-in to the saved token, which was revoked, and the demo failed on it (new-user round 7).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -55,5 +57,42 @@ describe('up on a state directory moved elsewhere', { skip, timeout: 180_000 }, 
     assert.match(second.stdout, /\[functions: exit 0\]/, second.stdout);
     const saved = JSON.parse(readFileSync(join(work, 'config', 'credentials.json'), 'utf8')) as { stateDir: string };
     assert.equal(saved.stateDir, join(work, 'moved'));
+  });
+});
+
+/** `node dist/platform/main.js --rotate-admin-token` on `stateDir` until it prints the new token, then stopped; returns it. */
+async function rotate(stateDir: string, env: Record<string, string>): Promise<string> {
+  const main = spawn(process.execPath, [join(ROOT, 'dist', 'platform', 'main.js'), '--rotate-admin-token', '--state-dir', stateDir, '--port', '0'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const exited = new Promise((resolve) => main.on('exit', resolve));
+  const token = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`--rotate-admin-token printed no token in 60 s:\n${out}`)), 60_000);
+    const read = (b: Buffer): void => {
+      out += b.toString();
+      const m = /admin token: (fpa_\S+)/.exec(out);
+      if (m) { clearTimeout(timer); resolve(m[1]!); }
+    };
+    main.stdout.on('data', read);
+    main.stderr.on('data', read);
+  });
+  main.kill('SIGTERM');
+  await exited;
+  return token;
+}
+
+describe('up on a state directory whose admin token was rotated since it was saved', { skip, timeout: 180_000 }, () => {
+  const work = mkdtempSync(join(tmpdir(), 'fp-rotated-state-'));
+  after(() => rmSync(work, { recursive: true, force: true }));
+
+  it('says the saved token was refused and how to give the new one to the CLI, and sends the console to no revoked token', async () => {
+    const env = { FP_CONFIG_DIR: join(work, 'config'), HOME: work, PATH: process.env.PATH ?? '' };
+    const state = join(work, 'state');
+    await upOnce(state, env);
+    const fresh = await rotate(state, env);
+    assert.match(fresh, /^fpa_/);
+    const second = await upOnce(state, env);
+    assert.match(second.stderr, /note: the admin token saved for this state directory \(in \S+credentials\.json\) was refused since it was saved \(unknown, revoked or rotated: --rotate-admin-token replaces it\)\. Give the new one to the CLI with `[^`]*login http:\/\/127\.0\.0\.1:\d+`/, second.stderr);
+    assert.doesNotMatch(second.stdout, /"token" in/, second.stdout);
+    assert.match(second.stdout, /console: +\S+ \(sign in with the admin token\)$/m, second.stdout);
   });
 });

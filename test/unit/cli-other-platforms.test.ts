@@ -43,6 +43,14 @@ const CASES: [string, Record<string, string>, RegExp][] = [
   ['openfaas', { 'stack.yml': 'functions:\n  hello:\n    lang: python3-http\n    handler: ./hello\n', 'hello/handler.py': '' },
     /folder of OpenFaaS \(stack\.yml\); .*entrypoint: handler:handle, in the function's handler folder \(hello\)/],
   ['fission', { 'specs/fission-deployment-config.yaml': 'uid: x\n', 'hello.py': '' }, /folder of Fission \(specs\/\); .*entrypoint: app:app, with main\(\) served from a Flask app/],
+  // Code alone, no config (new-user round 7): Lambda's console download, OpenFaaS's handler.py, a uvicorn app.
+  ['lambda-console', { 'lambda_function.py': 'import json\n\ndef lambda_handler(event, context):\n    return {"statusCode": 200}\n' },
+    /folder of AWS Lambda \(lambda_function\.py\); .*entrypoint: lambda_function:lambda_handler and event: lambda \(docs\/migrating\.md/],
+  ['openfaas-classic', { 'handler.py': 'def handle(req):\n    return req\n', 'requirements.txt': '' },
+    /folder of OpenFaaS \(handler\.py\); .*entrypoint: handler:handle, with handle\(req\) made handle\(event, context\) and event\.text\(\) as req/],
+  ['openfaas-http', { 'handler.py': 'def handle(event, context):\n    return {"statusCode": 200}\n' }, /folder of OpenFaaS \(handler\.py\); .*entrypoint: handler:handle \(docs/],
+  ['uvicorn', { 'main.py': 'from fastapi import FastAPI\n\napi: FastAPI = FastAPI(title="x")\n' }, /folder of a FastAPI app run by uvicorn \(main\.py\); .*entrypoint: main:api \(docs\/migrating\.md, section "A FastAPI/],
+  ['uvicorn-factory', { 'app.py': 'from fastapi import FastAPI\n\ndef create_app():\n    app = FastAPI()\n    return app\n' }, /a FastAPI app run by uvicorn \(app\.py\); .*entrypoint: app:create_app\(\) \(docs/],
   ['openwhisk', { 'manifest.yaml': 'packages:\n  demo:\n    actions:\n      hello:\n        function: hello.py\n', 'hello.py': '' }, /folder of Apache OpenWhisk \(manifest\.yaml\); .*main\(args\) made main\(event, context\)/],
 ];
 
@@ -57,7 +65,7 @@ describe('a folder of another platform without platform.yaml', () => {
   }
 
   it('an unrelated folder (a template.yaml that is not SAM, a stack.yml with no lang) keeps the plain message', async () => {
-    const found = await check(folder('plain', { 'template.yaml': 'a: 1\n', 'stack.yml': 'b: 2\n', 'x.py': '' }));
+    const found = await check(folder('plain', { 'template.yaml': 'a: 1\n', 'stack.yml': 'b: 2\n', 'x.py': '', 'main.py': 'def handler(event, context):\n    return {}\n', 'handler.py': 'def other():\n    pass\n' }));
     assert.match(found.problems[0]!.message, /this is not a function folder; cd into yours, or create one here with `fastapi-platform init \.`/);
   });
 

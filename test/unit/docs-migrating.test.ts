@@ -74,7 +74,7 @@ describe('docs/migrating.md', () => {
   ]);
 
   it('has a worked example for each platform it covers', () => {
-    assert.deepEqual(all.map((e) => e.name), ['lambda-apigw', 'lambda-scheduled', 'openfaas-http', 'fission-main', 'openwhisk-web', 'vercel-basehttp']);
+    assert.deepEqual(all.map((e) => e.name), ['lambda-apigw', 'lambda-scheduled', 'openfaas-http', 'fission-main', 'openwhisk-web', 'vercel-basehttp', 'uvicorn-app']);
   });
 
   all.forEach((example, i) => {
