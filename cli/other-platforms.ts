@@ -104,7 +104,7 @@ function codeOnly(dir: string): OtherPlatform | null {
     const app = /^(\w+)\s*(?::[^=\n]*)?=\s*(?:fastapi\.)?FastAPI\s*\(/m.exec(source)?.[1];
     const factory = app === undefined && /\bFastAPI\s*\(/.test(source) ? /^def ((?:create|make|get|build)_app)\s*\(/m.exec(source)?.[1] : undefined;
     const attr = app ?? (factory === undefined ? undefined : `${factory}()`);
-    if (attr) return { what: `a FastAPI app run by uvicorn (${file})`, section: 'A FastAPI (or any ASGI) app you run with uvicorn', advice: `entrypoint: ${basename(file, '.py')}:${attr}` };
+    if (attr) return { what: `a FastAPI app run by uvicorn (${file})`, section: 'uvicorn or gunicorn (a container, a Procfile, `fastapi run`)', advice: `entrypoint: ${basename(file, '.py')}:${attr}` };
   }
   return null;
 }

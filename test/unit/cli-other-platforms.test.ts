@@ -49,7 +49,7 @@ const CASES: [string, Record<string, string>, RegExp][] = [
   ['openfaas-classic', { 'handler.py': 'def handle(req):\n    return req\n', 'requirements.txt': '' },
     /folder of OpenFaaS \(handler\.py\); .*entrypoint: handler:handle, with handle\(req\) made handle\(event, context\) and event\.text\(\) as req/],
   ['openfaas-http', { 'handler.py': 'def handle(event, context):\n    return {"statusCode": 200}\n' }, /folder of OpenFaaS \(handler\.py\); .*entrypoint: handler:handle \(docs/],
-  ['uvicorn', { 'main.py': 'from fastapi import FastAPI\n\napi: FastAPI = FastAPI(title="x")\n' }, /folder of a FastAPI app run by uvicorn \(main\.py\); .*entrypoint: main:api \(docs\/migrating\.md, section "A FastAPI/],
+  ['uvicorn', { 'main.py': 'from fastapi import FastAPI\n\napi: FastAPI = FastAPI(title="x")\n' }, /folder of a FastAPI app run by uvicorn \(main\.py\); .*entrypoint: main:api \(docs\/migrating\.md, section "uvicorn or gunicorn/],
   ['uvicorn-factory', { 'app.py': 'from fastapi import FastAPI\n\ndef create_app():\n    app = FastAPI()\n    return app\n' }, /a FastAPI app run by uvicorn \(app\.py\); .*entrypoint: app:create_app\(\) \(docs/],
   ['openwhisk', { 'manifest.yaml': 'packages:\n  demo:\n    actions:\n      hello:\n        function: hello.py\n', 'hello.py': '' }, /folder of Apache OpenWhisk \(manifest\.yaml\); .*main\(args\) made main\(event, context\)/],
 ];

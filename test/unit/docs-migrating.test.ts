@@ -74,7 +74,7 @@ describe('docs/migrating.md', () => {
   ]);
 
   it('has a worked example for each platform it covers', () => {
-    assert.deepEqual(all.map((e) => e.name), ['lambda-apigw', 'lambda-scheduled', 'openfaas-http', 'fission-main', 'openwhisk-web', 'vercel-basehttp', 'uvicorn-app']);
+    assert.deepEqual(all.map((e) => e.name), ['uvicorn-app', 'lambda-apigw', 'lambda-scheduled', 'openfaas-http', 'fission-main', 'openwhisk-web', 'vercel-basehttp']);
   });
 
   all.forEach((example, i) => {
