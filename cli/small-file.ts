@@ -2,20 +2,33 @@
  * A small text file a folder holds (a `.env`, `.platformignore`), read as the folder may be a hostile
  * clone's (red team round 39): a regular file only (a FIFO hung the command, /dev/zero was read up to
  * Node's 2 GiB string limit: 600 MB and 2.5 s for every deploy, validate and dev reload), of at most
- * `maxBytes`, and with `tree` only if its real path, links followed, is inside `tree`.
+ * `maxBytes`, and with `tree` only if its real path, links followed, is inside `tree` (or one
+ * `tree.also` takes).
  */
 import { constants } from 'node:fs';
 import { open, realpath } from 'node:fs/promises';
-import { relative, sep } from 'node:path';
+import { isAbsolute, relative, sep } from 'node:path';
+
+/** Where a file may be, links followed: inside `root`, or a real path `also` takes. */
+export interface FileTree {
+  root: string;
+  also?: (real: string) => boolean;
+}
+
+/** `path` is `root` or inside it (both real or both lexical). */
+export function isWithin(root: string, path: string): boolean {
+  const inside = relative(root, path);
+  return !(inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside));
+}
 
 /** The file's text; null when there is none; `refused` says why it was not read (`outsideHint` ends the message of a file outside `tree`). */
-export async function smallFileText(path: string, maxBytes: number, tree: string | null, outsideHint: string): Promise<string | null | { refused: string }> {
+export async function smallFileText(path: string, maxBytes: number, tree: string | FileTree | null, outsideHint: string): Promise<string | null | { refused: string }> {
   try {
     const real = await realpath(path);
     if (tree !== null) {
-      const inside = relative(tree, real);
-      if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || inside.startsWith(sep)) {
-        return { refused: `is ${real}, outside ${tree} (links followed): not read; ${outsideHint}` };
+      const { root, also } = typeof tree === 'string' ? { root: tree, also: undefined } : tree;
+      if ((real === root || !isWithin(root, real)) && also?.(real) !== true) {
+        return { refused: `is ${real}, outside ${root} (links followed): not read; ${outsideHint}` };
       }
     }
     // O_NONBLOCK: opening a FIFO for reading waits for a writer; the checks below refuse it.

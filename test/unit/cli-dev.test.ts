@@ -81,6 +81,44 @@ describe('cli dev: a hostile repository\'s .env (red team round 39)', () => {
     }
   });
 
+  it('takes neither the whole parent of a folder without a repository nor a home kept in git for its repository (red team round 40)', async () => {
+    const { root, home, repo } = await layout();
+    const savedHome = process.env.HOME;
+    try {
+      await rm(join(repo, '.git'), { recursive: true });
+      // Unpacked without .git right in the home (an archive, degit): its parent, the home, was its tree.
+      const unpacked = join(home, 'unpacked');
+      await mkdir(unpacked);
+      await symlink(join('..', '.aws', 'credentials'), join(unpacked, '.env'));
+      await writeFile(join(repo, '.env'), 'OTHER_PROJECT=secret\n');
+      await writeFile(join(home, 'src', '.env'), 'PARENT=1\n');
+      const read = await readDotenv(unpacked);
+      assert.deepEqual(read.values, {});
+      assert.match(read.problems[0]?.message ?? '', /outside .* not read/);
+      // Beside another project: the parent's own .env is read (../.env of FastAPI's template), not the other project's.
+      const beside = join(home, 'src', 'beside');
+      await mkdir(beside);
+      await symlink(join('..', 'evil', '.env'), join(beside, '.env'));
+      assert.deepEqual((await readDotenv(beside)).values, {});
+      assert.deepEqual((await readDotenv(beside, join('..', 'evil', '.env'))).values, {});
+      assert.deepEqual((await readDotenv(beside, join('..', '.env'))).values, { PARENT: '1' });
+      // A home kept in git (dotfiles): a folder under it without a .git of its own is no part of the home's repository.
+      process.env.HOME = home;
+      await mkdir(join(home, '.git'));
+      const deep = join(home, 'src', 'evil', 'backend');
+      await symlink(join('..', '..', '..', '.aws', 'credentials'), join(deep, '.env'));
+      const dotfiles = await readDotenv(deep);
+      assert.deepEqual(dotfiles.values, {});
+      assert.match(dotfiles.problems[0]?.message ?? '', /outside .* not read/);
+      assert.deepEqual((await readDotenv(deep, join('..', '.env'))).values, { OTHER_PROJECT: 'secret' }); // its own parent's
+      assert.deepEqual((await readDotenv(unpacked)).values, {}); // right in the home: the folder alone
+    } finally {
+      if (savedHome === undefined) delete process.env.HOME;
+      else process.env.HOME = savedHome;
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a FIFO (the command hung) and a file over the size limit, at once', { timeout: 10_000 }, async () => {
     const { root, app } = await layout();
     try {
