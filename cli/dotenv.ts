@@ -229,7 +229,8 @@ export function dotenvText(path: string, tree: FileTree | null): Promise<string 
  * (`.env`, `.env.*`) right in its parent (FastAPI's full-stack template deploys `backend/` and reads
  * `../.env`) unless that parent is the home or above it.
  *
- * Not the whole parent, nor a repository at or above the home (red team round 40): a project
+ * Not the whole parent, nor a repository at or above the home, nor one whose `.git` another user
+ * owns (red team round 40): a project
  * unpacked without `.git` (an archive, `degit`, a generated template) at `~/evil` had the home as
  * its tree, so its `.env` linked to `../.aws/credentials` was read (round 39's rule passed it), and
  * under a home kept in git (dotfiles) every folder without a `.git` of its own was the home's.
@@ -238,7 +239,12 @@ export async function dotenvTree(dir: string): Promise<FileTree> {
   const start = await realpath(dir);
   const home = await realpath(homedir()).catch(() => resolve(homedir()));
   for (let at = start; !isWithin(at, home); at = dirname(at)) {
-    if (await stat(join(at, '.git')).then(() => true, () => false)) return { root: at };
+    const git = await stat(join(at, '.git')).catch(() => null);
+    if (git === null) continue;
+    // Another user's `.git` (one planted in /tmp above a clone there) is no repository of this
+    // user's, as git's safe.directory says (CVE-2022-24765): the folder is taken as having none.
+    if (process.getuid !== undefined && git.uid !== process.getuid()) break;
+    return { root: at };
   }
   const parent = dirname(start);
   if (parent === start || isWithin(parent, home)) return { root: start };

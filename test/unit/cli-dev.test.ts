@@ -1,7 +1,7 @@
 /** `dev`'s pure parts: .env parsing, which changes reload, the .env → secrets patch, and how calls print. */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -115,6 +115,26 @@ describe('cli dev: a hostile repository\'s .env (red team round 39)', () => {
     } finally {
       if (savedHome === undefined) delete process.env.HOME;
       else process.env.HOME = savedHome;
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it("takes no other user's .git for a repository (one planted in /tmp above a clone there; red team round 40)", { skip: process.getuid?.() !== 0 ? 'chown needs root' : false }, async () => {
+    const { root, home, repo } = await layout();
+    try {
+      // The clone has no .git of its own; a local user planted one above it, to make the tree theirs.
+      await rm(join(repo, '.git'), { recursive: true });
+      await mkdir(join(home, 'src', '.git'));
+      await chown(join(home, 'src', '.git'), 65534, 65534);
+      await mkdir(join(home, 'src', 'other'));
+      await writeFile(join(home, 'src', 'other', '.env'), 'OTHER_PROJECT=secret\n');
+      await symlink(join('..', 'other', '.env'), join(repo, '.env'));
+      const read = await readDotenv(repo);
+      assert.deepEqual(read.values, {});
+      assert.match(read.problems[0]?.message ?? '', /outside .* not read/);
+      await chown(join(home, 'src', '.git'), process.getuid!(), process.getgid!());
+      assert.deepEqual((await readDotenv(repo)).values, { OTHER_PROJECT: 'secret' }, 'the user\'s own repository holds both');
+    } finally {
       await rm(root, { recursive: true, force: true });
     }
   });
