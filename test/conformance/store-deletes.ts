@@ -79,6 +79,22 @@ export function deleteFaultTests(open: OpenStore, hooks: ConformanceHooks): void
         assert.equal(await store.runs.get(late.runId), null);
         assert.equal((await store.workspaces.usage(workspace)).logBytes, 0);
       }));
+
+    it('a function created again under the name lists none of them, nor serves them by id', () =>
+      withStore(open, async (store) => {
+        const { key, revision } = await fullFunction(store);
+        const made = (await store.functions.get(key))!;
+        await store.functions.delete(key, revision);
+        for (const name of (await store.functions.pendingDeletes?.()) ?? []) await store.functions.finishDelete?.(name);
+        const late = run({ function: key, logs: [{ stream: 'stdout', ts: 4, msg: 'the deleted function\'s last call' }] });
+        await store.runs.record([late], new Map([[key, made.createdAt]]));
+        const again = await store.functions.create(key, settings({}));
+        assert.deepEqual((await store.runs.list({ function: key })).items, []);
+        assert.equal(await store.runs.get(late.runId), null);
+        const own = run({ function: key, startedAt: again.createdAt + 1 });
+        await store.runs.record([own], new Map([[key, again.createdAt]]));
+        assert.deepEqual((await store.runs.list({ function: key })).items.map((r) => r.runId), [own.runId]);
+      }));
   });
 
   // ADR 0181 left a window: a version uploaded through another process after the server's own
