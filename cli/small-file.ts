@@ -6,7 +6,7 @@
  * `tree.also` takes).
  */
 import { constants } from 'node:fs';
-import { open, realpath } from 'node:fs/promises';
+import { open, readlink, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, sep } from 'node:path';
 
 /** Where a file may be, links followed: inside `root`, or a real path `also` takes. */
@@ -21,6 +21,15 @@ export function isWithin(root: string, path: string): boolean {
   return !(inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside));
 }
 
+/** Test seam: runs between the location check and the open, where a swap is what the check after the open catches. */
+export const smallFileHooks: { beforeOpen?: (real: string) => Promise<void> } = {};
+
+/** Where an open file is, links followed (Linux's /proc/self/fd); null where that cannot be told. */
+async function openedPath(fd: number): Promise<string | null> {
+  if (process.platform !== 'linux') return null;
+  return readlink(`/proc/self/fd/${fd}`).catch(() => null);
+}
+
 /** The file's text; null when there is none; `refused` says why it was not read (`outsideHint` ends the message of a file outside `tree`). */
 export async function smallFileText(path: string, maxBytes: number, tree: string | FileTree | null, outsideHint: string): Promise<string | null | { refused: string }> {
   try {
@@ -31,9 +40,14 @@ export async function smallFileText(path: string, maxBytes: number, tree: string
         return { refused: `is ${real}, outside ${root} (links followed): not read; ${outsideHint}` };
       }
     }
+    await smallFileHooks.beforeOpen?.(real);
     // O_NONBLOCK: opening a FIFO for reading waits for a writer; the checks below refuse it.
     const handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
+      // The file opened is the one checked: a folder on its way swapped for a link between the
+      // check and the open (by whoever else writes in the tree) led anywhere (red team round 40).
+      const opened = tree === null ? null : await openedPath(handle.fd);
+      if (opened !== null && opened !== real) return { refused: `was replaced while it was read (it is now ${opened}): not read` };
       const info = await handle.stat();
       if (!info.isFile()) return { refused: 'is not a regular file (a FIFO, a device or a folder): not read' };
       if (info.size > maxBytes) return { refused: `is ${info.size} bytes, over the ${maxBytes} it may have: not read` };

@@ -1,7 +1,7 @@
 /** `dev`'s pure parts: .env parsing, which changes reload, the .env → secrets patch, and how calls print. */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chown, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -10,6 +10,7 @@ import { secretsPatch } from '../../cli/dev/reload.js';
 import { isRelevantChange } from '../../cli/dev/watch.js';
 import { MAX_DOTENV_BYTES, readDotenv } from '../../cli/dotenv.js';
 import { Output } from '../../cli/output.js';
+import { smallFileHooks, smallFileText } from '../../cli/small-file.js';
 
 describe('cli dev: .env', () => {
   it('reads the folder\'s .env as values (dotenv format, cli/dotenv.ts); no file is no values', async () => {
@@ -135,6 +136,26 @@ describe('cli dev: a hostile repository\'s .env (red team round 39)', () => {
       await chown(join(home, 'src', '.git'), process.getuid!(), process.getgid!());
       assert.deepEqual((await readDotenv(repo)).values, { OTHER_PROJECT: 'secret' }, 'the user\'s own repository holds both');
     } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('reads nothing that a folder swapped for a link between the check and the open led to (red team round 40)', { skip: process.platform !== 'linux' }, async () => {
+    const { root, home, repo } = await layout();
+    try {
+      await mkdir(join(repo, 'conf'));
+      await writeFile(join(repo, 'conf', '.env'), 'MINE=1\n');
+      await mkdir(join(home, 'other'));
+      await writeFile(join(home, 'other', '.env'), 'OTHER_PROJECT=secret\n');
+      assert.equal(await smallFileText(join(repo, 'conf', '.env'), 1024, { root: repo }, ''), 'MINE=1\n');
+      smallFileHooks.beforeOpen = async () => {
+        await rename(join(repo, 'conf'), join(repo, 'conf-was'));
+        await symlink(join(home, 'other'), join(repo, 'conf'));
+      };
+      const read = await smallFileText(join(repo, 'conf', '.env'), 1024, { root: repo }, '');
+      assert.ok(typeof read === 'object' && read !== null && /replaced while it was read/.test(read.refused), JSON.stringify(read));
+    } finally {
+      delete smallFileHooks.beforeOpen;
       await rm(root, { recursive: true, force: true });
     }
   });
