@@ -32,6 +32,12 @@ async function openedPath(fd: number): Promise<string | null> {
 
 /** The file's text; null when there is none; `refused` says why it was not read (`outsideHint` ends the message of a file outside `tree`). */
 export async function smallFileText(path: string, maxBytes: number, tree: string | FileTree | null, outsideHint: string): Promise<string | null | { refused: string }> {
+  const bytes = await smallFileBytes(path, maxBytes, tree, outsideHint);
+  return bytes instanceof Uint8Array ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') : bytes;
+}
+
+/** smallFileText's bytes, as they are (a bundle's file, which `deploy` hashes and uploads). */
+export async function smallFileBytes(path: string, maxBytes: number, tree: string | FileTree | null, outsideHint: string): Promise<Uint8Array | null | { refused: string }> {
   try {
     const real = await realpath(path);
     if (tree !== null) {
@@ -52,8 +58,13 @@ export async function smallFileText(path: string, maxBytes: number, tree: string
       if (!info.isFile()) return { refused: 'is not a regular file (a FIFO, a device or a folder): not read' };
       if (info.size > maxBytes) return { refused: `is ${info.size} bytes, over the ${maxBytes} it may have: not read` };
       const buffer = Buffer.alloc(info.size);
-      const { bytesRead } = await handle.read(buffer, 0, info.size, 0);
-      return buffer.subarray(0, bytesRead).toString('utf8');
+      let filled = 0;
+      while (filled < info.size) {
+        const { bytesRead } = await handle.read(buffer, filled, info.size - filled, filled);
+        if (bytesRead === 0) break; // shorter now than its size said
+        filled += bytesRead;
+      }
+      return buffer.subarray(0, filled);
     } finally {
       await handle.close();
     }
