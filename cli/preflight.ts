@@ -25,7 +25,7 @@ export function formatProblem(p: Problem): string {
 }
 
 /** A warning that the function's env setting `env` answers (validate.py `needs: env`). */
-export type HeldEnvWarning = Problem & { env: string };
+export type HeldEnvWarning = Problem & { env: string; envAnyCase?: boolean };
 
 export interface Preflight {
   dir: string;
@@ -96,8 +96,8 @@ export async function preflight(dir: string, python: string, env: Record<string,
   // function's env and secrets are known (cli/commands/deploy.ts `sayHeldEnv`).
   const manifestEnv = Object.keys(read.manifest?.env ?? {});
   const heldEnv: HeldEnvWarning[] = options.holdImports === true
-    ? report.warnings.filter((w) => w.needs === 'env' && w.env !== undefined && !envSets(manifestEnv, w.env))
-      .map((w) => ({ kind: 'python', file: w.file, line: w.line, message: w.message, env: w.env! }))
+    ? report.warnings.filter((w) => w.needs === 'env' && w.env !== undefined && !envSets(manifestEnv, { env: w.env, envAnyCase: w.envAnyCase }))
+      .map((w) => ({ kind: 'python', file: w.file, line: w.line, message: w.message, env: w.env!, ...(w.envAnyCase === true ? { envAnyCase: true } : {}) }))
     : [];
   const shown = report.warnings.filter((w) => !(hold && w.module !== undefined) && !(options.holdImports === true && w.needs === 'env'));
   const found = reportProblems({ ...report, warnings: shown }, read.manifest?.limits, read.manifest?.triggers, manifestEnv);

@@ -66,6 +66,12 @@ export interface PyFinding {
   needs?: 'one-instance' | 'long-timeout' | 'triggers' | 'env';
   /** With `needs: env`: the environment variable whose value answers the warning. */
   env?: string;
+  /**
+   * With `needs: env`: true when `env` may be set in any case (a pydantic-settings field's, unless its
+   * class says `case_sensitive=True`); absent for an `os.environ`/`os.getenv` lookup, whose names are
+   * case-sensitive on Linux (`envSets`).
+   */
+  envAnyCase?: boolean;
   /** With `needs: triggers`: each route as `"<METHOD> <path>"`, and its line in `lines`. */
   routes?: string[];
   lines?: number[];
@@ -433,7 +439,7 @@ export function reportProblems(report: PyReport, limits?: { concurrency: number;
       continue;
     }
     if ((w.needs === 'one-instance' && oneInstance) || (w.needs === 'long-timeout' && longTimeout)) continue;
-    if (w.needs === 'env' && w.env !== undefined && envSets(env ?? [], w.env)) continue;
+    if (w.needs === 'env' && w.env !== undefined && envSets(env ?? [], { env: w.env, envAnyCase: w.envAnyCase })) continue;
     // The message says the default (30 s): the manifest's own timeout is told beside it (apps round 12:
     // `timeout: 60s` read as cut at 30 s).
     const timeout = w.needs === 'long-timeout' && limits?.timeoutMs !== undefined ? `; this function's limits.timeout is ${limits.timeoutMs / 1000} s` : '';
@@ -444,12 +450,15 @@ export function reportProblems(report: PyReport, limits?: { concurrency: number;
 }
 
 /**
- * Whether `names` (a function's env and secrets) set `variable`: in any case, as pydantic-settings
- * reads the environment unless its class says `case_sensitive=True` (the case validate.py names it in).
+ * Whether `names` (a function's env and secrets) set the variable a `needs: env` warning names: in any
+ * case when `envAnyCase` (pydantic-settings reads the environment so unless its class says
+ * `case_sensitive=True`), else as spelled: an `os.environ`/`os.getenv` lookup of `DATABASE_URL` finds no
+ * `database_url` (Linux names are case-sensitive; loose4).
  */
-export function envSets(names: readonly string[], variable: string): boolean {
-  const wanted = variable.toLowerCase();
-  return names.some((n) => n === variable || n.toLowerCase() === wanted);
+export function envSets(names: readonly string[], w: { env: string; envAnyCase?: boolean | undefined }): boolean {
+  if (w.envAnyCase !== true) return names.includes(w.env);
+  const wanted = w.env.toLowerCase();
+  return names.some((n) => n.toLowerCase() === wanted);
 }
 
 /** `file:line:col: path: message`, the form editors and terminals turn into links. */

@@ -393,7 +393,9 @@ def websocket_broadcasts(trees):
     with a WebSocket route or a Server-Sent Events stream: each stream holds its instance while it
     runs, so a notification published in one call reached the subscribers of that call's instance
     only (apps round 23: 6 SSE subscribers (curl -N), 3 notifications, 4 subscribers got none; uvicorn:
-    6 of 6), or a condition's `notify_all()` there (the waiters of one instance). `needs: one-instance`."""
+    6 of 6), or a condition's `notify_all()` there (the waiters of one instance), or an event's `.set()`
+    (`asyncio.Event`, `threading.Event`, `anyio.Event`: every stream awaiting `changed.wait()`; loose4).
+    `needs: one-instance`."""
     found = []
     for rel, tree in trees.items():
         calls = [(node, name) for _, node, name in _calls({rel: tree})]
@@ -401,10 +403,16 @@ def websocket_broadcasts(trees):
         streams = any(_event_stream(node, name) for node, name in calls)
         if not sockets and not streams:
             continue
+        events = _event_names(tree)
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and _called(node) == "notify_all":
                 found.append({"file": rel, "line": node.lineno, "needs": "one-instance",
                               "message": f"notify_all() wakes the waiters of this instance (a broadcast): {_FAN_OUT}"})
+                continue
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "set" \
+                    and not node.args and not node.keywords and _last_name(node.func.value) in events:
+                found.append({"file": rel, "line": node.lineno, "needs": "one-instance",
+                              "message": f"an event's set() wakes the waiters of this instance (a broadcast): {_FAN_OUT}"})
                 continue
             if isinstance(node, (ast.For, ast.AsyncFor)):
                 body, names = ast.Module(body=node.body, type_ignores=[]), set(bound_names(node.target))
@@ -423,6 +431,23 @@ def websocket_broadcasts(trees):
                 found.append({"file": rel, "line": node.lineno, "needs": "one-instance",
                               "message": f"a message put in every subscriber's queue (a broadcast): {_FAN_OUT}"})
     return found
+
+
+def _last_name(node) -> str:
+    """`x` of `x` or `a.b.x`, else ""."""
+    return node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
+
+
+def _event_names(tree) -> set:
+    """The names (`changed`, `self.changed`'s `changed`) bound to a new `Event()` (asyncio's, threading's,
+    anyio's) anywhere in `tree`: their `.set()` wakes every waiter."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Call) and _called(node.value) == "Event":
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target]):
+                if _last_name(target):
+                    names.add(_last_name(target))
+    return names
 
 
 def _event_stream(node, name) -> bool:
@@ -818,6 +843,13 @@ def _env_lookup(node):
     return ""
 
 
+def _any_case(any_case: bool) -> dict:
+    """A `needs: env` finding's `envAnyCase`: true when the variable may be set in any case (a
+    pydantic-settings field's, unless its class says `case_sensitive=True`); left out for an
+    `os.environ`/`os.getenv` lookup, whose names are case-sensitive (protocol/code-checks.ts `envSets`)."""
+    return {"envAnyCase": True} if any_case else {}
+
+
 def _random_value(node, names) -> bool:
     """Whether `node` makes a new random value: a call of _RANDOM_CALLS, or a name in `names` (module-level
     names bound to one), outside an environment lookup."""
@@ -854,9 +886,10 @@ def _settings_option(cls, option):
 
 
 def _settings_fields(cls):
-    """(statement, its target name, the variable that sets it) for each field of a pydantic-settings class
-    given a default (`SECRET_KEY: str = ...`): the variable is the field's name after `env_prefix`,
-    upper-cased unless the class says `case_sensitive=True` (as pydantic-settings reads the environment)."""
+    """(statement, its target name, the variable that sets it, whether the environment's name may be in
+    any case) for each field of a pydantic-settings class given a default (`SECRET_KEY: str = ...`): the
+    variable is the field's name after `env_prefix`, upper-cased and matched in any case unless the class
+    says `case_sensitive=True` (as pydantic-settings reads the environment)."""
     prefix = _settings_option(cls, "env_prefix")
     exact = _settings_option(cls, "case_sensitive") is True
     for node in cls.body:
@@ -864,7 +897,7 @@ def _settings_fields(cls):
             node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)
         if isinstance(target, ast.Name) and node.value is not None:
             var = (prefix if isinstance(prefix, str) else "") + target.id
-            yield node, target, var if exact else var.upper()
+            yield node, target, var if exact else var.upper(), not exact
 
 
 def settings_keys(trees):
@@ -883,10 +916,10 @@ def settings_keys(trees):
         for cls in ast.walk(tree):
             if not _settings_class(cls):
                 continue
-            for node, target, var in _settings_fields(cls):
+            for node, target, var, any_case in _settings_fields(cls):
                 if "secret" not in target.id.lower() or not _random_value(node.value, set()):
                     continue
-                found.append({"file": rel, "line": node.lineno, "needs": "env", "env": var,
+                found.append({"file": rel, "line": node.lineno, "needs": "env", "env": var, **_any_case(any_case),
                               "message": f"{target.id}'s default is a key made at import, and the function's env does not "
                                          f"set {var}: each instance imports the module and makes a key of its own, so a "
                                          f"token or session cookie one instance signed is refused by the next (a new instance "
@@ -1013,16 +1046,18 @@ def created_databases(trees, files):
         if _is_test_file(rel):
             continue
         spared = set()  # what lookups of no named variable are given, and docstrings
-        defaults = {}  # id of a node → the variable whose default it is (an env lookup's, a settings field's)
+        # id of a node → (the variable whose default it is, whether its name may be in any case): an env
+        # lookup's (os.environ's names are case-sensitive), a settings field's
+        defaults = {}
         for node in ast.walk(tree):
             var = _env_lookup(node)
             if _settings_class(node):
-                for field, _, name in _settings_fields(node):
+                for field, _, name, any_case in _settings_fields(node):
                     for n in ast.walk(field.value):
-                        defaults.setdefault(id(n), name)
+                        defaults.setdefault(id(n), (name, any_case))
             elif var:
                 for n in ast.walk(node):
-                    defaults.setdefault(id(n), var)
+                    defaults.setdefault(id(n), (var, False))
             elif var is not None:
                 spared.update(id(n) for n in ast.walk(node))
             elif isinstance(node, ast.Expr):
@@ -1045,9 +1080,9 @@ def created_databases(trees, files):
                 path = url.group("path")
             if path.startswith(_SCRATCH_DIRS) or os.path.normpath(path) in files:
                 continue  # scratch, or a database shipped with the code (shipped_databases)
-            var = defaults.get(id(node))
+            var, any_case = defaults.get(id(node), ("", False))
             if var:
-                found.append({"file": rel, "line": node.lineno, "needs": "env", "env": var,
+                found.append({"file": rel, "line": node.lineno, "needs": "env", "env": var, **_any_case(any_case),
                               "message": f"{var}'s default is a SQLite database the app writes in the working directory, "
                                          f"and the function's env does not set {var}: on the platform each instance writes "
                                          f"its own copy, which no other instance, cold start or deploy sees, so rows one call "

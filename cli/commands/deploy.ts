@@ -189,7 +189,7 @@ async function sayHeldImports(ctx: Context, checked: Preflight, deps: ApiDeps | 
  * left out, and the secrets it has now).
  */
 function sayHeldEnv(ctx: Context, checked: Preflight, names: readonly string[]): void {
-  for (const w of checked.heldEnv) if (!envSets(names, w.env)) ctx.out.note(`warning: ${formatProblem(w)}`);
+  for (const w of checked.heldEnv) if (!envSets(names, w)) ctx.out.note(`warning: ${formatProblem(w)}`);
 }
 
 /** `deploy --dry-run`: what the deploy would change (cli/deploy-preview.ts), nothing done. */

@@ -208,6 +208,9 @@ export class DataProxy {
   private readonly marked = new Map<string, true | Promise<MarkRefusal | null>>();
   /** serializeWrites: per database, the writes waiting for the one the server has in hand (present while one is out). */
   private readonly writeQueues = new Map<string, (() => void)[]>();
+  /** markAhead: the databases waiting for their mark, and how many marks are out (MARKS_AHEAD at most). */
+  private readonly ahead: string[] = [];
+  private aheadOut = 0;
 
   constructor(private readonly options: DataProxyOptions) {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -591,6 +594,31 @@ export class DataProxy {
     if (this.marked.get(physical) === true) this.marked.delete(physical);
   }
 
+  /**
+   * Marks a bound database now, not at its binding's first command (loose4): at start-up, where the
+   * registry takes every bound function, and at a deploy that binds one. A database a binding was
+   * given before marks existed (an upgrade) was marked only at its next command, so another
+   * install's store could start on it meanwhile (red39, ADR 0184). MARKS_AHEAD at a time (a start-up
+   * with many bindings is not a burst on the server); a refusal or a silent server is met again,
+   * and said, by the binding's first command, as before.
+   */
+  markAhead(physical: string): void {
+    if (this.options.markBindings === false || this.marked.has(physical) || this.ahead.includes(physical)) return;
+    this.ahead.push(physical);
+    this.nextAhead();
+  }
+
+  private nextAhead(): void {
+    while (this.aheadOut < MARKS_AHEAD && this.ahead.length > 0) {
+      const physical = this.ahead.shift()!;
+      this.aheadOut++;
+      void this.mark(physical).finally(() => {
+        this.aheadOut--;
+        this.nextAhead();
+      });
+    }
+  }
+
   /** True when the server answers a `ping` on a fresh connection in time: it is alive, a silent command of it is slow, not hung. */
   private alive(): Promise<boolean> {
     const timeout = Math.min(LIVENESS_PROBE_MS, Math.ceil((this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS) / 2));
@@ -733,6 +761,8 @@ type MarkRefusal = { store: string } | { unavailable: string };
 
 /** How long a binding refused as another install's store stays refused before its database is asked again. */
 const STORE_VERDICT_MS = 5000;
+/** DataProxy.markAhead: the marks out at once. */
+const MARKS_AHEAD = 4;
 
 /** The server's duplicate key error: the mark written already. */
 const DUPLICATE_KEY = 11000;

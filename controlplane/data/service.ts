@@ -103,9 +103,14 @@ export class DataBindings {
     if (previous !== undefined && previous.physical !== physical) this.credentials.revoke(functionKey); // rebound: the old database's credential ends
     const grant: Grant = { functionKey, workspace, database: target.database, physical };
     this.bound.set(functionKey, { function: functionKey, workspace, database: target.database, physical });
-    // A binding new to this process is checked and marked again at its first command: its database
-    // may have been dropped by another process since (ADR 0184). An instance more of it is not.
-    if (previous?.physical !== physical) this.proxy.forgetMark(physical);
+    // A binding new to this process is checked and marked again, now (at start-up every bound
+    // function's is; loose4) and at the latest before its first command: its database may have been
+    // dropped by another process since, or never marked (bound before marks existed) (ADR 0184).
+    // An instance more of it is not.
+    if (previous?.physical !== physical) {
+      this.proxy.forgetMark(physical);
+      this.proxy.markAhead(physical);
+    }
     this.proxy.listen(functionKey, join(dir, SOCKET)).catch((err: unknown) => this.options.log?.(`data: cannot open the socket of ${functionKey}: ${(err as Error).message}`));
     const socketPath = this.options.sandboxed ? `${BOX_DATA_DIR}/${SOCKET}` : join(dir, SOCKET);
     return { env: { FP_MONGO_URI: bindingUri(socketPath, physical, this.credentials.credentialFor(grant)), FP_MONGO_DATABASE: physical }, dataDir: dir };

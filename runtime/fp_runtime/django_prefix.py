@@ -11,8 +11,15 @@ address on every call after it. When a call's `root_path` is not the previous ca
 cached values are dropped, to be made again in the call with its own prefix. Nothing happens for
 a call at the same mount point as the one before (one string comparison), for an app that has not
 imported Django, or for absolute URLs (`/static/`, `https://cdn…`), which Django does not prefix.
+
+Above `limits.concurrency` 1 two calls at the two mount points can be in flight at once, and a
+value dropped and made again by one was the other's (loose4: a page under `/fn/<name>/` linked
+`/static/site.css` when a call at the host came while it rendered). There, at the first switch, the
+two settings are made per read with the reading call's script prefix (Django's own, per thread or
+task), and the storages per script prefix (docs/adr/0212-django-mount-point-per-call.md).
 """
 import sys
+from collections.abc import MutableMapping
 
 # The prefix Django's values were made with: before any request Django's script prefix is "/",
 # which a call at the root of the function's host (`root_path` "") keeps. The caller compares a
@@ -22,21 +29,28 @@ last = ""
 _PREFIXED = ("STATIC_URL", "MEDIA_URL")
 
 
-def follow(root_path: str) -> None:
-    """Called at a call's start when its scope's `root_path` is not `last`."""
+# Whether the settings and storages are per call already (`_per_call`): nothing to drop any more.
+per_call = False
+
+
+def follow(root_path: str, concurrency: int = 1) -> None:
+    """Called at a call's start when its scope's `root_path` is not `last`; `concurrency`, the
+    instance's `limits.concurrency`: above 1, calls at both mount points may be in flight at once."""
     global last
-    if root_path == last:
+    if root_path == last or per_call:
         return
     last = root_path
     conf = sys.modules.get("django.conf")
     if conf is not None:
-        _forget(conf.settings)
+        _forget(conf.settings, concurrency > 1)
 
 
-def _forget(settings) -> None:
+def _forget(settings, concurrent: bool = False) -> None:
     try:
         if not settings.configured:
             return
+        if concurrent:
+            _per_call(settings)
         made = settings.__dict__
         raw = settings._wrapped
         stale = set()
@@ -80,3 +94,92 @@ def _drop_storages(stale: set) -> None:
 def _made_with(instance, stale: set) -> bool:
     own = getattr(instance, "__dict__", None) or {}
     return own.get("_base_url") in stale or own.get("base_url") in stale
+
+
+def _prefix() -> str:
+    from django.urls import get_script_prefix
+    return get_script_prefix()
+
+
+def _set_class(obj, cls) -> None:
+    # A LazyObject's `__class__` is a property naming its wrapped object's class: object's own slot.
+    object.__dict__["__class__"].__set__(obj, cls)
+
+
+def _prefixed(name: str) -> property:
+    """`settings.<name>` made at each read, with the reading call's script prefix (as Django's
+    `__getattr__` makes it once), never kept: a data descriptor, so the instance's cache is not read."""
+    def read(self):
+        from django.utils.functional import empty
+        if self._wrapped is empty:
+            self._setup(name)
+        value = getattr(self._wrapped, name)
+        return value if value is None else self._add_script_prefix(value)
+    return property(read)
+
+
+class _ByPrefix(MutableMapping):
+    """Django 4.2+'s `storages._storages`: the storages made in calls at each script prefix."""
+    __slots__ = ("_maps",)
+
+    def __init__(self):
+        self._maps = {}
+
+    def _own(self) -> dict:
+        return self._maps.setdefault(_prefix(), {})
+
+    def __getitem__(self, alias):
+        return self._own()[alias]
+
+    def __setitem__(self, alias, value):
+        self._own()[alias] = value
+
+    def __delitem__(self, alias):
+        del self._own()[alias]
+
+    def __iter__(self):
+        return iter(self._own())
+
+    def __len__(self):
+        return len(self._own())
+
+
+def _lazy_by_prefix(lazy) -> None:
+    """`default_storage`/`staticfiles_storage`: the object each script prefix's calls made."""
+    base = type(lazy)
+
+    def wrapped(self):
+        from django.utils.functional import empty
+        return self.__dict__["_fp_made"].get(_prefix(), empty)
+
+    def set_attr(self, name, value):
+        if name == "_wrapped":
+            self.__dict__["_fp_made"][_prefix()] = value
+        else:
+            base.__setattr__(self, name, value)
+
+    lazy.__dict__["_fp_made"] = {}
+    _set_class(lazy, type(base.__name__, (base,), {"_wrapped": property(wrapped), "__setattr__": set_attr,
+                                                   "__module__": base.__module__}))
+
+
+def _per_call(settings) -> None:
+    """Once, at the first switch of an instance that takes calls concurrently: the relative settings
+    made per read and the storages per script prefix (what was made before is dropped by `_forget`)."""
+    global per_call
+    per_call = True
+    base = type(settings)
+    _set_class(settings, type(base.__name__, (base,), {name: _prefixed(name) for name in _PREFIXED}
+                              | {"__module__": base.__module__}))
+    storage = sys.modules.get("django.core.files.storage")
+    if storage is None:
+        import django.core.files.storage as storage
+    handler = getattr(storage, "storages", None)
+    if isinstance(getattr(handler, "_storages", None), dict):
+        handler._storages = _ByPrefix()
+    statics = sys.modules.get("django.contrib.staticfiles.storage")
+    if statics is None and "django.contrib.staticfiles" in sys.modules:  # `{% static %}` imports it at first use
+        import django.contrib.staticfiles.storage as statics
+    for lazy in (getattr(storage, "default_storage", None), getattr(statics, "staticfiles_storage", None)):
+        if lazy is not None:
+            _lazy_by_prefix(lazy)

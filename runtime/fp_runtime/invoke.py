@@ -127,7 +127,7 @@ async def _asgi_call(loaded, a: list, mid, stream):
         app = loaded.target
         scope = scope_of_invoke(a, app)
         if scope["root_path"] != _django.last:  # Django's values made at the other mount point (ADR 0192)
-            _django.follow(scope["root_path"])
+            _django.follow(scope["root_path"], loaded.concurrency)
         # The call's Context, as a handler gets it (`request.scope["fp.context"].db`: the bound database
         # with this run's writes tagged; run_id, remaining_ms), as Mangum's `aws.context` (ADR 0178).
         scope["fp.context"] = _of_invoke(a, loaded.name, loaded.version, loaded.logger)
@@ -163,7 +163,7 @@ async def run_websocket(loaded, msg: dict, conn, loop):
             app = loaded.target
             scope = websocket.scope_of(msg.get("event") or {}, app)
             if scope["root_path"] != _django.last:
-                _django.follow(scope["root_path"])
+                _django.follow(scope["root_path"], loaded.concurrency)
             # The connection's Context, as an HTTP call's (ADR 0178): one connection is one run, so
             # `run_id` and the writes' tag are the connection's, and `remaining_ms` counts down to
             # `limits.timeout`, when the platform closes it with 1001 (ADR 0126).

@@ -152,3 +152,49 @@ export function deleteFaultTests(open: OpenStore, hooks: ConformanceHooks): void
       }));
   });
 }
+
+/**
+ * createdAt names a function's incarnation (ADR 0190's stamp on its runs and logs, which a delete
+ * removes up to its own; a delete's `ifCreatedAt`), so a function created again under a name must
+ * have a later one than the function before it even when the clock did not move (a delete and a
+ * create in the same millisecond) or went back (an NTP step; another process's clock behind the one
+ * that made the earlier function): ADR 0211. `openAt` opens a store of its own on the clock `now`.
+ */
+export function incarnationClockTests(openAt: (now: () => number) => Promise<Store>): void {
+  describe('a function created again under its name (ADR 0211)', () => {
+    it('has a later createdAt than the one before, in the same millisecond and after the clock went back an hour', async () => {
+      let now = 1_800_000_000_000;
+      const store = await openAt(() => now);
+      try {
+        const workspace = `ws-${randomBytes(3).toString('hex')}`;
+        await store.workspaces.create(workspace, { ...NO_QUOTAS, functions: 2 });
+        const key = functionKey('again', workspace);
+        const again = async (): Promise<number> => {
+          const made = await store.functions.create(key, settings());
+          await store.functions.delete(key, made.revision);
+          for (const name of (await store.functions.pendingDeletes?.()) ?? []) await store.functions.finishDelete?.(name);
+          return made.createdAt;
+        };
+        const first = await again();
+        assert.equal(first, now, 'a clock that moves on: its own time');
+        const second = await again(); // the same millisecond
+        now -= 3_600_000;
+        const third = await again();
+        const fourth = (await store.functions.create(key, settings())).createdAt;
+        assert.deepEqual([second, third, fourth], [first + 1, first + 2, first + 3]);
+        // Its runs, stamped with its createdAt, are the new function's: a delete of the one before it
+        // (its cleanup running late) removes only runs stamped up to its own createdAt.
+        const own = run({ function: key });
+        await store.runs.record([own], new Map([[key, fourth]]));
+        assert.deepEqual((await store.runs.list({ function: key })).items.map((r) => r.runId), [own.runId]);
+        now += 7_200_000;
+        const fn = (await store.functions.get(key))!;
+        await store.functions.delete(key, fn.revision);
+        for (const name of (await store.functions.pendingDeletes?.()) ?? []) await store.functions.finishDelete?.(name);
+        assert.equal((await store.functions.create(key, settings())).createdAt, now, 'once the clock passed it, its own time again');
+      } finally {
+        await store.close();
+      }
+    });
+  });
+}

@@ -5,7 +5,10 @@
  * is its own: not another instance's, not the next version's, never the deployed files.
  */
 import assert from 'node:assert/strict';
+import { realpathSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { describe, it } from 'node:test';
+import { defaultPoolConfig } from '../../poolmgr/config.js';
 import { deploy, deployed, fnName, upload, usePlatform } from './platform-harness.js';
 
 const APP = [
@@ -101,6 +104,18 @@ describe('the working directory\'s folders', () => {
 // saving each file to /tmp/uploads answered 500 from the 13th 5 MB upload (`[Errno 28] No space left
 // on device`), a 70 MiB report written to /tmp failed with `[Errno 27] File too large`, where under
 // uvicorn the disk had room and nothing said why. The run record's message says it (fp_runtime/errors.py).
+/**
+ * What a box's own /tmp holds before the function writes there: nothing, but where the platform's
+ * interpreter (its virtual environment) or runtime lives under the host's /tmp, as a CI clone at
+ * /tmp/ci-clone16 does, the first name of that path: they are bound read-only at their own paths,
+ * over the box's /tmp (fp_sandbox/view.py `build`). That was the entry a CI run found (loose4).
+ */
+function platformUnderTmp(): string[] {
+  const config = defaultPoolConfig({});
+  const paths = [dirname(dirname(config.pythonPath)), dirname(config.runtimeEntry)].map((p) => realpathSync(p));
+  return [...new Set(paths.filter((p) => p.startsWith('/tmp/')).map((p) => p.split('/')[2]!))].sort();
+}
+
 describe('a full /tmp, a file past the cap', () => {
   const TMP = 4 * 1024 * 1024;
   const h = usePlatform({ poolSize: 1, sandboxTmpBytes: TMP });
@@ -134,6 +149,7 @@ describe('a full /tmp, a file past the cap', () => {
     assert.match(await message('/big'), new RegExp(`^\\[Errno (27\\] File too large|28\\] No space left on device) ${said.source}`));
     const first = await (await fetch(`${h.url}/fn/${name}/`)).json() as { saved: number; there: string[] };
     assert.equal(first.saved, 0, `the first upload fits (/tmp held ${JSON.stringify(first.there)})`);
+    assert.deepEqual(first.there, platformUnderTmp(), "/tmp held nothing before the first upload but the platform's own paths under the host's /tmp");
     assert.match(await message('/'), new RegExp(`^\\[Errno 28\\] No space left on device ${said.source}`));
   });
 

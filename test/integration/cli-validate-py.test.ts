@@ -402,6 +402,18 @@ describe('runtime/validate.py', () => {
     const cond = app.replace('    for queue in subscribers:\n        queue.put_nowait(message)', '    async with changed:\n        changed.notify_all()');
     const woken = (await appWarnings(cond, 'fastapi\nsse-starlette\n', 'notify', 'limits:\n  timeout: 5m\n')).filter((w) => /notify_all/.test(w));
     assert.deepEqual(woken.map((w) => w.split(':').slice(1, 3).join(':')), ['9: notify_all() wakes the waiters of this instance (a broadcast)']);
+    // An event every stream awaits (`await changed.wait()`), set by the publishing call (loose4):
+    // asyncio's, threading's, one an object holds; not a set() of anything else.
+    const set = (publish: string, made = 'changed = asyncio.Event()'): string =>
+      app.replace('    for queue in subscribers:\n        queue.put_nowait(message)', publish).replace('subscribers: set[asyncio.Queue] = set()', made);
+    const fired = async (code: string): Promise<string[]> =>
+      (await appWarnings(code, 'fastapi\nsse-starlette\n', 'notify', 'limits:\n  timeout: 5m\n')).filter((w) => /a broadcast/.test(w)).map((w) => w.split(':').slice(1, 3).join(':'));
+    assert.deepEqual(await fired(set('    changed.set()\n    changed.clear()')), ["8: an event's set() wakes the waiters of this instance (a broadcast)"]);
+    assert.deepEqual(await fired(set('    hub.changed.set()', 'import threading\nclass Hub:\n    def __init__(self):\n        self.changed = threading.Event()\nhub = Hub()')),
+      ["12: an event's set() wakes the waiters of this instance (a broadcast)"], "an object's threading.Event");
+    assert.deepEqual(await fired(set('    seen.set()', 'seen = contextvars.ContextVar("seen")')), [], 'a set() of no Event (no argument: not a ContextVar.set either)');
+    assert.deepEqual((await appWarnings(set('    changed.set()'), 'fastapi\nsse-starlette\n', 'notify', 'limits:\n  timeout: 5m\n  concurrency: 50\n  maxInstances: 1\n'))
+      .filter((w) => /a broadcast/.test(w)), [], 'one instance takes the calls');
   });
 
   // A webhook trigger calls the app at POST <its path>, default / (gateway/hooks.ts): a GitHub-style
@@ -690,7 +702,8 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(await found('URL = os.environ.get(NAME, "sqlite:///./todos.db")'), [], 'no variable named');
     const [w] = (await check({ 'main.py': 'import os\nURL = os.getenv("DATABASE_URL", "sqlite:///./app.db")\n' }, '')).warnings;
     assert.match(w!.message, /^DATABASE_URL's default is a SQLite database the app writes in the working directory, and the function's env does not set DATABASE_URL: .* env set <name> DATABASE_URL=\.\.\. --secret.*under \/tmp/);
-    for (const [env, count] of [['', 1], ['env:\n  OTHER: "x"\n', 1], ['env:\n  DATABASE_URL: "${DB}"\n', 0]] as const) {
+    // os.getenv's names are case-sensitive (Linux): `database_url` does not set DATABASE_URL (loose4).
+    for (const [env, count] of [['', 1], ['env:\n  OTHER: "x"\n', 1], ['env:\n  DATABASE_URL: "${DB}"\n', 0], ['env:\n  database_url: "${DB}"\n', 1]] as const) {
       const d = folder({ 'main.py': 'import os\nfrom fastapi import FastAPI\nURL = os.getenv("DATABASE_URL", "sqlite:///./app.db")\napp = FastAPI()\n',
         'requirements.txt': 'fastapi\n', 'platform.yaml': `kind: function\nname: todos\nentrypoint: main:app\n${env}` });
       try {

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MongoClient } from 'mongodb';
 import { DataBindings } from '../../controlplane/index.js';
+import { generateKey, Keyring } from '../../controlplane/secrets/index.js';
+import { openMongoStore } from '../../controlplane/store/production/index.js';
 import { BOUND_DATABASE_MARK, BOUND_DATABASE_MARK_ID, workspaceOfKey } from '../../protocol/index.js';
 import { serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
 
@@ -48,6 +50,25 @@ describe('data bindings on the store\'s own server', { skip: serverSkip('ferretd
       });
     }
     await bindings.check('reader.fastapi', { database: 'shop', create: false }); // the workspace's own is fine
+  });
+
+  // red39 left a window: a database bound before marks existed (a tenant's data written before the
+  // upgrade) was marked only at its binding's next command, and an install started on that name
+  // meanwhile opened it. The binding is made at start-up for every bound function (the registry
+  // loads them) and at a deploy: the mark is written then, with no command of the function.
+  it("marks a bound database when the binding is made, before any command: a store started on it later refuses it (loose4, ADR 0184)", async () => {
+    await client.db('late_ledger').collection('entries').insertOne({ n: 1 }); // written before marks existed
+    bindings.runtimeBinding('books.late', { database: 'ledger', create: false });
+    let marks = 0;
+    for (let i = 0; i < 100 && marks === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      marks = await client.db('late_ledger').collection(BOUND_DATABASE_MARK).countDocuments();
+    }
+    assert.equal(marks, 1, 'marked without a command through the proxy');
+    await assert.rejects(openMongoStore({ url: ferret.url, database: 'late_ledger', keyring: new Keyring([generateKey()]), adoptDatabase: true }),
+      (err: Error & { code?: string }) => err.code === 'STORE_DATABASE_FOREIGN' && /is a data binding's/.test(err.message));
+    assert.deepEqual(await client.db('late_ledger').collection('entries').countDocuments(), 1, 'its data as it was');
+    await bindings.remove('books.late');
   });
 
   it('gives a version stored with such a binding no credential', () => {

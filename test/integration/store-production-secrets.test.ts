@@ -141,6 +141,22 @@ describe('production store: secrets at rest (FerretDB)', { skip }, () => {
     assert.equal((await collection(database, 'meta').findOne({ _id: 'schema' }))?.['version'], 1, 'nothing written');
   });
 
+  // The race of ADR 0184 (red39 left it untested): a data proxy marks the database while a first start
+  // writes its schema record. The proxy looked before the record (none: it marks); the store looked
+  // for a mark before its record (none yet), so it looks again after it, and stops there.
+  it("a first start that finds a data binding's mark after writing its schema record stops: STORE_DATABASE_FOREIGN, the database never used (loose4, ADR 0184)", async () => {
+    const database = freshDatabase();
+    const marked = async (): Promise<void> => {
+      await collection(database, BOUND_DATABASE_MARK).insertOne({ _id: BOUND_DATABASE_MARK_ID, at: 1 });
+    };
+    await assert.rejects(openMongoStore({ url: ferret!.url, database, keyring: new Keyring([generateKey()]), testHooks: { afterSchemaWrite: marked } }), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'STORE_DATABASE_FOREIGN');
+      assert.match(err.message, /is a data binding's/);
+      return true;
+    });
+    assert.equal(await collection(database, 'meta').findOne({ _id: 'platform' }), null, 'no platform id written: the database is not this install\'s');
+  });
+
   it('a check before writing (checkBeforeWrite) reads an older database as found: refused, it is not upgraded (ADR 0171)', async () => {
     // Before, the upgrade (ensureSchema) ran first, and a start refused SECRETS_KEY_UNKNOWN left the
     // database at the new schema, which the older build then refused (STORE_SCHEMA_TOO_NEW).

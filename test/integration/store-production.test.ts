@@ -15,6 +15,7 @@ import { openMongoStore } from '../../controlplane/store/production/index.js';
 import { SCHEMA_VERSION } from '../../controlplane/store/production/context.js';
 import { file, rejectsWithCode, run, settings, uniqueName } from '../conformance/fixtures.js';
 import { storeConformance } from '../conformance/store-suite.js';
+import { incarnationClockTests } from '../conformance/store-deletes.js';
 import { ferretdbOpenCursors, serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
 import type { Keyring } from '../../controlplane/secrets/index.js';
 import { testKey } from '../helpers/keyring.js';
@@ -98,6 +99,32 @@ describe('production store (FerretDB)', { skip }, () => {
   });
 
   describe('production specifics', () => {
+    incarnationClockTests((now) => open(freshDatabase(), { now }));
+
+    // Two processes whose clocks differ by an hour (ADR 0211): the one behind creates the name again
+    // after the one ahead deleted it; the new function's createdAt is after the tombstone's, so the
+    // ahead process's late cleanup (runs and logs up to its createdAt, ADR 0190) leaves the new runs.
+    it('gives a function created again by a process whose clock is behind a createdAt after the one deleted by a process ahead', async () => {
+      const database = freshDatabase();
+      const ahead = await open(database, { now: () => Date.now() + 3_600_000 });
+      const behind = await open(database, { now: () => Date.now() });
+      try {
+        const key = uniqueName();
+        const old = await ahead.functions.create(key, settings());
+        const own = run({ function: key });
+        await ahead.runs.record([own], new Map([[key, old.createdAt]]));
+        await ahead.functions.delete(key, old.revision);
+        const made = await behind.functions.create(key, settings());
+        assert.ok(made.createdAt > old.createdAt, `${made.createdAt} after ${old.createdAt}`);
+        const fresh = run({ function: key });
+        await behind.runs.record([fresh], new Map([[key, made.createdAt]]));
+        for (const name of (await ahead.functions.pendingDeletes?.()) ?? []) await ahead.functions.finishDelete?.(name);
+        assert.deepEqual((await behind.runs.list({ function: key })).items.map((r) => r.runId), [fresh.runId]);
+      } finally {
+        await Promise.all([ahead.close(), behind.close()]);
+      }
+    });
+
     it('writes a batch of async records even when its superseded bookkeeping outlasts its budget; reads find the newest attempt', async () => {
       // A budget of 0: the lookups and updates (a scan each on FerretDB's SQLite backend at scale)
       // are left to finish alone; the records are written all the same (reliability round, N1).

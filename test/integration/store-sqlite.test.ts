@@ -13,6 +13,7 @@ import { openSqliteStore } from '../../controlplane/store/sqlite/index.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../controlplane/store/sqlite/migrations.js';
 import { file, rejectsWithCode, run, settings, uniqueName } from '../conformance/fixtures.js';
 import { storeConformance } from '../conformance/store-suite.js';
+import { incarnationClockTests } from '../conformance/store-deletes.js';
 import { testKey } from '../helpers/keyring.js';
 
 const { masterKey, keyring: ring } = testKey();
@@ -69,6 +70,8 @@ storeConformance(
 );
 
 describe('sqlite store specifics', () => {
+  incarnationClockTests(async (now) => openSqliteStore({ keyring: ring, stateDir: await freshDir(), now }));
+
   it('keeps everything across a restart of the process (close, reopen the same directory)', async () => {
     const dir = await freshDir();
     const name = uniqueName();

@@ -313,6 +313,8 @@ export interface MongoTestHooks {
   beforePurgeSteps?(name: string): Promise<void>;
   /** A version's upload (`VersionStore.create`), after its read of the function and before it writes the version (ADR 0181). */
   beforeVersionWrite?(name: string): Promise<void>;
+  /** A first start, after it wrote its schema record and before it looks for a data binding's mark again (ADR 0184). */
+  afterSchemaWrite?(database: string): Promise<void>;
 }
 
 /**

@@ -22,6 +22,7 @@
 import { workspaceOfKey } from '../../../protocol/index.js';
 import type { Keyring } from '../../secrets/index.js';
 import { isStoreError, StoreError } from '../errors.js';
+import { laterThan } from '../incarnation.js';
 import { claimSlot, liveWorkspace, releaseSlot } from './workspaces.js';
 import { openHooks, openSecrets, sealHooks, sealSecrets } from '../sealed.js';
 import type { DeployEntry, DeployRequest, DeployStore, FunctionRecord, FunctionSettings, FunctionStore } from '../types.js';
@@ -174,7 +175,8 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
           if (!(await isLive(name))) await releaseSlot(ctx, name);
           throw new StoreError('WORKSPACE_NOT_FOUND', `no workspace named ${workspace}`, { workspace });
         }
-        const now = ctx.now();
+        // After the tombstone's: another process's clock may be ahead of this one, or this one went back (ADR 0211).
+        const createdAt = laterThan(cur?.createdAt, ctx.now());
         const doc: FunctionDoc = {
           _id: `${name}/${seq}`,
           name,
@@ -187,8 +189,8 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
           activeVersion: null,
           deploySeq: 0,
           lastDeploy: null,
-          createdAt: now,
-          updatedAt: now,
+          createdAt,
+          updatedAt: createdAt,
         };
         if (!(await insertRevision(ctx, doc))) continue; // raced: the next read tells EXISTS or retries
         // Leftovers of an earlier function of this name whose delete was interrupted.
@@ -201,8 +203,8 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
           // Runs and logs of an earlier function written after its delete's cleanup (another
           // process's sink that had not heard of the delete): the new function listed them as its
           // own (red team round 40). Stamped with an older createdAt, or not at all (ADR 0190).
-          col.runs.deleteMany({ function: name, ...ofIncarnation(now - 1, 'fnCreatedAt') }),
-          col.logs.deleteMany({ function: name, ...ofIncarnation(now - 1, 'fnCreatedAt') }),
+          col.runs.deleteMany({ function: name, ...ofIncarnation(createdAt - 1, 'fnCreatedAt') }),
+          col.logs.deleteMany({ function: name, ...ofIncarnation(createdAt - 1, 'fnCreatedAt') }),
           pruneRevisions(ctx, doc),
         ]);
         // A purge of the earlier function (another process's sweep) may have given back the slot

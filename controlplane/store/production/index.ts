@@ -108,6 +108,7 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
       options.checkBeforeWrite(found !== null && found.version < 2 ? usage.map((u) => (u.keyId === null ? { ...u, fields: 0 } : u)) : usage);
     }
     const { ttl } = await ensureSchema(col, now(), options.keyring);
+    if (found === null) await options.testHooks?.afterSchemaWrite?.(db.databaseName);
     // A data proxy that marked the database while this first start wrote its schema record (ADR
     // 0184): one of the two sees the other, and neither uses the database.
     if (found === null && await isBoundDatabase(db)) throw boundDatabase(db.databaseName);

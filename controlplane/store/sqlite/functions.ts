@@ -5,6 +5,7 @@
 import { workspaceOfKey } from '../../../protocol/index.js';
 import type { Keyring } from '../../secrets/index.js';
 import { StoreError } from '../errors.js';
+import { laterThan } from '../incarnation.js';
 import { normalQuotas, quotaExceeded } from '../quotas.js';
 import { openHooks, openSecrets, sealHooks, sealSecrets, type SealedHookSecret } from '../sealed.js';
 import type {
@@ -127,11 +128,15 @@ export function sqliteFunctionStore(ctx: SqliteContext): FunctionStore {
   const update = db.prepare('UPDATE functions SET settings = ?, revision = revision + 1, updated_at = ? WHERE name = ?');
   const workspaceQuotas = db.prepare('SELECT quotas FROM workspaces WHERE name = ?').pluck();
   const countIn = db.prepare('SELECT count(*) FROM functions WHERE workspace = ?').pluck();
+  // The createdAt of a function this process deleted, while it is not yet in the past: a function
+  // created again under its name is created after it, whatever the clock says (ADR 0211).
+  const deletedAt = new Map<string, number>();
 
   return {
     async create(name, settings) {
       ctx.check();
-      const now = ctx.now();
+      const now = laterThan(deletedAt.get(name), ctx.now());
+      deletedAt.delete(name);
       const workspace = workspaceOfKey(name);
       const stored = storedJson(sealed(ring, name, settings));
       // One IMMEDIATE transaction: the workspace check, the quota count and the insert see one state,
@@ -226,6 +231,7 @@ export function sqliteFunctionStore(ctx: SqliteContext): FunctionStore {
         db.prepare(`DELETE FROM runs WHERE ${mine}`).run(name, incarnation);
         db.prepare("DELETE FROM tokens WHERE kind = 'invoke' AND scope = ?").run(name);
       }).immediate();
+      if (incarnation >= ctx.now()) deletedAt.set(name, incarnation);
       // Gone and cleaned up in one transaction: a failure before it leaves the function live (ADR 0156).
       return { cleanupError: null };
     },
