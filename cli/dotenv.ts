@@ -22,9 +22,10 @@
  * dotenv reader, never interpolated), else double quotes with the escapes \n \r \t \\ \" \$.
  */
 import { readdir, realpath, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import { ENV_NAME, RESERVED_ENV_PREFIX } from '../protocol/index.js';
-import { smallFileText } from './small-file.js';
+import { isWithin, smallFileText, type FileTree } from './small-file.js';
 
 export const DOTENV_FILE = '.env';
 
@@ -202,7 +203,7 @@ export const MAX_DOTENV_BYTES = 1024 * 1024;
  * keeps from reading the file itself, and `deploy` named them and told to `env push` them.
  */
 export async function readDotenv(dir: string, file: string = DOTENV_FILE): Promise<FolderDotenv> {
-  const text = await dotenvText(join(dir, file), await dotenvTree(dir).catch(() => dirname(resolve(dir))));
+  const text = await dotenvText(join(dir, file), await dotenvTree(dir).catch(() => ({ root: resolve(dir) })));
   if (text === null) return { present: false, values: {}, problems: [], fromEnvironment: [] };
   if (typeof text !== 'string') return { present: true, values: {}, problems: [{ file, line: 0, message: text.refused }], fromEnvironment: [] };
   const parsed = parseDotenv(text);
@@ -218,21 +219,41 @@ export async function readDotenv(dir: string, file: string = DOTENV_FILE): Promi
  * A dotenv file's text; null when there is none; `refused` says why it was not read: not a regular
  * file of at most MAX_DOTENV_BYTES, or (with `tree`) its real path, links followed, outside `tree`.
  */
-export function dotenvText(path: string, tree: string | null): Promise<string | null | { refused: string }> {
+export function dotenvText(path: string, tree: FileTree | null): Promise<string | null | { refused: string }> {
   return smallFileText(path, MAX_DOTENV_BYTES, tree, 'a dotenv file is read only inside the folder\'s repository (copy the values in, or name the file with `env push --file`)');
 }
 
 /**
- * Where a folder's dotenv files may be, links followed: its repository (the nearest folder up
- * holding `.git`), else the folder's parent (FastAPI's full-stack template deploys `backend/` and
- * reads `../.env`). Real paths.
+ * Where a folder's dotenv files may be, links followed (real paths): its repository, the nearest
+ * folder up holding `.git` below the user's home. Without one, the folder, and the dotenv files
+ * (`.env`, `.env.*`) right in its parent (FastAPI's full-stack template deploys `backend/` and reads
+ * `../.env`) unless that parent is the home or above it.
+ *
+ * Not the whole parent, nor a repository at or above the home, nor one whose `.git` another user
+ * owns (red team round 40): a project
+ * unpacked without `.git` (an archive, `degit`, a generated template) at `~/evil` had the home as
+ * its tree, so its `.env` linked to `../.aws/credentials` was read (round 39's rule passed it), and
+ * under a home kept in git (dotfiles) every folder without a `.git` of its own was the home's.
  */
-export async function dotenvTree(dir: string): Promise<string> {
+export async function dotenvTree(dir: string): Promise<FileTree> {
   const start = await realpath(dir);
-  for (let at = start; ; at = dirname(at)) {
-    if (await stat(join(at, '.git')).then(() => true, () => false)) return at;
-    if (dirname(at) === at) return dirname(start);
+  const home = await realpath(homedir()).catch(() => resolve(homedir()));
+  for (let at = start; !isWithin(at, home); at = dirname(at)) {
+    const git = await stat(join(at, '.git')).catch(() => null);
+    if (git === null) continue;
+    // Another user's `.git` (one planted in /tmp above a clone there) is no repository of this
+    // user's, as git's safe.directory says (CVE-2022-24765): the folder is taken as having none.
+    if (process.getuid !== undefined && git.uid !== process.getuid()) break;
+    return { root: at };
   }
+  const parent = dirname(start);
+  if (parent === start || isWithin(parent, home)) return { root: start };
+  return { root: start, also: (real) => dirname(real) === parent && isDotenvName(basename(real)) };
+}
+
+/** `.env` or `.env.<something>`: a dotenv file's name. */
+function isDotenvName(name: string): boolean {
+  return name === DOTENV_FILE || name.startsWith(`${DOTENV_FILE}.`);
 }
 
 /**

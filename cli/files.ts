@@ -3,10 +3,10 @@
  * default exclusions and `.platformignore`, checked against the server's bundle limits, hashed.
  */
 import { createHash } from 'node:crypto';
-import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { describeBytes, nameProblem } from '../protocol/index.js';
-import { smallFileText } from './small-file.js';
+import { smallFileBytes, smallFileText } from './small-file.js';
 
 export interface BundleLimits {
   maxFiles: number;
@@ -333,11 +333,18 @@ export interface HashedFile extends LocalFile {
   sha256: string;
 }
 
-/** Reads and hashes every file (sha256, lower-case hex). */
+/**
+ * Reads and hashes every file (sha256, lower-case hex). Read as the walk saw it: inside the folder,
+ * links followed, and a regular file (cli/small-file.ts): a folder on a file's way swapped for a link
+ * after the walk (by someone else writing in the folder) hashed, then uploaded, a file from anywhere
+ * (red team round 40; the upload's hash check on the server keeps it to what was hashed here).
+ */
 export async function hashFiles(dir: string, files: readonly LocalFile[]): Promise<HashedFile[]> {
   const out: HashedFile[] = [];
+  const root = await realpath(dir);
   for (const f of files) {
-    const content = await readFile(join(dir, f.path));
+    const content = await smallFileBytes(join(dir, f.path), Number.MAX_SAFE_INTEGER, root, 'not uploaded');
+    if (!(content instanceof Uint8Array)) throw new Error(`${f.path} ${content === null ? 'is gone since the folder was read' : content.refused}: nothing was deployed`);
     out.push({ path: f.path, size: content.length, sha256: createHash('sha256').update(content).digest('hex'), ...(f.executable === true ? { executable: true } : {}) });
   }
   return out;

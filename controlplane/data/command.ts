@@ -266,6 +266,9 @@ function read(frame: Buffer, database: string): Command {
     command.keys.push(key);
     const text = type === 0x02 ? frame.toString('utf8', valueAt + 4, valueEnd - 1) : null;
     if (key === command.name) command.target = text;
+    // `create`'s `viewOn`: a view over `system.js` or the binding's mark read what no command or
+    // stage may name (red team round 40). Views cannot leave their database.
+    else if (key === 'viewOn' && text !== null && isReservedCollection(text)) forbid(`a view on the reserved collection ${JSON.stringify(text)} is not allowed`);
     else if (key === '$db') command.db = text;
     else if (key === 'collection') command.collection = text;
     else if (key === 'comment') command.comment = text;

@@ -61,6 +61,42 @@ export function deleteFaultTests(open: OpenStore, hooks: ConformanceHooks): void
       }));
   });
 
+  // A run recorded after its function's delete by a process that had not heard of it yet (its sink's
+  // check passed) is stamped with the deleted incarnation and outlived the cleanup: kept until its
+  // retention ran out, it was listed and counted in a workspace created again under the name.
+  describe('a workspace delete and the late runs of its deleted functions (red team round 40)', () => {
+    it('removes them: a workspace created again under the name lists none, holds no log bytes, and reads none by id', () =>
+      withStore(open, async (store) => {
+        const { workspace, key, revision } = await fullFunction(store);
+        const made = (await store.functions.get(key))!;
+        await store.functions.delete(key, revision);
+        for (const name of (await store.functions.pendingDeletes?.()) ?? []) await store.functions.finishDelete?.(name);
+        const late = run({ function: key, logs: [{ stream: 'stdout', ts: 4, msg: 'the old tenant\'s last call' }] });
+        await store.runs.record([late], new Map([[key, made.createdAt]]));
+        await store.workspaces.delete(workspace);
+        await store.workspaces.create(workspace, NO_QUOTAS);
+        assert.deepEqual((await store.runs.list({ workspace })).items, []);
+        assert.equal(await store.runs.get(late.runId), null);
+        assert.equal((await store.workspaces.usage(workspace)).logBytes, 0);
+      }));
+
+    it('a function created again under the name lists none of them, nor serves them by id', () =>
+      withStore(open, async (store) => {
+        const { key, revision } = await fullFunction(store);
+        const made = (await store.functions.get(key))!;
+        await store.functions.delete(key, revision);
+        for (const name of (await store.functions.pendingDeletes?.()) ?? []) await store.functions.finishDelete?.(name);
+        const late = run({ function: key, logs: [{ stream: 'stdout', ts: 4, msg: 'the deleted function\'s last call' }] });
+        await store.runs.record([late], new Map([[key, made.createdAt]]));
+        const again = await store.functions.create(key, settings({}));
+        assert.deepEqual((await store.runs.list({ function: key })).items, []);
+        assert.equal(await store.runs.get(late.runId), null);
+        const own = run({ function: key, startedAt: again.createdAt + 1 });
+        await store.runs.record([own], new Map([[key, again.createdAt]]));
+        assert.deepEqual((await store.runs.list({ function: key })).items.map((r) => r.runId), [own.runId]);
+      }));
+  });
+
   // ADR 0181 left a window: a version uploaded through another process after the server's own
   // `ifNoVersions` check and before the delete was deleted with the function. The store checks
   // again with its delete (SQLite: in its transaction; production: after its tombstone, which it

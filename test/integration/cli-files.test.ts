@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -172,5 +172,24 @@ describe('cli file walking', () => {
     const [file] = await hashFiles(dir, (await walkFunctionDir(dir)).files);
     assert.equal(file!.sha256, createHash('sha256').update('print(1)\n').digest('hex'));
     assert.equal(file!.size, 9);
+  });
+
+  it('hashes (and so uploads) no file that a folder swapped for a link after the walk led to (red team round 40)', async (t) => {
+    const dir = folder({ 'main.py': 'x', 'conf/settings.py': 'A = 1\n' });
+    const away = folder({ 'settings.py': 'aws_secret_access_key = verysecret\n' });
+    t.after(() => {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(away, { recursive: true, force: true });
+    });
+    const walk = await walkFunctionDir(dir);
+    assert.deepEqual(walk.problems, []);
+    // Someone else writing in the folder, between deploy's walk and its read of each file.
+    renameSync(join(dir, 'conf'), join(dir, 'conf-was'));
+    symlinkSync(away, join(dir, 'conf'));
+    await assert.rejects(hashFiles(dir, walk.files), /conf\/settings\.py is .*outside .*not uploaded.*nothing was deployed/);
+    const inside = folder({ 'a/b.bin': Buffer.from([0xff, 0x00, 0xfe]) });
+    t.after(() => rmSync(inside, { recursive: true, force: true }));
+    const [bin] = await hashFiles(inside, (await walkFunctionDir(inside)).files);
+    assert.equal(bin!.sha256, createHash('sha256').update(Buffer.from([0xff, 0x00, 0xfe])).digest('hex'), 'bytes, not text');
   });
 });

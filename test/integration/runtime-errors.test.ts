@@ -252,14 +252,16 @@ describe('replies the host can always read', () => {
     });
   }
 
-  test('a str return value too big for one frame is bad_return under a memory limit, not out of memory (its encoding\'s copies ended the instance; oddfn round)', async (t) => {
+  test('a str return value (or base64 body) too big for one frame is bad_return under a memory limit, not out of memory (its encoding\'s copies ended the instance; oddfn round, red team round 40)', async (t) => {
     const { rt, dir } = await start(t, { 'main.py': py(
       'def handler(event, context):',
+      '    if event["path"] == "/base64":  # decodes to 67.5 MiB; its copies passed the memory limit (red team round 40)',
+      '        return {"statusCode": 200, "body": "A" * (90 * 1024 * 1024), "isBase64Encoded": True}',
       '    text = "x" * (70 * 1024 * 1024)',
       '    return {"statusCode": 200, "body": text} if event["path"] == "/body" else text',
     ) });
     await rt.specialize({ dir, memoryBytes: 160 * 1024 * 1024 });
-    for (const path of ['/', '/body']) {
+    for (const path of ['/', '/body', '/base64']) {
       const err = asError(await rt.invoke({ path }));
       assert.equal(err.error.class, ErrorClass.badReturn, `${path}: ${err.error.message}`);
       assert.match(err.error.message, /exceeds the 66060288 byte \(63 MiB\) limit of a handler's return value/);

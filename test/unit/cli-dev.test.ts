@@ -1,7 +1,7 @@
 /** `dev`'s pure parts: .env parsing, which changes reload, the .env → secrets patch, and how calls print. */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -10,6 +10,7 @@ import { secretsPatch } from '../../cli/dev/reload.js';
 import { isRelevantChange } from '../../cli/dev/watch.js';
 import { MAX_DOTENV_BYTES, readDotenv } from '../../cli/dotenv.js';
 import { Output } from '../../cli/output.js';
+import { smallFileHooks, smallFileText } from '../../cli/small-file.js';
 
 describe('cli dev: .env', () => {
   it('reads the folder\'s .env as values (dotenv format, cli/dotenv.ts); no file is no values', async () => {
@@ -77,6 +78,84 @@ describe('cli dev: a hostile repository\'s .env (red team round 39)', () => {
       await rm(join(repo, '.git'), { recursive: true });
       assert.deepEqual((await readDotenv(app, join('..', '.env'))).values, { SHARED: '1' });
     } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('takes neither the whole parent of a folder without a repository nor a home kept in git for its repository (red team round 40)', async () => {
+    const { root, home, repo } = await layout();
+    const savedHome = process.env.HOME;
+    try {
+      await rm(join(repo, '.git'), { recursive: true });
+      // Unpacked without .git right in the home (an archive, degit): its parent, the home, was its tree.
+      const unpacked = join(home, 'unpacked');
+      await mkdir(unpacked);
+      await symlink(join('..', '.aws', 'credentials'), join(unpacked, '.env'));
+      await writeFile(join(repo, '.env'), 'OTHER_PROJECT=secret\n');
+      await writeFile(join(home, 'src', '.env'), 'PARENT=1\n');
+      const read = await readDotenv(unpacked);
+      assert.deepEqual(read.values, {});
+      assert.match(read.problems[0]?.message ?? '', /outside .* not read/);
+      // Beside another project: the parent's own .env is read (../.env of FastAPI's template), not the other project's.
+      const beside = join(home, 'src', 'beside');
+      await mkdir(beside);
+      await symlink(join('..', 'evil', '.env'), join(beside, '.env'));
+      assert.deepEqual((await readDotenv(beside)).values, {});
+      assert.deepEqual((await readDotenv(beside, join('..', 'evil', '.env'))).values, {});
+      assert.deepEqual((await readDotenv(beside, join('..', '.env'))).values, { PARENT: '1' });
+      // A home kept in git (dotfiles): a folder under it without a .git of its own is no part of the home's repository.
+      process.env.HOME = home;
+      await mkdir(join(home, '.git'));
+      const deep = join(home, 'src', 'evil', 'backend');
+      await symlink(join('..', '..', '..', '.aws', 'credentials'), join(deep, '.env'));
+      const dotfiles = await readDotenv(deep);
+      assert.deepEqual(dotfiles.values, {});
+      assert.match(dotfiles.problems[0]?.message ?? '', /outside .* not read/);
+      assert.deepEqual((await readDotenv(deep, join('..', '.env'))).values, { OTHER_PROJECT: 'secret' }); // its own parent's
+      assert.deepEqual((await readDotenv(unpacked)).values, {}); // right in the home: the folder alone
+    } finally {
+      if (savedHome === undefined) delete process.env.HOME;
+      else process.env.HOME = savedHome;
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it("takes no other user's .git for a repository (one planted in /tmp above a clone there; red team round 40)", { skip: process.getuid?.() !== 0 ? 'chown needs root' : false }, async () => {
+    const { root, home, repo } = await layout();
+    try {
+      // The clone has no .git of its own; a local user planted one above it, to make the tree theirs.
+      await rm(join(repo, '.git'), { recursive: true });
+      await mkdir(join(home, 'src', '.git'));
+      await chown(join(home, 'src', '.git'), 65534, 65534);
+      await mkdir(join(home, 'src', 'other'));
+      await writeFile(join(home, 'src', 'other', '.env'), 'OTHER_PROJECT=secret\n');
+      await symlink(join('..', 'other', '.env'), join(repo, '.env'));
+      const read = await readDotenv(repo);
+      assert.deepEqual(read.values, {});
+      assert.match(read.problems[0]?.message ?? '', /outside .* not read/);
+      await chown(join(home, 'src', '.git'), process.getuid!(), process.getgid!());
+      assert.deepEqual((await readDotenv(repo)).values, { OTHER_PROJECT: 'secret' }, 'the user\'s own repository holds both');
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('reads nothing that a folder swapped for a link between the check and the open led to (red team round 40)', { skip: process.platform !== 'linux' }, async () => {
+    const { root, home, repo } = await layout();
+    try {
+      await mkdir(join(repo, 'conf'));
+      await writeFile(join(repo, 'conf', '.env'), 'MINE=1\n');
+      await mkdir(join(home, 'other'));
+      await writeFile(join(home, 'other', '.env'), 'OTHER_PROJECT=secret\n');
+      assert.equal(await smallFileText(join(repo, 'conf', '.env'), 1024, { root: repo }, ''), 'MINE=1\n');
+      smallFileHooks.beforeOpen = async () => {
+        await rename(join(repo, 'conf'), join(repo, 'conf-was'));
+        await symlink(join(home, 'other'), join(repo, 'conf'));
+      };
+      const read = await smallFileText(join(repo, 'conf', '.env'), 1024, { root: repo }, '');
+      assert.ok(typeof read === 'object' && read !== null && /replaced while it was read/.test(read.refused), JSON.stringify(read));
+    } finally {
+      delete smallFileHooks.beforeOpen;
       await rm(root, { recursive: true, force: true });
     }
   });

@@ -123,6 +123,10 @@ describe('data proxy policy', () => {
     refused({ aggregate: 'orders', pipeline: [{ $match: { none: 1 } }, { $out: mark }], cursor: {}, $db: DB });
     refused({ aggregate: 'orders', pipeline: [{ $merge: { into: { db: DB, coll: mark } } }], cursor: {}, $db: DB });
     refused({ aggregate: 'orders', pipeline: [{ $lookup: { from: mark, as: 'x', pipeline: [] } }], cursor: {}, $db: DB });
+    // A view over it, or over system.js, read it by the view's name (red team round 40).
+    refused({ create: 'seen', viewOn: mark, pipeline: [], $db: DB });
+    refused({ create: 'seen', viewOn: 'system.js', pipeline: [], $db: DB });
+    assert.equal(decide(msg({ create: 'recent', viewOn: 'orders', pipeline: [{ $match: { a: 1 } }], $db: DB }), DB, true, owns).kind, 'forward', 'a view on its own collection');
     assert.equal(decide(msg({ find: 'fastapi-platform.bindings', $db: DB }), DB, true, owns).kind, 'forward', 'another name is the function\'s');
   });
 

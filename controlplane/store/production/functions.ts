@@ -200,6 +200,11 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
           col.versions.deleteMany({ function: name, ...earlier }),
           col.deploys.deleteMany({ function: name, ...earlier }),
           col.tokens.deleteMany({ kind: 'invoke', scope: name, ...earlier }),
+          // Runs and logs of an earlier function written after its delete's cleanup (another
+          // process's sink that had not heard of the delete): the new function listed them as its
+          // own (red team round 40). Stamped with an older createdAt, or not at all (ADR 0190).
+          col.runs.deleteMany({ function: name, ...ofIncarnation(createdAt - 1, 'fnCreatedAt') }),
+          col.logs.deleteMany({ function: name, ...ofIncarnation(createdAt - 1, 'fnCreatedAt') }),
           pruneRevisions(ctx, doc),
         ]);
         // A purge of the earlier function (another process's sweep) may have given back the slot

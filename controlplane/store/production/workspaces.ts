@@ -170,6 +170,11 @@ export function mongoWorkspaceStore(ctx: MongoContext, isLive: (key: string) => 
       }
       await col.tokens.updateMany({ kind: 'workspace', scope: name, revokedAt: null }, { $set: { revokedAt: ctx.now() } });
       await col.grants.deleteMany({ workspace: name });
+      // Runs and logs its functions' deletes left: a late record of a deleted function (another
+      // process's sink that had not heard of the delete yet writes after its cleanup) was kept
+      // until its retention ran out, listed and counted in a workspace created again under the
+      // name, another tenant's (red team round 40).
+      await Promise.all([col.runs.deleteMany({ workspace: name }), col.logs.deleteMany({ workspace: name })]);
     },
 
     async usage(name) {

@@ -82,6 +82,8 @@ export function sqliteWorkspaceStore(ctx: SqliteContext): WorkspaceStore {
         db.prepare('DELETE FROM workspaces WHERE name = ?').run(name);
         db.prepare("UPDATE tokens SET revoked_at = ? WHERE kind = 'workspace' AND scope = ? AND revoked_at IS NULL").run(ctx.now(), name);
         db.prepare('DELETE FROM blob_grants WHERE workspace = ?').run(name);
+        // Runs a late record of a deleted function left (the production store's delete says why; red team round 40).
+        db.prepare('DELETE FROM runs WHERE workspace = ?').run(name);
       }).immediate();
     },
 
