@@ -198,12 +198,14 @@ class RedisQueue implements Queue {
     checkJob(job);
     return this.op(async () => {
       const now = this.now();
+      // Never enqueued before the function it was accepted for (types.ts, `bornAt`).
+      const enqueuedAt = job.bornAt === undefined ? now : Math.max(now, this.clock.toRedis(job.bornAt));
       const k = this.keys;
       const idem = job.idempotencyKey ?? '';
       const [status, runId] = (await scripts.enqueue.run(
         this.client,
         [k.stream, k.delayed, k.job(job.runId), k.idempotency(idem), k.waiting(job.function), k.waitingFunctions, k.idempotencyFingerprint(idem)],
-        [job.runId, job.function, Buffer.from(job.payload), job.attempt ?? 1, job.notBefore === undefined ? now : this.clock.toRedis(job.notBefore), now, idem, this.windowMs, job.fingerprint ?? ''],
+        [job.runId, job.function, Buffer.from(job.payload), job.attempt ?? 1, job.notBefore === undefined ? enqueuedAt : this.clock.toRedis(job.notBefore), enqueuedAt, idem, this.windowMs, job.fingerprint ?? ''],
       )) as [number, string];
       if (status === -1) throw new QueueError('QUEUE_RUN_EXISTS', 'this run is queued already', { runId });
       if (status === 2) return { runId, created: false, mismatch: true };

@@ -23,6 +23,13 @@ export interface NewJob {
    * Without one on either side (cron ticks; keys kept before fingerprints were), any repeat matches.
    */
   fingerprint?: string;
+  /**
+   * When the function the job was accepted for was created (the caller's frame): the job's
+   * `enqueuedAt` is never before it. A wall clock stepped back after the function was created
+   * dated its jobs before it, and the dispatcher dead-lettered each as a deleted function's
+   * (`function_deleted`) without running it: accepted runs lost (chaos round 1, ADR 0218).
+   */
+  bornAt?: number;
 }
 
 export interface EnqueueResult {
