@@ -5,13 +5,21 @@
  * for the id its 202 had given: of 353 runs accepted under faketime, 84 were lost so (embedded).
  * Now a run is never dated before the function it was accepted for. SQLite stores in a temp state
  * directory; Date.now is the stepped clock, set before the stores open (no step for them to see).
+ * In production the run's job was also lost when the step came after it was queued: the Redis
+ * queue hands its times out in the process's frame, which the step moves, so a job queued before
+ * a step back looked older than its function (26 of 362 runs under faketime). The job now keeps
+ * the incarnation it was accepted for, and the dispatcher compares that.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AsyncRuns, openSqliteAsync } from '../../controlplane/async/index.js';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { AsyncRuns, Dispatcher, enqueueRun, MemoryRunTimeline, openRedisQueue, openSqliteAsync } from '../../controlplane/async/index.js';
+import { connectRedis, redisReady } from '../../controlplane/store/production/redis-client.js';
+import { serverSkip, startRedis, type ServerProcess } from '../helpers/servers.js';
+import { ScriptedRunner, settled, success } from './dispatcher-harness.js';
 
 describe('async runs accepted on a wall clock stepped back since their function was created', () => {
   const realNow = Date.now;
@@ -41,5 +49,39 @@ describe('async runs accepted on a wall clock stepped back since their function 
     assert.equal(job?.runId, runId);
     // The dispatcher dead-letters a job enqueued before its function was created (function_deleted).
     assert.ok(job.enqueuedAt >= born, `enqueued at ${job.enqueuedAt}, the function created at ${born}`);
+  });
+});
+
+describe('a Redis job queued before the wall clock stepped back', { skip: serverSkip('redis-server') }, () => {
+  let redis: ServerProcess | undefined;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis?.destroy();
+  });
+
+  it('runs: the dispatcher compares the incarnation the job was accepted for, not its time, with the function\'s', async (t) => {
+    let step = 0;
+    const wall = (): number => Date.now() - step;
+    const client = connectRedis(redis!.url);
+    await redisReady(client);
+    const queue = await openRedisQueue({ client, ownsClient: true, prefix: `c${randomBytes(4).toString('hex')}`, now: wall, monotonic: () => performance.now() });
+    const timeline = new MemoryRunTimeline();
+    const born = wall() - 1_000; // the function was created a second ago
+    const runId = randomUUID();
+    await enqueueRun(queue, timeline, { runId, function: 'fn', payload: Buffer.from('{}'), bornAt: born }, wall());
+    step = 10 * 60_000; // then the clock is stepped back 10 minutes (NTP, a VM restored)
+    const runner = new ScriptedRunner(() => success());
+    const dispatcher = new Dispatcher({
+      queue, timeline, runner, leaseMs: 5_000, pollMs: 20, graceMs: 1_000, now: wall,
+      policies: { policyFor: () => ({}), createdAt: () => born },
+      onError: () => {},
+    });
+    t.after(async () => { await dispatcher.stop(); await queue.close(); });
+    dispatcher.start();
+    const view = await settled(timeline, runId);
+    assert.deepEqual(view.transitions.map((s) => [s.state, s.detail ?? null]).at(-1), ['succeeded', null], JSON.stringify(view.transitions));
+    assert.equal(runner.seen.length, 1);
   });
 });

@@ -80,6 +80,12 @@ export interface ClaimedJob extends Job, Lease {
    * only): the claimer writes `cancelled` (when the run does not say so yet) and acks; nothing runs.
    */
   cancelRequested?: true;
+  /**
+   * The `bornAt` it was enqueued with (Redis only: the SQLite queue keeps no such column, and its
+   * `enqueuedAt` is never moved by a clock step). The dispatcher compares it with the function now
+   * under the key: another value is another incarnation (`function_deleted`), whatever the clocks did.
+   */
+  bornAt?: number;
 }
 
 /** A job that used up its attempts (or could not be retried). */
