@@ -14,6 +14,7 @@
  */
 import { redisRefusal } from './async/index.js';
 import type { SinkTarget } from './store/index.js';
+import { redisOffline } from './store/production/redis-words.js';
 
 export interface FaultLogOptions {
   /** Default 60 s. */
@@ -107,6 +108,8 @@ export class FaultLog {
 
 /** An error for the operator's log: its message, and what Redis refused when it did (an `EXECABORT` alone names no cause). */
 export function errorWords(err: unknown): string {
+  const offline = redisOffline(err);
+  if (offline !== null) return `Redis ${offline}`;
   const message = err instanceof Error ? err.message : String(err);
   const refusal = redisRefusal(err);
   return refusal === null || message.startsWith('OOM') ? message : `${message} (${refusal})`;

@@ -49,6 +49,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { redisKeys, type ReadinessProblem } from '../protocol/index.js';
 import type { PlatformConfig } from './config.js';
+import { stateDiskProblem } from './state-disk.js';
 
 /** Every port the platform needs, opened for one mode. */
 export interface Adapters {
@@ -160,7 +161,9 @@ async function embedded({ config, stateDir, keyring, log, checkBeforeWrite }: Ad
   const replayGuard = opened.keep(openSqliteReplayGuard({ stateDir }));
   const limiter = opened.keep(new MemoryLimiter());
   const logs = opened.keep(new MemoryLogFeed());
-  return { store, metrics, bus, queue, timeline, runs, accept, cancel, readiness: () => [], tickLock, replayGuard, limiter, logs };
+  // A full state directory disk refuses async calls and API writes: /readyz says so, degraded.
+  const readiness = (): ReadinessProblem[] => [stateDiskProblem(stateDir)].filter((problem) => problem !== null);
+  return { store, metrics, bus, queue, timeline, runs, accept, cancel, readiness, tickLock, replayGuard, limiter, logs };
 }
 
 /**

@@ -22,6 +22,12 @@ export interface ErrorDef {
    * `values[details[field]]` when listed, else `status`. Still one function decides.
    */
   statusBy?: { readonly field: string; readonly values: Readonly<Record<string, number>> };
+  /**
+   * The `Retry-After` (seconds) of a refusal whose details name none: an outage of a server the
+   * platform reconnects to within a second (Redis, MongoDB, the state directory's disk), where
+   * nothing was kept and the client's retry is what gets the request through (chaos round 1).
+   */
+  retryAfterS?: number;
 }
 
 export const ERRORS = {
@@ -78,15 +84,15 @@ export const ERRORS = {
   BUNDLE_TOO_LARGE: { status: 413, component: 'request', title: 'The bundle is larger than the limit.' },
   BUNDLE_FILE_TOO_LARGE: { status: 413, component: 'request', title: 'A file is larger than the per-file limit.' },
   BUNDLE_BLOB_MISSING: { status: 400, component: 'request', title: 'A file refers to content that was never uploaded.' },
-  METRICS_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The live metrics store (Redis) did not answer.' },
+  METRICS_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The live metrics store (Redis) did not answer.', retryAfterS: 1 },
   // ---- async invocation (issue 5); appended, never renamed ----
-  ASYNC_QUEUE_UNAVAILABLE: { status: 503, component: 'gateway', title: 'The async run could not be queued durably; nothing was queued.' },
+  ASYNC_QUEUE_UNAVAILABLE: { status: 503, component: 'gateway', title: 'The async run could not be queued durably; nothing was queued.', retryAfterS: 1 },
   ASYNC_NOT_ENABLED: { status: 503, component: 'gateway', title: 'This platform process does not accept async runs.' },
   RUN_NOT_CANCELLABLE: { status: 409, component: 'controlplane', title: 'The run is not waiting in the queue (running or final), so it cannot be cancelled.' },
   RUN_NOT_REPLAYABLE: { status: 409, component: 'controlplane', title: 'Only a failed async run can be replayed.' },
   // ---- webhook triggers (issue 5); appended, never renamed ----
   TRIGGER_NOT_FOUND: { status: 404, component: 'gateway', title: 'The function declares no webhook trigger with this id.' },
-  TRIGGER_UNAVAILABLE: { status: 503, component: 'gateway', title: 'The webhook replay guard (Redis) did not answer; nothing was queued.' },
+  TRIGGER_UNAVAILABLE: { status: 503, component: 'gateway', title: 'The webhook replay guard (Redis) did not answer; nothing was queued.', retryAfterS: 1 },
   WEBHOOK_SIGNATURE_MISSING: { status: 401, component: 'request', title: 'The webhook request carries no signature header.' },
   WEBHOOK_SIGNATURE_INVALID: { status: 401, component: 'request', title: 'The webhook signature is malformed or matches no secret in force.' },
   WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE: { status: 401, component: 'request', title: 'The webhook signature is valid but its timestamp is outside the tolerance window.' },
@@ -106,8 +112,8 @@ export const ERRORS = {
   SECRET_DECRYPT_FAILED: { status: 500, component: 'controlplane', title: 'A stored secret does not decrypt: it was altered, moved, or never sealed.' },
   // ---- Redis reliability (issue 9); appended, never renamed ----
   ASYNC_QUEUE_NOT_DURABLE: { status: 503, component: 'gateway', title: 'Redis does not persist its data, so the run would not survive a Redis restart; nothing was queued.' },
-  ASYNC_RUNS_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The state of async runs (Redis) could not be read or changed.' },
-  STORE_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The durable store (MongoDB) did not answer.' },
+  ASYNC_RUNS_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The state of async runs (Redis) could not be read or changed.', retryAfterS: 1 },
+  STORE_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The durable store (MongoDB) did not answer.', retryAfterS: 1 },
   // ---- codes of the queue, triggers, config and process (issue 9); appended, never renamed ----
   QUEUE_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The async queue did not answer; nothing is known to be queued.' },
   QUEUE_CLOSED: { status: 503, component: 'controlplane', title: 'The async queue is closed (the platform is stopping).' },
@@ -239,9 +245,13 @@ export function statusesOf(code: ErrorCode): number[] {
   return [...new Set([def.status, ...Object.values(def.statusBy?.values ?? {})])];
 }
 
-/** The `Retry-After` value (whole seconds) an error asks for, or null (details `retryAfterS`). */
-export function retryAfterOf(err: { details: Readonly<Record<string, unknown>> }): string | null {
-  const s = err.details['retryAfterS'];
+/**
+ * The `Retry-After` value (whole seconds) an error asks for, or null: its details' `retryAfterS`,
+ * else its code's (an outage: `ErrorDef.retryAfterS`).
+ */
+export function retryAfterOf(err: { code?: string; details: Readonly<Record<string, unknown>> }): string | null {
+  const own = err.details['retryAfterS'];
+  const s = own !== undefined || err.code === undefined || !isErrorCode(err.code) ? own : (ERRORS[err.code] as ErrorDef).retryAfterS;
   return typeof s === 'number' && Number.isFinite(s) && s >= 0 ? String(Math.ceil(s)) : null;
 }
 

@@ -15,6 +15,8 @@ import { Api, deployed, fnName, py, sleep } from './platform-harness.js';
 import { clusterOptions, productionSkip, startNode, useServers } from './production-harness.js';
 
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
+/** The queue's lease: an attempt whose final state Redis did not take (it died) runs again after it, not after 30 s. */
+const LEASE_MS = 4000;
 
 async function fire(url: string, name: string, body: string): Promise<string> {
   const res = await fetch(`${url}/async/${name}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
@@ -47,6 +49,19 @@ async function claimed(api: Api, runId: string, timeoutMs = 15_000): Promise<voi
   }
 }
 
+/** Polls /readyz until `until` holds for its body (an event to wait for; 10 s for a loaded machine). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- /readyz is read as JSON
+async function readyWhen(url: string, until: (body: any) => boolean): Promise<{ status: number; body: any }> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const res = await fetch(`${url}/readyz`);
+    const body = await res.json();
+    if (until(body)) return { status: res.status, body };
+    if (Date.now() > deadline) throw new Error(`/readyz still ${res.status} ${JSON.stringify(body)}`);
+    await sleep(50);
+  }
+}
+
 describe('async invocation (production platform)', { skip: productionSkip }, () => {
   let stateDir: string;
   let options: StartOptions;
@@ -62,7 +77,7 @@ describe('async invocation (production platform)', { skip: productionSkip }, () 
   const echo = fnName('echo');
   const slow = fnName('slow');
   const start = async (): Promise<void> => {
-    platform = await startPlatform({ ...options, stateDir, port: 0, poolSize: 2, shutdownGraceMs: 5000, dispatchConcurrency: 1, log: () => {} });
+    platform = await startPlatform({ ...options, stateDir, port: 0, poolSize: 2, shutdownGraceMs: 5000, dispatchConcurrency: 1, dispatchLeaseMs: LEASE_MS, log: () => {} });
     api = new Api(platform.url, api?.token ?? platform.takeAdminToken() ?? null);
   };
 
@@ -144,6 +159,32 @@ describe('async invocation (production platform)', { skip: productionSkip }, () 
     } finally {
       await servers.ferret.start();
     }
+  });
+
+  // Chaos round 1: through a Redis outage /readyz said 200 "ready" with no problem while every
+  // async call was refused, and the refusal said nothing of when to come back (no Retry-After).
+  it('Redis killed: /readyz degraded and async refusals with Retry-After; back: ready, and every run accepted before it succeeds', async () => {
+    const ids = [await fire(platform.url, slow, '{}')];
+    for (let i = 0; i < 3; i++) ids.push(await fire(platform.url, echo, `{"before":${i}}`));
+    await claimed(api, ids[0]!); // one attempt is running when Redis dies
+    await servers.redis.stop('SIGKILL');
+    try {
+      const ready = await readyWhen(platform.url, (body) => body.status !== 'ready');
+      assert.equal(ready.status, 200, 'sync calls are still served: the process stays in rotation');
+      assert.equal(ready.body.status, 'degraded', JSON.stringify(ready.body));
+      assert.deepEqual(ready.body.problems.map((p: { code: string; degraded: boolean }) => [p.code, p.degraded]), [['ASYNC_QUEUE_UNAVAILABLE', true]]);
+      assert.match(ready.body.problems[0].message, /Redis redis:\/\/127\.0\.0\.1:\d+ cannot be reached/);
+      const refused = await fetch(`${platform.url}/async/${echo}/`, { method: 'POST', body: '{"during":1}' });
+      assert.equal(refused.status, 503);
+      assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'ASYNC_QUEUE_UNAVAILABLE');
+      assert.equal(refused.headers.get('retry-after'), '1', 'nothing was queued: the client retries');
+    } finally {
+      await servers.redis.start();
+    }
+    const back = await readyWhen(platform.url, (body) => body.status === 'ready');
+    assert.deepEqual(back.body.problems, []);
+    ids.push(await fire(platform.url, echo, '{"after":1}'));
+    for (const id of ids) assert.equal(await finalState(api, id, 30_000), 'succeeded', id);
   });
 
   it('runs the runs still queued in Redis at shutdown after a restart (none lost)', async () => {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startPlatform, type StartedPlatform } from '../../platform/start.js';
 import { writeWheel } from '../helpers/wheels.js';
-import { Api, createFunction, depsSettled, errorOf, py, randomText, TEST_SECRETS_KEY, upload } from './platform-harness.js';
+import { Api, createFunction, deployed, depsSettled, errorOf, py, randomText, sleep, TEST_SECRETS_KEY, upload } from './platform-harness.js';
 
 const skip = process.getuid?.() === 0 ? false : 'mounting a tmpfs needs root';
 
@@ -70,6 +70,80 @@ describe('a full state directory', { skip }, () => {
     assert.equal((await api.call('POST', '/functions', { name: 'during', env: { PAD: 'x'.repeat(60_000) } })).status, 201);
   });
 });
+
+/**
+ * Async runs through a full state directory (chaos round 1): /readyz said 200 "ready" with no
+ * problem while every `POST /async/` answered 503, and that 503 said nothing of when to come back.
+ * Now /readyz is degraded (STORAGE_FULL) while the disk is full, the refusal carries Retry-After,
+ * and every run accepted before (and after) succeeds once space is freed.
+ */
+describe('async runs through a full state directory', { skip }, () => {
+  let disk: Awaited<ReturnType<typeof onSmallDisk>> | undefined;
+  before(async () => {
+    disk = await onSmallDisk('fp-full-async-', { dispatchLeaseMs: 2000 });
+  });
+  after(async () => {
+    await disk?.stop();
+  });
+
+  it('/readyz is degraded STORAGE_FULL and /async refuses with Retry-After while full; freed: ready, and no accepted run is lost', async () => {
+    const { dir, platform, api } = disk!;
+    await deployed(api, 'echo', { 'main.py': py('def handler(event, context):', '    return {"attempt": context.attempt}') });
+    const accepted: string[] = [];
+    const submit = async (): Promise<Response> => {
+      const res = await fetch(`${platform.url}/async/echo/`, { method: 'POST', body: '{}' });
+      if (res.status === 202) accepted.push(((await res.clone().json()) as { runId: string }).runId);
+      return res;
+    };
+    for (let i = 0; i < 3; i++) assert.equal((await submit()).status, 202);
+    assert.deepEqual(await readiness(platform.url), { status: 200, state: 'ready', problems: [] });
+    const filler = fill(dir);
+    const full = await readiness(platform.url);
+    assert.equal(full.status, 200, 'sync calls are still served: the process stays in rotation');
+    assert.equal(full.state, 'degraded');
+    assert.deepEqual(full.problems, ['STORAGE_FULL']);
+    const refused = await submit();
+    assert.equal(refused.status, 503);
+    const body = (await refused.json()) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'ASYNC_QUEUE_UNAVAILABLE');
+    assert.match(body.error.message, /disk is full/);
+    assert.equal(refused.headers.get('retry-after'), '1', 'nothing was queued: the client retries');
+    assert.equal((await fetch(`${platform.url}/fn/echo/`)).status, 200, 'sync calls are served');
+    rmSync(filler);
+    assert.deepEqual(await readiness(platform.url), { status: 200, state: 'ready', problems: [] });
+    assert.equal((await submit()).status, 202);
+    for (const id of accepted) assert.equal(await finalState(api, id), 'succeeded', id);
+  });
+});
+
+/** Fills what is left of the disk under `dir` (dd stops at ENOSPC); returns the filler to remove. */
+function fill(dir: string): string {
+  const filler = join(dir, 'filler');
+  try {
+    execFileSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=1M', 'count=64'], { stdio: 'ignore' });
+  } catch {
+    // "No space left on device": as intended
+  }
+  return filler;
+}
+
+async function readiness(url: string): Promise<{ status: number; state: string; problems: string[] }> {
+  const res = await fetch(`${url}/readyz`);
+  const body = (await res.json()) as { status: string; problems: { code: string }[] };
+  return { status: res.status, state: body.status, problems: body.problems.map((p) => p.code) };
+}
+
+/** Polls an async run until it is final (20 s: its lease may have to run out after a failed write). */
+async function finalState(api: Api, runId: string): Promise<string> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const res = await api.call('GET', `/runs/${runId}`);
+    const state = res.status === 200 ? (res.body.run.state as string) : `${res.status}`;
+    if (['succeeded', 'failed', 'cancelled'].includes(state)) return state;
+    if (Date.now() > deadline) throw new Error(`run ${runId} still ${state}`);
+    await sleep(100);
+  }
+}
 
 /**
  * The disk fills while a dependency build installs (reliability round 9): the build failed

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FaultLog } from '../../controlplane/fault-log.js';
+import { errorWords, FaultLog } from '../../controlplane/fault-log.js';
 
 const until = async (ok: () => boolean): Promise<void> => {
   while (!ok()) await new Promise((r) => setTimeout(r, 5));
@@ -44,5 +44,15 @@ describe('FaultLog', () => {
     for (let i = 0; i < 9; i++) faults.report('k', `line ${i}`, `s${i}`);
     faults.close();
     assert.deepEqual(lines, ['line 0', 'k: 8 more times (s1, s2, s3, s4, s5, …) in the last 1 s; each is counted, not logged, while it goes on']);
+  });
+});
+
+describe('errorWords', () => {
+  // Chaos round 1: through a Redis outage the dispatcher's and the run sink's lines said ioredis's own words.
+  it('says a Redis cut off in plain words, not ioredis\'s', () => {
+    assert.equal(errorWords(new Error("Stream isn't writeable and enableOfflineQueue options is false")), 'Redis is not connected (the client is reconnecting)');
+    const retries = Object.assign(new Error('Reached the max retries per request limit (which is 0). Refer to "maxRetriesPerRequest" option for details.'), { name: 'MaxRetriesPerRequestError' });
+    assert.equal(errorWords(retries), 'Redis did not answer while the client reconnected several times');
+    assert.equal(errorWords(new Error('database or disk is full')), 'database or disk is full');
   });
 });

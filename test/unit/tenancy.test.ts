@@ -62,6 +62,11 @@ describe('QUOTA_EXCEEDED', () => {
     assert.equal(new PlatformError('QUOTA_EXCEEDED', 'x', { quota: 'functions' }).status, 403);
     assert.equal(retryAfterOf(new PlatformError('RATE_LIMITED', 'x', { retryAfterS: 1.2 })), '2');
     assert.equal(retryAfterOf(new PlatformError('RATE_LIMITED', 'x', {})), null);
+    // An outage whose fix is "retry" says when, from its code (chaos round 1, ADR 0217); its details win.
+    assert.equal(retryAfterOf(new PlatformError('ASYNC_QUEUE_UNAVAILABLE')), '1');
+    assert.equal(retryAfterOf(new PlatformError('STORE_UNAVAILABLE', 'x', { retryAfterS: 5 })), '5');
+    assert.equal(retryAfterOf(new PlatformError('SHUTTING_DOWN')), null);
+    assert.equal(retryAfterOf({ details: {} }), null);
   });
 });
 

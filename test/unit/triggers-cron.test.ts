@@ -230,6 +230,30 @@ describe('cron scheduler (memory lock)', () => {
     assert.deepEqual(seen, [], 'the next tick, 03:31:00Z, is a minute ahead: nothing fires or is skipped within 300 ms');
   });
 
+  it('goes on firing after the wall clock steps back an hour (it waited for the hour to pass again)', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: Date.UTC(2026, 0, 1, 12, 0, 0, 500) });
+    let offset = 0;
+    const fired: number[] = [];
+    const s = new CronScheduler({ lock: new MemoryTickLock(), fire: (_t, tick) => void fired.push(tick), now: () => Date.now() + offset });
+    s.set({ ...base, expression: '*/2 * * * * *' });
+    s.start();
+    const advance = async (ms: number): Promise<void> => {
+      for (let done = 0; done < ms; done += 1_000) {
+        t.mock.timers.tick(Math.min(1_000, ms - done));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    await advance(10_000);
+    const before = fired.length;
+    assert.ok(before >= 4, `fired ${before} ticks in 10 s`);
+    offset = -3_600_000; // NTP, a restored VM
+    await advance(40_000); // past one RECHECK_MS, the longest a step may go unseen
+    await s.stop();
+    const after = fired.filter((tick) => tick < Date.UTC(2026, 0, 1, 12, 0, 0));
+    assert.ok(after.length >= 4, `fired ${after.length} ticks in the 40 s after the step back: ${JSON.stringify(fired.slice(before))}`);
+    assert.equal(new Set(fired).size, fired.length, 'no tick fired twice');
+  });
+
   it('fires a tick the wall clock stepped toward without crossing it (the wait is read again; was skipped late)', async (t) => {
     // A nightly tick 12 h away; an hour after the start the wall clock steps an hour forward
     // (NTP, `date -s`). The tick is then 10 h away on the wall clock. Before, the one 12 h timer

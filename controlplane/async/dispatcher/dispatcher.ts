@@ -206,8 +206,11 @@ export class Dispatcher {
     if (job.deliveries > 1 && await this.settledBefore(job, lease)) return;
     // A job of a deleted function must not reach a function created since under its key (the same
     // workspace's, or another tenant's under a recycled workspace name): its request is not theirs.
+    // The incarnation the job was accepted for, where the queue keeps it (Redis); else its time:
+    // a time handed out in this process's frame moves with a step of its clock, and a step back
+    // made every job queued before it look older than its function (chaos round 1, ADR 0218).
     const born = this.o.policies?.createdAt?.(job.function);
-    if (born !== undefined && job.enqueuedAt < born) {
+    if (born !== undefined && (job.bornAt !== undefined ? job.bornAt !== born : job.enqueuedAt < born)) {
       metrics.deadLettered(job.function, 'function_deleted');
       await timeline.transition(job.runId, 'failed', now(), 'function_deleted');
       await this.guard(queue.deadLetter(lease, 'function_deleted'));

@@ -4,7 +4,7 @@
  * are written together. Job hashes are named from run ids read inside the script (`prefix .. run`);
  * they share the queue's hash tag, so in Redis Cluster they live in the same slot as KEYS[1].
  *
- * Job hash fields: f function, p payload, a attempt, nb notBefore, eq enqueuedAt, ik idempotency
+ * Job hash fields: f function, p payload, a attempt, nb notBefore, eq enqueuedAt, b bornAt (the function's createdAt, as given), ik idempotency
  * key ('' for none), s state (delayed|ready|leased), e stream entry id, c consumer, d deliveries
  * of this attempt, t lease token (`<entry id>.<deliveries>`, new on every delivery), x '1' when
  * a cancel held the job (HOLD).
@@ -26,7 +26,7 @@ end
 
 /**
  * KEYS stream, delayed, job, idempotency, waiting (of this function), waitingFunctions, idempotencyFingerprint.
- * ARGV runId, fn, payload, attempt, notBefore, now, idemKey|'', windowMs, fingerprint|''.
+ * ARGV runId, fn, payload, attempt, notBefore, now, idemKey|'', windowMs, fingerprint|'', bornAt|''.
  * The fingerprint lives in a key of its own beside the idempotency key (same TTL), so a process of
  * an older version still reads the run id where it always was. A repeat whose fingerprint differs
  * from the one kept answers {2, first run}; a key kept without one matches any repeat.
@@ -42,6 +42,7 @@ if ARGV[7] ~= '' then
 end
 if redis.call('EXISTS', KEYS[3]) == 1 then return {-1, ARGV[1]} end
 redis.call('HSET', KEYS[3], 'f', ARGV[2], 'p', ARGV[3], 'a', ARGV[4], 'nb', ARGV[5], 'eq', ARGV[6], 'ik', ARGV[7], 'd', 0)
+if ARGV[10] and ARGV[10] ~= '' then redis.call('HSET', KEYS[3], 'b', ARGV[10]) end
 if tonumber(ARGV[5]) > tonumber(ARGV[6]) then
   redis.call('HSET', KEYS[3], 's', 'delayed')
   redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])

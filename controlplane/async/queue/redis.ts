@@ -198,12 +198,14 @@ class RedisQueue implements Queue {
     checkJob(job);
     return this.op(async () => {
       const now = this.now();
+      // Never enqueued before the function it was accepted for (types.ts, `bornAt`).
+      const enqueuedAt = job.bornAt === undefined ? now : Math.max(now, this.clock.toRedis(job.bornAt));
       const k = this.keys;
       const idem = job.idempotencyKey ?? '';
       const [status, runId] = (await scripts.enqueue.run(
         this.client,
         [k.stream, k.delayed, k.job(job.runId), k.idempotency(idem), k.waiting(job.function), k.waitingFunctions, k.idempotencyFingerprint(idem)],
-        [job.runId, job.function, Buffer.from(job.payload), job.attempt ?? 1, job.notBefore === undefined ? now : this.clock.toRedis(job.notBefore), now, idem, this.windowMs, job.fingerprint ?? ''],
+        [job.runId, job.function, Buffer.from(job.payload), job.attempt ?? 1, job.notBefore === undefined ? enqueuedAt : this.clock.toRedis(job.notBefore), enqueuedAt, idem, this.windowMs, job.fingerprint ?? '', job.bornAt === undefined ? '' : String(job.bornAt)],
       )) as [number, string];
       if (status === -1) throw new QueueError('QUEUE_RUN_EXISTS', 'this run is queued already', { runId });
       if (status === 2) return { runId, created: false, mismatch: true };
@@ -225,7 +227,7 @@ class RedisQueue implements Queue {
       return reply.map(([run, token, flat]) => {
         const m = fieldMap(flat);
         const runId = run.toString();
-        const job: ClaimedJob = { ...jobInfo(runId, m, now, this.local), state: 'leased', consumer, token: token.toString(), payload: m.get('p') ?? Buffer.alloc(0) };
+        const job: ClaimedJob = { ...jobInfo(runId, m, now, this.local), state: 'leased', consumer, token: token.toString(), payload: m.get('p') ?? Buffer.alloc(0), ...(m.has('b') ? { bornAt: num(m, 'b') } : {}) };
         if (str(m, 'x') === '1') job.cancelRequested = true;
         return job;
       });

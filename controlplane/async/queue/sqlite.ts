@@ -161,7 +161,7 @@ export class SqliteQueue implements Queue {
       this.db
         .prepare(`INSERT INTO jobs (run_id, function, payload, attempt, not_before, ready_at, enqueued_at, idempotency_key)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(job.runId, job.function, Buffer.from(job.payload), job.attempt ?? 1, notBefore, Math.max(notBefore, now), now, job.idempotencyKey ?? null);
+        .run(job.runId, job.function, Buffer.from(job.payload), job.attempt ?? 1, notBefore, Math.max(notBefore, now), Math.max(now, job.bornAt ?? now), job.idempotencyKey ?? null);
       if (job.idempotencyKey !== undefined) {
         this.db.prepare('INSERT INTO idempotency (key, run_id, expires_at, fingerprint) VALUES (?, ?, ?, ?)')
           .run(job.idempotencyKey, job.runId, now + this.windowMs, job.fingerprint ?? null);

@@ -23,6 +23,13 @@ export interface NewJob {
    * Without one on either side (cron ticks; keys kept before fingerprints were), any repeat matches.
    */
   fingerprint?: string;
+  /**
+   * When the function the job was accepted for was created (the caller's frame): the job's
+   * `enqueuedAt` is never before it. A wall clock stepped back after the function was created
+   * dated its jobs before it, and the dispatcher dead-lettered each as a deleted function's
+   * (`function_deleted`) without running it: accepted runs lost (chaos round 1, ADR 0218).
+   */
+  bornAt?: number;
 }
 
 export interface EnqueueResult {
@@ -73,6 +80,12 @@ export interface ClaimedJob extends Job, Lease {
    * only): the claimer writes `cancelled` (when the run does not say so yet) and acks; nothing runs.
    */
   cancelRequested?: true;
+  /**
+   * The `bornAt` it was enqueued with (Redis only: the SQLite queue keeps no such column, and its
+   * `enqueuedAt` is never moved by a clock step). The dispatcher compares it with the function now
+   * under the key: another value is another incarnation (`function_deleted`), whatever the clocks did.
+   */
+  bornAt?: number;
 }
 
 /** A job that used up its attempts (or could not be retried). */

@@ -12,6 +12,7 @@ export function checkJob(job: NewJob): void {
   if (!(job.payload instanceof Uint8Array)) bad('payload');
   if (job.attempt !== undefined && (!Number.isSafeInteger(job.attempt) || job.attempt < 1)) bad('attempt');
   if (job.notBefore !== undefined && !Number.isFinite(job.notBefore)) bad('notBefore');
+  if (job.bornAt !== undefined && !Number.isFinite(job.bornAt)) bad('bornAt');
   if (job.idempotencyKey !== undefined && (job.idempotencyKey === '' || job.idempotencyKey.length > 400)) bad('idempotencyKey');
   if (job.fingerprint !== undefined && (typeof job.fingerprint !== 'string' || !/^[\x21-\x7e]{1,128}$/.test(job.fingerprint))) bad('fingerprint');
 }

@@ -188,10 +188,14 @@ export class AsyncRuns implements AsyncIntake {
 
   private async accept(fn: string, payload: Buffer, idempotencyKey: string | null, replayOf: string | null, fingerprint?: string): Promise<{ runId: string; created: boolean }> {
     const runId = randomUUID();
-    const acceptedAt = this.now();
+    // Never dated before the function it was accepted for (a wall clock stepped back since it was
+    // created): such a run was listed as a deleted function's (RUN_NOT_FOUND) and its job
+    // dead-lettered `function_deleted` without running (chaos round 1, ADR 0218).
+    const bornAt = this.bornOf?.(fn);
+    const acceptedAt = Math.max(this.now(), bornAt ?? 0);
     let accepted: EnqueueResult;
     try {
-      const job = { runId, function: fn, payload, ...(idempotencyKey !== null ? { idempotencyKey } : {}), ...(fingerprint !== undefined ? { fingerprint } : {}) };
+      const job = { runId, function: fn, payload, ...(idempotencyKey !== null ? { idempotencyKey } : {}), ...(fingerprint !== undefined ? { fingerprint } : {}), ...(bornAt !== undefined ? { bornAt } : {}) };
       accepted = await this.acceptRun({ runId, function: fn, acceptedAt, replayOf, trigger: triggerOf(payload) }, job);
     } catch (err) {
       throw queueDown(err);

@@ -148,7 +148,13 @@ export class CronScheduler {
     entry.timer = null;
     if (!this.#running || this.#entries.get(keyOf(entry.schedule.trigger)) !== entry) return;
     const now = this.#now();
-    if (now < tickMs) return this.#wait(entry, tickMs); // a capped wait (RECHECK_MS), or a timer a millisecond early
+    if (now < tickMs) {
+      // A capped wait (RECHECK_MS), or a timer a millisecond early: the same tick is still the next.
+      // A wall clock stepped back since the tick was computed makes an earlier tick the next: waited
+      // for as it was, an every-2-seconds trigger fired nothing for the hour a step took back
+      // (chaos round 1). Ticks fired before the step are not fired again: the tick lock holds them.
+      return this.#wait(entry, Math.min(tickMs, entry.schedule.next(now)));
+    }
     const trigger = entry.schedule.trigger;
     if (now - tickMs <= this.#maxLateMs) this.#track(this.#fire(trigger, tickMs));
     else this.#count(trigger, 'skipped_late');

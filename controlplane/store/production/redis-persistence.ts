@@ -214,7 +214,7 @@ export class RedisDurability {
   /** For /readyz: why async intake refuses runs now, or null. Uses the last verdict (no I/O). */
   problem(): ReadinessProblem | null {
     const v = this.verdict;
-    if (v === null || !volatile(v) || this.o.allowVolatile) return this.refusal();
+    if (v === null || !volatile(v) || this.o.allowVolatile) return this.unreachable() ?? this.refusal();
     if (v.evicts !== null) {
       return { code: 'ASYNC_QUEUE_NOT_DURABLE', message: `Redis ${this.address} drops keys when it is full (${v.evicts}); async runs are refused until maxmemory-policy is noeviction (or FP_REDIS_ALLOW_VOLATILE=1)` };
     }
@@ -322,6 +322,22 @@ export class RedisDurability {
     return {
       code: 'ASYNC_QUEUE_UNAVAILABLE',
       message: `Redis ${this.address} ${r.words} (since ${new Date(r.since).toISOString()}): async calls, webhooks and cron ticks are refused and run records and metrics wait in memory; sync calls are served. ${r.fix}`,
+      degraded: true,
+    };
+  }
+
+  /**
+   * Redis does not answer (the queue's connection lost): async calls, webhooks and cron ticks are
+   * refused as when it refuses writes, so /readyz says so the same way, degraded (chaos round 1,
+   * ADR 0217). It said 200 "ready" with no problem through the whole outage before, while every
+   * `POST /async/` answered 503 ASYNC_QUEUE_UNAVAILABLE.
+   */
+  private unreachable(): ReadinessProblem | null {
+    if (this.connected) return null;
+    return {
+      code: 'ASYNC_QUEUE_UNAVAILABLE',
+      // The client library's words stay in the log (the `lost the connection` line): /readyz answers anyone.
+      message: `Redis ${this.address} cannot be reached${this.lostAt > 0 ? ` (since ${new Date(this.lostAt).toISOString()})` : ''}: async calls, webhooks and cron ticks are refused and run records and metrics wait in memory; sync calls are served. Check that Redis runs and FP_REDIS_URL.`,
       degraded: true,
     };
   }

@@ -30,12 +30,23 @@ export function redisFailure(client: Redis, err: unknown): string {
   return `Redis at ${clientAddress(client)} ${whyFailed(err)}; check that it runs and answers at FP_REDIS_URL`;
 }
 
+/**
+ * ioredis's own phrase for a command refused while the client is cut off from Redis, in plain
+ * words; null for any other error. The dispatcher's and the run sink's log lines read "Stream
+ * isn't writeable and enableOfflineQueue options is false" through a Redis outage (chaos round 1).
+ */
+export function redisOffline(err: unknown): string | null {
+  if (!(err instanceof Error)) return null;
+  if (err.message === 'Connection is closed.' || err.message.startsWith("Stream isn't writeable")) return 'is not connected (the client is reconnecting)';
+  if (err.name === 'MaxRetriesPerRequestError') return 'did not answer while the client reconnected several times';
+  return null;
+}
+
 function whyFailed(err: unknown): string {
   if (!(err instanceof Error)) return `failed (${String(err)})`;
   const message = err.message;
-  const name = err.name;
-  if (message === 'Connection is closed.' || message.startsWith("Stream isn't writeable")) return 'is not connected (the client is reconnecting)';
-  if (name === 'MaxRetriesPerRequestError') return 'did not answer while the client reconnected several times';
+  const offline = redisOffline(err);
+  if (offline !== null) return offline;
   if (message === 'Command timed out') return 'did not answer a command in time';
   if (message.startsWith('LOADING')) return 'is loading its data and answers nothing yet';
   if (message.startsWith('READONLY')) return 'is a read-only replica (FP_REDIS_URL must name the primary)';
