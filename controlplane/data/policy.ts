@@ -37,6 +37,16 @@ const FORWARDED: Record<string, { write?: 'insert' | 'update' | 'delete' | 'find
 /** Body fields the proxy lets through (besides the command's own): anything else is refused. */
 const GENERIC_FIELDS = new Set(['$db', 'comment', 'maxTimeMS', 'readConcern', 'writeConcern', '$readPreference', 'lsid', 'txnNumber', 'apiVersion', 'apiStrict', 'apiDeprecationErrors', '$clusterTime']);
 
+/**
+ * What starts, continues or ends a multi-document transaction: refused with a message that says so
+ * (ADR 0223). Sessions are offered, transactions are not: FerretDB 1.x has none (it answered
+ * `startTransaction` with FailedToParse `unknown field`), and MongoDB has none on a standalone.
+ */
+const TRANSACTION_FIELDS = new Set(['startTransaction', 'autocommit']);
+const TRANSACTION_COMMANDS = new Set(['commitTransaction', 'abortTransaction']);
+export const TRANSACTIONS_REFUSED =
+  'transactions are not offered by data bindings (sessions are): write without start_transaction(), e.g. one document holding what must change together';
+
 export type Decision =
   | { kind: 'local'; command: string }
   | { kind: 'forward'; command: string; collection: string | null; write: 'insert' | 'update' | 'delete' | 'findAndModify' | null; cursor: boolean; cursorIds: string[] }
@@ -50,6 +60,7 @@ export function decide(cmd: Command, database: string, authenticated: boolean, o
   const command = cmd.name;
   if (LOCAL_COMMANDS.has(command)) return { kind: 'local', command };
   if (!authenticated) return { kind: 'refuse', reason: `${command} needs authentication first` };
+  if (TRANSACTION_COMMANDS.has(command) || cmd.keys.some((key) => TRANSACTION_FIELDS.has(key))) return { kind: 'refuse', reason: TRANSACTIONS_REFUSED };
   const rule = Object.hasOwn(FORWARDED, command) ? FORWARDED[command] : undefined;
   if (rule === undefined) return { kind: 'refuse', reason: `command ${JSON.stringify(command)} is not allowed on a bound database` };
   if (cmd.duplicate !== null) return { kind: 'refuse', reason: `field ${cmd.duplicate} is given twice` };

@@ -131,11 +131,17 @@ export function timedOut(): NodeJS.ErrnoException {
 
 const TIMED_OUT = timedOut();
 
-/** What the proxy says about itself in `hello`: a plain primary, no sessions, no compression. */
+/**
+ * What the proxy says about itself in `hello`: a plain primary (standalone: no retryable writes),
+ * no compression. Sessions are offered (`logicalSessionTimeoutMinutes`), transactions are not
+ * (policy.ts refuses them): without it pymongo's `start_session()` raised ConfigurationError and
+ * ODMantic, which saves in a session, could save nothing (apps round 25, ADR 0223).
+ */
 function helloReply(connectionId: number): Document {
   return {
     helloOk: true, ismaster: true, isWritablePrimary: true, maxBsonObjectSize: 16 * 1024 * 1024, maxMessageSizeBytes: 48_000_000,
-    maxWriteBatchSize: 100_000, localTime: new Date(), minWireVersion: 0, maxWireVersion: 17, readOnly: false, connectionId, ok: 1,
+    maxWriteBatchSize: 100_000, logicalSessionTimeoutMinutes: 30, localTime: new Date(), minWireVersion: 0, maxWireVersion: 17, readOnly: false,
+    connectionId, ok: 1,
   };
 }
 
