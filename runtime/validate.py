@@ -1050,6 +1050,69 @@ def _leading_text(node):
     return None
 
 
+def _env_defaults(tree):
+    """(spared, defaults) of a module, for checks of literal URLs: `spared` holds the ids of nodes
+    that are no URL the app uses (what a lookup of no named variable is given, docstrings, the
+    parts of an f-string, judged whole); `defaults` maps a node's id to (the variable whose default
+    it is, whether its name may be in any case): an env lookup's (os.environ's names are
+    case-sensitive), a pydantic-settings field's."""
+    spared, defaults = set(), {}
+    for node in ast.walk(tree):
+        var = _env_lookup(node)
+        if _settings_class(node):
+            for field, _, name, any_case in _settings_fields(node):
+                for n in ast.walk(field.value):
+                    defaults.setdefault(id(n), (name, any_case))
+        elif var:
+            for n in ast.walk(node):
+                defaults.setdefault(id(n), (var, False))
+        elif var is not None:
+            spared.update(id(n) for n in ast.walk(node))
+        elif isinstance(node, ast.Expr):
+            spared.add(id(node.value))
+        elif isinstance(node, ast.JoinedStr):
+            spared.update(id(v) for v in node.values)
+    return spared, defaults
+
+
+def _app_nodes(trees):
+    """(file, node, defaults) for every node of the app's modules (not test files) that may be a URL
+    the app uses: not spared by _env_defaults; `defaults` is that module's."""
+    for rel, tree in trees.items():
+        if _is_test_file(rel):
+            continue
+        spared, defaults = _env_defaults(tree)
+        for node in ast.walk(tree):
+            if id(node) not in spared:
+                yield rel, node, defaults
+
+
+_MONGO_URL = re.compile(r"mongodb(\+srv)?://[^/?]")  # a host written out: f"mongodb://{host}" is not
+
+
+def mongo_urls(trees):
+    """Warnings for a MongoDB URL written in the code (`MongoClient("mongodb://localhost:27017")`,
+    an env lookup's default, a settings field's), as an app moved from its own server or Atlas has it:
+    on the platform a function's database is its data binding, reached through FP_MONGO_URI, and a
+    server on localhost is not there: pymongo waits its server selection timeout (30 s) and the call
+    ends FUNCTION_TIMEOUT naming nothing (apps round 25). A default applies only where its variable
+    is unset: `needs: env` with its name. Not in test files, docstrings or lookups of no named variable."""
+    found = []
+    for rel, node, defaults in _app_nodes(trees):
+        if _MONGO_URL.match(_leading_text(node) or ""):
+            advice = ("on the platform a function's database is its data binding: declare data.mongo in "
+                      "platform.yaml and use context.db, or build the client from os.environ[\"FP_MONGO_URI\"] "
+                      "(its database: FP_MONGO_DATABASE); a server on localhost is not there (pymongo waits 30 s "
+                      "for it and the call times out) (docs/data-binding.md)")
+            var, any_case = defaults.get(id(node), ("", False))
+            if var:
+                found.append({"file": rel, "line": node.lineno, "needs": "env", "env": var, **_any_case(any_case),
+                              "message": f"{var}'s default is a MongoDB URL and the function's env does not set {var}: {advice}"})
+            else:
+                found.append({"file": rel, "line": node.lineno, "message": f"a MongoDB URL written in the code: {advice}"})
+    return found
+
+
 def created_databases(trees, files):
     """Warnings for a SQLite database the app makes outside /tmp, as FastAPI's SQL tutorial does
     (`sqlite:///database.db`, `create_all` in the lifespan), or `sqlite3.connect("app.db")`: under
@@ -1065,65 +1128,41 @@ def created_databases(trees, files):
     without it, a todo one call created was in 4 of 8 concurrent reads). A lookup of no named variable
     (`cfg.get("db", ...)`) is spared."""
     found = []
-    for rel, tree in trees.items():
-        if _is_test_file(rel):
+    for rel, node, defaults in _app_nodes(trees):
+        if isinstance(node, ast.Call) and _called(node) == "connect" and node.args and isinstance(
+                node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) and node.func.value.id in (
+                "sqlite3", "aiosqlite"):
+            path = _leading_text(node.args[0])
+            if not path or path == ":memory:" or path.startswith("file:"):
+                continue
+        else:
+            url = _SQLITE_URL.match(_leading_text(node) or "")
+            if not url:
+                continue
+            path = url.group("path")
+        if path.startswith(_SCRATCH_DIRS) or os.path.normpath(path) in files:
+            continue  # scratch, or a database shipped with the code (shipped_databases)
+        var, any_case = defaults.get(id(node), ("", False))
+        if var:
+            found.append({"file": rel, "line": node.lineno, "needs": "env", "env": var, **_any_case(any_case),
+                          "message": f"{var}'s default is a SQLite database the app writes in the working directory, "
+                                     f"and the function's env does not set {var}: on the platform each instance writes "
+                                     f"its own copy, which no other instance, cold start or deploy sees, so rows one call "
+                                     f"wrote are missing from calls that scale out to other instances, and all are gone "
+                                     f"after the idle timeout, a redeploy or a rollback, where under uvicorn the file "
+                                     f"stays. Set {var} to a database server's URL from a secret (`fastapi-platform env "
+                                     f"set <name> {var}=... --secret`), or to a path under /tmp for scratch data "
+                                     f"(docs/api-invoke.md, \"State lives per instance\")"})
             continue
-        spared = set()  # what lookups of no named variable are given, and docstrings
-        # id of a node → (the variable whose default it is, whether its name may be in any case): an env
-        # lookup's (os.environ's names are case-sensitive), a settings field's
-        defaults = {}
-        for node in ast.walk(tree):
-            var = _env_lookup(node)
-            if _settings_class(node):
-                for field, _, name, any_case in _settings_fields(node):
-                    for n in ast.walk(field.value):
-                        defaults.setdefault(id(n), (name, any_case))
-            elif var:
-                for n in ast.walk(node):
-                    defaults.setdefault(id(n), (var, False))
-            elif var is not None:
-                spared.update(id(n) for n in ast.walk(node))
-            elif isinstance(node, ast.Expr):
-                spared.add(id(node.value))
-            elif isinstance(node, ast.JoinedStr):
-                spared.update(id(v) for v in node.values)  # judged as the whole f-string
-        for node in ast.walk(tree):
-            if id(node) in spared:
-                continue
-            if isinstance(node, ast.Call) and _called(node) == "connect" and node.args and isinstance(
-                    node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) and node.func.value.id in (
-                    "sqlite3", "aiosqlite"):
-                path = _leading_text(node.args[0])
-                if not path or path == ":memory:" or path.startswith("file:"):
-                    continue
-            else:
-                url = _SQLITE_URL.match(_leading_text(node) or "")
-                if not url:
-                    continue
-                path = url.group("path")
-            if path.startswith(_SCRATCH_DIRS) or os.path.normpath(path) in files:
-                continue  # scratch, or a database shipped with the code (shipped_databases)
-            var, any_case = defaults.get(id(node), ("", False))
-            if var:
-                found.append({"file": rel, "line": node.lineno, "needs": "env", "env": var, **_any_case(any_case),
-                              "message": f"{var}'s default is a SQLite database the app writes in the working directory, "
-                                         f"and the function's env does not set {var}: on the platform each instance writes "
-                                         f"its own copy, which no other instance, cold start or deploy sees, so rows one call "
-                                         f"wrote are missing from calls that scale out to other instances, and all are gone "
-                                         f"after the idle timeout, a redeploy or a rollback, where under uvicorn the file "
-                                         f"stays. Set {var} to a database server's URL from a secret (`fastapi-platform env "
-                                         f"set <name> {var}=... --secret`), or to a path under /tmp for scratch data "
-                                         f"(docs/api-invoke.md, \"State lives per instance\")"})
-                continue
-            found.append({"file": rel, "line": node.lineno,
-                          "message": "a SQLite database the app writes in the working directory: on the platform each "
-                                     "instance writes its own copy, which no other instance, cold start or deploy sees, so "
-                                     "rows one call wrote are missing from calls that scale out to other instances, and all "
-                                     "are gone after the idle timeout, a redeploy or a rollback, where under uvicorn the file "
-                                     "stays (in user-namespace mode the working directory is read-only: opening it fails). "
-                                     "Keep data in a database server (its URL from a secret: `fastapi-platform env set "
-                                     "DATABASE_URL=... --secret`) or the data binding; for scratch data name a path under "
-                                     "/tmp (docs/api-invoke.md, \"State lives per instance\")"})
+        found.append({"file": rel, "line": node.lineno,
+                      "message": "a SQLite database the app writes in the working directory: on the platform each "
+                                 "instance writes its own copy, which no other instance, cold start or deploy sees, so "
+                                 "rows one call wrote are missing from calls that scale out to other instances, and all "
+                                 "are gone after the idle timeout, a redeploy or a rollback, where under uvicorn the file "
+                                 "stays (in user-namespace mode the working directory is read-only: opening it fails). "
+                                 "Keep data in a database server (its URL from a secret: `fastapi-platform env set "
+                                 "DATABASE_URL=... --secret`) or the data binding; for scratch data name a path under "
+                                 "/tmp (docs/api-invoke.md, \"State lives per instance\")"})
     return found
 
 
@@ -1253,6 +1292,7 @@ def check(root, entrypoint, files, installed=None):
     warns.extend(event_streams(trees))
     warns.extend(shipped_databases(root, files))
     warns.extend(created_databases(trees, set(files)))
+    warns.extend(mongo_urls(trees))
     warns.extend(declared_python(root, set(files)))
     return {
         "python": ".".join(map(str, sys.version_info[:3])),

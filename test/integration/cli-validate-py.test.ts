@@ -694,6 +694,26 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(await lines({ 'tests/test_api.py': 'from sqlalchemy import create_engine\ne = create_engine("sqlite:///test.db")\n' }), [], 'a test file');
   });
 
+  // An app moved from its own MongoDB or Atlas (apps round 25): `MongoClient("mongodb://localhost:27017")`
+  // or an env lookup's default: on the platform no server is on localhost, pymongo waited its 30 s
+  // server selection and a 10 s function ended FUNCTION_TIMEOUT naming nothing; the binding's URI is FP_MONGO_URI.
+  it('warns about a MongoDB URL written in the code, or an env lookup\'s default (needs: env), naming FP_MONGO_URI (apps round 25)', async () => {
+    const found = async (line: string): Promise<string[]> =>
+      (await check({ 'app/db.py': `import os\nfrom pymongo import MongoClient\n${line}\n` }, '')).warnings
+        .filter((w) => /MongoDB URL/.test(w.message)).map((w) => `${w.file}:${w.line}:${w.needs ?? ''}:${w.env ?? ''}`);
+    assert.deepEqual(await found('client = MongoClient("mongodb://localhost:27017")'), ['app/db.py:3::']);
+    assert.deepEqual(await found('client = MongoClient("mongodb+srv://u:p@cluster0.example.mongodb.net/shop?retryWrites=true")'), ['app/db.py:3::']);
+    assert.deepEqual(await found('URI = os.environ.get("MONGODB_URI", "mongodb://localhost:27017/shop")'), ['app/db.py:3:env:MONGODB_URI']);
+    for (const spared of ['client = MongoClient(os.environ["FP_MONGO_URI"])', 'u = f"mongodb://{host}:27017/db"', '"""Set MONGODB_URI, e.g. mongodb://localhost."""',
+      'u = cfg.get("mongo", "mongodb://localhost")', 'u = "postgresql://db/app"']) {
+      assert.deepEqual(await found(spared), [], spared);
+    }
+    assert.deepEqual((await check({ 'tests/test_db.py': 'from pymongo import MongoClient\nc = MongoClient("mongodb://localhost")\n' }, '')).warnings
+      .filter((w) => /MongoDB URL/.test(w.message)), [], 'a test file');
+    const [w] = (await check({ 'main.py': 'from pymongo import MongoClient\nc = MongoClient("mongodb://localhost:27017")\n' }, '')).warnings;
+    assert.match(w!.message, /^a MongoDB URL written in the code: .*data\.mongo in platform\.yaml.*os\.environ\["FP_MONGO_URI"\].*times out/);
+  });
+
   // An async SQLAlchemy app as the tutorials write it (apps round 23): `DATABASE_URL =
   // os.environ.get("DATABASE_URL", "sqlite+aiosqlite:///./todos.db")`, deployed without the variable:
   // a todo one call created was in 4 of 8 concurrent reads (uvicorn: 8 of 8), and validate said
