@@ -63,6 +63,10 @@ const ATTACKER_APP = py(
   '    if auth is None:',
   '        return Response("who?", status_code=401, headers={"WWW-Authenticate": "Basic"})',
   '    return Response("got " + auth)',
+  '@app.get("/stream")',
+  'def stream():',
+  '    from fastapi.responses import StreamingResponse',
+  '    return StreamingResponse(iter([b"who?"]), status_code=401, headers=ORIGIN_WIDE)',
   '@app.get("/echo")',
   'def echo(request: Request):',
   '    return Response("sent " + request.headers.get("authorization", "nothing"))',
@@ -156,6 +160,14 @@ describe('attack: one function\'s origin-wide headers at /fn/ against other work
     assert.equal(named.headers['www-authenticate'], `Basic realm="/fn/${attackerKey}/ shop"`);
     const own = await request(`${h.url}/steal`, { headers: { host: `${attackerKey}.localhost` } });
     assert.equal(own.headers['www-authenticate'], 'Basic');
+  });
+
+  it('a streamed answer loses them too, and its Basic challenge is scoped', async () => {
+    const res = await request(`${h.url}/fn/${attackerKey}/stream`);
+    assert.equal(res.status, 401);
+    assert.equal(res.body.toString(), 'who?');
+    assert.equal(res.headers['www-authenticate'], `Basic realm="/fn/${attackerKey}/ shop"`);
+    assert.equal(res.headers['clear-site-data'], undefined);
   });
 
   it('an answer at the bare name (/fn/<key>, directory /fn/) has no Basic challenge; the 401 is kept', async () => {
