@@ -13,10 +13,13 @@
  * At the bare name (`/fn/<key>`, no last slash, a `fetch`'s URL: a browser's page load is redirected
  * to the slash) the challenge is dropped instead: a browser files the credentials it answered a
  * challenge with under the directory of the URL that asked, `/fn/` there, and from then on sends
- * them unasked to every URL under it, every other function's (red team round 41, ADR 0221).
+ * them unasked to every URL under it, every other function's (red team round 41, ADR 0221). A
+ * `Digest` challenge is dropped there too: Chromium keeps and sends its credentials the same way.
  */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+/;
 const PARAM = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*=[ \t]*(.*)$/s;
+/** The schemes a browser answers from the credentials it keeps: both dropped at the bare name. */
+const KEPT_SCHEMES = /basic|digest/i;
 /** The header whose Basic challenges are scoped (gateway/responses.ts, dropOriginWide). */
 export const AUTHENTICATE = 'www-authenticate';
 
@@ -51,12 +54,12 @@ function paramValue(text: string): string | null {
 
 /**
  * `value` (one `WWW-Authenticate` header) with each Basic challenge's realm starting with
- * `scope`, or (scope null: the bare name) without its Basic challenges; the value as it is when
- * it has no Basic challenge; null (drop it) when it names `basic` but cannot be read as
+ * `scope`, or (scope null: the bare name) without its Basic and Digest challenges; the value as
+ * it is when it has none; null (drop it) when it names `basic` but cannot be read as
  * challenges, since a browser may read one there all the same, or when nothing is left of it.
  */
 export function scopeBasicRealm(value: string, scope: string | null): string | null {
-  if (!/basic/i.test(value)) return value;
+  if (!(scope === null ? KEPT_SCHEMES : /basic/i).test(value)) return value;
   const items = elements(value);
   if (items === null) return null;
   const challenges: { scheme: string; params: string[] }[] = [];
@@ -71,14 +74,15 @@ export function scopeBasicRealm(value: string, scope: string | null): string | n
       return null;
     }
   }
-  let basic = false;
+  let changed = false;
   const out: string[] = [];
   for (const { scheme, params } of challenges) {
-    if (scheme.toLowerCase() !== 'basic') {
+    const name = scheme.toLowerCase();
+    if (name !== 'basic' && !(scope === null && name === 'digest')) {
       out.push(params.length === 0 ? scheme : `${scheme} ${params.join(', ')}`);
       continue;
     }
-    basic = true;
+    changed = true;
     if (scope === null) continue;
     let realm = '';
     const kept: string[] = [];
@@ -92,6 +96,6 @@ export function scopeBasicRealm(value: string, scope: string | null): string | n
     const scoped = realm === '' ? scope : `${scope} ${realm}`;
     out.push([`${scheme} realm="${scoped.replace(/["\\]/g, '\\$&')}"`, ...kept].join(', '));
   }
-  if (!basic) return value;
+  if (!changed) return value;
   return out.length === 0 ? null : out.join(', ');
 }
