@@ -21,7 +21,7 @@
  * Written: single quotes when the value allows (no `'`, no line break: read literally by every
  * dotenv reader, never interpolated), else double quotes with the escapes \n \r \t \\ \" \$.
  */
-import { readdir, realpath, stat } from 'node:fs/promises';
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ENV_NAME, RESERVED_ENV_PREFIX } from '../protocol/index.js';
@@ -239,11 +239,13 @@ export async function dotenvTree(dir: string): Promise<FileTree> {
   const start = await realpath(dir);
   const home = await realpath(homedir()).catch(() => resolve(homedir()));
   for (let at = start; !isWithin(at, home); at = dirname(at)) {
-    const git = await stat(join(at, '.git')).catch(() => null);
+    const git = await lstat(join(at, '.git')).catch(() => null);
     if (git === null) continue;
     // Another user's `.git` (one planted in /tmp above a clone there) is no repository of this
     // user's, as git's safe.directory says (CVE-2022-24765): the folder is taken as having none.
-    if (process.getuid !== undefined && git.uid !== process.getuid()) break;
+    // As git, the `.git` itself (lstat: a link another user planted to a folder of this user's
+    // passed a stat; red team round 41) and the folder holding it.
+    if (process.getuid !== undefined && !(git.uid === process.getuid() && (await stat(at)).uid === git.uid)) break;
     return { root: at };
   }
   const parent = dirname(start);

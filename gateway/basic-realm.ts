@@ -9,9 +9,17 @@
  * visitor's username and password for the first one sent back in Chromium (apps round 24). Here a
  * Basic challenge's realm starts with the function's prefix (`Basic realm="/fn/<key>/"`, or
  * `"/fn/<key>/ <its realm>"`), which no other function's answer can start with.
+ *
+ * At the bare name (`/fn/<key>`, no last slash, a `fetch`'s URL: a browser's page load is redirected
+ * to the slash) the challenge is dropped instead: a browser files the credentials it answered a
+ * challenge with under the directory of the URL that asked, `/fn/` there, and from then on sends
+ * them unasked to every URL under it, every other function's (red team round 41, ADR 0221). A
+ * `Digest` challenge is dropped there too: Chromium keeps and sends its credentials the same way.
  */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+/;
 const PARAM = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*=[ \t]*(.*)$/s;
+/** The schemes a browser answers from the credentials it keeps: both dropped at the bare name. */
+const KEPT_SCHEMES = /basic|digest/i;
 /** The header whose Basic challenges are scoped (gateway/responses.ts, dropOriginWide). */
 export const AUTHENTICATE = 'www-authenticate';
 
@@ -46,11 +54,12 @@ function paramValue(text: string): string | null {
 
 /**
  * `value` (one `WWW-Authenticate` header) with each Basic challenge's realm starting with
- * `scope`; the value as it is when it has no Basic challenge; null (drop it) when it names
- * `basic` but cannot be read as challenges, since a browser may read one there all the same.
+ * `scope`, or (scope null: the bare name) without its Basic and Digest challenges; the value as
+ * it is when it has none; null (drop it) when it names `basic` but cannot be read as
+ * challenges, since a browser may read one there all the same, or when nothing is left of it.
  */
-export function scopeBasicRealm(value: string, scope: string): string | null {
-  if (!/basic/i.test(value)) return value;
+export function scopeBasicRealm(value: string, scope: string | null): string | null {
+  if (!(scope === null ? KEPT_SCHEMES : /basic/i).test(value)) return value;
   const items = elements(value);
   if (items === null) return null;
   const challenges: { scheme: string; params: string[] }[] = [];
@@ -65,14 +74,16 @@ export function scopeBasicRealm(value: string, scope: string): string | null {
       return null;
     }
   }
-  let basic = false;
+  let changed = false;
   const out: string[] = [];
   for (const { scheme, params } of challenges) {
-    if (scheme.toLowerCase() !== 'basic') {
+    const name = scheme.toLowerCase();
+    if (name !== 'basic' && !(scope === null && name === 'digest')) {
       out.push(params.length === 0 ? scheme : `${scheme} ${params.join(', ')}`);
       continue;
     }
-    basic = true;
+    changed = true;
+    if (scope === null) continue;
     let realm = '';
     const kept: string[] = [];
     for (const param of params) {
@@ -85,5 +96,6 @@ export function scopeBasicRealm(value: string, scope: string): string | null {
     const scoped = realm === '' ? scope : `${scope} ${realm}`;
     out.push([`${scheme} realm="${scoped.replace(/["\\]/g, '\\$&')}"`, ...kept].join(', '));
   }
-  return basic ? out.join(', ') : value;
+  if (!changed) return value;
+  return out.length === 0 ? null : out.join(', ');
 }

@@ -350,7 +350,8 @@ function callPool(deps: InvokeDeps, req: IncomingRequest, call: Call, edge: Clie
   return deps.pool.invoke(call.fn, event, opts).then((result) => {
     const response = finish(call, result, true).response;
     // The path form shares the platform host's origin with every function (responses.ts).
-    if (rootPath !== '') confineToPrefix(response.headers, req.headers, `${root}/`);
+    // At the bare name (`/fn/<key>`, no path after it) the browser's directory is `/fn/`.
+    if (rootPath !== '') confineToPrefix(response.headers, req.headers, `${root}/`, req.url === rootPath);
     // Unread, it counts in its function's share of the held answers, as its request body does (rule 10).
     response.heldShare = call.fn.name;
     return response;

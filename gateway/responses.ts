@@ -108,10 +108,11 @@ const ORIGIN_WIDE_LENGTHS = new Set([...ORIGIN_WIDE_HEADERS, AUTHENTICATE].map((
  * sees it): drops the function's origin-wide headers and, for a service worker's script (the
  * browser's request says `Service-Worker: script`, on registration and on every update), sets
  * `Service-Worker-Allowed` to the prefix, so no worker of it controls a page outside it; a Basic
- * challenge's realm starts with the prefix (basic-realm.ts). In place.
+ * challenge's realm starts with the prefix, and an answer at the bare name (`bare`: `/fn/<key>`,
+ * whose directory is `/fn/`) has none (basic-realm.ts). In place.
  */
-export function confineToPrefix(response: Pairs, request: Pairs, prefix: string): void {
-  dropOriginWide(response, prefix);
+export function confineToPrefix(response: Pairs, request: Pairs, prefix: string, bare = false): void {
+  dropOriginWide(response, bare ? null : prefix);
   for (const [name] of request) {
     if (name === 'service-worker') {
       response.push(['service-worker-allowed', prefix]);
@@ -123,9 +124,10 @@ export function confineToPrefix(response: Pairs, request: Pairs, prefix: string)
 /**
  * Drops a function's origin-wide headers (above) from an answer served on the platform host's
  * origin, in place: the path form, and a `sync` webhook's answer at `/hooks/<key>/<id>`; and
- * makes its Basic challenges' realm its own, starting with `scope`, its path (basic-realm.ts).
+ * makes its Basic challenges' realm its own, starting with `scope`, its path, or (null) drops
+ * them (basic-realm.ts).
  */
-export function dropOriginWide(response: Pairs, scope: string): void {
+export function dropOriginWide(response: Pairs, scope: string | null): void {
   let kept = 0;
   for (const pair of response) {
     if (ORIGIN_WIDE_LENGTHS.has(pair[0].length)) {

@@ -10,7 +10,11 @@ import type { ReadinessProblem } from '../protocol/index.js';
 /** Below this many free bytes the disk counts as full: SQLite needs whole pages, a journal and room to grow. */
 export const STATE_DISK_LOW_BYTES = 1024 * 1024;
 
-/** The degraded problem of a full state directory disk, or null (also when statfs cannot tell). */
+/**
+ * The degraded problem of a full state directory disk, or null (also when statfs cannot tell).
+ * Its message names no path: /readyz answers anyone, and the directory's path named the host's
+ * layout and the operator's user (`/home/<user>/…`; red team round 41). The operator knows it.
+ */
 export function stateDiskProblem(stateDir: string): ReadinessProblem | null {
   let free: number;
   try {
@@ -22,7 +26,7 @@ export function stateDiskProblem(stateDir: string): ReadinessProblem | null {
   if (free >= STATE_DISK_LOW_BYTES) return null;
   return {
     code: 'STORAGE_FULL',
-    message: `the state directory's disk is full (${Math.floor(free / 1024)} KiB free under ${stateDir}): async calls answer 503 ASYNC_QUEUE_UNAVAILABLE, API writes 507 STORAGE_FULL, and run records and usage wait in memory; sync calls are served. Free space on that disk; nothing accepted is lost.`,
+    message: `the state directory's disk is full (${Math.floor(free / 1024)} KiB free): async calls answer 503 ASYNC_QUEUE_UNAVAILABLE, API writes 507 STORAGE_FULL, and run records and usage wait in memory; sync calls are served. Free space on that disk; nothing accepted is lost.`,
     degraded: true,
   };
 }

@@ -63,6 +63,13 @@ const ATTACKER_APP = py(
   '    if auth is None:',
   '        return Response("who?", status_code=401, headers={"WWW-Authenticate": "Basic"})',
   '    return Response("got " + auth)',
+  '@app.get("/stream")',
+  'def stream():',
+  '    from fastapi.responses import StreamingResponse',
+  '    return StreamingResponse(iter([b"who?"]), status_code=401, headers=ORIGIN_WIDE)',
+  '@app.get("/echo")',
+  'def echo(request: Request):',
+  '    return Response("sent " + request.headers.get("authorization", "nothing"))',
   '@app.get("/logout")',
   'def logout():',
   '    return Response("bye", headers=ORIGIN_WIDE)',
@@ -90,6 +97,10 @@ const VICTIM_APP = py(
   '@app.get("/")',
   'def page():',
   '    return HTMLResponse("<!doctype html><title>victim shop</title><form method=post action=login><input name=password></form>")',
+  // Its root takes a POST from its admins only: at the bare name (/fn/<key>), whose directory is /fn/.
+  '@app.post("/")',
+  'def order(credentials: Annotated[HTTPBasicCredentials, Depends(HTTPBasic())]):',
+  '    return {"ordered": credentials.username}',
 );
 
 const attacker = 'evil';
@@ -151,6 +162,22 @@ describe('attack: one function\'s origin-wide headers at /fn/ against other work
     assert.equal(own.headers['www-authenticate'], 'Basic');
   });
 
+  it('a streamed answer loses them too, and its Basic challenge is scoped', async () => {
+    const res = await request(`${h.url}/fn/${attackerKey}/stream`);
+    assert.equal(res.status, 401);
+    assert.equal(res.body.toString(), 'who?');
+    assert.equal(res.headers['www-authenticate'], `Basic realm="/fn/${attackerKey}/ shop"`);
+    assert.equal(res.headers['clear-site-data'], undefined);
+  });
+
+  it('an answer at the bare name (/fn/<key>, directory /fn/) has no Basic challenge; the 401 is kept', async () => {
+    const bare = await request(`${h.url}/fn/${victimKey}?q=1`, { method: 'POST' });
+    assert.equal(bare.status, 401, bare.body.toString());
+    assert.equal(bare.headers['www-authenticate'], undefined);
+    const slash = await request(`${h.url}/fn/${victimKey}/`, { method: 'POST' });
+    assert.equal(slash.headers['www-authenticate'], `Basic realm="/fn/${victimKey}/"`);
+  });
+
   it('a sync webhook\'s answer (at /hooks/, the same origin) loses them too', async () => {
     const secret = (await attackerApi.call('POST', `/functions/${attacker}/triggers/github/secret/rotate`, {})).body.secret as string;
     const body = '{"action": "opened"}';
@@ -196,21 +223,46 @@ describe('attack: one function\'s origin-wide headers at /fn/ against other work
       }
     });
 
+    /** A visitor who gave the victim's /admin a username and password; from then on only the browser's own cache answers a challenge (the visitor types nothing). */
+    async function signedInVisitor() {
+      const context = await browser.newContext({ httpCredentials: { username: 'alice', password: 'wonderland' } });
+      const page = await context.newPage();
+      const admin = await page.goto(`${h.url}/fn/${victimKey}/admin`);
+      assert.equal(admin?.status(), 200);
+      assert.deepEqual(JSON.parse(await page.textContent('body') ?? ''), { user: 'alice' });
+      await context.setHTTPCredentials(null);
+      return { context, page };
+    }
+
     // Before apps round 24 the attacker's page showed "got Basic <the visitor's credentials>":
     // Chromium answered its realm-less challenge from the credentials cached for the victim's.
     it('the Basic credentials a visitor gave another workspace\'s function are not sent to the attacker\'s challenge', { timeout: 90_000 }, async () => {
-      const context = await browser.newContext({ httpCredentials: { username: 'alice', password: 'wonderland' } });
+      const { context, page } = await signedInVisitor();
       try {
-        const page = await context.newPage();
-        const admin = await page.goto(`${h.url}/fn/${victimKey}/admin`);
-        assert.equal(admin?.status(), 200);
-        assert.deepEqual(JSON.parse(await page.textContent('body') ?? ''), { user: 'alice' });
-        // From now on only the browser's own cache answers a challenge (the visitor types nothing).
-        await context.setHTTPCredentials(null);
         const stolen = await page.goto(`${h.url}/fn/${attackerKey}/steal`).then((r) => r?.status(), (err: Error) => err.message);
         const shown = await page.textContent('body').catch(() => '');
         assert.ok(!(shown ?? '').includes('got '), `the attacker got ${shown} (${String(stolen)})`);
         assert.notEqual(stolen, 200);
+      } finally {
+        await context.close();
+      }
+    });
+
+    // Red team round 41: the attacker's page fetches the victim's bare name (/fn/<key>, no slash).
+    // Chromium answered its challenge from the cache (the realm is the victim's own) and filed the
+    // credentials under that URL's directory, /fn/: every later request under /fn/, the
+    // attacker's included, carried them unasked ("sent Basic <the visitor's credentials>").
+    it('a page that fetches another function\'s bare name does not make the browser send its credentials to every function', { timeout: 90_000 }, async () => {
+      const { context, page } = await signedInVisitor();
+      try {
+        await page.goto(`${h.url}/fn/${attackerKey}/echo`);
+        assert.equal(await page.textContent('body'), 'sent nothing');
+        const seen = await page.evaluate(async (bare) => {
+          const order = await fetch(bare, { method: 'POST' });
+          const echo = await fetch('echo');
+          return `${order.status} ${await echo.text()}`;
+        }, `/fn/${victimKey}`);
+        assert.equal(seen, '401 sent nothing');
       } finally {
         await context.close();
       }

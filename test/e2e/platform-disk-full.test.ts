@@ -102,6 +102,9 @@ describe('async runs through a full state directory', { skip }, () => {
     assert.equal(full.status, 200, 'sync calls are still served: the process stays in rotation');
     assert.equal(full.state, 'degraded');
     assert.deepEqual(full.problems, ['STORAGE_FULL']);
+    // /readyz answers anyone: the state directory's path is not in it (red team round 41).
+    const anonymous = await (await fetch(`${platform.url}/readyz`)).text();
+    assert.ok(!anonymous.includes(dir), `/readyz named the state directory: ${anonymous}`);
     const refused = await submit();
     assert.equal(refused.status, 503);
     const body = (await refused.json()) as { error: { code: string; message: string } };

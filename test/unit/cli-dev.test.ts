@@ -1,7 +1,7 @@
 /** `dev`'s pure parts: .env parsing, which changes reload, the .env → secrets patch, and how calls print. */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chown, mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chown, lchown, mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -135,6 +135,16 @@ describe('cli dev: a hostile repository\'s .env (red team round 39)', () => {
       assert.match(read.problems[0]?.message ?? '', /outside .* not read/);
       await chown(join(home, 'src', '.git'), process.getuid!(), process.getgid!());
       assert.deepEqual((await readDotenv(repo)).values, { OTHER_PROJECT: 'secret' }, 'the user\'s own repository holds both');
+      // Red team round 41: a link the other user planted, to a folder of the user's (a stat follows
+      // it and finds the user's), and a .git of the user's in a folder of another user's.
+      await rm(join(home, 'src', '.git'), { recursive: true });
+      await symlink(repo, join(home, 'src', '.git'));
+      await lchown(join(home, 'src', '.git'), 65534, 65534);
+      assert.deepEqual((await readDotenv(repo)).values, {}, 'a link another user planted made a repository');
+      await rm(join(home, 'src', '.git'));
+      await mkdir(join(home, 'src', '.git'));
+      await chown(join(home, 'src'), 65534, 65534);
+      assert.deepEqual((await readDotenv(repo)).values, {}, 'a folder of another user\'s holding a .git made a repository');
     } finally {
       await rm(root, { recursive: true, force: true });
     }

@@ -131,6 +131,16 @@ describe('confineToPrefix (the path form: one origin for every function)', () =>
     }
   });
 
+  // A browser files the credentials it answered a challenge with under the directory of the URL
+  // that asked: `/fn/` for the bare name, from where it sends them unasked to every function (red team round 41).
+  it('drops the Basic and Digest challenges of an answer at the bare name (/fn/<key>, directory /fn/), other schemes kept', () => {
+    const response: [string, string][] = [['WWW-Authenticate', 'Basic'], ['www-authenticate', 'Bearer realm="api", Basic realm="shop"'],
+      ['www-authenticate', 'Bearer realm="basic area"'], ['www-authenticate', 'Basic realm="open'], ['x-a', '1'],
+      ['www-authenticate', 'Digest realm="shop", qop="auth", nonce="abc", algorithm=MD5']];
+    confineToPrefix(response, [['host', 'h']], '/fn/app.acme/', true);
+    assert.deepEqual(response, [['www-authenticate', 'Bearer realm="api"'], ['www-authenticate', 'Bearer realm="basic area"'], ['x-a', '1']]);
+  });
+
   it('adds no scope to an answer that is not a worker script', () => {
     const response: [string, string][] = [['x-a', '1']];
     confineToPrefix(response, [['host', 'h']], '/fn/app/');
