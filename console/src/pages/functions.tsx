@@ -11,6 +11,8 @@ interface Row {
   fn: FnListed;
   usage: Usage | null;
   spark: number[];
+  /** Its numbers read (or their read failed): before, its state is not said (it said "cold" of a warm function). */
+  read: boolean;
 }
 
 type SortKey = 'name' | 'state' | 'invocations' | 'errorRate' | 'p95' | 'coldStarts' | 'lastSuccess';
@@ -41,6 +43,9 @@ async function listFunctions(): Promise<FnListed[]> {
 }
 
 type Numbers = Pick<Row, 'usage' | 'spark'>;
+
+/** A deployed function's state while its numbers are on their way. */
+const NOT_YET_READ = '…';
 
 async function numbersOf(name: string): Promise<Numbers> {
   const [usage, series] = await Promise.all([
@@ -80,7 +85,7 @@ function sortValue(r: Row, key: SortKey): number | string {
   const u = r.usage;
   switch (key) {
     case 'name': return r.fn.name;
-    case 'state': return functionState(r.fn, u?.state);
+    case 'state': return functionState(r.fn, r.read ? u?.state : NOT_YET_READ);
     case 'invocations': return u?.invocations ?? 0;
     case 'errorRate': return u?.errorRate ?? 0;
     case 'p95': return u?.p95Ms ?? -1;
@@ -100,7 +105,7 @@ export function FunctionList(): JSX.Element {
   const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'name', desc: false });
   // Not while a read is on its way: a slow one was dropped for the next, and the list never came.
   useInterval(() => { if (!fns.loading) fns.reload(); }, 15_000);
-  const rows = { ...fns, data: useMemo(() => fns.data?.map((fn): Row => ({ fn, usage: numbers[fn.name]?.usage ?? null, spark: numbers[fn.name]?.spark ?? [] })), [fns.data, numbers]) };
+  const rows = { ...fns, data: useMemo(() => fns.data?.map((fn): Row => ({ fn, usage: numbers[fn.name]?.usage ?? null, spark: numbers[fn.name]?.spark ?? [], read: numbers[fn.name] !== undefined })), [fns.data, numbers]) };
   const shown = useMemo(() => {
     const q = query.trim().toLowerCase();
     const list = (rows.data ?? []).filter((r) => q === '' || r.fn.name.includes(q));
@@ -151,7 +156,7 @@ export function FunctionList(): JSX.Element {
             <tbody>
               {shown.map((r) => {
                 const u = r.usage;
-                const state = functionState(r.fn, u?.state);
+                const state = functionState(r.fn, r.read ? u?.state : NOT_YET_READ);
                 return (
                   <tr key={r.fn.name} data-function={r.fn.name}>
                     <th scope="row"><a href={href(['functions', r.fn.name])}>{r.fn.name}</a></th>
