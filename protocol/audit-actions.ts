@@ -15,3 +15,18 @@ export const AUDIT_ACTIONS = [
   'audit.trim',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/**
+ * An entry's detail as `key=value` pairs, as the CLI's `audit` and the console's Audit page show it;
+ * a time (`expiresAt`, any `…At` in ms) as ISO 8601 UTC, as their WHEN column (it printed 1804220376480).
+ */
+export function auditDetailText(detail: Record<string, unknown>): string {
+  const value = (k: string, v: unknown): string => typeof v === 'string' ? v
+    : typeof v === 'number' && k.endsWith('At') && Number.isFinite(v) && v > 0 ? `${new Date(v).toISOString().slice(0, 19)}Z` : JSON.stringify(v);
+  return Object.entries(detail).map(([k, v]) => `${k}=${value(k, v)}`).join(' ');
+}
+
+/** An entry's time as the CLI's WHEN (UTC) column and the console's When (UTC) show it: `2026-12-07 06:40:00`. */
+export function auditWhenText(at: number): string {
+  return new Date(at).toISOString().slice(0, 19).replace('T', ' ');
+}

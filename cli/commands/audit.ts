@@ -4,15 +4,13 @@ import type { ApiAuditEntry } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
 import { table } from '../output.js';
-import { AUDIT_ACTIONS } from '../../protocol/index.js';
+import { AUDIT_ACTIONS, auditDetailText, auditWhenText } from '../../protocol/index.js';
 import { parseWhen } from '../when.js';
 
 
-/** An entry's detail as `key=value` pairs; a time (`expiresAt`, any `…At` in ms) as ISO 8601 UTC, as the WHEN column (it printed 1804220376480). */
+/** An entry's detail as `key=value` pairs (protocol/audit-actions.ts), cut at 80 characters for the table. */
 export function detailText(detail: Record<string, unknown>): string {
-  const value = (k: string, v: unknown): string => typeof v === 'string' ? v
-    : typeof v === 'number' && k.endsWith('At') && Number.isFinite(v) && v > 0 ? `${new Date(v).toISOString().slice(0, 19)}Z` : JSON.stringify(v);
-  const text = Object.entries(detail).map(([k, v]) => `${k}=${value(k, v)}`).join(' ');
+  const text = auditDetailText(detail);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
@@ -24,7 +22,7 @@ function printList(ctx: Context, items: ApiAuditEntry[], all: boolean): void {
   ctx.out.line(table(
     ['SEQ', 'WHEN (UTC)', ...(all ? ['WORKSPACE'] : []), 'WHO', 'FROM', 'ACTION', 'TARGET', 'DETAIL'],
     items.map((e) => [
-      String(e.seq), new Date(e.at).toISOString().slice(0, 19).replace('T', ' '), ...(all ? [e.workspace ?? '(install)'] : []),
+      String(e.seq), auditWhenText(e.at), ...(all ? [e.workspace ?? '(install)'] : []),
       `${e.actor.label} (${e.actor.role})`, e.address, e.action, e.target, detailText(e.detail),
     ]),
   ));

@@ -10,6 +10,7 @@ import { Fragment, render, type JSX } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { onWorkspaceMissing } from './api.js';
 import { can, currentSession, dismissNotice, onSessionChange, signOut, switchWorkspace, type Session } from './auth.js';
+import { AuditPage } from './pages/audit.js';
 import { ColdStartsPage } from './pages/coldstarts.js';
 import { FunctionDetail } from './pages/fn/detail.js';
 import { FunctionList } from './pages/functions.js';
@@ -32,7 +33,7 @@ function App(): JSX.Element {
   const [newForm, setNewForm] = useState(0);
   useEffect(() => onSessionChange(setSession), []);
   useEffect(() => {
-    const known = ['functions', 'new', 'coldstarts', 'workspaces', 'tokens'].includes(route.parts[0] ?? 'functions');
+    const known = ['functions', 'new', 'coldstarts', 'workspaces', 'tokens', 'audit'].includes(route.parts[0] ?? 'functions');
     document.title = session === null ? 'Sign in · fastapi-platform' : `${known ? route.parts[1] ?? route.parts[0] ?? 'functions' : 'Not found'} · fastapi-platform`;
   }, [session, route]);
   if (session === null) return <SignIn />;
@@ -42,6 +43,7 @@ function App(): JSX.Element {
   else if (section === 'coldstarts') page = <ColdStartsPage />;
   else if (section === 'workspaces') page = <WorkspacesPage />;
   else if (section === 'tokens') page = <TokensPage />;
+  else if (section === 'audit') page = <AuditPage query={route.query} />;
   else if (section === 'functions' && name !== undefined) page = <FunctionDetail key={name} name={name} tab={tab ?? 'code'} query={route.query} />; // keyed: nothing of the previous function stays shown
   else if (section === 'functions') page = <FunctionList />;
   else page = <NotFound />; // an unknown route: said so (it showed the functions list titled with the route)
@@ -60,6 +62,7 @@ function App(): JSX.Element {
           <a href={href(['coldstarts'])} aria-current={section === 'coldstarts' ? 'page' : undefined}>Cold starts</a>
           {can('deployer') ? <a href={href(['new'])} aria-current={section === 'new' ? 'page' : undefined} onClick={() => { if (section === 'new') setNewForm((n) => n + 1); }}>New function</a> : null}
           {can('owner') ? <a href={href(['tokens'])} aria-current={section === 'tokens' ? 'page' : undefined}>Tokens</a> : null}
+          {can('owner') ? <a href={href(['audit'])} aria-current={section === 'audit' ? 'page' : undefined}>Audit</a> : null}
           {session.root ? <a href={href(['workspaces'])} aria-current={section === 'workspaces' ? 'page' : undefined}>Workspaces</a> : null}
         </nav>
         <WorkspacePicker session={session} />
