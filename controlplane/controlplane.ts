@@ -396,7 +396,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   return {
     api: createApi(ctx),
     registry,
-    runSink: { record: (run) => runs.record(run), dropped: () => runs.droppedByReason() },
+    runSink: { record: (run, incarnation) => runs.record(run, incarnation), dropped: () => runs.droppedByReason() },
     metricsRegistry,
     metricsView: (headers) => metricsView(tokens, workspaces, headers, Date.now(), (key) => registry.resolve(key).found),
     takeAdminToken() {

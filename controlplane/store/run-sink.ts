@@ -32,11 +32,14 @@ export interface RecordingRunSinkOptions {
    * and its records still buffered (up to a second of them) would outlive that, to be shown to a
    * function created later under the same key, another tenant's in a workspace whose name was
    * deleted and given again (red team 5). Such records are dropped.
+   * Asked of samples, and of run records handed without the incarnation they are of; a run record
+   * with one is kept when it is still the key's `incarnation` (no wall clock: ADR 0219).
    */
   exists?: (functionKey: string, startedAt: number) => boolean;
   /**
    * The incarnation of the function a key names now (its `createdAt`), stamped on its runs and logs
-   * when a batch is written (ADR 0190); absent, or undefined for a key: written without one.
+   * when a batch is written (ADR 0190); absent, or undefined for a key: written without one. A run
+   * record handed with the incarnation that served it is written only while that is this one.
    */
   incarnation?: (functionKey: string) => number | undefined;
   /** Optional: without it only run records are written. */
@@ -123,6 +126,8 @@ export class RecordingRunSink {
   private readonly sampler: RunSampler;
   /** Runs only counted (in the metrics and rollups), without a full record: sampled out. */
   summarized = 0;
+  /** The incarnation each buffered run record was handed with (`record`). */
+  private readonly madeFor = new WeakMap<RunRecord, number>();
 
   constructor(options: RecordingRunSinkOptions) {
     this.sampler = new RunSampler(options.sampling ?? KEEP_ALL);
@@ -130,7 +135,16 @@ export class RecordingRunSink {
     const exists = options.exists;
     const incarnation = options.incarnation;
     const MINUTE_MS = 60_000; // a sample batch keeps minutes: one that ends before the function was created is a deleted one's
-    const existing = (batch: readonly RunRecord[]): readonly RunRecord[] => (exists === undefined ? batch : batch.filter((r) => exists(r.function, r.startedAt)));
+    const madeFor = this.madeFor;
+    // A run handed with its incarnation is of that function, whatever the wall clock did since it
+    // was created (a step back dated its new runs before it: chaos round 2, ADR 0219); one without
+    // is compared by time.
+    const kept = (r: RunRecord): boolean => {
+      const of = madeFor.get(r);
+      if (of !== undefined && incarnation !== undefined) return of === incarnation(r.function);
+      return exists === undefined || exists(r.function, r.startedAt);
+    };
+    const existing = (batch: readonly RunRecord[]): readonly RunRecord[] => (exists === undefined && incarnation === undefined ? batch : batch.filter(kept));
     const existingSamples = (batch: SampleBatch): SampleBatch => (exists === undefined ? batch : batch.only((fn, minuteMs) => exists(fn, minuteMs + MINUTE_MS - 1)));
     // A refused record is isolated, written reduced, or dropped counted; nothing else waits for it (ADR 0173).
     const refusal = { refused: options.refused ?? isRefusal };
@@ -180,11 +194,14 @@ export class RecordingRunSink {
 
   /**
    * Queues the run for every destination (its full record only when the sampling keeps it);
-   * synchronous and constant time, never throws.
+   * synchronous and constant time, never throws. `incarnation`: that of the function version that
+   * served it (FunctionVersion.incarnation); its record is written only while the key names that one.
    */
-  record(run: RunRecord): void {
-    if (this.sampler.keep(run)) this.runs.record(run);
-    else this.summarized++;
+  record(run: RunRecord, incarnation?: number): void {
+    if (this.sampler.keep(run)) {
+      if (incarnation !== undefined) this.madeFor.set(run, incarnation);
+      this.runs.record(run);
+    } else this.summarized++;
     if (this.metrics === null && this.history === null) return;
     const sample = sampleOf(run);
     this.metrics?.record(sample);
