@@ -212,6 +212,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       keepVersions: config.keepVersions,
       runSampling: { keepPerMinute: config.runKeepPerMinute, sampleOneIn: config.runSampleOneIn },
       runStoreMaxBytes: config.runStoreMaxBytes,
+      runJournalMaxBytes: config.runJournalMaxBytes,
       runStoreCheckMs: config.runStoreCheckMs,
       maxFunctionInstances: config.maxFunctionInstances,
       maxFunctionMemoryBytes: config.maxFunctionMemoryBytes,

@@ -21,11 +21,23 @@ export class RunSinkMetrics {
 
   /**
    * `stats` is read at scrape time (the sink's `stats()`; a destination it does not have is null),
-   * and so is `summarized` (the sink's count of runs only counted, without a full record).
+   * and so is `summarized` (the sink's count of runs only counted, without a full record), and
+   * `unjournaled` (run records its journal did not keep: at its cap, or a failed write).
    */
-  constructor(registry: Registry, stats: () => SinkStats, summarized: () => number = () => 0) {
+  constructor(registry: Registry, stats: () => SinkStats, summarized: () => number = () => 0, unjournaled: () => number = () => 0) {
     const registers = [registry];
     let counted = 0;
+    let skipped = 0;
+    new Counter({
+      name: 'fp_run_journal_skipped_total',
+      help: 'Run records held in memory only, not in the run journal (at FP_RUN_JOURNAL_MAX_BYTES, or its disk full: RUN_JOURNAL_FULL): a crash loses these.',
+      registers,
+      collect() {
+        const now = unjournaled();
+        if (now > skipped) this.inc(now - skipped);
+        skipped = now;
+      },
+    });
     new Counter({
       name: 'fp_run_records_sampled_out_total',
       help: 'Successful warm HTTP runs counted in the usage figures without a full run record (sampling: docs/stores.md, "Retention").',
