@@ -225,12 +225,8 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   // Faults met once per run, tick, scrape or check: one line per kind a minute, with a count (fault-log.ts).
   const faults = new FaultLog(log, options.faultLogIntervalMs !== undefined ? { intervalMs: options.faultLogIntervalMs } : {});
   const refusedLog = sinkRefusals(faults);
-  const journal = options.runJournalMaxBytes !== undefined && options.runJournalMaxBytes > 0
-    ? new RunJournal(join(options.stateDir, 'run-journal'), {
-        maxBytes: options.runJournalMaxBytes,
-        onFull: (err) => log(`[RUN_JOURNAL_FULL] runs: run records are held in memory only until the run store takes them (a crash now loses them): ${errorWords(err)} (FP_RUN_JOURNAL_MAX_BYTES=${options.runJournalMaxBytes})`),
-      })
-    : null;
+  const journalFull = (err: unknown): void => log(`[RUN_JOURNAL_FULL] runs: run records are held in memory only until the run store takes them (a crash now loses them): ${errorWords(err)} (FP_RUN_JOURNAL_MAX_BYTES=${options.runJournalMaxBytes})`);
+  const journal = openRunJournal(options.stateDir, options.runJournalMaxBytes, journalFull);
   const runs = new RecordingRunSink({
     ...(journal !== null ? { journal } : {}),
     onWrite: (target, count, seconds, ok) => {
@@ -258,7 +254,12 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     },
   });
   // What a process that stopped without writing them held (a crash; a stop while the store was down).
-  const restored = runs.restore();
+  let restored = 0;
+  try {
+    restored = runs.restore();
+  } catch (err) {
+    journalFull(err); // an unreadable journal: the platform starts without what it held
+  }
   if (restored > 0) log(`runs: ${restored} run record(s) the last process held unwritten are written now (run journal)`);
   const warm = new WarmReporter(options.pool, options.metrics, options.reporterId, options.warmReportIntervalMs ?? 10_000, log, (events) => runs.recordEvents(events));
   warm.start();
@@ -461,3 +462,13 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   };
 }
 
+/** The run journal in `<stateDir>/run-journal/` (ADR 0220); null when off (`maxBytes` 0 or absent) or its folder cannot be made (told). */
+function openRunJournal(stateDir: string, maxBytes: number | undefined, onFull: (err: unknown) => void): RunJournal | null {
+  if (maxBytes === undefined || maxBytes <= 0) return null;
+  try {
+    return new RunJournal(join(stateDir, 'run-journal'), { maxBytes, onFull });
+  } catch (err) {
+    onFull(err);
+    return null;
+  }
+}

@@ -115,20 +115,23 @@ export class RunJournal {
       this.refuse(count, new Error(`the run journal is full (${this.maxBytes} bytes)`));
       return;
     }
+    let seg = this.segments.at(-1);
     try {
-      let seg = this.segments.at(-1);
       if (seg === undefined || seg.fd === null) {
         const path = join(this.dir, `${this.next++}.jsonl`);
         seg = { path, fd: openSync(path, 'a', 0o600), bytes: 0, lastSeq: 0 };
         this.segments.push(seg);
       }
-      writeSync(seg.fd!, chunk);
-      seg.bytes += size;
+      const written = writeSync(seg.fd!, chunk);
+      seg.bytes += written;
+      this.bytes += written;
       seg.lastSeq = this.seq;
-      this.bytes += size;
+      // A short write (the disk filled midway) leaves a cut line at the file's end: the next write starts a new file.
+      if (written < size) throw Object.assign(new Error('no space left on device (a short write)'), { code: 'ENOSPC' });
       this.full = false;
       if (seg.bytes >= this.segmentBytes) this.cut(seg);
     } catch (err) {
+      if (seg !== undefined) this.cut(seg);
       this.refuse(count, err);
     }
   }
