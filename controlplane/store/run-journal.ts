@@ -127,7 +127,7 @@ export class RunJournal {
       this.bytes += written;
       seg.lastSeq = this.seq;
       // A short write (the disk filled midway) leaves a cut line at the file's end: the next write starts a new file.
-      if (written < size) throw Object.assign(new Error('no space left on device (a short write)'), { code: 'ENOSPC' });
+      if (written < size) throw new Error(`a short write (${written} of ${size} bytes): the disk is full`);
       this.full = false;
       if (seg.bytes >= this.segmentBytes) this.cut(seg);
     } catch (err) {
