@@ -26,28 +26,8 @@ export class RunSinkMetrics {
    */
   constructor(registry: Registry, stats: () => SinkStats, summarized: () => number = () => 0, unjournaled: () => number = () => 0) {
     const registers = [registry];
-    let counted = 0;
-    let skipped = 0;
-    new Counter({
-      name: 'fp_run_journal_skipped_total',
-      help: 'Run records held in memory only, not in the run journal (at FP_RUN_JOURNAL_MAX_BYTES, or its disk full: RUN_JOURNAL_FULL): a crash loses these.',
-      registers,
-      collect() {
-        const now = unjournaled();
-        if (now > skipped) this.inc(now - skipped);
-        skipped = now;
-      },
-    });
-    new Counter({
-      name: 'fp_run_records_sampled_out_total',
-      help: 'Successful warm HTTP runs counted in the usage figures without a full run record (sampling: docs/stores.md, "Retention").',
-      registers,
-      collect() {
-        const now = summarized();
-        if (now > counted) this.inc(now - counted);
-        counted = now;
-      },
-    });
+    countedAtScrape(registry, 'fp_run_journal_skipped_total', 'Run records held in memory only, not in the run journal (at FP_RUN_JOURNAL_MAX_BYTES, or its disk full: RUN_JOURNAL_FULL): a crash loses these.', unjournaled);
+    countedAtScrape(registry, 'fp_run_records_sampled_out_total', 'Successful warm HTTP runs counted in the usage figures without a full run record (sampling: docs/stores.md, "Retention").', summarized);
     new Gauge({
       name: 'fp_run_sink_buffered_records',
       help: 'Run records and samples held by the run sink, waiting or being written, per destination.',
@@ -88,4 +68,19 @@ export class RunSinkMetrics {
     if (ok) this.flushed.inc({ target }, count);
     this.duration.observe({ target, result: ok ? 'ok' : 'error' }, seconds);
   };
+}
+
+/** A counter that follows a running total read at scrape time (`total`: never decreasing). */
+function countedAtScrape(registry: Registry, name: string, help: string, total: () => number): void {
+  let counted = 0;
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const now = total();
+      if (now > counted) this.inc(now - counted);
+      counted = now;
+    },
+  });
 }
