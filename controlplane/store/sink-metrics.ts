@@ -26,8 +26,18 @@ export class RunSinkMetrics {
    */
   constructor(registry: Registry, stats: () => SinkStats, summarized: () => number = () => 0, unjournaled: () => number = () => 0) {
     const registers = [registry];
-    countedAtScrape(registry, 'fp_run_journal_skipped_total', 'Run records held in memory only, not in the run journal (at FP_RUN_JOURNAL_MAX_BYTES, or its disk full: RUN_JOURNAL_FULL): a crash loses these.', unjournaled);
-    countedAtScrape(registry, 'fp_run_records_sampled_out_total', 'Successful warm HTTP runs counted in the usage figures without a full run record (sampling: docs/stores.md, "Retention").', summarized);
+    new Counter({
+      name: 'fp_run_journal_skipped_total',
+      help: 'Run records held in memory only, not in the run journal (at FP_RUN_JOURNAL_MAX_BYTES, or its disk full: RUN_JOURNAL_FULL): a crash loses these.',
+      registers,
+      collect: following(unjournaled),
+    });
+    new Counter({
+      name: 'fp_run_records_sampled_out_total',
+      help: 'Successful warm HTTP runs counted in the usage figures without a full run record (sampling: docs/stores.md, "Retention").',
+      registers,
+      collect: following(summarized),
+    });
     new Gauge({
       name: 'fp_run_sink_buffered_records',
       help: 'Run records and samples held by the run sink, waiting or being written, per destination.',
@@ -70,17 +80,12 @@ export class RunSinkMetrics {
   };
 }
 
-/** A counter that follows a running total read at scrape time (`total`: never decreasing). */
-function countedAtScrape(registry: Registry, name: string, help: string, total: () => number): void {
+/** A counter's `collect` that follows a running total read at scrape time (`total`: never decreasing). */
+function following(total: () => number): (this: Counter) => void {
   let counted = 0;
-  new Counter({
-    name,
-    help,
-    registers: [registry],
-    collect() {
-      const now = total();
-      if (now > counted) this.inc(now - counted);
-      counted = now;
-    },
-  });
+  return function collect(this: Counter): void {
+    const now = total();
+    if (now > counted) this.inc(now - counted);
+    counted = now;
+  };
 }
