@@ -34,7 +34,7 @@ import { FileReads } from './service/file-reads.js';
 import { bootstrapAdminToken, loadFunctions } from './service/startup.js';
 import { TokenIndex } from './service/tokens.js';
 import type { Keyring } from './secrets/index.js';
-import { NO_QUOTAS, PLATFORM_SINK_TUNING, RecordingRunSink, RunSinkMetrics, type ConfigBus, type HotMetrics, type RunSampling, type SinkStats, type Store, type WorkspaceQuotas } from './store/index.js';
+import { NO_QUOTAS, PLATFORM_SINK_TUNING, RecordingRunSink, RunJournal, RunSinkMetrics, type ConfigBus, type HotMetrics, type RunSampling, type SinkStats, type Store, type WorkspaceQuotas } from './store/index.js';
 import { MemoryLimiter, type AdmissionLimiter } from './limits/index.js';
 import { WorkspaceRegistry } from './tenancy/workspace-registry.js';
 import { LogBudget } from './runs/log-budget.js';
@@ -85,6 +85,12 @@ export interface ControlPlaneOptions {
   runSampling?: RunSampling;
   /** The run store's size cap in bytes (RunRetention); default: none. */
   runStoreMaxBytes?: number;
+  /**
+   * The run journal's cap in bytes (FP_RUN_JOURNAL_MAX_BYTES): run records the sink holds are also
+   * in `<stateDir>/run-journal/`, replayed at start (ADR 0220). 0: no journal; default: none either
+   * (the platform's default is 64 MiB, platform/config.ts).
+   */
+  runJournalMaxBytes?: number;
   /** How often that cap is checked, in ms (FP_RUN_STORE_CHECK_MS; default 10 000). */
   runStoreCheckMs?: number;
   /** The highest limits.maxInstances a function may ask for (default 50). */
@@ -210,7 +216,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   // A deleted function's late series (its dead letters, its draining instances) go to `_other`:
   // asked for again, its label was held for ever (red team round 26).
   labelOnlyExisting(metricsRegistry, (key) => registry.recordOf(key) !== null);
-  const sinkMetrics = new RunSinkMetrics(metricsRegistry, (): SinkStats => runs.stats(), (): number => runs.summarized);
+  const sinkMetrics = new RunSinkMetrics(metricsRegistry, (): SinkStats => runs.stats(), (): number => runs.summarized, (): number => runs.unjournaled);
   // One sink for every mode: runs to the RunStore, samples to HotMetrics, each buffered on its
   // own (a dead Redis or MongoDB never blocks a call; drops go to fp_runs_dropped_total).
   // Runs of a workspace past its logBytes quota are written without their lines (docs/adr/0011-tenants.md).
@@ -219,7 +225,10 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   // Faults met once per run, tick, scrape or check: one line per kind a minute, with a count (fault-log.ts).
   const faults = new FaultLog(log, options.faultLogIntervalMs !== undefined ? { intervalMs: options.faultLogIntervalMs } : {});
   const refusedLog = sinkRefusals(faults);
+  const journalFull = (err: unknown): void => log(`[RUN_JOURNAL_FULL] runs: run records are held in memory only until the run store takes them (a crash now loses them): ${errorWords(err)} (FP_RUN_JOURNAL_MAX_BYTES=${options.runJournalMaxBytes})`);
+  const journal = openRunJournal(options.stateDir, options.runJournalMaxBytes, journalFull);
   const runs = new RecordingRunSink({
+    ...(journal !== null ? { journal } : {}),
     onWrite: (target, count, seconds, ok) => {
       sinkMetrics.onWrite(target, count, seconds, ok);
       sinkLog.onWrite(target, ok);
@@ -244,6 +253,14 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
       refusedLog(target, err, count, action);
     },
   });
+  // What a process that stopped without writing them held (a crash; a stop while the store was down).
+  let restored = 0;
+  try {
+    restored = runs.restore();
+  } catch (err) {
+    journalFull(err); // an unreadable journal: the platform starts without what it held
+  }
+  if (restored > 0) log(`runs: ${restored} run record(s) the last process held unwritten are written now (run journal)`);
   const warm = new WarmReporter(options.pool, options.metrics, options.reporterId, options.warmReportIntervalMs ?? 10_000, log, (events) => runs.recordEvents(events));
   warm.start();
   const auditRetentionMs = options.auditRetentionMs ?? 90 * 24 * 3_600_000;
@@ -396,7 +413,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   return {
     api: createApi(ctx),
     registry,
-    runSink: { record: (run) => runs.record(run), dropped: () => runs.droppedByReason() },
+    runSink: { record: (run, incarnation) => runs.record(run, incarnation), dropped: () => runs.droppedByReason() },
     metricsRegistry,
     metricsView: (headers) => metricsView(tokens, workspaces, headers, Date.now(), (key) => registry.resolve(key).found),
     takeAdminToken() {
@@ -445,3 +462,13 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   };
 }
 
+/** The run journal in `<stateDir>/run-journal/` (ADR 0220); null when off (`maxBytes` 0 or absent) or its folder cannot be made (told). */
+function openRunJournal(stateDir: string, maxBytes: number | undefined, onFull: (err: unknown) => void): RunJournal | null {
+  if (maxBytes === undefined || maxBytes <= 0) return null;
+  try {
+    return new RunJournal(join(stateDir, 'run-journal'), { maxBytes, onFull });
+  } catch (err) {
+    onFull(err);
+    return null;
+  }
+}

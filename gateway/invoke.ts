@@ -686,7 +686,7 @@ function recordRun(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId:
   };
   if (late !== null) run.responseBytes = late.bytes;
   if (result.sharedStart === true) run.sharedStart = true;
-  deps.runs.push(run);
+  deps.runs.push(run, fn.incarnation);
   if (deps.logTap !== null && deps.logTap.wants(fn.name)) {
     deps.logTap.end({
       function: fn.name, version: fn.version, runId, attempt: origin.attempt, status: run.status, errorCode: run.errorCode,

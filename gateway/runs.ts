@@ -58,6 +58,8 @@ export type DeferredTask = (() => void) | { run(): void };
 
 export class RunBatcher {
   private pending: RunRecord[] = [];
+  /** The incarnation each pending record is of (RunSink.record), index for index. */
+  private incarnations: (number | undefined)[] = [];
   /** Work of runs whose responses are on their way: building the record, the metrics (see `afterResponse`). */
   private deferred: DeferredTask[] = [];
   private scheduled = false;
@@ -72,13 +74,15 @@ export class RunBatcher {
     private readonly maxPending = 10_000,
   ) {}
 
-  push(run: RunRecord): void {
+  push(run: RunRecord, incarnation?: number): void {
     if (this.pending.length >= this.maxPending) {
       this.pending.shift();
+      this.incarnations.shift();
       this.dropped++;
       this.onDrop(1, 'overflow');
     }
     this.pending.push(run);
+    this.incarnations.push(incarnation);
     this.schedule();
   }
 
@@ -130,10 +134,12 @@ export class RunBatcher {
       }
     }
     const batch = this.pending;
+    const incarnations = this.incarnations;
     this.pending = [];
-    for (const run of batch) {
+    this.incarnations = [];
+    for (let i = 0; i < batch.length; i++) {
       try {
-        this.sink.record(run);
+        this.sink.record(batch[i]!, incarnations[i]);
       } catch {
         // A sink bug must not take the gateway down; the loss is counted in fp_runs_dropped_total.
         this.failed++;

@@ -78,6 +78,8 @@ const OPTIONS = {
   runSampleOneIn: { env: 'FP_RUN_SAMPLE_ONE_IN', kind: 'int', schema: int(0, 1_000_000).default(100) },
   // The run store's size cap: past it the oldest runs go, whatever their age.
   runStoreMaxBytes: { env: 'FP_RUN_STORE_MAX_BYTES', kind: 'int', schema: int(MIB, 1024 * 1024 * MIB).default(1024 * MIB) },
+  // The run journal's cap (run records held in memory, also on disk so a crash loses none; 0: no journal).
+  runJournalMaxBytes: { env: 'FP_RUN_JOURNAL_MAX_BYTES', kind: 'int', schema: int(0, 1024 * MIB).default(64 * MIB) },
   // How often the run store's size is checked against that cap.
   runStoreCheckMs: { env: 'FP_RUN_STORE_CHECK_MS', kind: 'int', schema: int(100, 3_600_000).default(10_000) },
   maxBundleBytes: { env: 'FP_MAX_BUNDLE_BYTES', kind: 'int', schema: int(1, 1024 * MIB).default(50 * MIB) },

@@ -212,6 +212,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       keepVersions: config.keepVersions,
       runSampling: { keepPerMinute: config.runKeepPerMinute, sampleOneIn: config.runSampleOneIn },
       runStoreMaxBytes: config.runStoreMaxBytes,
+      runJournalMaxBytes: config.runJournalMaxBytes,
       runStoreCheckMs: config.runStoreCheckMs,
       maxFunctionInstances: config.maxFunctionInstances,
       maxFunctionMemoryBytes: config.maxFunctionMemoryBytes,
@@ -317,8 +318,8 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
 function withWrites(sink: RunSink, data: DataBindings | null): RunSink {
   if (data === null) return sink;
   return {
-    record(run) {
-      sink.record(data.bindingOf(run.function) === null ? run : { ...run, writes: data.takeWrites(run.function, run.runId) });
+    record(run, incarnation) {
+      sink.record(data.bindingOf(run.function) === null ? run : { ...run, writes: data.takeWrites(run.function, run.runId) }, incarnation);
     },
     ...(sink.dropped ? { dropped: () => sink.dropped!() } : {}),
   };
@@ -327,8 +328,8 @@ function withWrites(sink: RunSink, data: DataBindings | null): RunSink {
 /** The sink, and then the observer (whose errors are not the sink's: they count as no lost run). */
 function observed(sink: RunSink, onRun: (record: RunRecord) => void): RunSink {
   return {
-    record(run) {
-      sink.record(run);
+    record(run, incarnation) {
+      sink.record(run, incarnation);
       try {
         onRun(run);
       } catch {

@@ -220,6 +220,7 @@ export const ERRORS = {
   RUN_WAIT_TIMEOUT: { status: 504, component: 'cli', title: 'The async run the CLI waited for had not ended when it stopped waiting.' },
   FUNCTION_CHANGED: { status: 409, component: 'controlplane', title: "A conditional delete's function is not as the caller read it (another revision, created again, or it has a version); nothing was deleted." },
   STORE_DATABASE_FOREIGN: { status: 500, component: 'controlplane', title: "The production store's MongoDB database has no platform schema record but holds data (another application's or platform's); the platform did not start on it." },
+  RUN_JOURNAL_FULL: { status: 507, component: 'controlplane', title: "The run journal in the state directory is at its cap or could not be written: run records wait in memory only, and a crash of the process would lose them." },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

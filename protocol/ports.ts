@@ -22,6 +22,12 @@ export interface FunctionVersion extends FunctionSpec {
    * default) the code and a generic message; `verbose` the message, type, file and line too.
    */
   errors?: ErrorDetail;
+  /**
+   * The function's `createdAt`: which function of its name this version is of (its incarnation,
+   * ADR 0190). Set by the control plane's registry, absent from a functions directory's. A run is
+   * recorded for the incarnation that served it, whatever the wall clock did since (ADR 0219).
+   */
+  incarnation?: number;
 }
 
 /** The manifest's `errors` key (docs/api-invoke.md, "Errors"). */
@@ -223,7 +229,8 @@ export interface ReadinessProblem {
 
 /** Where run records go. `record` must not block; implementations buffer their own I/O. */
 export interface RunSink {
-  record(run: RunRecord): void;
+  /** `incarnation`: that of the function version that served the run (FunctionVersion.incarnation), when it has one. */
+  record(run: RunRecord, incarnation?: number): void;
   /**
    * Optional: records the sink itself lost since it started, by reason (e.g. a full buffer
    * while its store was down). Read at scrape time into `fp_runs_dropped_total{reason}`.

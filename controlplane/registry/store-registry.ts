@@ -201,6 +201,7 @@ export class StoreRegistry implements FunctionRegistry {
       minWarm: limits.minWarm,
       maxQueue: limits.maxQueue,
       errors,
+      incarnation: record.createdAt,
       ...(event === 'lambda' ? { event } : {}),
       ...(depsDir !== null ? { depsDir } : {}),
       ...(data !== null && 'dataDir' in data ? { dataDir: data.dataDir } : {}),

@@ -17,6 +17,7 @@ export { SampleRecorder, type SampleRecorderOptions } from './sample-recorder.js
 export { LocalConfigBus, type ConfigBus, type ConfigChange, type ConfigListener } from './config-bus.js';
 export { openSqliteStore, type SqliteStoreOptions } from './sqlite/index.js';
 export { openIntactSqlite, SERVING_BUSY_TIMEOUT_MS, START_BUSY_TIMEOUT_MS } from './sqlite/intact.js';
+export { RUN_JOURNAL_MAX_BYTES, RunJournal, type RunJournalOptions } from './run-journal.js';
 export { PLATFORM_SINK_TUNING, RecordingRunSink, sampleOf, type RecordingRunSinkOptions, type RecorderTuning, type SinkTarget } from './run-sink.js';
 export { KEEP_ALL, RunSampler, type RunSampling } from './run-sampling.js';
 export { RunSinkMetrics, type SinkStats } from './sink-metrics.js';

@@ -13,6 +13,7 @@ import type { HotMetrics, RunSample } from './metrics/types.js';
 import type { SampleBatch } from './metrics/batch.js';
 import { BufferedRecorder, type BufferedRecorderOptions, type DropReason, type RecorderStats, type RefusalAction } from './recorder.js';
 import { reducedRun } from './reduced-run.js';
+import type { RunJournal } from './run-journal.js';
 import { isRefusal } from './refusal.js';
 import { KEEP_ALL, RunSampler, type RunSampling } from './run-sampling.js';
 import { SampleRecorder } from './sample-recorder.js';
@@ -32,13 +33,21 @@ export interface RecordingRunSinkOptions {
    * and its records still buffered (up to a second of them) would outlive that, to be shown to a
    * function created later under the same key, another tenant's in a workspace whose name was
    * deleted and given again (red team 5). Such records are dropped.
+   * Asked of samples, and of run records handed without the incarnation they are of; a run record
+   * with one is kept when it is still the key's `incarnation` (no wall clock: ADR 0219).
    */
   exists?: (functionKey: string, startedAt: number) => boolean;
   /**
    * The incarnation of the function a key names now (its `createdAt`), stamped on its runs and logs
-   * when a batch is written (ADR 0190); absent, or undefined for a key: written without one.
+   * when a batch is written (ADR 0190); absent, or undefined for a key: written without one. A run
+   * record handed with the incarnation that served it is written only while that is this one.
    */
   incarnation?: (functionKey: string) => number | undefined;
+  /**
+   * Optional: every run record held is also journaled there (the state directory), so a crash loses
+   * none of them; `restore` takes back what it held at the last one (./run-journal.ts, ADR 0220).
+   */
+  journal?: RunJournal;
   /** Optional: without it only run records are written. */
   metrics?: HotMetrics;
   /** Optional: hourly usage rollups in the durable store (for the 7d/30d windows). */
@@ -123,14 +132,34 @@ export class RecordingRunSink {
   private readonly sampler: RunSampler;
   /** Runs only counted (in the metrics and rollups), without a full record: sampled out. */
   summarized = 0;
+  /** The incarnation each buffered run record was handed with (`record`). */
+  private readonly madeFor = new WeakMap<RunRecord, number>();
+  private readonly journal: RunJournal | null;
+  /** Set by `close`: the recorder drops what it could not write, and the journal keeps it. */
+  private closing = false;
 
   constructor(options: RecordingRunSinkOptions) {
     this.sampler = new RunSampler(options.sampling ?? KEEP_ALL);
+    const journal = (this.journal = options.journal ?? null);
+    // After each write of the RunStore (its batch released by then): the journal's files none of
+    // whose records is still held go.
+    const released = (): void => {
+      if (!this.closing) journal!.release(this.runs.find(() => true));
+    };
     const tuning = options.tuning ?? {};
     const exists = options.exists;
     const incarnation = options.incarnation;
     const MINUTE_MS = 60_000; // a sample batch keeps minutes: one that ends before the function was created is a deleted one's
-    const existing = (batch: readonly RunRecord[]): readonly RunRecord[] => (exists === undefined ? batch : batch.filter((r) => exists(r.function, r.startedAt)));
+    const madeFor = this.madeFor;
+    // A run handed with its incarnation is of that function, whatever the wall clock did since it
+    // was created (a step back dated its new runs before it: chaos round 2, ADR 0219); one without
+    // is compared by time.
+    const kept = (r: RunRecord): boolean => {
+      const of = madeFor.get(r);
+      if (of !== undefined && incarnation !== undefined) return of === incarnation(r.function);
+      return exists === undefined || exists(r.function, r.startedAt);
+    };
+    const existing = (batch: readonly RunRecord[]): readonly RunRecord[] => (exists === undefined && incarnation === undefined ? batch : batch.filter(kept));
     const existingSamples = (batch: SampleBatch): SampleBatch => (exists === undefined ? batch : batch.only((fn, minuteMs) => exists(fn, minuteMs + MINUTE_MS - 1)));
     // A refused record is isolated, written reduced, or dropped counted; nothing else waits for it (ADR 0173).
     const refusal = { refused: options.refused ?? isRefusal };
@@ -146,7 +175,10 @@ export class RecordingRunSink {
       },
       onDrop: (count, reason) => options.onDrop?.('runs', count, reason),
       onError: (err, n) => options.onError?.('runs', err, n),
-      onWrite: (count, seconds, ok) => options.onWrite?.('runs', count, seconds, ok),
+      onWrite: (count, seconds, ok) => {
+        if (ok && journal !== null) queueMicrotask(released);
+        options.onWrite?.('runs', count, seconds, ok);
+      },
     });
     const metrics = options.metrics;
     this.metrics =
@@ -180,15 +212,39 @@ export class RecordingRunSink {
 
   /**
    * Queues the run for every destination (its full record only when the sampling keeps it);
-   * synchronous and constant time, never throws.
+   * synchronous and constant time, never throws. `incarnation`: that of the function version that
+   * served it (FunctionVersion.incarnation); its record is written only while the key names that one.
    */
-  record(run: RunRecord): void {
-    if (this.sampler.keep(run)) this.runs.record(run);
-    else this.summarized++;
+  record(run: RunRecord, incarnation?: number): void {
+    if (this.sampler.keep(run)) {
+      if (incarnation !== undefined) this.madeFor.set(run, incarnation);
+      this.journal?.append(run, incarnation);
+      this.runs.record(run);
+    } else this.summarized++;
     if (this.metrics === null && this.history === null) return;
     const sample = sampleOf(run);
     this.metrics?.record(sample);
     this.history?.record(sample);
+  }
+
+  /**
+   * Takes back the run records the journal held when the process last stopped (a crash, or a stop
+   * that could not write them), to be written as any other; their samples were counted then, or
+   * are lost with the process's memory. Returns how many. Call once, before the first `record`.
+   */
+  restore(): number {
+    if (this.journal === null) return 0;
+    const runs = this.journal.replay();
+    for (const { run, incarnation } of runs) {
+      if (incarnation !== undefined) this.madeFor.set(run, incarnation);
+      this.runs.record(run);
+    }
+    return runs.length;
+  }
+
+  /** Records the journal did not keep (at its cap, or a failed write); 0 without one. */
+  get unjournaled(): number {
+    return this.journal?.skipped ?? 0;
   }
 
   /** Events that are not runs (scale-to-zero), for HotMetrics and the rollups only. */
@@ -239,7 +295,12 @@ export class RecordingRunSink {
 
   /** Drains every recorder for up to `timeoutMs`, then drops (and counts) what is left. Does not close the stores. */
   async close(timeoutMs = 5000): Promise<{ runs: RecorderStats; metrics: RecorderStats | null; history: RecorderStats | null }> {
+    this.closing = true;
+    const lost = this.runs.stats().droppedByReason.shutdown;
     const [runs, metrics, history] = await Promise.all([this.runs.close(timeoutMs), this.metrics?.close(timeoutMs) ?? null, this.history?.close(timeoutMs) ?? null]);
+    // Every record written: the journal is empty; some dropped (the store down): it keeps them for the next start.
+    if (runs.droppedByReason.shutdown === lost) this.journal?.release(undefined);
+    this.journal?.close();
     return { runs, metrics, history };
   }
 }

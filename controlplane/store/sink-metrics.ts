@@ -21,20 +21,22 @@ export class RunSinkMetrics {
 
   /**
    * `stats` is read at scrape time (the sink's `stats()`; a destination it does not have is null),
-   * and so is `summarized` (the sink's count of runs only counted, without a full record).
+   * and so is `summarized` (the sink's count of runs only counted, without a full record), and
+   * `unjournaled` (run records its journal did not keep: at its cap, or a failed write).
    */
-  constructor(registry: Registry, stats: () => SinkStats, summarized: () => number = () => 0) {
+  constructor(registry: Registry, stats: () => SinkStats, summarized: () => number = () => 0, unjournaled: () => number = () => 0) {
     const registers = [registry];
-    let counted = 0;
+    new Counter({
+      name: 'fp_run_journal_skipped_total',
+      help: 'Run records held in memory only, not in the run journal (at FP_RUN_JOURNAL_MAX_BYTES, or its disk full: RUN_JOURNAL_FULL): a crash loses these.',
+      registers,
+      collect: following(unjournaled),
+    });
     new Counter({
       name: 'fp_run_records_sampled_out_total',
       help: 'Successful warm HTTP runs counted in the usage figures without a full run record (sampling: docs/stores.md, "Retention").',
       registers,
-      collect() {
-        const now = summarized();
-        if (now > counted) this.inc(now - counted);
-        counted = now;
-      },
+      collect: following(summarized),
     });
     new Gauge({
       name: 'fp_run_sink_buffered_records',
@@ -75,5 +77,15 @@ export class RunSinkMetrics {
   readonly onWrite = (target: SinkTarget, count: number, seconds: number, ok: boolean): void => {
     if (ok) this.flushed.inc({ target }, count);
     this.duration.observe({ target, result: ok ? 'ok' : 'error' }, seconds);
+  };
+}
+
+/** A counter's `collect` that follows a running total read at scrape time (`total`: never decreasing). */
+function following(total: () => number): (this: Counter) => void {
+  let counted = 0;
+  return function collect(this: Counter): void {
+    const now = total();
+    if (now > counted) this.inc(now - counted);
+    counted = now;
   };
 }
