@@ -868,6 +868,7 @@ class BackendConnection {
  */
 /** What a function is told of a command the server did not answer in time. */
 const TIMED_OUT_TEXT = 'the database server did not answer in time (ETIMEDOUT)';
+const CLOSED_TEXT = 'the database server closed the connection before it answered';
 
 export function unreachable(err: Error): string {
   const code = (err as NodeJS.ErrnoException).code;
@@ -896,5 +897,9 @@ export async function backendCommand(address: BackendAddress, timeoutMs: number,
       }
     });
     socket.on('error', (err) => reject(new PlatformError('DATA_BACKEND_UNAVAILABLE', unreachable(err))));
+    // A server that closes the connection before its answer (killed or restarted mid-command: a
+    // FIN, no error) is unavailable now, not after the timeout: a binding's mark made ahead at a
+    // deploy held its first command for it (CI, a FerretDB killed right after the deploy).
+    socket.on('close', () => reject(new PlatformError('DATA_BACKEND_UNAVAILABLE', CLOSED_TEXT)));
   });
 }

@@ -99,6 +99,46 @@ describe('data proxy: a database server that never answers', () => {
   });
 });
 
+describe('data proxy: a database server that closes the connection before it answers', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fp-data-closed-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  // A server killed or restarted mid-command closes with a FIN, no error: the binding's mark (made
+  // ahead at a deploy, ADR 0184) waited out the whole backend timeout for it, and the function's
+  // first command with it (CI: an async run's attempt still running 21 s after FerretDB was killed).
+  it('answers the binding\'s first command DATA_BACKEND_UNAVAILABLE at once, not after the timeout', { timeout: 30_000 }, async () => {
+    let asked = 0;
+    const server = createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.once('data', () => {
+        asked++;
+        socket.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const port = (server.address() as { port: number }).port;
+    const credentials = new DataCredentials();
+    const proxy = new DataProxy({ backend: { host: '127.0.0.1', port }, credentials, ledger: new WriteLedger(), backendTimeoutMs: 15_000 });
+    const grant = { functionKey: 'closed-fn', workspace: 'default', database: 'closed', physical: physicalDatabase('default', 'closed') };
+    const sock = await proxy.listen(grant.functionKey, join(dir, 'closed', 'mongo.sock'));
+    const client = new MongoClient(bindingUri(sock, grant.physical, credentials.credentialFor(grant)), { serverSelectionTimeoutMS: 5000, retryReads: false, retryWrites: false });
+    try {
+      const t0 = performance.now();
+      await assert.rejects(client.db(grant.physical).collection('x').findOne({}), (err: MongoError) => err.code === 6 && err.message.startsWith('DATA_BACKEND_UNAVAILABLE'));
+      const took = performance.now() - t0;
+      assert.ok(asked >= 1, 'the server was asked');
+      assert.ok(took < 5000, `the command waited ${Math.round(took)} ms for a connection the server had closed (timeout 15 s)`);
+    } finally {
+      await client.close();
+      await proxy.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
+
 describe('data proxy: a FerretDB stopped mid-way', { skip: serverSkip('ferretdb') }, () => {
   let ferret: ServerProcess;
   let dir: string;
