@@ -1113,6 +1113,29 @@ def mongo_urls(trees):
     return found
 
 
+def group_accumulators(trees):
+    """Warnings for a `$group` stage with more than one accumulator written in the code
+    (`{"$group": {"_id": "$cat", "total": {"$sum": "$price"}, "n": {"$sum": 1}}}`): on a data binding
+    the server is FerretDB 1.24, which hands each accumulator after the first an exhausted cursor, so
+    `n` comes back 0 with no error (apps round 25; docs/data-binding.md). Not in test files."""
+    found = []
+    for rel, node, _defaults in _app_nodes(trees):
+        if not isinstance(node, ast.Dict):
+            continue
+        for key, value in zip(node.keys, node.values):
+            if not (isinstance(key, ast.Constant) and key.value == "$group" and isinstance(value, ast.Dict)):
+                continue
+            names = [k.value for k in value.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)]
+            accumulators = [n for n in names if n != "_id"]
+            if len(accumulators) > 1:
+                found.append({"file": rel, "line": value.lineno, "message": (
+                    f"a $group with {len(accumulators)} accumulators ({', '.join(accumulators)}): on a data binding "
+                    f"(FerretDB 1.24) every accumulator after the first comes back 0 with no error; group once per "
+                    f"accumulator (an aggregate call each) or count with count_documents; a MongoDB server computes "
+                    f"them all (docs/data-binding.md, \"What works, and known differences\")")})
+    return found
+
+
 def created_databases(trees, files):
     """Warnings for a SQLite database the app makes outside /tmp, as FastAPI's SQL tutorial does
     (`sqlite:///database.db`, `create_all` in the lifespan), or `sqlite3.connect("app.db")`: under
@@ -1293,6 +1316,7 @@ def check(root, entrypoint, files, installed=None):
     warns.extend(shipped_databases(root, files))
     warns.extend(created_databases(trees, set(files)))
     warns.extend(mongo_urls(trees))
+    warns.extend(group_accumulators(trees))
     warns.extend(declared_python(root, set(files)))
     return {
         "python": ".".join(map(str, sys.version_info[:3])),

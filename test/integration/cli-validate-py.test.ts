@@ -714,6 +714,26 @@ describe('runtime/validate.py', () => {
     assert.match(w!.message, /^a MongoDB URL written in the code: .*data\.mongo in platform\.yaml.*os\.environ\["FP_MONGO_URI"\].*times out/);
   });
 
+  // FerretDB 1.24 (a data binding's server) hands every accumulator of a `$group` after the first an
+  // exhausted cursor: `{"total": {"$sum": "$price"}, "n": {"$sum": 1}}` gave `n: 0`, no error (apps
+  // round 25). Said where the stage is written.
+  it('warns about a $group with more than one accumulator, which a data binding answers 0 for all but the first', async () => {
+    const found = async (line: string): Promise<string[]> =>
+      (await check({ 'app/report.py': `from pymongo import MongoClient
+${line}
+` }, '')).warnings
+        .filter((w) => /\$group with/.test(w.message)).map((w) => `${w.file}:${w.line}`);
+    assert.deepEqual(await found('P = [{"$match": {}}, {"$group": {"_id": "$cat", "total": {"$sum": "$price"}, "n": {"$sum": 1}}}]'), ['app/report.py:2']);
+    assert.deepEqual(await found('P = [\n    {"$group": {\n        "_id": None,\n        "lo": {"$min": "$p"},\n        "hi": {"$max": "$p"},\n    }},\n]'), ['app/report.py:3']);
+    for (const spared of ['P = [{"$group": {"_id": "$cat", "n": {"$sum": 1}}}]', 'P = [{"$group": {"_id": "$cat"}}]', 'G = {"group": {"a": 1, "b": 2}}']) {
+      assert.deepEqual(await found(spared), [], spared);
+    }
+    assert.deepEqual((await check({ 'tests/test_report.py': 'P = {"$group": {"_id": 1, "a": {"$sum": 1}, "b": {"$sum": 1}}}\n' }, '')).warnings
+      .filter((w) => /\$group with/.test(w.message)), [], 'a test file');
+    const [w] = (await check({ 'main.py': 'P = {"$group": {"_id": "$c", "total": {"$sum": "$p"}, "n": {"$sum": 1}}}\n' }, '')).warnings;
+    assert.match(w!.message, /^a \$group with 2 accumulators \(total, n\): on a data binding \(FerretDB 1\.24\) every accumulator after the first comes back 0 with no error; .*data-binding\.md/);
+  });
+
   // An async SQLAlchemy app as the tutorials write it (apps round 23): `DATABASE_URL =
   // os.environ.get("DATABASE_URL", "sqlite+aiosqlite:///./todos.db")`, deployed without the variable:
   // a todo one call created was in 4 of 8 concurrent reads (uvicorn: 8 of 8), and validate said
