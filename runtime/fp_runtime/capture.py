@@ -391,11 +391,36 @@ class _LogHandler(logging.Handler):
             except Exception:  # a bad format string, a closed stream: never the caller's failure
                 pass
             return
+        if _written_by_the_app(self, record):
+            return
         try:
             msg = self.format(record)
         except Exception:  # a bad format string must not fail the call
             msg = str(record.msg)
         cap.add("log", msg, record.levelname)
+
+
+def _written_by_the_app(ours, record):
+    """True when a handler of the app's own on the record's way to the root writes it to the
+    captured stdout or stderr (`log.addHandler(logging.StreamHandler())` on a logger that propagates,
+    `basicConfig(handlers=[StreamHandler()])`): that line is the call's already (with the record's
+    level, _handle_with_level), and under uvicorn the unconfigured root adds nothing; here the
+    runtime's root handler captured it a second time (every line twice in `logs`)."""
+    logger = logging.getLogger(record.name) if record.name != "root" else logging.getLogger()
+    while logger is not None:
+        for handler in logger.handlers:
+            if handler is ours or not isinstance(handler, logging.StreamHandler):
+                continue
+            if isinstance(getattr(handler, "stream", None), _Proxy) and record.levelno >= handler.level:
+                try:
+                    if handler.filter(record):
+                        return True
+                except Exception:
+                    continue
+        if not logger.propagate:
+            return False
+        logger = logger.parent
+    return False
 
 
 def set_sink(sink) -> None:

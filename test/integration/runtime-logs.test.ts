@@ -209,6 +209,38 @@ describe('log capture', () => {
     assert.deepEqual(new Set(shown.slice(failed, last + 1).map((l) => `${l[0]} ${l[1]}`)), new Set(['stderr ERROR']), JSON.stringify(shown));
   });
 
+  // The most common handler of an app's own: `log.addHandler(logging.StreamHandler())` on a logger that
+  // propagates (or `basicConfig(handlers=[...])`). Under uvicorn the unconfigured root adds nothing;
+  // here the runtime's root handler captured each record again: every line twice in `logs`.
+  test('a line an app\'s own stream handler writes is in the run once, not again from the root', async (t) => {
+    const rt = await serve(t, { 'main.py': py(
+      'import logging, os, sys, tempfile',
+      'log = logging.getLogger("app")',
+      'h = logging.StreamHandler()',
+      'h.setFormatter(logging.Formatter("%(levelname)s %(message)s"))',
+      'log.addHandler(h)',
+      'log.setLevel(logging.INFO)',
+      'quiet = logging.getLogger("quiet")',
+      'q = logging.StreamHandler(sys.stdout)',
+      'q.setLevel(logging.ERROR)',
+      'quiet.addHandler(q)',
+      'filed = logging.getLogger("filed")',
+      'filed.addHandler(logging.FileHandler(os.path.join(tempfile.gettempdir(), "app.log")))',
+      'def handler(event, context):',
+      '    log.error("real error")',
+      '    quiet.warning("below its handler")',
+      '    filed.warning("to a file")',
+      '    return 1',
+    ) });
+    const res = await rt.invokeOk();
+    const shown = res.logs.map((l) => [l.stream, l.level ?? null, l.msg]);
+    assert.deepEqual(shown, [
+      ['stderr', 'ERROR', 'ERROR real error'],
+      ['log', 'WARNING', 'quiet: below its handler'],
+      ['log', 'WARNING', 'filed: to a file'],
+    ], JSON.stringify(shown));
+  });
+
   // loguru (its default sink is sys.stderr) writes each message as a str subclass carrying its
   // record: its `logger.info` lines counted as errors (apps round 24). The shape it writes, without
   // the package: `Message(str)` with `.record["level"].name`.
