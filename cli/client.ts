@@ -5,7 +5,7 @@
  * Every refusal becomes a CliError: API errors exit 4 with the server's `code` and `field`,
  * an unreachable platform exits 5.
  */
-import { API_IDENTITY_HEADER } from '../protocol/index.js';
+import { API_IDENTITY_HEADER, type AuditEntry } from '../protocol/index.js';
 import { CliError, EXIT, usageError } from './errors.js';
 import { AnswerTooLarge, send, type HttpAnswer, type HttpRequest } from './http.js';
 
@@ -299,16 +299,7 @@ export interface ApiToken {
   revokedAt: number | null;
 }
 
-export interface ApiAuditEntry {
-  seq: number;
-  at: number;
-  actor: { tokenId: string; label: string; role: string };
-  address: string;
-  workspace: string | null;
-  action: string;
-  target: string;
-  detail: Record<string, unknown>;
-}
+export type ApiAuditEntry = AuditEntry;
 
 /** A webhook's deliveries refused at their signature since the answering platform process started (ADR 0208). */
 export interface RefusedDeliveries {

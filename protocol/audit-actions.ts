@@ -16,6 +16,18 @@ export const AUDIT_ACTIONS = [
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
+/** One entry of `GET /audit` as the API returns it: the CLI's `audit` and the console's Audit page read it. */
+export interface AuditEntry {
+  seq: number;
+  at: number;
+  actor: { tokenId: string; label: string; role: string };
+  address: string;
+  workspace: string | null;
+  action: string;
+  target: string;
+  detail: Record<string, unknown>;
+}
+
 /**
  * An entry's detail as `key=value` pairs, as the CLI's `audit` and the console's Audit page show it;
  * a time (`expiresAt`, any `…At` in ms) as ISO 8601 UTC, as their WHEN column (it printed 1804220376480).

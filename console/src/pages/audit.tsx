@@ -12,18 +12,9 @@ import { can, currentSession } from '../auth.js';
 import { inlineText } from '../format.js';
 import { navigate, type Route } from '../router.js';
 import { ErrorBox, Loading, useAsync } from '../ui.js';
-import { AUDIT_ACTIONS, auditDetailText, auditWhenText } from '../../../protocol/audit-actions.js';
+import { AUDIT_ACTIONS, auditDetailText, auditWhenText, type AuditEntry } from '../../../protocol/audit-actions.js';
 
-interface Entry {
-  seq: number;
-  at: number;
-  actor: { tokenId: string; label: string; role: string };
-  address: string;
-  workspace: string | null;
-  action: string;
-  target: string;
-  detail: Record<string, unknown>;
-}
+type Entry = AuditEntry;
 
 interface Page {
   items: Entry[];
