@@ -5,7 +5,12 @@
  * Every refusal becomes a CliError: API errors exit 4 with the server's `code` and `field`,
  * an unreachable platform exits 5.
  */
-import { API_IDENTITY_HEADER, type AuditEntry } from '../protocol/index.js';
+import { API_IDENTITY_HEADER, type ApiAsyncRun, type ApiAsyncRunSummary, type ApiRun, type ApiRunSummary, type AuditEntry, type ApiStoredLogLine } from '../protocol/index.js';
+
+// Runs and logs as the API answers them: one declaration with the console's (protocol/api-runs.ts).
+export type { ApiAsyncRun, ApiAsyncRunSummary, ApiRun, ApiRunError, ApiRunSummary } from '../protocol/index.js';
+/** A line of `GET /functions/:name/logs` (docs/api.md, "Logs"). */
+export type ApiLogLine = ApiStoredLogLine;
 import { CliError, EXIT, usageError } from './errors.js';
 import { AnswerTooLarge, send, type HttpAnswer, type HttpRequest } from './http.js';
 
@@ -110,13 +115,6 @@ export interface ApiDeployEntry {
   status?: string;
 }
 
-export interface ApiRunError {
-  type: string;
-  message: string;
-  stack?: string;
-  file?: string;
-  line?: number;
-}
 
 /** GET /functions/:name/usage (docs/api.md, "Usage"). */
 export interface ApiUsage {
@@ -139,46 +137,7 @@ export interface ApiUsage {
   lastSuccess: { runId: string; at: number } | null;
 }
 
-/** An async run as `GET /runs?status=<async state>` lists it. */
-export interface ApiAsyncRunSummary {
-  runId: string;
-  function: string;
-  workspace: string;
-  trigger: string;
-  state: string;
-  acceptedAt: number;
-  updatedAt: number;
-  attempts: number;
-  replayOf: string | null;
-}
 
-export interface ApiRun {
-  /** 1, 2, 3… for the attempts of an async run (a list shows a run's newest). */
-  attempt?: number;
-  runId: string;
-  function: string;
-  version: string;
-  trigger: string;
-  cold: boolean;
-  start: string | null;
-  initMs: number;
-  handlerMs: number;
-  queuedMs: number;
-  durationMs: number;
-  status: string;
-  httpStatus: number;
-  errorCode: string | null;
-  errorClass: string | null;
-  error: ApiRunError | null;
-  logs?: { stream: string; ts: number; msg: string; level?: string }[];
-  startedAt: number;
-  clientAborted?: boolean;
-  /** The request's method and path within the function (absent from older records). */
-  method?: string;
-  path?: string;
-  /** Writes through the function's data binding, per collection (docs/data-binding.md). */
-  writes?: { database: string; collection: string; inserted: number; updated: number; deleted: number; upserted: number }[];
-}
 
 /** A function's data binding as the API shows it (never its credential). */
 export interface ApiDataBinding {
@@ -188,18 +147,6 @@ export interface ApiDataBinding {
   create: boolean;
 }
 
-/** A line of `GET /functions/:name/logs` (docs/api.md, "Logs"). */
-export interface ApiLogLine {
-  runId: string;
-  attempt: number;
-  version: string;
-  /** Index in the run's logs: with runId and attempt, the line's identity. */
-  i: number;
-  ts: number;
-  stream: string;
-  level?: string;
-  msg: string;
-}
 
 export interface TestInvokeResult {
   runId: string;
@@ -221,24 +168,6 @@ interface ErrorBody {
   [detail: string]: unknown;
 }
 
-/** An async run as `GET /runs/:id` shows it (docs/api.md, "Runs"). */
-export interface ApiAsyncRun {
-  runId: string;
-  function: string | null;
-  trigger: 'async';
-  state: string;
-  acceptedAt: number | null;
-  replayOf: string | null;
-  replays: string[];
-  transitions: { state: string; at: number; detail: string | null }[];
-  attempts: {
-    attempt: number; startedAt: number; durationMs: number; cold: boolean; status: string; errorCode: string | null; errorClass: string | null;
-    error: { type: string; message: string; file?: string; line?: number } | null;
-    /** The attempt's own run record, when recorded. */
-    logs?: { stream: string; ts: number; msg: string; level?: string }[]; initMs?: number; handlerMs?: number; queuedMs?: number;
-  }[];
-  result: { status: number; attempt: number; headers: Record<string, string>; body?: unknown; bodyBase64?: string } | null;
-}
 
 export function isAsyncRun(run: ApiRun | ApiAsyncRun): run is ApiAsyncRun {
   return 'state' in run && Array.isArray((run as { transitions?: unknown }).transitions);
@@ -539,7 +468,7 @@ export class ApiClient {
     return this.request('POST', `/functions/${encodeURIComponent(name)}/rollback`, { ...(version === undefined ? {} : { version }), ...(check ? {} : { check: false }) });
   }
 
-  listRuns(query: { function?: string; status?: string; limit?: number; since?: number; until?: number; cursor?: string; trigger?: string }): Promise<{ items: ApiRun[]; nextCursor: string | null }> {
+  listRuns(query: { function?: string; status?: string; limit?: number; since?: number; until?: number; cursor?: string; trigger?: string }): Promise<{ items: ApiRunSummary[]; nextCursor: string | null }> {
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
     const qs = params.toString();

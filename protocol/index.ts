@@ -26,6 +26,7 @@ export * from './env-size.js';
 export * from './declared-length.js';
 export * from './roles.js';
 export * from './audit-actions.js';
+export * from './api-runs.js';
 export * from './run-result.js';
 export * from './run-timeline.js';
 export * from './file-changes.js';

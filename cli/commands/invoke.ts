@@ -422,7 +422,7 @@ export async function waitForRun(ctx: Context, client: ApiClient, name: string, 
   if (run.result !== null && output !== undefined && omittedResultNote(run.result.headers) === null) {
     // The body as the function answered it, as a sync call's --output writes it (apps round 6:
     // --output was ignored here, and a binary result was only reachable as --json's bodyBase64).
-    const bytes = run.result.bodyBase64 !== undefined ? Buffer.from(run.result.bodyBase64, 'base64')
+    const bytes = 'bodyBase64' in run.result ? Buffer.from(run.result.bodyBase64, 'base64')
       : Buffer.from(typeof run.result.body === 'string' ? run.result.body : JSON.stringify(run.result.body, null, 2));
     await writeFile(resolve(ctx.cwd, output), bytes).catch((err: Error) => {
       throw new CliError(EXIT.FAILURE, 'OUTPUT_FAILED', `cannot write --output ${output}: ${err.message}`);
@@ -430,9 +430,9 @@ export async function waitForRun(ctx: Context, client: ApiClient, name: string, 
     ctx.out.line(`(${bytes.length} bytes written to ${output})`);
   } else if (run.result !== null) {
     const omitted = omittedResultNote(run.result.headers);
-    const body = omitted ?? (run.result.bodyBase64 !== undefined ? `(${Buffer.from(run.result.bodyBase64, 'base64').length} bytes)` : typeof run.result.body === 'string' ? jsonTextShown(run.result.body, run.result.headers['content-type']) : JSON.stringify(run.result.body, null, 2));
+    const body = omitted ?? ('bodyBase64' in run.result ? `(${Buffer.from(run.result.bodyBase64, 'base64').length} bytes)` : typeof run.result.body === 'string' ? jsonTextShown(run.result.body, run.result.headers['content-type']) : JSON.stringify(run.result.body, null, 2));
     // On a terminal the result is shown as a sync answer's is: escaped, a large one cut (the whole one: `runs <id> --json`).
-    const cut = ctx.io.stdoutIsTTY === true && run.result.bodyBase64 === undefined
+    const cut = ctx.io.stdoutIsTTY === true && !('bodyBase64' in run.result)
       ? formatBodyForTerminal({ status: run.result.status, headers: { 'content-type': 'text/plain' }, body: Buffer.from(body), runId, cold: null, durationMs: 0, timing: {} }, `${selfCommandOf(ctx)} runs ${runId} --json > result.json`)
       : body;
     ctx.out.line(cut);

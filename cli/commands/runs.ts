@@ -5,7 +5,7 @@
 import { selfCommandOf } from '../self-command.js';
 import { parseWhen } from '../when.js';
 import { flag, int, positionals, str, type ParsedArgs } from '../args.js';
-import { isAsyncRun, type ApiAsyncRun, type ApiAsyncRunSummary, type ApiClient, type ApiRun } from '../client.js';
+import { isAsyncRun, type ApiAsyncRun, type ApiAsyncRunSummary, type ApiClient, type ApiRun, type ApiRunSummary } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { formatAgo, formatMs, indent, table } from '../output.js';
@@ -59,7 +59,7 @@ export function runsTarget(pos: readonly string[]): { show: string } | { list: s
   return { list: pos[0] };
 }
 
-function statusText(r: ApiRun): string {
+function statusText(r: ApiRunSummary): string {
   let status = r.status === 'succeeded' ? `ok ${r.httpStatus}` : `${r.errorCode ?? 'failed'} ${r.httpStatus}`;
   // A stream the client abandoned ends `succeeded` with the app's status (its generator was closed):
   // without this the list shows it as a plain `ok 200` (apps round 15).
@@ -78,7 +78,7 @@ function logLines(logs: readonly { ts: number; stream: string; level?: string; m
 }
 
 /** `where`: what narrowed the list besides the status (` started since 1h`, ` on this page`), '' for none. */
-function printList(ctx: Context, runs: ApiRun[], status?: string, where = ''): void {
+function printList(ctx: Context, runs: ApiRunSummary[], status?: string, where = ''): void {
   if (runs.length === 0) {
     ctx.out.line(status === undefined && where === '' ? 'No runs yet.' : `No ${status !== undefined ? `${status} ` : ''}runs${where}.`);
     return;
@@ -184,7 +184,7 @@ export function formatAsyncRun(r: ApiAsyncRun, now: number): string {
     if (logs.length > 0) lines.push(...logLines(logs, '       '));
   }
   if (r.result !== null) {
-    const body = omittedResultNote(r.result.headers) ?? (r.result.bodyBase64 !== undefined ? `(${Buffer.from(r.result.bodyBase64, 'base64').length} bytes)` : typeof r.result.body === 'string' ? r.result.body : JSON.stringify(r.result.body));
+    const body = omittedResultNote(r.result.headers) ?? ('bodyBase64' in r.result ? `(${Buffer.from(r.result.bodyBase64, 'base64').length} bytes)` : typeof r.result.body === 'string' ? r.result.body : JSON.stringify(r.result.body));
     lines.push('', `result    HTTP ${r.result.status} (attempt ${r.result.attempt})`, indent(safeLines(body), '  '));
   }
   return lines.join('\n');
@@ -266,7 +266,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   // `--status failed --trigger cron` "No failed runs." while the function had both (new-user round 6).
   const kind = [status, trigger].filter((w) => w !== undefined).join(' ');
   if (asyncState) printAsyncList(ctx, page.items as ApiAsyncRunSummary[], kind, where);
-  else printList(ctx, page.items as ApiRun[], kind === '' ? undefined : kind, where);
+  else printList(ctx, page.items as ApiRunSummary[], kind === '' ? undefined : kind, where);
   // A full page says so: the newest N are not all the runs there are.
   if (page.nextCursor !== null) ctx.out.note(`(${cursor === undefined ? 'the newest' : 'these'} ${page.items.length}; there are more: the next page with --cursor ${page.nextCursor}${limit < 1000 && cursor === undefined ? `, or -n ${Math.min(limit * 5, 1000)}` : ''})`);
   return EXIT.OK;

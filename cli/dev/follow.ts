@@ -3,7 +3,7 @@
  * the API (`GET /runs?function=…&since=…`, then `GET /runs/:id` for each new run's logs). A run
  * appears once it ended; its logs come with it (no live lines: the API has no stream here).
  */
-import type { ApiClient, ApiRun } from '../client.js';
+import type { ApiClient, ApiRunSummary } from '../client.js';
 import type { RunView } from './calls.js';
 
 export interface RunFollower {
@@ -69,6 +69,6 @@ export function followRuns(options: FollowOptions): RunFollower {
   };
 }
 
-function key(run: ApiRun): string {
-  return `${run.runId}#${run.attempt ?? 1}`;
+function key(run: ApiRunSummary): string {
+  return `${run.runId}#${run.attempt}`;
 }

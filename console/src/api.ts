@@ -3,6 +3,8 @@
  * private to the console; the CLI calls the same routes. Errors come back as ApiError with the
  * registry code; a 401 ends the session (the token was rotated or is wrong).
  */
+import type { ApiAsyncRun, ApiAsyncRunSummary, ApiRun, ApiRunError, ApiRunLogLine, ApiRunSummary } from '../../protocol/api-runs.js';
+import type { RunWrite as ProtocolRunWrite } from '../../protocol/records.js';
 import { authHeaders, currentSession, signOut } from './auth.js';
 
 export class ApiError extends Error {
@@ -238,78 +240,14 @@ export interface Validation {
   manifest: unknown;
   python: { version: string; checked: number };
 }
-export interface RunError {
-  type: string;
-  message: string;
-  stack?: string;
-  file?: string;
-  line?: number;
-}
-export interface LogLine {
-  stream: string;
-  ts: number;
-  msg: string;
-  level?: string;
-}
-export interface Run {
-  runId: string;
-  attempt?: number;
-  function: string;
-  version: string;
-  trigger: string;
-  cold: boolean;
-  start: string | null;
-  initMs: number;
-  handlerMs: number;
-  queuedMs: number;
-  durationMs: number;
-  status: 'succeeded' | 'failed';
-  httpStatus: number | null;
-  errorCode: string | null;
-  errorClass: string | null;
-  error: RunError | null;
-  startedAt: number;
-  logs?: LogLine[];
-  /** What it wrote through the function's data binding (docs/data-binding.md); absent: no binding. */
-  writes?: RunWrite[];
-  /** The request's method and path within the function (absent from older records). */
-  method?: string;
-  path?: string;
-  /** The caller hung up before the whole answer was sent (a stream abandoned); absent: it read it all. */
-  clientAborted?: boolean;
-}
-export interface RunWrite {
-  database: string;
-  collection: string;
-  inserted: number;
-  updated: number;
-  deleted: number;
-  upserted: number;
-}
-/** An async run as `GET /runs?status=queued|running|retried|cancelled` lists it (ADR 0068). */
-export interface AsyncRunSummary {
-  runId: string;
-  function: string;
-  workspace: string;
-  trigger: string;
-  state: string;
-  acceptedAt: number;
-  updatedAt: number;
-  attempts: number;
-  replayOf: string | null;
-}
-export interface AsyncRun {
-  runId: string;
-  function: string;
-  trigger: string;
-  state: string;
-  acceptedAt: number;
-  replayOf: string | null;
-  replays: string[];
-  transitions: { state: string; at: number; detail: string | null }[];
-  attempts: (Omit<Run, 'runId' | 'function' | 'trigger'> & { attempt: number; logs?: LogLine[] })[];
-  result: { status: number; attempt: number; headers: Record<string, string>; body?: unknown; bodyBase64?: string } | null;
-}
+// Runs and their logs: one declaration with the CLI's, checked against the API's schemas (protocol/api-runs.ts).
+export type Run = ApiRun;
+export type RunSummary = ApiRunSummary;
+export type RunError = ApiRunError;
+export type LogLine = ApiRunLogLine;
+export type RunWrite = ProtocolRunWrite;
+export type AsyncRunSummary = ApiAsyncRunSummary;
+export type AsyncRun = ApiAsyncRun;
 export interface InvokeAnswer {
   runId: string;
   status: number;

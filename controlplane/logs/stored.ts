@@ -7,7 +7,7 @@
  * bound on what is read, a query whose filter matches nothing parsed 500 full logs (~125 MiB, about
  * 0.5 s), and a few at a time held every function's calls for seconds (red team, December 2026).
  */
-import { capLine, PlatformError, type RunRecord } from '../../protocol/index.js';
+import { capLine, PlatformError, type ApiStoredLogLine, type RunRecord } from '../../protocol/index.js';
 import type { RunStore } from '../store/index.js';
 import { keepLine, type LineFilter } from './filter.js';
 
@@ -20,17 +20,8 @@ export interface StoredQuery extends LineFilter {
   limit: number;
 }
 
-export interface StoredLine {
-  runId: string;
-  attempt: number;
-  version: string;
-  /** Index in the run's record `logs`: with runId and attempt, the line's identity. */
-  i: number;
-  ts: number;
-  stream: string;
-  level?: string;
-  msg: string;
-}
+/** A line as the API answers it (protocol/api-runs.ts): with runId and attempt, `i` (its index in the run's record `logs`) is its identity. */
+export type StoredLine = ApiStoredLogLine;
 
 export interface StoredLines {
   lines: StoredLine[];

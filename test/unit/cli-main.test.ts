@@ -59,10 +59,10 @@ describe('cli main', () => {
 
   it('runs <id> says how the instance was obtained in words (not "warm (warm)")', () => {
     const run = {
-      runId: 'r', function: 'f', version: '1', trigger: 'http', initMs: 0, handlerMs: 1, queuedMs: 0, durationMs: 2, status: 'succeeded',
-      httpStatus: 200, errorCode: null, errorClass: null, error: null, startedAt: 0,
-    };
-    const startLine = (cold: boolean, start: string | null): string | undefined => formatRun({ ...run, cold, start }, 1000).split('\n').find((l) => l.startsWith('start '));
+      runId: 'r', attempt: 1, function: 'f', workspace: 'default', version: '1', trigger: 'http', initMs: 0, handlerMs: 1, queuedMs: 0, durationMs: 2,
+      status: 'succeeded', httpStatus: 200, errorCode: null, errorClass: null, error: null, startedAt: 0,
+    } as const;
+    const startLine = (cold: boolean, start: 'warm' | 'pool' | 'spawn' | 'template' | null): string | undefined => formatRun({ ...run, cold, start, logs: [] }, 1000).split('\n').find((l) => l.startsWith('start '));
     assert.equal(startLine(false, 'warm'), 'start     warm');
     assert.equal(startLine(true, 'pool'), 'start     cold (a pre-started runtime from the pool, given the code)');
     assert.equal(startLine(true, 'template'), 'start     cold (forked from a template of this version)');

@@ -34,7 +34,7 @@ describe('run timeline details in words', () => {
 
   it('runs <id> shows the words in the timeline', () => {
     const text = formatAsyncRun({
-      runId: 'r1', function: 'f', trigger: 'async', state: 'failed', acceptedAt: 0, replayOf: null, replays: [], attempts: [], result: null,
+      runId: 'r1', function: 'f', workspace: 'default', trigger: 'async', state: 'failed', acceptedAt: 0, replayOf: null, replays: [], attempts: [], result: null,
       transitions: [
         { state: 'queued', at: 0, detail: null },
         { state: 'running', at: 1, detail: 'attempt 1' },
@@ -49,12 +49,12 @@ describe('run timeline details in words', () => {
 
   it('a running run names its running attempt (it said `attempts  (none)` under `running  attempt 1`)', () => {
     const run = (attempts: Parameters<typeof formatAsyncRun>[0]['attempts'], transitions: Parameters<typeof formatAsyncRun>[0]['transitions']) => formatAsyncRun({
-      runId: 'r1', function: 'f', trigger: 'async', state: 'running', acceptedAt: 0, replayOf: null, replays: [], attempts, result: null, transitions,
+      runId: 'r1', function: 'f', workspace: 'default', trigger: 'async', state: 'running', acceptedAt: 0, replayOf: null, replays: [], attempts, result: null, transitions,
     }, 10);
     const first = run([], [{ state: 'queued', at: 0, detail: null }, { state: 'running', at: 5, detail: 'attempt 1' }]);
     assert.match(first, /^attempts {2}\(none ended yet; attempt 1 is running since 00:00:00\.005\)$/m);
     const second = run(
-      [{ attempt: 1, startedAt: 5, durationMs: 1, cold: false, status: 'failed', errorCode: 'FUNCTION_ERROR', errorClass: 'user_error', error: null }],
+      [{ attempt: 1, startedAt: 5, durationMs: 1, cold: false, status: 'failed', errorCode: 'FUNCTION_ERROR', errorClass: 'user_error', error: null, logs: [] }],
       [{ state: 'queued', at: 0, detail: null }, { state: 'running', at: 5, detail: 'attempt 1' }, { state: 'retried', at: 6, detail: null }, { state: 'running', at: 9, detail: 'attempt 2' }],
     );
     assert.match(second, /^attempts \(1 ended; attempt 2 is running since 00:00:00\.009\)$/m);

@@ -7,7 +7,7 @@
  */
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, ApiError, enc, type Run } from '../../api.js';
+import { api, ApiError, enc, type RunSummary } from '../../api.js';
 import { can, currentSession } from '../../auth.js';
 import { duration, inlineText, time } from '../../format.js';
 import { href } from '../../router.js';
@@ -158,12 +158,12 @@ function Rotate({ name }: { name: string }): JSX.Element {
 }
 
 /** Sum of what a run wrote (all collections). */
-function wrote(run: Run): number {
+function wrote(run: RunSummary): number {
   return (run.writes ?? []).reduce((n, w) => n + w.inserted + w.updated + w.deleted + w.upserted, 0);
 }
 
 function RecentWrites({ name }: { name: string }): JSX.Element {
-  const runs = useAsync(() => api<{ items: Run[] }>('GET', `/runs?function=${enc(name)}&limit=${RUNS_READ}`), [name]);
+  const runs = useAsync(() => api<{ items: RunSummary[] }>('GET', `/runs?function=${enc(name)}&limit=${RUNS_READ}`), [name]);
   const recent = (runs.data?.items ?? []).filter((r) => wrote(r) > 0).slice(0, WROTE_SHOWN);
   return (
     <Card title="Recent writes" class="span2">

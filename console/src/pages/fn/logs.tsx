@@ -6,7 +6,7 @@
  */
 import type { JSX } from 'preact';
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { api, enc, type LogLine, type Run } from '../../api.js';
+import { api, enc, type LogLine, type Run, type RunSummary } from '../../api.js';
 import { clock, levelText, logText, time } from '../../format.js';
 import { atLeast, openTail, type TailLine, type TailState } from '../../live-tail.js';
 import { href } from '../../router.js';
@@ -40,7 +40,7 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
   const level = (LOG_LEVELS as readonly string[]).includes(query.get('level') ?? '') ? query.get('level')! : '';
   const go = (next: { run?: string; stream?: string; level?: string }): void => { location.hash = href(['functions', name, 'logs'], { run: runId ?? undefined, stream, level, ...next }); };
   const [text, setText] = useState('');
-  const recent = useAsync(() => api<{ items: Run[] }>('GET', `/runs?function=${enc(name)}&limit=20`), [name]);
+  const recent = useAsync(() => api<{ items: RunSummary[] }>('GET', `/runs?function=${enc(name)}&limit=20`), [name]);
   const one = useAsync(async () => (runId === null ? null : (await api<{ run: Run & { attempts?: { logs?: LogLine[] }[] } }>('GET', `/runs/${enc(runId)}`)).run), [runId]);
 
   useEffect(() => {

@@ -4,7 +4,7 @@
  */
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, enc, type AsyncRun, type AsyncRunSummary, type LogLine, type Run, type RunError, type RunWrite } from '../../api.js';
+import { api, enc, type AsyncRun, type AsyncRunSummary, type LogLine, type Run, type RunError, type RunSummary, type RunWrite } from '../../api.js';
 import { can } from '../../auth.js';
 import { clock, inlineText, levelText, logText, ms, resultText, shownText, time } from '../../format.js';
 import { href, navigate } from '../../router.js';
@@ -86,7 +86,7 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
           <table class="list" aria-label="Runs">
             <thead><tr><th scope="col">Started</th><th scope="col">Request</th><th scope="col">Status</th><th scope="col">HTTP</th><th scope="col">Duration</th><th scope="col">Start</th><th scope="col">Attempt</th><th scope="col">Trigger</th><th scope="col">Version</th></tr></thead>
             <tbody>
-              {(runs as Run[]).map((r) => (
+              {(runs as RunSummary[]).map((r) => (
                 <tr key={r.runId} class={r.runId === selected ? 'selected' : ''}>
                   <th scope="row"><a href={runLink(r.runId)}>{time(r.startedAt)}</a></th>
                   <td class="request" title={requestOf(r)}><code>{requestOf(r)}</code></td>
@@ -225,7 +225,7 @@ export function RunDetail({ name, runId, onChanged }: { name: string; runId: str
 
 function Timeline({ run }: { run: Run | AsyncRun }): JSX.Element {
   if (isAsync(run)) {
-    const t0 = run.transitions[0]?.at ?? run.acceptedAt;
+    const t0 = run.transitions[0]?.at ?? run.acceptedAt ?? 0;
     return (
       <ol class="timeline" aria-label="Timeline">
         {run.transitions.map((t, i) => (
