@@ -84,6 +84,12 @@ export interface BufferedRecorderOptions<T> extends RecorderOptions<readonly T[]
    * takes, marked as reduced; null (or absent) to drop it. Tried once; refused again, it is dropped.
    */
   reduce?(item: T): T | null;
+  /**
+   * Whose a record is (the run sink: its workspace). The buffer full, a record whose owner holds
+   * half of it or more is dropped itself, not the oldest record when that is another's: one
+   * owner's flood (a store outage) never pushes every other owner's records out (red team round 42).
+   */
+  ownerOf?(item: T): string;
 }
 
 /** Where records wait until they are written: a ring of records, or samples folded per function-minute. */
@@ -129,14 +135,23 @@ class Ring<T> implements Waiting<T, T[]> {
   private readonly items: (T | undefined)[];
   private head = 0;
   length = 0;
+  /** Records waiting by owner (`ownerOf`), when there is one. */
+  private readonly owned = new Map<string, number>();
 
-  constructor(readonly capacity: number, private readonly reduceItem?: (item: T) => T | null) {
+  constructor(readonly capacity: number, private readonly reduceItem?: (item: T) => T | null, private readonly ownerOf?: (item: T) => string) {
     this.items = new Array<T | undefined>(capacity);
   }
 
   push(item: T): void {
     this.items[(this.head + this.length) % this.capacity] = item;
     this.length++;
+    if (this.ownerOf !== undefined) this.own(this.ownerOf(item), 1);
+  }
+
+  private own(owner: string, by: 1 | -1): void {
+    const n = (this.owned.get(owner) ?? 0) + by;
+    if (n > 0) this.owned.set(owner, n);
+    else this.owned.delete(owner);
   }
 
   find(predicate: (item: T) => boolean): T | undefined {
@@ -162,13 +177,21 @@ class Ring<T> implements Waiting<T, T[]> {
     this.items[this.head] = undefined;
     this.head = (this.head + 1) % this.capacity;
     this.length--;
+    if (this.ownerOf !== undefined) this.own(this.ownerOf(item as T), -1);
     return item;
   }
 
-  /** Full (counting the batch in flight): the oldest waiting record makes room. */
+  /**
+   * Full (counting the batch in flight): the oldest waiting record makes room, unless it is another
+   * owner's and this one's owner holds half the ring or more: then this one is dropped (`ownerOf`).
+   */
   add(item: T, inFlight: number): number {
     let dropped = 0;
     if (this.length + inFlight >= this.capacity) {
+      if (this.ownerOf !== undefined && this.length > 0) {
+        const owner = this.ownerOf(item);
+        if (this.ownerOf(this.items[this.head] as T) !== owner && (this.owned.get(owner) ?? 0) * 2 >= this.capacity) return 1;
+      }
       this.shift();
       dropped = 1;
     }
@@ -512,7 +535,7 @@ export class BufferedRecorder<T> extends Recorder<T, readonly T[]> {
     if (!Number.isInteger(capacity) || capacity < 2) throw new RangeError('capacity must be an integer ≥ 2');
     // Since batchSize < capacity, something is always waiting when the ring is full (the held batch stays).
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize >= capacity) throw new RangeError('batchSize must be an integer in [1, capacity)');
-    const ring = new Ring<T>(capacity, options.reduce);
+    const ring = new Ring<T>(capacity, options.reduce, options.ownerOf);
     super({ ...options, batchSize }, ring);
     this.ring = ring;
   }

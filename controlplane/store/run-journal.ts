@@ -12,24 +12,31 @@
  *   its records is still held by the sink (`release`, after each write of the RunStore).
  * - Bounded: past `maxBytes` on disk (or when a write fails: a full disk) records are held in memory
  *   only, as before, counted in `skipped`, and `onFull` is told once per episode (RUN_JOURNAL_FULL).
+ * - Shared fairly: one workspace's records take at most half of `maxBytes` (`workspaceShare`), so
+ *   one tenant's flood (a store outage, or large failed runs faster than the store takes them)
+ *   never leaves the others' records out of it (red team round 42); past its share a workspace's
+ *   records are held in memory only, counted and told the same way.
  * - One process per state directory (as for the rest of it).
  */
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunRecord } from '../../protocol/index.js';
+import { workspaceOfKey, type RunRecord } from '../../protocol/index.js';
 
 /** Default cap on the journal's files: 64 MiB (ten thousand records of a few KiB: the sink's ring). */
 export const RUN_JOURNAL_MAX_BYTES = 64 * 1024 * 1024;
 const SEGMENT_BYTES = 1024 * 1024;
 const NAME = /^(\d+)\.jsonl$/;
 
-interface Segment { readonly path: string; fd: number | null; bytes: number; lastSeq: number }
+/** A file of the journal; `byWorkspace`: the bytes of its lines by the workspace of their run. */
+interface Segment { readonly path: string; fd: number | null; bytes: number; lastSeq: number; readonly byWorkspace: Map<string, number> }
 
 export interface RunJournalOptions {
   /** Most bytes the journal's files may take; past it records are held in memory only. */
   maxBytes?: number;
   /** Size at which a file is closed and the next one started. */
   segmentBytes?: number;
+  /** Most bytes one workspace's records may take (default: half of `maxBytes`). */
+  workspaceShare?: number;
   /** The journal could not keep records (the cap, or a failed write: the error): once per episode. */
   onFull?(err: unknown): void;
 }
@@ -42,9 +49,16 @@ export class RunJournal {
   private readonly seqOf = new WeakMap<RunRecord, number>();
   private readonly maxBytes: number;
   private readonly segmentBytes: number;
+  private readonly share: number;
   private seq = 0;
   private next = 0;
   private lines: string[] = [];
+  /** The workspace of each line in `lines`. */
+  private linesOf: string[] = [];
+  /** Bytes of the files' lines, by workspace (each file's `byWorkspace`, summed). */
+  private readonly byWorkspace = new Map<string, number>();
+  /** The workspaces past their share now: each told once per episode. */
+  private readonly overShare = new Set<string>();
   private scheduled = false;
   private bytes = 0;
   private full = false;
@@ -57,6 +71,7 @@ export class RunJournal {
   constructor(private readonly dir: string, private readonly options: RunJournalOptions = {}) {
     this.maxBytes = options.maxBytes ?? RUN_JOURNAL_MAX_BYTES;
     this.segmentBytes = options.segmentBytes ?? SEGMENT_BYTES;
+    this.share = options.workspaceShare ?? Math.floor(this.maxBytes / 2);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
@@ -73,6 +88,7 @@ export class RunJournal {
     for (const { name, n } of found) {
       const path = join(this.dir, name);
       const text = readFileSync(path, 'utf8');
+      const byWorkspace = new Map<string, number>();
       for (const line of text.split('\n')) {
         if (line === '') continue;
         try {
@@ -80,13 +96,16 @@ export class RunJournal {
           if (typeof run?.runId !== 'string') throw new Error('no run');
           this.seqOf.set(run, ++this.seq);
           out.push({ run, incarnation: incarnation ?? undefined });
+          const ws = workspaceOfKey(String(run.function));
+          byWorkspace.set(ws, (byWorkspace.get(ws) ?? 0) + Buffer.byteLength(line) + 1);
         } catch {
           this.unreadable++;
         }
       }
       const bytes = statSync(path).size;
       this.bytes += bytes;
-      this.segments.push({ path, fd: null, bytes, lastSeq: this.seq });
+      this.segments.push({ path, fd: null, bytes, lastSeq: this.seq, byWorkspace });
+      this.count(byWorkspace, 1);
       this.next = Math.max(this.next, n + 1);
     }
     return out;
@@ -97,6 +116,7 @@ export class RunJournal {
     if (this.closed) return;
     this.seqOf.set(run, ++this.seq);
     this.lines.push(JSON.stringify([incarnation ?? null, run]));
+    this.linesOf.push(workspaceOfKey(run.function));
     if (!this.scheduled) {
       this.scheduled = true;
       queueMicrotask(() => this.flush());
@@ -107,10 +127,10 @@ export class RunJournal {
   flush(): void {
     this.scheduled = false;
     if (this.lines.length === 0) return;
-    const chunk = `${this.lines.join('\n')}\n`;
-    const count = this.lines.length;
+    const { chunk, size, byWorkspace, count } = this.taken(this.lines, this.linesOf);
     this.lines = [];
-    const size = Buffer.byteLength(chunk);
+    this.linesOf = [];
+    if (size === 0) return;
     if (this.bytes + size > this.maxBytes) {
       this.refuse(count, new Error(`the run journal is full (${this.maxBytes} bytes)`));
       return;
@@ -119,10 +139,12 @@ export class RunJournal {
     try {
       if (seg === undefined || seg.fd === null) {
         const path = join(this.dir, `${this.next++}.jsonl`);
-        seg = { path, fd: openSync(path, 'a', 0o600), bytes: 0, lastSeq: 0 };
+        seg = { path, fd: openSync(path, 'a', 0o600), bytes: 0, lastSeq: 0, byWorkspace: new Map() };
         this.segments.push(seg);
       }
       const written = writeSync(seg.fd!, chunk);
+      for (const [ws, n] of byWorkspace) seg.byWorkspace.set(ws, (seg.byWorkspace.get(ws) ?? 0) + n);
+      this.count(byWorkspace, 1);
       seg.bytes += written;
       this.bytes += written;
       seg.lastSeq = this.seq;
@@ -152,6 +174,7 @@ export class RunJournal {
         // Gone already; nothing to keep.
       }
       this.bytes -= seg.bytes;
+      this.count(seg.byWorkspace, -1);
       this.segments.shift();
     }
   }
@@ -166,6 +189,46 @@ export class RunJournal {
   /** Bytes of the journal's files. */
   get size(): number {
     return this.bytes;
+  }
+
+  /**
+   * The lines to write, without those of a workspace past its share (`workspaceShare`: skipped,
+   * counted, told once per episode), as one chunk with its size and its bytes by workspace.
+   */
+  private taken(lines: readonly string[], of: readonly string[]): { chunk: string; size: number; byWorkspace: Map<string, number>; count: number } {
+    const byWorkspace = new Map<string, number>();
+    const kept: string[] = [];
+    let size = 0;
+    for (let i = 0; i < lines.length; i++) {
+      const ws = of[i]!;
+      const bytes = Buffer.byteLength(lines[i]!) + 1;
+      const adding = byWorkspace.get(ws) ?? 0;
+      if (this.share < this.maxBytes && (this.byWorkspace.get(ws) ?? 0) + adding + bytes > this.share) {
+        this.skipped++;
+        if (!this.overShare.has(ws)) {
+          this.overShare.add(ws);
+          this.options.onFull?.(new Error(`workspace ${JSON.stringify(ws)}'s run records take their share of the run journal (${this.share} of its ${this.maxBytes} bytes): its further records are held in memory only`));
+        }
+        continue;
+      }
+      byWorkspace.set(ws, adding + bytes);
+      kept.push(lines[i]!);
+      size += bytes;
+    }
+    return { chunk: kept.length === 0 ? '' : `${kept.join('\n')}\n`, size, byWorkspace, count: kept.length };
+  }
+
+  /**
+   * Adds (`sign` 1) or takes away (-1) a file's bytes by workspace; a workspace back under half its
+   * share ends its episode (told again the next time it reaches it).
+   */
+  private count(byWorkspace: ReadonlyMap<string, number>, sign: 1 | -1): void {
+    for (const [ws, n] of byWorkspace) {
+      const total = (this.byWorkspace.get(ws) ?? 0) + sign * n;
+      if (total > 0) this.byWorkspace.set(ws, total);
+      else this.byWorkspace.delete(ws);
+      if (sign < 0 && total < this.share / 2) this.overShare.delete(ws);
+    }
   }
 
   private cut(seg: Segment): void {

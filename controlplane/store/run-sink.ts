@@ -7,7 +7,7 @@
  * Samples wait folded per function-minute (./sample-recorder.ts), so an outage loses none of them
  * at any call rate until it spans `capacity` function-minutes.
  */
-import type { RunRecord } from '../../protocol/index.js';
+import { workspaceOfKey, type RunRecord } from '../../protocol/index.js';
 import type { UsageHistory } from './metrics/history.js';
 import type { HotMetrics, RunSample } from './metrics/types.js';
 import type { SampleBatch } from './metrics/batch.js';
@@ -168,6 +168,8 @@ export class RecordingRunSink {
       ...tuning,
       ...refusal,
       reduce: reducedRun,
+      // One workspace's flood (failed runs through a store outage) keeps half the buffer at most.
+      ownerOf: (r) => workspaceOfKey(r.function),
       onRefuse: onRefuse('runs'),
       write: (batch) => {
         const kept = existing(batch);

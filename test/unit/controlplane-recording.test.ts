@@ -31,6 +31,27 @@ describe('RecordingRunSink for the control plane', () => {
   });
 });
 
+describe('RecordingRunSink shared by workspaces (red team round 42)', () => {
+  it("one workspace's flood through a store outage keeps at most half the buffer: another workspace's waiting records stay", async () => {
+    const runs: Pick<RunStore, 'record'> = { record: () => new Promise<void>(() => {}) }; // the store down: a write that never ends
+    const sink = new RecordingRunSink({ runs: runs as RunStore, tuning: { capacity: 10, batchSize: 2 } });
+    for (let i = 0; i < 2; i++) sink.record(run({ function: 'first.early' }));
+    await new Promise((r) => setImmediate(r)); // those two are the batch in flight
+    const victims = Array.from({ length: 3 }, () => run({ function: 'orders.victim' }));
+    for (const r of victims) sink.record(r);
+    const flood = Array.from({ length: 30 }, () => run({ function: 'noisy.attacker', status: 'failed' }));
+    for (const r of flood) sink.record(r);
+    // Before: the flood pushed the three out (the oldest waiting record made room, whoever's it was).
+    for (const r of victims) assert.equal(sink.pendingRun(r.runId)?.runId, r.runId, "the other workspace's record still waits");
+    assert.equal(sink.pendingAttempts(flood[0]!.runId).length, 1, "the flood's first records wait too");
+    assert.equal(sink.droppedByReason()['runs_overflow'], 25, 'the flood past half the buffer is dropped, counted');
+    const also = run({ function: 'orders.victim' });
+    sink.record(also);
+    assert.equal(sink.pendingRun(also.runId)?.runId, also.runId, 'a new record of the other workspace takes the oldest waiting place');
+    await sink.close(20);
+  });
+});
+
 describe('RecordingRunSink with `exists` (red team 5)', () => {
   it('writes no record and no sample of a function deleted while they waited in the buffer', async () => {
     const written: string[] = [];

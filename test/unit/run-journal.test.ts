@@ -85,7 +85,8 @@ describe('RunJournal with the run sink', () => {
   it('past its cap keeps records in memory only: told once (RUN_JOURNAL_FULL), counted, and journals again once it has room', async () => {
     const dir = dirOf();
     const told: unknown[] = [];
-    const journal = new RunJournal(dir, { maxBytes: 4096, segmentBytes: 1024, onFull: (err) => told.push(err) });
+    // One workspace may take the whole journal here (its share is tested below).
+    const journal = new RunJournal(dir, { maxBytes: 4096, segmentBytes: 1024, workspaceShare: 4096, onFull: (err) => told.push(err) });
     const s = store();
     const sink = new RecordingRunSink({ runs: s.runs, journal, tuning: { lingerMs: 5, retryBaseMs: 5, retryMaxMs: 10 } });
     for (let i = 0; i < 40; i++) {
@@ -106,5 +107,34 @@ describe('RunJournal with the run sink', () => {
     assert.equal(sink.unjournaled, skipped, 'room again: journaled');
     await sink.close(1000);
     assert.equal(s.written.length, 41);
+  });
+
+  it("one workspace's flood takes at most half of the journal: another workspace's records are still journaled and written after a crash (red team round 42)", async () => {
+    const dir = dirOf();
+    const told: unknown[] = [];
+    const journal = new RunJournal(dir, { maxBytes: 64 * 1024, onFull: (err) => told.push(err) });
+    const first = store();
+    const sink = new RecordingRunSink({ runs: first.runs, journal, tuning: { lingerMs: 5, retryBaseMs: 5, retryMaxMs: 10 } });
+    // A tenant's failed runs (each may carry 256 KiB of logs), faster than the store takes them: to the last byte.
+    for (let i = 0; i < 300; i++) {
+      sink.record(run({ function: 'noisy.attacker', status: 'failed', logs: [{ ts: 1, stream: 'stderr', msg: 'x'.repeat(200) }] }));
+      await turn();
+    }
+    const victim = run({ function: 'orders-service.victim' });
+    sink.record(victim);
+    await turn();
+    assert.ok(journal.size <= 64 * 1024, `${journal.size} bytes`);
+    assert.ok(sink.unjournaled > 0 && sink.unjournaled < 301, `${sink.unjournaled} unjournaled: the flood's own records past its share`);
+    // The crash: the next process writes what the journal kept.
+    const second = store();
+    second.down = false;
+    const again = new RecordingRunSink({ runs: second.runs, journal: new RunJournal(dir), tuning: { lingerMs: 5 } });
+    again.restore();
+    assert.equal(await again.flush(2000), true);
+    // Before: the victim's record was past the cap the flood had filled (journaled never, lost with the crash).
+    assert.ok(second.written.some((r) => r.runId === victim.runId), "the other workspace's record is kept");
+    assert.ok(second.written.some((r) => r.function === 'noisy.attacker'), "the flood's records up to its share are kept too");
+    assert.match(String(told[0]), /workspace "attacker".*share/, 'told: RUN_JOURNAL_FULL naming the workspace');
+    await again.close(100);
   });
 });

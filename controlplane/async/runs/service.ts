@@ -182,6 +182,10 @@ export class AsyncRuns implements AsyncIntake {
     if (view.state !== 'failed') throw new PlatformError('RUN_NOT_REPLAYABLE', `run ${runId} ${view.state === 'succeeded' ? 'succeeded' : `is ${view.state}`}; only failed runs are replayed`, { runId, state: view.state });
     const dead = await this.queue.getDead(runId).catch((err: unknown) => { throw queueDown(err); });
     if (dead === null) throw new PlatformError('RUN_NOT_REPLAYABLE', `the payload of run ${runId} is no longer kept`, { runId, state: view.state });
+    // Dead-lettered as a deleted function's (ADR 0218: its job was of another incarnation than the
+    // one under its key): its request was never this function's, the same workspace's or another
+    // tenant's under a recycled workspace name, whatever the times say (red team round 42).
+    if (dead.reason === 'function_deleted') throw new PlatformError('RUN_NOT_REPLAYABLE', `run ${runId} was of a function deleted since (function_deleted): its request is not replayed into the function now under its name`, { runId, state: view.state });
     const created = await this.accept(dead.function, dead.payload, null, runId);
     return { runId: created.runId, replayOf: runId };
   }
