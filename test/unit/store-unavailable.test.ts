@@ -36,6 +36,11 @@ describe('production store edge: a PostgreSQL connection cut off under a command
     });
   }
 
+  it('says "could not be reached" for a connect that failed, whatever broke it', async () => {
+    const port = unavailableAsStoreError({ write: async () => { throw ferretInternal('[pool.go:52] failed to connect to `host=127.0.0.1 user=postgres database=ferretdb`: server error (read: connection reset by peer)'); } });
+    await assert.rejects(port.write(), (err: unknown) => isStoreError(err) && err.message === "the store's PostgreSQL (behind FerretDB) could not be reached; try again shortly");
+  });
+
   it('leaves another InternalError as it is (a refusal of the data is not an outage)', async () => {
     const refusal = ferretInternal('[msg_insert.go:92 handler.(*Handler).MsgInsert] value too long (SQLSTATE 22001)');
     const port = unavailableAsStoreError({ write: async () => { throw refusal; } });

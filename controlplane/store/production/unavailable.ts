@@ -38,7 +38,7 @@ const BACKEND_CUT_OFF = /unexpected EOF|conn closed|connection reset by peer|bro
 function backendWords(message: string): string {
   if (message.includes('(SQLSTATE 53300)')) return "the store's PostgreSQL (behind FerretDB) refused a connection: its connection limit (max_connections) is reached; try again shortly";
   if (/\(SQLSTATE 57P0[1-3]\)/.test(message)) return "the store's PostgreSQL (behind FerretDB) is shutting down or starting up; try again shortly";
-  if (BACKEND_CUT_OFF.test(message)) return "the store's PostgreSQL (behind FerretDB) closed its connection during a command (restarted or stopped); try again shortly";
+  if (!message.includes('failed to connect to `') && BACKEND_CUT_OFF.test(message)) return "the store's PostgreSQL (behind FerretDB) closed its connection during a command (restarted or stopped); try again shortly";
   return "the store's PostgreSQL (behind FerretDB) could not be reached; try again shortly";
 }
 
