@@ -42,7 +42,7 @@ export const ERRORS = {
   FUNCTION_OUT_OF_MEMORY: { status: 502, component: 'function', title: 'The function exceeded its memory limit.' },
   RUNTIME_CRASHED: { status: 502, component: 'runtime', title: 'The runtime process died during the call.' },
   RUNTIME_PROTOCOL_ERROR: { status: 502, component: 'runtime', title: 'The runtime sent or received a malformed message.' },
-  RUNTIME_UNAVAILABLE: { status: 503, component: 'poolmgr', title: 'No runtime process could be started.' },
+  RUNTIME_UNAVAILABLE: { status: 503, component: 'poolmgr', title: 'No runtime process could be started.', retryAfterS: 1 },
   SHUTTING_DOWN: { status: 503, component: 'gateway', title: 'The platform is shutting down.' },
   FUNCTION_TIMEOUT: { status: 504, component: 'function', title: 'The function did not finish before its timeout.' },
   INTERNAL_ERROR: { status: 500, component: 'gateway', title: 'An unexpected internal error.' },

@@ -15,6 +15,8 @@ import { functionParam, textParam } from './validate.js';
 const tag = 'runs';
 /** Triggers whose runs never have async state (a sync webhook run may, and waits for Redis like the others). */
 const SYNC_TRIGGERS: ReadonlySet<string> = new Set(['http', 'test']);
+/** Triggers whose runs are always queued (a webhook's may be a sync call: `sync: true`). */
+const QUEUED_TRIGGERS: ReadonlySet<string> = new Set(['async', 'cron']);
 
 export const listRuns = operation(
   {
@@ -90,17 +92,15 @@ export const getRun = operation(
       // Each attempt with its own record (logs, timings): written before the answer, bounded as for
       // lists; a record still on its way to the store (a slow write) is taken from the sink itself.
       await call.ctx.runs.runs.flush(1000);
-      // MongoDB down: the state, timeline and result (Redis) still answer, with the attempts' records
-      // still waiting in the sink (those of an outage wait there), not a 503 for the whole run.
-      const stored = await call.ctx.store.runs.attempts(runId).catch((err: unknown) => {
-        if ((err as { code?: unknown } | null)?.code === 'STORE_UNAVAILABLE') return [];
-        throw err;
-      });
-      const records = [...stored, ...call.ctx.runs.pendingAttempts(runId)];
-      return json(200, { run: presentAsync(view, records) });
+      return json(200, { run: presentAsync(view, await attemptRecords(call, runId)) });
     }
     const found = view !== null ? null : (call.ctx.runs.pendingRun(runId) ?? (await call.ctx.store.runs.get(runId)));
     const run = found !== null && found !== undefined && call.scope.owns(found.function) && current(call, found.function, found.startedAt) ? found : null;
+    // A queued run whose async state is gone (Redis lost its data: restarted empty, flushed) while
+    // its attempts' records were kept: answered as an async run, its state its last attempt's
+    // status, so a client polling `state` sees it end (before, the record alone: no `state`, and a
+    // poller waited for ever; chaos round 3). What Redis held (timeline, result) is not invented.
+    if (run !== null && asyncDown === null && QUEUED_TRIGGERS.has(run.trigger)) return json(200, { run: presentLost(run, await attemptRecords(call, runId)) });
     // With the async state unreadable, an attempt of a queued run must not pass for the whole run.
     if (run !== null && (asyncDown === null || SYNC_TRIGGERS.has(run.trigger))) return json(200, { run: runView(run) });
     if (asyncDown !== null) throw asyncUnavailable(call, asyncDown);
@@ -220,6 +220,35 @@ function asyncUnavailable(call: Call, err: unknown): unknown {
 function asyncRuns(call: Call): AsyncRuns {
   if (call.ctx.async === null) throw new PlatformError('ASYNC_NOT_ENABLED', 'this process has no async queue');
   return call.ctx.async;
+}
+
+/**
+ * The run records of an async run's attempts. MongoDB down: the state, timeline and result (Redis)
+ * still answer, with the attempts' records still waiting in the sink (those of an outage wait
+ * there), not a 503 for the whole run.
+ */
+async function attemptRecords(call: Call, runId: string): Promise<RunRecord[]> {
+  const stored = await call.ctx.store.runs.attempts(runId).catch((err: unknown) => {
+    if ((err as { code?: unknown } | null)?.code === 'STORE_UNAVAILABLE') return [];
+    throw err;
+  });
+  return [...stored, ...call.ctx.runs.pendingAttempts(runId)];
+}
+
+/**
+ * A queued run known only by its attempts' records (its async state lost): each attempt from its
+ * record, the state the last one's status (no attempt follows: its job was lost with the state),
+ * no timeline, acceptance time or result.
+ */
+function presentLost(found: RunRecord, stored: readonly RunRecord[]): AsyncRunAnswer {
+  const records = (stored.some((r) => r.attempt === found.attempt) ? [...stored] : [...stored, found]).sort((a, b) => a.attempt - b.attempt || a.startedAt - b.startedAt);
+  const last = records.at(-1)!;
+  const view: AsyncRunView = {
+    runId: found.runId, function: found.function, acceptedAt: null, replayOf: null, trigger: found.trigger as AsyncRunView['trigger'],
+    replays: [], result: null, transitions: [], state: last.status,
+    attempts: records.map((r) => ({ attempt: r.attempt, startedAt: r.startedAt, durationMs: r.durationMs, cold: r.cold, status: r.status, errorCode: r.errorCode, errorClass: r.errorClass, error: null })),
+  };
+  return presentAsync(view, records);
 }
 
 /**

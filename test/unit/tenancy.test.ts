@@ -65,6 +65,8 @@ describe('QUOTA_EXCEEDED', () => {
     // An outage whose fix is "retry" says when, from its code (chaos round 1, ADR 0217); its details win.
     assert.equal(retryAfterOf(new PlatformError('ASYNC_QUEUE_UNAVAILABLE')), '1');
     assert.equal(retryAfterOf(new PlatformError('STORE_UNAVAILABLE', 'x', { retryAfterS: 5 })), '5');
+    // No runtime could start (out of pids or descriptors, EAGAIN/EMFILE): an outage too (chaos round 3).
+    assert.equal(retryAfterOf(new PlatformError('RUNTIME_UNAVAILABLE')), '1');
     assert.equal(retryAfterOf(new PlatformError('SHUTTING_DOWN')), null);
     assert.equal(retryAfterOf({ details: {} }), null);
   });

@@ -356,7 +356,7 @@ export class RedisDurability {
       if (this.markSeen > 0 && value <= this.markSeen) {
         this.o.log(
           `platform: ERROR: Redis ${this.address} came back with older data than it had acknowledged, or evicted keys (its durability mark went from ${this.markSeen} back to ${value - 1}): ` +
-          `writes acknowledged since about ${new Date(this.markSeenAt).toISOString()} or before may be lost. Async runs accepted then (202) may be gone (their ids answer RUN_NOT_FOUND), ` +
+          `writes acknowledged since about ${new Date(this.markSeenAt).toISOString()} or before may be lost. Async runs accepted then (202) and not yet run may be gone (their ids answer RUN_NOT_FOUND), ` +
           'runs finished then may run again, and config changes may be missing until the next change. Check how Redis was restored (an older AOF or snapshot, a failover to a replica that was behind), or whether it evicted keys (maxmemory-policy other than noeviction).',
         );
       }

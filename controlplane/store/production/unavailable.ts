@@ -19,6 +19,14 @@ const UNREACHABLE = [MongoNetworkError, MongoSystemError, MongoNotConnectedError
 
 /** FerretDB's words for "PostgreSQL could not be reached" (pgx's connect failure; SQLSTATE connection_exception, too many connections, admin/crash shutdown, cannot connect now). */
 const BACKEND_UNREACHABLE = /failed to connect to `|\(SQLSTATE (?:08[0-9A-Z]{3}|53300|57P0[1-3])\)/;
+/**
+ * pgx's words for a connection to PostgreSQL that broke under a command (PostgreSQL killed or
+ * restarted `-m immediate` while FerretDB's command ran on it): `… unexpected EOF`, `conn closed`,
+ * a reset or broken pipe. Chaos round 3: not matched, such a command went through as the server's
+ * error (`pruning runs failed: [msg_collstats.go:113 handler.(*Handler).MsgCollStats] … unexpected
+ * EOF` in the log; an API call then would answer 500 INTERNAL_ERROR, not 503).
+ */
+const BACKEND_CUT_OFF = /unexpected EOF|conn closed|connection reset by peer|broken pipe/;
 
 /**
  * What failed, in words a caller may see and an operator can act on: the service that failed and
@@ -30,6 +38,7 @@ const BACKEND_UNREACHABLE = /failed to connect to `|\(SQLSTATE (?:08[0-9A-Z]{3}|
 function backendWords(message: string): string {
   if (message.includes('(SQLSTATE 53300)')) return "the store's PostgreSQL (behind FerretDB) refused a connection: its connection limit (max_connections) is reached; try again shortly";
   if (/\(SQLSTATE 57P0[1-3]\)/.test(message)) return "the store's PostgreSQL (behind FerretDB) is shutting down or starting up; try again shortly";
+  if (!message.includes('failed to connect to `') && BACKEND_CUT_OFF.test(message)) return "the store's PostgreSQL (behind FerretDB) closed its connection during a command (restarted or stopped); try again shortly";
   return "the store's PostgreSQL (behind FerretDB) could not be reached; try again shortly";
 }
 
@@ -44,7 +53,7 @@ function backendWords(message: string): string {
 const SQLITE_BUSY = /database is locked|\(SQLITE_BUSY\)/;
 
 function translate(err: unknown): unknown {
-  if (err instanceof MongoServerError && err.code === 1 && BACKEND_UNREACHABLE.test(err.message)) {
+  if (err instanceof MongoServerError && err.code === 1 && (BACKEND_UNREACHABLE.test(err.message) || BACKEND_CUT_OFF.test(err.message))) {
     return new StoreError('STORE_UNAVAILABLE', backendWords(err.message), {}, err);
   }
   if (err instanceof MongoServerError && err.code === 1 && SQLITE_BUSY.test(err.message)) {
