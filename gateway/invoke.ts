@@ -14,7 +14,7 @@ import {
 } from '../protocol/index.js';
 
 export type { AsyncCall, AsyncIntake, DirectError, DirectRequest, DirectResult } from '../protocol/index.js';
-import type { GatewayMetrics } from './metrics.js';
+import { ANSWERED_5XX, type GatewayMetrics } from './metrics.js';
 import type { FunctionVersion, InvocationError, InvocationPool, InvocationResult } from './pool.js';
 import { clientView, withoutForwarding, type ClientView, type TrustedProxies } from './peer.js';
 import type { FunctionRegistry, InvokeAuth, Resolution } from './registry.js';
@@ -660,7 +660,12 @@ const MAX_RECORDED_PATH = 512;
  */
 function recordRun(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: string, startedAt: number, result: InvocationResult,
   invoked: boolean, httpStatus: number, error: InvocationError | null, late: LateEnd | null, totalMs = performance.now() - origin.arrivedAt): void {
-  deps.metrics.observe(fn.name, error ? error.code : 'ok', result.cold, totalMs / 1000, startedAt, result.sharedStart === true);
+  // The function's own 5xx answer (an app's `JSONResponse(..., status_code=500)`, a handler's
+  // `{"statusCode": 503}`) is a failed call, as a raised exception is: in usage's errors,
+  // fp_invocations_total and `runs --status failed` alike (ADR 0185; it counted as a success in all
+  // three while an async run of it failed). A 4xx is the caller's request answered.
+  const answeredFailure = error === null && httpStatus >= 500;
+  deps.metrics.observe(fn.name, error ? error.code : answeredFailure ? ANSWERED_5XX : 'ok', result.cold, totalMs / 1000, startedAt, result.sharedStart === true);
   const run: RunRecord = {
     runId,
     attempt: origin.attempt,
@@ -673,7 +678,7 @@ function recordRun(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId:
     handlerMs: late === null ? result.handlerMs : late.handlerMs,
     queuedMs: result.queuedMs,
     durationMs: totalMs,
-    status: error ? 'failed' : 'succeeded',
+    status: error || answeredFailure ? 'failed' : 'succeeded',
     httpStatus,
     errorCode: error?.code ?? null,
     errorClass: error?.class ?? null,

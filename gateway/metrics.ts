@@ -36,7 +36,9 @@ export interface GatewayMetricsOptions {
   processMetrics?: boolean;
 }
 
-export type InvocationStatus = 'ok' | ErrorCode;
+/** fp_invocations_total's `status` of a call the function answered 5xx itself (no platform code: ADR 0185). */
+export const ANSWERED_5XX = 'answered_5xx';
+export type InvocationStatus = 'ok' | typeof ANSWERED_5XX | ErrorCode;
 
 interface FunctionChildren {
   label: string;

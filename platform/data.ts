@@ -195,7 +195,7 @@ export async function startData(config: PlatformConfig, stateDir: string, sandbo
       return 0;
     }
   };
-  const bindings = new DataBindings({ backend: { path: socket }, socketRoot, sandboxed, workspaceOf: workspaceOfKey, backendTimeoutMs: config.dataBackendTimeoutMs, maxDatabaseBytes: config.dataMaxDatabaseBytes, walBytes, serializeWrites: true, log });
+  const bindings = new DataBindings({ backend: { path: socket }, socketRoot, sandboxed, workspaceOf: workspaceOfKey, backendTimeoutMs: config.dataBackendTimeoutMs, maxDatabaseBytes: config.dataMaxDatabaseBytes, walBytes, serializeWrites: true, oneAccumulatorPerGroup: true, log });
   return {
     bindings, socketRoot, backend: 'ferretdb',
     async close() {

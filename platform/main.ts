@@ -15,6 +15,7 @@ import { loadConfig, unknownSettings, type PlatformConfig } from './config.js';
 import type { StartedDirectory } from './directory.js';
 import { describeIsolation } from './isolation.js';
 import { formatLogLine, type LogFormat } from './log-format.js';
+import { fullDiskAtStart } from './state-disk.js';
 import { describeStore } from './store-description.js';
 import type { StartedPlatform } from './start.js';
 
@@ -109,7 +110,8 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
       : await (await import('./start.js')).startPlatform({ ...config, rotateAdminToken: args['rotate-admin-token'] ?? false, rotateSecretsKey: args['rotate-secrets-key'] ?? false, runtimeEnv: env });
   } catch (err) {
     const code = codeOf(err);
-    return fail(code, (err as Error).message, code === 'USAGE' ? 2 : 1);
+    const message = code === 'STORAGE_FULL' && !directoryMode ? fullDiskAtStart(config.stateDir, (err as Error).message) : (err as Error).message;
+    return fail(code, message, code === 'USAGE' ? 2 : 1);
   }
   // Listening for the signals before the banner: whoever reads it may stop the platform at once, and
   // a SIGTERM that came before any listener would end the process without its shutdown.

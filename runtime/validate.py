@@ -1130,7 +1130,8 @@ def group_accumulators(trees):
             if len(accumulators) > 1:
                 found.append({"file": rel, "line": value.lineno, "message": (
                     f"a $group with {len(accumulators)} accumulators ({', '.join(accumulators)}): on a data binding "
-                    f"(FerretDB 1.24) every accumulator after the first comes back 0 with no error; group once per "
+                    f"(FerretDB 1.24) every accumulator after the first comes back 0 with no error, so the platform "
+                    f"refuses the pipeline (DATA_PIPELINE_UNSUPPORTED); group once per "
                     f"accumulator (an aggregate call each) or count with count_documents; a MongoDB server computes "
                     f"them all (docs/data-binding.md, \"What works, and known differences\")")})
     return found

@@ -44,6 +44,8 @@ export interface Command {
   sequences: string[];
   /** The first forbidden thing found (outside insert documents), or null. */
   forbidden: string | null;
+  /** The most accumulators (fields besides `_id`) of any `$group` stage in it, nested pipelines too; 0 without one. */
+  groupAccumulators: number;
 }
 
 const DOLLAR = 0x24;
@@ -173,8 +175,21 @@ function reservedCollection(buf: Buffer, type: number, at: number, end: number):
   return found;
 }
 
-/** The first forbidden thing in a value (walked recursively), or null; validates what it walks. */
-function scan(buf: Buffer, type: number, at: number, end: number, database: string, depth: number): string | null {
+/** Fields of a `$group` stage's document besides `_id`: its accumulators. */
+function accumulators(buf: Buffer, type: number, at: number, end: number): number {
+  if (type !== 0x03) return 0;
+  let n = 0;
+  eachElement(buf, at, end, (_t, nameAt, nameEnd) => {
+    if (buf.toString('latin1', nameAt, nameEnd) !== '_id') n++;
+  });
+  return n;
+}
+
+/**
+ * The first forbidden thing in a value (walked recursively), or null; validates what it walks.
+ * Notes in `command` what else the proxy asks of a pipeline (the accumulators of a `$group`).
+ */
+function scan(buf: Buffer, type: number, at: number, end: number, database: string, depth: number, command: Command): string | null {
   if (type === 0x0d || type === 0x0f) return 'server-side JavaScript is not allowed';
   if (type !== 0x03 && type !== 0x04) return null;
   if (depth > MAX_DEPTH) return 'document nested too deeply';
@@ -187,8 +202,9 @@ function scan(buf: Buffer, type: number, at: number, end: number, database: stri
       if (NAMESPACE_STAGES.has(key) && otherDb(buf, t, valueAt, valueEnd, database)) return void (bad = `${key} into another database is not allowed`);
       const reserved = NAMESPACE_STAGES.has(key) ? reservedCollection(buf, t, valueAt, valueEnd) : null;
       if (reserved !== null) return void (bad = `${key} on the reserved collection ${JSON.stringify(reserved)} is not allowed`);
+      if (key === '$group') command.groupAccumulators = Math.max(command.groupAccumulators, accumulators(buf, t, valueAt, valueEnd));
     }
-    bad = scan(buf, t, valueAt, valueEnd, database, depth + 1);
+    bad = scan(buf, t, valueAt, valueEnd, database, depth + 1, command);
   });
   return bad;
 }
@@ -220,7 +236,7 @@ function read(frame: Buffer, database: string): Command {
   if (end < HEADER_BYTES + 5) throw new WireError('OP_MSG too short');
   const flags = frame.readUInt32LE(HEADER_BYTES);
   const stop = flags & MSG_FLAGS.checksumPresent ? end - 4 : end;
-  const command: Command = { flags, name: '', keys: [], duplicate: null, db: null, target: null, collection: null, getMore: '', cursors: [], comment: null, remove: false, sequences: [], forbidden: null };
+  const command: Command = { flags, name: '', keys: [], duplicate: null, db: null, target: null, collection: null, getMore: '', cursors: [], comment: null, remove: false, sequences: [], forbidden: null, groupAccumulators: 0 };
   const forbid = (reason: string | null): void => {
     command.forbidden ??= reason;
   };
@@ -248,7 +264,7 @@ function read(frame: Buffer, database: string): Command {
         if (id === 'documents') p = validate(frame, p, seqEnd);
         else {
           const size = documentSize(frame, p, seqEnd);
-          forbid(scan(frame, 0x03, p, p + size, database, 0));
+          forbid(scan(frame, 0x03, p, p + size, database, 0, command));
           p += size;
         }
       }
@@ -277,7 +293,7 @@ function read(frame: Buffer, database: string): Command {
     if (key === 'cursors' && type === 0x04) eachElement(frame, valueAt, valueEnd, (t, _n, _e, a, e) => command.cursors.push(idText(frame, t, a, e)));
     // Insert documents are data, never interpreted: validated, not scanned (they may hold $-prefixed keys).
     if (key === 'documents' && command.name === 'insert') validate(frame, valueAt, valueEnd);
-    else forbid(scan(frame, type, valueAt, valueEnd, database, 0));
+    else forbid(scan(frame, type, valueAt, valueEnd, database, 0, command));
   });
   return command;
 }

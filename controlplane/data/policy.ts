@@ -47,6 +47,13 @@ const TRANSACTION_COMMANDS = new Set(['commitTransaction', 'abortTransaction']);
 export const TRANSACTIONS_REFUSED =
   'transactions are not offered by data bindings (sessions are): write without start_transaction(), e.g. one document holding what must change together';
 
+/**
+ * The answer to a `$group` of more than one accumulator on a server that answers it wrongly
+ * (DataProxyOptions.oneAccumulatorPerGroup, ADR 0177), which says how to write it instead.
+ */
+export const GROUP_ACCUMULATORS_REFUSED =
+  'this database server (FerretDB 1.x) answers 0 for every accumulator of a $group after the first, so the pipeline is refused: give each $group one accumulator, one aggregate() per value (it has no $facet), e.g. [{"$group": {"_id": "$cat", "total": {"$sum": "$price"}}}] and then [{"$group": {"_id": "$cat", "n": {"$sum": 1}}}]';
+
 export type Decision =
   | { kind: 'local'; command: string }
   | { kind: 'forward'; command: string; collection: string | null; write: 'insert' | 'update' | 'delete' | 'findAndModify' | null; cursor: boolean; cursorIds: string[] }

@@ -15,7 +15,7 @@ import { BSON, type Document } from 'bson';
 import { BOUND_DATABASE_MARK, BOUND_DATABASE_MARK_ID, PlatformError, type ErrorCode } from '../../protocol/index.js';
 import type { DataCredentials, Grant } from './credentials.js';
 import { readCommand, type Command } from './command.js';
-import { decide, type Decision } from './policy.js';
+import { decide, GROUP_ACCUMULATORS_REFUSED, type Decision } from './policy.js';
 import { decodeOpMsg, decodeOpQuery, encodeOpMsg, encodeOpReply, FrameReader, HEADER_BYTES, OP_MSG, OP_QUERY, readHeader, summarizeReply, WireError } from './wire.js';
 import { runIdOfComment, type WriteLedger } from './writes.js';
 
@@ -78,6 +78,14 @@ export interface DataProxyOptions {
    */
   serializeWrites?: boolean;
   /**
+   * Whether the server answers a `$group` of more than one accumulator wrongly, so the proxy refuses
+   * one (DATA_PIPELINE_UNSUPPORTED, ADR 0177): FerretDB 1.x hands the group's documents to its first
+   * accumulator, and every one after it answers 0 (`{"total": {"$sum": "$price"}, "n": {"$sum": 1}}`
+   * gave `n: 0`), on SQLite and PostgreSQL alike. True for the embedded FerretDB (platform/data.ts);
+   * absent, the server's `buildInfo` is asked once, at the first such pipeline (`ferretdbVersion` v1.*).
+   */
+  oneAccumulatorPerGroup?: boolean;
+  /**
    * Default true: mark each bound database before its binding's first command (ADR 0184). False only
    * for a stand-in server that answers the commands its test scripts and nothing else.
    */
@@ -85,7 +93,7 @@ export interface DataProxyOptions {
 }
 
 /** MongoDB error codes used in refusals (the driver raises OperationFailure with them). */
-const CODE = { unauthorized: 13, authFailed: 18, hostUnreachable: 6, commandNotFound: 59, exceededStorage: 14031, tooManyCursors: 2 } as const;
+const CODE = { unauthorized: 13, authFailed: 18, hostUnreachable: 6, commandNotFound: 59, exceededStorage: 14031, tooManyCursors: 2, notImplemented: 238 } as const;
 
 /**
  * Cursors open at once per database. FerretDB's SQLite backend gives a database at most 100
@@ -195,6 +203,8 @@ export class DataProxy {
   private readonly hungUntil = new Map<string, number>();
   /** Counters for /metrics and tests: refusals by reason kind and closed frames. */
   readonly stats = { forwarded: 0, refused: 0, closed: 0, overHeld: 0 };
+  /** groupFlawed: the server's answer, or the question out; undefined: not asked (or not answered). */
+  private groupFlaw: boolean | Promise<boolean> | undefined;
   /** Bytes held for all connections (see `charge` in serve). */
   private held = 0;
   /** When each function was last told DATA_BACKEND_UNAVAILABLE (Date.now()), so its claim of one can be checked. */
@@ -389,62 +399,75 @@ export class DataProxy {
         reply(errorDoc(CODE.tooManyCursors, 'DATA_TOO_MANY_CURSORS', `${this.options.maxOpenCursors ?? DEFAULT_MAX_OPEN_CURSORS} cursors are open on this database: read them to the end or close them (cursor.close()) before opening more`), header.requestId);
         return done();
       }
-      if (this.hung(functionKey)) {
-        unavailable(unreachable(TIMED_OUT));
-        return done();
-      }
-      if (backend?.dead === true) backend = null;
-      const connection = (backend ??= new BackendConnection(this.options.backend, this.maxMessageBytes * 4, this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS, () => this.alive()));
-      const serialized = this.options.serializeWrites === true && decision.write !== null ? grant!.physical : null;
-      // The function's listing leaves out its database's mark (ADR 0184), as if it were not there.
-      const sent = decision.command === 'listCollections' ? listingWithoutMark(frame) : frame;
-      const send = (): void => connection.roundTrip(sent, (err, answer) => {
-        if (serialized !== null) this.writeDone(serialized);
-        try {
-          if (err !== null) {
-            connection.close();
-            if (backend === connection) backend = null;
-            forgetOpen(); // the server's connection, and its cursors, are gone
-            if ((err as NodeJS.ErrnoException).code === ETIMEDOUT) this.markHung(functionKey);
-            // The reason without the server's address (a socket path, a host and port): a function
-            // learns nothing of where the platform keeps its database server.
-            unavailable(unreachable(err));
-            return done();
-          }
-          this.stats.forwarded += 1;
-          // The backend answers our frame; the function sees its own request id in responseTo (the same bytes).
-          socket.write(answer!);
-          if (!charge()) return overHeld();
-          const change = this.account(grant!, decision, command, answer!, cursors!);
-          for (const id of change.closed) if (open.delete(id)) this.countOpen(openOn!, -1);
-          if (change.opened !== null && !open.has(change.opened)) {
-            if (openOn !== grant!.physical) forgetOpen(); // authenticated again, on another binding
-            openOn = grant!.physical;
-            open.add(change.opened);
-            this.countOpen(openOn, 1);
-          }
-        } catch {
-          return close(); // never thrown into the backend socket's event: this connection ends, nothing else
-        }
+      // A server that answers a pipeline wrongly (ADR 0177): refused, not passed on, so no wrong number is
+      // returned as if it were right. Asked of the server once, off the path of every other command.
+      const refuseGroup = (): void => {
+        this.stats.refused += 1;
+        reply(errorDoc(CODE.notImplemented, 'DATA_PIPELINE_UNSUPPORTED', GROUP_ACCUMULATORS_REFUSED), header.requestId);
         done();
-      });
-      const go = (): void => {
-        if (serialized === null) send();
-        else this.writeTurn(serialized, send);
       };
-      // A binding's first command waits for its database's mark (ADR 0184); once marked, none waits.
-      if (this.options.markBindings === false || this.marked.get(grant!.physical) === true) return go();
-      void this.mark(grant!.physical).then((refused) => {
-        if (refused === null) return go();
-        if ('store' in refused) {
-          this.stats.refused += 1;
-          reply(errorDoc(CODE.unauthorized, 'DATA_DATABASE_FORBIDDEN', refused.store), header.requestId);
-        } else {
-          if (refused.unavailable === TIMED_OUT_TEXT) this.markHung(functionKey);
-          unavailable(refused.unavailable);
+      const forward = (): void => {
+        if (this.hung(functionKey)) {
+          unavailable(unreachable(TIMED_OUT));
+          return done();
         }
-        done();
-      }).catch(() => close()); // never a rejection left unhandled (it would end the process): this connection ends
+        if (backend?.dead === true) backend = null;
+        const connection = (backend ??= new BackendConnection(this.options.backend, this.maxMessageBytes * 4, this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS, () => this.alive()));
+        const serialized = this.options.serializeWrites === true && decision.write !== null ? grant!.physical : null;
+        // The function's listing leaves out its database's mark (ADR 0184), as if it were not there.
+        const sent = decision.command === 'listCollections' ? listingWithoutMark(frame) : frame;
+        const send = (): void => connection.roundTrip(sent, (err, answer) => {
+          if (serialized !== null) this.writeDone(serialized);
+          try {
+            if (err !== null) {
+              connection.close();
+              if (backend === connection) backend = null;
+              forgetOpen(); // the server's connection, and its cursors, are gone
+              if ((err as NodeJS.ErrnoException).code === ETIMEDOUT) this.markHung(functionKey);
+              // The reason without the server's address (a socket path, a host and port): a function
+              // learns nothing of where the platform keeps its database server.
+              unavailable(unreachable(err));
+              return done();
+            }
+            this.stats.forwarded += 1;
+            // The backend answers our frame; the function sees its own request id in responseTo (the same bytes).
+            socket.write(answer!);
+            if (!charge()) return overHeld();
+            const change = this.account(grant!, decision, command, answer!, cursors!);
+            for (const id of change.closed) if (open.delete(id)) this.countOpen(openOn!, -1);
+            if (change.opened !== null && !open.has(change.opened)) {
+              if (openOn !== grant!.physical) forgetOpen(); // authenticated again, on another binding
+              openOn = grant!.physical;
+              open.add(change.opened);
+              this.countOpen(openOn, 1);
+            }
+          } catch {
+            return close(); // never thrown into the backend socket's event: this connection ends, nothing else
+          }
+          done();
+        });
+        const go = (): void => {
+          if (serialized === null) send();
+          else this.writeTurn(serialized, send);
+        };
+        // A binding's first command waits for its database's mark (ADR 0184); once marked, none waits.
+        if (this.options.markBindings === false || this.marked.get(grant!.physical) === true) return go();
+        void this.mark(grant!.physical).then((refused) => {
+          if (refused === null) return go();
+          if ('store' in refused) {
+            this.stats.refused += 1;
+            reply(errorDoc(CODE.unauthorized, 'DATA_DATABASE_FORBIDDEN', refused.store), header.requestId);
+          } else {
+            if (refused.unavailable === TIMED_OUT_TEXT) this.markHung(functionKey);
+            unavailable(refused.unavailable);
+          }
+          done();
+        }).catch(() => close()); // never a rejection left unhandled (it would end the process): this connection ends
+      };
+      if (command.groupAccumulators < 2) return forward();
+      const flawed = this.groupFlawed();
+      if (typeof flawed === 'boolean') return flawed ? refuseGroup() : forward();
+      flawed.then((yes) => (yes ? refuseGroup() : forward())).catch(() => close());
     };
 
     // A loop, not recursion: frames answered at once (refusals, the handshake) are handled in turn
@@ -623,6 +646,25 @@ export class DataProxy {
         this.nextAhead();
       });
     }
+  }
+
+  /**
+   * oneAccumulatorPerGroup, or what the server's `buildInfo` says (a FerretDB 1.x: `ferretdbVersion`
+   * v1.*), asked once; a server that does not answer is asked again at the next such pipeline, which
+   * meanwhile goes through (it would fail on such a server anyway).
+   */
+  private groupFlawed(): boolean | Promise<boolean> {
+    if (this.options.oneAccumulatorPerGroup !== undefined) return this.options.oneAccumulatorPerGroup;
+    if (this.groupFlaw !== undefined) return this.groupFlaw;
+    const asking = backendCommand(this.options.backend, this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS, { buildInfo: 1, $db: 'admin' }).then(
+      (info) => (this.groupFlaw = typeof info.ferretdbVersion === 'string' && /^v?1\./.test(info.ferretdbVersion)),
+      () => {
+        this.groupFlaw = undefined;
+        return false;
+      },
+    );
+    this.groupFlaw = asking;
+    return asking;
   }
 
   /** True when the server answers a `ping` on a fresh connection in time: it is alive, a silent command of it is slow, not hung. */

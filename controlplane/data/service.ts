@@ -39,6 +39,8 @@ export interface DataBindingsOptions {
   walBytes?: (physical: string) => number;
   /** One write at a time per database (DataProxyOptions.serializeWrites): the embedded FerretDB. */
   serializeWrites?: boolean;
+  /** DataProxyOptions.oneAccumulatorPerGroup: true for the embedded FerretDB; absent, the server is asked. */
+  oneAccumulatorPerGroup?: boolean;
   log?: (line: string) => void;
 }
 
@@ -56,7 +58,7 @@ export class DataBindings {
   private readonly bound = new Map<string, BoundFunction>();
 
   constructor(private readonly options: DataBindingsOptions) {
-    this.proxy = new DataProxy({ backend: options.backend, credentials: this.credentials, ledger: this.ledger, backendTimeoutMs: options.backendTimeoutMs, ...(options.maxDatabaseBytes !== undefined ? { maxDatabaseBytes: options.maxDatabaseBytes } : {}), ...(options.walBytes !== undefined ? { walBytes: options.walBytes } : {}), serializeWrites: options.serializeWrites === true });
+    this.proxy = new DataProxy({ backend: options.backend, credentials: this.credentials, ledger: this.ledger, backendTimeoutMs: options.backendTimeoutMs, ...(options.maxDatabaseBytes !== undefined ? { maxDatabaseBytes: options.maxDatabaseBytes } : {}), ...(options.walBytes !== undefined ? { walBytes: options.walBytes } : {}), serializeWrites: options.serializeWrites === true, ...(options.oneAccumulatorPerGroup !== undefined ? { oneAccumulatorPerGroup: options.oneAccumulatorPerGroup } : {}) });
   }
 
   private workspaceOf(functionKey: string): string {

@@ -160,7 +160,12 @@ export class RecordingRunSink {
       return exists === undefined || exists(r.function, r.startedAt);
     };
     const existing = (batch: readonly RunRecord[]): readonly RunRecord[] => (exists === undefined && incarnation === undefined ? batch : batch.filter(kept));
-    const existingSamples = (batch: SampleBatch): SampleBatch => (exists === undefined ? batch : batch.only((fn, minuteMs) => exists(fn, minuteMs + MINUTE_MS - 1)));
+    // A function-minute of samples served by a known incarnation is kept while it is the key's
+    // (ADR 0219: a step back dated them before the function and they were dropped: chaos round 2);
+    // one without (scale-to-zero events) is compared by time.
+    const keptMinute = (fn: string, minuteMs: number, of: number | undefined): boolean =>
+      of !== undefined && incarnation !== undefined ? of === incarnation(fn) : exists === undefined || exists(fn, minuteMs + MINUTE_MS - 1);
+    const existingSamples = (batch: SampleBatch): SampleBatch => (exists === undefined && incarnation === undefined ? batch : batch.only(keptMinute));
     // A refused record is isolated, written reduced, or dropped counted; nothing else waits for it (ADR 0173).
     const refusal = { refused: options.refused ?? isRefusal };
     const onRefuse = (target: SinkTarget) => (err: unknown, count: number, action: RefusalAction): void => options.onRefuse?.(target, err, count, action);
@@ -225,6 +230,7 @@ export class RecordingRunSink {
     } else this.summarized++;
     if (this.metrics === null && this.history === null) return;
     const sample = sampleOf(run);
+    if (incarnation !== undefined) sample.incarnation = incarnation;
     this.metrics?.record(sample);
     this.history?.record(sample);
   }

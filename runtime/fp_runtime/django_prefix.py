@@ -16,7 +16,10 @@ Above `limits.concurrency` 1 two calls at the two mount points can be in flight 
 value dropped and made again by one was the other's (loose4: a page under `/fn/<name>/` linked
 `/static/site.css` when a call at the host came while it rendered). There, at the first switch, the
 two settings are made per read with the reading call's script prefix (Django's own, per thread or
-task), and the storages per script prefix (docs/adr/0212-django-mount-point-per-call.md).
+task), and the storages per script prefix (docs/adr/0212-django-mount-point-per-call.md), the
+MAX_PREFIXES most recently used ones kept (a trusted proxy that passes a client's
+`X-Forwarded-Prefix` through gave every new prefix a storage of its own, kept for the instance's
+life: red team round 41; one that goes is made again at its prefix's next use).
 """
 import sys
 from collections.abc import MutableMapping
@@ -27,6 +30,27 @@ from collections.abc import MutableMapping
 last = ""
 
 _PREFIXED = ("STATIC_URL", "MEDIA_URL")
+
+
+# Script prefixes whose storages are kept at once in per-call mode (two mount points in use, plus
+# what a trusted proxy's X-Forwarded-Prefix adds); past it the least recently used prefix's go.
+MAX_PREFIXES = 16
+
+
+def _of_prefix(made: dict, make):
+    """`made[prefix]` for the current script prefix, made by `make()` when absent; the least
+    recently used prefix's entry goes past MAX_PREFIXES (an LRU of insertion order)."""
+    prefix = _prefix()
+    value = made.pop(prefix, _MISSING)
+    if value is _MISSING:
+        value = make()
+        while len(made) >= MAX_PREFIXES:
+            del made[next(iter(made))]
+    made[prefix] = value
+    return value
+
+
+_MISSING = object()
 
 
 # Whether the settings and storages are per call already (`_per_call`): nothing to drop any more.
@@ -126,7 +150,7 @@ class _ByPrefix(MutableMapping):
         self._maps = {}
 
     def _own(self) -> dict:
-        return self._maps.setdefault(_prefix(), {})
+        return _of_prefix(self._maps, dict)
 
     def __getitem__(self, alias):
         return self._own()[alias]
@@ -154,7 +178,9 @@ def _lazy_by_prefix(lazy) -> None:
 
     def set_attr(self, name, value):
         if name == "_wrapped":
-            self.__dict__["_fp_made"][_prefix()] = value
+            made = self.__dict__["_fp_made"]
+            made.pop(_prefix(), None)
+            _of_prefix(made, lambda: value)
         else:
             base.__setattr__(self, name, value)
 

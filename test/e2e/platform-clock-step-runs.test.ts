@@ -5,7 +5,9 @@
  * record dropped: `runs` listed 137 of 181 under faketime (GET /runs/<id> still found each one).
  * Now a record is kept while the function that served it is the one under its key (its
  * incarnation, carried from the call), and dropped once that function is deleted (red team 5,
- * test/e2e/attack-tenants.test.ts). In-process embedded platform; Date.now is the stepped clock.
+ * test/e2e/attack-tenants.test.ts). Its live samples (`usage` 1m/15m, `/metrics`) carry the
+ * incarnation the same way (they were dropped for the length of the step: chaos round 2, left open).
+ * In-process embedded platform; Date.now is the stepped clock.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,7 +27,7 @@ describe('run records of a function created just before the wall clock stepped b
     rmSync(stateDir, { recursive: true, force: true });
   });
 
-  it('lists every run of it, and none of it once it is deleted and created again', { timeout: 60_000 }, async () => {
+  it('lists every run of it, counts them in its usage, and none of it once it is deleted and created again', { timeout: 60_000 }, async () => {
     platform = await startPlatform({ port: 0, poolSize: 1, stateDir, secretsKey: TEST_SECRETS_KEY, log: () => {} });
     const api = new Api(platform.url, platform.takeAdminToken() ?? null);
     const name = fnName('stepped');
@@ -38,6 +40,21 @@ describe('run records of a function created just before the wall clock stepped b
       assert.equal(res.status, 200);
       ids.push(res.headers.get('x-run-id') ?? '');
     }
+    const calledAt = realNow();
+    // The live samples too (chaos round 2, left open): `usage` counted none of these calls (their
+    // minute ends before the function's createdAt). 15m: the live metrics took the real Date.now at
+    // their start here, so their window is the real clock's, which holds the stepped minutes.
+    const usage = async (window: string): Promise<number> => {
+      const res = await api.call('GET', `/functions/${name}/usage?window=${window}`);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return res.body.invocations as number;
+    };
+    let counted = await usage('15m');
+    while (counted < 3 && realNow() < calledAt + 10_000) {
+      await sleep(100);
+      counted = await usage('15m');
+    }
+    assert.equal(counted, 3);
     const listed = async (): Promise<string[]> => {
       const res = await api.call('GET', `/runs?function=${name}`);
       assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -52,6 +69,7 @@ describe('run records of a function created just before the wall clock stepped b
     // Before: [] (each record dropped as a deleted function's when its batch was written).
     assert.equal(runs.length, 3, `listed ${JSON.stringify(runs)}; ran ${JSON.stringify(ids)}`);
 
+
     // Red team 5 still holds: a run of it buffered when it is deleted is not shown to a function
     // created again under its key, whose createdAt (a step back) is just after the deleted one's.
     assert.equal((await fetch(`${platform.url}/fn/${name}/`)).status, 200);
@@ -59,5 +77,6 @@ describe('run records of a function created just before the wall clock stepped b
     await deployed(api, name, { 'main.py': py('def handler(event, context):', '    return 2') });
     await sleep(1500);
     assert.deepEqual(await listed(), []);
+    assert.equal(await usage('15m'), 0, 'the deleted function\'s samples are not the new one\'s');
   });
 });

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startPlatform, type StartedPlatform } from '../../platform/start.js';
 import { writeWheel } from '../helpers/wheels.js';
+import { startMain } from './main-harness.js';
 import { Api, createFunction, deployed, depsSettled, errorOf, py, randomText, sleep, TEST_SECRETS_KEY, upload } from './platform-harness.js';
 
 const skip = process.getuid?.() === 0 ? false : 'mounting a tmpfs needs root';
@@ -192,5 +193,28 @@ describe('a full state directory during a dependency build', { skip }, () => {
     assert.equal((await api.call('POST', '/functions/hefty/deploy', {})).status, 200);
     const res = await fetch(`${platform!.url}/fn/hefty/`);
     assert.deepEqual(await res.json(), { bytes: 6_000_000 });
+  });
+});
+
+describe('a start on a full state directory', { skip }, () => {
+  it('fails STORAGE_FULL naming the directory, what is free and what it needs (chaos round 1)', { timeout: 60_000 }, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'fp-full-start-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=40m', 'tmpfs', dir]);
+    t.after(() => {
+      execFileSync('umount', [dir]);
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const state = join(dir, 'state');
+    // A platform that ran there once, then the disk filled while it was down.
+    const first = await startPlatform({ stateDir: state, port: 0, poolSize: 1, shutdownGraceMs: 1000, secretsKey: TEST_SECRETS_KEY, data: 'off', log: () => {} });
+    await first.close();
+    const fs = statfsSync(dir);
+    writeFileSync(join(dir, 'filler'), Buffer.alloc(fs.bavail * fs.bsize));
+    const proc = startMain(['--state-dir', state, '--port', '0'], { FP_DATA: 'off', FP_SECRETS_KEY: TEST_SECRETS_KEY });
+    const { code, stderr } = await proc.exited;
+    assert.equal(code, 1, stderr);
+    // Before: `fp-platform: error [STORAGE_FULL] ENOSPC: no space left on device, write`, no path.
+    assert.match(stderr, /\[STORAGE_FULL\] .*the state directory .* is on a full disk \(\d+ KiB free\); the platform needs at least 1 MiB free there to start/);
+    assert.ok(stderr.includes(state), stderr);
   });
 });

@@ -12,6 +12,8 @@ export interface MinuteTally {
   function: string;
   minute: number;
   tally: Tally;
+  /** The incarnation of the function they were served by (RunSample.incarnation): another one folds apart. */
+  incarnation?: number;
   /** The newest successful run among them. */
   lastOk: { runId: string; at: number } | null;
 }
@@ -47,12 +49,13 @@ export class SampleBatch {
     const minute = Math.floor(sample.startedAt / MINUTE_MS);
     // Calls come in runs of one function and minute: the entry of the last sample, without a key.
     let entry = this.last;
-    if (entry === null || entry.minute !== minute || entry.function !== sample.function) {
-      const key = `${sample.function}/${minute}`;
+    if (entry === null || entry.minute !== minute || entry.function !== sample.function || entry.incarnation !== sample.incarnation) {
+      const key = sample.incarnation === undefined ? `${sample.function}/${minute}` : `${sample.function}/${minute}/${sample.incarnation}`;
       entry = this.entries.get(key) ?? null;
       if (entry === null) {
         if (this.entries.size >= maxEntries) return false;
         this.entries.set(key, (entry = { function: sample.function, minute, tally: emptyTally(), lastOk: null }));
+        if (sample.incarnation !== undefined) entry.incarnation = sample.incarnation;
       }
       this.last = entry;
     }
@@ -76,14 +79,17 @@ export class SampleBatch {
     return out;
   }
 
-  /** The function-minutes `keep` accepts, given each one's minute as Unix ms (this batch itself when it accepts them all). */
-  only(keep: (functionKey: string, minuteMs: number) => boolean): SampleBatch {
+  /**
+   * The function-minutes `keep` accepts, given each one's minute as Unix ms and the incarnation its
+   * samples were served by, when known (this batch itself when it accepts them all).
+   */
+  only(keep: (functionKey: string, minuteMs: number, incarnation: number | undefined) => boolean): SampleBatch {
     let all = true;
-    for (const m of this.entries.values()) all &&= keep(m.function, m.minute * MINUTE_MS);
+    for (const m of this.entries.values()) all &&= keep(m.function, m.minute * MINUTE_MS, m.incarnation);
     if (all) return this;
     const out = new SampleBatch();
     for (const [key, entry] of this.entries) {
-      if (!keep(entry.function, entry.minute * MINUTE_MS)) continue;
+      if (!keep(entry.function, entry.minute * MINUTE_MS, entry.incarnation)) continue;
       out.entries.set(key, entry);
       out.length += entry.tally.count + entry.tally.scaleToZero;
     }

@@ -26,6 +26,12 @@ export interface RunSample {
    * function's last idle instance (counted in the minute's `scaleToZero`, nowhere else).
    */
   kind?: 'scale-to-zero';
+  /**
+   * The incarnation of the function that served it (FunctionVersion.incarnation, ADR 0219), when the
+   * caller knew it: its minute is kept while that function is the one under its key, whatever the
+   * wall clock did. Absent (events, samples of old callers): compared with the function's createdAt.
+   */
+  incarnation?: number;
 }
 
 export interface UsageCounts {
