@@ -54,7 +54,7 @@ describe('memory: address space in a box a memory cgroup bounds', () => {
 
   it('refuses a reservation past sixteen times the limit with a MemoryError-class failure, not a kill', async (t) => {
     if (pool.isolation.cgroups === null) return t.skip('no cgroups: RLIMIT_AS is the memory limit here');
-    const result = await pool.invoke(fnVersion(dir, { memoryBytes: MEMORY }), ev({ reserve: String(64 * 20) }));
+    const result = await pool.invoke(fnVersion(dir, { memoryBytes: MEMORY }), ev({ reserve: String(64 * 32) }));
     assert.ok(result.error !== null, 'the reservation should fail');
     assert.match(`${result.error.type}: ${result.error.message}`, /OSError|MemoryError|Cannot allocate memory/);
   });
