@@ -51,6 +51,20 @@ CALL_THREAD_PREFIX = "fp-call"
 BOUNDED_ADDRESS_FACTOR = 16
 
 
+def _overcommit_strict() -> bool:
+    """vm.overcommit_memory 2: the kernel counts address space a process commits against one limit for
+    the whole host, so there address space is memory of the host's, and stays `limits.memory`. Read
+    when this module is imported (the runtime's start, before any box: /proc/sys may not be there)."""
+    try:
+        with open("/proc/sys/vm/overcommit_memory", "rb") as f:
+            return f.read().strip() == b"2"
+    except OSError:
+        return False
+
+
+_OVERCOMMIT_STRICT = _overcommit_strict()
+
+
 class Loaded:
     __slots__ = ("name", "version", "dir", "target", "contract", "is_async", "concurrency", "logger", "lifespan")
 
@@ -131,7 +145,7 @@ def limit_memory(memory_bytes: int, reserve: int = 0, concurrency: int = 1, boun
     _size_call_threads()
     call_threads = min(CALL_THREADS_ALLOWED, max(1, concurrency))
     stacks = THREAD_STACKS_ALLOWED * THREAD_STACK_BYTES + call_threads * CALL_THREAD_STACK_BYTES
-    allowance = memory_bytes * BOUNDED_ADDRESS_FACTOR if bounded else memory_bytes
+    allowance = memory_bytes * BOUNDED_ADDRESS_FACTOR if bounded and not _OVERCOMMIT_STRICT else memory_bytes
     limit = _vm_size_bytes() + allowance + reserve + stacks
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
