@@ -111,7 +111,9 @@ class Build:
                                    invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
         size, files = usage(self.site)
         if size > int(self.spec["maxBytes"]):
-            raise Failed("DEPS_TOO_LARGE", f"the installed dependencies take {size} bytes, over the limit of {self.spec['maxBytes']}")
+            raise Failed("DEPS_TOO_LARGE", f"the installed dependencies take {size} bytes ({size / (1 << 20):.0f} MiB), over the limit "
+                                           f"of {self.spec['maxBytes']} (FP_DEPS_MAX_BYTES: drop packages, or have the platform's "
+                                           "operator raise it; docs/dependencies.md, \"Limits and options\")")
         # What each installed distribution ships, read from the site (deploy's import check).
         self.say(t="done", bytes=size, files=files, modules=imports.site_modules(self.site) if packages else {})
 
@@ -190,7 +192,7 @@ class Build:
         if proc.wait() != 0:
             output = "".join(lines)
             code = classify(output)
-            raise Failed(code, pip_message(output, code, bool(self.spec.get("allowSdist"))))
+            raise Failed(code, pip_message(output, code, bool(self.spec.get("allowSdist")), int(self.spec.get("maxBytes") or 0)))
 
 
 def without_logins(urls: list) -> tuple:
@@ -224,9 +226,10 @@ def classify(output: str) -> str:
     return "DEPS_BUILD_FAILED"
 
 
-def pip_message(output: str, code: str, sdists: bool) -> str:
+def pip_message(output: str, code: str, sdists: bool, max_bytes: int = 0) -> str:
     """pip's own error, from its first `ERROR:` line, without the generic advice; trimmed. For an
-    unreachable index, the first connection failure pip reported comes first."""
+    unreachable index, the first connection failure pip reported comes first; for a build over the
+    size limit, which limit, the file pip was fetching, and who raises it (_too_large_hint)."""
     lines = output.splitlines()
     if code == "DEPS_INDEX_UNREACHABLE":
         needles = dict(_CLASSES)[code]
@@ -244,7 +247,32 @@ def pip_message(output: str, code: str, sdists: bool) -> str:
     message = "\n".join(_short_versions(line) for line in kept) or "pip failed without a message"
     if "No matching distribution" in message or "Could not find a version" in message:
         message += "\n" + _not_found_hint(message, sdists)
+    if code == "DEPS_TOO_LARGE":
+        return (message[:MESSAGE_CHARS // 2] + "\n" + _too_large_hint(lines, max_bytes))[:MESSAGE_CHARS]
     return message[:MESSAGE_CHARS]
+
+
+_DOWNLOADING = re.compile(r"^\s*Downloading (\S+\.whl|\S+\.tar\.gz|\S+\.zip)(?: \(([^)]*)\))?")
+
+
+def _too_large_hint(lines: list, max_bytes: int) -> str:
+    """pip's "[Errno 27] File too large" (the builder's file size limit) or "No space left on device"
+    (its /tmp) name neither the limit nor the file (apps round 26: `torch` from PyPI, a 539 MB wheel
+    and the CUDA packages it brings, said only "OSError: [Errno 27] File too large")."""
+    limit = f"{max_bytes / (1 << 20):g} MiB" if max_bytes > 0 else "FP_DEPS_MAX_BYTES"
+    fetched = [m for m in map(_DOWNLOADING.match, lines) if m is not None]
+    what = ""
+    if fetched:
+        name, size = fetched[-1].group(1).rsplit("/", 1)[-1], fetched[-1].group(2)
+        what = f"; pip was fetching {name}" + (f" ({size})" if size else "")
+    hint = (f"(the dependency builder takes at most {limit} for the installed packages and for any one file{what}: "
+            "drop packages or choose lighter ones, or have the platform's operator raise FP_DEPS_MAX_BYTES; "
+            "docs/dependencies.md, \"Limits and options\")")
+    if fetched and fetched[-1].group(1).rsplit("/", 1)[-1].lower().startswith(("torch-", "nvidia_", "nvidia-", "triton-")):
+        hint += ("\n(PyPI's torch for Linux is the CUDA build, which brings the nvidia-* packages, several GB: for CPU "
+                 "inference, the operator can add PyTorch's CPU-only wheel index (FP_DEPS_EXTRA_INDEX_URLS), or export "
+                 "the model to ONNX and declare onnxruntime, about 80 MiB)")
+    return hint
 
 
 _FROM_VERSIONS = re.compile(r"\(from versions: ([^)]*)\)")

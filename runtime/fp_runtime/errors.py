@@ -81,6 +81,21 @@ def file_space_hint(err: BaseException) -> str:
             f"platform's operator raise FP_SANDBOX_TMP_BYTES (docs/api-invoke.md, \"Files the app writes\")]")
 
 
+# multiprocessing's modules that listen on a Unix socket (forkserver, Manager's server, Listener): a box refuses
+# `listen`/`bind` there with EPERM, which said nothing of why (apps round 26: ProcessPoolExecutor with the
+# forkserver context, the default start method from Python 3.14 on, answered 500 "Operation not permitted").
+_LISTENING_MULTIPROCESSING = tuple(os.path.join("multiprocessing", name) for name in ("forkserver.py", "managers.py", "connection.py"))
+
+
+def _passed_through(err: BaseException, files: tuple) -> bool:
+    tb = err.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(files):
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def _user_hint(err: BaseException, message: str) -> str | None:
     """What a call's failure that reads as the platform's means, for the two a handler written for a
     script or a process of its own meets (oddfn round: "SystemExit: 0", and Python's own words on a
@@ -88,6 +103,10 @@ def _user_hint(err: BaseException, message: str) -> str | None:
     if type(err) is SystemExit:
         return ("sys.exit() in a call fails that call, and the instance serves on; return a response "
                 "instead, e.g. {\"statusCode\": 500, \"body\": ...}")
+    if isinstance(err, PermissionError) and err.errno == errno.EPERM and _passed_through(err, _LISTENING_MULTIPROCESSING):
+        return ("a function may not listen on a socket (docs/security.md, \"Ports\"), and multiprocessing's forkserver "
+                "start method and Manager() listen on one: use a fork or spawn context, e.g. ProcessPoolExecutor("
+                "mp_context=multiprocessing.get_context(\"fork\")), and pass data through its arguments and results or a Queue")
     if type(err) is ValueError and message.startswith("signal only works in main thread"):
         return ("a call runs on a worker thread at limits.concurrency above 1 (a sync route's too): a signal "
                 "handler, such as signal.alarm()'s timeout guard, needs concurrency 1 with a sync handler, or an async one")

@@ -153,6 +153,9 @@ def _generic(conn, sandbox):
                 if sandbox is not None:
                     # Into the function's box for life, before any of its code is imported.
                     fn["dir"] = enter_box(sandbox, msg.get("box"))
+                    # A memory cgroup bounds the box (its limit written, or enter_box raised): RLIMIT_AS is
+                    # then not the memory limit (specialize.BOUNDED_ADDRESS_FACTOR).
+                    fn["memoryCgroup"] = any("limit" in op for op in (msg.get("box") or {}).get("cgroup") or [])
                     if fn.get("depsDir"):  # issue 10: bound at /deps by the box (fp_sandbox/enter.py)
                         fn["depsDir"] = "/deps"
                 loaded = load(fn, Flusher(conn))

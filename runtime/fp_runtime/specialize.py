@@ -41,6 +41,28 @@ THREAD_STACKS_ALLOWED = 128
 CALL_THREAD_STACK_BYTES = 8 * 1024 * 1024
 CALL_THREADS_ALLOWED = 40
 CALL_THREAD_PREFIX = "fp-call"
+# In a box whose memory a cgroup bounds (what it touches: the real limit), address space is not
+# memory: numpy's and pandas' shared libraries, polars' and pyarrow's allocators and their worker
+# threads reserve far more than they use. pandas 3 reading a 4 MB Parquet file and polars a 6 MB CSV
+# reserved 2.6 GB of address space for 218 MB resident; under `limits.memory` as RLIMIT_AS (256Mi)
+# they failed to start threads ("OS can't spawn worker thread") and allocate ("ArrowMemoryError"),
+# though far from the memory limit (apps round 26, docs/adr/0202-address-space-in-a-memory-cgroup.md).
+# There the address space gets this many times `limits.memory`; without a cgroup it stays the limit.
+BOUNDED_ADDRESS_FACTOR = 16
+
+
+def _overcommit_strict() -> bool:
+    """vm.overcommit_memory 2: the kernel counts address space a process commits against one limit for
+    the whole host, so there address space is memory of the host's, and stays `limits.memory`. Read
+    when this module is imported (the runtime's start, before any box: /proc/sys may not be there)."""
+    try:
+        with open("/proc/sys/vm/overcommit_memory", "rb") as f:
+            return f.read().strip() == b"2"
+    except OSError:
+        return False
+
+
+_OVERCOMMIT_STRICT = _overcommit_strict()
 
 
 class Loaded:
@@ -109,11 +131,12 @@ def _size_call_threads() -> None:
     threading.Thread.start = sized_start
 
 
-def limit_memory(memory_bytes: int, reserve: int = 0, concurrency: int = 1) -> None:
+def limit_memory(memory_bytes: int, reserve: int = 0, concurrency: int = 1, bounded: bool = False) -> None:
     """Cap address space at the current size plus the function's allowance (see docs/adr), plus
     `reserve` bytes the runtime itself may map later (the log flusher thread: flusher.py), plus
     the stacks of THREAD_STACKS_ALLOWED threads and of a call thread per concurrent call (at most
-    CALL_THREADS_ALLOWED)."""
+    CALL_THREADS_ALLOWED). `bounded`: a memory cgroup limits the box, and the allowance is
+    BOUNDED_ADDRESS_FACTOR times the memory (see there)."""
     if memory_bytes <= 0:
         return
     # Each thread reserves its stack as address space (8 MiB by default); FastAPI runs sync
@@ -122,7 +145,8 @@ def limit_memory(memory_bytes: int, reserve: int = 0, concurrency: int = 1) -> N
     _size_call_threads()
     call_threads = min(CALL_THREADS_ALLOWED, max(1, concurrency))
     stacks = THREAD_STACKS_ALLOWED * THREAD_STACK_BYTES + call_threads * CALL_THREAD_STACK_BYTES
-    limit = _vm_size_bytes() + memory_bytes + reserve + stacks
+    allowance = memory_bytes * BOUNDED_ADDRESS_FACTOR if bounded and not _OVERCOMMIT_STRICT else memory_bytes
+    limit = _vm_size_bytes() + allowance + reserve + stacks
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
@@ -358,7 +382,7 @@ def load(spec: dict, flusher=None) -> Loaded:
     if flusher is not None:
         flusher.install()
     limit_memory(int(spec.get("memoryBytes") or 0), flusher.RESERVE_BYTES if flusher is not None else 0,
-                 int(spec.get("concurrency") or 1))
+                 int(spec.get("concurrency") or 1), bool(spec.get("memoryCgroup")))
     if spec.get("depsDir"):
         add_deps(spec["depsDir"])  # after the limits: its .pth files may run code
         seed_caches(spec["depsDir"])

@@ -23,7 +23,7 @@ const FAILING = py(
   '    if how == "hang": time.sleep(60)',
   '    if how == "kill": os.kill(os.getpid(), 9)',
   '    if how == "exit": os._exit(3)',
-  '    if how == "alloc": blob = bytearray(1 << 30); blob[-1] = 1',
+  '    if how == "alloc": blob = bytearray(1 << 36); blob[-1] = 1', // past 16 × 64Mi of address space (ADR 0202)
   '    return 1',
 );
 

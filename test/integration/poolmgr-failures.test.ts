@@ -129,7 +129,7 @@ describe('poolmgr failures', () => {
 
   it('fails a call past its memory limit with FUNCTION_OUT_OF_MEMORY and discards the instance', async () => {
     const fn = fnVersion(dir, { memoryBytes: 64 * 1024 * 1024 });
-    const hungry = await pool.invoke(fn, ev({ alloc: String(500 * 1024 * 1024) }));
+    const hungry = await pool.invoke(fn, ev({ alloc: String(2 ** 36) })); // past 16 × 64Mi of address space (ADR 0202)
     assert.equal(hungry.error?.code, 'FUNCTION_OUT_OF_MEMORY');
     assert.equal(hungry.error?.class, 'out_of_memory');
     const next = await pool.invoke(fn, ev());

@@ -28,7 +28,7 @@ const FAILING = py(
   '    if q["how"] == "hang": time.sleep(60)',
   '    if q["how"] == "kill": os.kill(os.getpid(), 9)',
   '    if q["how"] == "exit": os._exit(3)',
-  '    if q["how"] == "alloc": blob = bytearray(1 << 30); blob[-1] = 1',
+  '    if q["how"] == "alloc": blob = bytearray(1 << 36); blob[-1] = 1',
   '    if q["how"] == "shm":',
   '        with open("/dev/shm/fill", "wb") as f:',
   '            for i in range(200): f.write(b"x" * (1 << 20))',
