@@ -5,7 +5,7 @@
  * Every refusal becomes a CliError: API errors exit 4 with the server's `code` and `field`,
  * an unreachable platform exits 5.
  */
-import { API_IDENTITY_HEADER, type ApiAsyncRun, type ApiAsyncRunSummary, type ApiRun, type ApiRunSummary, type AuditEntry, type ApiStoredLogLine } from '../protocol/index.js';
+import { API_IDENTITY_HEADER, type ApiAsyncRun, type ApiAsyncRunSummary, type ApiRun, type ApiRunSummary, type ApiUsage, type AuditEntry, type ApiStoredLogLine } from '../protocol/index.js';
 
 // Runs and logs as the API answers them: one declaration with the console's (protocol/api-runs.ts).
 export type { ApiAsyncRun, ApiAsyncRunSummary, ApiRun, ApiRunError, ApiRunSummary } from '../protocol/index.js';
@@ -116,26 +116,8 @@ export interface ApiDeployEntry {
 }
 
 
-/** GET /functions/:name/usage (docs/api.md, "Usage"). */
-export interface ApiUsage {
-  function: string;
-  window: string;
-  from: number;
-  to: number;
-  invocations: number;
-  errors: number;
-  coldStarts: number;
-  errorRate: number;
-  coldStartRatio: number;
-  p50Ms: number | null;
-  p95Ms: number | null;
-  p99Ms: number | null;
-  meanMs: number | null;
-  totals: { invocations: number; errors: number; coldStarts: number };
-  warmInstances: number;
-  state: 'warm' | 'cold' | 'paused' | 'not deployed';
-  lastSuccess: { runId: string; at: number } | null;
-}
+/** GET /functions/:name/usage (docs/api.md, "Usage"): one declaration with the console's (protocol/api-usage.ts). */
+export type { ApiUsage } from '../protocol/index.js';
 
 
 

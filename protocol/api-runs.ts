@@ -26,7 +26,7 @@ export interface ApiRunLogLine {
 }
 
 /** A mapped copy of an object type: one object, not an intersection (so it compares as the schema's output). */
-type Shown<T> = { [K in keyof T]: T[K] };
+export type Shown<T> = { [K in keyof T]: T[K] };
 
 /**
  * A run record without its logs, as `GET /runs` lists it: the stored record (protocol/records.ts

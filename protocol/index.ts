@@ -27,6 +27,7 @@ export * from './declared-length.js';
 export * from './roles.js';
 export * from './audit-actions.js';
 export * from './api-runs.js';
+export * from './api-usage.js';
 export * from './run-result.js';
 export * from './run-timeline.js';
 export * from './file-changes.js';

@@ -3,8 +3,6 @@
  * private to the console; the CLI calls the same routes. Errors come back as ApiError with the
  * registry code; a 401 ends the session (the token was rotated or is wrong).
  */
-import type { ApiAsyncRun, ApiAsyncRunSummary, ApiRun, ApiRunError, ApiRunLogLine, ApiRunSummary } from '../../protocol/api-runs.js';
-import type { RunWrite as ProtocolRunWrite } from '../../protocol/records.js';
 import { authHeaders, currentSession, signOut } from './auth.js';
 
 export class ApiError extends Error {
@@ -118,76 +116,6 @@ export interface FnAnswer {
   /** Unix ms: the invoke token ends with the expiring token that obtained it (ADR 0074); absent: never. */
   invokeTokenExpiresAt?: number;
 }
-export interface Usage {
-  function: string;
-  window: string;
-  invocations: number;
-  errors: number;
-  coldStarts: number;
-  errorRate: number;
-  coldStartRatio: number;
-  p50Ms: number | null;
-  p95Ms: number | null;
-  p99Ms: number | null;
-  coldP50Ms: number | null;
-  coldP95Ms: number | null;
-  warmP50Ms: number | null;
-  warmP95Ms: number | null;
-  initP50Ms: number | null;
-  initP95Ms: number | null;
-  scaleToZero: number;
-  warmInstances: number;
-  state: 'warm' | 'cold' | 'paused';
-  lastSuccess: { runId: string; at: number } | null;
-}
-export interface Point {
-  at: number;
-  invocations: number;
-  errors: number;
-  coldStarts: number;
-  scaleToZero: number;
-  p50Ms: number | null;
-  p95Ms: number | null;
-  p99Ms: number | null;
-  coldP50Ms: number | null;
-  coldP95Ms: number | null;
-  warmP50Ms: number | null;
-  warmP95Ms: number | null;
-  initP50Ms: number | null;
-  initP95Ms: number | null;
-}
-export interface Series {
-  window: string;
-  from: number;
-  to: number;
-  stepMs: number;
-  points: Point[];
-}
-export interface ColdNumbers {
-  invocations: number;
-  coldStarts: number;
-  coldStartRatio: number;
-  coldP50Ms: number | null;
-  coldP95Ms: number | null;
-  warmP50Ms: number | null;
-  warmP95Ms: number | null;
-  initP50Ms: number | null;
-  initP95Ms: number | null;
-  coldPenaltyMs: number | null;
-  scaleToZero: number;
-  warmInstances: number;
-}
-export interface ColdRow extends ColdNumbers {
-  function: string;
-  state: 'warm' | 'cold' | 'paused' | 'not deployed';
-  minWarm: number;
-  maxInstances: number;
-  lastColdAt: number | null;
-}
-export interface ColdStarts extends Series {
-  summary: ColdNumbers & { functions: number };
-  functions: ColdRow[];
-}
 export interface FileEntry {
   path: string;
   sha256: string;
@@ -240,14 +168,11 @@ export interface Validation {
   manifest: unknown;
   python: { version: string; checked: number };
 }
-// Runs and their logs: one declaration with the CLI's, checked against the API's schemas (protocol/api-runs.ts).
-export type Run = ApiRun;
-export type RunSummary = ApiRunSummary;
-export type RunError = ApiRunError;
-export type LogLine = ApiRunLogLine;
-export type RunWrite = ProtocolRunWrite;
-export type AsyncRunSummary = ApiAsyncRunSummary;
-export type AsyncRun = ApiAsyncRun;
+// A function's numbers, runs and their logs: one declaration with the CLI's, checked against the
+// API's schemas (protocol/api-usage.ts, protocol/api-runs.ts).
+export type { ApiUsage as Usage, ApiUsagePoint as Point, ApiUsageSeries as Series, ApiColdStartNumbers as ColdNumbers, ApiColdStartRow as ColdRow, ApiColdStarts as ColdStarts } from '../../protocol/api-usage.js';
+export type { ApiRun as Run, ApiRunSummary as RunSummary, ApiRunError as RunError, ApiRunLogLine as LogLine, ApiAsyncRunSummary as AsyncRunSummary, ApiAsyncRun as AsyncRun } from '../../protocol/api-runs.js';
+export type { RunWrite } from '../../protocol/records.js';
 export interface InvokeAnswer {
   runId: string;
   status: number;

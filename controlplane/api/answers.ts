@@ -17,13 +17,6 @@ import {
   RUN_TRIGGERS,
   RUNTIME_PRESETS,
   ROLES,
-  type ApiAsyncRun,
-  type ApiAsyncRunSummary,
-  type ApiLogs,
-  type ApiRun,
-  type ApiRunError,
-  type ApiRunLogLine,
-  type ApiRunSummary,
   type Component,
   type ErrorCode,
 } from '../../protocol/index.js';
@@ -272,7 +265,7 @@ export const usageAnswer = z.strictObject({
   lastSuccess: z.strictObject({ runId: z.string(), at: time }).nullable(),
 });
 
-const runError = z.strictObject({
+export const runError = z.strictObject({
   type: z.string(),
   message: z.string(),
   stack: z.string().optional(),
@@ -477,18 +470,3 @@ export const auditList = z.strictObject({ items: z.array(auditEntryView), nextCu
 /** Any JSON object (the JSON Schema of platform.yaml, the OpenAPI document itself). */
 export const jsonDocument = z.record(z.string(), z.unknown());
 
-/**
- * The clients' declarations of these answers (protocol/api-runs.ts, read by the CLI and the console)
- * are these schemas' outputs, field for field: a difference fails this file's compile.
- */
-type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
-type Agree<_ extends true> = never;
-export type ClientShapesAgree = [
-  Agree<Same<z.output<typeof runError>, ApiRunError>>,
-  Agree<Same<z.output<typeof logLine>, ApiRunLogLine>>,
-  Agree<Same<z.output<typeof runSummaryView>, ApiRunSummary>>,
-  Agree<Same<z.output<typeof runView>, ApiRun>>,
-  Agree<Same<z.output<typeof logsAnswer>, ApiLogs>>,
-  Agree<Same<z.output<typeof asyncRunSummaryView>, ApiAsyncRunSummary>>,
-  Agree<Same<z.output<typeof asyncRunView>, ApiAsyncRun>>,
-];

@@ -243,9 +243,11 @@ describe('cli files and output helpers', () => {
 });
 
 describe('cli usage', () => {
+  /** What a usage answer carries besides the figures each test is about. */
+  const rest = { workspace: 'default', scaleToZero: 0, coldP50Ms: null, coldP95Ms: null, warmP50Ms: null, warmP95Ms: null, initP50Ms: null, initP95Ms: null } as const;
   it('counts in words: 1 cold start, 2 cold starts', () => {
     const u = {
-      function: 'f', window: '15m', from: 0, to: 0, invocations: 1, errors: 0, coldStarts: 1, errorRate: 0, coldStartRatio: 1,
+      ...rest, function: 'f', window: '15m' as const, from: 0, to: 0, invocations: 1, errors: 0, coldStarts: 1, errorRate: 0, coldStartRatio: 1,
       p50Ms: 1, p95Ms: 1, p99Ms: 1, meanMs: 1, totals: { invocations: 1, errors: 1, coldStarts: 1 }, warmInstances: 1, state: 'warm' as const, lastSuccess: null,
     };
     assert.match(formatUsage(u, 0), /^all time {6}1 invocation, 1 error, 1 cold start$/m);
@@ -254,7 +256,7 @@ describe('cli usage', () => {
 
   it('no calls in the window: no rate (as the table\'s "-"), not 0.0 %', () => {
     const u = {
-      function: 'f', window: '1m', from: 0, to: 0, invocations: 0, errors: 0, coldStarts: 0, errorRate: 0, coldStartRatio: 0,
+      ...rest, function: 'f', window: '1m' as const, from: 0, to: 0, invocations: 0, errors: 0, coldStarts: 0, errorRate: 0, coldStartRatio: 0,
       p50Ms: null, p95Ms: null, p99Ms: null, meanMs: null, totals: { invocations: 1, errors: 0, coldStarts: 1 }, warmInstances: 1, state: 'warm' as const, lastSuccess: null,
     };
     const text = formatUsage(u, 0);
@@ -264,7 +266,7 @@ describe('cli usage', () => {
 
   it('says when the live totals began again with the platform (a 7d window counting more than "all time")', () => {
     const u = {
-      function: 'f', window: '7d', from: 0, to: 0, invocations: 5, errors: 0, coldStarts: 3, errorRate: 0, coldStartRatio: 0.6,
+      ...rest, function: 'f', window: '7d' as const, from: 0, to: 0, invocations: 5, errors: 0, coldStarts: 3, errorRate: 0, coldStartRatio: 0.6,
       p50Ms: 1, p95Ms: 1, p99Ms: 1, meanMs: 1, totals: { invocations: 0, errors: 0, coldStarts: 0 }, warmInstances: 0, state: 'cold' as const, lastSuccess: null,
     };
     const text = formatUsage(u, 0);

@@ -1,11 +1,6 @@
-/** What the metrics are made of: a finished run's sample, the counts and the windows (a leaf: no imports). */
+/** What the metrics are made of: a finished run's sample; the counts and the windows are the API's (protocol/api-usage.ts). */
 
-export const USAGE_WINDOWS = ['1m', '15m', '1h', '24h'] as const;
-export type UsageWindow = (typeof USAGE_WINDOWS)[number];
-
-/** The windows UsageHistory answers (./history.ts), longer than HotMetrics keeps. */
-export const HISTORY_WINDOWS = ['7d', '30d'] as const;
-export type HistoryWindow = (typeof HISTORY_WINDOWS)[number];
+export { HISTORY_WINDOWS, USAGE_WINDOWS, type HistoryWindow, type UsageCounts, type UsageWindow } from '../../../protocol/index.js';
 
 /** What HotMetrics needs of a finished run. */
 export interface RunSample {
@@ -32,11 +27,5 @@ export interface RunSample {
    * wall clock did. Absent (events, samples of old callers): compared with the function's createdAt.
    */
   incarnation?: number;
-}
-
-export interface UsageCounts {
-  invocations: number;
-  errors: number;
-  coldStarts: number;
 }
 

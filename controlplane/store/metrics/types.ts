@@ -8,57 +8,19 @@
 
 import type { Samples } from './batch.js';
 import type { Tally } from './histogram.js';
-import type { HistoryWindow, UsageCounts, UsageWindow } from './sample.js';
+import type { ApiUsage, FunctionState, Shown, ShownState } from '../../../protocol/index.js';
+import type { UsageWindow } from './sample.js';
 
 export { HISTORY_WINDOWS, USAGE_WINDOWS, type HistoryWindow, type RunSample, type UsageCounts, type UsageWindow } from './sample.js';
 
-export const FUNCTION_STATES = ['warm', 'cold', 'paused'] as const;
-export type FunctionState = (typeof FUNCTION_STATES)[number];
-/** A function's state as the API shows it: `not deployed` when no version serves it (it read `cold`). */
-export const SHOWN_STATES = [...FUNCTION_STATES, 'not deployed'] as const;
-export type ShownState = (typeof SHOWN_STATES)[number];
+export { FUNCTION_STATES, SHOWN_STATES, type FunctionState, type ShownState } from '../../../protocol/index.js';
 
 export function shownState(state: FunctionState, activeVersion: number | null): ShownState {
   return state !== 'paused' && activeVersion === null ? 'not deployed' : state;
 }
 
-export interface FunctionUsage extends UsageCounts {
-  function: string;
-  /** A live window (HotMetrics), or `7d`/`30d` from the durable store's hourly rollups (./history.ts). */
-  window: UsageWindow | HistoryWindow;
-  /**
-   * The merged buckets cover [from, to): a window of N minutes (hours for `24h`) is the N most
-   * recent buckets including the current, partial one. `to` is the time of the query.
-   */
-  from: number;
-  to: number;
-  /** errors / invocations (0 without invocations). */
-  errorRate: number;
-  /** coldStarts / invocations (0 without invocations). */
-  coldStartRatio: number;
-  /** From merged histogram buckets (quarter-octave wide, so within ~19 %); null without invocations. */
-  p50Ms: number | null;
-  p95Ms: number | null;
-  p99Ms: number | null;
-  meanMs: number | null;
-  /** Latency of the cold runs only, and of the warm ones; null without such runs. */
-  coldP50Ms: number | null;
-  coldP95Ms: number | null;
-  warmP50Ms: number | null;
-  warmP95Ms: number | null;
-  /** Init time (specialization) of the cold runs; null without cold runs. */
-  initP50Ms: number | null;
-  initP95Ms: number | null;
-  /** Times a process stopped the function's last idle instance (scale to zero) in the window. */
-  scaleToZero: number;
-  /** Since this function's metrics began (not windowed). */
-  totals: UsageCounts;
-  /** Sum over every reporter's live (unexpired) report. */
-  warmInstances: number;
-  /** `paused` while paused, else `warm` with at least one warm instance, else `cold`. */
-  state: FunctionState;
-  lastSuccess: { runId: string; at: number } | null;
-}
+/** A window's numbers of one function as this port gives them: the API's (protocol/api-usage.ts, its fields documented there) with the state as kept, before the control plane names `not deployed` and the workspace. */
+export type FunctionUsage = Shown<Omit<ApiUsage, 'workspace' | 'state'> & { state: FunctionState }>;
 
 export interface HotMetrics {
   /**
