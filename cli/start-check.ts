@@ -99,11 +99,17 @@ export function loadReport(err: unknown): string[] {
  * `sock.listen()` / `sock.bind(("127.0.0.1", 0))` get `PermissionError: [Errno 1]`. Under uvicorn
  * all of them work. Null for any other failure.
  */
+/** How the runtime's hint on a refused listen begins (runtime/fp_runtime/errors.py `_user_hint`). */
+const RUNTIME_LISTEN_HINT = 'a function may not listen on a socket';
+
 export function listenHint(details: Record<string, unknown>): string | null {
   const cause = details.cause as { type?: unknown; message?: unknown; stack?: unknown } | undefined;
   const type = typeof cause?.type === 'string' ? cause.type : '';
   const message = typeof cause?.message === 'string' ? cause.message : '';
   const stack = typeof cause?.stack === 'string' ? cause.stack : '';
+  // The runtime's own words in the message (fp_runtime/errors.py `_user_hint`, a forkserver or a
+  // Manager refused its listen): said once, there.
+  if (message.includes(RUNTIME_LISTEN_HINT)) return null;
   const manager = type === 'EOFError' && /multiprocessing[/\\]managers\.py", line \d+, in start\b/.test(stack);
   const refused = type === 'PermissionError' && /^\[Errno 1\] /.test(message)
     && (/multiprocessing[/\\](forkserver|connection)\.py"/.test(stack) || /\.(listen|bind)\([^\n]*\n(?:\s*[~^]+\n)?\s*PermissionError\b/.test(stack));

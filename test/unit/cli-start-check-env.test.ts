@@ -60,6 +60,12 @@ describe('listenHint', () => {
         /^A function cannot listen on a socket, nor bind an inet one/, stack);
     }
   });
+  it('a refusal the runtime\'s message already explains (a forkserver Pool, apps round 26): no second hint', () => {
+    const stack = 'Traceback (most recent call last):\n  File "/usr/lib/python3.11/multiprocessing/forkserver.py", line 141, in ensure_running\n    listener.listen()\nPermissionError: [Errno 1] Operation not permitted\n';
+    const message = '[Errno 1] Operation not permitted [a function may not listen on a socket (docs/security.md, "Ports"), and multiprocessing\'s forkserver start method and Manager() listen on one: use a fork or spawn context]';
+    assert.equal(listenHint({ cause: { type: 'PermissionError', message, stack } }), null);
+    assert.match(listenHint({ cause: { type: 'PermissionError', message: '[Errno 1] Operation not permitted', stack } }) ?? '', /^A function cannot listen/);
+  });
   it('another PermissionError, or an EOFError that is not a Manager\'s start: no hint', () => {
     const open = 'Traceback (most recent call last):\n  File "/code/main.py", line 2, in <module>\n    open("/etc/shadow").read()\nPermissionError: [Errno 13] Permission denied: \'/etc/shadow\'\n';
     assert.equal(listenHint({ cause: { type: 'PermissionError', message: "[Errno 13] Permission denied: '/etc/shadow'", stack: open } }), null);
