@@ -30,6 +30,7 @@
  */
 import { mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync, existsSync } from 'node:fs';
 import { rmdir } from 'node:fs/promises';
+import { totalmem } from 'node:os';
 import { workspaceOfKey, type CgroupOp } from '../../protocol/index.js';
 import { favorDynamicModifications, type MigrationMode } from './cgroup-migrations.js';
 import { enableV2Controllers, v2Home } from './cgroup-v2-home.js';
@@ -38,6 +39,7 @@ import type { RuntimeStats } from './types.js';
 
 /** Where the box sees the bound cgroup directories (runtime/fp_sandbox/view.py). */
 const IN_BOX = '/.fp/cg';
+const GIB = 1024 * 1024 * 1024;
 /** Hosts opened by this process: each gets its own directory. */
 let opened = 0;
 
@@ -74,6 +76,15 @@ export interface CgroupOptions {
    * of 2026-12-06). Unset: no total.
    */
   totalSocketBytes?: number;
+  /**
+   * Memory of all the instances together (the platform directory's memory limit, hierarchical: v1
+   * memory.limit_in_bytes and memsw, v2 memory.max). Each leaf's limit is its own function's, and
+   * nothing bounded their sum: one workspace's 64 instances of a 4Gi function could touch more than
+   * the host has, and the host's OOM killer then ended its biggest process, the platform (red team
+   * round 43, docs/adr/0209-boxes-memory-total.md). Past this total the kernel kills in the boxes
+   * only. Unset: no total.
+   */
+  totalMemoryBytes?: number;
   /** CPU weight of every function (v1 cpu.shares scale: 1024 = one CPU's fair share). */
   cpuShares: number;
   /** Leaves kept made ahead of `forRuntime` (default 0: each made when asked; more than the stock are made inline). */
@@ -164,6 +175,7 @@ export class Cgroups {
         mkdirSync(root, { recursive: true });
         writeFileSync(`${root}/cgroup.subtree_control`, V2_CONTROLLERS.map((c) => `+${c}`).join(' '));
         if (options.totalTasksMax !== undefined) writeFileSync(`${root}/pids.max`, String(options.totalTasksMax));
+        if (options.totalMemoryBytes !== undefined) writeFileSync(`${root}/memory.max`, String(options.totalMemoryBytes));
         return { cgroups: new Cgroups('v2', { unified: root }, options, guarded(options, root, null)), reason: '' };
       }
       const missing = ['memory', 'pids', 'cpu'].filter((c) => found.v1[c] === undefined);
@@ -180,6 +192,11 @@ export class Cgroups {
         mkdirSync(roots[controller]!, { recursive: true });
       }
       if (options.totalTasksMax !== undefined) writeFileSync(`${roots['pids']!}/pids.max`, String(options.totalTasksMax));
+      if (options.totalMemoryBytes !== undefined) {
+        // The swap limit (memsw) must stay at or above the memory limit, so it is written after it.
+        writeFileSync(`${roots['memory']!}/memory.limit_in_bytes`, String(options.totalMemoryBytes));
+        if (existsSync(`${roots['memory']!}/memory.memsw.limit_in_bytes`)) writeFileSync(`${roots['memory']!}/memory.memsw.limit_in_bytes`, String(options.totalMemoryBytes));
+      }
       // Hierarchical: every leaf's sockets count here too once the leaf's own limit is written (place).
       if (options.totalSocketBytes !== undefined && existsSync(`${roots['memory']!}/${SOCKETS_LIMIT}`)) {
         writeFileSync(`${roots['memory']!}/${SOCKETS_LIMIT}`, String(options.totalSocketBytes));
@@ -548,6 +565,34 @@ export function hostSocketShare(): number | undefined {
   };
   const pages = [first('/proc/sys/net/ipv4/tcp_mem'), first('/proc/sys/net/ipv4/udp_mem')].filter((n): n is number => n !== null);
   return pages.length === 0 ? undefined : Math.floor(Math.min(...pages) / 2) * 4096;
+}
+
+/**
+ * The memory all of a platform's boxes may touch together: what this process's cgroup may have (the
+ * machine's memory, or less where a cgroup above it has a limit: a container's) less a quarter of
+ * it, at least 1 GiB, kept for the platform, its services (the embedded FerretDB) and the kernel. So
+ * the boxes together can never drive the host (or the container) to its OOM killer, which ends the
+ * biggest process it finds: the platform (red team round 43, docs/adr/0209-boxes-memory-total.md).
+ */
+export function hostMemoryShare(): number | undefined {
+  let memory = totalmem();
+  const found = discover();
+  const limit = (file: string): number | null => {
+    const value = num(file);
+    return value !== null && Number.isSafeInteger(value) && value > 0 ? value : null;
+  };
+  const ancestors = (mount: string, own: string, file: string): void => {
+    for (let path = own; ; path = path.slice(0, path.lastIndexOf('/'))) {
+      const value = limit(join2(mount, path, file));
+      if (value !== null) memory = Math.min(memory, value);
+      if (path === '' || path === '/') break;
+    }
+  };
+  if (found.v2 !== null && v2Usable(found.v2)) ancestors(found.v2.mount, found.v2.own, 'memory.max');
+  else if (found.v1['memory'] !== undefined) ancestors(found.v1['memory'].mount, found.v1['memory'].own, 'memory.limit_in_bytes');
+  if (!(memory > 0)) return undefined;
+  const share = memory - Math.max(GIB, Math.floor(memory / 4));
+  return share > 0 ? Math.floor(share / 4096) * 4096 : undefined;
 }
 
 /** Guards `dir` (options.guard); its outcome: the directory, and the file to join when it is not a root's. */

@@ -14,7 +14,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { hostSocketShare } from '../../poolmgr/host/cgroups.js';
+import { totalmem } from 'node:os';
+import { hostMemoryShare, hostSocketShare } from '../../poolmgr/host/cgroups.js';
 import type { PoolManager } from '../../poolmgr/index.js';
 import { ev, fnVersion, openPool, py, removeFunction, writeFunction } from './poolmgr-harness.js';
 
@@ -81,6 +82,55 @@ describe('attack: the host\'s socket memory, shared by every box', { skip: v1Soc
     const held = (JSON.parse(Buffer.from(result.response!.body).toString()) as { held: number }).held;
     assert.ok(held > MIB, `the receivers held nothing (${held} bytes): the attack did not run`);
     assert.ok(held <= TOTAL + 4 * MIB, `one box held ${(held / MIB).toFixed(0)} MiB of the host's UDP memory, past the boxes' total of ${TOTAL / MIB} MiB`);
+  });
+});
+
+/** Touches `mib` MiB page by page and holds it `hold` seconds: the memory of one instance. */
+const TOUCHER = py(
+  'import time',
+  'def handler(event, context):',
+  '    q = event["query"]',
+  '    n = int(q["mib"]) << 20',
+  '    b = bytearray(n)',
+  '    for i in range(0, n, 4096): b[i] = 1',
+  '    time.sleep(float(q["hold"]))',
+  '    return {"touched": n}',
+);
+
+const rootV1 = v1Sockets;
+const TOTAL_MEMORY = 256 * MIB;
+
+describe('attack: the host\'s memory, shared by every box', { skip: rootV1 ? false : 'needs root and cgroups' }, () => {
+  // Red team round 43: each box's cgroup held it to its own limit, and nothing bounded their sum:
+  // four instances of a 1Gi function forking children of 48 MiB in a 3 GiB cgroup standing for a
+  // small host drove it to its OOM killer, which killed the platform, the biggest process left
+  // (ADR 0209). The boxes now share one total, the platform directory's memory limit.
+  let pool: PoolManager;
+  let dir: string;
+  before(async () => {
+    pool = await openPool({ poolSize: 2, memoryBytesTotal: TOTAL_MEMORY });
+    dir = await writeFunction({ 'main.py': TOUCHER });
+  });
+  after(async () => {
+    await pool.close();
+    await removeFunction(dir);
+  });
+
+  it('defaults the total to the platform\'s memory less a quarter, at least 1 GiB', () => {
+    const share = hostMemoryShare();
+    assert.ok(share !== undefined && share > 0, `no total: ${share}`);
+    assert.ok(share <= totalmem() - Math.max(1024 * MIB, totalmem() / 4), `${share} leaves the platform less than a quarter of ${totalmem()}`);
+  });
+
+  it('all the boxes together touch no more than their total: past it one is killed, whatever their own limits', { timeout: 90_000 }, async () => {
+    // Each instance's own limit (512 MiB) allows what it touches (192 MiB); two together pass the total.
+    const version = fnVersion(dir, { memoryBytes: 512 * MIB, timeoutMs: 60_000 });
+    const results = await Promise.all([1, 2].map(() => pool.invoke(version, ev({ mib: '192', hold: '6' }))));
+    const codes = results.map((r) => (r.error === null ? 'ok' : r.error.type === 'ConnectionLost' ? 'FUNCTION_OUT_OF_MEMORY' : r.error.code));
+    assert.ok(codes.includes('FUNCTION_OUT_OF_MEMORY'), `two boxes touched 384 MiB past the boxes' total of ${TOTAL_MEMORY / MIB} MiB: ${JSON.stringify(results.map((r) => r.error))}`);
+    // One alone fits: the total bounds their sum, not each box.
+    const alone = await pool.invoke(version, ev({ mib: '192', hold: '0' }));
+    assert.equal(alone.error, null, JSON.stringify(alone.error));
   });
 });
 
