@@ -97,7 +97,27 @@ const TOUCHER = py(
   '    return {"touched": n}',
 );
 
+/** The box's oom_score_adj, and what lowering it to 0 (the platform's) answers. */
+const OOM_ADJ = py(
+  'def handler(event, context):',
+  '    adj = int(open("/proc/self/oom_score_adj").read())',
+  '    try:',
+  '        with open("/proc/self/oom_score_adj", "w") as f: f.write("0")',
+  '        lowered = "yes"',
+  '    except OSError as err:',
+  '        lowered = err.__class__.__name__',
+  '    return {"adj": adj, "lowered": lowered, "now": int(open("/proc/self/oom_score_adj").read())}',
+);
+
 const rootV1 = v1Sockets;
+/** The test process has CAP_SYS_RESOURCE (the platform's boxes inherit what it has). */
+const sysResource = (() => {
+  try {
+    return (BigInt(`0x${/CapEff:\s*([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]}`) >> 24n & 1n) === 1n;
+  } catch {
+    return false;
+  }
+})();
 const TOTAL_MEMORY = 256 * MIB;
 
 describe('attack: the host\'s memory, shared by every box', { skip: rootV1 ? false : 'needs root and cgroups' }, () => {
@@ -120,6 +140,24 @@ describe('attack: the host\'s memory, shared by every box', { skip: rootV1 ? fal
     const share = hostMemoryShare();
     assert.ok(share !== undefined && share > 0, `no total: ${share}`);
     assert.ok(share <= totalmem() - Math.max(1024 * MIB, totalmem() / 4), `${share} leaves the platform less than a quarter of ${totalmem()}`);
+  });
+
+  it('a box\'s processes come before the platform for the host\'s OOM killer (oom_score_adj 500), and cannot lower it where the platform has CAP_SYS_RESOURCE', { timeout: 30_000 }, async () => {
+    const oomDir = await writeFunction({ 'main.py': OOM_ADJ });
+    try {
+      const result = await pool.invoke(fnVersion(oomDir), ev());
+      assert.equal(result.error, null, JSON.stringify(result.error));
+      const answer = JSON.parse(Buffer.from(result.response!.body).toString()) as { adj: number; lowered: string; now: number };
+      assert.equal(answer.adj, 500, `the box's oom_score_adj is ${answer.adj}: the host's OOM killer takes the platform first when it is the biggest process`);
+      // The floor needs CAP_SYS_RESOURCE where the box's init writes it (a root host has it; a
+      // container without it gets the preference alone, which the function can undo).
+      if (sysResource) {
+        assert.equal(answer.lowered, 'PermissionError');
+        assert.equal(answer.now, 500);
+      }
+    } finally {
+      await removeFunction(oomDir);
+    }
   });
 
   it('all the boxes together touch no more than their total: past it one is killed, whatever their own limits', { timeout: 90_000 }, async () => {
