@@ -110,6 +110,16 @@ export interface RuntimeCgroups {
   binds: Record<string, string>;
 }
 
+/**
+ * The box's own OOM preference, raised at specialize (no privilege needed to raise it) for an
+ * instance whose workspace holds more than half of the boxes' memory total in allowances: past the
+ * total the kernel kills the biggest process among every workspace's boxes, and a workspace filling
+ * it with children of a few MiB had another workspace's bigger instance killed (red team round 43,
+ * docs/adr/0209-boxes-memory-total.md). Every box starts at 500 (runtime/fp_sandbox/keeper.py).
+ */
+const OOM_SCORE_ADJ = '/proc/self/oom_score_adj';
+const OOM_FIRST = '1000';
+
 /** cgroup v1's limit of a leaf's socket buffers; writing it is what makes the kernel count them. */
 const SOCKETS_LIMIT = 'memory.kmem.tcp.limit_in_bytes';
 
@@ -133,6 +143,8 @@ export class Cgroups {
   private readonly leafTasks = new Map<string, number>();
   /** The CPU weight a placed runtime's leaf has (given to its box at place, written by a rebalance): a rebalance writes only the leaves whose share changed. */
   private readonly leafCpu = new Map<string, string>();
+  /** The memory allowance of each placed runtime's leaf (`limits.memory`), summed by workspace for `OOM_SCORE_ADJ`. */
+  private readonly leafMemory = new Map<string, number>();
   private readonly stock: string[] = [];
   private leafSeq = 0;
   private refilling = false;
@@ -317,6 +329,8 @@ export class Cgroups {
       // Socket buffers (TCP and UDP once this is written) get an allowance of the same size, apart.
       if (this.socketsAccountable) ops.push({ write: { [`${memDir}/${SOCKETS_LIMIT}`]: String(memoryBytes) } });
     }
+    this.leafMemory.set(rid, memoryBytes);
+    if (this.pastMemoryHalf(functions)) ops.push({ write: { [OOM_SCORE_ADJ]: OOM_FIRST } });
     const [file, value] = this.cpuWeight(functions.size, siblings.size);
     ops.push({ write: { [`${cpuDir}/${file}`]: value } });
     this.leafCpu.set(rid, value);
@@ -325,6 +339,15 @@ export class Cgroups {
     this.writeTasks(rid, this.tasksOfLeaves(functions, [rid]).get(rid)!);
     if (siblings.size > 1 || functions.size > 1) this.rebalanceSoon(workspace);
     return ops;
+  }
+
+  /** True when these functions' instances together are allowed more than half of the boxes' memory total. */
+  private pastMemoryHalf(functions: Map<string, Set<string>>): boolean {
+    const total = this.options.totalMemoryBytes;
+    if (total === undefined) return false;
+    let held = 0;
+    for (const siblings of functions.values()) for (const rid of siblings) held += this.leafMemory.get(rid) ?? 0;
+    return held * 2 > total;
   }
 
   /**
@@ -427,6 +450,7 @@ export class Cgroups {
     const cg = this.forRuntime(rid);
     for (const file of cg.join) writeFileSync(file, String(pid));
     const onHost = (path: string): string => {
+      if (path === OOM_SCORE_ADJ) return `/proc/${pid}/oom_score_adj`;
       const [name, ...rest] = path.slice(IN_BOX.length + 1).split('/');
       return `${cg.binds[name!]!}/${rest.join('/')}`;
     };
@@ -475,6 +499,7 @@ export class Cgroups {
     this.placed.delete(rid);
     this.leafTasks.delete(rid);
     this.leafCpu.delete(rid);
+    this.leafMemory.delete(rid);
     if (fnName !== undefined) {
       const workspace = workspaceOfKey(fnName);
       const functions = this.byWorkspace.get(workspace);

@@ -109,6 +109,25 @@ const OOM_ADJ = py(
   '    return {"adj": adj, "lowered": lowered, "now": int(open("/proc/self/oom_score_adj").read())}',
 );
 
+/** Forks `kids` children that each touch `mib` MiB and hold it `hold` seconds; answers once they are gone. */
+const SPLITTER = py(
+  'import os, time',
+  'def handler(event, context):',
+  '    q = event["query"]',
+  '    pids = []',
+  '    for _ in range(int(q["kids"])):',
+  '        pid = os.fork()',
+  '        if pid == 0:',
+  '            n = int(q["mib"]) << 20',
+  '            b = bytearray(n)',
+  '            for i in range(0, n, 4096): b[i] = 1',
+  '            time.sleep(float(q["hold"]))',
+  '            os._exit(0)',
+  '        pids.append(pid)',
+  '    killed = sum(1 for pid in pids if os.WIFSIGNALED(os.waitpid(pid, 0)[1]))',
+  '    return {"killed": killed}',
+);
+
 const rootV1 = v1Sockets;
 /** The test process has CAP_SYS_RESOURCE (the platform's boxes inherit what it has). */
 const sysResource = (() => {
@@ -157,6 +176,25 @@ describe('attack: the host\'s memory, shared by every box', { skip: rootV1 ? fal
       }
     } finally {
       await removeFunction(oomDir);
+    }
+  });
+
+  it('past the total, a workspace holding more than half of it in allowances loses its processes first, not another workspace\'s bigger one', { timeout: 90_000 }, async () => {
+    const splitter = await writeFunction({ 'main.py': SPLITTER });
+    try {
+      // The victim's instance (128Mi, of another workspace) holds 100 MiB in one process; the
+      // attacker's (512Mi: twice the total) splits 192 MiB over children of 24 MiB. Together they
+      // pass the total; the kernel kills by size, and before, the victim's process was the biggest.
+      const victim = pool.invoke(fnVersion(dir, { name: `victim-${process.pid}.ws-b`, memoryBytes: 128 * MIB, timeoutMs: 60_000 }), ev({ mib: '100', hold: '8' }));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const attacker = await pool.invoke(fnVersion(splitter, { name: `splitter-${process.pid}.ws-a`, memoryBytes: 512 * MIB, timeoutMs: 60_000 }), ev({ kids: '8', mib: '24', hold: '4' }));
+      const answered = await victim;
+      assert.equal(answered.error, null, `the other workspace's instance was killed: ${JSON.stringify(answered.error)}`);
+      assert.equal(attacker.error, null, JSON.stringify(attacker.error));
+      const killed = (JSON.parse(Buffer.from(attacker.response!.body).toString()) as { killed: number }).killed;
+      assert.ok(killed > 0, 'the attacker\'s children all lived: the total was not reached');
+    } finally {
+      await removeFunction(splitter);
     }
   });
 
