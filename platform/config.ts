@@ -119,6 +119,8 @@ const OPTIONS = {
   sandboxTasks: { env: 'FP_SANDBOX_TASKS', kind: 'int', schema: int(16, 1_000_000).default(256) },
   // Socket buffers of all the boxes together (cgroup v1; default: half of net.ipv4.tcp_mem's pressure threshold).
   sandboxSocketBytes: { env: 'FP_SANDBOX_SOCKET_BYTES', kind: 'int', schema: int(MIB, 2 ** 50).optional() },
+  // Memory of all the boxes together (default: the machine's, or the platform's cgroup's, less a quarter, at least 1 GiB).
+  sandboxMemoryBytes: { env: 'FP_SANDBOX_MEMORY_BYTES', kind: 'int', schema: int(64 * MIB, 2 ** 50).optional() },
   // Fork runtimes from a zygote per preset instead of spawning interpreters (docs/adr/0019-zygotes.md).
   zygotes: { env: 'FP_ZYGOTES', kind: 'flag', schema: z.boolean().default(true) },
   // Fork a slow-to-load version's scale-out instances from a template of it (docs/adr/0030-function-templates.md).

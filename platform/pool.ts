@@ -91,6 +91,7 @@ function sandboxOptions(config: PlatformConfig, codeRoots: string[], depsRoot: s
     tmpBytes: config.sandboxTmpBytes,
     tasksMax: config.sandboxTasks,
     ...(config.sandboxSocketBytes !== undefined ? { socketBytesTotal: config.sandboxSocketBytes } : {}),
+    ...(config.sandboxMemoryBytes !== undefined ? { memoryBytesTotal: config.sandboxMemoryBytes } : {}),
     openFiles: config.sandboxOpenFiles,
     maxInstancesTotal: config.maxInstances,
     maxHeldCalls: config.maxHeldCalls,

@@ -86,6 +86,11 @@ export interface PoolConfig {
    * memory.kmem.tcp.limit_in_bytes). Unset: half of the host's TCP pressure threshold (`hostSocketShare`).
    */
   socketBytesTotal?: number;
+  /**
+   * Memory of all the instances together (the platform directory's memory limit, hierarchical).
+   * Unset: what the platform's cgroup may have less a quarter, at least 1 GiB (`hostMemoryShare`).
+   */
+  memoryBytesTotal?: number;
   /** Open files per process of a function (default 1024). */
   openFiles: number;
   /** CPU weight of each function, v1 shares scale (default 1024). */

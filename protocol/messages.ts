@@ -171,7 +171,11 @@ export type CgroupOp =
    * and the same value to `alsoLimit` when given (the memory + swap limit, which may not be lower).
    */
   | { limit: string; usage: string; bytes: number; alsoLimit?: string }
-  /** Write files (path → value). */
+  /**
+   * Write files (path → value): the box's cgroup files, or `/proc/self/oom_score_adj` (the box's
+   * OOM preference, raised for a workspace past half of the boxes' memory total: ADR 0209; a
+   * failure to write that one is ignored).
+   */
   | { write: Record<string, string> };
 
 /** Resource limits a sandboxed runtime sets with hard = soft (names as in runtime/fp_sandbox/enter.py). */

@@ -30,6 +30,7 @@
  */
 import { mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync, existsSync } from 'node:fs';
 import { rmdir } from 'node:fs/promises';
+import { totalmem } from 'node:os';
 import { workspaceOfKey, type CgroupOp } from '../../protocol/index.js';
 import { favorDynamicModifications, type MigrationMode } from './cgroup-migrations.js';
 import { enableV2Controllers, v2Home } from './cgroup-v2-home.js';
@@ -38,6 +39,7 @@ import type { RuntimeStats } from './types.js';
 
 /** Where the box sees the bound cgroup directories (runtime/fp_sandbox/view.py). */
 const IN_BOX = '/.fp/cg';
+const GIB = 1024 * 1024 * 1024;
 /** Hosts opened by this process: each gets its own directory. */
 let opened = 0;
 
@@ -74,6 +76,15 @@ export interface CgroupOptions {
    * of 2026-12-06). Unset: no total.
    */
   totalSocketBytes?: number;
+  /**
+   * Memory of all the instances together (the platform directory's memory limit, hierarchical: v1
+   * memory.limit_in_bytes and memsw, v2 memory.max). Each leaf's limit is its own function's, and
+   * nothing bounded their sum: one workspace's 64 instances of a 4Gi function could touch more than
+   * the host has, and the host's OOM killer then ended its biggest process, the platform (red team
+   * round 43, docs/adr/0209-boxes-memory-total.md). Past this total the kernel kills in the boxes
+   * only. Unset: no total.
+   */
+  totalMemoryBytes?: number;
   /** CPU weight of every function (v1 cpu.shares scale: 1024 = one CPU's fair share). */
   cpuShares: number;
   /** Leaves kept made ahead of `forRuntime` (default 0: each made when asked; more than the stock are made inline). */
@@ -99,6 +110,16 @@ export interface RuntimeCgroups {
   binds: Record<string, string>;
 }
 
+/**
+ * The box's own OOM preference, raised at specialize (no privilege needed to raise it) for an
+ * instance whose workspace holds more than half of the boxes' memory total in allowances: past the
+ * total the kernel kills the biggest process among every workspace's boxes, and a workspace filling
+ * it with children of a few MiB had another workspace's bigger instance killed (red team round 43,
+ * docs/adr/0209-boxes-memory-total.md). Every box starts at 500 (runtime/fp_sandbox/keeper.py).
+ */
+const OOM_SCORE_ADJ = '/proc/self/oom_score_adj';
+const OOM_FIRST = '1000';
+
 /** cgroup v1's limit of a leaf's socket buffers; writing it is what makes the kernel count them. */
 const SOCKETS_LIMIT = 'memory.kmem.tcp.limit_in_bytes';
 
@@ -122,6 +143,8 @@ export class Cgroups {
   private readonly leafTasks = new Map<string, number>();
   /** The CPU weight a placed runtime's leaf has (given to its box at place, written by a rebalance): a rebalance writes only the leaves whose share changed. */
   private readonly leafCpu = new Map<string, string>();
+  /** The memory allowance of each placed runtime's leaf (`limits.memory`), summed by workspace for `OOM_SCORE_ADJ`. */
+  private readonly leafMemory = new Map<string, number>();
   private readonly stock: string[] = [];
   private leafSeq = 0;
   private refilling = false;
@@ -164,6 +187,7 @@ export class Cgroups {
         mkdirSync(root, { recursive: true });
         writeFileSync(`${root}/cgroup.subtree_control`, V2_CONTROLLERS.map((c) => `+${c}`).join(' '));
         if (options.totalTasksMax !== undefined) writeFileSync(`${root}/pids.max`, String(options.totalTasksMax));
+        if (options.totalMemoryBytes !== undefined) writeFileSync(`${root}/memory.max`, String(options.totalMemoryBytes));
         return { cgroups: new Cgroups('v2', { unified: root }, options, guarded(options, root, null)), reason: '' };
       }
       const missing = ['memory', 'pids', 'cpu'].filter((c) => found.v1[c] === undefined);
@@ -180,6 +204,11 @@ export class Cgroups {
         mkdirSync(roots[controller]!, { recursive: true });
       }
       if (options.totalTasksMax !== undefined) writeFileSync(`${roots['pids']!}/pids.max`, String(options.totalTasksMax));
+      if (options.totalMemoryBytes !== undefined) {
+        // The swap limit (memsw) must stay at or above the memory limit, so it is written after it.
+        writeFileSync(`${roots['memory']!}/memory.limit_in_bytes`, String(options.totalMemoryBytes));
+        if (existsSync(`${roots['memory']!}/memory.memsw.limit_in_bytes`)) writeFileSync(`${roots['memory']!}/memory.memsw.limit_in_bytes`, String(options.totalMemoryBytes));
+      }
       // Hierarchical: every leaf's sockets count here too once the leaf's own limit is written (place).
       if (options.totalSocketBytes !== undefined && existsSync(`${roots['memory']!}/${SOCKETS_LIMIT}`)) {
         writeFileSync(`${roots['memory']!}/${SOCKETS_LIMIT}`, String(options.totalSocketBytes));
@@ -300,6 +329,8 @@ export class Cgroups {
       // Socket buffers (TCP and UDP once this is written) get an allowance of the same size, apart.
       if (this.socketsAccountable) ops.push({ write: { [`${memDir}/${SOCKETS_LIMIT}`]: String(memoryBytes) } });
     }
+    this.leafMemory.set(rid, memoryBytes);
+    if (this.pastMemoryHalf(functions)) ops.push({ write: { [OOM_SCORE_ADJ]: OOM_FIRST } });
     const [file, value] = this.cpuWeight(functions.size, siblings.size);
     ops.push({ write: { [`${cpuDir}/${file}`]: value } });
     this.leafCpu.set(rid, value);
@@ -308,6 +339,15 @@ export class Cgroups {
     this.writeTasks(rid, this.tasksOfLeaves(functions, [rid]).get(rid)!);
     if (siblings.size > 1 || functions.size > 1) this.rebalanceSoon(workspace);
     return ops;
+  }
+
+  /** True when these functions' instances together are allowed more than half of the boxes' memory total. */
+  private pastMemoryHalf(functions: Map<string, Set<string>>): boolean {
+    const total = this.options.totalMemoryBytes;
+    if (total === undefined) return false;
+    let held = 0;
+    for (const siblings of functions.values()) for (const rid of siblings) held += this.leafMemory.get(rid) ?? 0;
+    return held * 2 > total;
   }
 
   /**
@@ -410,6 +450,7 @@ export class Cgroups {
     const cg = this.forRuntime(rid);
     for (const file of cg.join) writeFileSync(file, String(pid));
     const onHost = (path: string): string => {
+      if (path === OOM_SCORE_ADJ) return `/proc/${pid}/oom_score_adj`;
       const [name, ...rest] = path.slice(IN_BOX.length + 1).split('/');
       return `${cg.binds[name!]!}/${rest.join('/')}`;
     };
@@ -458,6 +499,7 @@ export class Cgroups {
     this.placed.delete(rid);
     this.leafTasks.delete(rid);
     this.leafCpu.delete(rid);
+    this.leafMemory.delete(rid);
     if (fnName !== undefined) {
       const workspace = workspaceOfKey(fnName);
       const functions = this.byWorkspace.get(workspace);
@@ -548,6 +590,34 @@ export function hostSocketShare(): number | undefined {
   };
   const pages = [first('/proc/sys/net/ipv4/tcp_mem'), first('/proc/sys/net/ipv4/udp_mem')].filter((n): n is number => n !== null);
   return pages.length === 0 ? undefined : Math.floor(Math.min(...pages) / 2) * 4096;
+}
+
+/**
+ * The memory all of a platform's boxes may touch together: what this process's cgroup may have (the
+ * machine's memory, or less where a cgroup above it has a limit: a container's) less a quarter of
+ * it, at least 1 GiB, kept for the platform, its services (the embedded FerretDB) and the kernel. So
+ * the boxes together can never drive the host (or the container) to its OOM killer, which ends the
+ * biggest process it finds: the platform (red team round 43, docs/adr/0209-boxes-memory-total.md).
+ */
+export function hostMemoryShare(): number | undefined {
+  let memory = totalmem();
+  const found = discover();
+  const limit = (file: string): number | null => {
+    const value = num(file);
+    return value !== null && Number.isSafeInteger(value) && value > 0 ? value : null;
+  };
+  const ancestors = (mount: string, own: string, file: string): void => {
+    for (let path = own; ; path = path.slice(0, path.lastIndexOf('/'))) {
+      const value = limit(join2(mount, path, file));
+      if (value !== null) memory = Math.min(memory, value);
+      if (path === '' || path === '/') break;
+    }
+  };
+  if (found.v2 !== null && v2Usable(found.v2)) ancestors(found.v2.mount, found.v2.own, 'memory.max');
+  else if (found.v1['memory'] !== undefined) ancestors(found.v1['memory'].mount, found.v1['memory'].own, 'memory.limit_in_bytes');
+  if (!(memory > 0)) return undefined;
+  const share = memory - Math.max(GIB, Math.floor(memory / 4));
+  return share > 0 ? Math.floor(share / 4096) * 4096 : undefined;
 }
 
 /** Guards `dir` (options.guard); its outcome: the directory, and the file to join when it is not a root's. */

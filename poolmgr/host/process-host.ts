@@ -15,7 +15,7 @@ import type { Duplex } from 'node:stream';
 import { encodeFrame, escapeControls, FrameDecoder, FrameSkimmer, PlatformError, type BoxSpec } from '../../protocol/index.js';
 import { heldFiles } from '../file-table.js';
 import { bindGuard } from './bind-guard.js';
-import { Cgroups, hostSocketShare, hostTaskShare } from './cgroups.js';
+import { Cgroups, hostMemoryShare, hostSocketShare, hostTaskShare } from './cgroups.js';
 import { FunctionOutput, OutputBudget, type OutputSink } from './function-output.js';
 import { SpawnedOutput } from './spawned-output.js';
 import { lastLine, StartFailures } from './start-failures.js';
@@ -49,6 +49,8 @@ export interface ProcessHostOptions {
   tasksMax: number;
   /** Socket buffer bytes of all the boxes together (cgroup v1); unset: `hostSocketShare()`. */
   socketBytesTotal?: number;
+  /** Memory of all the boxes together (the platform directory's memory limit); unset: `hostMemoryShare()`. */
+  memoryBytesTotal?: number;
   /** Open files per process of a function. */
   openFiles: number;
   /** CPU weight of every function (v1 shares: 1024 = one fair share). */
@@ -184,7 +186,8 @@ export class ProcessHost implements RuntimeHost {
     if (options.sandbox === 'root') {
       // A pool refill starts up to its size at once: three leaves made ahead cover the default pool.
       const opened = Cgroups.open({
-        tasksMax: options.tasksMax, totalTasksMax: hostTaskShare(), totalSocketBytes: options.socketBytesTotal ?? hostSocketShare(), cpuShares: options.cpuShares, leafStock: 3, guard: bindGuard(options.pythonPath, options.runtimeEntry),
+        tasksMax: options.tasksMax, totalTasksMax: hostTaskShare(), totalSocketBytes: options.socketBytesTotal ?? hostSocketShare(),
+        totalMemoryBytes: options.memoryBytesTotal ?? hostMemoryShare(), cpuShares: options.cpuShares, leafStock: 3, guard: bindGuard(options.pythonPath, options.runtimeEntry),
       });
       cgroups = opened.cgroups;
       if (cgroups === null) warnings.push(`no per-instance cgroups (${opened.reason}): memory and process limits use rlimits only, and functions share the CPU without weights`);

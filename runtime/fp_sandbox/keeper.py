@@ -275,6 +275,26 @@ def _init(cfg: dict, status_w: int, life_r: int, keep_fd: int) -> Box:
             os._exit(0)
 
 
+# The host's OOM killer ends the process with the most memory, scaled by this (-1000..1000): a box's
+# processes come before the platform's whatever sizes an attacker gives them (red team round 43: a
+# box's memory split over children of 48 MiB left the platform the biggest process, and the kernel
+# killed it; docs/adr/0209-boxes-memory-total.md). Written by I while it has its capabilities (root
+# mode: CAP_SYS_RESOURCE makes it the floor too), so R and every process of the box inherit it and
+# may raise it, never lower it. In user-namespace mode it is a preference the function can undo.
+OOM_SCORE_ADJ = b"500"
+
+
+def _prefer_for_oom() -> None:
+    try:
+        fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, OOM_SCORE_ADJ)
+        finally:
+            os.close(fd)
+    except OSError:  # no /proc here: the boxes' memory total (poolmgr/host/cgroups.ts) still holds
+        pass
+
+
 def _limit(bounded: bool = False) -> None:
     """I, before it forks R (which inherits all three, for life): no capability bounding set, no
     way to gain privileges (no_new_privs), and the first seccomp filter. Done once here rather
@@ -287,6 +307,7 @@ def _limit(bounded: bool = False) -> None:
     fewer on the ready path."""
     if not bounded:
         libc.drop_bounding_set()
+    _prefer_for_oom()
     libc.prctl(libc.PR_SET_NO_NEW_PRIVS, 1)
     spawn_filter = seccomp.compiled("spawn")
     if spawn_filter is not None:

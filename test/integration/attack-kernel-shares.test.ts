@@ -14,7 +14,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { hostSocketShare } from '../../poolmgr/host/cgroups.js';
+import { totalmem } from 'node:os';
+import { hostMemoryShare, hostSocketShare } from '../../poolmgr/host/cgroups.js';
 import type { PoolManager } from '../../poolmgr/index.js';
 import { ev, fnVersion, openPool, py, removeFunction, writeFunction } from './poolmgr-harness.js';
 
@@ -81,6 +82,131 @@ describe('attack: the host\'s socket memory, shared by every box', { skip: v1Soc
     const held = (JSON.parse(Buffer.from(result.response!.body).toString()) as { held: number }).held;
     assert.ok(held > MIB, `the receivers held nothing (${held} bytes): the attack did not run`);
     assert.ok(held <= TOTAL + 4 * MIB, `one box held ${(held / MIB).toFixed(0)} MiB of the host's UDP memory, past the boxes' total of ${TOTAL / MIB} MiB`);
+  });
+});
+
+/** Touches `mib` MiB page by page and holds it `hold` seconds: the memory of one instance. */
+const TOUCHER = py(
+  'import time',
+  'def handler(event, context):',
+  '    q = event["query"]',
+  '    n = int(q["mib"]) << 20',
+  '    b = bytearray(n)',
+  '    for i in range(0, n, 4096): b[i] = 1',
+  '    time.sleep(float(q["hold"]))',
+  '    return {"touched": n}',
+);
+
+/** The box's oom_score_adj, and what lowering it to 0 (the platform's) answers. */
+const OOM_ADJ = py(
+  'def handler(event, context):',
+  '    adj = int(open("/proc/self/oom_score_adj").read())',
+  '    try:',
+  '        with open("/proc/self/oom_score_adj", "w") as f: f.write("0")',
+  '        lowered = "yes"',
+  '    except OSError as err:',
+  '        lowered = err.__class__.__name__',
+  '    return {"adj": adj, "lowered": lowered, "now": int(open("/proc/self/oom_score_adj").read())}',
+);
+
+/** Forks `kids` children that each touch `mib` MiB and hold it `hold` seconds; answers once they are gone. */
+const SPLITTER = py(
+  'import os, time',
+  'def handler(event, context):',
+  '    q = event["query"]',
+  '    pids = []',
+  '    for _ in range(int(q["kids"])):',
+  '        pid = os.fork()',
+  '        if pid == 0:',
+  '            n = int(q["mib"]) << 20',
+  '            b = bytearray(n)',
+  '            for i in range(0, n, 4096): b[i] = 1',
+  '            time.sleep(float(q["hold"]))',
+  '            os._exit(0)',
+  '        pids.append(pid)',
+  '    killed = sum(1 for pid in pids if os.WIFSIGNALED(os.waitpid(pid, 0)[1]))',
+  '    return {"killed": killed}',
+);
+
+const rootV1 = v1Sockets;
+/** The test process has CAP_SYS_RESOURCE (the platform's boxes inherit what it has). */
+const sysResource = (() => {
+  try {
+    return (BigInt(`0x${/CapEff:\s*([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]}`) >> 24n & 1n) === 1n;
+  } catch {
+    return false;
+  }
+})();
+const TOTAL_MEMORY = 256 * MIB;
+
+describe('attack: the host\'s memory, shared by every box', { skip: rootV1 ? false : 'needs root and cgroups' }, () => {
+  // Red team round 43: each box's cgroup held it to its own limit, and nothing bounded their sum:
+  // four instances of a 1Gi function forking children of 48 MiB in a 3 GiB cgroup standing for a
+  // small host drove it to its OOM killer, which killed the platform, the biggest process left
+  // (ADR 0209). The boxes now share one total, the platform directory's memory limit.
+  let pool: PoolManager;
+  let dir: string;
+  before(async () => {
+    pool = await openPool({ poolSize: 2, memoryBytesTotal: TOTAL_MEMORY });
+    dir = await writeFunction({ 'main.py': TOUCHER });
+  });
+  after(async () => {
+    await pool.close();
+    await removeFunction(dir);
+  });
+
+  it('defaults the total to the platform\'s memory less a quarter, at least 1 GiB', () => {
+    const share = hostMemoryShare();
+    assert.ok(share !== undefined && share > 0, `no total: ${share}`);
+    assert.ok(share <= totalmem() - Math.max(1024 * MIB, totalmem() / 4), `${share} leaves the platform less than a quarter of ${totalmem()}`);
+  });
+
+  it('a box\'s processes come before the platform for the host\'s OOM killer (oom_score_adj 500), and cannot lower it where the platform has CAP_SYS_RESOURCE', { timeout: 30_000 }, async () => {
+    const oomDir = await writeFunction({ 'main.py': OOM_ADJ });
+    try {
+      const result = await pool.invoke(fnVersion(oomDir), ev());
+      assert.equal(result.error, null, JSON.stringify(result.error));
+      const answer = JSON.parse(Buffer.from(result.response!.body).toString()) as { adj: number; lowered: string; now: number };
+      assert.equal(answer.adj, 500, `the box's oom_score_adj is ${answer.adj}: the host's OOM killer takes the platform first when it is the biggest process`);
+      // The floor needs CAP_SYS_RESOURCE where the box's init writes it (a root host has it; a
+      // container without it gets the preference alone, which the function can undo).
+      if (sysResource) {
+        assert.equal(answer.lowered, 'PermissionError');
+        assert.equal(answer.now, 500);
+      }
+    } finally {
+      await removeFunction(oomDir);
+    }
+  });
+
+  it('past the total, a workspace holding more than half of it in allowances loses its processes first, not another workspace\'s bigger one', { timeout: 90_000 }, async () => {
+    const splitter = await writeFunction({ 'main.py': SPLITTER });
+    try {
+      // The victim's instance (128Mi, of another workspace) holds 100 MiB in one process; the
+      // attacker's (512Mi: twice the total) splits 192 MiB over children of 24 MiB. Together they
+      // pass the total; the kernel kills by size, and before, the victim's process was the biggest.
+      const victim = pool.invoke(fnVersion(dir, { name: `victim-${process.pid}.ws-b`, memoryBytes: 128 * MIB, timeoutMs: 60_000 }), ev({ mib: '100', hold: '8' }));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const attacker = await pool.invoke(fnVersion(splitter, { name: `splitter-${process.pid}.ws-a`, memoryBytes: 512 * MIB, timeoutMs: 60_000 }), ev({ kids: '8', mib: '24', hold: '4' }));
+      const answered = await victim;
+      assert.equal(answered.error, null, `the other workspace's instance was killed: ${JSON.stringify(answered.error)}`);
+      assert.equal(attacker.error, null, JSON.stringify(attacker.error));
+      const killed = (JSON.parse(Buffer.from(attacker.response!.body).toString()) as { killed: number }).killed;
+      assert.ok(killed > 0, 'the attacker\'s children all lived: the total was not reached');
+    } finally {
+      await removeFunction(splitter);
+    }
+  });
+
+  it('all the boxes together touch no more than their total: past it one is killed, whatever their own limits', { timeout: 90_000 }, async () => {
+    // Each instance's own limit (512 MiB) allows what it touches (192 MiB); two together pass the total.
+    const version = fnVersion(dir, { memoryBytes: 512 * MIB, timeoutMs: 60_000 });
+    const results = await Promise.all([1, 2].map(() => pool.invoke(version, ev({ mib: '192', hold: '6' }))));
+    const codes = results.map((r) => (r.error === null ? 'ok' : r.error.type === 'ConnectionLost' ? 'FUNCTION_OUT_OF_MEMORY' : r.error.code));
+    assert.ok(codes.includes('FUNCTION_OUT_OF_MEMORY'), `two boxes touched 384 MiB past the boxes' total of ${TOTAL_MEMORY / MIB} MiB: ${JSON.stringify(results.map((r) => r.error))}`);
+    // One alone fits: the total bounds their sum, not each box.
+    const alone = await pool.invoke(version, ev({ mib: '192', hold: '0' }));
+    assert.equal(alone.error, null, JSON.stringify(alone.error));
   });
 });
 
