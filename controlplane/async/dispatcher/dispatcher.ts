@@ -193,7 +193,7 @@ export class Dispatcher {
    * too. Undefined: not tried (no such function, one worker a workspace, or tried within `pollMs`).
    */
   private async claimOthersFirst(workspaces: string[], functions: string[]): Promise<ClaimedJob[] | undefined> {
-    if (this.share < 2 || this.o.now() < this.othersIdleUntil) return undefined;
+    if (this.share < 2 || performance.now() < this.othersIdleUntil) return undefined;
     const greedy = this.byFunction.atLeast(() => this.share - 1).filter((fn) => !functions.includes(fn) && !workspaces.includes(workspaceOfKey(fn)));
     if (greedy.length === 0) return undefined;
     const found = await this.o.queue.claim(this.consumer, 1, {
@@ -201,7 +201,7 @@ export class Dispatcher {
       skipFunctions: [...functions, ...greedy],
     });
     if (found.length > 0) return found;
-    this.othersIdleUntil = this.o.now() + this.o.pollMs;
+    this.othersIdleUntil = performance.now() + this.o.pollMs; // monotonic: a wall clock stepped back would keep it off
     return undefined;
   }
 
