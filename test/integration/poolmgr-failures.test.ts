@@ -87,6 +87,24 @@ describe('poolmgr failures', () => {
     await until(() => !isAlive(pid), 15_000, 'the process with the timed-out handler to be killed');
   });
 
+  it('a call beside a timed-out one still ends at its own timeout (it ran on with none: oddfn round 2)', async () => {
+    // concurrency 2: a slow call (10 s) times out at 800 ms; a neighbour that started 300 ms later
+    // and would run 6 s must time out at its own 800 ms. The instance's call timer stopped at the
+    // first timeout, and the neighbour (a stream, a WebSocket) ran on for as long as it liked.
+    const fn = fnVersion(dir, { timeoutMs: 800, concurrency: 2, maxInstances: 2 });
+    const warm = await pool.invoke(fn, ev());
+    const pid = pidOf(warm);
+    const slow = pool.invoke(fn, ev({ sleep: '10' }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const neighbour = pool.invoke(fn, ev({ sleep: '6' }));
+    assert.equal((await slow).error?.code, 'FUNCTION_TIMEOUT');
+    const beside = await neighbour;
+    assert.equal(beside.error?.code, 'FUNCTION_TIMEOUT', JSON.stringify(beside.error));
+    assert.equal(beside.instanceId, warm.instanceId);
+    assert.ok(beside.handlerMs < 3_000, `handlerMs ${beside.handlerMs}`);
+    await until(() => !isAlive(pid), 15_000, 'the process with the timed-out handlers to be killed');
+  });
+
   it('gives each pipelined call its whole timeout from its own start (one timer per instance, issue 11)', async () => {
     // Three calls of 0.5 s behind each other on one instance under a 900 ms timeout: together they
     // run 1.5 s, each within its limit. A timer counted from the first call's start would kill the third.
