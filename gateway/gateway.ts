@@ -48,7 +48,7 @@ export interface GatewaySettings {
    * handshake is refused with 503 GATEWAY_OVERLOADED (ADR 0198). Default an eighth of the memory.
    */
   readonly maxWsReservedBytes?: number;
-  /** The largest message a WebSocket client may send (1009 past it). Default 1 MiB. */
+  /** The largest message a WebSocket client may send (uWS drops the connection past it: 1006 to the client, 1009 to the app). Default 1 MiB. */
   readonly wsMaxMessageBytes?: number;
   /** The slow-client window (HttpServerOptions.slowClientWindowMs); no option sets it, only tests. Default 10 s. */
   readonly slowClientWindowMs?: number;

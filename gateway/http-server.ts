@@ -69,7 +69,7 @@ export interface HttpServerOptions {
    * unseen (uws-adapter rule 13); default an eighth of the memory (ws-reservations.ts).
    */
   maxWsReservedBytes?: number;
-  /** The largest message a client may send on an upgraded connection (maxPayloadLength; 1009 past it); default 1 MiB, at most 16 MiB. */
+  /** The largest message a client may send on an upgraded connection (maxPayloadLength; uWS drops the connection past it: 1006 to the client, 1009 to the app); default 1 MiB, at most 16 MiB. */
   wsMaxMessageBytes?: number;
   /** SO_SNDBUF of each client connection (peer-port.ts `capSendBuffers`); 0: the kernel's autotuning. Default 512 KiB. */
   sendBufferBytes?: number;

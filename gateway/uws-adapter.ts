@@ -66,7 +66,8 @@
  *     `upgradable`. An answer with `websocket` upgrades the connection (uWS writes the 101);
  *     any other answer is sent as HTTP. The upgraded socket's events go to the answer's
  *     WebSocketLink (gateway/websocket.ts); messages are copied out of uWS's buffers; a client
- *     message past `wsMaxMessageBytes` (rule 13) is closed by uWS (1009). The pongs uWS writes for a
+ *     message past `wsMaxMessageBytes` (rule 13) is dropped by uWS (no close frame: the client sees
+ *     1006; the app is told 1009). The pongs uWS writes for a
  *     client's pings wait with the app's messages and count with them (`ping`). An upgraded connection counts as
  *     in flight until it closes; a graceful stop closes every upgraded socket with 1001, so their
  *     calls end and the stop waits for them. The 101's status and headers are written in a
@@ -102,6 +103,8 @@ import { DEFAULT_WS_MAX_MESSAGE_BYTES, defaultWsReservedBytes, upgradeRefused } 
 
 /** uWebSockets.js's HTTP_RECEIVE_THROUGHPUT_BYTES: a body's bytes that start its idle timer again. */
 const UWS_RECEIVE_BYTES = 16 * 1024;
+/** uWS's reason for a connection it dropped for a message past maxPayloadLength (its close code 1006). */
+const UWS_TOO_BIG = 'Received too big message';
 /** The least time after which uWS's 10 s idle timer (4 s granularity) closes a connection. */
 const UWS_IDLE_CLOSE_MS = 8_000;
 
@@ -1019,7 +1022,12 @@ export async function startHttpServer(options: HttpServerOptions, attempt = 1): 
       const data = ws.getUserData();
       data.side?.detach();
       if (data.side !== null) budgets.responses.release(data.side);
-      data.link.gone(code, Buffer.from(message).toString('utf8'));
+      const reason = Buffer.from(message).toString('utf8');
+      // uWS drops a connection whose message passes maxPayloadLength, with no close frame (the
+      // client sees 1006), and says so only in its own words: the app is told 1009 (Message Too Big,
+      // what uvicorn's app and client get) with the bound, where it saw "1006 Received too big message".
+      if (code === 1006 && reason === UWS_TOO_BIG) data.link.gone(1009, `the client sent a message larger than ${wsMaxMessageBytes} bytes (FP_WS_MAX_MESSAGE_BYTES)`);
+      else data.link.gone(code, reason);
       data.done();
     },
   });

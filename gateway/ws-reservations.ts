@@ -14,7 +14,7 @@ import { describeBytes, PlatformError } from '../protocol/index.js';
 import { GROUP_DIVISOR, SHARE_DIVISOR, type ByteBudget } from './byte-budget.js';
 
 /**
- * The largest message a client may send by default (uWS closes with 1009 past it; FP_WS_MAX_MESSAGE_BYTES):
+ * The largest message a client may send by default (uWS drops the connection past it, the client seeing 1006; FP_WS_MAX_MESSAGE_BYTES):
  * 1 MiB, the default of Python's `websockets` (and Socket.IO's maxHttpBufferSize), a sixteenth of
  * uvicorn's `ws_max_size`, so that sixteen times as many connections fit the reservation budget.
  */

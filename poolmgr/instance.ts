@@ -623,8 +623,13 @@ export class Instance implements ProcessListener {
       if (!call.started || call.done || call.timeoutMs <= 0) continue;
       const deadline = call.startedAt + call.timeoutMs;
       if (deadline <= now) {
-        this.timedOut(call, call.timeoutMs); // the process is killed: every other call here ends with it
-        return;
+        // The process is killed at once, or once the calls beside it have ended: each of those still
+        // within its own timeout, so the timer goes on for them. It stopped here, and a call beside
+        // a timed-out one ran on with no deadline (a stream or a WebSocket 25 s under a 4 s timeout,
+        // recorded `succeeded`: oddfn round 2).
+        this.timedOut(call, call.timeoutMs);
+        if (this.gone) return;
+        continue;
       }
       if (deadline < next) next = deadline;
     }

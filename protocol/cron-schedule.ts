@@ -50,6 +50,8 @@ export function parseCronSchedule(expression: string, timezone: string, _nowMs?:
   if (expression.length > MAX_CRON_CHARS) throw new Error(`${expression.length} characters: a schedule is at most ${MAX_CRON_CHARS}; list values with ranges and steps (0-30/5)`);
   cronTime ??= (createRequire(import.meta.url)('cron') as typeof import('cron')).CronTime;
   const memoKey = `${timezone}\0${expression}`;
+  const foreign = foreignCronForm(expression);
+  if (foreign !== null) throw new Error(foreign);
   let time: CronTime;
   try {
     time = new cronTime(expression, timezone);
@@ -118,6 +120,43 @@ function neverFires(fields: readonly string[]): boolean {
   const firstDay = Math.min(...dayOfMonth.split(',').map(Number));
   const months = month === '*' ? MONTH_DAYS.map((_, i) => i + 1) : month.split(',').map(Number);
   return months.every((m) => firstDay > (MONTH_DAYS[m - 1] ?? 31));
+}
+
+/** Vixie cron's aliases the library lacks, and the ones it has for them. */
+const OTHER_ALIASES: Record<string, string> = { '@midnight': '@daily', '@annually': '@yearly' };
+const RATE_UNITS = /^rate\(\s*(\d+)\s+(minutes?|hours?|days?)\s*\)$/i;
+
+/**
+ * A schedule written as AWS (Lambda's `Schedule`, EventBridge) or Quartz write them, or with an
+ * alias of Vixie cron's this one lacks, said in this one's words with the schedule to write: they
+ * were "not a cron schedule: write 5 fields …" or the library's "Field (dayOfMonth) cannot be
+ * parsed" (`?`), though docs/migrating.md maps them (oddfn round 2). Null for anything else.
+ */
+function foreignCronForm(expression: string): string | null {
+  const text = expression.trim();
+  const alias = OTHER_ALIASES[text.toLowerCase()];
+  if (alias !== undefined) return `${text} is written ${alias} here`;
+  if (/^@reboot$/i.test(text)) return '@reboot (once when cron starts) is not a schedule here: a function has no start of its own to run at; put start-up work in the app\'s lifespan startup, or at import';
+  const rate = RATE_UNITS.exec(text);
+  if (rate !== null) {
+    const n = Number(rate[1]);
+    const unit = rate[2]!.toLowerCase().replace(/s$/, '');
+    const cron = unit === 'minute' ? (n === 1 ? '* * * * *' : `*/${n} * * * *`) : unit === 'hour' ? (n === 1 ? '0 * * * *' : `0 */${n} * * *`) : (n === 1 ? '0 0 * * *' : `0 0 */${n} * *`);
+    const uneven = n > 1 && (unit === 'day' || (unit === 'minute' ? 60 : 24) % n !== 0);
+    return `AWS's rate() is not read here: write "${cron}"${uneven ? ` (a step starts again at each ${unit === 'minute' ? 'hour' : unit === 'hour' ? 'day' : 'month'}: every ${n} ${unit}s counted from its start)` : ''}`;
+  }
+  const aws = /^cron\((.*)\)$/i.exec(text);
+  if (aws !== null) {
+    const fields = aws[1]!.trim().split(/\s+/);
+    if (fields.length !== 6) return 'AWS\'s cron() is not read here: write its first five fields (minute hour day-of-month month day-of-week), `?` as `*`';
+    const [minute, hour, day, month, weekday, year] = fields as [string, string, string, string, string, string];
+    if (year !== '*' || /[LW#]/.test(`${day} ${weekday}`)) return 'AWS\'s cron() is not read here, and this one has a year, L, W or # that a schedule here cannot say: write five fields (minute hour day-of-month month day-of-week)';
+    // AWS numbers the days of the week 1-7 from Sunday; here 0-6 (or 7) from Sunday.
+    const dow = weekday === '?' ? '*' : weekday.replace(/\d+/g, (d) => String(Number(d) - 1));
+    return `AWS's cron() is not read here: write "${[minute, hour, day === '?' ? '*' : day, month, dow].join(' ')}" (its year field dropped, \`?\` as \`*\`, days of the week counted from Sunday = 0)`;
+  }
+  if (/(^|\s)\?(\s|$)/.test(text)) return `\`?\` (Quartz's and AWS's "no specific value") is written \`*\` here: "${text.replace(/(^|\s)\?(?=\s|$)/g, '$1*')}"`;
+  return null;
 }
 
 const CRON_FORM = '5 fields (minute hour day-of-month month day-of-week), or 6 with seconds first, or @hourly, @daily, @weekly, @monthly, @yearly; e.g. "*/5 * * * *" is every 5 minutes';

@@ -1,6 +1,7 @@
 """The `event` and `context` a `handler(event, context)` receives."""
 import json
 import logging
+import os
 import time
 
 _monotonic = time.monotonic
@@ -203,6 +204,31 @@ class Context:
     """What the handler knows about its call. Lambda-compatible names where they exist."""
 
     __slots__ = ("request_id", "function_name", "function_version", "attempt", "logger", "_deadline")
+
+    # The rest of Lambda's context, one value per process (it serves one function; set at specialize
+    # by `of_function`): code written for Lambda reads them unguarded (AWS's own sample prints
+    # `context.invoked_function_arn` and `"..." + context.memory_limit_in_mb`; Powertools'
+    # `@logger.inject_lambda_context` reads both), and each was an AttributeError, the call a
+    # 500 FUNCTION_ERROR (oddfn round 2, ADR 0206). Lambda's types: `memory_limit_in_mb` a str.
+    memory_limit_in_mb = None
+    invoked_function_arn = None
+    log_group_name = None
+    log_stream_name = None
+    identity = None  # Lambda: a Cognito identity, None unless called through the mobile SDK
+    client_context = None  # the same
+    tenant_id = None  # Lambda: the tenant of a tenant-isolated function; none here
+
+    @classmethod
+    def of_function(cls, name: str, version: str, memory_bytes: int) -> None:
+        """Lambda's function-wide names for this process's function: the memory limit in MiB (a str,
+        as Lambda's; None without a limit), an ARN-shaped name of the function in Lambda's places
+        (`arn:fp:lambda:local:000000000000:function:<name>:<version>`: no AWS region or account, for
+        code that logs it or splits it at `:`), the log group
+        and stream as `fastapi-platform logs <name>` shows them (the stream: the instance's pid)."""
+        cls.memory_limit_in_mb = str(memory_bytes // (1024 * 1024)) if memory_bytes > 0 else None
+        cls.invoked_function_arn = f"arn:fp:lambda:local:000000000000:function:{name}:{version}"
+        cls.log_group_name = f"/fp/functions/{name}"
+        cls.log_stream_name = f"{version}/{os.getpid()}"
 
     def __init__(self, wire: dict, function_name: str, function_version: str, logger: logging.Logger):
         get = wire.get

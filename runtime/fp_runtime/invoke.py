@@ -112,12 +112,12 @@ async def run_asgi(loaded, a: list, conn, loop):
     mid = a[1]  # frames.INVOKE_ID
     stream = streaming.open_stream(mid, conn, loop)
     try:
-        reply = await _asgi_call(loaded, a, mid, stream)
+        reply, fatal, collected = await _asgi_call(loaded, a, mid, stream)
     finally:
         streaming.close_stream(mid)
-    if stream.cancelled:
+    if stream.cancelled and not collected:  # the app raised: its traceback is gone only now
         await _close_abandoned()
-    return reply
+    return reply, fatal
 
 
 async def _asgi_call(loaded, a: list, mid, stream):
@@ -133,20 +133,22 @@ async def _asgi_call(loaded, a: list, mid, stream):
         scope["fp.context"] = _of_invoke(a, loaded.name, loaded.version, loaded.logger)
         state = loaded.lifespan.state if loaded.lifespan else None
         outcome = await asgi.serve(app, scope, a[14], state, stream, _fits)  # frames.INVOKE_BODY
+        if stream.cancelled:  # the client left: a body generator's `finally` writes into this call's lines
+            await _close_abandoned()
         if isinstance(outcome, asgi.Streamed):
             handler_ms = (_clock() - start) * 1000.0
-            return encode({"t": "end", "id": mid, "logs": capture.end(cap, token), "handlerMs": handler_ms}), False
+            return encode({"t": "end", "id": mid, "logs": capture.end(cap, token), "handlerMs": handler_ms}), False, True
         response = _fits(outcome)
     except asyncio.CancelledError:
         raise
     except app_errors.AppRaised as raised:
         handler_ms = (_clock() - start) * 1000.0
-        return encode(app_errors.result(mid, raised, loaded.dir, capture.end(cap, token), handler_ms)), False
+        return encode(app_errors.result(mid, raised, loaded.dir, capture.end(cap, token), handler_ms)), False, False
     except BaseException as err:  # every failure of user code (even SystemExit) becomes a reply
         reply = _error(mid, err, loaded, cap, token, start)
-        return encode(reply), reply["fatal"]
+        return encode(reply), reply["fatal"], False
     handler_ms = (_clock() - start) * 1000.0
-    return encode_result(mid, response, capture.end(cap, token), handler_ms), False
+    return encode_result(mid, response, capture.end(cap, token), handler_ms), False, True
 
 
 async def run_websocket(loaded, msg: dict, conn, loop):
@@ -191,7 +193,10 @@ async def _close_abandoned() -> None:
     once the call's outcome holds no traceback, the loop's finalizer schedules its `aclose()`; the
     turns after let that run before the call's `end` goes out, as under uvicorn (a rare event, a
     full collection: the zygote's frozen objects are not visited). A `finally` that awaits I/O goes
-    on after the call ended, as it would under uvicorn."""
+    on after the call ended, as it would under uvicorn. Run before the call's lines are taken (and
+    the finalizer's task made in the call's context), what that `finally` (or a sync generator's,
+    closed by the collection) prints or logs is the call's: it went to the platform's log as output
+    outside a call (oddfn round 2)."""
     gc.collect()
     for _ in range(3):  # finalizer -> call_soon_threadsafe(create_task) -> the task's first step
         await asyncio.sleep(0)

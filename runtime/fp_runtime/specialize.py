@@ -16,6 +16,7 @@ import sys
 import threading
 
 from . import capture, migration
+from .event import Context
 from .lambda_event import lambda_handler
 from .wsgi import WsgiApp, is_wsgi
 
@@ -78,6 +79,7 @@ class Loaded:
         self.concurrency = max(1, int(spec.get("concurrency") or 1))
         self.logger = logging.getLogger(self.name)
         self.lifespan = None
+        Context.of_function(self.name, self.version, int(spec.get("memoryBytes") or 0))
 
 
 def _vm_size_bytes() -> int:

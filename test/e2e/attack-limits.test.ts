@@ -186,6 +186,38 @@ describe('attack: limits and process trees', () => {
     assert.deepEqual(await gone(marker, 3000), [], 'children outlived the timed-out instance');
   });
 
+  it('cannot run a call past its timeout beside one that timed out: a stream beside it is cut at its own limit (oddfn round 2)', async () => {
+    // `concurrency: 2`: the first stream times out at 2 s and the instance waits for the call beside
+    // it, whose own timeout the instance's timer no longer watched: that stream ran on (25 s under
+    // a 4 s limit by hand, recorded `succeeded`), holding the instance, for as long as it liked.
+    const name = `beside-${randomBytes(3).toString('hex')}`;
+    await deployed(h.api, name, {
+      'main.py': py(
+        'import asyncio',
+        'async def handler(scope, receive, send):  # three parameters, async: an ASGI app (ADR 0145)',
+        '    if scope["type"] != "http":',
+        '        return',
+        '    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})',
+        '    while True:',
+        '        await send({"type": "http.response.body", "body": b"tick\\n", "more_body": True})',
+        '        await asyncio.sleep(0.1)',
+      ),
+    }, { limits: { timeout: '2s', concurrency: 2, maxInstances: 1 } });
+    const read = async (): Promise<number> => {
+      const started = Date.now();
+      const res = await fetch(`${h.url}/fn/${name}/`, { signal: AbortSignal.timeout(15_000) });
+      try {
+        for await (const _ of res.body!) { /* read until the platform cuts it */ }
+      } catch { /* cut: the body's end never came */ }
+      return Date.now() - started;
+    };
+    const first = read();
+    await sleep(700);
+    const [a, b] = await Promise.all([first, read()]);
+    assert.ok(a < 6_000, `the first stream ran ${a} ms`);
+    assert.ok(b < 6_000, `the stream beside it ran ${b} ms under a 2 s timeout`);
+  });
+
   it('leaves no process behind after an idle reap (3)', async () => {
     const marker = `fp-reaped-${randomBytes(4).toString('hex')}`;
     const res = await attack(h, [

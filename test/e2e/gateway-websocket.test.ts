@@ -323,6 +323,9 @@ describe('WebSocket connections', () => {
     await echo.next();
     echo.sendBinary(Buffer.alloc(DEFAULT_WS_MAX_MESSAGE_BYTES + 1)); // 1 MiB itself is echoed (above)
     assert.equal((await echo.closed()).code, 1006, 'uWS drops a connection past maxPayloadLength');
+    // The app is told 1009 (Message Too Big), as under uvicorn; it saw uWS's "1006 Received too big message" (oddfn round 2).
+    const run = await runRecord(h, echo.headers['x-run-id']!);
+    assert.ok(run.logs.some((l) => l.msg === 'disconnected 1009'), JSON.stringify(run.logs));
   });
 
   test('a call is never pipelined behind a WebSocket (which may hold its slot for the whole timeout), but behind an ordinary call', async () => {

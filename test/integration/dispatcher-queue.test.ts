@@ -404,6 +404,37 @@ for (const [name, skip, makeSite] of sites) {
       assert.equal(runner.seen.length - before, 6);
     });
 
+    it('leaves a workspace\'s last worker to its other functions while one function\'s backlog holds the rest (oddfn round 2)', async (t) => {
+      // 1 500 queued runs of one function held every worker in their turn: another function's five
+      // runs, queued after them, waited 30 s (its webhook deliveries and cron ticks too).
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => { release = resolve; });
+      t.after(() => release());
+      let peakBig = 0;
+      let bigRunning = 0;
+      const runner = new ScriptedRunner(async (job) => {
+        if (job.function !== 'big') return success();
+        peakBig = Math.max(peakBig, ++bigRunning);
+        await held;
+        bigRunning--;
+        return success();
+      });
+      const { queue, timeline, dispatcher } = await setup(t, await newSite(t), { runner, concurrency: 4 });
+      const big = Array.from({ length: 12 }, () => randomUUID());
+      for (const runId of big) await enqueueRun(queue, timeline, { runId, function: 'big', payload }, Date.now());
+      const other = Array.from({ length: 3 }, () => randomUUID());
+      for (const runId of other) await enqueueRun(queue, timeline, { runId, function: 'other', payload }, Date.now());
+      dispatcher.start();
+      // The big function's attempts are all held: the other function's runs finish meanwhile.
+      for (const runId of other) assert.equal((await settled(timeline, runId, 5_000)).state, 'succeeded');
+      assert.ok(peakBig >= 3, `the big function ran on the other workers meanwhile (${peakBig})`);
+      // With nothing else to run, the big function takes the last worker too.
+      for (const end = Date.now() + 5_000; bigRunning < 4 && Date.now() < end;) await delay(10);
+      assert.equal(bigRunning, 4);
+      release();
+      for (const runId of big) assert.equal((await settled(timeline, runId)).state, 'succeeded');
+    });
+
     it('passes over a paused function\'s runs until it is resumed (they used up their retries on FUNCTION_PAUSED)', async (t) => {
       const paused = new Set<string>(['held']);
       const runner = new ScriptedRunner(() => success());

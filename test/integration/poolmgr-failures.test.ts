@@ -65,26 +65,43 @@ describe('poolmgr failures', () => {
     assert.notEqual(next.instanceId, warm.instanceId);
   });
 
-  it('a call that times out beside others lets them finish: the instance takes no new call and is killed once they end', async () => {
-    // concurrency 2 on one instance: a slow call (10 s) times out at 800 ms while a neighbour that
-    // started 300 ms later runs 600 ms. Before, the neighbour failed with RUNTIME_CRASHED.
+  /**
+   * concurrency 2 on one instance: a slow call (10 s) that times out at 800 ms, and a neighbour
+   * sleeping `neighbourSleep` s started 300 ms after it. `after` runs once the slow call timed out.
+   */
+  async function besideATimeout(neighbourSleep: string, after: (fn: ReturnType<typeof fnVersion>, instanceId: string | null) => Promise<void> = async () => {}) {
     const fn = fnVersion(dir, { timeoutMs: 800, concurrency: 2, maxInstances: 2 });
     const warm = await pool.invoke(fn, ev());
-    const pid = pidOf(warm);
     const slow = pool.invoke(fn, ev({ sleep: '10' }));
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const neighbour = pool.invoke(fn, ev({ sleep: '0.6' }));
+    const neighbour = pool.invoke(fn, ev({ sleep: neighbourSleep }));
     const timedOut = await slow;
     assert.equal(timedOut.error?.code, 'FUNCTION_TIMEOUT');
     assert.match(timedOut.error!.message, /killed once the calls running beside it end/);
-    // A call made now goes elsewhere: the condemned instance takes none.
-    const after = await pool.invoke(fn, ev());
-    assert.equal(after.error, null, JSON.stringify(after.error));
-    assert.notEqual(after.instanceId, warm.instanceId);
+    await after(fn, warm.instanceId);
     const beside = await neighbour;
-    assert.equal(beside.error, null, JSON.stringify(beside.error));
     assert.equal(beside.instanceId, warm.instanceId);
-    await until(() => !isAlive(pid), 15_000, 'the process with the timed-out handler to be killed');
+    await until(() => !isAlive(pidOf(warm)), 15_000, 'the process with the timed-out handler to be killed');
+    return beside;
+  }
+
+  it('a call that times out beside others lets them finish: the instance takes no new call and is killed once they end', async () => {
+    // The neighbour runs 600 ms. Before, it failed with RUNTIME_CRASHED.
+    const beside = await besideATimeout('0.6', async (fn, instanceId) => {
+      // A call made now goes elsewhere: the condemned instance takes none.
+      const after = await pool.invoke(fn, ev());
+      assert.equal(after.error, null, JSON.stringify(after.error));
+      assert.notEqual(after.instanceId, instanceId);
+    });
+    assert.equal(beside.error, null, JSON.stringify(beside.error));
+  });
+
+  it('a call beside a timed-out one still ends at its own timeout (it ran on with none: oddfn round 2)', async () => {
+    // The neighbour would run 6 s: it must time out at its own 800 ms. The instance's call timer
+    // stopped at the first timeout, and the neighbour (a stream, a WebSocket) ran on for as long as it liked.
+    const beside = await besideATimeout('6');
+    assert.equal(beside.error?.code, 'FUNCTION_TIMEOUT', JSON.stringify(beside.error));
+    assert.ok(beside.handlerMs < 3_000, `handlerMs ${beside.handlerMs}`);
   });
 
   it('gives each pipelined call its whole timeout from its own start (one timer per instance, issue 11)', async () => {

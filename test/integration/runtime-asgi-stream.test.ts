@@ -141,10 +141,12 @@ describe('streamed responses (protocol v3)', () => {
     assert.equal(head.t === 'response' ? head.response.headers.length : -1, 1001);
   });
 
-  test('a client leaving a StreamingResponse closes its async generator at once: its `finally` runs, as under uvicorn', async (t) => {
+  test('a client leaving a StreamingResponse closes its generator at once: its `finally` runs, as under uvicorn, and what it prints is the call\'s', async (t) => {
     // Starlette cancels its streaming task while the generator is suspended at `yield`; the
     // generator was left in a reference cycle, and its `finally` (a DB session, an upstream stream)
-    // waited for a later garbage collection (apps round of 2026-12-04).
+    // waited for a later garbage collection (apps round of 2026-12-04). Then it ran after the
+    // call's lines were taken: its print went to the platform's log as output outside a call,
+    // for an async generator and a sync one alike (oddfn round 2).
     const dir = await writeFunction({ 'main.py': py(
       'from fastapi import FastAPI',
       'from fastapi.responses import StreamingResponse',
@@ -158,6 +160,17 @@ describe('streamed responses (protocol v3)', () => {
       '                yield b"x" * 65536',
       '        finally:',
       '            state["finally"] += 1',
+      '            print("async body closed")',
+      '    return StreamingResponse(body())',
+      '@app.get("/syncgen")',
+      'def syncgen():',
+      '    def body():',
+      '        try:',
+      '            while True:',
+      '                yield b"x" * 65536',
+      '        finally:',
+      '            state["finally"] += 1',
+      '            print("sync body closed")',
       '    return StreamingResponse(body())',
       '@app.get("/state")',
       'async def get_state():',
@@ -167,15 +180,20 @@ describe('streamed responses (protocol v3)', () => {
     const rt = await startRuntime();
     t.after(() => rt.kill());
     await rt.specialize({ dir, entrypoint: 'main:app', timeoutMs: 30_000, concurrency: 4 });
-    const id = rt.id();
-    rt.send({ t: 'invoke', id, event: makeEvent({ path: '/gen' }), context: { requestId: 'r', timeoutMs: 30_000, attempt: 1 } });
-    await waitBytes(rt, id, STREAM_WINDOW_BYTES);
-    rt.send({ t: 'cancel', id });
-    await rt.waitFor((m) => (m.t === 'end' || m.t === 'error') && 'id' in m && m.id === id, 'the end of the call');
+    for (const [path, line] of [['/gen', 'async body closed'], ['/syncgen', 'sync body closed']] as const) {
+      const id = rt.id();
+      rt.send({ t: 'invoke', id, event: makeEvent({ path }), context: { requestId: `r${id}`, timeoutMs: 30_000, attempt: 1 } });
+      await waitBytes(rt, id, STREAM_WINDOW_BYTES);
+      rt.send({ t: 'cancel', id });
+      const end = await rt.waitFor((m) => (m.t === 'end' || m.t === 'error') && 'id' in m && m.id === id, 'the end of the call');
+      assert.equal(end.t, 'end', JSON.stringify(end));
+      const logs = [...rt.batches(id).flat(), ...(end.t === 'end' ? end.logs : [])].map((l) => l.msg);
+      assert.ok(logs.includes(line), `${path}: ${JSON.stringify(logs)}`);
+    }
     await roundTrip(rt);
     const seen = await rt.invoke({ path: '/state' });
     assert.equal(seen.t, 'result', JSON.stringify(seen));
-    assert.deepEqual(JSON.parse(Buffer.from(seen.t === 'result' ? seen.response.body : []).toString()), { finally: 1 });
+    assert.deepEqual(JSON.parse(Buffer.from(seen.t === 'result' ? seen.response.body : []).toString()), { finally: 2 });
   });
 
   test('a complete response goes out before the app returns (background work), then `end`', async (t) => {

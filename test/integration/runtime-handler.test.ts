@@ -38,6 +38,10 @@ function echoFunction(asyncDef: boolean): Record<string, string> {
       '            return {"parsed": event.json()}',
       '        except ValueError as err:',
       '            return {"statusCode": 400, "body": str(err)}',
+      '    if event["path"] == "/lambda-context":',  // AWS's sample of the context object, unguarded
+      '        return {"arn": context.invoked_function_arn, "stream": context.log_stream_name, "group": context.log_group_name,',
+      '                "id": context.aws_request_id, "memory": "MB: " + context.memory_limit_in_mb, "identity": context.identity,',
+      '                "clientContext": context.client_context, "split": context.invoked_function_arn.split(":")[6]}',
       '    if event["path"] == "/lambda":',
       '        names = ["httpMethod", "rawPath", "rawQueryString", "queryStringParameters", "multiValueQueryStringParameters",',
       '                 "multiValueHeaders", "pathParameters", "stageVariables", "isBase64Encoded", "requestContext"]',
@@ -86,7 +90,7 @@ for (const asyncDef of [false, true]) {
     before(async () => {
       dir = await writeFunction(echoFunction(asyncDef));
       rt = await startRuntime();
-      await rt.specialize({ dir, name: 'echo-fn', version: '7', timeoutMs: 4_000 });
+      await rt.specialize({ dir, name: 'echo-fn', version: '7', timeoutMs: 4_000, memoryBytes: 256 * 1024 * 1024 });
     });
     after(async () => {
       await rt.kill();
@@ -126,6 +130,18 @@ for (const asyncDef of [false, true]) {
         const ms = ctx[key] as number;
         assert.ok(Number.isInteger(ms) && ms > 0 && ms <= 3_000, `${key} = ${ms}`);
       }
+    });
+
+    test("Lambda's context names read as Lambda's (its own sample ran 500: invoked_function_arn, memory_limit_in_mb, log_*_name were AttributeError)", async () => {
+      const got = bodyJson(await rt.invokeOk({ path: '/lambda-context', requestId: 'req-ctx' }, { requestId: 'req-ctx', timeoutMs: 3_000, attempt: 1 })) as Record<string, unknown>;
+      assert.equal(got.arn, 'arn:fp:lambda:local:000000000000:function:echo-fn:7');
+      assert.equal(got.split, 'echo-fn');
+      assert.equal(got.group, '/fp/functions/echo-fn');
+      assert.match(String(got.stream), /^7\/\d+$/);
+      assert.equal(got.id, 'req-ctx');
+      assert.equal(got.memory, 'MB: 256');
+      assert.equal(got.identity, null);
+      assert.equal(got.clientContext, null);
     });
 
     test("Lambda's event names read as aliases (a Lambda handler runs unchanged), keys as attributes (OpenFaaS's event.body), header names in any case; other names are KeyError/AttributeError", async () => {

@@ -111,6 +111,33 @@ describe('cron triggers in the manifest', () => {
     assert.match(messageOf('0 25 * * *'), /out of range \(second and minute 0-59, hour 0-23/);
   });
 
+  it('says what to write for AWS\'s rate() and cron(), Quartz\'s `?` and Vixie cron\'s other aliases (oddfn round 2: "not a cron schedule", "Field (dayOfMonth) cannot be parsed")', () => {
+    const messageOf = (schedule: string): string => {
+      try {
+        parseCronSchedule(schedule, 'UTC');
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return 'parsed';
+    };
+    assert.equal(messageOf('rate(5 minutes)'), 'AWS\'s rate() is not read here: write "*/5 * * * *"');
+    assert.equal(messageOf('rate(1 hour)'), 'AWS\'s rate() is not read here: write "0 * * * *"');
+    assert.match(messageOf('rate(7 minutes)'), /write "\*\/7 \* \* \* \*" \(a step starts again at each hour/);
+    assert.match(messageOf('rate(2 days)'), /write "0 0 \*\/2 \* \*" \(a step starts again at each month/);
+    // docs/migrating.md's own row: Lambda's `Schedule: cron(0 12 * * ? *)` is "0 12 * * *".
+    assert.match(messageOf('cron(0 12 * * ? *)'), /write "0 12 \* \* \*"/);
+    // AWS counts the days of the week 1-7 from Sunday.
+    assert.match(messageOf('cron(0 9 ? * 2-6 *)'), /write "0 9 \* \* 1-5"/);
+    assert.match(messageOf('cron(0/15 8-17 ? * MON-FRI *)'), /write "0\/15 8-17 \* \* MON-FRI"/);
+    assert.match(messageOf('cron(0 0 L * ? *)'), /a year, L, W or # that a schedule here cannot say/);
+    assert.match(messageOf('0 12 ? * MON'), /`\?` .* is written `\*` here: "0 12 \* \* MON"/);
+    assert.equal(messageOf('@midnight'), '@midnight is written @daily here');
+    assert.equal(messageOf('@annually'), '@annually is written @yearly here');
+    assert.match(messageOf('@reboot'), /not a schedule here.*lifespan startup/);
+    // What each message says to write is a schedule that parses.
+    for (const written of ['*/5 * * * *', '0 9 * * 1-5', '0/15 8-17 * * MON-FRI', '0 12 * * MON', '@daily', '@yearly', '0 0 */2 * *']) assert.equal(messageOf(written), 'parsed', written);
+  });
+
   it('reports a bad schedule and a bad timezone together, the zone as given (newcomer round 8)', () => {
     assert.throws(
       () => parseManifest({ kind: 'function', name: 'x', triggers: [{ type: 'cron', schedule: '*/5 * * *', timezone: 'Europe/Berln' }] }),
