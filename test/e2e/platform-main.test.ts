@@ -147,6 +147,20 @@ describe('platform process', () => {
     await stop(proc);
   });
 
+  it('SIGHUP (a closed terminal, a log rotation\'s kill -HUP) stops it as SIGTERM does: the call in flight answered, exit 0 (ops round 5)', async () => {
+    // Before: Node's default for SIGHUP ended the process at once, the call cut, no line in the log.
+    const { proc, url, name } = await sleeperPlatform('hup', '6000');
+    const call = fetch(`${url}/fn/${name}/?sleep=2`);
+    await sleep(700);
+    proc.child.kill('SIGHUP');
+    const answered = await call;
+    assert.equal(answered.status, 200);
+    const exit = await proc.exited;
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.match(exit.stdout, /SIGHUP, shutting down/);
+    assert.match(exit.stdout, /stopped/);
+  });
+
   it('refuses a second process on a state directory a running one holds (STATE_DIR_IN_USE), exit 1', async () => {
     const proc = startMain(['--state-dir', stateDir, '--port', '0']);
     await started(proc);
