@@ -180,6 +180,15 @@ describe('platform process', () => {
     const stale = await new Api(url, token).call('GET', '/functions');
     assert.deepEqual([stale.status, errorOf(stale).code], [401, 'ADMIN_TOKEN_INVALID']);
     assert.equal((await new Api(url, fresh!).call('GET', '/functions')).status, 200);
+    // In the audit log, install-wide, as the API's rotation is (ops round 5: it was in none).
+    const audit = await new Api(url, fresh!).call('GET', '/audit?scope=all&action=admin-token.rotate');
+    assert.equal(audit.status, 200);
+    const [entry] = audit.body.items as { workspace: string | null; actor: { label: string; role: string }; detail: { newTokenId: string; revoked: string[] } }[];
+    assert.ok(entry !== undefined, JSON.stringify(audit.body));
+    assert.equal(entry.workspace, null);
+    assert.equal(entry.actor.role, 'root');
+    assert.match(entry.actor.label, /^--rotate-admin-token on /);
+    assert.equal(entry.detail.revoked.length, 1);
     await stop(proc);
   });
 
