@@ -3,7 +3,7 @@
  * nginx refuses every body past 1 MiB with its own HTML 413, so a deploy of any file larger than
  * that (`PUT /api/v1/blobs/…`) and every call with such a body failed through the proxy, while the
  * platform takes up to its own limits. The block's limit must let the largest body the API takes
- * by default through.
+ * by default through, and a WebSocket handshake.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -40,5 +40,14 @@ describe('docs: the reverse proxy in README.md', () => {
       config.maxBodyBytes,
     );
     assert.ok(nginxBytes(size) >= largest, `client_max_body_size ${size} (${nginxBytes(size)} bytes) is below the platform's largest body, ${largest} bytes`);
+  });
+
+  it('passes a WebSocket handshake on (Upgrade, and Connection from a map that keeps pooled connections for other calls)', () => {
+    // Before (ops round 5) the block set `Connection ""` alone: a function's WebSocket route got a
+    // plain GET through the proxy and answered 404.
+    const block = nginxBlock();
+    assert.match(block, /^\s*proxy_set_header Upgrade \$http_upgrade;/m);
+    assert.match(block, /^\s*proxy_set_header Connection \$connection_upgrade;/m);
+    assert.match(block, /^map \$http_upgrade \$connection_upgrade \{ default upgrade; '' ''; \}/m, "the map sends Connection '' (keep-alive) when the call is no upgrade");
   });
 });
