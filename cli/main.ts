@@ -185,7 +185,7 @@ function notThePlatform(ctx: Context, err: unknown): CliError | null {
   // that answered the requests before it: "not a fastapi-platform" sent the operator to check the
   // URL (ops round 5). The platform's own 413s carry their code (PAYLOAD_TOO_LARGE, BUNDLE_…).
   if (err instanceof CliError && err.code === 'HTTP_413') {
-    return new CliError(EXIT.API, 'HTTP_413', `a server in front of the platform at ${foreign.url} (a reverse proxy) refused ${foreign.request} as too large (413, without the platform's FP-API header): raise its body limit to the platform's (nginx: \`client_max_body_size 70m;\`, README "Production mode")`, { url: foreign.url, request: foreign.request });
+    return new CliError(EXIT.API, err.code, `a server in front of the platform at ${foreign.url} (a reverse proxy) refused ${foreign.request} as too large (413, without the platform's FP-API header): raise its body limit to the platform's (nginx: \`client_max_body_size 70m;\`, README "Production mode")`, { url: foreign.url, request: foreign.request });
   }
   const why = err instanceof Error ? err.message : String(err);
   return new CliError(EXIT.API, 'BAD_RESPONSE', `the server at ${foreign.url} is not a fastapi-platform (or one older than this CLI): it answered ${foreign.request} without the platform's FP-API header (${why}). Is --url, FP_URL or the profile's URL the platform's address? \`up\` prints it; an app of your own answers at its own port`, { url: foreign.url, request: foreign.request });
