@@ -181,6 +181,12 @@ function notThePlatform(ctx: Context, err: unknown): CliError | null {
   // A platform's refusal has its own code; HTTP_404 is an answer without one. A 5xx without one is
   // most often a proxy in front of a platform that is down: its own message says so already.
   if (foreign === undefined || (err instanceof CliError && err.code !== 'BAD_RESPONSE' && !/^HTTP_4\d\d$/.test(err.code))) return null;
+  // A 413 without FP-API is a proxy's own body limit (nginx's default, 1m), in front of a platform
+  // that answered the requests before it: "not a fastapi-platform" sent the operator to check the
+  // URL (ops round 5). The platform's own 413s carry their code (PAYLOAD_TOO_LARGE, BUNDLE_…).
+  if (err instanceof CliError && err.code === 'HTTP_413') {
+    return new CliError(EXIT.API, err.code, `a server in front of the platform at ${foreign.url} (a reverse proxy) refused ${foreign.request} as too large (413, without the platform's FP-API header): raise its body limit to the platform's (nginx: \`client_max_body_size 70m;\`, README "Production mode")`, { url: foreign.url, request: foreign.request });
+  }
   const why = err instanceof Error ? err.message : String(err);
   return new CliError(EXIT.API, 'BAD_RESPONSE', `the server at ${foreign.url} is not a fastapi-platform (or one older than this CLI): it answered ${foreign.request} without the platform's FP-API header (${why}). Is --url, FP_URL or the profile's URL the platform's address? \`up\` prints it; an app of your own answers at its own port`, { url: foreign.url, request: foreign.request });
 }

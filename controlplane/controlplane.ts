@@ -24,7 +24,7 @@ import { DependencyBuilds, type DepsOptions } from './deps/index.js';
 import { depsCollector as newDepsCollector } from './service/deps-collect.js';
 import { codeCollector } from './service/code-collect.js';
 import { contentCollector, DEFAULT_KEEP_VERSIONS } from './service/version-retention.js';
-import { DEFAULT_API_WRITE_RATE, DEFAULT_AUDIT_MAX_ENTRIES } from './service/write-bounds.js';
+import { auditKeep, DEFAULT_API_WRITE_RATE, DEFAULT_AUDIT_MAX_ENTRIES } from './service/write-bounds.js';
 import { keepAllWarm } from './service/warm.js';
 import { finishPendingDeletes, PENDING_DELETES_SWEEP_MS } from './service/functions.js';
 import type { Invoker, PoolDrain, ServiceContext } from './service/context.js';
@@ -404,7 +404,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   // Last: a start that fails before this issues none, and one issued here but never handed over
   // (the gateway could not listen) is revoked at close, so the next start issues another. It was
   // kept, shown to nobody, and the state directory was locked out for good.
-  let adminToken = await bootstrapAdminToken(store, tokens, options.rotateAdminToken ?? false);
+  let adminToken = await bootstrapAdminToken(store, tokens, options.rotateAdminToken ?? false, { ...auditKeep(ctx), log: ctx.log });
   // Every other process re-reads the tokens: a rotation revoked the earlier admin tokens, which they
   // kept accepting (and refused the new one) until their own restart (ops round 1).
   if (adminToken !== null) options.bus.publish({ kind: 'tokens' });

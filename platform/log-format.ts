@@ -26,6 +26,14 @@ const WARNING_MARK = /^(?:[a-z][a-z -]{0,29}: )?(?:warning|WARNING)\b/;
  * never a component or a run id: see formatLogLine).
  */
 const ERROR = /\b(?:ERROR|error \[|internal error|failed|could not|cannot (?:be used|open|write)|lost|exited|not written|dropped|unavailable|missing|not serving|ran longer than)\b/;
+/**
+ * The lines that say a fault is over (`dispatcher: claims work again after 7.0 s (7 failed
+ * meanwhile)`, `controlplane: run records are written again after 41.3 s (15 writes failed
+ * meanwhile)`): their count of failures is history, not a failure now. Whole lines, as the code
+ * writes them, so nothing a function says can lower a line's level (ops round 5: each recovery
+ * was an `error` record, and a shipper paging on `error` paged again when the outage ended).
+ */
+const RECOVERED = /^(?:dispatcher: claims work again after \d+(?:\.\d+)? s \(\d+ failed meanwhile\)|controlplane: warm instances are reported again \(\d+ reports? failed meanwhile\)|controlplane: [a-z ]{1,40} are written again after \d+(?:\.\d+)? s \(\d+ writes? failed meanwhile\))$/;
 const WARN = /\b(?:did not run|not collected|not (?:all )?removed|not scheduled|not created|skipped|without (?:their|a memory)|bindings off|expired|over its)\b/;
 
 /**
@@ -35,6 +43,7 @@ const WARN = /\b(?:did not run|not collected|not (?:all )?removed|not scheduled|
  */
 export function levelOf(line: string): LogLevel {
   if (WARNING_MARK.test(line)) return 'warn';
+  if (RECOVERED.test(line)) return 'info';
   if (ERROR.test(line) || /^dispatcher: run \S+: /.test(line)) return 'error';
   if (WARN.test(line)) return 'warn';
   return 'info';

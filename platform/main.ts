@@ -3,7 +3,7 @@
  * [--rotate-admin-token] [--rotate-secrets-key]`, or in directory mode `--functions DIR`. Reads
  * the configuration (the only place that reads process.env), starts the platform
  * (platform/start.ts) or directory mode (platform/directory.ts), prints its URL — and the admin
- * token on the first start of a state directory, once — and shuts down cleanly on SIGINT/SIGTERM.
+ * token on the first start of a state directory, once — and shuts down cleanly on SIGINT/SIGTERM/SIGHUP.
  * Exit codes: 0 after a clean shutdown, 1 when it cannot start, 2 for a usage error.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -115,9 +115,11 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   }
   // Listening for the signals before the banner: whoever reads it may stop the platform at once, and
   // a SIGTERM that came before any listener would end the process without its shutdown.
+  // SIGHUP too (a closed terminal, a log rotation's `kill -HUP`): Node's default ended the process
+  // at once, no drain, calls in flight cut and no line in the log (ops round 5). There is no file to
+  // reopen (the log is stderr), so it stops the platform the same way.
   const stopped = new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    for (const signal of STOP_SIGNALS) process.once(signal, resolve);
   });
   const out = (text: string) => process.stdout.write(`${text.split('\n').map(logLine).join('\n')}\n`);
   // One write: a reader of the pipe (a supervisor, a test) never sees the banner without its last
@@ -128,12 +130,14 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   out(`fp-platform: ${signal}, shutting down`);
   // A second signal while draining means "now".
   const force = () => process.exit(130);
-  process.once('SIGINT', force);
-  process.once('SIGTERM', force);
+  for (const signal of STOP_SIGNALS) process.once(signal, force);
   await running.close();
   out('fp-platform: stopped');
   return 0;
 }
+
+/** The signals that stop the platform cleanly (a second one of them stops it at once, 130). */
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 function platformBanner(platform: StartedPlatform, rotatedAdminToken: boolean): string[] {
   const lines = [

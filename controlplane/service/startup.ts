@@ -3,6 +3,7 @@
  * registry the gateway reads (every function, its active version's files written to disk again
  * if missing), and a clean code directory (no leftovers of deleted functions or crashed writes).
  */
+import { hostname } from 'node:os';
 import type { Store } from '../store/index.js';
 import { versionTraits, type StoreRegistry } from '../registry/store-registry.js';
 import type { CodeDirs } from './code-dirs.js';
@@ -16,7 +17,7 @@ const CONCURRENCY = 4;
  * Issues an admin token when there is none (first start), or when `rotate` is set (a lost token:
  * every admin token is revoked first). Returns its id and clear secret only then; the secret is never stored.
  */
-export async function bootstrapAdminToken(store: Store, tokens: TokenIndex, rotate: boolean): Promise<{ id: string; secret: string } | null> {
+export async function bootstrapAdminToken(store: Store, tokens: TokenIndex, rotate: boolean, audit: { keep?: number; log: (line: string) => void } = { log: () => {} }): Promise<{ id: string; secret: string } | null> {
   const live = await store.tokens.list({ kind: 'admin' });
   if (live.length > 0 && !rotate) return null;
   // A rotation replaces the token of a platform that exists. In production a mistyped FP_MONGO_DB
@@ -32,6 +33,16 @@ export async function bootstrapAdminToken(store: Store, tokens: TokenIndex, rota
   }
   const issued = await store.tokens.issue({ kind: 'admin', label: 'admin' });
   tokens.add(issued.record);
+  // In the audit log as the API's rotation is (install-wide): it was in none, so `audit --all`
+  // never showed that every admin token had been replaced, when, or on which host (ops round 5).
+  // A failed write does not undo the rotation; the log says so, as for the API's entries.
+  if (rotate) {
+    const by = `--rotate-admin-token on ${hostname()}`;
+    await store.audit.append({
+      at: Date.now(), actor: { tokenId: 'platform', label: by, role: 'root' }, address: '', workspace: null,
+      action: 'admin-token.rotate', target: live[0]!.id, detail: { newTokenId: issued.record.id, revoked: live.map((t) => t.id) },
+    }, audit.keep !== undefined ? { keep: audit.keep } : {}).catch((err: unknown) => audit.log(`controlplane: could not write the audit entry admin-token.rotate: ${err instanceof Error ? err.message : String(err)}`));
+  }
   return { id: issued.record.id, secret: issued.secret };
 }
 

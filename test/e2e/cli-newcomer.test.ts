@@ -287,6 +287,41 @@ describe('a newcomer after npm start', { skip, timeout: 300_000 }, () => {
     }
   });
 
+  it('a reverse proxy\'s own 413 (a body limit below the platform\'s) is named as the proxy\'s, not "not a fastapi-platform" (ops round 5)', async () => {
+    // A proxy that passes everything to the platform but refuses a body past 4 KiB as nginx does at
+    // its default (1m): an HTML 413 without FP-API.
+    const port = Number(/is running at http:\/\/127\.0\.0\.1:(\d+)/.exec(demo)?.[1]);
+    const { createServer } = await import('node:http');
+    const proxy = createServer((req, res) => {
+      if (Number(req.headers['content-length'] ?? 0) > 4096) {
+        res.writeHead(413, { 'content-type': 'text/html' }).end('<html><head><title>413 Request Entity Too Large</title></head></html>');
+        req.resume();
+        return;
+      }
+      const upstream = request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+      const dir = join(work, 'bigfile');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return 1\n');
+      writeFileSync(join(dir, 'data.txt'), 'x'.repeat(64 * 1024));
+      writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: bigfile\nentrypoint: main:handler\n');
+      const token = (JSON.parse(readFileSync(join(env.FP_CONFIG_DIR!, 'credentials.json'), 'utf8')) as { token: string }).token;
+      const r = await spawnCli(['deploy', dir, '--url', url], { env: { ...env, FP_TOKEN: token } });
+      assert.equal(r.code, 4, r.stderr);
+      assert.match(r.stderr, /a server in front of the platform at .* \(a reverse proxy\) refused PUT \/api\/v1\/blobs\/\w+ as too large .*client_max_body_size.* \[HTTP_413\]$/m, r.stderr);
+      assert.doesNotMatch(r.stderr, /is not a fastapi-platform/, r.stderr);
+    } finally {
+      proxy.close();
+    }
+  });
+
   it('rollback of a function with one version says there is nothing to roll back to, not "name a version"', async () => {
     const r = await spawnCli(['rollback', 'hello'], { env });
     assert.equal(r.code, 4, r.stderr);

@@ -147,6 +147,20 @@ describe('platform process', () => {
     await stop(proc);
   });
 
+  it('SIGHUP (a closed terminal, a log rotation\'s kill -HUP) stops it as SIGTERM does: the call in flight answered, exit 0 (ops round 5)', async () => {
+    // Before: Node's default for SIGHUP ended the process at once, the call cut, no line in the log.
+    const { proc, url, name } = await sleeperPlatform('hup', '6000');
+    const call = fetch(`${url}/fn/${name}/?sleep=2`);
+    await sleep(700);
+    proc.child.kill('SIGHUP');
+    const answered = await call;
+    assert.equal(answered.status, 200);
+    const exit = await proc.exited;
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.match(exit.stdout, /SIGHUP, shutting down/);
+    assert.match(exit.stdout, /stopped/);
+  });
+
   it('refuses a second process on a state directory a running one holds (STATE_DIR_IN_USE), exit 1', async () => {
     const proc = startMain(['--state-dir', stateDir, '--port', '0']);
     await started(proc);
@@ -166,6 +180,15 @@ describe('platform process', () => {
     const stale = await new Api(url, token).call('GET', '/functions');
     assert.deepEqual([stale.status, errorOf(stale).code], [401, 'ADMIN_TOKEN_INVALID']);
     assert.equal((await new Api(url, fresh!).call('GET', '/functions')).status, 200);
+    // In the audit log, install-wide, as the API's rotation is (ops round 5: it was in none).
+    const audit = await new Api(url, fresh!).call('GET', '/audit?scope=all&action=admin-token.rotate');
+    assert.equal(audit.status, 200);
+    const [entry] = audit.body.items as { workspace: string | null; actor: { label: string; role: string }; detail: { newTokenId: string; revoked: string[] } }[];
+    assert.ok(entry !== undefined, JSON.stringify(audit.body));
+    assert.equal(entry.workspace, null);
+    assert.equal(entry.actor.role, 'root');
+    assert.match(entry.actor.label, /^--rotate-admin-token on /);
+    assert.equal(entry.detail.revoked.length, 1);
     await stop(proc);
   });
 

@@ -49,6 +49,14 @@ describe('platform log format', () => {
       ['controlplane: unused version directories not all removed this time: EBUSY', 'warn'],
       ['controlplane: the run store was over its 1073741824 byte cap: pruned the 12 oldest runs', 'warn'],
       ['platform: Redis 127.0.0.1:6379 is back after 3.2 s', 'info'],
+      // A fault's end (ops round 5: these were `error`, so a shipper paging on error paged at recovery).
+      ['dispatcher: claims work again after 7.0 s (7 failed meanwhile)', 'info'],
+      ['controlplane: warm instances are reported again (1 reports failed meanwhile)', 'info'],
+      ['controlplane: run records are written again after 41.3 s (15 writes failed meanwhile)', 'info'],
+      ['controlplane: usage rollups are written again after 2.0 s (1 write failed meanwhile)', 'info'],
+      // Only the whole line as the code writes it: a function's error ending the same way stays an error.
+      ['dispatcher: run 92ddc2b0-ce09-47c9-8884-08719f836440: claims work again after 1 s (1 failed meanwhile)', 'error'],
+      ['controlplane: POST /x failed: ValueError: run records are written again after 1 s (1 write failed meanwhile)', 'error'],
       ['platform: Redis 127.0.0.1:6379 persists its data now (appendonly yes); async runs are accepted again', 'info'],
       ['controlplane: retention deleted 2 version(s) of shop (keeping the last 20): 1, 2', 'info'],
       ['controlplane: deleted 3 content(s) no version uses (12 bytes)', 'info'],
