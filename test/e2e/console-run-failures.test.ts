@@ -7,6 +7,8 @@
  *   API refuses the replay with RUN_NOT_REPLAYABLE (Replay was offered and the API answered
  *   RUN_NOT_FOUND under the run it had just shown; ADR 0226).
  * - A refused replay's error is not carried to the next run opened.
+ * - A read the platform did not answer (NETWORK) is tried again until it answers: the Runs tab kept
+ *   its NETWORK error after the platform was back, under a header that said it was, until Refresh.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -90,5 +92,21 @@ describe('the console shows the failures of console round 7', { skip }, () => {
     await detail.getByTestId('run-state-lost').waitFor();
     assert.doesNotMatch(await textOf(detail), /no longer kept/, 'the other run\'s refused replay is shown under this one');
     assert.deepEqual(problems, []);
+  });
+
+  it('tries a read the platform did not answer again until it answers (the NETWORK error stayed after the platform came back)', async () => {
+    const name = fnName('back');
+    await deployed(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    return 1') });
+    await c.platform.api.call('POST', `/functions/${name}/invoke`, { method: 'GET' });
+    await eventually(async () => assert.equal((await c.platform.api.call('GET', `/runs?function=${name}`)).body.items.length, 1));
+    const { page, context, problems } = await c.page();
+    // The runs read fails as a stopped platform's does (the connection refused), then the platform is back.
+    await context.route(/\/api\/v1\/runs\?/, (route) => route.abort('connectionrefused'));
+    await page.goto(`${c.platform.url}/console/#/functions/${name}/runs`);
+    await page.getByText(/NETWORK/).first().waitFor();
+    await context.unroute(/\/api\/v1\/runs\?/);
+    await page.getByRole('table', { name: 'Runs' }).waitFor({ timeout: 15_000 });
+    assert.equal(await page.getByText(/NETWORK/).count(), 0, 'the NETWORK error is still shown beside the list');
+    assert.deepEqual(problems.filter((p) => !/ERR_CONNECTION_REFUSED/.test(p)), []);
   });
 });
