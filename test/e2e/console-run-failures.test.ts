@@ -38,10 +38,11 @@ async function finalState(runId: string, want: string): Promise<void> {
 describe('the console shows the failures of console round 7', { skip }, () => {
   it('says a run the function answered 5xx itself failed, and why, with its HTTP status as `runs <id>` does', async () => {
     const name = fnName('five');
-    await deployed(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    return {"statusCode": 503, "body": "busy"}') });
+    await deployed(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    if event["query"].get("raise"):', '        raise RuntimeError("no")', '    return {"statusCode": 503, "body": "busy"}') });
+    await c.platform.api.call('POST', `/functions/${name}/invoke`, { method: 'GET', query: { raise: '1' } });
     const call = await c.platform.api.call('POST', `/functions/${name}/invoke`, { method: 'GET' });
     const runId = call.body.runId as string;
-    await eventually(async () => assert.equal((await c.platform.api.call('GET', `/runs/${runId}`)).body.run?.status, 'failed'));
+    await eventually(async () => assert.equal((await c.platform.api.call('GET', `/runs?function=${name}&status=failed`)).body.items.length, 2));
 
     const { page, problems } = await c.page({ hash: `#/functions/${name}/runs?run=${runId}` });
     const detail = page.getByTestId('run-detail');
@@ -50,7 +51,12 @@ describe('the console shows the failures of console round 7', { skip }, () => {
     assert.match(await textOf(detail.getByTestId('run-answered-5xx')), /answered HTTP 503 itself .*counts as a failed run/);
     // The failed filter lists it, as `runs --status failed` does.
     await page.getByLabel('Status').selectOption('failed');
-    assert.match(await page.getByRole('table', { name: 'Runs' }).innerText(), /failed\s+503/);
+    // Both failed; the raise says its code, as `runs` prints FUNCTION_ERROR 500 beside failed 503.
+    const rows = (await page.getByRole('table', { name: 'Runs' }).locator('tbody tr').allInnerTexts()).map((row) => row.replace(/\s+/g, ' '));
+    assert.equal(rows.length, 2, JSON.stringify(rows));
+    assert.match(rows[0]!, /failed 503/);
+    assert.doesNotMatch(rows[0]!, /FUNCTION_ERROR/);
+    assert.match(rows[1]!, /failed FUNCTION_ERROR 500/);
     assert.deepEqual(problems, []);
   });
 

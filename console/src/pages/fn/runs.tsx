@@ -91,7 +91,8 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
                 <tr key={r.runId} class={r.runId === selected ? 'selected' : ''}>
                   <th scope="row"><a href={runLink(r.runId)}>{time(r.startedAt)}</a></th>
                   <td class="request" title={requestOf(r)}><code>{requestOf(r)}</code></td>
-                  <td><StateBadge state={r.status} /></td>
+                  {/* The code of a platform-said failure, as `runs` prints it (FUNCTION_ERROR 500): a raise and the function's own 500 answer both read "failed 500" (console round 7). */}
+                  <td><StateBadge state={r.status} />{r.errorCode !== null ? <> <code class="muted" data-testid="run-code">{r.errorCode}</code></> : null}</td>
                   <td>{r.httpStatus ?? '—'}{r.clientAborted === true ? <ClientLeft /> : null}</td>
                   <td>{ms(r.durationMs)}</td>
                   <td>{r.cold ? <span class="badge badge-cold">cold{r.initMs > 0 ? ` +${ms(r.initMs)}` : ''}</span> : <span class="badge badge-warm">warm</span>}</td>
