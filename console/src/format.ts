@@ -15,7 +15,10 @@ export function pct(ratio: number | null | undefined): string {
   if (ratio === null || ratio === undefined || !Number.isFinite(ratio)) return '—';
   if (ratio === 0) return '0%';
   if (ratio < 0.001) return '<0.1%';
-  return `${(ratio * 100).toFixed(ratio < 0.1 ? 1 : 0)}%`;
+  // Never "100%" short of all: 1007 errors of 1010 calls read as an error rate of 100% beside
+  // calls that succeeded (the CLI said 99.7 %; console round 7).
+  if (ratio < 1 && ratio >= 0.999) return '>99.9%';
+  return `${(ratio * 100).toFixed(ratio < 0.1 || (ratio >= 0.995 && ratio < 1) ? 1 : 0)}%`;
 }
 
 export function count(n: number | null | undefined): string {

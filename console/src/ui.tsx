@@ -21,6 +21,9 @@ export interface AsyncState<T> {
  * shown until the new answer; new `deps` drop it at once, so nothing loaded for other deps (another
  * run, another filter) is ever shown under the new ones, nor left beside their error.
  */
+/** How often a read the platform did not answer is tried again (the function header's poll is as often). */
+const NETWORK_RETRY_MS = 5000;
+
 export function useAsync<T>(load: () => Promise<T>, deps: readonly unknown[]): AsyncState<T> {
   // The state holds the deps it was loaded for: a render with new deps comes before the effect
   // that loads them, and must not get the old deps' data as theirs (the Runs tab switched to an
@@ -39,6 +42,11 @@ export function useAsync<T>(load: () => Promise<T>, deps: readonly unknown[]): A
     // eslint-disable-next-line react-hooks/exhaustive-deps -- deps are the caller's
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
+  // A read the platform did not answer (stopped, restarting, the network gone) is tried again until
+  // it answers: the page's NETWORK error stayed under a header that had come back, until Refresh
+  // was clicked, on every page but the function header's own poll (console round 7).
+  const unanswered = state.error instanceof ApiError && state.error.code === 'NETWORK';
+  useInterval(reload, unanswered ? NETWORK_RETRY_MS : null);
   if (state.deps !== null && !sameDeps(state.deps, deps)) return { data: undefined, error: null, loading: true, reload };
   return { data: state.data, error: state.error, loading: state.loading, reload };
 }

@@ -117,21 +117,30 @@ function runNotFound(call: Call, runId: string): PlatformError {
 /**
  * An async run of the call's workspace (its function's key), else RUN_NOT_FOUND (another
  * workspace's run does not exist for it). A sync run the caller can see (`GET /runs/{runId}` shows
- * it) is `refused` (409: RUN_NOT_CANCELLABLE or RUN_NOT_REPLAYABLE), not "no run".
+ * it) is `refused` (409: RUN_NOT_CANCELLABLE or RUN_NOT_REPLAYABLE), not "no run"; so is a queued
+ * run whose async state was lost, which `GET /runs/{runId}` shows from its attempts (ADR 0193): it
+ * is final and its request went with the state (it answered RUN_NOT_FOUND under the run it had
+ * just shown: console round 7, ADR 0226).
  */
 async function ownRun(call: Call, runId: string, refused: (run: { function: string; trigger: string }) => PlatformError): Promise<string> {
   const view = await asyncRuns(call).view(runId).catch((err: unknown) => { throw asyncUnavailable(call, err); });
   if (view === null) {
     const found = call.ctx.runs.pendingRun(runId) ?? (await call.ctx.store.runs.get(runId).catch(() => null));
-    if (found !== null && found !== undefined && SYNC_TRIGGERS.has(found.trigger) && call.scope.owns(found.function) && current(call, found.function, found.startedAt)) throw refused(found);
+    const shown = found !== null && found !== undefined && (SYNC_TRIGGERS.has(found.trigger) || QUEUED_TRIGGERS.has(found.trigger));
+    if (shown && call.scope.owns(found.function) && current(call, found.function, found.startedAt)) throw refused(found);
   }
   if (view === null || view.function === null || !call.scope.owns(view.function) || !current(call, view.function, view.acceptedAt)) throw runNotFound(call, runId);
   return view.function;
 }
 
-/** What a sync run's cancel or replay gets: it ran once, as a call, and is final. */
+/**
+ * What a sync run's cancel or replay gets: it ran once, as a call, and is final; and a queued run
+ * known only by its attempts' records (its async state lost, ADR 0193): final, its request gone.
+ */
 function syncRunRefusal(code: 'RUN_NOT_CANCELLABLE' | 'RUN_NOT_REPLAYABLE', runId: string) {
-  return (run: { function: string; trigger: string }): PlatformError => new PlatformError(code,
+  return (run: { function: string; trigger: string }): PlatformError => QUEUED_TRIGGERS.has(run.trigger) ? new PlatformError(code,
+    `run ${runId} (trigger ${run.trigger}) is known only by its attempts' records: its async state (timeline, result and request) was lost, so it is final and ${code === 'RUN_NOT_CANCELLABLE' ? 'nothing waits to be cancelled' : 'there is no request to queue again; call the function again'} (docs/adr/0193-a-run-whose-async-state-was-lost.md)`,
+    { runId, state: 'lost', trigger: run.trigger }) : new PlatformError(code,
     code === 'RUN_NOT_CANCELLABLE'
       ? `run ${runId} is a sync call (trigger ${run.trigger}), never queued: only an async run waiting in the queue can be cancelled`
       : `run ${runId} is a sync call (trigger ${run.trigger}), never queued: only a failed async run can be replayed; call the function again (\`fastapi-platform invoke ${nameOfKey(run.function)}\`)`,

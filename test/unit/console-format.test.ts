@@ -15,6 +15,7 @@ interface Format {
   inlineText(text: string): string;
   levelText(level: string): string;
   bodyText(body: unknown, base64?: string): string;
+  pct(ratio: number | null | undefined): string;
   CONTINUATION: string;
 }
 
@@ -40,6 +41,16 @@ describe('console format: async results', () => {
   it("a test call's answer over the 6 MiB the Invoke tab is sent says so with its size, never an empty body (console round 4)", () => {
     assert.match(format.resultText({ headers: { 'x-fp-result-omitted': String(7 * 1024 * 1024) }, body: '' }, 'shown'), /^\(body not shown: 7168 KiB, over the 6144 KiB a test call shows; .*call its URL/);
     assert.equal(format.resultText({ headers: {}, body: 'hi' }, 'shown'), 'hi');
+  });
+});
+
+describe('pct: a share short of all never reads 100% (console round 7)', () => {
+  it('keeps a decimal near 100%, as the CLI does, and says 100% only of all', () => {
+    assert.equal(format.pct(1007 / 1010), '99.7%');
+    assert.equal(format.pct(0.9996), '>99.9%');
+    assert.equal(format.pct(1), '100%');
+    assert.equal(format.pct(0.7), '70%');
+    assert.equal(format.pct(0.05), '5.0%');
   });
 });
 

@@ -80,7 +80,8 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
         <button type="button" onClick={page.reload}>Refresh</button>
       </div>
       <ErrorBox error={page.error} />
-      {selected !== null ? <RunDetail name={name} runId={selected} onChanged={page.reload} /> : null}
+      {/* Keyed by the run: a refused replay's error stayed under the next run opened (console round 7). */}
+      {selected !== null ? <RunDetail key={selected} name={name} runId={selected} onChanged={page.reload} /> : null}
       {page.data === undefined ? <Loading what="Loading runs" error={page.error} /> : runs.length === 0 ? <p class="muted">{status ? `No ${status} runs.` : 'No runs yet: invoke it from the Invoke tab.'}</p> : asyncState ? <AsyncRunTable runs={runs as AsyncRunSummary[]} selected={selected} runLink={runLink} /> : (
         <div class="table-wrap">
           <table class="list" aria-label="Runs">
@@ -90,7 +91,8 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
                 <tr key={r.runId} class={r.runId === selected ? 'selected' : ''}>
                   <th scope="row"><a href={runLink(r.runId)}>{time(r.startedAt)}</a></th>
                   <td class="request" title={requestOf(r)}><code>{requestOf(r)}</code></td>
-                  <td><StateBadge state={r.status} /></td>
+                  {/* The code of a platform-said failure, as `runs` prints it (FUNCTION_ERROR 500): a raise and the function's own 500 answer both read "failed 500" (console round 7). */}
+                  <td><StateBadge state={r.status} />{r.errorCode !== null ? <> <code class="muted" data-testid="run-code">{r.errorCode}</code></> : null}</td>
                   <td>{r.httpStatus ?? '—'}{r.clientAborted === true ? <ClientLeft /> : null}</td>
                   <td>{ms(r.durationMs)}</td>
                   <td>{r.cold ? <span class="badge badge-cold">cold{r.initMs > 0 ? ` +${ms(r.initMs)}` : ''}</span> : <span class="badge badge-warm">warm</span>}</td>
@@ -123,6 +125,15 @@ function oneOf(value: string | null, allowed: readonly string[]): string {
  */
 function SampledNote(): JSX.Element {
   return <p class="muted" data-testid="runs-sampled">Every failed, cold, async, cron, webhook and test run is kept. Of the successful warm HTTP calls, only the first ones of each minute and then a sample are (the platform's <code>FP_RUN_KEEP_PER_MINUTE</code> and <code>FP_RUN_SAMPLE_ONE_IN</code>): the others are counted in Usage, with no run to show.</p>;
+}
+
+/**
+ * Why a run with no error failed: the function answered 5xx itself, which counts as a failed call
+ * (ADR 0185) in the error rate, the failed filter and `runs --status failed`. The detail said
+ * "failed" and nothing else (console round 7).
+ */
+function AnsweredFailure({ status }: { status: number }): JSX.Element {
+  return <p class="notice" data-testid="run-answered-5xx">The function answered HTTP {status} itself (no exception): a 5xx answer counts as a failed run, in the error rate and the failed filter. Its logs below may say why.</p>;
 }
 
 /** A run whose caller hung up before the whole answer was sent, as the CLI says it (`runs`). */
@@ -184,6 +195,9 @@ export function RunDetail({ name, runId, onChanged }: { name: string; runId: str
   const err: RunError | null = last?.error ?? null;
   const logs: LogLine[] = async ? r.attempts.flatMap((a) => a.logs ?? []) : r.logs ?? [];
   const failed = async ? r.state === 'failed' : r.status === 'failed';
+  // Its async state lost (ADR 0193): no timeline, no acceptance time; its request went with it, so
+  // the API refuses a replay (RUN_NOT_REPLAYABLE). Replay was offered and answered RUN_NOT_FOUND.
+  const lost = async && r.acceptedAt === null && r.transitions.length === 0;
   const replay = async (): Promise<void> => {
     setError(null);
     try {
@@ -199,14 +213,17 @@ export function RunDetail({ name, runId, onChanged }: { name: string; runId: str
       <div class="row">
         <h2>Run <code>{runId}</code></h2>
         <StateBadge state={async ? r.state : r.status} />
+        {!async ? <span data-testid="run-http">HTTP {r.httpStatus}</span> : null}
         {!async && r.clientAborted === true ? <ClientLeft /> : null}
         {last !== undefined && requestOf(last) !== '—' ? <code data-testid="run-request">{requestOf(last)}</code> : null}
         <span class="spacer" />
-        {async && failed && can('invoker') ? <button type="button" onClick={() => void replay()} data-testid="replay">Replay</button> : null}
+        {async && failed && !lost && can('invoker') ? <button type="button" onClick={() => void replay()} data-testid="replay">Replay</button> : null}
         {err?.file !== undefined ? <a class="button" href={href(['functions', name, 'code'], { file: err.file, line: err.line })} data-testid="open-at-line">Open {inlineText(err.file)}:{err.line}</a> : null}
         <button type="button" class="small" onClick={run.reload}>Refresh</button>
       </div>
       <ErrorBox error={error} />
+      {lost ? <p class="notice" data-testid="run-state-lost">This run's queued state was lost (the async store lost its data, or it was pruned before the run's records): its timeline, result and request are not kept. It is final, as its last attempt ended, and cannot be replayed: call the function again to run it again.</p> : null}
+      {last !== undefined && failed && err === null && (last.httpStatus ?? 0) >= 500 ? <AnsweredFailure status={last.httpStatus!} /> : null}
       <Timeline run={r} />
       <Writes attempts={async ? r.attempts : [{ ...r, attempt: 1 }]} />
       {err !== null ? (
@@ -232,7 +249,7 @@ function Timeline({ run }: { run: Run | AsyncRun }): JSX.Element {
           <li key={i}><span class="t">+{ms(t.at - t0)}</span> <StateBadge state={t.state} /> <span title={t.detail ?? ''}>{timelineDetailText(t.detail)}</span></li>
         ))}
         {run.attempts.map((a) => (
-          <li key={`a${a.attempt}`} class="muted">attempt {a.attempt}: {a.status} in {ms(a.durationMs)}, {a.cold ? `cold (init ${ms(a.initMs)})` : 'warm'}, version {a.version}</li>
+          <li key={`a${a.attempt}`} class="muted">attempt {a.attempt}: {a.status}{a.httpStatus !== undefined ? ` (HTTP ${a.httpStatus})` : ''} in {ms(a.durationMs)}, {a.cold ? `cold (init ${ms(a.initMs)})` : 'warm'}, version {a.version}</li>
         ))}
         {run.replayOf !== null ? <li>replay of <code>{run.replayOf}</code></li> : null}
       </ol>
