@@ -9,7 +9,7 @@ import { isAsyncRun, type ApiAsyncRun, type ApiAsyncRunSummary, type ApiClient, 
 import { clientOf, type Command, type Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { formatAgo, formatMs, indent, table } from '../output.js';
-import { terminalSafe } from '../terminal.js';
+import { messageLines, terminalSafe } from '../terminal.js';
 import { errorHint } from '../start-check.js';
 import { waitForRun } from './invoke.js';
 import { ASYNC_RUN_STATES, FUNCTION_NAME, omittedResultNote, RUN_STATUSES, RUN_TRIGGERS, timelineDetailText } from '../../protocol/index.js';
@@ -74,7 +74,10 @@ function safeLines(text: string): string {
 
 /** A run's lines; what the function wrote is escaped (cli/terminal.ts): it must not drive the terminal. */
 function logLines(logs: readonly { ts: number; stream: string; level?: string; msg: string }[], pad: string): string[] {
-  return logs.map((l) => `${pad}${new Date(l.ts).toISOString().slice(11, 23)} ${terminalSafe(l.level ?? l.stream).padEnd(7)} ${terminalSafe(l.msg.trimEnd())}`);
+  return logs.flatMap((l) => {
+    const columns = `${pad}${new Date(l.ts).toISOString().slice(11, 23)} ${terminalSafe(l.level ?? l.stream).padEnd(7)} `;
+    return messageLines(l.msg.trimEnd()).map((text) => `${columns}${text}`);
+  });
 }
 
 /** `where`: what narrowed the list besides the status (` started since 1h`, ` on this page`), '' for none. */
