@@ -120,6 +120,39 @@ describe('cli main', () => {
     assert.match((await runCli(['deplyo'])).stderr, /unknown command "deplyo"; did you mean "deploy"\?/);
   });
 
+  it("another tool's word for a command names it (`stats`: usage), and so does `help` of a command it does not have (new-user round 8)", async () => {
+    for (const [word, meant] of [['stats', 'usage'], ['metrics', 'usage'], ['ls', 'functions'], ['history', 'runs'], ['start', 'up'], ['serve', 'dev']] as const) {
+      const r = await runCli([word]);
+      assert.equal(r.code, EXIT.USAGE, r.stderr);
+      assert.match(r.stderr, new RegExp(`unknown command "${word}"; did you mean \`${meant}\`\\?`), r.stderr);
+    }
+    // `help deplyo` printed the CLI's whole help and exited 0, as if it knew the command.
+    const typo = await runCli(['help', 'deplyo']);
+    assert.equal(typo.code, EXIT.USAGE, typo.stdout);
+    assert.equal(typo.stdout, '');
+    assert.match(typo.stderr, /unknown command "deplyo"; did you mean "deploy"\?/);
+    assert.match((await runCli(['help', 'stats'])).stderr, /did you mean `usage`\?/);
+    const known = await runCli(['help', 'deploy']);
+    assert.equal(known.code, EXIT.OK);
+    assert.match(known.stdout, /^fastapi-platform deploy: /);
+  });
+
+  it('a value of a fixed set names the one meant (`--status faild`), but not for a window of time (`2h` is neither 1h nor 24h)', async () => {
+    for (const [args, said] of [
+      [['runs', '--status', 'faild'], /--status must be one of .*, got "faild"; did you mean "failed"\?/],
+      [['runs', '--trigger', 'crn'], /--trigger must be one of .*, got "crn"; did you mean "cron"\?/],
+      [['deploy', '--auth', 'tokn'], /--auth must be one of public, token, got "tokn"; did you mean "token"\?/],
+      [['audit', '--action', 'rolback'], /--action must be one of .*, got "rolback"; did you mean "rollback"\?/],
+    ] as const) {
+      const r = await runCli([...args, '--url', 'http://127.0.0.1:9']);
+      assert.equal(r.code, EXIT.USAGE, r.stderr);
+      assert.match(r.stderr, said);
+    }
+    const window = await runCli(['usage', '--window', '2h', '--url', 'http://127.0.0.1:9']);
+    assert.equal(window.code, EXIT.USAGE);
+    assert.match(window.stderr, /--window must be one of 1m, 15m, 1h, 24h, 7d, 30d, got "2h"\n/);
+  });
+
   it('invoke --idempotency-key without --async is a usage error, not silently ignored', async () => {
     const r = await runCli(['invoke', 'shop', '--idempotency-key', 'k1', '-d', '{}', '--url', 'http://127.0.0.1:9', '--token', 't']);
     assert.equal(r.code, EXIT.USAGE, r.stderr);
