@@ -228,6 +228,7 @@ function nextStep(code: string, details: Record<string, unknown>): string | null
     case 'FUNCTION_NOT_FOUND': return 'the `functions` command lists this workspace\'s functions; --workspace or --profile picks another';
     case 'WORKSPACE_NOT_FOUND': return 'the `workspaces` command lists them';
     case 'TOKEN_NOT_FOUND': return 'the `tokens` command lists the live ones (--all: revoked ones too)';
+    case 'VERSION_NOT_FOUND': return `the \`versions ${typeof details['function'] === 'string' ? details['function'] : '<fn>'}\` command lists its versions`;
     case 'WORKSPACE_NOT_EMPTY': return `delete its functions first (\`functions -w ${typeof details['workspace'] === 'string' ? details['workspace'] : '<workspace>'}\` lists them)`;
     case 'ROLE_FORBIDDEN': return roleNextStep(details['required']);
     default: return null;

@@ -71,6 +71,20 @@ describe('cli main', () => {
     assert.equal(startLine(true, null), 'start     cold');
   });
 
+  it("runs <id> shows a log message of several lines (log.exception's traceback) as several, each with its time and level (ADR 0224)", () => {
+    const run = {
+      runId: 'r', attempt: 1, function: 'f', workspace: 'default', version: '1', trigger: 'http', initMs: 0, handlerMs: 1, queuedMs: 0, durationMs: 2,
+      status: 'succeeded', httpStatus: 200, errorCode: null, errorClass: null, error: null, startedAt: 0, cold: false, start: 'warm',
+      logs: [{ ts: 0, stream: 'stderr', level: 'ERROR', msg: 'app: caught it\nTraceback (most recent call last):\nZeroDivisionError: division by zero\x1b[2J\n' }],
+    } as const;
+    const shown = formatRun({ ...run, logs: [...run.logs] }, 1000).split('\n');
+    assert.deepEqual(shown.slice(shown.indexOf('logs (1)') + 1), [
+      '  00:00:00.000 ERROR   app: caught it',
+      '  00:00:00.000 ERROR   Traceback (most recent call last):',
+      '  00:00:00.000 ERROR   ZeroDivisionError: division by zero\\x1b[2J',
+    ]);
+  });
+
   it('deploy names each webhook trigger\'s URL and how to get its signing secret', () => {
     assert.equal(webhookUrl('http://127.0.0.1:8080/fn/hooky/', 'github'), 'http://127.0.0.1:8080/hooks/hooky/github');
     assert.equal(webhookUrl('https://fp.example.com/fn/shop.acme/', 'stripe'), 'https://fp.example.com/hooks/shop.acme/stripe');
