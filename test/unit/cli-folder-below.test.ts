@@ -49,9 +49,14 @@ describe('a folder below a function folder', () => {
     assert.doesNotMatch(message, /init \./);
   });
 
-  it('logs there asks the platform for that function (no usage error)', async () => {
-    const r = await runCli(['logs', '-n', '1'], { env, cwd: below });
-    assert.equal(r.code, EXIT.UNREACHABLE, r.stderr);
+  it('logs and triggers there ask the platform for that function (no usage error)', async () => {
+    for (const argv of [['logs', '-n', '1'], ['triggers']]) {
+      const r = await runCli(argv, { env, cwd: below });
+      assert.equal(r.code, EXIT.UNREACHABLE, `${argv.join(' ')}: ${r.stderr}`);
+    }
+    const outside = await runCli(['triggers'], { env, cwd: scratch });
+    assert.equal(outside.code, EXIT.USAGE);
+    assert.match(outside.stderr, /triggers needs the function name: .*triggers <name> \(or run it in a function's folder\)/);
   });
 });
 
