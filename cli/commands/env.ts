@@ -27,6 +27,10 @@ function applies(verb: 'get' | 'lose', count: number): string {
 function functionName(args: ParsedArgs, action: string): string {
   const name = args.positionals[1];
   if (name === undefined) throw usageError(`env ${action} needs the function name: fastapi-platform env ${action} <fn> …${action === 'list' ? ' (or run it in a function\'s folder)' : ''}`);
+  // `env set API_KEY=x` outside a function's folder: the name comes first.
+  if ((action === 'set' || action === 'unset') && !FUNCTION_NAME.test(name) && /^[A-Za-z_][A-Za-z0-9_]*(=|$)/.test(name)) {
+    throw usageError(`env ${action} needs the function name before ${JSON.stringify(name)}: fastapi-platform env ${action} <fn> ${name.includes('=') ? 'NAME=value' : 'NAME'} (or run it in a function's folder)`);
+  }
   checkFunctionName(name);
   return name;
 }
@@ -166,10 +170,15 @@ async function run(ctx: Context, parsed: ParsedArgs): Promise<number> {
  * In a function's folder the name may be left out of `env`, `env list`, `env pull` and `env push`, as
  * of `logs` and `invoke` (new-user round 8: `env pull` there asked for it). `pull` and `push` read
  * and write `.env` where they run: the folder of platform.yaml itself, not a folder below it.
- * `set` and `unset` always name it: `env unset shop` cannot say whether `shop` is a function.
+ * `set` and `unset` leave it out only when what follows cannot be a function's name (`API_KEY=…`,
+ * `API_KEY`): `env unset shop` names the function `shop`.
  */
 function withFolderFunction(ctx: Context, args: ParsedArgs): ParsedArgs {
   const [action, name] = args.positionals;
+  if ((action === 'set' || action === 'unset') && name !== undefined && !FUNCTION_NAME.test(name)) {
+    const here = functionOfFolder(ctx.cwd);
+    return here === null ? args : { ...args, positionals: [action, here, ...args.positionals.slice(1)] };
+  }
   if (name !== undefined || args.positionals.length > 1) return args;
   const here = action === 'pull' || action === 'push' ? (functionFolderOf(ctx.cwd) === ctx.cwd ? functionOfFolder(ctx.cwd) : null)
     : action === undefined || action === 'list' || action === 'ls' ? functionOfFolder(ctx.cwd) : null;
@@ -195,7 +204,8 @@ export const envCommand: Command = {
     'platform.yaml; secrets are left alone by deploys. Changes reach new instances without a redeploy:',
     'warm instances finish their calls and are replaced.',
     'In a function\'s folder (where its platform.yaml is) `env`, `env list`, `env pull` and `env push` may',
-    'leave out <fn>: the folder\'s function (`env list` also below that folder). `set` and `unset` name it.',
+    'leave out <fn>: the folder\'s function (`env list` also below that folder), and so may `env set API_KEY=…`',
+    'and `env unset API_KEY` (a name in capitals or with = or _ is no function\'s).',
     '',
     '`env pull` writes the plain values to .env (mode 0600) and lists secrets as `# secret: NAME` lines:',
     'secret values are never pulled. It refuses to replace an existing file unless --force.',

@@ -77,8 +77,17 @@ describe('env in a function folder', () => {
     }
   });
 
-  it('env set still needs the name (NAME=value is not one)', async () => {
-    const r = await runCli(['env', 'set', 'A=1'], { env, cwd: project });
+  it('env set API_KEY=… and env unset API_KEY there take it too (no function is named so); env unset shop names the function', async () => {
+    for (const argv of [['env', 'set', 'API_KEY=x'], ['env', 'unset', 'API_KEY'], ['env', 'set', 'A=1', 'B=2']]) {
+      const r = await runCli(argv, { env, cwd: below });
+      assert.equal(r.code, EXIT.UNREACHABLE, `${argv.join(' ')}: ${r.stderr}`);
+    }
+    assert.equal((await runCli(['env', 'unset', 'shop'], { env, cwd: project })).code, EXIT.USAGE);
+  });
+
+  it('env set A=1 outside a function folder says the name comes first', async () => {
+    const r = await runCli(['env', 'set', 'A=1'], { env, cwd: scratch });
     assert.equal(r.code, EXIT.USAGE, r.stderr);
+    assert.match(r.stderr, /env set needs the function name before "A=1": .*env set <fn> NAME=value \(or run it in a function's folder\)/);
   });
 });
