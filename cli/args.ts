@@ -113,6 +113,18 @@ export function list(args: ParsedArgs, name: string): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
 
+/**
+ * A string option that takes one of `allowed`, or undefined when absent; anything else is a usage
+ * error naming them and, for a typo (`--status faild`), the one meant (new-user round 8).
+ */
+export function choice<T extends string>(args: ParsedArgs, name: string, allowed: readonly T[], options: { near?: boolean } = {}): T | undefined {
+  const value = str(args, name);
+  if (value === undefined || (allowed as readonly string[]).includes(value)) return value as T | undefined;
+  // Not for lengths of time: `2h` is one letter from `1h` and `24h`, and means neither.
+  const near = options.near === false ? '' : didYouMean(value, allowed);
+  throw usageError(`--${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}${near}`);
+}
+
 /** A whole number option within [min, max], or the default. */
 export function int(args: ParsedArgs, name: string, fallback: number, min: number, max: number): number {
   const text = str(args, name);

@@ -32,6 +32,22 @@ const SUBCOMMAND_OF: Readonly<Record<string, string>> = {
   'rotate-secret': 'triggers rotate-secret',
 };
 
+/**
+ * Other tools' words for a command this CLI names otherwise, too far apart for `didYouMean`
+ * (new-user round 8: `stats` got only the list of commands).
+ */
+const OTHER_TOOLS_WORD: Readonly<Record<string, string>> = {
+  stats: 'usage', metrics: 'usage', ls: 'functions', list: 'functions', history: 'runs', call: 'invoke',
+  new: 'init', start: 'up', serve: 'dev', revert: 'rollback', secrets: 'env',
+};
+
+/** The usage error for a command name the CLI does not have, with the one meant when it can tell. */
+function unknownCommand(name: string): CliError {
+  const sub = SUBCOMMAND_OF[name] ?? OTHER_TOOLS_WORD[name];
+  const meant = sub !== undefined ? `; did you mean \`${sub}\`?` : didYouMean(name, COMMANDS.map((c) => c.name));
+  return usageError(`unknown command ${JSON.stringify(name)}${meant}; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+}
+
 export interface CommandEntry {
   name: string;
   load: () => Promise<Command>;
@@ -129,7 +145,10 @@ export async function main(argv: readonly string[], options: MainOptions): Promi
   try {
     const { command: name, rest } = splitCommand(argv);
     if (name === null || name === 'help') {
-      const topic = name === 'help' ? COMMANDS.find((c) => c.name === rest.find((a) => !a.startsWith('-'))) : undefined;
+      const about = name === 'help' ? rest.find((a) => !a.startsWith('-')) : undefined;
+      const topic = about !== undefined ? COMMANDS.find((c) => c.name === about) : undefined;
+      // `help deplyo`: the command meant, as `deplyo` alone says it (it printed the CLI's help, exit 0).
+      if (about !== undefined && topic === undefined) throw unknownCommand(about);
       if (rest.includes('--version')) {
         options.io.stdout(`${cliVersion()}\n`);
         return EXIT.OK;
@@ -141,11 +160,7 @@ export async function main(argv: readonly string[], options: MainOptions): Promi
       return asked ? EXIT.OK : EXIT.USAGE;
     }
     const entry = COMMANDS.find((c) => c.name === name);
-    if (entry === undefined) {
-      const sub = SUBCOMMAND_OF[name];
-      const meant = sub !== undefined ? `; did you mean \`${sub}\`?` : didYouMean(name, COMMANDS.map((c) => c.name));
-      throw usageError(`unknown command ${JSON.stringify(name)}${meant}; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
-    }
+    if (entry === undefined) throw unknownCommand(name);
     const env = loadCliEnv(options.env, homedir());
     const onlyHelp = rest.some((a) => a === '--help' || a === '-h' || a === '--version');
     if (entry.python === true && !onlyHelp) python = new PythonChecker().start(pythonPath(env.python));
@@ -219,6 +234,7 @@ function nextStep(code: string, details: Record<string, unknown>): string | null
     case 'FUNCTION_NOT_FOUND': return 'the `functions` command lists this workspace\'s functions; --workspace or --profile picks another';
     case 'WORKSPACE_NOT_FOUND': return 'the `workspaces` command lists them';
     case 'TOKEN_NOT_FOUND': return 'the `tokens` command lists the live ones (--all: revoked ones too)';
+    case 'VERSION_NOT_FOUND': return `the \`versions ${typeof details['function'] === 'string' ? details['function'] : '<fn>'}\` command lists its versions`;
     case 'WORKSPACE_NOT_EMPTY': return `delete its functions first (\`functions -w ${typeof details['workspace'] === 'string' ? details['workspace'] : '<workspace>'}\` lists them)`;
     case 'ROLE_FORBIDDEN': return roleNextStep(details['required']);
     default: return null;

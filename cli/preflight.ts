@@ -4,8 +4,10 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { functionFolderAbove } from './folder-function.js';
 import { MANIFEST_FILE, readManifestFile } from './manifest-file.js';
 import { otherPlatform, otherPlatformMessage } from './other-platforms.js';
+import { shellWord } from './self-command.js';
 import { walkFunctionDir, type LocalFile } from './files.js';
 import { runPythonPreflight, type PythonPreflight } from './python.js';
 import { terminalSafe } from './terminal.js';
@@ -110,11 +112,14 @@ export async function preflight(dir: string, python: string, env: Record<string,
   // Another platform's folder (vercel.json, a SAM template, …): the platform.yaml to add, not `init .`,
   // which writes a new main.py beside the code (apps round 21).
   if (read.raw === null && !existsSync(join(dir, MANIFEST_FILE))) {
-    const other = otherPlatform(dir);
+    // A subfolder of a function's folder (`app/routers/`): that folder, not a second function in it.
+    const above = functionFolderAbove(dir);
+    const other = above === null ? otherPlatform(dir) : null;
     problems.splice(0, problems.length, {
       kind: 'manifest', file: MANIFEST_FILE, line: null, column: null, path: '',
-      message: other ? otherPlatformMessage(dir, other)
-        : `not found in ${dir}: this is not a function folder; cd into yours, or create one here with \`${options.selfCommand ?? 'fastapi-platform'} init .\``,
+      message: above !== null ? `not found in ${dir}, a folder inside the function folder ${above.path}${above.name !== null ? ` (function "${above.name}")` : ''}: a function is checked, run and deployed from the folder of its platform.yaml; \`cd ${shellWord(above.path)}\` and run it there, or give that folder as the argument`
+        : other ? otherPlatformMessage(dir, other)
+          : `not found in ${dir}: this is not a function folder; cd into yours, or create one here with \`${options.selfCommand ?? 'fastapi-platform'} init .\``,
     });
     warnings.length = 0;
   }

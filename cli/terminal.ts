@@ -2,7 +2,8 @@
  * Text that came from a function (its log lines) printed safely: a function is an attacker, and
  * its output must not drive the user's terminal. Every control character (C0, DEL, C1 — ESC among
  * them, so no ANSI sequence), the Unicode line and paragraph separators and the bidirectional
- * overrides are shown as escapes (`\x1b`, `\n`, `\u202e`); one log line stays one terminal line.
+ * overrides are shown as escapes (`\x1b`, `\n`, `\u202e`); one log line stays one terminal line
+ * (a message of several lines: `messageLines`, each of its lines with the line's columns).
  * Long lines are cut. Times are shown as local ISO 8601 with the offset.
  */
 
@@ -27,6 +28,34 @@ export function terminalSafe(text: string, max = MAX_PRINTED_CHARS): string {
  */
 export function safeLines(text: string, max = MAX_PRINTED_CHARS): string {
   return text.split('\n').map((line) => terminalSafe(line, max)).join('\n');
+}
+
+/**
+ * A log message of several lines (`log.exception`'s record with its traceback) as one string per
+ * line, each escaped like `terminalSafe` (`\r`, ESC, … never raw), its trailing line breaks dropped,
+ * cut as `terminalSafe` cuts when all of them together pass `max` characters. The caller puts the
+ * same columns (time, run, level) before each, so a line of one run never reads as another's
+ * (ADR 0224; `logs` showed the traceback as one line of `\n`s).
+ */
+export function messageLines(text: string, max = MAX_PRINTED_CHARS): string[] {
+  const lines = text.replace(/(\r?\n)+$/, '').split(/\r?\n/).map((line) => line.replace(UNSAFE_TEXT, escapedCharacter));
+  const out: string[] = [];
+  let room = max;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.length <= room) {
+      out.push(line);
+      room -= line.length;
+      continue;
+    }
+    let end = room;
+    const code = line.charCodeAt(end - 1);
+    if (code >= 0xd800 && code <= 0xdbff) end--;
+    const left = line.length - end + lines.slice(i + 1).reduce((sum, rest) => sum + rest.length, 0);
+    out.push(`${line.slice(0, end)} …[+${left} chars${i + 1 < lines.length ? `, ${lines.length - i - 1} more line${lines.length - i - 1 === 1 ? '' : 's'}` : ''}]`);
+    break;
+  }
+  return out;
 }
 
 /** ESC and the C1 controls: the characters that begin a terminal sequence (colors, titles, OSC 52 clipboard writes). */

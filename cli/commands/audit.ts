@@ -1,8 +1,8 @@
 /** `audit`: the workspace's audit log, newest first (owners; the admin token with --all: every workspace). */
-import { flag, int, positionals, str, type ParsedArgs } from '../args.js';
+import { choice, flag, int, positionals, str, type ParsedArgs } from '../args.js';
 import type { ApiAuditEntry } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
-import { EXIT, usageError } from '../errors.js';
+import { EXIT } from '../errors.js';
 import { table } from '../output.js';
 import { AUDIT_ACTIONS, auditDetailText, auditWhenText } from '../../protocol/index.js';
 import { parseWhen } from '../when.js';
@@ -31,8 +31,7 @@ function printList(ctx: Context, items: ApiAuditEntry[], all: boolean): void {
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   positionals(args, 0, 'audit');
   const since = str(args, 'since');
-  const action = str(args, 'action');
-  if (action !== undefined && !(AUDIT_ACTIONS as readonly string[]).includes(action)) throw usageError(`--action must be one of ${AUDIT_ACTIONS.join(', ')}; got ${JSON.stringify(action)}`);
+  const action = choice(args, 'action', AUDIT_ACTIONS);
   const all = flag(args, 'all');
   const sinceMs = since !== undefined ? parseWhen(since, ctx.now(), 'since') : undefined;
   const client = await clientOf(ctx, args);

@@ -1,6 +1,6 @@
 /** `deploy [dir]`: validate, then create/update, upload what changed, create and deploy a version. */
 import { join, normalize, relative, resolve, sep } from 'node:path';
-import { flag, positionals, str, type ParsedArgs } from '../args.js';
+import { choice, flag, positionals, str, type ParsedArgs } from '../args.js';
 import { profileOf, readCredentials, withProfile, writeCredentials } from '../config.js';
 import { clientOf, targetOf, type Command, type Context } from '../context.js';
 import { contractLines } from '../contract.js';
@@ -115,8 +115,7 @@ export function printDeploy(out: Output, r: DeployResult, fp = 'fastapi-platform
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const [dirArg] = positionals(args, 1, 'deploy');
   const dir = resolve(ctx.cwd, dirArg ?? '.');
-  const auth = str(args, 'auth');
-  if (auth !== undefined && auth !== 'public' && auth !== 'token') throw usageError(`--auth must be public or token, got ${JSON.stringify(auth)}`);
+  const auth = choice(args, 'auth', ['public', 'token']);
   if (flag(args, 'dry-run') && flag(args, 'force')) throw usageError('--dry-run changes nothing: it goes without --force');
   const client = await clientOf(ctx, args);
   // What the deploy reads (nothing that changes anything) goes while the Python check runs.

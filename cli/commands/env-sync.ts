@@ -92,7 +92,7 @@ export function formatDiff(d: EnvDiff): string[] {
 
 function functionName(args: ParsedArgs, action: string): string {
   const name = args.positionals[1];
-  if (name === undefined) throw usageError(`env ${action} needs the function name: fastapi-platform env ${action} <fn>`);
+  if (name === undefined) throw usageError(`env ${action} needs the function name: fastapi-platform env ${action} <fn> (or run it in the function's folder, where its platform.yaml is)`);
   if (args.positionals.length > 2) throw usageError(`unexpected argument ${JSON.stringify(args.positionals[2])}`);
   return name;
 }

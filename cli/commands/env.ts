@@ -10,6 +10,7 @@ import { checkFunctionName } from '../function-name.js';
 import type { ApiClient, ApiFunction } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
+import { functionFolderOf, functionOfFolder } from '../folder-function.js';
 import { didYouMean } from '../suggest.js';
 import { selfCommandOf } from '../self-command.js';
 import { envStartFailure } from '../start-check.js';
@@ -25,7 +26,11 @@ function applies(verb: 'get' | 'lose', count: number): string {
 
 function functionName(args: ParsedArgs, action: string): string {
   const name = args.positionals[1];
-  if (name === undefined) throw usageError(`env ${action} needs the function name: fastapi-platform env ${action} <fn> …`);
+  if (name === undefined) throw usageError(`env ${action} needs the function name: fastapi-platform env ${action} <fn> …${action === 'list' ? ' (or run it in a function\'s folder)' : ''}`);
+  // `env set API_KEY=x` outside a function's folder: the name comes first.
+  if ((action === 'set' || action === 'unset') && !FUNCTION_NAME.test(name) && /^[A-Za-z_][A-Za-z0-9_]*(=|$)/.test(name)) {
+    throw usageError(`env ${action} needs the function name before ${JSON.stringify(name)}: fastapi-platform env ${action} <fn> ${name.includes('=') ? 'NAME=value' : 'NAME'} (or run it in a function's folder)`);
+  }
   checkFunctionName(name);
   return name;
 }
@@ -145,7 +150,8 @@ async function listEnv(ctx: Context, args: ParsedArgs): Promise<number> {
   return EXIT.OK;
 }
 
-async function run(ctx: Context, args: ParsedArgs): Promise<number> {
+async function run(ctx: Context, parsed: ParsedArgs): Promise<number> {
+  const args = withFolderFunction(ctx, parsed);
   const action = args.positionals[0];
   if (action === 'set') return set(ctx, args);
   if (action === 'unset') return unset(ctx, args);
@@ -158,6 +164,25 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   // `env my-fn` lists, as `triggers my-fn` and `runs my-fn` do (a newcomer typed it first).
   if (action !== undefined && args.positionals.length === 1 && FUNCTION_NAME.test(action)) return listEnv(ctx, { ...args, positionals: ['list', action] });
   throw usageError(`env needs an action: set, unset, list, pull or push (got ${action === undefined ? 'none' : JSON.stringify(action)}${action === undefined ? '' : didYouMean(action, ['set', 'unset', 'list', 'pull', 'push'])})\nRun \`fastapi-platform env --help\` for usage.`);
+}
+
+/**
+ * In a function's folder the name may be left out of `env`, `env list`, `env pull` and `env push`, as
+ * of `logs` and `invoke` (new-user round 8: `env pull` there asked for it). `pull` and `push` read
+ * and write `.env` where they run: the folder of platform.yaml itself, not a folder below it.
+ * `set` and `unset` leave it out only when what follows cannot be a function's name (`API_KEY=…`,
+ * `API_KEY`): `env unset shop` names the function `shop`.
+ */
+function withFolderFunction(ctx: Context, args: ParsedArgs): ParsedArgs {
+  const [action, name] = args.positionals;
+  if ((action === 'set' || action === 'unset') && name !== undefined && !FUNCTION_NAME.test(name)) {
+    const here = functionOfFolder(ctx.cwd);
+    return here === null ? args : { ...args, positionals: [action, here, ...args.positionals.slice(1)] };
+  }
+  if (name !== undefined || args.positionals.length > 1) return args;
+  const here = action === 'pull' || action === 'push' ? (functionFolderOf(ctx.cwd) === ctx.cwd ? functionOfFolder(ctx.cwd) : null)
+    : action === undefined || action === 'list' || action === 'ls' ? functionOfFolder(ctx.cwd) : null;
+  return here === null ? args : { ...args, positionals: [action ?? 'list', here] };
 }
 
 export const envCommand: Command = {
@@ -178,6 +203,9 @@ export const envCommand: Command = {
     'a secret wins over a plain value of the same name. Plain env is also replaced by `deploy` from',
     'platform.yaml; secrets are left alone by deploys. Changes reach new instances without a redeploy:',
     'warm instances finish their calls and are replaced.',
+    'In a function\'s folder (where its platform.yaml is) `env`, `env list`, `env pull` and `env push` may',
+    'leave out <fn>: the folder\'s function (`env list` also below that folder), and so may `env set API_KEY=…`',
+    'and `env unset API_KEY` (a name in capitals or with = or _ is no function\'s).',
     '',
     '`env pull` writes the plain values to .env (mode 0600) and lists secrets as `# secret: NAME` lines:',
     'secret values are never pulled. It refuses to replace an existing file unless --force.',

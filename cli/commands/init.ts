@@ -22,9 +22,12 @@ export const CI_TEMPLATES: Record<string, { path: string; source: string }> = {
   github: { path: '.github/workflows/deploy.yml', source: join(TEMPLATES_DIR, '_ci', 'github.yml') },
 };
 
-/** A DNS label from a folder name (`My App_2` → `my-app-2`), or null if nothing usable is left. */
+/**
+ * A DNS label from a folder name (`My App_2` → `my-app-2`; `Café Ünï` → `cafe-uni`: a letter's
+ * accents dropped, it was `caf-n`), or null if nothing usable is left.
+ */
 export function nameFromFolder(folder: string): string | null {
-  const name = folder.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
+  const name = folder.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
   return FUNCTION_NAME.test(name) ? name : null;
 }
 

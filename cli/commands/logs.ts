@@ -15,7 +15,7 @@ import { isAsyncRun, type ApiClient, type ApiLogLine } from '../client.js';
 import { clientOf, targetOf, type Command, type Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { connectOnce, SseParser, type SseEvent } from '../sse.js';
-import { localIso, terminalSafe, withoutSequences } from '../terminal.js';
+import { localIso, messageLines, terminalSafe, withoutSequences } from '../terminal.js';
 import { formatMs } from '../output.js';
 import { LOG_LEVELS, parseLevel, type LogLevel } from '../../protocol/index.js';
 import { parseWhen } from '../when.js';
@@ -223,7 +223,8 @@ class Printer {
     }
     if (fresh && l.i > 0 && !this.filtered) this.note(`(${l.i} earlier line${l.i === 1 ? '' : 's'} of run ${shortRun(l.runId)}: shown when it ends)`);
     const attempt = l.attempt > 1 ? `#${l.attempt}` : '';
-    this.print(`${localIso(l.ts)} ${shortRun(l.runId)}${attempt} ${levelText(l)} ${terminalSafe(l.msg)}\n`);
+    const columns = `${localIso(l.ts)} ${shortRun(l.runId)}${attempt} ${levelText(l)} `;
+    this.print(messageLines(l.msg).map((text) => `${columns}${text}\n`).join(''));
   }
 
   /** True when some of the run's lines were not printed (and no filter explains it). */

@@ -13,7 +13,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   checkFunctionName(name);
   const toText = args.values.to;
   if (toText !== undefined && (typeof toText !== 'string' || !/^[1-9]\d{0,8}$/.test(toText))) {
-    throw usageError(`--to must be a version number (1, 2, …; \`fastapi-platform functions show ${name}\` lists them), got ${JSON.stringify(toText)}`);
+    throw usageError(`--to must be a version number (1, 2, …; \`fastapi-platform versions ${name}\` lists them), got ${JSON.stringify(toText)}`);
   }
   const target = toText === undefined ? undefined : int(args, 'to', 0, 1, Number.MAX_SAFE_INTEGER);
   const client = await clientOf(ctx, args);
@@ -21,7 +21,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const { function: fn, deploy, start } = await client.rollback(name, target, !flag(args, 'no-check'))
     .catch((err: unknown) => {
       const again = `${fp} rollback ${name}${target !== undefined ? ` --to ${target}` : ''} --no-check`;
-      throw startFailure(ctx.out, err, `Roll back to another version with --to (\`${fp} functions show ${name}\` lists them), or \`${again}\` rolls back without this check.`, fp);
+      throw startFailure(ctx.out, err, `Roll back to another version with --to (\`${fp} versions ${name}\` lists them), or \`${again}\` rolls back without this check.`, fp);
     });
   ctx.out.data({ ok: true, function: name, fromVersion: deploy.fromVersion, toVersion: deploy.toVersion, activeVersion: fn.activeVersion, status: fn.status, ...(start !== undefined ? { start } : {}) });
   const to = deploy.toVersion ?? fn.activeVersion ?? '-';

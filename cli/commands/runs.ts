@@ -4,12 +4,12 @@
  */
 import { selfCommandOf } from '../self-command.js';
 import { parseWhen } from '../when.js';
-import { flag, int, positionals, str, type ParsedArgs } from '../args.js';
+import { choice, flag, int, positionals, str, type ParsedArgs } from '../args.js';
 import { isAsyncRun, type ApiAsyncRun, type ApiAsyncRunSummary, type ApiClient, type ApiRun, type ApiRunSummary } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { formatAgo, formatMs, indent, table } from '../output.js';
-import { terminalSafe } from '../terminal.js';
+import { messageLines, terminalSafe } from '../terminal.js';
 import { errorHint } from '../start-check.js';
 import { waitForRun } from './invoke.js';
 import { ASYNC_RUN_STATES, FUNCTION_NAME, omittedResultNote, RUN_STATUSES, RUN_TRIGGERS, timelineDetailText } from '../../protocol/index.js';
@@ -74,7 +74,10 @@ function safeLines(text: string): string {
 
 /** A run's lines; what the function wrote is escaped (cli/terminal.ts): it must not drive the terminal. */
 function logLines(logs: readonly { ts: number; stream: string; level?: string; msg: string }[], pad: string): string[] {
-  return logs.map((l) => `${pad}${new Date(l.ts).toISOString().slice(11, 23)} ${terminalSafe(l.level ?? l.stream).padEnd(7)} ${terminalSafe(l.msg.trimEnd())}`);
+  return logs.flatMap((l) => {
+    const columns = `${pad}${new Date(l.ts).toISOString().slice(11, 23)} ${terminalSafe(l.level ?? l.stream).padEnd(7)} `;
+    return messageLines(l.msg.trimEnd()).map((text) => `${columns}${text}`);
+  });
 }
 
 /** `where`: what narrowed the list besides the status (` started since 1h`, ` on this page`), '' for none. */
@@ -226,18 +229,12 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     ctx.out.line(`run ${r.runId} queued (replay of ${r.replayOf}); follow it with: ${selfCommandOf(ctx)} runs ${r.runId}  (or replay with --wait)`);
     return EXIT.OK;
   }
-  const status = str(args, 'status');
-  if (status !== undefined && !(ASYNC_RUN_STATES as readonly string[]).includes(status)) {
-    throw usageError(`--status must be one of ${ASYNC_RUN_STATES.join(', ')}, got ${JSON.stringify(status)}`);
-  }
+  const status = choice(args, 'status', ASYNC_RUN_STATES);
   const limit = int(args, 'limit', 20, 1, 1000);
   const since = str(args, 'since');
   const until = str(args, 'until');
   const cursor = str(args, 'cursor');
-  const trigger = str(args, 'trigger');
-  if (trigger !== undefined && !(RUN_TRIGGERS as readonly string[]).includes(trigger)) {
-    throw usageError(`--trigger must be one of ${RUN_TRIGGERS.join(', ')}, got ${JSON.stringify(trigger)}`);
-  }
+  const trigger = choice(args, 'trigger', RUN_TRIGGERS);
   const now = ctx.now(); // one instant for both: `--since 2h --until 1h` is one hour
   const query = {
     ...(what.list ? { function: what.list } : {}), limit,

@@ -5,6 +5,7 @@
  * the admin token and the API path to get a secret to give GitHub (docs/adr/0040-runnable-hints.md).
  */
 import { positionals, str, type ParsedArgs } from '../args.js';
+import { functionOfFolder } from '../folder-function.js';
 import { checkFunctionName } from '../function-name.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
@@ -15,7 +16,7 @@ import { selfCommandOf } from '../self-command.js';
 
 function nameOf(name: string | undefined, usage: string): string {
   // `triggers needs …`, as `invoke needs …` (it said `triggers <name> needs the function name`).
-  if (name === undefined) throw usageError(`${usage.split(' <')[0]} needs the function name: fastapi-platform ${usage}`);
+  if (name === undefined) throw usageError(`${usage.split(' <')[0]} needs the function name: fastapi-platform ${usage}${usage === 'triggers <name>' ? ' (or run it in a function\'s folder)' : ''}`);
   checkFunctionName(name);
   return name;
 }
@@ -56,7 +57,8 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     return EXIT.OK;
   }
   if (pos.length > 1) throw usageError('usage: fastapi-platform triggers <name> | triggers rotate-secret <name> <triggerId> [--grace 1h]');
-  const name = nameOf(pos[0], 'triggers <name>');
+  // In a function's folder (or below it) the name may be left out, as of `logs` (new-user round 8).
+  const name = nameOf(pos[0] ?? functionOfFolder(ctx.cwd) ?? undefined, 'triggers <name>');
   const items = await client.listTriggers(name);
   ctx.out.data({ ok: true, function: name, items });
   // The command in the DETAILS cell is pasted as it is: spelled as the CLI runs here (ADR 0040; it

@@ -2,11 +2,11 @@
  * `usage <name> [--window 15m]`: invocations, errors, latency percentiles, cold starts and state.
  * Without a name: one line per function of the workspace, as the console's Functions list.
  */
-import { positionals, str, type ParsedArgs } from '../args.js';
+import { choice, positionals, type ParsedArgs } from '../args.js';
 import { checkFunctionName } from '../function-name.js';
 import type { ApiUsage } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
-import { EXIT, usageError } from '../errors.js';
+import { EXIT } from '../errors.js';
 import { formatAgo, formatMs, table } from '../output.js';
 
 const WINDOWS = ['1m', '15m', '1h', '24h', '7d', '30d'];
@@ -45,8 +45,7 @@ const OVERVIEW_CONCURRENCY = 8;
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const [name] = positionals(args, 1, 'usage');
   if (name !== undefined) checkFunctionName(name);
-  const window = str(args, 'window') ?? '15m';
-  if (!WINDOWS.includes(window)) throw usageError(`--window must be one of ${WINDOWS.join(', ')}`);
+  const window = choice(args, 'window', WINDOWS, { near: false }) ?? '15m';
   const client = await clientOf(ctx, args);
   if (name === undefined) {
     const { items } = await client.listFunctions();

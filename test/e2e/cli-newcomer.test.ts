@@ -541,7 +541,7 @@ describe('a newcomer after npm start', { skip, timeout: 300_000 }, () => {
     assert.match(again.stdout, /^Version 1 of "rolly" was already the active one: it stays active/m, again.stdout);
     const typo = await spawnCli(['rollback', 'rolly', '--to', 'v1'], { env });
     assert.equal(typo.code, 2);
-    assert.match(typo.stderr, /--to must be a version number \(1, 2, …; `npx fastapi-platform functions show rolly` lists them\), got "v1"/);
+    assert.match(typo.stderr, /--to must be a version number \(1, 2, …; `npx fastapi-platform versions rolly` lists them\), got "v1"/);
   });
 
   it('an async result too large to keep is said to be so, not printed as an empty body', async () => {

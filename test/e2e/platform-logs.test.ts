@@ -146,7 +146,7 @@ describe('logs and logs --follow (embedded platform)', () => {
     assert.doesNotMatch((await logs('--run', runId, '--grep', 'before')).stdout, /ValueError/);
   });
 
-  it('keeps what a function writes one event and shows it escaped in the terminal', async () => {
+  it('keeps what a function writes one event and shows it escaped in the terminal, each of its lines with the columns', async () => {
     const hostile = `ok\n\ndata: {"fake":true}\n\nevent: end\r\nid: 9999999999999-0\n\n\x1b[31mred\x1b[0m \x1b]0;title\x07`;
     const raw = await RawStream.open(`${platform.url}/api/v1/functions/${FN}/logs/stream`, { authorization: `Bearer ${api.token}` });
     assert.equal(raw.status, 200);
@@ -159,10 +159,12 @@ describe('logs and logs --follow (embedded platform)', () => {
     assert.deepEqual(raw.messages(), [`app: ${hostile}`]);
     const cli = await spawnCli(['logs', FN, '--run', runId, '--url', platform.url, '--token', api.token!], { env: { FP_CONFIG_DIR: configDir, TZ: 'UTC' } });
     assert.equal(cli.code, 0, cli.stderr);
+    // One message of several lines: each printed with the time, run and level (ADR 0224), so the
+    // lines laid out as a stream's `data:`/`event:` stay this run's WARNING lines.
     const printed = cli.stdout.trimEnd().split('\n');
-    assert.equal(printed.length, 1);
-    assert.match(printed[0]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00 [0-9a-f]{8} WARNING app: ok\\n\\ndata: /);
-    assert.ok(printed[0]!.includes('\\x1b[31mred\\x1b[0m \\x1b]0;title\\x07'));
+    const columns = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00 ([0-9a-f]{8}) WARNING (.*)$/;
+    assert.deepEqual(printed.map((l) => columns.exec(l)?.[1]), printed.map(() => runId.slice(0, 8)), cli.stdout);
+    assert.deepEqual(printed.map((l) => columns.exec(l)?.[2]), ['app: ok', '', 'data: {"fake":true}', '', 'event: end', 'id: 9999999999999-0', '', '\\x1b[31mred\\x1b[0m \\x1b]0;title\\x07']);
     assert.doesNotMatch(cli.stdout, /[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
   });
 

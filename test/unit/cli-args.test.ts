@@ -77,6 +77,10 @@ describe('cli argument parsing', () => {
   it('derives a function name from a folder name', () => {
     assert.equal(nameFromFolder('My App_2'), 'my-app-2');
     assert.equal(nameFromFolder('--x--'), 'x');
+    // A letter with an accent keeps its letter (new-user round 8: `Café Ünï` made `caf-n`).
+    assert.equal(nameFromFolder('Café Ünï'), 'cafe-uni');
+    assert.equal(nameFromFolder('my proj é'), 'my-proj-e');
+    assert.equal(nameFromFolder('日本'), null);
     assert.equal(nameFromFolder('___'), null);
     assert.equal(nameFromFolder('a'.repeat(80))?.length, 63);
   });

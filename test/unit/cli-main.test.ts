@@ -71,6 +71,20 @@ describe('cli main', () => {
     assert.equal(startLine(true, null), 'start     cold');
   });
 
+  it("runs <id> shows a log message of several lines (log.exception's traceback) as several, each with its time and level (ADR 0224)", () => {
+    const run = {
+      runId: 'r', attempt: 1, function: 'f', workspace: 'default', version: '1', trigger: 'http', initMs: 0, handlerMs: 1, queuedMs: 0, durationMs: 2,
+      status: 'succeeded', httpStatus: 200, errorCode: null, errorClass: null, error: null, startedAt: 0, cold: false, start: 'warm',
+      logs: [{ ts: 0, stream: 'stderr', level: 'ERROR', msg: 'app: caught it\nTraceback (most recent call last):\nZeroDivisionError: division by zero\x1b[2J\n' }],
+    } as const;
+    const shown = formatRun({ ...run, logs: [...run.logs] }, 1000).split('\n');
+    assert.deepEqual(shown.slice(shown.indexOf('logs (1)') + 1), [
+      '  00:00:00.000 ERROR   app: caught it',
+      '  00:00:00.000 ERROR   Traceback (most recent call last):',
+      '  00:00:00.000 ERROR   ZeroDivisionError: division by zero\\x1b[2J',
+    ]);
+  });
+
   it('deploy names each webhook trigger\'s URL and how to get its signing secret', () => {
     assert.equal(webhookUrl('http://127.0.0.1:8080/fn/hooky/', 'github'), 'http://127.0.0.1:8080/hooks/hooky/github');
     assert.equal(webhookUrl('https://fp.example.com/fn/shop.acme/', 'stripe'), 'https://fp.example.com/hooks/shop.acme/stripe');
@@ -118,6 +132,39 @@ describe('cli main', () => {
       assert.match(r.stderr, new RegExp(`unknown command "${word}"; did you mean \`${meant}\`\\?; commands: init,`), r.stderr);
     }
     assert.match((await runCli(['deplyo'])).stderr, /unknown command "deplyo"; did you mean "deploy"\?/);
+  });
+
+  it("another tool's word for a command names it (`stats`: usage), and so does `help` of a command it does not have (new-user round 8)", async () => {
+    for (const [word, meant] of [['stats', 'usage'], ['metrics', 'usage'], ['ls', 'functions'], ['history', 'runs'], ['start', 'up'], ['serve', 'dev']] as const) {
+      const r = await runCli([word]);
+      assert.equal(r.code, EXIT.USAGE, r.stderr);
+      assert.match(r.stderr, new RegExp(`unknown command "${word}"; did you mean \`${meant}\`\\?`), r.stderr);
+    }
+    // `help deplyo` printed the CLI's whole help and exited 0, as if it knew the command.
+    const typo = await runCli(['help', 'deplyo']);
+    assert.equal(typo.code, EXIT.USAGE, typo.stdout);
+    assert.equal(typo.stdout, '');
+    assert.match(typo.stderr, /unknown command "deplyo"; did you mean "deploy"\?/);
+    assert.match((await runCli(['help', 'stats'])).stderr, /did you mean `usage`\?/);
+    const known = await runCli(['help', 'deploy']);
+    assert.equal(known.code, EXIT.OK);
+    assert.match(known.stdout, /^fastapi-platform deploy: /);
+  });
+
+  it('a value of a fixed set names the one meant (`--status faild`), but not for a window of time (`2h` is neither 1h nor 24h)', async () => {
+    for (const [args, said] of [
+      [['runs', '--status', 'faild'], /--status must be one of .*, got "faild"; did you mean "failed"\?/],
+      [['runs', '--trigger', 'crn'], /--trigger must be one of .*, got "crn"; did you mean "cron"\?/],
+      [['deploy', '--auth', 'tokn'], /--auth must be one of public, token, got "tokn"; did you mean "token"\?/],
+      [['audit', '--action', 'rolback'], /--action must be one of .*, got "rolback"; did you mean "rollback"\?/],
+    ] as const) {
+      const r = await runCli([...args, '--url', 'http://127.0.0.1:9']);
+      assert.equal(r.code, EXIT.USAGE, r.stderr);
+      assert.match(r.stderr, said);
+    }
+    const window = await runCli(['usage', '--window', '2h', '--url', 'http://127.0.0.1:9']);
+    assert.equal(window.code, EXIT.USAGE);
+    assert.match(window.stderr, /--window must be one of 1m, 15m, 1h, 24h, 7d, 30d, got "2h"\n/);
   });
 
   it('invoke --idempotency-key without --async is a usage error, not silently ignored', async () => {

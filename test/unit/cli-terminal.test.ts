@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Output } from '../../cli/output.js';
-import { localIso, MAX_PRINTED_CHARS, terminalSafe, withoutSequences } from '../../cli/terminal.js';
+import { localIso, MAX_PRINTED_CHARS, messageLines, terminalSafe, withoutSequences } from '../../cli/terminal.js';
 
 describe('terminalSafe', () => {
   it('escapes every control character, ESC and the Unicode tricks; keeps ordinary text', () => {
@@ -26,6 +26,22 @@ describe('terminalSafe', () => {
     assert.ok(out.endsWith(' …[+10 chars]'));
     const emoji = terminalSafe(`${'a'.repeat(9)}🎉🎉`, 10);
     assert.equal(emoji, `${'a'.repeat(9)} …[+4 chars]`);
+  });
+});
+
+describe('messageLines (a log message of several lines: ADR 0224)', () => {
+  it("is one entry per line of log.exception's record, each escaped, the trailing break dropped", () => {
+    const record = 'caught it\nTraceback (most recent call last):\n  File "/code/main.py", line 5, in inner\n    return 1 / x\r\nZeroDivisionError: division by zero\n';
+    assert.deepEqual(messageLines(record), ['caught it', 'Traceback (most recent call last):', '  File "/code/main.py", line 5, in inner', '    return 1 / x', 'ZeroDivisionError: division by zero']);
+    assert.deepEqual(messageLines('one line'), ['one line']);
+    assert.deepEqual(messageLines(''), ['']);
+    // Every control but the line break itself stays an escape: a lone CR, ESC, a Unicode line separator.
+    assert.deepEqual(messageLines('a\rb\n\x1b[2Jc\u2028d'), ['a\\rb', '\\x1b[2Jc\\u2028d']);
+  });
+
+  it('cuts all its lines together at the limit and says how much was left out', () => {
+    assert.deepEqual(messageLines('abcd\nefgh\nijkl', 6), ['abcd', 'ef …[+6 chars, 1 more line]']);
+    assert.deepEqual(messageLines('x'.repeat(MAX_PRINTED_CHARS + 10)), [`${'x'.repeat(MAX_PRINTED_CHARS)} …[+10 chars]`]);
   });
 });
 
