@@ -120,3 +120,12 @@ export interface ApiAsyncRun {
   attempts: ApiAsyncAttempt[];
   result: ApiAsyncResult | null;
 }
+
+/**
+ * An async run known only by its attempts' records (docs/adr/0193-a-run-whose-async-state-was-lost.md):
+ * its queued state (timeline, acceptance time, result and request) was lost, so it is final and
+ * cannot be replayed. The CLI's `runs <id>` and the console's run page say so.
+ */
+export function asyncStateLost(run: Pick<ApiAsyncRun, 'acceptedAt' | 'transitions'>): boolean {
+  return run.acceptedAt === null && run.transitions.length === 0;
+}

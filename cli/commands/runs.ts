@@ -12,7 +12,7 @@ import { formatAgo, formatMs, indent, table } from '../output.js';
 import { messageLines, terminalSafe } from '../terminal.js';
 import { errorHint } from '../start-check.js';
 import { waitForRun } from './invoke.js';
-import { ASYNC_RUN_STATES, FUNCTION_NAME, omittedResultNote, RUN_STATUSES, RUN_TRIGGERS, timelineDetailText } from '../../protocol/index.js';
+import { ASYNC_RUN_STATES, asyncStateLost, FUNCTION_NAME, omittedResultNote, RUN_STATUSES, RUN_TRIGGERS, timelineDetailText } from '../../protocol/index.js';
 
 /** Run ids are UUIDs; a function name never is (it would be a valid DNS label, but who does that?). */
 const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -169,10 +169,12 @@ export function formatAsyncRun(r: ApiAsyncRun, now: number): string {
     `function  ${r.function ?? '?'}`,
     `state     ${r.state}`,
   ];
+  const lost = asyncStateLost(r);
+  if (lost) lines.push('          its queued state was lost (the async store lost its data): no timeline, result or request are kept; it is final and cannot be replayed: call the function again (docs/adr/0193-a-run-whose-async-state-was-lost.md)');
   if (r.acceptedAt !== null) lines.push(`accepted  ${new Date(r.acceptedAt).toISOString()} (${formatAgo(r.acceptedAt, now)})`);
   if (r.replayOf !== null) lines.push(`replay of ${r.replayOf}`);
   if (r.replays.length > 0) lines.push(`replayed  as ${r.replays.join(', ')}`);
-  lines.push('', 'timeline');
+  lines.push('', lost ? 'timeline  (lost)' : 'timeline');
   // The detail in words (`max_attempts class:user_error` → `no attempts left: the function raised an exception`); --json keeps it raw.
   for (const t of r.transitions) lines.push(`  ${new Date(t.at).toISOString().slice(11, 23)} ${t.state.padEnd(9)} ${timelineDetailText(t.detail)}`.trimEnd());
   // The API lists ended attempts: a running run said `attempts  (none)` under `running  attempt 1`.

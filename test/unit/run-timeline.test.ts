@@ -47,6 +47,15 @@ describe('run timeline details in words', () => {
     assert.doesNotMatch(text, /class:/);
   });
 
+  it('runs <id> of a run whose async state was lost says so: final, not replayable (ADR 0193; it printed an empty timeline)', () => {
+    const attempt = { attempt: 1, startedAt: 5, durationMs: 1, cold: false, status: 'failed' as const, errorCode: 'FUNCTION_ERROR', errorClass: 'user_error', error: null, logs: [] };
+    const lost = formatAsyncRun({ runId: 'r1', function: 'f', workspace: 'default', trigger: 'async', state: 'failed', acceptedAt: null, replayOf: null, replays: [], attempts: [attempt], result: null, transitions: [] }, 10);
+    assert.match(lost, /its queued state was lost .* it is final and cannot be replayed: call the function again/);
+    assert.match(lost, /^timeline {2}\(lost\)$/m);
+    const kept = formatAsyncRun({ runId: 'r1', function: 'f', workspace: 'default', trigger: 'async', state: 'failed', acceptedAt: 0, replayOf: null, replays: [], attempts: [attempt], result: null, transitions: [{ state: 'queued', at: 0, detail: null }] }, 10);
+    assert.doesNotMatch(kept, /lost/);
+  });
+
   it('a running run names its running attempt (it said `attempts  (none)` under `running  attempt 1`)', () => {
     const run = (attempts: Parameters<typeof formatAsyncRun>[0]['attempts'], transitions: Parameters<typeof formatAsyncRun>[0]['transitions']) => formatAsyncRun({
       runId: 'r1', function: 'f', workspace: 'default', trigger: 'async', state: 'running', acceptedAt: 0, replayOf: null, replays: [], attempts, result: null, transitions,

@@ -12,6 +12,7 @@ import { ErrorBox, Loading, StateBadge, useAsync, useInterval } from '../../ui.j
 import type { TabProps } from './tab.js';
 import { timelineDetailText } from '../../../../protocol/run-timeline.js';
 import { FINAL_ASYNC_RUN_STATES } from '../../../../protocol/records.js';
+import { asyncStateLost } from '../../../../protocol/api-runs.js';
 
 interface Page {
   items: (Run | AsyncRunSummary)[];
@@ -197,7 +198,7 @@ export function RunDetail({ name, runId, onChanged }: { name: string; runId: str
   const failed = async ? r.state === 'failed' : r.status === 'failed';
   // Its async state lost (ADR 0193): no timeline, no acceptance time; its request went with it, so
   // the API refuses a replay (RUN_NOT_REPLAYABLE). Replay was offered and answered RUN_NOT_FOUND.
-  const lost = async && r.acceptedAt === null && r.transitions.length === 0;
+  const lost = async && asyncStateLost(r);
   const replay = async (): Promise<void> => {
     setError(null);
     try {
