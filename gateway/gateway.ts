@@ -8,7 +8,7 @@ import { admitDirect, invokeAsyncHttp, invokeDirect, invokeHttp, type AsyncIntak
 import { invokeHookHttp, type Webhooks } from './hooks.js';
 import { GatewayMetrics } from './metrics.js';
 import { serveMounted, type MountedApi } from './mount.js';
-import type { InvocationPool, PoolStats } from './pool.js';
+import type { InvocationPool, PoolStats, StartHealth } from './pool.js';
 import type { FunctionRegistry } from './registry.js';
 import { errorResponse, jsonResponse } from './responses.js';
 import { TrustedProxies } from './peer.js';
@@ -132,6 +132,21 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/**
+ * Runtimes that fail to start in a row (out of pids, a box that cannot be built; chaos round 3):
+ * degraded, as warm instances still serve. No cause here: the start's own words can name the
+ * host's paths, and /readyz answers anyone; the operator's log has them.
+ */
+export function startsProblems(starts: StartHealth | null): ReadinessProblem[] {
+  if (starts?.failing === undefined) return [];
+  const { since, failures } = starts.failing;
+  return [{
+    code: 'RUNTIME_UNAVAILABLE',
+    degraded: true,
+    message: `no runtime could start since ${new Date(since).toISOString()} (${failures} starts in a row failed; the platform's log says why): calls that need a new instance answer RUNTIME_UNAVAILABLE until one starts, warm instances still serve`,
+  }];
+}
+
 /** Ready: not shutting down, and the pool has (or is making) a generic runtime to specialize. */
 export function isReady(stats: PoolStats, shuttingDown: boolean): boolean {
   return !shuttingDown && stats.generic + stats.spawning > 0;
@@ -247,8 +262,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         // everything (the admin token; directory mode) sees them (docs/adr/0036-metrics-scope.md).
         const view = options.metricsView?.(req.headers) ?? ALL_METRICS;
         const { functions: _perFunction, scaledToZero: _scaled, ...counts } = stats;
-        const problems = options.readiness?.() ?? [];
         const starts = pool.startHealth?.() ?? null;
+        const problems = [...(options.readiness?.() ?? []), ...startsProblems(starts)];
         // A degraded problem is told, not refused: the process serves invocations (ports.ts).
         const blocking = problems.filter((p) => p.degraded !== true).length;
         const ready = isReady(stats, shuttingDown) && blocking === 0;

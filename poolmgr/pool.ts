@@ -53,6 +53,7 @@ import { PresetChoices } from './preset.js';
 import { RuntimeProcess, type KillCause } from './runtime-process.js';
 import { DEFAULT_MAX_FRAME_BYTES_IN_FLIGHT, FrameJoins } from './frame-joins.js';
 import { FunctionTemplate } from './template.js';
+import { StartStreak } from './start-streak.js';
 import type { FunctionVersion, InvocationError, InvocationResult, InvokeOptions, PoolStats } from './types.js';
 
 /** The most a deploy waits for its preset's zygote (PoolManager.expect): ~0.3 s here, more on a loaded machine. */
@@ -103,6 +104,8 @@ export class PoolManager implements InstanceOwner {
   /** performance.now() of the open-file table's last check (reap), and whether one is reading the boxes' files now. */
   private fileTableCheckedAt = 0;
   private fileTableChecking = false;
+  /** Starts failed in a row (/readyz says so while they do). */
+  private readonly starts = new StartStreak();
   private closing: Promise<void> | null = null;
   private readonly host: RuntimeHost;
   /** Specialized instances alive (taking calls or draining), across functions. */
@@ -178,12 +181,18 @@ export class PoolManager implements InstanceOwner {
     });
   }
 
-  /** How runtimes are isolated (for readiness reports and the CLI). */
-  /** How starting runtimes goes (the host's; null when its host does not tell): /readyz, /metrics. */
+  /**
+   * How starting runtimes goes (the host's failures and zygotes; null when its host does not tell
+   * and starts do not fail) and, while starts fail in a row, since when: /readyz, /metrics.
+   */
   startHealth(): StartHealth | null {
-    return this.host.startHealth?.() ?? null;
+    const host = this.host.startHealth?.() ?? null;
+    const failing = this.starts.failing;
+    if (failing === null) return host;
+    return { ...(host ?? { startFailures: failing.failures, zygotes: {} }), failing };
   }
 
+  /** How runtimes are isolated (for readiness reports and the CLI). */
   get isolation(): Isolation {
     return this.host.isolation;
   }
@@ -827,7 +836,13 @@ export class PoolManager implements InstanceOwner {
    * before it is placed (red team round 15).
    */
   private spawnProcess(hint?: SpawnHint, workspace?: string): RuntimeProcess {
-    return new RuntimeProcess(this.host, this.config.spawnTimeoutMs, this.processes, hint, this.frameJoins, workspace);
+    const proc = new RuntimeProcess(this.host, this.config.spawnTimeoutMs, this.processes, hint, this.frameJoins, workspace);
+    // A start that failed by itself (not one the platform ended: a shutdown, a retire) counts in the streak /readyz tells.
+    proc.ready.then(() => this.starts.started(), () => {
+      const by = proc.endedBy;
+      if (this.closing === null && (by === null || by.code === 'RUNTIME_UNAVAILABLE')) this.starts.failed();
+    });
+    return proc;
   }
 
   // ---- reaping and shutdown ----

@@ -226,6 +226,11 @@ export class RuntimeProcess {
     if (!this.exitSeen) this.host.signal(this.rt, 'SIGKILL');
   }
 
+  /** Why the platform ended it (the first cause given to kill() or shutdown()); null: it was not ended by the platform. */
+  get endedBy(): KillCause | null {
+    return this.cause;
+  }
+
   /** Asks the runtime to exit, then SIGKILLs it after `graceMs`. Resolves when it is gone. */
   shutdown(graceMs: number, cause: KillCause): Promise<void> {
     if (this.finished || this.exitSeen) return this.exited;

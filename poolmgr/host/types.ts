@@ -8,6 +8,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { BoxSpec } from '../../protocol/index.js';
+import type { StartsFailing } from '../start-streak.js';
 
 /** How a host isolates runtimes: `root` (namespaces, one uid per function, cgroups when offered),
  * `userns` (the same box inside a user namespace, for a platform not running as root), or `off`
@@ -162,4 +163,6 @@ export interface StartHealth {
   startFailures: number;
   /** Per preset whose zygote was started: `ready` (forks), `starting` (or restarting), or `bypassed` (runtimes are spawned). */
   zygotes: Record<string, { state: 'ready' | 'starting' | 'bypassed'; bypasses: number }>;
+  /** While starts fail in a row (the pool's StartStreak, ../start-streak.ts): since when, and how many. */
+  failing?: StartsFailing;
 }

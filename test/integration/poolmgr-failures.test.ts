@@ -3,10 +3,11 @@
  * spawn failure each give their code, and the broken process is discarded, never reused.
  */
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { defaultPoolConfig, PoolManager, type ProcessHost } from '../../poolmgr/index.js';
+import { startsProblems } from '../../gateway/gateway.js';
 import {
   childPids, ev, fnVersion, isAlive, keyOf, openPool, pidOf, py, removeFunction, STEERED_HANDLER, until, writeFunction,
 } from './poolmgr-harness.js';
@@ -247,6 +248,34 @@ describe('poolmgr spawn failures', () => {
     const result = await pool.invoke(fnVersion(dir), ev());
     assert.equal(result.error, null, JSON.stringify(result.error));
     assert.equal(result.cold, true);
+  });
+
+  it('starts failing in a row are told (/readyz degraded, RUNTIME_UNAVAILABLE, no path) until a runtime starts again (chaos round 3)', async (t) => {
+    // The interpreter fails while the mark is there (as every spawn did with the host out of pids):
+    // each call answered RUNTIME_UNAVAILABLE while /readyz said ready.
+    const dir = await writeFunction({ 'main.py': STEERED_HANDLER });
+    t.after(() => removeFunction(dir));
+    const mark = join(dir, 'failing');
+    await writeFile(mark, '');
+    const wrapper = join(dir, 'python-while-marked.sh');
+    await writeFile(wrapper, `#!/bin/sh\nif [ -e ${mark} ]; then exit 1; fi\nexec ${defaultPoolConfig().pythonPath} "$@"\n`, { mode: 0o755 });
+    const pool = new PoolManager(defaultPoolConfig({ pythonPath: wrapper, poolSize: 0, sandbox: 'off', zygotes: false }));
+    t.after(() => pool.close());
+    for (let i = 0; i < 2; i++) assert.equal((await pool.invoke(fnVersion(dir), ev())).error?.code, 'RUNTIME_UNAVAILABLE');
+    const failing = pool.startHealth()?.failing;
+    assert.ok(failing !== undefined && failing.failures >= 3, JSON.stringify(pool.startHealth()));
+    const [problem, ...more] = startsProblems(pool.startHealth());
+    assert.equal(more.length, 0);
+    assert.equal(problem?.code, 'RUNTIME_UNAVAILABLE');
+    assert.equal(problem?.degraded, true, 'warm instances still serve: degraded, not refused');
+    assert.match(problem!.message, /^no runtime could start since \d{4}-.*starts in a row failed; the platform's log says why/);
+    assert.ok(!problem!.message.includes(dir), 'no path of the host to an anonymous /readyz');
+    assert.doesNotMatch(problem!.message, /python-while-marked/);
+    await rm(mark);
+    const served = await pool.invoke(fnVersion(dir), ev());
+    assert.equal(served.error, null, JSON.stringify(served.error));
+    assert.equal(pool.startHealth()?.failing, undefined, 'a start ends the streak');
+    assert.deepEqual(startsProblems(pool.startHealth()), []);
   });
 
   it('fails a call with RUNTIME_UNAVAILABLE when no runtime can be spawned', async (t) => {
