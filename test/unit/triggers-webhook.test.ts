@@ -1,6 +1,6 @@
 /** Webhook signature checks (GitHub and Stripe style), secret rotation and replay refusal (the guard in a temporary SQLite file). */
 import assert from 'node:assert/strict';
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,7 +80,7 @@ describe('Stripe-style signatures', () => {
   const at = { nowMs: NOW };
 
   it('accepts t and v1 over "t.body", among several v1 and other schemes', () => {
-    assert.deepEqual(verifyStripeSignature(stripe('whsec_new', T), body, secrets, at), { ok: true, secret: 'current', timestamp: T, signature: hex('whsec_new', `${T}.`, body) });
+    assert.deepEqual(verifyStripeSignature(stripe('whsec_new', T), body, secrets, at), { ok: true, secret: 'current', timestamp: T, delivery: createHash('sha256').update(`${T}.`).update(body).digest('hex') });
     const several = `t=${T},v0=abc,v1=${hex('other', `${T}.`, body)},v1=${hex('whsec_new', `${T}.`, body)}`;
     assert.equal(verifyStripeSignature(several, body, secrets, at).ok, true);
     assert.deepEqual(parseStripeHeader(' t=5 , v1=ab '), { timestamp: 5, v1: ['ab'] });
@@ -147,6 +147,21 @@ describe('Stripe-style signatures', () => {
     // Before: the old secret's v1 alone was a new delivery to the guard (its key was the v1 that matched), and ran again.
     assert.deepEqual(await check(`t=${T},v1=${hex('whsec_new', `${T}.`, body)}`), { ok: false, code: 'WEBHOOK_REPLAYED' });
     assert.deepEqual(await check(stripe('whsec_newer', T)), { ok: false, code: 'WEBHOOK_REPLAYED' });
+    await guard.close();
+  });
+
+  it('refuses a delivery accepted before a rotation when it comes again while the previous secret is in its grace period (red team round 44)', async () => {
+    const guard = guardIn(() => NOW);
+    const ref = { function: 'pay', triggerId: 'stripe' };
+    const header = stripe('whsec_new', T);
+    assert.equal((await checkReplay(guard, ref, verifyStripeSignature(header, body, secrets, at), at)).ok, true);
+    // `triggers rotate-secret` with the default grace: the secret that signed it is now the previous one.
+    const rotated: WebhookSecrets = { current: 'whsec_newer', previous: 'whsec_new', previousValidUntil: NOW + 3_600_000 };
+    const later = { nowMs: NOW + 60_000 };
+    const again = verifyStripeSignature(header, body, rotated, later);
+    assert.equal(again.ok, true, 'the previous secret still verifies it');
+    // Before: keyed by its signature under the current secret, which the rotation changed: taken (and run) again.
+    assert.deepEqual(await checkReplay(guard, ref, again, later), { ok: false, code: 'WEBHOOK_REPLAYED' });
     await guard.close();
   });
 

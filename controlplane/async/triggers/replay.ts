@@ -1,5 +1,5 @@
 /**
- * Replay protection for Stripe-style webhooks: an accepted (trigger, t, signature) is remembered
+ * Replay protection for Stripe-style webhooks: an accepted (trigger, t, digest of the signed bytes) is remembered
  * until its tolerance window has passed, and a second delivery of it is refused. After the window
  * the timestamp check refuses it anyway, so what is kept stays bounded by the window. Embedded: in
  * SQLite (here); production: in Redis (redis.ts).
@@ -69,7 +69,7 @@ export async function checkReplay(
   verdict: WebhookVerdict,
   options: { nowMs?: number; toleranceMs?: number } = {},
 ): Promise<WebhookVerdict> {
-  if (!verdict.ok || verdict.timestamp === undefined || verdict.signature === undefined) return verdict;
+  if (!verdict.ok || verdict.timestamp === undefined || verdict.delivery === undefined) return verdict;
   const nowMs = options.nowMs ?? Date.now();
   const ttlMs = verdict.timestamp * 1000 + (options.toleranceMs ?? DEFAULT_TOLERANCE_MS) - nowMs + 1000;
   const first = await guard.firstSeen(ref, replayKey(verdict)!, Math.max(ttlMs, 1000));
@@ -78,6 +78,6 @@ export async function checkReplay(
 
 /** What the guard records for an accepted Stripe-style verdict (undefined: GitHub style, nothing recorded). */
 export function replayKey(verdict: WebhookVerdict): string | undefined {
-  if (!verdict.ok || verdict.timestamp === undefined || verdict.signature === undefined) return undefined;
-  return `${verdict.timestamp}:${verdict.signature}`;
+  if (!verdict.ok || verdict.timestamp === undefined || verdict.delivery === undefined) return undefined;
+  return `${verdict.timestamp}:${verdict.delivery}`;
 }

@@ -71,13 +71,14 @@ export interface WebhookSecrets {
 
 /**
  * A verified request: which secret matched; Stripe style adds the signed `t` (Unix seconds) and the
- * delivery's v1 under the current secret (hex; the replay guard's key, the same whichever v1 matched).
+ * delivery's digest (hex SHA-256 of the signed bytes; the replay guard's key, the same whichever
+ * secret or v1 verified it).
  */
 export interface WebhookAccepted {
   ok: true;
   secret: 'current' | 'previous';
   timestamp?: number;
-  signature?: string;
+  delivery?: string;
 }
 
 /**

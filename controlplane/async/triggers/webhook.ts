@@ -5,7 +5,7 @@
  * crypto.timingSafeEqual on equal-length buffers; a malformed header is refused before any
  * comparison. Secrets rotate: the previous one is accepted until its grace period ends.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { WebhookSecrets, WebhookVerdict } from './types.js';
 
 export const GITHUB_SIGNATURE_HEADER = 'x-hub-signature-256';
@@ -30,6 +30,18 @@ function hmac(secret: string | Uint8Array, ...parts: Uint8Array[]): Buffer {
   const h = createHmac('sha256', secret);
   for (const part of parts) h.update(part);
   return h.digest();
+}
+
+/**
+ * What the replay guard keys an accepted Stripe-style delivery on: the SHA-256 of the signed bytes
+ * (`<t>.` and the body), the same whichever secret or v1 verified it. It was the delivery's
+ * signature under the current secret: a delivery signed with both secrets during a rotation was
+ * taken twice when replayed with the other v1 alone (red team round 7), and after a rotation with
+ * a grace period (the default, 1 h) every delivery accepted in the 5 minutes before it was taken
+ * once more, verified by the previous secret and keyed under the new one (red team round 44).
+ */
+function deliveryDigest(prefix: Uint8Array, rawBody: Uint8Array): string {
+  return createHash('sha256').update(prefix).update(rawBody).digest('hex');
 }
 
 /** Constant-time equality of a digest and a candidate of the right shape (64 hex digits). */
@@ -107,11 +119,7 @@ export function verifyStripeSignature(header: HeaderValue, rawBody: Uint8Array, 
     const signature = parsed.v1.find((hex) => sameDigest(digest, hex));
     if (signature === undefined) continue;
     if (Math.abs(nowMs - parsed.timestamp * 1000) > toleranceMs) return { ok: false, code: 'WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE' };
-    // The delivery's signature under the current secret, whichever v1 matched: the replay guard
-    // keys on it, and a delivery signed with both secrets during a rotation (as Stripe signs while
-    // an old secret is rolled) was taken twice when replayed with the other v1 alone (red team round 7).
-    const canonical = name === 'current' ? signature.toLowerCase() : hmac(secrets.current, prefix, rawBody).toString('hex');
-    return { ok: true, secret: name, timestamp: parsed.timestamp, signature: canonical };
+    return { ok: true, secret: name, timestamp: parsed.timestamp, delivery: deliveryDigest(prefix, rawBody) };
   }
   return { ok: false, code: 'WEBHOOK_SIGNATURE_INVALID' };
 }
