@@ -124,6 +124,8 @@ export class Instance implements ProcessListener {
   /** The lines the load streamed so far (loadLogs), and their budget, until it ends. */
   private loadStreamed: LogLine[] | null = null;
   private loadBudget: LogBudget | null = null;
+  /** Unix ms when this instance was made: no line of its load is stamped before it (cleanLogLine). */
+  private readonly madeAt = Date.now();
   /** loadEnded ran: the calls have the load's lines. */
   private loadReported = false;
   /** The load's lines as loadEnded gave them to the calls (for a start check's report). */
@@ -485,7 +487,7 @@ export class Instance implements ProcessListener {
    * counted, never held); a batch an honest runtime would not send counts as unasked.
    */
   private loadLogs(raw: unknown): void {
-    const budget = this.loadBudget ??= new LogBudget();
+    const budget = this.loadBudget ??= new LogBudget(undefined, this.madeAt);
     const dropped = budget.dropped;
     const lines = budget.take(raw, false);
     for (const line of lines) (this.loadStreamed ??= []).push(line);
@@ -495,7 +497,7 @@ export class Instance implements ProcessListener {
   /** The load's lines: those streamed, then `rest` (its reply's), within one call's budget. */
   private loadLines(rest: unknown): LogLine[] {
     const budget = this.loadBudget;
-    if (budget === null) return boundedLogLines(rest);
+    if (budget === null) return boundedLogLines(rest, this.madeAt);
     const lines = (this.loadStreamed ?? []).concat(budget.take(rest, true));
     const notice = budget.notice();
     if (notice !== null) lines.push(notice);

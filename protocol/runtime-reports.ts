@@ -39,15 +39,19 @@ const RUNTIME_TRUNCATION = /^\[logs truncated: \d+ lines, \d+ bytes dropped\]$/;
 /**
  * `raw` as a log line, or null when it is none: not an object, or no string `msg`. An unknown
  * stream counts as stdout, a time that is not a finite number as now, a level that is not a short
- * string is left out.
+ * string is left out. The time is the runtime's word, which the function's code writes (it replaces
+ * `time.time`, or sends its own frames): it is kept between `since` (when the call or load began)
+ * and now. A line stamped 1e300 made `runs <id>` end in a RangeError, so a function hid what its run
+ * printed from its owner, and one stamped in the future sorted after every later line (red team
+ * round 44).
  */
-export function cleanLogLine(raw: unknown): LogLine | null {
+export function cleanLogLine(raw: unknown, since = -Infinity, now = Date.now()): LogLine | null {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return null;
   const { stream, ts, msg, level } = raw as Record<string, unknown>;
   if (typeof msg !== 'string') return null;
   const line: LogLine = {
     stream: typeof stream === 'string' && STREAMS.has(stream) ? stream : 'stdout',
-    ts: typeof ts === 'number' && Number.isFinite(ts) ? ts : Date.now(),
+    ts: typeof ts === 'number' && Number.isFinite(ts) ? Math.min(Math.max(ts, since), now) : now,
     msg,
   };
   if (typeof level === 'string' && level.length > 0 && level.length <= MAX_LEVEL_CHARS) line.level = level;
@@ -62,7 +66,8 @@ export class LogBudget {
   used = 0;
   dropped = 0;
 
-  constructor(readonly limit: number = MAX_CALL_LOG_UNITS) {}
+  /** `since`: Unix ms when the call or load whose lines these are began (no line is stamped before it). */
+  constructor(readonly limit: number = MAX_CALL_LOG_UNITS, readonly since: number = -Infinity) {}
 
   /**
    * The lines of `raw` (anything a runtime sent as `logs`) kept within the budget. `reply`: the
@@ -71,8 +76,9 @@ export class LogBudget {
   take(raw: unknown, reply = false): LogLine[] {
     if (!Array.isArray(raw)) return [];
     const out: LogLine[] = [];
+    const now = Date.now();
     for (const item of raw as unknown[]) {
-      const line = cleanLogLine(item);
+      const line = cleanLogLine(item, this.since, now);
       const units = line === null ? 0 : LOG_LINE_UNITS + line.msg.length;
       if (line === null || this.used + units > this.limit) {
         this.dropped++;
@@ -94,8 +100,8 @@ export class LogBudget {
 }
 
 /** Lines of `raw` within a budget of their own (a specialization's), with the notice at the end if any was dropped. */
-export function boundedLogLines(raw: unknown, limit: number = MAX_CALL_LOG_UNITS): LogLine[] {
-  const budget = new LogBudget(limit);
+export function boundedLogLines(raw: unknown, since = -Infinity, limit: number = MAX_CALL_LOG_UNITS): LogLine[] {
+  const budget = new LogBudget(limit, since);
   const lines = budget.take(raw, true);
   const notice = budget.notice();
   if (notice !== null) lines.push(notice);

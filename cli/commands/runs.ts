@@ -72,10 +72,20 @@ function safeLines(text: string): string {
   return text.split(/\r?\n/).map((l) => terminalSafe(l, 16_384)).join('\n');
 }
 
+/**
+ * `HH:MM:SS.mmm` (UTC) of a line's time, or `invalid-time`: a line kept by a platform before red
+ * team round 44 may carry any time its function stamped (1e300 made toISOString throw: `runs <id>`
+ * ended in a RangeError, the run's lines unseen).
+ */
+function lineClock(ms: number): string {
+  const at = new Date(ms);
+  return Number.isNaN(at.getTime()) ? 'invalid-time' : at.toISOString().slice(11, 23);
+}
+
 /** A run's lines; what the function wrote is escaped (cli/terminal.ts): it must not drive the terminal. */
 function logLines(logs: readonly { ts: number; stream: string; level?: string; msg: string }[], pad: string): string[] {
   return logs.flatMap((l) => {
-    const columns = `${pad}${new Date(l.ts).toISOString().slice(11, 23)} ${terminalSafe(l.level ?? l.stream).padEnd(7)} `;
+    const columns = `${pad}${lineClock(l.ts)} ${terminalSafe(l.level ?? l.stream).padEnd(7)} `;
     return messageLines(l.msg.trimEnd()).map((text) => `${columns}${text}`);
   });
 }

@@ -25,7 +25,21 @@ const APP = py(
   '    sys.stdout.write((await request.body()).decode())',
   '    return {"ok": True}',
 );
-const h = useGateway({ hooks: { files: { 'app.py': APP }, manifest: 'entrypoint: app:app\nlimits:\n  timeout: 5s' } }, {}, { crashStartBurst: 2, crashStartsPerMinute: 1 });
+// Red team round 44: a function stamps its own lines (the runtime's ts is `time.time()`, which its code replaces).
+const STAMPS = py(
+  'import time',
+  'def handler(event, context):',
+  '    real = time.time',
+  '    for t in (1e297, real() + 86_400, 0.0, -1e297):',
+  '        time.time = lambda t=t: t',
+  '        print(f"stamped {t}")',
+  '    time.time = real',
+  '    return {"statusCode": 200, "body": "ok"}',
+);
+const h = useGateway({
+  hooks: { files: { 'app.py': APP }, manifest: 'entrypoint: app:app\nlimits:\n  timeout: 5s' },
+  stamps: { files: { 'main.py': STAMPS }, manifest: 'entrypoint: main:handler' },
+}, {}, { crashStartBurst: 2, crashStartsPerMinute: 1 });
 
 const DEEP = `{"level": "error", "a": ${'['.repeat(3000)}${']'.repeat(3000)}}`;
 
@@ -45,4 +59,18 @@ it('a caller\'s deeply nested JSON text printed by a public function neither fai
   const line = run.logs.find((l) => l.msg.startsWith('{"level"'));
   assert.equal(line?.msg.length, DEEP.length, JSON.stringify(run.logs.map((l) => l.msg.slice(0, 80))));
   assert.equal(line?.level, undefined);
+});
+
+it('a function\'s own time stamps on its lines are kept within its call: 1e300 ended `runs <id>` in a RangeError, the future sorted last (red team round 44)', { timeout: 60_000 }, async () => {
+  const before = Date.now();
+  const res = await fetch(`${h.url}/fn/stamps/`);
+  assert.equal(res.status, 200, await res.text());
+  const after = Date.now();
+  const run = await runRecord(h, res.headers.get('x-run-id')!);
+  const stamped = run.logs.filter((l) => l.msg.startsWith('stamped'));
+  assert.equal(stamped.length, 4, JSON.stringify(run.logs));
+  for (const line of stamped) {
+    assert.ok(line.ts >= before && line.ts <= after, `${line.msg}: kept at ${line.ts}, outside the call (${before}-${after})`);
+    assert.doesNotThrow(() => new Date(line.ts).toISOString());
+  }
 });

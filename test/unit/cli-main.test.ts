@@ -85,6 +85,16 @@ describe('cli main', () => {
     ]);
   });
 
+  it('runs <id> shows a line whose time is no date (kept before red team round 44) as invalid-time, not a RangeError', () => {
+    const run = {
+      runId: 'r', attempt: 1, function: 'f', workspace: 'default', version: '1', trigger: 'http', initMs: 0, handlerMs: 1, queuedMs: 0, durationMs: 2,
+      status: 'succeeded', httpStatus: 200, errorCode: null, errorClass: null, error: null, startedAt: 0, cold: false, start: 'warm',
+      logs: [{ ts: 1e300, stream: 'stdout', msg: 'stamped' }],
+    } as const;
+    const shown = formatRun({ ...run, logs: [...run.logs] }, 1000).split('\n');
+    assert.deepEqual(shown.slice(shown.indexOf('logs (1)') + 1), ['  invalid-time stdout  stamped']);
+  });
+
   it('deploy names each webhook trigger\'s URL and how to get its signing secret', () => {
     assert.equal(webhookUrl('http://127.0.0.1:8080/fn/hooky/', 'github'), 'http://127.0.0.1:8080/hooks/hooky/github');
     assert.equal(webhookUrl('https://fp.example.com/fn/shop.acme/', 'stripe'), 'https://fp.example.com/hooks/shop.acme/stripe');
