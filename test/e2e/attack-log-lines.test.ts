@@ -36,9 +36,17 @@ const STAMPS = py(
   '    time.time = real',
   '    return {"statusCode": 200, "body": "ok"}',
 );
+// And its handler time (the runtime's `time.perf_counter()` when the handler raised).
+const CLOCK = py(
+  'import time',
+  'def handler(event, context):',
+  '    time.perf_counter = lambda: -1e300',
+  '    raise ValueError("its time is its own")',
+);
 const h = useGateway({
   hooks: { files: { 'app.py': APP }, manifest: 'entrypoint: app:app\nlimits:\n  timeout: 5s' },
   stamps: { files: { 'main.py': STAMPS }, manifest: 'entrypoint: main:handler' },
+  clock: { files: { 'main.py': CLOCK }, manifest: 'entrypoint: main:handler' },
 }, {}, { crashStartBurst: 2, crashStartsPerMinute: 1 });
 
 const DEEP = `{"level": "error", "a": ${'['.repeat(3000)}${']'.repeat(3000)}}`;
@@ -73,4 +81,12 @@ it('a function\'s own time stamps on its lines are kept within its call: 1e300 e
     assert.ok(line.ts >= before && line.ts <= after, `${line.msg}: kept at ${line.ts}, outside the call (${before}-${after})`);
     assert.doesNotThrow(() => new Date(line.ts).toISOString());
   }
+});
+
+it('a function\'s own handler time is kept between 0 and the time the call ran: -1e+303 ms was its run\'s handler time (red team round 44)', { timeout: 60_000 }, async () => {
+  const res = await fetch(`${h.url}/fn/clock/`);
+  assert.equal(res.status, 500, await res.text());
+  const run = await runRecord(h, res.headers.get('x-run-id')!);
+  assert.equal(run.error?.message, 'its time is its own');
+  assert.ok(run.handlerMs >= 0 && run.handlerMs <= run.durationMs, `handler ${run.handlerMs} ms of a call of ${run.durationMs} ms`);
 });
