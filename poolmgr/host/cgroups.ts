@@ -20,7 +20,7 @@
  * specialize only writes limits: the memory allowance (charged + the function's memory), and the leaf's CPU
  * weight. Every workspace gets the same total CPU weight, split evenly over its functions with
  * instances, and each function's share evenly over its instances (each leaf: cpuShares /
- * (functions × instances), the workspace's other leaves rebalanced right after, off the call path):
+ * (functions × instances), the workspace's other leaves reweighed REWEIGH_DELAY_MS later, off the call path):
  * a function with many busy instances shares the CPU with a function with one instead of starving
  * it (probe finding 5), and a tenant spreading its load over many functions gets one share, not
  * one per function (red team of 2026-12-04). With a total of tasks, a workspace's leaves together
@@ -57,6 +57,8 @@ const V2_CONTROLLERS = ['memory', 'pids', 'cpu'];
 const MIN_LEAF_TASKS = 16;
 /** How long after a leaf is taken the stock is refilled (past the fork of the box that took it). */
 export const REFILL_DELAY_MS = 20;
+/** How long after a placement or a release the workspace's other leaves get their new CPU weight (reweighLater). */
+export const REWEIGH_DELAY_MS = 20;
 
 export interface CgroupOptions {
   /** Processes and threads per instance (pids.max). */
@@ -129,6 +131,8 @@ export class Cgroups {
   private readonly placed = new Map<string, string>();
   private readonly byWorkspace = new Map<string, Map<string, Set<string>>>();
   private readonly rebalancing = new Set<string>();
+  /** Workspaces whose leaves' CPU weights are written soon (reweighLater). */
+  private readonly reweighing = new Map<string, NodeJS.Timeout>();
   /** v1 with swap accounting (memory.memsw.* files). */
   private readonly swapAccounted: boolean;
   /**
@@ -520,38 +524,64 @@ export class Cgroups {
     return this.version === 'v2' ? ['cpu.weight', String(sharesToWeight(shares))] : ['cpu.shares', String(shares)];
   }
 
-  /** Gives every instance of the workspace's functions its even share of the workspace's weight (and tasks), after this turn. */
+  /**
+   * Gives every instance of the workspace's functions its even share of the workspace's tasks after
+   * this turn, and of its CPU weight REWEIGH_DELAY_MS later (`reweighLater`).
+   */
   private rebalanceSoon(workspace: string): void {
+    this.reweighLater(workspace);
     if (this.rebalancing.has(workspace)) return;
     this.rebalancing.add(workspace);
     setImmediate(() => {
       this.rebalancing.delete(workspace);
       const functions = this.byWorkspace.get(workspace);
-      if (functions === undefined) return;
-      const root = this.version === 'v2' ? this.roots['unified']! : this.roots['cpu']!;
+      if (functions === undefined || this.closed) return;
+      // Only read and written when the workspace's share binds (tasksOfLeaves): a limit, so not deferred.
       const tasks = this.tasksOfLeaves(functions, [...functions.values()].flatMap((siblings) => [...siblings]));
+      for (const siblings of functions.values()) for (const rid of siblings) this.writeTasks(rid, tasks.get(rid)!);
+    });
+  }
+
+  /**
+   * The workspace's other leaves get their new CPU weight a little later, not in the milliseconds
+   * the new box is being built: a new function changes the weight of every instance of its
+   * workspace, one file write each (~10-25 µs), and those writes ran on the event loop while the
+   * cold start they followed waited for its runtime (0.3-0.45 ms with 17-32 live functions). A
+   * burst of cold starts in one workspace writes each weight once. Until then the workspace's
+   * weights add up to a little more than its share (weights are relative: a few milliseconds of
+   * CPU fairness, no limit). docs/adr/0237-cpu-weights-reweighed-off-the-cold-start.md.
+   */
+  private reweighLater(workspace: string): void {
+    if (this.reweighing.has(workspace) || this.closed) return;
+    const timer = setTimeout(() => {
+      this.reweighing.delete(workspace);
+      const functions = this.byWorkspace.get(workspace);
+      if (functions === undefined || this.closed) return;
+      const root = this.version === 'v2' ? this.roots['unified']! : this.roots['cpu']!;
       for (const siblings of functions.values()) {
         const [file, value] = this.cpuWeight(functions.size, siblings.size);
         for (const rid of siblings) {
           // Only a changed share is written (~7 µs a file): another function's new instance changes its own siblings' shares, not these.
-          if (this.leafCpu.get(rid) !== value) {
-            try {
-              writeFileSync(`${root}/${this.leaf(rid)}/${file}`, value);
-              this.leafCpu.set(rid, value);
-            } catch {
-              // the runtime is going away
-            }
+          if (this.leafCpu.get(rid) === value) continue;
+          try {
+            writeFileSync(`${root}/${this.leaf(rid)}/${file}`, value);
+            this.leafCpu.set(rid, value);
+          } catch {
+            // the runtime is going away
           }
-          this.writeTasks(rid, tasks.get(rid)!);
         }
       }
-    });
+    }, REWEIGH_DELAY_MS);
+    timer.unref();
+    this.reweighing.set(workspace, timer);
   }
 
   /** Removes the platform's directories (every runtime must be gone). */
   close(): void {
     this.closed = true;
     this.stock.length = 0;
+    for (const timer of this.reweighing.values()) clearTimeout(timer);
+    this.reweighing.clear();
     for (const root of Object.values(this.roots)) removeTree(root);
     if (this.guard.joinAlso !== null) removeTree(this.guard.dir!);
   }

@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describe, it } from 'node:test';
-import { hostTaskShare, REFILL_DELAY_MS } from '../../poolmgr/host/cgroups.js';
+import { hostTaskShare, REFILL_DELAY_MS, REWEIGH_DELAY_MS } from '../../poolmgr/host/cgroups.js';
 import { Cgroups } from '../../poolmgr/index.js';
 
 const isRoot = process.geteuid?.() === 0;
@@ -111,12 +111,17 @@ describe('cgroup leaves made ahead (root mode)', { skip: isRoot ? false : 'needs
       return value;
     };
     const onHost = (rid: string): string => readFileSync(`${cpuDir(rid)}/cpu.shares`, 'utf8').trim();
-    const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+    // The other leaves are reweighed REWEIGH_DELAY_MS later, off the cold start's path.
+    const turn = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, REWEIGH_DELAY_MS + 30));
     // Workspace a: three functions, one instance each; workspace b: one function.
     assert.equal(placed('a1', 'one.wsa'), '1024');
     assert.equal(placed('a2', 'two.wsa'), '512');
     assert.equal(placed('a3', 'three.wsa'), '341');
     assert.equal(placed('b1', 'solo.wsb'), '1024', 'another workspace keeps its whole weight');
+    // Not in the turn of the placement (the new runtime's specialize waits for this event loop),
+    // nor the next: a few ms later, once for the three placements.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(['a1', 'a2'].map(onHost), ['1024', '512'], 'not reweighed while the new box is being built');
     await turn();
     assert.deepEqual(['a1', 'a2', 'a3'].map(onHost), ['341', '341', '341'], "the workspace's leaves rebalanced");
     // A second instance of b's function: its two halves.
