@@ -335,7 +335,13 @@ async def serve(app, scope: dict, body, state: dict, stream=None, fits=None):
             ex.phase = RETURNED  # a held response is not sent early any more: it is the result
         if ex.early is not None:
             # Sent before the call's end (`end` or `error`), whatever the app did after it.
-            await ex.early
+            try:
+                await ex.early
+            except streaming.ClientDisconnected:
+                # The client left while it went out (a body past the window): not the app's
+                # failure; its run was recorded as one, FUNCTION_ERROR (apps round 27).
+                if not stream.cancelled:
+                    raise
     if ex.early is not None:
         return Streamed(stream.sent)
     if ex.phase == STREAMING and not ended and not stream.cancelled:  # cancelled: the client left

@@ -85,6 +85,20 @@ async function asgiRuntime(t: { after(fn: () => unknown): void }, app = APP): Pr
   return rt;
 }
 
+/**
+ * GETs `path`, acknowledges nothing (the answer stops at the window), then the client leaves:
+ * the call must end (`end`, not the app's `error`); returns its log lines.
+ */
+async function leftMidAnswer(rt: RuntimeHandle, path: string): Promise<string[]> {
+  const id = rt.id();
+  rt.send({ t: 'invoke', id, event: makeEvent({ path }), context: { requestId: 'r', timeoutMs: 30_000, attempt: 1 } });
+  await waitBytes(rt, id, STREAM_WINDOW_BYTES);
+  rt.send({ t: 'cancel', id });
+  const end = await rt.waitFor((m) => (m.t === 'end' || m.t === 'error') && 'id' in m && m.id === id, 'the end of the call');
+  assert.equal(end.t, 'end', JSON.stringify(end));
+  return [...rt.batches(id).flat(), ...(end.t === 'end' ? end.logs : [])].map((l) => l.msg);
+}
+
 /** Body bytes of call `id` received so far (the `response`'s and the `chunk`s'), taken from the inbox. */
 function bodyBytes(rt: RuntimeHandle, id: number): number {
   let n = 0;
@@ -382,15 +396,25 @@ describe('streamed responses (protocol v3)', () => {
         '    print("serving the report")',
         '    return FileResponse(path, background=BackgroundTask(lambda: (os.remove(path), print("removed"))))',
     ));
-    const id = rt.id();
-    rt.send({ t: 'invoke', id, event: makeEvent({ path: '/report' }), context: { requestId: 'r', timeoutMs: 30_000, attempt: 1 } });
-    await waitBytes(rt, id, STREAM_WINDOW_BYTES); // no ack: the app waits for room
-    rt.send({ t: 'cancel', id });
-    const end = await rt.waitFor((m) => (m.t === 'end' || m.t === 'error') && 'id' in m && m.id === id, 'the end of the call');
-    assert.equal(end.t, 'end', JSON.stringify(end));
-    const logs = [...rt.batches(id).flat(), ...(end.t === 'end' ? end.logs : [])].map((l) => l.msg);
     // Before: the waiting piece's send raised and the task group skipped the background task.
-    assert.deepEqual(logs, ['serving the report', 'removed']);
+    assert.deepEqual(await leftMidAnswer(rt, '/report'), ['serving the report', 'removed']);
+  });
+
+  test('a whole answer past the window, sent before its background task, whose client left meanwhile: the call ends, not the app\'s error (apps round 27)', async (t) => {
+    const rt = await asgiRuntime(t, py(
+      'import asyncio',
+      'from fastapi import BackgroundTasks, FastAPI',
+      'app = FastAPI()',
+      '@app.get("/export")',
+      'async def export(tasks: BackgroundTasks):',
+      '    async def audit():',
+      '        await asyncio.sleep(0.2)',
+      '        print("audited")',
+      '    tasks.add_task(audit)',
+      '    return {"rows": "r" * (1024 * 1024)}',
+    ));
+    // Before: an `error` (ClientDisconnected as the app's failure, FUNCTION_ERROR in its run).
+    assert.deepEqual(await leftMidAnswer(rt, '/export'), ['audited']);
   });
 
   test('a lifespan shutdown that hangs is abandoned: the runtime exits 0 by itself', async (t) => {
