@@ -99,12 +99,11 @@ import { refusalResponse, writeHead } from './uws-head.js';
 import { StreamWriter } from './uws-stream-writer.js';
 import { socketSide, type SocketData } from './uws-websocket-side.js';
 import { WS_IDLE_TIMEOUT_S, WS_MAX_MESSAGE_BYTES, type WebSocketLink } from './websocket.js';
+import { appClose } from './ws-client-failures.js';
 import { DEFAULT_WS_MAX_MESSAGE_BYTES, defaultWsReservedBytes, upgradeRefused } from './ws-reservations.js';
 
 /** uWebSockets.js's HTTP_RECEIVE_THROUGHPUT_BYTES: a body's bytes that start its idle timer again. */
 const UWS_RECEIVE_BYTES = 16 * 1024;
-/** uWS's reason for a connection it dropped for a message past maxPayloadLength (its close code 1006). */
-const UWS_TOO_BIG = 'Received too big message';
 /** The least time after which uWS's 10 s idle timer (4 s granularity) closes a connection. */
 const UWS_IDLE_CLOSE_MS = 8_000;
 
@@ -1022,12 +1021,11 @@ export async function startHttpServer(options: HttpServerOptions, attempt = 1): 
       const data = ws.getUserData();
       data.side?.detach();
       if (data.side !== null) budgets.responses.release(data.side);
-      const reason = Buffer.from(message).toString('utf8');
-      // uWS drops a connection whose message passes maxPayloadLength, with no close frame (the
-      // client sees 1006), and says so only in its own words: the app is told 1009 (Message Too Big,
-      // what uvicorn's app and client get) with the bound, where it saw "1006 Received too big message".
-      if (code === 1006 && reason === UWS_TOO_BIG) data.link.gone(1009, `the client sent a message larger than ${wsMaxMessageBytes} bytes (FP_WS_MAX_MESSAGE_BYTES)`);
-      else data.link.gone(code, reason);
+      // uWS fails a connection itself (a message past maxPayloadLength, not UTF-8, an invalid frame)
+      // with no close frame (the client sees 1006) and says why only in its own words: the app is
+      // told the code uvicorn's app gets (1009, 1007, 1002), where it saw "1006 Received …".
+      const told = appClose(code, Buffer.from(message).toString('utf8'), wsMaxMessageBytes);
+      data.link.gone(told.code, told.reason);
       data.done();
     },
   });

@@ -37,6 +37,10 @@ class Streamed:
 # writes, head then body; with 4, in one, as before).
 HEAD_TURNS = 4
 
+# Body bytes sent in pieces after the client left that may be dropped without a word (_dropped);
+# the next piece past them raises ClientDisconnected. The answer's end is dropped whatever its size.
+DROPPED_MAX = 8 * 1024 * 1024
+
 # Where a call's response is: OPEN (nothing complete yet), HELD (complete, waiting for the app to
 # return: the fast path), EARLY (complete and being sent before the app returns: background
 # tasks), STREAMING (the head went out, pieces follow), RETURNED (the app returned first).
@@ -48,7 +52,7 @@ class _Exchange:
     task of its own: a `receive` that must wait (the request was delivered) waits on a future made
     only then, woken when the response is complete, the app returned or the client left."""
     __slots__ = ("body", "stream", "fits", "loop", "status", "headers", "latin1", "chunks", "complete", "phase",
-                 "early", "head", "head_due", "stepping", "_waiters")
+                 "early", "head", "head_due", "stepping", "dropped", "told", "_waiters")
 
     def __init__(self, body, stream, fits, loop):
         self.body = body  # None once delivered
@@ -65,9 +69,11 @@ class _Exchange:
         self.head = None  # the task sending the head alone, before any body message (_maybe_head)
         self.head_due = False  # a head is waiting for the loop's turns (_head_after)
         self.stepping = False  # the app's coroutine is running a step (_drive): it is the one calling send
+        self.dropped = 0  # body bytes the app sent in pieces after its client left (_dropped)
+        self.told = False  # the app's `receive` said http.disconnect (the client left)
         self._waiters = None
         if stream is not None:
-            stream.on_cancel = self.wake
+            stream.on_cancel = self._client_left
 
     async def receive(self):
         body = self.body
@@ -86,7 +92,16 @@ class _Exchange:
                 await waiter
             finally:
                 self._waiters.remove(waiter)
+        if stream is not None and stream.cancelled:
+            self.told = True
         return {"type": "http.disconnect"}
+
+    def _client_left(self) -> None:
+        # A `receive` waiting now returns http.disconnect: the app listens for it (Starlette's
+        # StreamingResponse and FileResponse do) and stops its stream by itself (_dropped).
+        if self._waiters:
+            self.told = True
+        self.wake()
 
     def wake(self) -> None:
         for waiter in self._waiters or ():
@@ -139,11 +154,14 @@ class _Exchange:
                 return  # after the end of the response: ignored, as ASGI servers do
             stream = self.stream
             if stream is not None and stream.cancelled:
-                raise streaming.ClientDisconnected("the client closed the connection")
+                return self._dropped(data, more)
             if self.phase == STREAMING:
                 if self.head is not None:
                     await self.head_sent()  # the head goes first
-                await stream.chunk(data, more)
+                try:
+                    await stream.chunk(data, more)
+                except streaming.ClientDisconnected:
+                    return self._dropped(data, more)  # the client left while the piece waited for room
             elif more and stream is not None and self.status is not None:
                 self.chunks.append(data)
                 first = self.whole()
@@ -161,6 +179,25 @@ class _Exchange:
                         # Sent by another task of the app while its own coroutine waits: _drive
                         # will not see it, so the loop's next turn checks whether the app returned.
                         self.loop.call_soon(self._maybe_early)
+
+    def _dropped(self, data, more):
+        """A body message to a client that left: dropped without a word, as uvicorn's `send` drops
+        it, so what the app does after it runs as under uvicorn: its background tasks, a dependency's
+        teardown after `yield` (a commit). Raising here (since differential round 2) skipped the
+        tasks and rolled the commit back (apps round 27, docs/adr/0229-a-send-to-a-client-that-left-
+        is-dropped.md). The answer's end always; a piece (`more`) while nothing of the answer went
+        out (`@app.middleware("http")` re-sends a whole body in pieces and never asks `receive`) or
+        once the app's `receive` said the client left (Starlette's streams listen and stop by
+        themselves), up to DROPPED_MAX bytes. Else ClientDisconnected (an OSError): a stream that
+        never asks `receive` (a raw app's `while True: await send(...)`) stops at once instead of
+        holding its instance to the timeout."""
+        if more:
+            self.dropped += len(data)
+            if (self.told or not self.stream.responded) and self.dropped <= DROPPED_MAX:
+                return
+            raise streaming.ClientDisconnected("the client closed the connection")
+        self.complete = True
+        self.wake()
 
     def _head_after(self, turns):
         """_maybe_head once the loop turned `turns` more times with the head still waiting."""
@@ -298,7 +335,13 @@ async def serve(app, scope: dict, body, state: dict, stream=None, fits=None):
             ex.phase = RETURNED  # a held response is not sent early any more: it is the result
         if ex.early is not None:
             # Sent before the call's end (`end` or `error`), whatever the app did after it.
-            await ex.early
+            try:
+                await ex.early
+            except streaming.ClientDisconnected:
+                # The client left while it went out (a body past the window): not the app's
+                # failure; its run was recorded as one, FUNCTION_ERROR (apps round 27).
+                if not stream.cancelled:
+                    raise
     if ex.early is not None:
         return Streamed(stream.sent)
     if ex.phase == STREAMING and not ended and not stream.cancelled:  # cancelled: the client left

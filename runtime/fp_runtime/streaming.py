@@ -19,7 +19,8 @@ _open = {}  # call id -> CallStream, while the call runs
 
 
 class ClientDisconnected(OSError):
-    """The client went away: what `send` raises (as uvicorn's does) once the host said `cancel`."""
+    """The client went away (the host said `cancel`): what the stream's writes raise. The app's
+    `send` drops its message instead, as uvicorn's does, up to a bound (asgi._Exchange._dropped)."""
 
 
 class CallStream:

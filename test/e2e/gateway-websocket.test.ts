@@ -328,6 +328,23 @@ describe('WebSocket connections', () => {
     assert.ok(run.logs.some((l) => l.msg === 'disconnected 1009'), JSON.stringify(run.logs));
   });
 
+  test('a client that breaks the protocol: the app is told uvicorn\'s code (1007 for a text message not UTF-8, 1002 for an invalid close frame), not uWS\'s 1006', async () => {
+    // The client gets what uWS sends: no close frame (1006), or one without a code (1005).
+    const cases: [string, (ws: RawWebSocket) => void, number, number][] = [
+      ['not UTF-8', (ws) => ws.sendFrame(1, Buffer.from([0x63, 0x61, 0x66, 0xe9])), 1007, 1006],
+      ['close code 1005', (ws) => ws.sendFrame(8, Buffer.from([0x03, 0xed])), 1002, 1005],
+    ];
+    for (const [what, send, code, clientCode] of cases) {
+      const ws = await RawWebSocket.connect(wsUrl(app, '/echo'));
+      await ws.next();
+      send(ws);
+      assert.equal((await ws.closed()).code, clientCode, what);
+      // Before (apps round 27): "disconnected 1006", uWS's "Received invalid UTF-8" / "… close payload".
+      const run = await runRecord(h, ws.headers['x-run-id']!);
+      assert.ok(run.logs.some((l) => l.msg === `disconnected ${code}`), `${what}: ${JSON.stringify(run.logs)}`);
+    }
+  });
+
   test('a call is never pipelined behind a WebSocket (which may hold its slot for the whole timeout), but behind an ordinary call', async () => {
     const ws = await RawWebSocket.connect(wsUrl(pair, '/echo')); // instance A, for as long as it is open
     await ws.next();

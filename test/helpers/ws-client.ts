@@ -140,6 +140,11 @@ export class RawWebSocket {
     this.frame(8, payload);
   }
 
+  /** A frame of any opcode and payload, as given (an invalid one included). */
+  sendFrame(opcode: number, payload: Buffer): void {
+    this.frame(opcode, payload);
+  }
+
   /** Stops reading: the socket's buffers fill and the server sees backpressure. */
   pause(): void {
     this.socket.pause();
