@@ -472,6 +472,17 @@ export class Instance implements ProcessListener {
       this.proc.kill(cause);
       return;
     }
+    const stalled = this.proc.stalled();
+    if (stalled !== null) {
+      // Its process was stopped (SIGSTOP, a tracer), not loading: the platform's fault, said so and
+      // retryable, not FUNCTION_INIT_FAILED blaming the function's code (chaos round 4, ADR 0233).
+      // Its calls fail rather than try another runtime: a function can stop itself, and each retry
+      // would hold another runtime for the whole limit.
+      this.loadEnded(null);
+      this.discard({ code: 'RUNTIME_UNAVAILABLE', class: null, type: 'RuntimeStalled',
+        message: `the runtime stopped answering while it loaded the function (${stalled}): the platform's doing, not the function's; try again` });
+      return;
+    }
     const said = this.loadEnded(null).some((line) => line.msg.startsWith('[platform] still loading after'));
     const message = `the function did not load within ${this.initLimitMs()} ms`
       + (said ? '; its log says where its load was shortly before' : '');
