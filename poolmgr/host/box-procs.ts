@@ -51,6 +51,7 @@ export function runtimePid(watched: number): number {
  * Why the runtime under `watched` answers nothing for a reason not its function's, or null: it is
  * stopped (SIGSTOP, a job-control stop) or held by a tracer. Read once, when its load ran out of
  * time: a process in any other state (running, sleeping in the function's own call) may be loading.
+ * No pid in the text: it reaches the function's callers and run records, and host pids are not theirs.
  */
 export function stoppedWhy(watched: number): string | null {
   const pid = runtimePid(watched);
@@ -61,7 +62,7 @@ export function stoppedWhy(watched: number): string | null {
   } catch {
     return null;
   }
-  if (state === 'T') return `its process (host pid ${pid}) was stopped (SIGSTOP or a job-control stop)`;
-  if (state === 't') return `its process (host pid ${pid}) was held by a tracer`;
+  if (state === 'T') return 'its process was stopped (SIGSTOP or a job-control stop)';
+  if (state === 't') return 'its process was held by a tracer';
   return null;
 }
