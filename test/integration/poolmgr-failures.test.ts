@@ -249,6 +249,22 @@ describe('poolmgr slow specialization', () => {
     assert.equal(hung.error?.type, 'InitTimeout');
   });
 
+  it('a call whose runtime was stopped (SIGSTOP) when its time ran out says so in its FUNCTION_TIMEOUT', async (t) => {
+    const pool = await openPool({});
+    t.after(() => pool.close());
+    const tag = `st-${randomUUID().slice(0, 8)}`;
+    const slow = await writeFunction({ 'main.py': py('import time', 'def handler(event, context):', `    open("/proc/self/comm", "w").write("${tag}")`, '    time.sleep(0.5)', '    return 1') });
+    t.after(() => removeFunction(slow));
+    const call = pool.invoke(fnVersion(slow, { timeoutMs: 1500 }), ev());
+    let stopped = 0;
+    await until(() => (stopped = pidNamed(tag)) > 0, 15_000, 'the running call');
+    process.kill(stopped, 'SIGSTOP');
+    t.after(() => { try { process.kill(stopped, 'SIGCONT'); } catch { /* gone */ } });
+    const result = await call;
+    assert.equal(result.error?.code, 'FUNCTION_TIMEOUT');
+    assert.match(result.error?.message ?? '', /did not finish within 1500 ms \(its process was stopped \(SIGSTOP or a job-control stop\) when the time ran out: not the function's doing\)/);
+  });
+
   it('a load that exits keeps what it printed', async (t) => {
     const pool = await openPool({});
     t.after(() => pool.close());
