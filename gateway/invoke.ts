@@ -98,6 +98,8 @@ interface Origin {
   /** The request's method and its path within the function (no query string): the run record says what was called. */
   readonly method: string;
   readonly path: string;
+  /** An attempt of a queued run (the dispatcher's: it gives the run's id), not a call. */
+  readonly queued: boolean;
 }
 
 /**
@@ -129,6 +131,7 @@ class Call implements Origin, Finished {
     readonly fn: FunctionVersion,
     readonly runId: string,
     readonly startedAt: number,
+    readonly queued = false,
   ) {}
 
   /** The deferred record of a call that ended with its response (RunBatcher.afterResponse). */
@@ -389,7 +392,8 @@ export async function invokeDirect(deps: InvokeDeps, name: string, request: Dire
   const runId = request.runId ?? newRunId();
   const startedAt = Date.now();
   const attempt = request.attempt ?? 1;
-  const call = new Call(deps, trigger, performance.now(), request.signal, attempt, request.method, request.path, fn, runId, startedAt);
+  // Only the dispatcher's attempts give a run id (ports.ts DirectRequest.runId): theirs is a queued run.
+  const call = new Call(deps, trigger, performance.now(), request.signal, attempt, request.method, request.path, fn, runId, startedAt, request.runId !== undefined);
   let done: Finished;
   if (deps.shuttingDown() && !QUEUED_TRIGGERS.has(trigger)) {
     done = finish(call, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false);
@@ -691,6 +695,7 @@ function recordRun(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId:
   };
   if (late !== null) run.responseBytes = late.bytes;
   if (result.sharedStart === true) run.sharedStart = true;
+  if (origin.queued) run.queued = true;
   deps.runs.push(run, fn.incarnation);
   if (deps.logTap !== null && deps.logTap.wants(fn.name)) {
     deps.logTap.end({

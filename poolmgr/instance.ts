@@ -269,8 +269,12 @@ export class Instance implements ProcessListener {
     // now, as before, and they are handed to another instance, never having started.
     const left = this.order.length;
     const others = left > 0 && left <= this.group.limits.concurrency - 1 && this.state === 'ready';
+    // A process stopped from outside (SIGSTOP, a tracer) ran none of the call meanwhile: said, not
+    // left to read as the function's slowness (chaos round 4, ADR 0233). The code stays: part of
+    // the call may have run, and a retry runs it again as after any timeout.
+    const stalled = this.proc.stalled();
     const error = hostError('FUNCTION_TIMEOUT', 'timeout', 'Timeout',
-      `the function did not finish within ${timeoutMs} ms; its runtime process ${others ? 'is killed once the calls running beside it end' : 'was killed'}`);
+      `the function did not finish within ${timeoutMs} ms${stalled === null ? '' : ` (${stalled} when the time ran out: not the function's doing)`}; its runtime process ${others ? 'is killed once the calls running beside it end' : 'was killed'}`);
     this.endedFor = error;
     this.endedAtClientsPace = call.body !== null && !call.body.done && timeoutMs >= (this.timings.clientPacedMinTimeoutMs ?? CLIENT_PACED_MIN_TIMEOUT_MS);
     call.finish(null, error, [], timeoutMs);
@@ -472,6 +476,17 @@ export class Instance implements ProcessListener {
       const cause: KillCause = { code: 'RUNTIME_UNAVAILABLE', class: null, type: 'SpawnFailed', message: `the runtime did not set itself up within ${this.initLimitMs()} ms (it said hello, then nothing)` };
       this.markGone(fromCause(cause), true);
       this.proc.kill(cause);
+      return;
+    }
+    const stalled = this.proc.stalled();
+    if (stalled !== null) {
+      // Its process was stopped (SIGSTOP, a tracer), not loading: the platform's fault, said so and
+      // retryable, not FUNCTION_INIT_FAILED blaming the function's code (chaos round 4, ADR 0233).
+      // Its calls fail rather than try another runtime: a function can stop itself, and each retry
+      // would hold another runtime for the whole limit.
+      this.loadEnded(null);
+      this.discard({ code: 'RUNTIME_UNAVAILABLE', class: null, type: 'RuntimeStalled',
+        message: `the runtime stopped answering while it loaded the function (${stalled}): the platform's doing, not the function's; try again` });
       return;
     }
     const said = this.loadEnded(null).some((line) => line.msg.startsWith('[platform] still loading after'));

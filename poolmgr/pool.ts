@@ -511,7 +511,10 @@ export class PoolManager implements InstanceOwner {
    */
   private sayNoTemplate(group: FunctionGroup, initMs: number, why: string): void {
     // The function's runtime wrote it: one line, no control characters (a forged newline would be a log line of its own).
-    const line = `pool: ${group.fn.name} version ${group.fn.version} gets no template: each instance it scales out to imports its module (${Math.round(initMs)} ms at the cold start that asked for one): ${oneLogLine(why)}`;
+    this.hostLine(`pool: ${group.fn.name} version ${group.fn.version} gets no template: each instance it scales out to imports its module (${Math.round(initMs)} ms at the cold start that asked for one): ${oneLogLine(why)}`);
+  }
+
+  private hostLine(line: string): void {
     if (this.config.hostLog !== undefined) this.config.hostLog(line);
     else process.stderr.write(`${line}\n`);
   }
@@ -519,6 +522,8 @@ export class PoolManager implements InstanceOwner {
   instanceGone(inst: Instance): void {
     const group = inst.group;
     if (inst.crashedWith !== null && this.closing === null) this.crashBudgets.crashed(group.key, group.fn.name, group.workspace, inst.crashedWith);
+    // The platform's fault, said as such to the operator (its callers got RUNTIME_UNAVAILABLE): ADR 0233.
+    if (inst.crashedWith?.type === 'RuntimeStalled') this.hostLine(`pool: a runtime of ${group.fn.name} version ${group.fn.version} was stopped while it loaded the function, its calls answered RUNTIME_UNAVAILABLE: ${oneLogLine(inst.crashedWith.message)}`);
     const at = group.instances.indexOf(inst);
     if (at >= 0) group.instances.splice(at, 1);
     this.drained.delete(inst);

@@ -138,6 +138,11 @@ export class RuntimeProcess {
     return this.host.stats(this.rt);
   }
 
+  /** Why it cannot answer through no fault of its function's (stopped), or null (RuntimeHost.stalled). */
+  stalled(): string | null {
+    return this.host.stalled?.(this.rt) ?? null;
+  }
+
   /** Files its box's processes hold, open or mapped (poolmgr/file-table.ts); null when its host cannot tell. */
   async heldFiles(): Promise<number | null> {
     return await this.host.heldFiles?.(this.rt) ?? null;

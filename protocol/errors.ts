@@ -115,7 +115,7 @@ export const ERRORS = {
   ASYNC_RUNS_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The state of async runs (Redis) could not be read or changed.', retryAfterS: 1 },
   STORE_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The durable store (MongoDB) did not answer.', retryAfterS: 1 },
   // ---- codes of the queue, triggers, config and process (issue 9); appended, never renamed ----
-  QUEUE_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The async queue did not answer; nothing is known to be queued.' },
+  QUEUE_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The async queue did not answer; nothing is known to be queued.', retryAfterS: 1 },
   QUEUE_CLOSED: { status: 503, component: 'controlplane', title: 'The async queue is closed (the platform is stopping).' },
   QUEUE_LEASE_LOST: { status: 409, component: 'controlplane', title: "Another dispatcher has taken over this job's lease." },
   QUEUE_RUN_EXISTS: { status: 409, component: 'controlplane', title: 'A run with this id is queued already.' },
@@ -152,7 +152,7 @@ export const ERRORS = {
   DEPS_NOT_READY: { status: 409, component: 'controlplane', title: "The version's dependencies are still being built; deploy it when they are ready." },
   // ---- live logs and env sync (issue 15); appended, never renamed ----
   LOG_STREAM_LIMIT: { status: 503, component: 'controlplane', title: 'This platform process already serves its maximum of live log streams.' },
-  LOGS_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The live log feed (Redis) did not answer.' },
+  LOGS_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The live log feed (Redis) did not answer.', retryAfterS: 1 },
   ENV_FILE_EXISTS: { status: 409, component: 'cli', title: 'env pull would overwrite a file that exists; nothing was written.' },
   ENV_FILE_INVALID: { status: 400, component: 'cli', title: 'The .env file cannot be read or a line of it does not parse.' },
   CONFIRMATION_REQUIRED: { status: 400, component: 'cli', title: 'The command changes a function and needs --yes when it cannot ask (no terminal).' },
@@ -212,7 +212,7 @@ export const ERRORS = {
   HOST_NOT_LOCAL: { status: 421, component: 'gateway', title: 'A platform listening on this machine only (dev) answers requests for localhost, <name>.localhost or an IP address, not for another host name (DNS rebinding).' },
   REDIS_PREFIX_IN_USE: { status: 503, component: 'platform', title: "Another platform (another MongoDB database) keeps its queue and live state under this Redis prefix; this one did not start on it, or refuses async runs." },
   STATE_READ_ONLY: { status: 500, component: 'platform', title: "The platform's state directory, or a SQLite file in it, cannot be written; the platform did not start on it." },
-  PLATFORM_FILE_LIMIT: { status: 503, component: 'platform', title: 'The platform had no file descriptor left (too many connections or open files) for the request; retry in a moment.' },
+  PLATFORM_FILE_LIMIT: { status: 503, component: 'platform', title: 'The platform had no file descriptor left (too many connections or open files) for the request; retry in a moment.', retryAfterS: 1 },
   FUNCTION_CRASH_LOOP: { status: 503, component: 'function', title: "The function's instances keep ending (exits, crashes, out-of-memory or timeout kills): past its start budget, a new instance waits; retry after Retry-After seconds." },
   SETTING_CONFLICT: { status: 409, component: 'controlplane', title: 'A setting named in ifMatch changed since it was read (another tab, client or deploy); nothing was changed.' },
   FUNCTION_ANSWERED_ERROR: { status: 502, component: 'function', title: 'The function answered the call with an error status (4xx or 5xx) of its own.' },

@@ -83,6 +83,12 @@ export interface RunRecord {
    */
   method?: string;
   path?: string;
+  /**
+   * `true` on an attempt of a queued run (async, cron, a webhook without `sync: true`): what tells a
+   * queued webhook run from a sync one once its async state is gone (ADR 0193). Absent otherwise,
+   * and from records written before 2026-12-07.
+   */
+  queued?: true;
 }
 
 /** A run without its logs: what lists return. */

@@ -305,6 +305,8 @@ export const runSummaryView = z.strictObject({
   /** The request's method and path within the function (no query string); absent from older records. */
   method: z.string().optional(),
   path: z.string().optional(),
+  /** An attempt of a queued run (async, cron, a webhook's without `sync: true`); absent otherwise and from older records. */
+  queued: z.literal(true).optional(),
 });
 /** A log line; `ts` is Unix ms as the runtime measured it (fractional). */
 export const logLine = z.strictObject({ stream: z.string(), ts: millis, msg: z.string(), level: z.string().optional() });

@@ -18,6 +18,15 @@ const SYNC_TRIGGERS: ReadonlySet<string> = new Set(['http', 'test']);
 /** Triggers whose runs are always queued (a webhook's may be a sync call: `sync: true`). */
 const QUEUED_TRIGGERS: ReadonlySet<string> = new Set(['async', 'cron']);
 
+/**
+ * Whether a record is an attempt of a queued run: by its trigger, or (a webhook's, which may be a
+ * sync call) by its `queued` mark. A queued webhook run whose async state was lost answered its
+ * bare record, with no `state` to poll (chaos round 4; records before 2026-12-07 have no mark).
+ */
+function queuedRecord(run: { trigger: string; queued?: true }): boolean {
+  return QUEUED_TRIGGERS.has(run.trigger) || run.queued === true;
+}
+
 export const listRuns = operation(
   {
     id: 'listRuns', tag, role: 'viewer', summary: "The workspace's run records, newest first, filtered and paged (`nextCursor`); with an async state for `status`, its async runs in that state",
@@ -100,7 +109,7 @@ export const getRun = operation(
     // its attempts' records were kept: answered as an async run, its state its last attempt's
     // status, so a client polling `state` sees it end (before, the record alone: no `state`, and a
     // poller waited for ever; chaos round 3). What Redis held (timeline, result) is not invented.
-    if (run !== null && asyncDown === null && QUEUED_TRIGGERS.has(run.trigger)) return json(200, { run: presentLost(run, await attemptRecords(call, runId)) });
+    if (run !== null && asyncDown === null && queuedRecord(run)) return json(200, { run: presentLost(run, await attemptRecords(call, runId)) });
     // With the async state unreadable, an attempt of a queued run must not pass for the whole run.
     if (run !== null && (asyncDown === null || SYNC_TRIGGERS.has(run.trigger))) return json(200, { run: runView(run) });
     if (asyncDown !== null) throw asyncUnavailable(call, asyncDown);
@@ -122,11 +131,11 @@ function runNotFound(call: Call, runId: string): PlatformError {
  * is final and its request went with the state (it answered RUN_NOT_FOUND under the run it had
  * just shown: console round 7, ADR 0226).
  */
-async function ownRun(call: Call, runId: string, refused: (run: { function: string; trigger: string }) => PlatformError): Promise<string> {
+async function ownRun(call: Call, runId: string, refused: (run: { function: string; trigger: string; queued?: true }) => PlatformError): Promise<string> {
   const view = await asyncRuns(call).view(runId).catch((err: unknown) => { throw asyncUnavailable(call, err); });
   if (view === null) {
     const found = call.ctx.runs.pendingRun(runId) ?? (await call.ctx.store.runs.get(runId).catch(() => null));
-    const shown = found !== null && found !== undefined && (SYNC_TRIGGERS.has(found.trigger) || QUEUED_TRIGGERS.has(found.trigger));
+    const shown = found !== null && found !== undefined && (SYNC_TRIGGERS.has(found.trigger) || queuedRecord(found));
     if (shown && call.scope.owns(found.function) && current(call, found.function, found.startedAt)) throw refused(found);
   }
   if (view === null || view.function === null || !call.scope.owns(view.function) || !current(call, view.function, view.acceptedAt)) throw runNotFound(call, runId);
@@ -138,7 +147,7 @@ async function ownRun(call: Call, runId: string, refused: (run: { function: stri
  * known only by its attempts' records (its async state lost, ADR 0193): final, its request gone.
  */
 function syncRunRefusal(code: 'RUN_NOT_CANCELLABLE' | 'RUN_NOT_REPLAYABLE', runId: string) {
-  return (run: { function: string; trigger: string }): PlatformError => QUEUED_TRIGGERS.has(run.trigger) ? new PlatformError(code,
+  return (run: { function: string; trigger: string; queued?: true }): PlatformError => queuedRecord(run) ? new PlatformError(code,
     `run ${runId} (trigger ${run.trigger}) is known only by its attempts' records: its async state (timeline, result and request) was lost, so it is final and ${code === 'RUN_NOT_CANCELLABLE' ? 'nothing waits to be cancelled' : 'there is no request to queue again; call the function again'} (docs/adr/0193-a-run-whose-async-state-was-lost.md)`,
     { runId, state: 'lost', trigger: run.trigger }) : new PlatformError(code,
     code === 'RUN_NOT_CANCELLABLE'

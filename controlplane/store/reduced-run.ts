@@ -41,6 +41,7 @@ export function reducedRun(run: RunRecord): RunRecord {
     startedAt: finite(run.startedAt),
   };
   if (run.sharedStart === true) reduced.sharedStart = true;
+  if (run.queued === true) reduced.queued = true;
   if (run.clientAborted === true) reduced.clientAborted = true;
   if (run.responseBytes !== undefined) reduced.responseBytes = finite(run.responseBytes);
   return reduced;

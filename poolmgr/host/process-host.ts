@@ -20,6 +20,7 @@ import { FunctionOutput, OutputBudget, type OutputSink } from './function-output
 import { SpawnedOutput } from './spawned-output.js';
 import { lastLine, StartFailures } from './start-failures.js';
 import { startedAt } from './host-pids.js';
+import { stoppedWhy } from './box-procs.js';
 import { findHostPid, FORK_HELLO_TIMEOUT_MS, LateChannel, makeTemplateRoot, TemplateSocket, type ForkHello } from './templates.js';
 import type { HostedRuntime, Isolation, Placement, RuntimeEvents, RuntimeHost, RuntimeStats, SandboxMode, SpawnHint, StartHealth } from './types.js';
 import { functionUidRange, platformIdMap, type IdMap } from './subids.js';
@@ -724,6 +725,13 @@ export class ProcessHost implements RuntimeHost {
   async heldFiles(rt: HostedRuntime): Promise<number> {
     // Every process of the box when its cgroup leaf tells them; the runtime alone otherwise.
     return await heldFiles(this.cgroups?.pids(rt.id) ?? (rt.pid > 0 ? [rt.pid] : []));
+  }
+
+  stalled(rt: HostedRuntime): string | null {
+    const r = this.runtimes.get(rt.id);
+    // A pid this host did not start is read only while it still names the same process.
+    if (r === undefined || !r.alive || r.pid === 0 || (r.started !== null && startedAt(r.pid) !== r.started)) return null;
+    return stoppedWhy(r.pid);
   }
 
   stats(rt: HostedRuntime): RuntimeStats {

@@ -9,12 +9,13 @@
  * /run/fp-tpl in the template's box only. A connection counts only once its first frame is a
  * `hello` carrying the nonce of a fork the host asked for; anything else is closed.
  */
-import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { FrameDecoder } from '../../protocol/index.js';
 import { makeOwnedDir } from './owned-dirs.js';
+import { childrenOf, nsPids } from './box-procs.js';
 
 /** How long a forked child has to connect and say hello before the fork counts as failed (the pool falls back). */
 export const FORK_HELLO_TIMEOUT_MS = 2000;
@@ -197,26 +198,4 @@ export function findHostPid(rootPid: number, nsPid: number): number {
     }
   }
   return 0;
-}
-
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  try {
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      const text = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
-      if (text !== '') for (const c of text.split(/\s+/)) out.push(Number(c));
-    }
-  } catch {
-    // gone meanwhile
-  }
-  return out;
-}
-
-function nsPids(pid: number): number[] {
-  try {
-    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('NSpid:'));
-    return line === undefined ? [] : line.slice(6).trim().split(/\s+/).map(Number);
-  } catch {
-    return [];
-  }
 }

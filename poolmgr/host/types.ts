@@ -143,6 +143,11 @@ export interface RuntimeHost {
    */
   retireTemplate?(rt: HostedRuntime): void;
   stats(rt: HostedRuntime): RuntimeStats;
+  /**
+   * Why the runtime cannot answer for a reason of the platform's, not its function's (its process
+   * stopped), or null; asked when a load runs out of time (ADR 0233). Absent: never told.
+   */
+  stalled?(rt: HostedRuntime): string | null;
   /** Files the runtime's box holds (descriptors and mapped files), for the host's open-file table (poolmgr/file-table.ts); absent: not counted. */
   heldFiles?(rt: HostedRuntime): Promise<number>;
   /** The last output the runtime wrote outside any call (stderr), for start-up failure messages; still told once it is gone and released. */

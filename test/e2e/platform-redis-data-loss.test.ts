@@ -5,13 +5,14 @@
  * polling for one waited for ever). Real redis-server and FerretDB.
  */
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connectRedis, redisReady } from '../../controlplane/store/production/redis-client.js';
 import { startPlatform, type StartedPlatform } from '../../platform/start.js';
-import { Api, deployed, fnName, py, sleep } from './platform-harness.js';
+import { Api, createFunction, deploy, deployed, filesOf, fnName, py, runsWritten, sleep } from './platform-harness.js';
 import { clusterOptions, productionSkip, useServers } from './production-harness.js';
 
 async function fire(url: string, name: string): Promise<string> {
@@ -19,6 +20,17 @@ async function fire(url: string, name: string): Promise<string> {
   const parsed = (await res.json()) as { runId?: string };
   assert.equal(res.status, 202, JSON.stringify(parsed));
   return parsed.runId!;
+}
+
+/** Redis loses its data. */
+async function flushRedis(url: string): Promise<void> {
+  const redis = connectRedis(url);
+  try {
+    await redisReady(redis);
+    await redis.flushall();
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** Polls the run until its `state` is `want` (an event to wait for; 15 s for a loaded machine). */
@@ -57,13 +69,7 @@ describe('async runs after Redis lost its data (production platform)', { skip: p
     const failed = await fire(platform.url, bad);
     await reaches(api, done, 'succeeded');
     await reaches(api, failed, 'failed');
-    const redis = connectRedis(servers.redis.url);
-    try {
-      await redisReady(redis);
-      await redis.flushall();
-    } finally {
-      redis.disconnect();
-    }
+    await flushRedis(servers.redis.url);
     for (const [runId, state, fn] of [[done, 'succeeded', ok], [failed, 'failed', bad]] as const) {
       const res = await api.call('GET', `/runs/${runId}`);
       assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -76,5 +82,48 @@ describe('async runs after Redis lost its data (production platform)', { skip: p
       assert.equal(run.result, null);
       assert.equal(run.attempts[0].errorCode, state === 'failed' ? 'FUNCTION_ERROR' : null);
     }
+  });
+
+  it('answers a queued webhook run the same way; a sync webhook call stays a call', async () => {
+    // Chaos round 4: a queued webhook run answered its bare record (no `state`: a poller waited for
+    // ever), as a record did not tell it from a `sync: true` one's; records now carry `queued`.
+    const hook = fnName('hook');
+    await createFunction(api, hook);
+    const triggers = [{ type: 'webhook', id: 'push' }, { type: 'webhook', id: 'now', sync: true }];
+    const up = await api.call('POST', `/functions/${hook}/versions`, {
+      files: filesOf({ 'main.py': py('def handler(event, context):', '    return {"ok": True}') }), manifest: { kind: 'function', name: hook, triggers },
+    });
+    assert.equal(up.status, 201, JSON.stringify(up.body));
+    await deploy(api, hook);
+    const signed = async (id: string): Promise<Response> => {
+      const rotated = await api.call('POST', `/functions/${hook}/triggers/${id}/secret/rotate`, { grace: '0s' });
+      assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+      const body = '{"n": 1}';
+      const signature = createHmac('sha256', rotated.body.secret as string).update(body).digest('hex');
+      return fetch(`${platform.url}/hooks/${hook}/${id}`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${signature}` } });
+    };
+    const queuedAnswer = await signed('push');
+    assert.equal(queuedAnswer.status, 202);
+    const queued = ((await queuedAnswer.json()) as { runId: string }).runId;
+    const syncAnswer = await signed('now');
+    assert.equal(syncAnswer.status, 200);
+    const sync = syncAnswer.headers.get('x-run-id')!;
+    await reaches(api, queued, 'succeeded');
+    await runsWritten(platform.url);
+    await flushRedis(servers.redis.url);
+    const lost = await api.call('GET', `/runs/${queued}`);
+    assert.equal(lost.status, 200, JSON.stringify(lost.body));
+    assert.equal(lost.body.run.trigger, 'webhook');
+    assert.equal(lost.body.run.state, 'succeeded', JSON.stringify(lost.body.run));
+    assert.deepEqual(lost.body.run.transitions, []);
+    const replay = await api.call('POST', `/runs/${queued}/replay`, {});
+    assert.equal(replay.status, 409, JSON.stringify(replay.body));
+    assert.equal(replay.body.error.code, 'RUN_NOT_REPLAYABLE');
+    const call = await api.call('GET', `/runs/${sync}`);
+    assert.equal(call.status, 200, JSON.stringify(call.body));
+    assert.equal(call.body.run.trigger, 'webhook');
+    assert.equal(call.body.run.status, 'succeeded');
+    assert.equal(call.body.run.state, undefined, 'a sync call has no async state');
+    assert.equal(call.body.run.queued, undefined);
   });
 });

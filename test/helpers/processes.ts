@@ -8,6 +8,18 @@ function pids(): string[] {
   return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
 }
 
+/** The host pid of a live process whose name (`/proc/<pid>/comm`: a load can set its own) is `name`, or 0. */
+export function pidNamed(name: string): number {
+  for (const pid of pids()) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === name) return Number(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return 0;
+}
+
 /** Host pids of live processes whose command line contains `marker`. */
 export function processesWith(marker: string): number[] {
   return pids().filter((pid) => {

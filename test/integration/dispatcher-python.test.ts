@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { pidNamed } from '../helpers/processes.js';
 import { Dispatcher, enqueueRun, openSqliteTimeline, type AttemptOutcome, type AttemptRunner } from '../../controlplane/async/index.js';
 import { openSqliteQueue } from '../../controlplane/async/index.js';
 import { httpStatus, type ErrorCode } from '../../protocol/index.js';
@@ -80,5 +81,39 @@ describe('dispatcher with a real Python function', () => {
     const again = await pool.invoke(fn, makeEvent({ body: Buffer.from('again') }), { attempt: 3 });
     assert.deepEqual(JSON.parse(Buffer.from(again.response!.body).toString('utf8')), { attempt: 3, calls: 4 });
     assert.deepEqual(await drained(queue), { delayed: 0, ready: 0, leased: 0, dead: 0 });
+  });
+
+  it('an attempt whose runtime was stopped while it loaded (RUNTIME_UNAVAILABLE) spends none of maxAttempts: 1', async (t) => {
+    // Chaos round 4: such an attempt (the platform's fault) was the run's only one, and the run
+    // failed `max_attempts` without its code ever running (ADR 0234).
+    const stateDir = await mkdtemp(join(tmpdir(), 'fp-dispatch-py-'));
+    t.after(() => rm(stateDir, { recursive: true, force: true }));
+    const tag = `st-${randomUUID().slice(0, 8)}`;
+    const dir = await writeFunction({ 'main.py': py('import time', `open("/proc/self/comm", "w").write("${tag}")`, 'time.sleep(0.5)',
+      'def handler(event, context):', '    return {"attempt": context.attempt}') });
+    t.after(() => removeFunction(dir));
+    const pool = await openPool({ initTimeoutMs: 1500 });
+    t.after(() => pool.close());
+    const queue = await openSqliteQueue({ stateDir, leaseMs: 5_000 });
+    const timeline = await openSqliteTimeline({ stateDir });
+    const fn = fnVersion(dir, { timeoutMs: 200 });
+    const dispatcher = new Dispatcher({
+      queue, timeline, runner: new PoolRunner(pool, fn), leaseMs: 5_000, pollMs: 20, concurrency: 1,
+      policies: { policyFor: () => ({ maxAttempts: 1, backoffBaseMs: 20, backoffMaxMs: 50 }) },
+    });
+    t.after(async () => { await dispatcher.stop(); await queue.close(); await timeline.close(); });
+    const runId = randomUUID();
+    await enqueueRun(queue, timeline, { runId, function: fn.name, payload: Buffer.from('hello') }, Date.now());
+    dispatcher.start();
+    // The first attempt's runtime is stopped while it loads.
+    let stopped = 0;
+    const deadline = Date.now() + 15_000;
+    while ((stopped = pidNamed(tag)) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(stopped > 0, 'the loading runtime');
+    process.kill(stopped, 'SIGSTOP');
+    t.after(() => { try { process.kill(stopped, 'SIGCONT'); } catch { /* gone */ } });
+    const view = await settled(timeline, runId, 20_000);
+    assert.deepEqual(view.attempts.map((a) => [a.attempt, a.status, a.errorCode]), [[1, 'failed', 'RUNTIME_UNAVAILABLE'], [2, 'succeeded', null]]);
+    assert.match(view.transitions.find((s) => s.state === 'retried')?.detail ?? '', /^code:RUNTIME_UNAVAILABLE; attempt 2 at \S+ \(the platform's fault: not counted in maxAttempts\)$/);
   });
 });

@@ -159,6 +159,26 @@ for (const [name, skip, makeSite] of sites) {
       assert.equal((await queue.getDead(runId))?.attempt, 2);
     });
 
+    it('an attempt the platform could not give a runtime spends none of maxAttempts, up to 10 attempts in all (ADR 0234)', async (t) => {
+      // Attempts 1-8 find no runtime, then the function fails twice: maxAttempts 2 is spent at attempt 10, the cap too.
+      const runner = new ScriptedRunner((job) => (job.attempt <= 8 ? failure(503, null, 'RUNTIME_UNAVAILABLE') : failure(504, 'timeout', 'FUNCTION_TIMEOUT')));
+      const { queue, timeline, dispatcher } = await setup(t, await newSite(t), { runner }, { backoffBaseMs: 1, backoffMaxMs: 5, maxAttempts: 2 });
+      const runId = randomUUID();
+      await enqueueRun(queue, timeline, { runId, function: 'fn', payload }, Date.now());
+      dispatcher.start();
+      const view = await settled(timeline, runId);
+      assert.deepEqual(view.attempts.map((a) => a.attempt), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      assert.equal((await queue.getDead(runId))?.reason, 'max_attempts class:timeout');
+      // Only platform faults: the run still ends, at 10 attempts.
+      const never = new ScriptedRunner(() => failure(503, null, 'RUNTIME_UNAVAILABLE'));
+      const other = await setup(t, await newSite(t), { runner: never }, { backoffBaseMs: 1, backoffMaxMs: 5, maxAttempts: 3 });
+      const lost = randomUUID();
+      await enqueueRun(other.queue, other.timeline, { runId: lost, function: 'fn', payload }, Date.now());
+      other.dispatcher.start();
+      assert.equal((await settled(other.timeline, lost)).attempts.length, 10);
+      assert.equal((await other.queue.getDead(lost))?.reason, 'max_attempts code:RUNTIME_UNAVAILABLE');
+    });
+
     it('fails a run older than the max event age without running it', async (t) => {
       const runner = new ScriptedRunner(() => success());
       const metrics = new RecordedMetrics();

@@ -3,9 +3,11 @@
  * spawn failure each give their code, and the broken process is discarded, never reused.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { pidNamed } from '../helpers/processes.js';
 import { defaultPoolConfig, PoolManager, type ProcessHost } from '../../poolmgr/index.js';
 import { startsProblems } from '../../gateway/gateway.js';
 import {
@@ -211,6 +213,56 @@ describe('poolmgr slow specialization', () => {
     assert.match(text, /\[platform\] still loading after 1\.2 s \(the limit is 1\.5 s\); it is at:\n[^]*main\.py", line 5, in <module>[^]*main\.py", line 4, in connect/);
     assert.doesNotMatch(text, /fp_runtime|zygote\.py|importlib/, 'the runtime\'s own frames are not the function\'s');
     assert.ok(result.initMs >= 1400, `initMs ${result.initMs}`);
+  });
+
+  it('a runtime stopped while it loads (SIGSTOP) is RUNTIME_UNAVAILABLE, the platform\'s, not FUNCTION_INIT_FAILED; a hanging load still is', async (t) => {
+    // Chaos round 4: a runtime SIGSTOPped during its specialize answered FUNCTION_INIT_FAILED
+    // "the function did not load", blaming code that loads in 0.3 s (ADR 0233).
+    const lines: string[] = [];
+    const pool = await openPool({ initTimeoutMs: 1500, hostLog: (line) => lines.push(line) });
+    t.after(() => pool.close());
+    const tag = `st-${randomUUID().slice(0, 8)}`;
+    // The load names its process (its comm) so the test finds it from the host, then takes 0.8 s.
+    const loads = await writeFunction({ 'main.py': py('import time', `open("/proc/self/comm", "w").write("${tag}")`, 'time.sleep(0.8)', 'def handler(event, context):', '    return 1') });
+    t.after(() => removeFunction(loads));
+    const fn = fnVersion(loads, { timeoutMs: 200 });
+    const call = pool.invoke(fn, ev());
+    let stopped = 0;
+    await until(() => (stopped = pidNamed(tag)) > 0, 15_000, 'the loading runtime');
+    process.kill(stopped, 'SIGSTOP');
+    t.after(() => { try { process.kill(stopped, 'SIGCONT'); } catch { /* gone */ } });
+    const result = await call;
+    assert.equal(result.error?.code, 'RUNTIME_UNAVAILABLE', JSON.stringify(result.error));
+    assert.equal(result.error?.type, 'RuntimeStalled');
+    assert.equal(result.error?.class, null);
+    assert.match(result.error?.message ?? '', /stopped answering while it loaded the function \(its process was stopped \(SIGSTOP/);
+    assert.ok(lines.some((l) => l.includes(`a runtime of ${fn.name} version v1 was stopped while it loaded the function`)), lines.join('\n'));
+    assert.doesNotMatch(result.error?.message ?? '', new RegExp(`\\b${stopped}\\b`), 'no host pid for the function\'s callers');
+    await until(() => !isAlive(stopped), 15_000, 'the stopped runtime to be killed');
+    // Not stopped, the same code loads.
+    assert.equal((await pool.invoke(fn, ev())).error, null);
+    // A load of the function's that hangs is still the function's.
+    const hangs = await writeFunction({ 'main.py': py('import time', 'time.sleep(30)', 'def handler(event, context):', '    return 1') });
+    t.after(() => removeFunction(hangs));
+    const hung = await pool.invoke(fnVersion(hangs, { timeoutMs: 200 }), ev());
+    assert.equal(hung.error?.code, 'FUNCTION_INIT_FAILED');
+    assert.equal(hung.error?.type, 'InitTimeout');
+  });
+
+  it('a call whose runtime was stopped (SIGSTOP) when its time ran out says so in its FUNCTION_TIMEOUT', async (t) => {
+    const pool = await openPool({});
+    t.after(() => pool.close());
+    const tag = `st-${randomUUID().slice(0, 8)}`;
+    const slow = await writeFunction({ 'main.py': py('import time', 'def handler(event, context):', `    open("/proc/self/comm", "w").write("${tag}")`, '    time.sleep(0.5)', '    return 1') });
+    t.after(() => removeFunction(slow));
+    const call = pool.invoke(fnVersion(slow, { timeoutMs: 1500 }), ev());
+    let stopped = 0;
+    await until(() => (stopped = pidNamed(tag)) > 0, 15_000, 'the running call');
+    process.kill(stopped, 'SIGSTOP');
+    t.after(() => { try { process.kill(stopped, 'SIGCONT'); } catch { /* gone */ } });
+    const result = await call;
+    assert.equal(result.error?.code, 'FUNCTION_TIMEOUT');
+    assert.match(result.error?.message ?? '', /did not finish within 1500 ms \(its process was stopped \(SIGSTOP or a job-control stop\) when the time ran out: not the function's doing\)/);
   });
 
   it('a load that exits keeps what it printed', async (t) => {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  backoffCeilingMs, backoffMs, classifyFailure, DEFAULT_RETRY_POLICY, resolvePolicy, retryAfterMsOf, retryDelayMs, type AttemptOutcome,
+  attemptsSpent, backoffCeilingMs, backoffMs, classifyFailure, MAX_RUN_ATTEMPTS, DEFAULT_RETRY_POLICY, resolvePolicy, retryAfterMsOf, retryDelayMs, type AttemptOutcome,
 } from '../../controlplane/async/index.js';
 
 function failed(httpStatus: number, errorClass: string | null, errorCode: string | null = null): AttemptOutcome {
@@ -52,6 +52,20 @@ describe('classifyFailure', () => {
     assert.equal(classifyFailure(failed(429, null, 'FUNCTION_BUSY')).reason, 'code:FUNCTION_BUSY');
     assert.equal(classifyFailure(failed(404, null)).reason, 'status:404');
     assert.equal(classifyFailure(failed(200, 'user_error', 'FUNCTION_ERROR')).reason, 'answered:200 class:user_error');
+  });
+});
+
+describe('attemptsSpent (ADR 0234)', () => {
+  const rec = (attempt: number, errorCode: string | null) => ({ attempt, errorCode });
+  it('counts an attempt the platform could not give a runtime (RUNTIME_UNAVAILABLE) as spending none', () => {
+    assert.equal(attemptsSpent(3, [rec(1, 'RUNTIME_UNAVAILABLE'), rec(2, 'FUNCTION_ERROR'), rec(3, 'RUNTIME_UNAVAILABLE')]), 1);
+    // A redelivered attempt recorded twice is one attempt; records past `attempt` do not count.
+    assert.equal(attemptsSpent(2, [rec(1, 'RUNTIME_UNAVAILABLE'), rec(1, 'RUNTIME_UNAVAILABLE'), rec(2, null), rec(3, 'RUNTIME_UNAVAILABLE')]), 1);
+    // A timeline that lost the attempts counts them all, as before.
+    assert.equal(attemptsSpent(2, []), 2);
+  });
+  it('bounds a run at the attempts its records keep, as many as maxAttempts may be', () => {
+    assert.equal(MAX_RUN_ATTEMPTS, 10);
   });
 });
 

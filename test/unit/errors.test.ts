@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { carriesCodeOf, ERRORS, errorBody, httpStatus, PlatformError, type ErrorCode } from '../../protocol/index.js';
+import { carriesCodeOf, ERRORS, errorBody, httpStatus, PlatformError, retryAfterOf, type ErrorCode } from '../../protocol/index.js';
 import { isQueueError, QueueError } from '../../controlplane/async/queue/errors.js';
 import { isTriggerError } from '../../controlplane/async/triggers/errors.js';
 import { isStoreError, StoreError } from '../../controlplane/store/errors.js';
@@ -132,6 +132,17 @@ describe('docs/errors.md: the CLI\'s exit codes', () => {
 });
 
 describe('the registry', () => {
+  it('says when to retry on every outage the platform recovers from by itself, and docs/errors.md says it too', () => {
+    // Chaos round 4: the queue's, the live log feed's and the file table's outages answered 503 with no Retry-After.
+    const outages: ErrorCode[] = ['RUNTIME_UNAVAILABLE', 'METRICS_UNAVAILABLE', 'ASYNC_QUEUE_UNAVAILABLE', 'TRIGGER_UNAVAILABLE', 'ASYNC_RUNS_UNAVAILABLE',
+      'STORE_UNAVAILABLE', 'QUEUE_UNAVAILABLE', 'LOGS_UNAVAILABLE', 'PLATFORM_FILE_LIMIT'];
+    for (const code of outages) assert.equal(retryAfterOf({ code, details: {} }), '1', code);
+    for (const code of codes) {
+      const seconds = (ERRORS[code] as { retryAfterS?: number }).retryAfterS;
+      if (seconds !== undefined) assert.match(documented.get(code) ?? '', new RegExp(`Status: .*\`Retry-After: ${seconds}\``), `${code}: docs/errors.md does not say its Retry-After`);
+    }
+  });
+
   it('maps each code to its status through httpStatus() only', () => {
     for (const code of codes) assert.equal(httpStatus(code), ERRORS[code].status);
   });

@@ -17,6 +17,9 @@ describe('run timeline details in words', () => {
     assert.equal(timelineDetailText('max_event_age code:DATA_BACKEND_UNAVAILABLE'), 'too old to retry (max event age): DATA_BACKEND_UNAVAILABLE');
     assert.equal(timelineDetailText('max_event_age'), 'too old to retry (max event age)');
     assert.equal(timelineDetailText('class:timeout; attempt 2 at 2026-12-04T04:00:00.000Z'), 'the call ran past its timeout; attempt 2 at 2026-12-04T04:00:00.000Z');
+    // A platform fault's retry (ADR 0234): the note after the time stays as written.
+    assert.equal(timelineDetailText("code:RUNTIME_UNAVAILABLE; attempt 2 at 2026-12-04T04:00:00.000Z (the platform's fault: not counted in maxAttempts)"),
+      "RUNTIME_UNAVAILABLE; attempt 2 at 2026-12-04T04:00:00.000Z (the platform's fault: not counted in maxAttempts)");
     assert.match(timelineDetailText('function_deleted'), /^its function was deleted/);
     // Already words: as written.
     for (const d of ['attempt 1', 'attempt 2 (delivery 2)', 'cancelled by request']) assert.equal(timelineDetailText(d), d);

@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { workspaceOfKey } from '../../../protocol/index.js';
 import { DEFAULT_LEASE_MS, isQueueError, type ClaimedJob, type ClaimOptions, type Lease, type Queue } from '../queue/index.js';
 import { IdleWorkers } from './idle.js';
-import { classifyFailure, resolvePolicy, retryDelayMs } from './retry.js';
+import { attemptsSpent, classifyFailure, MAX_RUN_ATTEMPTS, resolvePolicy, retryDelayMs, spendsAttempt } from './retry.js';
 import { CANCELLED_BY_REQUEST, NO_DISPATCH_METRICS, type AttemptOutcome, type AttemptRecord, type AttemptRunner, type DeadLetterReason, type DispatchMetrics, type RetryPolicy, type RetryPolicySource, type RunTimeline } from './types.js';
 
 export interface DispatcherOptions {
@@ -290,7 +290,7 @@ export class Dispatcher {
     const verdict = classifyFailure(outcome);
     let giveUp: DeadLetterReason | null = null;
     if (!verdict.retryable) giveUp = 'non_retryable';
-    else if (job.attempt >= policy.maxAttempts) giveUp = 'max_attempts';
+    else if (job.attempt >= MAX_RUN_ATTEMPTS || (job.attempt >= policy.maxAttempts && await this.spent(job) >= policy.maxAttempts)) giveUp = 'max_attempts';
     const retryAt = now() + retryDelayMs(job.attempt, policy, this.o.random, outcome.retryAfterMs);
     // A retry past the last date a clock holds (the manifest takes durations of up to 2^53 ms) is
     // past any max event age: its date could not be written, and the attempt ran again once a lease
@@ -312,9 +312,20 @@ export class Dispatcher {
     // leased: it comes back after the lease and this attempt runs again (at least once).
     await this.guard(queue.extend(lease));
     // A time people read (`runs <id>`, the console's timeline): ISO 8601, not epoch milliseconds.
-    await timeline.transition(job.runId, 'retried', now(), `${verdict.reason}; attempt ${job.attempt + 1} at ${new Date(retryAt).toISOString()}`);
+    const free = spendsAttempt(outcome) ? '' : ' (the platform\'s fault: not counted in maxAttempts)';
+    await timeline.transition(job.runId, 'retried', now(), `${verdict.reason}; attempt ${job.attempt + 1} at ${new Date(retryAt).toISOString()}${free}`);
     await this.guard(queue.nack(lease, retryAt));
     metrics.attempt(job.function, 'failed_retry');
+  }
+
+  /**
+   * How many of the run's attempts so far spent one of its function's `maxAttempts`: an attempt the
+   * platform could not give a runtime (RUNTIME_UNAVAILABLE) spends none (ADR 0234). Read only once
+   * the attempt number reaches `maxAttempts`; a timeline that lost the run's attempts counts them all.
+   */
+  private async spent(job: ClaimedJob): Promise<number> {
+    const view = await this.o.timeline.get(job.runId);
+    return attemptsSpent(job.attempt, view?.attempts ?? []);
   }
 
   /**

@@ -2,7 +2,8 @@
  * Retry decisions, pure: which failures are worth another attempt, and how long to wait.
  * The table and its reasons are in docs/dispatcher.md; keep the two in step.
  */
-import { DEFAULT_RETRY_POLICY, type AttemptOutcome, type RetryPolicy } from './types.js';
+import { RETRY_FIELDS } from '../../../protocol/index.js';
+import { DEFAULT_RETRY_POLICY, type AttemptOutcome, type AttemptRecord, type RetryPolicy } from './types.js';
 
 /** Classes that fail the same way on every attempt of the same version. */
 const NON_RETRYABLE_CLASSES: ReadonlySet<string> = new Set(['bad_return', 'init_error']);
@@ -38,6 +39,35 @@ export function classifyFailure(outcome: AttemptOutcome): Verdict {
   // 499 is our own abort of the call (never the function's verdict on the request): retry.
   if (status >= 400 && status < 500 && !RETRYABLE_4XX.has(status) && status !== 499) return { retryable: false, reason };
   return { retryable: true, reason };
+}
+
+/**
+ * Failures that are the platform's, not the function's: it could not give the attempt a runtime
+ * (out of pids, a box that could not be built, a runtime stopped while it loaded). Such an attempt
+ * spends none of the function's `maxAttempts` (ADR 0234).
+ */
+const PLATFORM_FAULTS: ReadonlySet<string> = new Set(['RUNTIME_UNAVAILABLE']);
+
+/**
+ * The most attempts a run has, platform faults included: as many as `maxAttempts` may be (10), the
+ * attempts a run's records keep (controlplane/store/production/runs.ts). Past it the run fails
+ * `max_attempts` whatever ended its attempts.
+ */
+export const MAX_RUN_ATTEMPTS = RETRY_FIELDS.maxAttempts.maxValue ?? 10;
+
+/** Whether a failed attempt spent one of the function's attempts (not a platform fault). */
+export function spendsAttempt(outcome: Pick<AttemptOutcome, 'errorCode'>): boolean {
+  return outcome.errorCode === null || !PLATFORM_FAULTS.has(outcome.errorCode);
+}
+
+/**
+ * How many of a run's attempts up to `attempt` spent one of its function's: those whose records
+ * (`records`, a redelivered attempt's possibly twice) do not say a platform fault.
+ */
+export function attemptsSpent(attempt: number, records: readonly Pick<AttemptRecord, 'attempt' | 'errorCode'>[]): number {
+  const free = new Set<number>();
+  for (const r of records) if (r.attempt <= attempt && !spendsAttempt(r)) free.add(r.attempt);
+  return attempt - free.size;
 }
 
 /** Fills a partial policy with the defaults and checks it. */
