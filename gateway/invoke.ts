@@ -9,7 +9,7 @@ import { newRunId } from './run-id.js';
 import { performance } from 'node:perf_hooks';
 import { relative, sep } from 'node:path';
 import {
-  ATTEMPT_HEADER, declaredLength, ERRORS, isPlatformError, isPlatformToken, PlatformError, RUN_ID_HEADER, RUNTIME_PLATFORM_CODES, withoutTriggerHeaders,
+  ATTEMPT_HEADER, callFailed, declaredLength, ERRORS, isPlatformError, isPlatformToken, PlatformError, RUN_ID_HEADER, RUNTIME_PLATFORM_CODES, withoutTriggerHeaders,
   type Abortable, type AsyncIntake, type CallLimit, type DirectError, type DirectRequest, type DirectResult, type ErrorCode, type LogTap, type Pairs, type RunError, type RunRecord, type RunTrigger, type WireEvent, type WireResponse,
 } from '../protocol/index.js';
 
@@ -95,6 +95,8 @@ interface Origin {
   readonly arrivedAt: number;
   readonly signal: Abortable | undefined;
   readonly attempt: number;
+  /** An attempt of a queued run (the dispatcher's: it carries the run's id), whose 4xx answer fails it (protocol/run-outcome.ts). */
+  readonly queued: boolean;
   /** The request's method and its path within the function (no query string): the run record says what was called. */
   readonly method: string;
   readonly path: string;
@@ -115,6 +117,8 @@ class Call implements Origin, Finished {
   invoked = false;
   /** A WebSocket handshake: the subprotocols its client offered (the app may choose one); null for a request. */
   wsProtocols: string[] | null = null;
+  /** Origin.queued: set by invokeDirect for an attempt of a queued run. */
+  queued = false;
   /** The bearer secret that admitted it (`auth: token`), asked again while its stream or WebSocket lasts (./holder.ts); null: a public call. */
   secret: string | null = null;
 
@@ -390,6 +394,7 @@ export async function invokeDirect(deps: InvokeDeps, name: string, request: Dire
   const startedAt = Date.now();
   const attempt = request.attempt ?? 1;
   const call = new Call(deps, trigger, performance.now(), request.signal, attempt, request.method, request.path, fn, runId, startedAt);
+  call.queued = request.runId !== undefined;
   let done: Finished;
   if (deps.shuttingDown() && !QUEUED_TRIGGERS.has(trigger)) {
     done = finish(call, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false);
@@ -678,7 +683,8 @@ function recordRun(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId:
     handlerMs: late === null ? result.handlerMs : late.handlerMs,
     queuedMs: result.queuedMs,
     durationMs: totalMs,
-    status: error || answeredFailure ? 'failed' : 'succeeded',
+    // An attempt of a queued run that answered 4xx failed too, as the dispatcher decides it (protocol/run-outcome.ts).
+    status: callFailed({ httpStatus, errored: error !== null, queued: origin.queued }) ? 'failed' : 'succeeded',
     httpStatus,
     errorCode: error?.code ?? null,
     errorClass: error?.class ?? null,

@@ -1,5 +1,5 @@
 /** /runs, /runs/{runId} and the test invoke (docs/api.md, "Runs"). */
-import { formatLongDurationMs, isPlatformError, MAX_JSON_DEPTH, MAX_SHOWN_RESULT_BYTES, jsonNumbersSurviveParse, nameOfKey, PlatformError, RUN_STATUSES, tooDeep, withoutTriggerHeaders, workspaceOfKey, type AsyncRunState, type Pairs, type RunRecord, type RunStatus } from '../../protocol/index.js';
+import { formatLongDurationMs, isPlatformError, MAX_JSON_DEPTH, MAX_SHOWN_RESULT_BYTES, jsonNumbersSurviveParse, nameOfKey, PlatformError, recordStatus, RUN_STATUSES, tooDeep, withoutTriggerHeaders, workspaceOfKey, type AsyncRunState, type Pairs, type RunRecord, type RunStatus } from '../../protocol/index.js';
 import type { FunctionRecord } from '../store/types.js';
 import type { AsyncRuns, AsyncRunView } from '../async/index.js';
 import { getFunction } from '../service/functions.js';
@@ -272,8 +272,8 @@ function presentLost(found: RunRecord, stored: readonly RunRecord[]): AsyncRunAn
   const last = records.at(-1)!;
   const view: AsyncRunView = {
     runId: found.runId, function: found.function, acceptedAt: null, replayOf: null, trigger: found.trigger as AsyncRunView['trigger'],
-    bornAt: null, replays: [], result: null, transitions: [], state: last.status,
-    attempts: records.map((r) => ({ attempt: r.attempt, startedAt: r.startedAt, durationMs: r.durationMs, cold: r.cold, status: r.status, errorCode: r.errorCode, errorClass: r.errorClass, error: null })),
+    bornAt: null, replays: [], result: null, transitions: [], state: recordStatus(last),
+    attempts: records.map((r) => ({ attempt: r.attempt, startedAt: r.startedAt, durationMs: r.durationMs, cold: r.cold, status: recordStatus(r), errorCode: r.errorCode, errorClass: r.errorClass, error: null })),
   };
   return presentAsync(view, records);
 }

@@ -5,7 +5,7 @@
  * passed through (`context.attempt`). The attempt's response is kept as the run's output; its
  * record (logs, timings, error) is stored under the run id and attempt number.
  */
-import { httpStatus, isPlatformError, MAX_STORED_RESULT_BYTES, RESULT_OMITTED_HEADER, retryAfterOf, type Invoker } from '../../../protocol/index.js';
+import { callFailed, httpStatus, isPlatformError, MAX_STORED_RESULT_BYTES, RESULT_OMITTED_HEADER, retryAfterOf, type Invoker } from '../../../protocol/index.js';
 import { retryAfterMsOf, type AttemptJob, type AttemptOutcome, type AttemptRunner } from '../dispatcher/index.js';
 import { decodeEnvelope } from './envelope.js';
 import type { AsyncRunIndex } from './runs-sqlite.js';
@@ -35,7 +35,7 @@ export class InvokerRunner implements AttemptRunner {
       });
       const retryAfterMs = retryAfterMsOf(r.status, r.headers, Date.now());
       const base = { cold: r.cold, durationMs: r.durationMs, initMs: r.initMs, handlerMs: r.handlerMs, ...(retryAfterMs !== null ? { retryAfterMs } : {}) };
-      if (r.error === null) return { ok: r.status < 400, httpStatus: r.status, errorCode: null, errorClass: null, ...base };
+      if (r.error === null) return { ok: !callFailed({ httpStatus: r.status, errored: false, queued: true }), httpStatus: r.status, errorCode: null, errorClass: null, ...base };
       const { type, message, file, line } = r.error;
       return {
         ok: false, httpStatus: r.status, errorCode: r.error.code, errorClass: r.errorClass, ...base,
