@@ -91,6 +91,11 @@ export interface ControlPlaneOptions {
    * (the platform's default is 64 MiB, platform/config.ts).
    */
   runJournalMaxBytes?: number;
+  /**
+   * The most of an async run's answer kept as its result (FP_ASYNC_RESULT_MAX_BYTES; default
+   * MAX_STORED_RESULT_BYTES, 256 KiB): a larger body is not kept, its size in `x-fp-result-omitted` (ADR 0236).
+   */
+  asyncResultMaxBytes?: number;
   /** How often that cap is checked, in ms (FP_RUN_STORE_CHECK_MS; default 10 000). */
   runStoreCheckMs?: number;
   /** The highest limits.maxInstances a function may ask for (default 50). */
@@ -283,7 +288,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     ? new Dispatcher({
         queue: options.async.queue,
         timeline: options.async.timeline,
-        runner: new InvokerRunner(options.invoker, options.async.runs),
+        runner: new InvokerRunner(options.invoker, options.async.runs, options.asyncResultMaxBytes),
         ...(options.async.concurrency !== undefined ? { concurrency: options.async.concurrency } : {}),
         ...(options.async.leaseMs !== undefined ? { leaseMs: options.async.leaseMs } : {}),
         ...(options.async.graceMs !== undefined ? { graceMs: options.async.graceMs } : {}),

@@ -9,7 +9,7 @@ import { newRunId } from './run-id.js';
 import { performance } from 'node:perf_hooks';
 import { relative, sep } from 'node:path';
 import {
-  ATTEMPT_HEADER, declaredLength, ERRORS, isPlatformError, isPlatformToken, PlatformError, RUN_ID_HEADER, RUNTIME_PLATFORM_CODES, withoutTriggerHeaders,
+  ATTEMPT_HEADER, callFailed, declaredLength, ERRORS, isPlatformError, isPlatformToken, PlatformError, RUN_ID_HEADER, RUNTIME_PLATFORM_CODES, withoutTriggerHeaders,
   type Abortable, type AsyncIntake, type CallLimit, type DirectError, type DirectRequest, type DirectResult, type ErrorCode, type LogTap, type Pairs, type RunError, type RunRecord, type RunTrigger, type WireEvent, type WireResponse,
 } from '../protocol/index.js';
 
@@ -98,7 +98,7 @@ interface Origin {
   /** The request's method and its path within the function (no query string): the run record says what was called. */
   readonly method: string;
   readonly path: string;
-  /** An attempt of a queued run (the dispatcher's: it gives the run's id), not a call. */
+  /** An attempt of a queued run (the dispatcher's: it gives the run's id), not a call: its 4xx answer fails it (protocol/run-outcome.ts). */
   readonly queued: boolean;
 }
 
@@ -682,7 +682,8 @@ function recordRun(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId:
     handlerMs: late === null ? result.handlerMs : late.handlerMs,
     queuedMs: result.queuedMs,
     durationMs: totalMs,
-    status: error || answeredFailure ? 'failed' : 'succeeded',
+    // An attempt of a queued run that answered 4xx failed too, as the dispatcher decides it (protocol/run-outcome.ts).
+    status: callFailed({ httpStatus, errored: error !== null, queued: origin.queued }) ? 'failed' : 'succeeded',
     httpStatus,
     errorCode: error?.code ?? null,
     errorClass: error?.class ?? null,

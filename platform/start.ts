@@ -213,6 +213,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       runSampling: { keepPerMinute: config.runKeepPerMinute, sampleOneIn: config.runSampleOneIn },
       runStoreMaxBytes: config.runStoreMaxBytes,
       runJournalMaxBytes: config.runJournalMaxBytes,
+      asyncResultMaxBytes: config.asyncResultMaxBytes,
       runStoreCheckMs: config.runStoreCheckMs,
       maxFunctionInstances: config.maxFunctionInstances,
       maxFunctionMemoryBytes: config.maxFunctionMemoryBytes,

@@ -29,6 +29,7 @@ export * from './audit-actions.js';
 export * from './api-runs.js';
 export * from './api-usage.js';
 export * from './run-result.js';
+export * from './run-outcome.js';
 export * from './run-timeline.js';
 export * from './file-changes.js';
 export * from './visible-text.js';

@@ -1,5 +1,6 @@
 /**
- * An async run's stored result: a body over MAX_STORED_RESULT_BYTES is not kept, only its status and
+ * An async run's stored result: a body over the platform's FP_ASYNC_RESULT_MAX_BYTES (default
+ * MAX_STORED_RESULT_BYTES; ADR 0236) is not kept, only its status and
  * headers, with its size in RESULT_OMITTED_HEADER (docs/adr/0043-red-team-3-bounds.md). Shared so
  * the CLI says so instead of printing an empty body (docs/adr/0048-newcomer-round-3.md). 256 KiB
  * (Lambda's async payload size): results are kept for the run retention (7 days) by age only,
@@ -48,5 +49,6 @@ export function omittedResultNote(headers: Readonly<Record<string, string>> | un
   if (!Number.isFinite(size) || size <= 0) return null;
   const kib = (n: number) => `${Math.ceil(n / 1024)} KiB`;
   if (of === 'shown') return `(body not shown: ${kib(size)}, over the ${kib(MAX_SHOWN_RESULT_BYTES)} a test call shows; the function answered it whole: call its URL for it, as the curl line does)`;
-  return `(body not kept: ${kib(size)}, over the ${kib(MAX_STORED_RESULT_BYTES)} an async run's result keeps: nothing stores a larger answer; write a large result to the data binding or elsewhere and return a reference)`;
+  // The platform's own cap is its setting (FP_ASYNC_RESULT_MAX_BYTES, ADR 0236): named, not guessed.
+  return `(body not kept: ${kib(size)}, over what an async run's result keeps, FP_ASYNC_RESULT_MAX_BYTES: ${kib(MAX_STORED_RESULT_BYTES)} by default; nothing stores a larger answer: write a large result to the data binding or elsewhere and return a reference)`;
 }

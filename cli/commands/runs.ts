@@ -12,7 +12,7 @@ import { formatAgo, formatMs, indent, table } from '../output.js';
 import { messageLines, terminalSafe } from '../terminal.js';
 import { errorHint } from '../start-check.js';
 import { waitForRun } from './invoke.js';
-import { ASYNC_RUN_STATES, asyncStateLost, FUNCTION_NAME, omittedResultNote, RUN_STATUSES, RUN_TRIGGERS, timelineDetailText } from '../../protocol/index.js';
+import { ASYNC_RUN_STATES, asyncStateLost, callFailed, FUNCTION_NAME, omittedResultNote, RUN_STATUSES, RUN_TRIGGERS, timelineDetailText } from '../../protocol/index.js';
 
 /** Run ids are UUIDs; a function name never is (it would be a valid DNS label, but who does that?). */
 const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -193,7 +193,9 @@ export function formatAsyncRun(r: ApiAsyncRun, now: number): string {
   lines.push('', r.attempts.length === 0 ? `attempts  ${running !== null ? `(none ended yet; ${running})` : '(none)'}` : `attempts (${r.attempts.length}${running !== null ? ` ended; ${running}` : ''})`);
   for (const a of r.attempts) {
     const at = a.error?.file ? ` at ${terminalSafe(a.error.file)}${a.error.line !== undefined ? `:${a.error.line}` : ''}` : '';
-    const why = a.error ? `  ${a.errorCode ?? ''}${a.errorClass ? ` (${a.errorClass})` : ''} ${terminalSafe(a.error.type)}: ${terminalSafe(a.error.message)}${at}` : '';
+    // Failed by its own answer, with no error (a 4xx or 5xx: protocol/run-outcome.ts): the status says why; it said `failed` alone.
+    const answered = !a.error && a.status === 'failed' && a.httpStatus !== undefined && callFailed({ httpStatus: a.httpStatus, errored: false, queued: true }) ? `  answered HTTP ${a.httpStatus}` : '';
+    const why = a.error ? `  ${a.errorCode ?? ''}${a.errorClass ? ` (${a.errorClass})` : ''} ${terminalSafe(a.error.type)}: ${terminalSafe(a.error.message)}${at}` : answered;
     lines.push(`  #${a.attempt} ${new Date(a.startedAt).toISOString().slice(11, 23)} ${a.status.padEnd(9)} ${formatMs(a.durationMs)} ${a.cold ? 'cold' : 'warm'}${why}`);
     const logs = a.logs ?? [];
     if (logs.length > 0) lines.push(...logLines(logs, '       '));

@@ -3,7 +3,7 @@
  * secret values and webhook secrets never do (`secrets` shows names only). The types are the
  * answer schemas' (./answers.ts), the shapes the OpenAPI document gives.
  */
-import { nameOfKey, workspaceOfKey, type RunSummary } from '../../protocol/index.js';
+import { nameOfKey, recordStatus, workspaceOfKey, type RunSummary } from '../../protocol/index.js';
 import type { AuditEntry, DeployEntry, FunctionRecord, TokenRecord, VersionRecord, VersionSummary, WorkspaceRecord } from '../store/index.js';
 import type { ServiceContext, ServiceSettings } from '../service/context.js';
 import type { DepsStatus } from '../deps/index.js';
@@ -151,8 +151,9 @@ export function deployView(e: DeployEntry): DeployView {
 }
 
 /** A run record (or its summary) as its workspace sees it: the short function name and the workspace. */
+/** A run record as the API answers it; its status as protocol/run-outcome.ts decides it (an async attempt's 4xx failed). */
 export function runView<R extends RunSummary>(run: R): R & { workspace: string } {
-  return { ...run, function: nameOfKey(run.function), workspace: workspaceOfKey(run.function) };
+  return { ...run, status: recordStatus(run), function: nameOfKey(run.function), workspace: workspaceOfKey(run.function) };
 }
 
 export function workspaceView(w: WorkspaceRecord): z.output<typeof workspaceViewSchema> {

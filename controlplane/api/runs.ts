@@ -1,5 +1,5 @@
 /** /runs, /runs/{runId} and the test invoke (docs/api.md, "Runs"). */
-import { formatLongDurationMs, isPlatformError, MAX_JSON_DEPTH, MAX_SHOWN_RESULT_BYTES, jsonNumbersSurviveParse, nameOfKey, PlatformError, RUN_STATUSES, tooDeep, withoutTriggerHeaders, workspaceOfKey, type AsyncRunState, type Pairs, type RunRecord, type RunStatus } from '../../protocol/index.js';
+import { formatLongDurationMs, isPlatformError, MAX_JSON_DEPTH, MAX_SHOWN_RESULT_BYTES, jsonNumbersSurviveParse, nameOfKey, PlatformError, recordStatus, RUN_STATUSES, tooDeep, withoutTriggerHeaders, workspaceOfKey, type AsyncRunState, type Pairs, type RunRecord, type RunStatus } from '../../protocol/index.js';
 import type { FunctionRecord } from '../store/types.js';
 import type { AsyncRuns, AsyncRunView } from '../async/index.js';
 import { getFunction } from '../service/functions.js';
@@ -47,9 +47,9 @@ export const listRuns = operation(
   },
 );
 
-function listable(call: Call, fnKey: string, acceptedAt: number): boolean {
-  const born = call.ctx.registry.recordOf(fnKey)?.createdAt;
-  return born !== undefined && acceptedAt >= born;
+/** Listed: a run of the function under its key now (one with no function now is not listed). */
+function listable(call: Call, entry: { function: string; bornAt: number | null; acceptedAt: number }): boolean {
+  return call.ctx.registry.recordOf(entry.function) !== undefined && current(call, entry.function, entry.bornAt, entry.acceptedAt);
 }
 
 function isRunStatus(status: string): status is RunStatus {
@@ -69,7 +69,7 @@ async function listAsyncRuns(call: Call, query: z.output<typeof runsQuery> & { s
     ...(fn !== undefined ? { function: fn } : {}), ...(query.trigger !== undefined ? { trigger: query.trigger } : {}),
     ...(query.since !== undefined ? { since: query.since } : {}), ...(query.until !== undefined ? { until: query.until } : {}),
     ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
-  }, (entry) => call.scope.owns(entry.function) && listable(call, entry.function, entry.acceptedAt)).catch((err: unknown) => { throw asyncUnavailable(call, err); });
+  }, (entry) => call.scope.owns(entry.function) && listable(call, entry)).catch((err: unknown) => { throw asyncUnavailable(call, err); });
   return json(200, {
     items: page.items.map((r) => ({
       runId: r.runId, function: nameOfKey(r.function), workspace: workspaceOfKey(r.function), trigger: r.trigger, state: r.state,
@@ -97,14 +97,14 @@ export const getRun = operation(
       asyncDown = err;
     }
     // Another workspace's run answers exactly as one that does not exist.
-    if (view !== null && call.scope.owns(view.function ?? '') && current(call, view.function ?? '', view.acceptedAt)) {
+    if (view !== null && call.scope.owns(view.function ?? '') && current(call, view.function ?? '', view.bornAt, view.acceptedAt)) {
       // Each attempt with its own record (logs, timings): written before the answer, bounded as for
       // lists; a record still on its way to the store (a slow write) is taken from the sink itself.
       await call.ctx.runs.runs.flush(1000);
       return json(200, { run: presentAsync(view, await attemptRecords(call, runId)) });
     }
-    const found = view !== null ? null : (call.ctx.runs.pendingRun(runId) ?? (await call.ctx.store.runs.get(runId)));
-    const run = found !== null && found !== undefined && call.scope.owns(found.function) && current(call, found.function, found.startedAt) ? found : null;
+    const found = view !== null ? null : await recordOfRun(call, runId);
+    const run = found !== null && call.scope.owns(found.run.function) && current(call, found.run.function, found.incarnation, found.run.startedAt) ? found.run : null;
     // A queued run whose async state is gone (Redis lost its data: restarted empty, flushed) while
     // its attempts' records were kept: answered as an async run, its state its last attempt's
     // status, so a client polling `state` sees it end (before, the record alone: no `state`, and a
@@ -134,11 +134,11 @@ function runNotFound(call: Call, runId: string): PlatformError {
 async function ownRun(call: Call, runId: string, refused: (run: { function: string; trigger: string; queued?: true }) => PlatformError): Promise<string> {
   const view = await asyncRuns(call).view(runId).catch((err: unknown) => { throw asyncUnavailable(call, err); });
   if (view === null) {
-    const found = call.ctx.runs.pendingRun(runId) ?? (await call.ctx.store.runs.get(runId).catch(() => null));
-    const shown = found !== null && found !== undefined && (SYNC_TRIGGERS.has(found.trigger) || queuedRecord(found));
-    if (shown && call.scope.owns(found.function) && current(call, found.function, found.startedAt)) throw refused(found);
+    const found = await recordOfRun(call, runId).catch(() => null);
+    const shown = found !== null && (SYNC_TRIGGERS.has(found.run.trigger) || queuedRecord(found.run));
+    if (shown && call.scope.owns(found.run.function) && current(call, found.run.function, found.incarnation, found.run.startedAt)) throw refused(found.run);
   }
-  if (view === null || view.function === null || !call.scope.owns(view.function) || !current(call, view.function, view.acceptedAt)) throw runNotFound(call, runId);
+  if (view === null || view.function === null || !call.scope.owns(view.function) || !current(call, view.function, view.bornAt, view.acceptedAt)) throw runNotFound(call, runId);
   return view.function;
 }
 
@@ -157,14 +157,32 @@ function syncRunRefusal(code: 'RUN_NOT_CANCELLABLE' | 'RUN_NOT_REPLAYABLE', runI
 }
 
 /**
- * Whether a run of `fnKey` that began at `at` belongs to the function now under that key: one
- * deleted and created again (the same workspace's, or another tenant's under a recycled workspace
- * name) does not inherit the first one's runs, their requests and results (red team 5). A key with
- * no function now keeps its runs (until pruned).
+ * Whether a run of `fnKey` belongs to the function now under that key: one deleted and created
+ * again (the same workspace's, or another tenant's under a recycled workspace name, or one a
+ * restored store brought back) does not inherit another incarnation's runs, their requests and
+ * results (red team 5). Decided by the run's own incarnation (`incarnation`: the createdAt of the
+ * function it was accepted for or served by) where it was kept, whatever the clocks did (ADR 0235);
+ * a run kept without one (accepted or written before it was kept) by its time `at`, as before. A
+ * key with no function now keeps its runs (until pruned).
  */
-function current(call: Call, fnKey: string, at: number | null): boolean {
+function current(call: Call, fnKey: string, incarnation: number | null | undefined, at: number | null): boolean {
   const born = call.ctx.registry.recordOf(fnKey)?.createdAt;
-  return born === undefined || at === null || at >= born;
+  if (born === undefined) return true;
+  if (incarnation !== null && incarnation !== undefined) return incarnation === born;
+  return at === null || at >= born;
+}
+
+/**
+ * A run's newest record, from the sink (still on its way to the store) or the store, with the
+ * incarnation it was handed or stamped with; null when there is none.
+ */
+async function recordOfRun(call: Call, runId: string): Promise<{ run: RunRecord; incarnation: number | undefined } | null> {
+  const pending = call.ctx.runs.pendingRun(runId);
+  if (pending !== undefined) return { run: pending, incarnation: call.ctx.runs.incarnationOf(pending) };
+  const stored = await call.ctx.store.runs.get(runId);
+  if (stored === null) return null;
+  const { fnCreatedAt, ...run } = stored;
+  return { run, incarnation: fnCreatedAt };
 }
 
 const asyncErrors = ['INVALID_FIELD', 'RUN_NOT_FOUND', 'ASYNC_NOT_ENABLED', 'ASYNC_QUEUE_UNAVAILABLE', 'ASYNC_RUNS_UNAVAILABLE'] as const;
@@ -263,8 +281,8 @@ function presentLost(found: RunRecord, stored: readonly RunRecord[]): AsyncRunAn
   const last = records.at(-1)!;
   const view: AsyncRunView = {
     runId: found.runId, function: found.function, acceptedAt: null, replayOf: null, trigger: found.trigger as AsyncRunView['trigger'],
-    replays: [], result: null, transitions: [], state: last.status,
-    attempts: records.map((r) => ({ attempt: r.attempt, startedAt: r.startedAt, durationMs: r.durationMs, cold: r.cold, status: r.status, errorCode: r.errorCode, errorClass: r.errorClass, error: null })),
+    bornAt: null, replays: [], result: null, transitions: [], state: recordStatus(last),
+    attempts: records.map((r) => ({ attempt: r.attempt, startedAt: r.startedAt, durationMs: r.durationMs, cold: r.cold, status: recordStatus(r), errorCode: r.errorCode, errorClass: r.errorClass, error: null })),
   };
   return presentAsync(view, records);
 }

@@ -68,11 +68,13 @@ export async function openAsyncDb(stateDir: string, busyTimeoutMs = SERVING_BUSY
 /**
  * Columns added after a table was first created, each nullable, so an older platform still reads
  * the file (no schema version bump): `idempotency.fingerprint` (a key kept without one matches any
- * repeat, as it did when it was kept).
+ * repeat, as it did when it was kept); `async_runs.born_at` (a run accepted without one is
+ * compared by time, as before: ADR 0235).
  */
 function addMissingColumns(db: Db): void {
-  const has = (db.prepare('PRAGMA table_info(idempotency)').all() as { name: string }[]).some((c) => c.name === 'fingerprint');
-  if (!has) db.exec('ALTER TABLE idempotency ADD COLUMN fingerprint TEXT');
+  const has = (table: string, column: string): boolean => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
+  if (!has('idempotency', 'fingerprint')) db.exec('ALTER TABLE idempotency ADD COLUMN fingerprint TEXT');
+  if (!has('async_runs', 'born_at')) db.exec('ALTER TABLE async_runs ADD COLUMN born_at INTEGER');
 }
 
 function mergeLegacy(db: Db, dir: string): void {

@@ -84,7 +84,8 @@ CREATE TABLE IF NOT EXISTS async_runs (
   result_headers TEXT,
   result_body BLOB,
   result_attempt INTEGER,
-  trigger TEXT
+  trigger TEXT,
+  born_at INTEGER                 -- the incarnation (createdAt) of the function it was accepted for (ADR 0235)
 );
 CREATE INDEX IF NOT EXISTS async_runs_replay ON async_runs (replay_of);
 CREATE INDEX IF NOT EXISTS async_runs_accepted ON async_runs (accepted_at, run_id); -- listing (newest first)

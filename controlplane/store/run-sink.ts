@@ -268,6 +268,11 @@ export class RecordingRunSink {
     return this.runs.find((r) => r.runId === runId);
   }
 
+  /** The incarnation a record still held was handed with (`record`), if any. */
+  incarnationOf(run: RunRecord): number | undefined {
+    return this.madeFor.get(run);
+  }
+
   /** Every attempt of a run not yet written to the RunStore, oldest first. */
   pendingAttempts(runId: string): RunRecord[] {
     return this.runs.filter((r) => r.runId === runId);

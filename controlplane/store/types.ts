@@ -291,6 +291,9 @@ export interface RunPage {
  */
 export type Incarnations = ReadonlyMap<string, number>;
 
+/** A run record as the store gives it back: with its stamp of incarnation, when it has one. */
+export type StoredRunRecord = RunRecord & { fnCreatedAt?: number };
+
 export interface RunStore {
   /**
    * Writes a batch in one go; a (runId, attempt) seen before is replaced (so retries and state
@@ -299,8 +302,11 @@ export interface RunStore {
   record(runs: readonly RunRecord[], incarnations?: Incarnations): Promise<void>;
   /** One item per run: its newest attempt. */
   list(query?: RunQuery): Promise<RunPage>;
-  /** The run's newest attempt, with logs and error. */
-  get(runId: string): Promise<RunRecord | null>;
+  /**
+   * The run's newest attempt, with logs and error, and the incarnation it was written for
+   * (`fnCreatedAt`, ADR 0190) where it was stamped: `GET /runs/{runId}` compares it (ADR 0235).
+   */
+  get(runId: string): Promise<StoredRunRecord | null>;
   /** Every attempt of the run, oldest first, with logs and errors ([] when none). */
   attempts(runId: string): Promise<RunRecord[]>;
   /** Deletes runs (and their logs) that started before `cutoff`; returns how many. */

@@ -42,7 +42,7 @@ export function deleteFaultTests(open: OpenStore, hooks: ConformanceHooks): void
   // removed the new function's first runs and logs. The sink stamps each run with the createdAt of
   // the function its key named when written (ADR 0190); a delete removes its own and older ones.
   describe('a delete and the runs of a function created again under its name (ADR 0190)', () => {
-    it('removes the runs and logs of its own incarnation and the unstamped ones, keeps those stamped with a later one, and reads no stamp back', () =>
+    it('removes the runs and logs of its own incarnation and the unstamped ones, keeps those stamped with a later one, and reads the stamp back with get (ADR 0235)', () =>
       withStore(open, async (store) => {
         const { workspace, key, revision } = await fullFunction(store); // two runs written without a stamp
         const made = (await store.functions.get(key))!;
@@ -51,7 +51,8 @@ export function deleteFaultTests(open: OpenStore, hooks: ConformanceHooks): void
         // The next function of the name, recorded by another process while this delete's cleanup runs.
         const later = run({ function: key, startedAt: made.createdAt + 5, logs: [{ stream: 'stdout', ts: 3, msg: 'the new function' }] });
         await store.runs.record([later], new Map([[key, made.createdAt + 1]]));
-        assert.deepEqual(await store.runs.get(later.runId), later, 'the stamp is not part of the record read back');
+        assert.deepEqual(await store.runs.get(later.runId), { ...later, fnCreatedAt: made.createdAt + 1 }, 'the record read back, with its stamp');
+        assert.ok((await store.runs.list({ function: key })).items.every((r) => !Object.keys(r).includes('fnCreatedAt')), 'listed without it');
         await store.functions.delete(key, revision);
         for (const name of (await store.functions.pendingDeletes?.()) ?? []) await store.functions.finishDelete?.(name);
         assert.deepEqual((await store.runs.list({ function: key })).items.map((r) => r.runId), [later.runId]);

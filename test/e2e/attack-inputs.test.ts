@@ -15,7 +15,7 @@ import { EventProcess } from '../../bench/events.js';
 import { BIN, runCli } from '../helpers/cli-harness.js';
 import { serverSkip } from '../helpers/servers.js';
 import { cpuOf, cpuSince } from '../helpers/thread-cpu.js';
-import { createFunction, deploy, py, runsWritten, sleep, upload, usePlatform } from './platform-harness.js';
+import { createFunction, deploy, fnName, py, runsWritten, sleep, upload, usePlatform } from './platform-harness.js';
 
 const h = usePlatform({ poolSize: 2 });
 
@@ -614,5 +614,45 @@ describe('attack: async results kept by the platform (anyone may call a public f
     assert.deepEqual(rows(), [0, 0, 0], 'the run is gone from async.db after the retention');
     const left = (await p.api.call('GET', `/runs/${queued.runId}`)).body as { run?: { result?: unknown } };
     assert.equal(left.run?.result, undefined, 'no stored result is served any more');
+  });
+});
+
+describe('attack: async results kept by the platform, under its own cap (FP_ASYNC_RESULT_MAX_BYTES, ADR 0236)', () => {
+  // Each kept result lives for the run retention in Redis's memory (production, `noeviction`):
+  // the cap was a constant; an operator with a small Redis could not lower it.
+  const p = usePlatform({ poolSize: 1, asyncResultMaxBytes: 1024 });
+
+  it('a body over the configured cap is kept without it (its size in x-fp-result-omitted), one at the cap whole; a stream past it too', { timeout: 120_000 }, async () => {
+    const name = fnName('capped');
+    await createFunction(p.api, name);
+    await upload(p.api, name, {
+      'main.py': py(
+        'async def app(scope, receive, send):',
+        '    n = int(dict(x.split("=") for x in scope["query_string"].decode().split("&") if x).get("n", "0"))',
+        '    chunks = int(dict(x.split("=") for x in scope["query_string"].decode().split("&") if x).get("chunks", "1"))',
+        '    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/octet-stream")]})',
+        '    for i in range(chunks):',
+        '        await send({"type": "http.response.body", "body": b"x" * n, "more_body": i + 1 < chunks})',
+      ),
+    }, { entrypoint: 'main:app' });
+    await deploy(p.api, name);
+    const result = async (query: string): Promise<{ headers: Record<string, string>; bodyBase64?: string; body?: unknown }> => {
+      const { runId } = (await (await fetch(`${p.url}/async/${name}/?${query}`, { method: 'POST', body: 'x' })).json()) as { runId: string };
+      for (let i = 0; i < 300; i++) {
+        const run = ((await p.api.call('GET', `/runs/${runId}`)).body as { run?: { state: string; result: never } }).run;
+        if (run?.state === 'succeeded') return run.result;
+        await sleep(100);
+      }
+      throw new Error(`run ${runId} did not succeed`);
+    };
+    // Before: 1025 bytes kept whole (the constant 256 KiB).
+    assert.equal((await result('n=1025')).headers['x-fp-result-omitted'], '1025');
+    const whole = await result('n=1024');
+    assert.equal(whole.headers['x-fp-result-omitted'], undefined);
+    assert.equal(whole.body, 'x'.repeat(1024));
+    // Streamed in 64 chunks of 64 KiB: read to its end, nothing of it kept, its size said.
+    const streamed = await result(`n=${64 * 1024}&chunks=64`);
+    assert.equal(streamed.headers['x-fp-result-omitted'], String(4 << 20));
+    assert.equal(streamed.bodyBase64 ?? streamed.body, '');
   });
 });

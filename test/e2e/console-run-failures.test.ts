@@ -1,7 +1,8 @@
 /**
  * Console round 7: how the Runs tab shows the failures the platform changed since round 6.
  * - A run the function answered 5xx itself is failed (ADR 0185): its detail says so and why, with
- *   its HTTP status as `runs <id>` prints it (it said "failed" and nothing else).
+ *   its HTTP status as `runs <id>` prints it (it said "failed" and nothing else); so is an async
+ *   run's attempt it answered 4xx (loose ends round 6: listed `succeeded 404`).
  * - A queued run whose async state was lost (ADR 0193; here its rows are deleted from the embedded
  *   async.db, as a Redis FLUSHALL would lose them): its detail says so and offers no Replay, and the
  *   API refuses the replay with RUN_NOT_REPLAYABLE (Replay was offered and the API answered
@@ -57,6 +58,24 @@ describe('the console shows the failures of console round 7', { skip }, () => {
     assert.match(rows[0]!, /failed 503/);
     assert.doesNotMatch(rows[0]!, /FUNCTION_ERROR/);
     assert.match(rows[1]!, /failed FUNCTION_ERROR 500/);
+    assert.deepEqual(problems, []);
+  });
+
+  // Loose ends round 6: an async run failed by its function's 4xx answer was listed `succeeded 404`
+  // (its attempt's record) under a failed run, and its detail said `failed` and nothing else.
+  it("lists an async run its function answered 4xx as failed, and its detail says the 4xx failed it", async () => {
+    const name = fnName('four');
+    await deployed(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    return {"statusCode": 404, "body": "no such order"}') });
+    const runId = (await c.platform.api.call('POST', `/functions/${name}/invoke/async`, { method: 'GET' })).body.runId as string;
+    await finalState(runId, 'failed');
+    await eventually(async () => assert.equal((await c.platform.api.call('GET', `/runs?function=${name}&status=failed`)).body.items.length, 1));
+    const { page, problems } = await c.page({ hash: `#/functions/${name}/runs?run=${runId}` });
+    const detail = page.getByTestId('run-detail');
+    await detail.getByTestId('run-answered-4xx').waitFor();
+    assert.match(await textOf(detail.getByTestId('run-answered-4xx')), /answered HTTP 404 itself .*fails it, and it is not retried/);
+    const rows = (await page.getByRole('table', { name: 'Runs' }).locator('tbody tr').allInnerTexts()).map((row) => row.replace(/\s+/g, ' '));
+    assert.equal(rows.length, 1, JSON.stringify(rows));
+    assert.match(rows[0]!, /failed 404/);
     assert.deepEqual(problems, []);
   });
 

@@ -4,9 +4,10 @@
  * started without a word, made an empty async.db, and every async run accepted before (queued,
  * running, its status and result) was gone (`RUN_NOT_FOUND`). Now the documented backup takes every
  * SQLite file of the state directory, and a start that finds platform.db without async.db says so.
+ * It takes `run-journal/` too, first (loose ends round 6): the run records not yet in platform.db.
  */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -30,6 +31,7 @@ describe('backup and restore of a running embedded platform', { timeout: 120_000
   const root = mkdtempSync(join(tmpdir(), 'fp-backup-'));
   const stateDir = join(root, 'state');
   let source: Proc;
+  let sourceUrl: string;
   let token: string;
   let runId: string;
   after(() => rmSync(root, { recursive: true, force: true }));
@@ -37,6 +39,7 @@ describe('backup and restore of a running embedded platform', { timeout: 120_000
   before(async () => {
     source = startMain(['--state-dir', stateDir, '--port', '0']);
     const up = await started(source);
+    sourceUrl = up.url;
     token = up.token!;
     const api = new Api(up.url, token);
     await deployed(api, 'hello', { 'main.py': py('def handler(event, context):', '    return {"kept": True}') });
@@ -82,6 +85,53 @@ describe('backup and restore of a running embedded platform', { timeout: 120_000
     assert.match(exit.stderr, /docs\/stores\.md, "Backup and restore"/);
   });
 
+  // Loose ends round 6: the recipe named the SQLite files and blobs/, not run-journal/ (ADR 0220),
+  // which holds the run records the platform had not written yet (the last second's, or every one
+  // while platform.db was locked or its disk full): a backup taken then restored without them.
+  it('run-journal/, copied first as documented, brings back a run record not yet written to platform.db', async () => {
+    // Another connection holds platform.db's write lock: the run store's writes wait (STORE_LOCKED), its records in the journal.
+    const lock = new Database(join(stateDir, 'platform.db'));
+    lock.pragma('busy_timeout = 5000');
+    lock.prepare('BEGIN IMMEDIATE').run();
+    let held: string;
+    try {
+      const res = await fetch(`${sourceUrl}/fn/hello/`, { method: 'POST', body: '{}' });
+      assert.equal(res.status, 200);
+      held = res.headers.get('x-run-id') ?? '';
+      const journal = join(stateDir, 'run-journal');
+      const journaled = (): boolean => readdirSync(journal).some((f) => readFileSync(join(journal, f), 'utf8').includes(held));
+      for (let i = 0; i < 100 && !journaled(); i++) await sleep(50);
+      assert.ok(journaled(), 'the record is in the journal');
+      for (const [name, withJournal] of [['with-journal', true], ['without-journal', false]] as const) {
+        const dir = join(root, name);
+        mkdirSync(dir, { mode: 0o700 });
+        if (withJournal) cpSync(journal, join(dir, 'run-journal'), { recursive: true });
+        for (const file of ['platform.db', 'async.db', 'cron-ticks.db']) await backupFile(join(stateDir, file), join(dir, file));
+        cpSync(join(stateDir, 'blobs'), join(dir, 'blobs'), { recursive: true });
+      }
+    } finally {
+      lock.prepare('ROLLBACK').run();
+      lock.close();
+    }
+    for (const [name, status] of [['with-journal', 200], ['without-journal', 404]] as const) {
+      const proc = startMain(['--state-dir', join(root, name), '--port', '0']);
+      const { url } = await started(proc);
+      try {
+        const api = new Api(url, token);
+        let got = await api.call('GET', `/runs/${held}`);
+        for (let i = 0; i < 50 && got.status !== status; i++) {
+          await sleep(100);
+          got = await api.call('GET', `/runs/${held}`);
+        }
+        // Without run-journal/ (the recipe before): RUN_NOT_FOUND.
+        assert.equal(got.status, status, `${name}: ${JSON.stringify(got.body)}`);
+      } finally {
+        proc.child.kill('SIGTERM');
+        await proc.exited;
+      }
+    }
+  });
+
   it('a fresh state directory and a restart of the source say nothing of it', async () => {
     source.child.kill('SIGTERM');
     const first = await source.exited;
@@ -94,12 +144,13 @@ describe('backup and restore of a running embedded platform', { timeout: 120_000
 });
 
 /**
- * The documented live backup of docs/stores.md, step by step: each SQLite file of the state
- * directory with the online backup API (sqlite3's `.backup`), the data bindings' databases
- * (`data/ferretdb/sqlite/*.sqlite`) the same way, then `blobs/`.
+ * The documented live backup of docs/stores.md, step by step: `run-journal/` first, each SQLite
+ * file of the state directory with the online backup API (sqlite3's `.backup`), the data bindings'
+ * databases (`data/ferretdb/sqlite/*.sqlite`) the same way, then `blobs/`.
  */
 async function documentedBackup(stateDir: string, to: string): Promise<void> {
   mkdirSync(join(to, 'data', 'ferretdb', 'sqlite'), { recursive: true, mode: 0o700 });
+  if (existsSync(join(stateDir, 'run-journal'))) cpSync(join(stateDir, 'run-journal'), join(to, 'run-journal'), { recursive: true });
   for (const file of ['platform.db', 'async.db', 'cron-ticks.db']) await backupFile(join(stateDir, file), join(to, file));
   const data = join(stateDir, 'data', 'ferretdb', 'sqlite');
   for (const file of existsSync(data) ? readdirSync(data).filter((f) => f.endsWith('.sqlite')) : []) await backupFile(join(data, file), join(to, 'data', 'ferretdb', 'sqlite', file));

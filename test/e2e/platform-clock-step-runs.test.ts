@@ -68,6 +68,12 @@ describe('run records of a function created just before the wall clock stepped b
     }
     // Before: [] (each record dropped as a deleted function's when its batch was written).
     assert.equal(runs.length, 3, `listed ${JSON.stringify(runs)}; ran ${JSON.stringify(ids)}`);
+    // And each is found by id (ADR 0235): GET /runs/<id> decided by time too, so a run served by
+    // the function now under its key, dated before its createdAt, was RUN_NOT_FOUND.
+    for (const id of ids) {
+      const one = await api.call('GET', `/runs/${id}`);
+      assert.equal(one.status, 200, JSON.stringify(one.body));
+    }
 
 
     // Red team 5 still holds: a run of it buffered when it is deleted is not shown to a function

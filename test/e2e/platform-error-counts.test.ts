@@ -17,6 +17,7 @@ import { Api, deployed, fnName, py, sleep, TEST_SECRETS_KEY } from './platform-h
 describe('errors counted alike in usage, /metrics and runs', () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'fp-error-counts-'));
   let platform: StartedPlatform | undefined;
+  let adminToken: string | null = null;
   after(async () => {
     await platform?.close();
     rmSync(stateDir, { recursive: true, force: true });
@@ -25,6 +26,7 @@ describe('errors counted alike in usage, /metrics and runs', () => {
   it('a raise, a bad return and a 5xx answer are errors in each; a 4xx answer is not', { timeout: 90_000 }, async () => {
     platform = await startPlatform({ port: 0, poolSize: 1, stateDir, secretsKey: TEST_SECRETS_KEY, log: () => {} });
     const token = platform.takeAdminToken() ?? null;
+    adminToken = token;
     const api = new Api(platform.url, token);
     const name = fnName('errs');
     await deployed(api, name, { 'main.py': py(
@@ -60,5 +62,31 @@ describe('errors counted alike in usage, /metrics and runs', () => {
       .filter((l) => l.startsWith('fp_invocations_total{') && l.includes(`function="${name}"`) && l.includes(`status="${status}"`))
       .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
     assert.deepEqual({ ok: counted('ok'), raise: counted('FUNCTION_ERROR'), bad: counted('FUNCTION_BAD_RESPONSE'), answered: counted('answered_5xx') }, { ok: 3, raise: 1, bad: 1, answered: 2 });
+  });
+
+  // Loose ends round 6: an async run whose function answered 4xx failed (`non_retryable
+  // status:404`) while its attempt's record said `succeeded`: in `runs`, the console's list and
+  // `--status succeeded`, under the failed run. One rule now (protocol/run-outcome.ts).
+  it("an async run's attempt that answered 4xx is failed in its record as in the run", { timeout: 60_000 }, async () => {
+    const admin = new Api(platform!.url, adminToken);
+    const name = fnName('async404');
+    await deployed(admin, name, { 'main.py': py('def handler(event, context):', '    return {"statusCode": 404, "body": "no such order"}') });
+    const accepted = await fetch(`${platform!.url}/async/${name}/`, { method: 'POST', body: '{}' });
+    const { runId } = (await accepted.json()) as { runId: string };
+    let run: { state: string; attempts: { status: string; httpStatus?: number }[] } | undefined;
+    for (let i = 0; i < 100 && run?.state !== 'failed'; i++) {
+      await sleep(100);
+      run = ((await admin.call('GET', `/runs/${runId}`)).body as { run?: typeof run }).run;
+    }
+    assert.equal(run?.state, 'failed');
+    const listed = async (status: string): Promise<string[]> => ((await admin.call('GET', `/runs?function=${name}&status=${status}`)).body.items as { runId: string }[]).map((r) => r.runId);
+    const deadline = Date.now() + 10_000;
+    while ((await listed('failed')).length === 0 && Date.now() < deadline) await sleep(200);
+    // Before: [] and [runId] (the record said `succeeded`).
+    assert.deepEqual({ failed: await listed('failed'), succeeded: await listed('succeeded') }, { failed: [runId], succeeded: [] });
+    const all = (await admin.call('GET', `/runs?function=${name}`)).body.items as { status: string; httpStatus: number }[];
+    assert.deepEqual(all.map((r) => [r.status, r.httpStatus]), [['failed', 404]]);
+    run = ((await admin.call('GET', `/runs/${runId}`)).body as { run?: typeof run }).run;
+    assert.deepEqual(run?.attempts.map((a) => [a.status, a.httpStatus]), [['failed', 404]]);
   });
 });

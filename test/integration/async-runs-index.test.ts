@@ -23,7 +23,7 @@ function indexConformance(name: string, open: () => Promise<{ index: AsyncRunInd
       assert.equal(await index.get(original), null);
       await index.create({ runId: original, function: 'f', acceptedAt: 10, replayOf: null });
       await index.create({ runId: replay, function: 'f', acceptedAt: 20, replayOf: original });
-      assert.deepEqual(await index.get(original), { runId: original, function: 'f', acceptedAt: 10, replayOf: null, trigger: 'async', result: null });
+      assert.deepEqual(await index.get(original), { runId: original, function: 'f', acceptedAt: 10, replayOf: null, trigger: 'async', bornAt: null, result: null });
       const body = Buffer.from([0, 255, 1, 2]);
       await index.setResult(original, { status: 500, headers: [['x', '1']], body: Buffer.from('first'), attempt: 1 });
       await index.setResult(original, { status: 200, headers: [['content-type', 'application/octet-stream']], body, attempt: 2 });
@@ -46,6 +46,16 @@ function indexConformance(name: string, open: () => Promise<{ index: AsyncRunInd
       assert.equal((await index.get(tick))?.trigger, 'cron');
     });
 
+    it('keeps the incarnation of the function a run was accepted for (ADR 0235)', async (t) => {
+      const { index, destroy } = await open();
+      t.after(destroy);
+      const ws = `w${randomBytes(3).toString('hex')}`;
+      const run = randomUUID();
+      await index.create({ runId: run, function: `f.${ws}`, acceptedAt: Date.now(), replayOf: null, bornAt: 1_796_000_000_123 });
+      assert.equal((await index.get(run))?.bornAt, 1_796_000_000_123);
+      assert.deepEqual((await index.list({ workspace: ws, limit: 10 })).map((e) => e.bornAt), [1_796_000_000_123]);
+    });
+
     it("lists a workspace's runs (or one function's) newest first, paged after an entry, never another workspace's", async (t) => {
       const { index, destroy } = await open();
       t.after(destroy);
@@ -61,7 +71,7 @@ function indexConformance(name: string, open: () => Promise<{ index: AsyncRunInd
       await index.create({ runId: randomUUID(), function: 'f', acceptedAt: now - 5, replayOf: null });
       const all = await index.list({ workspace: ws, limit: 10 });
       assert.deepEqual(all.map((e) => e.runId), [ids[3], ids[2], ids[1], ids[0]]);
-      assert.deepEqual(all[0], { runId: ids[3], function: `f.${ws}`, acceptedAt: now - 10, replayOf: ids[0], trigger: 'async' });
+      assert.deepEqual(all[0], { runId: ids[3], function: `f.${ws}`, acceptedAt: now - 10, replayOf: ids[0], trigger: 'async', bornAt: null });
       assert.equal(all[2]?.trigger, 'webhook');
       assert.deepEqual((await index.list({ workspace: ws, function: `f.${ws}`, limit: 10 })).map((e) => e.runId), [ids[3], ids[2], ids[0]]);
       // Paged: after the first entry (a tie on time), then after the second.
@@ -141,7 +151,7 @@ describe('async runs listed by state (AsyncRuns.list on the embedded stores)', (
     assert.deepEqual(first.items, []);
     assert.notEqual(first.nextCursor, null, 'stopped after the bound, with a cursor');
     const second = await runs.list({ workspace: 'lw', states: ['retried'], limit: 10, cursor: first.nextCursor! });
-    assert.deepEqual(second.items, [{ runId: retried, function: 'f.lw', acceptedAt: at, replayOf: null, trigger: 'async', state: 'retried', updatedAt: at + 7, attempts: 1 }]);
+    assert.deepEqual(second.items, [{ runId: retried, function: 'f.lw', acceptedAt: at, replayOf: null, trigger: 'async', bornAt: null, state: 'retried', updatedAt: at + 7, attempts: 1 }]);
     assert.equal(second.nextCursor, null);
     // Another workspace's listing, and a function of another workspace, read none of them.
     assert.deepEqual((await runs.list({ workspace: 'other', states: ['retried', 'succeeded'], limit: 10 })).items, []);

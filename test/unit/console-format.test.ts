@@ -33,7 +33,7 @@ before(async () => {
 
 describe('console format: async results', () => {
   it('a result whose body was not kept names its size; a kept one shows its body', () => {
-    assert.match(format.resultText({ headers: { 'x-fp-result-omitted': String(7 * 1024 * 1024) }, body: '' }), /^\(body not kept: 7168 KiB, over the 256 KiB/);
+    assert.match(format.resultText({ headers: { 'x-fp-result-omitted': String(7 * 1024 * 1024) }, body: '' }), /^\(body not kept: 7168 KiB, over what an async run's result keeps, FP_ASYNC_RESULT_MAX_BYTES: 256 KiB by default/);
     assert.equal(format.resultText({ headers: {}, body: { ok: true } }), '{\n  "ok": true\n}');
     assert.equal(format.resultText({ headers: { 'content-type': 'text/plain' }, body: 'hi' }), 'hi');
   });

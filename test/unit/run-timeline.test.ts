@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatAsyncRun } from '../../cli/commands/runs.js';
 import { classifyFailure } from '../../controlplane/async/dispatcher/retry.js';
-import { ERROR_CLASSES, timelineDetailText } from '../../protocol/index.js';
+import { callFailed, ERROR_CLASSES, recordStatus, timelineDetailText } from '../../protocol/index.js';
 
 describe('run timeline details in words', () => {
   it('says what each reason the dispatcher writes means', () => {
@@ -57,6 +57,20 @@ describe('run timeline details in words', () => {
     assert.match(lost, /^timeline {2}\(lost\)$/m);
     const kept = formatAsyncRun({ runId: 'r1', function: 'f', workspace: 'default', trigger: 'async', state: 'failed', acceptedAt: 0, replayOf: null, replays: [], attempts: [attempt], result: null, transitions: [{ state: 'queued', at: 0, detail: null }] }, 10);
     assert.doesNotMatch(kept, /lost/);
+  });
+
+  it('runs <id> says an attempt failed by its own 4xx answer (it said `failed` alone; protocol/run-outcome.ts)', () => {
+    const attempt = { attempt: 1, startedAt: 5, durationMs: 1, cold: false, status: 'failed' as const, errorCode: null, errorClass: null, error: null, logs: [], httpStatus: 404 };
+    const text = formatAsyncRun({ runId: 'r1', function: 'f', workspace: 'default', trigger: 'async', state: 'failed', acceptedAt: 0, replayOf: null, replays: [], attempts: [attempt], result: null, transitions: [{ state: 'failed', at: 3, detail: 'non_retryable status:404' }] }, 10);
+    assert.match(text, /#1 \S+ failed .* answered HTTP 404$/m);
+  });
+
+  it("one rule for a call's outcome: a queued attempt's 4xx failed, a sync call's answered; records written before are shown so", () => {
+    assert.deepEqual([404, 422, 429, 500, 200].map((httpStatus) => callFailed({ httpStatus, errored: false, queued: true })), [true, true, true, true, false]);
+    assert.deepEqual([404, 500, 200].map((httpStatus) => callFailed({ httpStatus, errored: false, queued: false })), [false, true, false]);
+    assert.equal(callFailed({ httpStatus: 200, errored: true, queued: false }), true);
+    assert.deepEqual(['async', 'cron', 'webhook', 'http', 'test'].map((trigger) => recordStatus({ status: 'succeeded', httpStatus: 404, trigger })), ['failed', 'failed', 'succeeded', 'succeeded', 'succeeded']);
+    assert.equal(recordStatus({ status: 'succeeded', httpStatus: 200, trigger: 'async' }), 'succeeded');
   });
 
   it('a running run names its running attempt (it said `attempts  (none)` under `running  attempt 1`)', () => {

@@ -4,7 +4,7 @@
  * Keys (one hash tag per run, so a run's keys share a Cluster slot):
  *
  *   <p>:v1:run:{<runId>}:timeline   list of JSON entries: transitions and attempts, in order
- *   <p>:v1:run:{<runId>}:info       hash: f function, at accepted, ro replay of, tr trigger, rs/rh/rb/ra result
+ *   <p>:v1:run:{<runId>}:info       hash: f function, at accepted, ro replay of, tr trigger, b the function's incarnation, rs/rh/rb/ra result
  *   <p>:v1:run:{<runId>}:replays    sorted set: runs replaying this one, by acceptance time
  *   <p>:v1:async-runs:ws:{<ws>}     sorted set: the workspace's runs by acceptance time (the listing)
  *   <p>:v1:async-runs:fn:{<key>}    sorted set: one function's runs by acceptance time
@@ -42,6 +42,12 @@ function workspaceListKey(prefix: string, workspace: string): string {
 }
 
 const DEFAULT_RETENTION_MS = 7 * 24 * 3_600_000;
+
+/** A kept incarnation, or null (none kept: a run accepted before it was). */
+function bornOf(text: string | null | undefined): number | null {
+  const n = text === null || text === undefined ? NaN : Number(text);
+  return Number.isFinite(n) ? n : null;
+}
 
 export class RedisRunTimeline implements RunTimeline {
   private readonly prefix: string;
@@ -99,7 +105,7 @@ export class RedisAsyncRuns implements AsyncRunIndex {
 
   async create(run: NewAsyncRun): Promise<void> {
     const k = runKeys(this.prefix, run.runId);
-    const tx = this.o.client.multi().hset(k.info, { f: run.function, at: String(run.acceptedAt), tr: run.trigger ?? 'async', ...(run.replayOf !== null ? { ro: run.replayOf } : {}) }).pexpire(k.info, this.ttl);
+    const tx = this.o.client.multi().hset(k.info, { f: run.function, at: String(run.acceptedAt), tr: run.trigger ?? 'async', ...(run.replayOf !== null ? { ro: run.replayOf } : {}), ...(run.bornAt !== undefined ? { b: String(run.bornAt) } : {}) }).pexpire(k.info, this.ttl);
     await tx.exec().then(failed);
     if (run.replayOf !== null) {
       const replays = runKeys(this.prefix, run.replayOf).replays;
@@ -142,16 +148,16 @@ export class RedisAsyncRuns implements AsyncRunIndex {
         members.push({ runId, at });
       }
       const pipe = this.o.client.pipeline();
-      for (const m of members) pipe.hmget(runKeys(this.prefix, m.runId).info, 'f', 'ro', 'tr');
+      for (const m of members) pipe.hmget(runKeys(this.prefix, m.runId).info, 'f', 'ro', 'tr', 'b');
       const infos = members.length === 0 ? [] : ((await pipe.exec()) ?? []);
       const gone: string[] = [];
       members.forEach((m, i) => {
         const [err, fields] = infos[i] ?? [null, null];
         if (err) throw err;
-        const [f, ro, tr] = (fields ?? []) as (string | null)[];
+        const [f, ro, tr, b] = (fields ?? []) as (string | null)[];
         // Expired before the set was trimmed: dropped from the set as it is met.
         if (f === null || f === undefined) { gone.push(m.runId); return; }
-        if (out.length < q.limit) out.push({ runId: m.runId, function: f, acceptedAt: m.at, replayOf: ro ?? null, trigger: queuedTrigger(tr) });
+        if (out.length < q.limit) out.push({ runId: m.runId, function: f, acceptedAt: m.at, replayOf: ro ?? null, trigger: queuedTrigger(tr), bornAt: bornOf(b) });
       });
       if (gone.length > 0) await this.o.client.zrem(key, ...gone);
       if (raw.length < batch * 2) break;
@@ -184,7 +190,7 @@ export class RedisAsyncRuns implements AsyncRunIndex {
     const text = (key: string): string | undefined => h[key]?.toString('utf8');
     const status = text('rs');
     return {
-      runId, function: f.toString('utf8'), acceptedAt: Number(text('at') ?? 0), replayOf: text('ro') ?? null, trigger: queuedTrigger(text('tr')),
+      runId, function: f.toString('utf8'), acceptedAt: Number(text('at') ?? 0), replayOf: text('ro') ?? null, trigger: queuedTrigger(text('tr')), bornAt: bornOf(text('b')),
       result: status === undefined ? null : {
         status: Number(status), headers: JSON.parse(text('rh') ?? '[]') as Pairs, body: h['rb'] ?? Buffer.alloc(0), attempt: Number(text('ra') ?? 0),
       },

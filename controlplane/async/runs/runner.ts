@@ -5,28 +5,31 @@
  * passed through (`context.attempt`). The attempt's response is kept as the run's output; its
  * record (logs, timings, error) is stored under the run id and attempt number.
  */
-import { httpStatus, isPlatformError, MAX_STORED_RESULT_BYTES, RESULT_OMITTED_HEADER, retryAfterOf, type Invoker } from '../../../protocol/index.js';
+import { callFailed, httpStatus, isPlatformError, MAX_STORED_RESULT_BYTES, RESULT_OMITTED_HEADER, retryAfterOf, type Invoker } from '../../../protocol/index.js';
 import { retryAfterMsOf, type AttemptJob, type AttemptOutcome, type AttemptRunner } from '../dispatcher/index.js';
 import { decodeEnvelope } from './envelope.js';
 import type { AsyncRunIndex } from './runs-sqlite.js';
 
 /**
- * The largest result body kept with an async run (6 MiB, the sync request limit). A larger one is
- * kept without its body, its size in `x-fp-result-omitted`: each run's result is stored for the
- * run retention, and a public function's async route lets anyone make the platform store what it
+ * The largest result body kept with an async run by default (protocol/run-result.ts, 256 KiB; the
+ * platform's FP_ASYNC_RESULT_MAX_BYTES, ADR 0236). A larger one is kept without its body, its size
+ * in `x-fp-result-omitted`: each run's result is stored for the run retention (in Redis's memory
+ * in production), and a public function's async route lets anyone make the platform store what it
  * answers (up to 63 MiB a call before; red team 3, docs/adr/0043-red-team-3-bounds.md).
  */
 export { MAX_STORED_RESULT_BYTES, RESULT_OMITTED_HEADER };
 
 export class InvokerRunner implements AttemptRunner {
-  constructor(private readonly invoker: Invoker, private readonly runs: AsyncRunIndex) {}
+  constructor(private readonly invoker: Invoker, private readonly runs: AsyncRunIndex, private readonly maxResultBytes: number = MAX_STORED_RESULT_BYTES) {}
 
   async run(job: AttemptJob, signal: AbortSignal): Promise<AttemptOutcome> {
     const started = performance.now();
     const { call, trigger } = decodeEnvelope(job.payload);
     try {
-      const r = await this.invoker.invoke(job.function, { ...call, signal, attempt: job.attempt, runId: job.runId }, trigger);
-      const kept = r.body.length <= MAX_STORED_RESULT_BYTES;
+      // The body past the cap is not held either (ADR 0236): a streamed one is read to its end and
+      // dropped, the result carrying its size in `x-fp-result-omitted` (gateway/streamed.ts).
+      const r = await this.invoker.invoke(job.function, { ...call, signal, attempt: job.attempt, runId: job.runId, keepBodyBytes: this.maxResultBytes }, trigger);
+      const kept = r.body.length <= this.maxResultBytes;
       await this.runs.setResult(job.runId, {
         status: r.status,
         headers: kept ? r.headers : [...r.headers, [RESULT_OMITTED_HEADER, String(r.body.length)]],
@@ -35,7 +38,7 @@ export class InvokerRunner implements AttemptRunner {
       });
       const retryAfterMs = retryAfterMsOf(r.status, r.headers, Date.now());
       const base = { cold: r.cold, durationMs: r.durationMs, initMs: r.initMs, handlerMs: r.handlerMs, ...(retryAfterMs !== null ? { retryAfterMs } : {}) };
-      if (r.error === null) return { ok: r.status < 400, httpStatus: r.status, errorCode: null, errorClass: null, ...base };
+      if (r.error === null) return { ok: !callFailed({ httpStatus: r.status, errored: false, queued: true }), httpStatus: r.status, errorCode: null, errorClass: null, ...base };
       const { type, message, file, line } = r.error;
       return {
         ok: false, httpStatus: r.status, errorCode: r.error.code, errorClass: r.errorClass, ...base,

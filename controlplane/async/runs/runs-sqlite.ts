@@ -24,6 +24,11 @@ export interface AsyncRunInfo {
   replayOf: string | null;
   /** What queued it (`async` for runs recorded before the trigger was kept). */
   trigger: QueuedTrigger;
+  /**
+   * The incarnation (createdAt) of the function it was accepted for; null for a run accepted
+   * before it was kept, or without a registry that knows it (ADR 0235).
+   */
+  bornAt: number | null;
   result: AsyncRunResult | null;
 }
 
@@ -35,6 +40,8 @@ export interface NewAsyncRun {
   replayOf: string | null;
   /** Default `async`. */
   trigger?: QueuedTrigger;
+  /** The incarnation of the function it is accepted for (AsyncRunInfo.bornAt). */
+  bornAt?: number;
 }
 
 export interface AsyncRunIndex {
@@ -78,6 +85,7 @@ interface Row {
   run_id: string; function: string; accepted_at: number; replay_of: string | null;
   result_status: number | null; result_headers: string | null; result_body: Buffer | null; result_attempt: number | null;
   trigger: string | null;
+  born_at: number | null;
 }
 
 export async function openSqliteAsyncRuns(options: { stateDir: string }): Promise<AsyncRunIndex> {
@@ -94,8 +102,8 @@ export class SqliteAsyncRuns implements AsyncRunIndex {
 
   /** create, synchronously (to run inside the transaction that accepts a run). */
   createSync(run: NewAsyncRun): void {
-    this.db.prepare('INSERT OR IGNORE INTO async_runs (run_id, function, accepted_at, replay_of, trigger) VALUES (?, ?, ?, ?, ?)')
-      .run(run.runId, run.function, run.acceptedAt, run.replayOf, run.trigger ?? 'async');
+    this.db.prepare('INSERT OR IGNORE INTO async_runs (run_id, function, accepted_at, replay_of, trigger, born_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(run.runId, run.function, run.acceptedAt, run.replayOf, run.trigger ?? 'async', run.bornAt ?? null);
   }
 
   async remove(runId: string): Promise<void> {
@@ -115,7 +123,7 @@ export class SqliteAsyncRuns implements AsyncRunIndex {
     const row = this.db.prepare('SELECT * FROM async_runs WHERE run_id = ?').get(runId) as Row | undefined;
     if (row === undefined) return null;
     return {
-      runId: row.run_id, function: row.function, acceptedAt: row.accepted_at, replayOf: row.replay_of, trigger: queuedTrigger(row.trigger),
+      runId: row.run_id, function: row.function, acceptedAt: row.accepted_at, replayOf: row.replay_of, trigger: queuedTrigger(row.trigger), bornAt: row.born_at ?? null,
       result: row.result_status === null ? null : {
         status: row.result_status, headers: JSON.parse(row.result_headers ?? '[]') as Pairs,
         body: row.result_body ?? Buffer.alloc(0), attempt: row.result_attempt ?? 0,
@@ -155,9 +163,9 @@ export class SqliteAsyncRuns implements AsyncRunIndex {
       where.push('(accepted_at, run_id) < (?, ?)');
       params.push(q.after.acceptedAt, q.after.runId);
     }
-    const rows = this.db.prepare(`SELECT run_id, function, accepted_at, replay_of, trigger FROM async_runs WHERE ${where.join(' AND ')}
+    const rows = this.db.prepare(`SELECT run_id, function, accepted_at, replay_of, trigger, born_at FROM async_runs WHERE ${where.join(' AND ')}
       ORDER BY accepted_at DESC, run_id DESC LIMIT ?`).all(...params, q.limit) as Row[];
-    return rows.map((row) => ({ runId: row.run_id, function: row.function, acceptedAt: row.accepted_at, replayOf: row.replay_of, trigger: queuedTrigger(row.trigger) }));
+    return rows.map((row) => ({ runId: row.run_id, function: row.function, acceptedAt: row.accepted_at, replayOf: row.replay_of, trigger: queuedTrigger(row.trigger), bornAt: row.born_at ?? null }));
   }
 
   /** Nothing to drop: the listing reads the runs' own rows, which pruning removes with the runs. */

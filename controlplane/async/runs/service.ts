@@ -19,6 +19,8 @@ export interface AsyncRunView extends RunTimelineView {
   replayOf: string | null;
   /** What queued it: `async`, `cron` or `webhook` (a replay keeps the original's). */
   trigger: QueuedTrigger;
+  /** The incarnation of the function it was accepted for (null: not kept; ADR 0235). */
+  bornAt: number | null;
   replays: string[];
   result: AsyncRunInfo['result'];
 }
@@ -122,7 +124,7 @@ export class AsyncRuns implements AsyncIntake {
     if (timeline === null) return null;
     const info = await this.runs.get(runId);
     return {
-      runId, function: info?.function ?? null, acceptedAt: info?.acceptedAt ?? null, replayOf: info?.replayOf ?? null, trigger: info?.trigger ?? 'async',
+      runId, function: info?.function ?? null, acceptedAt: info?.acceptedAt ?? null, replayOf: info?.replayOf ?? null, trigger: info?.trigger ?? 'async', bornAt: info?.bornAt ?? null,
       replays: await this.runs.replays(runId), result: info?.result ?? null, ...timeline,
     };
   }
@@ -200,7 +202,7 @@ export class AsyncRuns implements AsyncIntake {
     let accepted: EnqueueResult;
     try {
       const job = { runId, function: fn, payload, ...(idempotencyKey !== null ? { idempotencyKey } : {}), ...(fingerprint !== undefined ? { fingerprint } : {}), ...(bornAt !== undefined ? { bornAt } : {}) };
-      accepted = await this.acceptRun({ runId, function: fn, acceptedAt, replayOf, trigger: triggerOf(payload) }, job);
+      accepted = await this.acceptRun({ runId, function: fn, acceptedAt, replayOf, trigger: triggerOf(payload), ...(bornAt !== undefined ? { bornAt } : {}) }, job);
     } catch (err) {
       throw queueDown(err);
     }

@@ -321,7 +321,7 @@ export function mongoRunStore(ctx: MongoContext, supersedeBudgetMs: number = SUP
       const doc = chain[chain.length - 1];
       if (doc === undefined) return null;
       const logs = await col.logs.findOne({ _id: doc._id });
-      return { ...toSummary(doc), logs: logs?.lines ?? [] };
+      return { ...toSummary(doc), logs: logs?.lines ?? [], ...(typeof doc.fnCreatedAt === 'number' ? { fnCreatedAt: doc.fnCreatedAt } : {}) };
     },
 
     async attempts(runId) {

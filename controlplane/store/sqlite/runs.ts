@@ -80,7 +80,7 @@ export function sqliteRunStore(ctx: SqliteContext): RunStore {
       if (attempt > 1) older.run(run.runId, attempt);
     }
   });
-  const getLatest = db.prepare('SELECT run_id, started_at, summary, logs FROM runs WHERE run_id = ? ORDER BY attempt DESC LIMIT 1');
+  const getLatest = db.prepare('SELECT run_id, started_at, summary, logs, fn_created_at FROM runs WHERE run_id = ? ORDER BY attempt DESC LIMIT 1');
   const getAttempts = db.prepare('SELECT run_id, started_at, summary, logs FROM runs WHERE run_id = ? ORDER BY attempt');
   const pruneChunk = db.prepare(pruneStep(`SELECT rowid AS id, octet_length(logs) AS b, started_at FROM runs WHERE started_at < ? ORDER BY started_at LIMIT ${PRUNE_CHUNK}`));
   const oldestOf = db.prepare(pruneStep('SELECT rowid AS id, octet_length(logs) AS b, started_at FROM runs WHERE function = ? ORDER BY started_at LIMIT ?'));
@@ -145,8 +145,9 @@ export function sqliteRunStore(ctx: SqliteContext): RunStore {
 
     async get(runId) {
       ctx.check();
-      const row = getLatest.get(runId) as RunRow | undefined;
-      return row === undefined ? null : recordOf(row);
+      const row = getLatest.get(runId) as (RunRow & { fn_created_at: number | null }) | undefined;
+      if (row === undefined) return null;
+      return row.fn_created_at === null ? recordOf(row) : { ...recordOf(row), fnCreatedAt: row.fn_created_at };
     },
 
     async attempts(runId) {

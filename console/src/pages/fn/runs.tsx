@@ -13,6 +13,7 @@ import type { TabProps } from './tab.js';
 import { timelineDetailText } from '../../../../protocol/run-timeline.js';
 import { FINAL_ASYNC_RUN_STATES } from '../../../../protocol/records.js';
 import { asyncStateLost } from '../../../../protocol/api-runs.js';
+import { callFailed } from '../../../../protocol/run-outcome.js';
 
 interface Page {
   items: (Run | AsyncRunSummary)[];
@@ -130,10 +131,12 @@ function SampledNote(): JSX.Element {
 
 /**
  * Why a run with no error failed: the function answered 5xx itself, which counts as a failed call
- * (ADR 0185) in the error rate, the failed filter and `runs --status failed`. The detail said
- * "failed" and nothing else (console round 7).
+ * (ADR 0185) in the error rate, the failed filter and `runs --status failed`; or an attempt of a
+ * queued run answered 4xx, which fails it (protocol/run-outcome.ts). The detail said "failed" and
+ * nothing else (console round 7).
  */
 function AnsweredFailure({ status }: { status: number }): JSX.Element {
+  if (status < 500) return <p class="notice" data-testid="run-answered-4xx">The function answered HTTP {status} itself (no exception): an attempt of an async run that answers 4xx fails it, and it is not retried (but for 408 and 429). Its logs below may say why.</p>;
   return <p class="notice" data-testid="run-answered-5xx">The function answered HTTP {status} itself (no exception): a 5xx answer counts as a failed run, in the error rate and the failed filter. Its logs below may say why.</p>;
 }
 
@@ -224,7 +227,7 @@ export function RunDetail({ name, runId, onChanged }: { name: string; runId: str
       </div>
       <ErrorBox error={error} />
       {lost ? <p class="notice" data-testid="run-state-lost">This run's queued state was lost (the async store lost its data, or it was pruned before the run's records): its timeline, result and request are not kept. It is final, as its last attempt ended, and cannot be replayed: call the function again to run it again.</p> : null}
-      {last !== undefined && failed && err === null && (last.httpStatus ?? 0) >= 500 ? <AnsweredFailure status={last.httpStatus!} /> : null}
+      {last !== undefined && failed && err === null && last.httpStatus !== undefined && callFailed({ httpStatus: last.httpStatus, errored: false, queued: async }) ? <AnsweredFailure status={last.httpStatus} /> : null}
       <Timeline run={r} />
       <Writes attempts={async ? r.attempts : [{ ...r, attempt: 1 }]} />
       {err !== null ? (
