@@ -6,6 +6,7 @@
  *   with it to the page's top (Tab started over from the header); it now goes to the first row added.
  * - The Logs tab's run picker names each run with the id its log lines show: runs of the same second
  *   read the same ("11:02:23 AM · succeeded · http", ten times).
+ * - A code of one word in a table (a run's FUNCTION_ERROR, an audit action) was broken at any letter.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -89,6 +90,25 @@ describe('the console with a queue and long lists (console round 8)', { skip }, 
     await eventually(async () => assert.ok((await entries.count()) > 50));
     assert.equal(await page.getByRole('button', { name: 'Load more' }).count(), 0);
     await eventually(async () => assert.equal(await focused(entries.nth(50).locator('th')), true, 'the focus is on the first added entry'));
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('a code of one word (a run\'s error code, an audit action) stays on one line, on a phone and a laptop', async () => {
+    const name = fnName('words');
+    await deployed(c.platform.api, name, { 'main.py': 'def handler(event, context):\n    raise ValueError("no")\n' });
+    assert.equal((await fetch(`${c.platform.url}/fn/${name}/`, { method: 'POST', body: '{}' })).status, 500);
+    // Line boxes of each element: 1 when it is not broken.
+    const lines = (locator: Locator): Promise<number[]> => locator.evaluateAll((els: { getClientRects: () => { length: number } }[]) => els.map((el) => el.getClientRects().length));
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/runs`, viewport: { width: 375, height: 800 } });
+    await page.getByTestId('run-code').first().waitFor();
+    assert.deepEqual(await lines(page.getByTestId('run-code')), [1], 'FUNCTION_ERROR broken');
+    await page.setViewportSize({ width: 1360, height: 900 });
+    await page.goto(`${c.platform.url}/console/#/audit`);
+    const actions = page.locator('table[aria-label="Audit log"] tbody td:nth-of-type(4) code'); // the Action column
+    await actions.first().waitFor();
+    const each = await lines(actions);
+    assert.ok(each.length >= 3 && each.every((n) => n === 1), `action codes over several lines: ${JSON.stringify(each)} (${JSON.stringify(await actions.allTextContents())})`);
     assert.deepEqual(problems, []);
     await context.close();
   });

@@ -101,7 +101,7 @@ export function AuditPage({ query }: { query: Route['query'] }): JSX.Element {
                   {all ? <td>{e.workspace ?? '(install)'}</td> : null}
                   <td>{inlineText(e.actor.label)} <span class="muted">({e.actor.role}, {e.actor.tokenId})</span></td>
                   <td>{inlineText(e.address)}</td>
-                  <td><code>{e.action}</code></td>
+                  <td><code class="word">{e.action}</code></td>
                   <td>{inlineText(e.target)}</td>
                   <td><code>{inlineText(auditDetailText(e.detail))}</code></td>
                 </tr>

@@ -96,7 +96,7 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
                   <th scope="row"><a href={runLink(r.runId)}>{time(r.startedAt)}</a></th>
                   <td class="request" title={requestOf(r)}><code>{requestOf(r)}</code></td>
                   {/* The code of a platform-said failure, as `runs` prints it (FUNCTION_ERROR 500): a raise and the function's own 500 answer both read "failed 500" (console round 7). */}
-                  <td><StateBadge state={r.status} />{r.errorCode !== null ? <> <code class="muted" data-testid="run-code">{r.errorCode}</code></> : null}</td>
+                  <td><StateBadge state={r.status} />{r.errorCode !== null ? <> <code class="muted word" data-testid="run-code">{r.errorCode}</code></> : null}</td>
                   <td>{r.httpStatus ?? '—'}{r.clientAborted === true ? <ClientLeft /> : null}</td>
                   <td>{ms(r.durationMs)}</td>
                   <td>{r.cold ? <span class="badge badge-cold">cold{r.initMs > 0 ? ` +${ms(r.initMs)}` : ''}</span> : <span class="badge badge-warm">warm</span>}</td>
