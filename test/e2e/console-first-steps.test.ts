@@ -129,6 +129,18 @@ describe('the console as a newcomer first meets it', { skip }, () => {
     await context.close();
   });
 
+  it('a Usage window without calls says so over its empty charts (console round 8)', async () => {
+    const name = fnName('quiet');
+    await createFunction(c.platform.api, name);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/usage` });
+    await page.locator('[data-chart="Latency"] canvas').waitFor();
+    assert.match(await textOf(page.getByTestId('usage-none')), /^No calls in the last hour: .*; a longer window may have some\.$/);
+    await page.getByRole('radio', { name: '30d' }).click();
+    await eventually(async () => assert.match(await textOf(page.getByTestId('usage-none')), /^No calls in the last 30 days: [^;]*\.$/));
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   it('New function with a name a function has: said at the field, with a link to it, not a bare FUNCTION_EXISTS under the form', async () => {
     const name = fnName('taken');
     await createFunction(c.platform.api, name);
