@@ -21,7 +21,13 @@ export interface ChartSpec {
 
 export function drawChart(el: HTMLElement, spec: ChartSpec): { resize: (width: number) => void; destroy: () => void } {
   const bars = uPlot.paths.bars?.({ size: [0.7, 40] });
-  const fmt = (unit: string) => (_u: uPlot, ticks: number[]) => ticks.map((t) => (unit === '%' ? `${(t * 100).toFixed(0)}%` : unit === 'ms' ? `${t < 10 ? t.toFixed(1) : Math.round(t)} ms` : String(Math.round(t * 100) / 100)));
+  // A tick is written with the decimals its axis' step needs: a sub-millisecond latency axis (steps of
+  // 0.05 or 0.25 ms) read "0.1 ms, 0.1 ms, 0.2 ms" and "0.3 ms" for 0.25 with one decimal for all (console round 8).
+  const fmt = (unit: string) => (_u: uPlot, ticks: number[], _axis: number, _space: number, step: number) => {
+    if (unit === '%') return ticks.map((t) => `${(t * 100).toFixed(stepDecimals(step * 100))}%`);
+    if (unit === 'ms') return ticks.map((t) => `${t.toFixed(stepDecimals(step))} ms`);
+    return ticks.map((t) => String(Math.round(t * 100) / 100));
+  };
   const opts: uPlot.Options = {
     width: Math.max(200, el.clientWidth),
     height: spec.height ?? 200,
@@ -52,6 +58,13 @@ export function drawChart(el: HTMLElement, spec: ChartSpec): { resize: (width: n
   const data: uPlot.AlignedData = [spec.x.map((t) => t / 1000), ...spec.series.map((s) => s.values)];
   const plot = new uPlot(opts, data, el);
   return { resize: (width) => plot.setSize({ width: Math.max(200, width), height: opts.height }), destroy: () => plot.destroy() };
+}
+
+/** The decimals that write an axis step whole (5 → 0, 0.2 → 1, 0.25 and 0.05 → 2), at most 3. */
+function stepDecimals(step: number): number {
+  if (!Number.isFinite(step) || step <= 0) return 0;
+  const text = String(Number(step.toPrecision(6)));
+  return Math.min(3, text.includes('e-') ? 3 : (text.split('.')[1]?.length ?? 0));
 }
 
 /** The index of a series' only value, when it has exactly one; else null (a line shows the rest). */

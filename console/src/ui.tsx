@@ -55,6 +55,41 @@ function sameDeps(a: readonly unknown[], b: readonly unknown[]): boolean {
   return a.length === b.length && a.every((d, i) => Object.is(d, b[i]));
 }
 
+/**
+ * Keeps a keyboard user's place at a list's **Load more**: the page that ends the list takes the
+ * button away, and the focus on it fell to the page's top (Tab started over from the header, 50
+ * rows above; console round 8). `pressed()` when the button is pressed; `added(index, last)` once
+ * the rows from `index` on are in the list, `last` when no more are: the focus, if the button had
+ * it, goes to the first added row's link (or its first cell). While the button stays,
+ * the focus stays on it.
+ */
+export function useLoadMoreFocus(): { table: { current: HTMLTableElement | null }; pressed: () => void; added: (index: number, last: boolean) => void } {
+  const table = useRef<HTMLTableElement | null>(null);
+  const hadFocus = useRef(false);
+  const [row, setRow] = useState<number | null>(null);
+  useEffect(() => {
+    if (row === null) return;
+    setRow(null);
+    const added = table.current?.tBodies[0]?.rows[row];
+    if (added === undefined) return;
+    // Its link, or its first cell (a row of text only: an audit entry), focusable from the script only.
+    let target = added.querySelector<HTMLElement>('a[href], button');
+    if (target === null && added.cells[0] !== undefined) {
+      target = added.cells[0];
+      target.tabIndex = -1;
+    }
+    target?.focus();
+  }, [row]);
+  return {
+    table,
+    pressed: () => { hadFocus.current = document.activeElement instanceof HTMLButtonElement; },
+    added: (index, last) => {
+      if (last && hadFocus.current) setRow(index);
+      hadFocus.current = false;
+    },
+  };
+}
+
 /** Calls `fn` every `ms` while the page is visible. */
 export function useInterval(fn: () => void, ms: number | null): void {
   const saved = useRef(fn);

@@ -936,6 +936,15 @@ describe('the console with odd inputs', { skip }, () => {
       assert.equal(ring.length, 1);
       assert.ok(ratio(ring[0]!) >= 3, `${scheme}: the focus ring at ${ratio(ring[0]!).toFixed(2)}:1`);
     }
+    // A run's timeline bar: white words on coloured segments (init and handler were 3.7:1; console round 8).
+    await page.locator('table[aria-label="Runs"] tbody tr', { has: page.locator('.badge-cold') }).getByRole('link').click();
+    await page.locator('.timeline-bar .seg-init').waitFor();
+    // Typed by hand: this file is compiled without the DOM's types.
+    type Styled = { ownerDocument: { defaultView: { getComputedStyle: (el: unknown) => { color: string; backgroundColor: string } } } };
+    const segments = (await page.locator('.timeline-bar .seg').evaluateAll((els: Styled[]) => els.map((el) => { const st = el.ownerDocument.defaultView.getComputedStyle(el); return [st.color, st.backgroundColor]; })))
+      .map((pair) => pair.map((css) => (css.match(/[\d.]+/g) ?? []).map(Number).slice(0, 3)) as [number[], number[]]);
+    assert.ok(segments.length >= 2, `${segments.length} segments`);
+    for (const pair of segments) assert.ok(ratio(pair) >= 4.5, `a timeline segment at ${ratio(pair).toFixed(2)}:1 (${JSON.stringify(pair)})`);
     // The Code tab's syntax colours (keywords, strings, a function's name, escapes) against the editor.
     await page.goto(`${c.platform.url}/console/#/functions/${name}/code`);
     await page.locator('.cm-content').waitFor();

@@ -15,6 +15,16 @@ import { createFunction, deploy, fnName, upload } from './platform-harness.js';
 const skip = consoleSkip();
 const c = useConsole({ poolSize: 1 }, skip);
 
+/** A function deployed and called once, its Usage tab open. */
+async function usageOfOneCall(prefix: string): ReturnType<typeof c.page> {
+  const name = fnName(prefix);
+  await createFunction(c.platform.api, name);
+  await upload(c.platform.api, name, { 'main.py': 'def handler(event, context):\n    return {"ok": True}\n' });
+  await deploy(c.platform.api, name);
+  assert.equal((await fetch(`${c.platform.url}/fn/${name}/`)).status, 200);
+  return c.page({ hash: `#/functions/${name}/usage` });
+}
+
 describe('the console as a newcomer first meets it', { skip }, () => {
   it('a function created without code: the Code tab says so, offers its template, and the template deploys and answers', async () => {
     const name = fnName('bare');
@@ -76,12 +86,7 @@ describe('the console as a newcomer first meets it', { skip }, () => {
   });
 
   it("a window with a single call draws its latency as a point (a line of one value drew nothing)", async () => {
-    const name = fnName('onecall');
-    await createFunction(c.platform.api, name);
-    await upload(c.platform.api, name, { 'main.py': 'def handler(event, context):\n    return {"ok": True}\n' });
-    await deploy(c.platform.api, name);
-    assert.equal((await fetch(`${c.platform.url}/fn/${name}/`)).status, 200);
-    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/usage` });
+    const { page, context, problems } = await usageOfOneCall('onecall');
     const canvas = page.locator('[data-chart="Latency"] canvas');
     await canvas.waitFor();
     // Pixels of the p50/p95/p99 colours (COLORS green, amber, red) in the plot: none before.
@@ -95,6 +100,43 @@ describe('the console as a newcomer first meets it', { skip }, () => {
     })()`) as Promise<number>;
     await eventually(async () => assert.ok((await coloured()) > 0, 'the latency of the one call is drawn'));
     await screenshot(page, '31-usage-one-call');
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('a latency axis under a millisecond writes its ticks with the decimals their step needs (they read "0.1 ms" three times; console round 8)', async () => {
+    const { page, context, problems } = await usageOfOneCall('submilli');
+    // The ticks are drawn on the canvas: each canvas keeps the texts of its last drawing (uPlot clears it first).
+    await page.addInitScript(`(() => {
+      const proto = CanvasRenderingContext2D.prototype, fill = proto.fillText, clear = proto.clearRect;
+      proto.clearRect = function (...a) { this.canvas.drawn = []; return clear.apply(this, a); };
+      proto.fillText = function (t, ...a) { (this.canvas.drawn ??= []).push(String(t)); return fill.call(this, t, ...a); };
+    })()`);
+    // A function whose calls take a tenth of a millisecond (a fast handler on a fast machine).
+    await page.route(/\/usage\/series/, async (route) => {
+      const res = await route.fetch({ url: route.request().url().replace('//console.localhost:', '//127.0.0.1:') }); // Node does not resolve *.localhost
+      const body = (await res.json()) as { points: { invocations: number; p50Ms: number | null; p95Ms: number | null; p99Ms: number | null }[] };
+      for (const p of body.points) if (p.invocations > 0) Object.assign(p, { p50Ms: 0.04, p95Ms: 0.1, p99Ms: 0.12 });
+      await route.fulfill({ status: res.status(), json: body });
+    });
+    await page.reload();
+    const labels = async (): Promise<string[]> => (await page.locator('[data-chart="Latency"] canvas').evaluate((canvas: { drawn?: string[] }) => canvas.drawn ?? [])).filter((t) => t.endsWith(' ms'));
+    await eventually(async () => assert.ok((await labels()).length >= 3, JSON.stringify(await labels())));
+    const ticks = await labels();
+    assert.equal(new Set(ticks).size, ticks.length, `ticks that read the same: ${JSON.stringify(ticks)}`);
+    assert.equal(new Set(ticks.map((t) => t.split('.')[1]?.length)).size, 1, `one number of decimals: ${JSON.stringify(ticks)}`);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('a Usage window without calls says so over its empty charts (console round 8)', async () => {
+    const name = fnName('quiet');
+    await createFunction(c.platform.api, name);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/usage` });
+    await page.locator('[data-chart="Latency"] canvas').waitFor();
+    assert.match(await textOf(page.getByTestId('usage-none')), /^No calls in the last hour: .*; a longer window may have some\.$/);
+    await page.getByRole('radio', { name: '30d' }).click();
+    await eventually(async () => assert.match(await textOf(page.getByTestId('usage-none')), /^No calls in the last 30 days: [^;]*\.$/));
     assert.deepEqual(problems, []);
     await context.close();
   });

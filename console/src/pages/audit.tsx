@@ -11,7 +11,7 @@ import { api, enc } from '../api.js';
 import { can, currentSession } from '../auth.js';
 import { inlineText } from '../format.js';
 import { navigate, type Route } from '../router.js';
-import { ErrorBox, Loading, useAsync } from '../ui.js';
+import { ErrorBox, Loading, useAsync, useLoadMoreFocus } from '../ui.js';
 import { AUDIT_ACTIONS, auditDetailText, auditWhenText, type AuditEntry } from '../../../protocol/audit-actions.js';
 
 type Entry = AuditEntry;
@@ -49,16 +49,19 @@ export function AuditPage({ query }: { query: Route['query'] }): JSX.Element {
   }, [q, owner]);
   const shown = useRef(q);
   shown.current = q;
+  const moreFocus = useLoadMoreFocus();
   if (!owner) {
     return <div class="page narrow"><h1>Audit log</h1><p class="notice" data-testid="role-note">Your token's role ({session?.role}) cannot read this workspace's audit log: that needs the owner role (or the admin token).</p></div>;
   }
   const more = async (): Promise<void> => {
     if (cursor === null) return;
     const asked = q;
+    moreFocus.pressed();
     setMoreError(null);
     try {
       const p = await api<Page>('GET', `${q}&cursor=${enc(cursor)}`);
       if (shown.current !== asked) return; // the filter changed meanwhile
+      moreFocus.added((page.data?.items.length ?? 0) + extra.length, p.nextCursor === null);
       setExtra((e) => [...e, ...p.items]);
       setCursor(p.nextCursor);
     } catch (err) {
@@ -88,7 +91,7 @@ export function AuditPage({ query }: { query: Route['query'] }): JSX.Element {
         <p class="muted" data-testid="audit-empty">No audit entries{action ? ` for ${action}` : ''}{since ? ` in the last ${since}` : ''}.</p>
       ) : (
         <div class="table-wrap">
-          <table class="list" aria-label="Audit log">
+          <table class="list" aria-label="Audit log" ref={moreFocus.table}>
             <thead><tr><th scope="col">Seq</th><th scope="col">When (UTC)</th>{all ? <th scope="col">Workspace</th> : null}<th scope="col">Who</th><th scope="col">From</th><th scope="col">Action</th><th scope="col">Target</th><th scope="col">Detail</th></tr></thead>
             <tbody>
               {entries.map((e) => (
@@ -98,7 +101,7 @@ export function AuditPage({ query }: { query: Route['query'] }): JSX.Element {
                   {all ? <td>{e.workspace ?? '(install)'}</td> : null}
                   <td>{inlineText(e.actor.label)} <span class="muted">({e.actor.role}, {e.actor.tokenId})</span></td>
                   <td>{inlineText(e.address)}</td>
-                  <td><code>{e.action}</code></td>
+                  <td><code class="word">{e.action}</code></td>
                   <td>{inlineText(e.target)}</td>
                   <td><code>{inlineText(auditDetailText(e.detail))}</code></td>
                 </tr>

@@ -1,6 +1,6 @@
 /**
  * Runs: history with status, duration, cold/warm, attempt and trigger; filters; a run's timeline,
- * logs, error (type, cause class, stack), replay and "open at error line". `?run=` opens one.
+ * logs, error (type, cause class, stack), replay (a failed async run), cancel (one waiting in the queue) and "open at error line". `?run=` opens one.
  */
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
@@ -8,7 +8,7 @@ import { api, enc, type AsyncRun, type AsyncRunSummary, type LogLine, type Run, 
 import { can } from '../../auth.js';
 import { clock, inlineText, levelText, logText, ms, resultText, shownText, time } from '../../format.js';
 import { href, navigate } from '../../router.js';
-import { ErrorBox, Loading, StateBadge, useAsync, useInterval } from '../../ui.js';
+import { ErrorBox, Loading, StateBadge, useAsync, useInterval, useLoadMoreFocus } from '../../ui.js';
 import type { TabProps } from './tab.js';
 import { timelineDetailText } from '../../../../protocol/run-timeline.js';
 import { FINAL_ASYNC_RUN_STATES } from '../../../../protocol/records.js';
@@ -49,9 +49,11 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
   }, [q]);
   const shown = useRef(q);
   shown.current = q;
+  const moreFocus = useLoadMoreFocus();
   const more = async (): Promise<void> => {
     if (cursor === null) return;
     const asked = q;
+    moreFocus.pressed();
     setMoreError(null);
     let p: Page;
     try {
@@ -62,6 +64,7 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
       return;
     }
     if (shown.current !== asked) return; // the filter changed meanwhile: these are another list's runs (maybe of the other shape)
+    moreFocus.added((page.data?.items.length ?? 0) + extra.length, p.nextCursor === null);
     setExtra((e) => [...e, ...p.items]);
     setCursor(p.nextCursor);
   };
@@ -84,9 +87,9 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
       <ErrorBox error={page.error} />
       {/* Keyed by the run: a refused replay's error stayed under the next run opened (console round 7). */}
       {selected !== null ? <RunDetail key={selected} name={name} runId={selected} onChanged={page.reload} /> : null}
-      {page.data === undefined ? <Loading what="Loading runs" error={page.error} /> : runs.length === 0 ? <p class="muted">{status ? `No ${status} runs.` : 'No runs yet: invoke it from the Invoke tab.'}</p> : asyncState ? <AsyncRunTable runs={runs as AsyncRunSummary[]} selected={selected} runLink={runLink} /> : (
+      {page.data === undefined ? <Loading what="Loading runs" error={page.error} /> : runs.length === 0 ? <p class="muted">{status ? `No ${status} runs.` : 'No runs yet: invoke it from the Invoke tab.'}</p> : asyncState ? <AsyncRunTable runs={runs as AsyncRunSummary[]} selected={selected} runLink={runLink} table={moreFocus.table} /> : (
         <div class="table-wrap">
-          <table class="list" aria-label="Runs">
+          <table class="list" aria-label="Runs" ref={moreFocus.table}>
             <thead><tr><th scope="col">Started</th><th scope="col">Request</th><th scope="col">Status</th><th scope="col">HTTP</th><th scope="col">Duration</th><th scope="col">Start</th><th scope="col">Attempt</th><th scope="col">Trigger</th><th scope="col">Version</th></tr></thead>
             <tbody>
               {(runs as RunSummary[]).map((r) => (
@@ -94,7 +97,7 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
                   <th scope="row"><a href={runLink(r.runId)}>{time(r.startedAt)}</a></th>
                   <td class="request" title={requestOf(r)}><code>{requestOf(r)}</code></td>
                   {/* The code of a platform-said failure, as `runs` prints it (FUNCTION_ERROR 500): a raise and the function's own 500 answer both read "failed 500" (console round 7). */}
-                  <td><StateBadge state={r.status} />{r.errorCode !== null ? <> <code class="muted" data-testid="run-code">{r.errorCode}</code></> : null}</td>
+                  <td><StateBadge state={r.status} />{r.errorCode !== null ? <> <code class="muted word" data-testid="run-code">{r.errorCode}</code></> : null}</td>
                   <td>{r.httpStatus ?? '—'}{r.clientAborted === true ? <ClientLeft /> : null}</td>
                   <td>{ms(r.durationMs)}</td>
                   <td>{r.cold ? <span class="badge badge-cold">cold{r.initMs > 0 ? ` +${ms(r.initMs)}` : ''}</span> : <span class="badge badge-warm">warm</span>}</td>
@@ -146,10 +149,10 @@ function ClientLeft() {
 }
 
 /** Async runs in one state: no version, status or timings before an attempt ran. */
-function AsyncRunTable({ runs, selected, runLink }: { runs: AsyncRunSummary[]; selected: string | null; runLink: (runId: string) => string }): JSX.Element {
+function AsyncRunTable({ runs, selected, runLink, table }: { runs: AsyncRunSummary[]; selected: string | null; runLink: (runId: string) => string; table: { current: HTMLTableElement | null } }): JSX.Element {
   return (
     <div class="table-wrap">
-      <table class="list" aria-label="Async runs">
+      <table class="list" aria-label="Async runs" ref={table}>
         <thead><tr><th scope="col">Queued</th><th scope="col">State</th><th scope="col">Since</th><th scope="col">Attempts</th><th scope="col">Trigger</th></tr></thead>
         <tbody>
           {runs.map((r) => (
@@ -202,6 +205,22 @@ export function RunDetail({ name, runId, onChanged }: { name: string; runId: str
   // Its async state lost (ADR 0193): no timeline, no acceptance time; its request went with it, so
   // the API refuses a replay (RUN_NOT_REPLAYABLE). Replay was offered and answered RUN_NOT_FOUND.
   const lost = async && asyncStateLost(r);
+  // A run still waiting in the queue (queued, or backing off after a failed attempt) can be taken out
+  // of it, as `runs cancel` does; the console could not (console round 8): a call queued by mistake
+  // behind a slow one waited its turn. One that started meanwhile is refused (RUN_NOT_CANCELLABLE),
+  // said under the run.
+  const waiting = async && (r.state === 'queued' || r.state === 'retried') ? r.state : null;
+  const cancellable = waiting !== null && !lost && can('invoker');
+  const cancel = async (): Promise<void> => {
+    if (!confirm(`Cancel run ${runId}? It leaves the queue and is not run${waiting === 'retried' ? ' again' : ''}: it ends cancelled, for good (call the function again to run it).`)) return;
+    setError(null);
+    try {
+      await api('POST', `/runs/${enc(runId)}/cancel`);
+    } catch (e) {
+      setError(e);
+    }
+    run.reload(); // cancelled (final: the list beside it is read again), or what it became meanwhile
+  };
   const replay = async (): Promise<void> => {
     setError(null);
     try {
@@ -222,6 +241,7 @@ export function RunDetail({ name, runId, onChanged }: { name: string; runId: str
         {last !== undefined && requestOf(last) !== '—' ? <code data-testid="run-request">{requestOf(last)}</code> : null}
         <span class="spacer" />
         {async && failed && !lost && can('invoker') ? <button type="button" onClick={() => void replay()} data-testid="replay">Replay</button> : null}
+        {cancellable ? <button type="button" class="danger" onClick={() => void cancel()} data-testid="cancel-run">Cancel run</button> : null}
         {err?.file !== undefined ? <a class="button" href={href(['functions', name, 'code'], { file: err.file, line: err.line })} data-testid="open-at-line">Open {inlineText(err.file)}:{err.line}</a> : null}
         <button type="button" class="small" onClick={run.reload}>Refresh</button>
       </div>

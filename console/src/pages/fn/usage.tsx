@@ -5,7 +5,7 @@ import { api, enc, type Series, type Usage } from '../../api.js';
 import { Chart, COLORS, formatValue, type ChartSpec } from '../../chart.js';
 import { count, ms, pct } from '../../format.js';
 import { ErrorBox, Loading, Stat, useAsync } from '../../ui.js';
-import { useWindowParam, WindowPicker } from '../../windows.js';
+import { useWindowParam, WindowPicker, type Window } from '../../windows.js';
 import type { TabProps } from './tab.js';
 
 export function UsageTab({ name }: TabProps): JSX.Element {
@@ -28,6 +28,8 @@ export function UsageTab({ name }: TabProps): JSX.Element {
           <Stat label="warm now" value={String(u.warmInstances)} />
         </div>
       ) : <Loading error={usage.error} />}
+      {/* Empty axes alone read as charts that failed to draw (console round 8). */}
+      {u !== undefined && u.invocations === 0 ? <p class="muted" data-testid="usage-none">No calls in the last {WINDOW_WORDS[win]}: the charts fill in as the function is called (the Invoke tab, its URL, a trigger){win !== '30d' ? '; a longer window may have some' : ''}.</p> : null}
       {specs ? (
         <div class="charts">
           <Chart title="Invocations and errors" spec={specs.calls} format={formatValue} />
@@ -38,6 +40,8 @@ export function UsageTab({ name }: TabProps): JSX.Element {
     </div>
   );
 }
+
+const WINDOW_WORDS: Record<Window, string> = { '1h': 'hour', '24h': '24 hours', '7d': '7 days', '30d': '30 days' };
 
 function usageCharts(s: Series): { calls: ChartSpec; latency: ChartSpec; cold: ChartSpec } {
   const x = s.points.map((p) => p.at);
