@@ -5,7 +5,7 @@
  */
 import type { Output } from '../output.js';
 import { formatMs } from '../output.js';
-import { terminalSafe } from '../terminal.js';
+import { messageLines, terminalSafe } from '../terminal.js';
 
 export interface LogLineView {
   stream: string;
@@ -44,16 +44,21 @@ export function clock(ts: number): string {
 
 /**
  * Text a function wrote, made safe for a terminal (cli/terminal.ts decides what is escaped: escape
- * sequences could retitle, recolor or rewrite the developer's terminal); line breaks are kept, so
- * formatLogLine can indent the lines of one message.
+ * sequences could retitle, recolor or rewrite the developer's terminal); line breaks are kept.
  */
 export function printable(text: string): string {
   return text.split('\n').map((line) => terminalSafe(line)).join('\n');
 }
 
-/** `  INFO     greeting world` (the level for `logging` records, else the stream). */
-export function formatLogLine(line: LogLineView): string {
-  return `  ${printable(line.level ?? line.stream).padEnd(8)} ${printable(line.msg.trimEnd()).replace(/\n/g, '\n           ')}`;
+/**
+ * `  INFO     greeting world` (the level for `logging` records, else the stream) after `columns`;
+ * a message of several lines (`log.exception`'s traceback) is one such line per line, each with
+ * the same columns, as `logs` prints it (ADR 0224: `dev` indented the lines after the first, so a
+ * `grep 5868c7ce` or `grep ERROR` of its output lost them).
+ */
+export function formatLogLine(line: LogLineView, columns = ''): string {
+  const level = printable(line.level ?? line.stream).padEnd(8);
+  return messageLines(line.msg.trimEnd()).map((text) => `${columns}  ${level} ${text}`).join('\n');
 }
 
 /** The call's one line: `12:00:01.234  GET /items/3  200  4.6 ms  cold (init 3.6 ms)  v3  http  run 5868c7ce-…`. */
@@ -86,7 +91,7 @@ export class CallPrinter {
     for (const line of lines) {
       this.shown.add(line);
       this.out.event({ event: 'log', function: fn, runId, stream: line.stream, ...(line.level !== undefined ? { level: line.level } : {}), ts: line.ts, msg: line.msg });
-      this.out.line(`${clock(line.ts)}  ${runId.slice(0, 8)}${formatLogLine(line)}`);
+      this.out.line(formatLogLine(line, `${clock(line.ts)}  ${runId.slice(0, 8)}`));
     }
   }
 

@@ -243,7 +243,21 @@ describe('cli dev: calls', () => {
   it("never passes a function's control characters to the terminal (escape sequences show as \\xNN); tabs and line breaks stay", () => {
     assert.equal(printable('a\x1b]0;pwned\x07b\tc'), 'a\\x1b]0;pwned\\x07b\\tc');
     assert.equal(printable('\x9b2J'), '\\x9b2J');
-    assert.equal(formatLogLine({ stream: 'stdout', ts: 0, msg: 'one\ntwo\x1b[31m' }), '  stdout   one\n           two\\x1b[31m');
+    assert.equal(formatLogLine({ stream: 'stdout', ts: 0, msg: 'one\ntwo\x1b[31m' }), '  stdout   one\n  stdout   two\\x1b[31m');
+  });
+
+  it("prints a message of several lines (log.exception's traceback) as lines each with the columns, as logs does (ADR 0224)", () => {
+    let text = '';
+    const printer = new CallPrinter(new Output({ stdout: (t) => { text += t; }, stderr: () => undefined, readStdin: async () => Buffer.alloc(0) }, false));
+    const traceback = { stream: 'log', level: 'ERROR', ts: Date.UTC(2026, 0, 1), msg: 'caught it\r\nTraceback (most recent call last):\n  File "/code/main.py", line 17\nValueError: x\r\n' };
+    printer.logs('hello', run().runId, [traceback]);
+    const lines = text.trimEnd().split('\n');
+    assert.equal(lines.length, 4);
+    for (const line of lines) assert.match(line, /^\d\d:\d\d:\d\d\.\d{3}  5868c7ce  ERROR    /);
+    assert.match(lines[0]!, /ERROR    caught it$/);
+    assert.match(lines[2]!, /ERROR      File "\/code\/main\.py", line 17$/);
+    // A line break cannot start a line that reads as a call's: every line keeps this run's columns; a lone \r stays escaped.
+    assert.equal(formatLogLine({ stream: 'stdout', ts: 0, msg: 'ok\n12:00:01.234  GET / 200  1 ms  warm  v1  http  run x\ra' }, 'C'), 'C  stdout   ok\nC  stdout   12:00:01.234  GET / 200  1 ms  warm  v1  http  run x\\ra');
   });
 
   it('with --json: a log event per streamed line, then a call event with the rest of the logs', () => {
