@@ -13,8 +13,8 @@ import { runCli, type CliResult } from './cli-harness.js';
 export interface StubApi {
   url: string;
   dir: string;
-  /** The CLI against this API with the token `fpa_test`. */
-  cli(argv: string[]): Promise<CliResult>;
+  /** The CLI against this API with the token `fpa_test`, run in `cwd` (default `dir`). */
+  cli(argv: string[], cwd?: string): Promise<CliResult>;
 }
 
 export function stubApi(prefix: string, handler: RequestListener): StubApi {
@@ -22,7 +22,7 @@ export function stubApi(prefix: string, handler: RequestListener): StubApi {
   const api: StubApi = {
     url: '',
     dir: '',
-    cli: (argv) => runCli([...argv, '--url', api.url, '--token', 'fpa_test'], { env: { FP_CONFIG_DIR: api.dir }, cwd: api.dir }),
+    cli: (argv, cwd) => runCli([...argv, '--url', api.url, '--token', 'fpa_test'], { env: { FP_CONFIG_DIR: api.dir }, cwd: cwd ?? api.dir }),
   };
   before(async () => {
     api.dir = mkdtempSync(join(tmpdir(), prefix));

@@ -1,0 +1,23 @@
+/**
+ * `runs` and `usage` without a name: inside a function's folder (or below it), that function's, as
+ * `logs`, `invoke` and `versions` take it (cli/folder-function.ts); `--all` lists every function of
+ * the workspace, as they do outside a function's folder (new-user round 9: `runs` in `my-fn/`
+ * listed the runs of `hello`, the example, and `usage` every function).
+ */
+import type { Context } from './context.js';
+import { usageError } from './errors.js';
+import { functionOfFolder } from './folder-function.js';
+
+/** Whose `command` lists: `name` as given, else the folder's function (said on stderr), else the workspace's (undefined). */
+export function listedFunction(ctx: Context, command: 'runs' | 'usage', name: string | undefined, all: boolean): { name: string | undefined; fromFolder: boolean } {
+  if (all && name !== undefined) throw usageError(`--all is every function of the workspace: ${command} ${name} (one function) or ${command} --all, not both`);
+  const here = all || name !== undefined ? null : functionOfFolder(ctx.cwd);
+  if (here === null) return { name, fromFolder: false };
+  ctx.out.note(`(${command} of ${here}, the function of this folder; --all: every function of the workspace)`);
+  return { name: here, fromFolder: true };
+}
+
+/** The error for a folder's function that is not in the workspace (not deployed yet, or another workspace's). */
+export function notDeployedMessage(command: 'runs' | 'usage', name: string): string {
+  return `this folder's function "${name}" is not deployed in this workspace: \`deploy\` creates it (--workspace picks another workspace; ${command} --all: every function of this one)`;
+}
