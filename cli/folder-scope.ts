@@ -8,13 +8,16 @@ import type { Context } from './context.js';
 import { usageError } from './errors.js';
 import { functionOfFolder } from './folder-function.js';
 
-/** Whose `command` lists: `name` as given, else the folder's function (said on stderr), else the workspace's (undefined). */
+/** Whose `command` lists: `name` as given, else the folder's function, else the workspace's (undefined). */
 export function listedFunction(ctx: Context, command: 'runs' | 'usage', name: string | undefined, all: boolean): { name: string | undefined; fromFolder: boolean } {
   if (all && name !== undefined) throw usageError(`--all is every function of the workspace: ${command} ${name} (one function) or ${command} --all, not both`);
   const here = all || name !== undefined ? null : functionOfFolder(ctx.cwd);
-  if (here === null) return { name, fromFolder: false };
-  ctx.out.note(`(${command} of ${here}, the function of this folder; --all: every function of the workspace)`);
-  return { name: here, fromFolder: true };
+  return here === null ? { name, fromFolder: false } : { name: here, fromFolder: true };
+}
+
+/** Said on stderr once the folder's function's listing is printed (not before an error: it would read as its cause). */
+export function noteFolderScope(ctx: Context, command: 'runs' | 'usage', listed: { name: string | undefined; fromFolder: boolean } | null): void {
+  if (listed?.fromFolder === true) ctx.out.note(`(${command} of ${listed.name}, the function of this folder; --all: every function of the workspace)`);
 }
 
 /** The error for a folder's function that is not in the workspace (not deployed yet, or another workspace's). */

@@ -11,7 +11,7 @@ import { CliError, EXIT, usageError } from '../errors.js';
 import { formatAgo, formatMs, indent, table } from '../output.js';
 import { messageLines, terminalSafe } from '../terminal.js';
 import { errorHint } from '../start-check.js';
-import { listedFunction, notDeployedMessage } from '../folder-scope.js';
+import { listedFunction, noteFolderScope, notDeployedMessage } from '../folder-scope.js';
 import { waitForRun } from './invoke.js';
 import { ASYNC_RUN_STATES, asyncStateLost, FUNCTION_NAME, omittedResultNote, RUN_STATUSES, RUN_TRIGGERS, timelineDetailText } from '../../protocol/index.js';
 
@@ -271,6 +271,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const kind = [status, trigger].filter((w) => w !== undefined).join(' ');
   if (asyncState) printAsyncList(ctx, page.items as ApiAsyncRunSummary[], kind, where);
   else printList(ctx, page.items as ApiRunSummary[], kind === '' ? undefined : kind, where);
+  noteFolderScope(ctx, 'runs', listed);
   // A full page says so: the newest N are not all the runs there are.
   if (page.nextCursor !== null) ctx.out.note(`(${cursor === undefined ? 'the newest' : 'these'} ${page.items.length}; there are more: the next page with --cursor ${page.nextCursor}${limit < 1000 && cursor === undefined ? `, or -n ${Math.min(limit * 5, 1000)}` : ''})`);
   return EXIT.OK;

@@ -8,7 +8,7 @@ import { checkFunctionName } from '../function-name.js';
 import type { ApiUsage } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { CliError, EXIT, isCliError } from '../errors.js';
-import { listedFunction, notDeployedMessage } from '../folder-scope.js';
+import { listedFunction, noteFolderScope, notDeployedMessage } from '../folder-scope.js';
 import { formatAgo, formatMs, table } from '../output.js';
 
 const WINDOWS = ['1m', '15m', '1h', '24h', '7d', '30d'];
@@ -47,7 +47,8 @@ const OVERVIEW_CONCURRENCY = 8;
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const given = positionals(args, 1, 'usage')[0];
   if (given !== undefined) checkFunctionName(given);
-  const { name, fromFolder } = listedFunction(ctx, 'usage', given, flag(args, 'all'));
+  const listed = listedFunction(ctx, 'usage', given, flag(args, 'all'));
+  const { name, fromFolder } = listed;
   const window = choice(args, 'window', WINDOWS, { near: false }) ?? '15m';
   const client = await clientOf(ctx, args);
   if (name === undefined) {
@@ -69,6 +70,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   });
   ctx.out.data({ ok: true, usage });
   ctx.out.line(formatUsage(usage, ctx.now()));
+  noteFolderScope(ctx, 'usage', listed);
   return EXIT.OK;
 }
 

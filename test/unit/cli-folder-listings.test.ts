@@ -88,6 +88,8 @@ describe('cli: runs and usage in a function folder', () => {
       const r = await api.cli([command], ghost);
       assert.equal(r.code, EXIT.API, r.stderr);
       assert.match(r.stderr, new RegExp(`this folder's function "ghost" is not deployed in this workspace: \`deploy\` creates it .*${command} --all.*\\[FUNCTION_NOT_FOUND\\]`));
+      // The folder's note comes with a listing, never before an error, where it would read as its cause.
+      assert.doesNotMatch(r.stderr, /the function of this folder/);
     }
   });
 });
