@@ -6,6 +6,7 @@
 import type { Output } from '../output.js';
 import { formatMs } from '../output.js';
 import { messageLines, terminalSafe } from '../terminal.js';
+import { errorHint } from '../start-check.js';
 
 export interface LogLineView {
   stream: string;
@@ -106,7 +107,13 @@ export class CallPrinter {
     });
     if (this.out.json) return;
     this.out.line(formatCall(run));
-    if (run.error !== null) this.out.line(`  error    ${formatError(run.error)}`);
+    if (run.error !== null) {
+      this.out.line(`  error    ${formatError(run.error)}`);
+      // What `runs <id>` adds (env the call lacked, as dev sets it; a module it could not import):
+      // dev showed `KeyError: 'API_KEY'` alone (new-user round 9).
+      const hint = errorHint({ function: run.function, cause: run.error }, '', { dev: true });
+      if (hint !== null) this.out.line(`  ${hint}`);
+    }
     for (const line of rest) this.out.line(formatLogLine(line));
   }
 }

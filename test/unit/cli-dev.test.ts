@@ -240,6 +240,16 @@ describe('cli dev: calls', () => {
     assert.equal(lines[3], '  ERROR    went wrong');
   });
 
+  it("a call that read env it lacks: the error, then what sets it in dev (.env), as runs <id> says it for deploy (new-user round 9)", () => {
+    let text = '';
+    const printer = new CallPrinter(new Output({ stdout: (t) => { text += t; }, stderr: () => undefined, readStdin: async () => Buffer.alloc(0) }, false));
+    const stack = 'Traceback (most recent call last):\n  File "/code/main.py", line 9, in handler\n    return os.environ["MISSING_VAR"]\nKeyError: \'MISSING_VAR\'\n';
+    printer.run(run({ status: 'failed', httpStatus: 500, errorCode: 'FUNCTION_ERROR', error: { type: 'KeyError', message: "'MISSING_VAR'", file: 'main.py', line: 9, stack } }));
+    const lines = text.trimEnd().split('\n');
+    assert.equal(lines[1], "  error    KeyError: 'MISSING_VAR' (main.py:9)");
+    assert.match(lines[2]!, /^  It reads env MISSING_VAR, which the function does not have: dev sets the folder's \.env .*Add MISSING_VAR=… to \.env/);
+  });
+
   it("never passes a function's control characters to the terminal (escape sequences show as \\xNN); tabs and line breaks stay", () => {
     assert.equal(printable('a\x1b]0;pwned\x07b\tc'), 'a\\x1b]0;pwned\\x07b\\tc');
     assert.equal(printable('\x9b2J'), '\\x9b2J');
