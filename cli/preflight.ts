@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { functionFolderAbove } from './folder-function.js';
+import { functionFolderAbove, functionFoldersIn } from './folder-function.js';
 import { MANIFEST_FILE, readManifestFile } from './manifest-file.js';
 import { otherPlatform, otherPlatformMessage } from './other-platforms.js';
 import { shellWord } from './self-command.js';
@@ -115,11 +115,15 @@ export async function preflight(dir: string, python: string, env: Record<string,
     // A subfolder of a function's folder (`app/routers/`): that folder, not a second function in it.
     const above = functionFolderAbove(dir);
     const other = above === null ? otherPlatform(dir) : null;
+    // The folder `init my-fn` was run in: its function folders, not `init .` (a second function beside them).
+    const inside = above === null && !other ? functionFoldersIn(dir) : [];
+    const shown = inside.slice(0, 5).map((name) => shellWord(name));
     problems.splice(0, problems.length, {
       kind: 'manifest', file: MANIFEST_FILE, line: null, column: null, path: '',
       message: above !== null ? `not found in ${dir}, a folder inside the function folder ${above.path}${above.name !== null ? ` (function "${above.name}")` : ''}: a function is checked, run and deployed from the folder of its platform.yaml; \`cd ${shellWord(above.path)}\` and run it there, or give that folder as the argument`
         : other ? otherPlatformMessage(dir, other)
-          : `not found in ${dir}: this is not a function folder; cd into yours, or create one here with \`${options.selfCommand ?? 'fastapi-platform'} init .\``,
+          : inside.length > 0 ? `not found in ${dir}: this is not a function folder, but ${inside.length === 1 ? 'a folder in it is' : 'folders in it are'}: ${shown.join(', ')}${inside.length > shown.length ? ` and ${inside.length - shown.length} more` : ''}; ${inside.length === 1 ? `\`cd ${shown[0]}\` and run it there, or give that folder` : `\`cd\` into one (\`cd ${shown[0]}\`) and run it there, or give it`} as the argument`
+            : `not found in ${dir}: this is not a function folder; cd into yours, or create one here with \`${options.selfCommand ?? 'fastapi-platform'} init .\``,
     });
     warnings.length = 0;
   }

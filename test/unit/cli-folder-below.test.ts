@@ -49,6 +49,21 @@ describe('a folder below a function folder', () => {
     assert.doesNotMatch(message, /init \./);
   });
 
+  it('validate/deploy in the folder holding function folders names them and the cd, not `init .` (new-user round 9)', async () => {
+    const parent = join(scratch, 'my proj é');
+    const found = await preflight(parent, 'python3', {}, { runPython });
+    assert.equal(found.problems.length, 1);
+    const message = found.problems[0]!.message;
+    assert.match(message, /not a function folder, but a folder in it is: shop; `cd shop` and run it there, or give that folder as the argument$/);
+    assert.doesNotMatch(message, /init \./);
+    mkdirSync(join(parent, 'two words'));
+    writeFileSync(join(parent, 'two words', 'platform.yaml'), 'kind: function\nname: two\n');
+    mkdirSync(join(parent, '.hidden'));
+    writeFileSync(join(parent, '.hidden', 'platform.yaml'), 'kind: function\nname: hidden\n');
+    const two = (await preflight(parent, 'python3', {}, { runPython })).problems[0]!.message;
+    assert.match(two, /but folders in it are: shop, 'two words'; `cd` into one \(`cd shop`\) and run it there, or give it as the argument$/);
+  });
+
   it('logs and triggers there ask the platform for that function (no usage error)', async () => {
     for (const argv of [['logs', '-n', '1'], ['triggers']]) {
       const r = await runCli(argv, { env, cwd: below });
