@@ -18,6 +18,7 @@ import { EXIT, usageError } from '../errors.js';
 import { describeIsolation } from '../../platform/index.js';
 import { describeData } from '../describe-data.js';
 import { CallPrinter } from '../dev/calls.js';
+import { notAFolder } from '../folder-arg.js';
 import { followRuns, type RunFollower } from '../dev/follow.js';
 import { devDepsRoot, startLocal, type LocalPlatform } from '../dev/local.js';
 import { Reloader } from '../dev/reload.js';
@@ -32,7 +33,7 @@ async function folderOf(ctx: Context, args: ParsedArgs): Promise<string> {
   const [dirArg] = positionals(args, 1, 'dev');
   const dir = resolve(ctx.cwd, dirArg ?? '.');
   const info = await stat(dir).catch(() => null);
-  if (info === null || !info.isDirectory()) throw usageError(`${dirArg ?? '.'} is not a folder: give the function's folder (the one with platform.yaml)`);
+  if (info === null || !info.isDirectory()) throw notAFolder('dev', dirArg ?? '.', dir, ctx.cwd);
   return dir;
 }
 

@@ -64,6 +64,17 @@ describe('a folder below a function folder', () => {
     assert.match(two, /but folders in it are: shop, 'two words'; `cd` into one \(`cd shop`\) and run it there, or give it as the argument$/);
   });
 
+  it("validate/deploy/dev given the folder's function name (as invoke takes it) say to leave it out; a near miss names the folder (new-user round 9)", async () => {
+    for (const command of ['validate', 'deploy', 'dev']) {
+      const r = await runCli([command, 'shop'], { env, cwd: project });
+      assert.equal(r.code, EXIT.USAGE, r.stderr);
+      assert.match(r.stderr, new RegExp(`is not a folder: ${command} takes a function's folder, not its name; this folder holds function "shop": run \`${command}\` without the name`));
+    }
+    const near = await runCli(['validate', 'shpo'], { env, cwd: join(scratch, 'my proj é') });
+    assert.equal(near.code, EXIT.USAGE);
+    assert.match(near.stderr, /shpo is not a folder: give the function's folder \(the one with platform\.yaml\); did you mean "shop"\?/);
+  });
+
   it('logs and triggers there ask the platform for that function (no usage error)', async () => {
     for (const argv of [['logs', '-n', '1'], ['triggers']]) {
       const r = await runCli(argv, { env, cwd: below });
