@@ -4,7 +4,7 @@
  * calling suite's `before`, removed in its `after`; `url` and `dir` are set from then on.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
@@ -35,4 +35,10 @@ export function stubApi(prefix: string, handler: RequestListener): StubApi {
     rmSync(api.dir, { recursive: true, force: true });
   });
   return api;
+}
+
+/** Answers as the platform's API does: JSON with the `fp-api` header the CLI checks for. */
+export function answerJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'fp-api': '1' });
+  res.end(JSON.stringify(body));
 }

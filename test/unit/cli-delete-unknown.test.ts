@@ -6,16 +6,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../cli/errors.js';
-import { stubApi } from '../helpers/stub-api.js';
+import { answerJson, stubApi } from '../helpers/stub-api.js';
 
 describe('cli: functions delete of an unknown name', () => {
   const deletes: string[] = [];
   const api = stubApi('fp-cli-delete-unknown-', (req, res) => {
     const url = req.url ?? '';
-    const json = (status: number, body: unknown): void => {
-      res.writeHead(status, { 'content-type': 'application/json', 'fp-api': '1' });
-      res.end(JSON.stringify(body));
-    };
+    const json = (status: number, body: unknown): void => answerJson(res, status, body);
     if (req.method === 'DELETE') deletes.push(url);
     if (url.startsWith('/api/v1/functions/my-fm')) return json(404, { ok: false, error: { code: 'FUNCTION_NOT_FOUND', message: 'function "my-fm" not found' } });
     if (url.startsWith('/api/v1/functions/my-fn/data')) return json(200, { binding: null });

@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { EXIT } from '../../cli/errors.js';
-import { stubApi } from '../helpers/stub-api.js';
+import { answerJson, stubApi } from '../helpers/stub-api.js';
 
 const usageOf = (name: string): Record<string, unknown> => ({
   function: name, window: '15m', state: 'cold', warmInstances: 0, invocations: 0, errors: 0, errorRate: 0, p50Ms: null, p95Ms: null, p99Ms: null,
@@ -21,10 +21,7 @@ describe('cli: runs and usage in a function folder', () => {
   const api = stubApi('fp-cli-folder-listings-', (req, res) => {
     const url = req.url ?? '';
     asked.push(url);
-    const json = (status: number, body: unknown): void => {
-      res.writeHead(status, { 'content-type': 'application/json', 'fp-api': '1' });
-      res.end(JSON.stringify(body));
-    };
+    const json = (status: number, body: unknown): void => answerJson(res, status, body);
     const missing = { ok: false, error: { code: 'FUNCTION_NOT_FOUND', message: 'function "ghost" not found' } };
     if (url.startsWith('/api/v1/functions/ghost')) return json(404, missing);
     const usage = /^\/api\/v1\/functions\/([a-z-]+)\/usage/.exec(url);

@@ -9,16 +9,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { EXIT } from '../../cli/errors.js';
-import { stubApi } from '../helpers/stub-api.js';
+import { answerJson, stubApi } from '../helpers/stub-api.js';
 
 describe('cli: triggers rotate-secret', () => {
   const rotated: string[] = [];
   const api = stubApi('fp-cli-rotate-words-', (req, res) => {
     const url = req.url ?? '';
-    const json = (status: number, body: unknown): void => {
-      res.writeHead(status, { 'content-type': 'application/json', 'fp-api': '1' });
-      res.end(JSON.stringify(body));
-    };
+    const json = (status: number, body: unknown): void => answerJson(res, status, body);
     const rotate = /^\/api\/v1\/functions\/([a-z-]+)\/triggers\/([^/]+)\/secret\/rotate$/.exec(url);
     if (rotate !== null) {
       rotated.push(`${rotate[1]}/${rotate[2]}`);
