@@ -6,7 +6,7 @@
  * `init .`" (a second function inside the first).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -73,6 +73,17 @@ describe('a folder below a function folder', () => {
     const near = await runCli(['validate', 'shpo'], { env, cwd: join(scratch, 'my proj é') });
     assert.equal(near.code, EXIT.USAGE);
     assert.match(near.stderr, /shpo is not a folder: give the function's folder \(the one with platform\.yaml\); did you mean "shop"\?/);
+  });
+
+  it('init inside a function folder (init shop again in shop/, init . below it) writes nothing and says where a new one goes (new-user round 9)', async () => {
+    const again = await runCli(['init', 'shop'], { env, cwd: project });
+    assert.equal(again.code, EXIT.USAGE, again.stderr);
+    assert.match(again.stderr, /shop is inside the folder of function "shop" \(this folder, with its platform\.yaml\), whose deploy uploads all of it: nothing was written\. A new function goes beside it: `cd \.\.` and init there/);
+    assert.equal(existsSync(join(project, 'shop')), false);
+    const here = await runCli(['init', '.'], { env, cwd: below });
+    assert.equal(here.code, EXIT.USAGE, here.stderr);
+    assert.match(here.stderr, /this folder is inside the folder of function "shop" \(\.\.\/\.\., with its platform\.yaml\)/);
+    assert.equal(existsSync(join(below, 'main.py')), false);
   });
 
   it('logs and triggers there ask the platform for that function (no usage error)', async () => {
