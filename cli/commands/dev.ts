@@ -118,7 +118,8 @@ async function remoteSession(ctx: Context, args: ParsedArgs, dir: string, printe
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const dir = await folderOf(ctx, args);
   const remote = flag(args, 'remote') || str(args, 'url') !== undefined;
-  const printer = new CallPrinter(ctx.out);
+  // Only dev's own platform reads the folder's .env (the sessions' `dotenv`): the calls' env hints say so.
+  const printer = new CallPrinter(ctx.out, { dotenv: !remote, self: selfCommandOf(ctx) });
   const signal = ctx.waitForSignal();
   const session = remote ? await remoteSession(ctx, args, dir, printer) : await localSession(ctx, args, dir, printer);
   let watch: FolderWatch | null = null;

@@ -85,7 +85,11 @@ export function formatError(error: NonNullable<RunView['error']>): string {
 export class CallPrinter {
   private readonly shown = new WeakSet<object>();
 
-  constructor(private readonly out: Output) {}
+  /**
+   * `dotenv`: the platform reads the folder's .env (dev's own; with --remote nothing sends it), which
+   * decides what an error's env hint says; `self` is the CLI as it runs here, for the hint's commands.
+   */
+  constructor(private readonly out: Output, private readonly hints: { dotenv: boolean; self: string } = { dotenv: true, self: 'fastapi-platform' }) {}
 
   /** Lines a running call streamed. */
   logs(fn: string, runId: string, lines: readonly LogLineView[]): void {
@@ -109,9 +113,9 @@ export class CallPrinter {
     this.out.line(formatCall(run));
     if (run.error !== null) {
       this.out.line(`  error    ${formatError(run.error)}`);
-      // What `runs <id>` adds (env the call lacked, as dev sets it; a module it could not import):
+      // What `runs <id>` adds (env the call lacked, as this platform gets it; a module it could not import):
       // dev showed `KeyError: 'API_KEY'` alone (new-user round 9).
-      const hint = errorHint({ function: run.function, cause: run.error }, '', { dev: true });
+      const hint = errorHint({ function: run.function, cause: run.error }, this.hints.self, { dev: this.hints.dotenv });
       if (hint !== null) this.out.line(`  ${hint}`);
     }
     for (const line of rest) this.out.line(formatLogLine(line));

@@ -248,6 +248,11 @@ describe('cli dev: calls', () => {
     const lines = text.trimEnd().split('\n');
     assert.equal(lines[1], "  error    KeyError: 'MISSING_VAR' (main.py:9)");
     assert.match(lines[2]!, /^  It reads env MISSING_VAR, which the function does not have: dev sets the folder's \.env .*Add MISSING_VAR=… to \.env/);
+    // dev --remote sends no .env: the hint is deploy's (platform.yaml's env, or a secret), with the CLI as it runs.
+    text = '';
+    const remote = new CallPrinter(new Output({ stdout: (t) => { text += t; }, stderr: () => undefined, readStdin: async () => Buffer.alloc(0) }, false), { dotenv: false, self: 'fp' });
+    remote.run(run({ status: 'failed', httpStatus: 500, errorCode: 'FUNCTION_ERROR', error: { type: 'KeyError', message: "'MISSING_VAR'", file: 'main.py', line: 9, stack } }));
+    assert.match(text, /deploy sets platform\.yaml's `env:` and does not read \.env\. .*`fp env set hello MISSING_VAR=… --secret`/);
   });
 
   it("never passes a function's control characters to the terminal (escape sequences show as \\xNN); tabs and line breaks stay", () => {
