@@ -14,7 +14,7 @@ import { targetOf, UNSAFE_WARNING, type Command, type Context } from '../context
 import { DEPS_BUILD_FAILED_LINE } from '../../protocol/index.js';
 import { readDotenv } from '../dotenv.js';
 import { readManifestFile } from '../manifest-file.js';
-import { EXIT, usageError } from '../errors.js';
+import { CliError, EXIT, isCliError, usageError } from '../errors.js';
 import { describeIsolation } from '../../platform/index.js';
 import { describeData } from '../describe-data.js';
 import { CallPrinter } from '../dev/calls.js';
@@ -93,7 +93,10 @@ async function remoteSession(ctx: Context, args: ParsedArgs, dir: string, printe
   // FP-Workspace when a workspace is named (an admin token acting in it); a workspace token acts in its own.
   const client = new ApiClient(target.url, target.token, () => ctx.out.note(UNSAFE_WARNING), target.workspace);
   // Fails now (exit 4 or 5) rather than on the first save: the platform is there and the token works.
-  await client.listRuns({ limit: 1 });
+  // Unreachable: dev needs no platform of its own making, said too (new-user round 9).
+  await client.listRuns({ limit: 1 }).catch((err: unknown) => {
+    throw isCliError(err) && err.code === 'UNREACHABLE' ? new CliError(err.exitCode, err.code, `${err.message} Or run \`${selfCommandOf(ctx)} dev\` without --remote or --url: it starts a platform of its own.`, err.details) : err;
+  });
   const dotenvPresent = (await readDotenv(dir)).present;
   // The hint below is a command to run: with the function's name and the CLI as it runs here (ADR 0040).
   const raw = (await readManifestFile(dir, ctx.env.manifestEnv)).raw as { name?: unknown } | null;

@@ -86,6 +86,12 @@ describe('a folder below a function folder', () => {
     assert.equal(existsSync(join(below, 'main.py')), false);
   });
 
+  it('dev --remote with no platform there says dev can start its own (new-user round 9)', async () => {
+    const r = await runCli(['dev', '--remote'], { env, cwd: project });
+    assert.equal(r.code, EXIT.UNREACHABLE, r.stderr);
+    assert.match(r.stderr, /cannot reach the platform .* Or run `.*dev` without --remote or --url: it starts a platform of its own\. \[UNREACHABLE\]/);
+  });
+
   it('logs and triggers there ask the platform for that function (no usage error)', async () => {
     for (const argv of [['logs', '-n', '1'], ['triggers']]) {
       const r = await runCli(argv, { env, cwd: below });
