@@ -14,7 +14,7 @@
  * PATCH: new instances get it at their next cold start, no redeploy.
  */
 import { open, rename, rm } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { flag, list, str, type ParsedArgs } from '../args.js';
 import type { ApiClient, ApiFunction } from '../client.js';
@@ -26,6 +26,7 @@ import { confirmOrStop } from '../confirm.js';
 import { MANIFEST_FILE, readManifestFile } from '../manifest-file.js';
 import { terminalSafe } from '../terminal.js';
 import { selfCommandOf, shellWord } from '../self-command.js';
+import { functionFolderOf, functionFoldersIn, functionOfFolder } from '../folder-function.js';
 import { envStartFailure } from '../start-check.js';
 import { ENV_NAME } from '../../protocol/index.js';
 
@@ -173,7 +174,23 @@ export async function pull(ctx: Context, args: ParsedArgs): Promise<number> {
   ctx.out.data({ ok: true, function: name, file: path, env, secrets });
   ctx.out.line(`Wrote ${path}: ${Object.keys(env).length} value${Object.keys(env).length === 1 ? '' : 's'}${secrets.length > 0 ? `; secrets by name only: ${secrets.join(', ')}` : ''}.`);
   await gitignoreNote(ctx, dirname(path));
+  if (file === DEFAULT_ENV_FILE) folderNote(ctx, name, path);
   return EXIT.OK;
+}
+
+/**
+ * Pulled beside the function's folder (`env pull my-fn` in the folder holding `my-fn/`): `dev` and
+ * `env push` in that folder read the .env there, not this one (new-user round 9: the values went to
+ * the parent and dev never saw them). Said, with the --file that writes it there.
+ */
+function folderNote(ctx: Context, name: string, path: string): void {
+  const dir = dirname(path);
+  if (functionFolderOf(dir) !== null) return;
+  const folders = functionFoldersIn(dir).filter((sub) => functionOfFolder(join(dir, sub)) === name);
+  const folder = folders.includes(name) ? name : folders[0];
+  if (folder === undefined) return;
+  const there = relative(ctx.cwd, join(dir, folder, basename(path)));
+  ctx.out.note(`note: "${name}" has its folder here, ${folder}/, where dev and env push read their .env; \`--file ${shellWord(there)}\` writes it there`);
 }
 
 /** platform.yaml's env (resolved like deploy does) when the directory has this function's manifest; else {}. */
