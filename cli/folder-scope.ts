@@ -5,7 +5,7 @@
  * listed the runs of `hello`, the example, and `usage` every function).
  */
 import type { Context } from './context.js';
-import { usageError } from './errors.js';
+import { CliError, EXIT, usageError } from './errors.js';
 import { functionOfFolder } from './folder-function.js';
 
 /** Whose `command` lists: `name` as given, else the folder's function, else the workspace's (undefined). */
@@ -20,7 +20,19 @@ export function noteFolderScope(ctx: Context, command: 'runs' | 'usage', listed:
   if (listed?.fromFolder === true) ctx.out.note(`(${command} of ${listed.name}, the function of this folder; --all: every function of the workspace)`);
 }
 
-/** The error for a folder's function that is not in the workspace (not deployed yet, or another workspace's). */
-export function notDeployedMessage(command: 'runs' | 'usage', name: string): string {
-  return `this folder's function "${name}" is not deployed in this workspace: \`deploy\` creates it (--workspace picks another workspace; ${command} --all: every function of this one)`;
+/**
+ * The error for a folder's function that is not in the workspace (not deployed yet, or another
+ * workspace's), for every command that took the name from the folder: `logs`, `versions` there said
+ * "no function named …; the `functions` command lists …", as for a typo (new-user round 9).
+ */
+export function notDeployedError(name: string, listing?: 'runs' | 'usage'): CliError {
+  return new CliError(EXIT.API, 'FUNCTION_NOT_FOUND', `this folder's function "${name}" is not deployed in this workspace: \`deploy\` creates it (--workspace picks another workspace${listing !== undefined ? `; ${listing} --all: every function of this one` : ''})`, { function: name, fromFolder: true });
+}
+
+/** A FUNCTION_NOT_FOUND of the folder's function when the command was not given a name (main.ts); else null. */
+export function folderNotDeployed(ctx: Context, positionals: readonly string[], err: CliError): CliError | null {
+  if (err.code !== 'FUNCTION_NOT_FOUND' || err.details.fromFolder === true) return null;
+  const here = functionOfFolder(ctx.cwd);
+  if (here === null || positionals.includes(here) || !err.message.includes(`"${here}"`)) return null;
+  return notDeployedError(here);
 }

@@ -11,7 +11,7 @@ import { CliError, EXIT, usageError } from '../errors.js';
 import { formatAgo, formatMs, indent, table } from '../output.js';
 import { messageLines, terminalSafe } from '../terminal.js';
 import { errorHint } from '../start-check.js';
-import { listedFunction, noteFolderScope, notDeployedMessage } from '../folder-scope.js';
+import { listedFunction, noteFolderScope, notDeployedError } from '../folder-scope.js';
 import { waitForRun } from './invoke.js';
 import { ASYNC_RUN_STATES, asyncStateLost, FUNCTION_NAME, omittedResultNote, RUN_STATUSES, RUN_TRIGGERS, timelineDetailText } from '../../protocol/index.js';
 
@@ -255,7 +255,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const page = asyncState ? await client.listAsyncRuns({ ...query, status }) : await client.listRuns({ ...query, ...(status ? { status } : {}) });
   // No runs of a name that is no function (a typo, another workspace): say so, not "No runs yet".
   if (page.items.length === 0 && fn !== undefined && (await client.getFunction(fn)) === null) {
-    if (listed?.fromFolder === true) throw new CliError(EXIT.API, 'FUNCTION_NOT_FOUND', notDeployedMessage('runs', fn));
+    if (listed?.fromFolder === true) throw notDeployedError(fn, 'runs');
     // No such function: perhaps the first digits of a run id, copied from `logs` (856954a4).
     const full = await resolveRunPrefix(client, fn);
     if (full !== null) return run(ctx, { ...args, positionals: ['show', full] });

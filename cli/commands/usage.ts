@@ -7,8 +7,8 @@ import { choice, flag, positionals, type ParsedArgs } from '../args.js';
 import { checkFunctionName } from '../function-name.js';
 import type { ApiUsage } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
-import { CliError, EXIT, isCliError } from '../errors.js';
-import { listedFunction, noteFolderScope, notDeployedMessage } from '../folder-scope.js';
+import { EXIT, isCliError } from '../errors.js';
+import { listedFunction, noteFolderScope, notDeployedError } from '../folder-scope.js';
 import { formatAgo, formatMs, table } from '../output.js';
 
 const WINDOWS = ['1m', '15m', '1h', '24h', '7d', '30d'];
@@ -66,7 +66,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     return EXIT.OK;
   }
   const usage = await client.usage(name, window).catch((err: unknown) => {
-    throw fromFolder && isCliError(err) && err.code === 'FUNCTION_NOT_FOUND' ? new CliError(EXIT.API, 'FUNCTION_NOT_FOUND', notDeployedMessage('usage', name)) : err;
+    throw fromFolder && isCliError(err) && err.code === 'FUNCTION_NOT_FOUND' ? notDeployedError(name, 'usage') : err;
   });
   ctx.out.data({ ok: true, usage });
   ctx.out.line(formatUsage(usage, ctx.now()));

@@ -88,5 +88,14 @@ describe('cli: runs and usage in a function folder', () => {
       // The folder's note comes with a listing, never before an error, where it would read as its cause.
       assert.doesNotMatch(r.stderr, /the function of this folder/);
     }
+    // Every command that took the name from the folder says the same (logs there said "the
+    // `functions` command lists …", as for a typo); a name typed stays a name typed.
+    for (const argv of [['logs'], ['versions'], ['rollback'], ['triggers']]) {
+      const r = await api.cli(argv, ghost);
+      assert.equal(r.code, EXIT.API, r.stderr);
+      assert.match(r.stderr, /this folder's function "ghost" is not deployed in this workspace: `deploy` creates it \(--workspace picks another workspace\) \[FUNCTION_NOT_FOUND\]/, argv.join(' '));
+    }
+    const typed = await api.cli(['logs', 'ghost'], ghost);
+    assert.doesNotMatch(typed.stderr, /this folder's function/);
   });
 });
