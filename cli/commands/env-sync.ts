@@ -217,8 +217,10 @@ export async function push(ctx: Context, args: ParsedArgs): Promise<number> {
   if (typeof text !== 'string') throw new CliError(EXIT.FAILURE, 'ENV_FILE_INVALID', `${path} ${text.refused}`);
   const file = parseDotenv(text);
   if (file.problems.length > 0) {
-    const first = file.problems[0]!;
-    throw new CliError(EXIT.FAILURE, 'ENV_FILE_INVALID', `${fileArg}:${first.line}: ${first.message}${file.problems.length > 1 ? ` (and ${file.problems.length - 1} more)` : ''}`, { problems: file.problems });
+    // Each line's problem (at most 10), as validate lists them: "(and 1 more)" named no line (new-user round 9).
+    const shown = file.problems.slice(0, 10).map((p) => `${fileArg}:${p.line}: ${p.message}`);
+    const more = file.problems.length - shown.length;
+    throw new CliError(EXIT.FAILURE, 'ENV_FILE_INVALID', `${shown.join('\n')}${more > 0 ? `\n(and ${more} more)` : ''}\nnothing was pushed; fix ${file.problems.length === 1 ? 'it' : 'them'} and push again`, { problems: file.problems });
   }
   const secretNames = new Set(list(args, 'as-secret'));
   for (const s of secretNames) {
