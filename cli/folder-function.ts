@@ -7,7 +7,7 @@
  * asked for the name, `deploy` said to `init .` a second function inside the first). A line, not
  * a YAML parse: this runs before any command module is loaded.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
 const NAME_LINE = /^name:[ \t]*["']?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)["']?[ \t]*(?:#.*)?$/m;
@@ -47,4 +47,25 @@ function nameIn(folder: string): string | null {
     return null;
   }
   return NAME_LINE.exec(text)?.[1] ?? null;
+}
+
+/**
+ * The folders directly inside `dir` that hold a platform.yaml (not dot-folders), sorted: a folder
+ * of functions where one was meant (new-user round 9: `deploy` in the parent of `init my-fn`).
+ */
+export function functionFoldersIn(dir: string): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
+  } catch {
+    return [];
+  }
+  return entries.filter((name) => {
+    try {
+      readFileSync(join(dir, name, 'platform.yaml'));
+      return true;
+    } catch {
+      return false;
+    }
+  }).sort();
 }

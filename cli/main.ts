@@ -10,6 +10,7 @@ import { loadCliEnv, PACKAGE_ROOT } from './config.js';
 import type { Command, Context } from './context.js';
 import { CliError, EXIT, usageError } from './errors.js';
 import { documentError } from './json-document.js';
+import { folderNotDeployed } from './folder-scope.js';
 import { Output, type Io } from './output.js';
 import { processOutput } from './process-io.js';
 import { PythonChecker, pythonPath } from './python.js';
@@ -212,6 +213,9 @@ function notThePlatform(ctx: Context, err: unknown): CliError | null {
  */
 async function withSuggestion(ctx: Context, args: ParsedArgs, err: unknown): Promise<unknown> {
   if (!(err instanceof CliError) || (err.code !== 'FUNCTION_NOT_FOUND' && err.code !== 'WORKSPACE_NOT_FOUND')) return err;
+  // The name came from the folder's platform.yaml, not a typo: not deployed here (no "did you mean").
+  const folder = folderNotDeployed(ctx, args.positionals, err);
+  if (folder !== null) return folder;
   const asked = /"([a-z0-9][a-z0-9-]*)"/.exec(err.message)?.[1];
   if (asked === undefined) return err;
   const own = err.code === 'WORKSPACE_NOT_FOUND' ? await workspaceTokenElsewhere(ctx, args, asked) : null;

@@ -4,14 +4,14 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { functionFolderAbove } from './folder-function.js';
+import { functionFolderAbove, functionFoldersIn } from './folder-function.js';
 import { MANIFEST_FILE, readManifestFile } from './manifest-file.js';
 import { otherPlatform, otherPlatformMessage } from './other-platforms.js';
 import { shellWord } from './self-command.js';
 import { walkFunctionDir, type LocalFile } from './files.js';
 import { runPythonPreflight, type PythonPreflight } from './python.js';
 import { terminalSafe } from './terminal.js';
-import { entrypointToCheck, envReferences, envSets, formatProblem as problemText, reportProblems, type LimitCeilings, type Manifest, type Problem, type PyEntrypoint, type PyRequirement } from '../protocol/index.js';
+import { cronStepWarnings, entrypointToCheck, envReferences, envSets, formatProblem as problemText, reportProblems, type LimitCeilings, type Manifest, type Problem, type PyEntrypoint, type PyRequirement } from '../protocol/index.js';
 
 export type { Problem, ProblemKind } from '../protocol/index.js';
 
@@ -105,6 +105,11 @@ export async function preflight(dir: string, python: string, env: Record<string,
   const found = reportProblems({ ...report, warnings: shown }, read.manifest?.limits, read.manifest?.triggers, manifestEnv);
   problems.push(...found.problems);
   warnings.push(...found.warnings);
+  // A cron step past its field's range (`*/90` minutes): valid, and not what it reads as.
+  (read.manifest?.triggers ?? []).forEach((t, i) => {
+    if (t.type !== 'cron') return;
+    for (const message of cronStepWarnings(t.schedule)) warnings.push({ kind: 'manifest', file: MANIFEST_FILE, line: null, column: null, path: `triggers.${i}.schedule`, message });
+  });
 
   // No platform.yaml: not a function folder (an empty one, the wrong `cd`). The entrypoint and
   // file problems that follow from it ("module 'main' not found", "no files to upload") were
@@ -115,11 +120,15 @@ export async function preflight(dir: string, python: string, env: Record<string,
     // A subfolder of a function's folder (`app/routers/`): that folder, not a second function in it.
     const above = functionFolderAbove(dir);
     const other = above === null ? otherPlatform(dir) : null;
+    // The folder `init my-fn` was run in: its function folders, not `init .` (a second function beside them).
+    const inside = above === null && !other ? functionFoldersIn(dir) : [];
+    const shown = inside.slice(0, 5).map((name) => shellWord(name));
     problems.splice(0, problems.length, {
       kind: 'manifest', file: MANIFEST_FILE, line: null, column: null, path: '',
       message: above !== null ? `not found in ${dir}, a folder inside the function folder ${above.path}${above.name !== null ? ` (function "${above.name}")` : ''}: a function is checked, run and deployed from the folder of its platform.yaml; \`cd ${shellWord(above.path)}\` and run it there, or give that folder as the argument`
         : other ? otherPlatformMessage(dir, other)
-          : `not found in ${dir}: this is not a function folder; cd into yours, or create one here with \`${options.selfCommand ?? 'fastapi-platform'} init .\``,
+          : inside.length > 0 ? `not found in ${dir}: this is not a function folder, but ${inside.length === 1 ? 'a folder in it is' : 'folders in it are'}: ${shown.join(', ')}${inside.length > shown.length ? ` and ${inside.length - shown.length} more` : ''}; ${inside.length === 1 ? `\`cd ${shown[0]}\` and run it there, or give that folder` : `\`cd\` into one (\`cd ${shown[0]}\`) and run it there, or give it`} as the argument`
+            : `not found in ${dir}: this is not a function folder; cd into yours, or create one here with \`${options.selfCommand ?? 'fastapi-platform'} init .\``,
     });
     warnings.length = 0;
   }

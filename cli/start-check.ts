@@ -45,7 +45,7 @@ export function envStartFailure(out: Output, err: unknown, self = 'fastapi-platf
  * platform.yaml's `env:` and never reads `.env`, so an app that ran under uvicorn with a `.env`
  * (or an exported variable) stops here with only a traceback. Null for any other failure.
  */
-export function missingEnvHint(details: Record<string, unknown>, self: string): string | null {
+export function missingEnvHint(details: Record<string, unknown>, self: string, where: 'deploy' | 'dev' = 'deploy'): string | null {
   const cause = details.cause as { type?: unknown; message?: unknown; stack?: unknown } | undefined;
   const type = typeof cause?.type === 'string' ? cause.type : '';
   const message = typeof cause?.message === 'string' ? cause.message : '';
@@ -74,6 +74,8 @@ export function missingEnvHint(details: Record<string, unknown>, self: string): 
       + `(${reserved.map((n) => terminalSafe(n)).join(', ')}). FP_MONGO_URI and FP_MONGO_DATABASE come with a data binding (platform.yaml \`data:\`, docs/data-binding.md); for anything else, rename the variable.`;
   }
   const first = terminalSafe(names[0]!);
+  // dev reads the folder's .env (new-user round 9: dev said nothing, so the fix was a guess).
+  if (where === 'dev') return `${terminalSafe(what)}: dev sets the folder's .env and platform.yaml's \`env:\`. Add ${first}=… to .env (dev reloads on save), or to platform.yaml's \`env:\` to deploy ${names.length === 1 ? 'it' : 'them'} too.`;
   return `${terminalSafe(what)}: deploy sets platform.yaml's \`env:\` and does not read .env. Add ${names.length === 1 ? 'it' : 'them'} there, or set a secret with \`${self} env set ${terminalSafe(fn)} ${first}=… --secret\` (docs/secrets.md).`;
 }
 
@@ -137,9 +139,9 @@ export function missingModuleHint(details: Record<string, unknown>): string | nu
 /**
  * What the CLI adds under a failure's error, for every command that reports one (deploy, rollback,
  * env set/unset/push, `runs <id>`, dev): env the load lacked, a module it could not import, a write
- * past the file cap, a refused listen; else null. `env: false` leaves out the env hint, which is
- * about deploy not reading .env (dev reads it).
+ * past the file cap, a refused listen; else null. `dev: true` gives dev's env hint (the folder's
+ * .env, which deploy does not read).
  */
-export function errorHint(details: Record<string, unknown>, self: string, options: { env?: boolean } = {}): string | null {
-  return (options.env === false ? null : missingEnvHint(details, self)) ?? missingModuleHint(details) ?? listenHint(details);
+export function errorHint(details: Record<string, unknown>, self: string, options: { dev?: boolean } = {}): string | null {
+  return missingEnvHint(details, self, options.dev === true ? 'dev' : 'deploy') ?? missingModuleHint(details) ?? listenHint(details);
 }

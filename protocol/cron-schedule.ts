@@ -159,6 +159,42 @@ function foreignCronForm(expression: string): string | null {
   return null;
 }
 
+/** The fields of a schedule: name, lowest and highest value, and the unit a step starts again at. */
+const CRON_FIELDS = [
+  { name: 'second', unit: 'second', lo: 0, hi: 59, again: 'minute' },
+  { name: 'minute', unit: 'minute', lo: 0, hi: 59, again: 'hour' },
+  { name: 'hour', unit: 'hour', lo: 0, hi: 23, again: 'day' },
+  { name: 'day-of-month', unit: 'day', lo: 1, hi: 31, again: 'month' },
+  { name: 'month', unit: 'month', lo: 1, hi: 12, again: 'year' },
+  { name: 'day-of-week', unit: 'day', lo: 0, hi: 7, again: 'week' },
+] as const;
+
+/**
+ * A step that reaches past its field's range (`*\/90 * * * *`, meant as every 90 minutes): valid,
+ * and it matches one value only, since a step counts within the field and starts again at the next
+ * unit (new-user round 9: `validate` said nothing, and the function ran hourly). One warning per
+ * such step, for `validate` and `deploy` to print; none for anything else.
+ */
+export function cronStepWarnings(expression: string): string[] {
+  const parts = expression.trim().split(/\s+/);
+  if (parts.length !== 5 && parts.length !== 6) return [];
+  const fields = parts.length === 6 ? CRON_FIELDS : CRON_FIELDS.slice(1);
+  const out: string[] = [];
+  parts.forEach((part, i) => {
+    const field = fields[i]!;
+    for (const item of part.split(',')) {
+      const step = /^(\*|\d+)(?:-(\d+))?\/(\d+)$/.exec(item);
+      if (step === null) continue;
+      const from = step[1] === '*' ? field.lo : Number(step[1]);
+      const to = step[2] !== undefined ? Number(step[2]) : field.hi;
+      const n = Number(step[3]);
+      if (n <= to - from) continue;
+      out.push(`"${item}" in the ${field.name} field matches ${field.unit} ${from} only: a step counts within ${from}-${to} and starts again each ${field.again}, so this is not every ${n} ${field.unit}s`);
+    }
+  });
+  return out;
+}
+
 const CRON_FORM = '5 fields (minute hour day-of-month month day-of-week), or 6 with seconds first, or @hourly, @daily, @weekly, @monthly, @yearly; e.g. "*/5 * * * *" is every 5 minutes';
 
 /**

@@ -276,10 +276,21 @@ export const dataSchema = z.strictObject({
     .optional(),
 });
 
+/**
+ * `main.handler`, as Lambda and its handler setting write it (new-user round 9): the module:attr
+ * meant, `; did you mean "main:handler"?` (the last dot made the colon), or ''.
+ */
+function entrypointMeant(input: unknown): string {
+  if (typeof input !== 'string' || input.includes(':')) return '';
+  const dot = input.trim().lastIndexOf('.');
+  const meant = dot > 0 ? `${input.trim().slice(0, dot)}:${input.trim().slice(dot + 1)}` : '';
+  return ENTRYPOINT.test(meant) ? `; did you mean "${meant}"? (Lambda writes module.function; here a colon comes before the attribute)` : '';
+}
+
 export const manifestSchema = z.strictObject({
   kind: z.literal('function'),
   name: z.string().regex(FUNCTION_NAME, 'must be a DNS label: 1-63 lowercase letters, digits or hyphens, not starting or ending with a hyphen'),
-  entrypoint: z.string().regex(ENTRYPOINT, 'must be module:attr, e.g. main:handler or app:app (module:factory() for an app factory, e.g. app:create_app())').default('main:handler'),
+  entrypoint: z.string().regex(ENTRYPOINT, { error: (issue) => `must be module:attr, e.g. main:handler or app:app (module:factory() for an app factory, e.g. app:create_app())${entrypointMeant(issue.input)}` }).default('main:handler'),
   runtime: z.enum(RUNTIME_PRESETS).default('http'),
   invocation: z.enum(INVOCATION_MODES).default('both'),
   triggers: triggersSchema,

@@ -127,7 +127,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
       plan = planDeploy(client, dir, manifest.name, files);
       plan.catch(() => undefined); // reported below when the folder is valid, else not needed
     },
-  });
+  }, 'deploy');
   if (!checked.ok) {
     const n = checked.problems.length;
     // validate's document, with the `error` every failing command's --json has (docs/cli.md).

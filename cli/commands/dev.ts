@@ -14,10 +14,11 @@ import { targetOf, UNSAFE_WARNING, type Command, type Context } from '../context
 import { DEPS_BUILD_FAILED_LINE } from '../../protocol/index.js';
 import { readDotenv } from '../dotenv.js';
 import { readManifestFile } from '../manifest-file.js';
-import { EXIT, usageError } from '../errors.js';
+import { CliError, EXIT, isCliError, usageError } from '../errors.js';
 import { describeIsolation } from '../../platform/index.js';
 import { describeData } from '../describe-data.js';
 import { CallPrinter } from '../dev/calls.js';
+import { notAFolder } from '../folder-arg.js';
 import { followRuns, type RunFollower } from '../dev/follow.js';
 import { devDepsRoot, startLocal, type LocalPlatform } from '../dev/local.js';
 import { Reloader } from '../dev/reload.js';
@@ -32,7 +33,7 @@ async function folderOf(ctx: Context, args: ParsedArgs): Promise<string> {
   const [dirArg] = positionals(args, 1, 'dev');
   const dir = resolve(ctx.cwd, dirArg ?? '.');
   const info = await stat(dir).catch(() => null);
-  if (info === null || !info.isDirectory()) throw usageError(`${dirArg ?? '.'} is not a folder: give the function's folder (the one with platform.yaml)`);
+  if (info === null || !info.isDirectory()) throw notAFolder('dev', dirArg ?? '.', dir, ctx.cwd);
   return dir;
 }
 
@@ -92,7 +93,10 @@ async function remoteSession(ctx: Context, args: ParsedArgs, dir: string, printe
   // FP-Workspace when a workspace is named (an admin token acting in it); a workspace token acts in its own.
   const client = new ApiClient(target.url, target.token, () => ctx.out.note(UNSAFE_WARNING), target.workspace);
   // Fails now (exit 4 or 5) rather than on the first save: the platform is there and the token works.
-  await client.listRuns({ limit: 1 });
+  // Unreachable: dev needs no platform of its own making, said too (new-user round 9).
+  await client.listRuns({ limit: 1 }).catch((err: unknown) => {
+    throw isCliError(err) && err.code === 'UNREACHABLE' ? new CliError(err.exitCode, err.code, `${err.message} Or run \`${selfCommandOf(ctx)} dev\` without --remote or --url: it starts a platform of its own.`, err.details) : err;
+  });
   const dotenvPresent = (await readDotenv(dir)).present;
   // The hint below is a command to run: with the function's name and the CLI as it runs here (ADR 0040).
   const raw = (await readManifestFile(dir, ctx.env.manifestEnv)).raw as { name?: unknown } | null;
@@ -117,7 +121,8 @@ async function remoteSession(ctx: Context, args: ParsedArgs, dir: string, printe
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const dir = await folderOf(ctx, args);
   const remote = flag(args, 'remote') || str(args, 'url') !== undefined;
-  const printer = new CallPrinter(ctx.out);
+  // Only dev's own platform reads the folder's .env (the sessions' `dotenv`): the calls' env hints say so.
+  const printer = new CallPrinter(ctx.out, { dotenv: !remote, self: selfCommandOf(ctx) });
   const signal = ctx.waitForSignal();
   const session = remote ? await remoteSession(ctx, args, dir, printer) : await localSession(ctx, args, dir, printer);
   let watch: FolderWatch | null = null;

@@ -14,7 +14,7 @@
  * PATCH: new instances get it at their next cold start, no redeploy.
  */
 import { open, rename, rm } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { flag, list, str, type ParsedArgs } from '../args.js';
 import type { ApiClient, ApiFunction } from '../client.js';
@@ -26,6 +26,7 @@ import { confirmOrStop } from '../confirm.js';
 import { MANIFEST_FILE, readManifestFile } from '../manifest-file.js';
 import { terminalSafe } from '../terminal.js';
 import { selfCommandOf, shellWord } from '../self-command.js';
+import { functionFolderOf, functionFoldersIn, functionOfFolder } from '../folder-function.js';
 import { envStartFailure } from '../start-check.js';
 import { ENV_NAME } from '../../protocol/index.js';
 
@@ -173,7 +174,23 @@ export async function pull(ctx: Context, args: ParsedArgs): Promise<number> {
   ctx.out.data({ ok: true, function: name, file: path, env, secrets });
   ctx.out.line(`Wrote ${path}: ${Object.keys(env).length} value${Object.keys(env).length === 1 ? '' : 's'}${secrets.length > 0 ? `; secrets by name only: ${secrets.join(', ')}` : ''}.`);
   await gitignoreNote(ctx, dirname(path));
+  if (file === DEFAULT_ENV_FILE) folderNote(ctx, name, path);
   return EXIT.OK;
+}
+
+/**
+ * Pulled beside the function's folder (`env pull my-fn` in the folder holding `my-fn/`): `dev` and
+ * `env push` in that folder read the .env there, not this one (new-user round 9: the values went to
+ * the parent and dev never saw them). Said, with the --file that writes it there.
+ */
+function folderNote(ctx: Context, name: string, path: string): void {
+  const dir = dirname(path);
+  if (functionFolderOf(dir) !== null) return;
+  const folders = functionFoldersIn(dir).filter((sub) => functionOfFolder(join(dir, sub)) === name);
+  const folder = folders.includes(name) ? name : folders[0];
+  if (folder === undefined) return;
+  const there = relative(ctx.cwd, join(dir, folder, basename(path)));
+  ctx.out.note(`note: "${name}" has its folder here, ${folder}/, where dev and env push read their .env; \`--file ${shellWord(there)}\` writes it there`);
 }
 
 /** platform.yaml's env (resolved like deploy does) when the directory has this function's manifest; else {}. */
@@ -200,8 +217,10 @@ export async function push(ctx: Context, args: ParsedArgs): Promise<number> {
   if (typeof text !== 'string') throw new CliError(EXIT.FAILURE, 'ENV_FILE_INVALID', `${path} ${text.refused}`);
   const file = parseDotenv(text);
   if (file.problems.length > 0) {
-    const first = file.problems[0]!;
-    throw new CliError(EXIT.FAILURE, 'ENV_FILE_INVALID', `${fileArg}:${first.line}: ${first.message}${file.problems.length > 1 ? ` (and ${file.problems.length - 1} more)` : ''}`, { problems: file.problems });
+    // Each line's problem (at most 10), as validate lists them: "(and 1 more)" named no line (new-user round 9).
+    const shown = file.problems.slice(0, 10).map((p) => `${fileArg}:${p.line}: ${p.message}`);
+    const more = file.problems.length - shown.length;
+    throw new CliError(EXIT.FAILURE, 'ENV_FILE_INVALID', `${shown.join('\n')}${more > 0 ? `\n(and ${more} more)` : ''}\nnothing was pushed; fix ${file.problems.length === 1 ? 'it' : 'them'} and push again`, { problems: file.problems });
   }
   const secretNames = new Set(list(args, 'as-secret'));
   for (const s of secretNames) {

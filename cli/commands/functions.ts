@@ -73,6 +73,9 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     return EXIT.OK;
   }
   if (verb === 'delete') {
+    // A name that is no function is said before any question (new-user round 9: `functions delete
+    // my-fm` without a terminal answered CONFIRMATION_REQUIRED, "removes "my-fm" …", for a typo).
+    if ((await client.getFunction(name)) === null) throw new CliError(EXIT.API, 'FUNCTION_NOT_FOUND', `no function named "${name}" in this workspace`);
     // Its database outlives it (docs/data-binding.md): said before and after, so nobody takes the
     // delete for the data's (or drops the data thinking the delete kept nothing). Best effort.
     const database = (await client.dataBinding(name).catch(() => null))?.database;

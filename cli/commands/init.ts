@@ -8,6 +8,7 @@ import { PACKAGE_ROOT } from '../config.js';
 import type { Command, Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { didYouMean } from '../near-words.js';
+import { functionFolderOf, functionOfFolder } from '../folder-function.js';
 import { FUNCTION_NAME } from '../../protocol/index.js';
 import { smallFileText } from '../small-file.js';
 
@@ -260,6 +261,18 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     throw usageError(`--name ${JSON.stringify(name)} is not a valid function name: 1-63 lowercase letters, digits or hyphens, not starting or ending with a hyphen`);
   }
 
+  // Inside another function's folder (`init my-fn` run again in `my-fn/`): the outer function's
+  // deploy would upload the new one with it, a platform.yaml and all (new-user round 9: it wrote
+  // my-fn/my-fn/ without a word).
+  const outer = existsSync(join(dir, 'platform.yaml')) ? null : functionFolderOf(dirname(dir));
+  if (outer !== null) {
+    const at = relative(ctx.cwd, outer);
+    const where = at === '' ? 'this folder' : at;
+    const fn = functionOfFolder(outer);
+    const target = relative(ctx.cwd, dir);
+    const beside = relative(ctx.cwd, dirname(outer));
+    throw usageError(`${target === '' ? 'this folder' : target} is inside the folder of ${fn !== null ? `function "${fn}"` : 'a function'} (${where}, with its platform.yaml), whose deploy uploads all of it: nothing was written. A new function goes beside it: ${beside === '' ? `\`init ${shellWord(basename(dir))}\` here` : `\`cd ${shellWord(beside)}\` and init there`}; ${fn !== null ? `"${fn}"` : 'that function'} itself needs no init (validate, dev and deploy run in ${where})`);
+  }
   // A folder with an app of its own (and no platform.yaml, no --template asked): only the manifest
   // is written, naming that app; the code stays as it is.
   const app = str(args, 'template') === undefined && !existsSync(join(dir, 'platform.yaml')) ? await findApp(dir) : null;

@@ -22,6 +22,7 @@ import { parseWhen } from '../when.js';
 import { isRunId } from './runs.js';
 import { errorsAmongLines, errorsPass, failedRuns, type FailedRun, type RunError } from '../logs-errors.js';
 import { functionOfFolder } from '../folder-function.js';
+import { didYouMean } from '../near-words.js';
 
 /** Runs whose printed lines are remembered (to skip repeats). */
 export const MAX_RUNS_REMEMBERED = 10_000;
@@ -122,7 +123,8 @@ function filtersOf(args: ParsedArgs): Filters {
   const level = str(args, 'level');
   if (level !== undefined) {
     const parsed = parseLevel(level);
-    if (parsed === null) throw usageError(`--level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
+    // `--level eror` names "error", as every other choice does (new-user round 9).
+    if (parsed === null) throw usageError(`--level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}${didYouMean(level.toLowerCase(), LOG_LEVELS)}`);
     out.level = parsed;
   }
   const grep = str(args, 'grep');

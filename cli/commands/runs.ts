@@ -11,6 +11,7 @@ import { CliError, EXIT, usageError } from '../errors.js';
 import { formatAgo, formatMs, indent, table } from '../output.js';
 import { messageLines, terminalSafe } from '../terminal.js';
 import { errorHint } from '../start-check.js';
+import { listedFunction, noteFolderScope, notDeployedError } from '../folder-scope.js';
 import { waitForRun } from './invoke.js';
 import { ASYNC_RUN_STATES, asyncStateLost, callFailed, FUNCTION_NAME, omittedResultNote, RUN_STATUSES, RUN_TRIGGERS, timelineDetailText } from '../../protocol/index.js';
 
@@ -210,6 +211,8 @@ export function formatAsyncRun(r: ApiAsyncRun, now: number): string {
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const what = runsTarget(positionals(args, 2, 'runs'));
   if (flag(args, 'wait') && !('replay' in what)) throw usageError('--wait goes with `runs replay <runId>` (a run queued by invoke --async: `invoke --async --wait`)');
+  if (flag(args, 'all') && !('list' in what)) throw usageError('--all lists the runs of every function (`runs --all`); a run id names one run');
+  const listed = 'list' in what ? listedFunction(ctx, 'runs', what.list, flag(args, 'all')) : null;
   const client = await clientOf(ctx, args);
   if ('show' in what) {
     const r = await client.getRun(await fullRunId(client, what.show));
@@ -250,8 +253,9 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const cursor = str(args, 'cursor');
   const trigger = choice(args, 'trigger', RUN_TRIGGERS);
   const now = ctx.now(); // one instant for both: `--since 2h --until 1h` is one hour
+  const fn = listed?.name;
   const query = {
-    ...(what.list ? { function: what.list } : {}), limit,
+    ...(fn !== undefined ? { function: fn } : {}), limit,
     ...(since !== undefined ? { since: parseWhen(since, now, 'since') } : {}),
     ...(until !== undefined ? { until: parseWhen(until, now, 'until') } : {}),
     ...(cursor !== undefined ? { cursor } : {}),
@@ -262,13 +266,14 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const asyncState = status !== undefined && !(RUN_STATUSES as readonly string[]).includes(status);
   const page = asyncState ? await client.listAsyncRuns({ ...query, status }) : await client.listRuns({ ...query, ...(status ? { status } : {}) });
   // No runs of a name that is no function (a typo, another workspace): say so, not "No runs yet".
-  if (page.items.length === 0 && what.list !== undefined && (await client.getFunction(what.list)) === null) {
+  if (page.items.length === 0 && fn !== undefined && (await client.getFunction(fn)) === null) {
+    if (listed?.fromFolder === true) throw notDeployedError(fn, 'runs');
     // No such function: perhaps the first digits of a run id, copied from `logs` (856954a4).
-    const full = await resolveRunPrefix(client, what.list);
+    const full = await resolveRunPrefix(client, fn);
     if (full !== null) return run(ctx, { ...args, positionals: ['show', full] });
-    const orRun = RUN_ID_PREFIX.test(what.list) ? ', nor a recent run whose id starts so' : '';
-    const lists = RUN_ID_PREFIX.test(what.list) ? '`runs` lists the newest runs, `functions` the functions' : '`functions` lists them';
-    throw new CliError(EXIT.API, 'FUNCTION_NOT_FOUND', `no function "${what.list}" in this workspace and no runs of one by that name${orRun} (${lists}; --workspace picks another workspace)`);
+    const orRun = RUN_ID_PREFIX.test(fn) ? ', nor a recent run whose id starts so' : '';
+    const lists = RUN_ID_PREFIX.test(fn) ? '`runs` lists the newest runs, `functions` the functions' : '`functions` lists them';
+    throw new CliError(EXIT.API, 'FUNCTION_NOT_FOUND', `no function "${fn}" in this workspace and no runs of one by that name${orRun} (${lists}; --workspace picks another workspace)`);
   }
   ctx.out.data({ ok: true, items: page.items, nextCursor: page.nextCursor });
   const verb = asyncState ? 'queued' : 'started';
@@ -278,6 +283,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const kind = [status, trigger].filter((w) => w !== undefined).join(' ');
   if (asyncState) printAsyncList(ctx, page.items as ApiAsyncRunSummary[], kind, where);
   else printList(ctx, page.items as ApiRunSummary[], kind === '' ? undefined : kind, where);
+  noteFolderScope(ctx, 'runs', listed);
   // A full page says so: the newest N are not all the runs there are.
   if (page.nextCursor !== null) ctx.out.note(`(${cursor === undefined ? 'the newest' : 'these'} ${page.items.length}; there are more: the next page with --cursor ${page.nextCursor}${limit < 1000 && cursor === undefined ? `, or -n ${Math.min(limit * 5, 1000)}` : ''})`);
   return EXIT.OK;
@@ -286,7 +292,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
 export const runsCommand: Command = {
   name: 'runs',
   summary: 'list recent runs, show one run (async: its state timeline), cancel or replay an async run',
-  usage: 'runs [name] [--status succeeded|failed|queued|running|retried|cancelled] [--trigger T] [--since WHEN] [--until WHEN] [--limit N] [--cursor C]   |   runs [show] <runId> [--writes]   |   runs cancel <runId>   |   runs replay <runId> [--wait]',
+  usage: 'runs [name | --all] [--status succeeded|failed|queued|running|retried|cancelled] [--trigger T] [--since WHEN] [--until WHEN] [--limit N] [--cursor C]   |   runs [show] <runId> [--writes]   |   runs cancel <runId>   |   runs replay <runId> [--wait]',
   examples: [
     'runs my-fn --status failed',
     'runs my-fn --status queued',
@@ -294,6 +300,8 @@ export const runsCommand: Command = {
     'runs replay <runId> --wait',
   ],
   details: [
+    'Without a name, in a function\'s folder (or below it): that function\'s runs; elsewhere, or with --all,',
+    'the runs of every function of the workspace.',
     'A run id is a UUID (X-Run-Id of every invocation); its first digits, as `logs` prints them',
     '(`runs 856954a4`), also do when no function has that name and one recent run id starts so.',
     '`runs cancel <id>` removes an async run still waiting in the queue; `runs replay <id>` queues a',
@@ -308,6 +316,7 @@ export const runsCommand: Command = {
     until: { type: 'string', value: 'WHEN', description: 'only runs started before then (as --since)' },
     trigger: { type: 'string', value: 'T', description: `only runs of this trigger (${RUN_TRIGGERS.join(', ')})` },
     cursor: { type: 'string', value: 'C', description: 'the next page: the cursor the previous list named (--json: nextCursor)' },
+    all: { type: 'boolean', description: "every function's runs, also in a function's folder (where the name may be left out)" },
     writes: { type: 'boolean', description: "with a run id: only what the run wrote through its data binding, per collection" },
     wait: { type: 'boolean', description: 'with replay: wait until the replayed run is final and show its result (as invoke --async --wait)' },
   },

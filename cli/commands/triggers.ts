@@ -8,10 +8,11 @@ import { positionals, str, type ParsedArgs } from '../args.js';
 import { functionOfFolder } from '../folder-function.js';
 import { checkFunctionName } from '../function-name.js';
 import { clientOf, type Command, type Context } from '../context.js';
-import { EXIT, usageError } from '../errors.js';
+import { CliError, EXIT, isCliError, usageError } from '../errors.js';
+import { didYouMean } from '../near-words.js';
 import { graceOption } from '../when.js';
 import { formatAgo, table } from '../output.js';
-import type { RefusedDeliveries } from '../client.js';
+import type { ApiClient, RefusedDeliveries } from '../client.js';
 import { selfCommandOf } from '../self-command.js';
 
 function nameOf(name: string | undefined, usage: string): string {
@@ -40,15 +41,31 @@ function refusedWords(refused: RefusedDeliveries | null | undefined, now: number
   return `; refused ${refused.count} since the platform started, last ${formatAgo(at, now)}: ${code}${detail !== undefined ? ` (${detail} header)` : ''}`;
 }
 
+/**
+ * TRIGGER_NOT_FOUND with the webhooks the function has, and the one meant (new-user round 9:
+ * `rotate-secret hook githb` said only that there was no "githb").
+ */
+async function withWebhooks(client: ApiClient, err: unknown, name: string, id: string): Promise<unknown> {
+  if (!isCliError(err) || err.code !== 'TRIGGER_NOT_FOUND') return err;
+  const ids = (await client.listTriggers(name).catch(() => null))?.flatMap((t) => (t.type === 'webhook' ? [t.id] : []));
+  if (ids === undefined) return err;
+  const has = ids.length === 0 ? 'it declares none: add one to platform.yaml (`triggers: [{type: webhook, id: github}]`) and deploy'
+    : `its webhook triggers: ${ids.join(', ')}${didYouMean(id, ids)}`;
+  return new CliError(err.exitCode, err.code, `${err.message}; ${has}`, err.details);
+}
+
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const pos = positionals(args, 3, 'triggers');
   const client = await clientOf(ctx, args);
   if (pos[0] === 'rotate-secret') {
-    const name = nameOf(pos[1], 'triggers rotate-secret <name> <triggerId>');
-    const id = pos[2];
+    // In a function's folder `rotate-secret github` is its webhook's (new-user round 9: it took
+    // `github` for the function's name and asked for the trigger id).
+    const here = pos[2] === undefined && pos[1] !== undefined ? functionOfFolder(ctx.cwd) : null;
+    const name = nameOf(here ?? pos[1], 'triggers rotate-secret <name> <triggerId>');
+    const id = here !== null ? pos[1] : pos[2];
     if (id === undefined) throw usageError('triggers rotate-secret needs the webhook trigger id (`fastapi-platform triggers <name>` lists them): fastapi-platform triggers rotate-secret <name> <triggerId>');
     const grace = graceOption(str(args, 'grace'));
-    const answer = await client.rotateHookSecret(name, id, grace);
+    const answer = await client.rotateHookSecret(name, id, grace).catch(async (err: unknown) => { throw await withWebhooks(client, err, name, id); });
     ctx.out.data({ ok: true, function: name, trigger: id, secret: answer.secret });
     // Piped (`SECRET=$(… triggers rotate-secret …)`, docs/api-invoke.md's signing example), the secret alone (ADR 0199).
     ctx.out.shownOnce([`New secret for webhook "${id}" of "${name}" (shown only this once; give it to the sender):`], answer.secret,
@@ -77,7 +94,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
 export const triggersCommand: Command = {
   name: 'triggers',
   summary: "list a function's triggers (URLs, webhooks, cron schedules and next fires); rotate a webhook's secret",
-  usage: 'triggers <name>   |   triggers rotate-secret <name> <triggerId> [--grace 1h]',
+  usage: 'triggers [name]   |   triggers rotate-secret [name] <triggerId> [--grace 1h]',
   examples: [
     'triggers my-hook',
     'triggers rotate-secret my-hook github --grace 0s',
@@ -88,6 +105,7 @@ export const triggersCommand: Command = {
     'never shown: `triggers rotate-secret <name> <id>` makes a new one and prints it once (role deployer);',
     'the old one keeps working for --grace. A webhook\'s DETAILS also count the deliveries refused at their',
     'signature since the platform started (no run is made for them) and say the last one\'s code.',
+    'In a function\'s folder (or below it) the name may be left out: `triggers`, `triggers rotate-secret github`.',
     'Details: docs/triggers.md.',
   ].join('\n'),
   options: {

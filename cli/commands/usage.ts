@@ -1,12 +1,14 @@
 /**
  * `usage <name> [--window 15m]`: invocations, errors, latency percentiles, cold starts and state.
- * Without a name: one line per function of the workspace, as the console's Functions list.
+ * Without a name: the function of the folder (cli/folder-scope.ts), else (or --all) one line per
+ * function of the workspace, as the console's Functions list.
  */
-import { choice, positionals, type ParsedArgs } from '../args.js';
+import { choice, flag, positionals, type ParsedArgs } from '../args.js';
 import { checkFunctionName } from '../function-name.js';
 import type { ApiUsage } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
-import { EXIT } from '../errors.js';
+import { EXIT, isCliError } from '../errors.js';
+import { listedFunction, noteFolderScope, notDeployedError } from '../folder-scope.js';
 import { formatAgo, formatMs, table } from '../output.js';
 
 const WINDOWS = ['1m', '15m', '1h', '24h', '7d', '30d'];
@@ -43,8 +45,10 @@ export function formatUsageTable(all: readonly ApiUsage[]): string {
 const OVERVIEW_CONCURRENCY = 8;
 
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
-  const [name] = positionals(args, 1, 'usage');
-  if (name !== undefined) checkFunctionName(name);
+  const given = positionals(args, 1, 'usage')[0];
+  if (given !== undefined) checkFunctionName(given);
+  const listed = listedFunction(ctx, 'usage', given, flag(args, 'all'));
+  const { name, fromFolder } = listed;
   const window = choice(args, 'window', WINDOWS, { near: false }) ?? '15m';
   const client = await clientOf(ctx, args);
   if (name === undefined) {
@@ -61,23 +65,27 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     ctx.out.line(items.length === 0 ? 'No functions in this workspace yet.' : `Last ${window}:\n${formatUsageTable(all)}`);
     return EXIT.OK;
   }
-  const usage = await client.usage(name, window);
+  const usage = await client.usage(name, window).catch((err: unknown) => {
+    throw fromFolder && isCliError(err) && err.code === 'FUNCTION_NOT_FOUND' ? notDeployedError(name, 'usage') : err;
+  });
   ctx.out.data({ ok: true, usage });
   ctx.out.line(formatUsage(usage, ctx.now()));
+  noteFolderScope(ctx, 'usage', listed);
   return EXIT.OK;
 }
 
 export const usageCommand: Command = {
   name: 'usage',
-  summary: 'show a function\'s invocations, error rate, p50/p95/p99, cold starts and warm state (no name: every function, one line each)',
-  usage: 'usage [name] [--window 1m|15m|1h|24h|7d|30d]',
+  summary: 'show a function\'s invocations, error rate, p50/p95/p99, cold starts and warm state (--all, or no name outside a function\'s folder: every function, one line each)',
+  usage: 'usage [name | --all] [--window 1m|15m|1h|24h|7d|30d]',
   examples: [
-    'usage',
+    'usage --all',
     'usage my-fn',
     'usage my-fn --window 24h',
   ],
-  details: 'Without a name: one line per function of the workspace (calls, error rate, p50, p95, cold starts over the window). Windows up to 24h are live numbers from the platform\'s metrics (Redis in production mode, memory in the embedded default); 7d and 30d come from hourly rollups in the durable store (MongoDB, or SQLite embedded), written a few seconds after the calls. Latency percentiles are within ~19 %.',
+  details: 'Without a name, in a function\'s folder (or below it): that function\'s usage; elsewhere, or with --all: one line per function of the workspace (calls, error rate, p50, p95, cold starts over the window). Windows up to 24h are live numbers from the platform\'s metrics (Redis in production mode, memory in the embedded default); 7d and 30d come from hourly rollups in the durable store (MongoDB, or SQLite embedded), written a few seconds after the calls. Latency percentiles are within ~19 %.',
   options: {
+    all: { type: 'boolean', description: 'one line per function of the workspace, also in a function\'s folder' },
     window: { type: 'string', value: 'WINDOW', description: 'how far back: 1m, 15m (default), 1h, 24h, 7d or 30d' },
   },
   run,

@@ -3,7 +3,8 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { positionals, type ParsedArgs } from '../args.js';
 import type { Command, Context } from '../context.js';
-import { EXIT, usageError } from '../errors.js';
+import { EXIT } from '../errors.js';
+import { notAFolder } from '../folder-arg.js';
 import { documentError } from '../json-document.js';
 import { BUNDLE_LIMITS } from '../files.js';
 import { formatBytes } from '../output.js';
@@ -13,9 +14,9 @@ import { selfCommandOf } from '../self-command.js';
 import { DEFAULT_LIMIT_CEILINGS } from '../../protocol/index.js';
 
 /** Runs the preflight on `dir` and prints its findings (human form). Used by deploy too. */
-export async function checkFolder(ctx: Context, dir: string, options: PreflightOptions = {}): Promise<Preflight> {
+export async function checkFolder(ctx: Context, dir: string, options: PreflightOptions = {}, command: 'validate' | 'deploy' = 'validate'): Promise<Preflight> {
   const info = await stat(dir).catch(() => null);
-  if (info === null || !info.isDirectory()) throw usageError(`${dir} is not a folder: give the function's folder (the one with platform.yaml)`);
+  if (info === null || !info.isDirectory()) throw notAFolder(command, dir, dir, ctx.cwd);
   const result = await preflight(dir, pythonPath(ctx.env.python), ctx.env.manifestEnv, { selfCommand: selfCommandOf({ env: ctx.env, cwd: dir }), ...(ctx.python !== undefined ? { runPython: ctx.python } : {}), ...options });
   for (const w of result.warnings) ctx.out.note(`warning: ${formatProblem(w)}`);
   if (!ctx.out.json) for (const p of result.problems) ctx.io.stderr(`error: ${formatProblem(p)}\n`);

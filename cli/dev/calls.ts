@@ -5,7 +5,8 @@
  */
 import type { Output } from '../output.js';
 import { formatMs } from '../output.js';
-import { terminalSafe } from '../terminal.js';
+import { messageLines, terminalSafe } from '../terminal.js';
+import { errorHint } from '../start-check.js';
 
 export interface LogLineView {
   stream: string;
@@ -44,16 +45,21 @@ export function clock(ts: number): string {
 
 /**
  * Text a function wrote, made safe for a terminal (cli/terminal.ts decides what is escaped: escape
- * sequences could retitle, recolor or rewrite the developer's terminal); line breaks are kept, so
- * formatLogLine can indent the lines of one message.
+ * sequences could retitle, recolor or rewrite the developer's terminal); line breaks are kept.
  */
 export function printable(text: string): string {
   return text.split('\n').map((line) => terminalSafe(line)).join('\n');
 }
 
-/** `  INFO     greeting world` (the level for `logging` records, else the stream). */
-export function formatLogLine(line: LogLineView): string {
-  return `  ${printable(line.level ?? line.stream).padEnd(8)} ${printable(line.msg.trimEnd()).replace(/\n/g, '\n           ')}`;
+/**
+ * `  INFO     greeting world` (the level for `logging` records, else the stream) after `columns`;
+ * a message of several lines (`log.exception`'s traceback) is one such line per line, each with
+ * the same columns, as `logs` prints it (ADR 0224: `dev` indented the lines after the first, so a
+ * `grep 5868c7ce` or `grep ERROR` of its output lost them).
+ */
+export function formatLogLine(line: LogLineView, columns = ''): string {
+  const level = printable(line.level ?? line.stream).padEnd(8);
+  return messageLines(line.msg.trimEnd()).map((text) => `${columns}  ${level} ${text}`).join('\n');
 }
 
 /** The call's one line: `12:00:01.234  GET /items/3  200  4.6 ms  cold (init 3.6 ms)  v3  http  run 5868c7ce-…`. */
@@ -79,14 +85,18 @@ export function formatError(error: NonNullable<RunView['error']>): string {
 export class CallPrinter {
   private readonly shown = new WeakSet<object>();
 
-  constructor(private readonly out: Output) {}
+  /**
+   * `dotenv`: the platform reads the folder's .env (dev's own; with --remote nothing sends it), which
+   * decides what an error's env hint says; `self` is the CLI as it runs here, for the hint's commands.
+   */
+  constructor(private readonly out: Output, private readonly hints: { dotenv: boolean; self: string } = { dotenv: true, self: 'fastapi-platform' }) {}
 
   /** Lines a running call streamed. */
   logs(fn: string, runId: string, lines: readonly LogLineView[]): void {
     for (const line of lines) {
       this.shown.add(line);
       this.out.event({ event: 'log', function: fn, runId, stream: line.stream, ...(line.level !== undefined ? { level: line.level } : {}), ts: line.ts, msg: line.msg });
-      this.out.line(`${clock(line.ts)}  ${runId.slice(0, 8)}${formatLogLine(line)}`);
+      this.out.line(formatLogLine(line, `${clock(line.ts)}  ${runId.slice(0, 8)}`));
     }
   }
 
@@ -101,7 +111,13 @@ export class CallPrinter {
     });
     if (this.out.json) return;
     this.out.line(formatCall(run));
-    if (run.error !== null) this.out.line(`  error    ${formatError(run.error)}`);
+    if (run.error !== null) {
+      this.out.line(`  error    ${formatError(run.error)}`);
+      // What `runs <id>` adds (env the call lacked, as this platform gets it; a module it could not import):
+      // dev showed `KeyError: 'API_KEY'` alone (new-user round 9).
+      const hint = errorHint({ function: run.function, cause: run.error }, this.hints.self, { dev: this.hints.dotenv });
+      if (hint !== null) this.out.line(`  ${hint}`);
+    }
     for (const line of rest) this.out.line(formatLogLine(line));
   }
 }

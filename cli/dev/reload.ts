@@ -133,8 +133,9 @@ export class Reloader {
       if (!isCliError(err)) return { kind: 'refused', code: 'INTERNAL_ERROR', message: (err as Error).stack ?? String(err), ms: ms(), report: [] };
       // A version whose code did not load: what its load printed and its traceback, under the line.
       // Then what deploy adds for an import it could not find, a write past the file cap or a refused
-      // listen (not deploy's env hint: dev reads .env). dev showed the traceback alone (new-user round 3).
-      const hint = err.code === 'DEPLOY_START_FAILED' ? errorHint(err.details, '', { env: false }) : null;
+      // listen, and env the load lacked: as dev sets it (.env) on its own platform, as deploy does with
+      // --remote (which sends no .env). dev showed the traceback alone (new-user round 3).
+      const hint = err.code === 'DEPLOY_START_FAILED' ? errorHint(err.details, selfCommandOf(this.ctx), { dev: options.dotenv }) : null;
       return { kind: 'refused', code: err.code, message: safeLines(err.message), ms: ms(), report: [...loadReport(err), ...(hint !== null ? [hint] : [])] };
     }
   }

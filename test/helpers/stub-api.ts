@@ -4,7 +4,7 @@
  * calling suite's `before`, removed in its `after`; `url` and `dir` are set from then on.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
@@ -13,8 +13,8 @@ import { runCli, type CliResult } from './cli-harness.js';
 export interface StubApi {
   url: string;
   dir: string;
-  /** The CLI against this API with the token `fpa_test`. */
-  cli(argv: string[]): Promise<CliResult>;
+  /** The CLI against this API with the token `fpa_test`, run in `cwd` (default `dir`). */
+  cli(argv: string[], cwd?: string): Promise<CliResult>;
 }
 
 export function stubApi(prefix: string, handler: RequestListener): StubApi {
@@ -22,7 +22,7 @@ export function stubApi(prefix: string, handler: RequestListener): StubApi {
   const api: StubApi = {
     url: '',
     dir: '',
-    cli: (argv) => runCli([...argv, '--url', api.url, '--token', 'fpa_test'], { env: { FP_CONFIG_DIR: api.dir }, cwd: api.dir }),
+    cli: (argv, cwd) => runCli([...argv, '--url', api.url, '--token', 'fpa_test'], { env: { FP_CONFIG_DIR: api.dir }, cwd: cwd ?? api.dir }),
   };
   before(async () => {
     api.dir = mkdtempSync(join(tmpdir(), prefix));
@@ -35,4 +35,10 @@ export function stubApi(prefix: string, handler: RequestListener): StubApi {
     rmSync(api.dir, { recursive: true, force: true });
   });
   return api;
+}
+
+/** Answers as the platform's API does: JSON with the `fp-api` header the CLI checks for. */
+export function answerJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'fp-api': '1' });
+  res.end(JSON.stringify(body));
 }

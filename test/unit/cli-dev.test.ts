@@ -240,10 +240,39 @@ describe('cli dev: calls', () => {
     assert.equal(lines[3], '  ERROR    went wrong');
   });
 
+  it("a call that read env it lacks: the error, then what sets it in dev (.env), as runs <id> says it for deploy (new-user round 9)", () => {
+    let text = '';
+    const printer = new CallPrinter(new Output({ stdout: (t) => { text += t; }, stderr: () => undefined, readStdin: async () => Buffer.alloc(0) }, false));
+    const stack = 'Traceback (most recent call last):\n  File "/code/main.py", line 9, in handler\n    return os.environ["MISSING_VAR"]\nKeyError: \'MISSING_VAR\'\n';
+    printer.run(run({ status: 'failed', httpStatus: 500, errorCode: 'FUNCTION_ERROR', error: { type: 'KeyError', message: "'MISSING_VAR'", file: 'main.py', line: 9, stack } }));
+    const lines = text.trimEnd().split('\n');
+    assert.equal(lines[1], "  error    KeyError: 'MISSING_VAR' (main.py:9)");
+    assert.match(lines[2]!, /^  It reads env MISSING_VAR, which the function does not have: dev sets the folder's \.env .*Add MISSING_VAR=… to \.env/);
+    // dev --remote sends no .env: the hint is deploy's (platform.yaml's env, or a secret), with the CLI as it runs.
+    text = '';
+    const remote = new CallPrinter(new Output({ stdout: (t) => { text += t; }, stderr: () => undefined, readStdin: async () => Buffer.alloc(0) }, false), { dotenv: false, self: 'fp' });
+    remote.run(run({ status: 'failed', httpStatus: 500, errorCode: 'FUNCTION_ERROR', error: { type: 'KeyError', message: "'MISSING_VAR'", file: 'main.py', line: 9, stack } }));
+    assert.match(text, /deploy sets platform\.yaml's `env:` and does not read \.env\. .*`fp env set hello MISSING_VAR=… --secret`/);
+  });
+
   it("never passes a function's control characters to the terminal (escape sequences show as \\xNN); tabs and line breaks stay", () => {
     assert.equal(printable('a\x1b]0;pwned\x07b\tc'), 'a\\x1b]0;pwned\\x07b\\tc');
     assert.equal(printable('\x9b2J'), '\\x9b2J');
-    assert.equal(formatLogLine({ stream: 'stdout', ts: 0, msg: 'one\ntwo\x1b[31m' }), '  stdout   one\n           two\\x1b[31m');
+    assert.equal(formatLogLine({ stream: 'stdout', ts: 0, msg: 'one\ntwo\x1b[31m' }), '  stdout   one\n  stdout   two\\x1b[31m');
+  });
+
+  it("prints a message of several lines (log.exception's traceback) as lines each with the columns, as logs does (ADR 0224)", () => {
+    let text = '';
+    const printer = new CallPrinter(new Output({ stdout: (t) => { text += t; }, stderr: () => undefined, readStdin: async () => Buffer.alloc(0) }, false));
+    const traceback = { stream: 'log', level: 'ERROR', ts: Date.UTC(2026, 0, 1), msg: 'caught it\r\nTraceback (most recent call last):\n  File "/code/main.py", line 17\nValueError: x\r\n' };
+    printer.logs('hello', run().runId, [traceback]);
+    const lines = text.trimEnd().split('\n');
+    assert.equal(lines.length, 4);
+    for (const line of lines) assert.match(line, /^\d\d:\d\d:\d\d\.\d{3}  5868c7ce  ERROR    /);
+    assert.match(lines[0]!, /ERROR    caught it$/);
+    assert.match(lines[2]!, /ERROR      File "\/code\/main\.py", line 17$/);
+    // A line break cannot start a line that reads as a call's: every line keeps this run's columns; a lone \r stays escaped.
+    assert.equal(formatLogLine({ stream: 'stdout', ts: 0, msg: 'ok\n12:00:01.234  GET / 200  1 ms  warm  v1  http  run x\ra' }, 'C'), 'C  stdout   ok\nC  stdout   12:00:01.234  GET / 200  1 ms  warm  v1  http  run x\\ra');
   });
 
   it('with --json: a log event per streamed line, then a call event with the rest of the logs', () => {

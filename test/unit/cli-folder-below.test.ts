@@ -6,7 +6,7 @@
  * `init .`" (a second function inside the first).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -47,6 +47,49 @@ describe('a folder below a function folder', () => {
     const message = found.problems[0]!.message;
     assert.match(message, /a folder inside the function folder \.\.\/\.\. \(function "shop"\).*`cd \.\.\/\.\.` and run it there/);
     assert.doesNotMatch(message, /init \./);
+  });
+
+  it('validate/deploy in the folder holding function folders names them and the cd, not `init .` (new-user round 9)', async () => {
+    const parent = join(scratch, 'my proj é');
+    const found = await preflight(parent, 'python3', {}, { runPython });
+    assert.equal(found.problems.length, 1);
+    const message = found.problems[0]!.message;
+    assert.match(message, /not a function folder, but a folder in it is: shop; `cd shop` and run it there, or give that folder as the argument$/);
+    assert.doesNotMatch(message, /init \./);
+    mkdirSync(join(parent, 'two words'));
+    writeFileSync(join(parent, 'two words', 'platform.yaml'), 'kind: function\nname: two\n');
+    mkdirSync(join(parent, '.hidden'));
+    writeFileSync(join(parent, '.hidden', 'platform.yaml'), 'kind: function\nname: hidden\n');
+    const two = (await preflight(parent, 'python3', {}, { runPython })).problems[0]!.message;
+    assert.match(two, /but folders in it are: shop, 'two words'; `cd` into one \(`cd shop`\) and run it there, or give it as the argument$/);
+  });
+
+  it("validate/deploy/dev given the folder's function name (as invoke takes it) say to leave it out; a near miss names the folder (new-user round 9)", async () => {
+    for (const command of ['validate', 'deploy', 'dev']) {
+      const r = await runCli([command, 'shop'], { env, cwd: project });
+      assert.equal(r.code, EXIT.USAGE, r.stderr);
+      assert.match(r.stderr, new RegExp(`is not a folder: ${command} takes a function's folder, not its name; this folder holds function "shop": run \`${command}\` without the name`));
+    }
+    const near = await runCli(['validate', 'shpo'], { env, cwd: join(scratch, 'my proj é') });
+    assert.equal(near.code, EXIT.USAGE);
+    assert.match(near.stderr, /shpo is not a folder: give the function's folder \(the one with platform\.yaml\); did you mean "shop"\?/);
+  });
+
+  it('init inside a function folder (init shop again in shop/, init . below it) writes nothing and says where a new one goes (new-user round 9)', async () => {
+    const again = await runCli(['init', 'shop'], { env, cwd: project });
+    assert.equal(again.code, EXIT.USAGE, again.stderr);
+    assert.match(again.stderr, /shop is inside the folder of function "shop" \(this folder, with its platform\.yaml\), whose deploy uploads all of it: nothing was written\. A new function goes beside it: `cd \.\.` and init there/);
+    assert.equal(existsSync(join(project, 'shop')), false);
+    const here = await runCli(['init', '.'], { env, cwd: below });
+    assert.equal(here.code, EXIT.USAGE, here.stderr);
+    assert.match(here.stderr, /this folder is inside the folder of function "shop" \(\.\.\/\.\., with its platform\.yaml\)/);
+    assert.equal(existsSync(join(below, 'main.py')), false);
+  });
+
+  it('dev --remote with no platform there says dev can start its own (new-user round 9)', async () => {
+    const r = await runCli(['dev', '--remote'], { env, cwd: project });
+    assert.equal(r.code, EXIT.UNREACHABLE, r.stderr);
+    assert.match(r.stderr, /cannot reach the platform .* Or run `.*dev` without --remote or --url: it starts a platform of its own\. \[UNREACHABLE\]/);
   });
 
   it('logs and triggers there ask the platform for that function (no usage error)', async () => {

@@ -39,6 +39,14 @@ describe('missingEnvHint', () => {
       assert.match(hint, /data binding \(platform\.yaml `data:`/);
     }
   });
+  it('in dev: the folder\'s .env, which dev reads, not deploy\'s "does not read .env" (new-user round 9: dev said nothing)', () => {
+    const cause = { type: 'KeyError', message: "'API_KEY'", stack: '    KEY = os.environ["API_KEY"]\n' };
+    const hint = errorHint({ function: 'shop', cause }, '', { dev: true }) ?? '';
+    assert.match(hint, /^It reads env API_KEY, which the function does not have: dev sets the folder's \.env and platform\.yaml's `env:`\. Add API_KEY=… to \.env/);
+    assert.doesNotMatch(hint, /does not read \.env|--secret/);
+    // A reserved name is the platform's there too.
+    assert.match(errorHint({ function: 'shop', cause: { ...cause, message: "'FP_TOKEN'" } }, '', { dev: true }) ?? '', /names starting with FP_ are the platform's/);
+  });
   it('the function\'s own text in the hint is shown escaped', () => {
     const hint = missingEnvHint({ function: 'f', cause: { type: 'KeyError', message: "'A'", stack: '    os.environ["A"]\n' } }, 'fp');
     assert.match(hint ?? '', /^It reads env A, which the function does not have/);

@@ -20,6 +20,8 @@ describe('cli typos', () => {
       [['env', 'sett', 'f', 'A=1'], 'set'],
       // Two letters swapped are one slip, nearer than two other edits: `lsit` named "set" (journey 11).
       [['env', 'lsit', 'f'], 'list'],
+      // A choice checked by its own parser names the near value too (`--level eror`: new-user round 9).
+      [['logs', 'f', '--level', 'eror'], 'error'],
     ];
     for (const [argv, near] of cases) {
       const r = await runCli(argv, { env });

@@ -37,6 +37,12 @@ describe('parseManifest', () => {
     assert.deepEqual([eventFormatOf({ event: 'lambda' }), eventFormatOf({}), eventFormatOf(null), eventFormatOf({ event: 'x' })], ['lambda', 'platform', 'platform', 'platform']);
   });
 
+  it("entrypoint main.handler (Lambda's module.function) names the module:attr meant (new-user round 9)", () => {
+    assert.match(issuesOf({ kind: 'function', name: 'l', entrypoint: 'main.handler' }).entrypoint ?? '', /^must be module:attr, .*; did you mean "main:handler"\? \(Lambda writes module\.function/);
+    assert.match(issuesOf({ kind: 'function', name: 'l', entrypoint: 'app.api.handler' }).entrypoint ?? '', /did you mean "app\.api:handler"\?/);
+    for (const entrypoint of ['main', 'main handler', 'main:', '.handler']) assert.doesNotMatch(issuesOf({ kind: 'function', name: 'l', entrypoint }).entrypoint ?? '', /did you mean/, entrypoint);
+  });
+
   it('reads every key, converting human units once', () => {
     const m = parseManifest({
       kind: 'function',
