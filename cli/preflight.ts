@@ -11,7 +11,7 @@ import { shellWord } from './self-command.js';
 import { walkFunctionDir, type LocalFile } from './files.js';
 import { runPythonPreflight, type PythonPreflight } from './python.js';
 import { terminalSafe } from './terminal.js';
-import { cronStepWarnings, entrypointToCheck, envReferences, envSets, formatProblem as problemText, reportProblems, type LimitCeilings, type Manifest, type Problem, type PyEntrypoint, type PyRequirement } from '../protocol/index.js';
+import { entrypointToCheck, envReferences, envSets, formatProblem as problemText, reportProblems, type LimitCeilings, type Manifest, type Problem, type PyEntrypoint, type PyRequirement } from '../protocol/index.js';
 
 export type { Problem, ProblemKind } from '../protocol/index.js';
 
@@ -105,11 +105,6 @@ export async function preflight(dir: string, python: string, env: Record<string,
   const found = reportProblems({ ...report, warnings: shown }, read.manifest?.limits, read.manifest?.triggers, manifestEnv);
   problems.push(...found.problems);
   warnings.push(...found.warnings);
-  // A cron step past its field's range (`*/90` minutes): valid, and not what it reads as.
-  (read.manifest?.triggers ?? []).forEach((t, i) => {
-    if (t.type !== 'cron') return;
-    for (const message of cronStepWarnings(t.schedule)) warnings.push({ kind: 'manifest', file: MANIFEST_FILE, line: null, column: null, path: `triggers.${i}.schedule`, message });
-  });
 
   // No platform.yaml: not a function folder (an empty one, the wrong `cd`). The entrypoint and
   // file problems that follow from it ("module 'main' not found", "no files to upload") were

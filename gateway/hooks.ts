@@ -8,7 +8,7 @@
  * control plane's (the `Webhooks` port); the gateway only orders the steps.
  */
 import { isPlatformError, PlatformError, TRIGGER_ID_HEADER, withoutTriggerHeaders, type AsyncCall,type Webhooks } from '../protocol/index.js';
-import { invokeDirect, limitVerdict, servable, type InvokeDeps } from './invoke.js';
+import { edgeOf, invokeDirect, limitVerdict, servable, type InvokeDeps } from './invoke.js';
 
 export type { FoundHook, Webhooks } from '../protocol/index.js';
 import type { FoundHook, HookRefusal } from '../protocol/index.js';
@@ -63,11 +63,13 @@ async function deliver(
   const fn = servable(now, name);
   if (fn instanceof PlatformError) return errorResponse(fn);
   if (deps.graceOver()) return errorResponse(new PlatformError('SHUTTING_DOWN', 'the gateway is shutting down'));
-  const call: AsyncCall = { method: 'POST', path: hook.path ?? '/', rawQuery: req.rawQuery, headers: req.headers, body };
+  // The client and scheme a trusted proxy reported, its forwarding headers consumed, as for `/fn/`.
+  const { headers: seen, origin } = edgeOf(deps, req, req.headers);
+  const call: AsyncCall = { method: 'POST', path: hook.path ?? '/', rawQuery: req.rawQuery, headers: seen, body, origin };
   if (hook.sync) {
     // As an async delivery's run does (controlplane/async/runs/service.ts): the handler sees which
     // trigger called it, never a value the sender put there.
-    const headers: [string, string][] = [...withoutTriggerHeaders(req.headers), [TRIGGER_ID_HEADER, triggerId]];
+    const headers: [string, string][] = [...withoutTriggerHeaders(seen), [TRIGGER_ID_HEADER, triggerId]];
     const result = await invokeDirect(deps, name, { ...call, headers, signal: req.signal }, 'webhook');
     // Served on the platform host's origin, as `/fn/<key>/` is (responses.ts).
     const answer = [...result.headers];

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { relative, sep } from 'node:path';
 import {
   ATTEMPT_HEADER, callFailed, declaredLength, ERRORS, isPlatformError, isPlatformToken, PlatformError, RUN_ID_HEADER, RUNTIME_PLATFORM_CODES, withoutTriggerHeaders,
-  type Abortable, type AsyncIntake, type CallLimit, type DirectError, type DirectRequest, type DirectResult, type ErrorCode, type LogTap, type Pairs, type RunError, type RunRecord, type RunTrigger, type WireEvent, type WireResponse,
+  type Abortable, type AsyncIntake, type CallLimit, type CallOrigin, type DirectError, type DirectRequest, type DirectResult, type ErrorCode, type LogTap, type Pairs, type RunError, type RunRecord, type RunTrigger, type WireEvent, type WireResponse,
 } from '../protocol/index.js';
 
 export type { AsyncCall, AsyncIntake, DirectError, DirectRequest, DirectResult } from '../protocol/index.js';
@@ -52,7 +52,7 @@ export async function invokeAsyncHttp(deps: InvokeDeps, intake: AsyncIntake | nu
   let admitted = admit(deps, req, name, 'async');
   if (admitted instanceof Promise) admitted = await admitted;
   if ('status' in admitted) return admitted;
-  const { headers } = admitted;
+  const { headers, origin } = edgeOf(deps, req, admitted.headers);
   if (deps.graceOver()) return errorResponse(new PlatformError('SHUTTING_DOWN', 'the gateway is shutting down'));
   if (intake === null) return errorResponse(new PlatformError('ASYNC_NOT_ENABLED', 'this process has no async queue'));
   let key: string | null = null;
@@ -76,7 +76,7 @@ export async function invokeAsyncHttp(deps: InvokeDeps, intake: AsyncIntake | nu
   if (refused !== null) return refused;
   let accepted: { runId: string; created: boolean };
   try {
-    accepted = await intake.submit(name, { method: req.method, path, rawQuery: req.rawQuery, headers, body }, key);
+    accepted = await intake.submit(name, { method: req.method, path, rawQuery: req.rawQuery, headers, body, origin }, key);
   } catch (err) {
     // The intake throws registry errors; anything else is not shown as it is (it may be a driver's message).
     return errorResponse(isPlatformError(err) ? err : new PlatformError('ASYNC_QUEUE_UNAVAILABLE', undefined, { function: name }));
@@ -398,7 +398,11 @@ export async function invokeDirect(deps: InvokeDeps, name: string, request: Dire
   if (deps.shuttingDown() && !QUEUED_TRIGGERS.has(trigger)) {
     done = finish(call, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false);
   } else {
-    const event = wireEvent(`/fn/${name}`, runId, request, withRunHeaders(request.headers, runId, attempt));
+    const event = wireEvent(`${request.origin?.prefix ?? ''}/fn/${name}`, runId, request, withRunHeaders(request.headers, runId, attempt));
+    if (request.origin !== undefined) {
+      event.scheme = request.origin.scheme;
+      event.client = request.origin.client;
+    }
     const opts = request.signal ? { signal: request.signal, attempt } : { attempt };
     // The whole body: a direct caller cannot take a stream (gateway/streamed.ts).
     done = finish(call, await wholeResult(await deps.pool.invoke(fn, event, opts), request.keepBodyBytes), true);
@@ -500,6 +504,17 @@ function trustedHeaders(view: ClientView, headers: Pairs): Pairs {
   const forwarded = withoutForwarding(headers);
   if (view.host === null) return forwarded;
   return [...forwarded.filter(([key]) => key !== 'host'), ['host', view.host]];
+}
+
+/**
+ * A queued or webhook call's headers and origin as `/fn/` gives them to the app (clientView):
+ * behind a trusted proxy, the client, scheme and prefix it reported, its forwarding headers consumed
+ * and its Host in place; from any other peer, that peer over http and the headers as they are.
+ * Kept with the run at acceptance: its attempts, later and elsewhere, have no peer to ask.
+ */
+export function edgeOf(deps: Pick<InvokeDeps, 'trustedProxies'>, req: Pick<IncomingRequest, 'peer' | 'peerPort'>, headers: Pairs): { headers: Pairs; origin: CallOrigin } {
+  const edge = clientView(req.peer, headers, deps.trustedProxies, req.peerPort);
+  return { headers: edge.trusted ? trustedHeaders(edge, headers) : headers, origin: { client: edge.client, scheme: edge.scheme, prefix: edge.prefix } };
 }
 
 /** A direct run's headers with its run id and attempt (protocol/trigger-headers.ts), any earlier ones dropped. */

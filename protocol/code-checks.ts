@@ -9,6 +9,7 @@
  * `yaml` is loaded on first use, so services that import protocol but never read a manifest
  * (the gateway, the pool) do not pay for it.
  */
+import { cronStepWarnings } from './cron-schedule.js';
 import { ceilingIssues, type LimitCeilings } from './limit-ceilings.js';
 import { isManifestError, MAX_MANIFEST_BYTES, parseManifest, type Manifest } from './manifest.js';
 import { parseDurationMs, parseMemoryBytes } from './units.js';
@@ -379,8 +380,11 @@ export function entrypointToCheck(read: ManifestRead): string {
 /** A timeout under which a WebSocket endpoint is warned about (its connections end at it). */
 export const LONG_TIMEOUT_MS = 300_000;
 
-/** A manifest trigger as reportProblems reads it: its `id`, and where it calls the app (`method`, cron only, and `path`; default `POST /`). */
-export interface TriggerShape { type: string; id?: string; method?: string; path?: string }
+/**
+ * A manifest trigger as reportProblems reads it: its `id`, where it calls the app (`method`, cron
+ * only, and `path`; default `POST /`), and a cron trigger's `schedule`.
+ */
+export interface TriggerShape { type: string; id?: string; method?: string; path?: string; schedule?: string }
 
 /**
  * A warning for each trigger whose call (`POST <path>` for a webhook, `<method> <path>` for a cron
@@ -424,7 +428,9 @@ function unservedTriggers(w: PyFinding, triggers: readonly TriggerShape[]): { li
 /**
  * validate.py's findings as problems (they stop a deploy) and warnings (they do not). `limits`
  * (the manifest's, when it parsed) drops a warning those limits answer (`PyFinding.needs`), and
- * `triggers` (the manifest's) decides the warnings about where webhook deliveries and cron ticks call the app.
+ * `triggers` (the manifest's) decides the warnings about where webhook deliveries and cron ticks call the app,
+ * and adds one for a cron step past its field's range (`*\/90` minutes: valid, and not what it reads as).
+ * `validate` and `deploy` (cli/preflight.ts) and the server's `POST /validate` all warn through here.
  */
 export function reportProblems(report: PyReport, limits?: { concurrency: number; maxInstances: number; timeoutMs?: number } | null, triggers?: readonly TriggerShape[] | null, env?: readonly string[] | null): { problems: Problem[]; warnings: Problem[] } {
   const problems: Problem[] = [];
@@ -445,6 +451,10 @@ export function reportProblems(report: PyReport, limits?: { concurrency: number;
     const timeout = w.needs === 'long-timeout' && limits?.timeoutMs !== undefined ? `; this function's limits.timeout is ${limits.timeoutMs / 1000} s` : '';
     warnings.push({ kind: 'python', file: w.file, line: w.line, message: w.message + timeout });
   }
+  (triggers ?? []).forEach((t, i) => {
+    if (t.type !== 'cron' || t.schedule === undefined) return;
+    for (const message of cronStepWarnings(t.schedule)) warnings.push({ kind: 'manifest', file: MANIFEST_FILE, line: null, column: null, path: `triggers.${i}.schedule`, message });
+  });
   for (const p of report.dependencies?.problems ?? []) problems.push({ kind: 'dependencies', file: p.file, line: p.line, message: p.message });
   return { problems, warnings };
 }

@@ -262,6 +262,20 @@ export interface DirectRequest {
    * `x-fp-result-omitted` (protocol/run-result.ts). The test invoke keeps 6 MiB (red team 10).
    */
   keepBodyBytes?: number;
+  /** Where the request came from (an async run's, kept from its acceptance); none: the app is told no client. */
+  origin?: CallOrigin;
+}
+
+/**
+ * Where a request came from, as the gateway's edge saw it at acceptance (gateway/peer.ts
+ * clientView): the client and scheme a trusted proxy reported, else the peer over http, and the
+ * path prefix that proxy stripped. A queued run gives it to the app on every attempt, as `/fn/` does.
+ */
+export interface CallOrigin {
+  client: [string, number];
+  scheme: 'http' | 'https';
+  /** `X-Forwarded-Prefix` from a trusted proxy, `` when none: it goes before root_path. */
+  prefix: string;
 }
 
 /** A call as the async queue keeps it, to be replayed as the same request by each attempt. */
@@ -270,9 +284,11 @@ export interface AsyncCall {
   /** The function's path, starting with `/`. */
   path: string;
   rawQuery: string;
-  /** Lower-case names; without the invoke token. */
+  /** Lower-case names; without the invoke token (and, behind a trusted proxy, without the forwarding headers it consumed). */
   headers: Pairs;
   body: Uint8Array;
+  /** Where it came from (absent in jobs an older platform queued). */
+  origin?: CallOrigin;
 }
 
 /** Where `/async/<name>` hands accepted calls (the control plane's async runs). */

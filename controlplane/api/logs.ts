@@ -35,7 +35,7 @@ export const functionLogs = operation(
     await call.ctx.runs.runs.flush(1000);
     // One such read at a time per workspace in this process: a tenant's many queries at once wait
     // for each other instead of taking turns on the event loop with every other function's calls.
-    const found = await call.ctx.locks.run(`stored-logs:${call.scope.workspace}`, () => storedLines(call.ctx.store.runs, { ...q, function: key, limit: q.limit ?? DEFAULT_LOG_LIMIT }));
+    const found = await call.ctx.locks.run(`stored-logs:${call.scope.workspace}`, () => storedLines(call.ctx.store.runs, { ...q, function: key, limit: q.limit ?? DEFAULT_LOG_LIMIT, born: call.ctx.registry.recordOf(key)?.createdAt }));
     return json(200, { function: name, ...found });
   },
 );

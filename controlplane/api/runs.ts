@@ -3,6 +3,7 @@ import { formatLongDurationMs, isPlatformError, MAX_JSON_DEPTH, MAX_SHOWN_RESULT
 import type { FunctionRecord } from '../store/types.js';
 import type { AsyncRuns, AsyncRunView } from '../async/index.js';
 import { getFunction } from '../service/functions.js';
+import { ofIncarnation } from '../runs/incarnation.js';
 import type { z } from 'zod';
 import { asyncRunAnswer, replayAnswer, runAnswer, runListAnswer, testInvokeAnswer, type AsyncRunView as AsyncRunAnswer } from './answers.js';
 import { asyncAccepted } from './answers-console.js';
@@ -156,20 +157,9 @@ function syncRunRefusal(code: 'RUN_NOT_CANCELLABLE' | 'RUN_NOT_REPLAYABLE', runI
     { runId, state: 'sync', trigger: run.trigger });
 }
 
-/**
- * Whether a run of `fnKey` belongs to the function now under that key: one deleted and created
- * again (the same workspace's, or another tenant's under a recycled workspace name, or one a
- * restored store brought back) does not inherit another incarnation's runs, their requests and
- * results (red team 5). Decided by the run's own incarnation (`incarnation`: the createdAt of the
- * function it was accepted for or served by) where it was kept, whatever the clocks did (ADR 0235);
- * a run kept without one (accepted or written before it was kept) by its time `at`, as before. A
- * key with no function now keeps its runs (until pruned).
- */
+/** Whether a run of `fnKey` belongs to the function now under that key (the rule: runs/incarnation.ts). */
 function current(call: Call, fnKey: string, incarnation: number | null | undefined, at: number | null): boolean {
-  const born = call.ctx.registry.recordOf(fnKey)?.createdAt;
-  if (born === undefined) return true;
-  if (incarnation !== null && incarnation !== undefined) return incarnation === born;
-  return at === null || at >= born;
+  return ofIncarnation(call.ctx.registry.recordOf(fnKey)?.createdAt, incarnation, at);
 }
 
 /**

@@ -8,6 +8,7 @@
  * 0.5 s), and a few at a time held every function's calls for seconds (red team, December 2026).
  */
 import { capLine, PlatformError, type ApiStoredLogLine, type RunRecord } from '../../protocol/index.js';
+import { ofIncarnation } from '../runs/incarnation.js';
 import type { RunStore } from '../store/index.js';
 import { keepLine, type LineFilter } from './filter.js';
 
@@ -18,6 +19,11 @@ export interface StoredQuery extends LineFilter {
   /** Lines before this time (ms). */
   until?: number;
   limit: number;
+  /**
+   * The createdAt of the function now under `function` (undefined: none): a run by `runId` of
+   * another incarnation (one deleted and created again) is not found (runs/incarnation.ts).
+   */
+  born?: number;
 }
 
 /** A line as the API answers it (protocol/api-runs.ts): with runId and attempt, `i` (its index in the run's record `logs`) is its identity. */
@@ -42,8 +48,8 @@ const PARALLEL = 8;
 
 export async function storedLines(runs: RunStore, q: StoredQuery): Promise<StoredLines> {
   if (q.runId !== undefined) {
-    const attempts = await runs.attempts(q.runId);
-    if (attempts.length === 0 || attempts[0]!.function !== q.function) {
+    const [attempts, newest] = await Promise.all([runs.attempts(q.runId), runs.get(q.runId)]);
+    if (attempts.length === 0 || attempts[0]!.function !== q.function || !ofIncarnation(q.born, newest?.fnCreatedAt, newest?.startedAt ?? attempts.at(-1)!.startedAt)) {
       throw new PlatformError('RUN_NOT_FOUND', `function "${q.function}" has no run ${q.runId}`, { field: 'runId' });
     }
     return finish(attempts.flatMap((r) => linesOf(r, q)), 1, false, q.limit);

@@ -6,13 +6,15 @@
  * created again (async.db kept as it is): the restored function is the first incarnation again,
  * and the second incarnation's async run, accepted after the first was created, was shown to it
  * (its request's answer, its attempts) although it was never that function's run.
- * In-process embedded platforms, one after the other on the same state directory.
+ * The logs of a run by id follow the same rule. In-process embedded platforms, one after the other
+ * on the same state directory.
  */
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { startPlatform, type StartedPlatform } from '../../platform/start.js';
 import { Api, deployed, errorOf, fnName, py, sleep, TEST_SECRETS_KEY } from './platform-harness.js';
 
@@ -79,5 +81,37 @@ describe('GET /runs/<id> and the incarnation of the run', () => {
     const own = await api.call('GET', `/runs/${first}`);
     assert.equal(own.status, 200, JSON.stringify(own.body));
     assert.deepEqual((own.body as { run: { result: { body: unknown } } }).run.result.body, { incarnation: 1 });
+  });
+
+  // The logs of a run by id decided by the function key alone: a stored run of another incarnation
+  // under the key (stamped with it: what a restored platform.db or a late writer leaves, ADR 0190)
+  // had its lines shown to the function now under the key, where `GET /runs/<id>` said 404.
+  it("the logs of a run by id: a run stamped with another incarnation of the key is not the function's", { timeout: 120_000 }, async () => {
+    const name = fnName('inclogs');
+    await stop();
+    let api = await start();
+    await deployed(api, name, { 'main.py': py('def handler(event, context):', '    print("a line of the run")', '    return {}') });
+    const res = await fetch(`${platform!.url}/fn/${name}/`, { method: 'POST', body: '{}' });
+    assert.equal(res.status, 200);
+    const runId = res.headers.get('x-run-id')!;
+    for (let i = 0; i < 50 && (await api.call('GET', `/runs/${runId}`)).status !== 200; i++) await sleep(100);
+    const own = await api.call('GET', `/functions/${name}/logs?runId=${runId}`);
+    assert.equal(own.status, 200, JSON.stringify(own.body));
+    assert.match(JSON.stringify(own.body), /a line of the run/);
+    await stop();
+
+    const db = new Database(join(stateDir, 'platform.db'));
+    assert.equal(db.prepare('UPDATE runs SET fn_created_at = fn_created_at + 1 WHERE run_id = ?').run(runId).changes, 1);
+    db.close();
+    api = await start();
+    try {
+      assert.equal(errorOf(await api.call('GET', `/runs/${runId}`)).code, 'RUN_NOT_FOUND');
+      // Before: 200 with the run's line.
+      const other = await api.call('GET', `/functions/${name}/logs?runId=${runId}`);
+      assert.equal(other.status, 404, JSON.stringify(other.body));
+      assert.equal(errorOf(other).code, 'RUN_NOT_FOUND');
+    } finally {
+      await stop();
+    }
   });
 });

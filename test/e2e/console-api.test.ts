@@ -73,6 +73,12 @@ describe('POST /validate: the checks of `fastapi-platform validate`, each proble
     assert.deepEqual([ok.body.entrypoint.value, ok.body.entrypoint.file, ok.body.entrypoint.kind], ['main:handler', 'main.py', 'handler']);
     assert.match(ok.body.python.version, /^3\./);
 
+    // A cron step past its field's range: valid, with the warning `validate` gives (before: none here).
+    const step = await h.api.call('POST', '/validate', { files: [{ path: 'main.py', content: GOOD }, { path: 'platform.yaml', content: `kind: function\nname: ${name}\ninvocation: async\ntriggers:\n  - type: cron\n    schedule: "*/90 * * * *"\n` }] });
+    assert.equal(step.body.ok, true, JSON.stringify(step.body.problems));
+    assert.deepEqual(step.body.warnings.map((w: { kind: string; file: string; path: string }) => [w.kind, w.file, w.path]), [['manifest', 'platform.yaml', 'triggers.0.schedule']]);
+    assert.match(step.body.warnings[0].message, /"\*\/90" in the minute field matches minute 0 only/);
+
     // Declared dependencies are checked too: a requirement the platform does not install, at its line.
     const deps = await h.api.call('POST', '/validate', { files: [{ path: 'main.py', content: GOOD }, { path: 'requirements.txt', content: 'requests>=2\n-e ./local\n' }] });
     assert.equal(deps.status, 200);

@@ -1,4 +1,4 @@
-/** The async run envelope: msgpack (v2) round trip with raw bytes, and v1 (JSON + base64) still read. */
+/** The async run envelope: msgpack (v2) round trip with raw bytes and the call's origin, and v1 (JSON + base64) still read. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeEnvelope, encodeCall } from '../../controlplane/async/runs/envelope.js';
@@ -16,6 +16,12 @@ describe('async envelope', () => {
       // No base64: the payload is the body plus a small header, not 4/3 of it.
       assert.ok(payload.length < body.length + 200, `${payload.length} bytes for a ${body.length}-byte body`);
     }
+  });
+
+  it("keeps the call's origin (client, scheme, prefix as the edge saw them at acceptance); an older job has none", () => {
+    const origin = { client: ['203.0.113.7', 0] as [string, number], scheme: 'https' as const, prefix: '/edge' };
+    assert.deepEqual(decodeEnvelope(encodeCall({ ...call, origin }, 'webhook')).call.origin, origin);
+    assert.equal('origin' in decodeEnvelope(encodeCall(call)).call, false);
   });
 
   it('reads a version 1 envelope (JSON, body in base64) queued by an older platform', () => {

@@ -3,10 +3,11 @@
  * every attempt — and a replay — runs the same request the client sent. `trigger` says what queued
  * it (`async` when absent; `cron` for a tick, `webhook` for a verified webhook), recorded with each
  * attempt's run. Encoded once, as msgpack with the body as raw bytes (version 2); version 1 (JSON
- * with the body in base64) is still read, for jobs queued by an older platform.
+ * with the body in base64) is still read, for jobs queued by an older platform. `o`: where the
+ * request came from (its client and scheme as a trusted proxy said at acceptance), absent in older jobs.
  */
 import { Packr, Unpackr } from 'msgpackr';
-import type { AsyncCall } from '../../../protocol/index.js';
+import type { AsyncCall, CallOrigin } from '../../../protocol/index.js';
 
 interface EnvelopeV2 {
   v: 2;
@@ -16,6 +17,8 @@ interface EnvelopeV2 {
   h: [string, string][];
   b: Uint8Array;
   t?: QueuedTrigger;
+  /** The call's origin (protocol CallOrigin): client address, port, scheme, prefix. */
+  o?: [string, number, string, string];
 }
 
 /** What queued a run. */
@@ -28,6 +31,7 @@ export function encodeCall(call: AsyncCall, trigger: QueuedTrigger = 'async'): B
   const envelope: EnvelopeV2 = {
     v: 2, m: call.method, p: call.path, q: call.rawQuery, h: call.headers, b: call.body,
     ...(trigger !== 'async' ? { t: trigger } : {}),
+    ...(call.origin !== undefined ? { o: [call.origin.client[0], call.origin.client[1], call.origin.scheme, call.origin.prefix] } : {}),
   };
   return packr.pack(envelope);
 }
@@ -45,7 +49,16 @@ export function decodeEnvelope(payload: Uint8Array): { call: AsyncCall; trigger:
   if (e.v !== 2 || typeof e.m !== 'string' || typeof e.p !== 'string' || typeof e.q !== 'string' || !Array.isArray(e.h) || !(e.b instanceof Uint8Array)) {
     throw new Error('the queued payload is not an async call envelope');
   }
-  return { call: { method: e.m, path: e.p, rawQuery: e.q, headers: e.h, body: e.b }, trigger: triggerOf(e.t) };
+  const origin = originOf(e.o);
+  return { call: { method: e.m, path: e.p, rawQuery: e.q, headers: e.h, body: e.b, ...(origin !== null ? { origin } : {}) }, trigger: triggerOf(e.t) };
+}
+
+/** The origin kept in an envelope; null when none (an older platform's job) or not one. */
+function originOf(o: unknown): CallOrigin | null {
+  if (!Array.isArray(o) || o.length !== 4) return null;
+  const [address, port, scheme, prefix] = o as unknown[];
+  if (typeof address !== 'string' || typeof port !== 'number' || (scheme !== 'http' && scheme !== 'https') || typeof prefix !== 'string') return null;
+  return { client: [address, port], scheme, prefix };
 }
 
 interface EnvelopeV1 {
