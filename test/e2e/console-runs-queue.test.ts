@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
+import { screenshot } from '../helpers/browser.js';
 import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
 import { createFunction, deployed, fnName } from './platform-harness.js';
 
@@ -151,6 +152,44 @@ describe('the console with a queue and long lists (console round 8)', { skip }, 
     await actions.first().waitFor();
     const each = await lines(actions);
     assert.ok(each.length >= 3 && each.every((n) => n === 1), `action codes over several lines: ${JSON.stringify(each)} (${JSON.stringify(await actions.allTextContents())})`);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('at 375 px the Runs and Audit tables fit the screen: no sideways scroll, a date on at most 2 lines; wide, they keep their columns (console round 9)', async () => {
+    const name = fnName('narrow');
+    await deployed(c.platform.api, name, { 'main.py': 'def handler(event, context):\n    raise ValueError("no")\n' });
+    for (let i = 0; i < 2; i++) assert.equal((await fetch(`${c.platform.url}/fn/${name}/items/${'x'.repeat(40)}`, { method: 'POST', body: '{}' })).status, 500);
+    // Whether the page or a table scrolls sideways, and the line boxes of each date (1 when it is not broken).
+    const fits = (page: Page): Promise<{ page: boolean; tables: boolean[]; dates: number[] }> => page.evaluate(() => {
+      const doc = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number }; querySelectorAll: (s: string) => ArrayLike<{ scrollWidth: number; clientWidth: number; getClientRects: () => { length: number } }> } }).document;
+      return {
+        page: doc.documentElement.scrollWidth <= doc.documentElement.clientWidth,
+        tables: Array.from(doc.querySelectorAll('.table-wrap')).map((w) => w.scrollWidth <= w.clientWidth),
+        dates: Array.from(doc.querySelectorAll('table time')).map((t) => t.getClientRects().length),
+      };
+    });
+    const narrow = async (page: Page, what: string): Promise<void> => {
+      const got = await fits(page);
+      assert.equal(got.page, true, `${what}: the page scrolls sideways`);
+      assert.ok(got.tables.length > 0 && got.tables.every(Boolean), `${what}: a table scrolls sideways ${JSON.stringify(got.tables)}`);
+      assert.ok(got.dates.length > 0 && got.dates.every((n) => n >= 1 && n <= 2), `${what}: dates over more than 2 lines ${JSON.stringify(got.dates)}`);
+    };
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/runs`, viewport: { width: 375, height: 800 } });
+    const runs = page.locator('table[aria-label="Runs"] tbody tr');
+    await eventually(async () => assert.equal(await runs.count(), 2));
+    await narrow(page, 'Runs');
+    await screenshot(page, '32-runs-narrow');
+    await page.goto(`${c.platform.url}/console/#/audit`);
+    const entries = page.locator('table[aria-label="Audit log"] tbody tr');
+    await entries.first().waitFor();
+    await narrow(page, 'Audit');
+    await screenshot(page, '33-audit-narrow');
+    // Wide: a table with its header row, a row's cells side by side (not stacked).
+    await page.setViewportSize({ width: 1360, height: 900 });
+    assert.equal(await page.locator('table[aria-label="Audit log"] thead').isVisible(), true);
+    const cells = await entries.first().locator('th, td').evaluateAll((els: { getBoundingClientRect: () => { top: number } }[]) => els.map((el) => Math.round(el.getBoundingClientRect().top)));
+    assert.equal(new Set(cells).size, 1, `cells on several lines: ${JSON.stringify(cells)}`);
     assert.deepEqual(problems, []);
     await context.close();
   });

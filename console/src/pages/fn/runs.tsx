@@ -6,9 +6,9 @@ import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, enc, type AsyncRun, type AsyncRunSummary, type LogLine, type Run, type RunError, type RunSummary, type RunWrite } from '../../api.js';
 import { can } from '../../auth.js';
-import { clock, inlineText, levelText, logText, ms, resultText, shownText, time } from '../../format.js';
+import { clock, inlineText, levelText, logText, ms, resultText, shownText } from '../../format.js';
 import { href, navigate } from '../../router.js';
-import { ErrorBox, Loading, StateBadge, useAsync, useInterval, useLoadMoreFocus } from '../../ui.js';
+import { ErrorBox, Loading, StateBadge, useAsync, useInterval, useLoadMoreFocus, When } from '../../ui.js';
 import type { TabProps } from './tab.js';
 import { cancelRun, waitingState } from './run-cancel.js';
 import { timelineDetailText } from '../../../../protocol/run-timeline.js';
@@ -90,21 +90,21 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
       {selected !== null ? <RunDetail key={selected} name={name} runId={selected} onChanged={page.reload} /> : null}
       {page.data === undefined ? <Loading what="Loading runs" error={page.error} /> : runs.length === 0 ? <p class="muted">{status ? `No ${status} runs.` : 'No runs yet: invoke it from the Invoke tab.'}</p> : asyncState ? <AsyncRunTable runs={runs as AsyncRunSummary[]} selected={selected} runLink={runLink} table={moreFocus.table} onChanged={page.reload} /> : (
         <div class="table-wrap">
-          <table class="list" aria-label="Runs" ref={moreFocus.table}>
+          <table class="list cards flow" aria-label="Runs" ref={moreFocus.table}>
             <thead><tr><th scope="col">Started</th><th scope="col">Request</th><th scope="col">Status</th><th scope="col">HTTP</th><th scope="col">Duration</th><th scope="col">Start</th><th scope="col">Attempt</th><th scope="col">Trigger</th><th scope="col">Version</th></tr></thead>
             <tbody>
               {(runs as RunSummary[]).map((r) => (
                 <tr key={r.runId} class={r.runId === selected ? 'selected' : ''}>
-                  <th scope="row"><a href={runLink(r.runId)}>{time(r.startedAt)}</a></th>
-                  <td class="request" title={requestOf(r)}><code>{requestOf(r)}</code></td>
+                  <th scope="row"><a href={runLink(r.runId)}><When at={r.startedAt} /></a></th>
+                  <td class="request" data-label="Request" title={requestOf(r)}><code>{requestOf(r)}</code></td>
                   {/* The code of a platform-said failure, as `runs` prints it (FUNCTION_ERROR 500): a raise and the function's own 500 answer both read "failed 500" (console round 7). */}
-                  <td><StateBadge state={r.status} />{r.errorCode !== null ? <> <code class="muted word" data-testid="run-code">{r.errorCode}</code></> : null}</td>
-                  <td>{r.httpStatus ?? '—'}{r.clientAborted === true ? <ClientLeft /> : null}</td>
-                  <td>{ms(r.durationMs)}</td>
-                  <td>{r.cold ? <span class="badge badge-cold">cold{r.initMs > 0 ? ` +${ms(r.initMs)}` : ''}</span> : <span class="badge badge-warm">warm</span>}</td>
-                  <td>{r.attempt ?? 1}</td>
-                  <td>{r.trigger}</td>
-                  <td>{r.version}</td>
+                  <td data-label="Status"><StateBadge state={r.status} />{r.errorCode !== null ? <> <code class="muted word" data-testid="run-code">{r.errorCode}</code></> : null}</td>
+                  <td data-label="HTTP">{r.httpStatus ?? '—'}{r.clientAborted === true ? <ClientLeft /> : null}</td>
+                  <td data-label="Duration">{ms(r.durationMs)}</td>
+                  <td data-label="Start">{r.cold ? <span class="badge badge-cold">cold{r.initMs > 0 ? ` +${ms(r.initMs)}` : ''}</span> : <span class="badge badge-warm">warm</span>}</td>
+                  <td data-label="Attempt">{r.attempt ?? 1}</td>
+                  <td data-label="Trigger">{r.trigger}</td>
+                  <td data-label="Version">{r.version}</td>
                 </tr>
               ))}
             </tbody>
@@ -158,7 +158,7 @@ function AsyncRunTable({ runs, selected, runLink, table, onChanged }: { runs: As
   const cancels = can('invoker') && runs.some((r) => waitingState(r.state) !== null);
   return (
     <div class="table-wrap">
-      <table class="list" aria-label="Async runs" ref={table}>
+      <table class="list cards flow" aria-label="Async runs" ref={table}>
         <thead><tr><th scope="col">Queued</th><th scope="col">State</th><th scope="col">Since</th><th scope="col">Attempts</th><th scope="col">Trigger</th>{cancels ? <th scope="col"><span class="visually-hidden">Cancel</span></th> : null}</tr></thead>
         <tbody>
           {runs.map((r) => <AsyncRunRow key={r.runId} run={r} selected={r.runId === selected} link={runLink(r.runId)} cancels={cancels} onChanged={onChanged} />)}
@@ -178,11 +178,11 @@ function AsyncRunRow({ run: r, selected, link, cancels, onChanged }: { run: Asyn
   return (
     <>
       <tr class={selected ? 'selected' : ''}>
-        <th scope="row"><a href={link}>{time(r.acceptedAt)}</a></th>
-        <td><StateBadge state={r.state} /></td>
-        <td>{time(r.updatedAt)}</td>
-        <td>{r.attempts}</td>
-        <td>{r.trigger}</td>
+        <th scope="row"><a href={link}><When at={r.acceptedAt} /></a></th>
+        <td data-label="State"><StateBadge state={r.state} /></td>
+        <td data-label="Since"><When at={r.updatedAt} /></td>
+        <td data-label="Attempts">{r.attempts}</td>
+        <td data-label="Trigger">{r.trigger}</td>
         {cancels ? <td>{waiting !== null ? <button type="button" class="small danger" onClick={() => void cancel()} aria-label={`Cancel run ${r.runId}`} data-testid="cancel-row">Cancel</button> : null}</td> : null}
       </tr>
       {error !== null ? <tr data-testid="cancel-row-error"><td colSpan={cancels ? 6 : 5}><ErrorBox error={error} /></td></tr> : null}
