@@ -96,7 +96,7 @@ export function AuditPage({ query }: { query: Route['query'] }): JSX.Element {
             <tbody>
               {entries.map((e) => (
                 <tr key={`${e.workspace ?? ''}.${e.seq}`} data-seq={e.seq}>
-                  <th scope="row"><span class="narrow-only">#</span>{e.seq}</th>
+                  <th scope="row" class="seq">{e.seq}</th>
                   <td data-label="When (UTC)"><When at={e.at} text={auditWhenText(e.at)} /></td>
                   {all ? <td data-label="Workspace">{e.workspace ?? '(install)'}</td> : null}
                   <td data-label="Who">{inlineText(e.actor.label)} <span class="muted">({e.actor.role}, {e.actor.tokenId})</span></td>
