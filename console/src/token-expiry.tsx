@@ -3,7 +3,8 @@
  * expiry gave no warning, and the console signed out with TOKEN_EXPIRED at the next call. Shown from
  * `WARN_MS` before `expiresAt` (what `GET /whoami` said at sign-in, auth.ts) with when and what to
  * do. One timer, here, for the whole console: it wakes once at the notice's start and once at the
- * expiry (no tick per second, none per page).
+ * expiry (no tick per second, none per page), and reads the clock again when the tab comes back (a
+ * sleeping computer's timers stand still).
  */
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
@@ -23,7 +24,15 @@ export function TokenExpiry({ session }: { session: Session }): JSX.Element | nu
     const next = now < expiresAt - WARN_MS ? expiresAt - WARN_MS : now < expiresAt ? expiresAt : null;
     if (next === null) return;
     const timer = setTimeout(() => setNow(Date.now()), Math.min(next - now, MAX_DELAY_MS));
-    return () => clearTimeout(timer);
+    // A timer does not run while the computer sleeps: the tab coming back reads the clock again.
+    const woken = (): void => setNow(Date.now());
+    addEventListener('focus', woken);
+    document.addEventListener('visibilitychange', woken);
+    return () => {
+      clearTimeout(timer);
+      removeEventListener('focus', woken);
+      document.removeEventListener('visibilitychange', woken);
+    };
   }, [expiresAt, now]);
   if (expiresAt === undefined || now < expiresAt - WARN_MS) return null;
   const who = session.root ? 'the admin token' : `an owner of the workspace "${session.workspace}"`;
