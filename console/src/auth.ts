@@ -24,6 +24,8 @@ export interface Session {
   /** The admin token: may switch workspaces. */
   root: boolean;
   signedInAt: number;
+  /** When the token stops working (Unix ms, what `GET /whoami` said at sign-in); absent: never. */
+  expiresAt?: number;
   /** Something the console did on its own that the header says until dismissed (e.g. it left a deleted workspace). */
   notice?: string;
 }
@@ -56,6 +58,7 @@ export function currentSession(): Session | null {
       workspace: typeof p.workspace === 'string' && p.workspace !== '' ? p.workspace : 'default',
       root: p.root ?? true,
       signedInAt: Number(p.signedInAt ?? 0),
+      ...(typeof p.expiresAt === 'number' && Number.isFinite(p.expiresAt) ? { expiresAt: p.expiresAt } : {}),
       ...(typeof p.notice === 'string' ? { notice: p.notice } : {}),
     };
   } catch {
@@ -82,9 +85,9 @@ function save(session: Session): Session {
 }
 
 /** Stores a token the caller has checked with `GET /whoami`. */
-export function startSession(token: string, who: { label: string; role: Role; workspace: string; kind: 'admin' | 'workspace' }): Session {
+export function startSession(token: string, who: { label: string; role: Role; workspace: string; kind: 'admin' | 'workspace'; expiresAt?: number | null }): Session {
   sessionStorage.removeItem(ENDED_KEY);
-  return save({ token, label: who.label, role: who.role, workspace: who.workspace, root: who.kind === 'admin', signedInAt: Date.now() });
+  return save({ token, label: who.label, role: who.role, workspace: who.workspace, root: who.kind === 'admin', signedInAt: Date.now(), ...(typeof who.expiresAt === 'number' ? { expiresAt: who.expiresAt } : {}) });
 }
 
 /**

@@ -17,6 +17,7 @@ import { FunctionList } from './pages/functions.js';
 import { NewFunction } from './pages/new-function.js';
 import { SignIn } from './pages/signin.js';
 import { TokensPage } from './pages/tokens.js';
+import { TokenExpiry } from './token-expiry.js';
 import { WorkspacesPage } from './pages/workspaces.js';
 import { followLinkWorkspace, href, linkWorkspace, useRoute } from './router.js';
 import { leaveMissingWorkspace, listWorkspaces, WORKSPACES_CHANGED } from './workspace-gone.js';
@@ -69,6 +70,7 @@ function App(): JSX.Element {
         <span class="who">{session.label} · {session.role}</span>
         <button type="button" class="small" onClick={() => signOut()}>Sign out</button>
       </header>
+      <TokenExpiry session={session} />
       {session.notice !== undefined ? (
         <div class="notice top-notice" role="status" data-testid="session-notice">
           {session.notice} <button type="button" class="small" onClick={() => dismissNotice()}>Dismiss</button>

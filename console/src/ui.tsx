@@ -119,6 +119,15 @@ export function Loading({ what = 'Loading', error = null }: { what?: string; err
   return <p class="muted" aria-live="polite">{what}…</p>;
 }
 
+/**
+ * A moment in a list (Runs, Audit): an inline `<time>`, kept whole (no break inside), so a narrow
+ * screen shows it on one line of its stacked row (console round 9: four lines at 375 px). `text` is
+ * how it reads (the local `time()` by default; Audit's UTC).
+ */
+export function When({ at, text = time(at) }: { at: number; text?: string }): JSX.Element {
+  return <time class="when" dateTime={new Date(at).toISOString()}>{text}</time>;
+}
+
 export function StateBadge({ state }: { state: string }): JSX.Element {
   return <span class={`badge badge-${state.replace(/ /g, '-')}`}>{state}</span>;
 }

@@ -72,8 +72,8 @@ const SESSION_KEY = 'fp.console.session';
 async function sessionOf(url: string, token: string): Promise<string> {
   const who = await new Api(url, token).call('GET', '/whoami');
   assert.equal(who.status, 200, JSON.stringify(who.body));
-  const { label, role, workspace, kind } = who.body as { label: string; role: string; workspace: string; kind: string };
-  return JSON.stringify({ token, label, role, workspace, root: kind === 'admin', signedInAt: Date.now() });
+  const { label, role, workspace, kind, expiresAt } = who.body as { label: string; role: string; workspace: string; kind: string; expiresAt: number | null };
+  return JSON.stringify({ token, label, role, workspace, root: kind === 'admin', signedInAt: Date.now(), ...(expiresAt !== null ? { expiresAt } : {}) });
 }
 
 /**

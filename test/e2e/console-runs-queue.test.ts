@@ -10,7 +10,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Locator } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
+import { screenshot } from '../helpers/browser.js';
 import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
 import { createFunction, deployed, fnName } from './platform-harness.js';
 
@@ -26,17 +27,37 @@ async function stateOf(runId: string): Promise<string | undefined> {
   return (await c.platform.api.call('GET', `/runs/${runId}`)).body.run?.state as string | undefined;
 }
 
+/**
+ * A function that runs one call at a time, sleeping `sleep` seconds, with `calls` async calls made:
+ * the first runs, the others wait in the queue behind it. Their run ids, in order.
+ */
+async function queuedBehindSleeper(name: string, calls: number, sleep: number): Promise<string[]> {
+  await deployed(c.platform.api, name, { 'main.py': `import time\ndef handler(event, context):\n    time.sleep(${sleep})\n    return {"ok": True}\n` }, { invocation: 'both', limits: { timeout: `${sleep + 15}s`, concurrency: 1, maxInstances: 1 } });
+  const ids: string[] = [];
+  for (let i = 0; i < calls; i++) {
+    const res = await fetch(`${c.platform.url}/async/${name}/`, { method: 'POST', body: '{}' });
+    assert.equal(res.status, 202);
+    ids.push(((await res.json()) as { runId: string }).runId);
+  }
+  return ids;
+}
+
+/** Clicks `cancel` twice: the question dismissed (nothing is sent, the run waits on), then accepted. */
+async function cancelAsked(page: Page, cancel: Locator, runId: string): Promise<void> {
+  let asked = '';
+  page.once('dialog', (d) => { asked = d.message(); void d.dismiss(); });
+  await cancel.click();
+  await eventually(async () => assert.match(asked, /leaves the queue and is not run/));
+  assert.equal(await stateOf(runId), 'queued');
+  page.once('dialog', (d) => void d.accept());
+  await cancel.click();
+}
+
 describe('the console with a queue and long lists (console round 8)', { skip }, () => {
   it('cancels a run waiting in the queue from its detail, asked first; a running one offers no Cancel', async () => {
-    const name = fnName('queue');
     // One call at a time: the second waits in the queue while the first sleeps.
-    await deployed(c.platform.api, name, { 'main.py': 'import time\ndef handler(event, context):\n    time.sleep(15)\n    return {"ok": True}\n' }, { invocation: 'both', limits: { timeout: '30s', concurrency: 1, maxInstances: 1 } });
-    const ids: string[] = [];
-    for (let i = 0; i < 2; i++) {
-      const res = await fetch(`${c.platform.url}/async/${name}/`, { method: 'POST', body: '{}' });
-      assert.equal(res.status, 202);
-      ids.push(((await res.json()) as { runId: string }).runId);
-    }
+    const name = fnName('queue');
+    const ids = await queuedBehindSleeper(name, 2, 15);
     const [running, waiting] = ids as [string, string];
     await eventually(async () => assert.equal(await stateOf(running), 'running'));
     assert.equal(await stateOf(waiting), 'queued');
@@ -45,14 +66,7 @@ describe('the console with a queue and long lists (console round 8)', { skip }, 
     const detail = page.getByTestId('run-detail');
     const cancel = detail.getByRole('button', { name: 'Cancel run' });
     await cancel.waitFor();
-    // Dismissed: nothing is sent, the run waits on.
-    let asked = '';
-    page.once('dialog', (d) => { asked = d.message(); void d.dismiss(); });
-    await cancel.click();
-    await eventually(async () => assert.match(asked, /leaves the queue and is not run/));
-    assert.equal(await stateOf(waiting), 'queued');
-    page.once('dialog', (d) => void d.accept());
-    await cancel.click();
+    await cancelAsked(page, cancel, waiting);
     await eventually(async () => assert.equal(await textOf(detail.locator('.row .badge').first()), 'cancelled'));
     assert.match(await textOf(detail.getByRole('list', { name: 'Timeline' })), /cancelled by request/);
     assert.equal(await stateOf(waiting), 'cancelled');
@@ -63,6 +77,35 @@ describe('the console with a queue and long lists (console round 8)', { skip }, 
     await page.goto(`${c.platform.url}/console/#/functions/${name}/runs?run=${running}`);
     await eventually(async () => assert.equal(await textOf(page.getByTestId('run-detail').locator('.row .badge').first()), 'running'));
     assert.equal(await page.getByRole('button', { name: 'Cancel run' }).count(), 0);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('cancels a queued run from its row in the queued list, asked first; a refusal is said at that row (console round 9)', async () => {
+    // One call at a time: the next two wait in the queue while the first sleeps.
+    const name = fnName('rowcancel');
+    const ids = await queuedBehindSleeper(name, 3, 25);
+    const [running, gone, waiting] = ids as [string, string, string];
+    await eventually(async () => assert.equal(await stateOf(running), 'running'));
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/runs?status=queued` });
+    const table = page.locator('table[aria-label="Async runs"]');
+    await eventually(async () => assert.equal(await table.getByTestId('cancel-row').count(), 2));
+    // Cancelled elsewhere (the CLI) after the list was read: its row's Cancel is refused, said there.
+    assert.equal((await c.platform.api.call('POST', `/runs/${gone}/cancel`)).status, 200);
+    page.once('dialog', (d) => void d.accept());
+    await table.getByRole('button', { name: `Cancel run ${gone}` }).click();
+    const refusal = table.getByTestId('cancel-row-error');
+    await eventually(async () => assert.match(await textOf(refusal), /RUN_NOT_CANCELLABLE/));
+    assert.equal(await refusal.count(), 1);
+    // The refusal is the row's own: the row before it is the refused run's.
+    assert.match(await textOf(refusal.locator('xpath=preceding-sibling::tr[1]')), /queued/);
+    assert.equal(await refusal.locator('xpath=preceding-sibling::tr[1]').getByRole('button', { name: `Cancel run ${gone}` }).count(), 1);
+    await cancelAsked(page, table.getByRole('button', { name: `Cancel run ${waiting}` }), waiting);
+    await eventually(async () => assert.equal(await stateOf(waiting), 'cancelled'));
+    // The list is read again: no run waits now.
+    await eventually(async () => assert.equal(await table.count(), 0));
+    assert.match(await textOf(page.locator('.runs-tab')), /No queued runs\./);
+    assert.equal(await stateOf(running), 'running');
     assert.deepEqual(problems, []);
     await context.close();
   });
@@ -109,6 +152,44 @@ describe('the console with a queue and long lists (console round 8)', { skip }, 
     await actions.first().waitFor();
     const each = await lines(actions);
     assert.ok(each.length >= 3 && each.every((n) => n === 1), `action codes over several lines: ${JSON.stringify(each)} (${JSON.stringify(await actions.allTextContents())})`);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('at 375 px the Runs and Audit tables fit the screen: no sideways scroll, a date on at most 2 lines; wide, they keep their columns (console round 9)', async () => {
+    const name = fnName('narrow');
+    await deployed(c.platform.api, name, { 'main.py': 'def handler(event, context):\n    raise ValueError("no")\n' });
+    for (let i = 0; i < 2; i++) assert.equal((await fetch(`${c.platform.url}/fn/${name}/items/${'x'.repeat(40)}`, { method: 'POST', body: '{}' })).status, 500);
+    // Whether the page or a table scrolls sideways, and the line boxes of each date (1 when it is not broken).
+    const fits = (page: Page): Promise<{ page: boolean; tables: boolean[]; dates: number[] }> => page.evaluate(() => {
+      const doc = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number }; querySelectorAll: (s: string) => ArrayLike<{ scrollWidth: number; clientWidth: number; getClientRects: () => { length: number } }> } }).document;
+      return {
+        page: doc.documentElement.scrollWidth <= doc.documentElement.clientWidth,
+        tables: Array.from(doc.querySelectorAll('.table-wrap')).map((w) => w.scrollWidth <= w.clientWidth),
+        dates: Array.from(doc.querySelectorAll('table time')).map((t) => t.getClientRects().length),
+      };
+    });
+    const narrow = async (page: Page, what: string): Promise<void> => {
+      const got = await fits(page);
+      assert.equal(got.page, true, `${what}: the page scrolls sideways`);
+      assert.ok(got.tables.length > 0 && got.tables.every(Boolean), `${what}: a table scrolls sideways ${JSON.stringify(got.tables)}`);
+      assert.ok(got.dates.length > 0 && got.dates.every((n) => n >= 1 && n <= 2), `${what}: dates over more than 2 lines ${JSON.stringify(got.dates)}`);
+    };
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/runs`, viewport: { width: 375, height: 800 } });
+    const runs = page.locator('table[aria-label="Runs"] tbody tr');
+    await eventually(async () => assert.equal(await runs.count(), 2));
+    await narrow(page, 'Runs');
+    await screenshot(page, '32-runs-narrow');
+    await page.goto(`${c.platform.url}/console/#/audit`);
+    const entries = page.locator('table[aria-label="Audit log"] tbody tr');
+    await entries.first().waitFor();
+    await narrow(page, 'Audit');
+    await screenshot(page, '33-audit-narrow');
+    // Wide: a table with its header row, a row's cells side by side (not stacked).
+    await page.setViewportSize({ width: 1360, height: 900 });
+    assert.equal(await page.locator('table[aria-label="Audit log"] thead').isVisible(), true);
+    const cells = await entries.first().locator('th, td').evaluateAll((els: { getBoundingClientRect: () => { top: number } }[]) => els.map((el) => Math.round(el.getBoundingClientRect().top)));
+    assert.equal(new Set(cells).size, 1, `cells on several lines: ${JSON.stringify(cells)}`);
     assert.deepEqual(problems, []);
     await context.close();
   });

@@ -59,4 +59,39 @@ describe('the console Tokens page', { skip }, () => {
     await ada.context.close();
     await context.close();
   });
+
+  it('warns in the header before the signed-in token expires, with when and how to get a new one (console round 9)', async () => {
+    // The admin token has no expiry: no notice.
+    const { page, context, problems } = await c.page();
+    assert.equal(await page.getByTestId('token-expiry').count(), 0);
+    // A token that expires in 5 minutes, signed in through the form: the notice at once.
+    const soon = await c.platform.api.call('POST', '/tokens', { role: 'deployer', label: 'five minutes', expiresIn: '5m' });
+    assert.equal(soon.status, 201, JSON.stringify(soon.body));
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Token').fill(soon.body.secret as string);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const notice = page.getByTestId('token-expiry');
+    await notice.waitFor();
+    const said = await textOf(notice);
+    assert.match(said, /stops working at .*sign in with a new token.*fastapi-platform tokens create --role deployer --expires/s);
+    assert.equal(await notice.getAttribute('role'), 'status');
+    assert.equal(await page.locator('html').evaluate((el: { scrollWidth: number; clientWidth: number }) => el.scrollWidth <= el.clientWidth), true);
+    await screenshot(page, '31-token-expiry');
+    await context.close();
+
+    // A token of an hour: nothing said until 10 minutes before its end (one timer: the clock run forward).
+    const hour = await c.platform.api.call('POST', '/tokens', { role: 'viewer', label: 'an hour', expiresIn: '1h' });
+    assert.equal(hour.status, 201, JSON.stringify(hour.body));
+    const later = await c.page({ token: hour.body.secret as string, clock: true });
+    const laterNotice = later.page.getByTestId('token-expiry');
+    await later.page.clock.fastForward('45:00');
+    assert.equal(await laterNotice.count(), 0, 'said 15 minutes before the end');
+    await later.page.clock.fastForward('06:00');
+    await eventually(async () => assert.match(await textOf(laterNotice), /stops working at/));
+    await later.page.clock.fastForward('10:00');
+    await eventually(async () => assert.match(await textOf(laterNotice), /expired at/));
+    assert.deepEqual(problems, []);
+    assert.deepEqual(later.problems, []);
+    await later.context.close();
+  });
 });

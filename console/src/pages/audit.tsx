@@ -11,7 +11,7 @@ import { api, enc } from '../api.js';
 import { can, currentSession } from '../auth.js';
 import { inlineText } from '../format.js';
 import { navigate, type Route } from '../router.js';
-import { ErrorBox, Loading, useAsync, useLoadMoreFocus } from '../ui.js';
+import { ErrorBox, Loading, useAsync, useLoadMoreFocus, When } from '../ui.js';
 import { AUDIT_ACTIONS, auditDetailText, auditWhenText, type AuditEntry } from '../../../protocol/audit-actions.js';
 
 type Entry = AuditEntry;
@@ -91,19 +91,19 @@ export function AuditPage({ query }: { query: Route['query'] }): JSX.Element {
         <p class="muted" data-testid="audit-empty">No audit entries{action ? ` for ${action}` : ''}{since ? ` in the last ${since}` : ''}.</p>
       ) : (
         <div class="table-wrap">
-          <table class="list" aria-label="Audit log" ref={moreFocus.table}>
+          <table class="list cards flow" aria-label="Audit log" ref={moreFocus.table}>
             <thead><tr><th scope="col">Seq</th><th scope="col">When (UTC)</th>{all ? <th scope="col">Workspace</th> : null}<th scope="col">Who</th><th scope="col">From</th><th scope="col">Action</th><th scope="col">Target</th><th scope="col">Detail</th></tr></thead>
             <tbody>
               {entries.map((e) => (
                 <tr key={`${e.workspace ?? ''}.${e.seq}`} data-seq={e.seq}>
-                  <th scope="row">{e.seq}</th>
-                  <td>{auditWhenText(e.at)}</td>
-                  {all ? <td>{e.workspace ?? '(install)'}</td> : null}
-                  <td>{inlineText(e.actor.label)} <span class="muted">({e.actor.role}, {e.actor.tokenId})</span></td>
-                  <td>{inlineText(e.address)}</td>
-                  <td><code class="word">{e.action}</code></td>
-                  <td>{inlineText(e.target)}</td>
-                  <td><code>{inlineText(auditDetailText(e.detail))}</code></td>
+                  <th scope="row" class="seq">{e.seq}</th>
+                  <td data-label="When (UTC)"><When at={e.at} text={auditWhenText(e.at)} /></td>
+                  {all ? <td data-label="Workspace">{e.workspace ?? '(install)'}</td> : null}
+                  <td data-label="Who">{inlineText(e.actor.label)} <span class="muted">({e.actor.role}, {e.actor.tokenId})</span></td>
+                  <td data-label="From">{inlineText(e.address)}</td>
+                  <td data-label="Action"><code class="word">{e.action}</code></td>
+                  <td data-label="Target">{inlineText(e.target)}</td>
+                  <td data-label="Detail"><code>{inlineText(auditDetailText(e.detail))}</code></td>
                 </tr>
               ))}
             </tbody>

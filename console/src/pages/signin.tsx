@@ -17,7 +17,7 @@ export function SignIn(): JSX.Element {
     setError(null);
     try {
       // whoami says whether the token is good (401 otherwise), its role and its workspace.
-      const who = await api<{ label: string; kind: 'admin' | 'workspace'; role: Role; workspace: string }>('GET', '/whoami', undefined, token.trim());
+      const who = await api<{ label: string; kind: 'admin' | 'workspace'; role: Role; workspace: string; expiresAt: number | null }>('GET', '/whoami', undefined, token.trim());
       startSession(token.trim(), who);
       followLinkWorkspace(); // the admin token opens a link's page in the link's workspace
     } catch (err) {

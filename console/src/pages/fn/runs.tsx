@@ -6,10 +6,11 @@ import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, enc, type AsyncRun, type AsyncRunSummary, type LogLine, type Run, type RunError, type RunSummary, type RunWrite } from '../../api.js';
 import { can } from '../../auth.js';
-import { clock, inlineText, levelText, logText, ms, resultText, shownText, time } from '../../format.js';
+import { clock, inlineText, levelText, logText, ms, resultText, shownText } from '../../format.js';
 import { href, navigate } from '../../router.js';
-import { ErrorBox, Loading, StateBadge, useAsync, useInterval, useLoadMoreFocus } from '../../ui.js';
+import { ErrorBox, Loading, StateBadge, useAsync, useInterval, useLoadMoreFocus, When } from '../../ui.js';
 import type { TabProps } from './tab.js';
+import { cancelRun, waitingState } from './run-cancel.js';
 import { timelineDetailText } from '../../../../protocol/run-timeline.js';
 import { FINAL_ASYNC_RUN_STATES } from '../../../../protocol/records.js';
 import { asyncStateLost } from '../../../../protocol/api-runs.js';
@@ -87,23 +88,23 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
       <ErrorBox error={page.error} />
       {/* Keyed by the run: a refused replay's error stayed under the next run opened (console round 7). */}
       {selected !== null ? <RunDetail key={selected} name={name} runId={selected} onChanged={page.reload} /> : null}
-      {page.data === undefined ? <Loading what="Loading runs" error={page.error} /> : runs.length === 0 ? <p class="muted">{status ? `No ${status} runs.` : 'No runs yet: invoke it from the Invoke tab.'}</p> : asyncState ? <AsyncRunTable runs={runs as AsyncRunSummary[]} selected={selected} runLink={runLink} table={moreFocus.table} /> : (
+      {page.data === undefined ? <Loading what="Loading runs" error={page.error} /> : runs.length === 0 ? <p class="muted">{status ? `No ${status} runs.` : 'No runs yet: invoke it from the Invoke tab.'}</p> : asyncState ? <AsyncRunTable runs={runs as AsyncRunSummary[]} selected={selected} runLink={runLink} table={moreFocus.table} onChanged={page.reload} /> : (
         <div class="table-wrap">
-          <table class="list" aria-label="Runs" ref={moreFocus.table}>
+          <table class="list cards flow" aria-label="Runs" ref={moreFocus.table}>
             <thead><tr><th scope="col">Started</th><th scope="col">Request</th><th scope="col">Status</th><th scope="col">HTTP</th><th scope="col">Duration</th><th scope="col">Start</th><th scope="col">Attempt</th><th scope="col">Trigger</th><th scope="col">Version</th></tr></thead>
             <tbody>
               {(runs as RunSummary[]).map((r) => (
                 <tr key={r.runId} class={r.runId === selected ? 'selected' : ''}>
-                  <th scope="row"><a href={runLink(r.runId)}>{time(r.startedAt)}</a></th>
-                  <td class="request" title={requestOf(r)}><code>{requestOf(r)}</code></td>
+                  <th scope="row"><a href={runLink(r.runId)}><When at={r.startedAt} /></a></th>
+                  <td class="request" data-label="Request" title={requestOf(r)}><code>{requestOf(r)}</code></td>
                   {/* The code of a platform-said failure, as `runs` prints it (FUNCTION_ERROR 500): a raise and the function's own 500 answer both read "failed 500" (console round 7). */}
-                  <td><StateBadge state={r.status} />{r.errorCode !== null ? <> <code class="muted word" data-testid="run-code">{r.errorCode}</code></> : null}</td>
-                  <td>{r.httpStatus ?? '—'}{r.clientAborted === true ? <ClientLeft /> : null}</td>
-                  <td>{ms(r.durationMs)}</td>
-                  <td>{r.cold ? <span class="badge badge-cold">cold{r.initMs > 0 ? ` +${ms(r.initMs)}` : ''}</span> : <span class="badge badge-warm">warm</span>}</td>
-                  <td>{r.attempt ?? 1}</td>
-                  <td>{r.trigger}</td>
-                  <td>{r.version}</td>
+                  <td data-label="Status"><StateBadge state={r.status} />{r.errorCode !== null ? <> <code class="muted word" data-testid="run-code">{r.errorCode}</code></> : null}</td>
+                  <td data-label="HTTP">{r.httpStatus ?? '—'}{r.clientAborted === true ? <ClientLeft /> : null}</td>
+                  <td data-label="Duration">{ms(r.durationMs)}</td>
+                  <td data-label="Start">{r.cold ? <span class="badge badge-cold">cold{r.initMs > 0 ? ` +${ms(r.initMs)}` : ''}</span> : <span class="badge badge-warm">warm</span>}</td>
+                  <td data-label="Attempt">{r.attempt ?? 1}</td>
+                  <td data-label="Trigger">{r.trigger}</td>
+                  <td data-label="Version">{r.version}</td>
                 </tr>
               ))}
             </tbody>
@@ -148,25 +149,44 @@ function ClientLeft() {
   return <span class="muted" data-testid="client-left" title="the caller hung up before the whole answer was sent"> · client went away</span>;
 }
 
-/** Async runs in one state: no version, status or timings before an attempt ran. */
-function AsyncRunTable({ runs, selected, runLink, table }: { runs: AsyncRunSummary[]; selected: string | null; runLink: (runId: string) => string; table: { current: HTMLTableElement | null } }): JSX.Element {
+/**
+ * Async runs in one state: no version, status or timings before an attempt ran. A run still waiting
+ * in the queue has its Cancel at its row (`invoker` and above; console round 9: it was only in the
+ * run's detail), its refusal said under that row; `onChanged` reads the list again once one is cancelled.
+ */
+function AsyncRunTable({ runs, selected, runLink, table, onChanged }: { runs: AsyncRunSummary[]; selected: string | null; runLink: (runId: string) => string; table: { current: HTMLTableElement | null }; onChanged: () => void }): JSX.Element {
+  const cancels = can('invoker') && runs.some((r) => waitingState(r.state) !== null);
   return (
     <div class="table-wrap">
-      <table class="list" aria-label="Async runs" ref={table}>
-        <thead><tr><th scope="col">Queued</th><th scope="col">State</th><th scope="col">Since</th><th scope="col">Attempts</th><th scope="col">Trigger</th></tr></thead>
+      <table class="list cards flow" aria-label="Async runs" ref={table}>
+        <thead><tr><th scope="col">Queued</th><th scope="col">State</th><th scope="col">Since</th><th scope="col">Attempts</th><th scope="col">Trigger</th>{cancels ? <th scope="col"><span class="visually-hidden">Cancel</span></th> : null}</tr></thead>
         <tbody>
-          {runs.map((r) => (
-            <tr key={r.runId} class={r.runId === selected ? 'selected' : ''}>
-              <th scope="row"><a href={runLink(r.runId)}>{time(r.acceptedAt)}</a></th>
-              <td><StateBadge state={r.state} /></td>
-              <td>{time(r.updatedAt)}</td>
-              <td>{r.attempts}</td>
-              <td>{r.trigger}</td>
-            </tr>
-          ))}
+          {runs.map((r) => <AsyncRunRow key={r.runId} run={r} selected={r.runId === selected} link={runLink(r.runId)} cancels={cancels} onChanged={onChanged} />)}
         </tbody>
       </table>
     </div>
+  );
+}
+
+function AsyncRunRow({ run: r, selected, link, cancels, onChanged }: { run: AsyncRunSummary; selected: boolean; link: string; cancels: boolean; onChanged: () => void }): JSX.Element {
+  const [error, setError] = useState<unknown>(null);
+  const waiting = waitingState(r.state);
+  const cancel = async (): Promise<void> => {
+    // Cancelled: the list is read again (the row goes). Refused: the row stays, with why under it.
+    if (waiting !== null && await cancelRun(r.runId, waiting, setError) === 'cancelled') onChanged();
+  };
+  return (
+    <>
+      <tr class={selected ? 'selected' : ''}>
+        <th scope="row"><a href={link}><When at={r.acceptedAt} /></a></th>
+        <td data-label="State"><StateBadge state={r.state} /></td>
+        <td data-label="Since"><When at={r.updatedAt} /></td>
+        <td data-label="Attempts">{r.attempts}</td>
+        <td data-label="Trigger">{r.trigger}</td>
+        {cancels ? <td>{waiting !== null ? <button type="button" class="small danger" onClick={() => void cancel()} aria-label={`Cancel run ${r.runId}`} data-testid="cancel-row">Cancel</button> : null}</td> : null}
+      </tr>
+      {error !== null ? <tr data-testid="cancel-row-error"><td colSpan={cancels ? 6 : 5}><ErrorBox error={error} /></td></tr> : null}
+    </>
   );
 }
 
@@ -209,16 +229,10 @@ export function RunDetail({ name, runId, onChanged }: { name: string; runId: str
   // of it, as `runs cancel` does; the console could not (console round 8): a call queued by mistake
   // behind a slow one waited its turn. One that started meanwhile is refused (RUN_NOT_CANCELLABLE),
   // said under the run.
-  const waiting = async && (r.state === 'queued' || r.state === 'retried') ? r.state : null;
+  const waiting = async ? waitingState(r.state) : null;
   const cancellable = waiting !== null && !lost && can('invoker');
   const cancel = async (): Promise<void> => {
-    if (!confirm(`Cancel run ${runId}? It leaves the queue and is not run${waiting === 'retried' ? ' again' : ''}: it ends cancelled, for good (call the function again to run it).`)) return;
-    setError(null);
-    try {
-      await api('POST', `/runs/${enc(runId)}/cancel`);
-    } catch (e) {
-      setError(e);
-    }
+    if (waiting === null || await cancelRun(runId, waiting, setError) === 'dismissed') return;
     run.reload(); // cancelled (final: the list beside it is read again), or what it became meanwhile
   };
   const replay = async (): Promise<void> => {

@@ -1,0 +1,47 @@
+/**
+ * The header's notice that the signed-in token runs out soon (console round 9): a token with an
+ * expiry gave no warning, and the console signed out with TOKEN_EXPIRED at the next call. Shown from
+ * `WARN_MS` before `expiresAt` (what `GET /whoami` said at sign-in, auth.ts) with when and what to
+ * do. One timer, here, for the whole console: it wakes once at the notice's start and once at the
+ * expiry (no tick per second, none per page), and reads the clock again when the tab comes back (a
+ * sleeping computer's timers stand still).
+ */
+import type { JSX } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import type { Session } from './auth.js';
+import { time } from './format.js';
+
+/** How long before the expiry the notice shows. */
+export const WARN_MS = 10 * 60_000;
+/** setTimeout's longest delay (a longer one fires at once): a far expiry is waited for in steps. */
+const MAX_DELAY_MS = 2 ** 31 - 1;
+
+export function TokenExpiry({ session }: { session: Session }): JSX.Element | null {
+  const { expiresAt } = session;
+  const [now, setNow] = useState(Date.now);
+  useEffect(() => {
+    if (expiresAt === undefined) return;
+    const next = now < expiresAt - WARN_MS ? expiresAt - WARN_MS : now < expiresAt ? expiresAt : null;
+    if (next === null) return;
+    const timer = setTimeout(() => setNow(Date.now()), Math.min(next - now, MAX_DELAY_MS));
+    // A timer does not run while the computer sleeps: the tab coming back reads the clock again.
+    const woken = (): void => setNow(Date.now());
+    addEventListener('focus', woken);
+    document.addEventListener('visibilitychange', woken);
+    return () => {
+      clearTimeout(timer);
+      removeEventListener('focus', woken);
+      document.removeEventListener('visibilitychange', woken);
+    };
+  }, [expiresAt, now]);
+  if (expiresAt === undefined || now < expiresAt - WARN_MS) return null;
+  const who = session.root ? 'the admin token' : `an owner of the workspace "${session.workspace}"`;
+  return (
+    <div class="notice top-notice quiet" role="status" data-testid="token-expiry">
+      <span>
+        {now < expiresAt ? `The token you signed in with stops working at ${time(expiresAt)}` : `The token you signed in with expired at ${time(expiresAt)}`}: the console then signs you out at its next call (Code tab edits not saved yet are kept in this tab).
+        {' '}To go on, sign out and sign in with a new token: {who} makes one on the Tokens page or with <code>fastapi-platform tokens create --role {session.role === 'root' ? 'owner' : session.role} --expires 30d</code> (an expiry cannot be extended).
+      </span>
+    </div>
+  );
+}
