@@ -93,10 +93,24 @@ export function statSaysEnding(stat: string): boolean {
  */
 export function startedAt(pid: number): string | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    // After the command name (in parentheses, which may hold anything): state is field 3, start time field 22.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    return statIdentity(readFileSync(`/proc/${pid}/stat`, 'latin1'))?.start ?? null;
   } catch {
     return null;
   }
+}
+
+/**
+ * The pid (field 1: in the PID namespace of the /proc it was read from) and start time (field 22)
+ * a /proc/<pid>/stat line names, or null when it is no such line. A zygote box's reporter sends
+ * its own (ADR 0243).
+ */
+export function statIdentity(stat: string): { pid: number; start: string } | null {
+  const pid = Number(stat.slice(0, stat.indexOf(' (')));
+  // After the command name (in parentheses, which may hold anything): the space before field 3,
+  // then 19 more to the one before field 22 (no split: this runs on the ready path, ADR 0243).
+  let at = stat.lastIndexOf(')') + 1;
+  for (let field = 3; field < 22 && at > 0; field++) at = stat.indexOf(' ', at + 1);
+  const end = stat.indexOf(' ', at + 1);
+  const start = at > 0 ? stat.slice(at + 1, end < 0 ? stat.length : end).trimEnd() : '';
+  return Number.isSafeInteger(pid) && pid > 0 && /^\d{1,20}$/.test(start) ? { pid, start } : null;
 }

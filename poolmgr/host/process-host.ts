@@ -19,7 +19,7 @@ import { Cgroups, hostMemoryShare, hostSocketShare, hostTaskShare } from './cgro
 import { FunctionOutput, OutputBudget, type OutputSink } from './function-output.js';
 import { SpawnedOutput } from './spawned-output.js';
 import { lastLine, StartFailures } from './start-failures.js';
-import { startedAt } from './host-pids.js';
+import { startedAt, statIdentity } from './host-pids.js';
 import { stoppedWhy } from './box-procs.js';
 import { findHostPid, FORK_HELLO_TIMEOUT_MS, LateChannel, makeTemplateRoot, TemplateSocket, type ForkHello } from './templates.js';
 import type { HostedRuntime, Isolation, Placement, RuntimeEvents, RuntimeHost, RuntimeStats, SandboxMode, SpawnHint, StartHealth } from './types.js';
@@ -373,9 +373,12 @@ export class ProcessHost implements RuntimeHost {
         return;
       }
       for (const m of messages) {
-        if (m.t === 'pid' && rt.pid === 0 && Number.isInteger(m.pid) && m.pid > 0) {
-          rt.pid = m.pid;
-          rt.started = startedAt(m.pid);
+        const self = m.t === 'pid' && rt.pid === 0 && m.stat instanceof Uint8Array ? statIdentity(Buffer.from(m.stat.buffer, m.stat.byteOffset, m.stat.byteLength).toString('latin1')) : null;
+        if (self !== null) {
+          // Its pid and start time as the reporter read them of itself (forked.py `own_stat`): no
+          // /proc read here, on the ready path, and none a pid freed and taken meanwhile could answer (ADR 0243).
+          rt.pid = self.pid;
+          rt.started = self.start;
           forked.data.resume();
           if (rt.pendingSignal !== null) this.signal(rt, rt.pendingSignal);
         } else if (m.t === 'out' && m.b instanceof Uint8Array) {
@@ -829,7 +832,7 @@ export class ProcessHost implements RuntimeHost {
 
 /** What a forked keeper reports (runtime/fp_sandbox/forked.py). */
 type ForkReport =
-  | { t: 'pid'; pid: number }
+  | { t: 'pid'; stat: Uint8Array }
   | { t: 'out'; s: number; b: Uint8Array }
   | { t: 'dropped'; n: number }
   | { t: 'exit'; code: number | null; signal: string | null };

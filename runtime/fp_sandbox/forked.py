@@ -4,7 +4,9 @@ stdout/stderr pipes directly. A forked box is the zygote's child, so it tells th
 channel: a Unix socket the host opened to the zygote for this runtime. Frames, as everywhere
 (4-byte length + msgpack):
 
-    {t: "pid", pid}              first, before anything else: the host pid the host signals
+    {t: "pid", stat}             first, before anything else: the reporter's /proc/self/stat line,
+                                 read of itself on the host's /proc: its host pid, the one the
+                                 host signals, and its start time (docs/adr/0243-forked-pid-start-reported.md)
     {t: "out", s: 1 | 2, b}      what the box wrote to its stdout (1) or stderr (2) outside calls
     {t: "dropped", n}            bytes of it read and dropped past the budget (FORWARD_BYTES)
     {t: "exit", code, signal}    the runtime's own end
@@ -43,10 +45,19 @@ def begin(report_fd: int) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
 
 
-def host_pid() -> int:
-    """This process's pid in the host's PID namespace, while /proc is still the host's (init of its
-    own PID namespace gets 1 from getpid())."""
-    return int(os.readlink("/proc/self"))
+def own_stat() -> bytes:
+    """This process's /proc/self/stat line, read while /proc is still the host's: the host takes
+    from it its pid in the host's PID namespace (init of its own PID namespace gets 1 from
+    getpid()) and its start time, its check before each signal that the pid still names this
+    process. Read here, by the process itself, it cannot be another's that took a freed pid; read
+    by the host when the pid arrived, it cost the host's event loop a /proc read on the ready path.
+    Parsed by the host, not here: a fresh fork's first bytes methods cost ~65 µs of copy-on-write
+    faults (docs/adr/0243-forked-pid-start-reported.md)."""
+    fd = os.open("/proc/self/stat", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return os.read(fd, 1024)
+    finally:
+        os.close(fd)
 
 
 def native_init() -> str:
@@ -83,9 +94,9 @@ def failed(text: str) -> None:
     os._exit(1)
 
 
-def announce(pid: int) -> None:
-    """The pid the host signals, before anything else is reported."""
-    _send({"t": "pid", "pid": pid})
+def announce(stat: bytes) -> None:
+    """Whom the host signals (`own_stat`), before anything else is reported."""
+    _send({"t": "pid", "stat": stat})
 
 
 def redirect_output() -> tuple:

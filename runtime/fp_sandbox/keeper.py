@@ -170,7 +170,7 @@ def init(cfg: dict, keep_fd: int, template_fd: int = -1, first=None, bounded: bo
     and a setsid here costs milliseconds. `first`: called in R before anything else (its hello:
     docs/adr/0127-runtime-hello-first.md). `bounded`: the zygote dropped the capability bounding
     set before forking I (inherited: `_limit` has nothing to drop; docs/adr/0136-bounding-set-in-the-zygote.md)."""
-    host_pid = forked.host_pid()  # announced once the box is built, before R is forked
+    own_stat = forked.own_stat()  # announced once the box is built, before R is forked
     procs = forked.open_procs(cfg.get("cgroupJoin") or [])  # on the host's root
     output = forked.redirect_output()
     joined_r, joined_w = os.pipe()
@@ -182,7 +182,7 @@ def init(cfg: dict, keep_fd: int, template_fd: int = -1, first=None, bounded: bo
     # The pid before R exists: R says hello right after its fork, and the host reads the hello
     # only once it knows whom to signal (sent after the fork, the hello waited for I to get a CPU
     # again; docs/adr/0127-runtime-hello-first.md).
-    forked.announce(host_pid)
+    forked.announce(own_stat)
     # No at-fork hooks here (I has one thread, and starts none): R runs them after its hello.
     pid = atfork.fork_bare(one_thread=True, hooks_later=True)
     if pid == 0:

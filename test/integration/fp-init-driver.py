@@ -69,7 +69,7 @@ if pid == 0:
     time.sleep(30)  # cgroup-fail, host-gone: killed before this ends
     os._exit(0)
 os.close(joined_r)
-forked.announce(os.getpid())  # as keeper.init does, before the exec
+forked.announce(forked.own_stat())  # as keeper.init does, before the exec
 forked.exec_init(pid, procs, output, joined_w)
 sys.stderr.write("exec_init returned\n")
 os._exit(99)

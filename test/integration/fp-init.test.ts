@@ -12,13 +12,14 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
+import { statIdentity } from '../../poolmgr/host/host-pids.js';
 import { FrameDecoder } from '../../protocol/frames.js';
 import { removeFunction, repoPath, writeFunction } from '../helpers/runtime-process.js';
 
 const NATIVE_INIT = repoPath('runtime', 'fp_sandbox', 'fp-init');
 const SKIP = existsSync(NATIVE_INIT) ? false : `${NATIVE_INIT} is not built (scripts/build-init.sh: no C compiler here)`;
 
-type Frame = { t: 'pid'; pid: number } | { t: 'out'; s: number; b: Uint8Array } | { t: 'exit'; code: number | null; signal: string | null };
+type Frame = { t: 'pid'; stat: Uint8Array } | { t: 'out'; s: number; b: Uint8Array } | { t: 'exit'; code: number | null; signal: string | null };
 
 interface Run {
   pid: number;
@@ -60,6 +61,11 @@ function output(run: Run, stream: number): string {
   return run.frames.filter((f): f is Extract<Frame, { t: 'out' }> => f.t === 'out' && f.s === stream).map((f) => Buffer.from(f.b).toString()).join('');
 }
 
+/** The pid a report's first frame names (its reporter's own /proc/self/stat line, ADR 0243). */
+function pidOf(frame: Frame | undefined): number | undefined {
+  return frame?.t === 'pid' ? statIdentity(Buffer.from(frame.stat).toString('latin1'))?.pid : undefined;
+}
+
 function lastFrame(run: Run): Frame | undefined {
   return run.frames[run.frames.length - 1];
 }
@@ -69,7 +75,7 @@ describe('the native init (fp-init)', { skip: SKIP }, () => {
     const run = await drive('exit');
     const what = JSON.stringify({ ...run, frames: run.frames.map((f) => f.t === 'out' ? { ...f, b: Buffer.from(f.b).toString() } : f) });
     assert.equal(run.driverExit, 0, what);
-    assert.deepEqual(run.frames[0], { t: 'pid', pid: run.pid }, what);
+    assert.deepEqual(pidOf(run.frames[0]), run.pid, what);
     assert.equal(output(run, 1), 'joined=1\n', what);
     assert.equal(output(run, 2), 'to stderr\n', what);
     assert.deepEqual(lastFrame(run), { t: 'exit', code: 7, signal: null }, what);
@@ -128,7 +134,7 @@ describe('the native init (fp-init)', { skip: SKIP }, () => {
 
   it('kills the runtime when a cgroup move fails, and says why', async () => {
     const run = await drive('cgroup-fail');
-    assert.deepEqual(run.frames[0], { t: 'pid', pid: run.pid });
+    assert.equal(pidOf(run.frames[0]), run.pid);
     assert.match(output(run, 2), /the box's init could not join its cgroups: \[Errno 9\]/);
     assert.doesNotMatch(output(run, 1), /joined=1/, 'the runtime was never told');
     assert.deepEqual(lastFrame(run), { t: 'exit', code: null, signal: 'SIGKILL' });

@@ -5,13 +5,14 @@
  * FP_TEST_ZYGOTES=1, the red-team suites against a platform whose pool is forked (the default).
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, readlinkSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { defaultPoolConfig, PoolManager, ProcessHost, resolveSandbox, type HostedRuntime } from '../../poolmgr/index.js';
+import { startedAt } from '../../poolmgr/host/host-pids.js';
 import { encodeFrame, FrameDecoder } from '../../protocol/frames.js';
 import type { RuntimeMessage } from '../../protocol/messages.js';
 import { makeEvent, py, removeFunction, repoPath, repoRoot, writeFunction } from '../helpers/runtime-process.js';
@@ -341,6 +342,61 @@ describe('zygotes', () => {
     assert.equal(zygote.starts, 2);
     host.destroy(first.rt);
     host.destroy(meanwhile.rt);
+  });
+
+  it('a forked runtime\'s pid is known by the start time its reporter read of itself: a host process that took the pid before the host read the report is not taken for the runtime (ADR 0243)', { skip: process.geteuid?.() === 0 ? false : 'taking a given pid (ns_last_pid) needs root', timeout: 90_000 }, async (t) => {
+    const dir = await fnDir({ 'marker': '' });
+    // The reporter notes its pid and start time, waits for `go`, reports its pid and exits at once: the kernel reaps it (the zygote ignores SIGCHLD).
+    const { host } = await faultyHost(t,
+      'import time',
+      'from fp_sandbox import forked',
+      `DIR = os.open(${JSON.stringify(dir)}, os.O_RDONLY | os.O_DIRECTORY)  # a host directory, still reachable from inside the box`,
+      'OWN = []',
+      'def own_start():',
+      '    s = open("/proc/self/stat").read()',
+      '    return s[s.rindex(")") + 2:].split()[19]',
+      'for name in ("own_stat", "host_pid"):  # read on the host\'s /proc, before the box is entered',
+      '    if hasattr(forked, name):',
+      '        def noted(real=getattr(forked, name)):',
+      '            OWN.append(own_start())',
+      '            return real()',
+      '        setattr(forked, name, noted)',
+      '_announce = forked.announce',
+      'def announce(first, *rest):  # its stat line (ADR 0243), or its pid before',
+      '    pid = int(first.split(b" ", 1)[0]) if isinstance(first, bytes) else first',
+      '    fd = os.open("pid.tmp", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=DIR)',
+      '    os.write(fd, f"{pid} {OWN[0] if OWN else own_start()}".encode())',
+      '    os.close(fd)',
+      '    os.rename("pid.tmp", "pid", src_dir_fd=DIR, dst_dir_fd=DIR)',
+      '    while not os.path.exists(f"/proc/self/fd/{DIR}/go"):',
+      '        time.sleep(0.005)',
+      '    _announce(first, *rest)',
+      '    os._exit(0)',
+      'forked.announce = announce',
+    );
+    let bystander: ChildProcess | null = null;
+    t.after(() => bystander?.kill('SIGKILL'));
+    let ended = false;
+    const rt = host.spawn({ onExit: () => { ended = true; } });
+    await until(() => existsSync(join(dir, 'pid')), 15_000, `the reporter's pid; output: ${host.lastOutput(rt)}`);
+    const [pid, start] = readFileSync(join(dir, 'pid'), 'utf8').split(' ').map((s, i) => (i === 0 ? Number(s) : s)) as [number, string];
+    // From here to the end of this block the event loop is held: the host reads the report only after its pid names another process.
+    writeFileSync(join(dir, 'go'), '');
+    const gone = Date.now() + 5_000;
+    while (existsSync(`/proc/${pid}`) && Date.now() < gone) { /* the reporter exits, reaped by the kernel */ }
+    assert.equal(existsSync(`/proc/${pid}`), false, 'the reporter did not end');
+    for (let attempt = 0; attempt < 50 && bystander === null; attempt++) {
+      writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
+      const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+      if (child.pid === pid) bystander = child;
+      else child.kill('SIGKILL');
+    }
+    if (bystander === null) return t.skip(`could not take pid ${pid} on this busy machine`);
+    await until(() => ended, 15_000, 'the runtime\'s end');
+    const started = (rt as unknown as { started: string | null }).started;
+    assert.equal(started, start, 'the start time the host keeps is the reporter\'s own');
+    assert.notEqual(started, startedAt(pid), 'the process now at the pid is not taken for the runtime');
+    assert.equal(bystander.exitCode, null);
   });
 
   it('a forked runtime placed with a data binding sees its socket directory at /run/fp-data, and no other (docs/data-binding.md)', async (t) => {

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { running, statSaysEnding } from '../../poolmgr/host/host-pids.js';
+import { running, startedAt, statIdentity, statSaysEnding } from '../../poolmgr/host/host-pids.js';
 
 /** A stat line as the kernel writes it, with a command name that holds `) (` and spaces. */
 const line = (state: string, flags: number): string =>
@@ -33,5 +33,21 @@ describe('running / statSaysEnding', () => {
     await once(child, 'exit');
     assert.equal(running(child.pid!), false);
     assert.equal(running(2 ** 22 + 7), false);
+  });
+});
+
+describe('statIdentity (a forked box\'s reporter sends its own stat line, ADR 0243)', () => {
+  it('takes the pid (field 1) and start time (field 22) after the last parenthesis, as startedAt reads them', () => {
+    const own = readFileSync('/proc/self/stat', 'latin1');
+    assert.deepEqual(statIdentity(own), { pid: process.pid, start: startedAt(process.pid) });
+    const fields = '1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18';
+    assert.deepEqual(statIdentity(`12 (a) b) S ${fields} 999 20\n`), { pid: 12, start: '999' });
+    assert.deepEqual(statIdentity(`5 (x) S ${fields} 777\n`), { pid: 5, start: '777' });
+  });
+
+  it('is null for what is no stat line: short, no pid, a start time that is no number', () => {
+    for (const bad of ['', 'junk', '12 (x) S 1', `x (y) S ${'1 '.repeat(18)}9`, `0 (y) S ${'1 '.repeat(18)}9`, `3 (y) S ${'1 '.repeat(18)}9e3`]) {
+      assert.equal(statIdentity(bad), null, bad);
+    }
   });
 });
