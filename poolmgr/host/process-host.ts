@@ -377,8 +377,12 @@ export class ProcessHost implements RuntimeHost {
         if (self !== null) {
           // Its pid and start time as the reporter read them of itself (forked.py `own_stat`): no
           // /proc read here, on the ready path, and none a pid freed and taken meanwhile could answer (ADR 0243).
-          rt.pid = self.pid;
-          rt.started = self.start;
+          // A reporter that gave its getpid() too, where /proc is not of the platform's PID namespace
+          // (the stat line names another pid: ADR 0128's setups): that pid, its start time read here.
+          const given = (m as { pid?: unknown }).pid;
+          const own = typeof given === 'number' && Number.isInteger(given) && given > 0 && given !== self.pid ? given : null;
+          rt.pid = own ?? self.pid;
+          rt.started = own === null ? self.start : startedAt(own);
           forked.data.resume();
           if (rt.pendingSignal !== null) this.signal(rt, rt.pendingSignal);
         } else if (m.t === 'out' && m.b instanceof Uint8Array) {
@@ -832,7 +836,7 @@ export class ProcessHost implements RuntimeHost {
 
 /** What a forked keeper reports (runtime/fp_sandbox/forked.py). */
 type ForkReport =
-  | { t: 'pid'; stat: Uint8Array }
+  | { t: 'pid'; stat: Uint8Array; pid?: number }
   | { t: 'out'; s: number; b: Uint8Array }
   | { t: 'dropped'; n: number }
   | { t: 'exit'; code: number | null; signal: string | null };

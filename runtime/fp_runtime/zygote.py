@@ -316,7 +316,7 @@ def _fork(data, report, inherited: list, boxes: _Boxes) -> None:
         from fp_sandbox import forked
         forked.begin(report_fd)
         if not as_init:
-            forked.announce(forked.own_stat())
+            forked.announce(forked.own_stat(), os.getpid())
         runtime_main = _runtime_main
         if runtime_main is None:  # not preloaded (only a harness forks so)
             from . import main as runtime_main

@@ -94,9 +94,12 @@ def failed(text: str) -> None:
     os._exit(1)
 
 
-def announce(stat: bytes) -> None:
-    """Whom the host signals (`own_stat`), before anything else is reported."""
-    _send({"t": "pid", "stat": stat})
+def announce(stat: bytes, pid: int = 0) -> None:
+    """Whom the host signals (`own_stat`), before anything else is reported. `pid`: getpid() of a
+    reporter that is the runtime itself (no box of its own): where /proc is not of the platform's
+    PID namespace (ADR 0128's setups) the stat line names another pid, and the host goes by this one
+    (docs/adr/0243-forked-pid-start-reported.md)."""
+    _send({"t": "pid", "stat": stat, "pid": pid} if pid else {"t": "pid", "stat": stat})
 
 
 def redirect_output() -> tuple:
