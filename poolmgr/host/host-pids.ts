@@ -100,6 +100,19 @@ export function startedAt(pid: number): string | null {
 }
 
 /**
+ * Whom a forked box's pid frame names and its start time (ADR 0243): the reporter's own stat line,
+ * or, where a reporter that is the runtime itself also gave its `getpid()` and the line names
+ * another pid (a /proc of another PID namespace: ADR 0128's setups), that pid, its start time read
+ * here as before ADR 0243. Null: no stat line (the runtime then never reported its pid).
+ */
+export function reportedIdentity(stat: string, givenPid: unknown, startOf: (pid: number) => string | null = startedAt): { pid: number; start: string | null } | null {
+  const self = statIdentity(stat);
+  if (self === null) return null;
+  const own = typeof givenPid === 'number' && Number.isSafeInteger(givenPid) && givenPid > 0 && givenPid !== self.pid ? givenPid : null;
+  return own === null ? self : { pid: own, start: startOf(own) };
+}
+
+/**
  * The pid (field 1: in the PID namespace of the /proc it was read from) and start time (field 22)
  * a /proc/<pid>/stat line names, or null when it is no such line. A zygote box's reporter sends
  * its own (ADR 0243).

@@ -19,7 +19,7 @@ import { Cgroups, hostMemoryShare, hostSocketShare, hostTaskShare } from './cgro
 import { FunctionOutput, OutputBudget, type OutputSink } from './function-output.js';
 import { SpawnedOutput } from './spawned-output.js';
 import { lastLine, StartFailures } from './start-failures.js';
-import { startedAt, statIdentity } from './host-pids.js';
+import { reportedIdentity, startedAt } from './host-pids.js';
 import { stoppedWhy } from './box-procs.js';
 import { findHostPid, FORK_HELLO_TIMEOUT_MS, LateChannel, makeTemplateRoot, TemplateSocket, type ForkHello } from './templates.js';
 import type { HostedRuntime, Isolation, Placement, RuntimeEvents, RuntimeHost, RuntimeStats, SandboxMode, SpawnHint, StartHealth } from './types.js';
@@ -373,16 +373,14 @@ export class ProcessHost implements RuntimeHost {
         return;
       }
       for (const m of messages) {
-        const self = m.t === 'pid' && rt.pid === 0 && m.stat instanceof Uint8Array ? statIdentity(Buffer.from(m.stat.buffer, m.stat.byteOffset, m.stat.byteLength).toString('latin1')) : null;
+        const self = m.t === 'pid' && rt.pid === 0 && m.stat instanceof Uint8Array
+          ? reportedIdentity(Buffer.from(m.stat.buffer, m.stat.byteOffset, m.stat.byteLength).toString('latin1'), m.pid) : null;
         if (self !== null) {
           // Its pid and start time as the reporter read them of itself (forked.py `own_stat`): no
-          // /proc read here, on the ready path, and none a pid freed and taken meanwhile could answer (ADR 0243).
-          // A reporter that gave its getpid() too, where /proc is not of the platform's PID namespace
-          // (the stat line names another pid: ADR 0128's setups): that pid, its start time read here.
-          const given = (m as { pid?: unknown }).pid;
-          const own = typeof given === 'number' && Number.isInteger(given) && given > 0 && given !== self.pid ? given : null;
-          rt.pid = own ?? self.pid;
-          rt.started = own === null ? self.start : startedAt(own);
+          // /proc read here, on the ready path, and none a pid freed and taken meanwhile could answer
+          // (ADR 0243; the getpid() it gave too where /proc is another namespace's: reportedIdentity).
+          rt.pid = self.pid;
+          rt.started = self.start;
           forked.data.resume();
           if (rt.pendingSignal !== null) this.signal(rt, rt.pendingSignal);
         } else if (m.t === 'out' && m.b instanceof Uint8Array) {

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { running, startedAt, statIdentity, statSaysEnding } from '../../poolmgr/host/host-pids.js';
+import { reportedIdentity, running, startedAt, statIdentity, statSaysEnding } from '../../poolmgr/host/host-pids.js';
 
 /** A stat line as the kernel writes it, with a command name that holds `) (` and spaces. */
 const line = (state: string, flags: number): string =>
@@ -49,5 +49,26 @@ describe('statIdentity (a forked box\'s reporter sends its own stat line, ADR 02
     for (const bad of ['', 'junk', '12 (x) S 1', `x (y) S ${'1 '.repeat(18)}9`, `0 (y) S ${'1 '.repeat(18)}9`, `3 (y) S ${'1 '.repeat(18)}9e3`]) {
       assert.equal(statIdentity(bad), null, bad);
     }
+  });
+});
+
+describe('reportedIdentity (whom a forked box\'s pid frame names, ADR 0243)', () => {
+  const line = (pid: number, start: string): string => `${pid} (python3) S ${'1 '.repeat(18)}${start} 20\n`;
+  const never = (): string | null => { throw new Error('no /proc read when the line names the reporter'); };
+
+  it("takes the stat line's pid and start time, reading nothing, when no pid or the same pid is given", () => {
+    assert.deepEqual(reportedIdentity(line(4242, '777'), undefined, never), { pid: 4242, start: '777' });
+    assert.deepEqual(reportedIdentity(line(4242, '777'), 4242, never), { pid: 4242, start: '777' });
+  });
+
+  it("goes by the reporter's getpid() where the line names another pid (a /proc of another PID namespace), its start time read", () => {
+    const read: number[] = [];
+    assert.deepEqual(reportedIdentity(line(90001, '777'), 17, (pid) => { read.push(pid); return '555'; }), { pid: 17, start: '555' });
+    assert.deepEqual(read, [17]);
+  });
+
+  it('ignores a given pid that is no pid, and is null without a stat line', () => {
+    for (const given of [0, -3, 1.5, '17', null]) assert.deepEqual(reportedIdentity(line(4242, '777'), given, never), { pid: 4242, start: '777' });
+    assert.equal(reportedIdentity('junk', 17, never), null);
   });
 });
