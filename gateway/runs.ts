@@ -117,9 +117,13 @@ export class RunBatcher {
     setImmediate(() => this.flush());
   }
 
-  /** Hands every pending record to the sink now (also used on shutdown), after the work still deferred. */
+  /**
+   * Hands every pending record to the sink now (also used on shutdown), after the work still
+   * deferred. The records that work pushes go in this same batch: `scheduled` is cleared only after
+   * it ran, so they schedule no second flush (one `setImmediate` and one more turn of the loop per
+   * request, with its `epoll_pwait`, each finding nothing: issue 11, bench/README.md).
+   */
   flush(): void {
-    this.scheduled = false;
     if (this.deferred.length > 0) {
       const tasks = this.deferred;
       this.deferred = [];
@@ -133,6 +137,7 @@ export class RunBatcher {
         }
       }
     }
+    this.scheduled = false;
     const batch = this.pending;
     const incarnations = this.incarnations;
     this.pending = [];
@@ -146,5 +151,7 @@ export class RunBatcher {
         this.onDrop(1, 'sink_error');
       }
     }
+    // Work deferred by that work (its afterResponse found `scheduled` still set): the next turn.
+    if (this.deferred.length > 0) this.schedule();
   }
 }

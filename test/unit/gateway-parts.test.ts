@@ -237,6 +237,31 @@ describe('RunBatcher', () => {
     }
   });
 
+  it('one setImmediate per request: the record its deferred work pushes goes in the same flush; work deferred by that work runs a turn later', async () => {
+    const sink = new MemoryRunSink();
+    const batcher = new RunBatcher(sink);
+    const real = globalThis.setImmediate;
+    let scheduled = 0;
+    globalThis.setImmediate = ((fn: (...args: unknown[]) => void, ...args: unknown[]) => {
+      scheduled++;
+      return real(fn, ...args);
+    }) as typeof setImmediate;
+    try {
+      batcher.afterResponse(() => batcher.push(run('a')));
+      await new Promise((r) => real(r));
+      assert.equal(sink.get('a')?.runId, 'a');
+      assert.equal(scheduled, 1, 'the record pushed by the deferred work scheduled no second flush');
+      batcher.afterResponse(() => batcher.afterResponse(() => batcher.push(run('b'))));
+      await new Promise((r) => real(r));
+      assert.equal(sink.get('b'), undefined, 'deferred by deferred work: not in the same turn');
+      await new Promise((r) => real(r));
+      assert.equal(sink.get('b')?.runId, 'b', 'nor left behind');
+      assert.equal(scheduled, 3);
+    } finally {
+      globalThis.setImmediate = real;
+    }
+  });
+
   it('takes an object whose run() does the deferred work (the gateway\'s Call), in order with functions, on flush too', () => {
     const sink = new MemoryRunSink();
     const batcher = new RunBatcher(sink);
