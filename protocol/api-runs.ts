@@ -6,6 +6,7 @@
  * one side fails the build until both agree.
  */
 import type { AsyncRunState, RunRecord, RunStatus } from './records.js';
+import type { ResultOmission } from './run-result.js';
 
 /** A run's failure: user-code errors carry the innermost user frame. */
 export interface ApiRunError {
@@ -100,10 +101,14 @@ export interface ApiAsyncAttempt {
   logs: ApiRunLogLine[];
 }
 
-/** The output of an async run's latest attempt: headers joined, the body decoded as JSON or text (`body`), else in base64. */
+/**
+ * The output of an async run's latest attempt: headers joined, the body decoded as JSON or text
+ * (`body`), else in base64; `omitted` when the body was not kept (over FP_ASYNC_RESULT_MAX_BYTES:
+ * its size and that cap, null for a run stored before the cap was recorded; protocol/run-result.ts).
+ */
 export type ApiAsyncResult =
-  | { status: number; attempt: number; headers: Record<string, string>; body: unknown }
-  | { status: number; attempt: number; headers: Record<string, string>; bodyBase64: string };
+  | { status: number; attempt: number; headers: Record<string, string>; omitted?: ResultOmission; body: unknown }
+  | { status: number; attempt: number; headers: Record<string, string>; omitted?: ResultOmission; bodyBase64: string };
 
 /** An async run as `GET /runs/:id` shows it: its state, timeline, attempts and its latest attempt's output. */
 export interface ApiAsyncRun {

@@ -12,6 +12,12 @@ export const MAX_STORED_RESULT_BYTES = 256 * 1024;
 export const MAX_SHOWN_RESULT_BYTES = 6 * 1024 * 1024;
 export const RESULT_OMITTED_HEADER = 'x-fp-result-omitted';
 /**
+ * Beside RESULT_OMITTED_HEADER on an async run's stored result: the FP_ASYNC_RESULT_MAX_BYTES the
+ * run was kept under, so its owner reads the cap that dropped the body, not the default (an
+ * operator's 1 KiB was said as "256 KiB by default"; loose ends round 8).
+ */
+export const RESULT_MAX_BYTES_HEADER = 'x-fp-result-max-bytes';
+/**
  * The headers of a result kept or shown whole (an async run's, a test invoke's) keep at most this
  * many bytes (names and values); the rest are dropped, their count in RESULT_HEADERS_OMITTED_HEADER.
  * The body's cap did not cover them: one anonymous async call of a function answering 900 headers
@@ -38,17 +44,39 @@ export function boundResultHeaders<H extends readonly (readonly [string, string]
   return kept;
 }
 
+/** A result whose body was not kept: its size, and the cap it was over when that was recorded (null: a run stored before). */
+export interface ResultOmission {
+  sizeBytes: number;
+  maxBytes: number | null;
+}
+
+/** What a result's headers say of a body not kept (RESULT_OMITTED_HEADER, RESULT_MAX_BYTES_HEADER), or null when it was kept. */
+export function resultOmission(headers: Readonly<Record<string, string>> | undefined): ResultOmission | null {
+  const size = Number(headers?.[RESULT_OMITTED_HEADER]);
+  if (!Number.isSafeInteger(size) || size <= 0) return null;
+  const max = headers?.[RESULT_MAX_BYTES_HEADER];
+  const maxBytes = max !== undefined && /^\d{1,9}$/.test(max) ? Number(max) : null;
+  return { sizeBytes: size, maxBytes };
+}
+
+/** A size as the notes say it: exact bytes under 10 KiB (a cap of 1024 and a body of 1025 read apart), KiB above. */
+function sizeText(n: number): string {
+  return n < 10 * 1024 ? `${n} bytes` : `${Math.ceil(n / 1024)} KiB`;
+}
+
 /**
  * What to print in place of a result's body that was not kept, or null when it was: an async run's
- * stored result (`stored`, over MAX_STORED_RESULT_BYTES), or a test invoke's answer (`shown`, over
- * MAX_SHOWN_RESULT_BYTES: the console's Invoke tab showed an empty body, read as an empty answer;
- * console round 4).
+ * stored result (`stored`, over its FP_ASYNC_RESULT_MAX_BYTES), or a test invoke's answer (`shown`,
+ * over MAX_SHOWN_RESULT_BYTES: the console's Invoke tab showed an empty body, read as an empty
+ * answer; console round 4).
  */
 export function omittedResultNote(headers: Readonly<Record<string, string>> | undefined, of: 'stored' | 'shown' = 'stored'): string | null {
-  const size = Number(headers?.[RESULT_OMITTED_HEADER]);
-  if (!Number.isFinite(size) || size <= 0) return null;
-  const kib = (n: number) => `${Math.ceil(n / 1024)} KiB`;
-  if (of === 'shown') return `(body not shown: ${kib(size)}, over the ${kib(MAX_SHOWN_RESULT_BYTES)} a test call shows; the function answered it whole: call its URL for it, as the curl line does)`;
-  // The platform's own cap is its setting (FP_ASYNC_RESULT_MAX_BYTES, ADR 0236): named, not guessed.
-  return `(body not kept: ${kib(size)}, over what an async run's result keeps, FP_ASYNC_RESULT_MAX_BYTES: ${kib(MAX_STORED_RESULT_BYTES)} by default; nothing stores a larger answer: write a large result to the data binding or elsewhere and return a reference)`;
+  const omission = resultOmission(headers);
+  if (omission === null) return null;
+  const size = sizeText(omission.sizeBytes);
+  if (of === 'shown') return `(body not shown: ${size}, over the ${sizeText(MAX_SHOWN_RESULT_BYTES)} a test call shows; the function answered it whole: call its URL for it, as the curl line does)`;
+  const advice = 'nothing stores a larger answer: write a large result to the data binding or elsewhere and return a reference';
+  // The cap it was kept under (ADR 0236), as recorded with it; a run stored before that was recorded names the default.
+  if (omission.maxBytes !== null) return `(body not kept: ${size}, over the ${sizeText(omission.maxBytes)} an async run's result keeps on this platform, FP_ASYNC_RESULT_MAX_BYTES; ${advice})`;
+  return `(body not kept: ${size}, over what an async run's result keeps, FP_ASYNC_RESULT_MAX_BYTES: ${sizeText(MAX_STORED_RESULT_BYTES)} by default; ${advice})`;
 }

@@ -108,6 +108,32 @@ export function dismissNotice(): void {
   save(rest);
 }
 
+/**
+ * The token whose expiry notice (token-expiry.tsx) was dismissed in this tab, by a fingerprint (not
+ * the token: no second copy of a secret), kept across a sign-out: signing in again with that token
+ * keeps it dismissed, another token is warned of (loose ends round 8: the notice had no Dismiss).
+ */
+const EXPIRY_DISMISSED_KEY = 'fp.console.expiry-dismissed';
+
+/** FNV-1a of the token and its expiry, in hex: tells this tab's tokens apart, says nothing of the secret. */
+function fingerprint(session: Session): string {
+  let h = 0x811c9dc5;
+  for (const ch of `${session.token}\n${session.expiresAt ?? ''}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  return h.toString(16);
+}
+
+export function dismissExpiry(session: Session): void {
+  try {
+    sessionStorage.setItem(EXPIRY_DISMISSED_KEY, fingerprint(session));
+  } catch {
+    // Storage full or off: dismissed until the next page load only.
+  }
+}
+
+export function expiryDismissed(session: Session): boolean {
+  return sessionStorage.getItem(EXPIRY_DISMISSED_KEY) === fingerprint(session);
+}
+
 /** Why the API ended the last session (shown on the sign-in page, also after a reload); none after Sign out. */
 const ENDED_KEY = 'fp.console.ended';
 

@@ -4,11 +4,11 @@
  * `WARN_MS` before `expiresAt` (what `GET /whoami` said at sign-in, auth.ts) with when and what to
  * do. One timer, here, for the whole console: it wakes once at the notice's start and once at the
  * expiry (no tick per second, none per page), and reads the clock again when the tab comes back (a
- * sleeping computer's timers stand still).
+ * sleeping computer's timers stand still). **Dismiss** hides it for that token in this tab (auth.ts; loose ends round 8).
  */
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import type { Session } from './auth.js';
+import { dismissExpiry, expiryDismissed, type Session } from './auth.js';
 import { time } from './format.js';
 
 /** How long before the expiry the notice shows. */
@@ -19,6 +19,8 @@ const MAX_DELAY_MS = 2 ** 31 - 1;
 export function TokenExpiry({ session }: { session: Session }): JSX.Element | null {
   const { expiresAt } = session;
   const [now, setNow] = useState(Date.now);
+  // Dismissed: for this token, in this tab (auth.ts), so the next token signed in is warned of.
+  const [dismissedHere, setDismissedHere] = useState<string | null>(null);
   useEffect(() => {
     if (expiresAt === undefined) return;
     const next = now < expiresAt - WARN_MS ? expiresAt - WARN_MS : now < expiresAt ? expiresAt : null;
@@ -34,7 +36,7 @@ export function TokenExpiry({ session }: { session: Session }): JSX.Element | nu
       document.removeEventListener('visibilitychange', woken);
     };
   }, [expiresAt, now]);
-  if (expiresAt === undefined || now < expiresAt - WARN_MS) return null;
+  if (expiresAt === undefined || now < expiresAt - WARN_MS || dismissedHere === session.token || expiryDismissed(session)) return null;
   const who = session.root ? 'the admin token' : `an owner of the workspace "${session.workspace}"`;
   return (
     <div class="notice top-notice quiet" role="status" data-testid="token-expiry">
@@ -42,6 +44,7 @@ export function TokenExpiry({ session }: { session: Session }): JSX.Element | nu
         {now < expiresAt ? `The token you signed in with stops working at ${time(expiresAt)}` : `The token you signed in with expired at ${time(expiresAt)}`}: the console then signs you out at its next call (Code tab edits not saved yet are kept in this tab).
         {' '}To go on, sign out and sign in with a new token: {who} makes one on the Tokens page or with <code>fastapi-platform tokens create --role {session.role === 'root' ? 'owner' : session.role} --expires 30d</code> (an expiry cannot be extended).
       </span>
+      {' '}<button type="button" class="small" onClick={() => { dismissExpiry(session); setDismissedHere(session.token); }}>Dismiss</button>
     </div>
   );
 }

@@ -392,7 +392,7 @@ export const asyncRunView = z.strictObject({
       logs: z.array(logLine),
     }),
   ),
-  result: withBody({ status: int, attempt: int.min(0), headers: stringMap }).nullable(),
+  result: withBody({ status: int, attempt: int.min(0), headers: stringMap, omitted: z.strictObject({ sizeBytes: int.min(1), maxBytes: int.min(0).nullable() }).optional() }).nullable(),
 });
 export type AsyncRunView = z.output<typeof asyncRunView>;
 

@@ -92,11 +92,34 @@ export function statSaysEnding(stat: string): boolean {
  * taken again (pid_max may be 32768) comes with a later start time.
  */
 export function startedAt(pid: number): string | null {
+  return statIdentity(statOf(pid) ?? '')?.start ?? null;
+}
+
+/** The /proc/<pid>/stat line of `pid`, or null once there is no such process. */
+export function statOf(pid: number): string | null {
   try {
-    return statIdentity(readFileSync(`/proc/${pid}/stat`, 'latin1'))?.start ?? null;
+    return readFileSync(`/proc/${pid}/stat`, 'latin1');
   } catch {
     return null;
   }
+}
+
+/**
+ * When `pid` started, read in the one line that says it is a child of `parent` (field 4), or null
+ * when it is not (gone, or its pid taken by another process) — a template's forked child, whose
+ * pid the host found by walking the template's box (templates.ts `findForkedChild`) and whose start
+ * time it reads itself: the child is the function's own code and cannot be trusted to say it (ADR
+ * 0243 covers a zygote's reporter only). Its parent is bound to its start time in one read: read
+ * apart (the walk, then `startedAt`), a child that exited and was reaped between the two, its pid
+ * taken, gave the newcomer's start time, and the host would have signalled that process as the
+ * instance (loose ends round 8).
+ */
+export function startedAsChildOf(pid: number, parent: number, read: (pid: number) => string | null = statOf): string | null {
+  const stat = read(pid);
+  const self = stat === null ? null : statIdentity(stat);
+  if (self === null || self.pid !== pid) return null;
+  // After the command name (in parentheses, which may hold anything): state is field 3, ppid field 4.
+  return Number(stat!.slice(stat!.lastIndexOf(')') + 2).split(' ', 2)[1]) === parent ? self.start : null;
 }
 
 /**

@@ -19,9 +19,9 @@ import { Cgroups, hostMemoryShare, hostSocketShare, hostTaskShare } from './cgro
 import { FunctionOutput, OutputBudget, type OutputSink } from './function-output.js';
 import { SpawnedOutput } from './spawned-output.js';
 import { lastLine, StartFailures } from './start-failures.js';
-import { reportedIdentity, startedAt } from './host-pids.js';
+import { reportedIdentity, startedAsChildOf, startedAt } from './host-pids.js';
 import { stoppedWhy } from './box-procs.js';
-import { findHostPid, FORK_HELLO_TIMEOUT_MS, LateChannel, makeTemplateRoot, TemplateSocket, type ForkHello } from './templates.js';
+import { findForkedChild, FORK_HELLO_TIMEOUT_MS, LateChannel, makeTemplateRoot, TemplateSocket, type ForkHello } from './templates.js';
 import type { HostedRuntime, Isolation, Placement, RuntimeEvents, RuntimeHost, RuntimeStats, SandboxMode, SpawnHint, StartHealth } from './types.js';
 import { functionUidRange, platformIdMap, type IdMap } from './subids.js';
 import { UidClaims } from './uid-claims.js';
@@ -591,14 +591,17 @@ export class ProcessHost implements RuntimeHost {
       this.forkFailed(rt, 'the forked instance said an early hello, which only a zygote\'s fork says');
       return;
     }
-    const pid = findHostPid(fork.template.pid, hello.pid);
+    const found = findForkedChild(fork.template.pid, hello.pid);
     // Another instance of the template already answers for that process: a child that names its sibling is refused.
-    if (pid === 0 || [...this.runtimes.values()].some((other) => other !== rt && other.alive && other.pid === pid)) {
+    if (found === null || [...this.runtimes.values()].some((other) => other !== rt && other.alive && other.pid === found.pid)) {
       sock.destroy(); // the child ends at end of stream
       this.forkFailed(rt, `no process ${hello.pid} in the template's box`);
       return;
     }
-    const started = startedAt(pid);
+    const pid = found.pid;
+    // Its start time read here (the child is the function's code: no stat line of its own is
+    // believed, ADR 0243), in the line that says it is still the template's child.
+    const started = startedAsChildOf(pid, found.template);
     if (started === null) {
       sock.destroy();
       this.forkFailed(rt, 'the forked instance ended before its hello');

@@ -179,11 +179,12 @@ export class LateChannel extends Duplex {
 
 /**
  * The host pid of the descendant of `rootPid` whose pid in its innermost PID namespace is `nsPid`
- * (what a forked child reports from inside its box), or 0. Only a direct child of the box's
- * runtime (pid 2 of the box, the template) counts: a box can never name a process outside it,
- * nor its init, nor a grandchild.
+ * (what a forked child reports from inside its box), with the host pid of its parent, the template
+ * (host-pids.ts `startedAsChildOf` binds its start time to that parent), or null. Only a direct
+ * child of the box's runtime (pid 2 of the box, the template) counts: a box can never name a
+ * process outside it, nor its init, nor a grandchild.
  */
-export function findHostPid(rootPid: number, nsPid: number): number {
+export function findForkedChild(rootPid: number, nsPid: number): { pid: number; template: number } | null {
   const queue = [rootPid];
   for (let depth = 0; depth < 6 && queue.length > 0; depth++) {
     const level = queue.splice(0);
@@ -192,10 +193,10 @@ export function findHostPid(rootPid: number, nsPid: number): number {
       const ofTemplate = parent.length >= 2 && parent[parent.length - 1] === 2;
       for (const child of childrenOf(pid)) {
         const ns = nsPids(child);
-        if (ofTemplate && ns.length >= 2 && ns[ns.length - 1] === nsPid) return child;
+        if (ofTemplate && ns.length >= 2 && ns[ns.length - 1] === nsPid) return { pid: child, template: pid };
         queue.push(child);
       }
     }
   }
-  return 0;
+  return null;
 }

@@ -81,7 +81,7 @@ describe('the console with a queue and long lists (console round 8)', { skip }, 
     await context.close();
   });
 
-  it('cancels a queued run from its row in the queued list, asked first; a refusal is said at that row (console round 9)', async () => {
+  it('cancels a queued run from its row in the queued list, asked first; a refusal is said at that row, the row read again (console round 9, loose ends round 8)', async () => {
     // One call at a time: the next two wait in the queue while the first sleeps.
     const name = fnName('rowcancel');
     const ids = await queuedBehindSleeper(name, 3, 25);
@@ -97,9 +97,13 @@ describe('the console with a queue and long lists (console round 8)', { skip }, 
     const refusal = table.getByTestId('cancel-row-error');
     await eventually(async () => assert.match(await textOf(refusal), /RUN_NOT_CANCELLABLE/));
     assert.equal(await refusal.count(), 1);
-    // The refusal is the row's own: the row before it is the refused run's.
-    assert.match(await textOf(refusal.locator('xpath=preceding-sibling::tr[1]')), /queued/);
-    assert.equal(await refusal.locator('xpath=preceding-sibling::tr[1]').getByRole('button', { name: `Cancel run ${gone}` }).count(), 1);
+    // The refusal is the row's own: the row before it is the refused run's, read again: it shows the
+    // run's state now, with no Cancel (loose ends round 8: it still said queued and offered Cancel).
+    const refusedRow = refusal.locator('xpath=preceding-sibling::tr[1]');
+    assert.match(await refusedRow.locator('a').getAttribute('href') ?? '', new RegExp(`run=${gone}`));
+    await eventually(async () => assert.match(await textOf(refusedRow.locator('.badge')), /^cancelled$/));
+    assert.equal(await table.getByRole('button', { name: `Cancel run ${gone}` }).count(), 0);
+    assert.match(await textOf(refusal), /RUN_NOT_CANCELLABLE/);
     await cancelAsked(page, table.getByRole('button', { name: `Cancel run ${waiting}` }), waiting);
     await eventually(async () => assert.equal(await stateOf(waiting), 'cancelled'));
     // The list is read again: no run waits now.

@@ -94,4 +94,37 @@ describe('the console Tokens page', { skip }, () => {
     assert.deepEqual(later.problems, []);
     await later.context.close();
   });
+  it('the expiry notice has a Dismiss, remembered in the tab for that token only (loose ends round 8)', async () => {
+    const first = await c.platform.api.call('POST', '/tokens', { role: 'viewer', label: 'dismissed', expiresIn: '5m' });
+    const second = await c.platform.api.call('POST', '/tokens', { role: 'viewer', label: 'another', expiresIn: '5m' });
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    assert.equal(second.status, 201, JSON.stringify(second.body));
+    const { page, context, problems } = await c.page({ token: first.body.secret as string });
+    const notice = page.getByTestId('token-expiry');
+    await notice.waitFor();
+    await notice.getByRole('button', { name: 'Dismiss' }).click();
+    await eventually(async () => assert.equal(await notice.count(), 0));
+    // Remembered in the tab: a reload does not bring it back; no copy of the token is kept for it.
+    await page.reload();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    assert.equal(await notice.count(), 0);
+    const stored = await page.evaluate(() => (globalThis as unknown as { sessionStorage: { getItem(k: string): string | null } }).sessionStorage.getItem('fp.console.expiry-dismissed'));
+    assert.ok(stored !== null && !stored.includes(first.body.secret as string) && !(first.body.secret as string).includes(stored), String(stored));
+    // Another token signed in in that tab is warned of.
+    const signIn = async (secret: string): Promise<void> => {
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByLabel('Token').fill(secret);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    };
+    await signIn(second.body.secret as string);
+    await notice.waitFor();
+    assert.match(await textOf(notice), /stops working at/);
+    // The first one again: still dismissed.
+    await signIn(first.body.secret as string);
+    await page.getByRole('heading', { name: 'Functions' }).first().waitFor();
+    assert.equal(await notice.count(), 0);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
 });

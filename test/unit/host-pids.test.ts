@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { reportedIdentity, running, startedAt, statIdentity, statSaysEnding } from '../../poolmgr/host/host-pids.js';
+import { reportedIdentity, running, startedAsChildOf, startedAt, statIdentity, statSaysEnding } from '../../poolmgr/host/host-pids.js';
 
 /** A stat line as the kernel writes it, with a command name that holds `) (` and spaces. */
 const line = (state: string, flags: number): string =>
@@ -70,5 +70,19 @@ describe('reportedIdentity (whom a forked box\'s pid frame names, ADR 0243)', ()
   it('ignores a given pid that is no pid, and is null without a stat line', () => {
     for (const given of [0, -3, 1.5, '17', null]) assert.deepEqual(reportedIdentity(line(4242, '777'), given, never), { pid: 4242, start: '777' });
     assert.equal(reportedIdentity('junk', 17, never), null);
+  });
+});
+
+describe('startedAsChildOf (a template\'s forked child: its start time bound to its parent, loose ends round 8)', () => {
+  // Field 4 (ppid) after the last parenthesis: a command name may hold ") 7 " to pass for another parent.
+  const line = (pid: number, comm: string, ppid: number, start: string): string => `${pid} (${comm}) S ${ppid} ${'1 '.repeat(17)}${start} 20\n`;
+
+  it('is the start time when the line names that pid under that parent; null under another, for another pid, or none', () => {
+    assert.equal(startedAsChildOf(40, 7, () => line(40, 'python3', 7, '555')), '555');
+    assert.equal(startedAsChildOf(40, 7, () => line(40, 'python3', 1, '555')), null, 'reparented, or its pid taken');
+    assert.equal(startedAsChildOf(40, 7, () => line(40, 'x) S 7 ', 9, '555')), null, 'a command name that says 7');
+    assert.equal(startedAsChildOf(40, 7, () => line(41, 'python3', 7, '555')), null, 'another pid');
+    assert.equal(startedAsChildOf(40, 7, () => null), null, 'gone');
+    assert.equal(startedAsChildOf(process.pid, process.ppid), startedAt(process.pid), 'this process, read from /proc');
   });
 });

@@ -5,7 +5,7 @@
  * passed through (`context.attempt`). The attempt's response is kept as the run's output; its
  * record (logs, timings, error) is stored under the run id and attempt number.
  */
-import { callFailed, httpStatus, isPlatformError, MAX_STORED_RESULT_BYTES, RESULT_OMITTED_HEADER, retryAfterOf, type Invoker } from '../../../protocol/index.js';
+import { callFailed, httpStatus, isPlatformError, MAX_STORED_RESULT_BYTES, RESULT_MAX_BYTES_HEADER, RESULT_OMITTED_HEADER, retryAfterOf, type Invoker, type Pairs } from '../../../protocol/index.js';
 import { retryAfterMsOf, type AttemptJob, type AttemptOutcome, type AttemptRunner } from '../dispatcher/index.js';
 import { decodeEnvelope } from './envelope.js';
 import type { AsyncRunIndex } from './runs-sqlite.js';
@@ -30,9 +30,12 @@ export class InvokerRunner implements AttemptRunner {
       // dropped, the result carrying its size in `x-fp-result-omitted` (gateway/streamed.ts).
       const r = await this.invoker.invoke(job.function, { ...call, signal, attempt: job.attempt, runId: job.runId, keepBodyBytes: this.maxResultBytes }, trigger);
       const kept = r.body.length <= this.maxResultBytes;
+      const headers: Pairs = kept ? [...r.headers] : [...r.headers, [RESULT_OMITTED_HEADER, String(r.body.length)]];
+      // Not kept (here or by the gateway): the cap it was over goes with it, for its owner to read (protocol/run-result.ts).
+      if (headers.some(([name]) => name === RESULT_OMITTED_HEADER)) headers.push([RESULT_MAX_BYTES_HEADER, String(this.maxResultBytes)]);
       await this.runs.setResult(job.runId, {
         status: r.status,
-        headers: kept ? r.headers : [...r.headers, [RESULT_OMITTED_HEADER, String(r.body.length)]],
+        headers,
         body: kept ? Buffer.from(r.body) : Buffer.alloc(0),
         attempt: job.attempt,
       });

@@ -3,7 +3,7 @@
  * `runs cancel` does: one place for the question, the call and its refusal, used by a run's detail
  * and by each row of the Runs tab's queued list (console rounds 8 and 9).
  */
-import { api, enc } from '../../api.js';
+import { api, enc, type AsyncRun, type AsyncRunSummary } from '../../api.js';
 
 /** The async states a run can be cancelled in: it still waits in the queue. */
 export type WaitingState = 'queued' | 'retried';
@@ -26,5 +26,20 @@ export async function cancelRun(runId: string, state: WaitingState, said: (error
   } catch (e) {
     said(e);
     return 'refused';
+  }
+}
+
+/**
+ * What a run is now, as its row in the queued list shows it (state, since when, attempts), or null
+ * when it cannot be read: after a refused Cancel the row showed the state it was listed in, with
+ * its Cancel still offered (loose ends round 8).
+ */
+export async function rowNow(runId: string): Promise<Pick<AsyncRunSummary, 'state' | 'updatedAt' | 'attempts'> | null> {
+  try {
+    const { run } = await api<{ run: AsyncRun }>('GET', `/runs/${enc(runId)}`);
+    const at = run.transitions.at(-1)?.at;
+    return 'state' in run && at !== undefined ? { state: run.state, updatedAt: at, attempts: run.attempts.length } : null;
+  } catch {
+    return null;
   }
 }

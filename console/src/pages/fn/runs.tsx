@@ -10,7 +10,7 @@ import { clock, inlineText, levelText, logText, ms, resultText, shownText } from
 import { href, navigate } from '../../router.js';
 import { ErrorBox, Loading, StateBadge, useAsync, useInterval, useLoadMoreFocus, When } from '../../ui.js';
 import type { TabProps } from './tab.js';
-import { cancelRun, waitingState } from './run-cancel.js';
+import { cancelRun, rowNow, waitingState } from './run-cancel.js';
 import { timelineDetailText } from '../../../../protocol/run-timeline.js';
 import { FINAL_ASYNC_RUN_STATES } from '../../../../protocol/records.js';
 import { asyncStateLost } from '../../../../protocol/api-runs.js';
@@ -168,12 +168,19 @@ function AsyncRunTable({ runs, selected, runLink, table, onChanged }: { runs: As
   );
 }
 
-function AsyncRunRow({ run: r, selected, link, cancels, onChanged }: { run: AsyncRunSummary; selected: boolean; link: string; cancels: boolean; onChanged: () => void }): JSX.Element {
+function AsyncRunRow({ run: listed, selected, link, cancels, onChanged }: { run: AsyncRunSummary; selected: boolean; link: string; cancels: boolean; onChanged: () => void }): JSX.Element {
   const [error, setError] = useState<unknown>(null);
+  // The run as read again after a refused Cancel; the list's own row once that is as new.
+  const [now, setNow] = useState<Pick<AsyncRunSummary, 'state' | 'updatedAt' | 'attempts'> | null>(null);
+  const r = now !== null && now.updatedAt >= listed.updatedAt ? { ...listed, ...now, attempts: Math.max(listed.attempts, now.attempts) } : listed;
   const waiting = waitingState(r.state);
   const cancel = async (): Promise<void> => {
-    // Cancelled: the list is read again (the row goes). Refused: the row stays, with why under it.
-    if (waiting !== null && await cancelRun(r.runId, waiting, setError) === 'cancelled') onChanged();
+    if (waiting === null) return;
+    const outcome = await cancelRun(r.runId, waiting, setError);
+    // Cancelled: the list is read again (the row goes). Refused (it started or ended meanwhile):
+    // the row stays, with why under it, and shows what the run is now (it kept its old state and Cancel).
+    if (outcome === 'cancelled') onChanged();
+    else if (outcome === 'refused') setNow(await rowNow(r.runId));
   };
   return (
     <>
