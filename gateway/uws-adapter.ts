@@ -94,6 +94,7 @@ import { ClosedPeers, DRAIN_IDLE_MS, DRAIN_MAX_MS, DrainSlots, drainBytesFor, UW
 import { ByteBudget, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, DEFAULT_MAX_HELD_RESPONSE_BYTES, SLOW_CLIENT_WINDOW_MS, type Holder } from './byte-budget.js';
 import { bodyChunkLimit, bodyTooSlow, overloaded, tooLarge } from './body-refusals.js';
 import { ERROR_HEADERS } from './error-headers.js';
+import { splitTarget } from './http10.js';
 import type { HttpServer, HttpServerOptions, IncomingRequest, OutgoingResponse } from './http-server.js';
 import { refusalResponse, writeHead } from './uws-head.js';
 import { StreamWriter } from './uws-stream-writer.js';
@@ -215,7 +216,11 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   readonly headers: Pairs = [];
   readonly peer: string;
   readonly peerPort: number;
-  /** The client sent `Connection: close`: uWS closes after the answer, which then says so (RFC 9112 §9.6), as uvicorn's does. */
+  /**
+   * The client sent `Connection: close`, or HTTP/1.0 (./http10.ts; a `Connection: keep-alive` from it
+   * ignored, as uvicorn ignores it): uWS closes after the answer, which then says so (RFC 9112 §9.6),
+   * as uvicorn's does.
+   */
   private readonly clientCloses: boolean;
   /** `upgrade` among the Connection header's options: a WebSocket handshake must have it (RFC 6455 §4.1). */
   readonly asksUpgrade: boolean;
@@ -290,8 +295,9 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     // Rule 1: copy everything out of `req` now.
     // As sent: a method is case-sensitive (RFC 9110 §9.1); `get` is not GET (uvicorn passes it on too).
     this.method = req.getCaseSensitiveMethod();
-    let url = req.getUrl();
-    let rawQuery = req.getQuery() ?? '';
+    const target = splitTarget(req.getUrl(), req.getQuery());
+    let url = target.url;
+    let rawQuery = target.query ?? '';
     // A fragment is no part of a request target (RFC 9112 §3.2): dropped, as uvicorn's parser does.
     const inUrl = url.indexOf('#');
     if (inUrl !== -1) {
@@ -307,7 +313,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     collectedClose = false;
     collectedUpgrade = false;
     req.forEach(collectHeader);
-    this.clientCloses = collectedClose;
+    this.clientCloses = collectedClose || target.http10;
     this.asksUpgrade = collectedUpgrade;
     this.peer = peerAddress(res);
     this.peerPort = lastPeerPort();

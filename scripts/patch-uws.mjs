@@ -1,8 +1,8 @@
-// Mends six bugs of the installed uWebSockets.js binary (uws-pack 20.0.8, Linux x64, Node ABI 115)
+// Mends seven bugs of the installed uWebSockets.js binary (uws-pack 20.0.8, Linux x64, Node ABI 115)
 // before the gateway loads it, and gives it one behaviour it lacks (docs/adr/0085-uws-header-trim.md,
 // docs/adr/0086-uws-chunk-size.md, docs/adr/0100-uws-chunk-terminator.md,
 // docs/adr/0129-uws-async-upgrade.md, docs/adr/0150-stream-head-at-response-start.md,
-// docs/adr/0154-uws-chunk-digits.md):
+// docs/adr/0154-uws-chunk-digits.md, docs/adr/0246-http-1-0-served.md):
 //
 // 1. Its HTTP parser trims "whitespace" from both ends of a request header value with a signed
 //    comparison, so bytes of 0x80 and above counted as below a space and a non-ASCII character at
@@ -48,6 +48,11 @@
 //    conversion is rewritten in place (same 43 bytes): only 0-9, A-F and a-f are digits, anything
 //    else is the parser's error (400, connection closed), a chunk extension included
 //    (docs/adr/0154-uws-chunk-digits.md).
+// 8. An HTTP/1.0 request (ApacheBench, `curl -0`, nginx's default `proxy_pass`) was answered 505
+//    by the parser, where uvicorn serves it and closes the connection after the answer. The parser
+//    accepts the version now, leaves it at the end of the request target for the gateway to see,
+//    and sets the request's `ancientHttp` flag, which the build's own code already turns into a
+//    close after the answer (docs/adr/0246-http-1-0-served.md; HTTP10_EDITS below).
 //
 // Only the exact file named by its sha256 (the published one, or one mended by the earlier fixes)
 // is changed; each byte is checked before it is written, and the result against the sha256
@@ -72,7 +77,9 @@ const UPGRADE_MENDED = 'c4c9dbcf5c8e41c446077cbac3b5514f50f6236c3abe4d90a5c51963
 const HEAD_MENDED = 'eab6282086c1ced1a21a88cb62a9e8eb31609dd3801d26340a354a4577462f03';
 /** After the first six fixes (ADR 0150's close codes, setups of 2026-12-06 before ADR 0154). */
 const CLOSE_MENDED = '2d50084bb2d12f4fccbf9ed1a924b83f4b14658e970a38a7b3e01e78c4c37e4f';
-const MENDED = '42d0d18d64c57323392d8a641309782335141584500f49b34b99120037b02aae';
+/** After the first seven fixes (ADR 0154's chunk digits, setups of 2026-12-06 and 2026-12-07 before ADR 0246). */
+const DIGIT_MENDED = '42d0d18d64c57323392d8a641309782335141584500f49b34b99120037b02aae';
+const MENDED = '7f931915c2d87d6ef424f31cbd7670ecb5f4e02df618b53eeeb89b81fb1e4bea';
 /** [file offset, bytes expected (hex), bytes written] (offsets are the .text section's addresses: it is mapped at its file offset). */
 const HEADER_EDITS = [
   [0xf2242, '7d', '73'], // after `cmpb $0x21,(%rdx,%rbx,1)`: jge -> jae (the trailing trim's `< 33`)
@@ -156,10 +163,39 @@ const DIGIT_EDITS = [
   [0xf1d30, '8d41d98d69f980f9400fb6c9400fb6ed0f46e980f9600fb6c00f46c50fb6c083c0d083f8100f877c010000',
     '0fb6c183e83083f809761583c9200fb6c183e86183f8050f878a01000083c00a0f1f440000660f1f440000'],
 ];
+// Fix 8 (docs/adr/0246-http-1-0-served.md): HTTP/1.0. The request line's version check (in the
+// header parser, its request-line branch: ` HTTP/1.1\r\n` as two 8-byte XORs from the space after
+// the target) jumps on a mismatch to HTTP10_CAVE, which tries ` HTTP/1.0\r\n` (the first word's
+// XOR is still in %rax) and, on a match, adds its 9 bytes (` HTTP/1.0`) to the target's length
+// (headers[0].value, 0x10(%r15)) and goes on as for 1.1; else the old failure path (505, or wait
+// for more bytes). Then, where the parser's caller resets the request's `ancientHttp` flag (its
+// byte at headers + 0xc80, 0xd20(%rsp) there; both calls of the parser), a jump to ANCIENT_CAVE_A/B
+// resets it and sets it when the target ends with ` HTTP/1.0` (no 1.1 target holds a space), so the
+// build's own rule closes the connection after the answer (its HttpContext already marks a response
+// "close" for an ancient request, as for `Connection: close`). The gateway takes the mark off the
+// target and answers `connection: close` (gateway/http10.ts). The executable segment's size grows
+// to cover the caves (0x3d2f00, in the zero padding of its last page).
+const HTTP10_CAVE = 0x3d2db0;
+const ANCIENT_CAVE_A = 0x3d2de0;
+const ANCIENT_CAVE_B = 0x3d2e30;
+/** `movb $0,0xd20(%rsp)` again; `ancientHttp` = the target ends with ` HTTP/1.0` (cmpl "HTTP", cmpl "/1.0", cmpb ' '); then back (the rel32 last). */
+const ANCIENT_CHECK = 'c68424200d000000488b8424b00000004883f809722848038424b80000008178f84854545075178178fc2f312e30750e8078f7207508c68424200d000001e9';
+const HTTP10_EDITS = [
+  [0xf20b0, '31c0803e0d0f95c04889c6e92bffffff', 'e9fb0c2e00cccccccccccccccccccccc'], // the mismatch path: jmp HTTP10_CAVE
+  [0xf1297, 'c68424200d000000', 'e9441b2e000f1f00'], // movb $0,0xd20(%rsp) -> jmp ANCIENT_CAVE_A
+  [0xf16d1, 'c68424200d000000', 'e95a172e000f1f00'], // the same after the other call -> jmp ANCIENT_CAVE_B
+  [0x98, '004e310000000000', '004f310000000000'], // p_filesz of the executable segment
+  [0xa0, '004e310000000000', '004f310000000000'], // p_memsz
+  // movabs "TP/1.0\r\n",%rcx; xor 3(%rsi),%rcx; or %rax,%rcx; jne fail; addq $9,0x10(%r15); jmp 0xf20c0;
+  // fail: the 16 bytes replaced above (xor %eax,%eax; cmpb $0xd,(%rsi); setne %al; mov %rax,%rsi; jmp 0xf1feb).
+  [HTTP10_CAVE, '00'.repeat(45), '48b954502f312e300d0a48334e034809c1750a4983471009e9f3f2d1ff31c0803e0d0f95c04889c6e90ef2d1ff'],
+  [ANCIENT_CAVE_A, '00'.repeat(67), `${ANCIENT_CHECK}7ce4d1ff`], // back to 0xf129f
+  [ANCIENT_CAVE_B, '00'.repeat(67), `${ANCIENT_CHECK}66e8d1ff`], // back to 0xf16d9
+];
 /** Each known state of the file, and the edits that lead from it to the next. */
 const STAGES = [[ORIGINAL, HEADER_EDITS], [HEADERS_MENDED, CHUNK_EDITS], [SIZE_MENDED, TERM_EDITS], [TERM_MENDED, UPGRADE_EDITS],
   [UPGRADE_MENDED, HEAD_EDITS], [HEAD_MENDED, CLOSE_CODE_EDITS],
-  [CLOSE_MENDED, DIGIT_EDITS]];
+  [CLOSE_MENDED, DIGIT_EDITS], [DIGIT_MENDED, HTTP10_EDITS]];
 
 const sha = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
@@ -180,8 +216,8 @@ if (process.platform === 'linux' && process.arch === 'x64' && existsSync(FILE)) 
     if (sha(bytes) !== MENDED) throw new Error('patch-uws: the mended binary is not the expected one; nothing written');
     writeFileSync(`${FILE}.tmp`, bytes);
     renameSync(`${FILE}.tmp`, FILE); // a gateway loading it meanwhile sees one whole file or the other
-    console.log('setup: uWebSockets.js mended: request header values keep a non-ASCII character at either end; a chunk size is hex digits (0-9, A-F, a-f) up to CRLF, nothing else (no chunk extension); chunk data ends with CRLF; an upgrade outside a cork is quiet; an empty write sends a streamed head; a client may close with 1012-1014 and 3000-3999 (scripts/patch-uws.mjs)');
+    console.log('setup: uWebSockets.js mended: request header values keep a non-ASCII character at either end; a chunk size is hex digits (0-9, A-F, a-f) up to CRLF, nothing else (no chunk extension); chunk data ends with CRLF; an upgrade outside a cork is quiet; an empty write sends a streamed head; a client may close with 1012-1014 and 3000-3999; HTTP/1.0 is served (scripts/patch-uws.mjs)');
   } else if (now !== MENDED) {
-    console.log('setup: uWebSockets.js is not the build scripts/patch-uws.mjs knows: request header values may lose a non-ASCII character at either end, chunk sizes are read leniently (a chunk extension as part of the size), the CRLF after chunk data is not checked, each WebSocket upgrade prints a warning, a streamed head waits for its first body byte, and a close from the client with 1012-1014 or 3000-3999 is refused (docs/gateway.md)');
+    console.log('setup: uWebSockets.js is not the build scripts/patch-uws.mjs knows: request header values may lose a non-ASCII character at either end, chunk sizes are read leniently (a chunk extension as part of the size), the CRLF after chunk data is not checked, each WebSocket upgrade prints a warning, a streamed head waits for its first body byte, a close from the client with 1012-1014 or 3000-3999 is refused, and HTTP/1.0 is refused (505) (docs/gateway.md)');
   }
 }

@@ -1,0 +1,132 @@
+/**
+ * HTTP/1.0 clients (ApacheBench, `curl -0`, nginx's default `proxy_pass`; apps round 28, ADR 0246):
+ * served as uvicorn 0.54 serves them, measured side by side with the same app: the answer (whole,
+ * streamed with the app's Content-Length, or chunked), then `connection: close` and the connection
+ * closed after it, a `Connection: keep-alive` ignored (uvicorn closes then too). Before, the native
+ * parser answered every HTTP/1.0 request `505 HTTP Version Not Supported` before any JavaScript ran.
+ * Needs the binary as scripts/patch-uws.mjs mends it (fix 8).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { fnName, py, useGateway } from './gateway-harness.js';
+import { rawExchange, type RawAnswer } from './raw-exchange.js';
+
+const APP = py(
+  'from fastapi import FastAPI, Request',
+  'from fastapi.responses import StreamingResponse',
+  '',
+  'app = FastAPI()',
+  '',
+  '@app.api_route("/where", methods=["GET", "HEAD"])',
+  'async def where(request: Request):',
+  '    return {"path": request.url.path, "query": request.url.query, "version": request.scope["http_version"]}',
+  '',
+  '@app.get("/counted")',
+  'async def counted():',
+  '    async def pieces():',
+  '        yield b"a" * 5',
+  '        yield b"b" * 5',
+  '    return StreamingResponse(pieces(), headers={"content-length": "10"})',
+  '',
+  '@app.get("/chunked")',
+  'async def chunked():',
+  '    async def pieces():',
+  '        yield b"one "',
+  '        yield b"two"',
+  '    return StreamingResponse(pieces(), media_type="text/plain")',
+);
+
+const name = fnName('http10');
+const h = useGateway({ [name]: { files: { 'app.py': APP }, manifest: 'entrypoint: app:app' } });
+
+interface Answer {
+  status: string;
+  headers: [string, string][];
+  body: string;
+  closed: boolean;
+}
+
+function parse(answer: RawAnswer): Answer {
+  const at = answer.text.indexOf('\r\n\r\n');
+  const [status = '', ...lines] = answer.text.slice(0, at).split('\r\n');
+  const headers = lines.map((line): [string, string] => {
+    const colon = line.indexOf(':');
+    return [line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()];
+  });
+  return { status, headers, body: answer.text.slice(at + 4), closed: answer.closed };
+}
+
+/** One request with `version`, `extra` header lines; the answer once the server closed (or `waitMs`). */
+async function send(version: string, target: string, extra: string[] = [], method = 'GET', waitMs = 5000): Promise<Answer> {
+  const head = [`${method} /fn/${name}${target} ${version}`, 'Host: x', ...extra].join('\r\n');
+  return parse(await rawExchange(h.gateway.port, [`${head}\r\n\r\n`], { waitMs }));
+}
+
+/** A chunked body's data (the last chunk and its CRLFs required). */
+function dechunk(body: string): string {
+  let out = '';
+  let at = 0;
+  for (;;) {
+    const eol = body.indexOf('\r\n', at);
+    const size = parseInt(body.slice(at, eol), 16);
+    if (size === 0) {
+      assert.equal(body.slice(eol), '\r\n\r\n', 'the last chunk ends the body');
+      return out;
+    }
+    out += body.slice(eol + 2, eol + 2 + size);
+    at = eol + 4 + size;
+  }
+}
+
+const values = (a: Answer, n: string): string[] => a.headers.filter(([k]) => k === n).map(([, v]) => v);
+
+describe('an HTTP/1.0 client', () => {
+  it('is served, and the connection closes after the answer, which says so (was 505)', async () => {
+    const a = await send('HTTP/1.0', '/where?a=1&b=two');
+    assert.match(a.status, /^HTTP\/1\.1 200 /);
+    // The version's mark never reaches the app: its path and query are the request's.
+    assert.deepEqual(JSON.parse(a.body), { path: `/fn/${name}/where`, query: 'a=1&b=two', version: '1.1' });
+    assert.deepEqual(values(a, 'connection'), ['close']);
+    assert.ok(a.closed, 'the server closed the connection after the answer');
+    // Without a query, and with an empty one.
+    for (const target of ['/where', '/where?']) {
+      const b = await send('HTTP/1.0', target);
+      assert.equal(JSON.parse(b.body).path, `/fn/${name}/where`, target);
+      assert.equal(JSON.parse(b.body).query, '', target);
+    }
+  });
+
+  it('asking for keep-alive still has its connection closed, as uvicorn closes it', async () => {
+    const a = await send('HTTP/1.0', '/where', ['Connection: keep-alive']);
+    assert.match(a.status, /^HTTP\/1\.1 200 /);
+    assert.deepEqual(values(a, 'connection'), ['close']);
+    assert.ok(a.closed);
+  });
+
+  it('gets a streamed answer whole: with the app\'s Content-Length, or chunked, then the close', async () => {
+    const counted = await send('HTTP/1.0', '/counted');
+    assert.deepEqual(values(counted, 'content-length'), ['10']);
+    assert.equal(counted.body, 'aaaaabbbbb');
+    assert.deepEqual(values(counted, 'connection'), ['close']);
+    assert.ok(counted.closed);
+    const chunked = await send('HTTP/1.0', '/chunked');
+    assert.deepEqual(values(chunked, 'transfer-encoding'), ['chunked']);
+    assert.equal(dechunk(chunked.body), 'one two');
+    assert.ok(chunked.closed);
+  });
+
+  it('a HEAD answer has no body and closes too', async () => {
+    const a = await send('HTTP/1.0', '/where', [], 'HEAD');
+    assert.match(a.status, /^HTTP\/1\.1 200 /);
+    assert.equal(a.body, '');
+    assert.ok(a.closed);
+  });
+
+  it('an HTTP/1.1 request after it is kept alive as before', async () => {
+    const a = await send('HTTP/1.1', '/where?x=1', [], 'GET', 1500);
+    assert.match(a.status, /^HTTP\/1\.1 200 /);
+    assert.deepEqual(JSON.parse(a.body), { path: `/fn/${name}/where`, query: 'x=1', version: '1.1' });
+    assert.deepEqual(values(a, 'connection'), []);
+    assert.equal(a.closed, false, 'the connection stays open (the client closed it after 1.5 s)');
+  });
+});
