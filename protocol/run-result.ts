@@ -12,6 +12,18 @@ export const MAX_STORED_RESULT_BYTES = 256 * 1024;
 export const MAX_SHOWN_RESULT_BYTES = 6 * 1024 * 1024;
 export const RESULT_OMITTED_HEADER = 'x-fp-result-omitted';
 /**
+ * Names starting with this are the platform's on an answer (`x-fp-result-omitted`,
+ * `x-fp-result-headers-omitted`, `x-fp-sandbox`, and any it adds later): the gateway drops a
+ * function's own (gateway/responses.ts checkFunctionResponse), so a caller, the CLI, the console and
+ * an async run's stored result read them as the platform's word (red team round 45, ADR 0244).
+ */
+export const PLATFORM_ANSWER_PREFIX = 'x-fp-';
+
+/** `lower` (a header name in lower case) is one only the platform sets on an answer. */
+export function isPlatformAnswerHeader(lower: string): boolean {
+  return lower.startsWith(PLATFORM_ANSWER_PREFIX);
+}
+/**
  * The headers of a result kept or shown whole (an async run's, a test invoke's) keep at most this
  * many bytes (names and values); the rest are dropped, their count in RESULT_HEADERS_OMITTED_HEADER.
  * The body's cap did not cover them: one anonymous async call of a function answering 900 headers
