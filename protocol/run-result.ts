@@ -32,22 +32,23 @@ export function isPlatformAnswerHeader(lower: string): boolean {
 export const MAX_RESULT_HEADER_BYTES = 64 * 1024;
 export const RESULT_HEADERS_OMITTED_HEADER = 'x-fp-result-headers-omitted';
 
-/** `headers` within MAX_RESULT_HEADER_BYTES, in order, with the count of those dropped (the same array when all fit). */
-export function boundResultHeaders<H extends readonly (readonly [string, string])[]>(headers: H): H | [string, string][] {
+/**
+ * `headers` within MAX_RESULT_HEADER_BYTES, in order (the same array when all fit), and the count of
+ * those dropped, which the caller says in RESULT_HEADERS_OMITTED_HEADER after the function's
+ * headers were checked (a function's own `x-fp-*` are dropped: ADR 0244).
+ */
+export function boundResultHeaders<H extends readonly (readonly [string, string])[]>(headers: H): { headers: H | [string, string][]; dropped: number } {
   let total = 0;
   for (const [name, value] of headers) total += name.length + value.length;
-  if (total <= MAX_RESULT_HEADER_BYTES) return headers;
+  if (total <= MAX_RESULT_HEADER_BYTES) return { headers, dropped: 0 };
   let bytes = 0;
   const kept: [string, string][] = [];
   for (const [name, value] of headers) {
     bytes += name.length + value.length;
-    if (bytes > MAX_RESULT_HEADER_BYTES) {
-      kept.push([RESULT_HEADERS_OMITTED_HEADER, String(headers.length - kept.length)]);
-      return kept;
-    }
+    if (bytes > MAX_RESULT_HEADER_BYTES) return { headers: kept, dropped: headers.length - kept.length };
     kept.push([name, value]);
   }
-  return kept;
+  return { headers: kept, dropped: 0 };
 }
 
 /**
