@@ -20,7 +20,7 @@ import { clientView, withoutForwarding, type ClientView, type TrustedProxies } f
 import type { FunctionRegistry, InvokeAuth, Resolution } from './registry.js';
 import { checkFunctionResponse, confineToPrefix, errorResponse, invocationHeaders } from './responses.js';
 import type { RunBatcher } from './runs.js';
-import { streamBody, wholeResult } from './streamed.js';
+import { streamBody, wholeResult, type WholeResult } from './streamed.js';
 import { FunctionSocket } from './websocket.js';
 import { callHolder } from './holder.js';
 import type { IncomingRequest, OutgoingResponse } from './http-server.js';
@@ -548,7 +548,7 @@ interface Finished {
 }
 
 /** Maps the result to the response, and (off the request path) records the run and metrics. */
-function finish(call: Call, result: InvocationResult, invoked: boolean): Finished {
+function finish(call: Call, result: WholeResult, invoked: boolean): Finished {
   const { deps, fn, runId, startedAt } = call;
   const origin: Origin = call;
   let error: InvocationError | null = result.error ? relativize(result.error, fn.dir) : null;
@@ -580,6 +580,8 @@ function finish(call: Call, result: InvocationResult, invoked: boolean): Finishe
     if ('problem' in checked) {
       if (!appAnswered) error = { code: checked.code ?? 'FUNCTION_BAD_RESPONSE', class: 'bad_return', type: 'BadResponse', message: checked.problem };
     } else {
+      // What the platform says of a result made whole (streamed.ts), after the function's own x-fp-* were dropped.
+      if (result.marks !== undefined) checked.headers.push(...result.marks);
       response = { status: result.response.status, headers: checked.headers, body: result.response.body, headLength: headLength(result.response) };
       if (result.response.latin1 === true) response.latin1Headers = true;
       functionTiming = checked.serverTiming;

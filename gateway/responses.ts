@@ -3,7 +3,7 @@
  * the invocation headers (X-Run-Id, X-Cold-Start, Server-Timing) and the checks a function's
  * response passes before it reaches the socket.
  */
-import { errorBody, httpStatus, retryAfterOf, type Pairs, type PlatformError, type WireResponse } from '../protocol/index.js';
+import { errorBody, httpStatus, isPlatformAnswerHeader, retryAfterOf, type Pairs, type PlatformError, type WireResponse } from '../protocol/index.js';
 import { AUTHENTICATE, scopeBasicRealm } from './basic-realm.js';
 import { ERROR_HEADERS, JSON_TYPE } from './error-headers.js';
 import type { OutgoingResponse } from './http-server.js';
@@ -72,7 +72,8 @@ export function ms(value: number): string {
  *   would corrupt the response; names listed in the function's own Connection header go too;
  * - not Date: uWS writes its own on every response, and the function's goes out too, as uvicorn
  *   sends an app's Date after its own (docs/adr/0105-the-apps-own-date.md);
- * - the platform's invocation headers (Server-Timing is merged, not dropped: see below).
+ * - the platform's invocation headers (Server-Timing is merged, not dropped: see below), and every
+ *   `x-fp-*` name, the platform's on an answer (protocol/run-result.ts isPlatformAnswerHeader).
  */
 const DROPPED_HEADERS = new Set([
   'connection',
@@ -218,7 +219,7 @@ export function checkFunctionResponse(response: WireResponse): CheckedHeaders | 
   const serverTiming: string[] = [];
   for (const [name, value] of response.headers as [string, string][]) {
     const lower = name.toLowerCase();
-    if (DROPPED_HEADERS.has(lower) || (listed !== null && listed.has(lower))) continue;
+    if (DROPPED_HEADERS.has(lower) || isPlatformAnswerHeader(lower) || (listed !== null && listed.has(lower))) continue;
     if (lower === 'server-timing') serverTiming.push(...prefixTiming(value));
     else headers.push([name, value]);
   }

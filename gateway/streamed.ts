@@ -3,7 +3,7 @@
  * function's streamed body piped to the client under backpressure, and the same result made whole
  * for callers that need the whole body (the control plane's test invoke, async runs).
  */
-import { boundResultHeaders, describeBytes, MAX_FRAME_BYTES, RESULT_OMITTED_HEADER, type ResponseStream, type StreamSink } from '../protocol/index.js';
+import { boundResultHeaders, describeBytes, MAX_FRAME_BYTES, RESULT_HEADERS_OMITTED_HEADER, RESULT_OMITTED_HEADER, type Pairs, type ResponseStream, type StreamSink } from '../protocol/index.js';
 import type { BodyReader } from '../poolmgr/index.js';
 import type { Holder } from './holder.js';
 import type { InvocationResult } from './pool.js';
@@ -57,6 +57,13 @@ export function streamBody(body: BodyReader, holder: Holder | null = null): Resp
 }
 
 /**
+ * A result made whole (wholeResult), with the headers the platform says about it
+ * (`x-fp-result-omitted`, `x-fp-result-headers-omitted`): `finish` (invoke.ts) appends them after
+ * the function's own headers were checked, which drops any `x-fp-*` of the function's (ADR 0244).
+ */
+export type WholeResult = InvocationResult & { marks?: Pairs };
+
+/**
  * The result with its whole body and its end: for callers that cannot take a stream. A body over
  * the frame limit (what a buffered response may carry) is cut off: the call is cancelled and the
  * result fails with FUNCTION_BAD_RESPONSE. A body over `keepBytes` (a caller that shows it, not
@@ -65,19 +72,20 @@ export function streamBody(body: BodyReader, holder: Holder | null = null): Resp
  * times over, base64 and JSON, ~130 MB of the platform's memory a call, as many at once as the
  * function's instances allow).
  */
-export async function wholeResult(result: InvocationResult, keepBytes: number = MAX_FRAME_BYTES): Promise<InvocationResult> {
+export async function wholeResult(result: InvocationResult, keepBytes: number = MAX_FRAME_BYTES): Promise<WholeResult> {
   return withBoundHeaders(await whole(result, keepBytes));
 }
 
 /** Its headers within MAX_RESULT_HEADER_BYTES: what is kept or shown of a result is bounded whole, not only its body. */
-function withBoundHeaders(result: InvocationResult): InvocationResult {
+function withBoundHeaders(result: WholeResult): WholeResult {
   const response = result.response;
   if (response === null) return result;
-  const headers = boundResultHeaders(response.headers);
-  return headers === response.headers ? result : { ...result, response: { ...response, headers } };
+  const { headers, dropped } = boundResultHeaders(response.headers);
+  if (dropped === 0) return result;
+  return { ...result, response: { ...response, headers }, marks: [...result.marks ?? [], [RESULT_HEADERS_OMITTED_HEADER, String(dropped)]] };
 }
 
-async function whole(result: InvocationResult, keepBytes: number): Promise<InvocationResult> {
+async function whole(result: InvocationResult, keepBytes: number): Promise<WholeResult> {
   if (result.response === null) return result;
   if (result.after === undefined) return result.response.body.byteLength > keepBytes ? omitted(result, result.response.body.byteLength) : result;
   let body: Uint8Array = result.response.body;
@@ -109,10 +117,10 @@ async function whole(result: InvocationResult, keepBytes: number): Promise<Invoc
     body = size > keepBytes ? new Uint8Array(0) : Buffer.concat([body, ...pieces]);
   }
   const end = await result.after;
-  const out: InvocationResult = { ...result, handlerMs: end.handlerMs, logs: end.logs, response: { ...result.response, body } };
+  const out: WholeResult = { ...result, handlerMs: end.handlerMs, logs: end.logs, response: { ...result.response, body } };
   delete out.body;
   delete out.after;
-  if (!tooLarge && size > keepBytes) out.response = omittedResponse(out.response!, size);
+  if (!tooLarge && size > keepBytes) out.marks = omittedMarks(size);
   if (tooLarge) {
     out.response = null;
     out.error = { code: 'FUNCTION_BAD_RESPONSE', class: 'bad_return', type: 'BadResponse', message: `the streamed response is larger than ${describeBytes(MAX_FRAME_BYTES)}` };
@@ -124,12 +132,11 @@ async function whole(result: InvocationResult, keepBytes: number): Promise<Invoc
   return out;
 }
 
-/** The response without its body, its size in `x-fp-result-omitted` (protocol/run-result.ts). */
-function omittedResponse(response: NonNullable<InvocationResult['response']>, size: number): NonNullable<InvocationResult['response']> {
-  // Appended, never read: the function's headers are checked later (responses.ts), whatever they hold.
-  return { ...response, headers: [...response.headers, [RESULT_OMITTED_HEADER, String(size)]], body: new Uint8Array(0) };
+/** The result without its body, its size in `x-fp-result-omitted` (protocol/run-result.ts), said after the function's headers are checked. */
+function omitted(result: InvocationResult, size: number): WholeResult {
+  return { ...result, response: { ...result.response!, body: new Uint8Array(0) }, marks: omittedMarks(size) };
 }
 
-function omitted(result: InvocationResult, size: number): InvocationResult {
-  return { ...result, response: omittedResponse(result.response!, size) };
+function omittedMarks(size: number): Pairs {
+  return [[RESULT_OMITTED_HEADER, String(size)]];
 }

@@ -18,6 +18,18 @@ export const RESULT_OMITTED_HEADER = 'x-fp-result-omitted';
  */
 export const RESULT_MAX_BYTES_HEADER = 'x-fp-result-max-bytes';
 /**
+ * Names starting with this are the platform's on an answer (`x-fp-result-omitted`,
+ * `x-fp-result-headers-omitted`, `x-fp-sandbox`, and any it adds later): the gateway drops a
+ * function's own (gateway/responses.ts checkFunctionResponse), so a caller, the CLI, the console and
+ * an async run's stored result read them as the platform's word (red team round 45, ADR 0244).
+ */
+export const PLATFORM_ANSWER_PREFIX = 'x-fp-';
+
+/** `lower` (a header name in lower case) is one only the platform sets on an answer. */
+export function isPlatformAnswerHeader(lower: string): boolean {
+  return lower.startsWith(PLATFORM_ANSWER_PREFIX);
+}
+/**
  * The headers of a result kept or shown whole (an async run's, a test invoke's) keep at most this
  * many bytes (names and values); the rest are dropped, their count in RESULT_HEADERS_OMITTED_HEADER.
  * The body's cap did not cover them: one anonymous async call of a function answering 900 headers
@@ -26,22 +38,23 @@ export const RESULT_MAX_BYTES_HEADER = 'x-fp-result-max-bytes';
 export const MAX_RESULT_HEADER_BYTES = 64 * 1024;
 export const RESULT_HEADERS_OMITTED_HEADER = 'x-fp-result-headers-omitted';
 
-/** `headers` within MAX_RESULT_HEADER_BYTES, in order, with the count of those dropped (the same array when all fit). */
-export function boundResultHeaders<H extends readonly (readonly [string, string])[]>(headers: H): H | [string, string][] {
+/**
+ * `headers` within MAX_RESULT_HEADER_BYTES, in order (the same array when all fit), and the count of
+ * those dropped, which the caller says in RESULT_HEADERS_OMITTED_HEADER after the function's
+ * headers were checked (a function's own `x-fp-*` are dropped: ADR 0244).
+ */
+export function boundResultHeaders<H extends readonly (readonly [string, string])[]>(headers: H): { headers: H | [string, string][]; dropped: number } {
   let total = 0;
   for (const [name, value] of headers) total += name.length + value.length;
-  if (total <= MAX_RESULT_HEADER_BYTES) return headers;
+  if (total <= MAX_RESULT_HEADER_BYTES) return { headers, dropped: 0 };
   let bytes = 0;
   const kept: [string, string][] = [];
   for (const [name, value] of headers) {
     bytes += name.length + value.length;
-    if (bytes > MAX_RESULT_HEADER_BYTES) {
-      kept.push([RESULT_HEADERS_OMITTED_HEADER, String(headers.length - kept.length)]);
-      return kept;
-    }
+    if (bytes > MAX_RESULT_HEADER_BYTES) return { headers: kept, dropped: headers.length - kept.length };
     kept.push([name, value]);
   }
-  return kept;
+  return { headers: kept, dropped: 0 };
 }
 
 /** A result whose body was not kept: its size, and the cap it was over when that was recorded (null: a run stored before). */

@@ -12,7 +12,7 @@ The host sends `box` with the specialize message (protocol/messages.ts BoxSpec);
      them), then cover /.fp with an empty read-only tmpfs (every code root, the deps root, every
      cgroup directory, the identity originals stay mounted beneath it, out of reach of any path;
      not unmounted: an unmount waits for an RCU grace period, 1.4-7 ms under load, ADR 0065);
-     hostname; the root filesystem becomes read-only.
+     hostname; the root filesystem and /proc become read-only.
   4. resource limits: hard = soft for every rlimit (with the values asked for), so setrlimit can
      only lower them.
   5. identity: the function's own uid/gid (root mode) or no capabilities (userns mode).
@@ -133,6 +133,12 @@ def become(box, uid: int, gid: int, hostname: str, limits: dict) -> None:
     view.cover_hidden()  # with them, every code root, the deps root and the cgroup directories (ADR 0065)
     libc.sethostname(hostname)
     libc.mount(None, "/", None, libc.MS_BIND | libc.MS_REMOUNT | libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV)
+    # /proc read-only (EROFS on every open for writing), after the cgroup ops' oom_score_adj: the
+    # box's processes could lower their OOM preference (500, or 1000 past half the total; keeper.py)
+    # to the platform's 0 where it lacks CAP_SYS_RESOURCE, so that another tenant's boxes (still at
+    # 500) were the kernel's victims (red team round 45). /proc/self/fd/N opens what it names, on
+    # that file's own mount (/dev/stdout still writes).
+    view.read_only_proc(box.mode == "userns")
 
     for res in _ALL_RLIMITS:
         soft, _ = resource.getrlimit(res)

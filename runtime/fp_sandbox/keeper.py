@@ -280,7 +280,8 @@ def _init(cfg: dict, status_w: int, life_r: int, keep_fd: int) -> Box:
 # box's memory split over children of 48 MiB left the platform the biggest process, and the kernel
 # killed it; docs/adr/0209-boxes-memory-total.md). Written by I while it has its capabilities (root
 # mode: CAP_SYS_RESOURCE makes it the floor too), so R and every process of the box inherit it and
-# may raise it, never lower it. In user-namespace mode it is a preference the function can undo.
+# may raise it, never lower it. Without CAP_SYS_RESOURCE (user-namespace mode, a container that drops
+# it) the box's /proc, read-only from specialize on (enter.py `become`), keeps the function from it.
 OOM_SCORE_ADJ = b"500"
 
 

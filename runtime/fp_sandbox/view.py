@@ -6,7 +6,8 @@
                           written for the function at specialize
     <python prefixes>     the interpreter and its virtual environment, read-only, at their paths
     <runtime dir>         this code, read-only, at its path
-    /proc                 a new proc for the runtime's PID namespace (others' processes hidden)
+    /proc                 a new proc for the runtime's PID namespace (others' processes hidden),
+                          read-only from specialize on (enter.py `become`: no oom_score_adj written)
     /dev                  null, zero, full, random, urandom; /dev/shm (capped tmpfs)
     /tmp                  a private tmpfs with a size cap
     /sys/devices/system/cpu   read-only (CPU counts)
@@ -109,6 +110,12 @@ def _set_own_flags(dst: str, read_only: bool, extra: int, userns: bool) -> None:
         _set_flags(dst, read_only, extra)
     else:
         libc.mount(None, dst, None, libc.MS_BIND | libc.MS_REMOUNT | libc.MS_NOSUID | extra | (libc.MS_RDONLY if read_only else 0))
+
+
+def read_only_proc(userns: bool) -> None:
+    """The box's /proc read-only from specialize on (enter.py `become`): nothing of it is written
+    by the function's code, and its own oom_score_adj (the kernel's choice of victim) is the host's."""
+    _set_own_flags("/proc", True, libc.MS_NODEV | libc.MS_NOEXEC, userns)
 
 
 def tmpfs_options(mode: str, size: int) -> str:

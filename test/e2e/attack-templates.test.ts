@@ -17,17 +17,18 @@ import { deploy, deployed, fnName, py, sleep, upload, usePlatform } from './plat
  * its template reaps it, so its host pid is free for any process of the host.
  */
 const HOSTILE = py(
-  'import os, time',
+  'import ctypes, os, time',
+  'def name(text): ctypes.CDLL(None).prctl(15, text.encode(), 0, 0, 0)  # PR_SET_NAME (pyNameSelf): its /proc is read-only',
   'import fp_runtime.template as template',
   'template._Children._report = lambda self, fid, status: None',
   'time.sleep(0.3)  # a slow import: the version gets a template',
   'def handler(event, context):',
   '    q = event["query"]',
   '    if q.get("mode") == "stale" and os.getppid() != 1:  # forked: its parent is its template, not the box init',
-  '        open("/proc/self/comm", "w").write(q["marker"])',
+  '        name(q["marker"])',
   '        time.sleep(1.5)  # the test finds its host pid meanwhile',
   '        if os.fork() == 0:',
-  '            open("/proc/self/comm", "w").write(q["marker"] + "g")',
+  '            name(q["marker"] + "g")',
   '            time.sleep(120)',
   '            os._exit(0)',
   '        os._exit(0)',
@@ -40,18 +41,18 @@ const HOSTILE = py(
  * and makes `shutdown` a no-op. Dropped (a deploy, an undeploy), it would run on, in no cap.
  */
 const IMMORTAL = (marker: string): string => py(
-  'import os, threading, time',
+  'import ctypes, os, threading, time',
   'import fp_runtime.template as template',
   'template._Children.drain = lambda self: None',
   'template._extra_threads = lambda started: 0',
   'named = threading.Event()',
   'def beat():',
-  `    with open(f"/proc/self/task/{threading.get_native_id()}/comm", "w") as f: f.write("${marker}")`,
+  `    ctypes.CDLL(None).prctl(15, b"${marker}", 0, 0, 0)  # PR_SET_NAME, this thread's (its /proc is read-only)`,
   '    named.set()',
   '    while True: time.sleep(0.5)',
   'time.sleep(0.3)  # a slow import: the version gets a template',
   'threading.Thread(target=beat, daemon=True).start()',
-  'named.wait()  # its comm file closed before the import ends: the template is refused for threads only, which it hides',
+  'named.wait()  # named before the import ends: the template is refused for threads only, which it hides',
   'def handler(event, context):',
   '    return {"uid": os.getuid()}',
 );

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { pidNamed } from '../helpers/processes.js';
+import { pidNamed, pyNameSelf } from '../helpers/processes.js';
 import { Dispatcher, enqueueRun, openSqliteTimeline, type AttemptOutcome, type AttemptRunner } from '../../controlplane/async/index.js';
 import { openSqliteQueue } from '../../controlplane/async/index.js';
 import { httpStatus, type ErrorCode } from '../../protocol/index.js';
@@ -89,7 +89,7 @@ describe('dispatcher with a real Python function', () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'fp-dispatch-py-'));
     t.after(() => rm(stateDir, { recursive: true, force: true }));
     const tag = `st-${randomUUID().slice(0, 8)}`;
-    const dir = await writeFunction({ 'main.py': py('import time', `open("/proc/self/comm", "w").write("${tag}")`, 'time.sleep(0.5)',
+    const dir = await writeFunction({ 'main.py': py('import time', pyNameSelf(tag), 'time.sleep(0.5)',
       'def handler(event, context):', '    return {"attempt": context.attempt}') });
     t.after(() => removeFunction(dir));
     const pool = await openPool({ initTimeoutMs: 1500 });

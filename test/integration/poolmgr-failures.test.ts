@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pidNamed } from '../helpers/processes.js';
+import { pidNamed, pyNameSelf } from '../helpers/processes.js';
 import { defaultPoolConfig, PoolManager, type ProcessHost } from '../../poolmgr/index.js';
 import { startsProblems } from '../../gateway/gateway.js';
 import {
@@ -223,7 +223,7 @@ describe('poolmgr slow specialization', () => {
     t.after(() => pool.close());
     const tag = `st-${randomUUID().slice(0, 8)}`;
     // The load names its process (its comm) so the test finds it from the host, then takes 0.8 s.
-    const loads = await writeFunction({ 'main.py': py('import time', `open("/proc/self/comm", "w").write("${tag}")`, 'time.sleep(0.8)', 'def handler(event, context):', '    return 1') });
+    const loads = await writeFunction({ 'main.py': py('import time', pyNameSelf(tag), 'time.sleep(0.8)', 'def handler(event, context):', '    return 1') });
     t.after(() => removeFunction(loads));
     const fn = fnVersion(loads, { timeoutMs: 200 });
     const call = pool.invoke(fn, ev());
@@ -253,7 +253,7 @@ describe('poolmgr slow specialization', () => {
     const pool = await openPool({});
     t.after(() => pool.close());
     const tag = `st-${randomUUID().slice(0, 8)}`;
-    const slow = await writeFunction({ 'main.py': py('import time', 'def handler(event, context):', `    open("/proc/self/comm", "w").write("${tag}")`, '    time.sleep(0.5)', '    return 1') });
+    const slow = await writeFunction({ 'main.py': py('import time', 'def handler(event, context):', `    ${pyNameSelf(tag)}`, '    time.sleep(0.5)', '    return 1') });
     t.after(() => removeFunction(slow));
     const call = pool.invoke(fnVersion(slow, { timeoutMs: 1500 }), ev());
     let stopped = 0;

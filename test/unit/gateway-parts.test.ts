@@ -50,6 +50,14 @@ describe('checkFunctionResponse', () => {
     });
     assert.deepEqual(checked, { headers: [['set-cookie', 'a=1'], ['set-cookie', 'b=2'], ['X-Custom', 'v']], serverTiming: [] });
   });
+  it('drops every x-fp-* name, the platform\'s on an answer, in any case (red team 45, ADR 0244)', () => {
+    const checked = checkFunctionResponse({
+      status: 200,
+      headers: [['x-fp-result-omitted', '9'], ['X-FP-Sandbox', 'off'], ['x-fp-result-headers-omitted', '1'], ['x-fp-new', 'a'], ['x-fpkept', 'b'], ['x_fp_kept', 'c']],
+      body,
+    });
+    assert.deepEqual(checked, { headers: [['x-fpkept', 'b'], ['x_fp_kept', 'c']], serverTiming: [] });
+  });
   it('refuses more than MAX_RESPONSE_HEADERS headers or MAX_RESPONSE_HEADER_BYTES of them (red team 6)', () => {
     const many = (n: number): [string, string][] => Array.from({ length: n }, () => ['x', 'a'] as [string, string]);
     assert.equal(MAX_RESPONSE_HEADERS, 1000);
