@@ -12,6 +12,7 @@ any function code. For that the hooks must be known: `record` (the zygote's entr
 import) wraps `os.register_at_fork` so that every `after_in_child` hook the zygote's imports register
 is also kept here, in order; `stop` puts the builtin back once the zygote has preloaded (a runtime
 sees the builtin). Without a recording (a process not started that way) `fork_bare` is `os.fork()`.
+The hooks that only put thread and lock state right are not run by hand (`_nothing_to_do`).
 """
 import os
 import posix
@@ -20,6 +21,7 @@ _register = posix.register_at_fork
 _child_hooks = []
 _recorded = []
 _pending = []  # in a child of fork_bare(hooks_later=True) until run_pending
+_skipped = []  # the hooks run_pending left out as nothing to do (`_nothing_to_do`), once it ran
 
 
 def _recording(*, before=None, after_in_child=None, after_in_parent=None):
@@ -74,14 +76,35 @@ def fork_bare(one_thread: bool = False, hooks_later: bool = False) -> int:
     return pid
 
 
+def _nothing_to_do(hook) -> bool:
+    """A hook that only puts thread and lock state right after a fork: threading's `_after_fork`
+    (other threads marked gone, its own locks made again), logging's lock re-initialization (its
+    `before` hook, which took the locks in the parent, did not run at a bare fork) and a lock's
+    `_at_fork_reinit` (concurrent.futures'). After `fork_bare` of a process of one thread that holds
+    none of these locks (a box's init, in its own code), that state is already right: the same
+    thread, the same ident, every lock free. Run in a fresh fork, they wrote ~0.35 MiB of pages an
+    idle runtime kept for nothing (bench/README.md, "Where the time goes"). Every other hook runs:
+    `random`'s reseed, bson's, anything a preset's imports registered."""
+    module, name = getattr(hook, "__module__", None), getattr(hook, "__qualname__", None)
+    if (module, name) in (("threading", "_after_fork"), ("logging", "_after_at_fork_child_reinit_locks")):
+        return True
+    return name in _LOCK_REINITS
+
+
+_LOCK_REINITS = ("lock._at_fork_reinit", "RLock._at_fork_reinit")
+
+
 def run_pending() -> None:
-    """In a child of `fork_bare(hooks_later=True)`, what os.fork() would have run there, in the same
-    order (registration order), once; a hook that raises is reported and the others run, as CPython
-    does. Elsewhere nothing."""
+    """In a child of `fork_bare(hooks_later=True)`, what os.fork() would have run there that has
+    something to do (`_nothing_to_do`), in the same order (registration order), once; a hook that
+    raises is reported and the others run, as CPython does. Elsewhere nothing."""
     if not _pending:
         return
     _pending.clear()
     for hook in _child_hooks:
+        if _nothing_to_do(hook):
+            _skipped.append(hook)
+            continue
         try:
             hook()
         except Exception:

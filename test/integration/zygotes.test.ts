@@ -750,7 +750,7 @@ describe('zygotes', () => {
     }
   });
 
-  it('the at-fork hooks a zygote\'s imports registered are recorded, and a runtime forked without them (by its box\'s init) runs them after its hello, once: `random`, imported by the fastapi zygote, is its own (ADR 0127)', async (t) => {
+  it('the at-fork hooks a zygote\'s imports registered are recorded, and a runtime forked without them (by its box\'s init) runs them after its hello, once, but for those with nothing to do after it (thread and lock state): `random`, imported by the fastapi zygote, is its own (ADR 0127)', async (t) => {
     const pool = new PoolManager(defaultPoolConfig({ poolSize: 0, codeRoots: [tmpdir()] }));
     t.after(() => pool.close());
     await pool.start();
@@ -761,21 +761,30 @@ describe('zygotes', () => {
       const forks = host.zygote('fastapi')!.forks;
       // The entry module imports fastapi: the fastapi zygote forks it, and `random` comes from the zygote's memory.
       const dir = await fnDir({ 'main.py': py(
-        'import fastapi, os, posix, random, sys',
+        'import fastapi, logging, os, posix, random, sys, threading',
+        'from concurrent.futures import ThreadPoolExecutor',
         'def handler(event, context):',
         '    atfork = sys.modules.get("fp_sandbox.atfork")',
+        '    with ThreadPoolExecutor(2) as pool:',  // threads and logging as after os.fork()
+        '        threaded = list(pool.map(lambda i: (logging.getLogger("t").warning("from a thread %d", i), threading.current_thread() is not threading.main_thread())[1], range(4)))',
         '    return {"r": [random.getrandbits(64) for _ in range(4)],',
         '            "hooks": [h.__qualname__ for h in atfork._child_hooks] if atfork else None,',
+        '            "skipped": [h.__qualname__ for h in getattr(atfork, "_skipped", [None])] if atfork else None,',
+        '            "threads": [threading.main_thread() is threading.current_thread(), threaded],',
         '            "pending": atfork._pending if atfork else None,',
         '            "builtin": os.register_at_fork is posix.register_at_fork and type(os.register_at_fork).__name__ == "builtin_function_or_method"}') });
       const r = await pool.invoke(fnVersion(dir), makeEvent());
       assert.equal(r.error, null, JSON.stringify(r.error));
       // (the pool may fork one more ahead for the version); `Random.seed` below is recorded only by the fastapi zygote
       assert.ok(host.zygote('fastapi')!.forks - forks >= 1, 'forked by the fastapi zygote');
-      const body = JSON.parse(Buffer.from(r.response!.body).toString()) as { r: string[]; hooks: string[] | null; pending: unknown[] | null; builtin: boolean };
+      const body = JSON.parse(Buffer.from(r.response!.body).toString()) as { r: string[]; hooks: string[] | null; skipped: unknown[] | null; threads: unknown[]; pending: unknown[] | null; builtin: boolean };
       // In the order the imports registered them (threading first), as os.fork() runs them.
       assert.ok(body.hooks !== null && body.hooks[0] === '_after_fork', JSON.stringify(body.hooks));
       for (const hook of ['_after_at_fork_child_reinit_locks', 'Random.seed']) assert.ok(body.hooks.includes(hook), `${hook} recorded: ${JSON.stringify(body.hooks)}`);
+      // Those with nothing to do after a bare fork of one thread are left out (their pages were an
+      // idle runtime's for nothing); `random`'s reseed, bson's and pymongo's run (below: `r`).
+      assert.deepEqual(body.skipped, ['_after_fork', '_after_at_fork_child_reinit_locks', 'lock._at_fork_reinit']);
+      assert.deepEqual(body.threads, [true, [true, true, true, true]], 'threads and logging work as after os.fork()');
       assert.deepEqual(body.pending, [], 'nothing left pending');
       assert.equal(body.builtin, true, 'the runtime sees the builtin os.register_at_fork');
       seen.add(JSON.stringify(body.r));
