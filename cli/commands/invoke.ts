@@ -1,5 +1,6 @@
 /** `invoke <name>`: calls the function (its URL, or the test-invoke endpoint) and shows the answer. */
 import { selfCommandOf } from '../self-command.js';
+import { appRouteHint } from '../app-route-hint.js';
 import { nearFunctionName } from '../suggest.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -521,6 +522,9 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if (!ok && answer.error !== undefined) ctx.out.line(runErrorLine('from the test invoke', answer.error));
   else if (!ok && !flag(args, 'test')) await showRunError(ctx, args, answer);
   if (!ok) await explainFailure(ctx, args, answer, name);
+  // The app's own 404/405 of a route it does not have: the path or the method, said (cli/app-route-hint.ts).
+  const hint = ok || ctx.out.json || flag(args, 'test') ? null : appRouteHint(answer, req, `${selfCommandOf(ctx)} invoke ${name}`);
+  if (hint !== null) ctx.out.note(`note: ${hint}`);
   return error === null ? EXIT.OK : error.exitCode as ExitCode;
 }
 
