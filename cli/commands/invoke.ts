@@ -1,7 +1,7 @@
 /** `invoke <name>`: calls the function (its URL, or the test-invoke endpoint) and shows the answer. */
 import { selfCommandOf } from '../self-command.js';
 import { appRouteHint } from '../app-route-hint.js';
-import { nearFunctionName } from '../suggest.js';
+import { elsewhereText, nearFunctionName, workspacesHolding } from '../suggest.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { flag, list, positionals, str, type ParsedArgs } from '../args.js';
@@ -618,7 +618,8 @@ async function explainFailure(ctx: Context, args: ParsedArgs, a: InvokeAnswer, n
     const near = await nearFunctionName(ctx, args, name);
     const deploy = `deploy it with \`${selfCommandOf(ctx)} deploy\` (or pick the workspace with --workspace / --profile).`;
     const workspace = (await targetOf(ctx, args)).target.workspace;
-    ctx.out.note(`No function "${name}" is deployed in ${workspace !== undefined ? `workspace ${JSON.stringify(workspace)}` : 'this workspace'}${near !== null ? `; did you mean ${JSON.stringify(near)}? ${deploy[0]!.toUpperCase()}${deploy.slice(1)}` : `: ${deploy}`}`);
+    const elsewhere = near === null ? elsewhereText(await workspacesHolding(ctx, args, name)) : '';
+    ctx.out.note(`No function "${name}" is deployed in ${workspace !== undefined ? `workspace ${JSON.stringify(workspace)}` : 'this workspace'}${near !== null ? `; did you mean ${JSON.stringify(near)}? ${deploy[0]!.toUpperCase()}${deploy.slice(1)}` : elsewhere !== '' ? elsewhere : `: ${deploy}`}`);
   }
   else if (code === 'FUNCTION_PAUSED') ctx.out.note(`"${name}" is paused: resume it with \`${selfCommandOf(ctx)} functions resume ${name}\` (\`functions show ${name}\` says who paused it in its deploy log).`);
   else if (code === 'FUNCTION_NOT_DEPLOYED') ctx.out.note(`"${name}" exists but has no deployed version yet: deploy it from its folder with \`${selfCommandOf(ctx)} deploy\` (or its draft from the console's Code tab).`);
