@@ -39,7 +39,9 @@ const SUBCOMMAND_OF: Readonly<Record<string, string>> = {
  */
 const OTHER_TOOLS_WORD: Readonly<Record<string, string>> = {
   stats: 'usage', metrics: 'usage', ls: 'functions', list: 'functions', history: 'runs', call: 'invoke',
-  new: 'init', start: 'up', serve: 'dev', revert: 'rollback', secrets: 'env',
+  new: 'init', start: 'up', serve: 'dev', revert: 'rollback',
+  // A secret is an env value stored encrypted: where it is set, not only the command (new-user round 10).
+  secrets: 'env set <name> NAME=… --secret', secret: 'env set <name> NAME=… --secret',
 };
 
 /** The usage error for a command name the CLI does not have, with the one meant when it can tell. */
