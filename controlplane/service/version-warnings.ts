@@ -7,7 +7,7 @@
  * A warning never refuses or slows a deploy much: the check runs only when a slot of the
  * workspace's share is free at once (no waiting behind other checks) and the version's files total
  * at most MAX_CHECKED_BYTES; otherwise the answer says why it has no warnings (`warningsSkipped`).
- * Only files of the version are read, after the upload made them the workspace's.
+ * Only files of the version are read, after the upload made them the workspace's (docs/adr/0248-an-upload-answers-its-warnings.md).
  */
 import { PlatformError, type LimitCeilings } from '../../protocol/index.js';
 import type { VersionRecord } from '../store/index.js';
