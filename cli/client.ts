@@ -5,7 +5,7 @@
  * Every refusal becomes a CliError: API errors exit 4 with the server's `code` and `field`,
  * an unreachable platform exits 5.
  */
-import { API_IDENTITY_HEADER, type ApiAsyncRun, type ApiAsyncRunSummary, type ApiRun, type ApiRunSummary, type ApiUsage, type AuditEntry, type ApiStoredLogLine } from '../protocol/index.js';
+import { API_IDENTITY_HEADER, type ApiAsyncRun, type ApiAsyncRunSummary, type ApiRun, type ApiRunSummary, type ApiUsage, type AuditEntry, type ApiStoredLogLine, type Problem } from '../protocol/index.js';
 
 // Runs and logs as the API answers them: one declaration with the console's (protocol/api-runs.ts).
 export type { ApiAsyncRun, ApiAsyncRunSummary, ApiRun, ApiRunError, ApiRunSummary } from '../protocol/index.js';
@@ -392,9 +392,10 @@ export class ApiClient {
     await this.request('PUT', `/blobs/${sha256}`, content);
   }
 
-  async createVersion(name: string, body: { entrypoint: string; manifest?: unknown; note?: string; files: ApiFileEntry[] }): Promise<ApiVersion> {
-    const answer = await this.request<{ version: ApiVersion }>('POST', `/functions/${encodeURIComponent(name)}/versions`, body);
-    return answer.version;
+  /** The new version, with the platform's warnings of its files (absent: not checked, or an older platform). */
+  async createVersion(name: string, body: { entrypoint: string; manifest?: unknown; note?: string; files: ApiFileEntry[] }): Promise<ApiVersion & { warnings?: Problem[] }> {
+    const answer = await this.request<{ version: ApiVersion; warnings?: Problem[] }>('POST', `/functions/${encodeURIComponent(name)}/versions`, body);
+    return { ...answer.version, ...(answer.warnings !== undefined ? { warnings: answer.warnings } : {}) };
   }
 
   async getVersion(name: string, version: number): Promise<ApiVersion> {

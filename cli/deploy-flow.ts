@@ -10,7 +10,7 @@ import { waitForDeps, type DepsProgress } from './deps-wait.js';
 import { CliError } from './errors.js';
 import { hashFiles, type HashedFile, type LocalFile } from './files.js';
 import type { Preflight } from './preflight.js';
-import { diffFiles, envReferences, formatDurationMs, formatMemoryBytes, formatRate, type Manifest } from '../protocol/index.js';
+import { diffFiles, envReferences, formatDurationMs, formatMemoryBytes, formatRate, type Manifest, type Problem } from '../protocol/index.js';
 
 export interface DeployOptions {
   /** `auth` for a new function, or a change of it; absent: public for a new one, unchanged otherwise. */
@@ -78,6 +78,8 @@ export interface DeployResult {
   start?: ApiStartReport;
   /** Versions the platform's retention deleted on this deploy (FP_KEEP_VERSIONS); absent: none. */
   pruned?: number[];
+  /** The platform's warnings of the uploaded files (`POST /validate`'s rule); absent: not checked (no upload, busy, an older platform). */
+  platformWarnings?: Problem[];
 }
 
 /**
@@ -308,12 +310,13 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
     // The same folder deployed again after a refusal (its code did not load, its dependencies did
     // not build) deploys the version it made then: each retry made another identical version.
     const again = options.force === true || existing === null ? null : await sameAsLatest(client, name, active?.version ?? null, manifest.entrypoint, raw, files);
-    const version = again ?? await client.createVersion(name, {
+    const created = again !== null ? null : await client.createVersion(name, {
       entrypoint: manifest.entrypoint,
       manifest: raw,
       ...(note !== undefined ? { note } : {}),
       files: files.map(({ path, sha256, size, executable }) => ({ path, sha256, size, ...(executable === true ? { executable } : {}) })),
     });
+    const version = again ?? created!;
     versionMade = true;
     // The platform builds declared dependencies off the upload; the deploy needs them ready.
     const deps = version.deps ? await waitForDeps(client, name, version.version, version.deps, options.deps ?? { progress: () => undefined, log: () => undefined }) : null;
@@ -324,7 +327,8 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
     const uploaded = files.filter((f) => missing.includes(f.sha256)).length;
     // The card as it is now (the upload counts against the workspace's code quota).
     const contract = (await client.getFunction(name))?.contract;
-    return { ...base, version: version.version, unchanged: false, changes: localChanges ?? version.changes, uploaded, uploadedBytes, deps, ...(contract !== undefined ? { contract } : {}), ...(start !== undefined ? { start } : {}), ...(pruned !== undefined && pruned.length > 0 ? { pruned } : {}) };
+    const platformWarnings = created?.warnings;
+    return { ...base, version: version.version, unchanged: false, changes: localChanges ?? version.changes, uploaded, uploadedBytes, deps, ...(contract !== undefined ? { contract } : {}), ...(start !== undefined ? { start } : {}), ...(pruned !== undefined && pruned.length > 0 ? { pruned } : {}), ...(platformWarnings !== undefined ? { platformWarnings } : {}) };
   } catch (err) {
     if (existing !== null && appliedFn !== null && changedSettings(existing.function, appliedFn).length > 0 && err instanceof CliError) {
       // The settings and env platform.yaml gave went in before the deploy the platform refused: put

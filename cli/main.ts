@@ -15,7 +15,7 @@ import { Output, type Io } from './output.js';
 import { processOutput } from './process-io.js';
 import { PythonChecker, pythonPath } from './python.js';
 import { selfCommand, spelledAs } from './self-command.js';
-import { didYouMean, nearFunctionName, nearWorkspaceName, workspaceTokenElsewhere } from './suggest.js';
+import { didYouMean, elsewhereText, nearFunctionName, nearWorkspaceName, workspacesHolding, workspaceTokenElsewhere } from './suggest.js';
 import { safeLines, terminalSafe } from './terminal.js';
 
 /**
@@ -39,7 +39,9 @@ const SUBCOMMAND_OF: Readonly<Record<string, string>> = {
  */
 const OTHER_TOOLS_WORD: Readonly<Record<string, string>> = {
   stats: 'usage', metrics: 'usage', ls: 'functions', list: 'functions', history: 'runs', call: 'invoke',
-  new: 'init', start: 'up', serve: 'dev', revert: 'rollback', secrets: 'env',
+  new: 'init', start: 'up', serve: 'dev', revert: 'rollback',
+  // A secret is an env value stored encrypted: where it is set, not only the command (new-user round 10).
+  secrets: 'env set <name> NAME=… --secret', secret: 'env set <name> NAME=… --secret',
 };
 
 /** The usage error for a command name the CLI does not have, with the one meant when it can tell. */
@@ -223,6 +225,11 @@ async function withSuggestion(ctx: Context, args: ParsedArgs, err: unknown): Pro
     return new CliError(err.exitCode, err.code, `the token in use is a workspace token of "${own}", and a workspace token acts in its own workspace only (another's is "not found" to it, whether or not it exists): leave out --workspace (or FP_WORKSPACE, or the profile's workspace) to act in "${own}", or use a token of "${asked}" (save one with \`fastapi-platform login <url> --profile <name>\`, which asks for the token) or the admin token`, { ...err.details, tokenWorkspace: own });
   }
   const near = err.code === 'FUNCTION_NOT_FOUND' ? await nearFunctionName(ctx, args, asked) : await nearWorkspaceName(ctx, args, asked);
+  if (near === null && err.code === 'FUNCTION_NOT_FOUND') {
+    // Not a typo: maybe another workspace's (deployed with its token, asked with the admin token's default).
+    const holding = await workspacesHolding(ctx, args, asked);
+    return holding.length === 0 ? err : new CliError(err.exitCode, err.code, `${err.message.replace(/; deploy it first$/, '')}${elsewhereText(holding)}`, { ...err.details, workspaces: holding });
+  }
   if (near === null) return err;
   // "deploy it first" is advice for a name nothing is near; the one meant exists (`env my-fm`).
   const message = err.message.replace(/; deploy it first$/, '');

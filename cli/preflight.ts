@@ -153,3 +153,15 @@ function unsetReferences(raw: unknown, env: Record<string, string | undefined>):
   const names = Object.values(values as Record<string, unknown>).flatMap((v) => (typeof v === 'string' ? envReferences(v) : []));
   return [...new Set(names)].filter((name) => env[name] === undefined);
 }
+
+/**
+ * The platform's warnings of an upload (`POST …/versions` `warnings`, the rule `POST /validate`
+ * uses) that this preflight has not said or held already: a deploy says each warning once. The
+ * same check on both sides finds the same file, line and text; what differs (another Python,
+ * the platform's own limits) is said after the deploy.
+ */
+export function unsaidWarnings(platform: readonly Problem[] | undefined, checked: Pick<Preflight, 'warnings' | 'heldImports' | 'heldEnv'>): Problem[] {
+  const key = (p: Problem): string => `${p.file ?? ''}\0${p.line ?? ''}\0${p.message}`;
+  const said = new Set([...checked.warnings, ...checked.heldImports, ...checked.heldEnv].map(key));
+  return (platform ?? []).filter((p) => !said.has(key(p)));
+}

@@ -57,3 +57,36 @@ export async function nearWorkspaceName(ctx: Context, args: ParsedArgs, asked: s
 function nearest(names: readonly string[], asked: string): string | null {
   return names.filter((n) => n !== asked && editDistance(n, asked) <= 2).sort((a, b) => editDistance(a, asked) - editDistance(b, asked))[0] ?? null;
 }
+
+/** Workspaces looked in for a function not found in the one in use (the first ones listed). */
+const MAX_WORKSPACES_LOOKED_IN = 20;
+
+/**
+ * The other workspaces that have a function named `asked`, for a token that may list them (the
+ * admin token: a workspace token sees its own only): `invoke my-fn` after deploying it with a token
+ * of team-a was "not deployed in this workspace", with nothing saying where it was (new-user round
+ * 10). On an error path only; [] when the listings fail.
+ */
+export async function workspacesHolding(ctx: Context, args: ParsedArgs, asked: string): Promise<string[]> {
+  try {
+    const { clientFor, targetOf } = await import('./context.js');
+    const { DEFAULT_WORKSPACE } = await import('../protocol/index.js');
+    const { target } = await targetOf(ctx, args);
+    const { items } = await clientFor(ctx, { ...target, workspace: undefined }).listWorkspaces();
+    const inUse = target.workspace ?? DEFAULT_WORKSPACE;
+    const others = items.map((w) => w.name).filter((w) => w !== inUse).slice(0, MAX_WORKSPACES_LOOKED_IN);
+    const found = await Promise.all(others.map(async (w) => {
+      const listed = await clientFor(ctx, { ...target, workspace: w }).listFunctions().catch(() => ({ items: [] }));
+      return listed.items.some((f) => f.name === asked) ? w : null;
+    }));
+    return found.filter((w): w is string => w !== null);
+  } catch {
+    return [];
+  }
+}
+
+/** `; it is in workspace team-a: add -w team-a` (or several), or '' . */
+export function elsewhereText(workspaces: readonly string[]): string {
+  if (workspaces.length === 0) return '';
+  return workspaces.length === 1 ? `; it is in workspace ${JSON.stringify(workspaces[0])}: add \`-w ${workspaces[0]}\`` : `; workspaces ${workspaces.map((w) => JSON.stringify(w)).join(', ')} have one by that name: add \`-w <workspace>\``;
+}

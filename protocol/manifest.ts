@@ -448,6 +448,10 @@ function issueMessage(issue: z.core.$ZodIssue, path: readonly string[], value: u
   // `timeout: 10` said "Invalid input: expected string, received number" (newcomer round 8).
   if (issue.code === 'invalid_type' && value !== undefined && /^Invalid input/.test(issue.message)) {
     const got = value === null ? 'empty' : Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'a mapping' : `the ${typeof value} ${JSON.stringify(value)}`;
+    // docker-compose's list form (`- FOO=1`): the mapping's own spelling of that item (new-user round 10).
+    const first: unknown = key === 'env' && Array.isArray(value) ? value[0] : undefined;
+    const item = typeof first === 'string' ? /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(first) : null;
+    if (item !== null) return `must be a mapping of NAME: value lines, not a list: write \`${item[1]!}: ${JSON.stringify(item[2]!)}\` under env:, not \`- ${first as string}\``;
     return `must be ${WANTED[issue.expected] ?? issue.expected}, not ${got}`;
   }
   if (issue.code === 'invalid_value' && /^Invalid (option|input)/.test(issue.message)) {

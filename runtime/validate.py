@@ -1298,8 +1298,10 @@ def check(root, entrypoint, files, installed=None):
     entry, problems = check_entrypoint(entrypoint, set(files), trees, {e["file"] for e in syntax_errors})
     warns.extend(entry.pop("warnings", ()))
     declared, deps_problems = dependencies(root, set(files))
+    # A folder that declares its packages in pyproject.toml alone is told to add there.
+    declared_in = "pyproject.toml's dependencies" if "requirements.txt" not in files and any(d["file"] == "pyproject.toml" for d in declared) else "requirements.txt"
     warns.extend(deps_imports.undeclared(trees, files, entry["file"], [d["name"] for d in declared],
-                                         [d["requirement"] for d in declared], installed))
+                                         [d["requirement"] for d in declared], installed, declared_in))
     warns.extend(websocket_routes(trees))
     warns.extend(websocket_broadcasts(trees))
     warns.extend(channel_layers(trees))

@@ -16,7 +16,7 @@ import { startFailure, startLine } from '../start-check.js';
 import { terminalSafe } from '../terminal.js';
 import { DOTENV_FILE, otherDotenvFiles, readDotenv } from '../dotenv.js';
 import { previewDeploy } from '../deploy-preview.js';
-import { formatProblem, preflight, type Preflight } from '../preflight.js';
+import { formatProblem, preflight, unsaidWarnings, type Preflight } from '../preflight.js';
 import { pythonPath } from '../python.js';
 
 /** A curl line for the function's URL (with the invoke token header for a token function); a JSON POST for the async URL. */
@@ -152,6 +152,8 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     });
   await sayHeldImports(ctx, checked, result.deps);
   sayHeldEnv(ctx, checked, [...Object.keys(result.settings.env), ...(result.settings.secrets ?? [])]);
+  // The platform checks the upload too (the rule of POST /validate): what the preflight above did not say.
+  for (const w of unsaidWarnings(result.platformWarnings, checked)) ctx.out.note(`warning: ${formatProblem(w)}`);
   if (result.invokeToken) await saveInvokeToken(ctx, args, functionKey(result.function, result.settings.workspace ?? DEFAULT_WORKSPACE), result.invokeToken);
   ctx.out.data({
     ok: true, ...result, curl: curlLine(result.invokeUrl, result.auth), ...(result.asyncUrl !== undefined ? { asyncCurl: curlLine(result.asyncUrl, result.auth, 'POST') } : {}),
@@ -280,6 +282,8 @@ export const deployCommand: Command = {
     '(exit 4, DEPLOY_START_FAILED) with what its load printed and its traceback; the active version',
     'keeps serving, and the settings and env this deploy changed are put back. --no-check deploys it',
     'without that check. The same folder deployed again deploys the version the refusal made.',
+    'The platform checks the upload as `validate` does: a warning of its that `validate` did not',
+    'already print (another Python, the platform\'s own rules) is printed after the deploy.',
   ].join('\n'),
   options: {
     auth: { type: 'string', value: 'MODE', description: 'invoke auth: public (default for a new function) or token' },

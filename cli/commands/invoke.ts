@@ -1,6 +1,7 @@
 /** `invoke <name>`: calls the function (its URL, or the test-invoke endpoint) and shows the answer. */
 import { selfCommandOf } from '../self-command.js';
-import { nearFunctionName } from '../suggest.js';
+import { appRouteHint } from '../app-route-hint.js';
+import { elsewhereText, nearFunctionName, workspacesHolding } from '../suggest.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { flag, list, positionals, str, type ParsedArgs } from '../args.js';
@@ -521,6 +522,9 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if (!ok && answer.error !== undefined) ctx.out.line(runErrorLine('from the test invoke', answer.error));
   else if (!ok && !flag(args, 'test')) await showRunError(ctx, args, answer);
   if (!ok) await explainFailure(ctx, args, answer, name);
+  // The app's own 404/405 of a route it does not have: the path or the method, said (cli/app-route-hint.ts).
+  const hint = ok || ctx.out.json || flag(args, 'test') ? null : appRouteHint(answer, req, `${selfCommandOf(ctx)} invoke ${name}`);
+  if (hint !== null) ctx.out.note(`note: ${hint}`);
   return error === null ? EXIT.OK : error.exitCode as ExitCode;
 }
 
@@ -614,7 +618,8 @@ async function explainFailure(ctx: Context, args: ParsedArgs, a: InvokeAnswer, n
     const near = await nearFunctionName(ctx, args, name);
     const deploy = `deploy it with \`${selfCommandOf(ctx)} deploy\` (or pick the workspace with --workspace / --profile).`;
     const workspace = (await targetOf(ctx, args)).target.workspace;
-    ctx.out.note(`No function "${name}" is deployed in ${workspace !== undefined ? `workspace ${JSON.stringify(workspace)}` : 'this workspace'}${near !== null ? `; did you mean ${JSON.stringify(near)}? ${deploy[0]!.toUpperCase()}${deploy.slice(1)}` : `: ${deploy}`}`);
+    const elsewhere = near === null ? elsewhereText(await workspacesHolding(ctx, args, name)) : '';
+    ctx.out.note(`No function "${name}" is deployed in ${workspace !== undefined ? `workspace ${JSON.stringify(workspace)}` : 'this workspace'}${near !== null ? `; did you mean ${JSON.stringify(near)}? ${deploy[0]!.toUpperCase()}${deploy.slice(1)}` : elsewhere !== '' ? elsewhere : `: ${deploy}`}`);
   }
   else if (code === 'FUNCTION_PAUSED') ctx.out.note(`"${name}" is paused: resume it with \`${selfCommandOf(ctx)} functions resume ${name}\` (\`functions show ${name}\` says who paused it in its deploy log).`);
   else if (code === 'FUNCTION_NOT_DEPLOYED') ctx.out.note(`"${name}" exists but has no deployed version yet: deploy it from its folder with \`${selfCommandOf(ctx)} deploy\` (or its draft from the console's Code tab).`);

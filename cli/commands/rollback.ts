@@ -1,5 +1,5 @@
 /** `rollback <name> [--to N]`: re-deploys the previous (or a named) version. */
-import { flag, int, positionals, type ParsedArgs } from '../args.js';
+import { flag, positionals, type ParsedArgs } from '../args.js';
 import { checkFunctionName } from '../function-name.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
@@ -7,15 +7,23 @@ import { selfCommandOf } from '../self-command.js';
 import { startFailure, startLine } from '../start-check.js';
 import { functionOfFolder } from '../folder-function.js';
 
+/** A version number as the CLI takes it. */
+const VERSION_TEXT = /^[1-9]\d{0,8}$/;
+
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
-  const name = positionals(args, 1, 'rollback')[0] ?? functionOfFolder(ctx.cwd) ?? undefined;
-  if (name === undefined) throw usageError('rollback needs the function name: fastapi-platform rollback <name> [--to VERSION] (or run it in a function\'s folder)');
+  const given = positionals(args, 2, 'rollback');
+  // `rollback my-fn 1`, as `versions delete my-fn 1` takes its version (new-user round 10: it was
+  // "unexpected argument"); a number alone in a function's folder is the version too.
+  const [first, second] = given.length === 1 && VERSION_TEXT.test(given[0]!) && functionOfFolder(ctx.cwd) !== null ? [undefined, given[0]] : given;
+  const name = first ?? functionOfFolder(ctx.cwd) ?? undefined;
+  if (name === undefined) throw usageError('rollback needs the function name: fastapi-platform rollback <name> [VERSION] (or run it in a function\'s folder)');
   checkFunctionName(name);
-  const toText = args.values.to;
-  if (toText !== undefined && (typeof toText !== 'string' || !/^[1-9]\d{0,8}$/.test(toText))) {
-    throw usageError(`--to must be a version number (1, 2, …; \`fastapi-platform versions ${name}\` lists them), got ${JSON.stringify(toText)}`);
+  if (second !== undefined && args.values.to !== undefined) throw usageError(`the version is given twice (${JSON.stringify(second)} and --to): give one`);
+  const toText = second ?? args.values.to;
+  if (toText !== undefined && (typeof toText !== 'string' || !VERSION_TEXT.test(toText))) {
+    throw usageError(`${second !== undefined ? 'the version' : '--to'} must be a version number (1, 2, …; \`fastapi-platform versions ${name}\` lists them), got ${JSON.stringify(toText)}`);
   }
-  const target = toText === undefined ? undefined : int(args, 'to', 0, 1, Number.MAX_SAFE_INTEGER);
+  const target = toText === undefined ? undefined : Number(toText);
   const client = await clientOf(ctx, args);
   const fp = selfCommandOf(ctx);
   const { function: fn, deploy, start } = await client.rollback(name, target, !flag(args, 'no-check'))
@@ -40,15 +48,15 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
 
 export const rollbackCommand: Command = {
   name: 'rollback',
-  summary: 'deploy the previous version again (or the one given with --to)',
-  usage: 'rollback <name> [--to VERSION] [--no-check]',
+  summary: 'deploy the previous version again (or the one given)',
+  usage: 'rollback <name> [VERSION | --to VERSION] [--no-check]',
   examples: [
     'rollback my-fn',
-    'rollback my-fn --to 3',
+    'rollback my-fn 3',
   ],
   details: [
     "In a function's folder (platform.yaml with name: in the current directory) the name may be left out.",
-    'Without --to: the newest version below the active one that served before (one never deployed, e.g.',
+    'The version is given as an argument or with --to (the same). Without one: the newest version below the active one that served before (one never deployed, e.g.',
     'refused by its start check, is passed over). Versions are immutable, so a rollback is instant.',
     'A version holds the code, platform.yaml\'s triggers and its data binding: those come back. The',
     'function\'s settings (limits, invocation, auth), env and secrets are not part of a version and stay as they are.',

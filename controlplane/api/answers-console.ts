@@ -7,7 +7,9 @@ import { z } from 'zod';
 import { HISTORY_WINDOWS, SHOWN_STATES, USAGE_WINDOWS } from '../store/index.js';
 import { TEST_CASE_MODES } from '../store/types.js';
 import { WEBHOOK_FAILURE_CODES, WEBHOOK_REFUSAL_DETAILS } from '../async/index.js';
-import { count, int, millis, time } from './answers.js';
+import { codeProblem, count, int, millis, time } from './answers.js';
+
+
 
 const window = z.enum([...USAGE_WINDOWS, ...HISTORY_WINDOWS]);
 const percentiles = {
@@ -111,18 +113,6 @@ export const versionFileAnswer = z.strictObject({
   /** `utf-8`: `content` is the text; `base64`: the bytes are not UTF-8 text. */
   encoding: z.enum(['utf-8', 'base64']),
   content: z.string(),
-});
-
-/** One finding of the code checks (the CLI's `validate` prints the same). */
-export const codeProblem = z.strictObject({
-  kind: z.enum(['manifest', 'yaml', 'files', 'syntax', 'entrypoint', 'python', 'dependencies']),
-  /** Relative path; null for the bundle as a whole. */
-  file: z.string().nullable(),
-  line: int.min(1).nullable(),
-  column: int.min(0).nullable(),
-  /** The manifest key path (`limits.timeout`) of a manifest problem. */
-  path: z.string().optional(),
-  message: z.string(),
 });
 
 export const validationAnswer = z.strictObject({

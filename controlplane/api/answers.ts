@@ -206,6 +206,29 @@ export const versionView = versionSummaryView.extend({
 });
 export type VersionView = z.output<typeof versionView>;
 export const versionAnswer = z.strictObject({ version: versionView });
+/** One finding of the code checks (the CLI's `validate` prints the same). */
+export const codeProblem = z.strictObject({
+  kind: z.enum(['manifest', 'yaml', 'files', 'syntax', 'entrypoint', 'python', 'dependencies']),
+  /** Relative path; null for the bundle as a whole. */
+  file: z.string().nullable(),
+  line: int.min(1).nullable(),
+  column: int.min(0).nullable(),
+  /** The manifest key path (`limits.timeout`) of a manifest problem. */
+  path: z.string().optional(),
+  message: z.string(),
+});
+
+/**
+ * An upload's answer: the version, and the warnings `POST /validate` gives for its files
+ * (controlplane/service/version-warnings.ts), or, when they were not checked, why.
+ */
+export const versionCreatedAnswer = z.strictObject({
+  version: versionView,
+  warnings: z.array(codeProblem).optional(),
+  /** Why the files were not checked at upload (busy checks, a version over 4 MiB, no checker): POST /validate checks them. */
+  warningsSkipped: z.string().optional(),
+});
+
 export const versionList = z.strictObject({ items: z.array(versionSummaryView) });
 
 export const deployView = z.strictObject({

@@ -3,8 +3,9 @@ import { PlatformError } from '../../protocol/index.js';
 import { getFunction } from '../service/functions.js';
 import { createVersion, missingBlobs, putBlob as storeBlob } from '../service/versions.js';
 import { deleteVersion as removeVersion } from '../service/version-retention.js';
+import { versionWarnings } from '../service/version-warnings.js';
 import type { VersionRecord } from '../store/index.js';
-import { blobPutAnswer, blobsMissingAnswer, depsAnswer, versionAnswer, versionList } from './answers.js';
+import { blobPutAnswer, blobsMissingAnswer, depsAnswer, versionAnswer, versionCreatedAnswer, versionList } from './answers.js';
 import { audit } from './audit-log.js';
 import { json, noContent } from './http.js';
 import { depsView, versionSummaryView, versionView } from './present.js';
@@ -57,7 +58,7 @@ export const createVersionRoute = operation(
   {
     id: 'createVersion', tag, role: 'deployer', summary: 'Upload a version: files with their content (base64) or naming uploaded blobs',
     body: versionUpload,
-    answers: { 201: { description: 'The new version, with its files, manifest and changes', schema: versionAnswer } },
+    answers: { 201: { description: 'The new version, with its files, manifest and changes, and the warnings `POST /validate` gives for its files', schema: versionCreatedAnswer } },
     errors: [
       'INVALID_NAME', 'ENTRYPOINT_NOT_FOUND', 'BLOB_HASH_MISMATCH', 'BLOB_NOT_FOUND', 'BUNDLE_MALFORMED', 'BUNDLE_EMPTY', 'BUNDLE_PATH_INVALID',
       'BUNDLE_PATH_DUPLICATE', 'BUNDLE_PATH_CONFLICT', 'BUNDLE_ENCODING_INVALID', 'BUNDLE_BLOB_MISSING', 'BUNDLE_TOO_MANY_FILES', 'BUNDLE_TOO_LARGE',
@@ -71,9 +72,11 @@ export const createVersionRoute = operation(
     const body = validate(versionUpload, checked.body, { nameFields: ['manifest.name'] });
     const manifest = (checked.body as { manifest?: unknown }).manifest;
     const version = await createVersion(call.ctx, key, checked, { ...body, manifest }, call.scope.label);
-    const view = versionView(version, await call.ctx.deps.status(version));
+    // The warnings POST /validate gives (one rule: service/code-check.ts), of the files as stored.
+    const [deps, warnings] = await Promise.all([call.ctx.deps.status(version), versionWarnings(call.ctx, call.scope.workspace, version, call.ctx.settings)]);
+    const view = versionView(version, deps);
     await audit(call, 'version.upload', name, { version: view.version, fileCount: view.fileCount, totalBytes: view.totalBytes });
-    return json(201, { version: view });
+    return json(201, { version: view, ...warnings });
   },
 );
 

@@ -53,6 +53,12 @@ export interface CodeCheckResult {
   python: { version: string; checked: number };
 }
 
+/** A file to check: its text (`POST /validate`) or its bytes (a version's file). */
+export interface CodeFile {
+  path: string;
+  content: string | Uint8Array;
+}
+
 /** A check waiting for a slot, and its workspace's. */
 interface Waiter {
   workspace: string;
@@ -75,20 +81,21 @@ export class CodeChecker {
    * Checks `files` (paths as in a bundle) for `workspace` (whose share of the checks it takes);
    * `entrypoint` is used when there is no platform.yaml.
    */
-  async check(workspace: string, sent: readonly { path: string; content: string }[], entrypoint?: string, ceilings?: LimitCeilings): Promise<CodeCheckResult> {
+  async check(workspace: string, sent: readonly CodeFile[], entrypoint?: string, ceilings?: LimitCeilings, options: { wait?: boolean } = {}): Promise<CodeCheckResult> {
     // The bundle's path rules (a path that escapes, a duplicate…): the same 400s as an upload.
     const paths = sent.map((f, i) => ({ path: normalizeBundlePath(f.path, `files[${i}].path`), raw: f.path, field: `files[${i}].path` }));
     checkPathSet(paths);
     const files = sent.map((f, i) => ({ path: paths[i]!.path, content: f.content }));
     const problems: Problem[] = [];
     const manifestFile = files.find((f) => f.path === MANIFEST_FILE);
+    const manifestText = manifestFile === undefined ? undefined : typeof manifestFile.content === 'string' ? manifestFile.content : Buffer.from(manifestFile.content).toString('utf8');
     let manifest: unknown = null;
     let entry = entrypoint ?? 'main:handler';
     let limits: { concurrency: number; maxInstances: number; timeoutMs: number } | null = null;
     let triggers: readonly TriggerShape[] | null = null;
     let env: string[] = [];
-    if (manifestFile !== undefined) {
-      const read = await readManifestText(manifestFile.content, ANY_ENV, MANIFEST_FILE, ceilings !== undefined ? { ceilings } : {});
+    if (manifestText !== undefined) {
+      const read = await readManifestText(manifestText, ANY_ENV, MANIFEST_FILE, ceilings !== undefined ? { ceilings } : {});
       problems.push(...read.problems);
       manifest = read.problems.some((p) => p.kind === 'yaml') ? null : read.raw;
       entry = entrypointToCheck(read);
@@ -96,7 +103,7 @@ export class CodeChecker {
       triggers = read.manifest?.triggers ?? null;
       env = Object.keys(read.manifest?.env ?? {});
     }
-    const report = await this.withSlot(workspace, () => this.runPython(files, entry));
+    const report = await this.withSlot(workspace, () => this.runPython(files, entry), options.wait !== false);
     const found = reportProblems(report, limits, triggers, env);
     problems.push(...found.problems);
     return {
@@ -109,7 +116,14 @@ export class CodeChecker {
     };
   }
 
-  private async withSlot<T>(workspace: string, work: () => Promise<T>): Promise<T> {
+  /** Whether a check of `workspace` would start at once (none waiting for a slot). */
+  startsNow(workspace: string): boolean {
+    return (this.heldOf.get(workspace) ?? 0) < (this.settings.perWorkspace ?? 4) && this.running < (this.settings.concurrency ?? 2) && this.mayRun(workspace);
+  }
+
+  /** Runs `work` in a slot of `workspace`'s share; `wait` false: VALIDATION_BUSY unless one is free now. */
+  private async withSlot<T>(workspace: string, work: () => Promise<T>, wait = true): Promise<T> {
+    if (!wait && !this.startsNow(workspace)) throw new PlatformError('VALIDATION_BUSY', 'no code check slot is free now');
     const held = this.heldOf.get(workspace) ?? 0;
     if (held >= (this.settings.perWorkspace ?? 4)) {
       throw new PlatformError('VALIDATION_BUSY', `workspace "${workspace}" has ${held} code checks running or waiting already; try again when one has answered`);
@@ -152,7 +166,7 @@ export class CodeChecker {
     next!.start();
   }
 
-  private async runPython(files: readonly { path: string; content: string }[], entrypoint: string): Promise<PyReport> {
+  private async runPython(files: readonly CodeFile[], entrypoint: string): Promise<PyReport> {
     const dir = await mkdtemp(join(tmpdir(), 'fp-validate-'));
     try {
       for (const f of files) {

@@ -301,7 +301,7 @@ def third_party_imports(trees: dict, files, entry_file):
     return found
 
 
-def undeclared(trees: dict, files, entry_file, declared_names, declared_requirements=(), installed=None):
+def undeclared(trees: dict, files, entry_file, declared_names, declared_requirements=(), installed=None, declared_in="requirements.txt"):
     """Warnings for third-party imports that neither a declared requirement (its extras included)
     nor the runtime provides. `installed`: the distributions the dependency build's lock installed
     (every one, the dependencies of the declared ones included: `deploy` after its build), which
@@ -309,7 +309,9 @@ def undeclared(trees: dict, files, entry_file, declared_names, declared_requirem
     pyrate_limiter, and `deploy` said `pyrate_limiter` was undeclared). Each warning names its
     `module`, so that a check before the build can be held until it is made again after it.
     An `installed` entry `name:module:module…` names the modules the build found the distribution
-    ships (its site's top_level.txt or RECORD), which are then taken as they are."""
+    ships (its site's top_level.txt or RECORD), which are then taken as they are. `declared_in`: where
+    the folder declares its packages, which the warnings name (a pyproject.toml project was told to
+    add to a requirements.txt it did not have: new-user round 10)."""
     provided = set()
     for dist in list(declared_names) + list(installed or []):
         name, shipped, modules = dist.partition(":")
@@ -347,7 +349,7 @@ def undeclared(trees: dict, files, entry_file, declared_names, declared_requirem
         # A distribution is named only when known to provide the module: a guess from the module's
         # name can be another project on PyPI (`strawberry` is not strawberry-graphql).
         known = _SUGGEST.get(top)
-        add = f"add {known!r} to requirements.txt" if known is not None else "add the package that provides it to requirements.txt"
+        add = f"add {known!r} to {declared_in}" if known is not None else f"add the package that provides it to {declared_in}"
         # Declared packages not installed here may bring it as one of their own dependencies
         # (flask-sqlalchemy brings sqlalchemy): that cannot be told without installing them.
         if installed is not None:

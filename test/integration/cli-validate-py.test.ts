@@ -836,6 +836,9 @@ ${line}
     assert.match(bare.warnings.find((w) => w.file === 'main.py')!.message, /imports 'PIL', a third-party module .* no declared requirement names: add 'pillow' to requirements\.txt$/);
     // A module of no known distribution: no name guessed from it (a guess can be another project on PyPI).
     assert.match(bare.warnings.find((w) => w.file === 'lib/util.py')!.message, /imports 'undeclared_pkg_x', .*: add the package that provides it to requirements\.txt$/);
+    // A folder that declares its packages in pyproject.toml alone is told to add there (new-user round 10: it was told requirements.txt).
+    const pyproject = await check({ ...files, 'pyproject.toml': '[project]\nname = "x"\ndependencies = ["beautifulsoup4"]\n' }, 'main:handler');
+    assert.match(pyproject.warnings.find((w) => w.file === 'main.py')!.message, /: add 'pillow' to pyproject\.toml's dependencies \(checked against the declared names only/);
     // Declared by distribution name (Pillow provides PIL, beautifulsoup4 provides bs4).
     const declared = await check({ ...files, 'requirements.txt': `Pillow>=10  # images\nundeclared-pkg-x==1.0 --hash=sha256:${'0'.repeat(64)}\nPyYAML\n`, 'pyproject.toml': '[project]\nname = "x"\ndependencies = ["beautifulsoup4"]\n' }, 'main:handler');
     assert.deepEqual(missing(declared), []);

@@ -145,7 +145,7 @@ describe('cli main', () => {
   });
 
   it("another tool's word for a command names it (`stats`: usage), and so does `help` of a command it does not have (new-user round 8)", async () => {
-    for (const [word, meant] of [['stats', 'usage'], ['metrics', 'usage'], ['ls', 'functions'], ['history', 'runs'], ['start', 'up'], ['serve', 'dev']] as const) {
+    for (const [word, meant] of [['stats', 'usage'], ['metrics', 'usage'], ['ls', 'functions'], ['history', 'runs'], ['start', 'up'], ['serve', 'dev'], ['secrets', 'env set <name> NAME=… --secret'], ['secret', 'env set <name> NAME=… --secret']] as const) {
       const r = await runCli([word]);
       assert.equal(r.code, EXIT.USAGE, r.stderr);
       assert.match(r.stderr, new RegExp(`unknown command "${word}"; did you mean \`${meant}\`\\?`), r.stderr);

@@ -28,4 +28,17 @@ describe('a version not found', () => {
     assert.equal(r.code, EXIT.USAGE);
     assert.match(r.stderr, /--to must be a version number \(1, 2, …; `.*versions shop` lists them\), got "v1"/);
   });
+
+  it('takes the version as an argument, as `versions delete` does (`rollback shop 99`)', async () => {
+    // Before: "unexpected argument \"99\"" (new-user round 10).
+    const r = await api.cli(['rollback', 'shop', '99']);
+    assert.equal(r.code, EXIT.API, r.stderr);
+    assert.match(r.stderr, /has no version 99; the `versions shop` command lists its versions \[VERSION_NOT_FOUND\]/);
+    const twice = await runCli(['rollback', 'shop', '3', '--to', '4', '--url', api.url], { env: { FP_CONFIG_DIR: api.dir, PATH: '' } });
+    assert.equal(twice.code, EXIT.USAGE);
+    assert.match(twice.stderr, /the version is given twice \("3" and --to\): give one/);
+    const word = await runCli(['rollback', 'shop', 'v1', '--url', api.url], { env: { FP_CONFIG_DIR: api.dir, PATH: '' } });
+    assert.equal(word.code, EXIT.USAGE);
+    assert.match(word.stderr, /the version must be a version number \(1, 2, …; `.*versions shop` lists them\), got "v1"/);
+  });
 });

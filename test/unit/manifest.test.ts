@@ -209,6 +209,9 @@ describe('parseManifest in its own words (newcomer round 7, docs/adr/0075-newcom
     assert.equal(typed['limits.timeout'], 'must be text, not the number 10');
     assert.equal(typed['limits.concurrency'], 'must be a number, not the string "4"');
     assert.equal(typed['triggers'], 'must be a list, not the string "cron"');
+    // docker-compose's env list (new-user round 10: "must be a mapping, not a list"): the mapping's spelling of its first item.
+    assert.equal(issuesOf({ kind: 'function', name: 'a', env: ['DEBUG=1', 'X=y'] })['env'], 'must be a mapping of NAME: value lines, not a list: write `DEBUG: "1"` under env:, not `- DEBUG=1`');
+    assert.equal(issuesOf({ kind: 'function', name: 'a', env: [1] })['env'], 'must be a mapping, not a list');
     // A message written here is kept.
     assert.match(issuesOf({ kind: 'function', name: 'a', triggers: [{ type: 'webhook', id: 'Bad_Id' }] })['triggers.0.id']!, /^webhook ids are DNS labels/);
   });
