@@ -12,6 +12,14 @@ export const MAX_STORED_RESULT_BYTES = 256 * 1024;
 export const MAX_SHOWN_RESULT_BYTES = 6 * 1024 * 1024;
 export const RESULT_OMITTED_HEADER = 'x-fp-result-omitted';
 /**
+ * A kept result dropped later for its workspace's budget of async result bytes (FP_ASYNC_RESULT_BYTES_PER_WORKSPACE,
+ * ADR 0250): its body and headers go, its status stays, and this header, the only one left, says
+ * how many bytes went.
+ */
+export const RESULT_DROPPED_HEADER = 'x-fp-result-dropped';
+/** The default of FP_ASYNC_RESULT_BYTES_PER_WORKSPACE: 64 MiB of kept results a workspace (ADR 0250). */
+export const DEFAULT_RESULT_BYTES_PER_WORKSPACE = 64 * 1024 * 1024;
+/**
  * The headers of a result kept or shown whole (an async run's, a test invoke's) keep at most this
  * many bytes (names and values); the rest are dropped, their count in RESULT_HEADERS_OMITTED_HEADER.
  * The body's cap did not cover them: one anonymous async call of a function answering 900 headers
@@ -45,9 +53,13 @@ export function boundResultHeaders<H extends readonly (readonly [string, string]
  * console round 4).
  */
 export function omittedResultNote(headers: Readonly<Record<string, string>> | undefined, of: 'stored' | 'shown' = 'stored'): string | null {
+  const kib = (n: number) => `${Math.ceil(n / 1024)} KiB`;
+  const dropped = Number(headers?.[RESULT_DROPPED_HEADER]);
+  if (of === 'stored' && Number.isFinite(dropped) && dropped > 0) {
+    return `(result dropped: ${kib(dropped)} kept, then dropped as the workspace's newer async results filled its budget, FP_ASYNC_RESULT_BYTES_PER_WORKSPACE; the run's status stays)`;
+  }
   const size = Number(headers?.[RESULT_OMITTED_HEADER]);
   if (!Number.isFinite(size) || size <= 0) return null;
-  const kib = (n: number) => `${Math.ceil(n / 1024)} KiB`;
   if (of === 'shown') return `(body not shown: ${kib(size)}, over the ${kib(MAX_SHOWN_RESULT_BYTES)} a test call shows; the function answered it whole: call its URL for it, as the curl line does)`;
   // The platform's own cap is its setting (FP_ASYNC_RESULT_MAX_BYTES, ADR 0236): named, not guessed.
   return `(body not kept: ${kib(size)}, over what an async run's result keeps, FP_ASYNC_RESULT_MAX_BYTES: ${kib(MAX_STORED_RESULT_BYTES)} by default; nothing stores a larger answer: write a large result to the data binding or elsewhere and return a reference)`;
