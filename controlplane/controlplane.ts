@@ -96,6 +96,11 @@ export interface ControlPlaneOptions {
    * MAX_STORED_RESULT_BYTES, 256 KiB): a larger body is not kept, its size in `x-fp-result-omitted` (ADR 0236).
    */
   asyncResultMaxBytes?: number;
+  /**
+   * What a workspace's kept async results may hold together (FP_ASYNC_RESULT_BYTES_PER_WORKSPACE;
+   * default DEFAULT_RESULT_BYTES_PER_WORKSPACE, 64 MiB): past it the oldest are dropped (ADR 0250).
+   */
+  asyncResultBytesPerWorkspace?: number;
   /** How often that cap is checked, in ms (FP_RUN_STORE_CHECK_MS; default 10 000). */
   runStoreCheckMs?: number;
   /** The highest limits.maxInstances a function may ask for (default 50). */
@@ -288,7 +293,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     ? new Dispatcher({
         queue: options.async.queue,
         timeline: options.async.timeline,
-        runner: new InvokerRunner(options.invoker, options.async.runs, options.asyncResultMaxBytes),
+        runner: new InvokerRunner(options.invoker, options.async.runs, options.asyncResultMaxBytes, options.asyncResultBytesPerWorkspace),
         ...(options.async.concurrency !== undefined ? { concurrency: options.async.concurrency } : {}),
         ...(options.async.leaseMs !== undefined ? { leaseMs: options.async.leaseMs } : {}),
         ...(options.async.graceMs !== undefined ? { graceMs: options.async.graceMs } : {}),

@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { TrustedProxies, type GatewaySettings } from '../gateway/index.js';
-import { DEFAULT_LIMIT_CEILINGS, MAX_STORED_RESULT_BYTES, parseLongDurationMs, PlatformError } from '../protocol/index.js';
+import { DEFAULT_LIMIT_CEILINGS, DEFAULT_RESULT_BYTES_PER_WORKSPACE, MAX_STORED_RESULT_BYTES, parseLongDurationMs, PlatformError } from '../protocol/index.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -49,6 +49,8 @@ const OPTIONS = {
   asyncMaxBodyBytes: { env: 'FP_ASYNC_MAX_BODY_BYTES', kind: 'int', schema: int(1, 1024 * MIB).default(256 * KIB) },
   // The most of an async run's answer kept as its result (Redis's memory in production; 0: no body; ADR 0236).
   asyncResultMaxBytes: { env: 'FP_ASYNC_RESULT_MAX_BYTES', kind: 'int', schema: int(0, 6 * MIB).default(MAX_STORED_RESULT_BYTES) },
+  // What one workspace's kept async results hold together; past it the oldest accepted are dropped (ADR 0250).
+  asyncResultBytesPerWorkspace: { env: 'FP_ASYNC_RESULT_BYTES_PER_WORKSPACE', kind: 'int', schema: int(0, 1024 * 1024 * MIB).default(DEFAULT_RESULT_BYTES_PER_WORKSPACE) },
   // Response bytes the gateway holds for clients that have not read them yet, all connections together (docs/gateway.md, "Slow clients").
   maxHeldResponseBytes: { env: 'FP_MAX_HELD_RESPONSE_BYTES', kind: 'int', schema: int(MIB, 1024 * 1024 * MIB).default(1024 * MIB) },
   // What one client connection may queue in the kernel (SO_SNDBUF, doubled by it; 0: autotuned; docs/gateway.md, "Slow clients", ADR 0147).

@@ -214,6 +214,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       runStoreMaxBytes: config.runStoreMaxBytes,
       runJournalMaxBytes: config.runJournalMaxBytes,
       asyncResultMaxBytes: config.asyncResultMaxBytes,
+      asyncResultBytesPerWorkspace: config.asyncResultBytesPerWorkspace,
       runStoreCheckMs: config.runStoreCheckMs,
       maxFunctionInstances: config.maxFunctionInstances,
       maxFunctionMemoryBytes: config.maxFunctionMemoryBytes,

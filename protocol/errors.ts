@@ -25,7 +25,9 @@ export interface ErrorDef {
   /**
    * The `Retry-After` (seconds) of a refusal whose details name none: an outage of a server the
    * platform reconnects to within a second (Redis, MongoDB, the state directory's disk), where
-   * nothing was kept and the client's retry is what gets the request through (chaos round 1).
+   * nothing was kept and the client's retry is what gets the request through (chaos round 1), or
+   * a moment's shortage that clears by itself (busy instances, checks, processes, a lock; chaos
+   * round 5). Every 429/503 code without one is listed, with why, in test/unit/errors.test.ts.
    */
   retryAfterS?: number;
 }
@@ -35,7 +37,7 @@ export const ERRORS = {
   ROUTE_NOT_FOUND: { status: 404, component: 'gateway', title: 'No such route.' },
   FUNCTION_NOT_FOUND: { status: 404, component: 'gateway', title: 'No function with this name.' },
   PAYLOAD_TOO_LARGE: { status: 413, component: 'request', title: 'The request body is larger than the limit.' },
-  FUNCTION_BUSY: { status: 429, component: 'poolmgr', title: 'All instances are busy and the wait queue is full.' },
+  FUNCTION_BUSY: { status: 429, component: 'poolmgr', title: 'All instances are busy and the wait queue is full.', retryAfterS: 1 },
   FUNCTION_ERROR: { status: 500, component: 'function', title: 'The function raised an error.' },
   FUNCTION_INIT_FAILED: { status: 502, component: 'function', title: 'The function could not be loaded.' },
   FUNCTION_BAD_RESPONSE: { status: 502, component: 'function', title: 'The function returned a value that is not a valid response.' },
@@ -176,14 +178,14 @@ export const ERRORS = {
   TEST_CASE_NOT_FOUND: { status: 404, component: 'controlplane', title: 'The function has no test case with this name.' },
   TEST_CASE_LIMIT: { status: 409, component: 'controlplane', title: 'The function has as many saved test cases as allowed.' },
   VERSION_FILE_NOT_FOUND: { status: 404, component: 'controlplane', title: 'The version has no file at this path.' },
-  VALIDATION_BUSY: { status: 429, component: 'controlplane', title: 'Too many code checks are running; try again in a moment.' },
-  VALIDATION_UNAVAILABLE: { status: 503, component: 'controlplane', title: "The code check could not run (the runtime's Python failed or took too long)." },
+  VALIDATION_BUSY: { status: 429, component: 'controlplane', title: 'Too many code checks are running; try again in a moment.', retryAfterS: 1 },
+  VALIDATION_UNAVAILABLE: { status: 503, component: 'controlplane', title: "The code check could not run (the runtime's Python failed or took too long).", retryAfterS: 1 },
   // ---- Mongo data binding (issue 13); appended, never renamed ----
   DATA_SCOPE_FORBIDDEN: { status: 403, component: 'function', title: "The function asked its database binding for something outside its scope (another database, an admin command, server-side JavaScript, another binding's cursor)." },
   DATA_AUTH_FAILED: { status: 401, component: 'function', title: 'The data binding credential is unknown, wrong, or belongs to another function.' },
   DATA_QUOTA_EXCEEDED: { status: 507, component: 'function', title: 'The bound database is at its size cap (FP_DATA_MAX_DATABASE_BYTES): it takes reads and deletes, no more writes.' },
   DATA_CREDENTIALS_REVOKED: { status: 401, component: 'function', title: "The data binding credential was rotated out or revoked; a new instance gets the current one." },
-  DATA_BACKEND_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The database server behind the data binding could not be reached.' },
+  DATA_BACKEND_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The database server behind the data binding could not be reached.', retryAfterS: 1 },
   DATA_BACKEND_NOT_CONFIGURED: { status: 503, component: 'platform', title: 'The function declares a Mongo binding but the platform has no database server to bind it to.' },
   DATA_DATABASE_FORBIDDEN: { status: 403, component: 'request', title: "A binding may only name a database of the function's own workspace." },
   DATA_BINDING_NOT_FOUND: { status: 404, component: 'request', title: 'The function has no data binding (its active version declares no data.mongo).' },
@@ -192,7 +194,7 @@ export const ERRORS = {
   // ---- users' rough edges; appended, never renamed ----
   IDEMPOTENCY_KEY_REUSED: { status: 422, component: 'request', title: 'This Idempotency-Key was sent before with a different request; nothing was queued.' },
   INVOCATION_MODE_NOT_ALLOWED: { status: 409, component: 'request', title: "The function's invocation mode does not take calls on this route (sync: /fn/, async: /async/)." },
-  GATEWAY_OVERLOADED: { status: 503, component: 'gateway', title: 'The gateway is receiving as many request bodies as it may hold; retry in a moment.' },
+  GATEWAY_OVERLOADED: { status: 503, component: 'gateway', title: 'The gateway is receiving as many request bodies as it may hold; retry in a moment.', retryAfterS: 1 },
   REQUEST_BODY_TOO_SLOW: { status: 408, component: 'request', title: 'The request body arrived too slowly while the gateway was busy.' },
   OUTPUT_FAILED: { status: 500, component: 'cli', title: 'The CLI could not write the answer to the file named by --output.' },
   VALIDATION_FAILED: { status: 400, component: 'cli', title: "The folder has problems validate reports; deploy uploaded nothing." },
@@ -200,14 +202,14 @@ export const ERRORS = {
   DATA_TOO_MANY_CURSORS: { status: 429, component: 'function', title: 'The bound database has as many cursors open as it may: read them to the end or close them before opening more.' },
   STORAGE_FULL: { status: 507, component: 'controlplane', title: "The platform's state directory has no space left; nothing of the request was kept." },
   FUNCTION_FILE_LIMIT: { status: 502, component: 'function', title: "The instance held more of the host's open files than any box may while the host ran short; it was stopped." },
-  PLATFORM_PROCESS_LIMIT: { status: 503, component: 'platform', title: "The platform's processes and threads, all functions together, were at their total: a fork or thread start of the function was refused under its own limit. Retry in a moment." },
+  PLATFORM_PROCESS_LIMIT: { status: 503, component: 'platform', title: "The platform's processes and threads, all functions together, were at their total: a fork or thread start of the function was refused under its own limit. Retry in a moment.", retryAfterS: 1 },
   VERSION_ACTIVE: { status: 409, component: 'controlplane', title: 'The version is the one the function serves; deploy or roll back to another before deleting it.' },
   VERSION_IN_USE: { status: 409, component: 'controlplane', title: "Something still uses the version (the function's draft is based on it); it was not deleted." },
   FILE_READS_BUSY: { status: 503, component: 'controlplane', title: 'The platform is reading as many files into answers as it may at once; retry in a moment.' },
   STATE_DAMAGED: { status: 500, component: 'platform', title: "A SQLite file of the platform's state directory is damaged; the platform did not start on it." },
   FUNCTION_RESPONSE_HEADERS_TOO_LARGE: { status: 502, component: 'function', title: "The function's answer had more headers, or more header bytes, than an answer may carry." },
   DRAFT_CONFLICT: { status: 409, component: 'controlplane', title: 'The draft was saved by someone else (another tab, browser or client) since you read it; nothing was saved.' },
-  STORE_BUSY: { status: 503, component: 'controlplane', title: "Another process holds a lock on a SQLite file of the platform's state directory; nothing of the request was kept." },
+  STORE_BUSY: { status: 503, component: 'controlplane', title: "Another process holds a lock on a SQLite file of the platform's state directory; nothing of the request was kept.", retryAfterS: 1 },
   API_RATE_LIMITED: { status: 429, component: 'controlplane', title: "The workspace's changes through the API are at their rate (FP_API_WRITE_RATE); retry after Retry-After seconds." },
   HOST_NOT_LOCAL: { status: 421, component: 'gateway', title: 'A platform listening on this machine only (dev) answers requests for localhost, <name>.localhost or an IP address, not for another host name (DNS rebinding).' },
   REDIS_PREFIX_IN_USE: { status: 503, component: 'platform', title: "Another platform (another MongoDB database) keeps its queue and live state under this Redis prefix; this one did not start on it, or refuses async runs." },

@@ -30,6 +30,14 @@ export function isPlatformAnswerHeader(lower: string): boolean {
   return lower.startsWith(PLATFORM_ANSWER_PREFIX);
 }
 /**
+ * A kept result dropped later for its workspace's budget of async result bytes (FP_ASYNC_RESULT_BYTES_PER_WORKSPACE,
+ * ADR 0250): its body and headers go, its status stays, and this header, the only one left, says
+ * how many bytes went.
+ */
+export const RESULT_DROPPED_HEADER = 'x-fp-result-dropped';
+/** The default of FP_ASYNC_RESULT_BYTES_PER_WORKSPACE: 64 MiB of kept results a workspace (ADR 0250). */
+export const DEFAULT_RESULT_BYTES_PER_WORKSPACE = 64 * 1024 * 1024;
+/**
  * The headers of a result kept or shown whole (an async run's, a test invoke's) keep at most this
  * many bytes (names and values); the rest are dropped, their count in RESULT_HEADERS_OMITTED_HEADER.
  * The body's cap did not cover them: one anonymous async call of a function answering 900 headers
@@ -84,6 +92,10 @@ function sizeText(n: number): string {
  * answer; console round 4).
  */
 export function omittedResultNote(headers: Readonly<Record<string, string>> | undefined, of: 'stored' | 'shown' = 'stored'): string | null {
+  const dropped = Number(headers?.[RESULT_DROPPED_HEADER]);
+  if (of === 'stored' && Number.isSafeInteger(dropped) && dropped > 0) {
+    return `(result dropped: ${sizeText(dropped)} kept, then dropped as the workspace's newer async results filled its budget, FP_ASYNC_RESULT_BYTES_PER_WORKSPACE; the run's status stays)`;
+  }
   const omission = resultOmission(headers);
   if (omission === null) return null;
   const size = sizeText(omission.sizeBytes);

@@ -73,6 +73,7 @@ export async function openSqliteAsync(options: { stateDir: string; leaseMs: numb
       }
     } finally {
       pruning = false;
+      if (deleted > 0) runs.forgetTotals(); // the results budget's totals counted what went (ADR 0250)
     }
     return deleted;
   };

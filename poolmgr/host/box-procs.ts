@@ -49,7 +49,7 @@ export function runtimePid(watched: number): number {
 
 /**
  * Why the runtime under `watched` answers nothing for a reason not its function's, or null: it is
- * stopped (SIGSTOP, a job-control stop) or held by a tracer. Read once, when its load ran out of
+ * stopped (SIGSTOP, a job-control stop), held by a tracer, or frozen by a cgroup freezer. Read once, when its load ran out of
  * time: a process in any other state (running, sleeping in the function's own call) may be loading.
  * No pid in the text: it reaches the function's callers and run records, and host pids are not theirs.
  */
@@ -64,5 +64,47 @@ export function stoppedWhy(watched: number): string | null {
   }
   if (state === 'T') return 'its process was stopped (SIGSTOP or a job-control stop)';
   if (state === 't') return 'its process was held by a tracer';
+  // Frozen (chaos round 5): in uninterruptible sleep (D) under cgroup v1, sleeping (S) under v2,
+  // which alone say nothing; the freezer's own file says it. It answered FUNCTION_INIT_FAILED.
+  if ((state === 'D' || state === 'S') && frozen(pid)) return 'its process was frozen (a cgroup freezer)';
   return null;
+}
+
+/**
+ * Whether a freezer holds `pid`: its cgroup v1 freezer group FROZEN or FREEZING (a parent's
+ * freezing shows in its children's state), or its cgroup v2 group `frozen 1` (cgroup.events, also
+ * set under a frozen parent), at /sys/fs/cgroup or a hybrid's /sys/fs/cgroup/unified.
+ */
+export function frozen(pid: number): boolean {
+  let lines: string[];
+  try {
+    lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n');
+  } catch {
+    return false;
+  }
+  for (const line of lines) {
+    const [id, controllers, path] = splitCgroupLine(line);
+    if (path === undefined || path.includes('..')) continue;
+    if (controllers?.split(',').includes('freezer') === true && /^FREEZING|^FROZEN/.test(readOr(`/sys/fs/cgroup/freezer${path}/freezer.state`))) return true;
+    if (id === '0' && controllers === '') {
+      for (const root of ['/sys/fs/cgroup', '/sys/fs/cgroup/unified']) if (/^frozen 1$/m.test(readOr(`${root}${path}/cgroup.events`))) return true;
+    }
+  }
+  return false;
+}
+
+/** `hierarchy-id:controllers:path` (a path may hold colons). */
+function splitCgroupLine(line: string): [string | undefined, string | undefined, string | undefined] {
+  const first = line.indexOf(':');
+  const second = first < 0 ? -1 : line.indexOf(':', first + 1);
+  if (second < 0) return [undefined, undefined, undefined];
+  return [line.slice(0, first), line.slice(first + 1, second), line.slice(second + 1)];
+}
+
+function readOr(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }

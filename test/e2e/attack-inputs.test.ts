@@ -622,7 +622,7 @@ describe('attack: async results kept by the platform (anyone may call a public f
 describe('attack: async results kept by the platform, under its own cap (FP_ASYNC_RESULT_MAX_BYTES, ADR 0236)', () => {
   // Each kept result lives for the run retention in Redis's memory (production, `noeviction`):
   // the cap was a constant; an operator with a small Redis could not lower it.
-  const p = usePlatform({ poolSize: 1, asyncResultMaxBytes: 1024 });
+  const p = usePlatform({ poolSize: 1, asyncResultMaxBytes: 1024, asyncResultBytesPerWorkspace: 4096 });
 
   it('a body over the configured cap is kept without it (its size and that cap in `omitted`, said by `runs <id>`), one at the cap whole; a stream past it too', { timeout: 120_000 }, async () => {
     const name = fnName('capped');
@@ -638,14 +638,20 @@ describe('attack: async results kept by the platform, under its own cap (FP_ASYN
       ),
     }, { entrypoint: 'main:app' });
     await deploy(p.api, name);
-    const result = async (query: string): Promise<{ runId: string; headers: Record<string, string>; omitted?: unknown; bodyBase64?: string; body?: unknown }> => {
-      const { runId } = (await (await fetch(`${p.url}/async/${name}/?${query}`, { method: 'POST', body: 'x' })).json()) as { runId: string };
+    type Result = { runId: string; headers: Record<string, string>; omitted?: unknown; bodyBase64?: string; body?: unknown };
+    const ran = async (runId: string): Promise<Result> => {
       for (let i = 0; i < 300; i++) {
         const run = ((await p.api.call('GET', `/runs/${runId}`)).body as { run?: { state: string; result: object } }).run;
         if (run?.state === 'succeeded') return { runId, ...run.result } as never;
         await sleep(100);
       }
       throw new Error(`run ${runId} did not succeed`);
+    };
+    const runIds: string[] = [];
+    const result = async (query: string): Promise<Result> => {
+      const { runId } = (await (await fetch(`${p.url}/async/${name}/?${query}`, { method: 'POST', body: 'x' })).json()) as { runId: string };
+      runIds.push(runId);
+      return ran(runId);
     };
     // Before: 1025 bytes kept whole (the constant 256 KiB).
     const over = await result('n=1025');
@@ -665,5 +671,12 @@ describe('attack: async results kept by the platform, under its own cap (FP_ASYN
     assert.equal(streamed.headers['x-fp-result-omitted'], String(4 << 20));
     assert.deepEqual(streamed.omitted, { sizeBytes: 4 << 20, maxBytes: 1024 });
     assert.equal(streamed.bodyBase64 ?? streamed.body, '');
+    // Their sum is bounded too (chaos round 5, ADR 0250): the workspace's kept results hold at most
+    // 4 KiB here; three more of 1 KiB drop the oldest accepted ones, each keeping its status.
+    for (let i = 0; i < 3; i++) assert.equal((await result('n=1024')).body, 'x'.repeat(1024));
+    const dropped = await ran(runIds[1]!);
+    assert.equal(dropped.body ?? dropped.bodyBase64, '', 'the 1 KiB result kept whole first is dropped');
+    assert.ok(Number(dropped.headers['x-fp-result-dropped']) > 1024, JSON.stringify(dropped.headers));
+    assert.equal((await ran(runIds.at(-1)!)).body, 'x'.repeat(1024), 'the newest is kept');
   });
 });

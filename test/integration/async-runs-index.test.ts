@@ -38,6 +38,47 @@ function indexConformance(name: string, open: () => Promise<{ index: AsyncRunInd
       assert.equal(await index.get(replay), null);
     });
 
+    it("keeps a workspace's results within its budget: the oldest accepted dropped first, their status kept, other workspaces untouched", async (t) => {
+      // Chaos round 5 (ADR 0250): each result was capped, their sum was not (10,000 runs of 256 KiB:
+      // 3.1 GiB of Redis, 2.5 GiB of async.db).
+      const { index, destroy } = await open();
+      t.after(destroy);
+      const ws = `b${randomBytes(3).toString('hex')}`;
+      const now = Date.now();
+      const body = Buffer.alloc(1000, 0x61);
+      const size = 1000 + JSON.stringify([['content-type', 'text/plain']]).length;
+      const budget = { workspace: ws, bytes: 3 * size };
+      const other = randomUUID();
+      await index.create({ runId: other, function: `g.${ws}x`, acceptedAt: now - 10, replayOf: null });
+      await index.setResult(other, { status: 200, headers: [['content-type', 'text/plain']], body, attempt: 1 }, { workspace: `${ws}x`, bytes: size });
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const runId = randomUUID();
+        ids.push(runId);
+        await index.create({ runId, function: `f.${ws}`, acceptedAt: now + i, replayOf: null });
+      }
+      // Stored out of acceptance order: the oldest accepted go first whenever their result was kept.
+      for (const i of [1, 0, 2, 3, 4]) await index.setResult(ids[i]!, { status: 201, headers: [['content-type', 'text/plain']], body, attempt: 1 }, budget);
+      for (const [i, runId] of ids.entries()) {
+        const result = (await index.get(runId))?.result;
+        assert.equal(result?.status, 201, `run ${i} keeps its status`);
+        if (i < 2) {
+          assert.equal(result?.body.length, 0, `run ${i}'s body dropped`);
+          assert.deepEqual(result?.headers, [['x-fp-result-dropped', String(size)]]);
+        } else {
+          assert.ok(result?.body.equals(body), `run ${i} kept`);
+        }
+      }
+      assert.ok((await index.get(other))?.result?.body.equals(body), "another workspace's result is not counted against this one");
+      // A later attempt's result replaces the run's count, not adds to it.
+      await index.setResult(ids[4]!, { status: 200, headers: [['content-type', 'text/plain']], body, attempt: 2 }, budget);
+      assert.ok((await index.get(ids[2]!))?.result?.body.equals(body), 'a replaced result counts once');
+      // A result alone over the budget is dropped at once.
+      await index.setResult(ids[3]!, { status: 200, headers: [['content-type', 'text/plain']], body: Buffer.alloc(4 * size), attempt: 2 }, budget);
+      assert.equal((await index.get(ids[3]!))?.result?.body.length, 0);
+      assert.ok((await index.get(ids[4]!))?.result?.body.equals(body));
+    });
+
     it('records what queued the run', async (t) => {
       const { index, destroy } = await open();
       t.after(destroy);

@@ -3,15 +3,13 @@
  * spawn failure each give their code, and the broken process is discarded, never reused.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pidNamed, pyNameSelf } from '../helpers/processes.js';
 import { defaultPoolConfig, PoolManager, type ProcessHost } from '../../poolmgr/index.js';
 import { startsProblems } from '../../gateway/gateway.js';
 import {
-  childPids, ev, fnVersion, isAlive, keyOf, openPool, pidOf, py, removeFunction, STEERED_HANDLER, until, writeFunction,
+  callWhileLoading, callWhileRunning, childPids, ev, fnVersion, isAlive, keyOf, openPool, pidOf, py, removeFunction, STEERED_HANDLER, until, writeFunction,
 } from './poolmgr-harness.js';
 
 describe('poolmgr failures', () => {
@@ -221,14 +219,7 @@ describe('poolmgr slow specialization', () => {
     const lines: string[] = [];
     const pool = await openPool({ initTimeoutMs: 1500, hostLog: (line) => lines.push(line) });
     t.after(() => pool.close());
-    const tag = `st-${randomUUID().slice(0, 8)}`;
-    // The load names its process (its comm) so the test finds it from the host, then takes 0.8 s.
-    const loads = await writeFunction({ 'main.py': py('import time', pyNameSelf(tag), 'time.sleep(0.8)', 'def handler(event, context):', '    return 1') });
-    t.after(() => removeFunction(loads));
-    const fn = fnVersion(loads, { timeoutMs: 200 });
-    const call = pool.invoke(fn, ev());
-    let stopped = 0;
-    await until(() => (stopped = pidNamed(tag)) > 0, 15_000, 'the loading runtime');
+    const { fn, call, pid: stopped } = await callWhileLoading(t, pool);
     process.kill(stopped, 'SIGSTOP');
     t.after(() => { try { process.kill(stopped, 'SIGCONT'); } catch { /* gone */ } });
     const result = await call;
@@ -252,12 +243,7 @@ describe('poolmgr slow specialization', () => {
   it('a call whose runtime was stopped (SIGSTOP) when its time ran out says so in its FUNCTION_TIMEOUT', async (t) => {
     const pool = await openPool({});
     t.after(() => pool.close());
-    const tag = `st-${randomUUID().slice(0, 8)}`;
-    const slow = await writeFunction({ 'main.py': py('import time', 'def handler(event, context):', `    ${pyNameSelf(tag)}`, '    time.sleep(0.5)', '    return 1') });
-    t.after(() => removeFunction(slow));
-    const call = pool.invoke(fnVersion(slow, { timeoutMs: 1500 }), ev());
-    let stopped = 0;
-    await until(() => (stopped = pidNamed(tag)) > 0, 15_000, 'the running call');
+    const { call, pid: stopped } = await callWhileRunning(t, pool);
     process.kill(stopped, 'SIGSTOP');
     t.after(() => { try { process.kill(stopped, 'SIGCONT'); } catch { /* gone */ } });
     const result = await call;

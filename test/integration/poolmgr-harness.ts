@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { readdirSync, readFileSync } from 'node:fs';
 import { defaultPoolConfig, PoolManager, type FunctionVersion, type InvocationResult, type PoolConfig } from '../../poolmgr/index.js';
 import type { WireEvent } from '../../protocol/index.js';
-import { after, before } from 'node:test';
-import { makeEvent, py, removeFunction } from '../helpers/runtime-process.js';
+import { after, before, type TestContext } from 'node:test';
+import { pidNamed, pyNameSelf } from '../helpers/processes.js';
+import { makeEvent, py, removeFunction, writeFunction } from '../helpers/runtime-process.js';
 
 export { removeFunction, writeFunction, py } from '../helpers/runtime-process.js';
 
@@ -136,4 +137,31 @@ function isZygote(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * A call of a function whose load takes 0.8 s, and the host pid of its runtime once that loads
+ * (the load names its process, its comm, so the test finds it from the host): for tests that do
+ * something to a runtime while it loads. The function's folder goes after the test.
+ */
+export async function callWhileLoading(t: TestContext, pool: PoolManager): Promise<{ fn: FunctionVersion; call: Promise<InvocationResult>; pid: number }> {
+  const tag = `ld-${randomUUID().slice(0, 8)}`;
+  const loads = await writeFunction({ 'main.py': py('import time', pyNameSelf(tag), 'time.sleep(0.8)', 'def handler(event, context):', '    return 1') });
+  t.after(() => removeFunction(loads));
+  const fn = fnVersion(loads, { timeoutMs: 200 });
+  const call = pool.invoke(fn, ev());
+  let pid = 0;
+  await until(() => (pid = pidNamed(tag)) > 0, 15_000, 'the loading runtime');
+  return { fn, call, pid };
+}
+
+/** A call whose handler takes 0.5 s of its 1.5 s timeout, and the host pid of its runtime once the handler runs. */
+export async function callWhileRunning(t: TestContext, pool: PoolManager): Promise<{ call: Promise<InvocationResult>; pid: number }> {
+  const tag = `rn-${randomUUID().slice(0, 8)}`;
+  const slow = await writeFunction({ 'main.py': py('import time', 'def handler(event, context):', `    ${pyNameSelf(tag)}`, '    time.sleep(0.5)', '    return 1') });
+  t.after(() => removeFunction(slow));
+  const call = pool.invoke(fnVersion(slow, { timeoutMs: 1500 }), ev());
+  let pid = 0;
+  await until(() => (pid = pidNamed(tag)) > 0, 15_000, 'the running call');
+  return { call, pid };
 }

@@ -135,11 +135,45 @@ describe('the registry', () => {
   it('says when to retry on every outage the platform recovers from by itself, and docs/errors.md says it too', () => {
     // Chaos round 4: the queue's, the live log feed's and the file table's outages answered 503 with no Retry-After.
     const outages: ErrorCode[] = ['RUNTIME_UNAVAILABLE', 'METRICS_UNAVAILABLE', 'ASYNC_QUEUE_UNAVAILABLE', 'TRIGGER_UNAVAILABLE', 'ASYNC_RUNS_UNAVAILABLE',
-      'STORE_UNAVAILABLE', 'QUEUE_UNAVAILABLE', 'LOGS_UNAVAILABLE', 'PLATFORM_FILE_LIMIT'];
+      'STORE_UNAVAILABLE', 'QUEUE_UNAVAILABLE', 'LOGS_UNAVAILABLE', 'PLATFORM_FILE_LIMIT',
+      // Chaos round 5: these answered 503/429 with none, though sending it again shortly is what helps.
+      'PLATFORM_PROCESS_LIMIT', 'DATA_BACKEND_UNAVAILABLE', 'FUNCTION_BUSY', 'GATEWAY_OVERLOADED', 'VALIDATION_BUSY',
+      'VALIDATION_UNAVAILABLE', 'STORE_BUSY'];
     for (const code of outages) assert.equal(retryAfterOf({ code, details: {} }), '1', code);
     for (const code of codes) {
       const seconds = (ERRORS[code] as { retryAfterS?: number }).retryAfterS;
       if (seconds !== undefined) assert.match(documented.get(code) ?? '', new RegExp(`Status: .*\`Retry-After: ${seconds}\``), `${code}: docs/errors.md does not say its Retry-After`);
+    }
+  });
+
+  it('says when to retry on every 429 and 503 but those where waiting alone does not help', () => {
+    // Each 429/503 either carries a Retry-After (its registry's, or its details' where the throw
+    // site knows better) or is here with why a fixed wait would mislead the caller.
+    const noWait: Partial<Record<ErrorCode, string>> = {
+      SHUTTING_DOWN: 'another gateway, or after the restart: its time is not known',
+      FUNCTION_PAUSED: 'until someone resumes it',
+      STORE_CLOSED: 'the platform is stopping',
+      QUEUE_CLOSED: 'the platform is stopping',
+      ASYNC_NOT_ENABLED: 'this process takes no async runs: a setting',
+      ASYNC_QUEUE_NOT_DURABLE: "Redis' persistence: a setting",
+      BUNDLE_CHECK_TIMEOUT: 'the same upload takes as long again',
+      UNREACHABLE: "the CLI's own answer",
+      DEPS_INDEX_UNREACHABLE: "a deploy's build result, not a refusal",
+      LOG_STREAM_LIMIT: 'until a stream closes; `logs --follow` retries by itself',
+      DATA_BACKEND_NOT_CONFIGURED: 'a setting',
+      REDIS_PREFIX_IN_USE: 'a setting',
+      QUOTA_EXCEEDED: 'its details carry retryAfterS where waiting helps (a rate), none for a count',
+      RATE_LIMITED: 'its details carry retryAfterS (the bucket\'s refill)',
+      API_RATE_LIMITED: 'its details carry retryAfterS (the minute\'s rest)',
+      FUNCTION_CRASH_LOOP: 'its details carry retryAfterS (the start budget\'s wait)',
+      FILE_READS_BUSY: 'its details carry retryAfterS',
+      DATA_TOO_MANY_CURSORS: "the function's own cursors: a Mongo error inside the function",
+    };
+    for (const code of codes) {
+      const def = ERRORS[code] as { status: number; retryAfterS?: number; statusBy?: { values: Record<string, number> } };
+      const statuses = [def.status, ...Object.values(def.statusBy?.values ?? {})];
+      if (!statuses.some((s) => s === 429 || s === 503)) continue;
+      assert.ok(def.retryAfterS !== undefined || noWait[code] !== undefined, `${code}: answers ${def.status} with no Retry-After and no reason why`);
     }
   });
 

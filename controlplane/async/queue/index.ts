@@ -3,5 +3,5 @@ export * from './types.js';
 export { QUEUE_ERROR_CODES, QueueError, isQueueError, type QueueErrorCode } from './errors.js';
 export { openSqliteQueue, type SqliteQueueOptions } from './sqlite.js';
 export { openRedisQueue, type RedisQueueOptions } from './redis.js';
-export { redisRefusal } from './redis-scripts.js';
+export { LuaScript, redisRefusal } from './redis-scripts.js';
 export { admitFirst } from './admit.js';

@@ -17,7 +17,8 @@ import type { Redis } from 'ioredis';
 import { ASYNC_RUN_STATES, type AsyncRunState, type Pairs } from '../../../protocol/index.js';
 import { DEFAULT_REDIS_PREFIX, REDIS_KEY_VERSION, workspaceOfKey } from '../../../protocol/index.js';
 import type { AttemptRecord, RunTimeline, RunTimelineView, TimelineTransition } from '../dispatcher/index.js';
-import { queuedTrigger, type AsyncRunEntry, type AsyncRunIndex, type AsyncRunInfo, type AsyncRunListQuery, type AsyncRunResult, type NewAsyncRun } from './runs-sqlite.js';
+import { keepWithinBudget } from './redis-result-budget.js';
+import { queuedTrigger, resultBytes, type AsyncRunEntry, type AsyncRunIndex, type AsyncRunInfo, type AsyncRunListQuery, type AsyncRunResult, type NewAsyncRun, type ResultBudget } from './runs-sqlite.js';
 
 export interface RedisAsyncOptions {
   client: Redis;
@@ -176,11 +177,15 @@ export class RedisAsyncRuns implements AsyncRunIndex {
     }
   }
 
-  async setResult(runId: string, r: AsyncRunResult): Promise<void> {
+  async setResult(runId: string, r: AsyncRunResult, budget?: ResultBudget): Promise<void> {
     const info = runKeys(this.prefix, runId).info;
-    await this.o.client.multi()
-      .hset(info, { rs: String(r.status), rh: JSON.stringify(r.headers), rb: r.body, ra: String(r.attempt) })
-      .pexpire(info, this.ttl).exec().then(failed);
+    const headers = JSON.stringify(r.headers);
+    const [, , accepted] = await this.o.client.multi()
+      .hset(info, { rs: String(r.status), rh: headers, rb: r.body, ra: String(r.attempt) })
+      .pexpire(info, this.ttl).hget(info, 'at').exec().then(failed);
+    if (budget === undefined) return;
+    const run = { runId, acceptedAt: Number(accepted ?? Date.now()), size: resultBytes(r.body.length, headers) };
+    await keepWithinBudget(this.o.client, { prefix: this.prefix, ttlMs: this.ttl, infoKey: (id) => runKeys(this.prefix, id).info }, run, budget);
   }
 
   async get(runId: string): Promise<AsyncRunInfo | null> {
@@ -204,8 +209,9 @@ export class RedisAsyncRuns implements AsyncRunIndex {
   async close(): Promise<void> {}
 }
 
-/** MULTI answers errors per command instead of rejecting: raise the first one. */
-function failed(results: [Error | null, unknown][] | null): void {
+/** MULTI answers errors per command instead of rejecting: raise the first one; else the replies. */
+function failed(results: [Error | null, unknown][] | null): unknown[] {
   if (results === null) throw new Error('the Redis transaction was aborted');
   for (const [err] of results) if (err) throw err;
+  return results.map(([, reply]) => reply);
 }

@@ -5,7 +5,7 @@
  * passed through (`context.attempt`). The attempt's response is kept as the run's output; its
  * record (logs, timings, error) is stored under the run id and attempt number.
  */
-import { callFailed, httpStatus, isPlatformError, MAX_STORED_RESULT_BYTES, RESULT_MAX_BYTES_HEADER, RESULT_OMITTED_HEADER, retryAfterOf, type Invoker, type Pairs } from '../../../protocol/index.js';
+import { callFailed, DEFAULT_RESULT_BYTES_PER_WORKSPACE, httpStatus, isPlatformError, MAX_STORED_RESULT_BYTES, RESULT_MAX_BYTES_HEADER, RESULT_OMITTED_HEADER, retryAfterOf, workspaceOfKey, type Invoker, type Pairs } from '../../../protocol/index.js';
 import { retryAfterMsOf, type AttemptJob, type AttemptOutcome, type AttemptRunner } from '../dispatcher/index.js';
 import { decodeEnvelope } from './envelope.js';
 import type { AsyncRunIndex } from './runs-sqlite.js';
@@ -20,7 +20,8 @@ import type { AsyncRunIndex } from './runs-sqlite.js';
 export { MAX_STORED_RESULT_BYTES, RESULT_OMITTED_HEADER };
 
 export class InvokerRunner implements AttemptRunner {
-  constructor(private readonly invoker: Invoker, private readonly runs: AsyncRunIndex, private readonly maxResultBytes: number = MAX_STORED_RESULT_BYTES) {}
+  constructor(private readonly invoker: Invoker, private readonly runs: AsyncRunIndex, private readonly maxResultBytes: number = MAX_STORED_RESULT_BYTES,
+    private readonly bytesPerWorkspace: number = DEFAULT_RESULT_BYTES_PER_WORKSPACE) {}
 
   async run(job: AttemptJob, signal: AbortSignal): Promise<AttemptOutcome> {
     const started = performance.now();
@@ -38,7 +39,7 @@ export class InvokerRunner implements AttemptRunner {
         headers,
         body: kept ? Buffer.from(r.body) : Buffer.alloc(0),
         attempt: job.attempt,
-      });
+      }, { workspace: workspaceOfKey(job.function), bytes: this.bytesPerWorkspace }); // the sum is bounded too (ADR 0250)
       const retryAfterMs = retryAfterMsOf(r.status, r.headers, Date.now());
       const base = { cold: r.cold, durationMs: r.durationMs, initMs: r.initMs, handlerMs: r.handlerMs, ...(retryAfterMs !== null ? { retryAfterMs } : {}) };
       if (r.error === null) return { ok: !callFailed({ httpStatus: r.status, errored: false, queued: true }), httpStatus: r.status, errorCode: null, errorClass: null, ...base };

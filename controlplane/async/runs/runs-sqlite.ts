@@ -5,7 +5,7 @@
  */
 import type { Database as Db } from 'better-sqlite3';
 import { openAsyncDb } from '../sqlite-db.js';
-import { workspaceOfKey, type Pairs } from '../../../protocol/index.js';
+import { RESULT_DROPPED_HEADER, workspaceOfKey, type Pairs } from '../../../protocol/index.js';
 import { WORKSPACE_OF_KEY_SQL } from '../sqlite-schema.js';
 import type { QueuedTrigger } from './envelope.js';
 
@@ -15,6 +15,30 @@ export interface AsyncRunResult {
   headers: Pairs;
   body: Buffer;
   attempt: number;
+}
+
+/**
+ * What the results of one workspace's async runs may keep together (ADR 0250): past `bytes`, the
+ * oldest accepted runs' results are dropped (body and headers; RESULT_DROPPED_HEADER says so)
+ * until the rest fit.
+ */
+export interface ResultBudget {
+  workspace: string;
+  bytes: number;
+}
+
+/** What a kept result counts against its workspace's budget: its body and its headers as stored (JSON). */
+export function resultBytes(body: number, headersJson: string): number {
+  return body + headersJson.length;
+}
+
+/** A row's kept result (not one dropped for the budget), and what it counts. */
+const KEPT_SQL = `result_status IS NOT NULL AND result_headers NOT LIKE '[["${RESULT_DROPPED_HEADER}",%'`;
+const KEPT_SIZE_SQL = 'length(result_body) + length(result_headers)';
+
+/** The stored headers of a result dropped for the budget: the marker alone, with the bytes that went. */
+export function droppedHeadersJson(bytes: number): string {
+  return JSON.stringify([[RESULT_DROPPED_HEADER, String(bytes)]]);
 }
 
 export interface AsyncRunInfo {
@@ -48,7 +72,8 @@ export interface AsyncRunIndex {
   create(run: NewAsyncRun): Promise<void>;
   /** Forgets a run that was never queued (its idempotency key named an earlier run). */
   remove(runId: string): Promise<void>;
-  setResult(runId: string, result: AsyncRunResult): Promise<void>;
+  /** Keeps the run's result (its latest attempt's); with `budget`, then drops the workspace's oldest past it (ADR 0250). */
+  setResult(runId: string, result: AsyncRunResult, budget?: ResultBudget): Promise<void>;
   get(runId: string): Promise<AsyncRunInfo | null>;
   /** Runs that replay `runId`, oldest first. */
   replays(runId: string): Promise<string[]>;
@@ -114,9 +139,62 @@ export class SqliteAsyncRuns implements AsyncRunIndex {
     this.db.prepare('DELETE FROM async_runs WHERE run_id = ?').run(runId);
   }
 
-  async setResult(runId: string, r: AsyncRunResult): Promise<void> {
-    this.db.prepare('UPDATE async_runs SET result_status = ?, result_headers = ?, result_body = ?, result_attempt = ? WHERE run_id = ?')
-      .run(r.status, JSON.stringify(r.headers), r.body, r.attempt, runId);
+  async setResult(runId: string, r: AsyncRunResult, budget?: ResultBudget): Promise<void> {
+    this.db.transaction(() => {
+      const before = budget === undefined ? 0 : this.keptBytes(runId);
+      const headers = JSON.stringify(r.headers);
+      this.db.prepare('UPDATE async_runs SET result_status = ?, result_headers = ?, result_body = ?, result_attempt = ? WHERE run_id = ?')
+        .run(r.status, headers, r.body, r.attempt, runId);
+      if (budget !== undefined) this.keepWithin(budget, resultBytes(r.body.length, headers) - before);
+    })();
+  }
+
+  /** Forgets the workspaces' kept totals (rows were deleted behind them: the prune); the next write of each sums again. */
+  forgetTotals(): void {
+    this.totals.clear();
+  }
+
+  /** The workspaces' kept result bytes, each summed once (a scan of its runs), then kept by the changes (ADR 0250). */
+  private readonly totals = new Map<string, { bytes: number; after: [number, string] | null }>();
+
+  /** What a run's result counts now (0: none, or dropped already). */
+  private keptBytes(runId: string): number {
+    const row = this.db.prepare(`SELECT ${KEPT_SIZE_SQL} AS n FROM async_runs WHERE run_id = ? AND ${KEPT_SQL}`).get(runId) as { n: number } | undefined;
+    return row?.n ?? 0;
+  }
+
+  /**
+   * Drops the workspace's oldest accepted results (not those dropped already) until the rest fit
+   * its budget (ADR 0250). The total is summed once a workspace (42 ms at 10,000 runs; a sum per
+   * write cost 48 ms a write at 20,000), then kept by `delta`s; the walk goes on from the last
+   * dropped run, so the dropped ones are not read again.
+   */
+  private keepWithin(budget: ResultBudget, delta: number): void {
+    let t = this.totals.get(budget.workspace);
+    if (t === undefined) {
+      const sum = this.db.prepare(`SELECT COALESCE(SUM(${KEPT_SIZE_SQL}), 0) AS n FROM async_runs WHERE ${WORKSPACE_OF_KEY_SQL} = ? AND ${KEPT_SQL}`).get(budget.workspace) as { n: number };
+      this.totals.set(budget.workspace, t = { bytes: sum.n, after: null });
+    } else {
+      t.bytes += delta;
+    }
+    if (t.bytes <= budget.bytes) return;
+    const drop = this.db.prepare('UPDATE async_runs SET result_body = ?, result_headers = ? WHERE run_id = ?');
+    const next = this.db.prepare(`SELECT run_id, accepted_at, ${KEPT_SIZE_SQL} AS n FROM async_runs WHERE ${WORKSPACE_OF_KEY_SQL} = ? AND (accepted_at, run_id) > (?, ?) AND ${KEPT_SQL}
+      ORDER BY accepted_at, run_id LIMIT 100`);
+    while (t.bytes > budget.bytes) {
+      const rows = next.all(budget.workspace, t.after?.[0] ?? -Infinity, t.after?.[1] ?? '') as { run_id: string; accepted_at: number; n: number }[];
+      if (rows.length === 0) {
+        // Behind the walk: a later attempt of a run it passed. From the oldest again, next time.
+        t.after = null;
+        return;
+      }
+      for (const row of rows) {
+        if (t.bytes <= budget.bytes) return;
+        drop.run(Buffer.alloc(0), droppedHeadersJson(row.n), row.run_id);
+        t.bytes -= row.n;
+        t.after = [row.accepted_at, row.run_id];
+      }
+    }
   }
 
   async get(runId: string): Promise<AsyncRunInfo | null> {
