@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { consoleSkip, eventually, useConsole } from './console-harness.js';
+import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
 import { createFunction, deploy, fnName, py, upload } from './platform-harness.js';
 
 const skip = consoleSkip();
@@ -70,5 +70,40 @@ describe('console: the focus after an action that removes its control', { skip }
     await confirmFromKeyboard(page, `Delete ${ws}`);
     await focusedOn(page, 'table Workspaces');
     assert.deepEqual(problems, []);
+  });
+
+  it('the Invoke tab says a call in one line to a screen reader, not its whole answer, and says what an empty panel is for', async () => {
+    const name = fnName('said');
+    await createFunction(c.platform.api, name);
+    await upload(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    return {"long": "x" * 3000}') });
+    await deploy(c.platform.api, name, 1);
+    const made = await c.platform.api.call('POST', '/tokens', { role: 'invoker', label: 'said-invoker' });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const { page, problems } = await c.page({ hash: `#/functions/${name}/invoke`, token: made.body.secret as string });
+    const response = page.getByRole('region', { name: 'Response' });
+    // Empty panels say what they are for (they were blank cards).
+    await response.getByText(/^No call yet: Invoke sends the request/).waitFor();
+    await page.getByTestId('cases-none').getByText('No saved test cases (a deployer saves them, with their request).').waitFor();
+    // The panel is not a live region as a whole (a screen reader read the 3,000-character body at each call): one status line is.
+    assert.equal(await response.getAttribute('aria-live'), null);
+    assert.equal(await page.locator('[aria-live] [data-testid="response-body"], [role="status"] [data-testid="response-body"]').count(), 0);
+    await page.getByRole('button', { name: 'Invoke', exact: true }).click();
+    await page.getByTestId('invoke-result').getByText('HTTP 200').waitFor();
+    const said = await textOf(response.getByRole('status'));
+    assert.match(said, /^HTTP 200, [\d.]+ ms, (cold start|warm)\.$/);
+    assert.equal(await response.getByText(/^No call yet/).count(), 0);
+    assert.match(await textOf(page.getByTestId('response-body')), /x{3000}/);
+
+    // A test case deleted from the keyboard leaves the focus in the test cases' panel.
+    const owner = await c.page({ hash: `#/functions/${name}/invoke` });
+    await owner.page.getByTestId('cases-none').getByText(/^No saved test cases: name the request and Save it/).waitFor();
+    for (const caseName of ['first', 'second']) {
+      await owner.page.getByLabel('Test case name').fill(caseName);
+      await owner.page.getByRole('button', { name: 'Save', exact: true }).click();
+      await owner.page.getByRole('button', { name: `Delete ${caseName}`, exact: true }).waitFor();
+    }
+    await confirmFromKeyboard(owner.page, 'Delete first');
+    await focusedOn(owner.page, 'section Saved test cases');
+    assert.deepEqual([...problems, ...owner.problems], []);
   });
 });
