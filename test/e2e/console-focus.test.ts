@@ -106,4 +106,30 @@ describe('console: the focus after an action that removes its control', { skip }
     await focusedOn(owner.page, 'section Saved test cases');
     assert.deepEqual([...problems, ...owner.problems], []);
   });
+
+  it('Copy says whether it copied: without the Clipboard API (plain http from another machine) it copies the older way, or says to copy by hand', async () => {
+    const name = fnName('copy');
+    await createFunction(c.platform.api, name);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/invoke` });
+    // A page that is no secure context has no navigator.clipboard: Copy did nothing and said nothing.
+    await page.addInitScript('Object.defineProperty(Navigator.prototype, "clipboard", { get: () => undefined, configurable: true })');
+    await page.reload();
+    const header = page.locator('.meta.url').first();
+    const url = await textOf(header.locator('code'));
+    await header.getByRole('button', { name: 'Copy URL' }).click();
+    await header.getByRole('status').getByText('Copied.').waitFor();
+    await header.getByRole('button', { name: 'Copied' }).waitFor();
+    await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    const reader = await context.newPage();
+    await reader.goto(`${c.platform.url}/console/`);
+    assert.equal(await reader.evaluate('navigator.clipboard.readText()'), url);
+    await reader.close();
+
+    // Refused that way too: said at the button, and not "Copied".
+    await page.evaluate('document.execCommand = () => false');
+    await header.getByRole('button', { name: 'Copy URL' }).click();
+    await header.getByRole('status').getByText(/^Not copied: this browser gave the page no clipboard\. Select the text and copy it by hand\.$/).waitFor();
+    assert.equal(await header.getByRole('button', { name: 'Copied' }).count(), 0);
+    assert.deepEqual(problems, []);
+  });
 });
