@@ -287,7 +287,7 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
             ))}
           </ul>
         </section>
-        <AppRoutes name={name} methods={METHODS} onUse={(r) => {
+        <AppRoutes name={name} version={f.activeVersion} methods={METHODS} onUse={(r) => {
           setMethod(r.method);
           setPath(r.path);
           document.getElementById('inv-path')?.focus();
