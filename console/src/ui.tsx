@@ -197,22 +197,67 @@ export function Tabs({ tabs, current, label }: { tabs: readonly TabDef[]; curren
   );
 }
 
+/**
+ * Copies `text`, and says whether it did (a status a screen reader reads). Without the Clipboard API
+ * — a page over plain http from another machine is no secure context and has none — or when the
+ * browser refuses it, the older copy command is tried; when that fails too the button says so and
+ * to copy the text by hand. It did nothing and said nothing, so a token shown once was taken for
+ * copied and lost (console round 10).
+ */
 export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }): JSX.Element {
-  const [done, setDone] = useState(false);
+  const [said, setSaid] = useState<'copied' | 'failed' | null>(null);
   return (
-    <button
-      type="button"
-      class="small"
-      onClick={() => {
-        void navigator.clipboard?.writeText(text).then(() => {
-          setDone(true);
-          setTimeout(() => setDone(false), 1500);
-        });
-      }}
-    >
-      {done ? 'Copied' : label}
-    </button>
+    <span class="copy">
+      <button
+        type="button"
+        class="small"
+        onClick={(e) => {
+          const near = e.currentTarget.parentElement;
+          void copyText(text, near).then((copied) => {
+            setSaid(copied ? 'copied' : 'failed');
+            if (copied) setTimeout(() => setSaid(null), 1500);
+          });
+        }}
+      >
+        {said === 'copied' ? 'Copied' : label}
+      </button>
+      <span role="status" class={said === 'failed' ? 'field-problem' : 'visually-hidden'} data-testid="copy-said">
+        {said === 'copied' ? 'Copied.' : said === 'failed' ? 'Not copied: this browser gave the page no clipboard. Select the text and copy it by hand.' : ''}
+      </span>
+    </span>
   );
+}
+
+async function copyText(text: string, near: HTMLElement | null): Promise<boolean> {
+  try {
+    if (navigator.clipboard !== undefined) {
+      await navigator.clipboard.writeText(text);
+      return true;
+    }
+  } catch {
+    // Refused (no permission, the page not focused): the older way below.
+  }
+  return copiedByCommand(text, near ?? document.body);
+}
+
+/** The copy command over a hidden text area beside the button (inside an open dialog: the page behind it is inert). */
+function copiedByCommand(text: string, near: HTMLElement): boolean {
+  const area = document.createElement('textarea');
+  area.value = text;
+  area.readOnly = true;
+  area.className = 'visually-hidden';
+  const focused = document.activeElement;
+  near.append(area);
+  area.select();
+  let copied = false;
+  try {
+    copied = document.execCommand('copy');
+  } catch {
+    copied = false;
+  }
+  area.remove();
+  if (focused instanceof HTMLElement) focused.focus();
+  return copied;
 }
 
 /** A modal dialog (native <dialog>: focus trapped, Escape closes). */

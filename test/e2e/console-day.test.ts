@@ -168,6 +168,15 @@ describe('the console through a demanding day (console round 4)', { skip }, () =
     await page.getByRole('button', { name: 'Invoke', exact: true }).click();
     await page.getByTestId('invoke-result').getByText('HTTP 200').waitFor();
     assert.match(await textOf(page.getByTestId('response-body')), /"id": 7/);
+    // Deployed again elsewhere (the CLI) with another route: the routes read are said to be the old
+    // version's (they stayed listed with nothing said; console round 10), and read again give the new one.
+    assert.equal(await routes.getByTestId('routes-stale').count(), 0);
+    await upload(c.platform.api, name, { 'app.py': app.replace('"/greet"', '"/welcome"') }, { entrypoint: 'app:app' });
+    await deploy(c.platform.api, name);
+    assert.match(await textOf(routes.getByTestId('routes-stale')), /^Read from version 1; version 2 serves now, and its routes may differ: read \/openapi\.json again\.$/);
+    await routes.getByRole('button', { name: 'Read /openapi.json' }).click();
+    await routes.getByRole('button', { name: 'POST /welcome' }).waitFor();
+    assert.equal(await routes.getByTestId('routes-stale').count(), 0);
     // A function that serves none says so.
     const plain = fnName('noroutes');
     await deployed(c.platform.api, plain, { 'main.py': py('def handler(event, context):', '    return {"statusCode": 404, "body": "no"}') });

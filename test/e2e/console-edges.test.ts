@@ -422,7 +422,7 @@ describe('the console with odd inputs', { skip }, () => {
     await page.goto(`${c.platform.url}/console/#/new`);
     await page.getByLabel('Name').fill('my_func');
     assert.match(await textOf(page.getByTestId('name-problem')), /Not allowed in a name: "_"/);
-    assert.equal(await page.getByLabel('Name').getAttribute('aria-describedby'), 'fn-name-problem fn-name-hint');
+    assert.equal(await page.getByLabel('Name').getAttribute('aria-describedby'), 'fn-name-problem fn-name-hint fn-preview');
     await page.getByLabel('Name').fill('-edge');
     assert.match(await textOf(page.getByTestId('name-problem')), /starts and ends with a letter or a digit/);
     const created = fnName('kbd');

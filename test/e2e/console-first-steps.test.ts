@@ -146,6 +146,11 @@ describe('the console as a newcomer first meets it', { skip }, () => {
     await createFunction(c.platform.api, name);
     const { page, context, problems } = await c.page({ hash: '#/new' });
     await page.getByLabel('Name').fill(name);
+    // The preview's URLs follow each letter typed: not a live region (a screen reader read them out over the typing;
+    // console round 10), but the name field's description, said when it is reached.
+    assert.equal(await page.locator('[aria-live] .preview, .preview[aria-live]').count(), 0);
+    assert.match(await page.getByLabel('Name').getAttribute('aria-describedby') ?? '', /\bfn-preview\b/);
+    assert.match(await textOf(page.locator('#fn-preview')), new RegExp(`/fn/${name}/`));
     await page.getByRole('button', { name: 'Create function' }).click();
     const said = page.getByTestId('name-problem');
     await said.waitFor();

@@ -71,6 +71,8 @@ describe('the console with a queue and long lists (console round 8)', { skip }, 
     assert.match(await textOf(detail.getByRole('list', { name: 'Timeline' })), /cancelled by request/);
     assert.equal(await stateOf(waiting), 'cancelled');
     assert.equal(await cancel.count(), 0);
+    // Its Cancel gone with the run's waiting, the focus stays in the run's detail (console round 10: it fell to the page's body).
+    await eventually(async () => assert.ok(await focused(detail)));
     // The queued list beside it no longer has it.
     await eventually(async () => assert.equal(await page.locator('table[aria-label="Async runs"]').count(), 0));
     // A running run cannot be taken out of the queue: no Cancel.

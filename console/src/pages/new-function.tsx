@@ -131,7 +131,7 @@ export function NewFunction(): JSX.Element {
       <h1>New function</h1>
       <form onSubmit={submit} class="card form" aria-label="New function">
         <label for="fn-name">Name</label>
-        <input id="fn-name" required value={name} aria-describedby={problem !== null ? 'fn-name-problem fn-name-hint' : 'fn-name-hint'} aria-invalid={name !== '' && (!valid || problem !== null)} autoComplete="off" spellcheck={false}
+        <input id="fn-name" required value={name} aria-describedby={problem !== null ? 'fn-name-problem fn-name-hint fn-preview' : 'fn-name-hint fn-preview'} aria-invalid={name !== '' && (!valid || problem !== null)} autoComplete="off" spellcheck={false}
           onInput={(e) => setName((e.target as HTMLInputElement).value.toLowerCase())} />
         {problem === 'taken'
           ? <p id="fn-name-problem" class="field-problem" role="alert" data-testid="name-problem">A function named <strong>{name}</strong> exists already in {workspace}: pick another name, or <a href={href(['functions', name])}>open it</a>. <code>FUNCTION_EXISTS</code></p>
@@ -180,7 +180,8 @@ export function NewFunction(): JSX.Element {
           ? 'A database of this workspace as context.db in the handler (platform.yaml data.mongo).'
           : 'Lower-case letters, digits, _ and -, starting with a letter (1-32): a database of this workspace, created on first deploy, as context.db in the handler.'}</p>
 
-        <div class="preview" aria-live="polite">
+        {/* Not a live region: its URLs change at each letter of the name, and a screen reader read them out over the typing (console round 10); the name field's description is the preview, said when the field is reached. */}
+        <div class="preview" id="fn-preview">
           {/* An async-only function's /fn/ URL answers 409 INVOCATION_MODE_NOT_ALLOWED: not shown as its URL (docs/adr/0048-newcomer-round-3.md). */}
           {mode !== 'async' ? <div><span class="muted">Invoke URL</span> <code>{origin}/fn/{key}/</code></div> : null}
           {mode !== 'sync' ? <div><span class="muted">Async URL</span> <code>{origin}/async/{key}/</code></div> : null}

@@ -11,6 +11,7 @@ import { api, enc } from '../api.js';
 import { can, currentSession, type Role } from '../auth.js';
 import { ago, time } from '../format.js';
 import { ErrorBox, Loading, ShownOnce, useAsync } from '../ui.js';
+import { keepFocusInPlace } from '../focus-place.js';
 
 interface Token {
   id: string;
@@ -79,6 +80,7 @@ export function TokensPage(): JSX.Element {
   const revoke = async (t: Token): Promise<void> => {
     setRowError(null);
     if (!confirm(`Revoke the token "${t.label}" (${t.role})? Whoever uses it is refused at once; this cannot be undone.`)) return;
+    keepFocusInPlace();
     try {
       await api('DELETE', `/tokens/${enc(t.id)}`);
       tokens.reload();

@@ -11,6 +11,7 @@ import { time } from '../format.js';
 import { navigate } from '../router.js';
 import { ErrorBox, Loading, useAsync } from '../ui.js';
 import { workspacesChanged } from '../workspace-gone.js';
+import { keepFocusInPlace } from '../focus-place.js';
 
 interface Row {
   name: string;
@@ -68,6 +69,7 @@ export function WorkspacesPage(): JSX.Element {
   const remove = async (ws: string): Promise<void> => {
     setRowError(null);
     if (!confirm(`Delete the workspace ${ws} and its tokens?`)) return;
+    keepFocusInPlace();
     try {
       await api('DELETE', `/workspaces/${enc(ws)}`);
       // The console acted in it: move now rather than on the next refused call.

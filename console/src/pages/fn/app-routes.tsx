@@ -15,9 +15,10 @@ import { ErrorBox } from '../../ui.js';
 
 const DOC_PATH = '/openapi.json';
 
-type Read = { routes: AppRoute[]; more: number } | { none: string };
+/** What a read found, and the version that served it (`activeVersion` then). */
+type Read = ({ routes: AppRoute[]; more: number } | { none: string }) & { version: number | null };
 
-export function AppRoutes({ name, methods, onUse }: { name: string; methods: readonly string[]; onUse: (route: AppRoute) => void }): JSX.Element | null {
+export function AppRoutes({ name, version, methods, onUse }: { name: string; version: number | null; methods: readonly string[]; onUse: (route: AppRoute) => void }): JSX.Element | null {
   const [read, setRead] = useState<Read | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -25,10 +26,11 @@ export function AppRoutes({ name, methods, onUse }: { name: string; methods: rea
   const load = async (): Promise<void> => {
     setBusy(true);
     setError(null);
+    const from = version;
     try {
       const answer = await api<InvokeAnswer>('POST', `/functions/${enc(name)}/invoke`, { method: 'GET', path: DOC_PATH });
       const found = answer.status === 200 ? routesOf(answer.body, methods) : null;
-      setRead(found ?? { none: answer.status === 200 ? `${DOC_PATH} is not an OpenAPI document.` : `${DOC_PATH} answered HTTP ${answer.status}: the app serves no OpenAPI document there (FastAPI serves one unless openapi_url is changed).` });
+      setRead({ ...(found ?? { none: answer.status === 200 ? `${DOC_PATH} is not an OpenAPI document.` : `${DOC_PATH} answered HTTP ${answer.status}: the app serves no OpenAPI document there (FastAPI serves one unless openapi_url is changed).` }), version: from });
     } catch (err) {
       setError(err);
     } finally {
@@ -41,6 +43,9 @@ export function AppRoutes({ name, methods, onUse }: { name: string; methods: rea
       <p class="hint">A FastAPI app lists its routes at <code>{DOC_PATH}</code>. Reading it is a GET test call (a run of its own); choosing a route fills the request's method and path.</p>
       <button type="button" onClick={() => void load()} disabled={busy}>{busy ? 'Reading…' : `Read ${DOC_PATH}`}</button>
       <ErrorBox error={error} />
+      {/* A deploy or rollback since (here or elsewhere): the routes listed are another version's (console round 10: they stayed with nothing said). */}
+      {read !== null && read.version !== version
+        ? <p class="notice" data-testid="routes-stale">Read from version {read.version ?? '—'}; version {version ?? '—'} serves now, and its routes may differ: read {DOC_PATH} again.</p> : null}
       {read !== null && 'none' in read ? <p class="muted" data-testid="routes-none">{read.none}</p> : null}
       {read !== null && 'routes' in read ? (
         <>

@@ -19,6 +19,7 @@ import type { TabProps } from './tab.js';
 import { useVersionPages } from './version-pages.js';
 import { FileDiffs } from './file-diffs.js';
 import { CompareDialog } from './version-compare.js';
+import { keepFocusInPlace } from '../../focus-place.js';
 
 const CHECK_DELAY_MS = 500;
 const SAVE_DELAY_MS = 1200;
@@ -240,6 +241,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
     // It changes what serves the function's URL at once (no diff shown first, unlike Deploy…): asked.
     const target = version ?? previous;
     if (!confirm(`Serve version ${target ?? '?'} instead of version ${active ?? '—'}? Calls go to it at once.`)) return;
+    keepFocusInPlace();
     try {
       if (version === undefined) await api('POST', `/functions/${enc(name)}/rollback`, target !== null ? { version: target } : {});
       else await api('POST', `/functions/${enc(name)}/deploy`, { version });
@@ -253,6 +255,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
   const removeVersion = async (version: number): Promise<void> => {
     setError(null);
     if (!confirm(`Delete version ${version}? Its code can no longer be deployed or rolled back to; the workspace's code quota no longer counts it.`)) return;
+    keepFocusInPlace();
     try {
       // Refused with VERSION_ACTIVE or VERSION_IN_USE (the draft is based on it): the error box says which.
       await api('DELETE', `/functions/${enc(name)}/versions/${version}`);

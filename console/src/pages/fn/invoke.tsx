@@ -12,6 +12,7 @@ import { duration, inlineText, ms, resultText, shownText } from '../../format.js
 import { href } from '../../router.js';
 import { samplePayload } from '../../scaffolds.js';
 import { jsonNumbersSurviveParse } from '../../../../protocol/json-numbers.js';
+import { keepFocusInPlace } from '../../focus-place.js';
 import { CopyButton, ErrorBox, useAsync } from '../../ui.js';
 import type { TabProps } from './tab.js';
 import { AppRoutes } from './app-routes.js';
@@ -232,8 +233,12 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
         )}
       </form>
       <div>
-        <section class="card" aria-label="Response" aria-live="polite">
+        {/* Not a live region as a whole: a screen reader read the whole answer, body and headers, at each call; the one line below says what came (console round 10). */}
+        <section class="card" aria-label="Response">
           <h2>Response</h2>
+          <p class="visually-hidden" role="status" data-testid="invoke-said">{responseSaid(busy, queued, result)}</p>
+          {!busy && error === null && queued === null && result === null
+            ? <p class="muted" data-testid="response-none">No call yet: {can('invoker') ? 'Invoke sends the request; its answer shows here, and each call is a run in the Runs tab.' : 'the calls made by others are in the Runs tab.'}</p> : null}
           <ErrorBox error={error} />
           {/* A streamed answer (an SSE endpoint) comes whole at its end: one that never ends showed "Sending…" for the whole timeout, with nothing said (console round 4). */}
           {busy ? <p class="muted" data-testid="sending-note">Waiting for the answer: it is shown once the function has sent all of it (a streamed answer too; the curl line shows one as it comes). The call ends by the function's timeout, {duration(f.limits.timeoutMs)}.</p> : null}
@@ -270,17 +275,19 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
           </form> : null}
           <div data-testid="case-error"><ErrorBox error={caseError} /></div>
           <ErrorBox error={cases.error} />
+          {cases.data?.items.length === 0
+            ? <p class="muted" data-testid="cases-none">No saved test cases{can('deployer') ? ': name the request and Save it to send it again with one click.' : ' (a deployer saves them, with their request).'}</p> : null}
           <ul class="cases">
             {(cases.data?.items ?? []).map((c) => (
               <li key={c.name}>
                 <button type="button" class="link" onClick={() => load(c)}>{c.name}</button> <span class="tag">{c.mode}</span> <span class="muted">{c.request.method ?? 'POST'} {joinPath(c.request.path ?? '/', c.request.query)}</span>
                 {can('invoker') ? <button type="button" class="small" onClick={() => send(c.request, c.mode)} aria-label={`Run ${c.name}`}>Run</button> : null}
-                {can('deployer') ? <button type="button" class="small" onClick={() => void api('DELETE', `/functions/${enc(name)}/test-cases/${enc(c.name)}`).then(cases.reload, setError)} aria-label={`Delete ${c.name}`}>Delete</button> : null}
+                {can('deployer') ? <button type="button" class="small" onClick={() => { keepFocusInPlace(); void api('DELETE', `/functions/${enc(name)}/test-cases/${enc(c.name)}`).then(cases.reload, setError); }} aria-label={`Delete ${c.name}`}>Delete</button> : null}
               </li>
             ))}
           </ul>
         </section>
-        <AppRoutes name={name} methods={METHODS} onUse={(r) => {
+        <AppRoutes name={name} version={f.activeVersion} methods={METHODS} onUse={(r) => {
           setMethod(r.method);
           setPath(r.path);
           document.getElementById('inv-path')?.focus();
@@ -288,6 +295,14 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
       </div>
     </div>
   );
+}
+
+/** The Response panel's one line for a screen reader: what the call came to, never its body. */
+function responseSaid(busy: boolean, queued: string | null, result: InvokeAnswer | null): string {
+  if (busy) return 'Calling…';
+  if (queued !== null) return `Queued as run ${queued}.`;
+  if (result === null) return '';
+  return `HTTP ${result.status}${result.error ? ` ${result.error.code}` : ''}, ${ms(result.durationMs)}, ${result.cold ? 'cold start' : 'warm'}.`;
 }
 
 function utf8Base64(text: string): string {

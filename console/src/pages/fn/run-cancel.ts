@@ -4,6 +4,7 @@
  * and by each row of the Runs tab's queued list (console rounds 8 and 9).
  */
 import { api, enc, type AsyncRun, type AsyncRunSummary } from '../../api.js';
+import { keepFocusInPlace } from '../../focus-place.js';
 
 /** The async states a run can be cancelled in: it still waits in the queue. */
 export type WaitingState = 'queued' | 'retried';
@@ -20,6 +21,7 @@ export function waitingState(state: string): WaitingState | null {
 export async function cancelRun(runId: string, state: WaitingState, said: (error: unknown) => void): Promise<'dismissed' | 'cancelled' | 'refused'> {
   if (!confirm(`Cancel run ${runId}? It leaves the queue and is not run${state === 'retried' ? ' again' : ''}: it ends cancelled, for good (call the function again to run it).`)) return 'dismissed';
   said(null);
+  keepFocusInPlace();
   try {
     await api('POST', `/runs/${enc(runId)}/cancel`);
     return 'cancelled';

@@ -11,6 +11,7 @@ import { duration, memory } from '../../format.js';
 import { navigate } from '../../router.js';
 import { Card, ErrorBox, ShownOnce } from '../../ui.js';
 import type { TabProps } from './tab.js';
+import { keepFocusInPlace } from '../../focus-place.js';
 
 type Row = { key: string; value: string };
 type Form = 'limits' | 'retry' | 'env' | 'secrets' | 'access' | 'state';
@@ -249,7 +250,7 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
         }}>
           <h2>Secrets</h2>
           <p class="hint">Write-only: values are encrypted at rest and never shown again. Setting a name that exists replaces its value.</p>
-          {f.secrets.length > 0 ? <ul>{f.secrets.map((s) => <li key={s}><code>{s}</code> <button type="button" class="small" aria-label={`Remove secret ${s}`} onClick={() => { if (confirm(removeSecretQuestion(s))) void patch('secrets', { secrets: { [s]: null } }, `Secret ${s} removed.`); }}>Remove</button></li>)}</ul> : <p class="muted">No secrets.</p>}
+          {f.secrets.length > 0 ? <ul>{f.secrets.map((s) => <li key={s}><code>{s}</code> <button type="button" class="small" aria-label={`Remove secret ${s}`} onClick={() => { if (confirm(removeSecretQuestion(s))) { keepFocusInPlace(); void patch('secrets', { secrets: { [s]: null } }, `Secret ${s} removed.`); } }}>Remove</button></li>)}</ul> : <p class="muted">No secrets.</p>}
           <div class="row">
             <label class="visually-hidden" for="sec-name">Secret name</label>
             <input id="sec-name" placeholder="NAME" value={secretName} onInput={(e) => setSecretName((e.target as HTMLInputElement).value)} />
