@@ -46,11 +46,28 @@ const WSGI = py(
   '    return [environ["SERVER_PROTOCOL"].encode()]',
 );
 
+/** An http.server class (ADR 0077's request handlers): `request_version` as http.server gives it. */
+const HANDLER = py(
+  'from http.server import BaseHTTPRequestHandler',
+  '',
+  'class Handler(BaseHTTPRequestHandler):',
+  '    protocol_version = "HTTP/1.1"',
+  '',
+  '    def do_GET(self):',
+  '        body = self.request_version.encode()',
+  '        self.send_response(200)',
+  '        self.send_header("Content-Length", str(len(body)))',
+  '        self.end_headers()',
+  '        self.wfile.write(body)',
+);
+
 const name = fnName('http10');
 const wsgi = fnName('http10w');
+const handler = fnName('http10h');
 const h = useGateway({
   [name]: { files: { 'app.py': APP }, manifest: 'entrypoint: app:app' },
   [wsgi]: { files: { 'app.py': WSGI }, manifest: 'entrypoint: app:app' },
+  [handler]: { files: { 'app.py': HANDLER }, manifest: 'entrypoint: app:Handler' },
 });
 
 interface Answer {
@@ -143,6 +160,13 @@ describe('an HTTP/1.0 client', () => {
     const a = parse(await rawExchange(h.gateway.port, [`${head}\r\n\r\n${body}`], { waitMs: 5000 }));
     assert.match(a.status, /^HTTP\/1\.1 200 /);
     assert.deepEqual(JSON.parse(a.body), { size: 10_000, version: '1.0' });
+  });
+
+  it('an http.server class reads request_version HTTP/1.0, as under http.server', async () => {
+    const a = parse(await rawExchange(h.gateway.port, [`GET /fn/${handler}/ HTTP/1.0\r\nHost: x\r\n\r\n`], { waitMs: 5000 }));
+    assert.equal(a.body, 'HTTP/1.0');
+    const b = parse(await rawExchange(h.gateway.port, [`GET /fn/${handler}/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`], { waitMs: 5000 }));
+    assert.equal(b.body, 'HTTP/1.1');
   });
 
   it('a WSGI app\'s SERVER_PROTOCOL says HTTP/1.0', async () => {
