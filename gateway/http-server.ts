@@ -12,6 +12,8 @@ export interface IncomingRequest {
   readonly url: string;
   /** The raw query string without `?`. */
   readonly rawQuery: string;
+  /** The request said HTTP/1.0 (./http10.ts); absent or false: HTTP/1.1. */
+  readonly http10?: boolean;
   /** Lower-case names, in arrival order, repeated headers kept as separate pairs. */
   readonly headers: Pairs;
   /** A WebSocket handshake that may be answered with OutgoingResponse.websocket. */

@@ -348,6 +348,8 @@ function callPool(deps: InvokeDeps, req: IncomingRequest, call: Call, edge: Clie
   const event = wireEvent(edge.prefix === '' ? rootPath : edge.prefix + rootPath, call.runId, { method: req.method, path, rawQuery: req.rawQuery, headers, body });
   event.scheme = edge.scheme;
   event.client = edge.client;
+  // The ASGI scope's `http_version`, as uvicorn gives it (ADR 0260); an HTTP/1.1 call's frame carries none.
+  if (req.http10 === true) event.httpVersion = '1.0';
   const root = event.rootPath;
   const opts = call.wsProtocols === null ? { signal: req.abortable, attempt: 1 } : { signal: req.abortable, attempt: 1, websocket: true };
   return deps.pool.invoke(call.fn, event, opts).then((result) => {

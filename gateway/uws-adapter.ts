@@ -213,6 +213,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   readonly method: string;
   readonly url: string;
   readonly rawQuery: string;
+  readonly http10: boolean;
   readonly headers: Pairs = [];
   readonly peer: string;
   readonly peerPort: number;
@@ -313,6 +314,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     collectedClose = false;
     collectedUpgrade = false;
     req.forEach(collectHeader);
+    this.http10 = target.http10;
     this.clientCloses = collectedClose || target.http10;
     this.asksUpgrade = collectedUpgrade;
     this.peer = peerAddress(res);

@@ -8,7 +8,7 @@
  * arrives as U+FFFD, never as bytes the runtime's decoder would refuse.
  */
 import type { WireContext, WireEvent } from './messages.js';
-import { INVOKE_LENGTH, INVOKE_TAG } from './wire-arrays.js';
+import { INVOKE_HTTP_VERSION, INVOKE_LENGTH, INVOKE_TAG } from './wire-arrays.js';
 
 /** A body up to this size is copied into the frame (one buffer); a bigger one goes as it is. */
 const INLINE_BODY_BYTES = 4096;
@@ -51,6 +51,8 @@ function raw(bytes: Uint8Array): void {
 
 /** `[` (fixarray of INVOKE_LENGTH) `'invoke'`: the frame's constant start. */
 const HEAD = constant(0x90 | INVOKE_LENGTH, INVOKE_TAG);
+/** The start of an `invoke` with its optional HTTP version (array16 of INVOKE_HTTP_VERSION + 1; protocol v6). */
+const VERSIONED_HEAD = constant(0xdc, 0, INVOKE_HTTP_VERSION + 1, INVOKE_TAG);
 const NIL = 0xc0;
 
 function str(s: string): void {
@@ -134,7 +136,8 @@ function binHead(len: number): void {
 
 /**
  * The `invoke` array (protocol v4, positions in protocol/wire-arrays.ts) as a length-prefixed frame: one buffer, or two (the head
- * and the body itself) when the body is larger than INLINE_BODY_BYTES.
+ * and the body itself) when the body is larger than INLINE_BODY_BYTES, and then a third after it for an HTTP/1.0 request
+ * (its version, the array's optional last element: protocol v6).
  */
 export function encodeInvokeFrame(id: number, event: WireEvent, context: WireContext): Buffer[] {
   if (scratch.length - pos < 1024) {
@@ -144,7 +147,8 @@ export function encodeInvokeFrame(id: number, event: WireEvent, context: WireCon
   start = pos;
   pos += 4; // the length prefix is written last
   // In the order of INVOKE (protocol/wire-arrays.ts); test/unit/wire-arrays.test.ts pins it.
-  raw(HEAD); num(id);
+  const version = event.httpVersion;
+  raw(version === undefined ? HEAD : VERSIONED_HEAD); num(id);
   str(context.requestId); num(context.timeoutMs); num(context.attempt);
   str(event.method); str(event.path); str(event.rawQuery);
   flat(event.query); flat(event.headers);
@@ -160,8 +164,18 @@ export function encodeInvokeFrame(id: number, event: WireEvent, context: WireCon
     scratch.set(body, pos);
     pos += body.byteLength;
   }
+  // Relative to `start`: writing the version may move the frame to a fresh slab (room).
+  const headBytes = pos - start;
+  if (version !== undefined) str(version);
   scratch.writeUInt32BE(pos - start - 4 + (inline ? 0 : body.byteLength), start);
-  const head = scratch.subarray(start, pos);
+  if (inline) {
+    const frame = scratch.subarray(start, pos);
+    start = pos;
+    return [frame];
+  }
+  const head = scratch.subarray(start, start + headBytes);
+  const tail = scratch.subarray(start + headBytes, pos);
   start = pos;
-  return inline ? [head] : [head, Buffer.from(body.buffer, body.byteOffset, body.byteLength)];
+  const whole = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  return version === undefined ? [head, whole] : [head, whole, tail];
 }

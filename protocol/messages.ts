@@ -10,8 +10,9 @@
  * 3: a response may go out before its call ends (`response`, `chunk`, `end`; the host's `ack` and `cancel`).
  * 4: `invoke` and `result` are fixed-position arrays, event query/headers flat lists (protocol/wire-arrays.ts, ADR 0057).
  * 5: WebSocket connections (`wsopen`, `wsin`; the runtime's `wsack`: docs/adr/0126-websockets.md).
+ * 6: an `invoke` of an HTTP/1.0 request has a 16th element, its version (wire-arrays.ts INVOKE_HTTP_VERSION, ADR 0260).
  */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 
 /** Body bytes of one call sent by the runtime and not yet acknowledged by the host, at most (streaming.py). */
 export const STREAM_WINDOW_BYTES = 256 * 1024;
@@ -140,6 +141,12 @@ export interface WireEvent {
   scheme?: 'http' | 'https';
   /** The client's address and port (port 0 when unknown); absent for calls from inside the platform. ASGI `client`. */
   client?: [string, number];
+  /**
+   * The request's HTTP version when it is not 1.1: `1.0` (gateway/http10.ts). ASGI `http_version`.
+   * Written as the `invoke` array's optional last element (protocol v6, wire-arrays.ts
+   * INVOKE_HTTP_VERSION): an HTTP/1.1 call's frame is the same as before.
+   */
+  httpVersion?: '1.0';
 }
 
 export interface WireContext {

@@ -42,6 +42,12 @@ export const INVOKE = {
   body: 14,
 } as const;
 export const INVOKE_LENGTH = 15;
+/**
+ * Protocol v6 (ADR 0260): the optional last element of an `invoke`, after the body: the request's
+ * HTTP version when it is not 1.1 (`"1.0"`, WireEvent.httpVersion). An HTTP/1.1 call's array has
+ * INVOKE_LENGTH elements, byte for byte as before; an HTTP/1.0 call's has one more.
+ */
+export const INVOKE_HTTP_VERSION = 15;
 
 /** Positions of the `result` array (runtime -> host). */
 export const RESULT = {
@@ -112,6 +118,7 @@ export function invokeFromArray(a: unknown[]): { id: number; event: WireEvent; c
   if (a[INVOKE.rootPath] != null) event.rootPath = a[INVOKE.rootPath] as string;
   if (a[INVOKE.scheme] != null) event.scheme = a[INVOKE.scheme] as 'http' | 'https';
   if (a[INVOKE.client] != null) event.client = a[INVOKE.client] as [string, number];
+  if (a.length > INVOKE_HTTP_VERSION && a[INVOKE_HTTP_VERSION] != null) event.httpVersion = a[INVOKE_HTTP_VERSION] as '1.0';
   return {
     id: a[INVOKE.id] as number,
     context: { requestId: a[INVOKE.contextRequestId] as string, timeoutMs: a[INVOKE.timeoutMs] as number, attempt: a[INVOKE.attempt] as number },

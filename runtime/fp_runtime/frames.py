@@ -11,7 +11,7 @@ import threading
 import msgpack
 
 MAX_FRAME_BYTES = 64 * 1024 * 1024
-PROTOCOL_VERSION = 5  # 5: WebSocket connections (websocket.py)
+PROTOCOL_VERSION = 6  # 5: WebSocket connections (websocket.py); 6: an invoke's HTTP version (below)
 # The gateway refuses an answer with more headers (FUNCTION_RESPONSE_HEADERS_TOO_LARGE,
 # gateway/responses.ts MAX_RESPONSE_HEADERS): one more than that goes, not the rest, so the
 # gateway's event loop does not decode tens of thousands of them to say so (red team 6).
@@ -44,6 +44,9 @@ INVOKE_SCHEME = 12
 INVOKE_CLIENT = 13
 INVOKE_BODY = 14
 INVOKE_LENGTH = 15
+# Protocol v6 (ADR 0260): an HTTP/1.0 request's `invoke` has one element more, after the body: its
+# version, "1.0" (the ASGI scope's `http_version`). An HTTP/1.1 call's array is as before.
+INVOKE_HTTP_VERSION = 15
 
 # The `result` array (runtime -> host): [tag, id, status, headers ([[name, value], ...]), body,
 # latin1 (true | nil), logs, handlerMs, error | nil].
@@ -218,16 +221,30 @@ def invoke_array(message: dict):
     def flat(pairs):
         return [item for pair in pairs or () for item in pair]
 
-    return [INVOKE_TAG, message["id"], context.get("requestId", ""), context.get("timeoutMs", 0),
-            context.get("attempt", 1), get("method", "GET"), get("path", "/"), get("rawQuery", ""),
-            flat(get("query")), flat(get("headers")), get("requestId", ""), get("rootPath"), get("scheme"),
-            get("client"), get("body") or b""]
+    a = [INVOKE_TAG, message["id"], context.get("requestId", ""), context.get("timeoutMs", 0),
+         context.get("attempt", 1), get("method", "GET"), get("path", "/"), get("rawQuery", ""),
+         flat(get("query")), flat(get("headers")), get("requestId", ""), get("rootPath"), get("scheme"),
+         get("client"), get("body") or b""]
+    if get("httpVersion") is not None:
+        a.append(get("httpVersion"))
+    return a
 
 
 def is_invoke(a) -> bool:
     """True for a well-formed `invoke` array (what the serve loops run)."""
-    return (type(a) is list and len(a) == INVOKE_LENGTH and a[0] == INVOKE_TAG and type(a[1]) is int
+    return (type(a) is list and (len(a) == INVOKE_LENGTH or versioned(a)) and a[0] == INVOKE_TAG and type(a[1]) is int
             and type(a[INVOKE_QUERY]) is list and type(a[INVOKE_HEADERS]) is list)
+
+
+def versioned(a: list) -> bool:
+    """An array of the length of an HTTP/1.0 request's `invoke`, its version where it belongs
+    (checked after the usual length: an HTTP/1.1 call never gets here)."""
+    return len(a) == INVOKE_LENGTH + 1 and a[INVOKE_HTTP_VERSION] == "1.0"
+
+
+def http_version(a) -> str:
+    """The request's HTTP version of a well-formed `invoke` array: "1.1" unless it says otherwise."""
+    return a[INVOKE_HTTP_VERSION] if len(a) > INVOKE_LENGTH else "1.1"
 
 
 def invoke_message(a) -> dict:
@@ -244,6 +261,8 @@ def invoke_message(a) -> dict:
         event["scheme"] = a[INVOKE_SCHEME]
     if a[INVOKE_CLIENT] is not None:
         event["client"] = a[INVOKE_CLIENT]
+    if len(a) > INVOKE_LENGTH:
+        event["httpVersion"] = a[INVOKE_HTTP_VERSION]
     return {"t": "invoke", "id": a[INVOKE_ID], "event": event,
             "context": {"requestId": a[INVOKE_CONTEXT_REQUEST_ID], "timeoutMs": a[INVOKE_TIMEOUT_MS],
                         "attempt": a[INVOKE_ATTEMPT]}}

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from . import asgi, capture, errors, loadwatch, remote, streaming, template, websocket
 from .conn import BadFrame, Conn, FrameTooLarge
 from .flusher import Flusher
-from .frames import INVOKE_LENGTH, PROTOCOL_VERSION, encode, invoke_message, is_invoke
+from .frames import INVOKE_LENGTH, PROTOCOL_VERSION, encode, invoke_message, is_invoke, versioned
 from .invoke import run_asgi, run_async, run_sync, run_websocket
 from .specialize import CALL_THREAD_PREFIX, load
 
@@ -86,6 +86,7 @@ def _check(msg):
             return None
         mid = msg[1] if len(msg) > 1 and msg[0] == "invoke" and type(msg[1]) is int else 0
         return _protocol_error(mid, f"an array message must be an invoke of {INVOKE_LENGTH} fields "
+                                    "(or one more: its HTTP version) "
                                     "(docs/runtime-protocol.md)")
     if not isinstance(msg, dict) or not isinstance(msg.get("t"), str) or not isinstance(msg.get("id"), int):
         mid = msg.get("id") if isinstance(msg, dict) and isinstance(msg.get("id"), int) else 0
@@ -223,7 +224,7 @@ def _invoke_ok(msg) -> bool:
     """True for a well-formed invoke array (what _check passes and routes to a call), in a few
     type checks: msgpack gives exact types, and anything else takes _check's full path. (A v3 map
     invoke was made an array by the decoder: frames.Decoder.)"""
-    return (type(msg) is list and len(msg) == 15 and msg[0] == "invoke" and type(msg[1]) is int
+    return (type(msg) is list and (len(msg) == 15 or versioned(msg)) and msg[0] == "invoke" and type(msg[1]) is int
             and type(msg[8]) is list and type(msg[9]) is list)
 
 
@@ -256,7 +257,7 @@ def _serve_sync(conn, loaded):
                     os._exit(0)
             msg = queue.pop(0)
         # _invoke_ok, inline (positions: frames.INVOKE_*).
-        if (type(msg) is list and len(msg) == 15 and msg[0] == "invoke" and type(msg[1]) is int
+        if (type(msg) is list and (len(msg) == 15 or versioned(msg)) and msg[0] == "invoke" and type(msg[1]) is int
                 and type(msg[8]) is list and type(msg[9]) is list):
             try:
                 frame, fatal = run_sync(loaded, msg)

@@ -83,7 +83,8 @@ class _Server:
 def _request_bytes(environ) -> bytes:
     path = urllib.parse.quote(environ.get("PATH_INFO", "/").encode("latin-1"), safe=_PATH_SAFE) or "/"
     query = environ.get("QUERY_STRING", "")
-    lines = [f"{environ['REQUEST_METHOD']} {path}{'?' + query if query else ''} HTTP/1.1"]
+    # The client's version, as http.server's class reads it (`self.request_version`: HTTP/1.0 or 1.1).
+    lines = [f"{environ['REQUEST_METHOD']} {path}{'?' + query if query else ''} {environ.get('SERVER_PROTOCOL', 'HTTP/1.1')}"]
     # Each header line as received, so `self.headers.get_all("X-Tag")` has every one as under
     # http.server (environ's HTTP_ keys join repeated ones: ["a,b"]); a name with "_" is dropped
     # as wsgi.py drops it, and the connection's framing is this call's own (below).

@@ -9,6 +9,8 @@ as does an app of a framework that routes on what follows `root_path` (Falcon, A
 """
 from urllib.parse import unquote
 
+from .frames import http_version
+
 
 # Frameworks whose apps route on the path as what follows `root_path` (WSGI's PATH_INFO; what
 # uvicorn gave before 0.26): Falcon's `falcon.asgi.App` (which builds its URLs as root_path + path)
@@ -61,17 +63,18 @@ def build_scope(wire: dict, app=None) -> dict:
     get = wire.get
     return _scope(get("method", "GET"), get("path"), get("rawQuery"),
                   [(k.encode(), v.encode()) for k, v in get("headers") or []], get("rootPath"), get("scheme"),
-                  get("client"), app)
+                  get("client"), app, get("httpVersion") or "1.1")
 
 
 def scope_of_invoke(a: list, app=None) -> dict:
     """The scope of a well-formed `invoke` array (frames.is_invoke; positions in frames.py), read
     where it lies: no map form of the message in between (bench/README.md, "The ASGI path per call")."""
     h = iter(a[9])  # frames.INVOKE_HEADERS: flat [name, value, ...]
-    return _scope(a[5], a[6], a[7], [(k.encode(), v.encode()) for k, v in zip(h, h)], a[11], a[12], a[13], app)
+    return _scope(a[5], a[6], a[7], [(k.encode(), v.encode()) for k, v in zip(h, h)], a[11], a[12], a[13], app,
+                  http_version(a))
 
 
-def _scope(method, path, raw_query, headers, root, scheme, client, app) -> dict:
+def _scope(method, path, raw_query, headers, root, scheme, client, app, version) -> dict:
     # The host passes the path as it came in the URL (percent-escapes kept) and text it decoded
     # from the client's UTF-8 bytes: encoding it back as UTF-8 gives the ASGI app those bytes.
     root = root or ""
@@ -87,7 +90,7 @@ def _scope(method, path, raw_query, headers, root, scheme, client, app) -> dict:
     return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
+        "http_version": version,  # "1.0" for an HTTP/1.0 client, as uvicorn says (ADR 0260)
         "method": method,
         "scheme": scheme if scheme in ("http", "https") else "http",
         "path": unquote(full) if "%" in full else full,

@@ -21,6 +21,10 @@ const APP = py(
   'async def where(request: Request):',
   '    return {"path": request.url.path, "query": request.url.query, "version": request.scope["http_version"]}',
   '',
+  '@app.post("/size")',
+  'async def size(request: Request):',
+  '    return {"size": len(await request.body()), "version": request.scope["http_version"]}',
+  '',
   '@app.get("/counted")',
   'async def counted():',
   '    async def pieces():',
@@ -36,8 +40,35 @@ const APP = py(
   '    return StreamingResponse(pieces(), media_type="text/plain")',
 );
 
+const WSGI = py(
+  'def app(environ, start_response):',
+  '    start_response("200 OK", [("Content-Type", "text/plain")])',
+  '    return [environ["SERVER_PROTOCOL"].encode()]',
+);
+
+/** An http.server class (ADR 0077's request handlers): `request_version` as http.server gives it. */
+const HANDLER = py(
+  'from http.server import BaseHTTPRequestHandler',
+  '',
+  'class Handler(BaseHTTPRequestHandler):',
+  '    protocol_version = "HTTP/1.1"',
+  '',
+  '    def do_GET(self):',
+  '        body = self.request_version.encode()',
+  '        self.send_response(200)',
+  '        self.send_header("Content-Length", str(len(body)))',
+  '        self.end_headers()',
+  '        self.wfile.write(body)',
+);
+
 const name = fnName('http10');
-const h = useGateway({ [name]: { files: { 'app.py': APP }, manifest: 'entrypoint: app:app' } });
+const wsgi = fnName('http10w');
+const handler = fnName('http10h');
+const h = useGateway({
+  [name]: { files: { 'app.py': APP }, manifest: 'entrypoint: app:app' },
+  [wsgi]: { files: { 'app.py': WSGI }, manifest: 'entrypoint: app:app' },
+  [handler]: { files: { 'app.py': HANDLER }, manifest: 'entrypoint: app:Handler' },
+});
 
 interface Answer {
   status: string;
@@ -85,7 +116,8 @@ describe('an HTTP/1.0 client', () => {
     const a = await send('HTTP/1.0', '/where?a=1&b=two');
     assert.match(a.status, /^HTTP\/1\.1 200 /);
     // The version's mark never reaches the app: its path and query are the request's.
-    assert.deepEqual(JSON.parse(a.body), { path: `/fn/${name}/where`, query: 'a=1&b=two', version: '1.1' });
+    // Its scope says HTTP/1.0, as uvicorn's does (ADR 0260; it said 1.1).
+    assert.deepEqual(JSON.parse(a.body), { path: `/fn/${name}/where`, query: 'a=1&b=two', version: '1.0' });
     assert.deepEqual(values(a, 'connection'), ['close']);
     assert.ok(a.closed, 'the server closed the connection after the answer');
     // Without a query, and with an empty one.
@@ -120,6 +152,30 @@ describe('an HTTP/1.0 client', () => {
     assert.match(a.status, /^HTTP\/1\.1 200 /);
     assert.equal(a.body, '');
     assert.ok(a.closed);
+  });
+
+  it('a body, large enough to go after the frame\'s head, arrives whole with the version (protocol v6)', async () => {
+    const body = 'x'.repeat(10_000);
+    const head = [`POST /fn/${name}/size HTTP/1.0`, 'Host: x', 'Content-Type: text/plain', `Content-Length: ${body.length}`].join('\r\n');
+    const a = parse(await rawExchange(h.gateway.port, [`${head}\r\n\r\n${body}`], { waitMs: 5000 }));
+    assert.match(a.status, /^HTTP\/1\.1 200 /);
+    assert.deepEqual(JSON.parse(a.body), { size: 10_000, version: '1.0' });
+  });
+
+  it('an http.server class reads request_version HTTP/1.0, as under http.server', async () => {
+    const a = parse(await rawExchange(h.gateway.port, [`GET /fn/${handler}/ HTTP/1.0\r\nHost: x\r\n\r\n`], { waitMs: 5000 }));
+    assert.equal(a.body, 'HTTP/1.0');
+    const b = parse(await rawExchange(h.gateway.port, [`GET /fn/${handler}/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`], { waitMs: 5000 }));
+    assert.equal(b.body, 'HTTP/1.1');
+  });
+
+  it('a WSGI app\'s SERVER_PROTOCOL says HTTP/1.0', async () => {
+    const head = [`GET /fn/${wsgi}/ HTTP/1.0`, 'Host: x'].join('\r\n');
+    const a = parse(await rawExchange(h.gateway.port, [`${head}\r\n\r\n`], { waitMs: 5000 }));
+    // Chunked (no Content-Length from the app), as uvicorn frames it for an HTTP/1.0 client too (ADR 0246).
+    assert.equal(dechunk(a.body), 'HTTP/1.0');
+    const b = parse(await rawExchange(h.gateway.port, [`GET /fn/${wsgi}/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`], { waitMs: 5000 }));
+    assert.equal(dechunk(b.body), 'HTTP/1.1');
   });
 
   it('an HTTP/1.1 request after it is kept alive as before', async () => {

@@ -39,7 +39,7 @@ function normal(value: unknown): unknown {
 function roundTrip(ev: WireEvent, id = 7, ctx = CONTEXT): void {
   const got = decode(encodeInvokeFrame(id, ev, ctx));
   const expected: Record<string, unknown> = { ...ev };
-  for (const key of ['rootPath', 'scheme', 'client'] as const) if (ev[key] === undefined) delete expected[key];
+  for (const key of ['rootPath', 'scheme', 'client', 'httpVersion'] as const) if (ev[key] === undefined) delete expected[key];
   assert.deepEqual(normal(got), normal({ t: 'invoke', id, context: ctx, event: expected }));
 }
 
@@ -83,6 +83,34 @@ describe('encodeInvokeFrame', () => {
     roundTrip(event({ body }));
     roundTrip(event({ body: Buffer.alloc(4096, 1) }));
     assert.equal(encodeInvokeFrame(1, event({ body: Buffer.alloc(4096) }), CONTEXT).length, 1);
+  });
+
+  it('an HTTP/1.0 request\'s version goes last (protocol v6); an HTTP/1.1 call\'s frame is as before', () => {
+    const plain = Buffer.concat(encodeInvokeFrame(1, event(), CONTEXT));
+    assert.equal(plain[4], 0x9f, 'fixarray of 15');
+    const versioned = Buffer.concat(encodeInvokeFrame(1, event({ httpVersion: '1.0' }), CONTEXT));
+    assert.deepEqual([...versioned.subarray(4, 7)], [0xdc, 0, 16], 'array16 of 16');
+    assert.equal(versioned.subarray(-4).toString('latin1'), '\xa31.0');
+    roundTrip(event({ httpVersion: '1.0' }));
+    // A large body: the version follows it as a third buffer.
+    const body = Buffer.alloc(100_000, 7);
+    const parts = encodeInvokeFrame(1, event({ body, httpVersion: '1.0' }), CONTEXT);
+    assert.equal(parts.length, 3);
+    assert.equal(parts[1]!.buffer, body.buffer);
+    roundTrip(event({ body, httpVersion: '1.0' }));
+    // Read by the runtime: its scope says 1.0, an HTTP/1.1 call's says 1.1.
+    const script = [
+      'import sys; sys.path.insert(0, sys.argv[1])',
+      'from fp_runtime.frames import Decoder, invoke_message, is_invoke',
+      'from fp_runtime.scope import build_scope, scope_of_invoke',
+      'for a in Decoder().feed(sys.stdin.buffer.read()):',
+      '    assert is_invoke(a)',
+      '    s = scope_of_invoke(a)',
+      '    assert s == build_scope(invoke_message(a)["event"]), s',
+      '    print(len(a), s["http_version"])',
+    ].join('\n');
+    const out = execFileSync(PYTHON, ['-I', '-c', script, join(REPO, 'runtime')], { input: Buffer.concat([plain, versioned, ...parts]) }).toString().trim();
+    assert.equal(out, '15 1.1\n16 1.0\n16 1.0');
   });
 
   it('never changes a frame it handed out while writing the next ones (the slab is not reused)', () => {

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
-  encodeFrame, encodeInvokeFrame, FrameDecoder, INVOKE, INVOKE_LENGTH, PROTOCOL_VERSION, RESULT, RESULT_LENGTH, resultToArray,
+  encodeFrame, encodeInvokeFrame, FrameDecoder, INVOKE, INVOKE_HTTP_VERSION, INVOKE_LENGTH, PROTOCOL_VERSION, RESULT, RESULT_LENGTH, resultToArray,
   type WireContext, type WireEvent,
 } from '../../protocol/index.js';
 import { repoRoot } from '../helpers/runtime-process.js';
@@ -31,7 +31,7 @@ const CONTEXT: WireContext = { requestId: 'ctx-1', timeoutMs: 1234, attempt: 3 }
 
 describe('fixed-position frames (protocol v4 and on)', () => {
   it('the documented layout, the same in TypeScript and Python', () => {
-    assert.equal(PROTOCOL_VERSION, 5); // 5: WebSockets (the arrays unchanged since 4)
+    assert.equal(PROTOCOL_VERSION, 6); // 5: WebSockets; 6: an invoke's optional HTTP version (INVOKE_HTTP_VERSION)
     assert.deepEqual(Object.entries(INVOKE).sort((a, b) => a[1] - b[1]).map(([k]) => k), [
       'tag', 'id', 'contextRequestId', 'timeoutMs', 'attempt', 'method', 'path', 'rawQuery', 'query', 'headers',
       'requestId', 'rootPath', 'scheme', 'client', 'body',
@@ -47,6 +47,8 @@ describe('fixed-position frames (protocol v4 and on)', () => {
     ])) as Record<string, number | string>;
     assert.equal(py.PROTOCOL_VERSION, PROTOCOL_VERSION);
     assert.equal(py.INVOKE_LENGTH, INVOKE_LENGTH);
+    assert.equal(py.INVOKE_HTTP_VERSION, INVOKE_HTTP_VERSION);
+    assert.equal(INVOKE_HTTP_VERSION, INVOKE_LENGTH, 'the optional version follows the body');
     assert.equal(py.RESULT_LENGTH, RESULT_LENGTH);
     assert.equal(py.INVOKE_TAG, 'invoke');
     assert.equal(py.RESULT_TAG, 'result');
@@ -114,13 +116,15 @@ describe('fixed-position frames (protocol v4 and on)', () => {
   });
 
   it('a v3 map invoke (tests, hand-written hosts) becomes the same array the gateway writes', () => {
-    const frame = Buffer.concat([encodeFrame({ t: 'invoke', id: 77, event: EVENT, context: CONTEXT }), ...encodeInvokeFrame(77, EVENT, CONTEXT)]);
+    const v10: WireEvent = { ...EVENT, httpVersion: '1.0' };
+    const frame = Buffer.concat([encodeFrame({ t: 'invoke', id: 77, event: EVENT, context: CONTEXT }), ...encodeInvokeFrame(77, EVENT, CONTEXT),
+      encodeFrame({ t: 'invoke', id: 78, event: v10, context: CONTEXT }), ...encodeInvokeFrame(78, v10, CONTEXT)]);
     assert.equal(python([
       'from fp_runtime.frames import Decoder',
-      '[a, b] = Decoder().feed(sys.stdin.buffer.read())',
-      'a[14] = bytes(a[14]); b[14] = bytes(b[14])',
-      'print(a == b)',
-    ], frame), 'True');
+      '[a, b, c, d] = Decoder().feed(sys.stdin.buffer.read())',
+      'for x in (a, b, c, d): x[14] = bytes(x[14])',
+      'print(a == b, c == d, len(d), d[-1])',
+    ], frame), 'True True 16 1.0');
   });
 
   it('a result written by the runtime is read by the gateway as the message', () => {
