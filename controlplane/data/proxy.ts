@@ -12,7 +12,7 @@ import { mkdirSync, rmSync, chmodSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { BSON, type Document } from 'bson';
-import { BOUND_DATABASE_MARK, BOUND_DATABASE_MARK_ID, PlatformError, type ErrorCode } from '../../protocol/index.js';
+import { BOUND_DATABASE_MARK, BOUND_DATABASE_MARK_ID, PlatformError, workspaceOfKey, type ErrorCode } from '../../protocol/index.js';
 import type { DataCredentials, Grant } from './credentials.js';
 import { readCommand, type Command } from './command.js';
 import { decide, GROUP_ACCUMULATORS_REFUSED, type Decision } from './policy.js';
@@ -37,6 +37,14 @@ export interface DataProxyOptions {
   maxOpenCursors?: number;
   /** Connections one function may hold open at once (default 256); more are closed at once. */
   maxConnectionsPerFunction?: number;
+  /**
+   * Connections one workspace's functions may hold open at once, all together (default
+   * DEFAULT_MAX_CONNECTIONS_PER_WORKSPACE); more are closed at once. Each one is two of the
+   * platform's descriptors (the function's and, once it asked something, the server's).
+   */
+  maxConnectionsPerWorkspace?: number;
+  /** The workspace of a function key (default: workspaceOfKey). */
+  workspaceOf?: (functionKey: string) => string;
   /**
    * Bytes the proxy may hold for one function's connections together: messages not yet complete
    * or not yet handled, and replies its sockets have not taken yet (default 256 MiB). A connection
@@ -103,6 +111,13 @@ const CODE = { unauthorized: 13, authFailed: 18, hostUnreachable: 6, commandNotF
  * included (red team of 2026-12-04). Below that bound, with room for the platform's own commands.
  */
 const DEFAULT_MAX_OPEN_CURSORS = 64;
+/**
+ * Connections open at once for all the functions of one workspace. The per-function bound alone
+ * (256) let a workspace hold 512 of the platform's descriptors per bound function: 39 functions
+ * of one workspace, each opening its 256 connections and asking one command on each, filled this
+ * host's 20 000 and every tenant's calls, uploads and connections failed (red team round 46).
+ */
+export const DEFAULT_MAX_CONNECTIONS_PER_WORKSPACE = 1024;
 /** How old a database's measured size may be before a write measures it again (one dbStats at a time per database). */
 const SIZE_REFRESH_MS = 1_000;
 
@@ -187,6 +202,8 @@ class CursorSet {
 
 export class DataProxy {
   private readonly listeners = new Map<string, Listener>();
+  /** Connections open now per workspace, all its functions' listeners together. */
+  private readonly workspaceConnections = new Map<string, number>();
   private readonly cursors = new Map<string, CursorSet>();
   /** Cursors open now per physical database, over all its connections (a cursor lives on its connection). */
   private readonly openCursors = new Map<string, number>();
@@ -289,6 +306,14 @@ export class DataProxy {
       socket.destroy();
       return;
     }
+    const workspace = (this.options.workspaceOf ?? workspaceOfKey)(functionKey);
+    const inWorkspace = this.workspaceConnections.get(workspace) ?? 0;
+    if (inWorkspace >= (this.options.maxConnectionsPerWorkspace ?? DEFAULT_MAX_CONNECTIONS_PER_WORKSPACE)) {
+      this.stats.closed += 1;
+      socket.destroy();
+      return;
+    }
+    this.workspaceConnections.set(workspace, inWorkspace + 1);
     listener.connections.add(socket);
     const connectionId = this.nextConnectionId++;
     let grant: Grant | null = null;
@@ -335,6 +360,9 @@ export class DataProxy {
     };
     socket.on('close', () => {
       listener.connections.delete(socket);
+      const left = (this.workspaceConnections.get(workspace) ?? 1) - 1;
+      if (left > 0) this.workspaceConnections.set(workspace, left);
+      else this.workspaceConnections.delete(workspace);
       backend?.close();
       forgetOpen(); // the server closes a connection's cursors with it
       charge();

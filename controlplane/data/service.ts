@@ -58,7 +58,7 @@ export class DataBindings {
   private readonly bound = new Map<string, BoundFunction>();
 
   constructor(private readonly options: DataBindingsOptions) {
-    this.proxy = new DataProxy({ backend: options.backend, credentials: this.credentials, ledger: this.ledger, backendTimeoutMs: options.backendTimeoutMs, ...(options.maxDatabaseBytes !== undefined ? { maxDatabaseBytes: options.maxDatabaseBytes } : {}), ...(options.walBytes !== undefined ? { walBytes: options.walBytes } : {}), serializeWrites: options.serializeWrites === true, ...(options.oneAccumulatorPerGroup !== undefined ? { oneAccumulatorPerGroup: options.oneAccumulatorPerGroup } : {}) });
+    this.proxy = new DataProxy({ backend: options.backend, credentials: this.credentials, ledger: this.ledger, ...(options.workspaceOf !== undefined ? { workspaceOf: options.workspaceOf } : {}), backendTimeoutMs: options.backendTimeoutMs, ...(options.maxDatabaseBytes !== undefined ? { maxDatabaseBytes: options.maxDatabaseBytes } : {}), ...(options.walBytes !== undefined ? { walBytes: options.walBytes } : {}), serializeWrites: options.serializeWrites === true, ...(options.oneAccumulatorPerGroup !== undefined ? { oneAccumulatorPerGroup: options.oneAccumulatorPerGroup } : {}) });
   }
 
   private workspaceOf(functionKey: string): string {
