@@ -54,6 +54,12 @@ export interface DataProxyOptions {
   /** The same for all functions together (default 1 GiB). */
   maxHeldBytes?: number;
   /**
+   * The same for all the functions of one workspace together (default half of `maxHeldBytes`):
+   * without it, four functions of one workspace at their 256 MiB filled the proxy's 1 GiB, and
+   * every other workspace's connection was closed at its next message (red team round 46).
+   */
+  maxHeldBytesPerWorkspace?: number;
+  /**
    * How long the proxy waits for the database server: to connect, and for each reply (no byte of
    * it for that long). Past it the proxy asks the server for a `ping` on a connection of its own:
    * answered (in at most LIVENESS_PROBE_MS), the server is alive and the command merely slow (a
@@ -204,6 +210,8 @@ export class DataProxy {
   private readonly listeners = new Map<string, Listener>();
   /** Connections open now per workspace, all its functions' listeners together. */
   private readonly workspaceConnections = new Map<string, number>();
+  /** Bytes held now per workspace (see `charge` in serve). */
+  private readonly workspaceHeld = new Map<string, number>();
   private readonly cursors = new Map<string, CursorSet>();
   /** Cursors open now per physical database, over all its connections (a cursor lives on its connection). */
   private readonly openCursors = new Map<string, number>();
@@ -337,16 +345,20 @@ export class DataProxy {
     let charged = 0;
     const maxPerFunction = this.options.maxHeldBytesPerFunction ?? DEFAULT_MAX_HELD_BYTES_PER_FUNCTION;
     const maxTotal = this.options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES;
+    const maxPerWorkspace = this.options.maxHeldBytesPerWorkspace ?? Math.floor(maxTotal / 2);
     /**
      * Charges what this connection holds (a message coming in, messages waiting, the one handled,
-     * replies not yet taken by the function) to its function and to the proxy; false past a bound.
+     * replies not yet taken by the function) to its function, its workspace and the proxy; false past a bound.
      */
     const charge = (): boolean => {
       const now = socket.destroyed ? 0 : reader.pending + queuedBytes + handling + socket.writableLength;
       listener.held += now - charged;
       this.held += now - charged;
+      const inWorkspace = (this.workspaceHeld.get(workspace) ?? 0) + now - charged;
+      if (inWorkspace > 0) this.workspaceHeld.set(workspace, inWorkspace);
+      else this.workspaceHeld.delete(workspace);
       charged = now;
-      return listener.held <= maxPerFunction && this.held <= maxTotal;
+      return listener.held <= maxPerFunction && inWorkspace <= maxPerWorkspace && this.held <= maxTotal;
     };
 
     const close = (): void => {

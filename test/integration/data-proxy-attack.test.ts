@@ -208,6 +208,39 @@ describe('data proxy under attack', { skip }, () => {
     }
   });
 
+  it("one workspace's messages begun and never finished do not fill what the proxy holds for every workspace (red team round 46)", async () => {
+    // Per function and in all, not per workspace: four functions of one workspace at their bound
+    // filled the proxy's total (by default 4 × 256 MiB = 1 GiB), and every other workspace's
+    // connection was closed at its next message. No credential is needed to begin a message.
+    const MIB = 1024 * 1024;
+    const local = new DataProxy({ backend: { host: '127.0.0.1', port: ferret.port }, credentials, ledger, maxHeldBytesPerFunction: 4 * MIB, maxHeldBytes: 16 * MIB });
+    const held: Socket[] = [];
+    try {
+      for (let i = 0; i < 4; i++) {
+        const sock = await local.listen(`hog${i}.hogs`, join(dir, `hog${i}`, 'mongo.sock'));
+        const socket = createConnection(sock);
+        socket.on('error', () => undefined);
+        held.push(socket);
+        const begun = Buffer.alloc(4 * MIB - 8);
+        begun.writeInt32LE(8 * MIB, 0); // the message's length: more than is ever sent
+        socket.write(begun);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const grant = { functionKey: 'calm.calm', workspace: 'calm', database: 'calm', physical: physicalDatabase('calm', 'calm') };
+      const sock = await local.listen(grant.functionKey, join(dir, 'calm', 'mongo.sock'));
+      const { user, password } = credentials.credentialFor(grant);
+      const socket = createConnection(sock);
+      held.push(socket);
+      const ask = askOn(socket);
+      const auth = await ask({ saslStart: 1, mechanism: 'PLAIN', payload: new Binary(Buffer.from(`\0${user}\0${password}`)), $db: '$external' });
+      assert.equal(auth?.done, true, 'the other workspace\'s connection was closed at its authentication');
+      assert.equal((await ask({ find: 'c', filter: { note: 'x'.repeat(200) }, $db: grant.physical }))?.ok, 1, 'the other workspace\'s find was closed');
+    } finally {
+      for (const socket of held) socket.destroy();
+      await local.close();
+    }
+  });
+
   it("marks a bound database before the function's first write, and the function cannot remove the mark (red team round 39, ADR 0184)", async () => {
     // A tenant whose database's name is another install's FP_MONGO_DB (`stg_platform`) planted a
     // schema-1 record and an admin token document: that install's first start keyed the token (root).
