@@ -100,6 +100,15 @@ export interface DataProxyOptions {
    */
   oneAccumulatorPerGroup?: boolean;
   /**
+   * The most fields one document of a command may have (DATA_DOCUMENT_TOO_WIDE), for a server whose
+   * work grows with the square of a document's fields: FerretDB 1.x took 23 s to insert one
+   * document of 80 000 fields and 36 s to read it back, and a 16 MiB message holds 1.4 million
+   * (hours of the server's CPU, every tenant's, from one insert: red team round 46). Arrays'
+   * elements do not count. DEFAULT_FERRETDB_MAX_FIELDS for the embedded FerretDB (platform/data.ts);
+   * absent, no bound.
+   */
+  maxFieldsPerDocument?: number;
+  /**
    * Default true: mark each bound database before its binding's first command (ADR 0184). False only
    * for a stand-in server that answers the commands its test scripts and nothing else.
    */
@@ -107,7 +116,10 @@ export interface DataProxyOptions {
 }
 
 /** MongoDB error codes used in refusals (the driver raises OperationFailure with them). */
-const CODE = { unauthorized: 13, authFailed: 18, hostUnreachable: 6, commandNotFound: 59, exceededStorage: 14031, tooManyCursors: 2, notImplemented: 238 } as const;
+const CODE = { unauthorized: 13, authFailed: 18, hostUnreachable: 6, commandNotFound: 59, exceededStorage: 14031, tooManyCursors: 2, notImplemented: 238, badValue: 2 } as const;
+
+/** DataProxyOptions.maxFieldsPerDocument for the embedded FerretDB. */
+export const DEFAULT_FERRETDB_MAX_FIELDS = 4096;
 
 /**
  * Cursors open at once per database. FerretDB's SQLite backend gives a database at most 100
@@ -437,6 +449,11 @@ export class DataProxy {
       if (decision.cursor && decision.command !== 'getMore' && (this.openCursors.get(grant!.physical) ?? 0) >= (this.options.maxOpenCursors ?? DEFAULT_MAX_OPEN_CURSORS)) {
         this.stats.refused += 1;
         reply(errorDoc(CODE.tooManyCursors, 'DATA_TOO_MANY_CURSORS', `${this.options.maxOpenCursors ?? DEFAULT_MAX_OPEN_CURSORS} cursors are open on this database: read them to the end or close them (cursor.close()) before opening more`), header.requestId);
+        return done();
+      }
+      if (command.widest > (this.options.maxFieldsPerDocument ?? Infinity)) {
+        this.stats.refused += 1;
+        reply(errorDoc(CODE.badValue, 'DATA_DOCUMENT_TOO_WIDE', `a document of this command has ${command.widest} fields, over the ${this.options.maxFieldsPerDocument} this database server takes (its work grows with the square of a document's fields): keep such data in an array of {key, value} documents, or in several documents`), header.requestId);
         return done();
       }
       // A server that answers a pipeline wrongly (ADR 0177): refused, not passed on, so no wrong number is

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Binary, BSON, Long, MongoClient } from 'mongodb';
 import { createConnection, type Socket } from 'node:net';
-import { bindingUri, DataCredentials, DataProxy, physicalDatabase, WriteLedger } from '../../controlplane/index.js';
+import { bindingUri, DataCredentials, DataProxy, DEFAULT_FERRETDB_MAX_FIELDS, physicalDatabase, WriteLedger } from '../../controlplane/index.js';
 import { BOUND_DATABASE_MARK, BOUND_DATABASE_MARK_ID } from '../../protocol/index.js';
 import { encodeOpMsg, FrameReader, readHeader } from '../../controlplane/data/wire.js';
 import { repoPath } from '../helpers/runtime-process.js';
@@ -237,6 +237,27 @@ describe('data proxy under attack', { skip }, () => {
       assert.equal((await ask({ find: 'c', filter: { note: 'x'.repeat(200) }, $db: grant.physical }))?.ok, 1, 'the other workspace\'s find was closed');
     } finally {
       for (const socket of held) socket.destroy();
+      await local.close();
+    }
+  });
+
+  it("refuses a document wider than the embedded FerretDB's bound before the server sees it (red team round 46)", async () => {
+    // FerretDB 1.x's work grows with the square of a document's fields: 80 000 took it 23 s to
+    // insert and 36 s to read back; a 16 MiB insert holds 1.4 million.
+    const local = new DataProxy({ backend: { host: '127.0.0.1', port: ferret.port }, credentials, ledger, maxFieldsPerDocument: DEFAULT_FERRETDB_MAX_FIELDS });
+    const grant = { functionKey: 'wide-fn', workspace: 'default', database: 'wide', physical: physicalDatabase('default', 'wide') };
+    const sock = await local.listen(grant.functionKey, join(dir, 'wide', 'mongo.sock'));
+    const client = new MongoClient(bindingUri(sock, grant.physical, credentials.credentialFor(grant)), { serverSelectionTimeoutMS: 5000, retryWrites: false });
+    try {
+      const wide = (n: number): Record<string, number> => Object.fromEntries(Array.from({ length: n }, (_, i) => [`f${i}`, i]));
+      const c = client.db(grant.physical).collection('c');
+      await assert.rejects(c.insertOne(wide(DEFAULT_FERRETDB_MAX_FIELDS + 1)), /DATA_DOCUMENT_TOO_WIDE: a document of this command has 4098 fields/); // with its _id
+      await assert.rejects(c.updateOne({}, { $set: { inner: wide(50_000) } }, { upsert: true }), /DATA_DOCUMENT_TOO_WIDE/);
+      await c.insertOne({ ...wide(DEFAULT_FERRETDB_MAX_FIELDS - 1) });
+      await c.insertOne({ many: Array.from({ length: 50_000 }, (_, i) => i) }); // an array's elements are one field
+      assert.equal(await c.countDocuments(), 2);
+    } finally {
+      await client.close();
       await local.close();
     }
   });
