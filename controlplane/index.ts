@@ -37,4 +37,4 @@ export { MemoryLogFeed, RedisLogFeed, type LogFeed } from './logs/index.js';
 export { addKeyToFile, loadKeyring, type Keyring, type KeySource, type LoadedKeyring } from './secrets/index.js';
 export { LIMITER_CLIENT_OPTIONS, MemoryLimiter, RedisLimiter, type AdmissionLimiter } from './limits/index.js';
 export { checkKeys, reencryptSecrets, refuseUnopenable, type KeyReport } from './service/keys.js';
-export { bindingUri, DataBindings, DataCredentials, DataProxy, physicalDatabase, RUN_TAG_PREFIX, WriteLedger, type BackendAddress, type BoundFunction, type CollectionWrites, type Credential, type Grant } from './data/index.js';
+export { bindingUri, DataBindings, DataCredentials, DataProxy, DEFAULT_FERRETDB_MAX_FIELDS, physicalDatabase, RUN_TAG_PREFIX, WriteLedger, type BackendAddress, type BoundFunction, type CollectionWrites, type Credential, type Grant } from './data/index.js';

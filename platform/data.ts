@@ -11,7 +11,7 @@ import { accessSync, constants, createWriteStream, existsSync, mkdirSync, readdi
 import { createConnection } from 'node:net';
 import { homedir, totalmem } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { DataBindings, type BackendAddress, type BoundFunction } from '../controlplane/index.js';
+import { DataBindings, DEFAULT_FERRETDB_MAX_FIELDS, type BackendAddress, type BoundFunction } from '../controlplane/index.js';
 import { serviceCgroup } from '../poolmgr/index.js';
 import { formatMemoryBytes, workspaceOfKey } from '../protocol/index.js';
 import type { PlatformConfig } from './config.js';
@@ -195,7 +195,7 @@ export async function startData(config: PlatformConfig, stateDir: string, sandbo
       return 0;
     }
   };
-  const bindings = new DataBindings({ backend: { path: socket }, socketRoot, sandboxed, workspaceOf: workspaceOfKey, backendTimeoutMs: config.dataBackendTimeoutMs, maxDatabaseBytes: config.dataMaxDatabaseBytes, walBytes, serializeWrites: true, oneAccumulatorPerGroup: true, log });
+  const bindings = new DataBindings({ backend: { path: socket }, socketRoot, sandboxed, workspaceOf: workspaceOfKey, backendTimeoutMs: config.dataBackendTimeoutMs, maxDatabaseBytes: config.dataMaxDatabaseBytes, walBytes, serializeWrites: true, oneAccumulatorPerGroup: true, maxFieldsPerDocument: DEFAULT_FERRETDB_MAX_FIELDS, log });
   return {
     bindings, socketRoot, backend: 'ferretdb',
     async close() {

@@ -224,6 +224,7 @@ export const ERRORS = {
   STORE_DATABASE_FOREIGN: { status: 500, component: 'controlplane', title: "The production store's MongoDB database has no platform schema record but holds data (another application's or platform's); the platform did not start on it." },
   RUN_JOURNAL_FULL: { status: 507, component: 'controlplane', title: "The run journal in the state directory is at its cap or could not be written: run records wait in memory only, and a crash of the process would lose them." },
   DATA_PIPELINE_UNSUPPORTED: { status: 400, component: 'function', title: 'The bound database server answers this pipeline wrongly (a $group of more than one accumulator on FerretDB 1.x): refused rather than answered with a wrong number.' },
+  DATA_DOCUMENT_TOO_WIDE: { status: 400, component: 'function', title: "A document of the function's database command has more fields than the bound database server takes (4096 on the embedded FerretDB, whose work grows with the square of a document's fields)." },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -46,6 +46,8 @@ export interface Command {
   forbidden: string | null;
   /** The most accumulators (fields besides `_id`) of any `$group` stage in it, nested pipelines too; 0 without one. */
   groupAccumulators: number;
+  /** The most fields of any one document in it (the body, insert documents, every embedded document; not arrays). */
+  widest: number;
 }
 
 const DOLLAR = 0x24;
@@ -131,11 +133,18 @@ function eachElement(buf: Buffer, start: number, end: number, visit: (type: numb
   return docEnd;
 }
 
-/** Validates a document's structure, all the way down, looking at nothing in it (data). */
-function validate(buf: Buffer, start: number, end: number): number {
-  return eachElement(buf, start, end, (type, _n, _e, at, next) => {
-    if (type === 0x03 || type === 0x04) validate(buf, at, next);
+/**
+ * Validates a document's structure, all the way down, looking at nothing in it (data) but how
+ * many fields each of its documents has (`command.widest`; an array's elements do not count).
+ */
+function validate(buf: Buffer, start: number, end: number, command: Command, array = false): number {
+  let fields = 0;
+  const docEnd = eachElement(buf, start, end, (type, _n, _e, at, next) => {
+    fields++;
+    if (type === 0x03 || type === 0x04) validate(buf, at, next, command, type === 0x04);
   });
+  if (!array && fields > command.widest) command.widest = fields;
+  return docEnd;
 }
 
 /**
@@ -194,7 +203,9 @@ function scan(buf: Buffer, type: number, at: number, end: number, database: stri
   if (type !== 0x03 && type !== 0x04) return null;
   if (depth > MAX_DEPTH) return 'document nested too deeply';
   let bad: string | null = null;
+  let fields = 0;
   eachElement(buf, at, end, (t, nameAt, nameEnd, valueAt, valueEnd) => {
+    fields++;
     if (bad !== null) return;
     if (buf[nameAt] === DOLLAR) {
       const key = buf.toString('latin1', nameAt, nameEnd);
@@ -206,6 +217,7 @@ function scan(buf: Buffer, type: number, at: number, end: number, database: stri
     }
     bad = scan(buf, t, valueAt, valueEnd, database, depth + 1, command);
   });
+  if (type === 0x03 && fields > command.widest) command.widest = fields;
   return bad;
 }
 
@@ -236,7 +248,7 @@ function read(frame: Buffer, database: string): Command {
   if (end < HEADER_BYTES + 5) throw new WireError('OP_MSG too short');
   const flags = frame.readUInt32LE(HEADER_BYTES);
   const stop = flags & MSG_FLAGS.checksumPresent ? end - 4 : end;
-  const command: Command = { flags, name: '', keys: [], duplicate: null, db: null, target: null, collection: null, getMore: '', cursors: [], comment: null, remove: false, sequences: [], forbidden: null, groupAccumulators: 0 };
+  const command: Command = { flags, name: '', keys: [], duplicate: null, db: null, target: null, collection: null, getMore: '', cursors: [], comment: null, remove: false, sequences: [], forbidden: null, groupAccumulators: 0, widest: 0 };
   const forbid = (reason: string | null): void => {
     command.forbidden ??= reason;
   };
@@ -261,7 +273,7 @@ function read(frame: Buffer, database: string): Command {
       sequenceIds.add(id);
       command.sequences.push(id);
       for (let p = idEnd + 1; p < seqEnd;) {
-        if (id === 'documents') p = validate(frame, p, seqEnd);
+        if (id === 'documents') p = validate(frame, p, seqEnd, command);
         else {
           const size = documentSize(frame, p, seqEnd);
           forbid(scan(frame, 0x03, p, p + size, database, 0, command));
@@ -292,8 +304,9 @@ function read(frame: Buffer, database: string): Command {
     if (key === 'getMore') command.getMore = idText(frame, type, valueAt, valueEnd);
     if (key === 'cursors' && type === 0x04) eachElement(frame, valueAt, valueEnd, (t, _n, _e, a, e) => command.cursors.push(idText(frame, t, a, e)));
     // Insert documents are data, never interpreted: validated, not scanned (they may hold $-prefixed keys).
-    if (key === 'documents' && command.name === 'insert') validate(frame, valueAt, valueEnd);
+    if (key === 'documents' && command.name === 'insert') validate(frame, valueAt, valueEnd, command, type === 0x04);
     else forbid(scan(frame, type, valueAt, valueEnd, database, 0, command));
   });
+  command.widest = Math.max(command.widest, command.keys.length);
   return command;
 }

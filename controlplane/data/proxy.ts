@@ -12,7 +12,7 @@ import { mkdirSync, rmSync, chmodSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { BSON, type Document } from 'bson';
-import { BOUND_DATABASE_MARK, BOUND_DATABASE_MARK_ID, PlatformError, type ErrorCode } from '../../protocol/index.js';
+import { BOUND_DATABASE_MARK, BOUND_DATABASE_MARK_ID, PlatformError, workspaceOfKey, type ErrorCode } from '../../protocol/index.js';
 import type { DataCredentials, Grant } from './credentials.js';
 import { readCommand, type Command } from './command.js';
 import { decide, GROUP_ACCUMULATORS_REFUSED, type Decision } from './policy.js';
@@ -38,6 +38,14 @@ export interface DataProxyOptions {
   /** Connections one function may hold open at once (default 256); more are closed at once. */
   maxConnectionsPerFunction?: number;
   /**
+   * Connections one workspace's functions may hold open at once, all together (default
+   * DEFAULT_MAX_CONNECTIONS_PER_WORKSPACE); more are closed at once. Each one is two of the
+   * platform's descriptors (the function's and, once it asked something, the server's).
+   */
+  maxConnectionsPerWorkspace?: number;
+  /** The workspace of a function key (default: workspaceOfKey). */
+  workspaceOf?: (functionKey: string) => string;
+  /**
    * Bytes the proxy may hold for one function's connections together: messages not yet complete
    * or not yet handled, and replies its sockets have not taken yet (default 256 MiB). A connection
    * that takes its function past it, or the proxy past `maxHeldBytes`, is closed.
@@ -45,6 +53,12 @@ export interface DataProxyOptions {
   maxHeldBytesPerFunction?: number;
   /** The same for all functions together (default 1 GiB). */
   maxHeldBytes?: number;
+  /**
+   * The same for all the functions of one workspace together (default half of `maxHeldBytes`):
+   * without it, four functions of one workspace at their 256 MiB filled the proxy's 1 GiB, and
+   * every other workspace's connection was closed at its next message (red team round 46).
+   */
+  maxHeldBytesPerWorkspace?: number;
   /**
    * How long the proxy waits for the database server: to connect, and for each reply (no byte of
    * it for that long). Past it the proxy asks the server for a `ping` on a connection of its own:
@@ -86,6 +100,15 @@ export interface DataProxyOptions {
    */
   oneAccumulatorPerGroup?: boolean;
   /**
+   * The most fields one document of a command may have (DATA_DOCUMENT_TOO_WIDE), for a server whose
+   * work grows with the square of a document's fields: FerretDB 1.x took 23 s to insert one
+   * document of 80 000 fields and 36 s to read it back, and a 16 MiB message holds 1.4 million
+   * (hours of the server's CPU, every tenant's, from one insert: red team round 46). Arrays'
+   * elements do not count. DEFAULT_FERRETDB_MAX_FIELDS for the embedded FerretDB (platform/data.ts);
+   * absent, no bound.
+   */
+  maxFieldsPerDocument?: number;
+  /**
    * Default true: mark each bound database before its binding's first command (ADR 0184). False only
    * for a stand-in server that answers the commands its test scripts and nothing else.
    */
@@ -93,7 +116,10 @@ export interface DataProxyOptions {
 }
 
 /** MongoDB error codes used in refusals (the driver raises OperationFailure with them). */
-const CODE = { unauthorized: 13, authFailed: 18, hostUnreachable: 6, commandNotFound: 59, exceededStorage: 14031, tooManyCursors: 2, notImplemented: 238 } as const;
+const CODE = { unauthorized: 13, authFailed: 18, hostUnreachable: 6, commandNotFound: 59, exceededStorage: 14031, tooManyCursors: 2, notImplemented: 238, badValue: 2 } as const;
+
+/** DataProxyOptions.maxFieldsPerDocument for the embedded FerretDB. */
+export const DEFAULT_FERRETDB_MAX_FIELDS = 4096;
 
 /**
  * Cursors open at once per database. FerretDB's SQLite backend gives a database at most 100
@@ -103,6 +129,13 @@ const CODE = { unauthorized: 13, authFailed: 18, hostUnreachable: 6, commandNotF
  * included (red team of 2026-12-04). Below that bound, with room for the platform's own commands.
  */
 const DEFAULT_MAX_OPEN_CURSORS = 64;
+/**
+ * Connections open at once for all the functions of one workspace. The per-function bound alone
+ * (256) let a workspace hold 512 of the platform's descriptors per bound function: 39 functions
+ * of one workspace, each opening its 256 connections and asking one command on each, filled this
+ * host's 20 000 and every tenant's calls, uploads and connections failed (red team round 46).
+ */
+export const DEFAULT_MAX_CONNECTIONS_PER_WORKSPACE = 1024;
 /** How old a database's measured size may be before a write measures it again (one dbStats at a time per database). */
 const SIZE_REFRESH_MS = 1_000;
 
@@ -187,6 +220,10 @@ class CursorSet {
 
 export class DataProxy {
   private readonly listeners = new Map<string, Listener>();
+  /** Connections open now per workspace, all its functions' listeners together. */
+  private readonly workspaceConnections = new Map<string, number>();
+  /** Bytes held now per workspace (see `charge` in serve). */
+  private readonly workspaceHeld = new Map<string, number>();
   private readonly cursors = new Map<string, CursorSet>();
   /** Cursors open now per physical database, over all its connections (a cursor lives on its connection). */
   private readonly openCursors = new Map<string, number>();
@@ -289,6 +326,14 @@ export class DataProxy {
       socket.destroy();
       return;
     }
+    const workspace = (this.options.workspaceOf ?? workspaceOfKey)(functionKey);
+    const inWorkspace = this.workspaceConnections.get(workspace) ?? 0;
+    if (inWorkspace >= (this.options.maxConnectionsPerWorkspace ?? DEFAULT_MAX_CONNECTIONS_PER_WORKSPACE)) {
+      this.stats.closed += 1;
+      socket.destroy();
+      return;
+    }
+    this.workspaceConnections.set(workspace, inWorkspace + 1);
     listener.connections.add(socket);
     const connectionId = this.nextConnectionId++;
     let grant: Grant | null = null;
@@ -312,16 +357,20 @@ export class DataProxy {
     let charged = 0;
     const maxPerFunction = this.options.maxHeldBytesPerFunction ?? DEFAULT_MAX_HELD_BYTES_PER_FUNCTION;
     const maxTotal = this.options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES;
+    const maxPerWorkspace = this.options.maxHeldBytesPerWorkspace ?? Math.floor(maxTotal / 2);
     /**
      * Charges what this connection holds (a message coming in, messages waiting, the one handled,
-     * replies not yet taken by the function) to its function and to the proxy; false past a bound.
+     * replies not yet taken by the function) to its function, its workspace and the proxy; false past a bound.
      */
     const charge = (): boolean => {
       const now = socket.destroyed ? 0 : reader.pending + queuedBytes + handling + socket.writableLength;
       listener.held += now - charged;
       this.held += now - charged;
+      const inWorkspace = (this.workspaceHeld.get(workspace) ?? 0) + now - charged;
+      if (inWorkspace > 0) this.workspaceHeld.set(workspace, inWorkspace);
+      else this.workspaceHeld.delete(workspace);
       charged = now;
-      return listener.held <= maxPerFunction && this.held <= maxTotal;
+      return listener.held <= maxPerFunction && inWorkspace <= maxPerWorkspace && this.held <= maxTotal;
     };
 
     const close = (): void => {
@@ -335,6 +384,9 @@ export class DataProxy {
     };
     socket.on('close', () => {
       listener.connections.delete(socket);
+      const left = (this.workspaceConnections.get(workspace) ?? 1) - 1;
+      if (left > 0) this.workspaceConnections.set(workspace, left);
+      else this.workspaceConnections.delete(workspace);
       backend?.close();
       forgetOpen(); // the server closes a connection's cursors with it
       charge();
@@ -397,6 +449,11 @@ export class DataProxy {
       if (decision.cursor && decision.command !== 'getMore' && (this.openCursors.get(grant!.physical) ?? 0) >= (this.options.maxOpenCursors ?? DEFAULT_MAX_OPEN_CURSORS)) {
         this.stats.refused += 1;
         reply(errorDoc(CODE.tooManyCursors, 'DATA_TOO_MANY_CURSORS', `${this.options.maxOpenCursors ?? DEFAULT_MAX_OPEN_CURSORS} cursors are open on this database: read them to the end or close them (cursor.close()) before opening more`), header.requestId);
+        return done();
+      }
+      if (command.widest > (this.options.maxFieldsPerDocument ?? Infinity)) {
+        this.stats.refused += 1;
+        reply(errorDoc(CODE.badValue, 'DATA_DOCUMENT_TOO_WIDE', `a document of this command has ${command.widest} fields, over the ${this.options.maxFieldsPerDocument} this database server takes (its work grows with the square of a document's fields): keep such data in an array of {key, value} documents, or in several documents`), header.requestId);
         return done();
       }
       // A server that answers a pipeline wrongly (ADR 0177): refused, not passed on, so no wrong number is

@@ -41,6 +41,8 @@ export interface DataBindingsOptions {
   serializeWrites?: boolean;
   /** DataProxyOptions.oneAccumulatorPerGroup: true for the embedded FerretDB; absent, the server is asked. */
   oneAccumulatorPerGroup?: boolean;
+  /** DataProxyOptions.maxFieldsPerDocument: DEFAULT_FERRETDB_MAX_FIELDS for the embedded FerretDB. */
+  maxFieldsPerDocument?: number;
   log?: (line: string) => void;
 }
 
@@ -58,7 +60,7 @@ export class DataBindings {
   private readonly bound = new Map<string, BoundFunction>();
 
   constructor(private readonly options: DataBindingsOptions) {
-    this.proxy = new DataProxy({ backend: options.backend, credentials: this.credentials, ledger: this.ledger, backendTimeoutMs: options.backendTimeoutMs, ...(options.maxDatabaseBytes !== undefined ? { maxDatabaseBytes: options.maxDatabaseBytes } : {}), ...(options.walBytes !== undefined ? { walBytes: options.walBytes } : {}), serializeWrites: options.serializeWrites === true, ...(options.oneAccumulatorPerGroup !== undefined ? { oneAccumulatorPerGroup: options.oneAccumulatorPerGroup } : {}) });
+    this.proxy = new DataProxy({ backend: options.backend, credentials: this.credentials, ledger: this.ledger, ...(options.workspaceOf !== undefined ? { workspaceOf: options.workspaceOf } : {}), backendTimeoutMs: options.backendTimeoutMs, ...(options.maxDatabaseBytes !== undefined ? { maxDatabaseBytes: options.maxDatabaseBytes } : {}), ...(options.walBytes !== undefined ? { walBytes: options.walBytes } : {}), serializeWrites: options.serializeWrites === true, ...(options.oneAccumulatorPerGroup !== undefined ? { oneAccumulatorPerGroup: options.oneAccumulatorPerGroup } : {}), ...(options.maxFieldsPerDocument !== undefined ? { maxFieldsPerDocument: options.maxFieldsPerDocument } : {}) });
   }
 
   private workspaceOf(functionKey: string): string {

@@ -24,6 +24,14 @@ export function allowedTargets(urls: readonly string[], extraHosts: readonly str
   return out;
 }
 
+/**
+ * Connections the builder may hold open through the proxy at once: each is one of the platform's
+ * descriptors, and a CONNECT's tunnel one more. pip uses a few; a build script (sdists allowed)
+ * held 5 000 from five processes (it may start 1024, each with 1024 descriptors), so twenty filled
+ * this host's 20 000 and every tenant's calls failed (red team round 46). More are closed as they open.
+ */
+export const EGRESS_MAX_CONNECTIONS = 64;
+
 export interface EgressProxy {
   close(): Promise<void>;
 }
@@ -83,6 +91,12 @@ export async function startEgressProxy(socketPath: string, allowed: ReadonlySet<
       if (client.writable) client.end('HTTP/1.1 502 Bad Gateway\r\n\r\n');
     });
     client.on('close', () => upstream.destroy());
+  });
+  server.maxConnections = EGRESS_MAX_CONNECTIONS;
+  let dropped = false;
+  server.on('drop', () => {
+    if (!dropped) note(`proxy: refused connections past ${EGRESS_MAX_CONNECTIONS} open at once`);
+    dropped = true;
   });
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);

@@ -10,9 +10,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Long, MongoClient } from 'mongodb';
-import { createConnection } from 'node:net';
-import { bindingUri, DataCredentials, DataProxy, physicalDatabase, WriteLedger } from '../../controlplane/index.js';
+import { Binary, BSON, Long, MongoClient } from 'mongodb';
+import { createConnection, type Socket } from 'node:net';
+import { bindingUri, DataCredentials, DataProxy, DEFAULT_FERRETDB_MAX_FIELDS, physicalDatabase, WriteLedger } from '../../controlplane/index.js';
 import { BOUND_DATABASE_MARK, BOUND_DATABASE_MARK_ID } from '../../protocol/index.js';
 import { encodeOpMsg, FrameReader, readHeader } from '../../controlplane/data/wire.js';
 import { repoPath } from '../helpers/runtime-process.js';
@@ -31,6 +31,30 @@ function runPython(script: string, args: string[]): Promise<{ code: number | nul
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Asks commands on a raw connection one at a time: each answer's body, or null once the proxy hung up. */
+function askOn(socket: Socket): (doc: Record<string, unknown>) => Promise<Record<string, unknown> | null> {
+  const reader = new FrameReader(1 << 20);
+  const answers: (Record<string, unknown> | null)[] = [];
+  let wake: (() => void) | null = null;
+  socket.on('data', (chunk: Buffer) => {
+    for (const frame of reader.push(chunk)) answers.push(BSON.deserialize(frame.subarray(21)));
+    wake?.();
+  });
+  socket.on('close', () => {
+    answers.push(null);
+    wake?.();
+  });
+  socket.on('error', () => undefined);
+  let id = 0;
+  return async (doc) => {
+    if (!socket.destroyed) socket.write(encodeOpMsg(doc, ++id, 0));
+    while (answers.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+    const answer = answers.shift()!;
+    if (answer === null) answers.unshift(null); // closed: every later question gets null too
+    return answer;
+  };
 }
 
 describe('data proxy under attack', { skip }, () => {
@@ -146,6 +170,94 @@ describe('data proxy under attack', { skip }, () => {
       await assert.rejects(second.db(grant.physical).collection('x').countDocuments(), (err: { code?: number }) => err.code === 13);
       await second.close();
     } finally {
+      await local.close();
+    }
+  });
+
+  it('bounds the connections of all the functions of one workspace together, not each function alone (red team round 46)', async () => {
+    // Each connection that asked something is two of the platform's descriptors (the function's, the
+    // server's). Per function alone, 39 bound functions of one workspace filled this host's 20 000.
+    const local = new DataProxy({ backend: { host: '127.0.0.1', port: ferret.port }, credentials, ledger, maxConnectionsPerFunction: 6, maxConnectionsPerWorkspace: 16 });
+    const held: Socket[] = [];
+    try {
+      const served = async (functionKey: string, workspace: string, n: number): Promise<number> => {
+        const grant = { functionKey, workspace, database: 'many', physical: physicalDatabase(workspace, 'many') };
+        const sock = await local.listen(functionKey, join(dir, functionKey, 'mongo.sock'));
+        const { user, password } = credentials.credentialFor(grant);
+        const answers = await Promise.all(Array.from({ length: n }, async () => {
+          const socket = createConnection(sock);
+          held.push(socket);
+          const ask = askOn(socket);
+          const auth = await ask({ saslStart: 1, mechanism: 'PLAIN', payload: new Binary(Buffer.from(`\0${user}\0${password}`)), $db: '$external' });
+          return auth?.done === true && (await ask({ find: 'c', $db: grant.physical }))?.ok === 1;
+        }));
+        return answers.filter(Boolean).length;
+      };
+      let many = 0;
+      for (let i = 0; i < 4; i++) many += await served(`many${i}.burst`, 'burst', 6);
+      assert.equal(many, 16, 'the workspace held more connections than its bound');
+      // Another workspace is not refused for it.
+      assert.equal(await served('calm.other', 'other', 6), 6);
+      // Closed connections give their places back.
+      for (const socket of held.splice(0)) socket.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(await served('many9.burst', 'burst', 6), 6);
+    } finally {
+      for (const socket of held) socket.destroy();
+      await local.close();
+    }
+  });
+
+  it("one workspace's messages begun and never finished do not fill what the proxy holds for every workspace (red team round 46)", async () => {
+    // Per function and in all, not per workspace: four functions of one workspace at their bound
+    // filled the proxy's total (by default 4 × 256 MiB = 1 GiB), and every other workspace's
+    // connection was closed at its next message. No credential is needed to begin a message.
+    const MIB = 1024 * 1024;
+    const local = new DataProxy({ backend: { host: '127.0.0.1', port: ferret.port }, credentials, ledger, maxHeldBytesPerFunction: 4 * MIB, maxHeldBytes: 16 * MIB });
+    const held: Socket[] = [];
+    try {
+      for (let i = 0; i < 4; i++) {
+        const sock = await local.listen(`hog${i}.hogs`, join(dir, `hog${i}`, 'mongo.sock'));
+        const socket = createConnection(sock);
+        socket.on('error', () => undefined);
+        held.push(socket);
+        const begun = Buffer.alloc(4 * MIB - 8);
+        begun.writeInt32LE(8 * MIB, 0); // the message's length: more than is ever sent
+        socket.write(begun);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const grant = { functionKey: 'calm.calm', workspace: 'calm', database: 'calm', physical: physicalDatabase('calm', 'calm') };
+      const sock = await local.listen(grant.functionKey, join(dir, 'calm', 'mongo.sock'));
+      const { user, password } = credentials.credentialFor(grant);
+      const socket = createConnection(sock);
+      held.push(socket);
+      const ask = askOn(socket);
+      const auth = await ask({ saslStart: 1, mechanism: 'PLAIN', payload: new Binary(Buffer.from(`\0${user}\0${password}`)), $db: '$external' });
+      assert.equal(auth?.done, true, 'the other workspace\'s connection was closed at its authentication');
+      assert.equal((await ask({ find: 'c', filter: { note: 'x'.repeat(200) }, $db: grant.physical }))?.ok, 1, 'the other workspace\'s find was closed');
+    } finally {
+      for (const socket of held) socket.destroy();
+      await local.close();
+    }
+  });
+
+  it("refuses a document wider than the embedded FerretDB's bound before the server sees it (red team round 46)", async () => {
+    // FerretDB 1.x's work grows with the square of a document's fields: 80 000 took it 23 s to
+    // insert and 36 s to read back; a 16 MiB insert holds 1.4 million.
+    const local = new DataProxy({ backend: { host: '127.0.0.1', port: ferret.port }, credentials, ledger, maxFieldsPerDocument: DEFAULT_FERRETDB_MAX_FIELDS });
+    const grant = { functionKey: 'wide-fn', workspace: 'default', database: 'wide', physical: physicalDatabase('default', 'wide') };
+    const sock = await local.listen(grant.functionKey, join(dir, 'wide', 'mongo.sock'));
+    const client = new MongoClient(bindingUri(sock, grant.physical, credentials.credentialFor(grant)), { serverSelectionTimeoutMS: 5000, retryWrites: false });
+    try {
+      const wide = (n: number): Record<string, number> => Object.fromEntries(Array.from({ length: n }, (_, i) => [`f${i}`, i]));
+      const c = client.db(grant.physical).collection('c');
+      await assert.rejects(c.insertOne(wide(DEFAULT_FERRETDB_MAX_FIELDS + 1)), /DATA_DOCUMENT_TOO_WIDE: a document of this command has 4098 fields/); // with its _id
+      await assert.rejects(c.updateOne({}, { $set: { inner: wide(50_000) } }, { upsert: true }), /DATA_DOCUMENT_TOO_WIDE/);
+      await c.insertOne({ ...wide(DEFAULT_FERRETDB_MAX_FIELDS - 1) });
+      await c.insertOne({ many: Array.from({ length: 50_000 }, (_, i) => i) }); // an array's elements are one field
+      assert.equal(await c.countDocuments(), 2);
+    } finally {
+      await client.close();
       await local.close();
     }
   });

@@ -3,12 +3,14 @@
  * builder's network namespace lets CONNECT and plain HTTP reach the index hosts and nothing else.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { allowedTargets, startEgressProxy, type EgressProxy } from '../../controlplane/deps/proxy.js';
+import { allowedTargets, EGRESS_MAX_CONNECTIONS, startEgressProxy, type EgressProxy } from '../../controlplane/deps/proxy.js';
+import { pythonPath } from '../../cli/python.js';
 
 /** Sends `request` over the proxy's Unix socket; resolves with everything read until `until` matches or the socket ends. */
 function exchange(path: string, request: string, until: RegExp, then?: (s: Socket) => void): Promise<string> {
@@ -72,5 +74,38 @@ describe('egress proxy of the dependency builder', () => {
     assert.match(plain, /^HTTP\/1\.1 403/);
     assert.ok(notes.some((n) => n.includes('refused CONNECT example.com:443')));
     assert.ok(notes.some((n) => n.includes('169.254.169.254')));
+  });
+  it('holds at most EGRESS_MAX_CONNECTIONS of the builder\'s connections at once (red team round 46)', async () => {
+    // Each is one of the platform's descriptors: a build script (sdists allowed) held 5 000 from
+    // five processes, and twenty would fill the host's limit for every tenant.
+    const holder = spawn(pythonPath(undefined), ['-I', '-c', [
+      'import socket, sys',
+      'held = []',
+      'for _ in range(400):',
+      '    s = socket.socket(socket.AF_UNIX)',
+      '    s.connect(sys.argv[1])',
+      '    held.append(s)',
+      'print("held", flush=True)',
+      'sys.stdin.read()',
+    ].join('\n'), sock], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const fds = (): number => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout.on('data', (d: Buffer) => String(d).includes('held') && resolve());
+        holder.on('close', (code) => reject(new Error(`the holder exited ${code}`)));
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300)); // every connection accepted (or dropped)
+      const grown = fds() - before;
+      assert.ok(grown <= EGRESS_MAX_CONNECTIONS + 8, `the proxy held ${grown} descriptors for 400 connections`);
+      assert.ok(notes.some((line) => line.includes(`refused connections past ${EGRESS_MAX_CONNECTIONS}`)), notes.join('\n'));
+    } finally {
+      holder.stdin.end();
+      holder.kill();
+    }
+    // Places come back: the index is reached again.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const text = await exchange(sock, `CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`, /200 Connection Established/);
+    assert.match(text, /200 Connection Established/);
   });
 });

@@ -152,6 +152,17 @@ describe('data proxy policy', () => {
     assert.throws(() => readCommand(broken, DB), WireError);
   });
 
+  it("reads the most fields of any one document, insert documents and embedded ones included, not arrays' elements (red team round 46)", () => {
+    const wide = (n: number): Record<string, number> => Object.fromEntries(Array.from({ length: n }, (_, i) => [`f${i}`, i]));
+    assert.equal(msg({ insert: 'orders', documents: [wide(5000)], $db: DB }).widest, 5000);
+    assert.equal(msg({ insert: 'orders', $db: DB }, new Map([['documents', [{ a: 1 }, { nested: wide(300) }]]])).widest, 300);
+    assert.equal(msg({ update: 'orders', updates: [{ q: {}, u: { $set: wide(700) } }], $db: DB }).widest, 700);
+    assert.equal(msg({ update: 'orders', $db: DB }, new Map([['updates', [{ q: wide(90), u: { $set: { a: 1 } } }]]])).widest, 90);
+    // An array of many elements is one field; the insert's own list of documents is no document.
+    assert.equal(msg({ insert: 'orders', documents: Array.from({ length: 50 }, () => ({ a: Array.from({ length: 10_000 }, (_, i) => i) })), $db: DB }).widest, 3);
+    assert.equal(msg({ find: 'orders', filter: { a: 1 }, $db: DB }).widest, 3);
+  });
+
   it('reads what the ledger needs: the run tag and findAndModify removes', () => {
     const c = msg({ findAndModify: 'orders', query: {}, remove: true, comment: 'fp:run=r1', $db: DB });
     assert.equal(c.comment, 'fp:run=r1');
