@@ -176,7 +176,7 @@ def _client_ip(client):
 def _scheme(scheme):
     """The scheme the gateway determined (a trusted proxy's X-Forwarded-Proto applied and consumed),
     as ASGI's scope has it: behind a TLS-terminating proxy a plain handler could not tell https from
-    http (ops round 2 of 2026-12-07)."""
+    http (ops round 2 of 2026-12-07; docs/adr/0262-a-handlers-event-says-the-scheme.md)."""
     return scheme if scheme in ("http", "https") else None
 
 
