@@ -116,13 +116,20 @@ export function errorWords(err: unknown): string {
 }
 
 /**
+ * What becomes of a run whose timeline, ack or lease could not be written: it stays in the queue,
+ * so it is delivered again once its lease ends. Before ops round 2 the line said only Redis's
+ * error, and an operator could not tell a lost run from one that would run again (and twice).
+ */
+const RUN_FAULT_OUTCOME = 'not lost: a run whose state could not be written is delivered again after its lease, so it may run twice (at least once)';
+
+/**
  * The dispatcher's `onError`: a failed claim is told once per outage by the dispatcher itself; a
  * run's failure (its timeline, ack, lease) once per kind an interval, naming a few runs.
  */
 export function dispatcherFaults(log: (line: string) => void, faults: FaultLog): (err: unknown, runId: string | null) => void {
   return (err, runId) => {
     if (runId === null) log(`dispatcher: could not claim a run: ${errorWords(err)}`);
-    else faults.report(`dispatcher: runs failed: ${errorWords(err)}`, `dispatcher: run ${runId}: ${errorWords(err)}`, runId);
+    else faults.report(`dispatcher: runs failed: ${errorWords(err)} (${RUN_FAULT_OUTCOME})`, `dispatcher: run ${runId}: ${errorWords(err)} (${RUN_FAULT_OUTCOME})`, runId);
   };
 }
 

@@ -192,7 +192,13 @@ async function production({ config, keyring, origin, log, storeTestHooks, checkB
   const redisUrl = config.redisUrl!;
   const prefix = config.redisPrefix;
 
-  const store = opened.keep(await naming('FP_MONGO_URL', openMongoStore({ url: config.mongoUrl!, database: config.mongoDatabase, adoptDatabase: config.mongoDatabaseAdopt, keyring, ...(storeTestHooks !== undefined ? { testHooks: storeTestHooks } : {}), ...(checkBeforeWrite !== undefined ? { checkBeforeWrite } : {}) })));
+  // Said as for platform.db: in a rolling upgrade, an old process that restarts now refuses the database (ops round 2).
+  const onUpgraded = (from: number, to: number): void => log(
+    `platform: upgraded the MongoDB database '${config.mongoDatabase}' at ${mongoAddress(config.mongoUrl!)} from schema ${from} to ${to}: ` +
+      'a process of an older build refuses it from its next start (STORE_SCHEMA_TOO_NEW), so finish the rollout; going back needs ' +
+      'the backup taken before (docs/platform.md, "Upgrading")',
+  );
+  const store = opened.keep(await naming('FP_MONGO_URL', openMongoStore({ url: config.mongoUrl!, database: config.mongoDatabase, adoptDatabase: config.mongoDatabaseAdopt, keyring, onUpgraded, ...(storeTestHooks !== undefined ? { testHooks: storeTestHooks } : {}), ...(checkBeforeWrite !== undefined ? { checkBeforeWrite } : {}) })));
   // Returns at once even when Redis is down: its calls fail fast until Redis answers (the run sink's recorders absorb that).
   const metrics = opened.keep(new RedisHotMetrics({ client: connectRedis(redisUrl), ownsClient: true, prefix }));
   const bus = opened.keep(new RedisConfigBus({ redisUrl, prefix, origin, log }));

@@ -52,7 +52,9 @@ class Event(dict):
 
     Keys: method, path, rawQuery, query (last value per key), multiQuery (every value, in
     order), headers (lower-case names, found in any case; repeated values joined by ", ", Cookie's by "; "), multiHeaders (every value), body
-    (bytes), requestId, clientIp (the caller's address as the gateway determined it, or None).
+    (bytes), requestId, clientIp (the caller's address as the gateway determined it, or None),
+    scheme ("http" or "https": how the caller reached the platform, a trusted TLS-terminating
+    proxy's word included; None for a call that came another way, e.g. a cron tick).
     Lambda's names (httpMethod, queryStringParameters, ...) read as aliases.
     """
 
@@ -163,11 +165,19 @@ def event_from_invoke(a: list) -> Event:
         headers, multi_headers = {}, {}
     client = a[13]  # frames.INVOKE_CLIENT: [host, port], or None
     return Event(method=a[5], path=a[6], rawQuery=a[7], query=query, multiQuery=multi_query, headers=Headers(headers),
-                 multiHeaders=Headers(multi_headers), body=a[14] or b"", requestId=a[10], clientIp=client[0] if client else None)
+                 multiHeaders=Headers(multi_headers), body=a[14] or b"", requestId=a[10], clientIp=client[0] if client else None,
+                 scheme=_scheme(a[12]))  # frames.INVOKE_SCHEME
 
 
 def _client_ip(client):
     return client[0] if isinstance(client, (list, tuple)) and client else None
+
+
+def _scheme(scheme):
+    """The scheme the gateway determined (a trusted proxy's X-Forwarded-Proto applied and consumed),
+    as ASGI's scope has it: behind a TLS-terminating proxy a plain handler could not tell https from
+    http (ops round 2 of 2026-12-07; docs/adr/0262-a-handlers-event-says-the-scheme.md)."""
+    return scheme if scheme in ("http", "https") else None
 
 
 def make_event(wire: dict) -> Event:
@@ -197,6 +207,7 @@ def make_event(wire: dict) -> Event:
         body=get("body") or b"",
         requestId=get("requestId", ""),
         clientIp=_client_ip(get("client")),
+        scheme=_scheme(get("scheme")),
     )
 
 

@@ -68,7 +68,7 @@ const h = useGateway({
   },
   [handler]: { files: { 'main.py': py('def handler(event, context):', '    raise RuntimeError("secret s3cr3t")') } },
   [verbose]: { files: { 'main.py': py('def handler(event, context):', '    raise RuntimeError("secret s3cr3t")') }, manifest: 'errors: verbose' },
-  [peer]: { files: { 'main.py': py('def handler(event, context):', '    return {"clientIp": event["clientIp"], "lambda": event["requestContext"]["identity"]["sourceIp"]}') } },
+  [peer]: { files: { 'main.py': py('def handler(event, context):', '    return {"clientIp": event["clientIp"], "lambda": event["requestContext"]["identity"]["sourceIp"], "scheme": event["scheme"]}') } },
 }, { FP_TRUSTED_PROXIES: '127.0.0.1,::1' });
 
 interface Info { rootPath: string; scheme: string; client: [string, number]; self: string; url: string; host: string; forwarding: string[] }
@@ -142,7 +142,7 @@ describe('proxy headers and the client', () => {
       assert.deepEqual((JSON.parse(got) as Info).client, ['127.0.0.1', localPort]);
     }
     const peerOfHandler = await rawGet(`/fn/${peer}/`);
-    assert.deepEqual(JSON.parse(peerOfHandler[0]), { clientIp: '127.0.0.1', lambda: '127.0.0.1' });
+    assert.deepEqual(JSON.parse(peerOfHandler[0]), { clientIp: '127.0.0.1', lambda: '127.0.0.1', scheme: 'http' });
   });
 
   it('forwarded headers from a trusted proxy (127.0.0.1 here) apply', async () => {
@@ -162,11 +162,14 @@ describe('proxy headers and the client', () => {
     assert.deepEqual([rfc.scheme, rfc.client, rfc.host], ['https', ['2001:db8::1', 0], 'shop.example']);
   });
 
-  it("a handler's event.clientIp is the same client (Lambda's requestContext.identity.sourceIp too)", async () => {
+  it("a handler's event.clientIp is the same client (Lambda's requestContext.identity.sourceIp too), event.scheme the proxy's", async () => {
     const direct = await request(`${h.url}/fn/${peer}/`);
-    assert.deepEqual(JSON.parse(direct.body.toString()), { clientIp: '127.0.0.1', lambda: '127.0.0.1' });
+    assert.deepEqual(JSON.parse(direct.body.toString()), { clientIp: '127.0.0.1', lambda: '127.0.0.1', scheme: 'http' });
     const proxied = await request(`${h.url}/fn/${peer}/`, { headers: { 'x-forwarded-for': '203.0.113.7, 127.0.0.1' } });
-    assert.deepEqual(JSON.parse(proxied.body.toString()), { clientIp: '203.0.113.7', lambda: '203.0.113.7' });
+    assert.deepEqual(JSON.parse(proxied.body.toString()), { clientIp: '203.0.113.7', lambda: '203.0.113.7', scheme: 'http' });
+    // TLS ended at the proxy: the header is consumed, so a plain handler had no way to tell (ops round 2)
+    const tls = await request(`${h.url}/fn/${peer}/`, { headers: { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https' } });
+    assert.deepEqual(JSON.parse(tls.body.toString()), { clientIp: '203.0.113.7', lambda: '203.0.113.7', scheme: 'https' });
   });
 
   it('forwarding headers spelt with `_` are consumed too: WSGI and Django read x_forwarded_for as X-Forwarded-For (red team 2)', async () => {

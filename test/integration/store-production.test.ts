@@ -44,7 +44,7 @@ function freshDatabase(): string {
 /** Faults to inject after a delete's tombstone, by function key (interruptDelete). */
 const afterTombstone = new Map<string, () => Promise<void>>();
 
-async function open(database = freshDatabase(), extra: { now?: () => number; logRetentionMs?: number; keyring?: Keyring; supersedeBudgetMs?: number } = {}): Promise<Store> {
+async function open(database = freshDatabase(), extra: { now?: () => number; logRetentionMs?: number; keyring?: Keyring; supersedeBudgetMs?: number; onUpgraded?: (from: number, to: number) => void } = {}): Promise<Store> {
   const testHooks = { afterTombstone: async (name: string) => afterTombstone.get(name)?.() };
   const store = await openMongoStore({ keyring: ring, url: ferret!.url, database, testHooks, ...extra });
   databases.set(store, database);
@@ -240,7 +240,12 @@ describe('production store (FerretDB)', { skip }, () => {
       } finally {
         await client.close();
       }
-      const store = await open(database);
+      // The open that moved it says so (the platform logs it: an older build refuses it from then on; ops round 2).
+      const upgrades: [number, number][] = [];
+      const store = await open(database, { onUpgraded: (from, to) => upgrades.push([from, to]) });
+      assert.deepEqual(upgrades, [[3, SCHEMA_VERSION]]);
+      await (await open(database, { onUpgraded: (from, to) => upgrades.push([from, to]) })).close();
+      assert.equal(upgrades.length, 1, 'an open at the current schema says nothing');
       try {
         assert.deepEqual((await store.audit.list({ workspace: 'a' })).items.map((e) => [e.target, e.seq, e.workspaceSeq]), [['t4', 5, 3], ['t2', 3, 2], ['t0', 1, 1]]);
         assert.equal((await store.audit.append({ at: 2000, actor: { tokenId: 'tok_a', label: 'x', role: 'owner' }, address: '127.0.0.1', workspace: 'a', action: 'deploy', target: 't5', detail: {} })).workspaceSeq, 4);

@@ -5,13 +5,21 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { errorWords, FaultLog } from '../../controlplane/fault-log.js';
+import { dispatcherFaults, errorWords, FaultLog } from '../../controlplane/fault-log.js';
 
 const until = async (ok: () => boolean): Promise<void> => {
   while (!ok()) await new Promise((r) => setTimeout(r, 5));
 };
 
 describe('FaultLog', () => {
+  it("the dispatcher's line about a run says the run is not lost and may run again (ops round 2)", () => {
+    const lines: string[] = [];
+    const faults = new FaultLog((line) => lines.push(line), { intervalMs: 60_000 });
+    dispatcherFaults((line) => lines.push(line), faults)(new Error('the run state store did not answer'), 'r1');
+    faults.close();
+    assert.match(lines[0]!, /^dispatcher: run r1: the run state store did not answer \(not lost: .*delivered again after its lease, so it may run twice/);
+  });
+
   it('writes the first of a kind, counts the rest, tells the count once an interval, and forgets a kind gone quiet', async () => {
     const lines: string[] = [];
     const faults = new FaultLog((line) => lines.push(line), { intervalMs: 40 });

@@ -68,6 +68,11 @@ export interface MongoStoreOptions {
    * such an open is refused, STORE_DATABASE_FOREIGN, before anything is written (ADR 0183).
    */
   adoptDatabase?: boolean;
+  /**
+   * Called once when this open moved the database's schema forward (from, to): an older build's
+   * process refuses it from then on at its start (STORE_SCHEMA_TOO_NEW), as for `platform.db`.
+   */
+  onUpgraded?: (from: number, to: number) => void;
 }
 
 export async function openMongoStore(options: MongoStoreOptions): Promise<Store> {
@@ -108,6 +113,7 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
       options.checkBeforeWrite(found !== null && found.version < 2 ? usage.map((u) => (u.keyId === null ? { ...u, fields: 0 } : u)) : usage);
     }
     const { ttl } = await ensureSchema(col, now(), options.keyring);
+    if (found !== null && found.version < SCHEMA_VERSION) options.onUpgraded?.(found.version, SCHEMA_VERSION);
     if (found === null) await options.testHooks?.afterSchemaWrite?.(db.databaseName);
     // A data proxy that marked the database while this first start wrote its schema record (ADR
     // 0184): one of the two sees the other, and neither uses the database.
