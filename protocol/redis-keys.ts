@@ -90,7 +90,7 @@ export interface KubePoolKeys {
 
 /** The keys of one cron or webhook trigger (controlplane/async/triggers/redis.ts). All carry a TTL. */
 export interface TriggerKeys {
-  /** String `1`: the cron tick at `tickMs` was claimed by one scheduler (SET NX). TTL = the lock TTL. */
+  /** String `1`: the cron tick at `tickMs` was claimed by one scheduler (SET NX); `2`: its run was queued (settled, ADR 0264). TTL = the lock TTL. */
   tick(tickMs: number): string;
   /** String `1`: a Stripe-style delivery (its replay key) was accepted. TTL = until its tolerance window has passed. */
   seen(replayKey: string): string;

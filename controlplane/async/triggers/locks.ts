@@ -11,17 +11,29 @@ import type { TickLock, TriggerRef } from './types.js';
 /** How long claimed ticks are remembered by default; longer than any clock skew between schedulers. */
 export const DEFAULT_TICK_LOCK_TTL_MS = 10 * 60 * 1000;
 
+const tickKey = (ref: TriggerRef, tickMs: number): string => `${ref.function}\u0000${ref.triggerId}\u0000${tickMs}`;
+
 /** For one scheduler process (or several schedulers inside one process). */
 export class MemoryTickLock implements TickLock {
-  readonly #claimed = new Map<string, number>();
+  /** key → [tick, settled]. */
+  readonly #claimed = new Map<string, [number, boolean]>();
   constructor(private readonly ttlMs = DEFAULT_TICK_LOCK_TTL_MS) {}
 
   async acquire(ref: TriggerRef, tickMs: number): Promise<boolean> {
-    for (const [key, tick] of this.#claimed) if (tick < tickMs - this.ttlMs) this.#claimed.delete(key);
-    const key = `${ref.function}\u0000${ref.triggerId}\u0000${tickMs}`;
+    for (const [key, [tick]] of this.#claimed) if (tick < tickMs - this.ttlMs) this.#claimed.delete(key);
+    const key = tickKey(ref, tickMs);
     if (this.#claimed.has(key)) return false;
-    this.#claimed.set(key, tickMs);
+    this.#claimed.set(key, [tickMs, false]);
     return true;
+  }
+
+  async settle(ref: TriggerRef, tickMs: number): Promise<void> {
+    const claim = this.#claimed.get(tickKey(ref, tickMs));
+    if (claim) claim[1] = true;
+  }
+
+  async unsettled(ref: TriggerRef, ticks: readonly number[]): Promise<number[]> {
+    return ticks.filter((t) => this.#claimed.get(tickKey(ref, t))?.[1] === false);
   }
 
   async close(): Promise<void> {}
@@ -44,20 +56,37 @@ export function openSqliteTickLock(options: SqliteTickLockOptions): TickLock {
   db.pragma('busy_timeout = 2000');
   db.exec(`CREATE TABLE IF NOT EXISTS ticks (
     function TEXT NOT NULL, trigger_id TEXT NOT NULL, tick_ms INTEGER NOT NULL,
+    PRIMARY KEY (function, trigger_id, tick_ms)) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS settled (
+    function TEXT NOT NULL, trigger_id TEXT NOT NULL, tick_ms INTEGER NOT NULL,
     PRIMARY KEY (function, trigger_id, tick_ms)) WITHOUT ROWID`);
   const insert = db.prepare('INSERT OR IGNORE INTO ticks (function, trigger_id, tick_ms) VALUES (?, ?, ?)');
-  const prune = db.prepare('DELETE FROM ticks WHERE tick_ms < ?');
+  const settle = db.prepare('INSERT OR IGNORE INTO settled (function, trigger_id, tick_ms) VALUES (?, ?, ?)');
+  const unsettled = db.prepare(`SELECT 1 FROM ticks t WHERE t.function = ? AND t.trigger_id = ? AND t.tick_ms = ?
+    AND NOT EXISTS (SELECT 1 FROM settled s WHERE s.function = t.function AND s.trigger_id = t.trigger_id AND s.tick_ms = t.tick_ms)`);
+  const prune = [db.prepare('DELETE FROM ticks WHERE tick_ms < ?'), db.prepare('DELETE FROM settled WHERE tick_ms < ?')];
+  const guarded = <T>(step: () => T): T => {
+    if (!db.open) throw new TriggerError('TRIGGER_UNAVAILABLE', 'the tick lock is closed');
+    try {
+      return step();
+    } catch (err) {
+      throw new TriggerError('TRIGGER_UNAVAILABLE', `tick lock: ${(err as Error).message}`);
+    }
+  };
   const ttlMs = options.ttlMs ?? DEFAULT_TICK_LOCK_TTL_MS;
   let claims = 0;
   return {
     async acquire(ref, tickMs) {
-      if (!db.open) throw new TriggerError('TRIGGER_UNAVAILABLE', 'the tick lock is closed');
-      try {
-        if (++claims % 100 === 0) prune.run(tickMs - ttlMs);
+      return guarded(() => {
+        if (++claims % 100 === 0) for (const p of prune) p.run(tickMs - ttlMs);
         return insert.run(ref.function, ref.triggerId, tickMs).changes === 1;
-      } catch (err) {
-        throw new TriggerError('TRIGGER_UNAVAILABLE', `tick lock: ${(err as Error).message}`);
-      }
+      });
+    },
+    async settle(ref, tickMs) {
+      guarded(() => settle.run(ref.function, ref.triggerId, tickMs));
+    },
+    async unsettled(ref, ticks) {
+      return guarded(() => ticks.filter((t) => unsettled.get(ref.function, ref.triggerId, t) !== undefined));
     },
     async close() {
       if (db.open) db.close();

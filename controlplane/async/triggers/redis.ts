@@ -35,12 +35,33 @@ async function closeClient(options: RedisTriggerOptions): Promise<void> {
   if (options.ownsClient) options.client.disconnect();
 }
 
+const SETTLED = '2';
+
 /** Ticks are remembered for `ttlMs` (default 10 min), which must exceed the clock skew between schedulers. */
 export function redisTickLock(options: RedisTriggerOptions & { ttlMs?: number }): TickLock {
   const keys: RedisKeys = redisKeys(options.prefix);
   const ttlMs = options.ttlMs ?? DEFAULT_TICK_LOCK_TTL_MS;
+  const key = (ref: TriggerRef, tickMs: number): string => keys.trigger(ref.function, ref.triggerId).tick(tickMs);
   return {
-    acquire: (ref: TriggerRef, tickMs: number) => setNx(options.client, keys.trigger(ref.function, ref.triggerId).tick(tickMs), ttlMs),
+    acquire: (ref, tickMs) => setNx(options.client, key(ref, tickMs), ttlMs),
+    // A claim holds `1`, a settled one `2` (ADR 0264); XX: a claim gone (expired) stays gone.
+    async settle(ref, tickMs) {
+      try {
+        await options.client.set(key(ref, tickMs), SETTLED, 'PX', ttlMs, 'XX');
+      } catch (err) {
+        throw unavailable(err);
+      }
+    },
+    async unsettled(ref, ticks) {
+      if (ticks.length === 0) return [];
+      let values: (string | null)[];
+      try {
+        values = await options.client.mget(ticks.map((t) => key(ref, t)));
+      } catch (err) {
+        throw unavailable(err);
+      }
+      return ticks.filter((_t, i) => values[i] === '1');
+    },
     close: () => closeClient(options),
   };
 }

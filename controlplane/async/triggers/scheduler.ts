@@ -17,6 +17,8 @@ import type { CronMetrics, CronTickOutcome, CronTrigger, TickLock, TriggerRef } 
 const RECHECK_MS = 30_000;
 /** A trigger whose next tick took longer than this to find (the cron library's walk) lets other work run before the start arms the next. */
 const SLOW_ARM_MS = 2;
+/** At most this many lost ticks of one trigger are fired again at a start (an every-second trigger has 60 in `maxLateMs`). */
+const MAX_RECOVERED = 60;
 
 export type FiredTrigger = Schedule['trigger'];
 
@@ -69,7 +71,10 @@ export class CronScheduler {
     this.#drop(keyOf(trigger));
     const entry: Entry = { schedule, timer: null };
     this.#entries.set(keyOf(trigger), entry);
-    if (this.#running) this.#arm(entry, this.#now());
+    if (!this.#running) return;
+    const now = this.#now();
+    this.#recover(entry, now);
+    this.#arm(entry, now);
   }
 
   /** Stops a trigger; false when it was not set. A tick already firing completes. */
@@ -108,6 +113,7 @@ export class CronScheduler {
       if (!this.#running || start !== this.#starts) return;
       if (entry.timer !== null || this.#entries.get(keyOf(entry.schedule.trigger)) !== entry) continue;
       const asked = performance.now();
+      this.#recover(entry, now);
       this.#arm(entry, now);
       if (performance.now() - asked > SLOW_ARM_MS) await new Promise<void>((resolve) => setImmediate(resolve));
     }
@@ -162,6 +168,30 @@ export class CronScheduler {
     this.#arm(entry, Math.max(tickMs, now));
   }
 
+  /**
+   * Fires again the ticks of the last `maxLateMs` that were claimed and never settled: their
+   * claimer was killed (or its enqueue failed) between the claim and the queue, and no other
+   * scheduler fires a claimed tick (ADR 0264). A claimer still alive queues the same idempotency
+   * key, so the queue keeps one run. Ticks nobody claimed stay skipped (the platform was down).
+   */
+  #recover(entry: Entry, now: number): void {
+    const { lock } = this.#options;
+    if (lock.unsettled === undefined) return;
+    const ticks: number[] = [];
+    for (let t = entry.schedule.next(now - this.#maxLateMs - 1); t < now && ticks.length < MAX_RECOVERED; t = entry.schedule.next(t)) ticks.push(t);
+    if (ticks.length === 0) return;
+    const trigger = entry.schedule.trigger;
+    this.#track((async () => {
+      let lost: number[];
+      try {
+        lost = await lock.unsettled!(trigger, ticks);
+      } catch {
+        return; // the lock's store cannot answer: its claims are no better known than before
+      }
+      for (const tickMs of lost) if (this.#running) await this.#queue(trigger, tickMs);
+    })());
+  }
+
   async #fire(trigger: FiredTrigger, tickMs: number): Promise<void> {
     const ref = { function: trigger.function, triggerId: trigger.triggerId };
     let claimed: boolean;
@@ -173,13 +203,21 @@ export class CronScheduler {
       return;
     }
     if (!claimed) return this.#count(ref, 'skipped_locked');
+    await this.#queue(trigger, tickMs);
+  }
+
+  /** Queues a claimed tick, then settles its claim (a failed settle only means a restart may queue it again, deduplicated). */
+  async #queue(trigger: FiredTrigger, tickMs: number): Promise<void> {
+    const ref = { function: trigger.function, triggerId: trigger.triggerId };
     try {
       const result = await this.#options.fire(trigger, tickMs);
       this.#count(ref, result === 'paused' ? 'skipped_paused' : result === 'limited' ? 'skipped_limited' : 'fired');
     } catch (err) {
       this.#count(ref, 'failed_enqueue');
       this.#options.onError?.(err, ref, tickMs);
+      return;
     }
+    await this.#options.lock.settle?.(ref, tickMs).catch(() => {});
   }
 
   #count(ref: TriggerRef, outcome: CronTickOutcome): void {

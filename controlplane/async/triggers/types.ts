@@ -36,6 +36,14 @@ export interface TickTarget {
  */
 export interface TickLock {
   acquire(ref: TriggerRef, tickMs: number): Promise<boolean>;
+  /**
+   * Marks a claimed tick done: its run was queued, or the tick was skipped on purpose (paused,
+   * limited). A claim never settled is a claimer that died (or whose enqueue failed) between the
+   * claim and the queue (ADR 0264). A lock without `settle` and `unsettled` recovers nothing.
+   */
+  settle?(ref: TriggerRef, tickMs: number): Promise<void>;
+  /** Of `ticks`, the ones claimed and not settled; a starting scheduler fires them again (the idempotency key keeps one run). */
+  unsettled?(ref: TriggerRef, ticks: readonly number[]): Promise<number[]>;
   close(): Promise<void>;
 }
 

@@ -1,0 +1,81 @@
+/**
+ * Chaos round 6 (ADR 0264): a scheduler process killed with SIGKILL between winning a cron tick's
+ * claim and queueing its run. Before, the tick was lost: its claim stayed held (10 minutes) and
+ * no scheduler fired it. Now the scheduler that starts next (the restart) fires the claimed,
+ * never-settled ticks of the last `maxLateMs`, on the embedded SQLite lock and on real Redis.
+ * The kill is real: the child's `fire` kills its own process, after the claim, before any queue.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { CronScheduler, openSqliteTickLock, redisTickLock, type TickLock } from '../../controlplane/async/index.js';
+import { connectRedis, redisReady } from '../../controlplane/store/production/redis-client.js';
+import { serverSkip, startRedis, type ServerProcess } from '../helpers/servers.js';
+
+const asyncIndex = new URL('../../controlplane/async/index.js', import.meta.url).href;
+const redisClient = new URL('../../controlplane/store/production/redis-client.js', import.meta.url).href;
+const TRIGGER = { function: 'beat', triggerId: 'sec', expression: '* * * * * *' };
+
+/** Runs a scheduler in a child whose first claimed tick kills it (SIGKILL); resolves the tick it died in. */
+async function killedAfterClaim(lockSource: string, dir: string): Promise<number> {
+  const out = join(dir, 'killed-tick');
+  const source = `
+    import { writeFileSync } from 'node:fs';
+    import { CronScheduler, openSqliteTickLock, redisTickLock } from ${JSON.stringify(asyncIndex)};
+    import { connectRedis, redisReady } from ${JSON.stringify(redisClient)};
+    const lock = ${lockSource};
+    const s = new CronScheduler({ lock, fire: (_t, tick) => { writeFileSync(${JSON.stringify(out)}, String(tick)); process.kill(process.pid, 'SIGKILL'); } });
+    s.set(${JSON.stringify(TRIGGER)});
+    s.start();
+    setTimeout(() => {}, 20_000);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, sig) => resolve(sig)));
+  assert.equal(signal, 'SIGKILL');
+  return Number(readFileSync(out, 'utf8'));
+}
+
+/** A restarted scheduler on the same lock store: the ticks it fires in its first ~1.5 s. */
+async function restartFires(lock: TickLock): Promise<number[]> {
+  const fired: number[] = [];
+  const s = new CronScheduler({ lock, fire: (_t, tick) => void fired.push(tick) });
+  s.set(TRIGGER);
+  s.start();
+  await new Promise((r) => setTimeout(r, 1500));
+  await s.stop();
+  await lock.close();
+  return fired;
+}
+
+describe('a cron tick claimed by a process killed before it queued the run', () => {
+  it('is fired by the next scheduler to start (embedded SQLite lock)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fp-cron-crash-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const tick = await killedAfterClaim(`openSqliteTickLock({ stateDir: ${JSON.stringify(dir)} })`, dir);
+    const fired = await restartFires(openSqliteTickLock({ stateDir: dir }));
+    assert.ok(fired.includes(tick), `the killed tick ${tick} was not fired again: ${JSON.stringify(fired)}`);
+    assert.equal(new Set(fired).size, fired.length, 'a tick fired twice');
+    // Settled now: a second restart fires it no more.
+    const again = await restartFires(openSqliteTickLock({ stateDir: dir }));
+    assert.ok(!again.includes(tick), `the recovered tick ${tick} was fired a third time`);
+  });
+
+  const skip = serverSkip('redis-server');
+  it('is fired by the next scheduler to start (Redis lock)', { skip }, async () => {
+    const redis: ServerProcess = await startRedis();
+    after(() => redis.destroy());
+    const dir = mkdtempSync(join(tmpdir(), 'fp-cron-crash-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const prefix = `t${randomBytes(4).toString('hex')}`;
+    const lockSource = `await (async () => { const client = connectRedis(${JSON.stringify(redis.url)}); await redisReady(client); return redisTickLock({ client, ownsClient: true, prefix: ${JSON.stringify(prefix)} }); })()`;
+    const tick = await killedAfterClaim(lockSource, dir);
+    const client = connectRedis(redis.url);
+    await redisReady(client);
+    const fired = await restartFires(redisTickLock({ client, ownsClient: true, prefix }));
+    assert.ok(fired.includes(tick), `the killed tick ${tick} was not fired again: ${JSON.stringify(fired)}`);
+    assert.equal(new Set(fired).size, fired.length, 'a tick fired twice');
+  });
+});
