@@ -3,7 +3,7 @@
  * against the version, and the deploy (the same steps as `fastapi-platform deploy`: check, settings
  * from platform.yaml, upload only what changed, deploy) — all through the public API.
  */
-import { api, ApiError, enc, type DepsState, type Draft, type FileEntry, type Fn, type Validation, type Version } from './api.js';
+import { api, ApiError, enc, type DepsState, type Draft, type FileEntry, type Fn, type Problem, type Validation, type Version } from './api.js';
 
 export interface Workspace {
   base: Version | null;
@@ -179,6 +179,8 @@ export function settingsChanges(fn: Fn, patch: Record<string, unknown>): { envRe
 
 export interface DeployResult {
   version: number;
+  /** What the upload warned of (ADR 0248): the check of every file of the version, binary ones too. */
+  warnings: Problem[];
 }
 
 /** How often a deploy asks about a dependency build (the API has no stream for it; `deploy` polls too). */
@@ -267,7 +269,7 @@ async function uploadAndDeploy(name: string, ws: Workspace, validation: Validati
   const manifest = validation.manifest ?? null;
   const entrypoint = typeof (manifest as { entrypoint?: unknown } | null)?.entrypoint === 'string' ? (manifest as { entrypoint: string }).entrypoint : validation.entrypoint.value || ws.base?.entrypoint || 'main:handler';
   progress('uploading');
-  const { version } = await api<{ version: Version }>('POST', `/functions/${enc(name)}/versions`, { entrypoint, manifest, files, ...(note !== '' ? { note } : {}) });
+  const { version, warnings = [] } = await api<{ version: Version; warnings?: Problem[] }>('POST', `/functions/${enc(name)}/versions`, { entrypoint, manifest, files, ...(note !== '' ? { note } : {}) });
   let deps = version.deps ?? null;
   while (deps !== null && deps.state === 'building') {
     progress(`installing dependencies (${deps.phase ?? 'queued'})`);
@@ -284,5 +286,5 @@ async function uploadAndDeploy(name: string, ws: Workspace, validation: Validati
   await api('DELETE', `/functions/${enc(name)}/draft?ifRevision=${ws.draft?.revision ?? 0}`).catch((err: { code?: string }) => {
     if (err.code !== 'DRAFT_CONFLICT') throw err;
   });
-  return { version: version.version };
+  return { version: version.version, warnings };
 }

@@ -102,8 +102,19 @@ describe('console: the focus after an action that removes its control', { skip }
       await owner.page.getByRole('button', { name: 'Save', exact: true }).click();
       await owner.page.getByRole('button', { name: `Delete ${caseName}`, exact: true }).waitFor();
     }
-    await confirmFromKeyboard(owner.page, 'Delete first', false);
+    // Console round 11: a test case's Delete is asked first, like every other delete; dismissed, nothing is sent.
+    owner.page.once('dialog', (d) => void d.dismiss());
+    await owner.page.getByRole('button', { name: 'Delete first', exact: true }).click();
+    assert.equal((await c.platform.api.call('GET', `/functions/${name}/test-cases`)).body.items.length, 2, 'a dismissed Delete sends nothing');
+    await confirmFromKeyboard(owner.page, 'Delete first');
     await focusedOn(owner.page, 'section Saved test cases');
+    // A refusal (deleted elsewhere meanwhile) is said under its row, not in the Response panel.
+    assert.equal((await c.platform.api.call('DELETE', `/functions/${name}/test-cases/second`)).status, 204);
+    owner.page.once('dialog', (d) => void d.accept());
+    await owner.page.getByRole('button', { name: 'Delete second', exact: true }).click();
+    const row = owner.page.locator('.cases li', { has: owner.page.getByRole('button', { name: 'Delete second', exact: true }) });
+    await row.getByTestId('case-row-error').getByText('TEST_CASE_NOT_FOUND').waitFor();
+    assert.equal(await owner.page.getByTestId('invoke-result').getByRole('alert').count(), 0, 'the Response panel says nothing of it');
     assert.deepEqual([...problems, ...owner.problems], []);
   });
 

@@ -219,6 +219,23 @@ describe('the console with a queue and long lists (console round 8)', { skip }, 
     // The id said in the picker is the one the chosen run's lines start with.
     await picker.selectOption(ids[0]!);
     await eventually(async () => assert.match(await textOf(page.getByTestId('logs')), new RegExp(` ${ids[0]!.slice(0, 8)} stdout hi`)));
+
+    // Console round 11: a call made while the tab is open is listed without a reload (it was read once
+    // per visit), the run chosen staying chosen and its lines shown.
+    const call = async (): Promise<string> => {
+      const res = await c.platform.api.call('POST', `/functions/${name}/invoke`, { method: 'POST', path: '/', body: {} });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return res.body.runId as string;
+    };
+    const later = await call();
+    await eventually(async () => assert.ok((await options.allTextContents()).some((t) => t.endsWith(` · ${later.slice(0, 8)}`))), 10_000);
+    assert.equal(await picker.inputValue(), ids[0], 'the run chosen stays chosen');
+    assert.match(await textOf(page.getByTestId('logs')), new RegExp(` ${ids[0]!.slice(0, 8)} stdout hi`));
+    // With the live tail on, a run's end reads the list again (no interval then).
+    await page.getByTestId('live-tail').check();
+    await page.getByTestId('tail-state').getByText('live').waitFor();
+    const tailed = await call();
+    await eventually(async () => assert.ok((await options.allTextContents()).some((t) => t.endsWith(` · ${tailed.slice(0, 8)}`))), 4_000);
     assert.deepEqual(problems, []);
     await context.close();
   });

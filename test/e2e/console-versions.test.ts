@@ -83,4 +83,30 @@ describe('console: deleting versions', { skip }, () => {
     await history.getByText('v3', { exact: true }).waitFor();
     assert.equal(await history.locator('li').count(), 54);
   });
+
+  it('a deploy shows the warnings its upload answered that the check did not say, once (console round 11)', async () => {
+    const name = fnName('cwarn');
+    await createFunction(c.platform.api, name);
+    // A SQLite database shipped with the code: not text, so the editor's check never sees it; the upload does (ADR 0248).
+    const db = Buffer.concat([Buffer.from('SQLite format 3\0'), Buffer.from([0xff, 0xfe, 0x00, 0x01])]).toString('base64');
+    const main = py('def handler(event, context):', '    return 1');
+    const up = await c.platform.api.call('POST', `/functions/${name}/versions`, { entrypoint: 'main:handler', files: [{ path: 'main.py', contentBase64: Buffer.from(main).toString('base64') }, { path: 'data.db', contentBase64: db }] });
+    assert.equal(up.status, 201, JSON.stringify(up.body));
+    await deploy(c.platform.api, name, 1);
+    assert.equal((await c.platform.api.call('PUT', `/functions/${name}/draft`, { baseVersion: 1, files: [{ path: 'main.py', content: py('def handler(event, context):', '    return 2') }], removed: [] })).status, 200);
+
+    const { page, problems } = await c.page({ hash: `#/functions/${name}/code` });
+    await page.locator('.cm-content').waitFor();
+    await page.getByTestId('check-state').getByText('✓ no problems').waitFor();
+    assert.equal(await page.getByTestId('code-warnings').count(), 0, 'the check of the text files warns of nothing');
+    await page.getByRole('button', { name: 'Deploy…' }).click();
+    await page.getByTestId('confirm-deploy').click();
+    await page.locator('.fn-head').getByText('version 2').waitFor({ timeout: 60_000 });
+    const warnings = page.getByTestId('code-warnings');
+    await warnings.getByText('1 warning').waitFor();
+    await warnings.locator('summary').click();
+    assert.equal(await warnings.getByText(/^data\.db a SQLite database: deployed files are read-only/).count(), 1, 'said once, by the upload');
+    await warnings.getByText('(said by version 2\'s upload)').waitFor();
+    assert.deepEqual(problems, []);
+  });
 });

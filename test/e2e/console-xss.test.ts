@@ -301,4 +301,29 @@ describe('the console never renders function output as HTML', { skip }, () => {
     assert.deepEqual(problems, []);
     await context.close();
   });
+
+  it('an env value holding a bidi control is shown escaped in Settings, and can still be edited (console round 11)', async () => {
+    const name = fnName('envbidi');
+    await createFunction(c.platform.api, name);
+    // Raw in an input, U+202E reorders it: "https://\u202eelpmaxe.com" read as a URL ending in moc.example.
+    const value = 'https://\u202eelpmaxe.com';
+    assert.equal((await c.platform.api.call('PATCH', `/functions/${name}`, { env: { TARGET: value, PLAIN: 'ok' } })).status, 200);
+    const { page, problems, context } = await c.page({ hash: `#/functions/${name}/settings` });
+    const env = page.getByRole('form', { name: 'Environment' });
+    const shown = env.getByTestId('env-value-shown');
+    await shown.waitFor();
+    assert.equal(await textOf(shown), 'https://\\u202eelpmaxe.com', 'the bidi control is escaped');
+    assert.equal(await env.getByTestId('env-value-shown').count(), 1, 'a plain value stays in its input');
+    assert.deepEqual(await env.locator('input[placeholder="value"]').evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value)), ['ok']);
+    await env.getByRole('button', { name: 'Edit the value of TARGET' }).click();
+    await eventually(async () => assert.equal(await page.evaluate('document.activeElement?.getAttribute("placeholder")'), 'value'), 3_000);
+    assert.equal((await page.evaluate('document.activeElement.value')) as string, value, 'Edit opens the raw value');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.insertText('https://example.com');
+    await env.getByRole('button', { name: 'Save environment' }).click();
+    await page.getByText('Environment saved.').waitFor();
+    assert.deepEqual((await c.platform.api.call('GET', `/functions/${name}`)).body.function.env, { TARGET: 'https://example.com', PLAIN: 'ok' });
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
 });

@@ -19,6 +19,7 @@ import type { TabProps } from './tab.js';
 import { useVersionPages } from './version-pages.js';
 import { FileDiffs } from './file-diffs.js';
 import { CompareDialog } from './version-compare.js';
+import { CodeWarnings, type UploadWarnings } from './code-warnings.js';
 import { keepFocusInPlace } from '../../focus-place.js';
 
 const CHECK_DELAY_MS = 500;
@@ -56,6 +57,8 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
   const [deploying, setDeploying] = useState(false);
   const [comparing, setComparing] = useState<[number, number] | null>(null);
   const [adding, setAdding] = useState(false);
+  // What the upload of the version this tab deployed warned of, shown while the editor is on that version.
+  const [uploaded, setUploaded] = useState<UploadWarnings | null>(null);
   const editorBox = useRef<HTMLDivElement>(null);
   const editor = useRef<EditorHandle | null>(null);
   const timers = useRef<{ check?: number; save?: number }>({});
@@ -356,12 +359,12 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
             ))}
           </ul>
         )}
-        {(check?.warnings.length ?? 0) > 0 ? <details><summary>{check!.warnings.length} warning{check!.warnings.length === 1 ? '' : 's'}</summary><ul>{check!.warnings.map((p, i) => <li key={i}>{p.file}{p.line !== null ? `:${p.line}` : ''} {shownText(p.message)}</li>)}</ul></details> : null}
+        <CodeWarnings check={check} uploaded={uploaded !== null && uploaded.version === w.base?.version ? uploaded : null} />
       </section>
       <NewFileDialog open={adding} onClose={() => setAdding(false)} files={w.files} onAdd={(path) => { setAdding(false); addFile(path); }} />
       <CompareDialog name={name} pair={comparing} onClose={() => setComparing(null)} />
       <DeployDialog open={deploying} onClose={() => setDeploying(false)} name={name} fn={fn.function} ws={w} check={check}
-        onDone={() => { setDeploying(false); setSaved(''); reload(); versions.reload(); location.hash = href(['functions', name, 'code']); }} />
+        onDone={(done) => { setUploaded(done); setDeploying(false); setSaved(''); reload(); versions.reload(); location.hash = href(['functions', name, 'code']); }} />
     </div>
   );
 }
@@ -376,7 +379,7 @@ function problemsIn(check: Validation | null, file: string): { line: number; col
   return out;
 }
 
-function DeployDialog({ open, onClose, onDone, name, fn, ws, check }: { open: boolean; onClose: () => void; onDone: () => void; name: string; fn: Fn; ws: Workspace; check: Validation | null }): JSX.Element {
+function DeployDialog({ open, onClose, onDone, name, fn, ws, check }: { open: boolean; onClose: () => void; onDone: (done: UploadWarnings) => void; name: string; fn: Fn; ws: Workspace; check: Validation | null }): JSX.Element {
   const [note, setNote] = useState('');
   const [busy, setBusy] = useState(false);
   const [step, setStep] = useState('');
@@ -389,9 +392,9 @@ function DeployDialog({ open, onClose, onDone, name, fn, ws, check }: { open: bo
     try {
       const fresh = await validate(ws, ws.base?.entrypoint);
       if (!fresh.ok) throw new Error(`${fresh.problems.length} problem(s) left: fix them first`);
-      await deployWorkspace(name, ws, fresh, note, setStep);
+      const done = await deployWorkspace(name, ws, fresh, note, setStep);
       setNote('');
-      onDone();
+      onDone(done);
     } catch (err) {
       setError(err);
     } finally {

@@ -12,10 +12,10 @@ import { duration, inlineText, ms, resultText, shownText } from '../../format.js
 import { href } from '../../router.js';
 import { samplePayload } from '../../scaffolds.js';
 import { jsonNumbersSurviveParse } from '../../../../protocol/json-numbers.js';
-import { keepFocusInPlace } from '../../focus-place.js';
 import { CopyButton, ErrorBox, useAsync } from '../../ui.js';
 import type { TabProps } from './tab.js';
 import { AppRoutes } from './app-routes.js';
+import { TestCaseRow } from './test-case-row.js';
 import { keepForm, keptForm, pendingSend, sendKept, type Sent } from './invoke-form.js';
 
 const METHODS = ['POST', 'GET', 'PUT', 'PATCH', 'DELETE'];
@@ -279,11 +279,8 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
             ? <p class="muted" data-testid="cases-none">No saved test cases{can('deployer') ? ': name the request and Save it to send it again with one click.' : ' (a deployer saves them, with their request).'}</p> : null}
           <ul class="cases">
             {(cases.data?.items ?? []).map((c) => (
-              <li key={c.name}>
-                <button type="button" class="link" onClick={() => load(c)}>{c.name}</button> <span class="tag">{c.mode}</span> <span class="muted">{c.request.method ?? 'POST'} {joinPath(c.request.path ?? '/', c.request.query)}</span>
-                {can('invoker') ? <button type="button" class="small" onClick={() => send(c.request, c.mode)} aria-label={`Run ${c.name}`}>Run</button> : null}
-                {can('deployer') ? <button type="button" class="small" onClick={() => { keepFocusInPlace(); void api('DELETE', `/functions/${enc(name)}/test-cases/${enc(c.name)}`).then(cases.reload, setError); }} aria-label={`Delete ${c.name}`}>Delete</button> : null}
-              </li>
+              <TestCaseRow key={c.name} fn={name} testCase={c} line={`${c.request.method ?? 'POST'} ${joinPath(c.request.path ?? '/', c.request.query)}`}
+                onLoad={() => load(c)} onRun={() => send(c.request, c.mode)} onDeleted={cases.reload} />
             ))}
           </ul>
         </section>

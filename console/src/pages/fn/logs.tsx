@@ -11,7 +11,7 @@ import { clock, levelText, logText, time } from '../../format.js';
 import { atLeast, openTail, type TailLine, type TailState } from '../../live-tail.js';
 import { href } from '../../router.js';
 import { LOG_LEVELS } from '../../../../protocol/live-logs.js';
-import { ErrorBox, useAsync } from '../../ui.js';
+import { ErrorBox, useAsync, useInterval } from '../../ui.js';
 import type { TabProps } from './tab.js';
 
 const MAX_LINES = 2000;
@@ -19,6 +19,13 @@ const MAX_LINES = 2000;
 const TAIL_BATCH_MS = 100;
 /** The stream filter's choices (`run`: the tail's run ends). */
 const STREAMS = ['stdout', 'stderr', 'log', 'run'];
+/**
+ * How often the run picker's list is read again while the tab is visible and the tail is off; with
+ * the tail on, a run's end reads it (at most once a second). It was read once per visit: calls made
+ * while the tab was open were not listed until a reload (console round 11).
+ */
+const RECENT_EVERY_MS = 5000;
+const RECENT_AFTER_END_MS = 1000;
 const STATE_TEXT: Record<TailState, string> = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…', stopped: 'stopped' };
 
 export function LogsTab({ name, query }: TabProps): JSX.Element {
@@ -41,6 +48,8 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
   const go = (next: { run?: string; stream?: string; level?: string }): void => { location.hash = href(['functions', name, 'logs'], { run: runId ?? undefined, stream, level, ...next }); };
   const [text, setText] = useState('');
   const recent = useAsync(() => api<{ items: RunSummary[] }>('GET', `/runs?function=${enc(name)}&limit=20`), [name]);
+  // Read again in place: the list and the run chosen (the URL's) stay while it is read.
+  useInterval(recent.reload, live ? null : RECENT_EVERY_MS);
   const one = useAsync(async () => (runId === null ? null : (await api<{ run: Run & { attempts?: { logs?: LogLine[] }[] } }>('GET', `/runs/${enc(runId)}`)).run), [runId]);
 
   useEffect(() => {
@@ -51,6 +60,7 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
     setError(null);
     let pending: TailLine[] = [];
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let listed: ReturnType<typeof setTimeout> | undefined;
     const flush = (): void => {
       timer = undefined;
       const fresh = pending;
@@ -68,7 +78,10 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
     const tail = openTail(name, {
       onLines: append,
       // A run's end, as a line of its own (stream `run`).
-      onEnd: (end) => append([{ runId: end.runId, attempt: end.attempt, stream: 'run', ts: Date.now(), msg: `ended ${end.status}${end.errorCode ? ` ${end.errorCode}` : ''}${end.httpStatus !== null ? ` ${end.httpStatus}` : ''}${end.durationMs !== null ? ` ${end.durationMs.toFixed(1)} ms` : ''}` }]),
+      onEnd: (end) => {
+        listed ??= setTimeout(() => { listed = undefined; recent.reload(); }, RECENT_AFTER_END_MS);
+        append([{ runId: end.runId, attempt: end.attempt, stream: 'run', ts: Date.now(), msg: `ended ${end.status}${end.errorCode ? ` ${end.errorCode}` : ''}${end.httpStatus !== null ? ` ${end.httpStatus}` : ''}${end.durationMs !== null ? ` ${end.durationMs.toFixed(1)} ms` : ''}` }]);
+      },
       onState: (next) => {
         setState(next);
         if (next === 'live') setError(null);
@@ -78,6 +91,7 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
     return () => {
       tail.stop();
       if (timer !== undefined) clearTimeout(timer);
+      clearTimeout(listed);
       setState('stopped');
     };
   }, [live, name]);

@@ -7,13 +7,14 @@ import { useRef, useState } from 'preact/hooks';
 import { api, ApiError, enc, type Fn, type FnAnswer } from '../../api.js';
 import { can, currentSession } from '../../auth.js';
 import { ContractCard } from '../../contract.js';
-import { duration, memory } from '../../format.js';
+import { duration, inlineText, memory } from '../../format.js';
 import { navigate } from '../../router.js';
 import { Card, ErrorBox, ShownOnce } from '../../ui.js';
 import type { TabProps } from './tab.js';
 import { keepFocusInPlace } from '../../focus-place.js';
 
-type Row = { key: string; value: string };
+/** An env row; `editing`: its value, shown escaped (below), opened in its input by Edit. */
+type Row = { key: string; value: string; editing?: true };
 type Form = 'limits' | 'retry' | 'env' | 'secrets' | 'access' | 'state';
 
 /** The API's `field` of a refused change → the input that holds it (as sent, and as checked after the merge). */
@@ -228,7 +229,15 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
                   <input id={`env-k-${i}`} placeholder="NAME" value={r.key} aria-invalid={problem !== null ? true : undefined} aria-describedby={problem !== null ? `env-k-${i}-problem` : undefined}
                     onInput={(e) => setEnv(env.map((x, k) => (k === i ? { ...x, key: (e.target as HTMLInputElement).value } : x)))} />
                   <label class="visually-hidden" for={`env-v-${i}`}>Value</label>
-                  <input id={`env-v-${i}`} placeholder="value" class="grow" value={r.value} onInput={(e) => setEnv(env.map((x, k) => (k === i ? { ...x, value: (e.target as HTMLInputElement).value } : x)))} />
+                  {/* A value holding a control or bidi character (U+202E reorders how it reads) is shown escaped, not in an
+                      input that renders it raw; Edit opens it there (console round 11). */}
+                  {r.editing !== true && inlineText(r.value) !== r.value ? <>
+                    <code id={`env-v-${i}`} class="grow env-shown" data-testid="env-value-shown">{inlineText(r.value)}</code>
+                    <button type="button" class="small" aria-label={`Edit the value of ${r.key}`} onClick={() => {
+                      setEnv(env.map((x, k) => (k === i ? { ...x, editing: true } : x)));
+                      setTimeout(() => document.getElementById(`env-v-${i}`)?.focus(), 0);
+                    }}>Edit</button>
+                  </> : <input id={`env-v-${i}`} placeholder="value" class="grow" value={r.value} onInput={(e) => setEnv(env.map((x, k) => (k === i ? { ...x, value: (e.target as HTMLInputElement).value } : x)))} />}
                   <button type="button" class="small" aria-label={`Remove ${r.key}`} onClick={() => setEnv(env.filter((_, k) => k !== i))}>✕</button>
                 </div>
                 {problem !== null ? <p id={`env-k-${i}-problem`} class="field-problem" data-testid="env-problem">{problem}</p> : null}

@@ -1,0 +1,37 @@
+/**
+ * The Code tab's warnings: what the check (`POST /validate`) of the code in the editor warns of,
+ * and what the upload of the version the console deployed answered (`warnings`, ADR 0248) that the
+ * check did not say — the check sees the editor's text files only, the upload every file of the
+ * version: a SQLite database shipped with it (read-only on the platform) was warned of by the
+ * CLI's deploy, never by the console's (console round 11). Each warning is said once: one the
+ * check says too (same file, line and text: the same validate.py finds the same) is not repeated.
+ */
+import type { JSX } from 'preact';
+import type { Problem, Validation } from '../../api.js';
+import { inlineText, shownText } from '../../format.js';
+
+/** The warnings the upload of `version` answered. */
+export interface UploadWarnings {
+  version: number;
+  warnings: Problem[];
+}
+
+const key = (p: Problem): string => JSON.stringify([p.file, p.line, p.message]);
+
+export function CodeWarnings({ check, uploaded }: { check: Validation | null; uploaded: UploadWarnings | null }): JSX.Element | null {
+  const checked = check?.warnings ?? [];
+  const said = new Set(checked.map(key));
+  const more = (uploaded?.warnings ?? []).filter((p) => !said.has(key(p)));
+  const all = [...checked, ...more];
+  if (all.length === 0) return null;
+  const line = (p: Problem): string => `${p.file === null ? '(bundle)' : inlineText(p.file)}${p.line !== null ? `:${p.line}` : ''} ${shownText(p.message)}`;
+  return (
+    <details data-testid="code-warnings">
+      <summary>{all.length} warning{all.length === 1 ? '' : 's'}</summary>
+      <ul>
+        {checked.map((p, i) => <li key={`c${i}`}>{line(p)}</li>)}
+        {more.map((p, i) => <li key={`u${i}`}>{line(p)} <span class="muted">(said by version {uploaded!.version}'s upload)</span></li>)}
+      </ul>
+    </details>
+  );
+}
