@@ -53,7 +53,10 @@ describe('the console shows the failures of console round 7', { skip }, () => {
     // The failed filter lists it, as `runs --status failed` does.
     await page.getByLabel('Status').selectOption('failed');
     // Both failed; the raise says its code, as `runs` prints FUNCTION_ERROR 500 beside failed 503.
-    const rows = (await page.getByRole('table', { name: 'Runs' }).locator('tbody tr').allInnerTexts()).map((row) => row.replace(/\s+/g, ' '));
+    // The filtered list is read once it is drawn (read at once, under load it was still loading: no rows).
+    const listed = page.getByRole('table', { name: 'Runs' }).locator('tbody tr');
+    await listed.nth(1).waitFor();
+    const rows = (await listed.allInnerTexts()).map((row) => row.replace(/\s+/g, ' '));
     assert.equal(rows.length, 2, JSON.stringify(rows));
     assert.match(rows[0]!, /failed 503/);
     assert.doesNotMatch(rows[0]!, /FUNCTION_ERROR/);
