@@ -19,6 +19,12 @@ const RECHECK_MS = 30_000;
 const SLOW_ARM_MS = 2;
 /** At most this many lost ticks of one trigger are fired again at a start (an every-second trigger has 60 in `maxLateMs`). */
 const MAX_RECOVERED = 60;
+/**
+ * A trigger set while running (a deploy, a config reload: every process of a cluster at once) fires
+ * again only the lost ticks older than this: a live claimer settles its tick within it, and firing
+ * its tick again would count it twice (the queue keeps one run by its idempotency key).
+ */
+const LIVE_CLAIM_GRACE_MS = 10_000;
 
 export type FiredTrigger = Schedule['trigger'];
 
@@ -73,7 +79,7 @@ export class CronScheduler {
     this.#entries.set(keyOf(trigger), entry);
     if (!this.#running) return;
     const now = this.#now();
-    this.#recover(entry, now);
+    this.#recover(entry, now, LIVE_CLAIM_GRACE_MS);
     this.#arm(entry, now);
   }
 
@@ -113,7 +119,7 @@ export class CronScheduler {
       if (!this.#running || start !== this.#starts) return;
       if (entry.timer !== null || this.#entries.get(keyOf(entry.schedule.trigger)) !== entry) continue;
       const asked = performance.now();
-      this.#recover(entry, now);
+      this.#recover(entry, now, 0);
       this.#arm(entry, now);
       if (performance.now() - asked > SLOW_ARM_MS) await new Promise<void>((resolve) => setImmediate(resolve));
     }
@@ -174,11 +180,11 @@ export class CronScheduler {
    * scheduler fires a claimed tick (ADR 0264). A claimer still alive queues the same idempotency
    * key, so the queue keeps one run. Ticks nobody claimed stay skipped (the platform was down).
    */
-  #recover(entry: Entry, now: number): void {
+  #recover(entry: Entry, now: number, graceMs: number): void {
     const { lock } = this.#options;
     if (lock.unsettled === undefined) return;
     const ticks: number[] = [];
-    for (let t = entry.schedule.next(now - this.#maxLateMs - 1); t < now && ticks.length < MAX_RECOVERED; t = entry.schedule.next(t)) ticks.push(t);
+    for (let t = entry.schedule.next(now - this.#maxLateMs - 1); t < now - graceMs && ticks.length < MAX_RECOVERED; t = entry.schedule.next(t)) ticks.push(t);
     if (ticks.length === 0) return;
     const trigger = entry.schedule.trigger;
     this.#track((async () => {
