@@ -137,6 +137,26 @@ describe('cron scheduler (memory lock)', () => {
     assert.deepEqual([...payloads], ['hi']);
   });
 
+  it('a trigger set on a running scheduler fires again only lost ticks older than the live-claim grace (ADR 0264 amended)', async (t) => {
+    const startMs = Date.UTC(2026, 0, 1, 12, 0, 30, 500);
+    const advance = fakeClock(t, startMs);
+    const lock = new MemoryTickLock();
+    const ref = { function: 'tick', triggerId: 's' };
+    const old = Date.UTC(2026, 0, 1, 12, 0, 10); // claimed 20.5 s ago, never settled: its claimer died
+    const live = Date.UTC(2026, 0, 1, 12, 0, 29); // claimed 1.5 s ago: its claimer may still be queueing it
+    assert.ok(await lock.acquire(ref, old));
+    assert.ok(await lock.acquire(ref, live));
+    const fired: number[] = [];
+    const s = new CronScheduler({ lock, fire: (_t, tick) => void fired.push(tick) });
+    s.start();
+    s.set(everySecond);
+    await advance(100);
+    await s.stop();
+    // Before the grace the live claimer's tick was fired a second time (counted twice as `fired`).
+    assert.ok(fired.includes(old), JSON.stringify(fired));
+    assert.ok(!fired.includes(live), JSON.stringify(fired));
+  });
+
   it('stops firing a removed trigger; replaceAll with one bad trigger changes nothing', async (t) => {
     const advance = fakeClock(t);
     const fired: string[] = [];
