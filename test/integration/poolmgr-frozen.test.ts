@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { callWhileLoading, callWhileRunning, ev, isAlive, openPool, until } from './poolmgr-harness.js';
@@ -21,8 +21,31 @@ const FREEZERS: Record<string, Freezer> = {
   },
 };
 
+/**
+ * Thaws the groups an earlier run of this test left frozen (it was SIGKILLed mid-test: its runtime
+ * stays in `D` and its processes cannot die until thawed), once they are older than any run takes:
+ * a run going on beside this one keeps its own.
+ */
+function thawLeftovers(freezer: Freezer): void {
+  let names: string[];
+  try {
+    names = readdirSync(freezer.root).filter((name) => name.startsWith('fp-test-'));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const dir = join(freezer.root, name);
+    try {
+      if (Date.now() - statSync(dir).mtimeMs < 10 * 60_000) continue;
+      writeFileSync(join(dir, freezer.thaw[0]), freezer.thaw[1]);
+      rmdirSync(dir); // fails while its processes still run: removed by a later run
+    } catch { /* gone, or not empty yet */ }
+  }
+}
+
 /** A group of the test's own in `freezer`, thawed and removed after the test; null where none can be made. */
 function freezerGroup(t: TestContext, freezer: Freezer): ((pid: number) => void) | null {
+  thawLeftovers(freezer);
   const dir = join(freezer.root, `fp-test-${randomUUID().slice(0, 8)}`);
   try {
     mkdirSync(dir);
