@@ -25,7 +25,9 @@ export function TokenExpiry({ session }: { session: Session }): JSX.Element | nu
     if (expiresAt === undefined) return;
     const next = now < expiresAt - WARN_MS ? expiresAt - WARN_MS : now < expiresAt ? expiresAt : null;
     if (next === null) return;
-    const timer = setTimeout(() => setNow(Date.now()), Math.min(next - now, MAX_DELAY_MS));
+    // The delay from the clock now, not from `now`: an effect runs after the paint, and the clock may
+    // have moved meanwhile (a busy tab; CI 46 saw the expiry's timer set 10 minutes late).
+    const timer = setTimeout(() => setNow(Date.now()), Math.min(Math.max(0, next - Date.now()), MAX_DELAY_MS));
     // A timer does not run while the computer sleeps: the tab coming back reads the clock again.
     const woken = (): void => setNow(Date.now());
     addEventListener('focus', woken);
