@@ -131,7 +131,7 @@ export class Call implements QueueLinks<Call>, Deadlined {
    */
   private takeLogs(raw: unknown, reply: boolean): LogLine[] {
     if (!Array.isArray(raw) || raw.length === 0) return [];
-    return (this.budget ??= new LogBudget(undefined, this.acceptedAt)).take(raw, reply);
+    return (this.budget ??= new LogBudget(undefined, this.acceptedAt, this.group.mask)).take(raw, reply);
   }
 
   /** The response went out before the call's end (respond()). */

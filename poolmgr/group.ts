@@ -2,7 +2,7 @@
  * Everything the pool holds for one function version (`name@version`): its live instances, its
  * wait queue, and the limits read from the FunctionVersion with their defaults applied.
  */
-import { workspaceOfKey, type FunctionSpec } from '../protocol/index.js';
+import { secretMask, workspaceOfKey, type FunctionSpec, type SecretMask } from '../protocol/index.js';
 import type { Call } from './call.js';
 import type { Instance } from './instance.js';
 import type { Placement } from './host/types.js';
@@ -31,6 +31,8 @@ export class FunctionGroup {
   fn!: FunctionVersion;
   spec!: FunctionSpec;
   limits!: Limits;
+  /** The version's secret values masked in its log lines and errors (protocol/secret-mask.ts); null: none. */
+  mask: SecretMask | null = null;
   /** Set by drain(): minWarm no longer applies, so the version scales to zero. */
   retired = false;
   /** The runtime preset its instances start on (poolmgr/preset.ts), decided at its first instance. */
@@ -76,6 +78,7 @@ export class FunctionGroup {
 
   /** Takes the limits from a (possibly newer) FunctionVersion object of the same version. */
   update(fn: FunctionVersion): void {
+    this.mask = secretMask(fn.secrets);
     this.fn = fn;
     this.limits = limitsOf(fn);
     this.spec = {

@@ -301,13 +301,13 @@ export class Instance implements ProcessListener {
         }
         const response = msg.response;
         // An ASGI app that raised answers with its own 500 and reports the exception beside it.
-        const appError = typeof msg.error === 'object' && msg.error !== null ? this.classify(fromWireError(msg.error)) : null;
+        const appError = typeof msg.error === 'object' && msg.error !== null ? this.classify(fromWireError(msg.error, this.group.mask)) : null;
         this.complete(call, response, appError, msg.logs, msg.handlerMs);
         return;
       }
       case 'error': {
         if (msg.id === this.specializeId) {
-          this.initFailed(fromWireError(msg.error), msg.logs);
+          this.initFailed(fromWireError(msg.error, this.group.mask), msg.logs);
           return;
         }
         const call = this.running.get(msg.id);
@@ -315,12 +315,12 @@ export class Instance implements ProcessListener {
         this.running.delete(msg.id);
         this.forget(call, msg.fatal !== true); // after a fatal error the runtime exits: nothing else starts
         if (msg.fatal !== true) {
-          this.complete(call, null, this.classify(fromWireError(msg.error)), msg.logs, msg.handlerMs);
+          this.complete(call, null, this.classify(fromWireError(msg.error, this.group.mask)), msg.logs, msg.handlerMs);
           return;
         }
         // The runtime exits after a fatal error: discard first, so no queued call is handed to it.
         this.inflight--;
-        const error = this.classify(fromWireError(msg.error));
+        const error = this.classify(fromWireError(msg.error, this.group.mask));
         this.endedFor = error;
         this.discard({ code: 'RUNTIME_CRASHED', class: 'crash', type: 'RuntimeExiting',
           message: 'the runtime process ended after a fatal error in another call' });
@@ -502,7 +502,7 @@ export class Instance implements ProcessListener {
    * counted, never held); a batch an honest runtime would not send counts as unasked.
    */
   private loadLogs(raw: unknown): void {
-    const budget = this.loadBudget ??= new LogBudget(undefined, this.madeAt);
+    const budget = this.loadBudget ??= new LogBudget(undefined, this.madeAt, this.group.mask);
     const dropped = budget.dropped;
     const lines = budget.take(raw, false);
     for (const line of lines) (this.loadStreamed ??= []).push(line);
@@ -512,7 +512,7 @@ export class Instance implements ProcessListener {
   /** The load's lines: those streamed, then `rest` (its reply's), within one call's budget. */
   private loadLines(rest: unknown): LogLine[] {
     const budget = this.loadBudget;
-    if (budget === null) return boundedLogLines(rest, this.madeAt);
+    if (budget === null) return boundedLogLines(rest, this.madeAt, undefined, this.group.mask);
     const lines = (this.loadStreamed ?? []).concat(budget.take(rest, true));
     const notice = budget.notice();
     if (notice !== null) lines.push(notice);

@@ -1,7 +1,7 @@
 /**
  * How runtime failure classes become registry codes, in one table. Match on codes, never on text.
  */
-import { capErrorText, cleanErrorFields, ERROR_CLASSES, RUNTIME_PLATFORM_CODES, type ErrorClass, type ErrorCode, type WireError } from '../protocol/index.js';
+import { capErrorText, cleanErrorFields, ERROR_CLASSES, RUNTIME_PLATFORM_CODES, type ErrorClass, type ErrorCode, type SecretMask, type WireError } from '../protocol/index.js';
 import type { InvocationError } from './types.js';
 import type { KillCause } from './runtime-process.js';
 
@@ -21,7 +21,7 @@ export const CODE_FOR_CLASS: Readonly<Record<ErrorClass, ErrorCode>> = Object.fr
  * is untrusted (user code can write it on the runtime's socket): its texts are cut and fields of
  * the wrong type left out (protocol/runtime-reports.ts).
  */
-export function fromWireError(err: WireError): InvocationError {
+export function fromWireError(err: WireError, mask: SecretMask | null = null): InvocationError {
   const known = typeof err === 'object' && err !== null && ERROR_CLASSES.includes(err.class);
   if (!known) {
     const cls = JSON.stringify((err as { class?: unknown } | null)?.class) ?? 'undefined';
@@ -34,8 +34,8 @@ export function fromWireError(err: WireError): InvocationError {
   // code, and no class, as for RUNTIME_UNAVAILABLE, so retries and stats count it as ours, not the function's.
   const platform = (RUNTIME_PLATFORM_CODES as readonly unknown[]).includes(err.code) ? err.code! : null;
   return platform !== null
-    ? { code: platform, class: null, ...cleanErrorFields(err) }
-    : { code: CODE_FOR_CLASS[err.class], class: err.class, ...cleanErrorFields(err) };
+    ? { code: platform, class: null, ...cleanErrorFields(err, mask) }
+    : { code: CODE_FOR_CLASS[err.class], class: err.class, ...cleanErrorFields(err, mask) };
 }
 
 /** An error the host itself decided on (queue full, timeout, crash, spawn failure). */

@@ -12,6 +12,7 @@ export * from './cron-schedule.js';
 export * from './records.js';
 export * from './live-logs.js';
 export * from './runtime-reports.js';
+export * from './secret-mask.js';
 export * from './json-text.js';
 export * from './json-numbers.js';
 export * from './file-names.js';

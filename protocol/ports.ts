@@ -28,6 +28,11 @@ export interface FunctionVersion extends FunctionSpec {
    * recorded for the incarnation that served it, whatever the wall clock did since (ADR 0219).
    */
   incarnation?: number;
+  /**
+   * The values of `env` that are the function's secrets, by name (set by the control plane's
+   * registry): the pool masks them in the function's log lines and errors (./secret-mask.ts).
+   */
+  secrets?: Readonly<Record<string, string>>;
 }
 
 /** The manifest's `errors` key (docs/api-invoke.md, "Errors"). */

@@ -7,6 +7,7 @@
  * feed, the gateway's answer).
  */
 import type { LogLine, WireError } from './messages.js';
+import type { SecretMask } from './secret-mask.js';
 
 /**
  * The most a call's lines (streamed batches and the reply's together) may add up to, in units:
@@ -66,8 +67,11 @@ export class LogBudget {
   used = 0;
   dropped = 0;
 
-  /** `since`: Unix ms when the call or load whose lines these are began (no line is stamped before it). */
-  constructor(readonly limit: number = MAX_CALL_LOG_UNITS, readonly since: number = -Infinity) {}
+  /**
+   * `since`: Unix ms when the call or load whose lines these are began (no line is stamped before it);
+   * `mask`: the function's secret values masked in each line kept (./secret-mask.ts).
+   */
+  constructor(readonly limit: number = MAX_CALL_LOG_UNITS, readonly since: number = -Infinity, readonly mask: SecretMask | null = null) {}
 
   /**
    * The lines of `raw` (anything a runtime sent as `logs`) kept within the budget. `reply`: the
@@ -79,6 +83,7 @@ export class LogBudget {
     const now = Date.now();
     for (const item of raw as unknown[]) {
       const line = cleanLogLine(item, this.since, now);
+      if (line !== null && this.mask !== null) line.msg = this.mask(line.msg);
       const units = line === null ? 0 : LOG_LINE_UNITS + line.msg.length;
       if (line === null || this.used + units > this.limit) {
         this.dropped++;
@@ -100,8 +105,8 @@ export class LogBudget {
 }
 
 /** Lines of `raw` within a budget of their own (a specialization's), with the notice at the end if any was dropped. */
-export function boundedLogLines(raw: unknown, since = -Infinity, limit: number = MAX_CALL_LOG_UNITS): LogLine[] {
-  const budget = new LogBudget(limit, since);
+export function boundedLogLines(raw: unknown, since = -Infinity, limit: number = MAX_CALL_LOG_UNITS, mask: SecretMask | null = null): LogLine[] {
+  const budget = new LogBudget(limit, since, mask);
   const lines = budget.take(raw, true);
   const notice = budget.notice();
   if (notice !== null) lines.push(notice);
@@ -120,12 +125,13 @@ export function capErrorText(text: string, max: number = MAX_ERROR_TEXT_CHARS): 
  * and `file` only when strings (cut), `line` only when a non-negative integer. `class` is left to
  * the caller, which knows the classes.
  */
-export function cleanErrorFields(err: WireError): Pick<WireError, 'type' | 'message' | 'stack' | 'file' | 'line'> {
+export function cleanErrorFields(err: WireError, mask: SecretMask | null = null): Pick<WireError, 'type' | 'message' | 'stack' | 'file' | 'line'> {
+  const masked = (text: string): string => (mask === null ? text : mask(text));
   const out: Pick<WireError, 'type' | 'message' | 'stack' | 'file' | 'line'> = {
     type: capErrorText(typeof err.type === 'string' ? err.type : String(err.type), MAX_ERROR_TYPE_CHARS),
-    message: capErrorText(typeof err.message === 'string' ? err.message : String(err.message)),
+    message: capErrorText(masked(typeof err.message === 'string' ? err.message : String(err.message))),
   };
-  if (typeof err.stack === 'string') out.stack = capErrorText(err.stack);
+  if (typeof err.stack === 'string') out.stack = capErrorText(masked(err.stack));
   if (typeof err.file === 'string' && err.file.length <= MAX_ERROR_FILE_CHARS) out.file = err.file;
   if (typeof err.line === 'number' && Number.isInteger(err.line) && err.line >= 0) out.line = err.line;
   return out;

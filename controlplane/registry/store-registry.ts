@@ -202,6 +202,8 @@ export class StoreRegistry implements FunctionRegistry {
       maxQueue: limits.maxQueue,
       errors,
       incarnation: record.createdAt,
+      // Masked in its logs and errors (protocol/secret-mask.ts): a viewer reads those, not its secrets.
+      ...(record.secrets !== undefined && Object.keys(record.secrets).length > 0 ? { secrets: Object.freeze({ ...record.secrets }) } : {}),
       ...(event === 'lambda' ? { event } : {}),
       ...(depsDir !== null ? { depsDir } : {}),
       ...(data !== null && 'dataDir' in data ? { dataDir: data.dataDir } : {}),

@@ -1,0 +1,54 @@
+/**
+ * Red team round 47: a function's secret values in its own logs and errors. A `viewer` reads a
+ * function's logs, run records and errors but never its secrets (names only); a line that printed
+ * one (at import, in a call, in an exception's message or traceback) kept it in clear for every
+ * viewer to read. The pool masks each secret's value (at least 6 characters) as `[secret NAME]`
+ * before any line or error is kept (protocol/secret-mask.ts).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { deployed, fnName, py, sleep, usePlatform } from './platform-harness.js';
+
+const KEY = 'sk-live-0d4f1b9a7c3e5b2a';
+const LONGER = `${KEY}-and-more`;
+const SHORT = 'pin42';
+const APP = py(
+  'import os, sys',
+  'print("loading with", os.environ["API_KEY"], flush=True)',
+  'def handler(event, context):',
+  '    print("calling with key", os.environ["API_KEY"], "and", os.environ["LONGER"], "pin", os.environ["PIN"])',
+  '    print("to stderr", os.environ["API_KEY"], file=sys.stderr)',
+  '    if "fail" in str(event):',
+  '        raise ValueError("refused: " + os.environ["API_KEY"])',
+  '    return {"ok": True}',
+);
+
+const h = usePlatform({ poolSize: 1 });
+
+describe('attack: a function\'s secrets in its logs and errors', () => {
+  it('a viewer reads [secret NAME] where the value was, in the init, call and error lines and the error itself', { timeout: 60_000 }, async () => {
+    const name = fnName('sl');
+    await deployed(h.api, name, { 'main.py': APP, 'platform.yaml': `kind: function\nname: ${name}\nerrors: verbose\n` }, { secrets: { API_KEY: KEY, LONGER, PIN: SHORT } });
+    const ok = await fetch(`${h.url}/fn/${name}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(ok.status, 200, await ok.text());
+    const failed = await fetch(`${h.url}/fn/${name}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"fail": true}' });
+    assert.equal(failed.status, 500);
+    const runId = failed.headers.get('x-run-id')!;
+    const answer = await failed.text();
+    assert.ok(!answer.includes(KEY), answer);
+
+    let text = '';
+    for (let i = 0; i < 100 && !text.includes('to stderr'); i++) {
+      if (i > 0) await sleep(100);
+      text = JSON.stringify((await h.api.call('GET', `/functions/${name}/logs`)).body);
+    }
+    assert.ok(!text.includes(KEY.slice(3)), `a secret value in the logs: ${text}`);
+    assert.match(text, /loading with \[secret API_KEY\]/);
+    assert.match(text, /calling with key \[secret API_KEY\] and \[secret LONGER\] pin pin42/); // the longest first; a short one is not masked
+    assert.match(text, /to stderr \[secret API_KEY\]/);
+
+    const run = JSON.stringify((await h.api.call('GET', `/runs/${runId}`)).body);
+    assert.ok(!run.includes(KEY.slice(3)), `a secret value in the run: ${run}`);
+    assert.match(run, /refused: \[secret API_KEY\]/);
+  });
+});
