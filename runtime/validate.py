@@ -64,6 +64,12 @@ def compile_file(root, rel):
             return None, error, []
         except ValueError as err:  # e.g. NUL bytes in the source (a SyntaxError from 3.12 on)
             return None, {"file": rel, "line": None, "column": None, "type": "SyntaxError", "message": str(err)}, []
+        except (RecursionError, MemoryError) as err:
+            # The runtime's import fails the same way: the file's problem, not the check's (it
+            # crashed validate.py, so the API answered "try again" and the CLI refused to deploy).
+            what = "nested too deeply" if isinstance(err, RecursionError) else "too large"
+            return None, {"file": rel, "line": None, "column": None, "type": type(err).__name__,
+                          "message": f"{what} for Python's compiler: the runtime cannot import it either"}, []
     for w in caught:
         item = {"file": rel, "line": getattr(w, "lineno", None), "message": f"{w.category.__name__}: {w.message}"}
         if item not in found:  # compile and parse both warn about the same thing
@@ -1300,27 +1306,28 @@ def check(root, entrypoint, files, installed=None):
     declared, deps_problems = dependencies(root, set(files))
     # A folder that declares its packages in pyproject.toml alone is told to add there.
     declared_in = "pyproject.toml's dependencies" if "requirements.txt" not in files and any(d["file"] == "pyproject.toml" for d in declared) else "requirements.txt"
-    warns.extend(deps_imports.undeclared(trees, files, entry["file"], [d["name"] for d in declared],
-                                         [d["requirement"] for d in declared], installed, declared_in))
-    warns.extend(websocket_routes(trees))
-    warns.extend(websocket_broadcasts(trees))
-    warns.extend(channel_layers(trees))
-    warns.extend(socketio_apps(trees))
-    warns.extend(mcp_apps(trees))
-    warns.extend(ui_apps(trees))
-    warns.extend(memory_broadcasts(trees))
-    warns.extend(trigger_routes(trees))
-    warns.extend(session_keys(trees, set(files)))
-    warns.extend(settings_keys(trees))
-    warns.extend(batched_console_spans(trees))
-    warns.extend(servers_at_import(trees, files, entry["file"]))
-    warns.extend(uncancelled_alarms(trees))
-    warns.extend(event_streams(trees))
-    warns.extend(shipped_databases(root, files))
-    warns.extend(created_databases(trees, set(files)))
-    warns.extend(mongo_urls(trees))
-    warns.extend(group_accumulators(trees))
-    warns.extend(declared_python(root, set(files)))
+    passes = (
+        lambda: deps_imports.undeclared(trees, files, entry["file"], [d["name"] for d in declared],
+                                        [d["requirement"] for d in declared], installed, declared_in),
+        lambda: websocket_routes(trees), lambda: websocket_broadcasts(trees), lambda: channel_layers(trees),
+        lambda: socketio_apps(trees), lambda: mcp_apps(trees), lambda: ui_apps(trees), lambda: memory_broadcasts(trees),
+        lambda: trigger_routes(trees), lambda: session_keys(trees, set(files)), lambda: settings_keys(trees),
+        lambda: batched_console_spans(trees), lambda: servers_at_import(trees, files, entry["file"]),
+        lambda: uncancelled_alarms(trees), lambda: event_streams(trees), lambda: shipped_databases(root, files),
+        lambda: created_databases(trees, set(files)), lambda: mongo_urls(trees), lambda: group_accumulators(trees),
+        lambda: declared_python(root, set(files)),
+    )
+    skipped = 0
+    for run in passes:
+        try:
+            warns.extend(run())
+        except RecursionError:
+            # A module that compiles (a chain of ~900 `+`, which runs) is deeper than a walk of its
+            # tree may recurse: that hint is skipped, the report still made (it crashed validate.py).
+            skipped += 1
+    if skipped:
+        warns.append({"file": None, "line": None,
+                      "message": f"{skipped} of the checks for warnings were skipped: an expression is nested too deeply for them"})
     return {
         "python": ".".join(map(str, sys.version_info[:3])),
         "checked": len(trees) + len(syntax_errors),

@@ -799,6 +799,20 @@ ${line}
     assert.deepEqual(report.dependencies?.problems, [{ file: 'pyproject.toml', line: null, message: 'not valid TOML: nested too deeply' }]);
   });
 
+  it('a module deeper than a warning walk may recurse, or than the compiler takes, is checked, not a crash of the check (red team round 47)', async () => {
+    // 900 `+`: compiles and runs on the runtime; the session-key walk recursed past Python's limit and
+    // validate.py crashed (the CLI refused to deploy it: PYTHON_PREFLIGHT_FAILED; the API: 503).
+    const chain = `import os\nx = ${Array(900).fill('os.environ.get("A", "")').join(' + ')}\n`;
+    const deep = await check({ 'main.py': `${chain}def handler(event, context):\n    return 1\n` }, 'main:handler');
+    assert.deepEqual(deep.syntaxErrors, []);
+    assert.equal(deep.entrypoint.kind, 'handler');
+    assert.match(deep.warnings.at(-1)!.message, /checks for warnings were skipped: an expression is nested too deeply/);
+    // 20 000 `+`: past the compiler (the runtime's import fails so too): that file's problem, the others checked.
+    const deeper = await check({ 'main.py': 'def handler(event, context):\n    return 1\n', 'gen.py': `x = ${Array(20_000).fill('a').join('+')}\n` }, 'main:handler');
+    assert.deepEqual(deeper.syntaxErrors.map((e) => [e.file, e.type, e.message]), [['gen.py', 'RecursionError', "nested too deeply for Python's compiler: the runtime cannot import it either"]]);
+    assert.equal(deeper.entrypoint.kind, 'handler');
+  });
+
   it("warns when the project declares a Python the runtime's is not: requires-python, Poetry's python, .python-version, runtime.txt (apps round 11)", async () => {
     const [major, minor] = execFileSync(PYTHON, ['-c', 'import sys; print(*sys.version_info[:2])'], { encoding: 'utf8' }).trim().split(' ').map(Number) as [number, number];
     const app = { 'main.py': 'from fastapi import FastAPI\napp = FastAPI()\n' };
