@@ -33,12 +33,13 @@ export function secretMask(secrets: Readonly<Record<string, string>> | undefined
 
 /**
  * The values' trie with failure links; `longest[node]`: the longest value that ends there (its
- * index), or -1. Edges: the root's in a table by code unit, a node's only child in `unit`/`only`
+ * index), or -1. Edges: the root's in a table by ASCII code (a Map for others), a node's only child in `unit`/`only`
  * (most nodes: a value's tail), more children in a Map of the node's. Small numbers throughout,
  * so a step is an array read (a Map of `node * 65536 + unit` keys was ~130 ns a character).
  */
 class Automaton {
-  private readonly root = new Int32Array(0x10000);
+  private readonly ascii = new Int32Array(128);
+  private readonly root = new Map<number, number>();
   private readonly unit: Int32Array;
   private readonly only: Int32Array;
   private readonly many = new Map<number, Map<number, number>>();
@@ -68,8 +69,12 @@ class Automaton {
     this.unit = new Int32Array(ends.length).fill(-1);
     this.only = new Int32Array(ends.length);
     for (const [node, edges] of children.entries()) {
-      if (node === 0) for (const [unit, child] of edges) this.root[unit] = child;
-      else if (edges.size === 1) for (const [unit, child] of edges) [this.unit[node], this.only[node]] = [unit, child];
+      if (node === 0) {
+        for (const [unit, child] of edges) {
+          if (unit < 128) this.ascii[unit] = child;
+          else this.root.set(unit, child);
+        }
+      } else if (edges.size === 1) for (const [unit, child] of edges) [this.unit[node], this.only[node]] = [unit, child];
       else if (edges.size > 1) this.many.set(node, edges);
     }
     this.fail = new Int32Array(ends.length);
@@ -87,7 +92,7 @@ class Automaton {
   }
 
   private edge(node: number, unit: number): number {
-    if (node === 0) return this.root[unit]!;
+    if (node === 0) return unit < 128 ? this.ascii[unit]! : this.root.get(unit) ?? 0;
     if (this.unit[node] === unit) return this.only[node]!;
     return this.many.get(node)?.get(unit) ?? 0;
   }
