@@ -117,7 +117,11 @@ export async function sweepChanges(ctx: ServiceContext): Promise<void> {
     if (held === null || held.createdAt !== record.createdAt || held.revision < record.revision) await refreshFunction(ctx, record.name);
   }
   ctx.workspaces.replaceAll(await settledRead(() => ctx.workspaces.changes, () => ctx.store.workspaces.list()));
-  await refreshTokens(ctx);
+  // Only what differs: a full replace would log the tokens it cannot use at every sweep.
+  const live = await settledRead(() => ctx.tokens.changes, () => ctx.store.tokens.list());
+  const ids = new Set(live.map((t) => t.id));
+  for (const id of ctx.tokens.ids()) if (!ids.has(id)) ctx.tokens.remove(id);
+  for (const record of live) if (ctx.tokens.byId(record.id) === undefined) ctx.tokens.add(record);
 }
 
 /**
