@@ -24,6 +24,17 @@ async function servedVersion(url: string, name: string): Promise<string | null> 
   return res.status === 200 ? ((await res.json()) as { version: string }).version : null;
 }
 
+/** What an unsigned call of the webhook trigger `gh` is answered: TRIGGER_NOT_FOUND while version 1 (no triggers) serves. */
+async function hookCode(url: string, name: string): Promise<string> {
+  const res = await fetch(`${url}/hooks/${name}/gh`, { method: 'POST', body: '{}' });
+  return ((await res.json()) as { error: { code: string } }).error.code;
+}
+
+/** Version 2: the same handler and a webhook trigger (routing and triggers both switch with the version). */
+async function uploadV2(api: Api, name: string): Promise<number> {
+  return upload(api, name, { ...HANDLER, 'extra.py': 'X = 2\n' }, { manifest: { kind: 'function', name, triggers: [{ type: 'webhook', id: 'gh' }] } });
+}
+
 /** Deploys `version` through `api` with the kill point armed: the platform dies before it publishes. */
 async function deployKilled(api: Api, name: string, version: number, marker: string, proc: ReturnType<typeof startMain>): Promise<void> {
   writeFileSync(marker, 'function');
@@ -47,7 +58,7 @@ describe('a platform killed -9 between a deploy\'s store write and its publish',
     const api = new Api(url, token!);
     const name = fnName('crashdep');
     await deployed(api, name, HANDLER);
-    const v2 = await upload(api, name, { ...HANDLER, 'extra.py': 'X = 2\n' });
+    const v2 = await uploadV2(api, name);
     await deployKilled(api, name, v2, marker, first);
 
     const second = startMain(['--state-dir', stateDir, '--port', '0'], env, { preload: HOOK });
@@ -56,6 +67,7 @@ describe('a platform killed -9 between a deploy\'s store write and its publish',
     const fn = await api2.call('GET', `/functions/${name}`);
     assert.equal(fn.body.function.activeVersion, v2, JSON.stringify(fn.body));
     assert.equal(await servedVersion(again.url, name), String(v2));
+    assert.equal(await hookCode(again.url, name), 'WEBHOOK_SIGNATURE_MISSING', 'version 2\'s webhook trigger is routed');
     const log = await api2.call('GET', `/functions/${name}/deploys`);
     assert.equal(log.body.items[0]?.toVersion, v2, JSON.stringify(log.body));
     second.child.kill('SIGTERM');
@@ -75,12 +87,14 @@ describe('a platform killed -9 between a deploy\'s store write and its publish',
       const name = fnName('crashdepp');
       await deployed(api, name, HANDLER);
       await until('the other process serves version 1', async () => (await servedVersion(b.url, name)) === '1');
-      const v2 = await upload(api, name, { ...HANDLER, 'extra.py': 'X = 2\n' });
+      assert.equal(await hookCode(b.url, name), 'TRIGGER_NOT_FOUND');
+      const v2 = await uploadV2(api, name);
       await deployKilled(api, name, v2, marker, a);
 
       const fn = await b.api.call('GET', `/functions/${name}`);
       assert.equal(fn.body.function.activeVersion, v2, 'the store took the deploy');
       await until('the other process serves the version the store says is active', async () => (await servedVersion(b.url, name)) === String(v2), 10_000);
+      assert.equal(await hookCode(b.url, name), 'WEBHOOK_SIGNATURE_MISSING', 'and routes its webhook trigger');
     });
   });
 });
