@@ -39,7 +39,7 @@ import { MemoryLimiter, type AdmissionLimiter } from './limits/index.js';
 import { WorkspaceRegistry } from './tenancy/workspace-registry.js';
 import { LogBudget } from './runs/log-budget.js';
 import { storeCatchUp } from './service/catch-up.js';
-import { syncListener } from './service/sync.js';
+import { CONFIG_SWEEP_MS, syncListener } from './service/sync.js';
 import { CronTriggers } from './async/index.js';
 import type { ReplayGuard, TickLock } from './async/index.js';
 import { HookRefusals, storeWebhooks } from './async/index.js';
@@ -103,6 +103,8 @@ export interface ControlPlaneOptions {
   asyncResultBytesPerWorkspace?: number;
   /** How often that cap is checked, in ms (FP_RUN_STORE_CHECK_MS; default 10 000). */
   runStoreCheckMs?: number;
+  /** How often a process sharing the store compares what it holds with it, in ms (default CONFIG_SWEEP_MS, 30 s; ADR 0273). No option sets it: tests. */
+  configSweepMs?: number;
   /** The highest limits.maxInstances a function may ask for (default 50). */
   maxFunctionInstances?: number;
   /** The highest limits.memory a function may ask for, in bytes (default 4 GiB). */
@@ -400,7 +402,11 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   await cron?.refreshAll();
   // Other processes share the store: a call for a function not served here reads it once first (ADR 0117).
   if (options.bus.local !== true) registry.catchUp = storeCatchUp(ctx);
-  await options.bus.start(syncListener(ctx));
+  const listener = syncListener(ctx);
+  await options.bus.start(listener);
+  // A change whose process died before it published it reaches this one all the same (ADR 0273).
+  const configSweeper = options.bus.local === true ? null : setInterval(() => listener.sweep(), options.configSweepMs ?? CONFIG_SWEEP_MS);
+  configSweeper?.unref();
   // Deletes whose store cleanup failed after the function was gone are finished: now, and every few minutes (ADR 0156).
   const sweepDeletes = (): void => {
     finishPendingDeletes(ctx).then(
@@ -451,6 +457,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
           options.bus.publish({ kind: 'tokens' });
         }
         clearInterval(deletesSweeper);
+        if (configSweeper !== null) clearInterval(configSweeper);
         await (dispatcherStopped ??= stopAll());
         faults.close();
         await retention.stop();

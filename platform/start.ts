@@ -64,6 +64,8 @@ export interface StartOptions extends PlatformOptions {
    * `dev` and `up` set it when they listen on loopback, against DNS rebinding (docs/adr/0122-what-the-cli-trusts.md).
    */
   localHostsOnly?: boolean;
+  /** Tests only: how often a process of a cluster compares what it holds with the store (default 30 s; ADR 0273). */
+  configSweepMs?: number;
   /** Tests only: where a test stops a server between a production store write's steps (MongoStoreOptions.testHooks). */
   storeTestHooks?: { afterTombstone?(name: string): Promise<void>; beforeUpdateWrite?(name: string): Promise<void>; beforePurgeSteps?(name: string): Promise<void> };
 }
@@ -115,7 +117,7 @@ export interface StartedPlatform {
 }
 
 export async function startPlatform(options: StartOptions = {}): Promise<StartedPlatform> {
-  const { log: logOption, rotateAdminToken, rotateSecretsKey, runtimeEnv, observer, depsRoot: depsRootOption, localHostsOnly, storeTestHooks, ...settings } = options;
+  const { log: logOption, rotateAdminToken, rotateSecretsKey, runtimeEnv, observer, depsRoot: depsRootOption, localHostsOnly, storeTestHooks, configSweepMs, ...settings } = options;
   const parsed = parseOptions(settings);
   if (parsed.functionsDir !== undefined) {
     throw new ConfigError([{ key: 'functionsDir', message: 'directory mode is started by startDirectory (node dist/platform/main.js --functions DIR), not over a store' }]);
@@ -216,6 +218,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       asyncResultMaxBytes: config.asyncResultMaxBytes,
       asyncResultBytesPerWorkspace: config.asyncResultBytesPerWorkspace,
       runStoreCheckMs: config.runStoreCheckMs,
+      ...(configSweepMs !== undefined ? { configSweepMs } : {}),
       maxFunctionInstances: config.maxFunctionInstances,
       maxFunctionMemoryBytes: config.maxFunctionMemoryBytes,
       maxFunctionTimeoutMs: config.maxFunctionTimeoutMs,

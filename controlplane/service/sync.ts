@@ -99,12 +99,39 @@ export async function resync(ctx: ServiceContext): Promise<void> {
   await ctx.cron?.refreshAll();
 }
 
+/** How often a process of a cluster compares what it holds with the store (ADR 0273). */
+export const CONFIG_SWEEP_MS = 30_000;
+
+/**
+ * What a lost message would have said, found in the store (ADR 0273): the functions whose record
+ * is newer than (or other than) the one held here, the ones gone, the workspaces and the tokens. A
+ * process killed after its store write and before its publish (a deploy, a pause, a revoke) told
+ * nobody, and one whose bus never reconnected served the old state until its restart.
+ */
+export async function sweepChanges(ctx: ServiceContext): Promise<void> {
+  const records = await ctx.store.functions.list();
+  const names = new Set(records.map((f) => f.name));
+  for (const name of ctx.registry.names()) if (!names.has(name)) await refreshFunction(ctx, name);
+  for (const record of records) {
+    const held = ctx.registry.recordOf(record.name);
+    if (held === null || held.createdAt !== record.createdAt || held.revision < record.revision) await refreshFunction(ctx, record.name);
+  }
+  ctx.workspaces.replaceAll(await settledRead(() => ctx.workspaces.changes, () => ctx.store.workspaces.list()));
+  // Only what differs: a full replace would log the tokens it cannot use at every sweep.
+  const live = await settledRead(() => ctx.tokens.changes, () => ctx.store.tokens.list());
+  const ids = new Set(live.map((t) => t.id));
+  for (const id of ctx.tokens.ids()) if (!ids.has(id)) ctx.tokens.remove(id);
+  for (const record of live) if (ctx.tokens.byId(record.id) === undefined) ctx.tokens.add(record);
+}
+
 /**
  * The bus listener: changes are applied one at a time, in arrival order; a failed refresh (the
- * store is down) is logged and the next resync repairs it.
+ * store is down) is logged and the next resync (or sweep) repairs it. `sweep` queues a
+ * sweepChanges behind them, unless one is queued already.
  */
-export function syncListener(ctx: ServiceContext): ConfigListener & { idle(): Promise<void> } {
+export function syncListener(ctx: ServiceContext): ConfigListener & { idle(): Promise<void>; sweep(): void } {
   let chain: Promise<void> = Promise.resolve();
+  let sweeping = false;
   const enqueue = (what: string, step: () => Promise<void>): void => {
     chain = chain.then(step).catch((err: unknown) => ctx.log(`controlplane: could not apply ${what} from another process: ${String(err)}`));
   };
@@ -123,6 +150,11 @@ export function syncListener(ctx: ServiceContext): ConfigListener & { idle(): Pr
     },
     resync() {
       enqueue('a full resync', () => resync(ctx));
+    },
+    sweep() {
+      if (sweeping) return;
+      sweeping = true;
+      enqueue('the changes found in the store', () => sweepChanges(ctx).finally(() => (sweeping = false)));
     },
     idle: () => chain,
   };

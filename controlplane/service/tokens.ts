@@ -177,6 +177,11 @@ export class TokenIndex {
     }
   }
 
+  /** The ids of the live tokens held. */
+  ids(): string[] {
+    return [...this.slotById.keys()];
+  }
+
   /** The live entry with this id, if any. */
   byId(id: string): TokenEntry | undefined {
     const slot = this.slotById.get(id);

@@ -30,12 +30,15 @@ after(() => {
   rmSync(keyDir, { recursive: true, force: true });
 });
 
-/** `detached`: the child leads a process group of its own, so a test can signal the group as a terminal's Ctrl-C does. */
-export function startMain(args: string[], env: Record<string, string> = {}, options: { detached?: boolean } = {}): Proc {
+/**
+ * `detached`: the child leads a process group of its own, so a test can signal the group as a terminal's Ctrl-C does.
+ * `preload`: a module the child imports first (`--import`), e.g. a kill point that exists only in the test.
+ */
+export function startMain(args: string[], env: Record<string, string> = {}, options: { detached?: boolean; preload?: string } = {}): Proc {
   const base: Record<string, string> = {};
   // Only what node needs: no FP_* settings of the surrounding shell leak into the test.
   for (const key of ['PATH', 'HOME', 'LANG']) if (process.env[key] !== undefined) base[key] = process.env[key]!;
-  const child = spawn(process.execPath, [MAIN, ...args], {
+  const child = spawn(process.execPath, [...(options.preload !== undefined ? ['--import', options.preload] : []), MAIN, ...args], {
     env: { ...base, FP_POOL_SIZE: '1', FP_SHUTDOWN_GRACE_MS: '2000', ...(env.FP_SECRETS_KEY === undefined ? { FP_SECRETS_KEY_FILE: KEY_FILE } : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(options.detached === true ? { detached: true } : {}),

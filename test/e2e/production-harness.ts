@@ -48,6 +48,11 @@ export function clusterOptions(servers: Servers): StartOptions {
   return { store: 'production', redisUrl: servers.redis.url, mongoUrl: servers.ferret.url, mongoDatabase: `e2e_${id}`, redisPrefix: `e2e${id}`, secretsKey: TEST_SECRETS_KEY };
 }
 
+/** The environment of a `node dist/platform/main.js` (main-harness) joining the cluster of `o`. */
+export function mainEnv(o: StartOptions): Record<string, string> {
+  return { FP_STORE: 'production', FP_REDIS_URL: o.redisUrl!, FP_MONGO_URL: o.mongoUrl!, FP_MONGO_DB: o.mongoDatabase!, FP_REDIS_PREFIX: o.redisPrefix!, FP_SECRETS_KEY: TEST_SECRETS_KEY };
+}
+
 export interface Node {
   platform: StartedPlatform;
   url: string;
