@@ -1,5 +1,5 @@
 /** /runs, /runs/{runId} and the test invoke (docs/api.md, "Runs"). */
-import { formatLongDurationMs, isPlatformError, MAX_JSON_DEPTH, MAX_SHOWN_RESULT_BYTES, jsonNumbersSurviveParse, nameOfKey, PlatformError, recordStatus, resultOmission, RUN_STATUSES, tooDeep, withoutTriggerHeaders, workspaceOfKey, type AsyncRunState, type Pairs, type RunRecord, type RunStatus } from '../../protocol/index.js';
+import { formatLongDurationMs, isPlatformError, MAX_JSON_DEPTH, MAX_SHOWN_RESULT_BYTES, jsonNumbersSurviveParse, nameOfKey, PlatformError, recordStatus, resultDrop, resultOmission, RUN_STATUSES, tooDeep, withoutTriggerHeaders, workspaceOfKey, type AsyncRunState, type Pairs, type RunRecord, type RunStatus } from '../../protocol/index.js';
 import type { FunctionRecord } from '../store/types.js';
 import type { AsyncRuns, AsyncRunView } from '../async/index.js';
 import { getFunction } from '../service/functions.js';
@@ -294,9 +294,11 @@ function presentAsync(view: AsyncRunView, records: readonly RunRecord[]): AsyncR
   const result = view.result === null ? null : (() => {
     const headers: Record<string, string> = {};
     for (const [key, value] of view.result.headers) headers[key] = key in headers ? `${headers[key]}, ${value}` : value;
-    // A body not kept: its size and the cap it was over, as fields (the headers say it too).
+    // A body not kept: its size and the cap it was over; a result dropped later for its workspace's
+    // budget: the bytes that went and why. As fields (the headers say it too).
     const omitted = resultOmission(headers);
-    return { status: view.result.status, attempt: view.result.attempt, headers, ...(omitted !== null ? { omitted } : {}), ...decodeBody(view.result.body, headers['content-type'] ?? '') };
+    const dropped = resultDrop(headers);
+    return { status: view.result.status, attempt: view.result.attempt, headers, ...(omitted !== null ? { omitted } : {}), ...(dropped !== null ? { dropped } : {}), ...decodeBody(view.result.body, headers['content-type'] ?? '') };
   })();
   return {
     runId: view.runId,
