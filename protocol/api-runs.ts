@@ -6,7 +6,7 @@
  * one side fails the build until both agree.
  */
 import type { AsyncRunState, RunRecord, RunStatus } from './records.js';
-import type { ResultOmission } from './run-result.js';
+import type { ResultDrop, ResultOmission } from './run-result.js';
 
 /** A run's failure: user-code errors carry the innermost user frame. */
 export interface ApiRunError {
@@ -104,11 +104,12 @@ export interface ApiAsyncAttempt {
 /**
  * The output of an async run's latest attempt: headers joined, the body decoded as JSON or text
  * (`body`), else in base64; `omitted` when the body was not kept (over FP_ASYNC_RESULT_MAX_BYTES:
- * its size and that cap, null for a run stored before the cap was recorded; protocol/run-result.ts).
+ * its size and that cap, null for a run stored before the cap was recorded; protocol/run-result.ts);
+ * `dropped` when it was kept, then dropped for its workspace's budget (ADR 0250).
  */
 export type ApiAsyncResult =
-  | { status: number; attempt: number; headers: Record<string, string>; omitted?: ResultOmission; body: unknown }
-  | { status: number; attempt: number; headers: Record<string, string>; omitted?: ResultOmission; bodyBase64: string };
+  | { status: number; attempt: number; headers: Record<string, string>; omitted?: ResultOmission; dropped?: ResultDrop; body: unknown }
+  | { status: number; attempt: number; headers: Record<string, string>; omitted?: ResultOmission; dropped?: ResultDrop; bodyBase64: string };
 
 /** An async run as `GET /runs/:id` shows it: its state, timeline, attempts and its latest attempt's output. */
 export interface ApiAsyncRun {

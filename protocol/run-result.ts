@@ -80,6 +80,23 @@ export function resultOmission(headers: Readonly<Record<string, string>> | undef
   return { sizeBytes: size, maxBytes };
 }
 
+/** Why a kept result was dropped later: its workspace's kept results passed FP_ASYNC_RESULT_BYTES_PER_WORKSPACE (ADR 0250), the one reason today. */
+export const RESULT_DROP_REASONS = ['workspace-budget'] as const;
+/** A result kept, then dropped: the bytes that went and why (`GET /runs/<id>`'s `result.dropped`). */
+export interface ResultDrop {
+  sizeBytes: number;
+  reason: (typeof RESULT_DROP_REASONS)[number];
+}
+
+/**
+ * What a result's headers say of its being dropped after it was kept (RESULT_DROPPED_HEADER), or
+ * null: the API's `result.dropped` and the notes read it here (the header alone said it; loose ends round 10).
+ */
+export function resultDrop(headers: Readonly<Record<string, string>> | undefined): ResultDrop | null {
+  const size = Number(headers?.[RESULT_DROPPED_HEADER]);
+  return Number.isSafeInteger(size) && size > 0 ? { sizeBytes: size, reason: 'workspace-budget' } : null;
+}
+
 /** A size as the notes say it: exact bytes under 10 KiB (a cap of 1024 and a body of 1025 read apart), KiB above. */
 function sizeText(n: number): string {
   return n < 10 * 1024 ? `${n} bytes` : `${Math.ceil(n / 1024)} KiB`;
@@ -92,9 +109,9 @@ function sizeText(n: number): string {
  * answer; console round 4).
  */
 export function omittedResultNote(headers: Readonly<Record<string, string>> | undefined, of: 'stored' | 'shown' = 'stored'): string | null {
-  const dropped = Number(headers?.[RESULT_DROPPED_HEADER]);
-  if (of === 'stored' && Number.isSafeInteger(dropped) && dropped > 0) {
-    return `(result dropped: ${sizeText(dropped)} kept, then dropped as the workspace's newer async results filled its budget, FP_ASYNC_RESULT_BYTES_PER_WORKSPACE; the run's status stays)`;
+  const dropped = of === 'stored' ? resultDrop(headers) : null;
+  if (dropped !== null) {
+    return `(result dropped: ${sizeText(dropped.sizeBytes)} kept, then dropped as the workspace's newer async results filled its budget, FP_ASYNC_RESULT_BYTES_PER_WORKSPACE; the run's status stays)`;
   }
   const omission = resultOmission(headers);
   if (omission === null) return null;

@@ -12,6 +12,7 @@ import {
   ERROR_CLASSES,
   ERRORS,
   INVOCATION_MODES,
+  RESULT_DROP_REASONS,
   RUN_STARTS,
   RUN_STATUSES,
   RUN_TRIGGERS,
@@ -415,7 +416,7 @@ export const asyncRunView = z.strictObject({
       logs: z.array(logLine),
     }),
   ),
-  result: withBody({ status: int, attempt: int.min(0), headers: stringMap, omitted: z.strictObject({ sizeBytes: int.min(1), maxBytes: int.min(0).nullable() }).optional() }).nullable(),
+  result: withBody({ status: int, attempt: int.min(0), headers: stringMap, omitted: z.strictObject({ sizeBytes: int.min(1), maxBytes: int.min(0).nullable() }).optional(), dropped: z.strictObject({ sizeBytes: int.min(1), reason: z.enum(RESULT_DROP_REASONS) }).optional() }).nullable(),
 });
 export type AsyncRunView = z.output<typeof asyncRunView>;
 

@@ -1,5 +1,5 @@
 /** /runs, /runs/{runId} and the test invoke (docs/api.md, "Runs"). */
-import { formatLongDurationMs, isPlatformError, MAX_JSON_DEPTH, MAX_SHOWN_RESULT_BYTES, jsonNumbersSurviveParse, nameOfKey, PlatformError, recordStatus, resultOmission, RUN_STATUSES, tooDeep, withoutTriggerHeaders, workspaceOfKey, type AsyncRunState, type Pairs, type RunRecord, type RunStatus } from '../../protocol/index.js';
+import { formatLongDurationMs, isPlatformError, MAX_JSON_DEPTH, MAX_SHOWN_RESULT_BYTES, jsonNumbersSurviveParse, nameOfKey, PlatformError, recordStatus, resultDrop, resultOmission, RUN_STATUSES, tooDeep, withoutTriggerHeaders, workspaceOfKey, type AsyncRunState, type Pairs, type RunRecord, type RunStatus } from '../../protocol/index.js';
 import type { FunctionRecord } from '../store/types.js';
 import type { AsyncRuns, AsyncRunView } from '../async/index.js';
 import { getFunction } from '../service/functions.js';
@@ -24,8 +24,16 @@ const QUEUED_TRIGGERS: ReadonlySet<string> = new Set(['async', 'cron']);
  * sync call) by its `queued` mark. A queued webhook run whose async state was lost answered its
  * bare record, with no `state` to poll (chaos round 4; records before 2026-12-07 have no mark).
  */
-function queuedRecord(run: { trigger: string; queued?: true }): boolean {
-  return QUEUED_TRIGGERS.has(run.trigger) || run.queued === true;
+function queuedRecord(run: { trigger: string; queued?: true; errorCode?: string | null }): boolean {
+  return !missedTick(run) && (QUEUED_TRIGGERS.has(run.trigger) || run.queued === true);
+}
+
+/**
+ * The record of a cron tick that never ran (CRON_TICK_MISSED, ADR 0264): no job was ever queued for
+ * it, so it is shown as the record it is, not as a queued run whose async state was lost.
+ */
+function missedTick(run: { errorCode?: string | null }): boolean {
+  return run.errorCode === 'CRON_TICK_MISSED';
 }
 
 export const listRuns = operation(
@@ -112,7 +120,7 @@ export const getRun = operation(
     // poller waited for ever; chaos round 3). What Redis held (timeline, result) is not invented.
     if (run !== null && asyncDown === null && queuedRecord(run)) return json(200, { run: presentLost(run, await attemptRecords(call, runId)) });
     // With the async state unreadable, an attempt of a queued run must not pass for the whole run.
-    if (run !== null && (asyncDown === null || SYNC_TRIGGERS.has(run.trigger))) return json(200, { run: runView(run) });
+    if (run !== null && (asyncDown === null || SYNC_TRIGGERS.has(run.trigger) || missedTick(run))) return json(200, { run: runView(run) });
     if (asyncDown !== null) throw asyncUnavailable(call, asyncDown);
     throw runNotFound(call, runId);
   },
@@ -132,11 +140,11 @@ function runNotFound(call: Call, runId: string): PlatformError {
  * is final and its request went with the state (it answered RUN_NOT_FOUND under the run it had
  * just shown: console round 7, ADR 0226).
  */
-async function ownRun(call: Call, runId: string, refused: (run: { function: string; trigger: string; queued?: true }) => PlatformError): Promise<string> {
+async function ownRun(call: Call, runId: string, refused: (run: { function: string; trigger: string; queued?: true; errorCode?: string | null }) => PlatformError): Promise<string> {
   const view = await asyncRuns(call).view(runId).catch((err: unknown) => { throw asyncUnavailable(call, err); });
   if (view === null) {
     const found = await recordOfRun(call, runId).catch(() => null);
-    const shown = found !== null && (SYNC_TRIGGERS.has(found.run.trigger) || queuedRecord(found.run));
+    const shown = found !== null && (SYNC_TRIGGERS.has(found.run.trigger) || queuedRecord(found.run) || missedTick(found.run));
     if (shown && call.scope.owns(found.run.function) && current(call, found.run.function, found.incarnation, found.run.startedAt)) throw refused(found.run);
   }
   if (view === null || view.function === null || !call.scope.owns(view.function) || !current(call, view.function, view.bornAt, view.acceptedAt)) throw runNotFound(call, runId);
@@ -148,7 +156,9 @@ async function ownRun(call: Call, runId: string, refused: (run: { function: stri
  * known only by its attempts' records (its async state lost, ADR 0193): final, its request gone.
  */
 function syncRunRefusal(code: 'RUN_NOT_CANCELLABLE' | 'RUN_NOT_REPLAYABLE', runId: string) {
-  return (run: { function: string; trigger: string; queued?: true }): PlatformError => queuedRecord(run) ? new PlatformError(code,
+  return (run: { function: string; trigger: string; queued?: true; errorCode?: string | null }): PlatformError => missedTick(run) ? new PlatformError(code,
+    `run ${runId} is a cron tick that did not run (CRON_TICK_MISSED): no run was ever queued for it, so ${code === 'RUN_NOT_CANCELLABLE' ? 'nothing waits to be cancelled' : 'there is no request to queue again; call the function for it (`fastapi-platform invoke --async ' + nameOfKey(run.function) + '`)'}`,
+    { runId, state: 'missed', trigger: run.trigger }) : queuedRecord(run) ? new PlatformError(code,
     `run ${runId} (trigger ${run.trigger}) is known only by its attempts' records: its async state (timeline, result and request) was lost, so it is final and ${code === 'RUN_NOT_CANCELLABLE' ? 'nothing waits to be cancelled' : 'there is no request to queue again; call the function again'} (docs/adr/0193-a-run-whose-async-state-was-lost.md)`,
     { runId, state: 'lost', trigger: run.trigger }) : new PlatformError(code,
     code === 'RUN_NOT_CANCELLABLE'
@@ -294,9 +304,11 @@ function presentAsync(view: AsyncRunView, records: readonly RunRecord[]): AsyncR
   const result = view.result === null ? null : (() => {
     const headers: Record<string, string> = {};
     for (const [key, value] of view.result.headers) headers[key] = key in headers ? `${headers[key]}, ${value}` : value;
-    // A body not kept: its size and the cap it was over, as fields (the headers say it too).
+    // A body not kept: its size and the cap it was over; a result dropped later for its workspace's
+    // budget: the bytes that went and why. As fields (the headers say it too).
     const omitted = resultOmission(headers);
-    return { status: view.result.status, attempt: view.result.attempt, headers, ...(omitted !== null ? { omitted } : {}), ...decodeBody(view.result.body, headers['content-type'] ?? '') };
+    const dropped = resultDrop(headers);
+    return { status: view.result.status, attempt: view.result.attempt, headers, ...(omitted !== null ? { omitted } : {}), ...(dropped !== null ? { dropped } : {}), ...decodeBody(view.result.body, headers['content-type'] ?? '') };
   })();
   return {
     runId: view.runId,

@@ -72,7 +72,7 @@ export class AsyncMetrics implements DispatchMetrics, CronMetrics, WebhookMetric
     });
     this.ticks = new Counter({
       name: 'fp_cron_ticks_total',
-      help: 'Cron ticks seen by this process, by outcome: fired, skipped_locked, skipped_late, skipped_paused, skipped_limited, failed_lock, failed_enqueue.',
+      help: 'Cron ticks seen by this process, by outcome: fired, skipped_locked, skipped_late, skipped_paused, skipped_limited, failed_lock, failed_enqueue, missed.',
       labelNames: ['function', 'outcome'],
       registers,
     });

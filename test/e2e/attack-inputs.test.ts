@@ -638,7 +638,7 @@ describe('attack: async results kept by the platform, under its own cap (FP_ASYN
       ),
     }, { entrypoint: 'main:app' });
     await deploy(p.api, name);
-    type Result = { runId: string; headers: Record<string, string>; omitted?: unknown; bodyBase64?: string; body?: unknown };
+    type Result = { runId: string; headers: Record<string, string>; omitted?: unknown; dropped?: unknown; bodyBase64?: string; body?: unknown };
     const ran = async (runId: string): Promise<Result> => {
       for (let i = 0; i < 300; i++) {
         const run = ((await p.api.call('GET', `/runs/${runId}`)).body as { run?: { state: string; result: object } }).run;
@@ -677,6 +677,14 @@ describe('attack: async results kept by the platform, under its own cap (FP_ASYN
     const dropped = await ran(runIds[1]!);
     assert.equal(dropped.body ?? dropped.bodyBase64, '', 'the 1 KiB result kept whole first is dropped');
     assert.ok(Number(dropped.headers['x-fp-result-dropped']) > 1024, JSON.stringify(dropped.headers));
+    // Said by a field of the run's JSON too, as `omitted` is (loose ends round 10: the header alone
+    // said it), which `runs <id> --json` prints and `runs <id>` says in words.
+    const went = { sizeBytes: Number(dropped.headers['x-fp-result-dropped']), reason: 'workspace-budget' };
+    assert.deepEqual(dropped.dropped, went);
+    assert.equal(over.dropped, undefined);
+    const cli = (args: string[]) => runCli(['runs', dropped.runId, ...args, '--url', p.url, '--token', p.api.token!], { env: { HOME: tmpdir(), PATH: process.env.PATH ?? '' } });
+    assert.deepEqual((JSON.parse((await cli(['--json'])).stdout) as { run: { result: { dropped: unknown } } }).run.result.dropped, went);
+    assert.match((await cli([])).stdout, /\(result dropped: \d+ bytes kept, then dropped as the workspace's newer async results filled its budget/);
     assert.equal((await ran(runIds.at(-1)!)).body, 'x'.repeat(1024), 'the newest is kept');
   });
 });

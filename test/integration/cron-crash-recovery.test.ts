@@ -4,6 +4,8 @@
  * no scheduler fired it. Now the scheduler that starts next (the restart) fires the claimed,
  * never-settled ticks of the last `maxLateMs`, on the embedded SQLite lock and on real Redis.
  * The kill is real: the child's `fire` kills its own process, after the claim, before any queue.
+ * A restart later than `maxLateMs` does not fire such a tick: it tells it as missed, once (loose
+ * ends round 10: it was dropped without a trace), which the platform records as a CRON_TICK_MISSED run.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -38,16 +40,28 @@ async function killedAfterClaim(lockSource: string, dir: string): Promise<number
   return Number(readFileSync(out, 'utf8'));
 }
 
-/** A restarted scheduler on the same lock store: the ticks it fires in its first ~1.5 s. */
-async function restartFires(lock: TickLock): Promise<number[]> {
+/** A restarted scheduler on the same lock store: the ticks it fires (and tells as missed) in its first ~1.5 s. */
+async function restart(lock: TickLock, maxLateMs?: number): Promise<{ fired: number[]; missed: number[] }> {
   const fired: number[] = [];
-  const s = new CronScheduler({ lock, fire: (_t, tick) => void fired.push(tick) });
+  const missed: number[] = [];
+  const s = new CronScheduler({ lock, fire: (_t, tick) => void fired.push(tick), missed: (_t, tick) => void missed.push(tick), ...(maxLateMs !== undefined ? { maxLateMs } : {}) });
   s.set(TRIGGER);
   s.start();
   await new Promise((r) => setTimeout(r, 1500));
   await s.stop();
   await lock.close();
-  return fired;
+  return { fired, missed };
+}
+const restartFires = async (lock: TickLock): Promise<number[]> => (await restart(lock)).fired;
+
+/** Down longer than `maxLateMs` (500 ms here): the killed tick is not fired, it is told as missed, and once. */
+async function missedOnce(tick: number, lock: () => TickLock | Promise<TickLock>): Promise<void> {
+  await new Promise((r) => setTimeout(r, Math.max(0, tick + 800 - Date.now())));
+  const first = await restart(await lock(), 500);
+  assert.ok(!first.fired.includes(tick), `the killed tick ${tick} was fired ${first.fired.length} ticks later than maxLateMs`);
+  assert.deepEqual(first.missed, [tick], 'the killed tick is told as missed');
+  const again = await restart(await lock(), 500);
+  assert.deepEqual(again.missed, [], 'a missed tick is told once');
 }
 
 describe('a cron tick claimed by a process killed before it queued the run', () => {
@@ -61,6 +75,13 @@ describe('a cron tick claimed by a process killed before it queued the run', () 
     // Settled now: a second restart fires it no more.
     const again = await restartFires(openSqliteTickLock({ stateDir: dir }));
     assert.ok(!again.includes(tick), `the recovered tick ${tick} was fired a third time`);
+  });
+
+  it('is told as missed, not fired, by a scheduler starting past maxLateMs (embedded SQLite lock)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fp-cron-crash-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const tick = await killedAfterClaim(`openSqliteTickLock({ stateDir: ${JSON.stringify(dir)} })`, dir);
+    await missedOnce(tick, () => openSqliteTickLock({ stateDir: dir }));
   });
 
   const skip = serverSkip('redis-server');
@@ -77,5 +98,12 @@ describe('a cron tick claimed by a process killed before it queued the run', () 
     const fired = await restartFires(redisTickLock({ client, ownsClient: true, prefix }));
     assert.ok(fired.includes(tick), `the killed tick ${tick} was not fired again: ${JSON.stringify(fired)}`);
     assert.equal(new Set(fired).size, fired.length, 'a tick fired twice');
+    // Killed again, back past maxLateMs: told as missed, once.
+    const late = await killedAfterClaim(lockSource, dir);
+    await missedOnce(late, async () => {
+      const c = connectRedis(redis.url);
+      await redisReady(c);
+      return redisTickLock({ client: c, ownsClient: true, prefix });
+    });
   });
 });

@@ -6,7 +6,8 @@
  */
 import { PlatformError, triggersSchema } from '../../../protocol/index.js';
 import type { Store } from '../../store/index.js';
-import { CronScheduler, cronIdempotencyKey, isTriggerError, parseSchedule, type CronMetrics, type CronTrigger, type FireResult, type TickLock, type TickTarget, type TriggerRef } from './index.js';
+import { missedTickRecord } from './missed.js';
+import { CronScheduler, cronIdempotencyKey, DEFAULT_MAX_LATE_MS, isTriggerError, parseSchedule, type CronMetrics, type CronTrigger, type FireResult, type TickLock, type TickTarget, type TriggerRef } from './index.js';
 
 /** Queues one tick as an async run (the body: the trigger's payload as JSON, or empty) at `at`; `paused` when it skipped it. */
 export type FireTick = (fn: string, triggerId: string, tickMs: number, body: Uint8Array, idempotencyKey: string, at: TickTarget) => Promise<FireResult | void>;
@@ -80,13 +81,27 @@ export class CronTriggers {
   #chain: Promise<void> = Promise.resolve();
 
   /** `faults`: where a skipped tick is told (one line per kind of failure an interval, controlplane/fault-log.ts); default `log`, one line each. */
-  constructor(private readonly store: Store, lock: TickLock, fire: FireTick, private readonly log: (line: string) => void, metrics?: CronMetrics, faults?: RepeatedFaults) {
+  constructor(private readonly store: Store, lock: TickLock, fire: FireTick, private readonly log: (line: string) => void, metrics?: CronMetrics, faults?: RepeatedFaults, private readonly maxLateMs = DEFAULT_MAX_LATE_MS) {
     this.#scheduler = new CronScheduler({
       lock,
+      maxLateMs,
       ...(metrics !== undefined ? { metrics } : {}),
       fire: (t, tickMs) => fire(t.function, t.triggerId, tickMs, t.payload, cronIdempotencyKey(t, tickMs), t.at ?? ROOT),
+      missed: (t, tickMs) => this.#recordMissed(t, tickMs),
       onError: skippedTicks(log, faults),
     });
+  }
+
+  /**
+   * A tick recovery gave up on, kept as a failed run record (`CRON_TICK_MISSED`) of its function as
+   * it is now (its active version, its incarnation: ADR 0190), so `runs` and the console show it.
+   */
+  async #recordMissed(t: CronTrigger, tickMs: number): Promise<void> {
+    const record = await this.store.functions.get(t.function);
+    if (record === null) return; // deleted since: nobody to tell
+    const run = missedTickRecord(t.function, t.triggerId, tickMs, String(record.activeVersion ?? ''), t.at ?? ROOT, this.maxLateMs);
+    await this.store.runs.record([run], new Map([[t.function, record.createdAt]]));
+    this.log(`cron: tick ${new Date(tickMs).toISOString()} of ${t.function}/${t.triggerId} missed: claimed by a process that stopped before queueing it, found past maxLateMs; recorded as run ${run.runId} (CRON_TICK_MISSED)`);
   }
 
   /** Re-reads one function's triggers from the store; never rejects (failures are logged). */

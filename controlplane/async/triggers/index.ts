@@ -2,7 +2,7 @@
 export * from './types.js';
 export { isTriggerError, TriggerError, TRIGGER_ERROR_CODES, WEBHOOK_FAILURE_CODES, type TriggerErrorCode, type WebhookFailureCode } from './errors.js';
 export { DEFAULT_TIMEZONE, parseSchedule, type Schedule } from './schedule.js';
-export { CronScheduler, type CronSchedulerOptions, type FiredTrigger, type FireResult } from './scheduler.js';
+export { CronScheduler, DEFAULT_MAX_LATE_MS, type CronSchedulerOptions, type FiredTrigger, type FireResult } from './scheduler.js';
 export { DEFAULT_TICK_LOCK_TTL_MS, MemoryTickLock, openSqliteTickLock, TICK_LOCK_DB_FILE, type SqliteTickLockOptions } from './locks.js';
 export { redisReplayGuard, redisTickLock, type RedisTriggerOptions } from './redis.js';
 export {
@@ -20,3 +20,4 @@ export { checkReplay, openSqliteReplayGuard, replayKey } from './replay.js';
 export { cronIdempotencyKey, cronJob, enqueueTicks } from './fire.js';
 export { signatureHeader, verifyWebhook, type LowerCaseHeaders } from './verify.js';
 export { HookRefusals, MAX_TALLIED_TRIGGERS, type LastRefusal, type RefusalTally } from './refusals.js';
+export { missedTickRecord, missedTickRunId } from './missed.js';

@@ -4,6 +4,7 @@
  * across processes (as long as the lock's store answers). Ticks missed while no scheduler ran,
  * or while this one stalled, are skipped, not caught up: see docs/triggers.md and ADR 0008.
  */
+import { DEFAULT_TICK_LOCK_TTL_MS } from './locks.js';
 import { parseSchedule, type Schedule } from './schedule.js';
 import type { CronMetrics, CronTickOutcome, CronTrigger, TickLock, TriggerRef } from './types.js';
 
@@ -25,6 +26,13 @@ const MAX_RECOVERED = 60;
  * its tick again would count it twice (the queue keeps one run by its idempotency key).
  */
 const LIVE_CLAIM_GRACE_MS = 10_000;
+/**
+ * At most this many of one trigger's older ticks (past `maxLateMs`, within the claims' lifetime)
+ * are asked after at a start, to be told as missed: an every-second trigger has 540 in 10 minutes.
+ */
+const MAX_MISSED_ASKED = 600;
+/** A tick whose timer woke later than this is skipped, by default. */
+export const DEFAULT_MAX_LATE_MS = 60_000;
 
 export type FiredTrigger = Schedule['trigger'];
 
@@ -44,6 +52,14 @@ export interface CronSchedulerOptions {
   now?: () => number;
   /** Where every tick's outcome is counted (default: nowhere). */
   metrics?: CronMetrics;
+  /**
+   * A tick recovery gave up on (ADR 0264 amended): claimed and never settled, its claimer stopped,
+   * and older than `maxLateMs` when a scheduler started, so not fired. Its claim is settled once this
+   * resolves (told once); a rejection leaves it to the next start. Default: not told.
+   */
+  missed?(trigger: FiredTrigger, tickMs: number): Promise<void> | void;
+  /** How long the lock remembers claims (default DEFAULT_TICK_LOCK_TTL_MS): how far back missed ticks are looked for. */
+  claimTtlMs?: number;
 }
 
 interface Entry {
@@ -67,7 +83,7 @@ export class CronScheduler {
   constructor(options: CronSchedulerOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.#maxLateMs = options.maxLateMs ?? 60_000;
+    this.#maxLateMs = options.maxLateMs ?? DEFAULT_MAX_LATE_MS;
     this.#metrics = options.metrics ?? NO_METRICS;
   }
 
@@ -119,7 +135,7 @@ export class CronScheduler {
       if (!this.#running || start !== this.#starts) return;
       if (entry.timer !== null || this.#entries.get(keyOf(entry.schedule.trigger)) !== entry) continue;
       const asked = performance.now();
-      this.#recover(entry, now, 0);
+      this.#recover(entry, now, 0, true);
       this.#arm(entry, now);
       if (performance.now() - asked > SLOW_ARM_MS) await new Promise<void>((resolve) => setImmediate(resolve));
     }
@@ -180,22 +196,60 @@ export class CronScheduler {
    * scheduler fires a claimed tick (ADR 0264). A claimer still alive queues the same idempotency
    * key, so the queue keeps one run. Ticks nobody claimed stay skipped (the platform was down).
    */
-  #recover(entry: Entry, now: number, graceMs: number): void {
+  #recover(entry: Entry, now: number, graceMs: number, lookBack = false): void {
     const { lock } = this.#options;
     if (lock.unsettled === undefined) return;
+    const since = now - this.#maxLateMs;
     const ticks: number[] = [];
-    for (let t = entry.schedule.next(now - this.#maxLateMs - 1); t < now - graceMs && ticks.length < MAX_RECOVERED; t = entry.schedule.next(t)) ticks.push(t);
-    if (ticks.length === 0) return;
+    for (let t = entry.schedule.next(since - 1); t < now - graceMs && ticks.length < MAX_RECOVERED; t = entry.schedule.next(t)) ticks.push(t);
+    const missed = lookBack && this.#options.missed !== undefined;
+    if (ticks.length === 0 && !missed) return;
     const trigger = entry.schedule.trigger;
     this.#track((async () => {
+      // At a start, older ones too, the lock still remembering their claims: told as missed, not
+      // fired (ADR 0264 amended). Found a few at a time: an every-second trigger's 540 ticks took
+      // the cron library ~200 ms here, which no other call should wait for.
+      const old = missed ? await this.#ticksBetween(entry, now - (this.#options.claimTtlMs ?? DEFAULT_TICK_LOCK_TTL_MS), since) : [];
+      if (ticks.length === 0 && old.length === 0) return;
       let lost: number[];
       try {
-        lost = await lock.unsettled!(trigger, ticks);
+        lost = await lock.unsettled!(trigger, [...old, ...ticks]);
       } catch {
         return; // the lock's store cannot answer: its claims are no better known than before
       }
-      for (const tickMs of lost) if (this.#running) await this.#queue(trigger, tickMs);
+      for (const tickMs of lost) {
+        if (!this.#running) return;
+        if (tickMs < since) await this.#giveUp(trigger, tickMs);
+        else await this.#queue(trigger, tickMs);
+      }
     })());
+  }
+
+  /** The ticks from `from` to before `to` (at most MAX_MISSED_ASKED), letting other work run when finding them is slow. */
+  async #ticksBetween(entry: Entry, from: number, to: number): Promise<number[]> {
+    const found: number[] = [];
+    let asked = performance.now();
+    for (let t = entry.schedule.next(from - 1); t < to && found.length < MAX_MISSED_ASKED && this.#running; t = entry.schedule.next(t)) {
+      found.push(t);
+      if (performance.now() - asked > SLOW_ARM_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        asked = performance.now();
+      }
+    }
+    return found;
+  }
+
+  /** Tells a lost tick too old to fire (its run would be more than `maxLateMs` late), then settles its claim so it is told once. */
+  async #giveUp(trigger: FiredTrigger, tickMs: number): Promise<void> {
+    const ref = { function: trigger.function, triggerId: trigger.triggerId };
+    try {
+      await this.#options.missed!(trigger, tickMs);
+    } catch (err) {
+      this.#options.onError?.(err, ref, tickMs);
+      return;
+    }
+    this.#count(ref, 'missed');
+    await this.#options.lock.settle?.(ref, tickMs).catch(() => {});
   }
 
   async #fire(trigger: FiredTrigger, tickMs: number): Promise<void> {

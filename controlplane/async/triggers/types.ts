@@ -122,9 +122,10 @@ export interface WebhookTrigger extends TriggerRef {
  * claimed by another scheduler (in a cluster every tick is `fired` once and `skipped_locked` by
  * the others); woke too late (a stalled process); the function was paused; the function's rate
  * limit or its workspace's invocationsPerMinute refused it; the tick lock's store failed; queueing
- * the run failed.
+ * the run failed; claimed by a scheduler that stopped before queueing it, and found by a start only
+ * past `maxLateMs`, so recorded as missed (CRON_TICK_MISSED, ADR 0264), not fired.
  */
-export const CRON_TICK_OUTCOMES = ['fired', 'skipped_locked', 'skipped_late', 'skipped_paused', 'skipped_limited', 'failed_lock', 'failed_enqueue'] as const;
+export const CRON_TICK_OUTCOMES = ['fired', 'skipped_locked', 'skipped_late', 'skipped_paused', 'skipped_limited', 'failed_lock', 'failed_enqueue', 'missed'] as const;
 export type CronTickOutcome = (typeof CRON_TICK_OUTCOMES)[number];
 
 /** Where the cron scheduler counts its ticks. Calls are cheap and must not throw. */
