@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the 
 from fp_deps import imports as deps_imports  # noqa: E402
 from fp_deps import requirements as deps_requirements  # noqa: E402
 from fp_runtime import migration  # noqa: E402
-from fp_runtime.wsgi import wsgi_names  # noqa: E402
+from fp_runtime.wsgi_names import wsgi_names  # noqa: E402
 
 SKIP_DIRS = {"__pycache__", "node_modules"}
 

@@ -15,6 +15,8 @@ import io
 import sys
 import threading
 
+from fp_runtime.wsgi_names import wsgi_names
+
 _get_running_loop = asyncio.events._get_running_loop
 _set_running_loop = asyncio.events._set_running_loop
 
@@ -30,13 +32,6 @@ def _off_loop(fn, *args):
         return fn(*args)
     finally:
         _set_running_loop(loop)
-
-
-def wsgi_names(first: str, second: str) -> bool:
-    """Whether two positional parameters so named are a WSGI app's, not handler(event, context)'s:
-    PEP 3333's `start_response` second, or `environ` first (`app(environ, respond)`). validate.py
-    decides the same from the source."""
-    return second == "start_response" or first == "environ"
 
 
 def is_wsgi(target) -> bool:
