@@ -3,7 +3,7 @@
  * (their runtime/ directories: zygote, sandbox, runtime), driven by this build's host, in one
  * process, rounds interleaved A, B, A, B… so load from other work lands on both. Not a section of
  * the bench: run by hand,
- *   node dist/bench/ab-zygote.js <other checkout> [n] [--warm-next]
+ *   node dist/bench/ab-zygote.js <other checkout> [n] [--warm-next] [--pool-only]
  * A is the other checkout, B this one. Figures (bench/README.md section 3, "zygotes"): generic
  * runtime ready (spawn → hello) p50, the private memory of an idle forked box and of its runtime
  * process alone, the empty-pool cold start p50, a FastAPI app's cold start on the fastapi
@@ -11,6 +11,7 @@
  * (the call's initMs and the runtime's own) p50, p90 and p99; each with B ÷ A and the load average before and after.
  * `--warm-next`: B's pool for the from-the-pool part has `warmNext` (docs/adr/0114-specialize-pages-written-ahead.md),
  * and both arms wait 80 ms instead of 30 before each call, so that B's runtime is sent `warm` first.
+ * `--pool-only`: only the cold start from the pool (a change to the specialize path, a run a third as long).
  */
 import { loadavg } from 'node:os';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -24,11 +25,12 @@ import { msSince, percentile } from './stats.js';
 
 const other = process.argv[2];
 if (!other) {
-  console.error('usage: node dist/bench/ab-zygote.js <other checkout> [n]');
+  console.error('usage: node dist/bench/ab-zygote.js <other checkout> [n] [--warm-next] [--pool-only]');
   process.exit(2);
 }
 const n = Number(process.argv.slice(3).find((arg) => !arg.startsWith('--')) ?? '30');
 const warmNext = process.argv.includes('--warm-next');
+const poolOnly = process.argv.includes('--pool-only');
 const entries = { A: join(resolve(other), 'runtime', 'bootstrap.py'), B: join(RUNTIME_DIR, 'bootstrap.py') };
 const SIDES = ['A', 'B'] as const;
 type Side = (typeof SIDES)[number];
@@ -173,8 +175,10 @@ function report(what: string, a: number, b: number): void {
 const dir = await tempDir('ab-zygote');
 try {
   console.log(`A = ${entries.A}\nB = ${entries.B}${warmNext ? ' (warmNext from the pool)' : ''}\nn = ${n}, sandbox ${resolveSandbox('auto')}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  await readyAndUss(dir.path);
-  await coldStarts(dir.path);
+  if (!poolOnly) {
+    await readyAndUss(dir.path);
+    await coldStarts(dir.path);
+  }
   await fromPool(dir.path);
   console.log(`load after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 } finally {

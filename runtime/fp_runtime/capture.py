@@ -641,14 +641,29 @@ def _carry_into_threads():
     work.__init__, work.run = carrying_init, carrying_run
 
 
+def _patch_classes():
+    """The class-level patches: threads and pool tasks carry their call's capture, `basicConfig`
+    and `Handler.handle` know the runtime's handler. Each does what the original does while no
+    capture is current (no call: the zygote, a generic runtime before its specialize), so they are
+    made at import, in the memory a zygote's forks share: made at specialize they were ~0.15 ms
+    and ~45 copy-on-write faults of every cold start from the pool (closures made, Thread's and
+    _WorkItem's dicts and type caches written in a fresh fork; bench/README.md "Where the time
+    goes", hot5)."""
+    _carry_into_threads()
+    logging.basicConfig = _basic_config
+    logging.Handler.handle = _handler_handle
+
+
+_patch_classes()
+# Made at import too (a zygote's forks inherit them): each writes to the process's stream it wraps
+# (fd 1 or 2 of whichever process runs it) until install() puts it in place.
+_PROXIES = (_Proxy("stdout", sys.__stdout__), _Proxy("stderr", sys.__stderr__))
+
+
 def install(level=logging.INFO):
     """Install the proxies and the root log handler (once, at specialize)."""
-    sys.stdout = _Proxy("stdout", sys.__stdout__)
-    sys.stderr = _Proxy("stderr", sys.__stderr__)
-    _carry_into_threads()
+    sys.stdout, sys.stderr = _PROXIES
     root = logging.getLogger()
     root.addHandler(_HANDLER)
     root.setLevel(level)
-    logging.basicConfig = _basic_config
-    logging.Handler.handle = _handler_handle
     os.register_at_fork(after_in_child=_after_fork_in_child)

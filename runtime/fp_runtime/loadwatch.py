@@ -17,13 +17,32 @@ import io
 import os
 import signal
 
+import _signal
+
 # The runtime's own files (fp_runtime, fp_sandbox, zygote.py) and importlib's: not the function's frames.
 _NOT_OWN = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,
             os.path.dirname(os.path.abspath(importlib.__file__)) + os.sep, "<frozen ")
 
 
-# (handler, the SIGALRM handler before it) while a load is watched; one load per process.
+# (limit_ms, after_s, cap, the SIGALRM handler before it) while a load is watched; one load per process.
 _armed = None
+
+
+def _report(_signum, frame):
+    """SIGALRM while armed: one line per line of text (a terminal shows each as it is; the CLI
+    escapes a newline)."""
+    if _armed is None:
+        return
+    limit_ms, after_s, cap, _ = _armed
+    head = f"[platform] still loading after {after_s:.1f} s (the limit is {limit_ms / 1000:g} s); it is at:"
+    for line in [head, *where(frame).split("\n")]:
+        cap.add("stderr", line)
+
+
+# The C functions under `signal.signal`/`getsignal`, whose wrappers convert handlers to and from
+# enums: for a Python handler that raises and catches a TypeError at arming and a ValueError at
+# disarming, a first run of the exception machinery in a fresh fork on every cold start.
+_set_handler, _get_handler = _signal.signal, _signal.getsignal
 
 
 def arm(limit_ms, cap) -> None:
@@ -32,14 +51,7 @@ def arm(limit_ms, cap) -> None:
     if not isinstance(limit_ms, (int, float)) or limit_ms <= 0:
         return
     after_s = max(limit_ms - 1000, limit_ms * 0.8) / 1000.0
-
-    def report(_signum, frame):
-        # One line per line of text: a terminal shows each as it is (the CLI escapes a newline).
-        head = f"[platform] still loading after {after_s:.1f} s (the limit is {limit_ms / 1000:g} s); it is at:"
-        for line in [head, *where(frame).split("\n")]:
-            cap.add("stderr", line)
-
-    _armed = report, signal.signal(signal.SIGALRM, report)
+    _armed = limit_ms, after_s, cap, _set_handler(signal.SIGALRM, _report)
     signal.setitimer(signal.ITIMER_REAL, after_s)
 
 
@@ -48,11 +60,11 @@ def disarm() -> None:
     global _armed
     if _armed is None:
         return
-    report, previous = _armed
+    previous = _armed[3]
     _armed = None
-    if signal.getsignal(signal.SIGALRM) is report:
+    if _get_handler(signal.SIGALRM) is _report:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        _set_handler(signal.SIGALRM, previous)
 
 
 def where(frame) -> str:

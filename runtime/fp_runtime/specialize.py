@@ -378,7 +378,6 @@ def load(spec: dict, flusher=None) -> Loaded:
     runtime_last()
     module_name = src_layout(directory, module_name)
     python_env(spec.get("env") or {})
-    child_interpreter_flags()
     level = os.environ.get("LOG_LEVEL", "INFO").upper()
     capture.install(getattr(logging, level, logging.INFO))
     if flusher is not None:
@@ -415,7 +414,7 @@ def runtime_last() -> None:
     `validate`: `from validate import Validator` got the platform's file and the load failed;
     apps round 6). What the runtime needs is imported already (its packages stay in sys.modules,
     and their submodules are found through their own `__path__`)."""
-    if _RUNTIME_DIR in sys.path:
+    if _RUNTIME_DIR in sys.path and (sys.path[-1] != _RUNTIME_DIR or sys.path.count(_RUNTIME_DIR) > 1):
         sys.path[:] = [p for p in sys.path if p != _RUNTIME_DIR] + [_RUNTIME_DIR]
 
 
@@ -467,6 +466,13 @@ def child_interpreter_flags() -> None:
     util = sys.modules.get("multiprocessing.util")
     if util is not None:
         util._args_from_interpreter_flags = args_from_interpreter_flags
+
+
+# At import, not at specialize: it does nothing to the runtime's own processes (it starts none with
+# subprocess) and is the same for every function, so a zygote's forks share it (~60 us and ~18
+# copy-on-write faults of a cold start from the pool in a fresh fork; bench/README.md "Where the
+# time goes", hot5).
+child_interpreter_flags()
 
 
 def fresh_event_loop_state():
