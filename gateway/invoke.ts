@@ -303,11 +303,11 @@ function invokeAdmitted(deps: InvokeDeps, req: IncomingRequest, name: string, pa
   const { fn } = admitted;
   // A WebSocket handshake is a call that lasts as long as its connection (docs/adr/0126-websockets.md).
   // One uWS did not route as a handshake (no valid Sec-WebSocket-Key), or without `Connection:
-  // upgrade`, cannot be upgraded.
+  // upgrade`, or over HTTP/1.0 (uws-adapter.ts: RFC 6455 §4.1 asks for 1.1), cannot be upgraded.
   const websocket = isWebSocketHandshake(req.headers);
   if (websocket && req.upgradable !== true) {
     return Promise.resolve(errorResponse(new PlatformError('BAD_REQUEST',
-      'a WebSocket handshake needs GET, Connection: Upgrade, Sec-WebSocket-Key (16 random bytes in base64) and Sec-WebSocket-Version: 13', { function: name })));
+      'a WebSocket handshake needs HTTP/1.1, GET, Connection: Upgrade, Sec-WebSocket-Key (16 random bytes in base64) and Sec-WebSocket-Version: 13', { function: name })));
   }
   // The edge view as clientView made it (no second object per request with the same fields).
   const edge = clientView(req.peer, admitted.headers, deps.trustedProxies, req.peerPort);
