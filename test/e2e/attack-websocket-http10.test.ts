@@ -4,7 +4,7 @@
  * (ADR 0246), closed the connection after the 101 while the function's WebSocket lived on: the
  * app's later frames were written to the next connection that took the freed socket, another
  * client's, as the answer to its request (a hostile function could so answer another tenant's
- * callers). Now such a handshake is refused 400 and nothing is upgraded. Needs the binary as
+ * callers), and the platform process died moments later (measured with `up`: every tenant down). Now such a handshake is refused 400 and nothing is upgraded. Needs the binary as
  * scripts/patch-uws.mjs mends it (fixes 8 and 9).
  */
 import assert from 'node:assert/strict';
@@ -42,6 +42,8 @@ describe('a WebSocket handshake over HTTP/1.0', () => {
       assert.match(refused.text, /^HTTP\/1\.1 400 /, head);
       assert.match(refused.text, /needs HTTP\/1\.1, GET/);
     }
+    // The gateway lives on (the freed socket written to took the whole platform process down, measured).
+    assert.match((await rawExchange(h.gateway.port, ['GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'], { waitMs: 3000 })).text, /^HTTP\/1\.1 200 /);
     // Over HTTP/1.1 it is upgraded as before.
     const upgraded = await rawExchange(h.gateway.port, [`GET /fn/${ws10}/ws HTTP/1.1\r\nHost: x\r\n${ws.join('\r\n')}\r\n\r\n`], { waitMs: 2500 });
     assert.match(upgraded.text, /^HTTP\/1\.1 101 [^]*\x81\x02hi/);
