@@ -8,7 +8,7 @@
  * control plane's (the `Webhooks` port); the gateway only orders the steps.
  */
 import { isPlatformError, PlatformError, TRIGGER_ID_HEADER, withoutTriggerHeaders, type AsyncCall,type Webhooks } from '../protocol/index.js';
-import { edgeOf, invokeDirect, limitVerdict, servable, type InvokeDeps } from './invoke.js';
+import { edgeOf, invokeDirect, limitVerdict, servable, versionOf, type InvokeDeps } from './invoke.js';
 
 export type { FoundHook, Webhooks } from '../protocol/index.js';
 import type { FoundHook, HookRefusal } from '../protocol/index.js';
@@ -65,7 +65,7 @@ async function deliver(
   if (deps.graceOver()) return errorResponse(new PlatformError('SHUTTING_DOWN', 'the gateway is shutting down'));
   // The client and scheme a trusted proxy reported, its forwarding headers consumed, as for `/fn/`.
   const { headers: seen, origin } = edgeOf(deps, req, req.headers);
-  const call: AsyncCall = { method: 'POST', path: hook.path ?? '/', rawQuery: req.rawQuery, headers: seen, body, origin };
+  const call: AsyncCall = { method: 'POST', path: hook.path ?? '/', rawQuery: req.rawQuery, headers: seen, body, origin, ...versionOf(req) };
   if (hook.sync) {
     // As an async delivery's run does (controlplane/async/runs/service.ts): the handler sees which
     // trigger called it, never a value the sender put there.

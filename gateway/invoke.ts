@@ -76,7 +76,7 @@ export async function invokeAsyncHttp(deps: InvokeDeps, intake: AsyncIntake | nu
   if (refused !== null) return refused;
   let accepted: { runId: string; created: boolean };
   try {
-    accepted = await intake.submit(name, { method: req.method, path, rawQuery: req.rawQuery, headers, body, origin }, key);
+    accepted = await intake.submit(name, { method: req.method, path, rawQuery: req.rawQuery, headers, body, origin, ...versionOf(req) }, key);
   } catch (err) {
     // The intake throws registry errors; anything else is not shown as it is (it may be a driver's message).
     return errorResponse(isPlatformError(err) ? err : new PlatformError('ASYNC_QUEUE_UNAVAILABLE', undefined, { function: name }));
@@ -303,11 +303,11 @@ function invokeAdmitted(deps: InvokeDeps, req: IncomingRequest, name: string, pa
   const { fn } = admitted;
   // A WebSocket handshake is a call that lasts as long as its connection (docs/adr/0126-websockets.md).
   // One uWS did not route as a handshake (no valid Sec-WebSocket-Key), or without `Connection:
-  // upgrade`, cannot be upgraded.
+  // upgrade`, or over HTTP/1.0 (uws-adapter.ts: RFC 6455 §4.1 asks for 1.1), cannot be upgraded.
   const websocket = isWebSocketHandshake(req.headers);
   if (websocket && req.upgradable !== true) {
     return Promise.resolve(errorResponse(new PlatformError('BAD_REQUEST',
-      'a WebSocket handshake needs GET, Connection: Upgrade, Sec-WebSocket-Key (16 random bytes in base64) and Sec-WebSocket-Version: 13', { function: name })));
+      'a WebSocket handshake needs HTTP/1.1, GET, Connection: Upgrade, Sec-WebSocket-Key (16 random bytes in base64) and Sec-WebSocket-Version: 13', { function: name })));
   }
   // The edge view as clientView made it (no second object per request with the same fields).
   const edge = clientView(req.peer, admitted.headers, deps.trustedProxies, req.peerPort);
@@ -405,6 +405,8 @@ export async function invokeDirect(deps: InvokeDeps, name: string, request: Dire
       event.scheme = request.origin.scheme;
       event.client = request.origin.client;
     }
+    // An HTTP/1.0 request's version, kept with a queued run from its acceptance (ADR 0260).
+    if (request.httpVersion === '1.0') event.httpVersion = '1.0';
     const opts = request.signal ? { signal: request.signal, attempt } : { attempt };
     // The whole body: a direct caller cannot take a stream (gateway/streamed.ts).
     done = finish(call, await wholeResult(await deps.pool.invoke(fn, event, opts), request.keepBodyBytes), true);
@@ -517,6 +519,14 @@ function trustedHeaders(view: ClientView, headers: Pairs): Pairs {
 export function edgeOf(deps: Pick<InvokeDeps, 'trustedProxies'>, req: Pick<IncomingRequest, 'peer' | 'peerPort'>, headers: Pairs): { headers: Pairs; origin: CallOrigin } {
   const edge = clientView(req.peer, headers, deps.trustedProxies, req.peerPort);
   return { headers: edge.trusted ? trustedHeaders(edge, headers) : headers, origin: { client: edge.client, scheme: edge.scheme, prefix: edge.prefix } };
+}
+
+/**
+ * The version a queued or webhook call keeps from its acceptance (AsyncCall.httpVersion): `'1.0'`
+ * for an HTTP/1.0 request, nothing for HTTP/1.1 (its envelope stays as before).
+ */
+export function versionOf(req: Pick<IncomingRequest, 'http10'>): { httpVersion?: '1.0' } {
+  return req.http10 === true ? { httpVersion: '1.0' } : {};
 }
 
 /** A direct run's headers with its run id and attempt (protocol/trigger-headers.ts), any earlier ones dropped. */

@@ -918,8 +918,11 @@ export async function startHttpServer(options: HttpServerOptions, attempt = 1): 
     const exchange = new Exchange(res, req, bodyLimit, bodyShare, budgets, streams);
     // uWS routes any GET with a Sec-WebSocket-Key here; without `Connection: upgrade` it is no
     // handshake (invokeHttp answers 400, as for a bad key; `Connection: close` alone had the
-    // upgrade's own end close the new connection before a frame).
-    exchange.upgradeContext = exchange.asksUpgrade ? upgradeContext : null;
+    // upgrade's own end close the new connection before a frame). Nor an HTTP/1.0 one (RFC 6455
+    // §4.1 asks for 1.1): the parser marks it to be closed after its answer, and closed after the
+    // 101 its WebSocket lived on, its frames written to the next connection that took the socket
+    // (apps round 30; docs/security.md).
+    exchange.upgradeContext = exchange.asksUpgrade && !exchange.http10 ? upgradeContext : null;
     // In flight until both the handler settled and the response ended (or the client left):
     // a large response still streaming under backpressure counts, so shutdown waits for it.
     inFlight++;

@@ -269,6 +269,8 @@ export interface DirectRequest {
   keepBodyBytes?: number;
   /** Where the request came from (an async run's, kept from its acceptance); none: the app is told no client. */
   origin?: CallOrigin;
+  /** `'1.0'`: the request was HTTP/1.0 (an async run's, kept from its acceptance; WireEvent.httpVersion); absent: HTTP/1.1. */
+  httpVersion?: '1.0';
 }
 
 /**
@@ -294,6 +296,8 @@ export interface AsyncCall {
   body: Uint8Array;
   /** Where it came from (absent in jobs an older platform queued). */
   origin?: CallOrigin;
+  /** `'1.0'`: the client sent HTTP/1.0 (its scope says so on every attempt, ADR 0260); absent: HTTP/1.1, and in jobs an older platform queued. */
+  httpVersion?: '1.0';
 }
 
 /** Where `/async/<name>` hands accepted calls (the control plane's async runs). */

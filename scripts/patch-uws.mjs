@@ -53,6 +53,11 @@
 //    accepts the version now, leaves it at the end of the request target for the gateway to see,
 //    and sets the request's `ancientHttp` flag, which the build's own code already turns into a
 //    close after the answer (docs/adr/0246-http-1-0-served.md; HTTP10_EDITS below).
+// 9. (With 8.) An HTTP/1.0 request without a `Host` header was the parser's 400, and one with no header at
+//    all (`GET / HTTP/1.0` then an empty line: HAProxy's `option httpchk`, old monitors) waited
+//    unanswered, where uvicorn serves both (Host is required in HTTP/1.1 only, RFC 9112 §3.2). Now
+//    the Host check lets an `ancientHttp` request through, and an HTTP/1.0 request line followed by
+//    CRLF ends the head with no header (docs/adr/0246-http-1-0-served.md, amendment; HOSTLESS_EDITS).
 //
 // Only the exact file named by its sha256 (the published one, or one mended by the earlier fixes)
 // is changed; each byte is checked before it is written, and the result against the sha256
@@ -79,7 +84,9 @@ const HEAD_MENDED = 'eab6282086c1ced1a21a88cb62a9e8eb31609dd3801d26340a354a45774
 const CLOSE_MENDED = '2d50084bb2d12f4fccbf9ed1a924b83f4b14658e970a38a7b3e01e78c4c37e4f';
 /** After the first seven fixes (ADR 0154's chunk digits, setups of 2026-12-06 and 2026-12-07 before ADR 0246). */
 const DIGIT_MENDED = '42d0d18d64c57323392d8a641309782335141584500f49b34b99120037b02aae';
-const MENDED = '7f931915c2d87d6ef424f31cbd7670ecb5f4e02df618b53eeeb89b81fb1e4bea';
+/** After the first eight fixes (ADR 0246's HTTP/1.0, setups of 2026-12-07 before apps round 30). */
+const HTTP10_MENDED = '7f931915c2d87d6ef424f31cbd7670ecb5f4e02df618b53eeeb89b81fb1e4bea';
+const MENDED = '2c85df5712d4995482a6d88e40dccf9d20d37c85bda843635d20e5b53a05fc70';
 /** [file offset, bytes expected (hex), bytes written] (offsets are the .text section's addresses: it is mapped at its file offset). */
 const HEADER_EDITS = [
   [0xf2242, '7d', '73'], // after `cmpb $0x21,(%rdx,%rbx,1)`: jge -> jae (the trailing trim's `< 33`)
@@ -192,10 +199,35 @@ const HTTP10_EDITS = [
   [ANCIENT_CAVE_A, '00'.repeat(67), `${ANCIENT_CHECK}7ce4d1ff`], // back to 0xf129f
   [ANCIENT_CAVE_B, '00'.repeat(67), `${ANCIENT_CHECK}66e8d1ff`], // back to 0xf16d9
 ];
+// Fix 9 (ADR 0246 amended, apps round 30): an HTTP/1.0 request needs no Host. Where the parser's
+// caller asks for Host (getHeader("host") inlined after each of the two parser calls: `mov $3,
+// error; test %rdx,%rdx; je error-400`), a jump to HOST_CAVE_A/B: Host present, or the request's
+// `ancientHttp` flag set (0xd20(%rsp), set just before by ANCIENT_CAVE_A/B), goes on as with a Host;
+// else the 400 as before (an HTTP/1.1 request without Host stays refused). And the HTTP/1.0 request
+// line's cave (HTTP10_CAVE) goes on to NOHEADER_CAVE: when CRLF follows the line at once, the head
+// ends there with no header (headers[1].key = empty, 0x20(%r15); the bytes consumed, up to after
+// that CRLF, from the start in %r13, returned as at 0xf2294); else the header loop at 0xf20c0 as
+// before (an HTTP/1.1 request with no header still waits). The buffer is fenced with CR and a non-LF
+// after its end, so a line ending at the end of the data is not taken for a whole head.
+const HOST_CAVE_A = 0x3d2e80;
+const HOST_CAVE_B = 0x3d2ea0;
+const NOHEADER_CAVE = 0x3d2ec0;
+const HOSTLESS_EDITS = [
+  [0xf1434, '4885d27442', 'e9471a2e00'], // test %rdx,%rdx; je 0xf147b (the 400) -> jmp HOST_CAVE_A
+  [0xf1806, '4885d20f8446030000', 'e995162e00cccccccc'], // test %rdx,%rdx; je 0xf1b55 (the 400) -> jmp HOST_CAVE_B
+  [HTTP10_CAVE + 24, 'e9f3f2d1ff', 'e9f3000000'], // HTTP10_CAVE's jmp 0xf20c0 -> jmp NOHEADER_CAVE
+  // test %rdx,%rdx; jne 0xf1439; cmpb $0,0xd20(%rsp); jne 0xf1439; jmp 0xf147b; int3 x2.
+  [HOST_CAVE_A, '00'.repeat(30), '4885d20f85b0e5d1ff80bc24200d0000000f85a2e5d1ffe9dfe5d1ffcccc'],
+  // The same for the other call: go on at 0xf180f, the 400 at 0xf1b55.
+  [HOST_CAVE_B, '00'.repeat(30), '4885d20f8566e9d1ff80bc24200d0000000f8558e9d1ffe999ecd1ffcccc'],
+  // cmpw $0xa0d,0xb(%rsi); jne 0xf20c0; lea 0xd(%rsi),%eax; sub %r13d,%eax; xorps %xmm0,%xmm0;
+  // movups %xmm0,0x20(%r15); jmp 0xf22a4 (the function's return).
+  [NOHEADER_CAVE, '00'.repeat(31), '66817e0b0d0a0f85f4f1d1ff8d460d4429e80f57c0410f114720e9c5f3d1ff'],
+];
 /** Each known state of the file, and the edits that lead from it to the next. */
 const STAGES = [[ORIGINAL, HEADER_EDITS], [HEADERS_MENDED, CHUNK_EDITS], [SIZE_MENDED, TERM_EDITS], [TERM_MENDED, UPGRADE_EDITS],
   [UPGRADE_MENDED, HEAD_EDITS], [HEAD_MENDED, CLOSE_CODE_EDITS],
-  [CLOSE_MENDED, DIGIT_EDITS], [DIGIT_MENDED, HTTP10_EDITS]];
+  [CLOSE_MENDED, DIGIT_EDITS], [DIGIT_MENDED, HTTP10_EDITS], [HTTP10_MENDED, HOSTLESS_EDITS]];
 
 const sha = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
@@ -216,7 +248,7 @@ if (process.platform === 'linux' && process.arch === 'x64' && existsSync(FILE)) 
     if (sha(bytes) !== MENDED) throw new Error('patch-uws: the mended binary is not the expected one; nothing written');
     writeFileSync(`${FILE}.tmp`, bytes);
     renameSync(`${FILE}.tmp`, FILE); // a gateway loading it meanwhile sees one whole file or the other
-    console.log('setup: uWebSockets.js mended: request header values keep a non-ASCII character at either end; a chunk size is hex digits (0-9, A-F, a-f) up to CRLF, nothing else (no chunk extension); chunk data ends with CRLF; an upgrade outside a cork is quiet; an empty write sends a streamed head; a client may close with 1012-1014 and 3000-3999; HTTP/1.0 is served (scripts/patch-uws.mjs)');
+    console.log('setup: uWebSockets.js mended: request header values keep a non-ASCII character at either end; a chunk size is hex digits (0-9, A-F, a-f) up to CRLF, nothing else (no chunk extension); chunk data ends with CRLF; an upgrade outside a cork is quiet; an empty write sends a streamed head; a client may close with 1012-1014 and 3000-3999; HTTP/1.0 is served, with or without Host (scripts/patch-uws.mjs)');
   } else if (now !== MENDED) {
     console.log('setup: uWebSockets.js is not the build scripts/patch-uws.mjs knows: request header values may lose a non-ASCII character at either end, chunk sizes are read leniently (a chunk extension as part of the size), the CRLF after chunk data is not checked, each WebSocket upgrade prints a warning, a streamed head waits for its first body byte, a close from the client with 1012-1014 or 3000-3999 is refused, and HTTP/1.0 is refused (505) (docs/gateway.md)');
   }

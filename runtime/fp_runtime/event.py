@@ -54,7 +54,8 @@ class Event(dict):
     order), headers (lower-case names, found in any case; repeated values joined by ", ", Cookie's by "; "), multiHeaders (every value), body
     (bytes), requestId, clientIp (the caller's address as the gateway determined it, or None),
     scheme ("http" or "https": how the caller reached the platform, a trusted TLS-terminating
-    proxy's word included; None for a call that came another way, e.g. a cron tick).
+    proxy's word included; None for a call that came another way, e.g. a cron tick), httpVersion
+    ("1.1", or "1.0" for an HTTP/1.0 request, as ASGI's scope says it).
     Lambda's names (httpMethod, queryStringParameters, ...) read as aliases.
     """
 
@@ -166,7 +167,8 @@ def event_from_invoke(a: list) -> Event:
     client = a[13]  # frames.INVOKE_CLIENT: [host, port], or None
     return Event(method=a[5], path=a[6], rawQuery=a[7], query=query, multiQuery=multi_query, headers=Headers(headers),
                  multiHeaders=Headers(multi_headers), body=a[14] or b"", requestId=a[10], clientIp=client[0] if client else None,
-                 scheme=_scheme(a[12]))  # frames.INVOKE_SCHEME
+                 scheme=_scheme(a[12]),  # frames.INVOKE_SCHEME
+                 httpVersion=a[15] if len(a) > 15 else "1.1")  # frames.INVOKE_HTTP_VERSION (ADR 0260)
 
 
 def _client_ip(client):
@@ -208,6 +210,7 @@ def make_event(wire: dict) -> Event:
         requestId=get("requestId", ""),
         clientIp=_client_ip(get("client")),
         scheme=_scheme(get("scheme")),
+        httpVersion=get("httpVersion") or "1.1",
     )
 
 

@@ -31,6 +31,7 @@ def as_lambda_event(e) -> dict:
     cookies = [c.strip() for c in headers.get("cookie", "").split(";") if c.strip()]
     now = int(time.time() * 1000)
     query = e["query"]
+    protocol = f"HTTP/{e.get('httpVersion') or '1.1'}"  # "HTTP/1.0" for an HTTP/1.0 request, as API Gateway says it
     return {
         "version": "2.0",
         "routeKey": "$default",
@@ -48,10 +49,10 @@ def as_lambda_event(e) -> dict:
         "stageVariables": None,
         "requestContext": {
             "requestId": e["requestId"], "httpMethod": method, "path": path, "resourcePath": path,
-            "stage": "$default", "routeKey": "$default", "domainName": headers.get("host", ""),
+            "stage": "$default", "routeKey": "$default", "domainName": headers.get("host", ""), "protocol": protocol,
             "requestTimeEpoch": now, "timeEpoch": now,
             "identity": {"sourceIp": ip, "userAgent": agent},
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": ip, "userAgent": agent},
+            "http": {"method": method, "path": path, "protocol": protocol, "sourceIp": ip, "userAgent": agent},
         },
         "body": text,
         "isBase64Encoded": encoded,

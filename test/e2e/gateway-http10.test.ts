@@ -4,7 +4,7 @@
  * streamed with the app's Content-Length, or chunked), then `connection: close` and the connection
  * closed after it, a `Connection: keep-alive` ignored (uvicorn closes then too). Before, the native
  * parser answered every HTTP/1.0 request `505 HTTP Version Not Supported` before any JavaScript ran.
- * Needs the binary as scripts/patch-uws.mjs mends it (fix 8).
+ * Needs the binary as scripts/patch-uws.mjs mends it (fixes 8 and 9: a Host-less HTTP/1.0 request, apps round 30).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -176,6 +176,33 @@ describe('an HTTP/1.0 client', () => {
     assert.equal(dechunk(a.body), 'HTTP/1.0');
     const b = parse(await rawExchange(h.gateway.port, [`GET /fn/${wsgi}/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`], { waitMs: 5000 }));
     assert.equal(dechunk(b.body), 'HTTP/1.1');
+  });
+
+  it('needs no Host: with other headers, or none at all (HAProxy\'s `option httpchk`), it is served as with one (was 400, or no answer)', async () => {
+    // Host is required in HTTP/1.1 only (RFC 9112 §3.2); uvicorn serves both.
+    for (const head of [`GET /fn/${name}/where?h=0 HTTP/1.0\r\nUser-Agent: check\r\n\r\n`, `GET /fn/${name}/where?h=0 HTTP/1.0\r\n\r\n`]) {
+      const a = parse(await rawExchange(h.gateway.port, [head], { waitMs: 5000 }));
+      assert.match(a.status, /^HTTP\/1\.1 200 /, JSON.stringify(head));
+      assert.deepEqual(JSON.parse(a.body), { path: `/fn/${name}/where`, query: 'h=0', version: '1.0' });
+      assert.ok(a.closed);
+    }
+    // The empty line in a later read than the request line: the head is whole only then.
+    const split = parse(await rawExchange(h.gateway.port, [`GET /fn/${name}/where HTTP/1.0\r\n`, '\r\n'], { gapMs: 300, waitMs: 5000 }));
+    assert.match(split.status, /^HTTP\/1\.1 200 /);
+    assert.equal(JSON.parse(split.body).version, '1.0');
+    // HAProxy's default check, to the platform's own route: routed as with the default host.
+    const check = await rawExchange(h.gateway.port, ['GET /healthz HTTP/1.0\r\n\r\n'], { waitMs: 5000 });
+    assert.match(check.text, /^HTTP\/1\.1 200 /);
+    // A body after a Host-less head is read by its Content-Length, as with a Host.
+    const post = parse(await rawExchange(h.gateway.port, [`POST /fn/${name}/size HTTP/1.0\r\nContent-Length: 5\r\n\r\nhello`], { waitMs: 5000 }));
+    assert.deepEqual(JSON.parse(post.body), { size: 5, version: '1.0' });
+  });
+
+  it('an HTTP/1.1 request without Host is still refused 400, and one without any header still gets no answer', async () => {
+    const a = await rawExchange(h.gateway.port, [`GET /fn/${name}/where HTTP/1.1\r\nUser-Agent: check\r\n\r\n`], { waitMs: 5000 });
+    assert.match(a.text, /^HTTP\/1\.1 400 /);
+    const b = await rawExchange(h.gateway.port, [`GET /fn/${name}/where HTTP/1.1\r\n\r\n`], { waitMs: 1500 });
+    assert.equal(b.text, '');
   });
 
   it('an HTTP/1.1 request after it is kept alive as before', async () => {

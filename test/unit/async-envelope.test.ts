@@ -24,6 +24,11 @@ describe('async envelope', () => {
     assert.equal('origin' in decodeEnvelope(encodeCall(call)).call, false);
   });
 
+  it("keeps an HTTP/1.0 request's version (ADR 0260); an HTTP/1.1 call's envelope, and an older job's, have none (1.1)", () => {
+    assert.equal(decodeEnvelope(encodeCall({ ...call, httpVersion: '1.0' }, 'webhook')).call.httpVersion, '1.0');
+    assert.equal('httpVersion' in decodeEnvelope(encodeCall(call)).call, false);
+  });
+
   it('reads a version 1 envelope (JSON, body in base64) queued by an older platform', () => {
     const v1 = Buffer.from(JSON.stringify({ v: 1, method: 'GET', path: '/', rawQuery: '', headers: [['a', 'b']], bodyBase64: Buffer.from('hi').toString('base64'), trigger: 'cron' }));
     const back = decodeEnvelope(v1);

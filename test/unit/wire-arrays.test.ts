@@ -76,7 +76,7 @@ describe('fixed-position frames (protocol v4 and on)', () => {
     assert.deepEqual(out.event, {
       method: 'PUT', path: '/a/b', rawQuery: 'x=1&x=2', query: { x: '2' }, multiQuery: { x: ['1', '2'] },
       headers: { host: 'h', 'x-r': '1, 2' }, multiHeaders: { host: ['h'], 'x-r': ['1', '2'] }, body: 'body', requestId: 'req-1',
-      clientIp: '10.0.0.1', scheme: 'https',
+      clientIp: '10.0.0.1', scheme: 'https', httpVersion: '1.1',
     });
     assert.deepEqual(out.context, ['ctx-1', 3, true]);
     // The optional fields absent: nil at their positions.

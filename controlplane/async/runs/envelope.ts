@@ -5,6 +5,7 @@
  * attempt's run. Encoded once, as msgpack with the body as raw bytes (version 2); version 1 (JSON
  * with the body in base64) is still read, for jobs queued by an older platform. `o`: where the
  * request came from (its client and scheme as a trusted proxy said at acceptance), absent in older jobs.
+ * `hv`: `"1.0"` for an HTTP/1.0 request (ADR 0260), absent for HTTP/1.1 and in older jobs (read as 1.1).
  */
 import { Packr, Unpackr } from 'msgpackr';
 import type { AsyncCall, CallOrigin } from '../../../protocol/index.js';
@@ -19,6 +20,8 @@ interface EnvelopeV2 {
   t?: QueuedTrigger;
   /** The call's origin (protocol CallOrigin): client address, port, scheme, prefix. */
   o?: [string, number, string, string];
+  /** `"1.0"`: the request was HTTP/1.0; absent: HTTP/1.1. */
+  hv?: '1.0';
 }
 
 /** What queued a run. */
@@ -32,6 +35,7 @@ export function encodeCall(call: AsyncCall, trigger: QueuedTrigger = 'async'): B
     v: 2, m: call.method, p: call.path, q: call.rawQuery, h: call.headers, b: call.body,
     ...(trigger !== 'async' ? { t: trigger } : {}),
     ...(call.origin !== undefined ? { o: [call.origin.client[0], call.origin.client[1], call.origin.scheme, call.origin.prefix] } : {}),
+    ...(call.httpVersion === '1.0' ? { hv: '1.0' as const } : {}),
   };
   return packr.pack(envelope);
 }
@@ -50,7 +54,9 @@ export function decodeEnvelope(payload: Uint8Array): { call: AsyncCall; trigger:
     throw new Error('the queued payload is not an async call envelope');
   }
   const origin = originOf(e.o);
-  return { call: { method: e.m, path: e.p, rawQuery: e.q, headers: e.h, body: e.b, ...(origin !== null ? { origin } : {}) }, trigger: triggerOf(e.t) };
+  const call: AsyncCall = { method: e.m, path: e.p, rawQuery: e.q, headers: e.h, body: e.b, ...(origin !== null ? { origin } : {}) };
+  if (e.hv === '1.0') call.httpVersion = '1.0';
+  return { call, trigger: triggerOf(e.t) };
 }
 
 /** The origin kept in an envelope; null when none (an older platform's job) or not one. */
