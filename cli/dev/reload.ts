@@ -103,7 +103,7 @@ export class Reloader {
       const dotenv = options.dotenv ? await readDotenv(options.dir) : { values: {}, problems: [], present: false, fromEnvironment: [] };
       const env = { ...ctx.env.manifestEnv, ...dotenv.values };
       // The commands its problems name are spelled as this user runs the CLI, as `validate` spells them.
-      const checked = await preflight(options.dir, pythonPath(ctx.env.python), env, { runPython: this.checker.check, selfCommand: selfCommandOf({ env: ctx.env, cwd: options.dir }) });
+      const checked = await preflight(options.dir, pythonPath(ctx.env.python), env, { runPython: this.checker.check, selfCommand: selfCommandOf({ env: ctx.env, cwd: options.dir }), envNames: Object.keys(dotenv.values) });
       const problems: Problem[] = [...dotenv.problems.map((p): Problem => ({ kind: 'dotenv', file: p.file, line: p.line, message: p.message })), ...checked.problems];
       if (problems.length > 0) return { kind: 'invalid', problems, ms: ms() };
       const name = checked.manifest!.name;
