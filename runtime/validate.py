@@ -134,6 +134,22 @@ def _function(args, node, is_async, decorated, yield_line, tuple_line):
             "wsgi": len(params) == 2 and wsgi_names(params[0].arg, params[1].arg)}
 
 
+def fastapi_docs(value):
+    """{"docs": path} when `value` is `FastAPI(...)` serving its interactive docs (`/docs`, or its
+    `docs_url`), for the deploy banner's Docs line (new-user round 11: the banner's curl of `/` answered
+    the app's 404, and nothing said where its routes are listed); {} otherwise (docs off, or a path
+    not written as text)."""
+    if not (isinstance(value, ast.Call) and _last_name(value.func) == "FastAPI"):
+        return {}
+    options = {k.arg: k.value for k in value.keywords if k.arg}
+    docs, spec = options.get("docs_url"), options.get("openapi_url")
+    if isinstance(spec, ast.Constant) and spec.value is None:
+        return {}  # no OpenAPI document, no docs page
+    if docs is None:
+        return {"docs": "/docs"}
+    return {"docs": docs.value} if isinstance(docs, ast.Constant) and isinstance(docs.value, str) and docs.value.startswith("/") else {}
+
+
 def describe(node, name):
     """What binds `name` in this statement, or None."""
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
@@ -152,11 +168,11 @@ def describe(node, name):
     if isinstance(node, ast.ClassDef) and node.name == name:
         return {"kind": "class", "line": node.lineno}
     if isinstance(node, ast.Assign) and any(name in bound_names(t) for t in node.targets):
-        return {"kind": "assignment", "line": node.lineno}
+        return {"kind": "assignment", "line": node.lineno, **fastapi_docs(node.value)}
     if isinstance(node, (ast.AnnAssign, ast.AugAssign)) and name in bound_names(node.target):
         if isinstance(node, ast.AnnAssign) and node.value is None:
             return None  # a bare annotation binds nothing
-        return {"kind": "assignment", "line": node.lineno}
+        return {"kind": "assignment", "line": node.lineno, **(fastapi_docs(node.value) if isinstance(node, ast.AnnAssign) else {})}
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         for alias in node.names:
             if (alias.asname or alias.name.split(".")[0]) == name:

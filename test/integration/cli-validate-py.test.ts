@@ -183,6 +183,16 @@ describe('runtime/validate.py', () => {
     }
   });
 
+  // new-user round 11: deploy's banner names the page that lists a FastAPI app's routes (cli/deploy-flow.ts docsLine).
+  it("reports a FastAPI app's docs path: /docs, its docs_url, none when off or not an app", async () => {
+    const docs = async (source: string): Promise<string | undefined> => (await check({ 'main.py': source }, 'main:app')).entrypoint.docs;
+    assert.equal(await docs('from fastapi import FastAPI\napp = FastAPI(title="x")\n'), '/docs');
+    assert.equal(await docs('import fastapi\napp: fastapi.FastAPI = fastapi.FastAPI(docs_url="/api/docs")\n'), '/api/docs');
+    assert.equal(await docs('from fastapi import FastAPI\napp = FastAPI(docs_url=None)\n'), undefined);
+    assert.equal(await docs('from fastapi import FastAPI\napp = FastAPI(openapi_url=None)\n'), undefined);
+    assert.equal(await docs('from starlette.applications import Starlette\napp = Starlette()\n'), undefined);
+  });
+
   it('reports a missing module, a missing attribute and a syntax error in the entry module', async () => {
     const missingModule = await check({ 'app.py': 'x = 1\n' }, 'main:handler');
     assert.match(missingModule.problems[0]!.message, /module 'main' not found/);
