@@ -5,7 +5,8 @@
  * main.py and `entrypoint: main:handler` beside the code. Each section it names is docs/migrating.md's.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -76,6 +77,19 @@ describe('a folder of another platform without platform.yaml', () => {
   it('a folder holding a function folder of a FastAPI app (init shop was run there) names that folder, not an app to add a platform.yaml for', async () => {
     const found = await check(folder('holder', { 'shop/platform.yaml': 'kind: function\nname: shop\nentrypoint: main:app\n', 'shop/main.py': 'from fastapi import FastAPI\napp = FastAPI()\n' }));
     assert.match(found.problems[0]!.message, /a folder in it is: shop; `cd shop`/);
+  });
+
+  // The folder may be a hostile clone's: its app/main.py a FIFO (the read hung), main.py a link to
+  // /dev/zero (read without end) or to a file outside the folder (read and matched).
+  it('reads no FIFO, device or file outside the folder for the app it looks for', { timeout: 10_000 }, async () => {
+    const dir = folder('hostile', { 'requirements.txt': 'fastapi\n', 'web/x.txt': '' });
+    execFileSync('mkfifo', [join(dir, 'web', 'main.py')]);
+    symlinkSync('/dev/zero', join(dir, 'main.py'));
+    const outside = folder('outside-app', { 'main.py': 'from fastapi import FastAPI\napp = FastAPI()\n' });
+    mkdirSync(join(dir, 'api'));
+    symlinkSync(join(outside, 'main.py'), join(dir, 'api', 'main.py'));
+    const found = await check(dir);
+    assert.match(found.problems[0]!.message, /this is not a function folder/);
   });
 
   it("names sections that are docs/migrating.md's headings", () => {
