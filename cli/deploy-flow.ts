@@ -440,3 +440,12 @@ async function uploadMissing(client: ApiClient, dir: string, byHash: ReadonlyMap
   await Promise.all(Array.from({ length: Math.min(UPLOAD_CONCURRENCY, queue.length) }, worker));
   return uploadedBytes;
 }
+
+/**
+ * The Docs line of a FastAPI app (validate.py `fastapi_docs`), public and called over HTTP: the page
+ * that lists its routes, where the curl of `/` often answers the app's own 404 (new-user round 11).
+ */
+export function docsLine(invokeUrl: string, r: { auth: string; invocation: string }, docs: string | undefined): string | null {
+  if (docs === undefined || r.auth !== 'public' || r.invocation === 'async') return null;
+  return `Docs:  ${invokeUrl.replace(/\/$/, '')}${docs}  (the app's OpenAPI docs: its routes, to try in a browser)`;
+}

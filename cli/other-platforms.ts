@@ -5,8 +5,9 @@
  * which platform's folder it is (by its config file), and the platform.yaml to add, with the
  * entrypoint read from that config where it names one (docs/migrating.md).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readSync, realpathSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { isWithin } from './small-file.js';
 
 /** What the folder's config says, or null when it is no other platform's. */
 export interface OtherPlatform {
@@ -20,12 +21,25 @@ export interface OtherPlatform {
 
 const MAX_CONFIG_BYTES = 256 * 1024;
 
-function text(dir: string, file: string): string | null {
+/**
+ * A config or source file's first MAX_CONFIG_BYTES, read as the folder may be a hostile clone's (as
+ * cli/small-file.ts reads, synchronously): a regular file whose real path is inside `root` (the
+ * folder checked), opened without blocking (a FIFO hung the command, /dev/zero was read without end).
+ */
+function text(dir: string, file: string, root = dir): string | null {
+  let fd: number | null = null;
   try {
     const path = join(dir, file);
-    return existsSync(path) ? readFileSync(path, 'utf8').slice(0, MAX_CONFIG_BYTES) : null;
+    if (!existsSync(path) || !isWithin(realpathSync(root), realpathSync(path))) return null;
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    if (!fstatSync(fd).isFile()) return null;
+    const buffer = Buffer.alloc(MAX_CONFIG_BYTES);
+    const n = readSync(fd, buffer, 0, MAX_CONFIG_BYTES, 0);
+    return buffer.subarray(0, n).toString('utf8');
   } catch {
     return null;
+  } finally {
+    if (fd !== null) closeSync(fd);
   }
 }
 
@@ -44,7 +58,7 @@ function vercelEntrypoint(dir: string): string | null {
     return null;
   }
   const file = files.includes('index.py') ? 'index.py' : files.length === 1 ? files[0]! : null;
-  const source = file ? text(join(dir, 'api'), file) : null;
+  const source = file ? text(join(dir, 'api'), file, dir) : null;
   if (source === null || file === null) return null;
   const module = `api.${basename(file, '.py')}`;
   if (/^class handler\b/m.test(source)) return `${module}:handler`;
@@ -98,15 +112,43 @@ function codeOnly(dir: string): OtherPlatform | null {
     const classic = /^def handle\s*\(\s*\w+\s*\)/m.test(handler);
     return { what: 'OpenFaaS (handler.py)', section: 'OpenFaaS (`python3-http`, `python3`, `python3-flask`)', advice: `entrypoint: handler:handle${classic ? ', with handle(req) made handle(event, context) and event.text() as req' : ''}` };
   }
-  for (const file of ['main.py', 'app.py', 'api.py', 'server.py', 'asgi.py']) {
-    const source = text(dir, file) ?? '';
-    // `app = FastAPI(…)` at module level, or a factory (`uvicorn --factory main:create_app`) that makes one.
-    const app = /^(\w+)\s*(?::[^=\n]*)?=\s*(?:fastapi\.)?FastAPI\s*\(/m.exec(source)?.[1];
-    const factory = app === undefined && /\bFastAPI\s*\(/.test(source) ? /^def ((?:create|make|get|build)_app)\s*\(/m.exec(source)?.[1] : undefined;
-    const attr = app ?? (factory === undefined ? undefined : `${factory}()`);
-    if (attr) return { what: `a FastAPI app run by uvicorn (${file})`, section: 'uvicorn or gunicorn (a container, a Procfile, `fastapi run`)', advice: `entrypoint: ${basename(file, '.py')}:${attr}` };
+  // At the top (`uvicorn main:app`), else in a package folder, as FastAPI's "Bigger Applications"
+  // lays it out (`app/main.py`, run as `uvicorn app.main:app`; new-user round 11: such a folder was
+  // told `init .`, which writes a main.py beside the package), or a src layout's (`src/shop/api.py`).
+  for (const pkg of ['', ...packageFolders(dir)]) {
+    for (const file of ['main.py', 'app.py', 'api.py', 'server.py', 'asgi.py']) {
+      const source = text(join(dir, pkg), file, dir) ?? '';
+      // `app = FastAPI(…)` at module level, or a factory (`uvicorn --factory main:create_app`) that makes one.
+      const app = /^(\w+)\s*(?::[^=\n]*)?=\s*(?:fastapi\.)?FastAPI\s*\(/m.exec(source)?.[1];
+      const factory = app === undefined && /\bFastAPI\s*\(/.test(source) ? /^def ((?:create|make|get|build)_app)\s*\(/m.exec(source)?.[1] : undefined;
+      const attr = app ?? (factory === undefined ? undefined : `${factory}()`);
+      // src/shop/api.py is imported as shop.api, as `uvicorn --app-dir src` does (and so does the runtime).
+      const module = [...(pkg.startsWith('src/') ? pkg.slice(4) : pkg).split('/').filter((p) => p !== ''), basename(file, '.py')].join('.');
+      if (attr) return { what: `a FastAPI app run by uvicorn (${pkg === '' ? '' : `${pkg}/`}${file})`, section: 'uvicorn or gunicorn (a container, a Procfile, `fastapi run`)', advice: `entrypoint: ${module}:${attr}` };
+    }
   }
   return null;
+}
+
+/**
+ * The folders `uvicorn <pkg>.main:app` could find an app in: the top's (a package, or a namespace
+ * package without `__init__.py`, which imports the same), and src layout's packages (`src/shop/`);
+ * at most 20 of each, sorted.
+ */
+function packageFolders(dir: string): string[] {
+  const subfolders = (rel: string): string[] => {
+    try {
+      return readdirSync(join(dir, rel), { withFileTypes: true })
+        // A module's name (`my-fn/` is none), not a function folder of its own (its platform.yaml: the
+        // folder `init my-fn` was run in, cli/preflight.ts), not tests or a virtual environment.
+        .filter((e) => e.isDirectory() && /^[A-Za-z]\w*$/.test(e.name) && !['tests', 'test', 'venv', 'env'].includes(e.name))
+        .map((e) => (rel === '' ? e.name : `${rel}/${e.name}`))
+        .filter((f) => !existsSync(join(dir, f, 'platform.yaml'))).sort().slice(0, 20);
+    } catch {
+      return [];
+    }
+  };
+  return [...subfolders('').filter((f) => f !== 'src'), ...subfolders('src')];
 }
 
 /** The sentence for a folder without platform.yaml that `other` deploys. */

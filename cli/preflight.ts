@@ -74,6 +74,12 @@ export interface PreflightOptions {
   holdImports?: boolean;
   /** The distributions a dependency build installed: the import check counts what they provide. */
   installed?: readonly string[];
+  /**
+   * Env names the function gets beside platform.yaml's `env:`: `dev`'s from the folder's .env, which it
+   * sends. A warning that such a name answers (`needs: env`) is not said (new-user round 11: dev warned
+   * that "the function's env does not set DATABASE_URL" while .env set it for every call).
+   */
+  envNames?: readonly string[];
 }
 
 /**
@@ -102,7 +108,7 @@ export async function preflight(dir: string, python: string, env: Record<string,
       .map((w) => ({ kind: 'python', file: w.file, line: w.line, message: w.message, env: w.env!, ...(w.envAnyCase === true ? { envAnyCase: true } : {}) }))
     : [];
   const shown = report.warnings.filter((w) => !(hold && w.module !== undefined) && !(options.holdImports === true && w.needs === 'env'));
-  const found = reportProblems({ ...report, warnings: shown }, read.manifest?.limits, read.manifest?.triggers, manifestEnv);
+  const found = reportProblems({ ...report, warnings: shown }, read.manifest?.limits, read.manifest?.triggers, [...manifestEnv, ...(options.envNames ?? [])]);
   problems.push(...found.problems);
   warnings.push(...found.warnings);
 

@@ -137,11 +137,25 @@ export function missingModuleHint(details: Record<string, unknown>): string | nu
 }
 
 /**
+ * A relative import the load refused (new-user round 11): `from .routers import items` in a module
+ * at the folder's top, which is in no package (as under `uvicorn main:app`), or `from ..x` above the
+ * top package. The traceback said only "attempted relative import with no known parent package".
+ * Null for any other failure.
+ */
+export function relativeImportHint(details: Record<string, unknown>): string | null {
+  const cause = details.cause as { type?: unknown; message?: unknown } | undefined;
+  const message = typeof cause?.message === 'string' ? cause.message : '';
+  if (cause?.type !== 'ImportError' || !/^attempted relative import (with no known parent package|beyond top-level package)/.test(message)) return null;
+  return 'A relative import (`from .x import y`) works in a module of a package only: a module at the function folder\'s top (main.py, entrypoint main:app) is imported as a top-level module, in no package, as `uvicorn main:app` imports it. '
+    + 'Import it by its name (`from x import y`: the folder is on the import path), or keep the code in a package folder (app/__init__.py, app/main.py) with entrypoint: app.main:app, as `uvicorn app.main:app` runs it (docs/fastapi-app.md).';
+}
+
+/**
  * What the CLI adds under a failure's error, for every command that reports one (deploy, rollback,
- * env set/unset/push, `runs <id>`, dev): env the load lacked, a module it could not import, a write
- * past the file cap, a refused listen; else null. `dev: true` gives dev's env hint (the folder's
+ * env set/unset/push, `runs <id>`, dev): env the load lacked, a module it could not import, a relative
+ * import outside a package, a refused listen; else null. `dev: true` gives dev's env hint (the folder's
  * .env, which deploy does not read).
  */
 export function errorHint(details: Record<string, unknown>, self: string, options: { dev?: boolean } = {}): string | null {
-  return missingEnvHint(details, self, options.dev === true ? 'dev' : 'deploy') ?? missingModuleHint(details) ?? listenHint(details);
+  return missingEnvHint(details, self, options.dev === true ? 'dev' : 'deploy') ?? missingModuleHint(details) ?? relativeImportHint(details) ?? listenHint(details);
 }

@@ -33,7 +33,11 @@ export function bodyTooSlow(): PlatformError {
   return new PlatformError('REQUEST_BODY_TOO_SLOW', `the request body arrived slower than ${MIN_CLIENT_BYTES_PER_S} bytes/s while the gateway was busy receiving bodies`, { minBytesPerSecond: MIN_CLIENT_BYTES_PER_S });
 }
 
+/**
+ * A body over the route's limit. The message says what to do (new-user round 11: a FastAPI app's
+ * 200 MB `UploadFile`, taken by uvicorn, got "larger than 6 MiB" alone, and curl shows no docs).
+ */
 export function tooLarge(maxBodyBytes: number): PlatformError {
-  return new PlatformError('PAYLOAD_TOO_LARGE', `the request body is larger than ${describeBytes(maxBodyBytes)}`, { limitBytes: maxBodyBytes });
+  return new PlatformError('PAYLOAD_TOO_LARGE', `the request body is larger than ${describeBytes(maxBodyBytes)}, this platform's limit for the route: send large data by reference instead (upload it to object storage and pass its URL or key; docs/errors.md)`, { limitBytes: maxBodyBytes });
 }
 

@@ -93,6 +93,8 @@ export interface PyEntrypoint {
   kind: string | null;
   async: boolean | null;
   arity: number | null;
+  /** A FastAPI app's interactive docs path (`/docs`, or its `docs_url`); absent when off or not known. */
+  docs?: string;
 }
 
 export interface PyReport {

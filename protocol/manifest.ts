@@ -405,7 +405,7 @@ export function parseManifest(raw: unknown, options: ParseManifestOptions = {}):
 
 /**
  * Top-level keys of other platforms' manifests (Lambda's SAM and Serverless, OpenFaaS' stack.yml)
- * a newcomer writes here, with where the thing goes: "unknown key (here: …)" left them to guess.
+ * and of a uvicorn project's settings a newcomer writes here, with where the thing goes: "unknown key (here: …)" left them to guess.
  */
 const FOREIGN_KEYS: Readonly<Record<string, string>> = {
   handler: 'the handler is named by `entrypoint: main:handler` (module:attribute, with a colon)',
@@ -415,6 +415,13 @@ const FOREIGN_KEYS: Readonly<Record<string, string>> = {
   memorySize: 'it goes under `limits:` as `memory` (limits: {memory: 256Mi})',
   environment: 'env values go under `env:` (env: {NAME: "value"})',
   functions: 'a folder holds one function: its `name`, `entrypoint` and `limits` are top-level keys',
+  // A uvicorn project's settings (new-user round 11: `python: "3.12"` was "unknown key (here: …)").
+  python: "there is no Python version to choose: every function runs on the platform's Python, which `validate` names",
+  python_version: "there is no Python version to choose: every function runs on the platform's Python, which `validate` names",
+  requirements: 'requirements.txt (or pyproject.toml) beside platform.yaml is installed at deploy, with no key naming it',
+  port: 'the platform listens (the function is served at /fn/<name>/): the app binds no port',
+  workers: 'instances scale with the calls, up to `limits: {maxInstances: 10}`',
+  env_file: '.env is not read at deploy: values go under `env:`, or `env push` them (secrets with --as-secret)',
 };
 
 /** The value a decoded document has at `path`, or undefined. */

@@ -140,6 +140,22 @@ def _function(args, node, is_async, decorated, yield_line, tuple_line):
             "wsgi": len(params) == 2 and wsgi_names(params[0].arg, params[1].arg)}
 
 
+def fastapi_docs(value):
+    """{"docs": path} when `value` is `FastAPI(...)` serving its interactive docs (`/docs`, or its
+    `docs_url`), for the deploy banner's Docs line (new-user round 11: the banner's curl of `/` answered
+    the app's 404, and nothing said where its routes are listed); {} otherwise (docs off, or a path
+    not written as text)."""
+    if not (isinstance(value, ast.Call) and _last_name(value.func) == "FastAPI"):
+        return {}
+    options = {k.arg: k.value for k in value.keywords if k.arg}
+    docs, spec = options.get("docs_url"), options.get("openapi_url")
+    if isinstance(spec, ast.Constant) and spec.value is None:
+        return {}  # no OpenAPI document, no docs page
+    if docs is None:
+        return {"docs": "/docs"}
+    return {"docs": docs.value} if isinstance(docs, ast.Constant) and isinstance(docs.value, str) and docs.value.startswith("/") else {}
+
+
 def describe(node, name):
     """What binds `name` in this statement, or None."""
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
@@ -158,11 +174,11 @@ def describe(node, name):
     if isinstance(node, ast.ClassDef) and node.name == name:
         return {"kind": "class", "line": node.lineno}
     if isinstance(node, ast.Assign) and any(name in bound_names(t) for t in node.targets):
-        return {"kind": "assignment", "line": node.lineno}
+        return {"kind": "assignment", "line": node.lineno, **fastapi_docs(node.value)}
     if isinstance(node, (ast.AnnAssign, ast.AugAssign)) and name in bound_names(node.target):
         if isinstance(node, ast.AnnAssign) and node.value is None:
             return None  # a bare annotation binds nothing
-        return {"kind": "assignment", "line": node.lineno}
+        return {"kind": "assignment", "line": node.lineno, **(fastapi_docs(node.value) if isinstance(node, ast.AnnAssign) else {})}
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         for alias in node.names:
             if (alias.asname or alias.name.split(".")[0]) == name:
@@ -197,7 +213,42 @@ def nearest_module(files, module, attr):
     return f"; did you mean {close[0]!r} ({modules[close[0]]})? entrypoint: {close[0]}:{attr}" if close else ""
 
 
-def check_entrypoint(entrypoint, files, trees, syntax_files):
+def relative_imports(entrypoint, rel, tree, package):
+    """Problems for the entry module's relative imports that reach above its package: `from .routers
+    import items` in a main.py at the folder's top, which the entrypoint imports as the top-level
+    module `main` (as `uvicorn main:app` does), in no package. The load fails with "attempted relative
+    import with no known parent package" (new-user round 11: validate said "valid", deploy's start
+    check failed). Only the module's own statements (not under `try:`, where a fallback to the
+    absolute import is a known idiom, nor in functions). `package`: the folder's name when the folder
+    itself has an `__init__.py` (`cd app && init .`: its parent is the folder to deploy), else None."""
+    module, _, attr = entrypoint.partition(":")
+    depth = module.count(".") + (1 if rel.endswith("__init__.py") else 0)  # the package levels it is in
+    found = []
+    for node in tree.body:
+        if not isinstance(node, ast.ImportFrom) or node.level <= depth:
+            continue
+        written = f"from {'.' * node.level}{node.module or ''} import {', '.join(a.name for a in node.names[:3])}"
+        if depth > 0:
+            found.append({"file": rel, "line": node.lineno,
+                          "message": f"entrypoint {entrypoint}: `{written}` reaches {node.level} levels up from {module!r}, "
+                                     "above its top-level package, so it fails (attempted relative import beyond top-level "
+                                     "package): import it by its full name"})
+            continue
+        fix = f"import it by its name (`from {node.module} import ...`: the function's folder is on the import path)" if node.module else "import it by its name"
+        if package is not None:
+            fix += (f", or deploy the folder above: this folder has __init__.py, so it is the package {package!r}; "
+                    f"platform.yaml goes in its parent folder with entrypoint: {package}.{module}:{attr}")
+        else:
+            fix += (f", or keep the code in a package folder (app/__init__.py, app/{module}.py) with entrypoint: "
+                    f"app.{module}:{attr}, as `uvicorn app.{module}:...` runs it")
+        found.append({"file": rel, "line": node.lineno,
+                      "message": f"entrypoint {entrypoint}: `{written}` is a relative import, but {rel} is imported as the "
+                                 f"top-level module {module!r} (as `uvicorn {module}:...` imports it), in no package, so it "
+                                 f"fails (attempted relative import with no known parent package): {fix}"})
+    return found
+
+
+def check_entrypoint(entrypoint, files, trees, syntax_files, root=""):
     module, _, attr = entrypoint.partition(":")
     factory = attr.endswith("()")  # module:create_app(): an app factory, called once at the instance's start
     attr = attr[:-2] if factory else attr
@@ -225,6 +276,8 @@ def check_entrypoint(entrypoint, files, trees, syntax_files):
         # The syntax error is reported at its line already; a second problem ("cannot check
         # 'handler'") made one missing colon read "2 problems found" (newcomer round 5).
         return result, problems
+    name = os.path.basename(os.path.normpath(root)) if root else ""
+    problems.extend(relative_imports(entrypoint, rel, trees[rel], name if "__init__.py" in files and name.isidentifier() else None))
     first = attr.split(".")[0]
     found = None
     for node in module_level(trees[rel].body):
@@ -1301,7 +1354,7 @@ def check(root, entrypoint, files, installed=None):
             syntax_errors.append(error)
         else:
             trees[rel] = tree
-    entry, problems = check_entrypoint(entrypoint, set(files), trees, {e["file"] for e in syntax_errors})
+    entry, problems = check_entrypoint(entrypoint, set(files), trees, {e["file"] for e in syntax_errors}, root)
     warns.extend(entry.pop("warnings", ()))
     declared, deps_problems = dependencies(root, set(files))
     # A folder that declares its packages in pyproject.toml alone is told to add there.

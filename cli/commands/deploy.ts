@@ -4,7 +4,7 @@ import { choice, flag, positionals, str, type ParsedArgs } from '../args.js';
 import { profileOf, readCredentials, withProfile, writeCredentials } from '../config.js';
 import { clientOf, targetOf, type Command, type Context } from '../context.js';
 import { contractLines } from '../contract.js';
-import { deployFolder, describeSettingChanges, planDeploy, sameAsLatest, type DeployPlan, type DeployResult } from '../deploy-flow.js';
+import { deployFolder, describeSettingChanges, docsLine, planDeploy, sameAsLatest, type DeployPlan, type DeployResult } from '../deploy-flow.js';
 import { EXIT, usageError } from '../errors.js';
 import { documentError } from '../json-document.js';
 import { formatBytes, indent, type Output } from '../output.js';
@@ -41,8 +41,8 @@ export function webhookUrl(invokeUrl: string, id: string): string {
   return `${invokeUrl.replace(/\/fn\/([^/]+)\/?$/, '/hooks/$1/')}${id}`;
 }
 
-/** Prints what a deploy did (text mode); `fp` is the CLI as the user can run it (ADR 0040). */
-export function printDeploy(out: Output, r: DeployResult, fp = 'fastapi-platform'): void {
+/** Prints what a deploy did (text mode); `fp` is the CLI as the user can run it (ADR 0040); `docs`: a FastAPI app's docs path. */
+export function printDeploy(out: Output, r: DeployResult, fp = 'fastapi-platform', docs?: string): void {
   out.line(r.created ? `Created function "${r.function}" (${describeSettings(r.settings)}).` : `Function "${r.function}": ${r.settingsChanged.length > 0 ? `settings updated (${describeSettingChanges(r.settingChanges)})` : 'settings unchanged'}.`);
   // Plain env comes from platform.yaml at each deploy: a value set since (env push, env set) is gone now.
   const lost = r.settingChanges.removed.filter((p) => p.startsWith('env.')).map((p) => p.slice('env.'.length));
@@ -86,6 +86,8 @@ export function printDeploy(out: Output, r: DeployResult, fp = 'fastapi-platform
     out.line(`URL:   ${r.invokeUrl}`);
     if (r.hostUrl !== undefined) out.line(`Host:  ${r.hostUrl}  (at / of its own host, as under uvicorn: root-relative links and redirects work)`);
     out.line(`curl:  ${curlLine(r.invokeUrl, r.auth)}`);
+    const docsAt = docsLine(r.invokeUrl, { auth: r.auth, invocation: r.settings.invocation }, docs);
+    if (docsAt !== null) out.line(docsAt);
   }
   if (r.asyncUrl !== undefined) {
     out.line(`Async: ${r.asyncUrl}  (POST → 202 {runId}; retried, see \`${fp} runs <runId>\`)`);
@@ -159,7 +161,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     ok: true, ...result, curl: curlLine(result.invokeUrl, result.auth), ...(result.asyncUrl !== undefined ? { asyncCurl: curlLine(result.asyncUrl, result.auth, 'POST') } : {}),
     ...(result.webhooks !== undefined ? { webhookUrls: result.webhooks.map((id) => webhookUrl(result.invokeUrl, id)) } : {}),
   });
-  printDeploy(ctx.out, result, selfCommandOf(ctx));
+  printDeploy(ctx.out, result, selfCommandOf(ctx), checked.python?.entrypoint.docs);
   await noteDotenv(ctx, dir, result, checked.envFiles);
   return EXIT.OK;
 }

@@ -11,7 +11,7 @@
  */
 import type { ApiClient } from '../client.js';
 import type { Context } from '../context.js';
-import { deployFolder, describeSettingChanges, type DeployResult } from '../deploy-flow.js';
+import { deployFolder, describeSettingChanges, docsLine, type DeployResult } from '../deploy-flow.js';
 import { readDotenv } from '../dotenv.js';
 import { isCliError } from '../errors.js';
 import { errorHint, loadReport } from '../start-check.js';
@@ -26,8 +26,8 @@ import { safeLines, terminalSafe } from '../terminal.js';
 export interface FromShell { file: 'platform.yaml' | '.env'; key: string; from: string }
 
 export type ReloadOutcome =
-  | { kind: 'deployed'; result: DeployResult; envChanged: string[]; fromShell: FromShell[]; warnings: Problem[]; ms: number }
-  | { kind: 'unchanged'; result: DeployResult; envChanged: string[]; fromShell: FromShell[]; warnings: Problem[]; ms: number }
+  | { kind: 'deployed'; result: DeployResult; envChanged: string[]; fromShell: FromShell[]; warnings: Problem[]; ms: number; docs?: string }
+  | { kind: 'unchanged'; result: DeployResult; envChanged: string[]; fromShell: FromShell[]; warnings: Problem[]; ms: number; docs?: string }
   | { kind: 'invalid'; problems: Problem[]; ms: number }
   | { kind: 'refused'; code: string; message: string; ms: number; report: string[] };
 
@@ -103,7 +103,7 @@ export class Reloader {
       const dotenv = options.dotenv ? await readDotenv(options.dir) : { values: {}, problems: [], present: false, fromEnvironment: [] };
       const env = { ...ctx.env.manifestEnv, ...dotenv.values };
       // The commands its problems name are spelled as this user runs the CLI, as `validate` spells them.
-      const checked = await preflight(options.dir, pythonPath(ctx.env.python), env, { runPython: this.checker.check, selfCommand: selfCommandOf({ env: ctx.env, cwd: options.dir }) });
+      const checked = await preflight(options.dir, pythonPath(ctx.env.python), env, { runPython: this.checker.check, selfCommand: selfCommandOf({ env: ctx.env, cwd: options.dir }), envNames: Object.keys(dotenv.values) });
       const problems: Problem[] = [...dotenv.problems.map((p): Problem => ({ kind: 'dotenv', file: p.file, line: p.line, message: p.message })), ...checked.problems];
       if (problems.length > 0) return { kind: 'invalid', problems, ms: ms() };
       const name = checked.manifest!.name;
@@ -128,7 +128,8 @@ export class Reloader {
         ...result.envFromEnvironment.flatMap((e) => e.from.filter((n) => !e.unset.includes(n) && !(n in dotenv.values)).map((from): FromShell => ({ file: 'platform.yaml', key: e.key, from }))),
         ...dotenv.fromEnvironment.map(({ name, from }): FromShell => ({ file: '.env', key: name, from })),
       ];
-      return { kind: result.unchanged ? 'unchanged' : 'deployed', result, envChanged, fromShell, warnings: checked.warnings, ms: ms() };
+      const docs = checked.python?.entrypoint.docs;
+      return { kind: result.unchanged ? 'unchanged' : 'deployed', result, envChanged, fromShell, warnings: checked.warnings, ms: ms(), ...(docs !== undefined ? { docs } : {}) };
     } catch (err) {
       if (!isCliError(err)) return { kind: 'refused', code: 'INTERNAL_ERROR', message: (err as Error).stack ?? String(err), ms: ms(), report: [] };
       // A version whose code did not load: what its load printed and its traceback, under the line.
@@ -176,7 +177,7 @@ export class Reloader {
         // the save deployed, but the next call may not work.
         for (const w of outcome.warnings) out.line(`  warning: ${formatProblem(w)}`);
         this.showShell(outcome.fromShell);
-        this.showUrls(r);
+        this.showUrls(r, outcome.docs);
         return;
       }
       case 'invalid': {
@@ -209,9 +210,11 @@ export class Reloader {
   }
 
   /** The function's URLs, when first known or changed (text only: the events carry them). */
-  private showUrls(r: DeployResult): void {
+  private showUrls(r: DeployResult, docs: string | undefined): void {
+    const docsAt = docsLine(r.invokeUrl, { auth: r.auth, invocation: r.settings.invocation }, docs);
     const lines = [
       ...(r.settings.invocation !== 'async' ? [`  URL:   ${r.invokeUrl}`] : []),
+      ...(docsAt !== null ? [`  ${docsAt.replace(/^Docs: /, 'docs:')}`] : []),
       ...(r.hostUrl !== undefined ? [`  host:  ${r.hostUrl}  (at / of its own host, as under uvicorn)`] : []),
       ...(r.asyncUrl !== undefined ? [`  async: ${r.asyncUrl}  (POST → 202 {runId})`] : []),
     ];

@@ -59,6 +59,8 @@ describe('examples/bookshelf deployed with the CLI', { skip, timeout: 180_000 },
     const deployed = await cli(['deploy'], 150_000);
     assert.match(deployed, /Dependencies: 3 installed .*jinja2==3\.1\.6.*python-multipart==0\.0\.20/);
     assert.match(deployed, /Version 1 deployed\./);
+    // The page that lists its routes (new-user round 11: the banner's curl of / answers a FastAPI app's 404).
+    assert.ok(deployed.includes(`\nDocs:  ${h.url}/fn/bookshelf/docs  (the app's OpenAPI docs`), deployed);
     await cli(['env', 'set', 'bookshelf', 'SIGNING_KEY=s3cret', '--secret']);
     await cli(['env', 'set', 'bookshelf', 'ADMIN_PASSWORD=hunter2', '--secret']);
   });

@@ -154,6 +154,45 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(r.problems, []);
   });
 
+  // new-user round 11: validate said "valid", and deploy's start check failed on the import.
+  it('reports a relative import in a top-level entry module, and one above the top package; not one in a package nor under try', async () => {
+    const top = await check({ 'main.py': 'from fastapi import FastAPI\nfrom .routers import items\napp = FastAPI()\n', 'routers/__init__.py': '', 'routers/items.py': '' }, 'main:app');
+    assert.equal(top.problems.length, 1);
+    assert.equal(top.problems[0]!.line, 2);
+    assert.match(top.problems[0]!.message, /`from \.routers import items` is a relative import, but main\.py is imported as the top-level module 'main'.*no known parent package\): import it by its name \(`from routers import \.\.\.`.*entrypoint: app\.main:app/);
+    const above = await check({ 'app/__init__.py': '', 'app/main.py': 'from ..config import x\napp = 1\n' }, 'app.main:app');
+    assert.match(above.problems[0]!.message, /reaches 2 levels up from 'app\.main', above its top-level package/);
+    const fine = await check({ 'app/__init__.py': 'from .main import app\n', 'app/main.py': 'from . import deps\nfrom .deps import x\napp = 1\n', 'app/deps.py': 'x = 1\n' }, 'app.main:app');
+    assert.deepEqual(fine.problems, []);
+    const pkgInit = await check({ 'app/__init__.py': 'from .main import app\n', 'app/main.py': 'app = 1\n' }, 'app:app');
+    assert.deepEqual(pkgInit.problems, []);
+    const fallback = await check({ 'main.py': 'try:\n    from .routers import items\nexcept ImportError:\n    from routers import items\napp = 1\n', 'routers/__init__.py': '', 'routers/items.py': '' }, 'main:app');
+    assert.deepEqual(fallback.problems, []);
+  });
+
+  it("names the parent folder to deploy when the function's folder is itself a package (cd app && init .)", async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'fp-cli-py-'));
+    const dir = join(parent, 'app');
+    mkdirSync(dir);
+    for (const [f, t] of Object.entries({ '__init__.py': '', 'main.py': 'from .deps import x\napp = 1\n', 'deps.py': 'x = 1\n' })) writeFileSync(join(dir, f), t);
+    try {
+      const r = await runPythonPreflight(PYTHON, dir, 'main:app', ['__init__.py', 'main.py', 'deps.py']);
+      assert.match(r.problems[0]!.message, /deploy the folder above: this folder has __init__\.py, so it is the package 'app'; platform\.yaml goes in its parent folder with entrypoint: app\.main:app$/);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
+
+  // new-user round 11: deploy's banner names the page that lists a FastAPI app's routes (cli/deploy-flow.ts docsLine).
+  it("reports a FastAPI app's docs path: /docs, its docs_url, none when off or not an app", async () => {
+    const docs = async (source: string): Promise<string | undefined> => (await check({ 'main.py': source }, 'main:app')).entrypoint.docs;
+    assert.equal(await docs('from fastapi import FastAPI\napp = FastAPI(title="x")\n'), '/docs');
+    assert.equal(await docs('import fastapi\napp: fastapi.FastAPI = fastapi.FastAPI(docs_url="/api/docs")\n'), '/api/docs');
+    assert.equal(await docs('from fastapi import FastAPI\napp = FastAPI(docs_url=None)\n'), undefined);
+    assert.equal(await docs('from fastapi import FastAPI\napp = FastAPI(openapi_url=None)\n'), undefined);
+    assert.equal(await docs('from starlette.applications import Starlette\napp = Starlette()\n'), undefined);
+  });
+
   it('reports a missing module, a missing attribute and a syntax error in the entry module', async () => {
     const missingModule = await check({ 'app.py': 'x = 1\n' }, 'main:handler');
     assert.match(missingModule.problems[0]!.message, /module 'main' not found/);

@@ -5,7 +5,8 @@
  * main.py and `entrypoint: main:handler` beside the code. Each section it names is docs/migrating.md's.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -51,6 +52,10 @@ const CASES: [string, Record<string, string>, RegExp][] = [
   ['openfaas-http', { 'handler.py': 'def handle(event, context):\n    return {"statusCode": 200}\n' }, /folder of OpenFaaS \(handler\.py\); .*entrypoint: handler:handle \(docs/],
   ['uvicorn', { 'main.py': 'from fastapi import FastAPI\n\napi: FastAPI = FastAPI(title="x")\n' }, /folder of a FastAPI app run by uvicorn \(main\.py\); .*entrypoint: main:api \(docs\/migrating\.md, section "uvicorn or gunicorn/],
   ['uvicorn-factory', { 'app.py': 'from fastapi import FastAPI\n\ndef create_app():\n    app = FastAPI()\n    return app\n' }, /a FastAPI app run by uvicorn \(app\.py\); .*entrypoint: app:create_app\(\) \(docs/],
+  // A package folder, as FastAPI's "Bigger Applications" lays it out (new-user round 11: told `init .`).
+  ['uvicorn-package', { 'app/__init__.py': '', 'app/main.py': 'from fastapi import FastAPI\nfrom .routers import items\n\napp = FastAPI()\n', 'app/routers/items.py': '', 'requirements.txt': 'fastapi\n' },
+    /folder of a FastAPI app run by uvicorn \(app\/main\.py\); .*entrypoint: app\.main:app \(docs/],
+  ['uvicorn-src', { 'src/shop/__init__.py': '', 'src/shop/api.py': 'import fastapi\n\napi = fastapi.FastAPI()\n' }, /FastAPI app run by uvicorn \(src\/shop\/api\.py\); .*entrypoint: shop\.api:api \(/],
   ['openwhisk', { 'manifest.yaml': 'packages:\n  demo:\n    actions:\n      hello:\n        function: hello.py\n', 'hello.py': '' }, /folder of Apache OpenWhisk \(manifest\.yaml\); .*main\(args\) made main\(event, context\)/],
 ];
 
@@ -67,6 +72,24 @@ describe('a folder of another platform without platform.yaml', () => {
   it('an unrelated folder (a template.yaml that is not SAM, a stack.yml with no lang) keeps the plain message', async () => {
     const found = await check(folder('plain', { 'template.yaml': 'a: 1\n', 'stack.yml': 'b: 2\n', 'x.py': '', 'main.py': 'def handler(event, context):\n    return {}\n', 'handler.py': 'def other():\n    pass\n' }));
     assert.match(found.problems[0]!.message, /this is not a function folder; cd into yours, or create one here with `fastapi-platform init \.`/);
+  });
+
+  it('a folder holding a function folder of a FastAPI app (init shop was run there) names that folder, not an app to add a platform.yaml for', async () => {
+    const found = await check(folder('holder', { 'shop/platform.yaml': 'kind: function\nname: shop\nentrypoint: main:app\n', 'shop/main.py': 'from fastapi import FastAPI\napp = FastAPI()\n' }));
+    assert.match(found.problems[0]!.message, /a folder in it is: shop; `cd shop`/);
+  });
+
+  // The folder may be a hostile clone's: its app/main.py a FIFO (the read hung), main.py a link to
+  // /dev/zero (read without end) or to a file outside the folder (read and matched).
+  it('reads no FIFO, device or file outside the folder for the app it looks for', { timeout: 10_000 }, async () => {
+    const dir = folder('hostile', { 'requirements.txt': 'fastapi\n', 'web/x.txt': '' });
+    execFileSync('mkfifo', [join(dir, 'web', 'main.py')]);
+    symlinkSync('/dev/zero', join(dir, 'main.py'));
+    const outside = folder('outside-app', { 'main.py': 'from fastapi import FastAPI\napp = FastAPI()\n' });
+    mkdirSync(join(dir, 'api'));
+    symlinkSync(join(outside, 'main.py'), join(dir, 'api', 'main.py'));
+    const found = await check(dir);
+    assert.match(found.problems[0]!.message, /this is not a function folder/);
   });
 
   it("names sections that are docs/migrating.md's headings", () => {

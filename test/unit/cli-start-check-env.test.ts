@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { errorHint, listenHint, missingEnvHint, missingModuleHint, startLine } from '../../cli/start-check.js';
+import { errorHint, listenHint, missingEnvHint, missingModuleHint, relativeImportHint, startLine } from '../../cli/start-check.js';
 
 const SETTINGS_MESSAGE = '2 validation errors for Settings\ndatabase_url\n  Field required [type=missing, input_value={}, input_type=dict]\n    For further information visit https://errors.pydantic.dev/2.14/v/missing\nsecret_key\n  Field required [type=missing, input_value={}, input_type=dict]\n    For further information visit https://errors.pydantic.dev/2.14/v/missing';
 const SETTINGS_STACK = 'Traceback (most recent call last):\n  File "/code/main.py", line 6, in <module>\n    settings = Settings()\n               ^^^^^^^^^^\n  File "/deps/pydantic_settings/main.py", line 292, in __init__\n    super().__init__(**__pydantic_self__.__class__._settings_build_values(sources, init_kwargs))\n'
@@ -108,5 +108,20 @@ describe('startLine', () => {
     assert.match(lines[1]!, /^warning: scale-out: no instance can be forked from a template, so each new instance loads it again: the module keeps 1 descriptor\(s\) open/);
     assert.ok(!lines[1]!.includes('\u001b'), lines[1]!);
     assert.equal(startLine({ checked: false, reason: 'busy' }), 'Start check: not made (busy); the first call shows whether it loads.');
+  });
+});
+
+// new-user round 11: a top-level main.py with `from .routers import items` failed its start check with
+// the traceback alone; the hint says why (no package) and the two ways out.
+describe('relativeImportHint', () => {
+  it('a relative import outside a package names the absolute import and the package layout', () => {
+    for (const message of ['attempted relative import with no known parent package', 'attempted relative import beyond top-level package']) {
+      const hint = errorHint({ function: 'shop', cause: { type: 'ImportError', message, stack: 'File "/code/main.py", line 2, in <module>\n    from .routers import items\n' } }, 'fastapi-platform') ?? '';
+      assert.match(hint, /Import it by its name \(`from x import y`/);
+      assert.match(hint, /entrypoint: app\.main:app, as `uvicorn app\.main:app` runs it/);
+    }
+  });
+  it('another ImportError has no such hint', () => {
+    assert.equal(relativeImportHint({ cause: { type: 'ImportError', message: "cannot import name 'x' from 'y'" } }), null);
   });
 });

@@ -197,6 +197,15 @@ describe('parseManifest in its own words (newcomer round 7, docs/adr/0075-newcom
     assert.match(issues['environment']!, /under `env:`/);
   });
 
+  it("a uvicorn project's settings (python, port, workers, env_file) say where they are here (new-user round 11)", () => {
+    const issues = issuesOf({ kind: 'function', name: 'a', python: '3.12', port: 8000, workers: 4, env_file: '.env', requirements: 'requirements.txt' });
+    assert.match(issues['python']!, /^unknown key; there is no Python version to choose: every function runs on the platform's Python/);
+    assert.match(issues['port']!, /the app binds no port/);
+    assert.match(issues['workers']!, /maxInstances/);
+    assert.match(issues['env_file']!, /\.env is not read at deploy/);
+    assert.match(issues['requirements']!, /installed at deploy/);
+  });
+
   it('numbers out of range, fractions and enum values without zod\'s wording', () => {
     const issues = issuesOf({ kind: 'function', name: 'a', limits: { concurrency: 0, maxInstances: 2000, minWarm: 1.5 }, retry: { maxAttempts: 20 }, invocation: 'sometimes' });
     assert.equal(issues['limits.concurrency'], 'must be at least 1, not 0');
