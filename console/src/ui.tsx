@@ -90,16 +90,31 @@ export function useLoadMoreFocus(): { table: { current: HTMLTableElement | null 
   };
 }
 
-/** Calls `fn` every `ms` while the page is visible. */
+/**
+ * Calls `fn` every `ms` while the page is visible, and at once when the tab comes back after a call
+ * it skipped while hidden (the list or the run then showed what it was when the tab was left, for up
+ * to `ms` more: console round 12).
+ */
 export function useInterval(fn: () => void, ms: number | null): void {
   const saved = useRef(fn);
   saved.current = fn;
   useEffect(() => {
     if (ms === null) return;
+    let skipped = false;
     const id = setInterval(() => {
       if (document.visibilityState === 'visible') saved.current();
+      else skipped = true;
     }, ms);
-    return () => clearInterval(id);
+    const back = (): void => {
+      if (!skipped || document.visibilityState !== 'visible') return;
+      skipped = false;
+      saved.current();
+    };
+    document.addEventListener('visibilitychange', back);
+    return () => {
+      clearInterval(id);
+      document.removeEventListener('visibilitychange', back);
+    };
   }, [ms]);
 }
 
