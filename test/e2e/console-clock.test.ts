@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
+import { deployed, fnName, py } from './platform-harness.js';
 
 const skip = consoleSkip();
 const c = useConsole({ poolSize: 1 }, skip);
@@ -40,6 +41,8 @@ describe('the console timers (console round 12)', { skip }, () => {
 
   it('a poll skipped while the tab was hidden runs when the tab comes back, not a whole period later', async () => {
     const { page, context, problems } = await c.page({ clock: true });
+    // The first read answered (the count beside the search), so no read of the page's load is counted below.
+    await page.locator('.toolbar .muted').getByText(/^\d+ of \d+$/).waitFor();
     let reads = 0;
     page.on('request', (r) => { if (r.method() === 'GET' && /\/api\/v1\/functions\?limit=/.test(r.url())) reads++; });
     await tabShown(page, false);
@@ -49,6 +52,38 @@ describe('the console timers (console round 12)', { skip }, () => {
     await tabShown(page, true);
     // The functions list polls every 15 s: read again at once (within 3 s), not up to 15 s later.
     await eventually(async () => assert.equal(reads, 1), 3000);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it("the live tail tells a screen reader a count of its new lines every few seconds, not each line; the box shows them at once", async () => {
+    const name = fnName('chatty');
+    await deployed(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    for i in range(40):', '        print("chatty line", i)', '    return {}') });
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/logs`, clock: true });
+    await page.getByTestId('live-tail').check();
+    await page.getByTestId('tail-state').getByText('live', { exact: true }).waitFor();
+    const said = page.getByTestId('tail-said');
+    assert.equal(await said.getAttribute('role'), 'status');
+    await page.clock.pauseAt(Date.now() + 1000);
+    const call = async (): Promise<void> => assert.equal((await c.platform.api.call('POST', `/functions/${name}/invoke`, { method: 'GET' })).status, 200);
+    // The page's clock run in small steps until the lines show (the tail's batching is 100 ms): well under 5 s of it.
+    const shown = async (lines: RegExp): Promise<void> => eventually(async () => {
+      await page.clock.runFor(50);
+      assert.match((await page.getByTestId('logs').allTextContents()).join(''), lines);
+    });
+    await call();
+    await shown(/chatty line 39\n.*ended succeeded/s);
+    // The lines' box is in no live region (it read out every line, one over the other).
+    assert.equal(await page.locator('[aria-live] [data-testid="logs"], [role="status"] [data-testid="logs"], [role="log"], [data-testid="logs"][aria-live]').count(), 0);
+    assert.equal(await textOf(said), '', 'nothing said yet');
+    await page.clock.runFor(5000);
+    await eventually(async () => assert.equal(await textOf(said), '41 new lines in the live tail (41 since it started).'));
+    await call();
+    await shown(/(chatty line 39\n.*){2}ended succeeded/s);
+    assert.equal(await textOf(said), '41 new lines in the live tail (41 since it started).', 'said again before its time');
+    await page.clock.runFor(5000);
+    await eventually(async () => assert.equal(await textOf(said), '41 new lines in the live tail (82 since it started).'));
+    await page.clock.resume();
     assert.deepEqual(problems, []);
     await context.close();
   });
