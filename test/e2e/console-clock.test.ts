@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Page } from 'playwright-core';
+import type { Page, Route } from 'playwright-core';
 import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
-import { deployed, fnName, py } from './platform-harness.js';
+import { createFunction, deployed, fnName, py } from './platform-harness.js';
 
 const skip = consoleSkip();
 const c = useConsole({ poolSize: 1 }, skip);
@@ -83,6 +83,38 @@ describe('the console timers (console round 12)', { skip }, () => {
     assert.equal(await textOf(said), '41 new lines in the live tail (41 since it started).', 'said again before its time');
     await page.clock.runFor(5000);
     await eventually(async () => assert.equal(await textOf(said), '41 new lines in the live tail (82 since it started).'));
+    await page.clock.resume();
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it("a function header's poll over a link slower than its period starts no second read while one is on its way", async () => {
+    const name = fnName('slowlink');
+    await createFunction(c.platform.api, name);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/settings`, clock: true });
+    await page.locator('.fn-head').waitFor();
+    const usage = /\/usage\?window=1m$/;
+    const held: Route[] = [];
+    await page.route(usage, (route) => void held.push(route));
+    await page.clock.pauseAt(Date.now() + 1000);
+    // Periods run until a read is held (one of the page's load may still be on its way: no read then).
+    await eventually(async () => {
+      await page.clock.fastForward(5000);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(held.length, 1);
+    }, 10_000);
+    // Three more periods with that read on its way: no other read (each one dropped the one before).
+    for (let i = 0; i < 3; i++) await page.clock.fastForward(5000);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(held.length, 1, 'reads started while one was on its way');
+    // Answered: the poll goes on.
+    await held[0]!.continue();
+    await page.unroute(usage);
+    const next = page.waitForRequest(usage);
+    await eventually(async () => {
+      await page.clock.fastForward(5000);
+      await Promise.race([next, new Promise((_, no) => setTimeout(() => no(new Error('no read yet')), 300))]);
+    }, 10_000);
     await page.clock.resume();
     assert.deepEqual(problems, []);
     await context.close();

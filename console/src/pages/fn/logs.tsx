@@ -11,7 +11,7 @@ import { clock, levelText, logText, time } from '../../format.js';
 import { atLeast, openTail, type TailLine, type TailState } from '../../live-tail.js';
 import { href } from '../../router.js';
 import { LOG_LEVELS } from '../../../../protocol/live-logs.js';
-import { ErrorBox, useAsync, useInterval } from '../../ui.js';
+import { ErrorBox, useAsync, usePoll } from '../../ui.js';
 import type { TabProps } from './tab.js';
 
 const MAX_LINES = 2000;
@@ -57,7 +57,7 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
   const [text, setText] = useState('');
   const recent = useAsync(() => api<{ items: RunSummary[] }>('GET', `/runs?function=${enc(name)}&limit=20`), [name]);
   // Read again in place: the list and the run chosen (the URL's) stay while it is read.
-  useInterval(recent.reload, live ? null : RECENT_EVERY_MS);
+  usePoll(recent, live ? null : RECENT_EVERY_MS);
   const one = useAsync(async () => (runId === null ? null : (await api<{ run: Run & { attempts?: { logs?: LogLine[] }[] } }>('GET', `/runs/${enc(runId)}`)).run), [runId]);
 
   useEffect(() => {
