@@ -345,7 +345,7 @@ describe('the console never renders function output as HTML', { skip }, () => {
     await page.keyboard.insertText('tail');
     // A value with carriage returns opened and left unchanged keeps them; the box says a change would not.
     await env.getByRole('button', { name: 'Edit the value of CRLF' }).click();
-    await eventually(async () => assert.match(await textOf(env), /carriage returns/));
+    await eventually(async () => assert.match(await textOf(env), /carriage returns \(\\r\)/));
     await env.getByRole('button', { name: 'Save environment' }).click();
     await page.getByText('Environment saved.').waitFor();
     assert.deepEqual((await c.platform.api.call('GET', `/functions/${name}`)).body.function.env, { PEM: `${pem}\ntail`, CRLF: crlf });

@@ -249,7 +249,7 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
                   ) : <input id={`env-v-${i}`} placeholder="value" class="grow" value={r.value} onInput={(e) => setEnv(env.map((x, k) => (k === i ? { ...x, value: (e.target as HTMLInputElement).value } : x)))} />}
                   <button type="button" class="small" aria-label={`Remove ${r.key}`} onClick={() => setEnv(env.filter((_, k) => k !== i))}>✕</button>
                 </div>
-                {r.editing === 'lines' && r.value.includes('\r') ? <p id={`env-v-${i}-cr`} class="hint">This value holds carriage returns (<code>\\r</code>): they are kept while it is not changed here; a change made in this box turns them into line breaks (a text box cannot hold them). Set it with <code>fastapi-platform env set</code> or platform.yaml to keep them.</p> : null}
+                {r.editing === 'lines' && r.value.includes('\r') ? <p id={`env-v-${i}-cr`} class="hint">This value holds carriage returns (<code>{'\\r'}</code>): they are kept while it is not changed here; a change made in this box turns them into line breaks (a text box cannot hold them). Set it with <code>fastapi-platform env set</code> or platform.yaml to keep them.</p> : null}
                 {problem !== null ? <p id={`env-k-${i}-problem`} class="field-problem" data-testid="env-problem">{problem}</p> : null}
                 {problem === null && f.secrets.includes(r.key.trim()) ? <p class="hint">{r.key.trim()} is also a secret: the function gets the secret's value.</p> : null}
               </div>
