@@ -3,41 +3,23 @@
  * expiry gave no warning, and the console signed out with TOKEN_EXPIRED at the next call. Shown from
  * `WARN_MS` before `expiresAt` (what `GET /whoami` said at sign-in, auth.ts) with when and what to
  * do. One timer, here, for the whole console: it wakes once at the notice's start and once at the
- * expiry (no tick per second, none per page), and reads the clock again when the tab comes back (a
- * sleeping computer's timers stand still). **Dismiss** hides it for that token in this tab (auth.ts; loose ends round 8).
+ * expiry (no tick per second, none per page; console/src/clock.ts), and reads the clock again when the
+ * tab comes back (a sleeping computer's timers stand still). **Dismiss** hides it for that token in this tab (auth.ts; loose ends round 8).
  */
 import type { JSX } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { dismissExpiry, expiryDismissed, type Session } from './auth.js';
+import { useNowPast } from './clock.js';
 import { time } from './format.js';
 
 /** How long before the expiry the notice shows. */
 export const WARN_MS = 10 * 60_000;
-/** setTimeout's longest delay (a longer one fires at once): a far expiry is waited for in steps. */
-const MAX_DELAY_MS = 2 ** 31 - 1;
-
 export function TokenExpiry({ session }: { session: Session }): JSX.Element | null {
   const { expiresAt } = session;
-  const [now, setNow] = useState(Date.now);
+  // Woken at the notice's start and at the expiry (clock.ts), and when the tab comes back.
+  const now = useNowPast(expiresAt === undefined ? [] : [expiresAt - WARN_MS, expiresAt]);
   // Dismissed: for this token, in this tab (auth.ts), so the next token signed in is warned of.
   const [dismissedHere, setDismissedHere] = useState<string | null>(null);
-  useEffect(() => {
-    if (expiresAt === undefined) return;
-    const next = now < expiresAt - WARN_MS ? expiresAt - WARN_MS : now < expiresAt ? expiresAt : null;
-    if (next === null) return;
-    // The delay from the clock now, not from `now`: an effect runs after the paint, and the clock may
-    // have moved meanwhile (a busy tab; CI 46 saw the expiry's timer set 10 minutes late).
-    const timer = setTimeout(() => setNow(Date.now()), Math.min(Math.max(0, next - Date.now()), MAX_DELAY_MS));
-    // A timer does not run while the computer sleeps: the tab coming back reads the clock again.
-    const woken = (): void => setNow(Date.now());
-    addEventListener('focus', woken);
-    document.addEventListener('visibilitychange', woken);
-    return () => {
-      clearTimeout(timer);
-      removeEventListener('focus', woken);
-      document.removeEventListener('visibilitychange', woken);
-    };
-  }, [expiresAt, now]);
   if (expiresAt === undefined || now < expiresAt - WARN_MS || dismissedHere === session.token || expiryDismissed(session)) return null;
   const who = session.root ? 'the admin token' : `an owner of the workspace "${session.workspace}"`;
   return (

@@ -14,6 +14,12 @@ export interface AsyncState<T> {
   error: unknown;
   loading: boolean;
   reload: () => void;
+  /**
+   * Whether a read is asked for and not answered yet, from the moment `reload` is called: `loading`
+   * is a render's, and turns true only once the render and its effect ran (a poll's next tick could
+   * come first: console round 12).
+   */
+  onItsWay: () => boolean;
 }
 
 /**
@@ -32,23 +38,34 @@ export function useAsync<T>(load: () => Promise<T>, deps: readonly unknown[]): A
   const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean; deps: readonly unknown[] | null }>({ data: undefined, error: null, loading: true, deps: null });
   const [tick, setTick] = useState(0);
   const seq = useRef(0);
+  const asked = useRef(true);
   useEffect(() => {
     const mine = ++seq.current;
+    asked.current = true;
     setState((s) => (s.deps !== null && !sameDeps(s.deps, deps) ? { data: undefined, error: null, loading: true, deps } : { ...s, loading: true, deps }));
+    const answered = (): boolean => {
+      if (mine !== seq.current) return false;
+      asked.current = false;
+      return true;
+    };
     load().then(
-      (data) => mine === seq.current && setState({ data, error: null, loading: false, deps }),
-      (error: unknown) => mine === seq.current && setState((s) => ({ data: s.data, error, loading: false, deps })),
+      (data) => answered() && setState({ data, error: null, loading: false, deps }),
+      (error: unknown) => answered() && setState((s) => ({ data: s.data, error, loading: false, deps })),
     );
     // eslint-disable-next-line react-hooks/exhaustive-deps -- deps are the caller's
   }, [...deps, tick]);
-  const reload = useCallback(() => setTick((t) => t + 1), []);
+  const reload = useCallback(() => {
+    asked.current = true;
+    setTick((t) => t + 1);
+  }, []);
+  const onItsWay = useCallback(() => asked.current, []);
   // A read the platform did not answer (stopped, restarting, the network gone) is tried again until
   // it answers: the page's NETWORK error stayed under a header that had come back, until Refresh
   // was clicked, on every page but the function header's own poll (console round 7).
   const unanswered = state.error instanceof ApiError && state.error.code === 'NETWORK';
   useInterval(reload, unanswered ? NETWORK_RETRY_MS : null);
-  if (state.deps !== null && !sameDeps(state.deps, deps)) return { data: undefined, error: null, loading: true, reload };
-  return { data: state.data, error: state.error, loading: state.loading, reload };
+  if (state.deps !== null && !sameDeps(state.deps, deps)) return { data: undefined, error: null, loading: true, reload, onItsWay };
+  return { data: state.data, error: state.error, loading: state.loading, reload, onItsWay };
 }
 
 function sameDeps(a: readonly unknown[], b: readonly unknown[]): boolean {
@@ -90,17 +107,52 @@ export function useLoadMoreFocus(): { table: { current: HTMLTableElement | null 
   };
 }
 
-/** Calls `fn` every `ms` while the page is visible. */
+/**
+ * Calls `fn` every `ms` while the page is visible, and at once when the tab comes back after a call
+ * it skipped while hidden (the list or the run then showed what it was when the tab was left, for up
+ * to `ms` more: console round 12).
+ */
 export function useInterval(fn: () => void, ms: number | null): void {
   const saved = useRef(fn);
   saved.current = fn;
   useEffect(() => {
     if (ms === null) return;
+    let skipped = false;
     const id = setInterval(() => {
       if (document.visibilityState === 'visible') saved.current();
+      else skipped = true;
     }, ms);
-    return () => clearInterval(id);
+    const back = (): void => {
+      if (!skipped || document.visibilityState !== 'visible') return;
+      skipped = false;
+      saved.current();
+    };
+    document.addEventListener('visibilitychange', back);
+    return () => {
+      clearInterval(id);
+      document.removeEventListener('visibilitychange', back);
+    };
   }, [ms]);
+}
+
+/** How many periods a poll waits for its read's answer before it starts another. */
+const POLL_PATIENCE = 12;
+
+/**
+ * Reads `state` again every `ms` (as useInterval), but not while a read of it is on its way: the
+ * latest read wins, so a poll that started one every period over a link slower than the period
+ * dropped each answer for the next and never showed one (the functions list, then every poll of the
+ * console: a function's header, an unfinished run, the cold starts, the Logs run picker; console round 12).
+ */
+export function usePoll(state: Pick<AsyncState<unknown>, 'onItsWay' | 'reload'>, ms: number | null): void {
+  const waited = useRef(0);
+  useInterval(() => {
+    // A read with no answer for POLL_PATIENCE periods (a connection left hanging by a network change;
+    // the console's fetches have no timeout) is given up for a new one, so the poll never stops for good.
+    if (state.onItsWay() && ++waited.current < POLL_PATIENCE) return;
+    waited.current = 0;
+    state.reload();
+  }, ms);
 }
 
 export function ErrorBox({ error }: { error: unknown }): JSX.Element | null {

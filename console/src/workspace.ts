@@ -181,6 +181,8 @@ export interface DeployResult {
   version: number;
   /** What the upload warned of (ADR 0248): the check of every file of the version, binary ones too. */
   warnings: Problem[];
+  /** Why the upload checked nothing instead (the checks busy, a version over 4 MiB: ADR 0248), when so. */
+  warningsSkipped?: string;
 }
 
 /** How often a deploy asks about a dependency build (the API has no stream for it; `deploy` polls too). */
@@ -269,7 +271,7 @@ async function uploadAndDeploy(name: string, ws: Workspace, validation: Validati
   const manifest = validation.manifest ?? null;
   const entrypoint = typeof (manifest as { entrypoint?: unknown } | null)?.entrypoint === 'string' ? (manifest as { entrypoint: string }).entrypoint : validation.entrypoint.value || ws.base?.entrypoint || 'main:handler';
   progress('uploading');
-  const { version, warnings = [] } = await api<{ version: Version; warnings?: Problem[] }>('POST', `/functions/${enc(name)}/versions`, { entrypoint, manifest, files, ...(note !== '' ? { note } : {}) });
+  const { version, warnings = [], warningsSkipped } = await api<{ version: Version; warnings?: Problem[]; warningsSkipped?: string }>('POST', `/functions/${enc(name)}/versions`, { entrypoint, manifest, files, ...(note !== '' ? { note } : {}) });
   let deps = version.deps ?? null;
   while (deps !== null && deps.state === 'building') {
     progress(`installing dependencies (${deps.phase ?? 'queued'})`);
@@ -286,5 +288,5 @@ async function uploadAndDeploy(name: string, ws: Workspace, validation: Validati
   await api('DELETE', `/functions/${enc(name)}/draft?ifRevision=${ws.draft?.revision ?? 0}`).catch((err: { code?: string }) => {
     if (err.code !== 'DRAFT_CONFLICT') throw err;
   });
-  return { version: version.version, warnings };
+  return { version: version.version, warnings, ...(typeof warningsSkipped === 'string' ? { warningsSkipped } : {}) };
 }

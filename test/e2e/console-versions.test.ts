@@ -4,6 +4,7 @@
  * shown with its code, and "Roll back to" names a version still stored.
  */
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { consoleSkip, eventually, useConsole } from './console-harness.js';
 import { createFunction, deploy, fnName, py, upload } from './platform-harness.js';
@@ -107,6 +108,35 @@ describe('console: deleting versions', { skip }, () => {
     await warnings.locator('summary').click();
     assert.equal(await warnings.getByText(/^data\.db a SQLite database: deployed files are read-only/).count(), 1, 'said once, by the upload');
     await warnings.getByText('(said by version 2\'s upload)').waitFor();
+    // Not kept with the version (ADR 0277): the list says so, and where to hear them again.
+    await warnings.getByText(/not kept with the version .*fastapi-platform validate/).waitFor();
+    assert.deepEqual(problems, []);
+  });
+
+  it("a deploy whose upload checked nothing says why (warningsSkipped), not silence (console round 12)", async () => {
+    const name = fnName('cskip');
+    await createFunction(c.platform.api, name);
+    // A version over 4 MiB is not checked at upload (ADR 0248): its answer says why instead of warnings.
+    const big = randomBytes(4 * 1024 * 1024 + 1024);
+    const sha256 = createHash('sha256').update(big).digest('hex');
+    const put = await fetch(`${c.platform.url}/api/v1/blobs/${sha256}`, { method: 'PUT', headers: { authorization: `Bearer ${c.platform.api.token!}` }, body: big });
+    assert.ok(put.status === 201 || put.status === 200, String(put.status));
+    const main = py('def handler(event, context):', '    return 1');
+    const up = await c.platform.api.call('POST', `/functions/${name}/versions`, { entrypoint: 'main:handler', files: [{ path: 'main.py', contentBase64: Buffer.from(main).toString('base64') }, { path: 'model.bin', sha256, size: big.length }] });
+    assert.equal(up.status, 201, JSON.stringify(up.body));
+    assert.match(String(up.body.warningsSkipped), /over 4 MiB/);
+    await deploy(c.platform.api, name, 1);
+    assert.equal((await c.platform.api.call('PUT', `/functions/${name}/draft`, { baseVersion: 1, files: [{ path: 'main.py', content: py('def handler(event, context):', '    return 2') }], removed: [] })).status, 200);
+
+    const { page, problems } = await c.page({ hash: `#/functions/${name}/code` });
+    await page.locator('.cm-content').waitFor();
+    await page.getByTestId('check-state').getByText('✓ no problems').waitFor();
+    await page.getByRole('button', { name: 'Deploy…' }).click();
+    await page.getByTestId('confirm-deploy').click();
+    await page.locator('.fn-head').getByText('version 2').waitFor({ timeout: 60_000 });
+    const unchecked = page.getByTestId('upload-unchecked');
+    await unchecked.waitFor();
+    assert.match((await unchecked.textContent()) ?? '', /^Version 2's upload checked nothing for warnings: the version's files are over 4 MiB/);
     assert.deepEqual(problems, []);
   });
 });

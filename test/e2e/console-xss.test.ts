@@ -326,4 +326,30 @@ describe('the console never renders function output as HTML', { skip }, () => {
     assert.deepEqual(problems, []);
     await context.close();
   });
+
+  it('an env value with line breaks is edited in a multi-line box that keeps it exactly (console round 12)', async () => {
+    const name = fnName('envlines');
+    await createFunction(c.platform.api, name);
+    // An <input> strips CR and LF: Edit turned a PEM block into one line, saved so.
+    const pem = '-----BEGIN KEY-----\nabc\n-----END KEY-----';
+    const crlf = 'one\r\ntwo';
+    assert.equal((await c.platform.api.call('PATCH', `/functions/${name}`, { env: { PEM: pem, CRLF: crlf } })).status, 200);
+    const { page, problems, context } = await c.page({ hash: `#/functions/${name}/settings` });
+    const env = page.getByRole('form', { name: 'Environment' });
+    await eventually(async () => assert.equal(await env.getByTestId('env-value-shown').count(), 2));
+    await env.getByRole('button', { name: 'Edit the value of PEM' }).click();
+    await eventually(async () => assert.equal(await page.evaluate('document.activeElement?.tagName'), 'TEXTAREA'), 3_000);
+    assert.equal((await page.evaluate('document.activeElement.value')) as string, pem, 'Edit opens the exact value');
+    await page.keyboard.press('Control+End');
+    await page.keyboard.press('Enter');
+    await page.keyboard.insertText('tail');
+    // A value with carriage returns opened and left unchanged keeps them; the box says a change would not.
+    await env.getByRole('button', { name: 'Edit the value of CRLF' }).click();
+    await eventually(async () => assert.match(await textOf(env), /carriage returns \(\\r\)/));
+    await env.getByRole('button', { name: 'Save environment' }).click();
+    await page.getByText('Environment saved.').waitFor();
+    assert.deepEqual((await c.platform.api.call('GET', `/functions/${name}`)).body.function.env, { PEM: `${pem}\ntail`, CRLF: crlf });
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
 });

@@ -11,14 +11,14 @@ import { can } from '../auth.js';
 import { Chart, COLORS, formatValue, type ChartSpec } from '../chart.js';
 import { ago, count, ms, pct } from '../format.js';
 import { href } from '../router.js';
-import { ErrorBox, Loading, Stat, StateBadge, useAsync, useInterval } from '../ui.js';
+import { ErrorBox, Loading, Stat, StateBadge, useAsync, usePoll } from '../ui.js';
 import { useWindowParam, WindowPicker } from '../windows.js';
 
 export function ColdStartsPage(): JSX.Element {
   const [win, setWin] = useWindowParam();
   const data = useAsync(() => api<ColdStarts>('GET', `/coldstarts?window=${win}`), [win]);
   const [error, setError] = useState<unknown>(null);
-  useInterval(data.reload, 15_000);
+  usePoll(data, 15_000);
   const specs = useMemo(() => (data.data ? charts(data.data) : null), [data.data]);
   const keepWarm = async (row: ColdRow): Promise<void> => {
     setError(null);

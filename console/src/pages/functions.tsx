@@ -5,7 +5,7 @@ import { api, enc, type FnListed, type Series, type Usage } from '../api.js';
 import { can, currentSession } from '../auth.js';
 import { ago, count, ms, pct } from '../format.js';
 import { href } from '../router.js';
-import { ErrorBox, functionState, Loading, Sparkline, StateBadge, useAsync, useInterval } from '../ui.js';
+import { ErrorBox, functionState, Loading, Sparkline, StateBadge, useAsync, usePoll } from '../ui.js';
 
 interface Row {
   fn: FnListed;
@@ -104,7 +104,7 @@ export function FunctionList(): JSX.Element {
   const [query, setQuery] = useState('');
   const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'name', desc: false });
   // Not while a read is on its way: a slow one was dropped for the next, and the list never came.
-  useInterval(() => { if (!fns.loading) fns.reload(); }, 15_000);
+  usePoll(fns, 15_000);
   const rows = { ...fns, data: useMemo(() => fns.data?.map((fn): Row => ({ fn, usage: numbers[fn.name]?.usage ?? null, spark: numbers[fn.name]?.spark ?? [], read: numbers[fn.name] !== undefined })), [fns.data, numbers]) };
   const shown = useMemo(() => {
     const q = query.trim().toLowerCase();

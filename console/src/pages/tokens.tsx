@@ -9,6 +9,7 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, enc } from '../api.js';
 import { can, currentSession, type Role } from '../auth.js';
+import { useNowPast } from '../clock.js';
 import { ago, time } from '../format.js';
 import { ErrorBox, Loading, ShownOnce, useAsync } from '../ui.js';
 import { keepFocusInPlace } from '../focus-place.js';
@@ -34,7 +35,7 @@ const ROLES: [Exclude<Role, 'root'>, string][] = [
 /** protocol/units.ts LONG_DURATION_PATTERN: what `POST /tokens` takes as `expiresIn`. */
 const LIFETIME = /^[ \t]*([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)[ \t]*$/;
 
-function stateOf(t: Token, now = Date.now()): string {
+function stateOf(t: Token, now: number): string {
   if (t.revokedAt !== null) return `revoked ${ago(t.revokedAt, now)}`;
   if (t.expiresAt !== null && t.expiresAt <= now) return `expired ${ago(t.expiresAt, now)}`;
   return 'active';
@@ -54,6 +55,8 @@ export function TokensPage(): JSX.Element {
   const [error, setError] = useState<unknown>(null);
   const [rowError, setRowError] = useState<{ id: string; error: unknown } | null>(null);
   const workspace = session?.workspace ?? 'default';
+  // A row's state turns to expired at its expiry while the page is open (it said active forever: console round 12).
+  const now = useNowPast((tokens.data?.items ?? []).flatMap((t) => (t.expiresAt !== null && t.revokedAt === null ? [t.expiresAt] : [])));
   if (!owner) {
     return <div class="page narrow"><h1>Tokens</h1><p class="notice" data-testid="role-note">Your token's role ({session?.role}) cannot see or create this workspace's tokens: that needs the owner role.</p></div>;
   }
@@ -124,7 +127,7 @@ export function TokensPage(): JSX.Element {
           <table class="list" aria-label="Tokens">
             <thead><tr><th scope="col">Label</th><th scope="col">Role</th><th scope="col">Created</th><th scope="col">Expires</th><th scope="col">Last used</th><th scope="col">State</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
             <tbody>
-              {tokens.data.items.map((t) => <TokenRow key={t.id} token={t} onRevoke={() => void revoke(t)} error={rowError?.id === t.id ? rowError.error : null} />)}
+              {tokens.data.items.map((t) => <TokenRow key={t.id} token={t} now={now} onRevoke={() => void revoke(t)} error={rowError?.id === t.id ? rowError.error : null} />)}
             </tbody>
           </table>
         </div>
@@ -133,7 +136,7 @@ export function TokensPage(): JSX.Element {
   );
 }
 
-function TokenRow({ token: t, onRevoke, error }: { token: Token; onRevoke: () => void; error: unknown }): JSX.Element {
+function TokenRow({ token: t, now, onRevoke, error }: { token: Token; now: number; onRevoke: () => void; error: unknown }): JSX.Element {
   return (
     <tr data-token={t.id}>
       <th scope="row">{t.label} <span class="muted">{t.id}</span></th>
@@ -141,7 +144,7 @@ function TokenRow({ token: t, onRevoke, error }: { token: Token; onRevoke: () =>
       <td>{time(t.createdAt)} <span class="muted">by {t.createdBy}</span></td>
       <td>{t.expiresAt === null ? 'never' : time(t.expiresAt)}</td>
       <td>{t.lastUsedAt === null ? 'never' : ago(t.lastUsedAt)}</td>
-      <td>{stateOf(t)}</td>
+      <td>{stateOf(t, now)}</td>
       <td>
         {t.revokedAt === null ? <button type="button" class="small danger" onClick={onRevoke} aria-label={`Revoke ${t.label}`}>Revoke</button> : null}
         <ErrorBox error={error} />

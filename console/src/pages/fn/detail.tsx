@@ -4,7 +4,7 @@ import { useRef, useState } from 'preact/hooks';
 import { api, ApiError, enc, type FnAnswer, type Usage } from '../../api.js';
 import { can } from '../../auth.js';
 import { href } from '../../router.js';
-import { CopyButton, ErrorBox, functionState, Loading, StateBadge, Tabs, useAsync, useInterval } from '../../ui.js';
+import { CopyButton, ErrorBox, functionState, Loading, StateBadge, Tabs, useAsync, usePoll } from '../../ui.js';
 import { CodeTab } from './code.js';
 import { DataTab } from './data.js';
 import { InvokeTab } from './invoke.js';
@@ -52,7 +52,7 @@ export function FunctionDetail({ name, tab, query }: { name: string; tab: string
     });
   }, [name]);
   const [actionError, setActionError] = useState<unknown>(null);
-  useInterval(live.reload, 5000);
+  usePoll(live, 5000);
   if (fn.error instanceof ApiError && fn.error.code === 'FUNCTION_NOT_FOUND') {
     return (
       <div class="page" data-testid="function-gone">

@@ -11,7 +11,7 @@ import { clock, levelText, logText, time } from '../../format.js';
 import { atLeast, openTail, type TailLine, type TailState } from '../../live-tail.js';
 import { href } from '../../router.js';
 import { LOG_LEVELS } from '../../../../protocol/live-logs.js';
-import { ErrorBox, useAsync, useInterval } from '../../ui.js';
+import { ErrorBox, useAsync, usePoll } from '../../ui.js';
 import type { TabProps } from './tab.js';
 
 const MAX_LINES = 2000;
@@ -26,6 +26,12 @@ const STREAMS = ['stdout', 'stderr', 'log', 'run'];
  */
 const RECENT_EVERY_MS = 5000;
 const RECENT_AFTER_END_MS = 1000;
+/**
+ * A screen reader is told of the tail's new lines at most this often, as a count: the lines' box was
+ * a live region, so every line of a busy function was read out, one over the other (console round
+ * 12). The box itself shows each line at once.
+ */
+const SAY_EVERY_MS = 5000;
 const STATE_TEXT: Record<TailState, string> = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…', stopped: 'stopped' };
 
 export function LogsTab({ name, query }: TabProps): JSX.Element {
@@ -41,6 +47,8 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
   const atEnd = useRef(true);
   const [state, setState] = useState<TailState>('stopped');
   const [error, setError] = useState<unknown>(null);
+  // What the tail last said to a screen reader: the lines since the one before, and since the tail started.
+  const [said, setSaid] = useState<{ fresh: number; all: number } | null>(null);
   // The stream and level filters live in the URL with the run (`?run=…&level=warning`), as the Runs
   // tab's do: a reload or Back kept the run and lost them (console round 3). A value not offered is none.
   const stream = STREAMS.includes(query.get('stream') ?? '') ? query.get('stream')! : '';
@@ -49,7 +57,7 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
   const [text, setText] = useState('');
   const recent = useAsync(() => api<{ items: RunSummary[] }>('GET', `/runs?function=${enc(name)}&limit=20`), [name]);
   // Read again in place: the list and the run chosen (the URL's) stay while it is read.
-  useInterval(recent.reload, live ? null : RECENT_EVERY_MS);
+  usePoll(recent, live ? null : RECENT_EVERY_MS);
   const one = useAsync(async () => (runId === null ? null : (await api<{ run: Run & { attempts?: { logs?: LogLine[] }[] } }>('GET', `/runs/${enc(runId)}`)).run), [runId]);
 
   useEffect(() => {
@@ -58,13 +66,25 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
     setPaused(null);
     atEnd.current = true;
     setError(null);
+    setSaid(null);
     let pending: TailLine[] = [];
     let timer: ReturnType<typeof setTimeout> | undefined;
     let listed: ReturnType<typeof setTimeout> | undefined;
+    let saying: ReturnType<typeof setTimeout> | undefined;
+    let unsaid = 0;
+    let all = 0;
+    const say = (): void => {
+      saying = undefined;
+      setSaid({ fresh: unsaid, all });
+      unsaid = 0;
+    };
     const flush = (): void => {
       timer = undefined;
       const fresh = pending;
       pending = [];
+      unsaid += fresh.length;
+      all += fresh.length;
+      saying ??= setTimeout(say, SAY_EVERY_MS);
       setTail((old) => {
         const all = old.lines.concat(fresh);
         const over = Math.max(0, all.length - MAX_LINES);
@@ -92,6 +112,7 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
       tail.stop();
       if (timer !== undefined) clearTimeout(timer);
       clearTimeout(listed);
+      clearTimeout(saying);
       setState('stopped');
     };
   }, [live, name]);
@@ -140,13 +161,15 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
       </div>
       <ErrorBox error={error ?? one.error} />
       {live && paused !== null
-        ? <p class="notice" role="status" data-testid="tail-paused">Paused: the lines below stay put; {since.toLocaleString('en-US')} new {since === 1 ? 'line has' : 'lines have'} arrived since. <button type="button" class="small" onClick={resume}>Resume and show the newest</button></p>
+        ? <p class="notice" data-testid="tail-paused">Paused: the lines below stay put; {since.toLocaleString('en-US')} new {since === 1 ? 'line has' : 'lines have'} arrived since. <button type="button" class="small" onClick={resume}>Resume and show the newest</button></p>
         : null}
       {live && (paused ?? tail).dropped > 0
         ? <p class="muted" data-testid="tail-dropped">The live tail shows its last {MAX_LINES.toLocaleString('en-US')} lines: {(paused ?? tail).dropped.toLocaleString('en-US')} older ones are not kept here (each run's logs have them: choose it under Runs).</p>
         : null}
+      {/* The count of new lines, for a screen reader (the box below is not a live region; nor is the paused note, whose count moves with each line). */}
+      {live ? <p class="visually-hidden" role="status" data-testid="tail-said">{said === null ? '' : `${said.fresh.toLocaleString('en-US')} new ${said.fresh === 1 ? 'line' : 'lines'} in the live tail${paused !== null ? ', not shown while paused' : ''} (${said.all.toLocaleString('en-US')} since it started).`}</p> : null}
       {shown.length === 0 ? <p class="muted">{live ? (state === 'live' ? 'Live: waiting for lines…' : 'Connecting…') : runId === null ? 'Choose a run, or turn on the live tail.' : one.data === undefined ? (one.error ? '' : "Loading the run's logs…") : 'No lines (or none match the filters).'}</p> : (
-        <pre class="out logs" data-testid="logs" aria-live={live ? 'polite' : undefined} ref={logBox} onScroll={onScroll}>
+        <pre class="out logs" data-testid="logs" ref={logBox} onScroll={onScroll}>
           {shown.map((l, i) => <span key={i} class={`log ${l.stream}`}>{`${clock(l.ts)} ${shortRunId(l.runId)} ${l.stream}${l.level ? ` ${levelText(l.level)}` : ''} ${logText(l.msg)}\n`}</span>)}
         </pre>
       )}

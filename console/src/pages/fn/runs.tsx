@@ -8,7 +8,7 @@ import { api, enc, type AsyncRun, type AsyncRunSummary, type LogLine, type Run, 
 import { can } from '../../auth.js';
 import { clock, inlineText, levelText, logText, ms, resultText, shownText } from '../../format.js';
 import { href, navigate } from '../../router.js';
-import { ErrorBox, Loading, StateBadge, useAsync, useInterval, useLoadMoreFocus, When } from '../../ui.js';
+import { ErrorBox, Loading, StateBadge, useAsync, useLoadMoreFocus, usePoll, When } from '../../ui.js';
 import type { TabProps } from './tab.js';
 import { cancelRun, rowNow, waitingState } from './run-cancel.js';
 import { timelineDetailText } from '../../../../protocol/run-timeline.js';
@@ -215,7 +215,7 @@ export function RunDetail({ name, runId, onChanged }: { name: string; runId: str
   // An async run not finished yet is read again until it is: its timeline stayed at "queued" or
   // "retried" (a retry's backoff is up to minutes) until Refresh was clicked (console round 4).
   const unfinished = run.data !== undefined && isAsync(run.data.run) && !(FINAL_ASYNC_RUN_STATES as readonly string[]).includes(run.data.run.state);
-  useInterval(run.reload, unfinished ? RUN_POLL_MS : null);
+  usePoll(run, unfinished ? RUN_POLL_MS : null);
   // Once it ends, the list beside it is read again: the run's row appears (a queued run is listed when it ends).
   const wasUnfinished = useRef(false);
   useEffect(() => {

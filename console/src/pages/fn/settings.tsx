@@ -13,8 +13,14 @@ import { Card, ErrorBox, ShownOnce } from '../../ui.js';
 import type { TabProps } from './tab.js';
 import { keepFocusInPlace } from '../../focus-place.js';
 
-/** An env row; `editing`: its value, shown escaped (below), opened in its input by Edit. */
-type Row = { key: string; value: string; editing?: true };
+/**
+ * An env row; `editing`: its value, shown escaped (below), opened by Edit in its input, or in a
+ * multi-line box when it holds a line break (an input drops them: console round 12).
+ */
+type Row = { key: string; value: string; editing?: 'line' | 'lines' };
+
+/** A line break: an `<input>` strips CR and LF from its value, so such a value is edited in a `<textarea>`. */
+const LINE_BREAK = /[\r\n]/;
 type Form = 'limits' | 'retry' | 'env' | 'secrets' | 'access' | 'state';
 
 /** The API's `field` of a refused change → the input that holds it (as sent, and as checked after the merge). */
@@ -231,15 +237,19 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
                   <label class="visually-hidden" for={`env-v-${i}`}>Value</label>
                   {/* A value holding a control or bidi character (U+202E reorders how it reads) is shown escaped, not in an
                       input that renders it raw; Edit opens it there (console round 11). */}
-                  {r.editing !== true && inlineText(r.value) !== r.value ? <>
+                  {r.editing === undefined && inlineText(r.value) !== r.value ? <>
                     <code id={`env-v-${i}`} class="grow env-shown" data-testid="env-value-shown">{inlineText(r.value)}</code>
                     <button type="button" class="small" aria-label={`Edit the value of ${r.key}`} onClick={() => {
-                      setEnv(env.map((x, k) => (k === i ? { ...x, editing: true } : x)));
+                      setEnv(env.map((x, k) => (k === i ? { ...x, editing: LINE_BREAK.test(x.value) ? 'lines' : 'line' } : x)));
                       setTimeout(() => document.getElementById(`env-v-${i}`)?.focus(), 0);
                     }}>Edit</button>
-                  </> : <input id={`env-v-${i}`} placeholder="value" class="grow" value={r.value} onInput={(e) => setEnv(env.map((x, k) => (k === i ? { ...x, value: (e.target as HTMLInputElement).value } : x)))} />}
+                  </> : r.editing === 'lines' ? (
+                    <textarea id={`env-v-${i}`} placeholder="value" class="grow mono env-lines" rows={Math.min(8, r.value.split('\n').length + 1)} value={r.value} spellcheck={false}
+                      aria-describedby={r.value.includes('\r') ? `env-v-${i}-cr` : undefined} onInput={(e) => setEnv(env.map((x, k) => (k === i ? { ...x, value: (e.target as HTMLTextAreaElement).value } : x)))} />
+                  ) : <input id={`env-v-${i}`} placeholder="value" class="grow" value={r.value} onInput={(e) => setEnv(env.map((x, k) => (k === i ? { ...x, value: (e.target as HTMLInputElement).value } : x)))} />}
                   <button type="button" class="small" aria-label={`Remove ${r.key}`} onClick={() => setEnv(env.filter((_, k) => k !== i))}>✕</button>
                 </div>
+                {r.editing === 'lines' && r.value.includes('\r') ? <p id={`env-v-${i}-cr`} class="hint">This value holds carriage returns (<code>{'\\r'}</code>): they are kept while it is not changed here; a change made in this box turns them into line breaks (a text box cannot hold them). Set it with <code>fastapi-platform env set</code> or platform.yaml to keep them.</p> : null}
                 {problem !== null ? <p id={`env-k-${i}-problem`} class="field-problem" data-testid="env-problem">{problem}</p> : null}
                 {problem === null && f.secrets.includes(r.key.trim()) ? <p class="hint">{r.key.trim()} is also a secret: the function gets the secret's value.</p> : null}
               </div>
