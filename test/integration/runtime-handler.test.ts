@@ -150,7 +150,7 @@ for (const asyncDef of [false, true]) {
         httpMethod: 'POST', rawPath: '/lambda', rawQueryString: 'a=1&a=2', queryStringParameters: { a: '2' }, multiValueQueryStringParameters: { a: ['1', '2'] },
         multiValueHeaders: { 'x-h': ['v'] }, pathParameters: null, stageVariables: null, isBase64Encoded: false,
         requestContext: { requestId: 'req-l', httpMethod: 'POST', path: '/lambda', identity: { sourceIp: '203.0.113.7' }, http: { method: 'POST', path: '/lambda', sourceIp: '203.0.113.7' } },
-        getQs: { a: '2' }, getOther: 'default', keys: ['body', 'clientIp', 'headers', 'method', 'multiHeaders', 'multiQuery', 'path', 'query', 'rawQuery', 'requestId', 'scheme'], missing: "'nope'",
+        getQs: { a: '2' }, getOther: 'default', keys: ['body', 'clientIp', 'headers', 'httpVersion', 'method', 'multiHeaders', 'multiQuery', 'path', 'query', 'rawQuery', 'requestId', 'scheme'], missing: "'nope'",
         attrs: ['POST', '/lambda', 'b', { 'x-h': 'v' }], noAttr: "'Event' object has no attribute 'nope'",
         anyCase: ['v', 'v', true, ['v'], ['v'], 'v'],
       });
