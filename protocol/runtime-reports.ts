@@ -7,7 +7,7 @@
  * feed, the gateway's answer).
  */
 import type { LogLine, WireError } from './messages.js';
-import type { SecretMask } from './secret-mask.js';
+import type { Cut, SecretMask } from './secret-mask.js';
 
 /**
  * The most a call's lines (streamed batches and the reply's together) may add up to, in units:
@@ -83,7 +83,7 @@ export class LogBudget {
     const now = Date.now();
     for (const item of raw as unknown[]) {
       const line = cleanLogLine(item, this.since, now);
-      if (line !== null && this.mask !== null) line.msg = this.mask(line.msg);
+      if (line !== null && this.mask !== null) line.msg = this.mask(line.msg, lineCuts(line.msg));
       const units = line === null ? 0 : LOG_LINE_UNITS + line.msg.length;
       if (line === null || this.used + units > this.limit) {
         this.dropped++;
@@ -113,6 +113,33 @@ export function boundedLogLines(raw: unknown, since = -Infinity, limit: number =
   return lines;
 }
 
+/**
+ * The runtime's mark at the end of a line it cut to the call's log budget (runtime/fp_runtime/capture.py
+ * CUT_MARK), and at an error text's middle where it cut one past MAX_ERROR_TEXT_CHARS characters
+ * (errors.py `_clip`, after the first half's characters, Python's code points): a secret value cut
+ * there is masked by neither half (./secret-mask.ts `SecretMask`).
+ */
+export const RUNTIME_LINE_CUT_MARK = ' … [line truncated]';
+const RUNTIME_ERROR_CUT_MARK = /\n\[\.\.\. \d+ characters cut \.\.\.\]\n/y;
+
+/** The runtime's cut of a log line, if it cut it (none when `msg` does not end with its mark). */
+export function lineCuts(msg: string): Cut[] | undefined {
+  return msg.endsWith(RUNTIME_LINE_CUT_MARK) ? [[msg.length - RUNTIME_LINE_CUT_MARK.length, msg.length]] : undefined;
+}
+
+/** The runtime's cut of an error text, if it cut it: its mark after MAX_ERROR_TEXT_CHARS / 2 code points. */
+export function errorCuts(text: string): Cut[] | undefined {
+  if (text.length <= MAX_ERROR_TEXT_CHARS) return undefined;
+  let at = 0;
+  for (let points = 0; points < MAX_ERROR_TEXT_CHARS / 2 && at < text.length; points++) {
+    const unit = text.charCodeAt(at);
+    at += unit >= 0xd800 && unit <= 0xdbff && (text.charCodeAt(at + 1) & 0xfc00) === 0xdc00 ? 2 : 1;
+  }
+  RUNTIME_ERROR_CUT_MARK.lastIndex = at;
+  const mark = RUNTIME_ERROR_CUT_MARK.exec(text);
+  return mark === null ? undefined : [[at, at + mark[0].length]];
+}
+
 /** `text` as the runtime would have cut it: its start and end, with the count of characters cut between. */
 export function capErrorText(text: string, max: number = MAX_ERROR_TEXT_CHARS): string {
   if (text.length <= max) return text;
@@ -126,7 +153,7 @@ export function capErrorText(text: string, max: number = MAX_ERROR_TEXT_CHARS): 
  * the caller, which knows the classes.
  */
 export function cleanErrorFields(err: WireError, mask: SecretMask | null = null): Pick<WireError, 'type' | 'message' | 'stack' | 'file' | 'line'> {
-  const masked = (text: string): string => (mask === null ? text : mask(text));
+  const masked = (text: string): string => (mask === null ? text : mask(text, errorCuts(text)));
   const out: Pick<WireError, 'type' | 'message' | 'stack' | 'file' | 'line'> = {
     type: capErrorText(typeof err.type === 'string' ? err.type : String(err.type), MAX_ERROR_TYPE_CHARS),
     message: capErrorText(masked(typeof err.message === 'string' ? err.message : String(err.message))),

@@ -19,17 +19,39 @@
 /** Secret values shorter than this are not masked. */
 export const MIN_MASKED_CHARS = 6;
 
-/** Masks the secrets' values in a text (the text itself when it holds none). */
-export type SecretMask = (text: string) => string;
+/** Where the runtime cut a text: its mark's [start, end) (./runtime-reports.ts `lineCuts`, `errorCuts`). */
+export type Cut = readonly [start: number, end: number];
 
-/** The mask of `secrets` (name → value), or null when none is long enough to be masked. */
+/**
+ * Masks the secrets' values in a text (the text itself when it holds none). `cuts`: the marks where
+ * the runtime cut the text before the platform saw it (a line past the call's log budget, an error
+ * text past 64 Ki characters): a value it cut through is no longer whole, and its kept part was in
+ * clear (red team round 48). So the text within one value's length less one character of a mark is
+ * dropped, found value or not (a mask only where a value's part is found would tell its prefixes to
+ * a caller whose input the function logs), except the whole values masked there.
+ */
+export type SecretMask = (text: string, cuts?: readonly Cut[]) => string;
+
+/**
+ * The mask of `secrets` (name → value), or null when none is long enough to be masked. A value of
+ * several lines (a PEM key, a pretty-printed JSON credential) is also masked line by line: `print`
+ * writes each of its lines as a log line of its own, where the whole value is never found (red team
+ * round 48: a private key printed by accident was kept in clear).
+ */
 export function secretMask(secrets: Readonly<Record<string, string>> | undefined): SecretMask | null {
   if (secrets === undefined) return null;
-  const named = Object.entries(secrets).filter(([, v]) => v.length >= MIN_MASKED_CHARS);
+  const named: [string, string][] = [];
+  for (const [name, value] of Object.entries(secrets)) {
+    if (value.length >= MIN_MASKED_CHARS) named.push([name, value]);
+    if (!VALUE_LINE_BREAK.test(value)) continue;
+    for (const line of value.split(VALUE_LINE_BREAK)) if (line.length >= MIN_MASKED_CHARS) named.push([name, line]);
+  }
   if (named.length === 0) return null;
   let automaton: Automaton | null = null; // built at the first line: most functions print no line
-  return (text) => (automaton ??= new Automaton(named)).mask(text);
+  return (text, cuts) => (automaton ??= new Automaton(named)).mask(text, cuts);
 }
+
+const VALUE_LINE_BREAK = /\r\n|\r|\n/;
 
 /**
  * The values' trie with failure links; `longest[node]`: the longest value that ends there (its
@@ -47,10 +69,13 @@ class Automaton {
   private readonly longest: Int32Array;
   private readonly lengths: number[];
   private readonly markers: string[];
+  /** The longest value's length: a value the runtime cut kept at most one less on each side of the mark. */
+  private readonly longestValue: number;
 
   constructor(named: readonly (readonly [string, string])[]) {
     this.lengths = named.map(([, v]) => v.length);
     this.markers = named.map(([name]) => `[secret ${name}]`);
+    this.longestValue = this.lengths.reduce((a, b) => Math.max(a, b), 0);
     const children: Map<number, number>[] = [new Map()];
     const ends: number[] = [-1];
     for (const [p, [, value]] of named.entries()) {
@@ -109,8 +134,9 @@ class Automaton {
   /**
    * `text` with every value found masked. Found at its end, the longest value ending there; one that
    * overlaps the last masked span joins it (named by the later value): no value is left whole.
+   * Within `longestValue - 1` characters of a cut's mark, only the masks are kept (SecretMask).
    */
-  mask(text: string): string {
+  mask(text: string, cuts?: readonly Cut[]): string {
     const spans: [start: number, end: number, value: number][] = [];
     let state = 0;
     for (let i = 0; i < text.length; i++) {
@@ -123,13 +149,25 @@ class Automaton {
       if (last !== undefined && start < last[1]) spans[spans.length - 1] = [last[0], i + 1, p];
       else spans.push([start, i + 1, p]);
     }
-    if (spans.length === 0) return text;
+    if (spans.length === 0 && (cuts === undefined || cuts.length === 0)) return text;
+    const reach = this.longestValue - 1;
+    const dropped: Cut[] = (cuts ?? []).flatMap(([start, end]): Cut[] => [[Math.max(0, start - reach), start], [end, Math.min(text.length, end + reach)]]).sort((a, b) => a[0] - b[0]);
+    const kept = (from: number, to: number): string => {
+      let out = '';
+      let at = from;
+      for (const [start, end] of dropped) {
+        if (end <= at || start >= to) continue;
+        if (start > at) out += text.slice(at, start);
+        at = Math.max(at, end);
+      }
+      return at < to ? out + text.slice(at, to) : out;
+    };
     let out = '';
     let from = 0;
     for (const [start, end, p] of spans) {
-      out += text.slice(from, start) + this.markers[p]!;
+      out += kept(from, start) + this.markers[p]!;
       from = end;
     }
-    return out + text.slice(from);
+    return out + kept(from, text.length);
   }
 }

@@ -4,6 +4,11 @@
  * one (at import, in a call, in an exception's message or traceback) kept it in clear for every
  * viewer to read. The pool masks each secret's value (at least 6 characters) as `[secret NAME]`
  * before any line or error is kept (protocol/secret-mask.ts).
+ *
+ * Round 48: a value of several lines (a PEM key) printed with `print` arrives as one log line per
+ * line of it, none holding the whole value: kept in clear; and a value the runtime cut through (a
+ * line past the call's 256 KiB of logs, an error text past 64 Ki characters) kept its first part
+ * in clear before the mark, its last part after the error's mark.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -50,5 +55,31 @@ describe('attack: a function\'s secrets in its logs and errors', () => {
     const run = JSON.stringify((await h.api.call('GET', `/runs/${runId}`)).body);
     assert.ok(!run.includes(KEY.slice(3)), `a secret value in the run: ${run}`);
     assert.match(run, /refused: \[secret API_KEY\]/);
+  });
+
+  it('round 48: a multi-line key printed line by line, and a value the runtime cut through, leave no part in clear', { timeout: 60_000 }, async () => {
+    const name = fnName('sl');
+    const pem = ['-----BEGIN PRIVATE KEY-----', 'MC4CAQAwBQYDK2VwBCIEILp+QHhpcg1i1pYLrms8iKqkLPSrP21MJxliy3gWoKs+', '-----END PRIVATE KEY-----', ''].join('\n');
+    const cutApp = py(
+      'import os',
+      'from fp_runtime import capture',
+      'def handler(event, context):',
+      '    key = os.environ["API_KEY"]',
+      '    print("could not load", os.environ["SIGNING_KEY"])',
+      '    # a line that ends 10 characters into a value where the runtime cuts it to the call\'s log budget',
+      '    room = capture.MAX_BYTES - capture.current().size - capture.LINE_OVERHEAD - len(capture.CUT_MARK.encode())',
+      '    print("x" * (room - 10) + os.environ["LONGER"])',
+      '    # an error text cut in its middle (after 32 Ki characters), 10 characters into the key',
+      '    raise ValueError("y" * (32 * 1024 - 10) + key + "z" * 40000)',
+    );
+    await deployed(h.api, name, { 'main.py': cutApp, 'platform.yaml': `kind: function\nname: ${name}\n` }, { secrets: { API_KEY: KEY, LONGER, SIGNING_KEY: pem } });
+    const failed = await fetch(`${h.url}/fn/${name}/`);
+    assert.equal(failed.status, 500, await failed.text());
+    const run = JSON.stringify((await h.api.call('GET', `/runs/${failed.headers.get('x-run-id')!}`)).body);
+    const around = (at: number) => run.slice(Math.max(0, at - 80), at + 80);
+    assert.ok(run.includes('could not load [secret SIGNING_KEY]'), around(run.indexOf('could not load')));
+    assert.ok(!run.includes('MC4CAQAw'), `a line of the private key in the run: ${around(run.indexOf('MC4CAQAw'))}`);
+    assert.ok(run.includes('[line truncated]') && run.includes('characters cut'), 'the runtime cut neither the line nor the error');
+    for (const part of [KEY.slice(0, 10), KEY.slice(10)]) assert.ok(!run.includes(part), `a part of a cut secret in the run: ${around(run.indexOf(part))}`);
   });
 });

@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MIN_MASKED_CHARS, secretMask } from '../../protocol/index.js';
+import { readFileSync } from 'node:fs';
+import { errorCuts, lineCuts, MAX_ERROR_TEXT_CHARS, MIN_MASKED_CHARS, RUNTIME_LINE_CUT_MARK, secretMask } from '../../protocol/index.js';
 
 describe('secretMask', () => {
   it('masks each whole value as [secret NAME], the longest ending at a place first; short ones are left', () => {
@@ -32,5 +33,43 @@ describe('secretMask', () => {
     const ms = performance.now() - started;
     assert.ok(ms < 400, `${ms} ms`); // one pass: ~10 ms idle; a search per secret: 1-2 s
     assert.equal(mask(`${'a'.repeat(60)}00777`), `${'a'.repeat(20)}[secret S777]`);
+  });
+
+  it('round 48: a value of several lines is masked line by line too (print writes each as a line of its own)', () => {
+    const mask = secretMask({ PEM: '-----BEGIN KEY-----\r\nAAAABBBBCCCC\nDD\n-----END KEY-----\n' })!;
+    assert.equal(mask('could not load -----BEGIN KEY-----'), 'could not load [secret PEM]');
+    assert.equal(mask('AAAABBBBCCCC\r'), '[secret PEM]\r');
+    assert.equal(mask('DD'), 'DD'); // shorter than MIN_MASKED_CHARS
+    assert.equal(mask('key: -----BEGIN KEY-----\r\nAAAABBBBCCCC\nDD\n-----END KEY-----\n.'), 'key: [secret PEM].');
+  });
+
+  it('round 48: near a cut, only masks are kept within the longest value less one character, found or not', () => {
+    const mask = secretMask({ KEY: 'sk-live-123', LONG: 'sk-live-123-more' })!; // 15 characters dropped each side
+    const mark = ' … [line truncated]';
+    const cut = (text: string) => mask(text, [[text.length - mark.length, text.length]]);
+    assert.equal(cut(`${'x'.repeat(30)}sk-live-1${mark}`), `${'x'.repeat(24)}${mark}`); // a prefix of a value
+    assert.equal(cut(`${'x'.repeat(30)}abcdefghi${mark}`), `${'x'.repeat(24)}${mark}`); // the same whatever the text: no oracle
+    assert.equal(cut(`${'x'.repeat(30)}sk-live-123${mark}`), `${'x'.repeat(26)}[secret KEY]${mark}`); // a whole value masked
+    const middle = `${'a'.repeat(20)}sk-live${'\n[... 9 characters cut ...]\n'}-123-more${'b'.repeat(20)}`;
+    const start = middle.indexOf('\n[');
+    const end = middle.indexOf(']\n') + 2;
+    assert.equal(mask(middle, [[start, end]]), `${'a'.repeat(12)}\n[... 9 characters cut ...]\n${'b'.repeat(14)}`);
+    assert.equal(mask('sk-live', []), 'sk-live');
+  });
+
+  it('round 48: the runtime\'s cut marks are found where the runtime puts them (its code points, not UTF-16 units)', () => {
+    const capture = readFileSync(new URL('../../../runtime/fp_runtime/capture.py', import.meta.url), 'utf8');
+    const errors = readFileSync(new URL('../../../runtime/fp_runtime/errors.py', import.meta.url), 'utf8');
+    assert.ok(capture.includes(`CUT_MARK = "${RUNTIME_LINE_CUT_MARK}"`));
+    assert.ok(errors.includes('text[: MAX_TEXT_CHARS // 2] + f"\\n[... {len(text) - MAX_TEXT_CHARS} characters cut ...]\\n" + text[-MAX_TEXT_CHARS // 2 :]'));
+    assert.equal(lineCuts('plain line'), undefined);
+    assert.deepEqual(lineCuts(`abc${RUNTIME_LINE_CUT_MARK}`), [[3, 3 + RUNTIME_LINE_CUT_MARK.length]]);
+    const half = MAX_ERROR_TEXT_CHARS / 2;
+    const mark = '\n[... 10 characters cut ...]\n';
+    const clipped = (head: string) => head + mark + 'z'.repeat(half);
+    assert.deepEqual(errorCuts(clipped('y'.repeat(half))), [[half, half + mark.length]]);
+    assert.deepEqual(errorCuts(clipped(`😀${'y'.repeat(half - 1)}`)), [[half + 1, half + 1 + mark.length]]); // one code point, two units
+    assert.equal(errorCuts(`${'y'.repeat(half - 1)}${mark}${'z'.repeat(half + 1)}`), undefined); // a mark the function wrote elsewhere
+    assert.equal(errorCuts('short'), undefined);
   });
 });
