@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import type { AsyncIntake, FunctionRegistry, MetricsView, MountedApi, Pairs, PlatformError, RunSink, Webhooks } from '../protocol/index.js';
+import type { AsyncIntake, FunctionRegistry, MetricsPlatformSeries, MetricsView, MountedApi, Pairs, PlatformError, RunSink, Webhooks } from '../protocol/index.js';
 import { DEFAULT_LIMIT_CEILINGS, functionLabelsOf, labelOnlyExisting } from '../protocol/index.js';
 import { createApi, metricsView } from './api/index.js';
 import { AsyncMetrics, AsyncRuns, InvokerRunner, type AcceptRun, type AsyncRunIndex, type CancelRun } from './async/index.js';
@@ -137,6 +137,8 @@ export interface ControlPlaneOptions {
   dataOffReason?: string;
   /** Where the control plane's Prometheus families go (default: a new Registry); `metricsRegistry` of the result. */
   metricsRegistry?: Registry;
+  /** Who sees the platform's own series at `/metrics` (FP_METRICS_PLATFORM_SERIES; default `anyone`; api/metrics-access.ts). */
+  metricsPlatformSeries?: MetricsPlatformSeries;
   /**
    * The runtime's Python and runtime/validate.py, for `POST /api/v1/validate` (docs/api.md,
    * "Validation"); none: that route answers VALIDATION_UNAVAILABLE.
@@ -431,7 +433,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     registry,
     runSink: { record: (run, incarnation) => runs.record(run, incarnation), dropped: () => runs.droppedByReason() },
     metricsRegistry,
-    metricsView: (headers) => metricsView(tokens, workspaces, headers, Date.now(), (key) => registry.resolve(key).found),
+    metricsView: (headers) => metricsView(tokens, workspaces, headers, Date.now(), (key) => registry.resolve(key).found, options.metricsPlatformSeries),
     takeAdminToken() {
       const once = adminToken?.secret ?? null;
       adminToken = null;

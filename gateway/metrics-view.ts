@@ -1,7 +1,8 @@
 /**
  * One scrape's part of the exposition (docs/adr/0036-metrics-scope.md): the text prom-client
  * rendered, less the samples whose `function` label the view may not see. `all` is the text as
- * is; `platform` drops every sample with a `function` label; `workspace` keeps only the samples of
+ * is; `platform` drops every sample with a `function` label; `workspace` keeps the samples without
+ * one (not with `platform: false`, FP_METRICS_PLATFORM_SERIES=root) and those of
  * that workspace's function keys (`<name>` for `default`, `<name>.<workspace>` otherwise) that
  * exist now (series outlive a deleted function: a workspace deleted and created again under the
  * same name, for another tenant, must not show the first one's functions), never `_other` (it
@@ -28,14 +29,16 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** The part of `exposition` that `view` may see. */
 export function viewOf(exposition: string, view: MetricsView): string {
   if (view.kind === 'all') return exposition;
+  // The platform's own series (no `function` label): for any view but a workspace's without them.
+  const platform = view.kind === 'platform' || view.platform !== false;
   const kept: string[] = [];
   for (const line of exposition.split('\n')) {
-    if (line.startsWith('#') || !line.includes(FUNCTION_MARK)) {
+    if (line.startsWith('#') || line === '') {
       kept.push(line);
       continue;
     }
-    const fn = labelValue(line, FUNCTION_LABEL);
-    if (fn === ABSENT || (fn !== null && sees(view, fn))) kept.push(line);
+    const fn = line.includes(FUNCTION_MARK) ? labelValue(line, FUNCTION_LABEL) : ABSENT;
+    if (fn === ABSENT ? platform : fn !== null && sees(view, fn)) kept.push(line);
   }
   return kept.join('\n');
 }

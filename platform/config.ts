@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { TrustedProxies, type GatewaySettings } from '../gateway/index.js';
-import { DEFAULT_LIMIT_CEILINGS, DEFAULT_RESULT_BYTES_PER_WORKSPACE, MAX_STORED_RESULT_BYTES, parseLongDurationMs, PlatformError } from '../protocol/index.js';
+import { DEFAULT_LIMIT_CEILINGS, DEFAULT_RESULT_BYTES_PER_WORKSPACE, MAX_STORED_RESULT_BYTES, METRICS_PLATFORM_SERIES, parseLongDurationMs, PlatformError } from '../protocol/index.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -44,6 +44,8 @@ const OPTIONS = {
   // Nobody's by default: functions share the host's loopback (docs/security.md, "Network"), so
   // trusting 127.0.0.1 would let any function forge the client another function sees.
   trustedProxies: { env: 'FP_TRUSTED_PROXIES', kind: 'string', schema: z.string().default('none') },
+  // Who sees the platform's own series at /metrics (docs/adr/0139-who-sees-the-platform-series.md): `anyone`, or the root token only.
+  metricsPlatformSeries: { env: 'FP_METRICS_PLATFORM_SERIES', kind: 'string', schema: z.enum(METRICS_PLATFORM_SERIES).default('anyone') },
   publicUrl: { env: 'FP_PUBLIC_URL', kind: 'string', schema: z.url({ protocol: /^https?$/ }).optional() },
   maxBodyBytes: { env: 'FP_MAX_BODY_BYTES', kind: 'int', schema: int(1, 1024 * MIB).default(6 * MIB) },
   asyncMaxBodyBytes: { env: 'FP_ASYNC_MAX_BODY_BYTES', kind: 'int', schema: int(1, 1024 * MIB).default(256 * KIB) },

@@ -216,6 +216,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       runStoreMaxBytes: config.runStoreMaxBytes,
       runJournalMaxBytes: config.runJournalMaxBytes,
       asyncResultMaxBytes: config.asyncResultMaxBytes,
+      metricsPlatformSeries: config.metricsPlatformSeries,
       asyncResultBytesPerWorkspace: config.asyncResultBytesPerWorkspace,
       runStoreCheckMs: config.runStoreCheckMs,
       ...(configSweepMs !== undefined ? { configSweepMs } : {}),

@@ -137,7 +137,19 @@ export type MetricsView =
        * another tenant's under a recycled workspace name, are not the workspace's (red team 5).
        */
       readonly exists?: (functionKey: string) => boolean;
+      /**
+       * False: not the platform's own series either (FP_METRICS_PLATFORM_SERIES=root: the platform's
+       * load, summed over every tenant, is the operator's; docs/adr/0139-who-sees-the-platform-series.md).
+       */
+      readonly platform?: false;
     };
+
+/**
+ * Who sees the platform's own series, those without a `function` label (FP_METRICS_PLATFORM_SERIES;
+ * docs/adr/0139-who-sees-the-platform-series.md): `anyone` (without a token too), or `root` (the root token only).
+ */
+export const METRICS_PLATFORM_SERIES = ['anyone', 'root'] as const;
+export type MetricsPlatformSeries = (typeof METRICS_PLATFORM_SERIES)[number];
 
 export const ALL_METRICS: MetricsView = Object.freeze({ kind: 'all' });
 export const PLATFORM_METRICS: MetricsView = Object.freeze({ kind: 'platform' });

@@ -367,6 +367,13 @@ describe('metrics views (ADR 0036)', () => {
     assert.deepEqual(samples(viewOf(text, { kind: 'workspace', workspace: 'nobody' })), [9, 10, 1]);
   });
 
+  it('workspace without the platform series (FP_METRICS_PLATFORM_SERIES=root, ADR 0139): its own keys alone, headers kept', () => {
+    const body = viewOf(text, { kind: 'workspace', workspace: 'acme', platform: false });
+    assert.deepEqual(samples(body), [2, 3, 7]);
+    assert.match(body, /^# TYPE fp_pool_runtimes gauge$/m);
+    assert.deepEqual(samples(viewOf(text, { kind: 'workspace', workspace: 'nobody', platform: false })), []);
+  });
+
   it('drops a line whose labels do not parse (fail closed)', () => {
     for (const bad of ['x{function="a.acme} 1', 'x{function="a.acme",oops} 1', 'x{function="a.acme",function="b.acme"} 1', 'x{function="a.acme"x} 1', 'x{bad-name="1",function="a.acme"} 1']) {
       assert.equal(viewOf(bad, { kind: 'workspace', workspace: 'acme' }), '', bad);
