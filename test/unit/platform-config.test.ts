@@ -12,7 +12,7 @@ describe('platform config', () => {
       { ...config },
       {
         stateDir: '.state', port: 8080, host: '127.0.0.1', maxBodyBytes: 6 * MIB, asyncMaxBodyBytes: 256 * 1024, asyncResultMaxBytes: 256 * 1024, asyncResultBytesPerWorkspace: 64 * MIB, maxHeldResponseBytes: 1024 * MIB, sendBufferBytes: 512 * 1024, maxBodyBytesInFlight: 512 * MIB, wsMaxMessageBytes: MIB,
-        baseDomain: 'localhost', trustedProxies: 'none',
+        baseDomain: 'localhost', trustedProxies: 'none', metricsPlatformSeries: 'anyone',
         poolSize: 3, poolWarmNext: false, idleTimeoutMs: 300_000, shutdownGraceMs: 10_000, debug: false, logFormat: 'text', data: 'auto', dataBackendTimeoutMs: 5_000, dataMaxDatabaseBytes: 10 * 1024 * 1024 * 1024,
         runRetentionMs: 7 * 24 * 3_600_000, runPruneIntervalMs: 600_000, codeCollectIntervalMs: 600_000, keepVersions: 20, runKeepPerMinute: 60, runSampleOneIn: 100, runStoreMaxBytes: 1024 * 1024 * 1024, runJournalMaxBytes: 64 * 1024 * 1024, runStoreCheckMs: 10_000,
         maxBundleBytes: 50 * MIB, maxBundleFiles: 1000, maxFileBytes: 10 * MIB, bundleCheckTimeoutMs: 30_000,
