@@ -58,6 +58,13 @@
 //    unanswered, where uvicorn serves both (Host is required in HTTP/1.1 only, RFC 9112 §3.2). Now
 //    the Host check lets an `ancientHttp` request through, and an HTTP/1.0 request line followed by
 //    CRLF ends the head with no header (docs/adr/0246-http-1-0-served.md, amendment; HOSTLESS_EDITS).
+// 10. An HTTP/1.1 request with no header at all (`GET / HTTP/1.1` then an empty line) waited
+//    unanswered until the idle timeout; it has no Host, which HTTP/1.1 requires: now its head ends
+//    there as an HTTP/1.0 one's does, and the Host check answers 400 at once, as uvicorn with h11
+//    does (docs/adr/0246-http-1-0-served.md, second amendment; EXPECT_EDITS).
+// 11. `Expect: 100-continue` from an HTTP/1.0 client was answered `100 Continue` by the router's
+//    handler, which RFC 9110 §10.1.1 forbids (a 1.0 client may take it for the answer); now the
+//    handler writes it only when the request's `ancientHttp` flag is clear (EXPECT_EDITS).
 //
 // Only the exact file named by its sha256 (the published one, or one mended by the earlier fixes)
 // is changed; each byte is checked before it is written, and the result against the sha256
@@ -86,7 +93,9 @@ const CLOSE_MENDED = '2d50084bb2d12f4fccbf9ed1a924b83f4b14658e970a38a7b3e01e78c4
 const DIGIT_MENDED = '42d0d18d64c57323392d8a641309782335141584500f49b34b99120037b02aae';
 /** After the first eight fixes (ADR 0246's HTTP/1.0, setups of 2026-12-07 before apps round 30). */
 const HTTP10_MENDED = '7f931915c2d87d6ef424f31cbd7670ecb5f4e02df618b53eeeb89b81fb1e4bea';
-const MENDED = '2c85df5712d4995482a6d88e40dccf9d20d37c85bda843635d20e5b53a05fc70';
+/** After the first nine fixes (ADR 0246 amended, apps round 30). */
+const HOSTLESS_MENDED = '2c85df5712d4995482a6d88e40dccf9d20d37c85bda843635d20e5b53a05fc70';
+const MENDED = '3e1221e03483deaf5794c75b32d1aadd3d7f28f8378e86a62a341692c199f298';
 /** [file offset, bytes expected (hex), bytes written] (offsets are the .text section's addresses: it is mapped at its file offset). */
 const HEADER_EDITS = [
   [0xf2242, '7d', '73'], // after `cmpb $0x21,(%rdx,%rbx,1)`: jge -> jae (the trailing trim's `< 33`)
@@ -224,10 +233,34 @@ const HOSTLESS_EDITS = [
   // movups %xmm0,0x20(%r15); jmp 0xf22a4 (the function's return).
   [NOHEADER_CAVE, '00'.repeat(31), '66817e0b0d0a0f85f4f1d1ff8d460d4429e80f57c0410f114720e9c5f3d1ff'],
 ];
+// Fix 10 (ADR 0246 amended, apps round 31): an HTTP/1.1 request line followed at once by the
+// empty line ends the head too (NOHEADER_CAVE, as for 1.0): the caller's Host check then refuses it
+// 400 at once (no Host, no `ancientHttp`), where it waited for the idle timeout. The 1.1 match's
+// `je 0xf20c0` (the header loop) -> `je 0xf20b5`, and there (int3 padding) `jmp NOHEADER_CAVE`.
+// Fix 11 (same amendment): no `100 Continue` to an HTTP/1.0 client (RFC 9110 §10.1.1). Where the
+// router's handler (both instantiations) writes it for `Expect: 100-continue`, `lea "HTTP/1.1 100
+// Continue",%rsi` -> `jmp EXPECT_CAVE_A/B; nop; nop`; the cave: `cmpb $0,0xc80(%rbx)` (the
+// request's `ancientHttp`, rbx the HttpRequest); `jne` past the write (to the handler's call); else
+// the lea and back. The executable segment's size grows to 0x314f40 (to 0x3d2f40).
+const EXPECT_CAVE_A = 0x3d2ee0;
+const EXPECT_CAVE_B = 0x3d2f00;
+const EXPECT_EDITS = [
+  [0xf20ae, '7410', '7405'], // the 1.1 match: je 0xf20c0 -> je 0xf20b5
+  [0xf20b5, 'cccccccccc', 'e9060e2e00'], // jmp NOHEADER_CAVE (which goes on at 0xf20c0 unless CRLF follows)
+  [0xe8441, '488d35c9b42e00', 'e99aaa2e009090'], // lea "HTTP/1.1 100 Continue",%rsi -> jmp EXPECT_CAVE_A
+  [0xfdcb1, '488d35595c2d00', 'e94a522d009090'], // the same in the other instantiation -> jmp EXPECT_CAVE_B
+  [0x98, '004f310000000000', '404f310000000000'], // p_filesz of the executable segment
+  [0xa0, '004f310000000000', '404f310000000000'], // p_memsz
+  // cmpb $0,0xc80(%rbx); jne 0xe845a (the handler's call); lea 0x3d3911(%rip),%rsi; jmp 0xe8448; int3 x7.
+  [EXPECT_CAVE_A, '00'.repeat(32), '80bb800c0000000f856d55d1ff488d351d0a0000e94f55d1ffcccccccccccccc'],
+  // The same for the other: 0xfdcca, 0xfdcb8.
+  [EXPECT_CAVE_B, '00'.repeat(32), '80bb800c0000000f85bdadd2ff488d35fd090000e99fadd2ffcccccccccccccc'],
+];
 /** Each known state of the file, and the edits that lead from it to the next. */
 const STAGES = [[ORIGINAL, HEADER_EDITS], [HEADERS_MENDED, CHUNK_EDITS], [SIZE_MENDED, TERM_EDITS], [TERM_MENDED, UPGRADE_EDITS],
   [UPGRADE_MENDED, HEAD_EDITS], [HEAD_MENDED, CLOSE_CODE_EDITS],
-  [CLOSE_MENDED, DIGIT_EDITS], [DIGIT_MENDED, HTTP10_EDITS], [HTTP10_MENDED, HOSTLESS_EDITS]];
+  [CLOSE_MENDED, DIGIT_EDITS], [DIGIT_MENDED, HTTP10_EDITS], [HTTP10_MENDED, HOSTLESS_EDITS],
+  [HOSTLESS_MENDED, EXPECT_EDITS]];
 
 const sha = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
@@ -248,7 +281,7 @@ if (process.platform === 'linux' && process.arch === 'x64' && existsSync(FILE)) 
     if (sha(bytes) !== MENDED) throw new Error('patch-uws: the mended binary is not the expected one; nothing written');
     writeFileSync(`${FILE}.tmp`, bytes);
     renameSync(`${FILE}.tmp`, FILE); // a gateway loading it meanwhile sees one whole file or the other
-    console.log('setup: uWebSockets.js mended: request header values keep a non-ASCII character at either end; a chunk size is hex digits (0-9, A-F, a-f) up to CRLF, nothing else (no chunk extension); chunk data ends with CRLF; an upgrade outside a cork is quiet; an empty write sends a streamed head; a client may close with 1012-1014 and 3000-3999; HTTP/1.0 is served, with or without Host (scripts/patch-uws.mjs)');
+    console.log('setup: uWebSockets.js mended: request header values keep a non-ASCII character at either end; a chunk size is hex digits (0-9, A-F, a-f) up to CRLF, nothing else (no chunk extension); chunk data ends with CRLF; an upgrade outside a cork is quiet; an empty write sends a streamed head; a client may close with 1012-1014 and 3000-3999; HTTP/1.0 is served, with or without Host, and gets no 100 Continue; an HTTP/1.1 request without any header is answered 400 (scripts/patch-uws.mjs)');
   } else if (now !== MENDED) {
     console.log('setup: uWebSockets.js is not the build scripts/patch-uws.mjs knows: request header values may lose a non-ASCII character at either end, chunk sizes are read leniently (a chunk extension as part of the size), the CRLF after chunk data is not checked, each WebSocket upgrade prints a warning, a streamed head waits for its first body byte, a close from the client with 1012-1014 or 3000-3999 is refused, and HTTP/1.0 is refused (505) (docs/gateway.md)');
   }

@@ -12,32 +12,18 @@
  */
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import https from 'node:https';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ROOT, spawnCli } from '../helpers/cli-harness.js';
+import { pypiReachable } from '../helpers/pypi.js';
 import { serverSkip } from '../helpers/servers.js';
 import { request, type RawResponse } from './gateway-harness.js';
 import { usePlatform } from './platform-harness.js';
 import { RawWebSocket } from '../helpers/ws-client.js';
 
-/** Whether the dependency builder can reach PyPI: checked with the CA bundle it verifies the index with (FP_DEPS_INDEX_CA's default). */
-function pypiReachable(): Promise<boolean> {
-  const bundle = '/etc/ssl/certs/ca-certificates.crt';
-  return new Promise((resolve) => {
-    const req = https.request('https://pypi.org/simple/jinja2/', { method: 'HEAD', timeout: 5_000, ...(existsSync(bundle) ? { ca: readFileSync(bundle) } : {}) }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
-    req.end();
-  });
-}
-
-const skip = serverSkip('ferretdb') || ((await pypiReachable()) ? false : 'PyPI is not reachable (the example installs jinja2 and python-multipart)');
+const skip = serverSkip('ferretdb') || ((await pypiReachable('jinja2')) ? false : 'PyPI is not reachable (the example installs jinja2 and python-multipart)');
 
 describe('examples/bookshelf deployed with the CLI', { skip, timeout: 180_000 }, () => {
   const h = usePlatform({ poolSize: 1 });

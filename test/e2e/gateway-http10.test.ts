@@ -4,7 +4,8 @@
  * streamed with the app's Content-Length, or chunked), then `connection: close` and the connection
  * closed after it, a `Connection: keep-alive` ignored (uvicorn closes then too). Before, the native
  * parser answered every HTTP/1.0 request `505 HTTP Version Not Supported` before any JavaScript ran.
- * Needs the binary as scripts/patch-uws.mjs mends it (fixes 8 and 9: a Host-less HTTP/1.0 request, apps round 30).
+ * Needs the binary as scripts/patch-uws.mjs mends it (fixes 8 and 9: a Host-less HTTP/1.0 request, apps round 30;
+ * fixes 10 and 11: a header-less HTTP/1.1 request answered 400 at once, no `100 Continue` to HTTP/1.0, apps round 31).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -198,11 +199,29 @@ describe('an HTTP/1.0 client', () => {
     assert.deepEqual(JSON.parse(post.body), { size: 5, version: '1.0' });
   });
 
-  it('an HTTP/1.1 request without Host is still refused 400, and one without any header still gets no answer', async () => {
+  it('an HTTP/1.1 request without Host is refused 400, and one without any header too, at once (it waited for the idle timeout)', async () => {
     const a = await rawExchange(h.gateway.port, [`GET /fn/${name}/where HTTP/1.1\r\nUser-Agent: check\r\n\r\n`], { waitMs: 5000 });
     assert.match(a.text, /^HTTP\/1\.1 400 /);
-    const b = await rawExchange(h.gateway.port, [`GET /fn/${name}/where HTTP/1.1\r\n\r\n`], { waitMs: 1500 });
-    assert.equal(b.text, '');
+    // Host is required in HTTP/1.1 (RFC 9112 §3.2); uvicorn with h11 answers 400 and closes.
+    for (const pieces of [[`GET /fn/${name}/where HTTP/1.1\r\n\r\n`], [`GET /fn/${name}/where HTTP/1.1\r\n`, '\r\n']]) {
+      const started = Date.now();
+      const b = await rawExchange(h.gateway.port, pieces, { gapMs: 300, waitMs: 5000 });
+      assert.match(b.text, /^HTTP\/1\.1 400 /, JSON.stringify(pieces));
+      assert.ok(b.closed && Date.now() - started < 4000, 'answered and closed at once');
+    }
+    // A request line alone (no empty line yet) is not a whole head: no answer until it comes.
+    const c = await rawExchange(h.gateway.port, [`GET /fn/${name}/where HTTP/1.1\r\n`], { waitMs: 1000 });
+    assert.equal(c.text, '');
+  });
+
+  it('gets no `100 Continue` for `Expect: 100-continue` (RFC 9110 §10.1.1), an HTTP/1.1 client still does', async () => {
+    const head = (v: string): string => `POST /fn/${name}/size ${v}\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n`;
+    const old = await rawExchange(h.gateway.port, [head('HTTP/1.0'), 'hello'], { gapMs: 300, waitMs: 5000 });
+    assert.match(old.text, /^HTTP\/1\.1 200 /, 'the final answer first, no interim one');
+    assert.doesNotMatch(old.text, / 100 Continue/);
+    assert.deepEqual(JSON.parse(parse(old).body), { size: 5, version: '1.0' });
+    const now = await rawExchange(h.gateway.port, [head('HTTP/1.1'), 'hello'], { gapMs: 300, until: (d) => d.includes('"size"') });
+    assert.match(now.text, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
   });
 
   it('an HTTP/1.1 request after it is kept alive as before', async () => {

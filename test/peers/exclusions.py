@@ -2,9 +2,10 @@
 
 An excluded test still runs in-process (its result is in the report); through the platform it
 is skipped and reported as excluded. Exclusions are for tests whose outcome through *any* HTTP
-server would say nothing about the platform: they inspect objects of the test process, or need a
-protocol this plugin does not carry over the network (WebSockets: the platform serves them, ADR
-0126, but TestClient.websocket_connect is not bridged yet; counted on their own).
+server would say nothing about the platform: they inspect objects of the test process.
+WebSockets run (TestClient.websocket_connect opens a real one to the gateway: remote_websocket.py;
+apps round 31); the tutorial tests that expect the app's WebSocketDisconnect raised into the test
+stay excluded by the `pytest.raises` rule.
 Anything else that fails through the platform is a finding, never an exclusion.
 """
 from __future__ import annotations
@@ -13,8 +14,6 @@ import re
 
 # (regular expression searched in the test function's source, reason)
 SOURCE_RULES: list[tuple[str, str]] = [
-    (r"\.websocket_connect\(",
-     "WebSockets: the peer plugin does not bridge TestClient.websocket_connect to the gateway (the platform serves WebSockets: ADR 0126)"),
     (r"dependency_overrides",
      "sets app.dependency_overrides in the test process: the deployed app never sees it"),
     (r"pytest\.raises\(",
@@ -42,8 +41,6 @@ NODE_RULES: list[tuple[str, str]] = [
      "calls the tutorial's Python functions directly: no HTTP"),
     (r"tests/test_tutorial/test_settings/test_app02\.py::test_override_settings",
      "runs docs_src/settings/app02/test_main.py, which sets app.dependency_overrides in the test process"),
-    (r"tests/test_tutorial/test_testing/test_tutorial002\.py::test_ws",
-     "WebSockets (through docs_src/app_testing/tutorial002.py's test): the peer plugin does not bridge websocket_connect"),
     (r"tests/test_tutorial/test_custom_request_and_route/test_tutorial001\.py::test_request_class",
      "its fixture adds the /check-class route to the app in the test process"),
 ]

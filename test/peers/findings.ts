@@ -176,6 +176,17 @@ export const FINDINGS: FindingSpec[] = [
     ].join('\n'),
     match: (t) => /testclient/.test(msg(t)) && /127\.0\.0\.1|\b50000\b/.test(msg(t)),
   },
+  {
+    id: 'websocket-state-per-instance',
+    title: "An app's WebSocket connections are spread over its instances: one that keeps them in memory (a chat's ConnectionManager) broadcasts to its own instance's connections only",
+    kind: 'difference',
+    where: 'poolmgr (each WebSocket connection is one call, holding an instance while it lasts; concurrent calls start instances), docs/api-invoke.md "WebSockets"',
+    reproduction: [
+      APP.replace('app = FastAPI()\n', 'from fastapi import WebSocket\napp = FastAPI()\npeers: list[WebSocket] = []\n') + '@app.websocket("/chat")\nasync def chat(ws: WebSocket):\n    await ws.accept()\n    peers.append(ws)\n    while True:\n        text = await ws.receive_text()\n        for p in peers:\n            await p.send_text(text)\n```',
+      'Two clients connected at once: each is an instance of its own, so what one sends reaches only itself; the other waits until the function\'s `limits.timeout` closes it (1001). Under uvicorn both are in one process. Fan-out across instances needs a shared channel (Redis pub/sub, the data binding).',
+    ].join('\n'),
+    match: (t) => /WebSocketDisconnect/.test(msg(t)) && /\.broadcast\(|active_connections/.test(t.appSource),
+  },
   // Found by the probes only (nothing in the tutorial tests can see them):
   {
     id: 'streaming-buffered',

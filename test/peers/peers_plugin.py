@@ -10,7 +10,8 @@ in-process. This plugin runs the same tests two ways, chosen by FP_PEERS_MODE:
   keep the test's host (`testserver`, so cookies and generated URLs read the same) and gain the
   function's mount unless they already carry it (a URL the app generated, e.g. a redirect).
   A request to an `https://` base URL carries `X-Forwarded-Proto: https`, as a TLS-terminating
-  proxy in front of the platform would send. Tests on the exclusion list (exclusions.py) are
+  proxy in front of the platform would send. `websocket_connect` opens a real WebSocket to the
+  gateway the same way (remote_websocket.py). Tests on the exclusion list (exclusions.py) are
   skipped with their reason.
 
 Either way one JSON line per test goes to FP_PEERS_OUT: outcome, a short failure text, the
@@ -27,6 +28,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import exclusions  # noqa: E402  (next to this file)
+from remote_websocket import RemoteWebSocket  # noqa: E402
 
 MODE = os.environ.get("FP_PEERS_MODE", "inprocess")
 OUT = os.environ.get("FP_PEERS_OUT")
@@ -92,26 +94,37 @@ def _patch_testclient() -> None:
             self.key = key
             self.inner = shared
 
-        def handle_request(self, request):
-            _note("apps", self.key)
-            for flag in self.flags:
-                _note("flags", flag)
-            _count("platformRequests")
-            raw = request.url.raw_path  # path and query, as sent
+        def forwarded(self, request, drop: tuple[bytes, ...] = (b"host",), host: bytes | None = None) -> list[tuple[bytes, bytes]]:
+            """The request's headers but `drop`, then `host`, then what a proxy in front passes (the test's Host, client, root_path, scheme)."""
             # Served at the root of its own host (`<name>.localhost`, docs/adr/0020-addressing.md):
             # the app sees the path as in-process; the test's Host (testserver) reaches it as
             # X-Forwarded-Host from 127.0.0.1, a trusted proxy by default.
-            name = self.root.rsplit(b"/", 1)[-1]
-            headers = [(k, v) for k, v in request.headers.raw if k.lower() != b"host"]
-            headers.append((b"host", name + b".localhost:" + str(self.port).encode()))
+            headers = [(k, v) for k, v in request.headers.raw if k.lower() not in drop]
+            if host is not None:
+                headers.append((b"host", host))
             headers.append((b"x-forwarded-host", request.headers.get("host", "testserver").encode()))
             # The TestClient's client name (testclient) and root_path, as a proxy in front passes them.
             if self.client:
                 headers.append((b"x-forwarded-for", str(self.client[0]).encode()))
             if self.root_path:
                 headers.append((b"x-forwarded-prefix", self.root_path.encode()))
-            if request.url.scheme == "https":
-                headers.append((b"x-forwarded-proto", b"https"))
+            if request.url.scheme in ("https", "wss"):
+                headers.append((b"x-forwarded-proto", b"https"))  # wss too: a proxy says https, the scope says wss
+            return headers
+
+        def handle_request(self, request):
+            _note("apps", self.key)
+            for flag in self.flags:
+                _note("flags", flag)
+            _count("platformRequests")
+            if request.url.scheme in ("ws", "wss"):  # websocket_connect: a real WebSocket to the gateway
+                headers = self.forwarded(request, (b"host", b"connection", b"upgrade", b"sec-websocket-key", b"sec-websocket-version", b"sec-websocket-protocol"))
+                offered = request.headers.get("sec-websocket-protocol")
+                subprotocols = [p.strip() for p in offered.split(",")] if offered else []
+                raise tc._Upgrade(RemoteWebSocket(self, request.url, headers, subprotocols, TIMEOUT_S))  # type: ignore[arg-type]
+            raw = request.url.raw_path  # path and query, as sent
+            name = self.root.rsplit(b"/", 1)[-1]
+            headers = self.forwarded(request, host=name + b".localhost:" + str(self.port).encode())
             body = request.read()
             extensions = dict(request.extensions)
             extensions["timeout"] = {"connect": TIMEOUT_S, "read": TIMEOUT_S, "write": TIMEOUT_S, "pool": TIMEOUT_S}
