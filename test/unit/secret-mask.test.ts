@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readFileSync } from 'node:fs';
-import { errorCuts, lineCuts, MAX_ERROR_TEXT_CHARS, MIN_MASKED_CHARS, RUNTIME_LINE_CUT_MARK, secretMask } from '../../protocol/index.js';
+import { errorCuts, lineCuts, MAX_ERROR_TEXT_CHARS, MIN_MASKED_CHARS, RUNTIME_LINE_CUT_MARK, secretMask, type SecretMask } from '../../protocol/index.js';
 
 describe('secretMask', () => {
   it('masks each whole value as [secret NAME], the longest ending at a place first; short ones are left', () => {
@@ -24,15 +24,25 @@ describe('secretMask', () => {
     assert.equal(mask('aabcdefgabcdefgh'), 'aabcdefg[secret A]');
   });
 
-  it('one pass: 1024 secrets sharing a prefix with 512 KiB of near misses (a search per secret took over a second)', () => {
+  it('one pass: 1024 secrets sharing a prefix with 512 KiB of near misses cost about what one secret does (a search per secret: ~1000x)', () => {
     const secrets = Object.fromEntries(Array.from({ length: 1024 }, (_, i) => [`S${i}`, `${'a'.repeat(40)}${String(i).padStart(5, '0')}`]));
-    const mask = secretMask(secrets)!;
+    const many = secretMask(secrets)!;
+    const one = secretMask({ S0: secrets.S0! })!;
     const line = 'a'.repeat(1024);
-    const started = performance.now();
-    for (let i = 0; i < 512; i++) assert.equal(mask(line), line);
-    const ms = performance.now() - started;
-    assert.ok(ms < 400, `${ms} ms`); // one pass: ~10 ms idle; a search per secret: 1-2 s
-    assert.equal(mask(`${'a'.repeat(60)}00777`), `${'a'.repeat(20)}[secret S777]`);
+    const time = (mask: SecretMask): number => {
+      const started = performance.now();
+      for (let i = 0; i < 512; i++) assert.equal(mask(line), line);
+      return performance.now() - started;
+    };
+    // A ratio of the same work side by side, the best of three rounds each, not a time limit:
+    // a loaded machine slows both alike. One pass: ~1x; a search per secret: ~1000x.
+    const best = { many: Infinity, one: Infinity };
+    for (let round = 0; round < 3; round++) {
+      best.one = Math.min(best.one, time(one));
+      best.many = Math.min(best.many, time(many));
+    }
+    assert.ok(best.many < 20 * Math.max(best.one, 1), `1024 secrets ${best.many} ms against one ${best.one} ms`);
+    assert.equal(many(`${'a'.repeat(60)}00777`), `${'a'.repeat(20)}[secret S777]`);
   });
 
   it('round 48: a value of several lines is masked line by line too (print writes each as a line of its own)', () => {
