@@ -1,6 +1,6 @@
 """Preflight of a function folder, used by `fastapi-platform validate` before any upload.
 
-    python -I runtime/validate.py <dir> <entrypoint> [--files-from -] [--max-cpu-seconds N] [--max-memory-mb N]
+    python -I runtime/validate.py <dir> <entrypoint> [--files-from -] [--max-cpu-seconds N] [--max-memory-mb N] [--box JSON]
     (entrypoint "" skips its check)
     python -I runtime/validate.py --serve     (one JSON request per line, one report per line: `dev`)
 
@@ -16,7 +16,8 @@ usage error. `--files-from -` reads the relative paths to check from stdin, one 
 passes the files it would upload); otherwise the folder is walked with the same default skips.
 `--max-cpu-seconds` and `--max-memory-mb` set hard limits on this process before anything is read:
 the platform's API runs the check on code anyone with a token sends, and compiling hostile source
-must not take the host's CPU or memory with it.
+must not take the host's CPU or memory with it. `--box` (the platform's check) runs it in a box
+like a runtime's first (`boxed`).
 """
 import ast
 import difflib
@@ -1433,8 +1434,36 @@ def apply_limits(argv):
     return out
 
 
+def boxed(argv):
+    """Removes `--box JSON` from argv and, when given, first moves this process into a box like a
+    runtime's (fp_sandbox/keeper.py `start`: its own mount, PID, IPC, UTS and network namespaces,
+    loopback only, a private read-only root without the state directory, the box's cgroup leaves,
+    no capabilities) and takes on the box's uid with its rlimits and the function's seccomp filter
+    (fp_sandbox/enter.py `become`, as the dependency builder does). The platform's API checks code
+    anyone with a token sends (controlplane/service/code-check.ts): nothing of its parse runs with
+    the platform's privileges. Returns in the box's pid 2 only; fd 3 is the host's (kept through
+    the start, as a build's), closed here."""
+    if "--box" not in argv:
+        return argv
+    at = argv.index("--box")
+    cfg = json.loads(argv[at + 1])
+    from fp_sandbox.enter import become
+    from fp_sandbox.keeper import INNER_UID, start
+    box = start(cfg, 3)
+    box.settle()
+    os.close(3)
+    if box.mode == "root":
+        uid, gid = int(cfg["uid"]), int(cfg["gid"])
+    elif os.getuid() == 0:  # user-namespace mode mapped to a subordinate uid (keeper._unshare_mapped)
+        uid, gid = INNER_UID, INNER_UID
+    else:
+        uid, gid = os.getuid(), os.getgid()
+    become(box, uid, gid, "fp-check", cfg.get("rlimits") or {})
+    return argv[:at] + argv[at + 2:]
+
+
 def main(argv):
-    argv = apply_limits(argv)
+    argv = apply_limits(boxed(argv))
     if argv == ["--serve"]:
         return serve()
     installed = None

@@ -8,12 +8,18 @@
  * Shared by every workspace, so each holds a share (red team round 5 of 2026-12-05): at most
  * `perWorkspace` checks in hand (running or waiting), and never every slot: one is always left to
  * the other workspaces (with the default two slots, a workspace runs one check at a time).
+ * With `box` (the pool's sandbox mode, root or userns) each check runs in a box like a runtime's
+ * (validate.py `--box`: namespaces, no network, a private read-only root without the state
+ * directory, the builder's uid, a cgroup leaf with memory and tasks limits; loose ends round 11,
+ * ADR 0248 amended): the upload's code is parsed by anyone's token, never with the platform's
+ * privileges.
  * Before, one `deployer` token kept all ten places with checks of 1 MiB of code (~5 s each), and
  * every other workspace's check, the console's Deploy included, was refused VALIDATION_BUSY.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import type { Readable } from 'node:stream';
 import { dirname, join } from 'node:path';
 import {
   ANY_ENV,
@@ -28,6 +34,23 @@ import {
   type TriggerShape,
 } from '../../protocol/index.js';
 import { checkPathSet, normalizeBundlePath } from '../bundles/index.js';
+import type { DepsOptions } from '../deps/index.js';
+
+/** The box a check runs in: the dependency builder's uid, id map and cgroups (platform/deps.ts). */
+export interface CheckBox {
+  mode: DepsOptions['sandbox'];
+  uid: number;
+  idmap: DepsOptions['idmap'];
+  cgroups: DepsOptions['cgroups'];
+}
+
+/** Where the box sees the check's files (read-only). */
+const BOX_DIR = '/check';
+/** The box's /tmp (nothing of the check writes there) and its processes (it forks none). */
+const BOX_TMP_BYTES = 1024 * 1024;
+const BOX_TASKS = 16;
+/** Names the checks' cgroup leaves. */
+let boxes = 0;
 
 export interface CodeCheckSettings {
   /** The runtime's interpreter (what runs the functions). */
@@ -42,6 +65,8 @@ export interface CodeCheckSettings {
   /** Wall-clock limit of one check (default 10 s) and its CPU and memory limits. */
   timeoutMs?: number;
   maxMemoryMb?: number;
+  /** The box of each check; absent, or mode `off` / `pod`: the check runs unboxed (the CLI's way). */
+  box?: CheckBox;
 }
 
 export interface CodeCheckResult {
@@ -167,17 +192,45 @@ export class CodeChecker {
   }
 
   private async runPython(files: readonly CodeFile[], entrypoint: string): Promise<PyReport> {
-    const dir = await mkdtemp(join(tmpdir(), 'fp-validate-'));
+    // The files in `code/` of a private folder (0700): a box's uid reads them (0755 / 0644), nobody else reaches them.
+    const top = await mkdtemp(join(tmpdir(), 'fp-validate-'));
+    const dir = join(top, 'code');
     try {
+      const open = this.boxed() ? { dir: 0o755, file: 0o644 } : { dir: 0o700, file: 0o600 };
+      await mkdir(dir, { mode: open.dir });
       for (const f of files) {
         const target = join(dir, ...f.path.split('/'));
-        await mkdir(dirname(target), { recursive: true, mode: 0o700 });
-        await writeFile(target, f.content, { mode: 0o600 });
+        await mkdir(dirname(target), { recursive: true, mode: open.dir });
+        await writeFile(target, f.content, { mode: open.file });
       }
       return await this.spawnCheck(dir, entrypoint, files.map((f) => f.path));
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      await rm(top, { recursive: true, force: true });
     }
+  }
+
+  private boxed(): boolean {
+    const mode = this.settings.box?.mode;
+    return mode === 'root' || mode === 'userns';
+  }
+
+  /** validate.py's `--box` (the builder's kind of box, controlplane/deps/builder.ts `boxConfig`), and the cgroup leaf to release after. */
+  private boxArgs(dir: string, memoryMb: number): { args: string[]; leaf: string | null } {
+    const box = this.settings.box!;
+    const leaf = box.cgroups !== null ? `c${++boxes}` : null;
+    const cgroupJoin = leaf !== null ? box.cgroups!.forBuild(leaf, memoryMb * 1024 * 1024 + BOX_TMP_BYTES) : [];
+    const cfg = {
+      mode: box.mode,
+      tmpBytes: BOX_TMP_BYTES,
+      cgroupJoin,
+      net: 'none',
+      binds: [{ src: dir, dst: BOX_DIR, rw: false }],
+      uid: box.uid,
+      gid: box.uid,
+      ...(box.mode === 'userns' && box.idmap ? { idmap: box.idmap } : {}),
+      rlimits: { nofile: 64, nproc: BOX_TASKS, fsize: 0, core: 0 },
+    };
+    return { args: ['--box', JSON.stringify(cfg)], leaf };
   }
 
   private spawnCheck(dir: string, entrypoint: string, paths: readonly string[]): Promise<PyReport> {
@@ -190,14 +243,23 @@ export class CodeChecker {
         this.log(`validate: ${why}`);
         reject(new PlatformError('VALIDATION_UNAVAILABLE', 'the code check could not run; try again shortly'));
       };
+      const box = this.boxed() ? this.boxArgs(dir, Number(memory)) : null;
+      let leaf = box?.leaf ?? null;
+      const released = (): void => {
+        if (leaf !== null) void this.settings.box!.cgroups!.release(leaf).catch(() => undefined);
+        leaf = null;
+      };
       // -I: isolated (no user site, no PYTHONPATH, no cwd on sys.path), as the runtime runs.
-      const child = spawn(python, ['-I', script, dir, entrypoint, '--files-from', '-', '--max-cpu-seconds', cpu, '--max-memory-mb', memory], {
+      // Boxed, killing the keeper (the timeout) ends the whole box (its PID namespace).
+      const child = spawn(python, ['-I', script, box === null ? dir : BOX_DIR, entrypoint, '--files-from', '-', '--max-cpu-seconds', cpu, '--max-memory-mb', memory, ...(box?.args ?? [])], {
         cwd: dir,
         env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
-        stdio: ['pipe', 'pipe', 'pipe'],
+        stdio: box === null ? ['pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe', 'pipe'],
         timeout: timeoutMs,
         killSignal: 'SIGKILL',
       });
+      (child.stdio[3] as Readable | undefined)?.on('error', () => undefined).resume();
+      child.on('close', released);
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let size = 0;
@@ -208,7 +270,10 @@ export class CodeChecker {
       child.stderr.on('data', (b: Buffer) => {
         if (err.length < 64) err.push(b);
       });
-      child.on('error', (e) => fail(`cannot run ${python}: ${e.message}`));
+      child.on('error', (e) => {
+        released();
+        fail(`cannot run ${python}: ${e.message}`);
+      });
       child.stdin.on('error', () => undefined);
       child.on('close', (code, signal) => {
         if (code !== 0) {
