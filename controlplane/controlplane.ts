@@ -471,6 +471,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
           if (lost > 0) log(`controlplane: stopping with ${lost} ${what} not written (dropped): ${stats?.lastError !== null && stats?.lastError !== undefined ? `last write failed: ${stats.lastError}` : 'the store did not take them within the drain time'}`);
         }
         await bundles.close();
+        ctx.codeCheck?.close();
         await depsCollector.stop();
         await versionDirs.stop();
         await contents.stop();

@@ -3,6 +3,7 @@
     python -I runtime/validate.py <dir> <entrypoint> [--files-from -] [--max-cpu-seconds N] [--max-memory-mb N] [--box JSON]
     (entrypoint "" skips its check)
     python -I runtime/validate.py --serve     (one JSON request per line, one report per line: `dev`)
+    python -I runtime/validate.py --zygote --box JSON   (the platform's warmed check: `zygote`)
 
 Compiles every .py file with this interpreter's own compiler (so the verdict is the runtime's),
 and finds the entrypoint `module:attr` statically: the module file exists and defines `attr` at
@@ -1462,10 +1463,71 @@ def boxed(argv):
     return argv[:at] + argv[at + 2:]
 
 
+def zygote():
+    """`--zygote` (the platform's warmed check, in its box: `boxed`): one request per line on stdin,
+    {"dir", "entrypoint", "files", "cpu", "memoryMb", "timeoutMs", "maxBytes"}; for each, a child
+    forked from this process (its modules imported once) takes the hard CPU and address-space limits
+    and checks; this process enforces the wall-clock deadline (SIGKILL) and the output cap, and
+    answers one line: {"report"} or {"error"} (the host answers VALIDATION_UNAVAILABLE). The host
+    runs one check at a time on each zygote (controlplane/service/check-zygote.ts)."""
+    import resource
+    import select
+    import signal
+    import time
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                os.close(r)
+                resource.setrlimit(resource.RLIMIT_CPU, (request["cpu"], request["cpu"]))
+                memory = request["memoryMb"] * 1024 * 1024
+                resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+                root = os.path.join("/check", os.path.basename(request["dir"]))
+                data = json.dumps(check(root, request["entrypoint"], request["files"], None)).encode()
+                while data:
+                    data = data[os.write(w, data):]
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(w)
+        deadline = time.monotonic() + request["timeoutMs"] / 1000
+        out, size, error = [], 0, None
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([r], [], [], left)[0]:
+                error = "timed out"
+                break
+            chunk = os.read(r, 65536)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > request["maxBytes"]:
+                error = "printed more than its output cap"
+                break
+            out.append(chunk)
+        if error is not None:
+            os.kill(pid, signal.SIGKILL)
+        os.close(r)
+        status = os.waitpid(pid, 0)[1]
+        if error is None and status != 0:
+            error = f"ended with {os.waitstatus_to_exitcode(status)}"
+        answer = {"error": error} if error is not None else {"report": json.loads(b"".join(out))}
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
 def main(argv):
     argv = apply_limits(boxed(argv))
     if argv == ["--serve"]:
         return serve()
+    if argv == ["--zygote"]:
+        return zygote()
     installed = None
     if "--installed" in argv:  # --installed NAME[:MODULE…],… (the dependency build's lock; may be empty)
         at = argv.index("--installed")
