@@ -55,9 +55,11 @@ export function boxFor(box: CheckBox, dir: string, memoryBytes: number, forks: b
     uid: box.uid,
     gid: box.uid,
     ...(box.mode === 'userns' && box.idmap ? { idmap: box.idmap } : {}),
-    // A spawned check forks nothing; a zygote forks a child per check (the kernel counts RLIMIT_NPROC
-    // per host uid, which builds share: the cgroup leaf's tasks limit is the bound that holds).
-    rlimits: { nofile: 64, nproc: forks ? 1024 : 16, fsize: 0, core: 0 },
+    // A spawned check forks nothing after it took the uid; a zygote forks a child per check, and the
+    // kernel counts RLIMIT_NPROC per host uid, which builds (and, mapped without subordinate ids,
+    // runtimes) share: a low one failed its forks whenever they ran many. Its own is inherited; the
+    // cgroup leaf's tasks limit (root mode) bounds it, and nothing in it runs code that forks.
+    rlimits: { nofile: 64, ...(forks ? {} : { nproc: 16 }), fsize: 0, core: 0 },
   };
   return { args: ['--box', JSON.stringify(cfg)], leaf };
 }
