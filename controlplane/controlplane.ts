@@ -216,6 +216,8 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   const limiter = options.limiter ?? new MemoryLimiter();
   const registry = new StoreRegistry(tokens, (name, version) => code.dirOf(name, version), (name, version) => deps.siteOf(name, version), { limiter, workspaces }, options.data ?? null);
   const functionsLoaded = await loadFunctions(store, registry, code, log);
+  // Builds a kill interrupted start again now, not at their version's next read (ADR 0239).
+  await deps.resumePending((fn, version) => store.versions.get(fn, version)).catch((err: unknown) => log(`deps: could not start the interrupted builds again: ${String(err)}`));
   // Active versions with a minWarm get their instances now, not at their first call.
   keepAllWarm({ registry, pool: options.pool });
 
@@ -471,6 +473,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
           if (lost > 0) log(`controlplane: stopping with ${lost} ${what} not written (dropped): ${stats?.lastError !== null && stats?.lastError !== undefined ? `last write failed: ${stats.lastError}` : 'the store did not take them within the drain time'}`);
         }
         await bundles.close();
+        ctx.codeCheck?.close();
         await depsCollector.stop();
         await versionDirs.stop();
         await contents.stop();

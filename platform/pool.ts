@@ -5,6 +5,7 @@
  */
 import { access, constants } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { ControlPlaneOptions, DepsOptions } from '../controlplane/index.js';
 import { defaultPoolConfig, PoolManager, RedisFleetView, runtimeChildEnv, type FleetView, type PoolConfig } from '../poolmgr/index.js';
 import { PlatformError, type LogTap } from '../protocol/index.js';
 import type { PlatformConfig } from './config.js';
@@ -160,9 +161,14 @@ export function reachable(url: string): string {
 }
 
 /** The runtime's interpreter and runtime/validate.py, for the API's code check (same Python as the functions). */
-export function codeCheckSettings(config: PlatformConfig): { python: string; script: string } {
+/** The API's code check: the runtime's interpreter, in the dependency builder's kind of box (its uid, id map and cgroups). */
+export function codeCheckSettings(config: PlatformConfig, deps?: DepsOptions): NonNullable<ControlPlaneOptions['codeCheck']> {
   const defaults = defaultPoolConfig(config.pythonPath !== undefined ? { pythonPath: config.pythonPath } : {});
-  return { python: defaults.pythonPath, script: join(dirname(defaults.runtimeEntry), 'validate.py') };
+  return {
+    python: defaults.pythonPath,
+    script: join(dirname(defaults.runtimeEntry), 'validate.py'),
+    ...(deps !== undefined ? { box: { mode: deps.sandbox, uid: deps.builderUid, idmap: deps.idmap ?? null, cgroups: deps.cgroups } } : {}),
+  };
 }
 
 /** The names of a comma-separated list (FP_FUNCTION_HOST_ENV). */

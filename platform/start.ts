@@ -189,6 +189,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     // The gateway needs the control plane's API to start, and the control plane needs the
     // gateway for test invokes and its URL: both are bound late, through this variable.
     let gateway: Gateway | null = null;
+    const deps = depsOptions(config, depsRoot, runtimeEnv?.['PATH'], pool.isolation.mode);
     const controlPlane: ControlPlane = await createControlPlane({
       store,
       keyring,
@@ -198,7 +199,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       reporterId,
       warmReportIntervalMs: config.warmReportIntervalMs,
       stateDir,
-      deps: depsOptions(config, depsRoot, runtimeEnv?.['PATH'], pool.isolation.mode), // issue 10
+      deps, // issue 10
       pool,
       invoker: {
         invoke: (name, request, trigger) => (gateway ? gateway.invoke(name, request, trigger) : Promise.reject(new PlatformError('SHUTTING_DOWN', 'the gateway is not running'))),
@@ -238,7 +239,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       ...(config.bundleThreads !== undefined ? { bundleThreads: config.bundleThreads } : {}),
       bundleCheckTimeoutMs: config.bundleCheckTimeoutMs,
       rotateAdminToken: rotateAdminToken ?? false,
-      codeCheck: codeCheckSettings(config),
+      codeCheck: codeCheckSettings(config, deps),
       log,
       ...(data !== null ? { data: data.bindings } : { dataOffReason: dataOffReason(config, pool.isolation.mode === 'pod') }),
       async: {

@@ -1,8 +1,9 @@
 """Preflight of a function folder, used by `fastapi-platform validate` before any upload.
 
-    python -I runtime/validate.py <dir> <entrypoint> [--files-from -] [--max-cpu-seconds N] [--max-memory-mb N]
+    python -I runtime/validate.py <dir> <entrypoint> [--files-from -] [--max-cpu-seconds N] [--max-memory-mb N] [--box JSON]
     (entrypoint "" skips its check)
     python -I runtime/validate.py --serve     (one JSON request per line, one report per line: `dev`)
+    python -I runtime/validate.py --zygote --box JSON   (the platform's warmed check: `zygote`)
 
 Compiles every .py file with this interpreter's own compiler (so the verdict is the runtime's),
 and finds the entrypoint `module:attr` statically: the module file exists and defines `attr` at
@@ -16,7 +17,8 @@ usage error. `--files-from -` reads the relative paths to check from stdin, one 
 passes the files it would upload); otherwise the folder is walked with the same default skips.
 `--max-cpu-seconds` and `--max-memory-mb` set hard limits on this process before anything is read:
 the platform's API runs the check on code anyone with a token sends, and compiling hostile source
-must not take the host's CPU or memory with it.
+must not take the host's CPU or memory with it. `--box` (the platform's check) runs it in a box
+like a runtime's first (`boxed`).
 """
 import ast
 import difflib
@@ -1433,10 +1435,99 @@ def apply_limits(argv):
     return out
 
 
+def boxed(argv):
+    """Removes `--box JSON` from argv and, when given, first moves this process into a box like a
+    runtime's (fp_sandbox/keeper.py `start`: its own mount, PID, IPC, UTS and network namespaces,
+    loopback only, a private read-only root without the state directory, the box's cgroup leaves,
+    no capabilities) and takes on the box's uid with its rlimits and the function's seccomp filter
+    (fp_sandbox/enter.py `become`, as the dependency builder does). The platform's API checks code
+    anyone with a token sends (controlplane/service/code-check.ts): nothing of its parse runs with
+    the platform's privileges. Returns in the box's pid 2 only; fd 3 is the host's (kept through
+    the start, as a build's), closed here."""
+    if "--box" not in argv:
+        return argv
+    at = argv.index("--box")
+    cfg = json.loads(argv[at + 1])
+    from fp_sandbox.enter import become
+    from fp_sandbox.keeper import INNER_UID, start
+    box = start(cfg, 3)
+    box.settle()
+    os.close(3)
+    if box.mode == "root":
+        uid, gid = int(cfg["uid"]), int(cfg["gid"])
+    elif os.getuid() == 0:  # user-namespace mode mapped to a subordinate uid (keeper._unshare_mapped)
+        uid, gid = INNER_UID, INNER_UID
+    else:
+        uid, gid = os.getuid(), os.getgid()
+    become(box, uid, gid, "fp-check", cfg.get("rlimits") or {})
+    return argv[:at] + argv[at + 2:]
+
+
+def zygote():
+    """`--zygote` (the platform's warmed check, in its box: `boxed`): one request per line on stdin,
+    {"dir", "entrypoint", "files", "cpu", "memoryMb", "timeoutMs", "maxBytes"}; for each, a child
+    forked from this process (its modules imported once) takes the hard CPU and address-space limits
+    and checks; this process enforces the wall-clock deadline (SIGKILL) and the output cap, and
+    answers one line: {"report"} or {"error"} (the host answers VALIDATION_UNAVAILABLE). The host
+    runs one check at a time on each zygote (controlplane/service/check-zygote.ts)."""
+    import resource
+    import select
+    import signal
+    import time
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                os.close(r)
+                resource.setrlimit(resource.RLIMIT_CPU, (request["cpu"], request["cpu"]))
+                memory = request["memoryMb"] * 1024 * 1024
+                resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+                root = os.path.join("/check", os.path.basename(request["dir"]))
+                data = json.dumps(check(root, request["entrypoint"], request["files"], None)).encode()
+                while data:
+                    data = data[os.write(w, data):]
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(w)
+        deadline = time.monotonic() + request["timeoutMs"] / 1000
+        out, size, error = [], 0, None
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([r], [], [], left)[0]:
+                error = "timed out"
+                break
+            chunk = os.read(r, 65536)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > request["maxBytes"]:
+                error = "printed more than its output cap"
+                break
+            out.append(chunk)
+        if error is not None:
+            os.kill(pid, signal.SIGKILL)
+        os.close(r)
+        status = os.waitpid(pid, 0)[1]
+        if error is None and status != 0:
+            error = f"ended with {os.waitstatus_to_exitcode(status)}"
+        answer = {"error": error} if error is not None else {"report": json.loads(b"".join(out))}
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
 def main(argv):
-    argv = apply_limits(argv)
+    argv = apply_limits(boxed(argv))
     if argv == ["--serve"]:
         return serve()
+    if argv == ["--zygote"]:
+        return zygote()
     installed = None
     if "--installed" in argv:  # --installed NAME[:MODULE…],… (the dependency build's lock; may be empty)
         at = argv.index("--installed")

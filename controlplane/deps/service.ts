@@ -31,6 +31,10 @@ interface Running {
 }
 
 const KEY = /^[0-9a-f]{64}$/;
+/** `.inputs/<key>.pending`: a build launched and not recorded yet (resumePending). */
+const PENDING = '.pending';
+/** Pending notes a start reads at most (each a version read from the store). */
+const MAX_RESUMED_AT_START = 256;
 
 export class DependencyBuilds {
   private readonly records = new Map<string, DepsRecord | null>();
@@ -272,6 +276,9 @@ export class DependencyBuilds {
   private launch(key: string, version: VersionRecord): Running {
     const opts = this.opts!;
     const run = { phase: 'queued', startedAt: Date.now(), log: '', abort: new AbortController() } as Running;
+    // Noted until the record is saved, so a start after a kill builds it again (resumePending); a failed write loses only that.
+    const noted = writeFile(this.pendingFile(key), JSON.stringify({ function: version.function, version: version.version }), { mode: 0o600 })
+      .catch((err: unknown) => this.log(`deps: could not note build ${key} as pending: ${String(err)}`));
     run.done = (async (): Promise<DepsRecord> => {
       await this.slot(workspaceOfKey(version.function));
       let record: DepsRecord;
@@ -291,17 +298,61 @@ export class DependencyBuilds {
         this.release();
       }
       if (run.abort.signal.aborted) {
-        // Stopped by a shutdown, not failed: nothing is recorded, so the next start builds it again.
+        // Stopped by a shutdown, not failed: nothing is recorded (its pending note stays), so the next start builds it again.
         this.running.delete(key);
         return record;
       }
       if (record.error !== null) this.log(`${DEPS_BUILD_FAILED_LINE}${version.function} version ${version.version} failed: ${record.error.code}: ${oneLogLine(record.error.message.split('\n')[0]!)}`);
       await this.save(key, record).catch((err: unknown) => this.log(`deps: could not record build ${key}: ${String(err)}`));
+      await noted;
+      await rm(this.pendingFile(key), { force: true });
       this.running.delete(key);
       return record;
     })();
+
     this.running.set(key, run);
     return run;
+  }
+
+  /**
+   * Starts again the builds a platform killed mid-build left (ADR 0239): each launch notes its
+   * key's version in `.inputs/<key>.pending` until its record is saved, so a start finds them
+   * without a read of the version. Before, such a build started again only when something next
+   * read the version: a deploy waiting elsewhere, or a cluster peer, waited for ever. The builds
+   * take slots as any (FP_DEPS_CONCURRENCY at once, in turn per workspace); at most
+   * MAX_RESUMED_AT_START notes are read, the rest start at their next read as before. A note whose
+   * version is gone, or is ready already (a peer built it), is removed. Returns the builds started.
+   */
+  async resumePending(versionOf: (fn: string, version: number) => Promise<VersionRecord | null>): Promise<number> {
+    if (this.opts === null) return 0;
+    const dir = join(this.opts.root, '.inputs');
+    const notes = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith(PENDING) && KEY.test(f.slice(0, -PENDING.length)));
+    let started = 0;
+    for (const file of notes.slice(0, MAX_RESUMED_AT_START)) {
+      const key = file.slice(0, -PENDING.length);
+      let noted: { function?: unknown; version?: unknown } = {};
+      try {
+        noted = JSON.parse(await readFile(join(dir, file), 'utf8')) as typeof noted;
+      } catch {
+        // torn or unreadable: removed below
+      }
+      const version = typeof noted.function === 'string' && typeof noted.version === 'number'
+        ? await versionOf(noted.function, noted.version).catch(() => null)
+        : null;
+      if (version === null || (await this.keyOf(version)) !== key) {
+        await rm(join(dir, file), { force: true });
+        continue;
+      }
+      const status = await this.start(version, false);
+      if (status?.state === 'building') started++;
+      else await rm(join(dir, file), { force: true });
+    }
+    if (started > 0) this.log(`deps: ${started} dependency build${started === 1 ? '' : 's'} a stop interrupted started again`);
+    return started;
+  }
+
+  private pendingFile(key: string): string {
+    return join(this.opts!.root, '.inputs', `${key}${PENDING}`);
   }
 
   private async inputOf(version: VersionRecord): Promise<BuildInput> {

@@ -8,12 +8,19 @@
  * Shared by every workspace, so each holds a share (red team round 5 of 2026-12-05): at most
  * `perWorkspace` checks in hand (running or waiting), and never every slot: one is always left to
  * the other workspaces (with the default two slots, a workspace runs one check at a time).
+ * With `box` (the pool's sandbox mode, root or userns) each check runs in a box like a runtime's
+ * (validate.py `--box`: namespaces, no network, a private read-only root without the state
+ * directory, the builder's uid, a cgroup leaf with memory and tasks limits; loose ends round 11,
+ * ADR 0248 amended): code anyone with a token sends is never parsed with the platform's privileges.
+ * Each slot's checks go to a warmed checker in its box (./check-zygote.ts), which forks a child per
+ * check; one that failed is started again, and its check runs in a box spawned for it.
  * Before, one `deployer` token kept all ten places with checks of 1 MiB of code (~5 s each), and
  * every other workspace's check, the console's Deploy included, was refused VALIDATION_BUSY.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import type { Readable } from 'node:stream';
 import { dirname, join } from 'node:path';
 import {
   ANY_ENV,
@@ -28,6 +35,11 @@ import {
   type TriggerShape,
 } from '../../protocol/index.js';
 import { checkPathSet, normalizeBundlePath } from '../bundles/index.js';
+import { BOX_DIR, boxFor, CheckerDied, CheckZygote, type CheckBox } from './check-zygote.js';
+
+const MIB = 1024 * 1024;
+/** A report longer than this is not one (the check's output cap). */
+const MAX_REPORT_BYTES = 4 * MIB;
 
 export interface CodeCheckSettings {
   /** The runtime's interpreter (what runs the functions). */
@@ -42,6 +54,8 @@ export interface CodeCheckSettings {
   /** Wall-clock limit of one check (default 10 s) and its CPU and memory limits. */
   timeoutMs?: number;
   maxMemoryMb?: number;
+  /** The box of each check; absent, or mode `off` / `pod`: the check runs unboxed (the CLI's way). */
+  box?: CheckBox;
 }
 
 export interface CodeCheckResult {
@@ -71,6 +85,10 @@ export class CodeChecker {
   /** Per workspace: checks running, and in hand (running or waiting). Entries go at zero. */
   private readonly runningOf = new Map<string, number>();
   private readonly heldOf = new Map<string, number>();
+  /** Warmed checkers not running a check (boxed checks only; at most `concurrency` are made). */
+  private readonly idle: CheckZygote[] = [];
+  /** Names each check's folder in its zygote's. */
+  private checks = 0;
 
   constructor(
     private readonly settings: CodeCheckSettings,
@@ -167,48 +185,108 @@ export class CodeChecker {
   }
 
   private async runPython(files: readonly CodeFile[], entrypoint: string): Promise<PyReport> {
-    const dir = await mkdtemp(join(tmpdir(), 'fp-validate-'));
-    try {
-      for (const f of files) {
-        const target = join(dir, ...f.path.split('/'));
-        await mkdir(dirname(target), { recursive: true, mode: 0o700 });
-        await writeFile(target, f.content, { mode: 0o600 });
+    if (this.boxed()) {
+      // At most one zygote per slot: a slot's check takes an idle one or starts one.
+      const zygote = this.idle.pop() ?? new CheckZygote(this.settings.python, this.settings.script, this.settings.box!, this.memoryMb() * MIB, this.log);
+      try {
+        return await this.inZygote(zygote, files, entrypoint);
+      } catch (err) {
+        if (!(err instanceof CheckerDied)) throw err;
+        // The checker failed, not the check: it is started again for the next, and this one runs in a box of its own.
+      } finally {
+        this.idle.push(zygote);
       }
+    }
+    // The files in `code/` of a private folder (0700): a box's uid reads them (0755 / 0644), nobody else reaches them.
+    const top = await mkdtemp(join(tmpdir(), 'fp-validate-'));
+    const dir = join(top, 'code');
+    try {
+      await writeFiles(dir, files, this.boxed());
       return await this.spawnCheck(dir, entrypoint, files.map((f) => f.path));
+    } finally {
+      await rm(top, { recursive: true, force: true });
+    }
+  }
+
+  /** One check in `zygote`, its files in a folder of their own there (removed after). */
+  private async inZygote(zygote: CheckZygote, files: readonly CodeFile[], entrypoint: string): Promise<PyReport> {
+    const name = String(++this.checks);
+    const dir = join(zygote.codeDir, name);
+    try {
+      await writeFiles(dir, files, true);
+      const timeoutMs = this.timeoutMs();
+      const answer = await zygote.run({ dir: name, entrypoint, files: files.map((f) => f.path), cpu: this.cpuSeconds(), memoryMb: this.memoryMb(), timeoutMs, maxBytes: MAX_REPORT_BYTES });
+      if (answer.report !== undefined) return answer.report;
+      this.log(`validate: the check ${answer.error ?? 'failed'}`);
+      throw new PlatformError('VALIDATION_UNAVAILABLE', 'the code check could not run; try again shortly');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }
 
+  /** Ends the warmed checkers (the platform is closing). */
+  close(): void {
+    for (const zygote of this.idle.splice(0)) zygote.close();
+  }
+
+  private timeoutMs(): number {
+    return this.settings.timeoutMs ?? 10_000;
+  }
+
+  private cpuSeconds(): number {
+    return Math.max(1, Math.ceil(this.timeoutMs() / 1000));
+  }
+
+  private memoryMb(): number {
+    return this.settings.maxMemoryMb ?? 512;
+  }
+
+  private boxed(): boolean {
+    const mode = this.settings.box?.mode;
+    return mode === 'root' || mode === 'userns';
+  }
+
   private spawnCheck(dir: string, entrypoint: string, paths: readonly string[]): Promise<PyReport> {
     const { python, script } = this.settings;
-    const timeoutMs = this.settings.timeoutMs ?? 10_000;
-    const cpu = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
-    const memory = String(this.settings.maxMemoryMb ?? 512);
+    const timeoutMs = this.timeoutMs();
+    const cpu = String(this.cpuSeconds());
+    const memory = String(this.memoryMb());
     return new Promise((resolve, reject) => {
       const fail = (why: string): void => {
         this.log(`validate: ${why}`);
         reject(new PlatformError('VALIDATION_UNAVAILABLE', 'the code check could not run; try again shortly'));
       };
+      const box = this.boxed() ? boxFor(this.settings.box!, dir, this.memoryMb() * MIB, false) : null;
+      let leaf = box?.leaf ?? null;
+      const released = (): void => {
+        if (leaf !== null) void this.settings.box!.cgroups!.release(leaf).catch(() => undefined);
+        leaf = null;
+      };
       // -I: isolated (no user site, no PYTHONPATH, no cwd on sys.path), as the runtime runs.
-      const child = spawn(python, ['-I', script, dir, entrypoint, '--files-from', '-', '--max-cpu-seconds', cpu, '--max-memory-mb', memory], {
+      // Boxed, killing the keeper (the timeout) ends the whole box (its PID namespace).
+      const child = spawn(python, ['-I', script, box === null ? dir : BOX_DIR, entrypoint, '--files-from', '-', '--max-cpu-seconds', cpu, '--max-memory-mb', memory, ...(box?.args ?? [])], {
         cwd: dir,
         env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
-        stdio: ['pipe', 'pipe', 'pipe'],
+        stdio: box === null ? ['pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe', 'pipe'],
         timeout: timeoutMs,
         killSignal: 'SIGKILL',
       });
+      (child.stdio[3] as Readable | undefined)?.on('error', () => undefined).resume();
+      child.on('close', released);
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let size = 0;
       child.stdout.on('data', (b: Buffer) => {
         size += b.length;
-        if (size <= 4 * 1024 * 1024) out.push(b);
+        if (size <= MAX_REPORT_BYTES) out.push(b);
       });
       child.stderr.on('data', (b: Buffer) => {
         if (err.length < 64) err.push(b);
       });
-      child.on('error', (e) => fail(`cannot run ${python}: ${e.message}`));
+      child.on('error', (e) => {
+        released();
+        fail(`cannot run ${python}: ${e.message}`);
+      });
       child.stdin.on('error', () => undefined);
       child.on('close', (code, signal) => {
         if (code !== 0) {
@@ -223,6 +301,17 @@ export class CodeChecker {
       });
       child.stdin.end(paths.map((p) => `${p}\n`).join(''));
     });
+  }
+}
+
+/** Writes `files` under `dir` (made): readable by a box's uid when `shared` (its parent is private), else the platform's alone. */
+async function writeFiles(dir: string, files: readonly CodeFile[], shared: boolean): Promise<void> {
+  const open = shared ? { dir: 0o755, file: 0o644 } : { dir: 0o700, file: 0o600 };
+  await mkdir(dir, { mode: open.dir });
+  for (const f of files) {
+    const target = join(dir, ...f.path.split('/'));
+    await mkdir(dirname(target), { recursive: true, mode: open.dir });
+    await writeFile(target, f.content, { mode: open.file });
   }
 }
 
