@@ -141,9 +141,13 @@ export function projectBelow(dir: string, file: string): { folder: string; marke
 /** platform.yaml for an app found in existing code: the fastapi template's (a handler: the http template's), with its entrypoint. */
 async function manifestFor(app: FoundApp, name: string): Promise<string> {
   if (app.framework === 'handler') {
+    // Lambda's `lambda_handler` reads API Gateway's event (`body` a str): give it that event, as
+    // validate's advice for such a folder says (new-user round 12: init left it out, and
+    // `event["body"].split("&")` failed on the platform's bytes).
+    const lambda = app.entrypoint.endsWith(':lambda_handler') ? "\nevent: lambda              # API Gateway's event, as Lambda gives it (body a str): Lambda code runs as it is" : '';
     return (await readFile(join(TEMPLATES_DIR, 'http', 'platform.yaml'), 'utf8'))
       .replaceAll('{{name}}', name)
-      .replace(/^entrypoint: .*$/m, `entrypoint: ${app.entrypoint}   # module:attr, handler(event, context): the one found in ${app.file}`);
+      .replace(/^entrypoint: .*$/m, `entrypoint: ${app.entrypoint}   # module:attr, handler(event, context): the one found in ${app.file}${lambda}`);
   }
   const kind = app.framework === 'Flask' ? 'a WSGI app' : 'an ASGI app';
   return (await readFile(join(TEMPLATES_DIR, 'fastapi', 'platform.yaml'), 'utf8'))

@@ -173,6 +173,7 @@ describe('cli init', () => {
     const doc = JSON.parse(r.stdout) as { files: string[]; app: { file: string; entrypoint: string; framework: string } };
     assert.deepEqual(doc.app, { file: 'main.py', entrypoint: 'main:handler', framework: 'handler' });
     assert.deepEqual(doc.files, ['platform.yaml']);
+    assert.doesNotMatch(readFileSync(join(dir, 'platform.yaml'), 'utf8'), /^event:/m);
     assert.equal((await runCli(['validate', '--json'], { cwd: dir })).code, EXIT.OK);
 
     // Lambda's own file and name.
@@ -183,6 +184,8 @@ describe('cli init', () => {
     assert.equal(text.code, EXIT.OK, text.stdout + text.stderr);
     assert.match(text.stdout, /Found the handler `lambda_handler\(event, context\)` in lambda_function\.py/);
     assert.match(readFileSync(join(lambda, 'platform.yaml'), 'utf8'), /^entrypoint: lambda_function:lambda_handler\b/m);
+    // Lambda's handler gets Lambda's event (body a str), as validate's advice for the folder says (new-user round 12).
+    assert.match(readFileSync(join(lambda, 'platform.yaml'), 'utf8'), /^event: lambda\b/m);
     assert.equal((await runCli(['validate', '--json'], { cwd: lambda })).code, EXIT.OK);
   });
 
