@@ -267,4 +267,14 @@ describe('cli invoke output', () => {
     const piped = await runCli(['invoke', 'small', '-', '--url', api.url, '--token', 'fpa_test'], { env: { FP_CONFIG_DIR: api.dir }, cwd: api.dir, stdin: '[1, 2' });
     assert.match(piped.stderr, /^note: the body from stdin is not valid JSON/m, piped.stderr);
   });
+
+  it("says an API Gateway test event given as the body is sent whole, with the call it stands for (new-user round 12)", async () => {
+    writeFileSync(join(api.dir, 'event.json'), JSON.stringify({ httpMethod: 'POST', path: '/items/7', queryStringParameters: { x: '1' }, headers: { 'Content-Type': 'application/json' }, body: '{"a": 1}', isBase64Encoded: false }));
+    const r = await invoke('small', false, ['--file', 'event.json']);
+    assert.equal(r.code, EXIT.OK, r.stderr);
+    assert.match(r.stderr, /^note: event\.json is an API Gateway test event .*The call it stands for: (?:node )?\S*fastapi-platform(\.js)? invoke small -X POST --path '\/items\/7\?x=1' -H 'Content-Type: application\/json' -d '\{"a": 1\}' /m, r.stderr);
+    // Given a path or method, the caller is past that: no note.
+    const pathed = await invoke('small', false, ['--file', 'event.json', '--path', '/']);
+    assert.doesNotMatch(pathed.stderr, /API Gateway test event/, pathed.stderr);
+  });
 });
