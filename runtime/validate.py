@@ -213,6 +213,27 @@ def nearest_module(files, module, attr):
     return f"; did you mean {close[0]!r} ({modules[close[0]]})? entrypoint: {close[0]}:{attr}" if close else ""
 
 
+_HANDLER_NAMES = ("lambda_handler", "handler", "handle")
+
+
+def handler_elsewhere(trees):
+    """A `handler(event, context)` (Lambda's `lambda_handler` first) in a module at the folder's top, as
+    "; the folder's handler is ... entrypoint: ...", else "" (new-user round 12: Lambda code without an
+    entrypoint in platform.yaml was told only that main.py was missing)."""
+    found = []
+    for rel in sorted(trees):
+        if "/" in rel or not rel.endswith(".py") or not rel[:-3].isidentifier():
+            continue
+        for node in module_level(trees[rel].body):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in _HANDLER_NAMES and len(node.args.args) >= 2:
+                found.append((_HANDLER_NAMES.index(node.name), rel, node.name, node.lineno))
+    if not found:
+        return ""
+    _, rel, name, line = min(found)
+    lam = ", with event: lambda for Lambda's event (body a str)" if name == "lambda_handler" else ""
+    return f"; the folder's handler is {name!r} ({rel}:{line}): entrypoint: {rel[:-3]}:{name}{lam}"
+
+
 def relative_imports(entrypoint, rel, tree, package):
     """Problems for the entry module's relative imports that reach above its package: `from .routers
     import items` in a main.py at the folder's top, which the entrypoint imports as the top-level
@@ -267,9 +288,11 @@ def check_entrypoint(entrypoint, files, trees, syntax_files, root=""):
         # and an installed package import it: the runtime imports it from src (specialize.src_layout).
         rel = next((f"src/{c}" for c in candidates if f"src/{c}" in files), None)
     if rel is None:
+        default = " (the default when platform.yaml names no entrypoint)" if entrypoint == "main:handler" else ""
+        hint = nearest_module(files, module, attr + ('()' if factory else '')) or handler_elsewhere(trees)
         problems.append({"file": None, "line": None,
-                         "message": f"entrypoint {entrypoint}: module {module!r} not found; expected {' or '.join(candidates)}"
-                         f"{nearest_module(files, module, attr + ('()' if factory else ''))}"})
+                         "message": f"entrypoint {entrypoint}{default}: module {module!r} not found; expected {' or '.join(candidates)}"
+                         f"{hint}"})
         return result, problems
     result["file"] = rel
     if rel in syntax_files:

@@ -202,6 +202,10 @@ describe('runtime/validate.py', () => {
     const pkg = await check({ 'shop/__init__.py': '', 'shop/api.py': 'app = 1\n' }, 'shop.apl:create()');
     assert.match(pkg.problems[0]!.message, /did you mean 'shop\.api' \(shop\/api\.py\)\? entrypoint: shop\.api:create\(\)$/);
     assert.doesNotMatch(missingModule.problems[0]!.message, /did you mean/);
+    // Lambda code with no entrypoint in platform.yaml (the default main:handler): the folder's handler, and event: lambda (new-user round 12).
+    const lambda = await check({ 'lambda_function.py': 'import json\n\n\ndef lambda_handler(event, context):\n    return {"statusCode": 200}\n', 'util.py': 'def handle(event, context):\n    pass\n' }, 'main:handler');
+    assert.match(lambda.problems[0]!.message, /^entrypoint main:handler \(the default when platform\.yaml names no entrypoint\): module 'main' not found; expected main\.py or main\/__init__\.py; the folder's handler is 'lambda_handler' \(lambda_function\.py:4\): entrypoint: lambda_function:lambda_handler, with event: lambda for Lambda's event \(body a str\)$/);
+    assert.match((await check({ 'fn.py': 'def handler(event, context):\n    pass\n' }, 'main:handler')).problems[0]!.message, /; the folder's handler is 'handler' \(fn\.py:1\): entrypoint: fn:handler$/);
     const missingAttr = await check({ 'main.py': 'def other(event, context):\n    pass\n\ndef _inner():\n    handler = 1\n' }, 'main:handler');
     assert.match(missingAttr.problems[0]!.message, /defines no 'handler' at module level/);
     const broken = await check({ 'main.py': 'def handler(event, context)\n    pass\n' }, 'main:handler');
