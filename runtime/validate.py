@@ -128,7 +128,26 @@ def tuple_return(function):
     return None
 
 
-def _function(args, node, is_async, decorated, yield_line, tuple_line):
+_RESPONSE_KEYS = {"body", "headers", "isBase64Encoded", "multiValueHeaders", "cookies"}
+
+
+def statusless_return(function):
+    """The line of a `return {"body": ..., "headers": ...}` with only a response's keys but no "statusCode"
+    in the function's own body, or None: such a dict is data, sent whole as JSON (new-user round 12)."""
+    todo = list(function.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Return) and isinstance(node.value, ast.Dict) and node.value.keys:
+            keys = node.value.keys
+            if all(isinstance(k, ast.Constant) and k.value in _RESPONSE_KEYS for k in keys) and any(k.value == "body" for k in keys):
+                return node.lineno
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return None
+
+
+def _function(args, node, is_async, decorated, yield_line, tuple_line, statusless_line=None):
     """describe()'s record of a function (a def or a lambda) from its parameters."""
     params = args.posonlyargs + args.args
     required = len(params) - len(args.defaults) + sum(1 for d in args.kw_defaults if d is None)
@@ -136,7 +155,7 @@ def _function(args, node, is_async, decorated, yield_line, tuple_line):
     # ... or one: handler(event, context=None, debug=False) (the runtime's rule, specialize._contract)
     optional = len(params) > 2 and len(params) - len(args.defaults) in (1, 2) and None not in args.kw_defaults
     return {"kind": "function", "async": is_async, "arity": len(params), "required": required, "optional": optional,
-            "decorated": decorated, "line": node.lineno, "yields": yield_line, "tuple": tuple_line,
+            "decorated": decorated, "line": node.lineno, "yields": yield_line, "tuple": tuple_line, "statusless": statusless_line,
             "wsgi": len(params) == 2 and wsgi_names(params[0].arg, params[1].arg)}
 
 
@@ -160,7 +179,7 @@ def describe(node, name):
     """What binds `name` in this statement, or None."""
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
         return _function(node.args, node, isinstance(node, ast.AsyncFunctionDef), bool(node.decorator_list), yields(node),
-                         tuple_return(node))
+                         tuple_return(node), statusless_return(node))
     if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda) and len(node.targets) == 1
             and isinstance(node.targets[0], ast.Name) and node.targets[0].id == name
             and len(node.value.args.posonlyargs + node.value.args.args) != 3):
@@ -312,6 +331,7 @@ def check_entrypoint(entrypoint, files, trees, syntax_files, root=""):
     required = found.pop("required", 0)
     optional = found.pop("optional", False)
     returns_tuple = found.pop("tuple", None)
+    statusless = found.pop("statusless", None)
     result.update(found)
     if factory:
         # What it returns is known once it ran: the runtime checks that at the instance's start.
@@ -344,6 +364,12 @@ def check_entrypoint(entrypoint, files, trees, syntax_files, root=""):
                                        "message": f"entrypoint {entrypoint}: {first}() returns a tuple here, which is no response "
                                        "(a call that returns it answers 502 FUNCTION_BAD_RESPONSE): Flask's `return body, 201` "
                                        "is {\"statusCode\": 201, \"body\": body} (and \"headers\": {...}) in a handler"}]
+            if statusless and not found["decorated"]:
+                result.setdefault("warnings", []).append({
+                    "file": rel, "line": statusless,
+                    "message": f"entrypoint {entrypoint}: {first}() returns a dict with \"body\" and no \"statusCode\" here, which "
+                    "is data, not a response: it is sent whole as JSON with 200, its \"body\" and \"headers\" keys included "
+                    "(as an HTTP API does; a REST API answers 502); add \"statusCode\": 200 to send the body as the response"})
         elif arity == 3 and found["async"]:
             result["kind"] = "asgi"
         elif arity == 3:

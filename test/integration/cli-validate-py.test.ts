@@ -104,6 +104,18 @@ describe('runtime/validate.py', () => {
     }
   });
 
+  it('warns at a handler\'s `return {"body": …}` of a response\'s keys without "statusCode": it is sent whole as JSON (new-user round 12)', async () => {
+    const r = await check({ 'lambda_function.py': 'import json\n\ndef lambda_handler(event, context):\n    if event.get("x"):\n        return {"statusCode": 200, "body": "ok"}\n    return {"headers": {"Content-Type": "text/plain"}, "body": json.dumps({"a": 1})}\n' }, 'lambda_function:lambda_handler');
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.warnings.length, 1, JSON.stringify(r.warnings));
+    assert.deepEqual([r.warnings[0]!.file, r.warnings[0]!.line], ['lambda_function.py', 6]);
+    assert.match(r.warnings[0]!.message, /lambda_handler\(\) returns a dict with "body" and no "statusCode" here, which is data, not a response: it is sent whole as JSON with 200.*add "statusCode": 200/);
+    // Data with a key of its own, a dict built with **, a response with its status: no warning.
+    for (const ret of ['{"body": "x", "subject": "hi"}', '{**base, "body": "x"}', '{"statusCode": 201, "body": "x"}', '{"headers": {}}']) {
+      assert.deepEqual((await check({ 'main.py': `base = {}\n\ndef handler(event, context):\n    return ${ret}\n` }, 'main:handler')).warnings, [], ret);
+    }
+  });
+
   it('checks a module-level lambda as the function it is (it was "an object (an ASGI app such as FastAPI()…)"), a lambda of three left to the runtime (oddfn round)', async () => {
     const two = await check({ 'main.py': 'handler = lambda event, context: {"ok": True}\n' }, 'main:handler');
     assert.deepEqual([two.problems, two.entrypoint.kind, two.entrypoint.arity, two.entrypoint.line], [[], 'handler', 2, 1]);
