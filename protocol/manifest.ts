@@ -516,7 +516,8 @@ function issueMessage(issue: z.core.$ZodIssue, path: readonly string[], value: u
 function triggerTypeMessage(value: unknown): string {
   const cron = 'a schedule is `type: cron` with `schedule: "*/5 * * * *"`';
   if (value === undefined || value === null) return `missing: each trigger says its type, cron or webhook (${cron}; a signed webhook is \`type: webhook\` with an \`id\`)`;
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  const whole = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  const text = whole.length > 80 ? `${whole.slice(0, 80)}…` : whole;
   if (/^(schedule|scheduled|cron|rate|timer|eventbridge|cloudwatch|alarm)/i.test(text)) return `${JSON.stringify(text)} is not a trigger type here (cron, webhook): ${cron}`;
   if (/^(http|https|api|apigateway|httpapi|url|functionurl)$/i.test(text.replace(/[\s_-]/g, ''))) return `${JSON.stringify(text)} is not a trigger type here (cron, webhook): every function is called over HTTP at /fn/<name>/ without one`;
   return `${JSON.stringify(text)} is not a trigger type here (cron, webhook); queue and stream triggers (SQS, Kafka, …) are not offered: post to /async/<name>/ instead`;
