@@ -447,7 +447,10 @@ export async function waitForRun(ctx: Context, client: ApiClient, name: string, 
     const where = file !== undefined ? `  (${terminalSafe(file)}${line !== undefined ? `:${line}` : ''})` : '';
     ctx.out.line(`error (attempt ${failed.attempt}): ${terminalSafe(type)}: ${terminalSafe(message)}${where}`);
   }
-  if (!ok) ctx.out.note(`The state timeline and each attempt's error: ${selfCommandOf(ctx)} runs ${runId}`);
+  // A run failed for good goes to no dead-letter queue or destination (a Lambda user looks for one;
+  // new-user round 12): it stays in the run history with its payload, and replay runs it again.
+  const replay = run.state === 'failed' ? `; it is kept with its payload (\`runs ${name} --status failed\` lists such runs): after a fix, \`${selfCommandOf(ctx)} runs replay ${runId}\` runs it again` : '';
+  if (!ok) ctx.out.note(`The state timeline and each attempt's error: ${selfCommandOf(ctx)} runs ${runId}${replay}`);
   return ok ? EXIT.OK : EXIT.FAILURE;
 }
 
