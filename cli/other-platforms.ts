@@ -17,6 +17,8 @@ export interface OtherPlatform {
   section: string;
   /** The platform.yaml lines to write beyond `kind` and `name`, or what to do instead. */
   advice: string;
+  /** The folder below the one checked that holds the code, where platform.yaml goes (SAM's `CodeUri`), if not that one. */
+  folder?: string;
 }
 
 const MAX_CONFIG_BYTES = 256 * 1024;
@@ -49,6 +51,26 @@ function lambdaEntrypoint(config: string): string | null {
   return m ? `${m[1]!.replace(/^\.\//, '').replace(/\//g, '.')}:${m[2]}` : null;
 }
 
+/**
+ * SAM's `CodeUri: hello_world/` (sam init's layout: the code and its requirements.txt there, not
+ * beside template.yaml), when all the template's functions share one that is a folder of `dir`;
+ * else null (new-user round 12: told to add `entrypoint: app:lambda_handler` beside template.yaml,
+ * where no app.py is).
+ */
+function samCodeFolder(dir: string, config: string): string | null {
+  const uris = [...config.matchAll(/^\s*CodeUri:\s*["']?\.?\/?([\w.-]+(?:\/[\w.-]+)*?)\/?["']?\s*$/gm)].map((m) => m[1]!);
+  if (uris.length === 0 || new Set(uris).size !== 1 || uris[0] === '.' || uris[0]!.split('/').includes('..')) return null;
+  return existsSync(join(dir, uris[0]!)) ? uris[0]! : null;
+}
+
+/** Lambda's `Timeout: 15` and `MemorySize: 512` (seconds, MB; SAM's or Serverless's) as `limits:`, or ''. */
+function lambdaLimits(config: string): string {
+  const timeout = /^\s*[Tt]imeout:\s*(\d+)\s*$/m.exec(config)?.[1];
+  const memory = /^\s*[Mm]emory[Ss]ize:\s*(\d+)\s*$/m.exec(config)?.[1];
+  const parts = [...(timeout !== undefined ? [`timeout: ${timeout}s`] : []), ...(memory !== undefined ? [`memory: ${memory}Mi`] : [])];
+  return parts.length === 0 ? '' : `, limits: {${parts.join(', ')}} (its Timeout and MemorySize, with their units)`;
+}
+
 /** Vercel's api/index.py (or the only api/*.py): `class handler(` or a module-level `app =`. */
 function vercelEntrypoint(dir: string): string | null {
   let files: string[] = [];
@@ -78,7 +100,8 @@ export function otherPlatform(dir: string): OtherPlatform | null {
   for (const file of ['template.yaml', 'template.yml', 'serverless.yml', 'serverless.yaml']) {
     const config = text(dir, file);
     if (config === null || (file.startsWith('template') && !/AWS::Serverless|AWS::Lambda/.test(config))) continue;
-    return { what: `AWS Lambda (${file})`, section: 'AWS Lambda (API Gateway, function URLs)', advice: entry(lambdaEntrypoint(config), 'entrypoint: <module>:<function> (Lambda\'s Handler module.function)', ' and event: lambda') };
+    const folder = file.startsWith('template') ? samCodeFolder(dir, config) : null;
+    return { what: `AWS Lambda (${file})`, section: 'AWS Lambda (API Gateway, function URLs)', advice: entry(lambdaEntrypoint(config), 'entrypoint: <module>:<function> (Lambda\'s Handler module.function)', ` and event: lambda${lambdaLimits(config)}`), ...(folder !== null ? { folder } : {}) };
   }
   for (const file of ['stack.yml', 'stack.yaml']) {
     const config = text(dir, file);
@@ -153,6 +176,7 @@ function packageFolders(dir: string): string[] {
 
 /** The sentence for a folder without platform.yaml that `other` deploys. */
 export function otherPlatformMessage(dir: string, other: OtherPlatform): string {
-  return `not found in ${dir}: this is a folder of ${other.what}; add a platform.yaml here with kind: function, name: <name>, ` +
+  const where = other.folder === undefined ? 'here' : `in ${other.folder}/ (its CodeUri: the code and its requirements.txt are there, and validate, dev and deploy run there)`;
+  return `not found in ${dir}: this is a folder of ${other.what}; add a platform.yaml ${where} with kind: function, name: <name>, ` +
     `${other.advice} (docs/migrating.md, section ${JSON.stringify(other.section)})`;
 }

@@ -332,11 +332,16 @@ export function deepestLine(text: string): number | null {
   return null;
 }
 
-/** A bare number where a unit is needed is the most common slip: say how to write it. */
+/**
+ * A bare number where a unit is needed is the most common slip: say how to write that number, in the
+ * unit Lambda's `Timeout` (seconds) and `MemorySize` (MB) count in (new-user round 12: `timeout: 15`
+ * and `memory: 512` as template.yaml writes them).
+ */
 function hint(path: string, message: string): string {
   if (!/expected string, received number|^must be text, not the number/.test(message)) return '';
-  if (path === 'limits.timeout') return ' (write a duration with its unit, e.g. 30s or 500ms)';
-  if (path === 'limits.memory') return ' (write a size with its unit, e.g. 256Mi)';
+  const n = /the number (\d+(?:\.\d+)?)$/.exec(message)?.[1];
+  if (path === 'limits.timeout') return n === undefined ? ' (write a duration with its unit, e.g. 30s or 500ms)' : ` (write a duration with its unit: ${n}s for ${n} seconds, as Lambda's Timeout counts, or ${n}ms)`;
+  if (path === 'limits.memory') return n === undefined ? ' (write a size with its unit, e.g. 256Mi)' : ` (write a size with its unit: ${n}Mi for ${n} MiB, as Lambda's MemorySize counts)`;
   if (path.startsWith('env.')) return ' (quote it: env values are strings)';
   return '';
 }

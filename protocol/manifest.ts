@@ -72,7 +72,9 @@ const memory = memoryText.transform((text, ctx) => {
   try {
     const bytes = parseMemoryBytes(text);
     if (bytes < MIN_FUNCTION_MEMORY_BYTES) {
-      ctx.addIssue({ code: 'custom', message: `"${text.trim()}" is below the smallest memory limit, 16Mi (a Python runtime needs more; 0 is not "no limit")` });
+      // `"512"` (Lambda's MemorySize, quoted) is 512 bytes: say which unit was meant (new-user round 12).
+      const bare = /^[0-9]+$/.test(text.trim()) && text.trim() !== '0' ? `; a number without a unit is bytes: write ${text.trim()}Mi for ${text.trim()} MiB` : '';
+      ctx.addIssue({ code: 'custom', message: `"${text.trim()}" is below the smallest memory limit, 16Mi (a Python runtime needs more; 0 is not "no limit")${bare}` });
       return z.NEVER;
     }
     return bytes;
@@ -388,7 +390,10 @@ export function parseManifest(raw: unknown, options: ParseManifestOptions = {}):
       if (issue.code === 'unrecognized_keys') {
         // One issue per unknown key so each carries its own full path.
         const known = knownKeysAt(base);
-        for (const key of issue.keys) issues.push({ path: [...base, key].join('.'), message: base.length === 0 && FOREIGN_KEYS[key] !== undefined ? `unknown key; ${FOREIGN_KEYS[key]}` : unknownKeyMessage(key, known) });
+        for (const key of issue.keys) {
+          const foreign = foreignKeyAdvice(base, key);
+          issues.push({ path: [...base, key].join('.'), message: foreign !== undefined ? `unknown key; ${foreign}` : unknownKeyMessage(key, known) });
+        }
       } else if (issue.code === 'invalid_key' && issue.issues.length > 0) {
         // A record's key (an env name): what is wrong with the key, not zod's "Invalid key in record".
         issues.push({ path: base.join('.'), message: issue.issues[0]!.message });
@@ -407,6 +412,8 @@ export function parseManifest(raw: unknown, options: ParseManifestOptions = {}):
  * Top-level keys of other platforms' manifests (Lambda's SAM and Serverless, OpenFaaS' stack.yml)
  * and of a uvicorn project's settings a newcomer writes here, with where the thing goes: "unknown key (here: …)" left them to guess.
  */
+const RETRY_ATTEMPTS = 'it goes under `retry:` as `maxAttempts`, which counts every attempt: Lambda\'s MaximumRetryAttempts 2 is maxAttempts: 3 (the default)';
+const FAILED_RUNS = 'nothing is sent anywhere when an async run fails for good: it stays in the run history with its payload, listed by `runs <name> --status failed`, and `runs replay <runId>` runs it again (docs/migrating.md)';
 const FOREIGN_KEYS: Readonly<Record<string, string>> = {
   handler: 'the handler is named by `entrypoint: main:handler` (module:attribute, with a colon)',
   lang: 'the handler is named by `entrypoint: main:handler` (module:attribute, with a colon); every function is Python',
@@ -422,7 +429,33 @@ const FOREIGN_KEYS: Readonly<Record<string, string>> = {
   port: 'the platform listens (the function is served at /fn/<name>/): the app binds no port',
   workers: 'instances scale with the calls, up to `limits: {maxInstances: 10}`',
   env_file: '.env is not read at deploy: values go under `env:`, or `env push` them (secrets with --as-secret)',
+  // Lambda's async settings (new-user round 12): where they are here.
+  maximumRetryAttempts: RETRY_ATTEMPTS,
+  maximumEventAgeInSeconds: 'it goes under `retry:` as `maxEventAge`, a duration (retry: {maxEventAge: 6h})',
+  deadLetterQueue: FAILED_RUNS,
+  deadLetterConfig: FAILED_RUNS,
+  destinationConfig: FAILED_RUNS,
+  destinations: FAILED_RUNS,
+  onFailure: FAILED_RUNS,
 };
+
+/** Lambda's names under `retry:`, with this platform's (new-user round 12). */
+const FOREIGN_RETRY_KEYS: Readonly<Record<string, string>> = {
+  maximumRetryAttempts: RETRY_ATTEMPTS.replace('it goes under `retry:` as ', 'here it is '),
+  maxRetries: RETRY_ATTEMPTS.replace('it goes under `retry:` as ', 'here it is '),
+  retries: RETRY_ATTEMPTS.replace('it goes under `retry:` as ', 'here it is '),
+  maximumEventAgeInSeconds: 'here it is `maxEventAge`, a duration (maxEventAge: 6h for 21600 seconds)',
+  deadLetterQueue: FAILED_RUNS,
+  onFailure: FAILED_RUNS,
+};
+
+/** What a key of another platform at `base` (the top level, `retry`) is here; SAM's capitalised spelling too. */
+function foreignKeyAdvice(base: readonly string[], key: string): string | undefined {
+  const table = base.length === 0 ? FOREIGN_KEYS : base.length === 1 && base[0] === 'retry' ? FOREIGN_RETRY_KEYS : null;
+  if (table === null) return undefined;
+  const own = (k: string): string | undefined => (Object.hasOwn(table, k) ? table[k] : undefined);
+  return own(key) ?? own(key.charAt(0).toLowerCase() + key.slice(1));
+}
 
 /** The value a decoded document has at `path`, or undefined. */
 function valueAt(raw: unknown, path: readonly string[]): unknown {
@@ -469,9 +502,25 @@ function issueMessage(issue: z.core.$ZodIssue, path: readonly string[], value: u
     }
     return `${JSON.stringify(value)} is not one of ${taken}`;
   }
+  if (/^triggers\.\d+\.type$/.test(key) && /^Invalid discriminator/.test(issue.message)) return triggerTypeMessage(value);
   if (issue.code === 'too_small' && /^Too small/.test(issue.message) && issue.origin === 'number') return `must be at least ${String(issue.minimum)}, not ${String(value)}`;
   if (issue.code === 'too_big' && /^Too big/.test(issue.message) && issue.origin === 'number') return `must be at most ${String(issue.maximum)}, not ${String(value)}`;
   return issue.message;
+}
+
+/**
+ * A trigger's `type` that is none of cron and webhook, in words ("Invalid discriminator value.
+ * Expected 'cron' | 'webhook'" said nothing of where a schedule goes): SAM's `Type: Schedule`,
+ * Serverless's `- schedule: rate(…)` without a type, an HTTP or queue event (new-user round 12).
+ */
+function triggerTypeMessage(value: unknown): string {
+  const cron = 'a schedule is `type: cron` with `schedule: "*/5 * * * *"`';
+  if (value === undefined || value === null) return `missing: each trigger says its type, cron or webhook (${cron}; a signed webhook is \`type: webhook\` with an \`id\`)`;
+  const whole = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  const text = whole.length > 80 ? `${whole.slice(0, 80)}…` : whole;
+  if (/^(schedule|scheduled|cron|rate|timer|eventbridge|cloudwatch|alarm)/i.test(text)) return `${JSON.stringify(text)} is not a trigger type here (cron, webhook): ${cron}`;
+  if (/^(http|https|api|apigateway|httpapi|url|functionurl)$/i.test(text.replace(/[\s_-]/g, ''))) return `${JSON.stringify(text)} is not a trigger type here (cron, webhook): every function is called over HTTP at /fn/<name>/ without one`;
+  return `${JSON.stringify(text)} is not a trigger type here (cron, webhook); queue and stream triggers (SQS, Kafka, …) are not offered: post to /async/<name>/ instead`;
 }
 
 // zod 4 internals, read only to name the keys a mapping takes (for "did you mean"): the def's type,

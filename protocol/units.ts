@@ -25,7 +25,9 @@ const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_60
 export function parseDurationMs(text: string): number {
   const match = DURATION_PATTERN.exec(text);
   if (!match) {
-    throw new UnitError(`"${text}" is not a duration; use a number with a unit: 500ms, 30s, 2m, 1h`);
+    // `"15"` (Lambda's Timeout, in seconds, quoted): the form meant (new-user round 12).
+    const bare = /^[ \t]*[0-9]+(?:\.[0-9]+)?[ \t]*$/.test(text) ? ` (${text.trim()}s for ${text.trim()} seconds)` : '';
+    throw new UnitError(`"${text}" is not a duration; use a number with a unit: 500ms, 30s, 2m, 1h${bare}`);
   }
   const ms = Math.round(Number(match[1]) * DURATION_MS[match[2]!]!);
   if (ms < 1) throw new UnitError(`"${text}" is shorter than 1ms`);

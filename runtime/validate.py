@@ -130,7 +130,26 @@ def tuple_return(function):
     return None
 
 
-def _function(args, node, is_async, decorated, yield_line, tuple_line):
+_RESPONSE_KEYS = {"body", "headers", "isBase64Encoded", "multiValueHeaders", "cookies"}
+
+
+def statusless_return(function):
+    """The line of a `return {"body": ..., "headers": ...}` with only a response's keys but no "statusCode"
+    in the function's own body, or None: such a dict is data, sent whole as JSON (new-user round 12)."""
+    todo = list(function.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Return) and isinstance(node.value, ast.Dict) and node.value.keys:
+            keys = node.value.keys
+            if all(isinstance(k, ast.Constant) and k.value in _RESPONSE_KEYS for k in keys) and any(k.value == "body" for k in keys):
+                return node.lineno
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return None
+
+
+def _function(args, node, is_async, decorated, yield_line, tuple_line, statusless_line=None):
     """describe()'s record of a function (a def or a lambda) from its parameters."""
     params = args.posonlyargs + args.args
     required = len(params) - len(args.defaults) + sum(1 for d in args.kw_defaults if d is None)
@@ -138,7 +157,7 @@ def _function(args, node, is_async, decorated, yield_line, tuple_line):
     # ... or one: handler(event, context=None, debug=False) (the runtime's rule, specialize._contract)
     optional = len(params) > 2 and len(params) - len(args.defaults) in (1, 2) and None not in args.kw_defaults
     return {"kind": "function", "async": is_async, "arity": len(params), "required": required, "optional": optional,
-            "decorated": decorated, "line": node.lineno, "yields": yield_line, "tuple": tuple_line,
+            "decorated": decorated, "line": node.lineno, "yields": yield_line, "tuple": tuple_line, "statusless": statusless_line,
             "wsgi": len(params) == 2 and wsgi_names(params[0].arg, params[1].arg)}
 
 
@@ -162,7 +181,7 @@ def describe(node, name):
     """What binds `name` in this statement, or None."""
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
         return _function(node.args, node, isinstance(node, ast.AsyncFunctionDef), bool(node.decorator_list), yields(node),
-                         tuple_return(node))
+                         tuple_return(node), statusless_return(node))
     if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda) and len(node.targets) == 1
             and isinstance(node.targets[0], ast.Name) and node.targets[0].id == name
             and len(node.value.args.posonlyargs + node.value.args.args) != 3):
@@ -213,6 +232,27 @@ def nearest_module(files, module, attr):
             modules.setdefault(dotted, name)
     close = difflib.get_close_matches(module, list(modules), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r} ({modules[close[0]]})? entrypoint: {close[0]}:{attr}" if close else ""
+
+
+_HANDLER_NAMES = ("lambda_handler", "handler", "handle")
+
+
+def handler_elsewhere(trees):
+    """A `handler(event, context)` (Lambda's `lambda_handler` first) in a module at the folder's top, as
+    "; the folder's handler is ... entrypoint: ...", else "" (new-user round 12: Lambda code without an
+    entrypoint in platform.yaml was told only that main.py was missing)."""
+    found = []
+    for rel in sorted(trees):
+        if "/" in rel or not rel.endswith(".py") or not rel[:-3].isidentifier():
+            continue
+        for node in module_level(trees[rel].body):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in _HANDLER_NAMES and len(node.args.args) >= 2:
+                found.append((_HANDLER_NAMES.index(node.name), rel, node.name, node.lineno))
+    if not found:
+        return ""
+    _, rel, name, line = min(found)
+    lam = ", with event: lambda for Lambda's event (body a str)" if name == "lambda_handler" else ""
+    return f"; the folder's handler is {name!r} ({rel}:{line}): entrypoint: {rel[:-3]}:{name}{lam}"
 
 
 def relative_imports(entrypoint, rel, tree, package):
@@ -269,9 +309,11 @@ def check_entrypoint(entrypoint, files, trees, syntax_files, root=""):
         # and an installed package import it: the runtime imports it from src (specialize.src_layout).
         rel = next((f"src/{c}" for c in candidates if f"src/{c}" in files), None)
     if rel is None:
+        default = " (the default when platform.yaml names no entrypoint)" if entrypoint == "main:handler" else ""
+        hint = nearest_module(files, module, attr + ('()' if factory else '')) or handler_elsewhere(trees)
         problems.append({"file": None, "line": None,
-                         "message": f"entrypoint {entrypoint}: module {module!r} not found; expected {' or '.join(candidates)}"
-                         f"{nearest_module(files, module, attr + ('()' if factory else ''))}"})
+                         "message": f"entrypoint {entrypoint}{default}: module {module!r} not found; expected {' or '.join(candidates)}"
+                         f"{hint}"})
         return result, problems
     result["file"] = rel
     if rel in syntax_files:
@@ -291,6 +333,7 @@ def check_entrypoint(entrypoint, files, trees, syntax_files, root=""):
     required = found.pop("required", 0)
     optional = found.pop("optional", False)
     returns_tuple = found.pop("tuple", None)
+    statusless = found.pop("statusless", None)
     result.update(found)
     if factory:
         # What it returns is known once it ran: the runtime checks that at the instance's start.
@@ -323,6 +366,12 @@ def check_entrypoint(entrypoint, files, trees, syntax_files, root=""):
                                        "message": f"entrypoint {entrypoint}: {first}() returns a tuple here, which is no response "
                                        "(a call that returns it answers 502 FUNCTION_BAD_RESPONSE): Flask's `return body, 201` "
                                        "is {\"statusCode\": 201, \"body\": body} (and \"headers\": {...}) in a handler"}]
+            if statusless and not found["decorated"]:
+                result.setdefault("warnings", []).append({
+                    "file": rel, "line": statusless,
+                    "message": f"entrypoint {entrypoint}: {first}() returns a dict with \"body\" and no \"statusCode\" here, which "
+                    "is data, not a response: it is sent whole as JSON with 200, its \"body\" and \"headers\" keys included "
+                    "(as an HTTP API does; a REST API answers 502); add \"statusCode\": 200 to send the body as the response"})
         elif arity == 3 and found["async"]:
             result["kind"] = "asgi"
         elif arity == 3:

@@ -11,6 +11,7 @@ import { didYouMean } from '../near-words.js';
 import { functionFolderOf, functionOfFolder } from '../folder-function.js';
 import { FUNCTION_NAME } from '../../protocol/index.js';
 import { smallFileText } from '../small-file.js';
+import { otherPlatform } from '../other-platforms.js';
 
 export const TEMPLATES = ['http', 'webhook', 'cron', 'fastapi', 'worker', 'mongo'] as const;
 /** Older names still taken. */
@@ -141,9 +142,13 @@ export function projectBelow(dir: string, file: string): { folder: string; marke
 /** platform.yaml for an app found in existing code: the fastapi template's (a handler: the http template's), with its entrypoint. */
 async function manifestFor(app: FoundApp, name: string): Promise<string> {
   if (app.framework === 'handler') {
+    // Lambda's `lambda_handler` reads API Gateway's event (`body` a str): give it that event, as
+    // validate's advice for such a folder says (new-user round 12: init left it out, and
+    // `event["body"].split("&")` failed on the platform's bytes).
+    const lambda = app.entrypoint.endsWith(':lambda_handler') ? "\nevent: lambda              # API Gateway's event, as Lambda gives it (body a str): Lambda code runs as it is" : '';
     return (await readFile(join(TEMPLATES_DIR, 'http', 'platform.yaml'), 'utf8'))
       .replaceAll('{{name}}', name)
-      .replace(/^entrypoint: .*$/m, `entrypoint: ${app.entrypoint}   # module:attr, handler(event, context): the one found in ${app.file}`);
+      .replace(/^entrypoint: .*$/m, `entrypoint: ${app.entrypoint}   # module:attr, handler(event, context): the one found in ${app.file}${lambda}`);
   }
   const kind = app.framework === 'Flask' ? 'a WSGI app' : 'an ASGI app';
   return (await readFile(join(TEMPLATES_DIR, 'fastapi', 'platform.yaml'), 'utf8'))
@@ -284,6 +289,13 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     // 'sqlmodel'`, and the app's `from app…` imports would find nothing either (apps round 22).
     const at = relative(ctx.cwd, join(dir, project.folder)) || '.';
     throw new CliError(EXIT.USAGE, 'USAGE', `found the ${app.framework} app in ${app.file}, whose project is ${project.folder}/ (its ${project.marker} is there, and its imports start there): a function is deployed from its project's folder, where the platform reads the requirements and puts the code on the import path. Nothing was written; run \`${selfCommandOf({ env: ctx.env, cwd: ctx.cwd })} init ${shellWord(at)}\`, then validate and deploy from ${shellWord(at)}`);
+  }
+  // sam init's layout (template.yaml beside hello_world/, the code's folder): a template's main.py and
+  // platform.yaml beside template.yaml is not what runs (new-user round 12: `init .` wrote them there).
+  const codeFolder = app === null && str(args, 'template') === undefined && !existsSync(join(dir, 'platform.yaml')) ? otherPlatform(dir)?.folder : undefined;
+  if (codeFolder !== undefined) {
+    const at = relative(ctx.cwd, join(dir, codeFolder)) || '.';
+    throw new CliError(EXIT.USAGE, 'USAGE', `this is a folder of AWS Lambda (template.yaml) whose code is in ${codeFolder}/ (its CodeUri: the handler and its requirements.txt are there): a function is deployed from its code's folder. Nothing was written; run \`${selfCommandOf({ env: ctx.env, cwd: ctx.cwd })} init ${shellWord(at)}\`, then validate and deploy from ${shellWord(at)}`);
   }
   const files = app !== null ? new Map([['platform.yaml', await manifestFor(app, name)]]) : await renderTemplate(template, name, ci);
   if (app !== null && ci !== undefined) files.set(CI_TEMPLATES[ci]!.path, (await readFile(CI_TEMPLATES[ci]!.source, 'utf8')).replaceAll('{{name}}', name));

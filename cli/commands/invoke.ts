@@ -16,6 +16,7 @@ import { LiveBody } from './invoke-live.js';
 import { documentError, exitOfComponent, type ErrorBody } from '../json-document.js';
 import { DEFAULT_WORKSPACE, ERRORS, functionKey, indentJsonText, isErrorCode, jsonNumbersSurviveParse, MAX_JSON_DEPTH, omittedResultNote, tooDeep, type ErrorCode } from '../../protocol/index.js';
 import { functionOfFolder } from '../folder-function.js';
+import { apiGatewayEventNote } from '../lambda-test-event.js';
 
 export interface InvokeRequest {
   method: string;
@@ -446,7 +447,10 @@ export async function waitForRun(ctx: Context, client: ApiClient, name: string, 
     const where = file !== undefined ? `  (${terminalSafe(file)}${line !== undefined ? `:${line}` : ''})` : '';
     ctx.out.line(`error (attempt ${failed.attempt}): ${terminalSafe(type)}: ${terminalSafe(message)}${where}`);
   }
-  if (!ok) ctx.out.note(`The state timeline and each attempt's error: ${selfCommandOf(ctx)} runs ${runId}`);
+  // A run failed for good goes to no dead-letter queue or destination (a Lambda user looks for one;
+  // new-user round 12): it stays in the run history with its payload, and replay runs it again.
+  const replay = run.state === 'failed' ? `; it is kept with its payload (\`runs ${name} --status failed\` lists such runs): after a fix, \`${selfCommandOf(ctx)} runs replay ${runId}\` runs it again` : '';
+  if (!ok) ctx.out.note(`The state timeline and each attempt's error: ${selfCommandOf(ctx)} runs ${runId}${replay}`);
   return ok ? EXIT.OK : EXIT.FAILURE;
 }
 
@@ -483,6 +487,11 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const noBody = str(args, 'data') === undefined && str(args, 'file') === undefined && pos[1] !== '-';
   if (noBody && ctx.io.stdinKind === 'pipe') ctx.out.note('note: stdin is not read without `-`: to send it as the body, add - (`… | fastapi-platform invoke <name> -`)');
   const req = await buildRequest(ctx, args, pos[1] === '-' || (noBody && ctx.io.stdinKind === 'file'));
+  if (req.body !== null && str(args, 'path') === undefined && str(args, 'method') === undefined) {
+    const data = str(args, 'data');
+    const lambda = apiGatewayEventNote(req.body, str(args, 'file') ?? (data?.startsWith('@') === true && data !== '@-' ? data.slice(1) : 'the body'), name);
+    if (lambda !== null) ctx.out.note(lambda);
+  }
   if (flag(args, 'async')) return invokeAsync(ctx, args, name, req);
   if (flag(args, 'wait')) throw usageError('--wait needs --async');
   if (str(args, 'idempotency-key') !== undefined) throw usageError('--idempotency-key needs --async (a sync call is not queued, so it is never deduplicated)');

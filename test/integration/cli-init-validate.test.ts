@@ -173,6 +173,7 @@ describe('cli init', () => {
     const doc = JSON.parse(r.stdout) as { files: string[]; app: { file: string; entrypoint: string; framework: string } };
     assert.deepEqual(doc.app, { file: 'main.py', entrypoint: 'main:handler', framework: 'handler' });
     assert.deepEqual(doc.files, ['platform.yaml']);
+    assert.doesNotMatch(readFileSync(join(dir, 'platform.yaml'), 'utf8'), /^event:/m);
     assert.equal((await runCli(['validate', '--json'], { cwd: dir })).code, EXIT.OK);
 
     // Lambda's own file and name.
@@ -183,7 +184,25 @@ describe('cli init', () => {
     assert.equal(text.code, EXIT.OK, text.stdout + text.stderr);
     assert.match(text.stdout, /Found the handler `lambda_handler\(event, context\)` in lambda_function\.py/);
     assert.match(readFileSync(join(lambda, 'platform.yaml'), 'utf8'), /^entrypoint: lambda_function:lambda_handler\b/m);
+    // Lambda's handler gets Lambda's event (body a str), as validate's advice for the folder says (new-user round 12).
+    assert.match(readFileSync(join(lambda, 'platform.yaml'), 'utf8'), /^event: lambda\b/m);
     assert.equal((await runCli(['validate', '--json'], { cwd: lambda })).code, EXIT.OK);
+  });
+
+  it("at the top of sam init's layout names the CodeUri folder to run it in, and writes nothing (new-user round 12)", async (t) => {
+    // `init .` beside template.yaml wrote the http template's main.py and platform.yaml there, where no Lambda code runs.
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'template.yaml'), 'Transform: AWS::Serverless-2016-10-31\nResources:\n  HelloWorldFunction:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: hello_world/\n      Handler: app.lambda_handler\n');
+    mkdirSync(join(dir, 'hello_world'));
+    writeFileSync(join(dir, 'hello_world', 'app.py'), 'import json\n\ndef lambda_handler(event, context):\n    return {"statusCode": 200, "body": json.dumps({"message": "hello world"})}\n');
+    writeFileSync(join(dir, 'hello_world', 'requirements.txt'), '');
+    const r = await runCli(['init', '.'], { cwd: dir });
+    assert.equal(r.code, EXIT.USAGE, r.stdout + r.stderr);
+    assert.match(r.stderr, /whose code is in hello_world\/ \(its CodeUri: .*Nothing was written; run `(?:node )?\S*fastapi-platform(\.js)? init hello_world`/);
+    assert.deepEqual(readdirSync(dir).sort(), ['hello_world', 'template.yaml']);
+    const there = await runCli(['init', 'hello_world', '--name', 'hello'], { cwd: dir });
+    assert.equal(there.code, EXIT.OK, there.stdout + there.stderr);
+    assert.match(readFileSync(join(dir, 'hello_world', 'platform.yaml'), 'utf8'), /^entrypoint: app:lambda_handler\b[^]*^event: lambda\b/m);
   });
 
   it('refuses to overwrite any file and writes nothing (exit 1)', async (t) => {

@@ -84,6 +84,10 @@ describe('cli invoke output', () => {
     if (req.url === '/api/v1/runs/run-a') {
       return send(200, 'application/json', JSON.stringify({ run: { runId: 'run-a', state: 'succeeded', transitions: [], attempts: [{}], result: { status: 200, attempt: 1, headers: {}, body: BIG } } }));
     }
+    if (req.url === '/async/failing/') return send(202, 'application/json', '{"runId":"run-f","created":true}', 'run-f');
+    if (req.url === '/api/v1/runs/run-f') {
+      return send(200, 'application/json', JSON.stringify({ run: { runId: 'run-f', state: 'failed', transitions: [], attempts: [{ attempt: 1, error: { type: 'ValueError', message: 'no' } }, { attempt: 2, error: { type: 'ValueError', message: 'no' } }], result: null } }));
+    }
     if (req.url === '/api/v1/runs/run-500') return send(200, 'application/json', JSON.stringify({ run: { runId: 'run-500', error: { type: 'ValueError', message: 'bad value' } } }));
     if (req.url === '/api/v1/functions') return send(200, 'application/json', JSON.stringify({ items: [{ name: 'small' }, { name: 'bigjson' }, { name: 'my-fn' }] }));
     send(404, 'application/json', '{"error":{"code":"FUNCTION_NOT_FOUND","message":"No function with this name.","component":"gateway"}}', 'x');
@@ -266,5 +270,23 @@ describe('cli invoke output', () => {
     }
     const piped = await runCli(['invoke', 'small', '-', '--url', api.url, '--token', 'fpa_test'], { env: { FP_CONFIG_DIR: api.dir }, cwd: api.dir, stdin: '[1, 2' });
     assert.match(piped.stderr, /^note: the body from stdin is not valid JSON/m, piped.stderr);
+  });
+
+  it('a run failed for good (--async --wait) says it is kept with its payload and how to replay it (new-user round 12)', async () => {
+    const r = await invoke('failing', false, ['--async', '--wait', '-d', '{"id": 7}']);
+    assert.equal(r.code, EXIT.FAILURE, r.stderr);
+    assert.match(r.stdout, /^run run-f {2}· {2}failed {2}· {2}2 attempts$/m);
+    assert.match(r.stdout, /^error \(attempt 2\): ValueError: no$/m);
+    assert.match(r.stderr, /runs run-f; it is kept with its payload \(`runs failing --status failed` lists such runs\): after a fix, `(?:node )?\S*fastapi-platform(\.js)? runs replay run-f` runs it again$/m, r.stderr);
+  });
+
+  it("says an API Gateway test event given as the body is sent whole, with the call it stands for (new-user round 12)", async () => {
+    writeFileSync(join(api.dir, 'event.json'), JSON.stringify({ httpMethod: 'POST', path: '/items/7', queryStringParameters: { x: '1' }, headers: { 'Content-Type': 'application/json' }, body: '{"a": 1}', isBase64Encoded: false }));
+    const r = await invoke('small', false, ['--file', 'event.json']);
+    assert.equal(r.code, EXIT.OK, r.stderr);
+    assert.match(r.stderr, /^note: event\.json is an API Gateway test event .*The call it stands for: (?:node )?\S*fastapi-platform(\.js)? invoke small -X POST --path '\/items\/7\?x=1' -H 'Content-Type: application\/json' -d '\{"a": 1\}' /m, r.stderr);
+    // Given a path or method, the caller is past that: no note.
+    const pathed = await invoke('small', false, ['--file', 'event.json', '--path', '/']);
+    assert.doesNotMatch(pathed.stderr, /API Gateway test event/, pathed.stderr);
   });
 });

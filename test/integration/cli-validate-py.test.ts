@@ -104,6 +104,18 @@ describe('runtime/validate.py', () => {
     }
   });
 
+  it('warns at a handler\'s `return {"body": …}` of a response\'s keys without "statusCode": it is sent whole as JSON (new-user round 12)', async () => {
+    const r = await check({ 'lambda_function.py': 'import json\n\ndef lambda_handler(event, context):\n    if event.get("x"):\n        return {"statusCode": 200, "body": "ok"}\n    return {"headers": {"Content-Type": "text/plain"}, "body": json.dumps({"a": 1})}\n' }, 'lambda_function:lambda_handler');
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.warnings.length, 1, JSON.stringify(r.warnings));
+    assert.deepEqual([r.warnings[0]!.file, r.warnings[0]!.line], ['lambda_function.py', 6]);
+    assert.match(r.warnings[0]!.message, /lambda_handler\(\) returns a dict with "body" and no "statusCode" here, which is data, not a response: it is sent whole as JSON with 200.*add "statusCode": 200/);
+    // Data with a key of its own, a dict built with **, a response with its status: no warning.
+    for (const ret of ['{"body": "x", "subject": "hi"}', '{**base, "body": "x"}', '{"statusCode": 201, "body": "x"}', '{"headers": {}}']) {
+      assert.deepEqual((await check({ 'main.py': `base = {}\n\ndef handler(event, context):\n    return ${ret}\n` }, 'main:handler')).warnings, [], ret);
+    }
+  });
+
   it('checks a module-level lambda as the function it is (it was "an object (an ASGI app such as FastAPI()…)"), a lambda of three left to the runtime (oddfn round)', async () => {
     const two = await check({ 'main.py': 'handler = lambda event, context: {"ok": True}\n' }, 'main:handler');
     assert.deepEqual([two.problems, two.entrypoint.kind, two.entrypoint.arity, two.entrypoint.line], [[], 'handler', 2, 1]);
@@ -202,6 +214,10 @@ describe('runtime/validate.py', () => {
     const pkg = await check({ 'shop/__init__.py': '', 'shop/api.py': 'app = 1\n' }, 'shop.apl:create()');
     assert.match(pkg.problems[0]!.message, /did you mean 'shop\.api' \(shop\/api\.py\)\? entrypoint: shop\.api:create\(\)$/);
     assert.doesNotMatch(missingModule.problems[0]!.message, /did you mean/);
+    // Lambda code with no entrypoint in platform.yaml (the default main:handler): the folder's handler, and event: lambda (new-user round 12).
+    const lambda = await check({ 'lambda_function.py': 'import json\n\n\ndef lambda_handler(event, context):\n    return {"statusCode": 200}\n', 'util.py': 'def handle(event, context):\n    pass\n' }, 'main:handler');
+    assert.match(lambda.problems[0]!.message, /^entrypoint main:handler \(the default when platform\.yaml names no entrypoint\): module 'main' not found; expected main\.py or main\/__init__\.py; the folder's handler is 'lambda_handler' \(lambda_function\.py:4\): entrypoint: lambda_function:lambda_handler, with event: lambda for Lambda's event \(body a str\)$/);
+    assert.match((await check({ 'fn.py': 'def handler(event, context):\n    pass\n' }, 'main:handler')).problems[0]!.message, /; the folder's handler is 'handler' \(fn\.py:1\): entrypoint: fn:handler$/);
     const missingAttr = await check({ 'main.py': 'def other(event, context):\n    pass\n\ndef _inner():\n    handler = 1\n' }, 'main:handler');
     assert.match(missingAttr.problems[0]!.message, /defines no 'handler' at module level/);
     const broken = await check({ 'main.py': 'def handler(event, context)\n    pass\n' }, 'main:handler');

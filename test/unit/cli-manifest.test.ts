@@ -37,6 +37,13 @@ describe('cli manifest reading', () => {
     assert.equal(formatProblem(timeout).startsWith('platform.yaml:4:3: limits.timeout: '), true);
   });
 
+  it("says how to write Lambda's bare Timeout and MemorySize numbers, in their units (new-user round 12)", async () => {
+    const read = await readManifestText('kind: function\nname: a\nlimits:\n  timeout: 15\n  memory: 512\n', {});
+    const at = (path: string): string => read.problems.find((p) => p.path === path)!.message;
+    assert.equal(at('limits.timeout'), "must be text, not the number 15 (write a duration with its unit: 15s for 15 seconds, as Lambda's Timeout counts, or 15ms)");
+    assert.equal(at('limits.memory'), "must be text, not the number 512 (write a size with its unit: 512Mi for 512 MiB, as Lambda's MemorySize counts)");
+  });
+
   it('says what an env name must be, and reports one YAML mistake once per place', async () => {
     const [env] = (await readManifestText('kind: function\nname: a\nenv:\n  c-d: x\n', {})).problems;
     assert.deepEqual([env?.path, env?.line], ['env.c-d', 4]);

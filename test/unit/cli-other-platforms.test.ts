@@ -40,6 +40,9 @@ const CASES: [string, Record<string, string>, RegExp][] = [
   ['vercel-app', { 'vercel.json': '{}', 'api/index.py': 'from fastapi import FastAPI\napp = FastAPI()\n' }, /entrypoint: api\.index:app \(/],
   ['sam', { 'template.yaml': 'Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Properties:\n      Handler: src/app.lambda_handler\n', 'src/app.py': '' },
     /folder of AWS Lambda \(template\.yaml\); .*entrypoint: src\.app:lambda_handler and event: lambda/],
+  // sam init's layout (new-user round 12): the code in CodeUri's folder, Globals' Timeout and MemorySize.
+  ['sam-codeuri', { 'template.yaml': 'Transform: AWS::Serverless-2016-10-31\nGlobals:\n  Function:\n    Timeout: 15\n    MemorySize: 512\nResources:\n  HelloWorldFunction:\n    Properties:\n      CodeUri: hello_world/\n      Handler: app.lambda_handler\n', 'hello_world/app.py': '', 'hello_world/requirements.txt': '' },
+    /folder of AWS Lambda \(template\.yaml\); add a platform\.yaml in hello_world\/ \(its CodeUri: .*\) with kind: function, name: <name>, entrypoint: app:lambda_handler and event: lambda, limits: \{timeout: 15s, memory: 512Mi\} \(its Timeout and MemorySize/],
   ['serverless', { 'serverless.yml': 'functions:\n  hello:\n    handler: handler.hello\n', 'handler.py': '' }, /AWS Lambda \(serverless\.yml\); .*entrypoint: handler:hello and event: lambda/],
   ['openfaas', { 'stack.yml': 'functions:\n  hello:\n    lang: python3-http\n    handler: ./hello\n', 'hello/handler.py': '' },
     /folder of OpenFaaS \(stack\.yml\); .*entrypoint: handler:handle, in the function's handler folder \(hello\)/],

@@ -206,6 +206,29 @@ describe('parseManifest in its own words (newcomer round 7, docs/adr/0075-newcom
     assert.match(issues['requirements']!, /installed at deploy/);
   });
 
+  it("Lambda's settings say where they are here (new-user round 12)", () => {
+    // SAM's capitalised keys, Lambda's async settings at the top and under retry:.
+    const top = issuesOf({ kind: 'function', name: 'a', MemorySize: 512, MaximumRetryAttempts: 2, DeadLetterQueue: { Type: 'SQS' }, constructor: 1, retry: { maximumRetryAttempts: 2, MaximumEventAgeInSeconds: 60 } });
+    assert.match(top['MemorySize']!, /^unknown key; it goes under `limits:` as `memory`/);
+    assert.match(top['MaximumRetryAttempts']!, /under `retry:` as `maxAttempts`.*MaximumRetryAttempts 2 is maxAttempts: 3/);
+    assert.match(top['DeadLetterQueue']!, /runs <name> --status failed.*runs replay <runId>/);
+    assert.match(top['constructor']!, /^unknown key \(here: /);
+    assert.match(top['retry.maximumRetryAttempts']!, /^unknown key; here it is `maxAttempts`/);
+    assert.match(top['retry.MaximumEventAgeInSeconds']!, /^unknown key; here it is `maxEventAge`/);
+    // A trigger type that is none of cron and webhook: where a schedule goes, not zod's "Invalid discriminator value".
+    const types = (type: unknown): string => issuesOf({ kind: 'function', name: 'a', triggers: [type === undefined ? { schedule: 'rate(5 minutes)' } : { type }] })['triggers.0.type']!;
+    assert.equal(types('schedule'), '"schedule" is not a trigger type here (cron, webhook): a schedule is `type: cron` with `schedule: "*/5 * * * *"`');
+    assert.match(types('Schedule'), /a schedule is `type: cron`/);
+    assert.match(types(undefined), /^missing: each trigger says its type, cron or webhook/);
+    assert.match(types('http'), /called over HTTP at \/fn\/<name>\/ without one/);
+    assert.match(types('sqs'), /queue and stream triggers .* are not offered/);
+    // Lambda's MemorySize and Timeout quoted without a unit: the unit meant.
+    const quoted = issuesOf({ kind: 'function', name: 'a', limits: { memory: '512', timeout: '15' } });
+    assert.match(quoted['limits.memory']!, /below the smallest memory limit, 16Mi .*; a number without a unit is bytes: write 512Mi for 512 MiB$/);
+    assert.match(quoted['limits.timeout']!, /"15" is not a duration; .* \(15s for 15 seconds\)$/);
+    assert.doesNotMatch(issuesOf({ kind: 'function', name: 'a', limits: { memory: '1Ki' } })['limits.memory']!, /without a unit/);
+  });
+
   it('numbers out of range, fractions and enum values without zod\'s wording', () => {
     const issues = issuesOf({ kind: 'function', name: 'a', limits: { concurrency: 0, maxInstances: 2000, minWarm: 1.5 }, retry: { maxAttempts: 20 }, invocation: 'sometimes' });
     assert.equal(issues['limits.concurrency'], 'must be at least 1, not 0');
