@@ -17,7 +17,7 @@
  * `--keep` writes the stamps and events as JSON (e.g. to line them up with `perf record -k CLOCK_MONOTONIC`).
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -43,18 +43,29 @@ const platformEnv = Object.fromEntries((flag('--env') ?? '').split(',').filter((
 const seconds = Number(args[0] ?? '10');
 
 /**
- * The platform's process tree, its cpu cgroups given real-time time first (the platform's own,
- * `fp-<pid>-…` under the cpu hierarchy: 0.9 s a second shared out, each leaf a part).
+ * The platform's process tree, the cpu cgroups its processes are in given real-time time first (the
+ * platform's own, `fp-<pid>-…/l<n>` under the cpu hierarchy: 0.9 s a second shared out among them).
  */
 function realTimeTree(root: number): number[] {
   const cpu = '/sys/fs/cgroup/cpu';
-  const tops = readdirSync(cpu).filter((name) => name.startsWith(`fp-${root}-`));
-  const perTop = Math.floor(900_000 / Math.max(1, tops.length)); // the cpu hierarchy's root allows 950 000 µs a second
-  for (const top of tops) {
-    writeFileSync(join(cpu, top, 'cpu.rt_runtime_us'), String(perTop));
-    const leaves = readdirSync(join(cpu, top)).filter((name) => /^l\d+$/.test(name));
-    for (const leaf of leaves) writeFileSync(join(cpu, top, leaf, 'cpu.rt_runtime_us'), String(Math.floor(perTop / leaves.length)));
+  const tree = processTree(root);
+  // The leaves the tree's processes are in (`/proc/<pid>/cgroup`'s cpu line), by top.
+  const used = new Map<string, Set<string>>();
+  for (const pid of tree) {
+    const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => l.split(':')[1]?.split(',').includes('cpu'));
+    const [top, leaf] = (line?.split(':')[2] ?? '').split('/').filter((part) => part.length > 0);
+    if (top?.startsWith(`fp-${root}-`) && leaf !== undefined) used.set(top, (used.get(top) ?? new Set()).add(leaf));
   }
+  const perTop = Math.floor(900_000 / Math.max(1, used.size)); // the cpu hierarchy's root allows 950 000 µs a second
+  for (const [top, leaves] of used) {
+    writeFileSync(join(cpu, top, 'cpu.rt_runtime_us'), String(perTop));
+    for (const leaf of leaves) writeFileSync(join(cpu, top, leaf, 'cpu.rt_runtime_us'), String(Math.floor(perTop / leaves.size)));
+  }
+  return tree;
+}
+
+/** The pids of `root` and all its descendants. */
+function processTree(root: number): number[] {
   const rows = execFileSync('ps', ['-e', '-o', 'pid=,ppid=']).toString().trim().split('\n').map((line) => line.trim().split(/\s+/).map(Number));
   const tree = [root];
   for (let grew = true; grew;) {
@@ -113,9 +124,10 @@ const server = await platformWithHello({ store: 'embedded' }, { maxInstances: 1,
 try {
   // The gateway's threads and this client only: the zygotes' forks join the boxes' cpu cgroups, which give
   // real-time tasks no time (cgroup v1 `cpu.rt_runtime_us` 0), so a real-time zygote's spawns would fail.
+  await oneConnection(server.port, 2); // warm-up: `hello`'s instance is there before the real-time switch
   if (rt) for (const pid of rtAll ? realTimeTree(server.pid) : [server.pid]) execFileSync('chrt', ['-a', '-r', '-p', '10', String(pid)]);
   if (rt) execFileSync('chrt', ['-a', '-r', '-p', '10', String(process.pid)]);
-  await oneConnection(server.port, 2); // warm-up
+  await oneConnection(server.port, 1);
   process.kill(server.pid, 'SIGUSR2'); // the events so far are dropped
   await sleep(200);
   const stamps = await oneConnection(server.port, seconds);
@@ -124,6 +136,11 @@ try {
   const events = JSON.parse(readFileSync(eventsFile, 'utf8')) as TailEvent[];
   if (keep !== undefined) writeFileSync(keep, JSON.stringify({ stamps: stamps.map(([a, b]) => [String(a), String(b)]), events }));
   report(stamps, events);
+  if (rtAll) {
+    // Spawned since (a refill into a cgroup made ahead, which has no real-time time) or not: said, not assumed.
+    const classes = execFileSync('ps', ['-o', 'cls=', '-p', processTree(server.pid).join(',')]).toString().trim().split(/\s+/);
+    console.log(`the platform's processes now: ${classes.filter((c) => c === 'RR').length} SCHED_RR, ${classes.filter((c) => c !== 'RR').length} not`);
+  }
 } finally {
   await server.stop();
   await dir.remove();
