@@ -122,8 +122,9 @@ const server = await platformWithHello({ store: 'embedded' }, { maxInstances: 1,
   nodeArgs: ['--import', shim, ...extraNodeArgs],
 });
 try {
-  // The gateway's threads and this client only: the zygotes' forks join the boxes' cpu cgroups, which give
-  // real-time tasks no time (cgroup v1 `cpu.rt_runtime_us` 0), so a real-time zygote's spawns would fail.
+  // `--rt`: the gateway's threads and this client only. A new box's cpu cgroup gives real-time tasks no time
+  // (cgroup v1 `cpu.rt_runtime_us` 0): `--rt-all` gives the ones in use some first, and a refill forked by
+  // the real-time zygote into a cgroup made ahead may fail and be retried (the pool's backoff) meanwhile.
   await oneConnection(server.port, 2); // warm-up: `hello`'s instance is there before the real-time switch
   if (rt) for (const pid of rtAll ? realTimeTree(server.pid) : [server.pid]) execFileSync('chrt', ['-a', '-r', '-p', '10', String(pid)]);
   if (rt) execFileSync('chrt', ['-a', '-r', '-p', '10', String(process.pid)]);
