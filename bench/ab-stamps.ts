@@ -8,7 +8,8 @@
  * stamped around `Instance.specialize`, `RuntimeProcess.place` and `flush`, and where `specialized`
  * is read; the runtime's come with its `specialized` reply. Prints, per stage between consecutive
  * stamps, the p50 of each side and B ÷ A; then the runtime's part (frame read → reply built), its
- * minor faults and its CPU time, and the whole call.
+ * minor faults and its CPU time, and the whole call; then, for each of the slowest tenth of the calls
+ * of both sides, the three stages furthest over their medians (the tail: issue 11's p99).
  */
 import { loadavg } from 'node:os';
 import { defaultPoolConfig, PoolManager } from '../poolmgr/index.js';
@@ -130,5 +131,20 @@ for (const [key, values] of a) {
   const pa = percentile(values, 50);
   const pb = percentile(other, 50);
   console.log(`${key.padEnd(44)} A ${pa.toFixed(0).padStart(7)}  B ${pb.toFixed(0).padStart(7)}  B/A ${(pb / pa).toFixed(2)}`);
+}
+// The tail (issue 11: p99 ≤ 5 ms): for each of the slowest tenth of all cold starts (both sides), the
+// stages that took longest beyond their median over all calls.
+const whole = 'the whole call (invoke → result)';
+const all = [...a.get(whole)!.map((v, i) => ['A', i, v] as const), ...b.get(whole)!.map((v, i) => ['B', i, v] as const)].sort((x, y) => y[2] - x[2]);
+const medians = new Map<string, number>();
+for (const [key, values] of a) {
+  const other = b.get(key);
+  if (key !== whole && !key.startsWith('the runtime') && !key.startsWith('…') && other !== undefined && values.length === n && other.length === n) medians.set(key, percentile([...values, ...other], 50));
+}
+console.log(`\nthe slowest tenth (whole call p50 ${percentile(all.map((x) => x[2]), 50).toFixed(0)} µs): each one's stages furthest over their medians, µs`);
+for (const [side, i, total] of all.slice(0, Math.max(1, Math.round(all.length / 10)))) {
+  const stagesOf = side === 'A' ? a : b;
+  const over = [...medians].map(([key, m]) => [key, stagesOf.get(key)![i]! - m] as const).sort((x, y) => y[1] - x[1]).slice(0, 3);
+  console.log(`  ${(total / 1000).toFixed(1).padStart(6)} ms: ${over.map(([key, d]) => `${key} +${d.toFixed(0)}`).join('; ')}`);
 }
 process.exit(0);
