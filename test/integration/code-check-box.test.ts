@@ -19,11 +19,17 @@ const BOX_UID = 599_974;
 
 describe('the code check in a box (root mode)', { skip: process.getuid?.() !== 0 ? 'needs root' : false, timeout: 90_000 }, () => {
   const cgroups = Cgroups.open({ tasksMax: 64, cpuShares: 1024 }, `fp-${process.pid}-check-${Date.now()}`).cgroups;
-  after(() => cgroups?.close());
+  const made: CodeChecker[] = [];
+  // The checkers first, then the cgroups once their boxes are gone: a leaf still holding a dying
+  // checker cannot be removed, and the test's own cgroup directories are left on the host.
+  after(async () => {
+    for (const checks of made) checks.close();
+    await eventually(() => processesOfUid(BOX_UID).length === 0, 5_000);
+    cgroups?.close();
+  });
   const checker = (timeoutMs: number): CodeChecker => {
-    const made = new CodeChecker({ python: PYTHON, script: SCRIPT, timeoutMs, box: { mode: 'root', uid: BOX_UID, idmap: null, cgroups } }, () => undefined);
-    after(() => made.close());
-    return made;
+    made.push(new CodeChecker({ python: PYTHON, script: SCRIPT, timeoutMs, box: { mode: 'root', uid: BOX_UID, idmap: null, cgroups } }, () => undefined));
+    return made.at(-1)!;
   };
   const small = (n: number): { path: string; content: string }[] => [{ path: 'main.py', content: `import requests\ndef handler(event, context):\n    return ${n}\n` }];
   /** The box's processes as its uid: the warmed checker, and a check's child while one runs. */
