@@ -55,62 +55,72 @@ async function tabTo(page: Page, is: (f: Focused) => boolean, back = false, most
 
 describe('the console by keyboard only (console round 13)', { skip }, () => {
   it('edits, deploys, invokes and rolls back with Tab, arrows, Enter and Escape', async () => {
-    const name = fnName('keys');
-    await deployed(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    return {"v": 1}') });
-    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/code` });
-    page.on('dialog', (d) => void d.accept());
-    await page.locator('.cm-content').getByText('return {"v": 1}').waitFor();
+    await journey({ width: 1360, height: 900 });
+  });
 
-    // Into the editor from the page's start; change the answer.
-    await tabTo(page, (f) => f.what.startsWith('div Code editor'));
-    // Deleted first, as setEditorText does: text typed over a selection of several lines makes Chromium's
-    // editing try an inline style, which the CSP refuses (a console error, not the console's).
-    await page.keyboard.press('Control+a');
-    await page.keyboard.press('Delete');
-    await page.keyboard.insertText('def handler(event, context):\n    return {"v": 2}\n');
-    // Out of the editor (Escape, then Tab: CodeMirror's way out when Tab indents) to Deploy….
-    await page.keyboard.press('Escape');
-    const deployButton = (f: Focused): boolean => f.what === 'button Deploy…';
-    await eventually(async () => assert.equal(await page.getByRole('button', { name: 'Deploy…' }).isEnabled(), true));
-    await tabTo(page, deployButton, true);
-
-    // The dialog: focus inside it, kept inside by Tab; Escape closes it and gives the focus back.
-    await page.keyboard.press('Enter');
-    const dialog = page.getByRole('dialog');
-    await dialog.getByTestId('confirm-deploy').waitFor();
-    assert.equal((await focused(page)).inDialog, true, 'the focus went into the dialog');
-    for (let i = 0; i < 12; i++) {
-      await page.keyboard.press('Tab');
-      const f = await ringed(page);
-      assert.ok(f.inDialog, `Tab left the dialog: ${f.what}`);
-    }
-    await page.keyboard.press('Escape');
-    await dialog.waitFor({ state: 'hidden' });
-    assert.equal((await focused(page)).what, 'button Deploy…', 'the focus back on Deploy…');
-    await page.keyboard.press('Enter');
-    await dialog.getByTestId('confirm-deploy').waitFor();
-    await tabTo(page, (f) => f.what.startsWith('button#confirm-deploy'));
-    await page.keyboard.press('Enter');
-    await page.locator('.fn-head').getByText('version 2').waitFor();
-
-    // To the Invoke tab with the tab list's arrow keys, then Invoke.
-    await tabTo(page, (f) => f.what.startsWith('a Code'), true);
-    await page.keyboard.press('ArrowRight');
-    await eventually(async () => assert.match((await focused(page)).what, /^a Invoke/));
-    await tabTo(page, (f) => f.what === 'button Invoke');
-    await page.keyboard.press('Enter');
-    await eventually(async () => assert.match(await textOf(page.getByTestId('response-body')), /"v": ?2/));
-
-    // Back to Code; roll back to version 1 (asked first: accepted).
-    await tabTo(page, (f) => f.what.startsWith('a Invoke'), true);
-    await page.keyboard.press('ArrowLeft');
-    await eventually(async () => assert.match((await focused(page)).what, /^a Code/));
-    await tabTo(page, (f) => f.what.startsWith('button#rollback'));
-    await page.keyboard.press('Enter');
-    await page.locator('.fn-head').getByText('version 1').waitFor();
-    const answer = await c.platform.api.call('POST', `/functions/${name}/invoke`, { method: 'GET' });
-    assert.match(JSON.stringify(answer.body), /\\"v\\": ?1|"v": ?1/);
-    assert.deepEqual(problems, []);
-    await context.close();
+  it('does the same on a phone 360 px wide, the page never scrolling sideways', async () => {
+    await journey({ width: 360, height: 800 });
   });
 });
+
+/** Edit, deploy, invoke and roll back at `viewport`, with the keyboard only. */
+async function journey(viewport: { width: number; height: number }): Promise<void> {
+  const name = fnName('keys');
+  await deployed(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    return {"v": 1}') });
+  const { page, context, problems } = await c.page({ hash: `#/functions/${name}/code`, viewport });
+  page.on('dialog', (d) => void d.accept());
+  await page.locator('.cm-content').getByText('return {"v": 1}').waitFor();
+
+  // Into the editor from the page's start; change the answer.
+  await tabTo(page, (f) => f.what.startsWith('div Code editor'));
+  // Deleted first, as setEditorText does: text typed over a selection of several lines makes Chromium's
+  // editing try an inline style, which the CSP refuses (a console error, not the console's).
+  await page.keyboard.press('Control+a');
+  await page.keyboard.press('Delete');
+  await page.keyboard.insertText('def handler(event, context):\n    return {"v": 2}\n');
+  // Out of the editor (Escape, then Tab: CodeMirror's way out when Tab indents) to Deploy….
+  await page.keyboard.press('Escape');
+  const deployButton = (f: Focused): boolean => f.what === 'button Deploy…';
+  await eventually(async () => assert.equal(await page.getByRole('button', { name: 'Deploy…' }).isEnabled(), true));
+  await tabTo(page, deployButton, true);
+
+  // The dialog: focus inside it, kept inside by Tab; Escape closes it and gives the focus back.
+  await page.keyboard.press('Enter');
+  const dialog = page.getByRole('dialog');
+  await dialog.getByTestId('confirm-deploy').waitFor();
+  assert.equal((await focused(page)).inDialog, true, 'the focus went into the dialog');
+  for (let i = 0; i < 12; i++) {
+    await page.keyboard.press('Tab');
+    const f = await ringed(page);
+    assert.ok(f.inDialog, `Tab left the dialog: ${f.what}`);
+  }
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'hidden' });
+  assert.equal((await focused(page)).what, 'button Deploy…', 'the focus back on Deploy…');
+  await page.keyboard.press('Enter');
+  await dialog.getByTestId('confirm-deploy').waitFor();
+  await tabTo(page, (f) => f.what.startsWith('button#confirm-deploy'));
+  await page.keyboard.press('Enter');
+  await page.locator('.fn-head').getByText('version 2').waitFor();
+
+  // To the Invoke tab with the tab list's arrow keys, then Invoke.
+  await tabTo(page, (f) => f.what.startsWith('a Code'), true);
+  await page.keyboard.press('ArrowRight');
+  await eventually(async () => assert.match((await focused(page)).what, /^a Invoke/));
+  await tabTo(page, (f) => f.what === 'button Invoke');
+  await page.keyboard.press('Enter');
+  await eventually(async () => assert.match(await textOf(page.getByTestId('response-body')), /"v": ?2/));
+
+  // Back to Code; roll back to version 1 (asked first: accepted).
+  await tabTo(page, (f) => f.what.startsWith('a Invoke'), true);
+  await page.keyboard.press('ArrowLeft');
+  await eventually(async () => assert.match((await focused(page)).what, /^a Code/));
+  await tabTo(page, (f) => f.what.startsWith('button#rollback'));
+  await page.keyboard.press('Enter');
+  await page.locator('.fn-head').getByText('version 1').waitFor();
+  const answer = await c.platform.api.call('POST', `/functions/${name}/invoke`, { method: 'GET' });
+  assert.match(JSON.stringify(answer.body), /\\"v\\": ?1|"v": ?1/);
+  assert.equal(await page.evaluate('document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth'), 0, 'the page scrolls sideways');
+  assert.deepEqual(problems, []);
+  await context.close();
+}
