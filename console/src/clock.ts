@@ -32,3 +32,45 @@ export function useNowPast(moments: readonly number[]): number {
   }, [key, now]);
   return now;
 }
+
+/**
+ * How often the shared clock ticks: the shortest step a relative time ("12s ago") takes to change
+ * that the console shows (under a minute it reads in seconds; `ago`, console/src/format.ts).
+ */
+export const TICK_MS = 5_000;
+
+const ticking = new Set<() => void>();
+let ticker: ReturnType<typeof setInterval> | undefined;
+
+function tickAll(): void {
+  for (const tick of ticking) tick();
+}
+
+/**
+ * One timer for the whole console, running while some part of a page reads the clock: each reader
+ * `read` is called at every tick and when the tab comes back (the tick stood still while the
+ * computer slept), and re-renders only when what it reads changed. Relative times were computed at
+ * render and never again while a page stayed open: "just now" an hour later (console round 13).
+ */
+export function useTicking<T>(read: () => T): T {
+  const [value, setValue] = useState(read);
+  useEffect(() => {
+    const tick = (): void => setValue(read);
+    tick();
+    ticking.add(tick);
+    if (ticker === undefined) {
+      ticker = setInterval(tickAll, TICK_MS);
+      addEventListener('focus', tickAll);
+      document.addEventListener('visibilitychange', tickAll);
+    }
+    return () => {
+      ticking.delete(tick);
+      if (ticking.size > 0 || ticker === undefined) return;
+      clearInterval(ticker);
+      ticker = undefined;
+      removeEventListener('focus', tickAll);
+      document.removeEventListener('visibilitychange', tickAll);
+    };
+  }, [read]);
+  return value;
+}

@@ -20,6 +20,7 @@ import { TokensPage } from './pages/tokens.js';
 import { TokenExpiry } from './token-expiry.js';
 import { WorkspacesPage } from './pages/workspaces.js';
 import { followLinkWorkspace, href, linkWorkspace, useRoute } from './router.js';
+import { keepScrollBoxesReachable } from './scroll-boxes.js';
 import { leaveMissingWorkspace, listWorkspaces, WORKSPACES_CHANGED } from './workspace-gone.js';
 
 onWorkspaceMissing(leaveMissingWorkspace);
@@ -153,4 +154,6 @@ function WorkspacePicker({ session }: { session: Session }): JSX.Element {
   );
 }
 
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+render(<App />, root);
+keepScrollBoxesReachable(root);

@@ -7,6 +7,7 @@
 import type { ComponentChildren, JSX } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api.js';
+import { keepTabInside } from './focus-trap.js';
 import { shownText, time } from './format.js';
 
 export interface AsyncState<T> {
@@ -312,7 +313,7 @@ function copiedByCommand(text: string, near: HTMLElement): boolean {
   return copied;
 }
 
-/** A modal dialog (native <dialog>: focus trapped, Escape closes). */
+/** A modal dialog (native <dialog>: the page behind inert, Tab kept inside, Escape closes, the focus given back on close). */
 export function Dialog({ title, open, onClose, children }: { title: string; open: boolean; onClose: () => void; children: ComponentChildren }): JSX.Element {
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
@@ -322,7 +323,7 @@ export function Dialog({ title, open, onClose, children }: { title: string; open
     if (!open && d.open) d.close();
   }, [open]);
   return (
-    <dialog ref={ref} aria-label={title} onClose={onClose} class="dialog">
+    <dialog ref={ref} aria-label={title} onClose={onClose} class="dialog" onKeyDown={(e) => keepTabInside(e, e.currentTarget)}>
       {open ? (
         <>
           <header class="dialog-head">

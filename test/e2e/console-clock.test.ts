@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Page, Route } from 'playwright-core';
 import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
-import { createFunction, deployed, fnName, py } from './platform-harness.js';
+import { Api, createFunction, deployed, fnName, py } from './platform-harness.js';
 
 const skip = consoleSkip();
 const c = useConsole({ poolSize: 1 }, skip);
@@ -115,6 +115,37 @@ describe('the console timers (console round 12)', { skip }, () => {
       await page.clock.fastForward(5000);
       await Promise.race([next, new Promise((_, no) => setTimeout(() => no(new Error('no read yet')), 300))]);
     }, 10_000);
+    await page.clock.resume();
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('relative times move on while the page stays open, their moment kept as a <time> with a tooltip (console round 13)', async () => {
+    const name = fnName('aging');
+    await deployed(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    return {}') });
+    const used = await c.platform.api.call('POST', '/tokens', { role: 'viewer', label: 'used once' });
+    assert.equal(used.status, 201, JSON.stringify(used.body));
+    const secret = (used.body as { secret: string }).secret;
+    assert.equal((await new Api(c.platform.url, secret).call('GET', '/whoami')).status, 200);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/code`, clock: true });
+    const version = page.getByRole('list', { name: 'Version history' }).locator('li').first().locator('time');
+    // Seconds old (a loaded machine may take more than the 5 s of "just now" to show it).
+    await eventually(async () => assert.match(await textOf(version), /^(just now|\d+s ago)$/));
+    assert.ok(await version.getAttribute('title'), 'the moment as a tooltip');
+    assert.match((await version.getAttribute('datetime'))!, /^\d{4}-\d\d-\d\dT/);
+    await page.clock.pauseAt(Date.now() + 1000);
+    await page.clock.fastForward('10:00');
+    // (The Code tab is drawn again by its header's 5 s poll too; the Tokens page below has no poll.)
+    await eventually(async () => assert.equal(await textOf(version), '10m ago'), 5000);
+    await page.clock.resume();
+    // The page's clock is 10 minutes ahead now: the token was used 10 minutes ago by it.
+    await page.goto(`${c.platform.url}/console/#/tokens`);
+    const lastUse = page.locator('table[aria-label="Tokens"] tbody tr', { hasText: 'used once' }).locator('td time');
+    await eventually(async () => assert.equal(await textOf(lastUse), '10m ago'));
+    await page.clock.pauseAt(await page.evaluate(() => Date.now()) + 1000);
+    await page.clock.fastForward('10:00');
+    // It said "10m ago" for as long as the page stayed open (console round 13).
+    await eventually(async () => assert.equal(await textOf(lastUse), '20m ago'), 5000);
     await page.clock.resume();
     assert.deepEqual(problems, []);
     await context.close();

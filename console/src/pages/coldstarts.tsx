@@ -9,7 +9,8 @@ import { useMemo, useState } from 'preact/hooks';
 import { api, enc, type ColdRow, type ColdStarts } from '../api.js';
 import { can } from '../auth.js';
 import { Chart, COLORS, formatValue, type ChartSpec } from '../chart.js';
-import { ago, count, ms, pct } from '../format.js';
+import { Ago } from '../ago.js';
+import { count, ms, pct } from '../format.js';
 import { href } from '../router.js';
 import { ErrorBox, Loading, Stat, StateBadge, useAsync, usePoll } from '../ui.js';
 import { useWindowParam, WindowPicker } from '../windows.js';
@@ -80,7 +81,7 @@ export function ColdStartsPage(): JSX.Element {
                       <td>{r.coldPenaltyMs === null ? '—' : `+${ms(r.coldPenaltyMs)}`}</td>
                       <td>{ms(r.initP50Ms)} / {ms(r.initP95Ms)}</td>
                       <td>{count(r.scaleToZero)}</td>
-                      <td>{r.lastColdAt === null ? '—' : ago(r.lastColdAt)}</td>
+                      <td><Ago at={r.lastColdAt} none="—" /></td>
                       <td><Advice row={r} onKeepWarm={() => void keepWarm(r)} /></td>
                     </tr>
                   ))}

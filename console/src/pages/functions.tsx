@@ -3,7 +3,8 @@ import type { JSX } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, enc, type FnListed, type Series, type Usage } from '../api.js';
 import { can, currentSession } from '../auth.js';
-import { ago, count, ms, pct } from '../format.js';
+import { Ago } from '../ago.js';
+import { count, ms, pct } from '../format.js';
 import { href } from '../router.js';
 import { ErrorBox, functionState, Loading, Sparkline, StateBadge, useAsync, usePoll } from '../ui.js';
 
@@ -165,7 +166,7 @@ export function FunctionList(): JSX.Element {
                     <td data-label="Error rate" class={u !== null && u !== undefined && u.errorRate > 0.05 ? 'bad' : ''}>{pct(u?.errorRate)}</td>
                     <td data-label="p95">{ms(u?.p95Ms)}</td>
                     <td data-label="Cold starts">{count(u?.coldStarts)}</td>
-                    <td data-label="Last success">{ago(u?.lastSuccess?.at)}</td>
+                    <td data-label="Last success"><Ago at={u?.lastSuccess?.at} /></td>
                     <td data-label="Activity"><Sparkline values={r.spark} label={`invocations per hour over 24 hours, ${r.spark.reduce((a, b) => a + b, 0)} in all`} /></td>
                   </tr>
                 );

@@ -10,7 +10,8 @@ import { useState } from 'preact/hooks';
 import { api, enc } from '../api.js';
 import { can, currentSession, type Role } from '../auth.js';
 import { useNowPast } from '../clock.js';
-import { ago, time } from '../format.js';
+import { Ago } from '../ago.js';
+import { time } from '../format.js';
 import { ErrorBox, Loading, ShownOnce, useAsync } from '../ui.js';
 import { keepFocusInPlace } from '../focus-place.js';
 
@@ -35,10 +36,10 @@ const ROLES: [Exclude<Role, 'root'>, string][] = [
 /** protocol/units.ts LONG_DURATION_PATTERN: what `POST /tokens` takes as `expiresIn`. */
 const LIFETIME = /^[ \t]*([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)[ \t]*$/;
 
-function stateOf(t: Token, now: number): string {
-  if (t.revokedAt !== null) return `revoked ${ago(t.revokedAt, now)}`;
-  if (t.expiresAt !== null && t.expiresAt <= now) return `expired ${ago(t.expiresAt, now)}`;
-  return 'active';
+function StateOf({ token: t, now }: { token: Token; now: number }): JSX.Element {
+  if (t.revokedAt !== null) return <>revoked <Ago at={t.revokedAt} /></>;
+  if (t.expiresAt !== null && t.expiresAt <= now) return <>expired <Ago at={t.expiresAt} /></>;
+  return <>active</>;
 }
 
 export function TokensPage(): JSX.Element {
@@ -143,8 +144,8 @@ function TokenRow({ token: t, now, onRevoke, error }: { token: Token; now: numbe
       <td>{t.role}</td>
       <td>{time(t.createdAt)} <span class="muted">by {t.createdBy}</span></td>
       <td>{t.expiresAt === null ? 'never' : time(t.expiresAt)}</td>
-      <td>{t.lastUsedAt === null ? 'never' : ago(t.lastUsedAt)}</td>
-      <td>{stateOf(t, now)}</td>
+      <td><Ago at={t.lastUsedAt} /></td>
+      <td><StateOf token={t} now={now} /></td>
       <td>
         {t.revokedAt === null ? <button type="button" class="small danger" onClick={onRevoke} aria-label={`Revoke ${t.label}`}>Revoke</button> : null}
         <ErrorBox error={error} />

@@ -9,7 +9,8 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, enc, type DeployEntry, type Fn, type Problem, type Validation } from '../../api.js';
 import { can, currentSession } from '../../auth.js';
 import type { EditorHandle } from '../../editor/editor.js';
-import { ago, inlineText, logText, shownText } from '../../format.js';
+import { Ago } from '../../ago.js';
+import { inlineText, logText, shownText } from '../../format.js';
 import { href } from '../../router.js';
 import { Dialog, ErrorBox, Loading, useAsync } from '../../ui.js';
 import { changesOf, deployWorkspace, hasChanges, loadWorkspace, saveDraft, settingsChanges, settingsPatch, validate, type Workspace } from '../../workspace.js';
@@ -329,7 +330,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
             {(versions.data?.items ?? []).map((v) => (
               <li key={v.version}>
                 <span>v{v.version}{v.version === active ? <strong> · active</strong> : null}</span>
-                <span class="muted"> {ago(v.createdAt)}{v.note ? ` · ${shownText(v.note)}` : ''}</span>
+                <span class="muted"> <Ago at={v.createdAt} />{v.note ? ` · ${shownText(v.note)}` : ''}</span>
                 {v.version !== active && active !== null ? <button type="button" class="small" onClick={() => setComparing(v.version < active ? [v.version, active] : [active, v.version])} aria-label={`Compare version ${v.version} with the active version ${active}`}>Compare</button> : null}
                 {v.version !== active && editable ? <button type="button" class="small" onClick={() => void rollback(v.version)}>Deploy v{v.version}</button> : null}
                 {v.version !== active && editable ? <button type="button" class="small danger" onClick={() => void removeVersion(v.version)} aria-label={`Delete version ${v.version}`}>Delete</button> : null}

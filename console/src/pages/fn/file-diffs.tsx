@@ -6,7 +6,7 @@ import type { Changes } from '../../workspace.js';
 
 export function FileDiffs({ before, after, changes }: { before: ReadonlyMap<string, string>; after: ReadonlyMap<string, string>; changes: Changes }): JSX.Element {
   return (
-    <div class="diff" aria-label="Diff" data-testid="diff">
+    <div class="diff" role="region" aria-label="Diff" data-testid="diff">
       {[...changes.added, ...changes.modified, ...changes.removed].map((path) => (
         <section key={path} class="diff-file">
           <h3>{changes.added.includes(path) ? '+ ' : changes.removed.includes(path) ? '− ' : '~ '}{shownText(path)}</h3>

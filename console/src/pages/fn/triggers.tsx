@@ -3,7 +3,8 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, enc, type Trigger } from '../../api.js';
 import { can } from '../../auth.js';
-import { ago, localZone, time, zonedTime } from '../../format.js';
+import { Ago } from '../../ago.js';
+import { localZone, time, zonedTime } from '../../format.js';
 import { href } from '../../router.js';
 import { CopyButton, ErrorBox, Loading, ShownOnce, useAsync } from '../../ui.js';
 import type { TabProps } from './tab.js';
@@ -61,9 +62,9 @@ function TriggerLinks({ name, type, any }: { name: string; type: 'webhook' | 'cr
 }
 
 /** The deliveries the platform refused at their signature (no run is made for them; ADR 0208), as the sender saw them: its 401s. */
-function refusedWords({ count, last }: NonNullable<Extract<Trigger, { type: 'webhook' }>['refused']>): string {
+function RefusedWords({ count, last }: NonNullable<Extract<Trigger, { type: 'webhook' }>['refused']>): JSX.Element {
   const what = last.detail === 'malformed' ? 'a signature header of the wrong shape' : last.detail === 'repeated' ? 'the signature header sent twice' : last.code === 'WEBHOOK_SIGNATURE_INVALID' ? 'a signature that matches no secret in force' : last.code;
-  return `${count} ${count === 1 ? 'delivery' : 'deliveries'} refused at the signature since the platform started (no run is made for them); the last ${ago(last.at)}: ${what} (${last.code}).`;
+  return <>{`${count} ${count === 1 ? 'delivery' : 'deliveries'} refused at the signature since the platform started (no run is made for them); the last `}<Ago at={last.at} />{`: ${what} (${last.code}).`}</>;
 }
 
 function Webhook({ name, hook, reload }: { name: string; hook: Extract<Trigger, { type: 'webhook' }>; reload: () => void }): JSX.Element {
@@ -84,7 +85,7 @@ function Webhook({ name, hook, reload }: { name: string; hook: Extract<Trigger, 
       <p><strong>{hook.id}</strong> ({hook.style} style{hook.sync ? ', answered sync' : ', queued'}; calls <code data-testid="hook-path">POST {hook.path}</code>)</p>
       <p><code>{hook.url}</code> <CopyButton text={hook.url} /></p>
       {hook.previousSecretValidUntil !== null ? <p class="muted">The previous secret is accepted until {time(hook.previousSecretValidUntil)}.</p> : null}
-      {hook.refused ? <p class="hint" data-testid="hook-refused">{refusedWords(hook.refused)}</p> : null}
+      {hook.refused ? <p class="hint" data-testid="hook-refused"><RefusedWords {...hook.refused} /></p> : null}
       {!can('deployer') ? null : <>
       {secret === null ? <p class="hint" data-testid="hook-secret-hint">The platform made a signing secret at deploy and never shows it: rotate to get one to give to the sender ({hook.style === 'stripe' ? "the endpoint's signing secret in Stripe" : 'the webhook\'s Secret in GitHub'}). Deliveries signed otherwise are refused.</p> : null}
       <form class="row" aria-label={`Rotate the secret of ${hook.id}`} onSubmit={(e) => { e.preventDefault(); void rotate(); }}>
