@@ -19,7 +19,9 @@ import {
   ANY_ENV,
   entrypointToCheck,
   MANIFEST_FILE,
+  OUT_OF_FILES_MESSAGE,
   PlatformError,
+  spawnedWithoutFds,
   readManifestText,
   reportProblems,
   type LimitCeilings,
@@ -198,6 +200,10 @@ export class CodeChecker {
         timeout: timeoutMs,
         killSignal: 'SIGKILL',
       });
+      if (spawnedWithoutFds(child)) {
+        reject(new PlatformError('PLATFORM_FILE_LIMIT', OUT_OF_FILES_MESSAGE));
+        return;
+      }
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let size = 0;
