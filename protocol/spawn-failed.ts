@@ -11,20 +11,11 @@
  */
 import type { ChildProcess } from 'node:child_process';
 
-/** The error a spawn site throws (or reports) for such a child: matched by `isOutOfFiles` (code EMFILE). */
-export class SpawnOutOfFiles extends Error {
-  readonly code = 'EMFILE';
-  constructor(command: string) {
-    super(`spawn ${command} EMFILE: no file descriptor left for its pipes`);
-    this.name = 'SpawnOutOfFiles';
-  }
-}
-
 /**
  * True when `child` was not spawned for want of file descriptors (no stdio set up). For any spawn
  * that failed (no pid: EMFILE, ENOENT, EACCES…) it adds a listener for the 'error' that follows, so
  * it never goes unheard (callers add their own as well), and disarms `child.kill`: until that 'error'
- * Node still holds the failed process handle, whose pid is 0, and `kill()` sends the signal to
+ * Node still holds the failed process handle, whose pid was never set (0 when seen), and `kill()` sends the signal to
  * kill(0), **the platform's own process group** (the platform, and in a terminal the shell and
  * everything started with it, got the SIGKILL meant for a runtime that never started; chaos round 8).
  */
