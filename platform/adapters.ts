@@ -233,7 +233,7 @@ async function production({ config, keyring, origin, log, storeTestHooks, checkB
   const timeline = new RedisRunTimeline(runStores);
   const runs = new RedisAsyncRuns(runStores);
   const readiness = (): ReadinessProblem[] => {
-    return [durability.problem(), claim.problem()].filter((problem) => problem !== null);
+    return [durability.problem(), claim.problem(), store.health?.problem() ?? null].filter((problem) => problem !== null);
   };
   // Each owns its connection.
   const tickLock = opened.keep(redisTickLock({ client: await openRedis(redisUrl), ownsClient: true, prefix }));

@@ -13,7 +13,7 @@ import { homedir, totalmem } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { DataBindings, DEFAULT_FERRETDB_MAX_FIELDS, type BackendAddress, type BoundFunction } from '../controlplane/index.js';
 import { serviceCgroup } from '../poolmgr/index.js';
-import { formatMemoryBytes, workspaceOfKey } from '../protocol/index.js';
+import { formatMemoryBytes, spawnedWithoutFds, workspaceOfKey } from '../protocol/index.js';
 import type { PlatformConfig } from './config.js';
 import { FERRETDB_WAL_LIMIT_BYTES, ferretdbSqliteUrl } from './ferretdb-sqlite.js';
 import { PRODUCTION_NEEDS_DATA_URL } from './store-description.js';
@@ -135,6 +135,7 @@ export async function startData(config: PlatformConfig, stateDir: string, sandbo
       // it would start it again.
       detached: true,
     });
+    spawnedWithoutFds(started); // a failed spawn's kill() (stop) would signal the platform's own process group
     if (!('reason' in cgroup) && started.pid !== undefined) {
       try {
         cgroup.join(started.pid);
@@ -145,7 +146,7 @@ export async function startData(config: PlatformConfig, stateDir: string, sandbo
     started.stdout?.pipe(logFile, { end: false });
     started.stderr?.pipe(logFile, { end: false });
     const at = Date.now();
-    started.on('exit', (code, signal) => {
+    const gone = (code: number | null, signal: NodeJS.Signals | null): void => {
       if (stopping) return;
       // The platform's own server: started again (after a pause that doubles while it keeps dying
       // soon after each start, up to 30 s); meanwhile commands answer DATA_BACKEND_UNAVAILABLE and
@@ -157,6 +158,11 @@ export async function startData(config: PlatformConfig, stateDir: string, sandbo
         if (!stopping) child = launch();
       }, restartDelay);
       restart.unref();
+    };
+    started.on('exit', gone);
+    // Not spawned (no file descriptor left, EMFILE: no 'exit' follows; an unheard 'error' ended the platform): started again the same way.
+    started.on('error', () => {
+      if (started.pid === undefined) gone(null, null);
     });
     return started;
   };

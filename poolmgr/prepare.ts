@@ -24,6 +24,7 @@
  * ahead: only its first cold start is slower).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { spawnedWithoutFds } from '../protocol/index.js';
 
 export interface PrepareOptions {
   pythonPath: string;
@@ -101,7 +102,7 @@ export class BytecodeCompiler {
       const proc = this.proc ?? this.start();
       // Stuck: this request gives up; the process is replaced at the next one.
       this.timer = setTimeout(() => proc.kill('SIGKILL'), this.timeoutMs());
-      proc.stdin!.write(`${JSON.stringify(dir)}\n`);
+      proc.stdin?.write(`${JSON.stringify(dir)}\n`); // none: not spawned (no file descriptor), its 'error' settles it
     });
   }
 
@@ -139,10 +140,12 @@ export class BytecodeCompiler {
     this.extra.add(proc);
     let answer = '';
     const timer = setTimeout(() => proc.kill('SIGKILL'), this.timeoutMs());
-    proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    // Not spawned (no file descriptor): no pipes; its 'error' below answers false (spawn-failed.ts).
+    spawnedWithoutFds(proc);
+    proc.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       answer += chunk;
     });
-    proc.stdin!.on('error', () => undefined);
+    proc.stdin?.on('error', () => undefined);
     let settled = false;
     const done = (): void => {
       if (settled) return;
@@ -154,14 +157,15 @@ export class BytecodeCompiler {
     };
     proc.once('close', done);
     proc.once('error', done);
-    proc.stdin!.end(`${JSON.stringify(dir)}\n`);
+    proc.stdin?.end(`${JSON.stringify(dir)}\n`);
   }
 
   private start(): ChildProcess {
     const proc = spawn(this.options.pythonPath, this.args(), { env: this.options.childEnv, stdio: ['pipe', 'pipe', 'ignore'] });
     this.proc = proc;
     this.buffered = '';
-    proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    spawnedWithoutFds(proc); // not spawned (no file descriptor): no pipes; 'error' below settles the request
+    proc.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       this.buffered += chunk;
       let nl: number;
       while ((nl = this.buffered.indexOf('\n')) >= 0) {
@@ -170,7 +174,7 @@ export class BytecodeCompiler {
         if (this.proc === proc) this.settle(answer === '1');
       }
     });
-    proc.stdin!.on('error', () => undefined); // a dead process: its exit settles the request
+    proc.stdin?.on('error', () => undefined); // a dead process: its exit settles the request
     // Exit or spawn error (either or both): the request it held fails, once; the next one starts a new process.
     const gone = (): void => {
       if (this.proc !== proc) return;

@@ -35,3 +35,4 @@ export * from './run-timeline.js';
 export * from './file-changes.js';
 export * from './visible-text.js';
 export * from './loopback-twin.js';
+export * from './spawn-failed.js';

@@ -11,7 +11,7 @@ import { lchown, mkdir, statfs, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { ERRORS, isDiskFull, type ErrorCode } from '../../protocol/index.js';
+import { ERRORS, isDiskFull, OUT_OF_FILES_MESSAGE, PlatformError, spawnedWithoutFds, type ErrorCode } from '../../protocol/index.js';
 import { adoptFontList, FONTS_TIMEOUT_MS, runFontBox, wantsFontList } from './fonts.js';
 import { allowedTargets, startEgressProxy, type EgressProxy } from './proxy.js';
 import { dropStaging, makeStaging, publish, usage, type Staging } from './site.js';
@@ -317,6 +317,7 @@ export async function reclaim(opts: DepsOptions, dirs: string[]): Promise<void> 
   if (there.length === 0) return;
   const args = ['-I', join(opts.runtimeDir, 'deps_build.py'), '--reclaim', JSON.stringify({ dirs: there, idmap: opts.idmap })];
   const child = spawn(opts.pythonPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: opts.path, LANG: 'C.UTF-8' } });
+  if (spawnedWithoutFds(child)) throw new PlatformError('PLATFORM_FILE_LIMIT', OUT_OF_FILES_MESSAGE);
   let err = '';
   child.stderr.setEncoding('utf8').on('data', (s: string) => { err = (err + s).slice(-4096); });
   const code = await new Promise<number | null>((resolve) => {
@@ -337,6 +338,11 @@ function runProcess(opts: DepsOptions, args: string[], request: BuildRequest, no
       // Unboxed, pip's children must die with the build: a process group to kill.
       detached: opts.sandbox === 'off',
     });
+    if (spawnedWithoutFds(child)) {
+      // The platform at its open-files limit: no pipes, nothing built; tried again at the next deploy (service.ts).
+      resolve({ ...failed('PLATFORM_FILE_LIMIT', OUT_OF_FILES_MESSAGE, ''), lockText: '' });
+      return;
+    }
     const kill = (): void => {
       try {
         if (opts.sandbox === 'off' && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');

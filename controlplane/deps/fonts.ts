@@ -16,6 +16,7 @@ import { constants, existsSync } from 'node:fs';
 import { lstat, mkdir, open, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { OUT_OF_FILES_MESSAGE, spawnedWithoutFds } from '../../protocol/index.js';
 
 export const FONT_LIST_MAX_BYTES = 4 * 1024 * 1024;
 /** Where the site keeps it, and where the runtime looks (fp_runtime/specialize.py, `seed_caches`). */
@@ -41,6 +42,11 @@ export function runFontBox(run: BoxedRun, note: (text: string) => void): Promise
   return new Promise((resolve) => {
     // fd 3 as in a build: the box keeps it open through its start (runtime/deps_build.py); nothing is said on it.
     const child = spawn(run.pythonPath, run.args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: run.env });
+    if (spawnedWithoutFds(child)) {
+      note(`could not start ${run.pythonPath}: ${OUT_OF_FILES_MESSAGE}\n`); // no font list, as for any failed start
+      resolve();
+      return;
+    }
     (child.stdio[3] as Readable).on('error', () => undefined).resume();
     const kill = (): void => {
       child.kill('SIGKILL'); // the keeper: the whole box goes with it

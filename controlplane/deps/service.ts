@@ -185,8 +185,9 @@ export class DependencyBuilds {
     if (running !== undefined) return runningView(key, running);
     const record = await this.known(key, version);
     if (record !== null && record.state === 'ready' && this.siteExists(record)) return recordView(key, record);
-    // A build that found the disk full is tried again (by a deploy, or a start that serves it): space comes back.
-    if (record !== null && record.state === 'failed' && !retryFailed && record.error?.code !== 'STORAGE_FULL') return recordView(key, record);
+    // A build that found the disk full, or the platform out of file descriptors, is tried again (by a
+    // deploy, or a start that serves it): space and descriptors come back.
+    if (record !== null && record.state === 'failed' && !retryFailed && record.error?.code !== 'STORAGE_FULL' && record.error?.code !== 'PLATFORM_FILE_LIMIT') return recordView(key, record);
     // A stored version with no build under its key, outside an upload: what it was built with changed
     // (an upgrade's runtime pins, a moved checkout's Python, the index settings) or the build was lost.
     // Said, since it needs the package index: it went without a word (upgrade round 2).

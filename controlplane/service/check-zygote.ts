@@ -20,7 +20,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { PyReport } from '../../protocol/index.js';
+import { spawnedWithoutFds, type PyReport } from '../../protocol/index.js';
 import type { DepsOptions } from '../deps/index.js';
 
 /** The box a check runs in: the dependency builder's uid, id map and cgroups (platform/deps.ts). */
@@ -135,6 +135,11 @@ export class CheckZygote {
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
       stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
     });
+    if (spawnedWithoutFds(child)) {
+      // No descriptors left (chaos round 8): the check falls back to a spawn of its own, which answers PLATFORM_FILE_LIMIT.
+      this.#stop(new CheckerDied('the checker could not start: no file descriptors left'));
+      throw new CheckerDied('the checker could not start: no file descriptors left');
+    }
     this.#child = child;
     this.#buffer = '';
     // An idle zygote keeps nothing alive: a check waiting on it holds its timer.

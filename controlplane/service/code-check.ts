@@ -26,7 +26,9 @@ import {
   ANY_ENV,
   entrypointToCheck,
   MANIFEST_FILE,
+  OUT_OF_FILES_MESSAGE,
   PlatformError,
+  spawnedWithoutFds,
   readManifestText,
   reportProblems,
   type LimitCeilings,
@@ -271,6 +273,11 @@ export class CodeChecker {
         timeout: timeoutMs,
         killSignal: 'SIGKILL',
       });
+      if (spawnedWithoutFds(child)) {
+        released();
+        reject(new PlatformError('PLATFORM_FILE_LIMIT', OUT_OF_FILES_MESSAGE));
+        return;
+      }
       (child.stdio[3] as Readable | undefined)?.on('error', () => undefined).resume();
       child.on('close', released);
       const out: Buffer[] = [];

@@ -7,6 +7,7 @@
  * Errors are StoreError with a stable `code` (./errors.ts). See docs/stores.md.
  */
 import type {
+  ReadinessProblem,
   RequiredRole,
   Role,
   InvocationMode,
@@ -673,6 +674,8 @@ export interface Store {
   readonly liveUsage?: LiveUsageStore;
   /** The platform this database belongs to (production: made at its first start, kept in it); the Redis prefix is claimed with it (docs/adr/0130). Absent embedded. */
   readonly identity?: string;
+  /** Production: whether the store answers as its callers met it, for /readyz (production/health.ts, ADR 0210). Absent embedded (the state disk's problem covers it). */
+  readonly health?: { problem(): ReadinessProblem | null };
   /** Flushes and releases everything; later calls throw STORE_CLOSED. Idempotent. */
   close(): Promise<void>;
 }

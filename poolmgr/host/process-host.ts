@@ -11,8 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
-import type { Duplex } from 'node:stream';
-import { encodeFrame, escapeControls, FrameDecoder, FrameSkimmer, PlatformError, type BoxSpec } from '../../protocol/index.js';
+import { PassThrough, type Duplex } from 'node:stream';
+import { encodeFrame, escapeControls, FrameDecoder, FrameSkimmer, isOutOfFiles, OUT_OF_FILES_MESSAGE, PlatformError, spawnedWithoutFds, type BoxSpec } from '../../protocol/index.js';
 import { heldFiles } from '../file-table.js';
 import { bindGuard } from './bind-guard.js';
 import { Cgroups, hostMemoryShare, hostSocketShare, hostTaskShare } from './cgroups.js';
@@ -328,23 +328,27 @@ export class ProcessHost implements RuntimeHost {
     const args = ['-I', this.options.runtimeEntry, '--fd', '3'];
     if (box !== null) args.push('--box', JSON.stringify(box));
     const child = spawn(this.options.pythonPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: this.options.childEnv });
-    const rt = this.track(id, child, null, child.stdio[3] as unknown as Socket, null);
-    // Read under the budget a forked box's init keeps (spawned-output.ts).
-    const output = new SpawnedOutput({
-      out: (stream, text) => {
-        this.output(rt, stream, text);
-        if (this.options.debug) debugOutput(`[runtime ${rt.pid} ${stream}] `, text);
-      },
-      dropped: (bytes) => this.functionOutput(rt)?.dropped(bytes),
-    });
-    output.read(child.stdout, 'stdout');
-    output.read(child.stderr, 'stderr');
+    // Out of file descriptors: no pipes, and the 'error' below reports the failed start (it crashed the platform: spawn-failed.ts).
+    const noFds = spawnedWithoutFds(child);
+    const rt = this.track(id, child, null, noFds ? new PassThrough() : child.stdio[3] as unknown as Socket, null);
+    if (!noFds) {
+      // Read under the budget a forked box's init keeps (spawned-output.ts).
+      const output = new SpawnedOutput({
+        out: (stream, text) => {
+          this.output(rt, stream, text);
+          if (this.options.debug) debugOutput(`[runtime ${rt.pid} ${stream}] `, text);
+        },
+        dropped: (bytes) => this.functionOutput(rt)?.dropped(bytes),
+      });
+      output.read(child.stdout, 'stdout');
+      output.read(child.stderr, 'stderr');
+    }
     const report = this.reporter(rt, events);
     child.on('exit', report);
     child.on('error', (err) => {
       // Only a failed spawn matters here; a failed kill() of a dead process is not news.
       if (rt.pid !== 0) return;
-      rt.stderrTail = `could not start ${this.options.pythonPath}: ${err.message}`;
+      rt.stderrTail = isOutOfFiles(err) ? OUT_OF_FILES_MESSAGE : `could not start ${this.options.pythonPath}: ${err.message}`;
       report(null, null);
     });
     if (setupError !== null) {

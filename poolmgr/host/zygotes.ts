@@ -24,7 +24,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { encodeFrame, FrameDecoder } from '../../protocol/index.js';
+import { encodeFrame, FrameDecoder, spawnedWithoutFds } from '../../protocol/index.js';
 import { running } from './host-pids.js';
 import { makeOwnedDir } from './owned-dirs.js';
 import { siteShadows } from './site-packages.js';
@@ -301,6 +301,11 @@ export class Zygote {
     const args = ['-I', entry, '--fd', '3', '--preset', preset, '--listen', this.path, ...(boxed === true ? ['--boxed'] : [])];
     const child = spawn(pythonPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: childEnv });
     this.child = child;
+    if (spawnedWithoutFds(child)) {
+      // No file descriptor for its pipes: a failed start like any other (the 'error' follows; spawn-failed.ts).
+      child.on('error', () => this.onExit(child));
+      return;
+    }
     for (const stream of [child.stdout, child.stderr]) {
       stream?.setEncoding('utf8');
       stream?.on('data', (text: string) => this.options.onOutput?.(text));

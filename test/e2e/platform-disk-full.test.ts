@@ -11,10 +11,11 @@ import { mkdtempSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { startPlatform, type StartedPlatform } from '../../platform/start.js';
 import { writeWheel } from '../helpers/wheels.js';
 import { startMain } from './main-harness.js';
-import { Api, createFunction, deployed, depsSettled, errorOf, py, randomText, sleep, TEST_SECRETS_KEY, upload } from './platform-harness.js';
+import { Api, createFunction, deployed, depsSettled, errorOf, filesOf, py, randomText, runsWritten, sleep, TEST_SECRETS_KEY, upload } from './platform-harness.js';
 
 const skip = process.getuid?.() === 0 ? false : 'mounting a tmpfs needs root';
 
@@ -117,6 +118,65 @@ describe('async runs through a full state directory', { skip }, () => {
     assert.deepEqual(await readiness(platform.url), { status: 200, state: 'ready', problems: [] });
     assert.equal((await submit()).status, 202);
     for (const id of accepted) assert.equal(await finalState(api, id), 'succeeded', id);
+  });
+});
+
+/**
+ * Sync calls, deploys and runs in flight through a full state directory (chaos round 8: checked,
+ * holding; an 8 MiB tmpfs by hand). Sync calls are served and their run records wait in memory
+ * (the run journal cannot write either) and are written once space is freed; an upload and a deploy
+ * answer 507 STORAGE_FULL; runs that were running when it filled are delivered again and succeed;
+ * both SQLite files pass integrity_check; no restart.
+ */
+describe('sync calls, deploys and runs in flight through a full state directory', { skip }, () => {
+  let disk: Awaited<ReturnType<typeof onSmallDisk>> | undefined;
+  before(async () => {
+    disk = await onSmallDisk('fp-full-calls-', { dispatchLeaseMs: 2000 });
+  });
+  after(async () => {
+    await disk?.stop();
+  });
+
+  it('serves sync calls and writes their records once freed; 507 to an upload and a deploy; runs in flight succeed; SQLite intact', async () => {
+    const { dir, platform, api } = disk!;
+    await deployed(api, 'slowpoke', { 'main.py': py('import time', 'def handler(event, context):', '    print("line " + "x" * 200)', '    if event["path"] == "/slow":', '        time.sleep(1.5)', '    return {"ok": 1}') });
+    const sync = async (): Promise<number> => {
+      const res = await fetch(`${platform.url}/fn/slowpoke/`);
+      await res.arrayBuffer();
+      return res.status;
+    };
+    for (let i = 0; i < 2; i++) assert.equal(await sync(), 200);
+    const running: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${platform.url}/async/slowpoke/slow`, { method: 'POST', body: '{}' });
+      assert.equal(res.status, 202);
+      running.push(((await res.json()) as { runId: string }).runId);
+    }
+    await runsWritten(platform.url);
+    const filler = fill(dir);
+    for (let i = 0; i < 5; i++) assert.equal(await sync(), 200, 'sync calls are served');
+    const uploaded = await api.call('POST', '/functions/slowpoke/versions', { files: filesOf({ 'main.py': py('def handler(event, context):', '    return 2') }) });
+    assert.equal(uploaded.status, 507, JSON.stringify(uploaded.body));
+    assert.equal(errorOf(uploaded).code, 'STORAGE_FULL');
+    const deploy = await api.call('POST', '/functions/slowpoke/deploy', { version: 1 });
+    assert.equal(deploy.status, 507, JSON.stringify(deploy.body));
+    assert.equal(errorOf(deploy).code, 'STORAGE_FULL');
+    rmSync(filler);
+    await runsWritten(platform.url, 20_000);
+    for (const id of running) assert.equal(await finalState(api, id), 'succeeded', id);
+    await runsWritten(platform.url, 20_000);
+    const listed = await api.call('GET', '/runs?function=slowpoke&limit=100');
+    const http = (listed.body.items as { trigger: string }[]).filter((run) => run.trigger === 'http');
+    assert.equal(http.length, 7, 'every sync call has its record, those made while full too');
+    for (const file of ['platform.db', 'async.db']) {
+      const db = new Database(join(dir, 'state', file), { readonly: true });
+      try {
+        assert.equal(db.pragma('integrity_check', { simple: true }), 'ok', file);
+      } finally {
+        db.close();
+      }
+    }
+    assert.equal((await api.call('POST', '/functions/slowpoke/versions', { files: filesOf({ 'main.py': py('def handler(event, context):', '    return 2') }) })).status, 201);
   });
 });
 

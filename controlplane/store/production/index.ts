@@ -14,6 +14,7 @@ import { mongoDeployStore, mongoFunctionStore } from './functions.js';
 import { mongoSecretKeys } from './keys.js';
 import { mongoRunStore, sweepExpiredLogs } from './runs.js';
 import { mongoTokenStore } from './tokens.js';
+import { StoreHealth } from './health.js';
 import { unavailableAsStoreError } from './unavailable.js';
 import { boundDatabase, dataWithoutSchema, foreignDatabase, isBoundDatabase } from './unmarked.js';
 import { mongoUsageHistory } from './usage-history.js';
@@ -30,6 +31,8 @@ export const DEFAULT_DATABASE = 'fastapi_platform';
 export const DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 2000;
 /** How often the MongoDB driver checks the server (its default is 10 s). */
 export const DEFAULT_HEARTBEAT_MS = 1000;
+/** A command unanswered this long has failed (./index.ts `socketTimeoutMs`; ADR 0210). */
+export const DEFAULT_SOCKET_TIMEOUT_MS = 30_000;
 export const DEFAULT_LOG_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 
 export interface MongoStoreOptions {
@@ -51,6 +54,12 @@ export interface MongoStoreOptions {
   serverSelectionTimeoutMs?: number;
   /** How often the server is checked; a hang is noticed within this plus the timeout. Default DEFAULT_HEARTBEAT_MS (1000). */
   heartbeatMs?: number;
+  /**
+   * How long a command may go without an answer before it fails STORE_UNAVAILABLE (its connection
+   * closed). The server check above does not see a FerretDB whose PostgreSQL hangs (FerretDB answers
+   * its `hello`), and such a command waited minutes (ADR 0210). Default DEFAULT_SOCKET_TIMEOUT_MS (30 000).
+   */
+  socketTimeoutMs?: number;
   /** Where the server has no TTL indexes (FerretDB), expired logs are deleted this often. Default 10 min. */
   logSweepIntervalMs?: number;
   /** How long a batch of run records waits for its superseded bookkeeping (runs.ts, SUPERSEDE_BUDGET_MS). */
@@ -84,6 +93,9 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
     // is noticed at a failed check, which also fails the calls waiting on it: at the default 10 s
     // the first calls after a hang waited up to 12 s (reliability round 4). One `hello` a second.
     heartbeatFrequencyMS: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+    // A server that answers its check but not a command (FerretDB over a PostgreSQL that hangs: a
+    // stopped process, a frozen VM) held API calls for minutes: a command unanswered this long fails.
+    socketTimeoutMS: options.socketTimeoutMs ?? DEFAULT_SOCKET_TIMEOUT_MS,
     // Absent optional fields stay absent (the default would store them as null).
     ignoreUndefined: true,
     appName: 'fastapi-platform',
@@ -129,7 +141,11 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
     }
     const blobs = mongoBlobStore(ctx);
     // Callers see STORE_UNAVAILABLE, never the driver's words, when MongoDB does not answer.
-    const guard = unavailableAsStoreError;
+    const health = new StoreHealth();
+    const guard = <P extends object>(port: P): P => unavailableAsStoreError(port, health);
+    // The probe: one small read, through the guard, that reaches FerretDB's PostgreSQL too (a `ping` does not).
+    const probe = guard({ read: () => col.meta.findOne({ _id: 'schema' }, { projection: { _id: 1 } }) });
+    health.probe = probe.read;
     return {
       functions: guard(mongoFunctionStore(ctx)),
       versions: guard(mongoVersionStore(ctx, blobs)),
@@ -145,6 +161,7 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
       blobGrants: guard(mongoBlobGrants(ctx)),
       blobs: guard(blobs),
       identity,
+      health,
       async close() {
         if (closed) return;
         closed = true;

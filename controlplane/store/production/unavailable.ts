@@ -13,7 +13,8 @@
  * the log per request, where a MongoDB that is down answers 503 STORE_UNAVAILABLE.
  */
 import { MongoNetworkError, MongoServerError, MongoNotConnectedError, MongoOperationTimeoutError, MongoServerClosedError, MongoSystemError, MongoTopologyClosedError } from 'mongodb';
-import { StoreError } from '../errors.js';
+import { isStoreError, StoreError } from '../errors.js';
+import type { StoreHealth } from './health.js';
 
 const UNREACHABLE = [MongoNetworkError, MongoSystemError, MongoNotConnectedError, MongoOperationTimeoutError, MongoServerClosedError, MongoTopologyClosedError];
 
@@ -63,15 +64,30 @@ function translate(err: unknown): unknown {
   return new StoreError('STORE_UNAVAILABLE', 'the store (MongoDB) did not answer; try again shortly', {}, err);
 }
 
-/** The port with every method's "unreachable" failures turned into STORE_UNAVAILABLE (sync methods stay sync). */
-export function unavailableAsStoreError<P extends object>(port: P): P {
+/**
+ * The port with every method's "unreachable" failures turned into STORE_UNAVAILABLE (sync methods
+ * stay sync); `health`, when given, hears each call's outcome (/readyz: ./health.ts).
+ */
+export function unavailableAsStoreError<P extends object>(port: P, health?: StoreHealth): P {
   const out = { ...port } as Record<string, unknown>;
   for (const [name, value] of Object.entries(port)) {
     if (typeof value !== 'function') continue;
     const method = value as (...args: unknown[]) => unknown;
     out[name] = (...args: unknown[]): unknown => {
       const result = method.apply(port, args);
-      return result instanceof Promise ? result.catch((err: unknown) => { throw translate(err); }) : result;
+      if (!(result instanceof Promise)) return result;
+      return result.then(
+        (value: unknown) => {
+          health?.answered();
+          return value;
+        },
+        (err: unknown) => {
+          const translated = translate(err);
+          if (isStoreError(translated, 'STORE_UNAVAILABLE')) health?.unreachable(translated.message);
+          else if (!isStoreError(translated, 'STORE_CLOSED')) health?.answered();
+          throw translated;
+        },
+      );
     };
   }
   return out as P;
