@@ -105,8 +105,17 @@ describe('the console journey', { skip }, () => {
     assert.match(await textOf(page.locator('#inv-curl')), new RegExp(`curl -sS -X POST ${base.replace(/[.]/g, '\\.')}/fn/${name}/`));
     await page.getByLabel('Test case name').fill('happy path');
     await page.getByRole('button', { name: 'Save', exact: true }).click();
+    // The saved case answers with a run of its own: a new run link (warm, or cold again when the
+    // machine is so loaded that the 1 s idle timeout passed between the two calls).
+    const firstRun = await result.getByRole('link', { name: 'run', exact: true }).getAttribute('href');
+    assert.ok(firstRun, 'the first call links its run');
     await page.getByRole('button', { name: 'Run happy path' }).click();
-    await result.getByText('warm').waitFor();
+    await page.waitForFunction(`(() => {
+      const now = document.querySelector('[data-testid="invoke-result"] a')?.getAttribute('href');
+      return typeof now === 'string' && now !== ${JSON.stringify(firstRun)};
+    })()`);
+    assert.match(await textOf(result.locator('.badge')), /^(warm|cold start)$/);
+    assert.match(await textOf(page.getByTestId('response-body')), /"name": "Ada"/);
     await screenshot(page, '07-invoke');
 
     // Retries down to one attempt (Settings), so a failing async run fails at once.
