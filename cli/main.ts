@@ -258,7 +258,9 @@ function nextStep(code: string, details: Record<string, unknown>): string | null
  */
 function roleNextStep(required: unknown): string {
   const check = '`whoami` shows the token in use';
-  if (required === 'root') return `only the admin token may (the platform printed it at its first start, and \`up\` saved it as the default profile): pass it with --token or FP_TOKEN, or --profile its profile; ${check}`;
+  // New-user round 13: a service's first start writes it to FP_ADMIN_TOKEN_FILE instead (the systemd unit's
+  // /etc/fastapi-platform/admin-token), and an admin who lost it needs the rotation, not a search of the journal.
+  if (required === 'root') return `only the admin token may (the platform printed it at its first start, or wrote it to the file FP_ADMIN_TOKEN_FILE names, /etc/fastapi-platform/admin-token under the systemd unit, and \`up\` saved it as the default profile; lost: \`node dist/platform/main.js --rotate-admin-token\` on the platform's host, docs/platform.md): pass it with --token or FP_TOKEN, or --profile its profile; ${check}`;
   const role = typeof required === 'string' ? required : '<role>';
   return `an owner of the workspace (or the admin token, with -w <workspace>) creates ${/^[aeiou]/.test(role) ? 'an' : 'a'} ${role} token with \`fastapi-platform tokens create --role ${role}\`; ${check}`;
 }

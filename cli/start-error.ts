@@ -16,7 +16,7 @@ export function startError(err: unknown, port: number | undefined): unknown {
     return new CliError(EXIT.FAILURE, 'STORAGE_FULL', `the disk holding the state directory is full (${(err as Error).message}): free some space, then start again`);
   }
   if (!isPlatformError(err)) return err;
-  const hint = err.code === 'LISTEN_FAILED' ? `; another process may be using it: stop it, or pick another port with --port N (--port 0: any free one)` : '';
+  const hint = err.code === 'LISTEN_FAILED' ? `; another port: --port N (--port 0: any free one)` : '';
   return new CliError(EXIT.FAILURE, err.code, `${err.message}${hint}`, { ...err.details, ...(port !== undefined ? { port } : {}) });
 }
 

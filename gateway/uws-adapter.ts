@@ -94,6 +94,7 @@ import { ClosedPeers, DRAIN_IDLE_MS, DRAIN_MAX_MS, DrainSlots, drainBytesFor, UW
 import { ByteBudget, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, DEFAULT_MAX_HELD_RESPONSE_BYTES, SLOW_CLIENT_WINDOW_MS, type Holder } from './byte-budget.js';
 import { bodyChunkLimit, bodyTooSlow, overloaded, tooLarge } from './body-refusals.js';
 import { ERROR_HEADERS } from './error-headers.js';
+import { listenCause } from './listen-cause.js';
 import { splitTarget } from './http10.js';
 import type { HttpServer, HttpServerOptions, IncomingRequest, OutgoingResponse } from './http-server.js';
 import { refusalResponse, writeHead } from './uws-head.js';
@@ -1047,7 +1048,9 @@ export async function startHttpServer(options: HttpServerOptions, attempt = 1): 
     const listen = app.listen.bind(app) as unknown as ListenWithOptions;
     listen(options.host, options.port, LISTEN_EXCLUSIVE_PORT, (socket) => {
       if (!socket) {
-        reject(new PlatformError('LISTEN_FAILED', `cannot listen on ${options.host}:${options.port} (in use or not permitted)`, { host: options.host, port: options.port }));
+        void listenCause(options.host, options.port).then((cause) => {
+          reject(new PlatformError('LISTEN_FAILED', `cannot listen on ${options.host}:${options.port}: ${cause}`, { host: options.host, port: options.port }));
+        });
         return;
       }
       let listening: us_listen_socket | null = socket;

@@ -10,6 +10,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { TrustedProxies, type GatewaySettings } from '../gateway/index.js';
+import { mongoSocketMistake, redisSocketMistake } from './socket-urls.js';
 import { DEFAULT_LIMIT_CEILINGS, DEFAULT_RESULT_BYTES_PER_WORKSPACE, MAX_STORED_RESULT_BYTES, METRICS_PLATFORM_SERIES, parseLongDurationMs, PlatformError } from '../protocol/index.js';
 
 const KIB = 1024;
@@ -213,6 +214,11 @@ const configSchema = z.strictObject(shape).superRefine((c, ctx) => {
     if (c.redisUrl === undefined) ctx.addIssue({ code: 'custom', path: ['redisUrl'], message: 'required when the store is production' });
     if (c.mongoUrl === undefined) ctx.addIssue({ code: 'custom', path: ['mongoUrl'], message: 'required when the store is production' });
   }
+  // A Unix socket spelled the other server's way: the start failed later with the client library's words.
+  const redisSocket = c.redisUrl === undefined ? null : redisSocketMistake(c.redisUrl);
+  if (redisSocket !== null) ctx.addIssue({ code: 'custom', path: ['redisUrl'], message: redisSocket });
+  const mongoSocket = c.mongoUrl === undefined ? null : mongoSocketMistake(c.mongoUrl);
+  if (mongoSocket !== null) ctx.addIssue({ code: 'custom', path: ['mongoUrl'], message: mongoSocket });
   try {
     new TrustedProxies(proxyList(c.trustedProxies));
   } catch (err) {

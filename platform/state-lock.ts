@@ -14,7 +14,7 @@
  * and a start there waits up to FOREIGN_WAIT_MS for a touch before it takes the lock over.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, linkSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PID_NS } from '../poolmgr/index.js';
 import { PlatformError } from '../protocol/index.js';
@@ -29,7 +29,7 @@ export interface StateLock {
 
 /** Takes `<stateDir>/platform.lock`; throws PlatformError STATE_DIR_IN_USE when a live process holds it. */
 export function lockStateDir(stateDir: string): StateLock {
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  makeStateDir(stateDir);
   const path = join(stateDir, LOCK_FILE);
   const mine = `${process.pid} ${procStat(process.pid)?.start ?? ''} ${NAMESPACE}\n`;
   for (let attempt = 0; ; attempt++) {
@@ -49,6 +49,29 @@ export function lockStateDir(stateDir: string): StateLock {
     }
     // Its owner is gone: take it over.
     removeIfStill(path, seen, mine);
+  }
+}
+
+/**
+ * The state directory, made when missing. A service user whose directory was never made (no
+ * `StateDirectory=`, /var/lib root's) and a path that is a file both stopped the start with
+ * `[START_FAILED] EACCES: permission denied, mkdir …` or `EEXIST …` alone (new-user round 13).
+ */
+function makeStateDir(stateDir: string): void {
+  try {
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // The nearest part of the path that exists: the folder this user may not write, or the file in the way.
+    let found = stateDir;
+    while (!existsSync(found) && dirname(found) !== found) found = dirname(found);
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      throw new PlatformError('STATE_READ_ONLY', `the state directory ${stateDir} cannot be created: this user may not make folders in ${found} (${code}): make it once as root and give it to this user (\`install -d -m 0700 -o <user> ${stateDir}\`; a systemd unit's StateDirectory= does it), or start with another state directory (--state-dir DIR)`, { stateDir });
+    }
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      throw new PlatformError('BAD_CONFIG', `the state directory ${stateDir} cannot be a directory: ${found} is a file: give a directory with --state-dir DIR or FP_STATE_DIR`, { stateDir });
+    }
+    throw err;
   }
 }
 

@@ -825,7 +825,8 @@ describe('cli up on a port that is taken', () => {
     const text = await spawnCli(['up', '--port', String(port), '--state-dir', join(work, 'state')], { env, timeoutMs: 60_000 });
     assert.equal(text.code, 1, text.stderr);
     assert.doesNotMatch(text.stderr, /unexpected error|at file:/);
-    assert.match(text.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} .*--port`));
+    // The cause, not "in use or not permitted" (new-user round 13), then the CLI's flag.
+    assert.match(text.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: another process listens on port ${port} .*--port`));
     const json = await spawnCli(['up', '--port', String(port), '--state-dir', join(work, 'state'), '--json'], { env, timeoutMs: 60_000 });
     assert.equal(JSON.parse(json.stdout).error.code, 'LISTEN_FAILED');
   });
@@ -844,6 +845,6 @@ describe('cli up on a port that is taken', () => {
     const r = await spawnCli(['dev', work, '--port', String(port)], { env, timeoutMs: 60_000 });
     assert.equal(r.code, 1, r.stderr);
     assert.doesNotMatch(r.stderr, /unexpected error|at file:/);
-    assert.match(r.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} .*--port N \\(--port 0: any free one\\) \\[LISTEN_FAILED\\]`));
+    assert.match(r.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: another process listens .*--port N \\(--port 0: any free one\\) \\[LISTEN_FAILED\\]`));
   });
 });

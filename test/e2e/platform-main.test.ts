@@ -171,6 +171,21 @@ describe('platform process', () => {
     await stop(proc);
   });
 
+  // New-user round 13: uWS gives no errno, and each of these said "(in use or not permitted)".
+  it('a port another process holds, or an address not of this machine, is LISTEN_FAILED naming the cause (exit 1)', async (t) => {
+    const holder = http.createServer();
+    await new Promise<void>((done) => holder.listen(0, '127.0.0.1', done));
+    t.after(() => holder.close());
+    const port = (holder.address() as { port: number }).port;
+    const taken = await startMain(['--state-dir', stateDir, '--port', String(port)]).exited;
+    assert.equal(taken.code, 1, taken.stderr);
+    assert.match(taken.stderr, new RegExp(`\\[LISTEN_FAILED\\] cannot listen on 127\\.0\\.0\\.1:${port}: another process listens on port ${port} \\(\`ss -ltnp 'sport = :${port}'\` names it.*stop it, or pick another port`));
+    // TEST-NET-1 (RFC 5737): never an address of this machine.
+    const foreign = await startMain(['--state-dir', stateDir, '--port', '0', '--host', '192.0.2.1']).exited;
+    assert.equal(foreign.code, 1, foreign.stderr);
+    assert.match(foreign.stderr, /\[LISTEN_FAILED\] cannot listen on 192\.0\.2\.1:0: 192\.0\.2\.1 is not an address of this machine/);
+  });
+
   it('replaces a lost admin token with --rotate-admin-token', async () => {
     const proc = startMain(['--state-dir', stateDir, '--port', '0', '--rotate-admin-token']);
     const { url, token: fresh } = await started(proc);

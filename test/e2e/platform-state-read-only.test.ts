@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -67,6 +67,27 @@ describe('a state directory that cannot be written', { skip, timeout: 120_000 },
       assert.ok(stderr.includes(stateDir), stderr);
     } finally {
       execFileSync('umount', [stateDir]);
+    }
+  });
+
+  // New-user round 13: a directory this user cannot make (a service user, /var/lib root's, no
+  // StateDirectory=), or a file where it should be, was `[START_FAILED] EACCES: … mkdir …` / `EEXIST`.
+  it('a state directory that cannot be made: STATE_READ_ONLY naming the folder and install -d; a file in its place: BAD_CONFIG', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'fp-read-only-parent-'));
+    try {
+      execFileSync('chattr', ['+i', parent]);
+      try {
+        const stderr = await refused(startMain(['--state-dir', join(parent, 'state'), '--port', '0']), 'a folder it may not write');
+        assert.match(stderr, new RegExp(`the state directory ${parent}/state cannot be created: this user may not make folders in ${parent} \\(EPERM\\).*install -d -m 0700 -o <user> ${parent}/state`));
+      } finally {
+        execFileSync('chattr', ['-i', parent]);
+      }
+      writeFileSync(join(parent, 'file'), '');
+      const ended = await startMain(['--state-dir', join(parent, 'file', 'state'), '--port', '0']).exited;
+      assert.equal(ended.code, 1, ended.stderr);
+      assert.match(ended.stderr, new RegExp(`\\[BAD_CONFIG\\] the state directory ${parent}/file/state cannot be a directory: ${parent}/file is a file`));
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
     }
   });
 

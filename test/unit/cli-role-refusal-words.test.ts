@@ -39,6 +39,6 @@ describe('cli: ROLE_FORBIDDEN names the next step', () => {
   it('the admin token\'s own calls: the admin token, and where it was given', async () => {
     const r = await api.cli(['workspaces', 'create', 'team2']);
     assert.equal(r.code, EXIT.API);
-    assert.match(r.stderr, /the token has deployer; only the admin token may \(the platform printed it at its first start, and `up` saved it as the default profile\): pass it with --token or FP_TOKEN, or --profile its profile/);
+    assert.match(r.stderr, /the token has deployer; only the admin token may \(the platform printed it at its first start, or wrote it to the file FP_ADMIN_TOKEN_FILE names, \/etc\/fastapi-platform\/admin-token under the systemd unit, and `up` saved it as the default profile; lost: `node dist\/platform\/main\.js --rotate-admin-token` on the platform's host, docs\/platform\.md\): pass it with --token or FP_TOKEN, or --profile its profile/);
   });
 });

@@ -136,6 +136,34 @@ describe('platform config', () => {
     assert.throws(() => loadConfig({ FP_STORE: 'production', FP_REDIS_URL: 'unix://relative.sock', FP_MONGO_URL: 'mongodb://h/' }), (err: unknown) => err instanceof ConfigError && err.issues.some((i) => i.key === 'FP_REDIS_URL'));
   });
 
+  it('a Unix socket written as a path after redis:// or mongodb:// is BAD_CONFIG with the form each takes (new-user round 13)', () => {
+    const issues = (env: Record<string, string>): { key: string; message: string }[] => {
+      try {
+        loadConfig({ FP_STORE: 'production', FP_REDIS_URL: 'unix:///run/fp/redis.sock?password=pw', FP_MONGO_URL: 'mongodb://%2Frun%2Ffp%2Fferretdb.sock/', ...env });
+      } catch (err) {
+        assert.ok(err instanceof ConfigError);
+        return err.issues;
+      }
+      return [];
+    };
+    // The start said `[START_FAILED] Invalid URL`, naming no variable.
+    const redis = issues({ FP_REDIS_URL: 'redis://:s3cret@/run/fp/redis.sock' });
+    assert.deepEqual(redis.map((i) => i.key), ['FP_REDIS_URL']);
+    assert.match(redis[0]!.message, /unix:\/\/\/run\/fp\/redis\.sock\?password=…/);
+    assert.doesNotMatch(redis[0]!.message, /s3cret/);
+    assert.match(issues({ FP_REDIS_URL: 'redis:///run/fp/redis.sock' })[0]!.message, /unix:\/\/\/run\/fp\/redis\.sock /);
+    // The start said `[START_FAILED] Protocol and host list are required in the uri`.
+    for (const url of ['mongodb:///run/fp/ferretdb.sock/', 'mongodb:///run/fp/ferretdb.sock', 'mongodb:///run/fp/ferretdb.sock/fastapi_platform']) {
+      const mongo = issues({ FP_MONGO_URL: url });
+      assert.deepEqual(mongo.map((i) => i.key), ['FP_MONGO_URL'], url);
+      assert.match(mongo[0]!.message, /mongodb:\/\/%2Frun%2Ffp%2Fferretdb\.sock\//);
+    }
+    // The forms README gives, a host with a database number, and a seed list still pass.
+    for (const env of <Record<string, string>[]>[{}, { FP_REDIS_URL: 'redis://:pw@127.0.0.1:6379/0' }, { FP_REDIS_URL: 'redis://h/2' }, { FP_MONGO_URL: 'mongodb://u:p@a:1,b:2/?authSource=admin' }]) {
+      assert.deepEqual(issues(env), [], JSON.stringify(env));
+    }
+  });
+
   it('lists every bad variable in one error', () => {
     assert.throws(
       () => loadConfig({ FP_PORT: 'http', FP_POOL_SIZE: '0', FP_DEBUG: 'yes', FP_PUBLIC_URL: 'ftp://x', FP_MAX_FILE_BYTES: '99999999999' }),
