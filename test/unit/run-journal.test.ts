@@ -137,4 +137,23 @@ describe('RunJournal with the run sink', () => {
     assert.match(String(told[0]), /workspace "attacker".*share/, 'told: RUN_JOURNAL_FULL naming the workspace');
     await again.close(100);
   });
+
+  it('the file being appended to, all of it written, is emptied in place: no file is created on the request path, and a crash replays only what came after', async () => {
+    const dir = dirOf();
+    const journal = new RunJournal(dir);
+    const written = Array.from({ length: 5 }, () => run({ function: 'f' }));
+    for (const r of written) journal.append(r, 7);
+    journal.flush();
+    assert.deepEqual(readdirSync(dir), ['0.jsonl']);
+    journal.release(undefined); // the sink holds none of them: all written
+    assert.equal(journal.size, 0);
+    const later = run({ function: 'f' });
+    journal.append(later, 7);
+    journal.flush();
+    // Before: ['1.jsonl'] (0.jsonl deleted, a new file created by the append's flush: 0.1-3 ms on the gateway's loop).
+    assert.deepEqual(readdirSync(dir), ['0.jsonl'], 'the same file, still open');
+    assert.ok(journal.size > 0);
+    // The crash: the next process replays what was not written, and nothing that was.
+    assert.deepEqual(new RunJournal(dir).replay().map((j) => j.run.runId), [later.runId]);
+  });
 });

@@ -20,6 +20,8 @@ interface FnState {
   lastSuccess: { runId: string; at: number } | null;
   warm: Map<string, { instances: number; expiresAt: number }>;
   paused: boolean;
+  /** ceil(now / MINUTE_MS) when its buckets were last pruned (NaN: a new bucket since). */
+  prunedFor: number;
 }
 
 export class MemoryHotMetrics implements HotMetrics {
@@ -36,7 +38,7 @@ export class MemoryHotMetrics implements HotMetrics {
   private state(fn: string): FnState {
     let s = this.fns.get(fn);
     if (s === undefined) {
-      s = { minutes: new Map(), hours: new Map(), totals: { invocations: 0, errors: 0, coldStarts: 0 }, lastSuccess: null, warm: new Map(), paused: false };
+      s = { minutes: new Map(), hours: new Map(), totals: { invocations: 0, errors: 0, coldStarts: 0 }, lastSuccess: null, warm: new Map(), paused: false, prunedFor: NaN };
       this.fns.set(fn, s);
     }
     return s;
@@ -57,31 +59,28 @@ export class MemoryHotMetrics implements HotMetrics {
         this.batches.delete(id);
       }
     }
-    const batch = SampleBatch.of(samples);
-    const touched = new Set<FnState>();
-    const bucket = (map: Map<number, Tally>, index: number): Tally => {
-      let tally = map.get(index);
-      if (tally === undefined) map.set(index, (tally = emptyTally()));
-      return tally;
-    };
-    for (const m of batch.minutes()) {
+    // One pass, no closure, set or map made per write: written ten times a second (ADR 0028), this
+    // code stays cold and each step of it costs (bench/README.md, "The gateway's own timers").
+    const prunedFor = Math.ceil(now / MINUTE_MS);
+    for (const m of SampleBatch.of(samples).minutes()) {
       const s = this.state(m.function);
-      touched.add(s);
-      mergeTally(bucket(s.minutes, m.minute), m.tally);
-      mergeTally(bucket(s.hours, Math.floor((m.minute * MINUTE_MS) / HOUR_MS)), m.tally);
-    }
-    for (const [fn, t] of batch.totals()) {
-      const s = this.state(fn);
-      s.totals.invocations += t.invocations;
-      s.totals.errors += t.errors;
-      s.totals.coldStarts += t.coldStarts;
-    }
-    for (const [fn, ok] of batch.lastOk()) {
-      const s = this.state(fn);
-      if (s.lastSuccess === null || ok.at >= s.lastSuccess.at) s.lastSuccess = ok;
-    }
-    // Only functions written to are pruned: a quiet function keeps at most its TTL's worth of buckets.
-    for (const s of touched) {
+      const hour = Math.floor((m.minute * MINUTE_MS) / HOUR_MS);
+      let minute = s.minutes.get(m.minute);
+      if (minute === undefined) s.minutes.set(m.minute, (minute = emptyTally()));
+      let inHour = s.hours.get(hour);
+      if (inHour === undefined) s.hours.set(hour, (inHour = emptyTally()));
+      if (minute.count + minute.scaleToZero === 0 || inHour.count + inHour.scaleToZero === 0) s.prunedFor = NaN; // a new bucket may be past its TTL already
+      mergeTally(minute, m.tally);
+      mergeTally(inHour, m.tally);
+      s.totals.invocations += m.tally.count;
+      s.totals.errors += m.tally.errors;
+      s.totals.coldStarts += m.tally.cold;
+      if (m.lastOk !== null && (s.lastSuccess === null || m.lastOk.at >= s.lastSuccess.at)) s.lastSuccess = m.lastOk;
+      // Only functions written to are pruned: a quiet function keeps at most its TTL's worth of
+      // buckets. Which buckets are past their TTL changes only with ceil(now / MINUTE_MS) (the TTLs
+      // and bucket ends are whole minutes), so once per minute is enough, and at a new bucket.
+      if (s.prunedFor === prunedFor) continue;
+      s.prunedFor = prunedFor;
       for (const index of s.minutes.keys()) if ((index + 1) * MINUTE_MS < now - MINUTE_BUCKET_TTL_MS) s.minutes.delete(index);
       for (const index of s.hours.keys()) if ((index + 1) * HOUR_MS < now - HOUR_BUCKET_TTL_MS) s.hours.delete(index);
     }
