@@ -7,6 +7,7 @@ import { ALL_METRICS, PlatformError, workspaceOfKey, WORKSPACE_SHARE_PREFIX, typ
 import { admitDirect, invokeAsyncHttp, invokeDirect, invokeHttp, type AsyncIntake, type DirectRequest, type DirectResult, type InvokeDeps } from './invoke.js';
 import { invokeHookHttp, type Webhooks } from './hooks.js';
 import { GatewayMetrics } from './metrics.js';
+import { seesPlatformSeries } from './metrics-view.js';
 import { serveMounted, type MountedApi } from './mount.js';
 import type { InvocationPool, PoolStats, StartHealth } from './pool.js';
 import type { FunctionRegistry } from './registry.js';
@@ -260,7 +261,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         const stats = pool.stats();
         // Per-function entries name every workspace's functions: like /metrics, only a view of
         // everything (the admin token; directory mode) sees them (docs/adr/0036-metrics-scope.md).
-        const view = options.metricsView?.(req.headers) ?? ALL_METRICS;
+        // The totals, the starts and the number of functions are the platform's load, every
+        // tenant's: told as /metrics' platform series are (ADR 0139; red team round 49). /readyz
+        // answers anyone, so a token that does not pass is read as none.
+        const asked = options.metricsView?.(req.headers) ?? ALL_METRICS;
+        const view = asked instanceof PlatformError ? (options.metricsView?.([]) ?? ALL_METRICS) : asked;
+        const load = !(view instanceof PlatformError) && seesPlatformSeries(view);
         const { functions: _perFunction, scaledToZero: _scaled, ...counts } = stats;
         const starts = pool.startHealth?.() ?? null;
         const problems = [...(options.readiness?.() ?? []), ...startsProblems(starts)];
@@ -271,10 +277,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           status: ready ? (problems.length > 0 ? 'degraded' : 'ready') : shuttingDown ? 'shutting_down' : blocking > 0 ? 'not_ready' : 'no_runtimes',
           // Each problem names its registry code and what fixes it (docs/gateway.md, "Routes").
           problems,
-          functions: registry.list().length,
-          pool: !(view instanceof PlatformError) && view.kind === 'all' ? stats : counts,
+          ...(load ? { functions: registry.list().length } : {}),
+          ...(load ? { pool: !(view instanceof PlatformError) && view.kind === 'all' ? stats : counts } : {}),
           // Runtimes that could not start and zygotes bypassed (reliability round 8): not per function.
-          ...(starts !== null ? { starts } : {}),
+          ...(starts !== null && load ? { starts } : {}),
           // 'off' means every function can read and change the platform: never hidden (docs/security.md).
           sandbox: { ...pool.isolation, unsafe: pool.isolation.mode === 'off' },
         });

@@ -26,11 +26,15 @@ const FUNCTION_MARK = `${FUNCTION_LABEL}="`;
 const ABSENT = Symbol('absent');
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
+/** Whether `view` sees the platform's own series (no `function` label): any view but a workspace's without them. */
+export function seesPlatformSeries(view: MetricsView): boolean {
+  return view.kind !== 'workspace' || view.platform !== false;
+}
+
 /** The part of `exposition` that `view` may see. */
 export function viewOf(exposition: string, view: MetricsView): string {
   if (view.kind === 'all') return exposition;
-  // The platform's own series (no `function` label): for any view but a workspace's without them.
-  const platform = view.kind === 'platform' || view.platform !== false;
+  const platform = seesPlatformSeries(view);
   const kept: string[] = [];
   for (const line of exposition.split('\n')) {
     if (line.startsWith('#') || line === '') {

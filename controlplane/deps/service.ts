@@ -31,6 +31,11 @@ interface Running {
 }
 
 const KEY = /^[0-9a-f]{64}$/;
+/** A pending note's file and what it names (null: it does not parse). */
+interface PendingNote {
+  file: string;
+  noted: { function: string; version: number } | null;
+}
 /** `.inputs/<key>.pending`: a build launched and not recorded yet (resumePending). */
 const PENDING = '.pending';
 /** Pending notes a start reads at most (each a version read from the store). */
@@ -327,19 +332,10 @@ export class DependencyBuilds {
   async resumePending(versionOf: (fn: string, version: number) => Promise<VersionRecord | null>): Promise<number> {
     if (this.opts === null) return 0;
     const dir = join(this.opts.root, '.inputs');
-    const notes = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith(PENDING) && KEY.test(f.slice(0, -PENDING.length)));
     let started = 0;
-    for (const file of notes.slice(0, MAX_RESUMED_AT_START)) {
+    for (const { file, noted } of await this.pendingNotes(dir)) {
       const key = file.slice(0, -PENDING.length);
-      let noted: { function?: unknown; version?: unknown } = {};
-      try {
-        noted = JSON.parse(await readFile(join(dir, file), 'utf8')) as typeof noted;
-      } catch {
-        // torn or unreadable: removed below
-      }
-      const version = typeof noted.function === 'string' && typeof noted.version === 'number'
-        ? await versionOf(noted.function, noted.version).catch(() => null)
-        : null;
+      const version = noted !== null ? await versionOf(noted.function, noted.version).catch(() => null) : null;
       if (version === null || (await this.keyOf(version)) !== key) {
         await rm(join(dir, file), { force: true });
         continue;
@@ -350,6 +346,37 @@ export class DependencyBuilds {
     }
     if (started > 0) this.log(`deps: ${started} dependency build${started === 1 ? '' : 's'} a stop interrupted started again`);
     return started;
+  }
+
+  /**
+   * The notes resumePending reads: at most MAX_RESUMED_AT_START, taken from the workspaces in turn
+   * (one of each, then a second of each…), so one workspace's many interrupted builds cannot leave
+   * another's out (red team round 49: the first 256 by file name, a key's hash, were one tenant's
+   * with ~1000 of its uploads queued at the crash). Every note is read (a small local file; the cap
+   * is on the versions read from the store); one that does not parse has `noted` null (removed).
+   */
+  private async pendingNotes(dir: string): Promise<PendingNote[]> {
+    const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith(PENDING) && KEY.test(f.slice(0, -PENDING.length)));
+    const byWorkspace = new Map<string, PendingNote[]>();
+    for (const file of files) {
+      let noted: PendingNote['noted'] = null;
+      try {
+        const read = JSON.parse(await readFile(join(dir, file), 'utf8')) as { function?: unknown; version?: unknown };
+        if (typeof read.function === 'string' && typeof read.version === 'number') noted = { function: read.function, version: read.version };
+      } catch {
+        // torn or unreadable: removed by the caller
+      }
+      const workspace = noted === null ? '' : workspaceOfKey(noted.function);
+      const list = byWorkspace.get(workspace);
+      if (list === undefined) byWorkspace.set(workspace, [{ file, noted }]);
+      else list.push({ file, noted });
+    }
+    const turns = [...byWorkspace.values()];
+    const out: PendingNote[] = [];
+    for (let round = 0; out.length < MAX_RESUMED_AT_START && turns.some((t) => t.length > round); round++) {
+      for (const list of turns) if (round < list.length && out.length < MAX_RESUMED_AT_START) out.push(list[round]!);
+    }
+    return out;
   }
 
   private pendingFile(key: string): string {

@@ -34,4 +34,24 @@ describe('attack: the platform\'s series with FP_METRICS_PLATFORM_SERIES=root', 
     assert.match(all, /^nodejs_version_info\{/m);
     assert.match(all, /function="counted"/);
   });
+
+  // Red team round 49: `/readyz` answered anyone the pool's totals (busy, queued, warm: the
+  // `fp_pool_runtimes` series the setting keeps to the root token), the runtimes that failed to
+  // start and the number of functions of every workspace: the same side channel, one URL over.
+  it('/readyz without the root token: status, problems and sandbox, no pool totals, functions or starts', { timeout: 60_000 }, async () => {
+    const t = await newTenant(h, { role: 'viewer' });
+    const load = ['pool', 'functions', 'starts'];
+    for (const headers of [{}, { authorization: `Bearer ${t.api.token!}` }, { authorization: 'Bearer not-a-token' }]) {
+      const res = await fetch(`${h.url}/readyz`, { headers });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as Record<string, unknown>;
+      assert.equal(body['status'], 'ready');
+      assert.ok(Array.isArray(body['problems']));
+      assert.equal(typeof body['sandbox'], 'object');
+      for (const key of load) assert.equal(key in body, false, `/readyz told ${key} (every tenant's load) to ${JSON.stringify(headers)}`);
+    }
+    const root = (await (await fetch(`${h.url}/readyz`, { headers: { authorization: `Bearer ${h.api.token!}` } })).json()) as Record<string, unknown>;
+    assert.equal(typeof (root['pool'] as { busy?: unknown }).busy, 'number');
+    assert.equal(typeof root['functions'], 'number');
+  });
 });

@@ -37,3 +37,15 @@ export function builderOptions(dir: string, cgroups: DepsOptions['cgroups'], max
     timeoutMs: 90_000, maxBytes, memoryBytes: 256 * MIB, concurrency: 1, keepMs: 3_600_000, cgroups,
   };
 }
+
+/**
+ * Options whose builds cannot run (no Python at `<work>/no-python`: each fails at once), state in
+ * `<work>/deps`: for tests of what the platform keeps about builds (keys, records, pending notes).
+ */
+export function pythonlessOptions(work: string, runtimeDir: string): DepsOptions {
+  return {
+    root: join(work, 'deps'), pythonPath: join(work, 'no-python'), runtimeDir, path: '/usr/bin:/bin',
+    sandbox: 'off', builderUid: 0, idmap: null, indexUrl: 'https://pypi.org/simple', extraIndexUrls: [], findLinks: null,
+    allowSdist: false, caFile: null, allowHosts: [], timeoutMs: 5_000, maxBytes: 1 << 30, memoryBytes: 1 << 30, concurrency: 1,
+  } as unknown as DepsOptions;
+}

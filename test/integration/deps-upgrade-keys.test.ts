@@ -17,8 +17,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { DependencyBuilds, type DepsOptions } from '../../controlplane/deps/index.js';
+import { DependencyBuilds } from '../../controlplane/deps/index.js';
 import type { BlobStore, VersionRecord } from '../../controlplane/store/index.js';
+import { pythonlessOptions } from '../helpers/deps-builder.js';
 
 const RUNTIME = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'runtime');
 const sha256 = (text: string | Buffer): string => createHash('sha256').update(text).digest('hex');
@@ -27,11 +28,7 @@ describe('dependency builds across an upgrade', () => {
   const work = mkdtempSync(join(tmpdir(), 'fp-deps-upgrade-'));
   after(() => rmSync(work, { recursive: true, force: true }));
 
-  const opts = {
-    root: join(work, 'deps'), pythonPath: join(work, 'no-python'), runtimeDir: RUNTIME, path: '/usr/bin:/bin',
-    sandbox: 'off', builderUid: 0, idmap: null, indexUrl: 'https://pypi.org/simple', extraIndexUrls: [], findLinks: null,
-    allowSdist: false, caFile: null, allowHosts: [], timeoutMs: 5_000, maxBytes: 1 << 30, memoryBytes: 1 << 30, concurrency: 1,
-  } as unknown as DepsOptions;
+  const opts = pythonlessOptions(work, RUNTIME);
   const requirements = Buffer.from('six==1.16.0\n');
   const blobs = { get: async (sha: string) => (sha === sha256(requirements) ? requirements : null) } as unknown as BlobStore;
   const version = { function: 'api', version: 1, files: [{ path: 'requirements.txt', sha256: sha256(requirements), size: requirements.length }] } as unknown as VersionRecord;
