@@ -17,6 +17,7 @@ import { hostRoute, localHost, route, type HostRoute, type Route } from './route
 import { RunBatcher, type RunSink } from './runs.js';
 import { serveStatic, type StaticSite } from './static-site.js';
 import { consoleElsewhere } from './console-origin.js';
+import { fileLimitProblem } from './file-limit.js';
 import { slashRedirect, varyOnAccept } from './slash-redirect.js';
 import type { IncomingRequest, OutgoingResponse } from './http-server.js';
 import { startHttpServer } from './uws-adapter.js';
@@ -148,9 +149,13 @@ export function startsProblems(starts: StartHealth | null): ReadinessProblem[] {
   }];
 }
 
-/** Ready: not shutting down, and the pool has (or is making) a generic runtime to specialize. */
-export function isReady(stats: PoolStats, shuttingDown: boolean): boolean {
-  return !shuttingDown && stats.generic + stats.spawning > 0;
+/**
+ * Ready: not shutting down, and the pool has (or is making) a generic runtime to specialize; or,
+ * with a degraded problem that says why it has none (no descriptor left, starts failing), warm
+ * instances that still serve (chaos round 8: `no_runtimes` while they did).
+ */
+export function isReady(stats: PoolStats, shuttingDown: boolean, explained = false): boolean {
+  return !shuttingDown && (stats.generic + stats.spawning > 0 || (explained && stats.warm + stats.busy > 0));
 }
 
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
@@ -269,10 +274,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         const load = !(view instanceof PlatformError) && seesPlatformSeries(view);
         const { functions: _perFunction, scaledToZero: _scaled, ...counts } = stats;
         const starts = pool.startHealth?.() ?? null;
-        const problems = [...(options.readiness?.() ?? []), ...startsProblems(starts)];
+        const outOfFiles = fileLimitProblem();
+        const problems = [...(options.readiness?.() ?? []), ...startsProblems(starts), ...(outOfFiles !== null ? [outOfFiles] : [])];
         // A degraded problem is told, not refused: the process serves invocations (ports.ts).
         const blocking = problems.filter((p) => p.degraded !== true).length;
-        const ready = isReady(stats, shuttingDown) && blocking === 0;
+        // Why no generic runtime can be made: then warm instances keep it ready (and degraded).
+        const noStarts = problems.some((p) => p.code === 'PLATFORM_FILE_LIMIT' || p.code === 'RUNTIME_UNAVAILABLE');
+        const ready = isReady(stats, shuttingDown, noStarts) && blocking === 0;
         return jsonResponse(ready ? 200 : 503, {
           status: ready ? (problems.length > 0 ? 'degraded' : 'ready') : shuttingDown ? 'shutting_down' : blocking > 0 ? 'not_ready' : 'no_runtimes',
           // Each problem names its registry code and what fixes it (docs/gateway.md, "Routes").

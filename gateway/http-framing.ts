@@ -50,6 +50,11 @@ const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // the native parser let through to the app (`/a\x7fb`; differential round 3): the other control
 // bytes are its 505.
 const NON_ASCII = /[^\x00-\x7e]/;
+// RFC 9110 §7.2: Host = uri-host [ ":" port ], uri-host being RFC 3986's host: an IP literal in
+// brackets, or a reg-name (unreserved, pct-encoded, sub-delims; an IPv4 address is one). No
+// userinfo (`user@fn.localhost`, which host routing read as the function `user@fn`), no `/`, `?`,
+// `#`, space or byte outside ASCII. Empty is allowed (§7.2: a target without an authority).
+const HOST = /^(?:\[[0-9A-Za-z:._~%!$&'()*+,;=-]+\]|[0-9A-Za-z._~%!$&'()*+,;=-]*)(?::[0-9]*)?$/;
 
 /** Checks header syntax, size and body framing; the framing to read the body with, or the refusal. */
 /** The framing of a request without a body (most of them): one frozen object, not one per request. */
@@ -72,7 +77,10 @@ export function checkRequestHead(method: string, url: string, rawQuery: string, 
     if (CONTROL.test(value)) return refuse(`header ${name} contains a control character`, { header: name });
     if (name === 'content-length') (lengths ??= []).push(value);
     else if (name === 'transfer-encoding') (codings ??= []).push(value);
-    else if (name === 'host' && ++hosts > 1) return refuse('the request repeats Host (RFC 9112 §3.2)', { header: 'host' });
+    else if (name === 'host') {
+      if (++hosts > 1) return refuse('the request repeats Host (RFC 9112 §3.2)', { header: 'host' });
+      if (!HOST.test(ows(value))) return refuse('Host is not a host name with an optional port: no userinfo (user@), path or character outside RFC 3986 host syntax (RFC 9110 §7.2)', { header: 'host' });
+    }
   }
   if (size + 2 > MAX_HEADER_BYTES) {
     return { ok: false, error: new PlatformError('REQUEST_HEADERS_TOO_LARGE', `the request line and headers are larger than ${describeBytes(MAX_HEADER_BYTES)}`, { limitBytes: MAX_HEADER_BYTES }) };

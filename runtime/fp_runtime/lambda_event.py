@@ -7,15 +7,44 @@ unchanged (apps round of 2026-12-05). This event is a plain dict with the keys o
 formats (REST API 1.0 and HTTP API 2.0, as the platform's aliases already read): `body` a `str`
 (None when empty; base64 with `isBase64Encoded` when it is not UTF-8), `cookies` a list,
 `requestContext` with both formats' fields, and header names found in any case (`Headers`). Made per call only for such handlers.
+
+A cron tick (the platform's `x-fp-cron-tick`, which no caller can send: trigger-headers.ts) is
+EventBridge's instead, as a schedule gives it to Lambda (ADR 0253): the scheduled event without a
+payload, the payload's JSON with one (a rule's constant `Input`).
 """
 import base64
+import json
 import time
 
 from .event import Headers
 
 
+def scheduled_event(e, tick: str):
+    """EventBridge's event for a cron tick; None for a payload that is no JSON (API Gateway's then).
+    `account` and `region` are the ones `context.invoked_function_arn` names (event.py); `resources`
+    names the trigger as a rule, `id` is the run's (the same in each retried attempt, as EventBridge's)."""
+    body = e["body"]
+    if body:
+        try:
+            return json.loads(body)
+        except ValueError:
+            return None
+    headers = e["headers"]
+    trigger = headers.get("x-fp-trigger-id", "")
+    return {
+        "version": "0", "id": headers.get("x-fp-run-id") or e["requestId"], "detail-type": "Scheduled Event",
+        "source": "aws.events", "account": "000000000000", "time": tick.replace(".000Z", "Z"), "region": "local",
+        "resources": [f"arn:fp:events:local:000000000000:rule/{trigger}"], "detail": {},
+    }
+
+
 def as_lambda_event(e) -> dict:
-    """API Gateway's event for the platform's Event `e` (event.py)."""
+    """API Gateway's event for the platform's Event `e` (event.py); EventBridge's for a cron tick."""
+    tick = e["headers"].get("x-fp-cron-tick")
+    if tick is not None:
+        scheduled = scheduled_event(e, tick)
+        if scheduled is not None:
+            return scheduled
     body = e["body"]
     encoded = False
     if not body:

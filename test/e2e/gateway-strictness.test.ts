@@ -158,6 +158,15 @@ describe('malformed framing: 400 BAD_REQUEST, then the connection closes', () =>
   it('duplicate Content-Length with equal values', () => assertRefused([post(['Content-Length: 5', 'content-length: 5'], 'hello')], 400, 'BAD_REQUEST'));
   it('Host twice (RFC 9112 §3.2: 400; a proxy routing by one and the gateway or the app by the other disagree)', () =>
     assertRefused([`GET /fn/${OK}/ HTTP/1.1\r\nHost: x\r\nHost: other.localhost\r\n\r\n`], 400, 'BAD_REQUEST'));
+  for (const host of [`user@${OK}.localhost`, `u:p@${OK}.localhost:1`, `${OK}.localhost/x`, `${OK}.localhost?a`]) {
+    it(`Host: ${host.replace(OK, '<fn>')} (RFC 9110 §7.2: a host, no userinfo or path; was read as the function "user@<fn>", 404)`, async () => {
+      const res = parse((await raw([`GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`])).data);
+      assert.equal(res.status, 400);
+      assert.equal(errorOf(res.body).code, 'BAD_REQUEST');
+      assert.match(String(errorOf(res.body)["message"]), /Host .*userinfo/);
+      await assertServing();
+    });
+  }
   it('Transfer-Encoding: gzip', () => assertRefused([post(['Transfer-Encoding: gzip'], 'hello')], 400, 'BAD_REQUEST'));
   it('Transfer-Encoding: chunked, gzip', () => assertRefused([post(['Transfer-Encoding: chunked, gzip'], '5\r\nhello\r\n0\r\n\r\n')], 400, 'BAD_REQUEST'));
   // Whitespace other than SP and HTAB is part of the value (String.trim() took NBSP, U+3000 and a BOM off: red team).

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startPlatform, type StartedPlatform } from '../../platform/start.js';
-import { countByTick, queueDrained, startTickSink, ticksIn, untilTicks, uploadCron, type TickSink } from './cron-harness.js';
+import { countByTick, cronManifest, queueDrained, startTickSink, ticksIn, untilTicks, uploadCron, type TickSink } from './cron-harness.js';
 import { Api, createFunction, deploy, errorOf, filesOf, fnName, py, sleep, TEST_SECRETS_KEY } from './platform-harness.js';
 
 describe('cron triggers (embedded platform)', { timeout: 60_000 }, () => {
@@ -68,6 +68,41 @@ describe('cron triggers (embedded platform)', { timeout: 60_000 }, () => {
     const paused = ticksIn(sink).length;
     await sleep(1500); // a second and a half of schedule in which nothing may run
     assert.equal(ticksIn(sink).length, paused, 'no runs while paused');
+  });
+
+  it('event: lambda gets EventBridge\'s scheduled event for a tick (the payload\'s JSON with one), as Lambda code moved from AWS reads it', async (t) => {
+    const name = fnName('bridge');
+    const sink = await startTickSink();
+    t.after(() => sink.close());
+    await createFunction(api, name, { env: { OUT_URL: sink.url } });
+    const up = await api.call('POST', `/functions/${name}/versions`, {
+      files: filesOf({ 'main.py': py(
+        'import json, os, urllib.request',
+        'def handler(event, context):',
+        '    line = json.dumps({"event": event, "runId": context.aws_request_id}).encode()',
+        '    urllib.request.urlopen(urllib.request.Request(os.environ["OUT_URL"], data=line), timeout=5).read()',
+        '    return {"source": event.get("source"), "detail": event.get("detail")}',
+      ) }),
+      manifest: { ...cronManifest(name, [{ type: 'cron', id: 'nightly', schedule: '* * * * * *' }, { type: 'cron', id: 'input', schedule: '* * * * * *', payload: { job: 'sync' } }]), event: 'lambda' },
+    });
+    assert.equal(up.status, 201, JSON.stringify(up.body));
+    await deploy(api, name);
+    type Seen = { event: Record<string, unknown>; runId: string };
+    const seen = (): Seen[] => sink.lines.map((l) => JSON.parse(l) as Seen);
+    for (const deadline = Date.now() + 15_000; !(seen().some((s) => 'detail' in s.event) && seen().some((s) => 'job' in s.event)) && Date.now() < deadline;) await sleep(50);
+    assert.equal((await api.call('POST', `/functions/${name}/pause`, {})).status, 200);
+    const scheduled = seen().find((s) => 'detail' in s.event);
+    assert.ok(scheduled !== undefined, sink.lines.join('\n'));
+    const { time, id, ...rest } = scheduled.event;
+    // Before: API Gateway's event of a `POST /` (event["detail"] a KeyError).
+    assert.deepEqual(rest, {
+      version: '0', 'detail-type': 'Scheduled Event', source: 'aws.events', account: '000000000000', region: 'local',
+      resources: ['arn:fp:events:local:000000000000:rule/nightly'], detail: {},
+    });
+    assert.match(String(time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'EventBridge\'s time: whole seconds, no fraction');
+    assert.equal(id, scheduled.runId, 'the run\'s id, the same in a retried attempt');
+    // With a payload: the payload as the event, as EventBridge gives a rule's constant Input.
+    assert.deepEqual(seen().find((s) => 'job' in s.event)?.event, { job: 'sync' });
   });
 
   it('refuses a bad schedule or time zone at upload: 400 with the field, nothing deployed', async (t) => {

@@ -170,6 +170,12 @@ describe('the platform out of file descriptors', { skip: process.platform !== 'l
       }
       assert.equal(proc.child.exitCode, null, 'the platform still runs');
       assert.equal((await get(`${url}/fn/${warm}/`, agent)).status, 200, 'and serves');
+      // Readiness says so (chaos round 8: 503 no_runtimes while the warm instance served).
+      const ready = await get(`${url}/readyz`, agent);
+      const readiness = JSON.parse(ready.body) as { status: string; problems: { code: string; degraded?: boolean }[]; pool: { generic: number; warm: number } };
+      assert.equal(ready.status, 200, ready.body);
+      assert.equal(readiness.status, 'degraded', ready.body);
+      assert.ok(readiness.problems.some((p) => p.code === 'PLATFORM_FILE_LIMIT' && p.degraded === true), ready.body);
       const queued = await get(`${url}/async/${warm}/`, agent, { token: token!, json: {} });
       assert.equal(queued.status, 202, queued.body);
       const runId = (JSON.parse(queued.body) as { runId: string }).runId;

@@ -84,5 +84,15 @@ describe('checkRequestHead', () => {
     assert.equal(code(checkRequestHead('GET', '/fn/x/', 'q=\x7f', [['host', 'x']])), 'BAD_REQUEST');
     assert.equal(code(checkRequestHead('GET', '/fn/x/caf%C3%A9', 'q=%E9&r=a+b', [['host', 'x']])), 'ok');
   });
+
+  it('refuses a Host outside RFC 3986 host syntax (userinfo, path, space, non-ASCII) and keeps every valid one', () => {
+    const host = (value: string): string => code(checkRequestHead('GET', '/', '', [['host', value]]));
+    for (const value of ['user@fn.localhost', 'u:p@fn.localhost:8080', '@fn.localhost', 'fn.localhost/x', 'fn.localhost?a', 'fn.localhost#a', 'a b.localhost', 'fn.localhost:80a', 'caf\u00e9.localhost', '[::1', 'fn.localhost\\x', 'fn"x', '<x>']) {
+      assert.equal(host(value), 'BAD_REQUEST', JSON.stringify(value));
+    }
+    for (const value of ['', 'x', 'fn.localhost', 'FN.LocalHost:8080', 'fn.ws.localhost.', '127.0.0.1:80', '[::1]:8080', '[fe80::1%25eth0]', 'a_b-c~d.localhost', "a!$&'()*+,;=.localhost", 'xn--caf-dma.localhost', 'fn.localhost:', ' fn.localhost ']) {
+      assert.equal(host(value), 'ok', JSON.stringify(value));
+    }
+  });
 });
 

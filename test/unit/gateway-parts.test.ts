@@ -8,6 +8,7 @@ import { labelValue, viewOf } from '../../gateway/metrics-view.js';
 import { PLATFORM_METRICS } from '../../protocol/index.js';
 import type { InvocationPool, PoolStats, StartHealth } from '../../gateway/pool.js';
 import { checkFunctionResponse, confineToPrefix, invocationHeaders, MAX_RESPONSE_HEADER_BYTES, MAX_RESPONSE_HEADERS } from '../../gateway/responses.js';
+import { isReady } from '../../gateway/gateway.js';
 import { route } from '../../gateway/routes.js';
 import { MemoryRunSink, RunBatcher, type RunRecord } from '../../gateway/runs.js';
 
@@ -402,5 +403,20 @@ describe('metrics views (ADR 0036)', () => {
     const anyone = (await metrics.render(PLATFORM_METRICS)).body;
     assert.doesNotMatch(anyone, /function=/);
     assert.match(anyone, /fp_pool_runtimes\{state="generic"\} 1/);
+  });
+});
+
+describe('isReady', () => {
+  const pool = (generic: number, spawning: number, warm: number, busy: number): PoolStats => ({ generic, spawning, specializing: 0, warm, busy, queued: 0, functions: {}, scaledToZero: {} });
+  it('is ready with a generic runtime ready or being spawned, never while shutting down', () => {
+    assert.equal(isReady(pool(1, 0, 0, 0), false), true);
+    assert.equal(isReady(pool(0, 1, 0, 0), false), true);
+    assert.equal(isReady(pool(1, 0, 3, 0), true, true), false);
+  });
+  it('with none, is ready while warm instances serve and a problem says why no runtime can start (chaos round 8: no_runtimes out of descriptors)', () => {
+    assert.equal(isReady(pool(0, 0, 1, 0), false, true), true);
+    assert.equal(isReady(pool(0, 0, 0, 1), false, true), true);
+    assert.equal(isReady(pool(0, 0, 1, 0), false), false, 'unexplained: no runtimes');
+    assert.equal(isReady(pool(0, 0, 0, 0), false, true), false, 'nothing serves');
   });
 });
