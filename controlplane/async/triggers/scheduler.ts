@@ -2,7 +2,8 @@
  * Fires cron triggers. Every scheduler process holds the same triggers and wakes for the same
  * ticks; before firing it claims the tick through the TickLock, so each tick fires exactly once
  * across processes (as long as the lock's store answers). Ticks missed while no scheduler ran,
- * or while this one stalled, are skipped, not caught up: see docs/triggers.md and ADR 0008.
+ * or while this one stalled, are skipped, not caught up: see docs/triggers.md and ADR 0008; those
+ * of an outage are counted at the next start from the lock's note and told as one (ADR 0238).
  */
 import { DEFAULT_TICK_LOCK_TTL_MS } from './locks.js';
 import { parseSchedule, type Schedule } from './schedule.js';

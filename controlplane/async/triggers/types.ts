@@ -155,7 +155,8 @@ export interface WebhookTrigger extends TriggerRef {
  * the others); woke too late (a stalled process); the function was paused; the function's rate
  * limit or its workspace's invocationsPerMinute refused it; the tick lock's store failed; queueing
  * the run failed; claimed by a scheduler that stopped before queueing it, and found by a start only
- * past `maxLateMs`, so recorded as missed (CRON_TICK_MISSED, ADR 0264), not fired.
+ * past `maxLateMs`, so recorded as missed (CRON_TICK_MISSED, ADR 0264), not fired; or claimed by
+ * nobody while no scheduler ran, counted by a start from the lock's note (ADR 0238).
  */
 export const CRON_TICK_OUTCOMES = ['fired', 'skipped_locked', 'skipped_late', 'skipped_paused', 'skipped_limited', 'failed_lock', 'failed_enqueue', 'missed'] as const;
 export type CronTickOutcome = (typeof CRON_TICK_OUTCOMES)[number];
