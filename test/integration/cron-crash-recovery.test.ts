@@ -69,8 +69,11 @@ async function missedOnce(tick: number, lock: () => TickLock | Promise<TickLock>
 const FIVE_MIN = 300_000;
 const EVERY_5_MIN = { function: 'beat', triggerId: 'five', expression: '0 */5 * * * *' };
 
-/** A scheduler of EVERY_5_MIN on the harness's clock (`Date.now() + offsetMs`) for ~1.5 s: the outages it tells, the ticks it fires. */
-async function runAt(lock: TickLock, offsetMs: number): Promise<{ outages: MissedTicks[]; fired: number[]; missed: number[] }> {
+/**
+ * A scheduler of EVERY_5_MIN on the harness's clock (`Date.now() + offsetMs`) for 1.5 s, longer (up
+ * to 15 s, a loaded machine) until `done`: the outages it tells, the ticks it fires.
+ */
+async function runAt(lock: TickLock, offsetMs: number, done: (r: { outages: MissedTicks[]; fired: number[] }) => boolean = () => true): Promise<{ outages: MissedTicks[]; fired: number[]; missed: number[] }> {
   const outages: MissedTicks[] = [];
   const fired: number[] = [];
   const missed: number[] = [];
@@ -81,25 +84,26 @@ async function runAt(lock: TickLock, offsetMs: number): Promise<{ outages: Misse
   s.set(EVERY_5_MIN);
   s.start();
   await new Promise((r) => setTimeout(r, 1500));
+  for (const deadline = Date.now() + 15_000; !done({ outages, fired }) && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 50));
   await s.stop();
   return { outages, fired, missed };
 }
 
 /**
- * Fires one tick of EVERY_5_MIN (the clock set 300 ms before a 5-minute boundary), then restarts
+ * Fires one tick of EVERY_5_MIN (the clock set 800 ms before a 5-minute boundary), then restarts
  * 62 minutes later: the 12 ticks between were claimed by nobody and are told as one summary, once.
  */
 async function outageTold(open: () => TickLock | Promise<TickLock>): Promise<void> {
-  const boundary = Math.ceil((Date.now() + FIVE_MIN) / FIVE_MIN) * FIVE_MIN;
-  const offset = boundary - 300 - Date.now();
   let lock = await open();
-  const before = await runAt(lock, offset);
+  const boundary = Math.ceil((Date.now() + FIVE_MIN) / FIVE_MIN) * FIVE_MIN;
+  const offset = boundary - 800 - Date.now();
+  const before = await runAt(lock, offset, (r) => r.fired.length > 0);
   await lock.close();
   assert.deepEqual(before.fired, [boundary], 'the tick before the outage fired');
   assert.deepEqual(before.outages, [], 'nothing was missed before the outage');
   const down = offset + 62 * 60_000;
   lock = await open();
-  const after1 = await runAt(lock, down);
+  const after1 = await runAt(lock, down, (r) => r.outages.length > 0);
   await lock.close();
   assert.deepEqual(after1.outages, [{ firstMs: boundary + FIVE_MIN, lastMs: boundary + 12 * FIVE_MIN, count: 12, more: false }], 'one summary of the 12 ticks nobody claimed');
   assert.deepEqual(after1.missed, [], 'no record per tick');
