@@ -222,7 +222,13 @@ export interface RefusedDeliveries {
 export type ApiTrigger =
   | { type: 'http'; invokeUrl: string; asyncUrl?: string; hostUrl?: string; auth: string; invocation: string }
   | { type: 'webhook'; id: string; style: string; sync: boolean; path: string; url: string; previousSecretValidUntil: number | null; refused?: RefusedDeliveries | null }
-  | { type: 'cron'; id: string; schedule: string; timezone: string; method: string; path: string; active: boolean; nextFires: number[] };
+  | { type: 'cron'; id: string; schedule: string; timezone: string; method: string; path: string; active: boolean; nextFires: number[]; missed?: MissedTicksNote | null };
+
+/** A cron trigger's missed ticks (ADR 0238): the last one recorded, and how many since the last fired tick. */
+export interface MissedTicksNote {
+  lastAt: number | null;
+  sinceLastFired: number;
+}
 
 /**
  * The largest API answer read (a version's files of a 50 MiB bundle as base64 JSON are ~70 MiB): a

@@ -88,12 +88,14 @@ export interface KubePoolKeys {
   host(hostId: string): string;
 }
 
-/** The keys of one cron or webhook trigger (controlplane/async/triggers/redis.ts). All carry a TTL. */
+/** The keys of one cron or webhook trigger (controlplane/async/triggers/redis.ts). All but the note carry a TTL. */
 export interface TriggerKeys {
   /** String `1`: the cron tick at `tickMs` was claimed by one scheduler (SET NX); `2`: its run was queued (settled, ADR 0264). TTL = the lock TTL. */
   tick(tickMs: number): string;
   /** String `1`: a Stripe-style delivery (its replay key) was accepted. TTL = until its tolerance window has passed. */
   seen(replayKey: string): string;
+  /** Hash, the cron trigger's lasting note (ADR 0238): `tick` (last claimed), `missedAt`, `missed` (since the last fired tick). No TTL: one key a trigger. */
+  note: string;
 }
 
 /** The keys of one async queue (controlplane/async/queue/redis.ts). No TTLs except idempotency keys. */
@@ -176,6 +178,7 @@ export function redisKeys(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeys {
       return {
         tick: (tickMs) => fnKey(fn, `cron:${triggerId}:${tickMs}`),
         seen: (replayKey) => fnKey(fn, `hook:${triggerId}:seen:${replayKey}`),
+        note: fnKey(fn, `cron:${triggerId}:note`),
       };
     },
     kubePool: (pool) => {

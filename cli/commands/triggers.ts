@@ -12,7 +12,7 @@ import { CliError, EXIT, isCliError, usageError } from '../errors.js';
 import { didYouMean } from '../near-words.js';
 import { graceOption } from '../when.js';
 import { formatAgo, table } from '../output.js';
-import type { ApiClient, RefusedDeliveries } from '../client.js';
+import type { ApiClient, MissedTicksNote, RefusedDeliveries } from '../client.js';
 import { selfCommandOf } from '../self-command.js';
 
 function nameOf(name: string | undefined, usage: string): string {
@@ -39,6 +39,13 @@ function refusedWords(refused: RefusedDeliveries | null | undefined, now: number
   if (refused === null || refused === undefined) return '';
   const { at, code, detail } = refused.last;
   return `; refused ${refused.count} since the platform started, last ${formatAgo(at, now)}: ${code}${detail !== undefined ? ` (${detail} header)` : ''}`;
+}
+
+/** A cron trigger's missed ticks (ADR 0238): the runs that never happened (CRON_TICK_MISSED records), seen in the listing. */
+function missedWords(missed: MissedTicksNote | null | undefined, now: number): string {
+  if (missed === null || missed === undefined || missed.lastAt === null) return '';
+  const since = missed.sinceLastFired === 0 ? 'none since the last fired tick' : `${missed.sinceLastFired} since the last fired tick`;
+  return `; missed ticks: last ${formatAgo(missed.lastAt, now)}, ${since} (\`runs\` lists them as CRON_TICK_MISSED)`;
 }
 
 /**
@@ -85,7 +92,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const rows = items.map((t): string[] => {
     if (t.type === 'http') return ['http', '-', httpWhere(t), `auth ${t.auth}, ${INVOCATION_WORDS[t.invocation] ?? t.invocation}`];
     if (t.type === 'webhook') return ['webhook', t.id, t.url, `${t.style} signature${t.sync ? ', sync' : ''}; calls POST ${t.path}; secret: ${fp} triggers rotate-secret ${name} ${t.id}${refusedWords(t.refused, now)}`];
-    return ['cron', t.id, `${t.schedule} (${t.timezone})`, `calls ${t.method} ${t.path}; ${t.active ? `next ${t.nextFires[0] !== undefined ? new Date(t.nextFires[0]).toISOString() : '-'}` : 'paused'}`];
+    return ['cron', t.id, `${t.schedule} (${t.timezone})`, `calls ${t.method} ${t.path}; ${t.active ? `next ${t.nextFires[0] !== undefined ? new Date(t.nextFires[0]).toISOString() : '-'}` : 'paused'}${missedWords(t.missed, now)}`];
   });
   ctx.out.line(table(['TYPE', 'ID', 'WHERE', 'DETAILS'], rows));
   return EXIT.OK;
@@ -104,7 +111,9 @@ export const triggersCommand: Command = {
     'and exist while the version declaring them is active. A webhook\'s secret is generated at deploy and',
     'never shown: `triggers rotate-secret <name> <id>` makes a new one and prints it once (role deployer);',
     'the old one keeps working for --grace. A webhook\'s DETAILS also count the deliveries refused at their',
-    'signature since the platform started (no run is made for them) and say the last one\'s code.',
+    'signature since the platform started (no run is made for them) and say the last one\'s code. A cron',
+    'trigger\'s DETAILS say its last missed tick (the platform was down, or stopped between claiming and',
+    'queueing it) and how many were missed since its last fired tick; `runs` lists them as CRON_TICK_MISSED.',
     'In a function\'s folder (or below it) the name may be left out: `triggers`, `triggers rotate-secret github`.',
     'Details: docs/triggers.md.',
   ].join('\n'),

@@ -202,7 +202,7 @@ export interface TestCase {
 export type Trigger =
   | { type: 'http'; invokeUrl: string; asyncUrl?: string; auth: string; invocation: string }
   | { type: 'webhook'; id: string; style: string; sync: boolean; path: string; url: string; previousSecretValidUntil: number | null; refused?: { count: number; last: { at: number; code: string; detail?: 'malformed' | 'repeated' } } | null }
-  | { type: 'cron'; id: string; schedule: string; timezone: string; method: string; path: string; active: boolean; nextFires: number[] };
+  | { type: 'cron'; id: string; schedule: string; timezone: string; method: string; path: string; active: boolean; nextFires: number[]; missed?: { lastAt: number | null; sinceLastFired: number } | null };
 export interface DeployEntry {
   seq: number;
   action: string;

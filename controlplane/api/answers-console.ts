@@ -160,6 +160,12 @@ export const triggerList = z.strictObject({
         active: z.boolean(),
         /** The next fire times, Unix ms. */
         nextFires: z.array(time),
+        /**
+         * Ticks recorded as missed (CRON_TICK_MISSED runs, ADR 0238): the last one's time (null: none
+         * yet) and how many since the last tick that fired. Null when the tick lock keeps no note of the
+         * trigger (never claimed yet) or could not answer.
+         */
+        missed: z.strictObject({ lastAt: time.nullable(), sinceLastFired: count }).nullable(),
       }),
     ]),
   ),

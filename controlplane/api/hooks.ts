@@ -52,7 +52,7 @@ const YIELD_AFTER_MS = 2;
 
 export const listTriggers = operation(
   {
-    id: 'listTriggers', tag: 'triggers', role: 'viewer', summary: "The function's triggers: HTTP, the active version's webhooks (URL, style, secret grace) and cron schedules (next fire times)",
+    id: 'listTriggers', tag: 'triggers', role: 'viewer', summary: "The function's triggers: HTTP, the active version's webhooks (URL, style, secret grace) and cron schedules (next fire times, missed ticks)",
     answers: { 200: { description: 'The triggers', schema: triggerList } },
     errors: [],
   },
@@ -91,7 +91,8 @@ export const listTriggers = operation(
       } catch {
         // Past the library's horizon all the same: the fires within it are listed; it answered 500 (red team round 35).
       }
-      items.push({ type: 'cron', id: cron.triggerId, schedule: cron.expression, timezone: schedule.trigger.timezone, method: cron.at?.method ?? 'POST', path: cron.at?.path ?? '/', active: record.status === 'active', nextFires });
+      items.push({ type: 'cron', id: cron.triggerId, schedule: cron.expression, timezone: schedule.trigger.timezone, method: cron.at?.method ?? 'POST', path: cron.at?.path ?? '/', active: record.status === 'active', nextFires,
+        missed: await call.ctx.cron?.missedOf(cron) ?? null });
     }
     return json(200, { items });
   },

@@ -8,6 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, it } from 'node:test';
 import { serverSkip } from '../helpers/servers.js';
 import { request } from './gateway-harness.js';
@@ -971,6 +973,27 @@ describe('the console with odd inputs', { skip }, () => {
     // 09:00 in Berlin (GMT+1 in winter, GMT+2 in summer) is 17:00 or 16:00 in Tokyo: both said, each with its zone.
     assert.match(await textOf(fires.first()), /, 9:00:00 AM GMT\+[12] · .*, [45]:00:00 PM GMT\+9 here$/);
     assert.equal(await textOf(page.getByTestId('cron-call')), 'GET /api/cron'); // where each tick calls the app (ADR 0175)
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('a cron trigger\'s missed ticks: the last one and how many since the last fired tick, with a link to Runs (loose ends round 12, ADR 0238)', async () => {
+    const name = fnName('missed');
+    const manifest = { kind: 'function', name, triggers: [{ type: 'cron', id: 'nine', schedule: '0 0 9 * * *' }] };
+    await createFunction(c.platform.api, name, { invocation: 'both' });
+    await upload(c.platform.api, name, { 'main.py': ECHO }, { manifest });
+    await deploy(c.platform.api, name);
+    // The tick lock's note as a start leaves it after an outage of 2 ticks (the platform reads it live).
+    const lastAt = Date.UTC(2026, 0, 2, 9);
+    const db = new Database(join(c.platform.stateDir, 'cron-ticks.db'));
+    db.prepare('INSERT INTO notes (function, trigger_id, last_tick_ms, last_missed_ms, missed) VALUES (?, ?, ?, ?, 2)').run(name, 'nine', lastAt, lastAt);
+    db.close();
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/triggers`, timezoneId: 'UTC' });
+    const missed = page.getByTestId('cron-missed');
+    await missed.waitFor();
+    // Before: the tab said nothing of missed ticks.
+    assert.match(await textOf(missed), /^Missed ticks: the last at .*Jan.*2, 2026.*9:00:00 AM.* \(.*ago\); 2 since the last tick that fired\..*Runs lists them as CRON_TICK_MISSED\.$/);
+    assert.match(await missed.getByRole('link', { name: 'Runs' }).getAttribute('href') ?? '', /runs\?trigger=cron/);
     assert.deepEqual(problems, []);
     await context.close();
   });

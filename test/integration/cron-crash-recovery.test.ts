@@ -6,6 +6,8 @@
  * The kill is real: the child's `fire` kills its own process, after the claim, before any queue.
  * A restart later than `maxLateMs` does not fire such a tick: it tells it as missed, once (loose
  * ends round 10: it was dropped without a trace), which the platform records as a CRON_TICK_MISSED run.
+ * A platform stopped past several ticks, and past the claims' 10 minutes, tells the ticks nobody
+ * claimed as one summary per trigger (loose ends round 12, ADR 0238: they were lost silently).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -14,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { CronScheduler, openSqliteTickLock, redisTickLock, type TickLock } from '../../controlplane/async/index.js';
+import { CronScheduler, openSqliteTickLock, redisTickLock, type MissedTicks, type TickLock } from '../../controlplane/async/index.js';
 import { connectRedis, redisReady } from '../../controlplane/store/production/redis-client.js';
 import { serverSkip, startRedis, type ServerProcess } from '../helpers/servers.js';
 
@@ -64,7 +66,62 @@ async function missedOnce(tick: number, lock: () => TickLock | Promise<TickLock>
   assert.deepEqual(again.missed, [], 'a missed tick is told once');
 }
 
+const FIVE_MIN = 300_000;
+const EVERY_5_MIN = { function: 'beat', triggerId: 'five', expression: '0 */5 * * * *' };
+
+/**
+ * A scheduler of EVERY_5_MIN on the harness's clock (`Date.now() + offsetMs`) for 1.5 s, longer (up
+ * to 15 s, a loaded machine) until `done`: the outages it tells, the ticks it fires.
+ */
+async function runAt(lock: TickLock, offsetMs: number, done: (r: { outages: MissedTicks[]; fired: number[] }) => boolean = () => true): Promise<{ outages: MissedTicks[]; fired: number[]; missed: number[] }> {
+  const outages: MissedTicks[] = [];
+  const fired: number[] = [];
+  const missed: number[] = [];
+  const s = new CronScheduler({
+    lock, now: () => Date.now() + offsetMs,
+    fire: (_t, tick) => void fired.push(tick), missed: (_t, tick) => void missed.push(tick), outage: (_t, ticks) => void outages.push(ticks),
+  });
+  s.set(EVERY_5_MIN);
+  s.start();
+  await new Promise((r) => setTimeout(r, 1500));
+  for (const deadline = Date.now() + 15_000; !done({ outages, fired }) && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 50));
+  await s.stop();
+  return { outages, fired, missed };
+}
+
+/**
+ * Fires one tick of EVERY_5_MIN (the clock set 800 ms before a 5-minute boundary), then restarts
+ * 62 minutes later: the 12 ticks between were claimed by nobody and are told as one summary, once.
+ */
+async function outageTold(open: () => TickLock | Promise<TickLock>): Promise<void> {
+  let lock = await open();
+  const boundary = Math.ceil((Date.now() + FIVE_MIN) / FIVE_MIN) * FIVE_MIN;
+  const offset = boundary - 800 - Date.now();
+  const before = await runAt(lock, offset, (r) => r.fired.length > 0);
+  await lock.close();
+  assert.deepEqual(before.fired, [boundary], 'the tick before the outage fired');
+  assert.deepEqual(before.outages, [], 'nothing was missed before the outage');
+  const down = offset + 62 * 60_000;
+  lock = await open();
+  const after1 = await runAt(lock, down, (r) => r.outages.length > 0);
+  await lock.close();
+  assert.deepEqual(after1.outages, [{ firstMs: boundary + FIVE_MIN, lastMs: boundary + 12 * FIVE_MIN, count: 12, more: false }], 'one summary of the 12 ticks nobody claimed');
+  assert.deepEqual(after1.missed, [], 'no record per tick');
+  lock = await open();
+  const note = await lock.note!({ function: 'beat', triggerId: 'five' });
+  assert.deepEqual(note, { lastTickMs: boundary + 12 * FIVE_MIN, lastMissedMs: boundary + 12 * FIVE_MIN, missedSinceFired: 12 }, 'the note lists them');
+  const again = await runAt(lock, down + 2000);
+  await lock.close();
+  assert.deepEqual(again.outages, [], 'an outage is told once');
+}
+
 describe('a cron tick claimed by a process killed before it queued the run', () => {
+  it('a platform down past several ticks and the claims\' 10 minutes tells them as one summary (embedded SQLite lock)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fp-cron-crash-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    await outageTold(() => openSqliteTickLock({ stateDir: dir }));
+  });
+
   it('is fired by the next scheduler to start (embedded SQLite lock)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fp-cron-crash-'));
     after(() => rmSync(dir, { recursive: true, force: true }));
@@ -104,6 +161,13 @@ describe('a cron tick claimed by a process killed before it queued the run', () 
       const c = connectRedis(redis.url);
       await redisReady(c);
       return redisTickLock({ client: c, ownsClient: true, prefix });
+    });
+    // Down an hour: the ticks nobody claimed, one summary (ADR 0238).
+    const outagePrefix = `${prefix}o`;
+    await outageTold(async () => {
+      const c = connectRedis(redis.url);
+      await redisReady(c);
+      return redisTickLock({ client: c, ownsClient: true, prefix: outagePrefix });
     });
   });
 });

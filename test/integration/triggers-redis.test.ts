@@ -10,6 +10,7 @@ import { connectRedis, redisReady } from '../../controlplane/store/production/re
 import { checkReplay, CronScheduler, redisReplayGuard, redisTickLock, replayKey, verifyStripeSignature, type TickLock } from '../../controlplane/async/index.js';
 import { redisKeys } from '../../protocol/redis-keys.js';
 import { serverSkip, startRedis, type ServerProcess } from '../helpers/servers.js';
+import { tickNoteConformance } from '../conformance/tick-note-suite.js';
 
 const skip = serverSkip('redis-server');
 let redis: ServerProcess | null = null;
@@ -23,6 +24,13 @@ const client = async () => {
   await redisReady(c);
   return c;
 };
+
+if (!skip) {
+  tickNoteConformance('redis', async () => {
+    const prefix = randomPrefix();
+    return [redisTickLock({ client: await client(), ownsClient: true, prefix }), redisTickLock({ client: await client(), ownsClient: true, prefix })];
+  });
+}
 
 describe('redis triggers', { skip }, () => {
   it('fires each per-second tick once across two schedulers sharing the Redis lock', async () => {
@@ -48,7 +56,9 @@ describe('redis triggers', { skip }, () => {
     const probe = await client();
     try {
       const k = redisKeys(prefix).trigger('beat', 'sec');
-      assert.deepEqual((await probe.keys(`${prefix}:*`)).sort(), sorted.map((t) => k.tick(t)).sort());
+      // The claims, and the trigger's lasting note (ADR 0238; no TTL).
+      assert.deepEqual((await probe.keys(`${prefix}:*`)).sort(), [...sorted.map((t) => k.tick(t)), k.note].sort());
+      assert.equal(await probe.pttl(k.note), -1);
       const ttl = await probe.pttl(k.tick(sorted[0]!));
       assert.ok(ttl > 0 && ttl <= 10 * 60_000);
     } finally {

@@ -11,7 +11,18 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { MemoryRunTimeline } from '../../controlplane/async/index.js';
 import { openSqliteQueue } from '../../controlplane/async/index.js';
-import { cronIdempotencyKey, CronScheduler, enqueueTicks, openSqliteTickLock } from '../../controlplane/async/index.js';
+import { cronIdempotencyKey, CronScheduler, enqueueTicks, MemoryTickLock, openSqliteTickLock } from '../../controlplane/async/index.js';
+import { tickNoteConformance } from '../conformance/tick-note-suite.js';
+
+tickNoteConformance('sqlite', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fp-ticks-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  return [openSqliteTickLock({ stateDir: dir }), openSqliteTickLock({ stateDir: dir })];
+});
+tickNoteConformance('memory (one lock, two callers)', async () => {
+  const lock = new MemoryTickLock();
+  return [lock, lock];
+});
 
 describe('sqlite tick lock', () => {
   it('claims a tick once across connections', async () => {

@@ -6,8 +6,8 @@
  */
 import { PlatformError, triggersSchema } from '../../../protocol/index.js';
 import type { Store } from '../../store/index.js';
-import { missedTickRecord } from './missed.js';
-import { CronScheduler, cronIdempotencyKey, DEFAULT_MAX_LATE_MS, isTriggerError, parseSchedule, type CronMetrics, type CronTrigger, type FireResult, type TickLock, type TickTarget, type TriggerRef } from './index.js';
+import { missedTickRecord, outageRecord } from './missed.js';
+import { CronScheduler, cronIdempotencyKey, DEFAULT_MAX_LATE_MS, isTriggerError, parseSchedule, type CronMetrics, type CronTrigger, type FireResult, type MissedTicks, type TickLock, type TickTarget, type TriggerRef } from './index.js';
 
 /** Queues one tick as an async run (the body: the trigger's payload as JSON, or empty) at `at`; `paused` when it skipped it. */
 export type FireTick = (fn: string, triggerId: string, tickMs: number, body: Uint8Array, idempotencyKey: string, at: TickTarget) => Promise<FireResult | void>;
@@ -81,13 +81,14 @@ export class CronTriggers {
   #chain: Promise<void> = Promise.resolve();
 
   /** `faults`: where a skipped tick is told (one line per kind of failure an interval, controlplane/fault-log.ts); default `log`, one line each. */
-  constructor(private readonly store: Store, lock: TickLock, fire: FireTick, private readonly log: (line: string) => void, metrics?: CronMetrics, faults?: RepeatedFaults, private readonly maxLateMs = DEFAULT_MAX_LATE_MS) {
+  constructor(private readonly store: Store, private readonly lock: TickLock, fire: FireTick, private readonly log: (line: string) => void, metrics?: CronMetrics, faults?: RepeatedFaults, private readonly maxLateMs = DEFAULT_MAX_LATE_MS) {
     this.#scheduler = new CronScheduler({
       lock,
       maxLateMs,
       ...(metrics !== undefined ? { metrics } : {}),
       fire: (t, tickMs) => fire(t.function, t.triggerId, tickMs, t.payload, cronIdempotencyKey(t, tickMs), t.at ?? ROOT),
       missed: (t, tickMs) => this.#recordMissed(t, tickMs),
+      outage: (t, ticks) => this.#recordOutage(t, ticks),
       onError: skippedTicks(log, faults),
     });
   }
@@ -102,6 +103,29 @@ export class CronTriggers {
     const run = missedTickRecord(t.function, t.triggerId, tickMs, String(record.activeVersion ?? ''), t.at ?? ROOT, this.maxLateMs);
     await this.store.runs.record([run], new Map([[t.function, record.createdAt]]));
     this.log(`cron: tick ${new Date(tickMs).toISOString()} of ${t.function}/${t.triggerId} missed: claimed by a process that stopped before queueing it, found past maxLateMs; recorded as run ${run.runId} (CRON_TICK_MISSED)`);
+  }
+
+  /** The ticks of an outage (nobody claimed them), kept as one CRON_TICK_MISSED run record per trigger (ADR 0238). */
+  async #recordOutage(t: CronTrigger, ticks: MissedTicks): Promise<void> {
+    const record = await this.store.functions.get(t.function);
+    if (record === null) return;
+    const run = outageRecord(t.function, t.triggerId, ticks, String(record.activeVersion ?? ''), t.at ?? ROOT);
+    await this.store.runs.record([run], new Map([[t.function, record.createdAt]]));
+    this.log(`cron: ${ticks.count}${ticks.more ? '+' : ''} ticks of ${t.function}/${t.triggerId} from ${new Date(ticks.firstMs).toISOString()} to ${new Date(ticks.lastMs).toISOString()} missed: no process ran to claim them; recorded as run ${run.runId} (CRON_TICK_MISSED)`);
+  }
+
+  /**
+   * What `listTriggers` shows of a trigger's missed ticks (ADR 0238): the last one recorded and how
+   * many since its last fired tick; null when the lock keeps no note (never claimed, or a lock
+   * without notes) or cannot answer now (the listing still answers).
+   */
+  async missedOf(ref: TriggerRef): Promise<{ lastAt: number | null; sinceLastFired: number } | null> {
+    try {
+      const note = await this.lock.note?.(ref);
+      return note ? { lastAt: note.lastMissedMs, sinceLastFired: note.missedSinceFired } : null;
+    } catch {
+      return null;
+    }
   }
 
   /** Re-reads one function's triggers from the store; never rejects (failures are logged). */

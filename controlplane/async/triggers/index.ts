@@ -20,4 +20,4 @@ export { checkReplay, openSqliteReplayGuard, replayKey } from './replay.js';
 export { cronIdempotencyKey, cronJob, enqueueTicks } from './fire.js';
 export { signatureHeader, verifyWebhook, type LowerCaseHeaders } from './verify.js';
 export { HookRefusals, MAX_TALLIED_TRIGGERS, type LastRefusal, type RefusalTally } from './refusals.js';
-export { missedTickRecord, missedTickRunId } from './missed.js';
+export { missedTickRecord, missedTickRunId, outageRecord } from './missed.js';

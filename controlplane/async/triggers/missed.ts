@@ -7,14 +7,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { RunRecord } from '../../../protocol/index.js';
-import type { TickTarget } from './types.js';
+import type { MissedTicks, TickTarget } from './types.js';
 
 /**
  * The run id of a missed tick's record: the same in every process for the same tick, a UUID as
  * every run id is (name-based, version 5's layout over SHA-256), so the CLI and console take it as one.
  */
-export function missedTickRunId(fn: string, triggerId: string, tickMs: number): string {
-  const b = createHash('sha256').update(`cron-missed\0${fn}\0${triggerId}\0${tickMs}`).digest().subarray(0, 16);
+export function missedTickRunId(fn: string, triggerId: string, tickMs: number, kind = 'cron-missed'): string {
+  const b = createHash('sha256').update(`${kind}\0${fn}\0${triggerId}\0${tickMs}`).digest().subarray(0, 16);
   b[6] = (b[6]! & 0x0f) | 0x50;
   b[8] = (b[8]! & 0x3f) | 0x80;
   const h = b.toString('hex');
@@ -32,5 +32,23 @@ export function missedTickRecord(fn: string, triggerId: string, tickMs: number, 
       message: `the tick of ${when} of trigger ${triggerId} did not run: the platform process that claimed it stopped before queueing its run, and none started within ${Math.round(maxLateMs / 1000)} s of the tick to fire it late`,
     },
     logs: [], startedAt: tickMs, method: at.method, path: at.path,
+  };
+}
+
+/**
+ * The one record of the ticks of `fn`'s trigger nobody claimed while the platform was down (ADR
+ * 0238): at the first one's time, saying how many, the first and the last; its run id made from the first.
+ */
+export function outageRecord(fn: string, triggerId: string, ticks: MissedTicks, version: string, at: TickTarget): RunRecord {
+  const first = new Date(ticks.firstMs).toISOString();
+  const last = new Date(ticks.lastMs).toISOString();
+  const count = ticks.more ? `${ticks.count} or more ticks (counted up to ${ticks.count})` : ticks.count === 1 ? '1 tick' : `${ticks.count} ticks`;
+  return {
+    ...missedTickRecord(fn, triggerId, ticks.firstMs, version, at, 0),
+    runId: missedTickRunId(fn, triggerId, ticks.firstMs, 'cron-outage'),
+    error: {
+      type: 'CRON_TICK_MISSED',
+      message: `${count} of trigger ${triggerId} did not run, from ${first} to ${last}: no platform process was running to claim them`,
+    },
   };
 }

@@ -8,7 +8,7 @@ import { redisKeys, type RedisKeys } from '../../../protocol/index.js';
 import { redisRefusal } from '../queue/index.js';
 import { TriggerError } from './errors.js';
 import { DEFAULT_TICK_LOCK_TTL_MS } from './locks.js';
-import type { ReplayGuard, TickLock, TriggerRef } from './types.js';
+import type { ReplayGuard, TickLock, TickNote, TriggerRef } from './types.js';
 
 export interface RedisTriggerOptions {
   /** A client from `connectRedis` (controlplane/store/production/redis-client.ts); closed by `close` when `ownsClient`. */
@@ -37,13 +37,48 @@ async function closeClient(options: RedisTriggerOptions): Promise<void> {
 
 const SETTLED = '2';
 
+/** Claims a tick (KEYS[1], SET NX PX ARGV[2]) and, won, moves the note's (KEYS[2]) `tick` up to ARGV[1] (ADR 0238). */
+const CLAIM = `if not redis.call('SET', KEYS[1], '1', 'PX', ARGV[2], 'NX') then return 0 end
+local t = tonumber(redis.call('HGET', KEYS[2], 'tick'))
+if not t or t < tonumber(ARGV[1]) then redis.call('HSET', KEYS[2], 'tick', ARGV[1]) end
+return 1`;
+/**
+ * Records ARGV[2] missed ticks, the last at ARGV[1], in the note (KEYS[1]). ARGV[3] given (an
+ * outage's summary): only while its \`tick\` is ARGV[3], then moved to ARGV[1]. Answers 1 when recorded.
+ */
+const MISSED = `local t = tonumber(redis.call('HGET', KEYS[1], 'tick'))
+if ARGV[3] ~= '' and t ~= tonumber(ARGV[3]) then return 0 end
+local last = tonumber(ARGV[1])
+if not t or t < last then redis.call('HSET', KEYS[1], 'tick', ARGV[1]) end
+local m = tonumber(redis.call('HGET', KEYS[1], 'missedAt'))
+if not m or m < last then redis.call('HSET', KEYS[1], 'missedAt', ARGV[1]) end
+redis.call('HINCRBY', KEYS[1], 'missed', ARGV[2])
+return 1`;
+
+async function asked<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    throw unavailable(err);
+  }
+}
+
 /** Ticks are remembered for `ttlMs` (default 10 min), which must exceed the clock skew between schedulers. */
 export function redisTickLock(options: RedisTriggerOptions & { ttlMs?: number }): TickLock {
   const keys: RedisKeys = redisKeys(options.prefix);
   const ttlMs = options.ttlMs ?? DEFAULT_TICK_LOCK_TTL_MS;
   const key = (ref: TriggerRef, tickMs: number): string => keys.trigger(ref.function, ref.triggerId).tick(tickMs);
+  const note = (ref: TriggerRef): string => keys.trigger(ref.function, ref.triggerId).note;
+  const { client } = options;
   return {
-    acquire: (ref, tickMs) => setNx(options.client, key(ref, tickMs), ttlMs),
+    acquire: (ref, tickMs) => asked(async () => await client.eval(CLAIM, 2, key(ref, tickMs), note(ref), tickMs, Math.max(1, Math.ceil(ttlMs))) === 1),
+    note: (ref) => asked(async (): Promise<TickNote | null> => {
+      const h = await client.hgetall(note(ref));
+      if (h['tick'] === undefined) return null;
+      return { lastTickMs: Number(h['tick']), lastMissedMs: h['missedAt'] === undefined ? null : Number(h['missedAt']), missedSinceFired: Number(h['missed'] ?? 0) };
+    }),
+    noteFired: (ref) => asked(async () => void await client.hset(note(ref), 'missed', 0)),
+    noteMissed: (ref, lastMs, count, fromTickMs) => asked(async () => await client.eval(MISSED, 1, note(ref), lastMs, count, fromTickMs ?? '') === 1),
     // A claim holds `1`, a settled one `2` (ADR 0264); XX: a claim gone (expired) stays gone.
     async settle(ref, tickMs) {
       try {

@@ -2,11 +2,12 @@
  * Fires cron triggers. Every scheduler process holds the same triggers and wakes for the same
  * ticks; before firing it claims the tick through the TickLock, so each tick fires exactly once
  * across processes (as long as the lock's store answers). Ticks missed while no scheduler ran,
- * or while this one stalled, are skipped, not caught up: see docs/triggers.md and ADR 0008.
+ * or while this one stalled, are skipped, not caught up: see docs/triggers.md and ADR 0008; those
+ * of an outage are counted at the next start from the lock's note and told as one (ADR 0238).
  */
 import { DEFAULT_TICK_LOCK_TTL_MS } from './locks.js';
 import { parseSchedule, type Schedule } from './schedule.js';
-import type { CronMetrics, CronTickOutcome, CronTrigger, TickLock, TriggerRef } from './types.js';
+import type { CronMetrics, CronTickOutcome, CronTrigger, MissedTicks, TickLock, TriggerRef } from './types.js';
 
 /**
  * The longest one timer sleeps before the wall clock is read again. Timers run on the monotonic
@@ -58,6 +59,12 @@ export interface CronSchedulerOptions {
    * resolves (told once); a rejection leaves it to the next start. Default: not told.
    */
   missed?(trigger: FiredTrigger, tickMs: number): Promise<void> | void;
+  /**
+   * Ticks nobody claimed (the platform was down), found by a start from the lock's lasting note
+   * (ADR 0238): told once per trigger and start as one summary, after the note counted them (a
+   * rejection goes to `onError`; the note keeps the count). Default: not told, not counted.
+   */
+  outage?(trigger: FiredTrigger, ticks: MissedTicks): Promise<void> | void;
   /** How long the lock remembers claims (default DEFAULT_TICK_LOCK_TTL_MS): how far back missed ticks are looked for. */
   claimTtlMs?: number;
 }
@@ -203,9 +210,11 @@ export class CronScheduler {
     const ticks: number[] = [];
     for (let t = entry.schedule.next(since - 1); t < now - graceMs && ticks.length < MAX_RECOVERED; t = entry.schedule.next(t)) ticks.push(t);
     const missed = lookBack && this.#options.missed !== undefined;
-    if (ticks.length === 0 && !missed) return;
+    const outage = lookBack && this.#options.outage !== undefined && lock.note !== undefined && lock.noteMissed !== undefined;
+    if (ticks.length === 0 && !missed && !outage) return;
     const trigger = entry.schedule.trigger;
     this.#track((async () => {
+      if (outage) await this.#outage(entry, now);
       // At a start, older ones too, the lock still remembering their claims: told as missed, not
       // fired (ADR 0264 amended). Found a few at a time: an every-second trigger's 540 ticks took
       // the cron library ~200 ms here, which no other call should wait for.
@@ -223,6 +232,30 @@ export class CronScheduler {
         else await this.#queue(trigger, tickMs);
       }
     })());
+  }
+
+  /**
+   * Counts the ticks nobody claimed since the lock's note last saw one (the platform was down) up to
+   * LIVE_CLAIM_GRACE_MS before the start (a live process claims later ones), at most
+   * MAX_MISSED_ASKED; the note takes the count first, so of two processes starting at once one
+   * tells it (ADR 0238). No note: the trigger was never claimed here (new), nothing to count.
+   */
+  async #outage(entry: Entry, now: number): Promise<void> {
+    const { lock } = this.#options;
+    const trigger = entry.schedule.trigger;
+    const ref = { function: trigger.function, triggerId: trigger.triggerId };
+    try {
+      const note = await lock.note!(ref);
+      if (note === null) return;
+      const ticks = await this.#ticksBetween(entry, note.lastTickMs + 1, now - LIVE_CLAIM_GRACE_MS);
+      if (ticks.length === 0 || !this.#running) return;
+      const summary: MissedTicks = { firstMs: ticks[0]!, lastMs: ticks[ticks.length - 1]!, count: ticks.length, more: ticks.length >= MAX_MISSED_ASKED };
+      if (!await lock.noteMissed!(ref, summary.lastMs, summary.count, note.lastTickMs)) return;
+      for (let i = 0; i < summary.count; i++) this.#count(ref, 'missed');
+      await this.#options.outage!(trigger, summary);
+    } catch (err) {
+      this.#options.onError?.(err, ref, now);
+    }
   }
 
   /** The ticks from `from` to before `to` (at most MAX_MISSED_ASKED), letting other work run when finding them is slow. */
@@ -250,6 +283,7 @@ export class CronScheduler {
     }
     this.#count(ref, 'missed');
     await this.#options.lock.settle?.(ref, tickMs).catch(() => {});
+    await this.#options.lock.noteMissed?.(ref, tickMs, 1).catch(() => false);
   }
 
   async #fire(trigger: FiredTrigger, tickMs: number): Promise<void> {
@@ -269,15 +303,18 @@ export class CronScheduler {
   /** Queues a claimed tick, then settles its claim (a failed settle only means a restart may queue it again, deduplicated). */
   async #queue(trigger: FiredTrigger, tickMs: number): Promise<void> {
     const ref = { function: trigger.function, triggerId: trigger.triggerId };
+    let outcome: CronTickOutcome;
     try {
       const result = await this.#options.fire(trigger, tickMs);
-      this.#count(ref, result === 'paused' ? 'skipped_paused' : result === 'limited' ? 'skipped_limited' : 'fired');
+      outcome = result === 'paused' ? 'skipped_paused' : result === 'limited' ? 'skipped_limited' : 'fired';
+      this.#count(ref, outcome);
     } catch (err) {
       this.#count(ref, 'failed_enqueue');
       this.#options.onError?.(err, ref, tickMs);
       return;
     }
     await this.#options.lock.settle?.(ref, tickMs).catch(() => {});
+    if (outcome === 'fired') await this.#options.lock.noteFired?.(ref, tickMs).catch(() => {});
   }
 
   #count(ref: TriggerRef, outcome: CronTickOutcome): void {

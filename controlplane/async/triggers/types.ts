@@ -44,7 +44,39 @@ export interface TickLock {
   settle?(ref: TriggerRef, tickMs: number): Promise<void>;
   /** Of `ticks`, the ones claimed and not settled; a starting scheduler fires them again (the idempotency key keeps one run). */
   unsettled?(ref: TriggerRef, ticks: readonly number[]): Promise<number[]>;
+  /**
+   * The trigger's lasting note (ADR 0238): kept past the claims' lifetime, so a start can tell how
+   * many ticks fell in an outage, and the listing how many were missed. Null: never claimed here.
+   * A lock without the note's three methods counts no outage and lists no missed ticks.
+   */
+  note?(ref: TriggerRef): Promise<TickNote | null>;
+  /** A claimed tick's run was queued: the count of missed ticks since the last fired one starts again at 0. */
+  noteFired?(ref: TriggerRef, tickMs: number): Promise<void>;
+  /**
+   * `count` ticks, the last at `lastMs`, were recorded as missed. With `fromTickMs` (an outage's
+   * summary) only if the note's `lastTickMs` still is `fromTickMs`, then moved to `lastMs`: false
+   * when another process recorded that outage first. Without it (one claimed tick), always.
+   */
+  noteMissed?(ref: TriggerRef, lastMs: number, count: number, fromTickMs?: number): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** Ticks nobody claimed while the platform was down, told as one (ADR 0238). `more`: the count stopped at its bound, there were more. */
+export interface MissedTicks {
+  firstMs: number;
+  lastMs: number;
+  count: number;
+  more: boolean;
+}
+
+/** What the tick lock remembers of one trigger past its claims (ADR 0238). */
+export interface TickNote {
+  /** The last tick claimed (the platform saw it scheduled), or the last one an outage's summary covered. */
+  lastTickMs: number;
+  /** The last tick recorded as missed (CRON_TICK_MISSED), or null. */
+  lastMissedMs: number | null;
+  /** Ticks recorded as missed since the last one fired. */
+  missedSinceFired: number;
 }
 
 /**
@@ -123,7 +155,8 @@ export interface WebhookTrigger extends TriggerRef {
  * the others); woke too late (a stalled process); the function was paused; the function's rate
  * limit or its workspace's invocationsPerMinute refused it; the tick lock's store failed; queueing
  * the run failed; claimed by a scheduler that stopped before queueing it, and found by a start only
- * past `maxLateMs`, so recorded as missed (CRON_TICK_MISSED, ADR 0264), not fired.
+ * past `maxLateMs`, so recorded as missed (CRON_TICK_MISSED, ADR 0264), not fired; or claimed by
+ * nobody while no scheduler ran, counted by a start from the lock's note (ADR 0238).
  */
 export const CRON_TICK_OUTCOMES = ['fired', 'skipped_locked', 'skipped_late', 'skipped_paused', 'skipped_limited', 'failed_lock', 'failed_enqueue', 'missed'] as const;
 export type CronTickOutcome = (typeof CRON_TICK_OUTCOMES)[number];

@@ -1,4 +1,4 @@
-/** Triggers: HTTP (URLs, auth), webhooks (URL, style, rotate the secret with a grace period), cron (schedule, time zone, next fire times). */
+/** Triggers: HTTP (URLs, auth), webhooks (URL, style, rotate the secret with a grace period), cron (schedule, time zone, next fire times, missed ticks). */
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, enc, type Trigger } from '../../api.js';
@@ -38,6 +38,10 @@ export function TriggersTab({ name, fn }: TabProps): JSX.Element {
               <p><strong>{c.id}</strong> <code>{c.schedule}</code> ({c.timezone}; calls <code data-testid="cron-call">{c.method} {c.path}</code>){c.active ? '' : <span class="badge badge-paused">not firing (paused)</span>}</p>
               <p class="muted">Next fire times, in {c.timezone}{localZone() === c.timezone ? '' : ' (and in this browser\'s time zone)'}:</p>
               <ol data-testid="next-fires">{c.nextFires.map((at) => <li key={at}>{zonedTime(at, c.timezone)}</li>)}</ol>
+              {c.missed && c.missed.lastAt !== null ? <p class="hint" data-testid="cron-missed">
+                {'Missed ticks: the last at '}{zonedTime(c.missed.lastAt, c.timezone)}{' ('}<Ago at={c.missed.lastAt} />{`); ${c.missed.sinceLastFired === 0 ? 'none' : c.missed.sinceLastFired} since the last tick that fired. The platform was down or stopped before queueing them: `}
+                <a href={href(['functions', name, 'runs'], { trigger: 'cron' })}>Runs</a>{' lists them as CRON_TICK_MISSED.'}
+              </p> : null}
             </div>
           );
         })}
