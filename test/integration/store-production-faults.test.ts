@@ -266,7 +266,7 @@ describe('the audit trim through a FerretDB crash (ADR 0103)', { skip }, () => {
     });
     await client.connect();
     const db = client.db(`trim_${randomBytes(4).toString('hex')}`);
-    const audit = mongoAuditStore({ db, col: collections(db), ring, logRetentionMs: 86_400_000, now: () => Date.now(), check: () => {} });
+    const audit = mongoAuditStore({ db, col: collections(db), long: collections(db), ring, logRetentionMs: 86_400_000, now: () => Date.now(), check: () => {} });
     const KEEP = 100;
     const entry = (i: number): NewAuditEntry => ({ at: Date.now(), actor: { tokenId: 't', label: 't', role: 'owner' }, address: '', workspace: 'w', action: 'test-case.save', target: `f/c${i}`, detail: { i } });
     // Up to one below the trim (keep plus its slack of a tenth), then the append that trims.

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { MongoClient } from 'mongodb';
 import { NO_QUOTAS } from '../../controlplane/store/index.js';
 import { openMongoStore } from '../../controlplane/store/production/index.js';
 import { descendantsOf } from '../helpers/processes.js';
@@ -18,6 +19,8 @@ import { testKeyring } from '../helpers/keyring.js';
 
 const skip = serverSkip('ferretdb') || (findPostgres() === null ? 'skipped: PostgreSQL not installed (apt-get install postgresql)' : false);
 const SOCKET_TIMEOUT_MS = 1500;
+/** Short enough that deleting the test's 20,000 runs outlasts it many times over (~1 s here). */
+const PRUNE_SOCKET_TIMEOUT_MS = 200;
 
 /** The outcome of `call` within `ms`: its error code, `answered`, or `still waiting`. */
 async function within(ms: number, call: () => Promise<unknown>): Promise<string> {
@@ -68,5 +71,29 @@ describe('FerretDB over a PostgreSQL that hangs', { skip }, () => {
       await sleep(200);
     }
     assert.equal(store.health?.problem() ?? null, null, 'healthy again after an answered call');
+  });
+  it('a retention prune longer than the socket timeout completes: its deletes have a client of their own (loose ends round 13)', { timeout: 180_000 }, async (t) => {
+    const pg = await startPostgres();
+    t.after(() => pg.destroy());
+    const ferret = await startFerret({ postgresqlUrl: pg.url });
+    t.after(() => ferret.destroy());
+    const database = `prune_${randomBytes(4).toString('hex')}`;
+    const store = await openMongoStore({ keyring: testKeyring(), url: ferret.url, database, socketTimeoutMs: PRUNE_SOCKET_TIMEOUT_MS });
+    t.after(() => store.close());
+    // A backlog of old runs, written beside the store: deleting it takes FerretDB/PostgreSQL far
+    // longer than PRUNE_SOCKET_TIMEOUT_MS (the 30 s default against a day of runs, scaled down).
+    const raw = new MongoClient(ferret.url);
+    t.after(() => raw.close());
+    const runs = raw.db(database).collection('runs');
+    const OLD = 20_000;
+    for (let i = 0; i < OLD; i += 2_000) {
+      await runs.insertMany(Array.from({ length: 2_000 }, (_, j) => ({ _id: `old-${i + j}`, function: 'w/f', workspace: 'w', startedAt: 1_000 + i + j, status: 'succeeded' })) as never[]);
+    }
+    await runs.insertOne({ _id: 'new', function: 'w/f', workspace: 'w', startedAt: 10_000_000, status: 'succeeded' } as never);
+    const started = Date.now();
+    const outcome = await store.runs.prune(5_000_000).then((n) => n, (err: { code?: string }) => err.code ?? String(err));
+    t.diagnostic(`prune of ${OLD} runs: ${String(outcome)} in ${Date.now() - started} ms (socket timeout ${PRUNE_SOCKET_TIMEOUT_MS} ms)`);
+    assert.equal(outcome, OLD, 'the prune deleted the backlog (it failed STORE_UNAVAILABLE at the socket timeout)');
+    assert.deepEqual((await runs.find({}, { projection: { _id: 1 } }).toArray()).map((d) => d._id), ['new']);
   });
 });

@@ -292,6 +292,12 @@ export interface Collections {
 export interface MongoContext {
   readonly db: Db;
   readonly col: Collections;
+  /**
+   * The same collections through a client of their own whose commands may run for
+   * MAINTENANCE_SOCKET_TIMEOUT_MS: the retention prunes' server-side deletes over a big backlog
+   * (a day of runs on FerretDB/PostgreSQL took over the 30 s every other command gets; ADR 0210).
+   */
+  readonly long: Collections;
   /** Seals secret fields and keys token digests (docs/secrets.md). */
   readonly ring: Keyring;
   /** How long logs are kept (their `expireAt` is startedAt + this). */

@@ -33,6 +33,12 @@ export const DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 2000;
 export const DEFAULT_HEARTBEAT_MS = 1000;
 /** A command unanswered this long has failed (./index.ts `socketTimeoutMs`; ADR 0210). */
 export const DEFAULT_SOCKET_TIMEOUT_MS = 30_000;
+/**
+ * A retention prune's command unanswered this long has failed (the `long` client of MongoContext):
+ * deleting a day of runs over FerretDB/PostgreSQL outlasts the 30 s above (loose ends round 13
+ * measured 200,000 old runs: the prune failed at 30 s every time, and the backlog only grew).
+ */
+export const MAINTENANCE_SOCKET_TIMEOUT_MS = 30 * 60_000;
 export const DEFAULT_LOG_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 
 export interface MongoStoreOptions {
@@ -100,6 +106,16 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
     ignoreUndefined: true,
     appName: 'fastapi-platform',
   });
+  // Connected at its first command (the prunes'), with the same settings but the long socket timeout.
+  const longClient = new MongoClient(options.url, {
+    serverSelectionTimeoutMS: timeout,
+    connectTimeoutMS: timeout,
+    heartbeatFrequencyMS: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+    socketTimeoutMS: Math.max(MAINTENANCE_SOCKET_TIMEOUT_MS, options.socketTimeoutMs ?? 0),
+    ignoreUndefined: true,
+    maxPoolSize: 2,
+    appName: 'fastapi-platform-prune',
+  });
   let closed = false;
   let sweeper: NodeJS.Timeout | null = null;
   const check = (): void => {
@@ -110,7 +126,7 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
     const db = client.db(options.database ?? DEFAULT_DATABASE);
     const col = collections(db);
     const now = options.now ?? Date.now;
-    const ctx: MongoContext = { db, col, ring: options.keyring, now, check, logRetentionMs: options.logRetentionMs ?? DEFAULT_LOG_RETENTION_MS, ...(options.testHooks !== undefined ? { testHooks: options.testHooks } : {}) };
+    const ctx: MongoContext = { db, col, long: collections(longClient.db(db.databaseName)), ring: options.keyring, now, check, logRetentionMs: options.logRetentionMs ?? DEFAULT_LOG_RETENTION_MS, ...(options.testHooks !== undefined ? { testHooks: options.testHooks } : {}) };
     // A data binding's database is never a store, whatever schema record its functions wrote (ADR 0184).
     if (await isBoundDatabase(db)) throw boundDatabase(db.databaseName);
     const found = await col.meta.findOne({ _id: 'schema' });
@@ -166,11 +182,11 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
         if (closed) return;
         closed = true;
         if (sweeper !== null) clearInterval(sweeper);
-        await client.close();
+        await Promise.all([client.close(), longClient.close()]);
       },
     };
   } catch (err) {
-    await client.close().catch(() => {});
+    await Promise.all([client.close().catch(() => {}), longClient.close().catch(() => {})]);
     throw err;
   }
 }

@@ -160,7 +160,7 @@ function toSummary(doc: RunDoc): RunSummary {
 
 /** Deletes log documents past their `expireAt`; returns how many. */
 export async function sweepExpiredLogs(ctx: MongoContext): Promise<number> {
-  const { deletedCount } = await ctx.col.logs.deleteMany({ expireAt: { $lte: new Date(ctx.now()) } });
+  const { deletedCount } = await ctx.long.logs.deleteMany({ expireAt: { $lte: new Date(ctx.now()) } });
   return deletedCount;
 }
 
@@ -204,8 +204,8 @@ export function mongoRunStore(ctx: MongoContext, supersedeBudgetMs: number = SUP
     const edge = await col.runs.find({ function: fn }, { projection: { startedAt: 1 } }).sort({ startedAt: 1 }).skip(count).limit(1).toArray();
     const at = edge[0]?.startedAt;
     const remove = async (filter: { function: string; startedAt?: { $lt: number } | { $lte: number } }): Promise<number> => {
-      const { deletedCount } = await col.runs.deleteMany(filter);
-      await col.logs.deleteMany(filter);
+      const { deletedCount } = await ctx.long.runs.deleteMany(filter);
+      await ctx.long.logs.deleteMany(filter);
       return deletedCount;
     };
     if (at === undefined) return remove({ function: fn });
@@ -335,8 +335,8 @@ export function mongoRunStore(ctx: MongoContext, supersedeBudgetMs: number = SUP
     async prune(cutoff) {
       ctx.check();
       // Server-side deletes: nothing here runs on the event loop for long, however big the backlog.
-      const { deletedCount } = await col.runs.deleteMany({ startedAt: { $lt: cutoff } });
-      await col.logs.deleteMany({ startedAt: { $lt: cutoff } });
+      const { deletedCount } = await ctx.long.runs.deleteMany({ startedAt: { $lt: cutoff } });
+      await ctx.long.logs.deleteMany({ startedAt: { $lt: cutoff } });
       await sweepExpiredLogs(ctx);
       return deletedCount;
     },
