@@ -316,14 +316,28 @@ function copiedByCommand(text: string, near: HTMLElement): boolean {
 /** A modal dialog (native <dialog>: the page behind inert, Tab kept inside, Escape closes, the focus given back on close). */
 export function Dialog({ title, open, onClose, children }: { title: string; open: boolean; onClose: () => void; children: ComponentChildren }): JSX.Element {
   const ref = useRef<HTMLDialogElement>(null);
+  // Every render, not only when `open` changes: the page's state decides whether the dialog is open.
   useEffect(() => {
     const d = ref.current;
     if (d === null) return;
     if (open && !d.open) d.showModal();
     if (!open && d.open) d.close();
-  }, [open]);
+  });
+  // Escape closes the dialog at once (the focus back where it was) and tells the page then, at
+  // `cancel`: its `close` event comes a task later, and a key pressed in between (Enter on Deploy…,
+  // where the focus went back) opened a dialog the late event then closed (the key was lost: CI, a
+  // loaded machine). That late `close` is the one already said; any other (a dialog closed another way) is said.
+  const cancelled = useRef(false);
+  const cancel = (): void => {
+    cancelled.current = true;
+    onClose();
+  };
+  const closed = (): void => {
+    if (cancelled.current) cancelled.current = false;
+    else onClose();
+  };
   return (
-    <dialog ref={ref} aria-label={title} onClose={onClose} class="dialog" onKeyDown={(e) => keepTabInside(e, e.currentTarget)}>
+    <dialog ref={ref} aria-label={title} onCancel={cancel} onClose={closed} class="dialog" onKeyDown={(e) => keepTabInside(e, e.currentTarget)}>
       {open ? (
         <>
           <header class="dialog-head">

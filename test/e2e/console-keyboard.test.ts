@@ -61,6 +61,31 @@ describe('the console by keyboard only (console round 13)', { skip }, () => {
   it('does the same on a phone 360 px wide, the page never scrolling sideways', async () => {
     await journey({ width: 360, height: 800 });
   });
+
+  it('Enter on Deploy… pressed right after Escape opens the dialog again, and it stays open (the late close event closed it: CI)', async () => {
+    const name = fnName('keys');
+    await deployed(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    return {"v": 1}') });
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/code`, viewport: { width: 1360, height: 900 } });
+    await page.locator('.cm-content').getByText('return {"v": 1}').waitFor();
+    await tabTo(page, (f) => f.what.startsWith('div Code editor'));
+    await page.keyboard.insertText('# changed\n');
+    await page.keyboard.press('Escape');
+    await eventually(async () => assert.equal(await page.getByRole('button', { name: 'Deploy…' }).isEnabled(), true));
+    await tabTo(page, (f) => f.what === 'button Deploy…', true);
+    const dialog = page.getByRole('dialog');
+    for (let round = 0; round < 5; round++) {
+      await page.keyboard.press('Enter');
+      await dialog.getByTestId('confirm-deploy').waitFor();
+      // The two keys back to back: the second reaches Deploy… before the first's close event is handled.
+      await Promise.all([page.keyboard.press('Escape'), page.keyboard.press('Enter')]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(await dialog.getByTestId('confirm-deploy').isVisible(), true, `round ${round}: the dialog did not stay open`);
+      await page.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'hidden' });
+    }
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
 });
 
 /** Edit, deploy, invoke and roll back at `viewport`, with the keyboard only. */
