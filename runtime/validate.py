@@ -1514,7 +1514,8 @@ def boxed(argv):
 
 def zygote():
     """`--zygote` (the platform's warmed check, in its box: `boxed`): one request per line on stdin,
-    {"dir", "entrypoint", "files", "cpu", "memoryMb", "timeoutMs", "maxBytes"}; for each, a child
+    {"dir" (the check's folder as the box sees it), "entrypoint", "files", "cpu", "memoryMb",
+    "timeoutMs", "maxBytes"}; for each, a child
     forked from this process (its modules imported once) takes the hard CPU and address-space limits
     and checks; this process enforces the wall-clock deadline (SIGKILL) and the output cap, and
     answers one line: {"report"} or {"error"} (the host answers VALIDATION_UNAVAILABLE). The host
@@ -1536,8 +1537,7 @@ def zygote():
                 resource.setrlimit(resource.RLIMIT_CPU, (request["cpu"], request["cpu"]))
                 memory = request["memoryMb"] * 1024 * 1024
                 resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-                root = os.path.join("/check", os.path.basename(request["dir"]))
-                data = json.dumps(check(root, request["entrypoint"], request["files"], None)).encode()
+                data = json.dumps(check(request["dir"], request["entrypoint"], request["files"], None)).encode()
                 while data:
                     data = data[os.write(w, data):]
                 code = 0

@@ -3,14 +3,14 @@
  *
  * `boxFor` is validate.py's `--box`: a box of the dependency builder's kind (controlplane/deps/
  * builder.ts `boxConfig`; runtime/fp_sandbox): no network, the runtime's read-only root, the check's
- * files alone read-only at /check, the builder's uid, a cgroup leaf (root mode) with memory and tasks
+ * files alone read-only at BOX_DIR, the builder's uid, a cgroup leaf (root mode) with memory and tasks
  * limits.
  *
  * `CheckZygote` is one `validate.py --zygote --box …` built once and kept: each check is a child it
  * forks (the checker's modules imported once, the box built once), with the check's CPU and memory
  * limits, its deadline and output cap enforced by the zygote. It runs one check at a time (the
  * CodeChecker has one per slot), in a folder of its own (`code/<n>` under its private top folder, seen
- * as /check/<n>), so no check sees another's files. A zygote that dies, or does not answer within its
+ * as BOX_DIR/<n>), so no check sees another's files. A zygote that dies, or does not answer within its
  * check's deadline and a grace, is killed and started again at its next check; the check it held
  * fails with `CheckerDied` and the CodeChecker runs it in a box spawned for it instead, so no upload
  * fails for it.
@@ -31,8 +31,12 @@ export interface CheckBox {
   cgroups: DepsOptions['cgroups'];
 }
 
-/** Where the box sees the check's files (read-only). */
-export const BOX_DIR = '/check';
+/**
+ * Where the box sees the check's files (read-only): under the box's own /run, which no install of the
+ * platform shares. It was `/check`, and a clone at /check/work/main (CI's) had the box's bind hide the
+ * platform's own interpreter and validate.py: every boxed check answered VALIDATION_UNAVAILABLE.
+ */
+export const BOX_DIR = '/run/fp-check';
 /** The box's /tmp (nothing of the check writes there). */
 const BOX_TMP_BYTES = 1024 * 1024;
 /** A zygote's own memory (its interpreter and modules) beside its check's limit. */
@@ -42,7 +46,7 @@ const ANSWER_GRACE_MS = 2_000;
 /** Names the checks' cgroup leaves. */
 let boxes = 0;
 
-/** validate.py's `--box` argument for a box seeing `dir` at /check, and its cgroup leaf (release it once the box is gone). */
+/** validate.py's `--box` argument for a box seeing `dir` at BOX_DIR, and its cgroup leaf (release it once the box is gone). */
 export function boxFor(box: CheckBox, dir: string, memoryBytes: number, forks: boolean): { args: string[]; leaf: string | null } {
   const leaf = box.cgroups !== null ? `c${++boxes}` : null;
   const cgroupJoin = leaf !== null ? box.cgroups!.forBuild(leaf, memoryBytes + BOX_TMP_BYTES) : [];
@@ -68,7 +72,7 @@ export function boxFor(box: CheckBox, dir: string, memoryBytes: number, forks: b
 export class CheckerDied extends Error {}
 
 export interface ZygoteRequest {
-  /** The check's folder name under `code/` of the zygote's top folder. */
+  /** The check's folder as the box sees it: BOX_DIR/<name>, `code/<name>` of the zygote's top folder. */
   dir: string;
   entrypoint: string;
   files: readonly string[];
@@ -85,7 +89,7 @@ interface Waiting {
 }
 
 export class CheckZygote {
-  /** Private (0700); its `code/` (0755, the box's /check) holds the running check's folder. */
+  /** Private (0700); its `code/` (0755, the box's BOX_DIR) holds the running check's folder. */
   readonly top = mkdtempSync(join(tmpdir(), 'fp-check-'));
   #child: ChildProcess | null = null;
   #leaf: string | null = null;

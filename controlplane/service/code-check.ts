@@ -217,7 +217,7 @@ export class CodeChecker {
     try {
       await writeFiles(dir, files, true);
       const timeoutMs = this.timeoutMs();
-      const answer = await zygote.run({ dir: name, entrypoint, files: files.map((f) => f.path), cpu: this.cpuSeconds(), memoryMb: this.memoryMb(), timeoutMs, maxBytes: MAX_REPORT_BYTES });
+      const answer = await zygote.run({ dir: `${BOX_DIR}/${name}`, entrypoint, files: files.map((f) => f.path), cpu: this.cpuSeconds(), memoryMb: this.memoryMb(), timeoutMs, maxBytes: MAX_REPORT_BYTES });
       if (answer.report !== undefined) return answer.report;
       this.log(`validate: the check ${answer.error ?? 'failed'}`);
       throw new PlatformError('VALIDATION_UNAVAILABLE', 'the code check could not run; try again shortly');

@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { BOX_DIR } from '../../controlplane/service/check-zygote.js';
 import { processesOfUid } from '../helpers/processes.js';
 import { started, startMain } from './main-harness.js';
 import { Api } from './platform-harness.js';
@@ -60,8 +61,8 @@ describe('attack: the code check runs in a box, not as the platform', { skip: pr
     }
     // Its root is the box's: the state directory (keys, stores, every version's code) is not there.
     assert.equal(existsSync(`/proc/${pid}/root${stateDir}`), false, 'the state directory is in the check\'s view');
-    // The check's files at /check/<n> (the warmed checker's folder: one check's at a time).
-    assert.ok(readdirSync(`/proc/${pid}/root/check`).some((n) => existsSync(`/proc/${pid}/root/check/${n}/main.py`)), 'the checked file is under /check');
+    // The check's files at BOX_DIR/<n> (the warmed checker's folder: one check's at a time).
+    assert.ok(readdirSync(`/proc/${pid}/root${BOX_DIR}`).some((n) => existsSync(`/proc/${pid}/root${BOX_DIR}/${n}/main.py`)), 'the checked file is under BOX_DIR');
     const memory = Number(cgroupFile(pid, 'memory', 'memory.limit_in_bytes'));
     assert.ok(memory > 0 && memory <= 600 * 1024 * 1024, `the check's cgroup memory limit is ${memory}`);
     const tasks = cgroupFile(pid, 'pids', 'pids.max');

@@ -70,8 +70,9 @@ describe('finding a forked child\'s host pid', { skip: isRoot ? false : 'needs r
     assert.equal(startedAsChildOf(child, template, () => newcomer), null, 'the pid taken by another process');
     // Gone: none.
     const gone = byInner.get(4)!;
-    process.kill(byInner.get(5)!, 'SIGKILL');
+    // The parent first: killed second, it may already have ended on its own (its `wait` returned).
     process.kill(gone, 'SIGKILL');
+    process.kill(byInner.get(5)!, 'SIGKILL');
     await until(() => statOf(gone) === null, 5000, 'the child reaped');
     assert.equal(startedAsChildOf(gone, template), null);
   });
