@@ -7,8 +7,10 @@
  * FastAPI app at 1x1 with its request mix. Prints every run, then per server the median p50 and
  * p99, requests/s, and the CPU time and voluntary context switches of its process tree per
  * request (steadier than latency on a shared machine). Not a section of the bench: run by hand,
- *   node dist/bench/ab-latency.js <name>=<checkout>[,<name>=<checkout>…] [rounds] [seconds] [hello,shop]
- * where each checkout is built (its dist/ and runtime/ are used), e.g. `main=/work/main,new=.`.
+ *   node dist/bench/ab-latency.js <name>=<checkout>[@<node flag>…][,<name>=<checkout>…] [rounds] [seconds] [hello,shop]
+ * where each checkout is built (its dist/ and runtime/ are used), e.g. `main=/work/main,new=.`;
+ * Node flags after `@` go to that platform's process (hello only), e.g.
+ * `main=/work/main,semi1=/work/main@--max-semi-space-size=1`: one build with and without a flag.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
@@ -30,7 +32,10 @@ if (!spec) {
   console.error('usage: node dist/bench/ab-latency.js <name>=<checkout>[,…] [rounds] [seconds] [hello,shop]');
   process.exit(2);
 }
-const checkouts = spec.split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), resolve(kv.slice(kv.indexOf('=') + 1))] as const);
+const checkouts = spec.split(',').map((kv) => {
+  const [path, ...flags] = kv.slice(kv.indexOf('=') + 1).split('@');
+  return [kv.slice(0, kv.indexOf('=')), resolve(path!), flags] as const;
+});
 const rounds = Number(process.argv[3] ?? '6');
 const seconds = Number(process.argv[4] ?? '3');
 const which = (process.argv[5] ?? 'hello,shop').split(',');
@@ -73,8 +78,8 @@ try {
     const bare = await startUwsHello();
     stops.push(() => bare.stop());
     targets.push({ name: 'bare uWS', pid: bare.pid, url: `http://127.0.0.1:${bare.port}${HELLO_PATH}` });
-    for (const [name, root] of checkouts) {
-      const s = await platformWithHello({ store: 'embedded' }, { maxInstances: 1, concurrency: 1 }, { main: join(root, 'dist', 'platform', 'main.js') });
+    for (const [name, root, nodeArgs] of checkouts) {
+      const s = await platformWithHello({ store: 'embedded' }, { maxInstances: 1, concurrency: 1 }, { main: join(root, 'dist', 'platform', 'main.js'), nodeArgs: [...nodeArgs] });
       stops.push(() => s.stop());
       targets.push({ name: `hello ${name}`, pid: s.pid, url: `http://127.0.0.1:${s.port}${HELLO_PATH}` });
     }

@@ -13,7 +13,9 @@
  * cgroup, where a real-time task may not run; the cgroups go with the platform). What is left then is
  * the platform's own work and the machine's wake-ups, not the wait for a CPU. Not a section of the
  * bench: run by hand (as root for `--rt`),
- *   node dist/bench/tail.js [seconds] [--rt|--rt-all] [--env FP_X=1,FP_Y=2] [--node-args "<flags for the platform's node>"] [--keep FILE]
+ *   node dist/bench/tail.js [seconds] [--rt|--rt-all] [--env FP_X=1,FP_Y=2] [--node-args "<flags for the platform's node>"] [--idle S] [--keep FILE]
+ * `--idle S`: the platform left idle S seconds after its warm-up, before the measured run (V8 shrinks
+ * an idle gateway's young generation: bench/README.md, "The young generation after an idle spell").
  * `--keep` writes the stamps and events as JSON (e.g. to line them up with `perf record -k CLOCK_MONOTONIC`).
  */
 import { execFileSync } from 'node:child_process';
@@ -39,6 +41,7 @@ const rtAll = take('--rt-all');
 const rt = take('--rt') || rtAll;
 const extraNodeArgs = (flag('--node-args') ?? '').split(' ').filter((a) => a.length > 0);
 const keep = flag('--keep');
+const idleS = Number(flag('--idle') ?? '0');
 const platformEnv = Object.fromEntries((flag('--env') ?? '').split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 const seconds = Number(args[0] ?? '10');
 
@@ -129,6 +132,7 @@ try {
   if (rt) for (const pid of rtAll ? realTimeTree(server.pid) : [server.pid]) execFileSync('chrt', ['-a', '-r', '-p', '10', String(pid)]);
   if (rt) execFileSync('chrt', ['-a', '-r', '-p', '10', String(process.pid)]);
   await oneConnection(server.port, 1);
+  if (idleS > 0) await sleep(idleS * 1000);
   process.kill(server.pid, 'SIGUSR2'); // the events so far are dropped
   await sleep(200);
   const stamps = await oneConnection(server.port, seconds);
