@@ -130,6 +130,34 @@ describe('missed cron ticks: the edges (ADR 0238, loose ends round 14)', () => {
     assert.deepEqual(restarted.outages, [], 'a later start counted the outage again');
   });
 
+  it('a start arms a trigger once its outage is counted: its own claims do not move the note first', async (t) => {
+    const advance = fakeClock(t);
+    let open: () => void = () => {};
+    const gate = new Promise<void>((resolve) => { open = resolve; });
+    /** A note slow to read (a loaded store, or ticks slow to find): the trigger's own ticks come due meanwhile. */
+    class SlowNote extends MemoryTickLock {
+      override async note(r: typeof ref): ReturnType<MemoryTickLock['note']> {
+        await gate;
+        return super.note(r);
+      }
+    }
+    const lock = new SlowNote();
+    assert.ok(await lock.acquire(ref, sec(11, 59, 0)));
+    const fired: number[] = [];
+    const outages: MissedTicks[] = [];
+    const s = new CronScheduler({ lock, fire: (_t, tick) => void fired.push(tick), outage: (_t, ticks) => void outages.push(ticks) });
+    s.set({ ...ref, expression: '* * * * * *' });
+    s.start();
+    await advance(2_500); // 12:00:01 and 12:00:02 due
+    open();
+    await advance(11_000);
+    await s.stop();
+    // Before: the ticks of 12:00:01 and :02 were claimed first, the note said 12:00:02, and the hour's outage went untold.
+    assert.deepEqual(outages.map((o) => [o.firstMs, o.count]), [[sec(11, 59, 1), 60]]);
+    // The first tick after the start fires late (as a stalled scheduler's: the others of the wait are skipped, ADR 0008).
+    assert.equal(fired[0], sec(12, 0, 1), JSON.stringify(fired));
+  });
+
   it('a deleted function\'s notes and claims go with it (CronTriggers.forget)', async () => {
     const lock = new MemoryTickLock();
     assert.ok(await lock.acquire(ref, sec(11, 0, 0)));

@@ -76,6 +76,16 @@ interface Entry {
 
 const keyOf = (ref: TriggerRef): string => `${ref.function}\u0000${ref.triggerId}`;
 
+/** `step`, run the first time only. */
+const once = (step: () => void): (() => void) => {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    step();
+  };
+};
+
 export class CronScheduler {
   readonly #options: CronSchedulerOptions;
   readonly #now: () => number;
@@ -147,8 +157,17 @@ export class CronScheduler {
       if (!this.#running || start !== this.#starts) return;
       if (entry.timer !== null || this.#entries.get(keyOf(entry.schedule.trigger)) !== entry) continue;
       const asked = performance.now();
-      this.#recover(entry, now, 0, true);
-      this.#arm(entry, now);
+      // Armed once its outage is counted (at once when there is none to count): a claim of its own
+      // before moved the note the count's compare-and-set expects, and the outage went untold (an
+      // every-second trigger whose ticks took longer than its second to find). A tick due meanwhile
+      // fires late, within `maxLateMs`. Armed later, each in a turn of its own: finding a tick may be
+      // slow (below), and these come back together.
+      let later = false;
+      this.#recover(entry, now, 0, true, () => {
+        if (later) setImmediate(() => this.#armIfCurrent(entry, now));
+        else this.#arm(entry, now);
+      });
+      later = true;
       if (performance.now() - asked > SLOW_ARM_MS) await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
@@ -209,18 +228,19 @@ export class CronScheduler {
    * scheduler fires a claimed tick (ADR 0264). A claimer still alive queues the same idempotency
    * key, so the queue keeps one run. Ticks nobody claimed stay skipped (the platform was down).
    */
-  #recover(entry: Entry, now: number, graceMs: number, lookBack = false): void {
+  #recover(entry: Entry, now: number, graceMs: number, lookBack = false, counted: () => void = () => {}): void {
     const { lock } = this.#options;
+    const outage = lookBack && lock.unsettled !== undefined && this.#options.outage !== undefined && lock.note !== undefined && lock.noteMissed !== undefined;
+    if (!outage) counted();
     if (lock.unsettled === undefined) return;
     const since = now - this.#maxLateMs;
     const ticks: number[] = [];
     for (let t = entry.schedule.next(since - 1); t < now - graceMs && ticks.length < MAX_RECOVERED; t = entry.schedule.next(t)) ticks.push(t);
     const missed = lookBack && this.#options.missed !== undefined;
-    const outage = lookBack && this.#options.outage !== undefined && lock.note !== undefined && lock.noteMissed !== undefined;
     if (ticks.length === 0 && !missed && !outage) return;
     const trigger = entry.schedule.trigger;
     this.#track((async () => {
-      if (outage) await this.#outage(entry, now);
+      if (outage) await this.#outage(entry, now, once(counted));
       // At a start, older ones too, the lock still remembering their claims: told as missed, not
       // fired (ADR 0264 amended). Found a few at a time: an every-second trigger's 540 ticks took
       // the cron library ~200 ms here, which no other call should wait for.
@@ -250,7 +270,7 @@ export class CronScheduler {
    * The ticks of the grace itself are claimed here once it has passed (`#lateTicks`): one nobody
    * else claimed in it is missed too, told in the same summary (loose ends round 14).
    */
-  async #outage(entry: Entry, now: number): Promise<void> {
+  async #outage(entry: Entry, now: number, counted: () => void): Promise<void> {
     const { lock } = this.#options;
     const trigger = entry.schedule.trigger;
     const ref = { function: trigger.function, triggerId: trigger.triggerId };
@@ -270,6 +290,7 @@ export class CronScheduler {
           summary = found;
         }
       }
+      counted();
       const late = await this.#lateTicks(entry, Math.max(note.lastTickMs + 1, end), now);
       if (late.length > 0) {
         const lastMs = late[late.length - 1]!;
@@ -280,7 +301,14 @@ export class CronScheduler {
       if (summary !== null) await this.#options.outage!(trigger, summary);
     } catch (err) {
       this.#options.onError?.(err, ref, now);
+    } finally {
+      counted(); // no note, one that could not be read, a stop: armed all the same (if still wanted)
     }
+  }
+
+  /** Arms `entry` from `now` unless it was armed meanwhile (a start again), dropped, or the scheduler stopped. */
+  #armIfCurrent(entry: Entry, now: number): void {
+    if (this.#running && entry.timer === null && this.#entries.get(keyOf(entry.schedule.trigger)) === entry) this.#arm(entry, now);
   }
 
   /**
