@@ -4,6 +4,7 @@
     (entrypoint "" skips its check)
     python -I runtime/validate.py --serve     (one JSON request per line, one report per line: `dev`)
     python -I runtime/validate.py --zygote --box JSON   (the platform's warmed check: `zygote`)
+    [--sealed]   (the platform's check without a box: `sealed`)
 
 Compiles every .py file with this interpreter's own compiler (so the verdict is the runtime's),
 and finds the entrypoint `module:attr` statically: the module file exists and defines `attr` at
@@ -1484,6 +1485,29 @@ def apply_limits(argv):
     return out
 
 
+def sealed(argv):
+    """Removes `--sealed` from argv and, when given, bounds this process as far as it can without a
+    box (the platform's check where it has none: the Kubernetes host, `--unsafe-no-sandbox`;
+    docs/adr/0232): hard rlimits (64 descriptors, no file written, no core dump; `--max-cpu-seconds`
+    and `--max-memory-mb` beside it) and, on x86_64, no_new_privs and the runtime's spawn seccomp
+    filter with the "check" stage on it: no socket (so no network), no new process, no exec. The
+    check needs none of them; a crafted source that got code running through a flaw of the parser
+    would have no more than the files it can read. Unprivileged: a Kubernetes pod's default seccomp
+    profile allows all of it."""
+    if "--sealed" not in argv:
+        return argv
+    import resource
+    for res, value in ((resource.RLIMIT_NOFILE, 64), (resource.RLIMIT_FSIZE, 0), (resource.RLIMIT_CORE, 0)):
+        resource.setrlimit(res, (value, value))
+    from fp_sandbox import libc, seccomp
+    spawn, check = seccomp.compiled("spawn"), seccomp.compiled("check")
+    if spawn is not None and check is not None:
+        libc.prctl(libc.PR_SET_NO_NEW_PRIVS, 1)
+        spawn.install()
+        check.install()
+    return [a for a in argv if a != "--sealed"]
+
+
 def boxed(argv):
     """Removes `--box JSON` from argv and, when given, first moves this process into a box like a
     runtime's (fp_sandbox/keeper.py `start`: its own mount, PID, IPC, UTS and network namespaces,
@@ -1491,17 +1515,20 @@ def boxed(argv):
     no capabilities) and takes on the box's uid with its rlimits and the function's seccomp filter
     (fp_sandbox/enter.py `become`, as the dependency builder does). The platform's API checks code
     anyone with a token sends (controlplane/service/code-check.ts): nothing of its parse runs with
-    the platform's privileges. Returns in the box's pid 2 only; fd 3 is the host's (kept through
-    the start, as a build's), closed here."""
+    the platform's privileges. The box's /tmp and /dev/shm are read-only (the check writes nothing):
+    no check leaves a file there for the next one of a warmed checker (`zygote`). Returns in the
+    box's pid 2 only; fd 3 is the host's (kept through the start, as a build's), closed here."""
     if "--box" not in argv:
         return argv
     at = argv.index("--box")
     cfg = json.loads(argv[at + 1])
     from fp_sandbox.enter import become
     from fp_sandbox.keeper import INNER_UID, start
+    from fp_sandbox.view import read_only_scratch
     box = start(cfg, 3)
     box.settle()
     os.close(3)
+    read_only_scratch(box.mode == "userns")
     if box.mode == "root":
         uid, gid = int(cfg["uid"]), int(cfg["gid"])
     elif os.getuid() == 0:  # user-namespace mode mapped to a subordinate uid (keeper._unshare_mapped)
@@ -1519,11 +1546,21 @@ def zygote():
     forked from this process (its modules imported once) takes the hard CPU and address-space limits
     and checks; this process enforces the wall-clock deadline (SIGKILL) and the output cap, and
     answers one line: {"report"} or {"error"} (the host answers VALIDATION_UNAVAILABLE). The host
-    runs one check at a time on each zygote (controlplane/service/check-zygote.ts)."""
+    runs one check at a time on each zygote (controlplane/service/check-zygote.ts).
+
+    Each check starts clean (loose ends round 14; the check never imports or runs the code it
+    parses, so this holds against a flaw of the parser, not a feature): the child has neither this
+    process's stdin (the next requests) nor its stdout (the answers); it cannot read or trace this
+    process (not dumpable); the box has no writable file system (`boxed`); and before the answer
+    every other process of the box is killed and waited for (this process reaps orphans) and its
+    System V IPC objects removed (fp_sandbox/sweep.py). Only in a box: `main` refuses it without."""
     import resource
     import select
     import signal
     import time
+    from fp_sandbox import libc, sweep
+    sweep.adopt_orphans()
+    libc.prctl(libc.PR_SET_DUMPABLE, 0)
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -1534,6 +1571,10 @@ def zygote():
             code = 1
             try:
                 os.close(r)
+                null = os.open(os.devnull, os.O_RDWR)
+                os.dup2(null, 0)
+                os.dup2(null, 1)
+                os.close(null)
                 resource.setrlimit(resource.RLIMIT_CPU, (request["cpu"], request["cpu"]))
                 memory = request["memoryMb"] * 1024 * 1024
                 resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
@@ -1563,6 +1604,8 @@ def zygote():
             os.kill(pid, signal.SIGKILL)
         os.close(r)
         status = os.waitpid(pid, 0)[1]
+        sweep.processes()
+        sweep.ipc_objects()
         if error is None and status != 0:
             error = f"ended with {os.waitstatus_to_exitcode(status)}"
         answer = {"error": error} if error is not None else {"report": json.loads(b"".join(out))}
@@ -1572,10 +1615,14 @@ def zygote():
 
 
 def main(argv):
-    argv = apply_limits(boxed(argv))
+    in_box = "--box" in argv
+    argv = sealed(apply_limits(boxed(argv)))
     if argv == ["--serve"]:
         return serve()
     if argv == ["--zygote"]:
+        if not in_box:  # its sweep kills every process it may signal: only a box's pid 2 may run it
+            print("validate.py: --zygote runs in a box only (--box JSON)", file=sys.stderr)
+            return 2
         return zygote()
     installed = None
     if "--installed" in argv:  # --installed NAME[:MODULE…],… (the dependency build's lock; may be empty)

@@ -13,7 +13,9 @@
  * as BOX_DIR/<n>), so no check sees another's files. A zygote that dies, or does not answer within its
  * check's deadline and a grace, is killed and started again at its next check; the check it held
  * fails with `CheckerDied` and the CodeChecker runs it in a box spawned for it instead, so no upload
- * fails for it.
+ * fails for it. Each check's child starts clean (loose ends round 14): the box has no writable file
+ * system, and before it answers the zygote kills and reaps every other process of its box and removes
+ * its IPC objects (runtime/validate.py `zygote`, fp_sandbox/sweep.py).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -22,6 +24,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { spawnedWithoutFds, type PyReport } from '../../protocol/index.js';
 import type { DepsOptions } from '../deps/index.js';
+import { checkFolderPrefix } from './check-folders.js';
 
 /** The box a check runs in: the dependency builder's uid, id map and cgroups (platform/deps.ts). */
 export interface CheckBox {
@@ -89,8 +92,8 @@ interface Waiting {
 }
 
 export class CheckZygote {
-  /** Private (0700); its `code/` (0755, the box's BOX_DIR) holds the running check's folder. */
-  readonly top = mkdtempSync(join(tmpdir(), 'fp-check-'));
+  /** Private (0700), named for this process (./check-folders.ts); its `code/` (0755, the box's BOX_DIR) holds the running check's folder. */
+  readonly top = mkdtempSync(checkFolderPrefix(tmpdir(), 'check'));
   #child: ChildProcess | null = null;
   #leaf: string | null = null;
   #waiting: Waiting | null = null;

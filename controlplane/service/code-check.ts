@@ -16,6 +16,9 @@
  * check; one that failed is started again, and its check runs in a box spawned for it.
  * Before, one `deployer` token kept all ten places with checks of 1 MiB of code (~5 s each), and
  * every other workspace's check, the console's Deploy included, was refused VALIDATION_BUSY.
+ * Without a box (the Kubernetes host `pod`, `--unsafe-no-sandbox`) the check is sealed instead
+ * (validate.py `--sealed`, ADR 0232): its rlimits, its deadline, and a seccomp filter without sockets,
+ * new processes or exec.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -37,6 +40,7 @@ import {
   type TriggerShape,
 } from '../../protocol/index.js';
 import { checkPathSet, normalizeBundlePath } from '../bundles/index.js';
+import { checkFolderPrefix, removeStaleCheckFolders } from './check-folders.js';
 import { BOX_DIR, boxFor, CheckerDied, CheckZygote, type CheckBox } from './check-zygote.js';
 
 const MIB = 1024 * 1024;
@@ -95,7 +99,11 @@ export class CodeChecker {
   constructor(
     private readonly settings: CodeCheckSettings,
     private readonly log: (line: string) => void,
-  ) {}
+  ) {
+    // A platform killed outright left its checks' folders (./check-folders.ts): those of a process gone go now.
+    const stale = removeStaleCheckFolders(tmpdir());
+    if (stale.length > 0) log(`validate: removed ${stale.length} check folder(s) of a platform process that is gone: ${stale.slice(0, 5).join(', ')}`);
+  }
 
   /**
    * Checks `files` (paths as in a bundle) for `workspace` (whose share of the checks it takes);
@@ -200,7 +208,7 @@ export class CodeChecker {
       }
     }
     // The files in `code/` of a private folder (0700): a box's uid reads them (0755 / 0644), nobody else reaches them.
-    const top = await mkdtemp(join(tmpdir(), 'fp-validate-'));
+    const top = await mkdtemp(checkFolderPrefix(tmpdir(), 'validate'));
     const dir = join(top, 'code');
     try {
       await writeFiles(dir, files, this.boxed());
@@ -265,8 +273,10 @@ export class CodeChecker {
         leaf = null;
       };
       // -I: isolated (no user site, no PYTHONPATH, no cwd on sys.path), as the runtime runs.
-      // Boxed, killing the keeper (the timeout) ends the whole box (its PID namespace).
-      const child = spawn(python, ['-I', script, box === null ? dir : BOX_DIR, entrypoint, '--files-from', '-', '--max-cpu-seconds', cpu, '--max-memory-mb', memory, ...(box?.args ?? [])], {
+      // Boxed, killing the keeper (the timeout) ends the whole box (its PID namespace). Unboxed (the
+      // Kubernetes host, --unsafe-no-sandbox), `--sealed` (ADR 0232): no socket, no new process, no
+      // exec, no file written, 64 descriptors; so killing this one process (the timeout) ends the check.
+      const child = spawn(python, ['-I', script, box === null ? dir : BOX_DIR, entrypoint, '--files-from', '-', '--max-cpu-seconds', cpu, '--max-memory-mb', memory, ...(box?.args ?? ['--sealed'])], {
         cwd: dir,
         env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
         stdio: box === null ? ['pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe', 'pipe'],

@@ -60,6 +60,11 @@ ENTER_STAGE_X86_64 = {"mount": 165, "umount2": 166}
 # network (or an abstract name) could take a host service's port before it starts and read what its
 # clients send (a password to Redis), or serve the outside world past the gateway.
 FUNCTION_STAGE_X86_64 = {"listen": 50}
+# The platform's code check where it runs unboxed (the Kubernetes host, `--unsafe-no-sandbox`;
+# runtime/validate.py `--sealed`, docs/adr/0232): it reads files and answers on a pipe it has, so it
+# needs no socket, no new process and no exec. Stacked on the spawn filter, which checks the ABI.
+CHECK_STAGE_X86_64 = {"socket": 41, "socketpair": 53, "clone": 56, "fork": 57, "vfork": 58, "execve": 59,
+                      "execveat": 322, "clone3": 435}
 CLONE_X86_64 = 56
 CLONE3_X86_64 = 435
 CLOSE_RANGE_X86_64 = 436
@@ -138,7 +143,8 @@ _PROGRAMS = {}
 
 def compiled(stage: str):
     """The filter of `stage` ready to install: "spawn" (a runtime's first), "enter" (a function's,
-    at specialize) or "build" (a dependency build's, in its own network namespace); None on other
+    at specialize), "build" (a dependency build's, in its own network namespace) or "check" (the
+    unboxed code check's, after "spawn": runtime/validate.py `--sealed`); None on other
     architectures. Assembled once per process (a zygote assembles them before forking:
     docs/adr/0019-zygotes.md)."""
     if libc.MACHINE != "x86_64":
@@ -151,6 +157,8 @@ def compiled(stage: str):
             body = enter_program({**ENTER_STAGE_X86_64, **FUNCTION_STAGE_X86_64})
         elif stage == "build":
             body = enter_program(ENTER_STAGE_X86_64)
+        elif stage == "check":
+            body = enter_program(CHECK_STAGE_X86_64)
         else:
             raise ValueError(f"no seccomp stage {stage!r}")
         program = _PROGRAMS[stage] = libc.SeccompProgram(body)

@@ -118,6 +118,14 @@ def read_only_proc(userns: bool) -> None:
     _set_own_flags("/proc", True, libc.MS_NODEV | libc.MS_NOEXEC, userns)
 
 
+def read_only_scratch(userns: bool) -> None:
+    """The box's /tmp and /dev/shm read-only (and empty: nothing wrote there yet): the code check's
+    box (runtime/validate.py `boxed`), which writes nothing, has no file system a check could leave
+    a file in for the next (its warmed checker runs every workspace's checks in one box)."""
+    _set_own_flags("/tmp", True, libc.MS_NODEV, userns)
+    _set_own_flags("/dev/shm", True, libc.MS_NODEV | libc.MS_NOEXEC, userns)
+
+
 def tmpfs_options(mode: str, size: int) -> str:
     """Options of a writable tmpfs of `size` bytes: the size caps its pages, and an inode count (one
     per 2 KiB, at least 1024) caps its files, whose kernel memory (~1 KiB each) the size does not

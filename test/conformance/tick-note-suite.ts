@@ -54,5 +54,31 @@ export function tickNoteConformance(name: string, open: TickLockPair): void {
       assert.equal(await a.noteMissed!(ref, 9000, 8, 1000), false, 'the note moved past its start');
       assert.deepEqual(await b.note!(ref), { lastTickMs: 9000, lastMissedMs: 9000, missedSinceFired: 8 });
     }));
+
+    it('a trigger armed on a running scheduler moves its note up, never down, and makes none (loose ends round 14)', withPair(async (a, b, ref) => {
+      await a.noteArmed!(ref, 5000);
+      assert.equal(await b.note!(ref), null, 'no note from an arming alone');
+      await a.acquire(ref, 1000);
+      await b.noteArmed!(ref, 5000);
+      await a.noteArmed!(ref, 3000);
+      assert.deepEqual(await b.note!(ref), { lastTickMs: 5000, lastMissedMs: null, missedSinceFired: 0 });
+    }));
+
+    it('a deleted function\'s notes and claims go; another function\'s stay (loose ends round 14)', withPair(async (a, b, ref) => {
+      // Redis: the function's keys go at its delete (functionPattern), not through the lock.
+      if (a.forgetFunction === undefined) return;
+      const other = { function: `${ref.function}x`, triggerId: ref.triggerId };
+      await a.acquire(ref, 1000);
+      await a.noteMissed!(ref, 1000, 2);
+      await a.acquire({ ...ref, triggerId: 'second' }, 1000);
+      await b.acquire(other, 1000);
+      await b.forgetFunction!(ref.function);
+      assert.equal(await a.note!(ref), null);
+      assert.equal(await a.note!({ ...ref, triggerId: 'second' }), null);
+      assert.deepEqual(await a.unsettled!(ref, [1000]), [], 'its claim stayed');
+      assert.equal(await a.acquire(ref, 1000), true, 'a function created again with the name claims its ticks afresh');
+      assert.deepEqual(await a.note!(ref), { lastTickMs: 1000, lastMissedMs: null, missedSinceFired: 0 });
+      assert.notEqual(await a.note!(other), null, 'another function\'s note went');
+    }));
   });
 }

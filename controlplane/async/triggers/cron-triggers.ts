@@ -133,9 +133,17 @@ export class CronTriggers {
     return this.#serial(`refresh the cron triggers of ${name}`, () => this.#refresh(name));
   }
 
-  /** A deleted function's triggers go, without a store read (its delete's cleanup may be what failed: ADR 0156). */
+  /**
+   * A deleted function's triggers go, without a store read (its delete's cleanup may be what failed:
+   * ADR 0156), and the tick lock's notes and claims of them: a function created again with the name
+   * had the old one's missed ticks in its listing, and its first start counted the old one's last
+   * tick on as missed (loose ends round 14).
+   */
   forget(name: string): Promise<void> {
-    return this.#serial(`drop the cron triggers of ${name}`, async () => this.#apply(name, []));
+    return this.#serial(`drop the cron triggers of ${name}`, async () => {
+      await this.#apply(name, []);
+      await this.lock.forgetFunction?.(name);
+    });
   }
 
   /** Every function, and none of the ones that are gone (after start and a bus resync). */

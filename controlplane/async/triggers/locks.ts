@@ -52,6 +52,16 @@ export class MemoryTickLock implements TickLock {
     return true;
   }
 
+  async noteArmed(ref: TriggerRef, atMs: number): Promise<void> {
+    const note = this.#notes.get(refKey(ref));
+    if (note) note.lastTickMs = Math.max(note.lastTickMs, atMs);
+  }
+
+  async forgetFunction(fn: string): Promise<void> {
+    const prefix = `${fn}\u0000`;
+    for (const map of [this.#claimed, this.#notes]) for (const key of [...map.keys()]) if (key.startsWith(prefix)) map.delete(key);
+  }
+
   async settle(ref: TriggerRef, tickMs: number): Promise<void> {
     const claim = this.#claimed.get(tickKey(ref, tickMs));
     if (claim) claim[1] = true;
@@ -103,6 +113,11 @@ export function openSqliteTickLock(options: SqliteTickLockOptions): TickLock {
     last_missed_ms = max(coalesce(last_missed_ms, excluded.last_missed_ms), excluded.last_missed_ms), missed = missed + excluded.missed`);
   const noteOutage = db.prepare(`UPDATE notes SET last_tick_ms = max(last_tick_ms, ?), last_missed_ms = max(coalesce(last_missed_ms, ?), ?),
     missed = missed + ? WHERE function = ? AND trigger_id = ? AND last_tick_ms = ?`);
+  const noteArmed = db.prepare('UPDATE notes SET last_tick_ms = max(last_tick_ms, ?) WHERE function = ? AND trigger_id = ?');
+  const forget = ['notes', 'ticks', 'settled'].map((table) => db.prepare(`DELETE FROM ${table} WHERE function = ?`));
+  const forgetAll = db.transaction((fn: string) => {
+    for (const step of forget) step.run(fn);
+  });
   const claim = db.transaction((ref: TriggerRef, tickMs: number): boolean => {
     if (insert.run(ref.function, ref.triggerId, tickMs).changes !== 1) return false;
     noteClaim.run(ref.function, ref.triggerId, tickMs);
@@ -137,6 +152,12 @@ export function openSqliteTickLock(options: SqliteTickLockOptions): TickLock {
       return guarded(() => fromTickMs === undefined
         ? noteMissed.run(ref.function, ref.triggerId, lastMs, lastMs, count).changes === 1
         : noteOutage.run(lastMs, lastMs, lastMs, count, ref.function, ref.triggerId, fromTickMs).changes === 1);
+    },
+    async noteArmed(ref, atMs) {
+      guarded(() => noteArmed.run(atMs, ref.function, ref.triggerId));
+    },
+    async forgetFunction(fn) {
+      guarded(() => forgetAll(fn));
     },
     async settle(ref, tickMs) {
       guarded(() => settle.run(ref.function, ref.triggerId, tickMs));

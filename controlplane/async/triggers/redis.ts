@@ -55,6 +55,11 @@ if not m or m < last then redis.call('HSET', KEYS[1], 'missedAt', ARGV[1]) end
 redis.call('HINCRBY', KEYS[1], 'missed', ARGV[2])
 return 1`;
 
+/** Moves the note's (KEYS[1]) \`tick\` up to ARGV[1], only where the note exists (a trigger set on a running scheduler). */
+const ARMED = `local t = tonumber(redis.call('HGET', KEYS[1], 'tick'))
+if t and t < tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'tick', ARGV[1]) end
+return 1`;
+
 async function asked<T>(step: () => Promise<T>): Promise<T> {
   try {
     return await step();
@@ -79,6 +84,7 @@ export function redisTickLock(options: RedisTriggerOptions & { ttlMs?: number })
     }),
     noteFired: (ref) => asked(async () => void await client.hset(note(ref), 'missed', 0)),
     noteMissed: (ref, lastMs, count, fromTickMs) => asked(async () => await client.eval(MISSED, 1, note(ref), lastMs, count, fromTickMs ?? '') === 1),
+    noteArmed: (ref, atMs) => asked(async () => void await client.eval(ARMED, 1, note(ref), atMs)),
     // A claim holds `1`, a settled one `2` (ADR 0264); XX: a claim gone (expired) stays gone.
     async settle(ref, tickMs) {
       try {

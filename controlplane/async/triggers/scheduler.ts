@@ -76,6 +76,16 @@ interface Entry {
 
 const keyOf = (ref: TriggerRef): string => `${ref.function}\u0000${ref.triggerId}`;
 
+/** `step`, run the first time only. */
+const once = (step: () => void): (() => void) => {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    step();
+  };
+};
+
 export class CronScheduler {
   readonly #options: CronSchedulerOptions;
   readonly #now: () => number;
@@ -86,6 +96,8 @@ export class CronScheduler {
   #running = false;
   /** Which start is arming (a stop and a start again end the earlier one's arming). */
   #starts = 0;
+  /** Waits a stop ends at once (`#pause`). */
+  readonly #sleepers = new Set<() => void>();
 
   constructor(options: CronSchedulerOptions) {
     this.#options = options;
@@ -102,6 +114,9 @@ export class CronScheduler {
     this.#entries.set(keyOf(trigger), entry);
     if (!this.#running) return;
     const now = this.#now();
+    // Not scheduled until now (new, resumed, redeployed): its ticks before are no outage's at the next start.
+    const ref = { function: trigger.function, triggerId: trigger.triggerId };
+    this.#track((async () => void await this.#options.lock.noteArmed?.(ref, now).catch((err: unknown) => this.#options.onError?.(err, ref, now)))());
     this.#recover(entry, now, LIVE_CLAIM_GRACE_MS);
     this.#arm(entry, now);
   }
@@ -142,8 +157,17 @@ export class CronScheduler {
       if (!this.#running || start !== this.#starts) return;
       if (entry.timer !== null || this.#entries.get(keyOf(entry.schedule.trigger)) !== entry) continue;
       const asked = performance.now();
-      this.#recover(entry, now, 0, true);
-      this.#arm(entry, now);
+      // Armed once its outage is counted (at once when there is none to count): a claim of its own
+      // before moved the note the count's compare-and-set expects, and the outage went untold (an
+      // every-second trigger whose ticks took longer than its second to find). A tick due meanwhile
+      // fires late, within `maxLateMs`. Armed later, each in a turn of its own: finding a tick may be
+      // slow (below), and these come back together.
+      let later = false;
+      this.#recover(entry, now, 0, true, () => {
+        if (later) setImmediate(() => this.#armIfCurrent(entry, now));
+        else this.#arm(entry, now);
+      });
+      later = true;
       if (performance.now() - asked > SLOW_ARM_MS) await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
@@ -151,6 +175,7 @@ export class CronScheduler {
   /** Stops all timers and waits for ticks being fired. Triggers stay set; `start` resumes. */
   async stop(): Promise<void> {
     this.#running = false;
+    for (const wake of [...this.#sleepers]) wake();
     for (const entry of this.#entries.values()) this.#clear(entry);
     await Promise.allSettled([...this.#inFlight]);
   }
@@ -203,18 +228,19 @@ export class CronScheduler {
    * scheduler fires a claimed tick (ADR 0264). A claimer still alive queues the same idempotency
    * key, so the queue keeps one run. Ticks nobody claimed stay skipped (the platform was down).
    */
-  #recover(entry: Entry, now: number, graceMs: number, lookBack = false): void {
+  #recover(entry: Entry, now: number, graceMs: number, lookBack = false, counted: () => void = () => {}): void {
     const { lock } = this.#options;
+    const outage = lookBack && lock.unsettled !== undefined && this.#options.outage !== undefined && lock.note !== undefined && lock.noteMissed !== undefined;
+    if (!outage) counted();
     if (lock.unsettled === undefined) return;
     const since = now - this.#maxLateMs;
     const ticks: number[] = [];
     for (let t = entry.schedule.next(since - 1); t < now - graceMs && ticks.length < MAX_RECOVERED; t = entry.schedule.next(t)) ticks.push(t);
     const missed = lookBack && this.#options.missed !== undefined;
-    const outage = lookBack && this.#options.outage !== undefined && lock.note !== undefined && lock.noteMissed !== undefined;
     if (ticks.length === 0 && !missed && !outage) return;
     const trigger = entry.schedule.trigger;
     this.#track((async () => {
-      if (outage) await this.#outage(entry, now);
+      if (outage) await this.#outage(entry, now, once(counted));
       // At a start, older ones too, the lock still remembering their claims: told as missed, not
       // fired (ADR 0264 amended). Found a few at a time: an every-second trigger's 540 ticks took
       // the cron library ~200 ms here, which no other call should wait for.
@@ -239,23 +265,103 @@ export class CronScheduler {
    * LIVE_CLAIM_GRACE_MS before the start (a live process claims later ones), at most
    * MAX_MISSED_ASKED; the note takes the count first, so of two processes starting at once one
    * tells it (ADR 0238). No note: the trigger was never claimed here (new), nothing to count.
+   * Past the bound the note still moves to the outage's last tick (`#lastBefore`): the ticks past the
+   * 600th are not enumerated, the summary says "or more", and none is counted again at a later start.
+   * The ticks of the grace itself are claimed here once it has passed (`#lateTicks`): one nobody
+   * else claimed in it is missed too, told in the same summary (loose ends round 14).
    */
-  async #outage(entry: Entry, now: number): Promise<void> {
+  async #outage(entry: Entry, now: number, counted: () => void): Promise<void> {
     const { lock } = this.#options;
     const trigger = entry.schedule.trigger;
     const ref = { function: trigger.function, triggerId: trigger.triggerId };
     try {
       const note = await lock.note!(ref);
       if (note === null) return;
-      const ticks = await this.#ticksBetween(entry, note.lastTickMs + 1, now - LIVE_CLAIM_GRACE_MS);
-      if (ticks.length === 0 || !this.#running) return;
-      const summary: MissedTicks = { firstMs: ticks[0]!, lastMs: ticks[ticks.length - 1]!, count: ticks.length, more: ticks.length >= MAX_MISSED_ASKED };
-      if (!await lock.noteMissed!(ref, summary.lastMs, summary.count, note.lastTickMs)) return;
-      for (let i = 0; i < summary.count; i++) this.#count(ref, 'missed');
-      await this.#options.outage!(trigger, summary);
+      const end = now - LIVE_CLAIM_GRACE_MS;
+      const ticks = await this.#ticksBetween(entry, note.lastTickMs + 1, end);
+      if (!this.#running) return;
+      let summary: MissedTicks | null = null;
+      if (ticks.length > 0) {
+        const more = ticks.length >= MAX_MISSED_ASKED;
+        const lastMs = more ? this.#lastBefore(entry, ticks[ticks.length - 1]!, end) : ticks[ticks.length - 1]!;
+        const found: MissedTicks = { firstMs: ticks[0]!, lastMs, count: ticks.length, more };
+        if (await lock.noteMissed!(ref, found.lastMs, found.count, note.lastTickMs)) {
+          for (let i = 0; i < found.count; i++) this.#count(ref, 'missed');
+          summary = found;
+        }
+      }
+      counted();
+      const late = await this.#lateTicks(entry, Math.max(note.lastTickMs + 1, end), now);
+      if (late.length > 0) {
+        const lastMs = late[late.length - 1]!;
+        await lock.noteMissed!(ref, lastMs, late.length);
+        for (let i = 0; i < late.length; i++) this.#count(ref, 'missed');
+        summary = summary === null ? { firstMs: late[0]!, lastMs, count: late.length, more: false } : { ...summary, lastMs, count: summary.count + late.length };
+      }
+      if (summary !== null) await this.#options.outage!(trigger, summary);
     } catch (err) {
       this.#options.onError?.(err, ref, now);
+    } finally {
+      counted(); // no note, one that could not be read, a stop: armed all the same (if still wanted)
     }
+  }
+
+  /** Arms `entry` from `now` unless it was armed meanwhile (a start again), dropped, or the scheduler stopped. */
+  #armIfCurrent(entry: Entry, now: number): void {
+    if (this.#running && entry.timer === null && this.#entries.get(keyOf(entry.schedule.trigger)) === entry) this.#arm(entry, now);
+  }
+
+  /**
+   * Of the ticks from `from` to before `to` (the start's grace, at most its length of them), the ones
+   * nobody claimed by the time the grace had passed after the last of them: claimed (and settled)
+   * here then, so a process that stalled longer does not fire one this start counts as missed, and
+   * two starting processes count each once. None when the scheduler stops first.
+   */
+  async #lateTicks(entry: Entry, from: number, to: number): Promise<number[]> {
+    const ticks = await this.#ticksBetween(entry, from, to);
+    if (ticks.length === 0) return [];
+    await this.#pause(ticks[ticks.length - 1]! + LIVE_CLAIM_GRACE_MS - this.#now());
+    const trigger = entry.schedule.trigger;
+    const ref = { function: trigger.function, triggerId: trigger.triggerId };
+    const missed: number[] = [];
+    for (const tickMs of ticks) {
+      if (!this.#running) return [];
+      if (!await this.#options.lock.acquire(ref, tickMs)) continue; // claimed in the grace: it fired (or was recovered)
+      await this.#options.lock.settle?.(ref, tickMs);
+      missed.push(tickMs);
+    }
+    return missed;
+  }
+
+  /**
+   * The last tick before `end`, `known` being one: halving the span each step (about 40 steps for
+   * years), not a walk through every tick (an every-second trigger down a day has 86 400).
+   */
+  #lastBefore(entry: Entry, known: number, end: number): number {
+    let last = known;
+    let hi = end; // no tick in [hi, end)
+    while (entry.schedule.next(last) < end) {
+      const mid = Math.floor((last + hi) / 2);
+      const t = entry.schedule.next(mid);
+      if (t < end) last = t;
+      else hi = mid;
+    }
+    return last;
+  }
+
+  /** Resolves after `ms`, or at once when the scheduler stops. */
+  #pause(ms: number): Promise<void> {
+    if (ms <= 0 || !this.#running) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.#sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      timer.unref();
+      this.#sleepers.add(wake);
+    });
   }
 
   /** The ticks from `from` to before `to` (at most MAX_MISSED_ASKED), letting other work run when finding them is slow. */

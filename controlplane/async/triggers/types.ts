@@ -58,6 +58,18 @@ export interface TickLock {
    * when another process recorded that outage first. Without it (one claimed tick), always.
    */
   noteMissed?(ref: TriggerRef, lastMs: number, count: number, fromTickMs?: number): Promise<boolean>;
+  /**
+   * The trigger was set at `atMs` on a running scheduler (a deploy, a resume, a change): it was not
+   * scheduled before (new, paused, another version), so no tick before `atMs` is missed. Moves an
+   * existing note's `lastTickMs` up to `atMs` (never down); makes no note (loose ends round 14).
+   */
+  noteArmed?(ref: TriggerRef, atMs: number): Promise<void>;
+  /**
+   * The function `fn` was deleted: its triggers' notes and claims go, so a function created again
+   * with the name starts without them (its listing, its first start's outage count). Redis: they go
+   * with the function's keys (`functionPattern`), this is not needed there (loose ends round 14).
+   */
+  forgetFunction?(fn: string): Promise<void>;
   close(): Promise<void>;
 }
 
