@@ -350,7 +350,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     }
     this.maxBodyBytes = maxBodyBytes;
     this.maxChunks = bodyChunkLimit(maxBodyBytes);
-    const framing = checkRequestHead(this.method, this.url, this.rawQuery, this.headers);
+    const framing = checkRequestHead(this.method, this.url, this.rawQuery, this.headers, absolute !== null);
     if (!framing.ok) {
       this.refusal = framing.error;
       this.settle({ error: framing.error });

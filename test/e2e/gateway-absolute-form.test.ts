@@ -70,6 +70,13 @@ describe('an absolute-form request target (RFC 9112 §3.2.2; was the parser\'s 5
     assert.ok(a.closed);
   });
   // An authority with userinfo, or one that is no host: test/e2e/attack-absolute-form.test.ts.
+  it('an empty authority (`http:///p`, `http://`) is 400 BAD_REQUEST (RFC 9110 §4.2.1), not a Host-less request', async () => {
+    for (const target of [`http:///fn/${name}/p`, 'http://', 'http://?q']) {
+      const a = await send(`GET ${target} HTTP/1.1`);
+      assert.equal(a.status, 400, `${target}: ${a.body}`);
+      assert.equal(JSON.parse(a.body).error.target, 'authority', target);
+    }
+  });
   it('two Host fields are still two (RFC 9112 §3.2), whatever the target: 400', async () => {
     const b = await send(`GET http://${name}.localhost/x HTTP/1.1`, ['Host: x', 'Host: y']);
     assert.equal(b.status, 400, b.body);
