@@ -60,7 +60,8 @@ const HOST = /^(?:\[[0-9A-Za-z:._~%!$&'()*+,;=-]+\]|[0-9A-Za-z._~%!$&'()*+,;=-]*
 /** The framing of a request without a body (most of them): one frozen object, not one per request. */
 const NO_BODY: Framing = Object.freeze({ ok: true, contentLength: null, chunked: false });
 
-export function checkRequestHead(method: string, url: string, rawQuery: string, headers: Pairs): Framing {
+/** `fromTarget`: the Host fields hold an absolute-form target's authority (./absolute-form.ts), which may not be empty. */
+export function checkRequestHead(method: string, url: string, rawQuery: string, headers: Pairs, fromTarget = false): Framing {
   // "METHOD SP url[?query] SP HTTP/1.1 CRLF", then "name: value CRLF" per header, then CRLF.
   if (!METHOD.test(method)) return refuse('the request method is not a token (RFC 9110 §9.1)', { method: method.slice(0, 32) });
   if (NON_ASCII.test(url)) return refuse('the request target has a byte outside ASCII, or DEL (percent-encode it, RFC 3986)', { target: 'path' });
@@ -79,6 +80,8 @@ export function checkRequestHead(method: string, url: string, rawQuery: string, 
     else if (name === 'transfer-encoding') (codings ??= []).push(value);
     else if (name === 'host') {
       if (++hosts > 1) return refuse('the request repeats Host (RFC 9112 §3.2)', { header: 'host' });
+      // RFC 9110 §4.2.1: an http(s) URI with an empty host is invalid (`GET http:///fn/x/`).
+      if (fromTarget && value === '') return refuse('the request target is an http URL without a host (RFC 9110 §4.2.1)', { target: 'authority' });
       if (!HOST.test(ows(value))) return refuse('Host is not a host name with an optional port: no userinfo (user@), path or character outside RFC 3986 host syntax (RFC 9110 §7.2)', { header: 'host' });
     }
   }

@@ -95,6 +95,7 @@ import { ByteBudget, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, DEFAULT_MAX_HELD_RESPONSE
 import { bodyChunkLimit, bodyTooSlow, overloaded, tooLarge } from './body-refusals.js';
 import { ERROR_HEADERS } from './error-headers.js';
 import { listenCause } from './listen-cause.js';
+import { absoluteTarget, useAuthority } from './absolute-form.js';
 import { splitTarget } from './http10.js';
 import type { HttpServer, HttpServerOptions, IncomingRequest, OutgoingResponse } from './http-server.js';
 import { refusalResponse, writeHead } from './uws-head.js';
@@ -298,7 +299,9 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     // As sent: a method is case-sensitive (RFC 9110 §9.1); `get` is not GET (uvicorn passes it on too).
     this.method = req.getCaseSensitiveMethod();
     const target = splitTarget(req.getUrl(), req.getQuery());
-    let url = target.url;
+    // Absolute-form (`GET http://host/path`, RFC 9112 §3.2.2): routed as its path, its authority for Host.
+    const absolute = absoluteTarget(target.url);
+    let url = absolute === null ? target.url : absolute.path;
     let rawQuery = target.query ?? '';
     // A fragment is no part of a request target (RFC 9112 §3.2): dropped, as uvicorn's parser does.
     const inUrl = url.indexOf('#');
@@ -315,6 +318,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     collectedClose = false;
     collectedUpgrade = false;
     req.forEach(collectHeader);
+    if (absolute !== null) useAuthority(this.headers, absolute.authority);
     this.http10 = target.http10;
     this.clientCloses = collectedClose || target.http10;
     this.asksUpgrade = collectedUpgrade;
@@ -346,7 +350,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     }
     this.maxBodyBytes = maxBodyBytes;
     this.maxChunks = bodyChunkLimit(maxBodyBytes);
-    const framing = checkRequestHead(this.method, this.url, this.rawQuery, this.headers);
+    const framing = checkRequestHead(this.method, this.url, this.rawQuery, this.headers, absolute !== null);
     if (!framing.ok) {
       this.refusal = framing.error;
       this.settle({ error: framing.error });

@@ -2,7 +2,8 @@
 // before the gateway loads it, and gives it one behaviour it lacks (docs/adr/0085-uws-header-trim.md,
 // docs/adr/0086-uws-chunk-size.md, docs/adr/0100-uws-chunk-terminator.md,
 // docs/adr/0129-uws-async-upgrade.md, docs/adr/0150-stream-head-at-response-start.md,
-// docs/adr/0154-uws-chunk-digits.md, docs/adr/0246-http-1-0-served.md):
+// docs/adr/0154-uws-chunk-digits.md, docs/adr/0246-http-1-0-served.md,
+// docs/adr/0228-absolute-form-and-json-parser-errors.md):
 //
 // 1. Its HTTP parser trims "whitespace" from both ends of a request header value with a signed
 //    comparison, so bytes of 0x80 and above counted as below a space and a non-ASCII character at
@@ -65,6 +66,13 @@
 // 11. `Expect: 100-continue` from an HTTP/1.0 client was answered `100 Continue` by the router's
 //    handler, which RFC 9110 §10.1.1 forbids (a 1.0 client may take it for the answer); now the
 //    handler writes it only when the request's `ancientHttp` flag is clear (EXPECT_EDITS).
+// 12. An absolute-form request target (`GET http://host/path HTTP/1.1`, what a client sends to a
+//    proxy) was the parser's 505, where RFC 9112 §3.2.2 says a server MUST accept it. Now a target
+//    starting with `http://` or `https://` (any case) is taken as a `/` would be, whole: the gateway
+//    routes its path and takes its authority for Host (gateway/absolute-form.ts; ABSOLUTE_EDITS).
+// 13. The parser's own refusals (400, 431, 505) were upstream's HTML pages, without a code; now they
+//    are the platform's JSON errors (BAD_REQUEST, REQUEST_HEADERS_TOO_LARGE,
+//    HTTP_VERSION_NOT_SUPPORTED) with Content-Type and Content-Length (parserErrorEdits; ADR 0228).
 //
 // Only the exact file named by its sha256 (the published one, or one mended by the earlier fixes)
 // is changed; each byte is checked before it is written, and the result against the sha256
@@ -95,7 +103,9 @@ const DIGIT_MENDED = '42d0d18d64c57323392d8a641309782335141584500f49b34b99120037
 const HTTP10_MENDED = '7f931915c2d87d6ef424f31cbd7670ecb5f4e02df618b53eeeb89b81fb1e4bea';
 /** After the first nine fixes (ADR 0246 amended, apps round 30). */
 const HOSTLESS_MENDED = '2c85df5712d4995482a6d88e40dccf9d20d37c85bda843635d20e5b53a05fc70';
-const MENDED = '3e1221e03483deaf5794c75b32d1aadd3d7f28f8378e86a62a341692c199f298';
+/** After the first eleven fixes (ADR 0246 amended twice, apps round 31). */
+const EXPECT_MENDED = '3e1221e03483deaf5794c75b32d1aadd3d7f28f8378e86a62a341692c199f298';
+const MENDED = 'c4ca9dce445453459b3c504630fb5308a62f1bfdf6f2c2335ef1bf3141be62f8';
 /** [file offset, bytes expected (hex), bytes written] (offsets are the .text section's addresses: it is mapped at its file offset). */
 const HEADER_EDITS = [
   [0xf2242, '7d', '73'], // after `cmpb $0x21,(%rdx,%rbx,1)`: jge -> jae (the trailing trim's `< 33`)
@@ -256,11 +266,64 @@ const EXPECT_EDITS = [
   // The same for the other: 0xfdcca, 0xfdcb8.
   [EXPECT_CAVE_B, '00'.repeat(32), '80bb800c0000000f85bdadd2ff488d35fd090000e99fadd2ffcccccccccccccc'],
 ];
+// Fix 12 (docs/adr/0228-absolute-form-and-json-parser-errors.md, apps round 32): an absolute-form
+// request target (`GET http://host/path HTTP/1.1`, what a client sends to a proxy; RFC 9112 §3.2.2:
+// a server MUST accept it) was the parser's 505: after the method's space it asked for `/`. Now that
+// `jne` (to the refusal) goes to ABSOLUTE_CAVE, which takes `http://` or `https://` (the scheme in any
+// case) as a `/` would be taken: the whole target is the URL handed to JavaScript, where
+// gateway/absolute-form.ts takes the path out of it and the authority for Host. Anything else is the
+// refusal as before (cl still holds the space: 505). The executable segment grows to cover it.
+const ABSOLUTE_CAVE = 0x3d2f20;
+const ABSOLUTE_EDITS = [
+  [0xf1f74, '0f8568000000', '0f85a60f2e00'], // cmpb $0x2f,(%rax); jne 0xf1fe2 -> jne ABSOLUTE_CAVE
+  [0x98, '404f310000000000', '684f310000000000'], // p_filesz of the executable segment (to 0x3d2f68)
+  [0xa0, '404f310000000000', '684f310000000000'], // p_memsz
+  // mov (%rax),%rsi; or $0x20202020,%rsi (the scheme's first four bytes lowercased); mov %rsi,%rdi;
+  // shl $8,%rdi; movabs "\0http://",%rdx; cmp %rdx,%rdi; je OK; movabs $0x2020202020,%rdx; or
+  // %rdx,%rsi; movabs "https://",%rdx; cmp %rdx,%rsi; jne 0xf1fe2 (the refusal); OK: jmp 0xf1f7a
+  // (the origin-form path: the method's end, then the target up to its first byte below 0x21); int3 x3.
+  // Eight bytes are read at the target: the parser's input is padded past its end (as for the version).
+  [ABSOLUTE_CAVE, '00'.repeat(72),
+    '488b304881ce202020204889f748c1e70848ba00687474703a2f2f4839d7742048ba20202020200000004809d648ba68747470733a2f2f4839d60f8582f0d1ffe915f0d1ffcccccc'],
+];
+// Fix 13 (same ADR): the parser's own refusals (400, 431, 505) were upstream's HTML pages
+// (`<h1>Bad Request</h1>…`); now they are the platform's JSON errors with their stable codes
+// (docs/errors.md): BAD_REQUEST, REQUEST_HEADERS_TOO_LARGE and HTTP_VERSION_NOT_SUPPORTED. The
+// answers are sent whole from a table of (length, pointer) pairs in .data.rel.ro (one `send`, then
+// the close); the new texts are too long for the old ones' places, so they go in the zero padding
+// after the first (read-only) segment, whose size now covers them, and each pair gets its new
+// length, pointer and the pointer's relocation addend. Nothing else points into the old texts.
+const PARSER_ERRORS_AT = 0xbd2a0;
+const parserError = (status, reason, code, message) => {
+  const body = JSON.stringify({ error: { code, message, component: 'request' } });
+  return Buffer.from(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+};
+const PARSER_ERRORS = [
+  parserError(505, 'HTTP Version Not Supported', 'HTTP_VERSION_NOT_SUPPORTED', 'the request line is malformed, or its version is not HTTP/1.1 or HTTP/1.0'),
+  parserError(431, 'Request Header Fields Too Large', 'REQUEST_HEADERS_TOO_LARGE', 'the request line and headers are too large'),
+  parserError(400, 'Bad Request', 'BAD_REQUEST', 'the request is malformed: refused by the HTTP parser'),
+];
+const le64 = (n) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(n)); return b.toString('hex'); };
+function parserErrorEdits() {
+  const edits = [];
+  const old = [[0xae, 0x3d3cba], [0x8b, 0x3d3d69], [0x63, 0x3d3df5]];
+  let at = PARSER_ERRORS_AT;
+  PARSER_ERRORS.forEach((text, i) => {
+    const pair = 0x682e20 + 16 * i; // the table's entry i + 1 (entry 0 is "no error"), file offset
+    edits.push([at, '00'.repeat(text.length), text.toString('hex')]);
+    edits.push([pair, le64(old[i][0]), le64(text.length)]);
+    edits.push([pair + 8, le64(old[i][1]), le64(at)]);
+    edits.push([0x9b980 + 24 * i + 16, le64(old[i][1]), le64(at)]); // its R_X86_64_RELATIVE's addend
+    at += text.length;
+  });
+  edits.push([0x60, le64(0xbd298), le64(at)], [0x68, le64(0xbd298), le64(at)]); // p_filesz, p_memsz of the first segment
+  return edits;
+}
 /** Each known state of the file, and the edits that lead from it to the next. */
 const STAGES = [[ORIGINAL, HEADER_EDITS], [HEADERS_MENDED, CHUNK_EDITS], [SIZE_MENDED, TERM_EDITS], [TERM_MENDED, UPGRADE_EDITS],
   [UPGRADE_MENDED, HEAD_EDITS], [HEAD_MENDED, CLOSE_CODE_EDITS],
   [CLOSE_MENDED, DIGIT_EDITS], [DIGIT_MENDED, HTTP10_EDITS], [HTTP10_MENDED, HOSTLESS_EDITS],
-  [HOSTLESS_MENDED, EXPECT_EDITS]];
+  [HOSTLESS_MENDED, EXPECT_EDITS], [EXPECT_MENDED, [...ABSOLUTE_EDITS, ...parserErrorEdits()]]];
 
 const sha = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
@@ -281,8 +344,8 @@ if (process.platform === 'linux' && process.arch === 'x64' && existsSync(FILE)) 
     if (sha(bytes) !== MENDED) throw new Error('patch-uws: the mended binary is not the expected one; nothing written');
     writeFileSync(`${FILE}.tmp`, bytes);
     renameSync(`${FILE}.tmp`, FILE); // a gateway loading it meanwhile sees one whole file or the other
-    console.log('setup: uWebSockets.js mended: request header values keep a non-ASCII character at either end; a chunk size is hex digits (0-9, A-F, a-f) up to CRLF, nothing else (no chunk extension); chunk data ends with CRLF; an upgrade outside a cork is quiet; an empty write sends a streamed head; a client may close with 1012-1014 and 3000-3999; HTTP/1.0 is served, with or without Host, and gets no 100 Continue; an HTTP/1.1 request without any header is answered 400 (scripts/patch-uws.mjs)');
+    console.log('setup: uWebSockets.js mended: request header values keep a non-ASCII character at either end; a chunk size is hex digits (0-9, A-F, a-f) up to CRLF, nothing else (no chunk extension); chunk data ends with CRLF; an upgrade outside a cork is quiet; an empty write sends a streamed head; a client may close with 1012-1014 and 3000-3999; HTTP/1.0 is served, with or without Host, and gets no 100 Continue; an HTTP/1.1 request without any header is answered 400; absolute-form targets are served; the parser\'s own refusals are JSON errors with a code (scripts/patch-uws.mjs)');
   } else if (now !== MENDED) {
-    console.log('setup: uWebSockets.js is not the build scripts/patch-uws.mjs knows: request header values may lose a non-ASCII character at either end, chunk sizes are read leniently (a chunk extension as part of the size), the CRLF after chunk data is not checked, each WebSocket upgrade prints a warning, a streamed head waits for its first body byte, a close from the client with 1012-1014 or 3000-3999 is refused, and HTTP/1.0 is refused (505) (docs/gateway.md)');
+    console.log('setup: uWebSockets.js is not the build scripts/patch-uws.mjs knows: request header values may lose a non-ASCII character at either end, chunk sizes are read leniently (a chunk extension as part of the size), the CRLF after chunk data is not checked, each WebSocket upgrade prints a warning, a streamed head waits for its first body byte, a close from the client with 1012-1014 or 3000-3999 is refused, HTTP/1.0 and absolute-form targets are refused (505), and the parser\'s own refusals are HTML pages without a code (docs/gateway.md)');
   }
 }

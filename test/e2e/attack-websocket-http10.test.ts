@@ -45,7 +45,7 @@ describe('a WebSocket handshake over HTTP/1.0', () => {
     // The gateway lives on (the freed socket written to took the whole platform process down, measured).
     assert.match((await rawExchange(h.gateway.port, ['GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'], { waitMs: 3000 })).text, /^HTTP\/1\.1 200 /);
     // Over HTTP/1.1 it is upgraded as before.
-    const upgraded = await rawExchange(h.gateway.port, [`GET /fn/${ws10}/ws HTTP/1.1\r\nHost: x\r\n${ws.join('\r\n')}\r\n\r\n`], { waitMs: 2500 });
+    const upgraded = await rawExchange(h.gateway.port, [`GET /fn/${ws10}/ws HTTP/1.1\r\nHost: x\r\n${ws.join('\r\n')}\r\n\r\n`], { waitMs: 6000 }); // a cold start (2 s under load) and the app's 1 s; it closes after "hi"
     assert.match(upgraded.text, /^HTTP\/1\.1 101 [^]*\x81\x02hi/);
   });
 });

@@ -23,6 +23,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { describe, test } from 'node:test';
 import { RawWebSocket } from '../helpers/ws-client.js';
+import { reporter } from './app-reporter.js';
 import { errorOf, fnName, py, request, useGateway } from './gateway-harness.js';
 
 const APP = py(
@@ -305,29 +306,19 @@ describe('request targets', () => {
 describe('client disconnects', () => {
   test('a client that leaves before the answer is seen by the app (request.is_disconnected()), as under uvicorn', async () => {
     // The app reports to this server: when its handler started, then what it saw.
-    const reports: string[] = [];
-    let notify: () => void = () => {};
-    const reporter = http.createServer((req, res) => {
-      reports.push(new URL(req.url ?? '/', 'http://x').search.slice(1));
-      res.end('ok');
-      notify();
-    });
-    await new Promise<void>((resolve) => reporter.listen(0, '127.0.0.1', resolve));
+    const r = await reporter();
     try {
-      const report = `http://127.0.0.1:${(reporter.address() as net.AddressInfo).port}/r`;
-      const next = (): Promise<void> => new Promise((resolve) => { notify = resolve; });
-      let seen = next();
-      const req = http.get(`${h.url}/fn/${watcher}/watch?report=${encodeURIComponent(report)}`, { agent: false });
+      let seen = r.next();
+      const req = http.get(`${h.url}/fn/${watcher}/watch?report=${encodeURIComponent(r.url)}`, { agent: false });
       req.on('error', () => {}); // ours: destroyed below
       await seen;
-      assert.deepEqual(reports, ['started']);
-      seen = next();
+      assert.deepEqual(r.reports, ['started']);
+      seen = r.next();
       req.destroy(); // the client leaves while the handler runs, before any answer
       await seen;
-      assert.deepEqual(reports, ['started', 'disconnected']);
+      assert.deepEqual(r.reports, ['started', 'disconnected']);
     } finally {
-      reporter.closeAllConnections();
-      await new Promise<void>((resolve) => reporter.close(() => resolve()));
+      await r.close();
     }
   });
 });

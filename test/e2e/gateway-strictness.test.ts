@@ -243,16 +243,25 @@ describe('valid requests the previous uWS build dropped (issue 10)', () => {
   it('98 header fields are served', () => served(Array.from({ length: 97 }, (_, i) => `X-H${i}: v`)));
 });
 
+/** The code each of the native parser's refusals carries (scripts/patch-uws.mjs fix 13, ADR 0228). */
+const NATIVE_CODES: Record<number, string> = { 400: 'BAD_REQUEST', 431: 'REQUEST_HEADERS_TOO_LARGE', 505: 'HTTP_VERSION_NOT_SUPPORTED' };
+
 /**
- * What the native parser answers itself: the status, `Connection: close`, and its own short HTML
- * page (no JSON error code: no JavaScript runs), then it closes the connection.
+ * What the native parser answers itself: the status, `Connection: close`, and the platform's JSON
+ * error with its stable code (its own HTML page before fix 13; no JavaScript runs), then it closes
+ * the connection.
  */
 async function assertNativeRefusal(pieces: (string | Buffer)[], status: number): Promise<void> {
   const answer = await raw(pieces, 3000);
   const res = parse(answer.data);
   assert.equal(res.status, status);
   assert.deepEqual(all(res, 'connection'), ['close']);
-  assert.match(res.body, /^<h1>/);
+  assert.deepEqual(all(res, 'content-type'), ['application/json']);
+  assert.equal(Number(all(res, 'content-length')[0]), res.body.length);
+  const { error } = JSON.parse(res.body) as { error: { code: string; message: string; component: string } };
+  assert.equal(error.code, NATIVE_CODES[status]);
+  assert.equal(error.component, 'request');
+  assert.ok(error.message.length > 0);
   assert.ok(answer.closed, 'the parser closes the connection');
   await assertServing();
 }
