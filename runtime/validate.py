@@ -1484,6 +1484,11 @@ def apply_limits(argv):
     return out
 
 
+# Whether this process is in a box of its own (`--box`): only then may the zygote end every other
+# process it can signal (`kill(-1)`), which are the box's alone.
+BOXED = False
+
+
 def boxed(argv):
     """Removes `--box JSON` from argv and, when given, first moves this process into a box like a
     runtime's (fp_sandbox/keeper.py `start`: its own mount, PID, IPC, UTS and network namespaces,
@@ -1493,8 +1498,10 @@ def boxed(argv):
     anyone with a token sends (controlplane/service/code-check.ts): nothing of its parse runs with
     the platform's privileges. Returns in the box's pid 2 only; fd 3 is the host's (kept through
     the start, as a build's), closed here."""
+    global BOXED
     if "--box" not in argv:
         return argv
+    BOXED = True
     at = argv.index("--box")
     cfg = json.loads(argv[at + 1])
     from fp_sandbox.enter import become
@@ -1519,11 +1526,22 @@ def zygote():
     forked from this process (its modules imported once) takes the hard CPU and address-space limits
     and checks; this process enforces the wall-clock deadline (SIGKILL) and the output cap, and
     answers one line: {"report"} or {"error"} (the host answers VALIDATION_UNAVAILABLE). The host
-    runs one check at a time on each zygote (controlplane/service/check-zygote.ts)."""
+    runs one check at a time on each zygote (controlplane/service/check-zygote.ts).
+
+    One box serves every workspace's checks in turn, as one uid; the box is there for a flaw of
+    the parser that runs code of a crafted source (red team round 50). So such code cannot reach the
+    next check: a child has /dev/null for stdin and stdout (it answers on its own pipe; the zygote's
+    stdout carries the answers, its stdin the next requests), the zygote is not dumpable (no
+    /proc/<zygote>/fd or mem for the children's uid), and once a check is answered, and before
+    the next one's files exist, every other process of the box goes (a child's leftover would
+    read the next check's files, another workspace's, and answer for it)."""
     import resource
     import select
     import signal
     import time
+    if BOXED:
+        from fp_sandbox import libc
+        libc.prctl(libc.PR_SET_DUMPABLE, 0)
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -1534,6 +1552,10 @@ def zygote():
             code = 1
             try:
                 os.close(r)
+                null = os.open(os.devnull, os.O_RDWR)
+                os.dup2(null, 0)
+                os.dup2(null, 1)
+                os.close(null)
                 resource.setrlimit(resource.RLIMIT_CPU, (request["cpu"], request["cpu"]))
                 memory = request["memoryMb"] * 1024 * 1024
                 resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
@@ -1563,6 +1585,11 @@ def zygote():
             os.kill(pid, signal.SIGKILL)
         os.close(r)
         status = os.waitpid(pid, 0)[1]
+        if BOXED:
+            try:
+                os.kill(-1, signal.SIGKILL)  # the box's other processes: not init, not this one
+            except ProcessLookupError:
+                pass
         if error is None and status != 0:
             error = f"ended with {os.waitstatus_to_exitcode(status)}"
         answer = {"error": error} if error is not None else {"report": json.loads(b"".join(out))}
