@@ -15,45 +15,15 @@
  * Unix sockets to the platform (the data proxy, a template's) have bounds of their own. The reads
  * are synchronous, ~1 µs a descriptor, and only past half: at 20 000 descriptors some 40 ms every 2 s.
  */
-import { closeSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-
-/**
- * One descriptor held back for the guard: at the limit every descriptor freed is taken at once by
- * the gateway's next accept, and reading /proc takes one, so the guard meant to free them could not
- * read (seen: it acted only when the attacker's own reconnects freed one). Given back for the
- * guard's reads, which are synchronous (no accept runs meanwhile), and taken again after them.
- */
-let spare: number | null = null;
-
-/** Holds the spare descriptor if it is not held (at the pool's start; again after each use). */
-export function holdSpareDescriptor(): void {
-  if (spare !== null) return;
-  try {
-    spare = openSync('/dev/null', 'r');
-  } catch {
-    // none to hold now: the next check tries again
-  }
-}
-
-/** Runs `read` (synchronous, one descriptor open at a time) with the spare descriptor given back. */
-export function withSpareDescriptor<T>(read: () => T): T {
-  if (spare !== null) {
-    closeSync(spare);
-    spare = null;
-  }
-  try {
-    return read();
-  } finally {
-    holdSpareDescriptor();
-  }
-}
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { holdsSpareDescriptor } from './spare-descriptor.js';
 
 /** The platform's open descriptors (the spare one included) and its open-files limit (soft); null without /proc. */
 export function platformDescriptors(): { allocated: number; max: number } | null {
   try {
     const max = /\nMax open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'latin1'));
     if (max === null) return null;
-    return { allocated: readdirSync('/proc/self/fd').length + (spare === null ? 1 : 0), max: Number(max[1]) };
+    return { allocated: readdirSync('/proc/self/fd').length + (holdsSpareDescriptor() ? 0 : 1), max: Number(max[1]) };
   } catch {
     return null;
   }

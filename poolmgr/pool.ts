@@ -42,7 +42,8 @@ import { CrashBudgets, DEFAULT_CRASH_BUDGET, type CrashHold } from './crash-budg
 import { resolveSandbox, type PoolConfig } from './config.js';
 import type { FleetView } from './fleet.js';
 import { FILE_TABLE_CHECK_MS, fileTable, overFileShare } from './file-table.js';
-import { holdSpareDescriptor, platformDescriptors, platformPeers, withSpareDescriptor } from './platform-connections.js';
+import { platformDescriptors, platformPeers } from './platform-connections.js';
+import { holdSpareDescriptor, withSpareDescriptor } from './spare-descriptor.js';
 import { GenericPool } from './generic-pool.js';
 import { FunctionGroup, keyOf } from './group.js';
 import { ProcessHost } from './host/process-host.js';
