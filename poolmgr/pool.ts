@@ -42,6 +42,8 @@ import { CrashBudgets, DEFAULT_CRASH_BUDGET, type CrashHold } from './crash-budg
 import { resolveSandbox, type PoolConfig } from './config.js';
 import type { FleetView } from './fleet.js';
 import { FILE_TABLE_CHECK_MS, fileTable, overFileShare } from './file-table.js';
+import { platformDescriptors, platformPeers } from './platform-connections.js';
+import { holdSpareDescriptor, withSpareDescriptor } from './spare-descriptor.js';
 import { GenericPool } from './generic-pool.js';
 import { FunctionGroup, keyOf } from './group.js';
 import { ProcessHost } from './host/process-host.js';
@@ -854,6 +856,7 @@ export class PoolManager implements InstanceOwner {
 
   private startReaper(): void {
     if (this.reaper !== undefined || this.closing !== null) return;
+    holdSpareDescriptor();
     this.reaper = setInterval(() => this.reap(), this.config.reapIntervalMs);
     this.reaper.unref();
   }
@@ -868,18 +871,42 @@ export class PoolManager implements InstanceOwner {
     const table = (this.config.fileTable ?? fileTable)();
     if (table === null || table.allocated * 2 < table.max) return;
     const holders: { of: RuntimeProcess; owner: string; files: number }[] = [];
-    for (const p of [...this.processes]) {
-      // Owner: the workspace of the function a runtime serves (a generic one serves none: its own).
-      const listener = p.listener;
-      const owner = listener instanceof Instance ? `w:${workspaceOfKey(listener.group.fn.name)}` : `r:${p.pid}`;
-      holders.push({ of: p, owner, files: await p.heldFiles() ?? 0 });
-    }
+    for (const p of [...this.processes]) holders.push({ of: p, owner: this.ownerOf(p), files: await p.heldFiles() ?? 0 });
     const top = overFileShare(table, holders);
     if (top === null || this.closing !== null) return;
     top.of.kill({
       code: 'FUNCTION_FILE_LIMIT', class: 'process_limit', type: 'TooManyOpenFiles',
       message: `the instance's processes held ${top.files} files, open or mapped (its workspace ${top.ownerFiles}), while the host's table (${table.max}) was more than half full and the workspace held more than a tenth of it: the instance was stopped so the host's other processes can still open files`,
     });
+  }
+
+  /**
+   * While the platform holds more than half of its open-files limit, stops the runtime holding the
+   * most connections to the platform in the workspace holding the most, when that is at least a
+   * tenth of the limit (poolmgr/platform-connections.ts, red team round 50): its calls fail with
+   * FUNCTION_CONNECTION_LIMIT. Synchronous, with the spare descriptor: at the limit no read could
+   * open a file otherwise, and no accept may take the descriptor meanwhile.
+   */
+  private guardPlatformConnections(): void {
+    const found = withSpareDescriptor(() => {
+      const mine = platformDescriptors();
+      if (mine === null || mine.allocated * 2 < mine.max) return null;
+      const peers = platformPeers();
+      const top = overFileShare(mine, [...this.processes].map((p) => ({ of: p, owner: this.ownerOf(p), files: p.socketInodes().filter((i) => peers.has(i)).length })));
+      return top === null ? null : { top, max: mine.max };
+    });
+    if (found === null || this.closing !== null) return;
+    const { top, max } = found;
+    top.of.kill({
+      code: 'FUNCTION_CONNECTION_LIMIT', class: 'process_limit', type: 'TooManyConnections',
+      message: `the instance's processes held ${top.files} connections to the platform (its workspace ${top.ownerFiles}) while the platform had used more than half of its ${max} file descriptors and the workspace held more than a tenth of them: the instance was stopped so the platform can still take other connections`,
+    });
+  }
+
+  /** Who holds what a runtime holds, for the guards: the workspace of the function it serves (a generic one serves none: its own). */
+  private ownerOf(p: RuntimeProcess): string {
+    const listener = p.listener;
+    return listener instanceof Instance ? `w:${workspaceOfKey(listener.group.fn.name)}` : `r:${p.pid}`;
   }
 
   /** Retires instances idle for idleTimeoutMs, least recently preferred first, keeping minWarm. */
@@ -890,6 +917,8 @@ export class PoolManager implements InstanceOwner {
       this.fileTableChecking = true;
       void this.guardFileTable().catch(() => {
         // a host that cannot tell (reads fail as "gone"): nothing to stop
+      }).then(() => this.guardPlatformConnections()).catch(() => {
+        // the same for the platform's own descriptors
       }).finally(() => {
         this.fileTableChecking = false;
         this.fileTableCheckedAt = performance.now();

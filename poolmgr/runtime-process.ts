@@ -148,6 +148,11 @@ export class RuntimeProcess {
     return await this.host.heldFiles?.(this.rt) ?? null;
   }
 
+  /** The inodes of the sockets its box's processes hold (poolmgr/platform-connections.ts); empty when its host cannot tell. */
+  socketInodes(): string[] {
+    return this.host.socketInodes?.(this.rt) ?? [];
+  }
+
   private pending: Buffer[] = [];
   /** What the `wsin` frames in `pending` count (their bodies and WS_MESSAGE_COST_BYTES each). */
   private pendingWsin = 0;

@@ -227,6 +227,7 @@ export const ERRORS = {
   DATA_DOCUMENT_TOO_WIDE: { status: 400, component: 'function', title: "A document of the function's database command has more fields than the bound database server takes (4096 on the embedded FerretDB, whose work grows with the square of a document's fields)." },
   CRON_TICK_MISSED: { status: 500, component: 'controlplane', title: "A cron tick did not run: claimed by a platform process that stopped before queueing its run and not fired within maxLateMs (60 s), or passed while no platform process ran (recorded, not fired)." },
   HTTP_VERSION_NOT_SUPPORTED: { status: 505, component: 'request', title: 'The request line is malformed, or its HTTP version is not 1.1 or 1.0: refused by the HTTP parser before any route.' },
+  FUNCTION_CONNECTION_LIMIT: { status: 502, component: 'function', title: "The instance held more of the platform's connections than any box may while the platform ran short of file descriptors; it was stopped." },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

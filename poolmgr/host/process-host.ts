@@ -14,6 +14,8 @@ import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { PassThrough, type Duplex } from 'node:stream';
 import { encodeFrame, escapeControls, FrameDecoder, FrameSkimmer, isOutOfFiles, OUT_OF_FILES_MESSAGE, PlatformError, spawnedWithoutFds, type BoxSpec } from '../../protocol/index.js';
 import { heldFiles } from '../file-table.js';
+import { socketInodes } from '../platform-connections.js';
+import { withSpareDescriptor } from '../spare-descriptor.js';
 import { bindGuard } from './bind-guard.js';
 import { Cgroups, hostMemoryShare, hostSocketShare, hostTaskShare } from './cgroups.js';
 import { FunctionOutput, OutputBudget, type OutputSink } from './function-output.js';
@@ -685,6 +687,12 @@ export class ProcessHost implements RuntimeHost {
   }
 
   signal(rt: HostedRuntime, signal: NodeJS.Signals): void {
+    // Its reads of /proc (the pid's start time, the leaf's pids) need a descriptor: at the platform's
+    // open-files limit they found none and nothing was signalled (red team round 50).
+    withSpareDescriptor(() => this.signalNow(rt, signal));
+  }
+
+  private signalNow(rt: HostedRuntime, signal: NodeJS.Signals): void {
     const r = this.runtimes.get(rt.id);
     if (r === undefined || !r.alive) return;
     r.lastSignal = signal;
@@ -735,8 +743,16 @@ export class ProcessHost implements RuntimeHost {
   }
 
   async heldFiles(rt: HostedRuntime): Promise<number> {
-    // Every process of the box when its cgroup leaf tells them; the runtime alone otherwise.
-    return await heldFiles(this.cgroups?.pids(rt.id) ?? (rt.pid > 0 ? [rt.pid] : []));
+    return await heldFiles(this.boxPids(rt));
+  }
+
+  socketInodes(rt: HostedRuntime): string[] {
+    return socketInodes(this.boxPids(rt));
+  }
+
+  /** Every process of the box when its cgroup leaf tells them; the runtime alone otherwise. */
+  private boxPids(rt: HostedRuntime): number[] {
+    return this.cgroups?.pids(rt.id) ?? (rt.pid > 0 ? [rt.pid] : []);
   }
 
   stalled(rt: HostedRuntime): string | null {

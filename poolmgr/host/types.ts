@@ -150,6 +150,8 @@ export interface RuntimeHost {
   stalled?(rt: HostedRuntime): string | null;
   /** Files the runtime's box holds (descriptors and mapped files), for the host's open-file table (poolmgr/file-table.ts); absent: not counted. */
   heldFiles?(rt: HostedRuntime): Promise<number>;
+  /** The inodes of the sockets its box's processes hold, for the platform's own descriptors (poolmgr/platform-connections.ts); absent: not counted. */
+  socketInodes?(rt: HostedRuntime): string[];
   /** The last output the runtime wrote outside any call (stderr), for start-up failure messages; still told once it is gone and released. */
   lastOutput(rt: HostedRuntime): string;
   /** Kills whatever is left and releases what the runtime held (uid, cgroups). Idempotent. */

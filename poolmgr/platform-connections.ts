@@ -1,0 +1,92 @@
+/**
+ * The platform's own descriptors (docs/security.md, the limits table; red team round 50): a box
+ * shares the host's network, so its processes may connect to the gateway over loopback, each
+ * connection one of the platform's descriptors, up to RLIMIT_NOFILE (1024) per process and 256
+ * processes per box: one function's instance held all 20 000 of the platform's, and every tenant's
+ * new connections and cold starts failed for as long as it kept them (a `GET /healthz` every few
+ * seconds keeps a connection past the gateway's idle timer). While the platform holds more than half
+ * of its open-files limit, the workspace whose boxes hold the most of its connections (at least a
+ * tenth of the limit) loses its instance holding the most, with FUNCTION_CONNECTION_LIMIT, one per
+ * check, as the host's file table is guarded (poolmgr/file-table.ts, `overFileShare`).
+ *
+ * A box's connection to the platform is a TCP socket of the box whose peer (the entry of
+ * `/proc/net/tcp` or `tcp6` with the two addresses swapped) is a socket of the platform's process:
+ * loopback or any address of the host, any port the platform listens on. Read only past half.
+ * Unix sockets to the platform (the data proxy, a template's) have bounds of their own. The reads
+ * are synchronous, ~1 µs a descriptor, and only past half: at 20 000 descriptors some 40 ms every 2 s.
+ */
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { holdsSpareDescriptor } from './spare-descriptor.js';
+
+/** The platform's open descriptors (the spare one included) and its open-files limit (soft); null without /proc. */
+export function platformDescriptors(): { allocated: number; max: number } | null {
+  try {
+    const max = /\nMax open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'latin1'));
+    if (max === null) return null;
+    return { allocated: readdirSync('/proc/self/fd').length + (holdsSpareDescriptor() ? 0 : 1), max: Number(max[1]) };
+  } catch {
+    return null;
+  }
+}
+
+/** The socket inodes among these processes' descriptors (a process gone meanwhile, or not ours to read: none). */
+export function socketInodes(pids: readonly number[]): string[] {
+  const inodes: string[] = [];
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      let link = '';
+      try {
+        link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        // closed meanwhile
+      }
+      if (link.startsWith('socket:[')) inodes.push(link.slice(8, -1));
+    }
+  }
+  return inodes;
+}
+
+/** `/proc/net/tcp` and `tcp6` as `local remote` → inode, and inode → `remote local` (the peer's key). */
+function tcpTable(): { byEnds: Map<string, string>; peerOf: Map<string, string> } {
+  const byEnds = new Map<string, string>();
+  const peerOf = new Map<string, string>();
+  for (const name of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(name, 'latin1');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      // sl local rem st tx:rx tr:when retrnsmt uid timeout inode …
+      const f = line.trim().split(/\s+/);
+      const [local, remote, inode] = [f[1], f[2], f[9]];
+      if (local === undefined || remote === undefined || inode === undefined || inode === '0') continue;
+      byEnds.set(`${local} ${remote}`, inode);
+      peerOf.set(inode, `${remote} ${local}`);
+    }
+  }
+  return { byEnds, peerOf };
+}
+
+/**
+ * The inodes of the host's TCP sockets whose peer is a socket of the platform's process: what a box
+ * holding one of them holds of the platform's descriptors.
+ */
+export function platformPeers(): Set<string> {
+  const mine = new Set(socketInodes([process.pid]));
+  const { byEnds, peerOf } = tcpTable();
+  const peers = new Set<string>();
+  for (const inode of mine) {
+    const ends = peerOf.get(inode);
+    const peer = ends === undefined ? undefined : byEnds.get(ends);
+    if (peer !== undefined && !mine.has(peer)) peers.add(peer);
+  }
+  return peers;
+}

@@ -1,0 +1,108 @@
+/**
+ * Red team round 50 (docs/security.md, the limits table; poolmgr/platform-connections.ts): a box
+ * shares the host's network, so a function's processes may connect to the gateway over loopback,
+ * each connection one of the platform's descriptors (1024 per process, 256 processes per box). One
+ * instance held all of the platform's, a `GET /healthz` every few seconds keeping each past the idle
+ * timer, and every other tenant's new connections waited or failed for as long as it kept them.
+ * Now, while the platform holds more than half of its open-files limit, the instance holding the most
+ * of its connections (its workspace a tenth of the limit or more) is stopped with
+ * FUNCTION_CONNECTION_LIMIT.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { Api, createFunction, deploy, fnName, handlerReturning, py, sleep, upload } from './platform-harness.js';
+import { started, startMain } from './main-harness.js';
+
+/** Forks `procs` processes that each open `per` connections to the platform and keep them alive; the call then waits. */
+const HOG = py(
+  'import os, socket, time',
+  '',
+  'def hold(port, n):',
+  '    socks = []',
+  '    for _ in range(n):',
+  '        try:',
+  '            socks.append(socket.create_connection(("127.0.0.1", port), timeout=2))',
+  '        except OSError:',
+  '            time.sleep(0.02)',
+  '    for s in socks:',
+  '        s.setblocking(False)',
+  '    while True:  # a request on each every 2 s, however slow the answers: no idle timer ends them',
+  '        for s in socks:',
+  '            try:',
+  '                s.send(b"GET /healthz HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n")',
+  '            except OSError:',
+  '                pass',
+  '        time.sleep(2)',
+  '        for s in socks:',
+  '            try:',
+  '                while s.recv(65536):',
+  '                    pass',
+  '            except OSError:',
+  '                pass',
+  '',
+  'def handler(event, context):',
+  '    q = event["query"]',
+  '    for _ in range(int(q["procs"])):',
+  '        if os.fork() == 0:',
+  '            try:',
+  '                hold(int(q["port"]), int(q["per"]))',
+  '            finally:',
+  '                os._exit(0)',
+  '    time.sleep(25)',
+  '    return {"held": True}',
+);
+
+const openFds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
+
+describe('attack: one function holds the platform\'s descriptors through connections to the gateway', { skip: process.platform !== 'linux' && 'needs /proc and prlimit' }, () => {
+  it('the instance holding them is stopped (FUNCTION_CONNECTION_LIMIT) and other functions are served on new connections', { timeout: 90_000 }, async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'fp-conns-'));
+    const proc = startMain(['--state-dir', stateDir, '--port', '0']);
+    try {
+      const { url, token } = await started(proc);
+      const pid = proc.child.pid!;
+      const api = new Api(url, token!);
+      const hog = fnName('hog');
+      await createFunction(api, hog, { limits: { timeout: '40s' } });
+      await upload(api, hog, { 'main.py': HOG });
+      await deploy(api, hog);
+      const victim = fnName('victim');
+      await createFunction(api, victim);
+      await upload(api, victim, handlerReturning('served'));
+      await deploy(api, victim);
+      const limit = 1500; // at least FP_SANDBOX_OPEN_FILES (1024): functions keep theirs
+      execFileSync('prlimit', ['--pid', String(pid), `--nofile=${limit}:${limit}`]);
+
+      let peak = 0;
+      let watching = true;
+      const watch = (async () => {
+        for (; watching; await sleep(20)) peak = Math.max(peak, openFds(pid));
+      })();
+      const port = new URL(url).port;
+      const held = fetch(`${url}/fn/${hog}/?procs=2&per=760&port=${port}`).then(async (r) => ({ status: r.status, body: await r.text() }));
+      // The descriptors come back: fewer than a third held, for two seconds running.
+      let below = 0;
+      for (let i = 0; i < 300 && below < 20; i++) {
+        await sleep(100);
+        below = peak * 2 > limit && openFds(pid) * 3 < limit ? below + 1 : 0;
+      }
+      watching = false;
+      await watch;
+      assert.ok(peak * 2 > limit, `the function's connections took the platform past half its descriptors (peak ${peak} of ${limit})`);
+      assert.equal(below, 20, `the platform still held ${openFds(pid)} of its ${limit} descriptors: the function kept them`);
+      const answer = await held;
+      assert.equal(answer.status, 502, answer.body);
+      assert.equal((JSON.parse(answer.body) as { error: { code: string } }).error.code, 'FUNCTION_CONNECTION_LIMIT', answer.body);
+      const served = await fetch(`${url}/fn/${victim}/`, { signal: AbortSignal.timeout(5_000) });
+      assert.equal(served.status, 200);
+    } finally {
+      proc.child.kill('SIGTERM');
+      await proc.exited;
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+});
