@@ -226,6 +226,7 @@ export const ERRORS = {
   DATA_PIPELINE_UNSUPPORTED: { status: 400, component: 'function', title: 'The bound database server answers this pipeline wrongly (a $group of more than one accumulator on FerretDB 1.x): refused rather than answered with a wrong number.' },
   DATA_DOCUMENT_TOO_WIDE: { status: 400, component: 'function', title: "A document of the function's database command has more fields than the bound database server takes (4096 on the embedded FerretDB, whose work grows with the square of a document's fields)." },
   CRON_TICK_MISSED: { status: 500, component: 'controlplane', title: "A cron tick did not run: claimed by a platform process that stopped before queueing its run and not fired within maxLateMs (60 s), or passed while no platform process ran (recorded, not fired)." },
+  INSTALL_PATH_COLLIDES: { status: 500, component: 'platform', title: "The platform is installed (its clone, or its Python) at a path every function's box keeps for itself (/code, /deps, /build, …); it did not start there." },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;
