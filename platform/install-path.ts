@@ -17,7 +17,7 @@ const TIMEOUT_MS = 15_000;
 /** Resolves when `python` (with `runtimeDir`) can be shown in a box; INSTALL_PATH_COLLIDES otherwise. */
 export function checkInstallPath(python: string, runtimeDir: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile(python, ['-I', '-S', join(runtimeDir, 'fp_sandbox', 'install.py')], { timeout: TIMEOUT_MS, env: {} }, (err, stdout) => {
+    execFile(python, ['-I', join(runtimeDir, 'fp_sandbox', 'install.py')], { timeout: TIMEOUT_MS, env: {} }, (err, stdout) => {
       if (err === null) return resolve();
       if ((err as { code?: unknown }).code === COLLIDES) {
         let collision = stdout.trim();

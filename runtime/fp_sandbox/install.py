@@ -6,8 +6,8 @@ A box (view.py) binds each of those host paths read-only at the same path in its
 own mount points. A host path at, under or above one of them cannot be shown: the box's own
 mount hides it (a clone at /code/app: specialize binds the function's code at /code, and the
 runtime's interpreter is gone), or it hides the box's. `check` says which, before anything is
-mounted; the platform runs this file at start (`python -I -S install.py`: one JSON line, exit 3 on
-a collision) and refuses to start with INSTALL_PATH_COLLIDES instead of a runtime that fails.
+mounted; the platform runs this file at start (`python -I install.py`: not -S, site.py is what
+sets sys.prefix to the venv; one JSON line, exit 3 on a collision) and refuses to start with INSTALL_PATH_COLLIDES instead of a runtime that fails.
 
 Not reserved (the box makes room): /tmp (bound over the box's own tmpfs), /var (its /var/tmp is
 the box's /tmp, or the host's folder when the platform lives there), /etc, /run and /opt, /srv,
