@@ -39,7 +39,9 @@ export async function startPool(config: PlatformConfig, codeRoots: string[], run
   if (config.runtimeHost !== 'kubernetes') {
     await interpreterUsable(config);
     const { python, script } = codeCheckSettings(config);
-    if (!config.unsafeNoSandbox) await checkInstallPath(python, dirname(script));
+    // The state directory and key files too: a box that showed them would let every function read them.
+    const own = [config.stateDir, config.secretsKeyFile, config.adminTokenFile].filter((p): p is string => p !== undefined);
+    if (!config.unsafeNoSandbox) await checkInstallPath(python, dirname(script), own);
   }
   // Several gateways on one Redis: minWarm counts the instances of all of them (the pool closes it).
   const fleet: FleetView | undefined = config.store === 'production' && setup.reporterId !== undefined

@@ -74,9 +74,11 @@ def collisions(shown, reserved=RESERVED) -> list:
     return [(path, top) for path in shown for top in reserved if _within(path, top) or _within(top, path)]
 
 
-def check(extra=()) -> None:
+def check(extra=(), private=()) -> None:
     """Raises InstallPathCollision naming the first collision of the shown paths with the box's
-    mount points (RESERVED and `extra`: a builder box's bind destinations)."""
+    mount points (RESERVED and `extra`: a builder box's bind destinations), or the first of the
+    platform's `private` paths (its state directory, its keys) that a shown path holds: every
+    function could read it (an interpreter built with --prefix=$HOME shows the whole home)."""
     shown = list(python_paths()) + [path for path, _ in prefix_links()]
     found = collisions(shown, RESERVED + tuple(extra))
     if found:
@@ -85,11 +87,19 @@ def check(extra=()) -> None:
             f"{path} (the runtimes' Python or the platform's runtime/) collides with {top}, a path every "
             f"function's box keeps for itself: install the platform (its clone and its .venv's Python) "
             f"elsewhere, e.g. under /opt, /srv or a home directory")
+    for own in private:
+        real = os.path.realpath(own)
+        for path in python_paths():
+            if _within(real, path):
+                raise InstallPathCollision(
+                    f"{own} (the platform's state or keys) is inside {path}, which every function's box shows "
+                    f"read-only (the runtimes' Python or the platform's runtime/): every function could read it; "
+                    f"keep the state directory and keys elsewhere")
 
 
-if __name__ == "__main__":  # the platform's start check (platform/install-path.ts)
+if __name__ == "__main__":  # the platform's start check (platform/install-path.ts): its private paths as arguments
     try:
-        check()
+        check(private=sys.argv[1:])
     except InstallPathCollision as err:
         print(json.dumps({"collision": str(err), "paths": list(python_paths())}))
         sys.exit(3)

@@ -94,7 +94,17 @@ describe('the platform installed where its user puts it', { skip: isRoot ? false
   });
 
   it('the platform where it is now passes the start check', async () => {
-    await checkInstallPath(config.pythonPath, runtimeDir);
+    await checkInstallPath(config.pythonPath, runtimeDir, ['/tmp/newuser14-state', join(venv, '..', '.state')]);
+  });
+
+  it('a state directory or key file inside what a box shows (the .venv, runtime/, the interpreter\'s prefix) is refused at start', async () => {
+    for (const own of [join(runtimeDir, 'state'), join(venv, 'keys', 'secrets.key')]) {
+      await assert.rejects(checkInstallPath(config.pythonPath, runtimeDir, ['/tmp/newuser14-state', own]), (err: { code?: string; message: string }) => {
+        assert.equal(err.code, 'INSTALL_PATH_COLLIDES');
+        assert.ok(err.message.includes(`${own} (the platform's state or keys) is inside`), err.message);
+        return true;
+      });
+    }
   });
 });
 
