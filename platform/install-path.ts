@@ -1,5 +1,5 @@
 /**
- * Where the platform may be installed (docs/operations.md, "Where to install";
+ * Where the platform may be installed (docs/platform.md, "Where to install";
  * [ADR 0112](../docs/adr/0112-install-paths.md)): every box shows the runtimes' interpreter, its
  * virtual environment and runtime/ at their host paths, beside mount points of its own (/code,
  * /deps, /run/fp-data, …). runtime/fp_sandbox/install.py is the one rule (the boxes check it too);

@@ -1,6 +1,6 @@
 """Where the platform may be installed: the host paths every box shows at their own paths (the
 interpreter's prefixes, the virtual environment, this runtime's directory) against the paths the box
-keeps for itself (docs/operations.md, "Where to install"; docs/adr/0112-install-paths.md).
+keeps for itself (docs/platform.md, "Where to install"; docs/adr/0112-install-paths.md).
 
 A box (view.py) binds each of those host paths read-only at the same path in its root, beside its
 own mount points. A host path at, under or above one of them cannot be shown: the box's own

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { checkInstallPath } from '../../platform/install-path.js';
@@ -79,6 +79,18 @@ describe('the platform installed where its user puts it', { skip: isRoot ? false
       assert.equal(seen.varTmp, top.startsWith('/var/tmp/') ? '/var/tmp' : '/tmp');
     });
   }
+
+  it('a box starts with the interpreter reached through a symlinked folder (FP_PYTHON=/srv/app-link/.venv/bin/python)', async () => {
+    const top = `/var/lib/${name}-real`;
+    const at = installAt(top);
+    const link = `/srv/${name}-link`;
+    symlinkSync(top, link);
+    made.push(link);
+    const { out, err } = await run(at.wrap([join(link, '.venv', 'bin', 'python'), '-I', '-c', PROBE, at.runtime]));
+    assert.ok(out !== '', err);
+    // Its sys.prefix is the link's path: the box has the link, so the prefix, its packages and the executable resolve.
+    assert.deepEqual(JSON.parse(out), { prefix: true, exe: true, varTmp: '/tmp', msgpack: true });
+  });
 
   it('one under /code is refused, naming the collision: by the box, and at start (INSTALL_PATH_COLLIDES)', async () => {
     const at = installAt(`/code/${name}`);
