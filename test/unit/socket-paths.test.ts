@@ -15,7 +15,7 @@ describe('the state directory\'s length and the sockets under it', () => {
     checkSocketPaths(stateOf(64), join(stateOf(64), 'deps'));
     assert.throws(() => checkSocketPaths(stateOf(65), join(stateOf(65), 'deps')), (err: { code?: string; message: string; details: Record<string, unknown> }) => {
       assert.equal(err.code, 'BAD_CONFIG');
-      assert.match(err.message, /proxy\.sock \(108 bytes; the kernel takes 107\)\. Use a state directory .* of at most 64 bytes/);
+      assert.match(err.message, /proxy\.sock \(108 bytes; the kernel takes 107\)\. Use a state directory \(--state-dir, FP_STATE_DIR\) of at most 64 bytes/);
       return true;
     });
   });
@@ -24,5 +24,16 @@ describe('the state directory\'s length and the sockets under it', () => {
     checkSocketPaths(stateOf(69), '/d');
     assert.throws(() => checkSocketPaths(stateOf(70), '/d'), /data binding socket .* at most 69 bytes/);
     assert.throws(() => checkSocketPaths('/s', stateOf(70)), /proxy socket/);
+  });
+
+  it('a TMPDIR too long for the zygotes\' sockets is refused (every zygote failed and was bypassed)', () => {
+    const before = process.env['TMPDIR'];
+    process.env['TMPDIR'] = stateOf(80);
+    try {
+      assert.throws(() => checkSocketPaths('/s', '/s/deps'), /a zygote's socket would be \/s+\/fp-zygote-\w+-.* Use a TMPDIR of at most \d+ bytes/);
+    } finally {
+      if (before === undefined) delete process.env['TMPDIR'];
+      else process.env['TMPDIR'] = before;
+    }
   });
 });
