@@ -20,12 +20,14 @@ import { BUILD_TASKS, type BuildOutcome, type BuildPhase, type DepsOptions } fro
 
 /**
  * Where the builder's box sees the build's folders (read-write site and work folder, the local
- * wheels and the index's CA read-only). Every one is a path the box keeps for itself:
+ * wheels and the index's CA read-only). Every one is a path the box keeps for itself (the work
+ * folder and wheels under its own /run since new-user round 14: at /build and /wheels they hid a
+ * platform installed there):
  * runtime/fp_sandbox/install.py RESERVED lists them (a platform installed there is refused at start).
  */
 export const BOX_SITE = '/deps';
-export const BOX_WORK = '/build';
-export const BOX_WHEELS = '/wheels';
+export const BOX_WORK = '/run/fp-build';
+export const BOX_WHEELS = '/run/fp-wheels';
 export const BOX_CA = '/etc/fp-deps-ca.pem';
 
 const LOG_TAIL_CHARS = 64 * 1024;

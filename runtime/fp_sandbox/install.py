@@ -21,7 +21,7 @@ import sys
 # The box's own mount points (view.py `_shared`, enter.py at specialize, the builder's and the
 # code check's binds: controlplane/deps/builder.ts BOX_*, controlplane/service/check-zygote.ts BOX_DIR).
 RESERVED = ("/code", "/deps", "/.fp", "/proc", "/dev", "/sys", "/run/fp-data", "/run/fp-tpl",
-            "/run/fp-check", "/build", "/wheels", "/etc/fp-deps-ca.pem")
+            "/run/fp-check", "/run/fp-build", "/run/fp-wheels", "/etc/fp-deps-ca.pem")
 RUNTIME_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

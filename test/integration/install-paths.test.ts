@@ -121,9 +121,9 @@ describe('the platform installed where its user puts it', { skip: isRoot ? false
 });
 
 describe('the collision rule (install.py `collisions`)', () => {
-  it('at, under or above a mount point of the box collides; /tmp, /var, /etc, /run, /srv do not', async () => {
-    const cases = ['/code', '/code/app/.venv', '/deps/x', '/run/fp-data', '/run', '/', '/.fp/x', '/proc/1', '/build/fp', '/wheels',
-      '/tmp/fp', '/var/lib/fp', '/var/tmp/fp', '/etc/fp', '/run/user/0/fp', '/srv/fp fp', '/codes/fp', '/opt/deps'];
+  it('at, under or above a mount point of the box collides; /tmp, /var, /etc, /run/user, /srv, /build, /check do not', async () => {
+    const cases = ['/code', '/code/app/.venv', '/deps/x', '/run/fp-data', '/run', '/', '/.fp/x', '/proc/1', '/run/fp-build/fp', '/run/fp-wheels',
+      '/build/fp', '/wheels', '/check/work/main', '/tmp/fp', '/var/lib/fp', '/var/tmp/fp', '/etc/fp', '/run/user/0/fp', '/srv/fp fp', '/codes/fp', '/opt/deps'];
     const script = `import json, sys\nsys.path.insert(0, sys.argv[1])\nfrom fp_sandbox.install import collisions\n` +
       `print(json.dumps({p: [t for _, t in collisions([p])] for p in json.loads(sys.argv[2])}))`;
     const child = spawn(config.pythonPath, ['-I', '-c', script, runtimeDir, JSON.stringify(cases)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -132,7 +132,7 @@ describe('the collision rule (install.py `collisions`)', () => {
     await new Promise((resolve) => child.on('close', resolve));
     const found = JSON.parse(out) as Record<string, string[]>;
     const colliding = Object.keys(found).filter((p) => found[p]!.length > 0);
-    assert.deepEqual(colliding, ['/code', '/code/app/.venv', '/deps/x', '/run/fp-data', '/run', '/', '/.fp/x', '/proc/1', '/build/fp', '/wheels']);
-    assert.deepEqual(found['/run'], ['/run/fp-data', '/run/fp-tpl', '/run/fp-check']);
+    assert.deepEqual(colliding, ['/code', '/code/app/.venv', '/deps/x', '/run/fp-data', '/run', '/', '/.fp/x', '/proc/1', '/run/fp-build/fp', '/run/fp-wheels']);
+    assert.deepEqual(found['/run'], ['/run/fp-data', '/run/fp-tpl', '/run/fp-check', '/run/fp-build', '/run/fp-wheels']);
   });
 });
