@@ -9,6 +9,7 @@ import type { ControlPlaneOptions, DepsOptions } from '../controlplane/index.js'
 import { defaultPoolConfig, PoolManager, RedisFleetView, runtimeChildEnv, type FleetView, type PoolConfig } from '../poolmgr/index.js';
 import { PlatformError, type LogTap } from '../protocol/index.js';
 import type { PlatformConfig } from './config.js';
+import { checkInstallPath } from './install-path.js';
 import type { KubeSetup } from './kube.js';
 import { functionOutputSink, stderrLog } from './log-format.js';
 
@@ -35,7 +36,13 @@ export interface PoolSetup {
  */
 export async function startPool(config: PlatformConfig, codeRoots: string[], runtimeEnv: Record<string, string | undefined> | undefined, setup: PoolSetup = {}): Promise<PoolManager> {
   const log = setup.log ?? stderrLog(config.logFormat);
-  if (config.runtimeHost !== 'kubernetes') await interpreterUsable(config);
+  if (config.runtimeHost !== 'kubernetes') {
+    await interpreterUsable(config);
+    const { python, script } = codeCheckSettings(config);
+    // The state directory and key files too: a box that showed them would let every function read them.
+    const own = [config.stateDir, config.secretsKeyFile, config.adminTokenFile].filter((p): p is string => p !== undefined);
+    if (!config.unsafeNoSandbox) await checkInstallPath(python, dirname(script), own);
+  }
   // Several gateways on one Redis: minWarm counts the instances of all of them (the pool closes it).
   const fleet: FleetView | undefined = config.store === 'production' && setup.reporterId !== undefined
     ? await RedisFleetView.open({ redisUrl: config.redisUrl!, prefix: config.redisPrefix, reporterId: setup.reporterId })

@@ -20,6 +20,7 @@ import { checkKeys, createControlPlane, reencryptSecrets, refuseUnopenable, type
 import { dataOffReason, embeddedDataFiles, missingDataWarning, startData } from './data.js';
 import { fileURLToPath } from 'node:url';
 import { depsOptions } from './deps.js';
+import { checkSocketPaths } from './socket-paths.js';
 import { lockStateDir, stateDirWarnings } from './state-lock.js';
 import { createGateway, loadStaticSite, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
 import type { Isolation } from '../poolmgr/index.js';
@@ -130,6 +131,9 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
   // Before anything is spawned: no native uWS binary, no start.
   if (!uwsIsNative()) throw new UwsFallbackError();
   const stateDir = resolve(config.stateDir);
+  const depsRoot = depsRootOption === undefined ? join(stateDir, 'deps') : resolve(depsRootOption);
+  // Before anything is made: a state directory too long for the sockets under it is refused, named.
+  checkSocketPaths(stateDir, depsRoot);
   // One process per state directory (STATE_DIR_IN_USE), before anything in it is opened.
   const lock = lockStateDir(stateDir);
   for (const warning of stateDirWarnings(stateDir)) log(`platform: warning: ${warning}`);
@@ -139,7 +143,6 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
   const stopIdsWatch = watchHostIds(config, log);
   cleanup.push(async () => stopIdsWatch());
   // A deps root of its own (the CLI's dev keeps one per folder) is one platform's at a time too.
-  const depsRoot = depsRootOption === undefined ? join(stateDir, 'deps') : resolve(depsRootOption);
   if (depsRootOption !== undefined) {
     try {
       const depsLock = lockStateDir(depsRoot);

@@ -5,6 +5,7 @@
 export { PoolManager, type PoolHooks } from './pool.js';
 export { defaultPoolConfig, resolveSandbox, runtimeChildEnv, runtimePath, TRUST_ENV, type PoolConfig } from './config.js';
 export { ProcessHost, type ProcessHostOptions } from './host/process-host.js';
+export { longestZygoteSocket } from './host/zygotes.js';
 export { Cgroups, hostMemoryShare, hostSocketShare, serviceCgroup } from './host/cgroups.js';
 export { builderIdMap, platformIdMap, type IdMap } from './host/subids.js';
 export type * from './host/types.js';

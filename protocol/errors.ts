@@ -228,6 +228,7 @@ export const ERRORS = {
   CRON_TICK_MISSED: { status: 500, component: 'controlplane', title: "A cron tick did not run: claimed by a platform process that stopped before queueing its run and not fired within maxLateMs (60 s), or passed while no platform process ran (recorded, not fired)." },
   HTTP_VERSION_NOT_SUPPORTED: { status: 505, component: 'request', title: 'The request line is malformed, or its HTTP version is not 1.1 or 1.0: refused by the HTTP parser before any route.' },
   FUNCTION_CONNECTION_LIMIT: { status: 502, component: 'function', title: "The instance held more of the platform's connections than any box may while the platform ran short of file descriptors; it was stopped." },
+  INSTALL_PATH_COLLIDES: { status: 500, component: 'platform', title: "The platform is installed (its clone, or its Python) at a path every function's box keeps for itself (/code, /deps, /build, …); it did not start there." },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

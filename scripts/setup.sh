@@ -42,7 +42,9 @@ python_env() {
   if [ "$depth" = all ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want_all" ]; then return; fi
   if [ "$depth" = all ]; then files+=(runtime/requirements-dev.txt); fi
   echo "setup: installing Python packages into .venv (${files[*]})"
-  .venv/bin/pip install --quiet --disable-pip-version-check "${files[@]/#/-r}"
+  # `python -m pip`, not .venv/bin/pip: the venv's scripts name the interpreter of the path the venv was made at, so in a
+  # clone moved or copied with its .venv that pip ran another clone's Python (and installed into its .venv) or none.
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check "${files[@]/#/-r}"
   # The full install satisfies --start too.
   echo "$want_start" > "$stamp.start"
   if [ "$depth" = all ]; then echo "$want_all" > "$stamp"; fi

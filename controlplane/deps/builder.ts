@@ -18,6 +18,18 @@ import { dropStaging, makeStaging, publish, usage, type Staging } from './site.j
 import { modulesFile, readModules, withModules } from './site-modules.js';
 import { BUILD_TASKS, type BuildOutcome, type BuildPhase, type DepsOptions } from './types.js';
 
+/**
+ * Where the builder's box sees the build's folders (read-write site and work folder, the local
+ * wheels and the index's CA read-only). Every one is a path the box keeps for itself (the work
+ * folder and wheels under its own /run since new-user round 14: at /build and /wheels they hid a
+ * platform installed there):
+ * runtime/fp_sandbox/install.py RESERVED lists them (a platform installed there is refused at start).
+ */
+export const BOX_SITE = '/deps';
+export const BOX_WORK = '/run/fp-build';
+export const BOX_WHEELS = '/run/fp-wheels';
+export const BOX_CA = '/etc/fp-deps-ca.pem';
+
 const LOG_TAIL_CHARS = 64 * 1024;
 /** Of a line past LOG_TAIL_CHARS with no end yet, what stays for the next piece (longer than any index URL's user info). */
 const PARTIAL_KEPT_CHARS = 1024;
@@ -145,12 +157,12 @@ async function build(opts: DepsOptions, request: BuildRequest, redact: (text: st
     // (`ps -eo args`), for as long as the build runs (red team round 27).
     const indexEnv = JSON.stringify({ indexUrl: opts.indexUrl, extraIndexUrls: opts.extraIndexUrls });
     const spec = {
-      site: boxed ? '/deps' : staging.site,
-      work: boxed ? '/build' : staging.work,
-      findLinks: opts.findLinks === null ? null : boxed ? '/wheels' : opts.findLinks,
+      site: boxed ? BOX_SITE : staging.site,
+      work: boxed ? BOX_WORK : staging.work,
+      findLinks: opts.findLinks === null ? null : boxed ? BOX_WHEELS : opts.findLinks,
       allowSdist: opts.allowSdist,
-      cert: ca === null ? null : boxed ? '/etc/fp-deps-ca.pem' : ca,
-      proxy: proxy === null ? null : '/build/proxy.sock',
+      cert: ca === null ? null : boxed ? BOX_CA : ca,
+      proxy: proxy === null ? null : `${BOX_WORK}/proxy.sock`,
       maxBytes: opts.maxBytes,
     };
     const args = ['-I', join(opts.runtimeDir, 'deps_build.py'), '--build', JSON.stringify(spec)];
@@ -253,7 +265,7 @@ async function fontList(opts: DepsOptions, staging: Staging, signal: AbortSignal
   const leaf = `f${++builds}`;
   const procs = opts.cgroups?.forBuild(leaf, opts.memoryBytes + builderTmpBytes(opts)) ?? [];
   const box = boxConfig(opts, { site: staging.site, work: out }, null, procs, false);
-  const args = ['-I', join(opts.runtimeDir, 'deps_build.py'), '--fonts', JSON.stringify({ site: '/deps', out: '/build' }), '--box', JSON.stringify(box)];
+  const args = ['-I', join(opts.runtimeDir, 'deps_build.py'), '--fonts', JSON.stringify({ site: BOX_SITE, out: BOX_WORK }), '--box', JSON.stringify(box)];
   // Its folder is on the state directory's disk: bounded as a build's staging directories are.
   const watch = watchStaging({ site: staging.site, work: out }, opts.maxBytes, signal);
   try {
@@ -285,10 +297,10 @@ const SHARED_UID_TASKS = 64 * BUILD_TASKS;
 
 function boxConfig(opts: DepsOptions, staging: { site: string; work: string }, ca: string | null, cgroupJoin: string[], siteWritable = true): Record<string, unknown> {
   const binds = [
-    { src: staging.site, dst: '/deps', rw: siteWritable },
-    { src: staging.work, dst: '/build', rw: true },
-    ...(opts.findLinks !== null ? [{ src: opts.findLinks, dst: '/wheels' }] : []),
-    ...(ca !== null ? [{ src: ca, dst: '/etc/fp-deps-ca.pem' }] : []),
+    { src: staging.site, dst: BOX_SITE, rw: siteWritable },
+    { src: staging.work, dst: BOX_WORK, rw: true },
+    ...(opts.findLinks !== null ? [{ src: opts.findLinks, dst: BOX_WHEELS }] : []),
+    ...(ca !== null ? [{ src: ca, dst: BOX_CA }] : []),
   ];
   return {
     mode: opts.sandbox,

@@ -4,9 +4,9 @@
  * matplotlib scanned every font again (its `/tmp`, `HOME`, is new each time): 0.3-1 s of the import.
  *
  * After a build installed a site with matplotlib in it, `deps_build.py --fonts` runs in a box of its
- * own: the site read-only at /deps, an empty folder of this build at /build its only writable place
+ * own: the site read-only at /deps, an empty folder of this build at /run/fp-build its only writable place
  * (with its /tmp), no network, the builder's uid and limits, a time limit. What it leaves at
- * /build/mpl/fontlist-v<version>.json is taken only as a regular file (never a link) of at most
+ * /run/fp-build/mpl/fontlist-v<version>.json is taken only as a regular file (never a link) of at most
  * FONT_LIST_MAX_BYTES that parses as matplotlib's font list, and written into the site
  * (`.fp-cache/matplotlib/`) before the site is published read-only. Any failure leaves the site
  * without it, as before: the build stands either way.

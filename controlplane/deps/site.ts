@@ -14,7 +14,7 @@ export interface Staging {
   dir: string;
   /** Bound at /deps in the builder's box: pip installs here. */
   site: string;
-  /** Bound at /build: the declaration files (input/), pip's report, the lock, the proxy socket. */
+  /** Bound at /run/fp-build: the declaration files (input/), pip's report, the lock, the proxy socket. */
   work: string;
 }
 

@@ -26,6 +26,11 @@ let made = 0;
  * (docs/security.md, round 26). So: a real directory (lstat), owned by this uid, writable by
  * nobody else, in a parent where nobody else can rename it (sticky, or writable by us alone).
  */
+/** The longest path of a file `name` in a directory `makeOwnedDir(prefix)` makes (a socket's: 107 bytes at most). */
+export function ownedDirFile(prefix: string, name: string): string {
+  return join(tmpdir(), `${prefix}-${process.pid}-999999${PID_NS_SUFFIX}`, name);
+}
+
 export function makeOwnedDir(prefix: string): string {
   const parent = tmpdir();
   const pattern = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d+)-\\d+(?:-(\\d+))?$`);

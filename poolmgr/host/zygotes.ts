@@ -26,12 +26,18 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { encodeFrame, FrameDecoder, spawnedWithoutFds } from '../../protocol/index.js';
 import { running } from './host-pids.js';
-import { makeOwnedDir } from './owned-dirs.js';
+import { makeOwnedDir, ownedDirFile } from './owned-dirs.js';
 import { siteShadows } from './site-packages.js';
 
 /** The presets a zygote can preload (runtime/fp_runtime/zygote.py PRESETS). */
 export const ZYGOTE_PRESETS = ['default', 'fastapi'] as const;
 export type ZygotePreset = (typeof ZYGOTE_PRESETS)[number];
+const ZYGOTE_SOCKET = 'z.sock';
+
+/** The longest path a zygote's socket takes (in TMPDIR: platform/socket-paths.ts checks it at start). */
+export function longestZygoteSocket(): string {
+  return ZYGOTE_PRESETS.map((preset) => ownedDirFile(`fp-zygote-${preset}`, ZYGOTE_SOCKET)).reduce((a, b) => (Buffer.byteLength(b) > Buffer.byteLength(a) ? b : a));
+}
 
 const FAILURES_TO_BYPASS = 3;
 const STABLE_MS = 10_000;
@@ -113,7 +119,7 @@ export class Zygote {
     // Named after this process, so a start after a killed platform removes the one it left (soak1:
     // 305 of them, random mkdtemp names, had piled up in one day's /tmp).
     this.dir = makeOwnedDir(`fp-zygote-${options.preset}`);
-    this.path = join(this.dir, 'z.sock');
+    this.path = join(this.dir, ZYGOTE_SOCKET);
     this.start();
   }
 

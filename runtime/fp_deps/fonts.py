@@ -1,7 +1,7 @@
 """matplotlib's font list, made once per dependency site (docs/dependencies.md, "Caches made at
 build"; ADR 0108). Run by runtime/deps_build.py --fonts in a box of its own, after the build's box
-is gone: the site read-only at /deps, an empty folder at /build its only writable place besides
-its /tmp, no network. It imports `matplotlib.font_manager` with MPLCONFIGDIR=/build/mpl, which
+is gone: the site read-only at /deps, an empty folder at /run/fp-build its only writable place besides
+its /tmp, no network. It imports `matplotlib.font_manager` with MPLCONFIGDIR=/run/fp-build/mpl, which
 makes matplotlib scan its fonts and write `fontlist-v<version>.json` there; the platform then
 reads that file (a regular file, size-bounded, valid JSON of the expected shape) and puts it
 into the site before publishing it. A runtime copies it into the function's own cache folder at

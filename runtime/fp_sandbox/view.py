@@ -5,7 +5,8 @@
                           plus passwd/group: read-only binds of the box's own files in /.fp/id,
                           written for the function at specialize
     <python prefixes>     the interpreter and its virtual environment, read-only, at their paths
-    <runtime dir>         this code, read-only, at its path
+    <runtime dir>         this code, read-only, at its path (neither at, under or above a mount
+                          point of the box's own: install.py, checked before anything is mounted)
     /proc                 a new proc for the runtime's PID namespace (others' processes hidden),
                           read-only from specialize on (enter.py `become`: no oom_score_adj written)
     /dev                  null, zero, full, random, urandom; /dev/shm (capped tmpfs)
@@ -35,11 +36,10 @@ mount namespace it keeps: fp_sandbox/template.py), and each box it forks copies 
 and runs `finish` (its own part) in the copy: the same view either way. Cgroup directories are
 taken as detached mounts (`open_tree`, Linux 5.2) on the host's root and moved in.
 """
-import functools
 import os
 import sys
 
-from . import libc
+from . import install, libc
 
 ETC_FILES = ("resolv.conf", "hosts", "host.conf", "nsswitch.conf", "gai.conf", "services", "protocols",
              "localtime", "timezone", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "ssl", "ca-certificates",
@@ -139,39 +139,16 @@ def _tmpfs(dst: str, mode: str, size: int, extra: int = 0) -> None:
     libc.mount("tmpfs", dst, "tmpfs", libc.MS_NOSUID | libc.MS_NODEV | extra, f"mode={mode},size={size}")
 
 
-@functools.lru_cache(maxsize=1)
-def _python_paths() -> list:
-    """The interpreter's prefixes and this runtime's directory, outermost first, nested ones dropped.
-    Resolved on the host's root (before any pivot): a symlink there would dangle afterwards."""
-    runtime_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    paths = sorted({os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, runtime_dir)})
-    kept = []
-    for path in paths:
-        if path.startswith("/usr/") or any(path == k or path.startswith(k + "/") for k in kept):
-            continue
-        kept.append(path)
-    return kept
-
-
 def _under_tmp(path: str) -> bool:
     return path == "/tmp" or path.startswith("/tmp/")
-
-
-def _prefix_links() -> list:
-    """(path, target) for an interpreter prefix reached through a symlink (a virtual environment
-    linked into a git worktree): the box gets the same symlink, so sys.executable still resolves."""
-    links = []
-    for prefix in {sys.base_prefix, sys.prefix}:
-        real = os.path.realpath(prefix)
-        if real != os.path.abspath(prefix) and os.path.islink(prefix):
-            links.append((os.path.abspath(prefix), real))
-    return links
 
 
 def build(cfg: dict) -> None:
     """Assembles the whole box root and pivots into it, in this (new) mount namespace. Runs as PID 1
     of the box's PID namespace."""
-    python_paths, prefix_links = _python_paths(), _prefix_links()
+    binds = cfg.get("binds") or []
+    install.check(item["dst"] for item in binds)  # before anything is mounted: a collision named, not a mount error
+    python_paths, prefix_links = install.python_paths(), install.prefix_links()
     cgroups = detach_cgroups(cfg)
     _stage()
     host, root = "/old", "/box"
@@ -180,7 +157,7 @@ def build(cfg: dict) -> None:
     for path in python_paths:  # over the box's own /tmp: an interpreter or runtime that lives under the host's
         if _under_tmp(path):
             bind(host + path, root + path)
-    for item in cfg.get("binds") or []:  # the builder's box: visible, at paths the host chose
+    for item in binds:  # the builder's box: visible, at paths the host chose
         bind(host + item["src"], root + item["dst"], read_only=not item.get("rw"), extra=libc.MS_NODEV)
     _pivot(root)
 
@@ -189,7 +166,7 @@ def template_key(cfg: dict):
     """What a prepared root (`prepare`) depends on, or None when a box of `cfg` cannot start from one:
     the builder's box (binds, its own network) and an interpreter or runtime under the host's /tmp
     (bound over the box's own /tmp, so built per box)."""
-    if cfg.get("binds") or cfg.get("net") or any(_under_tmp(p) for p in _python_paths()):
+    if cfg.get("binds") or cfg.get("net") or any(_under_tmp(p) for p in install.python_paths()):
         return None
     return (tuple(cfg.get("codeRoots") or ()), cfg.get("depsRoot"), cfg.get("dataRoot"), cfg.get("tplRoot"),
             tuple(sorted(cfg.get("cgroupBinds") or {})))
@@ -200,7 +177,8 @@ def prepare(cfg: dict) -> None:
     mount namespace of its own (fp_sandbox/template.py) and left as its root: each box copies that
     namespace (unshare) and adds its own mounts (`finish`). Host files change under it only in
     place; a host file replaced by another is noticed through `etc_stamp` (the template is rebuilt)."""
-    python_paths, prefix_links = _python_paths(), _prefix_links()
+    install.check()
+    python_paths, prefix_links = install.python_paths(), install.prefix_links()
     _stage()
     _shared(cfg, "/old", "/box", python_paths, prefix_links)
     _pivot("/box")
@@ -281,8 +259,12 @@ def _shared(cfg: dict, host: str, root: str, python_paths: list, prefix_links: l
         os.symlink(target, f"{root}/dev/{name}")
     os.makedirs(f"{root}/dev/shm")
     libc.mount(None, f"{root}/dev", None, libc.MS_REMOUNT | libc.MS_BIND | libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NOEXEC)
-    os.makedirs(f"{root}/var")
-    os.symlink("/tmp", f"{root}/var/tmp")
+    # /var/tmp is the box's /tmp. A platform installed under /var (/var/lib/…, /var/www/…) is bound
+    # there already: its /var was made then (new-user round 14: every runtime failed EEXIST), and one
+    # under /var/tmp leaves the host's folder there (read-only, holding the platform) instead.
+    os.makedirs(f"{root}/var", exist_ok=True)
+    if not os.path.lexists(f"{root}/var/tmp"):
+        os.symlink("/tmp", f"{root}/var/tmp")
     cpu = f"{host}/sys/devices/system/cpu"
     if os.path.isdir(cpu):
         bind(cpu, f"{root}/sys/devices/system/cpu")

@@ -5,10 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { defaultPoolConfig } from '../../poolmgr/index.js';
 import { repoRoot } from '../helpers/runtime-process.js';
 import { attack, processesOfUid, SYSCALL_PRELUDE, useAttackPlatform, VICTIM_SECRET, victimStillAnswers } from './attack-harness.js';
 
@@ -150,7 +151,12 @@ describe('attack: isolation between functions and from the platform', () => {
     const top = res.out.pop() as string[];
     assert.deepEqual(res.out, [], 'a host path was reachable');
     assert.ok(top.includes('code') && top.includes('tmp') && top.includes('usr'), `root: ${top}`);
-    assert.ok(!top.includes('home') && !top.includes('srv') && !top.includes('mnt'), `root: ${top}`);
+    // Not there, unless the platform is installed under it: a box shows the runtimes' .venv and
+    // runtime/ at their host paths (a clone under /srv or /home: new-user round 14, ADR 0112).
+    const venv = dirname(dirname(defaultPoolConfig().pythonPath));
+    const base = /^home = (.+)$/m.exec(readFileSync(join(venv, 'pyvenv.cfg'), 'utf8'))?.[1];  // the interpreter the .venv was made from
+    const installed = new Set([repoRoot(), venv, ...(base !== undefined ? [base] : [])].map((p) => realpathSync(p).split('/')[1]));
+    for (const name of ['home', 'srv', 'mnt']) assert.ok(installed.has(name) || !top.includes(name), `root: ${top}`);
   });
 
   it('can write nowhere but its private /tmp, /dev/shm and its instance\'s layer over /code; its deployed code stays as deployed (1d)', async () => {

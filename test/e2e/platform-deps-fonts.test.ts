@@ -52,11 +52,11 @@ writeWheel(wheels, {
       '    except OSError as e:',
       '        return e.errno',
       'here = get_cachedir()',
-      'if os.getcwd() == "/build":  # in the font box',
+      'if os.getcwd() == "/run/fp-build":  # in the font box',
       '    os.makedirs(here, exist_ok=True)',
       '    seen = {"planted": attempt(lambda: open("/deps/planted.py", "w").close()),',
       '            "changed": attempt(lambda: open("/deps/matplotlib/__init__.py", "a").close()),',
-      '            "build": sorted(os.listdir("/build"))}',
+      '            "build": sorted(os.listdir("/run/fp-build"))}',
       '    os.symlink("/etc/passwd", os.path.join(here, "fontlist-v0.json"))  # first by name: never followed',
       '    with open(os.path.join(here, "fontlist-v1.json"), "w") as f:',
       '        f.write("not a font list")',
@@ -105,7 +105,7 @@ describe('matplotlib\'s font list', () => {
     const out = await call(name);
     assert.equal(out.cachedir, '/tmp/.cache/matplotlib');
     assert.equal(out.built, false, `the cold start made the list again: ${JSON.stringify(out)}`);
-    assert.equal(out.list.madeIn, '/build', 'the list is the one the font box made');
+    assert.equal(out.list.madeIn, '/run/fp-build', 'the list is the one the font box made');
   });
 
   it('is made in a box where the site is read-only, and only a list of the right shape is taken', async () => {

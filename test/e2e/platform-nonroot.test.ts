@@ -165,7 +165,7 @@ const LEAVER_BACKEND = [
   '    os.chdir("/deps")',
   '    os.makedirs("locked/inner"); open("locked/inner/f", "w").write("x")',
   '    os.chmod("locked/inner", 0); os.chmod("locked", 0)',
-  '    os.symlink("/build", "/deps/link")',
+  '    os.symlink("/run/fp-build", "/deps/link")',
   '    raise RuntimeError("left a mess")',
   '',
 ].join('\n');

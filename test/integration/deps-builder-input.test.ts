@@ -52,9 +52,9 @@ describe('what a declaration can make the dependency builder do', () => {
       '    while pid > 1:',
       '        with open(f"/proc/{pid}/cmdline") as f: seen.append(f.read().replace("\\0", " "))',
       '        with open(f"/proc/{pid}/stat") as f: pid = int(f.read().rsplit(")", 1)[1].split()[1])',
-      '    for name in os.listdir("/build"):',
-      '        if os.path.isfile("/build/" + name):',
-      '            with open("/build/" + name, errors="replace") as f: seen.append(f.read().replace("\\n", " "))',
+      '    for name in os.listdir("/run/fp-build"):',
+      '        if os.path.isfile("/run/fp-build/" + name):',
+      '            with open("/run/fp-build/" + name, errors="replace") as f: seen.append(f.read().replace("\\n", " "))',
       '    sys.stderr.write("".join("FP-SEEN " + s + "\\n" for s in seen))',
       '    raise RuntimeError("said it")',
       'get_requires_for_build_wheel = prepare_metadata_for_build_wheel = build_wheel = build_sdist = _talk',
@@ -75,7 +75,7 @@ describe('what a declaration can make the dependency builder do', () => {
     hostileSdist(dir, 'waiter', [
       'import time',
       'def _wait(*_args, **_kw):',
-      '    open("/build/FP-WAITING", "w").close()',  // pip keeps a build script's output until it ends: a file tells
+      '    open("/run/fp-build/FP-WAITING", "w").close()',  // pip keeps a build script's output until it ends: a file tells
       '    time.sleep(60)',
       'get_requires_for_build_wheel = prepare_metadata_for_build_wheel = build_wheel = build_sdist = _wait',
       '',

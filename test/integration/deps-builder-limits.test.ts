@@ -61,8 +61,8 @@ const FILLER = [
 
 /**
  * Holds as many processes as it can fork (the build's tasks, 1024: its cgroup or RLIMIT_NPROC),
- * says so in /build/hog-ready (its work folder, on the host's disk), keeps them until the test
- * writes /build/hog-release (at most 30 s). Each child blocks on a pipe whose write end only the
+ * says so in /run/fp-build/hog-ready (its work folder, on the host's disk), keeps them until the test
+ * writes /run/fp-build/hog-release (at most 30 s). Each child blocks on a pipe whose write end only the
  * hog holds: they end together when it does.
  */
 const HOG = [
@@ -79,9 +79,9 @@ const HOG = [
   '            n += 1',
   '    except OSError:',
   '        pass',
-  '    open("/build/hog-ready", "w").write(str(n))',
+  '    open("/run/fp-build/hog-ready", "w").write(str(n))',
   '    for _ in range(300):',
-  '        if os.path.exists("/build/hog-release"): break',
+  '        if os.path.exists("/run/fp-build/hog-release"): break',
   '        time.sleep(0.1)',
   '    raise RuntimeError("the attack is over")',
   'get_requires_for_build_wheel = prepare_metadata_for_build_wheel = build_wheel = build_sdist = _attack',

@@ -40,7 +40,7 @@ describe('what a failed dependency resolution says', () => {
   it('a file over the size limit names the limit, the file pip was fetching and who raises it; torch also its CPU-only way (apps round 26)', () => {
     // pip's own words for torch from PyPI (a 539 MB wheel): nothing said which limit or how to raise it.
     const torch = message([
-      'Collecting torch (from -r /build/requirements.in (line 1))',
+      'Collecting torch (from -r /run/fp-build/requirements.in (line 1))',
       '  Downloading torch-2.15.0-cp311-cp311-manylinux_2_28_x86_64.whl (539.1 MB)',
       'ERROR: Could not install packages due to an OSError: [Errno 27] File too large',
       '',

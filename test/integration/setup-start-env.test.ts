@@ -50,4 +50,19 @@ describe('the quickstart environment (setup.sh --start)', { timeout: 300_000 }, 
     const out = (await run(join(venv, 'bin', 'python'), ['-I', '-c', check])).stdout.trim();
     assert.equal(out, 'all');
   });
+
+  it('installs into a .venv moved or copied with its clone (its pip script names the old path; new-user round 14)', async () => {
+    const script = readFileSync(join(ROOT, 'scripts', 'setup.sh'), 'utf8');
+    const install = /^\s*(\.venv\/bin\/\S+(?: -m pip)?) install --quiet/m.exec(script)?.[1];
+    assert.ok(install !== undefined, 'setup.sh installs the requirements with .venv/bin/…');
+    const base = (await run(join(ROOT, '.venv', 'bin', 'python'), ['-c', 'import sys; print(sys.base_prefix)'])).stdout.trim();
+    const made = join(dir, 'made', '.venv');
+    const moved = join(dir, 'moved', '.venv');
+    await run(join(base, 'bin', 'python3'), ['-m', 'venv', made], { timeout: 120_000 });
+    await run('mkdir', [join(dir, 'moved')]);
+    await run('mv', [made, moved]);
+    const [program, ...args] = install.replace(/^\.venv/, moved).split(' ');
+    const { stdout } = await run(program!, [...args, '--version'], { timeout: 60_000 });
+    assert.ok(stdout.includes(join(moved, 'lib')), `setup.sh's pip is not the moved venv's: ${stdout}`);
+  });
 });
