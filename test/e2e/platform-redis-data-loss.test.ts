@@ -141,5 +141,14 @@ describe('async runs after Redis lost its data (production platform)', { skip: p
     const run = (await api.call('GET', `/runs/${runId}`)).body.run;
     assert.equal(run.function, slow);
     assert.deepEqual(run.attempts.map((a: { status: string }) => a.status), ['succeeded']);
+    // The operator is told with a stable code on /readyz, degraded (200): before, "ready", no problem.
+    let ready: { status: string; problems: { code: string }[] } = { status: '', problems: [] };
+    for (const deadline = Date.now() + 10_000; !ready.problems.some((p) => p.code === 'REDIS_DATA_LOST') && Date.now() < deadline; await sleep(100)) {
+      const res = await fetch(`${platform.url}/readyz`);
+      assert.equal(res.status, 200);
+      ready = (await res.json()) as typeof ready;
+    }
+    assert.equal(ready.status, 'degraded', JSON.stringify(ready));
+    assert.deepEqual(ready.problems.map((p) => p.code), ['REDIS_DATA_LOST']);
   });
 });
