@@ -225,10 +225,11 @@ export const ERRORS = {
   RUN_JOURNAL_FULL: { status: 507, component: 'controlplane', title: "The run journal in the state directory is at its cap or could not be written: run records wait in memory only, and a crash of the process would lose them." },
   DATA_PIPELINE_UNSUPPORTED: { status: 400, component: 'function', title: 'The bound database server answers this pipeline wrongly (a $group of more than one accumulator on FerretDB 1.x): refused rather than answered with a wrong number.' },
   DATA_DOCUMENT_TOO_WIDE: { status: 400, component: 'function', title: "A document of the function's database command has more fields than the bound database server takes (4096 on the embedded FerretDB, whose work grows with the square of a document's fields)." },
-  CRON_TICK_MISSED: { status: 500, component: 'controlplane', title: "A cron tick did not run: claimed by a platform process that stopped before queueing its run and not fired within maxLateMs (60 s), or passed while no platform process ran (recorded, not fired)." },
+  CRON_TICK_MISSED: { status: 500, component: 'controlplane', title: "A cron tick did not run: claimed by a platform process that stopped before queueing its run and not fired within maxLateMs (60 s), or passed while no platform process ran or while a running one's timer woke past them (recorded, not fired)." },
   HTTP_VERSION_NOT_SUPPORTED: { status: 505, component: 'request', title: 'The request line is malformed, or its HTTP version is not 1.1 or 1.0: refused by the HTTP parser before any route.' },
   FUNCTION_CONNECTION_LIMIT: { status: 502, component: 'function', title: "The instance held more of the platform's connections than any box may while the platform ran short of file descriptors; it was stopped." },
   INSTALL_PATH_COLLIDES: { status: 500, component: 'platform', title: "The platform is installed (its clone, or its Python) at a path every function's box keeps for itself (/code, /deps, /build, …); it did not start there." },
+  REDIS_DATA_LOST: { status: 503, component: 'platform', title: "Redis came back without data it had acknowledged (restarted empty, flushed, restored from an older file, failed over to a replica behind): async runs accepted before and not yet run are gone." },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -732,13 +732,15 @@ export class DataProxy {
 
   private markHung(functionKey: string): void {
     const timeout = this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS;
-    this.hungUntil.set(functionKey, Date.now() + Math.min(HUNG_WINDOW_MS, timeout));
+    // On the monotonic clock: a wall clock stepped back 10 minutes answered the function's every
+    // command at once, unasked, for those 10 minutes (chaos round 9).
+    this.hungUntil.set(functionKey, performance.now() + Math.min(HUNG_WINDOW_MS, timeout));
   }
 
   private hung(functionKey: string): boolean {
     const until = this.hungUntil.get(functionKey);
     if (until === undefined) return false;
-    if (Date.now() < until) return true;
+    if (performance.now() < until) return true;
     this.hungUntil.delete(functionKey);
     return false;
   }

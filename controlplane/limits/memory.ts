@@ -1,7 +1,8 @@
 /**
  * The embedded limiter: buckets and minute counters in this process's memory, so one platform
  * process is exact by construction (JavaScript runs one admission at a time). Buckets refill
- * continuously: `requests / periodMs` tokens a millisecond, up to `burst`.
+ * continuously: `requests / periodMs` tokens a millisecond, up to `burst`; a wall clock stepped
+ * back refills from the new time on (nothing for the step, no wait for the clock to catch up).
  */
 import { ADMITTED, type AdmissionLimiter, type Bucket, type LimitVerdict } from './types.js';
 
@@ -24,6 +25,10 @@ export class MemoryLimiter implements AdmissionLimiter {
     let tokens = 0;
     if (bucket !== null) {
       state = this.buckets.get(bucket.fn);
+      // The wall clock stepped back since the bucket was last taken from: it refills from now, not
+      // from when the clock is back there (a drained bucket refused every call, "retry after 1 s",
+      // for the length of the step: chaos round 9). The Redis limiter's script does the same.
+      if (state !== undefined && now < state.at) state.at = now;
       tokens = state === undefined ? bucket.burst : Math.min(bucket.burst, state.tokens + Math.max(0, now - state.at) * (bucket.requests / bucket.periodMs));
       if (tokens < 1) return { ok: false, reason: 'rate', retryAfterMs: Math.ceil(((1 - tokens) * bucket.periodMs) / bucket.requests), used: 0 };
     }

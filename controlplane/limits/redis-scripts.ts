@@ -22,6 +22,8 @@ if ARGV[1] == '1' then
   local ts
   tokens, ts = tonumber(held[1]), tonumber(held[2])
   if tokens == nil or ts == nil then tokens = burst; ts = now end
+  -- Redis's clock stepped back since the last take: refill from now, not once the clock is back (chaos round 9).
+  if now < ts then ts = now; redis.call('HSET', KEYS[1], 'ts', now) end
   if now > ts then tokens = tokens + (now - ts) * requests / period end
   if tokens > burst then tokens = burst end
   if tokens < 1 then return {1, math.ceil((1 - tokens) * period / requests)} end

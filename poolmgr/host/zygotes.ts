@@ -95,6 +95,7 @@ export class Zygote {
   private hello: Hello | null = null;
   private readyAt = 0;
   private failures = 0;
+  /** performance.now() until which it is bypassed: its times are durations, on the monotonic clock (a wall clock stepped forward ended a bypass at once, before the zygote was started again: chaos round 9). */
   private bypassedUntil = 0;
   /** Forked runtimes in a row that ended before they were placed (forkEnded). */
   private forkFailures = 0;
@@ -160,7 +161,7 @@ export class Zygote {
 
   /** True while a zygote that failed repeatedly is bypassed. */
   get bypassed(): boolean {
-    return Date.now() < this.bypassedUntil;
+    return performance.now() < this.bypassedUntil;
   }
 
   /** Asks for a runtime `id` with the spawn-time box config (null: unsandboxed); null when not ready. */
@@ -228,9 +229,9 @@ export class Zygote {
   whenReady(timeoutMs: number): Promise<boolean> {
     if (this.ready) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const deadline = Date.now() + timeoutMs;
+      const deadline = performance.now() + timeoutMs;
       const poll = setInterval(() => {
-        if (this.ready || this.closed || this.bypassed || Date.now() >= deadline) {
+        if (this.ready || this.closed || this.bypassed || performance.now() >= deadline) {
           clearInterval(poll);
           resolve(this.ready);
         }
@@ -265,7 +266,7 @@ export class Zygote {
   }
 
   private bypass(why: string): void {
-    this.bypassedUntil = Date.now() + BYPASS_MS;
+    this.bypassedUntil = performance.now() + BYPASS_MS;
     this.bypasses++;
     this.failures = 0;
     this.forkFailures = 0;
@@ -335,7 +336,7 @@ export class Zygote {
           const dists = typeof m.dists === 'object' && m.dists !== null && !Array.isArray(m.dists) ? m.dists : {};
           this.hello = { t: 'zygote', v: typeof m.v === 'number' ? m.v : 1, pid: m.pid, dists, bootMs: m.bootMs };
           this.shadowing.clear();
-          this.readyAt = Date.now();
+          this.readyAt = performance.now();
           this.topUpSoon();
         }
       }
@@ -358,14 +359,14 @@ export class Zygote {
     if (this.closed) return;
     if (this.bypassed) {
       // Ended by bypass(): back when the bypass is over.
-      this.timer = setTimeout(() => this.start(), Math.max(RESTART_MS, this.bypassedUntil - Date.now()));
+      this.timer = setTimeout(() => this.start(), Math.max(RESTART_MS, this.bypassedUntil - performance.now()));
       this.timer.unref();
       return;
     }
-    this.failures = wasReady && Date.now() - this.readyAt >= STABLE_MS ? 1 : this.failures + 1;
+    this.failures = wasReady && performance.now() - this.readyAt >= STABLE_MS ? 1 : this.failures + 1;
     let delay = RESTART_MS;
     if (this.failures >= FAILURES_TO_BYPASS) {
-      this.bypassedUntil = Date.now() + BYPASS_MS;
+      this.bypassedUntil = performance.now() + BYPASS_MS;
       this.bypasses++;
       this.failures = 0;
       delay = BYPASS_MS;

@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { writeWheel } from '../helpers/wheels.js';
+import { writeHeavyWheel, writeWheel } from '../helpers/wheels.js';
 import { started, startMain } from './main-harness.js';
 import { Api, deployed, fnName, py, upload, until } from './platform-harness.js';
 
@@ -42,10 +42,7 @@ describe('a platform killed -9 while a dependency build installs', { timeout: 12
   after(() => rmSync(work, { recursive: true, force: true }));
   const wheels = join(work, 'wheels');
   // Enough modules that installing and compiling takes a while: the kill lands inside the build.
-  const modules: Record<string, string> = {};
-  for (let i = 0; i < 400; i++) modules[`heavy/m${i}.py`] = `${Array.from({ length: 40 }, (_, j) => `def f${j}(x):\n    return x + ${j}\n`).join('')}`;
-  modules['heavy/__init__.py'] = 'NAME = "heavy-1.0"\n';
-  writeWheel(wheels, { name: 'heavy', version: '1.0', modules });
+  writeHeavyWheel(wheels);
   writeWheel(wheels, { name: 'light', version: '2.0', modules: { 'light.py': 'NAME = "light-2.0"\n' } });
   const stateDir = join(work, 'state');
   const env = { FP_DEPS_INDEX_URL: 'none', FP_DEPS_FIND_LINKS: wheels, FP_DEPS_BUILDER_UID: String(BUILDER_UID) };

@@ -2,7 +2,8 @@
  * Production mode, Redis loses its data (restarted without its files, FLUSHALL) after async runs
  * finished: each run id still answers as an async run whose `state` is final, from its attempts'
  * records in MongoDB (chaos round 3: the record alone came back, with no `state`, and a client
- * polling for one waited for ever). Real redis-server and FerretDB.
+ * polling for one waited for ever); so does one whose attempt was running then (chaos round 9).
+ * Real redis-server and FerretDB.
  */
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
@@ -125,5 +126,29 @@ describe('async runs after Redis lost its data (production platform)', { skip: p
     assert.equal(call.body.run.status, 'succeeded');
     assert.equal(call.body.run.state, undefined, 'a sync call has no async state');
     assert.equal(call.body.run.queued, undefined);
+  });
+
+  it('answers a run in flight when Redis lost its data with its attempt\'s final state, not `running` for ever', async () => {
+    // Chaos round 9: the attempt ends after the loss and writes its attempt and result, which made
+    // a timeline of that alone (no acceptance, no function): `running` for ever to the admin,
+    // RUN_NOT_FOUND to its owner, though its attempt's record was kept.
+    const slow = fnName('slow');
+    await deployed(api, slow, { 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(2)', '    return {"ok": True}') });
+    const runId = await fire(platform.url, slow);
+    await reaches(api, runId, 'running');
+    await flushRedis(servers.redis.url);
+    await reaches(api, runId, 'succeeded');
+    const run = (await api.call('GET', `/runs/${runId}`)).body.run;
+    assert.equal(run.function, slow);
+    assert.deepEqual(run.attempts.map((a: { status: string }) => a.status), ['succeeded']);
+    // The operator is told with a stable code on /readyz, degraded (200): before, "ready", no problem.
+    let ready: { status: string; problems: { code: string }[] } = { status: '', problems: [] };
+    for (const deadline = Date.now() + 10_000; !ready.problems.some((p) => p.code === 'REDIS_DATA_LOST') && Date.now() < deadline; await sleep(100)) {
+      const res = await fetch(`${platform.url}/readyz`);
+      assert.equal(res.status, 200);
+      ready = (await res.json()) as typeof ready;
+    }
+    assert.equal(ready.status, 'degraded', JSON.stringify(ready));
+    assert.deepEqual(ready.problems.map((p) => p.code), ['REDIS_DATA_LOST']);
   });
 });

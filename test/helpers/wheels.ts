@@ -78,3 +78,14 @@ function zip(files: readonly [string, string][]): Buffer {
   end.writeUInt32LE(offset, 16);
   return Buffer.concat([...locals, dir, end]);
 }
+
+/**
+ * `heavy` 1.0 (`heavy.NAME` is "heavy-1.0"): 400 modules, so installing and compiling it takes a
+ * while and a kill or restart lands inside its build.
+ */
+export function writeHeavyWheel(dir: string): string {
+  const modules: Record<string, string> = {};
+  for (let i = 0; i < 400; i++) modules[`heavy/m${i}.py`] = `${Array.from({ length: 40 }, (_, j) => `def f${j}(x):\n    return x + ${j}\n`).join('')}`;
+  modules['heavy/__init__.py'] = 'NAME = "heavy-1.0"\n';
+  return writeWheel(dir, { name: 'heavy', version: '1.0', modules });
+}

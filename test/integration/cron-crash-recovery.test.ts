@@ -105,7 +105,7 @@ async function outageTold(open: () => TickLock | Promise<TickLock>): Promise<voi
   lock = await open();
   const after1 = await runAt(lock, down, (r) => r.outages.length > 0);
   await lock.close();
-  assert.deepEqual(after1.outages, [{ firstMs: boundary + FIVE_MIN, lastMs: boundary + 12 * FIVE_MIN, count: 12, more: false }], 'one summary of the 12 ticks nobody claimed');
+  assert.deepEqual(after1.outages, [{ firstMs: boundary + FIVE_MIN, lastMs: boundary + 12 * FIVE_MIN, count: 12, more: false, cause: 'down' }], 'one summary of the 12 ticks nobody claimed');
   assert.deepEqual(after1.missed, [], 'no record per tick');
   lock = await open();
   const note = await lock.note!({ function: 'beat', triggerId: 'five' });

@@ -24,6 +24,7 @@ function unavailable(port: number): (err: MongoError) => boolean {
 }
 
 describe('data proxy: a database server that never answers', () => {
+  const realNow = Date.now;
   let dir: string;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'fp-data-timeout-'));
@@ -83,7 +84,9 @@ describe('data proxy: a database server that never answers', () => {
       // Generous bounds (a loaded CI machine): a second wait would take the whole 1 s timeout.
       assert.ok(performance.now() - retried < 700, `the retry waited ${performance.now() - retried} ms`);
       assert.equal(accepted.length, 1);
-      // A moment later: a new backend connection (and the same bounded wait).
+      // A moment later: a new backend connection (and the same bounded wait), though the wall clock
+      // stepped back 10 minutes meanwhile (chaos round 9: answered at once for those 10 minutes).
+      Date.now = () => realNow() - 10 * 60_000;
       await new Promise((resolve) => setTimeout(resolve, 1300));
       const next = performance.now();
       await assert.rejects(client.db(grant.physical).collection('x').insertOne({ a: 1 }), unavailable(port));
@@ -91,6 +94,7 @@ describe('data proxy: a database server that never answers', () => {
       assert.equal(accepted.length, 2);
       await waitFor(() => closed.length === 2, 'the second hung connection was not dropped');
     } finally {
+      Date.now = realNow;
       await client.close();
       await proxy.close();
       for (const socket of accepted) socket.destroy();

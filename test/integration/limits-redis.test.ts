@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { LIMITER_CLIENT_OPTIONS, MAX_LEASE, RedisLimiter, type AdmissionLimiter, type Bucket, type LimitVerdict } from '../../controlplane/limits/index.js';
 import { openRedis } from '../../controlplane/store/production/redis-client.js';
+import { redisKeys } from '../../protocol/index.js';
 import { limiterConformance } from '../conformance/limiter-suite.js';
 import { serverSkip, startRedis, type ServerProcess } from '../helpers/servers.js';
 
@@ -133,5 +134,26 @@ describe('redis limiter when Redis is down', { skip }, () => {
     assert.equal(lines.length, 2, lines.join('\n'));
     await limiter.admit('ws', bucket, null);
     assert.equal((await limiter.admit('ws', bucket, null)).ok, false);
+  });
+});
+
+describe('redis limiter after Redis\'s clock stepped back (chaos round 9)', { skip }, () => {
+  it('refills a drained bucket from the new time on, not once the clock is back', async (t) => {
+    const prefix = `t${randomBytes(4).toString('hex')}`;
+    const limiter = new RedisLimiter({ client: await openRedis(redis.url, undefined, { ...LIMITER_CLIENT_OPTIONS }), ownsClient: true, prefix });
+    const client = await openRedis(redis.url);
+    t.after(async () => {
+      await limiter.close();
+      client.disconnect();
+    });
+    const bucket = { fn: 'f', requests: 10, periodMs: 1000, burst: 1 };
+    assert.equal((await limiter.admit('ws', bucket, null)).ok, true);
+    // As the bucket reads once Redis's host clock stepped back 10 minutes: taken from "in the future".
+    const key = redisKeys(prefix).limits('ws').bucket('f');
+    await client.hset(key, 'ts', Number(await client.hget(key, 'ts')) + 10 * 60_000);
+    assert.equal((await limiter.admit('ws', bucket, null)).ok, false, 'no refill for the step itself');
+    await new Promise((r) => setTimeout(r, 150));
+    // Before: refused for the 10 minutes until the clock was back there.
+    assert.equal((await limiter.admit('ws', bucket, null)).ok, true);
   });
 });

@@ -133,6 +133,7 @@ describe('Redis persistence check', { skip }, () => {
     await probe.set('acknowledged-after-the-copy', '1');
     for (let i = 0; i < 300 && await marked() < copied + 5; i++) await sleep(20);
     assert.ok(lines.every((l) => !/older data/.test(l)), lines.join('\n'));
+    assert.equal(watch.problem(), null);
     await redis.stop('SIGKILL');
     rmSync(aof, { recursive: true, force: true });
     cpSync(older, aof, { recursive: true });
@@ -140,6 +141,13 @@ describe('Redis persistence check', { skip }, () => {
     await until('the warning', () => lines.some((l) => /came back with older data than it had acknowledged/.test(l)), 20_000);
     assert.equal(await probe.get('acknowledged-after-the-copy').catch(() => null), null, 'the write was indeed lost');
     assert.equal(lines.filter((l) => /older data/.test(l)).length, 1, 'said once');
+    // With a stable code, in the log and on /readyz (degraded); before (chaos round 9) the log line
+    // alone said so, and /readyz was "ready" with no problem.
+    assert.match(lines.find((l) => /older data/.test(l))!, /\[REDIS_DATA_LOST\]$/);
+    const problem = watch.problem();
+    assert.equal(problem?.code, 'REDIS_DATA_LOST', JSON.stringify(problem));
+    assert.equal(problem?.degraded, true);
+    assert.match(problem!.message, /without data it had acknowledged .* Async runs accepted then and not yet run are gone/);
   });
 });
 

@@ -168,6 +168,7 @@ describe('the registry', () => {
       FUNCTION_CRASH_LOOP: 'its details carry retryAfterS (the start budget\'s wait)',
       FILE_READS_BUSY: 'its details carry retryAfterS',
       DATA_TOO_MANY_CURSORS: "the function's own cursors: a Mongo error inside the function",
+      REDIS_DATA_LOST: 'a /readyz problem and a log line, never an answer to a call',
     };
     for (const code of codes) {
       const def = ERRORS[code] as { status: number; retryAfterS?: number; statusBy?: { values: Record<string, number> } };

@@ -23,6 +23,19 @@ describe('memory limiter on a fake clock', () => {
     assert.equal([1, 2, 3].map(() => limiter.admit('ws', bucket, null).ok).filter(Boolean).length, 2);
   });
 
+  it('refills a drained bucket after the wall clock steps back, not once it is back (chaos round 9)', () => {
+    let now = 1_000_000;
+    const limiter = new MemoryLimiter(() => now);
+    const bucket = { fn: 'f', requests: 10, periodMs: 1000, burst: 1 };
+    assert.equal(limiter.admit('ws', bucket, null).ok, true);
+    assert.equal(limiter.admit('ws', bucket, null).ok, false);
+    now -= 10 * 60_000; // NTP steps the clock back 10 minutes
+    assert.equal(limiter.admit('ws', bucket, null).ok, false, 'no refill for the step itself');
+    now += 100;
+    // Before: refused for the 10 minutes until the clock was back ("retry after 100 ms" each time).
+    assert.equal(limiter.admit('ws', bucket, null).ok, true);
+  });
+
   it('counts calls per calendar minute and says how long until the next', async () => {
     let now = 1_700_000_080_000; // 40 s into a minute (1_700_000_040_000 is a minute boundary)
     const limiter = new MemoryLimiter(() => now);

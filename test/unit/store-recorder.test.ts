@@ -194,6 +194,23 @@ describe('BufferedRecorder', () => {
     }
   });
 
+  it('gives a flush its time on the monotonic clock: a wall clock stepped back meanwhile does not hold it (chaos round 9)', async () => {
+    const realNow = Date.now;
+    const rec = new BufferedRecorder<number>({ capacity: 10, batchSize: 2, retryBaseMs: 50, retryMaxMs: 50, write: async () => { throw new Error('store down'); } });
+    try {
+      rec.record(1);
+      const asked = performance.now();
+      const flushed = rec.flush(200);
+      Date.now = () => realNow() - 10 * 60_000;
+      // Before: it waited until the stepped clock was back (10 minutes).
+      assert.equal(await Promise.race([flushed, sleep(3000).then(() => 'held')]), false);
+      assert.ok(performance.now() - asked < 3000);
+    } finally {
+      Date.now = realNow;
+      await rec.close(0);
+    }
+  });
+
   it('refuses settings that cannot work', () => {
     assert.throws(() => new BufferedRecorder<number>({ capacity: 10, batchSize: 10, write: async () => {} }), RangeError);
     assert.throws(() => new BufferedRecorder<number>({ capacity: 1, write: async () => {} }), RangeError);

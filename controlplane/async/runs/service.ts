@@ -118,11 +118,19 @@ export class AsyncRuns implements AsyncIntake {
     return this.accept(name, encodeCall({ ...call, headers }, 'webhook'), null, null);
   }
 
-  /** Null when the run was never an async run (or the timeline lost it). */
+  /**
+   * Null when the run was never an async run, or its acceptance was lost (the timeline, or the
+   * index entry that names its function: Redis lost its data). An attempt in flight when Redis lost
+   * its data still writes its attempt and result after it, and made a timeline of that alone: its
+   * run answered `running` for ever, or RUN_NOT_FOUND to its owner (no function to own it), though
+   * its attempt's record was kept (chaos round 9). Null, it is answered from its attempts' records
+   * as any run whose async state was lost (ADR 0193).
+   */
   async view(runId: string): Promise<AsyncRunView | null> {
     const timeline = await this.timeline.get(runId);
     if (timeline === null) return null;
     const info = await this.runs.get(runId);
+    if (info === null) return null;
     return {
       runId, function: info?.function ?? null, acceptedAt: info?.acceptedAt ?? null, replayOf: info?.replayOf ?? null, trigger: info?.trigger ?? 'async', bornAt: info?.bornAt ?? null,
       replays: await this.runs.replays(runId), result: info?.result ?? null, ...timeline,

@@ -111,7 +111,7 @@ export class CronTriggers {
     if (record === null) return;
     const run = outageRecord(t.function, t.triggerId, ticks, String(record.activeVersion ?? ''), t.at ?? ROOT);
     await this.store.runs.record([run], new Map([[t.function, record.createdAt]]));
-    this.log(`cron: ${ticks.count}${ticks.more ? '+' : ''} ticks of ${t.function}/${t.triggerId} from ${new Date(ticks.firstMs).toISOString()} to ${new Date(ticks.lastMs).toISOString()} missed: no process ran to claim them; recorded as run ${run.runId} (CRON_TICK_MISSED)`);
+    this.log(`cron: ${ticks.count}${ticks.more ? '+' : ''} ticks of ${t.function}/${t.triggerId} from ${new Date(ticks.firstMs).toISOString()} to ${new Date(ticks.lastMs).toISOString()} missed: ${ticks.cause === 'late' ? 'the timer woke after them (a wall-clock step forward, a stopped process)' : 'no process ran to claim them'}; recorded as run ${run.runId} (CRON_TICK_MISSED)`);
   }
 
   /**

@@ -35,9 +35,12 @@ export function missedTickRecord(fn: string, triggerId: string, tickMs: number, 
   };
 }
 
+/** Why a running process skipped ticks: its timer woke past them (chaos round 9). */
+const LATE = 'the platform process\'s timer woke after them (its wall clock stepped forward, or the process or its machine was stopped), and ticks passed late are skipped, not caught up';
+
 /**
  * The one record of the ticks of `fn`'s trigger nobody claimed while the platform was down (ADR
- * 0238): at the first one's time, saying how many, the first and the last; its run id made from the first.
+ * 0238), or a running process skipped as late (`cause`): at the first one's time, saying how many, the first and the last; its run id made from the first.
  */
 export function outageRecord(fn: string, triggerId: string, ticks: MissedTicks, version: string, at: TickTarget): RunRecord {
   const first = new Date(ticks.firstMs).toISOString();
@@ -48,7 +51,7 @@ export function outageRecord(fn: string, triggerId: string, ticks: MissedTicks, 
     runId: missedTickRunId(fn, triggerId, ticks.firstMs, 'cron-outage'),
     error: {
       type: 'CRON_TICK_MISSED',
-      message: `${count} of trigger ${triggerId} did not run, from ${first} to ${last}: no platform process was running to claim them`,
+      message: `${count} of trigger ${triggerId} did not run, from ${first} to ${last}: ${ticks.cause === 'late' ? LATE : 'no platform process was running to claim them'}`,
     },
   };
 }

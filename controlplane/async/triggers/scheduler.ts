@@ -3,11 +3,12 @@
  * ticks; before firing it claims the tick through the TickLock, so each tick fires exactly once
  * across processes (as long as the lock's store answers). Ticks missed while no scheduler ran,
  * or while this one stalled, are skipped, not caught up: see docs/triggers.md and ADR 0008; those
- * of an outage are counted at the next start from the lock's note and told as one (ADR 0238).
+ * of an outage are counted at the next start from the lock's note and told as one (ADR 0238), as
+ * are those a late wake skipped (a wall-clock step forward, a stopped process: chaos round 9).
  */
 import { DEFAULT_TICK_LOCK_TTL_MS } from './locks.js';
 import { parseSchedule, type Schedule } from './schedule.js';
-import type { CronMetrics, CronTickOutcome, CronTrigger, MissedTicks, TickLock, TriggerRef } from './types.js';
+import type { CronMetrics, CronTickOutcome, CronTrigger, MissedTicks, TickLock, TickNote, TriggerRef } from './types.js';
 
 /**
  * The longest one timer sleeps before the wall clock is read again. Timers run on the monotonic
@@ -217,7 +218,7 @@ export class CronScheduler {
     }
     const trigger = entry.schedule.trigger;
     if (now - tickMs <= this.#maxLateMs) this.#track(this.#fire(trigger, tickMs));
-    else this.#count(trigger, 'skipped_late');
+    else if (!this.#late(entry, tickMs, now)) this.#count(trigger, 'skipped_late');
     // From now, not from the tick: ticks that passed while we were late are skipped.
     this.#arm(entry, Math.max(tickMs, now));
   }
@@ -284,7 +285,7 @@ export class CronScheduler {
       if (ticks.length > 0) {
         const more = ticks.length >= MAX_MISSED_ASKED;
         const lastMs = more ? this.#lastBefore(entry, ticks[ticks.length - 1]!, end) : ticks[ticks.length - 1]!;
-        const found: MissedTicks = { firstMs: ticks[0]!, lastMs, count: ticks.length, more };
+        const found: MissedTicks = { firstMs: ticks[0]!, lastMs, count: ticks.length, more, cause: 'down' };
         if (await lock.noteMissed!(ref, found.lastMs, found.count, note.lastTickMs)) {
           for (let i = 0; i < found.count; i++) this.#count(ref, 'missed');
           summary = found;
@@ -296,13 +297,50 @@ export class CronScheduler {
         const lastMs = late[late.length - 1]!;
         await lock.noteMissed!(ref, lastMs, late.length);
         for (let i = 0; i < late.length; i++) this.#count(ref, 'missed');
-        summary = summary === null ? { firstMs: late[0]!, lastMs, count: late.length, more: false } : { ...summary, lastMs, count: summary.count + late.length };
+        summary = summary === null ? { firstMs: late[0]!, lastMs, count: late.length, more: false, cause: 'down' } : { ...summary, lastMs, count: summary.count + late.length };
       }
       if (summary !== null) await this.#options.outage!(trigger, summary);
     } catch (err) {
       this.#options.onError?.(err, ref, now);
     } finally {
       counted(); // no note, one that could not be read, a stop: armed all the same (if still wanted)
+    }
+  }
+
+  /**
+   * A timer that woke more than `maxLateMs` after its tick: the wall clock stepped forward past it
+   * (NTP, `date -s`, a VM resumed), or the process or its machine was stopped. The ticks from it to
+   * now are skipped (no catch-up burst, ADR 0008) and told as one summary, as an outage's are
+   * (chaos round 9: they passed without a trace while the process ran; a restart found nothing to
+   * tell, the note had not moved). Ticks another process of a cluster claimed meanwhile are before
+   * the note's last and not counted; those of the last LIVE_CLAIM_GRACE_MS are left to such a
+   * process, as at a start (the tick waited for is always counted). False: the lock keeps no note or nobody is told (counted as
+   * `skipped_late`, as before).
+   */
+  #late(entry: Entry, tickMs: number, now: number): boolean {
+    const { lock } = this.#options;
+    if (this.#options.outage === undefined || lock.note === undefined || lock.noteMissed === undefined) return false;
+    this.#track(this.#tellMissed(entry, now, (note) => Math.max(tickMs, note === null ? tickMs : note.lastTickMs + 1), Math.max(tickMs + 1, now - LIVE_CLAIM_GRACE_MS), 'late'));
+    return true;
+  }
+
+  /** Tells the ticks from `fromOf(note)` to before `to` as one summary, once across processes: the note takes the count first (compare-and-set on its last tick). */
+  async #tellMissed(entry: Entry, now: number, fromOf: (note: TickNote | null) => number | null, to: number, cause: MissedTicks['cause']): Promise<void> {
+    const { lock } = this.#options;
+    const trigger = entry.schedule.trigger;
+    const ref = { function: trigger.function, triggerId: trigger.triggerId };
+    try {
+      const note = await lock.note!(ref);
+      const from = fromOf(note);
+      if (from === null) return;
+      const ticks = await this.#ticksBetween(entry, from, to);
+      if (ticks.length === 0 || !this.#running) return;
+      const summary: MissedTicks = { firstMs: ticks[0]!, lastMs: ticks[ticks.length - 1]!, count: ticks.length, more: ticks.length >= MAX_MISSED_ASKED, cause };
+      if (!await lock.noteMissed!(ref, summary.lastMs, summary.count, note?.lastTickMs)) return;
+      for (let i = 0; i < summary.count; i++) this.#count(ref, 'missed');
+      await this.#options.outage!(trigger, summary);
+    } catch (err) {
+      this.#options.onError?.(err, ref, now);
     }
   }
 

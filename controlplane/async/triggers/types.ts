@@ -79,6 +79,8 @@ export interface MissedTicks {
   lastMs: number;
   count: number;
   more: boolean;
+  /** `down`: no process ran to claim them (found at a start); `late`: a running process's timer woke past them (a wall-clock step forward, a stopped process or machine). */
+  cause: 'down' | 'late';
 }
 
 /** What the tick lock remembers of one trigger past its claims (ADR 0238). */

@@ -150,6 +150,9 @@ export interface RedisDurabilityOptions {
  * Watches one client: checks persistence at start and after every reconnect, says once when the
  * connection is lost and when it is back, and answers whether async intake may accept runs.
  */
+/** How long /readyz says that Redis lost acknowledged data, after this process saw it. */
+const DATA_LOSS_SHOWN_MS = 3_600_000;
+
 export class RedisDurability {
   private verdict: Persistence | null = null;
   private checking: Promise<Persistence> | null = null;
@@ -164,6 +167,11 @@ export class RedisDurability {
   private markSeen = 0;
   private markSeenAt = 0;
   private marking = false;
+  /**
+   * When this process last saw the mark go back (Redis lost acknowledged data), on both clocks, and
+   * the time from which writes may be lost: /readyz says so for DATA_LOSS_SHOWN_MS (chaos round 9).
+   */
+  private dataLost: { at: number; mono: number; since: number } | null = null;
   /** Redis refuses the mark's write (out of memory, cannot save, a replica): what it said and since when. */
   private refusing: { words: string; fix: string; since: number } | null = null;
   private readonly markTimer: NodeJS.Timeout | null;
@@ -214,7 +222,7 @@ export class RedisDurability {
   /** For /readyz: why async intake refuses runs now, or null. Uses the last verdict (no I/O). */
   problem(): ReadinessProblem | null {
     const v = this.verdict;
-    if (v === null || !volatile(v) || this.o.allowVolatile) return this.unreachable() ?? this.refusal();
+    if (v === null || !volatile(v) || this.o.allowVolatile) return this.unreachable() ?? this.refusal() ?? this.dataLoss();
     if (v.evicts !== null) {
       return { code: 'ASYNC_QUEUE_NOT_DURABLE', message: `Redis ${this.address} drops keys when it is full (${v.evicts}); async runs are refused until maxmemory-policy is noeviction (or FP_REDIS_ALLOW_VOLATILE=1)` };
     }
@@ -327,6 +335,24 @@ export class RedisDurability {
   }
 
   /**
+   * Redis came back without data it had acknowledged (the mark went back: restarted empty, flushed,
+   * an older file restored, a failover to a replica behind), within the last DATA_LOSS_SHOWN_MS.
+   * Only the log said so before (chaos round 9: /readyz was 200 "ready" with no problem while the
+   * runs queued before answered RUN_NOT_FOUND). Degraded: what is lost is lost; nothing waits for
+   * the operator, and every process of a cluster sees it (each process's mark goes back).
+   */
+  private dataLoss(): ReadinessProblem | null {
+    const lost = this.dataLost;
+    if (lost === null || performance.now() - lost.mono > DATA_LOSS_SHOWN_MS) return null;
+    return {
+      code: 'REDIS_DATA_LOST',
+      message: `Redis ${this.address} came back at ${new Date(lost.at).toISOString()} without data it had acknowledged (restarted empty, flushed, an older AOF or snapshot restored, or a failover to a replica that was behind): ` +
+        `writes since about ${new Date(lost.since).toISOString()} or before may be lost. Async runs accepted then and not yet run are gone (their ids answer RUN_NOT_FOUND); runs that had run answer from their records; runs finished then may run again. Async runs are accepted as usual. Said for an hour after it was seen.`,
+      degraded: true,
+    };
+  }
+
+  /**
    * Redis does not answer (the queue's connection lost): async calls, webhooks and cron ticks are
    * refused as when it refuses writes, so /readyz says so the same way, degraded (chaos round 1,
    * ADR 0217). It said 200 "ready" with no problem through the whole outage before, while every
@@ -354,10 +380,11 @@ export class RedisDurability {
     this.marking = true;
     this.o.client.incr(key).then((value) => {
       if (this.markSeen > 0 && value <= this.markSeen) {
+        this.dataLost = { at: Date.now(), mono: performance.now(), since: this.markSeenAt };
         this.o.log(
           `platform: ERROR: Redis ${this.address} came back with older data than it had acknowledged, or evicted keys (its durability mark went from ${this.markSeen} back to ${value - 1}): ` +
           `writes acknowledged since about ${new Date(this.markSeenAt).toISOString()} or before may be lost. Async runs accepted then (202) and not yet run may be gone (their ids answer RUN_NOT_FOUND), ` +
-          'runs finished then may run again, and config changes may be missing until the next change. Check how Redis was restored (an older AOF or snapshot, a failover to a replica that was behind), or whether it evicted keys (maxmemory-policy other than noeviction).',
+          'runs finished then may run again, and config changes may be missing until the next change. Check how Redis was restored (an older AOF or snapshot, a failover to a replica that was behind), or whether it evicted keys (maxmemory-policy other than noeviction). [REDIS_DATA_LOST]',
         );
       }
       this.markSeen = value;
