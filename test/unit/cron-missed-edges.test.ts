@@ -55,7 +55,7 @@ describe('missed cron ticks: the edges (ADR 0238, loose ends round 14)', () => {
     await advance(11_000); // the grace after 12:00:00, the last tick before the start
     await s.stop();
     // 11:59:05 … 11:59:50 before the grace (10), 11:59:55 and 12:00:00 in it (2).
-    assert.deepEqual(outages, [{ firstMs: sec(11, 59, 5), lastMs: sec(12, 0, 0), count: 12, more: false }]);
+    assert.deepEqual(outages, [{ firstMs: sec(11, 59, 5), lastMs: sec(12, 0, 0), count: 12, more: false, cause: 'down' }]);
     assert.equal(missed(), 12);
     assert.equal(await lock.acquire(ref, sec(11, 59, 55)), false, 'the counted tick is claimed: a stalled process does not fire it too');
   });
@@ -71,7 +71,7 @@ describe('missed cron ticks: the edges (ADR 0238, loose ends round 14)', () => {
     assert.ok(await lock.acquire(ref, sec(11, 59, 55)), 'a live process of a cluster claims its late tick');
     await advance(10_000);
     await s.stop();
-    assert.deepEqual(outages, [{ firstMs: sec(12, 0, 0), lastMs: sec(12, 0, 0), count: 1, more: false }]);
+    assert.deepEqual(outages, [{ firstMs: sec(12, 0, 0), lastMs: sec(12, 0, 0), count: 1, more: false, cause: 'down' }]);
 
     const again = scheduler(lock);
     again.s.set({ ...ref, triggerId: 'other', expression: '*/5 * * * * *' });
@@ -120,7 +120,7 @@ describe('missed cron ticks: the edges (ADR 0238, loose ends round 14)', () => {
     await advance(11_000);
     await s.stop();
     // …and the grace's ten (11:59:51 … 12:00:00), claimed by nobody.
-    assert.deepEqual(outages, [{ firstMs: sec(11, 0, 1), lastMs: sec(12, 0, 0), count: 610, more: true }]);
+    assert.deepEqual(outages, [{ firstMs: sec(11, 0, 1), lastMs: sec(12, 0, 0), count: 610, more: true, cause: 'down' }]);
     assert.equal(missed(), 610);
     const restarted = scheduler(lock);
     restarted.s.set(everySecond);
