@@ -4,7 +4,8 @@
  * (Code, to look at platform.yaml) was opened and the Settings tab again; the Invoke tab sent a
  * path with a space as typed, and the API refused it (`INVALID_FIELD`); on a phone the function's tabs after Logs
  * (Settings, Data, Usage) were past the edge of a strip scrolled sideways, with nothing showing they were there; a token made for CI
- * said how to log in, not how a CI job (no login) uses it.
+ * said how to log in, not how a CI job (no login) uses it; the Code tab of a function with no version had a
+ * Versions heading over nothing.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -115,6 +116,22 @@ describe('the console in a new user\'s first hour', { skip }, () => {
     }
     assert.deepEqual(outside, []);
     assert.equal(await tabs.count(), 8);
+    await context.close();
+  });
+
+  it('a function not deployed yet says it has no version under Versions, until its first deploy', async () => {
+    const name = fnName('noversion');
+    await createFunction(c.platform.api, name);
+    const { page, context } = await c.page({ hash: `#/functions/${name}/code` });
+    const none = page.getByTestId('versions-none');
+    await none.waitFor();
+    assert.equal(await textOf(none), 'None yet: Deploy… makes version 1.');
+    await page.getByTestId('code-empty').getByRole('button', { name: 'Start from the http template' }).click();
+    await eventually(async () => assert.match(await textOf(page.getByTestId('check-state')), /no problems/));
+    await page.getByRole('button', { name: 'Deploy…' }).click();
+    await page.getByTestId('confirm-deploy').click();
+    await page.locator('#version-history').getByText('v1').waitFor();
+    assert.equal(await none.count(), 0);
     await context.close();
   });
 

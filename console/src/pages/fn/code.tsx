@@ -337,6 +337,8 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
               </li>
             ))}
           </ol>
+          {/* A heading over nothing read as a list that failed to load (console round 14). */}
+          {versions.data?.items.length === 0 ? <p class="muted versions" data-testid="versions-none">None yet: {editable ? 'Deploy… makes version 1.' : 'a deployer deploys version 1.'}</p> : null}
           {versions.data?.more === true
             ? <button type="button" class="small" onClick={() => { olderAsked.current = true; versions.showOlder(); }} data-testid="older-versions">Show older versions</button> : null}
           <ErrorBox error={versions.error} />
