@@ -5,12 +5,13 @@
  * path with a space as typed, and the API refused it (`INVALID_FIELD`); on a phone the function's tabs after Logs
  * (Settings, Data, Usage) were past the edge of a strip scrolled sideways, with nothing showing they were there; a token made for CI
  * said how to log in, not how a CI job (no login) uses it; the Code tab of a function with no version had a
- * Versions heading over nothing.
+ * Versions heading over nothing; a warning of the check that told why a deploy would fail (an import the runtime does
+ * not provide) sat in a closed list under "✓ no problems".
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
+import { consoleSkip, eventually, textOf, typeAtEnd, useConsole } from './console-harness.js';
 import { createFunction, deploy, deployed, fnName, py, upload } from './platform-harness.js';
 
 const skip = consoleSkip();
@@ -132,6 +133,20 @@ describe('the console in a new user\'s first hour', { skip }, () => {
     await page.getByTestId('confirm-deploy').click();
     await page.locator('#version-history').getByText('v1').waitFor();
     assert.equal(await none.count(), 0);
+    await context.close();
+  });
+
+  it('a warning of the check is counted beside "no problems" and shown open: the import that stops the start is in sight before Deploy', async () => {
+    const name = fnName('warned');
+    await deployed(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    return "ok"') });
+    const { page, context } = await c.page({ hash: `#/functions/${name}/code` });
+    await page.locator('.cm-content').waitFor();
+    await typeAtEnd(page, '\nimport no_such_pkg_c14\n');
+    await eventually(async () => assert.equal(await textOf(page.getByTestId('check-state')), '✓ no problems · 1 warning'));
+    const warnings = page.getByTestId('code-warnings');
+    assert.equal(await warnings.evaluate((d) => (d as unknown as { open: boolean }).open), true);
+    assert.ok(await warnings.getByText(/imports 'no_such_pkg_c14', a third-party module that the runtime does not provide/).isVisible());
+    assert.match(await textOf(page.getByRole('region', { name: 'Problems' })), /the warning below may still stop the code from starting/);
     await context.close();
   });
 
