@@ -31,7 +31,8 @@ export function CodeWarnings({ check, uploaded }: { check: Validation | null; up
   if (all.length === 0) return unchecked;
   const line = (p: Problem): string => `${p.file === null ? '(bundle)' : inlineText(p.file)}${p.line !== null ? `:${p.line}` : ''} ${shownText(p.message)}`;
   return (
-    <details data-testid="code-warnings">
+    // Open when the check warns (console round 14: closed, the warning that told why the deploy would fail went unseen).
+    <details data-testid="code-warnings" open={checked.length > 0}>
       <summary>{all.length} warning{all.length === 1 ? '' : 's'}</summary>
       <ul>
         {checked.map((p, i) => <li key={`c${i}`}>{line(p)}</li>)}

@@ -280,7 +280,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
         </span>
         <span class="spacer" />
         <span class={check === null ? 'muted' : check.ok ? 'ok' : 'bad'} data-testid="check-state" aria-live="polite">
-          {!editable ? 'read-only (your role cannot change code)' : empty ? 'no files yet' : check === null ? 'checking…' : check.ok ? '✓ no problems' : `${problems.length} problem${problems.length === 1 ? '' : 's'}`}
+          {!editable ? 'read-only (your role cannot change code)' : empty ? 'no files yet' : check === null ? 'checking…' : check.ok ? `✓ no problems${warned(check)}` : `${problems.length} problem${problems.length === 1 ? '' : 's'}`}
         </span>
         <button type="button" onClick={() => setAdding(true)} disabled={!editable}>New file</button>
         <button type="button" onClick={removeFile} disabled={file === null || !editable}>Remove file</button>
@@ -337,6 +337,8 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
               </li>
             ))}
           </ol>
+          {/* A heading over nothing read as a list that failed to load (console round 14). */}
+          {versions.data?.items.length === 0 ? <p class="muted versions" data-testid="versions-none">None yet: {editable ? 'Deploy… makes version 1.' : 'a deployer deploys version 1.'}</p> : null}
           {versions.data?.more === true
             ? <button type="button" class="small" onClick={() => { olderAsked.current = true; versions.showOlder(); }} data-testid="older-versions">Show older versions</button> : null}
           <ErrorBox error={versions.error} />
@@ -349,7 +351,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
       </div>
       <section class="problems" aria-label="Problems">
         <h2>Problems</h2>
-        {problems.length === 0 ? <p class="muted">{!editable ? 'Not checked: checks run for the deployer role and above.' : empty ? 'No files to check yet.' : check === null ? 'Checking…' : 'None: the same checks as fastapi-platform validate pass.'}</p> : (
+        {problems.length === 0 ? <p class="muted">{!editable ? 'Not checked: checks run for the deployer role and above.' : empty ? 'No files to check yet.' : check === null ? 'Checking…' : `None: the same checks as fastapi-platform validate pass${check.warnings.length > 0 ? `; the warning${check.warnings.length === 1 ? '' : 's'} below may still stop the code from starting (an import the runtime does not provide does).` : '.'}`}</p> : (
           <ul>
             {problems.map((p, i) => (
               <li key={i}>
@@ -368,6 +370,15 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
         onDone={(done) => { setUploaded(done); setDeploying(false); setSaved(''); reload(); versions.reload(); location.hash = href(['functions', name, 'code']); }} />
     </div>
   );
+}
+
+/**
+ * The check's warnings counted beside "no problems": one said only in a closed list under "None: the checks
+ * pass" (an import the runtime does not provide) was missed, and the deploy then failed on it (console round 14).
+ */
+function warned(check: Validation): string {
+  const n = check.warnings.length;
+  return n === 0 ? '' : ` · ${n} warning${n === 1 ? '' : 's'}`;
 }
 
 function problemsIn(check: Validation | null, file: string): { line: number; column: number | null; message: string; severity: 'error' | 'warning' }[] {

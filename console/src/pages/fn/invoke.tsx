@@ -40,7 +40,9 @@ export function splitPath(text: string): Pick<TestRequest, 'path' | 'query'> {
   const raw = text.trim().replace(/#.*$/, '');
   const q = raw.indexOf('?');
   const bare = q < 0 ? raw : raw.slice(0, q);
-  const path = bare.startsWith('/') ? bare : `/${bare}`;
+  // A space (or another blank or control character) is sent percent-encoded, as a browser's address bar
+  // sends it: the API takes no blank in a path, and refused `/items/two words` with INVALID_FIELD (console round 14).
+  const path = (bare.startsWith('/') ? bare : `/${bare}`).replace(/[\s\x00-\x1f\x7f]/gu, (c) => encodeURIComponent(c));
   if (q < 0) return { path };
   const query: Record<string, string | string[]> = {};
   for (const [key, value] of new URLSearchParams(raw.slice(q + 1))) {

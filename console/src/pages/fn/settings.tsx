@@ -3,7 +3,7 @@
  * back), pause/resume, invoke-token rotation, delete. Changes go through `PATCH /functions/:name`.
  */
 import type { JSX } from 'preact';
-import { useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, enc, type Fn, type FnAnswer } from '../../api.js';
 import { can, currentSession } from '../../auth.js';
 import { ContractCard } from '../../contract.js';
@@ -12,6 +12,7 @@ import { navigate } from '../../router.js';
 import { Card, ErrorBox, ShownOnce } from '../../ui.js';
 import type { TabProps } from './tab.js';
 import { keepFocusInPlace } from '../../focus-place.js';
+import { keepSettings, keptSettings, type KeptEdit } from './settings-form.js';
 
 /**
  * An env row; `editing`: its value, shown escaped (below), opened by Edit in its input, or in a
@@ -50,7 +51,8 @@ export function envRowProblems(rows: readonly Row[]): (string | null)[] {
 
 /** The forms that write a whole setting (every limit, every retry field, the whole env, auth) over what is there. */
 type Whole = 'limits' | 'retry' | 'env' | 'access';
-const WHOLE: readonly Form[] = ['limits', 'retry', 'env', 'access'];
+const WHOLES: readonly Whole[] = ['limits', 'retry', 'env', 'access'];
+const WHOLE: readonly Form[] = WHOLES;
 const HOLDS: Record<Whole, string> = { limits: 'The limits were', retry: 'The retry policy was', env: 'The environment was', access: 'Who may call it was' };
 
 /** The setting a whole-setting form writes (its `settingTags` key, ADR 0159). */
@@ -85,21 +87,26 @@ export function changesOver(base: Readonly<Record<string, string>>, mine: Readon
 
 export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
   const f = fn.function;
-  const [limits, setLimits] = useState(() => limitsForm(f));
-  const [retry, setRetry] = useState(() => retryForm(f));
-  const [auth, setAuth] = useState(f.auth);
-  const [env, setEnv] = useState<Row[]>(() => envRows(f));
+  // What this tab typed and did not save on its visit before (the Code tab looked at meanwhile), else the function's values.
+  const workspace = currentSession()?.workspace ?? 'default';
+  const [kept] = useState(() => keptSettings(workspace, name));
+  const edit = (form: Whole): KeptEdit | undefined => kept?.edits[form];
+  const [limits, setLimits] = useState(() => (edit('limits')?.value as Filled['limits'] | undefined) ?? limitsForm(f));
+  const [retry, setRetry] = useState(() => (edit('retry')?.value as Filled['retry'] | undefined) ?? retryForm(f));
+  const [auth, setAuth] = useState(() => (edit('access')?.value as Fn['auth'] | undefined) ?? f.auth);
+  const [env, setEnv] = useState<Row[]>(() => (edit('env')?.value as Row[] | undefined) ?? envRows(f));
   // The tag of what each whole-setting form was filled from. A save sends it (`ifMatch`): when that
   // setting changed since (another tab, the CLI, a deploy), the API refuses it (SETTING_CONFLICT) and
   // the form offers the current values, since a save writes the whole setting (the env as one
   // object) and would silently undo the other change (two tabs: one added FOO, the other then saved
   // BAR, FOO gone). One call: nothing can land between the check and the save (ADR 0159; before,
   // ADR 0152's read-then-save left that window).
-  const read = useRef<Record<Whole, string>>({ limits: settingOf(f, 'limits'), retry: settingOf(f, 'retry'), env: settingOf(f, 'env'), access: settingOf(f, 'access') });
-  const filled = useRef<Filled>(filledFrom(f));
+  // A form kept unsaved keeps the tag and values it was read from: its save is refused when the setting changed since.
+  const read = useRef<Record<Whole, string>>(Object.fromEntries(WHOLES.map((w) => [w, edit(w)?.read ?? settingOf(f, w)])) as Record<Whole, string>);
+  const filled = useRef<Filled>(Object.fromEntries(WHOLES.map((w) => [w, edit(w)?.filled ?? filledFrom(f)[w]])) as Filled);
   const [changed, setChanged] = useState<{ form: Whole; current: Fn } | null>(null);
-  const [secretName, setSecretName] = useState('');
-  const [secretValue, setSecretValue] = useState('');
+  const [secretName, setSecretName] = useState(kept?.secretName ?? '');
+  const [secretValue, setSecretValue] = useState(kept?.secretValue ?? '');
   // The outcome of the last change, shown in the form it came from (not at the top of a long page).
   const [outcome, setOutcome] = useState<{ form: Form; saved?: string; error?: unknown } | null>(null);
   const setError = (form: Form) => (error: unknown): void => setOutcome({ form, error });
@@ -109,6 +116,26 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
   // silently replace the first); shown from the first Save on, then as the rows change.
   const [envChecked, setEnvChecked] = useState(false);
   const envProblems = envRowProblems(env);
+  // Each form that differs from what it was filled from, kept for the tab's next visit (settings-form.ts).
+  const typed: Record<Whole, unknown> = { limits, retry, env: env.map((r) => [r.key, r.value]), access: auth };
+  const base: Record<Whole, unknown> = { ...filled.current, env: Object.entries(filled.current.env) };
+  const kinds: Record<Whole, unknown> = { limits, retry, env, access: auth };
+  const edits: Partial<Record<Whole, KeptEdit>> = {};
+  for (const w of WHOLES) if (JSON.stringify(typed[w]) !== JSON.stringify(base[w])) edits[w] = { value: kinds[w], read: read.current[w], filled: filled.current[w] };
+  // Set as the page is drawn, not in an effect: a reload right after a keystroke comes before the effects run.
+  const unsavedRef = useRef(false);
+  unsavedRef.current = Object.keys(edits).length > 0 || secretName !== '' || secretValue !== '';
+  useEffect(() => keepSettings(workspace, name, { edits, secretName, secretValue }));
+  // Closing or reloading the page with a change not saved asks first, as the Code tab does (memory does not outlive the page).
+  useEffect(() => {
+    const warn = (e: BeforeUnloadEvent): void => {
+      if (!unsavedRef.current) return;
+      e.preventDefault();
+      e.returnValue = '';
+    };
+    addEventListener('beforeunload', warn);
+    return () => removeEventListener('beforeunload', warn);
+  }, []);
 
   /** Sends the change; true when it was saved (the outcome is shown in `form`). */
   const patch = async (form: Form, body: Record<string, unknown> | (() => Record<string, unknown>), done: string): Promise<boolean> => {
