@@ -12,13 +12,14 @@ import { PlatformError } from '../protocol/index.js';
 
 export const UNIX_SOCKET_PATH_MAX = 107;
 
-/** The longest socket path under each folder, and what it is (each module's own naming). */
-function longestSockets(stateDir: string, depsRoot: string): { path: string; what: string; folder: string; setting: string }[] {
+/**
+ * The longest socket path under each folder, and what it is (each module's own naming). Not the
+ * dependency builder's proxy socket: it listens through a short link when its path is too long
+ * (controlplane/deps/builder.ts `viaShortPath`), so a deps root of any length builds.
+ */
+function longestSockets(stateDir: string): { path: string; what: string; folder: string; setting: string }[] {
   const state = 'state directory (--state-dir, FP_STATE_DIR)';
   return [
-    // controlplane/deps/builder.ts: <deps root>/.staging/<12 hex>/work/proxy.sock (site.ts `makeStaging`)
-    // (the state directory's own `deps/` by default: its length is then the state directory's to give)
-    { path: join(depsRoot, '.staging', 'x'.repeat(12), 'work', 'proxy.sock'), what: "the dependency builder's proxy socket", folder: depsRoot === join(stateDir, 'deps') ? stateDir : depsRoot, setting: depsRoot === join(stateDir, 'deps') ? state : 'deps root' },
     // controlplane/data/service.ts: <state>/data/sock/<16 hex>/mongo.sock (one per function with a data binding)
     { path: join(stateDir, 'data', 'sock', 'x'.repeat(16), 'mongo.sock'), what: "a function's data binding socket", folder: stateDir, setting: state },
     // platform/data.ts: the embedded FerretDB
@@ -28,9 +29,9 @@ function longestSockets(stateDir: string, depsRoot: string): { path: string; wha
   ];
 }
 
-/** BAD_CONFIG when a socket the platform makes under `stateDir`, `depsRoot` or TMPDIR would not fit. */
-export function checkSocketPaths(stateDir: string, depsRoot: string): void {
-  for (const { path, what, folder, setting } of longestSockets(stateDir, depsRoot)) {
+/** BAD_CONFIG when a socket the platform makes under `stateDir` or TMPDIR would not fit. */
+export function checkSocketPaths(stateDir: string): void {
+  for (const { path, what, folder, setting } of longestSockets(stateDir)) {
     const bytes = Buffer.byteLength(path);
     if (bytes <= UNIX_SOCKET_PATH_MAX) continue;
     const room = UNIX_SOCKET_PATH_MAX - (bytes - Buffer.byteLength(folder));

@@ -133,7 +133,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
   const stateDir = resolve(config.stateDir);
   const depsRoot = depsRootOption === undefined ? join(stateDir, 'deps') : resolve(depsRootOption);
   // Before anything is made: a state directory too long for the sockets under it is refused, named.
-  checkSocketPaths(stateDir, depsRoot);
+  checkSocketPaths(stateDir);
   // One process per state directory (STATE_DIR_IN_USE), before anything in it is opened.
   const lock = lockStateDir(stateDir);
   for (const warning of stateDirWarnings(stateDir)) log(`platform: warning: ${warning}`);

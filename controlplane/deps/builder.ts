@@ -7,7 +7,8 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { lchown, mkdir, statfs, writeFile } from 'node:fs/promises';
+import { lchown, mkdir, mkdtemp, rm, statfs, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -143,13 +144,12 @@ async function build(opts: DepsOptions, request: BuildRequest, redact: (text: st
     }
     const indexes = [...(opts.indexUrl !== null ? [opts.indexUrl] : []), ...opts.extraIndexUrls];
     if (boxed && indexes.length > 0) {
-      const socket = join(staging.work, 'proxy.sock');
-      // A Unix socket path has 107 bytes at most: a state directory of about 60 characters fits.
-      if (Buffer.byteLength(socket) > 107) throw new Error(`the state directory's path is too long for the builder's proxy socket (${socket})`);
-      proxy = await startEgressProxy(socket, allowedTargets(indexes, opts.allowHosts), (line) => {
+      // In the build's work folder, which the box sees at BOX_WORK; listened on through a short link
+      // when that folder's path is too long for a Unix socket (`viaShortPath`).
+      proxy = await viaShortPath(staging.work, 'proxy.sock', (socket) => startEgressProxy(socket, allowedTargets(indexes, opts.allowHosts), (line) => {
         unreachable ??= line;
         note(`${line}\n`);
-      });
+      }));
     }
     const ca = opts.caFile !== null && existsSync(opts.caFile) ? opts.caFile : null;
     // The index URLs (a private index's user and password) go in the environment, which only the
@@ -448,4 +448,26 @@ function lines(stream: Readable, onLine: (line: string) => void): void {
     }
   });
   stream.on('error', () => undefined);
+}
+
+/** A Unix socket path holds 107 bytes (sun_path is 108, a NUL last). */
+const UNIX_SOCKET_PATH_MAX = 107;
+
+/**
+ * Runs `listen` on `<folder>/<name>`, or, when that path is too long for a Unix socket, on the same
+ * name through a private link to `folder` (a 0700 folder of TMPDIR, removed once it listens): the
+ * socket is made in `folder` all the same, where the box sees it. A deps root of ~70 bytes (dev's
+ * cache under a long HOME) failed every boxed build with an index; new-user round 14's start check
+ * then refused such a root outright, `dev` included (CI on a clone at /check/work/main).
+ */
+export async function viaShortPath<T>(folder: string, name: string, listen: (socket: string) => Promise<T>): Promise<T> {
+  const socket = join(folder, name);
+  if (Buffer.byteLength(socket) <= UNIX_SOCKET_PATH_MAX) return listen(socket);
+  const top = await mkdtemp(join(tmpdir(), 'fp-sock-'));
+  try {
+    await symlink(folder, join(top, 'd'));
+    return await listen(join(top, 'd', name));
+  } finally {
+    await rm(top, { recursive: true, force: true });
+  }
 }
