@@ -60,6 +60,16 @@ export function socketInodes(pids: readonly number[]): string[] {
   return inodes;
 }
 
+/**
+ * An IPv4-mapped address of `/proc/net/tcp6` (`0000000000000000FFFF0000` then the IPv4 address) as
+ * `/proc/net/tcp` writes it: a platform listening on `::` takes a box's IPv4 connection on an IPv6
+ * socket, whose peer is an IPv4 socket (red team round 51: all of the platform's descriptors held,
+ * none counted).
+ */
+export function v4Mapped(end: string | undefined): string | undefined {
+  return end !== undefined && end.length === 37 && end.startsWith('0000000000000000FFFF0000') ? end.slice(24) : end;
+}
+
 /** `/proc/net/tcp` and `tcp6` as `local remote` → inode, inode → `remote local` (the peer's key), and inode → the uid that made it. */
 function tcpTable(): { byEnds: Map<string, string>; peerOf: Map<string, string>; uidOf: Map<string, number> } {
   const byEnds = new Map<string, string>();
@@ -75,7 +85,7 @@ function tcpTable(): { byEnds: Map<string, string>; peerOf: Map<string, string>;
     for (const line of text.split('\n').slice(1)) {
       // sl local rem st tx:rx tr:when retrnsmt uid timeout inode …
       const f = line.trim().split(/\s+/);
-      const [local, remote, uid, inode] = [f[1], f[2], f[7], f[9]];
+      const [local, remote, uid, inode] = [v4Mapped(f[1]), v4Mapped(f[2]), f[7], f[9]];
       if (local === undefined || remote === undefined || inode === undefined || inode === '0') continue;
       byEnds.set(`${local} ${remote}`, inode);
       peerOf.set(inode, `${remote} ${local}`);

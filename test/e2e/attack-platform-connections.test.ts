@@ -108,9 +108,9 @@ const openFds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
  * `query`: the hog's connections take the platform past half, its instance is stopped and the
  * descriptors come back, the victim is served.
  */
-async function stoppedAndServed(code: string, query: string): Promise<void> {
+async function stoppedAndServed(code: string, query: string, args: string[] = []): Promise<void> {
   const stateDir = mkdtempSync(join(tmpdir(), 'fp-conns-'));
-  const proc = startMain(['--state-dir', stateDir, '--port', '0']);
+  const proc = startMain(['--state-dir', stateDir, '--port', '0', ...args]);
   try {
     const { url, token } = await started(proc);
     const pid = proc.child.pid!;
@@ -162,5 +162,9 @@ describe('attack: one function holds the platform\'s descriptors through connect
 
   it('connections kept in flight over a socketpair (no process holds them) still stop the instance (red team round 51)', { timeout: 90_000 }, async () => {
     await stoppedAndServed(HIDER, 'procs=2&per=420');
+  });
+
+  it('a platform listening on :: (both families) counts the connections a box opens over IPv4 (red team round 51)', { timeout: 90_000 }, async () => {
+    await stoppedAndServed(HOG, 'procs=2&per=760', ['--host', '::']);
   });
 });
