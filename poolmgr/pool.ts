@@ -42,7 +42,7 @@ import { CrashBudgets, DEFAULT_CRASH_BUDGET, type CrashHold } from './crash-budg
 import { resolveSandbox, type PoolConfig } from './config.js';
 import type { FleetView } from './fleet.js';
 import { FILE_TABLE_CHECK_MS, fileTable, overFileShare } from './file-table.js';
-import { platformDescriptors, platformPeers } from './platform-connections.js';
+import { connectionsHeld, platformDescriptors, platformPeers } from './platform-connections.js';
 import { holdSpareDescriptor, withSpareDescriptor } from './spare-descriptor.js';
 import { GenericPool } from './generic-pool.js';
 import { FunctionGroup, keyOf } from './group.js';
@@ -892,7 +892,9 @@ export class PoolManager implements InstanceOwner {
       const mine = platformDescriptors();
       if (mine === null || mine.allocated * 2 < mine.max) return null;
       const peers = platformPeers();
-      const top = overFileShare(mine, [...this.processes].map((p) => ({ of: p, owner: this.ownerOf(p), files: p.socketInodes().filter((i) => peers.has(i)).length })));
+      const processes = [...this.processes];
+      const held = connectionsHeld(peers, processes.map((p) => ({ inodes: p.socketInodes(), uid: p.boxUid() })));
+      const top = overFileShare(mine, processes.map((p, i) => ({ of: p, owner: this.ownerOf(p), files: held[i]! })));
       return top === null ? null : { top, max: mine.max };
     });
     if (found === null || this.closing !== null) return;

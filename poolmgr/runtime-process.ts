@@ -153,6 +153,11 @@ export class RuntimeProcess {
     return this.host.socketInodes?.(this.rt) ?? [];
   }
 
+  /** The uid its box's processes run as when no other function's do (root mode); null otherwise. */
+  boxUid(): number | null {
+    return this.host.boxUid?.(this.rt) ?? null;
+  }
+
   private pending: Buffer[] = [];
   /** What the `wsin` frames in `pending` count (their bodies and WS_MESSAGE_COST_BYTES each). */
   private pendingWsin = 0;

@@ -750,6 +750,12 @@ export class ProcessHost implements RuntimeHost {
     return socketInodes(this.boxPids(rt));
   }
 
+  boxUid(rt: HostedRuntime): number | null {
+    // Under a subordinate uid the allocator's is the uid inside the box, not the host's.
+    const fn = this.runtimes.get(rt.id)?.placedFn;
+    return this.options.sandbox !== 'root' || fn === null || fn === undefined ? null : this.uids?.uidOf(fn) ?? null;
+  }
+
   /** Every process of the box when its cgroup leaf tells them; the runtime alone otherwise. */
   private boxPids(rt: HostedRuntime): number[] {
     return this.cgroups?.pids(rt.id) ?? (rt.pid > 0 ? [rt.pid] : []);

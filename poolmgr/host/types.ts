@@ -152,6 +152,8 @@ export interface RuntimeHost {
   heldFiles?(rt: HostedRuntime): Promise<number>;
   /** The inodes of the sockets its box's processes hold, for the platform's own descriptors (poolmgr/platform-connections.ts); absent: not counted. */
   socketInodes?(rt: HostedRuntime): string[];
+  /** The uid the runtime's box runs as when it is its function's alone (root mode), for the connections it keeps in flight (poolmgr/platform-connections.ts); absent or null: none. */
+  boxUid?(rt: HostedRuntime): number | null;
   /** The last output the runtime wrote outside any call (stderr), for start-up failure messages; still told once it is gone and released. */
   lastOutput(rt: HostedRuntime): string;
   /** Kills whatever is left and releases what the runtime held (uid, cgroups). Idempotent. */

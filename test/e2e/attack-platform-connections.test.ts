@@ -17,6 +17,21 @@ import { describe, it } from 'node:test';
 import { Api, createFunction, deploy, fnName, handlerReturning, py, sleep, upload } from './platform-harness.js';
 import { started, startMain } from './main-harness.js';
 
+/** The handler: forks `procs` processes that each run `hold(port, per)`, then waits. */
+const FORKS_HOLDERS = [
+  '',
+  'def handler(event, context):',
+  '    q = event["query"]',
+  '    for _ in range(int(q["procs"])):',
+  '        if os.fork() == 0:',
+  '            try:',
+  '                hold(int(q["port"]), int(q["per"]))',
+  '            finally:',
+  '                os._exit(0)',
+  '    time.sleep(25)',
+  '    return {"held": True}',
+];
+
 /** Forks `procs` processes that each open `per` connections to the platform and keep them alive; the call then waits. */
 const HOG = py(
   'import os, socket, time',
@@ -43,66 +58,113 @@ const HOG = py(
   '                    pass',
   '            except OSError:',
   '                pass',
+  ...FORKS_HOLDERS,
+);
+
+/**
+ * The same connections, hidden (red team round 51): each batch is sent over a socketpair of the
+ * process's own (SCM_RIGHTS) and closed here, so no process of the box has it among its descriptors
+ * while the kernel keeps it in flight; every 2 s each batch is taken back for a `GET /healthz` and
+ * sent again, so the gateway's idle timer never ends them.
+ */
+const HIDER = py(
+  'import os, socket, time',
   '',
-  'def handler(event, context):',
-  '    q = event["query"]',
-  '    for _ in range(int(q["procs"])):',
-  '        if os.fork() == 0:',
-  '            try:',
-  '                hold(int(q["port"]), int(q["per"]))',
-  '            finally:',
-  '                os._exit(0)',
-  '    time.sleep(25)',
-  '    return {"held": True}',
+  'def hold(port, n):',
+  '    a, b = socket.socketpair()',
+  '    batches = 0',
+  '    batch = []',
+  '    for i in range(n):',
+  '        try:',
+  '            batch.append(socket.create_connection(("127.0.0.1", port), timeout=2))',
+  '        except OSError:',
+  '            time.sleep(0.02)',
+  '        if len(batch) == 200 or (i == n - 1 and batch):',
+  '            socket.send_fds(a, [b"x"], [s.fileno() for s in batch])',
+  '            for s in batch:',
+  '                s.close()',
+  '            batches += 1',
+  '            batch = []',
+  '    while True:',
+  '        time.sleep(2)',
+  '        for _ in range(batches):',
+  '            _, fds, _, _ = socket.recv_fds(b, 1, 253)',
+  '            socks = [socket.socket(fileno=fd) for fd in fds]',
+  '            for s in socks:',
+  '                try:',
+  '                    s.send(b"GET /healthz HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n")',
+  '                except OSError:',
+  '                    pass',
+  '            socket.send_fds(a, [b"x"], [s.fileno() for s in socks])',
+  '            for s in socks:',
+  '                s.close()',
+  ...FORKS_HOLDERS,
 );
 
 const openFds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 
+/**
+ * Deploys `code` as a hog and a victim, lowers the platform's open-files limit and calls the hog with
+ * `query`: the hog's connections take the platform past half, its instance is stopped and the
+ * descriptors come back, the victim is served.
+ */
+async function stoppedAndServed(code: string, query: string, args: string[] = []): Promise<void> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'fp-conns-'));
+  const proc = startMain(['--state-dir', stateDir, '--port', '0', ...args]);
+  try {
+    const { url, token } = await started(proc);
+    const pid = proc.child.pid!;
+    const api = new Api(url, token!);
+    const hog = fnName('hog');
+    await createFunction(api, hog, { limits: { timeout: '40s' } });
+    await upload(api, hog, { 'main.py': code });
+    await deploy(api, hog);
+    const victim = fnName('victim');
+    await createFunction(api, victim);
+    await upload(api, victim, handlerReturning('served'));
+    await deploy(api, victim);
+    const limit = 1500; // at least FP_SANDBOX_OPEN_FILES (1024): functions keep theirs
+    execFileSync('prlimit', ['--pid', String(pid), `--nofile=${limit}:${limit}`]);
+
+    let peak = 0;
+    let watching = true;
+    const watch = (async () => {
+      for (; watching; await sleep(20)) peak = Math.max(peak, openFds(pid));
+    })();
+    const port = new URL(url).port;
+    const held = fetch(`${url}/fn/${hog}/?${query}&port=${port}`).then(async (r) => ({ status: r.status, body: await r.text() }));
+    // The descriptors come back: fewer than a third held, for two seconds running.
+    let below = 0;
+    for (let i = 0; i < 300 && below < 20; i++) {
+      await sleep(100);
+      below = peak * 2 > limit && openFds(pid) * 3 < limit ? below + 1 : 0;
+    }
+    watching = false;
+    await watch;
+    assert.ok(peak * 2 > limit, `the function's connections took the platform past half its descriptors (peak ${peak} of ${limit})`);
+    assert.equal(below, 20, `the platform still held ${openFds(pid)} of its ${limit} descriptors: the function kept them`);
+    const answer = await held;
+    assert.equal(answer.status, 502, answer.body);
+    assert.equal((JSON.parse(answer.body) as { error: { code: string } }).error.code, 'FUNCTION_CONNECTION_LIMIT', answer.body);
+    const served = await fetch(`${url}/fn/${victim}/`, { signal: AbortSignal.timeout(5_000) });
+    assert.equal(served.status, 200);
+  } finally {
+    proc.child.kill('SIGTERM');
+    await proc.exited;
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
 describe('attack: one function holds the platform\'s descriptors through connections to the gateway', { skip: process.platform !== 'linux' && 'needs /proc and prlimit' }, () => {
   it('the instance holding them is stopped (FUNCTION_CONNECTION_LIMIT) and other functions are served on new connections', { timeout: 90_000 }, async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), 'fp-conns-'));
-    const proc = startMain(['--state-dir', stateDir, '--port', '0']);
-    try {
-      const { url, token } = await started(proc);
-      const pid = proc.child.pid!;
-      const api = new Api(url, token!);
-      const hog = fnName('hog');
-      await createFunction(api, hog, { limits: { timeout: '40s' } });
-      await upload(api, hog, { 'main.py': HOG });
-      await deploy(api, hog);
-      const victim = fnName('victim');
-      await createFunction(api, victim);
-      await upload(api, victim, handlerReturning('served'));
-      await deploy(api, victim);
-      const limit = 1500; // at least FP_SANDBOX_OPEN_FILES (1024): functions keep theirs
-      execFileSync('prlimit', ['--pid', String(pid), `--nofile=${limit}:${limit}`]);
+    await stoppedAndServed(HOG, 'procs=2&per=760');
+  });
 
-      let peak = 0;
-      let watching = true;
-      const watch = (async () => {
-        for (; watching; await sleep(20)) peak = Math.max(peak, openFds(pid));
-      })();
-      const port = new URL(url).port;
-      const held = fetch(`${url}/fn/${hog}/?procs=2&per=760&port=${port}`).then(async (r) => ({ status: r.status, body: await r.text() }));
-      // The descriptors come back: fewer than a third held, for two seconds running.
-      let below = 0;
-      for (let i = 0; i < 300 && below < 20; i++) {
-        await sleep(100);
-        below = peak * 2 > limit && openFds(pid) * 3 < limit ? below + 1 : 0;
-      }
-      watching = false;
-      await watch;
-      assert.ok(peak * 2 > limit, `the function's connections took the platform past half its descriptors (peak ${peak} of ${limit})`);
-      assert.equal(below, 20, `the platform still held ${openFds(pid)} of its ${limit} descriptors: the function kept them`);
-      const answer = await held;
-      assert.equal(answer.status, 502, answer.body);
-      assert.equal((JSON.parse(answer.body) as { error: { code: string } }).error.code, 'FUNCTION_CONNECTION_LIMIT', answer.body);
-      const served = await fetch(`${url}/fn/${victim}/`, { signal: AbortSignal.timeout(5_000) });
-      assert.equal(served.status, 200);
-    } finally {
-      proc.child.kill('SIGTERM');
-      await proc.exited;
-      rmSync(stateDir, { recursive: true, force: true });
-    }
+  it('connections kept in flight over a socketpair (no process holds them) still stop the instance (red team round 51)', { timeout: 90_000 }, async () => {
+    await stoppedAndServed(HIDER, 'procs=2&per=420');
+  });
+
+  it('a platform listening on :: (both families) counts the connections a box opens over IPv4 (red team round 51)', { timeout: 90_000 }, async () => {
+    await stoppedAndServed(HOG, 'procs=2&per=760', ['--host', '::']);
   });
 });
