@@ -3,7 +3,7 @@
 // docs/adr/0086-uws-chunk-size.md, docs/adr/0100-uws-chunk-terminator.md,
 // docs/adr/0129-uws-async-upgrade.md, docs/adr/0150-stream-head-at-response-start.md,
 // docs/adr/0154-uws-chunk-digits.md, docs/adr/0246-http-1-0-served.md,
-// docs/adr/0228-absolute-form-and-json-parser-errors.md):
+// docs/adr/0228-absolute-form-and-json-parser-errors.md, docs/adr/0254-the-parser-answers-what-it-left-waiting.md):
 //
 // 1. Its HTTP parser trims "whitespace" from both ends of a request header value with a signed
 //    comparison, so bytes of 0x80 and above counted as below a space and a non-ASCII character at
@@ -73,6 +73,11 @@
 // 13. The parser's own refusals (400, 431, 505) were upstream's HTML pages, without a code; now they
 //    are the platform's JSON errors (BAD_REQUEST, REQUEST_HEADERS_TOO_LARGE,
 //    HTTP_VERSION_NOT_SUPPORTED) with Content-Type and Content-Length (parserErrorEdits; ADR 0228).
+// 14. Heads the parser took for incomplete ones and left waiting until the idle timeout (a garbage
+//    request line, a control byte in a value, a space in a field name, obs-fold, a bare CR) are its
+//    400 at once; empty lines before a request line are skipped (RFC 9112 §2.2); a head split
+//    inside its version or after the method's space waits for the rest instead of the 505
+//    (docs/adr/0254-the-parser-answers-what-it-left-waiting.md; STRAY_EDITS).
 //
 // Only the exact file named by its sha256 (the published one, or one mended by the earlier fixes)
 // is changed; each byte is checked before it is written, and the result against the sha256
@@ -105,7 +110,9 @@ const HTTP10_MENDED = '7f931915c2d87d6ef424f31cbd7670ecb5f4e02df618b53eeeb89b81f
 const HOSTLESS_MENDED = '2c85df5712d4995482a6d88e40dccf9d20d37c85bda843635d20e5b53a05fc70';
 /** After the first eleven fixes (ADR 0246 amended twice, apps round 31). */
 const EXPECT_MENDED = '3e1221e03483deaf5794c75b32d1aadd3d7f28f8378e86a62a341692c199f298';
-const MENDED = 'c4ca9dce445453459b3c504630fb5308a62f1bfdf6f2c2335ef1bf3141be62f8';
+/** After the first thirteen fixes (ADR 0228, apps round 32). */
+const ABSOLUTE_MENDED = 'c4ca9dce445453459b3c504630fb5308a62f1bfdf6f2c2335ef1bf3141be62f8';
+const MENDED = 'e24015ca7bca38f04df4813cf78d846cd02440b9b1ea93b1e6e68259d8f98635';
 /** [file offset, bytes expected (hex), bytes written] (offsets are the .text section's addresses: it is mapped at its file offset). */
 const HEADER_EDITS = [
   [0xf2242, '7d', '73'], // after `cmpb $0x21,(%rdx,%rbx,1)`: jge -> jae (the trailing trim's `< 33`)
@@ -319,11 +326,57 @@ function parserErrorEdits() {
   edits.push([0x60, le64(0xbd298), le64(at)], [0x68, le64(0xbd298), le64(at)]); // p_filesz, p_memsz of the first segment
   return edits;
 }
+// Fix 14 (docs/adr/0254-the-parser-answers-what-it-left-waiting.md, apps round 33): the header
+// parser returned "incomplete, wait" (0, no error) wherever a byte stopped a scan without being
+// what it expected, so a malformed head waited unanswered for the idle timeout (about 10 s): a
+// request line without a space (`GARBAGE`) or without a version (`GET /`), a control byte other
+// than HTAB in a value (a bare LF included), a field name ended by anything but `:` (a space: an
+// obs-fold line or `Transfer-Encoding : chunked`; a line without a colon), and a CR not followed
+// by LF. The caller fences the data with CR `a` after its end, so such a stop is the data's end
+// only at that CR: elsewhere it is now the parser's 400 (err = 3: the JSON BAD_REQUEST of fix 13).
+// An empty line (CRLF) before the request line is skipped (RFC 9112 §2.2; uvicorn does) and
+// counted in the bytes consumed, where it waited; a head starting with two (the first four bytes
+// of a PROXY v2 signature) that is not one is parsed as HTTP instead of waiting. And a request line
+// whose read ended inside its version (` HTTP/1.`, or before the LF), right after the method's
+// space or inside an absolute-form scheme (`GET htt`) was the parser's 505: a space followed by
+// neither a target nor a version now waits when the data ends within the next 10 bytes, before any
+// CRLF (a slow client, a proxy that forwards reads as they come).
+// The caves go after ABSOLUTE_CAVE (0x3d2f70-0x3d2ff9), the executable segment grown to cover them.
+const STRAY_CAVE = 0x3d2f70;
+const STRAY_EDITS = [
+  // The request line's failure (the method ended by a byte that is not a space, or no target
+  // after it): `xor %esi,%esi; cmp $0xd,%cl; setne %sil` -> `jmp RL; int3 x4` (0xf1feb stays).
+  [0xf1fe2, '31f680f90d400f95c6', 'e9be0f2e00cccccccc'],
+  [0xf21ba, '0f85e4000000', '0f85da0d2e00'], // the name's end is not ':': jne 0xf22a4 (wait) -> jne NAME
+  [0xf2215, '0f8589000000', '0f85610d2e00'], // a value's control byte is not CR (nor HTAB): -> jne BAD
+  [0xf221e, '0f8580000000', '0f854c0d2e00'], // a value's CR without LF: -> jne CRCHK (rsi past the CR)
+  [0xf228e, '807f030a7510', 'e9f70c2e0090'], // after a field line, CR without LF: -> jmp END; nop
+  [0xf202e, '0f8570020000', '0f8520ffffff'], // CRLFCRLF without the rest of the PROXY v2 signature: jne 0xf1f54 (parse as HTTP)
+  // HTTP10_CAVE's failure path (no version after the target) -> jmp TARGET; int3 x11.
+  [HTTP10_CAVE + 29, '31c0803e0d0f95c04889c6e90ef2d1ff', 'e9fd010000cccccccccccccccccccccc'],
+  [0x98, '684f310000000000', 'fa4f310000000000'], // p_filesz of the executable segment (to 0x3d2ffa)
+  [0xa0, '684f310000000000', 'fa4f310000000000'], // p_memsz
+  // CRCHK (rsi: the byte after a CR that ends no CRLF): `cmpb $0x61,(%rsi); je WAIT; cmpw
+  // $0x610d,(%rsi); je WAIT` (the CR is the fence, or the fence follows it); BAD: `movl
+  // $3,(%r14)`; WAIT: `xor %eax,%eax; jmp 0xf22a4`. END: `cmpb $0xa,3(%rdi); je 0xf2294` (as
+  // before); `lea 3(%rdi),%rsi; jmp CRCHK`. NAME: `cmpb $0xd,(%rdx); jne BAD; lea 1(%rdx),%rsi; jmp
+  // CRCHK`. RL (cl: the byte that ended the method, rax one past it, rbx the line's start): `cmp
+  // $0x20,%cl; je SP2; cmp $0xd,%cl; jne V505` (505 as before); `mov %rax,%rsi; cmpb $0xa,(%rax);
+  // jne CRCHK; lea -1(%rax),%rdx; cmp %rbx,%rdx; jne BAD` (a CRLF ending a line that has begun);
+  // `lea 1(%rax),%rbx; jmp 0xf1f59` (an empty line first: the request line starts after it). SP2
+  // (a space, then neither `/` nor a scheme): `lea -1(%rax),%rsi; jmp SPACE`. TARGET (rsi: the
+  // byte that ended the target): `cmpb $0xd,(%rsi); jne SPACE; inc %rsi; jmp CRCHK`. SPACE: for
+  // ecx 0-10, `movzwl (%rsi,%rcx),%eax`: CR `a` (the fence: the data ends) is WAIT, CRLF is V505;
+  // V505: `or $1,%esi; jmp 0xf1feb` (505 as before).
+  [STRAY_CAVE, '00'.repeat(138),
+    '803e61740e66813e0d61740741c7060300000031c0e91af3d1ff807f030a0f8400f3d1ff488d7703ebd6803a0d75dd488d7201ebcb80f920741f80f90d75434889c680380a75b9488d50ff4839da75bc488d5801e990efd1ff488d70ffeb0a803e0d750548ffc6eb9731c90fb7040e663d0d61749e663d0d0a7407ffc183f90b72e983ce01e9f1efd1ff'],
+];
 /** Each known state of the file, and the edits that lead from it to the next. */
 const STAGES = [[ORIGINAL, HEADER_EDITS], [HEADERS_MENDED, CHUNK_EDITS], [SIZE_MENDED, TERM_EDITS], [TERM_MENDED, UPGRADE_EDITS],
   [UPGRADE_MENDED, HEAD_EDITS], [HEAD_MENDED, CLOSE_CODE_EDITS],
   [CLOSE_MENDED, DIGIT_EDITS], [DIGIT_MENDED, HTTP10_EDITS], [HTTP10_MENDED, HOSTLESS_EDITS],
-  [HOSTLESS_MENDED, EXPECT_EDITS], [EXPECT_MENDED, [...ABSOLUTE_EDITS, ...parserErrorEdits()]]];
+  [HOSTLESS_MENDED, EXPECT_EDITS], [EXPECT_MENDED, [...ABSOLUTE_EDITS, ...parserErrorEdits()]],
+  [ABSOLUTE_MENDED, STRAY_EDITS]];
 
 const sha = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
@@ -344,8 +397,8 @@ if (process.platform === 'linux' && process.arch === 'x64' && existsSync(FILE)) 
     if (sha(bytes) !== MENDED) throw new Error('patch-uws: the mended binary is not the expected one; nothing written');
     writeFileSync(`${FILE}.tmp`, bytes);
     renameSync(`${FILE}.tmp`, FILE); // a gateway loading it meanwhile sees one whole file or the other
-    console.log('setup: uWebSockets.js mended: request header values keep a non-ASCII character at either end; a chunk size is hex digits (0-9, A-F, a-f) up to CRLF, nothing else (no chunk extension); chunk data ends with CRLF; an upgrade outside a cork is quiet; an empty write sends a streamed head; a client may close with 1012-1014 and 3000-3999; HTTP/1.0 is served, with or without Host, and gets no 100 Continue; an HTTP/1.1 request without any header is answered 400; absolute-form targets are served; the parser\'s own refusals are JSON errors with a code (scripts/patch-uws.mjs)');
+    console.log('setup: uWebSockets.js mended: request header values keep a non-ASCII character at either end; a chunk size is hex digits (0-9, A-F, a-f) up to CRLF, nothing else (no chunk extension); chunk data ends with CRLF; an upgrade outside a cork is quiet; an empty write sends a streamed head; a client may close with 1012-1014 and 3000-3999; HTTP/1.0 is served, with or without Host, and gets no 100 Continue; an HTTP/1.1 request without any header is answered 400; absolute-form targets are served; the parser\'s own refusals are JSON errors with a code; a malformed head is refused at once and empty lines before a request are skipped (scripts/patch-uws.mjs)');
   } else if (now !== MENDED) {
-    console.log('setup: uWebSockets.js is not the build scripts/patch-uws.mjs knows: request header values may lose a non-ASCII character at either end, chunk sizes are read leniently (a chunk extension as part of the size), the CRLF after chunk data is not checked, each WebSocket upgrade prints a warning, a streamed head waits for its first body byte, a close from the client with 1012-1014 or 3000-3999 is refused, HTTP/1.0 and absolute-form targets are refused (505), and the parser\'s own refusals are HTML pages without a code (docs/gateway.md)');
+    console.log('setup: uWebSockets.js is not the build scripts/patch-uws.mjs knows: request header values may lose a non-ASCII character at either end, chunk sizes are read leniently (a chunk extension as part of the size), the CRLF after chunk data is not checked, each WebSocket upgrade prints a warning, a streamed head waits for its first body byte, a close from the client with 1012-1014 or 3000-3999 is refused, HTTP/1.0 and absolute-form targets are refused (505), the parser\'s own refusals are HTML pages without a code, and a malformed head waits unanswered for the idle timeout (docs/gateway.md)');
   }
 }
