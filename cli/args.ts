@@ -117,11 +117,13 @@ export function list(args: ParsedArgs, name: string): string[] {
  * A string option that takes one of `allowed`, or undefined when absent; anything else is a usage
  * error naming them and, for a typo (`--status faild`), the one meant (new-user round 8).
  */
-export function choice<T extends string>(args: ParsedArgs, name: string, allowed: readonly T[], options: { near?: boolean } = {}): T | undefined {
+export function choice<T extends string>(args: ParsedArgs, name: string, allowed: readonly T[], options: { near?: boolean; otherWords?: Readonly<Record<string, T>> } = {}): T | undefined {
   const value = str(args, name);
   if (value === undefined || (allowed as readonly string[]).includes(value)) return value as T | undefined;
+  // Another word for a value, too far for an edit (`--status failure`, `error`: new-user round 15).
+  const other = options.otherWords !== undefined && Object.hasOwn(options.otherWords, value.toLowerCase()) ? options.otherWords[value.toLowerCase()] : undefined;
   // Not for lengths of time: `2h` is one letter from `1h` and `24h`, and means neither.
-  const near = options.near === false ? '' : didYouMean(value, allowed);
+  const near = other !== undefined ? `; did you mean ${JSON.stringify(other)}?` : options.near === false ? '' : didYouMean(value, allowed);
   throw usageError(`--${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}${near}`);
 }
 

@@ -258,6 +258,11 @@ function badHeader(headers: Record<string, string>): CliError {
   return usageError(`the header ${name || '(unknown)'} holds ${what}, which HTTP does not allow in a header, so nothing was sent`);
 }
 
+/** The platform at `baseUrl` did not answer (`why`: ECONNREFUSED, a DNS error…): exit 5, what to do. */
+export function unreachable(baseUrl: string, why: string): CliError {
+  return new CliError(EXIT.UNREACHABLE, 'UNREACHABLE', `cannot reach the platform at ${baseUrl} (${why}). Is it running? Start it with \`npm start\` in the repository (the quickstart; or the CLI's \`up\` command), or point the CLI at it with --url or FP_URL.`);
+}
+
 export class ApiClient {
   private unsafeSeen = false;
   /**
@@ -330,7 +335,7 @@ export class ApiClient {
       if ((why === 'EPIPE' || why === 'ECONNRESET') && bytes > SMALLEST_BODY_LIMIT) {
         throw new CliError(EXIT.API, 'PAYLOAD_TOO_LARGE', `the platform at ${this.baseUrl} closed the connection while the ${(bytes / 1024 / 1024).toFixed(1)} MiB body was being sent: most likely refused as too large (a sync call takes up to 6 MiB, FP_MAX_BODY_BYTES; an async one 256 KiB); pass large data by reference (a URL, or the data binding) instead`, { bytes });
       }
-      throw new CliError(EXIT.UNREACHABLE, 'UNREACHABLE', `cannot reach the platform at ${this.baseUrl} (${why}). Is it running? Start it with \`npm start\` in the repository (the quickstart; or the CLI's \`up\` command), or point the CLI at it with --url or FP_URL.`);
+      throw unreachable(this.baseUrl, why);
     }
   }
 

@@ -44,10 +44,23 @@ const OTHER_TOOLS_WORD: Readonly<Record<string, string>> = {
   secrets: 'env set <name> NAME=… --secret', secret: 'env set <name> NAME=… --secret',
 };
 
+/**
+ * Other tools' commands this CLI has no one command for, with the ones that do their job
+ * (new-user round 15: `status`, `doctor` and `completion` got only the list of commands).
+ */
+const OTHER_TOOLS_JOB: Readonly<Record<string, string>> = {
+  status: '`functions show <name>` shows a function\'s state, URL and limits, `usage <name>` its calls, `whoami` the platform and token in use',
+  doctor: '`whoami` checks the platform and the token, `validate [dir]` a function folder',
+  completion: 'there is no shell completion script: each command\'s `--help` lists its options, and a mistyped command or option names the one meant',
+};
+
 /** The usage error for a command name the CLI does not have, with the one meant when it can tell. */
 function unknownCommand(name: string): CliError {
-  const sub = SUBCOMMAND_OF[name] ?? OTHER_TOOLS_WORD[name];
-  const meant = sub !== undefined ? `; did you mean \`${sub}\`?` : didYouMean(name, COMMANDS.map((c) => c.name));
+  // Own keys only: `constructor` named Object's source as the command meant (new-user round 15).
+  const own = (table: Readonly<Record<string, string>>): string | undefined => (Object.hasOwn(table, name) ? table[name] : undefined);
+  const sub = own(SUBCOMMAND_OF) ?? own(OTHER_TOOLS_WORD);
+  const job = own(OTHER_TOOLS_JOB);
+  const meant = sub !== undefined ? `; did you mean \`${sub}\`?` : job !== undefined ? `; ${job}` : didYouMean(name, COMMANDS.map((c) => c.name));
   return usageError(`unknown command ${JSON.stringify(name)}${meant}; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
 }
 

@@ -122,18 +122,29 @@ async function unset(ctx: Context, args: ParsedArgs): Promise<number> {
   // meanwhile under another name is undone.
   const fn = await current(client, name);
   const secretNames = fn.secrets ?? [];
-  const removed = names.filter((key) => key in fn.env || secretNames.includes(key));
+  const removed = names.filter((key) => Object.hasOwn(fn.env, key) || secretNames.includes(key));
   if (removed.length > 0) {
     const gone = (keys: readonly string[]) => Object.fromEntries(keys.map((key) => [key, null]));
-    const inEnv = removed.filter((key) => key in fn.env);
+    const inEnv = removed.filter((key) => Object.hasOwn(fn.env, key));
     const inSecrets = removed.filter((key) => secretNames.includes(key));
     await change(ctx, client, name, { ...(inEnv.length > 0 ? { envChanges: gone(inEnv) } : {}), ...(inSecrets.length > 0 ? { secrets: gone(inSecrets) } : {}) }, args);
   }
   const missing = names.filter((key) => !removed.includes(key));
   ctx.out.data({ ok: true, function: name, removed, notSet: missing });
   if (removed.length > 0) ctx.out.line(`Removed ${removed.join(', ')} from "${name}". ${applies('lose', removed.length)}`);
-  if (missing.length > 0) ctx.out.line(`Not set on "${name}": ${missing.join(', ')}.`);
+  if (missing.length > 0) ctx.out.line(`Not set on "${name}": ${missing.map((key) => `${key}${nearName(key, fn, removed)}`).join(', ')}.`);
   return EXIT.OK;
+}
+
+/**
+ * ` (did you mean "GREETING"?)` after a name not set that is a slip from one that is (`GRETING`):
+ * the unset exits 0 (nothing to remove), so without it a typo left the value in place unsaid
+ * (new-user round 15). Names still set after this unset only.
+ */
+function nearName(key: string, fn: ApiFunction, removed: readonly string[]): string {
+  const set = [...Object.keys(fn.env), ...(fn.secrets ?? [])].filter((k) => !removed.includes(k));
+  const near = didYouMean(key, set);
+  return near === '' ? '' : ` (${near.slice('; '.length)})`;
 }
 
 async function listEnv(ctx: Context, args: ParsedArgs): Promise<number> {

@@ -11,7 +11,7 @@
  */
 import { flag, int, positionals, str, type ParsedArgs } from '../args.js';
 import { checkFunctionName } from '../function-name.js';
-import { isAsyncRun, type ApiClient, type ApiLogLine } from '../client.js';
+import { isAsyncRun, unreachable, type ApiClient, type ApiLogLine } from '../client.js';
 import { clientOf, targetOf, type Command, type Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { connectOnce, SseParser, type SseEvent } from '../sse.js';
@@ -424,6 +424,10 @@ async function follow(ctx: Context, client: ApiClient, fn: string, filters: Filt
   // refuses every connection; "the stream ended; reconnecting" stayed the only word while the
   // platform was down for good (newcomer round 10).
   let outage: 'ended' | 'unreachable' | 'refused' | null = null;
+  // Whether the stream was ever open: a platform unreachable from the start (not running, a wrong
+  // --url) ends the command with exit 5 as `logs` without -f does; it retried in silence after one
+  // note, forever (new-user round 15). Once followed, an outage is waited out (a restart).
+  let opened = false;
   let delay = RECONNECT_MIN_MS;
   const parser = new SseParser((event) => {
     if (event.type !== 'ready') {
@@ -438,6 +442,7 @@ async function follow(ctx: Context, client: ApiClient, fn: string, filters: Filt
     }
     printer.note(outage !== null ? '… reconnected' : `Following "${fn}" (Ctrl-C to stop)`, { event: 'ready', type: 'ready', ...ready });
     outage = null;
+    opened = true;
     delay = RECONNECT_MIN_MS;
   });
 
@@ -452,8 +457,9 @@ async function follow(ctx: Context, client: ApiClient, fn: string, filters: Filt
         // `--run` of a run still going: no attempt is stored before it ends; its live lines follow.
         if (err instanceof CliError && err.code === 'RUN_NOT_FOUND' && filters.runId !== undefined) {
           printer.note(`(run ${shortRun(filters.runId)} has no stored lines yet: following its live lines until it ends)`);
-        } else if (err instanceof CliError && err.exitCode === EXIT.API) {
-          // A refusal (no such function, a bad token) ends the command, like the stream's own.
+        } else if (err instanceof CliError && (err.exitCode === EXIT.API || (err.exitCode === EXIT.UNREACHABLE && !opened))) {
+          // A refusal (no such function, a bad token) ends the command, like the stream's own; so
+          // does a platform not reached yet.
           stop.abort();
           throw err;
         } else {
@@ -472,6 +478,10 @@ async function follow(ctx: Context, client: ApiClient, fn: string, filters: Filt
     if (outcome.kind === 'refused') {
       const refusal = apiRefusal(outcome.status, outcome.body);
       if (refusal !== null) throw refusal;
+    }
+    if (outcome.kind === 'unreachable' && !opened) {
+      stop.abort();
+      throw unreachable(client.baseUrl, outcome.message);
     }
     if (outage !== outcome.kind) {
       outage = outcome.kind;
@@ -581,6 +591,7 @@ export const logsCommand: Command = {
     'lines of a call that is then killed (timeout, memory) included — and the end of each run, a failed',
     "run's followed by its exception (error  KeyError: 'sku'  (main.py:12)), as `runs <id>` shows it.",
     'It reconnects after a platform restart or a network drop without repeating lines; Ctrl-C stops.',
+    'A platform it never reached (not running, a wrong --url) ends it: exit 5, UNREACHABLE.',
     '--json: one document; with --follow one JSON object per line (type line, end, error, gap, ready, stopped).',
   ].join('\n'),
   options: {

@@ -91,6 +91,12 @@ function logLines(logs: readonly { ts: number; stream: string; level?: string; m
   });
 }
 
+/** Other words for a run's status, as other tools and HTTP say it (new-user round 15). */
+const STATUS_WORDS: Readonly<Record<string, (typeof ASYNC_RUN_STATES)[number]>> = {
+  failure: 'failed', failures: 'failed', error: 'failed', errors: 'failed', errored: 'failed',
+  success: 'succeeded', successful: 'succeeded', ok: 'succeeded', pending: 'queued', canceled: 'cancelled',
+};
+
 /** `where`: what narrowed the list besides the status (` started since 1h`, ` on this page`), '' for none. */
 function printList(ctx: Context, runs: ApiRunSummary[], status?: string, where = ''): void {
   if (runs.length === 0) {
@@ -246,7 +252,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     ctx.out.line(`run ${r.runId} queued (replay of ${r.replayOf}); follow it with: ${selfCommandOf(ctx)} runs ${r.runId}  (or replay with --wait)`);
     return EXIT.OK;
   }
-  const status = choice(args, 'status', ASYNC_RUN_STATES);
+  const status = choice(args, 'status', ASYNC_RUN_STATES, { otherWords: STATUS_WORDS });
   const limit = int(args, 'limit', 20, 1, 1000);
   const since = str(args, 'since');
   const until = str(args, 'until');

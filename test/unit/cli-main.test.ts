@@ -150,6 +150,18 @@ describe('cli main', () => {
       assert.equal(r.code, EXIT.USAGE, r.stderr);
       assert.match(r.stderr, new RegExp(`unknown command "${word}"; did you mean \`${meant}\`\\?`), r.stderr);
     }
+    // Other tools' commands with no one command here name the ones that do their job (new-user round 15).
+    for (const [word, said] of [['status', /`functions show <name>`.*`whoami`/], ['doctor', /`whoami` checks the platform and the token, `validate \[dir\]`/], ['completion', /there is no shell completion script/]] as const) {
+      const r = await runCli([word]);
+      assert.equal(r.code, EXIT.USAGE, r.stderr);
+      assert.match(r.stderr, new RegExp(`unknown command "${word}"; ${said.source}`), r.stderr);
+    }
+    // A name every JS object has is no command, and names none: `constructor` named Object's source.
+    for (const word of ['constructor', 'toString', '__proto__']) {
+      const r = await runCli([word]);
+      assert.equal(r.code, EXIT.USAGE, r.stderr);
+      assert.match(r.stderr, new RegExp(`unknown command "${word}"; commands: init,`), r.stderr);
+    }
     // `help deplyo` printed the CLI's whole help and exited 0, as if it knew the command.
     const typo = await runCli(['help', 'deplyo']);
     assert.equal(typo.code, EXIT.USAGE, typo.stdout);

@@ -22,6 +22,11 @@ describe('cli typos', () => {
       [['env', 'lsit', 'f'], 'list'],
       // A choice checked by its own parser names the near value too (`--level eror`: new-user round 9).
       [['logs', 'f', '--level', 'eror'], 'error'],
+      // Another word for a run's status, too far for an edit (new-user round 15: `failure` named nothing).
+      [['runs', 'f', '--status', 'failure'], 'failed'],
+      [['runs', 'f', '--status', 'Error'], 'failed'],
+      [['runs', 'f', '--status', 'success'], 'succeeded'],
+      [['runs', 'f', '--status', 'pending'], 'queued'],
     ];
     for (const [argv, near] of cases) {
       const r = await runCli(argv, { env });
