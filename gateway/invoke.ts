@@ -5,6 +5,7 @@
  * docs/api-invoke.md) and `invokeDirect` for callers inside the process (the control plane's test
  * invoke), which are trusted and skip the invoke token.
  */
+import { recordedQuery } from './recorded-query.js';
 import { newRunId } from './run-id.js';
 import { performance } from 'node:perf_hooks';
 import { relative, sep } from 'node:path';
@@ -98,6 +99,8 @@ interface Origin {
   /** The request's method and its path within the function (no query string): the run record says what was called. */
   readonly method: string;
   readonly path: string;
+  /** The request's query string as sent (no `?`): the run record keeps it masked (./recorded-query.ts, ADR 0251). */
+  readonly rawQuery: string;
   /** An attempt of a queued run (the dispatcher's: it gives the run's id), not a call: its 4xx answer fails it (protocol/run-outcome.ts). */
   readonly queued: boolean;
 }
@@ -128,6 +131,7 @@ class Call implements Origin, Finished {
     readonly attempt: number,
     readonly method: string,
     readonly path: string,
+    readonly rawQuery: string,
     readonly fn: FunctionVersion,
     readonly runId: string,
     readonly startedAt: number,
@@ -315,7 +319,7 @@ function invokeAdmitted(deps: InvokeDeps, req: IncomingRequest, name: string, pa
 
   const runId = newRunId();
   const startedAt = Date.now();
-  const call = new Call(deps, 'http', req.arrivedAt, req.abortable, 1, req.method, path, fn, runId, startedAt);
+  const call = new Call(deps, 'http', req.arrivedAt, req.abortable, 1, req.method, path, req.rawQuery, fn, runId, startedAt);
   if (websocket) call.wsProtocols = offeredProtocols(req.headers);
   if (admitted.secret !== undefined) call.secret = admitted.secret;
   // A WebSocket opened while the gateway stops would be closed at once (1001): refused as the grace's calls are not.
@@ -395,7 +399,7 @@ export async function invokeDirect(deps: InvokeDeps, name: string, request: Dire
   const startedAt = Date.now();
   const attempt = request.attempt ?? 1;
   // Only the dispatcher's attempts give a run id (ports.ts DirectRequest.runId): theirs is a queued run.
-  const call = new Call(deps, trigger, performance.now(), request.signal, attempt, request.method, request.path, fn, runId, startedAt, request.runId !== undefined);
+  const call = new Call(deps, trigger, performance.now(), request.signal, attempt, request.method, request.path, request.rawQuery, fn, runId, startedAt, request.runId !== undefined);
   let done: Finished;
   if (deps.shuttingDown() && !QUEUED_TRIGGERS.has(trigger)) {
     done = finish(call, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false);
@@ -723,6 +727,8 @@ function recordRun(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId:
     method: origin.method,
     path: origin.path.length <= MAX_RECORDED_PATH ? origin.path : `${origin.path.slice(0, MAX_RECORDED_PATH)}…`,
   };
+  const query = recordedQuery(origin.rawQuery);
+  if (query !== undefined) run.query = query;
   if (late !== null) run.responseBytes = late.bytes;
   if (result.sharedStart === true) run.sharedStart = true;
   if (origin.queued) run.queued = true;

@@ -98,6 +98,8 @@ export interface ApiAsyncAttempt {
   httpStatus?: number;
   method?: string;
   path?: string;
+  /** The request's query string, a value that may be a credential masked (ADR 0251). */
+  query?: string;
   logs: ApiRunLogLine[];
 }
 

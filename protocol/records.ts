@@ -84,6 +84,12 @@ export interface RunRecord {
   method?: string;
   path?: string;
   /**
+   * The request's query string (no `?`), the value of each parameter that may carry a credential
+   * (its name, or a token's shape) replaced by `***`, at most 512 characters then `…` (ADR 0251).
+   * Absent when the request had none, and from records written before 2026-12-08.
+   */
+  query?: string;
+  /**
    * `true` on an attempt of a queued run (async, cron, a webhook without `sync: true`): what tells a
    * queued webhook run from a sync one once its async state is gone (ADR 0193). Absent otherwise,
    * and from records written before 2026-12-07.

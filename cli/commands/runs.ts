@@ -137,10 +137,10 @@ function startText(r: Pick<ApiRun, 'cold' | 'start'>): string {
   return how === null ? kind : `${kind} (${how})`;
 }
 
-/** `GET /items/3` (escaped, at most `width` characters), or `-` for a record without it. */
-export function requestText(r: Pick<ApiRun, 'method' | 'path'>, width: number): string {
+/** `GET /items/3?q=1&api_key=***` (the query as the run keeps it, ADR 0251; escaped, at most `width` characters), or `-` for a record without it. */
+export function requestText(r: Pick<ApiRun, 'method' | 'path' | 'query'>, width: number): string {
   if (r.method === undefined || r.path === undefined) return '-';
-  const text = terminalSafe(`${r.method} ${r.path}`);
+  const text = terminalSafe(`${r.method} ${r.path}${r.query !== undefined ? `?${r.query}` : ''}`);
   return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
 }
 

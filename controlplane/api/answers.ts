@@ -329,6 +329,8 @@ export const runSummaryView = z.strictObject({
   /** The request's method and path within the function (no query string); absent from older records. */
   method: z.string().optional(),
   path: z.string().optional(),
+  /** The request's query string (no `?`), a value that may be a credential masked as `***` (ADR 0251); absent: none, or an older record. */
+  query: z.string().optional(),
   /** An attempt of a queued run (async, cron, a webhook's without `sync: true`); absent otherwise and from older records. */
   queued: z.literal(true).optional(),
 });
@@ -413,6 +415,7 @@ export const asyncRunView = z.strictObject({
       httpStatus: int.optional(),
       method: z.string().optional(),
       path: z.string().optional(),
+      query: z.string().optional(),
       logs: z.array(logLine),
     }),
   ),

@@ -299,6 +299,7 @@ function presentAsync(view: AsyncRunView, records: readonly RunRecord[]): AsyncR
       ...a, version: record.version, initMs: record.initMs, handlerMs: record.handlerMs, queuedMs: record.queuedMs,
       httpStatus: record.httpStatus, logs: record.logs, ...(record.error !== null ? { error: record.error } : {}),
       ...(record.method !== undefined && record.path !== undefined ? { method: record.method, path: record.path } : {}),
+      ...(record.query !== undefined ? { query: record.query } : {}),
     };
   });
   const result = view.result === null ? null : (() => {

@@ -60,6 +60,8 @@ describe('the console as a newcomer first meets it', { skip }, () => {
     const hint = page.locator('p.muted').filter({ hasText: 'Sign in with' });
     // It offered only --rotate-admin-token, which revokes the token the CLI had kept in credentials.json.
     assert.match(await textOf(hint), /credentials\.json.*--rotate-admin-token/s);
+    // It said the token was printed even when `up --admin-token-file` had written it to a file instead (console round 15).
+    assert.match(await textOf(hint), /--admin-token-file FILE \(FP_ADMIN_TOKEN_FILE\), written to that file instead/);
     assert.match(await textOf(hint), /Tokens page/);
     await context.close();
   });

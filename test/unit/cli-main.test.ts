@@ -85,6 +85,15 @@ describe('cli main', () => {
     ]);
   });
 
+  it('runs <id> says the request with its query as the run keeps it (ADR 0251)', () => {
+    const run = {
+      runId: 'r', attempt: 1, function: 'f', workspace: 'default', version: '1', trigger: 'http', initMs: 0, handlerMs: 1, queuedMs: 0, durationMs: 2,
+      status: 'succeeded', httpStatus: 200, errorCode: null, errorClass: null, error: null, startedAt: 0, cold: false, start: 'warm', logs: [],
+      method: 'GET', path: '/items', query: 'q=1&api_key=***',
+    } as const;
+    assert.ok(formatRun({ ...run, logs: [] }, 1000).split('\n').includes('request   GET /items?q=1&api_key=***'));
+  });
+
   it('runs <id> shows a line whose time is no date (kept before red team round 44) as invalid-time, not a RangeError', () => {
     const run = {
       runId: 'r', attempt: 1, function: 'f', workspace: 'default', version: '1', trigger: 'http', initMs: 0, handlerMs: 1, queuedMs: 0, durationMs: 2,

@@ -30,7 +30,7 @@ export function SignIn(): JSX.Element {
     <main id="main" class="signin">
       <form onSubmit={submit} class="card" aria-labelledby="signin-title">
         <h1 id="signin-title">fastapi-platform</h1>
-        <p class="muted">Sign in with the platform's admin token (printed once at the first start, and kept for the CLI as <code>"token"</code> in <code>~/.config/fastapi-platform/credentials.json</code> (or <code>$FP_CONFIG_DIR</code>) on the machine that started it; lost for good? <code>node dist/platform/main.js --rotate-admin-token</code> revokes it and prints a new one) or a workspace token (the Tokens page, or <code>fastapi-platform tokens create</code>).</p>
+        <p class="muted" data-testid="signin-hint">Sign in with the platform's admin token (shown once at the first start, or, started with <code>--admin-token-file FILE</code> (<code>FP_ADMIN_TOKEN_FILE</code>), written to that file instead; <code>fastapi-platform up</code> also keeps it for the CLI as <code>"token"</code> in <code>~/.config/fastapi-platform/credentials.json</code> (or <code>$FP_CONFIG_DIR</code>) on the machine that started it; lost for good? <code>node dist/platform/main.js --rotate-admin-token</code> revokes it and prints a new one) or a workspace token (the Tokens page, or <code>fastapi-platform tokens create</code>).</p>
         {ended !== null && error === null ? <p class="error-box" role="alert" data-testid="signed-out">Signed out: {ended}</p> : null}
         <label for="token">Token</label>
         <input id="token" name="token" type="password" autoComplete="off" spellcheck={false} required value={token} onInput={(e) => setToken((e.target as HTMLInputElement).value)} />

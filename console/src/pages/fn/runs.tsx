@@ -204,8 +204,9 @@ function isAsync(run: Run | AsyncRun): run is AsyncRun {
 }
 
 /** `GET /items/3` (a caller's path, so its controls shown escaped), or — for a record written before runs kept it. */
-function requestOf(r: { method?: string; path?: string }): string {
-  return r.method !== undefined && r.path !== undefined ? shownText(`${r.method} ${r.path}`) : '—';
+/** `GET /items?q=1&api_key=***`: the query as the run record keeps it, a value that may be a credential masked by the gateway (ADR 0251). */
+function requestOf(r: { method?: string; path?: string; query?: string }): string {
+  return r.method !== undefined && r.path !== undefined ? shownText(`${r.method} ${r.path}${r.query !== undefined ? `?${r.query}` : ''}`) : '—';
 }
 
 /** `onChanged`: the list of runs has a run more (a replay) or a run that ended while shown. */

@@ -9,7 +9,7 @@ import { can, currentSession } from '../../auth.js';
 import { ContractCard } from '../../contract.js';
 import { duration, inlineText, memory } from '../../format.js';
 import { navigate } from '../../router.js';
-import { Card, ErrorBox, ShownOnce } from '../../ui.js';
+import { Card, ErrorBox, Loading, ShownOnce, useAsync } from '../../ui.js';
 import type { TabProps } from './tab.js';
 import { keepFocusInPlace } from '../../focus-place.js';
 import { keepSettings, keptSettings, type KeptEdit } from './settings-form.js';
@@ -85,7 +85,25 @@ export function changesOver(base: Readonly<Record<string, string>>, mine: Readon
   return out;
 }
 
-export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
+/**
+ * The tab reads the function when it opens and fills its forms from that read: the page's 5 s poll
+ * could be seconds away, and a change made elsewhere meanwhile (another tab, the CLI) was shown as
+ * it was before; a form filled from it then stays so (its save refused as changed since, ADR 0159)
+ * (console round 15). Until the page holds that read (it reads the function again when the
+ * revision moved), "Loading…"; a read that fails shows the forms from what the page holds.
+ */
+export function SettingsTab(props: TabProps): JSX.Element {
+  const { name, fn, reload } = props;
+  const fresh = useAsync(() => api<FnAnswer>('GET', `/functions/${enc(name)}`), [name]);
+  const behind = fresh.data !== undefined && fresh.data.function.revision > fn.function.revision;
+  useEffect(() => {
+    if (behind) reload();
+  }, [behind, reload]);
+  if (behind || (fresh.data === undefined && fresh.error === null)) return <Loading what="Reading the settings" />;
+  return <SettingsForm {...props} />;
+}
+
+function SettingsForm({ name, fn, reload }: TabProps): JSX.Element {
   const f = fn.function;
   // What this tab typed and did not save on its visit before (the Code tab looked at meanwhile), else the function's values.
   const workspace = currentSession()?.workspace ?? 'default';
