@@ -1,5 +1,5 @@
-// Mends seven bugs of the installed uWebSockets.js binary (uws-pack 20.0.8, Linux x64, Node ABI 115)
-// before the gateway loads it, and gives it one behaviour it lacks (docs/adr/0085-uws-header-trim.md,
+// Mends the installed uWebSockets.js binary (uws-pack 20.0.8, Linux x64, Node ABI 115) before the
+// gateway loads it: fourteen fixes, each listed below, of bugs and of behaviours it lacks (docs/adr/0085-uws-header-trim.md,
 // docs/adr/0086-uws-chunk-size.md, docs/adr/0100-uws-chunk-terminator.md,
 // docs/adr/0129-uws-async-upgrade.md, docs/adr/0150-stream-head-at-response-start.md,
 // docs/adr/0154-uws-chunk-digits.md, docs/adr/0246-http-1-0-served.md,
