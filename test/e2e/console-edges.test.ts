@@ -898,8 +898,13 @@ describe('the console with odd inputs', { skip }, () => {
     await page.getByTestId('platform-unreachable').waitFor();
     assert.equal(await textOf(page.locator('.fn-head .badge')), 'unknown');
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Functions' }).click();
-    await page.getByRole('alert').filter({ hasText: 'NETWORK' }).waitFor();
-    assert.equal(await page.getByText('Loading functions…').count(), 0);
+    // The Runs page's alert may still be there for a moment after the click: wait for the list's
+    // own answer (its heading), then it says its failure and shows no Loading.
+    await page.getByRole('heading', { name: 'Functions', exact: true, level: 1 }).waitFor();
+    await eventually(async () => {
+      assert.equal(await page.getByText('Loading functions…').count(), 0);
+      assert.ok((await page.getByRole('alert').filter({ hasText: 'NETWORK' }).count()) > 0);
+    });
     await context.setOffline(false);
     await page.goBack();
     await page.getByRole('button', { name: 'Load more' }).click();

@@ -17,6 +17,7 @@ import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { ferretdbSqliteUrl } from '../../platform/ferretdb-sqlite.js';
+import { descendantsOf } from './processes.js';
 
 const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 5_000;
@@ -185,8 +186,13 @@ async function makeServer(spec: Spec, port: number): Promise<ServerProcess> {
     async start() {
       if (child !== null) return;
       const proc = spawn(spec.binary, spec.args(port, dir), { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-      proc.stdout?.pipe(log, { end: false });
-      proc.stderr?.pipe(log, { end: false });
+      // Not `pipe`: a server's children keep its output open after it is killed (PostgreSQL's
+      // backends write as they exit), and a write after `destroy` ended the log threw in the test.
+      const toLog = (chunk: Buffer): void => {
+        if (!log.writableEnded) log.write(chunk);
+      };
+      proc.stdout?.on('data', toLog);
+      proc.stderr?.on('data', toLog);
       running.add(proc);
       proc.once('exit', () => running.delete(proc));
       child = proc;
@@ -208,7 +214,16 @@ async function makeServer(spec: Spec, port: number): Promise<ServerProcess> {
       clearTimeout(timer);
     },
     async destroy() {
+      // Its children too (PostgreSQL's backends outlive a killed postmaster for a moment).
+      const children = child === null ? [] : descendantsOf(child.pid ?? -1);
       await server.stop('SIGKILL');
+      for (const pid of children) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
       log.end();
       await rm(dir, { recursive: true, force: true });
     },
