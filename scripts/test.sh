@@ -50,4 +50,8 @@ unset NODE_EXTRA_CA_CERTS
 # --test-force-exit: a test file ends when its tests have, even if a handle a test leaked (a child
 # process, a socket) would keep it alive: a leak must not hang CI (the runner still reports failures).
 # Its exit must not cut off the file's last results: blocking-stdout.js (Node issue 64833).
-exec node --import ./dist/test/helpers/blocking-stdout.js --test --test-concurrency=2 --test-force-exit --test-reporter=spec "$@" "${files[@]}"
+# late-errors-reporter.js repeats after the summary each error thrown after its test had ended (Node
+# lists only its file there, as 'test failed').
+exec node --import ./dist/test/helpers/blocking-stdout.js --test --test-concurrency=2 --test-force-exit \
+  --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=./dist/test/helpers/late-errors-reporter.js --test-reporter-destination=stdout "$@" "${files[@]}"
