@@ -8,9 +8,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { request } from './gateway-harness.js';
-import { createFunction, deploy, fnName, py, upload, usePlatform } from './platform-harness.js';
+import { createFunction, deploy, fnName, py, until, upload, usePlatform } from './platform-harness.js';
 
 const h = usePlatform({ poolSize: 1 });
+
+/** The fastapi preset's zygote as /readyz tells it (`starts.zygotes`): ready, starting, or none. */
+async function fastapiZygote(): Promise<string | undefined> {
+  const res = await fetch(`${h.url}/readyz`, { headers: h.api.token !== null ? { authorization: `Bearer ${h.api.token}` } : {} });
+  return ((await res.json()) as { starts?: { zygotes?: Record<string, { state: string }> } }).starts?.zygotes?.['fastapi']?.state;
+}
 
 describe('the first FastAPI app deployed on a platform', () => {
   it('is forked from the fastapi preset at its first call, made as soon as the deploy answered', async () => {
@@ -27,7 +33,15 @@ describe('the first FastAPI app deployed on a platform', () => {
         '    return {"preloaded": PRELOADED}',
       ),
     }, { entrypoint: 'main:app' });
+    assert.equal(await fastapiZygote(), undefined, 'no FastAPI version yet: no fastapi zygote');
+    const at = performance.now();
     await deploy(h.api, name);
+    const took = performance.now() - at;
+    // Ready when the deploy answered, or the deploy waited its 3 s for it (PoolManager.expect): a
+    // loaded machine (CI) may take longer to import FastAPI. The call is made once it is ready.
+    const state = await fastapiZygote();
+    assert.ok(state === 'ready' || (state === 'starting' && took >= 2_900), `the fastapi zygote ${state} when the deploy answered after ${took} ms`);
+    await until('the fastapi zygote ready', async () => (await fastapiZygote()) === 'ready', 60_000);
     const res = await request(`${h.url}/fn/${name}/`);
     assert.equal(res.status, 200, res.body.toString());
     assert.equal(res.headers['x-cold-start'], '1');
