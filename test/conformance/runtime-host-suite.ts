@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import type { HostedRuntime, RuntimeExit, RuntimeHost } from '../../poolmgr/index.js';
 import { encodeFrame, FrameDecoder } from '../../protocol/frames.js';
 import type { BoxSpec, RuntimeMessage } from '../../protocol/messages.js';
-import { eventually, processesWith } from '../helpers/processes.js';
+import { eventually, processesWith, signalIfAlive } from '../helpers/processes.js';
 import { makeEvent, py, removeFunction, writeFunction } from '../helpers/runtime-process.js';
 
 export interface HostUnderTest {
@@ -268,7 +268,7 @@ export function runtimeHostTests(label: string, open: () => HostUnderTest | Prom
       // host released the runtime (CI: a box's error was missing from RUNTIME_UNAVAILABLE's message).
       assert.match(host.lastOutput(died.rt), /said before the end/);
       if (wholeBox) assert.ok(await eventually(() => processesWith(marker).length === 0, 15_000), `left: ${processesWith(marker)}`);
-      else for (const pid of processesWith(marker)) process.kill(pid, 'SIGKILL'); // unsandboxed: they escaped; tidy up
+      else for (const pid of processesWith(marker)) signalIfAlive(pid, 'SIGKILL'); // unsandboxed: they escaped; tidy up (one may end between the listing and the kill)
     });
   });
 }

@@ -99,6 +99,18 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Sends `signal` to `pid` unless it is gone (ESRCH): a process found by a listing may end on its own
+ * before the kill (a `sh` that ended first threw ESRCH in CI). Other errors are thrown.
+ */
+export function signalIfAlive(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
 /** The pid of the FerretDB an embedded platform started for this state directory. */
 export function ferretdbPid(stateDir: string): number {
   const socket = `--listen-unix=${join(stateDir, 'data', 'ferretdb', 'ferretdb.sock')}`;

@@ -17,7 +17,7 @@ import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { ferretdbSqliteUrl } from '../../platform/ferretdb-sqlite.js';
-import { descendantsOf } from './processes.js';
+import { descendantsOf, signalIfAlive } from './processes.js';
 
 const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 5_000;
@@ -217,13 +217,7 @@ async function makeServer(spec: Spec, port: number): Promise<ServerProcess> {
       // Its children too (PostgreSQL's backends outlive a killed postmaster for a moment).
       const children = child === null ? [] : descendantsOf(child.pid ?? -1);
       await server.stop('SIGKILL');
-      for (const pid of children) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
+      for (const pid of children) signalIfAlive(pid, 'SIGKILL');
       log.end();
       await rm(dir, { recursive: true, force: true });
     },

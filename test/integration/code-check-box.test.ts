@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CodeChecker } from '../../controlplane/service/code-check.js';
 import { Cgroups } from '../../poolmgr/index.js';
-import { eventually, processesOfUid, processesWith } from '../helpers/processes.js';
+import { eventually, processesOfUid, processesWith, signalIfAlive } from '../helpers/processes.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const PYTHON = join(ROOT, '.venv', 'bin', 'python');
@@ -66,13 +66,7 @@ describe('the code check in a box (root mode)', { skip: process.getuid?.() !== 0
     assert.ok(keeper.length > 0);
     const slow = checks.check('ws', [{ path: 'main.py', content: 'x=1\n'.repeat(12_000) + 'def handler(event, context):\n    return 1\n' }]);
     await new Promise((resolve) => setTimeout(resolve, 200));
-    for (const pid of processesWith(`"uid":${BOX_UID}`).filter((p) => keeper.includes(p))) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err; // gone between the listing and the kill
-      }
-    }
+    for (const pid of processesWith(`"uid":${BOX_UID}`).filter((p) => keeper.includes(p))) signalIfAlive(pid, 'SIGKILL');
     const report = await slow;
     assert.equal(report.ok, true, JSON.stringify(report));
     assert.equal((await checks.check('ws', small(2))).ok, true);
