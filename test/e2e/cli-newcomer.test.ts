@@ -302,6 +302,8 @@ describe('a newcomer after npm start', { skip, timeout: 300_000 }, () => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
       });
+      // A connection the platform or the CLI drops mid-request must not throw in the test process.
+      upstream.on('error', () => res.destroy());
       req.pipe(upstream);
     });
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
