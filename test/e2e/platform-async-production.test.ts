@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startPlatform, type StartedPlatform, type StartOptions } from '../../platform/start.js';
+import { startGate } from './logs-harness.js';
 import { Api, deployed, fnName, py, sleep } from './platform-harness.js';
 import { clusterOptions, productionSkip, startNode, useServers } from './production-harness.js';
 
@@ -110,10 +111,17 @@ describe('async invocation (production platform)', { skip: productionSkip }, () 
     }
   });
 
-  it('lists async runs by state from Redis, on every process, for their workspace only; a deleted function leaves the listing', async () => {
+  it('lists async runs by state from Redis, on every process, for their workspace only; a deleted function leaves the listing', async (t) => {
     const hold = fnName('hold');
     const gone = fnName('gone');
-    await deployed(api, hold, { 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(8)', '    return "held"') });
+    // Held until the test has listed what it queued behind it (the one dispatch slot): a sleep of 8 s
+    // ran out under load (CI) before the last listing, and the queued run was claimed meanwhile.
+    const gate = await startGate();
+    t.after(async () => {
+      gate.release('hold');
+      await gate.close();
+    });
+    await deployed(api, hold, { 'main.py': py('import urllib.request', 'def handler(event, context):', `    urllib.request.urlopen(${JSON.stringify(`${gate.url}/wait/hold`)}, timeout=120).read()`, '    return "held"') });
     await deployed(api, gone, { 'main.py': py('def handler(event, context):', '    return 1') });
     const busy = await fire(platform.url, hold, '{}');
     await claimed(api, busy);
@@ -144,6 +152,7 @@ describe('async invocation (production platform)', { skip: productionSkip }, () 
     }
     assert.equal((await api.call('DELETE', `/functions/${gone}`)).status, 204);
     assert.deepEqual(ids(await api.call('GET', '/runs?status=queued')), [waiting[1]]);
+    gate.release('hold');
     assert.equal(await finalState(api, waiting[1]!, 30_000), 'succeeded');
   });
 
