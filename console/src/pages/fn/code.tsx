@@ -22,6 +22,7 @@ import { FileDiffs } from './file-diffs.js';
 import { CompareDialog } from './version-compare.js';
 import { CodeWarnings, type UploadWarnings } from './code-warnings.js';
 import { keepFocusInPlace } from '../../focus-place.js';
+import { deployQuestion, StartFailed } from './version-start.js';
 
 const CHECK_DELAY_MS = 500;
 const SAVE_DELAY_MS = 1200;
@@ -244,7 +245,8 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
     setError(null);
     // It changes what serves the function's URL at once (no diff shown first, unlike Deploy…): asked.
     const target = version ?? previous;
-    if (!confirm(`Serve version ${target ?? '?'} instead of version ${active ?? '—'}? Calls go to it at once.`)) return;
+    // A version a deploy refused says so first (ADR 0252).
+    if (!confirm(deployQuestion(versions.data?.items.find((v) => v.version === target), target, active))) return;
     keepFocusInPlace();
     try {
       if (version === undefined) await api('POST', `/functions/${enc(name)}/rollback`, target !== null ? { version: target } : {});
@@ -331,6 +333,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
               <li key={v.version}>
                 <span>v{v.version}{v.version === active ? <strong> · active</strong> : null}</span>
                 <span class="muted"> <Ago at={v.createdAt} />{v.note ? ` · ${shownText(v.note)}` : ''}</span>
+                <StartFailed version={v} />
                 {v.version !== active && active !== null ? <button type="button" class="small" onClick={() => setComparing(v.version < active ? [v.version, active] : [active, v.version])} aria-label={`Compare version ${v.version} with the active version ${active}`}>Compare</button> : null}
                 {v.version !== active && editable ? <button type="button" class="small" onClick={() => void rollback(v.version)}>Deploy v{v.version}</button> : null}
                 {v.version !== active && editable ? <button type="button" class="small danger" onClick={() => void removeVersion(v.version)} aria-label={`Delete version ${v.version}`}>Delete</button> : null}
