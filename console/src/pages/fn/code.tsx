@@ -276,7 +276,8 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
     <div class="code-tab">
       <div class="toolbar">
         <span class="muted" aria-live="polite" data-testid="draft-state">
-          {w.base ? `editing over version ${w.base.version}` : 'new function: no version yet'}
+          {/* No base: no version served yet, though a refused deploy may have made one (the history lists it). */}
+          {w.base ? `editing over version ${w.base.version}` : 'new function: no version deployed yet'}
           {hasChanges(changes) ? ` · ${changes.added.length + changes.modified.length + changes.removed.length} changed` : ''}
           {saved ? ` · ${saved}` : ''}
         </span>
@@ -370,7 +371,8 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
       <NewFileDialog open={adding} onClose={() => setAdding(false)} files={w.files} onAdd={(path) => { setAdding(false); addFile(path); }} />
       <CompareDialog name={name} pair={comparing} onClose={() => setComparing(null)} />
       <DeployDialog open={deploying} onClose={() => setDeploying(false)} name={name} fn={fn.function} ws={w} check={check}
-        onDone={(done) => { setUploaded(done); setDeploying(false); setSaved(''); reload(); versions.reload(); location.hash = href(['functions', name, 'code']); }} />
+        onDone={(done) => { setUploaded(done); setDeploying(false); setSaved(''); reload(); versions.reload(); location.hash = href(['functions', name, 'code']); }}
+        onRefused={() => versions.reload()} />
     </div>
   );
 }
@@ -394,7 +396,8 @@ function problemsIn(check: Validation | null, file: string): { line: number; col
   return out;
 }
 
-function DeployDialog({ open, onClose, onDone, name, fn, ws, check }: { open: boolean; onClose: () => void; onDone: (done: UploadWarnings) => void; name: string; fn: Fn; ws: Workspace; check: Validation | null }): JSX.Element {
+/** `onRefused`: the deploy failed after its upload may have made the version (it did not start, its dependencies did not build): the history reads it again. */
+function DeployDialog({ open, onClose, onDone, onRefused, name, fn, ws, check }: { open: boolean; onClose: () => void; onDone: (done: UploadWarnings) => void; onRefused: () => void; name: string; fn: Fn; ws: Workspace; check: Validation | null }): JSX.Element {
   const [note, setNote] = useState('');
   const [busy, setBusy] = useState(false);
   const [step, setStep] = useState('');
@@ -412,6 +415,9 @@ function DeployDialog({ open, onClose, onDone, name, fn, ws, check }: { open: bo
       onDone(done);
     } catch (err) {
       setError(err);
+      // The refused version is in the history, marked as not started (ADR 0252): it was not listed
+      // until a reload, while the dialog said it was refused (console round 16).
+      onRefused();
     } finally {
       setBusy(false);
       setStep('');
