@@ -83,6 +83,9 @@ describe('the console: a version that did not start', { skip }, () => {
     await eventually(async () => assert.match(await textOf(history.locator('li').first()), /^v2 · active/));
     assert.equal(await history.getByTestId('start-failed-2').count(), 0);
     await history.getByTestId('start-failed-1').waitFor();
+    // The editor is over the version deployed before it is edited again (it loads it anew).
+    await eventually(async () => assert.match(await textOf(page.getByTestId('draft-state')), /^editing over version 2$/));
+    await page.locator('.cm-content').waitFor();
 
     // Broken again: version 3 is listed as not started at once, version 2 keeps serving everywhere.
     await setEditorText(page, `raise RuntimeError("no config")\n${good}`);
