@@ -8,7 +8,7 @@ import { clientOf, type Command, type Context } from '../context.js';
 import { confirmOrStop } from '../confirm.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { table } from '../output.js';
-import type { ApiVersionSummary } from '../client.js';
+import { startedCell } from '../version-start.js';
 import { terminalSafe } from '../terminal.js';
 import { selfCommandOf } from '../self-command.js';
 import { didYouMean } from '../suggest.js';
@@ -86,12 +86,6 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   ctx.out.data({ ok: true, function: name, deleted });
   ctx.out.line(`Deleted ${what}; the workspace's codeBytes no longer counts ${versions.length === 1 ? 'it' : 'them'}.`);
   return EXIT.OK;
-}
-
-/** STARTED: what the last deploy's start check found (`ok`, the refusal's code), `-` never checked. */
-function startedCell(v: ApiVersionSummary): string {
-  if (v.startCheck === undefined || v.startCheck === null) return '-';
-  return v.startCheck.ok ? 'ok' : `failed ${v.startCheck.code ?? ''}`.trimEnd();
 }
 
 export const versionsCommand: Command = {

@@ -60,6 +60,10 @@ describe('cli: versions list and delete, retention on deploy', { timeout: 120_00
     assert.match(table.stdout, new RegExp(`^${broken}\\s+failed DEPLOY_START_FAILED\\s`, 'm'));
     assert.match(table.stdout, new RegExp(`^${good}\\s+active\\s+ok\\s`, 'm'));
     assert.match(table.stdout, new RegExp(`^Version ${broken} did not start at its last deploy \\(DEPLOY_START_FAILED, .* UTC\\): version ${broken} did not start: ModuleNotFoundError`, 'm'));
+    // functions show's versions say the same.
+    const shown = await cli(['functions', 'show', other]);
+    assert.match(shown.stdout, new RegExp(`^\\s+${broken}\\s+failed DEPLOY_START_FAILED\\s`, 'm'));
+    assert.match(shown.stdout, new RegExp(`^\\s+${good}\\s+active\\s+ok\\s`, 'm'));
     const listed = json(await cli(['versions', other, '--json']));
     assert.equal(listed.items[0].startCheck.code, 'DEPLOY_START_FAILED');
   });
