@@ -92,6 +92,8 @@ export interface ApiVersionSummary {
   changes: ApiChanges;
   fileCount: number;
   totalBytes: number;
+  /** The last deploy's start check of it (ADR 0252); null: never checked. Absent from older platforms. */
+  startCheck?: { ok: boolean; code: string | null; message: string | null; at: number } | null;
 }
 
 /** An entry of the deploy log (GET /functions/:name/deploys). */

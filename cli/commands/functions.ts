@@ -3,6 +3,7 @@
  * `functions pause|resume <name>` and `functions delete <name>`: the API's pause, resume and DELETE;
  * `functions rotate-token <name>`: a new invoke token.
  */
+import { startedCell } from '../version-start.js';
 import { selfCommandOf } from '../self-command.js';
 import { flag, positionals, str, type ParsedArgs } from '../args.js';
 import { checkFunctionName } from '../function-name.js';
@@ -110,8 +111,8 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     ctx.out.line();
     ctx.out.line(`Versions (newest ${versions.length}; \`rollback ${name} --to N\` makes one active):`);
     const changed = (v: ApiVersionSummary) => `+${v.changes.added.length} ~${v.changes.modified.length} -${v.changes.removed.length}`;
-    ctx.out.line(indent(table(['VERSION', '', 'CREATED (UTC)', 'BY', 'FILES', 'NOTE'], versions.map((v) => [
-      String(v.version), v.version === found.function.activeVersion ? 'active' : '', utc(v.createdAt), v.createdBy, changed(v), v.note,
+    ctx.out.line(indent(table(['VERSION', '', 'STARTED', 'CREATED (UTC)', 'BY', 'FILES', 'NOTE'], versions.map((v) => [
+      String(v.version), v.version === found.function.activeVersion ? 'active' : '', startedCell(v), utc(v.createdAt), v.createdBy, changed(v), v.note,
     ]))));
   }
   if (deploys.length > 0) {

@@ -8,6 +8,8 @@ import { clientOf, type Command, type Context } from '../context.js';
 import { confirmOrStop } from '../confirm.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { table } from '../output.js';
+import { startedCell } from '../version-start.js';
+import { terminalSafe } from '../terminal.js';
 import { selfCommandOf } from '../self-command.js';
 import { didYouMean } from '../suggest.js';
 import { functionOfFolder } from '../folder-function.js';
@@ -42,9 +44,14 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
       ctx.out.line(`"${name}" has no versions yet: deploy from its folder.`);
       return EXIT.OK;
     }
-    ctx.out.line(table(['VERSION', '', 'CREATED (UTC)', 'BY', 'FILES', 'BYTES', 'NOTE'], items.map((v) => [
-      String(v.version), v.version === active ? 'active' : '', new Date(v.createdAt).toISOString().slice(0, 16).replace('T', ' '), v.createdBy, String(v.fileCount), String(v.totalBytes), v.note,
+    ctx.out.line(table(['VERSION', '', 'STARTED', 'CREATED (UTC)', 'BY', 'FILES', 'BYTES', 'NOTE'], items.map((v) => [
+      String(v.version), v.version === active ? 'active' : '', startedCell(v), new Date(v.createdAt).toISOString().slice(0, 16).replace('T', ' '), v.createdBy, String(v.fileCount), String(v.totalBytes), v.note,
     ])));
+    // A version a deploy refused says so, with what the deploy answered (ADR 0252): it read as any other.
+    for (const v of items) {
+      if (v.startCheck?.ok !== false) continue;
+      ctx.out.line(`Version ${v.version} did not start at its last deploy (${terminalSafe(v.startCheck.code ?? 'failed', 64)}, ${new Date(v.startCheck.at).toISOString().slice(0, 16).replace('T', ' ')} UTC): ${terminalSafe(v.startCheck.message ?? '', 400)}`);
+    }
     return EXIT.OK;
   }
   const numbers = pos.slice(2);
@@ -93,7 +100,9 @@ export const versionsCommand: Command = {
   details: [
     "In a function's folder (platform.yaml with name: in the current directory) the name may be left out of list.",
     'list: newest first, the active one marked, with each version\'s files and bytes (what it counts in the',
-    'workspace\'s codeBytes quota). delete (role deployer) removes versions for good: they can no longer be',
+    'workspace\'s codeBytes quota) and STARTED: what its last deploy or rollback found when it started it (ok;',
+    'failed and the code, DEPLOY_START_FAILED or a dependency build\'s DEPS_*, said with its message under the',
+    'table; - never checked). delete (role deployer) removes versions for good: they can no longer be',
     'deployed or rolled back to, and the workspace\'s codeBytes no longer counts them; their files go once no',
     'other version uses them. It asks first, or takes --yes. Refused: the active version (VERSION_ACTIVE:',
     'deploy or roll back to another first) and the version the console\'s draft is based on (VERSION_IN_USE).',

@@ -137,6 +137,8 @@ export interface Version {
   manifest?: unknown;
   /** The version's dependency build (docs/dependencies.md); null when it declares none. */
   deps?: DepsState | null;
+  /** The last deploy's start check of it (ADR 0252): null, never checked; absent from older platforms. */
+  startCheck?: { ok: boolean; code: string | null; message: string | null; at: number } | null;
 }
 export interface DepsState {
   state: 'building' | 'ready' | 'failed';

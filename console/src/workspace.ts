@@ -278,12 +278,16 @@ async function uploadAndDeploy(name: string, ws: Workspace, validation: Validati
     await new Promise((r) => setTimeout(r, DEPS_POLL_MS));
     deps = (await api<{ deps: DepsState | null }>('GET', `/functions/${enc(name)}/versions/${version.version}/deps`)).deps;
   }
-  if (deps !== null && deps.state === 'failed') {
-    // The version stays; the active one keeps serving. Its build log: GET …/versions/:n/deps.
-    throw new ApiError(422, deps.error?.code ?? 'DEPS_BUILD_FAILED', `version ${version.version}'s dependencies did not install: ${deps.error?.message ?? 'the build failed'}`);
-  }
   progress('deploying');
-  await api('POST', `/functions/${enc(name)}/deploy`, { version: version.version, ...(note !== '' ? { note } : {}) });
+  // A failed build is deployed all the same: the platform refuses it with the build's code and keeps
+  // that with the version (ADR 0252), so the history says it did not start; the console refused it
+  // itself, and the version read like any other (console round 16). The active one keeps serving;
+  // the build log: GET …/versions/:n/deps.
+  const failed = deps !== null && deps.state === 'failed';
+  await api('POST', `/functions/${enc(name)}/deploy`, { version: version.version, ...(note !== '' ? { note } : {}) }).catch((err: unknown) => {
+    if (!failed || !(err instanceof ApiError)) throw err;
+    throw new ApiError(err.status, err.code, `version ${version.version}'s dependencies did not install: ${err.message}`, err.field, err.details);
+  });
   // Only the draft this tab read: one another tab saved meanwhile is kept (409, ignored here: it shows at the next load).
   await api('DELETE', `/functions/${enc(name)}/draft?ifRevision=${ws.draft?.revision ?? 0}`).catch((err: { code?: string }) => {
     if (err.code !== 'DRAFT_CONFLICT') throw err;

@@ -177,6 +177,17 @@ export const versionSummaryView = z.strictObject({
   fileCount: count,
   totalBytes: count,
   changes: z.strictObject({ added: z.array(z.string()), modified: z.array(z.string()), removed: z.array(z.string()) }),
+  /**
+   * What the last deploy or rollback to it found when it started it, or its failed dependency build (ADR 0252): `ok`, or the
+   * refusal's `code` (DEPLOY_START_FAILED, a dependency build's DEPS_*) and the message the deploy
+   * answered; null: never checked (not deployed, deployed with `check: false`, or before the field).
+   */
+  startCheck: z.strictObject({
+    ok: z.boolean(),
+    code: z.string().nullable(),
+    message: z.string().nullable(),
+    at: time,
+  }).nullable(),
 });
 export type VersionSummaryView = z.output<typeof versionSummaryView>;
 

@@ -109,6 +109,7 @@ export function versionSummaryView(v: VersionSummary): VersionSummaryView {
     fileCount: v.fileCount,
     totalBytes: v.totalBytes,
     changes: v.changes,
+    startCheck: v.startCheck === null ? null : { ok: v.startCheck.ok, code: v.startCheck.code, message: v.startCheck.message, at: v.startCheck.at },
   };
 }
 

@@ -15,7 +15,7 @@ import { DEPLOY_RECORDS_KEPT, isStoreError, type DeployEntry, type FunctionRecor
 import type { ServiceContext } from './context.js';
 import { getFunction } from './functions.js';
 import { ensureHookSecrets } from '../async/index.js';
-import { startCheck, type StartReport } from './start-check.js';
+import { keptWithVersion, startCheck, type StartReport } from './start-check.js';
 import { keepWarm } from './warm.js';
 import { pruneAfterDeploy } from './version-retention.js';
 
@@ -74,11 +74,14 @@ async function switchOnce(ctx: ServiceContext, name: string, action: 'deploy' | 
     if (version === null) {
       throw new PlatformError('VERSION_NOT_FOUND', `function "${name}" has no version ${target}`, { field: 'version', function: name, version: target });
     }
-    // Never switch to a version whose dependencies are not installed: DEPS_NOT_READY or the build's own code.
-    await ctx.deps.requireReady(version);
-    await ctx.code.ensure(version);
-    // The version must load before it serves: DEPLOY_START_FAILED otherwise, the active one untouched.
-    const checked = input.check === false ? null : await startCheck(ctx, current, version);
+    // Never switch to a version whose dependencies are not installed: DEPS_NOT_READY or the build's
+    // own code; the version must load before it serves: DEPLOY_START_FAILED otherwise, the active
+    // one untouched. What was found is kept with the version (ADR 0252).
+    const checked = await keptWithVersion(ctx, version, async () => {
+      await ctx.deps.requireReady(version);
+      await ctx.code.ensure(version);
+      return input.check === false ? null : await startCheck(ctx, current, version);
+    });
     const start = checked?.report;
     const { function: applied, entry } = await ctx.store.deploys.apply({
       function: name,

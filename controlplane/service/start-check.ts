@@ -7,7 +7,7 @@
  */
 import { PlatformError, type LogLine, type StartCheck } from '../../protocol/index.js';
 import { versionTraits } from '../registry/store-registry.js';
-import type { FunctionRecord, VersionRecord } from '../store/index.js';
+import type { FunctionRecord, VersionRecord, VersionStartCheck } from '../store/index.js';
 import type { ServiceContext } from './context.js';
 
 /** What a deploy's answer says of its check: loaded (in `initMs`), or not checked and why. */
@@ -50,6 +50,38 @@ export async function startCheck(ctx: ServiceContext, record: FunctionRecord, ve
     cause: error,
     logs: found.logs.slice(-MAX_LINES).map(shown),
   });
+}
+
+/** The longest refusal message a version keeps (the caller got it whole; a traceback's message may be long). */
+const KEPT_MESSAGE_CHARS = 1000;
+
+/**
+ * Runs a deploy's checks of `version` (`check`: its dependency build, then its start check; null
+ * when the start was not checked) and keeps what they found with the version
+ * (docs/adr/0252-a-versions-start-result-is-kept.md): started, or refused with the code and the
+ * message the caller gets (a function's secret values in it already masked: ADR 0269). A build
+ * still running (DEPS_NOT_READY) or a refusal of the platform's own (no version, a conflict) is not
+ * the version's result and is not kept; nor is a start not checked. A failed write of it fails
+ * nothing: the deploy's answer says what it found.
+ */
+export async function keptWithVersion<T extends { report: StartReport } | null>(ctx: ServiceContext, version: VersionRecord, check: () => Promise<T>): Promise<T> {
+  const keep = (found: Omit<VersionStartCheck, 'at'>): Promise<void> =>
+    ctx.store.versions.setStartCheck(version.function, version.version, { ...found, at: Date.now() })
+      .catch((err: unknown) => ctx.log(`deploy: the start check of ${version.function} version ${version.version} not kept: ${String(err)}`));
+  let result: T;
+  try {
+    result = await check();
+  } catch (err) {
+    if (err instanceof PlatformError && versionsOwn(err.code)) await keep({ ok: false, code: err.code, message: err.message.slice(0, KEPT_MESSAGE_CHARS) });
+    throw err;
+  }
+  if (result !== null && result.report.checked) await keep({ ok: true, code: null, message: null });
+  return result;
+}
+
+/** The refusals that are the version's own result: its code did not load, its dependencies did not build. */
+function versionsOwn(code: string): boolean {
+  return code === 'DEPLOY_START_FAILED' || (code.startsWith('DEPS_') && code !== 'DEPS_NOT_READY');
 }
 
 function shown(line: LogLine): { stream: string; msg: string; level?: string } {

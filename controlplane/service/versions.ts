@@ -15,6 +15,7 @@ import { checkManifestTriggers } from '../async/index.js';
 import { liveDepsKeys } from './deps-collect.js';
 import { getFunction } from './functions.js';
 import { scopedBlobs } from './scoped-blobs.js';
+import { keptWithVersion } from './start-check.js';
 import { MAX_STAGED_CONTENTS } from './staged-uploads.js';
 
 /** The upload body after validation (contents already hashed by the workers). */
@@ -63,8 +64,13 @@ export async function createVersion(ctx: ServiceContext, name: string, checked: 
     ...(body.note !== undefined ? { note: body.note } : {}),
   }));
   ctx.staged.remove(workspace, entries.map((e) => e.sha256));
-  // Off the request path: the build runs on; a deploy waits for it (docs/dependencies.md).
+  // Off the request path: the build runs on; a deploy waits for it (docs/dependencies.md). A build
+  // that fails is kept with the version, as a deploy refused for it is (ADR 0252).
   await ctx.deps.start(version);
+  void keptWithVersion(ctx, version, async () => {
+    await ctx.deps.ensure(version);
+    return null;
+  }).catch(() => undefined);
   return version;
 }
 

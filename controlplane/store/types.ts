@@ -176,6 +176,20 @@ export interface VersionRecord {
   note: string;
   /** Against the version numbered one less (everything `added` for version 1). */
   changes: FileChanges;
+  /** The last deploy or rollback start check of it; null: never checked (docs/adr/0252-a-versions-start-result-is-kept.md). */
+  startCheck: VersionStartCheck | null;
+}
+
+/**
+ * What the last deploy or rollback to a version found when it started it: `ok`, or the refusal's
+ * code (`DEPLOY_START_FAILED`, a dependency build's `DEPS_*`) and the message its caller got.
+ */
+export interface VersionStartCheck {
+  ok: boolean;
+  code: string | null;
+  message: string | null;
+  /** Unix ms. */
+  at: number;
 }
 
 /** A version in a history listing: without the file list and manifest. */
@@ -201,6 +215,11 @@ export interface VersionStore {
    * the delete in the embedded store; see docs/stores.md for the production store.
    */
   delete(fn: string, version: number): Promise<void>;
+  /**
+   * Keeps what a start check of the version found, over the one before (the only thing of a version
+   * that changes: ADR 0252); nothing when the version is gone.
+   */
+  setStartCheck(fn: string, version: number, check: VersionStartCheck): Promise<void>;
   /**
    * Retention: deletes every version but the `keep` newest, the active one, the draft's base and
    * those in `protect`; returns the numbers deleted, oldest first. `keep` 0: deletes nothing.

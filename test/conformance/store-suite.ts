@@ -16,6 +16,7 @@ import { blobTests, lifecycleTests, tokenTests } from './store-secrets.js';
 import { workbenchTests } from './store-workbench.js';
 import { tenancyTests } from './store-tenancy.js';
 import { versionDeleteTests } from './store-versions.js';
+import { versionStartCheckTests } from './store-version-starts.js';
 import { deleteFaultTests } from './store-deletes.js';
 
 export type { ConformanceHooks, OpenStore } from './fixtures.js';
@@ -30,6 +31,7 @@ export function storeConformance(name: string, open: OpenStore, hooks: Conforman
     workbenchTests(open);
     tenancyTests(open);
     versionDeleteTests(open);
+    versionStartCheckTests(open);
     lifecycleTests(open);
     deleteFaultTests(open, hooks);
   });

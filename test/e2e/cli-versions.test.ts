@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { jsonOf as json, spawnCli, type CliResult } from '../helpers/cli-harness.js';
-import { fnName, usePlatform } from './platform-harness.js';
+import { createFunction, fnName, handlerReturning, py, upload, usePlatform } from './platform-harness.js';
 
 const EXIT = { OK: 0, USAGE: 2, API: 4 };
 
@@ -45,6 +45,27 @@ describe('cli: versions list and delete, retention on deploy', { timeout: 120_00
     assert.equal(json(listed).activeVersion, 3);
     const table = await cli(['versions', 'list', name]);
     assert.match(table.stdout, /^3\s+active\s/m);
+  });
+
+  it('versions says which version did not start at its last deploy, with the code and message (ADR 0252)', async () => {
+    const other = fnName('clis');
+    await createFunction(h.api, other);
+    const good = await upload(h.api, other, handlerReturning('one'));
+    assert.equal((await h.api.call('POST', `/functions/${other}/deploy`, { version: good })).status, 200);
+    const broken = await upload(h.api, other, { 'main.py': py('import not_a_module_here', 'def handler(event, context):', '    return 2') });
+    assert.equal((await h.api.call('POST', `/functions/${other}/deploy`, { version: broken })).status, 422);
+    const table = await cli(['versions', other]);
+    assert.equal(table.code, EXIT.OK, table.stderr);
+    assert.match(table.stdout, /^VERSION\s+STARTED\s+CREATED/m);
+    assert.match(table.stdout, new RegExp(`^${broken}\\s+failed DEPLOY_START_FAILED\\s`, 'm'));
+    assert.match(table.stdout, new RegExp(`^${good}\\s+active\\s+ok\\s`, 'm'));
+    assert.match(table.stdout, new RegExp(`^Version ${broken} did not start at its last deploy \\(DEPLOY_START_FAILED, .* UTC\\): version ${broken} did not start: ModuleNotFoundError`, 'm'));
+    // functions show's versions say the same.
+    const shown = await cli(['functions', 'show', other]);
+    assert.match(shown.stdout, new RegExp(`^\\s+${broken}\\s+failed DEPLOY_START_FAILED\\s`, 'm'));
+    assert.match(shown.stdout, new RegExp(`^\\s+${good}\\s+active\\s+ok\\s`, 'm'));
+    const listed = json(await cli(['versions', other, '--json']));
+    assert.equal(listed.items[0].startCheck.code, 'DEPLOY_START_FAILED');
   });
 
   it('versions delete refuses the active version, asks without --yes, deletes with it', async () => {

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import { consoleSkip, eventually, useConsole } from './console-harness.js';
-import { createFunction, deployed, fnName, py } from './platform-harness.js';
+import { createFunction, deployed, fnName, py, upload } from './platform-harness.js';
 
 const skip = consoleSkip();
 const c = useConsole({ poolSize: 1 }, skip);
@@ -79,8 +79,12 @@ describe('the console against WCAG 2.1 A/AA (axe-core; console round 13)', { ski
 
     await go('#/functions');
     await audit(page, 'functions list', page.locator(`tr[data-function="${bad}"]`), found);
+    // A version its deploy refused: the history marks it (ADR 0252).
+    await upload(c.platform.api, good, { 'main.py': py('import no_such_module_here') });
+    assert.equal((await c.platform.api.call('POST', `/functions/${good}/deploy`, {})).status, 422);
     await go(`#/functions/${good}/code`);
     await audit(page, 'code', page.locator('.cm-content'), found);
+    await audit(page, 'code, a version that did not start', page.locator('.start-failed'), found);
     await go(`#/functions/${good}/invoke`);
     await page.getByRole('button', { name: 'Invoke', exact: true }).click();
     await audit(page, 'invoke', page.getByTestId('invoke-said').getByText(/^HTTP 200/), found);

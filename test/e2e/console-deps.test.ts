@@ -48,6 +48,12 @@ describe('the console deploys code with dependencies', { skip }, () => {
     await page.getByRole('button', { name: 'Deploy…' }).click();
     await page.getByTestId('confirm-deploy').click();
     await page.getByRole('alert').getByText('DEPS_NOT_FOUND').waitFor({ timeout: 120_000 });
+    assert.match(await page.getByRole('dialog').getByRole('alert').innerText(), /version 2's dependencies did not install/);
+    // The version is in the history, marked with the build's code (ADR 0252; console round 16: it read as any other).
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+    const marked = page.getByRole('list', { name: 'Version history' }).getByTestId('start-failed-2');
+    await marked.waitFor();
+    assert.match(await marked.innerText(), /did not start\s*DEPS_NOT_FOUND/);
     const fn = await c.platform.api.call('GET', `/functions/${name}`);
     assert.equal(fn.body.function.activeVersion, 1);
     const again = await fetch(`${c.platform.url}/fn/${name}/`);

@@ -144,6 +144,10 @@ describe('dependencies', () => {
       assert.equal(deps.error.code, code, `${requirements}: ${deps.error.message}`);
       const log = await h.api.call('GET', `/functions/${name}/versions/${v}/deps`);
       assert.ok(log.body.deps.log.length > 0, 'the build log is kept');
+      // The failed build is kept with the version before any deploy (ADR 0252): it read as any other.
+      const kept = async (): Promise<{ ok: boolean; code: string } | null> => (await h.api.call('GET', `/functions/${name}/versions/${v}`)).body.version.startCheck;
+      for (let i = 0; i < 100 && (await kept()) === null; i++) await sleep(20);
+      assert.deepEqual([(await kept())?.ok, (await kept())?.code], [false, code], requirements);
       const refused = await h.api.call('POST', `/functions/${name}/deploy`, { version: v });
       assert.equal(refused.status, status);
       assert.equal(errorOf(refused).code, code);

@@ -24,6 +24,10 @@ const DOWN: Record<number, string> = {
        ALTER TABLE runs DROP COLUMN extra_bytes;
        CREATE INDEX runs_by_function_start ON runs (function, started_at, log_bytes);`,
   12: 'ALTER TABLE runs DROP COLUMN fn_created_at;',
+  13: `DROP TRIGGER versions_immutable;
+       ALTER TABLE versions DROP COLUMN start_check;
+       CREATE TRIGGER versions_immutable BEFORE UPDATE ON versions
+       BEGIN SELECT RAISE(ABORT, 'versions are immutable'); END;`,
 };
 
 /** The state directory's files other than SQLite's -wal/-shm (made by any open), with their bytes. */

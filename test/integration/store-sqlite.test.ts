@@ -172,6 +172,9 @@ describe('sqlite store specifics', () => {
     const db = new Database(join(dir, 'platform.db'));
     try {
       assert.throws(() => db.prepare("UPDATE versions SET entrypoint = 'evil:handler'").run(), /immutable/);
+      assert.throws(() => db.prepare("UPDATE versions SET files = '[]'").run(), /immutable/);
+      // The start check is the one column an update may write (ADR 0252).
+      db.prepare("UPDATE versions SET start_check = '{}'").run();
     } finally {
       db.close();
     }

@@ -11,7 +11,7 @@ import type { Keyring } from '../../secrets/index.js';
 import { StoreError } from '../errors.js';
 import type { SealedHookSecret } from '../sealed.js';
 import type { Role } from '../../../protocol/index.js';
-import type { DeployEntry, DraftRecord, FileChanges, FileEntry, FunctionLimits, FunctionSettings, FunctionStatus, TestCase, TokenKind, WorkspaceQuotas } from '../types.js';
+import type { DeployEntry, DraftRecord, FileChanges, FileEntry, FunctionLimits, FunctionSettings, FunctionStatus, TestCase, TokenKind, VersionStartCheck, WorkspaceQuotas } from '../types.js';
 import { numberAuditLeftovers, upgradeToV2, upgradeToV3, upgradeToV4 } from './upgrade.js';
 
 /**
@@ -87,6 +87,8 @@ export interface VersionDoc {
   createdAt: number;
   createdBy: string;
   note: string;
+  /** The last deploy or rollback start check of it (ADR 0252); absent: never checked. */
+  startCheck?: VersionStartCheck;
   /**
    * When it was deleted (docs/adr/0098-deleting-versions.md): a deleted version stays as this
    * marker (files and manifest dropped, 0 bytes) so its `_id`, and so its number, is never taken again.

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { diffFiles, workspaceOfKey } from '../../../protocol/index.js';
 import { StoreError } from '../errors.js';
 import { quotaExceeded } from '../quotas.js';
-import { storedFiles, versionActive, versionInUse } from '../sqlite/versions.js';
+import { startCheckOf, storedFiles, versionActive, versionInUse } from '../sqlite/versions.js';
 import type { BlobStore, VersionRecord, VersionStore, VersionSummary } from '../types.js';
 import { pruneVersions, touchContents } from '../version-retention.js';
 import { isDuplicateKey, type MongoContext, type VersionDoc } from './context.js';
@@ -31,6 +31,7 @@ function toRecord(doc: VersionDoc): VersionRecord {
     createdBy: doc.createdBy,
     note: doc.note,
     changes: { added: [...doc.changes.added], modified: [...doc.changes.modified], removed: [...doc.changes.removed] },
+    startCheck: doc.startCheck === undefined ? null : startCheckOf(doc.startCheck),
   };
 }
 
@@ -45,6 +46,7 @@ function toSummary(doc: Omit<VersionDoc, 'files' | 'manifest'>): VersionSummary 
     changes: { added: [...doc.changes.added], modified: [...doc.changes.modified], removed: [...doc.changes.removed] },
     fileCount: doc.fileCount,
     totalBytes: doc.totalBytes,
+    startCheck: doc.startCheck === undefined ? null : startCheckOf(doc.startCheck),
   };
 }
 
@@ -150,6 +152,11 @@ export function mongoVersionStore(ctx: MongoContext, blobs: BlobStore): VersionS
         .limit(limit)
         .toArray();
       return docs.map(toSummary);
+    },
+
+    async setStartCheck(fn, version, check) {
+      ctx.check();
+      await col.versions.updateOne({ _id: `${fn}/${version}`, deletedAt: { $exists: false } }, { $set: { startCheck: startCheckOf(check) } });
     },
 
     async delete(fn, version) {

@@ -338,6 +338,19 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE runs ADD COLUMN fn_created_at INTEGER;
     `,
   },
+  {
+    version: 13,
+    name: 'versions.start_check: what the last deploy or rollback found when it started the version',
+    sql: `
+      -- JSON VersionStartCheck, NULL: never checked (ADR 0252). The one column of a version an
+      -- UPDATE may write: the trigger now names the others, which stay immutable.
+      DROP TRIGGER versions_immutable;
+      ALTER TABLE versions ADD COLUMN start_check TEXT;
+      CREATE TRIGGER versions_immutable BEFORE UPDATE OF
+        function, version, entrypoint, files, manifest, changes, file_count, total_bytes, created_at, created_by, note ON versions
+      BEGIN SELECT RAISE(ABORT, 'versions are immutable'); END;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

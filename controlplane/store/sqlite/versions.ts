@@ -7,7 +7,7 @@ import { diffFiles, workspaceOfKey } from '../../../protocol/index.js';
 import { StoreError } from '../errors.js';
 import { normalQuotas, quotaExceeded } from '../quotas.js';
 import { pruneVersions, touchContents } from '../version-retention.js';
-import type { BlobStore, FileChanges, FileEntry, VersionRecord, VersionStore, VersionSummary } from '../types.js';
+import type { BlobStore, FileChanges, FileEntry, VersionRecord, VersionStartCheck, VersionStore, VersionSummary } from '../types.js';
 import { fromJson, type SqliteContext } from './context.js';
 
 interface VersionRow {
@@ -22,6 +22,7 @@ interface VersionRow {
   created_at: number;
   created_by: string;
   note: string;
+  start_check: string | null;
 }
 
 type SummaryRow = Omit<VersionRow, 'files' | 'manifest'>;
@@ -37,6 +38,7 @@ function toSummary(row: SummaryRow): VersionSummary {
     changes: fromJson<FileChanges>(row.changes),
     fileCount: row.file_count,
     totalBytes: row.total_bytes,
+    startCheck: row.start_check === null ? null : fromJson<VersionStartCheck>(row.start_check),
   };
 }
 
@@ -51,7 +53,13 @@ function toRecord(row: VersionRow): VersionRecord {
     createdBy: row.created_by,
     note: row.note,
     changes: fromJson<FileChanges>(row.changes),
+    startCheck: row.start_check === null ? null : fromJson<VersionStartCheck>(row.start_check),
   };
+}
+
+/** A start check as stored: its four fields only (ADR 0252). */
+export function startCheckOf(check: VersionStartCheck): VersionStartCheck {
+  return { ok: check.ok, code: check.code, message: check.message, at: check.at };
 }
 
 /** A version's files as stored: path, content, size and the executable flag only when set, sorted by path. */
@@ -63,7 +71,7 @@ export function storedFiles(files: readonly FileEntry[]): FileEntry[] {
 
 export function sqliteVersionStore(ctx: SqliteContext, blobs: BlobStore): VersionStore {
   const { db } = ctx;
-  const SUMMARY_COLUMNS = 'function, version, entrypoint, changes, file_count, total_bytes, created_at, created_by, note';
+  const SUMMARY_COLUMNS = 'function, version, entrypoint, changes, file_count, total_bytes, created_at, created_by, note, start_check';
   const fnExists = db.prepare('SELECT 1 FROM functions WHERE name = ?').pluck();
   const workspaceQuotas = db.prepare('SELECT quotas FROM workspaces WHERE name = ?').pluck();
   const codeBytes = db.prepare('SELECT coalesce(sum(v.total_bytes), 0) FROM versions v JOIN functions f ON f.name = v.function WHERE f.workspace = ?').pluck();
@@ -73,10 +81,11 @@ export function sqliteVersionStore(ctx: SqliteContext, blobs: BlobStore): Versio
   const fnState = db.prepare('SELECT active_version AS active, (SELECT base_version FROM drafts d WHERE d.function = f.name) AS base FROM functions f WHERE f.name = ?');
   const versionExists = db.prepare('SELECT 1 FROM versions WHERE function = ? AND version = ?').pluck();
   const remove = db.prepare('DELETE FROM versions WHERE function = ? AND version = ?');
+  const setStart = db.prepare('UPDATE versions SET start_check = ? WHERE function = ? AND version = ?');
   const allFiles = db.prepare('SELECT files FROM versions').pluck();
   const insert = db.prepare(`INSERT INTO versions
-    (function, version, entrypoint, files, manifest, changes, file_count, total_bytes, created_at, created_by, note)
-    VALUES (@function, @version, @entrypoint, @files, @manifest, @changes, @file_count, @total_bytes, @created_at, @created_by, @note)`);
+    (function, version, entrypoint, files, manifest, changes, file_count, total_bytes, created_at, created_by, note, start_check)
+    VALUES (@function, @version, @entrypoint, @files, @manifest, @changes, @file_count, @total_bytes, @created_at, @created_by, @note, @start_check)`);
 
   const store: VersionStore = {
     async create(input) {
@@ -114,6 +123,7 @@ export function sqliteVersionStore(ctx: SqliteContext, blobs: BlobStore): Versio
           created_at: ctx.now(),
           created_by: input.createdBy,
           note: input.note ?? '',
+          start_check: null,
         };
         insert.run(row);
         setLastNumber.run(row.version, input.function);
@@ -140,6 +150,11 @@ export function sqliteVersionStore(ctx: SqliteContext, blobs: BlobStore): Versio
         .prepare(`SELECT ${SUMMARY_COLUMNS} FROM versions WHERE function = ? AND version < ? ORDER BY version DESC LIMIT ?`)
         .all(fn, options.before ?? Number.MAX_SAFE_INTEGER, limit) as SummaryRow[];
       return rows.map(toSummary);
+    },
+
+    async setStartCheck(fn, version, check) {
+      ctx.check();
+      setStart.run(JSON.stringify(startCheckOf(check)), fn, version);
     },
 
     async delete(fn, version) {

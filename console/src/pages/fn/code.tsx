@@ -22,6 +22,7 @@ import { FileDiffs } from './file-diffs.js';
 import { CompareDialog } from './version-compare.js';
 import { CodeWarnings, type UploadWarnings } from './code-warnings.js';
 import { keepFocusInPlace } from '../../focus-place.js';
+import { deployQuestion, StartFailed } from './version-start.js';
 
 const CHECK_DELAY_MS = 500;
 const SAVE_DELAY_MS = 1200;
@@ -244,7 +245,8 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
     setError(null);
     // It changes what serves the function's URL at once (no diff shown first, unlike Deploy…): asked.
     const target = version ?? previous;
-    if (!confirm(`Serve version ${target ?? '?'} instead of version ${active ?? '—'}? Calls go to it at once.`)) return;
+    // A version a deploy refused says so first (ADR 0252).
+    if (!confirm(deployQuestion(versions.data?.items.find((v) => v.version === target), target, active))) return;
     keepFocusInPlace();
     try {
       if (version === undefined) await api('POST', `/functions/${enc(name)}/rollback`, target !== null ? { version: target } : {});
@@ -274,7 +276,8 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
     <div class="code-tab">
       <div class="toolbar">
         <span class="muted" aria-live="polite" data-testid="draft-state">
-          {w.base ? `editing over version ${w.base.version}` : 'new function: no version yet'}
+          {/* No base: no version served yet, though a refused deploy may have made one (the history lists it). */}
+          {w.base ? `editing over version ${w.base.version}` : 'new function: no version deployed yet'}
           {hasChanges(changes) ? ` · ${changes.added.length + changes.modified.length + changes.removed.length} changed` : ''}
           {saved ? ` · ${saved}` : ''}
         </span>
@@ -331,6 +334,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
               <li key={v.version}>
                 <span>v{v.version}{v.version === active ? <strong> · active</strong> : null}</span>
                 <span class="muted"> <Ago at={v.createdAt} />{v.note ? ` · ${shownText(v.note)}` : ''}</span>
+                <StartFailed version={v} />
                 {v.version !== active && active !== null ? <button type="button" class="small" onClick={() => setComparing(v.version < active ? [v.version, active] : [active, v.version])} aria-label={`Compare version ${v.version} with the active version ${active}`}>Compare</button> : null}
                 {v.version !== active && editable ? <button type="button" class="small" onClick={() => void rollback(v.version)}>Deploy v{v.version}</button> : null}
                 {v.version !== active && editable ? <button type="button" class="small danger" onClick={() => void removeVersion(v.version)} aria-label={`Delete version ${v.version}`}>Delete</button> : null}
@@ -367,7 +371,8 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
       <NewFileDialog open={adding} onClose={() => setAdding(false)} files={w.files} onAdd={(path) => { setAdding(false); addFile(path); }} />
       <CompareDialog name={name} pair={comparing} onClose={() => setComparing(null)} />
       <DeployDialog open={deploying} onClose={() => setDeploying(false)} name={name} fn={fn.function} ws={w} check={check}
-        onDone={(done) => { setUploaded(done); setDeploying(false); setSaved(''); reload(); versions.reload(); location.hash = href(['functions', name, 'code']); }} />
+        onDone={(done) => { setUploaded(done); setDeploying(false); setSaved(''); reload(); versions.reload(); location.hash = href(['functions', name, 'code']); }}
+        onRefused={() => versions.reload()} />
     </div>
   );
 }
@@ -391,7 +396,8 @@ function problemsIn(check: Validation | null, file: string): { line: number; col
   return out;
 }
 
-function DeployDialog({ open, onClose, onDone, name, fn, ws, check }: { open: boolean; onClose: () => void; onDone: (done: UploadWarnings) => void; name: string; fn: Fn; ws: Workspace; check: Validation | null }): JSX.Element {
+/** `onRefused`: the deploy failed after its upload may have made the version (it did not start, its dependencies did not build): the history reads it again. */
+function DeployDialog({ open, onClose, onDone, onRefused, name, fn, ws, check }: { open: boolean; onClose: () => void; onDone: (done: UploadWarnings) => void; onRefused: () => void; name: string; fn: Fn; ws: Workspace; check: Validation | null }): JSX.Element {
   const [note, setNote] = useState('');
   const [busy, setBusy] = useState(false);
   const [step, setStep] = useState('');
@@ -409,6 +415,9 @@ function DeployDialog({ open, onClose, onDone, name, fn, ws, check }: { open: bo
       onDone(done);
     } catch (err) {
       setError(err);
+      // The refused version is in the history, marked as not started (ADR 0252): it was not listed
+      // until a reload, while the dialog said it was refused (console round 16).
+      onRefused();
     } finally {
       setBusy(false);
       setStep('');
