@@ -6,12 +6,13 @@
  * restart of the platform queues nothing twice. Real redis-server and FerretDB.
  */
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connectRedis, redisReady } from '../../controlplane/store/production/redis-client.js';
 import { startPlatform, type StartedPlatform, type StartOptions } from '../../platform/start.js';
-import { Api, deployed, fnName, py, sleep } from './platform-harness.js';
+import { Api, createFunction, deploy, deployed, filesOf, fnName, py, sleep } from './platform-harness.js';
 import { clusterOptions, productionSkip, useServers, type Servers } from './production-harness.js';
 
 interface Accepted { status: number; runId: string; created: boolean }
@@ -125,6 +126,28 @@ describe('async runs queued when Redis lost its data (production platform)', { s
     assert.equal(again.runId, keyed.runId);
     assert.equal(again.created, false);
     await allEnded(api, [{ runId: ahead.runId, n: 21 }, { runId: keyed.runId, n: 22 }], 1);
+  });
+
+  it('queues a webhook delivery again (cron ticks and replays take the same accept)', async () => {
+    const hook = fnName('hook');
+    await createFunction(api, hook);
+    const up = await api.call('POST', `/functions/${hook}/versions`, {
+      files: filesOf({ 'main.py': py('import json', 'def handler(event, context):', '    return {"n": json.loads(event["body"])["n"]}') }),
+      manifest: { kind: 'function', name: hook, triggers: [{ type: 'webhook', id: 'push' }] },
+    });
+    assert.equal(up.status, 201, JSON.stringify(up.body));
+    await deploy(api, hook);
+    const rotated = await api.call('POST', `/functions/${hook}/triggers/push/secret/rotate`, { grace: '0s' });
+    assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+    const ahead = await fire(platform.url, slow, 41);
+    const body = '{"n": 42}';
+    const signature = createHmac('sha256', rotated.body.secret as string).update(body).digest('hex');
+    const delivered = await fetch(`${platform.url}/hooks/${hook}/push`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${signature}` } });
+    assert.equal(delivered.status, 202);
+    const runId = ((await delivered.json()) as { runId: string }).runId;
+    await flushRedis(servers);
+    await allEnded(api, [{ runId: ahead.runId, n: 41 }, { runId, n: 42 }], 1);
+    assert.equal((await api.call('GET', `/runs/${runId}`)).body.run.trigger, 'webhook');
   });
 
   it('queues nothing twice on an ordinary restart of the platform (Redis kept its data)', async () => {
