@@ -230,7 +230,7 @@ async function production({ config, keyring, origin, log, storeTestHooks, checkB
     queueClient.disconnect();
     throw err;
   }
-  const redisQueue = opened.keep(await openRedisQueue({ client: queueClient, ownsClient: true, prefix, leaseMs: config.dispatchLeaseMs, log, deadRetentionMs: config.runRetentionMs, pruneIntervalMs: config.runPruneIntervalMs }));
+  const redisQueue = opened.keep(await openRedisQueue({ client: queueClient, ownsClient: true, prefix, leaseMs: config.dispatchLeaseMs, log, onGroupMissing: () => onDataLoss(), deadRetentionMs: config.runRetentionMs, pruneIntervalMs: config.runPruneIntervalMs }));
   opened.onClose(() => durability.close()); // again, so it stops watching before the queue disconnects
   const gated = admitFirst(redisQueue, async () => {
     claim.admit();

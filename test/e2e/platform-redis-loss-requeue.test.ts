@@ -10,6 +10,7 @@ import { createHmac } from 'node:crypto';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { MongoClient } from 'mongodb';
 import { connectRedis, redisReady } from '../../controlplane/store/production/redis-client.js';
 import { startPlatform, type StartedPlatform, type StartOptions } from '../../platform/start.js';
 import { Api, createFunction, deploy, deployed, filesOf, fnName, py, sleep } from './platform-harness.js';
@@ -49,10 +50,12 @@ async function ended(api: Api, runId: string): Promise<RunBody> {
   for (;;) {
     const res = await api.call('GET', `/runs/${runId}`);
     if (res.status === 200 && ['succeeded', 'failed', 'cancelled'].includes(res.body.run.state)) return res.body.run as RunBody;
-    if (Date.now() > deadline) throw new Error(`run ${runId}: ${res.status} ${JSON.stringify(res.body)}`);
+    if (Date.now() > deadline) throw new Error(`run ${runId}: ${res.status} ${JSON.stringify(res.body)}; the platform said: ${platformLog.slice(-20).join(' | ')}`);
     await sleep(200);
   }
 }
+/** The platform's log lines, for a failure's message. */
+const platformLog: string[] = [];
 
 /** Until the run is known again (queued again after the loss). */
 async function known(api: Api, runId: string): Promise<void> {
@@ -93,7 +96,7 @@ describe('async runs queued when Redis lost its data (production platform)', { s
 
   before(async () => {
     // One run at a time: the runs after the first stay queued through the loss.
-    options = { ...clusterOptions(servers), port: 0, poolSize: 1, dispatchConcurrency: 1, log: (line: string) => { lines.push(line); } };
+    options = { ...clusterOptions(servers), port: 0, poolSize: 1, dispatchConcurrency: 1, log: (line: string) => { lines.push(line); platformLog.push(line); } };
     platform = await startPlatform(options);
     api = new Api(platform.url, platform.takeAdminToken() ?? null);
     await deployed(api, slow, { 'main.py': py('import json, time', 'def handler(event, context):', '    time.sleep(0.5)', '    return {"n": json.loads(event["body"])["n"]}') });
@@ -160,5 +163,17 @@ describe('async runs queued when Redis lost its data (production platform)', { s
     await sleep(6_000); // past the start's pass (its grace: 5 s)
     assert.ok(!lines.some((line) => /queued again/.test(line)), lines.join('\n'));
     for (const { runId } of runs) assert.equal((await ended(api, runId)).attempts.length, 1);
+    // Every run ended: none of their acceptance records is left (each is removed at its run's end).
+    const client = new MongoClient(servers.ferret.url);
+    try {
+      const records = client.db(options.mongoDatabase).collection<{ _id: string }>('async_accepted');
+      const ours = { _id: { $in: runs.map((r) => r.runId) } };
+      for (let i = 0; await records.countDocuments(ours) > 0; i++) {
+        assert.ok(i < 50, JSON.stringify(await records.find(ours, { projection: { payload: 0 } }).toArray()));
+        await sleep(100);
+      }
+    } finally {
+      await client.close();
+    }
   });
 });

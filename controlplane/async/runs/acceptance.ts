@@ -58,18 +58,21 @@ export function recordedAccept(records: AcceptanceRecords, accept: AcceptRun, o:
 }
 
 /**
- * The queue, telling the records what became of each run's job. Best effort after the queue's own
- * step: a record that missed a step is at worst queued again after a Redis data loss (reaccept.ts).
+ * The queue, telling the records what became of each run's job. After the queue's own step, and
+ * not waited for (a MongoDB that hangs must not hold the dispatcher: it ran while MongoDB was down
+ * before), in order per run; best effort: a record that missed a step is at worst queued again
+ * after a Redis data loss, or forgotten (reaccept.ts). One left at a stop (its removal cut off) is
+ * removed by the next start's pass, its run's final state in Redis.
  */
 export function recordingQueue(queue: Queue, records: AcceptanceRecords, now: () => number = Date.now): Queue {
   return new RecordingQueue(queue, records, now);
 }
 
-const ignore = (): void => undefined;
-
 class RecordingQueue extends ForwardingQueue {
   /** The attempt of each job this process holds (a nack queues attempt + 1). */
   private readonly attempts = new Map<string, number>();
+  /** Each run's record writes not yet done, the last one's end: the next waits for it. */
+  private readonly writing = new Map<string, Promise<void>>();
 
   constructor(q: Queue, private readonly records: AcceptanceRecords, private readonly now: () => number) {
     super(q);
@@ -78,33 +81,46 @@ class RecordingQueue extends ForwardingQueue {
   override async claim(consumer: string, max: number, options?: ClaimOptions): Promise<ClaimedJob[]> {
     const jobs = await this.q.claim(consumer, max, options);
     const at = this.now();
-    for (const job of jobs) this.attempts.set(job.runId, job.attempt);
-    await Promise.all(jobs.map((job) => this.records.mark(job.runId, at).catch(ignore)));
+    for (const job of jobs) {
+      this.attempts.set(job.runId, job.attempt);
+      this.write(job.runId, () => this.records.mark(job.runId, at));
+    }
     return jobs;
   }
 
   override async ack(lease: Lease): Promise<void> {
     await this.q.ack(lease);
-    this.attempts.delete(lease.runId);
-    await this.records.remove(lease.runId).catch(ignore);
+    this.ended(lease.runId);
   }
 
   override async nack(lease: Lease, notBefore: number): Promise<void> {
     await this.q.nack(lease, notBefore);
     const attempt = this.attempts.get(lease.runId);
     this.attempts.delete(lease.runId);
-    if (attempt !== undefined) await this.records.mark(lease.runId, null, { attempt: attempt + 1, notBefore }).catch(ignore);
+    if (attempt !== undefined) this.write(lease.runId, () => this.records.mark(lease.runId, null, { attempt: attempt + 1, notBefore }));
   }
 
   override async deadLetter(lease: Lease, reason: string): Promise<void> {
     await this.q.deadLetter(lease, reason);
-    this.attempts.delete(lease.runId);
-    await this.records.remove(lease.runId).catch(ignore);
+    this.ended(lease.runId);
   }
 
   override async cancel(runId: string): Promise<CancelResult> {
     const result = await this.q.cancel(runId);
-    if (result === 'cancelled') await this.records.remove(runId).catch(ignore);
+    if (result === 'cancelled') this.ended(runId);
     return result;
+  }
+
+  private ended(runId: string): void {
+    this.attempts.delete(runId);
+    this.write(runId, () => this.records.remove(runId));
+  }
+
+  private write(runId: string, op: () => Promise<void>): void {
+    const next = (this.writing.get(runId) ?? Promise.resolve()).then(op).catch(() => undefined);
+    this.writing.set(runId, next);
+    void next.then(() => {
+      if (this.writing.get(runId) === next) this.writing.delete(runId);
+    });
   }
 }
