@@ -14,6 +14,9 @@ export { BUILD_TASKS } from './deps/index.js';
 export { LocalConfigBus, loadProductionStore, MemoryHotMetrics, openSqliteStore, type ConfigBus, type FunctionUsage, type HotMetrics, type KeyUsage, type Store, type UsageWindow } from './store/index.js';
 export {
   acceptInOrder,
+  Reacceptor,
+  recordedAccept,
+  recordingQueue,
   cancelInOrder,
   admitFirst,
   ASYNC_DB_FILE,

@@ -10,6 +10,9 @@
  */
 import {
   acceptInOrder,
+  Reacceptor,
+  recordedAccept,
+  recordingQueue,
   cancelInOrder,
   admitFirst,
   ASYNC_DB_FILE,
@@ -184,6 +187,12 @@ function warnAsyncDbMissing(stateDir: string, log: (line: string) => void): void
 }
 
 /**
+ * How long an acceptance record is left alone before a pass may queue its run again: an accept
+ * writes its record, then Redis, within milliseconds (ADR 0225).
+ */
+const REACCEPT_GRACE_MS = 5_000;
+
+/**
  * Production: MongoDB for the store; Redis for everything live and shared by every process. The
  * schema of PlatformConfig refuses production without both URLs, hence the `!`s.
  */
@@ -205,7 +214,8 @@ async function production({ config, keyring, origin, log, storeTestHooks, checkB
   // The queue owns its connection, watched for persistence (at start and after every reconnect):
   // every way a run enters is an enqueue, refused while that Redis would lose it (ASYNC_QUEUE_NOT_DURABLE).
   const queueClient = await naming('FP_REDIS_URL', openRedis(redisUrl));
-  const durability = new RedisDurability({ client: queueClient, url: redisUrl, allowVolatile: config.redisAllowVolatile, log, markKey: redisKeys(prefix).durabilityMark() });
+  let onDataLoss = (): void => undefined;
+  const durability = new RedisDurability({ client: queueClient, url: redisUrl, allowVolatile: config.redisAllowVolatile, log, markKey: redisKeys(prefix).durabilityMark(), onDataLoss: () => onDataLoss() });
   opened.onClose(() => durability.close());
   // The prefix is this platform's (its database's id), or nothing under it is touched: another
   // platform's queue is there (REDIS_PREFIX_IN_USE, docs/adr/0130). Before the queue opens, so no
@@ -220,18 +230,26 @@ async function production({ config, keyring, origin, log, storeTestHooks, checkB
     queueClient.disconnect();
     throw err;
   }
-  const redisQueue = opened.keep(await openRedisQueue({ client: queueClient, ownsClient: true, prefix, leaseMs: config.dispatchLeaseMs, log, deadRetentionMs: config.runRetentionMs, pruneIntervalMs: config.runPruneIntervalMs }));
+  const redisQueue = opened.keep(await openRedisQueue({ client: queueClient, ownsClient: true, prefix, leaseMs: config.dispatchLeaseMs, log, onGroupMissing: () => onDataLoss(), deadRetentionMs: config.runRetentionMs, pruneIntervalMs: config.runPruneIntervalMs }));
   opened.onClose(() => durability.close()); // again, so it stops watching before the queue disconnects
-  const queue = admitFirst(redisQueue, async () => {
+  const gated = admitFirst(redisQueue, async () => {
     claim.admit();
     await durability.admit();
   }, () => claim.owned());
+  // Each accepted run has a record in MongoDB until it ends, so a Redis that lost its data loses no
+  // run accepted (202) and not yet run: they are queued again, with their ids (ADR 0225).
+  const records = store.acceptances!;
+  const queue = recordingQueue(gated, records);
   // The run timeline and the run index share another connection.
   const shared = await openRedis(redisUrl);
   opened.onClose(() => shared.disconnect());
   const runStores = { client: shared, prefix, retentionMs: config.runRetentionMs };
   const timeline = new RedisRunTimeline(runStores);
   const runs = new RedisAsyncRuns(runStores);
+  const reacceptor = new Reacceptor({ records, queue: gated, timeline, runs, graceMs: REACCEPT_GRACE_MS, claimedForgetMs: 2 * config.dispatchLeaseMs + REACCEPT_GRACE_MS, log });
+  onDataLoss = () => reacceptor.lost();
+  reacceptor.start();
+  opened.onClose(() => reacceptor.close());
   const readiness = (): ReadinessProblem[] => {
     return [durability.problem(), claim.problem(), store.health?.problem() ?? null].filter((problem) => problem !== null);
   };
@@ -248,7 +266,23 @@ async function production({ config, keyring, origin, log, storeTestHooks, checkB
     prefix,
     log,
   }));
-  return { store, metrics, bus, queue, timeline, runs, accept: acceptInOrder(queue, timeline, runs), cancel: cancelInOrder(queue, timeline), readiness, tickLock, replayGuard, limiter, logs };
+  return { store, metrics, bus, queue, timeline, runs, accept: recordedAccept(records, acceptInOrder(queue, timeline, runs), { onUnrecorded: unrecorded(log) }), cancel: cancelInOrder(queue, timeline), readiness, tickLock, replayGuard, limiter, logs };
+}
+
+/**
+ * Says, at most once a minute, that async runs were accepted without their acceptance record (the
+ * store down or slow): Redis alone holds them, and a loss of its data would lose them (ADR 0225).
+ */
+function unrecorded(log: (line: string) => void): (err: unknown) => void {
+  let saidAt = -Infinity;
+  let since = 0;
+  return (err) => {
+    since += 1;
+    if (performance.now() - saidAt < 60_000) return;
+    saidAt = performance.now();
+    log(`platform: WARNING: ${since} async run(s) accepted without their acceptance record in MongoDB (${err instanceof Error ? err.message : String(err)}): Redis alone holds them, and would lose them with its data (ADR 0225)`);
+    since = 0;
+  };
 }
 
 /** A server that cannot be used at start: its error, with the setting to check appended (the code kept). */

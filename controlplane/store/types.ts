@@ -673,6 +673,38 @@ export interface TestCaseStore {
 // ---------------------------------------------------------------------------------------------
 // The aggregate
 
+/**
+ * A run accepted (202) and not yet ended, as the async store beside Redis keeps it (production:
+ * MongoDB's `async_accepted`; ADR 0225): what re-queues it, with its id, when Redis lost its data.
+ */
+export interface AcceptedRun {
+  runId: string;
+  function: string;
+  acceptedAt: number;
+  replayOf: string | null;
+  trigger: 'async' | 'cron' | 'webhook';
+  bornAt?: number;
+  /** The job's payload (the request envelope), as the queue holds it. */
+  payload: Buffer;
+  idempotencyKey?: string;
+  fingerprint?: string;
+  /** The attempt it waits for (1 until a retry was scheduled). */
+  attempt: number;
+  notBefore?: number;
+  /** When a dispatcher took its current attempt (null: waiting in the queue). */
+  claimedAt: number | null;
+}
+
+/** The acceptance records (ADR 0225): written before a 202, removed when the run ends. */
+export interface AcceptanceRecords {
+  add(run: AcceptedRun): Promise<void>;
+  remove(runId: string): Promise<void>;
+  /** Its attempt was taken (at) or, null, handed back for a retry `attempt` due at `notBefore`. */
+  mark(runId: string, claimedAt: number | null, retry?: { attempt: number; notBefore: number }): Promise<void>;
+  /** Every record, oldest accepted first. */
+  list(): Promise<AcceptedRun[]>;
+}
+
 export interface Store {
   readonly functions: FunctionStore;
   readonly versions: VersionStore;
@@ -687,6 +719,8 @@ export interface Store {
   readonly workspaces: WorkspaceStore;
   readonly audit: AuditStore;
   readonly blobGrants: BlobGrants;
+  /** Production: the async runs accepted and not yet ended, kept beside Redis (ADR 0225). Absent embedded (one SQLite transaction accepts a run). */
+  readonly acceptances?: AcceptanceRecords;
   /** Hourly usage rollups for the long windows (7 d, 30 d); optional so a store may go without. */
   readonly usageHistory?: UsageHistory;
   /** Where the embedded default keeps its in-memory live usage across restarts (metrics/live-state.ts); absent in production (Redis keeps it). */

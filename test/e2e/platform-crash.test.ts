@@ -140,4 +140,34 @@ describe('platform crash during an async run', { timeout: 60_000 }, () => {
     const exit = await second.exited;
     assert.equal(exit.code, 0, exit.stderr);
   });
+
+  // Chaos round 10 (ADR 0225): the embedded queue writes a run's acceptance (index row, job,
+  // `queued`) in one SQLite transaction (WAL, synchronous=FULL) before the 202, so a process killed
+  // at once after it loses none. Passed before the round too: this says so.
+  it('SIGKILL right after the 202s: every accepted run runs after a restart, with its result', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fp-crash-accept-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const first = startMain(['--state-dir', dir, '--port', '0'], { ...ENV, FP_DISPATCH_CONCURRENCY: '1' });
+    const { url, token } = await started(first);
+    assert.ok(token, 'the first start prints the admin token');
+    const name = fnName('queued');
+    await deployed(new Api(url, token), name, { 'main.py': py('import json, time', 'def handler(event, context):', '    time.sleep(0.3)', '    return {"n": json.loads(event["body"])["n"]}') });
+    const accepted = await Promise.all([1, 2, 3, 4, 5].map(async (n) => {
+      const res = await fetch(`${url}/async/${name}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ n }) });
+      assert.equal(res.status, 202);
+      return { n, runId: ((await res.json()) as { runId: string }).runId };
+    }));
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    const second = startMain(['--state-dir', dir, '--port', '0'], ENV);
+    const again = await started(second);
+    for (const { n, runId } of accepted) {
+      const run = await runState(new Api(again.url, token), runId, (s) => s === 'succeeded' || s === 'failed' || s === 'cancelled', 30_000);
+      assert.equal(run.state, 'succeeded', JSON.stringify(run));
+      assert.deepEqual(run.result.body, { n });
+    }
+    second.child.kill('SIGTERM');
+    assert.equal((await second.exited).code, 0);
+  });
 });

@@ -147,7 +147,7 @@ describe('Redis persistence check', { skip }, () => {
     const problem = watch.problem();
     assert.equal(problem?.code, 'REDIS_DATA_LOST', JSON.stringify(problem));
     assert.equal(problem?.degraded, true);
-    assert.match(problem!.message, /without data it had acknowledged .* Async runs accepted then and not yet run are gone/);
+    assert.match(problem!.message, /without data it had acknowledged .* Async runs accepted then and not yet run are queued again/);
   });
 });
 

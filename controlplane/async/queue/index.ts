@@ -5,3 +5,4 @@ export { openSqliteQueue, type SqliteQueueOptions } from './sqlite.js';
 export { openRedisQueue, type RedisQueueOptions } from './redis.js';
 export { LuaScript, redisRefusal } from './redis-scripts.js';
 export { admitFirst } from './admit.js';
+export { ForwardingQueue } from './forwarding.js';

@@ -39,6 +39,8 @@ export interface RedisQueueOptions extends QueueOptions {
   monotonic?: () => number;
   /** Operator messages: the consumer group was missing and was created again. */
   log?: (line: string) => void;
+  /** Told with that message, once per loss (the runs Redis lost are queued again: ADR 0225). */
+  onGroupMissing?: () => void;
   /**
    * Dead letters older than this are deleted (with their index entries), checked at open and every
    * `pruneIntervalMs` (default 10 min): the run retention, past which the run, and so its replay,
@@ -78,7 +80,7 @@ export async function openRedisQueue(options: RedisQueueOptions): Promise<Queue>
   } catch (err) {
     throw unavailable(err);
   }
-  const queue = new RedisQueue(options.client, options.ownsClient ?? false, keys, clock, leaseMs, windowMs, options.log ?? (() => {}));
+  const queue = new RedisQueue(options.client, options.ownsClient ?? false, keys, clock, leaseMs, windowMs, options.log ?? (() => {}), options.onGroupMissing ?? (() => {}));
   const retentionMs = options.deadRetentionMs;
   if (retentionMs !== undefined) queue.pruneDeadEvery(retentionMs, options.pruneIntervalMs ?? 600_000);
   return queue;
@@ -154,6 +156,7 @@ class RedisQueue implements Queue {
     private readonly leaseMs: number,
     private readonly windowMs: number,
     private readonly log: (line: string) => void,
+    private readonly onGroupMissing: () => void,
   ) {}
 
   /**
@@ -179,7 +182,8 @@ class RedisQueue implements Queue {
   /** Said once per loss: of several workers meeting NOGROUP together, only the one that creates the group logs. */
   private async recreateGroup(): Promise<void> {
     if (await createGroup(this.client, this.keys)) {
-      this.log(`queue: the stream or consumer group of ${this.keys.stream} was missing (Redis lost its data: restarted without persistence, or flushed); created it again. Runs queued before the loss are gone.`);
+      this.log(`queue: the stream or consumer group of ${this.keys.stream} was missing (Redis lost its data: restarted without persistence, or flushed); created it again. Runs queued before the loss are gone from it (queued again from their acceptance records: ADR 0225).`);
+      this.onGroupMissing();
     }
   }
 

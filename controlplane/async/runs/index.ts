@@ -5,3 +5,5 @@ export { openSqliteAsyncRuns, type AsyncRunIndex, type AsyncRunInfo, type AsyncR
 export { encodeCall, decodeCall, decodeEnvelope, type QueuedTrigger } from './envelope.js';
 export { acceptInOrder, cancelInOrder, type AcceptRun, type CancelRun } from './accept.js';
 export { RedisAsyncRuns, RedisRunTimeline, type RedisAsyncOptions } from './redis.js';
+export { recordedAccept, recordingQueue } from './acceptance.js';
+export { reacceptLost, Reacceptor, REQUEUED_AFTER_LOSS, type ReacceptOptions } from './reaccept.js';

@@ -11,7 +11,7 @@ import type { Keyring } from '../../secrets/index.js';
 import { StoreError } from '../errors.js';
 import type { SealedHookSecret } from '../sealed.js';
 import type { Role } from '../../../protocol/index.js';
-import type { DeployEntry, DraftRecord, FileChanges, FileEntry, FunctionLimits, FunctionSettings, FunctionStatus, TestCase, TokenKind, VersionStartCheck, WorkspaceQuotas } from '../types.js';
+import type { AcceptedRun, DeployEntry, DraftRecord, FileChanges, FileEntry, FunctionLimits, FunctionSettings, FunctionStatus, TestCase, TokenKind, VersionStartCheck, WorkspaceQuotas } from '../types.js';
 import { numberAuditLeftovers, upgradeToV2, upgradeToV3, upgradeToV4 } from './upgrade.js';
 
 /**
@@ -272,6 +272,12 @@ export interface MetaDoc {
   at: number;
 }
 
+/** An async run accepted and not yet ended (`async_accepted`, ./acceptances.ts; ADR 0225). */
+export interface AcceptedDoc extends Omit<AcceptedRun, 'runId' | 'payload'> {
+  _id: string;
+  payload: Binary;
+}
+
 export interface Collections {
   functions: Collection<FunctionDoc>;
   versions: Collection<VersionDoc>;
@@ -289,6 +295,7 @@ export interface Collections {
   slots: Collection<SlotDoc>;
   audit: Collection<AuditDoc>;
   grants: Collection<GrantDoc>;
+  accepted: Collection<AcceptedDoc>;
 }
 
 export interface MongoContext {
@@ -351,6 +358,7 @@ export function collections(db: Db): Collections {
     slots: db.collection<SlotDoc>('function_slots'),
     audit: db.collection<AuditDoc>('audit'),
     grants: db.collection<GrantDoc>('blob_grants'),
+    accepted: db.collection<AcceptedDoc>('async_accepted'),
   };
 }
 

@@ -4,6 +4,7 @@
  * latency windows live in Redis behind their own port (./redis-metrics.ts, ../metrics/).
  * Why this shape: docs/adr/0006-production-stores.md. Collections and gaps: docs/stores.md.
  */
+import { mongoAcceptances } from './acceptances.js';
 import { MongoClient, MongoServerError } from 'mongodb';
 import type { Keyring } from '../../secrets/index.js';
 import { StoreError } from '../errors.js';
@@ -175,6 +176,7 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
       workspaces: guard(mongoWorkspaceStore(ctx, async (key) => (await liveFunction(ctx, key)) !== null)),
       audit: guard(mongoAuditStore(ctx)),
       blobGrants: guard(mongoBlobGrants(ctx)),
+      acceptances: guard(mongoAcceptances(ctx)),
       blobs: guard(blobs),
       identity,
       health,

@@ -144,6 +144,8 @@ export interface RedisDurabilityOptions {
   markIntervalMs?: number;
   /** How often the settings are read again while connected (default 30 s; 0: only at start and reconnects). */
   recheckMs?: number;
+  /** Told each time the mark goes back (the runs Redis lost are queued again from their acceptance records: ADR 0225). */
+  onDataLoss?: () => void;
 }
 
 /**
@@ -347,7 +349,7 @@ export class RedisDurability {
     return {
       code: 'REDIS_DATA_LOST',
       message: `Redis ${this.address} came back at ${new Date(lost.at).toISOString()} without data it had acknowledged (restarted empty, flushed, an older AOF or snapshot restored, or a failover to a replica that was behind): ` +
-        `writes since about ${new Date(lost.since).toISOString()} or before may be lost. Async runs accepted then and not yet run are gone (their ids answer RUN_NOT_FOUND); runs that had run answer from their records; runs finished then may run again. Async runs are accepted as usual. Said for an hour after it was seen.`,
+        `writes since about ${new Date(lost.since).toISOString()} or before may be lost. Async runs accepted then and not yet run are queued again with their ids, from their acceptance records in MongoDB; runs that had run answer from their records; runs finished then may run again. Async runs are accepted as usual. Said for an hour after it was seen.`,
       degraded: true,
     };
   }
@@ -381,9 +383,10 @@ export class RedisDurability {
     this.o.client.incr(key).then((value) => {
       if (this.markSeen > 0 && value <= this.markSeen) {
         this.dataLost = { at: Date.now(), mono: performance.now(), since: this.markSeenAt };
+        this.o.onDataLoss?.();
         this.o.log(
           `platform: ERROR: Redis ${this.address} came back with older data than it had acknowledged, or evicted keys (its durability mark went from ${this.markSeen} back to ${value - 1}): ` +
-          `writes acknowledged since about ${new Date(this.markSeenAt).toISOString()} or before may be lost. Async runs accepted then (202) and not yet run may be gone (their ids answer RUN_NOT_FOUND), ` +
+          `writes acknowledged since about ${new Date(this.markSeenAt).toISOString()} or before may be lost. Async runs accepted then (202) and not yet run are queued again from their acceptance records in MongoDB (ADR 0225), ` +
           'runs finished then may run again, and config changes may be missing until the next change. Check how Redis was restored (an older AOF or snapshot, a failover to a replica that was behind), or whether it evicted keys (maxmemory-policy other than noeviction). [REDIS_DATA_LOST]',
         );
       }
