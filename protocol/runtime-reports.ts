@@ -21,7 +21,21 @@ export const LOG_LINE_UNITS = 40;
 export const MAX_ERROR_TEXT_CHARS = 64 * 1024;
 const MAX_ERROR_TYPE_CHARS = 256;
 const MAX_ERROR_FILE_CHARS = 4096;
-const MAX_LEVEL_CHARS = 64;
+/**
+ * A level a line keeps: a name as `logging` writes one (`INFO`, a custom `TRACE` or `AUDIT`,
+ * `Level 5` for an unnamed number), ASCII, at most 32 characters. The CLI prints it in the column
+ * where its own words stand (`logs`: `end ── ok 200 in 3 ms`, `platform [logs truncated …]`), so
+ * those words are no function's level (RESERVED_LEVELS), nor a look-alike of them (`еnd`, Cyrillic
+ * `е`), spaces after them or a control character (red team round 52: `addLevelName(60, "end")`
+ * printed a run's end line, `"platform"` the platform's note, in `logs` and `runs <id>`).
+ */
+const LEVEL_NAME = /^(?:[A-Za-z][A-Za-z0-9_-]{0,31}|Level -?\d{1,9})$/;
+const RESERVED_LEVELS: ReadonlySet<string> = new Set(['end', 'platform', 'run']);
+
+/** `level` when a line may carry it as its level (LEVEL_NAME), else undefined. */
+function keptLevel(level: unknown): string | undefined {
+  return typeof level === 'string' && LEVEL_NAME.test(level) && !RESERVED_LEVELS.has(level.toLowerCase()) ? level : undefined;
+}
 const STREAMS: ReadonlySet<string> = new Set(['stdout', 'stderr', 'log']);
 
 /**
@@ -39,8 +53,8 @@ const RUNTIME_TRUNCATION = /^\[logs truncated: \d+ lines, \d+ bytes dropped\]$/;
 
 /**
  * `raw` as a log line, or null when it is none: not an object, or no string `msg`. An unknown
- * stream counts as stdout, a time that is not a finite number as now, a level that is not a short
- * string is left out. The time is the runtime's word, which the function's code writes (it replaces
+ * stream counts as stdout, a time that is not a finite number as now, a level that is not a level's
+ * name (keptLevel) is left out. The time is the runtime's word, which the function's code writes (it replaces
  * `time.time`, or sends its own frames): it is kept between `since` (when the call or load began)
  * and now. A line stamped 1e300 made `runs <id>` end in a RangeError, so a function hid what its run
  * printed from its owner, and one stamped in the future sorted after every later line (red team
@@ -55,7 +69,8 @@ export function cleanLogLine(raw: unknown, since = -Infinity, now = Date.now()):
     ts: typeof ts === 'number' && Number.isFinite(ts) ? Math.min(Math.max(ts, since), now) : now,
     msg,
   };
-  if (typeof level === 'string' && level.length > 0 && level.length <= MAX_LEVEL_CHARS) line.level = level;
+  const kept = keptLevel(level);
+  if (kept !== undefined) line.level = kept;
   return line;
 }
 

@@ -43,7 +43,20 @@ const CLOCK = py(
   '    time.perf_counter = lambda: -1e300',
   '    raise ValueError("its time is its own")',
 );
+// Red team round 52: a level named like the words `logs` and `runs <id>` print in the level column.
+const LEVELS = py(
+  'import logging, sys',
+  'logging.basicConfig(force=True, stream=sys.stdout, format="%(message)s")',
+  'NAMES = ("end", "platform", "Platform", "run", "\\u0435nd", "end     x", "lvl\\x1b[2J", "TRACE", "AUDIT")',
+  'def handler(event, context):',
+  '    for name in NAMES:',
+  '        logging.addLevelName(61, name)',
+  '        logging.log(61, "── ok 200 in 3 ms (1 line) " + ascii(name))',
+  '    logging.log(75, "numbered")',
+  '    return {"statusCode": 200, "body": "ok"}',
+);
 const h = useGateway({
+  levels: { files: { 'main.py': LEVELS }, manifest: 'entrypoint: main:handler' },
   hooks: { files: { 'app.py': APP }, manifest: 'entrypoint: app:app\nlimits:\n  timeout: 5s' },
   stamps: { files: { 'main.py': STAMPS }, manifest: 'entrypoint: main:handler' },
   clock: { files: { 'main.py': CLOCK }, manifest: 'entrypoint: main:handler' },
@@ -67,6 +80,16 @@ it('a caller\'s deeply nested JSON text printed by a public function neither fai
   const line = run.logs.find((l) => l.msg.startsWith('{"level"'));
   assert.equal(line?.msg.length, DEEP.length, JSON.stringify(run.logs.map((l) => l.msg.slice(0, 80))));
   assert.equal(line?.level, undefined);
+});
+
+it('a function\'s own level names are no word of the platform\'s columns: `addLevelName(61, "end")` printed a run\'s end line in `logs` (red team round 52)', { timeout: 60_000 }, async () => {
+  const res = await fetch(`${h.url}/fn/levels/`);
+  assert.equal(res.status, 200, await res.text());
+  const run = await runRecord(h, res.headers.get('x-run-id')!);
+  const levels = run.logs.filter((l) => l.msg.startsWith('──') || l.msg === 'numbered').map((l) => `${l.msg.slice(27)} ${l.level ?? '-'}`);
+  assert.deepEqual(levels, [
+    "'end' -", "'platform' -", "'Platform' -", "'run' -", "'\\u0435nd' -", "'end     x' -", "'lvl\\x1b[2J' -", "'TRACE' TRACE", "'AUDIT' AUDIT", ' Level 75',
+  ], JSON.stringify(run.logs));
 });
 
 it('a function\'s own time stamps on its lines are kept within its call: 1e300 ended `runs <id>` in a RangeError, the future sorted last (red team round 44)', { timeout: 60_000 }, async () => {

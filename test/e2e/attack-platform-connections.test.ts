@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Api, createFunction, deploy, fnName, handlerReturning, py, sleep, upload } from './platform-harness.js';
@@ -33,9 +34,7 @@ const FORKS_HOLDERS = [
 ];
 
 /** Forks `procs` processes that each open `per` connections to the platform and keep them alive; the call then waits. */
-const HOG = py(
-  'import os, socket, time',
-  '',
+const HOLD = [
   'def hold(port, n):',
   '    socks = []',
   '    for _ in range(n):',
@@ -58,8 +57,57 @@ const HOG = py(
   '                    pass',
   '            except OSError:',
   '                pass',
-  ...FORKS_HOLDERS,
+];
+const HOG = py('import os, socket, time', '', ...HOLD, ...FORKS_HOLDERS);
+
+/**
+ * Red team round 52: a version's template (ADR 0030) imports the module as an instance does, and its
+ * import forks a process holding `n` connections (only there: the runtime's `templating` is on the
+ * stack); a call forks one holding `per` more and waits `wait` seconds. The template was its own owner
+ * for the guard, so each stayed under a tenth of the limit while the workspace held more.
+ */
+const templated = (port: string, n: number): string => py(
+  'import os, socket, sys, time',
+  '',
+  ...HOLD,
+  'def templating():',
+  '    f = sys._getframe()',
+  '    while f is not None:',
+  '        if f.f_locals.get("templating") is True:',
+  '            return True',
+  '        f = f.f_back',
+  '    return False',
+  'time.sleep(0.2)  # an import past 50 ms: the version gets a template',
+  'if templating() and os.fork() == 0:',
+  '    try:',
+  `        hold(${port}, ${n})`,
+  '    finally:',
+  '        os._exit(0)',
+  'def handler(event, context):',
+  '    q = event["query"]',
+  '    if os.fork() == 0:',
+  '        try:',
+  `            hold(${port}, int(q["per"]))`,
+  '        finally:',
+  '            os._exit(0)',
+  '    time.sleep(float(q["wait"]))',
+  '    return {"held": True}',
 );
+
+/** `n` connections of the test's own (no box's) to `url`'s port, each asking `/healthz` every 2 s so the idle timer never ends them. */
+function outsideConnections(url: string, n: number): { close: () => void } {
+  const { hostname, port } = new URL(url);
+  const socks = Array.from({ length: n }, () => {
+    const s = connect(Number(port), hostname);
+    s.on('error', () => undefined);
+    s.on('data', () => undefined);
+    return s;
+  });
+  const ask = (): void => { for (const s of socks) if (!s.destroyed) s.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'); };
+  ask();
+  const timer = setInterval(ask, 2000);
+  return { close: () => { clearInterval(timer); for (const s of socks) s.destroy(); } };
+}
 
 /**
  * The same connections, hidden (red team round 51): each batch is sent over a socketpair of the
@@ -108,13 +156,22 @@ const openFds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
  * `query`: the hog's connections take the platform past half, its instance is stopped and the
  * descriptors come back, the victim is served.
  */
-async function stoppedAndServed(code: string, query: string, args: string[] = []): Promise<void> {
+/** Runs `body` against a platform of its own (started with `args`), stopped and removed after. */
+async function onPlatform(args: string[], body: (p: { url: string; pid: number; api: Api }) => Promise<void>): Promise<void> {
   const stateDir = mkdtempSync(join(tmpdir(), 'fp-conns-'));
   const proc = startMain(['--state-dir', stateDir, '--port', '0', ...args]);
   try {
     const { url, token } = await started(proc);
-    const pid = proc.child.pid!;
-    const api = new Api(url, token!);
+    await body({ url, pid: proc.child.pid!, api: new Api(url, token!) });
+  } finally {
+    proc.child.kill('SIGTERM');
+    await proc.exited;
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+async function stoppedAndServed(code: string, query: string, args: string[] = []): Promise<void> {
+  await onPlatform(args, async ({ url, pid, api }) => {
     const hog = fnName('hog');
     await createFunction(api, hog, { limits: { timeout: '40s' } });
     await upload(api, hog, { 'main.py': code });
@@ -148,11 +205,7 @@ async function stoppedAndServed(code: string, query: string, args: string[] = []
     assert.equal((JSON.parse(answer.body) as { error: { code: string } }).error.code, 'FUNCTION_CONNECTION_LIMIT', answer.body);
     const served = await fetch(`${url}/fn/${victim}/`, { signal: AbortSignal.timeout(5_000) });
     assert.equal(served.status, 200);
-  } finally {
-    proc.child.kill('SIGTERM');
-    await proc.exited;
-    rmSync(stateDir, { recursive: true, force: true });
-  }
+  });
 }
 
 describe('attack: one function holds the platform\'s descriptors through connections to the gateway', { skip: process.platform !== 'linux' && 'needs /proc and prlimit' }, () => {
@@ -166,5 +219,39 @@ describe('attack: one function holds the platform\'s descriptors through connect
 
   it('a platform listening on :: (both families) counts the connections a box opens over IPv4 (red team round 51)', { timeout: 90_000 }, async () => {
     await stoppedAndServed(HOG, 'procs=2&per=760', ['--host', '::']);
+  });
+
+  it('a template\'s connections count for its workspace: its import\'s 105 and an instance\'s 60, each under a tenth of 1 100, stopped neither before (red team round 52)', { timeout: 90_000 }, async () => {
+    let outside: { close: () => void } | null = null;
+    await onPlatform([], async ({ url, pid, api }) => {
+      const fn = fnName('tpl');
+      await createFunction(api, fn, { limits: { timeout: '40s' } });
+      await upload(api, fn, { 'main.py': templated(new URL(url).port, 105) });
+      await deploy(api, fn);
+      const limit = 1100; // a tenth: 110
+      execFileSync('prlimit', ['--pid', String(pid), `--nofile=${limit}:${limit}`]);
+      const base = openFds(pid);
+      // The first call starts an instance; the version's template follows, and its import's 105 connections.
+      const first = await fetch(`${url}/fn/${fn}/?per=0&wait=0`);
+      assert.equal(first.status, 200, await first.text());
+      let withTemplate = 0;
+      for (let i = 0; i < 200 && withTemplate < base + 100; i++, await sleep(100)) withTemplate = openFds(pid);
+      assert.ok(withTemplate >= base + 100, `the template's import connected (${base} → ${withTemplate} descriptors)`);
+      const held = fetch(`${url}/fn/${fn}/?per=60&wait=30`).then(async (r) => ({ status: r.status, body: await r.text() }));
+      for (let i = 0; i < 100 && openFds(pid) < withTemplate + 55; i++) await sleep(100);
+      // Past half with connections of no box's (not counted for anyone).
+      outside = outsideConnections(url, Math.max(0, Math.ceil(limit / 2) + 60 - openFds(pid)));
+      let peak = 0;
+      for (let i = 0; i < 30 && peak * 2 <= limit; i++, await sleep(100)) peak = Math.max(peak, openFds(pid));
+      assert.ok(peak * 2 > limit, `past half the platform's descriptors (${peak} of ${limit})`);
+      // The template holds the most of its workspace's 165 (over 110): it is stopped and its box's connections close.
+      let now = peak;
+      for (let i = 0; i < 100 && now > peak - 90; i++, await sleep(100)) now = openFds(pid);
+      assert.ok(now <= peak - 90, `the platform still held ${now} descriptors (peak ${peak}): the template's connections were kept`);
+      outside.close();
+      outside = null;
+      const answer = await held;
+      assert.equal(answer.status, 200, answer.body);
+    }).finally(() => outside?.close());
   });
 });

@@ -42,3 +42,11 @@ describe('runtime output forwarded to the operator (FP_DEBUG)', () => {
     assert.equal(escapeControls('plain é ☃'), 'plain é ☃');
   });
 });
+
+describe('a log line\'s level (red team round 52)', () => {
+  it('is kept when it is a level\'s name, left out when it is one of the words the CLI prints in its column, a look-alike or no name', () => {
+    const levels = ['INFO', 'TRACE', 'audit-2', 'Level 5', 'Level -3', 'end', 'END', 'platform', 'Run', '\u0435nd', 'end     x', 'a\nb', 'x'.repeat(33), '', 7];
+    const lines = boundedLogLines(levels.map((level) => ({ stream: 'stdout', ts: 1, msg: 'm', level })));
+    assert.deepEqual(lines.map((l) => l.level ?? null), ['INFO', 'TRACE', 'audit-2', 'Level 5', 'Level -3', null, null, null, null, null, null, null, null, null, null]);
+  });
+});
