@@ -63,6 +63,15 @@ export function peerAddress(res: HttpResponse): string {
   return formatAddress(new Uint8Array(res.getRemoteAddress()));
 }
 
+/**
+ * Whether the response's connection began with a PROXY protocol v2 header naming a client (the
+ * pinned build parses one and keeps its address aside; a `LOCAL` header, which names none, leaves
+ * nothing). The gateway takes no client address from it (ADR 0255).
+ */
+export function claimsProxiedClient(res: HttpResponse): boolean {
+  return res.getProxiedRemoteAddress().byteLength > 0;
+}
+
 /** The port of the peer `peerAddress` gave last (0: unknown). */
 export function lastPeerPort(): number {
   return port;

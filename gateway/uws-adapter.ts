@@ -88,7 +88,7 @@ import type * as Uws from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket_context_t, WebSocket } from 'uWebSockets.js';
 import { errorBody, PlatformError, type Abortable, type Pairs, type ResponseStream } from '../protocol/index.js';
 import { checkRequestHead, MAX_HEADER_BYTES, NATIVE_MAX_CONTENT_LENGTH } from './http-framing.js';
-import { capSendBuffers, checkPeerAddon, DEFAULT_SEND_BUFFER_BYTES, lastPeerPort, peerAddress, peerCookie } from './peer-port.js';
+import { capSendBuffers, checkPeerAddon, claimsProxiedClient, DEFAULT_SEND_BUFFER_BYTES, lastPeerPort, peerAddress, peerCookie } from './peer-port.js';
 import { addressState, holdTwin, loopbackTwin } from '../protocol/index.js';
 import { ClosedPeers, DRAIN_IDLE_MS, DRAIN_MAX_MS, DrainSlots, drainBytesFor, UWS_KEEP_ALIVE_MS } from './body-drain.js';
 import { ByteBudget, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, DEFAULT_MAX_HELD_RESPONSE_BYTES, SLOW_CLIENT_WINDOW_MS, type Holder } from './byte-budget.js';
@@ -350,6 +350,12 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     }
     this.maxBodyBytes = maxBodyBytes;
     this.maxChunks = bodyChunkLimit(maxBodyBytes);
+    if (claimsProxiedClient(res)) {
+      // ADR 0255: a PROXY v2 header's client is nobody's word here; refused, not silently dropped.
+      this.refusal = PROXY_REFUSED;
+      this.settle({ error: PROXY_REFUSED });
+      return;
+    }
     const framing = checkRequestHead(this.method, this.url, this.rawQuery, this.headers, absolute !== null);
     if (!framing.ok) {
       this.refusal = framing.error;
@@ -855,6 +861,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
 const NO_BODY: { body: Uint8Array } = { body: new Uint8Array(0) };
 
 /** The outcome of a body nobody may read any more; one shared object, not one per response. */
+const PROXY_REFUSED = new PlatformError('PROXY_PROTOCOL_REFUSED', 'the connection began with a PROXY protocol header: the gateway takes the client address from X-Forwarded-For of a trusted proxy (FP_TRUSTED_PROXIES), not from PROXY headers');
 const ALREADY_ANSWERED = { error: new PlatformError('BAD_REQUEST', 'the request was already answered') } as const;
 
 /**

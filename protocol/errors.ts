@@ -230,6 +230,7 @@ export const ERRORS = {
   FUNCTION_CONNECTION_LIMIT: { status: 502, component: 'function', title: "The instance held more of the platform's connections than any box may while the platform ran short of file descriptors; it was stopped." },
   INSTALL_PATH_COLLIDES: { status: 500, component: 'platform', title: "The platform is installed (its clone, or its Python) at a path every function's box keeps for itself (/code, /deps, /build, …); it did not start there." },
   REDIS_DATA_LOST: { status: 503, component: 'platform', title: "Redis came back without data it had acknowledged (restarted empty, flushed, restored from an older file, failed over to a replica behind): async runs accepted before and not yet run are gone." },
+  PROXY_PROTOCOL_REFUSED: { status: 400, component: 'request', title: "The connection began with a PROXY protocol header naming a client address; the gateway does not take the client's address from PROXY headers (configure the proxy to send X-Forwarded-For instead)." },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -1,5 +1,5 @@
 // Mends the installed uWebSockets.js binary (uws-pack 20.0.8, Linux x64, Node ABI 115) before the
-// gateway loads it: fourteen fixes, each listed below, of bugs and of behaviours it lacks (docs/adr/0085-uws-header-trim.md,
+// gateway loads it: fifteen fixes, each listed below, of bugs and of behaviours it lacks (docs/adr/0085-uws-header-trim.md,
 // docs/adr/0086-uws-chunk-size.md, docs/adr/0100-uws-chunk-terminator.md,
 // docs/adr/0129-uws-async-upgrade.md, docs/adr/0150-stream-head-at-response-start.md,
 // docs/adr/0154-uws-chunk-digits.md, docs/adr/0246-http-1-0-served.md,
@@ -78,6 +78,9 @@
 //    400 at once; empty lines before a request line are skipped (RFC 9112 §2.2); a head split
 //    inside its version or after the method's space waits for the rest instead of the 505
 //    (docs/adr/0254-the-parser-answers-what-it-left-waiting.md; STRAY_EDITS).
+// 15. A head holding CR `a` (the two bytes the parser fences the data's end with) was taken for
+//    an incomplete one and waited for the idle timeout: the fence now carries its own address after
+//    it, which no client can send, and only a stop there waits (ADR 0254 amended; FENCE_EDITS).
 //
 // Only the exact file named by its sha256 (the published one, or one mended by the earlier fixes)
 // is changed; each byte is checked before it is written, and the result against the sha256
@@ -112,7 +115,9 @@ const HOSTLESS_MENDED = '2c85df5712d4995482a6d88e40dccf9d20d37c85bda843635d20e5b
 const EXPECT_MENDED = '3e1221e03483deaf5794c75b32d1aadd3d7f28f8378e86a62a341692c199f298';
 /** After the first thirteen fixes (ADR 0228, apps round 32). */
 const ABSOLUTE_MENDED = 'c4ca9dce445453459b3c504630fb5308a62f1bfdf6f2c2335ef1bf3141be62f8';
-const MENDED = 'e24015ca7bca38f04df4813cf78d846cd02440b9b1ea93b1e6e68259d8f98635';
+/** After the first fourteen fixes (ADR 0254, apps round 33). */
+const STRAY_MENDED = 'e24015ca7bca38f04df4813cf78d846cd02440b9b1ea93b1e6e68259d8f98635';
+const MENDED = 'ada926bf105a837a576f62ac9fa8feac05106121cf9ebd6c3d0f0683b7b0c7a2';
 /** [file offset, bytes expected (hex), bytes written] (offsets are the .text section's addresses: it is mapped at its file offset). */
 const HEADER_EDITS = [
   [0xf2242, '7d', '73'], // after `cmpb $0x21,(%rdx,%rbx,1)`: jge -> jae (the trailing trim's `< 33`)
@@ -371,12 +376,46 @@ const STRAY_EDITS = [
   [STRAY_CAVE, '00'.repeat(138),
     '803e61740e66813e0d61740741c7060300000031c0e91af3d1ff807f030a0f8400f3d1ff488d7703ebd6803a0d75dd488d7201ebcb80f920741f80f90d75434889c680380a75b9488d50ff4839da75bc488d5801e990efd1ff488d70ffeb0a803e0d750548ffc6eb9731c90fb7040e663d0d61749e663d0d0a7407ffc183f90b72e983ce01e9f1efd1ff'],
 ];
+// Fix 15 (ADR 0254 amended, apps round 34): fix 14's cave took any CR followed by `a` for the fence
+// (the caller writes CR `a` after the data's end so that the scans stop there), so a head holding
+// those two bytes (`X-A: x\ray`, `GET /p\ra`) still waited for the idle timeout. Both places that
+// write the fence (the fallback buffer's, 0xf1238, and the read buffer's, 0xf164b; 32 bytes of
+// padding follow either) now also write the fence's own address in the 8 bytes after it: `andl
+// $0,err` (shorter than `movl`, for room), the fence as one `movw $0x610d`, then `mov
+// %fence,2(%fence)`. The cave, assembled again one size up (143 bytes, to 0x3d2fff), decides by
+// that address alone: CRCHK (rsi: the byte after a CR) waits when `1(%rsi)` holds rsi-1 (this CR is
+// the fence) or `2(%rsi)` holds rsi (the next byte is); SPACE waits when `2(p)` holds p for p =
+// rsi+rcx, and its CRLF check reads the bytes at p. Everything else is fix 14's code, moved: the
+// jumps into the cave follow its labels (CRCHK 0x3d2f70, BAD 0x3d2f80, WAIT 0x3d2f87, END
+// 0x3d2f8e, NAME 0x3d2f9e, RL 0x3d2fa9, TARGET 0x3d2fd3, V505 0x3d2ff7). A client would have to
+// send the heap address of the parser's buffer to be taken for the fence, and then only waits.
+const FENCE_EDITS = [
+  [0xf1fe2, 'e9be0f2e00', 'e9c20f2e00'], // jmp RL
+  [0xf21ba, '0f85da0d2e00', '0f85de0d2e00'], // jne NAME
+  [0xf2215, '0f85610d2e00', '0f85650d2e00'], // jne BAD
+  [0xf228e, 'e9f70c2e00', 'e9fb0c2e00'], // jmp END
+  [HTTP10_CAVE + 29, 'e9fd010000', 'e901020000'], // jmp TARGET
+  [0x98, 'fa4f310000000000', 'ff4f310000000000'], // p_filesz of the executable segment (to 0x3d2fff)
+  [0xa0, 'fa4f310000000000', 'ff4f310000000000'], // p_memsz
+  [STRAY_CAVE, STRAY_EDITS[STRAY_EDITS.length - 1][2] + '00'.repeat(5),
+    '488d46ff48394601740d48397602740741c7060300000031c0e916f3d1ff807f030a0f84fcf2d1ff488d7703ebd2803a0d75dd488d7201ebc780f920741f80f90d75444889c680380a75b5488d50ff4839da75bc488d5801e98cefd1ff488d70ffeb0a803e0d750548ffc6eb9331c9488d040e48394002749e6681380d0a7407ffc183f90b72e883ce01e9ecefd1ff'],
+  // The fallback buffer's fence (rdi: its data, eax: its length; rcx is free): `movl $0,0x28(%rsp);
+  // mov %eax,%esi; movb $0xd,(%rdi,%rsi); lea 1(%rax),%ecx; movb $0x61,(%rdi,%rcx); xor %ebx,%ebx`
+  // -> `andl $0,0x28(%rsp); mov %eax,%esi; lea (%rdi,%rsi),%rcx; movw $0x610d,(%rcx); mov
+  // %rcx,2(%rcx); xor %ebx,%ebx; nop`.
+  [0xf1238, 'c74424280000000089c6c604370d8d4801c6040f6131db', '836424280089c6488d0c3766c7010d614889490231db90'],
+  // The read buffer's (r14: the data, ebp: its length; rax is set again before it is read):
+  // `movl $0,0x5c(%rsp); mov %ebp,%eax; movb $0xd,(%r14,%rax); lea 1(%rbp),%eax; movb
+  // $0x61,(%r14,%rax)` -> `andl $0,0x5c(%rsp); mov %ebp,%eax; add %r14,%rax; movw $0x610d,(%rax);
+  // mov %rax,2(%rax); nopl 0(%rax)`.
+  [0xf164b, 'c744245c0000000089e841c604060d8d450141c6040661', '8364245c0089e84c01f066c7000d61488940020f1f4000'],
+];
 /** Each known state of the file, and the edits that lead from it to the next. */
 const STAGES = [[ORIGINAL, HEADER_EDITS], [HEADERS_MENDED, CHUNK_EDITS], [SIZE_MENDED, TERM_EDITS], [TERM_MENDED, UPGRADE_EDITS],
   [UPGRADE_MENDED, HEAD_EDITS], [HEAD_MENDED, CLOSE_CODE_EDITS],
   [CLOSE_MENDED, DIGIT_EDITS], [DIGIT_MENDED, HTTP10_EDITS], [HTTP10_MENDED, HOSTLESS_EDITS],
   [HOSTLESS_MENDED, EXPECT_EDITS], [EXPECT_MENDED, [...ABSOLUTE_EDITS, ...parserErrorEdits()]],
-  [ABSOLUTE_MENDED, STRAY_EDITS]];
+  [ABSOLUTE_MENDED, STRAY_EDITS], [STRAY_MENDED, FENCE_EDITS]];
 
 const sha = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
@@ -397,7 +436,7 @@ if (process.platform === 'linux' && process.arch === 'x64' && existsSync(FILE)) 
     if (sha(bytes) !== MENDED) throw new Error('patch-uws: the mended binary is not the expected one; nothing written');
     writeFileSync(`${FILE}.tmp`, bytes);
     renameSync(`${FILE}.tmp`, FILE); // a gateway loading it meanwhile sees one whole file or the other
-    console.log('setup: uWebSockets.js mended: request header values keep a non-ASCII character at either end; a chunk size is hex digits (0-9, A-F, a-f) up to CRLF, nothing else (no chunk extension); chunk data ends with CRLF; an upgrade outside a cork is quiet; an empty write sends a streamed head; a client may close with 1012-1014 and 3000-3999; HTTP/1.0 is served, with or without Host, and gets no 100 Continue; an HTTP/1.1 request without any header is answered 400; absolute-form targets are served; the parser\'s own refusals are JSON errors with a code; a malformed head is refused at once and empty lines before a request are skipped (scripts/patch-uws.mjs)');
+    console.log('setup: uWebSockets.js mended: request header values keep a non-ASCII character at either end; a chunk size is hex digits (0-9, A-F, a-f) up to CRLF, nothing else (no chunk extension); chunk data ends with CRLF; an upgrade outside a cork is quiet; an empty write sends a streamed head; a client may close with 1012-1014 and 3000-3999; HTTP/1.0 is served, with or without Host, and gets no 100 Continue; an HTTP/1.1 request without any header is answered 400; absolute-form targets are served; the parser\'s own refusals are JSON errors with a code; a malformed head is refused at once (one holding CR \'a\' too) and empty lines before a request are skipped (scripts/patch-uws.mjs)');
   } else if (now !== MENDED) {
     console.log('setup: uWebSockets.js is not the build scripts/patch-uws.mjs knows: request header values may lose a non-ASCII character at either end, chunk sizes are read leniently (a chunk extension as part of the size), the CRLF after chunk data is not checked, each WebSocket upgrade prints a warning, a streamed head waits for its first body byte, a close from the client with 1012-1014 or 3000-3999 is refused, HTTP/1.0 and absolute-form targets are refused (505), the parser\'s own refusals are HTML pages without a code, and a malformed head waits unanswered for the idle timeout (docs/gateway.md)');
   }

@@ -2,6 +2,7 @@
 import errno
 import importlib
 import os
+import sysconfig
 import traceback
 
 USER_ERROR = "user_error"
@@ -18,6 +19,13 @@ _RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
 # entrypoint's module): its frame stood first in every import-time error's stack, naming the
 # host's Python install, and told the user nothing.
 _IMPORTLIB_DIR = os.path.join(os.path.dirname(os.path.abspath(importlib.__file__)), "")
+# The runtime's own site-packages (what the presets preload: FastAPI, Starlette, pydantic, anyio):
+# their frames named the host's install (`/srv/…/.venv/lib/python3.11/site-packages/fastapi/…`),
+# a path the user cannot map to anything of theirs; shown package-relative (`fastapi/routing.py`),
+# as a declared package's are `/deps/fastapi/routing.py` (ADR 0249).
+_RUNTIME_SITES = tuple(sorted({os.path.join(d, "") for p in ("purelib", "platlib")
+                               for d in (sysconfig.get_paths()[p], os.path.realpath(sysconfig.get_paths()[p]))},
+                              key=len, reverse=True))
 # A report must always fit in a frame the host can read, whatever the exception carries.
 MAX_TEXT_CHARS = 64 * 1024
 
@@ -156,6 +164,10 @@ def report(err: BaseException, klass: str, user_dir: str | None) -> dict:
              if not f.filename.startswith(_RUNTIME_DIR) and not f.filename.startswith("<frozen")]
     while shown and shown[0].filename.startswith(_IMPORTLIB_DIR):
         shown.pop(0)
+    for frame in shown:
+        site = next((d for d in _RUNTIME_SITES if frame.filename.startswith(d)), None)
+        if site is not None:
+            frame.filename = frame.filename[len(site):]
     stack = "Traceback (most recent call last):\n" + "".join(traceback.format_list(shown)) if shown else ""
     out["stack"] = _clip(stack + "".join(traceback.format_exception_only(type(err), err)))
     return out

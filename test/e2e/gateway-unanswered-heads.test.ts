@@ -4,7 +4,8 @@
  * round 33), over raw sockets: a malformed head is the parser's JSON 400 at once, empty lines
  * before a request line are skipped (RFC 9112 §2.2), a head split between reads anywhere is still
  * served (a split inside the version, or right after the method's space, was 505), and a head
- * trickled a byte a second (slowloris) is closed unanswered at the idle timeout.
+ * trickled a byte a second (slowloris) is closed unanswered at the idle timeout. A head holding CR
+ * `a` (the bytes of the parser's fence) waited too until fix 15 (ADR 0254 amended, apps round 34).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -47,6 +48,13 @@ describe('heads the native parser left waiting: 400 BAD_REQUEST at once, the con
     ['an obs-fold continuation line (RFC 9112 §5.2)', withHeader('X-A: a', ' b')],
     ['a space before the colon', withHeader('Transfer-Encoding : chunked')],
     ['a CR without LF where the next field line starts', `GET /fn/${OK}/ HTTP/1.1\r\nHost: x\r\n\rX\r\n\r\n`],
+    // CR `a` is what the parser fences the data's end with: taken for it, each of these waited
+    // for the idle timeout until fix 15 (the fence carries its own address after it).
+    ['a CR followed by `a` in a header value', withHeader('X-A: x\ray')],
+    ['a CR followed by `a` ending a header value', withHeader('X-A: x\ra')],
+    ['a CR followed by `a` in a header name', withHeader('X-\ra: y')],
+    ['a CR followed by `a` ending the target', `GET /fn/${OK}/\ra HTTP/1.1\r\nHost: x\r\n\r\n`],
+    ['a CR followed by `a` where a field line starts', `GET /fn/${OK}/ HTTP/1.1\r\nHost: x\r\n\ra\r\n\r\n`],
   ];
   for (const [what, request] of refused) {
     it(`${what}: 400`, async () => {
@@ -59,6 +67,11 @@ describe('heads the native parser left waiting: 400 BAD_REQUEST at once, the con
     const request = withHeader('X-A: a', ' b');
     for (const at of [3, 20, request.indexOf(' b') - 1, request.indexOf(' b')]) {
       assertNativeAnswer(await rawExchange(h.gateway.port, [request.slice(0, at), request.slice(at)], { gapMs: 100, waitMs: 3000 }), 400);
+    }
+  });
+  it('a CR followed by `a` where the target starts or after the version: the parser\'s 505 at once (they waited; fix 15)', async () => {
+    for (const request of [`GET \ra/ HTTP/1.1\r\nHost: x\r\n\r\n`, `GET /fn/${OK}/ HTTP/1.1\ra\r\nHost: x\r\n\r\n`]) {
+      assertNativeAnswer(await rawExchange(h.gateway.port, [request], { waitMs: 3000 }), 505);
     }
   });
   it('the parser still serves other connections', () => assertServed([GET]));
