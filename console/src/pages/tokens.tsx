@@ -115,7 +115,8 @@ export function TokensPage(): JSX.Element {
         {created !== null ? (
           <div data-testid="token-created">
             <ShownOnce label={`Token "${created.token.label}" (${created.token.role})`} value={created.secret} />
-            <p class="muted">Hand it over in a private channel. It signs in to this console, and to the CLI with <code>fastapi-platform login {location.origin.replace('//console.', '//')} --token …</code>.</p>
+            {/* Not `login … --token …`: a command line is every local user's to read (red team round 27; new-user round 16 found this line left). */}
+            <p class="muted" data-testid="token-login">Hand it over in a private channel. It signs in to this console, and to the CLI with <code>fastapi-platform login {location.origin.replace('//console.', '//')} --profile {workspace}</code>, which asks for it.</p>
             {/* A CI job has no login: the CLI reads the two variables (console round 14: where a CI token goes was not said). */}
             <p class="muted" data-testid="token-ci">In CI, keep it as a secret of the job and set <code>FP_URL={location.origin.replace('//console.', '//')}</code> and <code>FP_TOKEN</code> to it: <code>npx fastapi-platform deploy</code> then needs no login (a deploy takes the deployer role).</p>
           </div>
