@@ -19,7 +19,7 @@ import { AnswerTooLarge, send, type HttpAnswer, type HttpRequest } from './http.
  * A workspace token the platform does not know was revoked or rotated by its workspace's owner:
  * its holder needs a new one from them, which `login` alone cannot give (new-user round 16).
  */
-const REVOKED_WORKSPACE_TOKEN = ' A workspace token stops working when an owner of its workspace (or the admin) revokes or rotates it (`tokens rotate`): ask them for the new one, then `fastapi-platform login`.';
+export const REVOKED_WORKSPACE_TOKEN = 'a workspace token stops working when an owner of its workspace (or the admin) revokes or rotates it (`tokens rotate`): ask them for the new one';
 
 const TOKEN_REFUSED: ReadonlySet<string> = new Set(['ADMIN_TOKEN_FORBIDDEN', 'INVOKE_TOKEN_FORBIDDEN']);
 
@@ -361,7 +361,7 @@ export class ApiClient {
     // data binding (DATA_DATABASE_FORBIDDEN) is no reason to log in again.
     if (status === 401 || (status === 403 && TOKEN_REFUSED.has(code))) {
       message += this.token !== undefined
-        ? `. The token was refused: log in again (\`fastapi-platform login\`), or pass the right one with --token or FP_TOKEN.${this.token.startsWith(TOKEN_PREFIXES.workspace) && code === 'ADMIN_TOKEN_INVALID' ? REVOKED_WORKSPACE_TOKEN : ''}`
+        ? `. The token was refused: log in again (\`fastapi-platform login\`), or pass the right one with --token or FP_TOKEN.${this.token.startsWith(TOKEN_PREFIXES.workspace) && code === 'ADMIN_TOKEN_INVALID' ? ` A${REVOKED_WORKSPACE_TOKEN.slice(1)}, then \`fastapi-platform login\`.` : ''}`
         : this.tokenSavedFor !== undefined
           ? `. The saved token is for ${this.tokenSavedFor}, not sent to ${this.baseUrl} (another platform): use --url ${this.tokenSavedFor}, or \`fastapi-platform login ${this.baseUrl}\` (it asks for the token) for this one.`
           : '. No token: run `fastapi-platform up` (it saves one on first start) or `fastapi-platform login`, or pass --token / set FP_TOKEN.';

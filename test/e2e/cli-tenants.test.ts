@@ -176,6 +176,9 @@ describe('cli: workspaces, tokens, profiles, audit', { timeout: 120_000 }, () =>
     assert.deepEqual([old.code, json(old).error.code], [EXIT.API, 'ADMIN_TOKEN_INVALID']);
     // A revoked workspace token's holder learns who gives the next one, not only "log in again".
     assert.match(json(old).error.message, /A workspace token stops working when an owner of its workspace \(or the admin\) revokes or rotates it .*ask them for the new one/);
+    const relogin = await spawnCli(['login', h.url, '--profile', 'old-ana', '--json'], { env, stdin: `${leaked.secret}\n` });
+    assert.equal(relogin.code, EXIT.API);
+    assert.match(json(relogin).error.message, /nothing was saved\. .*a workspace token stops working when an owner of its workspace .*ask them for the new one/);
     const fresh = json(await cli(['whoami', '--url', h.url, '--token', rotated.stdout.trim(), '--json']));
     assert.deepEqual([fresh.role, fresh.label, fresh.workspace], ['viewer', 'dev-ana', workspace]);
     assert.ok(Math.abs(fresh.expiresAt - leaked.token.expiresAt) < 5_000, 'the same end, to the clock of one request');
