@@ -5,7 +5,7 @@
  * Every refusal becomes a CliError: API errors exit 4 with the server's `code` and `field`,
  * an unreachable platform exits 5.
  */
-import { API_IDENTITY_HEADER, type ApiAsyncRun, type ApiAsyncRunSummary, type ApiRun, type ApiRunSummary, type ApiUsage, type AuditEntry, type ApiStoredLogLine, type Problem } from '../protocol/index.js';
+import { API_IDENTITY_HEADER, TOKEN_PREFIXES, type ApiAsyncRun, type ApiAsyncRunSummary, type ApiRun, type ApiRunSummary, type ApiUsage, type AuditEntry, type ApiStoredLogLine, type Problem } from '../protocol/index.js';
 
 // Runs and logs as the API answers them: one declaration with the console's (protocol/api-runs.ts).
 export type { ApiAsyncRun, ApiAsyncRunSummary, ApiRun, ApiRunError, ApiRunSummary } from '../protocol/index.js';
@@ -15,6 +15,12 @@ import { CliError, EXIT, usageError } from './errors.js';
 import { AnswerTooLarge, send, type HttpAnswer, type HttpRequest } from './http.js';
 
 /** The 403 codes that refuse the token itself (any other 403 is about the call). */
+/**
+ * A workspace token the platform does not know was revoked or rotated by its workspace's owner:
+ * its holder needs a new one from them, which `login` alone cannot give (new-user round 16).
+ */
+export const REVOKED_WORKSPACE_TOKEN = 'a workspace token stops working when an owner of its workspace (or the admin) revokes or rotates it (`tokens rotate`): ask them for the new one';
+
 const TOKEN_REFUSED: ReadonlySet<string> = new Set(['ADMIN_TOKEN_FORBIDDEN', 'INVOKE_TOKEN_FORBIDDEN']);
 
 export interface ApiFunction {
@@ -357,7 +363,7 @@ export class ApiClient {
     // data binding (DATA_DATABASE_FORBIDDEN) is no reason to log in again.
     if (status === 401 || (status === 403 && TOKEN_REFUSED.has(code))) {
       message += this.token !== undefined
-        ? '. The token was refused: log in again (`fastapi-platform login`), or pass the right one with --token or FP_TOKEN.'
+        ? `. The token was refused: log in again (\`fastapi-platform login\`), or pass the right one with --token or FP_TOKEN.${this.token.startsWith(TOKEN_PREFIXES.workspace) && code === 'ADMIN_TOKEN_INVALID' ? ` A${REVOKED_WORKSPACE_TOKEN.slice(1)}, then \`fastapi-platform login\`.` : ''}`
         : this.tokenSavedFor !== undefined
           ? `. The saved token is for ${this.tokenSavedFor}, not sent to ${this.baseUrl} (another platform): use --url ${this.tokenSavedFor}, or \`fastapi-platform login ${this.baseUrl}\` (it asks for the token) for this one.`
           : '. No token: run `fastapi-platform up` (it saves one on first start) or `fastapi-platform login`, or pass --token / set FP_TOKEN.';

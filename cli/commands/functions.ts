@@ -20,6 +20,11 @@ import type { ApiVersionSummary } from '../client.js';
 const VERBS = ['list', 'show', 'pause', 'resume', 'delete', 'rotate-token'] as const;
 
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
+  // No API moves a function between workspaces (its key, URLs, runs and audit are the workspace's):
+  // said with the way to do it (new-user round 16: a lead got only the list of verbs). Alone,
+  // `functions move` still shows a function named move.
+  const first = args.positionals[0];
+  if ((first === 'move' || first === 'transfer') && args.positionals.length > 1) throw usageError(`no command moves a function to another workspace (its URL, runs, versions and audit entries belong to this one): deploy its folder with a token of the other (\`deploy --profile <other>\`, or -w <other> with the admin token), set its env and secrets there (\`env pull <name>\` here, \`env push <name> --profile <other>\`; secrets again by hand), then \`functions delete <name>\` here (docs/cli.md, "workspaces")`);
   let pos = positionals(args, 2, 'functions');
   // `functions my-fn` shows it, as `env my-fn` lists its env and `runs <id>` shows a run; a word
   // close to a verb (`shop`, `puase`) too, and when no function has that name the error names the verb.

@@ -5,7 +5,8 @@
  */
 import { terminalSafe } from '../terminal.js';
 import { positionals, str, type ParsedArgs } from '../args.js';
-import { ApiClient } from '../client.js';
+import { ApiClient, REVOKED_WORKSPACE_TOKEN } from '../client.js';
+import { TOKEN_PREFIXES } from '../../protocol/index.js';
 import { DEFAULT_URL, platformPage, withoutProfile, withProfile, writeCredentials } from '../config.js';
 import { credentialsOf, profileName, UNSAFE_WARNING, type Command, type Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
@@ -64,7 +65,7 @@ async function login(ctx: Context, args: ParsedArgs): Promise<number> {
       const expiresAt = typeof err.details['expiresAt'] === 'number' ? new Date(err.details['expiresAt']).toISOString() : null;
       const why = err.code === 'TOKEN_EXPIRED'
         ? `it expired${expiresAt !== null ? ` at ${expiresAt}` : ''} (TOKEN_EXPIRED); nothing was saved. Ask the workspace's owner for a new one (\`fastapi-platform tokens create --expires …\`)`
-        : `(${err.code}); nothing was saved. Check it: a token is shown once, when it is made (\`fastapi-platform tokens create\`; the admin token at the platform's first start)`;
+        : `(${err.code}); nothing was saved. Check it: a token is shown once, when it is made (\`fastapi-platform tokens create\`; the admin token at the platform's first start)${token.startsWith(TOKEN_PREFIXES.workspace) ? `; ${REVOKED_WORKSPACE_TOKEN}` : ''}`;
       throw new CliError(err.exitCode, err.code, `${url} refused this token${err.code === 'TOKEN_EXPIRED' ? ': ' : ' '}${why}`, err.details);
     }
     throw err;

@@ -133,6 +133,9 @@ export const workspacesCommand: Command = {
     '--log-bytes SIZE (sizes with units: 500Mi, 2Gi); `none` removes one. A new workspace gets the',
     "platform's FP_WORKSPACE_QUOTA_* unless given. Deleting a workspace that still has functions is",
     'refused (exit 4, WORKSPACE_NOT_EMPTY) and changes nothing; `default` cannot be deleted.',
+    'A function stays in its workspace (no command moves one: deploy its folder with a token of the',
+    'other, carry its env over with env pull/push, then delete it in the first; docs/cli.md). People:',
+    '`tokens create --role ROLE -w NAME` gives one a token (`tokens --help`: what to send them).',
   ].join('\n'),
   options: {
     functions: { type: 'string', value: 'N', description: 'most functions' },

@@ -165,14 +165,43 @@ describe('cli: workspaces, tokens, profiles, audit', { timeout: 120_000 }, () =>
     assert.ok(all.items.find((t: { id: string }) => t.id === made.deployerId).revokedAt !== null);
   });
 
+  it('tokens rotate replaces a leaked token (same role, label, expiry; the old one stops at once), says what its holder does, and its holder is told to ask an owner (new-user round 16)', async () => {
+    const leaked = json(await cli(['tokens', 'create', '--role', 'viewer', '--label', 'dev-ana', '--expires', '7d', '--profile', 'acme', '--json']));
+    const rotated = await cli(['tokens', 'rotate', leaked.token.id, '--profile', 'acme']);
+    assert.equal(rotated.code, EXIT.OK, rotated.stderr);
+    assert.match(rotated.stdout, /^fpw_[A-Za-z0-9_-]+\n$/, 'piped: the new secret alone on stdout');
+    assert.match(rotated.stderr, new RegExp(`Rotated token ${leaked.token.id} \\(viewer, dev-ana\\) of workspace ${workspace}: it stopped working now; the new one is tok_\\S+, expiring `));
+    assert.match(rotated.stderr, new RegExp(`Its holder saves it with \`.*login ${h.url} --profile <name>\``));
+    const old = await cli(['whoami', '--url', h.url, '--token', leaked.secret, '--json']);
+    assert.deepEqual([old.code, json(old).error.code], [EXIT.API, 'ADMIN_TOKEN_INVALID']);
+    // A revoked workspace token's holder learns who gives the next one, not only "log in again".
+    assert.match(json(old).error.message, /A workspace token stops working when an owner of its workspace \(or the admin\) revokes or rotates it .*ask them for the new one/);
+    const relogin = await spawnCli(['login', h.url, '--profile', 'old-ana', '--json'], { env, stdin: `${leaked.secret}\n` });
+    assert.equal(relogin.code, EXIT.API);
+    assert.match(json(relogin).error.message, /nothing was saved\. .*a workspace token stops working when an owner of its workspace .*ask them for the new one/);
+    const fresh = json(await cli(['whoami', '--url', h.url, '--token', rotated.stdout.trim(), '--json']));
+    assert.deepEqual([fresh.role, fresh.label, fresh.workspace], ['viewer', 'dev-ana', workspace]);
+    assert.ok(Math.abs(fresh.expiresAt - leaked.token.expiresAt) < 5_000, 'the same end, to the clock of one request');
+    // The token making the call cannot rotate itself: revoked first, it could make no successor.
+    const self = await cli(['tokens', 'rotate', made.ownerId, '--profile', 'acme', '--json']);
+    assert.deepEqual([self.code, json(self).error.code], [EXIT.API, 'INVALID_FIELD']);
+    const gone = await cli(['tokens', 'rotate', leaked.token.id, '--profile', 'acme', '--json']);
+    assert.deepEqual([gone.code, json(gone).error.code], [EXIT.API, 'TOKEN_NOT_FOUND']);
+    // Clean up for the audit test below, which counts this workspace's entries: revoke the new one.
+    assert.equal((await cli(['tokens', 'revoke', fresh.tokenId, '--profile', 'acme'])).code, EXIT.OK);
+  });
+
   it('audit shows every change of the workspace with who made it; filters by action', async () => {
     const page = json(await cli(['audit', '--profile', 'acme', '--json']));
     const actions = [...page.items].reverse().map((e: { action: string }) => e.action);
-    assert.deepEqual(actions, ['workspace.create', 'token.create', 'token.create', 'function.create', 'version.upload', 'deploy', 'token.revoke']);
+    assert.deepEqual(actions, ['workspace.create', 'token.create', 'token.create', 'function.create', 'version.upload', 'deploy', 'token.revoke', 'token.create', 'token.revoke', 'token.create', 'token.revoke']);
+    // The rotation is its two steps, revoke then create, under the owner who rotated.
+    const rotation = page.items.filter((e: { action: string; detail: { label?: string } }) => e.detail.label === 'dev-ana').reverse().map((e: { action: string }) => e.action);
+    assert.deepEqual(rotation, ['token.create', 'token.revoke', 'token.create', 'token.revoke']);
     const deploy = page.items.find((e: { action: string }) => e.action === 'deploy');
     assert.equal(deploy.actor.tokenId, made.deployerId);
     const only = json(await cli(['audit', '--action', 'token.create', '--profile', 'acme', '--json']));
-    assert.equal(only.items.length, 2);
+    assert.equal(only.items.length, 4);
     const text = await cli(['audit', '--profile', 'acme']);
     assert.equal(text.code, EXIT.OK);
     assert.match(text.stdout, /token\.revoke/);
