@@ -193,6 +193,23 @@ describe('zygotes', () => {
     off.destroy(bare.rt);
   });
 
+  it('in root mode an idle forked runtime has made its box\'s function-independent steps ahead: every rlimit hard = soft, the writable layer\'s tmpfs at /.fp/work (ADR 0261)', { skip: process.geteuid?.() === 0 && SANDBOX === 'root' ? false : 'needs root mode', timeout: 90_000 }, async (t) => {
+    const host = forkingHost();
+    t.after(() => host.close());
+    assert.equal(await host.zygotesReady(30_000), true);
+    const { rt } = await start(host);
+    await until(() => rt.pid > 0, 5_000, 'the reported pid');
+    const [runtime] = childrenOf(rt.pid); // rt.pid: the box's init
+    // "Max stack size  8388608  unlimited  bytes": the soft and hard columns of each limit.
+    const unequal = (): string[] => readFileSync(`/proc/${runtime!}/limits`, 'utf8').split('\n').slice(1).filter(Boolean)
+      .map((l) => l.slice(26).trim().split(/\s+/)).filter(([soft, hard]) => soft !== hard).map((cols) => cols.join(' '));
+    const work = (): string[] => readFileSync(`/proc/${runtime!}/mountinfo`, 'utf8').split('\n').filter((l) => l.split(' ')[4] === '/.fp/work')
+      .map((l) => l.split(' - ')[1]!.split(' ')[0]!);
+    await until(() => unequal().length === 0 && work().length > 0, 5_000, 'the steps made ahead');
+    assert.deepEqual(work(), ['tmpfs']);
+    host.destroy(rt);
+  });
+
   it('in root mode the box\'s init is the native one once built (fp_sandbox/init.c): no capabilities, and it reports the box\'s output outside calls and the runtime\'s own exit code', async (t) => {
     if (SANDBOX === 'off') return t.skip('no box');
     const { host, rt, channel, ended, next } = await forkedRuntime(t);
