@@ -96,11 +96,15 @@ def make_work(size: int) -> None:
     os.mkdir(f"{view.WORK}/work", 0o700)
 
 
-def hard_limits() -> None:
-    """Step 4's first half: every rlimit's hard limit lowered to its soft one, so that setrlimit can only lower them."""
+def common_steps() -> None:
+    """What `become` does the same for every function: step 4's first half (every rlimit's hard
+    limit lowered to its soft one, so that setrlimit can only lower them) and the box's HOME and
+    USER (the function's env, applied after, may set its own)."""
     for res in _ALL_RLIMITS:
         soft, _ = resource.getrlimit(res)
         resource.setrlimit(res, (soft, soft))
+    os.environ["HOME"] = "/tmp"
+    os.environ["USER"] = "fn"
 
 
 MAX_OWN_FOLDERS = 1000
@@ -153,8 +157,8 @@ def become(box, uid: int, gid: int, hostname: str, limits: dict) -> None:
     # that file's own mount (/dev/stdout still writes).
     view.read_only_proc(box.mode == "userns")
 
-    if not getattr(box, "limits_hard", False):  # else done ahead (keeper.Box.ahead), nothing raised since
-        hard_limits()
+    if not getattr(box, "common_made", False):  # else made ahead (keeper.Box.ahead), nothing raised or set since
+        common_steps()
     for name, value in limits.items():
         res = _RLIMITS[name]
         wanted = int(value)
@@ -174,8 +178,6 @@ def become(box, uid: int, gid: int, hostname: str, limits: dict) -> None:
         libc.prctl(libc.PR_SET_DUMPABLE, 1)  # the function owns its own /proc/self (setuid cleared it)
     else:
         libc.clear_capabilities()
-    os.environ["HOME"] = "/tmp"
-    os.environ["USER"] = "fn"
     if box.seccomp is not None:
         box.seccomp.install()
 

@@ -44,7 +44,7 @@ class Box:
     """What R keeps from spawn for the specialize step: the mode, the second seccomp stage, and
     (a forked box whose cgroups are joined after hello) the pipe that says they are. Until
     `settle`, R still holds what it inherited from I (`kept`: the descriptors it keeps)."""
-    __slots__ = ("mode", "seccomp", "joined", "kept", "work_bytes", "work_made", "limits_hard")
+    __slots__ = ("mode", "seccomp", "joined", "kept", "work_bytes", "work_made", "common_made")
 
     def __init__(self, mode, enter_filter, joined=-1, kept=None, work_bytes=0):
         self.mode = mode
@@ -53,7 +53,7 @@ class Box:
         self.kept = kept
         self.work_bytes = work_bytes  # the writable layer's tmpfs over /code (root mode), made by `ahead`
         self.work_made = False
-        self.limits_hard = False  # every rlimit's hard limit is its soft one (`ahead`)
+        self.common_made = False  # enter.common_steps made (`ahead`)
 
     def settle(self) -> None:
         """R, right after its hello and before it reads any message (fp_runtime/main.py): closes
@@ -71,7 +71,8 @@ class Box:
         every function, done while the runtime waits in the pool instead of on a cold start's path
         (bench/README.md "Where the time goes", cold3; docs/adr/0261-box-steps-ahead.md). Every
         rlimit's hard limit set to its soft one (`enter.become` step 4: nothing between here and
-        the uid drop changes a limit, and what it asks for is still applied there), and the
+        the uid drop changes a limit, and what it asks for is still applied there), HOME and USER
+        (`enter.common_steps`: the function's env is applied after them, as before), and the
         writable layer's tmpfs with its two folders (`enter._overlay_code`: the upper one is
         chowned to the function's uid there), and then, if it comes before the first message on
         `host_fd`, init's word that the cgroups are joined (`forked.wait_joined`: a failed join
@@ -79,8 +80,8 @@ class Box:
         covered at specialize as before. A step that fails here is done at specialize, where a
         failure fails the specialization."""
         try:
-            enter.hard_limits()
-            self.limits_hard = True
+            enter.common_steps()
+            self.common_made = True
         except OSError:
             pass
         if self.work_bytes > 0:
