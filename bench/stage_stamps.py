@@ -56,6 +56,8 @@ patch(R + "fp_runtime/main.py", [
      "    if _not_forkable is not None:\n        reply[\"notForkable\"] = _not_forkable\n    _res('reply')\n    _st('reply')\n    from .stamps import S\n    reply['stages'] = list(S)\n    S.clear()\n    return reply"),
 ])
 patch(R + "fp_runtime/main.py", [("\ndef _generic(conn, sandbox):", "\nfrom .stamps import st as _st, res as _res\n\n\ndef _generic(conn, sandbox):")])
+with open(R + "fp_sandbox/enter.py") as f:
+    _AFTER_UID = 'os.environ["HOME"]' if 'clear_capabilities()\n    os.environ["HOME"]' in f.read() else "if box.seccomp"
 patch(R + "fp_sandbox/enter.py", [
     ("    forked.wait_joined(box)  # a forked box joins its cgroups after hello (forked.py)\n    for op in spec.get(\"cgroup\") or []:\n        _cgroup_op(op)\n",
      "    forked.wait_joined(box)  # a forked box joins its cgroups after hello (forked.py)\n    _st('joined')\n    for op in spec.get(\"cgroup\") or []:\n        _cgroup_op(op)\n    _st('cgroupops')\n"),
@@ -66,7 +68,8 @@ patch(R + "fp_sandbox/enter.py", [
     ("    libc.sethostname(hostname)\n", "    _st('cover')\n    libc.sethostname(hostname)\n    _st('hostname')\n"),
     ("    view.read_only_proc(box.mode == \"userns\")\n", "    _st('rootro')\n    view.read_only_proc(box.mode == \"userns\")\n    _st('procro')\n"),
     ("    if box.mode == \"root\" or os.getuid() != uid:", "    _st('rlimits')\n    if box.mode == \"root\" or os.getuid() != uid:"),
-    ("    os.environ[\"HOME\"] = \"/tmp\"", "    _st('uid')\n    os.environ[\"HOME\"] = \"/tmp\""),
+    # HOME and USER: set in `become` before ADR 0261, ahead since (`common_steps`): 'uid' → 'homeuser' then ~0.
+    (f"        libc.clear_capabilities()\n    {_AFTER_UID}", f"        libc.clear_capabilities()\n    _st('uid')\n    {_AFTER_UID}"),
     ("    if box.seccomp is not None:\n        box.seccomp.install()\n", "    _st('homeuser')\n    if box.seccomp is not None:\n        box.seccomp.install()\n    _st('seccomp')\n"),
 ])
 patch(R + "fp_sandbox/enter.py", [("from . import forked, libc, view\n", "from . import forked, libc, view\nfrom fp_runtime.stamps import st as _st\n")])

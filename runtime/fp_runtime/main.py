@@ -518,6 +518,9 @@ def main(argv, boot, sandbox=None) -> int:
         # Set up: from here on a death is the function's to answer for. Before it, the host takes a
         # death for the runtime's (RUNTIME_UNAVAILABLE) and its calls try another (reliability round 6).
         conn.send({"t": "settled"})
+    if sandbox is not None:
+        # The box's function-independent steps, while this runtime waits in the pool.
+        sandbox.ahead(conn.sock.fileno() if type(conn) is Conn else -1)
     msg, loaded, pending = _generic(conn, sandbox)
     if msg.get("template"):  # returns only in an instance the template forked
         conn, msg, pending = template.serve(conn, msg, loaded, pending)

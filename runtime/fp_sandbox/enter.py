@@ -43,7 +43,7 @@ def enter(box, spec: dict) -> str:
     uid, gid = (int(spec["uid"]), int(spec["gid"])) if box.mode == "root" else _userns_ids(spec)
     code = f"/.fp/code/{int(spec['codeRoot'])}/{_relative(spec['codeDir'])}"
     if spec.get("workBytes") and box.mode == "root" and not any(c in code for c in ",:\\"):  # overlay's option syntax
-        _overlay_code(code, int(spec["workBytes"]), uid, gid)
+        _overlay_code(box, code, int(spec["workBytes"]), uid, gid)
     else:
         _bind_read_only(box, code, CODE)
     if spec.get("depsDir"):
@@ -72,22 +72,39 @@ def _relative(path: str) -> str:
     return path
 
 
-def _overlay_code(lower: str, size: int, uid: int, gid: int) -> None:
+def _overlay_code(box, lower: str, size: int, uid: int, gid: int) -> None:
     """/code as an overlay: the version's files (lower, read-only; they keep their owner and
     mode, so the function cannot change them) and an upper layer on a tmpfs of `size` bytes mounted
     at view.WORK, which goes out of reach with /.fp (the overlay keeps it alive). The upper
     layer's root belongs to the function's uid, and so does a copy there of each folder of the
     version (`_own_folders`): /code and its folders take new files, as a project's own `data/` or
     `logs/` does under uvicorn; the version's files stay the deployer's. Nothing written reaches
-    the version's directory, another instance or the next cold start."""
-    plain = libc.MS_NOSUID | libc.MS_NODEV
-    libc.mount("fp-work", view.WORK, "tmpfs", plain, view.tmpfs_options("0700", size))
-    os.mkdir(f"{view.WORK}/upper", 0o755)
-    os.mkdir(f"{view.WORK}/work", 0o700)
+    the version's directory, another instance or the next cold start. The tmpfs and its two
+    folders were made ahead by an idle runtime (keeper.Box.ahead) when their size is this one."""
+    if not (box.work_made and box.work_bytes == size):
+        make_work(size)  # over the one made ahead, if any: the size asked for wins
     os.chown(f"{view.WORK}/upper", uid, gid)
     _own_folders(lower, f"{view.WORK}/upper", uid, gid)
-    libc.mount("fp-code", CODE, "overlay", plain,
+    libc.mount("fp-code", CODE, "overlay", libc.MS_NOSUID | libc.MS_NODEV,
                f"lowerdir={lower},upperdir={view.WORK}/upper,workdir={view.WORK}/work")
+
+
+def make_work(size: int) -> None:
+    """The writable layer's tmpfs of `size` bytes at view.WORK, with the overlay's upper and work folders (root's until chowned)."""
+    libc.mount("fp-work", view.WORK, "tmpfs", libc.MS_NOSUID | libc.MS_NODEV, view.tmpfs_options("0700", size))
+    os.mkdir(f"{view.WORK}/upper", 0o755)
+    os.mkdir(f"{view.WORK}/work", 0o700)
+
+
+def common_steps() -> None:
+    """What `become` does the same for every function: step 4's first half (every rlimit's hard
+    limit lowered to its soft one, so that setrlimit can only lower them) and the box's HOME and
+    USER (the function's env, applied after, may set its own)."""
+    for res in _ALL_RLIMITS:
+        soft, _ = resource.getrlimit(res)
+        resource.setrlimit(res, (soft, soft))
+    os.environ["HOME"] = "/tmp"
+    os.environ["USER"] = "fn"
 
 
 MAX_OWN_FOLDERS = 1000
@@ -140,9 +157,8 @@ def become(box, uid: int, gid: int, hostname: str, limits: dict) -> None:
     # that file's own mount (/dev/stdout still writes).
     view.read_only_proc(box.mode == "userns")
 
-    for res in _ALL_RLIMITS:
-        soft, _ = resource.getrlimit(res)
-        resource.setrlimit(res, (soft, soft))
+    if not getattr(box, "common_made", False):  # else made ahead (keeper.Box.ahead), nothing raised or set since
+        common_steps()
     for name, value in limits.items():
         res = _RLIMITS[name]
         wanted = int(value)
@@ -162,8 +178,6 @@ def become(box, uid: int, gid: int, hostname: str, limits: dict) -> None:
         libc.prctl(libc.PR_SET_DUMPABLE, 1)  # the function owns its own /proc/self (setuid cleared it)
     else:
         libc.clear_capabilities()
-    os.environ["HOME"] = "/tmp"
-    os.environ["USER"] = "fn"
     if box.seccomp is not None:
         box.seccomp.install()
 

@@ -150,16 +150,23 @@ def abandon(runtime: int, err: OSError) -> None:
     os.kill(runtime, signal.SIGKILL)
 
 
+JOIN_FAILED = -2  # `box.joined` once its pipe said the join failed (read ahead: keeper.Box.ahead)
+
+
 def wait_joined(box) -> None:
     """R at specialize, before anything of the function: its cgroups joined (and, forked, its init
     without privileges)."""
-    if box.joined < 0:
-        return
+    if box.joined >= 0:
+        take_joined(box)
+    if box.joined == JOIN_FAILED:
+        raise OSError("the box's cgroups could not be joined")
+
+
+def take_joined(box) -> None:
+    """Reads the joined pipe's word (blocks until init wrote it or died) and closes it."""
     ok = os.read(box.joined, 1) == b"1"
     os.close(box.joined)
-    box.joined = -1
-    if not ok:
-        raise OSError("the box's cgroups could not be joined")
+    box.joined = -1 if ok else JOIN_FAILED
 
 
 def bare(keep_fd: int, report_fd: int) -> None:

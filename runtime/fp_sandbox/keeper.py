@@ -44,13 +44,16 @@ class Box:
     """What R keeps from spawn for the specialize step: the mode, the second seccomp stage, and
     (a forked box whose cgroups are joined after hello) the pipe that says they are. Until
     `settle`, R still holds what it inherited from I (`kept`: the descriptors it keeps)."""
-    __slots__ = ("mode", "seccomp", "joined", "kept")
+    __slots__ = ("mode", "seccomp", "joined", "kept", "work_bytes", "work_made", "common_made")
 
-    def __init__(self, mode, enter_filter, joined=-1, kept=None):
+    def __init__(self, mode, enter_filter, joined=-1, kept=None, work_bytes=0):
         self.mode = mode
         self.seccomp = enter_filter
         self.joined = joined
         self.kept = kept
+        self.work_bytes = work_bytes  # the writable layer's tmpfs over /code (root mode), made by `ahead`
+        self.work_made = False
+        self.common_made = False  # enter.common_steps made (`ahead`)
 
     def settle(self) -> None:
         """R, right after its hello and before it reads any message (fp_runtime/main.py): closes
@@ -62,6 +65,37 @@ class Box:
             _close_others(self.kept)
             self.kept = None
         atfork.run_pending()
+
+    def ahead(self, host_fd: int = -1) -> None:
+        """R, once settled and before it reads a message: the steps of the box that are the same for
+        every function, done while the runtime waits in the pool instead of on a cold start's path
+        (bench/README.md "Where the time goes", cold3; docs/adr/0261-box-steps-ahead.md). Every
+        rlimit's hard limit set to its soft one (`enter.become` step 4: nothing between here and
+        the uid drop changes a limit, and what it asks for is still applied there), HOME and USER
+        (`enter.common_steps`: the function's env is applied after them, as before), and the
+        writable layer's tmpfs with its two folders (`enter._overlay_code`: the upper one is
+        chowned to the function's uid there), and then, if it comes before the first message on
+        `host_fd`, init's word that the cgroups are joined (`forked.wait_joined`: a failed join
+        still fails the specialize). Nothing of a function exists yet; the tmpfs is under /.fp,
+        covered at specialize as before. A step that fails here is done at specialize, where a
+        failure fails the specialization."""
+        try:
+            enter.common_steps()
+            self.common_made = True
+        except OSError:
+            pass
+        if self.work_bytes > 0:
+            try:
+                enter.make_work(self.work_bytes)
+                self.work_made = True
+            except OSError:
+                pass
+        if self.joined >= 0 and host_fd >= 0:
+            waiting = select.poll()
+            waiting.register(self.joined, select.POLLIN)
+            waiting.register(host_fd, select.POLLIN)
+            if any(fd == self.joined for fd, _ in waiting.poll()):
+                forked.take_joined(self)
 
 
 def start(cfg: dict, keep_fd: int, report_fd: int = -1) -> Box:
@@ -327,7 +361,10 @@ def _runtime(cfg: dict, keep_fd: int, joined_r: int = -1) -> Box:
     from I (`_limit`); every inherited descriptor but stdio, the host socket (and the pipe saying
     its cgroups are joined) is closed by `Box.settle`, after the hello."""
     kept = sorted({keep_fd, joined_r} - {-1})
-    return Box(cfg.get("mode", "root"), seccomp.compiled("enter"), joined_r, kept)
+    mode = cfg.get("mode", "root")
+    # The host's workBytes for the overlay (poolmgr/host/process-host.ts `place`) is its tmpBytes.
+    work = int(cfg.get("tmpBytes") or 0) if mode == "root" else 0
+    return Box(mode, seccomp.compiled("enter"), joined_r, kept, work)
 
 
 def _close_others(kept: list) -> None:

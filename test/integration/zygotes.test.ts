@@ -106,6 +106,13 @@ describe('zygotes', () => {
     dirs.push(dir);
     return dir;
   };
+  /** A started pool of one runtime whose code roots take the test's function directories; closed after the test. */
+  const poolOfOne = async (t: { after(fn: () => unknown): void }): Promise<PoolManager> => {
+    const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, codeRoots: [tmpdir()] }));
+    t.after(() => pool.close());
+    await pool.start();
+    return pool;
+  };
   /** The real zygote run by a wrapper whose `lines` (Python, run first) inject a fault: the path to the wrapper. */
   const faultyZygote = async (...lines: string[]): Promise<string> => {
     const real = repoPath('runtime', 'zygote.py');
@@ -191,6 +198,47 @@ describe('zygotes', () => {
     const [offRuntime] = childrenOf(bare.rt.pid); // rt.pid: the keeper
     assert.equal(capBnd(offRuntime!), ours, 'and so does its runtime');
     off.destroy(bare.rt);
+  });
+
+  it('in root mode an idle forked runtime has made its box\'s function-independent steps ahead: every rlimit hard = soft, the writable layer\'s tmpfs at /.fp/work (ADR 0261)', { skip: process.geteuid?.() === 0 && SANDBOX === 'root' ? false : 'needs root mode', timeout: 90_000 }, async (t) => {
+    const host = forkingHost();
+    t.after(() => host.close());
+    assert.equal(await host.zygotesReady(30_000), true);
+    const { rt } = await start(host);
+    await until(() => rt.pid > 0, 5_000, 'the reported pid');
+    const [runtime] = childrenOf(rt.pid); // rt.pid: the box's init
+    // "Max stack size  8388608  unlimited  bytes": the soft and hard columns of each limit.
+    const unequal = (): string[] => readFileSync(`/proc/${runtime!}/limits`, 'utf8').split('\n').slice(1).filter(Boolean)
+      .map((l) => l.slice(26).trim().split(/\s+/)).filter(([soft, hard]) => soft !== hard).map((cols) => cols.join(' '));
+    const work = (): string[] => readFileSync(`/proc/${runtime!}/mountinfo`, 'utf8').split('\n').filter((l) => l.split(' ')[4] === '/.fp/work')
+      .map((l) => l.split(' - ')[1]!.split(' ')[0]!);
+    await until(() => unequal().length === 0 && work().length > 0, 5_000, 'the steps made ahead');
+    assert.deepEqual(work(), ['tmpfs']);
+    host.destroy(rt);
+  });
+
+  it('a function given a forked runtime whose box steps were made ahead gets them as before: every rlimit hard = soft, HOME /tmp and USER fn unless its env says otherwise, a writable /code of its own uid (ADR 0261)', { skip: process.geteuid?.() === 0 && SANDBOX === 'root' ? false : 'needs root mode', timeout: 90_000 }, async (t) => {
+    const pool = await poolOfOne(t);
+    const dir = await fnDir({
+      'main.py': py(
+        'import os, resource',
+        'def handler(event, context):',
+        '    unequal = [n for n in dir(resource) if n.startswith("RLIMIT_")',
+        '               if resource.getrlimit(getattr(resource, n))[0] != resource.getrlimit(getattr(resource, n))[1]]',
+        '    with open("/code/made", "w") as f:',
+        '        f.write("x")',
+        '    return {"unequal": unequal, "home": os.environ.get("HOME"), "user": os.environ.get("USER"),',
+        '            "owner": os.stat("/code/made").st_uid == os.getuid() != 0, "nofile": resource.getrlimit(resource.RLIMIT_NOFILE)[1]}',
+      ),
+    });
+    const call = async (env: Record<string, string>): Promise<Record<string, unknown>> => {
+      await new Promise((resolve) => setTimeout(resolve, 300)); // the pool's runtime forked and idle: its steps made ahead
+      const r = await pool.invoke(fnVersion(dir, { env }), makeEvent());
+      assert.equal(r.error, null, JSON.stringify(r.error));
+      return JSON.parse(Buffer.from(r.response!.body).toString()) as Record<string, unknown>;
+    };
+    assert.deepEqual(await call({}), { unequal: [], home: '/tmp', user: 'fn', owner: true, nofile: 1024 });
+    assert.deepEqual(await call({ HOME: '/code', USER: 'me' }), { unequal: [], home: '/code', user: 'me', owner: true, nofile: 1024 });
   });
 
   it('in root mode the box\'s init is the native one once built (fp_sandbox/init.c): no capabilities, and it reports the box\'s output outside calls and the runtime\'s own exit code', async (t) => {
@@ -869,9 +917,7 @@ describe('zygotes', () => {
   });
 
   it('the zygote rehearsed the specialize path (its code quickened in the memory forks share) and a forked runtime finds nothing of the rehearsal (ADR 0061)', async (t) => {
-    const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, codeRoots: [tmpdir()] }));
-    t.after(() => pool.close());
-    await pool.start();
+    const pool = await poolOfOne(t);
     const dir = await fnDir({
       'main.py': py(
         'import dis, logging, os, sys',
@@ -900,9 +946,7 @@ describe('zygotes', () => {
   });
 
   it('a forked runtime\'s tempfile takes its directory from the function\'s TMPDIR: the rehearsal\'s mkdtemp leaves no choice behind', async (t) => {
-    const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, codeRoots: [tmpdir()] }));
-    t.after(() => pool.close());
-    await pool.start();
+    const pool = await poolOfOne(t);
     const dir = await fnDir({
       'main.py': py(
         'import sys, tempfile',
@@ -993,9 +1037,7 @@ describe('zygotes', () => {
   });
 
   it('the pool: a FastAPI app starts with the preset\'s modules already imported, a plain handler without them', async (t) => {
-    const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, codeRoots: [tmpdir()] }));
-    t.after(() => pool.close());
-    await pool.start();
+    const pool = await poolOfOne(t);
     const app = await fnDir({
       'main.py': py(
         'import sys',
@@ -1028,9 +1070,7 @@ describe('zygotes', () => {
   it('the pool: a FastAPI version expected (deployed, or active at start) starts the fastapi zygote, and its first call is forked from it', async (t) => {
     // Started on the first runtime asked of it, the zygote was still importing FastAPI when the
     // first call of the first FastAPI app came: spawned on the default preset (init 303 ms, then 70-88).
-    const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, codeRoots: [tmpdir()] }));
-    t.after(() => pool.close());
-    await pool.start();
+    const pool = await poolOfOne(t);
     const host = (pool as unknown as { host: ProcessHost }).host; // the pool's own host: which zygotes run
     const plain = await fnDir({ 'main.py': py('def handler(event, context):', '    return {}') });
     await pool.expect(plain, 'main:handler');
