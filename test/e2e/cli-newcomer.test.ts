@@ -533,7 +533,7 @@ describe('a newcomer after npm start', { skip, timeout: 300_000 }, () => {
     const shown = await spawnCli(['functions', 'show', 'rolly'], { env });
     assert.equal(shown.code, 0, shown.stderr);
     assert.match(shown.stdout, /^Versions \(newest 2; `rollback rolly --to N` makes one active\):$/m, shown.stdout);
-    assert.match(shown.stdout, /^ {2}1 +active +\d{4}-\d\d-\d\d \d\d:\d\d +admin +\+2 ~0 -0/m, shown.stdout);
+    assert.match(shown.stdout, /^ {2}1 +active +ok +\d{4}-\d\d-\d\d \d\d:\d\d +admin +\+2 ~0 -0/m, shown.stdout);
     assert.match(shown.stdout, /^ {2}\S+ \S+ +rollback +2 → 1 +admin$/m, shown.stdout);
     const json = JSON.parse((await spawnCli(['functions', 'show', 'rolly', '--json'], { env })).stdout) as { versions: { version: number }[]; deploys: { action: string }[] };
     assert.deepEqual(json.versions.map((v) => v.version), [2, 1]);
