@@ -96,9 +96,9 @@ export class LogBudget {
     if (!Array.isArray(raw)) return [];
     const out: LogLine[] = [];
     const now = Date.now();
-    for (const item of raw as unknown[]) {
-      const line = cleanLogLine(item, this.since, now);
-      if (line !== null && this.mask !== null) line.msg = this.mask(line.msg, lineCuts(line.msg));
+    const lines = (raw as unknown[]).map((item) => cleanLogLine(item, this.since, now));
+    if (this.mask !== null) maskRuns(lines, this.mask);
+    for (const line of lines) {
       const units = line === null ? 0 : LOG_LINE_UNITS + line.msg.length;
       if (line === null || this.used + units > this.limit) {
         this.dropped++;
@@ -116,6 +116,30 @@ export class LogBudget {
   notice(): LogLine | null {
     return this.dropped === 0 ? null
       : { stream: PLATFORM_STREAM, ts: Date.now(), msg: `[logs truncated by the platform: ${this.dropped} lines dropped]` };
+  }
+}
+
+/**
+ * Each run of lines in a row on one stream masked as one text (`SecretMask.lines`): the lines of one
+ * write (`print(a + "\n" + b)`, split by the runtime at its newlines) come in one batch, so a value
+ * split over them is masked (ADR 0258). Lines of another batch are masked apart.
+ */
+function maskRuns(lines: (LogLine | null)[], mask: SecretMask): void {
+  for (let from = 0; from < lines.length;) {
+    const first = lines[from];
+    let to = from + 1;
+    if (first !== null && first !== undefined) {
+      while (to < lines.length && lines[to]?.stream === first.stream) to++;
+      const texts: string[] = [];
+      const cuts: (Cut[] | undefined)[] = [];
+      for (let i = from; i < to; i++) {
+        texts.push(lines[i]!.msg);
+        cuts.push(lineCuts(lines[i]!.msg));
+      }
+      const masked = mask.lines(texts, cuts);
+      for (let i = from; i < to; i++) lines[i]!.msg = masked[i - from]!;
+    }
+    from = to;
   }
 }
 

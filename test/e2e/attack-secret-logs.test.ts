@@ -9,6 +9,9 @@
  * line of it, none holding the whole value: kept in clear; and a value the runtime cut through (a
  * line past the call's 256 KiB of logs, an error text past 64 Ki characters) kept its first part
  * in clear before the mark, its last part after the error's mark.
+ *
+ * ADR 0258: a value printed in a common encoding (base64 after a `user:` prefix, base64url, hex,
+ * URL-encoded) or split over two lines of one write was kept in clear.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -81,5 +84,30 @@ describe('attack: a function\'s secrets in its logs and errors', () => {
     assert.ok(!run.includes('MC4CAQAw'), `a line of the private key in the run: ${around(run.indexOf('MC4CAQAw'))}`);
     assert.ok(run.includes('[line truncated]') && run.includes('characters cut'), 'the runtime cut neither the line nor the error');
     for (const part of [KEY.slice(0, 10), KEY.slice(10)]) assert.ok(!run.includes(part), `a part of a cut secret in the run: ${around(run.indexOf(part))}`);
+  });
+  it('ADR 0258: a value printed base64-encoded (after a prefix), in hex, URL-encoded or split over two lines of one write leaves no part in clear', { timeout: 60_000 }, async () => {
+    const name = fnName('sl');
+    const app = py(
+      'import base64, os, urllib.parse',
+      'def handler(event, context):',
+      '    key = os.environ["API_KEY"]',
+      '    print("Authorization: Basic " + base64.b64encode(("user:" + key).encode()).decode())',
+      '    print("token", base64.urlsafe_b64encode(key.encode()).decode())',
+      '    print("bytes", key.encode().hex())',
+      '    print("GET /cb?key=" + urllib.parse.quote_plus(key + " x"))',
+      '    print("first half " + key[:10] + "\\n" + key[10:] + " second half")',
+      '    return {"ok": True}',
+    );
+    await deployed(h.api, name, { 'main.py': app, 'platform.yaml': `kind: function\nname: ${name}\n` }, { secrets: { API_KEY: KEY } });
+    const ok = await fetch(`${h.url}/fn/${name}/`);
+    assert.equal(ok.status, 200, await ok.text());
+    const run = JSON.stringify((await h.api.call('GET', `/runs/${ok.headers.get('x-run-id')!}`)).body);
+    const b64 = Buffer.from(`user:${KEY}`).toString('base64');
+    for (const [form, part] of [['base64', b64.slice(8, 28)], ['base64url', Buffer.from(KEY).toString('base64url').slice(2, 22)], ['hex', Buffer.from(KEY).toString('hex').slice(4, 30)], ['split', KEY.slice(3, 10)], ['split', KEY.slice(10)]] as const) {
+      assert.ok(!run.includes(part), `the ${form} form of a secret in the run: ${run}`);
+    }
+    for (const line of ['Authorization: Basic dXNlcjp', 'token [secret API_KEY]', 'bytes [secret API_KEY]', 'key=[secret API_KEY]', 'first half [secret API_KEY]', '[secret API_KEY] second half']) {
+      assert.ok(run.includes(line), `${line} not in ${run}`);
+    }
   });
 });

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readFileSync } from 'node:fs';
-import { errorCuts, lineCuts, MAX_ERROR_TEXT_CHARS, MIN_MASKED_CHARS, RUNTIME_LINE_CUT_MARK, secretMask, type SecretMask } from '../../protocol/index.js';
+import { errorCuts, LogBudget, lineCuts, MAX_ENCODED_UNITS, MAX_ERROR_TEXT_CHARS, MIN_MASKED_CHARS, RUNTIME_LINE_CUT_MARK, secretMask, type SecretMask } from '../../protocol/index.js';
 
 describe('secretMask', () => {
   it('masks each whole value as [secret NAME], the longest ending at a place first; short ones are left', () => {
@@ -54,16 +54,16 @@ describe('secretMask', () => {
   });
 
   it('round 48: near a cut, only masks are kept within the longest value less one character, found or not', () => {
-    const mask = secretMask({ KEY: 'sk-live-123', LONG: 'sk-live-123-more' })!; // 15 characters dropped each side
+    const mask = secretMask({ KEY: 'sk-live-123', LONG: 'sk-live-123-more' })!; // 31 characters dropped each side: LONG's hex (ADR 0258)
     const mark = ' … [line truncated]';
     const cut = (text: string) => mask(text, [[text.length - mark.length, text.length]]);
-    assert.equal(cut(`${'x'.repeat(30)}sk-live-1${mark}`), `${'x'.repeat(24)}${mark}`); // a prefix of a value
-    assert.equal(cut(`${'x'.repeat(30)}abcdefghi${mark}`), `${'x'.repeat(24)}${mark}`); // the same whatever the text: no oracle
-    assert.equal(cut(`${'x'.repeat(30)}sk-live-123${mark}`), `${'x'.repeat(26)}[secret KEY]${mark}`); // a whole value masked
-    const middle = `${'a'.repeat(20)}sk-live${'\n[... 9 characters cut ...]\n'}-123-more${'b'.repeat(20)}`;
+    assert.equal(cut(`${'x'.repeat(30)}sk-live-1${mark}`), `${'x'.repeat(8)}${mark}`); // a prefix of a value
+    assert.equal(cut(`${'x'.repeat(30)}abcdefghi${mark}`), `${'x'.repeat(8)}${mark}`); // the same whatever the text: no oracle
+    assert.equal(cut(`${'x'.repeat(30)}sk-live-123${mark}`), `${'x'.repeat(10)}[secret KEY]${mark}`); // a whole value masked
+    const middle = `${'a'.repeat(40)}sk-live${'\n[... 9 characters cut ...]\n'}-123-more${'b'.repeat(40)}`;
     const start = middle.indexOf('\n[');
     const end = middle.indexOf(']\n') + 2;
-    assert.equal(mask(middle, [[start, end]]), `${'a'.repeat(12)}\n[... 9 characters cut ...]\n${'b'.repeat(14)}`);
+    assert.equal(mask(middle, [[start, end]]), `${'a'.repeat(16)}\n[... 9 characters cut ...]\n${'b'.repeat(18)}`);
     assert.equal(mask('sk-live', []), 'sk-live');
   });
 
@@ -81,5 +81,51 @@ describe('secretMask', () => {
     assert.deepEqual(errorCuts(clipped(`😀${'y'.repeat(half - 1)}`)), [[half + 1, half + 1 + mark.length]]); // one code point, two units
     assert.equal(errorCuts(`${'y'.repeat(half - 1)}${mark}${'z'.repeat(half + 1)}`), undefined); // a mark the function wrote elsewhere
     assert.equal(errorCuts('short'), undefined);
+  });
+  it('ADR 0258: a value of 8+ bytes is masked base64-encoded at any offset (base64url too), in hex and URL-encoded', () => {
+    const key = 'sk_live/Zx+9 ü?&=';
+    const mask = secretMask({ KEY: key, PIN: 'pin12345' })!;
+    const bytes = Buffer.from(key);
+    const clear = (text: string) => {
+      const out = mask(text);
+      assert.ok(out.includes('[secret KEY]'), `not masked: ${text} -> ${out}`);
+      return out;
+    };
+    for (const prefix of ['', 'u:', 'us:', 'user:']) {
+      const b64 = Buffer.from(prefix + key).toString('base64');
+      const out = clear(`Authorization: Basic ${b64}`);
+      // left in clear: the prefix's characters, and at most one of the value's bits at each end
+      assert.ok(out.length - '[secret KEY]'.length <= 'Authorization: Basic '.length + Math.ceil((prefix.length * 4) / 3) + 2 + 2, out);
+      clear(`token=${Buffer.from(prefix + key).toString('base64url')}.`);
+    }
+    clear(`key bytes ${bytes.toString('hex')}`);
+    clear(`KEY BYTES ${bytes.toString('hex').toUpperCase()}`);
+    clear(`GET /cb?key=${encodeURIComponent(key)}&x=1`);
+    clear(`form key=${encodeURIComponent(key).replace(/%20/g, '+').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`); // quote_plus
+    clear(`path /v1/${'sk_live/Zx%2B9%20%C3%BC%3F%26%3D'}`); // Python's quote: '/' kept
+    assert.equal(mask(Buffer.from('pin1234').toString('base64')), Buffer.from('pin1234').toString('base64')); // not a value
+    const short = secretMask({ CODE: 'abc1234' })!; // 7 bytes: only as it is
+    assert.equal(short(Buffer.from('abc1234').toString('hex')), Buffer.from('abc1234').toString('hex'));
+    assert.equal(short('x abc1234'), 'x [secret CODE]');
+  });
+
+  it('ADR 0258: encoded forms fit MAX_ENCODED_UNITS, shortest values first; a longer value is masked as it is', () => {
+    const big = 'k'.repeat(60 * 1024);
+    const mask = secretMask({ BIG: big, SMALL: 'small-secret-1' })!;
+    assert.equal(mask(Buffer.from('small-secret-1').toString('hex')), '[secret SMALL]');
+    const bigHex = Buffer.from(big).toString('hex');
+    assert.ok(2 * bigHex.length + 3 * Buffer.from(big).toString('base64').length > MAX_ENCODED_UNITS); // its forms do not fit
+    assert.equal(mask(`x${big}`), 'x[secret BIG]');
+    assert.equal(mask(bigHex.slice(0, 100)), bigHex.slice(0, 100));
+  });
+
+  it('ADR 0258: a value split over lines sent in a row on one stream is masked in each; another stream or batch is apart', () => {
+    const key = 'sk-live-0d4f1b9a7c3e';
+    const mask = secretMask({ KEY: key })!;
+    assert.deepEqual(mask.lines(['start sk-live-0d', '4f1b9a7c3e end', 'x'], [undefined, undefined, undefined]), ['start [secret KEY]', '[secret KEY] end', 'x']);
+    assert.deepEqual(mask.lines(['sk-live', '-0d4f1b', '9a7c3e'], [undefined, undefined, undefined]), ['[secret KEY]', '[secret KEY]', '[secret KEY]']);
+    const line = (stream: string, msg: string) => ({ stream, ts: 0, msg });
+    const taken = new LogBudget(1 << 20, -Infinity, mask).take([line('stdout', 'a sk-live-0d'), line('stdout', '4f1b9a7c3e b'), line('stderr', 'sk-live-0d'), line('stdout', '4f1b9a7c3e')]);
+    assert.deepEqual(taken.map((l) => l.msg), ['a [secret KEY]', '[secret KEY] b', 'sk-live-0d', '4f1b9a7c3e']);
   });
 });
