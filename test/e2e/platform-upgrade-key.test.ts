@@ -12,23 +12,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { SCHEMA_VERSION } from '../../controlplane/store/sqlite/migrations.js';
+import { DOWN, migrateDown } from '../helpers/schema-down.js';
 import { startPlatform, type StartOptions } from '../../platform/start.js';
 import { Api, fnName } from './platform-harness.js';
-
-/**
- * The newest migration taken back, as the platform.db of the build before it: its `down` step.
- * A new migration needs its own here (the test says so).
- */
-const DOWN: Record<number, string> = {
-  11: `DROP INDEX runs_by_function_start;
-       ALTER TABLE runs DROP COLUMN extra_bytes;
-       CREATE INDEX runs_by_function_start ON runs (function, started_at, log_bytes);`,
-  12: 'ALTER TABLE runs DROP COLUMN fn_created_at;',
-  13: `DROP TRIGGER versions_immutable;
-       ALTER TABLE versions DROP COLUMN start_check;
-       CREATE TRIGGER versions_immutable BEFORE UPDATE ON versions
-       BEGIN SELECT RAISE(ABORT, 'versions are immutable'); END;`,
-};
 
 /** The state directory's files other than SQLite's -wal/-shm (made by any open), with their bytes. */
 function files(dir: string): Map<string, string> {
@@ -49,7 +35,7 @@ describe('an upgrade refused for its secrets key (embedded store)', { timeout: 9
   const options: StartOptions = { stateDir, port: 0, poolSize: 1, shutdownGraceMs: 2000, secretsKeyFile: keyFile, log: () => {} };
 
   it('leaves the older state unchanged (not migrated), and the right key then upgrades it', async () => {
-    assert.ok(DOWN[SCHEMA_VERSION] !== undefined, `migration ${SCHEMA_VERSION} is new: give this test its down step`);
+    assert.ok(DOWN[SCHEMA_VERSION] !== undefined, `migration ${SCHEMA_VERSION} is new: give it its down step in test/helpers/schema-down.ts`);
     const name = fnName('upkey');
     const first = await startPlatform(options);
     try {
@@ -61,8 +47,7 @@ describe('an upgrade refused for its secrets key (embedded store)', { timeout: 9
     }
     // The state as the build before the newest migration left it.
     const db = new Database(join(stateDir, 'platform.db'));
-    db.exec(DOWN[SCHEMA_VERSION]!);
-    db.prepare('DELETE FROM schema_version WHERE version = ?').run(SCHEMA_VERSION);
+    migrateDown(db, SCHEMA_VERSION, SCHEMA_VERSION - 1);
     db.close();
     const before = files(stateDir);
 

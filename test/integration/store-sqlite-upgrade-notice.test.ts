@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import { generateKey, Keyring } from '../../controlplane/secrets/index.js';
 import { openSqliteStore } from '../../controlplane/store/sqlite/index.js';
 import { SCHEMA_VERSION } from '../../controlplane/store/sqlite/migrations.js';
+import { migrateDown } from '../helpers/schema-down.js';
 
 describe('platform.db upgrade notice', () => {
   const dirs: string[] = [];
@@ -30,10 +31,7 @@ describe('platform.db upgrade notice', () => {
     assert.equal(SCHEMA_VERSION >= 10, true);
     const db = new Database(join(dir, 'platform.db'));
     try {
-      // Migration 12 undone, then 11, then 10.
-      db.exec('ALTER TABLE runs DROP COLUMN fn_created_at');
-      db.exec('DROP INDEX runs_by_function_start; ALTER TABLE runs DROP COLUMN extra_bytes; CREATE INDEX runs_by_function_start ON runs (function, started_at, log_bytes)');
-      db.exec('DROP INDEX audit_by_workspace_wseq; ALTER TABLE audit DROP COLUMN wseq; DELETE FROM schema_version WHERE version >= 10');
+      migrateDown(db, SCHEMA_VERSION, 9);
     } finally {
       db.close();
     }
